@@ -1,0 +1,36 @@
+/** Shared CLI plumbing: config loading with clean errors, and output helpers. */
+import { ConfigError, loadConfig, type Config } from '../core/config.ts';
+import { DatabaseUrlError } from '../db/connection-options.ts';
+import { DirLockedError } from '../db/dir-lock.ts';
+import { EXIT } from './exit-codes.ts';
+
+export class CliExit extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function configOrExit(): Readonly<Config> {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliExit(EXIT.USAGE, `${err.message}\nRun 'strongroom config' to see every variable.`);
+    throw err;
+  }
+}
+
+/** Translate known failures into a one-paragraph message and an exit code; rethrow the rest. */
+export function explain(err: unknown): CliExit {
+  if (err instanceof CliExit) return err;
+  if (err instanceof ConfigError) return new CliExit(EXIT.USAGE, err.message);
+  if (err instanceof DatabaseUrlError) return new CliExit(EXIT.USAGE, `DATABASE_URL: ${err.message}`);
+  if (err instanceof DirLockedError) return new CliExit(EXIT.FAILED, err.message);
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'EADDRINUSE') return new CliExit(EXIT.FAILED, `A port is already in use (${e.message.replace(/^listen /, '')}). Choose another with STRONGROOM_HTTPS_PORT / STRONGROOM_HTTP_PORT / STRONGROOM_METRICS_PORT.`);
+  if (e?.code === 'EACCES') return new CliExit(EXIT.FAILED, `Permission denied: ${e.message}`);
+  if (e?.code === 'ECONNREFUSED') return new CliExit(EXIT.FAILED, `Connection refused: ${e.message}`);
+  return new CliExit(EXIT.FAILED, `Unexpected error: ${e?.message ?? String(err)}`);
+}

@@ -1,0 +1,127 @@
+/**
+ * The checks behind `strongroom doctor`. Each returns pass/warn/fail with evidence a person can
+ * verify. They read the data directory and probe the running server; they never change anything.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../core/config.ts';
+import { openDatabase, pingDatabase } from '../db/database.ts';
+import { lockHolder } from '../db/dir-lock.ts';
+import { migrationStatus } from '../db/migrate.ts';
+import { databaseSpec, tlsFilesFor } from '../server/main.ts';
+import { HSTS_VALUE } from '../server/plugins/security-headers.ts';
+import { loadTlsMaterial, type TlsMaterial } from '../server/tls.ts';
+import { probeHttps, type ProbeResult } from './probe.ts';
+
+export interface Check {
+  name: string;
+  status: 'pass' | 'warn' | 'fail';
+  evidence: string;
+}
+
+const DAY = 24 * 3600 * 1000;
+
+async function checkDataDir(home: string): Promise<Check> {
+  const name = 'data-dir';
+  try {
+    const s = await stat(home);
+    if (!s.isDirectory()) return { name, status: 'fail', evidence: `${home} is not a directory` };
+    const mode = (s.mode & 0o777).toString(8).padStart(3, '0');
+    if ((s.mode & 0o077) !== 0) return { name, status: 'fail', evidence: `${home} is mode ${mode}; it must be 0700 (chmod 700 ${home})` };
+    if (typeof process.getuid === 'function' && s.uid !== process.getuid()) {
+      return { name, status: 'warn', evidence: `${home} is owned by uid ${s.uid}, not the current user (${process.getuid()})` };
+    }
+    return { name, status: 'pass', evidence: `${home} is mode ${mode}, owned by the current user` };
+  } catch {
+    return { name, status: 'fail', evidence: `${home} does not exist; run 'strongroom init'` };
+  }
+}
+
+async function checkTls(config: Config): Promise<{ check: Check; material?: TlsMaterial }> {
+  const name = 'tls-certificate';
+  const files = tlsFilesFor(config);
+  let material: TlsMaterial;
+  try {
+    material = await loadTlsMaterial(files);
+  } catch (err) {
+    return { check: { name, status: 'fail', evidence: `cannot load ${files.certFile}: ${(err as Error).message}` } };
+  }
+  const keyMode = (await stat(files.keyFile)).mode & 0o777;
+  const left = Math.floor((material.notAfter.getTime() - Date.now()) / DAY);
+  if (left < 0) return { material, check: { name, status: 'fail', evidence: `certificate expired on ${material.notAfter.toISOString()}` } };
+  if ((keyMode & 0o077) !== 0) {
+    return { material, check: { name, status: 'fail', evidence: `private key ${files.keyFile} is mode ${keyMode.toString(8)}; it must be 0600` } };
+  }
+  if (left < 30) return { material, check: { name, status: 'warn', evidence: `certificate expires in ${left} days (${material.notAfter.toISOString()})` } };
+  if (files.selfSigned) {
+    return { material, check: { name, status: 'warn', evidence: `self-signed certificate valid for ${left} more days; fine for local use, set STRONGROOM_TLS_CERT_FILE/KEY_FILE for production` } };
+  }
+  return { material, check: { name, status: 'pass', evidence: `${material.subject.replace(/\n/g, ', ')} valid for ${left} more days` } };
+}
+
+function probeUrl(config: Config): { url: string; servername: string } {
+  const host = ['0.0.0.0', '::'].includes(config.STRONGROOM_BIND) ? '127.0.0.1' : config.STRONGROOM_BIND;
+  const servername = config.STRONGROOM_PUBLIC_URL ? new URL(config.STRONGROOM_PUBLIC_URL).hostname : 'localhost';
+  const h = host.includes(':') ? `[${host}]` : host;
+  return { url: `https://${h}:${config.STRONGROOM_HTTPS_PORT}/readyz`, servername };
+}
+
+function checksFromProbe(probe: ProbeResult | Error): Check[] {
+  if (probe instanceof Error) {
+    const evidence = `server not reachable (${probe.message}); start it with 'strongroom serve' to check the live listener`;
+    return [
+      { name: 'tls-listener', status: 'warn', evidence },
+      { name: 'hsts', status: 'warn', evidence: 'not checked: server not reachable' },
+    ];
+  }
+  const modern = probe.protocol === 'TLSv1.3' || probe.protocol === 'TLSv1.2';
+  const hsts = probe.headers['strict-transport-security'];
+  return [
+    {
+      name: 'tls-listener',
+      status: modern ? 'pass' : 'fail',
+      evidence: `negotiated ${probe.protocol} with ${probe.cipher}; TLS 1.0/1.1 refused by configuration`,
+    },
+    {
+      name: 'hsts',
+      status: hsts === HSTS_VALUE ? 'pass' : 'fail',
+      evidence: hsts ? `Strict-Transport-Security: ${String(hsts)}` : 'no Strict-Transport-Security header',
+    },
+  ];
+}
+
+async function checkDatabase(config: Config, probe: ProbeResult | Error): Promise<Check> {
+  const name = 'database';
+  if (!config.DATABASE_URL) {
+    const pid = await lockHolder(path.join(config.STRONGROOM_HOME, 'db.lock'));
+    if (pid !== undefined) {
+      if (probe instanceof Error) return { name, status: 'fail', evidence: `embedded database held by pid ${pid}, but its server does not answer` };
+      return probe.status === 200
+        ? { name, status: 'pass', evidence: `embedded PGlite in use by the running server (pid ${pid}); /readyz: ${probe.body}` }
+        : { name, status: 'fail', evidence: `running server reports not ready: ${probe.body.slice(0, 200)}` };
+    }
+  }
+  let handle;
+  try {
+    handle = await openDatabase(databaseSpec(config));
+    await pingDatabase(handle.db);
+    const m = await migrationStatus(handle.db as never);
+    if (m.unknown.length > 0) return { name, status: 'fail', evidence: `${handle.summary}: migrations from a newer build (${m.unknown.join(', ')})` };
+    if (m.applied === 0) return { name, status: 'warn', evidence: `${handle.summary}: empty; run 'strongroom init'` };
+    if (m.pending.length > 0) return { name, status: 'warn', evidence: `${handle.summary}: ${m.pending.length} migration(s) pending (applied at next start)` };
+    return { name, status: 'pass', evidence: `${handle.summary}: reachable, ${m.applied} migration(s) applied` };
+  } catch (err) {
+    return { name, status: 'fail', evidence: `cannot use the database: ${(err as Error).message}` };
+  } finally {
+    await handle?.close();
+  }
+}
+
+export async function runDoctor(config: Config): Promise<Check[]> {
+  const dataDir = await checkDataDir(config.STRONGROOM_HOME);
+  const tls = await checkTls(config);
+  const { url, servername } = probeUrl(config);
+  const probe = await probeHttps(url, { extraCa: tls.material?.cert, servername }).catch((e: Error) => e);
+  const database = await checkDatabase(config, probe);
+  return [dataDir, tls.check, ...checksFromProbe(probe), database];
+}

@@ -1,0 +1,43 @@
+/** `strongroom` — the command line. Each command group lives in its own file. */
+import { Command, CommanderError } from 'commander';
+import { registerConfigCommand } from './config.command.ts';
+import { explain } from './context.ts';
+import { registerDoctorCommand } from './doctor.command.ts';
+import { EXIT } from './exit-codes.ts';
+import { registerInitCommand } from './init.command.ts';
+import { registerServeCommand } from './serve.command.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('strongroom')
+    .description('Strongroom: your buckets, your keys, every access governed and audited.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 success, 1 the command ran and found a failure, 2 usage or configuration error.
+Configuration comes from environment variables: run 'strongroom config' to list them.`,
+  );
+  registerServeCommand(program);
+  registerInitCommand(program);
+  registerDoctorCommand(program);
+  registerConfigCommand(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    const e = explain(err);
+    process.stderr.write(`strongroom: ${e.message}\n`);
+    process.exitCode = e.exitCode;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,151 @@
+/**
+ * Configuration: one zod schema over environment variables, parsed once at start, frozen and
+ * passed in. Every variable carries a description (shown by `strongroom config`). A variable that
+ * holds a secret may instead be given as `<NAME>_FILE`, a path whose contents are the value, so
+ * the secret never sits in the process environment.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) =>
+  z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(fallback);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Variables whose value may come from `<NAME>_FILE`. */
+export const SECRET_VARIABLES = ['DATABASE_URL'] as const;
+
+export const configSchema = z.object({
+  STRONGROOM_HOME: z
+    .string()
+    .min(1)
+    .default('./.strongroom')
+    .describe('Data directory: embedded database, TLS material, keys, logs. Created 0700.'),
+  STRONGROOM_BIND: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address the HTTPS and redirect listeners bind to. Use 0.0.0.0 to serve the network.'),
+  STRONGROOM_HTTPS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8443)
+    .describe('HTTPS port (0 picks a free port).'),
+  STRONGROOM_HTTP_PORT: port(8080).describe(
+    'Plain HTTP port that only answers 308 redirects to HTTPS; "off" disables it.',
+  ),
+  STRONGROOM_PUBLIC_URL: z
+    .url({ protocol: /^https$/ })
+    .optional()
+    .describe('External https:// URL of this server; the redirect listener sends clients here.'),
+  STRONGROOM_TLS_CERT_FILE: z
+    .string()
+    .optional()
+    .describe('PEM certificate chain to serve. Without it a self-signed ECDSA P-256 certificate is generated in the data directory. Reloaded on SIGHUP.'),
+  STRONGROOM_TLS_KEY_FILE: z
+    .string()
+    .optional()
+    .describe('PEM private key for STRONGROOM_TLS_CERT_FILE. Reloaded on SIGHUP.'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .describe('PostgreSQL URL. Without it the embedded PGlite database in the data directory is used. Secret: may be given as DATABASE_URL_FILE.'),
+  STRONGROOM_DATABASE_CA_FILE: z
+    .string()
+    .optional()
+    .describe('PEM CA bundle used to verify a remote PostgreSQL server (verify-full).'),
+  STRONGROOM_DATABASE_ALLOW_WEAK_TLS: bool.describe(
+    'Explicitly allow a remote PostgreSQL connection without TLS verify-full (sslmode other than verify-full). Off by default.',
+  ),
+  STRONGROOM_METRICS_BIND: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address of the internal Prometheus /metrics listener (never the public one).'),
+  STRONGROOM_METRICS_PORT: port(9464).describe('Port of the internal /metrics listener; "off" disables it.'),
+  STRONGROOM_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('Largest accepted JSON request body in bytes (streamed uploads have their own limits).'),
+  STRONGROOM_SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(15_000)
+    .describe('How long SIGTERM waits for in-flight requests before closing them.'),
+  STRONGROOM_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('Log level of the JSON logs on standard output.'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends Omit<RawConfig, 'STRONGROOM_HOME'> {
+  /** Absolute path of the data directory. */
+  STRONGROOM_HOME: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse configuration from an environment. Throws `ConfigError` listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
+  const problems: string[] = [];
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    input[key] = value === '' ? undefined : value;
+  }
+  for (const key of SECRET_VARIABLES) {
+    const file = env[`${key}_FILE`];
+    if (!file) continue;
+    if (input[key] !== undefined) {
+      problems.push(`${key} and ${key}_FILE are both set; set only one`);
+      continue;
+    }
+    try {
+      input[key] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      problems.push(`${key}_FILE: cannot read ${file}`);
+    }
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const c = parsed.data;
+  if (Boolean(c.STRONGROOM_TLS_CERT_FILE) !== Boolean(c.STRONGROOM_TLS_KEY_FILE)) {
+    throw new ConfigError(['STRONGROOM_TLS_CERT_FILE and STRONGROOM_TLS_KEY_FILE must be set together']);
+  }
+  return Object.freeze({ ...c, STRONGROOM_HOME: path.resolve(cwd, c.STRONGROOM_HOME) });
+}
+
+/** Rows for `strongroom config`: every variable, its default and its description. */
+export function describeConfig(): { name: string; default: string; description: string }[] {
+  return Object.entries(configSchema.shape).map(([name, schema]) => {
+    const s = schema as z.ZodType;
+    const def = s.safeParse(undefined);
+    return {
+      name,
+      default: def.success && def.data !== undefined ? String(def.data) : '',
+      description: s.description ?? '',
+    };
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * The one error type of Strongroom.
+ *
+ * Every failure that reaches a client is an `AppError` whose `code` is one of a closed union; one
+ * table maps each code to its HTTP status and title. `detail` is shown to the caller as is, so it
+ * must be safe to show a stranger: never a secret, a stack, a SQL fragment or a remote body.
+ * Anything that is not an `AppError` is answered as `INTERNAL` with no detail at all.
+ */
+
+export const ERROR_TABLE = {
+  BAD_REQUEST: { status: 400, title: 'The request is malformed' },
+  MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  FORBIDDEN: { status: 403, title: 'You are not allowed to do this' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
+  BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  VALIDATION_FAILED: { status: 422, title: 'The request did not pass validation' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+  NOT_READY: { status: 503, title: 'The service is not ready' },
+  SEALED: { status: 503, title: 'Strongroom is sealed' },
+  AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot record this action' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export interface AppErrorOptions {
+  /** Safe, human-readable explanation for the caller. */
+  detail?: string;
+  /** Safe, structured extras (e.g. validation issues) included in the problem body. */
+  meta?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+  readonly meta: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, opts: AppErrorOptions = {}) {
+    super(opts.detail ?? ERROR_TABLE[code].title, { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.detail = opts.detail;
+    this.meta = opts.meta;
+  }
+
+  get status(): number {
+    return ERROR_TABLE[this.code].status;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** RFC 9457 problem details body. `type` is a stable URN per code. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail?: string;
+  instance?: string;
+  requestId?: string;
+  [extra: string]: unknown;
+}
+
+export function toProblem(err: AppError, requestId?: string): ProblemBody {
+  const { status, title } = ERROR_TABLE[err.code];
+  const body: ProblemBody = {
+    type: `urn:strongroom:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
+    title,
+    status,
+    code: err.code,
+  };
+  if (err.detail !== undefined) body.detail = err.detail;
+  if (requestId !== undefined) body.requestId = requestId;
+  if (err.meta) for (const [k, v] of Object.entries(err.meta)) if (!(k in body)) body[k] = v;
+  return body;
+}

@@ -1,0 +1,84 @@
+/**
+ * The database handle: Kysely over PostgreSQL (`pg`) or the embedded PGlite. Both run the same
+ * migrations and the same queries; nothing above this file knows which one it has.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { KyselyPGlite } from 'kysely-pglite';
+import type { Database } from './schema.ts';
+import { planPgConnection } from './connection-options.ts';
+import { acquireDirLock, type DirLock } from './dir-lock.ts';
+
+export type DatabaseSpec =
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'pglite-memory'; loadDataDir?: Blob }
+  | { kind: 'postgres'; url: string; caFile?: string | undefined; allowWeakTls: boolean; poolSize?: number };
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: 'pglite' | 'postgres';
+  /** Safe description for logs and doctor (no credentials). */
+  summary: string;
+  /** PGlite only: the client, for dumps in tests and backups. */
+  pglite?: PGlite;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> {
+  if (spec.kind === 'postgres') {
+    const plan = planPgConnection(spec.url, {
+      caPem: spec.caFile ? readFileSync(spec.caFile, 'utf8') : undefined,
+      allowWeakTls: spec.allowWeakTls,
+    });
+    const pool = new pg.Pool({
+      connectionString: plan.connectionString,
+      ssl: plan.ssl,
+      max: spec.poolSize ?? 10,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'strongroom',
+    });
+    // An idle client that loses its connection must not crash the process.
+    pool.on('error', () => undefined);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', summary: `PostgreSQL ${plan.summary}`, close: () => db.destroy() };
+  }
+
+  let lock: DirLock | undefined;
+  let client: PGlite;
+  if (spec.kind === 'pglite') {
+    await mkdir(spec.dataDir, { recursive: true, mode: 0o700 });
+    lock = await acquireDirLock(path.join(spec.dataDir, '..', 'db.lock'), spec.dataDir);
+    try {
+      client = await PGlite.create(spec.dataDir);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  } else {
+    client = await PGlite.create(spec.loadDataDir ? { loadDataDir: spec.loadDataDir } : {});
+  }
+  const db = new Kysely<Database>({ dialect: new KyselyPGlite(client).dialect });
+  let closed = false;
+  return {
+    db,
+    kind: 'pglite',
+    summary: spec.kind === 'pglite' ? `embedded PGlite at ${spec.dataDir}` : 'embedded PGlite (memory)',
+    pglite: client,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+      if (!client.closed) await client.close();
+      await lock?.release();
+    },
+  };
+}
+
+/** Cheap liveness query used by /readyz and doctor. */
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,67 @@
+/**
+ * `createApp(deps)`: the HTTPS application with every plugin and route, not yet listening.
+ * Everything it needs comes in through `deps`; it reads no environment and starts no timers, so
+ * tests build the same app the server runs.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../core/config.ts';
+import type { DatabaseHandle } from '../db/database.ts';
+import { registerHealthRoutes } from './health.routes.ts';
+import { instrumentApp, type Metrics } from './metrics.ts';
+import { registerProblemHandler } from './plugins/problem.ts';
+import { registerSecurityHeaders } from './plugins/security-headers.ts';
+import { collectRoutes, type RouteEntry } from './route-access.ts';
+import { serverTlsOptions, type TlsMaterial } from './tls.ts';
+
+export interface AppDeps {
+  config: Pick<Config, 'STRONGROOM_BODY_LIMIT'>;
+  logger: Logger;
+  database: DatabaseHandle;
+  tls: Pick<TlsMaterial, 'cert' | 'key'>;
+  metrics: Metrics;
+  /** Extra route plugins (used by tests to add probes). Registered after the built-in ones. */
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  routes: RouteEntry[];
+}
+
+/** Accept a caller's request id only when it is short and plain; otherwise make our own. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const fastify = Fastify({
+    https: serverTlsOptions(deps.tls),
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.STRONGROOM_BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const offered = req.headers['x-request-id'];
+      return typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    },
+    return503OnClosing: true,
+    trustProxy: false,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 },
+  }) as unknown as FastifyInstance; // the https server type is an implementation detail here
+  const routes = collectRoutes(fastify);
+  fastify.setValidatorCompiler(validatorCompiler);
+  fastify.setSerializerCompiler(serializerCompiler);
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await registerSecurityHeaders(fastify);
+  registerProblemHandler(fastify);
+  instrumentApp(fastify, deps.metrics);
+
+  registerHealthRoutes(fastify, deps.database.db);
+  if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
+
+  await fastify.ready();
+  return { fastify, routes };
+}

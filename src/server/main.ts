@@ -1,0 +1,142 @@
+/**
+ * Wiring: from a parsed config to a running server — data directory, TLS material, database and
+ * migrations, the HTTPS app, the redirect and metrics listeners. Returns a handle that reloads TLS
+ * and shuts everything down in order.
+ */
+import { mkdir, stat, chmod } from 'node:fs/promises';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import type { DestinationStream, Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import { openDatabase, type DatabaseHandle, type DatabaseSpec } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { createApp, type App } from './app.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
+import { startRedirectServer, type RedirectServer } from './redirect.ts';
+import { ensureSelfSignedCert, loadTlsMaterial, secureContextOptions, selfSignedPaths, type TlsFiles, type TlsMaterial } from './tls.ts';
+
+export interface RunningServer {
+  app: App;
+  logger: Logger;
+  database: DatabaseHandle;
+  httpsPort: number;
+  httpPort: number | undefined;
+  metricsPort: number | undefined;
+  url: string;
+  tlsFiles: TlsFiles;
+  tls: TlsMaterial;
+  /** Re-read the certificate files and use them for new handshakes; existing connections stay. */
+  reloadTls(): Promise<TlsMaterial>;
+  /** Stop accepting, finish in-flight requests (bounded by the shutdown timeout), close the DB. */
+  close(): Promise<void>;
+}
+
+/** Create the data directory 0700, or tighten it. */
+export async function prepareHome(home: string): Promise<void> {
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const s = await stat(home);
+  if ((s.mode & 0o077) !== 0) await chmod(home, 0o700);
+}
+
+export function databaseSpec(config: Config): DatabaseSpec {
+  return config.DATABASE_URL
+    ? {
+        kind: 'postgres',
+        url: config.DATABASE_URL,
+        caFile: config.STRONGROOM_DATABASE_CA_FILE,
+        allowWeakTls: config.STRONGROOM_DATABASE_ALLOW_WEAK_TLS,
+      }
+    : { kind: 'pglite', dataDir: path.join(config.STRONGROOM_HOME, 'db') };
+}
+
+export function tlsFilesFor(config: Config): TlsFiles {
+  return config.STRONGROOM_TLS_CERT_FILE && config.STRONGROOM_TLS_KEY_FILE
+    ? { certFile: config.STRONGROOM_TLS_CERT_FILE, keyFile: config.STRONGROOM_TLS_KEY_FILE, selfSigned: false }
+    : selfSignedPaths(config.STRONGROOM_HOME);
+}
+
+export async function startServer(
+  config: Readonly<Config>,
+  opts: { logDestination?: DestinationStream; database?: DatabaseHandle } = {},
+): Promise<RunningServer> {
+  const logger = createLogger(config.STRONGROOM_LOG_LEVEL, opts.logDestination);
+  await prepareHome(config.STRONGROOM_HOME);
+  const tlsFiles = tlsFilesFor(config);
+  if (tlsFiles.selfSigned && (await ensureSelfSignedCert(config.STRONGROOM_HOME))) {
+    logger.info({ certFile: tlsFiles.certFile }, 'generated a self-signed TLS certificate');
+  }
+  let tls = await loadTlsMaterial(tlsFiles);
+
+  const database = opts.database ?? (await openDatabase(databaseSpec(config)));
+  const closers: (() => Promise<void>)[] = [() => database.close()];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
+  };
+  try {
+    const applied = await migrateToLatest(database.db as never);
+    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+
+    const metrics = createMetrics();
+    const app = await createApp({ config, logger, database, tls, metrics });
+    closers.push(() => app.fastify.close());
+    await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
+    const httpsPort = (app.fastify.server.address() as AddressInfo).port;
+
+    let redirect: RedirectServer | undefined;
+    if (config.STRONGROOM_HTTP_PORT !== 'off') {
+      redirect = await startRedirectServer({
+        host: config.STRONGROOM_BIND,
+        port: config.STRONGROOM_HTTP_PORT,
+        httpsPort,
+        publicUrl: config.STRONGROOM_PUBLIC_URL,
+      });
+      closers.push(redirect.close);
+    }
+    let metricsServer: MetricsServer | undefined;
+    if (config.STRONGROOM_METRICS_PORT !== 'off') {
+      metricsServer = await startMetricsServer(metrics, config.STRONGROOM_METRICS_BIND, config.STRONGROOM_METRICS_PORT);
+      closers.push(metricsServer.close);
+    }
+
+    const host = config.STRONGROOM_BIND.includes(':') ? `[${config.STRONGROOM_BIND}]` : config.STRONGROOM_BIND;
+    const displayHost = host === '0.0.0.0' || host === '[::]' ? 'localhost' : host;
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      logger,
+      database,
+      httpsPort,
+      httpPort: redirect?.port,
+      metricsPort: metricsServer?.port,
+      url: config.STRONGROOM_PUBLIC_URL ?? `https://${displayHost}:${httpsPort}/`,
+      tlsFiles,
+      get tls() {
+        return tls;
+      },
+      async reloadTls() {
+        const next = await loadTlsMaterial(tlsFiles);
+        (app.fastify.server as HttpsServer).setSecureContext(secureContextOptions(next));
+        tls = next;
+        logger.info({ subject: next.subject, notAfter: next.notAfter, fingerprint256: next.fingerprint256 }, 'TLS certificate reloaded');
+        return next;
+      },
+      close() {
+        closing ??= (async () => {
+          const timer = setTimeout(() => {
+            logger.warn('shutdown timeout reached; closing remaining connections');
+            app.fastify.server.closeAllConnections();
+          }, config.STRONGROOM_SHUTDOWN_TIMEOUT_MS);
+          timer.unref();
+          await closeAll();
+          clearTimeout(timer);
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

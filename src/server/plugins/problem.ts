@@ -1,0 +1,64 @@
+/**
+ * One error handler for the whole API: every failure leaves as RFC 9457 problem+json from the
+ * `AppError` table. Framework errors are translated by their code, never by message text.
+ * Unknown errors become a bare 500 with the request id; their details go only to the log.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, toProblem, type ErrorCode } from '../../core/errors.ts';
+
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
+};
+
+/** Translate anything thrown into an AppError (unknown errors become INTERNAL). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = err.validation.map((v) => ({
+      location: err.validationContext ?? 'body',
+      path: v.instancePath || '/',
+      message: v.message ?? 'invalid',
+    }));
+    return new AppError('VALIDATION_FAILED', { detail: 'One or more fields are invalid.', meta: { issues } });
+  }
+  const fe = err as Partial<FastifyError> & { type?: string };
+  const mapped = fe.code ? FRAMEWORK_CODES[fe.code] : undefined;
+  if (mapped) return new AppError(mapped, { cause: err });
+  // Errors of the JSON parser used for request bodies.
+  if (err instanceof SyntaxError && fe.statusCode === 400) return new AppError('MALFORMED_JSON', { cause: err });
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const byStatus: Record<number, ErrorCode> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 409: 'CONFLICT', 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' };
+    return new AppError(byStatus[fe.statusCode] ?? 'BAD_REQUEST', { cause: err });
+  }
+  return new AppError('INTERNAL', { cause: err });
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: AppError): FastifyReply {
+  return reply
+    .code(err.status)
+    .type('application/problem+json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(toProblem(err, request.id));
+}
+
+export function registerProblemHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const appErr = toAppError(err);
+    if (appErr.status >= 500) {
+      request.log.error({ err: appErr.code === 'INTERNAL' ? err : appErr.cause ?? appErr, code: appErr.code }, 'request failed');
+    } else {
+      request.log.info({ code: appErr.code }, 'request rejected');
+    }
+    return sendProblem(reply, request, appErr);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, new AppError('NOT_FOUND', { detail: 'No such route.' })),
+  );
+}
