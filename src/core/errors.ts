@@ -22,6 +22,8 @@ export const ERROR_TABLE = {
   INTERNAL: { status: 500, title: 'Internal error' },
   NOT_READY: { status: 503, title: 'The service is not ready' },
   SEALED: { status: 503, title: 'Strongroom is sealed' },
+  KEY_DESTROYED: { status: 410, title: 'The key protecting this data was destroyed' },
+  DECRYPTION_FAILED: { status: 409, title: 'Stored data failed its integrity check' },
   AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot record this action' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

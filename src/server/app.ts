@@ -39,7 +39,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     https: serverTlsOptions(deps.tls),
     loggerInstance: deps.logger,
     bodyLimit: deps.config.STRONGROOM_BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false, // genReqId below decides whether to accept the caller's id
     genReqId: (req) => {
       const offered = req.headers['x-request-id'];
       return typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();

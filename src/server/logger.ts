@@ -15,21 +15,44 @@ export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
 }
 
+const INLINE_SECRET =
+  /\b((?:pass(?:word|phrase|wd)?|secret|token|api[-_]?key|private[-_]?key|authorization|cookie)["']?\s*[=:]\s*["']?)(?:Bearer\s+|Basic\s+)?[^\s"'&,;]+/gi;
+const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)[^@\s/]+@/gi;
+
+/**
+ * Scrub credentials written inline in free text (error messages from drivers and libraries):
+ * `password=…`, `token: …`, `Authorization: Bearer …`, and the password in `scheme://user:pw@host`.
+ */
+export function scrubText(text: string): string {
+  return text.replace(INLINE_SECRET, `$1${REDACTED}`).replace(URL_USERINFO, `$1${REDACTED}@`);
+}
+
 /** Deep copy of `value` with every sensitive field redacted. Cycles and depth are bounded. */
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return scrubText(value);
   if (value === null || typeof value !== 'object') return value;
   if (depth > 8) return '[TRUNCATED]';
   if (seen.has(value)) return '[CIRCULAR]';
   seen.add(value);
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen));
   if (value instanceof Error) {
-    return { type: value.name, message: value.message, stack: value.stack };
+    return serializeError(value);
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     out[k] = isSensitiveKey(k) ? REDACTED : redact(v, depth + 1, seen);
   }
   return out;
+}
+
+function serializeError(err: Error): Record<string, unknown> {
+  const code = (err as NodeJS.ErrnoException).code;
+  return {
+    type: err.name,
+    message: scrubText(String(err.message)),
+    ...(code ? { code } : {}),
+    stack: err.stack ? scrubText(err.stack) : undefined,
+  };
 }
 
 function pathOnly(url: string | undefined): string | undefined {
@@ -63,7 +86,7 @@ export function loggerOptions(level: string): LoggerOptions {
         remoteAddress: req.ip,
       }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      err: (err: Error) => ({ type: err.name, message: err.message, stack: err.stack }),
+      err: serializeError,
     },
   };
 }

@@ -11,7 +11,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { openDatabase, type DatabaseHandle, type DatabaseSpec } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { createApp, type App } from './app.ts';
+import { createApp, type App, type AppDeps } from './app.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
 import { startRedirectServer, type RedirectServer } from './redirect.ts';
@@ -59,7 +59,7 @@ export function tlsFilesFor(config: Config): TlsFiles {
 
 export async function startServer(
   config: Readonly<Config>,
-  opts: { logDestination?: DestinationStream; database?: DatabaseHandle } = {},
+  opts: { logDestination?: DestinationStream; database?: DatabaseHandle; extraRoutes?: AppDeps['extraRoutes'] } = {},
 ): Promise<RunningServer> {
   const logger = createLogger(config.STRONGROOM_LOG_LEVEL, opts.logDestination);
   await prepareHome(config.STRONGROOM_HOME);
@@ -79,7 +79,7 @@ export async function startServer(
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
 
     const metrics = createMetrics();
-    const app = await createApp({ config, logger, database, tls, metrics });
+    const app = await createApp({ config, logger, database, tls, metrics, extraRoutes: opts.extraRoutes });
     closers.push(() => app.fastify.close());
     await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
     const httpsPort = (app.fastify.server.address() as AddressInfo).port;

@@ -1,0 +1,68 @@
+/**
+ * Start the real app (HTTPS, port 0) on a fresh database of either backend, with a generated
+ * certificate and a captured log. Tests talk to it over real TLS.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/core/config.ts';
+import { startServer, type RunningServer } from '../../src/server/main.ts';
+import type { AppDeps } from '../../src/server/app.ts';
+import { generateSelfSigned } from '../../src/server/tls.ts';
+import { createTestDatabase, type Backend } from './db.ts';
+import { request, type TestRequest, type TestResponse } from './https.ts';
+
+export interface TestApp {
+  server: RunningServer;
+  config: Readonly<Config>;
+  home: string;
+  base: string;
+  ca: string;
+  logs: string[];
+  req(pathname: string, opts?: Omit<TestRequest, 'ca'>): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(
+  backend: Backend,
+  opts: { env?: Record<string, string>; extraRoutes?: AppDeps['extraRoutes'] } = {},
+): Promise<TestApp> {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'strongroom-test-'));
+  const { cert, key } = await generateSelfSigned();
+  await writeFile(path.join(home, 'cert.pem'), cert);
+  await writeFile(path.join(home, 'key.pem'), key, { mode: 0o600 });
+  const config = loadConfig({
+    STRONGROOM_HOME: home,
+    STRONGROOM_HTTPS_PORT: '0',
+    STRONGROOM_HTTP_PORT: '0',
+    STRONGROOM_METRICS_PORT: '0',
+    STRONGROOM_TLS_CERT_FILE: path.join(home, 'cert.pem'),
+    STRONGROOM_TLS_KEY_FILE: path.join(home, 'key.pem'),
+    STRONGROOM_LOG_LEVEL: 'info',
+    ...opts.env,
+  });
+  const logs: string[] = [];
+  const logDestination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const database = await createTestDatabase(backend);
+  const server = await startServer(config, { logDestination, database, extraRoutes: opts.extraRoutes });
+  const base = `https://localhost:${server.httpsPort}`;
+  return {
+    server,
+    config,
+    home,
+    base,
+    ca: cert,
+    logs,
+    req: (pathname, o = {}) => request(`${base}${pathname}`, { ...o, ca: cert }),
+    async close() {
+      await server.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/** Run the real `strongroom` command as a child process, as a user or a script would. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/strongroom.js', import.meta.url));
+
+export function runCli(args: string[], env: Record<string, string>, input?: string): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', input, timeout: 60_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  lines: string[];
+  ready: Record<string, unknown>;
+  /** Resolves with the first JSON log line whose msg matches. */
+  waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+}
+
+export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiters: { msg: string; resolve: (v: Record<string, unknown>) => void }[] = [];
+  let buf = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      try {
+        const j = JSON.parse(line) as Record<string, unknown>;
+        for (const w of waiters.filter((x) => x.msg === j.msg)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(j);
+        }
+      } catch {
+        /* not a log line */
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitFor = (msg: string, ms = timeoutMs) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = lines.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return undefined; } }).find((j) => j?.msg === msg);
+      if (seen) return resolve(seen);
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for "${msg}"; stderr: ${stderr}`)), ms);
+      waiters.push({ msg, resolve: (v) => (clearTimeout(timer), resolve(v)) });
+      void exited.then((code) => reject(new Error(`serve exited (${code}) before "${msg}"; stderr: ${stderr}`)));
+    });
+  const ready = await waitFor('strongroom ready');
+  return { child, lines, ready, waitFor, exited };
+}

@@ -1,0 +1,25 @@
+/** Graceful shutdown: in-flight requests finish, new connections are refused, the DB closes. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sql } from 'kysely';
+import { startTestApp } from './helpers/app.ts';
+
+test('close() lets an in-flight request finish, then refuses new ones and closes the database', async () => {
+  const app = await startTestApp('pglite', {
+    extraRoutes: (f) => {
+      f.get('/test/slow', { config: { access: { action: 'test.slow.read', audit: 'test.slow.read' } } }, async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        return { slow: 'done' };
+      });
+    },
+  });
+  const inFlight = app.req('/test/slow');
+  await new Promise((r) => setTimeout(r, 100));
+  const closing = app.server.close();
+  const res = await inFlight;
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.json(), { slow: 'done' });
+  await closing;
+  await assert.rejects(app.req('/healthz'), /ECONNREFUSED/);
+  await assert.rejects(sql`select 1`.execute(app.server.database.db));
+});
