@@ -1,0 +1,54 @@
+/**
+ * Import boundaries (STYLE.md "Layout"): core imports only Node built-ins and zod (and the
+ * Shamir library for unseal shares); adapters import core; db imports core; modules import core,
+ * adapters, db and other modules only through their index.ts; nothing imports server or cli but
+ * themselves.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-is-self-contained',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^src/core/', '^node_modules/(zod|shamir-secret-sharing)/'] },
+    },
+    {
+      name: 'adapters-import-only-core',
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/(modules|server|cli|db|client)/' },
+    },
+    {
+      name: 'db-imports-only-core',
+      severity: 'error',
+      from: { path: '^src/db/' },
+      to: { path: '^src/(modules|server|cli|adapters|client)/' },
+    },
+    {
+      name: 'modules-never-import-server-or-cli',
+      severity: 'error',
+      from: { path: '^src/modules/' },
+      to: { path: '^src/(server|cli)/' },
+    },
+    {
+      name: 'modules-meet-through-index',
+      severity: 'error',
+      from: { path: '^src/modules/([^/]+)/' },
+      to: { path: '^src/modules/[^/]+/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'server-not-from-below',
+      severity: 'error',
+      from: { path: '^src/(core|adapters|db|modules|client)/' },
+      to: { path: '^src/(server|cli)/' },
+    },
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
+  },
+};
