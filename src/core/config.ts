@@ -17,7 +17,7 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** Variables whose value may come from `<NAME>_FILE`. */
-export const SECRET_VARIABLES = ['DATABASE_URL'] as const;
+export const SECRET_VARIABLES = ['DATABASE_URL', 'STRONGROOM_PKCS11_PIN'] as const;
 
 export const configSchema = z.object({
   STRONGROOM_HOME: z
@@ -84,6 +84,17 @@ export const configSchema = z.object({
     .max(600_000)
     .default(15_000)
     .describe('How long SIGTERM waits for in-flight requests before closing them.'),
+  STRONGROOM_ROOT_KEY_PROVIDER: z
+    .enum(['file', 'shamir', 'pkcs11'])
+    .default('file')
+    .describe('Where the root key comes from, chosen at init: file (0600 file, auto-unseal), shamir (operators unseal with K of N shares), pkcs11 (wrapped by an HSM key, auto-unseal).'),
+  STRONGROOM_ROOT_KEY_FILE: z.string().optional().describe('Root key file for the file provider (default <home>/root.key). Must be 0600.'),
+  STRONGROOM_SHAMIR_SHARES: z.coerce.number().int().min(2).max(255).default(5).describe('Shamir: number of unseal shares printed by init.'),
+  STRONGROOM_SHAMIR_THRESHOLD: z.coerce.number().int().min(2).max(255).default(3).describe('Shamir: shares needed to unseal.'),
+  STRONGROOM_PKCS11_MODULE: z.string().optional().describe('PKCS#11: path of the HSM module (e.g. /usr/lib/softhsm/libsofthsm2.so).'),
+  STRONGROOM_PKCS11_TOKEN_LABEL: z.string().optional().describe('PKCS#11: label of the token holding the wrapping key.'),
+  STRONGROOM_PKCS11_PIN: z.string().optional().describe('PKCS#11: user PIN. Secret: may be given as STRONGROOM_PKCS11_PIN_FILE.'),
+  STRONGROOM_PKCS11_KEY_LABEL: z.string().default('strongroom-root-wrap').describe('PKCS#11: label of the non-extractable AES key in the HSM.'),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -133,6 +144,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const c = parsed.data;
   if (Boolean(c.STRONGROOM_TLS_CERT_FILE) !== Boolean(c.STRONGROOM_TLS_KEY_FILE)) {
     throw new ConfigError(['STRONGROOM_TLS_CERT_FILE and STRONGROOM_TLS_KEY_FILE must be set together']);
+  }
+  if (c.STRONGROOM_SHAMIR_THRESHOLD > c.STRONGROOM_SHAMIR_SHARES) {
+    throw new ConfigError(['STRONGROOM_SHAMIR_THRESHOLD must not exceed STRONGROOM_SHAMIR_SHARES']);
+  }
+  if (c.STRONGROOM_ROOT_KEY_PROVIDER === 'pkcs11' && !(c.STRONGROOM_PKCS11_MODULE && c.STRONGROOM_PKCS11_TOKEN_LABEL && c.STRONGROOM_PKCS11_PIN)) {
+    throw new ConfigError(['the pkcs11 root key provider needs STRONGROOM_PKCS11_MODULE, STRONGROOM_PKCS11_TOKEN_LABEL and STRONGROOM_PKCS11_PIN (or _FILE)']);
   }
   return Object.freeze({ ...c, STRONGROOM_HOME: path.resolve(cwd, c.STRONGROOM_HOME) });
 }

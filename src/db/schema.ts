@@ -1,15 +1,9 @@
 /**
- * Kysely table types. SQL is snake_case; the Kysely edge uses the same names (no camel-case
- * plugin) so a query reads like the SQL it produces.
+ * Kysely table types, one file per owner under `tables/`. SQL is snake_case; the Kysely edge uses
+ * the same names (no camel-case plugin) so a query reads like the SQL it produces.
  */
-import type { ColumnType, Generated } from 'kysely';
+import type { AuditTables } from './tables/audit.ts';
+import type { KeysTables } from './tables/keys.ts';
+import type { SystemTables } from './tables/system.ts';
 
-export interface SystemInfoTable {
-  id: Generated<number>;
-  instance_id: string;
-  created_at: ColumnType<Date, string | undefined, never>;
-}
-
-export interface Database {
-  system_info: SystemInfoTable;
-}
+export interface Database extends SystemTables, KeysTables, AuditTables {}

@@ -1,0 +1,23 @@
+import type { ColumnType } from 'kysely';
+
+/** Tables of the keys module (migration 0002). Sealed values are barrier ciphertexts. */
+export interface KeysTables {
+  /** One row: the keyring, sealed under the root key (never stored here). */
+  keyring: {
+    id: number;
+    blob: Buffer;
+    root_key_id: string;
+    active_term: number;
+    updated_at: ColumnType<Date, string | undefined, string>;
+  };
+  /** Per-workspace keys, barrier-sealed (row id = workspace id). Destroyed = sealed is null. */
+  workspace_keys: {
+    workspace_id: string;
+    key_version: number;
+    sealed: Buffer | null;
+    created_at: ColumnType<Date, string | undefined, never>;
+    destroy_requested_at: Date | null;
+    destroy_token_hash: string | null;
+    destroyed_at: Date | null;
+  };
+}

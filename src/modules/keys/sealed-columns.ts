@@ -1,0 +1,17 @@
+/**
+ * Every barrier-sealed database column, so rotation can count and rewrap what each key term
+ * still protects. A new sealed column must be listed here (the keys test checks the audit and
+ * workspace-key columns are).
+ */
+export interface SealedColumn {
+  table: string;
+  column: string;
+  /** Column holding the row id bound into the ciphertext's associated data. */
+  idColumn: string;
+}
+
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
+  { table: 'workspace_keys', column: 'sealed', idColumn: 'workspace_id' },
+  { table: 'audit_keys', column: 'signing_seed_sealed', idColumn: 'key_id' },
+  { table: 'audit_keys', column: 'hmac_key_sealed', idColumn: 'key_id' },
+];
