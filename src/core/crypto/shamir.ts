@@ -83,19 +83,44 @@ export function encodeShare(decoded: DecodedShare): string {
  * `position` (1-based, for messages) when the text is malformed or its checksum does not match.
  */
 export function decodeShare(text: string, position = 1): DecodedShare {
+  const result = tryDecodeShare(text);
+  if (result.ok) return result.share;
+  const detail = {
+    'not-a-share': `share ${position} is not a Strongroom share (expected "${SHARE_PREFIX}…")`,
+    'wrong-length': `share ${position} is not a Strongroom share (expected "${SHARE_PREFIX}…")`,
+    checksum: `share ${position} failed its checksum: it has a typo`,
+    malformed: `share ${position} is malformed`,
+  }[result.defect];
+  throw new AppError('VALIDATION_FAILED', { detail });
+}
+
+/**
+ * Why a share text was refused: not share-shaped at all, the wrong length (cut off or pasted
+ * twice), a checksum mismatch (a typo), or share-shaped with impossible contents.
+ */
+export type ShareDefect = 'not-a-share' | 'wrong-length' | 'checksum' | 'malformed';
+
+/**
+ * {@link decodeShare} without throwing, for callers that report each defect in their own terms
+ * (e.g. as their own stable error reasons). Accepts and refuses exactly the same texts.
+ */
+export function tryDecodeShare(text: string): { ok: true; share: DecodedShare } | { ok: false; defect: ShareDefect } {
   const compact = typeof text === 'string' ? text.replace(/\s+/g, '') : '';
   const encoded = compact.startsWith(SHARE_PREFIX) ? compact.slice(SHARE_PREFIX.length) : '';
-  const bytes = /^[A-Za-z0-9_-]+$/.test(encoded) ? Buffer.from(encoded, 'base64url') : Buffer.alloc(0);
-  if (bytes.length !== BODY_LENGTH + CHECKSUM_LENGTH || bytes.toString('base64url') !== encoded) {
-    throw new AppError('VALIDATION_FAILED', { detail: `share ${position} is not a Strongroom share (expected "${SHARE_PREFIX}…")` });
+  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return { ok: false, defect: 'not-a-share' };
+  const bytes = Buffer.from(encoded, 'base64url');
+  try {
+    if (bytes.length !== BODY_LENGTH + CHECKSUM_LENGTH || bytes.toString('base64url') !== encoded) {
+      return { ok: false, defect: 'wrong-length' };
+    }
+    const body = bytes.subarray(0, BODY_LENGTH);
+    if (!timingSafeEqual(checksum(body), bytes.subarray(BODY_LENGTH))) return { ok: false, defect: 'checksum' };
+    const threshold = body[SET_ID_LENGTH]!;
+    if (threshold < 2) return { ok: false, defect: 'malformed' };
+    return { ok: true, share: { setId: Buffer.from(body.subarray(0, SET_ID_LENGTH)), threshold, share: Buffer.from(body.subarray(SET_ID_LENGTH + 1)) } };
+  } finally {
+    bytes.fill(0);
   }
-  const body = bytes.subarray(0, BODY_LENGTH);
-  if (!timingSafeEqual(checksum(body), bytes.subarray(BODY_LENGTH))) {
-    throw new AppError('VALIDATION_FAILED', { detail: `share ${position} failed its checksum: it has a typo` });
-  }
-  const threshold = body[SET_ID_LENGTH]!;
-  if (threshold < 2) throw new AppError('VALIDATION_FAILED', { detail: `share ${position} is malformed` });
-  return { setId: Buffer.from(body.subarray(0, SET_ID_LENGTH)), threshold, share: Buffer.from(body.subarray(SET_ID_LENGTH + 1)) };
 }
 
 /** The commitment to a secret: HMAC-SHA256(key = secret, message = fixed label). Not secret. */
@@ -117,10 +142,26 @@ export function verifyCommitment(secret: Buffer, commitment: Buffer): boolean {
  */
 export async function combineShares(shares: readonly string[], commitment: Buffer): Promise<Buffer> {
   const decoded = shares.map((s, i) => decodeShare(s, i + 1));
+  try {
+    return await combineDecodedShares(decoded, commitment);
+  } finally {
+    for (const d of decoded) d.share.fill(0);
+  }
+}
+
+/**
+ * {@link combineShares} for shares already decoded (e.g. collected one at a time by an unsealer).
+ * Same checks and errors; the caller keeps ownership of `decoded` and should zero-fill it.
+ */
+export async function combineDecodedShares(decoded: readonly DecodedShare[], commitment: Buffer): Promise<Buffer> {
   checkShareSet(decoded);
   const inputs = decoded.map((d) => new Uint8Array(d.share));
-  const out = await combine(inputs);
-  for (const buf of [...inputs, ...decoded.map((d) => d.share)]) buf.fill(0);
+  let out: Uint8Array;
+  try {
+    out = await combine(inputs);
+  } finally {
+    for (const buf of inputs) buf.fill(0);
+  }
   const secret = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   if (secret.length === KEY_LENGTH && verifyCommitment(secret, commitment)) return secret;
   secret.fill(0);

@@ -10,7 +10,7 @@
  * - A term can be retired only when no sealed value uses it any more.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { AppError } from '../../core/errors.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
@@ -45,6 +45,9 @@ export interface RewrapProgress {
   remaining?: number;
   lastError?: string;
 }
+
+/** Work that must commit or fail together with a key change (the audit event). */
+export type InTransaction = (trx: Transaction<Database>) => Promise<void>;
 
 export interface KeysDeps {
   db: Kysely<Database>;
@@ -180,17 +183,23 @@ export function createKeysService(deps: KeysDeps) {
       return { state, provider: provider.kind, ...(row ? { activeTerm: row.active_term } : {}), terms, rewrap: { ...rewrapState } };
     },
 
-    /** Add a term; all new writes use it at once. Old terms stay readable. */
-    async rotate(): Promise<number> {
+    /**
+     * Add a term; all new writes use it at once. Old terms stay readable. `inTransaction` runs in
+     * the same transaction (the audit event): if it fails, nothing changes. The barrier switches
+     * only after the commit, so it never seals under a term the database does not have.
+     */
+    async rotate(inTransaction?: InTransaction): Promise<number> {
       const key = requireUnsealed();
-      return db.transaction().execute(async (trx) => {
+      const next = await db.transaction().execute(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
-        const next = openKeyring(Buffer.from(row!.blob), key).rotate();
-        await store.updateKeyringRow(trx, sealKeyring(next, key), next.activeTerm);
-        barrier.replaceKeyring(next);
-        logger.info({ activeTerm: next.activeTerm }, 'keyring rotated');
-        return next.activeTerm;
+        const kr = openKeyring(Buffer.from(row!.blob), key).rotate();
+        await store.updateKeyringRow(trx, sealKeyring(kr, key), kr.activeTerm);
+        await inTransaction?.(trx);
+        return kr;
       });
+      barrier.replaceKeyring(next);
+      logger.info({ activeTerm: next.activeTerm }, 'keyring rotated');
+      return next.activeTerm;
     },
 
     /** Move every sealed value to the active term, in small batches; resumable and concurrent-safe. */
@@ -222,18 +231,20 @@ export function createKeysService(deps: KeysDeps) {
     },
 
     /** Retire a term whose values have all been rewrapped; its key is destroyed. */
-    async retire(term: number): Promise<void> {
+    async retire(term: number, inTransaction?: InTransaction): Promise<void> {
       const key = requireUnsealed();
       const status = await this.status();
       const t = status.terms.find((x) => x.term === term);
       if (!t) throw new AppError('NOT_FOUND', { detail: `No key term ${term}.` });
       if (t.sealedValues > 0) throw new AppError('CONFLICT', { detail: `Term ${term} still protects ${t.sealedValues} value(s); run 'strongroom keys rewrap' first.` });
-      await db.transaction().execute(async (trx) => {
+      const next = await db.transaction().execute(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
-        const next = openKeyring(Buffer.from(row!.blob), key).retire(term);
-        await store.updateKeyringRow(trx, sealKeyring(next, key), next.activeTerm);
-        barrier.replaceKeyring(next);
+        const kr = openKeyring(Buffer.from(row!.blob), key).retire(term);
+        await store.updateKeyringRow(trx, sealKeyring(kr, key), kr.activeTerm);
+        await inTransaction?.(trx);
+        return kr;
       });
+      barrier.replaceKeyring(next);
       logger.info({ term }, 'key term retired');
     },
 
@@ -241,12 +252,13 @@ export function createKeysService(deps: KeysDeps) {
      * Re-seal the keyring under a new root key. `persistNewKey` stores the new key with the
      * provider before the database changes; only the keyring row is rewritten.
      */
-    async rotateRoot(newKey: Buffer, persistNewKey: () => Promise<void>, commitNewKey: () => Promise<void>): Promise<void> {
+    async rotateRoot(newKey: Buffer, persistNewKey: () => Promise<void>, commitNewKey: () => Promise<void>, inTransaction?: InTransaction): Promise<void> {
       const key = requireUnsealed();
       await persistNewKey();
       await db.transaction().execute(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
         await store.updateKeyringRow(trx, resealKeyring(Buffer.from(row!.blob), key, newKey), row!.active_term, `${rootKeyId()}:${randomUUID()}`);
+        await inTransaction?.(trx);
       });
       await commitNewKey();
       rootKey!.fill(0);

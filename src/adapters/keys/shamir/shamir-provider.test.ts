@@ -9,7 +9,8 @@ import { AppError } from '../../../core/errors.ts';
 import { keyErrorReason } from '../key-errors.ts';
 import type { KeyErrorReason } from '../key-errors.ts';
 import { ShamirRootKeyProvider } from './shamir-provider.ts';
-import { combineShares, parseShare, splitRootKey } from './shamir-shares.ts';
+import { SHARE_PREFIX, commitSecret, decodeShare, encodeShare, splitSecret } from '../../../core/crypto/shamir.ts';
+import { Unsealer } from './shamir-unsealer.ts';
 
 let root: string;
 let n = 0;
@@ -48,14 +49,15 @@ describe('ShamirRootKeyProvider', () => {
   it('stores only a commitment (0600) and starts sealed', async () => {
     const { provider, rootKey, shares } = await initialized();
     assert.equal(shares.length, 5);
-    for (const s of shares) assert.match(s, /^srs1-[A-Za-z0-9_-]{44}-[0-9a-f]{4}$/);
+    for (const s of shares) assert.match(s, /^srs1-[A-Za-z0-9_-]{56}$/);
     const st = await stat(provider.stateFile);
     assert.equal(st.mode & 0o777, 0o600);
     const text = await readFile(provider.stateFile, 'utf8');
     assert.ok(!text.includes(rootKey.toString('base64')) && !text.includes(rootKey.toString('hex')));
-    for (const s of shares) assert.ok(!text.includes(s.split('-')[1] ?? '?'));
+    for (const s of shares) assert.ok(!text.includes(s.slice(SHARE_PREFIX.length)));
     const state = JSON.parse(text) as Record<string, unknown>;
     assert.deepEqual(Object.keys(state).sort(), ['commitment', 'commitmentAlg', 'createdAt', 'keyId', 'kind', 'shares', 'threshold', 'version']);
+    assert.equal(state['commitment'], commitSecret(rootKey).toString('base64'));
     assert.equal(await provider.load(), undefined);
     const desc = await provider.describe();
     assert.equal(desc['ok'], true);
@@ -126,21 +128,23 @@ describe('ShamirRootKeyProvider', () => {
     for (const bad of ['', 'hello', share.replace('srs1', 'srs2'), share.slice(0, 20) + share.slice(24), `${share}${share}`]) {
       await assert.rejects(unsealer.submit(bad), rejectsWith('SHARE_MALFORMED'));
     }
+    await assert.rejects(unsealer.submit(share.slice(0, -4)), (err: unknown) => {
+      rejectsWith('SHARE_MALFORMED')(err);
+      assert.match((err as AppError).detail ?? '', /wrong length/);
+      return true;
+    });
+    assert.equal(unsealer.status.progress, 0);
   });
 
-  it('shares from another initialization fail the commitment and reset progress', async () => {
+  it('a share of another initialization is refused at once, before the threshold, and resets progress', async () => {
     const a = await initialized();
     const b = await initialized();
     const unsealer = await a.provider.unsealer();
-    const first = [a.shares[0] ?? '', a.shares[1] ?? ''];
-    await unsealer.submit(first[0] ?? '');
-    await unsealer.submit(first[1] ?? '');
-    // A share of B whose index differs from both of A's (else it is, correctly, a duplicate).
-    const used = new Set(first.map((s) => parseShare(s).index));
-    const foreign = b.shares.find((s) => !used.has(parseShare(s).index)) ?? '';
-    await assert.rejects(unsealer.submit(foreign), (err: unknown) => {
+    await unsealer.submit(a.shares[0] ?? '');
+    // Same x-coordinate or not, the set id tells the two initializations apart.
+    await assert.rejects(unsealer.submit(b.shares[0] ?? ''), (err: unknown) => {
       rejectsWith('SHARES_MISMATCH')(err);
-      assert.match((err as AppError).detail ?? '', /progress was reset/);
+      assert.match((err as AppError).detail ?? '', /different initializations.*progress was reset/);
       return true;
     });
     assert.deepEqual(unsealer.status, { progress: 0, threshold: 3, unsealed: false });
@@ -148,6 +152,43 @@ describe('ShamirRootKeyProvider', () => {
     for (const s of a.shares.slice(2, 4)) await unsealer.submit(s);
     const r = await unsealer.submit(a.shares[0] ?? '');
     assert.ok(r.rootKey?.equals(a.rootKey));
+  });
+
+  it('a share made for another threshold is refused without counting or resetting', async () => {
+    const a = await initialized();
+    const other = new ShamirRootKeyProvider({ dataDir: freshDir(), shares: 3, threshold: 2 });
+    const { shares: foreign } = await other.initialize();
+    const unsealer = await a.provider.unsealer();
+    await unsealer.submit(a.shares[0] ?? '');
+    await assert.rejects(unsealer.submit(foreign?.[0] ?? ''), rejectsWith('SHARES_MISMATCH'));
+    assert.equal(unsealer.status.progress, 1);
+  });
+
+  it('a full set of another initialization fails the commitment and resets progress', async () => {
+    const a = await initialized();
+    const b = await initialized();
+    const unsealer = await a.provider.unsealer();
+    await unsealer.submit(b.shares[0] ?? '');
+    await unsealer.submit(b.shares[1] ?? '');
+    await assert.rejects(unsealer.submit(b.shares[2] ?? ''), (err: unknown) => {
+      rejectsWith('SHARES_MISMATCH')(err);
+      assert.match((err as AppError).detail ?? '', /do not combine to this server's root key.*progress was reset/);
+      return true;
+    });
+    assert.deepEqual(unsealer.status, { progress: 0, threshold: 3, unsealed: false });
+    for (const s of a.shares.slice(0, 2)) await unsealer.submit(s);
+    assert.ok((await unsealer.submit(a.shares[4] ?? '')).rootKey?.equals(a.rootKey));
+  });
+
+  it('a forged share with a valid checksum fails the commitment', async () => {
+    const { provider, shares } = await initialized();
+    const forged = decodeShare(shares[2] ?? '');
+    forged.share[0]! ^= 1;
+    const unsealer = await provider.unsealer();
+    await unsealer.submit(shares[0] ?? '');
+    await unsealer.submit(shares[1] ?? '');
+    await assert.rejects(unsealer.submit(encodeShare(forged)), rejectsWith('SHARES_MISMATCH'));
+    assert.equal(unsealer.status.progress, 0);
   });
 
   it('serializes concurrent submissions', async () => {
@@ -167,7 +208,7 @@ describe('ShamirRootKeyProvider', () => {
     assert.equal((await unsealer.submit(shares[0] ?? '')).progress, 1);
   });
 
-  it('property: any K of N shares recover the key, K-1 do not', async () => {
+  it('property: any K of N shares unseal, K-1 leave it sealed', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 2, max: 8 }).chain((n) =>
@@ -179,11 +220,12 @@ describe('ShamirRootKeyProvider', () => {
         ),
         async ({ n, k, pick }) => {
           const key = randomBytes(32);
-          const shares = (await splitRootKey(key, n, k)).map(parseShare);
-          const chosen = pick.slice(0, k).map((i) => shares[i]!);
-          assert.ok((await combineShares(chosen)).equals(key));
-          const fewer = await combineShares(chosen.slice(0, Math.max(2, k - 1)));
-          if (k > 2) assert.ok(!fewer.equals(key));
+          const { shares, commitment } = await splitSecret(key, { shares: n, threshold: k });
+          const unsealer = new Unsealer({ keyId: 'test', threshold: k, commitment });
+          const chosen = pick.slice(0, k).map((i) => shares[i] ?? '');
+          for (const s of chosen.slice(0, k - 1)) assert.equal((await unsealer.submit(s)).unsealed, false);
+          const last = await unsealer.submit(chosen[k - 1] ?? '');
+          assert.ok(last.unsealed && last.rootKey?.equals(key));
         },
       ),
       { numRuns: 60 },

@@ -3,17 +3,18 @@
  * unsealed server and, split, in the hands of N operators; any K of them recover it.
  *
  * On disk (`<dataDir>/root-key.shamir.json`, 0600) there is only a commitment of the root key
- * (HMAC-SHA256, see shamir-shares.ts), the threshold, the share count and a key id — nothing that
- * helps recover the key. `load()` returns undefined: the server starts sealed and waits for an
- * {@link Unsealer} to collect K shares.
+ * (HMAC-SHA256, `commitSecret`), the threshold, the share count and a key id — nothing that helps
+ * recover the key. `load()` returns undefined: the server starts sealed and waits for an
+ * {@link Unsealer} to collect K shares. Splitting, share text, combining and the commitment are
+ * those of `core/crypto/shamir.ts`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { combineShares, splitSecret } from '../../../core/crypto/shamir.ts';
 import { describeProblem, keyError } from '../key-errors.ts';
 import type { InitializeResult, RootKeyProvider } from '../provider.ts';
 import { ROOT_KEY_BYTES } from '../provider.ts';
 import { fileExists, readPrivateJson, writePrivateFileExclusive } from '../secure-file.ts';
-import { combineShares, commitRootKey, matchesCommitment, parseShare, splitRootKey, validateSplit } from './shamir-shares.ts';
 import { Unsealer } from './shamir-unsealer.ts';
 import type { UnsealTarget } from './shamir-unsealer.ts';
 
@@ -68,8 +69,8 @@ export class ShamirRootKeyProvider implements RootKeyProvider {
     }
     const rootKey = randomBytes(ROOT_KEY_BYTES);
     try {
-      const shares = await splitRootKey(rootKey, this.shares, this.threshold);
-      await this.#selfCheck(shares, rootKey);
+      const { shares, commitment } = await splitSecret(rootKey, { shares: this.shares, threshold: this.threshold });
+      await this.#selfCheck(shares, commitment, rootKey);
       const state: ShamirState = {
         version: 1,
         kind: 'shamir',
@@ -77,7 +78,7 @@ export class ShamirRootKeyProvider implements RootKeyProvider {
         threshold: this.threshold,
         shares: this.shares,
         commitmentAlg: 'HMAC-SHA256',
-        commitment: commitRootKey(rootKey).toString('base64'),
+        commitment: commitment.toString('base64'),
         createdAt: new Date().toISOString(),
       };
       await writePrivateFileExclusive(this.stateFile, `${JSON.stringify(state, null, 2)}\n`);
@@ -128,13 +129,29 @@ export class ShamirRootKeyProvider implements RootKeyProvider {
     return json;
   }
 
-  async #selfCheck(shares: string[], rootKey: Buffer): Promise<void> {
-    const parsed = shares.slice(0, this.threshold).map(parseShare);
-    const combined = await combineShares(parsed);
-    const ok = matchesCommitment(combined, commitRootKey(rootKey));
-    combined.fill(0);
-    for (const p of parsed) p.bytes.fill(0);
+  async #selfCheck(shares: string[], commitment: Buffer, rootKey: Buffer): Promise<void> {
+    let ok = false;
+    try {
+      const combined = await combineShares(shares.slice(0, this.threshold), commitment);
+      ok = combined.equals(rootKey);
+      combined.fill(0);
+    } catch {
+      ok = false;
+    }
     if (!ok) throw new Error('Shamir self-check failed: shares do not recombine to the root key');
+  }
+}
+
+/** Validate a threshold/share-count pair: 2 ≤ threshold ≤ shares ≤ 255. */
+function validateSplit(shares: number, threshold: number): void {
+  const ok =
+    Number.isInteger(shares) && Number.isInteger(threshold) && threshold >= 2 && threshold <= shares && shares <= 255;
+  if (!ok) {
+    throw keyError(
+      'BAD_REQUEST',
+      'INVALID_CONFIG',
+      `invalid Shamir parameters: ${threshold} of ${shares}; need 2 ≤ threshold ≤ shares ≤ 255`,
+    );
   }
 }
 
