@@ -22,19 +22,19 @@ function probeRoutes(app: FastifyInstance): void {
   z4.post(
     '/test/echo',
     {
-      config: { access: { action: 'test.echo.create', audit: 'test.echo.create' } },
+      config: { access: { public: 'test probe' } },
       schema: { body: z.object({ name: z.string().min(1).max(20), count: z.number().int() }) },
     },
     async (req) => ({ got: req.body }),
   );
-  app.get('/test/boom', { config: { access: { action: 'test.boom.read', audit: 'test.boom.read' } } }, async () => {
+  app.get('/test/boom', { config: { access: { public: 'test probe' } } }, async () => {
     throw new Error(`database exploded: password=${CANARY} at /srv/internal/path.ts:42`);
   });
-  app.get('/test/log', { config: { access: { action: 'test.log.read', audit: 'test.log.read' } } }, async (req) => {
+  app.get('/test/log', { config: { access: { public: 'test probe' } } }, async (req) => {
     req.log.info({ user: { password: CANARY, profile: { apiKey: CANARY, name: 'ok' } }, token: CANARY, headers: { authorization: `Bearer ${CANARY}` } }, 'logging a canary');
     return { ok: true };
   });
-  app.get('/test/slow', { config: { access: { action: 'test.slow.read', audit: 'test.slow.read' } } }, async () => {
+  app.get('/test/slow', { config: { access: { public: 'test probe' } } }, async () => {
     await new Promise((r) => setTimeout(r, 400));
     return { slow: true };
   });

@@ -7,7 +7,7 @@ import { startTestApp } from './helpers/app.ts';
 test('close() lets an in-flight request finish, then refuses new ones and closes the database', async () => {
   const app = await startTestApp('pglite', {
     extraRoutes: (f) => {
-      f.get('/test/slow', { config: { access: { action: 'test.slow.read', audit: 'test.slow.read' } } }, async () => {
+      f.get('/test/slow', { config: { access: { public: 'test probe' } } }, async () => {
         await new Promise((r) => setTimeout(r, 500));
         return { slow: 'done' };
       });

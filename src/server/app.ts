@@ -9,7 +9,11 @@ import type { Logger } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
+import type { KeysService } from '../modules/keys/index.ts';
+import type { AuditContext } from './audit-context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
+import { registerAuth } from './plugins/auth.ts';
+import { registerKeysRoutes } from './routes/keys.routes.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
 import { registerProblemHandler } from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
@@ -22,6 +26,11 @@ export interface AppDeps {
   database: DatabaseHandle;
   tls: Pick<TlsMaterial, 'cert' | 'key'>;
   metrics: Metrics;
+  keys: KeysService;
+  audit: AuditContext;
+  /** Extra route plugins registered with the built-in ones (the audit routes, probes in tests). */
+  routes?: ((app: FastifyInstance) => void | Promise<void>)[];
+  verifyOperatorToken: (presented: string) => boolean;
   /** Extra route plugins (used by tests to add probes). Registered after the built-in ones. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -59,7 +68,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerProblemHandler(fastify);
   instrumentApp(fastify, deps.metrics);
 
+  registerAuth(fastify, {
+    verifyOperatorToken: deps.verifyOperatorToken,
+    isSealed: async () => (await deps.keys.state()) !== 'unsealed',
+    audit: deps.audit,
+  });
+
   registerHealthRoutes(fastify, deps.database.db);
+  registerKeysRoutes(fastify, { keys: deps.keys, audit: deps.audit });
+  for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
 
   await fastify.ready();

@@ -11,7 +11,15 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { openDatabase, type DatabaseHandle, type DatabaseSpec } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { createBarrier } from '../core/crypto/barrier.ts';
+import { AppError } from '../core/errors.ts';
+import { authorize } from '../modules/access/index.ts';
+import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
+import { createKeysService, type KeysService } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
+import { createAuditContext } from './audit-context.ts';
+import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from './operator-token.ts';
+import { rootKeyProviderFor } from './root-key.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
 import { startRedirectServer, type RedirectServer } from './redirect.ts';
@@ -19,6 +27,8 @@ import { ensureSelfSignedCert, loadTlsMaterial, secureContextOptions, selfSigned
 
 export interface RunningServer {
   app: App;
+  keys: KeysService;
+  audit: AuditModule;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -57,6 +67,23 @@ export function tlsFilesFor(config: Config): TlsFiles {
     : selfSignedPaths(config.STRONGROOM_HOME);
 }
 
+/**
+ * First start of a file-provider installation creates the root key and keyring; HSM and Shamir
+ * installations must be prepared with `strongroom init`. Shamir stays sealed until unsealed.
+ */
+async function unsealAtStart(keys: KeysService, logger: Logger): Promise<void> {
+  const state = await keys.state();
+  if (state === 'uninitialized') {
+    if (keys.provider.kind !== 'file') {
+      throw new Error(`no keyring yet for the ${keys.provider.kind} root key provider: run 'strongroom init' first`);
+    }
+    await keys.initialize();
+    logger.info('created the root key and the first keyring term');
+    return;
+  }
+  if (!(await keys.autoUnseal())) logger.warn('started SEALED: unseal with strongroom operator unseal');
+}
+
 export async function startServer(
   config: Readonly<Config>,
   opts: { logDestination?: DestinationStream; database?: DatabaseHandle; extraRoutes?: AppDeps['extraRoutes'] } = {},
@@ -78,8 +105,44 @@ export async function startServer(
     const applied = await migrateToLatest(database.db as never);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
 
+    const barrier = createBarrier();
+    const keys = createKeysService({ db: database.db, barrier, provider: rootKeyProviderFor(config), logger });
+    await unsealAtStart(keys, logger);
+    await ensureOperatorToken(config.STRONGROOM_HOME);
+    const verifyOperatorToken = operatorTokenVerifier(await readOperatorToken(config.STRONGROOM_HOME));
+
+    const auditModule = createAuditModule({
+      db: database.db,
+      barrier,
+      logDir: path.join(config.STRONGROOM_HOME, 'logs'),
+      onError: (err, what) => logger.error({ err, what }, 'audit background work failed'),
+    });
+    auditModule.start();
+    closers.push(() => auditModule.stop());
+    const audit = createAuditContext(database.db, auditModule);
+
     const metrics = createMetrics();
-    const app = await createApp({ config, logger, database, tls, metrics, extraRoutes: opts.extraRoutes });
+    const app = await createApp({
+      config,
+      logger,
+      database,
+      tls,
+      metrics,
+      keys,
+      audit,
+      verifyOperatorToken,
+      routes: [
+        (scope) =>
+          auditRoutes(auditModule, {
+            db: database.db,
+            // The auth plugin already decided from the route's declaration; this re-checks.
+            authorize: async (request, action) => {
+              if (!authorize(request.actor, action).allowed) throw new AppError('FORBIDDEN');
+            },
+          })(scope, {}),
+      ],
+      extraRoutes: opts.extraRoutes,
+    });
     closers.push(() => app.fastify.close());
     await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
     const httpsPort = (app.fastify.server.address() as AddressInfo).port;
@@ -105,6 +168,8 @@ export async function startServer(
     let closing: Promise<void> | undefined;
     return {
       app,
+      keys,
+      audit: auditModule,
       logger,
       database,
       httpsPort,

@@ -5,14 +5,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-export type RouteAccess =
+export type RouteAccess = (
   | { public: string }
   | {
       /** Cedar action, dotted like the audit action, e.g. `vault.secret.read`. */
       action: string;
       /** Audit event action recorded for this route. */
       audit: string;
-    };
+    }
+) & {
+  /** Whether the route works while Strongroom is sealed (health, seal status, unseal). */
+  allowSealed?: boolean;
+};
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -10,6 +10,8 @@ import { loadConfig, type Config } from '../../src/core/config.ts';
 import { startServer, type RunningServer } from '../../src/server/main.ts';
 import type { AppDeps } from '../../src/server/app.ts';
 import { generateSelfSigned } from '../../src/server/tls.ts';
+import { readOperatorToken } from '../../src/server/operator-token.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
 import { createTestDatabase, type Backend } from './db.ts';
 import { request, type TestRequest, type TestResponse } from './https.ts';
 
@@ -20,13 +22,20 @@ export interface TestApp {
   base: string;
   ca: string;
   logs: string[];
+  operatorToken: string;
+  asOperator(pathname: string, opts?: Omit<TestRequest, 'ca'>): Promise<TestResponse>;
   req(pathname: string, opts?: Omit<TestRequest, 'ca'>): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
 export async function startTestApp(
   backend: Backend,
-  opts: { env?: Record<string, string>; extraRoutes?: AppDeps['extraRoutes'] } = {},
+  opts: {
+    env?: Record<string, string>;
+    extraRoutes?: AppDeps['extraRoutes'];
+    /** Runs against the fresh database and data directory before the server starts. */
+    prepare?: (database: DatabaseHandle, config: Readonly<Config>) => Promise<void>;
+  } = {},
 ): Promise<TestApp> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'strongroom-test-'));
   const { cert, key } = await generateSelfSigned();
@@ -50,8 +59,10 @@ export async function startTestApp(
     },
   });
   const database = await createTestDatabase(backend);
+  await opts.prepare?.(database, config);
   const server = await startServer(config, { logDestination, database, extraRoutes: opts.extraRoutes });
   const base = `https://localhost:${server.httpsPort}`;
+  const operatorToken = await readOperatorToken(home);
   return {
     server,
     config,
@@ -59,6 +70,8 @@ export async function startTestApp(
     base,
     ca: cert,
     logs,
+    operatorToken,
+    asOperator: (pathname, o = {}) => request(`${base}${pathname}`, { ...o, ca: cert, headers: { authorization: `Bearer ${operatorToken}`, ...o.headers } }),
     req: (pathname, o = {}) => request(`${base}${pathname}`, { ...o, ca: cert }),
     async close() {
       await server.close();

@@ -1,0 +1,2 @@
+/** The access module's public face. */
+export { authorize, type Decision } from './authorize.ts';

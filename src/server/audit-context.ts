@@ -1,0 +1,94 @@
+/**
+ * Fail-closed auditing for routes. `run` does the work and records its event in ONE database
+ * transaction: if the event cannot be written, the work is rolled back and the caller gets 503
+ * AUDIT_UNAVAILABLE. Failed and denied attempts are recorded on their own; if even that fails,
+ * the request still fails (503), it never proceeds unrecorded.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import type { Actor } from '../core/actor.ts';
+import type { AuditEventDraft } from '../core/audit/event.ts';
+import { AppError, isAppError } from '../core/errors.ts';
+import type { Database } from '../db/schema.ts';
+
+export interface AuditRecorder {
+  record(executor: Kysely<Database> | Transaction<Database>, draft: AuditEventDraft): Promise<void>;
+}
+
+export interface EventSpec {
+  action: string;
+  outcome?: AuditEventDraft['outcome'];
+  resource?: AuditEventDraft['resource'];
+  details?: AuditEventDraft['details'];
+}
+
+export interface AuditContext {
+  draft(request: FastifyRequest, spec: EventSpec, actor?: Actor): AuditEventDraft;
+  recordAlone(request: FastifyRequest, spec: EventSpec, actor?: Actor): Promise<void>;
+  run<T>(request: FastifyRequest, spec: EventSpec, work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Record inside a transaction someone else owns; its failure must fail that transaction. */
+  recordIn(trx: Transaction<Database>, request: FastifyRequest, spec: EventSpec): Promise<void>;
+}
+
+const clip = (s: string | undefined, n: number) => (s === undefined ? undefined : s.slice(0, n));
+
+export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder): AuditContext {
+  const ctx: AuditContext = {
+    draft(request, spec, actor = request.actor) {
+      const ua = clip(typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined, 512);
+      return {
+        time: new Date().toISOString(),
+        actor: { id: actor.id, kind: actor.kind, ...(actor.authMethod ? { authMethod: actor.authMethod } : {}) },
+        action: spec.action,
+        resource: spec.resource ?? { type: 'system' },
+        outcome: spec.outcome ?? 'success',
+        requestId: clip(request.id, 128),
+        ...(request.ip ? { sourceIp: request.ip } : {}),
+        ...(ua ? { userAgent: ua } : {}),
+        details: spec.details ?? {},
+      };
+    },
+
+    async recordIn(trx, request, spec) {
+      try {
+        await recorder.record(trx, ctx.draft(request, spec));
+      } catch (cause) {
+        throw new AppError('AUDIT_UNAVAILABLE', { detail: 'The action was not performed because it could not be audited.', cause });
+      }
+    },
+
+    async recordAlone(request, spec, actor) {
+      try {
+        await db.transaction().execute((trx) => recorder.record(trx, ctx.draft(request, spec, actor)));
+      } catch (cause) {
+        request.log.error({ err: cause, action: spec.action }, 'audit write failed; refusing the request');
+        throw new AppError('AUDIT_UNAVAILABLE', { detail: 'The action was not performed because it could not be audited.', cause });
+      }
+    },
+
+    async run(request, spec, work) {
+      let auditFailed = false;
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const result = await work(trx);
+          try {
+            await recorder.record(trx, ctx.draft(request, spec));
+          } catch (cause) {
+            auditFailed = true;
+            throw cause;
+          }
+          return result;
+        });
+      } catch (err) {
+        if (auditFailed) {
+          request.log.error({ err, action: spec.action }, 'audit write failed; action rolled back');
+          throw new AppError('AUDIT_UNAVAILABLE', { detail: 'The action was not performed because it could not be audited.', cause: err });
+        }
+        const code = isAppError(err) ? err.code : 'INTERNAL';
+        await ctx.recordAlone(request, { ...spec, outcome: 'failure', details: { ...spec.details, error: code } });
+        throw err;
+      }
+    },
+  };
+  return ctx;
+}

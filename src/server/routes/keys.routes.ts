@@ -1,0 +1,78 @@
+/**
+ * Seal status, unseal, seal and key management over HTTPS. Unseal is public on purpose: the
+ * share itself is the credential (as with Vault); every attempt is audited and rate-limited by
+ * the share checks. The rest needs the operator credential.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../core/errors.ts';
+import type { KeysService } from '../../modules/keys/index.ts';
+import type { AuditContext } from '../audit-context.ts';
+
+export function registerKeysRoutes(app: FastifyInstance, deps: { keys: KeysService; audit: AuditContext }): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { keys, audit } = deps;
+  const keyring = { type: 'keyring', id: 'root' };
+
+  r.get('/api/v1/sys/seal-status', { config: { access: { public: 'operators and load balancers need it while sealed', allowSealed: true } } }, async () => {
+    const status = await keys.state();
+    const provider = await keys.provider.describe();
+    return { state: status, sealed: status !== 'unsealed', provider: keys.provider.kind, threshold: provider.threshold, shares: provider.shares };
+  });
+
+  r.post(
+    '/api/v1/sys/unseal',
+    {
+      config: { access: { public: 'the share is the credential', allowSealed: true } },
+      schema: { body: z.strictObject({ share: z.string().min(8).max(512) }) },
+    },
+    async (request) => {
+      try {
+        const p = await keys.submitShare(request.body.share);
+        await audit.recordAlone(request, { action: 'operator.keyring.unseal', resource: keyring, details: { progress: p.progress, threshold: p.threshold, sealed: p.sealed } });
+        return { sealed: p.sealed, progress: p.progress, threshold: p.threshold };
+      } catch (err) {
+        if (err instanceof AppError && err.code !== 'AUDIT_UNAVAILABLE') {
+          await audit.recordAlone(request, { action: 'operator.keyring.unseal', outcome: 'failure', resource: keyring, details: { error: err.code } });
+        }
+        throw err;
+      }
+    },
+  );
+
+  r.post('/api/v1/sys/seal', { config: { access: { action: 'operator.keyring.seal', audit: 'operator.keyring.seal', allowSealed: true } } }, async (request) => {
+    await audit.recordAlone(request, { action: 'operator.keyring.seal', resource: keyring });
+    keys.seal();
+    return { sealed: true };
+  });
+
+  r.get('/api/v1/keys/status', { config: { access: { action: 'keys.keyring.read', audit: 'keys.keyring.read' } } }, async (request) => {
+    await audit.recordAlone(request, { action: 'keys.keyring.read', resource: keyring });
+    return keys.status();
+  });
+
+  r.post('/api/v1/keys/rotate', { config: { access: { action: 'keys.keyring.rotate', audit: 'keys.keyring.rotate' } } }, async (request) => {
+    const activeTerm = await keys.rotate((trx) => audit.recordIn(trx, request, { action: 'keys.keyring.rotate', resource: keyring }));
+    return { activeTerm };
+  });
+
+  r.post('/api/v1/keys/rewrap', { config: { access: { action: 'keys.keyring.rewrap', audit: 'keys.keyring.rewrap' } } }, async (request, reply) => {
+    await audit.recordAlone(request, { action: 'keys.keyring.rewrap', resource: keyring, details: { phase: 'started' } });
+    keys.rewrap().catch((err: Error) => request.log.error({ err }, 'rewrap failed'));
+    return reply.code(202).send({ started: true, status: '/api/v1/keys/status' });
+  });
+
+  r.post(
+    '/api/v1/keys/terms/:term/retire',
+    {
+      config: { access: { action: 'keys.term.retire', audit: 'keys.term.retire' } },
+      schema: { params: z.object({ term: z.coerce.number().int().min(1).max(2 ** 31) }) },
+    },
+    async (request) => {
+      const { term } = request.params;
+      await keys.retire(term, (trx) => audit.recordIn(trx, request, { action: 'keys.term.retire', resource: { type: 'key-term', id: String(term) } }));
+      return { retired: term };
+    },
+  );
+}

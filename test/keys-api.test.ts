@@ -1,0 +1,136 @@
+/**
+ * Keys and seal over HTTPS on both backends: default deny with audited denials, operator
+ * credential, rotation audited in the same transaction (fail-closed), the sealed gate, and a
+ * Shamir installation unsealed share by share.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { sql } from 'kysely';
+import { createBarrier } from '../src/core/crypto/barrier.ts';
+import { createKeysService } from '../src/modules/keys/index.ts';
+import { rootKeyProviderFor } from '../src/server/root-key.ts';
+import { BACKENDS, postgresAvailable } from './helpers/db.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { requirePeer } from './helpers/peers.ts';
+
+async function events(app: TestApp, action: string) {
+  await app.server.audit.chainPending();
+  const page = await app.server.audit.search({ actionPrefix: action, limit: 100 });
+  return page.events;
+}
+
+const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+for (const backend of BACKENDS) {
+  describe(`keys API on ${backend}`, () => {
+    let app: TestApp;
+    let skip = false;
+    before(async (t) => {
+      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+        skip = true;
+        return;
+      }
+      app = await startTestApp(backend);
+    });
+    after(async () => {
+      if (!skip) await app.close();
+    });
+
+    test('default deny: no credential → 401, a wrong one → 401; both audited as denied', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const none = await app.req('/api/v1/keys/status');
+      assert.equal(none.status, 401);
+      assert.equal(none.json().code, 'UNAUTHENTICATED');
+      const wrong = await app.req('/api/v1/keys/status', { headers: { authorization: 'Bearer sro_not-the-token-at-all' } });
+      assert.equal(wrong.status, 401);
+      const denied = (await events(app, 'keys.keyring.read')).filter((e) => e.outcome === 'denied');
+      assert.equal(denied.length, 2);
+      assert.deepEqual(denied.map((e) => e.requestId), [none.headers['x-request-id'], wrong.headers['x-request-id']]);
+      assert.ok(!JSON.stringify(denied).includes('sro_not-the-token'), 'the presented credential is not stored');
+    });
+
+    test('operator: status, rotation (audited), new term active', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const status = await app.asOperator('/api/v1/keys/status');
+      assert.equal(status.status, 200, status.body);
+      assert.equal(status.json<any>().state, 'unsealed');
+      assert.equal(status.json<any>().activeTerm, 1);
+      const rot = await app.asOperator('/api/v1/keys/rotate', { method: 'POST' });
+      assert.equal(rot.status, 200, rot.body);
+      assert.equal(rot.json<any>().activeTerm, 2);
+      const ev = await events(app, 'keys.keyring.rotate');
+      assert.equal(ev.length, 1);
+      assert.equal(ev[0]!.outcome, 'success');
+      assert.equal(ev[0]!.actor.kind, 'operator');
+      const after1 = await app.asOperator('/api/v1/keys/status');
+      assert.deepEqual(after1.json<any>().terms.map((x: any) => [x.term, x.active]), [[1, false], [2, true]]);
+    });
+
+    test('fail-closed: when the audit event cannot be written, the rotation does not happen (503)', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const db = app.server.database.db;
+      await sql`alter table audit_pending rename to audit_pending_away`.execute(db);
+      try {
+        const rot = await app.asOperator('/api/v1/keys/rotate', { method: 'POST' });
+        assert.equal(rot.status, 503, rot.body);
+        assert.equal(rot.json().code, 'AUDIT_UNAVAILABLE');
+        const row = await db.selectFrom('keyring').select('active_term').executeTakeFirstOrThrow();
+        assert.equal(row.active_term, 2, 'the keyring did not move');
+      } finally {
+        await sql`alter table audit_pending_away rename to audit_pending`.execute(db);
+      }
+      assert.equal(app.server.keys ? (await app.asOperator('/api/v1/keys/status')).json<any>().activeTerm : 0, 2, 'the barrier did not switch either');
+    });
+
+    test('sealed: everything but health, seal status and unseal answers 503 SEALED', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const seal = await app.asOperator('/api/v1/sys/seal', { method: 'POST' });
+      assert.equal(seal.status, 200);
+      assert.equal((await app.req('/healthz')).status, 200);
+      const ss = await app.req('/api/v1/sys/seal-status');
+      assert.equal(ss.status, 200);
+      assert.equal(ss.json<any>().sealed, true);
+      for (const p of ['/readyz', '/api/v1/keys/status', '/api/v1/audit/events']) {
+        const r = await app.asOperator(p);
+        assert.equal(r.status, 503, p);
+        assert.equal(r.json().code, 'SEALED', p);
+      }
+      const unseal = await app.req('/api/v1/sys/unseal', json({ share: 'srs1-not-a-share' }));
+      assert.equal(unseal.status, 409, 'a file-provider installation does not take shares');
+    });
+  });
+}
+
+describe('Shamir installation over HTTPS', () => {
+  test('starts sealed; three shares unseal it; a bad share is refused and audited', async () => {
+    let shares: string[] = [];
+    const app = await startTestApp('pglite', {
+      env: { STRONGROOM_ROOT_KEY_PROVIDER: 'shamir' },
+      prepare: async (database, config) => {
+        const keys = createKeysService({ db: database.db, barrier: createBarrier(), provider: rootKeyProviderFor(config), logger: pino({ level: 'silent' }) });
+        shares = (await keys.initialize()).shares ?? [];
+      },
+    });
+    try {
+      assert.equal(shares.length, 5);
+      assert.equal((await app.req('/api/v1/sys/seal-status')).json<any>().sealed, true);
+      assert.equal((await app.asOperator('/api/v1/keys/status')).status, 503);
+      const bad = await app.req('/api/v1/sys/unseal', json({ share: `${shares[0]!.slice(0, -3)}AAA` }));
+      assert.ok(bad.status >= 400 && bad.status < 500, bad.body);
+      for (const [i, share] of [shares[3], shares[0], shares[2]].entries()) {
+        const r = await app.req('/api/v1/sys/unseal', json({ share }));
+        assert.equal(r.status, 200, r.body);
+        assert.equal(r.json<any>().sealed, i < 2);
+      }
+      const status = await app.asOperator('/api/v1/keys/status');
+      assert.equal(status.status, 200);
+      assert.equal(status.json<any>().provider, 'shamir');
+      const ev = await events(app, 'operator.keyring.unseal');
+      assert.deepEqual(ev.map((e) => e.outcome), ['failure', 'success', 'success', 'success']);
+      assert.ok(!JSON.stringify(ev).includes(shares[3]!.slice(5, 30)), 'shares never reach the audit trail');
+    } finally {
+      await app.close();
+    }
+  });
+});
