@@ -1,5 +1,7 @@
 /** Shared CLI plumbing: config loading with clean errors, and output helpers. */
+import { ApiError } from '../client/http-client.ts';
 import { ConfigError, loadConfig, type Config } from '../core/config.ts';
+import { AppError } from '../core/errors.ts';
 import { DatabaseUrlError } from '../db/connection-options.ts';
 import { DirLockedError } from '../db/dir-lock.ts';
 import { EXIT } from './exit-codes.ts';
@@ -28,6 +30,10 @@ export function explain(err: unknown): CliExit {
   if (err instanceof ConfigError) return new CliExit(EXIT.USAGE, err.message);
   if (err instanceof DatabaseUrlError) return new CliExit(EXIT.USAGE, `DATABASE_URL: ${err.message}`);
   if (err instanceof DirLockedError) return new CliExit(EXIT.FAILED, err.message);
+  if (err instanceof ApiError) {
+    return new CliExit(err.status === 422 || err.status === 400 ? EXIT.USAGE : EXIT.FAILED, `server refused (${err.status} ${err.code}): ${err.message}`);
+  }
+  if (err instanceof AppError) return new CliExit(EXIT.FAILED, err.detail ?? err.message);
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') return new CliExit(EXIT.FAILED, `A port is already in use (${e.message.replace(/^listen /, '')}). Choose another with STRONGROOM_HTTPS_PORT / STRONGROOM_HTTP_PORT / STRONGROOM_METRICS_PORT.`);
   if (e?.code === 'EACCES') return new CliExit(EXIT.FAILED, `Permission denied: ${e.message}`);

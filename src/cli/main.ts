@@ -4,7 +4,10 @@ import { registerConfigCommand } from './config.command.ts';
 import { explain } from './context.ts';
 import { registerDoctorCommand } from './doctor.command.ts';
 import { EXIT } from './exit-codes.ts';
+import { registerAuditCommand } from './audit.command.ts';
 import { registerInitCommand } from './init.command.ts';
+import { registerKeysCommand } from './keys.command.ts';
+import { registerOperatorCommand } from './operator.command.ts';
 import { registerServeCommand } from './serve.command.ts';
 
 export function buildProgram(): Command {
@@ -22,6 +25,9 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerServeCommand(program);
   registerInitCommand(program);
   registerDoctorCommand(program);
+  registerKeysCommand(program);
+  registerOperatorCommand(program);
+  registerAuditCommand(program);
   registerConfigCommand(program);
   return program;
 }

@@ -21,7 +21,7 @@ import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from './tls.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'STRONGROOM_BODY_LIMIT'>;
+  config: Readonly<Config>;
   logger: Logger;
   database: DatabaseHandle;
   tls: Pick<TlsMaterial, 'cert' | 'key'>;
@@ -75,7 +75,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   registerHealthRoutes(fastify, deps.database.db);
-  registerKeysRoutes(fastify, { keys: deps.keys, audit: deps.audit });
+  registerKeysRoutes(fastify, { keys: deps.keys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
 

@@ -19,6 +19,7 @@ import { createKeysService, type KeysService } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { createAuditContext } from './audit-context.ts';
 import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from './operator-token.ts';
+import { recoverRootKeyRotation } from './key-tasks.ts';
 import { rootKeyProviderFor } from './root-key.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
@@ -71,7 +72,7 @@ export function tlsFilesFor(config: Config): TlsFiles {
  * First start of a file-provider installation creates the root key and keyring; HSM and Shamir
  * installations must be prepared with `strongroom init`. Shamir stays sealed until unsealed.
  */
-async function unsealAtStart(keys: KeysService, logger: Logger): Promise<void> {
+async function unsealAtStart(keys: KeysService, config: Config, logger: Logger): Promise<void> {
   const state = await keys.state();
   if (state === 'uninitialized') {
     if (keys.provider.kind !== 'file') {
@@ -79,6 +80,10 @@ async function unsealAtStart(keys: KeysService, logger: Logger): Promise<void> {
     }
     await keys.initialize();
     logger.info('created the root key and the first keyring term');
+    return;
+  }
+  if (await recoverRootKeyRotation(keys, config)) {
+    logger.warn('finished an interrupted root key rotation');
     return;
   }
   if (!(await keys.autoUnseal())) logger.warn('started SEALED: unseal with strongroom operator unseal');
@@ -107,7 +112,7 @@ export async function startServer(
 
     const barrier = createBarrier();
     const keys = createKeysService({ db: database.db, barrier, provider: rootKeyProviderFor(config), logger });
-    await unsealAtStart(keys, logger);
+    await unsealAtStart(keys, config, logger);
     await ensureOperatorToken(config.STRONGROOM_HOME);
     const verifyOperatorToken = operatorTokenVerifier(await readOperatorToken(config.STRONGROOM_HOME));
 

@@ -128,6 +128,11 @@ export function createKeysService(deps: KeysDeps) {
       return true;
     },
 
+    /** Unseal with a root key obtained elsewhere (recovery of an interrupted root rotation). */
+    async unsealWith(key: Buffer): Promise<void> {
+      await unsealWithRootKey(key);
+    },
+
     /** Operator unseal with one Shamir share at a time. */
     async submitShare(share: string): Promise<UnsealProgress & { sealed: boolean }> {
       if (!(provider instanceof ShamirRootKeyProvider)) {

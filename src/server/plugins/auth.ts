@@ -49,7 +49,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     const access = request.routeOptions.config.access;
     if (!access) return; // unmatched routes answer 404 from the not-found handler
     if (!access.allowSealed && (await deps.isSealed())) {
-      throw new AppError('SEALED', { detail: 'Strongroom is sealed: unseal it (strongroom operator unseal) to continue.' });
+      throw new AppError('SEALED', { detail: 'Unseal it (strongroom operator unseal) to continue.' });
     }
     if ('public' in access) return;
     let actor: Actor;

@@ -8,9 +8,18 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
 import type { KeysService } from '../../modules/keys/index.ts';
+import type { Config } from '../../core/config.ts';
 import type { AuditContext } from '../audit-context.ts';
+import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../key-tasks.ts';
 
-export function registerKeysRoutes(app: FastifyInstance, deps: { keys: KeysService; audit: AuditContext }): void {
+export interface KeysRoutesDeps {
+  keys: KeysService;
+  audit: AuditContext;
+  config: Config;
+  home: string;
+}
+
+export function registerKeysRoutes(app: FastifyInstance, deps: KeysRoutesDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { keys, audit } = deps;
   const keyring = { type: 'keyring', id: 'root' };
@@ -41,6 +50,13 @@ export function registerKeysRoutes(app: FastifyInstance, deps: { keys: KeysServi
     },
   );
 
+  r.post('/api/v1/sys/reload-root-key', { config: { access: { action: 'operator.keyring.unseal', audit: 'operator.keyring.unseal', allowSealed: true } } }, async (request) => {
+    if (keys.provider.kind === 'shamir') throw new AppError('CONFLICT', { detail: 'This installation unseals with Shamir shares.' });
+    await audit.recordAlone(request, { action: 'operator.keyring.unseal', resource: keyring, details: { method: keys.provider.kind } });
+    if (!(await keys.autoUnseal())) throw new AppError('SEALED', { detail: 'The root key provider returned no key.' });
+    return { sealed: false };
+  });
+
   r.post('/api/v1/sys/seal', { config: { access: { action: 'operator.keyring.seal', audit: 'operator.keyring.seal', allowSealed: true } } }, async (request) => {
     await audit.recordAlone(request, { action: 'operator.keyring.seal', resource: keyring });
     keys.seal();
@@ -58,9 +74,16 @@ export function registerKeysRoutes(app: FastifyInstance, deps: { keys: KeysServi
   });
 
   r.post('/api/v1/keys/rewrap', { config: { access: { action: 'keys.keyring.rewrap', audit: 'keys.keyring.rewrap' } } }, async (request, reply) => {
-    await audit.recordAlone(request, { action: 'keys.keyring.rewrap', resource: keyring, details: { phase: 'started' } });
-    keys.rewrap().catch((err: Error) => request.log.error({ err }, 'rewrap failed'));
-    return reply.code(202).send({ started: true, status: '/api/v1/keys/status' });
+    if ((await keys.status()).rewrap.running) throw new AppError('CONFLICT', { detail: 'A rewrap is already running.' });
+    const log = await openTaskLog(deps.home, 'rewrap');
+    await audit.recordAlone(request, { action: 'keys.keyring.rewrap', resource: keyring, details: { taskId: log.id, taskLog: log.ref } });
+    runRewrapTask(keys, log).catch((err: Error) => request.log.error({ err, taskId: log.id }, 'rewrap failed'));
+    return reply.code(202).send({ started: true, taskId: log.id, taskLog: log.ref, status: '/api/v1/keys/status' });
+  });
+
+  r.post('/api/v1/keys/rotate-root', { config: { access: { action: 'keys.root.rotate', audit: 'keys.root.rotate' } } }, async (request) => {
+    await rotateFileRootKey(keys, deps.config, (trx) => audit.recordIn(trx, request, { action: 'keys.root.rotate', resource: keyring }));
+    return { rotated: true };
   });
 
   r.post(

@@ -1,0 +1,117 @@
+/** `strongroom keys …`: key status, rotation, rewrap, retirement, root rotation — online or offline. */
+import type { Command } from 'commander';
+import type { KeysStatus } from '../modules/keys/index.ts';
+import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../server/key-tasks.ts';
+import { configOrExit } from './context.ts';
+import { withOffline } from './offline.ts';
+import { connectToServer, say } from './server-link.ts';
+
+function printStatus(s: KeysStatus, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`state: ${s.state}   root key provider: ${s.provider}   active term: ${s.activeTerm ?? '-'}\n`);
+  for (const t of s.terms) {
+    const flags = [t.active ? 'active' : '', t.retiredAt ? `retired ${t.retiredAt}` : ''].filter(Boolean).join(', ');
+    process.stdout.write(`  term ${t.term}  created ${t.createdAt || '?'}  protects ${t.sealedValues} value(s)${flags ? `  (${flags})` : ''}\n`);
+  }
+  if (s.rewrap.running) process.stdout.write(`rewrap running: ${s.rewrap.rewrapped} value(s) moved so far\n`);
+}
+
+export function registerKeysCommand(program: Command): void {
+  const keys = program.command('keys').description('Key management: status, rotation, rewrap, retirement (online through a running server, or offline)');
+
+  keys
+    .command('status')
+    .description('Show the seal state, key terms and how many sealed values each term still protects')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const config = configOrExit();
+      const client = await connectToServer(config);
+      if (client) {
+        say('online', 'key status');
+        printStatus(await client.request<KeysStatus>('GET', '/api/v1/keys/status'), Boolean(o.json));
+        return;
+      }
+      say('offline', 'key status');
+      await withOffline(config, { unseal: true }, async (ctx) => {
+        await ctx.record({ action: 'keys.keyring.read' });
+        printStatus(await ctx.keys.status(), Boolean(o.json));
+      });
+    });
+
+  keys
+    .command('rotate')
+    .description('Add a new key term; every new write uses it at once. Old terms stay readable until rewrapped.')
+    .action(async () => {
+      const config = configOrExit();
+      const client = await connectToServer(config);
+      if (client) {
+        say('online', 'rotate');
+        const r = await client.request<{ activeTerm: number }>('POST', '/api/v1/keys/rotate');
+        process.stdout.write(`active term is now ${r.activeTerm}; run 'strongroom keys rewrap' to move existing values\n`);
+        return;
+      }
+      say('offline', 'rotate');
+      await withOffline(config, { unseal: true }, async (ctx) => {
+        const term = await ctx.keys.rotate((trx) => ctx.record({ action: 'keys.keyring.rotate' }, trx));
+        process.stdout.write(`active term is now ${term}; run 'strongroom keys rewrap' to move existing values\n`);
+      });
+    });
+
+  keys
+    .command('rewrap')
+    .description('Re-seal every value under the active term (resumable; reads and writes continue meanwhile)')
+    .action(async () => {
+      const config = configOrExit();
+      const client = await connectToServer(config);
+      if (client) {
+        say('online', 'rewrap');
+        const r = await client.request<{ taskId: string; taskLog: string }>('POST', '/api/v1/keys/rewrap');
+        process.stdout.write(`rewrap started as task ${r.taskId} (log: ${r.taskLog}); progress: 'strongroom keys status'\n`);
+        return;
+      }
+      say('offline', 'rewrap');
+      await withOffline(config, { unseal: true }, async (ctx) => {
+        const log = await openTaskLog(config.STRONGROOM_HOME, 'rewrap');
+        await ctx.record({ action: 'keys.keyring.rewrap', details: { taskId: log.id, taskLog: log.ref } });
+        const r = await runRewrapTask(ctx.keys, log, (p) => process.stderr.write(`\rrewrapped ${p.rewrapped} value(s)…`));
+        process.stdout.write(`\nrewrapped ${r.rewrapped} value(s); task log ${log.ref}\n`);
+      });
+    });
+
+  keys
+    .command('retire <term>')
+    .description('Destroy the key of a term that no longer protects any value')
+    .action(async (termText: string) => {
+      const config = configOrExit();
+      const term = Number.parseInt(termText, 10);
+      if (!Number.isInteger(term) || term < 1 || String(term) !== termText) throw new Error(`not a key term: ${termText}`);
+      const client = await connectToServer(config);
+      if (client) {
+        say('online', `retire term ${term}`);
+        await client.request('POST', `/api/v1/keys/terms/${term}/retire`);
+      } else {
+        say('offline', `retire term ${term}`);
+        await withOffline(config, { unseal: true }, (ctx) => ctx.keys.retire(term, (trx) => ctx.record({ action: 'keys.term.retire', resource: { type: 'key-term', id: String(term) } }, trx)));
+      }
+      process.stdout.write(`term ${term} retired; its key is destroyed\n`);
+    });
+
+  keys
+    .command('rotate-root')
+    .description('Replace the root key (file provider); only the keyring is re-encrypted')
+    .action(async () => {
+      const config = configOrExit();
+      const client = await connectToServer(config);
+      if (client) {
+        say('online', 'rotate the root key');
+        await client.request('POST', '/api/v1/keys/rotate-root');
+      } else {
+        say('offline', 'rotate the root key');
+        await withOffline(config, { unseal: true }, (ctx) => rotateFileRootKey(ctx.keys, config, (trx) => ctx.record({ action: 'keys.root.rotate' }, trx)));
+      }
+      process.stdout.write('root key rotated; the keyring is re-sealed under the new key\n');
+    });
+}

@@ -1,0 +1,78 @@
+/**
+ * A small typed HTTPS client for Strongroom's API, used by the CLI (and later the SDK). It
+ * verifies the server certificate (a self-signed installation passes its own certificate as
+ * extra trust anchor) and turns problem+json answers into `ApiError`s.
+ */
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+
+export interface ClientOptions {
+  baseUrl: string;
+  token?: string;
+  /** Extra trust anchor (PEM), e.g. the data directory's self-signed certificate. */
+  ca?: string;
+  servername?: string;
+  timeoutMs?: number;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    readonly detail?: string,
+  ) {
+    super(detail ? `${title}: ${detail}` : title);
+    this.name = 'ApiError';
+  }
+}
+
+export interface Client {
+  baseUrl: string;
+  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export function createClient(opts: ClientOptions): Client {
+  const agent = new https.Agent({ keepAlive: true, ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername });
+  return {
+    baseUrl: opts.baseUrl,
+    request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      return new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = https.request(
+          new URL(path, opts.baseUrl),
+          {
+            method,
+            agent,
+            timeout: opts.timeoutMs ?? 30_000,
+            headers: {
+              accept: 'application/json',
+              ...(payload ? { 'content-type': 'application/json' } : {}),
+              ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              let parsed: any;
+              try {
+                parsed = text ? JSON.parse(text) : undefined;
+              } catch {
+                parsed = undefined;
+              }
+              const status = res.statusCode ?? 0;
+              if (status >= 400) {
+                reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
+              } else resolve(parsed as T);
+            });
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('request timed out')));
+        req.on('error', reject);
+        req.end(payload);
+      });
+    },
+  };
+}
