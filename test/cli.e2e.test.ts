@@ -91,7 +91,7 @@ describe('serve on the embedded defaults', () => {
     const doctor = runCli(['doctor', '--json'], env);
     const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] }).checks;
     const byName = Object.fromEntries(checks.map((c) => [c.name, c.status]));
-    assert.deepEqual(byName, { 'data-dir': 'pass', 'tls-certificate': 'warn', 'tls-listener': 'pass', hsts: 'pass', database: 'pass' });
+    assert.deepEqual(byName, { 'data-dir': 'pass', 'tls-certificate': 'warn', 'tls-listener': 'pass', hsts: 'pass', database: 'pass', 'root-key': 'warn', seal: 'pass', 'audit-chain': 'pass' });
     assert.equal(doctor.status, 0);
 
     first.child.kill('SIGTERM');

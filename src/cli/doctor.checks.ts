@@ -11,7 +11,9 @@ import { migrationStatus } from '../db/migrate.ts';
 import { databaseSpec, tlsFilesFor } from '../server/main.ts';
 import { HSTS_VALUE } from '../server/plugins/security-headers.ts';
 import { loadTlsMaterial, type TlsMaterial } from '../server/tls.ts';
+import { rootKeyProviderFor } from '../server/root-key.ts';
 import { probeHttps, type ProbeResult } from './probe.ts';
+import { connectToServer } from './server-link.ts';
 
 export interface Check {
   name: string;
@@ -96,6 +98,7 @@ async function checkDatabase(config: Config, probe: ProbeResult | Error): Promis
     const pid = await lockHolder(path.join(config.STRONGROOM_HOME, 'db.lock'));
     if (pid !== undefined) {
       if (probe instanceof Error) return { name, status: 'fail', evidence: `embedded database held by pid ${pid}, but its server does not answer` };
+      if (probe.status === 503 && probe.body.includes('"SEALED"')) return { name, status: 'pass', evidence: `embedded PGlite in use by the running server (pid ${pid}), which is sealed` };
       return probe.status === 200
         ? { name, status: 'pass', evidence: `embedded PGlite in use by the running server (pid ${pid}); /readyz: ${probe.body}` }
         : { name, status: 'fail', evidence: `running server reports not ready: ${probe.body.slice(0, 200)}` };
@@ -117,11 +120,48 @@ async function checkDatabase(config: Config, probe: ProbeResult | Error): Promis
   }
 }
 
+async function checkRootKey(config: Config): Promise<Check> {
+  const name = 'root-key';
+  try {
+    const provider = rootKeyProviderFor(config);
+    const d = await provider.describe();
+    if (d.ok === false) return { name, status: 'fail', evidence: `${provider.kind}: ${String(d.problem ?? d.reason ?? 'unusable')}` };
+    if (d.initialized === false) return { name, status: 'warn', evidence: `${provider.kind}: not created yet (first start or 'strongroom init' creates it)` };
+    const where = provider.kind === 'file' ? 'a 0600 file in the data directory (protect the disk; an HSM or Shamir shares keep it off disk)' : provider.kind === 'pkcs11' ? 'wrapped by a non-extractable HSM key' : 'split into Shamir shares held by operators';
+    return { name, status: provider.kind === 'file' ? 'warn' : 'pass', evidence: `${provider.kind}: root key ${where}` };
+  } catch (err) {
+    return { name, status: 'fail', evidence: (err as Error).message };
+  }
+}
+
+/** Seal state and audit chain, asked of the running server (operator credential). */
+async function checkLive(config: Config): Promise<Check[]> {
+  const client = await connectToServer(config).catch(() => undefined);
+  if (!client) return [{ name: 'audit-chain', status: 'warn', evidence: "server not running: verify offline with 'strongroom audit verify'" }];
+  const seal = await client.request<{ sealed: boolean; provider: string }>('GET', '/api/v1/sys/seal-status');
+  const checks: Check[] = [
+    { name: 'seal', status: seal.sealed ? 'warn' : 'pass', evidence: seal.sealed ? 'the server is SEALED: unseal it to serve requests' : 'unsealed; keys in memory only' },
+  ];
+  if (seal.sealed) return checks;
+  try {
+    const r = await client.request<{ ok: boolean; eventsChecked: number; headSeq: number; problems: { kind: string; seq?: number; detail: string }[] }>('GET', '/api/v1/audit/verify');
+    checks.push(
+      r.ok
+        ? { name: 'audit-chain', status: 'pass', evidence: `chain, signatures and export verified: ${r.eventsChecked} events, head at seq ${r.headSeq}` }
+        : { name: 'audit-chain', status: 'fail', evidence: `${r.problems.length} problem(s), first: ${r.problems[0]?.kind} at seq ${r.problems[0]?.seq ?? '?'}: ${r.problems[0]?.detail}` },
+    );
+  } catch (err) {
+    checks.push({ name: 'audit-chain', status: 'fail', evidence: `cannot verify: ${(err as Error).message}` });
+  }
+  return checks;
+}
+
 export async function runDoctor(config: Config): Promise<Check[]> {
   const dataDir = await checkDataDir(config.STRONGROOM_HOME);
   const tls = await checkTls(config);
   const { url, servername } = probeUrl(config);
   const probe = await probeHttps(url, { extraCa: tls.material?.cert, servername }).catch((e: Error) => e);
   const database = await checkDatabase(config, probe);
-  return [dataDir, tls.check, ...checksFromProbe(probe), database];
+  const rootKey = await checkRootKey(config);
+  return [dataDir, tls.check, ...checksFromProbe(probe), database, rootKey, ...(await checkLive(config))];
 }

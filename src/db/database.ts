@@ -12,6 +12,7 @@ import { KyselyPGlite } from 'kysely-pglite';
 import type { Database } from './schema.ts';
 import { planPgConnection } from './connection-options.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
+import { serializeDialect } from './serialized-driver.ts';
 
 export type DatabaseSpec =
   | { kind: 'pglite'; dataDir: string }
@@ -61,7 +62,7 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
   } else {
     client = await PGlite.create(spec.loadDataDir ? { loadDataDir: spec.loadDataDir } : {});
   }
-  const db = new Kysely<Database>({ dialect: new KyselyPGlite(client).dialect });
+  const db = new Kysely<Database>({ dialect: serializeDialect(new KyselyPGlite(client).dialect) });
   let closed = false;
   return {
     db,

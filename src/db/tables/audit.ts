@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType } from 'kysely';
 
 /** bigint columns: `pg` returns text, PGlite a number; the store converts with `Number()`. */
 type Int8 = ColumnType<string | number, number | string, number | string>;
@@ -29,7 +29,7 @@ export interface AuditTables {
   };
   /** Drafts recorded in callers' transactions, waiting for the chainer. */
   audit_pending: {
-    ingest_id: Generated<Int8>;
+    ingest_id: ColumnType<string | number, undefined, never>;
     draft: Json;
     created_at: CreatedAt;
   };

@@ -1,0 +1,252 @@
+/**
+ * The audit event, its schema and its canonical form.
+ *
+ * An event is evidence: who (actor) did what (action) to which resource, with what outcome, when
+ * and from where. Events form a hash chain in a total order (`seq`): each event's `hash` covers
+ * every other field of the event, including `prevHash`, the hash of the event before it. The
+ * canonical form is fixed byte for byte (see docs/format-audit.md) so that any verifier, in any
+ * language, recomputes the same hash.
+ */
+import { createHmac, hash as oneShotHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ByteWriter, canonicalJson, withPath, writeValue } from './canonical.ts';
+
+/** Domain string hashed in front of every event, so an event hash can never equal another hash. */
+export const EVENT_HASH_DOMAIN = 'strongroom/audit/v1';
+/** `prevHash` of the first event (seq 1). */
+export const GENESIS_HASH = '0'.repeat(64);
+/** Largest canonical `details` object accepted, in bytes. Keeps single events small. */
+export const MAX_DETAILS_BYTES = 16 * 1024;
+
+export const ACTOR_KINDS = ['user', 'service', 'operator', 'anonymous', 'system'] as const;
+export const OUTCOMES = ['success', 'denied', 'failure'] as const;
+/** `module.noun.verb`: three dot-separated lower-case words (digits, `-` and `_` allowed inside). */
+export const ACTION_PATTERN = /^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*$/;
+/** ISO-8601 UTC with milliseconds, as `Date#toISOString` prints for years 0000–9999. */
+export const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const HEX64_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Thrown when an event, draft, checkpoint or export line is not well formed. */
+export class AuditFormatError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AuditFormatError';
+  }
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValueSchema), z.record(z.string(), jsonValueSchema)]),
+);
+
+const text = (max: number) => z.string().min(1).max(max);
+
+/** ISO-8601 UTC time with milliseconds that names a real instant. */
+export const isoTimeSchema = z
+  .string()
+  .regex(TIME_PATTERN, 'must look like 2025-01-31T12:00:00.000Z')
+  .refine((t) => !Number.isNaN(Date.parse(t)) && new Date(t).toISOString() === t, 'not a real UTC time');
+
+export const hex64Schema = z.string().regex(HEX64_PATTERN, 'must be 64 lower-case hex digits');
+
+const detailsSchema = z
+  .record(z.string(), jsonValueSchema)
+  .refine((d) => fitsDetails(d), `must be a plain JSON object of at most ${MAX_DETAILS_BYTES} bytes`);
+
+const draftShape = {
+  time: isoTimeSchema,
+  actor: z.strictObject({ id: text(256), kind: z.enum(ACTOR_KINDS), authMethod: text(64).optional() }),
+  action: z.string().max(128).regex(ACTION_PATTERN, 'must be module.noun.verb'),
+  resource: z.strictObject({ type: text(64), id: text(256).optional(), workspace: text(256).optional() }),
+  outcome: z.enum(OUTCOMES),
+  requestId: text(128).optional(),
+  sourceIp: z.union([z.ipv4(), z.ipv6()]).optional(),
+  userAgent: text(512).optional(),
+  details: detailsSchema,
+};
+
+/** An event before it joins the chain: what the caller records. Unknown keys are rejected. */
+export const auditEventDraftSchema = z.strictObject(draftShape);
+
+/** A chained event. Unknown keys are rejected: every field of an event is covered by its hash. */
+export const auditEventSchema = z.strictObject({
+  seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  ...draftShape,
+  prevHash: hex64Schema,
+  hash: hex64Schema,
+});
+
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+export type AuditEventDraft = z.infer<typeof auditEventDraftSchema>;
+export type Actor = AuditEvent['actor'];
+export type Resource = AuditEvent['resource'];
+/** An event whose hash is still to be computed. */
+export type UnhashedEvent = Omit<AuditEvent, 'hash'>;
+/** Where a chain ends: the last event's seq and hash (`{ seq: 0, hash: GENESIS_HASH }` if empty). */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** The head of an empty chain. */
+export const GENESIS_HEAD: Readonly<ChainHead> = Object.freeze({ seq: 0, hash: GENESIS_HASH });
+
+function fitsDetails(d: unknown): boolean {
+  try {
+    return Buffer.byteLength(canonicalJson(d)) <= MAX_DETAILS_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The fields an event's hash covers, as a plain object, with absent optional fields omitted
+ * (`undefined` and absent mean the same). Keys not in the schema are not copied. With
+ * `withHash`, `hash` is included too (the export line form).
+ */
+export function eventBody(e: UnhashedEvent & { hash?: string }, withHash = false): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    seq: e.seq,
+    time: e.time,
+    actor: compact({ id: e.actor.id, kind: e.actor.kind, authMethod: e.actor.authMethod }),
+    action: e.action,
+    resource: compact({ type: e.resource.type, id: e.resource.id, workspace: e.resource.workspace }),
+    outcome: e.outcome,
+    requestId: e.requestId,
+    sourceIp: e.sourceIp,
+    userAgent: e.userAgent,
+    details: e.details,
+    prevHash: e.prevHash,
+  };
+  if (withHash) body['hash'] = e.hash;
+  return compact(body);
+}
+
+function compact(o: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/** Writes `v` at nesting depth 1, naming `path` if it has no JSON form. */
+function field(w: ByteWriter, key: string, v: unknown, path: string): void {
+  w.ascii(key);
+  if (typeof v === 'string') return w.quoted(v); // the common case, kept free of try/catch
+  try {
+    writeValue(w, v, 1);
+  } catch (err) {
+    withPath(err, path);
+  }
+}
+
+/**
+ * Writes the canonical JSON of every field but `hash` into `w`: the bytes of
+ * `canonicalJson(eventBody(e))`, but field by field in sorted key order, without building the
+ * intermediate object (the verifier does this for every event).
+ */
+function writeEventBody(w: ByteWriter, e: UnhashedEvent): void {
+  field(w, '{"action":', e.action, '.action');
+  writeActor(w, e.actor);
+  field(w, ',"details":', e.details, '.details');
+  field(w, ',"outcome":', e.outcome, '.outcome');
+  field(w, ',"prevHash":', e.prevHash, '.prevHash');
+  if (e.requestId !== undefined) field(w, ',"requestId":', e.requestId, '.requestId');
+  writeResource(w, e.resource);
+  field(w, ',"seq":', e.seq, '.seq');
+  if (e.sourceIp !== undefined) field(w, ',"sourceIp":', e.sourceIp, '.sourceIp');
+  field(w, ',"time":', e.time, '.time');
+  if (e.userAgent !== undefined) field(w, ',"userAgent":', e.userAgent, '.userAgent');
+  w.ascii('}');
+}
+
+function writeActor(w: ByteWriter, a: Actor): void {
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return field(w, ',"actor":', a, '.actor');
+  if (a.authMethod !== undefined) {
+    field(w, ',"actor":{"authMethod":', a.authMethod, '.actor.authMethod');
+    field(w, ',"id":', a.id, '.actor.id');
+  } else {
+    field(w, ',"actor":{"id":', a.id, '.actor.id');
+  }
+  field(w, ',"kind":', a.kind, '.actor.kind');
+  w.ascii('}');
+}
+
+function writeResource(w: ByteWriter, r: Resource): void {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return field(w, ',"resource":', r, '.resource');
+  if (r.id !== undefined) {
+    field(w, ',"resource":{"id":', r.id, '.resource.id');
+    field(w, ',"type":', r.type, '.resource.type');
+  } else {
+    field(w, ',"resource":{"type":', r.type, '.resource.type');
+  }
+  if (r.workspace !== undefined) field(w, ',"workspace":', r.workspace, '.resource.workspace');
+  w.ascii('}');
+}
+
+const DOMAIN_PREFIX = Buffer.from(EVENT_HASH_DOMAIN + '\0', 'latin1');
+const PREV_OFFSET = DOMAIN_PREFIX.length;
+/** Reused hash input: domain ‖ 0x00 ‖ 32 bytes of prevHash ‖ canonical body. */
+const hashInput = new ByteWriter(Buffer.concat([DOMAIN_PREFIX, Buffer.alloc(32)]), 8192);
+const bodyOnly = new ByteWriter();
+
+/**
+ * Canonical JSON of every field but `hash`, as UTF-8 bytes. Throws `CanonicalJsonError` (with
+ * the field path) for values that have no JSON form.
+ */
+export function eventCanonicalBytes(e: UnhashedEvent): Buffer {
+  bodyOnly.reset();
+  writeEventBody(bodyOnly, e);
+  return bodyOnly.bytes();
+}
+
+/** {@link eventCanonicalBytes} as text. */
+export function eventCanonicalJson(e: UnhashedEvent): string {
+  return eventCanonicalBytes(e).toString('utf8');
+}
+
+/**
+ * `SHA-256( "strongroom/audit/v1" ‖ 0x00 ‖ prevHash (32 raw bytes) ‖ canonical bytes )` as
+ * lower-case hex. Throws `AuditFormatError` when `prevHash` is not 64 hex digits and
+ * `CanonicalJsonError` when a field has no JSON form.
+ */
+export function computeEventHash(e: UnhashedEvent): string {
+  if (!decodeHex64(e.prevHash, hashInput.buf, PREV_OFFSET)) {
+    throw new AuditFormatError(`event ${String(e.seq)}: prevHash is not 64 hex digits`);
+  }
+  hashInput.reset();
+  writeEventBody(hashInput, e);
+  return oneShotHash('sha256', hashInput.buf.subarray(0, hashInput.off), 'hex');
+}
+
+/**
+ * Decodes 64 hex digits into `out[at..at+32)`; false for anything else. (Upper case decodes too;
+ * the schema and the chain link check, which compare text, insist on lower case.)
+ */
+function decodeHex64(hex: unknown, out: Buffer, at: number): boolean {
+  return typeof hex === 'string' && hex.length === 64 && out.write(hex, at, 32, 'hex') === 32;
+}
+
+const HMAC_PREFIX = 'hmac-sha256:';
+const HMAC_PATTERN = /^hmac-sha256:[0-9a-f]{64}$/;
+
+/**
+ * Keyed fingerprint of a sensitive value for the audit trail: `hmac-sha256:<hex>` of
+ * HMAC-SHA256(auditKey, UTF-8 value). The log never holds the value; someone holding the audit
+ * key can still answer "was it this value?" with {@link checkValue}. Without the key a guess
+ * cannot be tested, which matters for low-entropy values such as e-mail addresses.
+ * `auditKey` must be at least 32 bytes and used for nothing else.
+ */
+export function hmacValue(auditKey: Buffer, value: string): string {
+  if (auditKey.length < 32) throw new RangeError('audit key must be at least 32 bytes');
+  return HMAC_PREFIX + createHmac('sha256', auditKey).update(value, 'utf8').digest('hex');
+}
+
+/**
+ * True when `recorded` is the {@link hmacValue} of `value` under `auditKey`. The digests are
+ * compared in constant time; a malformed `recorded` is simply false.
+ */
+export function checkValue(auditKey: Buffer, value: string, recorded: string): boolean {
+  if (!HMAC_PATTERN.test(recorded)) return false;
+  const expected = Buffer.from(hmacValue(auditKey, value).slice(HMAC_PREFIX.length), 'hex');
+  return timingSafeEqual(expected, Buffer.from(recorded.slice(HMAC_PREFIX.length), 'hex'));
+}

@@ -1,0 +1,75 @@
+/**
+ * Row ↔ event mapping at the Kysely edge. The mapping is lossless for every schema-valid event:
+ * absent optional fields are NULL and come back absent, `time` is stored with millisecond
+ * precision (`timestamptz(3)`) and printed back with `toISOString()`, and the source address is
+ * kept as text (an `inet` column would re-spell IPv6 and break the hash).
+ */
+import type { Selectable } from 'kysely';
+import type { AuditEvent, AuditEventDraft } from '../../core/audit/event.ts';
+import type { Database } from '../../db/schema.ts';
+
+export type EventRow = Selectable<Database['audit_events']>;
+
+/** The columns of an event row, for inserts. `details` as JSON text (jsonb). */
+export function eventToRow(e: AuditEvent) {
+  return {
+    seq: e.seq,
+    time: e.time,
+    actor_id: e.actor.id,
+    actor_kind: e.actor.kind,
+    auth_method: e.actor.authMethod ?? null,
+    action: e.action,
+    resource_type: e.resource.type,
+    resource_id: e.resource.id ?? null,
+    workspace: e.resource.workspace ?? null,
+    outcome: e.outcome,
+    request_id: e.requestId ?? null,
+    source_ip: e.sourceIp ?? null,
+    user_agent: e.userAgent ?? null,
+    details: JSON.stringify(e.details),
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
+/**
+ * The event a row holds, exactly as stored (not validated: the verifier judges it). Typed as an
+ * `AuditEvent` because that is what an untampered row is.
+ */
+export function rowToEvent(r: EventRow): AuditEvent {
+  const actor: AuditEventDraft['actor'] = { id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] };
+  if (r.auth_method !== null) actor.authMethod = r.auth_method;
+  const resource: AuditEventDraft['resource'] = { type: r.resource_type };
+  if (r.resource_id !== null) resource.id = r.resource_id;
+  if (r.workspace !== null) resource.workspace = r.workspace;
+  const e: AuditEvent = {
+    seq: Number(r.seq),
+    time: toIso(r.time),
+    actor,
+    action: r.action,
+    resource,
+    outcome: r.outcome as AuditEvent['outcome'],
+    details: parseJson(r.details) as AuditEvent['details'],
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+  if (r.request_id !== null) e.requestId = r.request_id;
+  if (r.source_ip !== null) e.sourceIp = r.source_ip;
+  if (r.user_agent !== null) e.userAgent = r.user_agent;
+  return e;
+}
+
+function toIso(t: unknown): string {
+  const d = t instanceof Date ? t : new Date(String(t));
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+}
+
+/** jsonb comes back parsed from both drivers; text (a driver without the parser) is parsed here. */
+export function parseJson(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Searching the trail: filters, keyset pagination by seq with an opaque cursor, and the JSON
+ * lines / CSV renderings used by the API and the CLI.
+ */
+import { z } from 'zod';
+import { OUTCOMES, type AuditEvent } from '../../core/audit/event.ts';
+import { eventJsonLine } from '../../core/audit/segment.ts';
+import { AppError } from '../../core/errors.ts';
+import { rowToEvent } from './audit.rows.ts';
+import type { Executor } from './audit.store.ts';
+
+export const MAX_LIMIT = 1000;
+
+/** Search filters. `resource` is `type` or `type:id`; `from` inclusive, `to` exclusive. */
+export const searchQuerySchema = z.strictObject({
+  actor: z.string().min(1).max(256).optional(),
+  actionPrefix: z.string().min(1).max(128).optional(),
+  resource: z.string().min(1).max(330).optional(),
+  outcome: z.enum(OUTCOMES).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().max(64).optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
+});
+
+export type SearchQuery = z.input<typeof searchQuerySchema>;
+
+export interface SearchPage {
+  events: AuditEvent[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+const CURSOR_PREFIX = 'v1:';
+
+function encodeCursor(seq: number, order: 'asc' | 'desc'): string {
+  return Buffer.from(`${CURSOR_PREFIX}${order}:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string, order: 'asc' | 'desc'): number {
+  const m = /^v1:(asc|desc):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (m === null || m[1] !== order) throw new AppError('VALIDATION_FAILED', { detail: 'the cursor is not valid for this search' });
+  return Number(m[2]);
+}
+
+/** LIKE pattern matching strings that start with `prefix` (wildcards in it are literal). */
+function likePrefix(prefix: string): string {
+  return prefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+}
+
+/**
+ * One page of events matching every given filter, ordered by seq. Throws VALIDATION_FAILED for
+ * bad filters or a cursor from another search order.
+ */
+export async function searchEvents(db: Executor, input: SearchQuery): Promise<SearchPage> {
+  const parsed = searchQuerySchema.safeParse(input);
+  if (!parsed.success) throw new AppError('VALIDATION_FAILED', { detail: 'invalid audit search', meta: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } });
+  const q = parsed.data;
+  let query = db.selectFrom('audit_events').selectAll();
+  if (q.actor !== undefined) query = query.where('actor_id', '=', q.actor);
+  if (q.actionPrefix !== undefined) query = query.where('action', 'like', likePrefix(q.actionPrefix));
+  if (q.resource !== undefined) {
+    const [type, ...rest] = q.resource.split(':');
+    query = query.where('resource_type', '=', type as string);
+    if (rest.length > 0) query = query.where('resource_id', '=', rest.join(':'));
+  }
+  if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
+  if (q.from !== undefined) query = query.where('time', '>=', new Date(q.from));
+  if (q.to !== undefined) query = query.where('time', '<', new Date(q.to));
+  if (q.cursor !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', decodeCursor(q.cursor, q.order));
+  const rows = await query.orderBy('seq', q.order).limit(q.limit + 1).execute();
+  const events = rows.slice(0, q.limit).map(rowToEvent);
+  const last = events[events.length - 1];
+  return { events, nextCursor: rows.length > q.limit && last !== undefined ? encodeCursor(last.seq, q.order) : null };
+}
+
+/** JSON lines: one canonical event per line (the export form), each ending in `\n`. */
+export function toJsonLines(events: readonly AuditEvent[]): string {
+  return events.map((e) => eventJsonLine(e) + '\n').join('');
+}
+
+export const CSV_COLUMNS = [
+  'seq', 'time', 'actor_id', 'actor_kind', 'auth_method', 'action', 'resource_type', 'resource_id', 'workspace',
+  'outcome', 'request_id', 'source_ip', 'user_agent', 'details', 'prev_hash', 'hash',
+] as const;
+
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled. A cell
+ * starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` so spreadsheets do not run it
+ * as a formula (OWASP CSV injection).
+ */
+export function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+function csvRow(e: AuditEvent): string {
+  const cells = [
+    String(e.seq), e.time, e.actor.id, e.actor.kind, e.actor.authMethod ?? '', e.action, e.resource.type, e.resource.id ?? '',
+    e.resource.workspace ?? '', e.outcome, e.requestId ?? '', e.sourceIp ?? '', e.userAgent ?? '', JSON.stringify(e.details), e.prevHash, e.hash,
+  ];
+  return cells.map(csvCell).join(',') + '\r\n';
+}
+
+/** CSV with a header row; `withHeader` false for continuation pages. Lines end in CRLF. */
+export function toCsv(events: readonly AuditEvent[], withHeader = true): string {
+  return (withHeader ? CSV_COLUMNS.join(',') + '\r\n' : '') + events.map(csvRow).join('');
+}

@@ -1,0 +1,137 @@
+/**
+ * The audit module: fail-closed recording, the background chainer, signed checkpoints with
+ * export, HMAC fingerprints, verification and search. See NOTES.md for the invariants.
+ */
+import type { Kysely } from 'kysely';
+import { hmacValue, auditEventDraftSchema, type AuditEventDraft } from '../../core/audit/event.ts';
+import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
+import type { VerifyReport } from '../../core/audit/verify.ts';
+import type { Barrier } from '../../core/crypto/barrier.ts';
+import { AppError } from '../../core/errors.ts';
+import type { Database } from '../../db/schema.ts';
+import { chainAll, DEFAULT_BATCH_SIZE } from './audit.chainer.ts';
+import { createCheckpoint } from './audit.checkpoint.ts';
+import { ensureKeys, type AuditKeys } from './audit.keys.ts';
+import { createLoop } from './audit.loop.ts';
+import { searchEvents, type SearchPage, type SearchQuery } from './audit.search.ts';
+import { insertPending, lastEvents, type Executor } from './audit.store.ts';
+import { verifyAuditTrail } from './audit.verify.ts';
+import type { AuditEvent } from '../../core/audit/event.ts';
+
+export interface AuditModuleDeps {
+  db: Kysely<Database>;
+  /** Seals the audit keys. Optional for read-only use (verify, search: e.g. the offline CLI). */
+  barrier?: Barrier;
+  /** `<STRONGROOM_HOME>/logs`; the export goes to `<logDir>/audit/`. */
+  logDir: string;
+  clock?: () => Date;
+  /** Checkpoint after this many new events (default 1000). */
+  checkpointEvery?: number;
+  /** …or after this long with new events (default 10 000 ms). */
+  checkpointIntervalMs?: number;
+  /** Background chaining period (default 50 ms). */
+  chainIntervalMs?: number;
+  batchSize?: number;
+  /** Where background failures are reported (the loop keeps running). */
+  onError?: (err: unknown, what: string) => void;
+}
+
+/** What callers record: a draft whose `time` defaults to now and `details` to `{}`. */
+export type RecordInput = Omit<AuditEventDraft, 'time' | 'details'> & { time?: string; details?: AuditEventDraft['details'] };
+
+export interface AuditModule {
+  /**
+   * Records `input` inside `executor` (the caller's transaction). Validation happens before any
+   * write (VALIDATION_FAILED); a failed insert throws AUDIT_UNAVAILABLE and, in a transaction,
+   * rolls the caller's work back: no event, no action.
+   */
+  record(executor: Executor, input: RecordInput): Promise<void>;
+  /** Chains every pending draft now; returns how many events were added. */
+  chainPending(): Promise<number>;
+  /** Wakes the background loop to chain as soon as possible. */
+  requestChain(): void;
+  /** Chains, signs a checkpoint of the head (if it moved) and exports; returns the newest checkpoint. */
+  checkpointNow(): Promise<SignedCheckpoint | undefined>;
+  /** Loads (creating on first use) the audit keys. Needs the barrier. */
+  ensureKeys(): Promise<AuditKeys>;
+  /** `hmac-sha256:<hex>` of `value` under the audit HMAC key: names a value without storing it. */
+  hmac(value: string): Promise<string>;
+  verify(): Promise<VerifyReport>;
+  search(query: SearchQuery, executor?: Executor): Promise<SearchPage>;
+  /** The last `n` chained events, ascending. */
+  tail(n: number): Promise<AuditEvent[]>;
+  /** Starts the background chain/checkpoint loop. */
+  start(): void;
+  /** Stops the loop after a final chain and checkpoint (best effort). */
+  stop(): Promise<void>;
+}
+
+/** Creates the audit module. Nothing runs in the background until `start()`. */
+export function createAuditModule(deps: AuditModuleDeps): AuditModule {
+  const clock = deps.clock ?? (() => new Date());
+  const batchSize = deps.batchSize ?? DEFAULT_BATCH_SIZE;
+  let keys: Promise<AuditKeys> | undefined;
+  let chaining: Promise<number> = Promise.resolve(0);
+  let checkpointing: Promise<SignedCheckpoint | undefined> = Promise.resolve(undefined);
+
+  const loadKeys = (): Promise<AuditKeys> => {
+    keys ??= ensureKeys(deps.db, deps.barrier).catch((err: unknown) => {
+      keys = undefined;
+      throw err;
+    });
+    return keys;
+  };
+  // One chain run at a time in this process (the head lock orders processes).
+  const chainPending = (): Promise<number> => {
+    chaining = chaining.catch(() => 0).then(() => chainAll(deps.db, batchSize, clock));
+    return chaining;
+  };
+  const checkpointNow = (): Promise<SignedCheckpoint | undefined> => {
+    checkpointing = checkpointing
+      .catch(() => undefined)
+      .then(async () => {
+        await chainPending();
+        return createCheckpoint(deps.db, deps.logDir, await loadKeys(), clock);
+      });
+    return checkpointing;
+  };
+  const loop = createLoop({
+    chain: chainPending,
+    checkpoint: checkpointNow,
+    checkpointEvery: deps.checkpointEvery ?? 1000,
+    checkpointIntervalMs: deps.checkpointIntervalMs ?? 10_000,
+    chainIntervalMs: deps.chainIntervalMs ?? 50,
+    onError: deps.onError ?? (() => undefined),
+  });
+
+  return {
+    async record(executor, input) {
+      const draft = { ...input, time: input.time ?? clock().toISOString(), details: input.details ?? {} };
+      const parsed = auditEventDraftSchema.safeParse(draft);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+        throw new AppError('VALIDATION_FAILED', { detail: 'the audit event is not valid', meta: { issues } });
+      }
+      if (JSON.stringify(parsed.data).includes('\\u0000')) {
+        throw new AppError('VALIDATION_FAILED', { detail: 'the audit event contains a NUL character, which the database cannot store' });
+      }
+      try {
+        await insertPending(executor, parsed.data);
+      } catch (err) {
+        throw new AppError('AUDIT_UNAVAILABLE', { cause: err });
+      }
+    },
+    chainPending,
+    requestChain: () => loop.wake(),
+    checkpointNow,
+    ensureKeys: loadKeys,
+    async hmac(value) {
+      return hmacValue((await loadKeys()).hmacKey, value);
+    },
+    verify: () => verifyAuditTrail(deps.db, deps.logDir),
+    search: (query, executor) => searchEvents(executor ?? deps.db, query),
+    tail: (n) => lastEvents(deps.db, Math.max(1, Math.min(n, 10_000))),
+    start: () => loop.start(),
+    stop: () => loop.stop(),
+  };
+}

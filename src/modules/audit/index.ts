@@ -1,0 +1,11 @@
+/**
+ * The audit module's public face: everything other modules, the server and the CLI may use.
+ * Invariants: NOTES.md.
+ */
+export { createAuditModule, type AuditModule, type AuditModuleDeps, type RecordInput } from './audit.service.ts';
+export { auditRoutes, type AuditRoutesOptions } from './audit.routes.ts';
+export { csvCell, toCsv, toJsonLines, MAX_LIMIT, type SearchPage, type SearchQuery } from './audit.search.ts';
+export { formatProblem } from './audit.verify.ts';
+export { exportDir } from './audit.export.ts';
+export type { AuditKeys } from './audit.keys.ts';
+export type { Executor } from './audit.store.ts';
