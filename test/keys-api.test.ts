@@ -83,6 +83,38 @@ for (const backend of BACKENDS) {
       assert.equal(app.server.keys ? (await app.asOperator('/api/v1/keys/status')).json<any>().activeTerm : 0, 2, 'the barrier did not switch either');
     });
 
+    test('a failure after authorization is audited too; audit reads name the operator', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const r = await app.asOperator('/api/v1/keys/terms/99/retire', { method: 'POST' });
+      assert.equal(r.status, 404);
+      const bad = await app.asOperator('/api/v1/keys/terms/x/retire', { method: 'POST' });
+      assert.equal(bad.status, 422);
+      const ev = await events(app, 'keys.term.retire');
+      assert.deepEqual(ev.map((e) => [e.outcome, e.details.status]), [['failure', 404], ['failure', 422]]);
+      const list = await app.asOperator('/api/v1/audit/events?limit=5');
+      assert.equal(list.status, 200, list.body);
+      const reads = await events(app, 'audit.event.list');
+      assert.equal(reads.at(-1)?.actor.kind, 'operator');
+    });
+
+    test('crypto-shredding over the API: two steps, both audited; afterwards the data is unreadable', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const enc = await app.server.workspaceKeys.encryptorFor('ws-doomed');
+      const sealed = enc.seal(Buffer.from('secret rows'), 'ctx');
+      const req1 = await app.asOperator('/api/v1/keys/workspaces/ws-doomed/destroy', { method: 'POST' });
+      assert.equal(req1.status, 200, req1.body);
+      const token = req1.json<any>().token as string;
+      const wrong = await app.asOperator('/api/v1/keys/workspaces/ws-doomed/destroy/confirm', json({ token: 'destroy-00000000000000000000' }));
+      assert.equal(wrong.status, 409);
+      assert.equal((await app.server.workspaceKeys.encryptorFor('ws-doomed')).open(sealed, 'ctx').toString(), 'secret rows');
+      const ok = await app.asOperator('/api/v1/keys/workspaces/ws-doomed/destroy/confirm', json({ token }));
+      assert.equal(ok.status, 200, ok.body);
+      await assert.rejects(app.server.workspaceKeys.encryptorFor('ws-doomed'), (e: any) => e.code === 'KEY_DESTROYED');
+      const ev = await events(app, 'keys.workspace.destroy');
+      assert.deepEqual(ev.map((e) => [e.outcome, e.details.step ?? e.details.status]), [['success', 'requested'], ['failure', 409], ['success', 'confirmed']]);
+      assert.ok(!JSON.stringify(ev).includes(token), 'the confirmation token is not in the audit trail');
+    });
+
     test('sealed: everything but health, seal status and unseal answers 503 SEALED', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       const seal = await app.asOperator('/api/v1/sys/seal', { method: 'POST' });

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
-import type { KeysService } from '../modules/keys/index.ts';
+import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { AuditContext } from './audit-context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerAuth } from './plugins/auth.ts';
@@ -27,6 +27,7 @@ export interface AppDeps {
   tls: Pick<TlsMaterial, 'cert' | 'key'>;
   metrics: Metrics;
   keys: KeysService;
+  workspaceKeys: WorkspaceKeys;
   audit: AuditContext;
   /** Extra route plugins registered with the built-in ones (the audit routes, probes in tests). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
@@ -75,7 +76,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   registerHealthRoutes(fastify, deps.database.db);
-  registerKeysRoutes(fastify, { keys: deps.keys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME });
+  registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
 

@@ -30,11 +30,19 @@ export interface AuditContext {
   recordIn(trx: Transaction<Database>, request: FastifyRequest, spec: EventSpec): Promise<void>;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set once an audit event names this request, so failures are not recorded twice. */
+    auditRecorded?: boolean;
+  }
+}
+
 const clip = (s: string | undefined, n: number) => (s === undefined ? undefined : s.slice(0, n));
 
 export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder): AuditContext {
   const ctx: AuditContext = {
     draft(request, spec, actor = request.actor) {
+      request.auditRecorded = true;
       const ua = clip(typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined, 512);
       return {
         time: new Date().toISOString(),

@@ -15,7 +15,7 @@ import { createBarrier } from '../core/crypto/barrier.ts';
 import { AppError } from '../core/errors.ts';
 import { authorize } from '../modules/access/index.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
-import { createKeysService, type KeysService } from '../modules/keys/index.ts';
+import { createKeysService, createWorkspaceKeys, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { createAuditContext } from './audit-context.ts';
 import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from './operator-token.ts';
@@ -29,6 +29,7 @@ import { ensureSelfSignedCert, loadTlsMaterial, secureContextOptions, selfSigned
 export interface RunningServer {
   app: App;
   keys: KeysService;
+  workspaceKeys: WorkspaceKeys;
   audit: AuditModule;
   logger: Logger;
   database: DatabaseHandle;
@@ -126,6 +127,7 @@ export async function startServer(
     closers.push(() => auditModule.stop());
     const audit = createAuditContext(database.db, auditModule);
 
+    const workspaceKeys = createWorkspaceKeys(database.db, barrier);
     const metrics = createMetrics();
     const app = await createApp({
       config,
@@ -134,12 +136,14 @@ export async function startServer(
       tls,
       metrics,
       keys,
+      workspaceKeys,
       audit,
       verifyOperatorToken,
       routes: [
         (scope) =>
           auditRoutes(auditModule, {
             db: database.db,
+            actorOf: (request) => ({ id: request.actor.id, kind: request.actor.kind, ...(request.actor.authMethod ? { authMethod: request.actor.authMethod } : {}) }),
             // The auth plugin already decided from the route's declaration; this re-checks.
             authorize: async (request, action) => {
               if (!authorize(request.actor, action).allowed) throw new AppError('FORBIDDEN');
@@ -174,6 +178,7 @@ export async function startServer(
     return {
       app,
       keys,
+      workspaceKeys,
       audit: auditModule,
       logger,
       database,

@@ -14,6 +14,7 @@ import type { Barrier } from '../../core/crypto/barrier.ts';
 import { createWorkspaceKey, workspaceEncryptor, type WorkspaceEncryptor } from '../../core/crypto/encryptor.ts';
 import type { Database } from '../../db/schema.ts';
 import { readWorkspaceKey } from './keys.store.ts';
+import type { InTransaction } from './keys.service.ts';
 
 const CONFIRM_WINDOW_MS = 10 * 60 * 1000;
 const ctx = (workspaceId: string) => ({ table: 'workspace_keys', column: 'sealed', rowId: workspaceId });
@@ -42,18 +43,21 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
     },
 
     /** Step one: returns a confirmation token to pass to `confirmDestroy` within 10 minutes. */
-    async requestDestroy(workspaceId: string): Promise<{ token: string; expiresAt: string }> {
+    async requestDestroy(workspaceId: string, inTransaction?: InTransaction): Promise<{ token: string; expiresAt: string }> {
       const row = await readWorkspaceKey(db, workspaceId);
       if (!row) throw new AppError('NOT_FOUND', { detail: `Workspace ${workspaceId} has no key.` });
       if (row.destroyed_at) throw new AppError('KEY_DESTROYED', { detail: `The key of workspace ${workspaceId} is already destroyed.` });
       const token = `destroy-${randomBytes(16).toString('hex')}`;
       const now = new Date();
-      await db.updateTable('workspace_keys').set({ destroy_requested_at: now, destroy_token_hash: hashToken(token) }).where('workspace_id', '=', workspaceId).execute();
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('workspace_keys').set({ destroy_requested_at: now, destroy_token_hash: hashToken(token) }).where('workspace_id', '=', workspaceId).execute();
+        await inTransaction?.(trx);
+      });
       return { token, expiresAt: new Date(now.getTime() + CONFIRM_WINDOW_MS).toISOString() };
     },
 
     /** Step two: destroys the key for good. The token must match and be fresh. */
-    async confirmDestroy(workspaceId: string, token: string): Promise<void> {
+    async confirmDestroy(workspaceId: string, token: string, inTransaction?: InTransaction): Promise<void> {
       const row = await readWorkspaceKey(db, workspaceId);
       const fresh = row?.destroy_requested_at && Date.now() - new Date(row.destroy_requested_at).getTime() < CONFIRM_WINDOW_MS;
       const a = Buffer.from(row?.destroy_token_hash ?? '0'.repeat(64), 'hex');
@@ -61,11 +65,14 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
       if (!row || !fresh || a.length !== b.length || !timingSafeEqual(a, b)) {
         throw new AppError('CONFLICT', { detail: 'No matching, unexpired destruction request; request it again.' });
       }
-      await db
-        .updateTable('workspace_keys')
-        .set({ sealed: null, destroyed_at: sql<Date>`now()` as never, destroy_token_hash: null })
-        .where('workspace_id', '=', workspaceId)
-        .execute();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('workspace_keys')
+          .set({ sealed: null, destroyed_at: sql<Date>`now()` as never, destroy_token_hash: null })
+          .where('workspace_id', '=', workspaceId)
+          .execute();
+        await inTransaction?.(trx);
+      });
     },
   };
 }

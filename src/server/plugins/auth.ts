@@ -44,6 +44,14 @@ export function authenticate(request: FastifyRequest, deps: AuthDeps): Actor {
 
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('actor', null as unknown as Actor);
+  // An authorized request that still failed (bad input, conflict, sealed…) is evidence too.
+  app.addHook('onResponse', async (request, reply) => {
+    const access = request.routeOptions.config.access;
+    if (!access || 'public' in access || request.auditRecorded || reply.statusCode < 400) return;
+    await deps.audit
+      .recordAlone(request, { action: access.audit, outcome: reply.statusCode === 401 || reply.statusCode === 403 ? 'denied' : 'failure', details: { status: reply.statusCode } })
+      .catch((err: unknown) => request.log.error({ err }, 'could not audit a failed request'));
+  });
   app.addHook('onRequest', async (request) => {
     request.actor = ANONYMOUS;
     const access = request.routeOptions.config.access;

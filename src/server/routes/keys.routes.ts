@@ -7,13 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import type { KeysService } from '../../modules/keys/index.ts';
+import type { KeysService, WorkspaceKeys } from '../../modules/keys/index.ts';
 import type { Config } from '../../core/config.ts';
 import type { AuditContext } from '../audit-context.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../key-tasks.ts';
 
 export interface KeysRoutesDeps {
   keys: KeysService;
+  workspaceKeys: WorkspaceKeys;
   audit: AuditContext;
   config: Config;
   home: string;
@@ -85,6 +86,30 @@ export function registerKeysRoutes(app: FastifyInstance, deps: KeysRoutesDeps): 
     await rotateFileRootKey(keys, deps.config, (trx) => audit.recordIn(trx, request, { action: 'keys.root.rotate', resource: keyring }));
     return { rotated: true };
   });
+
+  const wsParams = z.object({ ws: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a workspace id') });
+  r.post(
+    '/api/v1/keys/workspaces/:ws/destroy',
+    { config: { access: { action: 'keys.workspace.destroy', audit: 'keys.workspace.destroy' } }, schema: { params: wsParams } },
+    async (request) => {
+      const resource = { type: 'workspace-key', id: request.params.ws, workspace: request.params.ws };
+      const r1 = await deps.workspaceKeys.requestDestroy(request.params.ws, (trx) => audit.recordIn(trx, request, { action: 'keys.workspace.destroy', resource, details: { step: 'requested' } }));
+      return { ...r1, confirm: `/api/v1/keys/workspaces/${request.params.ws}/destroy/confirm`, warning: 'Confirming destroys the key: everything sealed under it becomes unreadable, backups included.' };
+    },
+  );
+
+  r.post(
+    '/api/v1/keys/workspaces/:ws/destroy/confirm',
+    {
+      config: { access: { action: 'keys.workspace.destroy', audit: 'keys.workspace.destroy' } },
+      schema: { params: wsParams, body: z.strictObject({ token: z.string().min(10).max(100) }) },
+    },
+    async (request) => {
+      const resource = { type: 'workspace-key', id: request.params.ws, workspace: request.params.ws };
+      await deps.workspaceKeys.confirmDestroy(request.params.ws, request.body.token, (trx) => audit.recordIn(trx, request, { action: 'keys.workspace.destroy', resource, details: { step: 'confirmed' } }));
+      return { destroyed: true };
+    },
+  );
 
   r.post(
     '/api/v1/keys/terms/:term/retire',
