@@ -50,8 +50,14 @@ test('file provider: offline then online key management, both audited, audit ver
       assert.equal(unseal.status, 0, unseal.stderr);
       assert.equal(runCli(['keys', 'status'], h.env).status, 0);
 
-      const busy = runCli(['audit', 'verify'], h.env);
-      assert.notEqual(busy.status, 0, 'offline verify cannot open a database in use');
+      const online = runCli(['audit', 'verify'], h.env);
+      assert.equal(online.status, 0, online.stdout + online.stderr);
+      assert.match(online.stderr, /^online: audit/m);
+      assert.match(online.stdout, /^OK: \d+ events verified/m);
+      const search = runCli(['audit', 'search', '--action', 'keys.keyring', '--format', 'csv'], h.env);
+      assert.equal(search.status, 0, search.stderr);
+      assert.match(search.stdout.split('\n')[0]!, /seq/);
+      assert.match(search.stdout, /keys\.keyring\.read/);
     } finally {
       serve.child.kill('SIGTERM');
       assert.equal(await serve.exited, 0);

@@ -1,19 +1,57 @@
 /**
- * `strongroom audit verify | tail | search`: offline, on a stopped data directory. Reads the
- * database and `<STRONGROOM_HOME>/logs/audit/` directly; needs no root key (verification uses
- * the stored public keys). Nothing is written.
+ * `strongroom audit verify | tail | search`: through a running server's API (operator
+ * credential) when one answers, otherwise offline on the stopped data directory — reading the
+ * database and `<STRONGROOM_HOME>/logs/audit/` directly; offline needs no root key
+ * (verification uses the stored public keys) and writes nothing.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openDatabase } from '../db/database.ts';
-import { createAuditModule, formatProblem, toCsv, toJsonLines, type AuditModule } from '../modules/audit/index.ts';
+import { createAuditModule, formatProblem, toCsv, toJsonLines, type AuditModule, type SearchPage, type SearchQuery } from '../modules/audit/index.ts';
 import { databaseSpec } from '../server/main.ts';
+import type { Client } from '../client/http-client.ts';
+import type { AuditEvent } from '../core/audit/event.ts';
+import type { VerifyReport } from '../core/audit/verify.ts';
 import { CliExit, configOrExit } from './context.ts';
+import { connectToServer, say } from './server-link.ts';
 import { EXIT } from './exit-codes.ts';
+
+/** What the commands need, served by the API or by the data directory. */
+interface AuditSource {
+  verify(): Promise<VerifyReport>;
+  tail(n: number): Promise<AuditEvent[]>;
+  search(query: SearchQuery): Promise<SearchPage>;
+}
+
+function apiSource(client: Client): AuditSource {
+  const qs = (q: Record<string, unknown>) => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null) p.set(k, String(v));
+    return p.toString();
+  };
+  return {
+    verify: () => client.request<VerifyReport>('GET', '/api/v1/audit/verify'),
+    tail: async (n) => (await client.request<SearchPage>('GET', `/api/v1/audit/events?${qs({ order: 'desc', limit: Math.min(n, 1000) })}`)).events.reverse(),
+    search: (q) =>
+      client.request<SearchPage>(
+        'GET',
+        `/api/v1/audit/events?${qs({ actor: q.actor, action: q.actionPrefix, outcome: q.outcome, from: q.from, to: q.to, cursor: q.cursor, limit: q.limit })}`,
+      ),
+  };
+}
+
+async function withSource<T>(run: (source: AuditSource) => Promise<T>): Promise<T> {
+  const client = await connectToServer(configOrExit());
+  if (client) {
+    say('online', 'audit');
+    return run(apiSource(client));
+  }
+  return offline((a) => run(a));
+}
 
 async function offline<T>(run: (audit: AuditModule) => Promise<T>): Promise<T> {
   const config = configOrExit();
-  process.stderr.write('offline: read the data directory directly\n');
+  say('offline', 'audit');
   const handle = await openDatabase(databaseSpec(config));
   try {
     return await run(createAuditModule({ db: handle.db, logDir: path.join(config.STRONGROOM_HOME, 'logs') }));
@@ -39,13 +77,13 @@ function positive(v: string): number {
 
 /** Adds the `audit` command group. */
 export function registerAuditCommand(program: Command): void {
-  const audit = program.command('audit').description('Audit trail: verify integrity, show and search events (offline, on a stopped data directory).');
+  const audit = program.command('audit').description('Audit trail: verify integrity, show and search events (through the running server, or offline on a stopped data directory).');
   audit
     .command('verify')
     .description('Prove the trail was not altered: hash chain, signed checkpoints, exported copies. Exit 1 when anything is wrong.')
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }) => {
-      const report = await offline((a) => a.verify());
+      const report = await withSource((a) => a.verify());
       if (o.json === true) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else if (report.ok) process.stdout.write(`OK: ${report.eventsChecked} events verified, head at seq ${report.headSeq} (${report.headHash.slice(0, 16)}…)\n`);
       else for (const p of report.problems) process.stdout.write(formatProblem(p) + '\n');
@@ -59,7 +97,7 @@ export function registerAuditCommand(program: Command): void {
     .description('Print the newest events as JSON lines.')
     .option('-n, --lines <n>', 'how many events', positive, 20)
     .action(async (o: { lines: number }) => {
-      process.stdout.write(toJsonLines(await offline((a) => a.tail(o.lines))));
+      process.stdout.write(toJsonLines(await withSource((a) => a.tail(o.lines))));
     });
   audit
     .command('search')
@@ -80,7 +118,7 @@ export function registerAuditCommand(program: Command): void {
         ...(o.until !== undefined ? { to: parseWhen(o.until) } : {}),
         limit: 1000,
       };
-      await offline(async (a) => {
+      await withSource(async (a) => {
         let cursor: string | undefined;
         let first = true;
         do {
