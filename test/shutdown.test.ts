@@ -5,16 +5,19 @@ import { sql } from 'kysely';
 import { startTestApp } from './helpers/app.ts';
 
 test('close() lets an in-flight request finish, then refuses new ones and closes the database', async () => {
+  let started!: () => void;
+  const inHandler = new Promise<void>((r) => (started = r));
   const app = await startTestApp('pglite', {
     extraRoutes: (f) => {
       f.get('/test/slow', { config: { access: { public: 'test probe' } } }, async () => {
+        started();
         await new Promise((r) => setTimeout(r, 500));
         return { slow: 'done' };
       });
     },
   });
   const inFlight = app.req('/test/slow');
-  await new Promise((r) => setTimeout(r, 100));
+  await inHandler; // the request is being handled when shutdown begins
   const closing = app.server.close();
   const res = await inFlight;
   assert.equal(res.status, 200);

@@ -9,6 +9,9 @@ import { registerInitCommand } from './init.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
 import { registerOperatorCommand } from './operator.command.ts';
 import { registerServeCommand } from './serve.command.ts';
+import { registerLoginCommand } from './login.command.ts';
+import { registerUserCommand } from './user.command.ts';
+import { registerTokenCommand } from './token.command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('strongroom')
@@ -28,6 +31,9 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerKeysCommand(program);
   registerOperatorCommand(program);
   registerAuditCommand(program);
+  registerLoginCommand(program);
+  registerUserCommand(program);
+  registerTokenCommand(program);
   registerConfigCommand(program);
   return program;
 }

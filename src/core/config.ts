@@ -95,6 +95,14 @@ export const configSchema = z.object({
   STRONGROOM_PKCS11_TOKEN_LABEL: z.string().optional().describe('PKCS#11: label of the token holding the wrapping key.'),
   STRONGROOM_PKCS11_PIN: z.string().optional().describe('PKCS#11: user PIN. Secret: may be given as STRONGROOM_PKCS11_PIN_FILE.'),
   STRONGROOM_PKCS11_KEY_LABEL: z.string().default('strongroom-root-wrap').describe('PKCS#11: label of the non-extractable AES key in the HSM.'),
+  STRONGROOM_SESSION_IDLE_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600).describe('A session unused for this long ends (idle timeout).'),
+  STRONGROOM_SESSION_ABSOLUTE_SECONDS: z.coerce.number().int().min(300).max(30 * 86_400).default(86_400).describe('A session ends this long after sign-in, used or not (absolute timeout).'),
+  STRONGROOM_REAUTH_MAX_AGE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300).describe('Sensitive actions need a password or MFA proof at most this old (re-authentication).'),
+  STRONGROOM_LOGIN_FREE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3).describe('Failed sign-ins per account before exponential backoff starts (1 s, 2 s, 4 s … up to 5 min).'),
+  STRONGROOM_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10).describe('Sign-in attempts per account within the window before it is locked for STRONGROOM_LOGIN_LOCK_SECONDS.'),
+  STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100).describe('Sign-in attempts per source address (all accounts) within the window before that address is locked.'),
+  STRONGROOM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900).describe('Window over which sign-in attempts are counted.'),
+  STRONGROOM_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900).describe('How long an account or address stays locked after too many attempts.'),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

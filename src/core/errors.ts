@@ -12,6 +12,8 @@ export const ERROR_TABLE = {
   MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
   FORBIDDEN: { status: 403, title: 'You are not allowed to do this' },
+  MFA_REQUIRED: { status: 403, title: 'Multi-factor authentication is required' },
+  REAUTH_REQUIRED: { status: 403, title: 'Confirm your identity again to do this' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },

@@ -2,8 +2,10 @@
  * Kysely table types, one file per owner under `tables/`. SQL is snake_case; the Kysely edge uses
  * the same names (no camel-case plugin) so a query reads like the SQL it produces.
  */
+import type { AccessTables } from './tables/access.ts';
 import type { AuditTables } from './tables/audit.ts';
+import type { IdentityTables } from './tables/identity.ts';
 import type { KeysTables } from './tables/keys.ts';
 import type { SystemTables } from './tables/system.ts';
 
-export interface Database extends SystemTables, KeysTables, AuditTables {}
+export interface Database extends SystemTables, KeysTables, AuditTables, IdentityTables, AccessTables {}

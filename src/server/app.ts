@@ -14,6 +14,10 @@ import type { AuditContext } from './audit-context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerKeysRoutes } from './routes/keys.routes.ts';
+import { registerAuthRoutes } from './routes/auth.routes.ts';
+import { registerIdentityRoutes } from './routes/identity.routes.ts';
+import fastifyCookie from '@fastify/cookie';
+import type { IdentityModule } from '../modules/identity/index.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
 import { registerProblemHandler } from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
@@ -29,6 +33,7 @@ export interface AppDeps {
   keys: KeysService;
   workspaceKeys: WorkspaceKeys;
   audit: AuditContext;
+  identity: IdentityModule;
   /** Extra route plugins registered with the built-in ones (the audit routes, probes in tests). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
   verifyOperatorToken: (presented: string) => boolean;
@@ -69,14 +74,18 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerProblemHandler(fastify);
   instrumentApp(fastify, deps.metrics);
 
+  await fastify.register(fastifyCookie);
   registerAuth(fastify, {
     verifyOperatorToken: deps.verifyOperatorToken,
     isSealed: async () => (await deps.keys.state()) !== 'unsealed',
     audit: deps.audit,
+    identity: deps.identity,
   });
 
   registerHealthRoutes(fastify, deps.database.db);
   registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME });
+  registerAuthRoutes(fastify, { identity: deps.identity, audit: deps.audit });
+  registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
 

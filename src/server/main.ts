@@ -15,6 +15,7 @@ import { createBarrier } from '../core/crypto/barrier.ts';
 import { AppError } from '../core/errors.ts';
 import { authorize } from '../modules/access/index.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
+import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
 import { createKeysService, createWorkspaceKeys, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { createAuditContext } from './audit-context.ts';
@@ -31,6 +32,7 @@ export interface RunningServer {
   keys: KeysService;
   workspaceKeys: WorkspaceKeys;
   audit: AuditModule;
+  identity: IdentityModule;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -92,7 +94,15 @@ async function unsealAtStart(keys: KeysService, config: Config, logger: Logger):
 
 export async function startServer(
   config: Readonly<Config>,
-  opts: { logDestination?: DestinationStream; database?: DatabaseHandle; extraRoutes?: AppDeps['extraRoutes'] } = {},
+  opts: {
+    logDestination?: DestinationStream;
+    database?: DatabaseHandle;
+    extraRoutes?: AppDeps['extraRoutes'];
+    /** Injected clock for the identity module (tests move time to check session expiry). */
+    now?: () => Date;
+    /** Where the one-time setup token is printed at a first start without users (default stderr). */
+    setupTokenOut?: (line: string) => void;
+  } = {},
 ): Promise<RunningServer> {
   const logger = createLogger(config.STRONGROOM_LOG_LEVEL, opts.logDestination);
   await prepareHome(config.STRONGROOM_HOME);
@@ -128,6 +138,14 @@ export async function startServer(
     const audit = createAuditContext(database.db, auditModule);
 
     const workspaceKeys = createWorkspaceKeys(database.db, barrier);
+    const identity = createIdentityModule({ db: database.db, barrier, config, ...(opts.now ? { now: opts.now } : {}) });
+    const setupToken = await identity.issueSetupToken();
+    if (setupToken) {
+      (opts.setupTokenOut ?? ((l) => process.stderr.write(l)))(
+        `\nNo users yet. Create the first owner within 1 hour with this one-time setup token:\n  ${setupToken}\nPOST /api/v1/setup {token, email, password, displayName} (or use 'strongroom init --admin-email').\n\n`,
+      );
+      logger.warn('no users yet: a one-time setup token was printed to standard error');
+    }
     const metrics = createMetrics();
     const app = await createApp({
       config,
@@ -138,6 +156,7 @@ export async function startServer(
       keys,
       workspaceKeys,
       audit,
+      identity,
       verifyOperatorToken,
       routes: [
         (scope) =>
@@ -180,6 +199,7 @@ export async function startServer(
       keys,
       workspaceKeys,
       audit: auditModule,
+      identity,
       logger,
       database,
       httpsPort,

@@ -23,6 +23,8 @@ export interface TestApp {
   ca: string;
   logs: string[];
   operatorToken: string;
+  /** The one-time setup token printed at start (no users yet), if any. */
+  setupToken?: string;
   asOperator(pathname: string, opts?: Omit<TestRequest, 'ca'>): Promise<TestResponse>;
   req(pathname: string, opts?: Omit<TestRequest, 'ca'>): Promise<TestResponse>;
   close(): Promise<void>;
@@ -35,6 +37,8 @@ export async function startTestApp(
     extraRoutes?: AppDeps['extraRoutes'];
     /** Runs against the fresh database and data directory before the server starts. */
     prepare?: (database: DatabaseHandle, config: Readonly<Config>) => Promise<void>;
+    /** Injected clock for sessions, tokens and throttling. */
+    now?: () => Date;
   } = {},
 ): Promise<TestApp> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'strongroom-test-'));
@@ -60,7 +64,14 @@ export async function startTestApp(
   });
   const database = await createTestDatabase(backend);
   await opts.prepare?.(database, config);
-  const server = await startServer(config, { logDestination, database, extraRoutes: opts.extraRoutes });
+  let setupToken: string | undefined;
+  const server = await startServer(config, {
+    logDestination,
+    database,
+    extraRoutes: opts.extraRoutes,
+    ...(opts.now ? { now: opts.now } : {}),
+    setupTokenOut: (line) => (setupToken = /srs_[A-Za-z0-9_-]+/.exec(line)?.[0]),
+  });
   const base = `https://localhost:${server.httpsPort}`;
   const operatorToken = await readOperatorToken(home);
   return {
@@ -71,6 +82,7 @@ export async function startTestApp(
     ca: cert,
     logs,
     operatorToken,
+    setupToken,
     asOperator: (pathname, o = {}) => request(`${base}${pathname}`, { ...o, ca: cert, headers: { authorization: `Bearer ${operatorToken}`, ...o.headers } }),
     req: (pathname, o = {}) => request(`${base}${pathname}`, { ...o, ca: cert }),
     async close() {

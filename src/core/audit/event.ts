@@ -142,12 +142,16 @@ function field(w: ByteWriter, key: string, v: unknown, path: string): void {
 /**
  * Writes the canonical JSON of every field but `hash` into `w`: the bytes of
  * `canonicalJson(eventBody(e))`, but field by field in sorted key order, without building the
- * intermediate object (the verifier does this for every event).
+ * intermediate object (the verifier does this for every event). With `hash`, the `"hash"` member
+ * is written too (the export line form; it sorts right after `details`); returns the offset of
+ * its leading comma, or -1.
  */
-function writeEventBody(w: ByteWriter, e: UnhashedEvent): void {
+function writeEventBody(w: ByteWriter, e: UnhashedEvent, hash?: unknown): number {
   field(w, '{"action":', e.action, '.action');
   writeActor(w, e.actor);
   field(w, ',"details":', e.details, '.details');
+  const at = hash === undefined ? -1 : w.off;
+  if (hash !== undefined) field(w, ',"hash":', hash, '.hash');
   field(w, ',"outcome":', e.outcome, '.outcome');
   field(w, ',"prevHash":', e.prevHash, '.prevHash');
   if (e.requestId !== undefined) field(w, ',"requestId":', e.requestId, '.requestId');
@@ -157,6 +161,7 @@ function writeEventBody(w: ByteWriter, e: UnhashedEvent): void {
   field(w, ',"time":', e.time, '.time');
   if (e.userAgent !== undefined) field(w, ',"userAgent":', e.userAgent, '.userAgent');
   w.ascii('}');
+  return at;
 }
 
 function writeActor(w: ByteWriter, a: Actor): void {
@@ -188,6 +193,16 @@ const PREV_OFFSET = DOMAIN_PREFIX.length;
 /** Reused hash input: domain ‖ 0x00 ‖ 32 bytes of prevHash ‖ canonical body. */
 const hashInput = new ByteWriter(Buffer.concat([DOMAIN_PREFIX, Buffer.alloc(32)]), 8192);
 const bodyOnly = new ByteWriter();
+/** `,"hash":"` ‖ 64 hex ‖ `"`: what the export line adds to the canonical body. */
+const HASH_MEMBER_BYTES = 74;
+const PLACEHOLDER = '0'.repeat(64);
+/**
+ * The export line of the event hashed last, with the computed hash filled in: the verifier
+ * compares exported lines with it, so one canonicalization serves both the hash and the compare.
+ */
+const line = new ByteWriter();
+let lineEvent: object | undefined;
+let lineHash = '';
 
 /**
  * Canonical JSON of every field but `hash`, as UTF-8 bytes. Throws `CanonicalJsonError` (with
@@ -210,12 +225,101 @@ export function eventCanonicalJson(e: UnhashedEvent): string {
  * `CanonicalJsonError` when a field has no JSON form.
  */
 export function computeEventHash(e: UnhashedEvent): string {
+  lineEvent = undefined;
   if (!decodeHex64(e.prevHash, hashInput.buf, PREV_OFFSET)) {
     throw new AuditFormatError(`event ${String(e.seq)}: prevHash is not 64 hex digits`);
   }
+  // Encode the export line once (hash still a placeholder) and hash it minus the hash member.
+  line.reset();
+  const at = writeEventBody(line, e, PLACEHOLDER);
+  const n = line.off - HASH_MEMBER_BYTES;
   hashInput.reset();
-  writeEventBody(hashInput, e);
-  return oneShotHash('sha256', hashInput.buf.subarray(0, hashInput.off), 'hex');
+  hashInput.ensure(n);
+  line.buf.copy(hashInput.buf, hashInput.off, 0, at);
+  line.buf.copy(hashInput.buf, hashInput.off + at, at + HASH_MEMBER_BYTES, line.off);
+  hashInput.off += n;
+  const hex = oneShotHash('sha256', hashInput.buf.subarray(0, hashInput.off), 'hex');
+  line.buf.write(hex, at + 9, 64, 'latin1');
+  lineEvent = e;
+  lineHash = hex;
+  return hex;
+}
+
+/**
+ * The export line of `e` (canonical JSON of the whole event, `hash` included, no newline) as
+ * bytes: the same bytes as `canonicalJson(eventBody(e, true))`. The result is a view into a
+ * reused buffer, valid until the next call of this function or {@link computeEventHash}.
+ * Right after `computeEventHash(e)` (the verifier's order) it costs nothing. Events are
+ * treated as immutable. Throws `CanonicalJsonError` for values that have no JSON form.
+ */
+export function eventLineBytes(e: AuditEvent): Buffer {
+  if (lineEvent !== e || lineHash !== e.hash) {
+    lineEvent = undefined;
+    line.reset();
+    writeEventBody(line, e, e.hash);
+  }
+  return line.buf.subarray(0, line.off);
+}
+
+const ipSchema = draftShape.sourceIp.unwrap();
+let lastGoodIp = '';
+const PROTO_KEY = Buffer.from('"__proto__"');
+
+const isText = (v: unknown, max: number): boolean => typeof v === 'string' && v.length >= 1 && v.length <= max;
+const isOptText = (v: unknown, max: number): boolean => v === undefined || isText(v, max);
+const isActorKind = (k: unknown): boolean => k === 'user' || k === 'service' || k === 'system' || k === 'operator' || k === 'anonymous';
+const isOutcome = (o: unknown): boolean => o === 'success' || o === 'denied' || o === 'failure';
+
+/**
+ * A quick, conservative stand-in for {@link auditEventSchema} on the fields an export line
+ * holds: true only if the strict line parser would accept `eventLineBytes(e)` (given that it is
+ * `lineBytes` long and hashes to `e.hash`); false means "not sure, run the schema". About
+ * twenty times cheaper than the schema, so the verifier can vet every exported event.
+ */
+export function looksLikeValidEvent(e: AuditEvent, lineBytes: Buffer): boolean {
+  const { actor, resource } = e;
+  return (
+    Number.isSafeInteger(e.seq) && e.seq >= 1 &&
+    isValidTimeFast(e.time) &&
+    typeof actor === 'object' && actor !== null && isText(actor.id, 256) && isActorKind(actor.kind) && isOptText(actor.authMethod, 64) &&
+    typeof e.action === 'string' && e.action.length <= 128 && ACTION_PATTERN.test(e.action) &&
+    typeof resource === 'object' && resource !== null && isText(resource.type, 64) && isOptText(resource.id, 256) && isOptText(resource.workspace, 256) &&
+    isOutcome(e.outcome) &&
+    isOptText(e.requestId, 128) && isOptText(e.userAgent, 512) && isValidIpFast(e.sourceIp) &&
+    typeof e.details === 'object' && e.details !== null && !Array.isArray(e.details) &&
+    isLowerHex64(e.prevHash) &&
+    // The whole line bounds the details' size; a "__proto__" key is left to the schema.
+    lineBytes.length <= MAX_DETAILS_BYTES && !lineBytes.includes(PROTO_KEY)
+  );
+}
+
+function isLowerHex64(h: unknown): boolean {
+  if (typeof h !== 'string' || h.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = h.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+function isValidIpFast(ip: unknown): boolean {
+  if (ip === undefined || ip === lastGoodIp) return true;
+  if (!ipSchema.safeParse(ip).success) return false;
+  lastGoodIp = ip as string;
+  return true;
+}
+
+function twoDigits(t: string, i: number): number {
+  return (t.charCodeAt(i) - 48) * 10 + t.charCodeAt(i + 1) - 48;
+}
+
+/** TIME_PATTERN plus ranges; days 29–31 are left to `Date` (what the schema does). */
+function isValidTimeFast(t: unknown): boolean {
+  if (typeof t !== 'string' || !TIME_PATTERN.test(t)) return false;
+  const month = twoDigits(t, 5);
+  const day = twoDigits(t, 8);
+  if (month < 1 || month > 12 || day < 1 || twoDigits(t, 11) > 23 || twoDigits(t, 14) > 59 || twoDigits(t, 17) > 59) return false;
+  return day <= 28 || new Date(t).toISOString() === t;
 }
 
 /**

@@ -93,7 +93,11 @@ export function parseSegment(data: string | Uint8Array, name = 'segment'): Audit
   return events;
 }
 
-function parseEventLine(line: string, where: string): AuditEvent {
+/**
+ * One export line read strictly: valid JSON, schema-valid, exactly canonical. `where` names the
+ * file and line in the `AuditFormatError` it throws.
+ */
+export function parseEventLine(line: string, where: string): AuditEvent {
   let raw: unknown;
   try {
     raw = JSON.parse(line);
@@ -107,6 +111,48 @@ function parseEventLine(line: string, where: string): AuditEvent {
   }
   if (eventJsonLine(parsed.data) !== line) throw new AuditFormatError(`${where}: not in canonical form`);
   return parsed.data;
+}
+
+/**
+ * A line of an exported segment, unparsed: the verifier compares its bytes with the database
+ * event's export line and parses it only when they differ. `seq` is the seq the line claims
+ * (see {@link claimedSeq}).
+ */
+export class ExportLine {
+  constructor(
+    readonly seq: number,
+    readonly bytes: Buffer,
+    /** File name, and 1-based line number in it. */
+    readonly file: string,
+    readonly line: number,
+  ) {}
+
+  get where(): string {
+    return `${this.file} line ${this.line}`;
+  }
+
+  /** The line read strictly ({@link parseEventLine}); throws `AuditFormatError`. */
+  parse(): AuditEvent {
+    return parseEventLine(decodeUtf8(this.bytes, this.where), this.where);
+  }
+}
+
+const SEQ_KEY = Buffer.from('"seq":');
+
+/**
+ * The seq a canonical export line holds, found without parsing: the last `"seq":` in the line
+ * (inside a JSON string a quote is always escaped, and only string members follow `seq` in
+ * canonical key order). Undefined when there is none. Only a hint for ordering: the line is
+ * still compared byte for byte, or parsed.
+ */
+export function claimedSeq(bytes: Buffer): number | undefined {
+  const at = bytes.lastIndexOf(SEQ_KEY);
+  if (at < 0) return undefined;
+  let n = 0;
+  let i = at + SEQ_KEY.length;
+  const start = i;
+  for (let c = bytes[i]; c !== undefined && c >= 0x30 && c <= 0x39 && i - start < 16; c = bytes[++i]) n = n * 10 + c - 0x30;
+  return i === start || !Number.isSafeInteger(n) ? undefined : n;
 }
 
 /** The text of a checkpoint file. */

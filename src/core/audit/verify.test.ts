@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { appendEvents } from './chain.ts';
 import { makeCheckpoint, type SignedCheckpoint } from './checkpoint.ts';
-import { computeEventHash, GENESIS_HEAD, type AuditEvent } from './event.ts';
+import { auditEventSchema, computeEventHash, eventLineBytes, GENESIS_HEAD, looksLikeValidEvent, type AuditEvent } from './event.ts';
+import { claimedSeq, eventJsonLine, ExportLine } from './segment.ts';
 import { chainOf, checkpointAt, draft, otherKeys, publicKeys, TEST_KEY_ID, testKeys, withEdit } from './fixtures.ts';
 import { verifyTrail, type VerifyReport, type VerifyTrailInput } from './verify.ts';
 
@@ -166,4 +167,110 @@ test('problems are capped, with the rest counted', async () => {
   const events = TEN.map((e) => ({ ...e, outcome: 'failure' as const }));
   const r = await run({ events, maxProblems: 3 });
   assert.deepEqual([r.ok, r.problems.length, r.problemsOmitted], [false, 3, 7]);
+});
+
+// --- Exported lines passed unparsed (the module's fast path): bytes compared, parsed only on a mismatch.
+
+const linesOf = (events: readonly AuditEvent[], file = 'seg.jsonl'): ExportLine[] =>
+  events.map((e, i) => {
+    const bytes = Buffer.from(eventJsonLine(e));
+    return new ExportLine(claimedSeq(bytes) ?? i + 1, bytes, file, i + 1);
+  });
+
+/** Re-chains `events` after editing one, so every hash and link is consistent again. */
+function rechained(events: readonly AuditEvent[], seq: number, edit: (e: AuditEvent) => void): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  let prevHash = GENESIS_HEAD.hash;
+  for (const orig of events) {
+    const e = structuredClone(orig);
+    if (e.seq === seq) edit(e);
+    e.prevHash = prevHash;
+    e.hash = computeEventHash(e);
+    prevHash = e.hash;
+    out.push(e);
+  }
+  return out;
+}
+
+test('eventLineBytes is byte-identical to eventJsonLine, whether or not the event was just hashed', () => {
+  for (const e of chainOf(25)) {
+    assert.equal(eventLineBytes(e).toString('utf8'), eventJsonLine(e));
+    assert.equal(computeEventHash(e), e.hash);
+    assert.equal(eventLineBytes(e).toString('utf8'), eventJsonLine(e));
+  }
+  const e = { ...(TEN[0] as AuditEvent), details: { note: 'Zürich\n✓', lone: '\ud800' } };
+  assert.equal(eventLineBytes(e).toString('utf8'), eventJsonLine(e));
+});
+
+test('unparsed export lines: a clean trail verifies as with parsed events, in pages too', async () => {
+  const lines = linesOf(TEN);
+  assert.deepEqual(await run({ events: TEN, checkpoints: [CP10], exported: { checkpoints: [CP10], segments: lines } }), await run({ events: TEN, checkpoints: [CP10], exported: exported([CP10]) }));
+  const paged = await run({ events: TEN, exported: { checkpoints: [CP10], segments: slowly([lines.slice(0, 3), lines.slice(3)]) } });
+  assert.deepEqual([paged.ok, paged.eventsChecked], [true, 10]);
+});
+
+test('unparsed export lines: a tampered, non-canonical or unreadable line is reported at its seq', async () => {
+  const cases: Array<[string, (l: string) => string, RegExp]> = [
+    ['edited content', (l) => l.replace('"outcome":"success"', '"outcome":"failure"'), /differs from event 4 in the database/],
+    ['edited and re-hashed', (l) => JSON.stringify({ ...JSON.parse(l), hash: 'a'.repeat(64) }), /not in canonical form|differs/],
+    ['extra space', (l) => l.replace('{"action":', '{ "action":'), /seg\.jsonl line 4: not in canonical form/],
+    ['CR before the newline', (l) => l + '\r', /not in canonical form/],
+    ['not JSON', (l) => l.slice(0, -1), /seg\.jsonl line 4: not valid JSON/],
+  ];
+  for (const [what, change, detail] of cases) {
+    const lines = linesOf(TEN);
+    const l4 = lines[3] as ExportLine;
+    lines[3] = new ExportLine(4, Buffer.from(change(l4.bytes.toString('utf8'))), 'seg.jsonl', 4);
+    const r = await run({ events: TEN, exported: { checkpoints: [CP10], segments: lines } });
+    assert.deepEqual(kinds(r), [['export-mismatch', 4]], what);
+    assert.match(r.problems[0]?.detail ?? '', detail, what);
+  }
+});
+
+test('unparsed export lines: an event edited in the database is reported although its export line is intact', async () => {
+  const db = withEdit(TEN, 6, (e) => (e.details = { n: 999 }));
+  assert.deepEqual(kinds(await run({ events: db, exported: { checkpoints: [CP10], segments: linesOf(TEN) } })), [['edited', 6], ['export-mismatch', 6]]);
+});
+
+test('unparsed export lines: a schema-invalid event is never accepted, even when database and export agree byte for byte', async () => {
+  // An intruder re-hashes a whole chain with an event the schema refuses and exports it too: the
+  // hashes all hold, so only the schema can tell; the fast path must fall back to it.
+  const bad = rechained(TEN, 3, (e) => (e.outcome = 'hacked' as never));
+  const r = await run({ events: bad, exported: { checkpoints: [], segments: linesOf(bad) } });
+  assert.deepEqual(kinds(r), [['export-mismatch', 3]]);
+  assert.match(r.problems[0]?.detail ?? '', /line 3: outcome/);
+  const longTime = rechained(TEN, 5, (e) => (e.time = '2025-02-30T12:00:00.000Z'));
+  assert.deepEqual(kinds(await run({ events: longTime, exported: { checkpoints: [], segments: linesOf(longTime) } })), [['export-mismatch', 5]]);
+});
+
+test('unparsed export lines beyond the database head are truncated, and unreadable ones named', async () => {
+  const lines = linesOf(TEN);
+  lines[8] = new ExportLine(9, Buffer.from('garbage'), 'seg.jsonl', 9);
+  const r = await run({ events: TEN.slice(0, 7), exported: { checkpoints: [], segments: lines } });
+  assert.deepEqual(kinds(r), [['truncated', 8], ['export-mismatch', 9]]);
+});
+
+test('looksLikeValidEvent never says yes where the schema says no', () => {
+  const base = TEN[1] as AuditEvent;
+  const line = Buffer.from(eventJsonLine(base));
+  assert.equal(looksLikeValidEvent(base, line), true);
+  const variants: Array<(e: AuditEvent) => void> = [
+    (e) => (e.outcome = 'nope' as never),
+    (e) => (e.actor.kind = 'root' as never),
+    (e) => (e.actor.id = ''),
+    (e) => (e.action = 'Vault.secret.read'),
+    (e) => (e.time = '2025-13-01T00:00:00.000Z'),
+    (e) => (e.time = '2025-02-29T00:00:00.000Z'),
+    (e) => (e.sourceIp = '999.1.1.1'),
+    (e) => (e.prevHash = 'A'.repeat(64)),
+    (e) => (e.details = [] as never),
+    (e) => (e.userAgent = 'x'.repeat(513)),
+  ];
+  for (const edit of variants) {
+    const e = structuredClone(base);
+    edit(e);
+    assert.equal(auditEventSchema.safeParse(e).success, false);
+    assert.equal(looksLikeValidEvent(e, Buffer.from(eventJsonLine(e))), false, JSON.stringify(e));
+  }
+  assert.equal(looksLikeValidEvent(base, Buffer.from('{"details":{"__proto__":1}}')), false);
 });

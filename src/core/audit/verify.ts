@@ -10,7 +10,8 @@
 import type { KeyObject } from 'node:crypto';
 import { ChainVerifier, type ChainStart } from './chain.ts';
 import { signedCheckpointSchema } from './checkpoint.ts';
-import { computeEventHash, GENESIS_HEAD, type AuditEvent, type ChainHead } from './event.ts';
+import { AuditFormatError, computeEventHash, eventLineBytes, GENESIS_HEAD, looksLikeValidEvent, type AuditEvent, type ChainHead } from './event.ts';
+import { ExportLine } from './segment.ts';
 import { ProblemList, type VerifyProblem, type VerifyReport } from './report.ts';
 import { checkLinks, expectations, highest, vetCheckpoints, type Expectation, type TrustedCheckpoint } from './verify-checkpoints.ts';
 
@@ -19,14 +20,22 @@ export type { VerifyProblem, VerifyProblemKind, VerifyReport } from './report.ts
 type Events = Iterable<AuditEvent> | AsyncIterable<AuditEvent>;
 /** Database events may also arrive in pages (arrays), which saves one await per event. */
 type DbEvents = Events | AsyncIterable<AuditEvent | readonly AuditEvent[]>;
+/** An exported event: parsed, or an unparsed line (compared as bytes, parsed only on a mismatch). */
+export type ExportItem = AuditEvent | ExportLine;
+/** Exported events, singly or in pages. */
+export type ExportEvents = Iterable<ExportItem> | AsyncIterable<ExportItem | readonly ExportItem[]>;
 
 export interface VerifyTrailInput {
   /** Database events, ascending by seq, singly or in pages (out-of-order input is reported). */
   events: DbEvents;
   /** Signed checkpoints stored in the database. */
   checkpoints: readonly unknown[];
-  /** What the export directory holds: its checkpoint files and its segment events, ascending by seq. */
-  exported?: { checkpoints: readonly unknown[]; segments: Events };
+  /**
+   * What the export directory holds: its checkpoint files and its segment events, ascending by
+   * seq. Segment lines may be passed unparsed ({@link ExportLine}): each must equal the export
+   * line of the database event with its seq, byte for byte, or it is parsed strictly and reported.
+   */
+  exported?: { checkpoints: readonly unknown[]; segments: ExportEvents };
   /** Audit signing public keys by key id. Checkpoints signed by other keys are not trusted. */
   publicKeys: ReadonlyMap<string, KeyObject>;
   /** When old events were pruned: the signed checkpoint the remaining chain continues from. */
@@ -198,16 +207,18 @@ class TrailRun {
 
 /** Walks the exported events in step with the database events (a merge by seq; O(1) memory). */
 class ExportCursor {
-  current: AuditEvent | undefined;
+  current: ExportItem | undefined;
   private lastSeq = 0;
+  private page: readonly ExportItem[] = [];
+  private pageAt = 0;
 
   private constructor(
-    private readonly it: Iterator<AuditEvent> | AsyncIterator<AuditEvent>,
+    private readonly it: Iterator<ExportItem> | AsyncIterator<ExportItem | readonly ExportItem[]>,
     private readonly floor: number,
     private readonly report: (p: VerifyProblem) => void,
   ) {}
 
-  static open(src: Events, floor: number, report: (p: VerifyProblem) => void): Promise<ExportCursor> | ExportCursor {
+  static open(src: ExportEvents, floor: number, report: (p: VerifyProblem) => void): Promise<ExportCursor> | ExportCursor {
     const it = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
     const cursor = new ExportCursor(it, floor, report);
     const pending = cursor.advance();
@@ -218,53 +229,112 @@ class ExportCursor {
   catchUp(e: AuditEvent, intact: boolean): Promise<void> | undefined {
     for (let x = this.current; x !== undefined && x.seq <= e.seq; x = this.current) {
       if (x.seq === e.seq) this.compare(x, e, intact);
-      else if (x.seq > this.floor) this.report({ kind: 'export-mismatch', seq: x.seq, detail: `event ${x.seq} is in the export but not in the database` });
+      else this.notInDb(x);
       const pending = this.advance();
       if (pending !== undefined) return pending.then(() => this.catchUp(e, intact));
     }
     return undefined;
   }
 
-  /** Drains what is left (events beyond the database head); returns their range, if any. */
+  /**
+   * Drains what is left (events beyond the database head); returns their range, if any. Lines
+   * that do not even parse are reported as well.
+   */
   async rest(): Promise<{ first: number; last: number } | undefined> {
     const first = this.current?.seq;
     let last = first;
     while (this.current !== undefined) {
       last = this.current.seq;
+      if (this.current instanceof ExportLine) this.unreadable(this.current);
       await this.advance();
     }
     return first === undefined || last === undefined ? undefined : { first, last };
   }
 
-  private compare(x: AuditEvent, e: AuditEvent, intact: boolean): void {
+  /** An exported event with no database event of its seq (pruned ones are only read). */
+  private notInDb(x: ExportItem): void {
+    if (x instanceof ExportLine && this.unreadable(x)) return;
+    if (x.seq > this.floor) this.report({ kind: 'export-mismatch', seq: x.seq, detail: `event ${x.seq} is in the export but not in the database` });
+  }
+
+  private compare(x: ExportItem, e: AuditEvent, intact: boolean): void {
+    if (x instanceof ExportLine) return this.compareLine(x, e, intact);
     if (x.hash === e.hash && intact && hashOf(x) === x.hash) return;
+    this.differs(x.seq, x.hash, e.hash);
+  }
+
+  /**
+   * Fast path: the line equals, byte for byte, the export line of an intact database event that
+   * the quick schema check passes — then it is canonical, schema-valid and hashes to the
+   * database's hash, exactly what parsing would establish. Anything else is parsed strictly, so
+   * every problem is reported as precisely as before.
+   */
+  private compareLine(x: ExportLine, e: AuditEvent, intact: boolean): void {
+    const dbLine = intact ? lineOf(e) : undefined;
+    if (dbLine !== undefined && x.bytes.equals(dbLine)) {
+      if (!looksLikeValidEvent(e, dbLine)) this.parsed(x);
+      return;
+    }
+    const parsed = this.parsed(x);
+    if (parsed !== undefined) this.differs(x.seq, parsed.hash, e.hash);
+  }
+
+  /** Reports and returns true if the line is not a valid canonical event line. */
+  private unreadable(x: ExportLine): boolean {
+    return this.parsed(x) === undefined;
+  }
+
+  /** The line parsed strictly, or undefined after reporting why it cannot be. */
+  private parsed(x: ExportLine): AuditEvent | undefined {
+    try {
+      return x.parse();
+    } catch (err) {
+      if (!(err instanceof AuditFormatError)) throw err;
+      this.report({ kind: 'export-mismatch', seq: x.seq, detail: `exported ${err.message}` });
+      return undefined;
+    }
+  }
+
+  private differs(seq: number, exportHash: unknown, dbHash: unknown): void {
     this.report({
       kind: 'export-mismatch',
-      seq: x.seq,
-      detail: `event ${x.seq} in the export differs from event ${x.seq} in the database (export hash ${String(x.hash).slice(0, 16)}…, database hash ${String(e.hash).slice(0, 16)}…)`,
+      seq,
+      detail: `event ${seq} in the export differs from event ${seq} in the database (export hash ${String(exportHash).slice(0, 16)}…, database hash ${String(dbHash).slice(0, 16)}…)`,
     });
   }
 
   /** Moves to the next exported event in ascending order, reporting and skipping any that is not. */
   private advance(): Promise<void> | undefined {
     for (;;) {
+      if (this.pageAt < this.page.length) {
+        if (this.accept(this.page[this.pageAt++] as ExportItem)) return undefined;
+        continue;
+      }
       const r = this.it.next();
-      if (r instanceof Promise) return r.then((res: IteratorResult<AuditEvent>) => (this.accept(res) ? undefined : this.advance()));
-      if (this.accept(r)) return undefined;
+      if (r instanceof Promise) return r.then((res: IteratorResult<ExportItem | readonly ExportItem[]>) => (this.take(res) ? undefined : this.advance()));
+      if (this.take(r)) return undefined;
     }
   }
 
-  /** Takes `r` as current if usable; false means "skip it and read on". */
-  private accept(r: IteratorResult<AuditEvent>): boolean {
+  /** Takes an iterator result (an item or a page); false means "read on". */
+  private take(r: IteratorResult<ExportItem | readonly ExportItem[]>): boolean {
     if (r.done === true) {
       this.current = undefined;
       return true;
     }
-    const x = r.value;
+    if (!Array.isArray(r.value)) return this.accept(r.value as ExportItem);
+    this.page = r.value as readonly ExportItem[];
+    this.pageAt = 0;
+    return false;
+  }
+
+  /** Takes `x` as current if usable; false means "skip it and read on". */
+  private accept(x: ExportItem): boolean {
     const seq: unknown = typeof x === 'object' && x !== null ? x.seq : undefined;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq <= this.lastSeq) {
       const what = typeof seq === 'number' ? `event ${seq} follows event ${this.lastSeq}` : 'an event without a valid seq';
-      this.report({ kind: 'export-mismatch', seq: typeof seq === 'number' ? seq : 0, detail: `the export is out of order or damaged: ${what}; it was skipped` });
+      const where = x instanceof ExportLine ? ` (${x.where})` : '';
+      this.report({ kind: 'export-mismatch', seq: typeof seq === 'number' ? seq : 0, detail: `the export is out of order or damaged: ${what}${where}; it was skipped` });
       return false;
     }
     this.lastSeq = seq;
@@ -276,6 +346,14 @@ class ExportCursor {
 function hashOf(e: AuditEvent): string | undefined {
   try {
     return computeEventHash(e);
+  } catch {
+    return undefined;
+  }
+}
+
+function lineOf(e: AuditEvent): Buffer | undefined {
+  try {
+    return eventLineBytes(e);
   } catch {
     return undefined;
   }

@@ -6,9 +6,13 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001-init.ts';
 import * as m0002 from './0002-keys.ts';
 import * as m0003 from './0003-audit.ts';
+import * as m0004 from './0004-identity.ts';
+import * as m0005 from './0005-access.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
   '0002-keys': m0002,
   '0003-audit': m0003,
+  '0004-identity': m0004,
+  '0005-access': m0005,
 };

@@ -138,3 +138,25 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test('every barrier-sealed column in the schema is registered for rotation', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { SEALED_COLUMNS } = await import('./index.ts');
+  const registered = new Set(SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`));
+  // Every `barrier.seal(…, { table, column … })` context and every `ctx` constant naming one.
+  const found = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) {
+        for (const m of readFileSync(p, 'utf8').matchAll(/table:\s*'([a-z_]+)',\s*column:\s*'([a-z_]+)'/g)) found.add(`${m[1]}.${m[2]}`);
+      }
+    }
+  };
+  const src = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  walk(path.join(src, 'modules'));
+  walk(path.join(src, 'server'));
+  assert.ok(found.size >= 2, `found: ${[...found].join(', ')}`);
+  for (const f of found) if (!f.startsWith('test_')) assert.ok(registered.has(f), `${f} is sealed by the barrier but not in SEALED_COLUMNS`);
+});

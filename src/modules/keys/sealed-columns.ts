@@ -14,4 +14,5 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'workspace_keys', column: 'sealed', idColumn: 'workspace_id' },
   { table: 'audit_keys', column: 'signing_seed_sealed', idColumn: 'key_id' },
   { table: 'audit_keys', column: 'hmac_key_sealed', idColumn: 'key_id' },
+  { table: 'totp_secrets', column: 'sealed', idColumn: 'user_id' },
 ];

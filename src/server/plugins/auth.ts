@@ -4,17 +4,39 @@
  * request refused even if that audit write fails: 503) → handler. Public routes get the
  * anonymous actor and no decision. While Strongroom is sealed every route that is not explicitly
  * allowed to run sealed answers 503 SEALED.
+ *
+ * Credentials, in order: the operator token (`Bearer sro_…`), an API token (`Bearer srt_…`), the
+ * session cookie `__Host-sr_session`. For a route with a `:ws` parameter (or a token, which is
+ * bound to one workspace) the actor's roles are its memberships there; a user or service that is
+ * not a member gets 404, so ids of other workspaces are not even confirmed to exist.
+ * Cookie-authenticated state changes must carry `x-csrf-token` (the per-session token from
+ * login and `GET /api/v1/auth/me`, compared in constant time); bearer requests are exempt.
+ * A session still waiting for its second factor may only finish it or log out; an owner/admin
+ * without MFA may only enrol, read `me` and log out (403 MFA_REQUIRED).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
 import { ANONYMOUS, type Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
+import { toAppError } from './problem.ts';
 import { authorize } from '../../modules/access/index.ts';
+import { API_TOKEN_PREFIX, SESSION_COOKIE, csrfTokenFor, safeEqual, scopeAllows, type IdentityModule, type Principal } from '../../modules/identity/index.ts';
 import { OPERATOR_TOKEN_PREFIX } from '../operator-token.ts';
 import type { AuditContext } from '../audit-context.ts';
+
+/** What a request authenticated with, beyond the actor (for re-authentication checks and logout). */
+export interface RequestAuth {
+  principal?: Principal;
+  /** Raw session id from the cookie (cookie-authenticated requests only). */
+  sessionId?: string;
+  at: Date;
+  reauthMaxAgeSeconds: number;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
+    auth: RequestAuth | null;
   }
 }
 
@@ -22,7 +44,14 @@ export interface AuthDeps {
   verifyOperatorToken: (presented: string) => boolean;
   isSealed: () => Promise<boolean>;
   audit: AuditContext;
+  identity: IdentityModule;
 }
+
+/** Actions a session waiting for its second factor may use. */
+const PENDING_MFA_ACTIONS = new Set(['identity.self.mfa-verify', 'identity.self.logout']);
+/** Actions an owner/admin without MFA may use (to enrol). */
+const MFA_ENROLMENT_ACTIONS = new Set(['identity.self.read', 'identity.self.logout', 'identity.self.mfa-enrol', 'identity.self.mfa-activate']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
@@ -31,25 +60,79 @@ function bearer(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
-export function authenticate(request: FastifyRequest, deps: AuthDeps): Actor {
+const OPERATOR: Actor = Object.freeze({ id: 'operator', kind: 'operator', authMethod: 'operator-token', roles: ['operator'], attributes: {} });
+const bad = (detail = 'The credential is not valid.') => new AppError('UNAUTHENTICATED', { detail });
+
+/** Who is calling: operator, token or session principal, or nobody. Throws 401 for a bad credential. */
+async function identify(request: FastifyRequest, deps: AuthDeps): Promise<{ operator: true } | { principal: Principal; sessionId?: string } | undefined> {
   const token = bearer(request);
-  if (token?.startsWith(OPERATOR_TOKEN_PREFIX) && deps.verifyOperatorToken(token)) {
-    return { id: 'operator', kind: 'operator', authMethod: 'operator-token', roles: ['operator'], attributes: {} };
+  if (token?.startsWith(OPERATOR_TOKEN_PREFIX) && deps.verifyOperatorToken(token)) return { operator: true };
+  if (token?.startsWith(API_TOKEN_PREFIX)) {
+    const principal = await deps.identity.principalForToken(token);
+    if (!principal) throw bad('The API token is not valid, expired or revoked.');
+    return { principal };
   }
-  if (request.headers.authorization !== undefined) {
-    throw new AppError('UNAUTHENTICATED', { detail: 'The credential is not valid.' });
+  if (request.headers.authorization !== undefined) throw bad();
+  const sessionId = request.cookies?.[SESSION_COOKIE];
+  if (sessionId) {
+    const principal = await deps.identity.principalForSession(sessionId);
+    if (!principal) throw bad('The session has ended; sign in again.');
+    return { principal, sessionId };
   }
-  return ANONYMOUS;
+  return undefined;
+}
+
+function routeWorkspace(request: FastifyRequest): string | undefined {
+  const ws = (request.params as Record<string, unknown> | undefined)?.ws;
+  return typeof ws === 'string' ? ws : undefined;
+}
+
+/** The actor for a principal in the route's workspace; undefined when it is not a member there (→ 404). */
+async function actorFor(p: Principal, request: FastifyRequest, deps: AuthDeps): Promise<Actor | undefined> {
+  const routeWs = routeWorkspace(request);
+  if (p.token && routeWs !== undefined && routeWs !== p.token.workspace) return undefined;
+  const workspace = routeWs ?? p.token?.workspace;
+  const roles = workspace === undefined ? [] : await deps.identity.rolesFor(p, workspace);
+  if (routeWs !== undefined && roles.length === 0) return undefined;
+  const strength = p.session?.strength;
+  return {
+    id: p.id,
+    kind: p.kind,
+    authMethod: p.token ? 'api-token' : strength,
+    ...(workspace !== undefined ? { workspace } : {}),
+    roles,
+    attributes: { ...p.attributes, mfa: strength === 'password+totp' || strength === 'password+recovery-code' },
+    credentialId: p.token ? p.token.id : p.session?.idHash,
+  };
+}
+
+/**
+ * Throws REAUTH_REQUIRED unless the request comes from a session whose last password/MFA proof
+ * is at most STRONGROOM_REAUTH_MAX_AGE_SECONDS old (or from the operator credential). Call it at
+ * the start of sensitive handlers: password or MFA change, token creation, secret reveal, key
+ * destruction. API tokens can never satisfy it.
+ */
+export function requireRecentAuth(request: FastifyRequest): void {
+  if (request.actor.kind === 'operator') return;
+  const session = request.auth?.principal?.session;
+  const maxAge = (request.auth?.reauthMaxAgeSeconds ?? 300) * 1000;
+  if (!session || !request.auth || request.auth.at.getTime() - session.authenticatedAt.getTime() > maxAge) {
+    throw new AppError('REAUTH_REQUIRED', { detail: 'Confirm your password (and MFA code) with POST /api/v1/auth/reauth, then retry within 5 minutes.', meta: { reauth: '/api/v1/auth/reauth' } });
+  }
 }
 
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('actor', null as unknown as Actor);
-  // An authorized request that still failed (bad input, conflict, sealed…) is evidence too.
-  app.addHook('onResponse', async (request, reply) => {
+  app.decorateRequest('auth', null);
+  // A request to an audited route that still failed (bad input, conflict, sealed…) is evidence
+  // too. `onError` runs before the problem response is sent, so the event exists when the
+  // caller sees the failure.
+  app.addHook('onError', async (request, _reply, error) => {
     const access = request.routeOptions.config.access;
-    if (!access || 'public' in access || request.auditRecorded || reply.statusCode < 400) return;
+    if (!access || 'public' in access || request.auditRecorded) return;
+    const status = toAppError(error).status;
     await deps.audit
-      .recordAlone(request, { action: access.audit, outcome: reply.statusCode === 401 || reply.statusCode === 403 ? 'denied' : 'failure', details: { status: reply.statusCode } })
+      .recordAlone(request, { action: access.audit, outcome: status === 401 || status === 403 ? 'denied' : 'failure', details: { status } })
       .catch((err: unknown) => request.log.error({ err }, 'could not audit a failed request'));
   });
   app.addHook('onRequest', async (request) => {
@@ -60,18 +143,49 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       throw new AppError('SEALED', { detail: 'Unseal it (strongroom operator unseal) to continue.' });
     }
     if ('public' in access) return;
-    let actor: Actor;
-    try {
-      actor = authenticate(request, deps);
-    } catch (err) {
-      await deps.audit.recordAlone(request, { action: access.audit, outcome: 'denied', details: { reason: 'bad credential' } }, ANONYMOUS);
+    const deny = async (err: AppError, reason: string, actor?: Actor) => {
+      await deps.audit.recordAlone(request, { action: access.audit, outcome: 'denied', details: { reason } }, actor);
       throw err;
+    };
+
+    let who: Awaited<ReturnType<typeof identify>>;
+    try {
+      who = await identify(request, deps);
+    } catch (err) {
+      return deny(err as AppError, 'bad credential', ANONYMOUS);
+    }
+    request.auth = { at: deps.identity.now(), reauthMaxAgeSeconds: deps.identity.config.STRONGROOM_REAUTH_MAX_AGE_SECONDS };
+    let actor: Actor = ANONYMOUS;
+    if (who && 'operator' in who) {
+      const ws = routeWorkspace(request);
+      actor = ws === undefined ? OPERATOR : { ...OPERATOR, workspace: ws };
+    } else if (who) {
+      const p = who.principal;
+      request.auth.principal = p;
+      if (who.sessionId) request.auth.sessionId = who.sessionId;
+      const built = await actorFor(p, request, deps);
+      const self: Actor = { id: p.id, kind: p.kind, roles: [], attributes: {} };
+      if (!built) return deny(new AppError('NOT_FOUND', { detail: 'Not found.' }), 'not a member of the workspace', self);
+      actor = built;
+      request.actor = actor;
+      if (who.sessionId && !SAFE_METHODS.has(request.method)) {
+        const presented = request.headers['x-csrf-token'];
+        if (typeof presented !== 'string' || !safeEqual(presented, csrfTokenFor(who.sessionId))) {
+          return deny(new AppError('FORBIDDEN', { detail: 'Missing or wrong CSRF token: send the x-csrf-token header from sign-in or GET /api/v1/auth/me.' }), 'csrf');
+        }
+      }
+      if (p.session?.strength === 'password-pending-mfa' && !PENDING_MFA_ACTIONS.has(access.action)) {
+        return deny(new AppError('UNAUTHENTICATED', { detail: 'Finish signing in with your second factor: POST /api/v1/auth/mfa.' }), 'mfa pending');
+      }
+      if (p.privileged && !p.mfaEnrolled && !MFA_ENROLMENT_ACTIONS.has(access.action)) {
+        return deny(new AppError('MFA_REQUIRED', { detail: 'Owners and admins must enrol multi-factor authentication first: POST /api/v1/auth/mfa/enrol.' }), 'mfa required');
+      }
+      if (p.token && !scopeAllows(p.token.scopes, access.action)) {
+        return deny(new AppError('FORBIDDEN', { detail: 'The API token is not scoped for this action.' }), 'outside token scope');
+      }
     }
     request.actor = actor;
     const decision = authorize(actor, access.action);
-    if (!decision.allowed) {
-      await deps.audit.recordAlone(request, { action: access.audit, outcome: 'denied', details: { reason: decision.reason } });
-      throw new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN');
-    }
+    if (!decision.allowed) return deny(new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN'), decision.reason);
   });
 }

@@ -1,0 +1,132 @@
+/**
+ * The CLI's stored sign-in: `$XDG_CONFIG_HOME/strongroom/credentials.json` (default
+ * `~/.config/…`), mode 0600 in a 0700 directory. It holds the server URL, the session id and its
+ * CSRF token from `strongroom login`; `user` and `token` commands send them like a browser would.
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { ApiError } from '../client/http-client.ts';
+import type { Config } from '../core/config.ts';
+import { tlsFilesFor } from '../server/main.ts';
+import { CliExit } from './context.ts';
+import { EXIT } from './exit-codes.ts';
+
+export interface Credentials {
+  baseUrl: string;
+  ca?: string;
+  session: string;
+  csrf: string;
+  email: string;
+}
+
+export function credentialsPath(): string {
+  const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'strongroom', 'credentials.json');
+}
+
+export async function saveCredentials(c: Credentials): Promise<string> {
+  const file = credentialsPath();
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, `${JSON.stringify(c, null, 2)}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return file;
+}
+
+export async function loadCredentials(): Promise<Credentials> {
+  try {
+    return JSON.parse(await readFile(credentialsPath(), 'utf8')) as Credentials;
+  } catch {
+    throw new CliExit(EXIT.FAILED, "Not signed in: run 'strongroom login' first.");
+  }
+}
+
+export async function serverBase(config: Config): Promise<{ baseUrl: string; ca?: string }> {
+  const host = ['0.0.0.0', '::'].includes(config.STRONGROOM_BIND) ? '127.0.0.1' : config.STRONGROOM_BIND;
+  const baseUrl = config.STRONGROOM_PUBLIC_URL ?? `https://${host.includes(':') ? `[${host}]` : host}:${config.STRONGROOM_HTTPS_PORT}/`;
+  const ca = await readFile(tlsFilesFor(config).certFile, 'utf8').catch(() => undefined);
+  return { baseUrl, ...(ca ? { ca } : {}) };
+}
+
+/** One HTTPS request with optional session cookie + CSRF header; problem+json → ApiError. */
+export function call<T>(c: { baseUrl: string; ca?: string; session?: string; csrf?: string }, method: string, p: string, body?: unknown): Promise<{ body: T; setCookie: string[] }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const url = new URL(p, c.baseUrl);
+    const req = https.request(
+      url,
+      {
+        method,
+        ca: c.ca ? [...rootCertificates, c.ca] : undefined,
+        servername: url.hostname === '127.0.0.1' || url.hostname === '::1' ? 'localhost' : undefined,
+        timeout: 30_000,
+        headers: {
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+          ...(c.session ? { cookie: `__Host-sr_session=${c.session}` } : {}),
+          ...(c.csrf && method !== 'GET' ? { 'x-csrf-token': c.csrf } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: any;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 400) reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
+          else resolve({ body: parsed as T, setCookie: ([] as string[]).concat(res.headers['set-cookie'] ?? []) });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export function sessionFromCookies(setCookie: string[]): string | undefined {
+  const c = setCookie.find((x) => x.startsWith('__Host-sr_session='));
+  return c?.split(';')[0]!.slice('__Host-sr_session='.length) || undefined;
+}
+
+/** Read a secret from a file (first line) or, on a TTY, without echo. */
+export async function readSecret(prompt: string, file?: string): Promise<string> {
+  if (file) return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  if (!process.stdin.isTTY) throw new CliExit(EXIT.USAGE, `${prompt.trim()} needed: give it with a --*-file option or run on a terminal.`);
+  return ask(prompt, true);
+}
+
+export function ask(prompt: string, hidden = false): Promise<string> {
+  return new Promise((resolve) => {
+    process.stderr.write(prompt);
+    const stdin = process.stdin;
+    let value = '';
+    if (hidden && stdin.isTTY) stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const onData = (ch: string) => {
+      for (const c of ch) {
+        if (c === '\r' || c === '\n' || c === '\u0004') {
+          stdin.off('data', onData);
+          if (hidden && stdin.isTTY) stdin.setRawMode(false);
+          stdin.pause();
+          process.stderr.write('\n');
+          return resolve(value);
+        }
+        if (c === '\u0003') process.exit(130);
+        if (c === '\u007f') value = value.slice(0, -1);
+        else value += c;
+        if (!hidden) process.stderr.write(c);
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

@@ -1,0 +1,29 @@
+/** What the identity module needs; narrowed so tests can pass small fakes. */
+import type { Kysely, Transaction } from 'kysely';
+import type { Barrier } from '../../core/crypto/barrier.ts';
+import type { Config } from '../../core/config.ts';
+import type { Database } from '../../db/schema.ts';
+
+export type IdentityConfig = Pick<
+  Config,
+  | 'STRONGROOM_SESSION_IDLE_SECONDS'
+  | 'STRONGROOM_SESSION_ABSOLUTE_SECONDS'
+  | 'STRONGROOM_REAUTH_MAX_AGE_SECONDS'
+  | 'STRONGROOM_LOGIN_FREE_ATTEMPTS'
+  | 'STRONGROOM_LOGIN_MAX_ATTEMPTS'
+  | 'STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS'
+  | 'STRONGROOM_LOGIN_WINDOW_SECONDS'
+  | 'STRONGROOM_LOGIN_LOCK_SECONDS'
+>;
+
+export interface IdentityDeps {
+  db: Kysely<Database>;
+  barrier: Pick<Barrier, 'seal' | 'open'>;
+  config: IdentityConfig;
+  /** Injected clock (tests move it to check idle and absolute expiry). */
+  now?: () => Date;
+}
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+/** Work done in the caller's transaction (the audit event), so the action and its record commit together. */
+export type InTransaction = (trx: Transaction<Database>) => Promise<void>;
