@@ -3,21 +3,27 @@
  * - append: 32 concurrent writers, each event in its own (durable) transaction, background
  *   chainer running; timed until every event is chained. PGlite file-backed in a temp dir, and
  *   PostgreSQL (throwaway database, synchronous_commit on).
- * - verify: `verify()` over ≥ 100 k chained events in PostgreSQL (DB read + hash + checkpoints).
- * Last line: audit: append_per_s=<pglite> append_pg_per_s=<pg> verify_per_s=<n>
+ * - bare_pg: the same 32 writers doing a bare pg BEGIN / INSERT (the same JSON draft) / COMMIT
+ *   into `audit_pending` on their own connections, nothing else: the ceiling for append_pg.
+ * - verify: `verify()` over ≥ 100 k chained events in PostgreSQL (DB read + hash + checkpoints +
+ *   byte-for-byte compare with the export).
+ * - verify_core: `ChainVerifier` alone over the same events held in memory (no database, no
+ *   export): the ceiling for verify on this machine at this moment.
+ * Last line: audit: append_per_s=<pglite> append_pg_per_s=<pg> bare_pg_per_s=<n> verify_per_s=<n> verify_core_per_s=<n>
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { appendEvents } from '../src/core/audit/chain.ts';
+import { appendEvents, ChainVerifier } from '../src/core/audit/chain.ts';
+import type { AuditEvent } from '../src/core/audit/event.ts';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
-import { insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
+import { eventPages, insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
 import { PG_ADMIN_URL } from '../test/helpers/db.ts';
 
 const WRITERS = 32;
@@ -54,6 +60,43 @@ async function appendRate(h: DatabaseHandle, logDir: string, perWriter: number):
   return head.seq / dt;
 }
 
+/** 32 bare pg connections, each event BEGIN / INSERT / COMMIT, nothing else. */
+async function bareRate(url: string, perWriter: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: WRITERS });
+  try {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: WRITERS }, async (_, w) => {
+        const c = await pool.connect();
+        try {
+          for (let i = 0; i < perWriter; i++) {
+            await c.query('begin');
+            await c.query('insert into audit_pending (draft) values ($1)', [JSON.stringify({ ...draft(w, i), time: new Date().toISOString() })]);
+            await c.query('commit');
+          }
+        } finally {
+          c.release();
+        }
+      }),
+    );
+    const dt = (performance.now() - t0) / 1000;
+    await pool.query('delete from audit_pending');
+    return (WRITERS * perWriter) / dt;
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Hash-chain check alone over events already in memory. */
+function coreRate(events: readonly AuditEvent[]): number {
+  const t0 = performance.now();
+  const v = new ChainVerifier();
+  for (const e of events) v.push(e);
+  v.finish();
+  if (v.problems.length > 0) throw new Error('core verify found problems');
+  return events.length / ((performance.now() - t0) / 1000);
+}
+
 async function fill(h: DatabaseHandle, n: number): Promise<void> {
   const time = new Date().toISOString();
   for (let done = 0; done < n; done += 5000) {
@@ -66,7 +109,7 @@ async function fill(h: DatabaseHandle, n: number): Promise<void> {
   }
 }
 
-async function pgDatabase(): Promise<{ h: DatabaseHandle; drop: () => Promise<void> }> {
+async function pgDatabase(): Promise<{ h: DatabaseHandle; url: string; drop: () => Promise<void> }> {
   const name = `sr_bench_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
@@ -83,7 +126,7 @@ async function pgDatabase(): Promise<{ h: DatabaseHandle; drop: () => Promise<vo
     await a.query(`drop database if exists ${name} with (force)`);
     await a.end();
   };
-  return { h, drop };
+  return { h, url: url.toString(), drop };
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-bench-audit-'));
@@ -94,10 +137,12 @@ try {
   await lite.close();
   console.log(`append, PGlite file-backed, ${WRITERS} writers: ${litePerS.toFixed(0)} events/s`);
 
-  const { h, drop } = await pgDatabase();
+  const { h, url, drop } = await pgDatabase();
   try {
+    const barePerS = await bareRate(url, 250);
+    console.log(`bare pg BEGIN/INSERT/COMMIT, ${WRITERS} connections: ${barePerS.toFixed(0)} events/s`);
     const pgPerS = await appendRate(h, path.join(dir, 'logs-pg'), 250);
-    console.log(`append, PostgreSQL, ${WRITERS} writers: ${pgPerS.toFixed(0)} events/s (target ≥ 5000)`);
+    console.log(`append, PostgreSQL, ${WRITERS} writers: ${pgPerS.toFixed(0)} events/s (target ≥ 5000; ${(pgPerS / barePerS).toFixed(2)}× bare pg)`);
     await fill(h, 100_000);
     const audit = createAuditModule({ db: h.db, barrier, logDir: path.join(dir, 'logs-pg') });
     await audit.checkpointNow();
@@ -106,7 +151,13 @@ try {
     const verifyPerS = report.eventsChecked / ((performance.now() - t0) / 1000);
     if (!report.ok) throw new Error(`verify found problems: ${JSON.stringify(report.problems.slice(0, 3))}`);
     console.log(`verify, PostgreSQL + export, ${report.eventsChecked} events: ${verifyPerS.toFixed(0)} events/s (target ≥ 300000)`);
-    console.log(`audit: append_per_s=${litePerS.toFixed(0)} append_pg_per_s=${pgPerS.toFixed(0)} verify_per_s=${verifyPerS.toFixed(0)}`);
+    const inMemory: AuditEvent[] = [];
+    for await (const page of eventPages(h.db)) inMemory.push(...page);
+    const corePerS = coreRate(inMemory);
+    console.log(`verify core (ChainVerifier, events in memory): ${corePerS.toFixed(0)} events/s; verify = ${(verifyPerS / corePerS).toFixed(2)}× core`);
+    console.log(
+      `audit: append_per_s=${litePerS.toFixed(0)} append_pg_per_s=${pgPerS.toFixed(0)} bare_pg_per_s=${barePerS.toFixed(0)} verify_per_s=${verifyPerS.toFixed(0)} verify_core_per_s=${corePerS.toFixed(0)}`,
+    );
   } finally {
     await drop();
   }

@@ -10,6 +10,8 @@ import { describe, test, type TestContext } from 'node:test';
 import { sql } from 'kysely';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
+import { computeEventHash, type AuditEvent } from '../src/core/audit/event.ts';
+import { eventJsonLine } from '../src/core/audit/segment.ts';
 import type { VerifyReport } from '../src/core/audit/verify.ts';
 import { createAuditModule, exportDir, type AuditModule } from '../src/modules/audit/index.ts';
 import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from './helpers/db.ts';
@@ -141,6 +143,28 @@ for (const backend of BACKENDS) {
         lines[8] = lines[8]!.replace('"note":"event 9"', '"note":"event X"');
         await writeFile(file, lines.join('\n'));
         expectProblem(await audit.verify(), 'export-mismatch', 9);
+      }));
+
+    test('an exported segment cut short (no final newline) → reported; the intact lines still compare', (t) =>
+      withTrail(t, backend, async ({ audit, logDir }) => {
+        const file = path.join(exportDir(logDir), 'events-000000000001-000000000020.jsonl');
+        await writeFile(file, (await readFile(file, 'utf8')).slice(0, -1));
+        const r = await audit.verify();
+        expectProblem(r, 'export-mismatch', 20);
+        assert.match(r.problems.map((p) => p.detail).join('\n'), /line 20: the last line has no newline/);
+        assert.equal(r.problems.length, 1, JSON.stringify(r.problems));
+      }));
+
+    test('an exported line edited on disk to be schema-invalid but re-hashed consistently → still reported', (t) =>
+      withTrail(t, backend, async ({ audit, logDir }) => {
+        const file = path.join(exportDir(logDir), 'events-000000000001-000000000020.jsonl');
+        const lines = (await readFile(file, 'utf8')).split('\n');
+        const e = JSON.parse(lines[4]!) as AuditEvent;
+        e.outcome = 'hacked' as never;
+        e.hash = computeEventHash(e);
+        lines[4] = eventJsonLine(e);
+        await writeFile(file, lines.join('\n'));
+        expectProblem(await audit.verify(), 'export-mismatch', 5);
       }));
 
     test('an exported line removed on disk → reported', (t) =>

@@ -4,8 +4,8 @@
  * Guarantees:
  * - One chainer at a time across every instance: each batch runs in one transaction that first
  *   locks the single `audit_head` row (`SELECT … FOR UPDATE`).
- * - A batch is atomic: the events are inserted, their pending rows deleted and the head moved in
- *   the same transaction, so a draft is chained exactly once or not at all.
+ * - A batch is atomic: the pending rows are taken (deleted), the events inserted and the head
+ *   moved in the same transaction, so a draft is chained exactly once or not at all.
  * - Drafts are chained in ingest order as far as committed rows show it; the total order is the
  *   chain's `seq`.
  * - A pending row that is not a valid draft (only possible by writing to the table directly) is
@@ -16,7 +16,7 @@ import type { Kysely } from 'kysely';
 import { appendEvents } from '../../core/audit/chain.ts';
 import { AuditFormatError, auditEventDraftSchema, type AuditEvent, type AuditEventDraft, type ChainHead } from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
-import { deletePending, insertEvents, lockHead, setHead, takePending } from './audit.store.ts';
+import { insertEvents, lockHead, setHead, takePending } from './audit.store.ts';
 
 /** Rows chained per transaction. */
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -29,7 +29,6 @@ export async function chainBatch(db: Kysely<Database>, batchSize: number, now: (
     if (ids.length === 0) return 0;
     const events = chainDrafts(head, drafts, ids, now);
     await insertEvents(trx, events);
-    await deletePending(trx, ids);
     const last = events[events.length - 1];
     if (last !== undefined) await setHead(trx, { seq: last.seq, hash: last.hash });
     return events.length;

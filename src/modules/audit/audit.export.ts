@@ -10,17 +10,19 @@
  *   last hash is the checkpoint's head hash, so the export never launders an edited row.
  */
 import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import path from 'node:path';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
-import { computeEventHash, type AuditEvent } from '../../core/audit/event.ts';
+import { computeEventHash, eventLineBytes, type AuditEvent } from '../../core/audit/event.ts';
 import {
-  checkpointFileName, parseCheckpointFileName, parseSegment, parseSegmentFileName, segmentFileName, serializeCheckpoint, serializeSegment,
+  checkpointFileName, claimedSeq, ExportLine, parseCheckpointFileName, parseSegmentFileName, segmentFileName, serializeCheckpoint,
 } from '../../core/audit/segment.ts';
-import type { VerifyProblem } from '../../core/audit/verify.ts';
+import type { ExportItem, VerifyProblem } from '../../core/audit/verify.ts';
 import { AppError } from '../../core/errors.ts';
-import { streamEvents, type Executor } from './audit.store.ts';
+import { eventPages, type Executor } from './audit.store.ts';
+
+/** Bytes per file read or write in the export area. */
+const IO_CHUNK = 1 << 20;
+const NEWLINE = 0x0a;
 
 /** The export directory under a log directory. */
 export function exportDir(logDir: string): string {
@@ -68,22 +70,34 @@ export async function exportThrough(db: Executor, logDir: string, cp: SignedChec
 
 type FileHandle = Awaited<ReturnType<typeof open>>;
 
+/**
+ * Writes events `from..cp.treeSize` as segment lines (`eventLineBytes`, the bytes of
+ * `serializeSegment`), refusing any event that does not hash to its stored hash or chain.
+ */
 async function writeSegment(fh: FileHandle, db: Executor, from: number, cp: SignedCheckpoint): Promise<void> {
-  let page: AuditEvent[] = [];
+  let chunks: Buffer[] = [];
+  let size = 0;
   let prev: AuditEvent | undefined;
-  const flush = async () => {
-    if (page.length > 0) await fh.write(serializeSegment(page));
-    page = [];
-  };
-  for await (const e of streamEvents(db, from, cp.treeSize)) {
-    if (computeEventHash(e) !== e.hash || (prev !== undefined && (e.prevHash !== prev.hash || e.seq !== prev.seq + 1))) {
-      throw new AppError('AUDIT_UNAVAILABLE', { detail: `audit export refused: event ${e.seq} in the database does not chain (run 'strongroom audit verify')` });
+  for await (const page of eventPages(db, from, cp.treeSize)) {
+    for (const e of page) {
+      if (computeEventHash(e) !== e.hash || (prev === undefined ? e.seq !== from : e.prevHash !== prev.hash || e.seq !== prev.seq + 1)) {
+        throw new AppError('AUDIT_UNAVAILABLE', { detail: `audit export refused: event ${e.seq} in the database does not chain (run 'strongroom audit verify')` });
+      }
+      prev = e;
+      const line = eventLineBytes(e);
+      const out = Buffer.allocUnsafe(line.length + 1);
+      line.copy(out);
+      out[line.length] = NEWLINE;
+      chunks.push(out);
+      size += out.length;
+      if (size >= IO_CHUNK) {
+        await fh.write(Buffer.concat(chunks, size));
+        chunks = [];
+        size = 0;
+      }
     }
-    prev = e;
-    page.push(e);
-    if (page.length >= 5000) await flush();
   }
-  await flush();
+  if (size > 0) await fh.write(Buffer.concat(chunks, size));
   if (prev === undefined || prev.seq !== cp.treeSize || prev.hash !== cp.headHash) {
     throw new AppError('AUDIT_UNAVAILABLE', { detail: `audit export refused: the database does not reach checkpoint ${cp.treeSize}` });
   }
@@ -120,12 +134,13 @@ async function writeAtomically(dir: string, name: string, write: (fh: FileHandle
 /** What the export area holds, as `verifyTrail` wants it, plus problems found while reading. */
 export interface ExportedTrail {
   checkpoints: unknown[];
-  segments: AsyncIterable<AuditEvent>;
-  /** Problems the reader found itself (unreadable lines, files not matching their names). */
+  /** Segment lines, unparsed, a page per read (the verifier compares bytes and parses on a mismatch). */
+  segments: AsyncIterable<ExportItem[]>;
+  /** Problems the reader found itself (files not matching their names, a missing final newline). */
   problems: VerifyProblem[];
 }
 
-/** Reads the export area lazily: segments are streamed line by line when iterated. */
+/** Reads the export area lazily: segments are streamed a chunk at a time when iterated. */
 export async function readExport(logDir: string): Promise<ExportedTrail> {
   const dir = exportDir(logDir);
   const problems: VerifyProblem[] = [];
@@ -144,24 +159,44 @@ export async function readExport(logDir: string): Promise<ExportedTrail> {
   return { checkpoints, segments: readSegments(dir, segments, problems), problems };
 }
 
-async function* readSegments(dir: string, files: { name: string; first: number; last: number }[], problems: VerifyProblem[]): AsyncGenerator<AuditEvent> {
+/**
+ * The lines of each segment file as `ExportLine`s (bytes between newlines, seq as the line
+ * claims it, or its position when it claims none), one page per chunk read. Memory: one chunk
+ * and the page made from it.
+ */
+async function* readSegments(dir: string, files: { name: string; first: number; last: number }[], problems: VerifyProblem[]): AsyncGenerator<ExportItem[]> {
   for (const f of files) {
-    const lines = createInterface({ input: createReadStream(path.join(dir, f.name), 'utf8'), crlfDelay: Infinity });
+    const fh = await open(path.join(dir, f.name), 'r');
     let n = 0;
-    let expected = f.first;
-    for await (const line of lines) {
-      n++;
-      let e: AuditEvent | undefined;
-      try {
-        e = parseSegment(line + '\n', `${f.name} line ${n}`)[0];
-      } catch (err) {
-        problems.push({ kind: 'export-mismatch', seq: expected, detail: `exported ${(err as Error).message}` });
+    try {
+      let carry: Buffer | undefined;
+      for (;;) {
+        const buf = Buffer.allocUnsafe(IO_CHUNK);
+        const { bytesRead } = await fh.read(buf, 0, IO_CHUNK, null);
+        if (bytesRead === 0) break;
+        const data = carry === undefined ? buf.subarray(0, bytesRead) : Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+        const page: ExportItem[] = [];
+        let start = 0;
+        for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
+          page.push(lineAt(f, ++n, data.subarray(start, nl)));
+          start = nl + 1;
+        }
+        carry = start < data.length ? data.subarray(start) : undefined;
+        if (page.length > 0) yield page;
       }
-      expected++;
-      if (e !== undefined) yield e;
+      if (carry !== undefined) {
+        problems.push({ kind: 'export-mismatch', seq: f.first + n, detail: `exported ${f.name} line ${n + 1}: the last line has no newline (file cut short?)` });
+        yield [lineAt(f, ++n, carry)];
+      }
+    } finally {
+      await fh.close();
     }
     if (n !== f.last - f.first + 1) {
       problems.push({ kind: 'export-mismatch', seq: f.first, detail: `exported segment ${f.name} holds ${n} lines, not the ${f.last - f.first + 1} events its name says (lines removed or added)` });
     }
   }
+}
+
+function lineAt(f: { name: string; first: number }, n: number, bytes: Buffer): ExportLine {
+  return new ExportLine(claimedSeq(bytes) ?? f.first + n - 1, bytes, f.name, n);
 }

@@ -59,6 +59,36 @@ export function rowToEvent(r: EventRow): AuditEvent {
   return e;
 }
 
+/** A row of {@link EVENT_TEXT_COLUMNS}: `time` already ISO-8601 text, `seq` as the driver gives it. */
+export type EventTextRow = Omit<EventRow, 'seq' | 'time'> & { seq: unknown; time: string };
+
+/**
+ * {@link rowToEvent} for rows whose `time` the database already printed as ISO-8601 UTC text
+ * (`to_char`, the same text `toISOString()` gives for every time an event may hold): the
+ * verifier's and exporter's path, with no `Date` per row.
+ */
+export function textRowToEvent(r: EventTextRow): AuditEvent {
+  const actor: AuditEventDraft['actor'] = r.auth_method === null ? { id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] } : { authMethod: r.auth_method, id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] };
+  const resource: AuditEventDraft['resource'] = { type: r.resource_type };
+  if (r.resource_id !== null) resource.id = r.resource_id;
+  if (r.workspace !== null) resource.workspace = r.workspace;
+  const e: AuditEvent = {
+    seq: Number(r.seq),
+    time: r.time,
+    actor,
+    action: r.action,
+    resource,
+    outcome: r.outcome as AuditEvent['outcome'],
+    details: parseJson(r.details) as AuditEvent['details'],
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+  if (r.request_id !== null) e.requestId = r.request_id;
+  if (r.source_ip !== null) e.sourceIp = r.source_ip;
+  if (r.user_agent !== null) e.userAgent = r.user_agent;
+  return e;
+}
+
 function toIso(t: unknown): string {
   const d = t instanceof Date ? t : new Date(String(t));
   return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();

@@ -112,11 +112,13 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
         const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
         throw new AppError('VALIDATION_FAILED', { detail: 'the audit event is not valid', meta: { issues } });
       }
-      if (JSON.stringify(parsed.data).includes('\\u0000')) {
+      // Serialized once: the NUL check and the insert use the same text.
+      const json = JSON.stringify(parsed.data);
+      if (json.includes('\\u0000')) {
         throw new AppError('VALIDATION_FAILED', { detail: 'the audit event contains a NUL character, which the database cannot store' });
       }
       try {
-        await insertPending(executor, parsed.data);
+        await insertPending(executor, json);
       } catch (err) {
         throw new AppError('AUDIT_UNAVAILABLE', { cause: err });
       }

@@ -4,9 +4,9 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
-import type { AuditEvent, AuditEventDraft, ChainHead } from '../../core/audit/event.ts';
+import type { AuditEvent, ChainHead } from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
-import { eventToRow, parseJson, rowToEvent } from './audit.rows.ts';
+import { eventToRow, parseJson, rowToEvent, textRowToEvent, type EventTextRow } from './audit.rows.ts';
 
 /** A database handle or an open transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -14,9 +14,9 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 /** Rows per multi-row INSERT (16 parameters each stays far below the 65 535 limit). */
 const INSERT_CHUNK = 2000;
 
-/** Inserts one draft into `audit_pending` on `ex` (the caller's transaction). */
-export async function insertPending(ex: Executor, draft: AuditEventDraft): Promise<void> {
-  await ex.insertInto('audit_pending').values({ draft: JSON.stringify(draft) }).execute();
+/** Inserts one draft, already serialized as JSON, into `audit_pending` on `ex` (the caller's transaction). */
+export async function insertPending(ex: Executor, draftJson: string): Promise<void> {
+  await ex.insertInto('audit_pending').values({ draft: draftJson }).execute();
 }
 
 /** Locks the head row until `trx` ends and returns it: the chainer's mutual exclusion. */
@@ -35,16 +35,19 @@ export async function setHead(trx: Transaction<Database>, head: ChainHead): Prom
   await trx.updateTable('audit_head').set({ seq: head.seq, hash: head.hash, updated_at: sql<string>`now()` as never }).where('id', '=', 1).execute();
 }
 
-/** Up to `limit` pending drafts, oldest ingest first. */
+/**
+ * Removes up to `limit` pending drafts, oldest ingest first, and returns them in that order: one
+ * statement. The rows are gone only if `trx` commits, so a failed batch leaves them pending.
+ */
 export async function takePending(trx: Transaction<Database>, limit: number): Promise<{ ids: number[]; drafts: unknown[] }> {
-  const rows = await trx.selectFrom('audit_pending').select(['ingest_id', 'draft']).orderBy('ingest_id').limit(limit).execute();
+  const { rows } = await sql<{ ingest_id: string | number; draft: unknown }>`
+    with taken as (
+      delete from audit_pending
+      where ingest_id in (select ingest_id from audit_pending order by ingest_id limit ${limit})
+      returning ingest_id, draft
+    )
+    select ingest_id, draft from taken order by ingest_id`.execute(trx);
   return { ids: rows.map((r) => Number(r.ingest_id)), drafts: rows.map((r) => parseJson(r.draft)) };
-}
-
-export async function deletePending(trx: Transaction<Database>, ids: readonly number[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-    await trx.deleteFrom('audit_pending').where('ingest_id', 'in', ids.slice(i, i + INSERT_CHUNK)).execute();
-  }
 }
 
 export async function countPending(ex: Executor): Promise<number> {
@@ -58,21 +61,54 @@ export async function insertEvents(trx: Transaction<Database>, events: readonly 
   }
 }
 
-/** Events with `after < seq <= upTo`, ascending, at most `limit`. */
-export async function eventPage(ex: Executor, after: number, limit: number, upTo = Number.MAX_SAFE_INTEGER): Promise<AuditEvent[]> {
-  const rows = await ex.selectFrom('audit_events').selectAll().where('seq', '>', after).where('seq', '<=', upTo).orderBy('seq').limit(limit).execute();
-  return rows.map(rowToEvent);
+/** Event columns for reading in bulk: `time` printed by the database as `toISOString()` would. */
+const EVENT_TEXT_COLUMNS = sql.raw(
+  `seq, to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as time, actor_id, actor_kind, auth_method, action, ` +
+    'resource_type, resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash',
+);
+
+function textPage(ex: Executor, after: number, upTo: number): Promise<AuditEvent[]> {
+  const page = sql<EventTextRow>`select ${EVENT_TEXT_COLUMNS} from audit_events where seq > ${after} and seq <= ${upTo} order by seq`;
+  return page.execute(ex).then((r) => r.rows.map(textRowToEvent));
 }
 
-/** Streams events `from <= seq <= to` in seq order, one page in memory at a time. */
-export async function* streamEvents(ex: Executor, from = 1, to = Number.MAX_SAFE_INTEGER, pageSize = 5000): AsyncGenerator<AuditEvent> {
+/** The smallest seq above `after` (up to `upTo`), if any. */
+async function nextSeq(ex: Executor, after: number, upTo: number): Promise<number | undefined> {
+  const r = await sql<{ seq: unknown }>`select min(seq) as seq from audit_events where seq > ${after} and seq <= ${upTo}`.execute(ex);
+  const seq = r.rows[0]?.seq;
+  return seq === null || seq === undefined ? undefined : Number(seq);
+}
+
+/**
+ * Events `from <= seq <= to` in seq order, a page (array) at a time: seq ranges of `pageSize`
+ * up to the highest seq present when reading starts. A bounded range keeps every page an index
+ * range scan whatever the table statistics say (`seq > x order by seq limit n` on a freshly
+ * loaded table was planned as a scan and sort of the whole table, per page). The next range is
+ * requested before the current page is handed out, so the database reads while the caller
+ * hashes; at most two pages are in memory.
+ */
+export async function* eventPages(ex: Executor, from = 1, to = Number.MAX_SAFE_INTEGER, pageSize = 5000): AsyncGenerator<AuditEvent[]> {
+  const top = await nextSeq(ex, from - 1, to).then((first) => (first === undefined ? undefined : maxSeq(ex, to)));
+  if (top === undefined) return;
   let after = from - 1;
-  for (;;) {
-    const page = await eventPage(ex, after, pageSize, to);
-    for (const e of page) yield e;
-    if (page.length < pageSize) return;
-    after = (page[page.length - 1] as AuditEvent).seq;
+  const fetch = (a: number) => {
+    const p = textPage(ex, a, Math.min(top, a + pageSize));
+    p.catch(() => undefined); // a consumer that stops early must not leave an unhandled rejection
+    return p;
+  };
+  let next = fetch(after);
+  while (after < top) {
+    const page = await next;
+    after = Math.min(top, after + pageSize);
+    if (page.length === 0 && after < top) after = ((await nextSeq(ex, after, top)) ?? top + 1) - 1; // skip a hole
+    if (after < top) next = fetch(after);
+    if (page.length > 0) yield page;
   }
+}
+
+async function maxSeq(ex: Executor, upTo: number): Promise<number> {
+  const r = await sql<{ seq: unknown }>`select max(seq) as seq from audit_events where seq <= ${upTo}`.execute(ex);
+  return Number(r.rows[0]?.seq ?? 0);
 }
 
 /** The last `n` events, ascending. */

@@ -1,18 +1,19 @@
 /**
  * `verify()`: the database trail held against its signed checkpoints and the export area.
  * Reads only public keys, so it runs offline without the root key. Events are streamed in seq
- * order a page at a time; memory does not grow with the trail.
+ * order a page at a time (the next page is read while the current one is checked) and exported
+ * lines a chunk at a time; memory does not grow with the trail.
  */
 import { verifyTrail, type VerifyProblem, type VerifyReport } from '../../core/audit/verify.ts';
 import { loadPublicKeys } from './audit.keys.ts';
 import { readExport } from './audit.export.ts';
-import { listCheckpoints, streamEvents, type Executor } from './audit.store.ts';
+import { eventPages, listCheckpoints, type Executor } from './audit.store.ts';
 
 /** Verifies the whole trail; never throws for tampered data (it is in the report). */
 export async function verifyAuditTrail(db: Executor, logDir: string, pageSize = 5000): Promise<VerifyReport> {
   const [publicKeys, checkpoints, exported] = await Promise.all([loadPublicKeys(db), listCheckpoints(db), readExport(logDir)]);
   const report = await verifyTrail({
-    events: streamEvents(db, 1, Number.MAX_SAFE_INTEGER, pageSize),
+    events: eventPages(db, 1, Number.MAX_SAFE_INTEGER, pageSize),
     checkpoints,
     exported: { checkpoints: exported.checkpoints, segments: exported.segments },
     publicKeys,
