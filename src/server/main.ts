@@ -134,6 +134,7 @@ export async function startServer(
       onError: (err, what) => logger.error({ err, what }, 'audit background work failed'),
     });
     auditModule.start();
+    keys.onSeal(() => auditModule.forgetKeys());
     closers.push(() => auditModule.stop());
     const audit = createAuditContext(database.db, auditModule);
 

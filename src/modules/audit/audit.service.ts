@@ -54,6 +54,8 @@ export interface AuditModule {
   checkpointNow(): Promise<SignedCheckpoint | undefined>;
   /** Loads (creating on first use) the audit keys. Needs the barrier. */
   ensureKeys(): Promise<AuditKeys>;
+  /** Drops the cached signing and HMAC keys (on `operator seal`); the HMAC key bytes are zeroed. */
+  forgetKeys(): Promise<void>;
   /** `hmac-sha256:<hex>` of `value` under the audit HMAC key: names a value without storing it. */
   hmac(value: string): Promise<string>;
   verify(): Promise<VerifyReport>;
@@ -91,6 +93,8 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
       .catch(() => undefined)
       .then(async () => {
         await chainPending();
+        // Sealed: events keep being chained; signing waits until the keys can be opened again.
+        if (deps.barrier?.isSealed) return undefined;
         return createCheckpoint(deps.db, deps.logDir, await loadKeys(), clock);
       });
     return checkpointing;
@@ -127,6 +131,12 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     requestChain: () => loop.wake(),
     checkpointNow,
     ensureKeys: loadKeys,
+    async forgetKeys() {
+      const cached = keys;
+      keys = undefined;
+      const k = await cached?.catch(() => undefined);
+      k?.hmacKey.fill(0); // the Ed25519 KeyObject lives in OpenSSL memory: dropped, not wipeable
+    },
     async hmac(value) {
       return hmacValue((await loadKeys()).hmacKey, value);
     },

@@ -62,6 +62,7 @@ export function createKeysService(deps: KeysDeps) {
   let unsealer: Unsealer | undefined;
   let initialized: boolean | undefined;
   const rewrapState: RewrapProgress = { running: false, rewrapped: 0 };
+  const sealListeners: (() => void | Promise<void>)[] = [];
 
   const rootKeyId = () => `${provider.kind}`;
 
@@ -153,8 +154,14 @@ export function createKeysService(deps: KeysDeps) {
       return { ...safe, sealed: barrier.isSealed };
     },
 
+    /** Called on `seal()`: modules holding keys opened through the barrier drop them. */
+    onSeal(listener: () => void | Promise<void>): void {
+      sealListeners.push(listener);
+    },
+
     /** Wipe the root key and keyring from memory; every sensitive operation answers SEALED. */
     seal(): void {
+      for (const l of sealListeners) void Promise.resolve(l()).catch((err: unknown) => logger.error({ err }, 'seal listener failed'));
       barrier.sealAndWipe();
       rootKey?.fill(0);
       rootKey = undefined;
