@@ -1,21 +1,22 @@
 /**
- * Authorization decisions. Default deny: an action is allowed only by an explicit rule.
- *
- * Interim policy until the identity issue brings users, roles and Cedar: the only credential is
- * the operator token, and it may do the operator actions (keys, audit, seal). Every other actor
- * and action is denied. The function's shape is the one Cedar will fill.
+ * The plain `authorize(actor, action, resource?)` every existing caller uses, backed by one
+ * default `AccessControl` with the built-in policies only (no workspace policies). Created on
+ * first use; the server should rather create its own with `createAccessControl()` at start (so a
+ * broken built-in policy stops start-up) and pass `ac.authorize` where decisions are made.
  */
 import type { Actor } from '../../core/actor.ts';
+import { createAccessControl, type AccessControl, type Decision } from './access-control.ts';
+import type { ResourceRef } from './cedar-request.ts';
 
-export interface Decision {
-  allowed: boolean;
-  reason: string;
+let defaultAccessControl: AccessControl | undefined;
+
+/** The built-in-only access control, created once. */
+export function builtinAccessControl(): AccessControl {
+  defaultAccessControl ??= createAccessControl();
+  return defaultAccessControl;
 }
 
-const OPERATOR_ACTION = /^(keys|audit|operator)\.[a-z-]+\.[a-z-]+$/;
-
-export function authorize(actor: Actor, action: string, _resource: { type: string; id?: string } = { type: 'system' }): Decision {
-  if (actor.kind === 'operator' && OPERATOR_ACTION.test(action)) return { allowed: true, reason: 'operator action' };
-  if (actor.kind === 'anonymous') return { allowed: false, reason: 'not authenticated' };
-  return { allowed: false, reason: 'no policy allows this action' };
+/** Decide with the built-in policies. Synchronous; never throws. */
+export function authorize(actor: Actor, action: string, resource?: ResourceRef): Decision {
+  return builtinAccessControl().authorize(actor, action, resource);
 }
