@@ -8,11 +8,10 @@ import path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { KyselyPGlite } from 'kysely-pglite';
 import type { Database } from './schema.ts';
 import { planPgConnection } from './connection-options.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
-import { serializeDialect } from './serialized-driver.ts';
+import { pgliteDialect } from './pglite-dialect.ts';
 
 export type DatabaseSpec =
   | { kind: 'pglite'; dataDir: string }
@@ -62,7 +61,7 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
   } else {
     client = await PGlite.create(spec.loadDataDir ? { loadDataDir: spec.loadDataDir } : {});
   }
-  const db = new Kysely<Database>({ dialect: serializeDialect(new KyselyPGlite(client).dialect) });
+  const db = new Kysely<Database>({ dialect: pgliteDialect(client) });
   let closed = false;
   return {
     db,
