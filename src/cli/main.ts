@@ -12,6 +12,8 @@ import { registerServeCommand } from './serve.command.ts';
 import { registerLoginCommand } from './login.command.ts';
 import { registerUserCommand } from './user.command.ts';
 import { registerTokenCommand } from './token.command.ts';
+import { registerSecretCommand } from './secret.command.ts';
+import { registerRunCommand } from './run.command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('strongroom')
@@ -34,6 +36,8 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerLoginCommand(program);
   registerUserCommand(program);
   registerTokenCommand(program);
+  registerSecretCommand(program);
+  registerRunCommand(program);
   registerConfigCommand(program);
   return program;
 }

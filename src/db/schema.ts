@@ -7,5 +7,6 @@ import type { AuditTables } from './tables/audit.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { KeysTables } from './tables/keys.ts';
 import type { SystemTables } from './tables/system.ts';
+import type { VaultTables } from './tables/vault.ts';
 
-export interface Database extends SystemTables, KeysTables, AuditTables, IdentityTables, AccessTables {}
+export interface Database extends SystemTables, KeysTables, AuditTables, IdentityTables, AccessTables, VaultTables {}

@@ -14,8 +14,12 @@ import type { AuditContext } from './audit-context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerKeysRoutes } from './routes/keys.routes.ts';
+import { registerAccessRoutes } from './routes/access.routes.ts';
+import type { AccessControl } from '../modules/access/index.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerIdentityRoutes } from './routes/identity.routes.ts';
+import { registerVaultRoutes } from './routes/vault.routes.ts';
+import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import type { IdentityModule } from '../modules/identity/index.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
@@ -34,6 +38,10 @@ export interface AppDeps {
   workspaceKeys: WorkspaceKeys;
   audit: AuditContext;
   identity: IdentityModule;
+  vault: VaultService;
+  /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
+  /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
+  accessControl: AccessControl;
   /** Extra route plugins registered with the built-in ones (the audit routes, probes in tests). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
   verifyOperatorToken: (presented: string) => boolean;
@@ -80,12 +88,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
     isSealed: async () => (await deps.keys.state()) !== 'unsealed',
     audit: deps.audit,
     identity: deps.identity,
+    authorize: (actor, action) => deps.accessControl.authorize(actor, action),
   });
 
   registerHealthRoutes(fastify, deps.database.db);
   registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME });
   registerAuthRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
+  registerVaultRoutes(fastify, { vault: deps.vault, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
+  registerAccessRoutes(fastify, { db: deps.database.db, accessControl: deps.accessControl, audit: deps.audit });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
 

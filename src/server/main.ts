@@ -13,7 +13,8 @@ import { openDatabase, type DatabaseHandle, type DatabaseSpec } from '../db/data
 import { migrateToLatest } from '../db/migrate.ts';
 import { createBarrier } from '../core/crypto/barrier.ts';
 import { AppError } from '../core/errors.ts';
-import { authorize } from '../modules/access/index.ts';
+import { createAccessControl, reload as reloadAccessPolicies } from '../modules/access/index.ts';
+import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
 import { createKeysService, createWorkspaceKeys, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
@@ -33,6 +34,7 @@ export interface RunningServer {
   workspaceKeys: WorkspaceKeys;
   audit: AuditModule;
   identity: IdentityModule;
+  vault: VaultService;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -147,6 +149,11 @@ export async function startServer(
       );
       logger.warn('no users yet: a one-time setup token was printed to standard error');
     }
+    const vault = createVaultService({ db: database.db, barrier, ...(opts.now ? { now: opts.now } : {}) });
+    // One access control for every decision: built-in policies validated at start + workspace policies.
+    const accessControl = createAccessControl();
+    const policyLoad = await reloadAccessPolicies(database.db, accessControl);
+    if (policyLoad.locked.length > 0) logger.error({ locked: policyLoad.locked.map((l) => l.workspace) }, 'stored workspace policies do not validate; those workspaces are locked');
     const metrics = createMetrics();
     const app = await createApp({
       config,
@@ -158,6 +165,8 @@ export async function startServer(
       workspaceKeys,
       audit,
       identity,
+      vault,
+      accessControl,
       verifyOperatorToken,
       routes: [
         (scope) =>
@@ -166,7 +175,7 @@ export async function startServer(
             actorOf: (request) => ({ id: request.actor.id, kind: request.actor.kind, ...(request.actor.authMethod ? { authMethod: request.actor.authMethod } : {}) }),
             // The auth plugin already decided from the route's declaration; this re-checks.
             authorize: async (request, action) => {
-              if (!authorize(request.actor, action).allowed) throw new AppError('FORBIDDEN');
+              if (!accessControl.authorize(request.actor, action).allowed) throw new AppError('FORBIDDEN');
             },
           })(scope, {}),
       ],
@@ -201,6 +210,7 @@ export async function startServer(
       workspaceKeys,
       audit: auditModule,
       identity,
+      vault,
       logger,
       database,
       httpsPort,

@@ -8,6 +8,7 @@ import * as m0002 from './0002-keys.ts';
 import * as m0003 from './0003-audit.ts';
 import * as m0004 from './0004-identity.ts';
 import * as m0005 from './0005-access.ts';
+import * as m0006 from './0006-vault.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003-audit': m0003,
   '0004-identity': m0004,
   '0005-access': m0005,
+  '0006-vault': m0006,
 };

@@ -19,7 +19,7 @@ import type {} from '@fastify/cookie';
 import { ANONYMOUS, type Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import { toAppError } from './problem.ts';
-import { authorize } from '../../modules/access/index.ts';
+import type { Decision } from '../../modules/access/index.ts';
 import { API_TOKEN_PREFIX, SESSION_COOKIE, csrfTokenFor, safeEqual, scopeAllows, type IdentityModule, type Principal } from '../../modules/identity/index.ts';
 import { OPERATOR_TOKEN_PREFIX } from '../operator-token.ts';
 import type { AuditContext } from '../audit-context.ts';
@@ -45,6 +45,8 @@ export interface AuthDeps {
   isSealed: () => Promise<boolean>;
   audit: AuditContext;
   identity: IdentityModule;
+  /** Route-level decision: the actor's workspace as the resource (services re-check with the real one). */
+  authorize: (actor: Actor, action: string) => Decision;
 }
 
 /** Actions a session waiting for its second factor may use. */
@@ -185,7 +187,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       }
     }
     request.actor = actor;
-    const decision = authorize(actor, access.action);
+    const decision = deps.authorize(actor, access.action);
     if (!decision.allowed) return deny(new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN'), decision.reason);
   });
 }

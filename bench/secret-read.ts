@@ -1,0 +1,129 @@
+/**
+ * Secret read through the whole stack, in one run:
+ *
+ * - baseline: a bare Fastify HTTPS hello-world (same TLS material, same machine, same client);
+ * - reveal:   `POST /api/v1/workspaces/default/secrets/reveal/bench/db` on the real app
+ *             (test/helpers/app.ts, PGlite by default, `--postgres` for PostgreSQL): TLS, session
+ *             cookie + CSRF, Cedar (route level and again with the concrete secret), re-auth
+ *             check, a read and the audit event in one transaction, barrier open.
+ *
+ * The owner signs in with MFA right before the measurement (reveal needs a password/MFA proof
+ * ≤ 5 minutes old; the run takes well under that). Load: keep-alive HTTPS/1.1 from a worker thread (the server keeps the
+ * main thread), `conns` connections, rounds alternated; figures are medians of the rounds, p99
+ * over every reveal request.
+ *
+ * Usage: npm run bench -- secret-read [seconds=3] [rounds=3] [conns=32] [--postgres]
+ * Last line: secret-read: ratio=<reveal/hello> req_per_s=<reveal> p99_ms=<reveal p99>
+ */
+import { Worker } from 'node:worker_threads';
+import Fastify from 'fastify';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const seconds = Number(args[0] ?? 3);
+const rounds = Number(args[1] ?? 3);
+const conns = Number(args[2] ?? 32);
+const backend = process.argv.includes('--postgres') ? 'postgres' : 'pglite';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+interface LoadResult { done: number; errors: number; latencies: Float64Array; firstError?: string }
+
+/** Keep-alive HTTPS load from a worker: `conns` connections for `seconds`; latency of every request. */
+function load(url: string, ca: string, method: string, headers: Record<string, string>, secs: number): Promise<LoadResult> {
+  const code = `
+    const { parentPort, workerData: w } = require('node:worker_threads');
+    const https = require('node:https');
+    const agent = new https.Agent({ keepAlive: true, maxSockets: w.conns, ca: w.ca, servername: 'localhost' });
+    let done = 0, errors = 0, firstError; const lat = []; const end = Date.now() + w.secs * 1000; let live = w.conns;
+    function one() {
+      if (Date.now() >= end) { if (--live === 0) { agent.destroy(); parentPort.postMessage({ done, errors, firstError, latencies: Float64Array.from(lat) }); } return; }
+      const t0 = performance.now();
+      const req = https.request(w.url, { method: w.method, agent, headers: w.headers, servername: 'localhost' }, (res) => {
+        let body = '';
+        res.on('data', (c) => { if (res.statusCode !== 200) body += c; });
+        res.on('end', () => { if (res.statusCode !== 200) { errors++; firstError ??= res.statusCode + ' ' + body.slice(0, 200); } else { done++; lat.push(performance.now() - t0); } one(); });
+      });
+      req.on('error', (e) => { errors++; firstError ??= e.message; one(); }); req.end();
+    }
+    for (let i = 0; i < w.conns; i++) one();`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: { url, ca, method, headers, secs, conns } });
+    worker.once('message', (m: LoadResult) => {
+      void worker.terminate();
+      resolve(m);
+    });
+    worker.once('error', reject);
+  });
+}
+
+const { startTestApp } = await import('../test/helpers/app.ts');
+const { createAuditContext } = await import('../src/server/audit-context.ts');
+const { ownerSession, jsonBody } = await import('../test/helpers/identity.ts');
+const app = await startTestApp(backend, {
+  env: { STRONGROOM_LOG_LEVEL: 'warn' },
+  // Breakdown probes: the same app with less of the stack, to show where the time goes.
+  extraRoutes: (scope) => {
+    scope.get('/bench/public', { config: { access: { public: 'benchmark baseline' } } }, async () => ({ ok: true }));
+    scope.get('/bench/session', { config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } } }, async () => ({ ok: true }));
+    scope.get('/bench/audited', { config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } } }, async (request) => {
+      await auditCtx.recordAlone(request, { action: 'identity.self.read' });
+      return { ok: true };
+    });
+  },
+});
+const bare = Fastify({ https: { cert: app.ca, key: await (await import('node:fs/promises')).readFile(`${app.home}/key.pem`, 'utf8') } });
+bare.get('/', async () => ({ hello: 'world' }));
+await bare.listen({ host: '127.0.0.1', port: 0 });
+const bareUrl = `https://localhost:${(bare.server.address() as { port: number }).port}/`;
+
+const auditCtx = createAuditContext(app.server.database.db, app.server.audit);
+try {
+  const { session } = await ownerSession(app);
+  const w = await session.req('/api/v1/workspaces/default/secrets/data/bench/db', jsonBody({ type: 'password', value: { password: 'bench-secret-value' } }, 'PUT'));
+  if (w.status !== 201) throw new Error(`write failed: ${w.status} ${w.body}`);
+  const revealUrl = `${app.base}/api/v1/workspaces/default/secrets/reveal/bench/db`;
+  const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf };
+  // The sign-in (password + TOTP) just happened: the re-authentication window (5 min) is open.
+  const check = await load(revealUrl, app.ca, 'POST', headers, 0.3);
+  if (check.errors > 0) throw new Error(`reveal failed: ${check.firstError}`);
+  await load(bareUrl, app.ca, 'GET', {}, 0.5); // warm-up: TLS sessions, JIT
+
+  const hello: number[] = [];
+  const reveal: number[] = [];
+  const lat: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const h = await load(bareUrl, app.ca, 'GET', {}, seconds);
+    if (h.errors) throw new Error(`hello-world errors: ${h.firstError}`);
+    hello.push(h.done / seconds);
+    const v = await load(revealUrl, app.ca, 'POST', headers, seconds);
+    if (v.errors) throw new Error(`${v.errors} reveal errors: ${v.firstError}`);
+    reveal.push(v.done / seconds);
+    lat.push(...v.latencies);
+  }
+  const steps: [string, string][] = [['app, public route', '/bench/public'], ['+ session auth + Cedar', '/bench/session'], ['+ audit event (own transaction)', '/bench/audited']];
+  const stepRates: string[] = [];
+  for (const [label, path] of steps) {
+    const x = await load(`${app.base}${path}`, app.ca, 'GET', { cookie: session.cookie }, Math.max(1, seconds / 2));
+    if (x.errors) throw new Error(`${label}: ${x.firstError}`);
+    const sorted = [...x.latencies].sort((a, b) => a - b);
+    stepRates.push(`${label}: ${fmt(x.done / Math.max(1, seconds / 2))} req/s, p99 ${sorted[Math.floor(0.99 * sorted.length)]!.toFixed(1)} ms`);
+  }
+  lat.sort((a, b) => a - b);
+  const p = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
+  const h = median(hello);
+  const v = median(reveal);
+  console.log(`secret-read: ${backend}, node ${process.version}, ${conns} keep-alive connections, ${rounds} alternated rounds × ${seconds} s, medians`);
+  console.log(`bare Fastify HTTPS hello-world: ${fmt(h)} req/s`);
+  console.log(`audited reveal (session + CSRF + Cedar ×2 + re-auth check + one read + barrier open + audit event): ${fmt(v)} req/s, p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, ${lat.length} reveals`);
+  console.log(`breakdown (same app, one round each): ${stepRates.join('; ')}`);
+  await app.server.audit.chainPending();
+  console.log(`secret-read: ratio=${(v / h).toFixed(3)} req_per_s=${Math.round(v)} p99_ms=${p(0.99).toFixed(1)}`);
+} finally {
+  await bare.close();
+  await app.close();
+}

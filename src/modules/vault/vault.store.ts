@@ -1,0 +1,83 @@
+/** Kysely queries of the vault. Only this file touches the `secrets` and `secret_versions` tables. */
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+export type SecretRow = Selectable<Database['secrets']>;
+export type VersionRow = Selectable<Database['secret_versions']>;
+/** A version row without its ciphertext (for metadata answers). */
+export type VersionInfoRow = Omit<VersionRow, 'value_sealed'>;
+
+const VERSION_INFO = ['workspace_id', 'path', 'version', 'seal_id', 'cert_not_after', 'cert_subject', 'cert_fingerprint256', 'created_by', 'created_at', 'deleted_at', 'deleted_by', 'destroyed_at', 'destroyed_by'] as const;
+
+export function findSecret(db: Db, ws: string, path: string): Promise<SecretRow | undefined> {
+  return db.selectFrom('secrets').selectAll().where('workspace_id', '=', ws).where('path', '=', path).executeTakeFirst();
+}
+
+/** The secret row locked for this transaction (writers of one secret queue here). */
+export function lockSecret(trx: Transaction<Database>, ws: string, path: string): Promise<SecretRow | undefined> {
+  return trx.selectFrom('secrets').selectAll().where('workspace_id', '=', ws).where('path', '=', path).forUpdate().executeTakeFirst();
+}
+
+/** Insert the secret if absent; returns the new row, or undefined when it already existed. */
+export function insertSecretIfAbsent(trx: Transaction<Database>, row: Insertable<Database['secrets']>) {
+  return trx
+    .insertInto('secrets')
+    .values(row)
+    .onConflict((oc) => oc.columns(['workspace_id', 'path']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export function versionInfos(db: Db, ws: string, path: string): Promise<VersionInfoRow[]> {
+  return db.selectFrom('secret_versions').select(VERSION_INFO).where('workspace_id', '=', ws).where('path', '=', path).orderBy('version', 'asc').execute();
+}
+
+export function findVersion(db: Db, ws: string, path: string, version: number): Promise<VersionRow | undefined> {
+  return db.selectFrom('secret_versions').selectAll().where('workspace_id', '=', ws).where('path', '=', path).where('version', '=', version).executeTakeFirst();
+}
+
+/** Drop versions older than the newest `maxVersions` (rows and ciphertexts removed). */
+export async function pruneVersions(trx: Transaction<Database>, ws: string, path: string, current: number, maxVersions: number): Promise<number[]> {
+  const rows = await trx
+    .deleteFrom('secret_versions')
+    .where('workspace_id', '=', ws)
+    .where('path', '=', path)
+    .where('version', '<=', current - maxVersions)
+    .returning('version')
+    .execute();
+  return rows.map((r) => r.version).sort((a, b) => a - b);
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function listSecrets(db: Db, ws: string, prefix: string, after: string | undefined, limit: number): Promise<SecretRow[]> {
+  let q = db.selectFrom('secrets').selectAll().where('workspace_id', '=', ws);
+  if (prefix) q = q.where(sql<boolean>`path like ${`${escapeLike(prefix)}%`}`);
+  if (after !== undefined) q = q.where('path', '>', after);
+  return q.orderBy('path', 'asc').limit(limit).execute();
+}
+
+/** Secrets with an expiry, a rotation period or a certificate, with their current version's facts. */
+export function dueCandidates(db: Db, ws: string) {
+  return db
+    .selectFrom('secrets as s')
+    .leftJoin('secret_versions as v', (j) => j.onRef('v.workspace_id', '=', 's.workspace_id').onRef('v.path', '=', 's.path').onRef('v.version', '=', 's.current_version'))
+    .select(['s.path', 's.type', 's.owner', 's.tags', 's.current_version', 's.expires_at', 's.rotate_every_seconds', 'v.created_at as version_created_at', 'v.cert_not_after'])
+    .where('s.workspace_id', '=', ws)
+    .where((eb) => eb.or([eb('s.expires_at', 'is not', null), eb('s.rotate_every_seconds', 'is not', null), eb('v.cert_not_after', 'is not', null)]))
+    .orderBy('s.path', 'asc')
+    .execute();
+}
+
+/** One statement for a reveal: the secret's type and tags with one version (default: current). */
+export function secretWithVersion(db: Db, ws: string, path: string, version: number | undefined) {
+  return db
+    .selectFrom('secrets as s')
+    .leftJoin('secret_versions as v', (j) =>
+      j.onRef('v.workspace_id', '=', 's.workspace_id').onRef('v.path', '=', 's.path').on('v.version', '=', version === undefined ? sql<number>`s.current_version` : sql<number>`${version}`))
+    .select(['s.type', 's.tags', 's.current_version', 'v.version', 'v.value_sealed', 'v.created_at', 'v.deleted_at', 'v.destroyed_at'])
+    .where('s.workspace_id', '=', ws)
+    .where('s.path', '=', path)
+    .executeTakeFirst();
+}
