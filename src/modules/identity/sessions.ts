@@ -36,13 +36,15 @@ export async function createSession(db: Executor, userId: string, strength: Stre
   return { id, idHash };
 }
 
+const SLIDE_MS = 30_000;
+
 /** The live session for a cookie value, its idle expiry slid forward; undefined otherwise. */
 export async function useSession(db: Executor, id: string, now: Date, t: SessionTimes): Promise<SessionRow | undefined> {
   const idHash = sha256Hex(id);
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.id_hash', 'sessions.user_id', 'sessions.strength', 'sessions.authenticated_at', 'sessions.created_at', 'sessions.absolute_expires_at'])
+    .select(['sessions.id_hash', 'sessions.user_id', 'sessions.strength', 'sessions.authenticated_at', 'sessions.created_at', 'sessions.absolute_expires_at', 'sessions.last_seen_at'])
     .where('sessions.id_hash', '=', idHash)
     .where('sessions.revoked_at', 'is', null)
     .where('users.status', '=', 'active')
@@ -50,8 +52,12 @@ export async function useSession(db: Executor, id: string, now: Date, t: Session
     .where('sessions.absolute_expires_at', '>', now)
     .executeTakeFirst();
   if (!row) return undefined;
-  const idle = new Date(Math.min(now.getTime() + t.idleSeconds * 1000, new Date(row.absolute_expires_at).getTime()));
-  await db.updateTable('sessions').set({ last_seen_at: now, idle_expires_at: idle }).where('id_hash', '=', idHash).execute();
+  // Slide the idle expiry at most every SLIDE_MS: the idle timeout is then exact to within that
+  // much, and a busy session does not write (and lock) its row on every request.
+  if (now.getTime() - new Date(row.last_seen_at).getTime() >= SLIDE_MS) {
+    const idle = new Date(Math.min(now.getTime() + t.idleSeconds * 1000, new Date(row.absolute_expires_at).getTime()));
+    await db.updateTable('sessions').set({ last_seen_at: now, idle_expires_at: idle }).where('id_hash', '=', idHash).execute();
+  }
   return { idHash, userId: row.user_id, strength: row.strength as Strength, authenticatedAt: new Date(row.authenticated_at), createdAt: new Date(row.created_at) };
 }
 
