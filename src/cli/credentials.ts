@@ -4,14 +4,13 @@
  * CSRF token from `strongroom login`; `user` and `token` commands send them like a browser would.
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { rootCertificates } from 'node:tls';
-import { ApiError } from '../client/http-client.ts';
+import { exchange, type Exchange } from '../client/http-client.ts';
 import type { Config } from '../core/config.ts';
 import { tlsFilesFor } from '../server/main.ts';
 import { CliExit } from './context.ts';
+import { serverBaseUrl } from './server-link.ts';
 import { EXIT } from './exit-codes.ts';
 
 export interface Credentials {
@@ -44,52 +43,27 @@ export async function loadCredentials(): Promise<Credentials> {
 }
 
 export async function serverBase(config: Config): Promise<{ baseUrl: string; ca?: string }> {
-  const host = ['0.0.0.0', '::'].includes(config.STRONGROOM_BIND) ? '127.0.0.1' : config.STRONGROOM_BIND;
-  const baseUrl = config.STRONGROOM_PUBLIC_URL ?? `https://${host.includes(':') ? `[${host}]` : host}:${config.STRONGROOM_HTTPS_PORT}/`;
   const ca = await readFile(tlsFilesFor(config).certFile, 'utf8').catch(() => undefined);
-  return { baseUrl, ...(ca ? { ca } : {}) };
+  return { baseUrl: serverBaseUrl(config), ...(ca ? { ca } : {}) };
 }
 
 /** One HTTPS request with optional session cookie + CSRF header; problem+json → ApiError. */
-export function call<T>(c: { baseUrl: string; ca?: string; session?: string; csrf?: string }, method: string, p: string, body?: unknown): Promise<{ body: T; setCookie: string[] }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const url = new URL(p, c.baseUrl);
-    const req = https.request(
-      url,
-      {
-        method,
-        ca: c.ca ? [...rootCertificates, c.ca] : undefined,
-        servername: url.hostname === '127.0.0.1' || url.hostname === '::1' ? 'localhost' : undefined,
-        timeout: 30_000,
-        headers: {
-          accept: 'application/json',
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-          ...(c.session ? { cookie: `__Host-sr_session=${c.session}` } : {}),
-          ...(c.csrf && method !== 'GET' ? { 'x-csrf-token': c.csrf } : {}),
-        },
+export function call<T>(c: { baseUrl: string; ca?: string; session?: string; csrf?: string }, method: string, p: string, body?: unknown): Promise<Exchange<T>> {
+  const host = new URL(c.baseUrl).hostname;
+  return exchange<T>(
+    {
+      baseUrl: c.baseUrl,
+      ca: c.ca,
+      servername: host === '127.0.0.1' || host === '[::1]' ? 'localhost' : undefined,
+      headers: {
+        ...(c.session ? { cookie: `__Host-sr_session=${c.session}` } : {}),
+        ...(c.csrf && method !== 'GET' ? { 'x-csrf-token': c.csrf } : {}),
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: any;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            parsed = undefined;
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 400) reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
-          else resolve({ body: parsed as T, setCookie: ([] as string[]).concat(res.headers['set-cookie'] ?? []) });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end(payload);
-  });
+    },
+    method,
+    p,
+    body,
+  );
 }
 
 export function sessionFromCookies(setCookie: string[]): string | undefined {

@@ -9,9 +9,14 @@ import { createClient, type Client } from '../client/http-client.ts';
 import { readOperatorToken } from '../server/operator-token.ts';
 import { tlsFilesFor } from '../server/main.ts';
 
-export async function connectToServer(config: Config): Promise<Client | undefined> {
+/** Where the server answers: the public URL, or the bind address (loopback for a wildcard). */
+export function serverBaseUrl(config: Config): string {
   const host = ['0.0.0.0', '::'].includes(config.STRONGROOM_BIND) ? '127.0.0.1' : config.STRONGROOM_BIND;
-  const baseUrl = config.STRONGROOM_PUBLIC_URL ?? `https://${host.includes(':') ? `[${host}]` : host}:${config.STRONGROOM_HTTPS_PORT}/`;
+  return config.STRONGROOM_PUBLIC_URL ?? `https://${host.includes(':') ? `[${host}]` : host}:${config.STRONGROOM_HTTPS_PORT}/`;
+}
+
+export async function connectToServer(config: Config): Promise<Client | undefined> {
+  const baseUrl = serverBaseUrl(config);
   const files = tlsFilesFor(config);
   const ca = await readFile(files.certFile, 'utf8').catch(() => undefined);
   const token = await readOperatorToken(config.STRONGROOM_HOME).catch(() => undefined);

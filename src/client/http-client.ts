@@ -32,47 +32,63 @@ export interface Client {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
+export interface Exchange<T> {
+  body: T;
+  setCookie: string[];
+}
+
+/**
+ * One JSON request over HTTPS with the given extra headers; a problem+json answer (status ≥ 400)
+ * rejects with an `ApiError` carrying its code, title and detail.
+ */
+export function exchange<T>(
+  opts: { baseUrl: string; ca?: string | undefined; servername?: string | undefined; timeoutMs?: number; agent?: https.Agent; headers?: Record<string, string> },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Exchange<T>> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const url = new URL(path, opts.baseUrl);
+    const req = https.request(
+      url,
+      {
+        method,
+        agent: opts.agent,
+        ...(opts.agent ? {} : { ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername }),
+        timeout: opts.timeoutMs ?? 30_000,
+        headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: any;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 400) reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
+          else resolve({ body: parsed as T, setCookie: ([] as string[]).concat(res.headers['set-cookie'] ?? []) });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 export function createClient(opts: ClientOptions): Client {
   const agent = new https.Agent({ keepAlive: true, ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername });
+  const headers: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   return {
     baseUrl: opts.baseUrl,
-    request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      return new Promise((resolve, reject) => {
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const req = https.request(
-          new URL(path, opts.baseUrl),
-          {
-            method,
-            agent,
-            timeout: opts.timeoutMs ?? 30_000,
-            headers: {
-              accept: 'application/json',
-              ...(payload ? { 'content-type': 'application/json' } : {}),
-              ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              let parsed: any;
-              try {
-                parsed = text ? JSON.parse(text) : undefined;
-              } catch {
-                parsed = undefined;
-              }
-              const status = res.statusCode ?? 0;
-              if (status >= 400) {
-                reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
-              } else resolve(parsed as T);
-            });
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error('request timed out')));
-        req.on('error', reject);
-        req.end(payload);
-      });
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      return (await exchange<T>({ baseUrl: opts.baseUrl, agent, headers, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }, method, path, body)).body;
     },
   };
 }
