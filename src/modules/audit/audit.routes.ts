@@ -6,10 +6,9 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Actor } from '../../core/audit/event.ts';
-import { OUTCOMES } from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Kysely } from 'kysely';
-import { MAX_LIMIT, toCsv, toJsonLines } from './audit.search.ts';
+import { searchQuerySchema, toCsv, toJsonLines } from './audit.search.ts';
 import type { AuditModule, RecordInput } from './audit.service.ts';
 
 export interface AuditRoutesOptions {
@@ -21,16 +20,8 @@ export interface AuditRoutesOptions {
   actorOf?: (request: FastifyRequest) => Actor;
 }
 
-const eventsQuery = z.strictObject({
-  actor: z.string().min(1).max(256).optional(),
+const eventsQuery = searchQuerySchema.omit({ actionPrefix: true }).extend({
   action: z.string().min(1).max(128).optional(),
-  resource: z.string().min(1).max(330).optional(),
-  outcome: z.enum(OUTCOMES).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  cursor: z.string().max(64).optional(),
-  order: z.enum(['asc', 'desc']).default('asc'),
-  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
   format: z.enum(['json', 'jsonl', 'csv']).default('json'),
 });
 

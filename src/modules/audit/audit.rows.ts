@@ -37,26 +37,7 @@ export function eventToRow(e: AuditEvent) {
  * `AuditEvent` because that is what an untampered row is.
  */
 export function rowToEvent(r: EventRow): AuditEvent {
-  const actor: AuditEventDraft['actor'] = { id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] };
-  if (r.auth_method !== null) actor.authMethod = r.auth_method;
-  const resource: AuditEventDraft['resource'] = { type: r.resource_type };
-  if (r.resource_id !== null) resource.id = r.resource_id;
-  if (r.workspace !== null) resource.workspace = r.workspace;
-  const e: AuditEvent = {
-    seq: Number(r.seq),
-    time: toIso(r.time),
-    actor,
-    action: r.action,
-    resource,
-    outcome: r.outcome as AuditEvent['outcome'],
-    details: parseJson(r.details) as AuditEvent['details'],
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-  if (r.request_id !== null) e.requestId = r.request_id;
-  if (r.source_ip !== null) e.sourceIp = r.source_ip;
-  if (r.user_agent !== null) e.userAgent = r.user_agent;
-  return e;
+  return textRowToEvent({ ...r, time: toIso(r.time) });
 }
 
 /** A row of {@link EVENT_TEXT_COLUMNS}: `time` already ISO-8601 text, `seq` as the driver gives it. */
