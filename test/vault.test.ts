@@ -410,7 +410,7 @@ for (const backend of BACKENDS) {
       assert.equal((await owner.req(`${S}/metadata/iso/x`)).status, 404, 'same path, own workspace: nothing');
     });
 
-    test('a canary value never appears in logs, audit rows, error bodies, /metrics or any table', async (t) => {
+    test('a canary value never appears in logs, audit rows, error bodies, /metrics, the OpenAPI output or any table', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       const canary = `CANARY-${Date.now().toString(36)}-4f1c9e`;
       const bodies: string[] = [];
@@ -432,6 +432,9 @@ for (const backend of BACKENDS) {
       assert.ok(!app.logs.join('\n').includes(canary), 'logs');
       assert.ok(!JSON.stringify(await auditRows(app)).includes(canary), 'audit rows');
       assert.ok(!(await metrics(app)).includes(canary), 'metrics');
+      const openapi = await app.req('/api/v1/openapi.json');
+      assert.equal(openapi.status, 200);
+      assert.ok(!openapi.body.includes(canary), 'OpenAPI output');
       const dump = await dumpAll(app);
       assert.ok(dump.includes('canary/db'), 'the dump covers the vault tables');
       assert.ok(!dump.includes(canary), 'database dump');

@@ -12,6 +12,7 @@ import type { DatabaseHandle } from '../db/database.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { AuditContext } from './audit-context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerKeysRoutes } from './routes/keys.routes.ts';
 import { registerAccessRoutes } from './routes/access.routes.ts';
@@ -79,6 +80,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id);
   });
   await registerSecurityHeaders(fastify);
+  await registerOpenApi(fastify);
   registerProblemHandler(fastify);
   instrumentApp(fastify, deps.metrics);
 
@@ -92,6 +94,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   registerHealthRoutes(fastify, deps.database.db);
+  registerOpenApiRoute(fastify);
   registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME });
   registerAuthRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
