@@ -91,7 +91,7 @@ describe('serve on the embedded defaults', () => {
     const doctor = runCli(['doctor', '--json'], env);
     const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] }).checks;
     const byName = Object.fromEntries(checks.map((c) => [c.name, c.status]));
-    assert.deepEqual(byName, { 'data-dir': 'pass', 'tls-certificate': 'warn', 'tls-listener': 'pass', hsts: 'pass', database: 'pass', 'root-key': 'warn', seal: 'pass', 'audit-chain': 'pass' });
+    assert.deepEqual(byName, { 'data-dir': 'pass', 'tls-certificate': 'warn', 'tls-listener': 'pass', hsts: 'pass', database: 'pass', 'root-key': 'warn', seal: 'pass', 'audit-chain': 'pass', 'secrets-due': 'warn' });
     assert.equal(doctor.status, 0);
 
     first.child.kill('SIGTERM');
@@ -112,6 +112,7 @@ describe('serve on the embedded defaults', () => {
     assert.equal(stopped.status, 0, 'a stopped server is a warning, not a failure');
     assert.match(stopped.stdout, /WARN\s+tls-listener\s+server not reachable/);
     assert.match(stopped.stdout, /PASS\s+database/);
+    assert.match(stopped.stdout, /PASS\s+secrets-due\s+no secret expired or overdue in 1 workspace/);
   });
 });
 

@@ -11,6 +11,8 @@ import { migrationStatus } from '../db/migrate.ts';
 import { databaseSpec, tlsFilesFor } from '../server/main.ts';
 import { HSTS_VALUE } from '../server/plugins/security-headers.ts';
 import { loadTlsMaterial, type TlsMaterial } from '../server/tls.ts';
+import { createBarrier } from '../core/crypto/barrier.ts';
+import { createVaultService } from '../modules/vault/index.ts';
 import { rootKeyProviderFor } from '../server/root-key.ts';
 import { probeHttps, type ProbeResult } from './probe.ts';
 import { connectToServer } from './server-link.ts';
@@ -156,6 +158,30 @@ async function checkLive(config: Config): Promise<Check[]> {
   return checks;
 }
 
+/** Secrets that are expired or overdue for rotation (fail) or due within 14 days (warn). */
+async function checkSecretsDue(config: Config): Promise<Check> {
+  const name = 'secrets-due';
+  if (!config.DATABASE_URL) {
+    const pid = await lockHolder(path.join(config.STRONGROOM_HOME, 'db.lock'));
+    if (pid !== undefined) return { name, status: 'warn', evidence: 'the server holds the embedded database: see GET /api/v1/workspaces/<ws>/secrets-due (signed in), or stop it and rerun' };
+  }
+  let handle;
+  try {
+    handle = await openDatabase(databaseSpec(config));
+    const vault = createVaultService({ db: handle.db, barrier: createBarrier() }); // metadata only: nothing is opened
+    const workspaces = await handle.db.selectFrom('workspaces').select('id').execute();
+    const items = (await Promise.all(workspaces.map(async (w) => (await vault.due(handle!.db, w.id, 14 * 24 * 3600)).map((d) => ({ ws: w.id, ...d }))))).flat();
+    const overdue = items.filter((d) => d.reasons.some((r) => r === 'expired' || r === 'rotation-overdue' || r === 'certificate-expired'));
+    if (overdue.length > 0) return { name, status: 'fail', evidence: `${overdue.length} secret(s) expired or overdue: ${overdue.slice(0, 5).map((d) => `${d.ws}/${d.path} (${d.reasons.join(', ')})`).join('; ')}` };
+    if (items.length > 0) return { name, status: 'warn', evidence: `${items.length} secret(s) due within 14 days: ${items.slice(0, 5).map((d) => `${d.ws}/${d.path}`).join('; ')}` };
+    return { name, status: 'pass', evidence: `no secret expired or overdue in ${workspaces.length} workspace(s)` };
+  } catch (err) {
+    return { name, status: 'warn', evidence: `not checked: ${(err as Error).message}` };
+  } finally {
+    await handle?.close();
+  }
+}
+
 export async function runDoctor(config: Config): Promise<Check[]> {
   const dataDir = await checkDataDir(config.STRONGROOM_HOME);
   const tls = await checkTls(config);
@@ -163,5 +189,5 @@ export async function runDoctor(config: Config): Promise<Check[]> {
   const probe = await probeHttps(url, { extraCa: tls.material?.cert, servername }).catch((e: Error) => e);
   const database = await checkDatabase(config, probe);
   const rootKey = await checkRootKey(config);
-  return [dataDir, tls.check, ...checksFromProbe(probe), database, rootKey, ...(await checkLive(config))];
+  return [dataDir, tls.check, ...checksFromProbe(probe), database, rootKey, ...(await checkLive(config)), await checkSecretsDue(config)];
 }
