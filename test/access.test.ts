@@ -87,6 +87,7 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['keys.workspace.destroy',              '- - - - - - -', '-', 'Y'],
   ['operator.keyring.seal',               '- - - - - - -', '-', 'Y'],
   ['operator.keyring.unseal',             '- - - - - - -', '-', 'Y'],
+  ['operator.workspace.create',           '- - - - - - -', '-', 'Y'],
   ['policy.rule.create',                  'Y Y Y - - - -', '-', '-'],
   ['policy.rule.delete',                  'Y Y Y - - - -', '-', '-'],
   ['policy.rule.list',                    'Y Y Y Y - - Y', '-', '-'],

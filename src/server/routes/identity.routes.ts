@@ -33,6 +33,30 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRoute
   const { identity, audit } = deps;
   const access = (action: string) => ({ access: { action, audit: action } });
 
+  // Workspaces are created by the platform operator (single organisation per installation); the
+  // named user, if any, becomes the first owner in the same transaction as the audit event.
+  r.post(
+    '/api/v1/workspaces',
+    {
+      config: access('operator.workspace.create'),
+      schema: {
+        body: z.strictObject({ id: ws, name: z.string().trim().min(1).max(200), ownerEmail: z.email().max(320).optional() }),
+        response: { 201: z.object({ id: z.string(), name: z.string(), ownerId: z.string().nullable() }) },
+      },
+    },
+    async (request, reply) => {
+      const { id, name, ownerEmail } = request.body;
+      const owner = ownerEmail ? await identity.users.findByEmail(ownerEmail) : undefined;
+      if (ownerEmail && !owner) throw new AppError('VALIDATION_FAILED', { detail: 'No user with that email; create the user first.' });
+      await audit.run(request, { action: 'operator.workspace.create', resource: { type: 'workspace', id, workspace: id }, details: { owner: owner?.id ?? null } }, async (trx) => {
+        const created = await trx.insertInto('workspaces').values({ id, name }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+        if (!created) throw new AppError('CONFLICT', { detail: `Workspace ${id} already exists.` });
+        if (owner) await trx.insertInto('memberships').values({ workspace_id: id, user_id: owner.id, role: 'owner' }).execute();
+      });
+      return reply.code(201).send({ id, name, ownerId: owner?.id ?? null });
+    },
+  );
+
   async function memberOf(workspace: string, userId: string) {
     const roles = await identity.users.rolesIn(userId, workspace);
     const user = roles.length > 0 ? await identity.users.find(userId) : undefined;
