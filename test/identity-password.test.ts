@@ -28,3 +28,16 @@ test('change password: rules enforced, old password refused afterwards, audited 
   assert.ok(ev.some((e) => e.outcome === 'success'));
   assert.ok(!JSON.stringify(ev).includes(NEW), 'the new password is not in the audit trail');
 });
+
+test('a role change signs the user out everywhere (privilege change ends the old sessions)', async () => {
+  const { ownerSession } = await import('./helpers/identity.ts');
+  const { session: owner } = await ownerSession(app);
+  const user = await createUser(app, 'role-change@corp.test', { role: 'analyst' });
+  const s = await login(app, 'role-change@corp.test');
+  assert.equal((await s.req('/api/v1/auth/me')).status, 200);
+  const change = await owner.req(`/api/v1/workspaces/default/users/${user.id}/roles`, jsonBody({ roles: ['engineer'] }, 'PUT'));
+  assert.ok(change.status >= 200 && change.status < 300, change.body);
+  assert.equal((await s.req('/api/v1/auth/me')).status, 401, 'the old session ended with the privilege change');
+  const again = await login(app, 'role-change@corp.test');
+  assert.equal((await again.req('/api/v1/auth/me')).status, 200);
+});
