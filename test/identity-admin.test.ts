@@ -1,4 +1,4 @@
-/** Password change: needs a recent sign-in, applies the password rules, and the old password stops working. */
+/** Account administration over HTTPS: password change, role changes ending sessions, service-account tokens. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestApp, type TestApp } from './helpers/app.ts';
@@ -40,4 +40,23 @@ test('a role change signs the user out everywhere (privilege change ends the old
   assert.equal((await s.req('/api/v1/auth/me')).status, 401, 'the old session ended with the privilege change');
   const again = await login(app, 'role-change@corp.test');
   assert.equal((await again.req('/api/v1/auth/me')).status, 200);
+});
+
+test('a service account acts only through its scoped token, with its role', async () => {
+  const { ownerSession } = await import('./helpers/identity.ts');
+  const { session: owner } = await ownerSession(app);
+  await owner.req('/api/v1/auth/reauth', jsonBody({ password: GOOD_PASSWORD })).catch(() => undefined);
+  const sa = await owner.req('/api/v1/workspaces/default/service-accounts', jsonBody({ name: 'etl-bot', role: 'auditor' }));
+  assert.equal(sa.status, 201, sa.body);
+  const tok = await owner.req(`/api/v1/workspaces/default/service-accounts/${sa.json<any>().id}/tokens`, jsonBody({ name: 'ci', scopes: ['audit.event.list'], expiresInDays: 1 }));
+  assert.equal(tok.status, 201, tok.body);
+  const token = tok.json<any>().token as string;
+  assert.match(token, /^srt_/);
+  const bearer = { headers: { authorization: `Bearer ${token}` } };
+  const list = await app.req('/api/v1/audit/events?limit=1', bearer);
+  assert.equal(list.status, 200, list.body);
+  const outOfScope = await app.req('/api/v1/audit/verify', bearer);
+  assert.equal(outOfScope.status, 403, 'an action outside the token scope is refused');
+  const notRole = await app.req('/api/v1/workspaces/default/users', bearer);
+  assert.equal(notRole.status, 403, 'the role (auditor) or scope does not allow user administration');
 });
