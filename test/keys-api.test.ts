@@ -130,6 +130,15 @@ for (const backend of BACKENDS) {
       }
       const unseal = await app.req('/api/v1/sys/unseal', json({ share: 'srs1-not-a-share' }));
       assert.equal(unseal.status, 409, 'a file-provider installation does not take shares');
+      // Unseal is public: attempts are limited per address (20 a minute), answered as problem+json.
+      let limited;
+      for (let i = 0; i < 25 && !limited; i++) {
+        const r = await app.req('/api/v1/sys/unseal', json({ share: 'srs1-not-a-share' }));
+        if (r.status === 429) limited = r;
+      }
+      assert.ok(limited, 'the unseal route is rate limited');
+      assert.equal(limited.json().code, 'RATE_LIMITED');
+      assert.match(String(limited.headers['content-type']), /^application\/problem\+json/);
     });
   });
 }

@@ -22,6 +22,7 @@ import { registerIdentityRoutes } from './routes/identity.routes.ts';
 import { registerVaultRoutes } from './routes/vault.routes.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
 import type { IdentityModule } from '../modules/identity/index.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
 import { registerProblemHandler } from './plugins/problem.ts';
@@ -85,6 +86,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   instrumentApp(fastify, deps.metrics);
 
   await fastify.register(fastifyCookie);
+  // Per-address limits for the public routes whose body is itself a credential (unseal share,
+  // setup token). In-process counters: each instance limits on its own.
+  await fastify.register(rateLimit, { global: false });
   registerAuth(fastify, {
     verifyOperatorToken: deps.verifyOperatorToken,
     isSealed: async () => (await deps.keys.state()) !== 'unsealed',

@@ -188,7 +188,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
   r.post(
     '/api/v1/setup',
     {
-      config: { access: { public: 'first start: the one-time setup token is the credential' } },
+      config: { access: { public: 'first start: the one-time setup token is the credential' }, rateLimit: { max: 10, timeWindow: '1 minute' } },
       schema: { body: z.strictObject({ token: z.string().min(10).max(200), email, password, displayName: z.string().trim().min(1).max(200) }), response: { 201: z.object({ user: userOut }) } },
     },
     async (request, reply) => {

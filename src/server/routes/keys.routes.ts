@@ -1,7 +1,7 @@
 /**
  * Seal status, unseal, seal and key management over HTTPS. Unseal is public on purpose: the
- * share itself is the credential (as with Vault); every attempt is audited and rate-limited by
- * the share checks. The rest needs the operator credential.
+ * share itself is the credential (as with Vault); every attempt is audited, and attempts are
+ * limited per source address (20 a minute). The rest needs the operator credential.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -34,7 +34,7 @@ export function registerKeysRoutes(app: FastifyInstance, deps: KeysRoutesDeps): 
   r.post(
     '/api/v1/sys/unseal',
     {
-      config: { access: { public: 'the share is the credential', allowSealed: true } },
+      config: { access: { public: 'the share is the credential', allowSealed: true }, rateLimit: { max: 20, timeWindow: '1 minute' } },
       schema: { body: z.strictObject({ share: z.string().min(8).max(512) }) },
     },
     async (request) => {
