@@ -11,7 +11,6 @@
  *   export): the ceiling for verify on this machine at this moment.
  * Last line: audit: append_per_s=<pglite> append_pg_per_s=<pg> bare_pg_per_s=<n> verify_per_s=<n> verify_core_per_s=<n>
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +23,7 @@ import { openDatabase, type DatabaseHandle } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
 import { eventPages, insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
-import { PG_ADMIN_URL } from '../test/helpers/db.ts';
+import { createTestDatabase } from '../test/helpers/db.ts';
 
 const WRITERS = 32;
 
@@ -109,26 +108,6 @@ async function fill(h: DatabaseHandle, n: number): Promise<void> {
   }
 }
 
-async function pgDatabase(): Promise<{ h: DatabaseHandle; url: string; drop: () => Promise<void> }> {
-  const name = `sr_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  const h = await openDatabase({ kind: 'postgres', url: url.toString(), allowWeakTls: false, poolSize: WRITERS + 2 });
-  await migrateToLatest(h.db as never);
-  const drop = async () => {
-    await h.close();
-    const a = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await a.connect();
-    await a.query(`drop database if exists ${name} with (force)`);
-    await a.end();
-  };
-  return { h, url: url.toString(), drop };
-}
-
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-bench-audit-'));
 try {
   const lite = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'db') });
@@ -137,9 +116,9 @@ try {
   await lite.close();
   console.log(`append, PGlite file-backed, ${WRITERS} writers: ${litePerS.toFixed(0)} events/s`);
 
-  const { h, url, drop } = await pgDatabase();
+  const h = await createTestDatabase('postgres', { poolSize: WRITERS + 2 });
   try {
-    const barePerS = await bareRate(url, 250);
+    const barePerS = await bareRate(h.url!, 250);
     console.log(`bare pg BEGIN/INSERT/COMMIT, ${WRITERS} connections: ${barePerS.toFixed(0)} events/s`);
     const pgPerS = await appendRate(h, path.join(dir, 'logs-pg'), 250);
     console.log(`append, PostgreSQL, ${WRITERS} writers: ${pgPerS.toFixed(0)} events/s (target ≥ 5000; ${(pgPerS / barePerS).toFixed(2)}× bare pg)`);
@@ -159,7 +138,7 @@ try {
       `audit: append_per_s=${litePerS.toFixed(0)} append_pg_per_s=${pgPerS.toFixed(0)} bare_pg_per_s=${barePerS.toFixed(0)} verify_per_s=${verifyPerS.toFixed(0)} verify_core_per_s=${corePerS.toFixed(0)}`,
     );
   } finally {
-    await drop();
+    await h.close(); // also drops the throwaway database
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
