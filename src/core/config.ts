@@ -103,6 +103,18 @@ export const configSchema = z.object({
   STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100).describe('Sign-in attempts per source address (all accounts) within the window before that address is locked.'),
   STRONGROOM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900).describe('Window over which sign-in attempts are counted.'),
   STRONGROOM_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900).describe('How long an account or address stays locked after too many attempts.'),
+  STRONGROOM_EGRESS_ALLOWLIST: z
+    .string()
+    .default('')
+    .describe(
+      'Comma-separated addresses the outbound-connection guard lets through although they are private or loopback: CIDR blocks (10.1.0.0/16, 127.0.0.1/32, ::1/128). Empty = only public addresses. Needed for on-premises S3-compatible stores and for test emulators.',
+    ),
+  STRONGROOM_EGRESS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000).describe('Outbound connections to drives and other user-supplied endpoints: connect timeout.'),
+  STRONGROOM_EGRESS_READ_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000).describe('Outbound connections: idle read timeout.'),
+  STRONGROOM_LOCAL_DRIVE_ROOT: z
+    .string()
+    .optional()
+    .describe('Local drives may only live under this directory (default <home>/drives). The default local drive is <root>/default.'),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -26,6 +26,12 @@ export const ERROR_TABLE = {
   SEALED: { status: 503, title: 'Strongroom is sealed' },
   KEY_DESTROYED: { status: 410, title: 'The key protecting this data was destroyed' },
   DECRYPTION_FAILED: { status: 409, title: 'Stored data failed its integrity check' },
+  EGRESS_DENIED: { status: 422, title: 'That address may not be reached from Strongroom' },
+  DRIVE_AUTH_FAILED: { status: 422, title: 'The storage service rejected the credentials' },
+  DRIVE_BUCKET_NOT_FOUND: { status: 422, title: 'The bucket or container does not exist' },
+  DRIVE_PERMISSION_DENIED: { status: 422, title: 'The credentials lack a permission the drive needs' },
+  DRIVE_UNREACHABLE: { status: 422, title: 'The storage service could not be reached' },
+  DRIVE_ERROR: { status: 502, title: 'The storage service failed' },
   AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot record this action' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
