@@ -116,7 +116,6 @@ export interface BlobDriver {
 }
 
 const MAX_KEY_BYTES = 1024;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Throws INVALID_KEY unless `key` is a safe relative object key. */
