@@ -1,0 +1,210 @@
+/**
+ * Google Cloud Storage blob driver over @google-cloud/storage 7.22.
+ *
+ * - Credentials: a service-account JSON (`credentials`) or any google-auth-library `authClient`
+ *   (tests pass one holding a fixed bearer token). Nothing is read from the environment.
+ * - `put` is a single multipart/related request (streamed, all-or-nothing); create-if-absent is
+ *   `ifGenerationMatch=0`, enforced by GCS.
+ * - Multipart: each part is a temporary object under `<prefix>.strongroom-multipart/<id>/`; complete
+ *   composes them (≤ 32 sources per compose, in rounds) into the key in one final compose, so the
+ *   object appears at once; temporaries are deleted on complete and abort. GCS caps a composite
+ *   at 1024 components, hence `maxParts`.
+ * - `agent`: every request (API, uploads, downloads, token fetches) goes through it; see gcs-agent.ts.
+ */
+import type { Agent as HttpAgent } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Bucket, type File, Storage, type StorageOptions } from '@google-cloud/storage';
+import type { AuthClient } from 'google-auth-library';
+import {
+  BlobError, type BlobDriver, type BlobInfo, type ByteRange, checkBlobKey, checkBlobPrefix, type DriverCapabilities,
+  type GetResult, type ListPage, type MultipartUpload, type PutOptions, resolveRange,
+} from './driver.ts';
+import { agentInterceptor, installTeenyAgentHook } from './gcs-agent.ts';
+import { type ErrorContext, httpStatusOf, toBlobError } from './gcs-errors.ts';
+import { GcsMultipart } from './gcs-multipart.ts';
+
+export interface GcsServiceAccount {
+  client_email: string;
+  private_key: string;
+  project_id?: string;
+  [field: string]: unknown;
+}
+
+export interface GcsDriverOptions {
+  bucket: string;
+  /** Key prefix inside the bucket, e.g. `strongroom/`; must end with `/` when set. */
+  prefix?: string;
+  /** Service-account key (the JSON file's content). Exactly one of `credentials` / `authClient`. */
+  credentials?: GcsServiceAccount;
+  authClient?: AuthClient;
+  /** Default `https://storage.googleapis.com`; tests point it at the GCS peer. */
+  apiEndpoint?: string;
+  projectId?: string;
+  /** Used for every request, including token fetches (the egress guard). */
+  agent?: HttpAgent;
+  /** Per-request timeout in ms (default 30 000). */
+  timeoutMs?: number;
+  /**
+   * Retries of idempotent calls on 408/429/5xx and of any call that got no response (the SDK's
+   * retry-request retries every connection failure, EGRESS_DENIED included). Default 2.
+   */
+  maxRetries?: number;
+  /** GCS has no minimum part size; 5 MiB by default so callers size parts as for S3. Tests lower it. */
+  minPartSize?: number;
+}
+
+export const MULTIPART_DIR = '.strongroom-multipart/';
+
+export class GcsDriver implements BlobDriver {
+  readonly kind = 'gcs' as const;
+  readonly capabilities: DriverCapabilities;
+  private readonly bucket: Bucket;
+  private readonly prefix: string;
+
+  constructor(opts: GcsDriverOptions) {
+    if ((opts.credentials === undefined) === (opts.authClient === undefined)) {
+      throw new BlobError('FAILED', 'GCS driver needs exactly one of credentials or authClient');
+    }
+    this.capabilities = { conditionalCreate: true, minPartSize: opts.minPartSize ?? 5 * 1024 * 1024, maxParts: 1024 };
+    this.prefix = opts.prefix ?? '';
+    if (this.prefix !== '' && (!this.prefix.endsWith('/') || checkBlobPrefix(this.prefix) !== this.prefix)) {
+      throw new BlobError('INVALID_KEY', 'GCS prefix must be a key-like path ending with "/"');
+    }
+    const options: StorageOptions = {
+      projectId: opts.projectId ?? opts.credentials?.project_id ?? 'strongroom',
+      timeout: opts.timeoutMs ?? 30_000,
+      retryOptions: { autoRetry: (opts.maxRetries ?? 2) > 0, maxRetries: opts.maxRetries ?? 2, maxRetryDelay: 8, totalTimeout: 120 },
+    };
+    if (opts.apiEndpoint !== undefined) {
+      options.apiEndpoint = opts.apiEndpoint;
+      options.useAuthWithCustomEndpoint = true;
+    }
+    if (opts.credentials) options.credentials = opts.credentials as StorageOptions['credentials'];
+    if (opts.authClient) options.authClient = opts.authClient;
+    if (opts.agent) {
+      installTeenyAgentHook();
+      options.interceptors_ = [agentInterceptor(opts.agent)];
+      options.clientOptions = { transporterOptions: { agent: opts.agent } } as StorageOptions['clientOptions'];
+    }
+    this.bucket = new Storage(options).bucket(opts.bucket);
+  }
+
+  private file(key: string, generation?: number): File {
+    const name = this.prefix + checkBlobKey(key);
+    if (name.startsWith(this.prefix + MULTIPART_DIR)) throw new BlobError('INVALID_KEY', 'object key is in the reserved multipart area');
+    return generation === undefined ? this.bucket.file(name) : this.bucket.file(name, { generation });
+  }
+
+  /** Maps an SDK error; a 404 from an object call is told apart from a missing bucket by one list call. */
+  private async fail(err: unknown, ctx: ErrorContext): Promise<never> {
+    if (httpStatusOf(err) === 404 && ctx.notFound === 'NOT_FOUND' && !(await this.bucketExists())) {
+      throw new BlobError('BUCKET_NOT_FOUND', `${ctx.op} failed: bucket not found`);
+    }
+    throw toBlobError(err, ctx);
+  }
+
+  private async bucketExists(): Promise<boolean> {
+    try {
+      await this.bucket.getFiles({ maxResults: 1, autoPaginate: false, prefix: this.prefix });
+      return true;
+    } catch (err) {
+      if (httpStatusOf(err) === 404) return false;
+      throw toBlobError(err, { op: 'GCS probe', notFound: 'BUCKET_NOT_FOUND' });
+    }
+  }
+
+  private info(key: string, meta: File['metadata']): BlobInfo {
+    const info: BlobInfo = { key, size: Number(meta.size ?? 0) };
+    if (meta.generation !== undefined) info.etag = String(meta.generation);
+    if (meta.updated) info.lastModified = new Date(meta.updated);
+    return info;
+  }
+
+  async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<BlobInfo> {
+    const file = this.file(key);
+    const ws = file.createWriteStream({
+      resumable: false,
+      contentType: opts.contentType ?? 'application/octet-stream',
+      ...(opts.ifNoneMatch ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
+    });
+    try {
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, ws);
+    } catch (err) {
+      return this.fail(err, { op: 'GCS put', notFound: 'BUCKET_NOT_FOUND', preconditionFailed: opts.ifNoneMatch ? 'ALREADY_EXISTS' : 'PRECONDITION_FAILED' });
+    }
+    return this.info(key, file.metadata);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<GetResult> {
+    let meta: File['metadata'];
+    try {
+      [meta] = await this.file(key).getMetadata();
+    } catch (err) {
+      return this.fail(err, { op: 'GCS get', notFound: 'NOT_FOUND' });
+    }
+    const size = Number(meta.size ?? 0);
+    const { start, end } = resolveRange(range, size);
+    if (end < start) return { body: Readable.from([]), size, length: 0 };
+    const whole = start === 0 && end === size - 1;
+    const source = this.file(key, Number(meta.generation)).createReadStream(whole ? { validation: 'crc32c' } : { start, end, validation: false });
+    const body = new PassThrough();
+    source.on('error', (err) => body.destroy(toBlobError(err, { op: 'GCS get', notFound: 'NOT_FOUND' })));
+    body.on('close', () => source.destroy());
+    source.pipe(body);
+    return { body, size, length: end - start + 1 };
+  }
+
+  async head(key: string): Promise<BlobInfo | null> {
+    try {
+      const [meta] = await this.file(key).getMetadata();
+      return this.info(key, meta);
+    } catch (err) {
+      if (httpStatusOf(err) === 404 && (await this.bucketExists())) return null;
+      return this.fail(err, { op: 'GCS head', notFound: 'BUCKET_NOT_FOUND' });
+    }
+  }
+
+  async list(prefix: string, opts: { cursor?: string; limit?: number } = {}): Promise<ListPage> {
+    const full = this.prefix + checkBlobPrefix(prefix);
+    const reserved = this.prefix + MULTIPART_DIR;
+    try {
+      const [files, next] = (await this.bucket.getFiles({
+        prefix: full,
+        maxResults: Math.min(Math.max(opts.limit ?? 1000, 1), 1000),
+        autoPaginate: false,
+        ...(opts.cursor ? { pageToken: opts.cursor } : {}),
+      })) as unknown as [File[], { pageToken?: string } | null];
+      const items = files.filter((f) => !f.name.startsWith(reserved)).map((f) => this.info(f.name.slice(this.prefix.length), f.metadata));
+      return next?.pageToken ? { items, cursor: next.pageToken } : { items };
+    } catch (err) {
+      return this.fail(err, { op: 'GCS list', notFound: 'BUCKET_NOT_FOUND' });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.file(key).delete();
+    } catch (err) {
+      if (httpStatusOf(err) === 404 && (await this.bucketExists())) return;
+      return this.fail(err, { op: 'GCS delete', notFound: 'BUCKET_NOT_FOUND' });
+    }
+  }
+
+  async createMultipart(key: string): Promise<MultipartUpload> {
+    const target = this.file(key);
+    const dir = `${this.prefix}${MULTIPART_DIR}${randomBytes(16).toString('hex')}/`;
+    return new GcsMultipart(this.bucket, target, dir, this.capabilities, (err, op) => this.fail(err, { op, notFound: 'NOT_FOUND' }), (meta) =>
+      this.info(key, meta),
+    );
+  }
+
+  async probe(): Promise<void> {
+    if (!(await this.bucketExists())) throw new BlobError('BUCKET_NOT_FOUND', 'GCS probe failed: bucket not found');
+  }
+
+  async close(): Promise<void> {
+    // Sockets belong to the agent (the caller's) or to Node's global pool; nothing to free here.
+  }
+}
