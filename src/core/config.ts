@@ -115,6 +115,7 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe('Local drives may only live under this directory (default <home>/drives). The default local drive is <root>/default.'),
+  STRONGROOM_DRIVE_HEALTH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900).describe('How often every drive is re-tested (probe object written, read, deleted) and its status updated; 0 turns it off.'),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -20,6 +20,8 @@ import type { AccessControl } from '../modules/access/index.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerIdentityRoutes } from './routes/identity.routes.ts';
 import { registerVaultRoutes } from './routes/vault.routes.ts';
+import { registerDrivesRoutes } from './routes/drives.routes.ts';
+import type { DrivesService } from '../modules/drives/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -41,6 +43,7 @@ export interface AppDeps {
   audit: AuditContext;
   identity: IdentityModule;
   vault: VaultService;
+  drives: DrivesService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -103,6 +106,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerAuthRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerVaultRoutes(fastify, { vault: deps.vault, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
+  registerDrivesRoutes(fastify, { drives: deps.drives, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerAccessRoutes(fastify, { db: deps.database.db, accessControl: deps.accessControl, audit: deps.audit });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));

@@ -15,6 +15,8 @@ import { createBarrier } from '../core/crypto/barrier.ts';
 import { AppError } from '../core/errors.ts';
 import { createAccessControl, reload as reloadAccessPolicies } from '../modules/access/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
+import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
+import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
 import { createKeysService, createWorkspaceKeys, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
@@ -35,6 +37,7 @@ export interface RunningServer {
   audit: AuditModule;
   identity: IdentityModule;
   vault: VaultService;
+  drives: DrivesService;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -154,6 +157,27 @@ export async function startServer(
     const accessControl = createAccessControl();
     const policyLoad = await reloadAccessPolicies(database.db, accessControl);
     if (policyLoad.locked.length > 0) logger.error({ locked: policyLoad.locked.map((l) => l.workspace) }, 'stored workspace policies do not validate; those workspaces are locked');
+    const drives = createDrivesService({
+      db: database.db,
+      vault,
+      guard: createEgressGuardFromConfig(config),
+      localRoot: config.STRONGROOM_LOCAL_DRIVE_ROOT ?? path.join(config.STRONGROOM_HOME, 'drives'),
+      consoleOrigin: new URL(config.STRONGROOM_PUBLIC_URL ?? `https://localhost:${config.STRONGROOM_HTTPS_PORT}`).origin,
+    });
+    await drives.ensureDefaults();
+    if (config.STRONGROOM_DRIVE_HEALTH_SECONDS > 0) {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running || barrier.isSealed) return;
+        running = true;
+        drives
+          .refreshHealth()
+          .then((r) => logger.info(r, 'drive health refreshed'), (err: unknown) => logger.error({ err }, 'drive health check failed'))
+          .finally(() => (running = false));
+      }, config.STRONGROOM_DRIVE_HEALTH_SECONDS * 1000);
+      timer.unref();
+      closers.push(async () => clearInterval(timer));
+    }
     const metrics = createMetrics();
     const app = await createApp({
       config,
@@ -166,6 +190,7 @@ export async function startServer(
       audit,
       identity,
       vault,
+      drives,
       accessControl,
       verifyOperatorToken,
       routes: [
@@ -211,6 +236,7 @@ export async function startServer(
       audit: auditModule,
       identity,
       vault,
+      drives,
       logger,
       database,
       httpsPort,

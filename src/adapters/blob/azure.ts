@@ -12,8 +12,9 @@ import type { Agent } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AnonymousCredential, BlobServiceClient, ContainerClient, StorageSharedKeyCredential, type StoragePipelineOptions } from '@azure/storage-blob';
-import type { BlobDriver, BlobErrorCode, BlobInfo, ByteRange, GetResult, ListPage, MultipartUpload, PutOptions } from './driver.ts';
-import { BlobError, checkBlobKey, checkBlobPrefix } from './driver.ts';
+import type { StoreFacts, BlobDriver, BlobErrorCode, BlobInfo, ByteRange, GetResult, ListPage, MultipartUpload, PutOptions } from './driver.ts';
+import { BlobError, checkBlobKey, checkBlobPrefix, egressDetail } from './driver.ts';
+import { hasEgressDenial } from '../../core/net/egress-error.ts';
 
 export type AzureAuth =
   | { kind: 'account-key'; accountName: string; accountKey: string; /** default https://<account>.blob.core.windows.net */ endpoint?: string }
@@ -30,15 +31,19 @@ export interface AzureDriverOptions {
 
 const STREAM_BLOCK = 4 * 1024 * 1024;
 
-function containerClientFor(o: AzureDriverOptions): ContainerClient {
+function pipelineOptions(o: AzureDriverOptions): StoragePipelineOptions {
   // `agent` and `redirectOptions` reach core-rest-pipeline's agent and redirect policies at run
   // time although the storage typings omit them: every request uses our (egress-guarded) agent,
   // and redirects are never followed.
-  const pipeline = {
+  return {
     retryOptions: { maxTries: 2, tryTimeoutInMs: o.requestTimeoutMs ?? 30_000 },
     redirectOptions: { maxRetries: 0 },
     ...(o.agent ? { agent: o.agent } : {}),
   } as StoragePipelineOptions;
+}
+
+function containerClientFor(o: AzureDriverOptions): ContainerClient {
+  const pipeline = pipelineOptions(o);
   const a = o.auth;
   if (a.kind === 'connection-string') return BlobServiceClient.fromConnectionString(a.connectionString, pipeline).getContainerClient(o.container);
   if (a.kind === 'account-key') {
@@ -186,6 +191,17 @@ export function createAzureDriver(o: AzureDriverOptions): BlobDriver {
       }
     },
 
+    async inspect(): Promise<StoreFacts> {
+      // CORS is an account (service) property; it needs an account-level credential.
+      try {
+        const service = new BlobServiceClient(container.url.slice(0, container.url.lastIndexOf('/' + o.container)), container.credential, pipelineOptions(o));
+        const props = await service.getProperties();
+        return { cors: (props.cors ?? []).map((r) => ({ origins: r.allowedOrigins.split(',').map((x) => x.trim()), methods: r.allowedMethods.split(',').map((x) => x.trim()) })) };
+      } catch {
+        return {};
+      }
+    },
+
     async close(): Promise<void> {},
   };
 }
@@ -204,7 +220,7 @@ function mapError(err: unknown, conditional = false): BlobError {
   const code = e.details?.errorCode ?? e.code ?? '';
   const status = e.statusCode;
   const out = (c: BlobErrorCode, msg: string) => new BlobError(c, msg, { cause: err });
-  if ((err as Error)?.name === 'EgressDeniedError') return out('EGRESS_DENIED', (err as Error).message);
+  if (hasEgressDenial(err)) return new BlobError('EGRESS_DENIED', egressDetail(err), { cause: err });
   if (code === 'ContainerNotFound') return out('BUCKET_NOT_FOUND', 'the container does not exist');
   if (code === 'BlobNotFound' || (status === 404 && code === '')) return out('NOT_FOUND', 'no object with that key');
   if (AUTH.has(code)) return out('AUTH_FAILED', 'the service rejected the account key, SAS or its signature');

@@ -98,6 +98,13 @@ export interface DriverCapabilities {
   maxParts: number;
 }
 
+/** What a store says about itself, for the diagnosis; a field is absent when it could not be read. */
+export interface StoreFacts {
+  cors?: { origins: string[]; methods: string[] }[];
+  versioning?: 'enabled' | 'suspended' | 'off';
+  objectLock?: boolean;
+}
+
 export interface BlobDriver {
   readonly kind: DriverKind;
   readonly capabilities: DriverCapabilities;
@@ -111,6 +118,8 @@ export interface BlobDriver {
   createMultipart(key: string): Promise<MultipartUpload>;
   /** Checks that the bucket/container/directory exists and is reachable with these credentials. */
   probe(): Promise<void>;
+  /** Store settings that matter to Strongroom (CORS, versioning); best effort, never throws for a missing permission. */
+  inspect?(): Promise<StoreFacts>;
   /** Frees sockets and file handles. */
   close(): Promise<void>;
 }
@@ -150,4 +159,12 @@ export function resolveRange(range: ByteRange | undefined, size: number): { star
   }
   if (start >= size && !(size === 0 && start === 0)) throw new BlobError('INVALID_RANGE', 'byte range starts beyond the end of the object');
   return { start, end: Math.min(range.end ?? size - 1, size - 1) };
+}
+
+/** The guard's own detail when the refusal kept its type, else a plain sentence. */
+export function egressDetail(err: unknown): string {
+  for (let e: unknown = err, i = 0; e && i < 8; e = (e as { cause?: unknown }).cause, i++) {
+    if (e instanceof Error && e.name === 'EgressDeniedError') return e.message;
+  }
+  return 'the address of the storage service may not be reached from Strongroom';
 }

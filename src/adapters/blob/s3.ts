@@ -16,6 +16,9 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketCorsCommand,
+  GetBucketVersioningCommand,
+  GetObjectLockConfigurationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -25,8 +28,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { BlobDriver, BlobErrorCode, BlobInfo, ByteRange, GetResult, ListPage, MultipartUpload, PutOptions } from './driver.ts';
-import { BlobError, checkBlobKey, checkBlobPrefix } from './driver.ts';
+import type { StoreFacts, BlobDriver, BlobErrorCode, BlobInfo, ByteRange, GetResult, ListPage, MultipartUpload, PutOptions } from './driver.ts';
+import { BlobError, checkBlobKey, checkBlobPrefix, egressDetail } from './driver.ts';
+import { hasEgressDenial } from '../../core/net/egress-error.ts';
 
 export interface S3DriverOptions {
   bucket: string;
@@ -207,6 +211,29 @@ export function createS3Driver(o: S3DriverOptions): BlobDriver {
       }
     },
 
+    async inspect(): Promise<StoreFacts> {
+      const facts: StoreFacts = {};
+      try {
+        const cors = await client.send(new GetBucketCorsCommand({ Bucket }));
+        facts.cors = (cors.CORSRules ?? []).map((r) => ({ origins: r.AllowedOrigins ?? [], methods: r.AllowedMethods ?? [] }));
+      } catch (err) {
+        if (errorName(err) === 'NoSuchCORSConfiguration') facts.cors = [];
+      }
+      try {
+        const v = await client.send(new GetBucketVersioningCommand({ Bucket }));
+        facts.versioning = v.Status === 'Enabled' ? 'enabled' : v.Status === 'Suspended' ? 'suspended' : 'off';
+      } catch {
+        // unknown
+      }
+      try {
+        const lock = await client.send(new GetObjectLockConfigurationCommand({ Bucket }));
+        facts.objectLock = lock.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+      } catch (err) {
+        if (errorName(err) === 'ObjectLockConfigurationNotFoundError') facts.objectLock = false;
+      }
+      return facts;
+    },
+
     async close(): Promise<void> {
       client.destroy();
     },
@@ -231,9 +258,7 @@ const errorName = (err: unknown) => String((err as SdkError | undefined)?.name ?
 function mapError(err: unknown, what: 'object' | 'bucket', conditional = false): BlobError {
   if (err instanceof BlobError) return err;
   const e = (err ?? {}) as SdkError;
-  if ((err as { reason?: unknown })?.reason !== undefined && (err as Error).name === 'EgressDeniedError') {
-    return new BlobError('EGRESS_DENIED', (err as Error).message, { cause: err });
-  }
+  if (hasEgressDenial(err)) return new BlobError('EGRESS_DENIED', egressDetail(err), { cause: err });
   const name = e.name ?? e.Code ?? '';
   const status = e.$metadata?.httpStatusCode;
   const code = e.code ?? '';

@@ -9,6 +9,7 @@ import * as m0003 from './0003-audit.ts';
 import * as m0004 from './0004-identity.ts';
 import * as m0005 from './0005-access.ts';
 import * as m0006 from './0006-vault.ts';
+import * as m0007 from './0007-drives.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004-identity': m0004,
   '0005-access': m0005,
   '0006-vault': m0006,
+  '0007-drives': m0007,
 };

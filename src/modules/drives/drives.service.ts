@@ -1,0 +1,233 @@
+/**
+ * Drives (C7): mount a customer's store, test it, keep its health, hand a driver to the modules
+ * that store bytes (datasets).
+ *
+ * Guarantees:
+ * - No credential is stored in `drives` or returned by anything here: inline credentials become
+ *   the vault secret `drives/<name>/credentials` in the same transaction as the drive row; a
+ *   drive may instead name an existing cloud-credential secret. `DriveView` has no field that
+ *   could hold one.
+ * - A drive is added only after its diagnosis passes (the caller gets the report either way). The
+ *   diagnosis runs outside any transaction (`prepareAdd`), the rows are written in one
+ *   (`commitAdd`), so a slow store never holds a database transaction open.
+ * - Every workspace has a default local drive (`default`), created on start and on first use.
+ * - A drive that holds datasets cannot be removed (the datasets module reports usage).
+ */
+import type { Transaction } from 'kysely';
+import type { Actor } from '../../core/actor.ts';
+import { AppError } from '../../core/errors.ts';
+import type { BlobDriver } from '../../adapters/blob/driver.ts';
+import type { EgressGuard } from '../../adapters/net/egress-guard.ts';
+import type { Database } from '../../db/schema.ts';
+import type { VaultService } from '../vault/index.ts';
+import { CONFIG_SCHEMAS, PROVIDER_OF, credentialPathFor, type CloudCredential, type DriveInput, type DriveKindName } from './drives.definition.ts';
+import { diagnose, type Diagnosis } from './drives.diagnose.ts';
+import { openDriver } from './drives.open.ts';
+import * as store from './drives.store.ts';
+
+export interface DrivesDeps {
+  db: store.Db;
+  vault: Pick<VaultService, 'write' | 'readSecretValue' | 'destroySecret' | 'resourceOf'>;
+  guard: EgressGuard;
+  localRoot: string;
+  /** Origin of the console, which bucket CORS rules must allow. */
+  consoleOrigin: string;
+  /** How many dataset versions live on a drive (0 until datasets exist). */
+  usage?: (ws: string, name: string) => Promise<number>;
+}
+
+export interface PreparedDrive {
+  input: DriveInput;
+  config: Record<string, unknown>;
+  diagnosis: Diagnosis;
+  inline: CloudCredential | undefined;
+  named: string | undefined;
+}
+
+export interface DriveView {
+  name: string;
+  kind: DriveKindName;
+  description: string;
+  config: Record<string, unknown>;
+  /** Vault path of the credentials (never their value). */
+  credentialSecret: string | null;
+  isDefault: boolean;
+  status: 'unknown' | 'healthy' | 'failing';
+  statusCode: string | null;
+  statusCheckedAt: string | null;
+  lastTest: Diagnosis | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+function view(r: store.DriveRow): DriveView {
+  return {
+    name: r.name,
+    kind: r.kind,
+    description: r.description,
+    config: r.config,
+    credentialSecret: r.credential_path,
+    isDefault: r.is_default,
+    status: r.status,
+    statusCode: r.status_code,
+    statusCheckedAt: r.status_checked_at ? r.status_checked_at.toISOString() : null,
+    lastTest: (r.last_test as Diagnosis | null) ?? null,
+    createdBy: r.created_by,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+function endpointOf(kind: DriveKindName, config: Record<string, unknown>, credential: CloudCredential | undefined): string | undefined {
+  if (typeof config.endpoint === 'string') return config.endpoint;
+  if (kind === 's3') return `https://s3.${String(config.region ?? 'us-east-1')}.amazonaws.com`;
+  if (kind === 'azure' && credential?.provider === 'azure') {
+    if (credential.kind === 'connection-string') return /(?:^|;)BlobEndpoint=([^;]+)/i.exec(credential.connectionString)?.[1] ?? `https://${/(?:^|;)AccountName=([^;]+)/i.exec(credential.connectionString)?.[1] ?? 'account'}.blob.core.windows.net`;
+    return `https://${credential.accountName}.blob.core.windows.net`;
+  }
+  if (kind === 'gcs') return 'https://storage.googleapis.com';
+  return undefined;
+}
+
+export function createDrivesService(deps: DrivesDeps) {
+  const ctx = { guard: deps.guard, localRoot: deps.localRoot };
+
+  async function credentialFor(ws: string, kind: DriveKindName, input: { credentials?: CloudCredential | undefined; credentialSecret?: string | undefined } | null, storedPath: string | null): Promise<CloudCredential | undefined> {
+    if (kind === 'local') return undefined;
+    if (input?.credentials && input.credentialSecret) throw new AppError('VALIDATION_FAILED', { detail: 'Give either credentials or credentialSecret, not both.' });
+    let credential: CloudCredential | undefined = input?.credentials;
+    const path = input?.credentialSecret ?? (credential ? undefined : storedPath);
+    if (!credential && path) {
+      const revealed = await deps.vault.readSecretValue(ws, path).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === 'NOT_FOUND') throw new AppError('VALIDATION_FAILED', { detail: 'The credential secret does not exist in this workspace (or has no live version).' });
+        throw err;
+      });
+      if (revealed.type !== 'cloud-credential') throw new AppError('VALIDATION_FAILED', { detail: 'The credential secret must be of type cloud-credential.' });
+      credential = revealed.value as CloudCredential;
+    }
+    if (!credential) throw new AppError('VALIDATION_FAILED', { detail: `A ${kind} drive needs credentials: give credentials or credentialSecret.` });
+    if (credential.provider !== PROVIDER_OF[kind]) throw new AppError('VALIDATION_FAILED', { detail: `The credentials are for ${credential.provider}, the drive is ${kind}.` });
+    return credential;
+  }
+
+  async function run(ws: string, name: string, kind: DriveKindName, config: Record<string, unknown>, credential: CloudCredential | undefined): Promise<Diagnosis> {
+    const endpoint = endpointOf(kind, config, credential);
+    return diagnose({ kind, ...(endpoint ? { endpoint } : {}), consoleOrigin: deps.consoleOrigin, open: () => openDriver(ctx, name, kind, config, credential) });
+  }
+
+  const service = {
+    async ensureDefaults(actorId = 'system'): Promise<void> {
+      for (const ws of await store.workspacesWithoutDefault(deps.db)) {
+        const name = (await store.find(deps.db, ws, 'default')) ? `default-${ws.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}` : 'default';
+        await store.insert(deps.db, { workspace_id: ws, name, kind: 'local', description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.', config: { directory: `${ws.replace(/[^A-Za-z0-9._-]/g, '_')}/default` }, credential_path: null, created_by: actorId, is_default: true });
+      }
+    },
+
+    async list(ws: string): Promise<DriveView[]> {
+      await service.ensureDefaults();
+      return (await store.list(deps.db, ws)).map(view);
+    },
+
+    async get(ws: string, name: string): Promise<DriveView> {
+      const row = await store.find(deps.db, ws, name);
+      if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
+      return view(row);
+    },
+
+    /** Diagnosis of a definition that is not saved. Nothing is stored. */
+    async test(ws: string, input: DriveInput): Promise<Diagnosis> {
+      const credential = await credentialFor(ws, input.kind, 'credentials' in input ? input : null, null);
+      return run(ws, input.name, input.kind, input.config as Record<string, unknown>, credential);
+    },
+
+    /** Re-test a saved drive and record its status. */
+    async retest(ws: string, name: string): Promise<Diagnosis> {
+      const row = await store.find(deps.db, ws, name);
+      if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
+      let report: Diagnosis;
+      try {
+        const credential = await credentialFor(ws, row.kind, null, row.credential_path);
+        report = await run(ws, name, row.kind, row.config, credential);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        report = { ok: false, code: 'VALIDATION_FAILED', steps: [{ id: 'endpoint', title: 'Drive settings', status: 'fail', reason: err.detail ?? err.message }], checkedAt: new Date().toISOString() };
+      }
+      await store.setStatus(deps.db, ws, name, report.ok ? 'healthy' : 'failing', report.code ?? null, report);
+      return report;
+    },
+
+    /**
+     * Step 1 of adding a drive, outside any transaction (it dials the store): resolve the
+     * credentials and run the diagnosis. Throws the diagnosis code as a problem (report in
+     * `meta.diagnosis`) when the test fails.
+     */
+    async prepareAdd(ws: string, input: DriveInput): Promise<PreparedDrive> {
+      if (await store.find(deps.db, ws, input.name)) throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
+      const inline = 'credentials' in input ? input.credentials : undefined;
+      const named = 'credentialSecret' in input ? input.credentialSecret : undefined;
+      const credential = await credentialFor(ws, input.kind, { credentials: inline, credentialSecret: named }, null);
+      const config = CONFIG_SCHEMAS[input.kind].parse(input.config) as Record<string, unknown>;
+      const diagnosis = await run(ws, input.name, input.kind, config, credential);
+      if (!diagnosis.ok) {
+        const code = diagnosis.code ?? 'DRIVE_ERROR';
+        const failed = diagnosis.steps.find((s) => s.status === 'fail');
+        throw new AppError(code, { detail: `The drive test failed at "${failed?.title ?? 'a step'}": ${failed?.reason ?? 'see the diagnosis'}.`, meta: { diagnosis } });
+      }
+      return { input, config, diagnosis, inline, named };
+    },
+
+    /** Step 2, in the caller's transaction (with its audit event): store credentials and the drive. */
+    async commitAdd(trx: Transaction<Database>, actor: Actor, ws: string, p: PreparedDrive): Promise<{ drive: DriveView; diagnosis: Diagnosis }> {
+      const { input, config, diagnosis } = p;
+      let credentialPath: string | null = p.named ?? null;
+      if (p.inline) {
+        credentialPath = credentialPathFor(input.name);
+        await deps.vault.write(trx, actor, ws, credentialPath, {
+          type: 'cloud-credential',
+          value: p.inline as Record<string, unknown>,
+          metadata: { description: `Credentials of drive ${input.name}`, tags: ['drive-credential'] },
+        });
+      }
+      const inserted = await store.insert(trx, { workspace_id: ws, name: input.name, kind: input.kind, description: input.description ?? '', config, credential_path: credentialPath, created_by: actor.id, last_test: diagnosis, status: 'healthy', status_code: null });
+      if (!inserted) throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
+      const row = await store.find(trx, ws, input.name);
+      return { drive: view(row!), diagnosis };
+    },
+
+    /** Removes a drive (not the default, not one holding datasets) and its inline credentials. */
+    async remove(trx: Transaction<Database>, ws: string, name: string): Promise<{ credentialsDestroyed: boolean }> {
+      const row = await store.find(trx, ws, name);
+      if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
+      if (row.is_default) throw new AppError('CONFLICT', { detail: 'The default drive cannot be removed.' });
+      const used = (await deps.usage?.(ws, name)) ?? 0;
+      if (used > 0) throw new AppError('CONFLICT', { detail: `The drive holds ${used} dataset version(s); move or delete them first.`, meta: { datasetVersions: used } });
+      await store.remove(trx, ws, name);
+      if (row.credential_path === credentialPathFor(name) && (await deps.vault.resourceOf(trx, ws, row.credential_path))) {
+        await deps.vault.destroySecret(trx, ws, row.credential_path);
+        return { credentialsDestroyed: true };
+      }
+      return { credentialsDestroyed: false };
+    },
+
+    /** A driver for a saved drive (datasets use this). Close it when done. */
+    async open(ws: string, name: string): Promise<BlobDriver> {
+      const row = await store.find(deps.db, ws, name);
+      if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
+      const credential = await credentialFor(ws, row.kind, null, row.credential_path);
+      return openDriver(ctx, name, row.kind, row.config, credential);
+    },
+
+    /** Probes every drive and records its status (the periodic health check). */
+    async refreshHealth(): Promise<{ checked: number; failing: number }> {
+      let failing = 0;
+      const rows = await store.listAll(deps.db);
+      for (const row of rows) {
+        const report = await service.retest(row.workspace_id, row.name);
+        if (!report.ok) failing += 1;
+      }
+      return { checked: rows.length, failing };
+    },
+  };
+  return service;
+}
+
+export type DrivesService = ReturnType<typeof createDrivesService>;
