@@ -145,7 +145,7 @@ for (const backend of BACKENDS) {
       assert.equal(report.steps.find((s) => s.id === 'write')!.status, 'skip');
       const add = await call(D, body);
       assert.equal(add.status, 422);
-      assert.match(add.headers['content-type'] ?? '', /application\/problem\+json/);
+      assert.match(String(add.headers['content-type'] ?? ''), /application\/problem\+json/);
       const problem = add.json<{ code: string; diagnosis: DiagnosisBody }>();
       assert.equal(problem.code, 'DRIVE_AUTH_FAILED');
       assert.equal(problem.diagnosis.code, 'DRIVE_AUTH_FAILED');
@@ -264,7 +264,7 @@ for (const backend of BACKENDS) {
       for (const [label, body] of bad) {
         const res = await call(D, body);
         assert.ok(res.status >= 400 && res.status < 500, `${label}: ${res.status} ${res.body}`);
-        assert.match(res.headers['content-type'] ?? '', /application\/problem\+json/, label);
+        assert.match(String(res.headers['content-type'] ?? ''), /application\/problem\+json/, label);
         assert.ok(!/at .*\.ts:\d+/.test(res.body), `${label}: no stack`);
       }
       const huge = await owner.req(D, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(s3Drive({ description: 'x'.repeat(2_000_000) })) });

@@ -13,6 +13,7 @@ import { registerLoginCommand } from './login.command.ts';
 import { registerUserCommand } from './user.command.ts';
 import { registerTokenCommand } from './token.command.ts';
 import { registerSecretCommand } from './secret.command.ts';
+import { registerDriveCommand } from './drive.command.ts';
 import { registerRunCommand } from './run.command.ts';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerUserCommand(program);
   registerTokenCommand(program);
   registerSecretCommand(program);
+  registerDriveCommand(program);
   registerRunCommand(program);
   registerConfigCommand(program);
   return program;
