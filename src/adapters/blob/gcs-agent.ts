@@ -8,8 +8,8 @@
  *    without one behave exactly as before.
  * 2. Resumable uploads go through gaxios with `customRequestOptions` built from the Storage
  *    request interceptors, and gaxios honours `agent`.
- * 3. Token fetches (service-account JWT → token endpoint) go through the auth client's gaxios
- *    transporter: `clientOptions.transporterOptions.agent`.
+ * 3. Token fetches for a service-account key are ours (gcs-token.ts) and take the agent directly.
+ *    A caller-supplied `authClient` fetches tokens over its own transport: the caller's concern.
  *
  * A request interceptor puts the agent on every request of paths 1 and 2. If the teeny-request
  * hook cannot be installed (a different SDK layout), `installTeenyAgentHook` throws instead of

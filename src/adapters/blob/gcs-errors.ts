@@ -4,6 +4,7 @@
  * or a system error code (`ECONNREFUSED`), and carries no `cause`.
  */
 import { BlobError, type BlobErrorCode } from './driver.ts';
+import { GcsTokenError } from './gcs-token.ts';
 
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED',
@@ -11,8 +12,12 @@ const UNREACHABLE_CODES = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** The HTTP status of an SDK error (teeny-request errors carry `code`, gaxios ones `response.status`). */
+/**
+ * The HTTP status of an SDK error (teeny-request errors carry `code`, gaxios ones `response.status`).
+ * A token endpoint's status is not the storage API's: undefined for a `GcsTokenError`.
+ */
 export function httpStatusOf(err: unknown): number | undefined {
+  if (err instanceof GcsTokenError) return undefined;
   const e = err as { code?: unknown; status?: unknown; response?: { status?: unknown } } | null;
   if (!e || typeof e !== 'object') return undefined;
   for (const v of [e.code, e.status, e.response?.status]) if (typeof v === 'number' && v >= 100 && v < 600) return v;
@@ -47,9 +52,29 @@ export interface ErrorContext {
   preconditionFailed?: BlobErrorCode;
 }
 
+const OAUTH_REFUSALS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'invalid_scope', 'invalid_request', 'unsupported_grant_type']);
+
+/**
+ * A refused token request: ours (`GcsTokenError`) or google-auth-library's, which is a GaxiosError
+ * with the OAuth body (`{"error":"invalid_grant","error_description":…}`) and the description
+ * pasted into its message — so only `status` and the registered `error` code are looked at.
+ */
+function tokenRefusal(err: unknown): { status: number; oauthError?: string } | undefined {
+  if (err instanceof GcsTokenError) return err.status === 0 ? undefined : { status: err.status, ...(err.oauthError ? { oauthError: err.oauthError } : {}) };
+  const res = (err as { response?: { status?: unknown; data?: { error?: unknown } } } | null)?.response;
+  const oauthError = res?.data?.error;
+  if (typeof res?.status === 'number' && typeof oauthError === 'string' && OAUTH_REFUSALS.has(oauthError)) return { status: res.status, oauthError };
+  return undefined;
+}
+
 export function toBlobError(err: unknown, ctx: ErrorContext): BlobError {
   const inner = innerBlobError(err);
   if (inner) return new BlobError(inner.code, inner.message);
+  const refusal = tokenRefusal(err);
+  if (refusal) {
+    const what = `${ctx.op} failed: token request refused (HTTP ${refusal.status}${refusal.oauthError ? ` ${refusal.oauthError}` : ''})`;
+    return new BlobError(refusal.status >= 400 && refusal.status < 500 && refusal.status !== 429 ? 'AUTH_FAILED' : 'FAILED', what);
+  }
   const status = httpStatusOf(err);
   if (status !== undefined) {
     const code: BlobErrorCode =

@@ -1,6 +1,6 @@
 /**
- * GCS driver against the project's GCS peer (test/peers/gcs). Focused tests until the shared
- * contract suite (test/blob-contract.ts) runs here too.
+ * GCS driver against the project's GCS peer (test/peers/gcs): focused tests beside the shared
+ * contract suite (test/blob-gcs.test.ts) — errors, multipart, the agent, service-account keys.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,8 +11,10 @@ import { text } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { type GcsPeer, startGcsPeer } from '../../../test/peers/gcs/gcs-peer.ts';
 import { bearerAuthClient, storageForPeer } from '../../../test/peers/gcs/sdk.ts';
+import { registerServiceAccount, serviceAccountKey } from '../../../test/peers/gcs/service-account.ts';
+import { createEgressGuard } from '../net/egress-guard.ts';
 import { type BlobErrorCode, isBlobError } from './driver.ts';
-import { GcsDriver, type GcsDriverOptions, MULTIPART_DIR } from './gcs.ts';
+import { createGcsDriver, GcsDriver, type GcsDriverOptions, MULTIPART_DIR } from './gcs.ts';
 
 let peer: GcsPeer;
 const BUCKET = 'drive';
@@ -191,5 +193,81 @@ describe('agent', () => {
     await assert.rejects(d.delete('eg/x'), code('EGRESS_DENIED'));
     const up = await d.createMultipart('eg/mp');
     await assert.rejects(up.putPart(1, Buffer.from('x'), 1), code('EGRESS_DENIED'));
+  });
+});
+
+/** An agent that records the path of every request it carries. */
+class RecordingAgent extends http.Agent {
+  readonly paths: string[] = [];
+}
+const addRequest = (http.Agent.prototype as unknown as { addRequest: (req: http.ClientRequest, o: unknown) => void }).addRequest;
+(RecordingAgent.prototype as unknown as { addRequest: (req: http.ClientRequest, o: unknown) => void }).addRequest = function (this: RecordingAgent, req, o) {
+  this.paths.push(req.path.split('?')[0]!);
+  addRequest.call(this, req, o);
+};
+
+describe('service-account key', () => {
+  test('the token comes from token_uri through the agent, once; API calls carry it', async () => {
+    const key = await registerServiceAccount(peer, { access: 'write' });
+    const agent = new RecordingAgent({ keepAlive: true });
+    const d = createGcsDriver({ bucket: BUCKET, prefix: 'sa/', apiEndpoint: peer.url, serviceAccount: key, agent });
+    await d.probe();
+    await d.put('x', Buffer.from('signed'));
+    assert.equal(await text((await d.get('x')).body), 'signed');
+    await d.delete('x');
+    assert.equal(agent.paths[0], '/token', 'the first request is the token request');
+    assert.equal(agent.paths.filter((p) => p === '/token').length, 1, 'the token is reused');
+    assert.ok(agent.paths.filter((p) => p.includes(`/b/${BUCKET}`)).length >= 4, 'API calls went through the same agent');
+    agent.destroy();
+  });
+
+  test('a key the peer does not know (wrong private key, unknown account) → AUTH_FAILED, no remote text', async () => {
+    const key = await registerServiceAccount(peer, { access: 'write' });
+    const wrong = serviceAccountKey(peer, { clientEmail: key.client_email }).json;
+    const stranger = serviceAccountKey(peer).json;
+    for (const sa of [wrong, stranger]) {
+      const d = createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: sa });
+      await assert.rejects(d.probe(), (e) => code('AUTH_FAILED')(e) && !/JWT|account not found|Signature/i.test((e as Error).message));
+      await assert.rejects(d.get('x'), code('AUTH_FAILED'));
+      await assert.rejects(d.put('x', Buffer.from('x')), code('AUTH_FAILED'));
+    }
+  });
+
+  test('a read-only account → probe and reads work, put is PERMISSION_DENIED', async () => {
+    const key = await registerServiceAccount(peer, { buckets: { [BUCKET]: 'read' } });
+    const d = createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: key });
+    await d.probe();
+    assert.deepEqual((await d.list('nothing-here/')).items, []);
+    await assert.rejects(d.put('ro', Buffer.from('x')), code('PERMISSION_DENIED'));
+  });
+
+  test('token_uri goes through the egress guard: a refused address is EGRESS_DENIED before any connection', async () => {
+    const key = await registerServiceAccount(peer, { access: 'write' });
+    const guard = createEgressGuard({ allowlist: '127.0.0.1/32', connectTimeoutMs: 2000, readTimeoutMs: 5000 });
+    await createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: key, agent: guard.httpAgent() }).probe();
+    for (const tokenUri of ['http://169.254.169.254/token', 'http://127.0.0.2:9/token', 'http://[::1]:9/token']) {
+      const d = createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: { ...key, token_uri: tokenUri }, agent: guard.httpAgent() });
+      await assert.rejects(d.probe(), code('EGRESS_DENIED'), tokenUri);
+      await assert.rejects(d.get('x'), code('EGRESS_DENIED'), tokenUri);
+    }
+  });
+
+  test('unusable keys are refused when the driver is built, without echoing the key', () => {
+    const { json } = serviceAccountKey(peer);
+    const cases: [string, Record<string, unknown>][] = [
+      ['https token_uri for an http endpoint', { token_uri: 'https://oauth2.googleapis.com/token' }],
+      ['no token_uri (Google’s, https) for an http endpoint', { token_uri: undefined }],
+      ['user:password@ in token_uri', { token_uri: `http://u:p@127.0.0.1:${peer.port}/token` }],
+      ['a token_uri that is no URL', { token_uri: 'not a url' }],
+      ['a private_key that is no key', { private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }],
+      ['no client_email', { client_email: undefined }],
+    ];
+    for (const [name, over] of cases) {
+      assert.throws(
+        () => createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: { ...json, ...over } as typeof json }),
+        (e) => code('FAILED')(e) && !(e as Error).message.includes('PRIVATE KEY'),
+        name,
+      );
+    }
   });
 });

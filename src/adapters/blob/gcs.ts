@@ -1,8 +1,9 @@
 /**
  * Google Cloud Storage blob driver over @google-cloud/storage 7.22.
  *
- * - Credentials: a service-account JSON (`credentials`) or any google-auth-library `authClient`
- *   (tests pass one holding a fixed bearer token). Nothing is read from the environment.
+ * - Credentials: a service-account JSON (`credentials`; tokens come from its `token_uri` through
+ *   `agent`, see gcs-token.ts) or any google-auth-library `authClient` (tests pass one holding a
+ *   fixed bearer token). Nothing is read from the environment.
  * - `put` is a single multipart/related request (streamed, all-or-nothing); create-if-absent is
  *   `ifGenerationMatch=0`, enforced by GCS.
  * - Multipart: each part is a temporary object under `<prefix>.strongroom-multipart/<id>/`; complete
@@ -10,6 +11,8 @@
  *   object appears at once; temporaries are deleted on complete and abort. GCS caps a composite
  *   at 1024 components, hence `maxParts`.
  * - `agent`: every request (API, uploads, downloads, token fetches) goes through it; see gcs-agent.ts.
+ *
+ * A caller holding the vault's cloud credential uses `createGcsDriver`.
  */
 import type { Agent as HttpAgent } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -24,12 +27,11 @@ import {
 import { agentInterceptor, installTeenyAgentHook } from './gcs-agent.ts';
 import { type ErrorContext, httpStatusOf, toBlobError } from './gcs-errors.ts';
 import { GcsMultipart } from './gcs-multipart.ts';
+import { createServiceAccountAuthClient, type ServiceAccountKey } from './gcs-token.ts';
 
-export interface GcsServiceAccount {
-  client_email: string;
-  private_key: string;
+/** A service-account key file's content (`token_uri` is honoured; see gcs-token.ts). */
+export interface GcsServiceAccount extends ServiceAccountKey {
   project_id?: string;
-  [field: string]: unknown;
 }
 
 export interface GcsDriverOptions {
@@ -42,7 +44,10 @@ export interface GcsDriverOptions {
   /** Default `https://storage.googleapis.com`; tests point it at the GCS peer. */
   apiEndpoint?: string;
   projectId?: string;
-  /** Used for every request, including token fetches (the egress guard). */
+  /**
+   * Used for every request, including token fetches (the egress guard); must match the scheme of
+   * `apiEndpoint` (and so of the key's `token_uri`).
+   */
   agent?: HttpAgent;
   /** Per-request timeout in ms (default 30 000). */
   timeoutMs?: number;
@@ -56,6 +61,44 @@ export interface GcsDriverOptions {
 }
 
 export const MULTIPART_DIR = '.strongroom-multipart/';
+const DEFAULT_API_ENDPOINT = 'https://storage.googleapis.com';
+
+/** What `createGcsDriver` needs: the vault's `cloud-credential` value plus where and how to reach GCS. */
+export interface CreateGcsDriverOptions {
+  bucket: string;
+  prefix?: string;
+  /** `serviceAccount` of a `{ provider: 'gcs', kind: 'service-account' }` credential value. */
+  serviceAccount: GcsServiceAccount;
+  /** Default `https://storage.googleapis.com`. */
+  apiEndpoint?: string;
+  /** The egress guard's agent for `apiEndpoint`'s scheme; carries API calls and token requests alike. */
+  agent?: HttpAgent;
+  timeoutMs?: number;
+}
+
+/**
+ * Builds the GCS driver from a stored service-account key.
+ *
+ * ```ts
+ * const value = { provider: 'gcs', kind: 'service-account', serviceAccount: {...} }; // from the vault
+ * const drive = createGcsDriver({ bucket: 'backups', prefix: 'sr/', serviceAccount: value.serviceAccount, agent: guard.httpsAgent() });
+ * await drive.probe();
+ * ```
+ *
+ * SECURITY: `serviceAccount.token_uri` is user-supplied; the token request goes through `agent`
+ * like every API call, so the egress guard judges that address too. Without `agent` nothing is
+ * guarded — production callers always pass one.
+ */
+export function createGcsDriver(o: CreateGcsDriverOptions): BlobDriver {
+  return new GcsDriver({
+    bucket: o.bucket,
+    credentials: o.serviceAccount,
+    ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+    ...(o.apiEndpoint !== undefined ? { apiEndpoint: o.apiEndpoint } : {}),
+    ...(o.agent !== undefined ? { agent: o.agent } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+  });
+}
 
 export class GcsDriver implements BlobDriver {
   readonly kind = 'gcs' as const;
@@ -81,12 +124,19 @@ export class GcsDriver implements BlobDriver {
       options.apiEndpoint = opts.apiEndpoint;
       options.useAuthWithCustomEndpoint = true;
     }
-    if (opts.credentials) options.credentials = opts.credentials as StorageOptions['credentials'];
-    if (opts.authClient) options.authClient = opts.authClient;
+    // The key's token_uri is a user-supplied address: the token client sends to it through
+    // opts.agent (the egress guard) only, never through the SDK's own transport.
+    options.authClient = opts.credentials
+      ? createServiceAccountAuthClient({
+          key: opts.credentials,
+          apiEndpoint: opts.apiEndpoint ?? DEFAULT_API_ENDPOINT,
+          ...(opts.agent ? { agent: opts.agent } : {}),
+          timeoutMs: opts.timeoutMs ?? 30_000,
+        })
+      : opts.authClient!;
     if (opts.agent) {
       installTeenyAgentHook();
       options.interceptors_ = [agentInterceptor(opts.agent)];
-      options.clientOptions = { transporterOptions: { agent: opts.agent } } as StorageOptions['clientOptions'];
     }
     this.bucket = new Storage(options).bucket(opts.bucket);
   }

@@ -7,14 +7,17 @@
  * ```ts
  * const peer = await startGcsPeer({ buckets: ['data'], tokens: [{ token: 'ro', buckets: { data: 'read' } }] });
  * const storage = storageForPeer(peer, peer.adminToken); // see sdk.ts
+ * const key = await registerServiceAccount(peer, { access: 'write' }); // see service-account.ts, oauth.ts
  * await peer.stop();
  * ```
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { PeerServiceAccount } from './oauth.ts';
 import type { Fault, PeerToken } from './server.ts';
 
+export type { PeerServiceAccount } from './oauth.ts';
 export type { Access, Fault, PeerToken } from './server.ts';
 
 export interface GcsPeer {
@@ -28,6 +31,8 @@ export interface GcsPeer {
   createBucket(name: string): Promise<void>;
   /** Replaces the extra tokens (the admin token stays). */
   setTokens(tokens: PeerToken[]): Promise<void>;
+  /** Registers (or replaces) a service account with the token endpoint; see service-account.ts. */
+  addServiceAccount(sa: PeerServiceAccount): Promise<void>;
   /** Queues a fault for the next matching request (see `Fault` in server.ts). */
   injectFault(fault: Fault): Promise<void>;
   stop(): Promise<void>;
@@ -36,6 +41,7 @@ export interface GcsPeer {
 export interface StartGcsPeerOptions {
   buckets?: string[];
   tokens?: PeerToken[];
+  serviceAccounts?: PeerServiceAccount[];
   projectId?: string;
   maxObjectBytes?: number;
 }
@@ -61,7 +67,7 @@ export async function startGcsPeer(opts: StartGcsPeerOptions = {}): Promise<GcsP
       if (m.op === 'failed') reject(new Error(`GCS peer failed to start: ${m.error}`));
       if (m.op === 'ready' || m.op === 'failed') clearTimeout(timer);
     });
-    const config = { tokens: [admin, ...(opts.tokens ?? [])], buckets: opts.buckets ?? [], projectId, maxObjectBytes: opts.maxObjectBytes };
+    const config = { tokens: [admin, ...(opts.tokens ?? [])], serviceAccounts: opts.serviceAccounts ?? [], buckets: opts.buckets ?? [], projectId, maxObjectBytes: opts.maxObjectBytes };
     child.send({ op: 'start', config });
   }).catch((err: unknown) => {
     child.kill('SIGKILL');
@@ -77,6 +83,7 @@ export async function startGcsPeer(opts: StartGcsPeerOptions = {}): Promise<GcsP
     projectId,
     createBucket: (name) => call({ op: 'createBucket', name }),
     setTokens: (tokens) => call({ op: 'setTokens', tokens: [admin, ...tokens] }),
+    addServiceAccount: (serviceAccount) => call({ op: 'addServiceAccount', serviceAccount }),
     injectFault: (fault) => call({ op: 'fault', fault }),
     stop: () => stopChild(child, pid),
   };

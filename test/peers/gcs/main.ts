@@ -4,13 +4,15 @@
  * The peer exits when the parent goes away or on SIGTERM, so it never outlives a test run.
  */
 import { GcsHttpError } from './errors.ts';
+import type { PeerServiceAccount } from './oauth.ts';
 import { type Fault, type GcsServerConfig, GcsServer, type PeerToken } from './server.ts';
 
 type Message =
   | { op: 'start'; config: GcsServerConfig }
   | { id: number; op: 'createBucket'; name: string }
   | { id: number; op: 'setTokens'; tokens: PeerToken[] }
-  | { id: number; op: 'fault'; fault: Fault };
+  | { id: number; op: 'fault'; fault: Fault }
+  | { id: number; op: 'addServiceAccount'; serviceAccount: PeerServiceAccount };
 
 let peer: GcsServer | undefined;
 
@@ -32,6 +34,7 @@ process.on('message', (msg: Message) => {
     if (msg.op === 'createBucket') peer.store.createBucket(msg.name);
     else if (msg.op === 'setTokens') peer.setTokens(msg.tokens);
     else if (msg.op === 'fault') peer.addFault(msg.fault);
+    else if (msg.op === 'addServiceAccount') peer.oauth.addServiceAccount(msg.serviceAccount);
     send({ id: msg.id, ok: true });
   } catch (err) {
     send({ id: msg.id, ok: false, error: err instanceof GcsHttpError ? `${err.status} ${err.message}` : String(err) });

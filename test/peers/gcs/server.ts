@@ -9,8 +9,10 @@
  *   POST            /storage/v1/b/{b}/o/{o}/compose     compose ≤ 32 sources
  *   GET             /download/storage/v1/b/{b}/o/{o}    `alt=media` download
  *   POST|PUT|DELETE /upload/storage/v1/b/{b}/o          uploads (see uploads.ts)
+ *   POST            /token                              OAuth 2.0 JWT-bearer grant for service accounts (oauth.ts)
  *
- * Auth: every request but a resumable-session PUT/DELETE needs `Authorization: Bearer <token>`.
+ * Auth: every request but a resumable-session PUT/DELETE needs `Authorization: Bearer <token>`:
+ * a configured token or one the token endpoint issued to a registered service account.
  * Missing header → 401 `required`; unknown token → 401 `authError`; known token without the
  * access the operation needs on that bucket → 403 `forbidden` (checked before existence, so a
  * stranger cannot probe bucket names).
@@ -20,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { anonymous, badRequest, forbidden, GcsHttpError, invalidCredentials, notFound } from './errors.ts';
 import { parseJsonObject, PRECONDITION_PARAMS, Query, readBody, sendError, sendJson } from './http-util.ts';
 import { sendMedia } from './media.ts';
+import { type PeerServiceAccount, TokenEndpoint } from './oauth.ts';
 import { bucketResource, objectResource } from './resources.ts';
 import { checkObjectName, GcsStore, listObjects } from './store.ts';
 import { Uploads, uploadMetadata } from './uploads.ts';
@@ -45,6 +48,8 @@ export type Fault = { kind: 'cut-chunk'; afterBytes: number } | { kind: 'status'
 
 export interface GcsServerConfig {
   tokens: PeerToken[];
+  /** Service accounts the token endpoint knows (`POST /token`). */
+  serviceAccounts?: PeerServiceAccount[];
   buckets?: string[];
   projectId?: string;
   /** Largest object the peer keeps in memory (default 64 MiB). */
@@ -60,11 +65,13 @@ export class GcsServer {
   private tokens = new Map<string, PeerToken>();
   private readonly faults: Fault[] = [];
   private readonly uploads: Uploads;
+  readonly oauth = new TokenEndpoint(() => this.url);
   private port = 0;
 
   constructor(private readonly config: GcsServerConfig) {
     this.setTokens(config.tokens);
     for (const b of config.buckets ?? []) this.store.createBucket(b);
+    for (const sa of config.serviceAccounts ?? []) this.oauth.addServiceAccount(sa);
     this.uploads = new Uploads({
       store: this.store,
       base: () => this.url,
@@ -123,6 +130,7 @@ export class GcsServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://peer.invalid');
+    if (url.pathname === '/token' && url.search === '') return this.oauth.handle(req, res);
     let segments: string[];
     try {
       segments = url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
@@ -186,7 +194,7 @@ export class GcsServer {
     const header = req.headers.authorization;
     if (header === undefined) throw anonymous(permission);
     const m = /^Bearer ([\x21-\x7e]+)$/.exec(header);
-    const token = m ? this.tokens.get(m[1]!) : undefined;
+    const token = m ? (this.tokens.get(m[1]!) ?? this.oauth.token(m[1]!)) : undefined;
     if (!token) throw invalidCredentials();
     const have = (bucket !== undefined ? token.buckets?.[bucket] : undefined) ?? token.access ?? 'none';
     if (RANK[have] < RANK[need]) throw forbidden(token.principal ?? 'test-principal@strongroom.invalid', permission);
