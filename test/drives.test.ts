@@ -13,6 +13,8 @@ import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { createUser, jsonBody, login, ownerSession, type Session } from './helpers/identity.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Peer } from './peers/s3/s3rver.ts';
+import { startGcsPeer, type GcsPeer } from './peers/gcs/gcs-peer.ts';
+import { registerServiceAccount, serviceAccountKey } from './peers/gcs/service-account.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuritePeer } from './peers/azurite/azurite.ts';
 
 const D = '/api/v1/workspaces/default/drives';
@@ -43,6 +45,7 @@ for (const backend of BACKENDS) {
     let owner: Session;
     let s3: S3Peer;
     let az: AzuritePeer;
+    let gcs: GcsPeer;
     let skip = false;
     const answers: string[] = [];
 
@@ -51,14 +54,14 @@ for (const backend of BACKENDS) {
         skip = true;
         return;
       }
-      [s3, az] = await Promise.all([startS3rver(['warehouse', 'readonly']), startAzurite()]);
+      [s3, az, gcs] = await Promise.all([startS3rver(['warehouse', 'readonly']), startAzurite(), startGcsPeer({ buckets: ['gcs-bucket'] })]);
       await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('datasets').create();
       app = await startTestApp(backend, { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' } });
       owner = (await ownerSession(app)).session;
     });
     after(async () => {
       await app?.close();
-      await Promise.all([s3?.stop(), az?.stop()]);
+      await Promise.all([s3?.stop(), az?.stop(), gcs?.stop()]);
     });
 
     const call = async (path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST') => {
@@ -183,6 +186,23 @@ for (const backend of BACKENDS) {
       assert.equal(added.status, 201, added.body);
     });
 
+    test('GCS on the project peer: a service-account key passes; an unknown key is DRIVE_AUTH_FAILED; read-only is DRIVE_PERMISSION_DENIED', async (t) => {
+      if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
+      const gcsDrive = (serviceAccount: unknown, name = 'gcs') => ({ name, kind: 'gcs', config: { bucket: 'gcs-bucket', endpoint: gcs.url, prefix: 'sr' }, credentials: { provider: 'gcs', kind: 'service-account', serviceAccount } });
+      const writer = await registerServiceAccount(gcs, { access: 'write' });
+      const ok = (await call(`${D}/test`, gcsDrive(writer))).json<DiagnosisBody>();
+      assert.equal(ok.ok, true, JSON.stringify(ok));
+      const stranger = serviceAccountKey(gcs).json;
+      assert.equal((await call(`${D}/test`, gcsDrive(stranger))).json<DiagnosisBody>().code, 'DRIVE_AUTH_FAILED');
+      const reader = await registerServiceAccount(gcs, { buckets: { 'gcs-bucket': 'read' } });
+      const ro = (await call(`${D}/test`, gcsDrive(reader))).json<DiagnosisBody>();
+      assert.equal(ro.code, 'DRIVE_PERMISSION_DENIED', JSON.stringify(ro));
+      assert.equal(ro.steps.find((x) => x.id === 'write')!.status, 'fail');
+      const added = await call(D, gcsDrive(writer));
+      assert.equal(added.status, 201, added.body);
+      assert.ok(!added.body.includes('PRIVATE KEY'), 'the key never comes back');
+    });
+
     test('an endpoint nobody answers is DRIVE_UNREACHABLE', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       // A port that was just free on 127.0.0.1: connection refused, quickly.
@@ -270,7 +290,7 @@ for (const backend of BACKENDS) {
       const huge = await owner.req(D, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(s3Drive({ description: 'x'.repeat(2_000_000) })) });
       assert.ok(huge.status === 413 || huge.status === 422, `huge body: ${huge.status}`);
       const names = (await call(D)).json<{ drives: { name: string }[] }>().drives.map((d) => d.name);
-      assert.deepEqual(names.sort(), ['default', 'warehouse']);
+      assert.deepEqual(names.sort(), ['default', 'gcs', 'warehouse']);
     });
 
     test('canary: a drive secret never appears in answers, logs, audit rows or the database', async (t) => {

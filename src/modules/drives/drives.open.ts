@@ -10,7 +10,7 @@ import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { createAzureDriver } from '../../adapters/blob/azure.ts';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
-import { GcsDriver } from '../../adapters/blob/gcs.ts';
+import { createGcsDriver, type GcsServiceAccount } from '../../adapters/blob/gcs.ts';
 import { createLocalDriver } from '../../adapters/blob/local.ts';
 import { createS3Driver } from '../../adapters/blob/s3.ts';
 import type { EgressGuard } from '../../adapters/net/egress-guard.ts';
@@ -95,17 +95,11 @@ export async function openDriver(ctx: OpenContext, name: string, kind: DriveKind
   }
 
   if (credential.provider !== 'gcs' || credential.kind !== 'service-account') throw credentialMismatch(kind);
-  const sa = credential.serviceAccount as Record<string, unknown>;
+  // The key's token_uri is a user-supplied address as well: the token client dials it through the
+  // same guarded agent (and refuses a scheme different from the API endpoint's).
+  const sa = credential.serviceAccount as GcsServiceAccount;
   const tokenUri = typeof sa.token_uri === 'string' ? sa.token_uri : 'https://oauth2.googleapis.com/token';
   await ctx.guard.checkUrl(tokenUri);
   const api = endpoint ?? 'https://storage.googleapis.com';
-  return new GcsDriver({
-    bucket: String(config.bucket),
-    ...(prefix ? { prefix: `${prefix}/` } : {}),
-    credentials: sa as never,
-    apiEndpoint: api,
-    agent: agentFor(api),
-    timeoutMs: timeouts.read,
-    maxRetries: 1,
-  });
+  return createGcsDriver({ bucket: String(config.bucket), ...(prefix ? { prefix: `${prefix}/` } : {}), serviceAccount: sa, apiEndpoint: api, agent: agentFor(api), timeoutMs: timeouts.read });
 }
