@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from './config-error.ts';
+import { parseEgressAllowlist } from './net/egress-allowlist.ts';
 
 const port = (fallback: number) =>
   z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(fallback);
@@ -129,12 +131,7 @@ export interface Config extends Omit<RawConfig, 'STRONGROOM_HOME'> {
   STRONGROOM_HOME: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-error.ts';
 
 /** Parse configuration from an environment. Throws `ConfigError` listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
@@ -172,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (c.STRONGROOM_ROOT_KEY_PROVIDER === 'pkcs11' && !(c.STRONGROOM_PKCS11_MODULE && c.STRONGROOM_PKCS11_TOKEN_LABEL && c.STRONGROOM_PKCS11_PIN)) {
     throw new ConfigError(['the pkcs11 root key provider needs STRONGROOM_PKCS11_MODULE, STRONGROOM_PKCS11_TOKEN_LABEL and STRONGROOM_PKCS11_PIN (or _FILE)']);
   }
+  // Throws ConfigError naming every bad entry, so a typo stops the server at start.
+  parseEgressAllowlist(c.STRONGROOM_EGRESS_ALLOWLIST);
   return Object.freeze({ ...c, STRONGROOM_HOME: path.resolve(cwd, c.STRONGROOM_HOME) });
 }
 

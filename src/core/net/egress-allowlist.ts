@@ -14,7 +14,7 @@
  * Metadata addresses (169.254.169.254 …) stay refused even inside an allowlisted block.
  */
 import net from 'node:net';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import { destinationIpv4, isMetadataAddress } from './address-policy.ts';
 import { canonicalIpv6, formatIpv4, formatIpv6, ipv4Value, ipv6Value } from './ip-address.ts';
 
