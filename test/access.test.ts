@@ -459,4 +459,67 @@ describe('pre-parsed policies', () => {
     w.setWorkspacePolicies('A', [{ id: 'p', text: 'forbid (principal, action, resource);' }]);
     assert.equal(w.stats().preparses, before.preparses + 1, 'a policy change re-parses once');
   });
+
+  test('memoised decisions are exact: the same answer as another engine for every input, Cedar asked once per distinct request', () => {
+    const w = createAccessControl();
+    const ref = createAccessControl();
+    const secret = (tags?: string[]): ResourceRef => ({ type: 'secret', id: 's1', workspace: 'A', ...(tags ? { tags } : {}) });
+    const questions: [string, ResourceRef | undefined][] = [
+      ['vault.secret.reveal', undefined], ['vault.secret.reveal', secret()], ['vault.secret.reveal', secret(['pii'])], ['vault.secret.read', secret(['pii', 'eu-only'])],
+      ['dataset.dataset.read', { type: 'dataset', id: 'd', workspace: 'A', tags: ['eu-only'] }], ['dataset.data.query', undefined],
+    ];
+    const seen = new Set<string>();
+    const RUNS = 200;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ROLES), fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.constantFrom('eu', 'us', ''), fc.constantFrom('A', 'B'), fc.integer({ min: 0, max: questions.length - 1 }),
+        (role, clearance, mfa, region, ws, q) => {
+          const actor = user([role], { clearance, mfa, region }, ws);
+          const [action, resource] = questions[q]!;
+          seen.add(JSON.stringify([role, clearance, mfa, region, ws, q]));
+          const expected = { ...ref.authorize(actor, action, resource) };
+          assert.deepEqual({ ...w.authorize(actor, action, resource) }, expected);
+          assert.deepEqual({ ...w.authorize(actor, action, resource) }, expected, 'and again (from the memo)');
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    const { decisions, memoHits } = w.stats();
+    assert.equal(decisions + memoHits, 2 * RUNS, 'every question was answered by Cedar or the memo');
+    assert.ok(memoHits >= RUNS, 'every repeated question came from the memo');
+    assert.ok(decisions <= seen.size, `Cedar was asked at most once per distinct question (${decisions} for ${seen.size})`);
+    const d = w.authorize(user(['owner']), 'vault.secret.reveal', secret());
+    assert.ok(Object.isFrozen(d) && Object.isFrozen(d.policies), 'memoised decisions cannot be altered by a caller');
+  });
+
+  test('memoised decisions never outlive a policy change: permit → forbid → removed, each seen by the very next decision', () => {
+    const w = createAccessControl();
+    const owner = user(['owner']);
+    const secret: ResourceRef = { type: 'secret', id: 'team/db', workspace: 'A' };
+    assert.ok(w.authorize(owner, 'vault.secret.reveal', secret).allowed);
+    assert.ok(w.authorize(owner, 'vault.secret.reveal', secret).allowed);
+    assert.ok(w.stats().memoHits >= 1);
+    // The workspace's set is replaced in place (same set id): the memo must not answer from the old one.
+    const other = 'forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"team/other");';
+    assert.ok(w.setWorkspacePolicies('A', [{ id: 'other', text: other }]).ok);
+    assert.ok(w.authorize(owner, 'vault.secret.reveal', secret).allowed);
+    assert.ok(w.authorize(owner, 'vault.secret.reveal', secret).allowed);
+    assert.ok(w.setWorkspacePolicies('A', [{ id: 'other', text: other }, { id: 'lock', text: 'forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"team/db");' }]).ok);
+    assert.match(w.authorize(owner, 'vault.secret.reveal', secret).reason, /forbidden by ws:A:lock/);
+    assert.equal(w.setWorkspacePolicies('A', [{ id: 'bad', text: 'permit (principal, action == Action::"nope", resource);' }]).ok, false);
+    assert.match(w.authorize(owner, 'vault.secret.reveal', secret).reason, /do not validate/, 'a locked workspace denies');
+    assert.ok(w.setWorkspacePolicies('A', []).ok);
+    assert.ok(w.authorize(owner, 'vault.secret.reveal', secret).allowed, 'back to the built-ins');
+    // Roles, attributes and tags are part of the question: a change in any of them is a new one.
+    assert.equal(w.authorize(user(['viewer']), 'vault.secret.reveal', secret).allowed, false);
+    assert.equal(w.authorize(owner, 'vault.secret.reveal', { ...secret, tags: ['pii'] }).allowed, false);
+    assert.ok(w.authorize(user(['owner'], { mfa: true, clearance: 2 }), 'vault.secret.reveal', { ...secret, tags: ['pii'] }).allowed);
+  });
+
+  test('the memo is bounded', () => {
+    const w = createAccessControl();
+    for (let i = 0; i < 5000; i++) w.authorize(user(['owner'], { mfa: true }, 'A', `u${i}`), 'vault.secret.reveal', { type: 'secret', id: `s${i}`, workspace: 'A' });
+    assert.ok(w.stats().memoEntries <= 4096, `${w.stats().memoEntries} entries`);
+    assert.ok(w.authorize(user(['owner'], { mfa: true }, 'A', 'u4999'), 'vault.secret.reveal', { type: 'secret', id: 's4999', workspace: 'A' }).allowed);
+  });
 });

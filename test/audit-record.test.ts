@@ -123,6 +123,30 @@ for (const backend of BACKENDS) {
         assert.equal(await audit.chainPending(), 1);
       }));
 
+    test('recordCommitted: concurrent events share group commits, each committed once; a draft the database would refuse fails alone', (t) =>
+      withAudit(t, backend, async (db, audit) => {
+        const results = await Promise.allSettled([
+          ...Array.from({ length: 20 }, (_, i) => audit.recordCommitted(input(7, i))),
+          audit.recordCommitted({ ...input(8, 0), details: { note: 'lone \ud800 surrogate' } }),
+          audit.recordCommitted({ ...input(8, 1), details: { note: 'nul\u0000byte' } }),
+          audit.recordCommitted({ ...input(8, 2), details: { note: 'literal text \\ud800 and a pair \ud83d\ude00' } }),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), [...Array(20).fill('fulfilled'), 'rejected', 'rejected', 'fulfilled']);
+        for (const r of results.slice(20, 22)) assert.equal((r as PromiseRejectedResult).reason.code, 'VALIDATION_FAILED');
+        await audit.chainPending();
+        const ids = (await allEvents(db)).map((r) => r.request_id).sort();
+        assert.deepEqual(ids, [...Array.from({ length: 20 }, (_, i) => `req-7-${i}`), 'req-8-2'].sort());
+        // Fail-closed: with the table gone, every concurrent caller is refused.
+        await sql`alter table audit_pending rename to audit_pending_gone`.execute(db.db);
+        try {
+          const refused = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => audit.recordCommitted(input(9, i))));
+          assert.ok(refused.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'AUDIT_UNAVAILABLE'));
+        } finally {
+          await sql`alter table audit_pending_gone rename to audit_pending`.execute(db.db);
+        }
+        assert.equal(await audit.chainPending(), 0, 'nothing half-written');
+      }));
+
     test('an invalid draft is rejected (VALIDATION_FAILED) before any write', (t) =>
       withAudit(t, backend, async (db, audit) => {
         await sql`create table scratch_actions (id text primary key)`.execute(db.db);

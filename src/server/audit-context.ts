@@ -13,6 +13,8 @@ import type { Database } from '../db/schema.ts';
 
 export interface AuditRecorder {
   record(executor: Kysely<Database> | Transaction<Database>, draft: AuditEventDraft): Promise<void>;
+  /** Record on its own; resolves once committed (group commit with concurrent callers). */
+  recordCommitted(draft: AuditEventDraft): Promise<void>;
 }
 
 export interface EventSpec {
@@ -67,7 +69,9 @@ export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder
 
     async recordAlone(request, spec, actor) {
       try {
-        await db.transaction().execute((trx) => recorder.record(trx, ctx.draft(request, spec, actor)));
+        // Committed on its own, possibly in one multi-row INSERT with concurrent requests' events
+        // (group commit): resolves only once this event is committed, so nothing proceeds first.
+        await recorder.recordCommitted(ctx.draft(request, spec, actor));
       } catch (cause) {
         request.log.error({ err: cause, action: spec.action }, 'audit write failed; refusing the request');
         throw new AppError('AUDIT_UNAVAILABLE', { detail: 'The action was not performed because it could not be audited.', cause });

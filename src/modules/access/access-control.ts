@@ -8,6 +8,14 @@
  * set (`statefulIsAuthorized`). A built-in policy that does not validate makes creation throw
  * `AccessPolicyError`, so the server does not start with a broken policy set.
  *
+ * Decisions are memoised: Cedar is a pure function of (policy set, principal, action, resource,
+ * context, entities) — it has no clock, randomness or I/O — so the answer for an identical request
+ * against the same pre-parsed set is the same answer. The memo key is the complete request as
+ * sent to Cedar (every entity with every attribute: roles, workspace, clearance, tags …) plus the
+ * set id; any policy change empties the memo before the new set is used. It is bounded (oldest
+ * entries go first), holds only answers Cedar actually evaluated (never an exception path), and
+ * returns frozen decisions.
+ *
  * Workspace policies: each workspace gets its own pre-parsed set = built-ins + its policies,
  * every one of them scoped to the workspace (`scopeToWorkspace`). A request is evaluated with the
  * set of the workspace the actor acts in, so another workspace's policies are not even loaded
@@ -73,12 +81,14 @@ export interface AccessControl {
   readonly builtinPolicyIds: readonly string[];
   /** Workspaces that currently have custom policies loaded (or are locked). */
   customWorkspaces(): string[];
-  /** Counters proving the hot path does no parsing. */
-  stats(): { preparses: number; decisions: number };
+  /** Counters proving the hot path does no parsing: Cedar evaluations, and answers from the memo. */
+  stats(): { preparses: number; decisions: number; memoHits: number; memoEntries: number };
 }
 
 export const WORKSPACE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const MAX_POLICY_CHARS = 20_000;
+/** Memoised decisions kept at most (a few MB at worst; oldest evicted first). */
+const MEMO_MAX = 4096;
 let instances = 0;
 
 function describe(kind: 'permitted' | 'forbidden', ids: readonly string[]): string {
@@ -91,6 +101,15 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
   const prefix = `strongroom-${++instances}`;
   let preparses = 0;
   let decisions = 0;
+  let memoHits = 0;
+  /** Complete Cedar request (with its set id) → the decision Cedar gave for it. */
+  const memo = new Map<string, Decision>();
+  const remember = (key: string, d: Decision): Decision => {
+    const frozen = Object.freeze({ ...d, policies: Object.freeze([...d.policies]) });
+    if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
+    memo.set(key, frozen);
+    return frozen;
+  };
 
   const builtin: NamedPolicies = {};
   for (const src of opts.builtinPolicies ?? readBuiltinPolicies()) {
@@ -108,6 +127,7 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
   }
 
   function preparse(id: string, policies: NamedPolicies): void {
+    memo.clear(); // before the set changes: no answer computed from an older set survives it
     const r = cedar.preparsePolicySet(id, { staticPolicies: policies });
     preparses++;
     if (r.type !== 'success') throw new AccessPolicyError(`could not load policy set ${id}: ${r.errors.map((e) => e.message).join('; ')}`);
@@ -159,25 +179,33 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
           if (!ws) return { allowed: false, reason: 'this workspace has policies that do not validate', policies: [] };
           setId = ws;
         }
-        decisions++;
-        const answer = cedar.statefulIsAuthorized({
+        const request = {
           principal: req.principal,
           action: { type: 'Action', id: action },
           resource: req.resource,
           context: req.context,
           entities: [...req.entities, ...actionEntities.get(action)!],
           preparsedPolicySetId: setId,
-        });
+        };
+        // The whole request is the key (the action entities follow from the action name).
+        const key = JSON.stringify([setId, action, req]);
+        const known = memo.get(key);
+        if (known) {
+          memoHits++;
+          return known;
+        }
+        decisions++;
+        const answer = cedar.statefulIsAuthorized(request);
         if (answer.type !== 'success') return { allowed: false, reason: `authorization error: ${answer.errors.map((e) => e.message).join('; ')}`, policies: [] };
         const { decision, diagnostics } = answer.response;
         const ids = [...diagnostics.reason].sort();
         // An erroring policy is skipped by Cedar; a skipped forbid must not turn into an allow.
         if (diagnostics.errors.length > 0) {
-          return { allowed: false, reason: `policy error in ${diagnostics.errors.map((e) => e.policyId).join(', ')}`, policies: diagnostics.errors.map((e) => e.policyId) };
+          return remember(key, { allowed: false, reason: `policy error in ${diagnostics.errors.map((e) => e.policyId).join(', ')}`, policies: diagnostics.errors.map((e) => e.policyId) });
         }
-        if (decision === 'allow') return { allowed: true, reason: describe('permitted', ids), policies: ids };
-        if (ids.length > 0) return { allowed: false, reason: describe('forbidden', ids), policies: ids };
-        return { allowed: false, reason: 'no policy allows this action', policies: [] };
+        if (decision === 'allow') return remember(key, { allowed: true, reason: describe('permitted', ids), policies: ids });
+        if (ids.length > 0) return remember(key, { allowed: false, reason: describe('forbidden', ids), policies: ids });
+        return remember(key, { allowed: false, reason: 'no policy allows this action', policies: [] });
       } catch {
         return { allowed: false, reason: 'authorization failed', policies: [] };
       }
@@ -197,11 +225,13 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
       if (!WORKSPACE_ID.test(workspace)) return { ok: false, errors: ['not a valid workspace id'] };
       if (policies.length === 0) {
         workspaceSets.delete(workspace);
+        memo.clear();
         return { ok: true, errors: [] };
       }
       const { set, errors } = compileWorkspace(workspace, policies);
       if (errors.length > 0) {
         workspaceSets.set(workspace, null);
+        memo.clear();
         return { ok: false, errors };
       }
       // Same id: Cedar replaces the cached set in place (no growth per change).
@@ -212,7 +242,7 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
     },
 
     customWorkspaces: () => [...workspaceSets.keys()],
-    stats: () => ({ preparses, decisions }),
+    stats: () => ({ preparses, decisions, memoHits, memoEntries: memo.size }),
   };
 
   for (const [ws, policies] of Object.entries(opts.workspacePolicies ?? {})) {

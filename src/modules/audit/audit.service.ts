@@ -14,7 +14,8 @@ import { createCheckpoint } from './audit.checkpoint.ts';
 import { ensureKeys, type AuditKeys } from './audit.keys.ts';
 import { createLoop } from './audit.loop.ts';
 import { searchEvents, type SearchPage, type SearchQuery } from './audit.search.ts';
-import { insertPending, lastEvents, type Executor } from './audit.store.ts';
+import { createGroupWriter } from './audit.group.ts';
+import { insertPending, insertPendingMany, lastEvents, type Executor } from './audit.store.ts';
 import { verifyAuditTrail } from './audit.verify.ts';
 import type { AuditEvent } from '../../core/audit/event.ts';
 
@@ -46,6 +47,12 @@ export interface AuditModule {
    * rolls the caller's work back: no event, no action.
    */
   record(executor: Executor, input: RecordInput): Promise<void>;
+  /**
+   * Records `input` on its own, outside any caller transaction: validated first (VALIDATION_FAILED
+   * for this draft alone), then written by group commit (see audit.group.ts) — resolves only once
+   * the event is committed; AUDIT_UNAVAILABLE if it could not be.
+   */
+  recordCommitted(input: RecordInput): Promise<void>;
   /** Chains every pending draft now; returns how many events were added. */
   chainPending(): Promise<number>;
   /** Wakes the background loop to chain as soon as possible. */
@@ -67,6 +74,9 @@ export interface AuditModule {
   /** Stops the loop after a final chain and checkpoint (best effort). */
   stop(): Promise<void>;
 }
+
+/** A JSON `\uD800`–`\uDFFF` escape not itself preceded by an escaped backslash (JSON.stringify emits only lone ones). */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 
 /** Creates the audit module. Nothing runs in the background until `start()`. */
 export function createAuditModule(deps: AuditModuleDeps): AuditModule {
@@ -108,21 +118,41 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     onError: deps.onError ?? (() => undefined),
   });
 
+  /** Validated and serialized once: the NUL check and the insert use the same text. */
+  const serialize = (input: RecordInput): string => {
+    const draft = { ...input, time: input.time ?? clock().toISOString(), details: input.details ?? {} };
+    const parsed = auditEventDraftSchema.safeParse(draft);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      throw new AppError('VALIDATION_FAILED', { detail: 'the audit event is not valid', meta: { issues } });
+    }
+    const json = JSON.stringify(parsed.data);
+    if (json.includes('\\u0000')) {
+      throw new AppError('VALIDATION_FAILED', { detail: 'the audit event contains a NUL character, which the database cannot store' });
+    }
+    // JSON.stringify writes a lone surrogate as a `\udXXX` escape, which PostgreSQL's json input
+    // refuses. Refused here, for this draft alone: inside a group commit the database would
+    // refuse the whole statement, failing other callers' events with it.
+    if (LONE_SURROGATE_ESCAPE.test(json)) {
+      throw new AppError('VALIDATION_FAILED', { detail: 'the audit event contains an unpaired UTF-16 surrogate, which the database cannot store' });
+    }
+    return json;
+  };
+  const group = createGroupWriter((jsons) => insertPendingMany(deps.db, jsons));
+
   return {
     async record(executor, input) {
-      const draft = { ...input, time: input.time ?? clock().toISOString(), details: input.details ?? {} };
-      const parsed = auditEventDraftSchema.safeParse(draft);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        throw new AppError('VALIDATION_FAILED', { detail: 'the audit event is not valid', meta: { issues } });
-      }
-      // Serialized once: the NUL check and the insert use the same text.
-      const json = JSON.stringify(parsed.data);
-      if (json.includes('\\u0000')) {
-        throw new AppError('VALIDATION_FAILED', { detail: 'the audit event contains a NUL character, which the database cannot store' });
-      }
+      const json = serialize(input);
       try {
         await insertPending(executor, json);
+      } catch (err) {
+        throw new AppError('AUDIT_UNAVAILABLE', { cause: err });
+      }
+    },
+    async recordCommitted(input) {
+      const json = serialize(input);
+      try {
+        await group.write(json);
       } catch (err) {
         throw new AppError('AUDIT_UNAVAILABLE', { cause: err });
       }

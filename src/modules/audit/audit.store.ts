@@ -19,6 +19,12 @@ export async function insertPending(ex: Executor, draftJson: string): Promise<vo
   await ex.insertInto('audit_pending').values({ draft: draftJson }).execute();
 }
 
+/** Inserts drafts (already serialized) into `audit_pending` in ONE statement, in array order. */
+export async function insertPendingMany(ex: Executor, draftJsons: readonly string[]): Promise<void> {
+  if (draftJsons.length === 0) return;
+  await ex.insertInto('audit_pending').values(draftJsons.map((draft) => ({ draft }))).execute();
+}
+
 /** Locks the head row until `trx` ends and returns it: the chainer's mutual exclusion. */
 export async function lockHead(trx: Transaction<Database>): Promise<ChainHead> {
   const row = await trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();

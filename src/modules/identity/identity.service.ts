@@ -25,6 +25,8 @@ export interface Principal {
   token?: tokens.TokenInfo;
   /** Service accounts: their one role in their one workspace. */
   serviceRole?: { workspace: string; role: Role };
+  /** A user's roles in one workspace, read with the session in the same statement (same request). */
+  membership?: { workspace: string; roles: Role[] };
 }
 
 export function createIdentityModule(deps: IdentityDeps) {
@@ -48,11 +50,25 @@ export function createIdentityModule(deps: IdentityDeps) {
     completeMfa: (pendingHash: string, userId: string, code: string, ip: string | undefined, audit: InTransaction) => loginFlow.completeMfa(flow, pendingHash, userId, code, ip, audit),
     reauthenticate: (sessionHash: string, userId: string, password: string, code: string | undefined, ip: string | undefined) => loginFlow.reauthenticate(flow, sessionHash, userId, password, code, ip),
 
-    async principalForSession(sessionId: string): Promise<Principal | undefined> {
-      const s = await sessions.useSession(db, sessionId, now(), times);
-      if (!s) return undefined;
-      const p = await userPrincipal(s.userId);
-      return p && { ...p, session: s };
+    /**
+     * The principal behind a session cookie, or undefined (unknown, revoked, expired, user not
+     * active). With `workspace`, the user's roles there come from the same statement (see
+     * `rolesFor`). Read from the database on every call: nothing is cached, so revocation, disable
+     * and role changes apply to the very next request, on every instance.
+     */
+    async principalForSession(sessionId: string, workspace?: string): Promise<Principal | undefined> {
+      const live = await sessions.useSession(db, sessionId, now(), times, workspace);
+      if (!live) return undefined;
+      const { user, membership, ...session } = live;
+      return {
+        kind: 'user',
+        id: session.userId,
+        attributes: user.attributes,
+        mfaEnrolled: user.mfaEnabled,
+        privileged: user.privileged,
+        session,
+        ...(membership ? { membership } : {}),
+      };
     },
     async principalForToken(presented: string): Promise<Principal | undefined> {
       const t = await tokens.useToken(db, presented, now());
@@ -67,6 +83,7 @@ export function createIdentityModule(deps: IdentityDeps) {
     /** Roles of a principal in a workspace; empty = not a member (the plugin answers 404). */
     async rolesFor(p: Principal, workspace: string): Promise<Role[]> {
       if (p.serviceRole) return p.serviceRole.workspace === workspace ? [p.serviceRole.role] : [];
+      if (p.membership?.workspace === workspace) return [...p.membership.roles];
       return users.rolesIn(db, p.id, workspace);
     },
 

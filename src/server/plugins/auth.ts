@@ -77,7 +77,8 @@ async function identify(request: FastifyRequest, deps: AuthDeps): Promise<{ oper
   if (request.headers.authorization !== undefined) throw bad();
   const sessionId = request.cookies?.[SESSION_COOKIE];
   if (sessionId) {
-    const principal = await deps.identity.principalForSession(sessionId);
+    // The route's workspace is passed so the user's roles there come with the session (one query).
+    const principal = await deps.identity.principalForSession(sessionId, routeWorkspace(request));
     if (!principal) throw bad('The session has ended; sign in again.');
     return { principal, sessionId };
   }
