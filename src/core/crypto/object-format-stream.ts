@@ -9,8 +9,10 @@
  * `verifyObject` first (a full pass that releases nothing) or `decryptObject` for small objects.
  *
  * I/O sizing: pipe file or network streams with 1–4 MiB chunks. Each input chunk is processed in
- * place, segment by segment, and leaves as one output buffer, so the stream cost is paid per
- * chunk, not per 64 KiB segment.
+ * one call, segment by segment, in place (only a segment straddling two chunks is copied). Output
+ * buffers (one per segment body, one per tag) are pushed as node:crypto returns them, without
+ * being copied into a bigger buffer: a writer with writev (fs.WriteStream, sockets) batches them.
+ * Copying them into one chunk cost more than it saved (profiled: ~1/3 of the encrypt time).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -35,8 +37,6 @@ export interface EncryptStreamOptions extends ObjectStreamOptions {
   /** Also compute the SHA-256 of the plaintext (`plainSha256`, set when the stream ends). */
   readonly hashPlaintext?: boolean;
 }
-
-const collect = (out: Buffer[], n: number): Buffer => (out.length === 1 ? out[0]! : Buffer.concat(out, n));
 
 /** Plaintext in, the stored object (header ‖ segments) out. The header is known before any write. */
 export class ObjectEncryptStream extends Transform {
@@ -68,8 +68,8 @@ export class ObjectEncryptStream extends Transform {
     try {
       this.#hash?.update(chunk);
       const out: Buffer[] = [];
-      const n = this.#encoder.write(chunk, out);
-      if (n > 0) this.push(collect(out, n));
+      this.#encoder.write(chunk, out);
+      for (const b of out) this.push(b);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -79,10 +79,11 @@ export class ObjectEncryptStream extends Transform {
   override _flush(cb: TransformCallback): void {
     try {
       const out: Buffer[] = [];
-      const n = this.#encoder.end(out);
+      this.#encoder.end(out);
       this.plainSha256 = this.#hash?.digest();
       this.#cipher.contentKey.fill(0);
-      cb(null, collect(out, n));
+      for (const b of out) this.push(b);
+      cb();
     } catch (err) {
       cb(err as Error);
     }
@@ -117,20 +118,21 @@ export class ObjectDecryptStream extends Transform {
     this.#run((out) => this.#decoder.end(out), cb);
   }
 
-  /** Pushes whatever verified before a failure (all of it is authenticated), then the error. */
+  /**
+   * Pushes the output buffers one by one (no copy into a bigger buffer: a downstream writer with
+   * writev, like fs.WriteStream, batches them). On a failure, what verified before it (all of it
+   * authenticated) is pushed, then the error.
+   */
   #run(step: (out: Buffer[]) => number, cb: TransformCallback): void {
     const out: Buffer[] = [];
-    let n = 0;
+    let failure: Error | undefined;
     try {
-      n = step(out);
+      step(out);
     } catch (err) {
-      n = out.reduce((sum, b) => sum + b.length, 0);
-      if (n > 0) this.push(collect(out, n));
-      cb(err as Error);
-      return;
+      failure = err as Error;
     }
-    if (n > 0) this.push(collect(out, n));
-    cb();
+    for (const b of out) if (b.length > 0) this.push(b);
+    cb(failure);
   }
 }
 
