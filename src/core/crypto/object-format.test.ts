@@ -185,3 +185,18 @@ test('bad parameters are refused before anything is written', () => {
   assert.throws(() => createObjectCipher({ ...BASE, objectId: 'x'.repeat(2000) }), RangeError);
   assert.throws(() => createObjectCipher({ ...BASE, unsafeSalt: Buffer.alloc(31) }), RangeError);
 });
+
+test('docs/format-object.md prints the pinned vectors', () => {
+  const doc = readFileSync(new URL('../../../docs/format-object.md', import.meta.url), 'utf8').replace(/\s+/g, '');
+  const expectIn = (what: string, value: string) => assert.ok(doc.includes(value), `${what} (${value}) is not in docs/format-object.md`);
+  for (const [k, v] of Object.entries({ ...FILE.derived, salt: FILE.inputs.salt, dataKey: FILE.inputs.dataKey })) expectIn(k, v);
+  for (const v of FILE.vectors) {
+    if (v.object === undefined) {
+      expectIn(`${v.name} sha256`, v.objectSha256);
+      continue;
+    }
+    const body = Buffer.from(v.object, 'hex').subarray(OBJECT_HEADER_LENGTH);
+    const unit = v.segmentSize + 16;
+    for (let off = 0; off < body.length; off += unit) expectIn(`${v.name} segment at ${off}`, hex(body.subarray(off, off + unit)));
+  }
+});
