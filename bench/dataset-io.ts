@@ -10,13 +10,15 @@
  * - rclone_up / rclone_down: an rclone `crypt` remote over a local directory, if rclone is
  *   installed (for the record; skipped with a note otherwise).
  * Ratios are medians of per-round ratios (engine rate / age rate), so machine drift hits both.
+ * Every decrypted output is checked against the source's SHA-256 (untimed) and removed.
  * Peak RSS is sampled every 20 ms during the engine runs.
  *
  * The API part (HTTPS upload/download through the server) is added beside it; it reuses the
  * exported helpers (`makeTestFile`, `timed`, `engineEncryptFile`, …) and prints the final line
  *   dataset-io: engine_up_vs_age=… engine_down_vs_age=… api_up_vs_plain=… api_down_vs_plain=… rss_mb=…
  *
- * Usage: BENCH_DATASET_MB=2048 BENCH_ROUNDS=3 npm run bench -- dataset-io
+ * Usage: BENCH_DATASET_MB=2048 BENCH_ROUNDS=3 [BENCH_DIR=/dev/shm] npm run bench -- dataset-io
+ * (BENCH_DIR: where the temp dir goes, default the OS temp dir; the inputs take 4 × the size.)
  * Engine line: dataset-io-engine: engine_up_vs_age=… engine_down_vs_age=… engine_up_gbps=… engine_down_gbps=… …
  */
 import { execFile } from 'node:child_process';
@@ -70,12 +72,17 @@ export async function sha256File(file: string): Promise<Buffer> {
   return hash.digest();
 }
 
-/** Runs `work` and returns seconds taken (output file removed first, so no run overwrites). */
-export async function timed(out: string | undefined, work: () => Promise<unknown>): Promise<number> {
+/**
+ * Runs `work` and returns seconds taken. The output is removed before (no run overwrites a file)
+ * and, unless `keep`, after (so the temp dir holds only the inputs between runs).
+ */
+export async function timed(out: string | undefined, work: () => Promise<unknown>, keep = false): Promise<number> {
   if (out) await rm(out, { force: true, recursive: true });
   const t0 = performance.now();
   await work();
-  return (performance.now() - t0) / 1000;
+  const s = (performance.now() - t0) / 1000;
+  if (out && !keep) await rm(out, { force: true, recursive: true });
+  return s;
 }
 
 /** Samples RSS every `ms` while running `work`; returns [result, peak RSS in bytes]. */
@@ -176,6 +183,13 @@ export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir
   await age.encrypt(src, file('age.enc'));
   if (rclone) await rclone.encrypt(src);
 
+  /** Times a decryption, then (untimed) checks its output is the source file and removes it. */
+  const checked = async (out: string, work: () => Promise<unknown>) => {
+    const s = await timed(out, work, true);
+    if (!(await sha256File(out)).equals(srcSha)) throw new Error(`${path.basename(out)}: round trip changed the bytes`);
+    await rm(out, { force: true });
+    return s;
+  };
   let peakRss = 0;
   const engine = async (work: () => Promise<unknown>) => {
     const [, peak] = await withPeakRss(work);
@@ -183,13 +197,14 @@ export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir
   };
   const ops: Record<string, () => Promise<number>> = {
     plain: () => timed(file('plain.copy'), () => plainCopy(src, file('plain.copy'))),
-    engine_up: () => timed(file('engine.enc'), () => engine(() => engineEncryptFile(src, file('engine.enc'), params))),
-    engine_down: () => timed(file('engine.dec'), () => engine(() => engineDecryptFile(file('engine.enc'), file('engine.dec'), params))),
-    age_up: () => timed(file('age.enc'), () => age.encrypt(src, file('age.enc'))),
-    age_down: () => timed(file('age.dec'), () => age.decrypt(file('age.enc'), file('age.dec'))),
+    // Encrypt outputs are kept: they are the next decrypt's input.
+    engine_up: () => timed(file('engine.enc'), () => engine(() => engineEncryptFile(src, file('engine.enc'), params)), true),
+    engine_down: () => checked(file('engine.dec'), () => engine(() => engineDecryptFile(file('engine.enc'), file('engine.dec'), params))),
+    age_up: () => timed(file('age.enc'), () => age.encrypt(src, file('age.enc')), true),
+    age_down: () => checked(file('age.dec'), () => age.decrypt(file('age.enc'), file('age.dec'))),
     ...(rclone ? {
-      rclone_up: () => timed(file('rclone'), () => rclone.encrypt(src)),
-      rclone_down: () => timed(file('rclone.dec'), () => rclone.decrypt(file('rclone.dec'))),
+      rclone_up: () => timed(file('rclone'), () => rclone.encrypt(src), true),
+      rclone_down: () => checked(file('rclone.dec'), () => rclone.decrypt(file('rclone.dec'))),
     } : {}),
   };
   const names = Object.keys(ops);
@@ -207,8 +222,6 @@ export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir
     downRatios.push(round.age_down! / round.engine_down!);
     log(`round ${r + 1}: ${names.map((n) => `${n}=${(size / round[n]! / 1e9).toFixed(2)}GB/s`).join(' ')}`);
   }
-  if (!(await sha256File(file('engine.dec'))).equals(srcSha)) throw new Error('engine round trip changed the bytes');
-  if (!(await sha256File(file('age.dec'))).equals(srcSha)) throw new Error('age round trip changed the bytes');
   const seconds = Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
   return {
     sizeBytes: size, rounds, seconds, notes, peakRssBytes: peakRss,
@@ -229,7 +242,7 @@ export function engineLine(f: EngineFigures): string {
 async function main(): Promise<void> {
   const sizeMb = Number(process.env.BENCH_DATASET_MB ?? 2048);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-dataset-io-'));
+  const dir = await mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'strongroom-dataset-io-'));
   try {
     console.log(`dataset-io engine, node ${process.version}, ${sizeMb} MiB, ${rounds} rounds (rotated order), I/O chunks ${IO_CHUNK / MiB} MiB`);
     const f = await runEngineBench({ sizeMb, rounds, dir, log: (l) => console.log(l) });

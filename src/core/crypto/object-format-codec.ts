@@ -126,7 +126,7 @@ export class ObjectDecoder {
   #headerLen = 0;
   #units: Units | undefined;
   #index = 0;
-  #failed = false;
+  #failure: unknown;
   plainSize = 0;
 
   constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }) {
@@ -189,11 +189,11 @@ export class ObjectDecoder {
   }
 
   #guard(work: () => number): number {
-    if (this.#failed) throw new ObjectFormatError('SEGMENT_AUTH_FAILED', this.#index);
+    if (this.#failure !== undefined) throw this.#failure;
     try {
       return work();
     } catch (err) {
-      this.#failed = true;
+      this.#failure = err;
       this.#wipe();
       throw err;
     }
