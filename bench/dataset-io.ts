@@ -34,8 +34,14 @@ import { createDecryptStream, createEncryptStream, type ObjectKeyParams } from '
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
-/** Read and write chunk size: MiB-sized, since a Node stream pays per chunk (DESIGN §8). */
-export const IO_CHUNK = 4 * MiB;
+/**
+ * Read chunk and write buffer size: MiB-sized, since a Node stream pays per chunk (DESIGN §8).
+ * Measured here: 2 MiB reads cost the least CPU (4 MiB buffers are mmap'd and page-faulted
+ * afresh per read); the writer's highWaterMark must exceed one chunk's output, or pipe() waits
+ * for every 64 KiB segment to be written on its own before sending the next.
+ */
+export const IO_CHUNK = 2 * MiB;
+const WRITE_BUFFER = 4 * MiB;
 
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -99,13 +105,13 @@ export async function withPeakRss<T>(work: () => Promise<T>, ms = 20): Promise<[
 }
 
 export const plainCopy = (src: string, dst: string) =>
-  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createWriteStream(dst, { highWaterMark: IO_CHUNK }));
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
 export const engineEncryptFile = (src: string, dst: string, params: ObjectKeyParams & { keyTerm: number }) =>
-  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createEncryptStream(params), createWriteStream(dst, { highWaterMark: IO_CHUNK }));
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createEncryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
 export const engineDecryptFile = (src: string, dst: string, params: ObjectKeyParams) =>
-  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params), createWriteStream(dst, { highWaterMark: IO_CHUNK }));
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
 async function has(cmd: string): Promise<boolean> {
   try {
