@@ -163,6 +163,8 @@ export interface EngineFigures {
   engineUpVsPlain: number;
   engineDownVsPlain: number;
   peakRssBytes: number;
+  /** RSS just before the timed rounds (test file written, modules loaded). */
+  baselineRssBytes: number;
   notes: string[];
 }
 
@@ -196,6 +198,7 @@ export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir
     await rm(out, { force: true });
     return s;
   };
+  const baselineRss = process.memoryUsage.rss();
   let peakRss = 0;
   const engine = async (work: () => Promise<unknown>) => {
     const [, peak] = await withPeakRss(work);
@@ -230,7 +233,7 @@ export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir
   }
   const seconds = Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
   return {
-    sizeBytes: size, rounds, seconds, notes, peakRssBytes: peakRss,
+    sizeBytes: size, rounds, seconds, notes, peakRssBytes: peakRss, baselineRssBytes: baselineRss,
     engineUpVsAge: median(upRatios), engineDownVsAge: median(downRatios),
     engineUpVsPlain: seconds.plain! / seconds.engine_up!, engineDownVsPlain: seconds.plain! / seconds.engine_down!,
   };
@@ -242,7 +245,7 @@ export function engineLine(f: EngineFigures): string {
   return `dataset-io-engine: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)}`
     + ` engine_up_gbps=${gbps('engine_up')} engine_down_gbps=${gbps('engine_down')} age_up_gbps=${gbps('age_up')} age_down_gbps=${gbps('age_down')}`
     + ` plain_gbps=${gbps('plain')} rclone_up_gbps=${gbps('rclone_up')} rclone_down_gbps=${gbps('rclone_down')}`
-    + ` engine_rss_mb=${Math.round(f.peakRssBytes / MiB)}`;
+    + ` engine_rss_mb=${Math.round(f.peakRssBytes / MiB)} baseline_rss_mb=${Math.round(f.baselineRssBytes / MiB)}`;
 }
 
 async function main(): Promise<void> {
