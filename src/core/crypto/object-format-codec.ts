@@ -149,9 +149,10 @@ export class ObjectDecoder {
     }
   }
 
-  /** The opened cipher's header, once the header was read and its commitment checked. */
-  get cipher(): SegmentKey | undefined {
-    return this.#key;
+  /** Stops the decoder: wipes what it derived and held back; later calls throw. For aborted streams. */
+  dispose(): void {
+    this.#failure ??= new ObjectFormatError('TRUNCATED', this.#index);
+    this.#wipe();
   }
 
   /** Appends verified plaintext for `chunk` to `out`; returns the bytes appended. Throws on the first failure. */

@@ -121,6 +121,11 @@ export class ObjectDecryptStream extends Transform {
     this.#run((out) => this.#decoder.end(out), cb);
   }
 
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    this.#decoder.dispose();
+    cb(err);
+  }
+
   /**
    * Pushes the output buffers one by one (no copy into a bigger buffer: a downstream writer with
    * writev, like fs.WriteStream, batches them). On a failure, what verified before it (all of it
