@@ -1,0 +1,271 @@
+/**
+ * Dataset I/O: the object-format engine, file → file, against `age` on the same file, same run.
+ *
+ * Engine part (this file, today): one test file of BENCH_DATASET_MB MiB (default 2048) of
+ * random-looking bytes in a temp dir, then per round, in rotated order:
+ * - plain: Node stream copy (read 4 MiB chunks → write), the floor any streaming path pays;
+ * - engine_up / engine_down: `createEncryptStream` / `createDecryptStream` in a stream
+ *   pipeline between the same file streams (decrypted output's SHA-256 checked);
+ * - age_up / age_down: `age -r <X25519 recipient>` / `age -d -i <identity>` (Debian `age`);
+ * - rclone_up / rclone_down: an rclone `crypt` remote over a local directory, if rclone is
+ *   installed (for the record; skipped with a note otherwise).
+ * Ratios are medians of per-round ratios (engine rate / age rate), so machine drift hits both.
+ * Every decrypted output is checked against the source's SHA-256 (untimed) and removed.
+ * Peak RSS is sampled every 20 ms during the engine runs.
+ *
+ * The API part (HTTPS upload/download through the server) is added beside it; it reuses the
+ * exported helpers (`makeTestFile`, `timed`, `engineEncryptFile`, …) and prints the final line
+ *   dataset-io: engine_up_vs_age=… engine_down_vs_age=… api_up_vs_plain=… api_down_vs_plain=… rss_mb=…
+ *
+ * Usage: BENCH_DATASET_MB=2048 BENCH_ROUNDS=3 [BENCH_DIR=/dev/shm] npm run bench -- dataset-io
+ * (BENCH_DIR: where the temp dir goes, default the OS temp dir; the inputs take 4 × the size.)
+ * Engine line: dataset-io-engine: engine_up_vs_age=… engine_down_vs_age=… engine_up_gbps=… engine_down_gbps=… …
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { createDecryptStream, createEncryptStream, type ObjectKeyParams } from '../src/core/crypto/object-format.ts';
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+/**
+ * Read chunk and write buffer size: MiB-sized, since a Node stream pays per chunk (DESIGN §8).
+ * Measured here: 2 MiB reads cost the least CPU (4 MiB buffers are mmap'd and page-faulted
+ * afresh per read); the writer's highWaterMark must exceed one chunk's output, or pipe() waits
+ * for every 64 KiB segment to be written on its own before sending the next.
+ */
+export const IO_CHUNK = 2 * MiB;
+const WRITE_BUFFER = 4 * MiB;
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Writes `bytes` of random-looking data fast: one 4 MiB random block, re-keyed per block by
+ * stamping the block number into every 4 KiB (no two blocks alike, nothing compressible
+ * at the scale the ciphers see). Returns the SHA-256 of what was written.
+ */
+export async function makeTestFile(file: string, bytes: number): Promise<Buffer> {
+  const base = randomBytes(IO_CHUNK);
+  const hash = createHash('sha256');
+  const fh = await open(file, 'w');
+  try {
+    for (let off = 0, block = 0; off < bytes; off += IO_CHUNK, block++) {
+      const n = Math.min(IO_CHUNK, bytes - off);
+      const buf = Buffer.from(base.subarray(0, n));
+      for (let p = 0; p + 8 <= n; p += 4096) buf.writeUInt32BE(block, p);
+      hash.update(buf);
+      await fh.write(buf);
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest();
+}
+
+export async function sha256File(file: string): Promise<Buffer> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: IO_CHUNK })) hash.update(chunk as Buffer);
+  return hash.digest();
+}
+
+/**
+ * Runs `work` and returns seconds taken. The output is removed before (no run overwrites a file)
+ * and, unless `keep`, after (so the temp dir holds only the inputs between runs).
+ */
+export async function timed(out: string | undefined, work: () => Promise<unknown>, keep = false): Promise<number> {
+  if (out) await rm(out, { force: true, recursive: true });
+  const t0 = performance.now();
+  await work();
+  const s = (performance.now() - t0) / 1000;
+  if (out && !keep) await rm(out, { force: true, recursive: true });
+  return s;
+}
+
+/** Samples RSS every `ms` while running `work`; returns [result, peak RSS in bytes]. */
+export async function withPeakRss<T>(work: () => Promise<T>, ms = 20): Promise<[T, number]> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, ms);
+  try {
+    const result = await work();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return [result, peak];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export const plainCopy = (src: string, dst: string) =>
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
+
+export const engineEncryptFile = (src: string, dst: string, params: ObjectKeyParams & { keyTerm: number }) =>
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createEncryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
+
+export const engineDecryptFile = (src: string, dst: string, params: ObjectKeyParams) =>
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
+
+async function has(cmd: string): Promise<boolean> {
+  try {
+    await run('sh', ['-c', `command -v ${cmd}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `age` with a passphrase-less X25519 identity made by `age-keygen` in `dir`. */
+export async function setupAge(dir: string) {
+  if (!(await has('age')) || !(await has('age-keygen'))) return undefined;
+  const identity = path.join(dir, 'age-identity.txt');
+  await run('age-keygen', ['-o', identity]);
+  const recipient = (await run('age-keygen', ['-y', identity])).stdout.trim();
+  return {
+    encrypt: (src: string, dst: string) => run('age', ['-r', recipient, '-o', dst, src]),
+    decrypt: (src: string, dst: string) => run('age', ['-d', '-i', identity, '-o', dst, src]),
+  };
+}
+
+/** An rclone `crypt` remote (file names unencrypted) over `dir/rclone`, configured by environment only. */
+export async function setupRclone(dir: string) {
+  if (!(await has('rclone'))) return undefined;
+  const password = (await run('rclone', ['obscure', randomBytes(16).toString('hex')])).stdout.trim();
+  const config = path.join(dir, 'rclone.conf');
+  await writeFile(config, '');
+  const env = {
+    ...process.env, RCLONE_CONFIG: config,
+    RCLONE_CONFIG_SRBENCH_TYPE: 'crypt', RCLONE_CONFIG_SRBENCH_REMOTE: path.join(dir, 'rclone'),
+    RCLONE_CONFIG_SRBENCH_PASSWORD: password, RCLONE_CONFIG_SRBENCH_FILENAME_ENCRYPTION: 'off',
+    RCLONE_CONFIG_SRBENCH_DIRECTORY_NAME_ENCRYPTION: 'false',
+  };
+  const opts = { env, maxBuffer: 1 << 20 };
+  return {
+    encrypt: (src: string) => run('rclone', ['copyto', '--no-check-dest', src, 'srbench:data.bin'], opts),
+    decrypt: (dst: string) => run('rclone', ['copyto', '--no-check-dest', 'srbench:data.bin', dst], opts),
+  };
+}
+
+export interface EngineFigures {
+  sizeBytes: number;
+  rounds: number;
+  /** Median seconds per operation. */
+  seconds: Record<string, number>;
+  engineUpVsAge: number;
+  engineDownVsAge: number;
+  engineUpVsPlain: number;
+  engineDownVsPlain: number;
+  peakRssBytes: number;
+  /** RSS just before the timed rounds (test file written, modules loaded). */
+  baselineRssBytes: number;
+  notes: string[];
+}
+
+/** The engine part: plain copy, engine, age (and rclone) on one file, `rounds` rotated rounds. */
+export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir: string; log?: (line: string) => void }): Promise<EngineFigures> {
+  const { dir, rounds } = opts;
+  const log = opts.log ?? (() => {});
+  const size = opts.sizeMb * MiB;
+  const src = path.join(dir, 'plain.bin');
+  const file = (name: string) => path.join(dir, name);
+  const notes: string[] = [];
+  const t0 = performance.now();
+  const srcSha = await makeTestFile(src, size);
+  log(`test file: ${opts.sizeMb} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const params = { dataKey: randomBytes(32), workspaceId: 'ws_bench', objectId: 'obj_bench', keyTerm: 1 };
+  const age = await setupAge(dir);
+  if (!age) throw new Error('age is not installed (apt-get install -y age)');
+  const rclone = await setupRclone(dir);
+  if (!rclone) notes.push('rclone not installed: rclone crypt skipped');
+
+  // Seed the ciphertexts the decrypt operations read.
+  await engineEncryptFile(src, file('engine.enc'), params);
+  await age.encrypt(src, file('age.enc'));
+  if (rclone) await rclone.encrypt(src);
+
+  /** Times a decryption, then (untimed) checks its output is the source file and removes it. */
+  const checked = async (out: string, work: () => Promise<unknown>) => {
+    const s = await timed(out, work, true);
+    if (!(await sha256File(out)).equals(srcSha)) throw new Error(`${path.basename(out)}: round trip changed the bytes`);
+    await rm(out, { force: true });
+    return s;
+  };
+  const baselineRss = process.memoryUsage.rss();
+  let peakRss = 0;
+  const engine = async (work: () => Promise<unknown>) => {
+    const [, peak] = await withPeakRss(work);
+    peakRss = Math.max(peakRss, peak);
+  };
+  const ops: Record<string, () => Promise<number>> = {
+    plain: () => timed(file('plain.copy'), () => plainCopy(src, file('plain.copy'))),
+    // Encrypt outputs are kept: they are the next decrypt's input.
+    engine_up: () => timed(file('engine.enc'), () => engine(() => engineEncryptFile(src, file('engine.enc'), params)), true),
+    engine_down: () => checked(file('engine.dec'), () => engine(() => engineDecryptFile(file('engine.enc'), file('engine.dec'), params))),
+    age_up: () => timed(file('age.enc'), () => age.encrypt(src, file('age.enc')), true),
+    age_down: () => checked(file('age.dec'), () => age.decrypt(file('age.enc'), file('age.dec'))),
+    ...(rclone ? {
+      rclone_up: () => timed(file('rclone'), () => rclone.encrypt(src), true),
+      rclone_down: () => checked(file('rclone.dec'), () => rclone.decrypt(file('rclone.dec'))),
+    } : {}),
+  };
+  const names = Object.keys(ops);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const upRatios: number[] = [];
+  const downRatios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const round: Record<string, number> = {};
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + r) % names.length]!;
+      round[name] = await ops[name]!();
+      samples[name]!.push(round[name]);
+    }
+    upRatios.push(round.age_up! / round.engine_up!);
+    downRatios.push(round.age_down! / round.engine_down!);
+    log(`round ${r + 1}: ${names.map((n) => `${n}=${(size / round[n]! / 1e9).toFixed(2)}GB/s`).join(' ')}`);
+  }
+  const seconds = Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
+  return {
+    sizeBytes: size, rounds, seconds, notes, peakRssBytes: peakRss, baselineRssBytes: baselineRss,
+    engineUpVsAge: median(upRatios), engineDownVsAge: median(downRatios),
+    engineUpVsPlain: seconds.plain! / seconds.engine_up!, engineDownVsPlain: seconds.plain! / seconds.engine_down!,
+  };
+}
+
+/** The engine's summary line. */
+export function engineLine(f: EngineFigures): string {
+  const gbps = (op: string) => (f.seconds[op] ? (f.sizeBytes / f.seconds[op] / 1e9).toFixed(2) : 'n/a');
+  return `dataset-io-engine: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)}`
+    + ` engine_up_gbps=${gbps('engine_up')} engine_down_gbps=${gbps('engine_down')} age_up_gbps=${gbps('age_up')} age_down_gbps=${gbps('age_down')}`
+    + ` plain_gbps=${gbps('plain')} rclone_up_gbps=${gbps('rclone_up')} rclone_down_gbps=${gbps('rclone_down')}`
+    + ` engine_rss_mb=${Math.round(f.peakRssBytes / MiB)} baseline_rss_mb=${Math.round(f.baselineRssBytes / MiB)}`;
+}
+
+async function main(): Promise<void> {
+  const sizeMb = Number(process.env.BENCH_DATASET_MB ?? 2048);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const dir = await mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'strongroom-dataset-io-'));
+  try {
+    console.log(`dataset-io engine, node ${process.version}, ${sizeMb} MiB, ${rounds} rounds (rotated order), I/O chunks ${IO_CHUNK / MiB} MiB`);
+    const f = await runEngineBench({ sizeMb, rounds, dir, log: (l) => console.log(l) });
+    console.log('');
+    console.log('| operation | median s | GB/s |');
+    console.log('|---|---:|---:|');
+    for (const [op, s] of Object.entries(f.seconds)) console.log(`| ${op} | ${s.toFixed(2)} | ${(f.sizeBytes / s / 1e9).toFixed(2)} |`);
+    console.log('');
+    for (const note of f.notes) console.log(`note: ${note}`);
+    console.log(`engine vs plain copy: up ${f.engineUpVsPlain.toFixed(2)}×, down ${f.engineDownVsPlain.toFixed(2)}×; peak RSS during engine runs ${Math.round(f.peakRssBytes / MiB)} MiB`);
+    console.log(engineLine(f));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,268 @@
+/**
+ * Object format, part 3: incremental encoder and decoder over arbitrary chunks.
+ *
+ * They do no I/O: `write(chunk, out)` appends finished output buffers to `out`, `end(out)`
+ * closes the object. Streams (object-format-stream.ts) and the one-shot helpers wrap them. They
+ * work a whole input chunk at a time — many segments per call — because the per-chunk cost of a
+ * Node stream, not AES, is what limits throughput with 64 KiB pieces (DESIGN §8).
+ *
+ * Decoder guarantees: a segment's plaintext is appended to `out` only after its tag verified;
+ * the first failure throws ObjectFormatError and the decoder accepts nothing more. Whether a
+ * segment is the final one is only known when the next byte arrives or the input ends, so the
+ * decoder (like the encoder) always holds back the latest segment until then.
+ */
+import { TAG_LENGTH } from './aead.ts';
+import {
+  OBJECT_HEADER_LENGTH, OBJECT_MAGIC, ObjectFormatError, openObjectCipher, parseHeader,
+  type ObjectCipher, type ObjectKeyParams, type SegmentKey,
+} from './object-format-header.ts';
+import { MAX_SEGMENTS, openSegmentOrUndefined, sealSegmentTo, type CiphertextRange } from './object-format-segment.ts';
+
+/**
+ * Splits a byte stream into units of `unit` bytes and hands each complete unit to `onUnit`
+ * with `more = true` once at least one byte follows it; the rest waits in a carry buffer (the
+ * only copy made: input chunks are used in place). `rest()` returns what is held back.
+ */
+class Units {
+  readonly #carry: Buffer;
+  #carryLen = 0;
+
+  constructor(readonly unit: number) {
+    this.#carry = Buffer.allocUnsafe(unit);
+  }
+
+  feed(chunk: Buffer, onUnit: (bytes: Buffer) => void): void {
+    const unit = this.unit;
+    let off = 0;
+    if (this.#carryLen > 0) {
+      off = chunk.copy(this.#carry, this.#carryLen, 0, Math.min(chunk.length, unit - this.#carryLen));
+      this.#carryLen += off;
+      if (this.#carryLen < unit || off === chunk.length) return;
+      onUnit(this.#carry);
+      this.#carryLen = 0;
+    }
+    while (chunk.length - off > unit) {
+      onUnit(chunk.subarray(off, off + unit));
+      off += unit;
+    }
+    this.#carryLen = chunk.copy(this.#carry, 0, off);
+  }
+
+  rest(): Buffer {
+    return this.#carry.subarray(0, this.#carryLen);
+  }
+
+  wipe(): void {
+    this.#carry.fill(0);
+  }
+}
+
+/** Plaintext in, header ‖ sealed segments out. */
+export class ObjectEncoder {
+  readonly #cipher: ObjectCipher;
+  readonly #units: Units;
+  #index = 0;
+  #started = false;
+  #ended = false;
+  plainSize = 0;
+
+  constructor(cipher: ObjectCipher) {
+    this.#cipher = cipher;
+    this.#units = new Units(cipher.segmentSize);
+  }
+
+  /** Appends output for `chunk` to `out`; returns the number of bytes appended. */
+  write(chunk: Buffer, out: Buffer[]): number {
+    if (this.#ended) throw new Error('write after end');
+    let total = this.#header(out);
+    this.plainSize += chunk.length;
+    this.#units.feed(chunk, (plain) => { total += this.#seal(plain, false, out); });
+    return total;
+  }
+
+  /** Seals the held-back bytes as the final segment (empty if the object is empty). */
+  end(out: Buffer[]): number {
+    if (this.#ended) throw new Error('end after end');
+    this.#ended = true;
+    const total = this.#header(out) + this.#seal(this.#units.rest(), true, out);
+    this.#units.wipe();
+    return total;
+  }
+
+  #header(out: Buffer[]): number {
+    if (this.#started) return 0;
+    this.#started = true;
+    out.push(this.#cipher.headerBytes);
+    return this.#cipher.headerBytes.length;
+  }
+
+  #seal(plain: Buffer, last: boolean, out: Buffer[]): number {
+    if (this.#index >= MAX_SEGMENTS) throw new RangeError('object too large for the segment index');
+    return sealSegmentTo(this.#cipher, this.#index++, last, plain, out);
+  }
+}
+
+/** Options of the decoder. */
+export interface DecodeOptions {
+  /** Plaintext size recorded for the object (e.g. in the manifest); any other size fails SIZE_MISMATCH. */
+  readonly expectedPlainSize?: number;
+  /** Key term the caller unwrapped the DEK for; a header naming another fails KEY_COMMITMENT_MISMATCH early. */
+  readonly expectedKeyTerm?: number;
+}
+
+/**
+ * Stored bytes in, verified plaintext out. Two modes: a whole object (header first, opened with
+ * the DEK), or a byte range fetched per `ciphertextRangeFor` under an already opened cipher,
+ * trimmed to the requested plaintext slice.
+ */
+export class ObjectDecoder {
+  #keyParams: ObjectKeyParams | undefined;
+  readonly #expectedPlainSize: number | undefined;
+  readonly #expectedKeyTerm: number | undefined;
+  #key: SegmentKey | undefined;
+  readonly #range: CiphertextRange | undefined;
+  readonly #ownsKey: boolean;
+  #header: Buffer | undefined;
+  #headerLen = 0;
+  #units: Units | undefined;
+  #index = 0;
+  #failure: unknown;
+  plainSize = 0;
+
+  constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }) {
+    if ('params' in source) {
+      const { dataKey, workspaceId, objectId, expectedPlainSize, expectedKeyTerm } = source.params;
+      this.#keyParams = { dataKey, workspaceId, objectId };
+      this.#expectedPlainSize = expectedPlainSize;
+      this.#expectedKeyTerm = expectedKeyTerm;
+      this.#header = Buffer.alloc(OBJECT_HEADER_LENGTH);
+      this.#ownsKey = true;
+    } else {
+      if (source.key.segmentSize !== source.range.segmentSize) throw new RangeError('range was computed for another segment size');
+      this.#key = source.key;
+      this.#range = source.range;
+      this.#index = source.range.firstSegment;
+      this.#units = new Units(source.key.segmentSize + TAG_LENGTH);
+      this.#ownsKey = false;
+      this.#expectedPlainSize = undefined;
+      this.#expectedKeyTerm = undefined;
+    }
+  }
+
+  /** Stops the decoder: wipes what it derived and held back; later calls throw. For aborted streams. */
+  dispose(): void {
+    this.#failure ??= new ObjectFormatError('TRUNCATED', this.#index);
+    this.#wipe();
+  }
+
+  /** Appends verified plaintext for `chunk` to `out`; returns the bytes appended. Throws on the first failure. */
+  write(chunk: Buffer, out: Buffer[]): number {
+    return this.#guard(() => {
+      let rest = chunk;
+      if (!this.#units) {
+        rest = this.#readHeader(chunk);
+        if (!this.#units) return 0;
+      }
+      let total = 0;
+      this.#units.feed(rest, (sealed) => { total += this.#open(sealed, false, out); });
+      return total;
+    });
+  }
+
+  /** Opens the held-back final segment and checks sizes. */
+  end(out: Buffer[]): number {
+    return this.#guard(() => {
+      if (!this.#units) throw new ObjectFormatError('TRUNCATED');
+      const sealed = this.#units.rest();
+      if (sealed.length === 0) throw new ObjectFormatError('TRUNCATED', this.#index);
+      const total = this.#open(sealed, true, out);
+      const expected = this.#expectedPlainSize;
+      if (expected !== undefined && this.plainSize !== expected) throw new ObjectFormatError('SIZE_MISMATCH');
+      this.#wipe();
+      return total;
+    });
+  }
+
+  /** Zero-fills the derived content key (when this decoder derived it) and held-back bytes. */
+  #wipe(): void {
+    if (this.#ownsKey) this.#key?.contentKey.fill(0);
+    this.#units?.wipe();
+  }
+
+  #guard(work: () => number): number {
+    if (this.#failure !== undefined) throw this.#failure;
+    try {
+      return work();
+    } catch (err) {
+      this.#failure = err;
+      this.#wipe();
+      throw err;
+    }
+  }
+
+  #readHeader(chunk: Buffer): Buffer {
+    const header = this.#header!;
+    const take = chunk.copy(header, this.#headerLen, 0);
+    this.#headerLen += take;
+    if (this.#headerLen < OBJECT_HEADER_LENGTH) {
+      // Reject a wrong magic early rather than waiting for 85 bytes.
+      const n = Math.min(OBJECT_MAGIC.length, this.#headerLen);
+      if (!header.subarray(0, n).equals(OBJECT_MAGIC.subarray(0, n))) throw new ObjectFormatError('HEADER_INVALID');
+      return chunk.subarray(take);
+    }
+    if (this.#expectedKeyTerm !== undefined && parseHeader(header).keyTerm !== this.#expectedKeyTerm) {
+      throw new ObjectFormatError('KEY_COMMITMENT_MISMATCH');
+    }
+    const cipher = openObjectCipher(this.#keyParams!, header);
+    this.#keyParams = undefined; // keep no reference to the caller's DEK
+    this.#key = cipher;
+    this.#units = new Units(cipher.segmentSize + TAG_LENGTH);
+    return chunk.subarray(take);
+  }
+
+  /**
+   * Opens segment #index. `atEnd` = the input ended right after it (so it must be the final
+   * segment, or the last one of a range). Classifies failures: a segment that opens with the
+   * other last flag tells truncation (at a segment boundary) or extension apart from tampering.
+   */
+  #open(sealed: Buffer, atEnd: boolean, out: Buffer[]): number {
+    const key = this.#key!;
+    const index = this.#index;
+    const range = this.#range;
+    if (range && (atEnd ? index !== range.lastSegment : index >= range.lastSegment)) {
+      throw new ObjectFormatError(atEnd ? 'TRUNCATED' : 'TRAILING_DATA', index);
+    }
+    if (range && atEnd) {
+      const expected = range.end - range.start - (range.lastSegment - range.firstSegment) * (key.segmentSize + TAG_LENGTH);
+      if (sealed.length !== expected) throw new ObjectFormatError(sealed.length < expected ? 'TRUNCATED' : 'TRAILING_DATA', index);
+    }
+    if (sealed.length < TAG_LENGTH) throw new ObjectFormatError('TRUNCATED', index);
+    const last = range ? atEnd && range.finalSegment : atEnd;
+    const plain = openSegmentOrUndefined(key, index, last, sealed);
+    if (!plain) {
+      const full = sealed.length === key.segmentSize + TAG_LENGTH;
+      const other = !range && full ? openSegmentOrUndefined(key, index, !last, sealed) : undefined;
+      other?.fill(0);
+      throw new ObjectFormatError(other ? (last ? 'TRUNCATED' : 'TRAILING_DATA') : 'SEGMENT_AUTH_FAILED', index);
+    }
+    if (last && plain.length === 0 && index > 0) throw new ObjectFormatError('NON_CANONICAL', index);
+    this.#index++;
+    const expected = this.#expectedPlainSize;
+    if (expected !== undefined && this.plainSize + plain.length > expected) {
+      plain.fill(0);
+      throw new ObjectFormatError('SIZE_MISMATCH', index);
+    }
+    const position = this.plainSize;
+    this.plainSize += plain.length;
+    if (!range) {
+      out.push(plain);
+      return plain.length;
+    }
+    // Range mode: keep only [skip, skip + length) of the plaintext from the first segment on.
+    const from = Math.max(0, range.skip - position);
+    const to = Math.min(plain.length, range.skip + range.length - position);
+    if (to <= from) return 0;
+    out.push(from === 0 && to === plain.length ? plain : plain.subarray(from, to));
+    return to - from;
+  }
+}
