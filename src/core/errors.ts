@@ -19,6 +19,7 @@ export const ERROR_TABLE = {
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  RANGE_NOT_SATISFIABLE: { status: 416, title: 'The requested byte range is not satisfiable' },
   VALIDATION_FAILED: { status: 422, title: 'The request did not pass validation' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },

@@ -4,10 +4,11 @@
  */
 import type { AccessTables } from './tables/access.ts';
 import type { DrivesTables } from './tables/drives.ts';
+import type { DatasetsTables } from './tables/datasets.ts';
 import type { AuditTables } from './tables/audit.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { KeysTables } from './tables/keys.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 
-export interface Database extends SystemTables, KeysTables, AuditTables, IdentityTables, AccessTables, VaultTables, DrivesTables {}
+export interface Database extends SystemTables, KeysTables, AuditTables, IdentityTables, AccessTables, VaultTables, DrivesTables, DatasetsTables {}

@@ -21,6 +21,8 @@ import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerIdentityRoutes } from './routes/identity.routes.ts';
 import { registerVaultRoutes } from './routes/vault.routes.ts';
 import { registerDrivesRoutes } from './routes/drives.routes.ts';
+import { registerDatasetsRoutes } from './routes/datasets.routes.ts';
+import type { DatasetsService } from '../modules/datasets/index.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
@@ -44,6 +46,7 @@ export interface AppDeps {
   identity: IdentityModule;
   vault: VaultService;
   drives: DrivesService;
+  datasets: DatasetsService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -107,6 +110,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerVaultRoutes(fastify, { vault: deps.vault, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerDrivesRoutes(fastify, { drives: deps.drives, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
+  registerDatasetsRoutes(fastify, { datasets: deps.datasets, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource), maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES });
   registerAccessRoutes(fastify, { db: deps.database.db, accessControl: deps.accessControl, audit: deps.audit });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));

@@ -16,6 +16,7 @@ import { AppError } from '../core/errors.ts';
 import { createAccessControl, reload as reloadAccessPolicies } from '../modules/access/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
+import { createDatasetsService, type DatasetsService } from '../modules/datasets/index.ts';
 import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
@@ -38,6 +39,7 @@ export interface RunningServer {
   identity: IdentityModule;
   vault: VaultService;
   drives: DrivesService;
+  datasets: DatasetsService;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -163,8 +165,23 @@ export async function startServer(
       guard: createEgressGuardFromConfig(config),
       localRoot: config.STRONGROOM_LOCAL_DRIVE_ROOT ?? path.join(config.STRONGROOM_HOME, 'drives'),
       consoleOrigin: new URL(config.STRONGROOM_PUBLIC_URL ?? `https://localhost:${config.STRONGROOM_HTTPS_PORT}`).origin,
+      usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
     });
     await drives.ensureDefaults();
+    const datasets: DatasetsService = createDatasetsService({ db: database.db, drives, workspaceKeys, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES });
+    // Uploads that never committed (a crash, kill -9) and unfinished deletions: at start and hourly.
+    const orphanMs = config.STRONGROOM_UPLOAD_ORPHAN_SECONDS * 1000;
+    const sweep = () => {
+      if (barrier.isSealed) return;
+      datasets.cleanup(orphanMs).then(
+        (r) => r.removed + r.failed > 0 && logger.info(r, 'dataset cleanup removed leftovers of unfinished uploads and deletions'),
+        (err: unknown) => logger.error({ err }, 'dataset cleanup failed'),
+      );
+    };
+    sweep();
+    const sweeper = setInterval(sweep, Math.max(60_000, Math.min(orphanMs, 3_600_000)));
+    sweeper.unref();
+    closers.push(async () => clearInterval(sweeper));
     if (config.STRONGROOM_DRIVE_HEALTH_SECONDS > 0) {
       let running = false;
       const timer = setInterval(() => {
@@ -191,6 +208,7 @@ export async function startServer(
       identity,
       vault,
       drives,
+      datasets,
       accessControl,
       verifyOperatorToken,
       routes: [
@@ -237,6 +255,7 @@ export async function startServer(
       identity,
       vault,
       drives,
+      datasets,
       logger,
       database,
       httpsPort,

@@ -6,6 +6,8 @@ export interface TestResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body's bytes (binary downloads). */
+  raw: Buffer;
   json<T = Record<string, unknown>>(): T;
   protocol: string | null;
 }
@@ -27,11 +29,13 @@ export function request(url: string, opts: TestRequest): Promise<TestResponse> {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
+          const raw = Buffer.concat(chunks);
+          const body = raw.toString('utf8');
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body,
+            raw,
             json: () => JSON.parse(body),
             protocol: (res.socket as TLSSocket).getProtocol?.() ?? null,
           });

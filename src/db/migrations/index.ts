@@ -10,6 +10,7 @@ import * as m0004 from './0004-identity.ts';
 import * as m0005 from './0005-access.ts';
 import * as m0006 from './0006-vault.ts';
 import * as m0007 from './0007-drives.ts';
+import * as m0008 from './0008-datasets.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005-access': m0005,
   '0006-vault': m0006,
   '0007-drives': m0007,
+  '0008-datasets': m0008,
 };

@@ -32,8 +32,8 @@ export interface DrivesDeps {
   localRoot: string;
   /** Origin of the console, which bucket CORS rules must allow. */
   consoleOrigin: string;
-  /** How many dataset versions live on a drive (0 until datasets exist). */
-  usage?: (ws: string, name: string) => Promise<number>;
+  /** How many dataset versions live on a drive; runs on `db` (the caller's transaction). */
+  usage?: (db: store.Db, ws: string, name: string) => Promise<number>;
 }
 
 export interface PreparedDrive {
@@ -198,7 +198,7 @@ export function createDrivesService(deps: DrivesDeps) {
       const row = await store.find(trx, ws, name);
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       if (row.is_default) throw new AppError('CONFLICT', { detail: 'The default drive cannot be removed.' });
-      const used = (await deps.usage?.(ws, name)) ?? 0;
+      const used = (await deps.usage?.(trx, ws, name)) ?? 0;
       if (used > 0) throw new AppError('CONFLICT', { detail: `The drive holds ${used} dataset version(s); move or delete them first.`, meta: { datasetVersions: used } });
       await store.remove(trx, ws, name);
       if (row.credential_path === credentialPathFor(name) && (await deps.vault.resourceOf(trx, ws, row.credential_path))) {

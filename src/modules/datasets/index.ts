@@ -1,0 +1,3 @@
+/** The datasets module's public face (C8). */
+export { createDatasetsService, versionView, type DatasetsService, type DatasetsDeps, type UploadHandle, type UploadResult, type VersionView } from './datasets.service.ts';
+export { detectTabular, type Detected, type ColumnInfo } from './datasets.detect.ts';
