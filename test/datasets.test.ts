@@ -39,7 +39,6 @@ for (const backend of BACKENDS) {
     let owner: Session;
     let s3: S3Peer;
     let skip = false;
-    let s3dir: string;
 
     const upload = (name: string, body: Buffer | string, query = '', headers: Record<string, string> = {}) =>
       owner.req(`${DS}/${name}/versions${query}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...headers }, body: typeof body === 'string' ? body : body });
@@ -55,7 +54,6 @@ for (const backend of BACKENDS) {
       owner = (await ownerSession(app)).session;
       const added = await owner.req('/api/v1/workspaces/default/drives', jsonBody({ name: 'lake', kind: 's3', config: { bucket: 'lake', endpoint: s3.endpoint, pathStyle: true }, credentials: { provider: 's3', ...S3RVER_CREDENTIALS } }));
       assert.equal(added.status, 201, added.body);
-      s3dir = path.join(app.home, '..');
     });
     after(async () => {
       await app?.close();
