@@ -4,6 +4,7 @@
  * Objects are files under `root`; a key's `/` segments are directories. Guarantees:
  * - Atomic puts: bytes go to a temp file in the target directory, are fsynced, then renamed (or,
  *   for create-if-absent, hard-linked, which fails if the name exists — exactly one racer wins).
+ *   A put killed midway leaves only its temp file, which `delete` of the same key removes.
  * - Keys never leave `root`: `checkBlobKey` refuses `..`, absolute and empty segments, and names
  *   beginning with `.strongroom-` (our temp files and multipart staging) are refused as keys and
  *   hidden from listings.
@@ -46,7 +47,8 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
 
   async function writeAtomically(target: string, body: Readable | Buffer, exclusive: boolean): Promise<void> {
     await mkdir(path.dirname(target), { recursive: true });
-    const tmp = path.join(path.dirname(target), `${RESERVED}tmp-${randomBytes(9).toString('hex')}`);
+    // The temp name carries the target's name, so `delete` can also remove what a crashed put left.
+    const tmp = path.join(path.dirname(target), `${RESERVED}tmp-${path.basename(target)}-${randomBytes(9).toString('hex')}`);
     try {
       const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
       await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, out);
@@ -149,6 +151,10 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
 
     async delete(key: string): Promise<void> {
       const file = fileOf(key);
+      const leftovers = `${RESERVED}tmp-${path.basename(file)}-`;
+      for (const name of await readdir(path.dirname(file)).catch(() => [] as string[])) {
+        if (name.startsWith(leftovers)) await unlink(path.join(path.dirname(file), name)).catch(() => undefined);
+      }
       try {
         await unlink(file);
       } catch (err) {
