@@ -85,6 +85,7 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['keys.root.rotate',                    '- - - - - - -', '-', 'Y'],
   ['keys.term.retire',                    '- - - - - - -', '-', 'Y'],
   ['keys.workspace.destroy',              '- - - - - - -', '-', 'Y'],
+  ['keys.workspace.export',               '- - - - - - -', '-', 'Y'],
   ['operator.keyring.seal',               '- - - - - - -', '-', 'Y'],
   ['operator.keyring.unseal',             '- - - - - - -', '-', 'Y'],
   ['operator.workspace.create',           '- - - - - - -', '-', 'Y'],

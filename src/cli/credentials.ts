@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { exchange, type Exchange } from '../client/http-client.ts';
+import { exchange, streamRequest, type Exchange, type StreamedResponse } from '../client/http-client.ts';
 import type { Config } from '../core/config.ts';
 import { tlsFilesFor } from '../server/main.ts';
 import { CliExit } from './context.ts';
@@ -63,6 +63,22 @@ export function call<T>(c: { baseUrl: string; ca?: string; session?: string; csr
     method,
     p,
     body,
+  );
+}
+
+/** Like `call`, but streams the request body from `upload` and the answer back (datasets). */
+export function streamCall(c: Credentials, method: string, p: string, o: { upload?: NodeJS.ReadableStream; headers?: Record<string, string> } = {}): Promise<StreamedResponse> {
+  const host = new URL(c.baseUrl).hostname;
+  return streamRequest(
+    {
+      baseUrl: c.baseUrl,
+      ca: c.ca,
+      servername: host === '127.0.0.1' || host === '[::1]' ? 'localhost' : undefined,
+      headers: { cookie: `__Host-sr_session=${c.session}`, ...(method !== 'GET' ? { 'x-csrf-token': c.csrf } : {}), ...o.headers },
+    },
+    method,
+    p,
+    o.upload,
   );
 }
 

@@ -1,5 +1,12 @@
-/** `strongroom keys …`: key status, rotation, rewrap, retirement, root rotation — online or offline. */
+/**
+ * `strongroom keys …` (alias `key`): key status, rotation, rewrap, retirement, root rotation —
+ * online or offline — and `export`, the unwrapped data keys of a workspace (online only).
+ */
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { KeyExport } from '../modules/datasets/index.ts';
+import { CliExit } from './context.ts';
+import { EXIT } from './exit-codes.ts';
 import type { KeysStatus } from '../modules/keys/index.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../server/key-tasks.ts';
 import { configOrExit } from './context.ts';
@@ -20,7 +27,7 @@ function printStatus(s: KeysStatus, json: boolean): void {
 }
 
 export function registerKeysCommand(program: Command): void {
-  const keys = program.command('keys').description('Key management: status, rotation, rewrap, retirement (online through a running server, or offline)');
+  const keys = program.command('keys').alias('key').description('Key management: status, rotation, rewrap, retirement (online through a running server, or offline)');
 
   keys
     .command('status')
@@ -97,6 +104,27 @@ export function registerKeysCommand(program: Command): void {
         await withOffline(config, { unseal: true }, (ctx) => ctx.keys.retire(term, (trx) => ctx.record({ action: 'keys.term.retire', resource: { type: 'key-term', id: String(term) } }, trx)));
       }
       process.stdout.write(`term ${term} retired; its key is destroyed\n`);
+    });
+
+  keys
+    .command('export')
+    .description('Write the UNWRAPPED data key of every dataset version of a workspace to a file (0600), to decrypt the objects without Strongroom (strongroom decrypt). Needs the running server; audited as keys.workspace.export.')
+    .requiredOption('--workspace <ws>', 'workspace id')
+    .requiredOption('--out <file>', 'the file to create (refused if it exists)')
+    .action(async (o: { workspace: string; out: string }) => {
+      const config = configOrExit();
+      const client = await connectToServer(config);
+      if (!client) throw new CliExit(EXIT.FAILED, 'key export needs the running server (it unwraps the keys with the unsealed keyring): start it with strongroom serve');
+      say('online', `export the data keys of workspace ${o.workspace}`);
+      const r = await client.request<KeyExport>('POST', `/api/v1/keys/workspaces/${encodeURIComponent(o.workspace)}/export`);
+      try {
+        await writeFile(o.out, `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliExit(EXIT.USAGE, `${o.out} exists: choose a new file (the export is never written over another file)`);
+        throw err;
+      }
+      process.stdout.write(`${r.objects.length} object key(s) of workspace ${o.workspace} written to ${o.out} (mode 0600)\n`);
+      process.stderr.write('WARNING: this file decrypts every dataset version listed in it, without Strongroom and without any audit.\nIt is as sensitive as the data itself: keep it offline and encrypted, and destroy it when done.\n');
     });
 
   keys

@@ -15,6 +15,8 @@ import { registerTokenCommand } from './token.command.ts';
 import { registerSecretCommand } from './secret.command.ts';
 import { registerDriveCommand } from './drive.command.ts';
 import { registerRunCommand } from './run.command.ts';
+import { registerDatasetCommand } from './dataset.command.ts';
+import { registerDecryptCommand } from './decrypt.command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('strongroom')
@@ -40,6 +42,8 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerSecretCommand(program);
   registerDriveCommand(program);
   registerRunCommand(program);
+  registerDatasetCommand(program);
+  registerDecryptCommand(program);
   registerConfigCommand(program);
   return program;
 }

@@ -92,3 +92,51 @@ export function createClient(opts: ClientOptions): Client {
     },
   };
 }
+
+/** A streaming answer: status, headers and the body as a stream (read it or `resume()` it). */
+export interface StreamedResponse {
+  status: number;
+  headers: import('node:http').IncomingHttpHeaders;
+  body: import('node:http').IncomingMessage;
+}
+
+/**
+ * One HTTPS request whose body (optional) is streamed from `upload` and whose answer is streamed
+ * back, for uploads and downloads that must never sit in memory. A status ≥ 400 rejects with an
+ * `ApiError` (the problem+json body is small and read whole). No timeout on a request that is
+ * moving data: only an idle socket (`idleMs`, default 60 s) aborts it.
+ */
+export function streamRequest(
+  opts: { baseUrl: string; ca?: string | undefined; servername?: string | undefined; headers?: Record<string, string>; idleMs?: number },
+  method: string,
+  path: string,
+  upload?: NodeJS.ReadableStream,
+): Promise<StreamedResponse> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      new URL(path, opts.baseUrl),
+      { method, ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername, timeout: opts.idleMs ?? 60_000, headers: { ...opts.headers } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 400) return resolve({ status, headers: res.headers, body: res });
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          let parsed: any;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            parsed = undefined;
+          }
+          reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('the connection was idle for too long')));
+    req.on('error', reject);
+    if (!upload) return void req.end();
+    upload.on('error', (err: Error) => req.destroy(err));
+    upload.pipe(req);
+  });
+}

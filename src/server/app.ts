@@ -22,7 +22,7 @@ import { registerIdentityRoutes } from './routes/identity.routes.ts';
 import { registerVaultRoutes } from './routes/vault.routes.ts';
 import { registerDrivesRoutes } from './routes/drives.routes.ts';
 import { registerDatasetsRoutes } from './routes/datasets.routes.ts';
-import type { DatasetsService } from '../modules/datasets/index.ts';
+import { exportDataKeys, type DatasetsService } from '../modules/datasets/index.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
@@ -105,7 +105,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   registerHealthRoutes(fastify, deps.database.db);
   registerOpenApiRoute(fastify);
-  registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME });
+  registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME, exportDataKeys: (ws) => exportDataKeys(deps.database.db, deps.workspaceKeys, ws) });
   registerAuthRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerVaultRoutes(fastify, { vault: deps.vault, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });

@@ -1,3 +1,4 @@
 /** The datasets module's public face (C8). */
 export { createDatasetsService, versionView, type DatasetsService, type DatasetsDeps, type UploadHandle, type UploadResult, type VersionView } from './datasets.service.ts';
 export { detectTabular, type Detected, type ColumnInfo } from './datasets.detect.ts';
+export { exportDataKeys, type KeyExport, type KeyExportEntry } from './datasets.export.ts';

@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
 import type { KeysService, WorkspaceKeys } from '../../modules/keys/index.ts';
+import type { KeyExport } from '../../modules/datasets/index.ts';
 import type { Config } from '../../core/config.ts';
 import type { AuditContext } from '../audit-context.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../key-tasks.ts';
@@ -18,6 +19,8 @@ export interface KeysRoutesDeps {
   audit: AuditContext;
   config: Config;
   home: string;
+  /** Every committed dataset version of a workspace with its unwrapped data key. */
+  exportDataKeys: (ws: string) => Promise<KeyExport>;
 }
 
 export function registerKeysRoutes(app: FastifyInstance, deps: KeysRoutesDeps): void {
@@ -108,6 +111,25 @@ export function registerKeysRoutes(app: FastifyInstance, deps: KeysRoutesDeps): 
       const resource = { type: 'workspace-key', id: request.params.ws, workspace: request.params.ws };
       await deps.workspaceKeys.confirmDestroy(request.params.ws, request.body.token, (trx) => audit.recordIn(trx, request, { action: 'keys.workspace.destroy', resource, details: { step: 'confirmed' } }));
       return { destroyed: true };
+    },
+  );
+
+  // The no-lock-in exit path: unwrapped data keys of every dataset version of a workspace.
+  // Operator only; the event is recorded (fail-closed) before any key leaves.
+  r.post(
+    '/api/v1/keys/workspaces/:ws/export',
+    { config: { access: { action: 'keys.workspace.export', audit: 'keys.workspace.export' } }, schema: { params: wsParams } },
+    async (request, reply) => {
+      const resource = { type: 'workspace-key', id: request.params.ws, workspace: request.params.ws };
+      let out;
+      try {
+        out = await deps.exportDataKeys(request.params.ws);
+      } catch (err) {
+        await audit.recordAlone(request, { action: 'keys.workspace.export', outcome: 'failure', resource, details: { error: err instanceof AppError ? err.code : 'INTERNAL' } });
+        throw err;
+      }
+      await audit.recordAlone(request, { action: 'keys.workspace.export', resource, details: { objects: out.objects.length } });
+      return reply.header('cache-control', 'no-store').send(out);
     },
   );
 
