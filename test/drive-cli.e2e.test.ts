@@ -5,12 +5,11 @@
  * re-test a saved drive, remove.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BIN } from './helpers/cli.ts';
+import { cliAsync } from './helpers/cli.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { ownerSession } from './helpers/identity.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Peer } from './peers/s3/s3rver.ts';
@@ -20,18 +19,7 @@ let s3: S3Peer;
 let dir: string;
 let env: Record<string, string>;
 
-function cli(args: string[], input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
+const cli = (args: string[], input?: string) => cliAsync(args, env, input);
 
 before(async () => {
   s3 = await startS3rver(['cli-bucket']);

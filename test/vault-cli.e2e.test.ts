@@ -4,12 +4,11 @@
  * re-authentication from files, and `run` injecting secrets into a child's environment only.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BIN } from './helpers/cli.ts';
+import { cliAsync } from './helpers/cli.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { GOOD_PASSWORD, ownerSession, totpNow } from './helpers/identity.ts';
 
@@ -18,19 +17,7 @@ let dir: string;
 let env: Record<string, string>;
 let totpSecret: string;
 
-/** The CLI as a child process (async: the server runs in this process). */
-function cli(args: string[], input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
+const cli = (args: string[], input?: string) => cliAsync(args, env, input);
 
 before(async () => {
   app = await startTestApp('pglite');

@@ -9,9 +9,10 @@
  * segment writes nothing; a failure after it (a damaged or truncated object) leaves the output
  * truncated to what verified, and the command exits 1 — treat the output as garbage then.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
+import { Sha256Check } from '../core/crypto/digest-check.ts';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { createDecryptStream, deriveObjectKeys, OBJECT_HEADER_LENGTH, ObjectFormatError, parseHeader, type ObjectHeader } from '../core/crypto/object-format.ts';
@@ -65,19 +66,6 @@ async function readHead(source: AsyncIterator<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-class Sha256Check extends Transform {
-  readonly #hash = createHash('sha256');
-  constructor(private readonly expected: string) {
-    super({ highWaterMark: 4 * 1024 * 1024 });
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#hash.update(chunk);
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    cb(!this.expected || this.#hash.digest('hex') === this.expected ? null : fail('the plaintext does not match the SHA-256 in the key file'));
-  }
-}
 
 /** Decrypts `input` to `output` with the key file; throws CliExit on any failure. */
 export async function decryptWithKeyFile(keyFile: string, objectId: string | undefined, input: AsyncIterable<Buffer>, output: Writable): Promise<Entry> {
@@ -98,7 +86,7 @@ export async function decryptWithKeyFile(keyFile: string, objectId: string | und
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
   try {
-    await pipeline(rest(), dec, new Sha256Check(e.sha256), output, { end: false });
+    await pipeline(rest(), dec, e.sha256 ? new Sha256Check(e.sha256, () => fail('the plaintext does not match the SHA-256 in the key file')) : new PassThrough(), output, { end: false });
   } catch (err) {
     if (err instanceof CliExit) throw err;
     if (err instanceof ObjectFormatError) throw fail(`decryption failed (${err.reason}${err.segment === undefined ? '' : ` at segment ${err.segment}`}): the object is damaged, truncated or not the one of this key; the output is incomplete`);

@@ -67,3 +67,17 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
   const ready = await waitFor('strongroom ready');
   return { child, lines, ready, waitFor, exited };
 }
+
+/** The CLI as a child process without blocking this process (a server may run in it). */
+export function cliAsync(args: string[], env: Record<string, string>, input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    child.stdin!.end(input ?? '');
+  });
+}

@@ -15,12 +15,13 @@
  * - Downloads release only authenticated segments; a whole download is also checked against the
  *   recorded SHA-256, and any failure mid-stream destroys the response rather than ending it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import { createDataKey, type WorkspaceEncryptor } from '../../core/crypto/encryptor.ts';
+import { Sha256Check } from '../../core/crypto/digest-check.ts';
 import { ciphertextRangeFor, createDecryptStream, createEncryptStream, createRangeDecryptStream, openObjectCipher } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import { isBlobError, type BlobDriver } from '../../adapters/blob/driver.ts';
@@ -108,20 +109,6 @@ class Meter extends Transform {
   }
 }
 
-/** Checks the SHA-256 of what passes through against `expected` at the end. */
-class HashCheck extends Transform {
-  readonly #hash = createHash('sha256');
-  constructor(private readonly expected: string) {
-    super({ highWaterMark: 4 * 1024 * 1024 });
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#hash.update(chunk);
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    cb(this.#hash.digest('hex') === this.expected ? null : new AppError('DECRYPTION_FAILED', { detail: 'The downloaded data does not match its recorded SHA-256.' }));
-  }
-}
 
 function driveFailure(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -325,7 +312,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
         }
         const got = await driver.get(row.object_key);
         const dec = createDecryptStream({ ...keyParams, expectedPlainSize: size, expectedKeyTerm: row.key_term });
-        const check = new HashCheck(row.sha256!);
+        const check = new Sha256Check(row.sha256!, () => new AppError('DECRYPTION_FAILED', { detail: 'The downloaded data does not match its recorded SHA-256.' }));
         pipeline(got.body, dec, check).catch(() => undefined).finally(() => {
           dataKey.fill(0);
           close();
