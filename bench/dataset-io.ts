@@ -1,7 +1,8 @@
 /**
- * Dataset I/O: the object-format engine, file → file, against `age` on the same file, same run.
+ * Dataset I/O: the object-format engine, file → file, against `age`, and the HTTPS API against a
+ * plain HTTPS transfer through the same server, on the same file in the same run.
  *
- * Engine part (this file, today): one test file of BENCH_DATASET_MB MiB (default 2048) of
+ * Engine part (`runEngineBench`): one test file of BENCH_DATASET_MB MiB (default 2048) of
  * random-looking bytes in a temp dir, then per round, in rotated order:
  * - plain: Node stream copy (read 4 MiB chunks → write), the floor any streaming path pays;
  * - engine_up / engine_down: `createEncryptStream` / `createDecryptStream` in a stream
@@ -13,24 +14,39 @@
  * Every decrypted output is checked against the source's SHA-256 (untimed) and removed.
  * Peak RSS is sampled every 20 ms during the engine runs.
  *
- * The API part (HTTPS upload/download through the server) is added beside it; it reuses the
- * exported helpers (`makeTestFile`, `timed`, `engineEncryptFile`, …) and prints the final line
+ * API part (`runApiBench`), same run, same file: one server in this process (`startTestApp`:
+ * PGlite, default local drive, HTTPS on 127.0.0.1 port 0) with bench-only plain routes beside the
+ * real ones (`extraRoutes`, public): PUT /bench/plain/:id writes the raw body to a file in the
+ * data dir with the local drive's 1 MiB write buffer and fdatasync (as the drive does);
+ * GET /bench/plain/:id streams it back with fs.createReadStream. The client is a child process
+ * (bench/_dataset-io-client.ts, one keep-alive connection), so this process's RSS is the server's
+ * (plus the harness and PGlite, which dominate the baseline). Per round, uploads then downloads,
+ * each pair in alternating order: API upload (`PUT …/datasets/bench/versions`, declared size
+ * and SHA-256) vs plain upload; API download (`GET …/versions/<v>/content` to a file) vs plain
+ * download; every download's SHA-256 is checked untimed. Ratios are medians of per-round ratios
+ * (plain seconds / API seconds); rss_mb is the peak RSS of this (the server's) process during
+ * the API transfers. DESIGN §8's memory target is for 4 GiB: BENCH_DATASET_MB=4096.
+ * Last line:
  *   dataset-io: engine_up_vs_age=… engine_down_vs_age=… api_up_vs_plain=… api_down_vs_plain=… rss_mb=…
  *
  * Usage: BENCH_DATASET_MB=2048 BENCH_ROUNDS=3 [BENCH_DIR=/dev/shm] npm run bench -- dataset-io
- * (BENCH_DIR: where the temp dir goes, default the OS temp dir; the inputs take 4 × the size.)
+ * (BENCH_DIR: where the temp dir goes, default the OS temp dir; the inputs take 4 × the size;
+ * the API part's server keeps its data dir, with up to 2 × the size, in the OS temp dir.)
  * Engine line: dataset-io-engine: engine_up_vs_age=… engine_down_vs_age=… engine_up_gbps=… engine_down_gbps=… …
  */
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import type { FastifyInstance } from 'fastify';
 import { createDecryptStream, createEncryptStream, type ObjectKeyParams } from '../src/core/crypto/object-format.ts';
+import type { ClientJob, ClientReply } from './_dataset-io-client.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -248,6 +264,192 @@ export function engineLine(f: EngineFigures): string {
     + ` engine_rss_mb=${Math.round(f.peakRssBytes / MiB)} baseline_rss_mb=${Math.round(f.baselineRssBytes / MiB)}`;
 }
 
+/** Write buffer of the plain bench route: the local drive's write stream uses 1 MiB (src/adapters/blob/local.ts). */
+const DRIVE_WRITE_BUFFER = 1 << 20;
+
+/**
+ * The bench-only plain routes, registered through `extraRoutes`: the same server, TLS, body
+ * handling and disk, without session, Cedar, audit or encryption.
+ * - PUT /bench/plain/:id: the raw body → `<dir>/<id>` through a write stream with the local
+ *   drive's write buffer, then fdatasync (the local drive syncs every object before it exists);
+ *   answers the server-side split between receiving+writing and syncing.
+ * - GET /bench/plain/:id: `fs.createReadStream` (1 MiB reads, like the drive's `get`).
+ */
+export function plainRoutes(dirOf: () => string) {
+  return (scope: FastifyInstance) => {
+    const access = { access: { public: 'bench only: plain HTTPS transfer baseline (bench/dataset-io.ts)' } };
+    const fileOf = (id: string) => {
+      if (!/^[a-z0-9-]{1,32}$/.test(id)) throw new Error('bad id');
+      return path.join(dirOf(), id);
+    };
+    scope.addContentTypeParser('application/octet-stream', { bodyLimit: Number.MAX_SAFE_INTEGER }, (_req, payload, done) => done(null, payload));
+    scope.put<{ Params: { id: string } }>('/bench/plain/:id', { bodyLimit: Number.MAX_SAFE_INTEGER, config: access }, async (request, reply) => {
+      const file = fileOf(request.params.id);
+      const t0 = performance.now();
+      await pipeline(request.body as Readable, createWriteStream(file, { highWaterMark: DRIVE_WRITE_BUFFER, mode: 0o600 }));
+      const t1 = performance.now();
+      const fh = await open(file, 'r');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      return reply.code(201).send({ size: (await stat(file)).size, writeMs: t1 - t0, syncMs: performance.now() - t1 });
+    });
+    scope.get<{ Params: { id: string } }>('/bench/plain/:id', { config: access }, async (request, reply) => {
+      const file = fileOf(request.params.id);
+      const { size } = await stat(file);
+      return reply.header('content-type', 'application/octet-stream').header('content-length', String(size)).send(createReadStream(file, { highWaterMark: DRIVE_WRITE_BUFFER }));
+    });
+  };
+}
+
+/** The forked HTTPS client (bench/_dataset-io-client.ts): one job at a time over one keep-alive connection. */
+export async function startClient(ca: string) {
+  const child = fork(fileURLToPath(new URL('./_dataset-io-client.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_CA: ca },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let next = 0;
+  const waiting = new Map<number, (r: ClientReply) => void>();
+  child.on('message', (r: ClientReply) => {
+    waiting.get(r.id)?.(r);
+    waiting.delete(r.id);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const send = (job: Omit<ClientJob, 'id'>) =>
+    new Promise<ClientReply>((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      child.send({ ...job, id } satisfies ClientJob, (err) => err && reject(err));
+      void exited.then(() => reject(new Error('the bench client exited')));
+    });
+  return {
+    send,
+    async stop() {
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+export interface ApiFigures {
+  /** Median seconds per operation: api_up, plain_up, api_down, plain_down. */
+  seconds: Record<string, number>;
+  apiUpVsPlain: number;
+  apiDownVsPlain: number;
+  /** Peak RSS of this process (the server; the client is a child) during the API transfers. */
+  peakRssBytes: number;
+  /** RSS of this process once the server is up and signed in, before the transfers. */
+  baselineRssBytes: number;
+  /** Peak RSS of the client child process. */
+  clientRssBytes: number;
+  /** Server-side split of the plain upload (medians, seconds): body → file, fdatasync. */
+  plainWriteS: number;
+  plainSyncS: number;
+}
+
+/**
+ * The API part: one server (PGlite, default local drive, HTTPS on 127.0.0.1, port 0) with the
+ * plain routes beside the real ones; per round, uploads then downloads, each pair in alternating
+ * order: the API upload (`PUT …/datasets/bench/versions`, declared size and SHA-256) against the
+ * plain upload, the API download (`GET …/versions/<v>/content`) against the plain download.
+ * Ratios are medians of per-round ratios; every download is checked against the source
+ * SHA-256 (untimed) and removed, and each round's version is deleted after its download.
+ */
+export async function runApiBench(opts: { src: string; srcSha: Buffer; sizeBytes: number; rounds: number; dir: string; log?: (line: string) => void }): Promise<ApiFigures> {
+  const { src, srcSha, sizeBytes: size, rounds, dir } = opts;
+  const log = opts.log ?? (() => {});
+  const { startTestApp } = await import('../test/helpers/app.ts');
+  const { ownerSession } = await import('../test/helpers/identity.ts');
+  let plainDir = '';
+  const app = await startTestApp('pglite', {
+    env: { STRONGROOM_LOG_LEVEL: 'warn', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+    extraRoutes: plainRoutes(() => plainDir),
+  });
+  plainDir = path.join(app.home, 'bench-plain');
+  await mkdir(plainDir, { mode: 0o700 });
+  const client = await startClient(app.ca);
+  try {
+    const { session } = await ownerSession(app);
+    const auth = { cookie: session.cookie, 'x-csrf-token': session.csrf };
+    const ds = `${app.base}/api/v1/workspaces/default/datasets/bench`;
+    const ok = (what: string, r: ClientReply, status: number) => {
+      if (r.status !== status) throw new Error(`${what}: ${r.error ?? `${r.status} ${r.body?.slice(0, 300)}`}`);
+      return r;
+    };
+    ok('warm-up', await client.send({ op: 'ping', url: `${app.base}/healthz` }), 200);
+    const out = path.join(dir, 'download.bin');
+    const checked = async (what: string, r: ClientReply) => {
+      ok(what, r, 200);
+      if (!(await sha256File(out)).equals(srcSha)) throw new Error(`${what}: the downloaded bytes differ from the source`);
+      await rm(out, { force: true });
+      return r.seconds;
+    };
+
+    const baselineRss = process.memoryUsage.rss();
+    let peakRss = 0;
+    let clientRss = 0;
+    const api = async (work: () => Promise<ClientReply>) => {
+      const [r, peak] = await withPeakRss(work);
+      peakRss = Math.max(peakRss, peak);
+      clientRss = Math.max(clientRss, r.maxRssBytes);
+      return r;
+    };
+    let version = 0;
+    const plainWrite: number[] = [];
+    const plainSync: number[] = [];
+    const ops: Record<string, () => Promise<number>> = {
+      api_up: async () => {
+        const r = ok('API upload', await api(() => client.send({ op: 'up', url: `${ds}/versions?size=${size}&sha256=${srcSha.toString('hex')}`, headers: auth, file: src })), 201);
+        version = (JSON.parse(r.body!) as { version: { version: number } }).version.version;
+        return r.seconds;
+      },
+      plain_up: async () => {
+        const r = ok('plain upload', await client.send({ op: 'up', url: `${app.base}/bench/plain/data`, file: src }), 201);
+        const split = JSON.parse(r.body!) as { size: number; writeMs: number; syncMs: number };
+        if (split.size !== size) throw new Error(`plain upload stored ${split.size} bytes`);
+        plainWrite.push(split.writeMs / 1000);
+        plainSync.push(split.syncMs / 1000);
+        return r.seconds;
+      },
+      api_down: async () => checked('API download', await api(() => client.send({ op: 'down', url: `${ds}/versions/${version}/content`, headers: auth, out }))),
+      plain_down: async () => checked('plain download', await client.send({ op: 'down', url: `${app.base}/bench/plain/data`, out })),
+    };
+    const names = Object.keys(ops);
+    const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const upRatios: number[] = [];
+    const downRatios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? ['api_up', 'plain_up', 'api_down', 'plain_down'] : ['plain_up', 'api_up', 'plain_down', 'api_down'];
+      const round: Record<string, number> = {};
+      for (const name of order) {
+        round[name] = await ops[name]!();
+        samples[name]!.push(round[name]);
+      }
+      upRatios.push(round.plain_up! / round.api_up!);
+      downRatios.push(round.plain_down! / round.api_down!);
+      const del = await session.req(`/api/v1/workspaces/default/datasets/bench/versions/${version}`, { method: 'DELETE' });
+      if (del.status !== 200) throw new Error(`delete version ${version}: ${del.status} ${del.body}`);
+      log(`api round ${r + 1}: ${order.map((n) => `${n}=${(size / round[n]! / 1e9).toFixed(2)}GB/s`).join(' ')}`);
+    }
+    return {
+      seconds: Object.fromEntries(names.map((n) => [n, median(samples[n]!)])),
+      apiUpVsPlain: median(upRatios),
+      apiDownVsPlain: median(downRatios),
+      peakRssBytes: peakRss,
+      baselineRssBytes: baselineRss,
+      clientRssBytes: clientRss,
+      plainWriteS: median(plainWrite),
+      plainSyncS: median(plainSync),
+    };
+  } finally {
+    await client.stop();
+    await app.close();
+  }
+}
+
 async function main(): Promise<void> {
   const sizeMb = Number(process.env.BENCH_DATASET_MB ?? 2048);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -263,6 +465,19 @@ async function main(): Promise<void> {
     for (const note of f.notes) console.log(`note: ${note}`);
     console.log(`engine vs plain copy: up ${f.engineUpVsPlain.toFixed(2)}×, down ${f.engineDownVsPlain.toFixed(2)}×; peak RSS during engine runs ${Math.round(f.peakRssBytes / MiB)} MiB`);
     console.log(engineLine(f));
+
+    // The API part, on the same source file (the engine's ciphertexts are no longer needed).
+    for (const leftover of ['engine.enc', 'age.enc', 'rclone']) await rm(path.join(dir, leftover), { recursive: true, force: true });
+    const src = path.join(dir, 'plain.bin');
+    const srcSha = await sha256File(src);
+    console.log('');
+    console.log(`dataset-io API: one HTTPS server in this process (PGlite, default local drive, 127.0.0.1), client in a child process over one keep-alive connection; ${rounds} rounds, pair order alternating`);
+    const a = await runApiBench({ src, srcSha, sizeBytes: f.sizeBytes, rounds, dir, log: (l) => console.log(l) });
+    const gbps = (op: string) => (f.sizeBytes / a.seconds[op]! / 1e9).toFixed(2);
+    console.log(`api medians: api_up=${gbps('api_up')}GB/s plain_up=${gbps('plain_up')}GB/s api_down=${gbps('api_down')}GB/s plain_down=${gbps('plain_down')}GB/s`);
+    console.log(`plain upload, server side (medians): body → file ${a.plainWriteS.toFixed(2)} s, fdatasync ${a.plainSyncS.toFixed(2)} s`);
+    console.log(`RSS: server process peak ${Math.round(a.peakRssBytes / MiB)} MiB during the API transfers (${Math.round(a.baselineRssBytes / MiB)} MiB before them; the server shares this process with the bench harness and PGlite), client child peak ${Math.round(a.clientRssBytes / MiB)} MiB; DESIGN §8 target < 250 MB for a 4 GiB file (BENCH_DATASET_MB=4096)`);
+    console.log(`dataset-io: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)} api_up_vs_plain=${a.apiUpVsPlain.toFixed(2)} api_down_vs_plain=${a.apiDownVsPlain.toFixed(2)} rss_mb=${Math.round(a.peakRssBytes / MiB)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
