@@ -8,9 +8,12 @@
  * `releaseConnection` (a whole transaction, or a single query), in arrival order.
  *
  * Consequence: code must not query the database handle while it holds a transaction on it (use
- * the transaction) — on PGlite that would wait forever, as it would deadlock a pool of one.
+ * the transaction) — on PGlite that would deadlock, as it would a pool of one. So that such a bug
+ * is a refused request and not a hang, a caller that has waited `waitMs` (default 60 s) for the
+ * session gives up with NOT_READY; the transaction it was inside then rolls back and frees it.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import { AppError } from '../core/errors.ts';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -43,7 +46,10 @@ class PGliteDriver implements Driver {
   #release: (() => void) | undefined;
   readonly #connection: PGliteConnection;
 
-  constructor(client: PGlite) {
+  constructor(
+    client: PGlite,
+    private readonly waitMs: number,
+  ) {
     this.#connection = new PGliteConnection(client);
   }
 
@@ -53,7 +59,17 @@ class PGliteDriver implements Driver {
     const previous = this.#tail;
     let release!: () => void;
     this.#tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.waitMs);
+    });
+    const outcome = await Promise.race([previous.then(() => 'ready' as const), gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      // Keep the queue intact: our turn still comes, and is passed straight on.
+      void previous.then(release);
+      throw new AppError('NOT_READY', { detail: 'The embedded database stayed busy; try again.', cause: new Error(`PGlite session not free after ${this.waitMs} ms (a query on the database handle inside one of its transactions deadlocks)`) });
+    }
     this.#release = release;
     return this.#connection;
   }
@@ -80,10 +96,10 @@ class PGliteDriver implements Driver {
   async destroy(): Promise<void> {}
 }
 
-export function pgliteDialect(client: PGlite): Dialect {
+export function pgliteDialect(client: PGlite, opts: { waitMs?: number } = {}): Dialect {
   return {
     createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new PGliteDriver(client),
+    createDriver: () => new PGliteDriver(client, opts.waitMs ?? 60_000),
     createIntrospector: (db) => new PostgresIntrospector(db),
     createQueryCompiler: () => new PostgresQueryCompiler(),
   };
