@@ -192,6 +192,9 @@ for (const backend of BACKENDS) {
       const writer = await registerServiceAccount(gcs, { access: 'write' });
       const ok = (await call(`${D}/test`, gcsDrive(writer))).json<DiagnosisBody>();
       assert.equal(ok.ok, true, JSON.stringify(ok));
+      assert.equal(ok.steps.find((x) => x.id === 'cors')!.status, 'warn', 'the peer bucket has no CORS rules');
+      assert.ok(JSON.stringify(ok.corsSuggestion).includes('responseHeader'), 'GCS-format CORS JSON to paste');
+      assert.match(ok.steps.find((x) => x.id === 'versioning')!.reason, /versioning off/);
       const stranger = serviceAccountKey(gcs).json;
       assert.equal((await call(`${D}/test`, gcsDrive(stranger))).json<DiagnosisBody>().code, 'DRIVE_AUTH_FAILED');
       const reader = await registerServiceAccount(gcs, { buckets: { 'gcs-bucket': 'read' } });

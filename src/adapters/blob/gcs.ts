@@ -22,7 +22,7 @@ import { type Bucket, type File, Storage, type StorageOptions } from '@google-cl
 import type { AuthClient } from 'google-auth-library';
 import {
   BlobError, type BlobDriver, type BlobInfo, type ByteRange, checkBlobKey, checkBlobPrefix, type DriverCapabilities,
-  type GetResult, type ListPage, type MultipartUpload, type PutOptions, resolveRange,
+  type GetResult, type ListPage, type MultipartUpload, type PutOptions, resolveRange, type StoreFacts,
 } from './driver.ts';
 import { agentInterceptor, installTeenyAgentHook } from './gcs-agent.ts';
 import { type ErrorContext, httpStatusOf, toBlobError } from './gcs-errors.ts';
@@ -252,6 +252,20 @@ export class GcsDriver implements BlobDriver {
 
   async probe(): Promise<void> {
     if (!(await this.bucketExists())) throw new BlobError('BUCKET_NOT_FOUND', 'GCS probe failed: bucket not found');
+  }
+
+  /** Bucket CORS and versioning, when the credentials may read the bucket's metadata. */
+  async inspect(): Promise<StoreFacts> {
+    try {
+      const [meta] = await this.bucket.getMetadata();
+      return {
+        cors: (meta.cors ?? []).map((r) => ({ origins: r.origin ?? [], methods: r.method ?? [] })),
+        versioning: meta.versioning?.enabled ? 'enabled' : 'off',
+        ...(meta.retentionPolicy ? { objectLock: Boolean(meta.retentionPolicy.isLocked) } : {}),
+      };
+    } catch {
+      return {};
+    }
   }
 
   async close(): Promise<void> {
