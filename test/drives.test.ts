@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
@@ -95,6 +97,11 @@ for (const backend of BACKENDS) {
       assert.deepEqual(report.steps.filter((s) => s.status === 'pass').map((s) => s.id), ['endpoint', 'tls', 'credentials', 'bucket', 'list', 'write', 'read', 'delete', 'latency']);
       const removed = await call(`${D}/default`, undefined, 'DELETE');
       assert.equal(removed.status, 409, 'the default drive cannot be removed');
+      // Local drives live under <root>/<workspace>/: the default drive of `default` is there.
+      const d = await app.server.drives.open('default', 'default');
+      await d.put('where.txt', Buffer.from('here'));
+      await d.close();
+      assert.equal(await readFile(path.join(app.home, 'drives', 'default', 'default', 'where.txt'), 'utf8'), 'here');
     });
 
     test('S3 on s3rver: test shows every step, add stores the secret in the vault, show never returns it', async (t) => {

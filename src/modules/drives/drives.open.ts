@@ -3,8 +3,8 @@
  *
  * - Every cloud driver dials through the egress guard's agents: the endpoint a user typed, an
  *   Azure connection string's BlobEndpoint and a service-account key's token_uri alike.
- * - Local drives live only under the configured root; the directory is resolved with symlinks
- *   followed and must stay inside the (also resolved) root.
+ * - Local drives live only under `<root>/<workspace>/`: a workspace cannot mount another's
+ *   directory. The directory is resolved with symlinks followed and must stay inside that base.
  */
 import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,24 +31,28 @@ function credentialMismatch(kind: string): AppError {
   return new AppError('VALIDATION_FAILED', { detail: `The credentials are not for ${kind}: give a cloud-credential of provider "${kind === 'gcs' ? 'gcs' : kind}".` });
 }
 
-/** The local directory of a drive, created if missing, proven to be inside the root. */
-export async function localDirectory(localRoot: string, name: string, config: AnyConfig): Promise<string> {
+/** A workspace id as one safe directory name. */
+const wsDir = (ws: string) => ws.replace(/[^A-Za-z0-9._-]/g, '_');
+
+/** The local directory of a drive, created if missing, proven to be inside its workspace's base. */
+export async function localDirectory(localRoot: string, ws: string, name: string, config: AnyConfig): Promise<string> {
   const rel = typeof config.directory === 'string' ? config.directory : name;
-  await mkdir(localRoot, { recursive: true, mode: 0o700 });
-  const root = await realpath(localRoot);
+  const base = path.join(localRoot, wsDir(ws));
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  const root = await realpath(base);
   const wanted = path.resolve(root, rel);
-  if (!wanted.startsWith(root + path.sep)) throw new AppError('VALIDATION_FAILED', { detail: 'The directory must be inside the local drive root.' });
+  if (!wanted.startsWith(root + path.sep)) throw new AppError('VALIDATION_FAILED', { detail: "The directory must be inside the workspace's local drive root." });
   await mkdir(wanted, { recursive: true, mode: 0o700 });
   const real = await realpath(wanted);
   if (!real.startsWith(root + path.sep)) throw new AppError('VALIDATION_FAILED', { detail: 'The directory leads outside the local drive root (a symbolic link?).' });
   return real;
 }
 
-export async function openDriver(ctx: OpenContext, name: string, kind: DriveKindName, config: AnyConfig, credential: CloudCredential | undefined): Promise<BlobDriver> {
+export async function openDriver(ctx: OpenContext, ws: string, name: string, kind: DriveKindName, config: AnyConfig, credential: CloudCredential | undefined): Promise<BlobDriver> {
   const timeouts = { connect: ctx.guard.connectTimeoutMs, read: ctx.guard.readTimeoutMs };
   const prefix = typeof config.prefix === 'string' && config.prefix !== '' ? config.prefix : undefined;
   const endpoint = typeof config.endpoint === 'string' ? config.endpoint : undefined;
-  if (kind === 'local') return createLocalDriver({ root: await localDirectory(ctx.localRoot, name, config) });
+  if (kind === 'local') return createLocalDriver({ root: await localDirectory(ctx.localRoot, ws, name, config) });
   if (!credential) throw new AppError('VALIDATION_FAILED', { detail: 'This drive needs credentials.' });
   // Check the endpoint before a driver exists, so a refused address fails in one clear place.
   if (endpoint) await ctx.guard.checkUrl(endpoint);

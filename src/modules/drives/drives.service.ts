@@ -111,14 +111,14 @@ export function createDrivesService(deps: DrivesDeps) {
 
   async function run(ws: string, name: string, kind: DriveKindName, config: Record<string, unknown>, credential: CloudCredential | undefined): Promise<Diagnosis> {
     const endpoint = endpointOf(kind, config, credential);
-    return diagnose({ kind, ...(endpoint ? { endpoint } : {}), consoleOrigin: deps.consoleOrigin, open: () => openDriver(ctx, name, kind, config, credential) });
+    return diagnose({ kind, ...(endpoint ? { endpoint } : {}), consoleOrigin: deps.consoleOrigin, open: () => openDriver(ctx, ws, name, kind, config, credential) });
   }
 
   const service = {
     async ensureDefaults(actorId = 'system'): Promise<void> {
       for (const ws of await store.workspacesWithoutDefault(deps.db)) {
         const name = (await store.find(deps.db, ws, 'default')) ? `default-${ws.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}` : 'default';
-        await store.insert(deps.db, { workspace_id: ws, name, kind: 'local', description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.', config: { directory: `${ws.replace(/[^A-Za-z0-9._-]/g, '_')}/default` }, credential_path: null, created_by: actorId, is_default: true });
+        await store.insert(deps.db, { workspace_id: ws, name, kind: 'local', description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.', config: { directory: 'default' }, credential_path: null, created_by: actorId, is_default: true });
       }
     },
 
@@ -213,7 +213,7 @@ export function createDrivesService(deps: DrivesDeps) {
       const row = await store.find(deps.db, ws, name);
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       const credential = await credentialFor(ws, row.kind, null, row.credential_path);
-      return openDriver(ctx, name, row.kind, row.config, credential);
+      return openDriver(ctx, ws, name, row.kind, row.config, credential);
     },
 
     /** Probes every drive and records its status (the periodic health check). */
