@@ -307,7 +307,10 @@ export function createDatasetsService(deps: DatasetsDeps) {
           const r = ciphertextRangeFor(range.start, range.end + 1, size);
           const got = await driver.get(row.object_key, { start: r.start, end: r.end - 1 });
           const out = createRangeDecryptStream(cipher, r);
-          pipeline(got.body, out).catch(() => undefined).finally(close);
+          pipeline(got.body, out).catch(() => undefined).finally(() => {
+            cipher.contentKey.fill(0);
+            close();
+          });
           return { stream: out, size, length: r.length, row };
         }
         const got = await driver.get(row.object_key);

@@ -10,7 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { buffer } from 'node:stream/consumers';
 import type { BlobDriver, BlobErrorCode, StoreFacts } from '../../adapters/blob/driver.ts';
-import { isBlobError } from '../../adapters/blob/driver.ts';
+import { BlobError, isBlobError } from '../../adapters/blob/driver.ts';
 import { isAppError } from '../../core/errors.ts';
 import type { DriveKindName } from './drives.definition.ts';
 
@@ -185,12 +185,11 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       'read',
       async () => {
         const got = await buffer((await driver.get(key)).body);
-        if (got.length !== content.length || !timingSafeEqual(got, content)) throw new Error('mismatch');
+        if (got.length !== content.length || !timingSafeEqual(got, content)) throw new BlobError('FAILED', 'the bytes read back differ from the bytes written');
         return `${got.length} bytes read back, identical`;
       },
       PERMISSIONS[kind],
     );
-    if (!readOk && steps[steps.length - 1]?.reason === 'the storage service failed') steps[steps.length - 1]!.reason = 'the bytes read back differ from the bytes written';
     const deleted = await timed(
       'delete',
       async () => {

@@ -115,15 +115,16 @@ export function createDrivesService(deps: DrivesDeps) {
   }
 
   const service = {
-    async ensureDefaults(actorId = 'system'): Promise<void> {
-      for (const ws of await store.workspacesWithoutDefault(deps.db)) {
+    /** Creates the default local drive of every workspace (or only `only`) that lacks one. */
+    async ensureDefaults(only?: string): Promise<void> {
+      for (const ws of await store.workspacesWithoutDefault(deps.db, only)) {
         const name = (await store.find(deps.db, ws, 'default')) ? `default-${ws.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}` : 'default';
-        await store.insert(deps.db, { workspace_id: ws, name, kind: 'local', description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.', config: { directory: 'default' }, credential_path: null, created_by: actorId, is_default: true });
+        await store.insert(deps.db, { workspace_id: ws, name, kind: 'local', description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.', config: { directory: 'default' }, credential_path: null, created_by: 'system', is_default: true });
       }
     },
 
     async list(ws: string): Promise<DriveView[]> {
-      await service.ensureDefaults();
+      await service.ensureDefaults(ws);
       return (await store.list(deps.db, ws)).map(view);
     },
 

@@ -53,11 +53,11 @@ export async function setStatus(db: Db, ws: string, name: string, status: DriveS
     .execute();
 }
 
-/** Workspaces that have no default drive yet. */
-export async function workspacesWithoutDefault(db: Db): Promise<string[]> {
-  const rows = await db
-    .selectFrom('workspaces')
-    .select('id')
+/** Workspaces (all, or just `only`) that have no default drive yet. */
+export async function workspacesWithoutDefault(db: Db, only?: string): Promise<string[]> {
+  let q = db.selectFrom('workspaces').select('id');
+  if (only !== undefined) q = q.where('id', '=', only);
+  const rows = await q
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('drives').select('name').whereRef('drives.workspace_id', '=', 'workspaces.id').where('is_default', '=', true))))
     .execute();
   return rows.map((r) => r.id);
