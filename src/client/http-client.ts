@@ -1,10 +1,11 @@
 /**
- * A small typed HTTPS client for Strongroom's API, used by the CLI (and later the SDK). It
+ * A small HTTPS transport for Strongroom's API (`api.ts` has the typed routes), used by the CLI. It
  * verifies the server certificate (a self-signed installation passes its own certificate as
  * extra trust anchor) and turns problem+json answers into `ApiError`s.
  */
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { ApiError, problemError } from './api.ts';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -15,17 +16,7 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly title: string,
-    readonly detail?: string,
-  ) {
-    super(detail ? `${title}: ${detail}` : title);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError };
 
 export interface Client {
   baseUrl: string;
@@ -71,7 +62,7 @@ export function exchange<T>(
             parsed = undefined;
           }
           const status = res.statusCode ?? 0;
-          if (status >= 400) reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
+          if (status >= 400) reject(problemError(status, parsed));
           else resolve({ body: parsed as T, setCookie: ([] as string[]).concat(res.headers['set-cookie'] ?? []) });
         });
       },
@@ -129,7 +120,7 @@ export function streamRequest(
           } catch {
             parsed = undefined;
           }
-          reject(new ApiError(status, parsed?.code ?? 'UNKNOWN', parsed?.title ?? `HTTP ${status}`, parsed?.detail));
+          reject(problemError(status, parsed));
         });
       },
     );

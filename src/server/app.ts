@@ -11,6 +11,7 @@ import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { AuditContext } from './audit-context.ts';
+import { registerConsole } from './console.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { registerAuth } from './plugins/auth.ts';
@@ -55,6 +56,8 @@ export interface AppDeps {
   verifyOperatorToken: (presented: string) => boolean;
   /** Extra route plugins (used by tests to add probes). Registered after the built-in ones. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  /** A built console (web/dist) to serve under `/`; none: the API alone. */
+  consoleDir?: string | undefined;
 }
 
 export interface App {
@@ -113,6 +116,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerDatasetsRoutes(fastify, { datasets: deps.datasets, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource), maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES });
   registerAccessRoutes(fastify, { db: deps.database.db, accessControl: deps.accessControl, audit: deps.audit });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
+  if (deps.consoleDir) await registerConsole(fastify, deps.consoleDir);
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
 
   await fastify.ready();

@@ -3,6 +3,7 @@
  * migrations, the HTTPS app, the redirect and metrics listeners. Returns a handle that reloads TLS
  * and shuts everything down in order.
  */
+import { DEFAULT_CONSOLE_DIR, consoleBuilt } from './console.ts';
 import { mkdir, stat, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -223,7 +224,9 @@ export async function startServer(
           })(scope, {}),
       ],
       extraRoutes: opts.extraRoutes,
+      consoleDir: consoleBuilt(DEFAULT_CONSOLE_DIR) ? DEFAULT_CONSOLE_DIR : undefined,
     });
+    if (!consoleBuilt(DEFAULT_CONSOLE_DIR)) logger.warn({ dir: DEFAULT_CONSOLE_DIR }, 'the web console is not built (npm run build:console); serving the API only');
     closers.push(() => app.fastify.close());
     await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
     const httpsPort = (app.fastify.server.address() as AddressInfo).port;

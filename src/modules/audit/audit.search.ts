@@ -16,6 +16,8 @@ export const searchQuerySchema = z.strictObject({
   actor: z.string().min(1).max(256).optional(),
   actionPrefix: z.string().min(1).max(128).optional(),
   resource: z.string().min(1).max(330).optional(),
+  /** Only events about resources of this workspace. */
+  workspace: z.string().min(1).max(256).optional(),
   outcome: z.enum(OUTCOMES).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
@@ -65,6 +67,7 @@ export async function searchEvents(db: Executor, input: SearchQuery): Promise<Se
     query = query.where('resource_type', '=', type as string);
     if (rest.length > 0) query = query.where('resource_id', '=', rest.join(':'));
   }
+  if (q.workspace !== undefined) query = query.where('workspace', '=', q.workspace);
   if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
   if (q.from !== undefined) query = query.where('time', '>=', new Date(q.from));
   if (q.to !== undefined) query = query.where('time', '<', new Date(q.to));

@@ -110,6 +110,7 @@ export function createIdentityModule(deps: IdentityDeps) {
       list: (workspace: string) => users.listUsers(db, workspace),
       count: () => users.countUsers(db),
       rolesIn: (userId: string, workspace: string) => users.rolesIn(db, userId, workspace),
+      workspacesOf: (userId: string) => users.workspacesOf(db, userId),
       /** Disable: status change and every session revoked in one transaction; tokens stop at once (checked per use). */
       async disable(userId: string, audit: InTransaction): Promise<void> {
         await db.transaction().execute(async (trx) => {

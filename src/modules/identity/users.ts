@@ -100,6 +100,24 @@ export async function isPrivileged(db: Executor, userId: string): Promise<boolea
   return r !== undefined;
 }
 
+/** The workspaces a user belongs to, with their roles in each (for the console's workspace switcher). */
+export async function workspacesOf(db: Executor, userId: string): Promise<{ id: string; name: string; roles: Role[] }[]> {
+  const rows = await db
+    .selectFrom('memberships')
+    .innerJoin('workspaces', 'workspaces.id', 'memberships.workspace_id')
+    .select(['workspaces.id', 'workspaces.name', 'memberships.role'])
+    .where('memberships.user_id', '=', userId)
+    .orderBy('workspaces.id')
+    .execute();
+  const byId = new Map<string, { id: string; name: string; roles: Role[] }>();
+  for (const r of rows) {
+    const w = byId.get(r.id) ?? { id: r.id, name: r.name, roles: [] };
+    w.roles.push(r.role);
+    byId.set(r.id, w);
+  }
+  return [...byId.values()];
+}
+
 export async function listUsers(db: Executor, workspace: string): Promise<(User & { roles: Role[] })[]> {
   const rows = await db
     .selectFrom('users')

@@ -112,7 +112,10 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
 
   r.get(
     '/api/v1/auth/me',
-    { config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } }, schema: { response: { 200: sessionOut.extend({ csrfToken: z.string().optional() }) } } },
+    {
+      config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } },
+      schema: { response: { 200: sessionOut.extend({ csrfToken: z.string().optional(), workspaces: z.array(z.object({ id: z.string(), name: z.string(), roles: z.array(z.string()) })) }) } },
+    },
     async (request) => {
       const user = await identity.users.find(request.actor.id);
       if (!user) throw new AppError('NOT_FOUND');
@@ -124,6 +127,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
         strength: request.actor.authMethod ?? 'unknown',
         mfaRequired: false,
         mfaEnrolmentRequired: Boolean(p?.privileged && !user.mfaEnabled),
+        // Where the user is a member (and as what): the console's workspace switcher.
+        workspaces: await identity.users.workspacesOf(user.id),
       };
     },
   );

