@@ -2,7 +2,7 @@
  * Import boundaries (STYLE.md "Layout"): core imports only Node built-ins and zod (and the
  * Shamir library for unseal shares); adapters import core; db imports core; modules import core,
  * adapters, db and other modules only through their index.ts; nothing imports server or cli but
- * themselves.
+ * themselves. The web console (web/) imports only the shared API client from src/client.
  */
 module.exports = {
   forbidden: [
@@ -42,6 +42,20 @@ module.exports = {
       from: { path: '^src/(core|adapters|db|modules|client)/' },
       to: { path: '^src/(server|cli)/' },
     },
+    {
+      name: 'web-talks-http-only',
+      comment: 'The console imports nothing from src/ but the shared API client (types and routes over an injected transport).',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: ['^src/client/api(-types)?\\.ts$'] },
+    },
+    {
+      name: 'shared-client-is-portable',
+      comment: 'src/client/api*.ts runs in the browser too: no Node built-ins, no other module.',
+      severity: 'error',
+      from: { path: '^src/client/api(-types)?\\.ts$' },
+      to: { pathNot: ['^src/client/api(-types)?\\.ts$'] },
+    },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],
   options: {
@@ -49,6 +63,6 @@ module.exports = {
     exclude: { path: '\\.test\\.ts$' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json', '.css'] },
   },
 };

@@ -179,4 +179,52 @@ describe('console in Chromium', () => {
     assert.doesNotMatch(await page.content(), new RegExp(AZURITE_KEY.slice(0, 20).replace(/[+/]/g, '.')), 'the key is never shown again');
     await browser.shot('06-drives-after-add');
   });
+
+  test('upload a 50 MB file to the Azure drive with the progress bar reaching 100 %, then download it with the same SHA-256', async (t) => {
+    if (skip) return t.skip('no chromium');
+    const file = path.join(work, 'measurements.bin');
+    const chunk = randomBytes(1024 * 1024);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < FILE_BYTES / chunk.length; i++) parts.push(Buffer.concat([chunk.subarray(0, chunk.length - 4), Buffer.from(i.toString(16).padStart(4, '0'))]));
+    await writeFile(file, Buffer.concat(parts));
+    const expected = await sha256File(file);
+
+    await page.getByRole('link', { name: 'Datasets' }).click();
+    await page.getByText('No datasets yet').waitFor();
+    await browser.shot('07-datasets-empty');
+    await page.getByRole('button', { name: 'Upload', exact: true }).first().click();
+    const panel = page.getByRole('region', { name: 'Upload a file' });
+    await page.getByLabel('Dataset name').fill('measurements');
+    await page.getByLabel('Drive', { exact: true }).selectOption('azure-lake');
+    await page.getByLabel('Tags (optional)').fill('lab, raw');
+    await page.getByLabel('File to upload').setInputFiles(file);
+    await panel.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.getByText('Version 1 of measurements is stored').waitFor({ timeout: 180_000 });
+    const stats = (await page.getByTestId('upload-stats').textContent()) ?? '';
+    assert.match(stats, /100 %/);
+    assert.match(stats, /50\.0 MiB of 50\.0 MiB/);
+    const bar = page.getByRole('progressbar', { name: 'Upload progress' });
+    assert.equal(await bar.getAttribute('value'), String(FILE_BYTES));
+    assert.equal(await bar.getAttribute('max'), String(FILE_BYTES));
+    await browser.shot('08-upload-done');
+
+    await page.getByRole('link', { name: 'Open dataset' }).click();
+    const row = page.getByTestId('version-1');
+    await row.waitFor();
+    assert.equal((await row.getByTestId('sha256').textContent())?.trim(), expected, 'the page shows the SHA-256 of the uploaded bytes');
+    assert.match((await row.textContent()) ?? '', /azure-lake/);
+    assert.match((await row.textContent()) ?? '', /by you \(owner@console\.test\)/);
+    await browser.shot('09-dataset-page');
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'Download' }).click()]);
+    const saved = await download.path();
+    assert.equal(download.suggestedFilename(), 'measurements.bin');
+    assert.equal(await sha256File(saved), expected, 'the downloaded bytes hash the same');
+
+    await page.getByRole('link', { name: '← Datasets' }).click();
+    await page.getByLabel('Tag').fill('raw');
+    await page.getByRole('link', { name: 'measurements' }).waitFor();
+    await page.getByLabel('Tag').fill('nope');
+    await page.getByText('Nothing matches').waitFor();
+    await page.getByLabel('Tag').fill('');
+  });
 });

@@ -1,5 +1,87 @@
-import { PageHead } from '../ui/components.tsx';
+/** Datasets: search by name or description, filter by tag, upload a file. */
+import { useDeferredValue, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { api } from '../lib/api.ts';
+import { bytes, when } from '../lib/format.ts';
+import { Link, navigate } from '../lib/router.tsx';
+import { usePermissions, useWorkspace } from '../lib/session.tsx';
+import { Empty, Field, Loading, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
+import { UploadPanel } from './upload-panel.tsx';
+import css from './datasets.module.css';
 
-export function DatasetsPage(_props: { name?: string }) {
-  return <PageHead title="DatasetsPage" />;
+export function DatasetsPage() {
+  const ws = useWorkspace();
+  const can = usePermissions();
+  const [search, setSearch] = useState('');
+  const [tag, setTag] = useState('');
+  const [uploading, setUploading] = useState(false);
+  const filters = { search: useDeferredValue(search.trim()), tag: useDeferredValue(tag.trim().toLowerCase()) };
+  const list = useQuery({ queryKey: ['datasets', ws.id, filters], queryFn: () => api.datasets.list(ws.id, filters) });
+  const filtering = Boolean(filters.search || filters.tag);
+  const uploadButton = can.manageData ? (
+    <button className={`${ui.button} ${ui.primary}`} onClick={() => setUploading(true)} disabled={uploading}>
+      Upload
+    </button>
+  ) : null;
+
+  return (
+    <>
+      <PageHead title="Datasets" sub="Files and tables, versioned and encrypted with your workspace's keys." actions={uploadButton} />
+      {uploading ? <UploadPanel onClose={() => setUploading(false)} /> : null}
+      <div className={css.filters} role="search">
+        <Field label="Search">{(id) => <input id={id} className={ui.input} type="search" placeholder="Name or description" value={search} onChange={(e) => setSearch(e.target.value)} />}</Field>
+        <Field label="Tag">{(id) => <input id={id} className={ui.input} placeholder="e.g. finance" value={tag} onChange={(e) => setTag(e.target.value)} />}</Field>
+      </div>
+      <Problem error={list.error} />
+      {list.isPending ? <Loading what="datasets" /> : null}
+      {list.data && list.data.datasets.length === 0 ? (
+        filtering ? (
+          <Empty title="Nothing matches">Try another search or tag.</Empty>
+        ) : (
+          <Empty title="No datasets yet" action={uploadButton}>
+            {can.manageData ? (
+              <>
+                Upload a file to create the first dataset: it is encrypted before it is stored. To keep it in your own bucket, <Link to="/drives">mount a drive</Link> first.
+              </>
+            ) : (
+              'When your team uploads datasets, they appear here.'
+            )}
+          </Empty>
+        )
+      ) : null}
+      {list.data && list.data.datasets.length > 0 ? (
+        <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
+          <table className={ui.table}>
+            <thead>
+              <tr>
+                <th>Dataset</th>
+                <th>Tags</th>
+                <th>Versions</th>
+                <th>Size</th>
+                <th>Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.datasets.map((d) => (
+                <tr key={d.name} className={ui.clickable} onClick={() => navigate(`/datasets/${encodeURIComponent(d.name)}`)}>
+                  <td>
+                    <Link to={`/datasets/${encodeURIComponent(d.name)}`} onClick={(e) => e.stopPropagation()}>
+                      <strong>{d.name}</strong>
+                    </Link>
+                    {d.description ? <div className={ui.muted}>{d.description}</div> : null}
+                  </td>
+                  <td>
+                    <Tags tags={d.tags} />
+                  </td>
+                  <td>{d.versions}{d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}</td>
+                  <td>{bytes(d.bytes)}</td>
+                  <td>{when(d.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </>
+  );
 }
