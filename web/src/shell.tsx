@@ -16,9 +16,9 @@ export function Shell({ children }: { children: ReactNode }) {
   const { segments } = useLocation();
   const here = segments[0] ?? 'datasets';
   const items: { key: keyof typeof icons; label: string; show: boolean }[] = [
-    { key: 'drives', label: 'Data Store', show: true },
+    { key: 'drives', label: 'Data Store', show: can.metadata },
     { key: 'datasets', label: 'Datasets', show: true },
-    { key: 'vault', label: 'Vault', show: true },
+    { key: 'vault', label: 'Vault', show: can.metadata },
     { key: 'audit', label: 'Audit', show: can.audit },
     { key: 'users', label: 'Users & roles', show: can.admin },
     { key: 'account', label: 'Your account', show: true },

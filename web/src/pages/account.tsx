@@ -1,5 +1,144 @@
-import { PageHead } from '../ui/components.tsx';
+/** Your account: MFA status and enrolment, your API tokens (shown once at creation), sign out everywhere. */
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from '../lib/api.ts';
+import { when } from '../lib/format.ts';
+import { useSession, useWorkspace } from '../lib/session.tsx';
+import { Badge, Field, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import { useReauth } from '../ui/reauth.tsx';
+import { MfaEnrol } from './mfa-enrol.tsx';
 
-export function AccountPage(_props: { name?: string }) {
-  return <PageHead title="AccountPage" />;
+function Tokens() {
+  const ws = useWorkspace();
+  const qc = useQueryClient();
+  const { withReauth, dialog } = useReauth();
+  const tokens = useQuery({ queryKey: ['tokens'], queryFn: () => api.tokens.list() });
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState('dataset.*');
+  const [days, setDays] = useState(30);
+  const [created, setCreated] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: () => withReauth(() => api.tokens.create({ name, scopes: scopes.split(/[\s,]+/).filter(Boolean), expiresInDays: days, workspace: ws.id })),
+    onSuccess: (out) => {
+      setCreated(out.token);
+      setName('');
+      void qc.invalidateQueries({ queryKey: ['tokens'] });
+    },
+  });
+  const revoke = useMutation({ mutationFn: (id: string) => api.tokens.revoke(id), onSettled: () => qc.invalidateQueries({ queryKey: ['tokens'] }) });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setCreated(null);
+    create.mutate();
+  };
+  return (
+    <section className={ui.panel} aria-label="API tokens">
+      {dialog}
+      <h2 style={{ marginTop: 0 }}>API tokens</h2>
+      <p className={ui.muted}>For scripts and the SDK. A token acts as you, only in workspace {ws.id} and only for its scopes.</p>
+      <Problem error={tokens.error ?? create.error ?? revoke.error} />
+      {created ? (
+        <Notice kind="ok" title="Copy your token now: it is not shown again">
+          <code style={{ wordBreak: 'break-all' }}>{created}</code>
+        </Notice>
+      ) : null}
+      <form onSubmit={submit} className={ui.grid2}>
+        <Field label="Name">{(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value)} required />}</Field>
+        <Field label="Scopes" help="Actions or prefixes, e.g. dataset.* vault.secret.read">{(id) => <input id={id} className={ui.input} value={scopes} onChange={(e) => setScopes(e.target.value)} required />}</Field>
+        <Field label="Expires in (days)">{(id) => <input id={id} className={ui.input} type="number" min={1} max={365} value={days} onChange={(e) => setDays(Number(e.target.value))} />}</Field>
+        <div style={{ alignSelf: 'end', marginBottom: '0.9rem' }}>
+          <button className={`${ui.button} ${ui.primary}`} disabled={create.isPending}>
+            Create token
+          </button>
+        </div>
+      </form>
+      {tokens.data && tokens.data.tokens.length > 0 ? (
+        <div className={ui.tableWrap}>
+          <table className={ui.table}>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Workspace</th>
+                <th>Scopes</th>
+                <th>Expires</th>
+                <th>Last used</th>
+                <th>
+                  <span className={ui.srOnly}>Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {tokens.data.tokens.map((t) => (
+                <tr key={t.id}>
+                  <td>{t.name}</td>
+                  <td>{t.workspace}</td>
+                  <td>{t.scopes.join(' ')}</td>
+                  <td>{when(t.expiresAt)}</td>
+                  <td>{when(t.lastUsedAt)}</td>
+                  <td>
+                    {t.revokedAt ? (
+                      <Badge>revoked</Badge>
+                    ) : (
+                      <button className={`${ui.button} ${ui.small}`} onClick={() => revoke.mutate(t.id)}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p className={ui.muted}>You have no API tokens.</p>
+      )}
+    </section>
+  );
+}
+
+export function AccountPage() {
+  const { me, refresh } = useSession();
+  const [enrolling, setEnrolling] = useState(false);
+  if (!me) return null;
+  return (
+    <>
+      <PageHead title="Your account" sub={`${me.user.displayName} · ${me.user.email}`} />
+      <section className={ui.panel} aria-label="Multi-factor authentication">
+        <h2 style={{ marginTop: 0 }}>Multi-factor authentication</h2>
+        {me.user.mfaEnabled ? (
+          <p>
+            <Badge kind="good">on</Badge> Sign-ins and sensitive actions ask for a code from your authenticator app.
+          </p>
+        ) : enrolling ? (
+          <MfaEnrol
+            required={false}
+            onDone={() => {
+              setEnrolling(false);
+              void refresh();
+            }}
+          />
+        ) : (
+          <>
+            <p>
+              <Badge kind="warn">off</Badge> Add an authenticator app so a stolen password is not enough.
+            </p>
+            <button className={`${ui.button} ${ui.primary}`} onClick={() => setEnrolling(true)}>
+              Set up MFA
+            </button>
+          </>
+        )}
+      </section>
+      <Tokens />
+      <section className={ui.panel} aria-label="Workspaces">
+        <h2 style={{ marginTop: 0 }}>Your workspaces</h2>
+        <ul>
+          {me.workspaces.map((w) => (
+            <li key={w.id}>
+              <strong>{w.name}</strong> ({w.id}) — {w.roles.join(', ')}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </>
+  );
 }

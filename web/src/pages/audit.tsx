@@ -1,5 +1,190 @@
-import { PageHead } from '../ui/components.tsx';
+/**
+ * Audit: the workspace's events, searchable by actor, action, resource, outcome and time; one
+ * event's detail; export of the current search (CSV, JSON lines); and the trail's integrity
+ * ("chain verified up to event N at time T") with a verify-now button.
+ */
+import { useState, type FormEvent } from 'react';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import type { AuditEvent, AuditFilters } from '../../../src/client/api-types.ts';
+import { paths } from '../../../src/client/api.ts';
+import { api } from '../lib/api.ts';
+import { when } from '../lib/format.ts';
+import { usePermissions, useWorkspace } from '../lib/session.tsx';
+import { Badge, Dialog, Empty, Field, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 
-export function AuditPage(_props: { name?: string }) {
-  return <PageHead title="AuditPage" />;
+const OUTCOME = { success: 'good', failure: 'warn', denied: 'bad' } as const;
+const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
+
+function Integrity({ ws }: { ws: string }) {
+  const verify = useQuery({ queryKey: ['audit-verify', ws], queryFn: () => api.audit.verify(ws), staleTime: Infinity });
+  const r = verify.data;
+  return (
+    <section className={ui.panel} aria-label="Integrity" data-testid="integrity">
+      <div className={ui.spread}>
+        <div>
+          <h2 style={{ margin: 0 }}>Integrity</h2>
+          {verify.isFetching ? <p className={ui.muted}>Verifying the hash chain and its signed checkpoints…</p> : null}
+          {r && !verify.isFetching ? (
+            r.ok ? (
+              <p>
+                <Badge kind="good">verified</Badge> Chain verified up to event <strong>{r.headSeq}</strong> at {when(r.checkedAt)} ({r.eventsChecked} events checked).
+              </p>
+            ) : (
+              <p>
+                <Badge kind="bad">problems found</Badge> {r.problems.length + r.problemsOmitted} problem(s) at {when(r.checkedAt)}.
+              </p>
+            )
+          ) : null}
+        </div>
+        <button className={ui.button} onClick={() => void verify.refetch()} disabled={verify.isFetching}>
+          Verify now
+        </button>
+      </div>
+      <Problem error={verify.error} />
+      {r && !r.ok ? (
+        <ul>
+          {r.problems.map((p, i) => (
+            <li key={i}>
+              {p.seq !== undefined ? `event ${p.seq}: ` : ''}
+              {p.kind} — {p.detail}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}
+
+export function AuditPage() {
+  const ws = useWorkspace();
+  const can = usePermissions();
+  const [form, setForm] = useState({ actor: '', action: '', resource: '', outcome: '', from: '', to: '' });
+  const [filters, setFilters] = useState<AuditFilters>({ order: 'desc', limit: 50 });
+  const [shown, setShown] = useState<AuditEvent | null>(null);
+  const events = useInfiniteQuery({
+    queryKey: ['audit', ws.id, filters],
+    queryFn: ({ pageParam }) => api.audit.events(ws.id, { ...filters, ...(pageParam ? { cursor: pageParam } : {}) }),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    enabled: can.audit,
+  });
+  if (!can.audit) return <NeedsRole page="Audit" roles="owners, admins and auditors" have={ws.roles} />;
+
+  const search = (e: FormEvent) => {
+    e.preventDefault();
+    const f: AuditFilters = { order: 'desc', limit: 50 };
+    if (form.actor.trim()) f.actor = form.actor.trim();
+    if (form.action.trim()) f.action = form.action.trim();
+    if (form.resource.trim()) f.resource = form.resource.trim();
+    if (form.outcome) f.outcome = form.outcome as AuditFilters['outcome'];
+    const from = iso(form.from);
+    const to = iso(form.to);
+    if (from) f.from = from;
+    if (to) f.to = to;
+    setFilters(f);
+  };
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const rows = events.data?.pages.flatMap((p) => p.events) ?? [];
+  const exportFilters = { ...filters, limit: 1000 };
+
+  return (
+    <>
+      <PageHead
+        title="Audit"
+        sub="Every action and every refused attempt in this workspace, hash-chained and signed."
+        actions={
+          <>
+            <a className={ui.button} href={paths.auditExport(ws.id, exportFilters, 'csv')} download>
+              Export CSV
+            </a>
+            <a className={ui.button} href={paths.auditExport(ws.id, exportFilters, 'jsonl')} download>
+              Export JSON lines
+            </a>
+          </>
+        }
+      />
+      <Integrity ws={ws.id} />
+      <form className={ui.panel} onSubmit={search} role="search" aria-label="Filter events">
+        <div className={ui.grid2}>
+          <Field label="Actor" help="A user or token id">{(id) => <input id={id} className={ui.input} value={form.actor} onChange={set('actor')} />}</Field>
+          <Field label="Action" help="Or its start, e.g. vault.secret">{(id) => <input id={id} className={ui.input} value={form.action} onChange={set('action')} />}</Field>
+          <Field label="Resource" help="type or type:id, e.g. secret:team/db">{(id) => <input id={id} className={ui.input} value={form.resource} onChange={set('resource')} />}</Field>
+          <Field label="Outcome">
+            {(id) => (
+              <select id={id} className={ui.select} value={form.outcome} onChange={set('outcome')}>
+                <option value="">any</option>
+                <option value="success">success</option>
+                <option value="failure">failure</option>
+                <option value="denied">denied</option>
+              </select>
+            )}
+          </Field>
+          <Field label="From">{(id) => <input id={id} className={ui.input} type="datetime-local" value={form.from} onChange={set('from')} />}</Field>
+          <Field label="To">{(id) => <input id={id} className={ui.input} type="datetime-local" value={form.to} onChange={set('to')} />}</Field>
+        </div>
+        <button className={`${ui.button} ${ui.primary}`} type="submit">
+          Search
+        </button>
+      </form>
+      <Problem error={events.error} />
+      {events.isPending ? <Loading what="events" /> : null}
+      {events.data && rows.length === 0 ? <Empty title="No events match">Widen the time range or clear a filter.</Empty> : null}
+      {rows.length > 0 ? (
+        <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
+          <table className={ui.table} aria-label="Events">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>Time</th>
+                <th>Actor</th>
+                <th>Action</th>
+                <th>Resource</th>
+                <th>Outcome</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((e) => (
+                <tr key={e.seq} className={ui.clickable} tabIndex={0} onClick={() => setShown(e)} onKeyDown={(k) => k.key === 'Enter' && setShown(e)}>
+                  <td>{e.seq}</td>
+                  <td>{when(e.time)}</td>
+                  <td>
+                    {e.actor.id}
+                    <div className={ui.muted}>{e.actor.kind}</div>
+                  </td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td style={{ wordBreak: 'break-all' }}>
+                    {e.resource.type}
+                    {e.resource.id ? `:${e.resource.id}` : ''}
+                  </td>
+                  <td>
+                    <Badge kind={OUTCOME[e.outcome]}>{e.outcome}</Badge>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {events.hasNextPage ? (
+        <button className={ui.button} onClick={() => void events.fetchNextPage()} disabled={events.isFetchingNextPage}>
+          Load older events
+        </button>
+      ) : null}
+      <Dialog open={shown !== null} title={`Event ${shown?.seq ?? ''}`} onClose={() => setShown(null)} actions={<button className={ui.button} onClick={() => setShown(null)}>Close</button>}>
+        {shown ? (
+          <>
+            <Notice kind={shown.outcome === 'success' ? 'ok' : 'warn'} title={`${shown.action} — ${shown.outcome}`}>
+              {when(shown.time)} by {shown.actor.id} ({shown.actor.kind}
+              {shown.actor.authMethod ? `, ${shown.actor.authMethod}` : ''}){shown.sourceIp ? ` from ${shown.sourceIp}` : ''}
+            </Notice>
+            <pre className={ui.code} data-testid="event-json">
+              {JSON.stringify(shown, null, 2)}
+            </pre>
+          </>
+        ) : null}
+      </Dialog>
+    </>
+  );
 }

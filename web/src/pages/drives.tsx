@@ -6,7 +6,7 @@ import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Badge, Dialog, Empty, Loading, PageHead, Problem, ui } from '../ui/components.tsx';
+import { Badge, Dialog, Empty, Loading, NeedsRole, PageHead, Problem, ui } from '../ui/components.tsx';
 import { DiagnosisView } from './diagnosis.tsx';
 import { KindLogo, kindSpec } from './drive-kinds.tsx';
 import css from './drives.module.css';
@@ -17,7 +17,7 @@ export function DrivesPage() {
   const ws = useWorkspace();
   const can = usePermissions();
   const qc = useQueryClient();
-  const drives = useQuery({ queryKey: ['drives', ws.id], queryFn: () => api.drives.list(ws.id) });
+  const drives = useQuery({ queryKey: ['drives', ws.id], queryFn: () => api.drives.list(ws.id), enabled: can.metadata });
   const [shown, setShown] = useState<Drive | null>(null);
   const [removing, setRemoving] = useState<Drive | null>(null);
   const retest = useMutation({
@@ -31,6 +31,7 @@ export function DrivesPage() {
       void qc.invalidateQueries({ queryKey: ['drives', ws.id] });
     },
   });
+  if (!can.metadata) return <NeedsRole page="Data Store" roles="owners, admins, engineers and auditors" have={ws.roles} />;
   const mount = can.manageData ? (
     <Link to="/drives/new" className={`${ui.button} ${ui.primary}`}>
       Mount New Drive

@@ -9,7 +9,7 @@ import type { DatasetVersion } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
 import { bytes, duration } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
-import { useWorkspace } from '../lib/session.tsx';
+import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import { startUpload, UploadCancelled, type RunningUpload, type UploadProgress } from '../lib/uploader.ts';
 import { Field, Notice, Problem, ui } from '../ui/components.tsx';
 import css from './datasets.module.css';
@@ -17,7 +17,8 @@ import css from './datasets.module.css';
 export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: () => void }) {
   const ws = useWorkspace();
   const qc = useQueryClient();
-  const drives = useQuery({ queryKey: ['drives', ws.id], queryFn: () => api.drives.list(ws.id) });
+  const can = usePermissions();
+  const drives = useQuery({ queryKey: ['drives', ws.id], queryFn: () => api.drives.list(ws.id), enabled: can.metadata });
   const [name, setName] = useState(dataset ?? '');
   const [drive, setDrive] = useState('');
   const [tags, setTags] = useState('');

@@ -1,5 +1,169 @@
-import { PageHead } from '../ui/components.tsx';
+/** Users & roles (owners and admins): the workspace's users, their roles, create and disable. */
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { ROLE_NAMES, type WorkspaceUser } from '../../../src/client/api-types.ts';
+import { api } from '../lib/api.ts';
+import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
+import { Badge, Dialog, Field, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 
-export function UsersPage(_props: { name?: string }) {
-  return <PageHead title="UsersPage" />;
+const ROLE_HELP: Record<string, string> = {
+  owner: 'everything, including other owners',
+  admin: 'users, drives, policies, audit',
+  steward: 'policies and data reads',
+  engineer: 'drives, datasets, secrets',
+  analyst: 'reads datasets',
+  viewer: 'sees what exists',
+  auditor: 'reads the audit trail',
+};
+
+function CreateUser({ ws, onDone }: { ws: string; onDone: () => void }) {
+  const [email, setEmail] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState('engineer');
+  const create = useMutation({ mutationFn: () => api.users.create(ws, { email, displayName, password, role }), onSuccess: onDone });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <form className={ui.panel} onSubmit={submit} aria-label="Create user">
+      <h2 style={{ marginTop: 0 }}>Create a user</h2>
+      <Problem error={create.error} />
+      <div className={ui.grid2}>
+        <Field label="Email">{(id) => <input id={id} className={ui.input} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />}</Field>
+        <Field label="Name">{(id) => <input id={id} className={ui.input} value={displayName} onChange={(e) => setDisplayName(e.target.value)} required />}</Field>
+        <Field label="First password" help="Share it privately; long passphrases are best. Owners and admins must add MFA at first sign-in.">
+          {(id) => <input id={id} className={ui.input} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+        </Field>
+        <Field label="Role" help={ROLE_HELP[role]}>
+          {(id) => (
+            <select id={id} className={ui.select} value={role} onChange={(e) => setRole(e.target.value)}>
+              {ROLE_NAMES.map((r) => (
+                <option key={r}>{r}</option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
+      <button className={`${ui.button} ${ui.primary}`} disabled={create.isPending}>
+        Create user
+      </button>
+    </form>
+  );
+}
+
+export function UsersPage() {
+  const ws = useWorkspace();
+  const can = usePermissions();
+  const { me } = useSession();
+  const qc = useQueryClient();
+  const [creating, setCreating] = useState(false);
+  const [disabling, setDisabling] = useState<WorkspaceUser | null>(null);
+  const users = useQuery({ queryKey: ['users', ws.id], queryFn: () => api.users.list(ws.id), enabled: can.admin });
+  const refresh = () => qc.invalidateQueries({ queryKey: ['users', ws.id] });
+  const setRole = useMutation({ mutationFn: ({ id, role }: { id: string; role: string }) => api.users.setRoles(ws.id, id, [role]), onSettled: refresh });
+  const disable = useMutation({
+    mutationFn: (id: string) => api.users.disable(ws.id, id),
+    onSuccess: () => {
+      setDisabling(null);
+      void refresh();
+    },
+  });
+  if (!can.admin) return <NeedsRole page="Users & roles" roles="owners and admins" have={ws.roles} />;
+
+  return (
+    <>
+      <PageHead
+        title="Users & roles"
+        sub={`Who can use workspace ${ws.id}, and as what.`}
+        actions={
+          <button className={`${ui.button} ${ui.primary}`} onClick={() => setCreating(true)} disabled={creating}>
+            Create user
+          </button>
+        }
+      />
+      {creating ? (
+        <CreateUser
+          ws={ws.id}
+          onDone={() => {
+            setCreating(false);
+            void refresh();
+          }}
+        />
+      ) : null}
+      <Problem error={users.error ?? setRole.error} />
+      {users.isPending ? <Loading what="users" /> : null}
+      {users.data ? (
+        <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
+          <table className={ui.table}>
+            <thead>
+              <tr>
+                <th>User</th>
+                <th>Role</th>
+                <th>MFA</th>
+                <th>Status</th>
+                <th>
+                  <span className={ui.srOnly}>Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.users.map((u) => (
+                <tr key={u.id} data-testid={`user-${u.email}`}>
+                  <td>
+                    <strong>{u.displayName}</strong>
+                    <div className={ui.muted}>{u.email}</div>
+                  </td>
+                  <td>
+                    <select
+                      className={ui.select}
+                      aria-label={`Role of ${u.email}`}
+                      value={u.roles[0] ?? ''}
+                      disabled={u.id === me?.user.id || u.status !== 'active'}
+                      onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value })}
+                    >
+                      {ROLE_NAMES.map((r) => (
+                        <option key={r}>{r}</option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>{u.mfaEnabled ? <Badge kind="good">on</Badge> : <Badge>off</Badge>}</td>
+                  <td>{u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}</td>
+                  <td>
+                    {u.id !== me?.user.id && u.status === 'active' ? (
+                      <button className={`${ui.button} ${ui.small}`} onClick={() => setDisabling(u)}>
+                        Disable
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <Notice kind="info">
+        A user who lost their authenticator signs in with a recovery code and resets MFA from <em>Your account</em>. API tokens are managed by each user there too.
+      </Notice>
+      <Dialog
+        open={disabling !== null}
+        title={`Disable ${disabling?.email ?? ''}?`}
+        onClose={() => setDisabling(null)}
+        actions={
+          <>
+            <button className={ui.button} onClick={() => setDisabling(null)}>
+              Cancel
+            </button>
+            <button className={`${ui.button} ${ui.danger}`} onClick={() => disabling && disable.mutate(disabling.id)} disabled={disable.isPending}>
+              Disable user
+            </button>
+          </>
+        }
+      >
+        <Problem error={disable.error} />
+        <p>Their sessions end at once and their API tokens stop working. The account and its audit history stay.</p>
+      </Dialog>
+    </>
+  );
 }

@@ -1,5 +1,287 @@
-import { PageHead } from '../ui/components.tsx';
+/**
+ * Vault: the tree of secret paths, and the selected secret's metadata and versions. Values are
+ * never listed: Reveal is a separate, audited action that asks for re-authentication and shows
+ * the value for 30 seconds. Delete is soft (undelete restores); destroy is irreversible.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { RevealedSecret, SecretMetadata, SecretSummary, SecretVersion } from '../../../src/client/api-types.ts';
+import { api } from '../lib/api.ts';
+import { when } from '../lib/format.ts';
+import { navigate, useLocation } from '../lib/router.tsx';
+import { usePermissions, useWorkspace } from '../lib/session.tsx';
+import { Badge, Dialog, Empty, Loading, NeedsRole, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
+import { useReauth } from '../ui/reauth.tsx';
+import { SecretForm } from './secret-form.tsx';
+import css from './vault.module.css';
 
-export function VaultPage(_props: { name?: string }) {
-  return <PageHead title="VaultPage" />;
+interface Node {
+  name: string;
+  path?: string;
+  children: Map<string, Node>;
+}
+
+function buildTree(secrets: SecretSummary[]): Node {
+  const root: Node = { name: '', children: new Map() };
+  for (const s of secrets) {
+    let n = root;
+    const parts = s.path.split('/');
+    parts.forEach((p, i) => {
+      const key = i === parts.length - 1 ? `${p}\u0000leaf` : p;
+      if (!n.children.has(key)) n.children.set(key, { name: p, children: new Map(), ...(i === parts.length - 1 ? { path: s.path } : {}) });
+      n = n.children.get(key)!;
+    });
+  }
+  return root;
+}
+
+function Tree({ node, selected, root }: { node: Node; selected: string | null; root?: boolean }) {
+  const entries = [...node.children.values()].sort((a, b) => Number(Boolean(a.path)) - Number(Boolean(b.path)) || a.name.localeCompare(b.name));
+  return (
+    <ul className={`${css.tree} ${root ? css.treeRoot : ''}`}>
+      {entries.map((n) =>
+        n.path ? (
+          <li key={`${n.name}-leaf`}>
+            <button className={`${css.leaf} ${selected === n.path ? css.leafOn : ''}`} aria-current={selected === n.path ? 'true' : undefined} onClick={() => navigate(`/vault?path=${encodeURIComponent(n.path!)}`)}>
+              {n.name}
+            </button>
+          </li>
+        ) : (
+          <li key={n.name}>
+            <div className={css.folder}>▸ {n.name}/</div>
+            <Tree node={n} selected={selected} />
+          </li>
+        ),
+      )}
+    </ul>
+  );
+}
+
+/** What changed from one version to the next (who wrote it, state, certificate facts). */
+function changes(v: SecretVersion, prev: SecretVersion | undefined): string {
+  if (!prev) return 'first version';
+  const out: string[] = [];
+  if (v.createdBy !== prev.createdBy) out.push(`written by ${v.createdBy} (was ${prev.createdBy})`);
+  if (v.certificate && prev.certificate) {
+    if (v.certificate.subject !== prev.certificate.subject) out.push(`subject ${prev.certificate.subject} → ${v.certificate.subject}`);
+    if (v.certificate.notAfter !== prev.certificate.notAfter) out.push(`expires ${when(prev.certificate.notAfter)} → ${when(v.certificate.notAfter)}`);
+  }
+  return out.length ? out.join('; ') : 'new value';
+}
+
+const STATE_KIND = { live: 'good', deleted: 'warn', destroyed: 'bad' } as const;
+const REVEAL_SECONDS = 30;
+
+function Reveal({ secret, onHide }: { secret: RevealedSecret; onHide: () => void }) {
+  const [left, setLeft] = useState(REVEAL_SECONDS);
+  useEffect(() => {
+    const t = window.setInterval(() => setLeft((n) => n - 1), 1000);
+    return () => window.clearInterval(t);
+  }, []);
+  useEffect(() => {
+    if (left <= 0) onHide();
+  }, [left, onHide]);
+  return (
+    <div data-testid="revealed">
+      <Notice kind="warn" title={`Version ${secret.version} revealed — hidden again in ${left} s`}>
+        This reveal was recorded in the audit trail under your name.
+      </Notice>
+      <dl className={css.value}>
+        {Object.entries(secret.value).map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+          </div>
+        ))}
+      </dl>
+      <button className={`${ui.button} ${ui.small}`} onClick={onHide}>
+        Hide now
+      </button>
+    </div>
+  );
+}
+
+function SecretDetail({ path }: { path: string }) {
+  const ws = useWorkspace();
+  const can = usePermissions();
+  const qc = useQueryClient();
+  const meta = useQuery({ queryKey: ['secret', ws.id, path], queryFn: () => api.secrets.metadata(ws.id, path) });
+  const { withReauth, dialog } = useReauth();
+  const [revealed, setRevealed] = useState<RevealedSecret | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [confirm, setConfirm] = useState<{ verb: 'delete' | 'destroy'; version: number } | null>(null);
+  const refresh = () => {
+    void qc.invalidateQueries({ queryKey: ['secret', ws.id, path] });
+    void qc.invalidateQueries({ queryKey: ['secrets', ws.id] });
+  };
+  const reveal = useMutation({ mutationFn: (v?: number) => withReauth(() => api.secrets.reveal(ws.id, path, v)), onSuccess: setRevealed });
+  const change = useMutation({
+    mutationFn: ({ verb, version }: { verb: 'delete' | 'undelete' | 'destroy'; version: number }) =>
+      verb === 'delete' ? api.secrets.delete(ws.id, path, [version]) : verb === 'undelete' ? api.secrets.undelete(ws.id, path, [version]) : withReauth(() => api.secrets.destroy(ws.id, path, [version])),
+    onSuccess: () => {
+      setConfirm(null);
+      setRevealed(null);
+      refresh();
+    },
+  });
+
+  const m: SecretMetadata | undefined = meta.data;
+  if (meta.isPending) return <Loading what="the secret" />;
+  if (!m) return <Problem error={meta.error} />;
+  if (editing) return <SecretForm existing={m} onCancel={() => setEditing(false)} onSaved={() => (setEditing(false), refresh())} />;
+  const current = m.versions.find((v) => v.version === m.currentVersion);
+  return (
+    <div className={ui.panel}>
+      {dialog}
+      <div className={ui.spread}>
+        <div>
+          <h2 style={{ margin: 0, wordBreak: 'break-all' }}>{m.path}</h2>
+          <p className={ui.muted}>
+            {m.type} · version {m.currentVersion} · updated {when(m.updatedAt)} by {m.updatedBy}
+          </p>
+        </div>
+        <div className={ui.row}>
+          <button className={`${ui.button} ${ui.primary}`} onClick={() => reveal.mutate(undefined)} disabled={reveal.isPending || current?.state !== 'live'}>
+            Reveal
+          </button>
+          {can.manageData ? (
+            <>
+              <button className={ui.button} onClick={() => setEditing(true)}>
+                New version
+              </button>
+              <button className={ui.button} disabled={current?.state !== 'live'} onClick={() => setConfirm({ verb: 'delete', version: m.currentVersion })}>
+                Delete
+              </button>
+            </>
+          ) : null}
+        </div>
+      </div>
+      <Problem error={reveal.error ?? change.error} />
+      {revealed ? <Reveal secret={revealed} onHide={() => setRevealed(null)} /> : null}
+      {m.description ? <p>{m.description}</p> : null}
+      <p>
+        <Tags tags={m.tags} />
+        {m.rotateEvery ? <Badge>rotate every {m.rotateEvery}</Badge> : null} {m.expiresAt ? <Badge kind="warn">expires {when(m.expiresAt)}</Badge> : null}
+      </p>
+      <h3>Versions</h3>
+      <div className={ui.tableWrap}>
+        <table className={ui.table}>
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>State</th>
+              <th>Written</th>
+              <th>Changes</th>
+              <th>
+                <span className={ui.srOnly}>Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...m.versions].reverse().map((v, i, all) => (
+              <tr key={v.version} data-testid={`secret-version-${v.version}`}>
+                <td>v{v.version}</td>
+                <td>
+                  <Badge kind={STATE_KIND[v.state]}>{v.state}</Badge>
+                </td>
+                <td>
+                  {when(v.createdAt)}
+                  <div className={ui.muted}>by {v.createdBy}</div>
+                </td>
+                <td>{changes(v, all[i + 1])}</td>
+                <td>
+                  <div className={ui.row}>
+                    {v.state === 'live' && v.version !== m.currentVersion ? (
+                      <button className={`${ui.button} ${ui.small}`} onClick={() => reveal.mutate(v.version)}>
+                        Reveal
+                      </button>
+                    ) : null}
+                    {can.manageData && v.state === 'deleted' ? (
+                      <button className={`${ui.button} ${ui.small}`} onClick={() => change.mutate({ verb: 'undelete', version: v.version })}>
+                        Undelete
+                      </button>
+                    ) : null}
+                    {can.manageData && v.state !== 'destroyed' ? (
+                      <button className={`${ui.button} ${ui.small}`} onClick={() => setConfirm({ verb: 'destroy', version: v.version })}>
+                        Destroy
+                      </button>
+                    ) : null}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Dialog
+        open={confirm !== null}
+        title={confirm?.verb === 'destroy' ? `Destroy version ${confirm.version}?` : `Delete version ${confirm?.version ?? ''}?`}
+        onClose={() => setConfirm(null)}
+        actions={
+          <>
+            <button className={ui.button} onClick={() => setConfirm(null)}>
+              Cancel
+            </button>
+            <button className={`${ui.button} ${ui.danger}`} disabled={change.isPending} onClick={() => confirm && change.mutate(confirm)}>
+              {confirm?.verb === 'destroy' ? 'Destroy for ever' : 'Delete'}
+            </button>
+          </>
+        }
+      >
+        {confirm?.verb === 'destroy' ? (
+          <p>The value of version {confirm.version} is erased and can never be read again. This needs you to confirm your identity.</p>
+        ) : (
+          <p>The version can no longer be read, but an undelete restores it. Drives and programs using this secret stop working until then.</p>
+        )}
+      </Dialog>
+    </div>
+  );
+}
+
+export function VaultPage() {
+  const ws = useWorkspace();
+  const can = usePermissions();
+  const { query } = useLocation();
+  const selected = query.get('path');
+  const [creating, setCreating] = useState(false);
+  const list = useQuery({ queryKey: ['secrets', ws.id], queryFn: () => api.secrets.list(ws.id), enabled: can.metadata });
+  const tree = useMemo(() => buildTree(list.data?.secrets ?? []), [list.data]);
+  const qc = useQueryClient();
+  if (!can.metadata) return <NeedsRole page="Vault" roles="owners, admins, engineers and auditors" have={ws.roles} />;
+  const newButton = can.manageData ? (
+    <button className={`${ui.button} ${ui.primary}`} onClick={() => setCreating(true)} disabled={creating}>
+      New secret
+    </button>
+  ) : null;
+
+  return (
+    <>
+      <PageHead title="Vault" sub="Connection secrets, sealed with your workspace's keys. Values are never listed; revealing one is audited." actions={newButton} />
+      <Problem error={list.error} />
+      {creating ? (
+        <SecretForm
+          onCancel={() => setCreating(false)}
+          onSaved={(p) => {
+            setCreating(false);
+            void qc.invalidateQueries({ queryKey: ['secrets', ws.id] });
+            navigate(`/vault?path=${encodeURIComponent(p)}`);
+          }}
+        />
+      ) : null}
+      {list.isPending ? <Loading what="secrets" /> : null}
+      {list.data && list.data.secrets.length === 0 && !creating ? (
+        <Empty title="The vault is empty" action={newButton}>
+          Keep database passwords, API keys and cloud credentials here instead of in code; programs get them with <code>strongroom run</code>.
+        </Empty>
+      ) : null}
+      {list.data && list.data.secrets.length > 0 ? (
+        <div className={css.layout}>
+          <nav className={ui.panel} aria-label="Secret paths">
+            <Tree node={tree} selected={selected} root />
+          </nav>
+          {selected ? <SecretDetail key={selected} path={selected} /> : <Empty title="Pick a secret">Choose a path on the left to see its versions and metadata.</Empty>}
+        </div>
+      ) : null}
+    </>
+  );
 }
