@@ -3,7 +3,7 @@
 // (used by `npm start`); `--if-stale`: only when a source is newer than the build (used by the
 // e2e test); no flag: always. The output has hashed asset names and no inline script or style,
 // so it runs under the server's strict CSP.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +16,7 @@ function newest(p) {
   const s = statSync(p);
   if (!s.isDirectory()) return s.mtimeMs;
   let max = 0;
-  for (const name of readdirSync(p)) if (name !== 'dist' && name !== 'node_modules') max = Math.max(max, newest(path.join(p, name)));
+  for (const name of readdirSync(p)) if (!name.startsWith('dist') && name !== 'node_modules') max = Math.max(max, newest(path.join(p, name)));
   return max;
 }
 
@@ -30,13 +30,18 @@ if (mode === '--if-stale' && existsSync(built)) {
 const t0 = Date.now();
 const { build } = await import('vite');
 const { default: react } = await import('@vitejs/plugin-react');
+// Build beside the old output, then swap directories: a server starting meanwhile sees either
+// the old build or none, never half of one.
+const fresh = path.join(web, 'dist.new');
+const old = path.join(web, 'dist.old');
+rmSync(fresh, { recursive: true, force: true });
 await build({
   root: web,
   configFile: false,
   logLevel: 'warn',
   plugins: [react()],
   build: {
-    outDir: dist,
+    outDir: fresh,
     emptyOutDir: true,
     // Every asset is a file under /assets (no data: URLs, which the CSP's img-src refuses).
     assetsInlineLimit: 0,
@@ -46,4 +51,8 @@ await build({
     chunkSizeWarningLimit: 1024,
   },
 });
+rmSync(old, { recursive: true, force: true });
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(fresh, dist);
+rmSync(old, { recursive: true, force: true });
 console.log(`console built into ${path.relative(root, dist)} in ${Date.now() - t0} ms`);

@@ -316,6 +316,27 @@ describe('console in Chromium', () => {
     assert.ok(page.url().endsWith('/drives'));
   });
 
+  test('keyboard first: the skip link and the menu are reachable with Tab; a narrow window does not scroll sideways', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.goto(`${base}/datasets`);
+    await page.getByRole('link', { name: 'measurements' }).waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), 'Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.match(String(await page.evaluate('document.activeElement && document.activeElement.textContent')), /Data Store/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Data Store' }).waitFor();
+    await page.setViewportSize({ width: 420, height: 800 });
+    for (const [where, name] of [['/datasets', 'narrow-datasets'], ['/drives', 'narrow-data-store'], ['/audit', 'narrow-audit']] as const) {
+      await page.goto(`${base}${where}`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await browser.shot(`19-${name}`);
+      assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, `${where} fits a narrow window`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   test('a viewer sees no admin action and gets a clear message on deep links to them', async (t) => {
     if (skip) return t.skip('no chromium');
     // The owner's tests are done: drop their session and sign in as the viewer in a new tab.

@@ -30,8 +30,14 @@ export function consoleBuilt(dir: string): boolean {
   return existsSync(path.join(dir, 'index.html')) && existsSync(path.join(dir, 'assets'));
 }
 
-export async function registerConsole(app: FastifyInstance, dir: string): Promise<void> {
-  const index = readFileSync(path.join(dir, 'index.html'));
+/** Serve the console from `dir`; false (nothing registered) when its index.html cannot be read. */
+export async function registerConsole(app: FastifyInstance, dir: string): Promise<boolean> {
+  let index: Buffer;
+  try {
+    index = readFileSync(path.join(dir, 'index.html'));
+  } catch {
+    return false; // a build being replaced right now; the API works without the console
+  }
   const assets = path.join(dir, 'assets');
   await app.register(async (scope) => {
     // Only `reply.sendFile` is used: the plugin's own routes are off, ours declare their access.
@@ -49,4 +55,5 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
       scope.get(`/${p}/*`, { config: { access: PUBLIC } }, page);
     }
   });
+  return true;
 }

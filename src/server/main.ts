@@ -197,6 +197,8 @@ export async function startServer(
       closers.push(async () => clearInterval(timer));
     }
     const metrics = createMetrics();
+    const consoleReady = consoleBuilt(DEFAULT_CONSOLE_DIR);
+    if (!consoleReady) logger.warn({ dir: DEFAULT_CONSOLE_DIR }, 'the web console is not built (npm run build:console); serving the API only');
     const app = await createApp({
       config,
       logger,
@@ -224,9 +226,8 @@ export async function startServer(
           })(scope, {}),
       ],
       extraRoutes: opts.extraRoutes,
-      consoleDir: consoleBuilt(DEFAULT_CONSOLE_DIR) ? DEFAULT_CONSOLE_DIR : undefined,
+      consoleDir: consoleReady ? DEFAULT_CONSOLE_DIR : undefined,
     });
-    if (!consoleBuilt(DEFAULT_CONSOLE_DIR)) logger.warn({ dir: DEFAULT_CONSOLE_DIR }, 'the web console is not built (npm run build:console); serving the API only');
     closers.push(() => app.fastify.close());
     await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
     const httpsPort = (app.fastify.server.address() as AddressInfo).port;

@@ -9,6 +9,7 @@ import type { AuditEvent, AuditFilters } from '../../../src/client/api-types.ts'
 import { paths } from '../../../src/client/api.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
+import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import { Badge, Dialog, Empty, Field, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 
@@ -61,6 +62,7 @@ export function AuditPage() {
   const [form, setForm] = useState({ actor: '', action: '', resource: '', outcome: '', from: '', to: '' });
   const [filters, setFilters] = useState<AuditFilters>({ order: 'desc', limit: 50 });
   const [shown, setShown] = useState<AuditEvent | null>(null);
+  const person = usePeople();
   const events = useInfiniteQuery({
     queryKey: ['audit', ws.id, filters],
     queryFn: ({ pageParam }) => api.audit.events(ws.id, { ...filters, ...(pageParam ? { cursor: pageParam } : {}) }),
@@ -148,7 +150,7 @@ export function AuditPage() {
                   <td>{e.seq}</td>
                   <td>{when(e.time)}</td>
                   <td>
-                    {e.actor.id}
+                    <span title={e.actor.id}>{e.actor.kind === 'user' ? person(e.actor.id) : e.actor.id}</span>
                     <div className={ui.muted}>{e.actor.kind}</div>
                   </td>
                   <td>
@@ -176,7 +178,7 @@ export function AuditPage() {
         {shown ? (
           <>
             <Notice kind={shown.outcome === 'success' ? 'ok' : 'warn'} title={`${shown.action} — ${shown.outcome}`}>
-              {when(shown.time)} by {shown.actor.id} ({shown.actor.kind}
+              {when(shown.time)} by {shown.actor.kind === 'user' ? person(shown.actor.id) : shown.actor.id} ({shown.actor.kind}
               {shown.actor.authMethod ? `, ${shown.actor.authMethod}` : ''}){shown.sourceIp ? ` from ${shown.sourceIp}` : ''}
             </Notice>
             <pre className={ui.code} data-testid="event-json">

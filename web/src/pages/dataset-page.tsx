@@ -6,14 +6,14 @@ import { paths } from '../../../src/client/api.ts';
 import { api } from '../lib/api.ts';
 import { bytes, when } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
-import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
+import { usePeople } from '../lib/people.ts';
+import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import { Dialog, Empty, Loading, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
 import { UploadPanel } from './upload-panel.tsx';
 import css from './datasets.module.css';
 
 export function DatasetPage({ name }: { name?: string }) {
   const ws = useWorkspace();
-  const { me } = useSession();
   const can = usePermissions();
   const qc = useQueryClient();
   const ds = name ?? '';
@@ -28,7 +28,7 @@ export function DatasetPage({ name }: { name?: string }) {
       void qc.invalidateQueries({ queryKey: ['datasets', ws.id] });
     },
   });
-  const who = (id: string) => (id === me?.user.id ? `you (${me.user.email})` : id);
+  const who = usePeople();
   const d = detail.data;
 
   return (

@@ -9,6 +9,7 @@ import type { RevealedSecret, SecretMetadata, SecretSummary, SecretVersion } fro
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
+import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import { Badge, Dialog, Empty, Loading, NeedsRole, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
@@ -58,10 +59,10 @@ function Tree({ node, selected, root }: { node: Node; selected: string | null; r
 }
 
 /** What changed from one version to the next (who wrote it, state, certificate facts). */
-function changes(v: SecretVersion, prev: SecretVersion | undefined): string {
+function changes(v: SecretVersion, prev: SecretVersion | undefined, person: (id: string) => string): string {
   if (!prev) return 'first version';
   const out: string[] = [];
-  if (v.createdBy !== prev.createdBy) out.push(`written by ${v.createdBy} (was ${prev.createdBy})`);
+  if (v.createdBy !== prev.createdBy) out.push(`written by ${person(v.createdBy)} (was ${person(prev.createdBy)})`);
   if (v.certificate && prev.certificate) {
     if (v.certificate.subject !== prev.certificate.subject) out.push(`subject ${prev.certificate.subject} → ${v.certificate.subject}`);
     if (v.certificate.notAfter !== prev.certificate.notAfter) out.push(`expires ${when(prev.certificate.notAfter)} → ${when(v.certificate.notAfter)}`);
@@ -107,6 +108,7 @@ function SecretDetail({ path }: { path: string }) {
   const qc = useQueryClient();
   const meta = useQuery({ queryKey: ['secret', ws.id, path], queryFn: () => api.secrets.metadata(ws.id, path) });
   const { withReauth, dialog } = useReauth();
+  const person = usePeople();
   const [revealed, setRevealed] = useState<RevealedSecret | null>(null);
   const [editing, setEditing] = useState(false);
   const [confirm, setConfirm] = useState<{ verb: 'delete' | 'destroy'; version: number } | null>(null);
@@ -137,7 +139,7 @@ function SecretDetail({ path }: { path: string }) {
         <div>
           <h2 style={{ margin: 0, wordBreak: 'break-all' }}>{m.path}</h2>
           <p className={ui.muted}>
-            {m.type} · version {m.currentVersion} · updated {when(m.updatedAt)} by {m.updatedBy}
+            {m.type} · version {m.currentVersion} · updated {when(m.updatedAt)} by {person(m.updatedBy)}
           </p>
         </div>
         <div className={ui.row}>
@@ -186,9 +188,9 @@ function SecretDetail({ path }: { path: string }) {
                 </td>
                 <td>
                   {when(v.createdAt)}
-                  <div className={ui.muted}>by {v.createdBy}</div>
+                  <div className={ui.muted}>by {person(v.createdBy)}</div>
                 </td>
-                <td>{changes(v, all[i + 1])}</td>
+                <td>{changes(v, all[i + 1], person)}</td>
                 <td>
                   <div className={ui.row}>
                     {v.state === 'live' && v.version !== m.currentVersion ? (
