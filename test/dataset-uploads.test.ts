@@ -170,7 +170,7 @@ for (const backend of BACKENDS) {
       assert.ok(partFile, 'the sealed part is a file under uploads/');
       const sealed = await readFile(partFile);
       const other = Buffer.from(partOf(file, 1));
-      other[5] ^= 1;
+      other[5]! ^= 1;
       const res = await putPart('changed', s.id, 1, other);
       assert.equal(res.status, 409, res.body);
       assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');

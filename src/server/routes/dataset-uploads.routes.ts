@@ -5,8 +5,9 @@
  * of exactly `partSize` bytes (the last one: the remainder) in any order, over any number of
  * connections, resends a part whose request failed, asks which parts arrived, and completes. The
  * version appears only when `complete` has joined and verified every byte (see
- * modules/datasets/datasets.uploads.ts). Every step is authorised as `dataset.version.create`
- * on the concrete dataset and audited.
+ * modules/datasets/datasets.uploads.ts). Each step is its own Cedar action
+ * (`dataset.upload.open|read|part|cancel`; completing is `dataset.version.create`), decided on
+ * the concrete dataset (its tags) and audited under the same name.
  */
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
@@ -40,7 +41,7 @@ export function registerDatasetUploadRoutes(app: FastifyInstance, deps: DatasetU
   const { datasets, uploads, audit } = deps;
   const { auditRes, authorizeDataset, failed } = datasetGuard(deps);
   const base = '/api/v1/workspaces/:ws/datasets/:name/uploads';
-  const access = (event: string) => ({ access: { action: ACTION, audit: event } });
+  const access = (action: string) => ({ access: { action, audit: action } });
 
   void app.register(async (scope) => {
     // Parts arrive as raw bytes, handed over as a stream and read into one bounded buffer.
@@ -69,7 +70,7 @@ export function registerDatasetUploadRoutes(app: FastifyInstance, deps: DatasetU
       async (request, reply) => {
         const { ws: w, name } = request.params;
         const b = request.body;
-        await authorizeDataset(request, ACTION, w, name, false);
+        await authorizeDataset(request, 'dataset.upload.open', w, name, false);
         const drive = b.drive ?? (await datasets.defaultDrive(w));
         try {
           const out = await uploads.open(
@@ -86,7 +87,7 @@ export function registerDatasetUploadRoutes(app: FastifyInstance, deps: DatasetU
 
     r.get(base + '/:id', { config: access('dataset.upload.read'), schema: { params, response: { 200: sessionOut } } }, async (request) => {
       const { ws: w, name, id } = request.params;
-      await authorizeDataset(request, ACTION, w, name, true);
+      await authorizeDataset(request, 'dataset.upload.read', w, name, true);
       try {
         const out = await uploads.status(request.actor, w, name, id);
         await audit.recordAlone(request, { action: 'dataset.upload.read', resource: auditRes(w, name), details: { upload: id } });
@@ -113,7 +114,7 @@ export function registerDatasetUploadRoutes(app: FastifyInstance, deps: DatasetU
         }
         const body = raw ?? Readable.from([]);
         try {
-          await authorizeDataset(request, ACTION, w, name, true);
+          await authorizeDataset(request, event.action, w, name, true);
           const stored = await uploads.putPart(request.actor, w, name, id, n, body);
           await audit.run(request, { ...event, details: { ...event.details, size: stored.size, ...(stored.alreadyStored ? { repeat: 1 } : {}) } }, stored.commit);
           return { part: n, size: stored.size, alreadyStored: stored.alreadyStored };
@@ -149,7 +150,7 @@ export function registerDatasetUploadRoutes(app: FastifyInstance, deps: DatasetU
 
     r.delete(base + '/:id', { config: access('dataset.upload.cancel'), schema: { params } }, async (request, reply) => {
       const { ws: w, name, id } = request.params;
-      await authorizeDataset(request, ACTION, w, name, true);
+      await authorizeDataset(request, 'dataset.upload.cancel', w, name, true);
       try {
         await uploads.status(request.actor, w, name, id); // NOT_FOUND unless it is the caller's open session
         await audit.run(request, { action: 'dataset.upload.cancel', resource: auditRes(w, name), details: { upload: id } }, async () => undefined);

@@ -9,7 +9,7 @@
  * recorded before the first byte is sent. Every handler also decides with the concrete dataset
  * (its tags), so tag rules apply.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Readable } from 'node:stream';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
