@@ -262,6 +262,60 @@ for (const backend of BACKENDS) {
       assert.equal((await db.selectFrom('dataset_versions').select('version').where('dataset', '=', 'expiring').execute()).length, 0);
     });
 
+    test('a browser form (multipart/form-data) upload streams into a version; bad forms are 4xx', async (t) => {
+      if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
+      const form = async (fill: (fd: FormData) => void) => {
+        const fd = new FormData();
+        fill(fd);
+        const encoded = new Response(fd);
+        return { body: Buffer.from(await encoded.arrayBuffer()), type: encoded.headers.get('content-type')! };
+      };
+      const post = async (name: string, f: { body: Buffer; type: string }, o: { csrf?: false } = {}) =>
+        owner.req(`${DS}/${name}/versions`, { method: 'POST', headers: { 'content-type': f.type }, body: f.body, ...o });
+      const file = markedFile(3 * 1024 * 1024 + 7);
+      const ok = await post('form-upload', await form((fd) => {
+        fd.append('description', 'from the browser');
+        fd.append('tag', 'finance');
+        fd.append('sha256', sha(file));
+        fd.append('file', new Blob([file], { type: 'text/csv' }), '../../etc/report.csv');
+        fd.append('drive', 'ignored-after-the-file');
+      }));
+      assert.equal(ok.status, 201, ok.body);
+      const v = ok.json<{ version: { version: number; size: number; sha256: string; filename: string; mediaType: string } }>().version;
+      assert.deepEqual([v.version, v.size, v.sha256, v.filename, v.mediaType], [1, file.length, sha(file), 'report.csv', 'text/csv']);
+      const meta = (await owner.req(`${DS}/form-upload`)).json<{ description: string; tags: string[] }>();
+      assert.deepEqual([meta.description, meta.tags], ['from the browser', ['finance']]);
+      assert.ok((await owner.req(`${DS}/form-upload/versions/1/content`)).raw.equals(file));
+      for (const f of await filesUnder(path.join(app.home, 'drives'))) assert.equal((await readFile(f)).includes(MARKER), false, `plaintext marker found in ${f}`);
+
+      const bad = async (f: { body: Buffer; type: string }, status: number, detail: RegExp, o: { csrf?: false } = {}) => {
+        const r = await post('form-bad', f, o);
+        assert.equal(r.status, status, r.body);
+        assert.match(String(r.headers['content-type']), /application\/problem\+json/);
+        assert.match(r.json<Problem>().detail, detail);
+      };
+      await bad(await form((fd) => fd.append('description', 'no file')), 422, /no file/);
+      await bad(await form((fd) => fd.append('upload', new Blob([file]), 'a.bin')), 422, /field named "file"/);
+      await bad(await form((fd) => {
+        fd.append('sha256', 'not-hex');
+        fd.append('file', new Blob([file]), 'a.bin');
+      }), 422, /sha256/);
+      await bad(await form((fd) => {
+        fd.append('sha256', sha('other'));
+        fd.append('file', new Blob([file]), 'a.bin');
+      }), 422, /SHA-256/);
+      await bad(await form((fd) => {
+        fd.append('unknown', 'x');
+        fd.append('file', new Blob([file]), 'a.bin');
+      }), 422, /unknown|Unrecognized/i);
+      await bad(await form((fd) => fd.append('file', new Blob([]), 'empty.bin')), 422, /empty/);
+      await bad({ body: Buffer.from('--nope\r\ncontent-disposition: form-data; name="file"\r\n\r\nabc'), type: 'multipart/form-data; boundary=other' }, 400, /could not be read/);
+      await bad({ body: Buffer.from('x'), type: 'text/plain' }, 415, /multipart/);
+      const noCsrf = await post('form-bad', await form((fd) => fd.append('file', new Blob([file]), 'a.bin')), { csrf: false });
+      assert.equal(noCsrf.status, 403);
+      assert.equal((await owner.req(`${DS}/form-bad`)).status, 404, 'nothing of the refused forms is visible');
+    });
+
     test('every step is audited: open, parts, the version, cancel', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       const file = markedFile(PART + 1);

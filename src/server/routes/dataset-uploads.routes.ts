@@ -20,7 +20,7 @@ import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, type DatasetsService, type Upl
 import { driveNameSchema } from '../../modules/drives/index.ts';
 import type { AuditContext } from '../audit-context.ts';
 import { datasetGuard } from './dataset-access.ts';
-import { datasetNameSchema, descriptionSchema, filenameSchema, mediaTypeSchema, tag, versionOut, ws } from './datasets.routes.ts';
+import { datasetNameSchema, descriptionSchema, filenameSchema, mediaTypeSchema, tag, versionOut, ws } from './dataset-schemas.ts';
 
 export interface DatasetUploadRoutesDeps {
   datasets: DatasetsService;
