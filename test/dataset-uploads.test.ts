@@ -161,6 +161,31 @@ for (const backend of BACKENDS) {
       assert.ok((await owner.req(`${DS}/cut/versions/1/content`)).raw.equals(file));
     });
 
+    test('at most 16 parts are received at once; the 17th is told to retry (429), and is accepted once the others are done', async (t) => {
+      if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
+      const file = markedFile(20 * SEG);
+      const s = (await openSession('crowd', { size: file.length, partSize: SEG })).json<SessionBody>();
+      const held = Array.from({ length: 16 }, (_, i) =>
+        https.request({
+          host: '127.0.0.1', port: app.server.httpsPort, path: `${DS}/crowd/uploads/${s.id}/parts/${i + 1}`, method: 'PUT', ca: app.ca, servername: 'localhost', agent: false,
+          headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf, 'content-type': 'application/octet-stream', 'content-length': String(SEG) },
+        }).on('error', () => undefined));
+      for (const [i, req] of held.entries()) req.write(partOf(file, i + 1, SEG).subarray(0, 1000));
+      let refused;
+      for (let i = 0; i < 50; i++) {
+        refused = await putPart('crowd', s.id, 17, partOf(file, 17, SEG));
+        if (refused.status === 429) break;
+        await new Promise((r) => setTimeout(r, 100)); // until the 16 held parts have reached the handler
+      }
+      assert.equal(refused!.status, 429, refused!.body);
+      assert.match(refused!.json<Problem>().detail, /again/);
+      const answers = held.map((req) => new Promise<number>((resolve) => req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)))));
+      for (const [i, req] of held.entries()) req.end(partOf(file, i + 1, SEG).subarray(1000));
+      assert.deepEqual(await Promise.all(answers), Array(16).fill(200));
+      assert.equal((await putPart('crowd', s.id, 17, partOf(file, 17, SEG))).status, 200);
+      assert.equal((await owner.req(`${DS}/crowd/uploads/${s.id}`, { method: 'DELETE' })).status, 204);
+    });
+
     test('a part resent with different bytes is refused before anything is sealed; the stored part is unchanged', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       const file = markedFile(2 * PART);

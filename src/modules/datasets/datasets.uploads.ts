@@ -40,6 +40,8 @@ export const MIN_PART_SIZE = DEFAULT_SEGMENT_SIZE;
 /** Largest part: it is held in memory while it is sealed. */
 export const MAX_PART_SIZE = 16 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
+/** Parts received at once by this process; beyond it a part is refused with 429 (clients retry). Bounds part memory to 16 × MAX_PART_SIZE. */
+export const MAX_PARTS_IN_FLIGHT = 16;
 
 export interface UploadSessionsDeps {
   db: Kysely<Database>;
@@ -116,6 +118,7 @@ export function readExactly(body: Readable, length: number): Promise<Buffer> {
 
 export function createUploadSessions(deps: UploadSessionsDeps) {
   const { db } = deps;
+  let inFlight = 0;
 
   async function withDriver<T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>): Promise<T> {
     const driver = await deps.drives.open(ws, drive);
@@ -225,7 +228,18 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         body.resume();
         throw new AppError('VALIDATION_FAILED', { detail: `This upload has ${count} parts (1–${count}).` });
       }
-      const plain = await readExactly(body, partLength(size, row.part_size, n));
+      if (inFlight >= MAX_PARTS_IN_FLIGHT) {
+        body.resume();
+        throw new AppError('RATE_LIMITED', { detail: 'Too many parts are being received right now; send this part again in a moment.' });
+      }
+      inFlight += 1;
+      let plain: Buffer;
+      try {
+        plain = await readExactly(body, partLength(size, row.part_size, n));
+      } catch (err) {
+        inFlight -= 1;
+        throw err;
+      }
       try {
         const digest = createHash('sha256').update(plain).digest();
         // The digest is on record before any ciphertext of this part exists.
@@ -264,6 +278,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         };
       } finally {
         plain.fill(0);
+        inFlight -= 1;
       }
     },
 
