@@ -7,13 +7,12 @@
  * an empty environment, plus a wrong key file failing with exit 1 and no output.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BIN } from './helpers/cli.ts';
+import { cliIn } from './helpers/cli.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { ownerSession } from './helpers/identity.ts';
 
@@ -21,22 +20,7 @@ let app: TestApp | undefined;
 let dir: string;
 let env: Record<string, string>;
 
-interface Run { status: number; stdout: Buffer; stderr: string }
-
-function cli(args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const childEnv = o.bare ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : { ...process.env, ...env, ...o.env };
-    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv, cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ status: code ?? -1, stdout: Buffer.concat(out), stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(o.input ?? Buffer.alloc(0));
-  });
-}
+const cli = (args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}) => cliIn(dir, args, { ...o, env: { ...env, ...o.env } });
 
 async function findFile(root: string, name: string): Promise<string | undefined> {
   for (const e of await readdir(root, { withFileTypes: true })) {

@@ -16,6 +16,23 @@ import { CliExit } from './context.ts';
 import { datasetsUrl, downloadVersion, uploadFile, type UploadOptions, type VersionOut } from './dataset-transfer.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress.ts';
+import { RESUMABLE_THRESHOLD, uploadResumable, type ResumableOptions } from './dataset-resumable.ts';
+
+interface UploadCliOptions extends UploadOptions { resumable?: boolean; parallel?: string; partSize?: string }
+
+/** Large files (or --resumable) go through a resumable session; smaller ones in one streamed request. */
+async function upload(c: Credentials, name: string, file: string, o: UploadCliOptions): Promise<VersionOut> {
+  const { size } = await lstat(file);
+  if (!o.resumable && size < RESUMABLE_THRESHOLD) return uploadFile(c, name, file, o);
+  if (size === 0) throw new CliExit(EXIT.USAGE, `${file} is empty: there is nothing to upload.`);
+  const parallel = o.parallel === undefined ? undefined : Number(o.parallel);
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1 && parallel <= 8)) throw new CliExit(EXIT.USAGE, '--parallel must be 1–8');
+  const mib = o.partSize === undefined ? undefined : Number(o.partSize);
+  if (mib !== undefined && !(Number.isInteger(mib * 16) && mib >= 0.0625 && mib <= 16)) throw new CliExit(EXIT.USAGE, '--part-size is in MiB: a multiple of 0.0625 (64 KiB) up to 16');
+  const { resumable: _r, parallel: _p, partSize: _s, ...base } = o;
+  const ro: ResumableOptions = { ...base, ...(parallel ? { parallel } : {}), ...(mib ? { partSize: mib * 1024 * 1024 } : {}) };
+  return uploadResumable(c, name, file, ro);
+}
 
 interface DatasetOut { name: string; description: string; tags: string[]; owner: string | null; createdBy: string; createdAt: string; updatedAt: string }
 interface ListedDataset extends DatasetOut { latestVersion: number | null; versions: number; bytes: number }
@@ -72,7 +89,7 @@ async function latestVersion(c: Credentials, ws: string, name: string): Promise<
   return last.version;
 }
 
-async function uploadDirectory(c: Credentials, name: string, dir: string, o: UploadOptions): Promise<void> {
+async function uploadDirectory(c: Credentials, name: string, dir: string, o: UploadCliOptions): Promise<void> {
   const { files, skipped } = await walk(dir);
   if (files.length === 0) throw new CliExit(EXIT.USAGE, `${dir} holds no regular file: nothing to upload.`);
   const names = directoryNames(name, files);
@@ -80,7 +97,7 @@ async function uploadDirectory(c: Credentials, name: string, dir: string, o: Upl
   const failed: string[] = [];
   for (const [f, n] of names) {
     try {
-      const v = await uploadFile(c, n, path.join(dir, f), o);
+      const v = await upload(c, n, path.join(dir, f), o);
       bytes += v.size;
       process.stdout.write(`${n}: version ${v.version}  ${formatBytes(v.size)}  sha256 ${v.sha256}  (${f})\n`);
     } catch (err) {
@@ -101,15 +118,18 @@ export function registerDatasetCommand(program: Command): void {
     .option('--drive <drive>', 'drive to store it on (default: the workspace default drive)')
     .option('--tag <tag...>', 'tags of a new dataset')
     .option('--description <text>', 'description of a new dataset')
+    .option('--resumable', `send the file in parts through a resumable session (automatic from ${RESUMABLE_THRESHOLD / 1024 / 1024} MiB); if interrupted, run the same command again to resume`)
+    .option('--parallel <n>', 'parts in flight at once for a resumable upload (1–8, default 3)')
+    .option('--part-size <MiB>', 'plaintext per part for a resumable upload (default: the server\'s, 8 MiB)')
     .option('--quiet', 'no progress output')
-    .action(async (name: string, p: string, o: UploadOptions) => {
+    .action(async (name: string, p: string, o: UploadCliOptions) => {
       checkName(name);
       const c = await loadCredentials();
       const st = await lstat(p).catch(() => undefined);
       if (!st) throw new CliExit(EXIT.USAGE, `no such file or directory: ${p}`);
       if (st.isDirectory()) return uploadDirectory(c, name, p, o);
       if (!st.isFile()) throw new CliExit(EXIT.USAGE, `${p} is not a regular file`);
-      const v = await uploadFile(c, name, p, o);
+      const v = await upload(c, name, p, o);
       process.stdout.write(`${name}: version ${v.version}  ${formatBytes(v.size)}  sha256 ${v.sha256}${v.tabularFormat ? `  ${v.tabularFormat}` : ''}\n`);
     });
 

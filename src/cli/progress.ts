@@ -9,6 +9,8 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** A pass-through stream that counts the bytes flowing through it. */
   readonly meter: Transform;
+  /** Counts bytes moved outside `meter` (parallel parts). */
+  advance(bytes: number): void;
   /** Stops the bar (or prints the last line); `ok` false leaves it as it stood. */
   done(ok: boolean): void;
 }
@@ -29,10 +31,12 @@ export function formatBytes(n: number): string {
 const rate = (bytes: number, ms: number) => `${formatBytes(Math.round((bytes * 1000) / Math.max(ms, 1)))}/s`;
 
 /** Progress of one transfer of `total` bytes (undefined: unknown), labelled `label`. */
-export function startProgress(label: string, total: number | undefined, opts: { quiet?: boolean; tty?: boolean } = {}): Progress {
+/** `initial`: bytes already done before this run (a resumed upload); the rate counts only new ones. */
+export function startProgress(label: string, total: number | undefined, opts: { quiet?: boolean; tty?: boolean; initial?: number } = {}): Progress {
   const tty = opts.tty ?? Boolean(process.stderr.isTTY);
   const started = Date.now();
-  let bytes = 0;
+  const initial = opts.initial ?? 0;
+  let bytes = initial;
   let bar: cliProgress.SingleBar | undefined;
   let lastLine = started;
   let lastTenth = 0;
@@ -48,37 +52,41 @@ export function startProgress(label: string, total: number | undefined, opts: { 
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total ?? 0, 0, { done: formatBytes(0), size: total === undefined ? '?' : formatBytes(total), speed: '-' });
+    bar.start(total ?? 0, initial, { done: formatBytes(initial), size: total === undefined ? '?' : formatBytes(total), speed: '-' });
   }
 
   const line = () => {
     const pct = total ? ` (${Math.floor((bytes / total) * 100)}%)` : '';
-    process.stderr.write(`${label}: ${formatBytes(bytes)}${total === undefined ? '' : ` of ${formatBytes(total)}`}${pct}, ${rate(bytes, Date.now() - started)}\n`);
+    process.stderr.write(`${label}: ${formatBytes(bytes)}${total === undefined ? '' : ` of ${formatBytes(total)}`}${pct}, ${rate(bytes - initial, Date.now() - started)}\n`);
   };
 
+  const advance = (n: number) => {
+    bytes += n;
+    if (bar) bar.update(bytes, { done: formatBytes(bytes), speed: rate(bytes - initial, Date.now() - started) });
+    else if (!opts.quiet) {
+      const tenth = total ? Math.floor((bytes / total) * 10) : 0;
+      const now = Date.now();
+      if ((total && tenth > lastTenth && bytes < total) || now - lastLine >= 5000) {
+        lastTenth = tenth;
+        lastLine = now;
+        line();
+      }
+    }
+  };
   const meter = new Transform({
     highWaterMark: 4 * 1024 * 1024,
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      bytes += chunk.length;
-      if (bar) bar.update(bytes, { done: formatBytes(bytes), speed: rate(bytes, Date.now() - started) });
-      else if (!opts.quiet) {
-        const tenth = total ? Math.floor((bytes / total) * 10) : 0;
-        const now = Date.now();
-        if ((total && tenth > lastTenth && bytes < total) || now - lastLine >= 5000) {
-          lastTenth = tenth;
-          lastLine = now;
-          line();
-        }
-      }
+      advance(chunk.length);
       cb(null, chunk);
     },
   });
 
   return {
     meter,
+    advance,
     done(ok) {
       if (bar) {
-        if (ok) bar.update(bytes, { done: formatBytes(bytes), speed: rate(bytes, Date.now() - started) });
+        if (ok) bar.update(bytes, { done: formatBytes(bytes), speed: rate(bytes - initial, Date.now() - started) });
         bar.stop();
       } else if (!opts.quiet && ok) line();
     },

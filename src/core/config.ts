@@ -119,6 +119,7 @@ export const configSchema = z.object({
     .describe('Local drives may only live under this directory (default <home>/drives), each workspace under <root>/<workspace>. The default local drive of a workspace is <root>/<workspace>/default.'),
   STRONGROOM_DRIVE_HEALTH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900).describe('How often every drive is re-tested (probe object written, read, deleted) and its status updated; 0 turns it off.'),
   STRONGROOM_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 4).describe('Largest dataset upload accepted, in bytes (default 5 TiB).'),
+  STRONGROOM_UPLOAD_SESSION_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400).describe('A resumable upload session stays open this long after its last stored part; then the cleanup job deletes its parts.'),
   STRONGROOM_UPLOAD_ORPHAN_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3600).describe('An upload that has not committed after this long is treated as abandoned (crash, kill -9): the cleanup job deletes its objects. Checked at start and periodically.'),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

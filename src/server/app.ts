@@ -23,7 +23,8 @@ import { registerIdentityRoutes } from './routes/identity.routes.ts';
 import { registerVaultRoutes } from './routes/vault.routes.ts';
 import { registerDrivesRoutes } from './routes/drives.routes.ts';
 import { registerDatasetsRoutes } from './routes/datasets.routes.ts';
-import { exportDataKeys, type DatasetsService } from '../modules/datasets/index.ts';
+import { exportDataKeys, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
+import { registerDatasetUploadRoutes } from './routes/dataset-uploads.routes.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
@@ -48,6 +49,7 @@ export interface AppDeps {
   vault: VaultService;
   drives: DrivesService;
   datasets: DatasetsService;
+  uploads: UploadSessions;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -114,6 +116,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerVaultRoutes(fastify, { vault: deps.vault, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerDrivesRoutes(fastify, { drives: deps.drives, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerDatasetsRoutes(fastify, { datasets: deps.datasets, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource), maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES });
+  registerDatasetUploadRoutes(fastify, { datasets: deps.datasets, uploads: deps.uploads, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerAccessRoutes(fastify, { db: deps.database.db, accessControl: deps.accessControl, audit: deps.audit });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir))) deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');

@@ -17,7 +17,7 @@ import { AppError } from '../core/errors.ts';
 import { createAccessControl, reload as reloadAccessPolicies } from '../modules/access/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
-import { createDatasetsService, type DatasetsService } from '../modules/datasets/index.ts';
+import { createDatasetsService, createUploadSessions, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
 import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
@@ -41,6 +41,7 @@ export interface RunningServer {
   vault: VaultService;
   drives: DrivesService;
   datasets: DatasetsService;
+  uploads: UploadSessions;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -170,10 +171,15 @@ export async function startServer(
     });
     await drives.ensureDefaults();
     const datasets: DatasetsService = createDatasetsService({ db: database.db, drives, workspaceKeys, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES });
+    const uploads: UploadSessions = createUploadSessions({ db: database.db, drives, workspaceKeys, datasets, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES, ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000 });
     // Uploads that never committed (a crash, kill -9) and unfinished deletions: at start and hourly.
     const orphanMs = config.STRONGROOM_UPLOAD_ORPHAN_SECONDS * 1000;
     const sweep = () => {
       if (barrier.isSealed) return;
+      uploads.cleanup().then(
+        (r) => r.removed + r.failed > 0 && logger.info(r, 'dataset cleanup removed expired upload sessions'),
+        (err: unknown) => logger.error({ err }, 'upload session cleanup failed'),
+      );
       datasets.cleanup(orphanMs).then(
         (r) => r.removed + r.failed > 0 && logger.info(r, 'dataset cleanup removed leftovers of unfinished uploads and deletions'),
         (err: unknown) => logger.error({ err }, 'dataset cleanup failed'),
@@ -212,6 +218,7 @@ export async function startServer(
       vault,
       drives,
       datasets,
+      uploads,
       accessControl,
       verifyOperatorToken,
       routes: [
@@ -260,6 +267,7 @@ export async function startServer(
       vault,
       drives,
       datasets,
+      uploads,
       logger,
       database,
       httpsPort,

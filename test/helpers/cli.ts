@@ -81,3 +81,21 @@ export function cliAsync(args: string[], env: Record<string, string>, input?: st
     child.stdin!.end(input ?? '');
   });
 }
+
+export interface CliRun { status: number; stdout: Buffer; stderr: string }
+
+/** The CLI as a child process in `cwd`, with binary standard output; `bare` = an empty environment but PATH. */
+export function cliIn(cwd: string, args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const childEnv = o.bare ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : { ...process.env, ...o.env };
+    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ status: code ?? -1, stdout: Buffer.concat(out), stderr }));
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(o.input ?? Buffer.alloc(0));
+  });
+}

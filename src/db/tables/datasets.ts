@@ -43,4 +43,23 @@ export interface DatasetsTables {
     created_at: Created;
     committed_at: TsNull;
   };
+  dataset_uploads: {
+    id: string;
+    workspace_id: string;
+    dataset: string;
+    version: number;
+    size: Big;
+    part_size: number;
+    expected_sha256: string | null;
+    created_by: string;
+    created_at: Created;
+    expires_at: Ts;
+  };
+  dataset_upload_parts: {
+    upload_id: string;
+    part: number;
+    plain_sha256: Buffer;
+    stored_size: Big;
+    stored_at: TsNull;
+  };
 }

@@ -110,7 +110,8 @@ class Meter extends Transform {
 }
 
 
-function driveFailure(err: unknown): AppError {
+/** A drive failure as the AppError the API answers with. */
+export function driveFailure(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isBlobError(err)) {
     const code = err.code === 'AUTH_FAILED' ? 'DRIVE_AUTH_FAILED' : err.code === 'PERMISSION_DENIED' ? 'DRIVE_PERMISSION_DENIED' : err.code === 'BUCKET_NOT_FOUND' ? 'DRIVE_BUCKET_NOT_FOUND' : err.code === 'UNREACHABLE' || err.code === 'EGRESS_DENIED' ? 'DRIVE_UNREACHABLE' : 'DRIVE_ERROR';
@@ -121,7 +122,7 @@ function driveFailure(err: unknown): AppError {
 
 
 /** Inserts the dataset (if new) and the `uploading` row of its next version. */
-async function reserve(trx: Transaction<Database>, enc: WorkspaceEncryptor, actor: Actor, ws: string, name: string, o: { drive: string; mediaType: string; filename?: string | undefined; description?: string | undefined; tags?: string[] | undefined }): Promise<UploadHandle> {
+export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncryptor, actor: Actor, ws: string, name: string, o: { drive: string; mediaType: string; filename?: string | undefined; description?: string | undefined; tags?: string[] | undefined }): Promise<UploadHandle> {
       await store.ensureDataset(trx, { workspace_id: ws, name, created_by: actor.id, description: o.description, tags: o.tags });
       const v = await store.nextVersion(trx, ws, name);
       const objectId = randomBytes(16).toString('hex');
@@ -148,7 +149,7 @@ async function reserve(trx: Transaction<Database>, enc: WorkspaceEncryptor, acto
       } catch (err) {
         dataKey.fill(0);
         if (/dataset_versions_one_upload|duplicate key/.test(String((err as Error).message))) {
-          throw new AppError('CONFLICT', { detail: 'Another upload to this dataset is in progress; try again when it has finished.' });
+          throw new AppError('CONFLICT', { detail: 'Another upload to this dataset is in progress (or a resumable upload session is open); try again when it has finished, or cancel that session.' });
         }
         throw err;
       }

@@ -71,7 +71,13 @@ export function stale(db: Db, before: Date): Promise<VersionRow[]> {
   return db
     .selectFrom('dataset_versions')
     .selectAll()
-    .where((eb) => eb.or([eb.and([eb('state', '=', 'uploading'), eb('created_at', '<', before)]), eb('state', '=', 'deleting')]))
+    .where((eb) =>
+      eb.or([
+        // An upload with an open resumable session lives until the session expires (see datasets.uploads.ts).
+        eb.and([eb('state', '=', 'uploading'), eb('created_at', '<', before), eb.not(eb.exists(eb.selectFrom('dataset_uploads as u').select('u.id').whereRef('u.workspace_id', '=', 'dataset_versions.workspace_id').whereRef('u.dataset', '=', 'dataset_versions.dataset').whereRef('u.version', '=', 'dataset_versions.version')))]),
+        eb('state', '=', 'deleting'),
+      ]),
+    )
     .orderBy('created_at')
     .limit(1000)
     .execute();

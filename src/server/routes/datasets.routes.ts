@@ -9,7 +9,7 @@
  * recorded before the first byte is sent. Every handler also decides with the concrete dataset
  * (its tags), so tag rules apply.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Readable } from 'node:stream';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -21,6 +21,9 @@ import type { Decision, ResourceRef } from '../../modules/access/index.ts';
 import type { DatasetsService } from '../../modules/datasets/index.ts';
 import { driveNameSchema } from '../../modules/drives/index.ts';
 import type { AuditContext } from '../audit-context.ts';
+import { datasetGuard } from './dataset-access.ts';
+import { registerDatasetFormRoute, versionWriter } from './dataset-form.routes.ts';
+import { CONTROL, datasetNameSchema, descriptionSchema, filenameSchema, mediaTypeSchema, tag, versionNo, versionOut, ws } from './dataset-schemas.ts';
 
 export interface DatasetsRoutesDeps {
   datasets: DatasetsService;
@@ -30,16 +33,8 @@ export interface DatasetsRoutesDeps {
   maxUploadBytes: number;
 }
 
-const ws = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a workspace id');
-export const datasetNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, '1–128 characters of A–Z a–z 0–9 . _ -, starting with a letter or digit');
-const versionNo = z.coerce.number().int().min(1).max(2 ** 31 - 1);
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const tag = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'tags are 1–64 characters of a–z 0–9 . _ : -');
+export { datasetNameSchema } from './dataset-schemas.ts';
 
-const versionOut = z.object({
-  version: z.number(), size: z.number(), sha256: z.string(), drive: z.string(), mediaType: z.string(), filename: z.string().nullable(),
-  tabularFormat: z.string().nullable(), schema: z.unknown(), createdBy: z.string(), createdAt: z.string(), committedAt: z.string(),
-});
 const datasetOut = z.object({ name: z.string(), description: z.string(), tags: z.array(z.string()), owner: z.string().nullable(), createdBy: z.string(), createdAt: z.string(), updatedAt: z.string() });
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` against `size`; undefined = no range; throws 416. */
@@ -64,31 +59,8 @@ export function registerDatasetsRoutes(app: FastifyInstance, deps: DatasetsRoute
   const { datasets, audit } = deps;
   const access = (action: string) => ({ access: { action, audit: action } });
   const base = '/api/v1/workspaces/:ws/datasets';
-  const auditRes = (w: string, name: string) => ({ type: 'dataset', id: name, workspace: w });
-
-  async function resourceOf(w: string, name: string) {
-    const row = await datasets.find(w, name);
-    return { row, ref: { type: 'dataset', id: name, workspace: w, tags: row?.tags ?? [] } };
-  }
-
-  async function authorizeDataset(request: FastifyRequest, action: string, w: string, name: string, mustExist: boolean) {
-    const { row, ref } = await resourceOf(w, name);
-    if (mustExist && !row) {
-      await audit.recordAlone(request, { action, outcome: 'failure', resource: auditRes(w, name), details: { error: 'NOT_FOUND' } });
-      throw new AppError('NOT_FOUND', { detail: 'No such dataset in this workspace.' });
-    }
-    const d = deps.authorize(request.actor, action, ref);
-    if (!d.allowed) {
-      await audit.recordAlone(request, { action, outcome: 'denied', resource: auditRes(w, name), details: { reason: d.reason } });
-      throw new AppError('FORBIDDEN', { detail: 'You are not allowed to do this with this dataset.' });
-    }
-    return row;
-  }
-
-  async function failed(request: FastifyRequest, action: string, w: string, name: string, err: unknown, details: Record<string, string | number> = {}): Promise<never> {
-    if (!request.auditRecorded) await audit.recordAlone(request, { action, outcome: 'failure', resource: auditRes(w, name), details: { ...details, error: isAppError(err) ? err.code : 'INTERNAL' } });
-    throw err;
-  }
+  const { auditRes, authorizeDataset, failed } = datasetGuard(deps);
+  const writeVersion = versionWriter({ ...deps, failed, auditRes });
 
   r.get(
     base,
@@ -158,9 +130,9 @@ export function registerDatasetsRoutes(app: FastifyInstance, deps: DatasetsRoute
             drive: driveNameSchema.optional(),
             size: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
             sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256').optional(),
-            filename: z.string().min(1).max(255).refine((s) => !CONTROL.test(s) && !/[/\\]/.test(s), 'a file name without path or control characters').optional(),
-            mediaType: z.string().regex(/^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/i, 'a media type such as text/csv').optional(),
-            description: z.string().max(4096).refine((s) => !CONTROL.test(s)).optional(),
+            filename: filenameSchema.optional(),
+            mediaType: mediaTypeSchema.optional(),
+            description: descriptionSchema.optional(),
             tag: z.union([tag, z.array(tag).max(32)]).optional(),
           }),
           response: { 201: z.object({ dataset: z.string(), version: versionOut }) },
@@ -181,32 +153,12 @@ export function registerDatasetsRoutes(app: FastifyInstance, deps: DatasetsRoute
           await audit.recordAlone(request, { action, outcome: 'failure', resource: auditRes(w, name), details: { error: 'VALIDATION_FAILED' } });
           throw new AppError('VALIDATION_FAILED', { detail: 'The upload is empty: send the file bytes as application/octet-stream.' });
         }
-        const drive = q.drive ?? (await datasets.defaultDrive(w));
-        let handle;
-        try {
-          handle = await datasets.begin(request.actor, w, name, { drive, mediaType: q.mediaType ?? 'application/octet-stream', filename: q.filename, description: q.description, tags: q.tag === undefined ? undefined : [q.tag].flat() });
-        } catch (err) {
-          body.resume();
-          return failed(request, action, w, name, err, { drive });
-        }
-        let result;
-        try {
-          result = await datasets.receive(handle, body, { declaredSize: q.size, expectedSha256: q.sha256, filename: q.filename });
-          if (result.plainSize === 0) throw new AppError('VALIDATION_FAILED', { detail: 'The upload is empty.' });
-        } catch (err) {
-          await datasets.abandon(handle);
-          return failed(request, action, w, name, err, { drive, version: handle.version });
-        }
-        try {
-          const version = await audit.run(request, { action, resource: auditRes(w, name), details: { version: handle.version, drive, size: result.plainSize, sha256: result.sha256 } }, (trx) => datasets.commit(trx, handle, result));
-          return reply.code(201).send({ dataset: name, version });
-        } catch (err) {
-          await datasets.abandon(handle);
-          throw err;
-        }
+        return writeVersion(request, reply, w, name, body, { drive: q.drive, size: q.size, sha256: q.sha256, filename: q.filename, mediaType: q.mediaType, description: q.description, tags: q.tag === undefined ? undefined : [q.tag].flat() });
       },
     );
   });
+
+  registerDatasetFormRoute(app, { ...deps, authorizeDataset, failed, writeVersion });
 
   r.get(
     `${base}/:name/versions/:v/content`,
