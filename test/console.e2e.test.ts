@@ -180,14 +180,39 @@ describe('console in Chromium', () => {
     await browser.shot('06-drives-after-add');
   });
 
+  let file = '';
+  let expected = '';
+  /** Slow the browser's uploads down (Chromium's own network emulation) so cancel and resume can be exercised. */
+  const throttle = async (bytesPerSecond: number) => {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+    return () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 }).then(() => cdp.detach());
+  };
+  const openUpload = async (dataset: string) => {
+    await page.goto(`${base}/datasets`);
+    await page.getByRole('button', { name: 'Upload', exact: true }).first().click();
+    const panel = page.getByRole('region', { name: 'Upload a file' });
+    await panel.getByLabel('Dataset name').fill(dataset);
+    await panel.getByLabel('File to upload').setInputFiles(file);
+    await panel.getByRole('button', { name: 'Upload', exact: true }).click();
+    return panel;
+  };
+  const progressValue = async () => Number(await page.getByRole('progressbar', { name: 'Upload progress' }).getAttribute('value'));
+  /** Poll the page from the test (waitForFunction would eval a string, which the console's CSP forbids). */
+  const progressAbove = async (bytes: number) => {
+    for (let i = 0; i < 600 && !((await progressValue()) > bytes); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await progressValue()) > bytes, `upload progress passed ${bytes} bytes`);
+  };
+
   test('upload a 50 MB file to the Azure drive with the progress bar reaching 100 %, then download it with the same SHA-256', async (t) => {
     if (skip) return t.skip('no chromium');
-    const file = path.join(work, 'measurements.bin');
+    file = path.join(work, 'measurements.bin');
     const chunk = randomBytes(1024 * 1024);
     const parts: Buffer[] = [];
     for (let i = 0; i < FILE_BYTES / chunk.length; i++) parts.push(Buffer.concat([chunk.subarray(0, chunk.length - 4), Buffer.from(i.toString(16).padStart(4, '0'))]));
     await writeFile(file, Buffer.concat(parts));
-    const expected = await sha256File(file);
+    expected = await sha256File(file);
 
     await page.getByRole('link', { name: 'Datasets' }).click();
     await page.getByText('No datasets yet').waitFor();
@@ -203,6 +228,7 @@ describe('console in Chromium', () => {
     const stats = (await page.getByTestId('upload-stats').textContent()) ?? '';
     assert.match(stats, /100 %/);
     assert.match(stats, /50\.0 MiB of 50\.0 MiB/);
+    assert.match(stats, /resumable, in 7 parts/, 'a large file goes through an upload session in 8 MiB parts');
     const bar = page.getByRole('progressbar', { name: 'Upload progress' });
     assert.equal(await bar.getAttribute('value'), String(FILE_BYTES));
     assert.equal(await bar.getAttribute('max'), String(FILE_BYTES));
@@ -226,6 +252,36 @@ describe('console in Chromium', () => {
     await page.getByLabel('Tag').fill('nope');
     await page.getByText('Nothing matches').waitFor();
     await page.getByLabel('Tag').fill('');
+  });
+
+  test('cancel stops an upload and leaves no version; an interrupted upload resumes when the same file is picked again', async (t) => {
+    if (skip) return t.skip('no chromium');
+    let unthrottle = await throttle(4 * 1024 * 1024);
+    let panel = await openUpload('cancelled-upload');
+    await panel.getByText(/ left/).waitFor();
+    await progressAbove(0);
+    await browser.shot('09b-upload-in-progress');
+    await panel.getByRole('button', { name: 'Cancel upload' }).click();
+    await panel.getByText('Upload cancelled').waitFor();
+    await unthrottle();
+    await page.goto(`${base}/datasets`);
+    await page.getByRole('link', { name: 'measurements' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'cancelled-upload' }).count(), 0, 'a cancelled upload leaves no dataset');
+
+    unthrottle = await throttle(6 * 1024 * 1024);
+    panel = await openUpload('resumed-upload');
+    // More than three parts' worth sent: at least one part is stored (three at most are in flight).
+    await progressAbove(25 * 1024 * 1024);
+    const before = await progressValue();
+    await page.reload(); // the connection is gone mid-upload
+    await unthrottle();
+    panel = await openUpload('resumed-upload');
+    await panel.getByText('Version 1 of resumed-upload is stored').waitFor({ timeout: 120_000 });
+    assert.match((await page.getByTestId('upload-stats').textContent()) ?? '', /resumed where it stopped/);
+    assert.ok(before > 0);
+    await browser.shot('09c-upload-resumed');
+    await page.getByRole('link', { name: 'Open dataset' }).click();
+    assert.equal((await page.getByTestId('version-1').getByTestId('sha256').textContent())?.trim(), expected, 'the resumed upload stored the same bytes');
   });
 
   test('Vault: create a password secret, reveal it after re-authentication (audited, shown for a short time), delete it', async (t) => {

@@ -111,6 +111,7 @@ export interface UploadSession {
   id: string;
   dataset: string;
   version: number;
+  drive: string;
   size: number;
   partSize: number;
   partCount: number;

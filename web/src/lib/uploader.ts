@@ -22,6 +22,8 @@ export interface UploadProgress {
   /** All bytes are sent; the server is encrypting, verifying and committing. */
   finishing: boolean;
   resumed: boolean;
+  /** Parts of a resumable upload session (undefined: one request). */
+  parts?: number;
 }
 
 export interface UploadOptions {
@@ -76,30 +78,52 @@ function xhrSend(method: string, url: string, body: Blob, onSent: (loaded: numbe
   });
 }
 
-function meter(total: number, already: number, onProgress: (p: UploadProgress) => void, resumed: boolean) {
+function meter(total: number, already: number, onProgress: (p: UploadProgress) => void, resumed: boolean, parts?: number) {
   const t0 = performance.now();
   return (sent: number, finishing = false) => {
     const secs = Math.max((performance.now() - t0) / 1000, 0.001);
     const rate = Math.max(sent - already, 0) / secs;
-    onProgress({ sent, total, rate, eta: rate > 0 ? (total - sent) / rate : Infinity, finishing, resumed });
+    onProgress({ sent, total, rate, eta: rate > 0 ? (total - sent) / rate : Infinity, finishing, resumed, ...(parts ? { parts } : {}) });
   };
 }
+
+/** Parts in flight at once (the server accepts a bounded number per process and answers 429 beyond). */
+const PARALLEL = 3;
+const RETRIES = 4;
+const retriable = (err: unknown) => err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status === 503);
+const pause = (ms: number) => new Promise((r) => window.setTimeout(r, ms));
 
 async function resumable(o: UploadOptions, signal: AbortSignal, session: UploadSession, resumed: boolean): Promise<DatasetVersion> {
   const have = new Set(session.received);
   const partBytes = (n: number) => Math.min(session.partSize, session.size - (n - 1) * session.partSize);
-  let done = [...have].reduce((a, n) => a + partBytes(n), 0);
-  const report = meter(session.size, done, o.onProgress, resumed);
-  report(done);
-  for (let n = 1; n <= session.partCount; n++) {
-    if (have.has(n)) continue;
-    if (signal.aborted) throw new UploadCancelled();
+  let stored = [...have].reduce((a, n) => a + partBytes(n), 0);
+  const inFlight = new Map<number, number>();
+  const report = meter(session.size, stored, o.onProgress, resumed, session.partCount);
+  const update = () => report(stored + [...inFlight.values()].reduce((a, b) => a + b, 0));
+  update();
+  const todo = Array.from({ length: session.partCount }, (_, i) => i + 1).filter((n) => !have.has(n));
+  const sendPart = async (n: number) => {
     const start = (n - 1) * session.partSize;
     const blob = o.file.slice(start, start + partBytes(n));
-    await xhrSend('PUT', paths.uploadPart(o.workspace, o.dataset, session.id, n), blob, (loaded) => report(done + loaded), signal);
-    done += blob.size;
-    report(done);
-  }
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw new UploadCancelled();
+      try {
+        await xhrSend('PUT', paths.uploadPart(o.workspace, o.dataset, session.id, n), blob, (loaded) => (inFlight.set(n, loaded), update()), signal);
+        break;
+      } catch (err) {
+        inFlight.delete(n);
+        if (!retriable(err) || attempt >= RETRIES) throw err;
+        await pause(500 * 2 ** attempt); // the same bytes may be sent again: the server keeps one copy
+      }
+    }
+    inFlight.delete(n);
+    stored += blob.size;
+    update();
+  };
+  const workers = Array.from({ length: Math.min(PARALLEL, todo.length) }, async () => {
+    for (let n = todo.shift(); n !== undefined; n = todo.shift()) await sendPart(n);
+  });
+  await Promise.all(workers);
   report(session.size, true);
   const out = await api.uploads.complete(o.workspace, o.dataset, session.id);
   return out.version;
@@ -118,11 +142,14 @@ async function single(o: UploadOptions, signal: AbortSignal): Promise<DatasetVer
 }
 
 const noSuchRoute = (err: unknown) => err instanceof ApiError && err.status === 404 && err.detail === 'No such route.';
+/** Smaller files go in one request: a session costs three extra round trips. */
+const RESUMABLE_FROM = 8 * 1024 * 1024;
 
 export function startUpload(o: UploadOptions): RunningUpload {
   const ctl = new AbortController();
   let sessionId: string | undefined;
   const run = async (): Promise<DatasetVersion> => {
+    if (o.file.size < RESUMABLE_FROM) return single(o, ctl.signal);
     const key = resumeKey(o);
     const remembered = window.localStorage.getItem(key);
     let session: UploadSession | undefined;

@@ -130,7 +130,8 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
             </span>
             <span>{bytes(Math.round(progress.rate))}/s</span>
             <span>{result ? 'done' : progress.finishing ? 'encrypting and verifying…' : `${duration(progress.eta)} left`}</span>
-            {progress.resumed ? <span>resumed</span> : null}
+            {progress.parts ? <span>resumable, in {progress.parts} parts</span> : null}
+            {progress.resumed ? <span>resumed where it stopped</span> : null}
           </div>
         </div>
       ) : null}
