@@ -21,7 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
+import { SCREENSHOTS, buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
 import { GOOD_PASSWORD, createUser, totpNow } from './helpers/identity.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuritePeer } from './peers/azurite/azurite.ts';
@@ -61,6 +61,7 @@ describe('console in Chromium', () => {
       return;
     }
     buildConsole();
+    await rm(SCREENSHOTS, { recursive: true, force: true }); // this run's pictures only
     work = await mkdtemp(path.join(os.tmpdir(), 'sr-console-'));
     az = await startAzurite();
     await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('datasets').create();

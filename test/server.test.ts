@@ -217,6 +217,10 @@ for (const backend of BACKENDS) {
       assert.ok(app.server.app.routes.length >= 2);
       const undeclared = app.server.app.routes.filter((r) => r.access === undefined);
       assert.deepEqual(undeclared, [], 'routes without an access declaration');
+      // The console's static routes (present when web/dist is built) are public: they serve no data.
+      for (const r of app.server.app.routes.filter((x) => x.url === '/' || x.url.startsWith('/assets/'))) {
+        assert.ok(r.access && 'public' in r.access && /console/.test(r.access.public), `${r.url} is a public console route`);
+      }
       for (const r of app.server.app.routes) {
         if (r.access && 'action' in r.access) {
           assert.match(r.access.action, /^[a-z]+(\.[a-z-]+){2}$/);
