@@ -22,7 +22,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import type { Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { SCREENSHOTS, buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
-import { GOOD_PASSWORD, createUser, totpNow } from './helpers/identity.ts';
+import { GOOD_PASSWORD, createUser, createWorkspace, totpNow } from './helpers/identity.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuritePeer } from './peers/azurite/azurite.ts';
 
@@ -66,7 +66,10 @@ describe('console in Chromium', () => {
     az = await startAzurite();
     await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('datasets').create();
     app = await startTestApp('pglite', { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' }, now: () => new Date(now()) });
-    await createUser(app, OWNER, { role: 'owner', displayName: 'Olive Owner' });
+    const owner = await createUser(app, OWNER, { role: 'owner', displayName: 'Olive Owner' });
+    // A second workspace where the same person is only an analyst (for the workspace switcher).
+    await createWorkspace(app, 'lab');
+    await app.server.database.db.insertInto('memberships').values({ workspace_id: 'lab', user_id: owner.id, role: 'analyst' }).execute();
     await createUser(app, VIEWER, { role: 'viewer', displayName: 'Vic Viewer' });
     base = `https://127.0.0.1:${app.server.httpsPort}`;
     browser = await openBrowser();
@@ -112,6 +115,8 @@ describe('console in Chromium', () => {
   test('sign in on a deep link: MFA enrolment with a QR code, then back on the page asked for', async (t) => {
     if (skip) return t.skip('no chromium');
     await page.goto(`${base}/drives`);
+    await page.getByLabel('Email').waitFor();
+    assert.equal(await page.getByText('Your session ended').count(), 0, 'a first visit is not told a session ended');
     await page.getByLabel('Email').fill(OWNER);
     await page.getByLabel('Password').fill(GOOD_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -371,6 +376,20 @@ describe('console in Chromium', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByTestId('drive-azure-lake').waitFor();
     assert.ok(page.url().endsWith('/drives'));
+  });
+
+  test('the workspace switcher changes workspace and, with it, the roles and the menu', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.getByLabel('Workspace').selectOption('lab');
+    await page.getByText('Data Store is not available to you').waitFor();
+    const nav = (await page.getByRole('navigation', { name: 'Main' }).textContent()) ?? '';
+    assert.ok(nav.includes('Datasets') && !nav.includes('Users & roles') && !nav.includes('Vault'), 'an analyst in lab sees the data pages only');
+    await page.getByRole('link', { name: 'Datasets' }).click();
+    await page.getByText('No datasets yet').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'measurements' }).count(), 0, "default's datasets are not shown in lab");
+    await browser.shot('16b-workspace-lab');
+    await page.getByLabel('Workspace').selectOption('default');
+    await page.getByRole('link', { name: 'measurements' }).waitFor();
   });
 
   test('keyboard first: the skip link and the menu are reachable with Tab; a narrow window does not scroll sideways', async (t) => {

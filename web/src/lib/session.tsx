@@ -46,7 +46,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(
     () =>
       onSessionExpired(() => {
-        setExpired(true);
+        // Only a session that existed can end: a first visit without one just signs in.
+        if (qc.getQueryData(['me'])) setExpired(true);
         qc.setQueryData(['me'], null);
       }),
     [qc],

@@ -82,7 +82,7 @@ export function DatasetPage({ name }: { name?: string }) {
                     {v.filename ?? '—'}
                     <div className={ui.muted}>{v.mediaType}</div>
                   </td>
-                  <td>{bytes(v.size)}</td>
+                  <td className={ui.nowrap}>{bytes(v.size)}</td>
                   <td className={css.hash} data-testid="sha256">
                     {v.sha256}
                   </td>

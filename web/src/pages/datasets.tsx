@@ -74,7 +74,7 @@ export function DatasetsPage() {
                     <Tags tags={d.tags} />
                   </td>
                   <td>{d.versions}{d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}</td>
-                  <td>{bytes(d.bytes)}</td>
+                  <td className={ui.nowrap}>{bytes(d.bytes)}</td>
                   <td>{when(d.updatedAt)}</td>
                 </tr>
               ))}
