@@ -147,7 +147,11 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
     if ('public' in access) return;
     const deny = async (err: AppError, reason: string, actor?: Actor) => {
-      await deps.audit.recordAlone(request, { action: access.audit, outcome: 'denied', details: { reason } }, actor);
+      // A refusal inside a workspace the caller belongs to is that workspace's evidence: its
+      // auditors find it in the workspace's own audit search.
+      const ws = routeWorkspace(request);
+      const inWorkspace = ws !== undefined && (actor ?? request.actor).workspace === ws ? { resource: { type: 'workspace', id: ws, workspace: ws } } : {};
+      await deps.audit.recordAlone(request, { action: access.audit, outcome: 'denied', ...inWorkspace, details: { reason } }, actor);
       throw err;
     };
 
