@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -202,6 +202,24 @@ for (const backend of BACKENDS) {
       assert.match(res.json<Problem>().detail, /different|changed/i);
       assert.ok((await readFile(partFile)).equals(sealed), 'the stored ciphertext was not replaced');
       assert.equal((await owner.req(`${DS}/changed/uploads/${s.id}`, { method: 'DELETE' })).status, 204);
+    });
+
+    test('a part altered on the drive fails completion closed (DECRYPTION_FAILED), nothing visible', async (t) => {
+      if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
+      const file = markedFile(2 * PART + 5);
+      const s = (await openSession('tampered', { size: file.length, partSize: PART })).json<SessionBody>();
+      for (const n of [1, 2, 3]) assert.equal((await putPart('tampered', s.id, n, partOf(file, n))).status, 200);
+      const row = await app.server.database.db.selectFrom('dataset_versions').select(['object_id', 'object_key']).where('dataset', '=', 'tampered').executeTakeFirstOrThrow();
+      const partFile = (await filesUnder(path.join(app.home, 'drives'))).find((f) => f.endsWith(path.join('uploads', row.object_id, '00002')))!;
+      const bytes = await readFile(partFile);
+      bytes[1000]! ^= 0x40;
+      await writeFile(partFile, bytes);
+      const res = await complete('tampered', s.id);
+      assert.equal(res.status, 409, res.body);
+      assert.equal(res.json<Problem>().code, 'DECRYPTION_FAILED');
+      assert.equal((await owner.req(`${DS}/tampered`)).json<{ versions: unknown[] }>().versions.length, 0);
+      assert.equal((await filesUnder(path.join(app.home, 'drives'))).some((f) => f.endsWith(row.object_key.split('/').join(path.sep))), false, 'no joined object was left');
+      assert.equal((await owner.req(`${DS}/tampered/uploads/${s.id}`, { method: 'DELETE' })).status, 204);
     });
 
     test('bad input: each a 4xx problem+json; nothing becomes visible', async (t) => {
