@@ -15,12 +15,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestApp } from '../test/helpers/app.ts';
 import { ownerSession } from '../test/helpers/identity.ts';
+import { cliCredentials } from '../test/helpers/cli.ts';
 
 const MiB = 1024 * 1024;
 const BIN = fileURLToPath(new URL('../bin/strongroom.js', import.meta.url));
@@ -51,10 +52,7 @@ const dir = await mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'stron
 const app = await startTestApp('pglite');
 try {
   const { session } = await ownerSession(app, 'bench-resumable@corp.test');
-  const cfg = path.join(dir, 'cfg');
-  await mkdir(path.join(cfg, 'strongroom'), { recursive: true, mode: 0o700 });
-  await writeFile(path.join(cfg, 'strongroom', 'credentials.json'), JSON.stringify({ baseUrl: `${app.base}/`, ca: app.ca, session: session.id, csrf: session.csrf, email: 'bench-resumable@corp.test' }), { mode: 0o600 });
-  const env = { XDG_CONFIG_HOME: cfg, STRONGROOM_HOME: path.join(dir, 'nohome') };
+  const env = await cliCredentials(dir, app, session, 'bench-resumable@corp.test');
   const file = path.join(dir, 'input.bin');
   const fh = await open(file, 'w');
   const block = randomBytes(4 * MiB);

@@ -171,14 +171,11 @@ for (const backend of BACKENDS) {
           headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf, 'content-type': 'application/octet-stream', 'content-length': String(SEG) },
         }).on('error', () => undefined));
       for (const [i, req] of held.entries()) req.write(partOf(file, i + 1, SEG).subarray(0, 1000));
-      let refused;
-      for (let i = 0; i < 50; i++) {
-        refused = await putPart('crowd', s.id, 17, partOf(file, 17, SEG));
-        if (refused.status === 429) break;
-        await new Promise((r) => setTimeout(r, 100)); // until the 16 held parts have reached the handler
-      }
-      assert.equal(refused!.status, 429, refused!.body);
-      assert.match(refused!.json<Problem>().detail, /again/);
+      for (let i = 0; i < 600 && app.server.uploads.partsInFlight() < 16; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(app.server.uploads.partsInFlight(), 16, 'the 16 held parts are being received');
+      const refused = await putPart('crowd', s.id, 17, partOf(file, 17, SEG));
+      assert.equal(refused.status, 429, refused.body);
+      assert.match(refused.json<Problem>().detail, /again/);
       const answers = held.map((req) => new Promise<number>((resolve) => req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)))));
       for (const [i, req] of held.entries()) req.end(partOf(file, i + 1, SEG).subarray(1000));
       assert.deepEqual(await Promise.all(answers), Array(16).fill(200));

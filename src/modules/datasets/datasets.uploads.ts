@@ -31,7 +31,7 @@ import type { Database } from '../../db/schema.ts';
 import type { DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { detectTabular, SNIFF_BYTES } from './datasets.detect.ts';
-import { driveFailure, reserve, type DatasetsService, type UploadHandle, type UploadResult } from './datasets.service.ts';
+import { driveFailure, reserve, withDriverOf, type DatasetsService, type UploadHandle, type UploadResult } from './datasets.service.ts';
 import * as store from './datasets.store.ts';
 
 /** Default plaintext bytes per part: 128 segments; stored parts are above S3's 5 MiB minimum. */
@@ -120,14 +120,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
   const { db } = deps;
   let inFlight = 0;
 
-  async function withDriver<T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>): Promise<T> {
-    const driver = await deps.drives.open(ws, drive);
-    try {
-      return await work(driver);
-    } finally {
-      await driver.close().catch(() => undefined);
-    }
-  }
+  const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, ws, drive, work);
 
   function loadRow(exec: store.Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
     return exec
@@ -211,6 +204,9 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         return view(trx, (await loadRow(trx, ws, name, id))!);
       });
     },
+
+    /** Parts being received right now (for metrics and tests). */
+    partsInFlight: () => inFlight,
 
     async status(actor: Actor, ws: string, name: string, id: string): Promise<UploadSessionView> {
       return view(db, await session(actor, ws, name, id));
