@@ -4,10 +4,15 @@
  * They do no I/O: `write(chunk, out)` appends finished output buffers to `out`, `end(out)`
  * closes the object. Streams (object-format-stream.ts) and the one-shot helpers wrap them. They
  * work a whole input chunk at a time — many segments per call — because the per-chunk cost of a
- * Node stream, not AES, is what limits throughput with 64 KiB pieces (DESIGN §8).
+ * Node stream, not AES, is what limits throughput with 64 KiB pieces (DESIGN §8). For the same
+ * reason their output is gathered into buffers of about `outputChunkSize` bytes (1 MiB by
+ * default; object-format-gather.ts) instead of one buffer per segment, across input chunks:
+ * small input chunks (network reads) still make MiB-sized output.
  *
- * Decoder guarantees: a segment's plaintext is appended to `out` only after its tag verified;
- * the first failure throws ObjectFormatError and the decoder accepts nothing more. Whether a
+ * Decoder guarantees: a segment's plaintext is copied into an output buffer only after its tag
+ * verified (node:crypto's own plaintext buffer is then zero-filled), and output buffers hold
+ * whole segments only; the first failure throws ObjectFormatError, zero-fills the verified
+ * plaintext gathered but not yet released, and the decoder accepts nothing more. Whether a
  * segment is the final one is only known when the next byte arrives or the input ends, so the
  * decoder (like the encoder) always holds back the latest segment until then.
  */
@@ -16,7 +21,24 @@ import {
   OBJECT_HEADER_LENGTH, OBJECT_MAGIC, ObjectFormatError, openObjectCipher, parseHeader,
   type ObjectCipher, type ObjectKeyParams, type SegmentKey,
 } from './object-format-header.ts';
-import { MAX_SEGMENTS, openSegmentOrUndefined, sealSegmentTo, type CiphertextRange } from './object-format-segment.ts';
+import { OUTPUT_CHUNK_SIZE, OutputGather } from './object-format-gather.ts';
+import { MAX_SEGMENTS, openSegmentOrUndefined, sealSegmentParts, type CiphertextRange } from './object-format-segment.ts';
+
+/** Output sizing of the encoder and decoder. */
+export interface CodecOutputOptions {
+  /**
+   * Bytes gathered into one output buffer (default 1 MiB, `OUTPUT_CHUNK_SIZE`). 0 = one buffer
+   * per segment body (and per tag when encoding), as node:crypto returns them, without a copy.
+   */
+  readonly outputChunkSize?: number;
+}
+
+/** Sum of the lengths of `out[from…]`. */
+function bytesFrom(out: readonly Buffer[], from: number): number {
+  let n = 0;
+  for (let i = from; i < out.length; i++) n += out[i]!.length;
+  return n;
+}
 
 /**
  * Splits a byte stream into units of `unit` bytes and hands each complete unit to `onUnit`
@@ -61,44 +83,52 @@ class Units {
 export class ObjectEncoder {
   readonly #cipher: ObjectCipher;
   readonly #units: Units;
+  readonly #gather: OutputGather;
   #index = 0;
   #started = false;
   #ended = false;
   plainSize = 0;
 
-  constructor(cipher: ObjectCipher) {
+  constructor(cipher: ObjectCipher, opts: CodecOutputOptions = {}) {
     this.#cipher = cipher;
     this.#units = new Units(cipher.segmentSize);
+    // Room for the header and whole sealed segments: 16 of them per buffer at the defaults.
+    const size = opts.outputChunkSize ?? OUTPUT_CHUNK_SIZE;
+    const segments = Math.max(1, Math.floor(size / cipher.segmentSize));
+    this.#gather = new OutputGather(size === 0 ? 0 : segments * (cipher.segmentSize + TAG_LENGTH) + OBJECT_HEADER_LENGTH);
   }
 
   /** Appends output for `chunk` to `out`; returns the number of bytes appended. */
   write(chunk: Buffer, out: Buffer[]): number {
     if (this.#ended) throw new Error('write after end');
-    let total = this.#header(out);
+    const from = out.length;
+    this.#header(out);
     this.plainSize += chunk.length;
-    this.#units.feed(chunk, (plain) => { total += this.#seal(plain, false, out); });
-    return total;
+    this.#units.feed(chunk, (plain) => this.#seal(plain, false, out));
+    return bytesFrom(out, from);
   }
 
-  /** Seals the held-back bytes as the final segment (empty if the object is empty). */
+  /** Seals the held-back bytes as the final segment (empty if the object is empty) and releases all output. */
   end(out: Buffer[]): number {
     if (this.#ended) throw new Error('end after end');
     this.#ended = true;
-    const total = this.#header(out) + this.#seal(this.#units.rest(), true, out);
+    const from = out.length;
+    this.#header(out);
+    this.#seal(this.#units.rest(), true, out);
+    this.#gather.flush(out);
     this.#units.wipe();
-    return total;
+    return bytesFrom(out, from);
   }
 
-  #header(out: Buffer[]): number {
-    if (this.#started) return 0;
+  #header(out: Buffer[]): void {
+    if (this.#started) return;
     this.#started = true;
-    out.push(this.#cipher.headerBytes);
-    return this.#cipher.headerBytes.length;
+    this.#gather.add([this.#cipher.headerBytes], out);
   }
 
-  #seal(plain: Buffer, last: boolean, out: Buffer[]): number {
+  #seal(plain: Buffer, last: boolean, out: Buffer[]): void {
     if (this.#index >= MAX_SEGMENTS) throw new RangeError('object too large for the segment index');
-    return sealSegmentTo(this.#cipher, this.#index++, last, plain, out);
+    this.#gather.add(sealSegmentParts(this.#cipher, this.#index++, last, plain), out);
   }
 }
 
@@ -122,6 +152,7 @@ export class ObjectDecoder {
   #key: SegmentKey | undefined;
   readonly #range: CiphertextRange | undefined;
   readonly #ownsKey: boolean;
+  readonly #gather: OutputGather;
   #header: Buffer | undefined;
   #headerLen = 0;
   #units: Units | undefined;
@@ -129,7 +160,8 @@ export class ObjectDecoder {
   #failure: unknown;
   plainSize = 0;
 
-  constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }) {
+  constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }, opts: CodecOutputOptions = {}) {
+    this.#gather = new OutputGather(opts.outputChunkSize ?? OUTPUT_CHUNK_SIZE);
     if ('params' in source) {
       const { dataKey, workspaceId, objectId, expectedPlainSize, expectedKeyTerm } = source.params;
       this.#keyParams = { dataKey, workspaceId, objectId };
@@ -155,7 +187,10 @@ export class ObjectDecoder {
     this.#wipe();
   }
 
-  /** Appends verified plaintext for `chunk` to `out`; returns the bytes appended. Throws on the first failure. */
+  /**
+   * Appends verified plaintext for `chunk` to `out` (whole output buffers; a partly filled one
+   * waits for more input or `end`); returns the bytes appended. Throws on the first failure.
+   */
   write(chunk: Buffer, out: Buffer[]): number {
     return this.#guard(() => {
       let rest = chunk;
@@ -163,30 +198,33 @@ export class ObjectDecoder {
         rest = this.#readHeader(chunk);
         if (!this.#units) return 0;
       }
-      let total = 0;
-      this.#units.feed(rest, (sealed) => { total += this.#open(sealed, false, out); });
-      return total;
+      const from = out.length;
+      this.#units.feed(rest, (sealed) => this.#open(sealed, false, out));
+      return bytesFrom(out, from);
     });
   }
 
-  /** Opens the held-back final segment and checks sizes. */
+  /** Opens the held-back final segment, checks sizes, and releases all remaining output. */
   end(out: Buffer[]): number {
     return this.#guard(() => {
       if (!this.#units) throw new ObjectFormatError('TRUNCATED');
       const sealed = this.#units.rest();
       if (sealed.length === 0) throw new ObjectFormatError('TRUNCATED', this.#index);
-      const total = this.#open(sealed, true, out);
+      const from = out.length;
+      this.#open(sealed, true, out);
       const expected = this.#expectedPlainSize;
       if (expected !== undefined && this.plainSize !== expected) throw new ObjectFormatError('SIZE_MISMATCH');
+      this.#gather.flush(out);
       this.#wipe();
-      return total;
+      return bytesFrom(out, from);
     });
   }
 
-  /** Zero-fills the derived content key (when this decoder derived it) and held-back bytes. */
+  /** Zero-fills the derived content key (when this decoder derived it), held-back bytes and unreleased plaintext. */
   #wipe(): void {
     if (this.#ownsKey) this.#key?.contentKey.fill(0);
     this.#units?.wipe();
+    this.#gather.wipe();
   }
 
   #guard(work: () => number): number {
@@ -225,7 +263,7 @@ export class ObjectDecoder {
    * segment, or the last one of a range). Classifies failures: a segment that opens with the
    * other last flag tells truncation (at a segment boundary) or extension apart from tampering.
    */
-  #open(sealed: Buffer, atEnd: boolean, out: Buffer[]): number {
+  #open(sealed: Buffer, atEnd: boolean, out: Buffer[]): void {
     const key = this.#key!;
     const index = this.#index;
     const range = this.#range;
@@ -255,14 +293,27 @@ export class ObjectDecoder {
     const position = this.plainSize;
     this.plainSize += plain.length;
     if (!range) {
-      out.push(plain);
-      return plain.length;
+      this.#release(plain, out, expected === undefined ? Infinity : expected - position);
+      return;
     }
     // Range mode: keep only [skip, skip + length) of the plaintext from the first segment on.
     const from = Math.max(0, range.skip - position);
     const to = Math.min(plain.length, range.skip + range.length - position);
-    if (to <= from) return 0;
-    out.push(from === 0 && to === plain.length ? plain : plain.subarray(from, to));
-    return to - from;
+    if (to <= from) {
+      plain.fill(0);
+      return;
+    }
+    this.#release(from === 0 && to === plain.length ? plain : plain.subarray(from, to), out, range.skip + range.length - position - from);
+    if (this.#gather.size > 0 && (from > 0 || to < plain.length)) plain.fill(0);
+  }
+
+  /**
+   * Hands verified plaintext to the output: copied into the current output buffer (and
+   * node:crypto's buffer zero-filled, so no stray copy of the plaintext outlives the copy), or
+   * released as it is when gathering is off. `remaining`: plaintext bytes still due, these included.
+   */
+  #release(plain: Buffer, out: Buffer[], remaining: number): void {
+    this.#gather.add([plain], out, remaining);
+    if (this.#gather.size > 0) plain.fill(0);
   }
 }
