@@ -5,7 +5,8 @@
  * Engine part (`runEngineBench`): one test file of BENCH_DATASET_MB MiB (default 2048) of
  * random-looking bytes in a temp dir, then per round, in rotated order:
  * - plain: Node stream copy (read 4 MiB chunks → write), the floor any streaming path pays;
- * - engine_up / engine_down: `createEncryptStream` / `createDecryptStream` in a stream
+ * - engine_up / engine_down: `createEncryptStream` / `createDecryptStream` (with
+ *   `overwriteInput`: the plaintext is written over the fresh read buffers) in a stream
  *   pipeline between the same file streams (decrypted output's SHA-256 checked);
  * - age_up / age_down: `age -r <X25519 recipient>` / `age -d -i <identity>` (Debian `age`);
  * - rclone_up / rclone_down: an rclone `crypt` remote over a local directory, if rclone is
@@ -130,8 +131,9 @@ export const plainCopy = (src: string, dst: string) =>
 export const engineEncryptFile = (src: string, dst: string, params: ObjectKeyParams & { keyTerm: number }) =>
   pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createEncryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
+/** fs read streams hand over fresh buffers, so the decrypt stream may write the plaintext over them (`overwriteInput`). */
 export const engineDecryptFile = (src: string, dst: string, params: ObjectKeyParams) =>
-  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params, { overwriteInput: true }), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
 async function has(cmd: string): Promise<boolean> {
   try {

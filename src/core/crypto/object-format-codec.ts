@@ -4,15 +4,16 @@
  * They do no I/O: `write(chunk, out)` appends finished output buffers to `out`, `end(out)`
  * closes the object. Streams (object-format-stream.ts) and the one-shot helpers wrap them. They
  * work a whole input chunk at a time — many segments per call — because the per-chunk cost of a
- * Node stream, not AES, is what limits throughput with 64 KiB pieces (DESIGN §8). For the same
- * reason their output is gathered into buffers of about `outputChunkSize` bytes (1 MiB by
- * default; object-format-gather.ts) instead of one buffer per segment, across input chunks:
- * small input chunks (network reads) still make MiB-sized output.
+ * Node stream, not AES, is what limits throughput with 64 KiB pieces (DESIGN §8). Their output
+ * is one buffer per segment unless asked otherwise (`CodecOutputOptions`): gathered into
+ * `outputChunkSize` buffers (a copy), or, decoding, written back over the input chunk
+ * (`overwriteInput`, no new buffer).
  *
- * Decoder guarantees: a segment's plaintext is copied into an output buffer only after its tag
- * verified (node:crypto's own plaintext buffer is then zero-filled), and output buffers hold
- * whole segments only; the first failure throws ObjectFormatError, zero-fills the verified
- * plaintext gathered but not yet released, and the decoder accepts nothing more. Whether a
+ * Decoder guarantees: a segment's plaintext reaches an output buffer only after its tag verified
+ * (when it is copied, node:crypto's own plaintext buffer is then zero-filled), and output
+ * buffers hold whole segments only; the first failure throws ObjectFormatError, zero-fills the
+ * verified plaintext gathered or written in place but not yet released, and the decoder accepts
+ * nothing more. Whether a
  * segment is the final one is only known when the next byte arrives or the input ends, so the
  * decoder (like the encoder) always holds back the latest segment until then.
  */
@@ -21,16 +22,37 @@ import {
   OBJECT_HEADER_LENGTH, OBJECT_MAGIC, ObjectFormatError, openObjectCipher, parseHeader,
   type ObjectCipher, type ObjectKeyParams, type SegmentKey,
 } from './object-format-header.ts';
-import { OUTPUT_CHUNK_SIZE, OutputGather } from './object-format-gather.ts';
+import { OutputGather } from './object-format-gather.ts';
 import { MAX_SEGMENTS, openSegmentOrUndefined, sealSegmentParts, type CiphertextRange } from './object-format-segment.ts';
 
-/** Output sizing of the encoder and decoder. */
+/**
+ * Output sizing of the encoder and decoder. By default every segment body (and, encoding,
+ * every tag) is released as node:crypto returned it: one buffer per 64 KiB segment. Measured
+ * (DESIGN §8 machines, docs/format-object.md "Performance notes"): copying those into fresh
+ * 1 MiB buffers (`outputChunkSize`) cuts the chunks 16-fold but allocates every byte once more,
+ * and in a server with a large heap the extra external memory triggers ~30 % more
+ * mark-compact GCs; `overwriteInput` cuts the chunks without allocating anything.
+ */
 export interface CodecOutputOptions {
   /**
-   * Bytes gathered into one output buffer (default 1 MiB, `OUTPUT_CHUNK_SIZE`). 0 = one buffer
-   * per segment body (and per tag when encoding), as node:crypto returns them, without a copy.
+   * Gather the output into buffers of this many bytes (e.g. `OUTPUT_CHUNK_SIZE`, 1 MiB), across
+   * input chunks; a segment is never split between two. Default 0: no gathering, no copy.
+   * Worth it for small input chunks (network reads) when the per-chunk cost downstream
+   * dominates, not when the process is GC-bound.
    */
   readonly outputChunkSize?: number;
+  /**
+   * Decoder only, default false. When true, the verified plaintext of the segments that lie
+   * whole inside an input chunk is written over that chunk's own ciphertext (it fits: each
+   * segment's plaintext is 16 bytes shorter than its sealed form) and the chunk is released
+   * as the output: one output buffer per input chunk and no new buffer (node:crypto still
+   * returns one per segment), so no extra garbage. A segment straddling two chunks is released
+   * as node:crypto returned it; `outputChunkSize` is not used. ONLY for sources that hand over
+   * fresh buffers and never read or reuse them again (fs read streams, socket and HTTP bodies);
+   * never for buffers the caller keeps (the one-shot helpers do not use it). Feed MiB-sized
+   * chunks: with small chunks most segments straddle and it degrades to one buffer per segment.
+   */
+  readonly overwriteInput?: boolean;
 }
 
 /** Sum of the lengths of `out[from…]`. */
@@ -93,7 +115,7 @@ export class ObjectEncoder {
     this.#cipher = cipher;
     this.#units = new Units(cipher.segmentSize);
     // Room for the header and whole sealed segments: 16 of them per buffer at the defaults.
-    const size = opts.outputChunkSize ?? OUTPUT_CHUNK_SIZE;
+    const size = opts.outputChunkSize ?? 0;
     const segments = Math.max(1, Math.floor(size / cipher.segmentSize));
     this.#gather = new OutputGather(size === 0 ? 0 : segments * (cipher.segmentSize + TAG_LENGTH) + OBJECT_HEADER_LENGTH);
   }
@@ -153,6 +175,9 @@ export class ObjectDecoder {
   readonly #range: CiphertextRange | undefined;
   readonly #ownsKey: boolean;
   readonly #gather: OutputGather;
+  readonly #overwriteInput: boolean;
+  /** With `overwriteInput`: the input chunk being decrypted in place and the plaintext bytes packed at its start. */
+  #inPlace: { base: Buffer; end: number } | undefined;
   #header: Buffer | undefined;
   #headerLen = 0;
   #units: Units | undefined;
@@ -161,7 +186,8 @@ export class ObjectDecoder {
   plainSize = 0;
 
   constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }, opts: CodecOutputOptions = {}) {
-    this.#gather = new OutputGather(opts.outputChunkSize ?? OUTPUT_CHUNK_SIZE);
+    this.#overwriteInput = opts.overwriteInput ?? false;
+    this.#gather = new OutputGather(this.#overwriteInput ? 0 : opts.outputChunkSize ?? 0);
     if ('params' in source) {
       const { dataKey, workspaceId, objectId, expectedPlainSize, expectedKeyTerm } = source.params;
       this.#keyParams = { dataKey, workspaceId, objectId };
@@ -199,7 +225,12 @@ export class ObjectDecoder {
         if (!this.#units) return 0;
       }
       const from = out.length;
+      if (this.#overwriteInput) this.#inPlace = { base: rest, end: 0 };
       this.#units.feed(rest, (sealed) => this.#open(sealed, false, out));
+      if (this.#inPlace) {
+        if (this.#inPlace.end > 0) out.push(rest.subarray(0, this.#inPlace.end));
+        this.#inPlace = undefined;
+      }
       return bytesFrom(out, from);
     });
   }
@@ -225,6 +256,8 @@ export class ObjectDecoder {
     if (this.#ownsKey) this.#key?.contentKey.fill(0);
     this.#units?.wipe();
     this.#gather.wipe();
+    if (this.#inPlace) this.#inPlace.base.fill(0, 0, this.#inPlace.end);
+    this.#inPlace = undefined;
   }
 
   #guard(work: () => number): number {
@@ -293,7 +326,7 @@ export class ObjectDecoder {
     const position = this.plainSize;
     this.plainSize += plain.length;
     if (!range) {
-      this.#release(plain, out, expected === undefined ? Infinity : expected - position);
+      this.#release(plain, sealed, out, expected === undefined ? Infinity : expected - position);
       return;
     }
     // Range mode: keep only [skip, skip + length) of the plaintext from the first segment on.
@@ -303,17 +336,32 @@ export class ObjectDecoder {
       plain.fill(0);
       return;
     }
-    this.#release(from === 0 && to === plain.length ? plain : plain.subarray(from, to), out, range.skip + range.length - position - from);
-    if (this.#gather.size > 0 && (from > 0 || to < plain.length)) plain.fill(0);
+    const copied = this.#release(from === 0 && to === plain.length ? plain : plain.subarray(from, to), sealed, out, range.skip + range.length - position - from);
+    if (copied && (from > 0 || to < plain.length)) plain.fill(0);
   }
 
   /**
-   * Hands verified plaintext to the output: copied into the current output buffer (and
-   * node:crypto's buffer zero-filled, so no stray copy of the plaintext outlives the copy), or
-   * released as it is when gathering is off. `remaining`: plaintext bytes still due, these included.
+   * Hands the verified plaintext of segment `sealed` to the output: written over `sealed`'s own
+   * input chunk (`overwriteInput`, when the segment lies inside the chunk being decrypted), or
+   * copied into the current output buffer, or released as it is when gathering is off. After a
+   * copy node:crypto's buffer is zero-filled, so no stray copy of the plaintext outlives it.
+   * `remaining`: plaintext bytes still due, these included. Returns whether it copied.
    */
-  #release(plain: Buffer, out: Buffer[], remaining: number): void {
+  #release(plain: Buffer, sealed: Buffer, out: Buffer[], remaining: number): boolean {
+    const inPlace = this.#inPlace;
+    if (inPlace && sealed.buffer === inPlace.base.buffer && sealed.byteOffset >= inPlace.base.byteOffset
+      && sealed.byteOffset + sealed.length <= inPlace.base.byteOffset + inPlace.base.length) {
+      // Segments are opened in order and each plaintext is shorter than its sealed form, so the
+      // packed plaintext never reaches ciphertext not yet opened.
+      inPlace.end += plain.copy(inPlace.base, inPlace.end);
+      plain.fill(0);
+      return true;
+    }
+    // A straddling segment comes first in a chunk (Units feeds the carried one before the rest).
+    if (inPlace && inPlace.end > 0) throw new Error('in-place decryption out of order');
     this.#gather.add([plain], out, remaining);
-    if (this.#gather.size > 0) plain.fill(0);
+    if (this.#gather.size === 0) return false;
+    plain.fill(0);
+    return true;
   }
 }

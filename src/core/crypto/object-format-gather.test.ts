@@ -1,6 +1,6 @@
 /**
- * Output gathering (object-format-gather.ts) and the coalesced output of the encoder, decoder
- * and streams: whatever the input chunking and the output chunk size, the bytes are those of
+ * Output gathering (object-format-gather.ts), in-place decryption (`overwriteInput`) and the
+ * coalesced output of the encoder, decoder and streams: whatever the input chunking and the output chunk size, the bytes are those of
  * the one-shot functions; a decoder's output buffers hold whole verified segments only; a
  * failure releases only an authentic whole-segment prefix before the failing segment.
  */
@@ -79,7 +79,7 @@ test('OutputGather size 0 passes pieces through uncopied; bad sizes are refused'
 const SIZES = [0, 1, S - 1, S, S + 1, MiB - 1, MiB, MiB + 1, 2 * MiB + S + 3];
 // Input chunkings: 1 byte (small objects only), 65535, one sealed segment (65536 + 16), 1 MiB, whole.
 const CHUNKS = [1, S - 1, S + 16, MiB, Infinity];
-const OUTPUT_SIZES = [undefined, 0, S, 100_000, 4 * MiB];
+const OUTPUT_SIZES = [undefined, 0, S, 100_000, OUTPUT_CHUNK_SIZE, 4 * MiB];
 
 test('decoder output is identical at every input chunking and output size, in whole segments', () => {
   for (const size of SIZES) {
@@ -98,8 +98,9 @@ test('decoder output is identical at every input chunking and output size, in wh
         assert.equal(sum(out), size, what);
         assert.ok(Buffer.concat(out).equals(pt), what);
         for (const b of out.slice(0, -1)) assert.equal(b.length % S, 0, `${what}: an output buffer split a segment`);
-        const cap = outputChunkSize ?? OUTPUT_CHUNK_SIZE;
+        const cap = outputChunkSize ?? 0;
         if (cap > 0) for (const b of out) assert.ok(b.length <= Math.max(cap, S), `${what}: output buffer of ${b.length}`);
+        if (cap === 0) assert.ok(out.every((b) => b.length <= S), `${what}: default is one buffer per segment`);
         if (cap >= MiB && chunk >= S + 16) assert.ok(out.length <= Math.ceil(size / MiB) + 1, `${what}: ${out.length} buffers`);
       }
     }
@@ -123,13 +124,13 @@ test('encoder output is identical at every input chunking and output size', () =
         const what = `size ${size}, chunk ${chunk}, output ${outputChunkSize}`;
         assert.equal(n, whole.length, what);
         assert.ok(Buffer.concat(out).equals(whole), what);
-        if ((outputChunkSize ?? OUTPUT_CHUNK_SIZE) >= MiB && chunk >= S) assert.ok(out.length <= Math.ceil(whole.length / MiB) + 1, `${what}: ${out.length} buffers`);
+        if ((outputChunkSize ?? 0) >= MiB && chunk >= S) assert.ok(out.length <= Math.ceil(whole.length / MiB) + 1, `${what}: ${out.length} buffers`);
       }
     }
   }
 });
 
-test('streams: identical bytes for every output size; MiB-sized output chunks by default', async () => {
+test('streams: identical bytes for every output size; one buffer per segment by default, MiB-sized when asked', async () => {
   const size = 3 * MiB + 7;
   const params = fixed();
   const pt = randomBytes(size);
@@ -139,14 +140,14 @@ test('streams: identical bytes for every output size; MiB-sized output chunks by
     await pipeline(Readable.from(cut(pt, 300_000)), createEncryptStream(params, { outputChunkSize }), new Writable({ write(b: Buffer, _e, cb) { encChunks.push(b); cb(); } }));
     assert.ok(Buffer.concat(encChunks).equals(whole));
     const decChunks: Buffer[] = [];
-    // Small input chunks (like network reads) still give MiB-sized output.
     await pipeline(Readable.from(cut(whole, 16_384)), createDecryptStream({ ...KEY, expectedPlainSize: size }, { outputChunkSize }), new Writable({ write(b: Buffer, _e, cb) { decChunks.push(b); cb(); } }));
     assert.ok(Buffer.concat(decChunks).equals(pt));
-    if (outputChunkSize === undefined) {
+    if (outputChunkSize === OUTPUT_CHUNK_SIZE) {
+      // Small input chunks (like network reads) still give MiB-sized output.
       assert.deepEqual(decChunks.map((b) => b.length), [MiB, MiB, MiB, 7]);
       assert.ok(encChunks.length <= 5, `${encChunks.length} encrypt output chunks`);
     }
-    if (outputChunkSize === 0) assert.equal(decChunks.length, Math.ceil(size / S));
+    if (!outputChunkSize) assert.equal(decChunks.length, Math.ceil(size / S));
   }
   const v = await verifyObject(KEY, cut(whole, 100_000));
   assert.equal(v.plainSize, size);
@@ -194,4 +195,70 @@ test('a bad segment behind MiB of good ones: only an authentic whole-segment pre
     assert.ok(out.equals(pt.subarray(0, out.length)));
   }
   assert.throws(() => decryptObject(KEY, obj), ObjectFormatError);
+});
+
+test('overwriteInput: identical plaintext at every chunking, one output buffer per input chunk, ranges too', async () => {
+  for (const size of SIZES) {
+    const pt = randomBytes(size);
+    const obj = encryptObject(fixed(), pt);
+    for (const chunk of CHUNKS) {
+      if (chunk === 1 && size > S + 1) continue;
+      // Fresh copies: the decoder writes plaintext over its input.
+      const pieces = (chunk === Infinity ? [obj] : cut(obj, chunk)).map((p) => Buffer.from(p));
+      const decoder = new ObjectDecoder({ params: { ...KEY, expectedPlainSize: size } }, { overwriteInput: true });
+      const out: Buffer[] = [];
+      let n = 0;
+      for (const piece of pieces) n += decoder.write(piece, out);
+      n += decoder.end(out);
+      const what = `size ${size}, chunk ${chunk}`;
+      assert.equal(n, size, what);
+      assert.ok(Buffer.concat(out).equals(pt), what);
+      for (const b of out.slice(0, -1)) assert.equal(b.length % S, 0, `${what}: an output buffer split a segment`);
+      if (chunk >= MiB) assert.ok(out.length <= 2 * pieces.length + 1, `${what}: ${out.length} buffers for ${pieces.length} chunks`);
+    }
+  }
+  const size = 2 * MiB + 3 * S + 11;
+  const params = fixed();
+  const pt = randomBytes(size);
+  const obj = encryptObject(params, pt);
+  for (const [start, end] of [[0, 1], [5, S + 5], [100, MiB + 100], [MiB - 3, size], [0, size]] as const) {
+    const r = ciphertextRangeFor(start, end, size);
+    for (const chunk of [S + 16, 333_333, MiB, Infinity]) {
+      const fetched = obj.subarray(r.start, r.end);
+      const pieces = (chunk === Infinity ? [fetched] : cut(fetched, chunk)).map((p) => Buffer.from(p));
+      const got: Buffer[] = [];
+      const cipher = openObjectCipher(KEY, obj.subarray(0, OBJECT_HEADER_LENGTH));
+      await pipeline(Readable.from(pieces), createRangeDecryptStream(cipher, r, { overwriteInput: true }), new Writable({ write(b: Buffer, _e, cb) { got.push(b); cb(); } }));
+      assert.ok(Buffer.concat(got).equals(pt.subarray(start, end)), `range ${start}-${end}, chunk ${chunk}`);
+    }
+  }
+});
+
+test('overwriteInput: a bad segment inside a chunk releases none of that chunk and zero-fills the plaintext written over it', async () => {
+  const size = 3 * MiB;
+  const pt = randomBytes(size);
+  const obj = Buffer.from(encryptObject(fixed(), pt));
+  const failing = 20;
+  obj[OBJECT_HEADER_LENGTH + failing * (S + 16) + 5]! ^= 1;
+  const pieces = cut(obj, MiB).map((p) => Buffer.from(p));
+  const got: Buffer[] = [];
+  let error: unknown;
+  try {
+    await pipeline(Readable.from(pieces), createDecryptStream(KEY, { overwriteInput: true }), new Writable({ write(b: Buffer, _e, cb) { got.push(Buffer.from(b)); cb(); } }));
+  } catch (err) {
+    error = err;
+  }
+  assert.ok(error instanceof ObjectFormatError && error.reason === 'SEGMENT_AUTH_FAILED' && error.segment === failing, String(error));
+  const out = Buffer.concat(got);
+  assert.equal(out.length % S, 0);
+  assert.ok(out.length <= failing * S);
+  assert.ok(out.equals(pt.subarray(0, out.length)));
+  // The second chunk held verified segments 16…19 (written over its start) when segment 20 failed:
+  // none of it was released, and the plaintext written there is zero-filled.
+  const second = pieces[1]!;
+  const firstWhole = Math.ceil((MiB - OBJECT_HEADER_LENGTH) / (S + 16)); // first segment lying whole in chunk 2
+  const packed = (failing - firstWhole) * S;
+  assert.ok(packed > 0);
+  assert.ok(second.subarray(0, packed).equals(Buffer.alloc(packed)), 'verified but unreleased plaintext left in the input chunk');
+  assert.ok(out.length <= firstWhole * S);
 });

@@ -1,9 +1,11 @@
 /**
  * Object format, I/O helper: gathers the per-segment buffers node:crypto returns into output
- * buffers of about `size` bytes (default 1 MiB), so a stream pushes one buffer per MiB instead
- * of one (or two) per 64 KiB segment. A Node stream pays a fixed cost per chunk (DESIGN §8), and
- * every chunk a decrypt stream pushes also crosses the transforms and the TLS socket after it;
- * 1 MiB chunks cut that cost 16-fold for one memcpy, which costs far less.
+ * buffers of about `size` bytes (`outputChunkSize`, e.g. 1 MiB), so a stream pushes one buffer
+ * per MiB instead of one (or two) per 64 KiB segment. A Node stream pays a fixed cost per chunk
+ * (DESIGN §8), and every chunk a decrypt stream pushes also crosses the transforms and the
+ * socket after it. The price is a copy and a fresh buffer for every byte: more external memory,
+ * hence more mark-compact GCs in a process with a large heap — so it is opt-in (see
+ * CodecOutputOptions in object-format-codec.ts).
  *
  * Guarantees:
  * - Bytes are copied in the order they are added; a piece added with `add` is never split
@@ -15,7 +17,7 @@
  * - `size` 0 disables gathering: every piece is released as it is, without a copy.
  */
 
-/** Default bytes per output buffer: MiB-sized chunks are what Node streams move fastest. */
+/** Output buffer size to gather into: MiB-sized chunks are what Node streams move fastest. */
 export const OUTPUT_CHUNK_SIZE = 1024 * 1024;
 
 export class OutputGather {

@@ -9,13 +9,14 @@
  * `verifyObject` first (a full pass that releases nothing) or `decryptObject` for small objects.
  *
  * I/O sizing: pipe file or network streams with 1–4 MiB chunks. Each input chunk is processed in
- * one call, segment by segment, in place (only a segment straddling two chunks is copied). The
- * per-segment buffers node:crypto returns are copied into output buffers of `outputChunkSize`
- * bytes (1 MiB by default), so one chunk per MiB, not one or two per 64 KiB segment, travels
- * down the pipeline (every transform after this one and the TLS socket pay per chunk); a
- * decrypt stream releases only whole verified segments this way. Give the downstream writer a
- * highWaterMark above one output chunk (e.g. 4 MiB): with Node's 16 KiB default, pipe() waits
- * for each chunk to be written on its own.
+ * one call, segment by segment, in place (only a segment straddling two chunks is copied). By
+ * default the buffers node:crypto returns (one per segment body, one per tag) are pushed as
+ * they are; a writer with writev (fs.WriteStream, sockets) batches them, provided its
+ * highWaterMark exceeds one input chunk's output (e.g. 4 MiB: with Node's 16 KiB default, pipe()
+ * waits for each 64 KiB segment to be written on its own). To push fewer, bigger chunks:
+ * `overwriteInput` (decrypt, fresh fs/socket input only: the plaintext is written over the input
+ * chunk, one output chunk per input chunk, nothing allocated) or `outputChunkSize` (a copy into
+ * fresh buffers). See CodecOutputOptions for what each costs.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -149,7 +150,11 @@ export function createEncryptStream(params: NewObjectParams, opts: EncryptStream
   return new ObjectEncryptStream(params, opts);
 }
 
-/** Decrypts a whole stored object (header first), releasing only authenticated segments. */
+/**
+ * Decrypts a whole stored object (header first), releasing only authenticated segments. With
+ * `overwriteInput` (see CodecOutputOptions) the input chunks are reused for the plaintext: only
+ * for fresh buffers from fs or network streams.
+ */
 export function createDecryptStream(params: ObjectKeyParams & DecodeOptions, opts: ObjectStreamOptions = {}): ObjectDecryptStream {
   return new ObjectDecryptStream(new ObjectDecoder({ params }, opts), opts);
 }
