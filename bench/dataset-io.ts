@@ -514,8 +514,8 @@ async function main(): Promise<void> {
     const src = path.join(dir, 'plain.bin');
     const srcSha = await sha256File(src);
     console.log('');
-    console.log(`dataset-io API: one HTTPS server in this process (PGlite, default local drive, 127.0.0.1), client in a child process over one keep-alive connection; ${rounds} rounds, pair order alternating`);
     const backend = process.env.BENCH_DB === 'postgres' ? 'postgres' : 'pglite';
+    console.log(`dataset-io API: one HTTPS server in this process (${backend === 'postgres' ? 'PostgreSQL' : 'PGlite'}, default local drive, 127.0.0.1), client in a child process over one keep-alive connection; ${rounds} rounds, pair order alternating`);
     const a = await runApiBench({ src, srcSha, sizeBytes: f.sizeBytes, rounds, dir, backend, log: (l) => console.log(l) });
     const gbps = (op: string) => (f.sizeBytes / a.seconds[op]! / 1e9).toFixed(2);
     console.log(`api medians: api_up=${gbps('api_up')}GB/s plain_up=${gbps('plain_up')}GB/s api_down=${gbps('api_down')}GB/s plain_down=${gbps('plain_down')}GB/s`);
