@@ -5,7 +5,8 @@
  * Engine part (`runEngineBench`): one test file of BENCH_DATASET_MB MiB (default 2048) of
  * random-looking bytes in a temp dir, then per round, in rotated order:
  * - plain: Node stream copy (read 4 MiB chunks → write), the floor any streaming path pays;
- * - engine_up / engine_down: `createEncryptStream` / `createDecryptStream` in a stream
+ * - engine_up / engine_down: `createEncryptStream` / `createDecryptStream` (with
+ *   `overwriteInput`: the plaintext is written over the fresh read buffers) in a stream
  *   pipeline between the same file streams (decrypted output's SHA-256 checked);
  * - age_up / age_down: `age -r <X25519 recipient>` / `age -d -i <identity>` (Debian `age`);
  * - rclone_up / rclone_down: an rclone `crypt` remote over a local directory, if rclone is
@@ -25,11 +26,15 @@
  * and SHA-256) vs plain upload; API download (`GET …/versions/<v>/content` to a file) vs plain
  * download; every download's SHA-256 is checked untimed. Ratios are medians of per-round ratios
  * (plain seconds / API seconds); rss_mb is the peak RSS of this (the server's) process during
- * the API transfers. DESIGN §8's memory target is for 4 GiB: BENCH_DATASET_MB=4096.
+ * the API transfers, rss_stream_delta_mb the largest rise above the RSS just before a transfer
+ * (what streaming adds: the idle server on PGlite alone holds ~600 MiB). The server's CPU
+ * seconds per transfer are printed too (robust to a busy machine where wall time is not).
+ * BENCH_DB=postgres runs the server on PostgreSQL (STRONGROOM_TEST_PG_URL, default
+ * 127.0.0.1:5432) instead of PGlite. DESIGN §8's memory target is for 4 GiB: BENCH_DATASET_MB=4096.
  * Last line:
- *   dataset-io: engine_up_vs_age=… engine_down_vs_age=… api_up_vs_plain=… api_down_vs_plain=… rss_mb=…
+ *   dataset-io: engine_up_vs_age=… engine_down_vs_age=… api_up_vs_plain=… api_down_vs_plain=… rss_mb=… rss_stream_delta_mb=…
  *
- * Usage: BENCH_DATASET_MB=2048 BENCH_ROUNDS=3 [BENCH_DIR=/dev/shm] npm run bench -- dataset-io
+ * Usage: BENCH_DATASET_MB=2048 BENCH_ROUNDS=3 [BENCH_DIR=/dev/shm] [BENCH_DB=postgres] npm run bench -- dataset-io
  * (BENCH_DIR: where the temp dir goes, default the OS temp dir; the inputs take 4 × the size;
  * the API part's server keeps its data dir, with up to 2 × the size, in the OS temp dir.)
  * Engine line: dataset-io-engine: engine_up_vs_age=… engine_down_vs_age=… engine_up_gbps=… engine_down_gbps=… …
@@ -126,8 +131,9 @@ export const plainCopy = (src: string, dst: string) =>
 export const engineEncryptFile = (src: string, dst: string, params: ObjectKeyParams & { keyTerm: number }) =>
   pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createEncryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
+/** fs read streams hand over fresh buffers, so the decrypt stream may write the plaintext over them (`overwriteInput`). */
 export const engineDecryptFile = (src: string, dst: string, params: ObjectKeyParams) =>
-  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
+  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params, { overwriteInput: true }), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
 async function has(cmd: string): Promise<boolean> {
   try {
@@ -337,12 +343,24 @@ export async function startClient(ca: string) {
 export interface ApiFigures {
   /** Median seconds per operation: api_up, plain_up, api_down, plain_down. */
   seconds: Record<string, number>;
+  /**
+   * Median CPU seconds (user + system) the server process spent per operation: less sensitive
+   * than wall time to other work on a shared machine, and it shows what the API path costs.
+   */
+  serverCpuSeconds: Record<string, number>;
+  /** The database the server ran on. */
+  backend: 'pglite' | 'postgres';
   apiUpVsPlain: number;
   apiDownVsPlain: number;
   /** Peak RSS of this process (the server; the client is a child) during the API transfers. */
   peakRssBytes: number;
   /** RSS of this process once the server is up and signed in, before the transfers. */
   baselineRssBytes: number;
+  /**
+   * Largest rise of RSS above the RSS just before an API transfer, during that transfer: what
+   * streaming the file adds, without the idle server (PGlite alone holds ~600 MiB).
+   */
+  streamDeltaRssBytes: number;
   /** Peak RSS of the client child process. */
   clientRssBytes: number;
   /** Server-side split of the plain upload (medians, seconds): body → file, fdatasync. */
@@ -358,13 +376,21 @@ export interface ApiFigures {
  * Ratios are medians of per-round ratios; every download is checked against the source
  * SHA-256 (untimed) and removed, and each round's version is deleted after its download.
  */
-export async function runApiBench(opts: { src: string; srcSha: Buffer; sizeBytes: number; rounds: number; dir: string; log?: (line: string) => void }): Promise<ApiFigures> {
+export async function runApiBench(opts: {
+  src: string; srcSha: Buffer; sizeBytes: number; rounds: number; dir: string;
+  /** The server's database: embedded PGlite (default) or PostgreSQL (STRONGROOM_TEST_PG_URL, default 127.0.0.1:5432). */
+  backend?: 'pglite' | 'postgres';
+  log?: (line: string) => void;
+  /** Called after each transfer with its name, start and end (process.hrtime.bigint()), e.g. to slice a CPU profile. */
+  onOp?: (name: string, start: bigint, end: bigint) => void;
+}): Promise<ApiFigures> {
   const { src, srcSha, sizeBytes: size, rounds, dir } = opts;
+  const backend = opts.backend ?? 'pglite';
   const log = opts.log ?? (() => {});
   const { startTestApp } = await import('../test/helpers/app.ts');
   const { ownerSession } = await import('../test/helpers/identity.ts');
   let plainDir = '';
-  const app = await startTestApp('pglite', {
+  const app = await startTestApp(backend, {
     env: { STRONGROOM_LOG_LEVEL: 'warn', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
     extraRoutes: plainRoutes(() => plainDir),
   });
@@ -390,10 +416,24 @@ export async function runApiBench(opts: { src: string; srcSha: Buffer; sizeBytes
 
     const baselineRss = process.memoryUsage.rss();
     let peakRss = 0;
+    let streamDelta = 0;
     let clientRss = 0;
-    const api = async (work: () => Promise<ClientReply>) => {
-      const [r, peak] = await withPeakRss(work);
+    const cpuSamples: Record<string, number[]> = {};
+    /** Runs one transfer; records the server's CPU seconds spent on it (the untimed SHA-256 checks are left out). */
+    const transfer = async (name: string, work: () => Promise<ClientReply>) => {
+      const start = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
+      const r = await work();
+      const cpu = process.cpuUsage(cpu0);
+      opts.onOp?.(name, start, process.hrtime.bigint());
+      (cpuSamples[name] ??= []).push((cpu.user + cpu.system) / 1e6);
+      return r;
+    };
+    const api = async (name: string, work: () => Promise<ClientReply>) => {
+      const before = process.memoryUsage.rss();
+      const [r, peak] = await withPeakRss(() => transfer(name, work));
       peakRss = Math.max(peakRss, peak);
+      streamDelta = Math.max(streamDelta, peak - before);
       clientRss = Math.max(clientRss, r.maxRssBytes);
       return r;
     };
@@ -402,20 +442,20 @@ export async function runApiBench(opts: { src: string; srcSha: Buffer; sizeBytes
     const plainSync: number[] = [];
     const ops: Record<string, () => Promise<number>> = {
       api_up: async () => {
-        const r = ok('API upload', await api(() => client.send({ op: 'up', url: `${ds}/versions?size=${size}&sha256=${srcSha.toString('hex')}`, headers: auth, file: src })), 201);
+        const r = ok('API upload', await api('api_up', () => client.send({ op: 'up', url: `${ds}/versions?size=${size}&sha256=${srcSha.toString('hex')}`, headers: auth, file: src })), 201);
         version = (JSON.parse(r.body!) as { version: { version: number } }).version.version;
         return r.seconds;
       },
       plain_up: async () => {
-        const r = ok('plain upload', await client.send({ op: 'up', url: `${app.base}/bench/plain/data`, file: src }), 201);
+        const r = ok('plain upload', await transfer('plain_up', () => client.send({ op: 'up', url: `${app.base}/bench/plain/data`, file: src })), 201);
         const split = JSON.parse(r.body!) as { size: number; writeMs: number; syncMs: number };
         if (split.size !== size) throw new Error(`plain upload stored ${split.size} bytes`);
         plainWrite.push(split.writeMs / 1000);
         plainSync.push(split.syncMs / 1000);
         return r.seconds;
       },
-      api_down: async () => checked('API download', await api(() => client.send({ op: 'down', url: `${ds}/versions/${version}/content`, headers: auth, out }))),
-      plain_down: async () => checked('plain download', await client.send({ op: 'down', url: `${app.base}/bench/plain/data`, out })),
+      api_down: async () => checked('API download', await api('api_down', () => client.send({ op: 'down', url: `${ds}/versions/${version}/content`, headers: auth, out }))),
+      plain_down: async () => checked('plain download', await transfer('plain_down', () => client.send({ op: 'down', url: `${app.base}/bench/plain/data`, out }))),
     };
     const names = Object.keys(ops);
     const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -436,10 +476,13 @@ export async function runApiBench(opts: { src: string; srcSha: Buffer; sizeBytes
     }
     return {
       seconds: Object.fromEntries(names.map((n) => [n, median(samples[n]!)])),
+      serverCpuSeconds: Object.fromEntries(names.map((n) => [n, median(cpuSamples[n]!)])),
+      backend,
       apiUpVsPlain: median(upRatios),
       apiDownVsPlain: median(downRatios),
       peakRssBytes: peakRss,
       baselineRssBytes: baselineRss,
+      streamDeltaRssBytes: streamDelta,
       clientRssBytes: clientRss,
       plainWriteS: median(plainWrite),
       plainSyncS: median(plainSync),
@@ -471,13 +514,16 @@ async function main(): Promise<void> {
     const src = path.join(dir, 'plain.bin');
     const srcSha = await sha256File(src);
     console.log('');
-    console.log(`dataset-io API: one HTTPS server in this process (PGlite, default local drive, 127.0.0.1), client in a child process over one keep-alive connection; ${rounds} rounds, pair order alternating`);
-    const a = await runApiBench({ src, srcSha, sizeBytes: f.sizeBytes, rounds, dir, log: (l) => console.log(l) });
+    const backend = process.env.BENCH_DB === 'postgres' ? 'postgres' : 'pglite';
+    console.log(`dataset-io API: one HTTPS server in this process (${backend === 'postgres' ? 'PostgreSQL' : 'PGlite'}, default local drive, 127.0.0.1), client in a child process over one keep-alive connection; ${rounds} rounds, pair order alternating`);
+    const a = await runApiBench({ src, srcSha, sizeBytes: f.sizeBytes, rounds, dir, backend, log: (l) => console.log(l) });
     const gbps = (op: string) => (f.sizeBytes / a.seconds[op]! / 1e9).toFixed(2);
     console.log(`api medians: api_up=${gbps('api_up')}GB/s plain_up=${gbps('plain_up')}GB/s api_down=${gbps('api_down')}GB/s plain_down=${gbps('plain_down')}GB/s`);
     console.log(`plain upload, server side (medians): body → file ${a.plainWriteS.toFixed(2)} s, fdatasync ${a.plainSyncS.toFixed(2)} s`);
-    console.log(`RSS: server process peak ${Math.round(a.peakRssBytes / MiB)} MiB during the API transfers (${Math.round(a.baselineRssBytes / MiB)} MiB before them; the server shares this process with the bench harness and PGlite), client child peak ${Math.round(a.clientRssBytes / MiB)} MiB; DESIGN §8 target < 250 MB for a 4 GiB file (BENCH_DATASET_MB=4096)`);
-    console.log(`dataset-io: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)} api_up_vs_plain=${a.apiUpVsPlain.toFixed(2)} api_down_vs_plain=${a.apiDownVsPlain.toFixed(2)} rss_mb=${Math.round(a.peakRssBytes / MiB)}`);
+    const cpuPerGb = (op: string) => (a.serverCpuSeconds[op]! / (f.sizeBytes / 1e9)).toFixed(2);
+    console.log(`server CPU per GB (medians, user+system s/GB): api_up=${cpuPerGb('api_up')} plain_up=${cpuPerGb('plain_up')} api_down=${cpuPerGb('api_down')} plain_down=${cpuPerGb('plain_down')}`);
+    console.log(`RSS: server process peak ${Math.round(a.peakRssBytes / MiB)} MiB during the API transfers (${Math.round(a.baselineRssBytes / MiB)} MiB before them, on ${a.backend}; the server shares this process with the bench harness${a.backend === 'pglite' ? ' and PGlite' : ''}), at most ${Math.round(a.streamDeltaRssBytes / MiB)} MiB above the RSS before a transfer; client child peak ${Math.round(a.clientRssBytes / MiB)} MiB; DESIGN §8 target < 250 MB for a 4 GiB file (BENCH_DATASET_MB=4096)`);
+    console.log(`dataset-io: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)} api_up_vs_plain=${a.apiUpVsPlain.toFixed(2)} api_down_vs_plain=${a.apiDownVsPlain.toFixed(2)} rss_mb=${Math.round(a.peakRssBytes / MiB)} rss_stream_delta_mb=${Math.round(a.streamDeltaRssBytes / MiB)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { cliIn } from './helpers/cli.ts';
+import { cliCredentials, cliIn } from './helpers/cli.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { jsonBody, ownerSession } from './helpers/identity.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Peer } from './peers/s3/s3rver.ts';
@@ -40,10 +40,7 @@ before(async () => {
     assert.equal(added.status, 201, added.body);
   }
   dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-dsdrives-'));
-  const cfg = path.join(dir, 'cfg');
-  await mkdir(path.join(cfg, 'strongroom'), { recursive: true, mode: 0o700 });
-  await writeFile(path.join(cfg, 'strongroom', 'credentials.json'), JSON.stringify({ baseUrl: `${app.base}/`, ca: app.ca, session: session.id, csrf: session.csrf, email: 'drives-cli@corp.test' }), { mode: 0o600 });
-  env = { XDG_CONFIG_HOME: cfg, STRONGROOM_HOME: path.join(dir, 'nohome') };
+  env = await cliCredentials(dir, app, session, 'drives-cli@corp.test');
 });
 after(async () => {
   await app?.close();

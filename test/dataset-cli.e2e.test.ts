@@ -12,7 +12,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { cliIn } from './helpers/cli.ts';
+import { cliCredentials, cliIn } from './helpers/cli.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { ownerSession } from './helpers/identity.ts';
 
@@ -37,10 +37,7 @@ before(async () => {
   app = await startTestApp('pglite');
   dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-dscli-'));
   const { session } = await ownerSession(app, 'dataset-cli@corp.test');
-  const cfg = path.join(dir, 'cfg');
-  await mkdir(path.join(cfg, 'strongroom'), { recursive: true, mode: 0o700 });
-  await writeFile(path.join(cfg, 'strongroom', 'credentials.json'), JSON.stringify({ baseUrl: `${app.base}/`, ca: app.ca, session: session.id, csrf: session.csrf, email: 'dataset-cli@corp.test' }), { mode: 0o600 });
-  env = { XDG_CONFIG_HOME: cfg, STRONGROOM_HOME: path.join(dir, 'nohome') };
+  env = await cliCredentials(dir, app, session, 'dataset-cli@corp.test');
 });
 after(async () => {
   await app?.close();

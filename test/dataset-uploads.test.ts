@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -171,14 +171,11 @@ for (const backend of BACKENDS) {
           headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf, 'content-type': 'application/octet-stream', 'content-length': String(SEG) },
         }).on('error', () => undefined));
       for (const [i, req] of held.entries()) req.write(partOf(file, i + 1, SEG).subarray(0, 1000));
-      let refused;
-      for (let i = 0; i < 50; i++) {
-        refused = await putPart('crowd', s.id, 17, partOf(file, 17, SEG));
-        if (refused.status === 429) break;
-        await new Promise((r) => setTimeout(r, 100)); // until the 16 held parts have reached the handler
-      }
-      assert.equal(refused!.status, 429, refused!.body);
-      assert.match(refused!.json<Problem>().detail, /again/);
+      for (let i = 0; i < 600 && app.server.uploads.partsInFlight() < 16; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(app.server.uploads.partsInFlight(), 16, 'the 16 held parts are being received');
+      const refused = await putPart('crowd', s.id, 17, partOf(file, 17, SEG));
+      assert.equal(refused.status, 429, refused.body);
+      assert.match(refused.json<Problem>().detail, /again/);
       const answers = held.map((req) => new Promise<number>((resolve) => req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)))));
       for (const [i, req] of held.entries()) req.end(partOf(file, i + 1, SEG).subarray(1000));
       assert.deepEqual(await Promise.all(answers), Array(16).fill(200));
@@ -202,6 +199,24 @@ for (const backend of BACKENDS) {
       assert.match(res.json<Problem>().detail, /different|changed/i);
       assert.ok((await readFile(partFile)).equals(sealed), 'the stored ciphertext was not replaced');
       assert.equal((await owner.req(`${DS}/changed/uploads/${s.id}`, { method: 'DELETE' })).status, 204);
+    });
+
+    test('a part altered on the drive fails completion closed (DECRYPTION_FAILED), nothing visible', async (t) => {
+      if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
+      const file = markedFile(2 * PART + 5);
+      const s = (await openSession('tampered', { size: file.length, partSize: PART })).json<SessionBody>();
+      for (const n of [1, 2, 3]) assert.equal((await putPart('tampered', s.id, n, partOf(file, n))).status, 200);
+      const row = await app.server.database.db.selectFrom('dataset_versions').select(['object_id', 'object_key']).where('dataset', '=', 'tampered').executeTakeFirstOrThrow();
+      const partFile = (await filesUnder(path.join(app.home, 'drives'))).find((f) => f.endsWith(path.join('uploads', row.object_id, '00002')))!;
+      const bytes = await readFile(partFile);
+      bytes[1000]! ^= 0x40;
+      await writeFile(partFile, bytes);
+      const res = await complete('tampered', s.id);
+      assert.equal(res.status, 409, res.body);
+      assert.equal(res.json<Problem>().code, 'DECRYPTION_FAILED');
+      assert.equal((await owner.req(`${DS}/tampered`)).json<{ versions: unknown[] }>().versions.length, 0);
+      assert.equal((await filesUnder(path.join(app.home, 'drives'))).some((f) => f.endsWith(row.object_key.split('/').join(path.sep))), false, 'no joined object was left');
+      assert.equal((await owner.req(`${DS}/tampered/uploads/${s.id}`, { method: 'DELETE' })).status, 204);
     });
 
     test('bad input: each a 4xx problem+json; nothing becomes visible', async (t) => {

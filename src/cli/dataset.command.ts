@@ -23,7 +23,7 @@ interface UploadCliOptions extends UploadOptions { resumable?: boolean; parallel
 /** Large files (or --resumable) go through a resumable session; smaller ones in one streamed request. */
 async function upload(c: Credentials, name: string, file: string, o: UploadCliOptions): Promise<VersionOut> {
   const { size } = await lstat(file);
-  if (!o.resumable && size < RESUMABLE_THRESHOLD) return uploadFile(c, name, file, o);
+  if (o.resumable === false || (o.resumable === undefined && size < RESUMABLE_THRESHOLD)) return uploadFile(c, name, file, o);
   if (size === 0) throw new CliExit(EXIT.USAGE, `${file} is empty: there is nothing to upload.`);
   const parallel = o.parallel === undefined ? undefined : Number(o.parallel);
   if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1 && parallel <= 8)) throw new CliExit(EXIT.USAGE, '--parallel must be 1–8');
@@ -119,6 +119,7 @@ export function registerDatasetCommand(program: Command): void {
     .option('--tag <tag...>', 'tags of a new dataset')
     .option('--description <text>', 'description of a new dataset')
     .option('--resumable', `send the file in parts through a resumable session (automatic from ${RESUMABLE_THRESHOLD / 1024 / 1024} MiB); if interrupted, run the same command again to resume`)
+    .option('--no-resumable', 'always send the file in one streamed request, whatever its size')
     .option('--parallel <n>', 'parts in flight at once for a resumable upload (1–8, default 3)')
     .option('--part-size <MiB>', 'plaintext per part for a resumable upload (default: the server\'s, 8 MiB)')
     .option('--quiet', 'no progress output')

@@ -1,6 +1,8 @@
 /** Run the real `strongroom` command as a child process, as a user or a script would. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/strongroom.js', import.meta.url));
@@ -98,4 +100,12 @@ export function cliIn(cwd: string, args: string[], o: { env?: Record<string, str
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(o.input ?? Buffer.alloc(0));
   });
+}
+
+/** Signs the CLI in as `session` (a credentials file under a fresh XDG config dir in `dir`); returns the CLI's environment. */
+export async function cliCredentials(dir: string, server: { base: string; ca: string }, session: { id: string; csrf: string }, email: string): Promise<Record<string, string>> {
+  const cfg = path.join(dir, 'cfg');
+  await mkdir(path.join(cfg, 'strongroom'), { recursive: true, mode: 0o700 });
+  await writeFile(path.join(cfg, 'strongroom', 'credentials.json'), JSON.stringify({ baseUrl: `${server.base}/`, ca: server.ca, session: session.id, csrf: session.csrf, email }), { mode: 0o600 });
+  return { XDG_CONFIG_HOME: cfg, STRONGROOM_HOME: path.join(dir, 'nohome') };
 }

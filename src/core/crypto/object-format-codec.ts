@@ -4,10 +4,16 @@
  * They do no I/O: `write(chunk, out)` appends finished output buffers to `out`, `end(out)`
  * closes the object. Streams (object-format-stream.ts) and the one-shot helpers wrap them. They
  * work a whole input chunk at a time — many segments per call — because the per-chunk cost of a
- * Node stream, not AES, is what limits throughput with 64 KiB pieces (DESIGN §8).
+ * Node stream, not AES, is what limits throughput with 64 KiB pieces (DESIGN §8). Their output
+ * is one buffer per segment unless asked otherwise (`CodecOutputOptions`): gathered into
+ * `outputChunkSize` buffers (a copy), or, decoding, written back over the input chunk
+ * (`overwriteInput`, no new buffer).
  *
- * Decoder guarantees: a segment's plaintext is appended to `out` only after its tag verified;
- * the first failure throws ObjectFormatError and the decoder accepts nothing more. Whether a
+ * Decoder guarantees: a segment's plaintext reaches an output buffer only after its tag verified
+ * (when it is copied, node:crypto's own plaintext buffer is then zero-filled), and output
+ * buffers hold whole segments only; the first failure throws ObjectFormatError, zero-fills the
+ * verified plaintext gathered or written in place but not yet released, and the decoder accepts
+ * nothing more. Whether a
  * segment is the final one is only known when the next byte arrives or the input ends, so the
  * decoder (like the encoder) always holds back the latest segment until then.
  */
@@ -16,7 +22,45 @@ import {
   OBJECT_HEADER_LENGTH, OBJECT_MAGIC, ObjectFormatError, openObjectCipher, parseHeader,
   type ObjectCipher, type ObjectKeyParams, type SegmentKey,
 } from './object-format-header.ts';
-import { MAX_SEGMENTS, openSegmentOrUndefined, sealSegmentTo, type CiphertextRange } from './object-format-segment.ts';
+import { OutputGather } from './object-format-gather.ts';
+import { MAX_SEGMENTS, openSegmentOrUndefined, sealSegmentParts, type CiphertextRange } from './object-format-segment.ts';
+
+/**
+ * Output sizing of the encoder and decoder. By default every segment body (and, encoding,
+ * every tag) is released as node:crypto returned it: one buffer per 64 KiB segment. Measured
+ * (DESIGN §8 machines, docs/format-object.md "Performance notes"): copying those into fresh
+ * 1 MiB buffers (`outputChunkSize`) cuts the chunks 16-fold but allocates every byte once more,
+ * and in a server with a large heap the extra external memory triggers ~30 % more
+ * mark-compact GCs; `overwriteInput` cuts the chunks without allocating anything.
+ */
+export interface CodecOutputOptions {
+  /**
+   * Gather the output into buffers of this many bytes (e.g. `OUTPUT_CHUNK_SIZE`, 1 MiB), across
+   * input chunks; a segment is never split between two. Default 0: no gathering, no copy.
+   * Worth it for small input chunks (network reads) when the per-chunk cost downstream
+   * dominates, not when the process is GC-bound.
+   */
+  readonly outputChunkSize?: number;
+  /**
+   * Decoder only, default false. When true, the verified plaintext of the segments that lie
+   * whole inside an input chunk is written over that chunk's own ciphertext (it fits: each
+   * segment's plaintext is 16 bytes shorter than its sealed form) and the chunk is released
+   * as the output: one output buffer per input chunk and no new buffer (node:crypto still
+   * returns one per segment), so no extra garbage. A segment straddling two chunks is released
+   * as node:crypto returned it; `outputChunkSize` is not used. ONLY for sources that hand over
+   * fresh buffers and never read or reuse them again (fs read streams, socket and HTTP bodies);
+   * never for buffers the caller keeps (the one-shot helpers do not use it). Feed MiB-sized
+   * chunks: with small chunks most segments straddle and it degrades to one buffer per segment.
+   */
+  readonly overwriteInput?: boolean;
+}
+
+/** Sum of the lengths of `out[from…]`. */
+function bytesFrom(out: readonly Buffer[], from: number): number {
+  let n = 0;
+  for (let i = from; i < out.length; i++) n += out[i]!.length;
+  return n;
+}
 
 /**
  * Splits a byte stream into units of `unit` bytes and hands each complete unit to `onUnit`
@@ -61,44 +105,52 @@ class Units {
 export class ObjectEncoder {
   readonly #cipher: ObjectCipher;
   readonly #units: Units;
+  readonly #gather: OutputGather;
   #index = 0;
   #started = false;
   #ended = false;
   plainSize = 0;
 
-  constructor(cipher: ObjectCipher) {
+  constructor(cipher: ObjectCipher, opts: CodecOutputOptions = {}) {
     this.#cipher = cipher;
     this.#units = new Units(cipher.segmentSize);
+    // Room for the header and whole sealed segments: 16 of them per buffer at the defaults.
+    const size = opts.outputChunkSize ?? 0;
+    const segments = Math.max(1, Math.floor(size / cipher.segmentSize));
+    this.#gather = new OutputGather(size === 0 ? 0 : segments * (cipher.segmentSize + TAG_LENGTH) + OBJECT_HEADER_LENGTH);
   }
 
   /** Appends output for `chunk` to `out`; returns the number of bytes appended. */
   write(chunk: Buffer, out: Buffer[]): number {
     if (this.#ended) throw new Error('write after end');
-    let total = this.#header(out);
+    const from = out.length;
+    this.#header(out);
     this.plainSize += chunk.length;
-    this.#units.feed(chunk, (plain) => { total += this.#seal(plain, false, out); });
-    return total;
+    this.#units.feed(chunk, (plain) => this.#seal(plain, false, out));
+    return bytesFrom(out, from);
   }
 
-  /** Seals the held-back bytes as the final segment (empty if the object is empty). */
+  /** Seals the held-back bytes as the final segment (empty if the object is empty) and releases all output. */
   end(out: Buffer[]): number {
     if (this.#ended) throw new Error('end after end');
     this.#ended = true;
-    const total = this.#header(out) + this.#seal(this.#units.rest(), true, out);
+    const from = out.length;
+    this.#header(out);
+    this.#seal(this.#units.rest(), true, out);
+    this.#gather.flush(out);
     this.#units.wipe();
-    return total;
+    return bytesFrom(out, from);
   }
 
-  #header(out: Buffer[]): number {
-    if (this.#started) return 0;
+  #header(out: Buffer[]): void {
+    if (this.#started) return;
     this.#started = true;
-    out.push(this.#cipher.headerBytes);
-    return this.#cipher.headerBytes.length;
+    this.#gather.add([this.#cipher.headerBytes], out);
   }
 
-  #seal(plain: Buffer, last: boolean, out: Buffer[]): number {
+  #seal(plain: Buffer, last: boolean, out: Buffer[]): void {
     if (this.#index >= MAX_SEGMENTS) throw new RangeError('object too large for the segment index');
-    return sealSegmentTo(this.#cipher, this.#index++, last, plain, out);
+    this.#gather.add(sealSegmentParts(this.#cipher, this.#index++, last, plain), out);
   }
 }
 
@@ -122,6 +174,10 @@ export class ObjectDecoder {
   #key: SegmentKey | undefined;
   readonly #range: CiphertextRange | undefined;
   readonly #ownsKey: boolean;
+  readonly #gather: OutputGather;
+  readonly #overwriteInput: boolean;
+  /** With `overwriteInput`: the input chunk being decrypted in place and the plaintext bytes packed at its start. */
+  #inPlace: { base: Buffer; end: number } | undefined;
   #header: Buffer | undefined;
   #headerLen = 0;
   #units: Units | undefined;
@@ -129,7 +185,9 @@ export class ObjectDecoder {
   #failure: unknown;
   plainSize = 0;
 
-  constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }) {
+  constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }, opts: CodecOutputOptions = {}) {
+    this.#overwriteInput = opts.overwriteInput ?? false;
+    this.#gather = new OutputGather(this.#overwriteInput ? 0 : opts.outputChunkSize ?? 0);
     if ('params' in source) {
       const { dataKey, workspaceId, objectId, expectedPlainSize, expectedKeyTerm } = source.params;
       this.#keyParams = { dataKey, workspaceId, objectId };
@@ -155,7 +213,10 @@ export class ObjectDecoder {
     this.#wipe();
   }
 
-  /** Appends verified plaintext for `chunk` to `out`; returns the bytes appended. Throws on the first failure. */
+  /**
+   * Appends verified plaintext for `chunk` to `out` (whole output buffers; a partly filled one
+   * waits for more input or `end`); returns the bytes appended. Throws on the first failure.
+   */
   write(chunk: Buffer, out: Buffer[]): number {
     return this.#guard(() => {
       let rest = chunk;
@@ -163,30 +224,40 @@ export class ObjectDecoder {
         rest = this.#readHeader(chunk);
         if (!this.#units) return 0;
       }
-      let total = 0;
-      this.#units.feed(rest, (sealed) => { total += this.#open(sealed, false, out); });
-      return total;
+      const from = out.length;
+      if (this.#overwriteInput) this.#inPlace = { base: rest, end: 0 };
+      this.#units.feed(rest, (sealed) => this.#open(sealed, false, out));
+      if (this.#inPlace) {
+        if (this.#inPlace.end > 0) out.push(rest.subarray(0, this.#inPlace.end));
+        this.#inPlace = undefined;
+      }
+      return bytesFrom(out, from);
     });
   }
 
-  /** Opens the held-back final segment and checks sizes. */
+  /** Opens the held-back final segment, checks sizes, and releases all remaining output. */
   end(out: Buffer[]): number {
     return this.#guard(() => {
       if (!this.#units) throw new ObjectFormatError('TRUNCATED');
       const sealed = this.#units.rest();
       if (sealed.length === 0) throw new ObjectFormatError('TRUNCATED', this.#index);
-      const total = this.#open(sealed, true, out);
+      const from = out.length;
+      this.#open(sealed, true, out);
       const expected = this.#expectedPlainSize;
       if (expected !== undefined && this.plainSize !== expected) throw new ObjectFormatError('SIZE_MISMATCH');
+      this.#gather.flush(out);
       this.#wipe();
-      return total;
+      return bytesFrom(out, from);
     });
   }
 
-  /** Zero-fills the derived content key (when this decoder derived it) and held-back bytes. */
+  /** Zero-fills the derived content key (when this decoder derived it), held-back bytes and unreleased plaintext. */
   #wipe(): void {
     if (this.#ownsKey) this.#key?.contentKey.fill(0);
     this.#units?.wipe();
+    this.#gather.wipe();
+    if (this.#inPlace) this.#inPlace.base.fill(0, 0, this.#inPlace.end);
+    this.#inPlace = undefined;
   }
 
   #guard(work: () => number): number {
@@ -225,7 +296,7 @@ export class ObjectDecoder {
    * segment, or the last one of a range). Classifies failures: a segment that opens with the
    * other last flag tells truncation (at a segment boundary) or extension apart from tampering.
    */
-  #open(sealed: Buffer, atEnd: boolean, out: Buffer[]): number {
+  #open(sealed: Buffer, atEnd: boolean, out: Buffer[]): void {
     const key = this.#key!;
     const index = this.#index;
     const range = this.#range;
@@ -255,14 +326,42 @@ export class ObjectDecoder {
     const position = this.plainSize;
     this.plainSize += plain.length;
     if (!range) {
-      out.push(plain);
-      return plain.length;
+      this.#release(plain, sealed, out, expected === undefined ? Infinity : expected - position);
+      return;
     }
     // Range mode: keep only [skip, skip + length) of the plaintext from the first segment on.
     const from = Math.max(0, range.skip - position);
     const to = Math.min(plain.length, range.skip + range.length - position);
-    if (to <= from) return 0;
-    out.push(from === 0 && to === plain.length ? plain : plain.subarray(from, to));
-    return to - from;
+    if (to <= from) {
+      plain.fill(0);
+      return;
+    }
+    const copied = this.#release(from === 0 && to === plain.length ? plain : plain.subarray(from, to), sealed, out, range.skip + range.length - position - from);
+    if (copied && (from > 0 || to < plain.length)) plain.fill(0);
+  }
+
+  /**
+   * Hands the verified plaintext of segment `sealed` to the output: written over `sealed`'s own
+   * input chunk (`overwriteInput`, when the segment lies inside the chunk being decrypted), or
+   * copied into the current output buffer, or released as it is when gathering is off. After a
+   * copy node:crypto's buffer is zero-filled, so no stray copy of the plaintext outlives it.
+   * `remaining`: plaintext bytes still due, these included. Returns whether it copied.
+   */
+  #release(plain: Buffer, sealed: Buffer, out: Buffer[], remaining: number): boolean {
+    const inPlace = this.#inPlace;
+    if (inPlace && sealed.buffer === inPlace.base.buffer && sealed.byteOffset >= inPlace.base.byteOffset
+      && sealed.byteOffset + sealed.length <= inPlace.base.byteOffset + inPlace.base.length) {
+      // Segments are opened in order and each plaintext is shorter than its sealed form, so the
+      // packed plaintext never reaches ciphertext not yet opened.
+      inPlace.end += plain.copy(inPlace.base, inPlace.end);
+      plain.fill(0);
+      return true;
+    }
+    // A straddling segment comes first in a chunk (Units feeds the carried one before the rest).
+    if (inPlace && inPlace.end > 0) throw new Error('in-place decryption out of order');
+    this.#gather.add([plain], out, remaining);
+    if (this.#gather.size === 0) return false;
+    plain.fill(0);
+    return true;
   }
 }

@@ -34,13 +34,19 @@ function nonceFor(key: SegmentKey, index: number, last: boolean): Buffer {
   return nonce;
 }
 
-/** @internal Seals one segment, appending ciphertext and tag to `out`; returns the bytes added. */
-export function sealSegmentTo(key: SegmentKey, index: number, last: boolean, plaintext: Buffer, out: Buffer[]): number {
+/** @internal Seals one segment: returns [ciphertext, tag] as node:crypto made them. */
+export function sealSegmentParts(key: SegmentKey, index: number, last: boolean, plaintext: Buffer): [Buffer, Buffer] {
   const cipher = createCipheriv(CIPHER, key.contentKey, nonceFor(key, index, last), { authTagLength: TAG_LENGTH });
   cipher.setAAD(key.headerHash);
   const body = cipher.update(plaintext);
   cipher.final(); // GCM emits nothing at final
-  out.push(body, cipher.getAuthTag());
+  return [body, cipher.getAuthTag()];
+}
+
+/** @internal Seals one segment, appending ciphertext and tag to `out`; returns the bytes added. */
+export function sealSegmentTo(key: SegmentKey, index: number, last: boolean, plaintext: Buffer, out: Buffer[]): number {
+  const [body, tag] = sealSegmentParts(key, index, last, plaintext);
+  out.push(body, tag);
   return body.length + TAG_LENGTH;
 }
 

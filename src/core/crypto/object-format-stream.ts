@@ -9,18 +9,19 @@
  * `verifyObject` first (a full pass that releases nothing) or `decryptObject` for small objects.
  *
  * I/O sizing: pipe file or network streams with 1–4 MiB chunks. Each input chunk is processed in
- * one call, segment by segment, in place (only a segment straddling two chunks is copied). Output
- * buffers (one per segment body, one per tag) are pushed as node:crypto returns them, without
- * being copied into a bigger buffer: a writer with writev (fs.WriteStream, sockets) batches them.
- * Copying them into one chunk cost more than it saved (profiled: ~1/3 of the encrypt time).
- * So give the downstream writer a highWaterMark above one input chunk's output (e.g. 4 MiB):
- * with Node's 16 KiB default, pipe() waits for each 64 KiB segment to be written on its own
- * (one syscall and one thread-pool round trip per buffer) — measured several times slower.
+ * one call, segment by segment, in place (only a segment straddling two chunks is copied). By
+ * default the buffers node:crypto returns (one per segment body, one per tag) are pushed as
+ * they are; a writer with writev (fs.WriteStream, sockets) batches them, provided its
+ * highWaterMark exceeds one input chunk's output (e.g. 4 MiB: with Node's 16 KiB default, pipe()
+ * waits for each 64 KiB segment to be written on its own). To push fewer, bigger chunks:
+ * `overwriteInput` (decrypt, fresh fs/socket input only: the plaintext is written over the input
+ * chunk, one output chunk per input chunk, nothing allocated) or `outputChunkSize` (a copy into
+ * fresh buffers). See CodecOutputOptions for what each costs.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ObjectDecoder, ObjectEncoder, type DecodeOptions } from './object-format-codec.ts';
+import { ObjectDecoder, ObjectEncoder, type CodecOutputOptions, type DecodeOptions } from './object-format-codec.ts';
 import {
   createObjectCipher, type NewObjectParams, type ObjectCipher, type ObjectHeader, type ObjectKeyParams, type SegmentKey,
 } from './object-format-header.ts';
@@ -30,7 +31,7 @@ import { encryptPart, type CiphertextRange } from './object-format-segment.ts';
 export const STREAM_HIGH_WATER_MARK = 4 * 1024 * 1024;
 
 /** Options shared by the streams. */
-export interface ObjectStreamOptions {
+export interface ObjectStreamOptions extends CodecOutputOptions {
   /** Bytes buffered on each side of the transform (default 4 MiB). */
   readonly highWaterMark?: number;
 }
@@ -56,7 +57,7 @@ export class ObjectEncryptStream extends Transform {
     const hwm = opts.highWaterMark ?? STREAM_HIGH_WATER_MARK;
     super({ readableHighWaterMark: hwm, writableHighWaterMark: hwm });
     this.#cipher = createObjectCipher(params);
-    this.#encoder = new ObjectEncoder(this.#cipher);
+    this.#encoder = new ObjectEncoder(this.#cipher, opts);
     this.header = this.#cipher.header;
     this.headerBytes = this.#cipher.headerBytes;
     this.#hash = opts.hashPlaintext ? createHash('sha256') : undefined;
@@ -127,9 +128,9 @@ export class ObjectDecryptStream extends Transform {
   }
 
   /**
-   * Pushes the output buffers one by one (no copy into a bigger buffer: a downstream writer with
-   * writev, like fs.WriteStream, batches them). On a failure, what verified before it (all of it
-   * authenticated) is pushed, then the error.
+   * Pushes the decoder's output buffers (whole verified segments, about `outputChunkSize` bytes
+   * each). On a failure, the full buffers released before it (all of it authenticated) are
+   * pushed, then the error; verified plaintext still being gathered is zero-filled, not pushed.
    */
   #run(step: (out: Buffer[]) => number, cb: TransformCallback): void {
     const out: Buffer[] = [];
@@ -149,9 +150,13 @@ export function createEncryptStream(params: NewObjectParams, opts: EncryptStream
   return new ObjectEncryptStream(params, opts);
 }
 
-/** Decrypts a whole stored object (header first), releasing only authenticated segments. */
+/**
+ * Decrypts a whole stored object (header first), releasing only authenticated segments. With
+ * `overwriteInput` (see CodecOutputOptions) the input chunks are reused for the plaintext: only
+ * for fresh buffers from fs or network streams.
+ */
 export function createDecryptStream(params: ObjectKeyParams & DecodeOptions, opts: ObjectStreamOptions = {}): ObjectDecryptStream {
-  return new ObjectDecryptStream(new ObjectDecoder({ params }), opts);
+  return new ObjectDecryptStream(new ObjectDecoder({ params }, opts), opts);
 }
 
 /**
@@ -159,7 +164,7 @@ export function createDecryptStream(params: ObjectKeyParams & DecodeOptions, opt
  * the object's header with `openObjectCipher`, emitting exactly the requested plaintext slice.
  */
 export function createRangeDecryptStream(key: SegmentKey, range: CiphertextRange, opts: ObjectStreamOptions = {}): ObjectDecryptStream {
-  return new ObjectDecryptStream(new ObjectDecoder({ key, range }), opts);
+  return new ObjectDecryptStream(new ObjectDecoder({ key, range }, opts), opts);
 }
 
 /**

@@ -36,7 +36,8 @@ export {
   encryptSegment, plaintextSize, segmentCount,
   type CiphertextRange, type PartInput, type SealedPart,
 } from './object-format-segment.ts';
-export { ObjectDecoder, ObjectEncoder, type DecodeOptions } from './object-format-codec.ts';
+export { ObjectDecoder, ObjectEncoder, type CodecOutputOptions, type DecodeOptions } from './object-format-codec.ts';
+export { OUTPUT_CHUNK_SIZE } from './object-format-gather.ts';
 export {
   ObjectDecryptStream, ObjectEncryptStream, STREAM_HIGH_WATER_MARK, createDecryptStream,
   createEncryptStream, createRangeDecryptStream, decryptObject, encryptObject, verifyObject,

@@ -121,6 +121,16 @@ export function driveFailure(err: unknown): AppError {
 }
 
 
+/** Runs `work` with a driver for the workspace's drive, and closes it whatever happens. */
+export async function withDriverOf<T>(drives: Pick<DrivesService, 'open'>, ws: string, drive: string, work: (d: BlobDriver) => Promise<T>): Promise<T> {
+  const driver = await drives.open(ws, drive);
+  try {
+    return await work(driver);
+  } finally {
+    await driver.close().catch(() => undefined);
+  }
+}
+
 /** Inserts the dataset (if new) and the `uploading` row of its next version. */
 export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncryptor, actor: Actor, ws: string, name: string, o: { drive: string; mediaType: string; filename?: string | undefined; description?: string | undefined; tags?: string[] | undefined }): Promise<UploadHandle> {
       await store.ensureDataset(trx, { workspace_id: ws, name, created_by: actor.id, description: o.description, tags: o.tags });
@@ -159,14 +169,7 @@ export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncrypto
 export function createDatasetsService(deps: DatasetsDeps) {
   const { db } = deps;
 
-  async function withDriver<T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>): Promise<T> {
-    const driver = await deps.drives.open(ws, drive);
-    try {
-      return await work(driver);
-    } finally {
-      await driver.close().catch(() => undefined);
-    }
-  }
+  const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, ws, drive, work);
 
   async function committed(ws: string, name: string, v: number): Promise<store.VersionRow> {
     const row = await store.version(db, ws, name, v);

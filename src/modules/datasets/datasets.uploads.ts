@@ -11,19 +11,19 @@
  *   the client must start a new session (new key, new header). Resending the same bytes is a
  *   no-op once the part is stored.
  * - Part plaintext is held in memory only (bounded by the part size), never on disk.
- * - `complete` concatenates the part objects into the version's object, then decrypts the stored
- *   object end to end (every tag, the exact size, the key term) and checks the SHA-256 against
- *   the declared one before the version can be committed. Nothing is visible before that.
+ * - `complete` concatenates the part objects into the version's object, decrypting every byte on
+ *   the way (every tag, the exact size, the key term), checks the stored length and the SHA-256
+ *   against the declared one before the version can be committed. Nothing is visible before that.
  * - Only the actor who opened a session may add to it, complete it or cancel it.
  * - Expired or cancelled sessions lose their part objects, the version's object and row.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import {
-  DEFAULT_SEGMENT_SIZE, ObjectFormatError, ciphertextSize, createDecryptStream, createObjectCipher, encryptPart, openObjectCipher,
+  DEFAULT_SEGMENT_SIZE, ObjectDecoder, ObjectFormatError, ciphertextSize, createObjectCipher, encryptPart, openObjectCipher,
 } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
@@ -31,7 +31,7 @@ import type { Database } from '../../db/schema.ts';
 import type { DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { detectTabular, SNIFF_BYTES } from './datasets.detect.ts';
-import { driveFailure, reserve, type DatasetsService, type UploadHandle, type UploadResult } from './datasets.service.ts';
+import { driveFailure, reserve, withDriverOf, type DatasetsService, type UploadHandle, type UploadResult } from './datasets.service.ts';
 import * as store from './datasets.store.ts';
 
 /** Default plaintext bytes per part: 128 segments; stored parts are above S3's 5 MiB minimum. */
@@ -120,14 +120,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
   const { db } = deps;
   let inFlight = 0;
 
-  async function withDriver<T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>): Promise<T> {
-    const driver = await deps.drives.open(ws, drive);
-    try {
-      return await work(driver);
-    } finally {
-      await driver.close().catch(() => undefined);
-    }
-  }
+  const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, ws, drive, work);
 
   function loadRow(exec: store.Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
     return exec
@@ -211,6 +204,9 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         return view(trx, (await loadRow(trx, ws, name, id))!);
       });
     },
+
+    /** Parts being received right now (for metrics and tests). */
+    partsInFlight: () => inFlight,
 
     async status(actor: Actor, ws: string, name: string, id: string): Promise<UploadSessionView> {
       return view(db, await session(actor, ws, name, id));
@@ -303,29 +299,64 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         const parts = async function* () {
           for (let n = 1; n <= count; n++) yield* (await d.get(partKey(row.object_id, n))).body as AsyncIterable<Buffer>;
         };
-        await d.put(row.object_key, Readable.from(parts(), { objectMode: false, highWaterMark: 4 * 1024 * 1024 }), { contentLength: storedSize, contentType: 'application/octet-stream' });
-        const head = await d.head(row.object_key);
-        if (!head || head.size !== storedSize) throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole object.' });
-        // Read back what the drive holds and authenticate all of it.
+        // One pass: the joined bytes are authenticated (every segment's tag, the exact size, the
+        // key term) and hashed as they go to the drive; a failure aborts the put, which then
+        // leaves no object (drives' puts are atomic).
         const dataKey = enc.unwrapDataKey(row.object_id, Buffer.from(row.wrapped_dek));
+        const decoder = new ObjectDecoder({ params: { dataKey, workspaceId: ws, objectId: row.object_id, expectedPlainSize: size, expectedKeyTerm: row.key_term } });
         const hash = createHash('sha256');
         const head64: Buffer[] = [];
         let headBytes = 0;
-        try {
-          const got = await d.get(row.object_key);
-          await pipeline(got.body, createDecryptStream({ dataKey, workspaceId: ws, objectId: row.object_id, expectedPlainSize: size, expectedKeyTerm: row.key_term }), async (plain: AsyncIterable<Buffer>) => {
-            for await (const chunk of plain) {
-              hash.update(chunk);
-              if (headBytes < SNIFF_BYTES) {
-                const take = Buffer.from(chunk.subarray(0, SNIFF_BYTES - headBytes));
-                head64.push(take);
-                headBytes += take.length;
-              }
-              chunk.fill(0);
+        const consume = (out: Buffer[]) => {
+          for (const chunk of out) {
+            hash.update(chunk);
+            if (headBytes < SNIFF_BYTES) {
+              const take = Buffer.from(chunk.subarray(0, SNIFF_BYTES - headBytes));
+              head64.push(take);
+              headBytes += take.length;
             }
-          });
+            chunk.fill(0);
+          }
+        };
+        const verify = new Transform({
+          highWaterMark: 4 * 1024 * 1024,
+          transform(chunk: Buffer, _e, cb) {
+            try {
+              const out: Buffer[] = [];
+              decoder.write(chunk, out);
+              consume(out);
+              cb(null, chunk);
+            } catch (err) {
+              cb(err as Error);
+            }
+          },
+          flush(cb) {
+            try {
+              const out: Buffer[] = [];
+              decoder.end(out);
+              consume(out);
+              cb();
+            } catch (err) {
+              cb(err as Error);
+            }
+          },
+        });
+        let refused: unknown;
+        verify.on('error', (err) => (refused ??= err));
+        pipeline(Readable.from(parts(), { highWaterMark: 4 * 1024 * 1024 }), verify).catch(() => undefined);
+        try {
+          await d.put(row.object_key, verify, { contentLength: storedSize, contentType: 'application/octet-stream' });
+          const head = await d.head(row.object_key);
+          if (!head || head.size !== storedSize) throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole object.' });
+        } catch (err) {
+          verify.destroy();
+          if (refused instanceof ObjectFormatError) {
+            throw new AppError('DECRYPTION_FAILED', { detail: 'A stored part failed authentication (the drive returned other bytes than were stored). Cancel this upload and start again.', cause: refused });
+          }
+          throw err;
         } finally {
-          dataKey.fill(0);
+          decoder.dispose();
+          dataKey.fill(0); // the decoder derives its key when the header arrives
         }
         sha256 = hash.digest('hex');
         sample = Buffer.concat(head64);
