@@ -8,7 +8,7 @@ import { bytes, when } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
 import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Dialog, Empty, Loading, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
+import { ConfirmDialog, Empty, Loading, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
 import { UploadPanel } from './upload-panel.tsx';
 import css from './datasets.module.css';
 
@@ -109,24 +109,17 @@ export function DatasetPage({ name }: { name?: string }) {
           </table>
         </div>
       ) : null}
-      <Dialog
+      <ConfirmDialog
         open={deleting !== null}
         title={`Delete version ${deleting?.version ?? ''}?`}
-        onClose={() => setDeleting(null)}
-        actions={
-          <>
-            <button className={ui.button} onClick={() => setDeleting(null)}>
-              Cancel
-            </button>
-            <button className={`${ui.button} ${ui.danger}`} disabled={del.isPending} onClick={() => deleting && del.mutate(deleting.version)}>
-              Delete version
-            </button>
-          </>
-        }
+        confirmLabel="Delete version"
+        pending={del.isPending}
+        error={del.error}
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => deleting && del.mutate(deleting.version)}
       >
-        <Problem error={del.error} />
         <p>The encrypted object is removed from drive {deleting?.drive}. Other versions stay.</p>
-      </Dialog>
+      </ConfirmDialog>
     </>
   );
 }

@@ -6,7 +6,7 @@ import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Badge, Dialog, Empty, Loading, NeedsRole, PageHead, Problem, ui } from '../ui/components.tsx';
+import { Badge, ConfirmDialog, Dialog, Empty, Loading, NeedsRole, PageHead, Problem, ui } from '../ui/components.tsx';
 import { DiagnosisView } from './diagnosis.tsx';
 import { KindLogo, kindSpec } from './drive-kinds.tsx';
 import css from './drives.module.css';
@@ -109,24 +109,17 @@ export function DrivesPage() {
       <Dialog open={shown !== null} title={`Last test of ${shown?.name ?? ''}`} onClose={() => setShown(null)} actions={<button className={ui.button} onClick={() => setShown(null)}>Close</button>}>
         {shown?.lastTest ? <DiagnosisView report={shown.lastTest} /> : null}
       </Dialog>
-      <Dialog
+      <ConfirmDialog
         open={removing !== null}
         title={`Remove drive ${removing?.name ?? ''}?`}
-        onClose={() => setRemoving(null)}
-        actions={
-          <>
-            <button className={ui.button} onClick={() => setRemoving(null)}>
-              Cancel
-            </button>
-            <button className={`${ui.button} ${ui.danger}`} disabled={remove.isPending} onClick={() => removing && remove.mutate(removing.name)}>
-              Remove drive
-            </button>
-          </>
-        }
+        confirmLabel="Remove drive"
+        pending={remove.isPending}
+        error={remove.error}
+        onCancel={() => setRemoving(null)}
+        onConfirm={() => removing && remove.mutate(removing.name)}
       >
-        <Problem error={remove.error} />
         <p>Strongroom forgets this drive and destroys the credentials it kept for it. The objects in the bucket are not deleted.</p>
-      </Dialog>
+      </ConfirmDialog>
     </>
   );
 }

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ROLE_NAMES, type WorkspaceUser } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
-import { Badge, Dialog, Field, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import { Badge, ConfirmDialog, Field, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 
 const ROLE_HELP: Record<string, string> = {
   owner: 'everything, including other owners',
@@ -146,24 +146,17 @@ export function UsersPage() {
       <Notice kind="info">
         A user who lost their authenticator signs in with a recovery code and resets MFA from <em>Your account</em>. API tokens are managed by each user there too.
       </Notice>
-      <Dialog
+      <ConfirmDialog
         open={disabling !== null}
         title={`Disable ${disabling?.email ?? ''}?`}
-        onClose={() => setDisabling(null)}
-        actions={
-          <>
-            <button className={ui.button} onClick={() => setDisabling(null)}>
-              Cancel
-            </button>
-            <button className={`${ui.button} ${ui.danger}`} onClick={() => disabling && disable.mutate(disabling.id)} disabled={disable.isPending}>
-              Disable user
-            </button>
-          </>
-        }
+        confirmLabel="Disable user"
+        pending={disable.isPending}
+        error={disable.error}
+        onCancel={() => setDisabling(null)}
+        onConfirm={() => disabling && disable.mutate(disabling.id)}
       >
-        <Problem error={disable.error} />
         <p>Their sessions end at once and their API tokens stop working. The account and its audit history stay.</p>
-      </Dialog>
+      </ConfirmDialog>
     </>
   );
 }

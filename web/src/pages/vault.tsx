@@ -11,7 +11,7 @@ import { when } from '../lib/format.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
 import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Badge, Dialog, Empty, Loading, NeedsRole, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
+import { Badge, ConfirmDialog, Empty, Loading, NeedsRole, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 import { SecretForm } from './secret-form.tsx';
 import css from './vault.module.css';
@@ -215,27 +215,20 @@ function SecretDetail({ path }: { path: string }) {
           </tbody>
         </table>
       </div>
-      <Dialog
+      <ConfirmDialog
         open={confirm !== null}
         title={confirm?.verb === 'destroy' ? `Destroy version ${confirm.version}?` : `Delete version ${confirm?.version ?? ''}?`}
-        onClose={() => setConfirm(null)}
-        actions={
-          <>
-            <button className={ui.button} onClick={() => setConfirm(null)}>
-              Cancel
-            </button>
-            <button className={`${ui.button} ${ui.danger}`} disabled={change.isPending} onClick={() => confirm && change.mutate(confirm)}>
-              {confirm?.verb === 'destroy' ? 'Destroy for ever' : 'Delete'}
-            </button>
-          </>
-        }
+        confirmLabel={confirm?.verb === 'destroy' ? 'Destroy for ever' : 'Delete'}
+        pending={change.isPending}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => confirm && change.mutate(confirm)}
       >
         {confirm?.verb === 'destroy' ? (
           <p>The value of version {confirm.version} is erased and can never be read again. This needs you to confirm your identity.</p>
         ) : (
           <p>The version can no longer be read, but an undelete restores it. Drives and programs using this secret stop working until then.</p>
         )}
-      </Dialog>
+      </ConfirmDialog>
     </div>
   );
 }

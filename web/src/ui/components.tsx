@@ -82,6 +82,30 @@ export function Dialog({ open, title, onClose, children, actions }: { open: bool
   );
 }
 
+/** A destructive action's confirmation: Cancel, and one danger button that runs `onConfirm`; the mutation's error shows inside. */
+export function ConfirmDialog(props: { open: boolean; title: string; confirmLabel: string; pending: boolean; error?: unknown; onCancel: () => void; onConfirm: () => void; children: ReactNode }) {
+  return (
+    <Dialog
+      open={props.open}
+      title={props.title}
+      onClose={props.onCancel}
+      actions={
+        <>
+          <button className={s.button} onClick={props.onCancel}>
+            Cancel
+          </button>
+          <button className={`${s.button} ${s.danger}`} disabled={props.pending} onClick={props.onConfirm}>
+            {props.confirmLabel}
+          </button>
+        </>
+      }
+    >
+      {props.error !== undefined ? <Problem error={props.error} /> : null}
+      {props.children}
+    </Dialog>
+  );
+}
+
 export function Field({ label, help, children }: { label: string; help?: ReactNode; children: (id: string) => ReactNode }) {
   const id = useId();
   return (
