@@ -121,6 +121,13 @@ export function driveFailure(err: unknown): AppError {
 }
 
 
+/** 422 unless the workspace has a drive of this name. */
+export async function requireDrive(drives: Pick<DrivesService, 'get'>, ws: string, drive: string): Promise<void> {
+  await drives.get(ws, drive).catch(() => {
+    throw new AppError('VALIDATION_FAILED', { detail: `There is no drive "${drive}" in this workspace.` });
+  });
+}
+
 /** Runs `work` with a driver for the workspace's drive, and closes it whatever happens. */
 export async function withDriverOf<T>(drives: Pick<DrivesService, 'open'>, ws: string, drive: string, work: (d: BlobDriver) => Promise<T>): Promise<T> {
   const driver = await drives.open(ws, drive);
@@ -201,9 +208,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
      * a second one gets CONFLICT. Runs in the caller's transaction.
      */
     async begin(actor: Actor, ws: string, name: string, o: { drive: string; mediaType: string; filename?: string | undefined; description?: string | undefined; tags?: string[] | undefined }): Promise<UploadHandle> {
-      await deps.drives.get(ws, o.drive).catch(() => {
-        throw new AppError('VALIDATION_FAILED', { detail: `There is no drive "${o.drive}" in this workspace.` });
-      });
+      await requireDrive(deps.drives, ws, o.drive);
       // The key first, outside the transaction (PGlite has one session: no query beside an open transaction).
       const enc = await deps.workspaceKeys.encryptorFor(ws);
       return deps.db.transaction().execute((trx) => reserve(trx, enc, actor, ws, name, o));

@@ -31,7 +31,7 @@ import type { Database } from '../../db/schema.ts';
 import type { DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { detectTabular, SNIFF_BYTES } from './datasets.detect.ts';
-import { driveFailure, reserve, withDriverOf, type DatasetsService, type UploadHandle, type UploadResult } from './datasets.service.ts';
+import { driveFailure, requireDrive, reserve, withDriverOf, type DatasetsService, type UploadHandle, type UploadResult } from './datasets.service.ts';
 import * as store from './datasets.store.ts';
 
 /** Default plaintext bytes per part: 128 segments; stored parts are above S3's 5 MiB minimum. */
@@ -122,16 +122,16 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
 
   const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, ws, drive, work);
 
-  function loadRow(exec: store.Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
-    return exec
+  /** Sessions joined with their version rows (the version holds the key, header, drive and object). */
+  const sessions = (exec: store.Db) =>
+    exec
       .selectFrom('dataset_uploads as u')
       .innerJoin('dataset_versions as v', (j) => j.onRef('v.workspace_id', '=', 'u.workspace_id').onRef('v.dataset', '=', 'u.dataset').onRef('v.version', '=', 'u.version'))
       .selectAll('v')
-      .select(['u.id', 'u.size', 'u.part_size', 'u.expected_sha256', 'u.created_by as session_by', 'u.expires_at'])
-      .where('u.id', '=', id)
-      .where('u.workspace_id', '=', ws)
-      .where('u.dataset', '=', name)
-      .executeTakeFirst() as Promise<SessionRow | undefined>;
+      .select(['u.id', 'u.size', 'u.part_size', 'u.expected_sha256', 'u.created_by as session_by', 'u.expires_at']);
+
+  function loadRow(exec: store.Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
+    return sessions(exec).where('u.id', '=', id).where('u.workspace_id', '=', ws).where('u.dataset', '=', name).executeTakeFirst() as Promise<SessionRow | undefined>;
   }
 
   /** The session, if it is open, unexpired and the actor's own; anything else is NOT_FOUND. */
@@ -186,9 +186,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         throw new AppError('VALIDATION_FAILED', { detail: `partSize must be a multiple of ${MIN_PART_SIZE} bytes between ${MIN_PART_SIZE} and ${MAX_PART_SIZE}.` });
       }
       if (partCountOf(o.size, partSize) > MAX_PARTS) throw new AppError('VALIDATION_FAILED', { detail: `At most ${MAX_PARTS} parts: choose a larger partSize.` });
-      await deps.drives.get(ws, o.drive).catch(() => {
-        throw new AppError('VALIDATION_FAILED', { detail: `There is no drive "${o.drive}" in this workspace.` });
-      });
+      await requireDrive(deps.drives, ws, o.drive);
       const enc = await deps.workspaceKeys.encryptorFor(ws);
       return inTransaction(async (trx) => {
         const h = await reserve(trx, enc, actor, ws, name, o);
@@ -389,11 +387,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
 
     /** The cleanup job: sessions past their expiry lose their parts, object and row. */
     async cleanup(): Promise<{ removed: number; failed: number }> {
-      const rows = (await db
-        .selectFrom('dataset_uploads as u')
-        .innerJoin('dataset_versions as v', (j) => j.onRef('v.workspace_id', '=', 'u.workspace_id').onRef('v.dataset', '=', 'u.dataset').onRef('v.version', '=', 'u.version'))
-        .selectAll('v')
-        .select(['u.id', 'u.size', 'u.part_size', 'u.expected_sha256', 'u.created_by as session_by', 'u.expires_at'])
+      const rows = (await sessions(db)
         .where((eb) => eb.or([eb('u.expires_at', '<', new Date()), eb('v.state', '<>', 'uploading')]))
         .limit(1000)
         .execute()) as SessionRow[];
