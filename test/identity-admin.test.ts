@@ -53,9 +53,11 @@ test('a service account acts only through its scoped token, with its role', asyn
   const token = tok.json<any>().token as string;
   assert.match(token, /^srt_/);
   const bearer = { headers: { authorization: `Bearer ${token}` } };
-  const list = await app.req('/api/v1/audit/events?limit=1', bearer);
+  const list = await app.req('/api/v1/workspaces/default/audit/events?limit=1', bearer);
   assert.equal(list.status, 200, list.body);
-  const outOfScope = await app.req('/api/v1/audit/verify', bearer);
+  const installation = await app.req('/api/v1/audit/events?limit=1', bearer);
+  assert.equal(installation.status, 403, 'the installation-wide trail is the operator\'s, whatever the token\'s workspace role');
+  const outOfScope = await app.req('/api/v1/workspaces/default/audit/verify', bearer);
   assert.equal(outOfScope.status, 403, 'an action outside the token scope is refused');
   const notRole = await app.req('/api/v1/workspaces/default/users', bearer);
   assert.equal(notRole.status, 403, 'the role (auditor) or scope does not allow user administration');

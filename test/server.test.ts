@@ -210,6 +210,13 @@ for (const backend of BACKENDS) {
       });
       evil.resume();
       assert.equal(evil.statusCode, 400);
+      // Issue 13: a well-formed but foreign Host is not redirected to (no open redirect).
+      const foreign = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: app.server.httpPort, path: '/x', headers: { host: 'evil.example' } }, resolve).on('error', reject);
+      });
+      foreign.resume();
+      assert.equal(foreign.statusCode, 400);
+      assert.equal(foreign.headers.location, undefined);
     });
 
     test('every route declares its access (Cedar action + audit event, or why it is public)', (t) => {

@@ -46,6 +46,12 @@ export const configSchema = z.object({
     .url({ protocol: /^https$/ })
     .optional()
     .describe('External https:// URL of this server; the redirect listener sends clients here.'),
+  STRONGROOM_HOSTNAMES: z
+    .string()
+    .max(4096)
+    .regex(/^[A-Za-z0-9.:\-\[\], ]*$/, 'a comma-separated list of host names')
+    .optional()
+    .describe('Comma-separated host names clients use to reach this server. Without STRONGROOM_PUBLIC_URL the HTTP listener redirects only to one of these, to the bind address, or to localhost; any other Host header gets 400.'),
   STRONGROOM_TLS_CERT_FILE: z
     .string()
     .optional()

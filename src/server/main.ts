@@ -246,6 +246,7 @@ export async function startServer(
         port: config.STRONGROOM_HTTP_PORT,
         httpsPort,
         publicUrl: config.STRONGROOM_PUBLIC_URL,
+        hostnames: config.STRONGROOM_HOSTNAMES,
       });
       closers.push(redirect.close);
     }

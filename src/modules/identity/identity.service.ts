@@ -111,17 +111,21 @@ export function createIdentityModule(deps: IdentityDeps) {
       count: () => users.countUsers(db),
       rolesIn: (userId: string, workspace: string) => users.rolesIn(db, userId, workspace),
       workspacesOf: (userId: string) => users.workspacesOf(db, userId),
-      /** Disable: status change and every session revoked in one transaction; tokens stop at once (checked per use). */
+      membershipsOf: (userId: string) => users.membershipsOf(db, userId),
+      /** Disable (never the last active owner of a workspace): status change and every session revoked in one transaction; tokens stop at once (checked per use). */
       async disable(userId: string, audit: InTransaction): Promise<void> {
         await db.transaction().execute(async (trx) => {
+          const owned = [...(await users.membershipsOf(trx, userId))].filter(([, roles]) => roles.includes('owner')).map(([ws]) => ws);
+          await users.keepAnOwner(trx, userId, owned);
           await users.setStatus(trx, userId, 'disabled');
           await sessions.revokeUserSessions(trx, userId, now());
           await audit(trx);
         });
       },
-      /** Role change is a privilege change: the user's sessions are revoked (they sign in again). */
+      /** Role change (never demoting a workspace's last active owner) is a privilege change: the user's sessions are revoked (they sign in again). */
       async setRoles(workspace: string, userId: string, roles: Role[], audit: InTransaction): Promise<void> {
         await db.transaction().execute(async (trx) => {
+          if (!roles.includes('owner') && (await users.rolesIn(trx, userId, workspace)).includes('owner')) await users.keepAnOwner(trx, userId, [workspace]);
           await users.setRoles(trx, workspace, userId, roles);
           await sessions.revokeUserSessions(trx, userId, now());
           await audit(trx);

@@ -8,3 +8,4 @@ export { checkPassword, normalizePassword, MAX_LENGTH as PASSWORD_MAX_LENGTH } f
 export { ARGON2_PARAMS, hashPassword, verifyPassword } from './password-hash.ts';
 export { ROLES, type Role } from '../../db/tables/identity.ts';
 export type { User } from './users.ts';
+export { refuseAttributes, refuseGrant, refuseManage } from './role-rules.ts';

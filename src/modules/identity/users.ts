@@ -145,6 +145,36 @@ export async function setRoles(db: Executor, workspace: string, userId: string, 
   for (const role of new Set(roles)) await db.insertInto('memberships').values({ workspace_id: workspace, user_id: userId, role }).execute();
 }
 
+/**
+ * Refuses (CONFLICT) when `userId` is the last active owner of a workspace and would stop being
+ * one: `workspaces` lists where it loses the owner role. Locks those workspace rows first, so
+ * concurrent demotions or disables in one workspace are serialised and cannot both pass.
+ */
+export async function keepAnOwner(db: Executor, userId: string, workspaces: readonly string[]): Promise<void> {
+  for (const ws of [...new Set(workspaces)].sort()) {
+    await db.selectFrom('workspaces').select('id').where('id', '=', ws).forUpdate().executeTakeFirst();
+    const others = await db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select('users.id')
+      .where('memberships.workspace_id', '=', ws)
+      .where('memberships.role', '=', 'owner')
+      .where('users.status', '=', 'active')
+      .where('users.id', '<>', userId)
+      .limit(1)
+      .executeTakeFirst();
+    if (!others) throw new AppError('CONFLICT', { detail: `This is the last owner of workspace ${ws}; make someone else an owner first.` });
+  }
+}
+
+/** Every workspace a user belongs to, with the roles there. */
+export async function membershipsOf(db: Executor, userId: string): Promise<Map<string, Role[]>> {
+  const rows = await db.selectFrom('memberships').select(['workspace_id', 'role']).where('user_id', '=', userId).execute();
+  const out = new Map<string, Role[]>();
+  for (const r of rows) out.set(r.workspace_id, [...(out.get(r.workspace_id) ?? []), r.role]);
+  return out;
+}
+
 export async function countUsers(db: Executor): Promise<number> {
   const r = await db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   return Number(r.n);

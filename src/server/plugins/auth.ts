@@ -9,6 +9,8 @@
  * session cookie `__Host-sr_session`. For a route with a `:ws` parameter (or a token, which is
  * bound to one workspace) the actor's roles are its memberships there; a user or service that is
  * not a member gets 404, so ids of other workspaces are not even confirmed to exist.
+ * A route that names no workspace gives every user, service account and token no roles at all
+ * (only the actions on their own account, `identity.self.*`): those routes are the operator's.
  * Cookie-authenticated state changes must carry `x-csrf-token` (the per-session token from
  * login and `GET /api/v1/auth/me`, compared in constant time); bearer requests are exempt.
  * A session still waiting for its second factor may only finish it or log out; an owner/admin
@@ -94,7 +96,9 @@ function routeWorkspace(request: FastifyRequest): string | undefined {
 async function actorFor(p: Principal, request: FastifyRequest, deps: AuthDeps): Promise<Actor | undefined> {
   const routeWs = routeWorkspace(request);
   if (p.token && routeWs !== undefined && routeWs !== p.token.workspace) return undefined;
-  const workspace = routeWs ?? p.token?.workspace;
+  // Workspace roles apply only on a route that names that workspace. A route without `:ws` is the
+  // caller's own account or the operator's: a token bound to a workspace brings no roles there.
+  const workspace = routeWs;
   const roles = workspace === undefined ? [] : await deps.identity.rolesFor(p, workspace);
   if (routeWs !== undefined && roles.length === 0) return undefined;
   const strength = p.session?.strength;

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { ROLES, type IdentityModule } from '../../modules/identity/index.ts';
+import { ROLES, refuseAttributes, refuseGrant, refuseManage, type IdentityModule, type Role } from '../../modules/identity/index.ts';
 import type { AuditContext } from '../audit-context.ts';
 import { requireRecentAuth } from '../plugins/auth.ts';
 
@@ -32,6 +32,12 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRoute
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { identity, audit } = deps;
   const access = (action: string) => ({ access: { action, audit: action } });
+  /** The caller's roles in the route's workspace (the auth plugin resolved them for `:ws`). */
+  const actorRoles = (request: FastifyRequest): Role[] => request.actor.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+  /** 403 with the rule's reason (the pipeline records the refusal). */
+  const refuse = (reason: string | undefined | false) => {
+    if (reason) throw new AppError('FORBIDDEN', { detail: reason });
+  };
 
   // Workspaces are created by the platform operator (single organisation per installation); the
   // named user, if any, becomes the first owner in the same transaction as the audit event.
@@ -82,6 +88,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRoute
     async (request, reply) => {
       const { ws: w } = request.params;
       const b = request.body;
+      refuse(refuseGrant(actorRoles(request), [b.role]) ?? refuseAttributes(actorRoles(request), request.actor.attributes ?? {}, b.attributes ?? {}));
       const user = await audit.run(request, { action: 'identity.user.create', resource: { type: 'user', workspace: w }, details: { role: b.role } }, (trx) =>
         identity.users.createIn(trx, { email: b.email, displayName: b.displayName, ...(b.password !== undefined ? { password: b.password } : {}), attributes: b.attributes ?? {}, memberships: [{ workspace: w, role: b.role }] }),
       );
@@ -93,6 +100,13 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRoute
     const { ws: w, id } = request.params;
     await memberOf(w, id);
     if (id === request.actor.id) throw new AppError('CONFLICT', { detail: 'You cannot disable your own account.' });
+    // An account is disabled everywhere: the caller must be allowed to manage it in every
+    // workspace it belongs to, not only this one.
+    for (const [other, roles] of await identity.users.membershipsOf(id)) {
+      const mine = other === w ? actorRoles(request) : await identity.users.rolesIn(request.actor.id, other);
+      const why = refuseManage(mine, roles);
+      refuse(why && (other === w ? why : `This user also belongs to workspace ${other}, where you cannot manage them.`));
+    }
     await identity.users.disable(id, (trx) => audit.recordIn(trx, request, { action: 'identity.user.disable', resource: { type: 'user', id, workspace: w } }));
     return { disabled: true };
   });
@@ -102,10 +116,9 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRoute
     { config: access('identity.membership.update'), schema: { params: z.object({ ws, id: uuid }), body: z.strictObject({ roles: z.array(role).min(1).max(ROLES.length) }) } },
     async (request) => {
       const { ws: w, id } = request.params;
-      await memberOf(w, id);
-      if ((request.body.roles.includes('owner') || id === request.actor.id) && !request.actor.roles.includes('owner') && request.actor.kind !== 'operator') {
-        throw new AppError('FORBIDDEN', { detail: 'Only an owner can grant the owner role or change their own roles.' });
-      }
+      const { roles: current } = await memberOf(w, id);
+      if (id === request.actor.id && !actorRoles(request).includes('owner')) throw new AppError('FORBIDDEN', { detail: 'Only an owner can change their own roles.' });
+      refuse(refuseManage(actorRoles(request), current) ?? refuseGrant(actorRoles(request), request.body.roles));
       await identity.users.setRoles(w, id, request.body.roles, (trx) => audit.recordIn(trx, request, { action: 'identity.membership.update', resource: { type: 'user', id, workspace: w }, details: { roles: request.body.roles } }));
       return { roles: request.body.roles };
     },
@@ -121,6 +134,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRoute
     '/api/v1/workspaces/:ws/service-accounts',
     { config: access('identity.service-account.create'), schema: { params: z.object({ ws }), body: z.strictObject({ name: z.string().trim().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ -'), role: z.enum(['steward', 'engineer', 'analyst', 'viewer', 'auditor']) }), response: { 201: saOut } } },
     async (request, reply) => {
+      refuse(refuseGrant(actorRoles(request), [request.body.role]));
       const sa = await identity.serviceAccounts.create(request.params.ws, request.body.name, request.body.role, request.actor.id);
       await audit.recordAlone(request, { action: 'identity.service-account.create', resource: { type: 'service-account', id: sa.id, workspace: sa.workspace }, details: { role: sa.role } });
       return reply.code(201).send(sa);
@@ -130,6 +144,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: IdentityRoute
   r.post('/api/v1/workspaces/:ws/service-accounts/:id/disable', { config: access('identity.service-account.disable'), schema: { params: z.object({ ws, id: uuid }) } }, async (request) => {
     const sa = await identity.serviceAccounts.find(request.params.ws, request.params.id);
     if (!sa) throw new AppError('NOT_FOUND', { detail: 'No such service account in this workspace.' });
+    refuse(refuseManage(actorRoles(request), [sa.role as Role]));
     await identity.serviceAccounts.disable(sa.id);
     await audit.recordAlone(request, { action: 'identity.service-account.disable', resource: { type: 'service-account', id: sa.id, workspace: sa.workspace } });
     return { disabled: true };
