@@ -209,6 +209,11 @@ for (const backend of BACKENDS) {
       await driver.close();
       assert.equal((await owner.req(`${DS}/crashy`)).json<{ versions: unknown[] }>().versions.length, 0, 'an uploading version is never listed');
       assert.equal((await download('crashy', handle.version)).status, 404, 'nor served');
+      // Its lease is live (this process owns it): the cleanup leaves it alone, whatever the orphan age.
+      await srv.datasets.cleanup(0);
+      assert.equal((await srv.database.db.selectFrom('dataset_versions').select('state').where('dataset', '=', 'crashy').execute()).length, 1, 'a live upload is never swept');
+      // The crash: its lease runs out without being renewed.
+      await srv.database.db.updateTable('dataset_versions').set({ lease_expires_at: new Date(Date.now() - 1000) }).where('dataset', '=', 'crashy').execute();
       const swept = await srv.datasets.cleanup(0);
       assert.ok(swept.removed >= 1);
       const d2 = await srv.drives.open('default', 'default');

@@ -126,7 +126,8 @@ export const configSchema = z.object({
   STRONGROOM_DRIVE_HEALTH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900).describe('How often every drive is re-tested (probe object written, read, deleted) and its status updated; 0 turns it off.'),
   STRONGROOM_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 4).describe('Largest dataset upload accepted, in bytes (default 5 TiB).'),
   STRONGROOM_UPLOAD_SESSION_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400).describe('A resumable upload session stays open this long after its last stored part; then the cleanup job deletes its parts.'),
-  STRONGROOM_UPLOAD_ORPHAN_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3600).describe('An upload that has not committed after this long is treated as abandoned (crash, kill -9): the cleanup job deletes its objects. Checked at start and periodically.'),
+  STRONGROOM_UPLOAD_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(60).describe('A streamed upload holds its new version under a lease renewed while bytes flow; when no bytes arrive for this long (or its server died) the lease is free: another upload may take the dataset and the cleanup job removes the leftovers. A live upload is never removed, however long it runs.'),
+  STRONGROOM_UPLOAD_ORPHAN_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0).describe('Extra time the cleanup job waits after an upload\'s lease became free before deleting its object (uploads of a dead server of this data directory are released at once at start).'),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -17,7 +17,8 @@ import { AppError } from '../core/errors.ts';
 import { createAccessControl, reload as reloadAccessPolicies } from '../modules/access/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
-import { createDatasetsService, createUploadSessions, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
+import { createDatasetsService, createLeaseHolder, createUploadSessions, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
+import { instanceId } from './instance-id.ts';
 import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
@@ -170,9 +171,11 @@ export async function startServer(
       usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
     });
     await drives.ensureDefaults();
-    const datasets: DatasetsService = createDatasetsService({ db: database.db, drives, workspaceKeys, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES });
+    const leases = createLeaseHolder({ instanceId: await instanceId(config.STRONGROOM_HOME), ttlMs: config.STRONGROOM_UPLOAD_LEASE_SECONDS * 1000 });
+    const datasets: DatasetsService = createDatasetsService({ db: database.db, drives, workspaceKeys, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES, leases });
     const uploads: UploadSessions = createUploadSessions({ db: database.db, drives, workspaceKeys, datasets, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES, ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000 });
-    // Uploads that never committed (a crash, kill -9) and unfinished deletions: at start and hourly.
+    // Uploads whose lease is free (a crash, kill -9: at start, our predecessor's at once) and
+    // unfinished deletions: at start and then every lease period.
     const orphanMs = config.STRONGROOM_UPLOAD_ORPHAN_SECONDS * 1000;
     const sweep = () => {
       if (barrier.isSealed) return;
@@ -186,7 +189,7 @@ export async function startServer(
       );
     };
     sweep();
-    const sweeper = setInterval(sweep, Math.max(60_000, Math.min(orphanMs, 3_600_000)));
+    const sweeper = setInterval(sweep, Math.min(Math.max(15_000, leases.ttlMs), 3_600_000));
     sweeper.unref();
     closers.push(async () => clearInterval(sweeper));
     if (config.STRONGROOM_DRIVE_HEALTH_SECONDS > 0) {

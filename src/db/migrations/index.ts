@@ -12,6 +12,7 @@ import * as m0006 from './0006-vault.ts';
 import * as m0007 from './0007-drives.ts';
 import * as m0008 from './0008-datasets.ts';
 import * as m0009 from './0009-dataset-uploads.ts';
+import * as m0010 from './0010-upload-leases.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007-drives': m0007,
   '0008-datasets': m0008,
   '0009-dataset-uploads': m0009,
+  '0010-upload-leases': m0010,
 };

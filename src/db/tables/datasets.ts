@@ -42,6 +42,9 @@ export interface DatasetsTables {
     created_by: string;
     created_at: Created;
     committed_at: TsNull;
+    /** Streamed uploads: the owning process (`instance:pid:boot`) and until when it holds the row (migration 0010). */
+    lease_owner: ColumnType<string | null, string | null | undefined, string | null>;
+    lease_expires_at: TsNull;
   };
   dataset_uploads: {
     id: string;

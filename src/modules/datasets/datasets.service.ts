@@ -30,6 +30,7 @@ import type { DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { detectTabular, SNIFF_BYTES, type Detected } from './datasets.detect.ts';
 import * as store from './datasets.store.ts';
+import { createLeaseHolder, keepLease, leaseFree, leaseLost, type LeaseHolder } from './datasets.leases.ts';
 
 export interface DatasetsDeps {
   db: Kysely<Database>;
@@ -37,6 +38,8 @@ export interface DatasetsDeps {
   workspaceKeys: Pick<WorkspaceKeys, 'encryptorFor'>;
   /** Largest accepted upload, in bytes. */
   maxUploadBytes: number;
+  /** This process's lease on the uploads it streams (default: a random instance, 60 s). */
+  leases?: LeaseHolder;
 }
 
 export interface UploadHandle {
@@ -48,6 +51,8 @@ export interface UploadHandle {
   objectId: string;
   keyTerm: number;
   dataKey: Buffer;
+  /** Streamed uploads: the lease owner this process holds the row under (sessions have none). */
+  leaseOwner?: string;
 }
 
 export interface UploadResult {
@@ -139,7 +144,7 @@ export async function withDriverOf<T>(drives: Pick<DrivesService, 'open'>, ws: s
 }
 
 /** Inserts the dataset (if new) and the `uploading` row of its next version. */
-export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncryptor, actor: Actor, ws: string, name: string, o: { drive: string; mediaType: string; filename?: string | undefined; description?: string | undefined; tags?: string[] | undefined }): Promise<UploadHandle> {
+export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncryptor, actor: Actor, ws: string, name: string, o: { drive: string; mediaType: string; filename?: string | undefined; description?: string | undefined; tags?: string[] | undefined }, lease?: { owner: string; until: Date }): Promise<UploadHandle> {
       await store.ensureDataset(trx, { workspace_id: ws, name, created_by: actor.id, description: o.description, tags: o.tags });
       const v = await store.nextVersion(trx, ws, name);
       const objectId = randomBytes(16).toString('hex');
@@ -161,6 +166,8 @@ export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncrypto
             media_type: o.mediaType,
             filename: o.filename ?? null,
             created_by: actor.id,
+            lease_owner: lease?.owner ?? null,
+            lease_expires_at: lease?.until ?? null,
           })
           .execute();
       } catch (err) {
@@ -170,11 +177,38 @@ export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncrypto
         }
         throw err;
       }
-      return { ws, name, version: v, drive: o.drive, objectKey, objectId, keyTerm: enc.keyVersion, dataKey };
+      return { ws, name, version: v, drive: o.drive, objectKey, objectId, keyTerm: enc.keyVersion, dataKey, ...(lease ? { leaseOwner: lease.owner } : {}) };
 }
 
 export function createDatasetsService(deps: DatasetsDeps) {
   const { db } = deps;
+  const leases = deps.leases ?? createLeaseHolder({ instanceId: randomBytes(8).toString('hex'), ttlMs: 60_000 });
+
+  /** Removes an upload row (object first, then the row) only if it is still the one we looked at. */
+  async function release(r: store.VersionRow): Promise<void> {
+    await withDriver(r.workspace_id, r.drive, (d) => d.delete(r.object_key));
+    let q = db.deleteFrom('dataset_versions').where('workspace_id', '=', r.workspace_id).where('dataset', '=', r.dataset).where('version', '=', r.version).where('state', '=', r.state);
+    if (r.state === 'uploading') q = r.lease_owner === null ? q.where('lease_owner', 'is', null) : q.where('lease_owner', '=', r.lease_owner);
+    await q.execute();
+  }
+
+  /**
+   * The streamed upload holding `ws/name`, released if its lease is free (expired, or its owner
+   * is dead: a crash and restart). Returns whether the dataset is free now; a live upload or an
+   * open resumable session keeps it (CONFLICT with when it started).
+   */
+  async function releaseDeadUpload(ws: string, name: string): Promise<void> {
+    const row = await store.inFlight(db, ws, name);
+    if (!row) return;
+    if (row.session_id === null && leaseFree(leases, row)) {
+      await release(row).catch((err: unknown) => {
+        throw driveFailure(err);
+      });
+      return;
+    }
+    const what = row.session_id !== null ? 'A resumable upload session is open for this dataset (cancel it, or complete it)' : `Another upload to this dataset is in progress (started ${row.created_at.toISOString()}; it is released if no bytes arrive for ${Math.round(leases.ttlMs / 1000)} s)`;
+    throw new AppError('CONFLICT', { detail: `${what}; try again when it has finished.` });
+  }
 
   const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, ws, drive, work);
 
@@ -211,7 +245,15 @@ export function createDatasetsService(deps: DatasetsDeps) {
       await requireDrive(deps.drives, ws, o.drive);
       // The key first, outside the transaction (PGlite has one session: no query beside an open transaction).
       const enc = await deps.workspaceKeys.encryptorFor(ws);
-      return deps.db.transaction().execute((trx) => reserve(trx, enc, actor, ws, name, o));
+      const attempt = () => deps.db.transaction().execute((trx) => reserve(trx, enc, actor, ws, name, o, { owner: leases.owner, until: new Date(Date.now() + leases.ttlMs) }));
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'CONFLICT') throw err;
+        // Held by an upload that may be dead (kill -9, restart): release it if its lease is free.
+        await releaseDeadUpload(ws, name);
+        return attempt();
+      }
     },
 
 
@@ -220,6 +262,17 @@ export function createDatasetsService(deps: DatasetsDeps) {
       const meter = new Meter(deps.maxUploadBytes);
       const enc = createEncryptStream({ dataKey: h.dataKey, workspaceId: h.ws, objectId: h.objectId, keyTerm: h.keyTerm }, { hashPlaintext: true });
       const counter = new Meter(Number.MAX_SAFE_INTEGER, false);
+      let lost = false;
+      const renew = async (until: Date) => {
+        const r = await db.updateTable('dataset_versions').set({ lease_expires_at: until }).where('workspace_id', '=', h.ws).where('dataset', '=', h.name).where('version', '=', h.version).where('state', '=', 'uploading').where('lease_owner', '=', h.leaseOwner ?? '').executeTakeFirst();
+        return Number(r.numUpdatedRows) === 1;
+      };
+      const stopLease = h.leaseOwner
+        ? keepLease(leases, renew, () => meter.bytes + counter.bytes, () => {
+            lost = true;
+            body.destroy(leaseLost());
+          })
+        : () => undefined;
       try {
         await withDriver(h.ws, h.drive, async (driver) => {
           const put = driver.put(h.objectKey, counter, { contentType: 'application/octet-stream' });
@@ -230,12 +283,15 @@ export function createDatasetsService(deps: DatasetsDeps) {
           if (!head || head.size !== counter.bytes) throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole object.' });
         });
       } catch (err) {
+        // The drive's view of a vanished object is not the story: say the lease was lost.
+        if (lost || (h.leaseOwner && !(await renew(new Date(Date.now() + leases.ttlMs)).catch(() => true)))) throw leaseLost();
         if (err instanceof AppError) throw err;
         if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted' || (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
           throw new AppError('BAD_REQUEST', { detail: 'The upload was interrupted before all bytes arrived.' });
         }
         throw driveFailure(err);
       } finally {
+        stopLease();
         h.dataKey.fill(0);
       }
       const sha256 = enc.plainSha256!.toString('hex');
@@ -252,7 +308,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
 
     /** Makes the version visible (in the caller's transaction, with its audit event). */
     async commit(trx: Transaction<Database>, h: UploadHandle, r: UploadResult): Promise<VersionView> {
-      const updated = await trx
+      let q = trx
         .updateTable('dataset_versions')
         .set({
           state: 'committed',
@@ -263,20 +319,22 @@ export function createDatasetsService(deps: DatasetsDeps) {
           tabular_format: r.detected.format,
           schema: r.detected.schema ? JSON.stringify(r.detected.schema) : null,
           committed_at: new Date(),
+          lease_owner: null,
+          lease_expires_at: null,
         })
         .where('workspace_id', '=', h.ws)
         .where('dataset', '=', h.name)
         .where('version', '=', h.version)
-        .where('state', '=', 'uploading')
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) throw new AppError('CONFLICT', { detail: 'The upload was cancelled or cleaned up before it could be committed.' });
+        .where('state', '=', 'uploading');
+      if (h.leaseOwner) q = q.where('lease_owner', '=', h.leaseOwner);
+      const updated = await q.returningAll().executeTakeFirst();
+      if (!updated) throw h.leaseOwner ? leaseLost() : new AppError('CONFLICT', { detail: 'The upload was cancelled or cleaned up before it could be committed.' });
       await trx.updateTable('datasets').set({ updated_at: new Date() }).where('workspace_id', '=', h.ws).where('name', '=', h.name).execute();
       return versionView(updated);
     },
 
     /** Removes what a failed upload left: its object, then its row. Never throws. */
-    async abandon(h: Pick<UploadHandle, 'ws' | 'name' | 'version' | 'drive' | 'objectKey'>): Promise<void> {
+    async abandon(h: Pick<UploadHandle, 'ws' | 'name' | 'version' | 'drive' | 'objectKey' | 'leaseOwner'>): Promise<void> {
       await withDriver(h.ws, h.drive, (d) => d.delete(h.objectKey)).catch(() => undefined);
       await db
         .deleteFrom('dataset_versions')
@@ -284,6 +342,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
         .where('dataset', '=', h.name)
         .where('version', '=', h.version)
         .where('state', '=', 'uploading')
+        .$if(h.leaseOwner !== undefined, (q) => q.where('lease_owner', '=', h.leaseOwner!))
         .execute()
         .catch(() => undefined);
       // A dataset that this failed upload created stays invisible: one statement, so a version
@@ -367,15 +426,19 @@ export function createDatasetsService(deps: DatasetsDeps) {
       }
     },
 
-    /** The cleanup job: uploads older than `olderThanMs` that never committed, and unfinished deletions. */
-    async cleanup(olderThanMs: number): Promise<{ removed: number; failed: number }> {
-      const rows = await store.stale(db, new Date(Date.now() - olderThanMs));
+    /**
+     * The cleanup job: streamed uploads whose lease has been free for `graceMs` (expired, or owned
+     * by a process that is provably dead — at start, the uploads our predecessor was streaming
+     * when it crashed), and unfinished deletions. A live upload is never touched.
+     */
+    async cleanup(graceMs = 0): Promise<{ removed: number; failed: number }> {
+      const now = Date.now();
+      const rows = (await store.stale(db)).filter((r) => r.state === 'deleting' || (r.session_id === null && (leases.isDead(r.lease_owner) || leaseFree(leases, r, now - graceMs))));
       let removed = 0;
       let failed = 0;
       for (const r of rows) {
         try {
-          await withDriver(r.workspace_id, r.drive, (d) => d.delete(r.object_key));
-          await store.removeVersion(db, r.workspace_id, r.dataset, r.version);
+          await release(r);
           removed += 1;
         } catch {
           failed += 1;

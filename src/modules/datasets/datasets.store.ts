@@ -67,20 +67,30 @@ export function countOnDrive(db: Db, ws: string, drive: string): Promise<number>
 }
 
 /** Uploads started before `before` that never committed (a crash, a kill -9), and unfinished deletions. */
-export function stale(db: Db, before: Date): Promise<VersionRow[]> {
+/** `uploading` rows (with their resumable session, if any) and `deleting` rows, for the cleanup job to judge. */
+export function stale(db: Db): Promise<(VersionRow & { session_id: string | null })[]> {
   return db
-    .selectFrom('dataset_versions')
-    .selectAll()
-    .where((eb) =>
-      eb.or([
-        // An upload with an open resumable session lives until the session expires (see datasets.uploads.ts).
-        eb.and([eb('state', '=', 'uploading'), eb('created_at', '<', before), eb.not(eb.exists(eb.selectFrom('dataset_uploads as u').select('u.id').whereRef('u.workspace_id', '=', 'dataset_versions.workspace_id').whereRef('u.dataset', '=', 'dataset_versions.dataset').whereRef('u.version', '=', 'dataset_versions.version')))]),
-        eb('state', '=', 'deleting'),
-      ]),
-    )
-    .orderBy('created_at')
+    .selectFrom('dataset_versions as v')
+    .leftJoin('dataset_uploads as u', (j) => j.onRef('u.workspace_id', '=', 'v.workspace_id').onRef('u.dataset', '=', 'v.dataset').onRef('u.version', '=', 'v.version'))
+    .selectAll('v')
+    .select('u.id as session_id')
+    .where('v.state', 'in', ['uploading', 'deleting'])
+    .orderBy('v.created_at')
     .limit(1000)
     .execute();
+}
+
+/** The dataset's `uploading` row (at most one), with its resumable session id if it has one. */
+export function inFlight(db: Db, ws: string, name: string): Promise<(VersionRow & { session_id: string | null }) | undefined> {
+  return db
+    .selectFrom('dataset_versions as v')
+    .leftJoin('dataset_uploads as u', (j) => j.onRef('u.workspace_id', '=', 'v.workspace_id').onRef('u.dataset', '=', 'v.dataset').onRef('u.version', '=', 'v.version'))
+    .selectAll('v')
+    .select('u.id as session_id')
+    .where('v.workspace_id', '=', ws)
+    .where('v.dataset', '=', name)
+    .where('v.state', '=', 'uploading')
+    .executeTakeFirst();
 }
 
 export async function removeVersion(db: Db, ws: string, name: string, v: number): Promise<void> {

@@ -3,3 +3,4 @@ export { createDatasetsService, versionView, type DatasetsService, type Datasets
 export { detectTabular, type Detected, type ColumnInfo } from './datasets.detect.ts';
 export { exportDataKeys, type KeyExport, type KeyExportEntry } from './datasets.export.ts';
 export { createUploadSessions, DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, MAX_PARTS, type UploadSessions, type UploadSessionView } from './datasets.uploads.ts';
+export { createLeaseHolder, type LeaseHolder } from './datasets.leases.ts';
