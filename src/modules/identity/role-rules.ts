@@ -6,8 +6,8 @@
  *
  * The rule:
  * - Roles are ranked owner > admin > every other role. An actor may grant only roles at or below
- *   its own highest role in that workspace, and may change or disable only members whose roles
- *   there are all at or below its own.
+ *   its own highest role in that workspace (below admin: only roles it holds), and may change or
+ *   disable only members whose roles there are all at or below its own (owners and admins only).
  * - Only owners grant the owner role, and only owners change or disable an owner.
  * - A non-owner may give a new user only attribute values it holds itself (clearance at most its
  *   own, the same region and department): attributes open data to their holder.
@@ -24,6 +24,9 @@ export const rankOf = (roles: readonly Role[]): number => roles.reduce((m, r) =>
 export function refuseGrant(actorRoles: readonly Role[], roles: readonly Role[]): string | undefined {
   if (roles.includes('owner') && !actorRoles.includes('owner')) return 'Only an owner can grant the owner role.';
   if (rankOf(roles) > rankOf(actorRoles)) return 'You can grant only roles at or below your own.';
+  // Below admin, roles are not ordered (an analyst reads data, an auditor reads the trail): a
+  // member allowed by a workspace policy to add people may give only roles it holds itself.
+  if (rankOf(actorRoles) < RANK.admin && roles.some((r) => !actorRoles.includes(r))) return 'You can grant only roles you hold yourself.';
   return undefined;
 }
 
