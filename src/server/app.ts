@@ -15,12 +15,15 @@ import { registerConsole } from './console.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { registerAuth } from './plugins/auth.ts';
+import { registerPipeline, registerRoutes } from './pipeline.ts';
 import { registerKeysRoutes } from './routes/keys.routes.ts';
 import { registerAccessRoutes } from './routes/access.routes.ts';
 import type { AccessControl } from '../modules/access/index.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerIdentityRoutes } from './routes/identity.routes.ts';
-import { registerVaultRoutes } from './routes/vault.routes.ts';
+import { vaultRoutes } from '../modules/vault/index.ts';
+import type { Actor } from '../core/actor.ts';
+import type { ResourceRef } from '../core/resource.ts';
 import { registerDrivesRoutes } from './routes/drives.routes.ts';
 import { registerDatasetsRoutes } from './routes/datasets.routes.ts';
 import { exportDataKeys, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
@@ -100,6 +103,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Per-address limits for the public routes whose body is itself a credential (unseal share,
   // setup token). In-process counters: each instance limits on its own.
   await fastify.register(rateLimit, { global: false });
+  registerPipeline(fastify, { audit: deps.audit });
   registerAuth(fastify, {
     verifyOperatorToken: deps.verifyOperatorToken,
     isSealed: async () => (await deps.keys.state()) !== 'unsealed',
@@ -113,7 +117,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME, exportDataKeys: (ws) => exportDataKeys(deps.database.db, deps.workspaceKeys, ws) });
   registerAuthRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
-  registerVaultRoutes(fastify, { vault: deps.vault, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
+  const pipeline = { audit: deps.audit, db: deps.database.db, authorize: (actor: Actor, action: string, resource?: ResourceRef) => deps.accessControl.authorize(actor, action, resource) };
+  registerRoutes(fastify, vaultRoutes({ vault: deps.vault, db: deps.database.db }), pipeline);
   registerDrivesRoutes(fastify, { drives: deps.drives, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerDatasetsRoutes(fastify, { datasets: deps.datasets, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource), maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES });
   registerDatasetUploadRoutes(fastify, { datasets: deps.datasets, uploads: deps.uploads, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });

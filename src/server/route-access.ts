@@ -12,6 +12,13 @@ export type RouteAccess = (
       action: string;
       /** Audit event action recorded for this route. */
       audit: string;
+      /**
+       * What the one decision is made on: `loaded` (the route's resource loader, decided in the
+       * pipeline), or — decided by the auth plugin before the input is read — the route's
+       * `workspace`, the caller's own account (`self`) or the installation (`system`). Routes
+       * declared before the pipeline (none left once every module uses it) leave it out.
+       */
+      resource?: 'loaded' | 'workspace' | 'self' | 'system';
     }
 ) & {
   /** Whether the route works while Strongroom is sealed (health, seal status, unseal). */
@@ -30,14 +37,26 @@ export interface RouteEntry {
   access: RouteAccess | undefined;
 }
 
-/** Collect every route as it is added; call before any route is registered. */
+export class UndeclaredRouteError extends Error {
+  constructor(method: string, url: string) {
+    super(`${method} ${url} declares no access (a Cedar action and audit event, or why it is public); refusing to start.`);
+    this.name = 'UndeclaredRouteError';
+  }
+}
+
+/**
+ * Collect every route as it is added; call before any route is registered. A route without a
+ * declaration throws UndeclaredRouteError, so the server does not start with it (default deny).
+ */
 export function collectRoutes(app: FastifyInstance): RouteEntry[] {
   const table: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const access = (route.config as { access?: RouteAccess } | undefined)?.access;
     for (const method of methods) {
       if (method === 'HEAD') continue; // Fastify's automatic HEAD twin of a GET
-      table.push({ method, url: route.url, access: (route.config as { access?: RouteAccess } | undefined)?.access });
+      if (!access) throw new UndeclaredRouteError(method, route.url);
+      table.push({ method, url: route.url, access });
     }
   });
   return table;

@@ -16,16 +16,8 @@ import type { EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs'
 import type { Actor } from '../../core/actor.ts';
 import { GROUP_PREFIX, type ActionInfo, type EntityShape, type SchemaInfo } from './cedar-schema.ts';
 
-/** What a caller may name as the resource of a decision. */
-export interface ResourceRef {
-  /** `dataset`, `secret`, `workspace-key` … or the Cedar type name (`Dataset`). */
-  type: string;
-  id?: string;
-  /** The workspace the resource belongs to (required for workspace-scoped types). */
-  workspace?: string;
-  /** Classification tags (`pii`, `eu-only` …). */
-  tags?: readonly string[];
-}
+export type { ResourceRef } from '../../core/resource.ts';
+import type { ResourceRef } from '../../core/resource.ts';
 
 export interface CedarRequest {
   principal: EntityUidJson;

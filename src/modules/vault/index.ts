@@ -6,3 +6,4 @@ export {
   secretPathSchema, secretPrefixSchema, pathProblem, sealIdOf,
   MAX_PATH_LENGTH, MAX_PATH_DEPTH, MAX_SEGMENT_LENGTH, MAX_VALUE_BYTES, MAX_VERSIONS_LIMIT, DEFAULT_MAX_VERSIONS, MAX_TAGS, MAX_CUSTOM_FIELDS,
 } from './vault.paths.ts';
+export { vaultRoutes, type VaultRoutesDeps } from './vault.routes.ts';

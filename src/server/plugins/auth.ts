@@ -20,7 +20,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { ANONYMOUS, type Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
-import { toAppError } from './problem.ts';
 import type { Decision } from '../../modules/access/index.ts';
 import { API_TOKEN_PREFIX, SESSION_COOKIE, csrfTokenFor, safeEqual, scopeAllows, type IdentityModule, type Principal } from '../../modules/identity/index.ts';
 import { OPERATOR_TOKEN_PREFIX } from '../operator-token.ts';
@@ -131,17 +130,6 @@ export function requireRecentAuth(request: FastifyRequest): void {
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('auth', null);
-  // A request to an audited route that still failed (bad input, conflict, sealed…) is evidence
-  // too. `onError` runs before the problem response is sent, so the event exists when the
-  // caller sees the failure.
-  app.addHook('onError', async (request, _reply, error) => {
-    const access = request.routeOptions.config.access;
-    if (!access || 'public' in access || request.auditRecorded) return;
-    const status = toAppError(error).status;
-    await deps.audit
-      .recordAlone(request, { action: access.audit, outcome: status === 401 || status === 403 ? 'denied' : 'failure', details: { status } })
-      .catch((err: unknown) => request.log.error({ err }, 'could not audit a failed request'));
-  });
   app.addHook('onRequest', async (request) => {
     request.actor = ANONYMOUS;
     const access = request.routeOptions.config.access;
@@ -196,6 +184,11 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       }
     }
     request.actor = actor;
+    // A route that loads its resource is decided once, on that resource, by the pipeline.
+    if (access.resource === 'loaded') {
+      if (actor.kind === 'anonymous') return deny(new AppError('UNAUTHENTICATED'), 'not authenticated');
+      return;
+    }
     const decision = deps.authorize(actor, access.action);
     if (!decision.allowed) return deny(new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN'), decision.reason);
   });
