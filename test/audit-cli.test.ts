@@ -3,41 +3,21 @@
  * directory: exit 0 on a clean trail, exit 1 with each problem printed after tampering.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
-import { BIN, runCli } from './helpers/cli.ts';
+import { BIN, cliAsync, freePort, runCli } from './helpers/cli.ts';
+import { generateSelfSigned } from '../src/installation/tls.ts';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WIRED = readFileSync(path.join(ROOT, 'src/cli/main.ts'), 'utf8').includes('registerAuditCommand');
-// Until src/cli/main.ts registers the command, run the same command group through a minimal program.
-const SHIM = `
-import { Command, CommanderError } from 'commander';
-import { registerAuditCommand } from './src/cli/audit.command.ts';
-import { explain } from './src/cli/context.ts';
-const program = new Command('strongroom').exitOverride();
-registerAuditCommand(program);
-try { await program.parseAsync(process.argv); } catch (err) {
-  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
-  else { const e = explain(err); process.stderr.write('strongroom: ' + e.message + '\\n'); process.exitCode = e.exitCode; }
-}`;
-
-function audit(args: string[], env: Record<string, string>) {
-  if (WIRED) return runCli(['audit', ...args], env);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SHIM, 'strongroom', 'audit', ...args], {
-    cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000,
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const audit = (args: string[], env: Record<string, string>) => runCli(['audit', ...args], env);
 
 describe('strongroom audit (offline CLI)', () => {
   let home: string;
@@ -45,7 +25,9 @@ describe('strongroom audit (offline CLI)', () => {
 
   before(async () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'sr-audit-cli-'));
-    env = { STRONGROOM_HOME: home };
+    // A port no server of this test listens on: a server of the developer's on the default port
+    // must not be mistaken for this installation's.
+    env = { STRONGROOM_HOME: home, STRONGROOM_HTTPS_PORT: String(await freePort()) };
     const init = runCli(['init'], env);
     assert.equal(init.status, 0, init.stderr);
     assert.ok(BIN.length > 0);
@@ -97,5 +79,20 @@ describe('strongroom audit (offline CLI)', () => {
     assert.match(r.stdout, /^edited at seq 6: /m);
     assert.match(r.stdout, /^gap at seq 9: /m);
     assert.match(r.stderr, /verification FAILED: \d+ problem\(s\)/);
+  });
+
+  test('a server of another installation on the configured port is named as such, not trusted', async () => {
+    const { cert, key } = await generateSelfSigned();
+    const other = https.createServer({ cert, key }, (_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      const r = await cliAsync(['audit', 'verify'], { ...env, STRONGROOM_HTTPS_PORT: String(port) });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`is not the one of the data directory ${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.doesNotMatch(r.stderr, /Unexpected error/);
+    } finally {
+      other.close();
+    }
   });
 });

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { generateSelfSigned } from '../src/server/tls.ts';
+import { generateSelfSigned } from '../src/installation/tls.ts';
 import { freePort, runCli, startServe } from './helpers/cli.ts';
 import { request } from './helpers/https.ts';
 

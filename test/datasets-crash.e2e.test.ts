@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { freePort, runCli, startServe, type ServeProcess } from './helpers/cli.ts';
 import { request } from './helpers/https.ts';
 import { GOOD_PASSWORD, totpNow } from './helpers/identity.ts';
-import { generateSelfSigned } from '../src/server/tls.ts';
+import { generateSelfSigned } from '../src/installation/tls.ts';
 
 let dir: string;
 let serve: ServeProcess | undefined;

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { sql } from 'kysely';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { createKeysService } from '../src/modules/keys/index.ts';
-import { rootKeyProviderFor } from '../src/server/root-key.ts';
+import { rootKeyProviderFor } from '../src/installation/root-key.ts';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';

@@ -13,7 +13,7 @@ import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { GOOD_PASSWORD, createUser, createWorkspace, enrolMfa, jsonBody, login, ownerSession, totpNow, type Session } from './helpers/identity.ts';
-import { generateSelfSigned } from '../src/server/tls.ts';
+import { generateSelfSigned } from '../src/installation/tls.ts';
 
 const MIN = 60_000;
 const S = '/api/v1/workspaces/default/secrets';

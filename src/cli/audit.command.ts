@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { openDatabase } from '../db/database.ts';
 import { createAuditModule, formatProblem, toCsv, toJsonLines, type AuditModule, type SearchPage, type SearchQuery } from '../modules/audit/index.ts';
-import { databaseSpec } from '../server/main.ts';
+import { databaseSpec } from '../installation/home.ts';
 import type { Client } from '../client/http-client.ts';
 import type { AuditEvent } from '../core/audit/event.ts';
 import type { VerifyReport } from '../core/audit/verify.ts';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exchange, streamRequest, type Exchange, type StreamedResponse } from '../client/http-client.ts';
 import type { Config } from '../core/config.ts';
-import { tlsFilesFor } from '../server/main.ts';
+import { tlsFilesFor } from '../installation/home.ts';
 import { CliExit } from './context.ts';
 import { serverBaseUrl } from './server-link.ts';
 import { EXIT } from './exit-codes.ts';

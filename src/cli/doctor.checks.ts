@@ -8,12 +8,11 @@ import type { Config } from '../core/config.ts';
 import { openDatabase, pingDatabase } from '../db/database.ts';
 import { lockHolder } from '../db/dir-lock.ts';
 import { migrationStatus } from '../db/migrate.ts';
-import { databaseSpec, tlsFilesFor } from '../server/main.ts';
-import { HSTS_VALUE } from '../server/plugins/security-headers.ts';
-import { loadTlsMaterial, type TlsMaterial } from '../server/tls.ts';
+import { databaseSpec, tlsFilesFor } from '../installation/home.ts';
+import { HSTS_VALUE, loadTlsMaterial, type TlsMaterial } from '../installation/tls.ts';
 import { createBarrier } from '../core/crypto/barrier.ts';
 import { createVaultService } from '../modules/vault/index.ts';
-import { rootKeyProviderFor } from '../server/root-key.ts';
+import { rootKeyProviderFor } from '../installation/root-key.ts';
 import { probeHttps, type ProbeResult } from './probe.ts';
 import { connectToServer } from './server-link.ts';
 

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { databaseSpec, prepareHome, tlsFilesFor } from '../server/main.ts';
-import { ensureSelfSignedCert, loadTlsMaterial } from '../server/tls.ts';
+import { databaseSpec, prepareHome, tlsFilesFor } from '../installation/home.ts';
+import { ensureSelfSignedCert, loadTlsMaterial } from '../installation/tls.ts';
 import pino from 'pino';
 import { createBarrier } from '../core/crypto/barrier.ts';
 import { createKeysService } from '../modules/keys/index.ts';
-import { ensureOperatorToken, operatorTokenPath } from '../server/operator-token.ts';
-import { rootKeyProviderFor } from '../server/root-key.ts';
+import { ensureOperatorToken, operatorTokenPath } from '../installation/operator-token.ts';
+import { rootKeyProviderFor } from '../installation/root-key.ts';
 import { readFile } from 'node:fs/promises';
 import { createIdentityModule } from '../modules/identity/index.ts';
 import { CliExit, configOrExit } from './context.ts';

@@ -1,4 +1,8 @@
-/** `strongroom` — the command line. Each command group lives in its own file. */
+/**
+ * `strongroom` — the command line. Each command group lives in its own file. The CLI never imports
+ * the server: `serve` gets the server's start function from the composition root
+ * (`src/strongroom.ts`), and what both need of the installation lives in `src/installation/`.
+ */
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config.command.ts';
 import { explain } from './context.ts';
@@ -8,7 +12,7 @@ import { registerAuditCommand } from './audit.command.ts';
 import { registerInitCommand } from './init.command.ts';
 import { registerKeysCommand } from './keys.command.ts';
 import { registerOperatorCommand } from './operator.command.ts';
-import { registerServeCommand } from './serve.command.ts';
+import { registerServeCommand, type StartServer } from './serve.command.ts';
 import { registerLoginCommand } from './login.command.ts';
 import { registerUserCommand } from './user.command.ts';
 import { registerTokenCommand } from './token.command.ts';
@@ -18,7 +22,7 @@ import { registerRunCommand } from './run.command.ts';
 import { registerDatasetCommand } from './dataset.command.ts';
 import { registerDecryptCommand } from './decrypt.command.ts';
 
-export function buildProgram(): Command {
+export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
     .description('Strongroom: your buckets, your keys, every access governed and audited.')
     .version('0.1.0')
@@ -30,7 +34,7 @@ export function buildProgram(): Command {
 Exit codes: 0 success, 1 the command ran and found a failure, 2 usage or configuration error.
 Configuration comes from environment variables: run 'strongroom config' to list them.`,
   );
-  registerServeCommand(program);
+  registerServeCommand(program, deps.startServer);
   registerInitCommand(program);
   registerDoctorCommand(program);
   registerKeysCommand(program);
@@ -48,9 +52,10 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs the command line; sets `process.exitCode` (never throws). */
+export async function runCli(argv: string[], deps: { startServer: StartServer }): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(deps).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
@@ -62,4 +67,3 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);

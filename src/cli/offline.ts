@@ -15,8 +15,8 @@ import { migrateToLatest } from '../db/migrate.ts';
 import type { Database } from '../db/schema.ts';
 import { createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createKeysService, type KeysService } from '../modules/keys/index.ts';
-import { databaseSpec } from '../server/main.ts';
-import { rootKeyProviderFor } from '../server/root-key.ts';
+import { databaseSpec } from '../installation/home.ts';
+import { rootKeyProviderFor } from '../installation/root-key.ts';
 import { recoverRootKeyRotation } from '../server/key-tasks.ts';
 
 export interface OfflineContext {

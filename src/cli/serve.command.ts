@@ -1,8 +1,25 @@
 import type { Command } from 'commander';
-import { startServer, type RunningServer } from '../server/main.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import type { TlsFiles } from '../installation/tls.ts';
 import { configOrExit } from './context.ts';
 
-function banner(s: RunningServer, home: string): string {
+/** What `serve` needs of a started server (the server module's `RunningServer` has this shape). */
+export interface ServeHandle {
+  url: string;
+  httpsPort: number;
+  httpPort: number | undefined;
+  metricsPort: number | undefined;
+  database: { summary: string };
+  tlsFiles: TlsFiles;
+  tls: { fingerprint256: string };
+  logger: Logger;
+  reloadTls(): Promise<unknown>;
+  close(): Promise<void>;
+}
+export type StartServer = (config: Readonly<Config>) => Promise<ServeHandle>;
+
+function banner(s: ServeHandle, home: string): string {
   const lines = [
     '',
     'Strongroom is running.',
@@ -24,7 +41,7 @@ function banner(s: RunningServer, home: string): string {
   return lines.filter((l) => l !== undefined).join('\n');
 }
 
-export function registerServeCommand(program: Command): void {
+export function registerServeCommand(program: Command, startServer: StartServer): void {
   program
     .command('serve')
     .description('Start the HTTPS server (creates the data directory and TLS material on first run)')

@@ -6,8 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../core/config.ts';
 import { createClient, type Client } from '../client/http-client.ts';
-import { readOperatorToken } from '../server/operator-token.ts';
-import { tlsFilesFor } from '../server/main.ts';
+import { readOperatorToken } from '../installation/operator-token.ts';
+import { tlsFilesFor } from '../installation/home.ts';
+import { CliExit } from './context.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** Where the server answers: the public URL, or the bind address (loopback for a wildcard). */
 export function serverBaseUrl(config: Config): string {
@@ -27,9 +29,19 @@ export async function connectToServer(config: Config): Promise<Client | undefine
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') return undefined;
+    if (typeof code === 'string' && TLS_MISMATCH.has(code)) {
+      throw new CliExit(
+        EXIT.FAILED,
+        `The server answering at ${baseUrl} is not the one of the data directory ${config.STRONGROOM_HOME} (its TLS certificate is not this installation's: ${code}). ` +
+          'Stop that server, or point this command at its own installation (STRONGROOM_HOME) or at this one\'s server (STRONGROOM_HTTPS_PORT, STRONGROOM_PUBLIC_URL).',
+      );
+    }
     throw err;
   }
 }
+
+/** Certificate errors that mean "another installation's server", not "no server". */
+const TLS_MISMATCH = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
 
 export function say(mode: 'online' | 'offline', what: string): void {
   process.stderr.write(mode === 'online' ? `online: ${what} (through the running server's API)\n` : `offline: ${what} (server not running; read the data directory directly)\n`);

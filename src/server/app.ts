@@ -37,7 +37,7 @@ import { instrumentApp, type Metrics } from './metrics.ts';
 import { registerProblemHandler } from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { collectRoutes, type RouteEntry } from './route-access.ts';
-import { serverTlsOptions, type TlsMaterial } from './tls.ts';
+import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;

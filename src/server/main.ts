@@ -4,13 +4,12 @@
  * and shuts everything down in order.
  */
 import { DEFAULT_CONSOLE_DIR, consoleBuilt } from './console.ts';
-import { mkdir, stat, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../core/config.ts';
-import { openDatabase, type DatabaseHandle, type DatabaseSpec } from '../db/database.ts';
+import { openDatabase, type DatabaseHandle } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createBarrier } from '../core/crypto/barrier.ts';
 import { AppError } from '../core/errors.ts';
@@ -18,20 +17,21 @@ import { createAccessControl, reload as reloadAccessPolicies } from '../modules/
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
 import { createDatasetsService, createLeaseHolder, createUploadSessions, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
-import { instanceId } from './instance-id.ts';
+import { instanceId } from '../installation/instance-id.ts';
 import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
 import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
 import { createKeysService, createWorkspaceKeys, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { createAuditContext } from './audit-context.ts';
-import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from './operator-token.ts';
+import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from '../installation/operator-token.ts';
 import { recoverRootKeyRotation } from './key-tasks.ts';
-import { rootKeyProviderFor } from './root-key.ts';
+import { rootKeyProviderFor } from '../installation/root-key.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
 import { startRedirectServer, type RedirectServer } from './redirect.ts';
-import { ensureSelfSignedCert, loadTlsMaterial, secureContextOptions, selfSignedPaths, type TlsFiles, type TlsMaterial } from './tls.ts';
+import { ensureSelfSignedCert, loadTlsMaterial, secureContextOptions, type TlsFiles, type TlsMaterial } from '../installation/tls.ts';
+import { databaseSpec, prepareHome, tlsFilesFor } from '../installation/home.ts';
 
 export interface RunningServer {
   app: App;
@@ -55,30 +55,6 @@ export interface RunningServer {
   reloadTls(): Promise<TlsMaterial>;
   /** Stop accepting, finish in-flight requests (bounded by the shutdown timeout), close the DB. */
   close(): Promise<void>;
-}
-
-/** Create the data directory 0700, or tighten it. */
-export async function prepareHome(home: string): Promise<void> {
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  const s = await stat(home);
-  if ((s.mode & 0o077) !== 0) await chmod(home, 0o700);
-}
-
-export function databaseSpec(config: Config): DatabaseSpec {
-  return config.DATABASE_URL
-    ? {
-        kind: 'postgres',
-        url: config.DATABASE_URL,
-        caFile: config.STRONGROOM_DATABASE_CA_FILE,
-        allowWeakTls: config.STRONGROOM_DATABASE_ALLOW_WEAK_TLS,
-      }
-    : { kind: 'pglite', dataDir: path.join(config.STRONGROOM_HOME, 'db') };
-}
-
-export function tlsFilesFor(config: Config): TlsFiles {
-  return config.STRONGROOM_TLS_CERT_FILE && config.STRONGROOM_TLS_KEY_FILE
-    ? { certFile: config.STRONGROOM_TLS_CERT_FILE, keyFile: config.STRONGROOM_TLS_KEY_FILE, selfSigned: false }
-    : selfSignedPaths(config.STRONGROOM_HOME);
 }
 
 /**

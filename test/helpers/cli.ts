@@ -7,8 +7,22 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/strongroom.js', import.meta.url));
 
+/**
+ * The environment a child command inherits: the test runner's, minus every Strongroom setting
+ * (`STRONGROOM_*`, `DATABASE_URL`, their `_FILE` forms), so a developer's shell — or a server of
+ * theirs running on the default ports with its own data directory — never leaks into a test.
+ */
+export function inheritedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith('STRONGROOM_') || k.startsWith('DATABASE_URL')) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
 export function runCli(args: string[], env: Record<string, string>, input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', input, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...inheritedEnv(), ...env }, encoding: 'utf8', input, timeout: 60_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,7 +47,7 @@ export interface ServeProcess {
 }
 
 export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { msg: string; resolve: (v: Record<string, unknown>) => void }[] = [];
   let buf = '';
@@ -73,7 +87,7 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
 /** The CLI as a child process without blocking this process (a server may run in it). */
 export function cliAsync(args: string[], env: Record<string, string>, input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...inheritedEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -89,7 +103,7 @@ export interface CliRun { status: number; stdout: Buffer; stderr: string }
 /** The CLI as a child process in `cwd`, with binary standard output; `bare` = an empty environment but PATH. */
 export function cliIn(cwd: string, args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const childEnv = o.bare ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : { ...process.env, ...o.env };
+    const childEnv = o.bare ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : { ...inheritedEnv(), ...o.env };
     const child = spawn(process.execPath, [BIN, ...args], { env: childEnv, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';

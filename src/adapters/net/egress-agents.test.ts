@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { generateSelfSigned } from '../../server/tls.ts';
+import { generateSelfSigned } from '../../installation/tls.ts';
 import { EgressDeniedError } from '../../core/net/egress-error.ts';
 import { EgressTimeoutError } from './egress-agents.ts';
 import { createEgressGuard } from './egress-guard.ts';

@@ -22,7 +22,7 @@ import { ANONYMOUS, type Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Decision } from '../../modules/access/index.ts';
 import { API_TOKEN_PREFIX, SESSION_COOKIE, csrfTokenFor, safeEqual, scopeAllows, type IdentityModule, type Principal } from '../../modules/identity/index.ts';
-import { OPERATOR_TOKEN_PREFIX } from '../operator-token.ts';
+import { OPERATOR_TOKEN_PREFIX } from '../../installation/operator-token.ts';
 import type { AuditContext } from '../audit-context.ts';
 
 /** What a request authenticated with, beyond the actor (for re-authentication checks and logout). */

@@ -5,7 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 
-export const HSTS_VALUE = 'max-age=63072000; includeSubDomains';
+import { HSTS_VALUE } from '../../installation/tls.ts';
+
+export { HSTS_VALUE };
 
 /** The console lives under this policy: no inline script or style, no third-party origin. */
 export const CSP_DIRECTIVES = {

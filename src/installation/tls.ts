@@ -13,6 +13,9 @@ import 'reflect-metadata'; // required by @peculiar/x509's DI container
 import * as x509 from '@peculiar/x509';
 
 /** Mozilla "intermediate" TLS 1.2 suites, ECDHE only (no finite-field DHE). */
+/** Strict-Transport-Security sent on every HTTPS answer (two years, subdomains), and checked by `doctor`. */
+export const HSTS_VALUE = 'max-age=63072000; includeSubDomains';
+
 export const TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256',
   'ECDHE-RSA-AES128-GCM-SHA256',
