@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { GOOD_PASSWORD, createUser, jsonBody, login } from './helpers/identity.ts';
+import { GOOD_PASSWORD, createUser, jsonBody, login, totpNow } from './helpers/identity.ts';
 
 let app: TestApp;
 before(async () => {
@@ -44,8 +44,9 @@ test('a role change signs the user out everywhere (privilege change ends the old
 
 test('a service account acts only through its scoped token, with its role', async () => {
   const { ownerSession } = await import('./helpers/identity.ts');
-  const { session: owner } = await ownerSession(app);
-  await owner.req('/api/v1/auth/reauth', jsonBody({ password: GOOD_PASSWORD })).catch(() => undefined);
+  const { session: owner, secret } = await ownerSession(app);
+  const reauth = await owner.req('/api/v1/auth/reauth', jsonBody({ password: GOOD_PASSWORD, code: totpNow(secret, Date.now() + 30_000) })); // the current code was spent on enrolment (no replay)
+  assert.equal(reauth.status, 200, reauth.body);
   const sa = await owner.req('/api/v1/workspaces/default/service-accounts', jsonBody({ name: 'etl-bot', role: 'auditor' }));
   assert.equal(sa.status, 201, sa.body);
   const tok = await owner.req(`/api/v1/workspaces/default/service-accounts/${sa.json<any>().id}/tokens`, jsonBody({ name: 'ci', scopes: ['audit.event.list'], expiresInDays: 1 }));

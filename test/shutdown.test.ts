@@ -26,3 +26,14 @@ test('close() lets an in-flight request finish, then refuses new ones and closes
   await assert.rejects(app.req('/healthz'), /ECONNREFUSED/);
   await assert.rejects(sql`select 1`.execute(app.server.database.db));
 });
+
+test('a route registered without an access declaration stops the server from starting (default deny)', async () => {
+  await assert.rejects(
+    startTestApp('pglite', {
+      extraRoutes: (f) => {
+        f.get('/test/undeclared', async () => ({ leaked: true }));
+      },
+    }),
+    (err: Error) => err.name === 'UndeclaredRouteError' && /GET \/test\/undeclared declares no access/.test(err.message),
+  );
+});
