@@ -30,7 +30,7 @@ export function DatasetsPage() {
       {uploading ? <UploadPanel onClose={() => setUploading(false)} /> : null}
       <div className={css.filters} role="search">
         <Field label="Search">{(id) => <input id={id} className={ui.input} type="search" placeholder="Name or description" value={search} onChange={(e) => setSearch(e.target.value)} />}</Field>
-        <Field label="Tag">{(id) => <input id={id} className={ui.input} placeholder="e.g. finance" value={tag} onChange={(e) => setTag(e.target.value)} />}</Field>
+        <Field label="Tag">{(id) => <input id={id} className={ui.input} value={tag} onChange={(e) => setTag(e.target.value)} />}</Field>
       </div>
       <Problem error={list.error} />
       {list.isPending ? <Loading what="datasets" /> : null}

@@ -90,9 +90,11 @@ export function DrivesPage() {
                   </td>
                   <td>
                     <div className={ui.row}>
-                      <button className={`${ui.button} ${ui.small}`} disabled={retest.isPending} onClick={() => retest.mutate(d.name)}>
-                        {retest.isPending && retest.variables === d.name ? 'Testing…' : 'Test'}
-                      </button>
+                      {can.manageData ? (
+                        <button className={`${ui.button} ${ui.small}`} disabled={retest.isPending} onClick={() => retest.mutate(d.name)}>
+                          {retest.isPending && retest.variables === d.name ? 'Testing…' : 'Test'}
+                        </button>
+                      ) : null}
                       {can.manageData && !d.isDefault ? (
                         <button className={`${ui.button} ${ui.small}`} onClick={() => setRemoving(d)}>
                           Remove
