@@ -67,7 +67,7 @@ function Tokens() {
       </FieldErrors>
       {tokens.data && tokens.data.tokens.length > 0 ? (
         <div className={ui.tableWrap}>
-          <table className={ui.table}>
+          <table className={`${ui.table} ${ui.stack}`}>
             <thead>
               <tr>
                 <th>Name</th>
@@ -84,10 +84,10 @@ function Tokens() {
               {tokens.data.tokens.map((t) => (
                 <tr key={t.id}>
                   <td>{t.name}</td>
-                  <td>{t.workspace}</td>
-                  <td>{t.scopes.join(' ')}</td>
-                  <td>{when(t.expiresAt)}</td>
-                  <td>{when(t.lastUsedAt)}</td>
+                  <td data-label="Workspace">{t.workspace}</td>
+                  <td data-label="Scopes">{t.scopes.join(' ')}</td>
+                  <td data-label="Expires">{when(t.expiresAt)}</td>
+                  <td data-label="Last used">{when(t.lastUsedAt)}</td>
                   <td>
                     {t.revokedAt ? (
                       <Badge>revoked</Badge>

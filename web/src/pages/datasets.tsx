@@ -51,7 +51,7 @@ export function DatasetsPage() {
       ) : null}
       {list.data && list.data.datasets.length > 0 ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
-          <table className={ui.table}>
+          <table className={`${ui.table} ${ui.stack}`}>
             <thead>
               <tr>
                 <th>Dataset</th>
@@ -70,12 +70,12 @@ export function DatasetsPage() {
                     </Link>
                     {d.description ? <div className={ui.muted}>{d.description}</div> : null}
                   </td>
-                  <td>
+                  <td data-label="Tags">
                     <Tags tags={d.tags} />
                   </td>
-                  <td>{d.versions}{d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}</td>
-                  <td className={ui.nowrap}>{bytes(d.bytes)}</td>
-                  <td>{when(d.updatedAt)}</td>
+                  <td data-label="Versions">{d.versions}{d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}</td>
+                  <td data-label="Size" className={ui.nowrap}>{bytes(d.bytes)}</td>
+                  <td data-label="Updated">{when(d.updatedAt)}</td>
                 </tr>
               ))}
             </tbody>

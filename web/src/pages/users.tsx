@@ -7,12 +7,12 @@ import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
 import { Badge, ConfirmDialog, Field, FieldErrors, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 
 const ROLE_HELP: Record<string, string> = {
-  owner: 'everything, including other owners',
-  admin: 'users, drives, policies, audit',
-  steward: 'policies and data reads',
-  engineer: 'drives, datasets, secrets',
+  owner: 'may do everything, including managing other owners',
+  admin: 'manages users, drives, policies and reads the audit trail',
+  steward: 'manages data policies and reads data',
+  engineer: 'manages drives, datasets and secrets',
   analyst: 'reads datasets',
-  viewer: 'sees what exists',
+  viewer: 'sees what exists, without reading data',
   auditor: 'reads the audit trail',
 };
 
@@ -105,7 +105,7 @@ export function UsersPage() {
       {users.isPending ? <Loading what="users" /> : null}
       {users.data ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
-          <table className={ui.table}>
+          <table className={`${ui.table} ${ui.stack}`}>
             <thead>
               <tr>
                 <th>User</th>
@@ -140,8 +140,8 @@ export function UsersPage() {
                       ))}
                     </select>
                   </td>
-                  <td>{u.mfaEnabled ? <Badge kind="good">on</Badge> : <Badge>off</Badge>}</td>
-                  <td>{u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}</td>
+                  <td data-label="MFA">{u.mfaEnabled ? <Badge kind="good">on</Badge> : <Badge>off</Badge>}</td>
+                  <td data-label="Status">{u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}</td>
                   <td>
                     {u.id !== me?.user.id && u.status === 'active' ? (
                       <button className={`${ui.button} ${ui.small}`} onClick={() => setDisabling(u)}>
@@ -169,7 +169,7 @@ export function UsersPage() {
         onConfirm={() => changing && setRole.mutate({ id: changing.user.id, role: changing.role })}
       >
         <p>
-          {changing?.user.displayName} is now <strong>{changing?.user.roles.join(', ') || 'without a role'}</strong> in workspace {ws.id}. As <strong>{changing?.role}</strong> they can: {ROLE_HELP[changing?.role ?? '']}.
+          {changing?.user.displayName} is now <strong>{changing?.user.roles.join(', ') || 'without a role'}</strong> in workspace {ws.id}. As <strong>{changing?.role}</strong>, a member {ROLE_HELP[changing?.role ?? ''] ?? ''}.
         </p>
         <p>The change applies to their next request and is recorded in the audit trail.</p>
       </ConfirmDialog>

@@ -34,7 +34,7 @@ export function Problem({ error, title }: { error: unknown; title?: string }) {
         </ul>
       ) : e ? (
         <p>
-          {title ? `${e.title}. ` : ''}
+          {title && !(e.detail ?? '').startsWith(e.title) ? `${e.title}. ` : ''}
           {e.detail ?? ''} {e.code && e.code !== 'UNKNOWN' ? <code className={s.muted}>({e.code})</code> : null}
         </p>
       ) : (
@@ -160,24 +160,16 @@ export function Field(props: { label: string; help?: ReactNode; path?: string | 
     const el = document.getElementById(id) as Checkable | null;
     el?.setCustomValidity?.(check ?? '');
   }, [id, check]);
-  useEffect(() => {
-    const el = document.getElementById(id) as Checkable | null;
-    if (!el) return;
-    // A pattern or type mismatch gets the field's own words when it has some (`mismatch`).
-    const onInvalid = () => setNative((!el.validity.valueMissing && !el.validity.customError && mismatch.current) || el.validationMessage || 'This value is not valid.');
-    const onInput = () => {
-      setNative(null);
-      setEdited(true);
-    };
-    el.addEventListener('invalid', onInvalid);
-    el.addEventListener('input', onInput);
-    el.addEventListener('change', onInput);
-    return () => {
-      el.removeEventListener('invalid', onInvalid);
-      el.removeEventListener('input', onInput);
-      el.removeEventListener('change', onInput);
-    };
-  }, [id]);
+  // A pattern or type mismatch gets the field's own words when it has some (`mismatch`).
+  const onInvalid = (e: { target: EventTarget }) => {
+    const el = e.target as Checkable;
+    if (el.id !== id) return;
+    setNative((!el.validity.valueMissing && !el.validity.customError && mismatch.current) || el.validationMessage || 'This value is not valid.');
+  };
+  const onEdit = () => {
+    setNative(null);
+    setEdited(true);
+  };
   useEffect(() => {
     const el = document.getElementById(id);
     if (!el) return;
@@ -189,7 +181,7 @@ export function Field(props: { label: string; help?: ReactNode; path?: string | 
   }, [id, message, help]);
 
   return (
-    <div className={`${s.field} ${message ? s.fieldBad : ''}`}>
+    <div className={`${s.field} ${message ? s.fieldBad : ''}`} onInvalidCapture={onInvalid} onInput={onEdit} onChange={onEdit}>
       <label className={s.label} htmlFor={id}>
         {label}
       </label>
