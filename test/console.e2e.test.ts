@@ -37,6 +37,9 @@ async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The message a form shows at the field labelled `label` (client-side check or server issue). */
+const fieldError = (p: Page, label: string) => p.locator(`[data-error-for="${label}"]`);
+
 describe('console in Chromium', () => {
   let app: TestApp;
   let az: AzuritePeer;
@@ -112,6 +115,22 @@ describe('console in Chromium', () => {
     assert.notEqual(traversal.status, 200);
   });
 
+  test('sign-in: the browser check shows at the Email field and blocks sending; a refusal says why', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.goto(`${base}/drives`);
+    await page.getByLabel('Email').fill('nope');
+    await page.getByLabel('Password').fill('x');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await fieldError(page, 'Email').getByText('Enter an email address').waitFor();
+    assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByTestId('problem').count(), 0, 'the browser stopped the form: nothing was sent');
+    await page.getByLabel('Email').fill('a@b'); // the browser accepts it; no such account
+    assert.equal(await fieldError(page, 'Email').count(), 0, 'editing the field clears its message');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    assert.match((await page.getByTestId('problem').textContent()) ?? '', /Incorrect email or password/);
+    await browser.shot('00-signin-field-error');
+  });
+
   test('sign in on a deep link: MFA enrolment with a QR code, then back on the page asked for', async (t) => {
     if (skip) return t.skip('no chromium');
     await page.goto(`${base}/drives`);
@@ -120,15 +139,30 @@ describe('console in Chromium', () => {
     await page.getByLabel('Email').fill(OWNER);
     await page.getByLabel('Password').fill(GOOD_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    assert.match((await page.getByText(/Signed in as .* Not you\?/).textContent()) ?? '', /owner@console\.test/, 'the enrolment screen says who is signed in, with a way out');
     await page.getByRole('button', { name: 'Start enrolment' }).click();
     await page.getByRole('img', { name: 'QR code of the authenticator secret' }).waitFor();
-    totpSecret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    const shown = (await page.getByTestId('totp-secret').textContent())!.trim();
+    assert.match(shown, /^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/, 'the secret is shown in groups of four');
+    totpSecret = shown.replaceAll(' ', '');
     assert.match(totpSecret, /^[A-Z2-7]{16,}$/);
+    await page.getByLabel('Code from the app').fill('12');
+    await page.getByRole('button', { name: 'Turn on MFA' }).click();
+    await fieldError(page, 'Code from the app').getByText('Enter the 6 digits').waitFor();
     await browser.shot('01-mfa-enrolment');
     await page.getByLabel('Code from the app').fill(freshCode());
     await page.getByRole('button', { name: 'Turn on MFA' }).click();
-    const codes = await page.getByTestId('recovery-codes').textContent();
-    assert.ok(codes && codes.length > 20, 'recovery codes are shown');
+    const codes = (await page.getByTestId('recovery-codes').textContent()) ?? '';
+    assert.ok(codes.length > 20, 'recovery codes are shown');
+    assert.ok(await page.getByRole('button', { name: 'Continue' }).isDisabled(), 'Continue waits for "I have saved them"');
+    const [saved] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download as a file' }).click()]);
+    const { readFile } = await import('node:fs/promises');
+    const file = await readFile(await saved.path(), 'utf8');
+    const first = (await page.getByTestId('recovery-codes').locator('div').first().textContent())!;
+    assert.ok(file.includes(first), 'the downloaded file holds the codes');
+    assert.equal(saved.suggestedFilename(), 'strongroom-recovery-codes.txt');
+    await browser.shot('01b-recovery-codes');
+    await page.getByLabel('I have saved my recovery codes').check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Data Store' }).waitFor();
     assert.match((await page.getByTestId('signed-in-as').textContent()) ?? '', /Signed in as owner@console\.test/);
@@ -138,6 +172,12 @@ describe('console in Chromium', () => {
 
   test('sign out, then sign in with password and TOTP', async (t) => {
     if (skip) return t.skip('no chromium');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').fill(OWNER);
+    await page.getByLabel('Password').fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // "Not you?" leaves the half-done sign-in and starts again.
+    await page.getByLabel('Authentication code').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Email').fill(OWNER);
     await page.getByLabel('Password').fill(GOOD_PASSWORD);
@@ -155,9 +195,29 @@ describe('console in Chromium', () => {
     if (skip) return t.skip('no chromium');
     await page.getByRole('link', { name: 'Data Store' }).click();
     await page.getByRole('link', { name: 'Mount New Drive' }).click();
+    for (const radio of await page.getByRole('radio').all()) {
+      assert.equal((await radio.locator('svg').first().boundingBox())?.width, 40, 'a provider logo keeps its size');
+    }
     await page.getByRole('radio', { name: /Azure Blob Storage/ }).click();
+    // The browser's own check runs (the pattern compiles under the `v` flag) and says why at the field.
+    await page.getByLabel('Drive name').fill('Bad Name!');
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    await fieldError(page, 'Drive name').getByText('1–63 characters of a–z, 0–9 and -').waitFor();
+    assert.equal(await page.getByLabel('Drive name').evaluate((el) => (el as unknown as { validity: { patternMismatch: boolean } }).validity.patternMismatch), true, 'the pattern attribute is a valid expression and applies');
+    await browser.shot('03b-mount-name-invalid');
     await page.getByLabel('Drive name').fill('azure-lake');
     await page.getByRole('button', { name: 'Next', exact: true }).click();
+    // An empty required field is caught by the browser; values the server refuses come back to their fields.
+    await page.getByRole('button', { name: 'Next: test' }).click();
+    await fieldError(page, 'Container').waitFor();
+    await page.getByLabel('Container', { exact: true }).fill('Bad_Container');
+    await page.getByLabel('Storage account name').fill('Bad Name');
+    await page.getByLabel('Account key', { exact: true }).fill('abc');
+    await page.getByRole('button', { name: 'Next: test' }).click();
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    await fieldError(page, 'Container').getByText('an Azure container name').waitFor();
+    await fieldError(page, 'Storage account name').getByText('an Azure storage account name').waitFor();
+    await browser.shot('03c-mount-server-issues');
     await page.getByLabel('Container', { exact: true }).fill('datasets');
     await page.getByLabel('Blob service endpoint (optional)').fill(az.blobEndpoint);
     await page.getByLabel('Storage account name').fill(AZURITE_ACCOUNT);
@@ -198,7 +258,7 @@ describe('console in Chromium', () => {
   const openUpload = async (dataset: string) => {
     await page.goto(`${base}/datasets`);
     await page.getByRole('button', { name: 'Upload', exact: true }).first().click();
-    const panel = page.getByRole('region', { name: 'Upload a file' });
+    const panel = page.getByRole('form', { name: 'Upload a file' });
     await panel.getByLabel('Dataset name').fill(dataset);
     await panel.getByLabel('File to upload').setInputFiles(file);
     await panel.getByRole('button', { name: 'Upload', exact: true }).click();
@@ -224,13 +284,14 @@ describe('console in Chromium', () => {
     await page.getByText('No datasets yet').waitFor();
     await browser.shot('07-datasets-empty');
     await page.getByRole('button', { name: 'Upload', exact: true }).first().click();
-    const panel = page.getByRole('region', { name: 'Upload a file' });
+    const panel = page.getByRole('form', { name: 'Upload a file' });
     await page.getByLabel('Dataset name').fill('measurements');
     await page.getByLabel('Drive', { exact: true }).selectOption('azure-lake');
     await page.getByLabel('Tags (optional)').fill('lab, raw');
     await page.getByLabel('File to upload').setInputFiles(file);
     await panel.getByRole('button', { name: 'Upload', exact: true }).click();
     await page.getByText('Version 1 of measurements is stored').waitFor({ timeout: 180_000 });
+    assert.ok(await panel.getByRole('button', { name: 'Upload', exact: true }).isDisabled(), 'the Upload button resets: the stored file is not offered again');
     const stats = (await page.getByTestId('upload-stats').textContent()) ?? '';
     assert.match(stats, /100 %/);
     assert.match(stats, /50\.0 MiB of 50\.0 MiB/);
@@ -247,7 +308,7 @@ describe('console in Chromium', () => {
     assert.match((await row.textContent()) ?? '', /azure-lake/);
     assert.match((await row.textContent()) ?? '', /by you \(owner@console\.test\)/);
     await browser.shot('09-dataset-page');
-    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'Download' }).click()]);
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
     const saved = await download.path();
     assert.equal(download.suggestedFilename(), 'measurements.bin');
     assert.equal(await sha256File(saved), expected, 'the downloaded bytes hash the same');
@@ -290,6 +351,59 @@ describe('console in Chromium', () => {
     assert.equal((await page.getByTestId('version-1').getByTestId('sha256').textContent())?.trim(), expected, 'the resumed upload stored the same bytes');
   });
 
+  test('upload form: the name comes from the file and is checked as typed; a tag says what it does; an identical file is pointed out; a refused download says why', async (t) => {
+    if (skip) return t.skip('no chromium');
+    const notes = path.join(work, 'Q3 Sales (final).csv');
+    await writeFile(notes, 'region,amount\neu,1\nus,2\n');
+    await page.goto(`${base}/datasets`);
+    await page.getByRole('button', { name: 'Upload', exact: true }).first().click();
+    const panel = page.getByRole('form', { name: 'Upload a file' });
+    await panel.getByLabel('File to upload').setInputFiles(notes);
+    assert.equal(await panel.getByLabel('Dataset name').inputValue(), 'Q3-Sales-final', 'the name is suggested from the file name');
+    for (const [bad, says] of [
+      ['my data', 'No spaces'],
+      ['daten-ä', '"ä" cannot be used'],
+      ['x'.repeat(130), 'At most 128 characters: this name has 130'],
+    ] as const) {
+      await panel.getByLabel('Dataset name').fill(bad);
+      await fieldError(page, 'Dataset name').getByText(says).waitFor();
+    }
+    await panel.getByRole('button', { name: 'Upload', exact: true }).click(); // the form refuses to send it
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await panel.getByText(/is stored/).count(), 0);
+    assert.equal(await panel.getByTestId('problem').count(), 0, 'nothing reached the server');
+    await browser.shot('09d-upload-name-check');
+    await panel.getByLabel('Dataset name').fill('q3-sales');
+    await panel.getByLabel('Tags (optional)').fill('finance, Bad Tag');
+    await fieldError(page, 'Tags (optional)').getByText('Tag "bad tag"').waitFor();
+    assert.equal(await panel.getByLabel('Tags (optional)').getAttribute('placeholder'), null, 'no tag is suggested');
+    assert.doesNotMatch((await panel.textContent()) ?? '', /e\.g\. finance, pii/);
+    await panel.getByLabel('Tags (optional)').fill('finance, pii');
+    const warning = panel.getByText('The tag pii restricts downloads');
+    await warning.waitFor();
+    assert.match((await panel.getByRole('status').filter({ hasText: 'restricts downloads' }).textContent()) ?? '', /clearance 2 or more.*You do not meet it/);
+    await browser.shot('09e-upload-pii-warning');
+    await panel.getByRole('button', { name: 'Upload', exact: true }).click();
+    await panel.getByText('Version 1 of q3-sales is stored').waitFor();
+    // The same bytes again: pointed out before they are stored twice.
+    await panel.getByLabel('File to upload').setInputFiles(notes);
+    await panel.getByText('This file is identical to version 1').waitFor();
+    await browser.shot('09f-upload-identical');
+    await panel.getByRole('button', { name: 'Upload anyway' }).click();
+    await panel.getByText('Version 2 of q3-sales is stored').waitFor();
+    // pii needs a clearance nobody here has: the server refuses, and the page says so and why.
+    await panel.getByRole('link', { name: 'Open dataset' }).click();
+    await page.getByText('Downloads of this dataset are restricted').waitFor();
+    await page.getByTestId('version-2').getByRole('button', { name: 'Download' }).click();
+    const refusal = page.getByTestId('download-refused');
+    await refusal.getByText('Version 2 could not be downloaded').waitFor();
+    const said = (await refusal.textContent()) ?? '';
+    assert.match(said, /not allowed to do this with this dataset/);
+    assert.match(said, /FORBIDDEN/);
+    assert.match(said, /the tag pii allows only people with clearance 2 or more/);
+    await browser.shot('09g-download-refused');
+  });
+
   test('Vault: create a password secret, reveal it after re-authentication (audited, shown for a short time), delete it', async (t) => {
     if (skip) return t.skip('no chromium');
     await page.getByRole('link', { name: 'Vault' }).click();
@@ -299,12 +413,34 @@ describe('console in Chromium', () => {
     assert.match((await page.getByText(/cloud-credential · version 1/).textContent()) ?? '', /cloud-credential/);
     await page.getByRole('button', { name: 'New secret' }).first().click();
     const form = page.getByRole('form', { name: 'New secret' });
-    await form.getByLabel('Path').fill('team/warehouse/password');
+    // What the server refuses comes back to the field it is about.
+    await form.getByLabel('Path').fill('team//password');
     await form.getByLabel('Username (optional)').fill('etl');
     await form.getByLabel('Password', { exact: true }).fill(SECRET_VALUE);
+    await form.getByRole('button', { name: 'Save secret' }).click();
+    await fieldError(page, 'Path').getByText('no empty segments').waitFor();
+    await form.getByLabel('Path').fill('team/warehouse/password');
+    await form.getByLabel('Rotate every (optional)').fill('soon');
+    await form.getByRole('button', { name: 'Save secret' }).click();
+    await fieldError(page, 'Rotate every (optional)').getByText('a duration like 90d').waitFor();
+    await browser.shot('10a-vault-field-error');
+    await form.getByLabel('Rotate every (optional)').fill('90d');
     await form.getByLabel('Description (optional)').fill('Warehouse loader account');
     await form.getByRole('button', { name: 'Save secret' }).click();
     await page.getByRole('heading', { name: 'team/warehouse/password' }).waitFor();
+    // The path tree: a filter, and folders that fold (not the one holding the selected secret).
+    await page.getByLabel('Filter paths').fill('warehouse');
+    assert.equal(await page.getByRole('button', { name: 'credentials' }).count(), 0, 'the filter hides other paths');
+    await page.getByLabel('Filter paths').fill('zzz');
+    await page.getByText('No secret path contains “zzz”').waitFor();
+    await page.getByLabel('Filter paths').fill('');
+    const drivesFolder = page.getByRole('button', { name: 'drives/' });
+    await drivesFolder.click();
+    assert.equal(await drivesFolder.getAttribute('aria-expanded'), 'false');
+    assert.equal(await page.getByRole('button', { name: 'credentials' }).count(), 0, 'a folded folder hides its secrets');
+    assert.ok(await page.getByRole('button', { name: 'team/' }).isDisabled(), "the selected secret's folder stays open");
+    await drivesFolder.click();
+    await page.getByRole('button', { name: 'credentials' }).waitFor();
     assert.ok(!(await page.content()).includes(SECRET_VALUE), 'the value is not on the page after saving');
     await browser.shot('10-vault-secret');
 
@@ -322,6 +458,20 @@ describe('console in Chromium', () => {
     assert.match(text, /recorded in the audit trail/);
     assert.match(text, /hidden again in \d+ s/);
     await browser.shot('12-vault-revealed');
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await revealed.getByRole('button', { name: 'Copy password' }).click();
+    await revealed.getByRole('button', { name: 'Copy password' }).getByText('Copied').waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), SECRET_VALUE, 'the copy button put the value on the clipboard');
+    // A new version starts from the non-secret fields of the revealed one; the password stays empty.
+    await page.getByRole('button', { name: 'New version' }).click();
+    const next = page.getByRole('form', { name: 'New version' });
+    assert.equal(await next.getByLabel('Username (optional)').inputValue(), 'etl');
+    assert.equal(await next.getByLabel('Password', { exact: true }).inputValue(), '');
+    assert.equal(await next.getByLabel('Description (optional)').inputValue(), 'Warehouse loader account');
+    assert.equal(await next.getByLabel('Rotate every (optional)').inputValue(), '90d');
+    await browser.shot('12b-vault-new-version-prefilled');
+    await next.getByRole('button', { name: 'Cancel' }).click();
+    await page.evaluate('navigator.clipboard.writeText("")');
     await page.getByRole('button', { name: 'Hide now' }).click();
     assert.ok(!(await page.content()).includes(SECRET_VALUE), 'hidden again');
 
@@ -357,6 +507,73 @@ describe('console in Chromium', () => {
     const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
     const { readFile } = await import('node:fs/promises');
     assert.match(await readFile(await csv.path(), 'utf8'), /vault\.secret\.reveal/);
+  });
+
+  test('Users: a refused password shows at its field and a role change is confirmed first; Tokens: a bad scope shows at its field, the new token can be copied', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.getByRole('link', { name: 'Users & roles' }).click();
+    await page.getByRole('button', { name: 'Create user' }).first().click();
+    const form = page.getByRole('form', { name: 'Create user' });
+    await form.getByLabel('Email').fill('nina@console.test');
+    await form.getByLabel('Name').fill('Nina New');
+    await form.getByLabel('First password').fill('short');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await fieldError(page, 'First password').getByText('at least 15 characters').waitFor();
+    await browser.shot('16c-users-field-error');
+    await form.getByLabel('First password').fill(GOOD_PASSWORD);
+    await form.getByRole('button', { name: 'Create user' }).click();
+    const role = page.getByLabel('Role of nina@console.test');
+    await role.waitFor();
+    assert.equal(await role.inputValue(), 'engineer');
+    await role.selectOption('analyst');
+    const confirm = page.getByRole('dialog', { name: 'Make nina@console.test analyst?' });
+    await confirm.waitFor();
+    assert.match((await confirm.textContent()) ?? '', /is now engineer/);
+    await browser.shot('16d-users-confirm-role');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await role.inputValue(), 'engineer', 'cancelling changes nothing');
+    await role.selectOption('analyst');
+    await confirm.getByRole('button', { name: 'Change role' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    for (let i = 0; i < 50 && (await role.inputValue()) !== 'analyst'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await role.inputValue(), 'analyst');
+
+    await page.getByRole('link', { name: 'Your account' }).click();
+    const tokens = page.getByRole('form', { name: 'New API token' });
+    await tokens.getByLabel('Name').fill('ci');
+    await tokens.getByLabel('Scopes').fill('bad scope!');
+    await tokens.getByRole('button', { name: 'Create token' }).click();
+    await fieldError(page, 'Scopes').getByText('an action name').waitFor();
+    await browser.shot('16e-token-field-error');
+    await tokens.getByLabel('Scopes').fill('dataset.*');
+    await tokens.getByRole('button', { name: 'Create token' }).click();
+    const reauth = page.getByRole('dialog', { name: "Confirm it's you" });
+    await reauth.or(page.getByTestId('new-token')).first().waitFor();
+    if (await reauth.isVisible()) {
+      await reauth.getByLabel('Your password').fill(GOOD_PASSWORD);
+      await reauth.getByLabel('Authenticator code').fill(freshCode());
+      await reauth.getByRole('button', { name: 'Confirm' }).click();
+    }
+    const token = (await page.getByTestId('new-token').textContent())!.trim();
+    await page.getByRole('button', { name: 'Copy the token' }).click();
+    await page.getByRole('button', { name: 'Copy the token' }).getByText('Copied').waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), token);
+    await page.evaluate('navigator.clipboard.writeText("")');
+  });
+
+  test('an address the console does not know shows its "No such page"', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.goto(`${base}/drives/nope/extra`);
+    await page.getByTestId('no-such-page').getByText('No such page').waitFor();
+    assert.match((await page.getByTestId('no-such-page').textContent()) ?? '', /\/drives\/nope\/extra/);
+    await page.goto(`${base}/datasets`);
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+    // A client-side move to an unknown page (the server's own answer for /settings is its business).
+    await page.evaluate("history.pushState(null, '', '/settings'); dispatchEvent(new PopStateEvent('popstate'))");
+    await page.getByTestId('no-such-page').waitFor();
+    await browser.shot('16f-no-such-page');
+    await page.getByRole('link', { name: 'Go to Datasets' }).click();
+    await page.getByRole('heading', { name: 'Datasets' }).waitFor();
   });
 
   test('an ended session asks for sign-in and returns to the same page', async (t) => {
@@ -404,12 +621,28 @@ describe('console in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Data Store' }).waitFor();
     await page.setViewportSize({ width: 420, height: 800 });
-    for (const [where, name] of [['/datasets', 'narrow-datasets'], ['/drives', 'narrow-data-store'], ['/audit', 'narrow-audit']] as const) {
+    const pages = [
+      ['/datasets', 'narrow-datasets', undefined],
+      ['/drives', 'narrow-data-store', undefined],
+      ['/audit', 'narrow-audit', undefined],
+      ['/datasets/measurements', 'narrow-dataset', () => page.getByTestId('version-1').getByRole('button', { name: 'Download' })],
+      ['/vault?path=team%2Fwarehouse%2Fpassword', 'narrow-vault', () => page.getByRole('button', { name: 'New version' })],
+      ['/drives/new', 'narrow-mount', () => page.getByRole('radio', { name: /Google Cloud Storage/ })],
+    ] as const;
+    for (const [where, name, action] of pages) {
       await page.goto(`${base}${where}`);
       await page.getByRole('heading', { level: 1 }).waitFor();
+      if (action) await action().waitFor();
       await browser.shot(`19-${name}`);
       assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, `${where} fits a narrow window`);
+      // No table scrolls sideways inside its box either: every action is reachable.
+      assert.equal(await page.evaluate('[...document.querySelectorAll("table")].every((t) => t.parentElement.scrollWidth <= t.parentElement.clientWidth + 1)'), true, `${where}: no table wider than its box`);
+      if (action) {
+        const box = await action().boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 420, `${where}: the action is inside the window`);
+      }
     }
+    for (const radio of await page.getByRole('radio').all()) assert.equal((await radio.locator('svg').first().boundingBox())?.width, 40, 'logos keep their size at 420 px');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
@@ -442,6 +675,15 @@ describe('console in Chromium', () => {
     await vp.getByRole('link', { name: 'measurements' }).waitFor();
     assert.equal(await vp.getByRole('button', { name: 'Upload' }).count(), 0, 'no upload for a viewer');
     await browser.shot('18-viewer-datasets', vp);
+    await vp.getByRole('link', { name: 'measurements' }).click();
+    const row = vp.getByTestId('version-1');
+    await row.waitFor();
+    for (const action of ['Download', 'Delete', 'Upload new version']) assert.equal(await vp.getByRole('button', { name: action }).count(), 0, `no ${action} for a viewer`);
+    assert.equal(await vp.getByRole('link', { name: 'Download' }).count(), 0);
+    const uploaded = (await row.textContent()) ?? '';
+    assert.match(uploaded, /by another member/);
+    assert.doesNotMatch(uploaded, /user [0-9a-f]{8}/, 'no id fragment for a person');
+    await browser.shot('18b-viewer-dataset', vp);
     await vp.close();
   });
 

@@ -1,5 +1,5 @@
 /** The console: sign-in gate, MFA enrolment gate, then the page the URL names. */
-import { useLocation } from './lib/router.tsx';
+import { Link, useLocation } from './lib/router.tsx';
 import { useSession } from './lib/session.tsx';
 import { Shell } from './shell.tsx';
 import { SignIn } from './pages/signin.tsx';
@@ -14,27 +14,42 @@ import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
 
-function Page() {
-  const { segments } = useLocation();
-  const [top, second] = segments;
-  switch (top ?? 'datasets') {
+/** The page an address names, or undefined: each page takes exactly the sub-paths it knows. */
+function pageFor(segments: string[]) {
+  const [top = 'datasets', second, ...rest] = segments;
+  if (rest.length > 0) return undefined;
+  const single = second === undefined;
+  switch (top) {
     case 'drives':
-      return second === 'new' ? <MountWizard /> : <DrivesPage />;
+      return single ? <DrivesPage /> : second === 'new' ? <MountWizard /> : undefined;
     case 'datasets':
-      return second ? <DatasetPage name={second} /> : <DatasetsPage />;
+      return single ? <DatasetsPage /> : <DatasetPage name={second} />;
     case 'vault':
-      return <VaultPage />;
+      return single ? <VaultPage /> : undefined;
     case 'audit':
-      return <AuditPage />;
+      return single ? <AuditPage /> : undefined;
     case 'users':
-      return <UsersPage />;
+      return single ? <UsersPage /> : undefined;
     case 'account':
-      return <AccountPage />;
+      return single ? <AccountPage /> : undefined;
     case 'signin':
-      return <DatasetsPage />;
+      return single ? <DatasetsPage /> : undefined;
     default:
-      return <Empty title="No such page">The address does not name a page of the console. Use the menu on the left.</Empty>;
+      return undefined;
   }
+}
+
+function Page() {
+  const { path, segments } = useLocation();
+  return (
+    pageFor(segments) ?? (
+      <div data-testid="no-such-page">
+        <Empty title="No such page" action={<Link to="/datasets">Go to Datasets</Link>}>
+          <code>{path}</code> is not a page of the console. Use the menu to find what you need.
+        </Empty>
+      </div>
+    )
+  );
 }
 
 export function App() {

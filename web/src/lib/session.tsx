@@ -112,5 +112,11 @@ export function usePermissions() {
     /** Drives and the vault's metadata: data managers and metadata readers. */
     metadata: has(workspace, ['owner', 'admin', 'engineer', 'auditor']),
     audit: has(workspace, ['owner', 'admin', 'auditor']),
+    /** The workspace's user list (names for ids): workspace admins and metadata readers. */
+    listUsers: has(workspace, ['owner', 'admin', 'auditor']),
+    /** Reveal a secret's value: owners and admins (others only if a workspace policy allows it). */
+    reveal: has(workspace, ['owner', 'admin', 'engineer']),
+    /** Destroy a secret version for ever: owners and admins. */
+    destroy: has(workspace, ['owner', 'admin']),
   };
 }

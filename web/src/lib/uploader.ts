@@ -33,6 +33,8 @@ export interface UploadOptions {
   drive?: string;
   tags?: string[];
   description?: string;
+  /** The file's SHA-256 when the browser computed it: the server refuses bytes that do not match. */
+  sha256?: string;
   onProgress(p: UploadProgress): void;
 }
 
@@ -134,6 +136,7 @@ async function single(o: UploadOptions, signal: AbortSignal): Promise<DatasetVer
   if (o.file.type) q.set('mediaType', o.file.type);
   if (o.drive) q.set('drive', o.drive);
   if (o.description) q.set('description', o.description);
+  if (o.sha256) q.set('sha256', o.sha256);
   for (const t of o.tags ?? []) q.append('tag', t);
   const report = meter(o.file.size, 0, o.onProgress, false);
   report(0);
@@ -144,6 +147,16 @@ async function single(o: UploadOptions, signal: AbortSignal): Promise<DatasetVer
 const noSuchRoute = (err: unknown) => err instanceof ApiError && err.status === 404 && err.detail === 'No such route.';
 /** Smaller files go in one request: a session costs three extra round trips. */
 const RESUMABLE_FROM = 8 * 1024 * 1024;
+
+/** Files up to this size are hashed in the browser (WebCrypto digests a whole buffer, not a stream). */
+export const HASH_IN_BROWSER_UP_TO = 64 * 1024 * 1024;
+
+/** The file's SHA-256 (hex), or undefined when it is too large to hash cheaply here. */
+export async function sha256Of(file: File): Promise<string | undefined> {
+  if (file.size > HASH_IN_BROWSER_UP_TO || !crypto.subtle) return undefined;
+  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 export function startUpload(o: UploadOptions): RunningUpload {
   const ctl = new AbortController();
@@ -167,6 +180,7 @@ export function startUpload(o: UploadOptions): RunningUpload {
           ...(o.drive ? { drive: o.drive } : {}),
           ...(o.description ? { description: o.description } : {}),
           ...(o.tags?.length ? { tags: o.tags } : {}),
+          ...(o.sha256 ? { sha256: o.sha256 } : {}),
         });
       } catch (err) {
         if (noSuchRoute(err)) return single(o, ctl.signal); // a server without upload sessions

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { useSession, useWorkspace } from '../lib/session.tsx';
-import { Badge, Field, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import { Badge, CopyButton, Field, FieldErrors, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 import { MfaEnrol } from './mfa-enrol.tsx';
 
@@ -39,22 +39,35 @@ function Tokens() {
       <Problem error={tokens.error ?? create.error ?? revoke.error} />
       {created ? (
         <Notice kind="ok" title="Copy your token now: it is not shown again">
-          <code style={{ wordBreak: 'break-all' }}>{created}</code>
+          <div className={ui.row}>
+            <code style={{ wordBreak: 'break-all' }} data-testid="new-token">
+              {created}
+            </code>
+            <CopyButton text={created} what="the token" />
+          </div>
         </Notice>
       ) : null}
-      <form onSubmit={submit} className={ui.grid2}>
-        <Field label="Name">{(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value)} required />}</Field>
-        <Field label="Scopes" help="Actions or prefixes, e.g. dataset.* vault.secret.read">{(id) => <input id={id} className={ui.input} value={scopes} onChange={(e) => setScopes(e.target.value)} required />}</Field>
-        <Field label="Expires in (days)">{(id) => <input id={id} className={ui.input} type="number" min={1} max={365} value={days} onChange={(e) => setDays(Number(e.target.value))} />}</Field>
-        <div style={{ alignSelf: 'end', marginBottom: '0.9rem' }}>
-          <button className={`${ui.button} ${ui.primary}`} disabled={create.isPending}>
-            Create token
-          </button>
-        </div>
-      </form>
+      <FieldErrors error={create.error}>
+        <form onSubmit={submit} className={ui.grid2} aria-label="New API token">
+          <Field label="Name" path="/name">
+            {(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />}
+          </Field>
+          <Field label="Scopes" path="/scopes" help="Actions or prefixes, separated by spaces, e.g. dataset.* vault.secret.read">
+            {(id) => <input id={id} className={ui.input} value={scopes} onChange={(e) => setScopes(e.target.value)} required />}
+          </Field>
+          <Field label="Expires in (days)" path="/expiresInDays" mismatch="A whole number of days from 1 to 365.">
+            {(id) => <input id={id} className={ui.input} type="number" min={1} max={365} step={1} required value={Number.isNaN(days) ? '' : days} onChange={(e) => setDays(e.target.valueAsNumber)} />}
+          </Field>
+          <div style={{ alignSelf: 'end', marginBottom: '0.9rem' }}>
+            <button className={`${ui.button} ${ui.primary}`} disabled={create.isPending}>
+              Create token
+            </button>
+          </div>
+        </form>
+      </FieldErrors>
       {tokens.data && tokens.data.tokens.length > 0 ? (
         <div className={ui.tableWrap}>
-          <table className={ui.table}>
+          <table className={`${ui.table} ${ui.stack}`}>
             <thead>
               <tr>
                 <th>Name</th>
@@ -71,10 +84,10 @@ function Tokens() {
               {tokens.data.tokens.map((t) => (
                 <tr key={t.id}>
                   <td>{t.name}</td>
-                  <td>{t.workspace}</td>
-                  <td>{t.scopes.join(' ')}</td>
-                  <td>{when(t.expiresAt)}</td>
-                  <td>{when(t.lastUsedAt)}</td>
+                  <td data-label="Workspace">{t.workspace}</td>
+                  <td data-label="Scopes">{t.scopes.join(' ')}</td>
+                  <td data-label="Expires">{when(t.expiresAt)}</td>
+                  <td data-label="Last used">{when(t.lastUsedAt)}</td>
                   <td>
                     {t.revokedAt ? (
                       <Badge>revoked</Badge>

@@ -133,7 +133,7 @@ export function AuditPage() {
       {events.data && rows.length === 0 ? <Empty title="No events match">Widen the time range or clear a filter.</Empty> : null}
       {rows.length > 0 ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
-          <table className={ui.table} aria-label="Events">
+          <table className={`${ui.table} ${ui.stack}`} aria-label="Events">
             <thead>
               <tr>
                 <th>#</th>
@@ -147,20 +147,20 @@ export function AuditPage() {
             <tbody>
               {rows.map((e) => (
                 <tr key={e.seq} className={ui.clickable} tabIndex={0} onClick={() => setShown(e)} onKeyDown={(k) => k.key === 'Enter' && setShown(e)}>
-                  <td>{e.seq}</td>
-                  <td>{when(e.time)}</td>
-                  <td>
+                  <td data-label="#">{e.seq}</td>
+                  <td data-label="Time">{when(e.time)}</td>
+                  <td data-label="Actor">
                     <span title={e.actor.id}>{e.actor.kind === 'user' ? person(e.actor.id) : e.actor.id}</span>
                     <div className={ui.muted}>{e.actor.kind}</div>
                   </td>
-                  <td>
+                  <td data-label="Action">
                     <code>{e.action}</code>
                   </td>
-                  <td style={{ wordBreak: 'break-all' }}>
+                  <td data-label="Resource" style={{ wordBreak: 'break-all' }}>
                     {e.resource.type}
                     {e.resource.id ? `:${e.resource.id}` : ''}
                   </td>
-                  <td>
+                  <td data-label="Outcome">
                     <Badge kind={OUTCOME[e.outcome]}>{e.outcome}</Badge>
                   </td>
                 </tr>

@@ -30,7 +30,7 @@ export function DatasetsPage() {
       {uploading ? <UploadPanel onClose={() => setUploading(false)} /> : null}
       <div className={css.filters} role="search">
         <Field label="Search">{(id) => <input id={id} className={ui.input} type="search" placeholder="Name or description" value={search} onChange={(e) => setSearch(e.target.value)} />}</Field>
-        <Field label="Tag">{(id) => <input id={id} className={ui.input} placeholder="e.g. finance" value={tag} onChange={(e) => setTag(e.target.value)} />}</Field>
+        <Field label="Tag">{(id) => <input id={id} className={ui.input} value={tag} onChange={(e) => setTag(e.target.value)} />}</Field>
       </div>
       <Problem error={list.error} />
       {list.isPending ? <Loading what="datasets" /> : null}
@@ -51,7 +51,7 @@ export function DatasetsPage() {
       ) : null}
       {list.data && list.data.datasets.length > 0 ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
-          <table className={ui.table}>
+          <table className={`${ui.table} ${ui.stack}`}>
             <thead>
               <tr>
                 <th>Dataset</th>
@@ -70,12 +70,12 @@ export function DatasetsPage() {
                     </Link>
                     {d.description ? <div className={ui.muted}>{d.description}</div> : null}
                   </td>
-                  <td>
+                  <td data-label="Tags">
                     <Tags tags={d.tags} />
                   </td>
-                  <td>{d.versions}{d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}</td>
-                  <td className={ui.nowrap}>{bytes(d.bytes)}</td>
-                  <td>{when(d.updatedAt)}</td>
+                  <td data-label="Versions">{d.versions}{d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}</td>
+                  <td data-label="Size" className={ui.nowrap}>{bytes(d.bytes)}</td>
+                  <td data-label="Updated">{when(d.updatedAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -50,7 +50,7 @@ export function DrivesPage() {
       ) : null}
       {drives.data && drives.data.drives.length > 0 ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
-          <table className={ui.table}>
+          <table className={`${ui.table} ${ui.stack}`}>
             <thead>
               <tr>
                 <th>Drive</th>
@@ -74,12 +74,12 @@ export function DrivesPage() {
                       </div>
                     </div>
                   </td>
-                  <td>{kindSpec(d.kind).title}</td>
-                  <td>
+                  <td data-label="Kind">{kindSpec(d.kind).title}</td>
+                  <td data-label="Status">
                     <Badge kind={STATUS[d.status]}>{d.status}</Badge>
                     {d.statusCode ? <div className={ui.muted}>{d.statusCode}</div> : null}
                   </td>
-                  <td>
+                  <td data-label="Last test">
                     {d.lastTest ? (
                       <button className={`${ui.button} ${ui.quiet}`} onClick={() => setShown(d)}>
                         {d.lastTest.ok ? 'passed' : `failed (${d.lastTest.code ?? 'error'})`} · {when(d.lastTest.checkedAt)}
@@ -90,9 +90,11 @@ export function DrivesPage() {
                   </td>
                   <td>
                     <div className={ui.row}>
-                      <button className={`${ui.button} ${ui.small}`} disabled={retest.isPending} onClick={() => retest.mutate(d.name)}>
-                        {retest.isPending && retest.variables === d.name ? 'Testing…' : 'Test'}
-                      </button>
+                      {can.manageData ? (
+                        <button className={`${ui.button} ${ui.small}`} disabled={retest.isPending} onClick={() => retest.mutate(d.name)}>
+                          {retest.isPending && retest.variables === d.name ? 'Testing…' : 'Test'}
+                        </button>
+                      ) : null}
                       {can.manageData && !d.isDefault ? (
                         <button className={`${ui.button} ${ui.small}`} onClick={() => setRemoving(d)}>
                           Remove

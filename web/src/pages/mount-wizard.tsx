@@ -10,12 +10,21 @@ import type { Diagnosis, DriveInput, DriveKind } from '../../../src/client/api-t
 import { ApiError, api } from '../lib/api.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Field, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import { issuesOf } from '../lib/issues.ts';
+import { Field, FieldErrors, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 import { DiagnosisView } from './diagnosis.tsx';
 import { KINDS, KindLogo, kindSpec, type KindField } from './drive-kinds.tsx';
 import css from './drives.module.css';
 
 type Step = 'kind' | 'name' | 'settings' | 'test';
+/** The step whose form holds the field a validation issue is about (name, then settings). */
+function stepOfIssues(err: unknown): Step | undefined {
+  const paths = issuesOf(err).map((i) => i.path);
+  if (paths.some((p) => p === '/name' || p === '/description')) return 'name';
+  if (paths.some((p) => p.startsWith('/config') || p.startsWith('/credentials'))) return 'settings';
+  return undefined;
+}
+
 const STEPS: { id: Step; label: string }[] = [
   { id: 'kind', label: '1 Kind' },
   { id: 'name', label: '2 Name' },
@@ -62,7 +71,7 @@ function FieldInput({ f, value, onChange }: { f: KindField; value: string | bool
     );
   }
   return (
-    <Field label={`${f.label}${f.optional ? ' (optional)' : ''}`} help={f.help}>
+    <Field label={`${f.label}${f.optional ? ' (optional)' : ''}`} help={f.help} path={`/${f.key.replace('.', '/')}`}>
       {(id) =>
         f.multiline ? (
           <textarea id={id} className={ui.textarea} value={String(value ?? '')} onChange={(e) => onChange(e.target.value)} spellCheck={false} autoComplete="off" />
@@ -114,6 +123,8 @@ export function MountWizard() {
       setReport(await api.drives.test(ws.id, driveInput(kind, name, description, variant, values)));
     } catch (err) {
       setError(err);
+      const back = stepOfIssues(err);
+      if (back) setStep(back);
     } finally {
       setBusy(null);
     }
@@ -132,6 +143,8 @@ export function MountWizard() {
       setError(err);
       const d = err instanceof ApiError ? (err.problem?.diagnosis as Diagnosis | undefined) : undefined;
       if (d) setReport(d);
+      const back = stepOfIssues(err);
+      if (back) setStep(back);
     } finally {
       setBusy(null);
     }
@@ -154,119 +167,130 @@ export function MountWizard() {
         ))}
       </ol>
       <div className={ui.panel}>
-        {step === 'kind' ? (
-          <div role="radiogroup" aria-label="Kind of drive" className={css.kinds}>
-            {KINDS.map((k) => (
-              <button
-                key={k.kind}
-                type="button"
-                role="radio"
-                aria-checked={kind === k.kind}
-                className={`${css.kind} ${kind === k.kind ? css.kindOn : ''}`}
-                onClick={() => {
-                  setKind(k.kind);
-                  setVariant(k.credentials[0]?.id ?? '');
-                  setValues(k.kind === 's3' ? { 'config.region': 'us-east-1' } : {});
-                  setReport(null);
-                  setStep('name');
-                }}
-              >
-                <KindLogo kind={k.kind} />
-                <span>
-                  <span className={css.kindTitle}>{k.title}</span>
-                  <br />
-                  <span className={ui.muted}>{k.blurb}</span>
-                </span>
-              </button>
-            ))}
-          </div>
-        ) : null}
-
-        {step === 'name' && spec ? (
-          <form onSubmit={(e) => next(e, 'settings')}>
-            <div className={ui.row} style={{ marginBottom: '1rem' }}>
-              <KindLogo kind={spec.kind} size={32} /> <strong>{spec.title}</strong>
-            </div>
-            <Field label="Drive name" help="How datasets refer to this drive: 1–63 characters of a–z, 0–9 and -.">
-              {(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value.toLowerCase())} pattern="[a-z0-9][a-z0-9-]{0,62}" required autoFocus />}
-            </Field>
-            <Field label="Description (optional)">{(id) => <input id={id} className={ui.input} value={description} onChange={(e) => setDescription(e.target.value)} />}</Field>
-            <div className={ui.row}>
-              <button type="button" className={ui.button} onClick={() => setStep('kind')}>
-                Back
-              </button>
-              <button type="submit" className={`${ui.button} ${ui.primary}`}>
-                Next
-              </button>
-            </div>
-          </form>
-        ) : null}
-
-        {step === 'settings' && spec ? (
-          <form onSubmit={(e) => next(e, 'test')}>
-            <h2 style={{ marginTop: 0 }}>Where the data goes</h2>
-            <div className={ui.grid2}>
-              {spec.config.map((f) => (
-                <FieldInput key={f.key} f={f} value={values[f.key]} onChange={(v) => set(f.key, v)} />
+        <FieldErrors error={error}>
+          {step !== 'test' && stepOfIssues(error) ? <Problem error={error} title="The drive was not accepted: fix the marked fields" /> : null}
+          {step === 'kind' ? (
+            <div role="radiogroup" aria-label="Kind of drive" className={css.kinds}>
+              {KINDS.map((k) => (
+                <button
+                  key={k.kind}
+                  type="button"
+                  role="radio"
+                  aria-checked={kind === k.kind}
+                  className={`${css.kind} ${kind === k.kind ? css.kindOn : ''}`}
+                  onClick={() => {
+                    setKind(k.kind);
+                    setVariant(k.credentials[0]?.id ?? '');
+                    setValues(k.kind === 's3' ? { 'config.region': 'us-east-1' } : {});
+                    setReport(null);
+                    setStep('name');
+                  }}
+                >
+                  <KindLogo kind={k.kind} />
+                  <span>
+                    <span className={css.kindTitle}>{k.title}</span>
+                    <br />
+                    <span className={ui.muted}>{k.blurb}</span>
+                  </span>
+                </button>
               ))}
             </div>
-            {spec.credentials.length > 0 ? (
-              <>
-                <h2>Credentials</h2>
-                {spec.credentials.length > 1 ? (
-                  <Field label="Sign in with">
-                    {(id) => (
-                      <select id={id} className={ui.select} value={variant} onChange={(e) => setVariant(e.target.value)}>
-                        {spec.credentials.map((c) => (
-                          <option key={c.id} value={c.id}>
-                            {c.label}
-                          </option>
-                        ))}
-                      </select>
-                    )}
-                  </Field>
-                ) : null}
-                <div className={ui.grid2}>
-                  {creds?.fields.map((f) => (
-                    <FieldInput key={f.key} f={f} value={values[f.key]} onChange={(v) => set(f.key, v)} />
-                  ))}
-                </div>
-                <p className={ui.help}>Credentials are kept in the vault (as drives/{name || '<name>'}/credentials) and never shown again.</p>
-              </>
-            ) : null}
-            <div className={ui.row}>
-              <button type="button" className={ui.button} onClick={() => setStep('name')}>
-                Back
-              </button>
-              <button type="submit" className={`${ui.button} ${ui.primary}`}>
-                Next: test
-              </button>
-            </div>
-          </form>
-        ) : null}
+          ) : null}
 
-        {step === 'test' && spec ? (
-          <div>
-            <p>
-              Strongroom now checks the drive step by step: reaching it, signing in, the bucket, a write/read/delete probe, CORS and versioning. Nothing is saved until you add
-              the drive.
-            </p>
-            <div className={ui.row} style={{ marginBottom: '1rem' }}>
-              <button type="button" className={ui.button} onClick={() => setStep('settings')}>
-                Back to settings
-              </button>
-              <button type="button" className={`${ui.button} ${report?.ok ? '' : ui.primary}`} onClick={test} disabled={busy !== null}>
-                {busy === 'test' ? 'Testing…' : 'Test'}
-              </button>
-              <button type="button" className={`${ui.button} ${ui.primary}`} onClick={add} disabled={busy !== null || !report?.ok}>
-                {busy === 'add' ? 'Adding…' : 'Add Drive'}
-              </button>
+          {step === 'name' && spec ? (
+            <form onSubmit={(e) => next(e, 'settings')}>
+              <div className={ui.row} style={{ marginBottom: '1rem' }}>
+                <KindLogo kind={spec.kind} size={32} /> <strong>{spec.title}</strong>
+              </div>
+              <Field
+                label="Drive name"
+                path="/name"
+                help="How datasets refer to this drive: 1–63 characters of a–z, 0–9 and -."
+                mismatch="Use 1–63 characters of a–z, 0–9 and -, starting with a letter or digit (no spaces or other signs)."
+              >
+                {/* `-` is escaped: browsers compile `pattern` with the `v` flag, where a bare `-` in a class is an error and the check silently never runs. */}
+                {(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value.toLowerCase())} pattern="[a-z0-9][a-z0-9\-]{0,62}" required autoFocus />}
+              </Field>
+              <Field label="Description (optional)" path="/description">
+                {(id) => <input id={id} className={ui.input} value={description} onChange={(e) => setDescription(e.target.value)} />}
+              </Field>
+              <div className={ui.row}>
+                <button type="button" className={ui.button} onClick={() => setStep('kind')}>
+                  Back
+                </button>
+                <button type="submit" className={`${ui.button} ${ui.primary}`}>
+                  Next
+                </button>
+              </div>
+            </form>
+          ) : null}
+
+          {step === 'settings' && spec ? (
+            <form onSubmit={(e) => next(e, 'test')}>
+              <h2 style={{ marginTop: 0 }}>Where the data goes</h2>
+              <div className={ui.grid2}>
+                {spec.config.map((f) => (
+                  <FieldInput key={f.key} f={f} value={values[f.key]} onChange={(v) => set(f.key, v)} />
+                ))}
+              </div>
+              {spec.credentials.length > 0 ? (
+                <>
+                  <h2>Credentials</h2>
+                  {spec.credentials.length > 1 ? (
+                    <Field label="Sign in with">
+                      {(id) => (
+                        <select id={id} className={ui.select} value={variant} onChange={(e) => setVariant(e.target.value)}>
+                          {spec.credentials.map((c) => (
+                            <option key={c.id} value={c.id}>
+                              {c.label}
+                            </option>
+                          ))}
+                        </select>
+                      )}
+                    </Field>
+                  ) : null}
+                  <div className={ui.grid2}>
+                    {creds?.fields.map((f) => (
+                      <FieldInput key={f.key} f={f} value={values[f.key]} onChange={(v) => set(f.key, v)} />
+                    ))}
+                  </div>
+                  <p className={ui.help}>Credentials are kept in the vault (as drives/{name || '<name>'}/credentials) and never shown again.</p>
+                </>
+              ) : null}
+              <div className={ui.row}>
+                <button type="button" className={ui.button} onClick={() => setStep('name')}>
+                  Back
+                </button>
+                <button type="submit" className={`${ui.button} ${ui.primary}`}>
+                  Next: test
+                </button>
+              </div>
+            </form>
+          ) : null}
+
+          {step === 'test' && spec ? (
+            <div>
+              <p>
+                Strongroom now checks the drive step by step: reaching it, signing in, the bucket, a write/read/delete probe, CORS and versioning. Nothing is saved until you add
+                the drive.
+              </p>
+              <div className={ui.row} style={{ marginBottom: '1rem' }}>
+                <button type="button" className={ui.button} onClick={() => setStep('settings')}>
+                  Back to settings
+                </button>
+                <button type="button" className={`${ui.button} ${report?.ok ? '' : ui.primary}`} onClick={test} disabled={busy !== null}>
+                  {busy === 'test' ? 'Testing…' : 'Test'}
+                </button>
+                <button type="button" className={`${ui.button} ${ui.primary}`} onClick={add} disabled={busy !== null || !report?.ok}>
+                  {busy === 'add' ? 'Adding…' : 'Add Drive'}
+                </button>
+              </div>
+              {!report && !error ? <Notice kind="info">Run the test; Add Drive is enabled once it passes.</Notice> : null}
+              <Problem error={error} />
+              {report ? <DiagnosisView report={report} /> : null}
             </div>
-            {!report && !error ? <Notice kind="info">Run the test; Add Drive is enabled once it passes.</Notice> : null}
-            <Problem error={error} />
-            {report ? <DiagnosisView report={report} /> : null}
-          </div>
-        ) : null}
+          ) : null}
+        </FieldErrors>
       </div>
     </>
   );

@@ -6,7 +6,7 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
-import { Field, Notice, Problem, ui } from '../ui/components.tsx';
+import { Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
 import { Logo } from '../ui/logo.tsx';
 import css from './signin.module.css';
 
@@ -42,6 +42,14 @@ export function SignIn() {
     }
   }
 
+  /** "Not you?": end the half-finished sign-in and start again with another account. */
+  async function notYou() {
+    setError(null);
+    setCode('');
+    await api.auth.logout().catch(() => undefined);
+    setStep('password');
+  }
+
   return (
     <main className={css.wrap}>
       <form className={css.card} onSubmit={submit} aria-label="Sign in">
@@ -54,21 +62,38 @@ export function SignIn() {
           </Notice>
         ) : null}
         <Problem error={error} />
-        {step === 'password' ? (
-          <>
-            <Field label="Email">{(id) => <input id={id} className={ui.input} type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />}</Field>
-            <Field label="Password">
-              {(id) => <input id={id} className={ui.input} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
-            </Field>
-          </>
-        ) : (
-          <Field label="Authentication code" help="The 6-digit code from your authenticator app (or one of your recovery codes).">
-            {(id) => <input id={id} className={ui.input} inputMode="numeric" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} required autoFocus />}
-          </Field>
-        )}
+        <FieldErrors error={error}>
+          {step === 'password' ? (
+            <>
+              <Field label="Email" path="/email" mismatch="Enter an email address, like name@example.com.">
+                {(id) => <input id={id} className={ui.input} type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />}
+              </Field>
+              <Field label="Password" path="/password">
+                {(id) => <input id={id} className={ui.input} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+              </Field>
+            </>
+          ) : (
+            <>
+              <p className={ui.muted}>
+                Signing in as <strong>{email}</strong>.
+              </p>
+              <Field label="Authentication code" path="/code" help="The 6-digit code from your authenticator app (or one of your recovery codes).">
+                {(id) => <input id={id} className={ui.input} inputMode="numeric" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} required autoFocus />}
+              </Field>
+            </>
+          )}
+        </FieldErrors>
         <button className={`${ui.button} ${ui.primary}`} type="submit" disabled={busy} style={{ width: '100%', justifyContent: 'center' }}>
           {step === 'password' ? 'Sign in' : 'Verify'}
         </button>
+        {step === 'code' ? (
+          <p className={css.notYou}>
+            Not you?{' '}
+            <button type="button" className={`${ui.button} ${ui.quiet}`} onClick={() => void notYou()}>
+              Sign out
+            </button>
+          </p>
+        ) : null}
       </form>
     </main>
   );

@@ -1,25 +1,40 @@
 /**
  * Upload a file as the next version of a dataset: drag and drop or the file picker, then a real
  * progress bar (bytes, rate, time left) with cancel. Large files go in resumable parts when the
- * server offers upload sessions.
+ * server offers upload sessions. The dataset name is suggested from the file name and checked as
+ * typed; a file identical to the latest version (same SHA-256, for files the browser can hash) is
+ * pointed out before it is stored again; a tag with a built-in access rule says what it does.
  */
-import { useRef, useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { DatasetVersion } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
 import { bytes, duration } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
-import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { startUpload, UploadCancelled, type RunningUpload, type UploadProgress } from '../lib/uploader.ts';
-import { Field, Notice, Problem, ui } from '../ui/components.tsx';
+import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
+import { datasetNameProblem, nameFromFile, rulesFor, tagsProblem } from '../lib/tag-rules.ts';
+import { HASH_IN_BROWSER_UP_TO, sha256Of, startUpload, UploadCancelled, type RunningUpload, type UploadProgress } from '../lib/uploader.ts';
+import { Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
 import css from './datasets.module.css';
+
+/** Tags as the server stores them: comma-separated, trimmed, lower case. */
+const tagList = (tags: string) =>
+  tags
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
 
 export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: () => void }) {
   const ws = useWorkspace();
   const qc = useQueryClient();
   const can = usePermissions();
   const drives = useQuery({ queryKey: ['drives', ws.id], queryFn: () => api.drives.list(ws.id), enabled: can.metadata });
+  const { me } = useSession();
   const [name, setName] = useState(dataset ?? '');
+  /** The name was filled in from the file (a new file may replace it; a typed one stays). */
+  const [autoName, setAutoName] = useState(true);
+  const [sha, setSha] = useState<{ file: File; sha256: string | undefined } | null>(null);
+  const [picker, setPicker] = useState(0);
   const [drive, setDrive] = useState('');
   const [tags, setTags] = useState('');
   const [description, setDescription] = useState('');
@@ -32,24 +47,65 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
   const running = useRef<RunningUpload | null>(null);
   const [busy, setBusy] = useState(false);
 
+  const nameProblem = dataset ? undefined : datasetNameProblem(name);
+  const tagProblem = tagsProblem(tagList(tags));
+  const restricted = rulesFor(tagList(tags));
+  // The latest version, to point out an identical re-upload (the dataset page has it already).
+  const latest = useQuery({
+    queryKey: ['dataset', ws.id, name],
+    queryFn: () => api.datasets.get(ws.id, name),
+    enabled: Boolean(file && name && !nameProblem),
+    staleTime: 30_000,
+  });
+  const last = latest.data?.versions.at(-1);
+  const hashing = file !== null && sha?.file !== file;
+  const identical = Boolean(file && sha?.file === file && sha.sha256 && last && last.sha256 === sha.sha256);
+
+  useEffect(() => {
+    if (!file) return;
+    let live = true;
+    void sha256Of(file)
+      .catch(() => undefined)
+      .then((sha256) => live && setSha({ file, sha256 }));
+    return () => {
+      live = false;
+    };
+  }, [file]);
+
+  const choose = (f: File | null) => {
+    setFile(f);
+    setResult(null);
+    setProgress(null);
+    if (f && !dataset && (autoName || !name)) {
+      setName(nameFromFile(f.name));
+      setAutoName(true);
+    }
+  };
+
   const drop = (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
     const f = e.dataTransfer.files[0];
-    if (f) setFile(f);
+    if (f) choose(f);
   };
 
-  async function upload() {
-    if (!file || !name) return;
+  async function upload(e: FormEvent) {
+    e.preventDefault();
+    if (!file || !name || hashing) return;
     setError(null);
     setResult(null);
     setCancelled(false);
-    const tagList = tags.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
-    const up = startUpload({ workspace: ws.id, dataset: name, file, ...(drive ? { drive } : {}), ...(tagList.length ? { tags: tagList } : {}), ...(description ? { description } : {}), onProgress: setProgress });
+    const list = tagList(tags);
+    const digest = sha?.file === file ? sha.sha256 : undefined;
+    const up = startUpload({ workspace: ws.id, dataset: name, file, ...(drive ? { drive } : {}), ...(list.length ? { tags: list } : {}), ...(description ? { description } : {}), ...(digest ? { sha256: digest } : {}), onProgress: setProgress });
     running.current = up;
     setBusy(true);
     try {
       setResult(await up.done);
+      // Ready for the next file: the stored one is not offered again.
+      setFile(null);
+      setSha(null);
+      setPicker((n) => n + 1);
       await qc.invalidateQueries({ queryKey: ['datasets', ws.id] });
       await qc.invalidateQueries({ queryKey: ['dataset', ws.id, name] });
     } catch (err) {
@@ -64,38 +120,66 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
 
   const pct = progress ? Math.floor((progress.sent / Math.max(progress.total, 1)) * 100) : 0;
   return (
-    <section className={ui.panel} aria-label="Upload a file">
+    <form className={ui.panel} aria-label="Upload a file" onSubmit={upload}>
       <div className={ui.spread}>
         <h2 style={{ marginTop: 0 }}>{dataset ? `Upload a new version of ${dataset}` : 'Upload a file'}</h2>
-        <button className={`${ui.button} ${ui.quiet}`} onClick={onClose} disabled={busy}>
+        <button type="button" className={`${ui.button} ${ui.quiet}`} onClick={onClose} disabled={busy}>
           Close
         </button>
       </div>
       <Problem error={error} title="The upload failed" />
       {cancelled ? <Notice kind="warn" title="Upload cancelled">No version was created.</Notice> : null}
-      {!dataset ? (
-        <Field label="Dataset name" help="A new name creates the dataset; an existing one gets a new version. Letters, digits, . _ -">
-          {(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value)} pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,127}" required disabled={busy} />}
+      <FieldErrors error={error}>
+        {!dataset ? (
+          <Field
+            label="Dataset name"
+            path="/name"
+            where="params"
+            check={nameProblem}
+            help="A new name creates the dataset; an existing one gets a new version. Up to 128 letters A–Z a–z, digits and . _ -, starting with a letter or digit."
+          >
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                value={name}
+                onChange={(e) => {
+                  setName(e.target.value);
+                  setAutoName(false);
+                }}
+                required
+                disabled={busy}
+              />
+            )}
+          </Field>
+        ) : null}
+        <div className={ui.grid2}>
+          <Field label="Drive" path="/drive" help="Where the encrypted bytes are stored.">
+            {(id) => (
+              <select id={id} className={ui.select} value={drive} onChange={(e) => setDrive(e.target.value)} disabled={busy}>
+                <option value="">Workspace default</option>
+                {drives.data?.drives.map((d) => (
+                  <option key={d.name} value={d.name}>
+                    {d.name} ({d.kind})
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Tags (optional)" path={['/tag', '/tags']} check={tagProblem} help="Comma-separated labels to find the dataset by.">
+            {(id) => <input id={id} className={ui.input} value={tags} onChange={(e) => setTags(e.target.value)} disabled={busy} />}
+          </Field>
+        </div>
+        {restricted.map((r) => (
+          <Notice key={r.tag} kind="warn" title={`The tag ${r.tag} restricts downloads`}>
+            Only {r.who} can download a dataset tagged <strong>{r.tag}</strong> (built-in rule <code>{r.rule}</code>).{' '}
+            {r.meets(me) ? 'You meet it.' : 'You do not meet it, so you could not download this dataset yourself. Ask an admin before using this tag.'}
+          </Notice>
+        ))}
+        <Field label="Description (optional)" path="/description">
+          {(id) => <input id={id} className={ui.input} value={description} onChange={(e) => setDescription(e.target.value)} disabled={busy} />}
         </Field>
-      ) : null}
-      <div className={ui.grid2}>
-        <Field label="Drive" help="Where the encrypted bytes are stored.">
-          {(id) => (
-            <select id={id} className={ui.select} value={drive} onChange={(e) => setDrive(e.target.value)} disabled={busy}>
-              <option value="">Workspace default</option>
-              {drives.data?.drives.map((d) => (
-                <option key={d.name} value={d.name}>
-                  {d.name} ({d.kind})
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Tags (optional)" help="Comma-separated, e.g. finance, pii">
-          {(id) => <input id={id} className={ui.input} value={tags} onChange={(e) => setTags(e.target.value)} disabled={busy} />}
-        </Field>
-      </div>
-      <Field label="Description (optional)">{(id) => <input id={id} className={ui.input} value={description} onChange={(e) => setDescription(e.target.value)} disabled={busy} />}</Field>
+      </FieldErrors>
       <div
         className={`${css.drop} ${over ? css.dropOver : ''}`}
         onDragOver={(e) => {
@@ -115,7 +199,7 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
         )}
         <label className={`${ui.button} ${css.pick}`}>
           {file ? 'Choose another file' : 'Choose a file'}
-          <input className={ui.srOnly} type="file" aria-label="File to upload" onChange={(e) => setFile(e.target.files?.[0] ?? null)} disabled={busy} />
+          <input key={picker} className={ui.srOnly} type="file" aria-label="File to upload" onChange={(e) => choose(e.target.files?.[0] ?? null)} disabled={busy} />
         </label>
       </div>
       {progress ? (
@@ -135,6 +219,14 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
           </div>
         </div>
       ) : null}
+      {identical && last ? (
+        <Notice kind="warn" title={`This file is identical to version ${last.version}`}>
+          It has the same SHA-256 as the latest version of {name} (<code>{last.sha256.slice(0, 16)}…</code>). Uploading it again stores the same bytes as version {last.version + 1}.
+        </Notice>
+      ) : null}
+      {file && sha?.file === file && sha.sha256 === undefined && file.size > HASH_IN_BROWSER_UP_TO ? (
+        <p className={ui.help}>This file is too large to compare with earlier versions in the browser; the server checks its SHA-256 as it stores it.</p>
+      ) : null}
       {result ? (
         <Notice kind="ok" title={`Version ${result.version} of ${name} is stored`}>
           <p>
@@ -145,15 +237,16 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
       ) : null}
       <div className={ui.row}>
         {busy ? (
-          <button className={`${ui.button} ${ui.danger}`} onClick={() => running.current?.cancel()}>
+          <button type="button" className={`${ui.button} ${ui.danger}`} onClick={() => running.current?.cancel()}>
             Cancel upload
           </button>
         ) : (
-          <button className={`${ui.button} ${ui.primary}`} onClick={upload} disabled={!file || !name}>
-            Upload
+          <button type="submit" className={`${ui.button} ${ui.primary}`} disabled={!file || !name || hashing}>
+            {hashing ? 'Checking the file…' : identical ? 'Upload anyway' : 'Upload'}
           </button>
         )}
+        {!file && !busy ? <span className={ui.muted}>{result ? 'Choose another file to upload a new version.' : 'Choose a file first.'}</span> : null}
       </div>
-    </section>
+    </form>
   );
 }

@@ -4,15 +4,15 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ROLE_NAMES, type WorkspaceUser } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
-import { Badge, ConfirmDialog, Field, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import { Badge, ConfirmDialog, Field, FieldErrors, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 
 const ROLE_HELP: Record<string, string> = {
-  owner: 'everything, including other owners',
-  admin: 'users, drives, policies, audit',
-  steward: 'policies and data reads',
-  engineer: 'drives, datasets, secrets',
+  owner: 'may do everything, including managing other owners',
+  admin: 'manages users, drives, policies and reads the audit trail',
+  steward: 'manages data policies and reads data',
+  engineer: 'manages drives, datasets and secrets',
   analyst: 'reads datasets',
-  viewer: 'sees what exists',
+  viewer: 'sees what exists, without reading data',
   auditor: 'reads the audit trail',
 };
 
@@ -30,22 +30,26 @@ function CreateUser({ ws, onDone }: { ws: string; onDone: () => void }) {
     <form className={ui.panel} onSubmit={submit} aria-label="Create user">
       <h2 style={{ marginTop: 0 }}>Create a user</h2>
       <Problem error={create.error} />
-      <div className={ui.grid2}>
-        <Field label="Email">{(id) => <input id={id} className={ui.input} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />}</Field>
-        <Field label="Name">{(id) => <input id={id} className={ui.input} value={displayName} onChange={(e) => setDisplayName(e.target.value)} required />}</Field>
-        <Field label="First password" help="Share it privately; long passphrases are best. Owners and admins must add MFA at first sign-in.">
-          {(id) => <input id={id} className={ui.input} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
-        </Field>
-        <Field label="Role" help={ROLE_HELP[role]}>
-          {(id) => (
-            <select id={id} className={ui.select} value={role} onChange={(e) => setRole(e.target.value)}>
-              {ROLE_NAMES.map((r) => (
-                <option key={r}>{r}</option>
-              ))}
-            </select>
-          )}
-        </Field>
-      </div>
+      <FieldErrors error={create.error}>
+        <div className={ui.grid2}>
+          <Field label="Email" path="/email" mismatch="Enter an email address, like name@example.com.">
+            {(id) => <input id={id} className={ui.input} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />}
+          </Field>
+          <Field label="Name" path="/displayName">{(id) => <input id={id} className={ui.input} value={displayName} onChange={(e) => setDisplayName(e.target.value)} required />}</Field>
+          <Field label="First password" path="/password" help="Share it privately; long passphrases are best (15 characters or more). Owners and admins must add MFA at first sign-in.">
+            {(id) => <input id={id} className={ui.input} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+          </Field>
+          <Field label="Role" path="/role" help={ROLE_HELP[role]}>
+            {(id) => (
+              <select id={id} className={ui.select} value={role} onChange={(e) => setRole(e.target.value)}>
+                {ROLE_NAMES.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+      </FieldErrors>
       <button className={`${ui.button} ${ui.primary}`} disabled={create.isPending}>
         Create user
       </button>
@@ -60,9 +64,14 @@ export function UsersPage() {
   const qc = useQueryClient();
   const [creating, setCreating] = useState(false);
   const [disabling, setDisabling] = useState<WorkspaceUser | null>(null);
+  const [changing, setChanging] = useState<{ user: WorkspaceUser; role: string } | null>(null);
   const users = useQuery({ queryKey: ['users', ws.id], queryFn: () => api.users.list(ws.id), enabled: can.admin });
   const refresh = () => qc.invalidateQueries({ queryKey: ['users', ws.id] });
-  const setRole = useMutation({ mutationFn: ({ id, role }: { id: string; role: string }) => api.users.setRoles(ws.id, id, [role]), onSettled: refresh });
+  const setRole = useMutation({
+    mutationFn: ({ id, role }: { id: string; role: string }) => api.users.setRoles(ws.id, id, [role]),
+    onSuccess: () => setChanging(null),
+    onSettled: refresh,
+  });
   const disable = useMutation({
     mutationFn: (id: string) => api.users.disable(ws.id, id),
     onSuccess: () => {
@@ -92,11 +101,11 @@ export function UsersPage() {
           }}
         />
       ) : null}
-      <Problem error={users.error ?? setRole.error} />
+      <Problem error={users.error} />
       {users.isPending ? <Loading what="users" /> : null}
       {users.data ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
-          <table className={ui.table}>
+          <table className={`${ui.table} ${ui.stack}`}>
             <thead>
               <tr>
                 <th>User</th>
@@ -121,15 +130,18 @@ export function UsersPage() {
                       aria-label={`Role of ${u.email}`}
                       value={u.roles[0] ?? ''}
                       disabled={u.id === me?.user.id || u.status !== 'active'}
-                      onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value })}
+                      onChange={(e) => {
+                        setRole.reset();
+                        setChanging({ user: u, role: e.target.value });
+                      }}
                     >
                       {ROLE_NAMES.map((r) => (
                         <option key={r}>{r}</option>
                       ))}
                     </select>
                   </td>
-                  <td>{u.mfaEnabled ? <Badge kind="good">on</Badge> : <Badge>off</Badge>}</td>
-                  <td>{u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}</td>
+                  <td data-label="MFA">{u.mfaEnabled ? <Badge kind="good">on</Badge> : <Badge>off</Badge>}</td>
+                  <td data-label="Status">{u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}</td>
                   <td>
                     {u.id !== me?.user.id && u.status === 'active' ? (
                       <button className={`${ui.button} ${ui.small}`} onClick={() => setDisabling(u)}>
@@ -146,6 +158,21 @@ export function UsersPage() {
       <Notice kind="info">
         A user who lost their authenticator signs in with a recovery code and resets MFA from <em>Your account</em>. API tokens are managed by each user there too.
       </Notice>
+      <ConfirmDialog
+        open={changing !== null}
+        tone="primary"
+        title={`Make ${changing?.user.email ?? ''} ${changing?.role ?? ''}?`}
+        confirmLabel="Change role"
+        pending={setRole.isPending}
+        error={setRole.error ?? undefined}
+        onCancel={() => setChanging(null)}
+        onConfirm={() => changing && setRole.mutate({ id: changing.user.id, role: changing.role })}
+      >
+        <p>
+          {changing?.user.displayName} is now <strong>{changing?.user.roles.join(', ') || 'without a role'}</strong> in workspace {ws.id}. As <strong>{changing?.role}</strong>, a member {ROLE_HELP[changing?.role ?? ''] ?? ''}.
+        </p>
+        <p>The change applies to their next request and is recorded in the audit trail.</p>
+      </ConfirmDialog>
       <ConfirmDialog
         open={disabling !== null}
         title={`Disable ${disabling?.email ?? ''}?`}

@@ -1,7 +1,9 @@
 /**
- * Vault: the tree of secret paths, and the selected secret's metadata and versions. Values are
- * never listed: Reveal is a separate, audited action that asks for re-authentication and shows
- * the value for 30 seconds. Delete is soft (undelete restores); destroy is irreversible.
+ * Vault: the tree of secret paths (filterable, folders fold), and the selected secret's metadata
+ * and versions. Values are never listed: Reveal is a separate, audited action that asks for
+ * re-authentication and shows the value for 30 seconds, each field with a copy button. Delete is
+ * soft (undelete restores); destroy is irreversible. "New version" starts from the non-secret
+ * fields (description, tags, rotation, and the username/key id/account of a revealed value).
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -11,9 +13,9 @@ import { when } from '../lib/format.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
 import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Badge, ConfirmDialog, Empty, Loading, NeedsRole, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
+import { Badge, ConfirmDialog, CopyButton, Empty, Field, Loading, NeedsRole, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
-import { SecretForm } from './secret-form.tsx';
+import { SecretForm, nonSecretFields } from './secret-form.tsx';
 import css from './vault.module.css';
 
 interface Node {
@@ -36,24 +38,38 @@ function buildTree(secrets: SecretSummary[]): Node {
   return root;
 }
 
-function Tree({ node, selected, root }: { node: Node; selected: string | null; root?: boolean }) {
+/** Folders the user folded, by their path prefix ("team/warehouse/"). */
+type Folded = { has(prefix: string): boolean; toggle(prefix: string): void };
+
+function Tree({ node, selected, folded, filtering, prefix = '', root }: { node: Node; selected: string | null; folded: Folded; filtering: boolean; prefix?: string; root?: boolean }) {
   const entries = [...node.children.values()].sort((a, b) => Number(Boolean(a.path)) - Number(Boolean(b.path)) || a.name.localeCompare(b.name));
   return (
     <ul className={`${css.tree} ${root ? css.treeRoot : ''}`}>
-      {entries.map((n) =>
-        n.path ? (
-          <li key={`${n.name}-leaf`}>
-            <button className={`${css.leaf} ${selected === n.path ? css.leafOn : ''}`} aria-current={selected === n.path ? 'true' : undefined} onClick={() => navigate(`/vault?path=${encodeURIComponent(n.path!)}`)}>
-              {n.name}
-            </button>
-          </li>
-        ) : (
+      {entries.map((n) => {
+        if (n.path) {
+          return (
+            <li key={`${n.name}-leaf`}>
+              <button className={`${css.leaf} ${selected === n.path ? css.leafOn : ''}`} aria-current={selected === n.path ? 'true' : undefined} onClick={() => navigate(`/vault?path=${encodeURIComponent(n.path!)}`)}>
+                {n.name}
+              </button>
+            </li>
+          );
+        }
+        const here = `${prefix}${n.name}/`;
+        // A search opens every folder with a match; the selected secret's folders stay open.
+        const open = filtering || Boolean(selected?.startsWith(here)) || !folded.has(here);
+        return (
           <li key={n.name}>
-            <div className={css.folder}>▸ {n.name}/</div>
-            <Tree node={n} selected={selected} />
+            <button type="button" className={css.folder} aria-expanded={open} onClick={() => folded.toggle(here)} disabled={filtering || Boolean(selected?.startsWith(here))}>
+              <span aria-hidden="true" className={css.caret}>
+                {open ? '▾' : '▸'}
+              </span>{' '}
+              {n.name}/
+            </button>
+            {open ? <Tree node={n} selected={selected} folded={folded} filtering={filtering} prefix={here} /> : null}
           </li>
-        ),
-      )}
+        );
+      })}
     </ul>
   );
 }
@@ -88,12 +104,18 @@ function Reveal({ secret, onHide }: { secret: RevealedSecret; onHide: () => void
         This reveal was recorded in the audit trail under your name.
       </Notice>
       <dl className={css.value}>
-        {Object.entries(secret.value).map(([k, v]) => (
-          <div key={k}>
-            <dt>{k}</dt>
-            <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
-          </div>
-        ))}
+        {Object.entries(secret.value).map(([k, v]) => {
+          const text = typeof v === 'string' ? v : JSON.stringify(v, null, 2);
+          return (
+            <div key={k}>
+              <dt>{k}</dt>
+              <dd>
+                <span className={css.valueText}>{text}</span>
+                <CopyButton text={text} what={k} className={`${ui.button} ${ui.small} ${css.copy}`} />
+              </dd>
+            </div>
+          );
+        })}
       </dl>
       <button className={`${ui.button} ${ui.small}`} onClick={onHide}>
         Hide now
@@ -130,7 +152,10 @@ function SecretDetail({ path }: { path: string }) {
   const m: SecretMetadata | undefined = meta.data;
   if (meta.isPending) return <Loading what="the secret" />;
   if (!m) return <Problem error={meta.error} />;
-  if (editing) return <SecretForm existing={m} onCancel={() => setEditing(false)} onSaved={() => (setEditing(false), refresh())} />;
+  if (editing) {
+    const prefill = revealed && revealed.version === m.currentVersion ? nonSecretFields(m.type, revealed.value) : undefined;
+    return <SecretForm existing={m} prefill={prefill} onCancel={() => setEditing(false)} onSaved={() => (setEditing(false), refresh())} />;
+  }
   const current = m.versions.find((v) => v.version === m.currentVersion);
   return (
     <div className={ui.panel}>
@@ -143,9 +168,11 @@ function SecretDetail({ path }: { path: string }) {
           </p>
         </div>
         <div className={ui.row}>
-          <button className={`${ui.button} ${ui.primary}`} onClick={() => reveal.mutate(undefined)} disabled={reveal.isPending || current?.state !== 'live'}>
-            Reveal
-          </button>
+          {can.reveal ? (
+            <button className={`${ui.button} ${ui.primary}`} onClick={() => reveal.mutate(undefined)} disabled={reveal.isPending || current?.state !== 'live'}>
+              Reveal
+            </button>
+          ) : null}
           {can.manageData ? (
             <>
               <button className={ui.button} onClick={() => setEditing(true)}>
@@ -167,7 +194,7 @@ function SecretDetail({ path }: { path: string }) {
       </p>
       <h3>Versions</h3>
       <div className={ui.tableWrap}>
-        <table className={ui.table}>
+        <table className={`${ui.table} ${ui.stack}`}>
           <thead>
             <tr>
               <th>Version</th>
@@ -182,18 +209,18 @@ function SecretDetail({ path }: { path: string }) {
           <tbody>
             {[...m.versions].reverse().map((v, i, all) => (
               <tr key={v.version} data-testid={`secret-version-${v.version}`}>
-                <td>v{v.version}</td>
-                <td>
+                <td data-label="Version">v{v.version}</td>
+                <td data-label="State">
                   <Badge kind={STATE_KIND[v.state]}>{v.state}</Badge>
                 </td>
-                <td>
+                <td data-label="Written">
                   {when(v.createdAt)}
                   <div className={ui.muted}>by {person(v.createdBy)}</div>
                 </td>
-                <td>{changes(v, all[i + 1], person)}</td>
+                <td data-label="Changes">{changes(v, all[i + 1], person)}</td>
                 <td>
                   <div className={ui.row}>
-                    {v.state === 'live' && v.version !== m.currentVersion ? (
+                    {can.reveal && v.state === 'live' && v.version !== m.currentVersion ? (
                       <button className={`${ui.button} ${ui.small}`} onClick={() => reveal.mutate(v.version)}>
                         Reveal
                       </button>
@@ -203,7 +230,7 @@ function SecretDetail({ path }: { path: string }) {
                         Undelete
                       </button>
                     ) : null}
-                    {can.manageData && v.state !== 'destroyed' ? (
+                    {can.destroy && v.state !== 'destroyed' ? (
                       <button className={`${ui.button} ${ui.small}`} onClick={() => setConfirm({ verb: 'destroy', version: v.version })}>
                         Destroy
                       </button>
@@ -239,8 +266,21 @@ export function VaultPage() {
   const { query } = useLocation();
   const selected = query.get('path');
   const [creating, setCreating] = useState(false);
+  const [filter, setFilter] = useState('');
+  const [folded, setFolded] = useState<Set<string>>(() => new Set());
   const list = useQuery({ queryKey: ['secrets', ws.id], queryFn: () => api.secrets.list(ws.id), enabled: can.metadata });
-  const tree = useMemo(() => buildTree(list.data?.secrets ?? []), [list.data]);
+  const needle = filter.trim().toLowerCase();
+  const shown = useMemo(() => (list.data?.secrets ?? []).filter((x) => !needle || x.path.toLowerCase().includes(needle) || x.description.toLowerCase().includes(needle)), [list.data, needle]);
+  const tree = useMemo(() => buildTree(shown), [shown]);
+  const foldable: Folded = {
+    has: (p) => folded.has(p),
+    toggle: (p) =>
+      setFolded((old) => {
+        const next = new Set(old);
+        if (!next.delete(p)) next.add(p);
+        return next;
+      }),
+  };
   const qc = useQueryClient();
   if (!can.metadata) return <NeedsRole page="Vault" roles="owners, admins, engineers and auditors" have={ws.roles} />;
   const newButton = can.manageData ? (
@@ -272,7 +312,13 @@ export function VaultPage() {
       {list.data && list.data.secrets.length > 0 ? (
         <div className={css.layout}>
           <nav className={ui.panel} aria-label="Secret paths">
-            <Tree node={tree} selected={selected} root />
+            <div role="search">
+              <Field label="Filter paths">
+                {(id) => <input id={id} className={ui.input} type="search" placeholder="Part of a path or description" value={filter} onChange={(e) => setFilter(e.target.value)} />}
+              </Field>
+            </div>
+            {shown.length === 0 ? <p className={ui.muted}>No secret path contains “{filter.trim()}”.</p> : null}
+            <Tree node={tree} selected={selected} folded={foldable} filtering={Boolean(needle)} root />
           </nav>
           {selected ? <SecretDetail key={selected} path={selected} /> : <Empty title="Pick a secret">Choose a path on the left to see its versions and metadata.</Empty>}
         </div>

@@ -1,18 +1,40 @@
 /** Small shared pieces: the error box, empty states, dialogs, fields, badges and page headers. */
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../lib/api.ts';
+import { concerns, issuesOf } from '../lib/issues.ts';
 import s from './ui.module.css';
 
-/** An error as the server explained it (problem+json title and detail), never a blank screen. */
+/** "/config/accessKeyId" → "access key id" (for issues no field of the form shows). */
+const fieldName = (path: string) =>
+  path
+    .split('/')
+    .filter((x) => x && !/^\d+$/.test(x) && x !== '*')
+    .pop()
+    ?.replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase() ?? 'the request';
+
+/**
+ * An error as the server explained it (problem+json title and detail), never a blank screen. A
+ * validation problem lists each issue too; the form's fields show theirs beside the input.
+ */
 export function Problem({ error, title }: { error: unknown; title?: string }) {
   if (!error) return null;
   const e = error instanceof ApiError ? error : undefined;
+  const issues = issuesOf(error);
   return (
     <div className={`${s.notice} ${s.noticeError}`} role="alert" data-testid="problem">
-      <p className={s.noticeTitle}>{title ?? e?.title ?? 'Something went wrong'}</p>
-      {e ? (
+      <p className={s.noticeTitle}>{title ?? (issues.length ? 'Some fields need attention' : (e?.title ?? 'Something went wrong'))}</p>
+      {e && issues.length ? (
+        <ul className={s.issues}>
+          {issues.map((i, n) => (
+            <li key={n}>
+              <strong>{fieldName(i.path)}</strong>: {i.message}
+            </li>
+          ))}
+        </ul>
+      ) : e ? (
         <p>
-          {title ? `${e.title}. ` : ''}
+          {title && !(e.detail ?? '').startsWith(e.title) ? `${e.title}. ` : ''}
           {e.detail ?? ''} {e.code && e.code !== 'UNKNOWN' ? <code className={s.muted}>({e.code})</code> : null}
         </p>
       ) : (
@@ -20,6 +42,12 @@ export function Problem({ error, title }: { error: unknown; title?: string }) {
       )}
     </div>
   );
+}
+
+const FormError = createContext<unknown>(null);
+/** The last error of a form: each Field inside shows the validation issues at its API path. */
+export function FieldErrors({ error, children }: { error: unknown; children: ReactNode }) {
+  return <FormError.Provider value={error}>{children}</FormError.Provider>;
 }
 
 export function Notice({ kind = 'info', title, children }: { kind?: 'info' | 'ok' | 'warn' | 'error'; title?: string; children?: ReactNode }) {
@@ -83,7 +111,7 @@ export function Dialog({ open, title, onClose, children, actions }: { open: bool
 }
 
 /** A destructive action's confirmation: Cancel, and one danger button that runs `onConfirm`; the mutation's error shows inside. */
-export function ConfirmDialog(props: { open: boolean; title: string; confirmLabel: string; pending: boolean; error?: unknown; onCancel: () => void; onConfirm: () => void; children: ReactNode }) {
+export function ConfirmDialog(props: { open: boolean; title: string; confirmLabel: string; pending: boolean; error?: unknown; tone?: 'danger' | 'primary'; onCancel: () => void; onConfirm: () => void; children: ReactNode }) {
   return (
     <Dialog
       open={props.open}
@@ -94,7 +122,7 @@ export function ConfirmDialog(props: { open: boolean; title: string; confirmLabe
           <button className={s.button} onClick={props.onCancel}>
             Cancel
           </button>
-          <button className={`${s.button} ${s.danger}`} disabled={props.pending} onClick={props.onConfirm}>
+          <button className={`${s.button} ${props.tone === 'primary' ? s.primary : s.danger}`} disabled={props.pending} onClick={props.onConfirm}>
             {props.confirmLabel}
           </button>
         </>
@@ -106,17 +134,115 @@ export function ConfirmDialog(props: { open: boolean; title: string; confirmLabe
   );
 }
 
-export function Field({ label, help, children }: { label: string; help?: ReactNode; children: (id: string) => ReactNode }) {
+type Checkable = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+/**
+ * A labelled input with its help and its error, which is the first of: `check` (the console's own
+ * rule, shown as the user types and blocking the form's submit), the browser's constraint
+ * validation (required, pattern, type — shown after a submit attempt), or the server's issue at
+ * `path` (`where`: body, params or querystring) from the enclosing FieldErrors. `mismatch` words a
+ * pattern or type mismatch better than the browser's "Please match the requested format". The input gets
+ * aria-invalid and is described by the message.
+ */
+export function Field(props: { label: string; help?: ReactNode; path?: string | string[]; where?: string; check?: string | undefined; mismatch?: string; children: (id: string) => ReactNode }) {
+  const { label, help, path, where, check, children } = props;
   const id = useId();
+  const mismatch = useRef(props.mismatch);
+  mismatch.current = props.mismatch;
+  const error = useContext(FormError);
+  const [native, setNative] = useState<string | null>(null);
+  const [edited, setEdited] = useState(false);
+  useEffect(() => setEdited(false), [error]);
+  const issue = path && !edited ? issuesOf(error).find((i) => [path].flat().some((p) => concerns(p, i.path)) && (!where || !i.location || i.location === where)) : undefined;
+  const message = check || native || issue?.message;
+
+  useEffect(() => {
+    const el = document.getElementById(id) as Checkable | null;
+    el?.setCustomValidity?.(check ?? '');
+  }, [id, check]);
+  // A pattern or type mismatch gets the field's own words when it has some (`mismatch`).
+  const onInvalid = (e: { target: EventTarget }) => {
+    const el = e.target as Checkable;
+    if (el.id !== id) return;
+    setNative((!el.validity.valueMissing && !el.validity.customError && mismatch.current) || el.validationMessage || 'This value is not valid.');
+  };
+  const onEdit = () => {
+    setNative(null);
+    setEdited(true);
+  };
+  useEffect(() => {
+    const el = document.getElementById(id);
+    if (!el) return;
+    const described = [message ? `${id}-error` : '', help ? `${id}-help` : ''].filter(Boolean).join(' ');
+    if (described) el.setAttribute('aria-describedby', described);
+    else el.removeAttribute('aria-describedby');
+    if (message) el.setAttribute('aria-invalid', 'true');
+    else el.removeAttribute('aria-invalid');
+  }, [id, message, help]);
+
   return (
-    <div className={s.field}>
+    <div className={`${s.field} ${message ? s.fieldBad : ''}`} onInvalidCapture={onInvalid} onInput={onEdit} onChange={onEdit}>
       <label className={s.label} htmlFor={id}>
         {label}
       </label>
       {children(id)}
-      {help ? <span className={s.help}>{help}</span> : null}
+      {message ? (
+        <span className={s.fieldError} id={`${id}-error`} data-error-for={label}>
+          {message}
+        </span>
+      ) : null}
+      {help ? (
+        <span className={s.help} id={`${id}-help`}>
+          {help}
+        </span>
+      ) : null}
     </div>
   );
+}
+
+/** A validation issue at `path` shown where no single input stands for it (a list of entries). */
+export function IssueAt({ path, label }: { path: string; label: string }) {
+  const issue = issuesOf(useContext(FormError)).find((i) => concerns(path, i.path));
+  return issue ? (
+    <span className={s.fieldError} data-error-for={label} role="alert">
+      {issue.message}
+    </span>
+  ) : null;
+}
+
+/** Copy a value to the clipboard, saying whether it worked (a failure asks to select it by hand). */
+export function CopyButton({ text, what, className }: { text: string; what: string; className?: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const t = window.setTimeout(() => setState('idle'), 4000);
+    return () => window.clearTimeout(t);
+  }, [state]);
+  const copy = () => {
+    const clip = navigator.clipboard;
+    if (!clip) return setState('failed');
+    clip.writeText(text).then(
+      () => setState('copied'),
+      () => setState('failed'),
+    );
+  };
+  return (
+    <button type="button" className={className ?? `${s.button} ${s.small}`} onClick={copy} aria-label={`Copy ${what}`}>
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select and copy by hand' : 'Copy'}
+    </button>
+  );
+}
+
+/** Save text as a file (a short-lived blob: URL; nothing leaves the browser). */
+export function downloadText(filename: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 export function Badge({ kind, children }: { kind?: 'good' | 'warn' | 'bad'; children: ReactNode }) {
