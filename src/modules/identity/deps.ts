@@ -1,5 +1,5 @@
 /** What the identity module needs; narrowed so tests can pass small fakes. */
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Barrier } from '../../core/crypto/barrier.ts';
 import type { Config } from '../../core/config.ts';
 import type { Database } from '../../db/schema.ts';
@@ -23,7 +23,3 @@ export interface IdentityDeps {
   /** Injected clock (tests move it to check idle and absolute expiry). */
   now?: () => Date;
 }
-
-export type Executor = Kysely<Database> | Transaction<Database>;
-/** Work done in the caller's transaction (the audit event), so the action and its record commit together. */
-export type InTransaction = (trx: Transaction<Database>) => Promise<void>;
