@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { Actor } from '../src/core/actor.ts';
 import { AppError } from '../src/core/errors.ts';
-import { addPolicy, createAccessControl, listPolicies, reload, removePolicy, type AccessControl } from '../src/modules/access/index.ts';
+import type { Transact } from '../src/db/transact.ts';
+import { createAccessControl, createAccessService, reload, type AccessControl, type AccessService } from '../src/modules/access/index.ts';
 import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from './helpers/db.ts';
 import { requirePeer } from './helpers/peers.ts';
 
@@ -18,11 +19,12 @@ const engineer = (workspace: string): Actor => ({ id: 'u-eng', kind: 'user', aut
 const secret = (workspace: string) => ({ type: 'secret', id: 's1', workspace });
 const REVEAL = 'permit (principal, action == Action::"vault.secret.reveal", resource is Secret)\nwhen { principal.roles.contains("engineer") };';
 
-async function withDb(t: TestContext, backend: Backend, body: (db: Db, ac: AccessControl) => Promise<void>): Promise<void> {
+async function withDb(t: TestContext, backend: Backend, body: (db: Db, ac: AccessControl, policies: AccessService) => Promise<void>): Promise<void> {
   if (backend === 'postgres' && !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) return;
   const db = await createTestDatabase(backend);
   try {
-    await body(db, createAccessControl());
+    const ac = createAccessControl();
+    await body(db, ac, createAccessService({ db: db.db, accessControl: ac }));
   } finally {
     await db.close();
   }
@@ -31,47 +33,50 @@ async function withDb(t: TestContext, backend: Backend, body: (db: Db, ac: Acces
 for (const backend of BACKENDS) {
   describe(`workspace policies on ${backend}`, () => {
     test('add: validated first, applied at once, only in its workspace; remove undoes it', (t) =>
-      withDb(t, backend, async ({ db }, ac) => {
+      withDb(t, backend, async (_db, ac, policies) => {
         assert.equal(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, false);
-        const bad = await addPolicy(db, ac, { workspace: 'A', text: 'permit (principal, action == Action::"vault.secret.peek", resource);', createdBy: 'u-admin' }).catch((e: unknown) => e);
+        const bad = await policies.add({ workspaceId: 'A', text: 'permit (principal, action == Action::"vault.secret.peek", resource);', createdBy: 'u-admin' }).catch((e: unknown) => e);
         assert.ok(bad instanceof AppError && bad.code === 'VALIDATION_FAILED');
         assert.match(String((bad.meta?.errors as string[])[0]), /line 1, column \d+: unrecognized action/);
-        assert.deepEqual(await listPolicies(db, 'A'), [], 'nothing stored');
+        assert.deepEqual(await policies.list('A'), [], 'nothing stored');
 
-        const p = await addPolicy(db, ac, { workspace: 'A', text: REVEAL, createdBy: 'u-admin' });
+        const p = await policies.add({ workspaceId: 'A', text: REVEAL, createdBy: 'u-admin' });
         assert.equal(p.workspace, 'A');
         assert.equal(p.createdBy, 'u-admin');
         assert.ok(p.createdAt instanceof Date);
-        assert.deepEqual((await listPolicies(db, 'A')).map((x) => x.id), [p.id]);
-        assert.deepEqual(await listPolicies(db, 'B'), []);
+        assert.deepEqual((await policies.list('A')).map((x) => x.id), [p.id]);
+        assert.deepEqual(await policies.list('B'), []);
         assert.ok(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, 'applied in A');
         assert.equal(ac.authorize(engineer('B'), 'vault.secret.reveal', secret('B')).allowed, false, 'not in B');
 
-        await assert.rejects(removePolicy(db, ac, { workspace: 'B', id: p.id }), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND', 'B cannot remove A’s policy');
-        await removePolicy(db, ac, { workspace: 'A', id: p.id });
-        assert.deepEqual(await listPolicies(db, 'A'), []);
+        await assert.rejects(policies.remove({ workspaceId: 'B', id: p.id }), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND', 'B cannot remove A’s policy');
+        await policies.remove({ workspaceId: 'A', id: p.id });
+        assert.deepEqual(await policies.list('A'), []);
         assert.equal(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, false, 'removed');
       }));
 
-    test('fail-closed: when the in-transaction hook (the audit event) fails, nothing is stored or applied', (t) =>
-      withDb(t, backend, async ({ db }, ac) => {
-        const hook = async () => {
-          throw new AppError('AUDIT_UNAVAILABLE');
-        };
-        await assert.rejects(addPolicy(db, ac, { workspace: 'A', text: REVEAL, createdBy: 'u-admin' }, hook), /cannot record|AUDIT/i);
-        assert.deepEqual(await listPolicies(db, 'A'), []);
+    test('fail-closed: when the caller’s transaction (with the audit event) fails, nothing is stored or applied', (t) =>
+      withDb(t, backend, async ({ db }, ac, policies) => {
+        // The caller's transaction fails after the work, as when its audit event cannot be written.
+        const hook: Transact = (work) =>
+          db.transaction().execute(async (trx) => {
+            await work(trx);
+            throw new AppError('AUDIT_UNAVAILABLE');
+          });
+        await assert.rejects(policies.add({ workspaceId: 'A', text: REVEAL, createdBy: 'u-admin' }, hook), /cannot record|AUDIT/i);
+        assert.deepEqual(await policies.list('A'), []);
         assert.equal(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, false);
 
-        const p = await addPolicy(db, ac, { workspace: 'A', text: REVEAL, createdBy: 'u-admin' });
-        await assert.rejects(removePolicy(db, ac, { workspace: 'A', id: p.id }, hook));
-        assert.equal((await listPolicies(db, 'A')).length, 1, 'still there');
+        const p = await policies.add({ workspaceId: 'A', text: REVEAL, createdBy: 'u-admin' });
+        await assert.rejects(policies.remove({ workspaceId: 'A', id: p.id }, hook));
+        assert.equal((await policies.list('A')).length, 1, 'still there');
         assert.ok(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, 'still applied');
       }));
 
     test('reload: a fresh instance loads every workspace; a policy deleted elsewhere is dropped', (t) =>
-      withDb(t, backend, async ({ db }, ac) => {
-        const p = await addPolicy(db, ac, { workspace: 'A', text: REVEAL, createdBy: 'u-admin' });
-        await addPolicy(db, ac, { workspace: 'C', text: 'forbid (principal, action == Action::"dataset.data.export", resource);', createdBy: 'u-admin' });
+      withDb(t, backend, async ({ db }, ac, policies) => {
+        const p = await policies.add({ workspaceId: 'A', text: REVEAL, createdBy: 'u-admin' });
+        await policies.add({ workspaceId: 'C', text: 'forbid (principal, action == Action::"dataset.data.export", resource);', createdBy: 'u-admin' });
         const fresh = createAccessControl();
         assert.deepEqual(await reload(db, fresh), { workspaces: 2, policies: 2, locked: [] });
         assert.ok(fresh.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed);
@@ -93,9 +98,9 @@ for (const backend of BACKENDS) {
       }));
 
     test('workspace ids are checked', (t) =>
-      withDb(t, backend, async ({ db }, ac) => {
-        await assert.rejects(listPolicies(db, '../x'), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED');
-        await assert.rejects(addPolicy(db, ac, { workspace: '', text: REVEAL, createdBy: 'u' }), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED');
+      withDb(t, backend, async (_db, _ac, policies) => {
+        await assert.rejects(policies.list('../x'), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED');
+        await assert.rejects(policies.add({ workspaceId: '', text: REVEAL, createdBy: 'u' }), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED');
       }));
   });
 }

@@ -185,7 +185,8 @@ describe('role × action matrix (route level, the table of docs/security.md)', (
         if (statSync(p).isDirectory()) walk(p);
         else if (p.endsWith('.routes.ts')) {
           const src = readFileSync(p, 'utf8');
-          for (const m of src.matchAll(/access: \{ action: '([^']+)'|access\('([^']+)'\)/g)) found.add((m[1] ?? m[2])!);
+          // A declaration's `url…, action: '…'` (the pipeline) or an old-style `access: { action: '…' }`.
+          for (const m of src.matchAll(/(?:\burl(?:: [^,]+)?, |access: \{ )action: '([^']+)'|access\('([^']+)'\)/g)) found.add((m[1] ?? m[2])!);
         }
       }
     };

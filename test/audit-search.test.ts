@@ -1,19 +1,19 @@
 /**
  * Audit search (filters, keyset pagination), JSON lines and CSV export (escaping, formula
- * neutralisation) and the audit routes (authorize first, the read itself audited).
+ * neutralisation) and the audit routes on the request pipeline (decided once, the read itself
+ * audited, denials and refused input too).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import Fastify, { type FastifyRequest } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
-import { AppError, isAppError } from '../src/core/errors.ts';
-import { auditRoutes, createAuditModule, csvCell, toCsv, type AuditModule, type RecordInput, type SearchQuery } from '../src/modules/audit/index.ts';
+import { createAuditModule, csvCell, toCsv, type AuditModule, type RecordInput, type SearchQuery } from '../src/modules/audit/index.ts';
 import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from './helpers/db.ts';
+import { startTestApp } from './helpers/app.ts';
+import { ownerSession } from './helpers/identity.ts';
 import { requirePeer } from './helpers/peers.ts';
 
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -90,63 +90,63 @@ for (const backend of BACKENDS) {
         await assert.rejects(audit.search({ limit: 1001 }), (e: { code?: string }) => e.code === 'VALIDATION_FAILED');
         await assert.rejects(audit.search({ cursor: 'garbage' }), (e: { code?: string }) => e.code === 'VALIDATION_FAILED');
       }));
-
-    test('GET /api/v1/audit/events: authorized, audited, json/jsonl/csv; verify route', (t) =>
-      withEvents(t, backend, async (db, audit) => {
-        const asked: string[] = [];
-        const app = Fastify();
-        app.setValidatorCompiler(validatorCompiler);
-        app.setSerializerCompiler(serializerCompiler);
-        app.setErrorHandler((err, _req, reply) => {
-          if (isAppError(err)) return reply.status(err.status).send({ code: err.code });
-          return reply.status((err as { statusCode?: number }).statusCode ?? 500).send({ code: 'OTHER' });
-        });
-        const authorize = async (req: FastifyRequest, action: string) => {
-          asked.push(action);
-          if (req.headers['x-deny'] === '1') throw new AppError('FORBIDDEN');
-        };
-        await app.register(auditRoutes(audit, { authorize, db: db.db }));
-        try {
-          const denied = await app.inject({ url: '/api/v1/audit/events', headers: { 'x-deny': '1' } });
-          assert.equal(denied.statusCode, 403);
-          const r = await app.inject({ url: '/api/v1/audit/events?actor=usr_2&limit=5', headers: { 'user-agent': 'test-agent' } });
-          assert.equal(r.statusCode, 200, r.body);
-          const body = r.json() as { events: { seq: number }[]; nextCursor: string };
-          assert.deepEqual(body.events.map((e) => e.seq), [2, 5, 8, 11, 14]);
-          assert.equal(r.headers['x-next-cursor'], body.nextCursor);
-          const next = await app.inject({ url: `/api/v1/audit/events?actor=usr_2&limit=5&cursor=${body.nextCursor}&format=jsonl` });
-          assert.match(String(next.headers['content-type']), /application\/x-ndjson/);
-          assert.deepEqual(next.body.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq), [17, 20, 23, 26, 29]);
-          const csv = await app.inject({ url: '/api/v1/audit/events?outcome=denied&limit=2&format=csv' });
-          assert.match(String(csv.headers['content-type']), /text\/csv/);
-          assert.equal(csv.body.split('\r\n')[0], 'seq,time,actor_id,actor_kind,auth_method,action,resource_type,resource_id,workspace,outcome,request_id,source_ip,user_agent,details,prev_hash,hash');
-          assert.match(csv.body.split('\r\n')[1]!, /^4,2025-03-01T04:00:00.000Z,usr_1,user,,datasets.dataset_x.create,dataset,r4,,denied,/);
-          const bad = await app.inject({ url: '/api/v1/audit/events?limit=5000' });
-          assert.equal(bad.statusCode, 400);
-          const v = await app.inject({ url: '/api/v1/audit/verify' });
-          assert.equal(v.statusCode, 200);
-          assert.equal((v.json() as { ok: boolean }).ok, true);
-          // The schema rejects limit=5000 before authorization: four list checks and one verify.
-          assert.deepEqual(asked, ['audit.event.list', 'audit.event.list', 'audit.event.list', 'audit.event.list', 'audit.trail.verify']);
-          // Reading the trail was itself recorded: the denied attempt, three reads and one verify.
-          await audit.chainPending();
-          const reads = await audit.search({ actionPrefix: 'audit.' });
-          assert.deepEqual(reads.events.map((e) => [e.action, e.outcome]), [
-            ['audit.event.list', 'denied'],
-            ['audit.event.list', 'success'],
-            ['audit.event.list', 'success'],
-            ['audit.event.list', 'success'],
-            ['audit.trail.verify', 'success'],
-          ]);
-          assert.equal(reads.events[1]!.userAgent, 'test-agent');
-          assert.deepEqual(reads.events[1]!.details, { query: { actor: 'usr_2', order: 'asc', limit: 5, format: 'json' } });
-          assert.ok(reads.events.every((e) => e.resource.type === 'audit_trail' && e.requestId !== undefined));
-        } finally {
-          await app.close();
-        }
-      }));
   });
 }
+
+describe('audit routes over HTTPS (the request pipeline)', () => {
+  test('GET /api/v1/audit/events: decided once, audited (denials and bad input too), json/jsonl/csv; verify route', async () => {
+    const app = await startTestApp('pglite');
+    try {
+      const audit = app.server.audit;
+      const db = app.server.database.db;
+      for (let i = 1; i <= 40; i++) await db.transaction().execute((trx) => audit.record(trx, draft(i)));
+      await audit.chainPending();
+      const seeded = (events: { details: unknown }[]) => events.map((e) => (e.details as { i: number }).i);
+
+      // A signed-in workspace owner holds no role on an installation route: denied, and recorded.
+      const { session } = await ownerSession(app);
+      const denied = await session.req('/api/v1/audit/events');
+      assert.equal(denied.status, 403, denied.body);
+      const r = await app.asOperator('/api/v1/audit/events?actor=usr_2&limit=5', { headers: { 'user-agent': 'test-agent' } });
+      assert.equal(r.status, 200, r.body);
+      const body = r.json<{ events: { seq: number; details: unknown }[]; nextCursor: string }>();
+      assert.deepEqual(seeded(body.events), [2, 5, 8, 11, 14]);
+      assert.equal(r.headers['x-next-cursor'], body.nextCursor);
+      const next = await app.asOperator(`/api/v1/audit/events?actor=usr_2&limit=5&cursor=${body.nextCursor}&format=jsonl`);
+      assert.match(String(next.headers['content-type']), /application\/x-ndjson/);
+      assert.equal(next.headers['cache-control'], 'no-store');
+      assert.deepEqual(seeded(next.body.trim().split('\n').map((l) => JSON.parse(l) as { details: unknown })), [17, 20, 23, 26, 29]);
+      const csv = await app.asOperator('/api/v1/audit/events?outcome=denied&actor=usr_1&limit=2&format=csv');
+      assert.match(String(csv.headers['content-type']), /text\/csv/);
+      assert.match(String(csv.headers['content-disposition']), /filename="audit-events\.csv"/);
+      assert.equal(csv.body.split('\r\n')[0], 'seq,time,actor_id,actor_kind,auth_method,action,resource_type,resource_id,workspace,outcome,request_id,source_ip,user_agent,details,prev_hash,hash');
+      assert.match(csv.body.split('\r\n')[1]!, /^\d+,2025-03-01T04:00:00.000Z,usr_1,user,,datasets.dataset_x.create,dataset,r4,,denied,/);
+      const bad = await app.asOperator('/api/v1/audit/events?limit=5000');
+      assert.equal(bad.status, 422, bad.body);
+      const v = await app.asOperator('/api/v1/audit/verify');
+      assert.equal(v.status, 200, v.body);
+      assert.equal(v.json<{ ok: boolean }>().ok, true);
+
+      // Reading the trail was itself recorded: the denied attempt, three reads, the refused input and one verify.
+      await audit.chainPending();
+      const reads = await audit.search({ actionPrefix: 'audit.' });
+      assert.deepEqual(reads.events.map((e) => [e.action, e.outcome, e.actor.kind]), [
+        ['audit.event.list', 'denied', 'user'],
+        ['audit.event.list', 'success', 'operator'],
+        ['audit.event.list', 'success', 'operator'],
+        ['audit.event.list', 'success', 'operator'],
+        ['audit.event.list', 'failure', 'operator'],
+        ['audit.trail.verify', 'success', 'operator'],
+      ]);
+      assert.equal(reads.events[1]!.userAgent, 'test-agent');
+      assert.deepEqual(reads.events[1]!.details, { query: { actor: 'usr_2', order: 'asc', limit: 5, format: 'json' } });
+      assert.ok(reads.events.every((e) => e.requestId !== undefined));
+      assert.ok(reads.events.filter((e) => e.outcome === 'success').every((e) => e.resource.type === 'audit_trail'));
+    } finally {
+      await app.close();
+    }
+  });
+});
 
 describe('CSV export', () => {
   test('escapes quotes, commas and newlines and neutralises formula cells', () => {

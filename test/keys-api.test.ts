@@ -90,7 +90,8 @@ for (const backend of BACKENDS) {
       const bad = await app.asOperator('/api/v1/keys/terms/x/retire', { method: 'POST' });
       assert.equal(bad.status, 422);
       const ev = await events(app, 'keys.term.retire');
-      assert.deepEqual(ev.map((e) => [e.outcome, e.details.status]), [['failure', 404], ['failure', 422]]);
+      // A failure in the handler carries its error code (the pipeline); bad input, its status.
+      assert.deepEqual(ev.map((e) => [e.outcome, e.details.error ?? e.details.status, e.resource.type]), [['failure', 'NOT_FOUND', 'key-term'], ['failure', 422, 'system']]);
       const list = await app.asOperator('/api/v1/audit/events?limit=5');
       assert.equal(list.status, 200, list.body);
       const reads = await events(app, 'audit.event.list');
@@ -111,7 +112,11 @@ for (const backend of BACKENDS) {
       assert.equal(ok.status, 200, ok.body);
       await assert.rejects(app.server.workspaceKeys.encryptorFor('ws-doomed'), (e: any) => e.code === 'KEY_DESTROYED');
       const ev = await events(app, 'keys.workspace.destroy');
-      assert.deepEqual(ev.map((e) => [e.outcome, e.details.step ?? e.details.status]), [['success', 'requested'], ['failure', 409], ['success', 'confirmed']]);
+      assert.deepEqual(ev.map((e) => [e.outcome, e.details.step, e.details.error, e.resource.type]), [
+        ['success', 'requested', undefined, 'workspace-key'],
+        ['failure', 'confirmed', 'CONFLICT', 'workspace-key'],
+        ['success', 'confirmed', undefined, 'workspace-key'],
+      ]);
       assert.ok(!JSON.stringify(ev).includes(token), 'the confirmation token is not in the audit trail');
     });
 

@@ -8,7 +8,7 @@ import type { KeyExport } from '../modules/datasets/index.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
 import type { KeysStatus } from '../modules/keys/index.ts';
-import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../server/key-tasks.ts';
+import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../modules/keys/index.ts';
 import { configOrExit } from './context.ts';
 import { withOffline } from './offline.ts';
 import { connectToServer, say } from './server-link.ts';

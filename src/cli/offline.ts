@@ -17,7 +17,7 @@ import { createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createKeysService, type KeysService } from '../modules/keys/index.ts';
 import { databaseSpec } from '../installation/home.ts';
 import { rootKeyProviderFor } from '../installation/root-key.ts';
-import { recoverRootKeyRotation } from '../server/key-tasks.ts';
+import { recoverRootKeyRotation } from '../modules/keys/index.ts';
 
 export interface OfflineContext {
   database: DatabaseHandle;

@@ -9,16 +9,15 @@ import type { Logger } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
-import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
+import { keysRoutes, unsealRoutes, UNSEAL_RATE_LIMIT, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
+import { auditRoutes, type AuditModule } from '../modules/audit/index.ts';
 import type { AuditContext } from './audit-context.ts';
 import { registerConsole } from './console.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerPipeline, registerRoutes } from './pipeline.ts';
-import { registerKeysRoutes } from './routes/keys.routes.ts';
-import { registerAccessRoutes } from './routes/access.routes.ts';
-import type { AccessControl } from '../modules/access/index.ts';
+import { createAccessModule, type AccessControl } from '../modules/access/index.ts';
 import { vaultRoutes } from '../modules/vault/index.ts';
 import type { Actor } from '../core/actor.ts';
 import type { ResourceRef } from '../core/resource.ts';
@@ -46,6 +45,8 @@ export interface AppDeps {
   keys: KeysService;
   workspaceKeys: WorkspaceKeys;
   audit: AuditContext;
+  /** The audit trail itself (search, verify) for the audit routes. */
+  auditTrail: Pick<AuditModule, 'search' | 'verify'>;
   identity: IdentityModule;
   vault: VaultService;
   drives: DrivesService;
@@ -112,15 +113,21 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   registerHealthRoutes(fastify, deps.database.db);
   registerOpenApiRoute(fastify);
-  registerKeysRoutes(fastify, { keys: deps.keys, workspaceKeys: deps.workspaceKeys, audit: deps.audit, config: deps.config, home: deps.config.STRONGROOM_HOME, exportDataKeys: (ws) => exportDataKeys(deps.database.db, deps.workspaceKeys, ws) });
   const pipeline = { audit: deps.audit, db: deps.database.db, authorize: (actor: Actor, action: string, resource?: ResourceRef) => deps.accessControl.authorize(actor, action, resource) };
+  registerRoutes(fastify, keysRoutes({ keys: deps.keys, workspaceKeys: deps.workspaceKeys, config: deps.config, exportDataKeys: (workspaceId) => exportDataKeys(deps.database.db, deps.workspaceKeys, workspaceId) }), pipeline);
+  // Unseal is public (the share is the credential), so it is rate limited per address and records its own attempts.
+  await fastify.register(async (scope) => {
+    scope.addHook('onRequest', scope.rateLimit(UNSEAL_RATE_LIMIT));
+    registerRoutes(scope, unsealRoutes({ keys: deps.keys, recordAttempt: (request, event) => deps.audit.recordAlone(request, event) }), pipeline);
+  });
   registerRoutes(fastify, sessionRoutes({ identity: deps.identity, audit: deps.audit, limitSetup: fastify.rateLimit({ max: 10, timeWindow: '1 minute' }) }), pipeline);
   registerRoutes(fastify, identityRoutes({ identity: deps.identity, audit: deps.audit }), pipeline);
   registerRoutes(fastify, vaultRoutes({ vault: deps.vault, db: deps.database.db }), pipeline);
   registerDrivesRoutes(fastify, { drives: deps.drives, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerDatasetsRoutes(fastify, { datasets: deps.datasets, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource), maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES });
   registerDatasetUploadRoutes(fastify, { datasets: deps.datasets, uploads: deps.uploads, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
-  registerAccessRoutes(fastify, { db: deps.database.db, accessControl: deps.accessControl, audit: deps.audit });
+  registerRoutes(fastify, createAccessModule({ db: deps.database.db, accessControl: deps.accessControl }).routes, pipeline);
+  registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir))) deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));

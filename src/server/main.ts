@@ -12,20 +12,19 @@ import type { Config } from '../core/config.ts';
 import { openDatabase, type DatabaseHandle } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createBarrier } from '../core/crypto/barrier.ts';
-import { AppError } from '../core/errors.ts';
 import { createAccessControl, reload as reloadAccessPolicies } from '../modules/access/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
 import { createDatasetsService, createLeaseHolder, createUploadSessions, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
 import { instanceId } from '../installation/instance-id.ts';
 import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
-import { auditRoutes, createAuditModule, type AuditModule } from '../modules/audit/index.ts';
+import { createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
 import { createKeysService, createWorkspaceKeys, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { createAuditContext } from './audit-context.ts';
 import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from '../installation/operator-token.ts';
-import { recoverRootKeyRotation } from './key-tasks.ts';
+import { recoverRootKeyRotation } from '../modules/keys/index.ts';
 import { rootKeyProviderFor } from '../installation/root-key.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
@@ -193,6 +192,7 @@ export async function startServer(
       keys,
       workspaceKeys,
       audit,
+      auditTrail: auditModule,
       identity,
       vault,
       drives,
@@ -200,17 +200,6 @@ export async function startServer(
       uploads,
       accessControl,
       verifyOperatorToken,
-      routes: [
-        (scope) =>
-          auditRoutes(auditModule, {
-            db: database.db,
-            actorOf: (request) => ({ id: request.actor.id, kind: request.actor.kind, ...(request.actor.authMethod ? { authMethod: request.actor.authMethod } : {}) }),
-            // The auth plugin already decided from the route's declaration; this re-checks.
-            authorize: async (request, action) => {
-              if (!accessControl.authorize(request.actor, action).allowed) throw new AppError('FORBIDDEN');
-            },
-          })(scope, {}),
-      ],
       extraRoutes: opts.extraRoutes,
       consoleDir: consoleReady ? DEFAULT_CONSOLE_DIR : undefined,
     });

@@ -3,7 +3,7 @@
  * Invariants: NOTES.md.
  */
 export { createAuditModule, type AuditModule, type AuditModuleDeps, type RecordInput } from './audit.service.ts';
-export { auditRoutes, type AuditRoutesOptions } from './audit.routes.ts';
+export { auditRoutes, type AuditRoutesDeps } from './audit.routes.ts';
 export { csvCell, toCsv, toJsonLines, MAX_LIMIT, type SearchPage, type SearchQuery } from './audit.search.ts';
 export { formatProblem } from './audit.verify.ts';
 export { exportDir } from './audit.export.ts';

@@ -1,4 +1,14 @@
-/** The keys module's public face. */
-export { createKeysService, type KeysService, type KeysState, type KeysStatus, type RewrapProgress, type InTransaction } from './keys.service.ts';
+/** The keys module's public face. Invariants: NOTES.md. */
+export {
+  createKeysService,
+  type KeysService,
+  type KeysState,
+  type KeysStatus,
+  type RewrapProgress,
+  type InTransaction,
+  type KeyChangeTx,
+} from './keys.service.ts';
 export { createWorkspaceKeys, type WorkspaceKeys } from './workspace-keys.ts';
 export { SEALED_COLUMNS, type SealedColumn } from './sealed-columns.ts';
+export { openTaskLog, runRewrapTask, rotateFileRootKey, recoverRootKeyRotation, type TaskLog } from './keys.tasks.ts';
+export { keysRoutes, unsealRoutes, UNSEAL_RATE_LIMIT, type KeysRoutesDeps, type UnsealRoutesDeps, type AttemptEvent } from './keys.routes.ts';

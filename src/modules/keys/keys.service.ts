@@ -18,6 +18,7 @@ import { Keyring, openKeyring, resealKeyring, sealKeyring } from '../../core/cry
 import type { RootKeyProvider } from '../../adapters/keys/index.ts';
 import { ShamirRootKeyProvider, type Unsealer, type UnsealProgress } from '../../adapters/keys/index.ts';
 import type { Database } from '../../db/schema.ts';
+import type { Transact } from '../../db/transact.ts';
 import { SEALED_COLUMNS } from './sealed-columns.ts';
 import * as store from './keys.store.ts';
 
@@ -48,6 +49,12 @@ export interface RewrapProgress {
 
 /** Work that must commit or fail together with a key change (the audit event). */
 export type InTransaction = (trx: Transaction<Database>) => Promise<void>;
+/**
+ * How a key change joins its caller's evidence: a hook run inside the change's own transaction
+ * (the offline CLI), or the caller's transaction runner (`{ transact }`: an API route, whose event
+ * the pipeline records in that transaction). In-memory key state changes only after the commit.
+ */
+export type KeyChangeTx = InTransaction | { transact: Transact };
 
 export interface KeysDeps {
   db: Kysely<Database>;
@@ -65,6 +72,17 @@ export function createKeysService(deps: KeysDeps) {
   const sealListeners: (() => void | Promise<void>)[] = [];
 
   const rootKeyId = () => `${provider.kind}`;
+
+  /** The transaction a key change runs in: the caller's runner, or our own with the caller's hook. */
+  function transactionFor(tx: KeyChangeTx | undefined): Transact {
+    if (tx !== undefined && typeof tx !== 'function') return tx.transact;
+    return (work) =>
+      db.transaction().execute(async (trx) => {
+        const result = await work(trx);
+        await tx?.(trx);
+        return result;
+      });
+  }
 
   async function isInitialized(): Promise<boolean> {
     initialized ??= (await store.readKeyringRow(db)) !== undefined;
@@ -196,17 +214,16 @@ export function createKeysService(deps: KeysDeps) {
     },
 
     /**
-     * Add a term; all new writes use it at once. Old terms stay readable. `inTransaction` runs in
-     * the same transaction (the audit event): if it fails, nothing changes. The barrier switches
-     * only after the commit, so it never seals under a term the database does not have.
+     * Add a term; all new writes use it at once. Old terms stay readable. The change commits with
+     * the caller's evidence (`tx`, the audit event): if that fails, nothing changes. The barrier
+     * switches only after the commit, so it never seals under a term the database does not have.
      */
-    async rotate(inTransaction?: InTransaction): Promise<number> {
+    async rotate(tx?: KeyChangeTx): Promise<number> {
       const key = requireUnsealed();
-      const next = await db.transaction().execute(async (trx) => {
+      const next = await transactionFor(tx)(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
         const kr = openKeyring(Buffer.from(row!.blob), key).rotate();
         await store.updateKeyringRow(trx, sealKeyring(kr, key), kr.activeTerm);
-        await inTransaction?.(trx);
         return kr;
       });
       barrier.replaceKeyring(next);
@@ -243,17 +260,16 @@ export function createKeysService(deps: KeysDeps) {
     },
 
     /** Retire a term whose values have all been rewrapped; its key is destroyed. */
-    async retire(term: number, inTransaction?: InTransaction): Promise<void> {
+    async retire(term: number, tx?: KeyChangeTx): Promise<void> {
       const key = requireUnsealed();
       const status = await this.status();
       const t = status.terms.find((x) => x.term === term);
       if (!t) throw new AppError('NOT_FOUND', { detail: `No key term ${term}.` });
       if (t.sealedValues > 0) throw new AppError('CONFLICT', { detail: `Term ${term} still protects ${t.sealedValues} value(s); run 'strongroom keys rewrap' first.` });
-      const next = await db.transaction().execute(async (trx) => {
+      const next = await transactionFor(tx)(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
         const kr = openKeyring(Buffer.from(row!.blob), key).retire(term);
         await store.updateKeyringRow(trx, sealKeyring(kr, key), kr.activeTerm);
-        await inTransaction?.(trx);
         return kr;
       });
       barrier.replaceKeyring(next);
@@ -264,13 +280,12 @@ export function createKeysService(deps: KeysDeps) {
      * Re-seal the keyring under a new root key. `persistNewKey` stores the new key with the
      * provider before the database changes; only the keyring row is rewritten.
      */
-    async rotateRoot(newKey: Buffer, persistNewKey: () => Promise<void>, commitNewKey: () => Promise<void>, inTransaction?: InTransaction): Promise<void> {
+    async rotateRoot(newKey: Buffer, persistNewKey: () => Promise<void>, commitNewKey: () => Promise<void>, tx?: KeyChangeTx): Promise<void> {
       const key = requireUnsealed();
       await persistNewKey();
-      await db.transaction().execute(async (trx) => {
+      await transactionFor(tx)(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
         await store.updateKeyringRow(trx, resealKeyring(Buffer.from(row!.blob), key, newKey), row!.active_term, `${rootKeyId()}:${randomUUID()}`);
-        await inTransaction?.(trx);
       });
       await commitNewKey();
       rootKey!.fill(0);

@@ -64,3 +64,25 @@ export async function tableExists(db: Db, table: string): Promise<boolean> {
 export async function readWorkspaceKey(db: Db, workspaceId: string) {
   return db.selectFrom('workspace_keys').selectAll().where('workspace_id', '=', workspaceId).executeTakeFirst();
 }
+
+/** The first key of a workspace; a concurrent creator's key wins (the loser reads it back). */
+export async function insertWorkspaceKey(db: Db, workspaceId: string, keyVersion: number, sealed: Buffer): Promise<void> {
+  await db
+    .insertInto('workspace_keys')
+    .values({ workspace_id: workspaceId, key_version: keyVersion, sealed })
+    .onConflict((oc) => oc.column('workspace_id').doNothing())
+    .execute();
+}
+
+export async function markDestroyRequested(db: Db, workspaceId: string, at: Date, tokenHash: string): Promise<void> {
+  await db.updateTable('workspace_keys').set({ destroy_requested_at: at, destroy_token_hash: tokenHash }).where('workspace_id', '=', workspaceId).execute();
+}
+
+/** Crypto-shredding: the sealed key is gone for good. */
+export async function destroyWorkspaceKey(db: Db, workspaceId: string): Promise<void> {
+  await db
+    .updateTable('workspace_keys')
+    .set({ sealed: null, destroyed_at: sql<Date>`now()` as never, destroy_token_hash: null })
+    .where('workspace_id', '=', workspaceId)
+    .execute();
+}

@@ -8,13 +8,12 @@
  * for 10 minutes; only the confirmation destroys.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { AppError } from '../../core/errors.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
 import { createWorkspaceKey, workspaceEncryptor, type WorkspaceEncryptor } from '../../core/crypto/encryptor.ts';
 import type { Database } from '../../db/schema.ts';
-import { readWorkspaceKey } from './keys.store.ts';
-import type { InTransaction } from './keys.service.ts';
+import { destroyWorkspaceKey, insertWorkspaceKey, markDestroyRequested, readWorkspaceKey } from './keys.store.ts';
 
 const CONFIRM_WINDOW_MS = 10 * 60 * 1000;
 const ctx = (workspaceId: string) => ({ table: 'workspace_keys', column: 'sealed', rowId: workspaceId });
@@ -27,11 +26,7 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
       let row = await readWorkspaceKey(db, workspaceId);
       if (!row) {
         const k = createWorkspaceKey(1);
-        await db
-          .insertInto('workspace_keys')
-          .values({ workspace_id: workspaceId, key_version: k.version, sealed: barrier.seal(k.key, ctx(workspaceId)) })
-          .onConflict((oc) => oc.column('workspace_id').doNothing())
-          .execute();
+        await insertWorkspaceKey(db, workspaceId, k.version, barrier.seal(k.key, ctx(workspaceId)));
         k.key.fill(0);
         row = await readWorkspaceKey(db, workspaceId);
       }
@@ -42,37 +37,30 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
       return workspaceEncryptor(workspaceId, { version: row.key_version, key });
     },
 
-    /** Step one: returns a confirmation token to pass to `confirmDestroy` within 10 minutes. */
-    async requestDestroy(workspaceId: string, inTransaction?: InTransaction): Promise<{ token: string; expiresAt: string }> {
-      const row = await readWorkspaceKey(db, workspaceId);
+    /**
+     * Step one: returns a confirmation token to pass to `confirmDestroy` within 10 minutes.
+     * `trx`: the caller's transaction (its audit event commits with the request, or neither).
+     */
+    async requestDestroy(workspaceId: string, trx: Kysely<Database> | Transaction<Database> = db): Promise<{ token: string; expiresAt: string }> {
+      const row = await readWorkspaceKey(trx, workspaceId);
       if (!row) throw new AppError('NOT_FOUND', { detail: `Workspace ${workspaceId} has no key.` });
       if (row.destroyed_at) throw new AppError('KEY_DESTROYED', { detail: `The key of workspace ${workspaceId} is already destroyed.` });
       const token = `destroy-${randomBytes(16).toString('hex')}`;
       const now = new Date();
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('workspace_keys').set({ destroy_requested_at: now, destroy_token_hash: hashToken(token) }).where('workspace_id', '=', workspaceId).execute();
-        await inTransaction?.(trx);
-      });
+      await markDestroyRequested(trx, workspaceId, now, hashToken(token));
       return { token, expiresAt: new Date(now.getTime() + CONFIRM_WINDOW_MS).toISOString() };
     },
 
-    /** Step two: destroys the key for good. The token must match and be fresh. */
-    async confirmDestroy(workspaceId: string, token: string, inTransaction?: InTransaction): Promise<void> {
-      const row = await readWorkspaceKey(db, workspaceId);
+    /** Step two: destroys the key for good. The token must match and be fresh. `trx` as above. */
+    async confirmDestroy(workspaceId: string, token: string, trx: Kysely<Database> | Transaction<Database> = db): Promise<void> {
+      const row = await readWorkspaceKey(trx, workspaceId);
       const fresh = row?.destroy_requested_at && Date.now() - new Date(row.destroy_requested_at).getTime() < CONFIRM_WINDOW_MS;
       const a = Buffer.from(row?.destroy_token_hash ?? '0'.repeat(64), 'hex');
       const b = Buffer.from(hashToken(token), 'hex');
       if (!row || !fresh || a.length !== b.length || !timingSafeEqual(a, b)) {
         throw new AppError('CONFLICT', { detail: 'No matching, unexpired destruction request; request it again.' });
       }
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('workspace_keys')
-          .set({ sealed: null, destroyed_at: sql<Date>`now()` as never, destroy_token_hash: null })
-          .where('workspace_id', '=', workspaceId)
-          .execute();
-        await inTransaction?.(trx);
-      });
+      await destroyWorkspaceKey(trx, workspaceId);
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Key operations that touch files as well as the database, shared by the API and the offline CLI:
+ * Key tasks that touch files as well as the database, shared by the API and the offline CLI:
  * the rewrap task (with its task log under `logs/tasks/`) and root-key rotation for the file
  * provider.
  */
@@ -7,11 +7,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Transaction } from 'kysely';
-import type { Config } from '../core/config.ts';
-import { AppError } from '../core/errors.ts';
-import type { Database } from '../db/schema.ts';
-import type { KeysService, RewrapProgress } from '../modules/keys/index.ts';
+import type { Config } from '../../core/config.ts';
+import { AppError } from '../../core/errors.ts';
+import type { KeyChangeTx, KeysService, RewrapProgress } from './keys.service.ts';
 
 export interface TaskLog {
   id: string;
@@ -61,7 +59,7 @@ function rootKeyFile(config: Config): string {
  * exclusive), the keyring re-sealed under it in one transaction, then the new file replaces
  * the old. If the process dies in between, `recoverRootKeyRotation` finishes the job at start.
  */
-export async function rotateFileRootKey(keys: KeysService, config: Config, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<void> {
+export async function rotateFileRootKey(keys: KeysService, config: Config, tx?: KeyChangeTx): Promise<void> {
   if (keys.provider.kind !== 'file') {
     throw new AppError('CONFLICT', { detail: `Root key rotation is supported for the file provider; this installation uses ${keys.provider.kind}.` });
   }
@@ -73,7 +71,7 @@ export async function rotateFileRootKey(keys: KeysService, config: Config, inTra
       newKey,
       () => writeFile(next, newKey, { mode: 0o600, flag: 'wx' }),
       () => rename(next, file),
-      inTransaction,
+      tx,
     );
   } catch (err) {
     if (existsSync(next)) await unlink(next).catch(() => undefined);

@@ -1,0 +1,196 @@
+/**
+ * Seal status, unseal, seal and key management over HTTPS — declarations only.
+ *
+ * Operator routes decide on the installation (`system`) or, for a workspace's key, on the route's
+ * workspace; the pipeline records their events. A key change that swaps in-memory key state runs
+ * as `stream` with the pipeline's `commit`: the change and its event commit together, and the
+ * keyring in memory changes only after that. Seal and reload-root-key record their event BEFORE
+ * acting (`record()`), so nothing happens to the keys unrecorded.
+ *
+ * Unseal is public on purpose: the share itself is the credential (as with Vault). It is limited
+ * per source address (`UNSEAL_RATE_LIMIT`, applied where it is registered) and every attempt that
+ * reaches it is recorded by `recordAttempt` — the pipeline records no events for public routes.
+ */
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { workspaceParams } from '../../contracts/common.ts';
+import type { Config } from '../../core/config.ts';
+import { AppError } from '../../core/errors.ts';
+import type { ResourceRef } from '../../core/resource.ts';
+import { route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
+import type { KeysService } from './keys.service.ts';
+import { openTaskLog, rotateFileRootKey, runRewrapTask } from './keys.tasks.ts';
+import type { WorkspaceKeys } from './workspace-keys.ts';
+
+/** An audit event of a public route (the unseal attempt), recorded on its own; rejects when it cannot be. */
+export interface AttemptEvent {
+  action: string;
+  outcome?: 'success' | 'failure';
+  resource: ResourceRef;
+  details: Record<string, string | number | boolean>;
+}
+
+export interface KeysRoutesDeps {
+  keys: KeysService;
+  workspaceKeys: WorkspaceKeys;
+  config: Config;
+  /** Every committed dataset version of a workspace with its unwrapped data key (the datasets module's export). */
+  exportDataKeys: (workspaceId: string) => Promise<{ objects: readonly unknown[] }>;
+}
+
+export interface UnsealRoutesDeps {
+  keys: KeysService;
+  recordAttempt: (request: FastifyRequest, event: AttemptEvent) => Promise<void>;
+}
+
+/** Unseal attempts per source address: 20 a minute. */
+export const UNSEAL_RATE_LIMIT = { max: 20, timeWindow: '1 minute' } as const;
+
+const KEYRING: ResourceRef = { type: 'keyring', id: 'root' };
+const workspaceKey = (workspaceId: string): ResourceRef => ({ type: 'workspace-key', id: workspaceId, workspace: workspaceId });
+
+/** The public unseal route; register it with `UNSEAL_RATE_LIMIT`. */
+export function unsealRoutes({ keys, recordAttempt }: UnsealRoutesDeps): PublicRouteDef[] {
+  const action = 'operator.keyring.unseal';
+  return [
+    {
+      method: 'POST', url: '/api/v1/sys/unseal', public: 'the share is the credential', allowSealed: true,
+      schema: { body: z.strictObject({ share: z.string().min(8).max(512) }) },
+      handler: async ({ request, input }) => {
+        const { share } = input.body as unknown as { share: string };
+        let progress;
+        try {
+          progress = await keys.submitShare(share);
+        } catch (err) {
+          if (err instanceof AppError) await recordAttempt(request, { action, outcome: 'failure', resource: KEYRING, details: { error: err.code } });
+          throw err;
+        }
+        await recordAttempt(request, { action, resource: KEYRING, details: { progress: progress.progress, threshold: progress.threshold, sealed: progress.sealed } });
+        return { sealed: progress.sealed, progress: progress.progress, threshold: progress.threshold };
+      },
+    },
+  ];
+}
+
+export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: KeysRoutesDeps): (RouteDef | PublicRouteDef)[] {
+  const term = z.object({ term: z.coerce.number().int().min(1).max(2 ** 31) });
+  return [
+    {
+      method: 'GET', url: '/api/v1/sys/seal-status', public: 'operators and load balancers need it while sealed', allowSealed: true, schema: {},
+      handler: async () => {
+        const state = await keys.state();
+        const provider = await keys.provider.describe();
+        return { state, sealed: state !== 'unsealed', provider: keys.provider.kind, threshold: provider.threshold, shares: provider.shares };
+      },
+    },
+
+    route({
+      method: 'POST', url: '/api/v1/sys/reload-root-key', action: 'operator.keyring.unseal', resource: 'system', allowSealed: true, run: 'stream', schema: {},
+      handler: async ({ event, record }) => {
+        event.resource(KEYRING);
+        if (keys.provider.kind === 'shamir') throw new AppError('CONFLICT', { detail: 'This installation unseals with Shamir shares.' });
+        event.details({ method: keys.provider.kind });
+        await record();
+        if (!(await keys.autoUnseal())) throw new AppError('SEALED', { detail: 'The root key provider returned no key.' });
+        return { sealed: false };
+      },
+    }),
+
+    route({
+      method: 'POST', url: '/api/v1/sys/seal', action: 'operator.keyring.seal', resource: 'system', allowSealed: true, run: 'stream', schema: {},
+      handler: async ({ event, record }) => {
+        event.resource(KEYRING);
+        await record();
+        keys.seal();
+        return { sealed: true };
+      },
+    }),
+
+    route({
+      method: 'GET', url: '/api/v1/keys/status', action: 'keys.keyring.read', resource: 'system', run: 'read', schema: {},
+      handler: ({ event }) => {
+        event.resource(KEYRING);
+        return keys.status();
+      },
+    }),
+
+    route({
+      method: 'POST', url: '/api/v1/keys/rotate', action: 'keys.keyring.rotate', resource: 'system', run: 'stream', schema: {},
+      handler: async ({ event, commit }) => {
+        event.resource(KEYRING);
+        return { activeTerm: await keys.rotate({ transact: commit }) };
+      },
+    }),
+
+    // Started in the background once its event (naming the task log) is committed: 202.
+    route({
+      method: 'POST', url: '/api/v1/keys/rewrap', action: 'keys.keyring.rewrap', resource: 'system', run: 'stream', status: 202, schema: {},
+      handler: async ({ event, record, request }) => {
+        event.resource(KEYRING);
+        if ((await keys.status()).rewrap.running) throw new AppError('CONFLICT', { detail: 'A rewrap is already running.' });
+        const log = await openTaskLog(config.STRONGROOM_HOME, 'rewrap');
+        event.details({ taskId: log.id, taskLog: log.ref });
+        await record();
+        runRewrapTask(keys, log).catch((err: unknown) => request.log.error({ err, taskId: log.id }, 'rewrap failed'));
+        return { started: true, taskId: log.id, taskLog: log.ref, status: '/api/v1/keys/status' };
+      },
+    }),
+
+    route({
+      method: 'POST', url: '/api/v1/keys/rotate-root', action: 'keys.root.rotate', resource: 'system', run: 'stream', schema: {},
+      handler: async ({ event, commit }) => {
+        event.resource(KEYRING);
+        await rotateFileRootKey(keys, config, { transact: commit });
+        return { rotated: true };
+      },
+    }),
+
+    route({
+      method: 'POST', url: '/api/v1/keys/workspaces/:ws/destroy', action: 'keys.workspace.destroy', resource: 'workspace', run: 'write', schema: { params: workspaceParams },
+      handler: async ({ trx, input, event }) => {
+        const workspaceId = input.params.ws;
+        event.resource(workspaceKey(workspaceId));
+        event.details({ step: 'requested' });
+        const requested = await workspaceKeys.requestDestroy(workspaceId, trx);
+        return {
+          ...requested,
+          confirm: `/api/v1/keys/workspaces/${workspaceId}/destroy/confirm`,
+          warning: 'Confirming destroys the key: everything sealed under it becomes unreadable, backups included.',
+        };
+      },
+    }),
+
+    route({
+      method: 'POST', url: '/api/v1/keys/workspaces/:ws/destroy/confirm', action: 'keys.workspace.destroy', resource: 'workspace', run: 'write',
+      schema: { params: workspaceParams, body: z.strictObject({ token: z.string().min(10).max(100) }) },
+      handler: async ({ trx, input, event }) => {
+        event.resource(workspaceKey(input.params.ws));
+        event.details({ step: 'confirmed' });
+        await workspaceKeys.confirmDestroy(input.params.ws, input.body.token, trx);
+        return { destroyed: true };
+      },
+    }),
+
+    // The no-lock-in exit path: unwrapped data keys of every dataset version of a workspace.
+    // Operator only; the event is committed (fail-closed) before any key leaves.
+    route({
+      method: 'POST', url: '/api/v1/keys/workspaces/:ws/export', action: 'keys.workspace.export', resource: 'workspace', run: 'read', schema: { params: workspaceParams },
+      handler: async ({ input, event, reply }) => {
+        event.resource(workspaceKey(input.params.ws));
+        const out = await exportDataKeys(input.params.ws);
+        event.details({ objects: out.objects.length });
+        void reply.header('cache-control', 'no-store');
+        return out;
+      },
+    }),
+
+    route({
+      method: 'POST', url: '/api/v1/keys/terms/:term/retire', action: 'keys.term.retire', resource: 'system', run: 'stream', schema: { params: term },
+      handler: async ({ input, event, commit }) => {
+        event.resource({ type: 'key-term', id: String(input.params.term) });
+        await keys.retire(input.params.term, { transact: commit });
+        return { retired: input.params.term };
+      },
+    }),
+  ];
+}
