@@ -1,0 +1,116 @@
+/**
+ * Builds every module from the configuration and an open, migrated database, in dependency order:
+ * keys (unsealed at start when the provider allows) → audit → identity, vault, access → drives →
+ * datasets. Starts nothing that listens; background work is `jobs.ts`'s.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+import { createBarrier, type Barrier } from '../core/crypto/barrier.ts';
+import type { DatabaseHandle } from '../db/database.ts';
+import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
+import { instanceId } from '../installation/instance-id.ts';
+import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from '../installation/operator-token.ts';
+import { rootKeyProviderFor } from '../installation/root-key.ts';
+import { createAccessControl, reload as reloadAccessPolicies, type AccessControl } from '../modules/access/index.ts';
+import { createAuditModule, type AuditModule } from '../modules/audit/index.ts';
+import { createDatasetsService, createLeaseHolder, createUploadSessions, type DatasetsService, type LeaseHolder, type UploadSessions } from '../modules/datasets/index.ts';
+import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
+import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
+import { createKeysService, createWorkspaceKeys, recoverRootKeyRotation, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
+import { createVaultService, type VaultService } from '../modules/vault/index.ts';
+import { createAuditContext, type AuditContext } from './audit-context.ts';
+
+export interface Modules {
+  barrier: Barrier;
+  keys: KeysService;
+  workspaceKeys: WorkspaceKeys;
+  /** The audit module (chain, search, verify). */
+  auditTrail: AuditModule;
+  /** Fail-closed recording for requests, over `auditTrail`. */
+  audit: AuditContext;
+  identity: IdentityModule;
+  vault: VaultService;
+  accessControl: AccessControl;
+  drives: DrivesService;
+  datasets: DatasetsService;
+  uploads: UploadSessions;
+  leases: LeaseHolder;
+  verifyOperatorToken: (presented: string) => boolean;
+}
+
+export interface BuildOptions {
+  /** Injected clock for identity and vault (tests move time). */
+  now?: () => Date;
+  /** Where the one-time setup token is printed at a first start without users (default stderr). */
+  setupTokenOut?: (line: string) => void;
+}
+
+/**
+ * First start of a file-provider installation creates the root key and keyring; HSM and Shamir
+ * installations must be prepared with `strongroom init`. Shamir stays sealed until unsealed.
+ */
+async function unsealAtStart(keys: KeysService, config: Config, logger: Logger): Promise<void> {
+  const state = await keys.state();
+  if (state === 'uninitialized') {
+    if (keys.provider.kind !== 'file') {
+      throw new Error(`no keyring yet for the ${keys.provider.kind} root key provider: run 'strongroom init' first`);
+    }
+    await keys.initialize();
+    logger.info('created the root key and the first keyring term');
+    return;
+  }
+  if (await recoverRootKeyRotation(keys, config)) {
+    logger.warn('finished an interrupted root key rotation');
+    return;
+  }
+  if (!(await keys.autoUnseal())) logger.warn('started SEALED: unseal with strongroom operator unseal');
+}
+
+/** Every module, built; `closers` undo what needs undoing (in reverse order). */
+export async function buildModules(config: Readonly<Config>, database: DatabaseHandle, logger: Logger, opts: BuildOptions, closers: (() => Promise<void>)[]): Promise<Modules> {
+  const barrier = createBarrier();
+  const keys = createKeysService({ db: database.db, barrier, provider: rootKeyProviderFor(config), logger });
+  await unsealAtStart(keys, config, logger);
+  await ensureOperatorToken(config.STRONGROOM_HOME);
+  const verifyOperatorToken = operatorTokenVerifier(await readOperatorToken(config.STRONGROOM_HOME));
+
+  const auditModule = createAuditModule({
+    db: database.db,
+    barrier,
+    logDir: path.join(config.STRONGROOM_HOME, 'logs'),
+    onError: (err, what) => logger.error({ err, what }, 'audit background work failed'),
+  });
+  auditModule.start();
+  keys.onSeal(() => auditModule.forgetKeys());
+  closers.push(() => auditModule.stop());
+  const audit = createAuditContext(database.db, auditModule);
+
+  const workspaceKeys = createWorkspaceKeys(database.db, barrier);
+  const identity = createIdentityModule({ db: database.db, barrier, config, ...(opts.now ? { now: opts.now } : {}) });
+  const setupToken = await identity.issueSetupToken();
+  if (setupToken) {
+    (opts.setupTokenOut ?? ((l) => process.stderr.write(l)))(
+      `\nNo users yet. Create the first owner within 1 hour with this one-time setup token:\n  ${setupToken}\nPOST /api/v1/setup {token, email, password, displayName} (or use 'strongroom init --admin-email').\n\n`,
+    );
+    logger.warn('no users yet: a one-time setup token was printed to standard error');
+  }
+  const vault = createVaultService({ db: database.db, barrier, ...(opts.now ? { now: opts.now } : {}) });
+  // One access control for every decision: built-in policies validated at start + workspace policies.
+  const accessControl = createAccessControl();
+  const policyLoad = await reloadAccessPolicies(database.db, accessControl);
+  if (policyLoad.locked.length > 0) logger.error({ locked: policyLoad.locked.map((l) => l.workspace) }, 'stored workspace policies do not validate; those workspaces are locked');
+  const drives = createDrivesService({
+    db: database.db,
+    vault,
+    guard: createEgressGuardFromConfig(config),
+    localRoot: config.STRONGROOM_LOCAL_DRIVE_ROOT ?? path.join(config.STRONGROOM_HOME, 'drives'),
+    consoleOrigin: new URL(config.STRONGROOM_PUBLIC_URL ?? `https://localhost:${config.STRONGROOM_HTTPS_PORT}`).origin,
+    usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
+  });
+  await drives.ensureDefaults();
+  const leases = createLeaseHolder({ instanceId: await instanceId(config.STRONGROOM_HOME), ttlMs: config.STRONGROOM_UPLOAD_LEASE_SECONDS * 1000 });
+  const datasets: DatasetsService = createDatasetsService({ db: database.db, drives, workspaceKeys, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES, leases });
+  const uploads: UploadSessions = createUploadSessions({ db: database.db, drives, workspaceKeys, datasets, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES, ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000 });
+  return { barrier, keys, workspaceKeys, auditTrail: auditModule, audit, identity, vault, accessControl, drives, datasets, uploads, leases, verifyOperatorToken };
+}
