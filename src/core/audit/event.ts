@@ -79,8 +79,9 @@ export const auditEventSchema = z.strictObject({
 
 export type AuditEvent = z.infer<typeof auditEventSchema>;
 export type AuditEventDraft = z.infer<typeof auditEventDraftSchema>;
-export type Actor = AuditEvent['actor'];
-export type Resource = AuditEvent['resource'];
+/** Who an audit event names (the request's `Actor` as recorded: id, kind, how it authenticated). */
+export type AuditActor = AuditEvent['actor'];
+export type AuditResource = AuditEvent['resource'];
 /** An event whose hash is still to be computed. */
 export type UnhashedEvent = Omit<AuditEvent, 'hash'>;
 /** Where a chain ends: the last event's seq and hash (`{ seq: 0, hash: GENESIS_HASH }` if empty). */
@@ -164,7 +165,7 @@ function writeEventBody(w: ByteWriter, e: UnhashedEvent, hash?: unknown): number
   return at;
 }
 
-function writeActor(w: ByteWriter, a: Actor): void {
+function writeActor(w: ByteWriter, a: AuditActor): void {
   if (typeof a !== 'object' || a === null || Array.isArray(a)) return field(w, ',"actor":', a, '.actor');
   if (a.authMethod !== undefined) {
     field(w, ',"actor":{"authMethod":', a.authMethod, '.actor.authMethod');
@@ -176,7 +177,7 @@ function writeActor(w: ByteWriter, a: Actor): void {
   w.ascii('}');
 }
 
-function writeResource(w: ByteWriter, r: Resource): void {
+function writeResource(w: ByteWriter, r: AuditResource): void {
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return field(w, ',"resource":', r, '.resource');
   if (r.id !== undefined) {
     field(w, ',"resource":{"id":', r.id, '.resource.id');
