@@ -46,30 +46,29 @@ export interface UnsealRoutesDeps {
 /** Unseal attempts per source address: 20 a minute. */
 export const UNSEAL_RATE_LIMIT = { max: 20, timeWindow: '1 minute' } as const;
 
+const unsealBody = z.strictObject({ share: z.string().min(8).max(512) });
 const KEYRING: ResourceRef = { type: 'keyring', id: 'root' };
 const workspaceKey = (workspaceId: string): ResourceRef => ({ type: 'workspace-key', id: workspaceId, workspace: workspaceId });
 
 /** The public unseal route; register it with `UNSEAL_RATE_LIMIT`. */
 export function unsealRoutes({ keys, recordAttempt }: UnsealRoutesDeps): PublicRouteDef[] {
   const action = 'operator.keyring.unseal';
-  return [
-    {
-      method: 'POST', url: '/api/v1/sys/unseal', public: 'the share is the credential', allowSealed: true,
-      schema: { body: z.strictObject({ share: z.string().min(8).max(512) }) },
-      handler: async ({ request, input }) => {
-        const { share } = input.body as unknown as { share: string };
-        let progress;
-        try {
-          progress = await keys.submitShare(share);
-        } catch (err) {
-          if (err instanceof AppError) await recordAttempt(request, { action, outcome: 'failure', resource: KEYRING, details: { error: err.code } });
-          throw err;
-        }
-        await recordAttempt(request, { action, resource: KEYRING, details: { progress: progress.progress, threshold: progress.threshold, sealed: progress.sealed } });
-        return { sealed: progress.sealed, progress: progress.progress, threshold: progress.threshold };
-      },
+  const unseal: PublicRouteDef<{ body: typeof unsealBody }> = {
+    method: 'POST', url: '/api/v1/sys/unseal', public: 'the share is the credential', allowSealed: true,
+    schema: { body: unsealBody },
+    handler: async ({ request, input }) => {
+      let progress;
+      try {
+        progress = await keys.submitShare(input.body.share);
+      } catch (err) {
+        if (err instanceof AppError) await recordAttempt(request, { action, outcome: 'failure', resource: KEYRING, details: { error: err.code } });
+        throw err;
+      }
+      await recordAttempt(request, { action, resource: KEYRING, details: { progress: progress.progress, threshold: progress.threshold, sealed: progress.sealed } });
+      return { sealed: progress.sealed, progress: progress.progress, threshold: progress.threshold };
     },
-  ];
+  };
+  return [unseal as unknown as PublicRouteDef];
 }
 
 export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: KeysRoutesDeps): (RouteDef | PublicRouteDef)[] {
