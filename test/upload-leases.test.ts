@@ -26,9 +26,8 @@ after(async () => {
 /** A PUT whose body the test writes by hand; resolves with status and body when the server answers. */
 function slowPut(name: string, size: number) {
   const u = new URL(`${app.base}${DS}/${name}/versions`);
-  let answer!: Promise<{ status: number; body: string }>;
   const req = https.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', ca: app.ca, servername: 'localhost', agent: false, headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf, 'content-type': 'application/octet-stream', 'content-length': String(size) } });
-  answer = new Promise((resolve, reject) => {
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

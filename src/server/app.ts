@@ -24,11 +24,9 @@ import { registerIdentityRoutes } from './routes/identity.routes.ts';
 import { vaultRoutes } from '../modules/vault/index.ts';
 import type { Actor } from '../core/actor.ts';
 import type { ResourceRef } from '../core/resource.ts';
-import { registerDrivesRoutes } from './routes/drives.routes.ts';
-import { registerDatasetsRoutes } from './routes/datasets.routes.ts';
-import { exportDataKeys, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
-import { registerDatasetUploadRoutes } from './routes/dataset-uploads.routes.ts';
-import type { DrivesService } from '../modules/drives/index.ts';
+import multipart from '@fastify/multipart';
+import { datasetsRoutes, datasetUploadRoutes, exportDataKeys, uploadBodyParsers, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
+import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -119,9 +117,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerIdentityRoutes(fastify, { identity: deps.identity, audit: deps.audit });
   const pipeline = { audit: deps.audit, db: deps.database.db, authorize: (actor: Actor, action: string, resource?: ResourceRef) => deps.accessControl.authorize(actor, action, resource) };
   registerRoutes(fastify, vaultRoutes({ vault: deps.vault, db: deps.database.db }), pipeline);
-  registerDrivesRoutes(fastify, { drives: deps.drives, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
-  registerDatasetsRoutes(fastify, { datasets: deps.datasets, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource), maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES });
-  registerDatasetUploadRoutes(fastify, { datasets: deps.datasets, uploads: deps.uploads, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
+  registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
+  registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
+  // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
+  await fastify.register(async (scope) => {
+    const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);
+    scope.addContentTypeParser('application/octet-stream', bodies.octetStream, (_request, payload, done) => done(null, payload));
+    await scope.register(multipart, bodies.multipart);
+    registerRoutes(scope, datasetUploadRoutes({ datasets: deps.datasets, uploads: deps.uploads, maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES }), pipeline);
+  });
   registerAccessRoutes(fastify, { db: deps.database.db, accessControl: deps.accessControl, audit: deps.audit });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir))) deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');
