@@ -21,11 +21,9 @@ import { createAccessModule, type AccessControl } from '../modules/access/index.
 import { vaultRoutes } from '../modules/vault/index.ts';
 import type { Actor } from '../core/actor.ts';
 import type { ResourceRef } from '../core/resource.ts';
-import { registerDrivesRoutes } from './routes/drives.routes.ts';
-import { registerDatasetsRoutes } from './routes/datasets.routes.ts';
-import { exportDataKeys, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
-import { registerDatasetUploadRoutes } from './routes/dataset-uploads.routes.ts';
-import type { DrivesService } from '../modules/drives/index.ts';
+import multipart from '@fastify/multipart';
+import { datasetsRoutes, datasetUploadRoutes, exportDataKeys, uploadBodyParsers, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
+import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -123,11 +121,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(fastify, sessionRoutes({ identity: deps.identity, audit: deps.audit, limitSetup: fastify.rateLimit({ max: 10, timeWindow: '1 minute' }) }), pipeline);
   registerRoutes(fastify, identityRoutes({ identity: deps.identity, audit: deps.audit }), pipeline);
   registerRoutes(fastify, vaultRoutes({ vault: deps.vault, db: deps.database.db }), pipeline);
-  registerDrivesRoutes(fastify, { drives: deps.drives, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
-  registerDatasetsRoutes(fastify, { datasets: deps.datasets, db: deps.database.db, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource), maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES });
-  registerDatasetUploadRoutes(fastify, { datasets: deps.datasets, uploads: deps.uploads, audit: deps.audit, authorize: (actor, action, resource) => deps.accessControl.authorize(actor, action, resource) });
   registerRoutes(fastify, createAccessModule({ db: deps.database.db, accessControl: deps.accessControl }).routes, pipeline);
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
+  registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
+  registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
+  // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
+  await fastify.register(async (scope) => {
+    const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);
+    scope.addContentTypeParser('application/octet-stream', bodies.octetStream, (_request, payload, done) => done(null, payload));
+    await scope.register(multipart, bodies.multipart);
+    registerRoutes(scope, datasetUploadRoutes({ datasets: deps.datasets, uploads: deps.uploads, maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES }), pipeline);
+  });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir))) deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
-import { num } from './datasets.store.ts';
+import { committedObjects, num } from './datasets.store.ts';
 
 /** One object of the export file; the format is documented in docs/format-object.md. */
 export interface KeyExportEntry {
@@ -34,14 +34,7 @@ export interface KeyExport {
 
 /** Unwraps the data key of every committed version of `ws` (KEY_DESTROYED if the key is gone). */
 export async function exportDataKeys(db: Kysely<Database>, workspaceKeys: Pick<WorkspaceKeys, 'encryptorFor'>, ws: string): Promise<KeyExport> {
-  const rows = await db
-    .selectFrom('dataset_versions')
-    .select(['dataset', 'version', 'drive', 'object_key', 'object_id', 'wrapped_dek', 'key_term', 'plain_size', 'sha256'])
-    .where('workspace_id', '=', ws)
-    .where('state', '=', 'committed')
-    .orderBy('dataset')
-    .orderBy('version')
-    .execute();
+  const rows = await committedObjects(db, ws);
   const enc = await workspaceKeys.encryptorFor(ws);
   const objects = rows.map((r): KeyExportEntry => {
     let key: Buffer;

@@ -66,7 +66,6 @@ export function countOnDrive(db: Db, ws: string, drive: string): Promise<number>
     .then((r) => Number(r.n));
 }
 
-/** Uploads started before `before` that never committed (a crash, a kill -9), and unfinished deletions. */
 /** `uploading` rows (with their resumable session, if any) and `deleting` rows, for the cleanup job to judge. */
 export function stale(db: Db): Promise<(VersionRow & { session_id: string | null })[]> {
   return db
@@ -95,4 +94,198 @@ export function inFlight(db: Db, ws: string, name: string): Promise<(VersionRow 
 
 export async function removeVersion(db: Db, ws: string, name: string, v: number): Promise<void> {
   await db.deleteFrom('dataset_versions').where('workspace_id', '=', ws).where('dataset', '=', name).where('version', '=', v).execute();
+}
+
+/** The next version's `uploading` row (streamed uploads with their lease; sessions without). */
+export async function insertUploading(
+  db: Db,
+  row: { workspaceId: string; name: string; version: number; drive: string; objectKey: string; objectId: string; keyTerm: number; wrappedDek: Buffer; mediaType: string; filename: string | null; createdBy: string; lease?: { owner: string; until: Date } | undefined },
+): Promise<void> {
+  await db
+    .insertInto('dataset_versions')
+    .values({
+      workspace_id: row.workspaceId,
+      dataset: row.name,
+      version: row.version,
+      state: 'uploading',
+      drive: row.drive,
+      object_key: row.objectKey,
+      object_id: row.objectId,
+      key_term: row.keyTerm,
+      wrapped_dek: row.wrappedDek,
+      media_type: row.mediaType,
+      filename: row.filename,
+      created_by: row.createdBy,
+      lease_owner: row.lease?.owner ?? null,
+      lease_expires_at: row.lease?.until ?? null,
+    })
+    .execute();
+}
+
+/** Identifies one version row; `leaseOwner` (streamed uploads) narrows it to its owner's lease. */
+export interface VersionKey {
+  ws: string;
+  name: string;
+  version: number;
+  leaseOwner?: string | undefined;
+}
+
+/** Extends a streamed upload's lease; false when the row is gone or another owner's. */
+export async function renewLease(db: Db, h: VersionKey, until: Date): Promise<boolean> {
+  const r = await db
+    .updateTable('dataset_versions')
+    .set({ lease_expires_at: until })
+    .where('workspace_id', '=', h.ws)
+    .where('dataset', '=', h.name)
+    .where('version', '=', h.version)
+    .where('state', '=', 'uploading')
+    .where('lease_owner', '=', h.leaseOwner ?? '')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Marks an `uploading` row committed (under its lease, if it has one); undefined if it is gone. */
+export async function commitVersion(
+  trx: Db,
+  h: VersionKey,
+  r: { header: Buffer; plainSize: number; storedSize: number; sha256: string; tabularFormat: VersionRow['tabular_format']; schema: unknown },
+): Promise<VersionRow | undefined> {
+  let q = trx
+    .updateTable('dataset_versions')
+    .set({
+      state: 'committed',
+      header: r.header,
+      plain_size: r.plainSize,
+      stored_size: r.storedSize,
+      sha256: r.sha256,
+      tabular_format: r.tabularFormat,
+      schema: r.schema ? JSON.stringify(r.schema) : null,
+      committed_at: new Date(),
+      lease_owner: null,
+      lease_expires_at: null,
+    })
+    .where('workspace_id', '=', h.ws)
+    .where('dataset', '=', h.name)
+    .where('version', '=', h.version)
+    .where('state', '=', 'uploading');
+  if (h.leaseOwner) q = q.where('lease_owner', '=', h.leaseOwner);
+  const updated = await q.returningAll().executeTakeFirst();
+  if (updated) await touchDataset(trx, h.ws, h.name);
+  return updated;
+}
+
+export async function touchDataset(db: Db, ws: string, name: string): Promise<void> {
+  await db.updateTable('datasets').set({ updated_at: new Date() }).where('workspace_id', '=', ws).where('name', '=', name).execute();
+}
+
+/** Deletes an `uploading` row (only under `leaseOwner` when given). */
+export async function removeUploading(db: Db, h: VersionKey): Promise<void> {
+  await db
+    .deleteFrom('dataset_versions')
+    .where('workspace_id', '=', h.ws)
+    .where('dataset', '=', h.name)
+    .where('version', '=', h.version)
+    .where('state', '=', 'uploading')
+    .$if(h.leaseOwner !== undefined, (q) => q.where('lease_owner', '=', h.leaseOwner!))
+    .execute();
+}
+
+/** Deletes a version row only if it is still as seen (same state and, for uploads, same lease owner). */
+export async function removeIfUnchanged(db: Db, r: VersionRow): Promise<void> {
+  let q = db.deleteFrom('dataset_versions').where('workspace_id', '=', r.workspace_id).where('dataset', '=', r.dataset).where('version', '=', r.version).where('state', '=', r.state);
+  if (r.state === 'uploading') q = r.lease_owner === null ? q.where('lease_owner', 'is', null) : q.where('lease_owner', '=', r.lease_owner);
+  await q.execute();
+}
+
+/** Deletes the dataset row if no version row of it is left: one statement, so a concurrent upload keeps it. */
+export async function removeDatasetIfEmpty(db: Db, ws: string, name: string): Promise<void> {
+  await db
+    .deleteFrom('datasets')
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('dataset_versions').select('version').where('workspace_id', '=', ws).where('dataset', '=', name))))
+    .execute();
+}
+
+export async function removeDataset(db: Db, ws: string, name: string): Promise<void> {
+  await db.deleteFrom('datasets').where('workspace_id', '=', ws).where('name', '=', name).execute();
+}
+
+/** Marks committed versions (one, or all) `deleting`. */
+export function markDeleting(db: Db, ws: string, name: string, v?: number): Promise<VersionRow[]> {
+  let q = db.updateTable('dataset_versions').set({ state: 'deleting' }).where('workspace_id', '=', ws).where('dataset', '=', name).where('state', '=', 'committed');
+  if (v !== undefined) q = q.where('version', '=', v);
+  return q.returningAll().execute();
+}
+
+/** Committed versions of a workspace, with their wrapped keys (the key export). */
+export function committedObjects(db: Db, ws: string) {
+  return db
+    .selectFrom('dataset_versions')
+    .select(['dataset', 'version', 'drive', 'object_key', 'object_id', 'wrapped_dek', 'key_term', 'plain_size', 'sha256'])
+    .where('workspace_id', '=', ws)
+    .where('state', '=', 'committed')
+    .orderBy('dataset')
+    .orderBy('version')
+    .execute();
+}
+
+// ---- resumable upload sessions ----
+
+export type SessionRow = VersionRow & { id: string; size: string | number; part_size: number; expected_sha256: string | null; session_by: string; expires_at: Date };
+
+/** Sessions joined with their version rows (the version holds the key, header, drive and object). */
+const sessions = (db: Db) =>
+  db
+    .selectFrom('dataset_uploads as u')
+    .innerJoin('dataset_versions as v', (j) => j.onRef('v.workspace_id', '=', 'u.workspace_id').onRef('v.dataset', '=', 'u.dataset').onRef('v.version', '=', 'u.version'))
+    .selectAll('v')
+    .select(['u.id', 'u.size', 'u.part_size', 'u.expected_sha256', 'u.created_by as session_by', 'u.expires_at']);
+
+export function findSession(db: Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
+  return sessions(db).where('u.id', '=', id).where('u.workspace_id', '=', ws).where('u.dataset', '=', name).executeTakeFirst() as Promise<SessionRow | undefined>;
+}
+
+/** Sessions past their expiry, or whose version is no longer uploading (the cleanup job). */
+export function endedSessions(db: Db): Promise<SessionRow[]> {
+  return sessions(db)
+    .where((eb) => eb.or([eb('u.expires_at', '<', new Date()), eb('v.state', '<>', 'uploading')]))
+    .limit(1000)
+    .execute() as Promise<SessionRow[]>;
+}
+
+export async function insertSession(db: Db, row: { id: string; ws: string; name: string; version: number; header: Buffer; size: number; partSize: number; sha256: string | null; createdBy: string; expiresAt: Date }): Promise<void> {
+  await db.updateTable('dataset_versions').set({ header: row.header }).where('workspace_id', '=', row.ws).where('dataset', '=', row.name).where('version', '=', row.version).execute();
+  await db
+    .insertInto('dataset_uploads')
+    .values({ id: row.id, workspace_id: row.ws, dataset: row.name, version: row.version, size: row.size, part_size: row.partSize, expected_sha256: row.sha256, created_by: row.createdBy, expires_at: row.expiresAt })
+    .execute();
+}
+
+export async function deleteSession(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('dataset_uploads').where('id', '=', id).execute();
+}
+
+/** Part numbers of a session, all of them or only those stored. */
+export async function partNumbers(db: Db, id: string, storedOnly: boolean): Promise<number[]> {
+  const rows = await db
+    .selectFrom('dataset_upload_parts')
+    .select('part')
+    .where('upload_id', '=', id)
+    .$if(storedOnly, (q) => q.where('stored_size', 'is not', null))
+    .orderBy('part')
+    .execute();
+  return rows.map((r) => r.part);
+}
+
+/** Records a part's plaintext digest (the first one sent wins) and returns the part's row. */
+export async function recordPartDigest(db: Db, id: string, part: number, digest: Buffer) {
+  await db.insertInto('dataset_upload_parts').values({ upload_id: id, part, plain_sha256: digest }).onConflict((oc) => oc.columns(['upload_id', 'part']).doNothing()).execute();
+  return db.selectFrom('dataset_upload_parts').selectAll().where('upload_id', '=', id).where('part', '=', part).executeTakeFirstOrThrow();
+}
+
+/** Marks a part stored and extends its session. */
+export async function markPartStored(db: Db, id: string, part: number, storedSize: number, expiresAt: Date): Promise<void> {
+  await db.updateTable('dataset_upload_parts').set({ stored_size: storedSize, stored_at: new Date() }).where('upload_id', '=', id).where('part', '=', part).execute();
+  await db.updateTable('dataset_uploads').set({ expires_at: expiresAt }).where('id', '=', id).execute();
 }

@@ -28,10 +28,11 @@ import {
 import { AppError } from '../../core/errors.ts';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import type { Database } from '../../db/schema.ts';
-import type { DrivesService } from '../drives/index.ts';
+import { driveFailure, type DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { detectTabular, SNIFF_BYTES } from './datasets.detect.ts';
-import { driveFailure, requireDrive, reserve, withDriverOf, type DatasetsService, type UploadHandle, type UploadResult } from './datasets.service.ts';
+import type { DatasetsService } from './datasets.service.ts';
+import { requireDrive, reserve, withDriverOf, type UploadHandle, type UploadResult } from './datasets.upload.ts';
 import * as store from './datasets.store.ts';
 
 /** Default plaintext bytes per part: 128 segments; stored parts are above S3's 5 MiB minimum. */
@@ -77,7 +78,7 @@ export interface UploadSessionView {
   expiresAt: string;
 }
 
-type SessionRow = store.VersionRow & { id: string; size: string | number; part_size: number; expected_sha256: string | null; session_by: string; expires_at: Date };
+type SessionRow = store.SessionRow;
 
 export const partCountOf = (size: number, partSize: number) => Math.ceil(size / partSize);
 /** Plaintext bytes of part `n` (1-based). */
@@ -122,31 +123,16 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
 
   const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, ws, drive, work);
 
-  /** Sessions joined with their version rows (the version holds the key, header, drive and object). */
-  const sessions = (exec: store.Db) =>
-    exec
-      .selectFrom('dataset_uploads as u')
-      .innerJoin('dataset_versions as v', (j) => j.onRef('v.workspace_id', '=', 'u.workspace_id').onRef('v.dataset', '=', 'u.dataset').onRef('v.version', '=', 'u.version'))
-      .selectAll('v')
-      .select(['u.id', 'u.size', 'u.part_size', 'u.expected_sha256', 'u.created_by as session_by', 'u.expires_at']);
-
-  function loadRow(exec: store.Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
-    return sessions(exec).where('u.id', '=', id).where('u.workspace_id', '=', ws).where('u.dataset', '=', name).executeTakeFirst() as Promise<SessionRow | undefined>;
-  }
-
   /** The session, if it is open, unexpired and the actor's own; anything else is NOT_FOUND. */
   async function session(actor: Actor, ws: string, name: string, id: string): Promise<SessionRow> {
-    const row = await loadRow(db, ws, name, id);
+    const row = await store.findSession(db, ws, name, id);
     if (!row || row.state !== 'uploading' || row.session_by !== actor.id || row.expires_at.getTime() <= Date.now()) {
       throw new AppError('NOT_FOUND', { detail: 'No open upload session with this id for this dataset (it may have expired, been completed or been cancelled).' });
     }
     return row;
   }
 
-  async function received(exec: store.Db, id: string): Promise<number[]> {
-    const rows = await exec.selectFrom('dataset_upload_parts').select('part').where('upload_id', '=', id).where('stored_size', 'is not', null).orderBy('part').execute();
-    return rows.map((r) => r.part);
-  }
+  const received = (exec: store.Db, id: string): Promise<number[]> => store.partNumbers(exec, id, true);
 
   async function view(exec: store.Db, row: SessionRow): Promise<UploadSessionView> {
     const size = Number(row.size);
@@ -160,12 +146,14 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
     ws: row.workspace_id, name: row.dataset, version: row.version, drive: row.drive, objectKey: row.object_key, objectId: row.object_id, keyTerm: row.key_term,
   });
 
-  async function deleteParts(row: Pick<SessionRow, 'id' | 'workspace_id' | 'drive' | 'object_id'>, exec: store.Db = db): Promise<void> {
-    const parts = await exec.selectFrom('dataset_upload_parts').select('part').where('upload_id', '=', row.id).execute();
+  /** Deletes a session's part objects, with `driver` if the caller has the drive open already. */
+  async function deleteParts(row: Pick<SessionRow, 'id' | 'workspace_id' | 'drive' | 'object_id'>, driver?: BlobDriver): Promise<void> {
+    const parts = await store.partNumbers(db, row.id, false);
     if (parts.length === 0) return;
-    await withDriver(row.workspace_id, row.drive, async (d) => {
-      for (const p of parts) await d.delete(partKey(row.object_id, p.part));
-    });
+    const work = async (d: BlobDriver) => {
+      for (const part of parts) await d.delete(partKey(row.object_id, part));
+    };
+    await (driver ? work(driver) : withDriver(row.workspace_id, row.drive, work));
   }
 
   return {
@@ -193,13 +181,9 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         const cipher = createObjectCipher({ dataKey: h.dataKey, workspaceId: ws, objectId: h.objectId, keyTerm: h.keyTerm });
         h.dataKey.fill(0);
         cipher.contentKey.fill(0);
-        await trx.updateTable('dataset_versions').set({ header: cipher.headerBytes }).where('workspace_id', '=', ws).where('dataset', '=', name).where('version', '=', h.version).execute();
         const id = newSessionId();
-        await trx
-          .insertInto('dataset_uploads')
-          .values({ id, workspace_id: ws, dataset: name, version: h.version, size: o.size, part_size: partSize, expected_sha256: o.sha256 ?? null, created_by: actor.id, expires_at: new Date(Date.now() + deps.ttlMs) })
-          .execute();
-        return view(trx, (await loadRow(trx, ws, name, id))!);
+        await store.insertSession(trx, { id, ws, name, version: h.version, header: cipher.headerBytes, size: o.size, partSize, sha256: o.sha256 ?? null, createdBy: actor.id, expiresAt: new Date(Date.now() + deps.ttlMs) });
+        return view(trx, (await store.findSession(trx, ws, name, id))!);
       });
     },
 
@@ -237,8 +221,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
       try {
         const digest = createHash('sha256').update(plain).digest();
         // The digest is on record before any ciphertext of this part exists.
-        await db.insertInto('dataset_upload_parts').values({ upload_id: id, part: n, plain_sha256: digest }).onConflict((oc) => oc.columns(['upload_id', 'part']).doNothing()).execute();
-        const recorded = await db.selectFrom('dataset_upload_parts').selectAll().where('upload_id', '=', id).where('part', '=', n).executeTakeFirstOrThrow();
+        const recorded = await store.recordPartDigest(db, id, n, digest);
         const previous = Buffer.from(recorded.plain_sha256);
         if (!timingSafeEqual(previous, digest)) throw new ObjectFormatError('PART_CONTENT_CHANGED', (n - 1) * (row.part_size / DEFAULT_SEGMENT_SIZE));
         if (recorded.stored_size !== null) return { size: plain.length, alreadyStored: true, commit: async () => undefined };
@@ -265,10 +248,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         return {
           size: plain.length,
           alreadyStored: false,
-          commit: async (trx) => {
-            await trx.updateTable('dataset_upload_parts').set({ stored_size: storedSize, stored_at: new Date() }).where('upload_id', '=', id).where('part', '=', n).execute();
-            await trx.updateTable('dataset_uploads').set({ expires_at: new Date(Date.now() + deps.ttlMs) }).where('id', '=', id).execute();
-          },
+          commit: (trx) => store.markPartStored(trx, id, n, storedSize, new Date(Date.now() + deps.ttlMs)),
         };
       } finally {
         plain.fill(0);
@@ -373,7 +353,7 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         result: { plainSize: size, sha256, storedSize, header: Buffer.from(row.header!), detected },
         finish: async () => {
           await deleteParts(row).catch(() => undefined);
-          await db.deleteFrom('dataset_uploads').where('id', '=', id).execute().catch(() => undefined);
+          await store.deleteSession(db, id).catch(() => undefined);
         },
       };
     },
@@ -381,23 +361,22 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
     /** Cancels a session: its part objects, the version's object and row go. */
     async cancel(actor: Actor, ws: string, name: string, id: string): Promise<void> {
       const row = await session(actor, ws, name, id);
-      await deleteParts(row);
-      await deps.datasets.abandon(handleOf(row));
+      await withDriver(ws, row.drive, async (d) => {
+        await deleteParts(row, d);
+        await deps.datasets.abandon(handleOf(row), d);
+      });
     },
 
     /** The cleanup job: sessions past their expiry lose their parts, object and row. */
     async cleanup(): Promise<{ removed: number; failed: number }> {
-      const rows = (await sessions(db)
-        .where((eb) => eb.or([eb('u.expires_at', '<', new Date()), eb('v.state', '<>', 'uploading')]))
-        .limit(1000)
-        .execute()) as SessionRow[];
+      const rows = await store.endedSessions(db);
       let removed = 0;
       let failed = 0;
       for (const row of rows) {
         try {
           await deleteParts(row);
           if (row.state === 'uploading') await deps.datasets.abandon(handleOf(row));
-          else await db.deleteFrom('dataset_uploads').where('id', '=', row.id).execute();
+          else await store.deleteSession(db, row.id);
           removed += 1;
         } catch {
           failed += 1;

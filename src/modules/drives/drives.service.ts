@@ -129,9 +129,15 @@ export function createDrivesService(deps: DrivesDeps) {
     },
 
     async get(ws: string, name: string): Promise<DriveView> {
-      const row = await store.find(deps.db, ws, name);
-      if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
-      return view(row);
+      const found = await service.find(ws, name);
+      if (!found) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
+      return found;
+    },
+
+    /** The drive, or undefined when the workspace has none of this name. */
+    async find(workspaceId: string, name: string): Promise<DriveView | undefined> {
+      const row = await store.find(deps.db, workspaceId, name);
+      return row ? view(row) : undefined;
     },
 
     /** Diagnosis of a definition that is not saved. Nothing is stored. */

@@ -1,0 +1,150 @@
+/**
+ * Datasets over HTTPS (C8): `/api/v1/workspaces/:ws/datasets…` — list, show, versions, download,
+ * delete. Uploads are `datasets.uploads.routes.ts`.
+ *
+ * Declarations only: every route but the list loads its dataset (tags included, so tag rules
+ * apply) and the pipeline decides once on it, then runs the work and records the event. A
+ * download is `GET …/versions/:v/content` with single-range `Range` support; its event is
+ * recorded before the first byte is sent. A deletion marks versions with its event in one
+ * transaction, then removes their objects.
+ */
+import { z } from 'zod';
+import { CONTROL, datasetNameSchema, pageLimit, tag, versionNo, workspaceParams } from '../../contracts/common.ts';
+import { AppError, isAppError } from '../../core/errors.ts';
+import { route, type RouteDef } from '../../http/route.ts';
+import type { DatasetsService } from './datasets.service.ts';
+import { datasetLoader, datasetParams, datasetRef, NO_SUCH_DATASET, versionOut } from './datasets.schemas.ts';
+
+export interface DatasetsRoutesDeps {
+  datasets: DatasetsService;
+}
+
+const datasetOut = z.object({ name: z.string(), description: z.string(), tags: z.array(z.string()), owner: z.string().nullable(), createdBy: z.string(), createdAt: z.string(), updatedAt: z.string() });
+const versionParams = datasetParams.extend({ v: versionNo });
+const deletedOut = z.object({ dataset: z.string(), deleted: z.array(z.number()) });
+const base = '/api/v1/workspaces/:ws/datasets';
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n` against `size`; undefined = no range; throws 416. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim());
+  const unsatisfiable = () => new AppError('RANGE_NOT_SATISFIABLE', { detail: `Give one range within 0–${Math.max(size - 1, 0)} (bytes=start-end).`, meta: { size } });
+  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) throw unsatisfiable();
+  return { start, end };
+}
+
+export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
+  const dataset = datasetLoader(datasets.find);
+
+  return [
+    route({
+      method: 'GET', url: base, action: 'dataset.dataset.list', run: 'read', resource: 'workspace',
+      schema: {
+        params: workspaceParams,
+        querystring: z.strictObject({ search: z.string().max(128).refine((s) => !CONTROL.test(s)).optional(), tag: tag.optional(), after: datasetNameSchema.optional(), limit: pageLimit }),
+        response: { 200: z.object({ datasets: z.array(datasetOut.extend({ latestVersion: z.number().nullable(), versions: z.number(), bytes: z.number() })), next: z.string().nullable() }) },
+      },
+      handler: async ({ input, allowed, event }) => {
+        const workspaceId = input.params.ws;
+        const q = input.query;
+        const rows = await datasets.list(workspaceId, { search: q.search, tag: q.tag, after: q.after, limit: q.limit });
+        const visible = rows.filter((d) => allowed('dataset.dataset.list', datasetRef(workspaceId, d.name, d.tags)));
+        event.details({ count: visible.length });
+        return {
+          datasets: visible.map((d) => ({
+            name: d.name, description: d.description, tags: d.tags, owner: d.owner, createdBy: d.created_by, createdAt: d.created_at.toISOString(), updatedAt: d.updated_at.toISOString(),
+            latestVersion: d.latest === null ? null : Number(d.latest), versions: Number(d.versions ?? 0), bytes: Number(d.bytes ?? 0),
+          })),
+          next: rows.length === q.limit ? rows[rows.length - 1]!.name : null,
+        };
+      },
+    }),
+
+    route({
+      method: 'GET', url: `${base}/:name`, action: 'dataset.dataset.read', run: 'read', resource: dataset, mustExist: NO_SUCH_DATASET,
+      schema: { params: datasetParams, response: { 200: datasetOut.extend({ versions: z.array(versionOut) }) } },
+      handler: async ({ input, row }) => ({
+        name: row.name, description: row.description, tags: row.tags, owner: row.owner, createdBy: row.created_by, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+        versions: await datasets.versions(input.params.ws, input.params.name),
+      }),
+    }),
+
+    route({
+      method: 'GET', url: `${base}/:name/versions/:v`, action: 'dataset.dataset.read', run: 'read', resource: dataset, mustExist: NO_SUCH_DATASET,
+      schema: { params: versionParams, response: { 200: versionOut } },
+      handler: ({ input, event }) => {
+        event.details({ version: input.params.v });
+        return datasets.version(input.params.ws, input.params.name, input.params.v);
+      },
+    }),
+
+    route({
+      method: 'GET', url: `${base}/:name/versions/:v/content`, action: 'dataset.version.read', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      schema: { params: versionParams },
+      handler: async ({ input, request, reply, event, record }) => {
+        const { ws: workspaceId, name, v } = input.params;
+        event.details({ version: v });
+        let opened;
+        let range;
+        try {
+          const meta = await datasets.version(workspaceId, name, v);
+          range = parseRange(typeof request.headers.range === 'string' ? request.headers.range : undefined, meta.size);
+          opened = await datasets.open(workspaceId, name, v, range);
+        } catch (err) {
+          if (isAppError(err) && err.code === 'RANGE_NOT_SATISFIABLE') void reply.header('content-range', `bytes */${String(err.meta?.size ?? '*')}`);
+          throw err;
+        }
+        if (range) event.details({ range: `${range.start}-${range.end}` });
+        try {
+          await record(); // fail-closed: no byte leaves before the event is committed
+        } catch (err) {
+          opened.stream.destroy();
+          throw err;
+        }
+        const filename = opened.row.filename ?? `${name}-v${v}`;
+        void reply
+          .code(range ? 206 : 200)
+          .header('content-type', 'application/octet-stream')
+          .header('content-length', String(opened.length))
+          .header('accept-ranges', 'bytes')
+          .header('cache-control', 'no-store')
+          .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`)
+          .header('x-content-sha256', opened.row.sha256 ?? '');
+        if (range) void reply.header('content-range', `bytes ${range.start}-${range.end}/${opened.size}`);
+        return reply.send(opened.stream);
+      },
+    }),
+
+    // Deletions: the versions are marked with the event in one transaction; their objects go after it.
+    route({
+      method: 'DELETE', url: `${base}/:name/versions/:v`, action: 'dataset.version.delete', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      schema: { params: versionParams, response: { 200: deletedOut } },
+      handler: async ({ input, event, commit }) => {
+        const { ws: workspaceId, name, v } = input.params;
+        event.details({ version: v });
+        const rows = await commit((trx) => datasets.markVersionDeleted(trx, workspaceId, name, v));
+        await datasets.purgeVersions(rows);
+        return { dataset: name, deleted: rows.map((x) => x.version) };
+      },
+    }),
+
+    route({
+      method: 'DELETE', url: `${base}/:name`, action: 'dataset.dataset.delete', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      schema: { params: datasetParams, response: { 200: deletedOut } },
+      handler: async ({ input, commit }) => {
+        const { ws: workspaceId, name } = input.params;
+        const rows = await commit((trx) => datasets.markDatasetDeleted(trx, workspaceId, name));
+        await datasets.purgeDataset(workspaceId, name, rows);
+        return { dataset: name, deleted: rows.map((x) => x.version) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,32 @@
+/**
+ * The one table from a blob driver's error to the API's answer, used wherever drive bytes move
+ * (dataset uploads, downloads, parts, deletions). A drive's own words go into `detail` only as
+ * the driver phrased them (drivers never quote a remote body).
+ */
+import { isBlobError, type BlobErrorCode } from '../../adapters/blob/driver.ts';
+import { AppError, type ErrorCode } from '../../core/errors.ts';
+
+type DriveErrorCode = Extract<ErrorCode, `DRIVE_${string}`>;
+
+/** Blob error code → API code. Anything not listed is a failure of the store itself. */
+export const BLOB_ERROR_CODES: Record<BlobErrorCode, DriveErrorCode> = {
+  AUTH_FAILED: 'DRIVE_AUTH_FAILED',
+  PERMISSION_DENIED: 'DRIVE_PERMISSION_DENIED',
+  BUCKET_NOT_FOUND: 'DRIVE_BUCKET_NOT_FOUND',
+  UNREACHABLE: 'DRIVE_UNREACHABLE',
+  EGRESS_DENIED: 'DRIVE_UNREACHABLE',
+  NOT_FOUND: 'DRIVE_ERROR',
+  ALREADY_EXISTS: 'DRIVE_ERROR',
+  PRECONDITION_FAILED: 'DRIVE_ERROR',
+  INVALID_RANGE: 'DRIVE_ERROR',
+  INVALID_KEY: 'DRIVE_ERROR',
+  UNSUPPORTED: 'DRIVE_ERROR',
+  FAILED: 'DRIVE_ERROR',
+};
+
+/** A drive failure as the AppError the API answers with (an AppError passes unchanged). */
+export function driveFailure(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isBlobError(err)) return new AppError(BLOB_ERROR_CODES[err.code], { detail: `The drive failed: ${err.message}.`, cause: err });
+  return new AppError('DRIVE_ERROR', { detail: 'The drive failed to store the data.', cause: err });
+}
