@@ -109,6 +109,12 @@ interface Common<S extends Schemas, T> {
   /** Runs while Strongroom is sealed (health, seal status, unseal). */
   allowSealed?: boolean;
   bodyLimit?: number;
+  /**
+   * The media types a request body may have. A request whose content-type is not one of them is
+   * refused with 415 before a byte of its body is read; `[]` refuses any body. Unset: whatever
+   * parsers the route's scope has (JSON by default).
+   */
+  consumes?: readonly string[];
   /** Success status when not 200 (201 for creations). */
   status?: number;
 }

@@ -29,7 +29,7 @@ import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import { identityRoutes, sessionRoutes, type IdentityModule } from '../modules/identity/index.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
-import { registerProblemHandler } from './plugins/problem.ts';
+import { registerProblemHandler, sendClientErrorProblem } from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
@@ -84,6 +84,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     trustProxy: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    clientErrorHandler: sendClientErrorProblem,
   }) as unknown as FastifyInstance; // the https server type is an implementation detail here
   const routes = collectRoutes(fastify);
   fastify.setValidatorCompiler(validatorCompiler);

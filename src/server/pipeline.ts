@@ -34,6 +34,26 @@ export interface PipelineDeps {
   authorize: (actor: Actor, action: string, resource?: ResourceRef) => Decision;
 }
 
+/** media type of a request body, lower case, no parameters; undefined without a body. */
+function bodyType(request: FastifyRequest): string | undefined {
+  const h = request.headers;
+  const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0') || h['content-type'] !== undefined;
+  if (!hasBody) return undefined;
+  return String(h['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * A route's `consumes`: a body of another media type is refused (415) before it is parsed — a
+ * JSON body on an upload route is never buffered, whatever the upload size limit.
+ */
+function refuseOtherMediaTypes(consumes: readonly string[]) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const type = bodyType(request);
+    if (type === undefined || consumes.includes(type)) return;
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { detail: consumes.length === 0 ? 'This request takes no body.' : `Send the body as ${consumes.join(' or ')}.` });
+  };
+}
+
 const inputOf = (request: FastifyRequest) => ({ params: request.params, query: request.query, body: request.body }) as Input<never>;
 
 /** The resource of a route that loads none: its workspace, the caller, or the installation. */
@@ -79,8 +99,12 @@ export function registerRoutes(app: FastifyInstance, defs: readonly (RouteDef | 
       method: def.method,
       url: def.url,
       schema: def.schema,
+      ...(def.consumes ? { preParsing: refuseOtherMediaTypes(def.consumes) } : {}),
       ...(def.bodyLimit !== undefined ? { bodyLimit: def.bodyLimit } : {}),
-      config: { access: { action: def.action, audit: def.audit ?? def.action, resource: loader ? 'loaded' : (def.resource as 'workspace' | 'self' | 'system'), ...(def.allowSealed ? { allowSealed: true } : {}) } },
+      config: {
+        access: { action: def.action, audit: def.audit ?? def.action, resource: loader ? 'loaded' : (def.resource as 'workspace' | 'self' | 'system'), ...(def.allowSealed ? { allowSealed: true } : {}) },
+        ...(def.consumes ? { consumes: def.consumes } : {}),
+      },
       handler: (request, reply) => runRoute(def, loader, request, reply, deps),
     });
   }

@@ -28,6 +28,8 @@ export type RouteAccess = (
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** The body media types the route takes (its declaration's `consumes`), when it says. */
+    consumes?: readonly string[];
   }
 }
 
@@ -35,6 +37,7 @@ export interface RouteEntry {
   method: string;
   url: string;
   access: RouteAccess | undefined;
+  consumes?: readonly string[];
 }
 
 export class UndeclaredRouteError extends Error {
@@ -52,11 +55,11 @@ export function collectRoutes(app: FastifyInstance): RouteEntry[] {
   const table: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const access = (route.config as { access?: RouteAccess } | undefined)?.access;
+    const { access, consumes } = (route.config as { access?: RouteAccess; consumes?: readonly string[] } | undefined) ?? {};
     for (const method of methods) {
       if (method === 'HEAD') continue; // Fastify's automatic HEAD twin of a GET
       if (!access) throw new UndeclaredRouteError(method, route.url);
-      table.push({ method, url: route.url, access });
+      table.push({ method, url: route.url, access, ...(consumes ? { consumes } : {}) });
     }
   });
   return table;

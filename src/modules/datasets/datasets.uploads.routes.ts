@@ -17,7 +17,7 @@
  * the app registers these routes in a scope with those parsers (see `uploadBodyParsers`).
  */
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, finished } from 'node:stream';
 import type {} from '@fastify/multipart';
 import { z } from 'zod';
 import { tag } from '../../contracts/common.ts';
@@ -36,6 +36,31 @@ export interface DatasetUploadRoutesDeps {
 }
 
 /** What the app's scope for these routes must parse, and how much of it. */
+/**
+ * The file field's bytes. A form that breaks off (or overflows) inside the file fails the file
+ * stream with the parser's error; that is the sender's fault, so the upload answers 4xx instead
+ * of reporting a stream failure as the drive's (502). `finished` also sees a stream the parser
+ * destroyed without an 'error' event, which `pipe` alone would miss (a hang).
+ */
+function fileBytes(file: Readable): Readable {
+  const out = new PassThrough();
+  out.on('error', () => undefined); // kept in `out.errored` for the upload's pipeline
+  finished(file, (err) => {
+    if (!err) return;
+    const tooLarge = (err as { statusCode?: number }).statusCode === 413;
+    out.destroy(
+      tooLarge
+        ? new AppError('BODY_TOO_LARGE', { detail: 'The file is larger than an upload may be.', cause: err })
+        : new AppError('BAD_REQUEST', { detail: 'The form ended inside the file: send one complete multipart/form-data form.', cause: err }),
+    );
+  });
+  // The upload stopping early (a drive failure) stops reading the file as well.
+  out.once('close', () => {
+    if (!file.readableEnded) file.destroy();
+  });
+  return file.pipe(out);
+}
+
 export function uploadBodyParsers(maxUploadBytes: number) {
   return {
     /** `application/octet-stream` is handed over as the request stream (never buffered); the handlers count it. */
@@ -71,7 +96,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
 
   return [
     route({
-      method: 'PUT', url: `${base}/versions`, action: 'dataset.version.create', run: 'stream', resource: dataset, status: 201, bodyLimit: maxUploadBytes,
+      method: 'PUT', url: `${base}/versions`, consumes: ['application/octet-stream'], action: 'dataset.version.create', run: 'stream', resource: dataset, status: 201, bodyLimit: maxUploadBytes,
       schema: {
         params: datasetParams,
         querystring: z.strictObject({
@@ -102,7 +127,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'POST', url: `${base}/versions`, action: 'dataset.version.create', run: 'stream', resource: dataset, status: 201,
+      method: 'POST', url: `${base}/versions`, consumes: ['multipart/form-data'], action: 'dataset.version.create', run: 'stream', resource: dataset, status: 201,
       schema: { params: datasetParams, response: { 201: createdOut } },
       handler: async ({ request, actor, input, event, commit }) => {
         const { ws: workspaceId, name } = input.params;
@@ -132,7 +157,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
               filename: f.filename ?? (ownName.success ? ownName.data : undefined),
               mediaType: f.mediaType ?? (ownType.success ? ownType.data : undefined),
             };
-            const version = await datasets.upload(actor, workspaceId, name, part.file, meta, { note: (d) => event.details(d), commit });
+            const version = await datasets.upload(actor, workspaceId, name, fileBytes(part.file), meta, { note: (d) => event.details(d), commit });
             return { dataset: name, version };
           }
         } catch (err) {
@@ -146,7 +171,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'POST', url: `${base}/uploads`, action: 'dataset.upload.open', run: 'stream', resource: dataset, status: 201,
+      method: 'POST', url: `${base}/uploads`, consumes: ['application/json'], action: 'dataset.upload.open', run: 'stream', resource: dataset, status: 201,
       schema: {
         params: datasetParams,
         body: z.strictObject({
@@ -181,7 +206,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'PUT', url: `${base}/uploads/:id/parts/:n`, action: 'dataset.upload.part', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET, bodyLimit: MAX_PART_SIZE,
+      method: 'PUT', url: `${base}/uploads/:id/parts/:n`, consumes: ['application/octet-stream'], action: 'dataset.upload.part', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET, bodyLimit: MAX_PART_SIZE,
       schema: { params: sessionParams.extend({ n: z.coerce.number().int().min(1).max(MAX_PARTS) }), response: { 200: z.object({ part: z.number(), size: z.number(), alreadyStored: z.boolean() }) } },
       handler: async ({ request, actor, input, event, commit }) => {
         const { ws: workspaceId, name, id, n } = input.params;
@@ -205,7 +230,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'POST', url: `${base}/uploads/:id/complete`, action: 'dataset.version.create', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET, status: 201,
+      method: 'POST', url: `${base}/uploads/:id/complete`, consumes: ['application/json'], action: 'dataset.version.create', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET, status: 201,
       schema: { params: sessionParams, response: { 201: createdOut } },
       handler: async ({ actor, input, event, commit }) => {
         const { ws: workspaceId, name, id } = input.params;
@@ -219,7 +244,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'DELETE', url: `${base}/uploads/:id`, action: 'dataset.upload.cancel', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'DELETE', url: `${base}/uploads/:id`, consumes: [], action: 'dataset.upload.cancel', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
       schema: { params: sessionParams },
       handler: async ({ actor, input, event, record, reply }) => {
         const { ws: workspaceId, name, id } = input.params;

@@ -3,9 +3,12 @@
  * `AppError` table. Framework errors are translated by their code, never by message text.
  * Unknown errors become a bare 500 with the request id; their details go only to the log.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, toProblem, type ErrorCode } from '../../core/errors.ts';
+import { HSTS_VALUE } from './security-headers.ts';
 
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
@@ -61,4 +64,28 @@ export function registerProblemHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, new AppError('NOT_FOUND', { detail: 'No such route.' })),
   );
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request the HTTP parser refuses (a content length that is not
+ * a number, bytes after the declared body, headers past the limit, a request that never finished)
+ * reaches no route, but its answer is still a problem, and the connection is closed after it.
+ */
+export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST';
+  const problem = new AppError(code);
+  const body = JSON.stringify(toProblem(problem));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\n` +
+        'content-type: application/problem+json; charset=utf-8\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        'cache-control: no-store\r\n' +
+        `strict-transport-security: ${HSTS_VALUE}\r\n` +
+        'x-content-type-options: nosniff\r\n' +
+        `connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
