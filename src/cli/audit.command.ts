@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { openDatabase } from '../db/database.ts';
 import { createAuditModule, formatProblem, toCsv, toJsonLines, type AuditModule, type SearchPage, type SearchQuery } from '../modules/audit/index.ts';
 import { databaseSpec } from '../installation/home.ts';
-import type { Client } from '../client/http-client.ts';
+import type { Api } from '../client/api.ts';
 import type { AuditEvent } from '../core/audit/event.ts';
 import type { VerifyReport } from '../core/audit/verify.ts';
 import { CliExit, configOrExit } from './context.ts';
@@ -23,20 +23,16 @@ interface AuditSource {
   search(query: SearchQuery): Promise<SearchPage>;
 }
 
-function apiSource(client: Client): AuditSource {
-  const qs = (q: Record<string, unknown>) => {
-    const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null) p.set(k, String(v));
-    return p.toString();
-  };
+/**
+ * The trail as the API serves it. Its answers are the chain's own events and verify report as
+ * JSON (the server sends them unchanged), so they are read as the core types the formatters take.
+ */
+function apiSource(api: Api): AuditSource {
+  const page = async (q: Parameters<Api['auditTrail']['events']>[0]) => (await api.auditTrail.events(q)) as SearchPage;
   return {
-    verify: () => client.request<VerifyReport>('GET', '/api/v1/audit/verify'),
-    tail: async (n) => (await client.request<SearchPage>('GET', `/api/v1/audit/events?${qs({ order: 'desc', limit: Math.min(n, 1000) })}`)).events.reverse(),
-    search: (q) =>
-      client.request<SearchPage>(
-        'GET',
-        `/api/v1/audit/events?${qs({ actor: q.actor, action: q.actionPrefix, outcome: q.outcome, from: q.from, to: q.to, cursor: q.cursor, limit: q.limit })}`,
-      ),
+    verify: async () => (await api.auditTrail.verify()) as VerifyReport,
+    tail: async (n) => (await page({ order: 'desc', limit: Math.min(n, 1000) })).events.reverse(),
+    search: (q) => page({ actor: q.actor, action: q.actionPrefix, outcome: q.outcome, from: q.from, to: q.to, cursor: q.cursor, limit: q.limit === undefined ? undefined : Number(q.limit) }),
   };
 }
 
@@ -110,6 +106,10 @@ export function registerAuditCommand(program: Command): void {
     .option('--format <format>', 'jsonl | csv', 'jsonl')
     .action(async (o: { actor?: string; action?: string; outcome?: string; since?: string; until?: string; format: string }) => {
       if (o.format !== 'jsonl' && o.format !== 'csv') throw new CliExit(EXIT.USAGE, '--format must be jsonl or csv');
+      // An empty filter would be left out of the query (and match everything): refuse it instead.
+      for (const [flag, v] of [['--actor', o.actor], ['--action', o.action], ['--outcome', o.outcome]] as const) {
+        if (v === '') throw new CliExit(EXIT.USAGE, `${flag} needs a value`);
+      }
       const query = {
         ...(o.actor !== undefined ? { actor: o.actor } : {}),
         ...(o.action !== undefined ? { actionPrefix: o.action } : {}),

@@ -6,6 +6,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createApi, type Api } from '../client/api.ts';
 import { exchange, streamRequest, type Exchange, type StreamedResponse } from '../client/http-client.ts';
 import type { Config } from '../core/config.ts';
 import { tlsFilesFor } from '../installation/home.ts';
@@ -47,8 +48,30 @@ export async function serverBase(config: Config): Promise<{ baseUrl: string; ca?
   return { baseUrl: serverBaseUrl(config), ...(ca ? { ca } : {}) };
 }
 
+/** Where and as whom the signed-in commands talk: a server, and (after login) a session. */
+export interface SessionTarget {
+  baseUrl: string;
+  ca?: string;
+  session?: string;
+  csrf?: string;
+}
+
+/**
+ * The typed API (`client/api.ts`) over the session: cookie, and the CSRF header on state changes.
+ * `onSetCookie` sees the `Set-Cookie` headers of every answer (login keeps the new session).
+ */
+export function sessionApi(c: SessionTarget, onSetCookie?: (setCookie: string[]) => void): Api {
+  return createApi({
+    async request<T>(method: string, p: string, body?: unknown): Promise<T> {
+      const r = await call<T>(c, method, p, body);
+      onSetCookie?.(r.setCookie);
+      return r.body;
+    },
+  });
+}
+
 /** One HTTPS request with optional session cookie + CSRF header; problem+json → ApiError. */
-export function call<T>(c: { baseUrl: string; ca?: string; session?: string; csrf?: string }, method: string, p: string, body?: unknown): Promise<Exchange<T>> {
+function call<T>(c: SessionTarget, method: string, p: string, body?: unknown): Promise<Exchange<T>> {
   const host = new URL(c.baseUrl).hostname;
   return exchange<T>(
     {
@@ -66,7 +89,7 @@ export function call<T>(c: { baseUrl: string; ca?: string; session?: string; csr
   );
 }
 
-/** Like `call`, but streams the request body from `upload` and the answer back (datasets). */
+/** Like `sessionApi`, but streams the request body from `upload` and the answer back (datasets); `p` comes from `paths`. */
 export function streamCall(c: Credentials, method: string, p: string, o: { upload?: NodeJS.ReadableStream; headers?: Record<string, string> } = {}): Promise<StreamedResponse> {
   const host = new URL(c.baseUrl).hostname;
   return streamRequest(

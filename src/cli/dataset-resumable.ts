@@ -15,15 +15,16 @@ import { createHash } from 'node:crypto';
 import { open, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { paths, type Api } from '../client/api.ts';
+import type { UploadSession } from '../client/api-types.ts';
 import { ApiError } from '../client/http-client.ts';
-import { call, credentialsPath, streamCall, type Credentials } from './credentials.ts';
-import { datasetsUrl, hashFile, mediaTypeOf, type UploadOptions, type VersionOut } from './dataset-transfer.ts';
+import { credentialsPath, sessionApi, streamCall, type Credentials } from './credentials.ts';
+import { hashFile, mediaTypeOf, type UploadOptions, type VersionOut } from './dataset-transfer.ts';
 import { startProgress } from './progress.ts';
 
 /** Files at least this large go through a resumable session (or any file with --resumable). */
 export const RESUMABLE_THRESHOLD = 64 * 1024 * 1024;
 
-interface SessionOut { id: string; size: number; partSize: number; partCount: number; received: number[] }
 interface SavedState { id: string; sha256: string; size: number; mtimeMs: number }
 
 export interface ResumableOptions extends UploadOptions {
@@ -47,8 +48,15 @@ async function readBody(res: { body: NodeJS.ReadableStream }): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** One dataset's upload sessions, through the typed API. */
+interface Uploads {
+  api: Api;
+  ws: string;
+  name: string;
+}
+
 /** The open session this same upload left behind, if it still matches the file and the server has it. */
-async function resumable(c: Credentials, url: string, saved: string, st: { size: number; mtimeMs: number }): Promise<{ session: SessionOut; sha256: string } | undefined> {
+async function resumable(u: Uploads, saved: string, st: { size: number; mtimeMs: number }): Promise<{ session: UploadSession; sha256: string } | undefined> {
   let state: SavedState;
   try {
     state = JSON.parse(await readFile(saved, 'utf8')) as SavedState;
@@ -58,42 +66,40 @@ async function resumable(c: Credentials, url: string, saved: string, st: { size:
   if (!/^up_[0-9a-f]{32}$/.test(state.id)) return undefined;
   if (state.size !== st.size || state.mtimeMs !== st.mtimeMs) {
     // The file changed: its old session would block the dataset until it expires.
-    await cancel(c, url, state.id, saved);
+    await cancel(u, state.id, saved);
     return undefined;
   }
   try {
-    return { session: (await call<SessionOut>(c, 'GET', `${url}/${state.id}`)).body, sha256: state.sha256 };
+    return { session: await u.api.uploads.status(u.ws, u.name, state.id), sha256: state.sha256 };
   } catch {
     return undefined;
   }
 }
 
 /** Cancels a session (best effort) and forgets it. */
-async function cancel(c: Credentials, url: string, id: string, saved: string): Promise<void> {
-  await call(c, 'DELETE', `${url}/${id}`).catch(() => undefined);
+async function cancel(u: Uploads, id: string, saved: string): Promise<void> {
+  await u.api.uploads.cancel(u.ws, u.name, id).catch(() => undefined);
   await rm(saved, { force: true });
 }
 
 /** Uploads `file` as the next version of `name` through a resumable session; returns the version. */
 export async function uploadResumable(c: Credentials, name: string, file: string, o: ResumableOptions): Promise<VersionOut> {
-  const url = datasetsUrl(o.workspace, `/${encodeURIComponent(name)}/uploads`);
+  const u: Uploads = { api: sessionApi(c), ws: o.workspace, name };
   const st = await stat(file);
   const saved = stateFile(c, o.workspace, name, file);
-  let found = await resumable(c, url, saved, st);
+  let found = await resumable(u, saved, st);
   let sha256: string;
-  let session: SessionOut;
+  let session: UploadSession;
   if (found) {
     ({ session, sha256 } = found);
     if (!o.quiet) process.stderr.write(`resuming upload ${session.id}: ${session.received.length} of ${session.partCount} parts already stored\n`);
   } else {
     ({ sha256 } = await hashFile(file));
-    session = (
-      await call<SessionOut>(c, 'POST', url, {
-        size: st.size, sha256, filename: path.basename(file), mediaType: mediaTypeOf(file),
-        ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.drive ? { drive: o.drive } : {}),
-        ...(o.description !== undefined ? { description: o.description } : {}), ...(o.tag?.length ? { tags: o.tag } : {}),
-      })
-    ).body;
+    session = await u.api.uploads.create(o.workspace, name, {
+      size: st.size, sha256, filename: path.basename(file), mediaType: mediaTypeOf(file),
+      ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.drive ? { drive: o.drive } : {}),
+      ...(o.description !== undefined ? { description: o.description } : {}), ...(o.tag?.length ? { tags: o.tag } : {}),
+    });
     await mkdir(stateDir(), { recursive: true, mode: 0o700 });
     await writeFile(saved, JSON.stringify({ id: session.id, sha256, size: st.size, mtimeMs: st.mtimeMs } satisfies SavedState), { mode: 0o600 });
   }
@@ -114,13 +120,13 @@ export async function uploadResumable(c: Credentials, name: string, file: string
     if (bytesRead !== length) throw new Error(`${file} changed while it was being uploaded (it is shorter now)`);
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await streamCall(c, 'PUT', `${url}/${session.id}/parts/${n}`, { upload: Readable.from([buf]), headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) } });
+        const res = await streamCall(c, 'PUT', paths.uploadPart(o.workspace, name, session.id, n), { upload: Readable.from([buf]), headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) } });
         await readBody(res);
         progress.advance(length);
         return;
       } catch (err) {
         if (err instanceof ApiError && err.status === 409) {
-          await cancel(c, url, session.id, saved);
+          await cancel(u, session.id, saved);
           throw new Error(`${file} changed while it was being uploaded (part ${n} differs from what was sent before); the upload was cancelled: run the command again to start over`);
         }
         if (attempt >= attempts || !retriable(err)) throw err;
@@ -145,12 +151,12 @@ export async function uploadResumable(c: Credentials, name: string, file: string
   progress.done(true);
   if (!o.quiet) process.stderr.write('all parts stored; the server is joining and verifying them…\n');
   try {
-    const done = await call<{ version: VersionOut }>(c, 'POST', `${url}/${session.id}/complete`);
+    const done = await u.api.uploads.complete(o.workspace, name, session.id);
     await rm(saved, { force: true });
-    return done.body.version;
+    return done.version;
   } catch (err) {
     // Bytes that do not match the file's SHA-256 can never complete: start over next time.
-    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 409) await cancel(c, url, session.id, saved);
+    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 409) await cancel(u, session.id, saved);
     throw err;
   }
 }

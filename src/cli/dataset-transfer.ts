@@ -15,17 +15,14 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { paths } from '../client/api.ts';
+import type { DatasetVersion } from '../client/api-types.ts';
 import { streamCall, type Credentials } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
 import { startProgress } from './progress.ts';
 
-export const datasetsUrl = (ws: string, rest = '') => `/api/v1/workspaces/${encodeURIComponent(ws)}/datasets${rest}`;
-
-export interface VersionOut {
-  version: number; size: number; sha256: string; drive: string; mediaType: string; filename: string | null;
-  tabularFormat: string | null; schema: unknown; createdBy: string; createdAt: string; committedAt: string;
-}
+export type VersionOut = DatasetVersion;
 
 const MEDIA_TYPES: Record<string, string> = {
   '.csv': 'text/csv', '.tsv': 'text/tab-separated-values', '.json': 'application/json', '.jsonl': 'application/x-ndjson', '.ndjson': 'application/x-ndjson',
@@ -52,15 +49,14 @@ export interface UploadOptions { workspace: string; drive?: string; tag?: string
 export async function uploadFile(c: Credentials, name: string, file: string, o: UploadOptions): Promise<VersionOut> {
   const { sha256, size } = await hashFile(file);
   if (size === 0) throw new CliExit(EXIT.USAGE, `${file} is empty: there is nothing to upload.`);
-  const q = new URLSearchParams({ size: String(size), sha256, filename: path.basename(file), mediaType: mediaTypeOf(file) });
-  if (o.drive) q.set('drive', o.drive);
-  if (o.description !== undefined) q.set('description', o.description);
-  for (const t of o.tag ?? []) q.append('tag', t);
+  const url = paths.datasetVersions(o.workspace, name, {
+    size, sha256, filename: path.basename(file), mediaType: mediaTypeOf(file), drive: o.drive || undefined, description: o.description, tag: o.tag ?? [],
+  });
   const progress = startProgress(`upload ${name}`, size, { quiet: o.quiet });
   const source = createReadStream(file, { highWaterMark: 1024 * 1024 });
   source.pipe(progress.meter);
   try {
-    const res = await streamCall(c, 'PUT', datasetsUrl(o.workspace, `/${encodeURIComponent(name)}/versions?${q}`), {
+    const res = await streamCall(c, 'PUT', url, {
       upload: progress.meter,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
     });
@@ -99,7 +95,7 @@ export interface DownloadOptions { workspace: string; range?: string; quiet?: bo
 /** Streams version `v` of `name` (or a byte range) to `out` (a path, or '-' for standard output). */
 export async function downloadVersion(c: Credentials, name: string, v: number, out: string, o: DownloadOptions): Promise<{ bytes: number; sha256Checked: boolean }> {
   const range = o.range === undefined ? undefined : parseRangeOption(o.range);
-  const res = await streamCall(c, 'GET', datasetsUrl(o.workspace, `/${encodeURIComponent(name)}/versions/${v}/content`), range ? { headers: { range } } : {});
+  const res = await streamCall(c, 'GET', paths.datasetContent(o.workspace, name, v), range ? { headers: { range } } : {});
   const length = Number(res.headers['content-length']);
   const sha = !range && typeof res.headers['x-content-sha256'] === 'string' && /^[0-9a-f]{64}$/.test(res.headers['x-content-sha256']) ? res.headers['x-content-sha256'] : undefined;
   const verify = new Verify({ sha256: sha, length: Number.isFinite(length) ? length : undefined });

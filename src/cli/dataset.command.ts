@@ -11,9 +11,10 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { call, loadCredentials, type Credentials } from './credentials.ts';
+import type { DatasetSummary } from '../client/api-types.ts';
+import { loadCredentials, sessionApi, type Credentials } from './credentials.ts';
 import { CliExit } from './context.ts';
-import { datasetsUrl, downloadVersion, uploadFile, type UploadOptions, type VersionOut } from './dataset-transfer.ts';
+import { downloadVersion, uploadFile, type UploadOptions, type VersionOut } from './dataset-transfer.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress.ts';
 import { RESUMABLE_THRESHOLD, uploadResumable, type ResumableOptions } from './dataset-resumable.ts';
@@ -33,9 +34,6 @@ async function upload(c: Credentials, name: string, file: string, o: UploadCliOp
   const ro: ResumableOptions = { ...base, ...(parallel ? { parallel } : {}), ...(mib ? { partSize: mib * 1024 * 1024 } : {}) };
   return uploadResumable(c, name, file, ro);
 }
-
-interface DatasetOut { name: string; description: string; tags: string[]; owner: string | null; createdBy: string; createdAt: string; updatedAt: string }
-interface ListedDataset extends DatasetOut { latestVersion: number | null; versions: number; bytes: number }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SEP = '--';
@@ -83,7 +81,7 @@ export function directoryNames(name: string, files: string[]): Map<string, strin
 }
 
 async function latestVersion(c: Credentials, ws: string, name: string): Promise<number> {
-  const d = (await call<DatasetOut & { versions: VersionOut[] }>(c, 'GET', datasetsUrl(ws, `/${encodeURIComponent(name)}`))).body;
+  const d = await sessionApi(c).datasets.get(ws, name);
   const last = d.versions.at(-1);
   if (!last) throw new CliExit(EXIT.FAILED, `dataset ${name} has no version`);
   return last.version;
@@ -146,7 +144,7 @@ export function registerDatasetCommand(program: Command): void {
       const v = versionOption(o.at) ?? (await latestVersion(c, o.workspace, name));
       let out = o.output;
       if (out === undefined) {
-        const meta = (await call<VersionOut>(c, 'GET', datasetsUrl(o.workspace, `/${encodeURIComponent(name)}/versions/${v}`))).body;
+        const meta = await sessionApi(c).datasets.version(o.workspace, name, v);
         out = path.basename(meta.filename ?? `${name}-v${v}`);
       }
       const r = await downloadVersion(c, name, v, out, { workspace: o.workspace, range: o.range, quiet: o.quiet });
@@ -159,14 +157,13 @@ export function registerDatasetCommand(program: Command): void {
     .option('--tag <tag>', 'datasets with this tag')
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; search?: string; tag?: string; json?: boolean }) => {
-      const c = await loadCredentials();
-      const all: ListedDataset[] = [];
+      const api = sessionApi(await loadCredentials());
+      const all: DatasetSummary[] = [];
       let after: string | null = null;
       do {
-        const q = new URLSearchParams({ limit: '1000', ...(o.search ? { search: o.search } : {}), ...(o.tag ? { tag: o.tag } : {}), ...(after ? { after } : {}) });
-        const r: { body: { datasets: ListedDataset[]; next: string | null } } = await call(c, 'GET', datasetsUrl(o.workspace, `?${q}`));
-        all.push(...r.body.datasets);
-        after = r.body.next;
+        const r: { datasets: DatasetSummary[]; next: string | null } = await api.datasets.list(o.workspace, { limit: 1000, search: o.search, tag: o.tag, after: after ?? undefined });
+        all.push(...r.datasets);
+        after = r.next;
       } while (after);
       if (o.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
       for (const d of all) process.stdout.write(`${d.name}  v${d.latestVersion ?? '-'}  ${d.versions} version(s)  ${formatBytes(d.bytes)}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.description ? `  ${d.description}` : ''}\n`);
@@ -176,8 +173,7 @@ export function registerDatasetCommand(program: Command): void {
     .description('Versions of a dataset: size, SHA-256, drive, detected format')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { workspace: string; json?: boolean }) => {
-      const c = await loadCredentials();
-      const d = (await call<DatasetOut & { versions: VersionOut[] }>(c, 'GET', datasetsUrl(o.workspace, `/${encodeURIComponent(checkName(name))}`))).body;
+      const d = await sessionApi(await loadCredentials()).datasets.get(o.workspace, checkName(name));
       if (o.json) return void process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
       process.stdout.write(`${d.name}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.description ? `  ${d.description}` : ''}\n`);
       for (const v of d.versions) process.stdout.write(`  v${v.version}  ${formatBytes(v.size)}  ${v.sha256}  ${v.drive}  ${v.tabularFormat ?? v.mediaType}  ${v.filename ?? ''}  ${v.committedAt} by ${v.createdBy}\n`);
@@ -191,8 +187,8 @@ export function registerDatasetCommand(program: Command): void {
       checkName(name);
       const v = versionOption(o.at);
       if (v === undefined && !o.yes) throw new CliExit(EXIT.USAGE, `This deletes dataset ${name} with every version: add --yes to confirm, or name one version with --at.`);
-      const c = await loadCredentials();
-      const r = await call<{ deleted: number[] }>(c, 'DELETE', datasetsUrl(o.workspace, `/${encodeURIComponent(name)}${v === undefined ? '' : `/versions/${v}`}`));
-      process.stdout.write(`${name}: deleted ${v === undefined ? 'the dataset' : 'version'}${r.body.deleted.length ? ` (version(s) ${r.body.deleted.join(', ')})` : ''}\n`);
+      const api = sessionApi(await loadCredentials());
+      const r = v === undefined ? await api.datasets.remove(o.workspace, name) : await api.datasets.deleteVersion(o.workspace, name, v);
+      process.stdout.write(`${name}: deleted ${v === undefined ? 'the dataset' : 'version'}${r.deleted.length ? ` (version(s) ${r.deleted.join(', ')})` : ''}\n`);
     });
 }

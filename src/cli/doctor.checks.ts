@@ -139,13 +139,13 @@ async function checkRootKey(config: Config): Promise<Check> {
 async function checkLive(config: Config): Promise<Check[]> {
   const client = await connectToServer(config).catch(() => undefined);
   if (!client) return [{ name: 'audit-chain', status: 'warn', evidence: "server not running: verify offline with 'strongroom audit verify'" }];
-  const seal = await client.request<{ sealed: boolean; provider: string }>('GET', '/api/v1/sys/seal-status');
+  const seal = await client.sys.sealStatus();
   const checks: Check[] = [
     { name: 'seal', status: seal.sealed ? 'warn' : 'pass', evidence: seal.sealed ? 'the server is SEALED: unseal it to serve requests' : 'unsealed; keys in memory only' },
   ];
   if (seal.sealed) return checks;
   try {
-    const r = await client.request<{ ok: boolean; eventsChecked: number; headSeq: number; problems: { kind: string; seq?: number; detail: string }[] }>('GET', '/api/v1/audit/verify');
+    const r = await client.auditTrail.verify();
     checks.push(
       r.ok
         ? { name: 'audit-chain', status: 'pass', evidence: `chain, signatures and export verified: ${r.eventsChecked} events, head at seq ${r.headSeq}` }

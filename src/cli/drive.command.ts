@@ -6,13 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { call, loadCredentials, type Credentials } from './credentials.ts';
+import type { Api } from '../client/api.ts';
+import type { Diagnosis, DriveInput, DriveKind } from '../client/api-types.ts';
+import { loadCredentials, sessionApi } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-
-interface Step { id: string; title: string; status: 'pass' | 'fail' | 'warn' | 'skip'; reason: string; hint?: string; ms?: number }
-interface Diagnosis { ok: boolean; code?: string; steps: Step[]; latencyMs?: number; corsSuggestion?: unknown }
-interface DriveOut { name: string; kind: string; description: string; config: Record<string, unknown>; credentialSecret: string | null; isDefault: boolean; status: string; statusCode: string | null; statusCheckedAt: string | null; createdAt: string; createdBy: string }
 
 interface DefineOptions {
   workspace: string;
@@ -37,7 +35,6 @@ interface DefineOptions {
 }
 
 const MARK = { pass: '✓', fail: '✗', warn: '!', skip: '-' } as const;
-const drivesUrl = (ws: string, rest = '') => `/api/v1/workspaces/${encodeURIComponent(ws)}/drives${rest}`;
 
 async function readInput(file: string | undefined, what: string): Promise<string> {
   if (file) return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
@@ -81,8 +78,8 @@ async function credentialsFrom(o: DefineOptions): Promise<Record<string, unknown
   return undefined;
 }
 
-async function definition(name: string, o: DefineOptions): Promise<Record<string, unknown>> {
-  const kinds = ['local', 's3', 'azure', 'gcs'];
+async function definition(name: string, o: DefineOptions): Promise<DriveInput> {
+  const kinds: readonly string[] = ['local', 's3', 'azure', 'gcs'] satisfies DriveKind[];
   if (!o.kind || !kinds.includes(o.kind)) throw new CliExit(EXIT.USAGE, `--kind must be one of ${kinds.join(', ')}`);
   const pick = (entries: [string, unknown][]) => Object.fromEntries(entries.filter(([, v]) => v !== undefined));
   const config =
@@ -94,7 +91,7 @@ async function definition(name: string, o: DefineOptions): Promise<Record<string
           ? pick([['container', o.container], ['endpoint', o.endpoint], ['prefix', o.prefix]])
           : pick([['bucket', o.bucket], ['endpoint', o.endpoint], ['prefix', o.prefix]]);
   const credentials = await credentialsFrom(o);
-  return { name, kind: o.kind, config, ...(o.description ? { description: o.description } : {}), ...(credentials ? { credentials } : {}), ...(o.credentialSecret ? { credentialSecret: o.credentialSecret } : {}) };
+  return { name, kind: o.kind as DriveKind, config, ...(o.description ? { description: o.description } : {}), ...(credentials ? { credentials } : {}), ...(o.credentialSecret ? { credentialSecret: o.credentialSecret } : {}) };
 }
 
 function printDiagnosis(d: Diagnosis): void {
@@ -131,7 +128,7 @@ function defineOptions(c: Command): Command {
 
 export function registerDriveCommand(program: Command): void {
   const drive = program.command('drive').description('Mount and test storage drives: local, Amazon S3, Azure Blob, Google Cloud Storage (sign in first with strongroom login)');
-  const session = (): Promise<Credentials> => loadCredentials();
+  const session = async (): Promise<Api> => sessionApi(await loadCredentials());
 
   drive
     .command('list')
@@ -139,10 +136,9 @@ export function registerDriveCommand(program: Command): void {
     .option('--workspace <ws>', 'workspace id', 'default')
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; json?: boolean }) => {
-      const c = await session();
-      const r = await call<{ drives: DriveOut[] }>(c, 'GET', drivesUrl(o.workspace));
-      if (o.json) return void process.stdout.write(`${JSON.stringify(r.body.drives, null, 2)}\n`);
-      for (const d of r.body.drives) {
+      const r = await (await session()).drives.list(o.workspace);
+      if (o.json) return void process.stdout.write(`${JSON.stringify(r.drives, null, 2)}\n`);
+      for (const d of r.drives) {
         const where = String(d.config.bucket ?? d.config.container ?? d.config.directory ?? '');
         process.stdout.write(`${d.name}${d.isDefault ? ' (default)' : ''}  ${d.kind}  ${where}  ${d.status}${d.statusCode ? ` ${d.statusCode}` : ''}${d.statusCheckedAt ? `  tested ${d.statusCheckedAt}` : ''}\n`);
       }
@@ -154,8 +150,7 @@ export function registerDriveCommand(program: Command): void {
     .option('--workspace <ws>', 'workspace id', 'default')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { workspace: string; json?: boolean }) => {
-      const c = await session();
-      const d = (await call<DriveOut & { lastTest: Diagnosis | null }>(c, 'GET', drivesUrl(o.workspace, `/${encodeURIComponent(name)}`))).body;
+      const d = await (await session()).drives.get(o.workspace, name);
       if (o.json) return void process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
       process.stdout.write(`${d.name}${d.isDefault ? ' (default)' : ''}  ${d.kind}  ${d.status}${d.statusCode ? ` ${d.statusCode}` : ''}\n`);
       if (d.description) process.stdout.write(`  ${d.description}\n`);
@@ -170,26 +165,24 @@ export function registerDriveCommand(program: Command): void {
   defineOptions(drive.command('test <name>'))
     .description('Test a drive: a saved one by name, or a new definition given with --kind and its options (nothing is saved)')
     .action(async (name: string, o: DefineOptions) => {
-      const c = await session();
-      const r = o.kind
-        ? await call<Diagnosis>(c, 'POST', drivesUrl(o.workspace, '/test'), await definition(name, o))
-        : await call<Diagnosis>(c, 'POST', drivesUrl(o.workspace, `/${encodeURIComponent(name)}/test`), {});
-      if (o.json) process.stdout.write(`${JSON.stringify(r.body, null, 2)}\n`);
-      else printDiagnosis(r.body);
-      if (!r.body.ok) throw new CliExit(EXIT.FAILED, `drive test failed (${r.body.code ?? 'see above'})`);
+      const api = await session();
+      const r = o.kind ? await api.drives.test(o.workspace, await definition(name, o)) : await api.drives.retest(o.workspace, name);
+      if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else printDiagnosis(r);
+      if (!r.ok) throw new CliExit(EXIT.FAILED, `drive test failed (${r.code ?? 'see above'})`);
     });
 
   defineOptions(drive.command('add <name>'))
     .description('Test, then add a drive (credentials are stored in the vault as drives/<name>/credentials)')
     .action(async (name: string, o: DefineOptions) => {
-      const c = await session();
+      const api = await session();
       const body = await definition(name, o);
-      const test = await call<Diagnosis>(c, 'POST', drivesUrl(o.workspace, '/test'), body);
-      if (!o.json) printDiagnosis(test.body);
-      if (!test.body.ok) throw new CliExit(EXIT.FAILED, 'Not added: the test failed.');
-      const r = await call<{ drive: DriveOut }>(c, 'POST', drivesUrl(o.workspace), body);
-      if (o.json) return void process.stdout.write(`${JSON.stringify(r.body, null, 2)}\n`);
-      process.stdout.write(`Drive ${r.body.drive.name} added${r.body.drive.credentialSecret ? `; credentials in vault secret ${r.body.drive.credentialSecret}` : ''}.\n`);
+      const test = await api.drives.test(o.workspace, body);
+      if (!o.json) printDiagnosis(test);
+      if (!test.ok) throw new CliExit(EXIT.FAILED, 'Not added: the test failed.');
+      const r = await api.drives.add(o.workspace, body);
+      if (o.json) return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      process.stdout.write(`Drive ${r.drive.name} added${r.drive.credentialSecret ? `; credentials in vault secret ${r.drive.credentialSecret}` : ''}.\n`);
     });
 
   drive
@@ -197,8 +190,7 @@ export function registerDriveCommand(program: Command): void {
     .description('Remove a drive (refused while it holds datasets; its inline credentials are destroyed)')
     .option('--workspace <ws>', 'workspace id', 'default')
     .action(async (name: string, o: { workspace: string }) => {
-      const c = await session();
-      const r = await call<{ credentialsDestroyed: boolean }>(c, 'DELETE', drivesUrl(o.workspace, `/${encodeURIComponent(name)}`));
-      process.stdout.write(`Drive ${name} removed${r.body.credentialsDestroyed ? ' and its stored credentials destroyed' : ''}.\n`);
+      const r = await (await session()).drives.remove(o.workspace, name);
+      process.stdout.write(`Drive ${name} removed${r.credentialsDestroyed ? ' and its stored credentials destroyed' : ''}.\n`);
     });
 }

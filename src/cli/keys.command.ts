@@ -4,10 +4,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { KeyExport } from '../modules/datasets/index.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-import type { KeysStatus } from '../modules/keys/index.ts';
+import type { KeysStatus } from '../client/api-types.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../modules/keys/index.ts';
 import { configOrExit } from './context.ts';
 import { withOffline } from './offline.ts';
@@ -38,7 +37,7 @@ export function registerKeysCommand(program: Command): void {
       const client = await connectToServer(config);
       if (client) {
         say('online', 'key status');
-        printStatus(await client.request<KeysStatus>('GET', '/api/v1/keys/status'), Boolean(o.json));
+        printStatus(await client.keys.status(), Boolean(o.json));
         return;
       }
       say('offline', 'key status');
@@ -56,7 +55,7 @@ export function registerKeysCommand(program: Command): void {
       const client = await connectToServer(config);
       if (client) {
         say('online', 'rotate');
-        const r = await client.request<{ activeTerm: number }>('POST', '/api/v1/keys/rotate');
+        const r = await client.keys.rotate();
         process.stdout.write(`active term is now ${r.activeTerm}; run 'strongroom keys rewrap' to move existing values\n`);
         return;
       }
@@ -75,7 +74,7 @@ export function registerKeysCommand(program: Command): void {
       const client = await connectToServer(config);
       if (client) {
         say('online', 'rewrap');
-        const r = await client.request<{ taskId: string; taskLog: string }>('POST', '/api/v1/keys/rewrap');
+        const r = await client.keys.rewrap();
         process.stdout.write(`rewrap started as task ${r.taskId} (log: ${r.taskLog}); progress: 'strongroom keys status'\n`);
         return;
       }
@@ -98,7 +97,7 @@ export function registerKeysCommand(program: Command): void {
       const client = await connectToServer(config);
       if (client) {
         say('online', `retire term ${term}`);
-        await client.request('POST', `/api/v1/keys/terms/${term}/retire`);
+        await client.keys.retireTerm(term);
       } else {
         say('offline', `retire term ${term}`);
         await withOffline(config, { unseal: true }, (ctx) => ctx.keys.retire(term, (trx) => ctx.record({ action: 'keys.term.retire', resource: { type: 'key-term', id: String(term) } }, trx)));
@@ -116,7 +115,7 @@ export function registerKeysCommand(program: Command): void {
       const client = await connectToServer(config);
       if (!client) throw new CliExit(EXIT.FAILED, 'key export needs the running server (it unwraps the keys with the unsealed keyring): start it with strongroom serve');
       say('online', `export the data keys of workspace ${o.workspace}`);
-      const r = await client.request<KeyExport>('POST', `/api/v1/keys/workspaces/${encodeURIComponent(o.workspace)}/export`);
+      const r = await client.keys.exportWorkspace(o.workspace);
       try {
         await writeFile(o.out, `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
       } catch (err) {
@@ -135,7 +134,7 @@ export function registerKeysCommand(program: Command): void {
       const client = await connectToServer(config);
       if (client) {
         say('online', 'rotate the root key');
-        await client.request('POST', '/api/v1/keys/rotate-root');
+        await client.keys.rotateRoot();
       } else {
         say('offline', 'rotate the root key');
         await withOffline(config, { unseal: true }, (ctx) => rotateFileRootKey(ctx.keys, config, (trx) => ctx.record({ action: 'keys.root.rotate' }, trx)));

@@ -1,14 +1,7 @@
 /** `strongroom login`: sign in to a running server (email, password, TOTP) and keep the session in the user's config dir (0600). */
 import type { Command } from 'commander';
 import { configOrExit } from './context.ts';
-import { ask, call, readSecret, saveCredentials, serverBase, sessionFromCookies } from './credentials.ts';
-
-interface SessionBody {
-  csrfToken: string;
-  mfaRequired: boolean;
-  mfaEnrolmentRequired: boolean;
-  user: { email: string };
-}
+import { ask, readSecret, saveCredentials, serverBase, sessionApi, sessionFromCookies } from './credentials.ts';
 
 export function registerLoginCommand(program: Command): void {
   program
@@ -21,16 +14,16 @@ export function registerLoginCommand(program: Command): void {
       const server = await serverBase(configOrExit());
       const email = o.email ?? (await ask('Email: '));
       const password = await readSecret('Password: ', o.passwordFile);
-      const r = await call<SessionBody>(server, 'POST', '/api/v1/auth/login', { email, password });
-      let session = sessionFromCookies(r.setCookie)!;
-      let body = r.body;
+      let cookies: string[] = [];
+      const keep = (setCookie: string[]) => void (cookies = setCookie);
+      let body = await sessionApi(server, keep).auth.login(email, password);
+      let session = sessionFromCookies(cookies)!;
       if (body.mfaRequired) {
         const code = await readSecret('TOTP code: ', o.totpFile);
-        const m = await call<SessionBody>({ ...server, session, csrf: body.csrfToken }, 'POST', '/api/v1/auth/mfa', { code });
-        session = sessionFromCookies(m.setCookie)!;
-        body = m.body;
+        body = await sessionApi({ ...server, session, csrf: body.csrfToken! }, keep).auth.mfa(code);
+        session = sessionFromCookies(cookies)!;
       }
-      const file = await saveCredentials({ ...server, session, csrf: body.csrfToken, email: body.user.email });
+      const file = await saveCredentials({ ...server, session, csrf: body.csrfToken!, email: body.user.email });
       process.stdout.write(`signed in as ${body.user.email}; session stored in ${file}\n`);
       if (body.mfaEnrolmentRequired) process.stdout.write('Your role requires MFA: enrol it (POST /api/v1/auth/mfa/enrol) before anything else.\n');
     });

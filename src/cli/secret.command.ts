@@ -7,8 +7,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { Api } from '../client/api.ts';
+import type { RevealedSecret, SecretSummary, SecretType } from '../client/api-types.ts';
 import { ApiError } from '../client/http-client.ts';
-import { call, loadCredentials, readSecret, type Credentials } from './credentials.ts';
+import { loadCredentials, readSecret, sessionApi } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -17,36 +19,28 @@ export interface ReauthOptions {
   totpFile?: string;
 }
 
-export interface Revealed {
-  path: string;
-  version: number;
-  type: string;
-  value: Record<string, unknown>;
-}
+export type Revealed = Pick<RevealedSecret, 'path' | 'version' | 'type' | 'value'>;
 
-export const secretUrl = (ws: string, verb: string, path: string, query = '') =>
-  `/api/v1/workspaces/${encodeURIComponent(ws)}/secrets/${verb}/${path.split('/').map(encodeURIComponent).join('/')}${query}`;
-
-export const vaultSession = (): Promise<Credentials> => loadCredentials();
+/** The typed API over the stored session (`strongroom login`). */
+export const vaultSession = async (): Promise<Api> => sessionApi(await loadCredentials());
 
 /** Runs `fn`; on REAUTH_REQUIRED confirms password (+ TOTP when the account has MFA) and retries once. */
-export async function withReauth<T>(c: Credentials, o: ReauthOptions, fn: () => Promise<T>): Promise<T> {
+export async function withReauth<T>(api: Api, o: ReauthOptions, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (!(err instanceof ApiError) || err.code !== 'REAUTH_REQUIRED') throw err;
   }
-  const me = await call<{ user: { mfaEnabled?: boolean } }>(c, 'GET', '/api/v1/auth/me');
+  const me = await api.auth.me();
   const password = await readSecret('Password (re-authentication): ', o.passwordFile);
-  const code = me.body.user.mfaEnabled ? await readSecret('TOTP code: ', o.totpFile) : undefined;
-  await call(c, 'POST', '/api/v1/auth/reauth', { password, ...(code ? { code } : {}) });
+  const code = me.user.mfaEnabled ? await readSecret('TOTP code: ', o.totpFile) : undefined;
+  await api.auth.reauth(password, code);
   return fn();
 }
 
 /** Reveal one version (default: current) of a secret. */
-export async function revealSecret(c: Credentials, ws: string, path: string, version: number | undefined, o: ReauthOptions): Promise<Revealed> {
-  const q = version === undefined ? '' : `?version=${version}`;
-  return withReauth(c, o, async () => (await call<Revealed>(c, 'POST', secretUrl(ws, 'reveal', path, q))).body);
+export async function revealSecret(api: Api, ws: string, path: string, version: number | undefined, o: ReauthOptions): Promise<Revealed> {
+  return withReauth(api, o, () => api.secrets.reveal(ws, path, version));
 }
 
 /** The text a secret stands for: one field, the obvious field of its type, or its JSON. */
@@ -94,8 +88,6 @@ const versionsOf = (s?: string) => (s === undefined ? undefined : s.split(',').m
   return n;
 }));
 
-interface VersionOut { version: number; state: string; createdAt: string; createdBy: string; certificate?: { notAfter: string } }
-
 export function registerSecretCommand(program: Command): void {
   const secret = program.command('secret').description('Versioned secrets in the vault (sign in first with strongroom login); values never on the command line');
   const ws = (c: Command) => c.option('--workspace <ws>', 'workspace id', 'default');
@@ -126,9 +118,9 @@ export function registerSecretCommand(program: Command): void {
         ...(o.expiresAt ? { expiresAt: o.expiresAt } : {}),
         ...(o.rotateEvery ? { rotateEvery: o.rotateEvery } : {}),
       };
-      const body = { type: o.type, value: parseValue(o.type, raw, { json: o.json, username: o.username, privateKey }), ...(o.cas !== undefined ? { cas: Number(o.cas) } : {}), ...(Object.keys(metadata).length ? { metadata } : {}) };
-      const r = await call<{ version: number; created: boolean }>(c, 'PUT', secretUrl(o.workspace, 'data', path), body);
-      process.stdout.write(`${path}: version ${r.body.version}${r.body.created ? ' (new secret)' : ''}\n`);
+      const body = { type: o.type as SecretType, value: parseValue(o.type, raw, { json: o.json, username: o.username, privateKey }), ...(o.cas !== undefined ? { cas: Number(o.cas) } : {}), ...(Object.keys(metadata).length ? { metadata } : {}) };
+      const r = await c.secrets.write(o.workspace, path, body);
+      process.stdout.write(`${path}: version ${r.version}${r.created ? ' (new secret)' : ''}\n`);
     });
 
   reauth(ws(secret.command('get <path>')))
@@ -147,13 +139,12 @@ export function registerSecretCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (prefix: string | undefined, o: { workspace: string; json?: boolean }) => {
       const c = await vaultSession();
-      const all: { path: string; type: string; currentVersion: number; updatedAt: string; tags: string[] }[] = [];
+      const all: SecretSummary[] = [];
       let after: string | null = null;
       do {
-        const q = new URLSearchParams({ prefix: prefix ?? '', limit: '1000', ...(after ? { after } : {}) });
-        const r: { body: { secrets: typeof all; next: string | null } } = await call(c, 'GET', `/api/v1/workspaces/${encodeURIComponent(o.workspace)}/secrets?${q}`);
-        all.push(...r.body.secrets);
-        after = r.body.next;
+        const r: { secrets: SecretSummary[]; next: string | null } = await c.secrets.list(o.workspace, prefix ?? '', after ?? undefined);
+        all.push(...r.secrets);
+        after = r.next;
       } while (after);
       if (o.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
       for (const s of all) process.stdout.write(`${s.path}  ${s.type}  v${s.currentVersion}  ${s.updatedAt}${s.tags.length ? `  [${s.tags.join(',')}]` : ''}\n`);
@@ -164,8 +155,7 @@ export function registerSecretCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (path: string, o: { workspace: string; json?: boolean }) => {
       const c = await vaultSession();
-      const r = await call<{ type: string; currentVersion: number; maxVersions: number; description: string; tags: string[]; expiresAt: string | null; rotateEvery: string | null; versions: VersionOut[] }>(c, 'GET', secretUrl(o.workspace, 'metadata', path));
-      const m = r.body;
+      const m = await c.secrets.metadata(o.workspace, path);
       if (o.json) return void process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
       process.stdout.write(`${path}  ${m.type}  current v${m.currentVersion}  keeps ${m.maxVersions}${m.expiresAt ? `  expires ${m.expiresAt}` : ''}${m.rotateEvery ? `  rotate every ${m.rotateEvery}` : ''}\n`);
       for (const v of m.versions) process.stdout.write(`  v${v.version}  ${v.state}  ${v.createdAt}  by ${v.createdBy}${v.certificate ? `  certificate until ${v.certificate.notAfter}` : ''}\n`);
@@ -179,13 +169,13 @@ export function registerSecretCommand(program: Command): void {
     cmd.action(async (path: string, o: { workspace: string; versions?: string; all?: boolean } & ReauthOptions) => {
       const c = await vaultSession();
       if (o.all) {
-        await withReauth(c, o, () => call(c, 'DELETE', secretUrl(o.workspace, 'metadata', path)));
+        await withReauth(c, o, () => c.secrets.destroyAll(o.workspace, path));
         return void process.stdout.write(`${path}: destroyed with every version\n`);
       }
       const versions = versionsOf(o.versions);
       if (verb === 'destroy' && !versions) throw new CliExit(EXIT.USAGE, 'Name the versions to destroy with --versions, or use --all.');
-      const r = await withReauth(c, o, () => call<{ versions: number[] }>(c, 'POST', secretUrl(o.workspace, verb, path), versions ? { versions } : {}));
-      process.stdout.write(`${path}: ${verb === 'destroy' ? 'destroyed' : `${verb}d`} ${r.body.versions.length ? `version(s) ${r.body.versions.join(', ')}` : 'nothing (no matching version)'}\n`);
+      const r = await withReauth(c, o, () => (verb === 'delete' ? c.secrets.delete(o.workspace, path, versions) : c.secrets[verb](o.workspace, path, versions!)));
+      process.stdout.write(`${path}: ${verb === 'destroy' ? 'destroyed' : `${verb}d`} ${r.versions.length ? `version(s) ${r.versions.join(', ')}` : 'nothing (no matching version)'}\n`);
     });
   };
   change('delete', 'Soft-delete versions (undelete restores them)', false);
@@ -198,7 +188,7 @@ export function registerSecretCommand(program: Command): void {
     .option('--cas <version>', 'check-and-set: the version you expect to be current')
     .action(async (path: string, o: { workspace: string; to: string; cas?: string }) => {
       const c = await vaultSession();
-      const r = await call<{ version: number }>(c, 'POST', secretUrl(o.workspace, 'rollback', path), { version: Number(o.to), ...(o.cas !== undefined ? { cas: Number(o.cas) } : {}) });
-      process.stdout.write(`${path}: version ${r.body.version} now holds the value of version ${o.to}\n`);
+      const r = await c.secrets.rollback(o.workspace, path, Number(o.to), o.cas !== undefined ? Number(o.cas) : undefined);
+      process.stdout.write(`${path}: version ${r.version} now holds the value of version ${o.to}\n`);
     });
 }

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../core/config.ts';
-import { createClient, type Client } from '../client/http-client.ts';
+import { createApi, type Api } from '../client/api.ts';
+import { createClient } from '../client/http-client.ts';
 import { readOperatorToken } from '../installation/operator-token.ts';
 import { tlsFilesFor } from '../installation/home.ts';
 import { CliExit } from './context.ts';
@@ -17,15 +18,16 @@ export function serverBaseUrl(config: Config): string {
   return config.STRONGROOM_PUBLIC_URL ?? `https://${host.includes(':') ? `[${host}]` : host}:${config.STRONGROOM_HTTPS_PORT}/`;
 }
 
-export async function connectToServer(config: Config): Promise<Client | undefined> {
+/** The typed API of the running server with the operator credential, or undefined when none answers. */
+export async function connectToServer(config: Config): Promise<Api | undefined> {
   const baseUrl = serverBaseUrl(config);
   const files = tlsFilesFor(config);
   const ca = await readFile(files.certFile, 'utf8').catch(() => undefined);
   const token = await readOperatorToken(config.STRONGROOM_HOME).catch(() => undefined);
-  const client = createClient({ baseUrl, ca, token, servername: config.STRONGROOM_PUBLIC_URL ? undefined : 'localhost', timeoutMs: 5000 });
+  const api = createApi(createClient({ baseUrl, ca, token, servername: config.STRONGROOM_PUBLIC_URL ? undefined : 'localhost', timeoutMs: 5000 }));
   try {
-    await client.request('GET', '/api/v1/sys/seal-status');
-    return client;
+    await api.sys.sealStatus();
+    return api;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') return undefined;

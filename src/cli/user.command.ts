@@ -1,8 +1,6 @@
 /** `strongroom user add|list|disable`: workspace users, through the API with the session from `strongroom login`. */
 import type { Command } from 'commander';
-import { call, loadCredentials, readSecret } from './credentials.ts';
-
-interface UserOut { id: string; email: string; displayName: string; status: string; mfaEnabled: boolean; roles: string[] }
+import { loadCredentials, readSecret, sessionApi } from './credentials.ts';
 
 export function registerUserCommand(program: Command): void {
   const user = program.command('user').description('Manage users of a workspace (needs owner/admin; sign in first with strongroom login)');
@@ -14,10 +12,10 @@ export function registerUserCommand(program: Command): void {
     .option('--password-file <file>', 'initial password from this file (prompted on a terminal otherwise)')
     .option('--workspace <ws>', 'workspace id', 'default')
     .action(async (email: string, o: { role: string; name?: string; passwordFile?: string; workspace: string }) => {
-      const c = await loadCredentials();
+      const api = sessionApi(await loadCredentials());
       const password = await readSecret('Initial password: ', o.passwordFile);
-      const r = await call<{ user: UserOut }>(c, 'POST', `/api/v1/workspaces/${encodeURIComponent(o.workspace)}/users`, { email, displayName: o.name ?? email.split('@')[0], password, role: o.role });
-      process.stdout.write(`created ${r.body.user.email} (${r.body.user.id}) as ${o.role} in ${o.workspace}\n`);
+      const r = await api.users.create(o.workspace, { email, displayName: o.name ?? email.split('@')[0]!, password, role: o.role });
+      process.stdout.write(`created ${r.user.email} (${r.user.id}) as ${o.role} in ${o.workspace}\n`);
     });
   user
     .command('list')
@@ -25,18 +23,16 @@ export function registerUserCommand(program: Command): void {
     .option('--workspace <ws>', 'workspace id', 'default')
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; json?: boolean }) => {
-      const c = await loadCredentials();
-      const r = await call<{ users: UserOut[] }>(c, 'GET', `/api/v1/workspaces/${encodeURIComponent(o.workspace)}/users`);
-      if (o.json) return void process.stdout.write(`${JSON.stringify(r.body.users, null, 2)}\n`);
-      for (const u of r.body.users) process.stdout.write(`${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',')}  mfa=${u.mfaEnabled ? 'on' : 'off'}\n`);
+      const r = await sessionApi(await loadCredentials()).users.list(o.workspace);
+      if (o.json) return void process.stdout.write(`${JSON.stringify(r.users, null, 2)}\n`);
+      for (const u of r.users) process.stdout.write(`${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',')}  mfa=${u.mfaEnabled ? 'on' : 'off'}\n`);
     });
   user
     .command('disable <id>')
     .description('Disable a user: every session ends at once, tokens stop working')
     .option('--workspace <ws>', 'workspace id', 'default')
     .action(async (id: string, o: { workspace: string }) => {
-      const c = await loadCredentials();
-      await call(c, 'POST', `/api/v1/workspaces/${encodeURIComponent(o.workspace)}/users/${encodeURIComponent(id)}/disable`);
+      await sessionApi(await loadCredentials()).users.disable(o.workspace, id);
       process.stdout.write(`disabled ${id}\n`);
     });
 }

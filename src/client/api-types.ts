@@ -227,4 +227,71 @@ export interface ApiTokenInfo {
   lastUsedAt: string | null;
 }
 
+/** `GET /sys/seal-status`: public, answered while sealed too. */
+export interface SealStatus {
+  state: 'uninitialized' | 'sealed' | 'unsealed';
+  sealed: boolean;
+  provider: string;
+  /** Shamir only: shares needed and shares issued. */
+  threshold?: number;
+  shares?: number;
+}
+
+/** `POST /sys/unseal`: how far the Shamir shares submitted so far go. */
+export interface UnsealProgress {
+  sealed: boolean;
+  progress: number;
+  threshold: number;
+}
+
+export interface KeyTermStatus {
+  term: number;
+  createdAt: string;
+  retiredAt?: string;
+  active: boolean;
+  /** Sealed values this term still protects (0 → it may be retired). */
+  sealedValues: number;
+}
+
+/** `GET /keys/status`: seal state, key terms and the progress of a rewrap. */
+export interface KeysStatus {
+  state: 'uninitialized' | 'sealed' | 'unsealed';
+  provider: string;
+  activeTerm?: number;
+  terms: KeyTermStatus[];
+  rewrap: { running: boolean; rewrapped: number; remaining?: number; lastError?: string };
+}
+
+/** `POST /keys/rewrap` (202): the background task that moves every value to the active term. */
+export interface RewrapStarted {
+  started: true;
+  taskId: string;
+  taskLog: string;
+  /** Where to follow its progress. */
+  status: string;
+}
+
+/** One dataset version's unwrapped data key in a key export. */
+export interface KeyExportEntry {
+  dataset: string;
+  version: number;
+  drive: string;
+  objectKey: string;
+  objectId: string;
+  /** The raw 32-byte data key, base64. */
+  dataKey: string;
+  keyTerm: number;
+  size: number;
+  sha256: string;
+}
+
+/** `POST /keys/workspaces/:ws/export`: every data key of a workspace, unwrapped (see `strongroom decrypt`). */
+export interface KeyExport {
+  format: 'strongroom-key-export';
+  formatVersion: 1;
+  workspaceId: string;
+  exportedAt: string;
+  objects: KeyExportEntry[];
+}
+
 export const ROLE_NAMES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'] as const;

@@ -3,11 +3,14 @@
  * (`http-client.ts`) and the console's `fetch` both implement `JsonTransport`. Nothing here
  * touches Node or the DOM, so both sides import it.
  *
- * Paths are built here, once; every dynamic segment is URI-encoded (secret paths keep their `/`).
+ * Paths are built here, once (`paths`); every dynamic segment is URI-encoded (secret paths keep
+ * their `/`). Streaming calls (uploads, downloads, exports) send their bytes over their own
+ * transport but take their paths from `paths` too.
  */
 import type {
   ApiTokenInfo, AuditEvent, AuditFilters, AuditVerifyReport, DatasetDetail, DatasetSummary, DatasetVersion, Diagnosis, Drive, DriveInput,
-  MeInfo, RevealedSecret, SecretMetadata, SecretMetadataInput, SecretSummary, SecretType, SessionInfo, UploadSession, WorkspaceUser,
+  KeyExport, KeysStatus, MeInfo, RevealedSecret, RewrapStarted, SealStatus, SecretMetadata, SecretMetadataInput, SecretSummary, SecretType,
+  SessionInfo, UnsealProgress, UploadSession, WorkspaceUser,
 } from './api-types.ts';
 
 /** A problem+json answer (status ≥ 400) as an error: its code, title, detail and the whole body. */
@@ -37,84 +40,197 @@ export interface JsonTransport {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-const enc = encodeURIComponent;
+/** One path segment: URI-encoded, so `/`, `?`, `#`, `..` in a name cannot change the route. */
+const enc = (segment: string | number) => encodeURIComponent(String(segment));
+/** A secret path: each of its segments encoded, its `/` kept. */
 const encPath = (p: string) => p.split('/').map(enc).join('/');
 
-function query(params: Record<string, string | number | undefined>): string {
+/** A query value: absent (`undefined`) and empty strings are left out; an array repeats the key. */
+export type QueryValue = string | number | boolean | readonly string[] | undefined;
+
+function query(params: Record<string, QueryValue>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === '') continue;
+    for (const x of typeof v === 'object' ? v : [v]) q.append(k, String(x));
+  }
   const s = q.toString();
   return s ? `?${s}` : '';
 }
 
+const API = '/api/v1';
+const wsBase = (w: string) => `${API}/workspaces/${enc(w)}`;
+const datasetBase = (w: string, name: string) => `${wsBase(w)}/datasets/${enc(name)}`;
+const uploadBase = (w: string, name: string, id: string) => `${datasetBase(w, name)}/uploads/${enc(id)}`;
+const driveBase = (w: string, name: string) => `${wsBase(w)}/drives/${enc(name)}`;
+
+/** The vault's path families (`/secrets/<verb>/<secret path>`). */
+export type SecretVerb = 'data' | 'metadata' | 'reveal' | 'delete' | 'undelete' | 'destroy' | 'rollback';
+
+/**
+ * Every path of the API, built here and nowhere else: the typed functions below, the console's
+ * streaming uploads and links, and the CLI's streamed transfers all take their paths from this
+ * table.
+ */
 export const paths = {
-  ws: (w: string) => `/api/v1/workspaces/${enc(w)}`,
-  datasetContent: (w: string, name: string, v: number) => `/api/v1/workspaces/${enc(w)}/datasets/${enc(name)}/versions/${v}/content`,
-  datasetVersions: (w: string, name: string, params: Record<string, string | number | undefined> = {}) => `/api/v1/workspaces/${enc(w)}/datasets/${enc(name)}/versions${query(params)}`,
-  uploads: (w: string, name: string) => `/api/v1/workspaces/${enc(w)}/datasets/${enc(name)}/uploads`,
-  uploadPart: (w: string, name: string, id: string, n: number) => `/api/v1/workspaces/${enc(w)}/datasets/${enc(name)}/uploads/${enc(id)}/parts/${n}`,
-  auditExport: (w: string, filters: AuditFilters, format: 'csv' | 'jsonl') => `/api/v1/workspaces/${enc(w)}/audit/events${query({ ...filters, format })}`,
+  authMe: () => `${API}/auth/me`,
+  authLogin: () => `${API}/auth/login`,
+  authMfa: () => `${API}/auth/mfa`,
+  authLogout: () => `${API}/auth/logout`,
+  authReauth: () => `${API}/auth/reauth`,
+  authMfaEnrol: () => `${API}/auth/mfa/enrol`,
+  authMfaEnrolVerify: () => `${API}/auth/mfa/enrol/verify`,
+  tokens: () => `${API}/tokens`,
+  token: (id: string) => `${API}/tokens/${enc(id)}`,
+
+  sysSealStatus: () => `${API}/sys/seal-status`,
+  sysSeal: () => `${API}/sys/seal`,
+  sysUnseal: () => `${API}/sys/unseal`,
+  sysReloadRootKey: () => `${API}/sys/reload-root-key`,
+  keysStatus: () => `${API}/keys/status`,
+  keysRotate: () => `${API}/keys/rotate`,
+  keysRewrap: () => `${API}/keys/rewrap`,
+  keysRotateRoot: () => `${API}/keys/rotate-root`,
+  keyTermRetire: (term: number) => `${API}/keys/terms/${enc(term)}/retire`,
+  workspaceKeyExport: (w: string) => `${API}/keys/workspaces/${enc(w)}/export`,
+  /** The installation-wide trail (operators); workspace members use `auditEvents`. */
+  auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
+  auditTrailVerify: () => `${API}/audit/verify`,
+
+  ws: wsBase,
+  users: (w: string) => `${wsBase(w)}/users`,
+  userDisable: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/disable`,
+  userRoles: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/roles`,
+
+  drives: (w: string) => `${wsBase(w)}/drives`,
+  drive: (w: string, name: string) => driveBase(w, name),
+  /** Test a definition that is not saved. */
+  drivesTest: (w: string) => `${wsBase(w)}/drives/test`,
+  /** Test a saved drive again. */
+  driveTest: (w: string, name: string) => `${driveBase(w, name)}/test`,
+
+  datasets: (w: string, f: Record<string, QueryValue> = {}) => `${wsBase(w)}/datasets${query(f)}`,
+  dataset: (w: string, name: string) => datasetBase(w, name),
+  /** `PUT` with the file as body (and `size`, `sha256`, … as query) makes the next version. */
+  datasetVersions: (w: string, name: string, params: Record<string, QueryValue> = {}) => `${datasetBase(w, name)}/versions${query(params)}`,
+  datasetVersion: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}`,
+  datasetContent: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}/content`,
+  uploads: (w: string, name: string) => `${datasetBase(w, name)}/uploads`,
+  upload: (w: string, name: string, id: string) => uploadBase(w, name, id),
+  uploadComplete: (w: string, name: string, id: string) => `${uploadBase(w, name, id)}/complete`,
+  uploadPart: (w: string, name: string, id: string, n: number) => `${uploadBase(w, name, id)}/parts/${enc(n)}`,
+
+  secrets: (w: string, params: Record<string, QueryValue> = {}) => `${wsBase(w)}/secrets${query(params)}`,
+  secret: (w: string, verb: SecretVerb, path: string, params: Record<string, QueryValue> = {}) => `${wsBase(w)}/secrets/${verb}/${encPath(path)}${query(params)}`,
+
+  auditEvents: (w: string, f: AuditFilters) => `${wsBase(w)}/audit/events${query({ ...f })}`,
+  auditExport: (w: string, filters: AuditFilters, format: 'csv' | 'jsonl') => `${wsBase(w)}/audit/events${query({ ...filters, format })}`,
+  auditVerify: (w: string) => `${wsBase(w)}/audit/verify`,
 };
 
+/** The body of `POST …/datasets/:name/uploads` (a resumable upload session). */
+export interface UploadSessionInput {
+  size: number;
+  sha256?: string;
+  /** Plaintext bytes per part (a multiple of 64 KiB); default: the server's. */
+  partSize?: number;
+  drive?: string;
+  filename?: string;
+  mediaType?: string;
+  description?: string;
+  tags?: string[];
+}
+
+type SecretWrite = { path: string; version: number; created: boolean; pruned: number[] };
+
 export function createApi(t: JsonTransport) {
-  const ws = paths.ws;
+  const p = paths;
   return {
     auth: {
-      me: () => t.request<MeInfo>('GET', '/api/v1/auth/me'),
-      login: (email: string, password: string) => t.request<SessionInfo>('POST', '/api/v1/auth/login', { email, password }),
-      mfa: (code: string) => t.request<SessionInfo>('POST', '/api/v1/auth/mfa', { code }),
-      logout: () => t.request<{ signedOut: true }>('POST', '/api/v1/auth/logout'),
-      reauth: (password: string, code?: string) => t.request<{ reauthenticated: true; validForSeconds: number }>('POST', '/api/v1/auth/reauth', { password, ...(code ? { code } : {}) }),
-      mfaEnrol: () => t.request<{ secret: string; otpauthUri: string }>('POST', '/api/v1/auth/mfa/enrol'),
-      mfaEnrolVerify: (code: string) => t.request<{ recoveryCodes: string[]; csrfToken?: string }>('POST', '/api/v1/auth/mfa/enrol/verify', { code }),
+      me: () => t.request<MeInfo>('GET', p.authMe()),
+      login: (email: string, password: string) => t.request<SessionInfo>('POST', p.authLogin(), { email, password }),
+      mfa: (code: string) => t.request<SessionInfo>('POST', p.authMfa(), { code }),
+      logout: () => t.request<{ signedOut: true }>('POST', p.authLogout()),
+      reauth: (password: string, code?: string) => t.request<{ reauthenticated: true; validForSeconds: number }>('POST', p.authReauth(), { password, ...(code ? { code } : {}) }),
+      mfaEnrol: () => t.request<{ secret: string; otpauthUri: string }>('POST', p.authMfaEnrol()),
+      mfaEnrolVerify: (code: string) => t.request<{ recoveryCodes: string[]; csrfToken?: string }>('POST', p.authMfaEnrolVerify(), { code }),
     },
     drives: {
-      list: (w: string) => t.request<{ drives: Drive[] }>('GET', `${ws(w)}/drives`),
-      get: (w: string, name: string) => t.request<Drive>('GET', `${ws(w)}/drives/${enc(name)}`),
-      test: (w: string, input: DriveInput) => t.request<Diagnosis>('POST', `${ws(w)}/drives/test`, input),
-      add: (w: string, input: DriveInput) => t.request<{ drive: Drive; diagnosis: Diagnosis }>('POST', `${ws(w)}/drives`, input),
-      retest: (w: string, name: string) => t.request<Diagnosis>('POST', `${ws(w)}/drives/${enc(name)}/test`),
-      remove: (w: string, name: string) => t.request<{ name: string; removed: true; credentialsDestroyed: boolean }>('DELETE', `${ws(w)}/drives/${enc(name)}`),
+      list: (w: string) => t.request<{ drives: Drive[] }>('GET', p.drives(w)),
+      get: (w: string, name: string) => t.request<Drive>('GET', p.drive(w, name)),
+      test: (w: string, input: DriveInput) => t.request<Diagnosis>('POST', p.drivesTest(w), input),
+      add: (w: string, input: DriveInput) => t.request<{ drive: Drive; diagnosis: Diagnosis }>('POST', p.drives(w), input),
+      retest: (w: string, name: string) => t.request<Diagnosis>('POST', p.driveTest(w, name)),
+      remove: (w: string, name: string) => t.request<{ name: string; removed: true; credentialsDestroyed: boolean }>('DELETE', p.drive(w, name)),
     },
     datasets: {
-      list: (w: string, f: { search?: string; tag?: string } = {}) => t.request<{ datasets: DatasetSummary[]; next: string | null }>('GET', `${ws(w)}/datasets${query(f)}`),
-      get: (w: string, name: string) => t.request<DatasetDetail>('GET', `${ws(w)}/datasets/${enc(name)}`),
-      deleteVersion: (w: string, name: string, v: number) => t.request<{ dataset: string; deleted: number[] }>('DELETE', `${ws(w)}/datasets/${enc(name)}/versions/${v}`),
-      remove: (w: string, name: string) => t.request<{ dataset: string; deleted: number[] }>('DELETE', `${ws(w)}/datasets/${enc(name)}`),
+      /** One page (default 100, at most 1000); pass `next` back as `after` for the following one. */
+      list: (w: string, f: { search?: string; tag?: string; after?: string; limit?: number } = {}) =>
+        t.request<{ datasets: DatasetSummary[]; next: string | null }>('GET', p.datasets(w, f)),
+      get: (w: string, name: string) => t.request<DatasetDetail>('GET', p.dataset(w, name)),
+      version: (w: string, name: string, v: number) => t.request<DatasetVersion>('GET', p.datasetVersion(w, name, v)),
+      deleteVersion: (w: string, name: string, v: number) => t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
+      remove: (w: string, name: string) => t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(w, name)),
     },
     uploads: {
-      create: (w: string, name: string, body: { size: number; sha256?: string; drive?: string; filename?: string; mediaType?: string; description?: string; tags?: string[] }) =>
-        t.request<UploadSession>('POST', paths.uploads(w, name), body),
-      status: (w: string, name: string, id: string) => t.request<UploadSession>('GET', `${paths.uploads(w, name)}/${enc(id)}`),
-      complete: (w: string, name: string, id: string) => t.request<{ dataset: string; version: DatasetVersion }>('POST', `${paths.uploads(w, name)}/${enc(id)}/complete`),
-      cancel: (w: string, name: string, id: string) => t.request<void>('DELETE', `${paths.uploads(w, name)}/${enc(id)}`),
+      create: (w: string, name: string, body: UploadSessionInput) => t.request<UploadSession>('POST', p.uploads(w, name), body),
+      status: (w: string, name: string, id: string) => t.request<UploadSession>('GET', p.upload(w, name, id)),
+      complete: (w: string, name: string, id: string) => t.request<{ dataset: string; version: DatasetVersion }>('POST', p.uploadComplete(w, name, id)),
+      cancel: (w: string, name: string, id: string) => t.request<void>('DELETE', p.upload(w, name, id)),
     },
     secrets: {
-      list: (w: string, prefix = '') => t.request<{ secrets: SecretSummary[]; next: string | null }>('GET', `${ws(w)}/secrets${query({ prefix, limit: 1000 })}`),
-      metadata: (w: string, path: string) => t.request<SecretMetadata>('GET', `${ws(w)}/secrets/metadata/${encPath(path)}`),
+      /** One page of up to 1000; pass `next` back as `after` for the following one. */
+      list: (w: string, prefix = '', after?: string) =>
+        t.request<{ secrets: SecretSummary[]; next: string | null }>('GET', p.secrets(w, { prefix, limit: 1000, after })),
+      metadata: (w: string, path: string) => t.request<SecretMetadata>('GET', p.secret(w, 'metadata', path)),
       write: (w: string, path: string, body: { type: SecretType; value: Record<string, unknown>; cas?: number; metadata?: SecretMetadataInput }) =>
-        t.request<{ path: string; version: number; created: boolean; pruned: number[] }>('PUT', `${ws(w)}/secrets/data/${encPath(path)}`, body),
-      updateMetadata: (w: string, path: string, body: SecretMetadataInput) => t.request<{ path: string; pruned: number[] }>('PATCH', `${ws(w)}/secrets/metadata/${encPath(path)}`, body),
-      reveal: (w: string, path: string, version?: number) => t.request<RevealedSecret>('POST', `${ws(w)}/secrets/reveal/${encPath(path)}${query({ version })}`),
-      delete: (w: string, path: string, versions?: number[]) => t.request<{ path: string; versions: number[] }>('POST', `${ws(w)}/secrets/delete/${encPath(path)}`, versions ? { versions } : {}),
-      undelete: (w: string, path: string, versions: number[]) => t.request<{ path: string; versions: number[] }>('POST', `${ws(w)}/secrets/undelete/${encPath(path)}`, { versions }),
-      destroy: (w: string, path: string, versions: number[]) => t.request<{ path: string; versions: number[] }>('POST', `${ws(w)}/secrets/destroy/${encPath(path)}`, { versions }),
-      destroyAll: (w: string, path: string) => t.request<{ path: string; destroyed: true; versions: number }>('DELETE', `${ws(w)}/secrets/metadata/${encPath(path)}`),
+        t.request<SecretWrite>('PUT', p.secret(w, 'data', path), body),
+      updateMetadata: (w: string, path: string, body: SecretMetadataInput) => t.request<{ path: string; pruned: number[] }>('PATCH', p.secret(w, 'metadata', path), body),
+      reveal: (w: string, path: string, version?: number) => t.request<RevealedSecret>('POST', p.secret(w, 'reveal', path, { version })),
+      delete: (w: string, path: string, versions?: number[]) => t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'delete', path), versions ? { versions } : {}),
+      undelete: (w: string, path: string, versions: number[]) => t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'undelete', path), { versions }),
+      destroy: (w: string, path: string, versions: number[]) => t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'destroy', path), { versions }),
+      destroyAll: (w: string, path: string) => t.request<{ path: string; destroyed: true; versions: number }>('DELETE', p.secret(w, 'metadata', path)),
+      /** A new version holding the value of version `version` (check-and-set with `cas`). */
+      rollback: (w: string, path: string, version: number, cas?: number) =>
+        t.request<SecretWrite>('POST', p.secret(w, 'rollback', path), { version, ...(cas !== undefined ? { cas } : {}) }),
     },
     audit: {
-      events: (w: string, f: AuditFilters) => t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', `${ws(w)}/audit/events${query({ ...f })}`),
-      verify: (w: string) => t.request<AuditVerifyReport>('GET', `${ws(w)}/audit/verify`),
+      events: (w: string, f: AuditFilters) => t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditEvents(w, f)),
+      verify: (w: string) => t.request<AuditVerifyReport>('GET', p.auditVerify(w)),
+    },
+    /** The installation-wide audit trail (operator credential). */
+    auditTrail: {
+      events: (f: AuditFilters) => t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditTrailEvents(f)),
+      verify: () => t.request<AuditVerifyReport>('GET', p.auditTrailVerify()),
     },
     users: {
-      list: (w: string) => t.request<{ users: WorkspaceUser[] }>('GET', `${ws(w)}/users`),
-      create: (w: string, body: { email: string; displayName: string; password?: string; role: string }) => t.request<{ user: WorkspaceUser }>('POST', `${ws(w)}/users`, body),
-      disable: (w: string, id: string) => t.request<{ disabled: true }>('POST', `${ws(w)}/users/${enc(id)}/disable`),
-      setRoles: (w: string, id: string, roles: string[]) => t.request<{ roles: string[] }>('PUT', `${ws(w)}/users/${enc(id)}/roles`, { roles }),
+      list: (w: string) => t.request<{ users: WorkspaceUser[] }>('GET', p.users(w)),
+      create: (w: string, body: { email: string; displayName: string; password?: string; role: string }) => t.request<{ user: WorkspaceUser }>('POST', p.users(w), body),
+      disable: (w: string, id: string) => t.request<{ disabled: true }>('POST', p.userDisable(w, id)),
+      setRoles: (w: string, id: string, roles: string[]) => t.request<{ roles: string[] }>('PUT', p.userRoles(w, id), { roles }),
     },
     tokens: {
-      list: () => t.request<{ tokens: ApiTokenInfo[] }>('GET', '/api/v1/tokens'),
-      create: (body: { name: string; scopes: string[]; expiresInDays: number; workspace: string }) => t.request<{ token: string; info: ApiTokenInfo }>('POST', '/api/v1/tokens', body),
-      revoke: (id: string) => t.request<{ revoked: true }>('DELETE', `/api/v1/tokens/${enc(id)}`),
+      list: () => t.request<{ tokens: ApiTokenInfo[] }>('GET', p.tokens()),
+      create: (body: { name: string; scopes: string[]; expiresInDays: number; workspace: string }) => t.request<{ token: string; info: ApiTokenInfo }>('POST', p.tokens(), body),
+      revoke: (id: string) => t.request<{ revoked: true }>('DELETE', p.token(id)),
+    },
+    /** Seal state and unsealing (operator credential; `sealStatus` and `unseal` are public). */
+    sys: {
+      sealStatus: () => t.request<SealStatus>('GET', p.sysSealStatus()),
+      seal: () => t.request<{ sealed: true }>('POST', p.sysSeal()),
+      unseal: (share: string) => t.request<UnsealProgress>('POST', p.sysUnseal(), { share }),
+      reloadRootKey: () => t.request<{ sealed: false }>('POST', p.sysReloadRootKey()),
+    },
+    /** Key management (operator credential). */
+    keys: {
+      status: () => t.request<KeysStatus>('GET', p.keysStatus()),
+      rotate: () => t.request<{ activeTerm: number }>('POST', p.keysRotate()),
+      rewrap: () => t.request<RewrapStarted>('POST', p.keysRewrap()),
+      retireTerm: (term: number) => t.request<{ retired: number }>('POST', p.keyTermRetire(term)),
+      rotateRoot: () => t.request<{ rotated: true }>('POST', p.keysRotateRoot()),
+      /** Every data key of a workspace, unwrapped: as sensitive as the data itself. */
+      exportWorkspace: (w: string) => t.request<KeyExport>('POST', p.workspaceKeyExport(w)),
     },
   };
 }
