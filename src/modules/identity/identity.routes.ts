@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { userId, workspaceId, workspaceParams } from '../../contracts/common.ts';
+import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef, type Schemas, type StreamCtx } from '../../http/route.ts';
 import { ROLES, type Role } from '../../db/tables/identity.ts';
 import { eventsOf, type AuditWriter } from './identity.events.ts';
@@ -33,7 +33,7 @@ const tokenBody = { name: z.string().trim().min(1).max(100), scopes: z.array(sco
 const tokenOut = z.object({ id: z.string(), name: z.string(), workspace: z.string(), scopes: z.array(z.string()), userId: z.string().nullable(), serviceAccountId: z.string().nullable(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), lastUsedAt: z.string().nullable() });
 const tokenCreated = z.object({ token: z.string(), info: tokenOut });
 const saOut = z.object({ id: z.string(), workspace: z.string(), name: z.string(), role: z.string(), createdBy: z.string(), createdAt: z.string(), disabledAt: z.string().nullable() });
-const memberParams = z.object({ ws: workspaceId, id: userId });
+const memberParams = z.object({ ws: workspaceIdSchema, id: userIdSchema });
 const tokenId = z.string().regex(/^[0-9a-f]{12}$/);
 
 const base = '/api/v1/workspaces/:ws';
@@ -48,8 +48,8 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     throw new AppError('FORBIDDEN', { detail: reason });
   };
 
-  async function memberOf(workspace: string, id: string) {
-    const roles = await identity.users.rolesIn(id, workspace);
+  async function memberOf(workspaceId: string, id: string) {
+    const roles = await identity.users.rolesIn(id, workspaceId);
     const user = roles.length > 0 ? await identity.users.find(id) : undefined;
     if (!user) throw new AppError('NOT_FOUND', { detail: 'No such user in this workspace.' });
     return { user, roles };
@@ -61,7 +61,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     route({
       method: 'POST', url: '/api/v1/workspaces', action: 'operator.workspace.create', run: 'write', resource: 'system', status: 201,
       schema: {
-        body: z.strictObject({ id: workspaceId, name: z.string().trim().min(1).max(200), ownerEmail: z.email().max(320).optional() }),
+        body: z.strictObject({ id: workspaceIdSchema, name: z.string().trim().min(1).max(200), ownerEmail: z.email().max(320).optional() }),
         response: { 201: z.object({ id: z.string(), name: z.string(), ownerId: z.string().nullable() }) },
       },
       handler: async ({ trx, input, event }) => {
@@ -107,16 +107,16 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       schema: { params: memberParams },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
-        const { ws, id } = input.params;
-        await memberOf(ws, id);
+        const { ws: workspaceId, id } = input.params;
+        await memberOf(workspaceId, id);
         if (id === actor.id) throw new AppError('CONFLICT', { detail: 'You cannot disable your own account.' });
         // An account is disabled everywhere: the caller must be allowed to manage it in every
         // workspace it belongs to, not only this one.
         for (const [other, roles] of await identity.users.membershipsOf(id)) {
-          const why = refuseManage(other === ws ? rolesOf(actor.roles) : await identity.users.rolesIn(actor.id, other), roles);
-          await refuse(ctx, 'identity.user.disable', why && (other === ws ? why : `This user also belongs to workspace ${other}, where you cannot manage them.`));
+          const why = refuseManage(other === workspaceId ? rolesOf(actor.roles) : await identity.users.rolesIn(actor.id, other), roles);
+          await refuse(ctx, 'identity.user.disable', why && (other === workspaceId ? why : `This user also belongs to workspace ${other}, where you cannot manage them.`));
         }
-        event.resource({ type: 'user', id, workspace: ws });
+        event.resource({ type: 'user', id, workspace: workspaceId });
         await ctx.commit((trx) => identity.users.disable(trx, id));
         return { disabled: true };
       },
@@ -127,14 +127,14 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       schema: { params: memberParams, body: z.strictObject({ roles: z.array(role).min(1).max(ROLES.length) }) },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
-        const { ws, id } = input.params;
-        const { roles: current } = await memberOf(ws, id);
+        const { ws: workspaceId, id } = input.params;
+        const { roles: current } = await memberOf(workspaceId, id);
         const mine = rolesOf(actor.roles);
         const selfChange = id === actor.id && !mine.includes('owner') && 'Only an owner can change their own roles.';
         await refuse(ctx, 'identity.membership.update', selfChange || (refuseManage(mine, current) ?? refuseGrant(mine, input.body.roles)));
-        event.resource({ type: 'user', id, workspace: ws });
+        event.resource({ type: 'user', id, workspace: workspaceId });
         event.details({ roles: input.body.roles });
-        await ctx.commit((trx) => identity.users.setRoles(trx, ws, id, input.body.roles));
+        await ctx.commit((trx) => identity.users.setRoles(trx, workspaceId, id, input.body.roles));
         return { roles: input.body.roles };
       },
     }),
@@ -196,7 +196,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
 
     route({
       method: 'DELETE', url: `${base}/tokens/:id`, action: 'identity.token.revoke', run: 'write', resource: 'workspace',
-      schema: { params: z.object({ ws: workspaceId, id: tokenId }) },
+      schema: { params: z.object({ ws: workspaceIdSchema, id: tokenId }) },
       handler: async ({ trx, input, event }) => {
         const t = await identity.tokens.find(input.params.id, trx);
         if (!t || t.workspace !== input.params.ws) throw new AppError('NOT_FOUND', { detail: 'No such token in this workspace.' });
@@ -209,12 +209,12 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     // Your own API tokens.
     route({
       method: 'POST', url: '/api/v1/tokens', action: 'identity.self.token-create', audit: 'identity.token.create', run: 'write', resource: 'self', reauth: true, status: 201,
-      schema: { body: z.strictObject({ ...tokenBody, workspace: workspaceId }), response: { 201: tokenCreated } },
+      schema: { body: z.strictObject({ ...tokenBody, workspace: workspaceIdSchema }), response: { 201: tokenCreated } },
       handler: async ({ trx, actor, input, event }) => {
-        const { workspace } = input.body;
-        if ((await identity.users.rolesIn(actor.id, workspace, trx)).length === 0) throw new AppError('NOT_FOUND', { detail: 'No such workspace.' });
+        const workspaceId = input.body.workspace;
+        if ((await identity.users.rolesIn(actor.id, workspaceId, trx)).length === 0) throw new AppError('NOT_FOUND', { detail: 'No such workspace.' });
         const created = await identity.tokens.create(trx, { ...input.body, owner: { userId: actor.id } });
-        event.resource({ type: 'api-token', id: created.info.id, workspace });
+        event.resource({ type: 'api-token', id: created.info.id, workspace: workspaceId });
         event.details({ scopes: created.info.scopes, expiresAt: created.info.expiresAt });
         return created;
       },
