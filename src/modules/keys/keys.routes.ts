@@ -154,7 +154,7 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
         return {
           ...requested,
           confirm: `/api/v1/keys/workspaces/${workspaceId}/destroy/confirm`,
-          warning: 'Confirming destroys the key: everything sealed under it becomes unreadable, backups included.',
+          warning: 'Confirming destroys the key: every dataset version of this workspace becomes unreadable on every drive (a copy of the database taken before still holds the key).',
         };
       },
     }),
