@@ -38,7 +38,8 @@ module.exports = {
     },
     {
       name: 'cli-and-server-are-siblings',
-      comment: 'Neither imports the other; src/strongroom.ts (the composition root) joins them. Shared installation code lives in src/installation.',
+      comment:
+        'Neither imports the other; src/strongroom.ts (the composition root) joins them. Shared installation code lives in src/installation.',
       severity: 'error',
       from: { path: '^src/cli/' },
       to: { path: '^src/server/' },
@@ -78,7 +79,8 @@ module.exports = {
     },
     {
       name: 'web-talks-http-only',
-      comment: 'The console imports nothing from src/ but the shared API client (types and routes over an injected transport).',
+      comment:
+        'The console imports nothing from src/ but the shared API client (types and routes over an injected transport).',
       severity: 'error',
       from: { path: '^web/' },
       to: { path: '^src/', pathNot: ['^src/client/api(-types)?\\.ts$'] },

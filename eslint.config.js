@@ -10,8 +10,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-eval': 'error',
       'no-new-func': 'error',
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use node:crypto for anything security-relevant.' }],
-      'no-restricted-syntax': ['error', { selector: "Property[key.name='rejectUnauthorized'][value.value=false]", message: 'TLS verification may not be switched off in product code.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Use node:crypto for anything security-relevant.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "Property[key.name='rejectUnauthorized'][value.value=false]",
+          message: 'TLS verification may not be switched off in product code.',
+        },
+      ],
     },
   },
   {

@@ -73,8 +73,16 @@ async function transfer(job: ClientJob): Promise<Omit<ClientReply, 'id' | 'maxRs
 
 process.on('message', (job: ClientJob) => {
   transfer(job).then(
-    (r) => process.send!({ id: job.id, ...r, maxRssBytes: process.resourceUsage().maxRSS * 1024 } satisfies ClientReply),
-    (err: Error) => process.send!({ id: job.id, seconds: 0, status: 0, error: err.message, maxRssBytes: process.resourceUsage().maxRSS * 1024 } satisfies ClientReply),
+    (r) =>
+      process.send!({ id: job.id, ...r, maxRssBytes: process.resourceUsage().maxRSS * 1024 } satisfies ClientReply),
+    (err: Error) =>
+      process.send!({
+        id: job.id,
+        seconds: 0,
+        status: 0,
+        error: err.message,
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      } satisfies ClientReply),
   );
 });
 process.on('disconnect', () => {

@@ -27,7 +27,13 @@ function mainThreadCpuMs(): number {
 }
 let sysMs = 0;
 
-function load(url: string, ca: string, method: string, headers: Record<string, string>, secs: number): Promise<{ done: number; errors: number; lat: number[] }> {
+function load(
+  url: string,
+  ca: string,
+  method: string,
+  headers: Record<string, string>,
+  secs: number,
+): Promise<{ done: number; errors: number; lat: number[] }> {
   const code = `
     const { parentPort, workerData: w } = require('node:worker_threads');
     const https = require('node:https');
@@ -44,7 +50,10 @@ function load(url: string, ca: string, method: string, headers: Record<string, s
     for (let i = 0; i < w.conns; i++) one();`;
   return new Promise((resolve, reject) => {
     const worker = new Worker(code, { eval: true, workerData: { url, ca, method, headers, secs, conns } });
-    worker.once('message', (m) => { void worker.terminate(); resolve(m); });
+    worker.once('message', (m) => {
+      void worker.terminate();
+      resolve(m);
+    });
     worker.once('error', reject);
   });
 }
@@ -59,21 +68,35 @@ const bareUrl = `https://localhost:${(bare.server.address() as { port: number })
 
 let queries = 0;
 const counts = new Map<string, number>();
-const count = (text: string) => { queries++; const k = text.replace(/\s+/g, ' ').slice(0, 70); counts.set(k, (counts.get(k) ?? 0) + 1); };
+const count = (text: string) => {
+  queries++;
+  const k = text.replace(/\s+/g, ' ').slice(0, 70);
+  counts.set(k, (counts.get(k) ?? 0) + 1);
+};
 const db = app.server.database;
 if (db.pglite) {
   const c = db.pglite as unknown as { query: (...a: unknown[]) => unknown };
   const q = c.query.bind(c);
-  c.query = (...a: unknown[]) => { count(String(a[0])); return q(...a); };
+  c.query = (...a: unknown[]) => {
+    count(String(a[0]));
+    return q(...a);
+  };
 } else {
   const pg = await import('pg');
   const proto = pg.default.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
   const orig = proto.query;
-  proto.query = function (this: unknown, ...a: unknown[]) { const t = a[0]; count(typeof t === 'string' ? t : String((t as { text?: string })?.text)); return orig.apply(this, a); };
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    const t = a[0];
+    count(typeof t === 'string' ? t : String((t as { text?: string })?.text));
+    return orig.apply(this, a);
+  };
 }
 try {
   const { session } = await ownerSession(app);
-  const w = await session.req('/api/v1/workspaces/default/secrets/data/bench/db', jsonBody({ type: 'password', value: { password: 'bench-secret-value' } }, 'PUT'));
+  const w = await session.req(
+    '/api/v1/workspaces/default/secrets/data/bench/db',
+    jsonBody({ type: 'password', value: { password: 'bench-secret-value' } }, 'PUT'),
+  );
   if (w.status !== 201) throw new Error(`write failed: ${w.status}`);
   const revealUrl = `${app.base}/api/v1/workspaces/default/secrets/reveal/bench/db`;
   const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf };
@@ -84,9 +107,15 @@ try {
   const h = await load(bareUrl, app.ca, 'GET', {}, seconds);
   const helloCpu = ((mainThreadCpuMs() - c0) * 1000) / h.done;
 
-  queries = 0; counts.clear();
-  const s = new Session(); s.connect();
-  if (profile) { await s.post('Profiler.enable'); await s.post('Profiler.setSamplingInterval', { interval: 200 }); await s.post('Profiler.start'); }
+  queries = 0;
+  counts.clear();
+  const s = new Session();
+  s.connect();
+  if (profile) {
+    await s.post('Profiler.enable');
+    await s.post('Profiler.setSamplingInterval', { interval: 200 });
+    await s.post('Profiler.start');
+  }
   c0 = mainThreadCpuMs();
   const sys0 = sysMs;
   const v = await load(revealUrl, app.ca, 'POST', headers, seconds);
@@ -98,8 +127,11 @@ try {
     await writeFile(`/tmp/perf/reveal-${backend}.cpuprofile`, JSON.stringify(prof));
   }
   v.lat.sort((a, b) => a - b);
-  console.log(`${backend}: hello ${Math.round(h.done / seconds)} req/s, ${helloCpu.toFixed(0)} µs server-thread CPU/req; reveal ${Math.round(v.done / seconds)} req/s (errors ${v.errors}), ${revealCpu.toFixed(0)} µs CPU/req (${revealSys.toFixed(0)} system), p50 ${v.lat[Math.floor(v.lat.length / 2)]?.toFixed(1)} p99 ${v.lat[Math.floor(v.lat.length * 0.99)]?.toFixed(1)} ms; CPU ratio hello/reveal = ${(helloCpu / revealCpu).toFixed(3)}; SQL statements/reveal ${(queries / Math.max(1, v.done)).toFixed(2)}`);
-  for (const [k, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${(n / Math.max(1, v.done)).toFixed(2)}  ${k}`);
+  console.log(
+    `${backend}: hello ${Math.round(h.done / seconds)} req/s, ${helloCpu.toFixed(0)} µs server-thread CPU/req; reveal ${Math.round(v.done / seconds)} req/s (errors ${v.errors}), ${revealCpu.toFixed(0)} µs CPU/req (${revealSys.toFixed(0)} system), p50 ${v.lat[Math.floor(v.lat.length / 2)]?.toFixed(1)} p99 ${v.lat[Math.floor(v.lat.length * 0.99)]?.toFixed(1)} ms; CPU ratio hello/reveal = ${(helloCpu / revealCpu).toFixed(3)}; SQL statements/reveal ${(queries / Math.max(1, v.done)).toFixed(2)}`,
+  );
+  for (const [k, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8))
+    console.log(`  ${(n / Math.max(1, v.done)).toFixed(2)}  ${k}`);
 } finally {
   await bare.close();
   await app.close();

@@ -70,7 +70,9 @@ async function bareRate(url: string, perWriter: number): Promise<number> {
         try {
           for (let i = 0; i < perWriter; i++) {
             await c.query('begin');
-            await c.query('insert into audit_pending (draft) values ($1)', [JSON.stringify({ ...draft(w, i), time: new Date().toISOString() })]);
+            await c.query('insert into audit_pending (draft) values ($1)', [
+              JSON.stringify({ ...draft(w, i), time: new Date().toISOString() }),
+            ]);
             await c.query('commit');
           }
         } finally {
@@ -101,7 +103,10 @@ async function fill(h: DatabaseHandle, n: number): Promise<void> {
   for (let done = 0; done < n; done += 5000) {
     await h.db.transaction().execute(async (trx) => {
       const head = await readHead(trx);
-      const events = appendEvents(head, Array.from({ length: Math.min(5000, n - done) }, (_, i) => ({ ...draft(i % WRITERS, done + i), time })));
+      const events = appendEvents(
+        head,
+        Array.from({ length: Math.min(5000, n - done) }, (_, i) => ({ ...draft(i % WRITERS, done + i), time })),
+      );
       await insertEvents(trx, events);
       await setHead(trx, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
     });
@@ -121,7 +126,9 @@ try {
     const barePerS = await bareRate(h.url!, 250);
     console.log(`bare pg BEGIN/INSERT/COMMIT, ${WRITERS} connections: ${barePerS.toFixed(0)} events/s`);
     const pgPerS = await appendRate(h, path.join(dir, 'logs-pg'), 250);
-    console.log(`append, PostgreSQL, ${WRITERS} writers: ${pgPerS.toFixed(0)} events/s (target ≥ 5000; ${(pgPerS / barePerS).toFixed(2)}× bare pg)`);
+    console.log(
+      `append, PostgreSQL, ${WRITERS} writers: ${pgPerS.toFixed(0)} events/s (target ≥ 5000; ${(pgPerS / barePerS).toFixed(2)}× bare pg)`,
+    );
     await fill(h, 100_000);
     const audit = createAuditModule({ db: h.db, barrier, logDir: path.join(dir, 'logs-pg') });
     await audit.checkpointNow();
@@ -129,11 +136,15 @@ try {
     const report = await audit.verify();
     const verifyPerS = report.eventsChecked / ((performance.now() - t0) / 1000);
     if (!report.ok) throw new Error(`verify found problems: ${JSON.stringify(report.problems.slice(0, 3))}`);
-    console.log(`verify, PostgreSQL + export, ${report.eventsChecked} events: ${verifyPerS.toFixed(0)} events/s (target ≥ 300000)`);
+    console.log(
+      `verify, PostgreSQL + export, ${report.eventsChecked} events: ${verifyPerS.toFixed(0)} events/s (target ≥ 300000)`,
+    );
     const inMemory: AuditEvent[] = [];
     for await (const page of eventPages(h.db)) inMemory.push(...page);
     const corePerS = coreRate(inMemory);
-    console.log(`verify core (ChainVerifier, events in memory): ${corePerS.toFixed(0)} events/s; verify = ${(verifyPerS / corePerS).toFixed(2)}× core`);
+    console.log(
+      `verify core (ChainVerifier, events in memory): ${corePerS.toFixed(0)} events/s; verify = ${(verifyPerS / corePerS).toFixed(2)}× core`,
+    );
     console.log(
       `audit: append_per_s=${litePerS.toFixed(0)} append_pg_per_s=${pgPerS.toFixed(0)} bare_pg_per_s=${barePerS.toFixed(0)} verify_per_s=${verifyPerS.toFixed(0)} verify_core_per_s=${corePerS.toFixed(0)}`,
     );

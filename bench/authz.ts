@@ -27,7 +27,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Actor } from '../src/core/actor.ts';
-import { createAccessControl, type AccessControl, type Decision, type ResourceRef } from '../src/modules/access/index.ts';
+import {
+  createAccessControl,
+  type AccessControl,
+  type Decision,
+  type ResourceRef,
+} from '../src/modules/access/index.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const noHttp = process.argv.includes('--no-http');
@@ -45,25 +50,52 @@ const median = (xs: number[]) => {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 type Call = [Actor, string, ResourceRef | undefined];
-const OPERATOR: Actor = { id: 'operator', kind: 'operator', authMethod: 'operator-token', roles: ['operator'], attributes: {} };
-const user = (role: string, ws = 'A', attributes: Actor['attributes'] = { mfa: true, clearance: 1, region: 'eu' }): Actor => ({ id: `u-${role}`, kind: 'user', authMethod: 'password+totp', workspace: ws, roles: [role], attributes });
+const OPERATOR: Actor = {
+  id: 'operator',
+  kind: 'operator',
+  authMethod: 'operator-token',
+  roles: ['operator'],
+  attributes: {},
+};
+const user = (
+  role: string,
+  ws = 'A',
+  attributes: Actor['attributes'] = { mfa: true, clearance: 1, region: 'eu' },
+): Actor => ({ id: `u-${role}`, kind: 'user', authMethod: 'password+totp', workspace: ws, roles: [role], attributes });
 
 const t0 = performance.now();
 const ac = createAccessControl({
   workspacePolicies: {
     C: [
-      { id: 'reveal', text: 'permit (principal, action == Action::"vault.secret.reveal", resource) when { principal.roles.contains("engineer") };' },
-      { id: 'no-export', text: 'forbid (principal, action == Action::"dataset.data.export", resource) unless { principal.roles.contains("owner") };' },
-      { id: 'dept', text: 'permit (principal, action == Action::"dataset.version.read", resource) when { principal.department == "finance" };' },
+      {
+        id: 'reveal',
+        text: 'permit (principal, action == Action::"vault.secret.reveal", resource) when { principal.roles.contains("engineer") };',
+      },
+      {
+        id: 'no-export',
+        text: 'forbid (principal, action == Action::"dataset.data.export", resource) unless { principal.roles.contains("owner") };',
+      },
+      {
+        id: 'dept',
+        text: 'permit (principal, action == Action::"dataset.version.read", resource) when { principal.department == "finance" };',
+      },
     ],
   },
 });
 const startupMs = performance.now() - t0;
 
 const mixes: Record<string, Call[]> = {
-  operator: ['keys.keyring.read', 'keys.keyring.rotate', 'audit.event.list', 'audit.trail.verify', 'operator.keyring.seal'].map((a) => [OPERATOR, a, undefined]),
+  operator: [
+    'keys.keyring.read',
+    'keys.keyring.rotate',
+    'audit.event.list',
+    'audit.trail.verify',
+    'operator.keyring.seal',
+  ].map((a) => [OPERATOR, a, undefined]),
   analyst: [[user('analyst'), 'dataset.version.read', undefined]],
-  pii: [[user('analyst'), 'dataset.version.read', { type: 'dataset', id: 'd1', workspace: 'A', tags: ['pii', 'finance'] }]],
+  pii: [
+    [user('analyst'), 'dataset.version.read', { type: 'dataset', id: 'd1', workspace: 'A', tags: ['pii', 'finance'] }],
+  ],
   matrix: ROLES.flatMap((r) => ac.actions.map((a): Call => [user(r), a, undefined])),
   custom: ROLES.flatMap((r) => ac.actions.map((a): Call => [user(r, 'C'), a, undefined])),
 };
@@ -87,23 +119,28 @@ function runMix(fn: AccessControl['authorize'], calls: Call[], ms: number): numb
 
 // Correctness first: the mixes decide what they should.
 if (!ac.authorize(OPERATOR, 'keys.keyring.rotate').allowed) throw new Error('operator denied');
-if (ac.authorize(...(mixes.pii![0]!)).allowed) throw new Error('pii rule not applied');
-if (!ac.authorize(...(mixes.analyst![0]!)).allowed) throw new Error('analyst denied');
+if (ac.authorize(...mixes.pii![0]!).allowed) throw new Error('pii rule not applied');
+if (!ac.authorize(...mixes.analyst![0]!).allowed) throw new Error('analyst denied');
 
 const names = [...Object.keys(mixes), 'noop'];
 const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-for (const name of names) runMix(name === 'noop' ? noop : ac.authorize, name === 'noop' ? mixes.matrix! : mixes[name]!, 100); // warm-up
+for (const name of names)
+  runMix(name === 'noop' ? noop : ac.authorize, name === 'noop' ? mixes.matrix! : mixes[name]!, 100); // warm-up
 const before = ac.stats().preparses;
 for (let r = 0; r < rounds; r++) {
   for (let k = 0; k < names.length; k++) {
     const name = names[(k + r) % names.length]!;
-    samples[name]!.push(runMix(name === 'noop' ? noop : ac.authorize, name === 'noop' ? mixes.matrix! : mixes[name]!, roundMs));
+    samples[name]!.push(
+      runMix(name === 'noop' ? noop : ac.authorize, name === 'noop' ? mixes.matrix! : mixes[name]!, roundMs),
+    );
   }
 }
 if (ac.stats().preparses !== before) throw new Error('a decision re-parsed policies');
 const perS = Object.fromEntries(names.map((n) => [n, median(samples[n]!)])) as Record<string, number>;
 
-console.log(`authz: Cedar ${ac.builtinPolicyIds.length} built-in policies, ${ac.actions.length} actions, node ${process.version}; access control created in ${startupMs.toFixed(0)} ms`);
+console.log(
+  `authz: Cedar ${ac.builtinPolicyIds.length} built-in policies, ${ac.actions.length} actions, node ${process.version}; access control created in ${startupMs.toFixed(0)} ms`,
+);
 console.log(`${rounds} rounds × ${roundMs} ms per mix, medians`);
 console.log('');
 console.log('| mix | decisions/s | µs/decision |');
@@ -112,10 +149,18 @@ for (const n of names) console.log(`| ${n} | ${fmt(perS[n]!)} | ${(1e6 / perS[n]
 console.log('');
 const decisions = perS.matrix!;
 const inProcessRatio = perS.noop! / decisions;
-console.log(`in process: authorize() costs ${(1e6 / decisions - 1e6 / perS.noop!).toFixed(1)} µs per call over a no-op authorizer`);
+console.log(
+  `in process: authorize() costs ${(1e6 / decisions - 1e6 / perS.noop!).toFixed(1)} µs per call over a no-op authorizer`,
+);
 
 /** HTTPS load from a worker thread: `conns` keep-alive connections for `seconds`; returns req/s. */
-function load(url: string, ca: string, headers: Record<string, string>, seconds: number, conns: number): Promise<number> {
+function load(
+  url: string,
+  ca: string,
+  headers: Record<string, string>,
+  seconds: number,
+  conns: number,
+): Promise<number> {
   const code = `
     const { parentPort, workerData: w } = require('node:worker_threads');
     const https = require('node:https');
@@ -148,9 +193,15 @@ if (!noHttp) {
     const { startTestApp } = await import('../test/helpers/app.ts');
     const app = await startTestApp('pglite', {
       extraRoutes: (scope) => {
-        scope.get('/bench/public', { config: { access: { public: 'benchmark baseline' } } }, async () => ({ ok: true }));
+        scope.get('/bench/public', { config: { access: { public: 'benchmark baseline' } } }, async () => ({
+          ok: true,
+        }));
         // Same handler; authorized as the operator's `keys.keyring.read` (read-only, never audited on success).
-        scope.get('/bench/authz', { config: { access: { action: 'keys.keyring.read', audit: 'keys.keyring.read' } } }, async () => ({ ok: true }));
+        scope.get(
+          '/bench/authz',
+          { config: { access: { action: 'keys.keyring.read', audit: 'keys.keyring.read' } } },
+          async () => ({ ok: true }),
+        );
       },
     });
     try {
@@ -169,7 +220,9 @@ if (!noHttp) {
       overheadRatio = p / a;
       overheadNote = 'HTTPS public req/s / operator-authorized req/s';
       console.log('');
-      console.log(`HTTPS (keep-alive, ${conns} connections, ${httpRounds} alternated rounds × ${httpSeconds} s, medians): public ${fmt(p)} req/s, authorized ${fmt(a)} req/s, ${(1e6 / a - 1e6 / p).toFixed(0)} µs more per request`);
+      console.log(
+        `HTTPS (keep-alive, ${conns} connections, ${httpRounds} alternated rounds × ${httpSeconds} s, medians): public ${fmt(p)} req/s, authorized ${fmt(a)} req/s, ${(1e6 / a - 1e6 / p).toFixed(0)} µs more per request`,
+      );
     } finally {
       await app.close();
     }

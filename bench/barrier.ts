@@ -64,27 +64,46 @@ let sink = 0;
 function run(op: Op, n: number, plaintext: Buffer, sealed: Buffer, rawSealed: Buffer): number {
   const t0 = process.hrtime.bigint();
   switch (op) {
-    case 'seal': for (let i = 0; i < n; i++) sink ^= barrier.seal(plaintext, ctx).length; break;
-    case 'open': for (let i = 0; i < n; i++) sink ^= barrier.open(sealed, ctx).length; break;
-    case 'raw_seal': for (let i = 0; i < n; i++) sink ^= rawSeal(plaintext).length; break;
-    case 'raw_open': for (let i = 0; i < n; i++) sink ^= rawOpen(rawSealed).length; break;
+    case 'seal':
+      for (let i = 0; i < n; i++) sink ^= barrier.seal(plaintext, ctx).length;
+      break;
+    case 'open':
+      for (let i = 0; i < n; i++) sink ^= barrier.open(sealed, ctx).length;
+      break;
+    case 'raw_seal':
+      for (let i = 0; i < n; i++) sink ^= rawSeal(plaintext).length;
+      break;
+    case 'raw_open':
+      for (let i = 0; i < n; i++) sink ^= rawOpen(rawSealed).length;
+      break;
     // The barrier's AAD alone (same parts as barrier.ts builds), to attribute the overhead.
-    case 'aad': for (let i = 0; i < n; i++) sink ^= encodeAad(['strongroom/barrier', 1, 1, ctx.table, ctx.column, ctx.rowId]).length; break;
+    case 'aad':
+      for (let i = 0; i < n; i++)
+        sink ^= encodeAad(['strongroom/barrier', 1, 1, ctx.table, ctx.column, ctx.rowId]).length;
+      break;
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   return n / s;
 }
 
-interface Result { size: number; perS: Record<Op, number> }
+interface Result {
+  size: number;
+  perS: Record<Op, number>;
+}
 
 function measure(size: number): Result {
   const plaintext = randomBytes(size);
   const sealed = barrier.seal(plaintext, ctx);
   const rawSealed = rawSeal(plaintext);
   // Correctness, not timing: both paths must round-trip, and the barrier must refuse another row.
-  if (!barrier.open(sealed, ctx).equals(plaintext) || !rawOpen(rawSealed).equals(plaintext)) throw new Error('round trip failed');
+  if (!barrier.open(sealed, ctx).equals(plaintext) || !rawOpen(rawSealed).equals(plaintext))
+    throw new Error('round trip failed');
   let refused = false;
-  try { barrier.open(sealed, { ...ctx, rowId: 'another-row' }); } catch { refused = true; }
+  try {
+    barrier.open(sealed, { ...ctx, rowId: 'another-row' });
+  } catch {
+    refused = true;
+  }
   if (!refused) throw new Error('barrier opened a value under another row id');
 
   // Warm-up (JIT, OpenSSL contexts) and calibration: batch size for ~targetMs per op.
@@ -108,23 +127,35 @@ function measure(size: number): Result {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const results = SIZES.map(measure);
 
-console.log(`barrier vs raw AES-256-GCM, node ${process.version}, ${rounds} rounds × ~${targetMs} ms per op, medians (ops/s)`);
+console.log(
+  `barrier vs raw AES-256-GCM, node ${process.version}, ${rounds} rounds × ~${targetMs} ms per op, medians (ops/s)`,
+);
 console.log('');
-console.log('| size | barrier seal | raw encrypt | seal ratio | barrier open | raw decrypt | open ratio | seal µs | raw enc µs |');
+console.log(
+  '| size | barrier seal | raw encrypt | seal ratio | barrier open | raw decrypt | open ratio | seal µs | raw enc µs |',
+);
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const { size, perS } of results) {
-  console.log(`| ${size} B | ${fmt(perS.seal)} | ${fmt(perS.raw_seal)} | ${(perS.seal / perS.raw_seal).toFixed(2)} | ${fmt(perS.open)} | ${fmt(perS.raw_open)} | ${(perS.open / perS.raw_open).toFixed(2)} | ${(1e6 / perS.seal).toFixed(2)} | ${(1e6 / perS.raw_seal).toFixed(2)} |`);
+  console.log(
+    `| ${size} B | ${fmt(perS.seal)} | ${fmt(perS.raw_seal)} | ${(perS.seal / perS.raw_seal).toFixed(2)} | ${fmt(perS.open)} | ${fmt(perS.raw_open)} | ${(perS.open / perS.raw_open).toFixed(2)} | ${(1e6 / perS.seal).toFixed(2)} | ${(1e6 / perS.raw_seal).toFixed(2)} |`,
+  );
 }
 console.log('');
 for (const { size, perS } of results) {
   const extraSeal = 1e6 / perS.seal - 1e6 / perS.raw_seal;
   const extraOpen = 1e6 / perS.open - 1e6 / perS.raw_open;
-  console.log(`${size} B: the barrier adds ${extraSeal.toFixed(2)} µs per seal and ${extraOpen.toFixed(2)} µs per open`);
+  console.log(
+    `${size} B: the barrier adds ${extraSeal.toFixed(2)} µs per seal and ${extraOpen.toFixed(2)} µs per open`,
+  );
 }
-console.log(`for reference, the barrier's AAD encoding alone (encodeAad, 6 parts): ${(1e6 / results[0]!.perS.aad).toFixed(2)} µs`);
+console.log(
+  `for reference, the barrier's AAD encoding alone (encodeAad, 6 parts): ${(1e6 / results[0]!.perS.aad).toFixed(2)} µs`,
+);
 console.log('');
 if (sink === 0.5) console.log(''); // never true; keeps `sink` live
 
 const small = results[0]!.perS;
-console.log(`barrier: ratio_vs_raw=${(small.seal / small.raw_seal).toFixed(2)} open_ratio_vs_raw=${(small.open / small.raw_open).toFixed(2)} seal_per_s=${Math.round(small.seal)} open_per_s=${Math.round(small.open)} raw_per_s=${Math.round(small.raw_seal)}`);
+console.log(
+  `barrier: ratio_vs_raw=${(small.seal / small.raw_seal).toFixed(2)} open_ratio_vs_raw=${(small.open / small.raw_open).toFixed(2)} seal_per_s=${Math.round(small.seal)} open_per_s=${Math.round(small.open)} raw_per_s=${Math.round(small.raw_seal)}`,
+);
 barrier.sealAndWipe();

@@ -115,7 +115,9 @@ export async function timed(out: string | undefined, work: () => Promise<unknown
 /** Samples RSS every `ms` while running `work`; returns [result, peak RSS in bytes]. */
 export async function withPeakRss<T>(work: () => Promise<T>, ms = 20): Promise<[T, number]> {
   let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, ms);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, ms);
   try {
     const result = await work();
     peak = Math.max(peak, process.memoryUsage.rss());
@@ -129,11 +131,19 @@ export const plainCopy = (src: string, dst: string) =>
   pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
 
 export const engineEncryptFile = (src: string, dst: string, params: ObjectKeyParams & { keyTerm: number }) =>
-  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createEncryptStream(params), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
+  pipeline(
+    createReadStream(src, { highWaterMark: IO_CHUNK }),
+    createEncryptStream(params),
+    createWriteStream(dst, { highWaterMark: WRITE_BUFFER }),
+  );
 
 /** fs read streams hand over fresh buffers, so the decrypt stream may write the plaintext over them (`overwriteInput`). */
 export const engineDecryptFile = (src: string, dst: string, params: ObjectKeyParams) =>
-  pipeline(createReadStream(src, { highWaterMark: IO_CHUNK }), createDecryptStream(params, { overwriteInput: true }), createWriteStream(dst, { highWaterMark: WRITE_BUFFER }));
+  pipeline(
+    createReadStream(src, { highWaterMark: IO_CHUNK }),
+    createDecryptStream(params, { overwriteInput: true }),
+    createWriteStream(dst, { highWaterMark: WRITE_BUFFER }),
+  );
 
 async function has(cmd: string): Promise<boolean> {
   try {
@@ -163,9 +173,12 @@ export async function setupRclone(dir: string) {
   const config = path.join(dir, 'rclone.conf');
   await writeFile(config, '');
   const env = {
-    ...process.env, RCLONE_CONFIG: config,
-    RCLONE_CONFIG_SRBENCH_TYPE: 'crypt', RCLONE_CONFIG_SRBENCH_REMOTE: path.join(dir, 'rclone'),
-    RCLONE_CONFIG_SRBENCH_PASSWORD: password, RCLONE_CONFIG_SRBENCH_FILENAME_ENCRYPTION: 'off',
+    ...process.env,
+    RCLONE_CONFIG: config,
+    RCLONE_CONFIG_SRBENCH_TYPE: 'crypt',
+    RCLONE_CONFIG_SRBENCH_REMOTE: path.join(dir, 'rclone'),
+    RCLONE_CONFIG_SRBENCH_PASSWORD: password,
+    RCLONE_CONFIG_SRBENCH_FILENAME_ENCRYPTION: 'off',
     RCLONE_CONFIG_SRBENCH_DIRECTORY_NAME_ENCRYPTION: 'false',
   };
   const opts = { env, maxBuffer: 1 << 20 };
@@ -191,7 +204,12 @@ export interface EngineFigures {
 }
 
 /** The engine part: plain copy, engine, age (and rclone) on one file, `rounds` rotated rounds. */
-export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir: string; log?: (line: string) => void }): Promise<EngineFigures> {
+export async function runEngineBench(opts: {
+  sizeMb: number;
+  rounds: number;
+  dir: string;
+  log?: (line: string) => void;
+}): Promise<EngineFigures> {
   const { dir, rounds } = opts;
   const log = opts.log ?? (() => {});
   const size = opts.sizeMb * MiB;
@@ -229,14 +247,20 @@ export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir
   const ops: Record<string, () => Promise<number>> = {
     plain: () => timed(file('plain.copy'), () => plainCopy(src, file('plain.copy'))),
     // Encrypt outputs are kept: they are the next decrypt's input.
-    engine_up: () => timed(file('engine.enc'), () => engine(() => engineEncryptFile(src, file('engine.enc'), params)), true),
-    engine_down: () => checked(file('engine.dec'), () => engine(() => engineDecryptFile(file('engine.enc'), file('engine.dec'), params))),
+    engine_up: () =>
+      timed(file('engine.enc'), () => engine(() => engineEncryptFile(src, file('engine.enc'), params)), true),
+    engine_down: () =>
+      checked(file('engine.dec'), () =>
+        engine(() => engineDecryptFile(file('engine.enc'), file('engine.dec'), params)),
+      ),
     age_up: () => timed(file('age.enc'), () => age.encrypt(src, file('age.enc')), true),
     age_down: () => checked(file('age.dec'), () => age.decrypt(file('age.enc'), file('age.dec'))),
-    ...(rclone ? {
-      rclone_up: () => timed(file('rclone'), () => rclone.encrypt(src), true),
-      rclone_down: () => checked(file('rclone.dec'), () => rclone.decrypt(file('rclone.dec'))),
-    } : {}),
+    ...(rclone
+      ? {
+          rclone_up: () => timed(file('rclone'), () => rclone.encrypt(src), true),
+          rclone_down: () => checked(file('rclone.dec'), () => rclone.decrypt(file('rclone.dec'))),
+        }
+      : {}),
   };
   const names = Object.keys(ops);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -255,19 +279,28 @@ export async function runEngineBench(opts: { sizeMb: number; rounds: number; dir
   }
   const seconds = Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
   return {
-    sizeBytes: size, rounds, seconds, notes, peakRssBytes: peakRss, baselineRssBytes: baselineRss,
-    engineUpVsAge: median(upRatios), engineDownVsAge: median(downRatios),
-    engineUpVsPlain: seconds.plain! / seconds.engine_up!, engineDownVsPlain: seconds.plain! / seconds.engine_down!,
+    sizeBytes: size,
+    rounds,
+    seconds,
+    notes,
+    peakRssBytes: peakRss,
+    baselineRssBytes: baselineRss,
+    engineUpVsAge: median(upRatios),
+    engineDownVsAge: median(downRatios),
+    engineUpVsPlain: seconds.plain! / seconds.engine_up!,
+    engineDownVsPlain: seconds.plain! / seconds.engine_down!,
   };
 }
 
 /** The engine's summary line. */
 export function engineLine(f: EngineFigures): string {
   const gbps = (op: string) => (f.seconds[op] ? (f.sizeBytes / f.seconds[op] / 1e9).toFixed(2) : 'n/a');
-  return `dataset-io-engine: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)}`
-    + ` engine_up_gbps=${gbps('engine_up')} engine_down_gbps=${gbps('engine_down')} age_up_gbps=${gbps('age_up')} age_down_gbps=${gbps('age_down')}`
-    + ` plain_gbps=${gbps('plain')} rclone_up_gbps=${gbps('rclone_up')} rclone_down_gbps=${gbps('rclone_down')}`
-    + ` engine_rss_mb=${Math.round(f.peakRssBytes / MiB)} baseline_rss_mb=${Math.round(f.baselineRssBytes / MiB)}`;
+  return (
+    `dataset-io-engine: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)}` +
+    ` engine_up_gbps=${gbps('engine_up')} engine_down_gbps=${gbps('engine_down')} age_up_gbps=${gbps('age_up')} age_down_gbps=${gbps('age_down')}` +
+    ` plain_gbps=${gbps('plain')} rclone_up_gbps=${gbps('rclone_up')} rclone_down_gbps=${gbps('rclone_down')}` +
+    ` engine_rss_mb=${Math.round(f.peakRssBytes / MiB)} baseline_rss_mb=${Math.round(f.baselineRssBytes / MiB)}`
+  );
 }
 
 /** Write buffer of the plain bench route: the local drive's write stream uses 1 MiB (src/adapters/blob/local.ts). */
@@ -288,24 +321,40 @@ export function plainRoutes(dirOf: () => string) {
       if (!/^[a-z0-9-]{1,32}$/.test(id)) throw new Error('bad id');
       return path.join(dirOf(), id);
     };
-    scope.addContentTypeParser('application/octet-stream', { bodyLimit: Number.MAX_SAFE_INTEGER }, (_req, payload, done) => done(null, payload));
-    scope.put<{ Params: { id: string } }>('/bench/plain/:id', { bodyLimit: Number.MAX_SAFE_INTEGER, config: access }, async (request, reply) => {
-      const file = fileOf(request.params.id);
-      const t0 = performance.now();
-      await pipeline(request.body as Readable, createWriteStream(file, { highWaterMark: DRIVE_WRITE_BUFFER, mode: 0o600 }));
-      const t1 = performance.now();
-      const fh = await open(file, 'r');
-      try {
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      return reply.code(201).send({ size: (await stat(file)).size, writeMs: t1 - t0, syncMs: performance.now() - t1 });
-    });
+    scope.addContentTypeParser(
+      'application/octet-stream',
+      { bodyLimit: Number.MAX_SAFE_INTEGER },
+      (_req, payload, done) => done(null, payload),
+    );
+    scope.put<{ Params: { id: string } }>(
+      '/bench/plain/:id',
+      { bodyLimit: Number.MAX_SAFE_INTEGER, config: access },
+      async (request, reply) => {
+        const file = fileOf(request.params.id);
+        const t0 = performance.now();
+        await pipeline(
+          request.body as Readable,
+          createWriteStream(file, { highWaterMark: DRIVE_WRITE_BUFFER, mode: 0o600 }),
+        );
+        const t1 = performance.now();
+        const fh = await open(file, 'r');
+        try {
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        return reply
+          .code(201)
+          .send({ size: (await stat(file)).size, writeMs: t1 - t0, syncMs: performance.now() - t1 });
+      },
+    );
     scope.get<{ Params: { id: string } }>('/bench/plain/:id', { config: access }, async (request, reply) => {
       const file = fileOf(request.params.id);
       const { size } = await stat(file);
-      return reply.header('content-type', 'application/octet-stream').header('content-length', String(size)).send(createReadStream(file, { highWaterMark: DRIVE_WRITE_BUFFER }));
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', String(size))
+        .send(createReadStream(file, { highWaterMark: DRIVE_WRITE_BUFFER }));
     });
   };
 }
@@ -377,7 +426,11 @@ export interface ApiFigures {
  * SHA-256 (untimed) and removed, and each round's version is deleted after its download.
  */
 export async function runApiBench(opts: {
-  src: string; srcSha: Buffer; sizeBytes: number; rounds: number; dir: string;
+  src: string;
+  srcSha: Buffer;
+  sizeBytes: number;
+  rounds: number;
+  dir: string;
   /** The server's database: embedded PGlite (default) or PostgreSQL (STRONGROOM_TEST_PG_URL, default 127.0.0.1:5432). */
   backend?: 'pglite' | 'postgres';
   log?: (line: string) => void;
@@ -409,7 +462,8 @@ export async function runApiBench(opts: {
     const out = path.join(dir, 'download.bin');
     const checked = async (what: string, r: ClientReply) => {
       ok(what, r, 200);
-      if (!(await sha256File(out)).equals(srcSha)) throw new Error(`${what}: the downloaded bytes differ from the source`);
+      if (!(await sha256File(out)).equals(srcSha))
+        throw new Error(`${what}: the downloaded bytes differ from the source`);
       await rm(out, { force: true });
       return r.seconds;
     };
@@ -442,27 +496,55 @@ export async function runApiBench(opts: {
     const plainSync: number[] = [];
     const ops: Record<string, () => Promise<number>> = {
       api_up: async () => {
-        const r = ok('API upload', await api('api_up', () => client.send({ op: 'up', url: `${ds}/versions?size=${size}&sha256=${srcSha.toString('hex')}`, headers: auth, file: src })), 201);
+        const r = ok(
+          'API upload',
+          await api('api_up', () =>
+            client.send({
+              op: 'up',
+              url: `${ds}/versions?size=${size}&sha256=${srcSha.toString('hex')}`,
+              headers: auth,
+              file: src,
+            }),
+          ),
+          201,
+        );
         version = (JSON.parse(r.body!) as { version: { version: number } }).version.version;
         return r.seconds;
       },
       plain_up: async () => {
-        const r = ok('plain upload', await transfer('plain_up', () => client.send({ op: 'up', url: `${app.base}/bench/plain/data`, file: src })), 201);
+        const r = ok(
+          'plain upload',
+          await transfer('plain_up', () => client.send({ op: 'up', url: `${app.base}/bench/plain/data`, file: src })),
+          201,
+        );
         const split = JSON.parse(r.body!) as { size: number; writeMs: number; syncMs: number };
         if (split.size !== size) throw new Error(`plain upload stored ${split.size} bytes`);
         plainWrite.push(split.writeMs / 1000);
         plainSync.push(split.syncMs / 1000);
         return r.seconds;
       },
-      api_down: async () => checked('API download', await api('api_down', () => client.send({ op: 'down', url: `${ds}/versions/${version}/content`, headers: auth, out }))),
-      plain_down: async () => checked('plain download', await transfer('plain_down', () => client.send({ op: 'down', url: `${app.base}/bench/plain/data`, out }))),
+      api_down: async () =>
+        checked(
+          'API download',
+          await api('api_down', () =>
+            client.send({ op: 'down', url: `${ds}/versions/${version}/content`, headers: auth, out }),
+          ),
+        ),
+      plain_down: async () =>
+        checked(
+          'plain download',
+          await transfer('plain_down', () => client.send({ op: 'down', url: `${app.base}/bench/plain/data`, out })),
+        ),
     };
     const names = Object.keys(ops);
     const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
     const upRatios: number[] = [];
     const downRatios: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? ['api_up', 'plain_up', 'api_down', 'plain_down'] : ['plain_up', 'api_up', 'plain_down', 'api_down'];
+      const order =
+        r % 2 === 0
+          ? ['api_up', 'plain_up', 'api_down', 'plain_down']
+          : ['plain_up', 'api_up', 'plain_down', 'api_down'];
       const round: Record<string, number> = {};
       for (const name of order) {
         round[name] = await ops[name]!();
@@ -470,7 +552,9 @@ export async function runApiBench(opts: {
       }
       upRatios.push(round.plain_up! / round.api_up!);
       downRatios.push(round.plain_down! / round.api_down!);
-      const del = await session.req(`/api/v1/workspaces/default/datasets/bench/versions/${version}`, { method: 'DELETE' });
+      const del = await session.req(`/api/v1/workspaces/default/datasets/bench/versions/${version}`, {
+        method: 'DELETE',
+      });
       if (del.status !== 200) throw new Error(`delete version ${version}: ${del.status} ${del.body}`);
       log(`api round ${r + 1}: ${order.map((n) => `${n}=${(size / round[n]! / 1e9).toFixed(2)}GB/s`).join(' ')}`);
     }
@@ -498,32 +582,58 @@ async function main(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const dir = await mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'strongroom-dataset-io-'));
   try {
-    console.log(`dataset-io engine, node ${process.version}, ${sizeMb} MiB, ${rounds} rounds (rotated order), I/O chunks ${IO_CHUNK / MiB} MiB`);
+    console.log(
+      `dataset-io engine, node ${process.version}, ${sizeMb} MiB, ${rounds} rounds (rotated order), I/O chunks ${IO_CHUNK / MiB} MiB`,
+    );
     const f = await runEngineBench({ sizeMb, rounds, dir, log: (l) => console.log(l) });
     console.log('');
     console.log('| operation | median s | GB/s |');
     console.log('|---|---:|---:|');
-    for (const [op, s] of Object.entries(f.seconds)) console.log(`| ${op} | ${s.toFixed(2)} | ${(f.sizeBytes / s / 1e9).toFixed(2)} |`);
+    for (const [op, s] of Object.entries(f.seconds))
+      console.log(`| ${op} | ${s.toFixed(2)} | ${(f.sizeBytes / s / 1e9).toFixed(2)} |`);
     console.log('');
     for (const note of f.notes) console.log(`note: ${note}`);
-    console.log(`engine vs plain copy: up ${f.engineUpVsPlain.toFixed(2)}×, down ${f.engineDownVsPlain.toFixed(2)}×; peak RSS during engine runs ${Math.round(f.peakRssBytes / MiB)} MiB`);
+    console.log(
+      `engine vs plain copy: up ${f.engineUpVsPlain.toFixed(2)}×, down ${f.engineDownVsPlain.toFixed(2)}×; peak RSS during engine runs ${Math.round(f.peakRssBytes / MiB)} MiB`,
+    );
     console.log(engineLine(f));
 
     // The API part, on the same source file (the engine's ciphertexts are no longer needed).
-    for (const leftover of ['engine.enc', 'age.enc', 'rclone']) await rm(path.join(dir, leftover), { recursive: true, force: true });
+    for (const leftover of ['engine.enc', 'age.enc', 'rclone'])
+      await rm(path.join(dir, leftover), { recursive: true, force: true });
     const src = path.join(dir, 'plain.bin');
     const srcSha = await sha256File(src);
     console.log('');
     const backend = process.env.BENCH_DB === 'postgres' ? 'postgres' : 'pglite';
-    console.log(`dataset-io API: one HTTPS server in this process (${backend === 'postgres' ? 'PostgreSQL' : 'PGlite'}, default local drive, 127.0.0.1), client in a child process over one keep-alive connection; ${rounds} rounds, pair order alternating`);
-    const a = await runApiBench({ src, srcSha, sizeBytes: f.sizeBytes, rounds, dir, backend, log: (l) => console.log(l) });
+    console.log(
+      `dataset-io API: one HTTPS server in this process (${backend === 'postgres' ? 'PostgreSQL' : 'PGlite'}, default local drive, 127.0.0.1), client in a child process over one keep-alive connection; ${rounds} rounds, pair order alternating`,
+    );
+    const a = await runApiBench({
+      src,
+      srcSha,
+      sizeBytes: f.sizeBytes,
+      rounds,
+      dir,
+      backend,
+      log: (l) => console.log(l),
+    });
     const gbps = (op: string) => (f.sizeBytes / a.seconds[op]! / 1e9).toFixed(2);
-    console.log(`api medians: api_up=${gbps('api_up')}GB/s plain_up=${gbps('plain_up')}GB/s api_down=${gbps('api_down')}GB/s plain_down=${gbps('plain_down')}GB/s`);
-    console.log(`plain upload, server side (medians): body → file ${a.plainWriteS.toFixed(2)} s, fdatasync ${a.plainSyncS.toFixed(2)} s`);
+    console.log(
+      `api medians: api_up=${gbps('api_up')}GB/s plain_up=${gbps('plain_up')}GB/s api_down=${gbps('api_down')}GB/s plain_down=${gbps('plain_down')}GB/s`,
+    );
+    console.log(
+      `plain upload, server side (medians): body → file ${a.plainWriteS.toFixed(2)} s, fdatasync ${a.plainSyncS.toFixed(2)} s`,
+    );
     const cpuPerGb = (op: string) => (a.serverCpuSeconds[op]! / (f.sizeBytes / 1e9)).toFixed(2);
-    console.log(`server CPU per GB (medians, user+system s/GB): api_up=${cpuPerGb('api_up')} plain_up=${cpuPerGb('plain_up')} api_down=${cpuPerGb('api_down')} plain_down=${cpuPerGb('plain_down')}`);
-    console.log(`RSS: server process peak ${Math.round(a.peakRssBytes / MiB)} MiB during the API transfers (${Math.round(a.baselineRssBytes / MiB)} MiB before them, on ${a.backend}; the server shares this process with the bench harness${a.backend === 'pglite' ? ' and PGlite' : ''}), at most ${Math.round(a.streamDeltaRssBytes / MiB)} MiB above the RSS before a transfer; client child peak ${Math.round(a.clientRssBytes / MiB)} MiB; DESIGN §8 target < 250 MB for a 4 GiB file (BENCH_DATASET_MB=4096)`);
-    console.log(`dataset-io: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)} api_up_vs_plain=${a.apiUpVsPlain.toFixed(2)} api_down_vs_plain=${a.apiDownVsPlain.toFixed(2)} rss_mb=${Math.round(a.peakRssBytes / MiB)} rss_stream_delta_mb=${Math.round(a.streamDeltaRssBytes / MiB)}`);
+    console.log(
+      `server CPU per GB (medians, user+system s/GB): api_up=${cpuPerGb('api_up')} plain_up=${cpuPerGb('plain_up')} api_down=${cpuPerGb('api_down')} plain_down=${cpuPerGb('plain_down')}`,
+    );
+    console.log(
+      `RSS: server process peak ${Math.round(a.peakRssBytes / MiB)} MiB during the API transfers (${Math.round(a.baselineRssBytes / MiB)} MiB before them, on ${a.backend}; the server shares this process with the bench harness${a.backend === 'pglite' ? ' and PGlite' : ''}), at most ${Math.round(a.streamDeltaRssBytes / MiB)} MiB above the RSS before a transfer; client child peak ${Math.round(a.clientRssBytes / MiB)} MiB; DESIGN §8 target < 250 MB for a 4 GiB file (BENCH_DATASET_MB=4096)`,
+    );
+    console.log(
+      `dataset-io: engine_up_vs_age=${f.engineUpVsAge.toFixed(2)} engine_down_vs_age=${f.engineDownVsAge.toFixed(2)} api_up_vs_plain=${a.apiUpVsPlain.toFixed(2)} api_down_vs_plain=${a.apiDownVsPlain.toFixed(2)} rss_mb=${Math.round(a.peakRssBytes / MiB)} rss_stream_delta_mb=${Math.round(a.streamDeltaRssBytes / MiB)}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

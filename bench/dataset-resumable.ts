@@ -34,7 +34,10 @@ function upload(args: string[], env: Record<string, string>): Promise<{ seconds:
     const t0 = performance.now();
     let joinAt = 0;
     let stderr = '';
-    const child = spawn(process.execPath, [BIN, 'dataset', 'upload', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'dataset', 'upload', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString('utf8');
       if (!joinAt && stderr.includes('joining and verifying')) joinAt = performance.now();
@@ -68,7 +71,15 @@ try {
     const runs: Record<string, { seconds: number; completeSeconds: number }> = {};
     const order = r % 2 === 0 ? ['streamed', 'resumable'] : ['resumable', 'streamed'];
     for (const mode of order) {
-      runs[mode] = await upload([`bench-${mode}`, file, mode === 'streamed' ? '--no-resumable' : '--resumable', ...(mode === 'resumable' ? ['--parallel', '3'] : [])], env);
+      runs[mode] = await upload(
+        [
+          `bench-${mode}`,
+          file,
+          mode === 'streamed' ? '--no-resumable' : '--resumable',
+          ...(mode === 'resumable' ? ['--parallel', '3'] : []),
+        ],
+        env,
+      );
     }
     const s = runs.streamed!;
     const u = runs.resumable!;
@@ -76,7 +87,9 @@ try {
     shares.push(u.completeSeconds / u.seconds);
     streamedRates.push(sizeMb / s.seconds);
     resumableRates.push(sizeMb / u.seconds);
-    console.log(`round ${r + 1}: streamed ${s.seconds.toFixed(2)} s, resumable ${u.seconds.toFixed(2)} s (complete ${u.completeSeconds.toFixed(2)} s)`);
+    console.log(
+      `round ${r + 1}: streamed ${s.seconds.toFixed(2)} s, resumable ${u.seconds.toFixed(2)} s (complete ${u.completeSeconds.toFixed(2)} s)`,
+    );
   }
   console.log(
     `dataset-resumable: resumable_vs_streamed=${median(ratios).toFixed(2)} complete_share=${median(shares).toFixed(2)} streamed_mbps=${median(streamedRates).toFixed(0)} resumable_mbps=${median(resumableRates).toFixed(0)}`,

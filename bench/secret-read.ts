@@ -31,10 +31,21 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-interface LoadResult { done: number; errors: number; latencies: Float64Array; firstError?: string }
+interface LoadResult {
+  done: number;
+  errors: number;
+  latencies: Float64Array;
+  firstError?: string;
+}
 
 /** Keep-alive HTTPS load from a worker: `conns` connections for `seconds`; latency of every request. */
-function load(url: string, ca: string, method: string, headers: Record<string, string>, secs: number): Promise<LoadResult> {
+function load(
+  url: string,
+  ca: string,
+  method: string,
+  headers: Record<string, string>,
+  secs: number,
+): Promise<LoadResult> {
   const code = `
     const { parentPort, workerData: w } = require('node:worker_threads');
     const https = require('node:https');
@@ -69,14 +80,24 @@ const app = await startTestApp(backend, {
   // Breakdown probes: the same app with less of the stack, to show where the time goes.
   extraRoutes: (scope) => {
     scope.get('/bench/public', { config: { access: { public: 'benchmark baseline' } } }, async () => ({ ok: true }));
-    scope.get('/bench/session', { config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } } }, async () => ({ ok: true }));
-    scope.get('/bench/audited', { config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } } }, async (request) => {
-      await auditCtx.recordAlone(request, { action: 'identity.self.read' });
-      return { ok: true };
-    });
+    scope.get(
+      '/bench/session',
+      { config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } } },
+      async () => ({ ok: true }),
+    );
+    scope.get(
+      '/bench/audited',
+      { config: { access: { action: 'identity.self.read', audit: 'identity.self.read' } } },
+      async (request) => {
+        await auditCtx.recordAlone(request, { action: 'identity.self.read' });
+        return { ok: true };
+      },
+    );
   },
 });
-const bare = Fastify({ https: { cert: app.ca, key: await (await import('node:fs/promises')).readFile(`${app.home}/key.pem`, 'utf8') } });
+const bare = Fastify({
+  https: { cert: app.ca, key: await (await import('node:fs/promises')).readFile(`${app.home}/key.pem`, 'utf8') },
+});
 bare.get('/', async () => ({ hello: 'world' }));
 await bare.listen({ host: '127.0.0.1', port: 0 });
 const bareUrl = `https://localhost:${(bare.server.address() as { port: number }).port}/`;
@@ -84,7 +105,10 @@ const bareUrl = `https://localhost:${(bare.server.address() as { port: number })
 const auditCtx = createAuditContext(app.server.database.db, app.server.audit);
 try {
   const { session } = await ownerSession(app);
-  const w = await session.req('/api/v1/workspaces/default/secrets/data/bench/db', jsonBody({ type: 'password', value: { password: 'bench-secret-value' } }, 'PUT'));
+  const w = await session.req(
+    '/api/v1/workspaces/default/secrets/data/bench/db',
+    jsonBody({ type: 'password', value: { password: 'bench-secret-value' } }, 'PUT'),
+  );
   if (w.status !== 201) throw new Error(`write failed: ${w.status} ${w.body}`);
   const revealUrl = `${app.base}/api/v1/workspaces/default/secrets/reveal/bench/db`;
   const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf };
@@ -105,21 +129,31 @@ try {
     reveal.push(v.done / seconds);
     lat.push(...v.latencies);
   }
-  const steps: [string, string][] = [['app, public route', '/bench/public'], ['+ session auth + Cedar', '/bench/session'], ['+ audit event (own transaction)', '/bench/audited']];
+  const steps: [string, string][] = [
+    ['app, public route', '/bench/public'],
+    ['+ session auth + Cedar', '/bench/session'],
+    ['+ audit event (own transaction)', '/bench/audited'],
+  ];
   const stepRates: string[] = [];
   for (const [label, path] of steps) {
     const x = await load(`${app.base}${path}`, app.ca, 'GET', { cookie: session.cookie }, Math.max(1, seconds / 2));
     if (x.errors) throw new Error(`${label}: ${x.firstError}`);
     const sorted = [...x.latencies].sort((a, b) => a - b);
-    stepRates.push(`${label}: ${fmt(x.done / Math.max(1, seconds / 2))} req/s, p99 ${sorted[Math.floor(0.99 * sorted.length)]!.toFixed(1)} ms`);
+    stepRates.push(
+      `${label}: ${fmt(x.done / Math.max(1, seconds / 2))} req/s, p99 ${sorted[Math.floor(0.99 * sorted.length)]!.toFixed(1)} ms`,
+    );
   }
   lat.sort((a, b) => a - b);
   const p = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
   const h = median(hello);
   const v = median(reveal);
-  console.log(`secret-read: ${backend}, node ${process.version}, ${conns} keep-alive connections, ${rounds} alternated rounds × ${seconds} s, medians`);
+  console.log(
+    `secret-read: ${backend}, node ${process.version}, ${conns} keep-alive connections, ${rounds} alternated rounds × ${seconds} s, medians`,
+  );
   console.log(`bare Fastify HTTPS hello-world: ${fmt(h)} req/s`);
-  console.log(`audited reveal (session + CSRF + Cedar ×2 + re-auth check + one read + barrier open + audit event): ${fmt(v)} req/s, p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, ${lat.length} reveals`);
+  console.log(
+    `audited reveal (session + CSRF + Cedar ×2 + re-auth check + one read + barrier open + audit event): ${fmt(v)} req/s, p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, ${lat.length} reveals`,
+  );
   console.log(`breakdown (same app, one round each): ${stepRates.join('; ')}`);
   await app.server.audit.chainPending();
   console.log(`secret-read: ratio=${(v / h).toFixed(3)} req_per_s=${Math.round(v)} p99_ms=${p(0.99).toFixed(1)}`);

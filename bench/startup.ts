@@ -45,7 +45,9 @@ try {
     nodes.push((performance.now() - t0) / 1000);
   }
   const second = median(seconds);
-  console.log(`startup: first_s=${first.toFixed(2)} second_s=${second.toFixed(2)} node_s=${median(nodes).toFixed(3)} second_vs_target=${(second / 3).toFixed(2)}`);
+  console.log(
+    `startup: first_s=${first.toFixed(2)} second_s=${second.toFixed(2)} node_s=${median(nodes).toFixed(3)} second_vs_target=${(second / 3).toFixed(2)}`,
+  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -16,14 +16,19 @@ function newest(p) {
   const s = statSync(p);
   if (!s.isDirectory()) return s.mtimeMs;
   let max = 0;
-  for (const name of readdirSync(p)) if (!name.startsWith('dist') && name !== 'node_modules') max = Math.max(max, newest(path.join(p, name)));
+  for (const name of readdirSync(p))
+    if (!name.startsWith('dist') && name !== 'node_modules') max = Math.max(max, newest(path.join(p, name)));
   return max;
 }
 
 const mode = process.argv[2];
 if (mode === '--if-missing' && existsSync(built)) process.exit(0);
 if (mode === '--if-stale' && existsSync(built)) {
-  const sources = Math.max(newest(web), newest(path.join(root, 'src', 'client')), statSync(path.join(root, 'package-lock.json')).mtimeMs);
+  const sources = Math.max(
+    newest(web),
+    newest(path.join(root, 'src', 'client')),
+    statSync(path.join(root, 'package-lock.json')).mtimeMs,
+  );
   if (sources <= statSync(built).mtimeMs) process.exit(0);
 }
 

@@ -18,7 +18,10 @@ after(async () => {
 
 test('an invalid policy is refused with Cedar messages and nothing is saved', async () => {
   const { session } = await ownerSession(app);
-  const bad = await session.req('/api/v1/workspaces/default/policies', jsonBody({ text: 'permit(principal, action == Action::"no.such.action", resource);' }));
+  const bad = await session.req(
+    '/api/v1/workspaces/default/policies',
+    jsonBody({ text: 'permit(principal, action == Action::"no.such.action", resource);' }),
+  );
   assert.equal(bad.status, 422, bad.body);
   assert.equal(bad.json().code, 'VALIDATION_FAILED');
   assert.ok(Array.isArray(bad.json().errors) && (bad.json().errors as unknown[]).length > 0);
@@ -32,9 +35,16 @@ test('a workspace policy grants only in its workspace, and removing it takes the
   await createWorkspace(app, 'other');
   const { session } = await ownerSession(app);
   const viewer = await createUser(app, 'viewer-policy@corp.test', { role: 'viewer' });
-  await app.server.database.db.insertInto('memberships').values({ workspace_id: 'other', user_id: viewer.id, role: 'viewer' }).execute();
+  await app.server.database.db
+    .insertInto('memberships')
+    .values({ workspace_id: 'other', user_id: viewer.id, role: 'viewer' })
+    .execute();
   const vs = await login(app, 'viewer-policy@corp.test');
-  assert.equal((await vs.req('/api/v1/workspaces/default/policies')).status, 403, 'a viewer may not list policies by default');
+  assert.equal(
+    (await vs.req('/api/v1/workspaces/default/policies')).status,
+    403,
+    'a viewer may not list policies by default',
+  );
 
   const text = `permit(principal == User::"${viewer.id}", action == Action::"access.policy.list", resource);`;
   const add = await session.req('/api/v1/workspaces/default/policies', jsonBody({ text }));

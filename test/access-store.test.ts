@@ -9,18 +9,40 @@ import { describe, test, type TestContext } from 'node:test';
 import type { Actor } from '../src/core/actor.ts';
 import { AppError } from '../src/core/errors.ts';
 import type { Transact } from '../src/db/transact.ts';
-import { createAccessControl, createAccessService, reload, type AccessControl, type AccessService } from '../src/modules/access/index.ts';
+import {
+  createAccessControl,
+  createAccessService,
+  reload,
+  type AccessControl,
+  type AccessService,
+} from '../src/modules/access/index.ts';
 import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from './helpers/db.ts';
 import { requirePeer } from './helpers/peers.ts';
 
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
-const engineer = (workspace: string): Actor => ({ id: 'u-eng', kind: 'user', authMethod: 'password+totp', workspace, roles: ['engineer'], attributes: { mfa: true } });
+const engineer = (workspace: string): Actor => ({
+  id: 'u-eng',
+  kind: 'user',
+  authMethod: 'password+totp',
+  workspace,
+  roles: ['engineer'],
+  attributes: { mfa: true },
+});
 const secret = (workspace: string) => ({ type: 'secret', id: 's1', workspace });
-const REVEAL = 'permit (principal, action == Action::"vault.secret.reveal", resource is Secret)\nwhen { principal.roles.contains("engineer") };';
+const REVEAL =
+  'permit (principal, action == Action::"vault.secret.reveal", resource is Secret)\nwhen { principal.roles.contains("engineer") };';
 
-async function withDb(t: TestContext, backend: Backend, body: (db: Db, ac: AccessControl, policies: AccessService) => Promise<void>): Promise<void> {
-  if (backend === 'postgres' && !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) return;
+async function withDb(
+  t: TestContext,
+  backend: Backend,
+  body: (db: Db, ac: AccessControl, policies: AccessService) => Promise<void>,
+): Promise<void> {
+  if (
+    backend === 'postgres' &&
+    !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')
+  )
+    return;
   const db = await createTestDatabase(backend);
   try {
     const ac = createAccessControl();
@@ -35,7 +57,13 @@ for (const backend of BACKENDS) {
     test('add: validated first, applied at once, only in its workspace; remove undoes it', (t) =>
       withDb(t, backend, async (_db, ac, policies) => {
         assert.equal(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, false);
-        const bad = await policies.add({ workspaceId: 'A', text: 'permit (principal, action == Action::"vault.secret.peek", resource);', createdBy: 'u-admin' }).catch((e: unknown) => e);
+        const bad = await policies
+          .add({
+            workspaceId: 'A',
+            text: 'permit (principal, action == Action::"vault.secret.peek", resource);',
+            createdBy: 'u-admin',
+          })
+          .catch((e: unknown) => e);
         assert.ok(bad instanceof AppError && bad.code === 'VALIDATION_FAILED');
         assert.match(String((bad.meta?.errors as string[])[0]), /line 1, column \d+: unrecognized action/);
         assert.deepEqual(await policies.list('A'), [], 'nothing stored');
@@ -44,12 +72,19 @@ for (const backend of BACKENDS) {
         assert.equal(p.workspace, 'A');
         assert.equal(p.createdBy, 'u-admin');
         assert.ok(p.createdAt instanceof Date);
-        assert.deepEqual((await policies.list('A')).map((x) => x.id), [p.id]);
+        assert.deepEqual(
+          (await policies.list('A')).map((x) => x.id),
+          [p.id],
+        );
         assert.deepEqual(await policies.list('B'), []);
         assert.ok(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, 'applied in A');
         assert.equal(ac.authorize(engineer('B'), 'vault.secret.reveal', secret('B')).allowed, false, 'not in B');
 
-        await assert.rejects(policies.remove({ workspaceId: 'B', id: p.id }), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND', 'B cannot remove A’s policy');
+        await assert.rejects(
+          policies.remove({ workspaceId: 'B', id: p.id }),
+          (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND',
+          'B cannot remove A’s policy',
+        );
         await policies.remove({ workspaceId: 'A', id: p.id });
         assert.deepEqual(await policies.list('A'), []);
         assert.equal(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, false, 'removed');
@@ -63,7 +98,10 @@ for (const backend of BACKENDS) {
             await work(trx);
             throw new AppError('AUDIT_UNAVAILABLE');
           });
-        await assert.rejects(policies.add({ workspaceId: 'A', text: REVEAL, createdBy: 'u-admin' }, hook), /cannot record|AUDIT/i);
+        await assert.rejects(
+          policies.add({ workspaceId: 'A', text: REVEAL, createdBy: 'u-admin' }, hook),
+          /cannot record|AUDIT/i,
+        );
         assert.deepEqual(await policies.list('A'), []);
         assert.equal(ac.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed, false);
 
@@ -76,7 +114,11 @@ for (const backend of BACKENDS) {
     test('reload: a fresh instance loads every workspace; a policy deleted elsewhere is dropped', (t) =>
       withDb(t, backend, async ({ db }, ac, policies) => {
         const p = await policies.add({ workspaceId: 'A', text: REVEAL, createdBy: 'u-admin' });
-        await policies.add({ workspaceId: 'C', text: 'forbid (principal, action == Action::"dataset.data.export", resource);', createdBy: 'u-admin' });
+        await policies.add({
+          workspaceId: 'C',
+          text: 'forbid (principal, action == Action::"dataset.data.export", resource);',
+          createdBy: 'u-admin',
+        });
         const fresh = createAccessControl();
         assert.deepEqual(await reload(db, fresh), { workspaces: 2, policies: 2, locked: [] });
         assert.ok(fresh.authorize(engineer('A'), 'vault.secret.reveal', secret('A')).allowed);
@@ -87,20 +129,40 @@ for (const backend of BACKENDS) {
 
     test('a stored policy that no longer validates locks its workspace only', (t) =>
       withDb(t, backend, async ({ db }, ac) => {
-        await db.insertInto('workspace_policies').values({ id: 'legacy', workspace_id: 'A', text: 'permit (principal, action == Action::"vault.secret.gone", resource);', created_by: 'u-admin' }).execute();
+        await db
+          .insertInto('workspace_policies')
+          .values({
+            id: 'legacy',
+            workspace_id: 'A',
+            text: 'permit (principal, action == Action::"vault.secret.gone", resource);',
+            created_by: 'u-admin',
+          })
+          .execute();
         const r = await reload(db, ac);
         assert.equal(r.locked.length, 1);
         assert.equal(r.locked[0]!.workspace, 'A');
         assert.match(r.locked[0]!.errors.join(' '), /vault\.secret\.gone/);
-        const owner = (ws: string): Actor => ({ id: 'o', kind: 'user', workspace: ws, roles: ['owner'], attributes: { mfa: true } });
+        const owner = (ws: string): Actor => ({
+          id: 'o',
+          kind: 'user',
+          workspace: ws,
+          roles: ['owner'],
+          attributes: { mfa: true },
+        });
         assert.equal(ac.authorize(owner('A'), 'dataset.dataset.read').allowed, false);
         assert.ok(ac.authorize(owner('B'), 'dataset.dataset.read').allowed);
       }));
 
     test('workspace ids are checked', (t) =>
       withDb(t, backend, async (_db, _ac, policies) => {
-        await assert.rejects(policies.list('../x'), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED');
-        await assert.rejects(policies.add({ workspaceId: '', text: REVEAL, createdBy: 'u' }), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED');
+        await assert.rejects(
+          policies.list('../x'),
+          (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED',
+        );
+        await assert.rejects(
+          policies.add({ workspaceId: '', text: REVEAL, createdBy: 'u' }),
+          (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED',
+        );
       }));
   });
 }

@@ -33,10 +33,20 @@ describe('strongroom audit (offline CLI)', () => {
     assert.ok(BIN.length > 0);
     const h = await openDatabase({ kind: 'pglite', dataDir: path.join(home, 'db') });
     try {
-      const a = createAuditModule({ db: h.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir: path.join(home, 'logs') });
+      const a = createAuditModule({
+        db: h.db,
+        barrier: createBarrier({ keyring: Keyring.create() }),
+        logDir: path.join(home, 'logs'),
+      });
       for (let i = 1; i <= 12; i++) {
         await h.db.transaction().execute((trx) =>
-          a.record(trx, { actor: { id: i % 2 ? 'alice' : 'bob', kind: 'user' }, action: 'vault.secret.read', resource: { type: 'secret', id: `s${i}` }, outcome: i === 4 ? 'denied' : 'success', details: { i } }),
+          a.record(trx, {
+            actor: { id: i % 2 ? 'alice' : 'bob', kind: 'user' },
+            action: 'vault.secret.read',
+            resource: { type: 'secret', id: `s${i}` },
+            outcome: i === 4 ? 'denied' : 'success',
+            details: { i },
+          }),
         );
       }
       await a.checkpointNow();
@@ -56,14 +66,29 @@ describe('strongroom audit (offline CLI)', () => {
   test('tail and search', () => {
     const tail = audit(['tail', '-n', '3'], env);
     assert.equal(tail.status, 0, tail.stderr);
-    assert.deepEqual(tail.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq), [10, 11, 12]);
+    assert.deepEqual(
+      tail.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq),
+      [10, 11, 12],
+    );
     const s = audit(['search', '--actor', 'bob', '--format', 'csv'], env);
     assert.equal(s.status, 0, s.stderr);
     const lines = s.stdout.trim().split('\r\n');
     assert.match(lines[0]!, /^seq,time,actor_id/);
-    assert.deepEqual(lines.slice(1).map((l) => Number(l.split(',')[0])), [2, 4, 6, 8, 10, 12]);
+    assert.deepEqual(
+      lines.slice(1).map((l) => Number(l.split(',')[0])),
+      [2, 4, 6, 8, 10, 12],
+    );
     const d = audit(['search', '--outcome', 'denied'], env);
-    assert.deepEqual(d.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq), [4]);
+    assert.deepEqual(
+      d.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq),
+      [4],
+    );
   });
 
   test('verify: exit 1 and each problem printed with its seq after tampering', async () => {
@@ -89,7 +114,10 @@ describe('strongroom audit (offline CLI)', () => {
       const port = (other.address() as AddressInfo).port;
       const r = await cliAsync(['audit', 'verify'], { ...env, STRONGROOM_HTTPS_PORT: String(port) });
       assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stderr, new RegExp(`is not the one of the data directory ${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.match(
+        r.stderr,
+        new RegExp(`is not the one of the data directory ${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+      );
       assert.doesNotMatch(r.stderr, /Unexpected error/);
     } finally {
       other.close();

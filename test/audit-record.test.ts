@@ -29,11 +29,24 @@ function input(writer: number, i: number): RecordInput {
   };
 }
 
-async function withAudit(t: TestContext, backend: Backend, body: (db: Db, audit: AuditModule, logDir: string) => Promise<void>): Promise<void> {
-  if (backend === 'postgres' && !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) return;
+async function withAudit(
+  t: TestContext,
+  backend: Backend,
+  body: (db: Db, audit: AuditModule, logDir: string) => Promise<void>,
+): Promise<void> {
+  if (
+    backend === 'postgres' &&
+    !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')
+  )
+    return;
   const db = await createTestDatabase(backend);
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'sr-audit-rec-'));
-  const audit = createAuditModule({ db: db.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir, chainIntervalMs: 5 });
+  const audit = createAuditModule({
+    db: db.db,
+    barrier: createBarrier({ keyring: Keyring.create() }),
+    logDir,
+    chainIntervalMs: 5,
+  });
   try {
     await body(db, audit, logDir);
   } finally {
@@ -63,9 +76,17 @@ for (const backend of BACKENDS) {
         await audit.chainPending();
         const rows = await allEvents(db);
         assert.equal(rows.length, WRITERS * PER);
-        assert.deepEqual(rows.map((r) => Number(r.seq)), Array.from({ length: WRITERS * PER }, (_, i) => i + 1), 'seq contiguous from 1');
+        assert.deepEqual(
+          rows.map((r) => Number(r.seq)),
+          Array.from({ length: WRITERS * PER }, (_, i) => i + 1),
+          'seq contiguous from 1',
+        );
         const ids = rows.map((r) => r.request_id).sort();
-        const expected = Array.from({ length: WRITERS }, (_, w) => Array.from({ length: PER }, (_, i) => `req-${w}-${i}`)).flat().sort();
+        const expected = Array.from({ length: WRITERS }, (_, w) =>
+          Array.from({ length: PER }, (_, i) => `req-${w}-${i}`),
+        )
+          .flat()
+          .sort();
         assert.deepEqual(ids, expected, 'every event exactly once');
         for (let i = 1; i < rows.length; i++) assert.equal(rows[i]!.prev_hash, rows[i - 1]!.hash, `link at ${i + 1}`);
         const pending = await db.db.selectFrom('audit_pending').select('ingest_id').execute();
@@ -78,29 +99,26 @@ for (const backend of BACKENDS) {
         assert.equal(report.eventsChecked, WRITERS * PER);
       }));
 
-    test(
-      'concurrent writers whose transactions roll back leave no event; the others all land',
-      (t) =>
-        withAudit(t, backend, async (db, audit) => {
-          await Promise.all(
-            Array.from({ length: 16 }, (_, w) =>
-              db.db
-                .transaction()
-                .execute(async (trx) => {
-                  await audit.record(trx, input(w, 0));
-                  await new Promise((r) => setTimeout(r, 5 + (w % 4) * 5));
-                  if (w % 2 === 1) throw new Error('the action failed');
-                })
-                .catch(() => undefined),
-            ),
-          );
-          await audit.chainPending();
-          const ids = (await allEvents(db)).map((r) => r.request_id).sort();
-          assert.deepEqual(ids, Array.from({ length: 8 }, (_, k) => `req-${k * 2}-0`).sort());
-        }),
-    );
+    test('concurrent writers whose transactions roll back leave no event; the others all land', (t) =>
+      withAudit(t, backend, async (db, audit) => {
+        await Promise.all(
+          Array.from({ length: 16 }, (_, w) =>
+            db.db
+              .transaction()
+              .execute(async (trx) => {
+                await audit.record(trx, input(w, 0));
+                await new Promise((r) => setTimeout(r, 5 + (w % 4) * 5));
+                if (w % 2 === 1) throw new Error('the action failed');
+              })
+              .catch(() => undefined),
+          ),
+        );
+        await audit.chainPending();
+        const ids = (await allEvents(db)).map((r) => r.request_id).sort();
+        assert.deepEqual(ids, Array.from({ length: 8 }, (_, k) => `req-${k * 2}-0`).sort());
+      }));
 
-    test('fail-closed: when the audit insert fails, the caller\'s write in the same transaction is rolled back', (t) =>
+    test("fail-closed: when the audit insert fails, the caller's write in the same transaction is rolled back", (t) =>
       withAudit(t, backend, async (db, audit) => {
         await sql`create table scratch_actions (id text primary key)`.execute(db.db);
         await sql`alter table audit_pending rename to audit_pending_gone`.execute(db.db);
@@ -119,7 +137,9 @@ for (const backend of BACKENDS) {
           await sql`insert into scratch_actions (id) values ('ok')`.execute(trx);
           await audit.record(trx, input(1, 2));
         });
-        assert.deepEqual((await sql<{ id: string }>`select id from scratch_actions`.execute(db.db)).rows, [{ id: 'ok' }]);
+        assert.deepEqual((await sql<{ id: string }>`select id from scratch_actions`.execute(db.db)).rows, [
+          { id: 'ok' },
+        ]);
         assert.equal(await audit.chainPending(), 1);
       }));
 
@@ -131,16 +151,26 @@ for (const backend of BACKENDS) {
           audit.recordCommitted({ ...input(8, 1), details: { note: 'nul\u0000byte' } }),
           audit.recordCommitted({ ...input(8, 2), details: { note: 'literal text \\ud800 and a pair \ud83d\ude00' } }),
         ]);
-        assert.deepEqual(results.map((r) => r.status), [...Array(20).fill('fulfilled'), 'rejected', 'rejected', 'fulfilled']);
-        for (const r of results.slice(20, 22)) assert.equal((r as PromiseRejectedResult).reason.code, 'VALIDATION_FAILED');
+        assert.deepEqual(
+          results.map((r) => r.status),
+          [...Array(20).fill('fulfilled'), 'rejected', 'rejected', 'fulfilled'],
+        );
+        for (const r of results.slice(20, 22))
+          assert.equal((r as PromiseRejectedResult).reason.code, 'VALIDATION_FAILED');
         await audit.chainPending();
         const ids = (await allEvents(db)).map((r) => r.request_id).sort();
         assert.deepEqual(ids, [...Array.from({ length: 20 }, (_, i) => `req-7-${i}`), 'req-8-2'].sort());
         // Fail-closed: with the table gone, every concurrent caller is refused.
         await sql`alter table audit_pending rename to audit_pending_gone`.execute(db.db);
         try {
-          const refused = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => audit.recordCommitted(input(9, i))));
-          assert.ok(refused.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'AUDIT_UNAVAILABLE'));
+          const refused = await Promise.allSettled(
+            Array.from({ length: 5 }, (_, i) => audit.recordCommitted(input(9, i))),
+          );
+          assert.ok(
+            refused.every(
+              (r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'AUDIT_UNAVAILABLE',
+            ),
+          );
         } finally {
           await sql`alter table audit_pending_gone rename to audit_pending`.execute(db.db);
         }
@@ -167,7 +197,11 @@ for (const backend of BACKENDS) {
             JSON.stringify(draft),
           );
         }
-        assert.equal((await db.db.selectFrom('audit_pending').select('ingest_id').execute()).length, 0, 'nothing pending');
+        assert.equal(
+          (await db.db.selectFrom('audit_pending').select('ingest_id').execute()).length,
+          0,
+          'nothing pending',
+        );
         assert.equal((await sql`select id from scratch_actions`.execute(db.db)).rows.length, 0);
       }));
 
@@ -177,12 +211,19 @@ for (const backend of BACKENDS) {
         await sql`insert into audit_pending (draft) values (${JSON.stringify({ action: 'x' })}::jsonb)`.execute(db.db);
         await db.db.transaction().execute((trx) => audit.record(trx, input(0, 1)));
         assert.equal(await audit.chainPending(), 3);
-        const rows = await db.db.selectFrom('audit_events').select(['seq', 'action', 'outcome']).orderBy('seq').execute();
-        assert.deepEqual(rows.map((r) => [Number(r.seq), r.action, r.outcome]), [
-          [1, 'vault.secret.read', 'success'],
-          [2, 'audit.pending.rejected', 'failure'],
-          [3, 'vault.secret.read', 'success'],
-        ]);
+        const rows = await db.db
+          .selectFrom('audit_events')
+          .select(['seq', 'action', 'outcome'])
+          .orderBy('seq')
+          .execute();
+        assert.deepEqual(
+          rows.map((r) => [Number(r.seq), r.action, r.outcome]),
+          [
+            [1, 'vault.secret.read', 'success'],
+            [2, 'audit.pending.rejected', 'failure'],
+            [3, 'vault.secret.read', 'success'],
+          ],
+        );
       }));
 
     test('keys: seed and HMAC key stored only sealed; hmac() is keyed and stable', (t) =>
@@ -193,7 +234,12 @@ for (const backend of BACKENDS) {
         const row = await db.db.selectFrom('audit_keys').selectAll().executeTakeFirstOrThrow();
         assert.equal(row.key_id, keys.keyId);
         assert.equal(row.public_key.length, 32);
-        assert.ok(!Buffer.from(row.signing_seed_sealed).includes(Buffer.from(keys.privateKey.export({ format: 'der', type: 'pkcs8' })).subarray(-32)), 'seed is not stored in the clear');
+        assert.ok(
+          !Buffer.from(row.signing_seed_sealed).includes(
+            Buffer.from(keys.privateKey.export({ format: 'der', type: 'pkcs8' })).subarray(-32),
+          ),
+          'seed is not stored in the clear',
+        );
         assert.ok(!Buffer.from(row.hmac_key_sealed).includes(keys.hmacKey), 'HMAC key is not stored in the clear');
         assert.equal((await db.db.selectFrom('audit_keys').select('key_id').execute()).length, 1);
         const h = await audit.hmac('alice@example.com');

@@ -10,7 +10,14 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
-import { createAuditModule, csvCell, toCsv, type AuditModule, type RecordInput, type SearchQuery } from '../src/modules/audit/index.ts';
+import {
+  createAuditModule,
+  csvCell,
+  toCsv,
+  type AuditModule,
+  type RecordInput,
+  type SearchQuery,
+} from '../src/modules/audit/index.ts';
 import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from './helpers/db.ts';
 import { startTestApp } from './helpers/app.ts';
 import { ownerSession } from './helpers/identity.ts';
@@ -31,8 +38,16 @@ function draft(i: number): RecordInput {
   };
 }
 
-async function withEvents(t: TestContext, backend: Backend, body: (db: Db, audit: AuditModule) => Promise<void>): Promise<void> {
-  if (backend === 'postgres' && !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) return;
+async function withEvents(
+  t: TestContext,
+  backend: Backend,
+  body: (db: Db, audit: AuditModule) => Promise<void>,
+): Promise<void> {
+  if (
+    backend === 'postgres' &&
+    !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')
+  )
+    return;
   const db = await createTestDatabase(backend);
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'sr-audit-search-'));
   const audit = createAuditModule({ db: db.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir });
@@ -73,7 +88,10 @@ for (const backend of BACKENDS) {
           [{ resource: 'secret:r3' }, range(40).filter((i) => i % 2 === 1 && i % 5 === 3)],
           [{ resource: 'dataset' }, range(40).filter((i) => i % 2 === 0)],
           [{ outcome: 'denied', actor: 'usr_0' }, range(40).filter((i) => i % 4 === 0 && i % 3 === 0)],
-          [{ from: new Date(BASE + 10 * 3600_000).toISOString(), to: new Date(BASE + 15 * 3600_000).toISOString() }, [10, 11, 12, 13, 14]],
+          [
+            { from: new Date(BASE + 10 * 3600_000).toISOString(), to: new Date(BASE + 15 * 3600_000).toISOString() },
+            [10, 11, 12, 13, 14],
+          ],
         ];
         for (const [q, want] of cases) {
           const { seqs } = await allPages(audit, { ...q, limit: 3 });
@@ -88,7 +106,10 @@ for (const backend of BACKENDS) {
         assert.equal(first.events.length, 40);
         assert.equal(first.nextCursor, null);
         await assert.rejects(audit.search({ limit: 1001 }), (e: { code?: string }) => e.code === 'VALIDATION_FAILED');
-        await assert.rejects(audit.search({ cursor: 'garbage' }), (e: { code?: string }) => e.code === 'VALIDATION_FAILED');
+        await assert.rejects(
+          audit.search({ cursor: 'garbage' }),
+          (e: { code?: string }) => e.code === 'VALIDATION_FAILED',
+        );
       }));
   });
 }
@@ -107,20 +128,38 @@ describe('audit routes over HTTPS (the request pipeline)', () => {
       const { session } = await ownerSession(app);
       const denied = await session.req('/api/v1/audit/events');
       assert.equal(denied.status, 403, denied.body);
-      const r = await app.asOperator('/api/v1/audit/events?actor=usr_2&limit=5', { headers: { 'user-agent': 'test-agent' } });
+      const r = await app.asOperator('/api/v1/audit/events?actor=usr_2&limit=5', {
+        headers: { 'user-agent': 'test-agent' },
+      });
       assert.equal(r.status, 200, r.body);
       const body = r.json<{ events: { seq: number; details: unknown }[]; nextCursor: string }>();
       assert.deepEqual(seeded(body.events), [2, 5, 8, 11, 14]);
       assert.equal(r.headers['x-next-cursor'], body.nextCursor);
-      const next = await app.asOperator(`/api/v1/audit/events?actor=usr_2&limit=5&cursor=${body.nextCursor}&format=jsonl`);
+      const next = await app.asOperator(
+        `/api/v1/audit/events?actor=usr_2&limit=5&cursor=${body.nextCursor}&format=jsonl`,
+      );
       assert.match(String(next.headers['content-type']), /application\/x-ndjson/);
       assert.equal(next.headers['cache-control'], 'no-store');
-      assert.deepEqual(seeded(next.body.trim().split('\n').map((l) => JSON.parse(l) as { details: unknown })), [17, 20, 23, 26, 29]);
+      assert.deepEqual(
+        seeded(
+          next.body
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as { details: unknown }),
+        ),
+        [17, 20, 23, 26, 29],
+      );
       const csv = await app.asOperator('/api/v1/audit/events?outcome=denied&actor=usr_1&limit=2&format=csv');
       assert.match(String(csv.headers['content-type']), /text\/csv/);
       assert.match(String(csv.headers['content-disposition']), /filename="audit-events\.csv"/);
-      assert.equal(csv.body.split('\r\n')[0], 'seq,time,actor_id,actor_kind,auth_method,action,resource_type,resource_id,workspace,outcome,request_id,source_ip,user_agent,details,prev_hash,hash');
-      assert.match(csv.body.split('\r\n')[1]!, /^\d+,2025-03-01T04:00:00.000Z,usr_1,user,,datasets.dataset_x.create,dataset,r4,,denied,/);
+      assert.equal(
+        csv.body.split('\r\n')[0],
+        'seq,time,actor_id,actor_kind,auth_method,action,resource_type,resource_id,workspace,outcome,request_id,source_ip,user_agent,details,prev_hash,hash',
+      );
+      assert.match(
+        csv.body.split('\r\n')[1]!,
+        /^\d+,2025-03-01T04:00:00.000Z,usr_1,user,,datasets.dataset_x.create,dataset,r4,,denied,/,
+      );
       const bad = await app.asOperator('/api/v1/audit/events?limit=5000');
       assert.equal(bad.status, 422, bad.body);
       const v = await app.asOperator('/api/v1/audit/verify');
@@ -130,14 +169,17 @@ describe('audit routes over HTTPS (the request pipeline)', () => {
       // Reading the trail was itself recorded: the denied attempt, three reads, the refused input and one verify.
       await audit.chainPending();
       const reads = await audit.search({ actionPrefix: 'audit.' });
-      assert.deepEqual(reads.events.map((e) => [e.action, e.outcome, e.actor.kind]), [
-        ['audit.event.list', 'denied', 'user'],
-        ['audit.event.list', 'success', 'operator'],
-        ['audit.event.list', 'success', 'operator'],
-        ['audit.event.list', 'success', 'operator'],
-        ['audit.event.list', 'failure', 'operator'],
-        ['audit.trail.verify', 'success', 'operator'],
-      ]);
+      assert.deepEqual(
+        reads.events.map((e) => [e.action, e.outcome, e.actor.kind]),
+        [
+          ['audit.event.list', 'denied', 'user'],
+          ['audit.event.list', 'success', 'operator'],
+          ['audit.event.list', 'success', 'operator'],
+          ['audit.event.list', 'success', 'operator'],
+          ['audit.event.list', 'failure', 'operator'],
+          ['audit.trail.verify', 'success', 'operator'],
+        ],
+      );
       assert.equal(reads.events[1]!.userAgent, 'test-agent');
       assert.deepEqual(reads.events[1]!.details, { query: { actor: 'usr_2', order: 'asc', limit: 5, format: 'json' } });
       assert.ok(reads.events.every((e) => e.requestId !== undefined));
@@ -154,19 +196,30 @@ describe('CSV export', () => {
     assert.equal(csvCell('a,b'), '"a,b"');
     assert.equal(csvCell('say "hi"'), '"say ""hi"""');
     assert.equal(csvCell('line1\nline2'), '"line1\nline2"');
-    assert.equal(csvCell('=cmd|\' /C calc\'!A0'), "'=cmd|' /C calc'!A0");
+    assert.equal(csvCell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
     assert.equal(csvCell('+1'), "'+1");
     assert.equal(csvCell('-2+3'), "'-2+3");
     assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
     assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
     const text = toCsv([
       {
-        seq: 1, time: '2025-01-01T00:00:00.000Z', actor: { id: '=cmd', kind: 'user' }, action: 'a.b.c', resource: { type: 't', id: 'x,"y"\nz' },
-        outcome: 'success', userAgent: '@evil', details: { k: 'v' }, prevHash: '0'.repeat(64), hash: 'f'.repeat(64),
+        seq: 1,
+        time: '2025-01-01T00:00:00.000Z',
+        actor: { id: '=cmd', kind: 'user' },
+        action: 'a.b.c',
+        resource: { type: 't', id: 'x,"y"\nz' },
+        outcome: 'success',
+        userAgent: '@evil',
+        details: { k: 'v' },
+        prevHash: '0'.repeat(64),
+        hash: 'f'.repeat(64),
       },
     ]);
     const row = text.split('\r\n')[1]!;
-    assert.ok(row.startsWith(`1,2025-01-01T00:00:00.000Z,'=cmd,user,,a.b.c,t,"x,""y""\nz",,success,,,'@evil,"{""k"":""v""}",`), row);
+    assert.ok(
+      row.startsWith(`1,2025-01-01T00:00:00.000Z,'=cmd,user,,a.b.c,t,"x,""y""\nz",,success,,,'@evil,"{""k"":""v""}",`),
+      row,
+    );
     assert.ok(!/(^|,)[=+@-]/.test(row.replace(/"[^"]*(""[^"]*)*"/g, 'Q')), 'no cell starts with a formula character');
   });
 });

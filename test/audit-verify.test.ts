@@ -18,7 +18,11 @@ import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from '.
 import { requirePeer } from './helpers/peers.ts';
 
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
-interface Trail { db: Db; audit: AuditModule; logDir: string }
+interface Trail {
+  db: Db;
+  audit: AuditModule;
+  logDir: string;
+}
 
 async function record(t: Trail, n: number, from: number): Promise<void> {
   for (let i = from; i < from + n; i++) {
@@ -36,10 +40,18 @@ async function record(t: Trail, n: number, from: number): Promise<void> {
 
 /** 20 events, checkpoint + export at 20, then 10 more chained events (21..30). */
 async function withTrail(t: TestContext, backend: Backend, body: (trail: Trail) => Promise<void>): Promise<void> {
-  if (backend === 'postgres' && !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) return;
+  if (
+    backend === 'postgres' &&
+    !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')
+  )
+    return;
   const db = await createTestDatabase(backend);
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'sr-audit-ver-'));
-  const trail: Trail = { db, logDir, audit: createAuditModule({ db: db.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir }) };
+  const trail: Trail = {
+    db,
+    logDir,
+    audit: createAuditModule({ db: db.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir }),
+  };
   try {
     await record(trail, 20, 1);
     const cp = await trail.audit.checkpointNow();
@@ -59,7 +71,10 @@ function has(report: VerifyReport, kind: string, seq?: number): boolean {
 
 function expectProblem(report: VerifyReport, kind: string, seq?: number): void {
   assert.equal(report.ok, false);
-  assert.ok(has(report, kind, seq), `expected ${kind}${seq === undefined ? '' : ` at ${seq}`}; got ${JSON.stringify(report.problems, null, 1)}`);
+  assert.ok(
+    has(report, kind, seq),
+    `expected ${kind}${seq === undefined ? '' : ` at ${seq}`}; got ${JSON.stringify(report.problems, null, 1)}`,
+  );
 }
 
 for (const backend of BACKENDS) {
@@ -72,7 +87,10 @@ for (const backend of BACKENDS) {
         assert.equal(report.eventsChecked, 30);
         assert.equal(report.headSeq, 30);
         const dir = exportDir(logDir);
-        assert.deepEqual((await readdir(dir)).sort(), ['checkpoint-000000000020.json', 'events-000000000001-000000000020.jsonl']);
+        assert.deepEqual((await readdir(dir)).sort(), [
+          'checkpoint-000000000020.json',
+          'events-000000000001-000000000020.jsonl',
+        ]);
         assert.equal((await stat(dir)).mode & 0o777, 0o700);
         for (const f of await readdir(dir)) assert.equal((await stat(path.join(dir, f))).mode & 0o777, 0o600, f);
         // A second checkpoint exports only the new events and links to the first.
@@ -85,7 +103,9 @@ for (const backend of BACKENDS) {
 
     test('an event edited in the database → edited at its seq', (t) =>
       withTrail(t, backend, async ({ db, audit }) => {
-        await sql`update audit_events set details = ${JSON.stringify({ i: 5, note: 'nothing to see' })}::jsonb where seq = 5`.execute(db.db);
+        await sql`update audit_events set details = ${JSON.stringify({ i: 5, note: 'nothing to see' })}::jsonb where seq = 5`.execute(
+          db.db,
+        );
         expectProblem(await audit.verify(), 'edited', 5);
       }));
 
@@ -103,9 +123,13 @@ for (const backend of BACKENDS) {
 
     test('two events with swapped contents → reported at both seqs', (t) =>
       withTrail(t, backend, async ({ db, audit }) => {
-        const cols = sql.raw('time, actor_id, actor_kind, auth_method, action, resource_type, resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash');
+        const cols = sql.raw(
+          'time, actor_id, actor_kind, auth_method, action, resource_type, resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash',
+        );
         await sql`create table swap as select seq, ${cols} from audit_events where seq in (12, 13)`.execute(db.db);
-        await sql`update audit_events e set (${cols}) = (select ${cols} from swap s where s.seq = case e.seq when 12 then 13 else 12 end) where e.seq in (12, 13)`.execute(db.db);
+        await sql`update audit_events e set (${cols}) = (select ${cols} from swap s where s.seq = case e.seq when 12 then 13 else 12 end) where e.seq in (12, 13)`.execute(
+          db.db,
+        );
         const report = await audit.verify();
         expectProblem(report, 'edited', 12);
         expectProblem(report, 'edited', 13);
@@ -128,7 +152,9 @@ for (const backend of BACKENDS) {
 
     test('a checkpoint signature altered in the database → bad-signature', (t) =>
       withTrail(t, backend, async ({ db, audit }) => {
-        const row = await sql<{ signature: string }>`select signature from audit_checkpoints where tree_size = 20`.execute(db.db);
+        const row = await sql<{
+          signature: string;
+        }>`select signature from audit_checkpoints where tree_size = 20`.execute(db.db);
         const sig = row.rows[0]!.signature;
         const flipped = (sig[0] === '0' ? '1' : '0') + sig.slice(1);
         await sql`update audit_checkpoints set signature = ${flipped} where tree_size = 20`.execute(db.db);

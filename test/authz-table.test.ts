@@ -11,7 +11,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
-import { GOOD_PASSWORD, createUser, createWorkspace, enrolMfa, jsonBody, login, ownerSession, type Session } from './helpers/identity.ts';
+import {
+  GOOD_PASSWORD,
+  createUser,
+  createWorkspace,
+  enrolMfa,
+  jsonBody,
+  login,
+  ownerSession,
+  type Session,
+} from './helpers/identity.ts';
 import type { TestRequest, TestResponse } from './helpers/https.ts';
 import type { Role } from '../src/modules/identity/index.ts';
 
@@ -57,13 +66,21 @@ describe('a workspace role gives nothing on a route that names no workspace (iss
     assert.equal(own.status, 200, own.body);
     const events = own.json<{ events: { resource: { workspace?: string } }[] }>().events;
     assert.ok(events.length > 0);
-    assert.ok(events.every((e) => e.resource.workspace === 'default'), 'only default events');
-    assert.equal((await app.req('/api/v1/workspaces/other/audit/events', bearer)).status, 404, 'a token bound to default does not reach other');
+    assert.ok(
+      events.every((e) => e.resource.workspace === 'default'),
+      'only default events',
+    );
+    assert.equal(
+      (await app.req('/api/v1/workspaces/other/audit/events', bearer)).status,
+      404,
+      'a token bound to default does not reach other',
+    );
   });
 
   test('walk: every non-self route without :ws refuses workspace owners, admins and auditors (session and token)', async () => {
     const routes = app.server.app.routes.filter(
-      (r) => !r.url.includes(':ws') && r.access && 'action' in r.access && !r.access.action.startsWith('identity.self.'),
+      (r) =>
+        !r.url.includes(':ws') && r.access && 'action' in r.access && !r.access.action.startsWith('identity.self.'),
     );
     assert.ok(routes.length >= 10, `found only ${routes.length} routes without a workspace`);
     const callers: { name: string; send: (path: string, o: Omit<TestRequest, 'ca'>) => Promise<TestResponse> }[] = [];
@@ -71,7 +88,10 @@ describe('a workspace role gives nothing on a route that names no workspace (iss
       const m = await member(role);
       const token = await tokenFor(m.session);
       callers.push({ name: `${role} session`, send: (p, o) => m.session.req(p, o) });
-      callers.push({ name: `${role} token`, send: (p, o) => app.req(p, { ...o, headers: { ...o.headers, authorization: `Bearer ${token}` } }) });
+      callers.push({
+        name: `${role} token`,
+        send: (p, o) => app.req(p, { ...o, headers: { ...o.headers, authorization: `Bearer ${token}` } }),
+      });
     }
     const leaks: string[] = [];
     for (const r of routes) {
@@ -96,17 +116,31 @@ describe('a workspace role gives nothing on a route that names no workspace (iss
 
 describe('no principal grants more than it holds (issue 13 §2)', () => {
   const newUser = (role: Role, extra: Record<string, unknown> = {}) =>
-    jsonBody({ email: `n-${Math.random().toString(36).slice(2, 8)}@corp.test`, displayName: 'New Person', password: GOOD_PASSWORD, role, ...extra });
+    jsonBody({
+      email: `n-${Math.random().toString(36).slice(2, 8)}@corp.test`,
+      displayName: 'New Person',
+      password: GOOD_PASSWORD,
+      role,
+      ...extra,
+    });
 
   test('the reproduction: an admin cannot create an owner, so cannot make themselves owner', async () => {
     const admin = await member('admin');
     const created = await admin.session.req('/api/v1/workspaces/default/users', newUser('owner'));
     assert.equal(created.status, 403, created.body);
     assert.match(created.json<{ detail: string }>().detail, /Only an owner/);
-    const self = await admin.session.req(`/api/v1/workspaces/default/users/${admin.id}/roles`, jsonBody({ roles: ['owner'] }, 'PUT'));
+    const self = await admin.session.req(
+      `/api/v1/workspaces/default/users/${admin.id}/roles`,
+      jsonBody({ roles: ['owner'] }, 'PUT'),
+    );
     assert.equal(self.status, 403, self.body);
     assert.deepEqual(await app.server.identity.users.rolesIn(admin.id, 'default'), ['admin']);
-    await expectAudit(app, { action: 'identity.user.create', outcome: 'denied', actorId: admin.id, resource: { workspace: 'default' } });
+    await expectAudit(app, {
+      action: 'identity.user.create',
+      outcome: 'denied',
+      actorId: admin.id,
+      resource: { workspace: 'default' },
+    });
     await expectAudit(app, { action: 'identity.membership.update', outcome: 'denied', actorId: admin.id });
   });
 
@@ -118,25 +152,94 @@ describe('no principal grants more than it holds (issue 13 §2)', () => {
     const analyst = await createUser(app, `an-${Date.now()}@corp.test`, { role: 'analyst' });
     const otherAdmin = await createUser(app, `oa-${Date.now()}@corp.test`, { role: 'admin' });
     const ownerElsewhere = await createUser(app, `oe-${Date.now()}@corp.test`, { role: 'viewer' });
-    await app.server.database.db.insertInto('memberships').values({ workspace_id: 'other', user_id: ownerElsewhere.id, role: 'owner' }).execute();
+    await app.server.database.db
+      .insertInto('memberships')
+      .values({ workspace_id: 'other', user_id: ownerElsewhere.id, role: 'owner' })
+      .execute();
 
     const cases: [string, Session, string, ReturnType<typeof jsonBody> | { method: string }, number][] = [
       ['admin creates an owner', admin.session, '/users', newUser('owner'), 403],
       ['admin creates an admin (at their own rank)', admin.session, '/users', newUser('admin'), 201],
       ['admin creates an analyst', admin.session, '/users', newUser('analyst'), 201],
-      ['admin gives a clearance above their own', admin.session, '/users', newUser('analyst', { attributes: { clearance: 3 } }), 403],
-      ['admin gives another region', admin.session, '/users', newUser('analyst', { attributes: { region: 'eu' } }), 403],
-      ['owner gives a clearance', owner.session, '/users', newUser('analyst', { attributes: { clearance: 3, region: 'eu' } }), 201],
+      [
+        'admin gives a clearance above their own',
+        admin.session,
+        '/users',
+        newUser('analyst', { attributes: { clearance: 3 } }),
+        403,
+      ],
+      [
+        'admin gives another region',
+        admin.session,
+        '/users',
+        newUser('analyst', { attributes: { region: 'eu' } }),
+        403,
+      ],
+      [
+        'owner gives a clearance',
+        owner.session,
+        '/users',
+        newUser('analyst', { attributes: { clearance: 3, region: 'eu' } }),
+        201,
+      ],
       ['engineer creates anyone', engineer.session, '/users', newUser('viewer'), 403],
-      ['admin demotes an owner', admin.session, `/users/${victimOwner.id}/roles`, jsonBody({ roles: ['viewer'] }, 'PUT'), 403],
+      [
+        'admin demotes an owner',
+        admin.session,
+        `/users/${victimOwner.id}/roles`,
+        jsonBody({ roles: ['viewer'] }, 'PUT'),
+        403,
+      ],
       ['admin disables an owner', admin.session, `/users/${victimOwner.id}/disable`, { method: 'POST' }, 403],
-      ['admin promotes an analyst to owner', admin.session, `/users/${analyst.id}/roles`, jsonBody({ roles: ['owner'] }, 'PUT'), 403],
-      ['admin promotes an analyst to admin', admin.session, `/users/${analyst.id}/roles`, jsonBody({ roles: ['admin'] }, 'PUT'), 200],
-      ['admin demotes another admin', admin.session, `/users/${otherAdmin.id}/roles`, jsonBody({ roles: ['viewer'] }, 'PUT'), 200],
-      ['admin changes their own roles', admin.session, `/users/${admin.id}/roles`, jsonBody({ roles: ['viewer'] }, 'PUT'), 403],
-      ['admin disables a viewer who owns another workspace', admin.session, `/users/${ownerElsewhere.id}/disable`, { method: 'POST' }, 403],
-      ['admin creates an auditor service account', admin.session, '/service-accounts', jsonBody({ name: `sa-${Date.now()}`, role: 'auditor' }), 201],
-      ['owner demotes another owner', owner.session, `/users/${victimOwner.id}/roles`, jsonBody({ roles: ['admin'] }, 'PUT'), 200],
+      [
+        'admin promotes an analyst to owner',
+        admin.session,
+        `/users/${analyst.id}/roles`,
+        jsonBody({ roles: ['owner'] }, 'PUT'),
+        403,
+      ],
+      [
+        'admin promotes an analyst to admin',
+        admin.session,
+        `/users/${analyst.id}/roles`,
+        jsonBody({ roles: ['admin'] }, 'PUT'),
+        200,
+      ],
+      [
+        'admin demotes another admin',
+        admin.session,
+        `/users/${otherAdmin.id}/roles`,
+        jsonBody({ roles: ['viewer'] }, 'PUT'),
+        200,
+      ],
+      [
+        'admin changes their own roles',
+        admin.session,
+        `/users/${admin.id}/roles`,
+        jsonBody({ roles: ['viewer'] }, 'PUT'),
+        403,
+      ],
+      [
+        'admin disables a viewer who owns another workspace',
+        admin.session,
+        `/users/${ownerElsewhere.id}/disable`,
+        { method: 'POST' },
+        403,
+      ],
+      [
+        'admin creates an auditor service account',
+        admin.session,
+        '/service-accounts',
+        jsonBody({ name: `sa-${Date.now()}`, role: 'auditor' }),
+        201,
+      ],
+      [
+        'owner demotes another owner',
+        owner.session,
+        `/users/${victimOwner.id}/roles`,
+        jsonBody({ roles: ['admin'] }, 'PUT'),
+        200,
+      ],
     ];
     const wrong: string[] = [];
     for (const [name, s, path, opts, want] of cases) {
@@ -151,13 +254,19 @@ describe('no principal grants more than it holds (issue 13 §2)', () => {
   test('the last owner of a workspace can be neither demoted nor disabled', async () => {
     await createWorkspace(app, 'solo');
     const { user, session } = await ownerSession(app, `solo-owner-${Date.now()}@corp.test`, 'solo');
-    const demote = await session.req(`/api/v1/workspaces/solo/users/${user.id}/roles`, jsonBody({ roles: ['admin'] }, 'PUT'));
+    const demote = await session.req(
+      `/api/v1/workspaces/solo/users/${user.id}/roles`,
+      jsonBody({ roles: ['admin'] }, 'PUT'),
+    );
     assert.equal(demote.status, 409, demote.body);
     assert.match(demote.json<{ detail: string }>().detail, /last owner/);
     assert.deepEqual(await app.server.identity.users.rolesIn(user.id, 'solo'), ['owner']);
     // A second owner makes the demotion possible; then that one is the last and stays.
     const second = await createUser(app, `solo-2-${Date.now()}@corp.test`, { role: 'owner', workspace: 'solo' });
-    const ok = await session.req(`/api/v1/workspaces/solo/users/${user.id}/roles`, jsonBody({ roles: ['admin'] }, 'PUT'));
+    const ok = await session.req(
+      `/api/v1/workspaces/solo/users/${user.id}/roles`,
+      jsonBody({ roles: ['admin'] }, 'PUT'),
+    );
     assert.equal(ok.status, 200, ok.body);
     assert.deepEqual(await app.server.identity.users.rolesIn(second.id, 'solo'), ['owner']);
     await app.server.database.db.updateTable('users').set({ status: 'disabled' }).where('id', '=', second.id).execute();

@@ -220,7 +220,10 @@ export function blobContract(name: string, open: () => Promise<ContractFixture>)
       await up.putPart(1, second, size);
       await up.putPart(2, Buffer.from('tail'), 4);
       await up.complete();
-      assert.equal(sha(await buffer((await d.get('mp/retried')).body)), sha(Buffer.concat([second, Buffer.from('tail')])));
+      assert.equal(
+        sha(await buffer((await d.get('mp/retried')).body)),
+        sha(Buffer.concat([second, Buffer.from('tail')])),
+      );
     });
 
     test('multipart: abort leaves nothing behind', async () => {
@@ -253,7 +256,18 @@ export function blobContract(name: string, open: () => Promise<ContractFixture>)
     });
 
     test('unsafe keys are refused before any I/O', async () => {
-      for (const key of ['', '../escape', 'a/../../b', 'a//b', '/abs', 'a/./b', 'ctl\u0000x', 'tab\tx', 'back\\slash', 'x'.repeat(1025)]) {
+      for (const key of [
+        '',
+        '../escape',
+        'a/../../b',
+        'a//b',
+        '/abs',
+        'a/./b',
+        'ctl\u0000x',
+        'tab\tx',
+        'back\\slash',
+        'x'.repeat(1025),
+      ]) {
         await rejectsWith(d.put(key, Buffer.from('x')), 'INVALID_KEY');
         await rejectsWith(d.get(key), 'INVALID_KEY');
         await rejectsWith(d.delete(key), 'INVALID_KEY');

@@ -15,7 +15,13 @@ blobContract('gcs (GCS peer, bearer token)', async () => {
   const peer = await startGcsPeer({ buckets: [BUCKET], tokens: [{ token: 'reader', buckets: { [BUCKET]: 'read' } }] });
   const open = (over: Partial<GcsDriverOptions> & { token?: string } = {}): GcsDriver => {
     const { token, ...rest } = over;
-    return new GcsDriver({ bucket: BUCKET, prefix: 'tenant-a/', apiEndpoint: peer.url, authClient: bearerAuthClient(token ?? peer.adminToken), ...rest });
+    return new GcsDriver({
+      bucket: BUCKET,
+      prefix: 'tenant-a/',
+      apiEndpoint: peer.url,
+      authClient: bearerAuthClient(token ?? peer.adminToken),
+      ...rest,
+    });
   };
   return {
     driver: open(),

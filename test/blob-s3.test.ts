@@ -23,7 +23,8 @@ if (missing) {
     });
     return {
       driver: createS3Driver(base()),
-      wrongCredentials: () => createS3Driver(base({ credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'not-the-secret' } })),
+      wrongCredentials: () =>
+        createS3Driver(base({ credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'not-the-secret' } })),
       missingBucket: () => createS3Driver(base({ bucket: 'no-such-bucket' })),
       cleanup: () => peer.stop(),
     };

@@ -46,7 +46,13 @@ describe('strongroom CLI basics', () => {
     const r = runCli(['config', 'check'], {});
     assert.equal(r.status, 0);
     const home = path.join(os.tmpdir(), `sr-weak-${process.pid}`);
-    const s = runCli(['serve'], { STRONGROOM_HOME: home, DATABASE_URL: 'postgres://app:pw@db.example.invalid/strongroom?sslmode=disable', STRONGROOM_HTTPS_PORT: '0', STRONGROOM_HTTP_PORT: 'off', STRONGROOM_METRICS_PORT: 'off' });
+    const s = runCli(['serve'], {
+      STRONGROOM_HOME: home,
+      DATABASE_URL: 'postgres://app:pw@db.example.invalid/strongroom?sslmode=disable',
+      STRONGROOM_HTTPS_PORT: '0',
+      STRONGROOM_HTTP_PORT: 'off',
+      STRONGROOM_METRICS_PORT: 'off',
+    });
     assert.equal(s.status, 2, s.stderr);
     assert.match(s.stderr, /ALLOW_WEAK_TLS/);
     assert.ok(!s.stderr.includes('pw@'), 'no credentials echoed');
@@ -55,7 +61,8 @@ describe('strongroom CLI basics', () => {
   test('config lists every variable with its description', () => {
     const r = runCli(['config'], {});
     assert.equal(r.status, 0);
-    for (const v of ['STRONGROOM_HOME', 'STRONGROOM_HTTPS_PORT', 'DATABASE_URL', 'STRONGROOM_TLS_CERT_FILE']) assert.match(r.stdout, new RegExp(v));
+    for (const v of ['STRONGROOM_HOME', 'STRONGROOM_HTTPS_PORT', 'DATABASE_URL', 'STRONGROOM_TLS_CERT_FILE'])
+      assert.match(r.stdout, new RegExp(v));
   });
 });
 
@@ -65,7 +72,12 @@ describe('serve on the embedded defaults', () => {
   before(async () => {
     home = path.join(await mkdtemp(path.join(os.tmpdir(), 'sr-e2e-')), 'data');
     const [https_, http_, metrics] = [await freePort(), await freePort(), await freePort()];
-    env = { STRONGROOM_HOME: home, STRONGROOM_HTTPS_PORT: String(https_), STRONGROOM_HTTP_PORT: String(http_), STRONGROOM_METRICS_PORT: String(metrics) };
+    env = {
+      STRONGROOM_HOME: home,
+      STRONGROOM_HTTPS_PORT: String(https_),
+      STRONGROOM_HTTP_PORT: String(http_),
+      STRONGROOM_METRICS_PORT: String(metrics),
+    };
   });
   after(async () => {
     await rm(path.dirname(home), { recursive: true, force: true });
@@ -91,7 +103,17 @@ describe('serve on the embedded defaults', () => {
     const doctor = runCli(['doctor', '--json'], env);
     const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] }).checks;
     const byName = Object.fromEntries(checks.map((c) => [c.name, c.status]));
-    assert.deepEqual(byName, { 'data-dir': 'pass', 'tls-certificate': 'warn', 'tls-listener': 'pass', hsts: 'pass', database: 'pass', 'root-key': 'warn', seal: 'pass', 'audit-chain': 'pass', 'secrets-due': 'warn' });
+    assert.deepEqual(byName, {
+      'data-dir': 'pass',
+      'tls-certificate': 'warn',
+      'tls-listener': 'pass',
+      hsts: 'pass',
+      database: 'pass',
+      'root-key': 'warn',
+      seal: 'pass',
+      'audit-chain': 'pass',
+      'secrets-due': 'warn',
+    });
     assert.equal(doctor.status, 0);
 
     first.child.kill('SIGTERM');
@@ -126,17 +148,26 @@ describe('user certificate reloaded on SIGHUP', () => {
     await writeFile(certFile, a.cert);
     await writeFile(keyFile, a.key, { mode: 0o600 });
     const port = await freePort();
-    const serve = await startServe({ STRONGROOM_HOME: path.join(dir, 'home'), STRONGROOM_HTTPS_PORT: String(port), STRONGROOM_HTTP_PORT: 'off', STRONGROOM_METRICS_PORT: 'off', STRONGROOM_TLS_CERT_FILE: certFile, STRONGROOM_TLS_KEY_FILE: keyFile });
+    const serve = await startServe({
+      STRONGROOM_HOME: path.join(dir, 'home'),
+      STRONGROOM_HTTPS_PORT: String(port),
+      STRONGROOM_HTTP_PORT: 'off',
+      STRONGROOM_METRICS_PORT: 'off',
+      STRONGROOM_TLS_CERT_FILE: certFile,
+      STRONGROOM_TLS_KEY_FILE: keyFile,
+    });
     try {
       const agent = new https.Agent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0, ca: [a.cert, b.cert] });
       const fingerprint = () =>
         new Promise<{ fp: string; socket: TLSSocket }>((resolve, reject) => {
-          https.get(`https://localhost:${port}/healthz`, { agent }, (res) => {
-            const socket = res.socket as TLSSocket;
-            const fp = socket.getPeerCertificate().fingerprint256;
-            res.resume();
-            res.on('end', () => resolve({ fp, socket }));
-          }).on('error', reject);
+          https
+            .get(`https://localhost:${port}/healthz`, { agent }, (res) => {
+              const socket = res.socket as TLSSocket;
+              const fp = socket.getPeerCertificate().fingerprint256;
+              res.resume();
+              res.on('end', () => resolve({ fp, socket }));
+            })
+            .on('error', reject);
         });
       const before1 = await fingerprint();
       assert.equal(before1.fp, new X509Certificate(a.cert).fingerprint256);

@@ -68,11 +68,17 @@ describe('console in Chromium', () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'sr-console-'));
     az = await startAzurite();
     await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('datasets').create();
-    app = await startTestApp('pglite', { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' }, now: () => new Date(now()) });
+    app = await startTestApp('pglite', {
+      env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+      now: () => new Date(now()),
+    });
     const owner = await createUser(app, OWNER, { role: 'owner', displayName: 'Olive Owner' });
     // A second workspace where the same person is only an analyst (for the workspace switcher).
     await createWorkspace(app, 'lab');
-    await app.server.database.db.insertInto('memberships').values({ workspace_id: 'lab', user_id: owner.id, role: 'analyst' }).execute();
+    await app.server.database.db
+      .insertInto('memberships')
+      .values({ workspace_id: 'lab', user_id: owner.id, role: 'analyst' })
+      .execute();
     await createUser(app, VIEWER, { role: 'viewer', displayName: 'Vic Viewer' });
     base = `https://127.0.0.1:${app.server.httpsPort}`;
     browser = await openBrowser();
@@ -139,7 +145,11 @@ describe('console in Chromium', () => {
     await page.getByLabel('Email').fill(OWNER);
     await page.getByLabel('Password').fill(GOOD_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    assert.match((await page.getByText(/Signed in as .* Not you\?/).textContent()) ?? '', /owner@console\.test/, 'the enrolment screen says who is signed in, with a way out');
+    assert.match(
+      (await page.getByText(/Signed in as .* Not you\?/).textContent()) ?? '',
+      /owner@console\.test/,
+      'the enrolment screen says who is signed in, with a way out',
+    );
     await page.getByRole('button', { name: 'Start enrolment' }).click();
     await page.getByRole('img', { name: 'QR code of the authenticator secret' }).waitFor();
     const shown = (await page.getByTestId('totp-secret').textContent())!.trim();
@@ -154,8 +164,14 @@ describe('console in Chromium', () => {
     await page.getByRole('button', { name: 'Turn on MFA' }).click();
     const codes = (await page.getByTestId('recovery-codes').textContent()) ?? '';
     assert.ok(codes.length > 20, 'recovery codes are shown');
-    assert.ok(await page.getByRole('button', { name: 'Continue' }).isDisabled(), 'Continue waits for "I have saved them"');
-    const [saved] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download as a file' }).click()]);
+    assert.ok(
+      await page.getByRole('button', { name: 'Continue' }).isDisabled(),
+      'Continue waits for "I have saved them"',
+    );
+    const [saved] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download as a file' }).click(),
+    ]);
     const { readFile } = await import('node:fs/promises');
     const file = await readFile(await saved.path(), 'utf8');
     const first = (await page.getByTestId('recovery-codes').locator('div').first().textContent())!;
@@ -203,7 +219,13 @@ describe('console in Chromium', () => {
     await page.getByLabel('Drive name').fill('Bad Name!');
     await page.getByRole('button', { name: 'Next', exact: true }).click();
     await fieldError(page, 'Drive name').getByText('1–63 characters of a–z, 0–9 and -').waitFor();
-    assert.equal(await page.getByLabel('Drive name').evaluate((el) => (el as unknown as { validity: { patternMismatch: boolean } }).validity.patternMismatch), true, 'the pattern attribute is a valid expression and applies');
+    assert.equal(
+      await page
+        .getByLabel('Drive name')
+        .evaluate((el) => (el as unknown as { validity: { patternMismatch: boolean } }).validity.patternMismatch),
+      true,
+      'the pattern attribute is a valid expression and applies',
+    );
     await browser.shot('03b-mount-name-invalid');
     await page.getByLabel('Drive name').fill('azure-lake');
     await page.getByRole('button', { name: 'Next', exact: true }).click();
@@ -242,7 +264,11 @@ describe('console in Chromium', () => {
     const row = page.getByTestId('drive-azure-lake');
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /Azure Blob Storage/);
-    assert.doesNotMatch(await page.content(), new RegExp(AZURITE_KEY.slice(0, 20).replace(/[+/]/g, '.')), 'the key is never shown again');
+    assert.doesNotMatch(
+      await page.content(),
+      new RegExp(AZURITE_KEY.slice(0, 20).replace(/[+/]/g, '.')),
+      'the key is never shown again',
+    );
     await browser.shot('06-drives-after-add');
   });
 
@@ -252,8 +278,21 @@ describe('console in Chromium', () => {
   const throttle = async (bytesPerSecond: number) => {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-    return () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 }).then(() => cdp.detach());
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: bytesPerSecond,
+    });
+    return () =>
+      cdp
+        .send('Network.emulateNetworkConditions', {
+          offline: false,
+          latency: 0,
+          downloadThroughput: -1,
+          uploadThroughput: -1,
+        })
+        .then(() => cdp.detach());
   };
   const openUpload = async (dataset: string) => {
     await page.goto(`${base}/datasets`);
@@ -264,7 +303,8 @@ describe('console in Chromium', () => {
     await panel.getByRole('button', { name: 'Upload', exact: true }).click();
     return panel;
   };
-  const progressValue = async () => Number(await page.getByRole('progressbar', { name: 'Upload progress' }).getAttribute('value'));
+  const progressValue = async () =>
+    Number(await page.getByRole('progressbar', { name: 'Upload progress' }).getAttribute('value'));
   /** Poll the page from the test (waitForFunction would eval a string, which the console's CSP forbids). */
   const progressAbove = async (bytes: number) => {
     for (let i = 0; i < 600 && !((await progressValue()) > bytes); i++) await new Promise((r) => setTimeout(r, 100));
@@ -276,7 +316,8 @@ describe('console in Chromium', () => {
     file = path.join(work, 'measurements.bin');
     const chunk = randomBytes(1024 * 1024);
     const parts: Buffer[] = [];
-    for (let i = 0; i < FILE_BYTES / chunk.length; i++) parts.push(Buffer.concat([chunk.subarray(0, chunk.length - 4), Buffer.from(i.toString(16).padStart(4, '0'))]));
+    for (let i = 0; i < FILE_BYTES / chunk.length; i++)
+      parts.push(Buffer.concat([chunk.subarray(0, chunk.length - 4), Buffer.from(i.toString(16).padStart(4, '0'))]));
     await writeFile(file, Buffer.concat(parts));
     expected = await sha256File(file);
 
@@ -291,7 +332,10 @@ describe('console in Chromium', () => {
     await page.getByLabel('File to upload').setInputFiles(file);
     await panel.getByRole('button', { name: 'Upload', exact: true }).click();
     await page.getByText('Version 1 of measurements is stored').waitFor({ timeout: 180_000 });
-    assert.ok(await panel.getByRole('button', { name: 'Upload', exact: true }).isDisabled(), 'the Upload button resets: the stored file is not offered again');
+    assert.ok(
+      await panel.getByRole('button', { name: 'Upload', exact: true }).isDisabled(),
+      'the Upload button resets: the stored file is not offered again',
+    );
     const stats = (await page.getByTestId('upload-stats').textContent()) ?? '';
     assert.match(stats, /100 %/);
     assert.match(stats, /50\.0 MiB of 50\.0 MiB/);
@@ -304,11 +348,18 @@ describe('console in Chromium', () => {
     await page.getByRole('link', { name: 'Open dataset' }).click();
     const row = page.getByTestId('version-1');
     await row.waitFor();
-    assert.equal((await row.getByTestId('sha256').textContent())?.trim(), expected, 'the page shows the SHA-256 of the uploaded bytes');
+    assert.equal(
+      (await row.getByTestId('sha256').textContent())?.trim(),
+      expected,
+      'the page shows the SHA-256 of the uploaded bytes',
+    );
     assert.match((await row.textContent()) ?? '', /azure-lake/);
     assert.match((await row.textContent()) ?? '', /by you \(owner@console\.test\)/);
     await browser.shot('09-dataset-page');
-    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('button', { name: 'Download' }).click(),
+    ]);
     const saved = await download.path();
     assert.equal(download.suggestedFilename(), 'measurements.bin');
     assert.equal(await sha256File(saved), expected, 'the downloaded bytes hash the same');
@@ -333,7 +384,11 @@ describe('console in Chromium', () => {
     await unthrottle();
     await page.goto(`${base}/datasets`);
     await page.getByRole('link', { name: 'measurements' }).waitFor();
-    assert.equal(await page.getByRole('link', { name: 'cancelled-upload' }).count(), 0, 'a cancelled upload leaves no dataset');
+    assert.equal(
+      await page.getByRole('link', { name: 'cancelled-upload' }).count(),
+      0,
+      'a cancelled upload leaves no dataset',
+    );
 
     unthrottle = await throttle(6 * 1024 * 1024);
     panel = await openUpload('resumed-upload');
@@ -348,7 +403,11 @@ describe('console in Chromium', () => {
     assert.ok(before > 0);
     await browser.shot('09c-upload-resumed');
     await page.getByRole('link', { name: 'Open dataset' }).click();
-    assert.equal((await page.getByTestId('version-1').getByTestId('sha256').textContent())?.trim(), expected, 'the resumed upload stored the same bytes');
+    assert.equal(
+      (await page.getByTestId('version-1').getByTestId('sha256').textContent())?.trim(),
+      expected,
+      'the resumed upload stored the same bytes',
+    );
   });
 
   test('upload form: the name comes from the file and is checked as typed; a tag says what it does; an identical file is pointed out; a refused download says why', async (t) => {
@@ -359,7 +418,11 @@ describe('console in Chromium', () => {
     await page.getByRole('button', { name: 'Upload', exact: true }).first().click();
     const panel = page.getByRole('form', { name: 'Upload a file' });
     await panel.getByLabel('File to upload').setInputFiles(notes);
-    assert.equal(await panel.getByLabel('Dataset name').inputValue(), 'Q3-Sales-final', 'the name is suggested from the file name');
+    assert.equal(
+      await panel.getByLabel('Dataset name').inputValue(),
+      'Q3-Sales-final',
+      'the name is suggested from the file name',
+    );
     for (const [bad, says] of [
       ['my data', 'No spaces'],
       ['daten-ä', '"ä" cannot be used'],
@@ -381,7 +444,10 @@ describe('console in Chromium', () => {
     await panel.getByLabel('Tags (optional)').fill('finance, pii');
     const warning = panel.getByText('The tag pii restricts downloads');
     await warning.waitFor();
-    assert.match((await panel.getByRole('status').filter({ hasText: 'restricts downloads' }).textContent()) ?? '', /clearance 2 or more.*You do not meet it/);
+    assert.match(
+      (await panel.getByRole('status').filter({ hasText: 'restricts downloads' }).textContent()) ?? '',
+      /clearance 2 or more.*You do not meet it/,
+    );
     await browser.shot('09e-upload-pii-warning');
     await panel.getByRole('button', { name: 'Upload', exact: true }).click();
     await panel.getByText('Version 1 of q3-sales is stored').waitFor();
@@ -437,8 +503,15 @@ describe('console in Chromium', () => {
     const drivesFolder = page.getByRole('button', { name: 'drives/' });
     await drivesFolder.click();
     assert.equal(await drivesFolder.getAttribute('aria-expanded'), 'false');
-    assert.equal(await page.getByRole('button', { name: 'credentials' }).count(), 0, 'a folded folder hides its secrets');
-    assert.ok(await page.getByRole('button', { name: 'team/' }).isDisabled(), "the selected secret's folder stays open");
+    assert.equal(
+      await page.getByRole('button', { name: 'credentials' }).count(),
+      0,
+      'a folded folder hides its secrets',
+    );
+    assert.ok(
+      await page.getByRole('button', { name: 'team/' }).isDisabled(),
+      "the selected secret's folder stays open",
+    );
     await drivesFolder.click();
     await page.getByRole('button', { name: 'credentials' }).waitFor();
     assert.ok(!(await page.content()).includes(SECRET_VALUE), 'the value is not on the page after saving');
@@ -461,7 +534,11 @@ describe('console in Chromium', () => {
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     await revealed.getByRole('button', { name: 'Copy password' }).click();
     await revealed.getByRole('button', { name: 'Copy password' }).getByText('Copied').waitFor();
-    assert.equal(await page.evaluate('navigator.clipboard.readText()'), SECRET_VALUE, 'the copy button put the value on the clipboard');
+    assert.equal(
+      await page.evaluate('navigator.clipboard.readText()'),
+      SECRET_VALUE,
+      'the copy button put the value on the clipboard',
+    );
     // A new version starts from the non-secret fields of the revealed one; the password stays empty.
     await page.getByRole('button', { name: 'New version' }).click();
     const next = page.getByRole('form', { name: 'New version' });
@@ -476,7 +553,10 @@ describe('console in Chromium', () => {
     assert.ok(!(await page.content()).includes(SECRET_VALUE), 'hidden again');
 
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
-    await page.getByRole('dialog', { name: 'Delete version 1?' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await page
+      .getByRole('dialog', { name: 'Delete version 1?' })
+      .getByRole('button', { name: 'Delete', exact: true })
+      .click();
     await page.getByTestId('secret-version-1').getByText('deleted', { exact: true }).waitFor();
     assert.ok(await page.getByRole('button', { name: 'Reveal', exact: true }).isDisabled());
     await browser.shot('13-vault-deleted');
@@ -492,7 +572,8 @@ describe('console in Chromium', () => {
     const table = page.getByRole('table', { name: 'Events' });
     await table.getByText('vault.secret.reveal').first().waitFor();
     const body = (await table.textContent()) ?? '';
-    for (const action of ['vault.secret.create', 'vault.secret.reveal', 'vault.secret.delete']) assert.ok(body.includes(action), `${action} is listed`);
+    for (const action of ['vault.secret.create', 'vault.secret.reveal', 'vault.secret.delete'])
+      assert.ok(body.includes(action), `${action} is listed`);
     assert.ok(body.includes('secret:team/warehouse/password'));
     assert.ok(!body.includes('dataset.version.create'), 'the action filter applies');
     await browser.shot('14-audit-search');
@@ -504,7 +585,10 @@ describe('console in Chromium', () => {
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Verify now' }).click();
     await integrity.getByText(/Chain verified up to event \d+ at /).waitFor();
-    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export CSV' }).click(),
+    ]);
     const { readFile } = await import('node:fs/promises');
     assert.match(await readFile(await csv.path(), 'utf8'), /vault\.secret\.reveal/);
   });
@@ -535,7 +619,8 @@ describe('console in Chromium', () => {
     await role.selectOption('analyst');
     await confirm.getByRole('button', { name: 'Change role' }).click();
     await page.getByRole('dialog').waitFor({ state: 'hidden' });
-    for (let i = 0; i < 50 && (await role.inputValue()) !== 'analyst'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await role.inputValue()) !== 'analyst'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.equal(await role.inputValue(), 'analyst');
 
     await page.getByRole('link', { name: 'Your account' }).click();
@@ -600,10 +685,17 @@ describe('console in Chromium', () => {
     await page.getByLabel('Workspace').selectOption('lab');
     await page.getByText('Data Store is not available to you').waitFor();
     const nav = (await page.getByRole('navigation', { name: 'Main' }).textContent()) ?? '';
-    assert.ok(nav.includes('Datasets') && !nav.includes('Users & roles') && !nav.includes('Vault'), 'an analyst in lab sees the data pages only');
+    assert.ok(
+      nav.includes('Datasets') && !nav.includes('Users & roles') && !nav.includes('Vault'),
+      'an analyst in lab sees the data pages only',
+    );
     await page.getByRole('link', { name: 'Datasets' }).click();
     await page.getByText('No datasets yet').waitFor();
-    assert.equal(await page.getByRole('link', { name: 'measurements' }).count(), 0, "default's datasets are not shown in lab");
+    assert.equal(
+      await page.getByRole('link', { name: 'measurements' }).count(),
+      0,
+      "default's datasets are not shown in lab",
+    );
     await browser.shot('16b-workspace-lab');
     await page.getByLabel('Workspace').selectOption('default');
     await page.getByRole('link', { name: 'measurements' }).waitFor();
@@ -614,10 +706,16 @@ describe('console in Chromium', () => {
     await page.goto(`${base}/datasets`);
     await page.getByRole('link', { name: 'measurements' }).waitFor();
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), 'Skip to content');
+    assert.equal(
+      await page.evaluate('document.activeElement && document.activeElement.textContent'),
+      'Skip to content',
+    );
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
-    assert.match(String(await page.evaluate('document.activeElement && document.activeElement.textContent')), /Data Store/);
+    assert.match(
+      String(await page.evaluate('document.activeElement && document.activeElement.textContent')),
+      /Data Store/,
+    );
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Data Store' }).waitFor();
     await page.setViewportSize({ width: 420, height: 800 });
@@ -625,8 +723,16 @@ describe('console in Chromium', () => {
       ['/datasets', 'narrow-datasets', undefined],
       ['/drives', 'narrow-data-store', undefined],
       ['/audit', 'narrow-audit', undefined],
-      ['/datasets/measurements', 'narrow-dataset', () => page.getByTestId('version-1').getByRole('button', { name: 'Download' })],
-      ['/vault?path=team%2Fwarehouse%2Fpassword', 'narrow-vault', () => page.getByRole('button', { name: 'New version' })],
+      [
+        '/datasets/measurements',
+        'narrow-dataset',
+        () => page.getByTestId('version-1').getByRole('button', { name: 'Download' }),
+      ],
+      [
+        '/vault?path=team%2Fwarehouse%2Fpassword',
+        'narrow-vault',
+        () => page.getByRole('button', { name: 'New version' }),
+      ],
       ['/drives/new', 'narrow-mount', () => page.getByRole('radio', { name: /Google Cloud Storage/ })],
     ] as const;
     for (const [where, name, action] of pages) {
@@ -634,15 +740,26 @@ describe('console in Chromium', () => {
       await page.getByRole('heading', { level: 1 }).waitFor();
       if (action) await action().waitFor();
       await browser.shot(`19-${name}`);
-      assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, `${where} fits a narrow window`);
+      assert.equal(
+        await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'),
+        true,
+        `${where} fits a narrow window`,
+      );
       // No table scrolls sideways inside its box either: every action is reachable.
-      assert.equal(await page.evaluate('[...document.querySelectorAll("table")].every((t) => t.parentElement.scrollWidth <= t.parentElement.clientWidth + 1)'), true, `${where}: no table wider than its box`);
+      assert.equal(
+        await page.evaluate(
+          '[...document.querySelectorAll("table")].every((t) => t.parentElement.scrollWidth <= t.parentElement.clientWidth + 1)',
+        ),
+        true,
+        `${where}: no table wider than its box`,
+      );
       if (action) {
         const box = await action().boundingBox();
         assert.ok(box && box.x >= 0 && box.x + box.width <= 420, `${where}: the action is inside the window`);
       }
     }
-    for (const radio of await page.getByRole('radio').all()) assert.equal((await radio.locator('svg').first().boundingBox())?.width, 40, 'logos keep their size at 420 px');
+    for (const radio of await page.getByRole('radio').all())
+      assert.equal((await radio.locator('svg').first().boundingBox())?.width, 40, 'logos keep their size at 420 px');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
@@ -660,9 +777,13 @@ describe('console in Chromium', () => {
     await vp.getByLabel('Password').fill(GOOD_PASSWORD);
     await vp.getByRole('button', { name: 'Sign in' }).click();
     await vp.getByText('Users & roles is not available to you').waitFor();
-    assert.match((await vp.getByRole('alert').or(vp.getByRole('status')).first().textContent()) ?? '', /owners and admins/);
+    assert.match(
+      (await vp.getByRole('alert').or(vp.getByRole('status')).first().textContent()) ?? '',
+      /owners and admins/,
+    );
     const nav = (await vp.getByRole('navigation', { name: 'Main' }).textContent()) ?? '';
-    for (const item of ['Users & roles', 'Audit', 'Data Store', 'Vault']) assert.ok(!nav.includes(item), `${item} is not in a viewer's menu`);
+    for (const item of ['Users & roles', 'Audit', 'Data Store', 'Vault'])
+      assert.ok(!nav.includes(item), `${item} is not in a viewer's menu`);
     assert.ok(nav.includes('Datasets'));
     await browser.shot('17-viewer-users-deep-link', vp);
     await vp.goto(`${base}/audit`);
@@ -678,7 +799,8 @@ describe('console in Chromium', () => {
     await vp.getByRole('link', { name: 'measurements' }).click();
     const row = vp.getByTestId('version-1');
     await row.waitFor();
-    for (const action of ['Download', 'Delete', 'Upload new version']) assert.equal(await vp.getByRole('button', { name: action }).count(), 0, `no ${action} for a viewer`);
+    for (const action of ['Download', 'Delete', 'Upload new version'])
+      assert.equal(await vp.getByRole('button', { name: action }).count(), 0, `no ${action} for a viewer`);
     assert.equal(await vp.getByRole('link', { name: 'Download' }).count(), 0);
     const uploaded = (await row.textContent()) ?? '';
     assert.match(uploaded, /by another member/);

@@ -28,12 +28,33 @@ let env: Record<string, string>;
 before(async () => {
   [s3, az, gcs] = await Promise.all([startS3rver(['lake']), startAzurite(), startGcsPeer({ buckets: ['gcs-bucket'] })]);
   await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('datasets').create();
-  app = await startTestApp('pglite', { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' } });
+  app = await startTestApp('pglite', {
+    env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+  });
   const { session } = await ownerSession(app, 'drives-cli@corp.test');
   const drives = [
-    { name: 'lake', kind: 's3', config: { bucket: 'lake', endpoint: s3.endpoint, pathStyle: true }, credentials: { provider: 's3', ...S3RVER_CREDENTIALS } },
-    { name: 'blob', kind: 'azure', config: { container: 'datasets', endpoint: az.blobEndpoint }, credentials: { provider: 'azure', kind: 'account-key', accountName: AZURITE_ACCOUNT, accountKey: AZURITE_KEY } },
-    { name: 'gcs', kind: 'gcs', config: { bucket: 'gcs-bucket', endpoint: gcs.url }, credentials: { provider: 'gcs', kind: 'service-account', serviceAccount: await registerServiceAccount(gcs, { access: 'write' }) } },
+    {
+      name: 'lake',
+      kind: 's3',
+      config: { bucket: 'lake', endpoint: s3.endpoint, pathStyle: true },
+      credentials: { provider: 's3', ...S3RVER_CREDENTIALS },
+    },
+    {
+      name: 'blob',
+      kind: 'azure',
+      config: { container: 'datasets', endpoint: az.blobEndpoint },
+      credentials: { provider: 'azure', kind: 'account-key', accountName: AZURITE_ACCOUNT, accountKey: AZURITE_KEY },
+    },
+    {
+      name: 'gcs',
+      kind: 'gcs',
+      config: { bucket: 'gcs-bucket', endpoint: gcs.url },
+      credentials: {
+        provider: 'gcs',
+        kind: 'service-account',
+        serviceAccount: await registerServiceAccount(gcs, { access: 'write' }),
+      },
+    },
   ];
   for (const d of drives) {
     const added = await session.req('/api/v1/workspaces/default/drives', jsonBody(d));
@@ -58,21 +79,47 @@ for (const drive of ['lake', 'blob', 'gcs']) {
     await writeFile(path.join(dir, `${drive}-2.bin`), two);
     const up1 = await cli(['dataset', 'upload', `on-${drive}`, `${drive}-1.bin`, '--drive', drive, '--quiet']);
     assert.equal(up1.status, 0, up1.stderr);
-    const up2 = await cli(['dataset', 'upload', `on-${drive}`, `${drive}-2.bin`, '--drive', drive, '--resumable', '--part-size', '0.25', '--parallel', '3']);
+    const up2 = await cli([
+      'dataset',
+      'upload',
+      `on-${drive}`,
+      `${drive}-2.bin`,
+      '--drive',
+      drive,
+      '--resumable',
+      '--part-size',
+      '0.25',
+      '--parallel',
+      '3',
+    ]);
     assert.equal(up2.status, 0, up2.stderr);
     assert.match(up2.stdout.toString(), new RegExp(`^on-${drive}: version 2 `));
     assert.match(up2.stderr, /joining and verifying/);
 
-    const versions = JSON.parse((await cli(['dataset', 'versions', `on-${drive}`, '--json'])).stdout.toString()) as { versions: { version: number; size: number; drive: string }[] };
-    assert.deepEqual(versions.versions.map((v) => [v.version, v.size, v.drive]), [[1, one.length, drive], [2, two.length, drive]]);
+    const versions = JSON.parse((await cli(['dataset', 'versions', `on-${drive}`, '--json'])).stdout.toString()) as {
+      versions: { version: number; size: number; drive: string }[];
+    };
+    assert.deepEqual(
+      versions.versions.map((v) => [v.version, v.size, v.drive]),
+      [
+        [1, one.length, drive],
+        [2, two.length, drive],
+      ],
+    );
 
     const [whole, ranged] = await Promise.all([
       cli(['dataset', 'download', `on-${drive}`, '-o', `${drive}-out.bin`, '--quiet']),
       cli(['dataset', 'download', `on-${drive}`, '--at', '1', '--range', '65530-131080', '-o', '-', '--quiet']),
     ]);
     assert.equal(whole.status, 0, whole.stderr);
-    assert.ok((await readFile(path.join(dir, `${drive}-out.bin`))).equals(two), 'the resumable version downloads byte-identical');
+    assert.ok(
+      (await readFile(path.join(dir, `${drive}-out.bin`))).equals(two),
+      'the resumable version downloads byte-identical',
+    );
     assert.equal(ranged.status, 0, ranged.stderr);
-    assert.ok(ranged.stdout.equals(one.subarray(65530, 131081)), 'a range across segment boundaries of the streamed version');
+    assert.ok(
+      ranged.stdout.equals(one.subarray(65530, 131081)),
+      'a range across segment boundaries of the streamed version',
+    );
   });
 }

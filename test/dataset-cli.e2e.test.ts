@@ -20,7 +20,8 @@ let app: TestApp | undefined;
 let dir: string;
 let env: Record<string, string>;
 
-const cli = (args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}) => cliIn(dir, args, { ...o, env: { ...env, ...o.env } });
+const cli = (args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}) =>
+  cliIn(dir, args, { ...o, env: { ...env, ...o.env } });
 
 async function findFile(root: string, name: string): Promise<string | undefined> {
   for (const e of await readdir(root, { withFileTypes: true })) {
@@ -69,12 +70,21 @@ test('dataset upload/list/versions/download/delete, key export, decrypt without 
   assert.equal(refused.status, 2, 'a file name that cannot be a dataset name refuses the whole directory');
   assert.match(refused.stderr, /bad name\.txt → lake--bad name\.txt/);
 
-  const [list, searched, versionsRun] = await Promise.all([cli(['dataset', 'list']), cli(['dataset', 'list', '--search', 'lake', '--json']), cli(['dataset', 'versions', 'raw', '--json'])]);
+  const [list, searched, versionsRun] = await Promise.all([
+    cli(['dataset', 'list']),
+    cli(['dataset', 'list', '--search', 'lake', '--json']),
+    cli(['dataset', 'versions', 'raw', '--json']),
+  ]);
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout.toString(), /^raw {2}v1 {2}1 version\(s\) {2}5\.0 MiB {2}\[finance\] {2}raw bytes$/m);
   assert.match(list.stdout.toString(), /^lake--a\.csv {2}v1 /m);
-  assert.deepEqual(JSON.parse(searched.stdout.toString()).map((d: { name: string }) => d.name), ['lake--a.csv', 'lake--sub--b.txt']);
-  const versions = JSON.parse(versionsRun.stdout.toString()) as { versions: { version: number; size: number; sha256: string }[] };
+  assert.deepEqual(
+    JSON.parse(searched.stdout.toString()).map((d: { name: string }) => d.name),
+    ['lake--a.csv', 'lake--sub--b.txt'],
+  );
+  const versions = JSON.parse(versionsRun.stdout.toString()) as {
+    versions: { version: number; size: number; sha256: string }[];
+  };
   assert.equal(versions.versions.length, 1);
   assert.equal(versions.versions[0]!.size, big.length);
 
@@ -86,36 +96,66 @@ test('dataset upload/list/versions/download/delete, key export, decrypt without 
   assert.equal(down.status, 0, down.stderr);
   assert.match(down.stderr, /written to out\.bin \(SHA-256 verified\)/);
   assert.ok((await readFile(path.join(dir, 'out.bin'))).equals(big), 'byte-identical');
-  assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.part')), [], 'no temporary file left');
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.endsWith('.part')),
+    [],
+    'no temporary file left',
+  );
   assert.equal(toStdout.status, 0, toStdout.stderr);
   assert.ok(toStdout.stdout.equals(big), 'stdout carries exactly the bytes');
   assert.equal(ranged.status, 0, ranged.stderr);
   assert.ok((await readFile(path.join(dir, 'part.bin'))).equals(big.subarray(70000, 200001)));
 
   // The exit path: export the keys (operator, through the running server), keep the raw object.
-  const opEnv = { STRONGROOM_HOME: app!.home, STRONGROOM_HTTPS_PORT: String(app!.server.httpsPort), STRONGROOM_HTTP_PORT: 'off', STRONGROOM_METRICS_PORT: 'off', STRONGROOM_TLS_CERT_FILE: path.join(app!.home, 'cert.pem'), STRONGROOM_TLS_KEY_FILE: path.join(app!.home, 'key.pem') };
+  const opEnv = {
+    STRONGROOM_HOME: app!.home,
+    STRONGROOM_HTTPS_PORT: String(app!.server.httpsPort),
+    STRONGROOM_HTTP_PORT: 'off',
+    STRONGROOM_METRICS_PORT: 'off',
+    STRONGROOM_TLS_CERT_FILE: path.join(app!.home, 'cert.pem'),
+    STRONGROOM_TLS_KEY_FILE: path.join(app!.home, 'key.pem'),
+  };
   const exp = await cli(['key', 'export', '--workspace', 'default', '--out', 'keys.json'], { env: opEnv });
   assert.equal(exp.status, 0, exp.stderr);
   assert.match(exp.stdout.toString(), /3 object key\(s\) of workspace default written to keys\.json \(mode 0600\)/);
   assert.match(exp.stderr, /as sensitive as the data itself/);
   assert.equal((await stat(path.join(dir, 'keys.json'))).mode & 0o777, 0o600);
-  const keys = JSON.parse(await readFile(path.join(dir, 'keys.json'), 'utf8')) as { workspaceId: string; objects: { dataset: string; objectId: string; objectKey: string; dataKey: string; sha256: string }[] };
+  const keys = JSON.parse(await readFile(path.join(dir, 'keys.json'), 'utf8')) as {
+    workspaceId: string;
+    objects: { dataset: string; objectId: string; objectKey: string; dataKey: string; sha256: string }[];
+  };
   const entry = keys.objects.find((e) => e.dataset === 'raw')!;
   assert.equal(entry.sha256, versions.versions[0]!.sha256);
   const stored = await findFile(path.join(app!.home, 'drives'), entry.objectId);
   assert.ok(stored?.endsWith(entry.objectKey), `the object is in the local drive at ${entry.objectKey}`);
   await copyFile(stored!, path.join(dir, 'object.bin'));
-  const audit = await app!.server.database.db.selectFrom('audit_events').select(['action', 'outcome']).where('action', '=', 'keys.workspace.export').execute();
-  assert.deepEqual(audit.map((a) => a.outcome), ['success'], 'the export is audited');
+  const audit = await app!.server.database.db
+    .selectFrom('audit_events')
+    .select(['action', 'outcome'])
+    .where('action', '=', 'keys.workspace.export')
+    .execute();
+  assert.deepEqual(
+    audit.map((a) => a.outcome),
+    ['success'],
+    'the export is audited',
+  );
 
-  const [delVersion, noYes, whole] = await Promise.all([cli(['dataset', 'delete', 'raw', '--at', '1']), cli(['dataset', 'delete', 'lake--a.csv']), cli(['dataset', 'delete', 'lake--sub--b.txt', '--yes'])]);
+  const [delVersion, noYes, whole] = await Promise.all([
+    cli(['dataset', 'delete', 'raw', '--at', '1']),
+    cli(['dataset', 'delete', 'lake--a.csv']),
+    cli(['dataset', 'delete', 'lake--sub--b.txt', '--yes']),
+  ]);
   assert.equal(delVersion.status, 0, delVersion.stderr);
   assert.match(delVersion.stdout.toString(), /raw: deleted version \(version\(s\) 1\)/);
   assert.equal(noYes.status, 2);
   assert.match(noYes.stderr, /add --yes/);
   assert.equal(whole.status, 0, whole.stderr);
   assert.match(whole.stdout.toString(), /lake--sub--b\.txt: deleted the dataset \(version\(s\) 1\)/);
-  assert.equal(await findFile(path.join(app!.home, 'drives'), entry.objectId), undefined, 'the deleted version\'s object is gone from the drive');
+  assert.equal(
+    await findFile(path.join(app!.home, 'drives'), entry.objectId),
+    undefined,
+    "the deleted version's object is gone from the drive",
+  );
 
   // Server stopped, empty environment: only the key file and the object bytes.
   await app!.close();

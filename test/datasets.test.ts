@@ -23,7 +23,8 @@ const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) out.push(path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
   return out;
 }
 
@@ -41,8 +42,13 @@ for (const backend of BACKENDS) {
     let skip = false;
 
     const upload = (name: string, body: Buffer | string, query = '', headers: Record<string, string> = {}) =>
-      owner.req(`${DS}/${name}/versions${query}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...headers }, body: typeof body === 'string' ? body : body });
-    const download = (name: string, v: number, headers: Record<string, string> = {}) => owner.req(`${DS}/${name}/versions/${v}/content`, { headers });
+      owner.req(`${DS}/${name}/versions${query}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream', ...headers },
+        body: typeof body === 'string' ? body : body,
+      });
+    const download = (name: string, v: number, headers: Record<string, string> = {}) =>
+      owner.req(`${DS}/${name}/versions/${v}/content`, { headers });
 
     before(async () => {
       if (backend === 'postgres' && !(await postgresAvailable())) {
@@ -50,9 +56,19 @@ for (const backend of BACKENDS) {
         return;
       }
       s3 = await startS3rver(['lake']);
-      app = await startTestApp(backend, { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' } });
+      app = await startTestApp(backend, {
+        env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+      });
       owner = (await ownerSession(app)).session;
-      const added = await owner.req('/api/v1/workspaces/default/drives', jsonBody({ name: 'lake', kind: 's3', config: { bucket: 'lake', endpoint: s3.endpoint, pathStyle: true }, credentials: { provider: 's3', ...S3RVER_CREDENTIALS } }));
+      const added = await owner.req(
+        '/api/v1/workspaces/default/drives',
+        jsonBody({
+          name: 'lake',
+          kind: 's3',
+          config: { bucket: 'lake', endpoint: s3.endpoint, pathStyle: true },
+          credentials: { provider: 's3', ...S3RVER_CREDENTIALS },
+        }),
+      );
       assert.equal(added.status, 201, added.body);
     });
     after(async () => {
@@ -62,16 +78,34 @@ for (const backend of BACKENDS) {
 
     test('a CSV upload becomes version 1 with its schema; the download is byte-identical; nothing plaintext on disk', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
-      const rows = Array.from({ length: 3000 }, (_, i) => `${i},${MARKER}-${i},${(i * 1.5).toFixed(1)},2026-11-${String((i % 28) + 1).padStart(2, '0')}`);
+      const rows = Array.from(
+        { length: 3000 },
+        (_, i) => `${i},${MARKER}-${i},${(i * 1.5).toFixed(1)},2026-11-${String((i % 28) + 1).padStart(2, '0')}`,
+      );
       const csv = `id,label,score,day\n${rows.join('\n')}\n`;
-      const res = await upload('sales', csv, `?filename=sales.csv&mediaType=text/csv&sha256=${sha(csv)}&size=${Buffer.byteLength(csv)}&tag=finance`);
+      const res = await upload(
+        'sales',
+        csv,
+        `?filename=sales.csv&mediaType=text/csv&sha256=${sha(csv)}&size=${Buffer.byteLength(csv)}&tag=finance`,
+      );
       assert.equal(res.status, 201, res.body);
-      const v = res.json<{ version: { version: number; size: number; sha256: string; tabularFormat: string; schema: { columns: { name: string; type: string }[] } } }>().version;
+      const v = res.json<{
+        version: {
+          version: number;
+          size: number;
+          sha256: string;
+          tabularFormat: string;
+          schema: { columns: { name: string; type: string }[] };
+        };
+      }>().version;
       assert.equal(v.version, 1);
       assert.equal(v.size, Buffer.byteLength(csv));
       assert.equal(v.sha256, sha(csv));
       assert.equal(v.tabularFormat, 'csv');
-      assert.deepEqual(v.schema.columns.map((c) => `${c.name}:${c.type}`), ['id:integer', 'label:string', 'score:number', 'day:timestamp']);
+      assert.deepEqual(
+        v.schema.columns.map((c) => `${c.name}:${c.type}`),
+        ['id:integer', 'label:string', 'score:number', 'day:timestamp'],
+      );
 
       const got = await download('sales', 1);
       assert.equal(got.status, 200);
@@ -99,7 +133,13 @@ for (const backend of BACKENDS) {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       const data = randomBytes(300_000);
       assert.equal((await upload('blob', data)).status, 201);
-      for (const [h, from, to] of [['bytes=0-0', 0, 0], ['bytes=65530-65545', 65530, 65545], ['bytes=131072-', 131072, 299_999], ['bytes=-10', 299_990, 299_999], ['bytes=299999-400000', 299_999, 299_999]] as const) {
+      for (const [h, from, to] of [
+        ['bytes=0-0', 0, 0],
+        ['bytes=65530-65545', 65530, 65545],
+        ['bytes=131072-', 131072, 299_999],
+        ['bytes=-10', 299_990, 299_999],
+        ['bytes=299999-400000', 299_999, 299_999],
+      ] as const) {
         const r = await download('blob', 1, { range: h });
         assert.equal(r.status, 206, h);
         assert.equal(r.headers['content-range'], `bytes ${from}-${to}/300000`, h);
@@ -126,7 +166,13 @@ for (const backend of BACKENDS) {
       const r = await download('remote', 1, { range: 'bytes=65000-200000' });
       assert.deepEqual(r.raw, a.subarray(65000, 200001));
       const listed = (await owner.req(`${DS}/remote`)).json<{ versions: { version: number; drive: string }[] }>();
-      assert.deepEqual(listed.versions.map((v) => [v.version, v.drive]), [[1, 'lake'], [2, 'lake']]);
+      assert.deepEqual(
+        listed.versions.map((v) => [v.version, v.drive]),
+        [
+          [1, 'lake'],
+          [2, 'lake'],
+        ],
+      );
       const driver = await app.server.drives.open('default', 'lake');
       const keys = (await driver.list('')).items.map((i) => i.key);
       assert.equal(keys.length, 2);
@@ -136,14 +182,22 @@ for (const backend of BACKENDS) {
         assert.equal(bytes.subarray(0, 4).toString('latin1'), 'SROB');
       }
       await driver.close();
-      assert.equal((await owner.req('/api/v1/workspaces/default/drives/lake', { method: 'DELETE' })).status, 409, 'a drive holding datasets cannot be removed');
+      assert.equal(
+        (await owner.req('/api/v1/workspaces/default/drives/lake', { method: 'DELETE' })).status,
+        409,
+        'a drive holding datasets cannot be removed',
+      );
     });
 
     test('bad input: each a 4xx problem+json, nothing visible, no leftover objects', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       const before = (await filesUnder(path.join(app.home, 'drives'))).length;
       // One at a time: concurrent uploads of one dataset are refused by design (409).
-      const cases: [string, () => Promise<{ status: number; headers: Record<string, unknown>; body: string }>, number][] = [
+      const cases: [
+        string,
+        () => Promise<{ status: number; headers: Record<string, unknown>; body: string }>,
+        number,
+      ][] = [
         ['empty body', () => upload('bad', ''), 422],
         ['wrong declared size', () => upload('bad', 'hello world', '?size=5'), 422],
         ['wrong checksum', () => upload('bad', 'hello world', `?sha256=${'0'.repeat(64)}`), 422],
@@ -170,10 +224,27 @@ for (const backend of BACKENDS) {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       // A slow upload holds the dataset while a second one arrives.
       const slow = new Promise<number>((resolve, reject) => {
-        const req = https.request({ host: '127.0.0.1', port: app.server.httpsPort, path: `${DS}/race/versions`, method: 'PUT', ca: app.ca, servername: 'localhost', agent: false, headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf, 'content-type': 'application/octet-stream', 'content-length': String(2 * 1024 * 1024) } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = https.request(
+          {
+            host: '127.0.0.1',
+            port: app.server.httpsPort,
+            path: `${DS}/race/versions`,
+            method: 'PUT',
+            ca: app.ca,
+            servername: 'localhost',
+            agent: false,
+            headers: {
+              cookie: owner.cookie,
+              'x-csrf-token': owner.csrf,
+              'content-type': 'application/octet-stream',
+              'content-length': String(2 * 1024 * 1024),
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.write(randomBytes(1024 * 1024));
         setTimeout(() => req.end(randomBytes(1024 * 1024)), 700);
@@ -185,17 +256,58 @@ for (const backend of BACKENDS) {
 
       const before = (await filesUnder(path.join(app.home, 'drives'))).length;
       await new Promise<void>((resolve) => {
-        const req = https.request({ host: '127.0.0.1', port: app.server.httpsPort, path: `${DS}/cut/versions`, method: 'PUT', ca: app.ca, servername: 'localhost', agent: false, headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf, 'content-type': 'application/octet-stream', 'content-length': String(8 * 1024 * 1024) } });
+        const req = https.request({
+          host: '127.0.0.1',
+          port: app.server.httpsPort,
+          path: `${DS}/cut/versions`,
+          method: 'PUT',
+          ca: app.ca,
+          servername: 'localhost',
+          agent: false,
+          headers: {
+            cookie: owner.cookie,
+            'x-csrf-token': owner.csrf,
+            'content-type': 'application/octet-stream',
+            'content-length': String(8 * 1024 * 1024),
+          },
+        });
         req.on('error', () => resolve());
-        req.write(randomBytes(2 * 1024 * 1024), () => setTimeout(() => {
-          req.destroy();
-          resolve();
-        }, 200));
+        req.write(randomBytes(2 * 1024 * 1024), () =>
+          setTimeout(() => {
+            req.destroy();
+            resolve();
+          }, 200),
+        );
       });
       // The server notices the dropped connection and removes the partial upload.
-      for (let i = 0; i < 50 && (await app.server.database.db.selectFrom('dataset_versions').select('version').where('dataset', '=', 'cut').execute()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-      assert.equal((await app.server.database.db.selectFrom('dataset_versions').select('version').where('dataset', '=', 'cut').execute()).length, 0);
-      assert.equal((await owner.req(`${DS}/cut`)).status === 404 || (await owner.req(`${DS}/cut`)).json<{ versions: unknown[] }>().versions.length === 0, true);
+      for (
+        let i = 0;
+        i < 50 &&
+        (
+          await app.server.database.db
+            .selectFrom('dataset_versions')
+            .select('version')
+            .where('dataset', '=', 'cut')
+            .execute()
+        ).length > 0;
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(
+        (
+          await app.server.database.db
+            .selectFrom('dataset_versions')
+            .select('version')
+            .where('dataset', '=', 'cut')
+            .execute()
+        ).length,
+        0,
+      );
+      assert.equal(
+        (await owner.req(`${DS}/cut`)).status === 404 ||
+          (await owner.req(`${DS}/cut`)).json<{ versions: unknown[] }>().versions.length === 0,
+        true,
+      );
       assert.equal((await filesUnder(path.join(app.home, 'drives'))).length, before, 'the partial object is gone');
     });
 
@@ -203,17 +315,33 @@ for (const backend of BACKENDS) {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       const srv = app.server;
       const actor = { id: 'crash-test', kind: 'user' } as never;
-      const handle = await srv.datasets.begin(actor, 'default', 'crashy', { drive: 'default', mediaType: 'application/octet-stream' });
+      const handle = await srv.datasets.begin(actor, 'default', 'crashy', {
+        drive: 'default',
+        mediaType: 'application/octet-stream',
+      });
       const driver = await srv.drives.open('default', 'default');
       await driver.put(handle.objectKey, Buffer.from('partial ciphertext'));
       await driver.close();
-      assert.equal((await owner.req(`${DS}/crashy`)).json<{ versions: unknown[] }>().versions.length, 0, 'an uploading version is never listed');
+      assert.equal(
+        (await owner.req(`${DS}/crashy`)).json<{ versions: unknown[] }>().versions.length,
+        0,
+        'an uploading version is never listed',
+      );
       assert.equal((await download('crashy', handle.version)).status, 404, 'nor served');
       // Its lease is live (this process owns it): the cleanup leaves it alone, whatever the orphan age.
       await srv.datasets.cleanup(0);
-      assert.equal((await srv.database.db.selectFrom('dataset_versions').select('state').where('dataset', '=', 'crashy').execute()).length, 1, 'a live upload is never swept');
+      assert.equal(
+        (await srv.database.db.selectFrom('dataset_versions').select('state').where('dataset', '=', 'crashy').execute())
+          .length,
+        1,
+        'a live upload is never swept',
+      );
       // The crash: its lease runs out without being renewed.
-      await srv.database.db.updateTable('dataset_versions').set({ lease_expires_at: new Date(Date.now() - 1000) }).where('dataset', '=', 'crashy').execute();
+      await srv.database.db
+        .updateTable('dataset_versions')
+        .set({ lease_expires_at: new Date(Date.now() - 1000) })
+        .where('dataset', '=', 'crashy')
+        .execute();
       const swept = await srv.datasets.cleanup(0);
       assert.ok(swept.removed >= 1);
       const d2 = await srv.drives.open('default', 'default');
@@ -234,15 +362,35 @@ for (const backend of BACKENDS) {
       await driver.close();
       assert.equal((await owner.req(`${DS}/remote`)).status, 404);
       await app.server.audit.chainPending();
-      const actions = new Set((await app.server.database.db.selectFrom('audit_events').select(['action', 'outcome']).where('action', 'like', 'dataset.%').execute()).map((r) => `${r.action}:${r.outcome}`));
-      for (const a of ['dataset.version.create:success', 'dataset.version.create:failure', 'dataset.version.read:success', 'dataset.version.read:failure', 'dataset.version.delete:success', 'dataset.dataset.delete:success', 'dataset.dataset.read:success']) assert.ok(actions.has(a), a);
+      const actions = new Set(
+        (
+          await app.server.database.db
+            .selectFrom('audit_events')
+            .select(['action', 'outcome'])
+            .where('action', 'like', 'dataset.%')
+            .execute()
+        ).map((r) => `${r.action}:${r.outcome}`),
+      );
+      for (const a of [
+        'dataset.version.create:success',
+        'dataset.version.create:failure',
+        'dataset.version.read:success',
+        'dataset.version.read:failure',
+        'dataset.version.delete:success',
+        'dataset.dataset.delete:success',
+        'dataset.dataset.read:success',
+      ])
+        assert.ok(actions.has(a), a);
     });
 
     test('destroying the workspace key makes every dataset unreadable (crypto-shredding)', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
       const req = await app.asOperator('/api/v1/keys/workspaces/default/destroy', { method: 'POST' });
       assert.equal(req.status, 200, req.body);
-      const confirm = await app.asOperator('/api/v1/keys/workspaces/default/destroy/confirm', jsonBody({ token: req.json<{ token: string }>().token }));
+      const confirm = await app.asOperator(
+        '/api/v1/keys/workspaces/default/destroy/confirm',
+        jsonBody({ token: req.json<{ token: string }>().token }),
+      );
       assert.equal(confirm.status, 200, confirm.body);
       const gone = await download('sales', 1);
       assert.equal(gone.status, 410);

@@ -23,12 +23,24 @@ const cli = (args: string[], input?: string) => cliAsync(args, env, input);
 
 before(async () => {
   s3 = await startS3rver(['cli-bucket']);
-  app = await startTestApp('pglite', { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' } });
+  app = await startTestApp('pglite', {
+    env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+  });
   dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-drivecli-'));
   const { session } = await ownerSession(app, 'drive-cli@corp.test');
   const cfg = path.join(dir, 'cfg');
   await mkdir(path.join(cfg, 'strongroom'), { recursive: true, mode: 0o700 });
-  await writeFile(path.join(cfg, 'strongroom', 'credentials.json'), JSON.stringify({ baseUrl: `${app.base}/`, ca: app.ca, session: session.id, csrf: session.csrf, email: 'drive-cli@corp.test' }), { mode: 0o600 });
+  await writeFile(
+    path.join(cfg, 'strongroom', 'credentials.json'),
+    JSON.stringify({
+      baseUrl: `${app.base}/`,
+      ca: app.ca,
+      session: session.id,
+      csrf: session.csrf,
+      email: 'drive-cli@corp.test',
+    }),
+    { mode: 0o600 },
+  );
   env = { XDG_CONFIG_HOME: cfg, STRONGROOM_HOME: path.join(dir, 'home') };
 });
 after(async () => {
@@ -42,19 +54,36 @@ test('drive list/test/add/show/test/remove with the secret on stdin', async () =
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout, /^default \(default\) {2}local/m);
 
-  const args = ['--kind', 's3', '--bucket', 'cli-bucket', '--endpoint', s3.endpoint, '--path-style', '--access-key-id', S3RVER_CREDENTIALS.accessKeyId];
+  const args = [
+    '--kind',
+    's3',
+    '--bucket',
+    'cli-bucket',
+    '--endpoint',
+    s3.endpoint,
+    '--path-style',
+    '--access-key-id',
+    S3RVER_CREDENTIALS.accessKeyId,
+  ];
   const wrong = await cli(['drive', 'test', 'lake', ...args], 'not-the-secret\n');
   assert.equal(wrong.status, 1);
   assert.match(wrong.stdout, /✗ Credentials are accepted: the storage service rejected the credentials/);
   assert.match(wrong.stdout, /hint: Check the access key id and secret/);
   assert.match(wrong.stdout, /Drive test failed: DRIVE_AUTH_FAILED/);
-  assert.equal((await cli(['drive', 'add', 'lake', ...args], 'not-the-secret\n')).status, 1, 'add refuses what test refuses');
+  assert.equal(
+    (await cli(['drive', 'add', 'lake', ...args], 'not-the-secret\n')).status,
+    1,
+    'add refuses what test refuses',
+  );
 
   const ok = await cli(['drive', 'test', 'lake', ...args], `${S3RVER_CREDENTIALS.secretAccessKey}\n`);
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /✓ A probe object can be written/);
   assert.match(ok.stdout, /CORS rules to add for browser uploads/);
-  const add = await cli(['drive', 'add', 'lake', ...args, '--description', 'the lake'], `${S3RVER_CREDENTIALS.secretAccessKey}\n`);
+  const add = await cli(
+    ['drive', 'add', 'lake', ...args, '--description', 'the lake'],
+    `${S3RVER_CREDENTIALS.secretAccessKey}\n`,
+  );
   assert.equal(add.status, 0, add.stdout + add.stderr);
   assert.match(add.stdout, /Drive lake added; credentials in vault secret drives\/lake\/credentials/);
 

@@ -9,7 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
+import {
+  BlobServiceClient,
+  ContainerSASPermissions,
+  generateBlobSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
@@ -32,7 +37,11 @@ interface DiagnosisBody {
 async function everything(app: TestApp): Promise<string> {
   await app.server.audit.chainPending();
   const db = app.server.database.db;
-  const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(db);
+  const tables = await sql<{
+    table_name: string;
+  }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(
+    db,
+  );
   let out = '';
   for (const { table_name } of tables.rows) {
     const rows = await sql<{ j: unknown }>`select to_jsonb(t)::text as j from ${sql.table(table_name)} t`.execute(db);
@@ -56,9 +65,15 @@ for (const backend of BACKENDS) {
         skip = true;
         return;
       }
-      [s3, az, gcs] = await Promise.all([startS3rver(['warehouse', 'readonly']), startAzurite(), startGcsPeer({ buckets: ['gcs-bucket'] })]);
+      [s3, az, gcs] = await Promise.all([
+        startS3rver(['warehouse', 'readonly']),
+        startAzurite(),
+        startGcsPeer({ buckets: ['gcs-bucket'] }),
+      ]);
       await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('datasets').create();
-      app = await startTestApp(backend, { env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' } });
+      app = await startTestApp(backend, {
+        env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+      });
       owner = (await ownerSession(app)).session;
     });
     after(async () => {
@@ -74,15 +89,32 @@ for (const backend of BACKENDS) {
     const s3Drive = (over: Record<string, unknown> = {}, creds: Record<string, unknown> = {}) => ({
       name: 'warehouse',
       kind: 's3',
-      config: { bucket: 'warehouse', region: 'us-east-1', endpoint: s3.endpoint, pathStyle: true, prefix: 'strongroom' },
-      credentials: { provider: 's3', accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey, ...creds },
+      config: {
+        bucket: 'warehouse',
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        pathStyle: true,
+        prefix: 'strongroom',
+      },
+      credentials: {
+        provider: 's3',
+        accessKeyId: S3RVER_CREDENTIALS.accessKeyId,
+        secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey,
+        ...creds,
+      },
       ...over,
     });
     const azureDrive = (over: Record<string, unknown> = {}, creds: Record<string, unknown> = {}) => ({
       name: 'blob',
       kind: 'azure',
       config: { container: 'datasets', endpoint: az.blobEndpoint },
-      credentials: { provider: 'azure', kind: 'account-key', accountName: AZURITE_ACCOUNT, accountKey: AZURITE_KEY, ...creds },
+      credentials: {
+        provider: 'azure',
+        kind: 'account-key',
+        accountName: AZURITE_ACCOUNT,
+        accountKey: AZURITE_KEY,
+        ...creds,
+      },
       ...over,
     });
 
@@ -91,10 +123,16 @@ for (const backend of BACKENDS) {
       const list = await call(D);
       assert.equal(list.status, 200);
       const drives = list.json<{ drives: { name: string; kind: string; isDefault: boolean }[] }>().drives;
-      assert.deepEqual(drives.map((d) => [d.name, d.kind, d.isDefault]), [['default', 'local', true]]);
+      assert.deepEqual(
+        drives.map((d) => [d.name, d.kind, d.isDefault]),
+        [['default', 'local', true]],
+      );
       const report = (await call(`${D}/default/test`, {})).json<DiagnosisBody>();
       assert.equal(report.ok, true, JSON.stringify(report));
-      assert.deepEqual(report.steps.filter((s) => s.status === 'pass').map((s) => s.id), ['endpoint', 'tls', 'credentials', 'bucket', 'list', 'write', 'read', 'delete', 'latency']);
+      assert.deepEqual(
+        report.steps.filter((s) => s.status === 'pass').map((s) => s.id),
+        ['endpoint', 'tls', 'credentials', 'bucket', 'list', 'write', 'read', 'delete', 'latency'],
+      );
       const removed = await call(`${D}/default`, undefined, 'DELETE');
       assert.equal(removed.status, 409, 'the default drive cannot be removed');
       // Local drives live under <root>/<workspace>/: the default drive of `default` is there.
@@ -118,7 +156,10 @@ for (const backend of BACKENDS) {
       assert.equal(byId.cors, 'warn', 's3rver bucket has no CORS rule for the console origin');
       assert.ok(JSON.stringify(report.corsSuggestion).includes('AllowedOrigins'), 'the CORS JSON to paste is offered');
 
-      const added = await call(D, s3Drive({ description: 'analytics bucket' }, { secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey }));
+      const added = await call(
+        D,
+        s3Drive({ description: 'analytics bucket' }, { secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey }),
+      );
       assert.equal(added.status, 201, added.body);
       const drive = added.json<{ drive: { credentialSecret: string; status: string } }>().drive;
       assert.equal(drive.credentialSecret, 'drives/warehouse/credentials');
@@ -128,7 +169,9 @@ for (const backend of BACKENDS) {
       assert.equal(meta.json<{ type: string }>().type, 'cloud-credential');
       const shown = await call(`${D}/warehouse`);
       assert.equal(shown.status, 200);
-      assert.ok(!shown.body.includes(S3RVER_CREDENTIALS.secretAccessKey.toLowerCase()) || !/secretAccessKey/.test(shown.body));
+      assert.ok(
+        !shown.body.includes(S3RVER_CREDENTIALS.secretAccessKey.toLowerCase()) || !/secretAccessKey/.test(shown.body),
+      );
       assert.ok(!/secretAccessKey|accountKey/.test(shown.body), 'no credential field in the answer');
       const again = await call(D, s3Drive());
       assert.equal(again.status, 409, 'names are unique per workspace');
@@ -138,7 +181,10 @@ for (const backend of BACKENDS) {
       const driver = await app.server.drives.open('default', 'warehouse');
       await driver.put('hello.txt', Buffer.from('hi'));
       const listed = await driver.list('');
-      assert.deepEqual(listed.items.map((i) => i.key), ['hello.txt']);
+      assert.deepEqual(
+        listed.items.map((i) => i.key),
+        ['hello.txt'],
+      );
       await driver.delete('hello.txt');
       await driver.close();
     });
@@ -160,15 +206,25 @@ for (const backend of BACKENDS) {
       assert.equal(problem.code, 'DRIVE_AUTH_FAILED');
       assert.equal(problem.diagnosis.code, 'DRIVE_AUTH_FAILED');
       assert.equal((await call(`${D}/wrong-key`)).status, 404, 'nothing was saved');
-      assert.equal((await owner.req('/api/v1/workspaces/default/secrets/metadata/drives/wrong-key/credentials')).status, 404);
+      assert.equal(
+        (await owner.req('/api/v1/workspaces/default/secrets/metadata/drives/wrong-key/credentials')).status,
+        404,
+      );
     });
 
     test('a missing bucket is DRIVE_BUCKET_NOT_FOUND', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
-      const s3Report = (await call(`${D}/test`, s3Drive({ config: { bucket: 'no-such-bucket', endpoint: s3.endpoint, pathStyle: true } }))).json<DiagnosisBody>();
+      const s3Report = (
+        await call(
+          `${D}/test`,
+          s3Drive({ config: { bucket: 'no-such-bucket', endpoint: s3.endpoint, pathStyle: true } }),
+        )
+      ).json<DiagnosisBody>();
       assert.equal(s3Report.code, 'DRIVE_BUCKET_NOT_FOUND');
       assert.equal(s3Report.steps.find((s) => s.id === 'credentials')!.status, 'pass');
-      const azReport = (await call(`${D}/test`, azureDrive({ config: { container: 'nope-missing', endpoint: az.blobEndpoint } }))).json<DiagnosisBody>();
+      const azReport = (
+        await call(`${D}/test`, azureDrive({ config: { container: 'nope-missing', endpoint: az.blobEndpoint } }))
+      ).json<DiagnosisBody>();
       assert.equal(azReport.code, 'DRIVE_BUCKET_NOT_FOUND');
     });
 
@@ -177,17 +233,28 @@ for (const backend of BACKENDS) {
       const ok = (await call(`${D}/test`, azureDrive())).json<DiagnosisBody>();
       assert.equal(ok.ok, true, JSON.stringify(ok));
       const sas = generateBlobSASQueryParameters(
-        { containerName: 'datasets', permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000) },
+        {
+          containerName: 'datasets',
+          permissions: ContainerSASPermissions.parse('rl'),
+          expiresOn: new Date(Date.now() + 3_600_000),
+        },
         new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
       ).toString();
-      const ro = (await call(`${D}/test`, azureDrive({ credentials: { provider: 'azure', kind: 'sas', accountName: AZURITE_ACCOUNT, sasToken: sas } }))).json<DiagnosisBody>();
+      const ro = (
+        await call(
+          `${D}/test`,
+          azureDrive({ credentials: { provider: 'azure', kind: 'sas', accountName: AZURITE_ACCOUNT, sasToken: sas } }),
+        )
+      ).json<DiagnosisBody>();
       assert.equal(ro.ok, false);
       assert.equal(ro.code, 'DRIVE_PERMISSION_DENIED');
       const write = ro.steps.find((s) => s.id === 'write')!;
       assert.equal(write.status, 'fail');
       assert.match(write.hint ?? '', /Storage Blob Data Contributor/);
       assert.equal(ro.steps.find((s) => s.id === 'list')!.status, 'pass');
-      const wrong = (await call(`${D}/test`, azureDrive({}, { accountKey: Buffer.alloc(64, 9).toString('base64') }))).json<DiagnosisBody>();
+      const wrong = (
+        await call(`${D}/test`, azureDrive({}, { accountKey: Buffer.alloc(64, 9).toString('base64') }))
+      ).json<DiagnosisBody>();
       assert.equal(wrong.code, 'DRIVE_AUTH_FAILED');
       const added = await call(D, azureDrive());
       assert.equal(added.status, 201, added.body);
@@ -195,7 +262,12 @@ for (const backend of BACKENDS) {
 
     test('GCS on the project peer: a service-account key passes; an unknown key is DRIVE_AUTH_FAILED; read-only is DRIVE_PERMISSION_DENIED', async (t) => {
       if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
-      const gcsDrive = (serviceAccount: unknown, name = 'gcs') => ({ name, kind: 'gcs', config: { bucket: 'gcs-bucket', endpoint: gcs.url, prefix: 'sr' }, credentials: { provider: 'gcs', kind: 'service-account', serviceAccount } });
+      const gcsDrive = (serviceAccount: unknown, name = 'gcs') => ({
+        name,
+        kind: 'gcs',
+        config: { bucket: 'gcs-bucket', endpoint: gcs.url, prefix: 'sr' },
+        credentials: { provider: 'gcs', kind: 'service-account', serviceAccount },
+      });
       const writer = await registerServiceAccount(gcs, { access: 'write' });
       const ok = (await call(`${D}/test`, gcsDrive(writer))).json<DiagnosisBody>();
       assert.equal(ok.ok, true, JSON.stringify(ok));
@@ -223,7 +295,12 @@ for (const backend of BACKENDS) {
           srv.close(() => resolve(p));
         });
       });
-      const report = (await call(`${D}/test`, s3Drive({ config: { bucket: 'warehouse', endpoint: `http://127.0.0.1:${port}`, pathStyle: true } }))).json<DiagnosisBody>();
+      const report = (
+        await call(
+          `${D}/test`,
+          s3Drive({ config: { bucket: 'warehouse', endpoint: `http://127.0.0.1:${port}`, pathStyle: true } }),
+        )
+      ).json<DiagnosisBody>();
       assert.equal(report.code, 'DRIVE_UNREACHABLE', JSON.stringify(report));
     });
 
@@ -232,11 +309,26 @@ for (const backend of BACKENDS) {
       const removed = await call(`${D}/blob`, undefined, 'DELETE');
       assert.equal(removed.status, 200, removed.body);
       assert.equal(removed.json<{ credentialsDestroyed: boolean }>().credentialsDestroyed, true);
-      assert.equal((await owner.req('/api/v1/workspaces/default/secrets/metadata/drives/blob/credentials')).status, 404);
+      assert.equal(
+        (await owner.req('/api/v1/workspaces/default/secrets/metadata/drives/blob/credentials')).status,
+        404,
+      );
       await app.server.audit.chainPending();
-      const rows = await app.server.database.db.selectFrom('audit_events').select(['action', 'outcome', 'resource_id']).where('action', 'like', 'drive.%').execute();
+      const rows = await app.server.database.db
+        .selectFrom('audit_events')
+        .select(['action', 'outcome', 'resource_id'])
+        .where('action', 'like', 'drive.%')
+        .execute();
       const seen = new Set(rows.map((r) => `${r.action}:${r.outcome}`));
-      for (const e of ['drive.drive.list:success', 'drive.drive.test:success', 'drive.drive.create:success', 'drive.drive.create:failure', 'drive.drive.read:success', 'drive.drive.delete:success', 'drive.drive.delete:failure']) {
+      for (const e of [
+        'drive.drive.list:success',
+        'drive.drive.test:success',
+        'drive.drive.create:success',
+        'drive.drive.create:failure',
+        'drive.drive.read:success',
+        'drive.drive.delete:success',
+        'drive.drive.delete:failure',
+      ]) {
         assert.ok(seen.has(e), `audit has ${e}`);
       }
     });
@@ -255,16 +347,41 @@ for (const backend of BACKENDS) {
       const strict = await startTestApp(backend, { env: { STRONGROOM_DRIVE_HEALTH_SECONDS: '0' } });
       try {
         const o = (await ownerSession(strict)).session;
-        for (const endpoint of [s3.endpoint, 'http://127.1:9000', 'http://0x7f.1/', 'http://2130706433/', 'http://[::ffff:127.0.0.1]/', 'http://169.254.169.254/', 'http://[fd00:ec2::254]/', 'http://metadata.google.internal/', 'http://localhost:9000']) {
-          const res = await o.req(`${D}/test`, jsonBody(s3Drive({ config: { bucket: 'warehouse', endpoint, pathStyle: true } })));
+        for (const endpoint of [
+          s3.endpoint,
+          'http://127.1:9000',
+          'http://0x7f.1/',
+          'http://2130706433/',
+          'http://[::ffff:127.0.0.1]/',
+          'http://169.254.169.254/',
+          'http://[fd00:ec2::254]/',
+          'http://metadata.google.internal/',
+          'http://localhost:9000',
+        ]) {
+          const res = await o.req(
+            `${D}/test`,
+            jsonBody(s3Drive({ config: { bucket: 'warehouse', endpoint, pathStyle: true } })),
+          );
           assert.equal(res.status, 200, res.body);
           const report = res.json<DiagnosisBody>();
           assert.equal(report.code, 'EGRESS_DENIED', `${endpoint}: ${res.body}`);
           assert.equal(report.steps[0]!.id, 'endpoint');
           assert.equal(report.steps[0]!.status, 'fail');
         }
-        const azureConn = await o.req(`${D}/test`, jsonBody(azureDrive({ config: { container: 'datasets' }, credentials: { provider: 'azure', kind: 'connection-string', connectionString: az.connectionString } })));
-        assert.equal(azureConn.json<DiagnosisBody>().code, 'EGRESS_DENIED', 'a connection string endpoint is checked too');
+        const azureConn = await o.req(
+          `${D}/test`,
+          jsonBody(
+            azureDrive({
+              config: { container: 'datasets' },
+              credentials: { provider: 'azure', kind: 'connection-string', connectionString: az.connectionString },
+            }),
+          ),
+        );
+        assert.equal(
+          azureConn.json<DiagnosisBody>().code,
+          'EGRESS_DENIED',
+          'a connection string endpoint is checked too',
+        );
       } finally {
         await strict.close();
       }
@@ -282,10 +399,19 @@ for (const backend of BACKENDS) {
         ['wrong type', s3Drive({ config: { bucket: 42 } })],
         ['bucket with slash', s3Drive({ config: { bucket: 'a/b', endpoint: s3.endpoint } })],
         ['prefix traversal', s3Drive({ config: { bucket: 'warehouse', endpoint: s3.endpoint, prefix: '../x' } })],
-        ['endpoint with credentials', s3Drive({ config: { bucket: 'warehouse', endpoint: 'http://user:pw@127.0.0.1:1/' } })],
+        [
+          'endpoint with credentials',
+          s3Drive({ config: { bucket: 'warehouse', endpoint: 'http://user:pw@127.0.0.1:1/' } }),
+        ],
         ['endpoint scheme', s3Drive({ config: { bucket: 'warehouse', endpoint: 'file:///etc/passwd' } })],
         ['control character', s3Drive({ description: 'a\u0000b' })],
-        ['credentials of another provider', s3Drive({ name: 'mixed', credentials: { provider: 'azure', kind: 'account-key', accountName: 'abc', accountKey: 'x' } })],
+        [
+          'credentials of another provider',
+          s3Drive({
+            name: 'mixed',
+            credentials: { provider: 'azure', kind: 'account-key', accountName: 'abc', accountKey: 'x' },
+          }),
+        ],
         ['both credentials and secret', s3Drive({ name: 'both', credentialSecret: 'team/x' })],
         ['unknown field', s3Drive({ extra: true })],
         ['local directory escape', { name: 'escape', kind: 'local', config: { directory: '../../etc' } }],
@@ -297,7 +423,11 @@ for (const backend of BACKENDS) {
         assert.match(String(res.headers['content-type'] ?? ''), /application\/problem\+json/, label);
         assert.ok(!/at .*\.ts:\d+/.test(res.body), `${label}: no stack`);
       }
-      const huge = await owner.req(D, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(s3Drive({ description: 'x'.repeat(2_000_000) })) });
+      const huge = await owner.req(D, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(s3Drive({ description: 'x'.repeat(2_000_000) })),
+      });
       assert.ok(huge.status === 413 || huge.status === 422, `huge body: ${huge.status}`);
       const names = (await call(D)).json<{ drives: { name: string }[] }>().drives.map((d) => d.name);
       assert.deepEqual(names.sort(), ['default', 'gcs', 'warehouse']);

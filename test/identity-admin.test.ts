@@ -35,7 +35,10 @@ test('a role change signs the user out everywhere (privilege change ends the old
   const user = await createUser(app, 'role-change@corp.test', { role: 'analyst' });
   const s = await login(app, 'role-change@corp.test');
   assert.equal((await s.req('/api/v1/auth/me')).status, 200);
-  const change = await owner.req(`/api/v1/workspaces/default/users/${user.id}/roles`, jsonBody({ roles: ['engineer'] }, 'PUT'));
+  const change = await owner.req(
+    `/api/v1/workspaces/default/users/${user.id}/roles`,
+    jsonBody({ roles: ['engineer'] }, 'PUT'),
+  );
   assert.ok(change.status >= 200 && change.status < 300, change.body);
   assert.equal((await s.req('/api/v1/auth/me')).status, 401, 'the old session ended with the privilege change');
   const again = await login(app, 'role-change@corp.test');
@@ -45,11 +48,20 @@ test('a role change signs the user out everywhere (privilege change ends the old
 test('a service account acts only through its scoped token, with its role', async () => {
   const { ownerSession } = await import('./helpers/identity.ts');
   const { session: owner, secret } = await ownerSession(app);
-  const reauth = await owner.req('/api/v1/auth/reauth', jsonBody({ password: GOOD_PASSWORD, code: totpNow(secret, Date.now() + 30_000) })); // the current code was spent on enrolment (no replay)
+  const reauth = await owner.req(
+    '/api/v1/auth/reauth',
+    jsonBody({ password: GOOD_PASSWORD, code: totpNow(secret, Date.now() + 30_000) }),
+  ); // the current code was spent on enrolment (no replay)
   assert.equal(reauth.status, 200, reauth.body);
-  const sa = await owner.req('/api/v1/workspaces/default/service-accounts', jsonBody({ name: 'etl-bot', role: 'auditor' }));
+  const sa = await owner.req(
+    '/api/v1/workspaces/default/service-accounts',
+    jsonBody({ name: 'etl-bot', role: 'auditor' }),
+  );
   assert.equal(sa.status, 201, sa.body);
-  const tok = await owner.req(`/api/v1/workspaces/default/service-accounts/${sa.json<any>().id}/tokens`, jsonBody({ name: 'ci', scopes: ['audit.event.list'], expiresInDays: 1 }));
+  const tok = await owner.req(
+    `/api/v1/workspaces/default/service-accounts/${sa.json<any>().id}/tokens`,
+    jsonBody({ name: 'ci', scopes: ['audit.event.list'], expiresInDays: 1 }),
+  );
   assert.equal(tok.status, 201, tok.body);
   const token = tok.json<any>().token as string;
   assert.match(token, /^srt_/);
@@ -57,7 +69,11 @@ test('a service account acts only through its scoped token, with its role', asyn
   const list = await app.req('/api/v1/workspaces/default/audit/events?limit=1', bearer);
   assert.equal(list.status, 200, list.body);
   const installation = await app.req('/api/v1/audit/events?limit=1', bearer);
-  assert.equal(installation.status, 403, 'the installation-wide trail is the operator\'s, whatever the token\'s workspace role');
+  assert.equal(
+    installation.status,
+    403,
+    "the installation-wide trail is the operator's, whatever the token's workspace role",
+  );
   const outOfScope = await app.req('/api/v1/workspaces/default/audit/verify', bearer);
   assert.equal(outOfScope.status, 403, 'an action outside the token scope is refused');
   const notRole = await app.req('/api/v1/workspaces/default/users', bearer);

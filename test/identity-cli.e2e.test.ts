@@ -12,14 +12,26 @@ import { freePort, runCli, startServe } from './helpers/cli.ts';
 
 test('init --admin-email, login --password-file, credentials 0600, owner must enrol MFA', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-idcli-'));
-  const env = { STRONGROOM_HOME: path.join(dir, 'data'), STRONGROOM_HTTPS_PORT: String(await freePort()), STRONGROOM_HTTP_PORT: 'off', STRONGROOM_METRICS_PORT: 'off', XDG_CONFIG_HOME: path.join(dir, 'cfg') };
+  const env = {
+    STRONGROOM_HOME: path.join(dir, 'data'),
+    STRONGROOM_HTTPS_PORT: String(await freePort()),
+    STRONGROOM_HTTP_PORT: 'off',
+    STRONGROOM_METRICS_PORT: 'off',
+    XDG_CONFIG_HOME: path.join(dir, 'cfg'),
+  };
   try {
     await writeFile(path.join(dir, 'weak'), 'short\n');
-    const weak = runCli(['init', '--admin-email', 'root@corp.test', '--admin-password-file', path.join(dir, 'weak')], env);
+    const weak = runCli(
+      ['init', '--admin-email', 'root@corp.test', '--admin-password-file', path.join(dir, 'weak')],
+      env,
+    );
     assert.equal(weak.status, 2, weak.stderr);
     assert.match(weak.stderr, /at least 15/);
     await writeFile(path.join(dir, 'pw'), 'a long and quiet harbour at dawn\n', { mode: 0o600 });
-    const init = runCli(['init', '--admin-email', 'root@corp.test', '--admin-password-file', path.join(dir, 'pw')], env);
+    const init = runCli(
+      ['init', '--admin-email', 'root@corp.test', '--admin-password-file', path.join(dir, 'pw')],
+      env,
+    );
     assert.equal(init.status, 0, init.stderr);
     assert.match(init.stdout, /root@corp\.test created as owner/);
     const serve = await startServe(env);

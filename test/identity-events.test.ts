@@ -27,7 +27,10 @@ test('a role-rule refusal is one denied event with the rule as its reason; nothi
   const admin = await createUser(app, 'rules-admin@corp.test', { role: 'admin' });
   const s = (await enrolMfa(app, await login(app, 'rules-admin@corp.test'))).session;
   const id = rid();
-  const res = await s.req('/api/v1/workspaces/default/users', { ...jsonBody({ email: 'would-be-owner@corp.test', displayName: 'X', role: 'owner' }), headers: { 'content-type': 'application/json', 'x-request-id': id } });
+  const res = await s.req('/api/v1/workspaces/default/users', {
+    ...jsonBody({ email: 'would-be-owner@corp.test', displayName: 'X', role: 'owner' }),
+    headers: { 'content-type': 'application/json', 'x-request-id': id },
+  });
   assert.equal(res.status, 403, res.body);
   const evs = await eventsOf(id);
   assert.equal(evs.length, 1, JSON.stringify(evs));
@@ -42,24 +45,42 @@ test('an allowed change is one success event in the same transaction as the work
   const { session } = await ownerSession(app);
   const target = await createUser(app, 'rules-target@corp.test', { role: 'analyst' });
   const id = rid();
-  const res = await session.req(`/api/v1/workspaces/default/users/${target.id}/roles`, { ...jsonBody({ roles: ['viewer'] }, 'PUT'), headers: { 'content-type': 'application/json', 'x-request-id': id } });
+  const res = await session.req(`/api/v1/workspaces/default/users/${target.id}/roles`, {
+    ...jsonBody({ roles: ['viewer'] }, 'PUT'),
+    headers: { 'content-type': 'application/json', 'x-request-id': id },
+  });
   assert.equal(res.status, 200, res.body);
   const evs = await eventsOf(id);
-  assert.deepEqual(evs.map((e) => [e.action, e.outcome, e.resource.id, e.details.roles]), [['identity.membership.update', 'success', target.id, ['viewer']]]);
+  assert.deepEqual(
+    evs.map((e) => [e.action, e.outcome, e.resource.id, e.details.roles]),
+    [['identity.membership.update', 'success', target.id, ['viewer']]],
+  );
 });
 
 test('sign-in: one event per attempt, the user as actor on success, anonymous on failure', async () => {
   const user = await createUser(app, 'events-login@corp.test');
   const bad = rid();
-  const refused = await app.req('/api/v1/auth/login', { ...jsonBody({ email: 'events-login@corp.test', password: 'not it at all 123' }), headers: { 'content-type': 'application/json', 'x-request-id': bad } });
+  const refused = await app.req('/api/v1/auth/login', {
+    ...jsonBody({ email: 'events-login@corp.test', password: 'not it at all 123' }),
+    headers: { 'content-type': 'application/json', 'x-request-id': bad },
+  });
   assert.equal(refused.status, 401);
   const good = rid();
-  const ok = await app.req('/api/v1/auth/login', { ...jsonBody({ email: 'events-login@corp.test', password: GOOD_PASSWORD }), headers: { 'content-type': 'application/json', 'x-request-id': good } });
+  const ok = await app.req('/api/v1/auth/login', {
+    ...jsonBody({ email: 'events-login@corp.test', password: GOOD_PASSWORD }),
+    headers: { 'content-type': 'application/json', 'x-request-id': good },
+  });
   assert.equal(ok.status, 200, ok.body);
   const [f] = await eventsOf(bad);
-  assert.deepEqual([f?.action, f?.outcome, f?.actor.kind, f?.details.reason], ['identity.session.create', 'failure', 'anonymous', 'bad-password']);
+  assert.deepEqual(
+    [f?.action, f?.outcome, f?.actor.kind, f?.details.reason],
+    ['identity.session.create', 'failure', 'anonymous', 'bad-password'],
+  );
   const s = await eventsOf(good);
-  assert.deepEqual(s.map((e) => [e.action, e.outcome, e.actor.id, e.details.strength]), [['identity.session.create', 'success', user.id, 'password']]);
+  assert.deepEqual(
+    s.map((e) => [e.action, e.outcome, e.actor.id, e.details.strength]),
+    [['identity.session.create', 'success', user.id, 'password']],
+  );
 });
 
 test('the MFA step: a bad code is one failure event (its throttle attempt still counts), a good one swaps the session', async () => {
@@ -67,12 +88,22 @@ test('the MFA step: a bad code is one failure event (its throttle attempt still 
   const { secret } = await enrolMfa(app, await login(app, 'events-mfa@corp.test'));
   const pending = await login(app, 'events-mfa@corp.test');
   const id = rid();
-  const wrong = await pending.req('/api/v1/auth/mfa', { ...jsonBody({ code: '000000' }), headers: { 'content-type': 'application/json', 'x-request-id': id } });
+  const wrong = await pending.req('/api/v1/auth/mfa', {
+    ...jsonBody({ code: '000000' }),
+    headers: { 'content-type': 'application/json', 'x-request-id': id },
+  });
   assert.equal(wrong.status, 401, wrong.body);
   const evs = await eventsOf(id);
-  assert.deepEqual(evs.map((e) => [e.action, e.outcome, e.details.step, e.details.reason]), [['identity.session.create', 'failure', 'mfa', 'bad-code']]);
+  assert.deepEqual(
+    evs.map((e) => [e.action, e.outcome, e.details.step, e.details.reason]),
+    [['identity.session.create', 'failure', 'mfa', 'bad-code']],
+  );
   const user = await app.server.identity.users.findByEmail('events-mfa@corp.test');
-  const row = await app.server.database.db.selectFrom('login_throttle').selectAll().where('key', '=', `mfa:${user!.id}`).executeTakeFirst();
+  const row = await app.server.database.db
+    .selectFrom('login_throttle')
+    .selectAll()
+    .where('key', '=', `mfa:${user!.id}`)
+    .executeTakeFirst();
   assert.equal(row?.attempts, 1, 'the failed attempt was counted although its request failed');
   assert.ok(secret);
 });

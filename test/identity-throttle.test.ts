@@ -15,7 +15,8 @@ async function events(app: TestApp, action: string) {
   await app.server.audit.chainPending();
   return (await app.server.audit.search({ actionPrefix: action, limit: 1000 })).events;
 }
-const loginReq = (app: TestApp, email: string, password: string) => app.req('/api/v1/auth/login', jsonBody({ email, password }));
+const loginReq = (app: TestApp, email: string, password: string) =>
+  app.req('/api/v1/auth/login', jsonBody({ email, password }));
 const stripId = (body: string) => body.replace(/"requestId":"[^"]*"/, '');
 
 for (const backend of BACKENDS) {
@@ -23,11 +24,20 @@ for (const backend of BACKENDS) {
     let app: TestApp;
     let skip = false;
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
-      app = await startTestApp(backend, { env: { STRONGROOM_LOGIN_MAX_ATTEMPTS: '5', STRONGROOM_LOGIN_FREE_ATTEMPTS: '5', STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS: '1000' } });
+      app = await startTestApp(backend, {
+        env: {
+          STRONGROOM_LOGIN_MAX_ATTEMPTS: '5',
+          STRONGROOM_LOGIN_FREE_ATTEMPTS: '5',
+          STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS: '1000',
+        },
+      });
     });
     after(async () => {
       if (!skip) await app.close();
@@ -36,11 +46,30 @@ for (const backend of BACKENDS) {
     test('setup token: printed at first start, creates the first owner once, then refused', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       assert.match(app.setupToken ?? '', /^srs_/);
-      const wrong = await app.req('/api/v1/setup', jsonBody({ token: 'srs_wrong-wrong-wrong', email: 'owner@corp.test', password: GOOD_PASSWORD, displayName: 'First Owner' }));
+      const wrong = await app.req(
+        '/api/v1/setup',
+        jsonBody({
+          token: 'srs_wrong-wrong-wrong',
+          email: 'owner@corp.test',
+          password: GOOD_PASSWORD,
+          displayName: 'First Owner',
+        }),
+      );
       assert.equal(wrong.status, 403);
-      const ok = await app.req('/api/v1/setup', jsonBody({ token: app.setupToken, email: 'owner@corp.test', password: GOOD_PASSWORD, displayName: 'First Owner' }));
+      const ok = await app.req(
+        '/api/v1/setup',
+        jsonBody({
+          token: app.setupToken,
+          email: 'owner@corp.test',
+          password: GOOD_PASSWORD,
+          displayName: 'First Owner',
+        }),
+      );
       assert.equal(ok.status, 201, ok.body);
-      const again = await app.req('/api/v1/setup', jsonBody({ token: app.setupToken, email: 'owner2@corp.test', password: GOOD_PASSWORD, displayName: 'Second' }));
+      const again = await app.req(
+        '/api/v1/setup',
+        jsonBody({ token: app.setupToken, email: 'owner2@corp.test', password: GOOD_PASSWORD, displayName: 'Second' }),
+      );
       assert.equal(again.status, 403);
       const roles = await app.server.identity.users.rolesIn(ok.json<any>().user.id, 'default');
       assert.deepEqual(roles, ['owner']);
@@ -58,16 +87,35 @@ for (const backend of BACKENDS) {
       ];
       const { session } = await ownerSession(app);
       for (const [password, why] of cases) {
-        const r = await session.req('/api/v1/workspaces/default/users', jsonBody({ email: 'grace.hopper@navy.test', displayName: 'Grace Hopper', password, role: 'analyst' }));
+        const r = await session.req(
+          '/api/v1/workspaces/default/users',
+          jsonBody({ email: 'grace.hopper@navy.test', displayName: 'Grace Hopper', password, role: 'analyst' }),
+        );
         assert.equal(r.status, 422, password);
         assert.match(r.json<any>().detail, why);
         assert.equal(r.json<any>().issues[0].path, '/password');
       }
-      const ok = await session.req('/api/v1/workspaces/default/users', jsonBody({ email: 'grace.hopper@navy.test', displayName: 'Grace Hopper', password: 'ünïcødé ✓ bugs in the relay', role: 'analyst' }));
+      const ok = await session.req(
+        '/api/v1/workspaces/default/users',
+        jsonBody({
+          email: 'grace.hopper@navy.test',
+          displayName: 'Grace Hopper',
+          password: 'ünïcødé ✓ bugs in the relay',
+          role: 'analyst',
+        }),
+      );
       assert.equal(ok.status, 201, ok.body);
-      const row = await app.server.database.db.selectFrom('users').select('password_hash').where('email', '=', 'grace.hopper@navy.test').executeTakeFirstOrThrow();
+      const row = await app.server.database.db
+        .selectFrom('users')
+        .select('password_hash')
+        .where('email', '=', 'grace.hopper@navy.test')
+        .executeTakeFirstOrThrow();
       assert.match(row.password_hash!, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-      assert.equal((await loginReq(app, 'GRACE.HOPPER@navy.test', 'ünïcødé ✓ bugs in the relay')).status, 200, 'email is case-insensitive');
+      assert.equal(
+        (await loginReq(app, 'GRACE.HOPPER@navy.test', 'ünïcødé ✓ bugs in the relay')).status,
+        200,
+        'email is case-insensitive',
+      );
     });
 
     test('no enumeration: unknown email and wrong password get the same answer', async (t) => {
@@ -84,7 +132,9 @@ for (const backend of BACKENDS) {
     test('50 parallel wrong passwords: at most the limit verified, then locked even for the right password', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       const user = await createUser(app, 'target@corp.test');
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => loginReq(app, 'target@corp.test', `wrong password number ${i}`)));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => loginReq(app, 'target@corp.test', `wrong password number ${i}`)),
+      );
       assert.ok(results.every((r) => r.status === 401));
       const evs = (await events(app, 'identity.session.create')).filter((e) => e.resource.id === user.id);
       const verified = evs.filter((e) => e.details.reason === 'bad-password').length;
@@ -109,16 +159,28 @@ for (const backend of BACKENDS) {
       assert.equal((await loginReq(app, 'audited@corp.test', CANARY)).status, 200);
       const evs = await events(app, 'identity.session.create');
       assert.ok(evs.some((e) => e.outcome === 'success' && e.details.email === 'audited@corp.test'));
-      assert.ok(evs.some((e) => e.outcome === 'failure' && e.details.reason === 'bad-password' && e.details.email === 'audited@corp.test'));
+      assert.ok(
+        evs.some(
+          (e) =>
+            e.outcome === 'failure' && e.details.reason === 'bad-password' && e.details.email === 'audited@corp.test',
+        ),
+      );
       assert.ok(evs.some((e) => e.outcome === 'failure' && e.details.reason === 'unknown-account'));
       assert.ok(!JSON.stringify(evs).includes(CANARY), 'audit trail');
       assert.ok(!app.logs.join('\n').includes(CANARY), 'logs');
       const db = app.server.database.db;
       const { sql } = await import('kysely');
-      const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public'`.execute(db);
+      const tables = await sql<{
+        table_name: string;
+      }>`select table_name from information_schema.tables where table_schema = 'public'`.execute(db);
       for (const { table_name } of tables.rows) {
-        const rows = await sql<{ j: string }>`select row_to_json(t)::text as j from ${sql.table(table_name)} t`.execute(db);
-        assert.ok(!rows.rows.some((r) => r.j.includes(CANARY) || r.j.includes(Buffer.from(CANARY).toString('hex'))), `table ${table_name}`);
+        const rows = await sql<{ j: string }>`select row_to_json(t)::text as j from ${sql.table(table_name)} t`.execute(
+          db,
+        );
+        assert.ok(
+          !rows.rows.some((r) => r.j.includes(CANARY) || r.j.includes(Buffer.from(CANARY).toString('hex'))),
+          `table ${table_name}`,
+        );
       }
     });
   });
@@ -141,7 +203,8 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       for (const n of [1, 2, 3, 4]) await createUser(app, `spread${n}@corp.test`);
       await createUser(app, 'victim@corp.test');
-      for (const n of [1, 2, 3, 4]) assert.equal((await loginReq(app, `spread${n}@corp.test`, 'not the password at all')).status, 401);
+      for (const n of [1, 2, 3, 4])
+        assert.equal((await loginReq(app, `spread${n}@corp.test`, 'not the password at all')).status, 401);
       const right = await loginReq(app, 'victim@corp.test', GOOD_PASSWORD);
       assert.equal(right.status, 401, 'the address is locked, even for another account with the right password');
       const last = (await events(app, 'identity.session.create')).at(-1)!;

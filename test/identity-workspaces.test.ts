@@ -14,7 +14,10 @@ after(async () => {
 
 test('the operator creates a workspace with its first owner; duplicates and bad ids are refused', async () => {
   const owner = await createUser(app, 'ws-owner@corp.test', { role: 'viewer' });
-  const res = await app.asOperator('/api/v1/workspaces', jsonBody({ id: 'finance', name: 'Finance', ownerEmail: 'ws-owner@corp.test' }));
+  const res = await app.asOperator(
+    '/api/v1/workspaces',
+    jsonBody({ id: 'finance', name: 'Finance', ownerEmail: 'ws-owner@corp.test' }),
+  );
   assert.equal(res.status, 201, res.body);
   assert.deepEqual(res.json(), { id: 'finance', name: 'Finance', ownerId: owner.id });
   assert.deepEqual(await app.server.identity.users.rolesIn(owner.id, 'finance'), ['owner']);
@@ -25,13 +28,23 @@ test('the operator creates a workspace with its first owner; duplicates and bad 
     const bad = await app.asOperator('/api/v1/workspaces', jsonBody({ id, name: 'x' }));
     assert.equal(bad.status, 422, `${JSON.stringify(id)} → ${bad.status}`);
   }
-  const nobody = await app.asOperator('/api/v1/workspaces', jsonBody({ id: 'hr', name: 'HR', ownerEmail: 'nobody@corp.test' }));
+  const nobody = await app.asOperator(
+    '/api/v1/workspaces',
+    jsonBody({ id: 'hr', name: 'HR', ownerEmail: 'nobody@corp.test' }),
+  );
   assert.equal(nobody.status, 422);
-  assert.equal(await app.server.database.db.selectFrom('workspaces').select('id').where('id', '=', 'hr').executeTakeFirst(), undefined, 'nothing written');
+  assert.equal(
+    await app.server.database.db.selectFrom('workspaces').select('id').where('id', '=', 'hr').executeTakeFirst(),
+    undefined,
+    'nothing written',
+  );
 
   await app.server.audit.chainPending();
   const ev = (await app.server.audit.search({ actionPrefix: 'operator.workspace.create', limit: 50 })).events;
-  assert.deepEqual(ev.map((e) => e.outcome), ['success', 'failure', 'failure', 'failure', 'failure', 'failure', 'failure']);
+  assert.deepEqual(
+    ev.map((e) => e.outcome),
+    ['success', 'failure', 'failure', 'failure', 'failure', 'failure', 'failure'],
+  );
 });
 
 test('a signed-in owner of another workspace cannot create workspaces', async () => {

@@ -8,7 +8,17 @@ import { createHash } from 'node:crypto';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
-import { GOOD_PASSWORD, createUser, createWorkspace, enrolMfa, jsonBody, login, ownerSession, sessionFrom, totpNow } from './helpers/identity.ts';
+import {
+  GOOD_PASSWORD,
+  createUser,
+  createWorkspace,
+  enrolMfa,
+  jsonBody,
+  login,
+  ownerSession,
+  sessionFrom,
+  totpNow,
+} from './helpers/identity.ts';
 
 const MIN = 60_000;
 
@@ -19,7 +29,10 @@ for (const backend of BACKENDS) {
     let offset = 0;
     const now = () => new Date(Date.now() + offset);
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -55,7 +68,10 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       await createUser(app, 'rotate@corp.test');
       const first = await login(app, 'rotate@corp.test');
-      const again = await app.req('/api/v1/auth/login', { ...jsonBody({ email: 'rotate@corp.test', password: GOOD_PASSWORD }), headers: { 'content-type': 'application/json', cookie: first.cookie } });
+      const again = await app.req('/api/v1/auth/login', {
+        ...jsonBody({ email: 'rotate@corp.test', password: GOOD_PASSWORD }),
+        headers: { 'content-type': 'application/json', cookie: first.cookie },
+      });
       assert.equal(again.status, 200);
       const second = sessionFrom(app, again);
       assert.notEqual(second.id, first.id);
@@ -94,9 +110,15 @@ for (const backend of BACKENDS) {
       assert.equal((await c.req('/api/v1/auth/me')).status, 401, 'everywhere: the other one');
       const d = await login(app, 'revoke@corp.test');
       const { session: admin } = await ownerSession(app);
-      assert.equal((await admin.req(`/api/v1/workspaces/default/users/${u.id}/disable`, { method: 'POST' })).status, 200);
+      assert.equal(
+        (await admin.req(`/api/v1/workspaces/default/users/${u.id}/disable`, { method: 'POST' })).status,
+        200,
+      );
       assert.equal((await d.req('/api/v1/auth/me')).status, 401, 'disabled');
-      assert.equal((await app.req('/api/v1/auth/login', jsonBody({ email: 'revoke@corp.test', password: GOOD_PASSWORD }))).status, 401);
+      assert.equal(
+        (await app.req('/api/v1/auth/login', jsonBody({ email: 'revoke@corp.test', password: GOOD_PASSWORD }))).status,
+        401,
+      );
     });
 
     test('CSRF: cookie-authenticated POST without or with a wrong token → 403; with it → 200', async (t) => {
@@ -106,7 +128,10 @@ for (const backend of BACKENDS) {
       const none = await s.req('/api/v1/auth/sessions/revoke-all', { method: 'POST', csrf: false });
       assert.equal(none.status, 403);
       assert.match(none.json().detail as string, /CSRF/);
-      assert.equal((await s.req('/api/v1/auth/sessions/revoke-all', { method: 'POST', csrf: 'A'.repeat(43) })).status, 403);
+      assert.equal(
+        (await s.req('/api/v1/auth/sessions/revoke-all', { method: 'POST', csrf: 'A'.repeat(43) })).status,
+        403,
+      );
       assert.equal((await s.req('/api/v1/auth/me')).status, 200, 'still signed in');
       assert.equal((await s.req('/api/v1/auth/me')).json().csrfToken, s.csrf, 'me returns the token');
       assert.equal((await s.req('/api/v1/auth/logout', { method: 'POST' })).status, 200);
@@ -119,14 +144,22 @@ for (const backend of BACKENDS) {
       const enrolled = await enrolMfa(app, s, now().getTime());
       assert.match(enrolled.start.json<any>().otpauthUri, /^otpauth:\/\/totp\/Strongroom:totp%40corp\.test\?/);
       assert.equal(enrolled.recoveryCodes.length, 10);
-      const sealed = await app.server.database.db.selectFrom('totp_secrets').select('sealed').where('user_id', '=', u.id).executeTakeFirstOrThrow();
+      const sealed = await app.server.database.db
+        .selectFrom('totp_secrets')
+        .select('sealed')
+        .where('user_id', '=', u.id)
+        .executeTakeFirstOrThrow();
       assert.ok(!Buffer.from(sealed.sealed).toString('latin1').includes(enrolled.secret), 'seed sealed');
 
       const p = await login(app, 'totp@corp.test');
       assert.equal(p.res.json().mfaRequired, true);
       assert.equal((await p.req('/api/v1/auth/me')).status, 401, 'pending session can do nothing else');
       const usedCode = totpNow(enrolled.secret, now().getTime());
-      assert.equal((await p.req('/api/v1/auth/mfa', jsonBody({ code: usedCode }))).status, 401, 'replay of the enrolment code');
+      assert.equal(
+        (await p.req('/api/v1/auth/mfa', jsonBody({ code: usedCode }))).status,
+        401,
+        'replay of the enrolment code',
+      );
       offset += 31_000;
       try {
         const code = totpNow(enrolled.secret, now().getTime());
@@ -142,7 +175,11 @@ for (const backend of BACKENDS) {
         const rc = enrolled.recoveryCodes[0]!;
         assert.equal((await q.req('/api/v1/auth/mfa', jsonBody({ code: rc }))).status, 200);
         const r2 = await login(app, 'totp@corp.test');
-        assert.equal((await r2.req('/api/v1/auth/mfa', jsonBody({ code: rc }))).status, 401, 'recovery code used twice');
+        assert.equal(
+          (await r2.req('/api/v1/auth/mfa', jsonBody({ code: rc }))).status,
+          401,
+          'recovery code used twice',
+        );
       } finally {
         offset = 0;
       }
@@ -172,7 +209,10 @@ for (const backend of BACKENDS) {
         const stale = await s.req('/api/v1/tokens', jsonBody(body));
         assert.equal(stale.status, 403);
         assert.equal(stale.json().code, 'REAUTH_REQUIRED');
-        assert.equal((await s.req('/api/v1/auth/reauth', jsonBody({ password: 'not my password at all' }))).status, 401);
+        assert.equal(
+          (await s.req('/api/v1/auth/reauth', jsonBody({ password: 'not my password at all' }))).status,
+          401,
+        );
         assert.equal((await s.req('/api/v1/auth/reauth', jsonBody({ password: GOOD_PASSWORD }))).status, 200);
         assert.equal((await s.req('/api/v1/tokens', jsonBody(body))).status, 201);
       } finally {
@@ -184,13 +224,20 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       await createUser(app, 'tokens@corp.test');
       const s = await login(app, 'tokens@corp.test');
-      const created = await s.req('/api/v1/tokens', jsonBody({ name: 'read-me', workspace: 'default', scopes: ['identity.self.read'], expiresInDays: 1 }));
+      const created = await s.req(
+        '/api/v1/tokens',
+        jsonBody({ name: 'read-me', workspace: 'default', scopes: ['identity.self.read'], expiresInDays: 1 }),
+      );
       assert.equal(created.status, 201, created.body);
       const { token, info } = created.json<any>();
       assert.match(token, /^srt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
       const list = await s.req('/api/v1/tokens');
       assert.ok(!list.body.includes(token.slice(17)), 'never shown again');
-      const row = await app.server.database.db.selectFrom('api_tokens').selectAll().where('id', '=', info.id).executeTakeFirstOrThrow();
+      const row = await app.server.database.db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('id', '=', info.id)
+        .executeTakeFirstOrThrow();
       assert.equal(row.hash, createHash('sha256').update(token).digest('hex'));
       assert.ok(!JSON.stringify(row).includes(token.slice(17)));
       assert.equal(row.last_used_at, null);
@@ -198,22 +245,43 @@ for (const backend of BACKENDS) {
       const me = await app.req('/api/v1/auth/me', bearer);
       assert.equal(me.status, 200, me.body);
       assert.equal(me.json<any>().strength, 'api-token');
-      const used = await app.server.database.db.selectFrom('api_tokens').select('last_used_at').where('id', '=', info.id).executeTakeFirstOrThrow();
+      const used = await app.server.database.db
+        .selectFrom('api_tokens')
+        .select('last_used_at')
+        .where('id', '=', info.id)
+        .executeTakeFirstOrThrow();
       assert.ok(used.last_used_at !== null, 'last use recorded');
       const outside = await app.req('/api/v1/tokens', bearer);
       assert.equal(outside.status, 403, 'outside its scope');
-      assert.equal((await app.req('/api/v1/auth/sessions/revoke-all', { method: 'POST', ...bearer })).status, 403, 'bearer needs no CSRF, still scoped');
+      assert.equal(
+        (await app.req('/api/v1/auth/sessions/revoke-all', { method: 'POST', ...bearer })).status,
+        403,
+        'bearer needs no CSRF, still scoped',
+      );
       offset += 2 * 86_400_000;
       try {
         assert.equal((await app.req('/api/v1/auth/me', bearer)).status, 401, 'expired');
       } finally {
         offset = 0;
       }
-      const t2 = (await s.req('/api/v1/tokens', jsonBody({ name: 'two', workspace: 'default', scopes: ['identity.self.*'] }))).json<any>();
-      assert.equal((await app.req('/api/v1/auth/me', { headers: { authorization: `Bearer ${t2.token}` } })).status, 200);
+      const t2 = (
+        await s.req('/api/v1/tokens', jsonBody({ name: 'two', workspace: 'default', scopes: ['identity.self.*'] }))
+      ).json<any>();
+      assert.equal(
+        (await app.req('/api/v1/auth/me', { headers: { authorization: `Bearer ${t2.token}` } })).status,
+        200,
+      );
       assert.equal((await s.req(`/api/v1/tokens/${t2.info.id}`, { method: 'DELETE' })).status, 200);
-      assert.equal((await app.req('/api/v1/auth/me', { headers: { authorization: `Bearer ${t2.token}` } })).status, 401, 'revoked');
-      assert.equal((await app.req('/api/v1/auth/me', { headers: { authorization: `Bearer ${token.slice(0, -2)}xx` } })).status, 401, 'forged');
+      assert.equal(
+        (await app.req('/api/v1/auth/me', { headers: { authorization: `Bearer ${t2.token}` } })).status,
+        401,
+        'revoked',
+      );
+      assert.equal(
+        (await app.req('/api/v1/auth/me', { headers: { authorization: `Bearer ${token.slice(0, -2)}xx` } })).status,
+        401,
+        'forged',
+      );
     });
 
     test("another workspace's resources answer 404, not 403", async (t) => {
@@ -224,10 +292,22 @@ for (const backend of BACKENDS) {
       const list = await session.req('/api/v1/workspaces/other/users');
       assert.equal(list.status, 404);
       assert.equal((await session.req('/api/v1/workspaces/nonexistent/users')).status, 404);
-      assert.equal((await session.req(`/api/v1/workspaces/default/users/${otherUser.id}/disable`, { method: 'POST' })).status, 404, 'a user of another workspace');
+      assert.equal(
+        (await session.req(`/api/v1/workspaces/default/users/${otherUser.id}/disable`, { method: 'POST' })).status,
+        404,
+        'a user of another workspace',
+      );
       await createUser(app, 'viewer@corp.test', { role: 'viewer' });
       const viewer = await login(app, 'viewer@corp.test');
-      assert.equal((await viewer.req('/api/v1/workspaces/default/users/00000000-0000-0000-0000-000000000000/disable', { method: 'POST' })).status, 403, 'member without the right: 403');
+      assert.equal(
+        (
+          await viewer.req('/api/v1/workspaces/default/users/00000000-0000-0000-0000-000000000000/disable', {
+            method: 'POST',
+          })
+        ).status,
+        403,
+        'member without the right: 403',
+      );
     });
   });
 }

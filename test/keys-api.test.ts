@@ -20,14 +20,21 @@ async function events(app: TestApp, action: string) {
   return page.events;
 }
 
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 for (const backend of BACKENDS) {
   describe(`keys API on ${backend}`, () => {
     let app: TestApp;
     let skip = false;
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -42,11 +49,16 @@ for (const backend of BACKENDS) {
       const none = await app.req('/api/v1/keys/status');
       assert.equal(none.status, 401);
       assert.equal(none.json().code, 'UNAUTHENTICATED');
-      const wrong = await app.req('/api/v1/keys/status', { headers: { authorization: 'Bearer sro_not-the-token-at-all' } });
+      const wrong = await app.req('/api/v1/keys/status', {
+        headers: { authorization: 'Bearer sro_not-the-token-at-all' },
+      });
       assert.equal(wrong.status, 401);
       const denied = (await events(app, 'keys.keyring.read')).filter((e) => e.outcome === 'denied');
       assert.equal(denied.length, 2);
-      assert.deepEqual(denied.map((e) => e.requestId), [none.headers['x-request-id'], wrong.headers['x-request-id']]);
+      assert.deepEqual(
+        denied.map((e) => e.requestId),
+        [none.headers['x-request-id'], wrong.headers['x-request-id']],
+      );
       assert.ok(!JSON.stringify(denied).includes('sro_not-the-token'), 'the presented credential is not stored');
     });
 
@@ -64,7 +76,13 @@ for (const backend of BACKENDS) {
       assert.equal(ev[0]!.outcome, 'success');
       assert.equal(ev[0]!.actor.kind, 'operator');
       const after1 = await app.asOperator('/api/v1/keys/status');
-      assert.deepEqual(after1.json<any>().terms.map((x: any) => [x.term, x.active]), [[1, false], [2, true]]);
+      assert.deepEqual(
+        after1.json<any>().terms.map((x: any) => [x.term, x.active]),
+        [
+          [1, false],
+          [2, true],
+        ],
+      );
     });
 
     test('fail-closed: when the audit event cannot be written, the rotation does not happen (503)', async (t) => {
@@ -80,7 +98,11 @@ for (const backend of BACKENDS) {
       } finally {
         await sql`alter table audit_pending_away rename to audit_pending`.execute(db);
       }
-      assert.equal((await app.asOperator('/api/v1/keys/status')).json<any>().activeTerm, 2, 'the barrier did not switch either');
+      assert.equal(
+        (await app.asOperator('/api/v1/keys/status')).json<any>().activeTerm,
+        2,
+        'the barrier did not switch either',
+      );
     });
 
     test('a failure after authorization is audited too; audit reads name the operator', async (t) => {
@@ -91,7 +113,13 @@ for (const backend of BACKENDS) {
       assert.equal(bad.status, 422);
       const ev = await events(app, 'keys.term.retire');
       // A failure in the handler carries its error code (the pipeline); bad input, its status.
-      assert.deepEqual(ev.map((e) => [e.outcome, e.details.error ?? e.details.status, e.resource.type]), [['failure', 'NOT_FOUND', 'key-term'], ['failure', 422, 'system']]);
+      assert.deepEqual(
+        ev.map((e) => [e.outcome, e.details.error ?? e.details.status, e.resource.type]),
+        [
+          ['failure', 'NOT_FOUND', 'key-term'],
+          ['failure', 422, 'system'],
+        ],
+      );
       const list = await app.asOperator('/api/v1/audit/events?limit=5');
       assert.equal(list.status, 200, list.body);
       const reads = await events(app, 'audit.event.list');
@@ -105,18 +133,27 @@ for (const backend of BACKENDS) {
       const req1 = await app.asOperator('/api/v1/keys/workspaces/ws-doomed/destroy', { method: 'POST' });
       assert.equal(req1.status, 200, req1.body);
       const token = req1.json<any>().token as string;
-      const wrong = await app.asOperator('/api/v1/keys/workspaces/ws-doomed/destroy/confirm', json({ token: 'destroy-00000000000000000000' }));
+      const wrong = await app.asOperator(
+        '/api/v1/keys/workspaces/ws-doomed/destroy/confirm',
+        json({ token: 'destroy-00000000000000000000' }),
+      );
       assert.equal(wrong.status, 409);
-      assert.equal((await app.server.workspaceKeys.encryptorFor('ws-doomed')).open(sealed, 'ctx').toString(), 'secret rows');
+      assert.equal(
+        (await app.server.workspaceKeys.encryptorFor('ws-doomed')).open(sealed, 'ctx').toString(),
+        'secret rows',
+      );
       const ok = await app.asOperator('/api/v1/keys/workspaces/ws-doomed/destroy/confirm', json({ token }));
       assert.equal(ok.status, 200, ok.body);
       await assert.rejects(app.server.workspaceKeys.encryptorFor('ws-doomed'), (e: any) => e.code === 'KEY_DESTROYED');
       const ev = await events(app, 'keys.workspace.destroy');
-      assert.deepEqual(ev.map((e) => [e.outcome, e.details.step, e.details.error, e.resource.type]), [
-        ['success', 'requested', undefined, 'workspace-key'],
-        ['failure', 'confirmed', 'CONFLICT', 'workspace-key'],
-        ['success', 'confirmed', undefined, 'workspace-key'],
-      ]);
+      assert.deepEqual(
+        ev.map((e) => [e.outcome, e.details.step, e.details.error, e.resource.type]),
+        [
+          ['success', 'requested', undefined, 'workspace-key'],
+          ['failure', 'confirmed', 'CONFLICT', 'workspace-key'],
+          ['success', 'confirmed', undefined, 'workspace-key'],
+        ],
+      );
       assert.ok(!JSON.stringify(ev).includes(token), 'the confirmation token is not in the audit trail');
     });
 
@@ -154,7 +191,12 @@ describe('Shamir installation over HTTPS', () => {
     const app = await startTestApp('pglite', {
       env: { STRONGROOM_ROOT_KEY_PROVIDER: 'shamir' },
       prepare: async (database, config) => {
-        const keys = createKeysService({ db: database.db, barrier: createBarrier(), provider: rootKeyProviderFor(config), logger: pino({ level: 'silent' }) });
+        const keys = createKeysService({
+          db: database.db,
+          barrier: createBarrier(),
+          provider: rootKeyProviderFor(config),
+          logger: pino({ level: 'silent' }),
+        });
         shares = (await keys.initialize()).shares ?? [];
       },
     });
@@ -175,7 +217,10 @@ describe('Shamir installation over HTTPS', () => {
       assert.equal(status.status, 200);
       assert.equal(status.json<any>().provider, 'shamir');
       const ev = await events(app, 'operator.keyring.unseal');
-      assert.deepEqual(ev.map((e) => e.outcome), ['failure', 'success', 'success', 'success']);
+      assert.deepEqual(
+        ev.map((e) => e.outcome),
+        ['failure', 'success', 'success', 'success'],
+      );
       assert.ok(!JSON.stringify(ev).includes(shares[3]!.slice(5, 30)), 'shares never reach the audit trail');
     } finally {
       await app.close();

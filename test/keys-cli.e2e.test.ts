@@ -15,7 +15,12 @@ import { softHsmMissing, startSoftHsm } from './peers/softhsm/softhsm.ts';
 async function home(): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-keys-cli-'));
   return {
-    env: { STRONGROOM_HOME: path.join(dir, 'data'), STRONGROOM_HTTPS_PORT: String(await freePort()), STRONGROOM_HTTP_PORT: 'off', STRONGROOM_METRICS_PORT: 'off' },
+    env: {
+      STRONGROOM_HOME: path.join(dir, 'data'),
+      STRONGROOM_HTTPS_PORT: String(await freePort()),
+      STRONGROOM_HTTP_PORT: 'off',
+      STRONGROOM_METRICS_PORT: 'off',
+    },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -65,7 +70,12 @@ test('file provider: offline then online key management, both audited, audit ver
     const verify = runCli(['audit', 'verify'], h.env);
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
     const tail = runCli(['audit', 'tail', '-n', '50'], h.env);
-    for (const action of ['keys.keyring.rotate', 'keys.keyring.read', 'operator.keyring.seal', 'operator.keyring.unseal']) {
+    for (const action of [
+      'keys.keyring.rotate',
+      'keys.keyring.read',
+      'operator.keyring.seal',
+      'operator.keyring.unseal',
+    ]) {
       assert.match(tail.stdout, new RegExp(action.replaceAll('.', '\\.')), `${action} is in the audit trail`);
     }
   } finally {
@@ -75,7 +85,12 @@ test('file provider: offline then online key management, both audited, audit ver
 
 test('shamir: init prints shares once; the server starts sealed; holders unseal through the CLI', async () => {
   const h = await home();
-  const env = { ...h.env, STRONGROOM_ROOT_KEY_PROVIDER: 'shamir', STRONGROOM_SHAMIR_SHARES: '4', STRONGROOM_SHAMIR_THRESHOLD: '2' };
+  const env = {
+    ...h.env,
+    STRONGROOM_ROOT_KEY_PROVIDER: 'shamir',
+    STRONGROOM_SHAMIR_SHARES: '4',
+    STRONGROOM_SHAMIR_THRESHOLD: '2',
+  };
   try {
     const init = runCli(['init'], env);
     assert.equal(init.status, 0, init.stderr);

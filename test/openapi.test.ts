@@ -17,10 +17,19 @@ test('GET /api/v1/openapi.json describes the API (paths, schemas, security schem
   const doc = res.json<any>();
   assert.equal(doc.openapi, '3.1.0');
   const paths = Object.keys(doc.paths);
-  for (const p of ['/api/v1/auth/login', '/api/v1/keys/rotate', '/api/v1/audit/events', '/api/v1/workspaces/{ws}/secrets', '/api/v1/workspaces/{ws}/policies']) {
+  for (const p of [
+    '/api/v1/auth/login',
+    '/api/v1/keys/rotate',
+    '/api/v1/audit/events',
+    '/api/v1/workspaces/{ws}/secrets',
+    '/api/v1/workspaces/{ws}/policies',
+  ]) {
     assert.ok(paths.includes(p), `${p} is documented (have ${paths.length} paths)`);
   }
-  assert.ok(paths.some((p) => p.startsWith('/api/v1/workspaces/{ws}/secrets/reveal')), 'the reveal route is documented');
+  assert.ok(
+    paths.some((p) => p.startsWith('/api/v1/workspaces/{ws}/secrets/reveal')),
+    'the reveal route is documented',
+  );
   assert.ok(!paths.includes('/api/v1/openapi.json'), 'the document route hides itself');
   const login = doc.paths['/api/v1/auth/login'].post;
   assert.ok(JSON.stringify(login.requestBody).includes('password'), 'request schemas come from zod');

@@ -25,7 +25,10 @@ for (const backend of BACKENDS) {
     let skip = false;
     let admin: Session;
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -37,7 +40,8 @@ for (const backend of BACKENDS) {
     after(async () => {
       if (!skip) await app.close();
     });
-    const reveal = (s: Session, headers: Record<string, string> = {}) => s.req(`${S}/reveal/hot/db`, { method: 'POST', headers });
+    const reveal = (s: Session, headers: Record<string, string> = {}) =>
+      s.req(`${S}/reveal/hot/db`, { method: 'POST', headers });
 
     test('revocation, disable, membership and policy changes apply to the very next request', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
@@ -78,11 +82,16 @@ for (const backend of BACKENDS) {
         assert.equal(r.status, 201, r.body);
         return r.json<{ id: string }>().id;
       };
-      const dropPolicy = async (id: string) => assert.equal((await admin.req(`/api/v1/workspaces/default/policies/${id}`, { method: 'DELETE' })).status, 204);
-      const other = await addPolicy('forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"hot/other");');
+      const dropPolicy = async (id: string) =>
+        assert.equal((await admin.req(`/api/v1/workspaces/default/policies/${id}`, { method: 'DELETE' })).status, 204);
+      const other = await addPolicy(
+        'forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"hot/other");',
+      );
       await expect(200, 'a policy about another secret');
       await expect(200, 'a policy about another secret, again');
-      const lock = await addPolicy('forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"hot/db");');
+      const lock = await addPolicy(
+        'forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"hot/db");',
+      );
       await expect(403, 'a workspace policy forbids it');
       await dropPolicy(lock);
       await expect(200, 'that policy is gone');
@@ -93,11 +102,18 @@ for (const backend of BACKENDS) {
       await expect(401, 'session revoked in the database');
 
       // API tokens: revoked → refused on the next request.
-      const tok = await admin.req('/api/v1/tokens', jsonBody({ name: 'hot', workspace: 'default', scopes: ['vault.*'], expiresInDays: 1 }));
+      const tok = await admin.req(
+        '/api/v1/tokens',
+        jsonBody({ name: 'hot', workspace: 'default', scopes: ['vault.*'], expiresInDays: 1 }),
+      );
       assert.equal(tok.status, 201, tok.body);
       const bearer = { headers: { authorization: `Bearer ${tok.json<{ token: string }>().token}` } };
       assert.equal((await app.req(`${S}/metadata/hot/db`, bearer)).status, 200);
-      assert.equal((await admin.req(`/api/v1/tokens/${tok.json<{ info: { id: string } }>().info.id}`, { method: 'DELETE' })).status, 200);
+      assert.equal(
+        (await admin.req(`/api/v1/tokens/${tok.json<{ info: { id: string } }>().info.id}`, { method: 'DELETE' }))
+          .status,
+        200,
+      );
       assert.equal((await app.req(`${S}/metadata/hot/db`, bearer)).status, 401, 'token revoked');
     });
 
@@ -119,7 +135,11 @@ for (const backend of BACKENDS) {
       const ok = await Promise.all(ids.map((id) => reveal(admin, { 'x-request-id': id })));
       for (const r of ok) assert.equal(r.status, 200, r.body);
       await app.server.audit.chainPending();
-      const rows = await db.selectFrom('audit_events').select(['request_id', 'outcome', 'action']).where('request_id', 'in', ids).execute();
+      const rows = await db
+        .selectFrom('audit_events')
+        .select(['request_id', 'outcome', 'action'])
+        .where('request_id', 'in', ids)
+        .execute();
       assert.deepEqual(rows.map((r) => r.request_id).sort(), [...ids].sort(), 'one event per reveal');
       assert.ok(rows.every((r) => r.outcome === 'success' && r.action === 'vault.secret.reveal'));
     });

@@ -50,7 +50,8 @@ const UNSUPPORTED = { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
 const INVALID = { status: 422, code: 'VALIDATION_FAILED' };
 const MALFORMED = { status: 400, code: 'MALFORMED_JSON' };
 /** A non-object JSON value: only a route with a body schema decides before the handler. */
-const notAnObject = (c: Contract): Expect => (c.kind === 'json' ? INVALID : c.kind === 'none' ? 'handler' : UNSUPPORTED);
+const notAnObject = (c: Contract): Expect =>
+  c.kind === 'json' ? INVALID : c.kind === 'none' ? 'handler' : UNSUPPORTED;
 const json = (text: string) => ({ headers: { 'content-type': 'application/json' }, body: text });
 
 const CASES: BodyCase[] = [
@@ -58,24 +59,64 @@ const CASES: BodyCase[] = [
   { name: 'JSON []', ...json('[]'), expect: notAnObject },
   { name: 'JSON "a string"', ...json('"a string"'), expect: notAnObject },
   { name: 'JSON 42', ...json('42'), expect: notAnObject },
-  { name: 'JSON {}', ...json('{}'), expect: (c) => (c.kind === 'json' ? (c.emptyObjectInvalid ? INVALID : 'handler') : c.kind === 'none' ? 'handler' : UNSUPPORTED) },
+  {
+    name: 'JSON {}',
+    ...json('{}'),
+    expect: (c) =>
+      c.kind === 'json' ? (c.emptyObjectInvalid ? INVALID : 'handler') : c.kind === 'none' ? 'handler' : UNSUPPORTED,
+  },
   { name: 'empty body as application/json', ...json(''), expect: (c) => (c.kind === 'raw' ? UNSUPPORTED : MALFORMED) },
-  { name: 'empty body, no content type', headers: {}, body: '', expect: (c) => (c.kind === 'json' ? INVALID : c.kind === 'multipart' ? UNSUPPORTED : 'handler') },
+  {
+    name: 'empty body, no content type',
+    headers: {},
+    body: '',
+    expect: (c) => (c.kind === 'json' ? INVALID : c.kind === 'multipart' ? UNSUPPORTED : 'handler'),
+  },
   { name: 'text/plain "x"', headers: { 'content-type': 'text/plain' }, body: 'x', expect: notAnObject },
-  { name: 'application/octet-stream bytes', headers: { 'content-type': 'application/octet-stream' }, body: randomBytes(64), expect: (c) => (c.kind === 'raw' ? 'handler' : UNSUPPORTED) },
+  {
+    name: 'application/octet-stream bytes',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: randomBytes(64),
+    expect: (c) => (c.kind === 'raw' ? 'handler' : UNSUPPORTED),
+  },
   {
     name: 'multipart garbage',
     headers: { 'content-type': 'multipart/form-data; boundary=walkwalk' },
     body: '--walkwalk\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nno closing boundary',
     expect: (c) => (c.kind === 'multipart' ? { status: 400, code: 'BAD_REQUEST' } : UNSUPPORTED),
   },
-  { name: 'form-urlencoded', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=2', expect: () => UNSUPPORTED },
-  { name: 'unknown media type', headers: { 'content-type': 'application/x-walk-nonsense' }, body: 'x', expect: () => UNSUPPORTED },
+  {
+    name: 'form-urlencoded',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'a=1&b=2',
+    expect: () => UNSUPPORTED,
+  },
+  {
+    name: 'unknown media type',
+    headers: { 'content-type': 'application/x-walk-nonsense' },
+    body: 'x',
+    expect: () => UNSUPPORTED,
+  },
   // Refused from the header alone: nothing is read or buffered. Raw routes take no JSON at all.
-  { name: 'JSON with content-length 1 TiB', headers: { 'content-type': 'application/json', 'content-length': String(2 ** 40) }, body: '{}', expect: (c) => (c.kind === 'raw' ? UNSUPPORTED : { status: 413, code: 'BODY_TOO_LARGE' }) },
+  {
+    name: 'JSON with content-length 1 TiB',
+    headers: { 'content-type': 'application/json', 'content-length': String(2 ** 40) },
+    body: '{}',
+    expect: (c) => (c.kind === 'raw' ? UNSUPPORTED : { status: 413, code: 'BODY_TOO_LARGE' }),
+  },
   // Bad framing is refused by the HTTP parser before any route runs, and the connection closed.
-  { name: 'content-length not a number', headers: { 'content-type': 'application/json', 'content-length': 'abc' }, body: '{}', expect: () => ({ status: 400, code: 'BAD_REQUEST' }) },
-  { name: 'content-length shorter than the body', headers: { 'content-type': 'application/json', 'content-length': '3' }, body: '{"a":1}', expect: () => ({ status: 400, code: ['BAD_REQUEST', 'MALFORMED_JSON'] }) },
+  {
+    name: 'content-length not a number',
+    headers: { 'content-type': 'application/json', 'content-length': 'abc' },
+    body: '{}',
+    expect: () => ({ status: 400, code: 'BAD_REQUEST' }),
+  },
+  {
+    name: 'content-length shorter than the body',
+    headers: { 'content-type': 'application/json', 'content-length': '3' },
+    body: '{"a":1}',
+    expect: () => ({ status: 400, code: ['BAD_REQUEST', 'MALFORMED_JSON'] }),
+  },
 ];
 
 interface Answer {
@@ -89,7 +130,13 @@ interface Answer {
 const trustOf = new WeakMap<TestApp, tls.SecureContext>();
 
 /** One request on its own connection to 127.0.0.1, never longer than TIMEOUT_MS. */
-function send(app: TestApp, method: string, pathname: string, headers: Record<string, string>, body: string | Buffer): Promise<Answer> {
+function send(
+  app: TestApp,
+  method: string,
+  pathname: string,
+  headers: Record<string, string>,
+  body: string | Buffer,
+): Promise<Answer> {
   let secureContext = trustOf.get(app);
   if (!secureContext) trustOf.set(app, (secureContext = tls.createSecureContext({ ca: app.ca })));
   return new Promise((resolve) => {
@@ -99,13 +146,21 @@ function send(app: TestApp, method: string, pathname: string, headers: Record<st
     };
     // `secureContext` goes through to tls.connect (the https option types leave it out).
     const options: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
-      host: '127.0.0.1', port: app.server.httpsPort, servername: 'localhost', secureContext, agent: false, method, path: pathname,
+      host: '127.0.0.1',
+      port: app.server.httpsPort,
+      servername: 'localhost',
+      secureContext,
+      agent: false,
+      method,
+      path: pathname,
       headers: { 'content-length': String(Buffer.byteLength(body)), ...headers },
     };
     const req = https.request(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', (err) => done({ status: 0, headers: {}, body: '', failure: `response broken: ${err.message}` }));
     });
     const timer = setTimeout(() => {
@@ -122,12 +177,15 @@ function check(a: Answer, expected: Expect, publicRoute: boolean, home: string):
   if (a.failure) return [a.failure];
   const out: string[] = [];
   if (a.status >= 500) out.push(`${a.status} (server error)`);
-  if (/node_modules|\/work\/|\n\s+at |\bat [^\s]+ \(|\.ts:\d+/.test(a.body) || a.body.includes(home)) out.push('internals (stack frame or file path) in the body');
+  if (/node_modules|\/work\/|\n\s+at |\bat [^\s]+ \(|\.ts:\d+/.test(a.body) || a.body.includes(home))
+    out.push('internals (stack frame or file path) in the body');
   // Public routes whose body is a credential are rate limited before anything else (429).
   const limited = publicRoute && a.status === 429;
-  if (expected !== 'handler' && !limited && a.status !== expected.status) out.push(`status ${a.status}, expected ${expected.status}`);
+  if (expected !== 'handler' && !limited && a.status !== expected.status)
+    out.push(`status ${a.status}, expected ${expected.status}`);
   if (a.status < 400) return out;
-  if (!/^application\/problem\+json/.test(String(a.headers['content-type']))) return [...out, `error as ${String(a.headers['content-type'])}, not problem+json: ${a.body.slice(0, 120)}`];
+  if (!/^application\/problem\+json/.test(String(a.headers['content-type'])))
+    return [...out, `error as ${String(a.headers['content-type'])}, not problem+json: ${a.body.slice(0, 120)}`];
   let p: Record<string, unknown>;
   try {
     p = JSON.parse(a.body) as Record<string, unknown>;
@@ -137,12 +195,23 @@ function check(a: Answer, expected: Expect, publicRoute: boolean, home: string):
   if (p.status !== a.status) out.push(`problem status ${String(p.status)} ≠ ${a.status}`);
   if (typeof p.title !== 'string' || p.title.length === 0) out.push('problem without a title');
   if ('stack' in p) out.push('problem carries a stack');
-  if (expected !== 'handler' && !limited && ![expected.code].flat().includes(String(p.code))) out.push(`code ${String(p.code)}, expected ${[expected.code].flat().join(' or ')}`);
+  if (expected !== 'handler' && !limited && ![expected.code].flat().includes(String(p.code)))
+    out.push(`code ${String(p.code)}, expected ${[expected.code].flat().join(' or ')}`);
   return out;
 }
 
 /** The route's body contract from the OpenAPI document (built from the same zod schemas). */
-function contractOf(doc: { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema?: Record<string, unknown> }> } }>> }, method: string, url: string, consumes?: readonly string[]): Contract {
+function contractOf(
+  doc: {
+    paths: Record<
+      string,
+      Record<string, { requestBody?: { content: Record<string, { schema?: Record<string, unknown> }> } }>
+    >;
+  },
+  method: string,
+  url: string,
+  consumes?: readonly string[],
+): Contract {
   const key = `${method} ${url}`;
   if (consumes?.includes('application/octet-stream')) return { kind: 'raw' };
   if (consumes?.includes('multipart/form-data')) return { kind: 'multipart' };
@@ -164,10 +233,21 @@ for (const backend of BACKENDS) {
     const names = { dataset: 'walk-data', uploadDataset: 'walk-upload', drive: 'walk-drive', secret: 'walk/secret' };
     const live = { uploadId: '', tokenId: '', policyId: '', version: 1 };
 
-    const asOwner = (): Record<string, string> => ({ cookie: owner.session.cookie, 'x-csrf-token': owner.session.csrf });
+    const asOwner = (): Record<string, string> => ({
+      cookie: owner.session.cookie,
+      'x-csrf-token': owner.session.csrf,
+    });
     const asOperator = (): Record<string, string> => ({ authorization: `Bearer ${app.operatorToken}` });
-    const ownerCall = (method: string, p: string, body?: unknown) => send(app, method, p, { ...asOwner(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body === undefined ? '' : JSON.stringify(body));
-    const expectOk = (a: Answer, what: string) => assert.ok(a.status >= 200 && a.status < 300, `${what}: ${a.status} ${a.failure ?? a.body.slice(0, 300)}`);
+    const ownerCall = (method: string, p: string, body?: unknown) =>
+      send(
+        app,
+        method,
+        p,
+        { ...asOwner(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body === undefined ? '' : JSON.stringify(body),
+      );
+    const expectOk = (a: Answer, what: string) =>
+      assert.ok(a.status >= 200 && a.status < 300, `${what}: ${a.status} ${a.failure ?? a.body.slice(0, 300)}`);
 
     async function newOwner(): Promise<void> {
       const o = await ownerSession(app);
@@ -182,11 +262,24 @@ for (const backend of BACKENDS) {
     const fixtures = {
       async drive() {
         if ((await ownerCall('GET', `${base}/drives/${names.drive}`)).status !== 404) return;
-        expectOk(await ownerCall('POST', `${base}/drives`, { name: names.drive, kind: 'local', config: { directory: 'walk' } }), 'drive');
+        expectOk(
+          await ownerCall('POST', `${base}/drives`, {
+            name: names.drive,
+            kind: 'local',
+            config: { directory: 'walk' },
+          }),
+          'drive',
+        );
       },
       async secret() {
         if ((await ownerCall('GET', `${base}/secrets/metadata/${names.secret}`)).status !== 404) return;
-        expectOk(await ownerCall('PUT', `${base}/secrets/data/${names.secret}`, { type: 'password', value: { password: 'walk-password-1' } }), 'secret');
+        expectOk(
+          await ownerCall('PUT', `${base}/secrets/data/${names.secret}`, {
+            type: 'password',
+            value: { password: 'walk-password-1' },
+          }),
+          'secret',
+        );
       },
       async dataset() {
         const ds = await ownerCall('GET', `${base}/datasets/${names.dataset}`);
@@ -195,12 +288,22 @@ for (const backend of BACKENDS) {
           live.version = versions.at(-1)!.version;
           return;
         }
-        const put = await send(app, 'PUT', `${base}/datasets/${names.dataset}/versions`, { ...asOwner(), 'content-type': 'application/octet-stream' }, 'walk bytes');
+        const put = await send(
+          app,
+          'PUT',
+          `${base}/datasets/${names.dataset}/versions`,
+          { ...asOwner(), 'content-type': 'application/octet-stream' },
+          'walk bytes',
+        );
         expectOk(put, 'dataset version');
         live.version = (JSON.parse(put.body) as { version: { version: number } }).version.version;
       },
       async upload() {
-        if (live.uploadId && (await ownerCall('GET', `${base}/datasets/${names.uploadDataset}/uploads/${live.uploadId}`)).status === 200) return;
+        if (
+          live.uploadId &&
+          (await ownerCall('GET', `${base}/datasets/${names.uploadDataset}/uploads/${live.uploadId}`)).status === 200
+        )
+          return;
         const open = await ownerCall('POST', `${base}/datasets/${names.uploadDataset}/uploads`, { size: 100 });
         expectOk(open, 'upload session');
         live.uploadId = (JSON.parse(open.body) as { id: string }).id;
@@ -208,12 +311,25 @@ for (const backend of BACKENDS) {
       async token() {
         const token = live.tokenId ? await app.server.identity.tokens.find(live.tokenId) : undefined;
         if (token && !token.revokedAt) return;
-        live.tokenId = (await app.server.database.db.transaction().execute((trx) => app.server.identity.tokens.create(trx, { name: 'walk', workspace: WS, scopes: ['*'], expiresInDays: 1, owner: { userId: owner.userId } }))).info.id;
+        live.tokenId = (
+          await app.server.database.db.transaction().execute((trx) =>
+            app.server.identity.tokens.create(trx, {
+              name: 'walk',
+              workspace: WS,
+              scopes: ['*'],
+              expiresInDays: 1,
+              owner: { userId: owner.userId },
+            }),
+          )
+        ).info.id;
       },
       async policy() {
         const list = await ownerCall('GET', `${base}/policies`);
-        if ((JSON.parse(list.body) as { policies: { id: string }[] }).policies.some((p) => p.id === live.policyId)) return;
-        const added = await ownerCall('POST', `${base}/policies`, { text: `permit(principal == User::"${victimId}", action == Action::"access.policy.list", resource);` });
+        if ((JSON.parse(list.body) as { policies: { id: string }[] }).policies.some((p) => p.id === live.policyId))
+          return;
+        const added = await ownerCall('POST', `${base}/policies`, {
+          text: `permit(principal == User::"${victimId}", action == Action::"access.policy.list", resource);`,
+        });
         expectOk(added, 'policy');
         live.policyId = (JSON.parse(added.body) as { id: string }).id;
       },
@@ -235,9 +351,11 @@ for (const backend of BACKENDS) {
      */
     async function restore(url: string): Promise<void> {
       const seal = await send(app, 'GET', '/api/v1/sys/seal-status', {}, '');
-      if ((JSON.parse(seal.body) as { sealed: boolean }).sealed) expectOk(await send(app, 'POST', '/api/v1/sys/reload-root-key', asOperator(), ''), 'unseal again');
+      if ((JSON.parse(seal.body) as { sealed: boolean }).sealed)
+        expectOk(await send(app, 'POST', '/api/v1/sys/reload-root-key', asOperator(), ''), 'unseal again');
       const me = await ownerCall('GET', '/api/v1/auth/me');
-      if (me.status !== 200 || (JSON.parse(me.body) as { mfaEnrolmentRequired: boolean }).mfaEnrolmentRequired) await newOwner();
+      if (me.status !== 200 || (JSON.parse(me.body) as { mfaEnrolmentRequired: boolean }).mfaEnrolmentRequired)
+        await newOwner();
       for (const ensure of fixturesOf(url)) await ensure();
     }
 
@@ -266,7 +384,10 @@ for (const backend of BACKENDS) {
     }
 
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -274,7 +395,11 @@ for (const backend of BACKENDS) {
       await createWorkspace(app, SCRATCH_WS);
       await newOwner();
       victimId = (await createUser(app, `victim-${randomBytes(3).toString('hex')}@corp.test`, { role: 'viewer' })).id;
-      serviceAccountId = (await app.server.database.db.transaction().execute((trx) => app.server.identity.serviceAccounts.create(trx, WS, 'walk-robot', 'viewer', owner.userId))).id;
+      serviceAccountId = (
+        await app.server.database.db
+          .transaction()
+          .execute((trx) => app.server.identity.serviceAccounts.create(trx, WS, 'walk-robot', 'viewer', owner.userId))
+      ).id;
       for (const ensure of Object.values(fixtures)) await ensure();
     });
     after(async () => {
@@ -299,9 +424,21 @@ for (const backend of BACKENDS) {
         let credential: () => Record<string, string> = () => ({});
         if (!publicRoute) {
           // Authorization runs before the body is parsed: 415 for an unknown media type means it let us through.
-          const reach = async (c: () => Record<string, string>) => (await send(app, route.method, fill(route.url), { ...c(), 'content-type': 'application/x-walk-probe' }, 'x')).status === 415;
+          const reach = async (c: () => Record<string, string>) =>
+            (
+              await send(
+                app,
+                route.method,
+                fill(route.url),
+                { ...c(), 'content-type': 'application/x-walk-probe' },
+                'x',
+              )
+            ).status === 415;
           credential = (await reach(asOwner)) ? asOwner : (await reach(asOperator)) ? asOperator : () => ({});
-          assert.ok(Object.keys(credential()).length > 0, `${key}: neither an owner nor the operator gets past authorization`);
+          assert.ok(
+            Object.keys(credential()).length > 0,
+            `${key}: neither an owner nor the operator gets past authorization`,
+          );
         }
         let dirty = false;
         for (const c of CASES) {
@@ -309,17 +446,27 @@ for (const backend of BACKENDS) {
           const answer = await send(app, route.method, fill(route.url), { ...credential(), ...c.headers }, c.body);
           // A route that declares the media types it takes refuses every other one (415) from the header.
           const type = (c.headers['content-type'] ?? '').split(';')[0]!.trim();
-          const refused = route.consumes !== undefined && !FRAMING.has(c.name) && (type !== '' || Buffer.byteLength(c.body) > 0) && !route.consumes.includes(type);
-          for (const problem of check(answer, refused ? UNSUPPORTED : c.expect(contract), publicRoute, app.home)) failures.push(`${key} ← ${c.name}: ${problem}`);
+          const refused =
+            route.consumes !== undefined &&
+            !FRAMING.has(c.name) &&
+            (type !== '' || Buffer.byteLength(c.body) > 0) &&
+            !route.consumes.includes(type);
+          for (const problem of check(answer, refused ? UNSUPPORTED : c.expect(contract), publicRoute, app.home))
+            failures.push(`${key} ← ${c.name}: ${problem}`);
           walked.set(key, (walked.get(key) ?? 0) + 1);
           dirty = answer.status > 0 && answer.status < 400;
         }
         if (dirty) await restore(route.url);
       }
-      t.diagnostic(`${walked.size} routes × ${CASES.length} bodies = ${[...walked.values()].reduce((a, b) => a + b, 0)} requests`);
+      t.diagnostic(
+        `${walked.size} routes × ${CASES.length} bodies = ${[...walked.values()].reduce((a, b) => a + b, 0)} requests`,
+      );
       assert.deepEqual(failures, [], `${failures.length} bad answers:\n${failures.join('\n')}`);
       assert.deepEqual([...walked.keys()].sort(), [...keys].sort(), 'every route with a body was walked');
-      assert.ok([...walked.values()].every((n) => n === CASES.length), 'every route got every body');
+      assert.ok(
+        [...walked.values()].every((n) => n === CASES.length),
+        'every route got every body',
+      );
     });
   });
 }

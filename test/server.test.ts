@@ -31,7 +31,14 @@ function probeRoutes(app: FastifyInstance): void {
     throw new Error(`database exploded: password=${CANARY} at /srv/internal/path.ts:42`);
   });
   app.get('/test/log', { config: { access: { public: 'test probe' } } }, async (req) => {
-    req.log.info({ user: { password: CANARY, profile: { apiKey: CANARY, name: 'ok' } }, token: CANARY, headers: { authorization: `Bearer ${CANARY}` } }, 'logging a canary');
+    req.log.info(
+      {
+        user: { password: CANARY, profile: { apiKey: CANARY, name: 'ok' } },
+        token: CANARY,
+        headers: { authorization: `Bearer ${CANARY}` },
+      },
+      'logging a canary',
+    );
     return { ok: true };
   });
   app.get('/test/slow', { config: { access: { public: 'test probe' } } }, async () => {
@@ -68,7 +75,10 @@ for (const backend of BACKENDS) {
     let skip = false;
 
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -81,14 +91,30 @@ for (const backend of BACKENDS) {
     test('TLS 1.3 and 1.2 (AEAD suites) are accepted', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       assert.equal(await tlsConnect(app.server.httpsPort, app.ca, {}), 'TLSv1.3');
-      assert.equal(await tlsConnect(app.server.httpsPort, app.ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }), 'TLSv1.2');
-      assert.equal(await tlsConnect(app.server.httpsPort, app.ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' }), 'TLSv1.2');
+      assert.equal(
+        await tlsConnect(app.server.httpsPort, app.ca, {
+          maxVersion: 'TLSv1.2',
+          ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+        }),
+        'TLSv1.2',
+      );
+      assert.equal(
+        await tlsConnect(app.server.httpsPort, app.ca, {
+          maxVersion: 'TLSv1.2',
+          ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+        }),
+        'TLSv1.2',
+      );
     });
 
     test('TLS 1.1 and TLS 1.2 non-AEAD (CBC) suites are refused', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       await assert.rejects(
-        tlsConnect(app.server.httpsPort, app.ca, { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }),
+        tlsConnect(app.server.httpsPort, app.ca, {
+          minVersion: 'TLSv1.1',
+          maxVersion: 'TLSv1.1',
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        }),
         /protocol|version|alert|handshake/i,
       );
       for (const cipher of ['ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA', 'AES128-GCM-SHA256']) {
@@ -112,16 +138,88 @@ for (const backend of BACKENDS) {
       assertSecurityHeaders(r.headers, 'readyz');
     });
 
-    const bad: { name: string; path: string; method: string; headers?: Record<string, string>; body?: string | Buffer; status: number; code: string }[] = [
+    const bad: {
+      name: string;
+      path: string;
+      method: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+      status: number;
+      code: string;
+    }[] = [
       { name: 'unknown route', path: '/nope/../../etc/passwd', method: 'GET', status: 404, code: 'NOT_FOUND' },
-      { name: 'malformed JSON', path: '/test/echo', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "x",', status: 400, code: 'MALFORMED_JSON' },
-      { name: 'empty JSON body', path: '/test/echo', method: 'POST', headers: { 'content-type': 'application/json' }, body: '', status: 400, code: 'MALFORMED_JSON' },
-      { name: 'wrong content type', path: '/test/echo', method: 'POST', headers: { 'content-type': 'text/x-nonsense' }, body: 'hello', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { name: 'body over the limit', path: '/test/echo', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(1_100_000), count: 1 }), status: 413, code: 'BODY_TOO_LARGE' },
-      { name: 'schema violation', path: '/test/echo', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '', count: 'three' }), status: 422, code: 'VALIDATION_FAILED' },
-      { name: 'wrong types (array body)', path: '/test/echo', method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,2,3]', status: 422, code: 'VALIDATION_FAILED' },
-      { name: 'unicode overflow in a field', path: '/test/echo', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '🔥'.repeat(50), count: 1 }), status: 422, code: 'VALIDATION_FAILED' },
-      { name: 'prototype pollution attempt', path: '/test/echo', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__proto__": {"admin": true}, "name": "a", "count": 1}', status: 400, code: 'MALFORMED_JSON' },
+      {
+        name: 'malformed JSON',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name": "x",',
+        status: 400,
+        code: 'MALFORMED_JSON',
+      },
+      {
+        name: 'empty JSON body',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '',
+        status: 400,
+        code: 'MALFORMED_JSON',
+      },
+      {
+        name: 'wrong content type',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'text/x-nonsense' },
+        body: 'hello',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'body over the limit',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'x'.repeat(1_100_000), count: 1 }),
+        status: 413,
+        code: 'BODY_TOO_LARGE',
+      },
+      {
+        name: 'schema violation',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: '', count: 'three' }),
+        status: 422,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'wrong types (array body)',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '[1,2,3]',
+        status: 422,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'unicode overflow in a field',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: '🔥'.repeat(50), count: 1 }),
+        status: 422,
+        code: 'VALIDATION_FAILED',
+      },
+      {
+        name: 'prototype pollution attempt',
+        path: '/test/echo',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"__proto__": {"admin": true}, "name": "a", "count": 1}',
+        status: 400,
+        code: 'MALFORMED_JSON',
+      },
     ];
     for (const c of bad) {
       test(`bad input: ${c.name} → ${c.status} ${c.code}`, async (t) => {
@@ -141,7 +239,11 @@ for (const backend of BACKENDS) {
 
     test('a valid request passes the same schema', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
-      const res = await app.req('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ünïcødé', count: 3 }) });
+      const res = await app.req('/test/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'ünïcødé', count: 3 }),
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(res.json(), { got: { name: 'ünïcødé', count: 3 } });
     });
@@ -155,7 +257,9 @@ for (const backend of BACKENDS) {
       assert.equal(p.detail, undefined);
       assert.ok(!res.body.includes(CANARY) && !res.body.includes('exploded') && !res.body.includes('/srv/'));
       assertSecurityHeaders(res.headers, '500');
-      const line = app.logs.find((l) => l.includes(String(res.headers['x-request-id'])) && l.includes('request failed'));
+      const line = app.logs.find(
+        (l) => l.includes(String(res.headers['x-request-id'])) && l.includes('request failed'),
+      );
       assert.ok(line, 'the failure is logged with its request id');
       assert.ok(line.includes('exploded'), 'the log has the real error for operators');
     });
@@ -173,11 +277,19 @@ for (const backend of BACKENDS) {
 
     test('logs redact credentials: headers, cookies, query strings and fields named like secrets', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
-      const res = await app.req(`/test/log?token=${CANARY}`, { headers: { authorization: `Bearer ${CANARY}`, cookie: `sid=${CANARY}` } });
+      const res = await app.req(`/test/log?token=${CANARY}`, {
+        headers: { authorization: `Bearer ${CANARY}`, cookie: `sid=${CANARY}` },
+      });
       assert.equal(res.status, 200);
       const mine = app.logs.filter((l) => l.includes(String(res.headers['x-request-id'])));
-      assert.ok(mine.some((l) => l.includes('logging a canary')), 'the canary line was logged');
-      assert.ok(mine.some((l) => l.includes('"name":"ok"')), 'non-secret fields stay');
+      assert.ok(
+        mine.some((l) => l.includes('logging a canary')),
+        'the canary line was logged',
+      );
+      assert.ok(
+        mine.some((l) => l.includes('"name":"ok"')),
+        'non-secret fields stay',
+      );
       for (const l of app.logs) assert.ok(!l.includes(CANARY), `canary leaked into: ${l}`);
     });
 
@@ -186,11 +298,13 @@ for (const backend of BACKENDS) {
       const pub = await app.req('/metrics');
       assert.equal(pub.status, 404);
       const body = await new Promise<string>((resolve, reject) => {
-        http.get(`http://127.0.0.1:${app.server.metricsPort}/metrics`, (res) => {
-          let b = '';
-          res.on('data', (c) => (b += c));
-          res.on('end', () => resolve(b));
-        }).on('error', reject);
+        http
+          .get(`http://127.0.0.1:${app.server.metricsPort}/metrics`, (res) => {
+            let b = '';
+            res.on('data', (c) => (b += c));
+            res.on('end', () => resolve(b));
+          })
+          .on('error', reject);
       });
       assert.match(body, /strongroom_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
       assert.match(body, /strongroom_process_cpu_seconds_total/);
@@ -200,19 +314,31 @@ for (const backend of BACKENDS) {
     test('the HTTP listener only redirects (308) to HTTPS', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: app.server.httpPort, path: '/readyz?x=1', headers: { host: 'localhost:1234' } }, resolve).on('error', reject);
+        http
+          .get(
+            { host: '127.0.0.1', port: app.server.httpPort, path: '/readyz?x=1', headers: { host: 'localhost:1234' } },
+            resolve,
+          )
+          .on('error', reject);
       });
       res.resume();
       assert.equal(res.statusCode, 308);
       assert.equal(res.headers.location, `https://localhost:${app.server.httpsPort}/readyz?x=1`);
       const evil = await new Promise<http.IncomingMessage>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: app.server.httpPort, path: '/', headers: { host: 'evil.example/..@x' } }, resolve).on('error', reject);
+        http
+          .get(
+            { host: '127.0.0.1', port: app.server.httpPort, path: '/', headers: { host: 'evil.example/..@x' } },
+            resolve,
+          )
+          .on('error', reject);
       });
       evil.resume();
       assert.equal(evil.statusCode, 400);
       // Issue 13: a well-formed but foreign Host is not redirected to (no open redirect).
       const foreign = await new Promise<http.IncomingMessage>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: app.server.httpPort, path: '/x', headers: { host: 'evil.example' } }, resolve).on('error', reject);
+        http
+          .get({ host: '127.0.0.1', port: app.server.httpPort, path: '/x', headers: { host: 'evil.example' } }, resolve)
+          .on('error', reject);
       });
       foreign.resume();
       assert.equal(foreign.statusCode, 400);
@@ -226,7 +352,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(undeclared, [], 'routes without an access declaration');
       // The console's static routes (present when web/dist is built) are public: they serve no data.
       for (const r of app.server.app.routes.filter((x) => x.url === '/' || x.url.startsWith('/assets/'))) {
-        assert.ok(r.access && 'public' in r.access && /console/.test(r.access.public), `${r.url} is a public console route`);
+        assert.ok(
+          r.access && 'public' in r.access && /console/.test(r.access.public),
+          `${r.url} is a public console route`,
+        );
       }
       for (const r of app.server.app.routes) {
         if (r.access && 'action' in r.access) {

@@ -34,6 +34,7 @@ test('a route registered without an access declaration stops the server from sta
         f.get('/test/undeclared', async () => ({ leaked: true }));
       },
     }),
-    (err: Error) => err.name === 'UndeclaredRouteError' && /GET \/test\/undeclared declares no access/.test(err.message),
+    (err: Error) =>
+      err.name === 'UndeclaredRouteError' && /GET \/test\/undeclared declares no access/.test(err.message),
   );
 });

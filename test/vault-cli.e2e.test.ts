@@ -26,7 +26,17 @@ before(async () => {
   totpSecret = secret;
   const cfg = path.join(dir, 'cfg');
   await mkdir(path.join(cfg, 'strongroom'), { recursive: true, mode: 0o700 });
-  await writeFile(path.join(cfg, 'strongroom', 'credentials.json'), JSON.stringify({ baseUrl: `${app.base}/`, ca: app.ca, session: session.id, csrf: session.csrf, email: 'cli-owner@corp.test' }), { mode: 0o600 });
+  await writeFile(
+    path.join(cfg, 'strongroom', 'credentials.json'),
+    JSON.stringify({
+      baseUrl: `${app.base}/`,
+      ca: app.ca,
+      session: session.id,
+      csrf: session.csrf,
+      email: 'cli-owner@corp.test',
+    }),
+    { mode: 0o600 },
+  );
   env = { XDG_CONFIG_HOME: cfg, STRONGROOM_HOME: path.join(dir, 'home') };
 });
 after(async () => {
@@ -40,12 +50,23 @@ test('secret put/get/list/history/delete/undelete/rollback/destroy and run, valu
   assert.equal(put.status, 0, put.stderr);
   assert.match(put.stdout, /app\/db: version 1 \(new secret\)/);
   await writeFile(path.join(dir, 'v2'), 'second-cli-value\n', { mode: 0o600 });
-  assert.equal((await cli(['secret', 'put', 'app/db', '--type', 'password', '--value-file', path.join(dir, 'v2'), '--cas', '1'])).status, 0);
+  assert.equal(
+    (await cli(['secret', 'put', 'app/db', '--type', 'password', '--value-file', path.join(dir, 'v2'), '--cas', '1']))
+      .status,
+    0,
+  );
   const conflict = await cli(['secret', 'put', 'app/db', '--type', 'password', '--cas', '1'], 'x\n');
   assert.equal(conflict.status, 1);
   assert.match(conflict.stderr, /409 CONFLICT/);
-  await writeFile(path.join(dir, 's3.json'), JSON.stringify({ provider: 's3', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 's3-secret-value' }));
-  assert.equal((await cli(['secret', 'put', 'app/s3', '--type', 'cloud-credential', '--value-file', path.join(dir, 's3.json')])).status, 0);
+  await writeFile(
+    path.join(dir, 's3.json'),
+    JSON.stringify({ provider: 's3', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 's3-secret-value' }),
+  );
+  assert.equal(
+    (await cli(['secret', 'put', 'app/s3', '--type', 'cloud-credential', '--value-file', path.join(dir, 's3.json')]))
+      .status,
+    0,
+  );
 
   const get = await cli(['secret', 'get', 'app/db']);
   assert.equal(get.status, 0, get.stderr);
@@ -63,10 +84,22 @@ test('secret put/get/list/history/delete/undelete/rollback/destroy and run, valu
   assert.match((await cli(['secret', 'delete', 'app/db'])).stdout, /deleted version\(s\) 2/);
   assert.equal((await cli(['secret', 'get', 'app/db'])).status, 1);
   assert.match((await cli(['secret', 'undelete', 'app/db', '--versions', '2'])).stdout, /undeleted version\(s\) 2/);
-  assert.match((await cli(['secret', 'rollback', 'app/db', '--to', '1'])).stdout, /version 3 now holds the value of version 1/);
+  assert.match(
+    (await cli(['secret', 'rollback', 'app/db', '--to', '1'])).stdout,
+    /version 3 now holds the value of version 1/,
+  );
 
   // run: the child sees the values; nothing is printed by strongroom itself.
-  const run = await cli(['run', '--secret', 'DB_PASSWORD=app/db', 'S3_KEY=app/s3:secretAccessKey', '--', process.execPath, '-e', 'process.stdout.write(process.env.DB_PASSWORD + "|" + process.env.S3_KEY); process.exit(7)']);
+  const run = await cli([
+    'run',
+    '--secret',
+    'DB_PASSWORD=app/db',
+    'S3_KEY=app/s3:secretAccessKey',
+    '--',
+    process.execPath,
+    '-e',
+    'process.stdout.write(process.env.DB_PASSWORD + "|" + process.env.S3_KEY); process.exit(7)',
+  ]);
   assert.equal(run.status, 7, run.stderr);
   assert.equal(run.stdout, `${canary}|s3-secret-value`);
   assert.ok(!run.stderr.includes(canary));
@@ -79,10 +112,23 @@ test('secret put/get/list/history/delete/undelete/rollback/destroy and run, valu
   assert.equal((await cli(['run', '--secret', 'bad-name=app/db', '--', 'true'])).status, 2);
 
   // destroy needs re-authentication: simulate an old proof by moving it back, then confirm from files.
-  await app.server.database.db.updateTable('sessions').set({ authenticated_at: new Date(Date.now() - 3600_000) }).execute();
+  await app.server.database.db
+    .updateTable('sessions')
+    .set({ authenticated_at: new Date(Date.now() - 3600_000) })
+    .execute();
   await writeFile(path.join(dir, 'pw'), `${GOOD_PASSWORD}\n`, { mode: 0o600 });
   await writeFile(path.join(dir, 'code'), `${totpNow(totpSecret, Date.now() + 30_000)}\n`, { mode: 0o600 });
-  const destroy = await cli(['secret', 'destroy', 'app/db', '--versions', '1', '--password-file', path.join(dir, 'pw'), '--totp-file', path.join(dir, 'code')]);
+  const destroy = await cli([
+    'secret',
+    'destroy',
+    'app/db',
+    '--versions',
+    '1',
+    '--password-file',
+    path.join(dir, 'pw'),
+    '--totp-file',
+    path.join(dir, 'code'),
+  ]);
   assert.equal(destroy.status, 0, destroy.stderr);
   assert.match(destroy.stdout, /destroyed version\(s\) 1/);
   assert.equal((await cli(['secret', 'get', 'app/db', '--at', '1'])).status, 1);

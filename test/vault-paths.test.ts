@@ -22,23 +22,57 @@ test('every accepted path is plain: no control characters, no dot segments, no e
 
 test('well-formed paths are accepted and their row ids never collide', () => {
   fc.assert(
-    fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.array(segment, { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: 1e6 }), (a, b, va, vb) => {
-      const pa = a.join('/');
-      const pb = b.join('/');
-      assert.equal(pathProblem(pa), undefined);
-      if (pa !== pb || va !== vb) assert.notEqual(sealIdOf('ws', pa, va), sealIdOf('ws', pb, vb));
-    }),
+    fc.property(
+      fc.array(segment, { minLength: 1, maxLength: 5 }),
+      fc.array(segment, { minLength: 1, maxLength: 5 }),
+      fc.integer({ min: 1, max: 1e6 }),
+      fc.integer({ min: 1, max: 1e6 }),
+      (a, b, va, vb) => {
+        const pa = a.join('/');
+        const pb = b.join('/');
+        assert.equal(pathProblem(pa), undefined);
+        if (pa !== pb || va !== vb) assert.notEqual(sealIdOf('ws', pa, va), sealIdOf('ws', pb, vb));
+      },
+    ),
   );
 });
 
 test('known bad paths', () => {
-  for (const p of ['', '/a', 'a/', 'a//b', '..', 'a/../b', './a', 'a/.', 'a b', 'a\nb', 'a\u0000b', 'a#1', 'a\\b', 'ä', 'a'.repeat(65), `${'a/'.repeat(10)}a`, 'x'.repeat(201)]) {
+  for (const p of [
+    '',
+    '/a',
+    'a/',
+    'a//b',
+    '..',
+    'a/../b',
+    './a',
+    'a/.',
+    'a b',
+    'a\nb',
+    'a\u0000b',
+    'a#1',
+    'a\\b',
+    'ä',
+    'a'.repeat(65),
+    `${'a/'.repeat(10)}a`,
+    'x'.repeat(201),
+  ]) {
     assert.ok(pathProblem(p), JSON.stringify(p));
   }
 });
 
 test('typed values: sizes, control characters and certificates are checked without quoting the input', () => {
-  assert.throws(() => prepareValue('password', { password: 'p\u0007w' }), (e: Error & { detail?: string }) => !String(e.detail).includes('p\u0007w'));
-  assert.throws(() => prepareValue('certificate', { certificate: '-----BEGIN CERTIFICATE-----\nsecretjunk\n-----END CERTIFICATE-----' }), (e: Error & { detail?: string }) => /certificate/.test(String(e.detail)) && !String(e.detail).includes('secretjunk'));
+  assert.throws(
+    () => prepareValue('password', { password: 'p\u0007w' }),
+    (e: Error & { detail?: string }) => !String(e.detail).includes('p\u0007w'),
+  );
+  assert.throws(
+    () =>
+      prepareValue('certificate', {
+        certificate: '-----BEGIN CERTIFICATE-----\nsecretjunk\n-----END CERTIFICATE-----',
+      }),
+    (e: Error & { detail?: string }) =>
+      /certificate/.test(String(e.detail)) && !String(e.detail).includes('secretjunk'),
+  );
   assert.equal(prepareValue('generic', { data: { a: 'b' } }).json.length > 0, true);
 });

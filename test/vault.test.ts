@@ -12,16 +12,35 @@ import { sql } from 'kysely';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
-import { GOOD_PASSWORD, createUser, createWorkspace, enrolMfa, jsonBody, login, ownerSession, totpNow, type Session } from './helpers/identity.ts';
+import {
+  GOOD_PASSWORD,
+  createUser,
+  createWorkspace,
+  enrolMfa,
+  jsonBody,
+  login,
+  ownerSession,
+  totpNow,
+  type Session,
+} from './helpers/identity.ts';
 import { generateSelfSigned } from '../src/installation/tls.ts';
 
 const MIN = 60_000;
 const S = '/api/v1/workspaces/default/secrets';
 const put = (s: Session, path: string, body: unknown) => s.req(`${S}/data/${path}`, jsonBody(body, 'PUT'));
-const pw = (password: string, extra: Record<string, unknown> = {}) => ({ type: 'password', value: { password }, ...extra });
-const reveal = (s: Session, path: string, version?: number) => s.req(`${S}/reveal/${path}${version ? `?version=${version}` : ''}`, { method: 'POST' });
+const pw = (password: string, extra: Record<string, unknown> = {}) => ({
+  type: 'password',
+  value: { password },
+  ...extra,
+});
+const reveal = (s: Session, path: string, version?: number) =>
+  s.req(`${S}/reveal/${path}${version ? `?version=${version}` : ''}`, { method: 'POST' });
 
-async function auditRows(app: TestApp): Promise<{ action: string; outcome: string; resource: { type: string; id: string | null }; details: any; raw: string }[]> {
+async function auditRows(
+  app: TestApp,
+): Promise<
+  { action: string; outcome: string; resource: { type: string; id: string | null }; details: any; raw: string }[]
+> {
   await app.server.audit.chainPending();
   const rows = await app.server.database.db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
   return rows.map((r) => ({
@@ -36,7 +55,11 @@ async function auditRows(app: TestApp): Promise<{ action: string; outcome: strin
 /** Every row of every user table, as text (what a `pg_dump` would show, minus bytea as hex). */
 async function dumpAll(app: TestApp): Promise<string> {
   const db = app.server.database.db;
-  const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(db);
+  const tables = await sql<{
+    table_name: string;
+  }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(
+    db,
+  );
   let out = '';
   for (const { table_name } of tables.rows) {
     const rows = await sql<{ j: unknown }>`select to_jsonb(t)::text as j from ${sql.table(table_name)} t`.execute(db);
@@ -46,12 +69,30 @@ async function dumpAll(app: TestApp): Promise<string> {
 }
 
 /** A request whose path goes on the wire exactly as given (URL parsing would resolve `..`). */
-function rawReq(app: TestApp, s: Session, method: string, rawPath: string, body?: unknown): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawReq(
+  app: TestApp,
+  s: Session,
+  method: string,
+  rawPath: string,
+  body?: unknown,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port: app.server.httpsPort, path: rawPath, method, ca: app.ca, servername: 'localhost', agent: false,
-        headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, ...(payload ? { 'content-type': 'application/json' } : {}) } },
+      {
+        host: '127.0.0.1',
+        port: app.server.httpsPort,
+        path: rawPath,
+        method,
+        ca: app.ca,
+        servername: 'localhost',
+        agent: false,
+        headers: {
+          cookie: s.cookie,
+          'x-csrf-token': s.csrf,
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
+      },
       (res) => {
         let b = '';
         res.on('data', (c) => (b += c));
@@ -65,11 +106,13 @@ function rawReq(app: TestApp, s: Session, method: string, rawPath: string, body?
 
 function metrics(app: TestApp): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(`http://127.0.0.1:${app.server.metricsPort}/metrics`, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
+    http
+      .get(`http://127.0.0.1:${app.server.metricsPort}/metrics`, (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(b));
+      })
+      .on('error', reject);
   });
 }
 
@@ -81,10 +124,17 @@ for (const backend of BACKENDS) {
     let owner: Session;
     let ownerTotp: string;
     /** Re-authenticate the owner with password and a TOTP code of the (shifted) clock. */
-    const reauth = () => owner.req('/api/v1/auth/reauth', jsonBody({ password: GOOD_PASSWORD, code: totpNow(ownerTotp, now().getTime()) }));
+    const reauth = () =>
+      owner.req(
+        '/api/v1/auth/reauth',
+        jsonBody({ password: GOOD_PASSWORD, code: totpNow(ownerTotp, now().getTime()) }),
+      );
     const now = () => new Date(Date.now() + offset);
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -92,7 +142,15 @@ for (const backend of BACKENDS) {
         now,
         // A workspace policy that forbids revealing one secret (loaded at start).
         prepare: async (database) => {
-          await database.db.insertInto('workspace_policies').values({ id: 'p-locked', workspace_id: 'default', created_by: 'test', text: 'forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"team/locked");' }).execute();
+          await database.db
+            .insertInto('workspace_policies')
+            .values({
+              id: 'p-locked',
+              workspace_id: 'default',
+              created_by: 'test',
+              text: 'forbid (principal, action == Action::"vault.secret.reveal", resource == Secret::"team/locked");',
+            })
+            .execute();
         },
       });
       const o = await ownerSession(app);
@@ -105,7 +163,13 @@ for (const backend of BACKENDS) {
 
     test('versions: every write is a new version; metadata, version reads and lists never carry values', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
-      const v1 = await put(owner, 'team/warehouse/password', pw('first-value-AAA', { metadata: { description: 'warehouse', tags: ['prod'], owner: 'data-eng', custom: { system: 'snowflake' } } }));
+      const v1 = await put(
+        owner,
+        'team/warehouse/password',
+        pw('first-value-AAA', {
+          metadata: { description: 'warehouse', tags: ['prod'], owner: 'data-eng', custom: { system: 'snowflake' } },
+        }),
+      );
       assert.equal(v1.status, 201, v1.body);
       assert.deepEqual(v1.json(), { path: 'team/warehouse/password', version: 1, created: true, pruned: [] });
       const v2 = await put(owner, 'team/warehouse/password', pw('second-value-BBB'));
@@ -122,16 +186,26 @@ for (const backend of BACKENDS) {
       assert.deepEqual(m.tags, ['prod']);
       assert.deepEqual(m.custom, { system: 'snowflake' });
       assert.equal(m.owner, 'data-eng');
-      assert.deepEqual(m.versions.map((v: any) => [v.version, v.state]), [[1, 'live'], [2, 'live']]);
+      assert.deepEqual(
+        m.versions.map((v: any) => [v.version, v.state]),
+        [
+          [1, 'live'],
+          [2, 'live'],
+        ],
+      );
       assert.ok(m.createdBy && m.updatedBy && m.createdAt && m.updatedAt);
       const v = await owner.req(`${S}/data/team/warehouse/password?version=1`);
       assert.equal(v.status, 200);
       assert.equal(v.json().version, 1);
       const list = await owner.req(`${S}?prefix=team/`);
       assert.equal(list.status, 200);
-      assert.deepEqual(list.json<any>().secrets.map((s: any) => s.path), ['team/other/api', 'team/warehouse/password']);
+      assert.deepEqual(
+        list.json<any>().secrets.map((s: any) => s.path),
+        ['team/other/api', 'team/warehouse/password'],
+      );
       for (const body of [meta.body, v.body, list.body]) {
-        for (const value of ['first-value-AAA', 'second-value-BBB', 'k-CCC']) assert.ok(!body.includes(value), 'no value in metadata answers');
+        for (const value of ['first-value-AAA', 'second-value-BBB', 'k-CCC'])
+          assert.ok(!body.includes(value), 'no value in metadata answers');
       }
       const paged = await owner.req(`${S}?limit=1`);
       assert.equal(paged.json<any>().secrets.length, 1);
@@ -149,14 +223,21 @@ for (const backend of BACKENDS) {
       const first = await reveal(owner, 'rv/db', 1);
       assert.deepEqual(first.json<any>().value, { password: 'reveal-one-111' });
       assert.equal((await reveal(owner, 'rv/db', 9)).status, 404);
-      const events = (await auditRows(app)).filter((e) => e.action === 'vault.secret.reveal' && e.resource.id === 'rv/db' && e.outcome === 'success');
-      assert.deepEqual(events.map((e) => e.details.version), [2, 1]);
+      const events = (await auditRows(app)).filter(
+        (e) => e.action === 'vault.secret.reveal' && e.resource.id === 'rv/db' && e.outcome === 'success',
+      );
+      assert.deepEqual(
+        events.map((e) => e.details.version),
+        [2, 1],
+      );
       offset += 6 * MIN;
       try {
         const stale = await reveal(owner, 'rv/db');
         assert.equal(stale.status, 403);
         assert.equal(stale.json().code, 'REAUTH_REQUIRED');
-        const denied = (await auditRows(app)).filter((e) => e.action === 'vault.secret.reveal' && e.outcome === 'denied');
+        const denied = (await auditRows(app)).filter(
+          (e) => e.action === 'vault.secret.reveal' && e.outcome === 'denied',
+        );
         assert.ok(denied.some((e) => e.details.reason === 're-authentication required'));
         const re = await reauth();
         assert.equal(re.status, 200, re.body);
@@ -183,7 +264,10 @@ for (const backend of BACKENDS) {
       const eng = await login(app, 'engineer-vault@corp.test');
       assert.equal((await put(eng, 'roles/by-engineer', pw('eng-written'))).status, 201);
       assert.equal((await eng.req(`${S}/metadata/roles/by-engineer`)).status, 200);
-      const tok = await owner.req('/api/v1/tokens', jsonBody({ name: 'vault', workspace: 'default', scopes: ['vault.*'], expiresInDays: 1 }));
+      const tok = await owner.req(
+        '/api/v1/tokens',
+        jsonBody({ name: 'vault', workspace: 'default', scopes: ['vault.*'], expiresInDays: 1 }),
+      );
       assert.equal(tok.status, 201, tok.body);
       const bearer = { method: 'POST', headers: { authorization: `Bearer ${tok.json<any>().token}` } };
       const viaToken = await app.req(`${S}/reveal/roles/s`, bearer);
@@ -213,7 +297,9 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       assert.equal((await put(owner, 'cas/x', pw('cas-0', { cas: 0 }))).status, 201);
       assert.equal((await put(owner, 'cas/x', pw('cas-again', { cas: 0 }))).status, 409, 'cas 0 on an existing secret');
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => put(owner, 'cas/x', pw(`cas-writer-${i}`, { cas: 1 }))));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => put(owner, 'cas/x', pw(`cas-writer-${i}`, { cas: 1 }))),
+      );
       const statuses = results.map((r) => r.status).sort();
       assert.equal(statuses.filter((s) => s === 200).length, 1, statuses.join(','));
       assert.equal(statuses.filter((s) => s === 409).length, 19);
@@ -222,7 +308,9 @@ for (const backend of BACKENDS) {
       assert.equal(m.currentVersion, 2);
       assert.equal(m.versions.length, 2);
       // New secrets too: 20 creators with cas 0.
-      const creators = await Promise.all(Array.from({ length: 20 }, (_, i) => put(owner, 'cas/new', pw(`new-${i}`, { cas: 0 }))));
+      const creators = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => put(owner, 'cas/new', pw(`new-${i}`, { cas: 0 }))),
+      );
       assert.equal(creators.filter((r) => r.status === 201).length, 1);
       assert.equal(creators.filter((r) => r.status === 409).length, 19);
     });
@@ -249,33 +337,61 @@ for (const backend of BACKENDS) {
       } finally {
         offset = 0;
       }
-      const row = await app.server.database.db.selectFrom('secret_versions').select(['value_sealed', 'destroyed_at']).where('path', '=', 'life/s').where('version', '=', 2).executeTakeFirstOrThrow();
+      const row = await app.server.database.db
+        .selectFrom('secret_versions')
+        .select(['value_sealed', 'destroyed_at'])
+        .where('path', '=', 'life/s')
+        .where('version', '=', 2)
+        .executeTakeFirstOrThrow();
       assert.equal(row.value_sealed, null);
       assert.ok(row.destroyed_at);
-      assert.deepEqual((await owner.req(`${S}/undelete/life/s`, jsonBody({ versions: [2] }))).json().versions, [], 'destroyed is final');
+      assert.deepEqual(
+        (await owner.req(`${S}/undelete/life/s`, jsonBody({ versions: [2] }))).json().versions,
+        [],
+        'destroyed is final',
+      );
       assert.equal((await reveal(owner, 'life/s', 2)).json().state, 'destroyed');
 
       const rb = await owner.req(`${S}/rollback/life/s`, jsonBody({ version: 1 }));
       assert.equal(rb.status, 200, rb.body);
       assert.equal(rb.json().version, 4);
       assert.deepEqual((await reveal(owner, 'life/s')).json<any>().value, { password: 'life-1' });
-      assert.equal((await owner.req(`${S}/rollback/life/s`, jsonBody({ version: 2 }))).status, 409, 'cannot roll back to a destroyed version');
-      assert.equal((await owner.req(`${S}/rollback/life/s`, jsonBody({ version: 1, cas: 1 }))).status, 409, 'rollback honours cas');
+      assert.equal(
+        (await owner.req(`${S}/rollback/life/s`, jsonBody({ version: 2 }))).status,
+        409,
+        'cannot roll back to a destroyed version',
+      );
+      assert.equal(
+        (await owner.req(`${S}/rollback/life/s`, jsonBody({ version: 1, cas: 1 }))).status,
+        409,
+        'rollback honours cas',
+      );
 
       const mv = await owner.req(`${S}/metadata/life/s`, jsonBody({ maxVersions: 2 }, 'PATCH'));
       assert.equal(mv.status, 200, mv.body);
       assert.deepEqual(mv.json().pruned, [1, 2]);
       await put(owner, 'life/s', pw('life-5'));
       const m = (await owner.req(`${S}/metadata/life/s`)).json<any>();
-      assert.deepEqual(m.versions.map((v: any) => v.version), [4, 5]);
+      assert.deepEqual(
+        m.versions.map((v: any) => v.version),
+        [4, 5],
+      );
       assert.equal(m.maxVersions, 2);
-      const n = await app.server.database.db.selectFrom('secret_versions').select((eb) => eb.fn.countAll().as('n')).where('path', '=', 'life/s').executeTakeFirstOrThrow();
+      const n = await app.server.database.db
+        .selectFrom('secret_versions')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('path', '=', 'life/s')
+        .executeTakeFirstOrThrow();
       assert.equal(Number(n.n), 2, 'pruned rows and ciphertexts are gone');
 
       const destroyAll = await owner.req(`${S}/metadata/life/s`, { method: 'DELETE' });
       assert.equal(destroyAll.status, 200, destroyAll.body);
       assert.equal((await owner.req(`${S}/metadata/life/s`)).status, 404);
-      const left = await app.server.database.db.selectFrom('secret_versions').select('version').where('path', '=', 'life/s').execute();
+      const left = await app.server.database.db
+        .selectFrom('secret_versions')
+        .select('version')
+        .where('path', '=', 'life/s')
+        .execute();
       assert.deepEqual(left, []);
     });
 
@@ -297,7 +413,15 @@ for (const backend of BACKENDS) {
         ['over-long path', `${'a'.repeat(60)}/`.repeat(4) + 'z', pw('x'), 422],
         ['too deep', Array.from({ length: 11 }, () => 'd').join('/'), pw('x'), 422],
         ['over-long value', 'ok/long', pw('v'.repeat(5000)), 422],
-        ['value over 64 KiB', 'ok/huge', { type: 'generic', value: { data: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'g'.repeat(16000)])) } }, 422],
+        [
+          'value over 64 KiB',
+          'ok/huge',
+          {
+            type: 'generic',
+            value: { data: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'g'.repeat(16000)])) },
+          },
+          422,
+        ],
         ['unknown type', 'ok/t', { type: 'telepathy', value: { password: 'x' } }, 422],
         ['wrong value shape', 'ok/t', { type: 'password', value: { password: 42 } }, 422],
         ['wrong value keys', 'ok/t', { type: 'api-key', value: { password: 'x' } }, 422],
@@ -305,8 +429,21 @@ for (const backend of BACKENDS) {
         ['bad cas', 'ok/t', pw('x', { cas: -1 }), 422],
         ['bad tag', 'ok/t', pw('x', { metadata: { tags: ['Not A Tag'] } }), 422],
         ['bad expiry', 'ok/t', pw('x', { metadata: { expiresAt: 'tomorrow' } }), 422],
-        ['bad certificate', 'ok/c', { type: 'certificate', value: { certificate: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' } }, 422],
-        ['s3 without secret', 'ok/s3', { type: 'cloud-credential', value: { provider: 's3', accessKeyId: 'AKIAEXAMPLE' } }, 422],
+        [
+          'bad certificate',
+          'ok/c',
+          {
+            type: 'certificate',
+            value: { certificate: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' },
+          },
+          422,
+        ],
+        [
+          's3 without secret',
+          'ok/s3',
+          { type: 'cloud-credential', value: { provider: 's3', accessKeyId: 'AKIAEXAMPLE' } },
+          422,
+        ],
       ];
       for (const [name, path, body, status] of cases) {
         const r = await rawReq(app, owner, 'PUT', `${S}/data/${path}`, body);
@@ -315,15 +452,32 @@ for (const backend of BACKENDS) {
       }
       const huge = await owner.req(`${S}/data/ok/body`, jsonBody(pw('b'.repeat(2 * 1024 * 1024)), 'PUT'));
       assert.equal(huge.status, 413);
-      const notJson = await owner.req(`${S}/data/ok/j`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"type":' });
+      const notJson = await owner.req(`${S}/data/ok/j`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: '{"type":',
+      });
       assert.equal(notJson.status, 400);
       assert.equal((await owner.req(`${S}/metadata/nope/missing`)).status, 404);
       assert.equal((await owner.req(`${S}?prefix=../x`)).status, 422);
-      const strip = (d: string) => d.split('\n').filter((l) => !/^\{"seq"|^\{"ingest_id"|"last_seen_at"|"idle_expires_at"|"last_used_at"/.test(l) && !/audit_/.test(l)).join('\n');
+      const strip = (d: string) =>
+        d
+          .split('\n')
+          .filter(
+            (l) =>
+              !/^\{"seq"|^\{"ingest_id"|"last_seen_at"|"idle_expires_at"|"last_used_at"/.test(l) && !/audit_/.test(l),
+          )
+          .join('\n');
       const after = await dumpAll(app);
       assert.equal(
-        after.split('\n').filter((l) => l.includes('"path"')).join('\n'),
-        before.split('\n').filter((l) => l.includes('"path"')).join('\n'),
+        after
+          .split('\n')
+          .filter((l) => l.includes('"path"'))
+          .join('\n'),
+        before
+          .split('\n')
+          .filter((l) => l.includes('"path"'))
+          .join('\n'),
         'no secret or version written',
       );
       assert.ok(strip(after).length > 0);
@@ -332,12 +486,66 @@ for (const backend of BACKENDS) {
     test('typed values: cloud credentials, certificates (parsed; expiry tracked), generic key/value', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       const ok: [string, unknown][] = [
-        ['cc/s3', { type: 'cloud-credential', value: { provider: 's3', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'tok' } }],
-        ['cc/azure-key', { type: 'cloud-credential', value: { provider: 'azure', kind: 'account-key', accountName: 'devstoreaccount1', accountKey: 'a2V5' } }],
-        ['cc/azure-cs', { type: 'cloud-credential', value: { provider: 'azure', kind: 'connection-string', connectionString: 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=y' } }],
-        ['cc/azure-sas', { type: 'cloud-credential', value: { provider: 'azure', kind: 'sas', accountName: 'acct', sasToken: 'sv=2024&sig=abc' } }],
-        ['cc/gcs-hmac', { type: 'cloud-credential', value: { provider: 'gcs', kind: 'hmac', accessId: 'GOOG1EXAMPLEID', secret: 'c2VjcmV0' } }],
-        ['cc/gcs-sa', { type: 'cloud-credential', value: { provider: 'gcs', kind: 'service-account', serviceAccount: { type: 'service_account', client_email: 'sa@p.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n', project_id: 'p' } } }],
+        [
+          'cc/s3',
+          {
+            type: 'cloud-credential',
+            value: {
+              provider: 's3',
+              accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+              secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+              sessionToken: 'tok',
+            },
+          },
+        ],
+        [
+          'cc/azure-key',
+          {
+            type: 'cloud-credential',
+            value: { provider: 'azure', kind: 'account-key', accountName: 'devstoreaccount1', accountKey: 'a2V5' },
+          },
+        ],
+        [
+          'cc/azure-cs',
+          {
+            type: 'cloud-credential',
+            value: {
+              provider: 'azure',
+              kind: 'connection-string',
+              connectionString: 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=y',
+            },
+          },
+        ],
+        [
+          'cc/azure-sas',
+          {
+            type: 'cloud-credential',
+            value: { provider: 'azure', kind: 'sas', accountName: 'acct', sasToken: 'sv=2024&sig=abc' },
+          },
+        ],
+        [
+          'cc/gcs-hmac',
+          {
+            type: 'cloud-credential',
+            value: { provider: 'gcs', kind: 'hmac', accessId: 'GOOG1EXAMPLEID', secret: 'c2VjcmV0' },
+          },
+        ],
+        [
+          'cc/gcs-sa',
+          {
+            type: 'cloud-credential',
+            value: {
+              provider: 'gcs',
+              kind: 'service-account',
+              serviceAccount: {
+                type: 'service_account',
+                client_email: 'sa@p.iam.gserviceaccount.com',
+                private_key: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n',
+                project_id: 'p',
+              },
+            },
+          },
+        ],
         ['kv/app', { type: 'generic', value: { data: { user: 'u', token: 't' } } }],
       ];
       for (const [path, body] of ok) assert.equal((await put(owner, path, body)).status, 201, path);
@@ -346,7 +554,12 @@ for (const backend of BACKENDS) {
       const c = await put(owner, 'tls/site', { type: 'certificate', value: { certificate: cert, privateKey: key } });
       assert.equal(c.status, 201, c.body);
       const other = await generateSelfSigned();
-      assert.equal((await put(owner, 'tls/mismatch', { type: 'certificate', value: { certificate: cert, privateKey: other.key } })).status, 422, 'key of another certificate');
+      assert.equal(
+        (await put(owner, 'tls/mismatch', { type: 'certificate', value: { certificate: cert, privateKey: other.key } }))
+          .status,
+        422,
+        'key of another certificate',
+      );
       const meta = (await owner.req(`${S}/metadata/tls/site`)).json<any>();
       const info = meta.versions[0].certificate;
       assert.ok(Math.abs(Date.parse(info.notAfter) - (Date.now() + 10 * 86_400_000)) < 5 * MIN);
@@ -357,7 +570,11 @@ for (const backend of BACKENDS) {
 
     test('secrets-due lists expired, expiring, rotation-overdue and certificate expiry', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
-      await put(owner, 'due/expired', pw('d1', { metadata: { expiresAt: new Date(Date.now() - 60_000).toISOString() } }));
+      await put(
+        owner,
+        'due/expired',
+        pw('d1', { metadata: { expiresAt: new Date(Date.now() - 60_000).toISOString() } }),
+      );
       await put(owner, 'due/rotate', pw('d2', { metadata: { rotateEvery: '2m' } }));
       await put(owner, 'due/fine', pw('d3', { metadata: { rotateEvery: '90d' } }));
       const old = await generateSelfSigned(new Date(Date.now() - 10 * 86_400_000), 1);
@@ -371,12 +588,20 @@ for (const backend of BACKENDS) {
       assert.equal(by['due/fine'], undefined);
       offset += 3 * MIN;
       try {
-        const later = Object.fromEntries((await owner.req('/api/v1/workspaces/default/secrets-due?withinDays=0')).json<any>().secrets.map((s: any) => [s.path, s.reasons]));
+        const later = Object.fromEntries(
+          (await owner.req('/api/v1/workspaces/default/secrets-due?withinDays=0'))
+            .json<any>()
+            .secrets.map((s: any) => [s.path, s.reasons]),
+        );
         assert.deepEqual(later['due/rotate'], ['rotation-overdue']);
       } finally {
         offset = 0;
       }
-      const soon = Object.fromEntries((await owner.req('/api/v1/workspaces/default/secrets-due?withinDays=100')).json<any>().secrets.map((s: any) => [s.path, s.reasons]));
+      const soon = Object.fromEntries(
+        (await owner.req('/api/v1/workspaces/default/secrets-due?withinDays=100'))
+          .json<any>()
+          .secrets.map((s: any) => [s.path, s.reasons]),
+      );
       assert.deepEqual(soon['due/fine'], ['rotation-due']);
     });
 
@@ -386,9 +611,16 @@ for (const backend of BACKENDS) {
       await put(owner, 'mv/a', pw('move-a2-value'));
       await put(owner, 'mv/b', pw('move-b1-value'));
       const db = app.server.database.db;
-      await sql`update secret_versions set value_sealed = (select value_sealed from secret_versions where workspace_id = 'default' and path = 'mv/a' and version = 1) where workspace_id = 'default' and path = 'mv/a' and version = 2`.execute(db);
-      await sql`update secret_versions set value_sealed = (select value_sealed from secret_versions where workspace_id = 'default' and path = 'mv/a' and version = 1) where workspace_id = 'default' and path = 'mv/b' and version = 1`.execute(db);
-      for (const [path, version] of [['mv/a', 2], ['mv/b', 1]] as const) {
+      await sql`update secret_versions set value_sealed = (select value_sealed from secret_versions where workspace_id = 'default' and path = 'mv/a' and version = 1) where workspace_id = 'default' and path = 'mv/a' and version = 2`.execute(
+        db,
+      );
+      await sql`update secret_versions set value_sealed = (select value_sealed from secret_versions where workspace_id = 'default' and path = 'mv/a' and version = 1) where workspace_id = 'default' and path = 'mv/b' and version = 1`.execute(
+        db,
+      );
+      for (const [path, version] of [
+        ['mv/a', 2],
+        ['mv/b', 1],
+      ] as const) {
         const r = await reveal(owner, path, version);
         assert.equal(r.status, 409, r.body);
         assert.equal(r.json().code, 'DECRYPTION_FAILED');
@@ -396,7 +628,9 @@ for (const backend of BACKENDS) {
         assert.equal(r.json().detail, undefined, 'no detail');
       }
       assert.equal((await reveal(owner, 'mv/a', 1)).status, 200, 'the original still opens');
-      const failed = (await auditRows(app)).filter((e) => e.action === 'vault.secret.reveal' && e.outcome === 'failure' && e.resource.id === 'mv/b');
+      const failed = (await auditRows(app)).filter(
+        (e) => e.action === 'vault.secret.reveal' && e.outcome === 'failure' && e.resource.id === 'mv/b',
+      );
       assert.equal(failed[0]?.details.error, 'DECRYPTION_FAILED');
     });
 
@@ -404,9 +638,15 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       await createWorkspace(app, 'vault-other');
       const { session: other } = await ownerSession(app, 'vault-other-owner@corp.test', 'vault-other');
-      assert.equal((await other.req('/api/v1/workspaces/vault-other/secrets/data/iso/x', jsonBody(pw('iso-value'), 'PUT'))).status, 201);
+      assert.equal(
+        (await other.req('/api/v1/workspaces/vault-other/secrets/data/iso/x', jsonBody(pw('iso-value'), 'PUT'))).status,
+        201,
+      );
       assert.equal((await owner.req('/api/v1/workspaces/vault-other/secrets/metadata/iso/x')).status, 404);
-      assert.equal((await owner.req('/api/v1/workspaces/vault-other/secrets/reveal/iso/x', { method: 'POST' })).status, 404);
+      assert.equal(
+        (await owner.req('/api/v1/workspaces/vault-other/secrets/reveal/iso/x', { method: 'POST' })).status,
+        404,
+      );
       assert.equal((await owner.req(`${S}/metadata/iso/x`)).status, 404, 'same path, own workspace: nothing');
     });
 
@@ -424,7 +664,9 @@ for (const backend of BACKENDS) {
       bodies.push((await owner.req(`${S}?prefix=canary`)).body);
       const viewer = await createUser(app, 'canary-viewer@corp.test', { role: 'viewer' });
       assert.ok(viewer);
-      bodies.push((await (await login(app, 'canary-viewer@corp.test')).req(`${S}/reveal/canary/db`, { method: 'POST' })).body);
+      bodies.push(
+        (await (await login(app, 'canary-viewer@corp.test')).req(`${S}/reveal/canary/db`, { method: 'POST' })).body,
+      );
       const shown = await reveal(owner, 'canary/db');
       assert.equal(shown.json<any>().value.password, canary, 'reveal is the one place it appears');
       for (const b of bodies) assert.ok(!b.includes(canary), `error or metadata body: ${b.slice(0, 200)}`);

@@ -7,7 +7,15 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openDatabase } from '../db/database.ts';
-import { createAuditModule, formatProblem, toCsv, toJsonLines, type AuditModule, type SearchPage, type SearchQuery } from '../modules/audit/index.ts';
+import {
+  createAuditModule,
+  formatProblem,
+  toCsv,
+  toJsonLines,
+  type AuditModule,
+  type SearchPage,
+  type SearchQuery,
+} from '../modules/audit/index.ts';
 import { databaseSpec } from '../installation/home.ts';
 import type { Api } from '../client/api.ts';
 import type { AuditEvent } from '../core/audit/event.ts';
@@ -32,7 +40,16 @@ function apiSource(api: Api): AuditSource {
   return {
     verify: async () => (await api.auditTrail.verify()) as VerifyReport,
     tail: async (n) => (await page({ order: 'desc', limit: Math.min(n, 1000) })).events.reverse(),
-    search: (q) => page({ actor: q.actor, action: q.actionPrefix, outcome: q.outcome, from: q.from, to: q.to, cursor: q.cursor, limit: q.limit === undefined ? undefined : Number(q.limit) }),
+    search: (q) =>
+      page({
+        actor: q.actor,
+        action: q.actionPrefix,
+        outcome: q.outcome,
+        from: q.from,
+        to: q.to,
+        cursor: q.cursor,
+        limit: q.limit === undefined ? undefined : Number(q.limit),
+      }),
   };
 }
 
@@ -59,7 +76,10 @@ async function offline<T>(run: (audit: AuditModule) => Promise<T>): Promise<T> {
 /** `15m`, `2h`, `7d` before now, or an ISO date/time. */
 function parseWhen(v: string): string {
   const rel = /^(\d+)([mhd])$/.exec(v);
-  if (rel !== null) return new Date(Date.now() - Number(rel[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd']).toISOString();
+  if (rel !== null)
+    return new Date(
+      Date.now() - Number(rel[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd'],
+    ).toISOString();
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw new CliExit(EXIT.USAGE, `not a time: ${v} (use an ISO date or 15m / 2h / 7d)`);
   return d.toISOString();
@@ -73,15 +93,24 @@ function positive(v: string): number {
 
 /** Adds the `audit` command group. */
 export function registerAuditCommand(program: Command): void {
-  const audit = program.command('audit').description('Audit trail: verify integrity, show and search events (through the running server, or offline on a stopped data directory).');
+  const audit = program
+    .command('audit')
+    .description(
+      'Audit trail: verify integrity, show and search events (through the running server, or offline on a stopped data directory).',
+    );
   audit
     .command('verify')
-    .description('Prove the trail was not altered: hash chain, signed checkpoints, exported copies. Exit 1 when anything is wrong.')
+    .description(
+      'Prove the trail was not altered: hash chain, signed checkpoints, exported copies. Exit 1 when anything is wrong.',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }) => {
       const report = await withSource((a) => a.verify());
       if (o.json === true) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-      else if (report.ok) process.stdout.write(`OK: ${report.eventsChecked} events verified, head at seq ${report.headSeq} (${report.headHash.slice(0, 16)}…)\n`);
+      else if (report.ok)
+        process.stdout.write(
+          `OK: ${report.eventsChecked} events verified, head at seq ${report.headSeq} (${report.headHash.slice(0, 16)}…)\n`,
+        );
       else for (const p of report.problems) process.stdout.write(formatProblem(p) + '\n');
       if (!report.ok) {
         const more = report.problemsOmitted > 0 ? ` (+${report.problemsOmitted} not listed)` : '';
@@ -104,29 +133,42 @@ export function registerAuditCommand(program: Command): void {
     .option('--since <when>', 'ISO time or 15m / 2h / 7d ago')
     .option('--until <when>', 'ISO time or 15m / 2h / 7d ago (exclusive)')
     .option('--format <format>', 'jsonl | csv', 'jsonl')
-    .action(async (o: { actor?: string; action?: string; outcome?: string; since?: string; until?: string; format: string }) => {
-      if (o.format !== 'jsonl' && o.format !== 'csv') throw new CliExit(EXIT.USAGE, '--format must be jsonl or csv');
-      // An empty filter would be left out of the query (and match everything): refuse it instead.
-      for (const [flag, v] of [['--actor', o.actor], ['--action', o.action], ['--outcome', o.outcome]] as const) {
-        if (v === '') throw new CliExit(EXIT.USAGE, `${flag} needs a value`);
-      }
-      const query = {
-        ...(o.actor !== undefined ? { actor: o.actor } : {}),
-        ...(o.action !== undefined ? { actionPrefix: o.action } : {}),
-        ...(o.outcome !== undefined ? { outcome: o.outcome as 'success' } : {}),
-        ...(o.since !== undefined ? { from: parseWhen(o.since) } : {}),
-        ...(o.until !== undefined ? { to: parseWhen(o.until) } : {}),
-        limit: 1000,
-      };
-      await withSource(async (a) => {
-        let cursor: string | undefined;
-        let first = true;
-        do {
-          const page = await a.search({ ...query, ...(cursor !== undefined ? { cursor } : {}) });
-          process.stdout.write(o.format === 'csv' ? toCsv(page.events, first) : toJsonLines(page.events));
-          first = false;
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor !== undefined);
-      });
-    });
+    .action(
+      async (o: {
+        actor?: string;
+        action?: string;
+        outcome?: string;
+        since?: string;
+        until?: string;
+        format: string;
+      }) => {
+        if (o.format !== 'jsonl' && o.format !== 'csv') throw new CliExit(EXIT.USAGE, '--format must be jsonl or csv');
+        // An empty filter would be left out of the query (and match everything): refuse it instead.
+        for (const [flag, v] of [
+          ['--actor', o.actor],
+          ['--action', o.action],
+          ['--outcome', o.outcome],
+        ] as const) {
+          if (v === '') throw new CliExit(EXIT.USAGE, `${flag} needs a value`);
+        }
+        const query = {
+          ...(o.actor !== undefined ? { actor: o.actor } : {}),
+          ...(o.action !== undefined ? { actionPrefix: o.action } : {}),
+          ...(o.outcome !== undefined ? { outcome: o.outcome as 'success' } : {}),
+          ...(o.since !== undefined ? { from: parseWhen(o.since) } : {}),
+          ...(o.until !== undefined ? { to: parseWhen(o.until) } : {}),
+          limit: 1000,
+        };
+        await withSource(async (a) => {
+          let cursor: string | undefined;
+          let first = true;
+          do {
+            const page = await a.search({ ...query, ...(cursor !== undefined ? { cursor } : {}) });
+            process.stdout.write(o.format === 'csv' ? toCsv(page.events, first) : toJsonLines(page.events));
+            first = false;
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor !== undefined);
+        });
+      },
+    );
 }

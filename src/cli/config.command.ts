@@ -11,7 +11,9 @@ export function registerConfigCommand(program: Command): void {
       for (const r of rows) {
         process.stdout.write(`${r.name}${r.default ? ` (default: ${r.default})` : ''}\n    ${r.description}\n`);
       }
-      process.stdout.write('\nVariables marked "Secret" may instead be given as <NAME>_FILE, a path to a file holding the value.\n');
+      process.stdout.write(
+        '\nVariables marked "Secret" may instead be given as <NAME>_FILE, a path to a file holding the value.\n',
+      );
     });
   cmd
     .command('check')

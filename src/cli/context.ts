@@ -19,7 +19,8 @@ export function configOrExit(): Readonly<Config> {
   try {
     return loadConfig(process.env);
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliExit(EXIT.USAGE, `${err.message}\nRun 'strongroom config' to see every variable.`);
+    if (err instanceof ConfigError)
+      throw new CliExit(EXIT.USAGE, `${err.message}\nRun 'strongroom config' to see every variable.`);
     throw err;
   }
 }
@@ -31,11 +32,18 @@ export function explain(err: unknown): CliExit {
   if (err instanceof DatabaseUrlError) return new CliExit(EXIT.USAGE, `DATABASE_URL: ${err.message}`);
   if (err instanceof DirLockedError) return new CliExit(EXIT.FAILED, err.message);
   if (err instanceof ApiError) {
-    return new CliExit(err.status === 422 || err.status === 400 ? EXIT.USAGE : EXIT.FAILED, `server refused (${err.status} ${err.code}): ${err.message}`);
+    return new CliExit(
+      err.status === 422 || err.status === 400 ? EXIT.USAGE : EXIT.FAILED,
+      `server refused (${err.status} ${err.code}): ${err.message}`,
+    );
   }
   if (err instanceof AppError) return new CliExit(EXIT.FAILED, err.detail ?? err.message);
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EADDRINUSE') return new CliExit(EXIT.FAILED, `A port is already in use (${e.message.replace(/^listen /, '')}). Choose another with STRONGROOM_HTTPS_PORT / STRONGROOM_HTTP_PORT / STRONGROOM_METRICS_PORT.`);
+  if (e?.code === 'EADDRINUSE')
+    return new CliExit(
+      EXIT.FAILED,
+      `A port is already in use (${e.message.replace(/^listen /, '')}). Choose another with STRONGROOM_HTTPS_PORT / STRONGROOM_HTTP_PORT / STRONGROOM_METRICS_PORT.`,
+    );
   if (e?.code === 'EACCES') return new CliExit(EXIT.FAILED, `Permission denied: ${e.message}`);
   if (e?.code === 'ECONNREFUSED') return new CliExit(EXIT.FAILED, `Connection refused: ${e.message}`);
   return new CliExit(EXIT.FAILED, `Unexpected error: ${e?.message ?? String(err)}`);

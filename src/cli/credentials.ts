@@ -90,14 +90,23 @@ function call<T>(c: SessionTarget, method: string, p: string, body?: unknown): P
 }
 
 /** Like `sessionApi`, but streams the request body from `upload` and the answer back (datasets); `p` comes from `paths`. */
-export function streamCall(c: Credentials, method: string, p: string, o: { upload?: NodeJS.ReadableStream; headers?: Record<string, string> } = {}): Promise<StreamedResponse> {
+export function streamCall(
+  c: Credentials,
+  method: string,
+  p: string,
+  o: { upload?: NodeJS.ReadableStream; headers?: Record<string, string> } = {},
+): Promise<StreamedResponse> {
   const host = new URL(c.baseUrl).hostname;
   return streamRequest(
     {
       baseUrl: c.baseUrl,
       ca: c.ca,
       servername: host === '127.0.0.1' || host === '[::1]' ? 'localhost' : undefined,
-      headers: { cookie: `__Host-sr_session=${c.session}`, ...(method !== 'GET' ? { 'x-csrf-token': c.csrf } : {}), ...o.headers },
+      headers: {
+        cookie: `__Host-sr_session=${c.session}`,
+        ...(method !== 'GET' ? { 'x-csrf-token': c.csrf } : {}),
+        ...o.headers,
+      },
     },
     method,
     p,
@@ -113,7 +122,8 @@ export function sessionFromCookies(setCookie: string[]): string | undefined {
 /** Read a secret from a file (first line) or, on a TTY, without echo. */
 export async function readSecret(prompt: string, file?: string): Promise<string> {
   if (file) return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-  if (!process.stdin.isTTY) throw new CliExit(EXIT.USAGE, `${prompt.trim()} needed: give it with a --*-file option or run on a terminal.`);
+  if (!process.stdin.isTTY)
+    throw new CliExit(EXIT.USAGE, `${prompt.trim()} needed: give it with a --*-file option or run on a terminal.`);
   return ask(prompt, true);
 }
 

@@ -25,7 +25,12 @@ import { startProgress } from './progress.ts';
 /** Files at least this large go through a resumable session (or any file with --resumable). */
 export const RESUMABLE_THRESHOLD = 64 * 1024 * 1024;
 
-interface SavedState { id: string; sha256: string; size: number; mtimeMs: number }
+interface SavedState {
+  id: string;
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+}
 
 export interface ResumableOptions extends UploadOptions {
   parallel?: number;
@@ -37,7 +42,13 @@ export interface ResumableOptions extends UploadOptions {
 
 const stateDir = () => path.join(path.dirname(credentialsPath()), 'uploads');
 const stateFile = (c: Credentials, ws: string, name: string, file: string) =>
-  path.join(stateDir(), `${createHash('sha256').update(JSON.stringify([c.baseUrl, ws, name, path.resolve(file)])).digest('hex').slice(0, 32)}.json`);
+  path.join(
+    stateDir(),
+    `${createHash('sha256')
+      .update(JSON.stringify([c.baseUrl, ws, name, path.resolve(file)]))
+      .digest('hex')
+      .slice(0, 32)}.json`,
+  );
 
 const retriable = (err: unknown) => !(err instanceof ApiError) || err.status >= 500 || err.status === 429;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,7 +67,11 @@ interface Uploads {
 }
 
 /** The open session this same upload left behind, if it still matches the file and the server has it. */
-async function resumable(u: Uploads, saved: string, st: { size: number; mtimeMs: number }): Promise<{ session: UploadSession; sha256: string } | undefined> {
+async function resumable(
+  u: Uploads,
+  saved: string,
+  st: { size: number; mtimeMs: number },
+): Promise<{ session: UploadSession; sha256: string } | undefined> {
   let state: SavedState;
   try {
     state = JSON.parse(await readFile(saved, 'utf8')) as SavedState;
@@ -83,7 +98,12 @@ async function cancel(u: Uploads, id: string, saved: string): Promise<void> {
 }
 
 /** Uploads `file` as the next version of `name` through a resumable session; returns the version. */
-export async function uploadResumable(c: Credentials, name: string, file: string, o: ResumableOptions): Promise<VersionOut> {
+export async function uploadResumable(
+  c: Credentials,
+  name: string,
+  file: string,
+  o: ResumableOptions,
+): Promise<VersionOut> {
   const u: Uploads = { api: sessionApi(c), ws: o.workspace, name };
   const st = await stat(file);
   const saved = stateFile(c, o.workspace, name, file);
@@ -92,21 +112,34 @@ export async function uploadResumable(c: Credentials, name: string, file: string
   let session: UploadSession;
   if (found) {
     ({ session, sha256 } = found);
-    if (!o.quiet) process.stderr.write(`resuming upload ${session.id}: ${session.received.length} of ${session.partCount} parts already stored\n`);
+    if (!o.quiet)
+      process.stderr.write(
+        `resuming upload ${session.id}: ${session.received.length} of ${session.partCount} parts already stored\n`,
+      );
   } else {
     ({ sha256 } = await hashFile(file));
     session = await u.api.uploads.create(o.workspace, name, {
-      size: st.size, sha256, filename: path.basename(file), mediaType: mediaTypeOf(file),
-      ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.drive ? { drive: o.drive } : {}),
-      ...(o.description !== undefined ? { description: o.description } : {}), ...(o.tag?.length ? { tags: o.tag } : {}),
+      size: st.size,
+      sha256,
+      filename: path.basename(file),
+      mediaType: mediaTypeOf(file),
+      ...(o.partSize ? { partSize: o.partSize } : {}),
+      ...(o.drive ? { drive: o.drive } : {}),
+      ...(o.description !== undefined ? { description: o.description } : {}),
+      ...(o.tag?.length ? { tags: o.tag } : {}),
     });
     await mkdir(stateDir(), { recursive: true, mode: 0o700 });
-    await writeFile(saved, JSON.stringify({ id: session.id, sha256, size: st.size, mtimeMs: st.mtimeMs } satisfies SavedState), { mode: 0o600 });
+    await writeFile(
+      saved,
+      JSON.stringify({ id: session.id, sha256, size: st.size, mtimeMs: st.mtimeMs } satisfies SavedState),
+      { mode: 0o600 },
+    );
   }
   found = undefined;
 
   const have = new Set(session.received);
-  const partBytes = (n: number) => (n < session.partCount ? session.partSize : session.size - (n - 1) * session.partSize);
+  const partBytes = (n: number) =>
+    n < session.partCount ? session.partSize : session.size - (n - 1) * session.partSize;
   const todo = Array.from({ length: session.partCount }, (_, i) => i + 1).filter((n) => !have.has(n));
   const initial = [...have].reduce((sum, n) => sum + partBytes(n), 0);
   const progress = startProgress(`upload ${name}`, session.size, { quiet: o.quiet, initial });
@@ -120,14 +153,19 @@ export async function uploadResumable(c: Credentials, name: string, file: string
     if (bytesRead !== length) throw new Error(`${file} changed while it was being uploaded (it is shorter now)`);
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await streamCall(c, 'PUT', paths.uploadPart(o.workspace, name, session.id, n), { upload: Readable.from([buf]), headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) } });
+        const res = await streamCall(c, 'PUT', paths.uploadPart(o.workspace, name, session.id, n), {
+          upload: Readable.from([buf]),
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+        });
         await readBody(res);
         progress.advance(length);
         return;
       } catch (err) {
         if (err instanceof ApiError && err.status === 409) {
           await cancel(u, session.id, saved);
-          throw new Error(`${file} changed while it was being uploaded (part ${n} differs from what was sent before); the upload was cancelled: run the command again to start over`);
+          throw new Error(
+            `${file} changed while it was being uploaded (part ${n} differs from what was sent before); the upload was cancelled: run the command again to start over`,
+          );
         }
         if (attempt >= attempts || !retriable(err)) throw err;
         await sleep(Math.min(16_000, 500 * 2 ** attempt));
@@ -144,7 +182,8 @@ export async function uploadResumable(c: Credentials, name: string, file: string
   } catch (err) {
     progress.done(false);
     await fh.close();
-    if (!o.quiet) process.stderr.write(`upload interrupted; run the same command again to resume (upload ${session.id})\n`);
+    if (!o.quiet)
+      process.stderr.write(`upload interrupted; run the same command again to resume (upload ${session.id})\n`);
     throw err;
   }
   await fh.close();
@@ -156,7 +195,8 @@ export async function uploadResumable(c: Credentials, name: string, file: string
     return done.version;
   } catch (err) {
     // Bytes that do not match the file's SHA-256 can never complete: start over next time.
-    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 409) await cancel(u, session.id, saved);
+    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 409)
+      await cancel(u, session.id, saved);
     throw err;
   }
 }

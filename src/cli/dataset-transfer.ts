@@ -25,12 +25,20 @@ import { startProgress } from './progress.ts';
 export type VersionOut = DatasetVersion;
 
 const MEDIA_TYPES: Record<string, string> = {
-  '.csv': 'text/csv', '.tsv': 'text/tab-separated-values', '.json': 'application/json', '.jsonl': 'application/x-ndjson', '.ndjson': 'application/x-ndjson',
-  '.parquet': 'application/vnd.apache.parquet', '.txt': 'text/plain', '.gz': 'application/gzip', '.zip': 'application/zip',
+  '.csv': 'text/csv',
+  '.tsv': 'text/tab-separated-values',
+  '.json': 'application/json',
+  '.jsonl': 'application/x-ndjson',
+  '.ndjson': 'application/x-ndjson',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.txt': 'text/plain',
+  '.gz': 'application/gzip',
+  '.zip': 'application/zip',
 };
 
 /** The media type a file name suggests; the server detects tabular formats itself. */
-export const mediaTypeOf = (file: string) => MEDIA_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+export const mediaTypeOf = (file: string) =>
+  MEDIA_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
 
 /** SHA-256 (hex) and size of a file, read as a stream. */
 export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
@@ -43,14 +51,26 @@ export async function hashFile(file: string): Promise<{ sha256: string; size: nu
   return { sha256: hash.digest('hex'), size };
 }
 
-export interface UploadOptions { workspace: string; drive?: string; tag?: string[]; description?: string; quiet?: boolean }
+export interface UploadOptions {
+  workspace: string;
+  drive?: string;
+  tag?: string[];
+  description?: string;
+  quiet?: boolean;
+}
 
 /** Uploads one file as the next version of `name`; returns the committed version. */
 export async function uploadFile(c: Credentials, name: string, file: string, o: UploadOptions): Promise<VersionOut> {
   const { sha256, size } = await hashFile(file);
   if (size === 0) throw new CliExit(EXIT.USAGE, `${file} is empty: there is nothing to upload.`);
   const url = paths.datasetVersions(o.workspace, name, {
-    size, sha256, filename: path.basename(file), mediaType: mediaTypeOf(file), drive: o.drive || undefined, description: o.description, tag: o.tag ?? [],
+    size,
+    sha256,
+    filename: path.basename(file),
+    mediaType: mediaTypeOf(file),
+    drive: o.drive || undefined,
+    description: o.description,
+    tag: o.tag ?? [],
   });
   const progress = startProgress(`upload ${name}`, size, { quiet: o.quiet });
   const source = createReadStream(file, { highWaterMark: 1024 * 1024 });
@@ -84,22 +104,46 @@ class Verify extends Transform {
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
-    if (this.expected.length !== undefined && this.#bytes !== this.expected.length) return cb(new CliExit(EXIT.FAILED, `the download ended after ${this.#bytes} of ${this.expected.length} bytes`));
-    if (this.expected.sha256 && this.#hash.digest('hex') !== this.expected.sha256) return cb(new CliExit(EXIT.FAILED, 'the downloaded data does not match its SHA-256'));
+    if (this.expected.length !== undefined && this.#bytes !== this.expected.length)
+      return cb(new CliExit(EXIT.FAILED, `the download ended after ${this.#bytes} of ${this.expected.length} bytes`));
+    if (this.expected.sha256 && this.#hash.digest('hex') !== this.expected.sha256)
+      return cb(new CliExit(EXIT.FAILED, 'the downloaded data does not match its SHA-256'));
     cb();
   }
 }
 
-export interface DownloadOptions { workspace: string; range?: string; quiet?: boolean }
+export interface DownloadOptions {
+  workspace: string;
+  range?: string;
+  quiet?: boolean;
+}
 
 /** Streams version `v` of `name` (or a byte range) to `out` (a path, or '-' for standard output). */
-export async function downloadVersion(c: Credentials, name: string, v: number, out: string, o: DownloadOptions): Promise<{ bytes: number; sha256Checked: boolean }> {
+export async function downloadVersion(
+  c: Credentials,
+  name: string,
+  v: number,
+  out: string,
+  o: DownloadOptions,
+): Promise<{ bytes: number; sha256Checked: boolean }> {
   const range = o.range === undefined ? undefined : parseRangeOption(o.range);
-  const res = await streamCall(c, 'GET', paths.datasetContent(o.workspace, name, v), range ? { headers: { range } } : {});
+  const res = await streamCall(
+    c,
+    'GET',
+    paths.datasetContent(o.workspace, name, v),
+    range ? { headers: { range } } : {},
+  );
   const length = Number(res.headers['content-length']);
-  const sha = !range && typeof res.headers['x-content-sha256'] === 'string' && /^[0-9a-f]{64}$/.test(res.headers['x-content-sha256']) ? res.headers['x-content-sha256'] : undefined;
+  const sha =
+    !range &&
+    typeof res.headers['x-content-sha256'] === 'string' &&
+    /^[0-9a-f]{64}$/.test(res.headers['x-content-sha256'])
+      ? res.headers['x-content-sha256']
+      : undefined;
   const verify = new Verify({ sha256: sha, length: Number.isFinite(length) ? length : undefined });
-  const progress = startProgress(`download ${name} v${v}`, Number.isFinite(length) ? length : undefined, { quiet: o.quiet });
+  const progress = startProgress(`download ${name} v${v}`, Number.isFinite(length) ? length : undefined, {
+    quiet: o.quiet,
+  });
   if (out === '-') {
     try {
       await pipeline(res.body, verify, progress.meter, process.stdout as unknown as Writable, { end: false });
@@ -113,7 +157,12 @@ export async function downloadVersion(c: Credentials, name: string, v: number, o
   const target = path.resolve(out);
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.part`);
   try {
-    await pipeline(res.body, verify, progress.meter, createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 4 * 1024 * 1024 }));
+    await pipeline(
+      res.body,
+      verify,
+      progress.meter,
+      createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 4 * 1024 * 1024 }),
+    );
     const fh = await open(tmp, 'r+');
     try {
       await fh.sync();
@@ -133,6 +182,7 @@ export async function downloadVersion(c: Credentials, name: string, v: number, o
 
 /** `a-b`, `a-` or `-n` (bytes, inclusive, like HTTP) → a Range header value. */
 export function parseRangeOption(s: string): string {
-  if (!/^(\d+-\d*|-\d+)$/.test(s)) throw new CliExit(EXIT.USAGE, `--range must look like 0-1023, 1024- or -512 (bytes, inclusive): got ${s}`);
+  if (!/^(\d+-\d*|-\d+)$/.test(s))
+    throw new CliExit(EXIT.USAGE, `--range must look like 0-1023, 1024- or -512 (bytes, inclusive): got ${s}`);
   return `bytes=${s}`;
 }

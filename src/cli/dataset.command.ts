@@ -19,19 +19,30 @@ import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress.ts';
 import { RESUMABLE_THRESHOLD, uploadResumable, type ResumableOptions } from './dataset-resumable.ts';
 
-interface UploadCliOptions extends UploadOptions { resumable?: boolean; parallel?: string; partSize?: string }
+interface UploadCliOptions extends UploadOptions {
+  resumable?: boolean;
+  parallel?: string;
+  partSize?: string;
+}
 
 /** Large files (or --resumable) go through a resumable session; smaller ones in one streamed request. */
 async function upload(c: Credentials, name: string, file: string, o: UploadCliOptions): Promise<VersionOut> {
   const { size } = await lstat(file);
-  if (o.resumable === false || (o.resumable === undefined && size < RESUMABLE_THRESHOLD)) return uploadFile(c, name, file, o);
+  if (o.resumable === false || (o.resumable === undefined && size < RESUMABLE_THRESHOLD))
+    return uploadFile(c, name, file, o);
   if (size === 0) throw new CliExit(EXIT.USAGE, `${file} is empty: there is nothing to upload.`);
   const parallel = o.parallel === undefined ? undefined : Number(o.parallel);
-  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1 && parallel <= 8)) throw new CliExit(EXIT.USAGE, '--parallel must be 1–8');
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1 && parallel <= 8))
+    throw new CliExit(EXIT.USAGE, '--parallel must be 1–8');
   const mib = o.partSize === undefined ? undefined : Number(o.partSize);
-  if (mib !== undefined && !(Number.isInteger(mib * 16) && mib >= 0.0625 && mib <= 16)) throw new CliExit(EXIT.USAGE, '--part-size is in MiB: a multiple of 0.0625 (64 KiB) up to 16');
+  if (mib !== undefined && !(Number.isInteger(mib * 16) && mib >= 0.0625 && mib <= 16))
+    throw new CliExit(EXIT.USAGE, '--part-size is in MiB: a multiple of 0.0625 (64 KiB) up to 16');
   const { resumable: _r, parallel: _p, partSize: _s, ...base } = o;
-  const ro: ResumableOptions = { ...base, ...(parallel ? { parallel } : {}), ...(mib ? { partSize: mib * 1024 * 1024 } : {}) };
+  const ro: ResumableOptions = {
+    ...base,
+    ...(parallel ? { parallel } : {}),
+    ...(mib ? { partSize: mib * 1024 * 1024 } : {}),
+  };
   return uploadResumable(c, name, file, ro);
 }
 
@@ -39,7 +50,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SEP = '--';
 
 function checkName(name: string): string {
-  if (!NAME.test(name)) throw new CliExit(EXIT.USAGE, `not a dataset name: ${name} (1–128 characters of A–Z a–z 0–9 . _ -, starting with a letter or digit)`);
+  if (!NAME.test(name))
+    throw new CliExit(
+      EXIT.USAGE,
+      `not a dataset name: ${name} (1–128 characters of A–Z a–z 0–9 . _ -, starting with a letter or digit)`,
+    );
   return name;
 }
 
@@ -54,7 +69,9 @@ function versionOption(s: string | undefined): number | undefined {
 async function walk(dir: string, rel = ''): Promise<{ files: string[]; skipped: string[] }> {
   const files: string[] = [];
   const skipped: string[] = [];
-  for (const e of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
       const sub = await walk(dir, r);
@@ -76,7 +93,11 @@ export function directoryNames(name: string, files: string[]): Map<string, strin
     else if ([...out.values()].includes(n)) bad.push(`${f} → ${n} (already taken by another file)`);
     else out.set(f, n);
   }
-  if (bad.length) throw new CliExit(EXIT.USAGE, `These files cannot become dataset names (A–Z a–z 0–9 . _ -, at most 128 characters); nothing was uploaded:\n  ${bad.join('\n  ')}`);
+  if (bad.length)
+    throw new CliExit(
+      EXIT.USAGE,
+      `These files cannot become dataset names (A–Z a–z 0–9 . _ -, at most 128 characters); nothing was uploaded:\n  ${bad.join('\n  ')}`,
+    );
   return out;
 }
 
@@ -103,23 +124,32 @@ async function uploadDirectory(c: Credentials, name: string, dir: string, o: Upl
       process.stderr.write(`${n}: FAILED (${f}): ${(err as Error).message}\n`);
     }
   }
-  process.stdout.write(`\n${names.size - failed.length} of ${names.size} file(s) uploaded, ${formatBytes(bytes)}${skipped.length ? `; skipped (not regular files): ${skipped.join(', ')}` : ''}\n`);
+  process.stdout.write(
+    `\n${names.size - failed.length} of ${names.size} file(s) uploaded, ${formatBytes(bytes)}${skipped.length ? `; skipped (not regular files): ${skipped.join(', ')}` : ''}\n`,
+  );
   if (failed.length) throw new CliExit(EXIT.FAILED, `${failed.length} file(s) failed to upload`);
 }
 
 export function registerDatasetCommand(program: Command): void {
-  const dataset = program.command('dataset').description('Encrypted datasets: streamed upload and download, versions (sign in first with strongroom login)');
+  const dataset = program
+    .command('dataset')
+    .description('Encrypted datasets: streamed upload and download, versions (sign in first with strongroom login)');
   const ws = (c: Command) => c.option('--workspace <ws>', 'workspace id', 'default');
 
   ws(dataset.command('upload <name> <path>'))
-    .description(`Upload a file as the next version of a dataset. The file is read twice: once to compute its SHA-256, once to stream it; the server refuses the version if the bytes differ. A directory uploads each regular file as its own dataset <name>${SEP}<relative path, separators as ${SEP}>.`)
+    .description(
+      `Upload a file as the next version of a dataset. The file is read twice: once to compute its SHA-256, once to stream it; the server refuses the version if the bytes differ. A directory uploads each regular file as its own dataset <name>${SEP}<relative path, separators as ${SEP}>.`,
+    )
     .option('--drive <drive>', 'drive to store it on (default: the workspace default drive)')
     .option('--tag <tag...>', 'tags of a new dataset')
     .option('--description <text>', 'description of a new dataset')
-    .option('--resumable', `send the file in parts through a resumable session (automatic from ${RESUMABLE_THRESHOLD / 1024 / 1024} MiB); if interrupted, run the same command again to resume`)
+    .option(
+      '--resumable',
+      `send the file in parts through a resumable session (automatic from ${RESUMABLE_THRESHOLD / 1024 / 1024} MiB); if interrupted, run the same command again to resume`,
+    )
     .option('--no-resumable', 'always send the file in one streamed request, whatever its size')
     .option('--parallel <n>', 'parts in flight at once for a resumable upload (1–8, default 3)')
-    .option('--part-size <MiB>', 'plaintext per part for a resumable upload (default: the server\'s, 8 MiB)')
+    .option('--part-size <MiB>', "plaintext per part for a resumable upload (default: the server's, 8 MiB)")
     .option('--quiet', 'no progress output')
     .action(async (name: string, p: string, o: UploadCliOptions) => {
       checkName(name);
@@ -129,27 +159,36 @@ export function registerDatasetCommand(program: Command): void {
       if (st.isDirectory()) return uploadDirectory(c, name, p, o);
       if (!st.isFile()) throw new CliExit(EXIT.USAGE, `${p} is not a regular file`);
       const v = await upload(c, name, p, o);
-      process.stdout.write(`${name}: version ${v.version}  ${formatBytes(v.size)}  sha256 ${v.sha256}${v.tabularFormat ? `  ${v.tabularFormat}` : ''}\n`);
+      process.stdout.write(
+        `${name}: version ${v.version}  ${formatBytes(v.size)}  sha256 ${v.sha256}${v.tabularFormat ? `  ${v.tabularFormat}` : ''}\n`,
+      );
     });
 
   ws(dataset.command('download <name>'))
-    .description('Download a version (default: the latest), streamed; a whole download is checked against its SHA-256 and lands atomically')
+    .description(
+      'Download a version (default: the latest), streamed; a whole download is checked against its SHA-256 and lands atomically',
+    )
     .option('--at <version>', 'version number (default: the latest); --version is the program version')
     .option('-o, --output <file>', "where to write it ('-' = standard output; default: the uploaded file name)")
     .option('--range <a-b>', 'only bytes a..b (inclusive), a- or -n')
     .option('--quiet', 'no progress output')
-    .action(async (name: string, o: { workspace: string; at?: string; output?: string; range?: string; quiet?: boolean }) => {
-      checkName(name);
-      const c = await loadCredentials();
-      const v = versionOption(o.at) ?? (await latestVersion(c, o.workspace, name));
-      let out = o.output;
-      if (out === undefined) {
-        const meta = await sessionApi(c).datasets.version(o.workspace, name, v);
-        out = path.basename(meta.filename ?? `${name}-v${v}`);
-      }
-      const r = await downloadVersion(c, name, v, out, { workspace: o.workspace, range: o.range, quiet: o.quiet });
-      if (out !== '-') process.stderr.write(`${name} v${v}: ${formatBytes(r.bytes)} written to ${out}${r.sha256Checked ? ' (SHA-256 verified)' : ''}\n`);
-    });
+    .action(
+      async (name: string, o: { workspace: string; at?: string; output?: string; range?: string; quiet?: boolean }) => {
+        checkName(name);
+        const c = await loadCredentials();
+        const v = versionOption(o.at) ?? (await latestVersion(c, o.workspace, name));
+        let out = o.output;
+        if (out === undefined) {
+          const meta = await sessionApi(c).datasets.version(o.workspace, name, v);
+          out = path.basename(meta.filename ?? `${name}-v${v}`);
+        }
+        const r = await downloadVersion(c, name, v, out, { workspace: o.workspace, range: o.range, quiet: o.quiet });
+        if (out !== '-')
+          process.stderr.write(
+            `${name} v${v}: ${formatBytes(r.bytes)} written to ${out}${r.sha256Checked ? ' (SHA-256 verified)' : ''}\n`,
+          );
+      },
+    );
 
   ws(dataset.command('list'))
     .description('Datasets of the workspace you may see')
@@ -161,12 +200,20 @@ export function registerDatasetCommand(program: Command): void {
       const all: DatasetSummary[] = [];
       let after: string | null = null;
       do {
-        const r: { datasets: DatasetSummary[]; next: string | null } = await api.datasets.list(o.workspace, { limit: 1000, search: o.search, tag: o.tag, after: after ?? undefined });
+        const r: { datasets: DatasetSummary[]; next: string | null } = await api.datasets.list(o.workspace, {
+          limit: 1000,
+          search: o.search,
+          tag: o.tag,
+          after: after ?? undefined,
+        });
         all.push(...r.datasets);
         after = r.next;
       } while (after);
       if (o.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-      for (const d of all) process.stdout.write(`${d.name}  v${d.latestVersion ?? '-'}  ${d.versions} version(s)  ${formatBytes(d.bytes)}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.description ? `  ${d.description}` : ''}\n`);
+      for (const d of all)
+        process.stdout.write(
+          `${d.name}  v${d.latestVersion ?? '-'}  ${d.versions} version(s)  ${formatBytes(d.bytes)}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.description ? `  ${d.description}` : ''}\n`,
+        );
     });
 
   ws(dataset.command('versions <name>'))
@@ -175,20 +222,36 @@ export function registerDatasetCommand(program: Command): void {
     .action(async (name: string, o: { workspace: string; json?: boolean }) => {
       const d = await sessionApi(await loadCredentials()).datasets.get(o.workspace, checkName(name));
       if (o.json) return void process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
-      process.stdout.write(`${d.name}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.description ? `  ${d.description}` : ''}\n`);
-      for (const v of d.versions) process.stdout.write(`  v${v.version}  ${formatBytes(v.size)}  ${v.sha256}  ${v.drive}  ${v.tabularFormat ?? v.mediaType}  ${v.filename ?? ''}  ${v.committedAt} by ${v.createdBy}\n`);
+      process.stdout.write(
+        `${d.name}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.description ? `  ${d.description}` : ''}\n`,
+      );
+      for (const v of d.versions)
+        process.stdout.write(
+          `  v${v.version}  ${formatBytes(v.size)}  ${v.sha256}  ${v.drive}  ${v.tabularFormat ?? v.mediaType}  ${v.filename ?? ''}  ${v.committedAt} by ${v.createdBy}\n`,
+        );
     });
 
   ws(dataset.command('delete <name>'))
-    .description('Delete one version, or (with --yes) the whole dataset; the encrypted objects are removed from the drive')
+    .description(
+      'Delete one version, or (with --yes) the whole dataset; the encrypted objects are removed from the drive',
+    )
     .option('--at <version>', 'the version to delete')
     .option('--yes', 'confirm deleting the whole dataset with every version')
     .action(async (name: string, o: { workspace: string; at?: string; yes?: boolean }) => {
       checkName(name);
       const v = versionOption(o.at);
-      if (v === undefined && !o.yes) throw new CliExit(EXIT.USAGE, `This deletes dataset ${name} with every version: add --yes to confirm, or name one version with --at.`);
+      if (v === undefined && !o.yes)
+        throw new CliExit(
+          EXIT.USAGE,
+          `This deletes dataset ${name} with every version: add --yes to confirm, or name one version with --at.`,
+        );
       const api = sessionApi(await loadCredentials());
-      const r = v === undefined ? await api.datasets.remove(o.workspace, name) : await api.datasets.deleteVersion(o.workspace, name, v);
-      process.stdout.write(`${name}: deleted ${v === undefined ? 'the dataset' : 'version'}${r.deleted.length ? ` (version(s) ${r.deleted.join(', ')})` : ''}\n`);
+      const r =
+        v === undefined
+          ? await api.datasets.remove(o.workspace, name)
+          : await api.datasets.deleteVersion(o.workspace, name, v);
+      process.stdout.write(
+        `${name}: deleted ${v === undefined ? 'the dataset' : 'version'}${r.deleted.length ? ` (version(s) ${r.deleted.join(', ')})` : ''}\n`,
+      );
     });
 }

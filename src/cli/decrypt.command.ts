@@ -15,12 +15,33 @@ import { PassThrough, type Writable } from 'node:stream';
 import { Sha256Check } from '../core/crypto/digest-check.ts';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { createDecryptStream, deriveObjectKeys, OBJECT_HEADER_LENGTH, ObjectFormatError, parseHeader, type ObjectHeader } from '../core/crypto/object-format.ts';
+import {
+  createDecryptStream,
+  deriveObjectKeys,
+  OBJECT_HEADER_LENGTH,
+  ObjectFormatError,
+  parseHeader,
+  type ObjectHeader,
+} from '../core/crypto/object-format.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
 
-interface Entry { dataset: string; version: number; objectId: string; objectKey: string; dataKey: string; keyTerm: number; size: number; sha256: string }
-interface KeyFile { format: string; formatVersion: number; workspaceId: string; objects: Entry[] }
+interface Entry {
+  dataset: string;
+  version: number;
+  objectId: string;
+  objectKey: string;
+  dataKey: string;
+  keyTerm: number;
+  size: number;
+  sha256: string;
+}
+interface KeyFile {
+  format: string;
+  formatVersion: number;
+  workspaceId: string;
+  objects: Entry[];
+}
 
 const fail = (msg: string) => new CliExit(EXIT.FAILED, msg);
 
@@ -31,7 +52,12 @@ async function readKeyFile(file: string): Promise<KeyFile> {
   } catch (err) {
     throw fail(`cannot read the key file ${file}: ${(err as Error).message}`);
   }
-  if (k?.format !== 'strongroom-key-export' || k.formatVersion !== 1 || typeof k.workspaceId !== 'string' || !Array.isArray(k.objects)) {
+  if (
+    k?.format !== 'strongroom-key-export' ||
+    k.formatVersion !== 1 ||
+    typeof k.workspaceId !== 'string' ||
+    !Array.isArray(k.objects)
+  ) {
     throw fail(`${file} is not a Strongroom key export (format strongroom-key-export, version 1)`);
   }
   return k;
@@ -44,12 +70,19 @@ function matchEntry(k: KeyFile, header: ObjectHeader, objectId: string | undefin
   for (const e of candidates) {
     const key = Buffer.from(e.dataKey, 'base64');
     if (key.length !== 32) continue;
-    const { contentKey, commitment } = deriveObjectKeys(key, header.salt, { workspaceId: k.workspaceId, objectId: e.objectId });
+    const { contentKey, commitment } = deriveObjectKeys(key, header.salt, {
+      workspaceId: k.workspaceId,
+      objectId: e.objectId,
+    });
     contentKey.fill(0);
     key.fill(0);
     if (timingSafeEqual(commitment, header.commitment)) return e;
   }
-  throw fail(objectId ? `the key of object ${objectId} does not match this object's header` : 'no key in the key file matches this object (wrong key file, or not a Strongroom object)');
+  throw fail(
+    objectId
+      ? `the key of object ${objectId} does not match this object's header`
+      : 'no key in the key file matches this object (wrong key file, or not a Strongroom object)',
+  );
 }
 
 /** Reads from `source` until the header is complete; returns it and an iterator over the rest. */
@@ -62,13 +95,20 @@ async function readHead(source: AsyncIterator<Buffer>): Promise<Buffer> {
     parts.push(r.value);
     n += r.value.length;
   }
-  if (n < OBJECT_HEADER_LENGTH) throw fail(`the input is too short for a Strongroom object (${n} bytes; the header alone is ${OBJECT_HEADER_LENGTH})`);
+  if (n < OBJECT_HEADER_LENGTH)
+    throw fail(
+      `the input is too short for a Strongroom object (${n} bytes; the header alone is ${OBJECT_HEADER_LENGTH})`,
+    );
   return Buffer.concat(parts);
 }
 
-
 /** Decrypts `input` to `output` with the key file; throws CliExit on any failure. */
-export async function decryptWithKeyFile(keyFile: string, objectId: string | undefined, input: AsyncIterable<Buffer>, output: Writable): Promise<Entry> {
+export async function decryptWithKeyFile(
+  keyFile: string,
+  objectId: string | undefined,
+  input: AsyncIterable<Buffer>,
+  output: Writable,
+): Promise<Entry> {
   const k = await readKeyFile(keyFile);
   const it = input[Symbol.asyncIterator]();
   const head = await readHead(it);
@@ -80,16 +120,33 @@ export async function decryptWithKeyFile(keyFile: string, objectId: string | und
   }
   const e = matchEntry(k, header, objectId);
   const dataKey = Buffer.from(e.dataKey, 'base64');
-  const dec = createDecryptStream({ dataKey, workspaceId: k.workspaceId, objectId: e.objectId, expectedPlainSize: e.size, expectedKeyTerm: e.keyTerm });
+  const dec = createDecryptStream({
+    dataKey,
+    workspaceId: k.workspaceId,
+    objectId: e.objectId,
+    expectedPlainSize: e.size,
+    expectedKeyTerm: e.keyTerm,
+  });
   async function* rest() {
     yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
   try {
-    await pipeline(rest(), dec, e.sha256 ? new Sha256Check(e.sha256, () => fail('the plaintext does not match the SHA-256 in the key file')) : new PassThrough(), output, { end: false });
+    await pipeline(
+      rest(),
+      dec,
+      e.sha256
+        ? new Sha256Check(e.sha256, () => fail('the plaintext does not match the SHA-256 in the key file'))
+        : new PassThrough(),
+      output,
+      { end: false },
+    );
   } catch (err) {
     if (err instanceof CliExit) throw err;
-    if (err instanceof ObjectFormatError) throw fail(`decryption failed (${err.reason}${err.segment === undefined ? '' : ` at segment ${err.segment}`}): the object is damaged, truncated or not the one of this key; the output is incomplete`);
+    if (err instanceof ObjectFormatError)
+      throw fail(
+        `decryption failed (${err.reason}${err.segment === undefined ? '' : ` at segment ${err.segment}`}): the object is damaged, truncated or not the one of this key; the output is incomplete`,
+      );
     throw fail(`decryption failed: ${(err as Error).message}`);
   } finally {
     dataKey.fill(0);
@@ -100,10 +157,15 @@ export async function decryptWithKeyFile(keyFile: string, objectId: string | und
 export function registerDecryptCommand(program: Command): void {
   program
     .command('decrypt')
-    .description('Decrypt a stored dataset object (standard input) to standard output with a key export file: no server, database or configuration needed')
+    .description(
+      'Decrypt a stored dataset object (standard input) to standard output with a key export file: no server, database or configuration needed',
+    )
     .requiredOption('--key-file <file>', "the file written by 'strongroom key export'")
     .option('--object-id <id>', 'the entry to use (default: the one whose key matches the object header)')
-    .addHelpText('after', '\nOnly authenticated data is written. On a failure the command exits 1; if it fails after the\nfirst segment, the output holds only the part that verified: discard it.')
+    .addHelpText(
+      'after',
+      '\nOnly authenticated data is written. On a failure the command exits 1; if it fails after the\nfirst segment, the output holds only the part that verified: discard it.',
+    )
     .action(async (o: { keyFile: string; objectId?: string }) => {
       const e = await decryptWithKeyFile(o.keyFile, o.objectId, process.stdin as AsyncIterable<Buffer>, process.stdout);
       process.stderr.write(`decrypted ${e.dataset} version ${e.version}: ${e.size} bytes, SHA-256 verified\n`);

@@ -30,9 +30,14 @@ async function checkDataDir(home: string): Promise<Check> {
     const s = await stat(home);
     if (!s.isDirectory()) return { name, status: 'fail', evidence: `${home} is not a directory` };
     const mode = (s.mode & 0o777).toString(8).padStart(3, '0');
-    if ((s.mode & 0o077) !== 0) return { name, status: 'fail', evidence: `${home} is mode ${mode}; it must be 0700 (chmod 700 ${home})` };
+    if ((s.mode & 0o077) !== 0)
+      return { name, status: 'fail', evidence: `${home} is mode ${mode}; it must be 0700 (chmod 700 ${home})` };
     if (typeof process.getuid === 'function' && s.uid !== process.getuid()) {
-      return { name, status: 'warn', evidence: `${home} is owned by uid ${s.uid}, not the current user (${process.getuid()})` };
+      return {
+        name,
+        status: 'warn',
+        evidence: `${home} is owned by uid ${s.uid}, not the current user (${process.getuid()})`,
+      };
     }
     return { name, status: 'pass', evidence: `${home} is mode ${mode}, owned by the current user` };
   } catch {
@@ -51,15 +56,44 @@ async function checkTls(config: Config): Promise<{ check: Check; material?: TlsM
   }
   const keyMode = (await stat(files.keyFile)).mode & 0o777;
   const left = Math.floor((material.notAfter.getTime() - Date.now()) / DAY);
-  if (left < 0) return { material, check: { name, status: 'fail', evidence: `certificate expired on ${material.notAfter.toISOString()}` } };
+  if (left < 0)
+    return {
+      material,
+      check: { name, status: 'fail', evidence: `certificate expired on ${material.notAfter.toISOString()}` },
+    };
   if ((keyMode & 0o077) !== 0) {
-    return { material, check: { name, status: 'fail', evidence: `private key ${files.keyFile} is mode ${keyMode.toString(8)}; it must be 0600` } };
+    return {
+      material,
+      check: {
+        name,
+        status: 'fail',
+        evidence: `private key ${files.keyFile} is mode ${keyMode.toString(8)}; it must be 0600`,
+      },
+    };
   }
-  if (left < 30) return { material, check: { name, status: 'warn', evidence: `certificate expires in ${left} days (${material.notAfter.toISOString()})` } };
+  if (left < 30)
+    return {
+      material,
+      check: {
+        name,
+        status: 'warn',
+        evidence: `certificate expires in ${left} days (${material.notAfter.toISOString()})`,
+      },
+    };
   if (files.selfSigned) {
-    return { material, check: { name, status: 'warn', evidence: `self-signed certificate valid for ${left} more days; fine for local use, set STRONGROOM_TLS_CERT_FILE/KEY_FILE for production` } };
+    return {
+      material,
+      check: {
+        name,
+        status: 'warn',
+        evidence: `self-signed certificate valid for ${left} more days; fine for local use, set STRONGROOM_TLS_CERT_FILE/KEY_FILE for production`,
+      },
+    };
   }
-  return { material, check: { name, status: 'pass', evidence: `${material.subject.replace(/\n/g, ', ')} valid for ${left} more days` } };
+  return {
+    material,
+    check: { name, status: 'pass', evidence: `${material.subject.replace(/\n/g, ', ')} valid for ${left} more days` },
+  };
 }
 
 function probeUrl(config: Config): { url: string; servername: string } {
@@ -98,10 +132,24 @@ async function checkDatabase(config: Config, probe: ProbeResult | Error): Promis
   if (!config.DATABASE_URL) {
     const pid = await lockHolder(path.join(config.STRONGROOM_HOME, 'db.lock'));
     if (pid !== undefined) {
-      if (probe instanceof Error) return { name, status: 'fail', evidence: `embedded database held by pid ${pid}, but its server does not answer` };
-      if (probe.status === 503 && probe.body.includes('"SEALED"')) return { name, status: 'pass', evidence: `embedded PGlite in use by the running server (pid ${pid}), which is sealed` };
+      if (probe instanceof Error)
+        return {
+          name,
+          status: 'fail',
+          evidence: `embedded database held by pid ${pid}, but its server does not answer`,
+        };
+      if (probe.status === 503 && probe.body.includes('"SEALED"'))
+        return {
+          name,
+          status: 'pass',
+          evidence: `embedded PGlite in use by the running server (pid ${pid}), which is sealed`,
+        };
       return probe.status === 200
-        ? { name, status: 'pass', evidence: `embedded PGlite in use by the running server (pid ${pid}); /readyz: ${probe.body}` }
+        ? {
+            name,
+            status: 'pass',
+            evidence: `embedded PGlite in use by the running server (pid ${pid}); /readyz: ${probe.body}`,
+          }
         : { name, status: 'fail', evidence: `running server reports not ready: ${probe.body.slice(0, 200)}` };
     }
   }
@@ -110,9 +158,19 @@ async function checkDatabase(config: Config, probe: ProbeResult | Error): Promis
     handle = await openDatabase(databaseSpec(config));
     await pingDatabase(handle.db);
     const m = await migrationStatus(handle.db as never);
-    if (m.unknown.length > 0) return { name, status: 'fail', evidence: `${handle.summary}: migrations from a newer build (${m.unknown.join(', ')})` };
+    if (m.unknown.length > 0)
+      return {
+        name,
+        status: 'fail',
+        evidence: `${handle.summary}: migrations from a newer build (${m.unknown.join(', ')})`,
+      };
     if (m.applied === 0) return { name, status: 'warn', evidence: `${handle.summary}: empty; run 'strongroom init'` };
-    if (m.pending.length > 0) return { name, status: 'warn', evidence: `${handle.summary}: ${m.pending.length} migration(s) pending (applied at next start)` };
+    if (m.pending.length > 0)
+      return {
+        name,
+        status: 'warn',
+        evidence: `${handle.summary}: ${m.pending.length} migration(s) pending (applied at next start)`,
+      };
     return { name, status: 'pass', evidence: `${handle.summary}: reachable, ${m.applied} migration(s) applied` };
   } catch (err) {
     return { name, status: 'fail', evidence: `cannot use the database: ${(err as Error).message}` };
@@ -126,10 +184,25 @@ async function checkRootKey(config: Config): Promise<Check> {
   try {
     const provider = rootKeyProviderFor(config);
     const d = await provider.describe();
-    if (d.ok === false) return { name, status: 'fail', evidence: `${provider.kind}: ${String(d.problem ?? d.reason ?? 'unusable')}` };
-    if (d.initialized === false) return { name, status: 'warn', evidence: `${provider.kind}: not created yet (first start or 'strongroom init' creates it)` };
-    const where = provider.kind === 'file' ? 'a 0600 file in the data directory (protect the disk; an HSM or Shamir shares keep it off disk)' : provider.kind === 'pkcs11' ? 'wrapped by a non-extractable HSM key' : 'split into Shamir shares held by operators';
-    return { name, status: provider.kind === 'file' ? 'warn' : 'pass', evidence: `${provider.kind}: root key ${where}` };
+    if (d.ok === false)
+      return { name, status: 'fail', evidence: `${provider.kind}: ${String(d.problem ?? d.reason ?? 'unusable')}` };
+    if (d.initialized === false)
+      return {
+        name,
+        status: 'warn',
+        evidence: `${provider.kind}: not created yet (first start or 'strongroom init' creates it)`,
+      };
+    const where =
+      provider.kind === 'file'
+        ? 'a 0600 file in the data directory (protect the disk; an HSM or Shamir shares keep it off disk)'
+        : provider.kind === 'pkcs11'
+          ? 'wrapped by a non-extractable HSM key'
+          : 'split into Shamir shares held by operators';
+    return {
+      name,
+      status: provider.kind === 'file' ? 'warn' : 'pass',
+      evidence: `${provider.kind}: root key ${where}`,
+    };
   } catch (err) {
     return { name, status: 'fail', evidence: (err as Error).message };
   }
@@ -138,18 +211,37 @@ async function checkRootKey(config: Config): Promise<Check> {
 /** Seal state and audit chain, asked of the running server (operator credential). */
 async function checkLive(config: Config): Promise<Check[]> {
   const client = await connectToServer(config).catch(() => undefined);
-  if (!client) return [{ name: 'audit-chain', status: 'warn', evidence: "server not running: verify offline with 'strongroom audit verify'" }];
+  if (!client)
+    return [
+      {
+        name: 'audit-chain',
+        status: 'warn',
+        evidence: "server not running: verify offline with 'strongroom audit verify'",
+      },
+    ];
   const seal = await client.sys.sealStatus();
   const checks: Check[] = [
-    { name: 'seal', status: seal.sealed ? 'warn' : 'pass', evidence: seal.sealed ? 'the server is SEALED: unseal it to serve requests' : 'unsealed; keys in memory only' },
+    {
+      name: 'seal',
+      status: seal.sealed ? 'warn' : 'pass',
+      evidence: seal.sealed ? 'the server is SEALED: unseal it to serve requests' : 'unsealed; keys in memory only',
+    },
   ];
   if (seal.sealed) return checks;
   try {
     const r = await client.auditTrail.verify();
     checks.push(
       r.ok
-        ? { name: 'audit-chain', status: 'pass', evidence: `chain, signatures and export verified: ${r.eventsChecked} events, head at seq ${r.headSeq}` }
-        : { name: 'audit-chain', status: 'fail', evidence: `${r.problems.length} problem(s), first: ${r.problems[0]?.kind} at seq ${r.problems[0]?.seq ?? '?'}: ${r.problems[0]?.detail}` },
+        ? {
+            name: 'audit-chain',
+            status: 'pass',
+            evidence: `chain, signatures and export verified: ${r.eventsChecked} events, head at seq ${r.headSeq}`,
+          }
+        : {
+            name: 'audit-chain',
+            status: 'fail',
+            evidence: `${r.problems.length} problem(s), first: ${r.problems[0]?.kind} at seq ${r.problems[0]?.seq ?? '?'}: ${r.problems[0]?.detail}`,
+          },
     );
   } catch (err) {
     checks.push({ name: 'audit-chain', status: 'fail', evidence: `cannot verify: ${(err as Error).message}` });
@@ -162,17 +254,47 @@ async function checkSecretsDue(config: Config): Promise<Check> {
   const name = 'secrets-due';
   if (!config.DATABASE_URL) {
     const pid = await lockHolder(path.join(config.STRONGROOM_HOME, 'db.lock'));
-    if (pid !== undefined) return { name, status: 'warn', evidence: 'the server holds the embedded database: see GET /api/v1/workspaces/<ws>/secrets-due (signed in), or stop it and rerun' };
+    if (pid !== undefined)
+      return {
+        name,
+        status: 'warn',
+        evidence:
+          'the server holds the embedded database: see GET /api/v1/workspaces/<ws>/secrets-due (signed in), or stop it and rerun',
+      };
   }
   let handle;
   try {
     handle = await openDatabase(databaseSpec(config));
     const vault = createVaultService({ db: handle.db, barrier: createBarrier() }); // metadata only: nothing is opened
     const workspaces = await handle.db.selectFrom('workspaces').select('id').execute();
-    const items = (await Promise.all(workspaces.map(async (w) => (await vault.due(handle!.db, w.id, 14 * 24 * 3600)).map((d) => ({ ws: w.id, ...d }))))).flat();
-    const overdue = items.filter((d) => d.reasons.some((r) => r === 'expired' || r === 'rotation-overdue' || r === 'certificate-expired'));
-    if (overdue.length > 0) return { name, status: 'fail', evidence: `${overdue.length} secret(s) expired or overdue: ${overdue.slice(0, 5).map((d) => `${d.ws}/${d.path} (${d.reasons.join(', ')})`).join('; ')}` };
-    if (items.length > 0) return { name, status: 'warn', evidence: `${items.length} secret(s) due within 14 days: ${items.slice(0, 5).map((d) => `${d.ws}/${d.path}`).join('; ')}` };
+    const items = (
+      await Promise.all(
+        workspaces.map(async (w) =>
+          (await vault.due(handle!.db, w.id, 14 * 24 * 3600)).map((d) => ({ ws: w.id, ...d })),
+        ),
+      )
+    ).flat();
+    const overdue = items.filter((d) =>
+      d.reasons.some((r) => r === 'expired' || r === 'rotation-overdue' || r === 'certificate-expired'),
+    );
+    if (overdue.length > 0)
+      return {
+        name,
+        status: 'fail',
+        evidence: `${overdue.length} secret(s) expired or overdue: ${overdue
+          .slice(0, 5)
+          .map((d) => `${d.ws}/${d.path} (${d.reasons.join(', ')})`)
+          .join('; ')}`,
+      };
+    if (items.length > 0)
+      return {
+        name,
+        status: 'warn',
+        evidence: `${items.length} secret(s) due within 14 days: ${items
+          .slice(0, 5)
+          .map((d) => `${d.ws}/${d.path}`)
+          .join('; ')}`,
+      };
     return { name, status: 'pass', evidence: `no secret expired or overdue in ${workspaces.length} workspace(s)` };
   } catch (err) {
     return { name, status: 'warn', evidence: `not checked: ${(err as Error).message}` };
@@ -188,5 +310,13 @@ export async function runDoctor(config: Config): Promise<Check[]> {
   const probe = await probeHttps(url, { extraCa: tls.material?.cert, servername }).catch((e: Error) => e);
   const database = await checkDatabase(config, probe);
   const rootKey = await checkRootKey(config);
-  return [dataDir, tls.check, ...checksFromProbe(probe), database, rootKey, ...(await checkLive(config)), await checkSecretsDue(config)];
+  return [
+    dataDir,
+    tls.check,
+    ...checksFromProbe(probe),
+    database,
+    rootKey,
+    ...(await checkLive(config)),
+    await checkSecretsDue(config),
+  ];
 }

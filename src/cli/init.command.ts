@@ -16,13 +16,22 @@ import { EXIT } from './exit-codes.ts';
 export function registerInitCommand(program: Command): void {
   program
     .command('init')
-    .description('Prepare a data directory non-interactively: directory (0700), TLS material, database schema, root key and keyring (STRONGROOM_ROOT_KEY_PROVIDER), operator token. Safe to run again.')
-    .option('--admin-email <email>', 'create the first user, owner of the default workspace (MFA enrolment is required at first sign-in)')
-    .option('--admin-password-file <file>', "the first user's password (NIST rules: 15+ characters, not common, no name/email/product words)")
+    .description(
+      'Prepare a data directory non-interactively: directory (0700), TLS material, database schema, root key and keyring (STRONGROOM_ROOT_KEY_PROVIDER), operator token. Safe to run again.',
+    )
+    .option(
+      '--admin-email <email>',
+      'create the first user, owner of the default workspace (MFA enrolment is required at first sign-in)',
+    )
+    .option(
+      '--admin-password-file <file>',
+      "the first user's password (NIST rules: 15+ characters, not common, no name/email/product words)",
+    )
     .option('--admin-name <name>', "the first user's display name (default: the email local part)")
     .action(async (o: { adminEmail?: string; adminPasswordFile?: string; adminName?: string }) => {
       const config = configOrExit();
-      if (Boolean(o.adminEmail) !== Boolean(o.adminPasswordFile)) throw new CliExit(EXIT.USAGE, '--admin-email and --admin-password-file go together.');
+      if (Boolean(o.adminEmail) !== Boolean(o.adminPasswordFile))
+        throw new CliExit(EXIT.USAGE, '--admin-email and --admin-password-file go together.');
       await prepareHome(config.STRONGROOM_HOME);
       const tlsFiles = tlsFilesFor(config);
       const generated = tlsFiles.selfSigned ? await ensureSelfSignedCert(config.STRONGROOM_HOME) : false;
@@ -30,7 +39,12 @@ export function registerInitCommand(program: Command): void {
       const database = await openDatabase(databaseSpec(config));
       try {
         const applied = await migrateToLatest(database.db as never);
-        const keys = createKeysService({ db: database.db, barrier: createBarrier(), provider: rootKeyProviderFor(config), logger: pino({ level: 'silent' }) });
+        const keys = createKeysService({
+          db: database.db,
+          barrier: createBarrier(),
+          provider: rootKeyProviderFor(config),
+          logger: pino({ level: 'silent' }),
+        });
         let keyLine = `root key (${keys.provider.kind}) and keyring already exist; kept`;
         let shares: string[] = [];
         if ((await keys.state()) === 'uninitialized') {
@@ -45,9 +59,18 @@ export function registerInitCommand(program: Command): void {
           if ((await identity.users.count()) > 0) {
             adminLine = 'users already exist; --admin-email ignored';
           } else {
-            const why = identity.checkPassword(password, { email: o.adminEmail, displayName: o.adminName ?? '', mfa: false });
+            const why = identity.checkPassword(password, {
+              email: o.adminEmail,
+              displayName: o.adminName ?? '',
+              mfa: false,
+            });
             if (why) throw new CliExit(EXIT.USAGE, `--admin-password-file: ${why}`);
-            const u = await identity.users.create({ email: o.adminEmail, displayName: o.adminName ?? o.adminEmail.split('@')[0]!, password, memberships: [{ workspace: 'default', role: 'owner' }] });
+            const u = await identity.users.create({
+              email: o.adminEmail,
+              displayName: o.adminName ?? o.adminEmail.split('@')[0]!,
+              password,
+              memberships: [{ workspace: 'default', role: 'owner' }],
+            });
             adminLine = `${u.email} created as owner of 'default' (enrol MFA at first sign-in)`;
           }
         }

@@ -20,13 +20,18 @@ function printStatus(s: KeysStatus, json: boolean): void {
   process.stdout.write(`state: ${s.state}   root key provider: ${s.provider}   active term: ${s.activeTerm ?? '-'}\n`);
   for (const t of s.terms) {
     const flags = [t.active ? 'active' : '', t.retiredAt ? `retired ${t.retiredAt}` : ''].filter(Boolean).join(', ');
-    process.stdout.write(`  term ${t.term}  created ${t.createdAt || '?'}  protects ${t.sealedValues} value(s)${flags ? `  (${flags})` : ''}\n`);
+    process.stdout.write(
+      `  term ${t.term}  created ${t.createdAt || '?'}  protects ${t.sealedValues} value(s)${flags ? `  (${flags})` : ''}\n`,
+    );
   }
   if (s.rewrap.running) process.stdout.write(`rewrap running: ${s.rewrap.rewrapped} value(s) moved so far\n`);
 }
 
 export function registerKeysCommand(program: Command): void {
-  const keys = program.command('keys').alias('key').description('Key management: status, rotation, rewrap, retirement (online through a running server, or offline)');
+  const keys = program
+    .command('keys')
+    .alias('key')
+    .description('Key management: status, rotation, rewrap, retirement (online through a running server, or offline)');
 
   keys
     .command('status')
@@ -56,7 +61,9 @@ export function registerKeysCommand(program: Command): void {
       if (client) {
         say('online', 'rotate');
         const r = await client.keys.rotate();
-        process.stdout.write(`active term is now ${r.activeTerm}; run 'strongroom keys rewrap' to move existing values\n`);
+        process.stdout.write(
+          `active term is now ${r.activeTerm}; run 'strongroom keys rewrap' to move existing values\n`,
+        );
         return;
       }
       say('offline', 'rotate');
@@ -75,14 +82,18 @@ export function registerKeysCommand(program: Command): void {
       if (client) {
         say('online', 'rewrap');
         const r = await client.keys.rewrap();
-        process.stdout.write(`rewrap started as task ${r.taskId} (log: ${r.taskLog}); progress: 'strongroom keys status'\n`);
+        process.stdout.write(
+          `rewrap started as task ${r.taskId} (log: ${r.taskLog}); progress: 'strongroom keys status'\n`,
+        );
         return;
       }
       say('offline', 'rewrap');
       await withOffline(config, { unseal: true }, async (ctx) => {
         const log = await openTaskLog(config.STRONGROOM_HOME, 'rewrap');
         await ctx.record({ action: 'keys.keyring.rewrap', details: { taskId: log.id, taskLog: log.ref } });
-        const r = await runRewrapTask(ctx.keys, log, (p) => process.stderr.write(`\rrewrapped ${p.rewrapped} value(s)…`));
+        const r = await runRewrapTask(ctx.keys, log, (p) =>
+          process.stderr.write(`\rrewrapped ${p.rewrapped} value(s)…`),
+        );
         process.stdout.write(`\nrewrapped ${r.rewrapped} value(s); task log ${log.ref}\n`);
       });
     });
@@ -93,37 +104,56 @@ export function registerKeysCommand(program: Command): void {
     .action(async (termText: string) => {
       const config = configOrExit();
       const term = Number.parseInt(termText, 10);
-      if (!Number.isInteger(term) || term < 1 || String(term) !== termText) throw new Error(`not a key term: ${termText}`);
+      if (!Number.isInteger(term) || term < 1 || String(term) !== termText)
+        throw new Error(`not a key term: ${termText}`);
       const client = await connectToServer(config);
       if (client) {
         say('online', `retire term ${term}`);
         await client.keys.retireTerm(term);
       } else {
         say('offline', `retire term ${term}`);
-        await withOffline(config, { unseal: true }, (ctx) => ctx.keys.retire(term, (trx) => ctx.record({ action: 'keys.term.retire', resource: { type: 'key-term', id: String(term) } }, trx)));
+        await withOffline(config, { unseal: true }, (ctx) =>
+          ctx.keys.retire(term, (trx) =>
+            ctx.record({ action: 'keys.term.retire', resource: { type: 'key-term', id: String(term) } }, trx),
+          ),
+        );
       }
       process.stdout.write(`term ${term} retired; its key is destroyed\n`);
     });
 
   keys
     .command('export')
-    .description('Write the UNWRAPPED data key of every dataset version of a workspace to a file (0600), to decrypt the objects without Strongroom (strongroom decrypt). Needs the running server; audited as keys.workspace.export.')
+    .description(
+      'Write the UNWRAPPED data key of every dataset version of a workspace to a file (0600), to decrypt the objects without Strongroom (strongroom decrypt). Needs the running server; audited as keys.workspace.export.',
+    )
     .requiredOption('--workspace <ws>', 'workspace id')
     .requiredOption('--out <file>', 'the file to create (refused if it exists)')
     .action(async (o: { workspace: string; out: string }) => {
       const config = configOrExit();
       const client = await connectToServer(config);
-      if (!client) throw new CliExit(EXIT.FAILED, 'key export needs the running server (it unwraps the keys with the unsealed keyring): start it with strongroom serve');
+      if (!client)
+        throw new CliExit(
+          EXIT.FAILED,
+          'key export needs the running server (it unwraps the keys with the unsealed keyring): start it with strongroom serve',
+        );
       say('online', `export the data keys of workspace ${o.workspace}`);
       const r = await client.keys.exportWorkspace(o.workspace);
       try {
         await writeFile(o.out, `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliExit(EXIT.USAGE, `${o.out} exists: choose a new file (the export is never written over another file)`);
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new CliExit(
+            EXIT.USAGE,
+            `${o.out} exists: choose a new file (the export is never written over another file)`,
+          );
         throw err;
       }
-      process.stdout.write(`${r.objects.length} object key(s) of workspace ${o.workspace} written to ${o.out} (mode 0600)\n`);
-      process.stderr.write('WARNING: this file decrypts every dataset version listed in it, without Strongroom and without any audit.\nIt is as sensitive as the data itself: keep it offline and encrypted, and destroy it when done.\n');
+      process.stdout.write(
+        `${r.objects.length} object key(s) of workspace ${o.workspace} written to ${o.out} (mode 0600)\n`,
+      );
+      process.stderr.write(
+        'WARNING: this file decrypts every dataset version listed in it, without Strongroom and without any audit.\nIt is as sensitive as the data itself: keep it offline and encrypted, and destroy it when done.\n',
+      );
     });
 
   keys
@@ -137,7 +167,9 @@ export function registerKeysCommand(program: Command): void {
         await client.keys.rotateRoot();
       } else {
         say('offline', 'rotate the root key');
-        await withOffline(config, { unseal: true }, (ctx) => rotateFileRootKey(ctx.keys, config, (trx) => ctx.record({ action: 'keys.root.rotate' }, trx)));
+        await withOffline(config, { unseal: true }, (ctx) =>
+          rotateFileRootKey(ctx.keys, config, (trx) => ctx.record({ action: 'keys.root.rotate' }, trx)),
+        );
       }
       process.stdout.write('root key rotated; the keyring is re-sealed under the new key\n');
     });

@@ -6,7 +6,9 @@ import { ask, readSecret, saveCredentials, serverBase, sessionApi, sessionFromCo
 export function registerLoginCommand(program: Command): void {
   program
     .command('login')
-    .description("Sign in to the running server and store the session in $XDG_CONFIG_HOME/strongroom/credentials.json (0600); prompts on the terminal unless the files are given")
+    .description(
+      'Sign in to the running server and store the session in $XDG_CONFIG_HOME/strongroom/credentials.json (0600); prompts on the terminal unless the files are given',
+    )
     .option('--email <email>', 'account email (prompted if absent)')
     .option('--password-file <file>', 'read the password from this file instead of prompting')
     .option('--totp-file <file>', 'read the TOTP or recovery code from this file instead of prompting')
@@ -25,6 +27,7 @@ export function registerLoginCommand(program: Command): void {
       }
       const file = await saveCredentials({ ...server, session, csrf: body.csrfToken!, email: body.user.email });
       process.stdout.write(`signed in as ${body.user.email}; session stored in ${file}\n`);
-      if (body.mfaEnrolmentRequired) process.stdout.write('Your role requires MFA: enrol it (POST /api/v1/auth/mfa/enrol) before anything else.\n');
+      if (body.mfaEnrolmentRequired)
+        process.stdout.write('Your role requires MFA: enrol it (POST /api/v1/auth/mfa/enrol) before anything else.\n');
     });
 }

@@ -66,4 +66,3 @@ export async function runCli(argv: string[], deps: { startServer: StartServer })
     process.exitCode = e.exitCode;
   }
 }
-

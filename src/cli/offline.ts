@@ -24,10 +24,22 @@ export interface OfflineContext {
   keys: KeysService;
   audit: AuditModule;
   /** Record an operator event in `trx` (fail-closed) or in its own transaction. */
-  record(spec: { action: string; resource?: AuditEventDraft['resource']; outcome?: AuditEventDraft['outcome']; details?: AuditEventDraft['details'] }, trx?: Transaction<Database>): Promise<void>;
+  record(
+    spec: {
+      action: string;
+      resource?: AuditEventDraft['resource'];
+      outcome?: AuditEventDraft['outcome'];
+      details?: AuditEventDraft['details'];
+    },
+    trx?: Transaction<Database>,
+  ): Promise<void>;
 }
 
-export async function withOffline<T>(config: Config, opts: { unseal: boolean }, fn: (ctx: OfflineContext) => Promise<T>): Promise<T> {
+export async function withOffline<T>(
+  config: Config,
+  opts: { unseal: boolean },
+  fn: (ctx: OfflineContext) => Promise<T>,
+): Promise<T> {
   const database = await openDatabase(databaseSpec(config));
   const logger = pino({ level: 'silent' });
   const barrier = createBarrier();
@@ -39,7 +51,9 @@ export async function withOffline<T>(config: Config, opts: { unseal: boolean }, 
       const state = await keys.state();
       if (state === 'uninitialized') throw new Error("no keyring yet: run 'strongroom init'");
       if (!(await recoverRootKeyRotation(keys, config)) && !(await keys.autoUnseal())) {
-        throw new Error('this installation is unsealed with Shamir shares: start the server and run this command against it');
+        throw new Error(
+          'this installation is unsealed with Shamir shares: start the server and run this command against it',
+        );
       }
     }
     const actor = { id: `os:${os.userInfo().username}`, kind: 'operator' as const, authMethod: 'data-directory' };
@@ -48,7 +62,13 @@ export async function withOffline<T>(config: Config, opts: { unseal: boolean }, 
       keys,
       audit,
       record: async (spec, trx) => {
-        const input = { actor, action: spec.action, resource: spec.resource ?? { type: 'keyring', id: 'root' }, outcome: spec.outcome ?? 'success', details: spec.details ?? {} };
+        const input = {
+          actor,
+          action: spec.action,
+          resource: spec.resource ?? { type: 'keyring', id: 'root' },
+          outcome: spec.outcome ?? 'success',
+          details: spec.details ?? {},
+        };
         if (trx) await audit.record(trx, input);
         else await database.db.transaction().execute((t) => audit.record(t, input));
       },

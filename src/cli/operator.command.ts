@@ -8,7 +8,11 @@ import { connectToServer, say } from './server-link.ts';
 
 async function requireServer(): Promise<Api> {
   const client = await connectToServer(configOrExit());
-  if (!client) throw new CliExit(EXIT.FAILED, 'the server is not running: sealing and unsealing apply to a running server (start it with strongroom serve)');
+  if (!client)
+    throw new CliExit(
+      EXIT.FAILED,
+      'the server is not running: sealing and unsealing apply to a running server (start it with strongroom serve)',
+    );
   say('online', 'operator');
   return client;
 }

@@ -32,7 +32,11 @@ const rate = (bytes: number, ms: number) => `${formatBytes(Math.round((bytes * 1
 
 /** Progress of one transfer of `total` bytes (undefined: unknown), labelled `label`. */
 /** `initial`: bytes already done before this run (a resumed upload); the rate counts only new ones. */
-export function startProgress(label: string, total: number | undefined, opts: { quiet?: boolean; tty?: boolean; initial?: number } = {}): Progress {
+export function startProgress(
+  label: string,
+  total: number | undefined,
+  opts: { quiet?: boolean; tty?: boolean; initial?: number } = {},
+): Progress {
   const tty = opts.tty ?? Boolean(process.stderr.isTTY);
   const started = Date.now();
   const initial = opts.initial ?? 0;
@@ -52,12 +56,18 @@ export function startProgress(label: string, total: number | undefined, opts: { 
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total ?? 0, initial, { done: formatBytes(initial), size: total === undefined ? '?' : formatBytes(total), speed: '-' });
+    bar.start(total ?? 0, initial, {
+      done: formatBytes(initial),
+      size: total === undefined ? '?' : formatBytes(total),
+      speed: '-',
+    });
   }
 
   const line = () => {
     const pct = total ? ` (${Math.floor((bytes / total) * 100)}%)` : '';
-    process.stderr.write(`${label}: ${formatBytes(bytes)}${total === undefined ? '' : ` of ${formatBytes(total)}`}${pct}, ${rate(bytes - initial, Date.now() - started)}\n`);
+    process.stderr.write(
+      `${label}: ${formatBytes(bytes)}${total === undefined ? '' : ` of ${formatBytes(total)}`}${pct}, ${rate(bytes - initial, Date.now() - started)}\n`,
+    );
   };
 
   const advance = (n: number) => {

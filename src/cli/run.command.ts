@@ -10,7 +10,8 @@ import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
 import { revealSecret, valueText, vaultSession, type ReauthOptions } from './secret.command.ts';
 
-const SPEC = /^([A-Za-z_][A-Za-z0-9_]{0,127})=([A-Za-z0-9._/-]{1,200}?)(?::([A-Za-z0-9._-]{1,128}))?(?:@([1-9][0-9]{0,9}))?$/;
+const SPEC =
+  /^([A-Za-z_][A-Za-z0-9_]{0,127})=([A-Za-z0-9._/-]{1,200}?)(?::([A-Za-z0-9._-]{1,128}))?(?:@([1-9][0-9]{0,9}))?$/;
 
 export interface SecretSpec {
   name: string;
@@ -21,7 +22,11 @@ export interface SecretSpec {
 
 export function parseSpec(spec: string): SecretSpec {
   const m = SPEC.exec(spec);
-  if (!m) throw new CliExit(EXIT.USAGE, `--secret ${JSON.stringify(spec.split('=')[0])}=…: expected NAME=path[:field][@version]`);
+  if (!m)
+    throw new CliExit(
+      EXIT.USAGE,
+      `--secret ${JSON.stringify(spec.split('=')[0])}=…: expected NAME=path[:field][@version]`,
+    );
   return { name: m[1]!, path: m[2]!, ...(m[3] ? { field: m[3] } : {}), ...(m[4] ? { version: Number(m[4]) } : {}) };
 }
 
@@ -45,7 +50,9 @@ export function registerRunCommand(program: Command): void {
       process.on('SIGINT', forward).on('SIGTERM', forward);
       const code = await new Promise<number>((resolve, reject) => {
         child.once('error', (err) => reject(new CliExit(EXIT.FAILED, `cannot start ${cmd}: ${err.message}`)));
-        child.once('exit', (status, signal) => resolve(status ?? (signal ? 128 + (constants.signals[signal] ?? 1) : EXIT.FAILED)));
+        child.once('exit', (status, signal) =>
+          resolve(status ?? (signal ? 128 + (constants.signals[signal] ?? 1) : EXIT.FAILED)),
+        );
       });
       process.off('SIGINT', forward).off('SIGTERM', forward);
       process.exitCode = code;

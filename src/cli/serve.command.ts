@@ -25,7 +25,9 @@ function banner(s: ServeHandle, home: string): string {
     'Strongroom is running.',
     `  Console and API   ${s.url}`,
     s.httpPort !== undefined ? `  HTTP (redirects)  port ${s.httpPort} -> HTTPS` : undefined,
-    s.metricsPort !== undefined ? `  Metrics           http://127.0.0.1:${s.metricsPort}/metrics (internal listener)` : undefined,
+    s.metricsPort !== undefined
+      ? `  Metrics           http://127.0.0.1:${s.metricsPort}/metrics (internal listener)`
+      : undefined,
     `  Data directory    ${home}`,
     `  Database          ${s.database.summary}`,
     s.tlsFiles.selfSigned
@@ -55,7 +57,11 @@ export function registerServeCommand(program: Command, startServer: StartServer)
       process.stderr.write(banner(server, config.STRONGROOM_HOME));
 
       process.on('SIGHUP', () => {
-        server.reloadTls().catch((err: Error) => server.logger.error({ err: err.message }, 'TLS reload failed; keeping the current certificate'));
+        server
+          .reloadTls()
+          .catch((err: Error) =>
+            server.logger.error({ err: err.message }, 'TLS reload failed; keeping the current certificate'),
+          );
       });
       let stopping = false;
       const stop = (signal: string) => {

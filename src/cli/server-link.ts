@@ -15,7 +15,10 @@ import { EXIT } from './exit-codes.ts';
 /** Where the server answers: the public URL, or the bind address (loopback for a wildcard). */
 export function serverBaseUrl(config: Config): string {
   const host = ['0.0.0.0', '::'].includes(config.STRONGROOM_BIND) ? '127.0.0.1' : config.STRONGROOM_BIND;
-  return config.STRONGROOM_PUBLIC_URL ?? `https://${host.includes(':') ? `[${host}]` : host}:${config.STRONGROOM_HTTPS_PORT}/`;
+  return (
+    config.STRONGROOM_PUBLIC_URL ??
+    `https://${host.includes(':') ? `[${host}]` : host}:${config.STRONGROOM_HTTPS_PORT}/`
+  );
 }
 
 /** The typed API of the running server with the operator credential, or undefined when none answers. */
@@ -24,7 +27,15 @@ export async function connectToServer(config: Config): Promise<Api | undefined> 
   const files = tlsFilesFor(config);
   const ca = await readFile(files.certFile, 'utf8').catch(() => undefined);
   const token = await readOperatorToken(config.STRONGROOM_HOME).catch(() => undefined);
-  const api = createApi(createClient({ baseUrl, ca, token, servername: config.STRONGROOM_PUBLIC_URL ? undefined : 'localhost', timeoutMs: 5000 }));
+  const api = createApi(
+    createClient({
+      baseUrl,
+      ca,
+      token,
+      servername: config.STRONGROOM_PUBLIC_URL ? undefined : 'localhost',
+      timeoutMs: 5000,
+    }),
+  );
   try {
     await api.sys.sealStatus();
     return api;
@@ -35,7 +46,7 @@ export async function connectToServer(config: Config): Promise<Api | undefined> 
       throw new CliExit(
         EXIT.FAILED,
         `The server answering at ${baseUrl} is not the one of the data directory ${config.STRONGROOM_HOME} (its TLS certificate is not this installation's: ${code}). ` +
-          'Stop that server, or point this command at its own installation (STRONGROOM_HOME) or at this one\'s server (STRONGROOM_HTTPS_PORT, STRONGROOM_PUBLIC_URL).',
+          "Stop that server, or point this command at its own installation (STRONGROOM_HOME) or at this one's server (STRONGROOM_HTTPS_PORT, STRONGROOM_PUBLIC_URL).",
       );
     }
     throw err;
@@ -43,8 +54,19 @@ export async function connectToServer(config: Config): Promise<Api | undefined> 
 }
 
 /** Certificate errors that mean "another installation's server", not "no server". */
-const TLS_MISMATCH = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+const TLS_MISMATCH = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
 
 export function say(mode: 'online' | 'offline', what: string): void {
-  process.stderr.write(mode === 'online' ? `online: ${what} (through the running server's API)\n` : `offline: ${what} (server not running; read the data directory directly)\n`);
+  process.stderr.write(
+    mode === 'online'
+      ? `online: ${what} (through the running server's API)\n`
+      : `offline: ${what} (server not running; read the data directory directly)\n`,
+  );
 }

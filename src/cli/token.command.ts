@@ -11,7 +11,12 @@ export function registerTokenCommand(program: Command): void {
     .option('--workspace <ws>', 'workspace id', 'default')
     .option('--days <n>', 'days until it expires (1–365)', '30')
     .action(async (name: string, o: { scope: string[]; workspace: string; days: string }) => {
-      const r = await sessionApi(await loadCredentials()).tokens.create({ name, workspace: o.workspace, scopes: o.scope, expiresInDays: Number(o.days) });
+      const r = await sessionApi(await loadCredentials()).tokens.create({
+        name,
+        workspace: o.workspace,
+        scopes: o.scope,
+        expiresInDays: Number(o.days),
+      });
       process.stderr.write(`token ${r.info.id} expires ${r.info.expiresAt}; it is shown only now:\n`);
       process.stdout.write(`${r.token}\n`);
     });
@@ -22,7 +27,10 @@ export function registerTokenCommand(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       const r = await sessionApi(await loadCredentials()).tokens.list();
       if (o.json) return void process.stdout.write(`${JSON.stringify(r.tokens, null, 2)}\n`);
-      for (const t of r.tokens) process.stdout.write(`${t.id}  ${t.name}  ${t.workspace}  ${t.scopes.join(',')}  expires ${t.expiresAt}${t.revokedAt ? '  REVOKED' : ''}  last used ${t.lastUsedAt ?? 'never'}\n`);
+      for (const t of r.tokens)
+        process.stdout.write(
+          `${t.id}  ${t.name}  ${t.workspace}  ${t.scopes.join(',')}  expires ${t.expiresAt}${t.revokedAt ? '  REVOKED' : ''}  last used ${t.lastUsedAt ?? 'never'}\n`,
+        );
     });
   token
     .command('revoke <id>')

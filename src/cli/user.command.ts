@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { loadCredentials, readSecret, sessionApi } from './credentials.ts';
 
 export function registerUserCommand(program: Command): void {
-  const user = program.command('user').description('Manage users of a workspace (needs owner/admin; sign in first with strongroom login)');
+  const user = program
+    .command('user')
+    .description('Manage users of a workspace (needs owner/admin; sign in first with strongroom login)');
   user
     .command('add <email>')
     .description('Create a user with a role in the workspace')
@@ -14,7 +16,12 @@ export function registerUserCommand(program: Command): void {
     .action(async (email: string, o: { role: string; name?: string; passwordFile?: string; workspace: string }) => {
       const api = sessionApi(await loadCredentials());
       const password = await readSecret('Initial password: ', o.passwordFile);
-      const r = await api.users.create(o.workspace, { email, displayName: o.name ?? email.split('@')[0]!, password, role: o.role });
+      const r = await api.users.create(o.workspace, {
+        email,
+        displayName: o.name ?? email.split('@')[0]!,
+        password,
+        role: o.role,
+      });
       process.stdout.write(`created ${r.user.email} (${r.user.id}) as ${o.role} in ${o.workspace}\n`);
     });
   user
@@ -25,7 +32,10 @@ export function registerUserCommand(program: Command): void {
     .action(async (o: { workspace: string; json?: boolean }) => {
       const r = await sessionApi(await loadCredentials()).users.list(o.workspace);
       if (o.json) return void process.stdout.write(`${JSON.stringify(r.users, null, 2)}\n`);
-      for (const u of r.users) process.stdout.write(`${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',')}  mfa=${u.mfaEnabled ? 'on' : 'off'}\n`);
+      for (const u of r.users)
+        process.stdout.write(
+          `${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',')}  mfa=${u.mfaEnabled ? 'on' : 'off'}\n`,
+        );
     });
   user
     .command('disable <id>')

@@ -17,19 +17,27 @@ describe('client paths', () => {
   });
 
   test('a secret path keeps its slashes; each segment is encoded', () => {
-    assert.equal(paths.secret('w', 'reveal', 'app/db pass', { version: 2 }), '/api/v1/workspaces/w/secrets/reveal/app/db%20pass?version=2');
+    assert.equal(
+      paths.secret('w', 'reveal', 'app/db pass', { version: 2 }),
+      '/api/v1/workspaces/w/secrets/reveal/app/db%20pass?version=2',
+    );
     assert.equal(paths.secret('w', 'data', 'a/%2F'), '/api/v1/workspaces/w/secrets/data/a/%252F');
   });
 
   test('queries leave out undefined and empty values and repeat arrays', () => {
-    assert.equal(paths.datasetVersions('w', 'ds', { size: 3, drive: undefined, description: '', tag: ['a', 'b'] }), '/api/v1/workspaces/w/datasets/ds/versions?size=3&tag=a&tag=b');
+    assert.equal(
+      paths.datasetVersions('w', 'ds', { size: 3, drive: undefined, description: '', tag: ['a', 'b'] }),
+      '/api/v1/workspaces/w/datasets/ds/versions?size=3&tag=a&tag=b',
+    );
     assert.equal(paths.datasets('w'), '/api/v1/workspaces/w/datasets');
     assert.equal(paths.auditTrailEvents({ order: 'desc', limit: 5 }), '/api/v1/audit/events?order=desc&limit=5');
   });
 
   test('the typed functions send their method, path and body through the transport', async () => {
     const seen: [string, string, unknown][] = [];
-    const t: JsonTransport = { request: async <T>(m: string, p: string, b?: unknown) => (seen.push([m, p, b]), {} as T) };
+    const t: JsonTransport = {
+      request: async <T>(m: string, p: string, b?: unknown) => (seen.push([m, p, b]), {} as T),
+    };
     const api = createApi(t);
     await api.secrets.rollback('w', 'a/b', 2);
     await api.keys.retireTerm(4);

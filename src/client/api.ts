@@ -8,9 +8,30 @@
  * transport but take their paths from `paths` too.
  */
 import type {
-  ApiTokenInfo, AuditEvent, AuditFilters, AuditVerifyReport, DatasetDetail, DatasetSummary, DatasetVersion, Diagnosis, Drive, DriveInput,
-  KeyExport, KeysStatus, MeInfo, RevealedSecret, RewrapStarted, SealStatus, SecretMetadata, SecretMetadataInput, SecretSummary, SecretType,
-  SessionInfo, UnsealProgress, UploadSession, WorkspaceUser,
+  ApiTokenInfo,
+  AuditEvent,
+  AuditFilters,
+  AuditVerifyReport,
+  DatasetDetail,
+  DatasetSummary,
+  DatasetVersion,
+  Diagnosis,
+  Drive,
+  DriveInput,
+  KeyExport,
+  KeysStatus,
+  MeInfo,
+  RevealedSecret,
+  RewrapStarted,
+  SealStatus,
+  SecretMetadata,
+  SecretMetadataInput,
+  SecretSummary,
+  SecretType,
+  SessionInfo,
+  UnsealProgress,
+  UploadSession,
+  WorkspaceUser,
 } from './api-types.ts';
 
 /** A problem+json answer (status ≥ 400) as an error: its code, title, detail and the whole body. */
@@ -112,7 +133,8 @@ export const paths = {
   datasets: (w: string, f: Record<string, QueryValue> = {}) => `${wsBase(w)}/datasets${query(f)}`,
   dataset: (w: string, name: string) => datasetBase(w, name),
   /** `PUT` with the file as body (and `size`, `sha256`, … as query) makes the next version. */
-  datasetVersions: (w: string, name: string, params: Record<string, QueryValue> = {}) => `${datasetBase(w, name)}/versions${query(params)}`,
+  datasetVersions: (w: string, name: string, params: Record<string, QueryValue> = {}) =>
+    `${datasetBase(w, name)}/versions${query(params)}`,
   datasetVersion: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}`,
   datasetContent: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}/content`,
   uploads: (w: string, name: string) => `${datasetBase(w, name)}/uploads`,
@@ -121,10 +143,12 @@ export const paths = {
   uploadPart: (w: string, name: string, id: string, n: number) => `${uploadBase(w, name, id)}/parts/${enc(n)}`,
 
   secrets: (w: string, params: Record<string, QueryValue> = {}) => `${wsBase(w)}/secrets${query(params)}`,
-  secret: (w: string, verb: SecretVerb, path: string, params: Record<string, QueryValue> = {}) => `${wsBase(w)}/secrets/${verb}/${encPath(path)}${query(params)}`,
+  secret: (w: string, verb: SecretVerb, path: string, params: Record<string, QueryValue> = {}) =>
+    `${wsBase(w)}/secrets/${verb}/${encPath(path)}${query(params)}`,
 
   auditEvents: (w: string, f: AuditFilters) => `${wsBase(w)}/audit/events${query({ ...f })}`,
-  auditExport: (w: string, filters: AuditFilters, format: 'csv' | 'jsonl') => `${wsBase(w)}/audit/events${query({ ...filters, format })}`,
+  auditExport: (w: string, filters: AuditFilters, format: 'csv' | 'jsonl') =>
+    `${wsBase(w)}/audit/events${query({ ...filters, format })}`,
   auditVerify: (w: string) => `${wsBase(w)}/audit/verify`,
 };
 
@@ -151,17 +175,24 @@ export function createApi(t: JsonTransport) {
       login: (email: string, password: string) => t.request<SessionInfo>('POST', p.authLogin(), { email, password }),
       mfa: (code: string) => t.request<SessionInfo>('POST', p.authMfa(), { code }),
       logout: () => t.request<{ signedOut: true }>('POST', p.authLogout()),
-      reauth: (password: string, code?: string) => t.request<{ reauthenticated: true; validForSeconds: number }>('POST', p.authReauth(), { password, ...(code ? { code } : {}) }),
+      reauth: (password: string, code?: string) =>
+        t.request<{ reauthenticated: true; validForSeconds: number }>('POST', p.authReauth(), {
+          password,
+          ...(code ? { code } : {}),
+        }),
       mfaEnrol: () => t.request<{ secret: string; otpauthUri: string }>('POST', p.authMfaEnrol()),
-      mfaEnrolVerify: (code: string) => t.request<{ recoveryCodes: string[]; csrfToken?: string }>('POST', p.authMfaEnrolVerify(), { code }),
+      mfaEnrolVerify: (code: string) =>
+        t.request<{ recoveryCodes: string[]; csrfToken?: string }>('POST', p.authMfaEnrolVerify(), { code }),
     },
     drives: {
       list: (w: string) => t.request<{ drives: Drive[] }>('GET', p.drives(w)),
       get: (w: string, name: string) => t.request<Drive>('GET', p.drive(w, name)),
       test: (w: string, input: DriveInput) => t.request<Diagnosis>('POST', p.drivesTest(w), input),
-      add: (w: string, input: DriveInput) => t.request<{ drive: Drive; diagnosis: Diagnosis }>('POST', p.drives(w), input),
+      add: (w: string, input: DriveInput) =>
+        t.request<{ drive: Drive; diagnosis: Diagnosis }>('POST', p.drives(w), input),
       retest: (w: string, name: string) => t.request<Diagnosis>('POST', p.driveTest(w, name)),
-      remove: (w: string, name: string) => t.request<{ name: string; removed: true; credentialsDestroyed: boolean }>('DELETE', p.drive(w, name)),
+      remove: (w: string, name: string) =>
+        t.request<{ name: string; removed: true; credentialsDestroyed: boolean }>('DELETE', p.drive(w, name)),
     },
     datasets: {
       /** One page (default 100, at most 1000); pass `next` back as `after` for the following one. */
@@ -169,50 +200,78 @@ export function createApi(t: JsonTransport) {
         t.request<{ datasets: DatasetSummary[]; next: string | null }>('GET', p.datasets(w, f)),
       get: (w: string, name: string) => t.request<DatasetDetail>('GET', p.dataset(w, name)),
       version: (w: string, name: string, v: number) => t.request<DatasetVersion>('GET', p.datasetVersion(w, name, v)),
-      deleteVersion: (w: string, name: string, v: number) => t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
-      remove: (w: string, name: string) => t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(w, name)),
+      deleteVersion: (w: string, name: string, v: number) =>
+        t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
+      remove: (w: string, name: string) =>
+        t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(w, name)),
     },
     uploads: {
-      create: (w: string, name: string, body: UploadSessionInput) => t.request<UploadSession>('POST', p.uploads(w, name), body),
+      create: (w: string, name: string, body: UploadSessionInput) =>
+        t.request<UploadSession>('POST', p.uploads(w, name), body),
       status: (w: string, name: string, id: string) => t.request<UploadSession>('GET', p.upload(w, name, id)),
-      complete: (w: string, name: string, id: string) => t.request<{ dataset: string; version: DatasetVersion }>('POST', p.uploadComplete(w, name, id)),
+      complete: (w: string, name: string, id: string) =>
+        t.request<{ dataset: string; version: DatasetVersion }>('POST', p.uploadComplete(w, name, id)),
       cancel: (w: string, name: string, id: string) => t.request<void>('DELETE', p.upload(w, name, id)),
     },
     secrets: {
       /** One page of up to 1000; pass `next` back as `after` for the following one. */
       list: (w: string, prefix = '', after?: string) =>
-        t.request<{ secrets: SecretSummary[]; next: string | null }>('GET', p.secrets(w, { prefix, limit: 1000, after })),
+        t.request<{ secrets: SecretSummary[]; next: string | null }>(
+          'GET',
+          p.secrets(w, { prefix, limit: 1000, after }),
+        ),
       metadata: (w: string, path: string) => t.request<SecretMetadata>('GET', p.secret(w, 'metadata', path)),
-      write: (w: string, path: string, body: { type: SecretType; value: Record<string, unknown>; cas?: number; metadata?: SecretMetadataInput }) =>
-        t.request<SecretWrite>('PUT', p.secret(w, 'data', path), body),
-      updateMetadata: (w: string, path: string, body: SecretMetadataInput) => t.request<{ path: string; pruned: number[] }>('PATCH', p.secret(w, 'metadata', path), body),
-      reveal: (w: string, path: string, version?: number) => t.request<RevealedSecret>('POST', p.secret(w, 'reveal', path, { version })),
-      delete: (w: string, path: string, versions?: number[]) => t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'delete', path), versions ? { versions } : {}),
-      undelete: (w: string, path: string, versions: number[]) => t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'undelete', path), { versions }),
-      destroy: (w: string, path: string, versions: number[]) => t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'destroy', path), { versions }),
-      destroyAll: (w: string, path: string) => t.request<{ path: string; destroyed: true; versions: number }>('DELETE', p.secret(w, 'metadata', path)),
+      write: (
+        w: string,
+        path: string,
+        body: { type: SecretType; value: Record<string, unknown>; cas?: number; metadata?: SecretMetadataInput },
+      ) => t.request<SecretWrite>('PUT', p.secret(w, 'data', path), body),
+      updateMetadata: (w: string, path: string, body: SecretMetadataInput) =>
+        t.request<{ path: string; pruned: number[] }>('PATCH', p.secret(w, 'metadata', path), body),
+      reveal: (w: string, path: string, version?: number) =>
+        t.request<RevealedSecret>('POST', p.secret(w, 'reveal', path, { version })),
+      delete: (w: string, path: string, versions?: number[]) =>
+        t.request<{ path: string; versions: number[] }>(
+          'POST',
+          p.secret(w, 'delete', path),
+          versions ? { versions } : {},
+        ),
+      undelete: (w: string, path: string, versions: number[]) =>
+        t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'undelete', path), { versions }),
+      destroy: (w: string, path: string, versions: number[]) =>
+        t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'destroy', path), { versions }),
+      destroyAll: (w: string, path: string) =>
+        t.request<{ path: string; destroyed: true; versions: number }>('DELETE', p.secret(w, 'metadata', path)),
       /** A new version holding the value of version `version` (check-and-set with `cas`). */
       rollback: (w: string, path: string, version: number, cas?: number) =>
-        t.request<SecretWrite>('POST', p.secret(w, 'rollback', path), { version, ...(cas !== undefined ? { cas } : {}) }),
+        t.request<SecretWrite>('POST', p.secret(w, 'rollback', path), {
+          version,
+          ...(cas !== undefined ? { cas } : {}),
+        }),
     },
     audit: {
-      events: (w: string, f: AuditFilters) => t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditEvents(w, f)),
+      events: (w: string, f: AuditFilters) =>
+        t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditEvents(w, f)),
       verify: (w: string) => t.request<AuditVerifyReport>('GET', p.auditVerify(w)),
     },
     /** The installation-wide audit trail (operator credential). */
     auditTrail: {
-      events: (f: AuditFilters) => t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditTrailEvents(f)),
+      events: (f: AuditFilters) =>
+        t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditTrailEvents(f)),
       verify: () => t.request<AuditVerifyReport>('GET', p.auditTrailVerify()),
     },
     users: {
       list: (w: string) => t.request<{ users: WorkspaceUser[] }>('GET', p.users(w)),
-      create: (w: string, body: { email: string; displayName: string; password?: string; role: string }) => t.request<{ user: WorkspaceUser }>('POST', p.users(w), body),
+      create: (w: string, body: { email: string; displayName: string; password?: string; role: string }) =>
+        t.request<{ user: WorkspaceUser }>('POST', p.users(w), body),
       disable: (w: string, id: string) => t.request<{ disabled: true }>('POST', p.userDisable(w, id)),
-      setRoles: (w: string, id: string, roles: string[]) => t.request<{ roles: string[] }>('PUT', p.userRoles(w, id), { roles }),
+      setRoles: (w: string, id: string, roles: string[]) =>
+        t.request<{ roles: string[] }>('PUT', p.userRoles(w, id), { roles }),
     },
     tokens: {
       list: () => t.request<{ tokens: ApiTokenInfo[] }>('GET', p.tokens()),
-      create: (body: { name: string; scopes: string[]; expiresInDays: number; workspace: string }) => t.request<{ token: string; info: ApiTokenInfo }>('POST', p.tokens(), body),
+      create: (body: { name: string; scopes: string[]; expiresInDays: number; workspace: string }) =>
+        t.request<{ token: string; info: ApiTokenInfo }>('POST', p.tokens(), body),
       revoke: (id: string) => t.request<{ revoked: true }>('DELETE', p.token(id)),
     },
     /** Seal state and unsealing (operator credential; `sealStatus` and `unseal` are public). */

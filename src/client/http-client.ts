@@ -33,7 +33,14 @@ export interface Exchange<T> {
  * rejects with an `ApiError` carrying its code, title and detail.
  */
 export function exchange<T>(
-  opts: { baseUrl: string; ca?: string | undefined; servername?: string | undefined; timeoutMs?: number; agent?: https.Agent; headers?: Record<string, string> },
+  opts: {
+    baseUrl: string;
+    ca?: string | undefined;
+    servername?: string | undefined;
+    timeoutMs?: number;
+    agent?: https.Agent;
+    headers?: Record<string, string>;
+  },
   method: string,
   path: string,
   body?: unknown,
@@ -46,9 +53,15 @@ export function exchange<T>(
       {
         method,
         agent: opts.agent,
-        ...(opts.agent ? {} : { ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername }),
+        ...(opts.agent
+          ? {}
+          : { ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername }),
         timeout: opts.timeoutMs ?? 30_000,
-        headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        headers: {
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+          ...opts.headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -74,12 +87,23 @@ export function exchange<T>(
 }
 
 export function createClient(opts: ClientOptions): Client {
-  const agent = new https.Agent({ keepAlive: true, ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername });
+  const agent = new https.Agent({
+    keepAlive: true,
+    ca: opts.ca ? [...rootCertificates, opts.ca] : undefined,
+    servername: opts.servername,
+  });
   const headers: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   return {
     baseUrl: opts.baseUrl,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      return (await exchange<T>({ baseUrl: opts.baseUrl, agent, headers, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }, method, path, body)).body;
+      return (
+        await exchange<T>(
+          { baseUrl: opts.baseUrl, agent, headers, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
+          method,
+          path,
+          body,
+        )
+      ).body;
     },
   };
 }
@@ -98,7 +122,13 @@ export interface StreamedResponse {
  * moving data: only an idle socket (`idleMs`, default 60 s) aborts it.
  */
 export function streamRequest(
-  opts: { baseUrl: string; ca?: string | undefined; servername?: string | undefined; headers?: Record<string, string>; idleMs?: number },
+  opts: {
+    baseUrl: string;
+    ca?: string | undefined;
+    servername?: string | undefined;
+    headers?: Record<string, string>;
+    idleMs?: number;
+  },
   method: string,
   path: string,
   upload?: NodeJS.ReadableStream,
@@ -106,7 +136,13 @@ export function streamRequest(
   return new Promise((resolve, reject) => {
     const req = https.request(
       new URL(path, opts.baseUrl),
-      { method, ca: opts.ca ? [...rootCertificates, opts.ca] : undefined, servername: opts.servername, timeout: opts.idleMs ?? 60_000, headers: { ...opts.headers } },
+      {
+        method,
+        ca: opts.ca ? [...rootCertificates, opts.ca] : undefined,
+        servername: opts.servername,
+        timeout: opts.idleMs ?? 60_000,
+        headers: { ...opts.headers },
+      },
       (res) => {
         const status = res.statusCode ?? 0;
         if (status < 400) return resolve({ status, headers: res.headers, body: res });

@@ -11,9 +11,18 @@ export const workspaceId = z.string().regex(WORKSPACE_ID, 'a workspace id');
 export const workspaceParams = z.object({ ws: workspaceId });
 
 export const CONTROL = /[\u0000-\u001f\u007f]/;
-export const datasetNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, '1–128 characters of A–Z a–z 0–9 . _ -, starting with a letter or digit');
+export const datasetNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    '1–128 characters of A–Z a–z 0–9 . _ -, starting with a letter or digit',
+  );
 /** A version number in a path or query (`3`). */
-export const versionNo = z.coerce.number().int().min(1).max(2 ** 31 - 1);
+export const versionNo = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31 - 1);
 export const tag = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'tags are 1–64 characters of a–z 0–9 . _ : -');
 /** Page size of a list (`?limit=`). */
 export const pageLimit = z.coerce.number().int().min(1).max(1000).default(100);

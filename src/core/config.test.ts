@@ -18,12 +18,22 @@ test('defaults: embedded, loopback, 8443/8080, frozen', () => {
 
 test('invalid values are all reported at once, with the variable names', () => {
   try {
-    loadConfig({ STRONGROOM_HTTPS_PORT: '99999', STRONGROOM_HTTP_PORT: 'nope', STRONGROOM_LOG_LEVEL: 'loud', STRONGROOM_PUBLIC_URL: 'http://plain.example' });
+    loadConfig({
+      STRONGROOM_HTTPS_PORT: '99999',
+      STRONGROOM_HTTP_PORT: 'nope',
+      STRONGROOM_LOG_LEVEL: 'loud',
+      STRONGROOM_PUBLIC_URL: 'http://plain.example',
+    });
     assert.fail('must throw');
   } catch (err) {
     assert.ok(err instanceof ConfigError);
     const names = err.problems.map((p) => p.split(':')[0]);
-    assert.deepEqual(names.sort(), ['STRONGROOM_HTTPS_PORT', 'STRONGROOM_HTTP_PORT', 'STRONGROOM_LOG_LEVEL', 'STRONGROOM_PUBLIC_URL']);
+    assert.deepEqual(names.sort(), [
+      'STRONGROOM_HTTPS_PORT',
+      'STRONGROOM_HTTP_PORT',
+      'STRONGROOM_LOG_LEVEL',
+      'STRONGROOM_PUBLIC_URL',
+    ]);
   }
 });
 

@@ -51,11 +51,15 @@ export const configSchema = z.object({
     .max(4096)
     .regex(/^[A-Za-z0-9.:\-\[\], ]*$/, 'a comma-separated list of host names')
     .optional()
-    .describe('Comma-separated host names clients use to reach this server. Without STRONGROOM_PUBLIC_URL the HTTP listener redirects only to one of these, to the bind address, or to localhost; any other Host header gets 400.'),
+    .describe(
+      'Comma-separated host names clients use to reach this server. Without STRONGROOM_PUBLIC_URL the HTTP listener redirects only to one of these, to the bind address, or to localhost; any other Host header gets 400.',
+    ),
   STRONGROOM_TLS_CERT_FILE: z
     .string()
     .optional()
-    .describe('PEM certificate chain to serve. Without it a self-signed ECDSA P-256 certificate is generated in the data directory. Reloaded on SIGHUP.'),
+    .describe(
+      'PEM certificate chain to serve. Without it a self-signed ECDSA P-256 certificate is generated in the data directory. Reloaded on SIGHUP.',
+    ),
   STRONGROOM_TLS_KEY_FILE: z
     .string()
     .optional()
@@ -64,7 +68,9 @@ export const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional()
-    .describe('PostgreSQL URL. Without it the embedded PGlite database in the data directory is used. Secret: may be given as DATABASE_URL_FILE.'),
+    .describe(
+      'PostgreSQL URL. Without it the embedded PGlite database in the data directory is used. Secret: may be given as DATABASE_URL_FILE.',
+    ),
   STRONGROOM_DATABASE_CA_FILE: z
     .string()
     .optional()
@@ -95,39 +101,168 @@ export const configSchema = z.object({
   STRONGROOM_ROOT_KEY_PROVIDER: z
     .enum(['file', 'shamir', 'pkcs11'])
     .default('file')
-    .describe('Where the root key comes from, chosen at init: file (0600 file, auto-unseal), shamir (operators unseal with K of N shares), pkcs11 (wrapped by an HSM key, auto-unseal).'),
-  STRONGROOM_ROOT_KEY_FILE: z.string().optional().describe('Root key file for the file provider (default <home>/root.key). Must be 0600.'),
-  STRONGROOM_SHAMIR_SHARES: z.coerce.number().int().min(2).max(255).default(5).describe('Shamir: number of unseal shares printed by init.'),
-  STRONGROOM_SHAMIR_THRESHOLD: z.coerce.number().int().min(2).max(255).default(3).describe('Shamir: shares needed to unseal.'),
-  STRONGROOM_PKCS11_MODULE: z.string().optional().describe('PKCS#11: path of the HSM module (e.g. /usr/lib/softhsm/libsofthsm2.so).'),
-  STRONGROOM_PKCS11_TOKEN_LABEL: z.string().optional().describe('PKCS#11: label of the token holding the wrapping key.'),
-  STRONGROOM_PKCS11_PIN: z.string().optional().describe('PKCS#11: user PIN. Secret: may be given as STRONGROOM_PKCS11_PIN_FILE.'),
-  STRONGROOM_PKCS11_KEY_LABEL: z.string().default('strongroom-root-wrap').describe('PKCS#11: label of the non-extractable AES key in the HSM.'),
-  STRONGROOM_SESSION_IDLE_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600).describe('A session unused for this long ends (idle timeout).'),
-  STRONGROOM_SESSION_ABSOLUTE_SECONDS: z.coerce.number().int().min(300).max(30 * 86_400).default(86_400).describe('A session ends this long after sign-in, used or not (absolute timeout).'),
-  STRONGROOM_REAUTH_MAX_AGE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300).describe('Sensitive actions need a password or MFA proof at most this old (re-authentication).'),
-  STRONGROOM_LOGIN_FREE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3).describe('Failed sign-ins per account before exponential backoff starts (1 s, 2 s, 4 s … up to 5 min).'),
-  STRONGROOM_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10).describe('Sign-in attempts per account within the window before it is locked for STRONGROOM_LOGIN_LOCK_SECONDS.'),
-  STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100).describe('Sign-in attempts per source address (all accounts) within the window before that address is locked.'),
-  STRONGROOM_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900).describe('Window over which sign-in attempts are counted.'),
-  STRONGROOM_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900).describe('How long an account or address stays locked after too many attempts.'),
+    .describe(
+      'Where the root key comes from, chosen at init: file (0600 file, auto-unseal), shamir (operators unseal with K of N shares), pkcs11 (wrapped by an HSM key, auto-unseal).',
+    ),
+  STRONGROOM_ROOT_KEY_FILE: z
+    .string()
+    .optional()
+    .describe('Root key file for the file provider (default <home>/root.key). Must be 0600.'),
+  STRONGROOM_SHAMIR_SHARES: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(255)
+    .default(5)
+    .describe('Shamir: number of unseal shares printed by init.'),
+  STRONGROOM_SHAMIR_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(255)
+    .default(3)
+    .describe('Shamir: shares needed to unseal.'),
+  STRONGROOM_PKCS11_MODULE: z
+    .string()
+    .optional()
+    .describe('PKCS#11: path of the HSM module (e.g. /usr/lib/softhsm/libsofthsm2.so).'),
+  STRONGROOM_PKCS11_TOKEN_LABEL: z
+    .string()
+    .optional()
+    .describe('PKCS#11: label of the token holding the wrapping key.'),
+  STRONGROOM_PKCS11_PIN: z
+    .string()
+    .optional()
+    .describe('PKCS#11: user PIN. Secret: may be given as STRONGROOM_PKCS11_PIN_FILE.'),
+  STRONGROOM_PKCS11_KEY_LABEL: z
+    .string()
+    .default('strongroom-root-wrap')
+    .describe('PKCS#11: label of the non-extractable AES key in the HSM.'),
+  STRONGROOM_SESSION_IDLE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86_400)
+    .default(3600)
+    .describe('A session unused for this long ends (idle timeout).'),
+  STRONGROOM_SESSION_ABSOLUTE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(30 * 86_400)
+    .default(86_400)
+    .describe('A session ends this long after sign-in, used or not (absolute timeout).'),
+  STRONGROOM_REAUTH_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .max(3600)
+    .default(300)
+    .describe('Sensitive actions need a password or MFA proof at most this old (re-authentication).'),
+  STRONGROOM_LOGIN_FREE_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(3)
+    .describe('Failed sign-ins per account before exponential backoff starts (1 s, 2 s, 4 s … up to 5 min).'),
+  STRONGROOM_LOGIN_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(10)
+    .describe('Sign-in attempts per account within the window before it is locked for STRONGROOM_LOGIN_LOCK_SECONDS.'),
+  STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(100)
+    .describe('Sign-in attempts per source address (all accounts) within the window before that address is locked.'),
+  STRONGROOM_LOGIN_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86_400)
+    .default(900)
+    .describe('Window over which sign-in attempts are counted.'),
+  STRONGROOM_LOGIN_LOCK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(900)
+    .describe('How long an account or address stays locked after too many attempts.'),
   STRONGROOM_EGRESS_ALLOWLIST: z
     .string()
     .default('')
     .describe(
       'Comma-separated addresses the outbound-connection guard lets through although they are private or loopback: CIDR blocks (10.1.0.0/16, 127.0.0.1/32, ::1/128). Empty = only public addresses. Needed for on-premises S3-compatible stores and for test emulators.',
     ),
-  STRONGROOM_EGRESS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000).describe('Outbound connections to drives and other user-supplied endpoints: connect timeout.'),
-  STRONGROOM_EGRESS_READ_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000).describe('Outbound connections: idle read timeout.'),
+  STRONGROOM_EGRESS_CONNECT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(5000)
+    .describe('Outbound connections to drives and other user-supplied endpoints: connect timeout.'),
+  STRONGROOM_EGRESS_READ_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(30_000)
+    .describe('Outbound connections: idle read timeout.'),
   STRONGROOM_LOCAL_DRIVE_ROOT: z
     .string()
     .optional()
-    .describe('Local drives may only live under this directory (default <home>/drives), each workspace under <root>/<workspace>. The default local drive of a workspace is <root>/<workspace>/default.'),
-  STRONGROOM_DRIVE_HEALTH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900).describe('How often every drive is re-tested (probe object written, read, deleted) and its status updated; 0 turns it off.'),
-  STRONGROOM_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 4).describe('Largest dataset upload accepted, in bytes (default 5 TiB).'),
-  STRONGROOM_UPLOAD_SESSION_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400).describe('A resumable upload session stays open this long after its last stored part; then the cleanup job deletes its parts.'),
-  STRONGROOM_UPLOAD_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(60).describe('A streamed upload holds its new version under a lease renewed while bytes flow; when no bytes arrive for this long (or its server died) the lease is free: another upload may take the dataset and the cleanup job removes the leftovers. A live upload is never removed, however long it runs.'),
-  STRONGROOM_UPLOAD_ORPHAN_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(0).describe('Extra time the cleanup job waits after an upload\'s lease became free before deleting its object (uploads of a dead server of this data directory are released at once at start).'),
+    .describe(
+      'Local drives may only live under this directory (default <home>/drives), each workspace under <root>/<workspace>. The default local drive of a workspace is <root>/<workspace>/default.',
+    ),
+  STRONGROOM_DRIVE_HEALTH_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(900)
+    .describe(
+      'How often every drive is re-tested (probe object written, read, deleted) and its status updated; 0 turns it off.',
+    ),
+  STRONGROOM_UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(5 * 1024 ** 4)
+    .describe('Largest dataset upload accepted, in bytes (default 5 TiB).'),
+  STRONGROOM_UPLOAD_SESSION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(86_400)
+    .describe(
+      'A resumable upload session stays open this long after its last stored part; then the cleanup job deletes its parts.',
+    ),
+  STRONGROOM_UPLOAD_LEASE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(3)
+    .max(3600)
+    .default(60)
+    .describe(
+      'A streamed upload holds its new version under a lease renewed while bytes flow; when no bytes arrive for this long (or its server died) the lease is free: another upload may take the dataset and the cleanup job removes the leftovers. A live upload is never removed, however long it runs.',
+    ),
+  STRONGROOM_UPLOAD_ORPHAN_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(0)
+    .describe(
+      "Extra time the cleanup job waits after an upload's lease became free before deleting its object (uploads of a dead server of this data directory are released at once at start).",
+    ),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -176,8 +311,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (c.STRONGROOM_SHAMIR_THRESHOLD > c.STRONGROOM_SHAMIR_SHARES) {
     throw new ConfigError(['STRONGROOM_SHAMIR_THRESHOLD must not exceed STRONGROOM_SHAMIR_SHARES']);
   }
-  if (c.STRONGROOM_ROOT_KEY_PROVIDER === 'pkcs11' && !(c.STRONGROOM_PKCS11_MODULE && c.STRONGROOM_PKCS11_TOKEN_LABEL && c.STRONGROOM_PKCS11_PIN)) {
-    throw new ConfigError(['the pkcs11 root key provider needs STRONGROOM_PKCS11_MODULE, STRONGROOM_PKCS11_TOKEN_LABEL and STRONGROOM_PKCS11_PIN (or _FILE)']);
+  if (
+    c.STRONGROOM_ROOT_KEY_PROVIDER === 'pkcs11' &&
+    !(c.STRONGROOM_PKCS11_MODULE && c.STRONGROOM_PKCS11_TOKEN_LABEL && c.STRONGROOM_PKCS11_PIN)
+  ) {
+    throw new ConfigError([
+      'the pkcs11 root key provider needs STRONGROOM_PKCS11_MODULE, STRONGROOM_PKCS11_TOKEN_LABEL and STRONGROOM_PKCS11_PIN (or _FILE)',
+    ]);
   }
   // Throws ConfigError naming every bad entry, so a typo stops the server at start.
   parseEgressAllowlist(c.STRONGROOM_EGRESS_ALLOWLIST);

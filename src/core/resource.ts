@@ -14,5 +14,9 @@ export interface ResourceRef {
 
 /** The reference as an audit event records it: no tags. */
 export function auditRef(r: ResourceRef): { type: string; id?: string; workspace?: string } {
-  return { type: r.type, ...(r.id !== undefined ? { id: r.id } : {}), ...(r.workspace !== undefined ? { workspace: r.workspace } : {}) };
+  return {
+    type: r.type,
+    ...(r.id !== undefined ? { id: r.id } : {}),
+    ...(r.workspace !== undefined ? { workspace: r.workspace } : {}),
+  };
 }

@@ -5,7 +5,12 @@ import { isLoopbackHost, planPgConnection } from './connection-options.ts';
 const strict = { allowWeakTls: false };
 
 test('loopback and sockets connect without TLS by default', () => {
-  for (const url of ['postgres://u@127.0.0.1:5432/db', 'postgres://u@localhost/db', 'postgres://u@[::1]/db', 'postgres:///db?host=/var/run/postgresql']) {
+  for (const url of [
+    'postgres://u@127.0.0.1:5432/db',
+    'postgres://u@localhost/db',
+    'postgres://u@[::1]/db',
+    'postgres:///db?host=/var/run/postgresql',
+  ]) {
     assert.equal(planPgConnection(url, strict).ssl, false, url);
   }
   assert.ok(isLoopbackHost('127.8.9.10'));
@@ -24,7 +29,10 @@ test('a remote server gets verify-full by default, also with sslmode=verify-full
 
 test('encryption without verification is refused even with the weak flag', () => {
   for (const mode of ['require', 'prefer', 'allow']) {
-    assert.throws(() => planPgConnection(`postgres://u@db.example.com/db?sslmode=${mode}`, { allowWeakTls: true }), /encrypts without verifying/);
+    assert.throws(
+      () => planPgConnection(`postgres://u@db.example.com/db?sslmode=${mode}`, { allowWeakTls: true }),
+      /encrypts without verifying/,
+    );
   }
 });
 

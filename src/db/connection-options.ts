@@ -44,7 +44,8 @@ export function planPgConnection(
   const verifyFull: ConnectionOptions = { rejectUnauthorized: true, ...(opts.caPem ? { ca: opts.caPem } : {}) };
 
   if (isLoopbackHost(host)) {
-    if (mode === 'verify-full') return { connectionString, ssl: verifyFull, summary: `${where} (loopback, TLS verify-full)` };
+    if (mode === 'verify-full')
+      return { connectionString, ssl: verifyFull, summary: `${where} (loopback, TLS verify-full)` };
     return { connectionString, ssl: false, summary: `${where} (loopback, no TLS)` };
   }
   if (mode === '' || mode === 'verify-full') {

@@ -20,7 +20,10 @@ test('a query on the handle inside its own transaction fails with NOT_READY inst
     const r = await sql<{ n: number }>`select 2 as n`.execute(db);
     assert.equal(r.rows[0]?.n, 2, 'the session is free again');
     // Transactions still serialize: two at once both commit in turn.
-    await Promise.all([db.transaction().execute((trx) => sql`select 1`.execute(trx)), db.transaction().execute((trx) => sql`select 1`.execute(trx))]);
+    await Promise.all([
+      db.transaction().execute((trx) => sql`select 1`.execute(trx)),
+      db.transaction().execute((trx) => sql`select 1`.execute(trx)),
+    ]);
   } finally {
     await db.destroy();
     await client.close();

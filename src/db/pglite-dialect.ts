@@ -68,7 +68,12 @@ class PGliteDriver implements Driver {
     if (outcome === 'timeout') {
       // Keep the queue intact: our turn still comes, and is passed straight on.
       void previous.then(release);
-      throw new AppError('NOT_READY', { detail: 'The embedded database stayed busy; try again.', cause: new Error(`PGlite session not free after ${this.waitMs} ms (a query on the database handle inside one of its transactions deadlocks)`) });
+      throw new AppError('NOT_READY', {
+        detail: 'The embedded database stayed busy; try again.',
+        cause: new Error(
+          `PGlite session not free after ${this.waitMs} ms (a query on the database handle inside one of its transactions deadlocks)`,
+        ),
+      });
     }
     this.#release = release;
     return this.#connection;

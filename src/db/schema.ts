@@ -11,4 +11,13 @@ import type { KeysTables } from './tables/keys.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 
-export interface Database extends SystemTables, KeysTables, AuditTables, IdentityTables, AccessTables, VaultTables, DrivesTables, DatasetsTables {}
+export interface Database
+  extends
+    SystemTables,
+    KeysTables,
+    AuditTables,
+    IdentityTables,
+    AccessTables,
+    VaultTables,
+    DrivesTables,
+    DatasetsTables {}

@@ -41,7 +41,8 @@ export interface Schemas {
   headers?: AnySchema;
   response?: Record<number, AnySchema>;
 }
-type Out<S, K extends keyof Schemas> = S extends Record<K, infer T> ? (T extends AnySchema ? z.output<T> : undefined) : undefined;
+type Out<S, K extends keyof Schemas> =
+  S extends Record<K, infer T> ? (T extends AnySchema ? z.output<T> : undefined) : undefined;
 
 /** The validated input of a request. */
 export interface Input<S extends Schemas> {

@@ -31,4 +31,3 @@ export function tlsFilesFor(config: Config): TlsFiles {
     ? { certFile: config.STRONGROOM_TLS_CERT_FILE, keyFile: config.STRONGROOM_TLS_KEY_FILE, selfSigned: false }
     : selfSignedPaths(config.STRONGROOM_HOME);
 }
-

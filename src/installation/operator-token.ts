@@ -15,9 +15,11 @@ export function operatorTokenPath(home: string): string {
 
 export async function ensureOperatorToken(home: string): Promise<void> {
   const token = `${OPERATOR_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-  await writeFile(operatorTokenPath(home), `${token}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
+  await writeFile(operatorTokenPath(home), `${token}\n`, { mode: 0o600, flag: 'wx' }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    },
+  );
 }
 
 export async function readOperatorToken(home: string): Promise<string> {

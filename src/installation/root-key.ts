@@ -21,12 +21,23 @@ export function rootKeyProviderFor(config: Config): RootKeyProvider {
   const kind = detectProviderKind(config);
   switch (kind) {
     case 'file':
-      return createRootKeyProvider({ kind, dataDir, ...(config.STRONGROOM_ROOT_KEY_FILE ? { keyFile: config.STRONGROOM_ROOT_KEY_FILE } : {}) });
+      return createRootKeyProvider({
+        kind,
+        dataDir,
+        ...(config.STRONGROOM_ROOT_KEY_FILE ? { keyFile: config.STRONGROOM_ROOT_KEY_FILE } : {}),
+      });
     case 'shamir':
-      return createRootKeyProvider({ kind, dataDir, shares: config.STRONGROOM_SHAMIR_SHARES, threshold: config.STRONGROOM_SHAMIR_THRESHOLD });
+      return createRootKeyProvider({
+        kind,
+        dataDir,
+        shares: config.STRONGROOM_SHAMIR_SHARES,
+        threshold: config.STRONGROOM_SHAMIR_THRESHOLD,
+      });
     case 'pkcs11':
       if (!config.STRONGROOM_PKCS11_MODULE || !config.STRONGROOM_PKCS11_TOKEN_LABEL || !config.STRONGROOM_PKCS11_PIN) {
-        throw new Error('this data directory uses an HSM root key: set STRONGROOM_PKCS11_MODULE, STRONGROOM_PKCS11_TOKEN_LABEL and STRONGROOM_PKCS11_PIN');
+        throw new Error(
+          'this data directory uses an HSM root key: set STRONGROOM_PKCS11_MODULE, STRONGROOM_PKCS11_TOKEN_LABEL and STRONGROOM_PKCS11_PIN',
+        );
       }
       return createRootKeyProvider({
         kind,

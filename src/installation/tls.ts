@@ -62,7 +62,13 @@ export async function loadTlsMaterial(files: Pick<TlsFiles, 'certFile' | 'keyFil
     throw new Error(`${files.keyFile} is not a PEM private key`);
   }
   if (!ok) throw new Error(`${files.keyFile} does not match the certificate in ${files.certFile}`);
-  return { cert, key, notAfter: new Date(parsed.validTo), subject: parsed.subject, fingerprint256: parsed.fingerprint256 };
+  return {
+    cert,
+    key,
+    notAfter: new Date(parsed.validTo),
+    subject: parsed.subject,
+    fingerprint256: parsed.fingerprint256,
+  };
 }
 
 export function secureContextOptions(m: Pick<TlsMaterial, 'cert' | 'key'>): SecureContextOptions {
@@ -129,6 +135,9 @@ export async function generateSelfSigned(now = new Date(), days = 365): Promise<
     ],
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const key = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  const key = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
   return { cert: cert.toString('pem') + '\n', key };
 }

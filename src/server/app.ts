@@ -9,7 +9,13 @@ import type { Logger } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
-import { keysRoutes, unsealRoutes, UNSEAL_RATE_LIMIT, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
+import {
+  keysRoutes,
+  unsealRoutes,
+  UNSEAL_RATE_LIMIT,
+  type KeysService,
+  type WorkspaceKeys,
+} from '../modules/keys/index.ts';
 import { auditRoutes, type AuditModule } from '../modules/audit/index.ts';
 import type { AuditContext } from './audit-context.ts';
 import { registerConsole } from './console.ts';
@@ -22,7 +28,14 @@ import { vaultRoutes } from '../modules/vault/index.ts';
 import type { Actor } from '../core/actor.ts';
 import type { ResourceRef } from '../core/resource.ts';
 import multipart from '@fastify/multipart';
-import { datasetsRoutes, datasetUploadRoutes, exportDataKeys, uploadBodyParsers, type DatasetsService, type UploadSessions } from '../modules/datasets/index.ts';
+import {
+  datasetsRoutes,
+  datasetUploadRoutes,
+  exportDataKeys,
+  uploadBodyParsers,
+  type DatasetsService,
+  type UploadSessions,
+} from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
@@ -112,29 +125,70 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   registerHealthRoutes(fastify, deps.database.db);
   registerOpenApiRoute(fastify);
-  const pipeline = { audit: deps.audit, db: deps.database.db, authorize: (actor: Actor, action: string, resource?: ResourceRef) => deps.accessControl.authorize(actor, action, resource) };
-  registerRoutes(fastify, keysRoutes({ keys: deps.keys, workspaceKeys: deps.workspaceKeys, config: deps.config, exportDataKeys: (workspaceId) => exportDataKeys(deps.database.db, deps.workspaceKeys, workspaceId) }), pipeline);
+  const pipeline = {
+    audit: deps.audit,
+    db: deps.database.db,
+    authorize: (actor: Actor, action: string, resource?: ResourceRef) =>
+      deps.accessControl.authorize(actor, action, resource),
+  };
+  registerRoutes(
+    fastify,
+    keysRoutes({
+      keys: deps.keys,
+      workspaceKeys: deps.workspaceKeys,
+      config: deps.config,
+      exportDataKeys: (workspaceId) => exportDataKeys(deps.database.db, deps.workspaceKeys, workspaceId),
+    }),
+    pipeline,
+  );
   // Unseal is public (the share is the credential), so it is rate limited per address and records its own attempts.
   await fastify.register(async (scope) => {
     scope.addHook('onRequest', scope.rateLimit(UNSEAL_RATE_LIMIT));
-    registerRoutes(scope, unsealRoutes({ keys: deps.keys, recordAttempt: (request, event) => deps.audit.recordAlone(request, event) }), pipeline);
+    registerRoutes(
+      scope,
+      unsealRoutes({ keys: deps.keys, recordAttempt: (request, event) => deps.audit.recordAlone(request, event) }),
+      pipeline,
+    );
   });
-  registerRoutes(fastify, sessionRoutes({ identity: deps.identity, audit: deps.audit, limitSetup: fastify.rateLimit({ max: 10, timeWindow: '1 minute' }) }), pipeline);
+  registerRoutes(
+    fastify,
+    sessionRoutes({
+      identity: deps.identity,
+      audit: deps.audit,
+      limitSetup: fastify.rateLimit({ max: 10, timeWindow: '1 minute' }),
+    }),
+    pipeline,
+  );
   registerRoutes(fastify, identityRoutes({ identity: deps.identity, audit: deps.audit }), pipeline);
   registerRoutes(fastify, vaultRoutes({ vault: deps.vault, db: deps.database.db }), pipeline);
-  registerRoutes(fastify, createAccessModule({ db: deps.database.db, accessControl: deps.accessControl }).routes, pipeline);
+  registerRoutes(
+    fastify,
+    createAccessModule({ db: deps.database.db, accessControl: deps.accessControl }).routes,
+    pipeline,
+  );
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {
     const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);
-    scope.addContentTypeParser('application/octet-stream', bodies.octetStream, (_request, payload, done) => done(null, payload));
+    scope.addContentTypeParser('application/octet-stream', bodies.octetStream, (_request, payload, done) =>
+      done(null, payload),
+    );
     await scope.register(multipart, bodies.multipart);
-    registerRoutes(scope, datasetUploadRoutes({ datasets: deps.datasets, uploads: deps.uploads, maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES }), pipeline);
+    registerRoutes(
+      scope,
+      datasetUploadRoutes({
+        datasets: deps.datasets,
+        uploads: deps.uploads,
+        maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES,
+      }),
+      pipeline,
+    );
   });
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
-  if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir))) deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');
+  if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir)))
+    deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');
   if (deps.extraRoutes) await fastify.register(async (scope) => deps.extraRoutes?.(scope));
 
   await fastify.ready();

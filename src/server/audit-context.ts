@@ -45,7 +45,10 @@ export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder
   const ctx: AuditContext = {
     draft(request, spec, actor = request.actor) {
       request.auditRecorded = true;
-      const ua = clip(typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined, 512);
+      const ua = clip(
+        typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
+        512,
+      );
       return {
         time: new Date().toISOString(),
         actor: { id: actor.id, kind: actor.kind, ...(actor.authMethod ? { authMethod: actor.authMethod } : {}) },
@@ -63,7 +66,10 @@ export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder
       try {
         await recorder.record(trx, ctx.draft(request, spec));
       } catch (cause) {
-        throw new AppError('AUDIT_UNAVAILABLE', { detail: 'The action was not performed because it could not be audited.', cause });
+        throw new AppError('AUDIT_UNAVAILABLE', {
+          detail: 'The action was not performed because it could not be audited.',
+          cause,
+        });
       }
     },
 
@@ -74,7 +80,10 @@ export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder
         await recorder.recordCommitted(ctx.draft(request, spec, actor));
       } catch (cause) {
         request.log.error({ err: cause, action: spec.action }, 'audit write failed; refusing the request');
-        throw new AppError('AUDIT_UNAVAILABLE', { detail: 'The action was not performed because it could not be audited.', cause });
+        throw new AppError('AUDIT_UNAVAILABLE', {
+          detail: 'The action was not performed because it could not be audited.',
+          cause,
+        });
       }
     },
 
@@ -94,7 +103,10 @@ export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder
       } catch (err) {
         if (auditFailed) {
           request.log.error({ err, action: spec.action }, 'audit write failed; action rolled back');
-          throw new AppError('AUDIT_UNAVAILABLE', { detail: 'The action was not performed because it could not be audited.', cause: err });
+          throw new AppError('AUDIT_UNAVAILABLE', {
+            detail: 'The action was not performed because it could not be audited.',
+            cause: err,
+          });
         }
         const code = isAppError(err) ? err.code : 'INTERNAL';
         await ctx.recordAlone(request, { ...spec, outcome: 'failure', details: { ...spec.details, error: code } });

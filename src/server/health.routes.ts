@@ -10,7 +10,9 @@ import { migrationStatus } from '../db/migrate.ts';
 import type { Database } from '../db/schema.ts';
 
 export function registerHealthRoutes(app: FastifyInstance, db: Kysely<Database>): void {
-  app.get('/healthz', { config: { access: { public: 'liveness probe', allowSealed: true } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: { public: 'liveness probe', allowSealed: true } } }, async () => ({
+    status: 'ok',
+  }));
 
   app.get('/readyz', { config: { access: { public: 'readiness probe' } } }, async () => {
     try {

@@ -7,7 +7,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
 
-export function startJobs({ barrier, uploads, datasets, drives, leases }: Modules, config: Readonly<Config>, logger: Logger): () => Promise<void> {
+export function startJobs(
+  { barrier, uploads, datasets, drives, leases }: Modules,
+  config: Readonly<Config>,
+  logger: Logger,
+): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   // Uploads whose lease is free (a crash, kill -9: at start, our predecessor's at once) and
   // unfinished deletions: at start and then every lease period.
@@ -19,7 +23,9 @@ export function startJobs({ barrier, uploads, datasets, drives, leases }: Module
       (err: unknown) => logger.error({ err }, 'upload session cleanup failed'),
     );
     datasets.cleanup(orphanMs).then(
-      (r) => r.removed + r.failed > 0 && logger.info(r, 'dataset cleanup removed leftovers of unfinished uploads and deletions'),
+      (r) =>
+        r.removed + r.failed > 0 &&
+        logger.info(r, 'dataset cleanup removed leftovers of unfinished uploads and deletions'),
       (err: unknown) => logger.error({ err }, 'dataset cleanup failed'),
     );
   };
@@ -34,7 +40,10 @@ export function startJobs({ barrier, uploads, datasets, drives, leases }: Module
       running = true;
       drives
         .refreshHealth()
-        .then((r) => logger.info(r, 'drive health refreshed'), (err: unknown) => logger.error({ err }, 'drive health check failed'))
+        .then(
+          (r) => logger.info(r, 'drive health refreshed'),
+          (err: unknown) => logger.error({ err }, 'drive health check failed'),
+        )
         .finally(() => (running = false));
     }, config.STRONGROOM_DRIVE_HEALTH_SECONDS * 1000);
     timer.unref();

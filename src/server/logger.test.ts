@@ -6,7 +6,11 @@ import { createLogger, redact, scrubText, REDACTED } from './logger.ts';
 const CANARY = 'CANARY-logger-5e1d';
 
 test('fields named like credentials are redacted at any depth; others stay', () => {
-  const out = redact({ a: { password: CANARY, nested: [{ apiKey: CANARY, client_secret: CANARY, name: 'ok' }] }, sessionToken: CANARY, keyId: 'k1' }) as Record<string, any>;
+  const out = redact({
+    a: { password: CANARY, nested: [{ apiKey: CANARY, client_secret: CANARY, name: 'ok' }] },
+    sessionToken: CANARY,
+    keyId: 'k1',
+  }) as Record<string, any>;
   const text = JSON.stringify(out);
   assert.ok(!text.includes(CANARY), text);
   assert.equal(out.a.password, REDACTED);
@@ -15,7 +19,13 @@ test('fields named like credentials are redacted at any depth; others stay', () 
 });
 
 test('inline credentials in free text are scrubbed', () => {
-  for (const s of [`password=${CANARY}`, `connect postgres://app:${CANARY}@db:5432/x failed`, `Authorization: Bearer ${CANARY}`, `{"token":"${CANARY}"}`, `api_key: ${CANARY}`]) {
+  for (const s of [
+    `password=${CANARY}`,
+    `connect postgres://app:${CANARY}@db:5432/x failed`,
+    `Authorization: Bearer ${CANARY}`,
+    `{"token":"${CANARY}"}`,
+    `api_key: ${CANARY}`,
+  ]) {
     assert.ok(!scrubText(s).includes(CANARY), `${s} → ${scrubText(s)}`);
   }
   assert.equal(scrubText('nothing to hide here'), 'nothing to hide here');

@@ -23,7 +23,13 @@ import { buildModules, type BuildOptions } from './modules.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics.ts';
 import { startRedirectServer, type RedirectServer } from './redirect.ts';
-import { ensureSelfSignedCert, loadTlsMaterial, secureContextOptions, type TlsFiles, type TlsMaterial } from '../installation/tls.ts';
+import {
+  ensureSelfSignedCert,
+  loadTlsMaterial,
+  secureContextOptions,
+  type TlsFiles,
+  type TlsMaterial,
+} from '../installation/tls.ts';
 import { databaseSpec, prepareHome, tlsFilesFor } from '../installation/home.ts';
 
 export interface RunningServer {
@@ -79,7 +85,11 @@ export async function startServer(
     closers.push(startJobs(m, config, logger));
     const metrics = createMetrics();
     const consoleReady = consoleBuilt(DEFAULT_CONSOLE_DIR);
-    if (!consoleReady) logger.warn({ dir: DEFAULT_CONSOLE_DIR }, 'the web console is not built (npm run build:console); serving the API only');
+    if (!consoleReady)
+      logger.warn(
+        { dir: DEFAULT_CONSOLE_DIR },
+        'the web console is not built (npm run build:console); serving the API only',
+      );
     const app = await createApp({
       ...m,
       config,
@@ -138,7 +148,10 @@ export async function startServer(
         const next = await loadTlsMaterial(tlsFiles);
         (app.fastify.server as HttpsServer).setSecureContext(secureContextOptions(next));
         tls = next;
-        logger.info({ subject: next.subject, notAfter: next.notAfter, fingerprint256: next.fingerprint256 }, 'TLS certificate reloaded');
+        logger.info(
+          { subject: next.subject, notAfter: next.notAfter, fingerprint256: next.fingerprint256 },
+          'TLS certificate reloaded',
+        );
         return next;
       },
       close() {

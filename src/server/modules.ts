@@ -14,10 +14,23 @@ import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from '.
 import { rootKeyProviderFor } from '../installation/root-key.ts';
 import { createAccessControl, reload as reloadAccessPolicies, type AccessControl } from '../modules/access/index.ts';
 import { createAuditModule, type AuditModule } from '../modules/audit/index.ts';
-import { createDatasetsService, createLeaseHolder, createUploadSessions, type DatasetsService, type LeaseHolder, type UploadSessions } from '../modules/datasets/index.ts';
+import {
+  createDatasetsService,
+  createLeaseHolder,
+  createUploadSessions,
+  type DatasetsService,
+  type LeaseHolder,
+  type UploadSessions,
+} from '../modules/datasets/index.ts';
 import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
 import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
-import { createKeysService, createWorkspaceKeys, recoverRootKeyRotation, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
+import {
+  createKeysService,
+  createWorkspaceKeys,
+  recoverRootKeyRotation,
+  type KeysService,
+  type WorkspaceKeys,
+} from '../modules/keys/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 
@@ -68,7 +81,13 @@ async function unsealAtStart(keys: KeysService, config: Config, logger: Logger):
 }
 
 /** Every module, built; `closers` undo what needs undoing (in reverse order). */
-export async function buildModules(config: Readonly<Config>, database: DatabaseHandle, logger: Logger, opts: BuildOptions, closers: (() => Promise<void>)[]): Promise<Modules> {
+export async function buildModules(
+  config: Readonly<Config>,
+  database: DatabaseHandle,
+  logger: Logger,
+  opts: BuildOptions,
+  closers: (() => Promise<void>)[],
+): Promise<Modules> {
   const barrier = createBarrier();
   const keys = createKeysService({ db: database.db, barrier, provider: rootKeyProviderFor(config), logger });
   await unsealAtStart(keys, config, logger);
@@ -99,7 +118,11 @@ export async function buildModules(config: Readonly<Config>, database: DatabaseH
   // One access control for every decision: built-in policies validated at start + workspace policies.
   const accessControl = createAccessControl();
   const policyLoad = await reloadAccessPolicies(database.db, accessControl);
-  if (policyLoad.locked.length > 0) logger.error({ locked: policyLoad.locked.map((l) => l.workspace) }, 'stored workspace policies do not validate; those workspaces are locked');
+  if (policyLoad.locked.length > 0)
+    logger.error(
+      { locked: policyLoad.locked.map((l) => l.workspace) },
+      'stored workspace policies do not validate; those workspaces are locked',
+    );
   const drives = createDrivesService({
     db: database.db,
     vault,
@@ -109,8 +132,38 @@ export async function buildModules(config: Readonly<Config>, database: DatabaseH
     usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
   });
   await drives.ensureDefaults();
-  const leases = createLeaseHolder({ instanceId: await instanceId(config.STRONGROOM_HOME), ttlMs: config.STRONGROOM_UPLOAD_LEASE_SECONDS * 1000 });
-  const datasets: DatasetsService = createDatasetsService({ db: database.db, drives, workspaceKeys, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES, leases });
-  const uploads: UploadSessions = createUploadSessions({ db: database.db, drives, workspaceKeys, datasets, maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES, ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000 });
-  return { barrier, keys, workspaceKeys, auditTrail: auditModule, audit, identity, vault, accessControl, drives, datasets, uploads, leases, verifyOperatorToken };
+  const leases = createLeaseHolder({
+    instanceId: await instanceId(config.STRONGROOM_HOME),
+    ttlMs: config.STRONGROOM_UPLOAD_LEASE_SECONDS * 1000,
+  });
+  const datasets: DatasetsService = createDatasetsService({
+    db: database.db,
+    drives,
+    workspaceKeys,
+    maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES,
+    leases,
+  });
+  const uploads: UploadSessions = createUploadSessions({
+    db: database.db,
+    drives,
+    workspaceKeys,
+    datasets,
+    maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES,
+    ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000,
+  });
+  return {
+    barrier,
+    keys,
+    workspaceKeys,
+    auditTrail: auditModule,
+    audit,
+    identity,
+    vault,
+    accessControl,
+    drives,
+    datasets,
+    uploads,
+    leases,
+    verifyOperatorToken,
+  };
 }

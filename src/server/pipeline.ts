@@ -37,9 +37,15 @@ export interface PipelineDeps {
 /** media type of a request body, lower case, no parameters; undefined without a body. */
 function bodyType(request: FastifyRequest): string | undefined {
   const h = request.headers;
-  const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0') || h['content-type'] !== undefined;
+  const hasBody =
+    h['transfer-encoding'] !== undefined ||
+    (h['content-length'] !== undefined && h['content-length'] !== '0') ||
+    h['content-type'] !== undefined;
   if (!hasBody) return undefined;
-  return String(h['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return String(h['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
 }
 
 /**
@@ -50,11 +56,14 @@ function refuseOtherMediaTypes(consumes: readonly string[]) {
   return async (request: FastifyRequest): Promise<void> => {
     const type = bodyType(request);
     if (type === undefined || consumes.includes(type)) return;
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { detail: consumes.length === 0 ? 'This request takes no body.' : `Send the body as ${consumes.join(' or ')}.` });
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', {
+      detail: consumes.length === 0 ? 'This request takes no body.' : `Send the body as ${consumes.join(' or ')}.`,
+    });
   };
 }
 
-const inputOf = (request: FastifyRequest) => ({ params: request.params, query: request.query, body: request.body }) as Input<never>;
+const inputOf = (request: FastifyRequest) =>
+  ({ params: request.params, query: request.query, body: request.body }) as Input<never>;
 
 /** The resource of a route that loads none: its workspace, the caller, or the installation. */
 function implicitResource(kind: 'workspace' | 'self' | 'system', request: FastifyRequest): ResourceRef {
@@ -75,14 +84,26 @@ export function registerPipeline(app: FastifyInstance, deps: Pick<PipelineDeps, 
     if (!access || 'public' in access || request.auditRecorded) return;
     const status = toAppError(error).status;
     const ws = (request.params as { ws?: unknown } | undefined)?.ws;
-    const inWorkspace = typeof ws === 'string' && request.actor.workspace === ws ? { resource: { type: 'workspace', id: ws, workspace: ws } } : {};
+    const inWorkspace =
+      typeof ws === 'string' && request.actor.workspace === ws
+        ? { resource: { type: 'workspace', id: ws, workspace: ws } }
+        : {};
     await deps.audit
-      .recordAlone(request, { action: access.audit, outcome: status === 401 || status === 403 ? 'denied' : 'failure', ...inWorkspace, details: { status } })
+      .recordAlone(request, {
+        action: access.audit,
+        outcome: status === 401 || status === 403 ? 'denied' : 'failure',
+        ...inWorkspace,
+        details: { status },
+      })
       .catch((err: unknown) => request.log.error({ err }, 'could not audit a failed request'));
   });
 }
 
-export function registerRoutes(app: FastifyInstance, defs: readonly (RouteDef | PublicRouteDef)[], deps: PipelineDeps): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  defs: readonly (RouteDef | PublicRouteDef)[],
+  deps: PipelineDeps,
+): void {
   for (const def of defs) {
     if ('public' in def) {
       app.route({
@@ -102,7 +123,12 @@ export function registerRoutes(app: FastifyInstance, defs: readonly (RouteDef | 
       ...(def.consumes ? { preParsing: refuseOtherMediaTypes(def.consumes) } : {}),
       ...(def.bodyLimit !== undefined ? { bodyLimit: def.bodyLimit } : {}),
       config: {
-        access: { action: def.action, audit: def.audit ?? def.action, resource: loader ? 'loaded' : (def.resource as 'workspace' | 'self' | 'system'), ...(def.allowSealed ? { allowSealed: true } : {}) },
+        access: {
+          action: def.action,
+          audit: def.audit ?? def.action,
+          resource: loader ? 'loaded' : (def.resource as 'workspace' | 'self' | 'system'),
+          ...(def.allowSealed ? { allowSealed: true } : {}),
+        },
         ...(def.consumes ? { consumes: def.consumes } : {}),
       },
       handler: (request, reply) => runRoute(def, loader, request, reply, deps),
@@ -110,7 +136,13 @@ export function registerRoutes(app: FastifyInstance, defs: readonly (RouteDef | 
   }
 }
 
-async function runRoute(def: RouteDef, loader: Extract<RouteDef['resource'], (...a: never[]) => unknown> | undefined, request: FastifyRequest, reply: FastifyReply, deps: PipelineDeps): Promise<unknown> {
+async function runRoute(
+  def: RouteDef,
+  loader: Extract<RouteDef['resource'], (...a: never[]) => unknown> | undefined,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: PipelineDeps,
+): Promise<unknown> {
   const { audit } = deps;
   const actor = request.actor;
   const input = inputOf(request);
@@ -119,9 +151,21 @@ async function runRoute(def: RouteDef, loader: Extract<RouteDef['resource'], (..
   let resource: ResourceRef;
   let row: unknown;
   const spec: EventSpec & { details: Record<string, JsonValue> } = { action: event, details: {} };
-  const failed = async (err: unknown, outcome: 'failure' | 'denied' = 'failure', extra: Record<string, JsonValue> = {}): Promise<never> => {
+  const failed = async (
+    err: unknown,
+    outcome: 'failure' | 'denied' = 'failure',
+    extra: Record<string, JsonValue> = {},
+  ): Promise<never> => {
     if (!request.auditRecorded) {
-      await audit.recordAlone(request, { ...spec, outcome, details: { ...spec.details, ...extra, ...(outcome === 'failure' ? { error: isAppError(err) ? err.code : 'INTERNAL' } : {}) } });
+      await audit.recordAlone(request, {
+        ...spec,
+        outcome,
+        details: {
+          ...spec.details,
+          ...extra,
+          ...(outcome === 'failure' ? { error: isAppError(err) ? err.code : 'INTERNAL' } : {}),
+        },
+      });
     }
     throw err;
   };
@@ -141,9 +185,16 @@ async function runRoute(def: RouteDef, loader: Extract<RouteDef['resource'], (..
     spec.resource = auditRef(resource);
     const decision = deps.authorize(actor, action, resource);
     if (!decision.allowed) {
-      return failed(new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN', { detail: `You are not allowed to do this with this ${resource.type.replace(/-/g, ' ')}.` }), 'denied', { reason: decision.reason });
+      return failed(
+        new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN', {
+          detail: `You are not allowed to do this with this ${resource.type.replace(/-/g, ' ')}.`,
+        }),
+        'denied',
+        { reason: decision.reason },
+      );
     }
-    if (def.mustExist !== undefined && row === undefined) return failed(new AppError('NOT_FOUND', { detail: def.mustExist }));
+    if (def.mustExist !== undefined && row === undefined)
+      return failed(new AppError('NOT_FOUND', { detail: def.mustExist }));
   } else {
     resource = implicitResource(def.resource as 'workspace' | 'self' | 'system', request);
     spec.resource = auditRef(resource);

@@ -8,7 +8,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-const HOSTNAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+const HOSTNAME =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 const WILDCARD_BINDS = new Set(['0.0.0.0', '::', '[::]']);
 
@@ -21,7 +22,8 @@ export function allowedRedirectHosts(bind: string, configured?: string): Set<str
   };
   for (const h of (configured ?? '').split(',')) add(h);
   if (!WILDCARD_BINDS.has(bind)) add(bind);
-  if (WILDCARD_BINDS.has(bind) || bind === '127.0.0.1' || bind === '::1' || bind === 'localhost') LOOPBACK_NAMES.forEach(add);
+  if (WILDCARD_BINDS.has(bind) || bind === '127.0.0.1' || bind === '::1' || bind === 'localhost')
+    LOOPBACK_NAMES.forEach(add);
   return out;
 }
 
@@ -55,10 +57,19 @@ export async function startRedirectServer(opts: {
   const server = http.createServer((req, res) => {
     const target = redirectTarget(req.headers.host, req.url, { ...opts, allowedHosts });
     if (!target) {
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Unknown host: use the address this server is configured for (STRONGROOM_PUBLIC_URL or STRONGROOM_HOSTNAMES).\n');
+      res
+        .writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+        .end(
+          'Unknown host: use the address this server is configured for (STRONGROOM_PUBLIC_URL or STRONGROOM_HOSTNAMES).\n',
+        );
       return;
     }
-    res.writeHead(308, { location: target, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+    res.writeHead(308, {
+      location: target,
+      'content-type': 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'close',
+    });
     res.end(`Use HTTPS: ${target}\n`);
   });
   server.headersTimeout = 10_000;

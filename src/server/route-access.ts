@@ -42,7 +42,9 @@ export interface RouteEntry {
 
 export class UndeclaredRouteError extends Error {
   constructor(method: string, url: string) {
-    super(`${method} ${url} declares no access (a Cedar action and audit event, or why it is public); refusing to start.`);
+    super(
+      `${method} ${url} declares no access (a Cedar action and audit event, or why it is public); refusing to start.`,
+    );
     this.name = 'UndeclaredRouteError';
   }
 }
@@ -55,7 +57,8 @@ export function collectRoutes(app: FastifyInstance): RouteEntry[] {
   const table: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const { access, consumes } = (route.config as { access?: RouteAccess; consumes?: readonly string[] } | undefined) ?? {};
+    const { access, consumes } =
+      (route.config as { access?: RouteAccess; consumes?: readonly string[] } | undefined) ?? {};
     for (const method of methods) {
       if (method === 'HEAD') continue; // Fastify's automatic HEAD twin of a GET
       if (!access) throw new UndeclaredRouteError(method, route.url);

@@ -83,7 +83,12 @@ export async function startTestApp(
     logs,
     operatorToken,
     setupToken,
-    asOperator: (pathname, o = {}) => request(`${base}${pathname}`, { ...o, ca: cert, headers: { authorization: `Bearer ${operatorToken}`, ...o.headers } }),
+    asOperator: (pathname, o = {}) =>
+      request(`${base}${pathname}`, {
+        ...o,
+        ca: cert,
+        headers: { authorization: `Bearer ${operatorToken}`, ...o.headers },
+      }),
     req: (pathname, o = {}) => request(`${base}${pathname}`, { ...o, ca: cert }),
     async close() {
       await server.close();

@@ -17,7 +17,14 @@ export interface ExpectedEvent {
   mustNotContain?: string[];
 }
 
-type Event = { seq: number; action: string; outcome: string; actor: { id: string }; resource: { type?: string; id?: string; workspace?: string }; details: Record<string, unknown> };
+type Event = {
+  seq: number;
+  action: string;
+  outcome: string;
+  actor: { id: string };
+  resource: { type?: string; id?: string; workspace?: string };
+  details: Record<string, unknown>;
+};
 
 const matches = (e: Event, x: ExpectedEvent) =>
   e.action === x.action &&
@@ -29,16 +36,32 @@ const matches = (e: Event, x: ExpectedEvent) =>
 /** Asserts at least one event matches; returns the matching events (newest first). */
 export async function expectAudit(app: TestApp, x: ExpectedEvent): Promise<Event[]> {
   await app.server.audit.chainPending();
-  const { events } = (await app.server.audit.search({ actionPrefix: x.action, order: 'desc', limit: 500 })) as unknown as { events: Event[] };
+  const { events } = (await app.server.audit.search({
+    actionPrefix: x.action,
+    order: 'desc',
+    limit: 500,
+  })) as unknown as { events: Event[] };
   const found = events.filter((e) => matches(e, x));
-  assert.ok(found.length > 0, `no audit event ${JSON.stringify(x)}; newest ${x.action} events: ${JSON.stringify(events.slice(0, 5))}`);
-  for (const needle of x.mustNotContain ?? []) assert.ok(!JSON.stringify(events).includes(needle), `an audit event contains ${needle}`);
+  assert.ok(
+    found.length > 0,
+    `no audit event ${JSON.stringify(x)}; newest ${x.action} events: ${JSON.stringify(events.slice(0, 5))}`,
+  );
+  for (const needle of x.mustNotContain ?? [])
+    assert.ok(!JSON.stringify(events).includes(needle), `an audit event contains ${needle}`);
   return found;
 }
 
 /** Asserts no event matches. */
 export async function expectNoAudit(app: TestApp, x: ExpectedEvent): Promise<void> {
   await app.server.audit.chainPending();
-  const { events } = (await app.server.audit.search({ actionPrefix: x.action, order: 'desc', limit: 500 })) as unknown as { events: Event[] };
-  assert.deepEqual(events.filter((e) => matches(e, x)), [], `unexpected audit event ${JSON.stringify(x)}`);
+  const { events } = (await app.server.audit.search({
+    actionPrefix: x.action,
+    order: 'desc',
+    limit: 500,
+  })) as unknown as { events: Event[] };
+  assert.deepEqual(
+    events.filter((e) => matches(e, x)),
+    [],
+    `unexpected audit event ${JSON.stringify(x)}`,
+  );
 }

@@ -15,11 +15,15 @@ export const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCREENSHOTS = path.join(ROOT, 'test-output', 'console');
 
-export const chromiumMissing = (): string | undefined => (existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install -y chromium)`);
+export const chromiumMissing = (): string | undefined =>
+  existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install -y chromium)`;
 
 /** Build the console unless the build is newer than its sources (the server serves web/dist). */
 export function buildConsole(): void {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-console.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-console.mjs'), '--if-stale'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`console build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
@@ -39,7 +43,16 @@ export async function openBrowser(viewport = { width: 1280, height: 800 }): Prom
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     ignoreHTTPSErrors: true,
     acceptDownloads: true,
     downloadsPath: downloads,

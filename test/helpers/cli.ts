@@ -21,8 +21,17 @@ export function inheritedEnv(): Record<string, string> {
   return out;
 }
 
-export function runCli(args: string[], env: Record<string, string>, input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...inheritedEnv(), ...env }, encoding: 'utf8', input, timeout: 60_000 });
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...inheritedEnv(), ...env },
+    encoding: 'utf8',
+    input,
+    timeout: 60_000,
+  });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -47,7 +56,10 @@ export interface ServeProcess {
 }
 
 export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: { ...inheritedEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const waiters: { msg: string; resolve: (v: Record<string, unknown>) => void }[] = [];
   let buf = '';
@@ -74,7 +86,15 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const waitFor = (msg: string, ms = timeoutMs) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
-      const seen = lines.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return undefined; } }).find((j) => j?.msg === msg);
+      const seen = lines
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return undefined;
+          }
+        })
+        .find((j) => j?.msg === msg);
       if (seen) return resolve(seen);
       const timer = setTimeout(() => reject(new Error(`timed out waiting for "${msg}"; stderr: ${stderr}`)), ms);
       waiters.push({ msg, resolve: (v) => (clearTimeout(timer), resolve(v)) });
@@ -85,9 +105,16 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
 }
 
 /** The CLI as a child process without blocking this process (a server may run in it). */
-export function cliAsync(args: string[], env: Record<string, string>, input?: string): Promise<{ status: number; stdout: string; stderr: string }> {
+export function cliAsync(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...inheritedEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...inheritedEnv(), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -98,10 +125,18 @@ export function cliAsync(args: string[], env: Record<string, string>, input?: st
   });
 }
 
-export interface CliRun { status: number; stdout: Buffer; stderr: string }
+export interface CliRun {
+  status: number;
+  stdout: Buffer;
+  stderr: string;
+}
 
 /** The CLI as a child process in `cwd`, with binary standard output; `bare` = an empty environment but PATH. */
-export function cliIn(cwd: string, args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}): Promise<CliRun> {
+export function cliIn(
+  cwd: string,
+  args: string[],
+  o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const childEnv = o.bare ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : { ...inheritedEnv(), ...o.env };
     const child = spawn(process.execPath, [BIN, ...args], { env: childEnv, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -117,9 +152,18 @@ export function cliIn(cwd: string, args: string[], o: { env?: Record<string, str
 }
 
 /** Signs the CLI in as `session` (a credentials file under a fresh XDG config dir in `dir`); returns the CLI's environment. */
-export async function cliCredentials(dir: string, server: { base: string; ca: string }, session: { id: string; csrf: string }, email: string): Promise<Record<string, string>> {
+export async function cliCredentials(
+  dir: string,
+  server: { base: string; ca: string },
+  session: { id: string; csrf: string },
+  email: string,
+): Promise<Record<string, string>> {
   const cfg = path.join(dir, 'cfg');
   await mkdir(path.join(cfg, 'strongroom'), { recursive: true, mode: 0o700 });
-  await writeFile(path.join(cfg, 'strongroom', 'credentials.json'), JSON.stringify({ baseUrl: `${server.base}/`, ca: server.ca, session: session.id, csrf: session.csrf, email }), { mode: 0o600 });
+  await writeFile(
+    path.join(cfg, 'strongroom', 'credentials.json'),
+    JSON.stringify({ baseUrl: `${server.base}/`, ca: server.ca, session: session.id, csrf: session.csrf, email }),
+    { mode: 0o600 },
+  );
   return { XDG_CONFIG_HOME: cfg, STRONGROOM_HOME: path.join(dir, 'nohome') };
 }

@@ -61,7 +61,10 @@ export function postgresAvailable(): Promise<boolean> {
 }
 
 /** A migrated, empty database of the given backend. `close()` also drops a PostgreSQL database. */
-export async function createTestDatabase(backend: Backend, opts: { poolSize?: number } = {}): Promise<DatabaseHandle & { url?: string }> {
+export async function createTestDatabase(
+  backend: Backend,
+  opts: { poolSize?: number } = {},
+): Promise<DatabaseHandle & { url?: string }> {
   if (backend === 'pglite') return openDatabase({ kind: 'pglite-memory', loadDataDir: await pgliteTemplate() });
   const name = `sr_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
@@ -70,7 +73,12 @@ export async function createTestDatabase(backend: Backend, opts: { poolSize?: nu
   await admin.end();
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ kind: 'postgres', url: url.toString(), allowWeakTls: false, poolSize: opts.poolSize ?? 5 });
+  const handle = await openDatabase({
+    kind: 'postgres',
+    url: url.toString(),
+    allowWeakTls: false,
+    poolSize: opts.poolSize ?? 5,
+  });
   await migrateToLatest(handle.db as never);
   return {
     ...handle,

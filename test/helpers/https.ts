@@ -24,7 +24,13 @@ export function request(url: string, opts: TestRequest): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
-      { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, agent: opts.agent ?? false, servername: 'localhost' },
+      {
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        ca: opts.ca,
+        agent: opts.agent ?? false,
+        servername: 'localhost',
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

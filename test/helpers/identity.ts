@@ -7,7 +7,17 @@ import type { TestRequest, TestResponse } from './https.ts';
 
 export const GOOD_PASSWORD = 'correct horse battery staple 42';
 
-export async function createUser(app: TestApp, email: string, opts: { password?: string; role?: Role; workspace?: string; displayName?: string; attributes?: Record<string, string> } = {}) {
+export async function createUser(
+  app: TestApp,
+  email: string,
+  opts: {
+    password?: string;
+    role?: Role;
+    workspace?: string;
+    displayName?: string;
+    attributes?: Record<string, string>;
+  } = {},
+) {
   return app.server.identity.users.create({
     email,
     displayName: opts.displayName ?? 'Test Person',
@@ -18,7 +28,11 @@ export async function createUser(app: TestApp, email: string, opts: { password?:
 }
 
 export async function createWorkspace(app: TestApp, id: string): Promise<void> {
-  await app.server.database.db.insertInto('workspaces').values({ id, name: id }).onConflict((oc) => oc.doNothing()).execute();
+  await app.server.database.db
+    .insertInto('workspaces')
+    .values({ id, name: id })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 export interface Session {
@@ -30,7 +44,11 @@ export interface Session {
   req(pathname: string, opts?: Omit<TestRequest, 'ca'> & { csrf?: string | false }): Promise<TestResponse>;
 }
 
-export const jsonBody = (body: unknown, method = 'POST') => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export const jsonBody = (body: unknown, method = 'POST') => ({
+  method,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 export function sessionFrom(app: TestApp, res: TestResponse, previous?: Session): Session {
   const set = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-sr_session='));
@@ -67,11 +85,20 @@ export async function enrolMfa(app: TestApp, s: Session, at = Date.now()) {
   const secret = start.json<{ secret: string }>().secret;
   const verify = await s.req('/api/v1/auth/mfa/enrol/verify', jsonBody({ code: totpNow(secret, at) }));
   if (verify.status !== 200) throw new Error(`enrol verify failed: ${verify.status} ${verify.body}`);
-  return { secret, recoveryCodes: verify.json<{ recoveryCodes: string[] }>().recoveryCodes, session: sessionFrom(app, verify, s), start };
+  return {
+    secret,
+    recoveryCodes: verify.json<{ recoveryCodes: string[] }>().recoveryCodes,
+    session: sessionFrom(app, verify, s),
+    start,
+  };
 }
 
 /** An owner of `workspace` (default: default) signed in with MFA enrolled; ready for admin routes. */
-export async function ownerSession(app: TestApp, email = `owner-${randomBytes(4).toString('hex')}@corp.test`, workspace = 'default') {
+export async function ownerSession(
+  app: TestApp,
+  email = `owner-${randomBytes(4).toString('hex')}@corp.test`,
+  workspace = 'default',
+) {
   const user = await createUser(app, email, { role: 'owner', workspace });
   const s = await login(app, email);
   const mfa = await enrolMfa(app, s);

@@ -36,7 +36,12 @@ export function Shell({ children }: { children: ReactNode }) {
           {items
             .filter((i) => i.show)
             .map((i) => (
-              <Link key={i.key} to={`/${i.key}`} className={`${css.link} ${here === i.key ? css.active : ''}`} aria-current={here === i.key ? 'page' : undefined}>
+              <Link
+                key={i.key}
+                to={`/${i.key}`}
+                className={`${css.link} ${here === i.key ? css.active : ''}`}
+                aria-current={here === i.key ? 'page' : undefined}
+              >
                 {icons[i.key](css.icon)} {i.label}
               </Link>
             ))}

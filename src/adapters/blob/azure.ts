@@ -11,13 +11,34 @@
 import type { Agent } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { AnonymousCredential, BlobServiceClient, ContainerClient, StorageSharedKeyCredential, type StoragePipelineOptions } from '@azure/storage-blob';
-import type { StoreFacts, BlobDriver, BlobErrorCode, BlobInfo, ByteRange, GetResult, ListPage, MultipartUpload, PutOptions } from './driver.ts';
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  ContainerClient,
+  StorageSharedKeyCredential,
+  type StoragePipelineOptions,
+} from '@azure/storage-blob';
+import type {
+  StoreFacts,
+  BlobDriver,
+  BlobErrorCode,
+  BlobInfo,
+  ByteRange,
+  GetResult,
+  ListPage,
+  MultipartUpload,
+  PutOptions,
+} from './driver.ts';
 import { BlobError, checkBlobKey, checkBlobPrefix, egressDetail } from './driver.ts';
 import { hasEgressDenial } from '../../core/net/egress-error.ts';
 
 export type AzureAuth =
-  | { kind: 'account-key'; accountName: string; accountKey: string; /** default https://<account>.blob.core.windows.net */ endpoint?: string }
+  | {
+      kind: 'account-key';
+      accountName: string;
+      accountKey: string;
+      /** default https://<account>.blob.core.windows.net */ endpoint?: string;
+    }
   | { kind: 'connection-string'; connectionString: string }
   | { kind: 'sas-url'; url: string };
 
@@ -45,10 +66,15 @@ function pipelineOptions(o: AzureDriverOptions): StoragePipelineOptions {
 function containerClientFor(o: AzureDriverOptions): ContainerClient {
   const pipeline = pipelineOptions(o);
   const a = o.auth;
-  if (a.kind === 'connection-string') return BlobServiceClient.fromConnectionString(a.connectionString, pipeline).getContainerClient(o.container);
+  if (a.kind === 'connection-string')
+    return BlobServiceClient.fromConnectionString(a.connectionString, pipeline).getContainerClient(o.container);
   if (a.kind === 'account-key') {
     const endpoint = a.endpoint ?? `https://${a.accountName}.blob.core.windows.net`;
-    return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(a.accountName, a.accountKey), pipeline).getContainerClient(o.container);
+    return new BlobServiceClient(
+      endpoint,
+      new StorageSharedKeyCredential(a.accountName, a.accountKey),
+      pipeline,
+    ).getContainerClient(o.container);
   }
   // SAS URL: account-level (append the container) or container-level (use as is).
   const url = new URL(a.url);
@@ -66,7 +92,12 @@ export function createAzureDriver(o: AzureDriverOptions): BlobDriver {
     const b = blob(key);
     try {
       const p = await b.getProperties();
-      return { key, size: Number(p.contentLength ?? 0), ...(p.etag ? { etag: p.etag } : {}), ...(p.lastModified ? { lastModified: p.lastModified } : {}) };
+      return {
+        key,
+        size: Number(p.contentLength ?? 0),
+        ...(p.etag ? { etag: p.etag } : {}),
+        ...(p.lastModified ? { lastModified: p.lastModified } : {}),
+      };
     } catch (err) {
       const e = mapError(err);
       if (e.code === 'NOT_FOUND') return null;
@@ -97,11 +128,16 @@ export function createAzureDriver(o: AzureDriverOptions): BlobDriver {
 
     async get(key: string, range?: ByteRange): Promise<GetResult> {
       const b = blob(key);
-      if (range && (!Number.isSafeInteger(range.start) || range.start < 0 || (range.end !== undefined && range.end < range.start))) {
+      if (
+        range &&
+        (!Number.isSafeInteger(range.start) || range.start < 0 || (range.end !== undefined && range.end < range.start))
+      ) {
         throw new BlobError('INVALID_RANGE', 'byte range is malformed');
       }
       try {
-        const res = range ? await b.download(range.start, range.end === undefined ? undefined : range.end - range.start + 1) : await b.download();
+        const res = range
+          ? await b.download(range.start, range.end === undefined ? undefined : range.end - range.start + 1)
+          : await b.download();
         const length = Number(res.contentLength ?? 0);
         const total = res.contentRange ? Number(/\/(\d+)$/.exec(res.contentRange)?.[1]) : length;
         const stream = (res.readableStreamBody as Readable | undefined) ?? Readable.from([]);
@@ -123,7 +159,10 @@ export function createAzureDriver(o: AzureDriverOptions): BlobDriver {
       try {
         const page = await container
           .listBlobsFlat({ prefix: base + prefix })
-          .byPage({ maxPageSize: Math.min(Math.max(l.limit ?? 1000, 1), 5000), ...(l.cursor ? { continuationToken: l.cursor } : {}) })
+          .byPage({
+            maxPageSize: Math.min(Math.max(l.limit ?? 1000, 1), 5000),
+            ...(l.cursor ? { continuationToken: l.cursor } : {}),
+          })
           .next();
         if (page.done) return { items: [] };
         const items = page.value.segment.blobItems.map((i) => ({
@@ -155,7 +194,8 @@ export function createAzureDriver(o: AzureDriverOptions): BlobDriver {
       const parts = new Set<number>();
       return {
         async putPart(n: number, body: Readable | Buffer, length: number): Promise<void> {
-          if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new BlobError('FAILED', 'part numbers run from 1 to 50000');
+          if (!Number.isInteger(n) || n < 1 || n > 50_000)
+            throw new BlobError('FAILED', 'part numbers run from 1 to 50000');
           try {
             await b.stageBlock(blockId(n), body, length);
             parts.add(n);
@@ -194,9 +234,18 @@ export function createAzureDriver(o: AzureDriverOptions): BlobDriver {
     async inspect(): Promise<StoreFacts> {
       // CORS is an account (service) property; it needs an account-level credential.
       try {
-        const service = new BlobServiceClient(container.url.slice(0, container.url.lastIndexOf('/' + o.container)), container.credential, pipelineOptions(o));
+        const service = new BlobServiceClient(
+          container.url.slice(0, container.url.lastIndexOf('/' + o.container)),
+          container.credential,
+          pipelineOptions(o),
+        );
         const props = await service.getProperties();
-        return { cors: (props.cors ?? []).map((r) => ({ origins: r.allowedOrigins.split(',').map((x) => x.trim()), methods: r.allowedMethods.split(',').map((x) => x.trim()) })) };
+        return {
+          cors: (props.cors ?? []).map((r) => ({
+            origins: r.allowedOrigins.split(',').map((x) => x.trim()),
+            methods: r.allowedMethods.split(',').map((x) => x.trim()),
+          })),
+        };
       } catch {
         return {};
       }
@@ -209,10 +258,31 @@ export function createAzureDriver(o: AzureDriverOptions): BlobDriver {
 // Real Azure answers a bad key or SAS signature with AuthenticationFailed; Azurite (and Azure for
 // SAS/network-rule refusals) with AuthorizationFailure. Both mean "these credentials do not get in";
 // a missing permission on valid credentials is one of the Authorization*Mismatch codes.
-const AUTH = new Set(['AuthenticationFailed', 'AuthorizationFailure', 'InvalidAuthenticationInfo', 'NoAuthenticationInformation', 'InvalidQueryParameterValue']);
-const DENIED = new Set(['AuthorizationPermissionMismatch', 'AuthorizationSourceIPMismatch', 'AuthorizationProtocolMismatch', 'AuthorizationResourceTypeMismatch', 'AuthorizationServiceMismatch', 'InsufficientAccountPermissions']);
+const AUTH = new Set([
+  'AuthenticationFailed',
+  'AuthorizationFailure',
+  'InvalidAuthenticationInfo',
+  'NoAuthenticationInformation',
+  'InvalidQueryParameterValue',
+]);
+const DENIED = new Set([
+  'AuthorizationPermissionMismatch',
+  'AuthorizationSourceIPMismatch',
+  'AuthorizationProtocolMismatch',
+  'AuthorizationResourceTypeMismatch',
+  'AuthorizationServiceMismatch',
+  'InsufficientAccountPermissions',
+]);
 
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 function mapError(err: unknown, conditional = false): BlobError {
   if (err instanceof BlobError) return err;
@@ -225,12 +295,18 @@ function mapError(err: unknown, conditional = false): BlobError {
   if (code === 'BlobNotFound' || (status === 404 && code === '')) return out('NOT_FOUND', 'no object with that key');
   if (AUTH.has(code)) return out('AUTH_FAILED', 'the service rejected the account key, SAS or its signature');
   if (DENIED.has(code)) return out('PERMISSION_DENIED', 'the credentials may not do this on the container');
-  if (code === 'BlobAlreadyExists' || (conditional && (status === 409 || status === 412))) return out('ALREADY_EXISTS', 'an object with that key exists');
+  if (code === 'BlobAlreadyExists' || (conditional && (status === 409 || status === 412)))
+    return out('ALREADY_EXISTS', 'an object with that key exists');
   if (code === 'ConditionNotMet' || status === 412) return out('PRECONDITION_FAILED', 'a precondition failed');
-  if (code === 'InvalidRange' || status === 416) return out('INVALID_RANGE', 'byte range starts beyond the end of the object');
+  if (code === 'InvalidRange' || status === 416)
+    return out('INVALID_RANGE', 'byte range starts beyond the end of the object');
   if (status === 403) return out('AUTH_FAILED', 'the service refused the credentials');
   if (status === 404) return out('NOT_FOUND', 'not found');
-  if (code === 'REQUEST_SEND_ERROR' || NETWORK.has(code) || ((err as Error)?.name === 'RestError' && status === undefined)) {
+  if (
+    code === 'REQUEST_SEND_ERROR' ||
+    NETWORK.has(code) ||
+    ((err as Error)?.name === 'RestError' && status === undefined)
+  ) {
     return out('UNREACHABLE', 'the storage service could not be reached');
   }
   if (status === undefined) return out('FAILED', 'the upload failed before the service answered');

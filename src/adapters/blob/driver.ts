@@ -130,7 +130,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Throws INVALID_KEY unless `key` is a safe relative object key. */
 export function checkBlobKey(key: string): string {
   if (typeof key !== 'string' || key.length === 0) throw new BlobError('INVALID_KEY', 'object key is empty');
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new BlobError('INVALID_KEY', 'object key is longer than 1024 bytes');
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
+    throw new BlobError('INVALID_KEY', 'object key is longer than 1024 bytes');
   if (CONTROL.test(key)) throw new BlobError('INVALID_KEY', 'object key contains a control character');
   if (key.includes('\\')) throw new BlobError('INVALID_KEY', 'object key contains a backslash');
   if (key.startsWith('/')) throw new BlobError('INVALID_KEY', 'object key must be relative');
@@ -154,10 +155,15 @@ export function checkBlobPrefix(prefix: string): string {
 export function resolveRange(range: ByteRange | undefined, size: number): { start: number; end: number } {
   if (!range) return { start: 0, end: size - 1 };
   const { start } = range;
-  if (!Number.isSafeInteger(start) || start < 0 || (range.end !== undefined && (!Number.isSafeInteger(range.end) || range.end < start))) {
+  if (
+    !Number.isSafeInteger(start) ||
+    start < 0 ||
+    (range.end !== undefined && (!Number.isSafeInteger(range.end) || range.end < start))
+  ) {
     throw new BlobError('INVALID_RANGE', 'byte range is malformed');
   }
-  if (start >= size && !(size === 0 && start === 0)) throw new BlobError('INVALID_RANGE', 'byte range starts beyond the end of the object');
+  if (start >= size && !(size === 0 && start === 0))
+    throw new BlobError('INVALID_RANGE', 'byte range starts beyond the end of the object');
   return { start, end: Math.min(range.end ?? size - 1, size - 1) };
 }
 

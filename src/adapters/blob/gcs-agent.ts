@@ -25,10 +25,14 @@ const HOOKED = Symbol.for('strongroom.gcs.teenyAgentHook');
 export function installTeenyAgentHook(): void {
   const storageRequire = createRequire(createRequire(import.meta.url).resolve('@google-cloud/storage'));
   const teenyMain = storageRequire.resolve('teeny-request');
-  const agents = storageRequire(path.join(path.dirname(teenyMain), 'agents.js')) as { getAgent?: GetAgent; [HOOKED]?: true };
+  const agents = storageRequire(path.join(path.dirname(teenyMain), 'agents.js')) as {
+    getAgent?: GetAgent;
+    [HOOKED]?: true;
+  };
   if (agents[HOOKED]) return;
   const original = agents.getAgent;
-  if (typeof original !== 'function') throw new Error('teeny-request has no agents.getAgent: cannot route GCS traffic through the egress agent');
+  if (typeof original !== 'function')
+    throw new Error('teeny-request has no agents.getAgent: cannot route GCS traffic through the egress agent');
   agents.getAgent = (uri, reqOpts) => (reqOpts && reqOpts.agent ? reqOpts.agent : original(uri, reqOpts));
   agents[HOOKED] = true;
 }

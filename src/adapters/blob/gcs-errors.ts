@@ -7,9 +7,22 @@ import { BlobError, type BlobErrorCode } from './driver.ts';
 import { GcsTokenError } from './gcs-token.ts';
 
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED',
-  'UND_ERR_CONNECT_TIMEOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 /**
@@ -52,7 +65,14 @@ export interface ErrorContext {
   preconditionFailed?: BlobErrorCode;
 }
 
-const OAUTH_REFUSALS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'invalid_scope', 'invalid_request', 'unsupported_grant_type']);
+const OAUTH_REFUSALS = new Set([
+  'invalid_grant',
+  'invalid_client',
+  'unauthorized_client',
+  'invalid_scope',
+  'invalid_request',
+  'unsupported_grant_type',
+]);
 
 /**
  * A refused token request: ours (`GcsTokenError`) or google-auth-library's, which is a GaxiosError
@@ -60,10 +80,14 @@ const OAUTH_REFUSALS = new Set(['invalid_grant', 'invalid_client', 'unauthorized
  * pasted into its message — so only `status` and the registered `error` code are looked at.
  */
 function tokenRefusal(err: unknown): { status: number; oauthError?: string } | undefined {
-  if (err instanceof GcsTokenError) return err.status === 0 ? undefined : { status: err.status, ...(err.oauthError ? { oauthError: err.oauthError } : {}) };
+  if (err instanceof GcsTokenError)
+    return err.status === 0
+      ? undefined
+      : { status: err.status, ...(err.oauthError ? { oauthError: err.oauthError } : {}) };
   const res = (err as { response?: { status?: unknown; data?: { error?: unknown } } } | null)?.response;
   const oauthError = res?.data?.error;
-  if (typeof res?.status === 'number' && typeof oauthError === 'string' && OAUTH_REFUSALS.has(oauthError)) return { status: res.status, oauthError };
+  if (typeof res?.status === 'number' && typeof oauthError === 'string' && OAUTH_REFUSALS.has(oauthError))
+    return { status: res.status, oauthError };
   return undefined;
 }
 
@@ -73,26 +97,36 @@ export function toBlobError(err: unknown, ctx: ErrorContext): BlobError {
   const refusal = tokenRefusal(err);
   if (refusal) {
     const what = `${ctx.op} failed: token request refused (HTTP ${refusal.status}${refusal.oauthError ? ` ${refusal.oauthError}` : ''})`;
-    return new BlobError(refusal.status >= 400 && refusal.status < 500 && refusal.status !== 429 ? 'AUTH_FAILED' : 'FAILED', what);
+    return new BlobError(
+      refusal.status >= 400 && refusal.status < 500 && refusal.status !== 429 ? 'AUTH_FAILED' : 'FAILED',
+      what,
+    );
   }
   const status = httpStatusOf(err);
   if (status !== undefined) {
     const code: BlobErrorCode =
-      status === 401 ? 'AUTH_FAILED'
-      : status === 403 ? 'PERMISSION_DENIED'
-      : status === 404 ? ctx.notFound
-      : status === 412 ? (ctx.preconditionFailed ?? 'PRECONDITION_FAILED')
-      : status === 416 ? 'INVALID_RANGE'
-      : 'FAILED';
+      status === 401
+        ? 'AUTH_FAILED'
+        : status === 403
+          ? 'PERMISSION_DENIED'
+          : status === 404
+            ? ctx.notFound
+            : status === 412
+              ? (ctx.preconditionFailed ?? 'PRECONDITION_FAILED')
+              : status === 416
+                ? 'INVALID_RANGE'
+                : 'FAILED';
     return new BlobError(code, `${ctx.op} failed: HTTP ${status}`);
   }
   const sys = systemCodeOf(err);
   // node-fetch keeps only the `code` of a connection error: the egress agent fails with code EGRESS_DENIED.
-  if (sys === 'EGRESS_DENIED') return new BlobError('EGRESS_DENIED', `${ctx.op} refused: the address may not be reached`);
+  if (sys === 'EGRESS_DENIED')
+    return new BlobError('EGRESS_DENIED', `${ctx.op} refused: the address may not be reached`);
   if (sys && UNREACHABLE_CODES.has(sys)) return new BlobError('UNREACHABLE', `${ctx.op} failed: ${sys}`);
   if ((err as { type?: unknown })?.type === 'request-timeout' || (err as { name?: unknown })?.name === 'AbortError') {
     return new BlobError('UNREACHABLE', `${ctx.op} failed: timeout`);
   }
-  if (sys === 'CONTENT_DOWNLOAD_MISMATCH' || sys === 'FILE_NO_UPLOAD') return new BlobError('FAILED', `${ctx.op} failed: integrity check (${sys})`);
+  if (sys === 'CONTENT_DOWNLOAD_MISMATCH' || sys === 'FILE_NO_UPLOAD')
+    return new BlobError('FAILED', `${ctx.op} failed: integrity check (${sys})`);
   return new BlobError('FAILED', `${ctx.op} failed`);
 }

@@ -38,7 +38,9 @@ export class GcsMultipart implements MultipartUpload {
     if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > this.caps.maxParts) {
       throw new BlobError('FAILED', `part number must be between 1 and ${this.caps.maxParts}`);
     }
-    const ws = this.bucket.file(this.partName(partNumber)).createWriteStream({ resumable: false, contentType: 'application/octet-stream' });
+    const ws = this.bucket
+      .file(this.partName(partNumber))
+      .createWriteStream({ resumable: false, contentType: 'application/octet-stream' });
     try {
       await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, ws);
     } catch (err) {
@@ -53,7 +55,8 @@ export class GcsMultipart implements MultipartUpload {
     if (numbers.length === 0) throw new BlobError('FAILED', 'multipart upload has no parts');
     numbers.forEach((n, i) => {
       if (n !== i + 1) throw new BlobError('FAILED', `multipart upload is missing part ${i + 1}`);
-      if (n !== numbers.length && this.parts.get(n)! < this.caps.minPartSize) throw new BlobError('FAILED', `part ${n} is smaller than the minimum part size`);
+      if (n !== numbers.length && this.parts.get(n)! < this.caps.minPartSize)
+        throw new BlobError('FAILED', `part ${n} is smaller than the minimum part size`);
     });
     const temporaries = numbers.map((n) => this.partName(n));
     try {
@@ -64,7 +67,11 @@ export class GcsMultipart implements MultipartUpload {
         const next = groups.map((_, i) => `${this.dir}round-${round}-${String(i).padStart(5, '0')}`);
         await inBatches(
           groups.map((g, i) => [g, next[i]!] as const),
-          ([g, dest]) => this.bucket.combine(g.map((n) => this.bucket.file(n)), this.bucket.file(dest)),
+          ([g, dest]) =>
+            this.bucket.combine(
+              g.map((n) => this.bucket.file(n)),
+              this.bucket.file(dest),
+            ),
         );
         temporaries.push(...next);
         level = next;

@@ -23,7 +23,14 @@ import { BlobError } from './driver.ts';
 export const DEFAULT_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 /** Objects read/write, no IAM: all the driver needs. */
 export const GCS_SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write';
-const OAUTH_ERRORS = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']);
+const OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+]);
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** A failed token request. `status` is 0 when no HTTP answer came (see `cause`, a socket error). */
@@ -33,7 +40,12 @@ export class GcsTokenError extends Error {
     readonly oauthError?: string,
     options?: { cause?: unknown },
   ) {
-    super(status === 0 ? 'GCS token request failed' : `GCS token request refused: HTTP ${status}${oauthError ? ` ${oauthError}` : ''}`, options);
+    super(
+      status === 0
+        ? 'GCS token request failed'
+        : `GCS token request refused: HTTP ${status}${oauthError ? ` ${oauthError}` : ''}`,
+      options,
+    );
     this.name = 'GcsTokenError';
   }
 }
@@ -55,7 +67,10 @@ export interface TokenClientOptions {
 }
 
 /** Checks the key and its token address; throws `BlobError('FAILED')` with a plain reason. */
-export function checkServiceAccountKey(key: ServiceAccountKey, apiEndpoint: string): { tokenUri: URL; privateKey: KeyObject } {
+export function checkServiceAccountKey(
+  key: ServiceAccountKey,
+  apiEndpoint: string,
+): { tokenUri: URL; privateKey: KeyObject } {
   if (typeof key?.client_email !== 'string' || key.client_email === '' || typeof key.private_key !== 'string') {
     throw new BlobError('FAILED', 'GCS service-account key needs client_email and private_key');
   }
@@ -65,16 +80,21 @@ export function checkServiceAccountKey(key: ServiceAccountKey, apiEndpoint: stri
   } catch {
     throw new BlobError('FAILED', 'GCS service-account private_key is not a usable PEM key');
   }
-  if (privateKey.asymmetricKeyType !== 'rsa') throw new BlobError('FAILED', 'GCS service-account private_key must be an RSA key');
+  if (privateKey.asymmetricKeyType !== 'rsa')
+    throw new BlobError('FAILED', 'GCS service-account private_key must be an RSA key');
   let tokenUri: URL;
   try {
     tokenUri = new URL(key.token_uri ?? DEFAULT_TOKEN_URI);
   } catch {
     throw new BlobError('FAILED', 'GCS service-account token_uri is not a valid URL');
   }
-  if (tokenUri.username !== '' || tokenUri.password !== '') throw new BlobError('FAILED', 'GCS service-account token_uri may not contain a user name or password');
+  if (tokenUri.username !== '' || tokenUri.password !== '')
+    throw new BlobError('FAILED', 'GCS service-account token_uri may not contain a user name or password');
   if (tokenUri.protocol !== new URL(apiEndpoint).protocol) {
-    throw new BlobError('FAILED', `GCS service-account token_uri must use ${new URL(apiEndpoint).protocol.slice(0, -1)} like the API endpoint`);
+    throw new BlobError(
+      'FAILED',
+      `GCS service-account token_uri must use ${new URL(apiEndpoint).protocol.slice(0, -1)} like the API endpoint`,
+    );
   }
   return { tokenUri, privateKey };
 }
@@ -82,15 +102,29 @@ export function checkServiceAccountKey(key: ServiceAccountKey, apiEndpoint: stri
 const b64url = (v: Buffer | string): string => Buffer.from(v).toString('base64url');
 
 /** The signed assertion: RS256, iss = client_email, aud = token_uri, one hour. */
-export function signAssertion(key: ServiceAccountKey, privateKey: KeyObject, tokenUri: string, nowSeconds = Math.floor(Date.now() / 1000)): string {
-  const header = { alg: 'RS256', typ: 'JWT', ...(typeof key.private_key_id === 'string' ? { kid: key.private_key_id } : {}) };
+export function signAssertion(
+  key: ServiceAccountKey,
+  privateKey: KeyObject,
+  tokenUri: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): string {
+  const header = {
+    alg: 'RS256',
+    typ: 'JWT',
+    ...(typeof key.private_key_id === 'string' ? { kid: key.private_key_id } : {}),
+  };
   const claims = { iss: key.client_email, scope: GCS_SCOPE, aud: tokenUri, iat: nowSeconds, exp: nowSeconds + 3600 };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   return `${input}.${b64url(sign('sha256', Buffer.from(input), privateKey))}`;
 }
 
 /** One token request; resolves `{ access_token, expiry_date }` for OAuth2Client's refreshHandler. */
-function requestToken(tokenUri: URL, assertion: string, agent: http.Agent | undefined, timeoutMs: number): Promise<{ access_token: string; expiry_date: number }> {
+function requestToken(
+  tokenUri: URL,
+  assertion: string,
+  agent: http.Agent | undefined,
+  timeoutMs: number,
+): Promise<{ access_token: string; expiry_date: number }> {
   const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -99,7 +133,11 @@ function requestToken(tokenUri: URL, assertion: string, agent: http.Agent | unde
       method: 'POST',
       ...(agent ? { agent } : {}),
       timeout: timeoutMs,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), accept: 'application/json' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body),
+        accept: 'application/json',
+      },
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('token request timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', (err) => reject(new GcsTokenError(0, undefined, { cause: err })));
@@ -122,10 +160,12 @@ function requestToken(tokenUri: URL, assertion: string, agent: http.Agent | unde
         }
         const token = json['access_token'];
         if (status === 200 && typeof token === 'string' && /^[\x21-\x7e]{1,4096}$/.test(token)) {
-          const expiresIn = typeof json['expires_in'] === 'number' && json['expires_in'] > 0 ? json['expires_in'] : 3600;
+          const expiresIn =
+            typeof json['expires_in'] === 'number' && json['expires_in'] > 0 ? json['expires_in'] : 3600;
           return resolve({ access_token: token, expiry_date: started + expiresIn * 1000 });
         }
-        const oauthError = typeof json['error'] === 'string' && OAUTH_ERRORS.has(json['error']) ? json['error'] : undefined;
+        const oauthError =
+          typeof json['error'] === 'string' && OAUTH_ERRORS.has(json['error']) ? json['error'] : undefined;
         reject(new GcsTokenError(status === 200 ? 502 : status, oauthError));
       });
     });
@@ -142,7 +182,12 @@ export function createServiceAccountAuthClient(opts: TokenClientOptions): OAuth2
   const client = new OAuth2Client();
   let inFlight: Promise<{ access_token: string; expiry_date: number }> | undefined;
   client.refreshHandler = () => {
-    inFlight ??= requestToken(tokenUri, signAssertion(opts.key, privateKey, opts.key.token_uri ?? DEFAULT_TOKEN_URI), opts.agent, opts.timeoutMs).finally(() => {
+    inFlight ??= requestToken(
+      tokenUri,
+      signAssertion(opts.key, privateKey, opts.key.token_uri ?? DEFAULT_TOKEN_URI),
+      opts.agent,
+      opts.timeoutMs,
+    ).finally(() => {
       inFlight = undefined;
     });
     return inFlight;

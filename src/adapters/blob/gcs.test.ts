@@ -28,10 +28,18 @@ after(async () => {
 
 function driver(over: Partial<GcsDriverOptions> & { token?: string } = {}): GcsDriver {
   const { token, ...rest } = over;
-  return new GcsDriver({ bucket: BUCKET, prefix: 'sr/', apiEndpoint: peer.url, authClient: bearerAuthClient(token ?? peer.adminToken), minPartSize: 1024, ...rest });
+  return new GcsDriver({
+    bucket: BUCKET,
+    prefix: 'sr/',
+    apiEndpoint: peer.url,
+    authClient: bearerAuthClient(token ?? peer.adminToken),
+    minPartSize: 1024,
+    ...rest,
+  });
 }
 
-const code = (c: BlobErrorCode) => (e: unknown) => isBlobError(e, c) && !/googleapis|error"|\{/.test((e as Error).message);
+const code = (c: BlobErrorCode) => (e: unknown) =>
+  isBlobError(e, c) && !/googleapis|error"|\{/.test((e as Error).message);
 
 describe('objects', () => {
   test('put / head / get / list / delete under the prefix', async () => {
@@ -47,7 +55,10 @@ describe('objects', () => {
     assert.deepEqual([await text(part.body), part.size, part.length], ['world', 11, 5]);
     await d.put('a/two.txt', Readable.from([Buffer.from('x'), Buffer.from('y')]));
     const page = await d.list('a/');
-    assert.deepEqual(page.items.map((i) => i.key), ['a/one.txt', 'a/two.txt']);
+    assert.deepEqual(
+      page.items.map((i) => i.key),
+      ['a/one.txt', 'a/two.txt'],
+    );
     const [raw] = await storageForPeer(peer, peer.adminToken).bucket(BUCKET).getFiles({ prefix: 'sr/a/' });
     assert.equal(raw.length, 2, 'keys live under the prefix');
     await d.delete('a/one.txt');
@@ -118,7 +129,10 @@ describe('errors', () => {
     await new Promise((r) => srv.once('listening', r));
     const port = (srv.address() as { port: number }).port;
     await new Promise((r) => srv.close(r));
-    await assert.rejects(driver({ apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 0 }).probe(), code('UNREACHABLE'));
+    await assert.rejects(
+      driver({ apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 0 }).probe(),
+      code('UNREACHABLE'),
+    );
   });
 
   test('invalid keys are refused before any I/O', async () => {
@@ -142,8 +156,13 @@ describe('multipart', () => {
     const chunks: Buffer[] = [];
     for await (const c of got.body) chunks.push(c as Buffer);
     assert.ok(Buffer.concat(chunks).equals(whole));
-    const [left] = await storageForPeer(peer, peer.adminToken).bucket(BUCKET).getFiles({ prefix: `sr/${MULTIPART_DIR}` });
-    assert.deepEqual(left.map((f) => f.name), []);
+    const [left] = await storageForPeer(peer, peer.adminToken)
+      .bucket(BUCKET)
+      .getFiles({ prefix: `sr/${MULTIPART_DIR}` });
+    assert.deepEqual(
+      left.map((f) => f.name),
+      [],
+    );
   });
 
   test('abort removes parts, leaves the key as it was, and is safe twice', async () => {
@@ -155,8 +174,13 @@ describe('multipart', () => {
     await up.abort();
     await up.abort();
     assert.equal(await text((await d.get('mp/keep')).body), 'before');
-    const [left] = await storageForPeer(peer, peer.adminToken).bucket(BUCKET).getFiles({ prefix: `sr/${MULTIPART_DIR}` });
-    assert.deepEqual(left.map((f) => f.name), []);
+    const [left] = await storageForPeer(peer, peer.adminToken)
+      .bucket(BUCKET)
+      .getFiles({ prefix: `sr/${MULTIPART_DIR}` });
+    assert.deepEqual(
+      left.map((f) => f.name),
+      [],
+    );
   });
 });
 
@@ -166,7 +190,9 @@ describe('agent', () => {
     class CountingAgent extends http.Agent {
       override createConnection(...args: Parameters<http.Agent['createConnection']>): Socket {
         connections++;
-        return (http.Agent.prototype as unknown as { createConnection: (...a: unknown[]) => Socket }).createConnection.apply(this, args);
+        return (
+          http.Agent.prototype as unknown as { createConnection: (...a: unknown[]) => Socket }
+        ).createConnection.apply(this, args);
       }
     }
     const d = driver({ agent: new CountingAgent({ keepAlive: false }) });
@@ -200,11 +226,13 @@ describe('agent', () => {
 class RecordingAgent extends http.Agent {
   readonly paths: string[] = [];
 }
-const addRequest = (http.Agent.prototype as unknown as { addRequest: (req: http.ClientRequest, o: unknown) => void }).addRequest;
-(RecordingAgent.prototype as unknown as { addRequest: (req: http.ClientRequest, o: unknown) => void }).addRequest = function (this: RecordingAgent, req, o) {
-  this.paths.push(req.path.split('?')[0]!);
-  addRequest.call(this, req, o);
-};
+const addRequest = (http.Agent.prototype as unknown as { addRequest: (req: http.ClientRequest, o: unknown) => void })
+  .addRequest;
+(RecordingAgent.prototype as unknown as { addRequest: (req: http.ClientRequest, o: unknown) => void }).addRequest =
+  function (this: RecordingAgent, req, o) {
+    this.paths.push(req.path.split('?')[0]!);
+    addRequest.call(this, req, o);
+  };
 
 describe('service-account key', () => {
   test('the token comes from token_uri through the agent, once; API calls carry it', async () => {
@@ -217,7 +245,10 @@ describe('service-account key', () => {
     await d.delete('x');
     assert.equal(agent.paths[0], '/token', 'the first request is the token request');
     assert.equal(agent.paths.filter((p) => p === '/token').length, 1, 'the token is reused');
-    assert.ok(agent.paths.filter((p) => p.includes(`/b/${BUCKET}`)).length >= 4, 'API calls went through the same agent');
+    assert.ok(
+      agent.paths.filter((p) => p.includes(`/b/${BUCKET}`)).length >= 4,
+      'API calls went through the same agent',
+    );
     agent.destroy();
   });
 
@@ -227,7 +258,10 @@ describe('service-account key', () => {
     const stranger = serviceAccountKey(peer).json;
     for (const sa of [wrong, stranger]) {
       const d = createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: sa });
-      await assert.rejects(d.probe(), (e) => code('AUTH_FAILED')(e) && !/JWT|account not found|Signature/i.test((e as Error).message));
+      await assert.rejects(
+        d.probe(),
+        (e) => code('AUTH_FAILED')(e) && !/JWT|account not found|Signature/i.test((e as Error).message),
+      );
       await assert.rejects(d.get('x'), code('AUTH_FAILED'));
       await assert.rejects(d.put('x', Buffer.from('x')), code('AUTH_FAILED'));
     }
@@ -244,9 +278,19 @@ describe('service-account key', () => {
   test('token_uri goes through the egress guard: a refused address is EGRESS_DENIED before any connection', async () => {
     const key = await registerServiceAccount(peer, { access: 'write' });
     const guard = createEgressGuard({ allowlist: '127.0.0.1/32', connectTimeoutMs: 2000, readTimeoutMs: 5000 });
-    await createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: key, agent: guard.httpAgent() }).probe();
+    await createGcsDriver({
+      bucket: BUCKET,
+      apiEndpoint: peer.url,
+      serviceAccount: key,
+      agent: guard.httpAgent(),
+    }).probe();
     for (const tokenUri of ['http://169.254.169.254/token', 'http://127.0.0.2:9/token', 'http://[::1]:9/token']) {
-      const d = createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: { ...key, token_uri: tokenUri }, agent: guard.httpAgent() });
+      const d = createGcsDriver({
+        bucket: BUCKET,
+        apiEndpoint: peer.url,
+        serviceAccount: { ...key, token_uri: tokenUri },
+        agent: guard.httpAgent(),
+      });
       await assert.rejects(d.probe(), code('EGRESS_DENIED'), tokenUri);
       await assert.rejects(d.get('x'), code('EGRESS_DENIED'), tokenUri);
     }
@@ -259,12 +303,20 @@ describe('service-account key', () => {
       ['no token_uri (Google’s, https) for an http endpoint', { token_uri: undefined }],
       ['user:password@ in token_uri', { token_uri: `http://u:p@127.0.0.1:${peer.port}/token` }],
       ['a token_uri that is no URL', { token_uri: 'not a url' }],
-      ['a private_key that is no key', { private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }],
+      [
+        'a private_key that is no key',
+        { private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' },
+      ],
       ['no client_email', { client_email: undefined }],
     ];
     for (const [name, over] of cases) {
       assert.throws(
-        () => createGcsDriver({ bucket: BUCKET, apiEndpoint: peer.url, serviceAccount: { ...json, ...over } as typeof json }),
+        () =>
+          createGcsDriver({
+            bucket: BUCKET,
+            apiEndpoint: peer.url,
+            serviceAccount: { ...json, ...over } as typeof json,
+          }),
         (e) => code('FAILED')(e) && !(e as Error).message.includes('PRIVATE KEY'),
         name,
       );

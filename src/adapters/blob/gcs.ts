@@ -21,8 +21,19 @@ import { pipeline } from 'node:stream/promises';
 import { type Bucket, type File, Storage, type StorageOptions } from '@google-cloud/storage';
 import type { AuthClient } from 'google-auth-library';
 import {
-  BlobError, type BlobDriver, type BlobInfo, type ByteRange, checkBlobKey, checkBlobPrefix, type DriverCapabilities,
-  type GetResult, type ListPage, type MultipartUpload, type PutOptions, resolveRange, type StoreFacts,
+  BlobError,
+  type BlobDriver,
+  type BlobInfo,
+  type ByteRange,
+  checkBlobKey,
+  checkBlobPrefix,
+  type DriverCapabilities,
+  type GetResult,
+  type ListPage,
+  type MultipartUpload,
+  type PutOptions,
+  resolveRange,
+  type StoreFacts,
 } from './driver.ts';
 import { agentInterceptor, installTeenyAgentHook } from './gcs-agent.ts';
 import { type ErrorContext, httpStatusOf, toBlobError } from './gcs-errors.ts';
@@ -118,7 +129,12 @@ export class GcsDriver implements BlobDriver {
     const options: StorageOptions = {
       projectId: opts.projectId ?? opts.credentials?.project_id ?? 'strongroom',
       timeout: opts.timeoutMs ?? 30_000,
-      retryOptions: { autoRetry: (opts.maxRetries ?? 2) > 0, maxRetries: opts.maxRetries ?? 2, maxRetryDelay: 8, totalTimeout: 120 },
+      retryOptions: {
+        autoRetry: (opts.maxRetries ?? 2) > 0,
+        maxRetries: opts.maxRetries ?? 2,
+        maxRetryDelay: 8,
+        totalTimeout: 120,
+      },
     };
     if (opts.apiEndpoint !== undefined) {
       options.apiEndpoint = opts.apiEndpoint;
@@ -143,7 +159,8 @@ export class GcsDriver implements BlobDriver {
 
   private file(key: string, generation?: number): File {
     const name = this.prefix + checkBlobKey(key);
-    if (name.startsWith(this.prefix + MULTIPART_DIR)) throw new BlobError('INVALID_KEY', 'object key is in the reserved multipart area');
+    if (name.startsWith(this.prefix + MULTIPART_DIR))
+      throw new BlobError('INVALID_KEY', 'object key is in the reserved multipart area');
     return generation === undefined ? this.bucket.file(name) : this.bucket.file(name, { generation });
   }
 
@@ -182,7 +199,11 @@ export class GcsDriver implements BlobDriver {
     try {
       await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, ws);
     } catch (err) {
-      return this.fail(err, { op: 'GCS put', notFound: 'BUCKET_NOT_FOUND', preconditionFailed: opts.ifNoneMatch ? 'ALREADY_EXISTS' : 'PRECONDITION_FAILED' });
+      return this.fail(err, {
+        op: 'GCS put',
+        notFound: 'BUCKET_NOT_FOUND',
+        preconditionFailed: opts.ifNoneMatch ? 'ALREADY_EXISTS' : 'PRECONDITION_FAILED',
+      });
     }
     return this.info(key, file.metadata);
   }
@@ -198,7 +219,9 @@ export class GcsDriver implements BlobDriver {
     const { start, end } = resolveRange(range, size);
     if (end < start) return { body: Readable.from([]), size, length: 0 };
     const whole = start === 0 && end === size - 1;
-    const source = this.file(key, Number(meta.generation)).createReadStream(whole ? { validation: 'crc32c' } : { start, end, validation: false });
+    const source = this.file(key, Number(meta.generation)).createReadStream(
+      whole ? { validation: 'crc32c' } : { start, end, validation: false },
+    );
     const body = new PassThrough();
     source.on('error', (err) => body.destroy(toBlobError(err, { op: 'GCS get', notFound: 'NOT_FOUND' })));
     body.on('close', () => source.destroy());
@@ -226,7 +249,9 @@ export class GcsDriver implements BlobDriver {
         autoPaginate: false,
         ...(opts.cursor ? { pageToken: opts.cursor } : {}),
       })) as unknown as [File[], { pageToken?: string } | null];
-      const items = files.filter((f) => !f.name.startsWith(reserved)).map((f) => this.info(f.name.slice(this.prefix.length), f.metadata));
+      const items = files
+        .filter((f) => !f.name.startsWith(reserved))
+        .map((f) => this.info(f.name.slice(this.prefix.length), f.metadata));
       return next?.pageToken ? { items, cursor: next.pageToken } : { items };
     } catch (err) {
       return this.fail(err, { op: 'GCS list', notFound: 'BUCKET_NOT_FOUND' });
@@ -245,8 +270,13 @@ export class GcsDriver implements BlobDriver {
   async createMultipart(key: string): Promise<MultipartUpload> {
     const target = this.file(key);
     const dir = `${this.prefix}${MULTIPART_DIR}${randomBytes(16).toString('hex')}/`;
-    return new GcsMultipart(this.bucket, target, dir, this.capabilities, (err, op) => this.fail(err, { op, notFound: 'NOT_FOUND' }), (meta) =>
-      this.info(key, meta),
+    return new GcsMultipart(
+      this.bucket,
+      target,
+      dir,
+      this.capabilities,
+      (err, op) => this.fail(err, { op, notFound: 'NOT_FOUND' }),
+      (meta) => this.info(key, meta),
     );
   }
 

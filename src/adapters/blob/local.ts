@@ -33,13 +33,15 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
 
   function fileOf(key: string): string {
     checkBlobKey(key);
-    if (key.split('/').some((s) => s.startsWith(RESERVED))) throw new BlobError('INVALID_KEY', `object key segments may not begin with ${RESERVED}`);
+    if (key.split('/').some((s) => s.startsWith(RESERVED)))
+      throw new BlobError('INVALID_KEY', `object key segments may not begin with ${RESERVED}`);
     return path.join(root, ...key.split('/'));
   }
 
   async function requireRoot(): Promise<void> {
     try {
-      if (!(await stat(root)).isDirectory()) throw new BlobError('BUCKET_NOT_FOUND', 'the drive directory is not a directory');
+      if (!(await stat(root)).isDirectory())
+        throw new BlobError('BUCKET_NOT_FOUND', 'the drive directory is not a directory');
     } catch (err) {
       throw normalise(err, 'the drive directory');
     }
@@ -48,7 +50,10 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
   async function writeAtomically(target: string, body: Readable | Buffer, exclusive: boolean): Promise<void> {
     await mkdir(path.dirname(target), { recursive: true });
     // The temp name carries the target's name, so `delete` can also remove what a crashed put left.
-    const tmp = path.join(path.dirname(target), `${RESERVED}tmp-${path.basename(target)}-${randomBytes(9).toString('hex')}`);
+    const tmp = path.join(
+      path.dirname(target),
+      `${RESERVED}tmp-${path.basename(target)}-${randomBytes(9).toString('hex')}`,
+    );
     try {
       const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
       await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, out);
@@ -95,7 +100,9 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
       throw normalise(err, 'the drive directory');
     }
     // Sort by the key each entry produces so "a/…" and "a-…" interleave the way object stores sort.
-    const named = entries.filter((e) => !e.name.startsWith(RESERVED)).map((e) => ({ e, key: base + e.name + (e.isDirectory() ? '/' : '') }));
+    const named = entries
+      .filter((e) => !e.name.startsWith(RESERVED))
+      .map((e) => ({ e, key: base + e.name + (e.isDirectory() ? '/' : '') }));
     named.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const { e, key } of named) {
       if (e.isDirectory()) yield* walk(path.join(dir, e.name), key);
@@ -126,7 +133,10 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
       if (!i) throw new BlobError('NOT_FOUND', 'no object with that key');
       const r = resolveRange(range, i.size);
       const length = i.size === 0 ? 0 : r.end - r.start + 1;
-      const body = length === 0 ? Readable.from([]) : createReadStream(file, { start: r.start, end: r.end, highWaterMark: 1 << 20 });
+      const body =
+        length === 0
+          ? Readable.from([])
+          : createReadStream(file, { start: r.start, end: r.end, highWaterMark: 1 << 20 });
       return { body, size: i.size, length };
     },
 
@@ -175,10 +185,12 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
       return {
         async putPart(n: number, body: Readable | Buffer, length: number): Promise<void> {
           if (done) throw new BlobError('PRECONDITION_FAILED', 'the upload is finished');
-          if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new BlobError('FAILED', 'part numbers run from 1 to 10000');
+          if (!Number.isInteger(n) || n < 1 || n > 10_000)
+            throw new BlobError('FAILED', 'part numbers run from 1 to 10000');
           await writeAtomically(partFile(n), body, false);
           const written = (await stat(partFile(n))).size;
-          if (written !== length) throw new BlobError('FAILED', `part ${n} has ${written} bytes, ${length} were declared`);
+          if (written !== length)
+            throw new BlobError('FAILED', `part ${n} has ${written} bytes, ${length} were declared`);
           parts.add(n);
         },
         async complete(): Promise<BlobInfo> {
@@ -218,8 +230,10 @@ function normalise(err: unknown, what: string): BlobError {
   if (err instanceof BlobError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new BlobError('BUCKET_NOT_FOUND', 'the drive directory does not exist', { cause: err });
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new BlobError('PERMISSION_DENIED', `no permission to write ${what}`, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return new BlobError('PERMISSION_DENIED', `no permission to write ${what}`, { cause: err });
   if (code === 'ENOSPC' || code === 'EDQUOT') return new BlobError('FAILED', 'the drive is full', { cause: err });
-  if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') return new BlobError('PRECONDITION_FAILED', `${what} conflicts with a directory of the same name`, { cause: err });
+  if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST')
+    return new BlobError('PRECONDITION_FAILED', `${what} conflicts with a directory of the same name`, { cause: err });
   return new BlobError('FAILED', `the drive failed to store ${what}`, { cause: err });
 }

@@ -28,7 +28,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { StoreFacts, BlobDriver, BlobErrorCode, BlobInfo, ByteRange, GetResult, ListPage, MultipartUpload, PutOptions } from './driver.ts';
+import type {
+  StoreFacts,
+  BlobDriver,
+  BlobErrorCode,
+  BlobInfo,
+  ByteRange,
+  GetResult,
+  ListPage,
+  MultipartUpload,
+  PutOptions,
+} from './driver.ts';
 import { BlobError, checkBlobKey, checkBlobPrefix, egressDetail } from './driver.ts';
 import { hasEgressDenial } from '../../core/net/egress-error.ts';
 
@@ -79,13 +89,25 @@ export function createS3Driver(o: S3DriverOptions): BlobDriver {
 
     async put(key: string, body: Readable | Buffer, p: PutOptions = {}): Promise<BlobInfo> {
       const Key = full(key);
-      if (p.ifNoneMatch && !conditionalCreate) throw new BlobError('UNSUPPORTED', 'this S3 service cannot create objects conditionally');
-      const common = { Bucket, Key, ...(p.contentType ? { ContentType: p.contentType } : {}), ...(p.ifNoneMatch ? { IfNoneMatch: '*' } : {}) };
+      if (p.ifNoneMatch && !conditionalCreate)
+        throw new BlobError('UNSUPPORTED', 'this S3 service cannot create objects conditionally');
+      const common = {
+        Bucket,
+        Key,
+        ...(p.contentType ? { ContentType: p.contentType } : {}),
+        ...(p.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+      };
       try {
         if (Buffer.isBuffer(body)) {
           await client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
         } else {
-          const upload = new Upload({ client, params: { ...common, Body: body }, partSize: UPLOAD_PART, queueSize: 2, leavePartsOnError: false });
+          const upload = new Upload({
+            client,
+            params: { ...common, Body: body },
+            partSize: UPLOAD_PART,
+            queueSize: 2,
+            leavePartsOnError: false,
+          });
           await upload.done();
         }
       } catch (err) {
@@ -98,7 +120,10 @@ export function createS3Driver(o: S3DriverOptions): BlobDriver {
 
     async get(key: string, range?: ByteRange): Promise<GetResult> {
       const Key = full(key);
-      if (range && (!Number.isSafeInteger(range.start) || range.start < 0 || (range.end !== undefined && range.end < range.start))) {
+      if (
+        range &&
+        (!Number.isSafeInteger(range.start) || range.start < 0 || (range.end !== undefined && range.end < range.start))
+      ) {
         throw new BlobError('INVALID_RANGE', 'byte range is malformed');
       }
       try {
@@ -117,7 +142,12 @@ export function createS3Driver(o: S3DriverOptions): BlobDriver {
       const Key = full(key);
       try {
         const res = await client.send(new HeadObjectCommand({ Bucket, Key }));
-        return { key, size: Number(res.ContentLength ?? 0), ...(res.ETag ? { etag: res.ETag } : {}), ...(res.LastModified ? { lastModified: res.LastModified } : {}) };
+        return {
+          key,
+          size: Number(res.ContentLength ?? 0),
+          ...(res.ETag ? { etag: res.ETag } : {}),
+          ...(res.LastModified ? { lastModified: res.LastModified } : {}),
+        };
       } catch (err) {
         const e = mapError(err, 'object');
         if (e.code === 'NOT_FOUND') return null;
@@ -171,7 +201,9 @@ export function createS3Driver(o: S3DriverOptions): BlobDriver {
       return {
         async putPart(n: number, body: Readable | Buffer, length: number): Promise<void> {
           try {
-            const res = await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n, Body: body, ContentLength: length }));
+            const res = await client.send(
+              new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n, Body: body, ContentLength: length }),
+            );
             etags.set(n, res.ETag ?? '');
           } catch (err) {
             throw mapError(err, 'object');
@@ -180,7 +212,9 @@ export function createS3Driver(o: S3DriverOptions): BlobDriver {
         async complete(): Promise<BlobInfo> {
           const Parts = [...etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
           try {
-            await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }));
+            await client.send(
+              new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }),
+            );
           } catch (err) {
             throw mapError(err, 'object');
           }
@@ -215,7 +249,10 @@ export function createS3Driver(o: S3DriverOptions): BlobDriver {
       const facts: StoreFacts = {};
       try {
         const cors = await client.send(new GetBucketCorsCommand({ Bucket }));
-        facts.cors = (cors.CORSRules ?? []).map((r) => ({ origins: r.AllowedOrigins ?? [], methods: r.AllowedMethods ?? [] }));
+        facts.cors = (cors.CORSRules ?? []).map((r) => ({
+          origins: r.AllowedOrigins ?? [],
+          methods: r.AllowedMethods ?? [],
+        }));
       } catch (err) {
         if (errorName(err) === 'NoSuchCORSConfiguration') facts.cors = [];
       }
@@ -248,8 +285,32 @@ interface SdkError {
   $fault?: string;
 }
 
-const AUTH = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed', 'CredentialsProviderError']);
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'TimeoutError', 'RequestTimeout', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'SELF_SIGNED_CERT_IN_CHAIN']);
+const AUTH = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AuthorizationHeaderMalformed',
+  'CredentialsProviderError',
+]);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'TimeoutError',
+  'RequestTimeout',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+]);
 
 const UNIMPLEMENTED = new Set(['MethodNotAllowed', 'NotImplemented']);
 const errorName = (err: unknown) => String((err as SdkError | undefined)?.name ?? '');
@@ -265,16 +326,22 @@ function mapError(err: unknown, what: 'object' | 'bucket', conditional = false):
   const out = (c: BlobErrorCode, msg: string) => new BlobError(c, msg, { cause: err });
   if (name === 'NoSuchBucket') return out('BUCKET_NOT_FOUND', 'the bucket does not exist');
   if (name === 'NoSuchKey' || name === 'NoSuchUpload') return out('NOT_FOUND', 'no object with that key');
-  if (name === 'NotFound' || status === 404) return what === 'bucket' ? out('BUCKET_NOT_FOUND', 'the bucket does not exist') : out('NOT_FOUND', 'no object with that key');
+  if (name === 'NotFound' || status === 404)
+    return what === 'bucket'
+      ? out('BUCKET_NOT_FOUND', 'the bucket does not exist')
+      : out('NOT_FOUND', 'no object with that key');
   if (AUTH.has(name)) return out('AUTH_FAILED', 'the service rejected the access key or its signature');
   if (name === 'AccessDenied' || name === 'AllAccessDisabled' || name === 'Forbidden' || status === 403) {
     return out('PERMISSION_DENIED', `the credentials may not do this on the ${what}`);
   }
   if (status === 401) return out('AUTH_FAILED', 'the service rejected the credentials');
   if (name === 'PreconditionFailed' || status === 412 || (conditional && status === 409)) {
-    return conditional ? out('ALREADY_EXISTS', 'an object with that key exists') : out('PRECONDITION_FAILED', 'a precondition failed');
+    return conditional
+      ? out('ALREADY_EXISTS', 'an object with that key exists')
+      : out('PRECONDITION_FAILED', 'a precondition failed');
   }
-  if (name === 'InvalidRange' || status === 416) return out('INVALID_RANGE', 'byte range starts beyond the end of the object');
+  if (name === 'InvalidRange' || status === 416)
+    return out('INVALID_RANGE', 'byte range starts beyond the end of the object');
   if (NETWORK.has(name) || NETWORK.has(code) || (status === undefined && e.$fault === undefined)) {
     return out('UNREACHABLE', 'the storage service could not be reached');
   }

@@ -88,7 +88,11 @@ export async function readPrivateFile(file: string, opts: ReadPrivateOptions): P
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw keyError('SEALED', 'ROOT_KEY_MISSING', `${opts.what} ${file} does not exist; run \`strongroom init\` first`);
+      throw keyError(
+        'SEALED',
+        'ROOT_KEY_MISSING',
+        `${opts.what} ${file} does not exist; run \`strongroom init\` first`,
+      );
     }
     throw keyError('SEALED', 'ROOT_KEY_FILE_UNSAFE', `cannot open ${opts.what} ${file} (${code ?? 'error'})`);
   }
@@ -114,7 +118,11 @@ export async function readPrivateFile(file: string, opts: ReadPrivateOptions): P
       );
     }
     if (st.size > opts.maxBytes) {
-      throw keyError('SEALED', 'ROOT_KEY_FILE_INVALID', `${opts.what} ${file} is ${st.size} bytes, larger than expected`);
+      throw keyError(
+        'SEALED',
+        'ROOT_KEY_FILE_INVALID',
+        `${opts.what} ${file} is ${st.size} bytes, larger than expected`,
+      );
     }
     return await handle.readFile();
   } finally {

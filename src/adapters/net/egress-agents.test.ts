@@ -22,7 +22,17 @@ interface Peer {
 function listen(server: net.Server): Promise<Peer> {
   const peer = { port: 0, connections: 0, close: () => new Promise<void>((r) => server.close(() => r())) };
   server.on('connection', () => peer.connections++);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ ...peer, get connections() { return peer.connections; }, port: (server.address() as net.AddressInfo).port })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        ...peer,
+        get connections() {
+          return peer.connections;
+        },
+        port: (server.address() as net.AddressInfo).port,
+      }),
+    ),
+  );
 }
 
 const sockets = new Set<net.Socket>();
@@ -47,7 +57,11 @@ before(async () => {
   const hello: http.RequestListener = (_req, res) => res.end('hello from 127.0.0.1');
   plain = await listen(track(http.createServer(hello)));
   secure = await listen(track(https.createServer(tlsMaterial, hello)));
-  redirecting = await listen(track(http.createServer((_req, res) => res.writeHead(302, { location: `http://127.0.0.1:${plain.port}/next` }).end())));
+  redirecting = await listen(
+    track(
+      http.createServer((_req, res) => res.writeHead(302, { location: `http://127.0.0.1:${plain.port}/next` }).end()),
+    ),
+  );
   silent = await listen(track(http.createServer(() => {}))); // reads the request, never answers
   mute = await listen(track(net.createServer(() => {}))); // accepts TCP, never speaks TLS
 });
@@ -66,7 +80,10 @@ function guardWith(allowlist: string, timeouts = { connectTimeoutMs: 2000, readT
   return createEgressGuard({ allowlist, resolve, ...timeouts });
 }
 
-function get(options: https.RequestOptions, secureRequest = false): Promise<{ status: number; body: string; remote: string | undefined }> {
+function get(
+  options: https.RequestOptions,
+  secureRequest = false,
+): Promise<{ status: number; body: string; remote: string | undefined }> {
   return new Promise((done, fail) => {
     const req = (secureRequest ? https : http).request({ method: 'GET', path: '/', ...options }, (res) => {
       const chunks: Buffer[] = [];
@@ -84,12 +101,18 @@ test('without the allowlist, loopback is refused before any connection (literal,
   const guard = guardWith('');
   const agent = guard.httpAgent();
   for (const host of ['127.0.0.1', '127.1', '0x7f.1', '2130706433', 'store.test', 'localhost', '::ffff:127.0.0.1']) {
-    await assert.rejects(get({ host, port: plain.port, agent }), (err) => err instanceof EgressDeniedError && err.code === 'EGRESS_DENIED', host);
+    await assert.rejects(
+      get({ host, port: plain.port, agent }),
+      (err) => err instanceof EgressDeniedError && err.code === 'EGRESS_DENIED',
+      host,
+    );
   }
   await assert.rejects(get({ socketPath: '/tmp/x.sock', agent }), { reason: 'UNIX_SOCKET' });
   const tlsAgent = guard.httpsAgent({ ca });
   await assert.rejects(get({ host: '127.0.0.1', port: secure.port, agent: tlsAgent }, true), { reason: 'LOOPBACK' });
-  await assert.rejects(get({ host: 'store.test', port: secure.port, agent: tlsAgent }, true), { detail: 'store.test resolves to a loopback address 127.0.0.1' });
+  await assert.rejects(get({ host: 'store.test', port: secure.port, agent: tlsAgent }, true), {
+    detail: 'store.test resolves to a loopback address 127.0.0.1',
+  });
   assert.equal(plain.connections, 0);
   assert.equal(secure.connections, 0);
   agent.destroy();
@@ -126,7 +149,10 @@ test('a server that accepts and never answers hits the read timeout', async () =
   const guard = guardWith('127.0.0.1/32', { connectTimeoutMs: 2000, readTimeoutMs: 300 });
   const agent = guard.httpAgent();
   const t0 = Date.now();
-  await assert.rejects(get({ host: '127.0.0.1', port: silent.port, agent }), (err) => err instanceof EgressTimeoutError && err.phase === 'read');
+  await assert.rejects(
+    get({ host: '127.0.0.1', port: silent.port, agent }),
+    (err) => err instanceof EgressTimeoutError && err.phase === 'read',
+  );
   const elapsed = Date.now() - t0;
   assert.ok(elapsed >= 250 && elapsed < 3000, `${elapsed} ms`);
   agent.destroy();
@@ -136,14 +162,22 @@ test('a TLS handshake that never completes hits the connect timeout', async () =
   const guard = guardWith('127.0.0.1/32', { connectTimeoutMs: 300, readTimeoutMs: 10_000 });
   const agent = guard.httpsAgent({ ca });
   const t0 = Date.now();
-  await assert.rejects(get({ host: '127.0.0.1', port: mute.port, agent }, true), (err) => err instanceof EgressTimeoutError && err.phase === 'connect');
+  await assert.rejects(
+    get({ host: '127.0.0.1', port: mute.port, agent }, true),
+    (err) => err instanceof EgressTimeoutError && err.phase === 'connect',
+  );
   const elapsed = Date.now() - t0;
   assert.ok(elapsed >= 250 && elapsed < 3000, `${elapsed} ms`);
   agent.destroy();
 });
 
 test('a resolver that never answers hits the connect timeout, and nothing is dialled', async () => {
-  const guard = createEgressGuard({ allowlist: '127.0.0.1/32', resolve: () => new Promise<never>(() => {}), connectTimeoutMs: 200, readTimeoutMs: 5000 });
+  const guard = createEgressGuard({
+    allowlist: '127.0.0.1/32',
+    resolve: () => new Promise<never>(() => {}),
+    connectTimeoutMs: 200,
+    readTimeoutMs: 5000,
+  });
   const agent = guard.httpAgent();
   const before = plain.connections;
   await assert.rejects(get({ host: 'hang.test', port: plain.port, agent }), (err) => err instanceof EgressTimeoutError);

@@ -31,7 +31,10 @@ export interface GuardedConnectDeps {
 /** A timeout of a guarded connection; `code` is ETIMEDOUT so SDKs treat it as a network failure. */
 export class EgressTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(readonly phase: 'resolve' | 'connect' | 'read', readonly timeoutMs: number) {
+  constructor(
+    readonly phase: 'resolve' | 'connect' | 'read',
+    readonly timeoutMs: number,
+  ) {
     super(`${phase === 'read' ? 'no data received' : `${phase} did not finish`} within ${timeoutMs} ms`);
     this.name = 'EgressTimeoutError';
   }
@@ -51,7 +54,10 @@ function fail(err: Error, callback: ConnectCallback | undefined): Duplex | undef
 }
 
 function armTimeouts(socket: net.Socket, deps: GuardedConnectDeps): void {
-  const connectTimer = setTimeout(() => socket.destroy(new EgressTimeoutError('connect', deps.connectTimeoutMs)), deps.connectTimeoutMs);
+  const connectTimer = setTimeout(
+    () => socket.destroy(new EgressTimeoutError('connect', deps.connectTimeoutMs)),
+    deps.connectTimeoutMs,
+  );
   socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => {
     clearTimeout(connectTimer);
     socket.setTimeout(deps.readTimeoutMs);
@@ -73,7 +79,8 @@ function guardedConnection(
   callback: ConnectCallback | undefined,
   dial: (options: ConnectOptions) => net.Socket,
 ): Duplex | undefined {
-  if (options.socketPath) return fail(new EgressDeniedError('UNIX_SOCKET', 'connections to a Unix socket are not allowed'), callback);
+  if (options.socketPath)
+    return fail(new EgressDeniedError('UNIX_SOCKET', 'connections to a Unix socket are not allowed'), callback);
   try {
     deps.policy.checkHost(options.host ?? 'localhost');
   } catch (err) {

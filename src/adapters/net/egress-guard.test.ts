@@ -41,7 +41,10 @@ test('checkUrl refuses every bypass spelling as a URL host, without a DNS query'
     if (host.includes('\t') || host === '') continue;
     const got = await reasonOf(guard.checkUrl(`https://${host}/bucket`));
     // Two spellings change meaning inside a URL: user@host and host:port.
-    const inUrl: Record<string, EgressReason> = { 'evil.example@127.0.0.1': 'USERINFO_NOT_ALLOWED', '127.0.0.1:80': 'LOOPBACK' };
+    const inUrl: Record<string, EgressReason> = {
+      'evil.example@127.0.0.1': 'USERINFO_NOT_ALLOWED',
+      '127.0.0.1:80': 'LOOPBACK',
+    };
     const expected = inUrl[host] ?? reason;
     assert.equal(got, expected, JSON.stringify(host));
   }
@@ -58,7 +61,11 @@ test('a name is refused when any DNS answer is refused, even next to a public on
 });
 
 test('public names and literals pass; checkUrl returns the checked addresses', async () => {
-  const guard = createEgressGuard({ allowlist: '', resolve: fakeDns({ 's3.example.com': ['52.216.8.1', '2600:1f18::1'] }), ...TIMEOUTS });
+  const guard = createEgressGuard({
+    allowlist: '',
+    resolve: fakeDns({ 's3.example.com': ['52.216.8.1', '2600:1f18::1'] }),
+    ...TIMEOUTS,
+  });
   const r = await guard.checkUrl('https://S3.Example.com./bucket?x=1');
   assert.deepEqual(r.addresses, ['52.216.8.1', '2600:1f18::1']);
   assert.equal(r.url.hostname, 's3.example.com.');
@@ -67,7 +74,13 @@ test('public names and literals pass; checkUrl returns the checked addresses', a
 
 test('checkUrl: http(s) only, no user:password@, a valid URL', async () => {
   const guard = createEgressGuard({ allowlist: '', resolve: fakeDns({ 'a.example': ['8.8.8.8'] }), ...TIMEOUTS });
-  for (const url of ['ftp://a.example/', 'file:///etc/passwd', 'gopher://a.example/', 'data:text/plain,x', 'ws://a.example/']) {
+  for (const url of [
+    'ftp://a.example/',
+    'file:///etc/passwd',
+    'gopher://a.example/',
+    'data:text/plain,x',
+    'ws://a.example/',
+  ]) {
     assert.equal(await reasonOf(guard.checkUrl(url)), 'SCHEME_NOT_ALLOWED', url);
   }
   assert.equal(await reasonOf(guard.checkUrl('https://user:pw@a.example/')), 'USERINFO_NOT_ALLOWED');
@@ -77,7 +90,11 @@ test('checkUrl: http(s) only, no user:password@, a valid URL', async () => {
 });
 
 test('the allowlist lets exactly its block through', async () => {
-  const dns = fakeDns({ 'emulator.test': ['127.0.0.1'], 'both.test': ['127.0.0.1', '127.0.0.2'], 'onprem.test': ['10.1.2.3'] });
+  const dns = fakeDns({
+    'emulator.test': ['127.0.0.1'],
+    'both.test': ['127.0.0.1', '127.0.0.2'],
+    'onprem.test': ['10.1.2.3'],
+  });
   const guard = createEgressGuard({ allowlist: ['127.0.0.1/32', '10.1.0.0/16'], resolve: dns, ...TIMEOUTS });
   assert.equal(await reasonOf(guard.checkUrl('http://emulator.test:9000/')), 'ALLOWED');
   assert.equal(await reasonOf(guard.checkUrl('http://127.0.0.1:9000/')), 'ALLOWED');
@@ -89,10 +106,17 @@ test('the allowlist lets exactly its block through', async () => {
 });
 
 test('a bad allowlist is a ConfigError naming the variable', () => {
-  assert.throws(() => createEgressGuard({ allowlist: '127.0.0.1', ...TIMEOUTS }), (err) => err instanceof ConfigError && /STRONGROOM_EGRESS_ALLOWLIST/.test(err.message));
+  assert.throws(
+    () => createEgressGuard({ allowlist: '127.0.0.1', ...TIMEOUTS }),
+    (err) => err instanceof ConfigError && /STRONGROOM_EGRESS_ALLOWLIST/.test(err.message),
+  );
 });
 
-function lookupAsync(guard: ReturnType<typeof createEgressGuard>, host: string, options: object): Promise<{ address: string | LookupAddress[]; family?: number }> {
+function lookupAsync(
+  guard: ReturnType<typeof createEgressGuard>,
+  host: string,
+  options: object,
+): Promise<{ address: string | LookupAddress[]; family?: number }> {
   return new Promise((resolve, reject) => {
     guard.lookup(host, options, (err, address, family) => (err ? reject(err) : resolve({ address, family })));
   });
@@ -104,7 +128,10 @@ test('lookup is dns.lookup-compatible: one address, all: true, a family filter',
   assert.deepEqual(await lookupAsync(guard, 'dual.example', {}), { address: '2600:1f18::1', family: 6 });
   assert.deepEqual(await lookupAsync(guard, 'dual.example', { family: 4 }), { address: '52.216.8.1', family: 4 });
   assert.deepEqual(await lookupAsync(guard, 'dual.example', { all: true }), {
-    address: [{ address: '2600:1f18::1', family: 6 }, { address: '52.216.8.1', family: 4 }],
+    address: [
+      { address: '2600:1f18::1', family: 6 },
+      { address: '52.216.8.1', family: 4 },
+    ],
     family: undefined,
   });
   await assert.rejects(lookupAsync(guard, 'bad.example', { all: true }), { code: 'EGRESS_DENIED', reason: 'PRIVATE' });
@@ -113,14 +140,26 @@ test('lookup is dns.lookup-compatible: one address, all: true, a family filter',
   const onlyV4 = createEgressGuard({ allowlist: '', resolve: fakeDns({ 'v4.example': ['52.216.8.1'] }), ...TIMEOUTS });
   await assert.rejects(lookupAsync(onlyV4, 'v4.example', { family: 6 }), { code: 'ENOTFOUND' });
   // The legacy two-argument form.
-  const two = await new Promise((resolve) => (guard.lookup as unknown as (h: string, cb: (...a: unknown[]) => void) => void)('dual.example', (...args) => resolve(args)));
+  const two = await new Promise((resolve) =>
+    (guard.lookup as unknown as (h: string, cb: (...a: unknown[]) => void) => void)('dual.example', (...args) =>
+      resolve(args),
+    ),
+  );
   assert.deepEqual(two, [null, '2600:1f18::1', 6]);
 });
 
 test('DNS resolution is bounded by the connect timeout', async () => {
-  const guard = createEgressGuard({ allowlist: '', resolve: () => new Promise<never>(() => {}), connectTimeoutMs: 100, readTimeoutMs: 100 });
+  const guard = createEgressGuard({
+    allowlist: '',
+    resolve: () => new Promise<never>(() => {}),
+    connectTimeoutMs: 100,
+    readTimeoutMs: 100,
+  });
   const t0 = Date.now();
-  await assert.rejects(guard.checkUrl('https://slow.example/'), (err) => err instanceof EgressTimeoutError && err.phase === 'resolve');
+  await assert.rejects(
+    guard.checkUrl('https://slow.example/'),
+    (err) => err instanceof EgressTimeoutError && err.phase === 'resolve',
+  );
   assert.ok(Date.now() - t0 < 2000);
 });
 
@@ -129,6 +168,9 @@ test('with the system resolver, localhost is refused (it resolves to loopback)',
   assert.equal(await reasonOf(guard.checkUrl('http://localhost:9000/')), 'LOOPBACK');
   assert.equal(guard.connectTimeoutMs, 5000);
   assert.equal(guard.readTimeoutMs, 30_000);
-  const allowed = createEgressGuardFromConfig(loadConfig({ STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32' }), fakeDns({ 'emu.test': ['127.0.0.1'] }));
+  const allowed = createEgressGuardFromConfig(
+    loadConfig({ STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32' }),
+    fakeDns({ 'emu.test': ['127.0.0.1'] }),
+  );
   assert.equal(await reasonOf(allowed.checkUrl('http://emu.test/')), 'ALLOWED');
 });

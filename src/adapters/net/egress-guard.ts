@@ -93,14 +93,19 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
 
   const lookup = ((hostname: string, opts: unknown, cb?: unknown) => {
     const callback = (typeof opts === 'function' ? opts : cb) as (...args: unknown[]) => void;
-    const o = (typeof opts === 'object' && opts !== null ? opts : { family: typeof opts === 'number' ? opts : 0 }) as dns.LookupOptions;
+    const o = (
+      typeof opts === 'object' && opts !== null ? opts : { family: typeof opts === 'number' ? opts : 0 }
+    ) as dns.LookupOptions;
     const family = o.family === 'IPv4' ? 4 : o.family === 'IPv6' ? 6 : (o.family ?? 0);
     resolveHost(hostname).then(
       (checked) => {
         const usable = family === 0 ? checked : checked.filter((a) => a.family === family);
         const first = usable[0];
         if (!first) {
-          const err = Object.assign(new Error(`${hostname} has no IPv${family} address`), { code: 'ENOTFOUND', hostname });
+          const err = Object.assign(new Error(`${hostname} has no IPv${family} address`), {
+            code: 'ENOTFOUND',
+            hostname,
+          });
           process.nextTick(callback, err);
         } else if (o.all) process.nextTick(callback, null, usable);
         else process.nextTick(callback, null, first.address, first.family);
@@ -127,7 +132,10 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
         throw new EgressDeniedError('SCHEME_NOT_ALLOWED', 'only http and https endpoints may be used');
       }
       if (url.username !== '' || url.password !== '') {
-        throw new EgressDeniedError('USERINFO_NOT_ALLOWED', 'the endpoint may not contain a user name or password; give credentials separately');
+        throw new EgressDeniedError(
+          'USERINFO_NOT_ALLOWED',
+          'the endpoint may not contain a user name or password; give credentials separately',
+        );
       }
       const checked = await resolveHost(url.hostname);
       return { url, addresses: checked.map((a) => a.address) };
@@ -139,7 +147,11 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
 
 /** The guard as configured (STRONGROOM_EGRESS_ALLOWLIST and the two timeouts). */
 export function createEgressGuardFromConfig(
-  config: { STRONGROOM_EGRESS_ALLOWLIST: string; STRONGROOM_EGRESS_CONNECT_TIMEOUT_MS: number; STRONGROOM_EGRESS_READ_TIMEOUT_MS: number },
+  config: {
+    STRONGROOM_EGRESS_ALLOWLIST: string;
+    STRONGROOM_EGRESS_CONNECT_TIMEOUT_MS: number;
+    STRONGROOM_EGRESS_READ_TIMEOUT_MS: number;
+  },
   resolve?: Resolver,
 ): EgressGuard {
   return createEgressGuard({

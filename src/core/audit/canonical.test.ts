@@ -36,7 +36,11 @@ test('rejects values with no single JSON meaning, naming where', () => {
     [undefined, '$'],
   ];
   for (const [value, path] of cases) {
-    assert.throws(() => canonicalJson(value), (err: unknown) => err instanceof CanonicalJsonError && err.path === path, path);
+    assert.throws(
+      () => canonicalJson(value),
+      (err: unknown) => err instanceof CanonicalJsonError && err.path === path,
+      path,
+    );
   }
 });
 

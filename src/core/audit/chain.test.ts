@@ -6,7 +6,10 @@ import { AuditFormatError, computeEventHash, GENESIS_HEAD, type AuditEvent } fro
 import { chainOf, draft, withEdit } from './fixtures.ts';
 import { eventJsonLine, parseSegment, serializeSegment } from './segment.ts';
 
-function check(events: readonly AuditEvent[], start = GENESIS_HEAD): { problems: ChainProblem[]; head: { seq: number; hash: string } } {
+function check(
+  events: readonly AuditEvent[],
+  start = GENESIS_HEAD,
+): { problems: ChainProblem[]; head: { seq: number; hash: string } } {
   const v = new ChainVerifier({ start });
   for (const e of events) v.push(e);
   const head = v.finish();
@@ -20,9 +23,15 @@ test('appendEvents continues a chain from its head and validates every draft fir
   const first = appendEvents(GENESIS_HEAD, [draft(0), draft(1)]);
   const last = first[1] as AuditEvent;
   const more = appendEvents({ seq: last.seq, hash: last.hash }, [draft(2)]);
-  assert.deepEqual(more.map((e) => [e.seq, e.prevHash]), [[3, last.hash]]);
+  assert.deepEqual(
+    more.map((e) => [e.seq, e.prevHash]),
+    [[3, last.hash]],
+  );
   assert.deepEqual([...first, ...more], chainOf(3));
-  assert.throws(() => appendEvents(GENESIS_HEAD, [draft(0), { ...draft(1), action: 'nope' }]), (err: unknown) => err instanceof AuditFormatError && /draft 1: action/.test(err.message));
+  assert.throws(
+    () => appendEvents(GENESIS_HEAD, [draft(0), { ...draft(1), action: 'nope' }]),
+    (err: unknown) => err instanceof AuditFormatError && /draft 1: action/.test(err.message),
+  );
   assert.throws(() => appendEvents({ seq: -1, hash: GENESIS_HEAD.hash }, [draft(0)]), AuditFormatError);
   assert.throws(() => appendEvents({ seq: 0, hash: 'ab' }, [draft(0)]), AuditFormatError);
   assert.deepEqual(appendEvents(GENESIS_HEAD, []), []);
@@ -81,7 +90,10 @@ test('an event arriving beyond the reorder window is a gap, then "reordered" whe
   const v = new ChainVerifier({ reorderWindow: 2 });
   for (const e of [TEN[0], TEN[2], TEN[3], TEN[4], TEN[1]] as AuditEvent[]) v.push(e);
   v.finish();
-  assert.deepEqual(kinds(v.problems), [['gap', 2], ['reordered', 2]]);
+  assert.deepEqual(kinds(v.problems), [
+    ['gap', 2],
+    ['reordered', 2],
+  ]);
 });
 
 test('unreadable events are "malformed", and the verifier does not throw', () => {
@@ -90,7 +102,10 @@ test('unreadable events are "malformed", and the verifier does not throw', () =>
   const v = new ChainVerifier();
   v.push(null as unknown as AuditEvent);
   v.push({ seq: 'x' } as unknown as AuditEvent);
-  assert.deepEqual(kinds(v.problems), [['malformed', 0], ['malformed', 0]]);
+  assert.deepEqual(kinds(v.problems), [
+    ['malformed', 0],
+    ['malformed', 0],
+  ]);
 });
 
 test('a chain that does not start at 1 is a gap from the start', () => {
@@ -126,38 +141,50 @@ const mutations: Array<(e: AuditEvent, n: number) => void> = [
 
 test('property: any single-field mutation of any event in a chain is detected', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 2, max: 30 }), fc.nat(), fc.nat(mutations.length - 1), fc.nat(1e6), (n, pick, m, salt) => {
-      const events = chainOf(n);
-      const seq = (pick % n) + 1;
-      const mutated = withEdit(events, seq, (e) => mutations[m]?.(e, salt));
-      assert.notDeepEqual(mutated, events);
-      assert.ok(check(mutated).problems.length > 0, `mutation ${m} of event ${seq} went unnoticed`);
-    }),
+    fc.property(
+      fc.integer({ min: 2, max: 30 }),
+      fc.nat(),
+      fc.nat(mutations.length - 1),
+      fc.nat(1e6),
+      (n, pick, m, salt) => {
+        const events = chainOf(n);
+        const seq = (pick % n) + 1;
+        const mutated = withEdit(events, seq, (e) => mutations[m]?.(e, salt));
+        assert.notDeepEqual(mutated, events);
+        assert.ok(check(mutated).problems.length > 0, `mutation ${m} of event ${seq} went unnoticed`);
+      },
+    ),
     { numRuns: 400 },
   );
 });
 
 test('property: any single-byte change of any exported line is rejected or detected', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 12 }), fc.nat(), fc.nat(), fc.integer({ min: 1, max: 255 }), (n, pickLine, pickByte, xor) => {
-      const events = chainOf(n);
-      const bytes = Buffer.from(serializeSegment(events), 'utf8');
-      const lineStarts = [0, ...[...bytes.keys()].filter((i) => bytes[i] === 0x0a).map((i) => i + 1)].slice(0, n);
-      const lineIndex = pickLine % n;
-      const start = lineStarts[lineIndex] as number;
-      const length = Buffer.byteLength(eventJsonLine(events[lineIndex] as AuditEvent)) + 1;
-      const at = start + (pickByte % length);
-      const tampered = Buffer.from(bytes);
-      tampered[at] = (tampered[at] as number) ^ xor;
-      let parsed: AuditEvent[];
-      try {
-        parsed = parseSegment(tampered);
-      } catch (err) {
-        assert.ok(err instanceof AuditFormatError);
-        return;
-      }
-      assert.ok(check(parsed).problems.length > 0, `byte ${at} ^ ${xor} went unnoticed`);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 12 }),
+      fc.nat(),
+      fc.nat(),
+      fc.integer({ min: 1, max: 255 }),
+      (n, pickLine, pickByte, xor) => {
+        const events = chainOf(n);
+        const bytes = Buffer.from(serializeSegment(events), 'utf8');
+        const lineStarts = [0, ...[...bytes.keys()].filter((i) => bytes[i] === 0x0a).map((i) => i + 1)].slice(0, n);
+        const lineIndex = pickLine % n;
+        const start = lineStarts[lineIndex] as number;
+        const length = Buffer.byteLength(eventJsonLine(events[lineIndex] as AuditEvent)) + 1;
+        const at = start + (pickByte % length);
+        const tampered = Buffer.from(bytes);
+        tampered[at] = (tampered[at] as number) ^ xor;
+        let parsed: AuditEvent[];
+        try {
+          parsed = parseSegment(tampered);
+        } catch (err) {
+          assert.ok(err instanceof AuditFormatError);
+          return;
+        }
+        assert.ok(check(parsed).problems.length > 0, `byte ${at} ^ ${xor} went unnoticed`);
+      },
+    ),
     { numRuns: 1000 },
   );
 });

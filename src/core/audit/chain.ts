@@ -134,7 +134,11 @@ export class ChainVerifier {
     this.checkHash(e);
     if (seq === this.next && this.held === null) return this.place(e);
     if (seq === this.next) {
-      this.report({ kind: 'reordered', seq, detail: `event ${seq} came after event ${this.maxHeld()}; the order of events was changed` });
+      this.report({
+        kind: 'reordered',
+        seq,
+        detail: `event ${seq} came after event ${this.maxHeld()}; the order of events was changed`,
+      });
       this.place(e);
       return this.drain();
     }
@@ -153,7 +157,8 @@ export class ChainVerifier {
     try {
       computed = computeEventHash(e);
     } catch (err) {
-      if (!(err instanceof CanonicalJsonError || err instanceof AuditFormatError || err instanceof TypeError)) throw err;
+      if (!(err instanceof CanonicalJsonError || err instanceof AuditFormatError || err instanceof TypeError))
+        throw err;
       this.suspect.add(e.seq);
       this.report({ kind: 'malformed', seq: e.seq, detail: `event ${e.seq} cannot be read: ${err.message}` });
       return;
@@ -196,9 +201,14 @@ export class ChainVerifier {
   private late(e: AuditEvent): void {
     const inGap = this.gaps.some(([a, b]) => e.seq >= a && e.seq <= b);
     if (inGap) {
-      this.report({ kind: 'reordered', seq: e.seq, detail: `event ${e.seq} came long after event ${this.next - 1}; the order of events was changed` });
+      this.report({
+        kind: 'reordered',
+        seq: e.seq,
+        detail: `event ${e.seq} came long after event ${this.next - 1}; the order of events was changed`,
+      });
     } else {
-      const same = e.seq === this.next - 1 && e.hash === this.lastHash ? 'an identical copy' : 'a second, different event';
+      const same =
+        e.seq === this.next - 1 && e.hash === this.lastHash ? 'an identical copy' : 'a second, different event';
       this.report({ kind: 'duplicate', seq: e.seq, detail: `event ${e.seq} appears more than once (${same})` });
     }
   }
@@ -209,7 +219,11 @@ export class ChainVerifier {
     const upTo = this.minHeld() - 1;
     const range = first === upTo ? `event ${first} is` : `events ${first}..${upTo} are`;
     const after = this.describe(first - 1);
-    this.report({ kind: 'gap', seq: first, detail: `${range} missing (deleted?): the chain jumps from ${after} to event ${upTo + 1}` });
+    this.report({
+      kind: 'gap',
+      seq: first,
+      detail: `${range} missing (deleted?): the chain jumps from ${after} to event ${upTo + 1}`,
+    });
     if (this.gaps.length < 1024) this.gaps.push([first, upTo]);
     this.next = upTo + 1;
     this.afterGap = true;

@@ -7,7 +7,15 @@
  * The signing key is held elsewhere (sealed by the barrier); this module only takes `KeyObject`s
  * or raw 32-byte seeds and never stores them.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  hash,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { z } from 'zod';
 import { canonicalBytes } from './canonical.ts';
 import { AuditFormatError, hex64Schema, isoTimeSchema, type ChainHead } from './event.ts';
@@ -109,7 +117,11 @@ const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 /** Ed25519 key pair from a 32-byte seed (RFC 8032 private key). Same seed, same keys. */
 export function keyPairFromSeed(seed: Buffer): SigningKeyPair {
   if (seed.length !== 32) throw new RangeError('an Ed25519 seed is exactly 32 bytes');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 

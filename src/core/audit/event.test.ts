@@ -38,7 +38,9 @@ const KAT_EVENT: UnhashedEvent = {
 };
 const KAT_CANONICAL =
   '{"action":"vault.secret.read","actor":{"authMethod":"password","id":"usr_alice","kind":"user"},' +
-  '"details":{"note":"Zürich\\n✓","value":"' + HUNTER2 + '","version":3},"outcome":"success",' +
+  '"details":{"note":"Zürich\\n✓","value":"' +
+  HUNTER2 +
+  '","version":3},"outcome":"success",' +
   '"prevHash":"0000000000000000000000000000000000000000000000000000000000000000","requestId":"req-0001",' +
   '"resource":{"id":"sec_db","type":"secret","workspace":"ws_finance"},"seq":1,"sourceIp":"192.0.2.10",' +
   '"time":"2025-01-31T12:00:00.000Z","userAgent":"strongroom-cli/0.1.0"}';
@@ -49,24 +51,54 @@ test('known answer: canonical bytes and hash of a fixed event', () => {
   assert.deepEqual(eventCanonicalBytes(KAT_EVENT), Buffer.from(KAT_CANONICAL, 'utf8'));
   assert.equal(computeEventHash(KAT_EVENT), KAT_HASH);
   // The formula, spelled out independently of the implementation.
-  const spelled = createHash('sha256').update('strongroom/audit/v1\0').update(Buffer.alloc(32)).update(KAT_CANONICAL, 'utf8').digest('hex');
+  const spelled = createHash('sha256')
+    .update('strongroom/audit/v1\0')
+    .update(Buffer.alloc(32))
+    .update(KAT_CANONICAL, 'utf8')
+    .digest('hex');
   assert.equal(spelled, KAT_HASH);
   assert.ok(auditEventSchema.safeParse({ ...KAT_EVENT, hash: KAT_HASH }).success);
 });
 
 const CHAIN_DRAFTS: AuditEventDraft[] = [
-  { time: '2025-01-31T12:00:00.000Z', actor: { id: 'op', kind: 'operator' }, action: 'audit.trail.start', resource: { type: 'trail' }, outcome: 'success', details: {} },
-  { time: '2025-01-31T12:00:01.000Z', actor: { id: 'anon', kind: 'anonymous' }, action: 'identity.session.create', resource: { type: 'session' }, outcome: 'denied', sourceIp: '2001:db8::1', details: { reason: 'bad password' } },
-  { time: '2025-01-31T12:00:02.000Z', actor: { id: 'usr_bob', kind: 'user', authMethod: 'oidc' }, action: 'datasets.dataset.read', resource: { type: 'dataset', id: 'ds_7', workspace: 'ws_a' }, outcome: 'success', requestId: 'req-3', details: { rows: 120, masked: ['email'] } },
+  {
+    time: '2025-01-31T12:00:00.000Z',
+    actor: { id: 'op', kind: 'operator' },
+    action: 'audit.trail.start',
+    resource: { type: 'trail' },
+    outcome: 'success',
+    details: {},
+  },
+  {
+    time: '2025-01-31T12:00:01.000Z',
+    actor: { id: 'anon', kind: 'anonymous' },
+    action: 'identity.session.create',
+    resource: { type: 'session' },
+    outcome: 'denied',
+    sourceIp: '2001:db8::1',
+    details: { reason: 'bad password' },
+  },
+  {
+    time: '2025-01-31T12:00:02.000Z',
+    actor: { id: 'usr_bob', kind: 'user', authMethod: 'oidc' },
+    action: 'datasets.dataset.read',
+    resource: { type: 'dataset', id: 'ds_7', workspace: 'ws_a' },
+    outcome: 'success',
+    requestId: 'req-3',
+    details: { rows: 120, masked: ['email'] },
+  },
 ];
 
 test('known answer: a chain of three fixed events', () => {
   const events = appendEvents(GENESIS_HEAD, CHAIN_DRAFTS);
-  assert.deepEqual(events.map((e) => [e.seq, e.prevHash.slice(0, 8), e.hash]), [
-    [1, '00000000', 'e519d9a80f02208d36b8f8fe58a86e2381344df432ba23dfa8cd5e16bd2b6b98'],
-    [2, 'e519d9a8', 'd9fcfa0edb37e84f1c8136739e985e0edb106194d26e9a786dd42af38f94a126'],
-    [3, 'd9fcfa0e', '05245400b605c169a042f3ecd4d7fe9e5a45ec899400fd5217bc50a821dca40c'],
-  ]);
+  assert.deepEqual(
+    events.map((e) => [e.seq, e.prevHash.slice(0, 8), e.hash]),
+    [
+      [1, '00000000', 'e519d9a80f02208d36b8f8fe58a86e2381344df432ba23dfa8cd5e16bd2b6b98'],
+      [2, 'e519d9a8', 'd9fcfa0edb37e84f1c8136739e985e0edb106194d26e9a786dd42af38f94a126'],
+      [3, 'd9fcfa0e', '05245400b605c169a042f3ecd4d7fe9e5a45ec899400fd5217bc50a821dca40c'],
+    ],
+  );
   assert.equal(
     eventCanonicalJson(events[1] as UnhashedEvent),
     '{"action":"identity.session.create","actor":{"id":"anon","kind":"anonymous"},"details":{"reason":"bad password"},' +
@@ -124,8 +156,14 @@ test('property: the fast writer equals generic canonical JSON of the event body'
 });
 
 test('non-finite numbers and undefined values inside details are rejected, with the path', () => {
-  assert.throws(() => computeEventHash({ ...KAT_EVENT, details: { n: Number.POSITIVE_INFINITY } }), /\$\.details\.n: number Infinity/);
-  assert.throws(() => computeEventHash({ ...KAT_EVENT, details: { n: undefined } as never }), /\$\.details\.n: undefined/);
+  assert.throws(
+    () => computeEventHash({ ...KAT_EVENT, details: { n: Number.POSITIVE_INFINITY } }),
+    /\$\.details\.n: number Infinity/,
+  );
+  assert.throws(
+    () => computeEventHash({ ...KAT_EVENT, details: { n: undefined } as never }),
+    /\$\.details\.n: undefined/,
+  );
   assert.throws(() => computeEventHash({ ...KAT_EVENT, prevHash: 'xyz' }), /prevHash/);
 });
 

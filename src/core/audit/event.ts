@@ -37,7 +37,14 @@ export class AuditFormatError extends Error {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValueSchema), z.record(z.string(), jsonValueSchema)]),
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(jsonValueSchema),
+    z.record(z.string(), jsonValueSchema),
+  ]),
 );
 
 const text = (max: number) => z.string().min(1).max(max);
@@ -268,7 +275,8 @@ const PROTO_KEY = Buffer.from('"__proto__"');
 
 const isText = (v: unknown, max: number): boolean => typeof v === 'string' && v.length >= 1 && v.length <= max;
 const isOptText = (v: unknown, max: number): boolean => v === undefined || isText(v, max);
-const isActorKind = (k: unknown): boolean => k === 'user' || k === 'service' || k === 'system' || k === 'operator' || k === 'anonymous';
+const isActorKind = (k: unknown): boolean =>
+  k === 'user' || k === 'service' || k === 'system' || k === 'operator' || k === 'anonymous';
 const isOutcome = (o: unknown): boolean => o === 'success' || o === 'denied' || o === 'failure';
 
 /**
@@ -280,17 +288,33 @@ const isOutcome = (o: unknown): boolean => o === 'success' || o === 'denied' || 
 export function looksLikeValidEvent(e: AuditEvent, lineBytes: Buffer): boolean {
   const { actor, resource } = e;
   return (
-    Number.isSafeInteger(e.seq) && e.seq >= 1 &&
+    Number.isSafeInteger(e.seq) &&
+    e.seq >= 1 &&
     isValidTimeFast(e.time) &&
-    typeof actor === 'object' && actor !== null && isText(actor.id, 256) && isActorKind(actor.kind) && isOptText(actor.authMethod, 64) &&
-    typeof e.action === 'string' && e.action.length <= 128 && ACTION_PATTERN.test(e.action) &&
-    typeof resource === 'object' && resource !== null && isText(resource.type, 64) && isOptText(resource.id, 256) && isOptText(resource.workspace, 256) &&
+    typeof actor === 'object' &&
+    actor !== null &&
+    isText(actor.id, 256) &&
+    isActorKind(actor.kind) &&
+    isOptText(actor.authMethod, 64) &&
+    typeof e.action === 'string' &&
+    e.action.length <= 128 &&
+    ACTION_PATTERN.test(e.action) &&
+    typeof resource === 'object' &&
+    resource !== null &&
+    isText(resource.type, 64) &&
+    isOptText(resource.id, 256) &&
+    isOptText(resource.workspace, 256) &&
     isOutcome(e.outcome) &&
-    isOptText(e.requestId, 128) && isOptText(e.userAgent, 512) && isValidIpFast(e.sourceIp) &&
-    typeof e.details === 'object' && e.details !== null && !Array.isArray(e.details) &&
+    isOptText(e.requestId, 128) &&
+    isOptText(e.userAgent, 512) &&
+    isValidIpFast(e.sourceIp) &&
+    typeof e.details === 'object' &&
+    e.details !== null &&
+    !Array.isArray(e.details) &&
     isLowerHex64(e.prevHash) &&
     // The whole line bounds the details' size; a "__proto__" key is left to the schema.
-    lineBytes.length <= MAX_DETAILS_BYTES && !lineBytes.includes(PROTO_KEY)
+    lineBytes.length <= MAX_DETAILS_BYTES &&
+    !lineBytes.includes(PROTO_KEY)
   );
 }
 
@@ -319,7 +343,8 @@ function isValidTimeFast(t: unknown): boolean {
   if (typeof t !== 'string' || !TIME_PATTERN.test(t)) return false;
   const month = twoDigits(t, 5);
   const day = twoDigits(t, 8);
-  if (month < 1 || month > 12 || day < 1 || twoDigits(t, 11) > 23 || twoDigits(t, 14) > 59 || twoDigits(t, 17) > 59) return false;
+  if (month < 1 || month > 12 || day < 1 || twoDigits(t, 11) > 23 || twoDigits(t, 14) > 59 || twoDigits(t, 17) > 59)
+    return false;
   return day <= 28 || new Date(t).toISOString() === t;
 }
 

@@ -34,11 +34,18 @@ export function draft(i: number): AuditEventDraft {
 
 /** A chain of `n` events, seq 1..n. */
 export function chainOf(n: number): AuditEvent[] {
-  return appendEvents(GENESIS_HEAD, Array.from({ length: n }, (_, i) => draft(i)));
+  return appendEvents(
+    GENESIS_HEAD,
+    Array.from({ length: n }, (_, i) => draft(i)),
+  );
 }
 
 /** A checkpoint over `events[0..treeSize)`, signed with the test key. */
-export function checkpointAt(events: readonly AuditEvent[], treeSize: number, prev?: SignedCheckpoint): SignedCheckpoint {
+export function checkpointAt(
+  events: readonly AuditEvent[],
+  treeSize: number,
+  prev?: SignedCheckpoint,
+): SignedCheckpoint {
   const e = events[treeSize - 1];
   if (e === undefined) throw new RangeError(`no event ${treeSize}`);
   const time = new Date(BASE_MS + treeSize * 1000 + 500).toISOString();

@@ -52,6 +52,9 @@ export class ProblemList {
 
   /** The problems sorted by seq; equal seqs keep the order they were found in. */
   sorted(): VerifyProblem[] {
-    return this.items.map((p, i) => [p, i] as const).sort(([a, i], [b, j]) => (a.seq ?? -1) - (b.seq ?? -1) || i - j).map(([p]) => p);
+    return this.items
+      .map((p, i) => [p, i] as const)
+      .sort(([a, i], [b, j]) => (a.seq ?? -1) - (b.seq ?? -1) || i - j)
+      .map(([p]) => p);
   }
 }

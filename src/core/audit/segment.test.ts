@@ -21,7 +21,12 @@ test('file names are zero-padded to 12 digits and parse back', () => {
   assert.deepEqual(parseSegmentFileName('events-000000000001-000000001000.jsonl'), { first: 1, last: 1000 });
   assert.equal(checkpointFileName(1000), 'checkpoint-000000001000.json');
   assert.equal(parseCheckpointFileName('checkpoint-000000001000.json'), 1000);
-  for (const bad of ['events-1-2.jsonl', 'events-000000000002-000000000001.jsonl', 'events-000000000001-000000000002.json', 'x']) {
+  for (const bad of [
+    'events-1-2.jsonl',
+    'events-000000000002-000000000001.jsonl',
+    'events-000000000001-000000000002.json',
+    'x',
+  ]) {
     assert.equal(parseSegmentFileName(bad), null, bad);
   }
   assert.equal(parseCheckpointFileName('checkpoint-1000.json'), null);
@@ -35,7 +40,10 @@ test('a segment is one canonical event per line and round-trips', () => {
   assert.equal(text.split('\n').length, 6);
   assert.ok(text.endsWith('\n'));
   assert.equal(text.split('\n')[0], eventJsonLine(FIVE[0] as AuditEvent));
-  assert.match(text.split('\n')[0] ?? '', /^\{"action":"vault\.secret\.read",.*"details":\{.*\},"hash":"[0-9a-f]{64}","outcome":/);
+  assert.match(
+    text.split('\n')[0] ?? '',
+    /^\{"action":"vault\.secret\.read",.*"details":\{.*\},"hash":"[0-9a-f]{64}","outcome":/,
+  );
   assert.deepEqual(parseSegment(text, segmentFileName(1, 5)), FIVE);
   assert.deepEqual(parseSegment(Buffer.from(text)), FIVE);
 });
@@ -61,7 +69,11 @@ test('parseSegment rejects anything but exact canonical lines, naming file and l
     [text.replace('\n', '\n\n'), /line 2: not valid JSON/],
   ];
   for (const [data, pattern, name] of cases) {
-    assert.throws(() => parseSegment(data, name ?? 'seg.jsonl'), (err: unknown) => err instanceof AuditFormatError && pattern.test(err.message), String(pattern));
+    assert.throws(
+      () => parseSegment(data, name ?? 'seg.jsonl'),
+      (err: unknown) => err instanceof AuditFormatError && pattern.test(err.message),
+      String(pattern),
+    );
   }
 });
 

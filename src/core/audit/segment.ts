@@ -20,7 +20,8 @@ const SEGMENT_NAME = /^events-(\d{12})-(\d{12})\.jsonl$/;
 const CHECKPOINT_NAME = /^checkpoint-(\d{12})\.json$/;
 
 function pad(n: number, what: string): string {
-  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_PADDED) throw new RangeError(`${what} ${n} does not fit the file name`);
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_PADDED)
+    throw new RangeError(`${what} ${n} does not fit the file name`);
   return String(n).padStart(PAD, '0');
 }
 
@@ -64,7 +65,8 @@ export function serializeSegment(events: readonly AuditEvent[]): string {
   if (first === undefined) throw new AuditFormatError('a segment holds at least one event');
   let out = '';
   events.forEach((e, i) => {
-    if (e.seq !== first.seq + i) throw new AuditFormatError(`segment events must be consecutive: seq ${e.seq} at position ${i}`);
+    if (e.seq !== first.seq + i)
+      throw new AuditFormatError(`segment events must be consecutive: seq ${e.seq} at position ${i}`);
     out += eventJsonLine(e) + '\n';
   });
   return out;
@@ -83,7 +85,8 @@ export function parseSegment(data: string | Uint8Array, name = 'segment'): Audit
   const events = lines.map((line, i) => parseEventLine(line, `${name} line ${i + 1}`));
   const first = (events[0] as AuditEvent).seq;
   events.forEach((e, i) => {
-    if (e.seq !== first + i) throw new AuditFormatError(`${name} line ${i + 1}: seq ${e.seq} breaks the run from ${first}`);
+    if (e.seq !== first + i)
+      throw new AuditFormatError(`${name} line ${i + 1}: seq ${e.seq} breaks the run from ${first}`);
   });
   const range = parseSegmentFileName(name);
   const last = first + events.length - 1;
@@ -151,7 +154,8 @@ export function claimedSeq(bytes: Buffer): number | undefined {
   let n = 0;
   let i = at + SEQ_KEY.length;
   const start = i;
-  for (let c = bytes[i]; c !== undefined && c >= 0x30 && c <= 0x39 && i - start < 16; c = bytes[++i]) n = n * 10 + c - 0x30;
+  for (let c = bytes[i]; c !== undefined && c >= 0x30 && c <= 0x39 && i - start < 16; c = bytes[++i])
+    n = n * 10 + c - 0x30;
   return i === start || !Number.isSafeInteger(n) ? undefined : n;
 }
 

@@ -49,9 +49,17 @@ export function vetCheckpoints(
     const where = `${SOURCE_NAME[source]} at ${cp.treeSize}`;
     const key = publicKeys.get(cp.keyId);
     if (key === undefined) {
-      report({ kind: 'unknown-key', seq: cp.treeSize, detail: `${where} is signed with key "${cp.keyId}", which is not a known audit key; it was not used` });
+      report({
+        kind: 'unknown-key',
+        seq: cp.treeSize,
+        detail: `${where} is signed with key "${cp.keyId}", which is not a known audit key; it was not used`,
+      });
     } else if (!verifyCheckpoint(cp, key)) {
-      report({ kind: 'bad-signature', seq: cp.treeSize, detail: `${where} has a signature that does not verify under key "${cp.keyId}" (forged or altered); it was not used` });
+      report({
+        kind: 'bad-signature',
+        seq: cp.treeSize,
+        detail: `${where} has a signature that does not verify under key "${cp.keyId}" (forged or altered); it was not used`,
+      });
     } else {
       trusted.push({ cp, source });
     }
@@ -82,7 +90,10 @@ export function checkLinks(trusted: readonly TrustedCheckpoint[], report: (p: Ve
  * treeSize → required head hash. Two trusted checkpoints for the same treeSize that disagree
  * are a `fork`: the signer attested two different histories.
  */
-export function expectations(trusted: readonly TrustedCheckpoint[], report: (p: VerifyProblem) => void): Map<number, Expectation> {
+export function expectations(
+  trusted: readonly TrustedCheckpoint[],
+  report: (p: VerifyProblem) => void,
+): Map<number, Expectation> {
   const out = new Map<number, Expectation>();
   for (const { cp, source } of trusted) {
     const label = `${SOURCE_NAME[source]} at ${cp.treeSize}`;
@@ -90,7 +101,11 @@ export function expectations(trusted: readonly TrustedCheckpoint[], report: (p: 
     if (seen === undefined) {
       out.set(cp.treeSize, { headHash: cp.headHash, label });
     } else if (seen.headHash !== cp.headHash) {
-      report({ kind: 'fork', seq: cp.treeSize, detail: `${seen.label} and ${label} are both validly signed but name different head hashes: two histories exist` });
+      report({
+        kind: 'fork',
+        seq: cp.treeSize,
+        detail: `${seen.label} and ${label} are both validly signed but name different head hashes: two histories exist`,
+      });
     }
   }
   return out;
@@ -99,6 +114,7 @@ export function expectations(trusted: readonly TrustedCheckpoint[], report: (p: 
 /** The highest treeSize among `trusted` from `source`, if any. */
 export function highest(trusted: readonly TrustedCheckpoint[], source: CheckpointSource): SignedCheckpoint | undefined {
   let best: SignedCheckpoint | undefined;
-  for (const t of trusted) if (t.source === source && (best === undefined || t.cp.treeSize > best.treeSize)) best = t.cp;
+  for (const t of trusted)
+    if (t.source === source && (best === undefined || t.cp.treeSize > best.treeSize)) best = t.cp;
   return best;
 }

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { appendEvents } from './chain.ts';
 import { makeCheckpoint, type SignedCheckpoint } from './checkpoint.ts';
-import { auditEventSchema, computeEventHash, eventLineBytes, GENESIS_HEAD, looksLikeValidEvent, type AuditEvent } from './event.ts';
+import {
+  auditEventSchema,
+  computeEventHash,
+  eventLineBytes,
+  GENESIS_HEAD,
+  looksLikeValidEvent,
+  type AuditEvent,
+} from './event.ts';
 import { claimedSeq, eventJsonLine, ExportLine } from './segment.ts';
 import { chainOf, checkpointAt, draft, otherKeys, publicKeys, TEST_KEY_ID, testKeys, withEdit } from './fixtures.ts';
 import { verifyTrail, type VerifyReport, type VerifyTrailInput } from './verify.ts';
@@ -26,7 +33,14 @@ async function* slowly<T>(items: readonly T[]): AsyncGenerator<T> {
 
 test('an intact trail with checkpoints and export verifies clean', async () => {
   const r = await run({ events: TEN, checkpoints: [CP5, CP10], exported: exported([CP10]) });
-  assert.deepEqual(r, { ok: true, eventsChecked: 10, headSeq: 10, headHash: (TEN[9] as AuditEvent).hash, problems: [], problemsOmitted: 0 });
+  assert.deepEqual(r, {
+    ok: true,
+    eventsChecked: 10,
+    headSeq: 10,
+    headHash: (TEN[9] as AuditEvent).hash,
+    problems: [],
+    problemsOmitted: 0,
+  });
   const empty = await run({ events: [] });
   assert.deepEqual([empty.ok, empty.headSeq, empty.eventsChecked], [true, 0, 0]);
 });
@@ -34,18 +48,26 @@ test('an intact trail with checkpoints and export verifies clean', async () => {
 test('edited event: "edited" at 5; the export, holding the original, disagrees at 5', async () => {
   const events = withEdit(TEN, 5, (e) => (e.actor.id = 'usr_someone_else'));
   assert.deepEqual(kinds(await run({ events, checkpoints: [CP5, CP10] })), [['edited', 5]]);
-  assert.deepEqual(kinds(await run({ events, exported: exported([CP10]) })), [['edited', 5], ['export-mismatch', 5]]);
+  assert.deepEqual(kinds(await run({ events, exported: exported([CP10]) })), [
+    ['edited', 5],
+    ['export-mismatch', 5],
+  ]);
 });
 
 test('deleted event: "gap" at 5, and the export still holds it', async () => {
   const events = TEN.filter((e) => e.seq !== 5);
   assert.deepEqual(kinds(await run({ events })), [['gap', 5]]);
-  assert.deepEqual(kinds(await run({ events, exported: exported([CP10]) })), [['gap', 5], ['export-mismatch', 5]]);
+  assert.deepEqual(kinds(await run({ events, exported: exported([CP10]) })), [
+    ['gap', 5],
+    ['export-mismatch', 5],
+  ]);
 });
 
 test('reordered events: "reordered" at 4', async () => {
   const events = [...TEN.slice(0, 3), TEN[4], TEN[3], ...TEN.slice(5)] as AuditEvent[];
-  assert.deepEqual(kinds(await run({ events, checkpoints: [CP5, CP10], exported: exported([CP10]) })), [['reordered', 4]]);
+  assert.deepEqual(kinds(await run({ events, checkpoints: [CP5, CP10], exported: exported([CP10]) })), [
+    ['reordered', 4],
+  ]);
 });
 
 test('truncated tail: last 3 dropped while the database checkpoint covers 10', async () => {
@@ -69,16 +91,28 @@ test('rolled back: the database ends at 7 but the export has a checkpoint at 10'
 test('rolled back and continued: restored at 7, then new events; fork at the exported checkpoint', async () => {
   const restored = TEN.slice(0, 7);
   const last = restored[6] as AuditEvent;
-  const events = [...restored, ...appendEvents({ seq: 7, hash: last.hash }, [draft(70), draft(71), draft(72), draft(73)])];
+  const events = [
+    ...restored,
+    ...appendEvents({ seq: 7, hash: last.hash }, [draft(70), draft(71), draft(72), draft(73)]),
+  ];
   const r = await run({ events, checkpoints: [CP5], exported: exported([CP10]) });
-  assert.deepEqual(kinds(r), [['export-mismatch', 8], ['export-mismatch', 9], ['fork', 10], ['export-mismatch', 10]]);
+  assert.deepEqual(kinds(r), [
+    ['export-mismatch', 8],
+    ['export-mismatch', 9],
+    ['fork', 10],
+    ['export-mismatch', 10],
+  ]);
 });
 
 test('fork: the chain was re-hashed after an edit; consistent in itself, but not what was signed', async () => {
   let prev = TEN[4] as AuditEvent;
   const rewritten = TEN.map((e) => {
     if (e.seq <= 5) return e;
-    const copy = { ...structuredClone(e), prevHash: prev.hash, ...(e.seq === 6 ? { outcome: 'success' as const, details: {} } : {}) };
+    const copy = {
+      ...structuredClone(e),
+      prevHash: prev.hash,
+      ...(e.seq === 6 ? { outcome: 'success' as const, details: {} } : {}),
+    };
     copy.hash = computeEventHash(copy);
     prev = copy;
     return copy;
@@ -86,14 +120,20 @@ test('fork: the chain was re-hashed after an edit; consistent in itself, but not
   assert.deepEqual(kinds(await run({ events: rewritten })), []);
   const r = await run({ events: rewritten, exported: exported([CP10], []) });
   assert.deepEqual(kinds(r), [['fork', 10]]);
-  assert.match(r.problems[0]?.detail ?? '', /event 10 in the database has hash .* but the exported checkpoint at 10 signed/);
+  assert.match(
+    r.problems[0]?.detail ?? '',
+    /event 10 in the database has hash .* but the exported checkpoint at 10 signed/,
+  );
 });
 
 test('two validly signed checkpoints for one treeSize that disagree are a fork', async () => {
   const other = makeCheckpoint({ seq: 10, hash: 'b'.repeat(64) }, testKeys.privateKey, TEST_KEY_ID, CP10.time);
   const r = await run({ events: TEN, checkpoints: [CP10], exported: exported([other], []) });
   assert.deepEqual(kinds(r), [['fork', 10]]);
-  assert.match(r.problems[0]?.detail ?? '', /database checkpoint at 10 and exported checkpoint at 10 are both validly signed/);
+  assert.match(
+    r.problems[0]?.detail ?? '',
+    /database checkpoint at 10 and exported checkpoint at 10 are both validly signed/,
+  );
 });
 
 test('bad signature: reported, and the checkpoint is not used as evidence', async () => {
@@ -136,7 +176,10 @@ test('exported event that differs from the database event: "export-mismatch"', a
 
 test('pruned start: verifies from the right retention checkpoint, fails from a wrong one', async () => {
   const rest = TEN.slice(5);
-  assert.deepEqual(kinds(await run({ events: rest, prunedBefore: CP5, checkpoints: [CP10], exported: exported([CP10]) })), []);
+  assert.deepEqual(
+    kinds(await run({ events: rest, prunedBefore: CP5, checkpoints: [CP10], exported: exported([CP10]) })),
+    [],
+  );
   assert.deepEqual(kinds(await run({ events: rest })), [['gap', 1]]);
   const wrongHistory = checkpointAt(appendEvents(GENESIS_HEAD, [100, 101, 102, 103, 104].map(draft)), 5);
   const r = await run({ events: rest, prunedBefore: wrongHistory });
@@ -154,13 +197,24 @@ test('pruned start: events still present before the retention checkpoint are ski
 
 test('async database streams (single events or pages) and export streams give the same report as arrays', async () => {
   const restored = TEN.slice(0, 7);
-  const events = [...restored, ...appendEvents({ seq: 7, hash: (restored[6] as AuditEvent).hash }, [draft(70), draft(71), draft(72)])];
+  const events = [
+    ...restored,
+    ...appendEvents({ seq: 7, hash: (restored[6] as AuditEvent).hash }, [draft(70), draft(71), draft(72)]),
+  ];
   const sync = await run({ events, exported: exported([CP10]) });
   const async = await run({ events: slowly(events), exported: { checkpoints: [CP10], segments: slowly(TEN) } });
   assert.deepEqual(async, sync);
-  const paged = await run({ events: slowly([events.slice(0, 4), events.slice(4, 9), events.slice(9)]), exported: { checkpoints: [CP10], segments: slowly(TEN) } });
+  const paged = await run({
+    events: slowly([events.slice(0, 4), events.slice(4, 9), events.slice(9)]),
+    exported: { checkpoints: [CP10], segments: slowly(TEN) },
+  });
   assert.deepEqual(paged, sync);
-  assert.deepEqual(kinds(sync), [['export-mismatch', 8], ['export-mismatch', 9], ['fork', 10], ['export-mismatch', 10]]);
+  assert.deepEqual(kinds(sync), [
+    ['export-mismatch', 8],
+    ['export-mismatch', 9],
+    ['fork', 10],
+    ['export-mismatch', 10],
+  ]);
 });
 
 test('problems are capped, with the rest counted', async () => {
@@ -204,15 +258,29 @@ test('eventLineBytes is byte-identical to eventJsonLine, whether or not the even
 
 test('unparsed export lines: a clean trail verifies as with parsed events, in pages too', async () => {
   const lines = linesOf(TEN);
-  assert.deepEqual(await run({ events: TEN, checkpoints: [CP10], exported: { checkpoints: [CP10], segments: lines } }), await run({ events: TEN, checkpoints: [CP10], exported: exported([CP10]) }));
-  const paged = await run({ events: TEN, exported: { checkpoints: [CP10], segments: slowly([lines.slice(0, 3), lines.slice(3)]) } });
+  assert.deepEqual(
+    await run({ events: TEN, checkpoints: [CP10], exported: { checkpoints: [CP10], segments: lines } }),
+    await run({ events: TEN, checkpoints: [CP10], exported: exported([CP10]) }),
+  );
+  const paged = await run({
+    events: TEN,
+    exported: { checkpoints: [CP10], segments: slowly([lines.slice(0, 3), lines.slice(3)]) },
+  });
   assert.deepEqual([paged.ok, paged.eventsChecked], [true, 10]);
 });
 
 test('unparsed export lines: a tampered, non-canonical or unreadable line is reported at its seq', async () => {
   const cases: Array<[string, (l: string) => string, RegExp]> = [
-    ['edited content', (l) => l.replace('"outcome":"success"', '"outcome":"failure"'), /differs from event 4 in the database/],
-    ['edited and re-hashed', (l) => JSON.stringify({ ...JSON.parse(l), hash: 'a'.repeat(64) }), /not in canonical form|differs/],
+    [
+      'edited content',
+      (l) => l.replace('"outcome":"success"', '"outcome":"failure"'),
+      /differs from event 4 in the database/,
+    ],
+    [
+      'edited and re-hashed',
+      (l) => JSON.stringify({ ...JSON.parse(l), hash: 'a'.repeat(64) }),
+      /not in canonical form|differs/,
+    ],
     ['extra space', (l) => l.replace('{"action":', '{ "action":'), /seg\.jsonl line 4: not in canonical form/],
     ['CR before the newline', (l) => l + '\r', /not in canonical form/],
     ['not JSON', (l) => l.slice(0, -1), /seg\.jsonl line 4: not valid JSON/],
@@ -229,7 +297,10 @@ test('unparsed export lines: a tampered, non-canonical or unreadable line is rep
 
 test('unparsed export lines: an event edited in the database is reported although its export line is intact', async () => {
   const db = withEdit(TEN, 6, (e) => (e.details = { n: 999 }));
-  assert.deepEqual(kinds(await run({ events: db, exported: { checkpoints: [CP10], segments: linesOf(TEN) } })), [['edited', 6], ['export-mismatch', 6]]);
+  assert.deepEqual(kinds(await run({ events: db, exported: { checkpoints: [CP10], segments: linesOf(TEN) } })), [
+    ['edited', 6],
+    ['export-mismatch', 6],
+  ]);
 });
 
 test('unparsed export lines: a schema-invalid event is never accepted, even when database and export agree byte for byte', async () => {
@@ -240,14 +311,19 @@ test('unparsed export lines: a schema-invalid event is never accepted, even when
   assert.deepEqual(kinds(r), [['export-mismatch', 3]]);
   assert.match(r.problems[0]?.detail ?? '', /line 3: outcome/);
   const longTime = rechained(TEN, 5, (e) => (e.time = '2025-02-30T12:00:00.000Z'));
-  assert.deepEqual(kinds(await run({ events: longTime, exported: { checkpoints: [], segments: linesOf(longTime) } })), [['export-mismatch', 5]]);
+  assert.deepEqual(kinds(await run({ events: longTime, exported: { checkpoints: [], segments: linesOf(longTime) } })), [
+    ['export-mismatch', 5],
+  ]);
 });
 
 test('unparsed export lines beyond the database head are truncated, and unreadable ones named', async () => {
   const lines = linesOf(TEN);
   lines[8] = new ExportLine(9, Buffer.from('garbage'), 'seg.jsonl', 9);
   const r = await run({ events: TEN.slice(0, 7), exported: { checkpoints: [], segments: lines } });
-  assert.deepEqual(kinds(r), [['truncated', 8], ['export-mismatch', 9]]);
+  assert.deepEqual(kinds(r), [
+    ['truncated', 8],
+    ['export-mismatch', 9],
+  ]);
 });
 
 test('looksLikeValidEvent never says yes where the schema says no', () => {

@@ -10,10 +10,25 @@
 import type { KeyObject } from 'node:crypto';
 import { ChainVerifier, type ChainStart } from './chain.ts';
 import { signedCheckpointSchema } from './checkpoint.ts';
-import { AuditFormatError, computeEventHash, eventLineBytes, GENESIS_HEAD, looksLikeValidEvent, type AuditEvent, type ChainHead } from './event.ts';
+import {
+  AuditFormatError,
+  computeEventHash,
+  eventLineBytes,
+  GENESIS_HEAD,
+  looksLikeValidEvent,
+  type AuditEvent,
+  type ChainHead,
+} from './event.ts';
 import { ExportLine } from './segment.ts';
 import { ProblemList, type VerifyProblem, type VerifyReport } from './report.ts';
-import { checkLinks, expectations, highest, vetCheckpoints, type Expectation, type TrustedCheckpoint } from './verify-checkpoints.ts';
+import {
+  checkLinks,
+  expectations,
+  highest,
+  vetCheckpoints,
+  type Expectation,
+  type TrustedCheckpoint,
+} from './verify-checkpoints.ts';
 
 export type { VerifyProblem, VerifyProblemKind, VerifyReport } from './report.ts';
 
@@ -57,7 +72,8 @@ export async function verifyTrail(input: VerifyTrailInput): Promise<VerifyReport
   const keys = input.publicKeys;
   const fromDb = vetCheckpoints(input.checkpoints, 'database', keys, report);
   const fromExport = vetCheckpoints(input.exported?.checkpoints ?? [], 'export', keys, report);
-  const retention = input.prunedBefore === undefined ? [] : vetCheckpoints([input.prunedBefore], 'retention', keys, report);
+  const retention =
+    input.prunedBefore === undefined ? [] : vetCheckpoints([input.prunedBefore], 'retention', keys, report);
   checkLinks(fromDb, report);
   checkLinks(fromExport, report);
   const trusted = [...fromDb, ...fromExport, ...retention];
@@ -218,7 +234,11 @@ class ExportCursor {
     private readonly report: (p: VerifyProblem) => void,
   ) {}
 
-  static open(src: ExportEvents, floor: number, report: (p: VerifyProblem) => void): Promise<ExportCursor> | ExportCursor {
+  static open(
+    src: ExportEvents,
+    floor: number,
+    report: (p: VerifyProblem) => void,
+  ): Promise<ExportCursor> | ExportCursor {
     const it = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
     const cursor = new ExportCursor(it, floor, report);
     const pending = cursor.advance();
@@ -254,7 +274,12 @@ class ExportCursor {
   /** An exported event with no database event of its seq (pruned ones are only read). */
   private notInDb(x: ExportItem): void {
     if (x instanceof ExportLine && this.unreadable(x)) return;
-    if (x.seq > this.floor) this.report({ kind: 'export-mismatch', seq: x.seq, detail: `event ${x.seq} is in the export but not in the database` });
+    if (x.seq > this.floor)
+      this.report({
+        kind: 'export-mismatch',
+        seq: x.seq,
+        detail: `event ${x.seq} is in the export but not in the database`,
+      });
   }
 
   private compare(x: ExportItem, e: AuditEvent, intact: boolean): void {
@@ -311,7 +336,10 @@ class ExportCursor {
         continue;
       }
       const r = this.it.next();
-      if (r instanceof Promise) return r.then((res: IteratorResult<ExportItem | readonly ExportItem[]>) => (this.take(res) ? undefined : this.advance()));
+      if (r instanceof Promise)
+        return r.then((res: IteratorResult<ExportItem | readonly ExportItem[]>) =>
+          this.take(res) ? undefined : this.advance(),
+        );
       if (this.take(r)) return undefined;
     }
   }
@@ -332,9 +360,14 @@ class ExportCursor {
   private accept(x: ExportItem): boolean {
     const seq: unknown = typeof x === 'object' && x !== null ? x.seq : undefined;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq <= this.lastSeq) {
-      const what = typeof seq === 'number' ? `event ${seq} follows event ${this.lastSeq}` : 'an event without a valid seq';
+      const what =
+        typeof seq === 'number' ? `event ${seq} follows event ${this.lastSeq}` : 'an event without a valid seq';
       const where = x instanceof ExportLine ? ` (${x.where})` : '';
-      this.report({ kind: 'export-mismatch', seq: typeof seq === 'number' ? seq : 0, detail: `the export is out of order or damaged: ${what}${where}; it was skipped` });
+      this.report({
+        kind: 'export-mismatch',
+        seq: typeof seq === 'number' ? seq : 0,
+        detail: `the export is out of order or damaged: ${what}${where}; it was skipped`,
+      });
       return false;
     }
     this.lastSeq = seq;

@@ -9,7 +9,9 @@ const hex = (s: string) => Buffer.from(s, 'hex');
 const NIST = {
   key: hex('feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308'),
   iv: hex('cafebabefacedbaddecaf888'),
-  pt: hex('d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39'),
+  pt: hex(
+    'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39',
+  ),
   aad: hex('feedfacedeadbeeffeedfacedeadbeefabaddad2'),
   ct: '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662',
   tag: '76fc6ece0f4e1768cddf8853bb2d551b',
@@ -31,7 +33,10 @@ test('every seal draws a fresh nonce', () => {
 
 test('encodeAad known answer: tag, uint32 BE length, bytes for every part', () => {
   const aad = encodeAad(['ab', Buffer.of(0xff), 1]);
-  assert.equal(aad.toString('hex'), '73' + '00000002' + '6162' + '62' + '00000001' + 'ff' + '6e' + '00000008' + '0000000000000001');
+  assert.equal(
+    aad.toString('hex'),
+    '73' + '00000002' + '6162' + '62' + '00000001' + 'ff' + '6e' + '00000008' + '0000000000000001',
+  );
 });
 
 test('encodeAad is unambiguous', () => {
@@ -57,7 +62,10 @@ test('associated data is required', () => {
 
 test('keys must be 32 bytes and test nonces 12 bytes', () => {
   assert.throws(() => sealAead(Buffer.alloc(16), Buffer.from('x'), encodeAad(['t'])), RangeError);
-  assert.throws(() => sealAead(Buffer.alloc(32), Buffer.from('x'), encodeAad(['t']), { unsafeNonce: Buffer.alloc(8) }), RangeError);
+  assert.throws(
+    () => sealAead(Buffer.alloc(32), Buffer.from('x'), encodeAad(['t']), { unsafeNonce: Buffer.alloc(8) }),
+    RangeError,
+  );
 });
 
 test('wrong key, wrong AAD and short input all throw the same detail-free DecryptionError', () => {

@@ -12,12 +12,28 @@ const T0 = new Date('2025-01-01T00:00:00.000Z');
 const CTX: BarrierContext = { table: 'secrets', column: 'value', rowId: 'row-1' };
 
 // "hello" sealed for CTX under term 1 = KEY with NONCE.
-const BARRIER_VECTOR = '01' + '00000001' + '000102030405060708090a0b' + '2f67ba77aa' + '1df96aaf630126bc3c7cfdf2c32cc793';
+const BARRIER_VECTOR =
+  '01' + '00000001' + '000102030405060708090a0b' + '2f67ba77aa' + '1df96aaf630126bc3c7cfdf2c32cc793';
 // encodeAad(['strongroom/barrier', 1, 1, 'secrets', 'value', 'row-1']), written out by hand.
-const BARRIER_AAD = '73' + '00000012' + Buffer.from('strongroom/barrier').toString('hex')
-  + '6e' + '00000008' + '0000000000000001' + '6e' + '00000008' + '0000000000000001'
-  + '73' + '00000007' + Buffer.from('secrets').toString('hex') + '73' + '00000005' + Buffer.from('value').toString('hex')
-  + '73' + '00000005' + Buffer.from('row-1').toString('hex');
+const BARRIER_AAD =
+  '73' +
+  '00000012' +
+  Buffer.from('strongroom/barrier').toString('hex') +
+  '6e' +
+  '00000008' +
+  '0000000000000001' +
+  '6e' +
+  '00000008' +
+  '0000000000000001' +
+  '73' +
+  '00000007' +
+  Buffer.from('secrets').toString('hex') +
+  '73' +
+  '00000005' +
+  Buffer.from('value').toString('hex') +
+  '73' +
+  '00000005' +
+  Buffer.from('row-1').toString('hex');
 
 const fixedRing = () => Keyring.fromRecords([{ term: 1, createdAt: T0, key: KEY }]);
 const hasCode = (code: string, detail?: RegExp) => (err: unknown) =>
@@ -53,7 +69,8 @@ test('every flipped bit fails to open', () => {
 test('truncated, extended or reordered ciphertexts fail', () => {
   const barrier = createBarrier({ keyring: fixedRing() });
   const ct = Buffer.from(BARRIER_VECTOR, 'hex');
-  for (let len = 0; len < ct.length; len++) assert.throws(() => barrier.open(ct.subarray(0, len), CTX), DecryptionError);
+  for (let len = 0; len < ct.length; len++)
+    assert.throws(() => barrier.open(ct.subarray(0, len), CTX), DecryptionError);
   assert.throws(() => barrier.open(Buffer.concat([ct, Buffer.of(0)]), CTX), DecryptionError);
   const tagFirst = Buffer.concat([ct.subarray(0, 17), ct.subarray(ct.length - 16), ct.subarray(17, ct.length - 16)]);
   assert.throws(() => barrier.open(tagFirst, CTX), DecryptionError);
@@ -62,7 +79,12 @@ test('truncated, extended or reordered ciphertexts fail', () => {
 test('a ciphertext moved to another table, column or row fails', () => {
   const barrier = createBarrier({ keyring: Keyring.create() });
   const ct = barrier.seal(Buffer.from('v'), CTX);
-  for (const other of [{ ...CTX, table: 'secrets2' }, { ...CTX, column: 'name' }, { ...CTX, rowId: 'row-2' }, { table: 'secretsvalue', column: 'row', rowId: '-1' }]) {
+  for (const other of [
+    { ...CTX, table: 'secrets2' },
+    { ...CTX, column: 'name' },
+    { ...CTX, rowId: 'row-2' },
+    { table: 'secretsvalue', column: 'row', rowId: '-1' },
+  ]) {
     assert.throws(() => barrier.open(ct, other), DecryptionError);
   }
   assert.throws(() => barrier.seal(Buffer.from('v'), { ...CTX, rowId: '' }), TypeError);
@@ -118,8 +140,12 @@ test('a sealed barrier refuses every operation with SEALED', () => {
   const ct = Buffer.from(BARRIER_VECTOR, 'hex');
   assert.equal(barrier.isSealed, true);
   const ops = [
-    () => barrier.seal(Buffer.from('x'), CTX), () => barrier.open(ct, CTX), () => barrier.termOf(ct),
-    () => barrier.rewrap(ct, CTX), () => barrier.activeTerm(), () => barrier.replaceKeyring(Keyring.create()),
+    () => barrier.seal(Buffer.from('x'), CTX),
+    () => barrier.open(ct, CTX),
+    () => barrier.termOf(ct),
+    () => barrier.rewrap(ct, CTX),
+    () => barrier.activeTerm(),
+    () => barrier.replaceKeyring(Keyring.create()),
   ];
   for (const op of ops) assert.throws(op, hasCode('SEALED'));
 });

@@ -17,7 +17,12 @@
  */
 import { AppError } from '../errors.ts';
 import {
-  DecryptionError, NONCE_LENGTH, TAG_LENGTH, encodeAad, openAead, sealAead,
+  DecryptionError,
+  NONCE_LENGTH,
+  TAG_LENGTH,
+  encodeAad,
+  openAead,
+  sealAead,
   type UnsafeNonceOption,
 } from './aead.ts';
 import type { Keyring } from './keyring.ts';
@@ -93,7 +98,10 @@ class KeyringBarrier implements Barrier {
   seal(plaintext: Buffer, ctx: BarrierContext): Buffer {
     const ring = this.#loaded();
     const term = ring.activeTerm;
-    return Buffer.concat([encodeHeader(term), sealAead(ring.keyFor(term), plaintext, barrierAad(term, ctx), this.#nonceOpt)]);
+    return Buffer.concat([
+      encodeHeader(term),
+      sealAead(ring.keyFor(term), plaintext, barrierAad(term, ctx), this.#nonceOpt),
+    ]);
   }
 
   open(ciphertext: Buffer, ctx: BarrierContext): Buffer {
@@ -151,7 +159,8 @@ class KeyringBarrier implements Barrier {
 /** AAD = encodeAad(['strongroom/barrier', version, term, table, column, rowId]). */
 function barrierAad(term: number, ctx: BarrierContext): Buffer {
   for (const part of ['table', 'column', 'rowId'] as const) {
-    if (typeof ctx[part] !== 'string' || ctx[part].length === 0) throw new TypeError(`barrier context needs a non-empty ${part}`);
+    if (typeof ctx[part] !== 'string' || ctx[part].length === 0)
+      throw new TypeError(`barrier context needs a non-empty ${part}`);
   }
   return encodeAad(['strongroom/barrier', BARRIER_VERSION, term, ctx.table, ctx.column, ctx.rowId]);
 }

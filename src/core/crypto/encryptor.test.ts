@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import { DecryptionError } from './aead.ts';
 import { createBarrier } from './barrier.ts';
 import {
-  bindEncryptor, createDataKey, createWorkspaceKey, workspaceEncryptor, workspaceKeyVersionOf,
+  bindEncryptor,
+  createDataKey,
+  createWorkspaceKey,
+  workspaceEncryptor,
+  workspaceKeyVersionOf,
   type WorkspaceKey,
 } from './encryptor.ts';
 import { Keyring } from './keyring.ts';
@@ -14,8 +18,12 @@ const DEK = Buffer.alloc(32, 0x11);
 
 // "hello" for workspace "ws-1", context "vault/secret/db"; DEK 0x11×32 for object "obj-1".
 const WS_VECTOR = '02' + '00000001' + '000102030405060708090a0b' + '343731cb25' + '9b8b0f3679c2c80c0adf847ce032a414';
-const DEK_VECTOR = '03' + '00000001' + '000102030405060708090a0b'
-  + '4d434cb65b24fafdade8d8d737624f2d0261f8757b00b700351cc2abaa90da89' + '74fefff4359182019ee6a97026089712';
+const DEK_VECTOR =
+  '03' +
+  '00000001' +
+  '000102030405060708090a0b' +
+  '4d434cb65b24fafdade8d8d737624f2d0261f8757b00b700351cc2abaa90da89' +
+  '74fefff4359182019ee6a97026089712';
 
 function flips(ct: Buffer): Buffer[] {
   const out: Buffer[] = [];
@@ -54,8 +62,10 @@ test('every flipped bit, truncation or extension fails, for values and wrapped D
   const wrapped = Buffer.from(DEK_VECTOR, 'hex');
   for (const bad of flips(value)) assert.throws(() => ws.open(bad, 'vault/secret/db'), DecryptionError);
   for (const bad of flips(wrapped)) assert.throws(() => ws.unwrapDataKey('obj-1', bad), DecryptionError);
-  for (let len = 0; len < value.length; len++) assert.throws(() => ws.open(value.subarray(0, len), 'vault/secret/db'), DecryptionError);
-  for (let len = 0; len < wrapped.length; len++) assert.throws(() => ws.unwrapDataKey('obj-1', wrapped.subarray(0, len)), DecryptionError);
+  for (let len = 0; len < value.length; len++)
+    assert.throws(() => ws.open(value.subarray(0, len), 'vault/secret/db'), DecryptionError);
+  for (let len = 0; len < wrapped.length; len++)
+    assert.throws(() => ws.unwrapDataKey('obj-1', wrapped.subarray(0, len)), DecryptionError);
   assert.throws(() => ws.open(Buffer.concat([value, Buffer.of(0)]), 'vault/secret/db'), DecryptionError);
   assert.throws(() => ws.unwrapDataKey('obj-1', Buffer.concat([wrapped, Buffer.of(0)])), DecryptionError);
 });

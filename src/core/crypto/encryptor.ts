@@ -14,8 +14,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  DecryptionError, KEY_LENGTH, NONCE_LENGTH, TAG_LENGTH, assertKey, assertU32, encodeAad,
-  openAead, sealAead, type UnsafeNonceOption,
+  DecryptionError,
+  KEY_LENGTH,
+  NONCE_LENGTH,
+  TAG_LENGTH,
+  assertKey,
+  assertU32,
+  encodeAad,
+  openAead,
+  sealAead,
+  type UnsafeNonceOption,
 } from './aead.ts';
 import type { Barrier } from './barrier.ts';
 
@@ -33,7 +41,10 @@ export interface Encryptor {
  * const totp = bindEncryptor(barrier, { table: 'users', column: 'totp_seed' });
  * const stored = totp.seal(seed, user.id);
  */
-export function bindEncryptor(barrier: Pick<Barrier, 'seal' | 'open'>, binding: { table: string; column: string }): Encryptor {
+export function bindEncryptor(
+  barrier: Pick<Barrier, 'seal' | 'open'>,
+  binding: { table: string; column: string },
+): Encryptor {
   const { table, column } = binding;
   return {
     seal: (plaintext, rowId) => barrier.seal(plaintext, { table, column, rowId }),
@@ -79,19 +90,26 @@ export function createDataKey(): Buffer {
  * Binds `wsKey` to workspace `workspaceId`. Ciphertext: 0x02 ‖ key version u32 ‖ nonce ‖ ct ‖ tag.
  * The encryptor keeps a reference to `wsKey.key`; zero-filling it disables the encryptor.
  */
-export function workspaceEncryptor(workspaceId: string, wsKey: WorkspaceKey, opts: UnsafeNonceOption = {}): WorkspaceEncryptor {
+export function workspaceEncryptor(
+  workspaceId: string,
+  wsKey: WorkspaceKey,
+  opts: UnsafeNonceOption = {},
+): WorkspaceEncryptor {
   if (typeof workspaceId !== 'string' || workspaceId.length === 0) throw new TypeError('workspace id is required');
   assertKey(wsKey.key, 'workspace key');
   assertU32(wsKey.version, 'workspace key version', 1);
   const { key, version } = wsKey;
   const nonceOpt: UnsafeNonceOption = opts.unsafeNonce ? { unsafeNonce: opts.unsafeNonce } : {};
-  const valueAad = (context: string) => encodeAad(['strongroom/workspace', WORKSPACE_VERSION, workspaceId, version, requireText(context, 'context')]);
-  const dekAad = (objectId: string) => encodeAad(['strongroom/dek', WRAPPED_DEK_VERSION, workspaceId, version, requireText(objectId, 'object id')]);
+  const valueAad = (context: string) =>
+    encodeAad(['strongroom/workspace', WORKSPACE_VERSION, workspaceId, version, requireText(context, 'context')]);
+  const dekAad = (objectId: string) =>
+    encodeAad(['strongroom/dek', WRAPPED_DEK_VERSION, workspaceId, version, requireText(objectId, 'object id')]);
 
   return {
     workspaceId,
     keyVersion: version,
-    seal: (plaintext, context) => frame(WORKSPACE_VERSION, version, sealAead(key, plaintext, valueAad(context), nonceOpt)),
+    seal: (plaintext, context) =>
+      frame(WORKSPACE_VERSION, version, sealAead(key, plaintext, valueAad(context), nonceOpt)),
     open: (ciphertext, context) => openAead(key, unframe(WORKSPACE_VERSION, version, ciphertext), valueAad(context)),
     wrapDataKey: (objectId, dataKey) => {
       assertKey(dataKey, 'data key');
@@ -109,8 +127,10 @@ export function workspaceEncryptor(workspaceId: string, wsKey: WorkspaceKey, opt
  * version of the workspace key. Header only, not authenticated; malformed → DecryptionError.
  */
 export function workspaceKeyVersionOf(ciphertext: Buffer): number {
-  const ok = Buffer.isBuffer(ciphertext) && ciphertext.length >= HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH
-    && (ciphertext[0] === WORKSPACE_VERSION || ciphertext[0] === WRAPPED_DEK_VERSION);
+  const ok =
+    Buffer.isBuffer(ciphertext) &&
+    ciphertext.length >= HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH &&
+    (ciphertext[0] === WORKSPACE_VERSION || ciphertext[0] === WRAPPED_DEK_VERSION);
   if (!ok) throw new DecryptionError();
   return ciphertext.readUInt32BE(1);
 }
@@ -129,8 +149,12 @@ function frame(layout: number, keyVersion: number, sealed: Buffer): Buffer {
 
 /** Checks layout byte and key version (both also bound in the AAD) and strips the header. */
 function unframe(layout: number, keyVersion: number, ciphertext: Buffer): Buffer {
-  if (!Buffer.isBuffer(ciphertext) || ciphertext.length < HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH
-    || ciphertext[0] !== layout || ciphertext.readUInt32BE(1) !== keyVersion) {
+  if (
+    !Buffer.isBuffer(ciphertext) ||
+    ciphertext.length < HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH ||
+    ciphertext[0] !== layout ||
+    ciphertext.readUInt32BE(1) !== keyVersion
+  ) {
     throw new DecryptionError();
   }
   return ciphertext.subarray(HEADER_LENGTH);

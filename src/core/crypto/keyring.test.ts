@@ -14,7 +14,11 @@ const T1 = new Date('2025-06-01T00:00:00.000Z');
 const KEYRING_VECTOR =
   '53524b5201000102030405060708090a0b9ad8d0f6f48cf1e7b74607f2e11586d98d1fdac2948e1476210ac7a5a27d6156ee1751463c43c0620588d639fdf389fb6393a0e33a63f578e06645875cae52ef261c1edd9ef988e7cff084c648e7cc33e43bffe6e92fad52ad3a331f27dca48a210f9aac5dfb4430a92b8a2d28fecddbf8be2140a73573adf52508c7';
 
-const fixedKeyring = () => Keyring.fromRecords([{ term: 1, createdAt: T0, retiredAt: T1 }, { term: 2, createdAt: T1, key: KEY }]);
+const fixedKeyring = () =>
+  Keyring.fromRecords([
+    { term: 1, createdAt: T0, retiredAt: T1 },
+    { term: 2, createdAt: T1, key: KEY },
+  ]);
 const hasCode = (code: string, detail?: RegExp) => (err: unknown) =>
   err instanceof AppError && err.code === code && (detail === undefined || detail.test(err.detail ?? ''));
 
@@ -23,7 +27,10 @@ test('keyring serialization known-answer vector', () => {
   const opened = openKeyring(Buffer.from(KEYRING_VECTOR, 'hex'), ROOT);
   assert.equal(opened.activeTerm, 2);
   assert.deepEqual(opened.keyFor(2), KEY);
-  assert.deepEqual(opened.terms, [{ term: 1, createdAt: T0, retiredAt: T1 }, { term: 2, createdAt: T1 }]);
+  assert.deepEqual(opened.terms, [
+    { term: 1, createdAt: T0, retiredAt: T1 },
+    { term: 2, createdAt: T1 },
+  ]);
 });
 
 test('a new keyring has term 1 with a random key', () => {
@@ -85,7 +92,8 @@ test('a wrong root key, any flipped bit, truncation or extension fails to open',
       assert.throws(() => openKeyring(bad, ROOT), DecryptionError, `byte ${i} bit ${bit}`);
     }
   }
-  for (let len = 0; len < blob.length; len++) assert.throws(() => openKeyring(blob.subarray(0, len), ROOT), DecryptionError);
+  for (let len = 0; len < blob.length; len++)
+    assert.throws(() => openKeyring(blob.subarray(0, len), ROOT), DecryptionError);
   assert.throws(() => openKeyring(Buffer.concat([blob, Buffer.of(0)]), ROOT), DecryptionError);
 });
 

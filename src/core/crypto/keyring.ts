@@ -17,7 +17,13 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import {
-  DecryptionError, KEY_LENGTH, assertKey, assertU32, encodeAad, openAead, sealAead,
+  DecryptionError,
+  KEY_LENGTH,
+  assertKey,
+  assertU32,
+  encodeAad,
+  openAead,
+  sealAead,
   type UnsafeNonceOption,
 } from './aead.ts';
 
@@ -79,7 +85,10 @@ export class Keyring {
   /** Every term with its dates, oldest first; key bytes are never included. */
   get terms(): KeyTermInfo[] {
     return this.#live().map(({ term, createdAt, retiredAt }) =>
-      retiredAt ? { term, createdAt: new Date(createdAt), retiredAt: new Date(retiredAt) } : { term, createdAt: new Date(createdAt) });
+      retiredAt
+        ? { term, createdAt: new Date(createdAt), retiredAt: new Date(retiredAt) }
+        : { term, createdAt: new Date(createdAt) },
+    );
   }
 
   /** True if `term` was ever part of this keyring (live or retired). */
@@ -102,17 +111,22 @@ export class Keyring {
   rotate(now: Date = new Date()): Keyring {
     const next = this.activeTerm + 1;
     assertU32(next, 'key term', 1);
-    return Keyring.fromRecords([...this.#live(), { term: next, createdAt: new Date(now), key: randomBytes(KEY_LENGTH) }]);
+    return Keyring.fromRecords([
+      ...this.#live(),
+      { term: next, createdAt: new Date(now), key: randomBytes(KEY_LENGTH) },
+    ]);
   }
 
   /** A new keyring where `term` is retired and its key dropped. Refuses the active term. */
   retire(term: number, now: Date = new Date()): Keyring {
     if (!this.has(term)) throw new AppError('INTERNAL', { detail: `key term ${term} is not in the keyring` });
     if (term === this.activeTerm) throw new AppError('CONFLICT', { detail: 'the active key term cannot be retired' });
-    return Keyring.fromRecords(this.#live().map((r) => {
-      if (r.term !== term || r.retiredAt) return r;
-      return { term: r.term, createdAt: r.createdAt, retiredAt: new Date(now) };
-    }));
+    return Keyring.fromRecords(
+      this.#live().map((r) => {
+        if (r.term !== term || r.retiredAt) return r;
+        return { term: r.term, createdAt: r.createdAt, retiredAt: new Date(now) };
+      }),
+    );
   }
 
   /** Zero-fills every key buffer this keyring owns. Idempotent. */
@@ -172,7 +186,12 @@ export function sealKeyring(keyring: Keyring, rootKey: Buffer, opts: UnsafeNonce
 export function openKeyring(blob: Buffer, rootKey: Buffer): Keyring {
   assertKey(rootKey, 'root key');
   const head = MAGIC.length + 1;
-  if (!Buffer.isBuffer(blob) || blob.length < head || !blob.subarray(0, MAGIC.length).equals(MAGIC) || blob[MAGIC.length] !== FORMAT_VERSION) {
+  if (
+    !Buffer.isBuffer(blob) ||
+    blob.length < head ||
+    !blob.subarray(0, MAGIC.length).equals(MAGIC) ||
+    blob[MAGIC.length] !== FORMAT_VERSION
+  ) {
     throw new DecryptionError();
   }
   const payload = openAead(rootKey, blob.subarray(head), AAD);
@@ -187,7 +206,12 @@ export function openKeyring(blob: Buffer, rootKey: Buffer): Keyring {
  * Root-key rotation: opens `blob` with `oldRootKey` and seals the same keyring under
  * `newRootKey`. Terms and keys are unchanged, so no data is re-encrypted.
  */
-export function resealKeyring(blob: Buffer, oldRootKey: Buffer, newRootKey: Buffer, opts: UnsafeNonceOption = {}): Buffer {
+export function resealKeyring(
+  blob: Buffer,
+  oldRootKey: Buffer,
+  newRootKey: Buffer,
+  opts: UnsafeNonceOption = {},
+): Buffer {
   const keyring = openKeyring(blob, oldRootKey);
   try {
     return sealKeyring(keyring, newRootKey, opts);
@@ -216,7 +240,10 @@ function decodePayload(payload: Buffer): KeyTermRecord[] {
   for (let i = 0; i < count; i++) {
     const at = 4 + i * ENTRY_LENGTH;
     const retiredMs = Number(payload.readBigUInt64BE(at + 12));
-    const record: KeyTermRecord = { term: payload.readUInt32BE(at), createdAt: new Date(Number(payload.readBigUInt64BE(at + 4))) };
+    const record: KeyTermRecord = {
+      term: payload.readUInt32BE(at),
+      createdAt: new Date(Number(payload.readBigUInt64BE(at + 4))),
+    };
     if (retiredMs === 0) record.key = payload.subarray(at + 20, at + ENTRY_LENGTH);
     else record.retiredAt = new Date(retiredMs);
     records.push(record);

@@ -19,11 +19,22 @@
  */
 import { TAG_LENGTH } from './aead.ts';
 import {
-  OBJECT_HEADER_LENGTH, OBJECT_MAGIC, ObjectFormatError, openObjectCipher, parseHeader,
-  type ObjectCipher, type ObjectKeyParams, type SegmentKey,
+  OBJECT_HEADER_LENGTH,
+  OBJECT_MAGIC,
+  ObjectFormatError,
+  openObjectCipher,
+  parseHeader,
+  type ObjectCipher,
+  type ObjectKeyParams,
+  type SegmentKey,
 } from './object-format-header.ts';
 import { OutputGather } from './object-format-gather.ts';
-import { MAX_SEGMENTS, openSegmentOrUndefined, sealSegmentParts, type CiphertextRange } from './object-format-segment.ts';
+import {
+  MAX_SEGMENTS,
+  openSegmentOrUndefined,
+  sealSegmentParts,
+  type CiphertextRange,
+} from './object-format-segment.ts';
 
 /**
  * Output sizing of the encoder and decoder. By default every segment body (and, encoding,
@@ -117,7 +128,9 @@ export class ObjectEncoder {
     // Room for the header and whole sealed segments: 16 of them per buffer at the defaults.
     const size = opts.outputChunkSize ?? 0;
     const segments = Math.max(1, Math.floor(size / cipher.segmentSize));
-    this.#gather = new OutputGather(size === 0 ? 0 : segments * (cipher.segmentSize + TAG_LENGTH) + OBJECT_HEADER_LENGTH);
+    this.#gather = new OutputGather(
+      size === 0 ? 0 : segments * (cipher.segmentSize + TAG_LENGTH) + OBJECT_HEADER_LENGTH,
+    );
   }
 
   /** Appends output for `chunk` to `out`; returns the number of bytes appended. */
@@ -185,9 +198,12 @@ export class ObjectDecoder {
   #failure: unknown;
   plainSize = 0;
 
-  constructor(source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange }, opts: CodecOutputOptions = {}) {
+  constructor(
+    source: { params: ObjectKeyParams & DecodeOptions } | { key: SegmentKey; range: CiphertextRange },
+    opts: CodecOutputOptions = {},
+  ) {
     this.#overwriteInput = opts.overwriteInput ?? false;
-    this.#gather = new OutputGather(this.#overwriteInput ? 0 : opts.outputChunkSize ?? 0);
+    this.#gather = new OutputGather(this.#overwriteInput ? 0 : (opts.outputChunkSize ?? 0));
     if ('params' in source) {
       const { dataKey, workspaceId, objectId, expectedPlainSize, expectedKeyTerm } = source.params;
       this.#keyParams = { dataKey, workspaceId, objectId };
@@ -196,7 +212,8 @@ export class ObjectDecoder {
       this.#header = Buffer.alloc(OBJECT_HEADER_LENGTH);
       this.#ownsKey = true;
     } else {
-      if (source.key.segmentSize !== source.range.segmentSize) throw new RangeError('range was computed for another segment size');
+      if (source.key.segmentSize !== source.range.segmentSize)
+        throw new RangeError('range was computed for another segment size');
       this.#key = source.key;
       this.#range = source.range;
       this.#index = source.range.firstSegment;
@@ -304,8 +321,10 @@ export class ObjectDecoder {
       throw new ObjectFormatError(atEnd ? 'TRUNCATED' : 'TRAILING_DATA', index);
     }
     if (range && atEnd) {
-      const expected = range.end - range.start - (range.lastSegment - range.firstSegment) * (key.segmentSize + TAG_LENGTH);
-      if (sealed.length !== expected) throw new ObjectFormatError(sealed.length < expected ? 'TRUNCATED' : 'TRAILING_DATA', index);
+      const expected =
+        range.end - range.start - (range.lastSegment - range.firstSegment) * (key.segmentSize + TAG_LENGTH);
+      if (sealed.length !== expected)
+        throw new ObjectFormatError(sealed.length < expected ? 'TRUNCATED' : 'TRAILING_DATA', index);
     }
     if (sealed.length < TAG_LENGTH) throw new ObjectFormatError('TRUNCATED', index);
     const last = range ? atEnd && range.finalSegment : atEnd;
@@ -336,7 +355,12 @@ export class ObjectDecoder {
       plain.fill(0);
       return;
     }
-    const copied = this.#release(from === 0 && to === plain.length ? plain : plain.subarray(from, to), sealed, out, range.skip + range.length - position - from);
+    const copied = this.#release(
+      from === 0 && to === plain.length ? plain : plain.subarray(from, to),
+      sealed,
+      out,
+      range.skip + range.length - position - from,
+    );
     if (copied && (from > 0 || to < plain.length)) plain.fill(0);
   }
 
@@ -349,8 +373,12 @@ export class ObjectDecoder {
    */
   #release(plain: Buffer, sealed: Buffer, out: Buffer[], remaining: number): boolean {
     const inPlace = this.#inPlace;
-    if (inPlace && sealed.buffer === inPlace.base.buffer && sealed.byteOffset >= inPlace.base.byteOffset
-      && sealed.byteOffset + sealed.length <= inPlace.base.byteOffset + inPlace.base.length) {
+    if (
+      inPlace &&
+      sealed.buffer === inPlace.base.buffer &&
+      sealed.byteOffset >= inPlace.base.byteOffset &&
+      sealed.byteOffset + sealed.length <= inPlace.base.byteOffset + inPlace.base.length
+    ) {
       // Segments are opened in order and each plaintext is shorter than its sealed form, so the
       // packed plaintext never reaches ciphertext not yet opened.
       inPlace.end += plain.copy(inPlace.base, inPlace.end);

@@ -11,9 +11,21 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OutputGather } from './object-format-gather.ts';
 import {
-  DEFAULT_SEGMENT_SIZE, OBJECT_HEADER_LENGTH, OUTPUT_CHUNK_SIZE, ObjectDecoder, ObjectEncoder, ObjectFormatError,
-  ciphertextRangeFor, createDecryptStream, createEncryptStream, createObjectCipher, createRangeDecryptStream,
-  decryptObject, encryptObject, openObjectCipher, verifyObject,
+  DEFAULT_SEGMENT_SIZE,
+  OBJECT_HEADER_LENGTH,
+  OUTPUT_CHUNK_SIZE,
+  ObjectDecoder,
+  ObjectEncoder,
+  ObjectFormatError,
+  ciphertextRangeFor,
+  createDecryptStream,
+  createEncryptStream,
+  createObjectCipher,
+  createRangeDecryptStream,
+  decryptObject,
+  encryptObject,
+  openObjectCipher,
+  verifyObject,
 } from './object-format.ts';
 
 const S = DEFAULT_SEGMENT_SIZE;
@@ -99,9 +111,15 @@ test('decoder output is identical at every input chunking and output size, in wh
         assert.ok(Buffer.concat(out).equals(pt), what);
         for (const b of out.slice(0, -1)) assert.equal(b.length % S, 0, `${what}: an output buffer split a segment`);
         const cap = outputChunkSize ?? 0;
-        if (cap > 0) for (const b of out) assert.ok(b.length <= Math.max(cap, S), `${what}: output buffer of ${b.length}`);
-        if (cap === 0) assert.ok(out.every((b) => b.length <= S), `${what}: default is one buffer per segment`);
-        if (cap >= MiB && chunk >= S + 16) assert.ok(out.length <= Math.ceil(size / MiB) + 1, `${what}: ${out.length} buffers`);
+        if (cap > 0)
+          for (const b of out) assert.ok(b.length <= Math.max(cap, S), `${what}: output buffer of ${b.length}`);
+        if (cap === 0)
+          assert.ok(
+            out.every((b) => b.length <= S),
+            `${what}: default is one buffer per segment`,
+          );
+        if (cap >= MiB && chunk >= S + 16)
+          assert.ok(out.length <= Math.ceil(size / MiB) + 1, `${what}: ${out.length} buffers`);
       }
     }
   }
@@ -124,7 +142,8 @@ test('encoder output is identical at every input chunking and output size', () =
         const what = `size ${size}, chunk ${chunk}, output ${outputChunkSize}`;
         assert.equal(n, whole.length, what);
         assert.ok(Buffer.concat(out).equals(whole), what);
-        if ((outputChunkSize ?? 0) >= MiB && chunk >= S) assert.ok(out.length <= Math.ceil(whole.length / MiB) + 1, `${what}: ${out.length} buffers`);
+        if ((outputChunkSize ?? 0) >= MiB && chunk >= S)
+          assert.ok(out.length <= Math.ceil(whole.length / MiB) + 1, `${what}: ${out.length} buffers`);
       }
     }
   }
@@ -137,14 +156,35 @@ test('streams: identical bytes for every output size; one buffer per segment by 
   const whole = encryptObject(params, pt);
   for (const outputChunkSize of OUTPUT_SIZES) {
     const encChunks: Buffer[] = [];
-    await pipeline(Readable.from(cut(pt, 300_000)), createEncryptStream(params, { outputChunkSize }), new Writable({ write(b: Buffer, _e, cb) { encChunks.push(b); cb(); } }));
+    await pipeline(
+      Readable.from(cut(pt, 300_000)),
+      createEncryptStream(params, { outputChunkSize }),
+      new Writable({
+        write(b: Buffer, _e, cb) {
+          encChunks.push(b);
+          cb();
+        },
+      }),
+    );
     assert.ok(Buffer.concat(encChunks).equals(whole));
     const decChunks: Buffer[] = [];
-    await pipeline(Readable.from(cut(whole, 16_384)), createDecryptStream({ ...KEY, expectedPlainSize: size }, { outputChunkSize }), new Writable({ write(b: Buffer, _e, cb) { decChunks.push(b); cb(); } }));
+    await pipeline(
+      Readable.from(cut(whole, 16_384)),
+      createDecryptStream({ ...KEY, expectedPlainSize: size }, { outputChunkSize }),
+      new Writable({
+        write(b: Buffer, _e, cb) {
+          decChunks.push(b);
+          cb();
+        },
+      }),
+    );
     assert.ok(Buffer.concat(decChunks).equals(pt));
     if (outputChunkSize === OUTPUT_CHUNK_SIZE) {
       // Small input chunks (like network reads) still give MiB-sized output.
-      assert.deepEqual(decChunks.map((b) => b.length), [MiB, MiB, MiB, 7]);
+      assert.deepEqual(
+        decChunks.map((b) => b.length),
+        [MiB, MiB, MiB, 7],
+      );
       assert.ok(encChunks.length <= 5, `${encChunks.length} encrypt output chunks`);
     }
     if (!outputChunkSize) assert.equal(decChunks.length, Math.ceil(size / S));
@@ -159,7 +199,16 @@ test('range decryption gives the exact slice at every output size and chunking',
   const params = fixed();
   const pt = randomBytes(size);
   const obj = encryptObject(params, pt);
-  const ranges: [number, number][] = [[0, 1], [5, S + 5], [S - 1, S + 1], [S, 2 * S], [100, MiB + 100], [MiB - 3, size], [0, size], [size - 1, size]];
+  const ranges: [number, number][] = [
+    [0, 1],
+    [5, S + 5],
+    [S - 1, S + 1],
+    [S, 2 * S],
+    [100, MiB + 100],
+    [MiB - 3, size],
+    [0, size],
+    [size - 1, size],
+  ];
   for (const [start, end] of ranges) {
     const r = ciphertextRangeFor(start, end, size);
     const fetched = obj.subarray(r.start, r.end);
@@ -167,8 +216,20 @@ test('range decryption gives the exact slice at every output size and chunking',
       for (const chunk of [S + 16, 333_333, Infinity]) {
         const cipher = openObjectCipher(KEY, obj.subarray(0, OBJECT_HEADER_LENGTH));
         const got: Buffer[] = [];
-        await pipeline(Readable.from(chunk === Infinity ? [fetched] : cut(fetched, chunk)), createRangeDecryptStream(cipher, r, { outputChunkSize }), new Writable({ write(b: Buffer, _e, cb) { got.push(b); cb(); } }));
-        assert.ok(Buffer.concat(got).equals(pt.subarray(start, end)), `range ${start}-${end}, output ${outputChunkSize}, chunk ${chunk}`);
+        await pipeline(
+          Readable.from(chunk === Infinity ? [fetched] : cut(fetched, chunk)),
+          createRangeDecryptStream(cipher, r, { outputChunkSize }),
+          new Writable({
+            write(b: Buffer, _e, cb) {
+              got.push(b);
+              cb();
+            },
+          }),
+        );
+        assert.ok(
+          Buffer.concat(got).equals(pt.subarray(start, end)),
+          `range ${start}-${end}, output ${outputChunkSize}, chunk ${chunk}`,
+        );
       }
     }
   }
@@ -184,11 +245,23 @@ test('a bad segment behind MiB of good ones: only an authentic whole-segment pre
     const got: Buffer[] = [];
     let error: unknown;
     try {
-      await pipeline(Readable.from(cut(obj, 200_000)), createDecryptStream(KEY, { outputChunkSize }), new Writable({ write(b: Buffer, _e, cb) { got.push(Buffer.from(b)); cb(); } }));
+      await pipeline(
+        Readable.from(cut(obj, 200_000)),
+        createDecryptStream(KEY, { outputChunkSize }),
+        new Writable({
+          write(b: Buffer, _e, cb) {
+            got.push(Buffer.from(b));
+            cb();
+          },
+        }),
+      );
     } catch (err) {
       error = err;
     }
-    assert.ok(error instanceof ObjectFormatError && error.reason === 'SEGMENT_AUTH_FAILED' && error.segment === failing, String(error));
+    assert.ok(
+      error instanceof ObjectFormatError && error.reason === 'SEGMENT_AUTH_FAILED' && error.segment === failing,
+      String(error),
+    );
     const out = Buffer.concat(got);
     assert.equal(out.length % S, 0);
     assert.ok(out.length <= failing * S);
@@ -214,21 +287,37 @@ test('overwriteInput: identical plaintext at every chunking, one output buffer p
       assert.equal(n, size, what);
       assert.ok(Buffer.concat(out).equals(pt), what);
       for (const b of out.slice(0, -1)) assert.equal(b.length % S, 0, `${what}: an output buffer split a segment`);
-      if (chunk >= MiB) assert.ok(out.length <= 2 * pieces.length + 1, `${what}: ${out.length} buffers for ${pieces.length} chunks`);
+      if (chunk >= MiB)
+        assert.ok(out.length <= 2 * pieces.length + 1, `${what}: ${out.length} buffers for ${pieces.length} chunks`);
     }
   }
   const size = 2 * MiB + 3 * S + 11;
   const params = fixed();
   const pt = randomBytes(size);
   const obj = encryptObject(params, pt);
-  for (const [start, end] of [[0, 1], [5, S + 5], [100, MiB + 100], [MiB - 3, size], [0, size]] as const) {
+  for (const [start, end] of [
+    [0, 1],
+    [5, S + 5],
+    [100, MiB + 100],
+    [MiB - 3, size],
+    [0, size],
+  ] as const) {
     const r = ciphertextRangeFor(start, end, size);
     for (const chunk of [S + 16, 333_333, MiB, Infinity]) {
       const fetched = obj.subarray(r.start, r.end);
       const pieces = (chunk === Infinity ? [fetched] : cut(fetched, chunk)).map((p) => Buffer.from(p));
       const got: Buffer[] = [];
       const cipher = openObjectCipher(KEY, obj.subarray(0, OBJECT_HEADER_LENGTH));
-      await pipeline(Readable.from(pieces), createRangeDecryptStream(cipher, r, { overwriteInput: true }), new Writable({ write(b: Buffer, _e, cb) { got.push(b); cb(); } }));
+      await pipeline(
+        Readable.from(pieces),
+        createRangeDecryptStream(cipher, r, { overwriteInput: true }),
+        new Writable({
+          write(b: Buffer, _e, cb) {
+            got.push(b);
+            cb();
+          },
+        }),
+      );
       assert.ok(Buffer.concat(got).equals(pt.subarray(start, end)), `range ${start}-${end}, chunk ${chunk}`);
     }
   }
@@ -244,11 +333,23 @@ test('overwriteInput: a bad segment inside a chunk releases none of that chunk a
   const got: Buffer[] = [];
   let error: unknown;
   try {
-    await pipeline(Readable.from(pieces), createDecryptStream(KEY, { overwriteInput: true }), new Writable({ write(b: Buffer, _e, cb) { got.push(Buffer.from(b)); cb(); } }));
+    await pipeline(
+      Readable.from(pieces),
+      createDecryptStream(KEY, { overwriteInput: true }),
+      new Writable({
+        write(b: Buffer, _e, cb) {
+          got.push(Buffer.from(b));
+          cb();
+        },
+      }),
+    );
   } catch (err) {
     error = err;
   }
-  assert.ok(error instanceof ObjectFormatError && error.reason === 'SEGMENT_AUTH_FAILED' && error.segment === failing, String(error));
+  assert.ok(
+    error instanceof ObjectFormatError && error.reason === 'SEGMENT_AUTH_FAILED' && error.segment === failing,
+    String(error),
+  );
   const out = Buffer.concat(got);
   assert.equal(out.length % S, 0);
   assert.ok(out.length <= failing * S);
@@ -259,6 +360,9 @@ test('overwriteInput: a bad segment inside a chunk releases none of that chunk a
   const firstWhole = Math.ceil((MiB - OBJECT_HEADER_LENGTH) / (S + 16)); // first segment lying whole in chunk 2
   const packed = (failing - firstWhole) * S;
   assert.ok(packed > 0);
-  assert.ok(second.subarray(0, packed).equals(Buffer.alloc(packed)), 'verified but unreleased plaintext left in the input chunk');
+  assert.ok(
+    second.subarray(0, packed).equals(Buffer.alloc(packed)),
+    'verified but unreleased plaintext left in the input chunk',
+  );
   assert.ok(out.length <= firstWhole * S);
 });

@@ -26,7 +26,8 @@ export class OutputGather {
 
   /** `size`: bytes per output buffer (0: no gathering, pieces pass through uncopied). */
   constructor(readonly size: number) {
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError('output chunk size must be a non-negative integer');
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new RangeError('output chunk size must be a non-negative integer');
   }
 
   /**

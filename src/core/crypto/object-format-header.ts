@@ -143,7 +143,8 @@ export function encodeHeader(h: ObjectHeader): Buffer {
   assertU32(h.segmentSize, 'segment size', MIN_SEGMENT_SIZE);
   if (h.segmentSize > MAX_SEGMENT_SIZE) throw new RangeError(`segment size must be at most ${MAX_SEGMENT_SIZE}`);
   assertU32(h.keyTerm, 'key term', 1);
-  if (h.version !== OBJECT_FORMAT_VERSION || h.suite !== SUITE_AES256GCM_HKDF_SHA256) throw new RangeError('unsupported version or suite');
+  if (h.version !== OBJECT_FORMAT_VERSION || h.suite !== SUITE_AES256GCM_HKDF_SHA256)
+    throw new RangeError('unsupported version or suite');
   checkLength(h.salt, SALT_LENGTH, 'salt');
   checkLength(h.noncePrefix, NONCE_PREFIX_LENGTH, 'nonce prefix');
   checkLength(h.commitment, COMMITMENT_LENGTH, 'commitment');
@@ -171,13 +172,18 @@ export function parseHeader(bytes: Buffer): ObjectHeader {
   if (bytes.length < OBJECT_HEADER_LENGTH) throw new ObjectFormatError('TRUNCATED');
   const version = bytes[4]!;
   const suite = bytes[5]!;
-  if (version !== OBJECT_FORMAT_VERSION || suite !== SUITE_AES256GCM_HKDF_SHA256) throw new ObjectFormatError('UNSUPPORTED_VERSION');
+  if (version !== OBJECT_FORMAT_VERSION || suite !== SUITE_AES256GCM_HKDF_SHA256)
+    throw new ObjectFormatError('UNSUPPORTED_VERSION');
   const segmentSize = bytes.readUInt32BE(6);
   const keyTerm = bytes.readUInt32BE(10 + SALT_LENGTH + NONCE_PREFIX_LENGTH);
-  if (segmentSize < MIN_SEGMENT_SIZE || segmentSize > MAX_SEGMENT_SIZE || keyTerm < 1) throw new ObjectFormatError('HEADER_INVALID');
+  if (segmentSize < MIN_SEGMENT_SIZE || segmentSize > MAX_SEGMENT_SIZE || keyTerm < 1)
+    throw new ObjectFormatError('HEADER_INVALID');
   const copy = (start: number, len: number) => Buffer.from(bytes.subarray(start, start + len));
   return {
-    version, suite, segmentSize, keyTerm,
+    version,
+    suite,
+    segmentSize,
+    keyTerm,
     salt: copy(10, SALT_LENGTH),
     noncePrefix: copy(10 + SALT_LENGTH, NONCE_PREFIX_LENGTH),
     commitment: copy(OBJECT_HEADER_LENGTH - COMMITMENT_LENGTH, COMMITMENT_LENGTH),
@@ -188,10 +194,17 @@ export function parseHeader(bytes: Buffer): ObjectHeader {
  * The key schedule: content key and commitment for one DEK, salt and object identity.
  * info = encodeAad([label, version, suite, workspaceId, objectId]); both are 32 bytes.
  */
-export function deriveObjectKeys(dataKey: Buffer, salt: Buffer, id: ObjectIdentity): { contentKey: Buffer; commitment: Buffer } {
+export function deriveObjectKeys(
+  dataKey: Buffer,
+  salt: Buffer,
+  id: ObjectIdentity,
+): { contentKey: Buffer; commitment: Buffer } {
   assertKey(dataKey, 'data key');
   checkLength(salt, SALT_LENGTH, 'salt');
-  for (const [what, v] of [['workspace id', id.workspaceId], ['object id', id.objectId]] as const) {
+  for (const [what, v] of [
+    ['workspace id', id.workspaceId],
+    ['object id', id.objectId],
+  ] as const) {
     if (typeof v !== 'string' || v.length === 0) throw new TypeError(`${what} is required`);
   }
   const derive = (label: string) => {
@@ -208,12 +221,23 @@ export function createObjectCipher(params: NewObjectParams): ObjectCipher {
   const noncePrefix = params.unsafeNoncePrefix ?? randomBytes(NONCE_PREFIX_LENGTH);
   const { contentKey, commitment } = deriveObjectKeys(params.dataKey, salt, params);
   const header: ObjectHeader = {
-    version: OBJECT_FORMAT_VERSION, suite: SUITE_AES256GCM_HKDF_SHA256,
+    version: OBJECT_FORMAT_VERSION,
+    suite: SUITE_AES256GCM_HKDF_SHA256,
     segmentSize: params.segmentSize ?? DEFAULT_SEGMENT_SIZE,
-    salt: Buffer.from(salt), noncePrefix: Buffer.from(noncePrefix), keyTerm: params.keyTerm, commitment,
+    salt: Buffer.from(salt),
+    noncePrefix: Buffer.from(noncePrefix),
+    keyTerm: params.keyTerm,
+    commitment,
   };
   const headerBytes = encodeHeader(header);
-  return { header, headerBytes, headerHash: sha256(headerBytes), contentKey, noncePrefix: header.noncePrefix, segmentSize: header.segmentSize };
+  return {
+    header,
+    headerBytes,
+    headerHash: sha256(headerBytes),
+    contentKey,
+    noncePrefix: header.noncePrefix,
+    segmentSize: header.segmentSize,
+  };
 }
 
 /**
@@ -229,7 +253,14 @@ export function openObjectCipher(params: ObjectKeyParams, headerBytes: Buffer): 
     contentKey.fill(0);
     throw new ObjectFormatError('KEY_COMMITMENT_MISMATCH');
   }
-  return { header, headerBytes: exact, headerHash: sha256(exact), contentKey, noncePrefix: header.noncePrefix, segmentSize: header.segmentSize };
+  return {
+    header,
+    headerBytes: exact,
+    headerHash: sha256(exact),
+    contentKey,
+    noncePrefix: header.noncePrefix,
+    segmentSize: header.segmentSize,
+  };
 }
 
 function sha256(b: Buffer): Buffer {

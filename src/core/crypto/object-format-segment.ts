@@ -15,8 +15,12 @@
 import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { TAG_LENGTH } from './aead.ts';
 import {
-  DEFAULT_SEGMENT_SIZE, NONCE_PREFIX_LENGTH, OBJECT_HEADER_LENGTH, ObjectFormatError,
-  type ObjectCipher, type SegmentKey,
+  DEFAULT_SEGMENT_SIZE,
+  NONCE_PREFIX_LENGTH,
+  OBJECT_HEADER_LENGTH,
+  ObjectFormatError,
+  type ObjectCipher,
+  type SegmentKey,
 } from './object-format-header.ts';
 
 const CIPHER = 'aes-256-gcm';
@@ -27,7 +31,8 @@ export const MAX_SEGMENTS = 2 ** 32;
 const nonce = Buffer.alloc(NONCE_PREFIX_LENGTH + 5);
 
 function nonceFor(key: SegmentKey, index: number, last: boolean): Buffer {
-  if (!Number.isInteger(index) || index < 0 || index >= MAX_SEGMENTS) throw new RangeError('segment index out of range');
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_SEGMENTS)
+    throw new RangeError('segment index out of range');
   key.noncePrefix.copy(nonce, 0);
   nonce.writeUInt32BE(index, NONCE_PREFIX_LENGTH);
   nonce[NONCE_PREFIX_LENGTH + 4] = last ? 1 : 0;
@@ -54,7 +59,12 @@ export function sealSegmentTo(key: SegmentKey, index: number, last: boolean, pla
  * @internal Opens one sealed segment (ciphertext ‖ tag). Returns the plaintext only if the tag
  * verifies; otherwise zero-fills what was decrypted and returns undefined.
  */
-export function openSegmentOrUndefined(key: SegmentKey, index: number, last: boolean, sealed: Buffer): Buffer | undefined {
+export function openSegmentOrUndefined(
+  key: SegmentKey,
+  index: number,
+  last: boolean,
+  sealed: Buffer,
+): Buffer | undefined {
   if (sealed.length < TAG_LENGTH) return undefined;
   const decipher = createDecipheriv(CIPHER, key.contentKey, nonceFor(key, index, last), { authTagLength: TAG_LENGTH });
   decipher.setAAD(key.headerHash);
@@ -88,7 +98,9 @@ export function decryptSegment(key: SegmentKey, index: number, last: boolean, se
 
 function checkSegmentPlaintext(key: SegmentKey, last: boolean, length: number): void {
   if (last ? length > key.segmentSize : length !== key.segmentSize) {
-    throw new RangeError(`a ${last ? 'final' : 'non-final'} segment holds ${last ? 'at most' : 'exactly'} ${key.segmentSize} bytes`);
+    throw new RangeError(
+      `a ${last ? 'final' : 'non-final'} segment holds ${last ? 'at most' : 'exactly'} ${key.segmentSize} bytes`,
+    );
   }
 }
 
@@ -138,9 +150,20 @@ export interface CiphertextRange {
  * plainEnd − 1) of an object of `totalPlainSize` bytes, which stored bytes to fetch. The header
  * is not included: read it separately (or keep a copy with the manifest) and `openObjectCipher` it.
  */
-export function ciphertextRangeFor(plainStart: number, plainEnd: number, totalPlainSize: number, segmentSize = DEFAULT_SEGMENT_SIZE): CiphertextRange {
+export function ciphertextRangeFor(
+  plainStart: number,
+  plainEnd: number,
+  totalPlainSize: number,
+  segmentSize = DEFAULT_SEGMENT_SIZE,
+): CiphertextRange {
   checkSize(totalPlainSize, 'plaintext size');
-  if (!Number.isSafeInteger(plainStart) || !Number.isSafeInteger(plainEnd) || plainStart < 0 || plainStart >= plainEnd || plainEnd > totalPlainSize) {
+  if (
+    !Number.isSafeInteger(plainStart) ||
+    !Number.isSafeInteger(plainEnd) ||
+    plainStart < 0 ||
+    plainStart >= plainEnd ||
+    plainEnd > totalPlainSize
+  ) {
     throw new RangeError('range must satisfy 0 <= start < end <= size');
   }
   const sealedSegment = segmentSize + TAG_LENGTH;
@@ -148,7 +171,11 @@ export function ciphertextRangeFor(plainStart: number, plainEnd: number, totalPl
   const lastSegment = Math.floor((plainEnd - 1) / segmentSize);
   const lastPlain = Math.min(segmentSize, totalPlainSize - lastSegment * segmentSize);
   return {
-    plainStart, plainEnd, segmentSize, firstSegment, lastSegment,
+    plainStart,
+    plainEnd,
+    segmentSize,
+    firstSegment,
+    lastSegment,
     start: OBJECT_HEADER_LENGTH + firstSegment * sealedSegment,
     end: OBJECT_HEADER_LENGTH + lastSegment * sealedSegment + lastPlain + TAG_LENGTH,
     finalSegment: lastSegment === segmentCount(totalPlainSize, segmentSize) - 1,
@@ -208,12 +235,20 @@ export interface SealedPart {
 export function encryptPart(cipher: ObjectCipher, part: PartInput): SealedPart {
   const { firstSegment, plaintext, final } = part;
   const seg = cipher.segmentSize;
-  if (!Number.isInteger(firstSegment) || firstSegment < 0) throw new RangeError('first segment must be a non-negative integer');
+  if (!Number.isInteger(firstSegment) || firstSegment < 0)
+    throw new RangeError('first segment must be a non-negative integer');
   if (final ? plaintext.length === 0 && firstSegment !== 0 : plaintext.length === 0 || plaintext.length % seg !== 0) {
-    throw new RangeError(final ? 'an empty final part is only valid for an empty object' : `a non-final part holds a positive multiple of ${seg} bytes`);
+    throw new RangeError(
+      final
+        ? 'an empty final part is only valid for an empty object'
+        : `a non-final part holds a positive multiple of ${seg} bytes`,
+    );
   }
   const plaintextSha256 = createHash('sha256').update(plaintext).digest();
-  if (part.previousSha256 && !(part.previousSha256.length === 32 && timingSafeEqual(part.previousSha256, plaintextSha256))) {
+  if (
+    part.previousSha256 &&
+    !(part.previousSha256.length === 32 && timingSafeEqual(part.previousSha256, plaintextSha256))
+  ) {
     throw new ObjectFormatError('PART_CONTENT_CHANGED', firstSegment);
   }
   const count = Math.max(1, Math.ceil(plaintext.length / seg));

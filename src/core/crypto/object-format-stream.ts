@@ -23,7 +23,12 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ObjectDecoder, ObjectEncoder, type CodecOutputOptions, type DecodeOptions } from './object-format-codec.ts';
 import {
-  createObjectCipher, type NewObjectParams, type ObjectCipher, type ObjectHeader, type ObjectKeyParams, type SegmentKey,
+  createObjectCipher,
+  type NewObjectParams,
+  type ObjectCipher,
+  type ObjectHeader,
+  type ObjectKeyParams,
+  type SegmentKey,
 } from './object-format-header.ts';
 import { encryptPart, type CiphertextRange } from './object-format-segment.ts';
 
@@ -155,7 +160,10 @@ export function createEncryptStream(params: NewObjectParams, opts: EncryptStream
  * `overwriteInput` (see CodecOutputOptions) the input chunks are reused for the plaintext: only
  * for fresh buffers from fs or network streams.
  */
-export function createDecryptStream(params: ObjectKeyParams & DecodeOptions, opts: ObjectStreamOptions = {}): ObjectDecryptStream {
+export function createDecryptStream(
+  params: ObjectKeyParams & DecodeOptions,
+  opts: ObjectStreamOptions = {},
+): ObjectDecryptStream {
   return new ObjectDecryptStream(new ObjectDecoder({ params }, opts), opts);
 }
 
@@ -163,7 +171,11 @@ export function createDecryptStream(params: ObjectKeyParams & DecodeOptions, opt
  * Decrypts the bytes fetched for `range` (see `ciphertextRangeFor`) under a cipher opened from
  * the object's header with `openObjectCipher`, emitting exactly the requested plaintext slice.
  */
-export function createRangeDecryptStream(key: SegmentKey, range: CiphertextRange, opts: ObjectStreamOptions = {}): ObjectDecryptStream {
+export function createRangeDecryptStream(
+  key: SegmentKey,
+  range: CiphertextRange,
+  opts: ObjectStreamOptions = {},
+): ObjectDecryptStream {
   return new ObjectDecryptStream(new ObjectDecoder({ key, range }, opts), opts);
 }
 

@@ -10,9 +10,22 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.ts';
 import {
-  ObjectFormatError, ciphertextRangeFor, createDecryptStream, createRangeDecryptStream, createObjectCipher,
-  decryptObject, decryptRange, decryptSegment, encryptObject, encryptPart, encryptSegment, openObjectCipher,
-  verifyObject, OBJECT_HEADER_LENGTH, type ObjectFormatReason, type ObjectKeyParams,
+  ObjectFormatError,
+  ciphertextRangeFor,
+  createDecryptStream,
+  createRangeDecryptStream,
+  createObjectCipher,
+  decryptObject,
+  decryptRange,
+  decryptSegment,
+  encryptObject,
+  encryptPart,
+  encryptSegment,
+  openObjectCipher,
+  verifyObject,
+  OBJECT_HEADER_LENGTH,
+  type ObjectFormatReason,
+  type ObjectKeyParams,
 } from './object-format.ts';
 
 const SEG = 16;
@@ -39,8 +52,15 @@ function isFormatError(reason?: ObjectFormatReason) {
 /** Runs the decrypt stream over `obj` fed in `chunk`-byte pieces; returns what it emitted and the error. */
 async function streamDecrypt(obj: Buffer, params: Parameters<typeof createDecryptStream>[0] = KEY, chunk = 7) {
   const got: Buffer[] = [];
-  const pieces = Array.from({ length: Math.ceil(obj.length / chunk) }, (_, i) => obj.subarray(i * chunk, (i + 1) * chunk));
-  const sink = new Writable({ write(b: Buffer, _e, cb) { got.push(Buffer.from(b)); cb(); } });
+  const pieces = Array.from({ length: Math.ceil(obj.length / chunk) }, (_, i) =>
+    obj.subarray(i * chunk, (i + 1) * chunk),
+  );
+  const sink = new Writable({
+    write(b: Buffer, _e, cb) {
+      got.push(Buffer.from(b));
+      cb();
+    },
+  });
   let error: unknown;
   try {
     await pipeline(Readable.from(pieces), createDecryptStream(params, { highWaterMark: 64 }), sink);
@@ -59,7 +79,8 @@ async function assertFails(obj: Buffer, reason?: ObjectFormatReason, params: Obj
   const failing = (error as ObjectFormatError).segment;
   assert.equal(out.length % SEG, 0, 'a partial segment was released');
   assert.deepEqual(out, PT.subarray(0, out.length), 'released bytes are not the authentic prefix');
-  if (failing !== undefined) assert.ok(out.length <= failing * SEG, `plaintext of failing segment ${failing} was released`);
+  if (failing !== undefined)
+    assert.ok(out.length <= failing * SEG, `plaintext of failing segment ${failing} was released`);
 }
 
 test('the untouched object opens, whole and streamed at every chunking', async () => {
@@ -82,7 +103,11 @@ test('every flipped bit anywhere in the object fails closed', async () => {
 });
 
 test('header bytes: magic, version, segment size, prefix, key term and commitment are all bound', async () => {
-  const flip = (at: number) => { const b = Buffer.from(OBJ); b[at]! ^= 1; return b; };
+  const flip = (at: number) => {
+    const b = Buffer.from(OBJ);
+    b[at]! ^= 1;
+    return b;
+  };
   await assertFails(flip(0), 'HEADER_INVALID');
   await assertFails(flip(4), 'UNSUPPORTED_VERSION');
   await assertFails(flip(5), 'UNSUPPORTED_VERSION');
@@ -153,7 +178,11 @@ test('expected size and key term are enforced', async () => {
 
 test('an empty final segment after full ones is refused as non-canonical', () => {
   const cipher = createObjectCipher(NEW);
-  const odd = Buffer.concat([cipher.headerBytes, encryptSegment(cipher, 0, false, PT.subarray(0, SEG)), encryptSegment(cipher, 1, true, Buffer.alloc(0))]);
+  const odd = Buffer.concat([
+    cipher.headerBytes,
+    encryptSegment(cipher, 0, false, PT.subarray(0, SEG)),
+    encryptSegment(cipher, 1, true, Buffer.alloc(0)),
+  ]);
   assert.throws(() => decryptObject(KEY, odd), isFormatError('NON_CANONICAL'));
 });
 
@@ -163,7 +192,10 @@ test('decryptSegment checks lengths and tags; encryptSegment refuses wrong sizes
   assert.throws(() => decryptSegment(cipher, 1, true, seg(OBJ, 1)), isFormatError('SEGMENT_AUTH_FAILED'));
   assert.throws(() => decryptSegment(cipher, 2, false, seg(OBJ, 1)), isFormatError('SEGMENT_AUTH_FAILED'));
   assert.throws(() => decryptSegment(cipher, 1, false, seg(OBJ, 1).subarray(1)), isFormatError('TRUNCATED'));
-  assert.throws(() => decryptSegment(cipher, 1, false, Buffer.concat([seg(OBJ, 1), Buffer.of(0)])), isFormatError('TRAILING_DATA'));
+  assert.throws(
+    () => decryptSegment(cipher, 1, false, Buffer.concat([seg(OBJ, 1), Buffer.of(0)])),
+    isFormatError('TRAILING_DATA'),
+  );
   assert.throws(() => encryptSegment(cipher, 0, false, Buffer.alloc(SEG - 1)), RangeError);
   assert.throws(() => encryptSegment(cipher, 0, true, Buffer.alloc(SEG + 1)), RangeError);
   assert.throws(() => encryptSegment(cipher, 2 ** 32, true, Buffer.alloc(1)), RangeError);
@@ -179,10 +211,22 @@ test('range reads fail closed on tampered, short, long or misplaced bytes', asyn
   assert.throws(() => decryptRange(cipher, r, flipped), isFormatError('SEGMENT_AUTH_FAILED'));
   assert.throws(() => decryptRange(cipher, r, fetched.subarray(1)), isFormatError('TRUNCATED'));
   assert.throws(() => decryptRange(cipher, r, Buffer.concat([fetched, Buffer.of(0)])), isFormatError('TRAILING_DATA'));
-  assert.throws(() => decryptRange(cipher, r, OBJ.subarray(r.start - UNIT, r.end - UNIT)), isFormatError('SEGMENT_AUTH_FAILED'));
+  assert.throws(
+    () => decryptRange(cipher, r, OBJ.subarray(r.start - UNIT, r.end - UNIT)),
+    isFormatError('SEGMENT_AUTH_FAILED'),
+  );
   const rangeStream = async (bytes: Buffer) => {
     const got: Buffer[] = [];
-    await pipeline(Readable.from([bytes]), createRangeDecryptStream(cipher, r), new Writable({ write(b: Buffer, _e, cb) { got.push(b); cb(); } }));
+    await pipeline(
+      Readable.from([bytes]),
+      createRangeDecryptStream(cipher, r),
+      new Writable({
+        write(b: Buffer, _e, cb) {
+          got.push(b);
+          cb();
+        },
+      }),
+    );
     return Buffer.concat(got);
   };
   assert.deepEqual(await rangeStream(fetched), PT.subarray(20, 40));
@@ -199,7 +243,10 @@ test('range reads fail closed on tampered, short, long or misplaced bytes', asyn
 test('verifyObject releases nothing and reports size and digest; it rejects a tampered object', async () => {
   const { plainSize, plainSha256 } = await verifyObject(KEY, [OBJ.subarray(0, 50), OBJ.subarray(50)]);
   assert.equal(plainSize, PT.length);
-  assert.equal(plainSha256.toString('hex'), (await import('node:crypto')).createHash('sha256').update(PT).digest('hex'));
+  assert.equal(
+    plainSha256.toString('hex'),
+    (await import('node:crypto')).createHash('sha256').update(PT).digest('hex'),
+  );
   const bad = Buffer.from(OBJ);
   bad[bad.length - 1]! ^= 1;
   await assert.rejects(verifyObject(KEY, [bad]), isFormatError('SEGMENT_AUTH_FAILED'));
@@ -208,13 +255,25 @@ test('verifyObject releases nothing and reports size and digest; it rejects a ta
 test('multipart: a retry with the same bytes is byte-identical; with other bytes it is refused', () => {
   const cipher = createObjectCipher(NEW);
   const first = encryptPart(cipher, { firstSegment: 1, plaintext: PT.subarray(SEG, 3 * SEG), final: false });
-  const again = encryptPart(cipher, { firstSegment: 1, plaintext: PT.subarray(SEG, 3 * SEG), final: false, previousSha256: first.plaintextSha256 });
+  const again = encryptPart(cipher, {
+    firstSegment: 1,
+    plaintext: PT.subarray(SEG, 3 * SEG),
+    final: false,
+    previousSha256: first.plaintextSha256,
+  });
   assert.deepEqual(again.ciphertext, first.ciphertext);
   const changed = Buffer.from(PT.subarray(SEG, 3 * SEG));
   changed[0]! ^= 1;
-  assert.throws(() => encryptPart(cipher, { firstSegment: 1, plaintext: changed, final: false, previousSha256: first.plaintextSha256 }), (err: unknown) =>
-    err instanceof ObjectFormatError && err.reason === 'PART_CONTENT_CHANGED' && err.code === 'CONFLICT');
-  assert.throws(() => encryptPart(cipher, { firstSegment: 1, plaintext: PT.subarray(0, SEG + 1), final: false }), RangeError);
+  assert.throws(
+    () =>
+      encryptPart(cipher, { firstSegment: 1, plaintext: changed, final: false, previousSha256: first.plaintextSha256 }),
+    (err: unknown) =>
+      err instanceof ObjectFormatError && err.reason === 'PART_CONTENT_CHANGED' && err.code === 'CONFLICT',
+  );
+  assert.throws(
+    () => encryptPart(cipher, { firstSegment: 1, plaintext: PT.subarray(0, SEG + 1), final: false }),
+    RangeError,
+  );
   assert.throws(() => encryptPart(cipher, { firstSegment: 2, plaintext: Buffer.alloc(0), final: true }), RangeError);
 });
 
@@ -225,7 +284,11 @@ test('error details are safe to show: no key, plaintext or ciphertext bytes', ()
   } catch (err) {
     const e = err as ObjectFormatError;
     const text = JSON.stringify({ m: e.message, d: e.detail, meta: e.meta });
-    for (const secret of [KEY.dataKey.toString('hex'), PT.toString('hex').slice(0, 8), OBJ.subarray(H, H + 8).toString('hex')]) {
+    for (const secret of [
+      KEY.dataKey.toString('hex'),
+      PT.toString('hex').slice(0, 8),
+      OBJ.subarray(H, H + 8).toString('hex'),
+    ]) {
       assert.ok(!text.includes(secret));
     }
     assert.equal(e.status, 409);

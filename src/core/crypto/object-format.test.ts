@@ -12,8 +12,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { encodeAad } from './aead.ts';
 import {
-  DEFAULT_SEGMENT_SIZE, OBJECT_HEADER_LENGTH, ciphertextSize, createObjectCipher, decryptObject,
-  deriveObjectKeys, encryptObject, openObjectCipher, parseHeader, plaintextSize, type NewObjectParams,
+  DEFAULT_SEGMENT_SIZE,
+  OBJECT_HEADER_LENGTH,
+  ciphertextSize,
+  createObjectCipher,
+  decryptObject,
+  deriveObjectKeys,
+  encryptObject,
+  openObjectCipher,
+  parseHeader,
+  plaintextSize,
+  type NewObjectParams,
 } from './object-format.ts';
 
 const VECTORS_FILE = new URL('./object-format.vectors.json', import.meta.url);
@@ -52,7 +61,14 @@ interface Vector {
 }
 
 interface VectorsFile {
-  inputs: { dataKey: string; workspaceId: string; objectId: string; keyTerm: number; salt: string; noncePrefix: string };
+  inputs: {
+    dataKey: string;
+    workspaceId: string;
+    objectId: string;
+    keyTerm: number;
+    salt: string;
+    noncePrefix: string;
+  };
   derived: { contentKeyInfo: string; commitmentInfo: string; contentKey: string; commitment: string };
   vectors: Vector[];
 }
@@ -60,9 +76,21 @@ interface VectorsFile {
 const CASES: { name: string; plaintext: string; segmentSize: number }[] = [
   { name: 'empty plaintext (one empty final segment)', plaintext: 'empty', segmentSize: DEFAULT_SEGMENT_SIZE },
   { name: '"hello"', plaintext: 'hello', segmentSize: DEFAULT_SEGMENT_SIZE },
-  { name: 'exactly one segment (65536 bytes, byte i = i mod 251)', plaintext: 'one-segment', segmentSize: DEFAULT_SEGMENT_SIZE },
-  { name: 'one segment + 1 byte (65537 bytes, byte i = i mod 251)', plaintext: 'one-segment-plus-one', segmentSize: DEFAULT_SEGMENT_SIZE },
-  { name: 'three segments of a 16-byte segment size (16 + 16 + 3)', plaintext: 'three-small-segments', segmentSize: 16 },
+  {
+    name: 'exactly one segment (65536 bytes, byte i = i mod 251)',
+    plaintext: 'one-segment',
+    segmentSize: DEFAULT_SEGMENT_SIZE,
+  },
+  {
+    name: 'one segment + 1 byte (65537 bytes, byte i = i mod 251)',
+    plaintext: 'one-segment-plus-one',
+    segmentSize: DEFAULT_SEGMENT_SIZE,
+  },
+  {
+    name: 'three segments of a 16-byte segment size (16 + 16 + 3)',
+    plaintext: 'three-small-segments',
+    segmentSize: 16,
+  },
 ];
 
 function buildVectors(): VectorsFile {
@@ -70,27 +98,37 @@ function buildVectors(): VectorsFile {
   const keys = deriveObjectKeys(BASE.dataKey, BASE.unsafeSalt!, BASE);
   return {
     inputs: {
-      dataKey: hex(BASE.dataKey), workspaceId: BASE.workspaceId, objectId: BASE.objectId, keyTerm: BASE.keyTerm,
-      salt: hex(BASE.unsafeSalt!), noncePrefix: hex(BASE.unsafeNoncePrefix!),
+      dataKey: hex(BASE.dataKey),
+      workspaceId: BASE.workspaceId,
+      objectId: BASE.objectId,
+      keyTerm: BASE.keyTerm,
+      salt: hex(BASE.unsafeSalt!),
+      noncePrefix: hex(BASE.unsafeNoncePrefix!),
     },
     derived: {
       contentKeyInfo: hex(info('strongroom/object/content-key')),
       commitmentInfo: hex(info('strongroom/object/key-commitment')),
-      contentKey: hex(keys.contentKey), commitment: hex(keys.commitment),
+      contentKey: hex(keys.contentKey),
+      commitment: hex(keys.commitment),
     },
     vectors: CASES.map((c) => {
       const pt = PLAINTEXTS[c.plaintext]!();
       const object = encryptObject({ ...BASE, segmentSize: c.segmentSize }, pt);
       return {
-        name: c.name, plaintext: c.plaintext, plaintextLength: pt.length, segmentSize: c.segmentSize,
+        name: c.name,
+        plaintext: c.plaintext,
+        plaintextLength: pt.length,
+        segmentSize: c.segmentSize,
         ...(object.length <= 1024 ? { object: hex(object) } : {}),
-        objectLength: object.length, objectSha256: sha256(object),
+        objectLength: object.length,
+        objectSha256: sha256(object),
       };
     }),
   };
 }
 
-if (process.env.STRONGROOM_WRITE_VECTORS === '1') writeFileSync(VECTORS_FILE, JSON.stringify(buildVectors(), null, 2) + '\n');
+if (process.env.STRONGROOM_WRITE_VECTORS === '1')
+  writeFileSync(VECTORS_FILE, JSON.stringify(buildVectors(), null, 2) + '\n');
 const FILE = JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) as VectorsFile;
 
 /**
@@ -99,17 +137,32 @@ const FILE = JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) as VectorsFile;
  */
 function referenceDecrypt(dataKey: Buffer, workspaceId: string, objectId: string, object: Buffer): Buffer {
   const header = object.subarray(0, 85);
-  if (header.subarray(0, 4).toString('latin1') !== 'SROB' || header[4] !== 1 || header[5] !== 1) throw new Error('not a v1 object');
+  if (header.subarray(0, 4).toString('latin1') !== 'SROB' || header[4] !== 1 || header[5] !== 1)
+    throw new Error('not a v1 object');
   const segmentSize = header.readUInt32BE(6);
   const salt = header.subarray(10, 42);
   const prefix = header.subarray(42, 49);
   const commitment = header.subarray(53, 85);
   // info = 's' len label ‖ 'n' 8 version ‖ 'n' 8 suite ‖ 's' len workspace ‖ 's' len object
   const part = (tag: string, bytes: Buffer) => Buffer.concat([Buffer.from(tag), u32(bytes.length), bytes]);
-  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
-  const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
-  const info = (label: string) => Buffer.concat([part('s', Buffer.from(label)), part('n', u64(1)), part('n', u64(1)),
-    part('s', Buffer.from(workspaceId)), part('s', Buffer.from(objectId))]);
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
+  const u64 = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(n));
+    return b;
+  };
+  const info = (label: string) =>
+    Buffer.concat([
+      part('s', Buffer.from(label)),
+      part('n', u64(1)),
+      part('n', u64(1)),
+      part('s', Buffer.from(workspaceId)),
+      part('s', Buffer.from(objectId)),
+    ]);
   const key = Buffer.from(hkdfSync('sha256', dataKey, salt, info('strongroom/object/content-key'), 32));
   const expected = Buffer.from(hkdfSync('sha256', dataKey, salt, info('strongroom/object/key-commitment'), 32));
   if (!expected.equals(commitment)) throw new Error('key commitment mismatch');
@@ -156,8 +209,17 @@ for (const v of FILE.vectors) {
 
 test('the header of the vectors is laid out as documented', () => {
   const object = Buffer.from(FILE.vectors[1]!.object!, 'hex');
-  assert.equal(hex(object.subarray(0, OBJECT_HEADER_LENGTH)),
-    '53524f42' + '01' + '01' + '00010000' + FILE.inputs.salt + FILE.inputs.noncePrefix + '00000001' + FILE.derived.commitment);
+  assert.equal(
+    hex(object.subarray(0, OBJECT_HEADER_LENGTH)),
+    '53524f42' +
+      '01' +
+      '01' +
+      '00010000' +
+      FILE.inputs.salt +
+      FILE.inputs.noncePrefix +
+      '00000001' +
+      FILE.derived.commitment,
+  );
   const h = parseHeader(object);
   assert.equal(h.segmentSize, DEFAULT_SEGMENT_SIZE);
   assert.equal(h.keyTerm, 1);
@@ -188,8 +250,10 @@ test('bad parameters are refused before anything is written', () => {
 
 test('docs/format-object.md prints the pinned vectors', () => {
   const doc = readFileSync(new URL('../../../docs/format-object.md', import.meta.url), 'utf8').replace(/\s+/g, '');
-  const expectIn = (what: string, value: string) => assert.ok(doc.includes(value), `${what} (${value}) is not in docs/format-object.md`);
-  for (const [k, v] of Object.entries({ ...FILE.derived, salt: FILE.inputs.salt, dataKey: FILE.inputs.dataKey })) expectIn(k, v);
+  const expectIn = (what: string, value: string) =>
+    assert.ok(doc.includes(value), `${what} (${value}) is not in docs/format-object.md`);
+  for (const [k, v] of Object.entries({ ...FILE.derived, salt: FILE.inputs.salt, dataKey: FILE.inputs.dataKey }))
+    expectIn(k, v);
   for (const v of FILE.vectors) {
     if (v.object === undefined) {
       expectIn(`${v.name} sha256`, v.objectSha256);
@@ -197,6 +261,7 @@ test('docs/format-object.md prints the pinned vectors', () => {
     }
     const body = Buffer.from(v.object, 'hex').subarray(OBJECT_HEADER_LENGTH);
     const unit = v.segmentSize + 16;
-    for (let off = 0; off < body.length; off += unit) expectIn(`${v.name} segment at ${off}`, hex(body.subarray(off, off + unit)));
+    for (let off = 0; off < body.length; off += unit)
+      expectIn(`${v.name} segment at ${off}`, hex(body.subarray(off, off + unit)));
   }
 });

@@ -5,7 +5,13 @@ import fc from 'fast-check';
 import { combine } from 'shamir-secret-sharing';
 import { AppError } from '../errors.ts';
 import {
-  SHARE_PREFIX, combineShares, commitSecret, decodeShare, encodeShare, splitSecret, verifyCommitment,
+  SHARE_PREFIX,
+  combineShares,
+  commitSecret,
+  decodeShare,
+  encodeShare,
+  splitSecret,
+  verifyCommitment,
 } from './shamir.ts';
 
 // set id 01020304, threshold 3, share bytes 0x42×32 ‖ x=7.
@@ -21,10 +27,18 @@ function subsets<T>(items: readonly T[], k: number): T[][] {
 }
 
 test('share encoding known-answer vector', () => {
-  const decoded = { setId: Buffer.from('01020304', 'hex'), threshold: 3, share: Buffer.concat([Buffer.alloc(32, 0x42), Buffer.of(7)]) };
+  const decoded = {
+    setId: Buffer.from('01020304', 'hex'),
+    threshold: 3,
+    share: Buffer.concat([Buffer.alloc(32, 0x42), Buffer.of(7)]),
+  };
   assert.equal(encodeShare(decoded), SHARE_VECTOR);
   assert.deepEqual(decodeShare(SHARE_VECTOR), decoded);
-  assert.deepEqual(decodeShare(`  ${SHARE_VECTOR.slice(0, 30)}\n${SHARE_VECTOR.slice(30)} `), decoded, 'whitespace from pasting is ignored');
+  assert.deepEqual(
+    decodeShare(`  ${SHARE_VECTOR.slice(0, 30)}\n${SHARE_VECTOR.slice(30)} `),
+    decoded,
+    'whitespace from pasting is ignored',
+  );
 });
 
 test('any 3 of 5 shares recover the secret (defaults)', async () => {
@@ -35,7 +49,11 @@ test('any 3 of 5 shares recover the secret (defaults)', async () => {
   for (const k of [3, 4, 5]) {
     for (const subset of subsets(shares, k)) assert.deepEqual(await combineShares(subset, commitment), secret);
   }
-  assert.deepEqual(await combineShares([shares[4]!, shares[0]!, shares[2]!], commitment), secret, 'order does not matter');
+  assert.deepEqual(
+    await combineShares([shares[4]!, shares[0]!, shares[2]!], commitment),
+    secret,
+    'order does not matter',
+  );
 });
 
 test('K-1 shares do not recover the secret', async () => {
@@ -56,7 +74,11 @@ test('every single-character typo in a share is caught before combining', () => 
     for (const c of B64URL) {
       if (c === body[i]) continue;
       const typo = SHARE_PREFIX + body.slice(0, i) + c + body.slice(i + 1);
-      assert.throws(() => decodeShare(typo, 2), validation(/^share 2 (failed its checksum|is not a Strongroom share)/), `${i}:${c}`);
+      assert.throws(
+        () => decodeShare(typo, 2),
+        validation(/^share 2 (failed its checksum|is not a Strongroom share)/),
+        `${i}:${c}`,
+      );
     }
   }
   assert.throws(() => decodeShare(SHARE_VECTOR.slice(0, -1)), validation(/not a Strongroom share/));
@@ -76,19 +98,37 @@ test('mixed splits, duplicates, a wrong commitment and forged shares are refused
   const secret = randomBytes(32);
   const a = await splitSecret(secret);
   const b = await splitSecret(secret);
-  await assert.rejects(combineShares([a.shares[0]!, a.shares[1]!, b.shares[2]!], a.commitment), validation(/share 3 comes from a different split/));
-  await assert.rejects(combineShares([a.shares[0]!, a.shares[1]!, a.shares[0]!], a.commitment), validation(/share 3 repeats/));
-  await assert.rejects(combineShares(a.shares.slice(0, 3), commitSecret(randomBytes(32))), validation(/do not reconstruct/));
+  await assert.rejects(
+    combineShares([a.shares[0]!, a.shares[1]!, b.shares[2]!], a.commitment),
+    validation(/share 3 comes from a different split/),
+  );
+  await assert.rejects(
+    combineShares([a.shares[0]!, a.shares[1]!, a.shares[0]!], a.commitment),
+    validation(/share 3 repeats/),
+  );
+  await assert.rejects(
+    combineShares(a.shares.slice(0, 3), commitSecret(randomBytes(32))),
+    validation(/do not reconstruct/),
+  );
   await assert.rejects(combineShares(a.shares.slice(0, 3), Buffer.alloc(5)), validation(/do not reconstruct/));
   await assert.rejects(combineShares([], a.commitment), validation(/no shares/));
   const forged = decodeShare(a.shares[2]!);
   forged.share[0]! ^= 1;
-  await assert.rejects(combineShares([a.shares[0]!, a.shares[1]!, encodeShare(forged)], a.commitment), validation(/do not reconstruct/));
+  await assert.rejects(
+    combineShares([a.shares[0]!, a.shares[1]!, encodeShare(forged)], a.commitment),
+    validation(/do not reconstruct/),
+  );
 });
 
 test('split validates 2 ≤ K ≤ N ≤ 255 and a 32-byte secret', async () => {
   const secret = randomBytes(32);
-  for (const [shares, threshold] of [[5, 1], [2, 3], [256, 3], [5, 2.5], [1, 1]] as const) {
+  for (const [shares, threshold] of [
+    [5, 1],
+    [2, 3],
+    [256, 3],
+    [5, 2.5],
+    [1, 1],
+  ] as const) {
     await assert.rejects(splitSecret(secret, { shares, threshold }), validation(/2 ≤ threshold ≤ shares ≤ 255/));
   }
   await assert.rejects(splitSecret(randomBytes(16)), RangeError);
@@ -107,17 +147,27 @@ test('commitment: constant-time check, bound to the secret', () => {
 });
 
 test('property: split/combine round-trips for random secrets and random valid (K, N)', async () => {
-  const params = fc.integer({ min: 2, max: 255 }).chain((n) => fc.integer({ min: 2, max: n }).chain((k) => fc.record({
-    n: fc.constant(n),
-    k: fc.constant(k),
-    picked: fc.shuffledSubarray([...Array(n).keys()], { minLength: k, maxLength: k }),
-    secret: fc.uint8Array({ minLength: 32, maxLength: 32 }),
-  })));
+  const params = fc.integer({ min: 2, max: 255 }).chain((n) =>
+    fc.integer({ min: 2, max: n }).chain((k) =>
+      fc.record({
+        n: fc.constant(n),
+        k: fc.constant(k),
+        picked: fc.shuffledSubarray([...Array(n).keys()], { minLength: k, maxLength: k }),
+        secret: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      }),
+    ),
+  );
   await fc.assert(
     fc.asyncProperty(params, async ({ n, k, picked, secret }) => {
       const key = Buffer.from(secret);
       const { shares, commitment } = await splitSecret(key, { shares: n, threshold: k });
-      assert.deepEqual(await combineShares(picked.map((i) => shares[i]!), commitment), key);
+      assert.deepEqual(
+        await combineShares(
+          picked.map((i) => shares[i]!),
+          commitment,
+        ),
+        key,
+      );
     }),
     { numRuns: 40 },
   );

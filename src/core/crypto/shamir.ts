@@ -60,7 +60,9 @@ export async function splitSecret(secret: Buffer, opts: SplitOptions = {}): Prom
   try {
     const raw = await split(input, n, k);
     const setId = randomBytes(SET_ID_LENGTH);
-    const shares = raw.map((s) => encodeShare({ setId, threshold: k, share: Buffer.from(s.buffer, s.byteOffset, s.byteLength) }));
+    const shares = raw.map((s) =>
+      encodeShare({ setId, threshold: k, share: Buffer.from(s.buffer, s.byteOffset, s.byteLength) }),
+    );
     for (const s of raw) s.fill(0);
     return { shares, commitment: commitSecret(secret) };
   } finally {
@@ -71,7 +73,13 @@ export async function splitSecret(secret: Buffer, opts: SplitOptions = {}): Prom
 /** Encodes one share as "srs1-" + base64url(set id ‖ threshold ‖ share ‖ checksum). */
 export function encodeShare(decoded: DecodedShare): string {
   const { setId, threshold, share } = decoded;
-  if (setId.length !== SET_ID_LENGTH || share.length !== SHARE_LENGTH || !Number.isInteger(threshold) || threshold < 2 || threshold > 255) {
+  if (
+    setId.length !== SET_ID_LENGTH ||
+    share.length !== SHARE_LENGTH ||
+    !Number.isInteger(threshold) ||
+    threshold < 2 ||
+    threshold > 255
+  ) {
     throw new RangeError('malformed share');
   }
   const body = Buffer.concat([setId, Buffer.of(threshold), share]);
@@ -117,7 +125,14 @@ export function tryDecodeShare(text: string): { ok: true; share: DecodedShare } 
     if (!timingSafeEqual(checksum(body), bytes.subarray(BODY_LENGTH))) return { ok: false, defect: 'checksum' };
     const threshold = body[SET_ID_LENGTH]!;
     if (threshold < 2) return { ok: false, defect: 'malformed' };
-    return { ok: true, share: { setId: Buffer.from(body.subarray(0, SET_ID_LENGTH)), threshold, share: Buffer.from(body.subarray(SET_ID_LENGTH + 1)) } };
+    return {
+      ok: true,
+      share: {
+        setId: Buffer.from(body.subarray(0, SET_ID_LENGTH)),
+        threshold,
+        share: Buffer.from(body.subarray(SET_ID_LENGTH + 1)),
+      },
+    };
   } finally {
     bytes.fill(0);
   }
@@ -181,7 +196,9 @@ function checkShareSet(decoded: readonly DecodedShare[]): void {
     seen.add(x);
   });
   if (decoded.length < first.threshold) {
-    throw new AppError('VALIDATION_FAILED', { detail: `${first.threshold} shares are needed, ${decoded.length} given` });
+    throw new AppError('VALIDATION_FAILED', {
+      detail: `${first.threshold} shares are needed, ${decoded.length} given`,
+    });
   }
 }
 

@@ -72,7 +72,19 @@ test('special-purpose addresses are refused with their reason', () => {
 });
 
 test('public unicast passes, also in IPv4-mapped, NAT64, 6to4 and Teredo form', () => {
-  for (const address of ['8.8.8.8', '1.1.1.1', '52.216.0.1', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '2a00:1450:4001::1', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8', '2002:808:808::1', '2001:0:808:808::f7f7:f7f7']) {
+  for (const address of [
+    '8.8.8.8',
+    '1.1.1.1',
+    '52.216.0.1',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700::1111',
+    '2a00:1450:4001::1',
+    '::ffff:8.8.8.8',
+    '64:ff9b::8.8.8.8',
+    '2002:808:808::1',
+    '2001:0:808:808::f7f7:f7f7',
+  ]) {
     assert.deepEqual(classifyAddress(address), { allowed: true }, address);
   }
 });
@@ -91,7 +103,8 @@ test('destinationIpv4 and isMetadataAddress see through mapped and NAT64 spellin
   assert.equal(destinationIpv4('64:ff9b::a00:1'), '10.0.0.1');
   assert.equal(destinationIpv4('2002:a00:1::'), undefined);
   assert.equal(destinationIpv4('10.0.0.1'), undefined);
-  for (const a of ['169.254.169.254', '::ffff:169.254.169.254', '64:ff9b::a9fe:a9fe', 'fd00:ec2::254']) assert.ok(isMetadataAddress(a), a);
+  for (const a of ['169.254.169.254', '::ffff:169.254.169.254', '64:ff9b::a9fe:a9fe', 'fd00:ec2::254'])
+    assert.ok(isMetadataAddress(a), a);
   assert.ok(!isMetadataAddress('169.254.169.253'));
 });
 
@@ -102,11 +115,19 @@ const v4In = (base: string, prefix: number) => {
   return fc.integer({ min: 0, max: 2 ** (32 - prefix) - 1 }).map((offset) => formatIpv4(BigInt(start + offset)));
 };
 const BLOCKED_V4 = fc.oneof(
-  v4In('10.0.0.0', 8), v4In('127.0.0.0', 8), v4In('169.254.0.0', 16), v4In('100.64.0.0', 10),
-  v4In('172.16.0.0', 12), v4In('192.168.0.0', 16), v4In('0.0.0.0', 8), v4In('224.0.0.0', 3),
+  v4In('10.0.0.0', 8),
+  v4In('127.0.0.0', 8),
+  v4In('169.254.0.0', 16),
+  v4In('100.64.0.0', 10),
+  v4In('172.16.0.0', 12),
+  v4In('192.168.0.0', 16),
+  v4In('0.0.0.0', 8),
+  v4In('224.0.0.0', 3),
 );
 const bigint128 = (prefixValue: bigint, prefix: number) =>
-  fc.bigInt({ min: 0n, max: (1n << BigInt(128 - prefix)) - 1n }).map((low) => formatIpv6((prefixValue << BigInt(128 - prefix)) | low));
+  fc
+    .bigInt({ min: 0n, max: (1n << BigInt(128 - prefix)) - 1n })
+    .map((low) => formatIpv6((prefixValue << BigInt(128 - prefix)) | low));
 
 test('property: every address in a blocked IPv4 block is refused, in every spelling', () => {
   fc.assert(
@@ -122,20 +143,54 @@ test('property: every address in a blocked IPv4 block is refused, in every spell
 });
 
 test('property: every address in fc00::/7, fe80::/10, ff00::/8 and 64:ff9b:1::/48 is refused', () => {
-  const blocks = fc.oneof(bigint128(0x7en, 7), bigint128(0x3fan, 10), bigint128(0xffn, 8), bigint128(0x0064ff9b0001n, 48));
-  fc.assert(fc.property(blocks, (address) => classifyAddress(address).allowed === false), { numRuns: 500 });
+  const blocks = fc.oneof(
+    bigint128(0x7en, 7),
+    bigint128(0x3fan, 10),
+    bigint128(0xffn, 8),
+    bigint128(0x0064ff9b0001n, 48),
+  );
+  fc.assert(
+    fc.property(blocks, (address) => classifyAddress(address).allowed === false),
+    { numRuns: 500 },
+  );
 });
 
 const PUBLIC_V4 = fc
-  .tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 254 }))
-  .filter(([a, b, c]) => ![0, 10, 127].includes(a) && !(a === 100 && b >= 64 && b < 128) && !(a === 169 && b === 254) && !(a === 172 && b >= 16 && b < 32) && !(a === 192 && b === 168) && !(a === 192 && b === 0 && (c === 0 || c === 2)) && !(a === 192 && b === 88 && c === 99) && !(a === 198 && (b === 18 || b === 19)) && !(a === 198 && b === 51 && c === 100) && !(a === 203 && b === 0 && c === 113))
+  .tuple(
+    fc.integer({ min: 1, max: 223 }),
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 1, max: 254 }),
+  )
+  .filter(
+    ([a, b, c]) =>
+      ![0, 10, 127].includes(a) &&
+      !(a === 100 && b >= 64 && b < 128) &&
+      !(a === 169 && b === 254) &&
+      !(a === 172 && b >= 16 && b < 32) &&
+      !(a === 192 && b === 168) &&
+      !(a === 192 && b === 0 && (c === 0 || c === 2)) &&
+      !(a === 192 && b === 88 && c === 99) &&
+      !(a === 198 && (b === 18 || b === 19)) &&
+      !(a === 198 && b === 51 && c === 100) &&
+      !(a === 203 && b === 0 && c === 113),
+  )
   .map((parts) => parts.join('.'));
 
 test('property: random public addresses are allowed (IPv4, mapped, NAT64, and 2000::/3 outside special blocks)', () => {
   fc.assert(
-    fc.property(PUBLIC_V4, (v4) => classifyAddress(v4).allowed && classifyAddress(`::ffff:${v4}`).allowed && classifyAddress(`64:ff9b::${v4}`).allowed),
+    fc.property(
+      PUBLIC_V4,
+      (v4) =>
+        classifyAddress(v4).allowed &&
+        classifyAddress(`::ffff:${v4}`).allowed &&
+        classifyAddress(`64:ff9b::${v4}`).allowed,
+    ),
     { numRuns: 500 },
   );
   // 2400::/6: global unicast, away from 2001::/23, 2002::/16 and 3fff::/20.
-  fc.assert(fc.property(bigint128(0x09n, 6), (address) => classifyAddress(address).allowed), { numRuns: 500 });
+  fc.assert(
+    fc.property(bigint128(0x09n, 6), (address) => classifyAddress(address).allowed),
+    { numRuns: 500 },
+  );
 });

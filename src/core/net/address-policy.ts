@@ -43,8 +43,13 @@ function inRange(r: Range, value: bigint): boolean {
 
 /** Instance-metadata endpoints: AWS (IMDS, ECS, EKS pod identity), GCP, Alibaba, and the common 169.254.169.254 (Azure, Oracle, DigitalOcean …). */
 const METADATA: Range[] = [
-  '169.254.169.254/32', '169.254.170.2/32', '169.254.170.23/32', '100.100.100.200/32',
-  'fd00:ec2::254/128', 'fd00:ec2::23/128', 'fd20:ce::254/128',
+  '169.254.169.254/32',
+  '169.254.170.2/32',
+  '169.254.170.23/32',
+  '100.100.100.200/32',
+  'fd00:ec2::254/128',
+  'fd00:ec2::23/128',
+  'fd20:ce::254/128',
 ].map((cidr) => range(cidr, 'METADATA', 'a cloud metadata address'));
 
 /** First match wins. From the IANA IPv4 special-purpose registry, entries not globally reachable. */
@@ -117,12 +122,14 @@ function classifyIpv6(text: string): AddressVerdict {
   const value = ipv6Value(address);
   const metadata = METADATA.find((r) => r.bits === 128 && inRange(r, value));
   if (metadata) return refuse(metadata, address);
-  if (inRange(MAPPED, value) || inRange(NAT64, value)) return classifyEmbedded(inRange(MAPPED, value) ? MAPPED : NAT64, address, [value]);
+  if (inRange(MAPPED, value) || inRange(NAT64, value))
+    return classifyEmbedded(inRange(MAPPED, value) ? MAPPED : NAT64, address, [value]);
   if (inRange(TEREDO, value)) return classifyEmbedded(TEREDO, address, [value >> 64n, ~value]);
   if (inRange(SIX_TO_FOUR, value)) return classifyEmbedded(SIX_TO_FOUR, address, [value >> 80n]);
   const hit = IPV6.find((r) => inRange(r, value));
   if (hit) return refuse(hit, address);
-  if (!inRange(GLOBAL_UNICAST, value)) return { allowed: false, reason: 'RESERVED', description: `a reserved (outside 2000::/3) address ${address}` };
+  if (!inRange(GLOBAL_UNICAST, value))
+    return { allowed: false, reason: 'RESERVED', description: `a reserved (outside 2000::/3) address ${address}` };
   return ALLOWED;
 }
 
@@ -150,5 +157,9 @@ export function destinationIpv4(address: string): string | undefined {
 export function isMetadataAddress(address: string): boolean {
   const v4 = net.isIPv4(address) ? address : destinationIpv4(address);
   if (v4 !== undefined) return METADATA.some((r) => r.bits === 32 && inRange(r, ipv4Value(v4)));
-  return net.isIPv6(address) && !address.includes('%') && METADATA.some((r) => r.bits === 128 && inRange(r, ipv6Value(address)));
+  return (
+    net.isIPv6(address) &&
+    !address.includes('%') &&
+    METADATA.some((r) => r.bits === 128 && inRange(r, ipv6Value(address)))
+  );
 }

@@ -63,7 +63,9 @@ export function parseEgressAllowlist(input: string | readonly string[]): EgressA
   const list = new net.BlockList();
   for (const e of entries) list.addSubnet(e.address, e.prefix, e.family);
   const inList = (address: string): boolean =>
-    net.isIPv4(address) ? list.check(address, 'ipv4') : net.isIPv6(address) && !address.includes('%') && list.check(address, 'ipv6');
+    net.isIPv4(address)
+      ? list.check(address, 'ipv4')
+      : net.isIPv6(address) && !address.includes('%') && list.check(address, 'ipv6');
   return Object.freeze({
     entries: Object.freeze(entries.map((e) => `${e.address}/${e.prefix}`)),
     allows(address: string): boolean {

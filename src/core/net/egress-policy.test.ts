@@ -6,7 +6,6 @@ import type { EgressReason } from './egress-error.ts';
 import { BYPASS_HOSTS } from './egress-bypass.fixture.ts';
 import { createEgressPolicy, METADATA_HOSTNAMES } from './egress-policy.ts';
 
-
 function reasonOf(fn: () => unknown): EgressReason | 'ALLOWED' {
   try {
     fn();
@@ -19,7 +18,12 @@ function reasonOf(fn: () => unknown): EgressReason | 'ALLOWED' {
 
 test('every host in the bypass corpus is refused before any DNS, with its reason', () => {
   const policy = createEgressPolicy('');
-  for (const [host, reason] of BYPASS_HOSTS) assert.equal(reasonOf(() => policy.checkHost(host)), reason, JSON.stringify(host));
+  for (const [host, reason] of BYPASS_HOSTS)
+    assert.equal(
+      reasonOf(() => policy.checkHost(host)),
+      reason,
+      JSON.stringify(host),
+    );
 });
 
 test('names and public literals pass checkHost (names are judged on their addresses later)', () => {
@@ -34,9 +38,18 @@ test('names and public literals pass checkHost (names are judged on their addres
 test('a name passes only if every address passes', () => {
   const policy = createEgressPolicy('');
   policy.checkAddresses('ok.example', ['8.8.8.8', '2606:4700::1111']);
-  assert.equal(reasonOf(() => policy.checkAddresses('mixed.example', ['8.8.8.8', '10.0.0.1'])), 'PRIVATE');
-  assert.equal(reasonOf(() => policy.checkAddresses('mixed.example', ['2606:4700::1111', '::1'])), 'LOOPBACK');
-  assert.equal(reasonOf(() => policy.checkAddresses('none.example', [])), 'NO_ADDRESS');
+  assert.equal(
+    reasonOf(() => policy.checkAddresses('mixed.example', ['8.8.8.8', '10.0.0.1'])),
+    'PRIVATE',
+  );
+  assert.equal(
+    reasonOf(() => policy.checkAddresses('mixed.example', ['2606:4700::1111', '::1'])),
+    'LOOPBACK',
+  );
+  assert.equal(
+    reasonOf(() => policy.checkAddresses('none.example', [])),
+    'NO_ADDRESS',
+  );
 });
 
 test('the allowlist is the only way through, and never for metadata', () => {
@@ -44,12 +57,27 @@ test('the allowlist is the only way through, and never for metadata', () => {
   policy.checkHost('127.0.0.1');
   policy.checkHost('127.1');
   policy.checkHost('[::ffff:127.0.0.1]');
-  assert.equal(reasonOf(() => policy.checkHost('127.0.0.2')), 'LOOPBACK');
-  assert.equal(reasonOf(() => policy.checkHost('[::1]')), 'LOOPBACK');
-  assert.equal(reasonOf(() => policy.checkHost('169.254.169.254')), 'METADATA');
-  assert.equal(reasonOf(() => policy.checkHost('metadata.google.internal')), 'METADATA_HOST');
+  assert.equal(
+    reasonOf(() => policy.checkHost('127.0.0.2')),
+    'LOOPBACK',
+  );
+  assert.equal(
+    reasonOf(() => policy.checkHost('[::1]')),
+    'LOOPBACK',
+  );
+  assert.equal(
+    reasonOf(() => policy.checkHost('169.254.169.254')),
+    'METADATA',
+  );
+  assert.equal(
+    reasonOf(() => policy.checkHost('metadata.google.internal')),
+    'METADATA_HOST',
+  );
   policy.checkAddresses('emulator.test', ['127.0.0.1']);
-  assert.equal(reasonOf(() => policy.checkAddresses('emulator.test', ['127.0.0.1', '::1'])), 'LOOPBACK');
+  assert.equal(
+    reasonOf(() => policy.checkAddresses('emulator.test', ['127.0.0.1', '::1'])),
+    'LOOPBACK',
+  );
 });
 
 test('refusals are EGRESS_DENIED problems with a plain detail and a reason', () => {

@@ -45,7 +45,10 @@ export interface EgressPolicy {
 
 /** Builds the policy from the allowlist (text, list, or an already parsed allowlist). */
 export function createEgressPolicy(allowlist: string | readonly string[] | EgressAllowlist): EgressPolicy {
-  const list = typeof allowlist === 'string' || Array.isArray(allowlist) ? parseEgressAllowlist(allowlist) : (allowlist as EgressAllowlist);
+  const list =
+    typeof allowlist === 'string' || Array.isArray(allowlist)
+      ? parseEgressAllowlist(allowlist)
+      : (allowlist as EgressAllowlist);
 
   function checkAddress(address: string, subject: string): void {
     if (list.allows(address)) return;

@@ -14,9 +14,7 @@
 import net from 'node:net';
 
 export type HostForm =
-  | { kind: 'ipv4'; address: string }
-  | { kind: 'ipv6'; address: string }
-  | { kind: 'name'; name: string };
+  { kind: 'ipv4'; address: string } | { kind: 'ipv6'; address: string } | { kind: 'name'; name: string };
 
 // ASCII a host may not contain before URL normalisation: everything but letters, digits, `-`, `.`, `_`.
 const FORBIDDEN_ASCII = /[\u0000-\u002c\u002f\u003a-\u0040\u005b-\u005e\u0060\u007b-\u007f]/;

@@ -28,7 +28,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('prev_hash', 'text', (c) => c.notNull())
     .addColumn('hash', 'text', (c) => c.notNull())
     .execute();
-  for (const cols of [['actor_id', 'seq'], ['action', 'seq'], ['resource_type', 'resource_id', 'seq'], ['outcome', 'seq'], ['time']]) {
+  for (const cols of [
+    ['actor_id', 'seq'],
+    ['action', 'seq'],
+    ['resource_type', 'resource_id', 'seq'],
+    ['outcome', 'seq'],
+    ['time'],
+  ]) {
     await db.schema.createIndex(`audit_events_${cols[0]}_idx`).on('audit_events').columns(cols).execute();
   }
   await db.schema

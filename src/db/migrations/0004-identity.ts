@@ -23,7 +23,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('email', 'text', (c) => c.notNull())
     .addColumn('display_name', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active').check(sql`status in ('active', 'disabled')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('active')
+        .check(sql`status in ('active', 'disabled')`),
+    )
     .addColumn('attributes', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('password_hash', 'text')
     .addColumn('mfa_enabled', 'boolean', (c) => c.notNull().defaultTo(false))
@@ -45,7 +50,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('memberships')
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
-    .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor')`))
+    .addColumn('role', 'text', (c) =>
+      c.notNull().check(sql`role in ('owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor')`),
+    )
     .addColumn('created_at', 'timestamptz', ts)
     .addPrimaryKeyConstraint('memberships_pk', ['workspace_id', 'user_id', 'role'])
     .execute();
@@ -70,7 +77,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('steward', 'engineer', 'analyst', 'viewer', 'auditor')`))
+    .addColumn('role', 'text', (c) =>
+      c.notNull().check(sql`role in ('steward', 'engineer', 'analyst', 'viewer', 'auditor')`),
+    )
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', ts)
     .addColumn('disabled_at', 'timestamptz')
@@ -135,7 +144,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['setup_tokens', 'login_throttle', 'totp_used_steps', 'totp_secrets', 'recovery_codes', 'api_tokens', 'service_accounts', 'sessions', 'memberships', 'external_identities', 'users', 'workspaces']) {
+  for (const t of [
+    'setup_tokens',
+    'login_throttle',
+    'totp_used_steps',
+    'totp_secrets',
+    'recovery_codes',
+    'api_tokens',
+    'service_accounts',
+    'sessions',
+    'memberships',
+    'external_identities',
+    'users',
+    'workspaces',
+  ]) {
     await db.schema.dropTable(t).execute();
   }
 }

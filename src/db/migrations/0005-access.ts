@@ -10,7 +10,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('workspace_policies_workspace_idx').on('workspace_policies').columns(['workspace_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('workspace_policies_workspace_idx')
+    .on('workspace_policies')
+    .columns(['workspace_id', 'created_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

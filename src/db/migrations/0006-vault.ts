@@ -14,16 +14,30 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('secrets')
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
     .addColumn('path', 'text', (c) => c.notNull().check(sql`length(path) between 1 and 256`))
-    .addColumn('type', 'text', (c) => c.notNull().check(sql`type in ('password', 'api-key', 'cloud-credential', 'certificate', 'generic')`))
-    .addColumn('description', 'text', (c) => c.notNull().defaultTo('').check(sql`length(description) <= 1024`))
+    .addColumn('type', 'text', (c) =>
+      c.notNull().check(sql`type in ('password', 'api-key', 'cloud-credential', 'certificate', 'generic')`),
+    )
+    .addColumn('description', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('')
+        .check(sql`length(description) <= 1024`),
+    )
     .addColumn('tags', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
     .addColumn('owner', 'text')
     .addColumn('custom', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('max_versions', 'integer', (c) => c.notNull().defaultTo(10).check(sql`max_versions between 1 and 1000`))
+    .addColumn('max_versions', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(10)
+        .check(sql`max_versions between 1 and 1000`),
+    )
     .addColumn('cas_required', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('current_version', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('expires_at', 'timestamptz')
-    .addColumn('rotate_every_seconds', 'integer', (c) => c.check(sql`rotate_every_seconds is null or rotate_every_seconds > 0`))
+    .addColumn('rotate_every_seconds', 'integer', (c) =>
+      c.check(sql`rotate_every_seconds is null or rotate_every_seconds > 0`),
+    )
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_by', 'text', (c) => c.notNull())
@@ -38,7 +52,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('workspace_id', 'text', (c) => c.notNull())
     .addColumn('path', 'text', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull().check(sql`version >= 1`))
-    .addColumn('seal_id', 'text', (c) => c.notNull().generatedAlwaysAs(sql`workspace_id || '/' || path || '#' || version::text`).stored())
+    .addColumn('seal_id', 'text', (c) =>
+      c
+        .notNull()
+        .generatedAlwaysAs(sql`workspace_id || '/' || path || '#' || version::text`)
+        .stored(),
+    )
     .addColumn('value_sealed', 'bytea')
     .addColumn('cert_not_after', 'timestamptz')
     .addColumn('cert_subject', 'text')
@@ -50,7 +69,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('destroyed_at', 'timestamptz')
     .addColumn('destroyed_by', 'text')
     .addPrimaryKeyConstraint('secret_versions_pk', ['workspace_id', 'path', 'version'])
-    .addForeignKeyConstraint('secret_versions_secret', ['workspace_id', 'path'], 'secrets', ['workspace_id', 'path'], (fk) => fk.onDelete('cascade'))
+    .addForeignKeyConstraint(
+      'secret_versions_secret',
+      ['workspace_id', 'path'],
+      'secrets',
+      ['workspace_id', 'path'],
+      (fk) => fk.onDelete('cascade'),
+    )
     .addCheckConstraint('secret_versions_destroyed_empty', sql`destroyed_at is null or value_sealed is null`)
     .addCheckConstraint('secret_versions_live_has_value', sql`destroyed_at is not null or value_sealed is not null`)
     .execute();

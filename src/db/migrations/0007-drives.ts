@@ -13,11 +13,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull().check(sql`name ~ '^[a-z0-9][a-z0-9-]{0,62}$'`))
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('local', 's3', 'azure', 'gcs')`))
-    .addColumn('description', 'text', (c) => c.notNull().defaultTo('').check(sql`length(description) <= 1024`))
+    .addColumn('description', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('')
+        .check(sql`length(description) <= 1024`),
+    )
     .addColumn('config', 'jsonb', (c) => c.notNull())
     .addColumn('credential_path', 'text')
     .addColumn('is_default', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('unknown').check(sql`status in ('unknown', 'healthy', 'failing')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('unknown')
+        .check(sql`status in ('unknown', 'healthy', 'failing')`),
+    )
     .addColumn('status_code', 'text')
     .addColumn('status_checked_at', 'timestamptz')
     .addColumn('last_test', 'jsonb')

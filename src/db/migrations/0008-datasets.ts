@@ -15,7 +15,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('datasets')
     .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull().check(sql`name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'`))
-    .addColumn('description', 'text', (c) => c.notNull().defaultTo('').check(sql`length(description) <= 4096`))
+    .addColumn('description', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('')
+        .check(sql`length(description) <= 4096`),
+    )
     .addColumn('tags', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
     .addColumn('owner', 'text')
     .addColumn('created_by', 'text', (c) => c.notNull())
@@ -41,18 +46,39 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('sha256', 'text', (c) => c.check(sql`sha256 is null or sha256 ~ '^[0-9a-f]{64}$'`))
     .addColumn('media_type', 'text', (c) => c.notNull().defaultTo('application/octet-stream'))
     .addColumn('filename', 'text')
-    .addColumn('tabular_format', 'text', (c) => c.check(sql`tabular_format is null or tabular_format in ('csv', 'jsonl', 'parquet')`))
+    .addColumn('tabular_format', 'text', (c) =>
+      c.check(sql`tabular_format is null or tabular_format in ('csv', 'jsonl', 'parquet')`),
+    )
     .addColumn('schema', 'jsonb')
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('committed_at', 'timestamptz')
     .addPrimaryKeyConstraint('dataset_versions_pk', ['workspace_id', 'dataset', 'version'])
-    .addForeignKeyConstraint('dataset_versions_dataset', ['workspace_id', 'dataset'], 'datasets', ['workspace_id', 'name'], (fk) => fk.onDelete('cascade'))
-    .addForeignKeyConstraint('dataset_versions_drive', ['workspace_id', 'drive'], 'drives', ['workspace_id', 'name'], (fk) => fk.onDelete('restrict'))
-    .addCheckConstraint('dataset_versions_committed_complete', sql`state <> 'committed' or (header is not null and plain_size is not null and sha256 is not null and committed_at is not null)`)
+    .addForeignKeyConstraint(
+      'dataset_versions_dataset',
+      ['workspace_id', 'dataset'],
+      'datasets',
+      ['workspace_id', 'name'],
+      (fk) => fk.onDelete('cascade'),
+    )
+    .addForeignKeyConstraint(
+      'dataset_versions_drive',
+      ['workspace_id', 'drive'],
+      'drives',
+      ['workspace_id', 'name'],
+      (fk) => fk.onDelete('restrict'),
+    )
+    .addCheckConstraint(
+      'dataset_versions_committed_complete',
+      sql`state <> 'committed' or (header is not null and plain_size is not null and sha256 is not null and committed_at is not null)`,
+    )
     .execute();
-  await sql`create unique index dataset_versions_one_upload on dataset_versions (workspace_id, dataset) where state = 'uploading'`.execute(db);
-  await sql`create unique index dataset_versions_object on dataset_versions (workspace_id, drive, object_key)`.execute(db);
+  await sql`create unique index dataset_versions_one_upload on dataset_versions (workspace_id, dataset) where state = 'uploading'`.execute(
+    db,
+  );
+  await sql`create unique index dataset_versions_object on dataset_versions (workspace_id, drive, object_key)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

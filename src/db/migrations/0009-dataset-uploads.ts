@@ -19,11 +19,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('size', 'bigint', (c) => c.notNull().check(sql`size > 0`))
     .addColumn('part_size', 'integer', (c) => c.notNull().check(sql`part_size > 0 and part_size % 65536 = 0`))
-    .addColumn('expected_sha256', 'text', (c) => c.check(sql`expected_sha256 is null or expected_sha256 ~ '^[0-9a-f]{64}$'`))
+    .addColumn('expected_sha256', 'text', (c) =>
+      c.check(sql`expected_sha256 is null or expected_sha256 ~ '^[0-9a-f]{64}$'`),
+    )
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
-    .addForeignKeyConstraint('dataset_uploads_version', ['workspace_id', 'dataset', 'version'], 'dataset_versions', ['workspace_id', 'dataset', 'version'], (fk) => fk.onDelete('cascade'))
+    .addForeignKeyConstraint(
+      'dataset_uploads_version',
+      ['workspace_id', 'dataset', 'version'],
+      'dataset_versions',
+      ['workspace_id', 'dataset', 'version'],
+      (fk) => fk.onDelete('cascade'),
+    )
     .addUniqueConstraint('dataset_uploads_one_per_version', ['workspace_id', 'dataset', 'version'])
     .execute();
 

@@ -16,7 +16,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.alterTable('dataset_versions').addColumn('lease_expires_at', 'timestamptz').execute();
   await sql`update dataset_versions v set lease_expires_at = v.created_at + interval '1 hour'
-    where v.state = 'uploading' and not exists (select 1 from dataset_uploads u where u.workspace_id = v.workspace_id and u.dataset = v.dataset and u.version = v.version)`.execute(db);
+    where v.state = 'uploading' and not exists (select 1 from dataset_uploads u where u.workspace_id = v.workspace_id and u.dataset = v.dataset and u.version = v.version)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -120,17 +120,22 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
   }
   const builtinErrors = validateNamed(schema.text, builtin);
   if (builtinErrors.length > 0) {
-    throw new AccessPolicyError(`built-in Cedar policies do not validate against the schema: ${builtinErrors.join('; ')}`, builtinErrors);
+    throw new AccessPolicyError(
+      `built-in Cedar policies do not validate against the schema: ${builtinErrors.join('; ')}`,
+      builtinErrors,
+    );
   }
   for (const group of [...schema.actions.keys()].filter((a) => a.startsWith(GROUP_PREFIX))) {
-    if (schema.actions.get(group)!.principalTypes.length > 0) throw new AccessPolicyError(`action group ${group} must not apply to requests`);
+    if (schema.actions.get(group)!.principalTypes.length > 0)
+      throw new AccessPolicyError(`action group ${group} must not apply to requests`);
   }
 
   function preparse(id: string, policies: NamedPolicies): void {
     memo.clear(); // before the set changes: no answer computed from an older set survives it
     const r = cedar.preparsePolicySet(id, { staticPolicies: policies });
     preparses++;
-    if (r.type !== 'success') throw new AccessPolicyError(`could not load policy set ${id}: ${r.errors.map((e) => e.message).join('; ')}`);
+    if (r.type !== 'success')
+      throw new AccessPolicyError(`could not load policy set ${id}: ${r.errors.map((e) => e.message).join('; ')}`);
   }
   // The request carries its action and that action's groups as entities, so Cedar needs no
   // schema per call (it would rebuild every action entity each time: ~30 % slower). Types are
@@ -139,7 +144,10 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
   const actionEntities = new Map<string, EntityJson[]>();
   for (const [name, info] of schema.actions) {
     const uid = (id: string) => ({ type: 'Action', id });
-    actionEntities.set(name, [{ uid: uid(name), attrs: {}, parents: info.groups.map(uid) }, ...info.groups.map((g) => ({ uid: uid(g), attrs: {}, parents: [] }))]);
+    actionEntities.set(name, [
+      { uid: uid(name), attrs: {}, parents: info.groups.map(uid) },
+      ...info.groups.map((g) => ({ uid: uid(g), attrs: {}, parents: [] })),
+    ]);
   }
   const builtinSet = `${prefix}/builtin`;
   preparse(builtinSet, builtin);
@@ -147,7 +155,10 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
   /** workspace → pre-parsed set id, or `null` when its policies are invalid (locked). */
   const workspaceSets = new Map<string, string | null>();
 
-  function compileWorkspace(workspace: string, policies: readonly WorkspacePolicyText[]): { set: NamedPolicies; errors: string[] } {
+  function compileWorkspace(
+    workspace: string,
+    policies: readonly WorkspacePolicyText[],
+  ): { set: NamedPolicies; errors: string[] } {
     const set: NamedPolicies = { ...builtin };
     const errors: string[] = [];
     for (const p of policies) {
@@ -196,14 +207,24 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
         }
         decisions++;
         const answer = cedar.statefulIsAuthorized(request);
-        if (answer.type !== 'success') return { allowed: false, reason: `authorization error: ${answer.errors.map((e) => e.message).join('; ')}`, policies: [] };
+        if (answer.type !== 'success')
+          return {
+            allowed: false,
+            reason: `authorization error: ${answer.errors.map((e) => e.message).join('; ')}`,
+            policies: [],
+          };
         const { decision, diagnostics } = answer.response;
         const ids = [...diagnostics.reason].sort();
         // An erroring policy is skipped by Cedar; a skipped forbid must not turn into an allow.
         if (diagnostics.errors.length > 0) {
-          return remember(key, { allowed: false, reason: `policy error in ${diagnostics.errors.map((e) => e.policyId).join(', ')}`, policies: diagnostics.errors.map((e) => e.policyId) });
+          return remember(key, {
+            allowed: false,
+            reason: `policy error in ${diagnostics.errors.map((e) => e.policyId).join(', ')}`,
+            policies: diagnostics.errors.map((e) => e.policyId),
+          });
         }
-        if (decision === 'allow') return remember(key, { allowed: true, reason: describe('permitted', ids), policies: ids });
+        if (decision === 'allow')
+          return remember(key, { allowed: true, reason: describe('permitted', ids), policies: ids });
         if (ids.length > 0) return remember(key, { allowed: false, reason: describe('forbidden', ids), policies: ids });
         return remember(key, { allowed: false, reason: 'no policy allows this action', policies: [] });
       } catch {
@@ -213,7 +234,8 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
 
     validatePolicy(text, workspace = 'example') {
       if (typeof text !== 'string' || text.trim() === '') return { ok: false, errors: ['the policy is empty'] };
-      if (text.length > MAX_POLICY_CHARS) return { ok: false, errors: [`the policy is longer than ${MAX_POLICY_CHARS} characters`] };
+      if (text.length > MAX_POLICY_CHARS)
+        return { ok: false, errors: [`the policy is longer than ${MAX_POLICY_CHARS} characters`] };
       if (!WORKSPACE_ID.test(workspace)) return { ok: false, errors: ['not a valid workspace id'] };
       const asWritten = validateText(schema.text, text);
       if (asWritten.length > 0) return { ok: false, errors: asWritten };
@@ -247,7 +269,8 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
 
   for (const [ws, policies] of Object.entries(opts.workspacePolicies ?? {})) {
     const r = ac.setWorkspacePolicies(ws, policies);
-    if (!r.ok) throw new AccessPolicyError(`policies of workspace ${ws} do not validate: ${r.errors.join('; ')}`, r.errors);
+    if (!r.ok)
+      throw new AccessPolicyError(`policies of workspace ${ws} do not validate: ${r.errors.join('; ')}`, r.errors);
   }
   return ac;
 }

@@ -9,14 +9,27 @@ import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { AccessService } from './access.service.ts';
 
-const policyOut = z.object({ id: z.string(), workspace: z.string(), text: z.string(), createdBy: z.string(), createdAt: z.date() });
+const policyOut = z.object({
+  id: z.string(),
+  workspace: z.string(),
+  text: z.string(),
+  createdBy: z.string(),
+  createdAt: z.date(),
+});
 const base = '/api/v1/workspaces/:ws/policies';
 
 export function accessRoutes(access: AccessService): RouteDef[] {
   return [
     route({
-      method: 'GET', url: base, action: 'access.policy.list', resource: 'workspace', run: 'read',
-      schema: { params: workspaceParams, response: { 200: z.object({ builtin: z.array(z.string()), policies: z.array(policyOut) }) } },
+      method: 'GET',
+      url: base,
+      action: 'access.policy.list',
+      resource: 'workspace',
+      run: 'read',
+      schema: {
+        params: workspaceParams,
+        response: { 200: z.object({ builtin: z.array(z.string()), policies: z.array(policyOut) }) },
+      },
       handler: async ({ input, event }) => {
         event.resource({ type: 'access-policy', workspace: input.params.ws });
         return { builtin: [...access.builtinPolicyIds], policies: await access.list(input.params.ws) };
@@ -24,8 +37,17 @@ export function accessRoutes(access: AccessService): RouteDef[] {
     }),
 
     route({
-      method: 'POST', url: base, action: 'access.policy.create', resource: 'workspace', run: 'stream', status: 201,
-      schema: { params: workspaceParams, body: z.strictObject({ text: z.string().min(1).max(16_384) }), response: { 201: policyOut } },
+      method: 'POST',
+      url: base,
+      action: 'access.policy.create',
+      resource: 'workspace',
+      run: 'stream',
+      status: 201,
+      schema: {
+        params: workspaceParams,
+        body: z.strictObject({ text: z.string().min(1).max(16_384) }),
+        response: { 201: policyOut },
+      },
       handler: async ({ input, actor, event, commit }) => {
         event.resource({ type: 'access-policy', workspace: input.params.ws });
         return access.add({ workspaceId: input.params.ws, text: input.body.text, createdBy: actor.id }, commit);
@@ -33,7 +55,12 @@ export function accessRoutes(access: AccessService): RouteDef[] {
     }),
 
     route({
-      method: 'DELETE', url: `${base}/:id`, action: 'access.policy.delete', resource: 'workspace', run: 'stream', status: 204,
+      method: 'DELETE',
+      url: `${base}/:id`,
+      action: 'access.policy.delete',
+      resource: 'workspace',
+      run: 'stream',
+      status: 204,
       schema: { params: z.object({ ws: workspaceId, id: z.uuid() }) },
       handler: async ({ input, event, commit, reply }) => {
         const { ws, id } = input.params;

@@ -12,7 +12,14 @@ import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { ownTransaction, type Transact } from '../../db/transact.ts';
 import { WORKSPACE_ID, type AccessControl } from './access-control.ts';
-import { countPolicies, deletePolicy, insertPolicy, selectPolicies, type Db, type WorkspacePolicy } from './access.store.ts';
+import {
+  countPolicies,
+  deletePolicy,
+  insertPolicy,
+  selectPolicies,
+  type Db,
+  type WorkspacePolicy,
+} from './access.store.ts';
 
 export type { WorkspacePolicy } from './access.store.ts';
 
@@ -52,7 +59,11 @@ export function createAccessService({ db, accessControl: ac }: AccessServiceDeps
   async function applyWorkspace(workspaceId: string): Promise<void> {
     const r = ac.setWorkspacePolicies(workspaceId, await selectPolicies(db, workspaceId));
     // Cannot happen for policies validated on the way in, unless the schema changed underneath.
-    if (!r.ok) throw new AppError('CONFLICT', { detail: 'The workspace policies no longer validate; the workspace is locked until they are fixed.', meta: { errors: r.errors } });
+    if (!r.ok)
+      throw new AppError('CONFLICT', {
+        detail: 'The workspace policies no longer validate; the workspace is locked until they are fixed.',
+        meta: { errors: r.errors },
+      });
   }
 
   return {
@@ -65,15 +76,24 @@ export function createAccessService({ db, accessControl: ac }: AccessServiceDeps
     },
 
     /** Validate, then store a policy of the workspace; 422 with Cedar's messages when invalid. */
-    async add(input: { workspaceId: string; text: string; createdBy: string }, transact: Transact = ownTransaction(db)): Promise<WorkspacePolicy> {
+    async add(
+      input: { workspaceId: string; text: string; createdBy: string },
+      transact: Transact = ownTransaction(db),
+    ): Promise<WorkspacePolicy> {
       const { workspaceId, text, createdBy } = input;
       checkWorkspace(workspaceId);
       const v = ac.validatePolicy(text, workspaceId);
-      if (!v.ok) throw new AppError('VALIDATION_FAILED', { detail: 'The policy does not validate against the Cedar schema.', meta: { errors: v.errors } });
+      if (!v.ok)
+        throw new AppError('VALIDATION_FAILED', {
+          detail: 'The policy does not validate against the Cedar schema.',
+          meta: { errors: v.errors },
+        });
       const id = randomUUID();
       await transact(async (trx) => {
         if ((await countPolicies(trx, workspaceId)) >= MAX_POLICIES_PER_WORKSPACE) {
-          throw new AppError('CONFLICT', { detail: `A workspace may have at most ${MAX_POLICIES_PER_WORKSPACE} policies.` });
+          throw new AppError('CONFLICT', {
+            detail: `A workspace may have at most ${MAX_POLICIES_PER_WORKSPACE} policies.`,
+          });
         }
         await insertPolicy(trx, { id, workspace: workspaceId, text, createdBy });
       });

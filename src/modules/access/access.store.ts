@@ -13,7 +13,13 @@ export interface WorkspacePolicy {
 }
 
 type Row = { id: string; workspace_id: string; text: string; created_by: string; created_at: Date };
-const toPolicy = (r: Row): WorkspacePolicy => ({ id: r.id, workspace: r.workspace_id, text: r.text, createdBy: r.created_by, createdAt: new Date(r.created_at) });
+const toPolicy = (r: Row): WorkspacePolicy => ({
+  id: r.id,
+  workspace: r.workspace_id,
+  text: r.text,
+  createdBy: r.created_by,
+  createdAt: new Date(r.created_at),
+});
 
 export async function selectPolicies(db: Db, workspace?: string): Promise<WorkspacePolicy[]> {
   let q = db.selectFrom('workspace_policies').selectAll();
@@ -23,17 +29,32 @@ export async function selectPolicies(db: Db, workspace?: string): Promise<Worksp
 }
 
 export async function countPolicies(db: Db, workspace: string): Promise<number> {
-  const r = await db.selectFrom('workspace_policies').select((eb) => eb.fn.countAll<string | number>().as('n')).where('workspace_id', '=', workspace).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('workspace_policies')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('workspace_id', '=', workspace)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
-export async function insertPolicy(db: Db, p: { id: string; workspace: string; text: string; createdBy: string }): Promise<void> {
-  await db.insertInto('workspace_policies').values({ id: p.id, workspace_id: p.workspace, text: p.text, created_by: p.createdBy }).execute();
+export async function insertPolicy(
+  db: Db,
+  p: { id: string; workspace: string; text: string; createdBy: string },
+): Promise<void> {
+  await db
+    .insertInto('workspace_policies')
+    .values({ id: p.id, workspace_id: p.workspace, text: p.text, created_by: p.createdBy })
+    .execute();
 }
 
 /** Deletes only inside the given workspace; returns whether a row went. */
 export async function deletePolicy(db: Db, workspace: string, id: string): Promise<boolean> {
   // `returning` rather than the affected-row count, which not every driver reports.
-  const rows = await db.deleteFrom('workspace_policies').where('workspace_id', '=', workspace).where('id', '=', id).returning('id').execute();
+  const rows = await db
+    .deleteFrom('workspace_policies')
+    .where('workspace_id', '=', workspace)
+    .where('id', '=', id)
+    .returning('id')
+    .execute();
   return rows.length > 0;
 }

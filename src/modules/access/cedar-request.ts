@@ -26,7 +26,11 @@ export interface CedarRequest {
   entities: EntityJson[];
 }
 
-const PRINCIPAL_TYPE: Partial<Record<Actor['kind'], string>> = { user: 'User', service: 'ServiceAccount', operator: 'Operator' };
+const PRINCIPAL_TYPE: Partial<Record<Actor['kind'], string>> = {
+  user: 'User',
+  service: 'ServiceAccount',
+  operator: 'Operator',
+};
 const SECOND_FACTOR = /(^|[+:])(totp|webauthn|mfa|recovery-code)\b/;
 const SYSTEM_ID = 'strongroom';
 
@@ -53,12 +57,18 @@ const wsUid = (id: string): { type: string; id: string } => ({ type: 'Workspace'
 function fillRequired(shape: EntityShape, attrs: Record<string, unknown>): void {
   for (const [name, a] of shape.attrs) {
     if (!a.required || name in attrs) continue;
-    attrs[name] = a.kind === 'String' ? '' : a.kind === 'Long' ? 0 : a.kind === 'Bool' ? false : a.kind === 'Set' ? [] : undefined;
+    attrs[name] =
+      a.kind === 'String' ? '' : a.kind === 'Long' ? 0 : a.kind === 'Bool' ? false : a.kind === 'Set' ? [] : undefined;
   }
 }
 
 /** The request, or a reason to deny without asking Cedar. */
-export function buildRequest(schema: SchemaInfo, actor: Actor, action: ActionInfo, resource?: ResourceRef): CedarRequest | string {
+export function buildRequest(
+  schema: SchemaInfo,
+  actor: Actor,
+  action: ActionInfo,
+  resource?: ResourceRef,
+): CedarRequest | string {
   const pType = PRINCIPAL_TYPE[actor.kind];
   if (!pType) return actor.kind === 'anonymous' ? 'not authenticated' : `no policies apply to ${actor.kind} actors`;
   if (!action.principalTypes.includes(pType)) return `${action.name} is not available to ${actor.kind} actors`;
@@ -69,7 +79,12 @@ export function buildRequest(schema: SchemaInfo, actor: Actor, action: ActionInf
   if (pType !== 'Operator') {
     const ws = actor.workspace;
     const a = actor.attributes ?? {};
-    pEntity.attrs = { roles: ws ? [...new Set(actor.roles)].filter((r) => typeof r === 'string') : [], department: str(a.department), region: str(a.region), clearance: clearance(a.clearance) };
+    pEntity.attrs = {
+      roles: ws ? [...new Set(actor.roles)].filter((r) => typeof r === 'string') : [],
+      department: str(a.department),
+      region: str(a.region),
+      clearance: clearance(a.clearance),
+    };
     if (ws) {
       pEntity.attrs.workspace = { __entity: wsUid(ws) };
       pEntity.parents = [wsUid(ws)];
@@ -79,9 +94,12 @@ export function buildRequest(schema: SchemaInfo, actor: Actor, action: ActionInf
   const context = { mfa: actor.attributes?.mfa === true || SECOND_FACTOR.test(authMethod), authMethod };
 
   if (!resource) {
-    if (action.groups.includes(`${GROUP_PREFIX}self`)) return { principal, resource: principal, context, entities: [pEntity] };
-    if (actor.workspace && action.resourceTypes.includes('Workspace')) return { principal, resource: wsUid(actor.workspace), context, entities: [pEntity] };
-    if (action.resourceTypes.includes('System')) return { principal, resource: { type: 'System', id: SYSTEM_ID }, context, entities: [pEntity] };
+    if (action.groups.includes(`${GROUP_PREFIX}self`))
+      return { principal, resource: principal, context, entities: [pEntity] };
+    if (actor.workspace && action.resourceTypes.includes('Workspace'))
+      return { principal, resource: wsUid(actor.workspace), context, entities: [pEntity] };
+    if (action.resourceTypes.includes('System'))
+      return { principal, resource: { type: 'System', id: SYSTEM_ID }, context, entities: [pEntity] };
     return `${action.name} needs a resource`;
   }
 
@@ -89,14 +107,17 @@ export function buildRequest(schema: SchemaInfo, actor: Actor, action: ActionInf
   const shape = schema.entities.get(rType);
   if (!shape || rType === 'Operator') return `unknown resource type ${JSON.stringify(resource.type)}`;
   if (!action.resourceTypes.includes(rType)) return `${action.name} does not apply to ${rType} resources`;
-  if (rType === 'System') return { principal, resource: { type: 'System', id: SYSTEM_ID }, context, entities: [pEntity] };
+  if (rType === 'System')
+    return { principal, resource: { type: 'System', id: SYSTEM_ID }, context, entities: [pEntity] };
   if (rType === 'Workspace') {
     const id = resource.id ?? resource.workspace;
-    if (!id || (resource.workspace && resource.id && resource.workspace !== resource.id)) return 'workspace resource without a single id';
+    if (!id || (resource.workspace && resource.id && resource.workspace !== resource.id))
+      return 'workspace resource without a single id';
     return { principal, resource: wsUid(id), context, entities: [pEntity] };
   }
   const uid: EntityUidJson = { type: rType, id: resource.id ?? '*' };
-  if (rType === principal.type && uid.id === principal.id) return { principal, resource: principal, context, entities: [pEntity] };
+  if (rType === principal.type && uid.id === principal.id)
+    return { principal, resource: principal, context, entities: [pEntity] };
   const attrs: Record<string, unknown> = {};
   const ws = resource.workspace;
   if (shape.attrs.has('workspace')) {

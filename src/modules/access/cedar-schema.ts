@@ -35,7 +35,13 @@ export interface SchemaInfo {
   entities: ReadonlyMap<string, EntityShape>;
 }
 
-type JsonType = { type: string; name?: string; element?: JsonType; required?: boolean; attributes?: Record<string, JsonType> };
+type JsonType = {
+  type: string;
+  name?: string;
+  element?: JsonType;
+  required?: boolean;
+  attributes?: Record<string, JsonType>;
+};
 
 function kindOf(t: JsonType): { kind: AttrKind; entity?: string } {
   if (t.type === 'Set') return { kind: 'Set' };
@@ -57,7 +63,8 @@ export function loadSchema(text: string = readFileSync(SCHEMA_FILE, 'utf8')): Sc
   for (const [name, def] of Object.entries(ns.entityTypes)) {
     const d = def as { memberOfTypes?: string[]; shape?: JsonType };
     const attrs = new Map<string, { kind: AttrKind; entity?: string; required: boolean }>();
-    for (const [attr, t] of Object.entries(d.shape?.attributes ?? {})) attrs.set(attr, { ...kindOf(t), required: t.required !== false });
+    for (const [attr, t] of Object.entries(d.shape?.attributes ?? {}))
+      attrs.set(attr, { ...kindOf(t), required: t.required !== false });
     entities.set(name, { attrs, inWorkspace: (d.memberOfTypes ?? []).includes('Workspace') });
   }
   const actions = new Map<string, ActionInfo>();

@@ -16,7 +16,14 @@ export {
 } from './access-control.ts';
 export type { ResourceRef } from './cedar-request.ts';
 export { AccessPolicyError } from './policy-text.ts';
-export { createAccessService, reload, MAX_POLICIES_PER_WORKSPACE, type AccessService, type ReloadReport, type WorkspacePolicy } from './access.service.ts';
+export {
+  createAccessService,
+  reload,
+  MAX_POLICIES_PER_WORKSPACE,
+  type AccessService,
+  type ReloadReport,
+  type WorkspacePolicy,
+} from './access.service.ts';
 export { accessRoutes } from './access.routes.ts';
 
 export interface AccessModule {

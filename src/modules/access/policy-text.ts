@@ -56,25 +56,39 @@ export function formatErrors(errors: readonly DetailedError[], text?: string, pr
  */
 export function splitPolicies(src: PolicySource): Array<{ id: string; json: PolicyJson }> {
   const parts = cedar.policySetTextToParts(src.text);
-  if (parts.type !== 'success') throw new AccessPolicyError(`${src.origin} does not parse`, formatErrors(parts.errors, src.text, `${src.origin}: `));
-  if (parts.policy_templates.length > 0) throw new AccessPolicyError(`${src.origin}: templates (?principal, ?resource) are not supported`);
+  if (parts.type !== 'success')
+    throw new AccessPolicyError(
+      `${src.origin} does not parse`,
+      formatErrors(parts.errors, src.text, `${src.origin}: `),
+    );
+  if (parts.policy_templates.length > 0)
+    throw new AccessPolicyError(`${src.origin}: templates (?principal, ?resource) are not supported`);
   return parts.policies.map((text, n) => {
     const j = cedar.policyToJson(text);
-    if (j.type !== 'success') throw new AccessPolicyError(`${src.origin} does not parse`, formatErrors(j.errors, text, `${src.origin}: `));
+    if (j.type !== 'success')
+      throw new AccessPolicyError(`${src.origin} does not parse`, formatErrors(j.errors, text, `${src.origin}: `));
     return { id: j.json.annotations?.id ?? `${src.origin}#${n}`, json: j.json };
   });
 }
 
 /** Validate named policies against the schema (strict mode); returns readable errors. */
 export function validateNamed(schemaText: string, policies: NamedPolicies): string[] {
-  const answer = cedar.validate({ schema: schemaText, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
+  const answer = cedar.validate({
+    schema: schemaText,
+    policies: { staticPolicies: policies },
+    validationSettings: { mode: 'strict' },
+  });
   if (answer.type !== 'success') return formatErrors(answer.errors);
   return answer.validationErrors.map((v) => `${v.policyId}: ${formatErrors([v.error])[0]}`);
 }
 
 /** Validate policy text as written, so error locations point into it. */
 export function validateText(schemaText: string, text: string): string[] {
-  const answer = cedar.validate({ schema: schemaText, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
+  const answer = cedar.validate({
+    schema: schemaText,
+    policies: { staticPolicies: text },
+    validationSettings: { mode: 'strict' },
+  });
   if (answer.type !== 'success') return formatErrors(answer.errors, text);
   return answer.validationErrors.map((v) => formatErrors([v.error], text)[0]!);
 }

@@ -14,7 +14,13 @@
  */
 import type { Kysely } from 'kysely';
 import { appendEvents } from '../../core/audit/chain.ts';
-import { AuditFormatError, auditEventDraftSchema, type AuditEvent, type AuditEventDraft, type ChainHead } from '../../core/audit/event.ts';
+import {
+  AuditFormatError,
+  auditEventDraftSchema,
+  type AuditEvent,
+  type AuditEventDraft,
+  type ChainHead,
+} from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
 import { insertEvents, lockHead, setHead, takePending } from './audit.store.ts';
 
@@ -51,7 +57,10 @@ function chainDrafts(head: ChainHead, drafts: unknown[], ids: number[], now: () 
     return appendEvents(head, drafts as AuditEventDraft[]);
   } catch (err) {
     if (!(err instanceof AuditFormatError)) throw err;
-    return appendEvents(head, drafts.map((d, i) => asDraft(d, ids[i] as number, now)));
+    return appendEvents(
+      head,
+      drafts.map((d, i) => asDraft(d, ids[i] as number, now)),
+    );
   }
 }
 

@@ -14,7 +14,12 @@ import { insertCheckpoint, latestCheckpoint, lockHead } from './audit.store.ts';
  * Signs and stores a checkpoint of the head if the head moved past the newest checkpoint, then
  * exports up to the newest checkpoint. Returns it (undefined while the chain is empty).
  */
-export async function createCheckpoint(db: Kysely<Database>, logDir: string, keys: AuditKeys, clock: () => Date): Promise<SignedCheckpoint | undefined> {
+export async function createCheckpoint(
+  db: Kysely<Database>,
+  logDir: string,
+  keys: AuditKeys,
+  clock: () => Date,
+): Promise<SignedCheckpoint | undefined> {
   const cp = await db.transaction().execute(async (trx) => {
     const head = await lockHead(trx);
     const latest = await latestCheckpoint(trx);

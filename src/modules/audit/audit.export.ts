@@ -14,7 +14,13 @@ import path from 'node:path';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
 import { computeEventHash, eventLineBytes, type AuditEvent } from '../../core/audit/event.ts';
 import {
-  checkpointFileName, claimedSeq, ExportLine, parseCheckpointFileName, parseSegmentFileName, segmentFileName, serializeCheckpoint,
+  checkpointFileName,
+  claimedSeq,
+  ExportLine,
+  parseCheckpointFileName,
+  parseSegmentFileName,
+  segmentFileName,
+  serializeCheckpoint,
 } from '../../core/audit/segment.ts';
 import type { ExportItem, VerifyProblem } from '../../core/audit/verify.ts';
 import { AppError } from '../../core/errors.ts';
@@ -36,7 +42,9 @@ async function ensureDir(dir: string): Promise<void> {
 
 /** Segment files in the directory, ascending by first seq. */
 async function listSegments(dir: string): Promise<{ name: string; first: number; last: number }[]> {
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT' ? [] : Promise.reject(err),
+  );
   const out: { name: string; first: number; last: number }[] = [];
   for (const name of names) {
     const r = parseSegmentFileName(name);
@@ -80,8 +88,13 @@ async function writeSegment(fh: FileHandle, db: Executor, from: number, cp: Sign
   let prev: AuditEvent | undefined;
   for await (const page of eventPages(db, from, cp.treeSize)) {
     for (const e of page) {
-      if (computeEventHash(e) !== e.hash || (prev === undefined ? e.seq !== from : e.prevHash !== prev.hash || e.seq !== prev.seq + 1)) {
-        throw new AppError('AUDIT_UNAVAILABLE', { detail: `audit export refused: event ${e.seq} in the database does not chain (run 'strongroom audit verify')` });
+      if (
+        computeEventHash(e) !== e.hash ||
+        (prev === undefined ? e.seq !== from : e.prevHash !== prev.hash || e.seq !== prev.seq + 1)
+      ) {
+        throw new AppError('AUDIT_UNAVAILABLE', {
+          detail: `audit export refused: event ${e.seq} in the database does not chain (run 'strongroom audit verify')`,
+        });
       }
       prev = e;
       const line = eventLineBytes(e);
@@ -99,7 +112,9 @@ async function writeSegment(fh: FileHandle, db: Executor, from: number, cp: Sign
   }
   if (size > 0) await fh.write(Buffer.concat(chunks, size));
   if (prev === undefined || prev.seq !== cp.treeSize || prev.hash !== cp.headHash) {
-    throw new AppError('AUDIT_UNAVAILABLE', { detail: `audit export refused: the database does not reach checkpoint ${cp.treeSize}` });
+    throw new AppError('AUDIT_UNAVAILABLE', {
+      detail: `audit export refused: the database does not reach checkpoint ${cp.treeSize}`,
+    });
   }
 }
 
@@ -144,7 +159,9 @@ export interface ExportedTrail {
 export async function readExport(logDir: string): Promise<ExportedTrail> {
   const dir = exportDir(logDir);
   const problems: VerifyProblem[] = [];
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT' ? [] : Promise.reject(err),
+  );
   const checkpoints: unknown[] = [];
   for (const name of names.filter((n) => parseCheckpointFileName(n) !== null).sort()) {
     const fh = await open(path.join(dir, name), 'r');
@@ -152,7 +169,11 @@ export async function readExport(logDir: string): Promise<ExportedTrail> {
     try {
       checkpoints.push(JSON.parse(text) as unknown);
     } catch {
-      problems.push({ kind: 'export-mismatch', seq: parseCheckpointFileName(name) ?? 0, detail: `exported checkpoint file ${name} is not valid JSON` });
+      problems.push({
+        kind: 'export-mismatch',
+        seq: parseCheckpointFileName(name) ?? 0,
+        detail: `exported checkpoint file ${name} is not valid JSON`,
+      });
     }
   }
   const segments = await listSegments(dir);
@@ -164,7 +185,11 @@ export async function readExport(logDir: string): Promise<ExportedTrail> {
  * claims it, or its position when it claims none), one page per chunk read. Memory: one chunk
  * and the page made from it.
  */
-async function* readSegments(dir: string, files: { name: string; first: number; last: number }[], problems: VerifyProblem[]): AsyncGenerator<ExportItem[]> {
+async function* readSegments(
+  dir: string,
+  files: { name: string; first: number; last: number }[],
+  problems: VerifyProblem[],
+): AsyncGenerator<ExportItem[]> {
   for (const f of files) {
     const fh = await open(path.join(dir, f.name), 'r');
     let n = 0;
@@ -174,7 +199,8 @@ async function* readSegments(dir: string, files: { name: string; first: number; 
         const buf = Buffer.allocUnsafe(IO_CHUNK);
         const { bytesRead } = await fh.read(buf, 0, IO_CHUNK, null);
         if (bytesRead === 0) break;
-        const data = carry === undefined ? buf.subarray(0, bytesRead) : Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+        const data =
+          carry === undefined ? buf.subarray(0, bytesRead) : Buffer.concat([carry, buf.subarray(0, bytesRead)]);
         const page: ExportItem[] = [];
         let start = 0;
         for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
@@ -185,14 +211,22 @@ async function* readSegments(dir: string, files: { name: string; first: number; 
         if (page.length > 0) yield page;
       }
       if (carry !== undefined) {
-        problems.push({ kind: 'export-mismatch', seq: f.first + n, detail: `exported ${f.name} line ${n + 1}: the last line has no newline (file cut short?)` });
+        problems.push({
+          kind: 'export-mismatch',
+          seq: f.first + n,
+          detail: `exported ${f.name} line ${n + 1}: the last line has no newline (file cut short?)`,
+        });
         yield [lineAt(f, ++n, carry)];
       }
     } finally {
       await fh.close();
     }
     if (n !== f.last - f.first + 1) {
-      problems.push({ kind: 'export-mismatch', seq: f.first, detail: `exported segment ${f.name} holds ${n} lines, not the ${f.last - f.first + 1} events its name says (lines removed or added)` });
+      problems.push({
+        kind: 'export-mismatch',
+        seq: f.first,
+        detail: `exported segment ${f.name} holds ${n} lines, not the ${f.last - f.first + 1} events its name says (lines removed or added)`,
+      });
     }
   }
 }

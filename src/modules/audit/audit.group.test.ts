@@ -6,13 +6,17 @@ import { createGroupWriter } from './audit.group.ts';
 /** An insert whose calls are recorded and finished by hand. */
 function manualInsert() {
   const calls: { jsons: string[]; finish: (err?: Error) => void }[] = [];
-  const insert = (jsons: string[]) => new Promise<void>((resolve, reject) => calls.push({ jsons, finish: (err) => (err ? reject(err) : resolve()) }));
+  const insert = (jsons: string[]) =>
+    new Promise<void>((resolve, reject) => calls.push({ jsons, finish: (err) => (err ? reject(err) : resolve()) }));
   return { calls, insert };
 }
 const tick = () => new Promise((r) => setImmediate(r));
 const state = (p: Promise<void>) => {
   const s = { settled: false as false | 'ok' | 'failed' };
-  p.then(() => (s.settled = 'ok'), () => (s.settled = 'failed'));
+  p.then(
+    () => (s.settled = 'ok'),
+    () => (s.settled = 'failed'),
+  );
   return s;
 };
 
@@ -21,9 +25,15 @@ test('writes handed in together share one insert; nobody resolves before it comm
   const g = createGroupWriter(insert);
   const ps = ['a', 'b', 'c'].map((j) => state(g.write(j)));
   await tick();
-  assert.deepEqual(calls.map((c) => c.jsons), [['a', 'b', 'c']]);
+  assert.deepEqual(
+    calls.map((c) => c.jsons),
+    [['a', 'b', 'c']],
+  );
   await tick();
-  assert.ok(ps.every((p) => p.settled === false), 'still waiting for the commit');
+  assert.ok(
+    ps.every((p) => p.settled === false),
+    'still waiting for the commit',
+  );
   calls[0]!.finish();
   await tick();
   assert.ok(ps.every((p) => p.settled === 'ok'));
@@ -40,7 +50,10 @@ test('writes arriving during an insert go into the next one, in order; at most o
   calls[0]!.finish();
   await tick();
   assert.equal(first.settled, 'ok');
-  assert.deepEqual(calls.map((c) => c.jsons), [['1'], ['2', '3']]);
+  assert.deepEqual(
+    calls.map((c) => c.jsons),
+    [['1'], ['2', '3']],
+  );
   assert.ok(later.every((p) => p.settled === false));
   calls[1]!.finish();
   await tick();
@@ -70,5 +83,8 @@ test('batches are capped', async () => {
     calls[i]!.finish();
   }
   await Promise.all(all);
-  assert.deepEqual(calls.map((c) => c.jsons), [['1', '2'], ['3', '4'], ['5']]);
+  assert.deepEqual(
+    calls.map((c) => c.jsons),
+    [['1', '2'], ['3', '4'], ['5']],
+  );
 });

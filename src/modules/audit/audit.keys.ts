@@ -26,7 +26,10 @@ const TABLE = 'audit_keys';
  * sealed and AUDIT_UNAVAILABLE if the stored public key does not match the sealed seed.
  */
 export async function ensureKeys(db: Executor, barrier: Barrier | undefined): Promise<AuditKeys> {
-  if (barrier === undefined) throw new AppError('AUDIT_UNAVAILABLE', { detail: 'the audit keys need the barrier, which this process does not have' });
+  if (barrier === undefined)
+    throw new AppError('AUDIT_UNAVAILABLE', {
+      detail: 'the audit keys need the barrier, which this process does not have',
+    });
   let row = await currentKey(db);
   if (row === undefined) {
     await insertKey(db, newKeyRow(barrier));
@@ -55,11 +58,17 @@ function newKeyRow(barrier: Barrier): KeyRow {
 }
 
 function openKeyRow(row: KeyRow, barrier: Barrier): AuditKeys {
-  const seed = barrier.open(row.signing_seed_sealed, { table: TABLE, column: 'signing_seed_sealed', rowId: row.key_id });
+  const seed = barrier.open(row.signing_seed_sealed, {
+    table: TABLE,
+    column: 'signing_seed_sealed',
+    rowId: row.key_id,
+  });
   try {
     const pair = keyPairFromSeed(seed);
     if (!rawPublicKey(pair.publicKey).equals(row.public_key)) {
-      throw new AppError('AUDIT_UNAVAILABLE', { detail: `audit key ${row.key_id}: the stored public key does not match the sealed signing key` });
+      throw new AppError('AUDIT_UNAVAILABLE', {
+        detail: `audit key ${row.key_id}: the stored public key does not match the sealed signing key`,
+      });
     }
     const hmacKey = barrier.open(row.hmac_key_sealed, { table: TABLE, column: 'hmac_key_sealed', rowId: row.key_id });
     return { keyId: row.key_id, ...pair, hmacKey };

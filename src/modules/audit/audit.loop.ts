@@ -28,7 +28,8 @@ export function createLoop(o: LoopOptions): Loop {
   let lastCheckpointAt = performance.now();
 
   const checkpointDue = () =>
-    sinceCheckpoint >= o.checkpointEvery || (sinceCheckpoint > 0 && performance.now() - lastCheckpointAt >= o.checkpointIntervalMs);
+    sinceCheckpoint >= o.checkpointEvery ||
+    (sinceCheckpoint > 0 && performance.now() - lastCheckpointAt >= o.checkpointIntervalMs);
 
   const tick = async (): Promise<void> => {
     try {

@@ -27,15 +27,28 @@ const TRAIL = { type: 'audit_trail' } as const;
 
 export function auditRoutes({ audit }: AuditRoutesDeps): RouteDef[] {
   /** One page of the search, in the format asked for; the query is the event's detail. */
-  const searchRoute = (url: string, params: typeof workspaceParams | undefined, querystring: z.ZodType<Partial<EventsQuery>>, csvName: (workspaceId?: string) => string) =>
+  const searchRoute = (
+    url: string,
+    params: typeof workspaceParams | undefined,
+    querystring: z.ZodType<Partial<EventsQuery>>,
+    csvName: (workspaceId?: string) => string,
+  ) =>
     route({
-      method: 'GET', url, action: 'audit.event.list', resource: params ? 'workspace' : 'system', run: 'read',
+      method: 'GET',
+      url,
+      action: 'audit.event.list',
+      resource: params ? 'workspace' : 'system',
+      run: 'read',
       schema: { ...(params ? { params } : {}), querystring },
       handler: async ({ input, event, reply }) => {
         event.resource(TRAIL);
         const workspaceId = (input.params as { ws?: string } | undefined)?.ws;
         const { format = 'json', action, ...filters } = input.query as EventsQuery;
-        const query = { ...filters, ...(workspaceId !== undefined ? { workspace: workspaceId } : {}), ...(action !== undefined ? { actionPrefix: action } : {}) };
+        const query = {
+          ...filters,
+          ...(workspaceId !== undefined ? { workspace: workspaceId } : {}),
+          ...(action !== undefined ? { actionPrefix: action } : {}),
+        };
         event.details({ query: { ...query, format } });
         const page = await audit.search(query);
         if (page.nextCursor !== null) void reply.header('x-next-cursor', page.nextCursor);
@@ -53,11 +66,21 @@ export function auditRoutes({ audit }: AuditRoutesDeps): RouteDef[] {
 
   return [
     searchRoute('/api/v1/audit/events', undefined, eventsQuery, () => 'audit-events.csv'),
-    searchRoute('/api/v1/workspaces/:ws/audit/events', workspaceParams, eventsQuery.omit({ workspace: true }), (workspaceId) => `audit-events-${workspaceId}.csv`),
+    searchRoute(
+      '/api/v1/workspaces/:ws/audit/events',
+      workspaceParams,
+      eventsQuery.omit({ workspace: true }),
+      (workspaceId) => `audit-events-${workspaceId}.csv`,
+    ),
 
     // The chain is one total order for the installation: a workspace's report covers all of it.
     route({
-      method: 'GET', url: '/api/v1/workspaces/:ws/audit/verify', action: 'audit.trail.verify', resource: 'workspace', run: 'read', schema: { params: workspaceParams },
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/audit/verify',
+      action: 'audit.trail.verify',
+      resource: 'workspace',
+      run: 'read',
+      schema: { params: workspaceParams },
       handler: async ({ event }) => {
         event.resource(TRAIL);
         return { ...(await audit.verify()), checkedAt: new Date().toISOString() };
@@ -65,7 +88,12 @@ export function auditRoutes({ audit }: AuditRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'GET', url: '/api/v1/audit/verify', action: 'audit.trail.verify', resource: 'system', run: 'read', schema: {},
+      method: 'GET',
+      url: '/api/v1/audit/verify',
+      action: 'audit.trail.verify',
+      resource: 'system',
+      run: 'read',
+      schema: {},
       handler: async ({ event }) => {
         event.resource(TRAIL);
         return audit.verify();

@@ -49,7 +49,10 @@ export type EventTextRow = Omit<EventRow, 'seq' | 'time'> & { seq: unknown; time
  * verifier's and exporter's path, with no `Date` per row.
  */
 export function textRowToEvent(r: EventTextRow): AuditEvent {
-  const actor: AuditEventDraft['actor'] = r.auth_method === null ? { id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] } : { authMethod: r.auth_method, id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] };
+  const actor: AuditEventDraft['actor'] =
+    r.auth_method === null
+      ? { id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] }
+      : { authMethod: r.auth_method, id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] };
   const resource: AuditEventDraft['resource'] = { type: r.resource_type };
   if (r.resource_id !== null) resource.id = r.resource_id;
   if (r.workspace !== null) resource.workspace = r.workspace;

@@ -42,7 +42,8 @@ function encodeCursor(seq: number, order: 'asc' | 'desc'): string {
 
 function decodeCursor(cursor: string, order: 'asc' | 'desc'): number {
   const m = /^v1:(asc|desc):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (m === null || m[1] !== order) throw new AppError('VALIDATION_FAILED', { detail: 'the cursor is not valid for this search' });
+  if (m === null || m[1] !== order)
+    throw new AppError('VALIDATION_FAILED', { detail: 'the cursor is not valid for this search' });
   return Number(m[2]);
 }
 
@@ -57,7 +58,11 @@ function likePrefix(prefix: string): string {
  */
 export async function searchEvents(db: Executor, input: SearchQuery): Promise<SearchPage> {
   const parsed = searchQuerySchema.safeParse(input);
-  if (!parsed.success) throw new AppError('VALIDATION_FAILED', { detail: 'invalid audit search', meta: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } });
+  if (!parsed.success)
+    throw new AppError('VALIDATION_FAILED', {
+      detail: 'invalid audit search',
+      meta: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
   const q = parsed.data;
   let query = db.selectFrom('audit_events').selectAll();
   if (q.actor !== undefined) query = query.where('actor_id', '=', q.actor);
@@ -71,8 +76,12 @@ export async function searchEvents(db: Executor, input: SearchQuery): Promise<Se
   if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
   if (q.from !== undefined) query = query.where('time', '>=', new Date(q.from));
   if (q.to !== undefined) query = query.where('time', '<', new Date(q.to));
-  if (q.cursor !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', decodeCursor(q.cursor, q.order));
-  const rows = await query.orderBy('seq', q.order).limit(q.limit + 1).execute();
+  if (q.cursor !== undefined)
+    query = query.where('seq', q.order === 'asc' ? '>' : '<', decodeCursor(q.cursor, q.order));
+  const rows = await query
+    .orderBy('seq', q.order)
+    .limit(q.limit + 1)
+    .execute();
   const events = rows.slice(0, q.limit).map(rowToEvent);
   const last = events[events.length - 1];
   return { events, nextCursor: rows.length > q.limit && last !== undefined ? encodeCursor(last.seq, q.order) : null };
@@ -84,8 +93,22 @@ export function toJsonLines(events: readonly AuditEvent[]): string {
 }
 
 export const CSV_COLUMNS = [
-  'seq', 'time', 'actor_id', 'actor_kind', 'auth_method', 'action', 'resource_type', 'resource_id', 'workspace',
-  'outcome', 'request_id', 'source_ip', 'user_agent', 'details', 'prev_hash', 'hash',
+  'seq',
+  'time',
+  'actor_id',
+  'actor_kind',
+  'auth_method',
+  'action',
+  'resource_type',
+  'resource_id',
+  'workspace',
+  'outcome',
+  'request_id',
+  'source_ip',
+  'user_agent',
+  'details',
+  'prev_hash',
+  'hash',
 ] as const;
 
 /**
@@ -100,8 +123,22 @@ export function csvCell(value: string): string {
 
 function csvRow(e: AuditEvent): string {
   const cells = [
-    String(e.seq), e.time, e.actor.id, e.actor.kind, e.actor.authMethod ?? '', e.action, e.resource.type, e.resource.id ?? '',
-    e.resource.workspace ?? '', e.outcome, e.requestId ?? '', e.sourceIp ?? '', e.userAgent ?? '', JSON.stringify(e.details), e.prevHash, e.hash,
+    String(e.seq),
+    e.time,
+    e.actor.id,
+    e.actor.kind,
+    e.actor.authMethod ?? '',
+    e.action,
+    e.resource.type,
+    e.resource.id ?? '',
+    e.resource.workspace ?? '',
+    e.outcome,
+    e.requestId ?? '',
+    e.sourceIp ?? '',
+    e.userAgent ?? '',
+    JSON.stringify(e.details),
+    e.prevHash,
+    e.hash,
   ];
   return cells.map(csvCell).join(',') + '\r\n';
 }

@@ -38,7 +38,10 @@ export interface AuditModuleDeps {
 }
 
 /** What callers record: a draft whose `time` defaults to now and `details` to `{}`. */
-export type RecordInput = Omit<AuditEventDraft, 'time' | 'details'> & { time?: string; details?: AuditEventDraft['details'] };
+export type RecordInput = Omit<AuditEventDraft, 'time' | 'details'> & {
+  time?: string;
+  details?: AuditEventDraft['details'];
+};
 
 export interface AuditModule {
   /**
@@ -128,13 +131,17 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     }
     const json = JSON.stringify(parsed.data);
     if (json.includes('\\u0000')) {
-      throw new AppError('VALIDATION_FAILED', { detail: 'the audit event contains a NUL character, which the database cannot store' });
+      throw new AppError('VALIDATION_FAILED', {
+        detail: 'the audit event contains a NUL character, which the database cannot store',
+      });
     }
     // JSON.stringify writes a lone surrogate as a `\udXXX` escape, which PostgreSQL's json input
     // refuses. Refused here, for this draft alone: inside a group commit the database would
     // refuse the whole statement, failing other callers' events with it.
     if (LONE_SURROGATE_ESCAPE.test(json)) {
-      throw new AppError('VALIDATION_FAILED', { detail: 'the audit event contains an unpaired UTF-16 surrogate, which the database cannot store' });
+      throw new AppError('VALIDATION_FAILED', {
+        detail: 'the audit event contains an unpaired UTF-16 surrogate, which the database cannot store',
+      });
     }
     return json;
   };

@@ -22,12 +22,20 @@ export async function insertPending(ex: Executor, draftJson: string): Promise<vo
 /** Inserts drafts (already serialized) into `audit_pending` in ONE statement, in array order. */
 export async function insertPendingMany(ex: Executor, draftJsons: readonly string[]): Promise<void> {
   if (draftJsons.length === 0) return;
-  await ex.insertInto('audit_pending').values(draftJsons.map((draft) => ({ draft }))).execute();
+  await ex
+    .insertInto('audit_pending')
+    .values(draftJsons.map((draft) => ({ draft })))
+    .execute();
 }
 
 /** Locks the head row until `trx` ends and returns it: the chainer's mutual exclusion. */
 export async function lockHead(trx: Transaction<Database>): Promise<ChainHead> {
-  const row = await trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
+  const row = await trx
+    .selectFrom('audit_head')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
   return { seq: Number(row.seq), hash: row.hash };
 }
 
@@ -38,14 +46,21 @@ export async function readHead(ex: Executor): Promise<ChainHead> {
 }
 
 export async function setHead(trx: Transaction<Database>, head: ChainHead): Promise<void> {
-  await trx.updateTable('audit_head').set({ seq: head.seq, hash: head.hash, updated_at: sql<string>`now()` as never }).where('id', '=', 1).execute();
+  await trx
+    .updateTable('audit_head')
+    .set({ seq: head.seq, hash: head.hash, updated_at: sql<string>`now()` as never })
+    .where('id', '=', 1)
+    .execute();
 }
 
 /**
  * Removes up to `limit` pending drafts, oldest ingest first, and returns them in that order: one
  * statement. The rows are gone only if `trx` commits, so a failed batch leaves them pending.
  */
-export async function takePending(trx: Transaction<Database>, limit: number): Promise<{ ids: number[]; drafts: unknown[] }> {
+export async function takePending(
+  trx: Transaction<Database>,
+  limit: number,
+): Promise<{ ids: number[]; drafts: unknown[] }> {
   const { rows } = await sql<{ ingest_id: string | number; draft: unknown }>`
     with taken as (
       delete from audit_pending
@@ -57,13 +72,19 @@ export async function takePending(trx: Transaction<Database>, limit: number): Pr
 }
 
 export async function countPending(ex: Executor): Promise<number> {
-  const r = await ex.selectFrom('audit_pending').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const r = await ex
+    .selectFrom('audit_pending')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 export async function insertEvents(trx: Transaction<Database>, events: readonly AuditEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-    await trx.insertInto('audit_events').values(events.slice(i, i + INSERT_CHUNK).map(eventToRow)).execute();
+    await trx
+      .insertInto('audit_events')
+      .values(events.slice(i, i + INSERT_CHUNK).map(eventToRow))
+      .execute();
   }
 }
 
@@ -80,7 +101,9 @@ function textPage(ex: Executor, after: number, upTo: number): Promise<AuditEvent
 
 /** The smallest seq above `after` (up to `upTo`), if any. */
 async function nextSeq(ex: Executor, after: number, upTo: number): Promise<number | undefined> {
-  const r = await sql<{ seq: unknown }>`select min(seq) as seq from audit_events where seq > ${after} and seq <= ${upTo}`.execute(ex);
+  const r = await sql<{
+    seq: unknown;
+  }>`select min(seq) as seq from audit_events where seq > ${after} and seq <= ${upTo}`.execute(ex);
   const seq = r.rows[0]?.seq;
   return seq === null || seq === undefined ? undefined : Number(seq);
 }
@@ -93,7 +116,12 @@ async function nextSeq(ex: Executor, after: number, upTo: number): Promise<numbe
  * requested before the current page is handed out, so the database reads while the caller
  * hashes; at most two pages are in memory.
  */
-export async function* eventPages(ex: Executor, from = 1, to = Number.MAX_SAFE_INTEGER, pageSize = 5000): AsyncGenerator<AuditEvent[]> {
+export async function* eventPages(
+  ex: Executor,
+  from = 1,
+  to = Number.MAX_SAFE_INTEGER,
+  pageSize = 5000,
+): AsyncGenerator<AuditEvent[]> {
   const top = await nextSeq(ex, from - 1, to).then((first) => (first === undefined ? undefined : maxSeq(ex, to)));
   if (top === undefined) return;
   let after = from - 1;
@@ -137,12 +165,20 @@ export async function listCheckpoints(ex: Executor): Promise<unknown[]> {
 
 /** The checkpoint with the largest tree size, if any. */
 export async function latestCheckpoint(ex: Executor): Promise<SignedCheckpoint | undefined> {
-  const r = await ex.selectFrom('audit_checkpoints').select(['body', 'signature']).orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
+  const r = await ex
+    .selectFrom('audit_checkpoints')
+    .select(['body', 'signature'])
+    .orderBy('tree_size', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return r === undefined ? undefined : (rowToCheckpoint(r) as SignedCheckpoint);
 }
 
 export async function insertCheckpoint(ex: Executor, cp: SignedCheckpoint, body: string): Promise<void> {
-  await ex.insertInto('audit_checkpoints').values({ tree_size: cp.treeSize, body, signature: cp.signature, key_id: cp.keyId }).execute();
+  await ex
+    .insertInto('audit_checkpoints')
+    .values({ tree_size: cp.treeSize, body, signature: cp.signature, key_id: cp.keyId })
+    .execute();
 }
 
 export interface KeyRow {
@@ -162,11 +198,22 @@ export async function currentKey(ex: Executor): Promise<KeyRow | undefined> {
     .limit(1)
     .executeTakeFirst();
   // PGlite returns bytea as Uint8Array, pg as Buffer.
-  return r && { key_id: r.key_id, public_key: Buffer.from(r.public_key), signing_seed_sealed: Buffer.from(r.signing_seed_sealed), hmac_key_sealed: Buffer.from(r.hmac_key_sealed) };
+  return (
+    r && {
+      key_id: r.key_id,
+      public_key: Buffer.from(r.public_key),
+      signing_seed_sealed: Buffer.from(r.signing_seed_sealed),
+      hmac_key_sealed: Buffer.from(r.hmac_key_sealed),
+    }
+  );
 }
 
 export async function insertKey(ex: Executor, row: KeyRow): Promise<void> {
-  await ex.insertInto('audit_keys').values(row).onConflict((oc) => oc.column('key_id').doNothing()).execute();
+  await ex
+    .insertInto('audit_keys')
+    .values(row)
+    .onConflict((oc) => oc.column('key_id').doNothing())
+    .execute();
 }
 
 /** Every audit public key (raw 32 bytes) by key id. */

@@ -11,7 +11,11 @@ import { eventPages, listCheckpoints, type Executor } from './audit.store.ts';
 
 /** Verifies the whole trail; never throws for tampered data (it is in the report). */
 export async function verifyAuditTrail(db: Executor, logDir: string, pageSize = 5000): Promise<VerifyReport> {
-  const [publicKeys, checkpoints, exported] = await Promise.all([loadPublicKeys(db), listCheckpoints(db), readExport(logDir)]);
+  const [publicKeys, checkpoints, exported] = await Promise.all([
+    loadPublicKeys(db),
+    listCheckpoints(db),
+    readExport(logDir),
+  ]);
   const report = await verifyTrail({
     events: eventPages(db, 1, Number.MAX_SAFE_INTEGER, pageSize),
     checkpoints,

@@ -25,9 +25,17 @@ function typeOf(values: unknown[]): ColumnInfo['type'] {
   if (present.length === 0) return 'null';
   const all = (p: (v: unknown) => boolean) => present.every(p);
   if (all((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v)))) return 'boolean';
-  if (all((v) => (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^-?\d{1,18}$/.test(v)))) return 'integer';
-  if (all((v) => typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))))) return 'number';
-  if (all((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v))) return 'timestamp';
+  if (all((v) => (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^-?\d{1,18}$/.test(v))))
+    return 'integer';
+  if (all((v) => typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)))))
+    return 'number';
+  if (
+    all(
+      (v) =>
+        typeof v === 'string' && /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v),
+    )
+  )
+    return 'timestamp';
   if (all((v) => typeof v === 'object')) return 'object';
   return 'string';
 }
@@ -41,10 +49,13 @@ function completeLines(text: string, whole: boolean): string {
 
 export function detectTabular(sample: Buffer, opts: { whole: boolean; filename?: string | undefined }): Detected {
   const none: Detected = { format: null, schema: null };
-  if (sample.length >= 4 && sample.subarray(0, 4).toString('latin1') === 'PAR1') return { format: 'parquet', schema: null };
+  if (sample.length >= 4 && sample.subarray(0, 4).toString('latin1') === 'PAR1')
+    return { format: 'parquet', schema: null };
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(opts.whole ? sample : sample.subarray(0, Math.max(0, sample.lastIndexOf(0x0a) + 1)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(
+      opts.whole ? sample : sample.subarray(0, Math.max(0, sample.lastIndexOf(0x0a) + 1)),
+    );
   } catch {
     return none;
   }
@@ -57,7 +68,16 @@ export function detectTabular(sample: Buffer, opts: { whole: boolean; filename?:
       const rows = lines.map((l) => JSON.parse(l) as unknown);
       if (rows.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) {
         const names = [...new Set(rows.flatMap((r) => Object.keys(r as object)))].slice(0, MAX_COLUMNS);
-        return { format: 'jsonl', schema: { columns: names.map((name) => ({ name, type: typeOf(rows.map((r) => (r as Record<string, unknown>)[name])) })), sampledRows: rows.length } };
+        return {
+          format: 'jsonl',
+          schema: {
+            columns: names.map((name) => ({
+              name,
+              type: typeOf(rows.map((r) => (r as Record<string, unknown>)[name])),
+            })),
+            sampledRows: rows.length,
+          },
+        };
       }
     } catch {
       // not JSON lines
@@ -66,14 +86,22 @@ export function detectTabular(sample: Buffer, opts: { whole: boolean; filename?:
 
   const looksCsv = /\.(csv|tsv)$/i.test(opts.filename ?? '') || /[,;\t]/.test(lines[0] ?? '');
   if (!looksCsv || lines.length < 2) return none;
-  const delimiter = [',', ';', '\t'].map((d) => [d, (lines[0]!.match(new RegExp(d === '\t' ? '\\t' : d, 'g')) ?? []).length] as const).sort((a, b) => b[1] - a[1])[0]![0];
+  const delimiter = [',', ';', '\t']
+    .map((d) => [d, (lines[0]!.match(new RegExp(d === '\t' ? '\\t' : d, 'g')) ?? []).length] as const)
+    .sort((a, b) => b[1] - a[1])[0]![0];
   try {
     const rows = parse(text, { delimiter, relax_quotes: false, skip_empty_lines: true, to: 1001 }) as string[][];
     const [header, ...body] = rows;
     if (!header || header.length < 2 || header.length > MAX_COLUMNS || body.length === 0) return none;
     if (!body.every((r) => r.length === header.length)) return none;
     if (new Set(header).size !== header.length || header.some((h) => h.trim() === '')) return none;
-    return { format: 'csv', schema: { columns: header.map((name, i) => ({ name, type: typeOf(body.map((r) => r[i])) })), sampledRows: body.length } };
+    return {
+      format: 'csv',
+      schema: {
+        columns: header.map((name, i) => ({ name, type: typeOf(body.map((r) => r[i])) })),
+        sampledRows: body.length,
+      },
+    };
   } catch {
     return none;
   }

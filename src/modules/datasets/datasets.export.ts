@@ -33,7 +33,11 @@ export interface KeyExport {
 }
 
 /** Unwraps the data key of every committed version of `ws` (KEY_DESTROYED if the key is gone). */
-export async function exportDataKeys(db: Kysely<Database>, workspaceKeys: Pick<WorkspaceKeys, 'encryptorFor'>, ws: string): Promise<KeyExport> {
+export async function exportDataKeys(
+  db: Kysely<Database>,
+  workspaceKeys: Pick<WorkspaceKeys, 'encryptorFor'>,
+  ws: string,
+): Promise<KeyExport> {
   const rows = await committedObjects(db, ws);
   const enc = await workspaceKeys.encryptorFor(ws);
   const objects = rows.map((r): KeyExportEntry => {
@@ -41,11 +45,30 @@ export async function exportDataKeys(db: Kysely<Database>, workspaceKeys: Pick<W
     try {
       key = enc.unwrapDataKey(r.object_id, Buffer.from(r.wrapped_dek));
     } catch (err) {
-      throw new AppError('DECRYPTION_FAILED', { detail: `The data key of ${r.dataset} version ${r.version} does not unwrap under the workspace key (term ${r.key_term}).`, cause: err });
+      throw new AppError('DECRYPTION_FAILED', {
+        detail: `The data key of ${r.dataset} version ${r.version} does not unwrap under the workspace key (term ${r.key_term}).`,
+        cause: err,
+      });
     }
     const dataKey = key.toString('base64');
     key.fill(0);
-    return { dataset: r.dataset, version: r.version, drive: r.drive, objectKey: r.object_key, objectId: r.object_id, dataKey, keyTerm: r.key_term, size: num(r.plain_size) ?? 0, sha256: r.sha256 ?? '' };
+    return {
+      dataset: r.dataset,
+      version: r.version,
+      drive: r.drive,
+      objectKey: r.object_key,
+      objectId: r.object_id,
+      dataKey,
+      keyTerm: r.key_term,
+      size: num(r.plain_size) ?? 0,
+      sha256: r.sha256 ?? '',
+    };
   });
-  return { format: 'strongroom-key-export', formatVersion: 1, workspaceId: ws, exportedAt: new Date().toISOString(), objects };
+  return {
+    format: 'strongroom-key-export',
+    formatVersion: 1,
+    workspaceId: ws,
+    exportedAt: new Date().toISOString(),
+    objects,
+  };
 }

@@ -49,14 +49,19 @@ export function createLeaseHolder(opts: { instanceId: string; ttlMs: number }): 
 }
 
 /** A lease is free for the taking once expired (or, for rows of an older build, never set and old). */
-export function leaseFree(holder: LeaseHolder, row: { lease_owner: string | null; lease_expires_at: Date | null; created_at: Date }, now = Date.now()): boolean {
+export function leaseFree(
+  holder: LeaseHolder,
+  row: { lease_owner: string | null; lease_expires_at: Date | null; created_at: Date },
+  now = Date.now(),
+): boolean {
   if (row.lease_expires_at) return row.lease_expires_at.getTime() <= now || holder.isDead(row.lease_owner);
   return row.created_at.getTime() <= now - 3_600_000;
 }
 
 export const leaseLost = () =>
   new AppError('CONFLICT', {
-    detail: 'The upload stopped: its reservation of the new version lapsed (no bytes arrived for too long, or the server was restarted) and was released. Upload the file again.',
+    detail:
+      'The upload stopped: its reservation of the new version lapsed (no bytes arrived for too long, or the server was restarted) and was released. Upload the file again.',
     meta: { reason: 'UPLOAD_LEASE_LOST' },
   });
 
@@ -65,25 +70,33 @@ export const leaseLost = () =>
  * renewal finds the lease gone. `renew` returns whether the row was still ours. Stop it with the
  * returned function.
  */
-export function keepLease(holder: LeaseHolder, renew: (until: Date) => Promise<boolean>, progress: () => number, onLost: () => void): () => void {
+export function keepLease(
+  holder: LeaseHolder,
+  renew: (until: Date) => Promise<boolean>,
+  progress: () => number,
+  onLost: () => void,
+): () => void {
   let last = progress();
   let stopped = false;
   let busy = false;
-  const timer = setInterval(() => {
-    const now = progress();
-    if (busy || stopped || now === last) return;
-    last = now;
-    busy = true;
-    renew(new Date(Date.now() + holder.ttlMs))
-      .then((held) => {
-        if (!held && !stopped) {
-          stopped = true;
-          onLost();
-        }
-      })
-      .catch(() => undefined) // a database hiccup: try again at the next tick; the lease has time left
-      .finally(() => (busy = false));
-  }, Math.max(250, Math.floor(holder.ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      const now = progress();
+      if (busy || stopped || now === last) return;
+      last = now;
+      busy = true;
+      renew(new Date(Date.now() + holder.ttlMs))
+        .then((held) => {
+          if (!held && !stopped) {
+            stopped = true;
+            onLost();
+          }
+        })
+        .catch(() => undefined) // a database hiccup: try again at the next tick; the lease has time left
+        .finally(() => (busy = false));
+    },
+    Math.max(250, Math.floor(holder.ttlMs / 3)),
+  );
   timer.unref();
   return () => {
     stopped = true;

@@ -19,7 +19,15 @@ export interface DatasetsRoutesDeps {
   datasets: DatasetsService;
 }
 
-const datasetOut = z.object({ name: z.string(), description: z.string(), tags: z.array(z.string()), owner: z.string().nullable(), createdBy: z.string(), createdAt: z.string(), updatedAt: z.string() });
+const datasetOut = z.object({
+  name: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  owner: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
 const versionParams = datasetParams.extend({ v: versionNo });
 const deletedOut = z.object({ dataset: z.string(), deleted: z.array(z.number()) });
 const base = '/api/v1/workspaces/:ws/datasets';
@@ -28,7 +36,11 @@ const base = '/api/v1/workspaces/:ws/datasets';
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
   if (header === undefined) return undefined;
   const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim());
-  const unsatisfiable = () => new AppError('RANGE_NOT_SATISFIABLE', { detail: `Give one range within 0–${Math.max(size - 1, 0)} (bytes=start-end).`, meta: { size } });
+  const unsatisfiable = () =>
+    new AppError('RANGE_NOT_SATISFIABLE', {
+      detail: `Give one range within 0–${Math.max(size - 1, 0)} (bytes=start-end).`,
+      meta: { size },
+    });
   if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
   if (m[1] === '') {
     const n = Number(m[2]);
@@ -46,11 +58,31 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
 
   return [
     route({
-      method: 'GET', url: base, action: 'dataset.dataset.list', run: 'read', resource: 'workspace',
+      method: 'GET',
+      url: base,
+      action: 'dataset.dataset.list',
+      run: 'read',
+      resource: 'workspace',
       schema: {
         params: workspaceParams,
-        querystring: z.strictObject({ search: z.string().max(128).refine((s) => !CONTROL.test(s)).optional(), tag: tag.optional(), after: datasetNameSchema.optional(), limit: pageLimit }),
-        response: { 200: z.object({ datasets: z.array(datasetOut.extend({ latestVersion: z.number().nullable(), versions: z.number(), bytes: z.number() })), next: z.string().nullable() }) },
+        querystring: z.strictObject({
+          search: z
+            .string()
+            .max(128)
+            .refine((s) => !CONTROL.test(s))
+            .optional(),
+          tag: tag.optional(),
+          after: datasetNameSchema.optional(),
+          limit: pageLimit,
+        }),
+        response: {
+          200: z.object({
+            datasets: z.array(
+              datasetOut.extend({ latestVersion: z.number().nullable(), versions: z.number(), bytes: z.number() }),
+            ),
+            next: z.string().nullable(),
+          }),
+        },
       },
       handler: async ({ input, allowed, event }) => {
         const workspaceId = input.params.ws;
@@ -60,8 +92,16 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
         event.details({ count: visible.length });
         return {
           datasets: visible.map((d) => ({
-            name: d.name, description: d.description, tags: d.tags, owner: d.owner, createdBy: d.created_by, createdAt: d.created_at.toISOString(), updatedAt: d.updated_at.toISOString(),
-            latestVersion: d.latest === null ? null : Number(d.latest), versions: Number(d.versions ?? 0), bytes: Number(d.bytes ?? 0),
+            name: d.name,
+            description: d.description,
+            tags: d.tags,
+            owner: d.owner,
+            createdBy: d.created_by,
+            createdAt: d.created_at.toISOString(),
+            updatedAt: d.updated_at.toISOString(),
+            latestVersion: d.latest === null ? null : Number(d.latest),
+            versions: Number(d.versions ?? 0),
+            bytes: Number(d.bytes ?? 0),
           })),
           next: rows.length === q.limit ? rows[rows.length - 1]!.name : null,
         };
@@ -69,16 +109,32 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'GET', url: `${base}/:name`, action: 'dataset.dataset.read', run: 'read', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'GET',
+      url: `${base}/:name`,
+      action: 'dataset.dataset.read',
+      run: 'read',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
       schema: { params: datasetParams, response: { 200: datasetOut.extend({ versions: z.array(versionOut) }) } },
       handler: async ({ input, row }) => ({
-        name: row.name, description: row.description, tags: row.tags, owner: row.owner, createdBy: row.created_by, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+        name: row.name,
+        description: row.description,
+        tags: row.tags,
+        owner: row.owner,
+        createdBy: row.created_by,
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
         versions: await datasets.versions(input.params.ws, input.params.name),
       }),
     }),
 
     route({
-      method: 'GET', url: `${base}/:name/versions/:v`, action: 'dataset.dataset.read', run: 'read', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'GET',
+      url: `${base}/:name/versions/:v`,
+      action: 'dataset.dataset.read',
+      run: 'read',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
       schema: { params: versionParams, response: { 200: versionOut } },
       handler: ({ input, event }) => {
         event.details({ version: input.params.v });
@@ -87,7 +143,12 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'GET', url: `${base}/:name/versions/:v/content`, action: 'dataset.version.read', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'GET',
+      url: `${base}/:name/versions/:v/content`,
+      action: 'dataset.version.read',
+      run: 'stream',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
       schema: { params: versionParams },
       handler: async ({ input, request, reply, event, record }) => {
         const { ws: workspaceId, name, v } = input.params;
@@ -99,7 +160,8 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
           range = parseRange(typeof request.headers.range === 'string' ? request.headers.range : undefined, meta.size);
           opened = await datasets.open(workspaceId, name, v, range);
         } catch (err) {
-          if (isAppError(err) && err.code === 'RANGE_NOT_SATISFIABLE') void reply.header('content-range', `bytes */${String(err.meta?.size ?? '*')}`);
+          if (isAppError(err) && err.code === 'RANGE_NOT_SATISFIABLE')
+            void reply.header('content-range', `bytes */${String(err.meta?.size ?? '*')}`);
           throw err;
         }
         if (range) event.details({ range: `${range.start}-${range.end}` });
@@ -125,7 +187,12 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
 
     // Deletions: the versions are marked with the event in one transaction; their objects go after it.
     route({
-      method: 'DELETE', url: `${base}/:name/versions/:v`, action: 'dataset.version.delete', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'DELETE',
+      url: `${base}/:name/versions/:v`,
+      action: 'dataset.version.delete',
+      run: 'stream',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
       schema: { params: versionParams, response: { 200: deletedOut } },
       handler: async ({ input, event, commit }) => {
         const { ws: workspaceId, name, v } = input.params;
@@ -137,7 +204,12 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'DELETE', url: `${base}/:name`, action: 'dataset.dataset.delete', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'DELETE',
+      url: `${base}/:name`,
+      action: 'dataset.dataset.delete',
+      run: 'stream',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
       schema: { params: datasetParams, response: { 200: deletedOut } },
       handler: async ({ input, commit }) => {
         const { ws: workspaceId, name } = input.params;

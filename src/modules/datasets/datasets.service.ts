@@ -20,7 +20,12 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import { Sha256Check } from '../../core/crypto/digest-check.ts';
-import { ciphertextRangeFor, createDecryptStream, createRangeDecryptStream, openObjectCipher } from '../../core/crypto/object-format.ts';
+import {
+  ciphertextRangeFor,
+  createDecryptStream,
+  createRangeDecryptStream,
+  openObjectCipher,
+} from '../../core/crypto/object-format.ts';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
@@ -47,12 +52,20 @@ export interface DatasetsDeps {
 export function createDatasetsService(deps: DatasetsDeps) {
   const { db } = deps;
   const leases = deps.leases ?? createLeaseHolder({ instanceId: randomBytes(8).toString('hex'), ttlMs: 60_000 });
-  const uploads = createStreamedUploads({ db, drives: deps.drives, workspaceKeys: deps.workspaceKeys, maxUploadBytes: deps.maxUploadBytes, leases });
-  const withDriver = <T>(workspaceId: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, workspaceId, drive, work);
+  const uploads = createStreamedUploads({
+    db,
+    drives: deps.drives,
+    workspaceKeys: deps.workspaceKeys,
+    maxUploadBytes: deps.maxUploadBytes,
+    leases,
+  });
+  const withDriver = <T>(workspaceId: string, drive: string, work: (d: BlobDriver) => Promise<T>) =>
+    withDriverOf(deps.drives, workspaceId, drive, work);
 
   async function committed(ws: string, name: string, v: number): Promise<store.VersionRow> {
     const row = await store.version(db, ws, name, v);
-    if (!row || row.state !== 'committed') throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
+    if (!row || row.state !== 'committed')
+      throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
     return row;
   }
 
@@ -71,7 +84,10 @@ export function createDatasetsService(deps: DatasetsDeps) {
   const service = {
     defaultDrive: (workspaceId: string): Promise<string> => defaultDriveOf(deps.drives, workspaceId),
 
-    list: (ws: string, opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined }) => store.listDatasets(db, ws, opts),
+    list: (
+      ws: string,
+      opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
+    ) => store.listDatasets(db, ws, opts),
     find: (ws: string, name: string) => store.findDataset(db, ws, name),
     async versions(ws: string, name: string): Promise<VersionView[]> {
       return (await store.versions(db, ws, name)).map(versionView);
@@ -95,7 +111,12 @@ export function createDatasetsService(deps: DatasetsDeps) {
      * The plaintext of a version, whole or a byte range [start, end] (inclusive). Fetches only the
      * segments the range needs.
      */
-    async open(ws: string, name: string, v: number, range?: { start: number; end: number }): Promise<{ stream: Readable; size: number; length: number; row: store.VersionRow }> {
+    async open(
+      ws: string,
+      name: string,
+      v: number,
+      range?: { start: number; end: number },
+    ): Promise<{ stream: Readable; size: number; length: number; row: store.VersionRow }> {
       const row = await committed(ws, name, v);
       const size = store.num(row.plain_size) ?? 0;
       const enc = await deps.workspaceKeys.encryptorFor(ws);
@@ -110,19 +131,27 @@ export function createDatasetsService(deps: DatasetsDeps) {
           const r = ciphertextRangeFor(range.start, range.end + 1, size);
           const got = await driver.get(row.object_key, { start: r.start, end: r.end - 1 });
           const out = createRangeDecryptStream(cipher, r);
-          pipeline(got.body, out).catch(() => undefined).finally(() => {
-            cipher.contentKey.fill(0);
-            close();
-          });
+          pipeline(got.body, out)
+            .catch(() => undefined)
+            .finally(() => {
+              cipher.contentKey.fill(0);
+              close();
+            });
           return { stream: out, size, length: r.length, row };
         }
         const got = await driver.get(row.object_key);
         const dec = createDecryptStream({ ...keyParams, expectedPlainSize: size, expectedKeyTerm: row.key_term });
-        const check = new Sha256Check(row.sha256!, () => new AppError('DECRYPTION_FAILED', { detail: 'The downloaded data does not match its recorded SHA-256.' }));
-        pipeline(got.body, dec, check).catch(() => undefined).finally(() => {
-          dataKey.fill(0);
-          close();
-        });
+        const check = new Sha256Check(
+          row.sha256!,
+          () =>
+            new AppError('DECRYPTION_FAILED', { detail: 'The downloaded data does not match its recorded SHA-256.' }),
+        );
+        pipeline(got.body, dec, check)
+          .catch(() => undefined)
+          .finally(() => {
+            dataKey.fill(0);
+            close();
+          });
         return { stream: check, size, length: size, row };
       } catch (err) {
         dataKey.fill(0);
@@ -131,9 +160,13 @@ export function createDatasetsService(deps: DatasetsDeps) {
       }
     },
 
-
     /** Marks one committed version `deleting` (in the caller's transaction, with its event); NOT_FOUND if there is none. */
-    async markVersionDeleted(trx: Transaction<Database>, ws: string, name: string, v: number): Promise<store.VersionRow[]> {
+    async markVersionDeleted(
+      trx: Transaction<Database>,
+      ws: string,
+      name: string,
+      v: number,
+    ): Promise<store.VersionRow[]> {
       const marked = await store.markDeleting(trx, ws, name, v);
       if (marked.length === 0) throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
       return marked;
@@ -167,7 +200,11 @@ export function createDatasetsService(deps: DatasetsDeps) {
      */
     async cleanup(graceMs = 0): Promise<{ removed: number; failed: number }> {
       const now = Date.now();
-      const rows = (await store.stale(db)).filter((r) => r.state === 'deleting' || (r.session_id === null && (leases.isDead(r.lease_owner) || leaseFree(leases, r, now - graceMs))));
+      const rows = (await store.stale(db)).filter(
+        (r) =>
+          r.state === 'deleting' ||
+          (r.session_id === null && (leases.isDead(r.lease_owner) || leaseFree(leases, r, now - graceMs))),
+      );
       let removed = 0;
       let failed = 0;
       for (const r of rows) {

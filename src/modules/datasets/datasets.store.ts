@@ -9,23 +9,49 @@ export type VersionRow = Selectable<Database['dataset_versions']>;
 export const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
 
 export function findDataset(db: Db, ws: string, name: string): Promise<DatasetRow | undefined> {
-  return db.selectFrom('datasets').selectAll().where('workspace_id', '=', ws).where('name', '=', name).executeTakeFirst();
+  return db
+    .selectFrom('datasets')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .executeTakeFirst();
 }
 
-export function listDatasets(db: Db, ws: string, opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined }) {
+export function listDatasets(
+  db: Db,
+  ws: string,
+  opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
+) {
   let q = db
     .selectFrom('datasets as d')
     .leftJoin(
       (eb) =>
         eb
           .selectFrom('dataset_versions')
-          .select(['workspace_id', 'dataset', sql<number>`max(version)`.as('latest'), sql<number>`count(*)`.as('versions'), sql<string>`coalesce(sum(plain_size), 0)`.as('bytes')])
+          .select([
+            'workspace_id',
+            'dataset',
+            sql<number>`max(version)`.as('latest'),
+            sql<number>`count(*)`.as('versions'),
+            sql<string>`coalesce(sum(plain_size), 0)`.as('bytes'),
+          ])
           .where('state', '=', 'committed')
           .groupBy(['workspace_id', 'dataset'])
           .as('v'),
       (join) => join.onRef('v.workspace_id', '=', 'd.workspace_id').onRef('v.dataset', '=', 'd.name'),
     )
-    .select(['d.name', 'd.description', 'd.tags', 'd.owner', 'd.created_by', 'd.created_at', 'd.updated_at', 'v.latest', 'v.versions', 'v.bytes'])
+    .select([
+      'd.name',
+      'd.description',
+      'd.tags',
+      'd.owner',
+      'd.created_by',
+      'd.created_at',
+      'd.updated_at',
+      'v.latest',
+      'v.versions',
+      'v.bytes',
+    ])
     .where('d.workspace_id', '=', ws);
   if (opts.search) q = q.where('d.name', 'ilike', `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   if (opts.tag) q = q.where(sql<boolean>`d.tags ? ${opts.tag}`);
@@ -33,26 +59,65 @@ export function listDatasets(db: Db, ws: string, opts: { search?: string | undef
   return q.orderBy('d.name').limit(opts.limit).execute();
 }
 
-export async function ensureDataset(db: Db, row: { workspace_id: string; name: string; created_by: string; description?: string | undefined; tags?: string[] | undefined }): Promise<boolean> {
+export async function ensureDataset(
+  db: Db,
+  row: {
+    workspace_id: string;
+    name: string;
+    created_by: string;
+    description?: string | undefined;
+    tags?: string[] | undefined;
+  },
+): Promise<boolean> {
   const inserted = await db
     .insertInto('datasets')
-    .values({ workspace_id: row.workspace_id, name: row.name, created_by: row.created_by, owner: row.created_by, description: row.description ?? '', tags: JSON.stringify(row.tags ?? []) })
+    .values({
+      workspace_id: row.workspace_id,
+      name: row.name,
+      created_by: row.created_by,
+      owner: row.created_by,
+      description: row.description ?? '',
+      tags: JSON.stringify(row.tags ?? []),
+    })
     .onConflict((oc) => oc.columns(['workspace_id', 'name']).doNothing())
     .returning('name')
     .executeTakeFirst();
   return inserted !== undefined;
 }
 
-export function versions(db: Db, ws: string, name: string, states: VersionRow['state'][] = ['committed']): Promise<VersionRow[]> {
-  return db.selectFrom('dataset_versions').selectAll().where('workspace_id', '=', ws).where('dataset', '=', name).where('state', 'in', states).orderBy('version').execute();
+export function versions(
+  db: Db,
+  ws: string,
+  name: string,
+  states: VersionRow['state'][] = ['committed'],
+): Promise<VersionRow[]> {
+  return db
+    .selectFrom('dataset_versions')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', name)
+    .where('state', 'in', states)
+    .orderBy('version')
+    .execute();
 }
 
 export function version(db: Db, ws: string, name: string, v: number): Promise<VersionRow | undefined> {
-  return db.selectFrom('dataset_versions').selectAll().where('workspace_id', '=', ws).where('dataset', '=', name).where('version', '=', v).executeTakeFirst();
+  return db
+    .selectFrom('dataset_versions')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', name)
+    .where('version', '=', v)
+    .executeTakeFirst();
 }
 
 export async function nextVersion(db: Db, ws: string, name: string): Promise<number> {
-  const r = await db.selectFrom('dataset_versions').select(sql<number>`coalesce(max(version), 0)`.as('m')).where('workspace_id', '=', ws).where('dataset', '=', name).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('dataset_versions')
+    .select(sql<number>`coalesce(max(version), 0)`.as('m'))
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', name)
+    .executeTakeFirstOrThrow();
   return Number(r.m) + 1;
 }
 
@@ -70,7 +135,12 @@ export function countOnDrive(db: Db, ws: string, drive: string): Promise<number>
 export function stale(db: Db): Promise<(VersionRow & { session_id: string | null })[]> {
   return db
     .selectFrom('dataset_versions as v')
-    .leftJoin('dataset_uploads as u', (j) => j.onRef('u.workspace_id', '=', 'v.workspace_id').onRef('u.dataset', '=', 'v.dataset').onRef('u.version', '=', 'v.version'))
+    .leftJoin('dataset_uploads as u', (j) =>
+      j
+        .onRef('u.workspace_id', '=', 'v.workspace_id')
+        .onRef('u.dataset', '=', 'v.dataset')
+        .onRef('u.version', '=', 'v.version'),
+    )
     .selectAll('v')
     .select('u.id as session_id')
     .where('v.state', 'in', ['uploading', 'deleting'])
@@ -80,10 +150,19 @@ export function stale(db: Db): Promise<(VersionRow & { session_id: string | null
 }
 
 /** The dataset's `uploading` row (at most one), with its resumable session id if it has one. */
-export function inFlight(db: Db, ws: string, name: string): Promise<(VersionRow & { session_id: string | null }) | undefined> {
+export function inFlight(
+  db: Db,
+  ws: string,
+  name: string,
+): Promise<(VersionRow & { session_id: string | null }) | undefined> {
   return db
     .selectFrom('dataset_versions as v')
-    .leftJoin('dataset_uploads as u', (j) => j.onRef('u.workspace_id', '=', 'v.workspace_id').onRef('u.dataset', '=', 'v.dataset').onRef('u.version', '=', 'v.version'))
+    .leftJoin('dataset_uploads as u', (j) =>
+      j
+        .onRef('u.workspace_id', '=', 'v.workspace_id')
+        .onRef('u.dataset', '=', 'v.dataset')
+        .onRef('u.version', '=', 'v.version'),
+    )
     .selectAll('v')
     .select('u.id as session_id')
     .where('v.workspace_id', '=', ws)
@@ -93,13 +172,31 @@ export function inFlight(db: Db, ws: string, name: string): Promise<(VersionRow 
 }
 
 export async function removeVersion(db: Db, ws: string, name: string, v: number): Promise<void> {
-  await db.deleteFrom('dataset_versions').where('workspace_id', '=', ws).where('dataset', '=', name).where('version', '=', v).execute();
+  await db
+    .deleteFrom('dataset_versions')
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', name)
+    .where('version', '=', v)
+    .execute();
 }
 
 /** The next version's `uploading` row (streamed uploads with their lease; sessions without). */
 export async function insertUploading(
   db: Db,
-  row: { workspaceId: string; name: string; version: number; drive: string; objectKey: string; objectId: string; keyTerm: number; wrappedDek: Buffer; mediaType: string; filename: string | null; createdBy: string; lease?: { owner: string; until: Date } | undefined },
+  row: {
+    workspaceId: string;
+    name: string;
+    version: number;
+    drive: string;
+    objectKey: string;
+    objectId: string;
+    keyTerm: number;
+    wrappedDek: Buffer;
+    mediaType: string;
+    filename: string | null;
+    createdBy: string;
+    lease?: { owner: string; until: Date } | undefined;
+  },
 ): Promise<void> {
   await db
     .insertInto('dataset_versions')
@@ -148,7 +245,14 @@ export async function renewLease(db: Db, h: VersionKey, until: Date): Promise<bo
 export async function commitVersion(
   trx: Db,
   h: VersionKey,
-  r: { header: Buffer; plainSize: number; storedSize: number; sha256: string; tabularFormat: VersionRow['tabular_format']; schema: unknown },
+  r: {
+    header: Buffer;
+    plainSize: number;
+    storedSize: number;
+    sha256: string;
+    tabularFormat: VersionRow['tabular_format'];
+    schema: unknown;
+  },
 ): Promise<VersionRow | undefined> {
   let q = trx
     .updateTable('dataset_versions')
@@ -175,7 +279,12 @@ export async function commitVersion(
 }
 
 export async function touchDataset(db: Db, ws: string, name: string): Promise<void> {
-  await db.updateTable('datasets').set({ updated_at: new Date() }).where('workspace_id', '=', ws).where('name', '=', name).execute();
+  await db
+    .updateTable('datasets')
+    .set({ updated_at: new Date() })
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .execute();
 }
 
 /** Deletes an `uploading` row (only under `leaseOwner` when given). */
@@ -192,8 +301,14 @@ export async function removeUploading(db: Db, h: VersionKey): Promise<void> {
 
 /** Deletes a version row only if it is still as seen (same state and, for uploads, same lease owner). */
 export async function removeIfUnchanged(db: Db, r: VersionRow): Promise<void> {
-  let q = db.deleteFrom('dataset_versions').where('workspace_id', '=', r.workspace_id).where('dataset', '=', r.dataset).where('version', '=', r.version).where('state', '=', r.state);
-  if (r.state === 'uploading') q = r.lease_owner === null ? q.where('lease_owner', 'is', null) : q.where('lease_owner', '=', r.lease_owner);
+  let q = db
+    .deleteFrom('dataset_versions')
+    .where('workspace_id', '=', r.workspace_id)
+    .where('dataset', '=', r.dataset)
+    .where('version', '=', r.version)
+    .where('state', '=', r.state);
+  if (r.state === 'uploading')
+    q = r.lease_owner === null ? q.where('lease_owner', 'is', null) : q.where('lease_owner', '=', r.lease_owner);
   await q.execute();
 }
 
@@ -203,7 +318,13 @@ export async function removeDatasetIfEmpty(db: Db, ws: string, name: string): Pr
     .deleteFrom('datasets')
     .where('workspace_id', '=', ws)
     .where('name', '=', name)
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('dataset_versions').select('version').where('workspace_id', '=', ws).where('dataset', '=', name))))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('dataset_versions').select('version').where('workspace_id', '=', ws).where('dataset', '=', name),
+        ),
+      ),
+    )
     .execute();
 }
 
@@ -213,7 +334,12 @@ export async function removeDataset(db: Db, ws: string, name: string): Promise<v
 
 /** Marks committed versions (one, or all) `deleting`. */
 export function markDeleting(db: Db, ws: string, name: string, v?: number): Promise<VersionRow[]> {
-  let q = db.updateTable('dataset_versions').set({ state: 'deleting' }).where('workspace_id', '=', ws).where('dataset', '=', name).where('state', '=', 'committed');
+  let q = db
+    .updateTable('dataset_versions')
+    .set({ state: 'deleting' })
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', name)
+    .where('state', '=', 'committed');
   if (v !== undefined) q = q.where('version', '=', v);
   return q.returningAll().execute();
 }
@@ -222,7 +348,17 @@ export function markDeleting(db: Db, ws: string, name: string, v?: number): Prom
 export function committedObjects(db: Db, ws: string) {
   return db
     .selectFrom('dataset_versions')
-    .select(['dataset', 'version', 'drive', 'object_key', 'object_id', 'wrapped_dek', 'key_term', 'plain_size', 'sha256'])
+    .select([
+      'dataset',
+      'version',
+      'drive',
+      'object_key',
+      'object_id',
+      'wrapped_dek',
+      'key_term',
+      'plain_size',
+      'sha256',
+    ])
     .where('workspace_id', '=', ws)
     .where('state', '=', 'committed')
     .orderBy('dataset')
@@ -232,18 +368,34 @@ export function committedObjects(db: Db, ws: string) {
 
 // ---- resumable upload sessions ----
 
-export type SessionRow = VersionRow & { id: string; size: string | number; part_size: number; expected_sha256: string | null; session_by: string; expires_at: Date };
+export type SessionRow = VersionRow & {
+  id: string;
+  size: string | number;
+  part_size: number;
+  expected_sha256: string | null;
+  session_by: string;
+  expires_at: Date;
+};
 
 /** Sessions joined with their version rows (the version holds the key, header, drive and object). */
 const sessions = (db: Db) =>
   db
     .selectFrom('dataset_uploads as u')
-    .innerJoin('dataset_versions as v', (j) => j.onRef('v.workspace_id', '=', 'u.workspace_id').onRef('v.dataset', '=', 'u.dataset').onRef('v.version', '=', 'u.version'))
+    .innerJoin('dataset_versions as v', (j) =>
+      j
+        .onRef('v.workspace_id', '=', 'u.workspace_id')
+        .onRef('v.dataset', '=', 'u.dataset')
+        .onRef('v.version', '=', 'u.version'),
+    )
     .selectAll('v')
     .select(['u.id', 'u.size', 'u.part_size', 'u.expected_sha256', 'u.created_by as session_by', 'u.expires_at']);
 
 export function findSession(db: Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
-  return sessions(db).where('u.id', '=', id).where('u.workspace_id', '=', ws).where('u.dataset', '=', name).executeTakeFirst() as Promise<SessionRow | undefined>;
+  return sessions(db)
+    .where('u.id', '=', id)
+    .where('u.workspace_id', '=', ws)
+    .where('u.dataset', '=', name)
+    .executeTakeFirst() as Promise<SessionRow | undefined>;
 }
 
 /** Sessions past their expiry, or whose version is no longer uploading (the cleanup job). */
@@ -254,11 +406,41 @@ export function endedSessions(db: Db): Promise<SessionRow[]> {
     .execute() as Promise<SessionRow[]>;
 }
 
-export async function insertSession(db: Db, row: { id: string; ws: string; name: string; version: number; header: Buffer; size: number; partSize: number; sha256: string | null; createdBy: string; expiresAt: Date }): Promise<void> {
-  await db.updateTable('dataset_versions').set({ header: row.header }).where('workspace_id', '=', row.ws).where('dataset', '=', row.name).where('version', '=', row.version).execute();
+export async function insertSession(
+  db: Db,
+  row: {
+    id: string;
+    ws: string;
+    name: string;
+    version: number;
+    header: Buffer;
+    size: number;
+    partSize: number;
+    sha256: string | null;
+    createdBy: string;
+    expiresAt: Date;
+  },
+): Promise<void> {
+  await db
+    .updateTable('dataset_versions')
+    .set({ header: row.header })
+    .where('workspace_id', '=', row.ws)
+    .where('dataset', '=', row.name)
+    .where('version', '=', row.version)
+    .execute();
   await db
     .insertInto('dataset_uploads')
-    .values({ id: row.id, workspace_id: row.ws, dataset: row.name, version: row.version, size: row.size, part_size: row.partSize, expected_sha256: row.sha256, created_by: row.createdBy, expires_at: row.expiresAt })
+    .values({
+      id: row.id,
+      workspace_id: row.ws,
+      dataset: row.name,
+      version: row.version,
+      size: row.size,
+      part_size: row.partSize,
+      expected_sha256: row.sha256,
+      created_by: row.createdBy,
+      expires_at: row.expiresAt,
+    })
     .execute();
 }
 
@@ -280,12 +462,32 @@ export async function partNumbers(db: Db, id: string, storedOnly: boolean): Prom
 
 /** Records a part's plaintext digest (the first one sent wins) and returns the part's row. */
 export async function recordPartDigest(db: Db, id: string, part: number, digest: Buffer) {
-  await db.insertInto('dataset_upload_parts').values({ upload_id: id, part, plain_sha256: digest }).onConflict((oc) => oc.columns(['upload_id', 'part']).doNothing()).execute();
-  return db.selectFrom('dataset_upload_parts').selectAll().where('upload_id', '=', id).where('part', '=', part).executeTakeFirstOrThrow();
+  await db
+    .insertInto('dataset_upload_parts')
+    .values({ upload_id: id, part, plain_sha256: digest })
+    .onConflict((oc) => oc.columns(['upload_id', 'part']).doNothing())
+    .execute();
+  return db
+    .selectFrom('dataset_upload_parts')
+    .selectAll()
+    .where('upload_id', '=', id)
+    .where('part', '=', part)
+    .executeTakeFirstOrThrow();
 }
 
 /** Marks a part stored and extends its session. */
-export async function markPartStored(db: Db, id: string, part: number, storedSize: number, expiresAt: Date): Promise<void> {
-  await db.updateTable('dataset_upload_parts').set({ stored_size: storedSize, stored_at: new Date() }).where('upload_id', '=', id).where('part', '=', part).execute();
+export async function markPartStored(
+  db: Db,
+  id: string,
+  part: number,
+  storedSize: number,
+  expiresAt: Date,
+): Promise<void> {
+  await db
+    .updateTable('dataset_upload_parts')
+    .set({ stored_size: storedSize, stored_at: new Date() })
+    .where('upload_id', '=', id)
+    .where('part', '=', part)
+    .execute();
   await db.updateTable('dataset_uploads').set({ expires_at: expiresAt }).where('id', '=', id).execute();
 }

@@ -99,7 +99,8 @@ class Meter extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.max) return cb(new AppError('BODY_TOO_LARGE', { detail: `Uploads are limited to ${this.max} bytes.` }));
+    if (this.bytes > this.max)
+      return cb(new AppError('BODY_TOO_LARGE', { detail: `Uploads are limited to ${this.max} bytes.` }));
     if (this.keepHead && this.#headBytes < SNIFF_BYTES) {
       const take = chunk.subarray(0, SNIFF_BYTES - this.#headBytes);
       this.head.push(Buffer.from(take));
@@ -109,17 +110,27 @@ class Meter extends Transform {
   }
 }
 
-const noSuchDrive = (drive: string) => new AppError('VALIDATION_FAILED', { detail: `There is no drive "${drive}" in this workspace.` });
+const noSuchDrive = (drive: string) =>
+  new AppError('VALIDATION_FAILED', { detail: `There is no drive "${drive}" in this workspace.` });
 
 /** 422 unless the workspace has a drive of this name. */
-export async function requireDrive(drives: Pick<DrivesService, 'get'>, workspaceId: string, drive: string): Promise<void> {
+export async function requireDrive(
+  drives: Pick<DrivesService, 'get'>,
+  workspaceId: string,
+  drive: string,
+): Promise<void> {
   await drives.get(workspaceId, drive).catch(() => {
     throw noSuchDrive(drive);
   });
 }
 
 /** Runs `work` with a driver for the workspace's drive, and closes it whatever happens. */
-export async function withDriverOf<T>(drives: Pick<DrivesService, 'open'>, workspaceId: string, drive: string, work: (d: BlobDriver) => Promise<T>): Promise<T> {
+export async function withDriverOf<T>(
+  drives: Pick<DrivesService, 'open'>,
+  workspaceId: string,
+  drive: string,
+  work: (d: BlobDriver) => Promise<T>,
+): Promise<T> {
   const driver = await drives.open(workspaceId, drive);
   try {
     return await work(driver);
@@ -136,27 +147,69 @@ export async function defaultDriveOf(drives: Pick<DrivesService, 'list'>, worksp
 }
 
 /** Inserts the dataset (if new) and the `uploading` row of its next version, in `trx`. */
-export async function reserve(trx: Transaction<Database>, enc: WorkspaceEncryptor, actor: Actor, workspaceId: string, name: string, o: ReserveInput, lease?: { owner: string; until: Date }): Promise<UploadHandle> {
-  await store.ensureDataset(trx, { workspace_id: workspaceId, name, created_by: actor.id, description: o.description, tags: o.tags });
+export async function reserve(
+  trx: Transaction<Database>,
+  enc: WorkspaceEncryptor,
+  actor: Actor,
+  workspaceId: string,
+  name: string,
+  o: ReserveInput,
+  lease?: { owner: string; until: Date },
+): Promise<UploadHandle> {
+  await store.ensureDataset(trx, {
+    workspace_id: workspaceId,
+    name,
+    created_by: actor.id,
+    description: o.description,
+    tags: o.tags,
+  });
   const version = await store.nextVersion(trx, workspaceId, name);
   const objectId = randomBytes(16).toString('hex');
   const objectKey = `objects/${objectId.slice(0, 2)}/${objectId}`;
   const dataKey = createDataKey();
   try {
     const wrappedDek = enc.wrapDataKey(objectId, dataKey);
-    await store.insertUploading(trx, { workspaceId, name, version, drive: o.drive, objectKey, objectId, keyTerm: enc.keyVersion, wrappedDek, mediaType: o.mediaType, filename: o.filename ?? null, createdBy: actor.id, lease });
+    await store.insertUploading(trx, {
+      workspaceId,
+      name,
+      version,
+      drive: o.drive,
+      objectKey,
+      objectId,
+      keyTerm: enc.keyVersion,
+      wrappedDek,
+      mediaType: o.mediaType,
+      filename: o.filename ?? null,
+      createdBy: actor.id,
+      lease,
+    });
   } catch (err) {
     dataKey.fill(0);
     if (/dataset_versions_one_upload|duplicate key/.test(String((err as Error).message))) {
-      throw new AppError('CONFLICT', { detail: 'Another upload to this dataset is in progress (or a resumable upload session is open); try again when it has finished, or cancel that session.' });
+      throw new AppError('CONFLICT', {
+        detail:
+          'Another upload to this dataset is in progress (or a resumable upload session is open); try again when it has finished, or cancel that session.',
+      });
     }
     throw err;
   }
-  return { ws: workspaceId, name, version, drive: o.drive, objectKey, objectId, keyTerm: enc.keyVersion, dataKey, ...(lease ? { leaseOwner: lease.owner } : {}) };
+  return {
+    ws: workspaceId,
+    name,
+    version,
+    drive: o.drive,
+    objectKey,
+    objectId,
+    keyTerm: enc.keyVersion,
+    dataKey,
+    ...(lease ? { leaseOwner: lease.owner } : {}),
+  };
 }
 
 const interrupted = (err: unknown) =>
-  (err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted' || (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
+  (err as NodeJS.ErrnoException).code === 'ECONNRESET' ||
+  (err as Error).message === 'aborted' ||
+  (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
 
 export function createStreamedUploads(deps: StreamedUploadsDeps) {
   const { db, leases } = deps;
@@ -189,10 +242,21 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
   }
 
   /** Reserves the next version under this process's lease (the drive is known to exist). */
-  async function reserveStreamed(actor: Actor, workspaceId: string, name: string, o: ReserveInput): Promise<UploadHandle> {
+  async function reserveStreamed(
+    actor: Actor,
+    workspaceId: string,
+    name: string,
+    o: ReserveInput,
+  ): Promise<UploadHandle> {
     // The key first, outside the transaction (PGlite has one session: no query beside an open transaction).
     const enc = await deps.workspaceKeys.encryptorFor(workspaceId);
-    const attempt = () => db.transaction().execute((trx) => reserve(trx, enc, actor, workspaceId, name, o, { owner: leases.owner, until: new Date(Date.now() + leases.ttlMs) }));
+    const attempt = () =>
+      db.transaction().execute((trx) =>
+        reserve(trx, enc, actor, workspaceId, name, o, {
+          owner: leases.owner,
+          until: new Date(Date.now() + leases.ttlMs),
+        }),
+      );
     try {
       return await attempt();
     } catch (err) {
@@ -204,17 +268,30 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
   }
 
   /** Streams `body` through encryption into the drive and checks what was stored. */
-  async function receive(h: UploadHandle, driver: BlobDriver, body: Readable, o: { declaredSize?: number | undefined; expectedSha256?: string | undefined; filename?: string | undefined }): Promise<UploadResult> {
+  async function receive(
+    h: UploadHandle,
+    driver: BlobDriver,
+    body: Readable,
+    o: { declaredSize?: number | undefined; expectedSha256?: string | undefined; filename?: string | undefined },
+  ): Promise<UploadResult> {
     const meter = new Meter(deps.maxUploadBytes);
-    const enc = createEncryptStream({ dataKey: h.dataKey, workspaceId: h.ws, objectId: h.objectId, keyTerm: h.keyTerm }, { hashPlaintext: true });
+    const enc = createEncryptStream(
+      { dataKey: h.dataKey, workspaceId: h.ws, objectId: h.objectId, keyTerm: h.keyTerm },
+      { hashPlaintext: true },
+    );
     const counter = new Meter(Number.MAX_SAFE_INTEGER, false);
     let lost = false;
     const renew = (until: Date) => store.renewLease(db, h, until);
     const stopLease = h.leaseOwner
-      ? keepLease(leases, renew, () => meter.bytes + counter.bytes, () => {
-          lost = true;
-          body.destroy(leaseLost());
-        })
+      ? keepLease(
+          leases,
+          renew,
+          () => meter.bytes + counter.bytes,
+          () => {
+            lost = true;
+            body.destroy(leaseLost());
+          },
+        )
       : () => undefined;
     try {
       const put = driver.put(h.objectKey, counter, { contentType: 'application/octet-stream' });
@@ -222,12 +299,15 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
       put.catch(() => body.destroy());
       await Promise.all([pipeline(body, meter, enc, counter), put]);
       const head = await driver.head(h.objectKey);
-      if (!head || head.size !== counter.bytes) throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole object.' });
+      if (!head || head.size !== counter.bytes)
+        throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole object.' });
     } catch (err) {
       // The drive's view of a vanished object is not the story: say the lease was lost.
-      if (lost || (h.leaseOwner && !(await renew(new Date(Date.now() + leases.ttlMs)).catch(() => true)))) throw leaseLost();
+      if (lost || (h.leaseOwner && !(await renew(new Date(Date.now() + leases.ttlMs)).catch(() => true))))
+        throw leaseLost();
       if (err instanceof AppError) throw err;
-      if (interrupted(err)) throw new AppError('BAD_REQUEST', { detail: 'The upload was interrupted before all bytes arrived.' });
+      if (interrupted(err))
+        throw new AppError('BAD_REQUEST', { detail: 'The upload was interrupted before all bytes arrived.' });
       throw driveFailure(err);
     } finally {
       stopLease();
@@ -235,9 +315,14 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
     }
     const sha256 = enc.plainSha256!.toString('hex');
     if (o.declaredSize !== undefined && o.declaredSize !== meter.bytes) {
-      throw new AppError('VALIDATION_FAILED', { detail: `The declared size is ${o.declaredSize} bytes but ${meter.bytes} arrived.` });
+      throw new AppError('VALIDATION_FAILED', {
+        detail: `The declared size is ${o.declaredSize} bytes but ${meter.bytes} arrived.`,
+      });
     }
-    if (o.expectedSha256 !== undefined && o.expectedSha256 !== sha256) throw new AppError('VALIDATION_FAILED', { detail: 'The SHA-256 of the received data does not match the one given.' });
+    if (o.expectedSha256 !== undefined && o.expectedSha256 !== sha256)
+      throw new AppError('VALIDATION_FAILED', {
+        detail: 'The SHA-256 of the received data does not match the one given.',
+      });
     const sample = Buffer.concat(meter.head);
     const detected = detectTabular(sample, { whole: meter.bytes <= SNIFF_BYTES, filename: o.filename });
     sample.fill(0);
@@ -247,15 +332,30 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
 
   /** Makes the version visible (in the caller's transaction, with its audit event). */
   async function commit(trx: Transaction<Database>, h: UploadHandle, r: UploadResult): Promise<VersionView> {
-    const updated = await store.commitVersion(trx, h, { header: r.header, plainSize: r.plainSize, storedSize: r.storedSize, sha256: r.sha256, tabularFormat: r.detected.format, schema: r.detected.schema });
-    if (!updated) throw h.leaseOwner ? leaseLost() : new AppError('CONFLICT', { detail: 'The upload was cancelled or cleaned up before it could be committed.' });
+    const updated = await store.commitVersion(trx, h, {
+      header: r.header,
+      plainSize: r.plainSize,
+      storedSize: r.storedSize,
+      sha256: r.sha256,
+      tabularFormat: r.detected.format,
+      schema: r.detected.schema,
+    });
+    if (!updated)
+      throw h.leaseOwner
+        ? leaseLost()
+        : new AppError('CONFLICT', { detail: 'The upload was cancelled or cleaned up before it could be committed.' });
     return versionView(updated);
   }
 
   /** Removes what a failed upload left: its object, then its row (and a dataset it alone created). Never throws. */
-  async function abandon(h: Pick<UploadHandle, 'ws' | 'name' | 'version' | 'drive' | 'objectKey' | 'leaseOwner'>, driver?: BlobDriver): Promise<void> {
+  async function abandon(
+    h: Pick<UploadHandle, 'ws' | 'name' | 'version' | 'drive' | 'objectKey' | 'leaseOwner'>,
+    driver?: BlobDriver,
+  ): Promise<void> {
     const removeObject = (d: BlobDriver) => d.delete(h.objectKey);
-    await (driver ? removeObject(driver) : withDriverOf(deps.drives, h.ws, h.drive, removeObject)).catch(() => undefined);
+    await (driver ? removeObject(driver) : withDriverOf(deps.drives, h.ws, h.drive, removeObject)).catch(
+      () => undefined,
+    );
     await store.removeUploading(db, h).catch(() => undefined);
     await store.removeDatasetIfEmpty(db, h.ws, h.name).catch(() => undefined);
   }
@@ -286,7 +386,14 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
      * through `steps.commit` (with the caller's audit event). Any failure removes what was
      * written and is thrown.
      */
-    async upload(actor: Actor, workspaceId: string, name: string, body: Readable, meta: VersionMeta, steps: UploadSteps): Promise<VersionView> {
+    async upload(
+      actor: Actor,
+      workspaceId: string,
+      name: string,
+      body: Readable,
+      meta: VersionMeta,
+      steps: UploadSteps,
+    ): Promise<VersionView> {
       let drive: string;
       let driver: BlobDriver;
       let h: UploadHandle;
@@ -300,7 +407,13 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
       }
       try {
         try {
-          h = await reserveStreamed(actor, workspaceId, name, { drive, mediaType: meta.mediaType ?? 'application/octet-stream', filename: meta.filename, description: meta.description, tags: meta.tags });
+          h = await reserveStreamed(actor, workspaceId, name, {
+            drive,
+            mediaType: meta.mediaType ?? 'application/octet-stream',
+            filename: meta.filename,
+            description: meta.description,
+            tags: meta.tags,
+          });
         } catch (err) {
           body.resume();
           throw err;
@@ -308,7 +421,11 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
         steps.note({ version: h.version });
         let result: UploadResult;
         try {
-          result = await receive(h, driver, body, { declaredSize: meta.size, expectedSha256: meta.sha256, filename: meta.filename });
+          result = await receive(h, driver, body, {
+            declaredSize: meta.size,
+            expectedSha256: meta.sha256,
+            filename: meta.filename,
+          });
           if (result.plainSize === 0) throw new AppError('VALIDATION_FAILED', { detail: 'The upload is empty.' });
         } catch (err) {
           await abandon(h, driver);

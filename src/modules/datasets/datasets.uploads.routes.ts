@@ -25,7 +25,16 @@ import { AppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { driveNameSchema } from '../drives/index.ts';
 import type { DatasetsService } from './datasets.service.ts';
-import { createdOut, datasetLoader, datasetParams, NO_SUCH_DATASET, descriptionSchema, filenameSchema, mediaTypeSchema, sha256Schema } from './datasets.schemas.ts';
+import {
+  createdOut,
+  datasetLoader,
+  datasetParams,
+  NO_SUCH_DATASET,
+  descriptionSchema,
+  filenameSchema,
+  mediaTypeSchema,
+  sha256Schema,
+} from './datasets.schemas.ts';
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, type UploadSessions } from './datasets.uploads.ts';
 
 export interface DatasetUploadRoutesDeps {
@@ -51,7 +60,10 @@ function fileBytes(file: Readable): Readable {
     out.destroy(
       tooLarge
         ? new AppError('BODY_TOO_LARGE', { detail: 'The file is larger than an upload may be.', cause: err })
-        : new AppError('BAD_REQUEST', { detail: 'The form ended inside the file: send one complete multipart/form-data form.', cause: err }),
+        : new AppError('BAD_REQUEST', {
+            detail: 'The form ended inside the file: send one complete multipart/form-data form.',
+            cause: err,
+          }),
     );
   });
   // The upload stopping early (a drive failure) stops reading the file as well.
@@ -66,7 +78,17 @@ export function uploadBodyParsers(maxUploadBytes: number) {
     /** `application/octet-stream` is handed over as the request stream (never buffered); the handlers count it. */
     octetStream: { bodyLimit: maxUploadBytes },
     /** @fastify/multipart limits; the file's size is enforced by the upload stream itself (413). */
-    multipart: { limits: { fields: 40, fieldSize: 8192, fieldNameSize: 64, files: 1, parts: 41, headerPairs: 20, fileSize: maxUploadBytes + 1 } },
+    multipart: {
+      limits: {
+        fields: 40,
+        fieldSize: 8192,
+        fieldNameSize: 64,
+        files: 1,
+        parts: 41,
+        headerPairs: 20,
+        fileSize: maxUploadBytes + 1,
+      },
+    },
   };
 }
 
@@ -74,11 +96,22 @@ const base = '/api/v1/workspaces/:ws/datasets/:name';
 const sessionId = z.string().regex(/^up_[0-9a-f]{32}$/, 'an upload id (up_…)');
 const sessionParams = datasetParams.extend({ id: sessionId });
 const sessionOut = z.object({
-  id: z.string(), dataset: z.string(), version: z.number(), drive: z.string(), size: z.number(), partSize: z.number(), partCount: z.number(),
-  received: z.array(z.number()), expiresAt: z.string(),
+  id: z.string(),
+  dataset: z.string(),
+  version: z.number(),
+  drive: z.string(),
+  size: z.number(),
+  partSize: z.number(),
+  partCount: z.number(),
+  received: z.array(z.number()),
+  expiresAt: z.string(),
 });
 
-const one = <T extends z.ZodTypeAny>(s: T) => z.array(s).max(1).transform((a) => a[0]);
+const one = <T extends z.ZodTypeAny>(s: T) =>
+  z
+    .array(s)
+    .max(1)
+    .transform((a) => a[0]);
 const formFields = z.strictObject({
   drive: one(driveNameSchema).optional(),
   size: one(z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER)).optional(),
@@ -89,14 +122,25 @@ const formFields = z.strictObject({
   tag: z.array(tag).max(32).optional(),
 });
 
-const mediaTypeOf = (contentType: string | undefined) => String(contentType ?? '').split(';')[0]!.trim().toLowerCase();
+const mediaTypeOf = (contentType: string | undefined) =>
+  String(contentType ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
 
 export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: DatasetUploadRoutesDeps): RouteDef[] {
   const dataset = datasetLoader(datasets.find);
 
   return [
     route({
-      method: 'PUT', url: `${base}/versions`, consumes: ['application/octet-stream'], action: 'dataset.version.create', run: 'stream', resource: dataset, status: 201, bodyLimit: maxUploadBytes,
+      method: 'PUT',
+      url: `${base}/versions`,
+      consumes: ['application/octet-stream'],
+      action: 'dataset.version.create',
+      run: 'stream',
+      resource: dataset,
+      status: 201,
+      bodyLimit: maxUploadBytes,
       schema: {
         params: datasetParams,
         querystring: z.strictObject({
@@ -112,26 +156,52 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
       },
       handler: async ({ request, actor, input, event, commit }) => {
         const body = request.body as Readable | undefined;
-        if (mediaTypeOf(request.headers['content-type']) !== 'application/octet-stream' || typeof body?.pipe !== 'function') {
+        if (
+          mediaTypeOf(request.headers['content-type']) !== 'application/octet-stream' ||
+          typeof body?.pipe !== 'function'
+        ) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', { detail: 'Send the file bytes as application/octet-stream.' });
         }
         if (request.headers['content-length'] !== undefined && Number(request.headers['content-length']) === 0) {
-          throw new AppError('VALIDATION_FAILED', { detail: 'The upload is empty: send the file bytes as application/octet-stream.' });
+          throw new AppError('VALIDATION_FAILED', {
+            detail: 'The upload is empty: send the file bytes as application/octet-stream.',
+          });
         }
         const { ws: workspaceId, name } = input.params;
         const q = input.query;
-        const meta = { drive: q.drive, size: q.size, sha256: q.sha256, filename: q.filename, mediaType: q.mediaType, description: q.description, tags: q.tag === undefined ? undefined : [q.tag].flat() };
-        const version = await datasets.upload(actor, workspaceId, name, body, meta, { note: (d) => event.details(d), commit });
+        const meta = {
+          drive: q.drive,
+          size: q.size,
+          sha256: q.sha256,
+          filename: q.filename,
+          mediaType: q.mediaType,
+          description: q.description,
+          tags: q.tag === undefined ? undefined : [q.tag].flat(),
+        };
+        const version = await datasets.upload(actor, workspaceId, name, body, meta, {
+          note: (d) => event.details(d),
+          commit,
+        });
         return { dataset: name, version };
       },
     }),
 
     route({
-      method: 'POST', url: `${base}/versions`, consumes: ['multipart/form-data'], action: 'dataset.version.create', run: 'stream', resource: dataset, status: 201,
+      method: 'POST',
+      url: `${base}/versions`,
+      consumes: ['multipart/form-data'],
+      action: 'dataset.version.create',
+      run: 'stream',
+      resource: dataset,
+      status: 201,
       schema: { params: datasetParams, response: { 201: createdOut } },
       handler: async ({ request, actor, input, event, commit }) => {
         const { ws: workspaceId, name } = input.params;
-        if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', { detail: 'Send a multipart/form-data form with the file in a field named "file" (or PUT the raw bytes as application/octet-stream).' });
+        if (!request.isMultipart())
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', {
+            detail:
+              'Send a multipart/form-data form with the file in a field named "file" (or PUT the raw bytes as application/octet-stream).',
+          });
         const fields: Record<string, string[]> = {};
         try {
           for await (const part of request.parts()) {
@@ -141,37 +211,56 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
             }
             if (part.fieldname !== 'file') {
               part.file.resume();
-              throw new AppError('VALIDATION_FAILED', { detail: `Put the file in a field named "file" (got "${part.fieldname.slice(0, 64).replace(/[^\w.-]/g, '?')}").` });
+              throw new AppError('VALIDATION_FAILED', {
+                detail: `Put the file in a field named "file" (got "${part.fieldname.slice(0, 64).replace(/[^\w.-]/g, '?')}").`,
+              });
             }
             const parsed = formFields.safeParse(fields);
             if (!parsed.success) {
               part.file.resume();
               const issue = parsed.error.issues[0]!;
-              throw new AppError('VALIDATION_FAILED', { detail: `Form field "${String(issue.path[0] ?? '?')}": ${issue.message}.` });
+              throw new AppError('VALIDATION_FAILED', {
+                detail: `Form field "${String(issue.path[0] ?? '?')}": ${issue.message}.`,
+              });
             }
             const f = parsed.data;
             const ownName = filenameSchema.safeParse(path.basename(part.filename ?? ''));
             const ownType = mediaTypeSchema.safeParse(part.mimetype);
             const meta = {
-              drive: f.drive, size: f.size, sha256: f.sha256, description: f.description, tags: f.tag,
+              drive: f.drive,
+              size: f.size,
+              sha256: f.sha256,
+              description: f.description,
+              tags: f.tag,
               filename: f.filename ?? (ownName.success ? ownName.data : undefined),
               mediaType: f.mediaType ?? (ownType.success ? ownType.data : undefined),
             };
-            const version = await datasets.upload(actor, workspaceId, name, fileBytes(part.file), meta, { note: (d) => event.details(d), commit });
+            const version = await datasets.upload(actor, workspaceId, name, fileBytes(part.file), meta, {
+              note: (d) => event.details(d),
+              commit,
+            });
             return { dataset: name, version };
           }
         } catch (err) {
           if (err instanceof AppError) throw err;
           // Malformed multipart, too many parts or fields: the parser's own errors carry a 4xx status.
           const status = (err as { statusCode?: number }).statusCode;
-          throw new AppError(status === 413 ? 'BODY_TOO_LARGE' : 'BAD_REQUEST', { detail: 'The form could not be read: send one multipart/form-data form with a "file" field.' });
+          throw new AppError(status === 413 ? 'BODY_TOO_LARGE' : 'BAD_REQUEST', {
+            detail: 'The form could not be read: send one multipart/form-data form with a "file" field.',
+          });
         }
         throw new AppError('VALIDATION_FAILED', { detail: 'The form has no file: put it in a field named "file".' });
       },
     }),
 
     route({
-      method: 'POST', url: `${base}/uploads`, consumes: ['application/json'], action: 'dataset.upload.open', run: 'stream', resource: dataset, status: 201,
+      method: 'POST',
+      url: `${base}/uploads`,
+      consumes: ['application/json'],
+      action: 'dataset.upload.open',
+      run: 'stream',
+      resource: dataset,
+      status: 201,
       schema: {
         params: datasetParams,
         body: z.strictObject({
@@ -191,13 +280,27 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
         const b = input.body;
         const drive = b.drive ?? (await datasets.defaultDrive(workspaceId));
         event.details({ drive, size: b.size });
-        const o = { size: b.size, partSize: b.partSize, sha256: b.sha256, drive, mediaType: b.mediaType ?? 'application/octet-stream', filename: b.filename, description: b.description, tags: b.tags };
+        const o = {
+          size: b.size,
+          partSize: b.partSize,
+          sha256: b.sha256,
+          drive,
+          mediaType: b.mediaType ?? 'application/octet-stream',
+          filename: b.filename,
+          description: b.description,
+          tags: b.tags,
+        };
         return uploads.open(actor, workspaceId, name, o, commit);
       },
     }),
 
     route({
-      method: 'GET', url: `${base}/uploads/:id`, action: 'dataset.upload.read', run: 'read', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'GET',
+      url: `${base}/uploads/:id`,
+      action: 'dataset.upload.read',
+      run: 'read',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
       schema: { params: sessionParams, response: { 200: sessionOut } },
       handler: ({ actor, input, event }) => {
         event.details({ upload: input.params.id });
@@ -206,14 +309,27 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'PUT', url: `${base}/uploads/:id/parts/:n`, consumes: ['application/octet-stream'], action: 'dataset.upload.part', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET, bodyLimit: MAX_PART_SIZE,
-      schema: { params: sessionParams.extend({ n: z.coerce.number().int().min(1).max(MAX_PARTS) }), response: { 200: z.object({ part: z.number(), size: z.number(), alreadyStored: z.boolean() }) } },
+      method: 'PUT',
+      url: `${base}/uploads/:id/parts/:n`,
+      consumes: ['application/octet-stream'],
+      action: 'dataset.upload.part',
+      run: 'stream',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
+      bodyLimit: MAX_PART_SIZE,
+      schema: {
+        params: sessionParams.extend({ n: z.coerce.number().int().min(1).max(MAX_PARTS) }),
+        response: { 200: z.object({ part: z.number(), size: z.number(), alreadyStored: z.boolean() }) },
+      },
       handler: async ({ request, actor, input, event, commit }) => {
         const { ws: workspaceId, name, id, n } = input.params;
         event.details({ upload: id, part: n });
         const type = mediaTypeOf(request.headers['content-type']);
         const raw = request.body as Readable | undefined;
-        if ((raw !== undefined && typeof raw.pipe !== 'function') || (type !== 'application/octet-stream' && type !== '')) {
+        if (
+          (raw !== undefined && typeof raw.pipe !== 'function') ||
+          (type !== 'application/octet-stream' && type !== '')
+        ) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', { detail: 'Send the part bytes as application/octet-stream.' });
         }
         const body = raw ?? Readable.from([]);
@@ -230,7 +346,14 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'POST', url: `${base}/uploads/:id/complete`, consumes: ['application/json'], action: 'dataset.version.create', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET, status: 201,
+      method: 'POST',
+      url: `${base}/uploads/:id/complete`,
+      consumes: ['application/json'],
+      action: 'dataset.version.create',
+      run: 'stream',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
+      status: 201,
       schema: { params: sessionParams, response: { 201: createdOut } },
       handler: async ({ actor, input, event, commit }) => {
         const { ws: workspaceId, name, id } = input.params;
@@ -244,7 +367,13 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     }),
 
     route({
-      method: 'DELETE', url: `${base}/uploads/:id`, consumes: [], action: 'dataset.upload.cancel', run: 'stream', resource: dataset, mustExist: NO_SUCH_DATASET,
+      method: 'DELETE',
+      url: `${base}/uploads/:id`,
+      consumes: [],
+      action: 'dataset.upload.cancel',
+      run: 'stream',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
       schema: { params: sessionParams },
       handler: async ({ actor, input, event, record, reply }) => {
         const { ws: workspaceId, name, id } = input.params;

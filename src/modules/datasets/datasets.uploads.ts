@@ -23,7 +23,13 @@ import { pipeline } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import {
-  DEFAULT_SEGMENT_SIZE, ObjectDecoder, ObjectFormatError, ciphertextSize, createObjectCipher, encryptPart, openObjectCipher,
+  DEFAULT_SEGMENT_SIZE,
+  ObjectDecoder,
+  ObjectFormatError,
+  ciphertextSize,
+  createObjectCipher,
+  encryptPart,
+  openObjectCipher,
 } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
@@ -82,7 +88,8 @@ type SessionRow = store.SessionRow;
 
 export const partCountOf = (size: number, partSize: number) => Math.ceil(size / partSize);
 /** Plaintext bytes of part `n` (1-based). */
-export const partLength = (size: number, partSize: number, n: number) => (n < partCountOf(size, partSize) ? partSize : size - (n - 1) * partSize);
+export const partLength = (size: number, partSize: number, n: number) =>
+  n < partCountOf(size, partSize) ? partSize : size - (n - 1) * partSize;
 const partKey = (objectId: string, n: number) => `uploads/${objectId}/${String(n).padStart(5, '0')}`;
 const newSessionId = () => `up_${randomBytes(16).toString('hex')}`;
 
@@ -106,13 +113,33 @@ export function readExactly(body: Readable, length: number): Promise<Buffer> {
       reject(err);
     };
     const onData = (chunk: Buffer) => {
-      if (got + chunk.length > length) return finish(new AppError('VALIDATION_FAILED', { detail: `This part must be exactly ${length} bytes; more arrived.` }));
+      if (got + chunk.length > length)
+        return finish(
+          new AppError('VALIDATION_FAILED', { detail: `This part must be exactly ${length} bytes; more arrived.` }),
+        );
       chunk.copy(buf, got);
       got += chunk.length;
     };
-    const onEnd = () => finish(got === length ? undefined : new AppError('VALIDATION_FAILED', { detail: `This part must be exactly ${length} bytes; ${got} arrived.` }));
-    const onBroken = () => finish(new AppError('BAD_REQUEST', { detail: 'The part was interrupted before all its bytes arrived; send it again.' }));
-    const onClose = () => setImmediate(() => finish(new AppError('BAD_REQUEST', { detail: 'The part was interrupted before all its bytes arrived; send it again.' })));
+    const onEnd = () =>
+      finish(
+        got === length
+          ? undefined
+          : new AppError('VALIDATION_FAILED', { detail: `This part must be exactly ${length} bytes; ${got} arrived.` }),
+      );
+    const onBroken = () =>
+      finish(
+        new AppError('BAD_REQUEST', {
+          detail: 'The part was interrupted before all its bytes arrived; send it again.',
+        }),
+      );
+    const onClose = () =>
+      setImmediate(() =>
+        finish(
+          new AppError('BAD_REQUEST', {
+            detail: 'The part was interrupted before all its bytes arrived; send it again.',
+          }),
+        ),
+      );
     body.on('data', onData).on('end', onEnd).on('error', onBroken).on('aborted', onBroken).on('close', onClose);
   });
 }
@@ -121,13 +148,17 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
   const { db } = deps;
   let inFlight = 0;
 
-  const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) => withDriverOf(deps.drives, ws, drive, work);
+  const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) =>
+    withDriverOf(deps.drives, ws, drive, work);
 
   /** The session, if it is open, unexpired and the actor's own; anything else is NOT_FOUND. */
   async function session(actor: Actor, ws: string, name: string, id: string): Promise<SessionRow> {
     const row = await store.findSession(db, ws, name, id);
     if (!row || row.state !== 'uploading' || row.session_by !== actor.id || row.expires_at.getTime() <= Date.now()) {
-      throw new AppError('NOT_FOUND', { detail: 'No open upload session with this id for this dataset (it may have expired, been completed or been cancelled).' });
+      throw new AppError('NOT_FOUND', {
+        detail:
+          'No open upload session with this id for this dataset (it may have expired, been completed or been cancelled).',
+      });
     }
     return row;
   }
@@ -137,17 +168,33 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
   async function view(exec: store.Db, row: SessionRow): Promise<UploadSessionView> {
     const size = Number(row.size);
     return {
-      id: row.id, dataset: row.dataset, version: row.version, drive: row.drive, size, partSize: row.part_size,
-      partCount: partCountOf(size, row.part_size), received: await received(exec, row.id), expiresAt: row.expires_at.toISOString(),
+      id: row.id,
+      dataset: row.dataset,
+      version: row.version,
+      drive: row.drive,
+      size,
+      partSize: row.part_size,
+      partCount: partCountOf(size, row.part_size),
+      received: await received(exec, row.id),
+      expiresAt: row.expires_at.toISOString(),
     };
   }
 
   const handleOf = (row: SessionRow): Omit<UploadHandle, 'dataKey'> => ({
-    ws: row.workspace_id, name: row.dataset, version: row.version, drive: row.drive, objectKey: row.object_key, objectId: row.object_id, keyTerm: row.key_term,
+    ws: row.workspace_id,
+    name: row.dataset,
+    version: row.version,
+    drive: row.drive,
+    objectKey: row.object_key,
+    objectId: row.object_id,
+    keyTerm: row.key_term,
   });
 
   /** Deletes a session's part objects, with `driver` if the caller has the drive open already. */
-  async function deleteParts(row: Pick<SessionRow, 'id' | 'workspace_id' | 'drive' | 'object_id'>, driver?: BlobDriver): Promise<void> {
+  async function deleteParts(
+    row: Pick<SessionRow, 'id' | 'workspace_id' | 'drive' | 'object_id'>,
+    driver?: BlobDriver,
+  ): Promise<void> {
     const parts = await store.partNumbers(db, row.id, false);
     if (parts.length === 0) return;
     const work = async (d: BlobDriver) => {
@@ -166,23 +213,44 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
       ws: string,
       name: string,
       o: OpenSessionInput,
-      inTransaction: <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T> = (work) => db.transaction().execute(work),
+      inTransaction: <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T> = (work) =>
+        db.transaction().execute(work),
     ): Promise<UploadSessionView> {
       const partSize = o.partSize ?? DEFAULT_PART_SIZE;
-      if (o.size > deps.maxUploadBytes) throw new AppError('BODY_TOO_LARGE', { detail: `Uploads are limited to ${deps.maxUploadBytes} bytes.` });
+      if (o.size > deps.maxUploadBytes)
+        throw new AppError('BODY_TOO_LARGE', { detail: `Uploads are limited to ${deps.maxUploadBytes} bytes.` });
       if (partSize % MIN_PART_SIZE !== 0 || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
-        throw new AppError('VALIDATION_FAILED', { detail: `partSize must be a multiple of ${MIN_PART_SIZE} bytes between ${MIN_PART_SIZE} and ${MAX_PART_SIZE}.` });
+        throw new AppError('VALIDATION_FAILED', {
+          detail: `partSize must be a multiple of ${MIN_PART_SIZE} bytes between ${MIN_PART_SIZE} and ${MAX_PART_SIZE}.`,
+        });
       }
-      if (partCountOf(o.size, partSize) > MAX_PARTS) throw new AppError('VALIDATION_FAILED', { detail: `At most ${MAX_PARTS} parts: choose a larger partSize.` });
+      if (partCountOf(o.size, partSize) > MAX_PARTS)
+        throw new AppError('VALIDATION_FAILED', { detail: `At most ${MAX_PARTS} parts: choose a larger partSize.` });
       await requireDrive(deps.drives, ws, o.drive);
       const enc = await deps.workspaceKeys.encryptorFor(ws);
       return inTransaction(async (trx) => {
         const h = await reserve(trx, enc, actor, ws, name, o);
-        const cipher = createObjectCipher({ dataKey: h.dataKey, workspaceId: ws, objectId: h.objectId, keyTerm: h.keyTerm });
+        const cipher = createObjectCipher({
+          dataKey: h.dataKey,
+          workspaceId: ws,
+          objectId: h.objectId,
+          keyTerm: h.keyTerm,
+        });
         h.dataKey.fill(0);
         cipher.contentKey.fill(0);
         const id = newSessionId();
-        await store.insertSession(trx, { id, ws, name, version: h.version, header: cipher.headerBytes, size: o.size, partSize, sha256: o.sha256 ?? null, createdBy: actor.id, expiresAt: new Date(Date.now() + deps.ttlMs) });
+        await store.insertSession(trx, {
+          id,
+          ws,
+          name,
+          version: h.version,
+          header: cipher.headerBytes,
+          size: o.size,
+          partSize,
+          sha256: o.sha256 ?? null,
+          createdBy: actor.id,
+          expiresAt: new Date(Date.now() + deps.ttlMs),
+        });
         return view(trx, (await store.findSession(trx, ws, name, id))!);
       });
     },
@@ -198,7 +266,14 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
      * Receives, seals and stores part `n`. Returns a commit step to run in the caller's audited
      * transaction (it marks the part stored); `alreadyStored` when the same bytes were stored before.
      */
-    async putPart(actor: Actor, ws: string, name: string, id: string, n: number, body: Readable): Promise<{ size: number; alreadyStored: boolean; commit: (trx: Transaction<Database>) => Promise<void> }> {
+    async putPart(
+      actor: Actor,
+      ws: string,
+      name: string,
+      id: string,
+      n: number,
+      body: Readable,
+    ): Promise<{ size: number; alreadyStored: boolean; commit: (trx: Transaction<Database>) => Promise<void> }> {
       const row = await session(actor, ws, name, id);
       const size = Number(row.size);
       const count = partCountOf(size, row.part_size);
@@ -208,7 +283,9 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
       }
       if (inFlight >= MAX_PARTS_IN_FLIGHT) {
         body.resume();
-        throw new AppError('RATE_LIMITED', { detail: 'Too many parts are being received right now; send this part again in a moment.' });
+        throw new AppError('RATE_LIMITED', {
+          detail: 'Too many parts are being received right now; send this part again in a moment.',
+        });
       }
       inFlight += 1;
       let plain: Buffer;
@@ -223,24 +300,38 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         // The digest is on record before any ciphertext of this part exists.
         const recorded = await store.recordPartDigest(db, id, n, digest);
         const previous = Buffer.from(recorded.plain_sha256);
-        if (!timingSafeEqual(previous, digest)) throw new ObjectFormatError('PART_CONTENT_CHANGED', (n - 1) * (row.part_size / DEFAULT_SEGMENT_SIZE));
-        if (recorded.stored_size !== null) return { size: plain.length, alreadyStored: true, commit: async () => undefined };
+        if (!timingSafeEqual(previous, digest))
+          throw new ObjectFormatError('PART_CONTENT_CHANGED', (n - 1) * (row.part_size / DEFAULT_SEGMENT_SIZE));
+        if (recorded.stored_size !== null)
+          return { size: plain.length, alreadyStored: true, commit: async () => undefined };
 
         const enc = await deps.workspaceKeys.encryptorFor(ws);
         const dataKey = enc.unwrapDataKey(row.object_id, Buffer.from(row.wrapped_dek));
-        const cipher = openObjectCipher({ dataKey, workspaceId: ws, objectId: row.object_id }, Buffer.from(row.header!));
+        const cipher = openObjectCipher(
+          { dataKey, workspaceId: ws, objectId: row.object_id },
+          Buffer.from(row.header!),
+        );
         dataKey.fill(0);
         let sealed;
         try {
-          sealed = encryptPart(cipher, { firstSegment: ((n - 1) * row.part_size) / cipher.segmentSize, plaintext: plain, final: n === count, previousSha256: previous });
+          sealed = encryptPart(cipher, {
+            firstSegment: ((n - 1) * row.part_size) / cipher.segmentSize,
+            plaintext: plain,
+            final: n === count,
+            previousSha256: previous,
+          });
         } finally {
           cipher.contentKey.fill(0);
         }
         const key = partKey(row.object_id, n);
         await withDriver(ws, row.drive, async (d) => {
-          await d.put(key, sealed.ciphertext, { contentLength: sealed.ciphertext.length, contentType: 'application/octet-stream' });
+          await d.put(key, sealed.ciphertext, {
+            contentLength: sealed.ciphertext.length,
+            contentType: 'application/octet-stream',
+          });
           const head = await d.head(key);
-          if (!head || head.size !== sealed.ciphertext.length) throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole part.' });
+          if (!head || head.size !== sealed.ciphertext.length)
+            throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole part.' });
         }).catch((err: unknown) => {
           throw driveFailure(err);
         });
@@ -260,14 +351,23 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
      * Joins the stored parts into the version's object and verifies it end to end. Returns the
      * handle and result for `datasets.commit`; the caller commits, then calls `finish`.
      */
-    async assemble(actor: Actor, ws: string, name: string, id: string): Promise<{ handle: UploadHandle; result: UploadResult; finish: () => Promise<void> }> {
+    async assemble(
+      actor: Actor,
+      ws: string,
+      name: string,
+      id: string,
+    ): Promise<{ handle: UploadHandle; result: UploadResult; finish: () => Promise<void> }> {
       const row = await session(actor, ws, name, id);
       const size = Number(row.size);
       const count = partCountOf(size, row.part_size);
       const have = new Set(await received(db, id));
       const missing: number[] = [];
       for (let n = 1; n <= count && missing.length < 20; n++) if (!have.has(n)) missing.push(n);
-      if (missing.length > 0) throw new AppError('CONFLICT', { detail: `Parts still missing: ${missing.join(', ')}${missing.length === 20 ? ', …' : ''}. Send them, then complete.`, meta: { missing } });
+      if (missing.length > 0)
+        throw new AppError('CONFLICT', {
+          detail: `Parts still missing: ${missing.join(', ')}${missing.length === 20 ? ', …' : ''}. Send them, then complete.`,
+          meta: { missing },
+        });
 
       const storedSize = ciphertextSize(size);
       const enc = await deps.workspaceKeys.encryptorFor(ws);
@@ -275,13 +375,22 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
       let sample = Buffer.alloc(0);
       await withDriver(ws, row.drive, async (d) => {
         const parts = async function* () {
-          for (let n = 1; n <= count; n++) yield* (await d.get(partKey(row.object_id, n))).body as AsyncIterable<Buffer>;
+          for (let n = 1; n <= count; n++)
+            yield* (await d.get(partKey(row.object_id, n))).body as AsyncIterable<Buffer>;
         };
         // One pass: the joined bytes are authenticated (every segment's tag, the exact size, the
         // key term) and hashed as they go to the drive; a failure aborts the put, which then
         // leaves no object (drives' puts are atomic).
         const dataKey = enc.unwrapDataKey(row.object_id, Buffer.from(row.wrapped_dek));
-        const decoder = new ObjectDecoder({ params: { dataKey, workspaceId: ws, objectId: row.object_id, expectedPlainSize: size, expectedKeyTerm: row.key_term } });
+        const decoder = new ObjectDecoder({
+          params: {
+            dataKey,
+            workspaceId: ws,
+            objectId: row.object_id,
+            expectedPlainSize: size,
+            expectedKeyTerm: row.key_term,
+          },
+        });
         const hash = createHash('sha256');
         const head64: Buffer[] = [];
         let headBytes = 0;
@@ -325,11 +434,16 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         try {
           await d.put(row.object_key, verify, { contentLength: storedSize, contentType: 'application/octet-stream' });
           const head = await d.head(row.object_key);
-          if (!head || head.size !== storedSize) throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole object.' });
+          if (!head || head.size !== storedSize)
+            throw new AppError('DRIVE_ERROR', { detail: 'The drive did not store the whole object.' });
         } catch (err) {
           verify.destroy();
           if (refused instanceof ObjectFormatError) {
-            throw new AppError('DECRYPTION_FAILED', { detail: 'A stored part failed authentication (the drive returned other bytes than were stored). Cancel this upload and start again.', cause: refused });
+            throw new AppError('DECRYPTION_FAILED', {
+              detail:
+                'A stored part failed authentication (the drive returned other bytes than were stored). Cancel this upload and start again.',
+              cause: refused,
+            });
           }
           throw err;
         } finally {
@@ -344,7 +458,10 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
       });
       if (row.expected_sha256 !== null && row.expected_sha256 !== sha256) {
         sample.fill(0);
-        throw new AppError('VALIDATION_FAILED', { detail: 'The SHA-256 of the uploaded parts does not match the one given when the upload was opened. Cancel it and upload again.' });
+        throw new AppError('VALIDATION_FAILED', {
+          detail:
+            'The SHA-256 of the uploaded parts does not match the one given when the upload was opened. Cancel it and upload again.',
+        });
       }
       const detected = detectTabular(sample, { whole: size <= SNIFF_BYTES, filename: row.filename ?? undefined });
       sample.fill(0);

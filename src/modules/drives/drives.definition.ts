@@ -11,7 +11,12 @@ import { VALUE_SCHEMAS, secretPathSchema } from '../vault/index.ts';
 export { DRIVE_KINDS, type DriveKindName };
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const plain = (max: number) => z.string().min(1).max(max).refine((s) => !CONTROL.test(s), 'must not contain control characters');
+const plain = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters');
 
 export const driveNameSchema = z
   .string()
@@ -19,14 +24,28 @@ export const driveNameSchema = z
 
 /** An object-key prefix inside the bucket: relative, `/`-separated, no `.`/`..` segments. */
 const prefix = plain(512)
-  .refine((s) => !s.startsWith('/') && s.split('/').filter((x, i, a) => !(i === a.length - 1 && x === '')).every((seg) => seg !== '' && seg !== '.' && seg !== '..'), 'a relative path without empty, "." or ".." segments')
+  .refine(
+    (s) =>
+      !s.startsWith('/') &&
+      s
+        .split('/')
+        .filter((x, i, a) => !(i === a.length - 1 && x === ''))
+        .every((seg) => seg !== '' && seg !== '.' && seg !== '..'),
+    'a relative path without empty, "." or ".." segments',
+  )
   .refine((s) => !s.includes('\\'), 'must not contain a backslash')
   .transform((s) => s.replace(/\/+$/, ''));
 
 const endpoint = plain(2048).refine((s) => {
   try {
     const u = new URL(s);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && u.username === '' && u.password === '' && u.hash === '' && u.search === '';
+    return (
+      (u.protocol === 'https:' || u.protocol === 'http:') &&
+      u.username === '' &&
+      u.password === '' &&
+      u.hash === '' &&
+      u.search === ''
+    );
   } catch {
     return false;
   }
@@ -35,18 +54,31 @@ const endpoint = plain(2048).refine((s) => {
 export const LOCAL_CONFIG = z.strictObject({
   /** Directory under the admin-configured local root; default = the drive's name. */
   directory: plain(512)
-    .refine((s) => !s.startsWith('/') && s.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'), 'a relative path under the local drive root')
+    .refine(
+      (s) => !s.startsWith('/') && s.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'),
+      'a relative path under the local drive root',
+    )
     .optional(),
 });
 export const S3_CONFIG = z.strictObject({
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3–63 characters of a–z, 0–9, . and -)'),
-  region: z.string().regex(/^[a-z0-9-]{2,32}$/, 'a region such as eu-west-1').default('us-east-1'),
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3–63 characters of a–z, 0–9, . and -)'),
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]{2,32}$/, 'a region such as eu-west-1')
+    .default('us-east-1'),
   endpoint: endpoint.optional(),
   prefix: prefix.optional(),
   pathStyle: z.boolean().optional(),
 });
 export const AZURE_CONFIG = z.strictObject({
-  container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'an Azure container name (3–63 characters of a–z, 0–9 and single hyphens)'),
+  container: z
+    .string()
+    .regex(
+      /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
+      'an Azure container name (3–63 characters of a–z, 0–9 and single hyphens)',
+    ),
   prefix: prefix.optional(),
   /** Blob service endpoint; default https://<account>.blob.core.windows.net. */
   endpoint: endpoint.optional(),
@@ -59,14 +91,19 @@ export const GCS_CONFIG = z.strictObject({
 });
 
 export const CONFIG_SCHEMAS = { local: LOCAL_CONFIG, s3: S3_CONFIG, azure: AZURE_CONFIG, gcs: GCS_CONFIG } as const;
-export type DriveConfig = z.infer<typeof LOCAL_CONFIG> | z.infer<typeof S3_CONFIG> | z.infer<typeof AZURE_CONFIG> | z.infer<typeof GCS_CONFIG>;
+export type DriveConfig =
+  z.infer<typeof LOCAL_CONFIG> | z.infer<typeof S3_CONFIG> | z.infer<typeof AZURE_CONFIG> | z.infer<typeof GCS_CONFIG>;
 
 const cloudCredential = VALUE_SCHEMAS['cloud-credential'];
 export type CloudCredential = z.infer<typeof cloudCredential>;
 
 const common = {
   name: driveNameSchema,
-  description: z.string().max(1024).refine((s) => !CONTROL.test(s), 'must not contain control characters').optional(),
+  description: z
+    .string()
+    .max(1024)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+    .optional(),
 };
 const withCredentials = {
   /** Inline credentials: stored as the vault secret `drives/<name>` and never returned. */
@@ -85,7 +122,11 @@ export const driveInputSchema = z.discriminatedUnion('kind', [
 export type DriveInput = z.infer<typeof driveInputSchema>;
 
 /** The provider a cloud credential must name for each cloud kind. */
-export const PROVIDER_OF: Record<Exclude<DriveKindName, 'local'>, 's3' | 'azure' | 'gcs'> = { s3: 's3', azure: 'azure', gcs: 'gcs' };
+export const PROVIDER_OF: Record<Exclude<DriveKindName, 'local'>, 's3' | 'azure' | 'gcs'> = {
+  s3: 's3',
+  azure: 'azure',
+  gcs: 'gcs',
+};
 
 /** The vault path where inline credentials of drive `name` are kept. */
 export const credentialPathFor = (name: string) => `drives/${name}/credentials`;

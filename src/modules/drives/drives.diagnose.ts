@@ -15,10 +15,28 @@ import { isAppError } from '../../core/errors.ts';
 import type { DriveKindName } from './drives.definition.ts';
 
 export type StepStatus = 'pass' | 'fail' | 'warn' | 'skip';
-export type DiagnosisCode = 'DRIVE_AUTH_FAILED' | 'DRIVE_BUCKET_NOT_FOUND' | 'DRIVE_PERMISSION_DENIED' | 'DRIVE_UNREACHABLE' | 'EGRESS_DENIED' | 'DRIVE_ERROR' | 'VALIDATION_FAILED';
+export type DiagnosisCode =
+  | 'DRIVE_AUTH_FAILED'
+  | 'DRIVE_BUCKET_NOT_FOUND'
+  | 'DRIVE_PERMISSION_DENIED'
+  | 'DRIVE_UNREACHABLE'
+  | 'EGRESS_DENIED'
+  | 'DRIVE_ERROR'
+  | 'VALIDATION_FAILED';
 
 export interface DiagnosisStep {
-  id: 'endpoint' | 'tls' | 'credentials' | 'bucket' | 'list' | 'write' | 'read' | 'delete' | 'cors' | 'versioning' | 'latency';
+  id:
+    | 'endpoint'
+    | 'tls'
+    | 'credentials'
+    | 'bucket'
+    | 'list'
+    | 'write'
+    | 'read'
+    | 'delete'
+    | 'cors'
+    | 'versioning'
+    | 'latency';
   title: string;
   status: StepStatus;
   reason: string;
@@ -54,7 +72,8 @@ const TITLES: Record<DiagnosisStep['id'], string> = {
 const PERMISSIONS: Record<DriveKindName, string> = {
   local: 'The Strongroom process needs read and write access to the directory.',
   s3: 'Grant s3:ListBucket on the bucket and s3:GetObject, s3:PutObject, s3:DeleteObject (and s3:AbortMultipartUpload) on its objects.',
-  azure: 'Give the key or SAS read, add, create, write, delete and list permissions (role "Storage Blob Data Contributor").',
+  azure:
+    'Give the key or SAS read, add, create, write, delete and list permissions (role "Storage Blob Data Contributor").',
   gcs: 'Give the service account roles/storage.objectAdmin on the bucket (or storage.objects.* and storage.buckets.get).',
 };
 
@@ -100,9 +119,17 @@ export interface DiagnoseInput {
 export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const steps: DiagnosisStep[] = [];
   const add = (id: DiagnosisStep['id'], status: StepStatus, reason: string, hint?: string, ms?: number) =>
-    steps.push({ id, title: TITLES[id], status, reason, ...(hint ? { hint } : {}), ...(ms !== undefined ? { ms: Math.round(ms * 10) / 10 } : {}) });
+    steps.push({
+      id,
+      title: TITLES[id],
+      status,
+      reason,
+      ...(hint ? { hint } : {}),
+      ...(ms !== undefined ? { ms: Math.round(ms * 10) / 10 } : {}),
+    });
   const finish = (code?: DiagnosisCode, extra: Partial<Diagnosis> = {}): Diagnosis => {
-    for (const id of Object.keys(TITLES) as DiagnosisStep['id'][]) if (!steps.some((s) => s.id === id)) add(id, 'skip', 'not run: an earlier step failed');
+    for (const id of Object.keys(TITLES) as DiagnosisStep['id'][])
+      if (!steps.some((s) => s.id === id)) add(id, 'skip', 'not run: an earlier step failed');
     return { ok: code === undefined, ...(code ? { code } : {}), steps, checkedAt: new Date().toISOString(), ...extra };
   };
   const { kind } = input;
@@ -111,10 +138,21 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   let driver: BlobDriver;
   try {
     driver = await input.open();
-    add('endpoint', 'pass', kind === 'local' ? 'the directory is inside the local drive root' : `${input.endpoint ? new URL(input.endpoint).host : 'the service'} resolves to allowed addresses`);
+    add(
+      'endpoint',
+      'pass',
+      kind === 'local'
+        ? 'the directory is inside the local drive root'
+        : `${input.endpoint ? new URL(input.endpoint).host : 'the service'} resolves to allowed addresses`,
+    );
   } catch (err) {
     if (codeOf(err) === 'EGRESS') {
-      add('endpoint', 'fail', safeReason(err), 'Strongroom refuses private, loopback and metadata addresses. An administrator can allow a private range with STRONGROOM_EGRESS_ALLOWLIST.');
+      add(
+        'endpoint',
+        'fail',
+        safeReason(err),
+        'Strongroom refuses private, loopback and metadata addresses. An administrator can allow a private range with STRONGROOM_EGRESS_ALLOWLIST.',
+      );
       return finish('EGRESS_DENIED');
     }
     add('endpoint', 'fail', safeReason(err), 'Check the drive settings.');
@@ -130,16 +168,39 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       const c = codeOf(err);
       if (c === 'UNREACHABLE') {
         if (tlsProblem(err)) {
-          add('tls', 'fail', 'the TLS certificate of the endpoint is not valid or not trusted', 'Use an endpoint with a certificate from a public CA, or give the CA to the Strongroom host (NODE_EXTRA_CA_CERTS).');
+          add(
+            'tls',
+            'fail',
+            'the TLS certificate of the endpoint is not valid or not trusted',
+            'Use an endpoint with a certificate from a public CA, or give the CA to the Strongroom host (NODE_EXTRA_CA_CERTS).',
+          );
         } else {
           add('tls', 'skip', 'no connection could be made');
-          add('credentials', 'fail', 'the storage service could not be reached', 'Check the endpoint, region and network path (firewall, proxy, DNS).');
+          add(
+            'credentials',
+            'fail',
+            'the storage service could not be reached',
+            'Check the endpoint, region and network path (firewall, proxy, DNS).',
+          );
         }
         return finish('DRIVE_UNREACHABLE');
       }
-      add('tls', isHttp ? 'warn' : 'pass', isHttp ? 'plain HTTP: traffic to this endpoint is not encrypted' : kind === 'local' ? 'not applicable to a local directory' : 'the certificate is valid for the endpoint');
+      add(
+        'tls',
+        isHttp ? 'warn' : 'pass',
+        isHttp
+          ? 'plain HTTP: traffic to this endpoint is not encrypted'
+          : kind === 'local'
+            ? 'not applicable to a local directory'
+            : 'the certificate is valid for the endpoint',
+      );
       if (c === 'EGRESS_DENIED' || c === 'EGRESS') {
-        add('credentials', 'fail', safeReason(err), 'Strongroom refuses private, loopback and metadata addresses. An administrator can allow a private range with STRONGROOM_EGRESS_ALLOWLIST.');
+        add(
+          'credentials',
+          'fail',
+          safeReason(err),
+          'Strongroom refuses private, loopback and metadata addresses. An administrator can allow a private range with STRONGROOM_EGRESS_ALLOWLIST.',
+        );
         return finish('EGRESS_DENIED');
       }
       if (c === 'AUTH_FAILED') {
@@ -148,7 +209,12 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       }
       add('credentials', 'pass', 'the credentials were accepted');
       if (c === 'BUCKET_NOT_FOUND') {
-        add('bucket', 'fail', kind === 'local' ? 'the directory does not exist' : 'the bucket or container does not exist', 'Check its name (and the region or account); create it in the provider console first.');
+        add(
+          'bucket',
+          'fail',
+          kind === 'local' ? 'the directory does not exist' : 'the bucket or container does not exist',
+          'Check its name (and the region or account); create it in the provider console first.',
+        );
         return finish('DRIVE_BUCKET_NOT_FOUND');
       }
       add('bucket', 'pass', 'it exists');
@@ -160,32 +226,75 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       return finish('DRIVE_ERROR');
     }
     const probeMs = performance.now() - t0;
-    add('tls', isHttp ? 'warn' : 'pass', isHttp ? 'plain HTTP: traffic to this endpoint is not encrypted' : kind === 'local' ? 'not applicable to a local directory' : 'the certificate is valid for the endpoint', isHttp ? 'Use an https endpoint outside tests.' : undefined);
+    add(
+      'tls',
+      isHttp ? 'warn' : 'pass',
+      isHttp
+        ? 'plain HTTP: traffic to this endpoint is not encrypted'
+        : kind === 'local'
+          ? 'not applicable to a local directory'
+          : 'the certificate is valid for the endpoint',
+      isHttp ? 'Use an https endpoint outside tests.' : undefined,
+    );
     add('credentials', 'pass', kind === 'local' ? 'no credentials needed' : 'the credentials were accepted');
     add('bucket', 'pass', 'it exists');
 
-    const timed = async (id: DiagnosisStep['id'], work: () => Promise<string>, permissionHint: string): Promise<boolean> => {
+    const timed = async (
+      id: DiagnosisStep['id'],
+      work: () => Promise<string>,
+      permissionHint: string,
+    ): Promise<boolean> => {
       const t = performance.now();
       try {
         add(id, 'pass', await work(), undefined, performance.now() - t);
         return true;
       } catch (err) {
         const denied = codeOf(err) === 'PERMISSION_DENIED';
-        add(id, 'fail', denied ? `the credentials may not do this (${id})` : safeReason(err), denied ? permissionHint : undefined, performance.now() - t);
+        add(
+          id,
+          'fail',
+          denied ? `the credentials may not do this (${id})` : safeReason(err),
+          denied ? permissionHint : undefined,
+          performance.now() - t,
+        );
         return false;
       }
     };
-    const failCode = () => (steps.some((s) => s.status === 'fail' && s.reason.startsWith('the credentials may not')) ? 'DRIVE_PERMISSION_DENIED' : 'DRIVE_ERROR');
+    const failCode = () =>
+      steps.some((s) => s.status === 'fail' && s.reason.startsWith('the credentials may not'))
+        ? 'DRIVE_PERMISSION_DENIED'
+        : 'DRIVE_ERROR';
 
-    if (!(await timed('list', async () => `${(await driver.list('', { limit: 1 })).items.length === 0 ? 'the drive is empty' : 'objects are listed'}`, PERMISSIONS[kind]))) return finish(failCode());
+    if (
+      !(await timed(
+        'list',
+        async () =>
+          `${(await driver.list('', { limit: 1 })).items.length === 0 ? 'the drive is empty' : 'objects are listed'}`,
+        PERMISSIONS[kind],
+      ))
+    )
+      return finish(failCode());
     const key = `strongroom-probe-${randomBytes(8).toString('hex')}.txt`;
-    const content = Buffer.from(`Strongroom connection test ${new Date().toISOString()} ${randomBytes(16).toString('hex')}\n`);
-    if (!(await timed('write', async () => (await driver.put(key, content, { contentLength: content.length, contentType: 'text/plain' }), `wrote ${key}`), PERMISSIONS[kind]))) return finish(failCode());
+    const content = Buffer.from(
+      `Strongroom connection test ${new Date().toISOString()} ${randomBytes(16).toString('hex')}\n`,
+    );
+    if (
+      !(await timed(
+        'write',
+        async () => (
+          await driver.put(key, content, { contentLength: content.length, contentType: 'text/plain' }),
+          `wrote ${key}`
+        ),
+        PERMISSIONS[kind],
+      ))
+    )
+      return finish(failCode());
     const readOk = await timed(
       'read',
       async () => {
         const got = await buffer((await driver.get(key)).body);
-        if (got.length !== content.length || !timingSafeEqual(got, content)) throw new BlobError('FAILED', 'the bytes read back differ from the bytes written');
+        if (got.length !== content.length || !timingSafeEqual(got, content))
+          throw new BlobError('FAILED', 'the bytes read back differ from the bytes written');
         return `${got.length} bytes read back, identical`;
       },
       PERMISSIONS[kind],
@@ -204,16 +313,36 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     const facts: StoreFacts = driver.inspect ? await driver.inspect().catch(() => ({})) : {};
     let corsSuggestion: unknown;
     if (kind === 'local') add('cors', 'skip', 'browser uploads to a local drive go through Strongroom');
-    else if (facts.cors === undefined) add('cors', 'warn', 'the CORS rules could not be read with these credentials', 'Browser uploads need the console origin in the bucket CORS rules.');
-    else if (facts.cors.some((r) => r.origins.includes('*') || r.origins.includes(input.consoleOrigin))) add('cors', 'pass', `${input.consoleOrigin} is allowed`);
+    else if (facts.cors === undefined)
+      add(
+        'cors',
+        'warn',
+        'the CORS rules could not be read with these credentials',
+        'Browser uploads need the console origin in the bucket CORS rules.',
+      );
+    else if (facts.cors.some((r) => r.origins.includes('*') || r.origins.includes(input.consoleOrigin)))
+      add('cors', 'pass', `${input.consoleOrigin} is allowed`);
     else {
       corsSuggestion = corsRulesFor(kind, input.consoleOrigin);
-      add('cors', 'warn', `no CORS rule allows ${input.consoleOrigin}`, 'Browser uploads straight to the bucket need it: add the rules shown in corsSuggestion in the provider console.');
+      add(
+        'cors',
+        'warn',
+        `no CORS rule allows ${input.consoleOrigin}`,
+        'Browser uploads straight to the bucket need it: add the rules shown in corsSuggestion in the provider console.',
+      );
     }
     if (kind === 'local') add('versioning', 'skip', 'not applicable to a local directory');
-    else add('versioning', facts.versioning === undefined ? 'warn' : 'pass', `versioning ${facts.versioning ?? 'unknown'}${facts.objectLock === undefined ? '' : `, object lock ${facts.objectLock ? 'on' : 'off'}`}`);
+    else
+      add(
+        'versioning',
+        facts.versioning === undefined ? 'warn' : 'pass',
+        `versioning ${facts.versioning ?? 'unknown'}${facts.objectLock === undefined ? '' : `, object lock ${facts.objectLock ? 'on' : 'off'}`}`,
+      );
     add('latency', 'pass', `${Math.round(probeMs)} ms for one listing`, undefined, probeMs);
-    return finish(undefined, { latencyMs: Math.round(probeMs * 10) / 10, ...(corsSuggestion ? { corsSuggestion } : {}) });
+    return finish(undefined, {
+      latencyMs: Math.round(probeMs * 10) / 10,
+      ...(corsSuggestion ? { corsSuggestion } : {}),
+    });
   } finally {
     await driver.close().catch(() => undefined);
   }
@@ -221,7 +350,34 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
 
 /** The CORS configuration to paste, in each provider's own format. */
 export function corsRulesFor(kind: DriveKindName, origin: string): unknown {
-  if (kind === 's3') return { CORSRules: [{ AllowedOrigins: [origin], AllowedMethods: ['GET', 'PUT', 'POST', 'HEAD'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 }] };
-  if (kind === 'azure') return [{ allowedOrigins: origin, allowedMethods: 'GET,PUT,POST,HEAD', allowedHeaders: '*', exposedHeaders: 'ETag', maxAgeInSeconds: 3600 }];
-  return [{ origin: [origin], method: ['GET', 'PUT', 'POST', 'HEAD'], responseHeader: ['Content-Type', 'ETag', 'x-goog-resumable'], maxAgeSeconds: 3600 }];
+  if (kind === 's3')
+    return {
+      CORSRules: [
+        {
+          AllowedOrigins: [origin],
+          AllowedMethods: ['GET', 'PUT', 'POST', 'HEAD'],
+          AllowedHeaders: ['*'],
+          ExposeHeaders: ['ETag'],
+          MaxAgeSeconds: 3600,
+        },
+      ],
+    };
+  if (kind === 'azure')
+    return [
+      {
+        allowedOrigins: origin,
+        allowedMethods: 'GET,PUT,POST,HEAD',
+        allowedHeaders: '*',
+        exposedHeaders: 'ETag',
+        maxAgeInSeconds: 3600,
+      },
+    ];
+  return [
+    {
+      origin: [origin],
+      method: ['GET', 'PUT', 'POST', 'HEAD'],
+      responseHeader: ['Content-Type', 'ETag', 'x-goog-resumable'],
+      maxAgeSeconds: 3600,
+    },
+  ];
 }

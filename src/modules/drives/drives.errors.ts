@@ -27,6 +27,7 @@ export const BLOB_ERROR_CODES: Record<BlobErrorCode, DriveErrorCode> = {
 /** A drive failure as the AppError the API answers with (an AppError passes unchanged). */
 export function driveFailure(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isBlobError(err)) return new AppError(BLOB_ERROR_CODES[err.code], { detail: `The drive failed: ${err.message}.`, cause: err });
+  if (isBlobError(err))
+    return new AppError(BLOB_ERROR_CODES[err.code], { detail: `The drive failed: ${err.message}.`, cause: err });
   return new AppError('DRIVE_ERROR', { detail: 'The drive failed to store the data.', cause: err });
 }

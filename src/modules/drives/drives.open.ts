@@ -28,7 +28,9 @@ type AnyConfig = Record<string, unknown>;
 const GCS_XML_ENDPOINT = 'https://storage.googleapis.com';
 
 function credentialMismatch(kind: string): AppError {
-  return new AppError('VALIDATION_FAILED', { detail: `The credentials are not for ${kind}: give a cloud-credential of provider "${kind === 'gcs' ? 'gcs' : kind}".` });
+  return new AppError('VALIDATION_FAILED', {
+    detail: `The credentials are not for ${kind}: give a cloud-credential of provider "${kind === 'gcs' ? 'gcs' : kind}".`,
+  });
 }
 
 /** A workspace id as one safe directory name. */
@@ -41,14 +43,27 @@ export async function localDirectory(localRoot: string, ws: string, name: string
   await mkdir(base, { recursive: true, mode: 0o700 });
   const root = await realpath(base);
   const wanted = path.resolve(root, rel);
-  if (!wanted.startsWith(root + path.sep)) throw new AppError('VALIDATION_FAILED', { detail: "The directory must be inside the workspace's local drive root." });
+  if (!wanted.startsWith(root + path.sep))
+    throw new AppError('VALIDATION_FAILED', {
+      detail: "The directory must be inside the workspace's local drive root.",
+    });
   await mkdir(wanted, { recursive: true, mode: 0o700 });
   const real = await realpath(wanted);
-  if (!real.startsWith(root + path.sep)) throw new AppError('VALIDATION_FAILED', { detail: 'The directory leads outside the local drive root (a symbolic link?).' });
+  if (!real.startsWith(root + path.sep))
+    throw new AppError('VALIDATION_FAILED', {
+      detail: 'The directory leads outside the local drive root (a symbolic link?).',
+    });
   return real;
 }
 
-export async function openDriver(ctx: OpenContext, ws: string, name: string, kind: DriveKindName, config: AnyConfig, credential: CloudCredential | undefined): Promise<BlobDriver> {
+export async function openDriver(
+  ctx: OpenContext,
+  ws: string,
+  name: string,
+  kind: DriveKindName,
+  config: AnyConfig,
+  credential: CloudCredential | undefined,
+): Promise<BlobDriver> {
   const timeouts = { connect: ctx.guard.connectTimeoutMs, read: ctx.guard.readTimeoutMs };
   const prefix = typeof config.prefix === 'string' && config.prefix !== '' ? config.prefix : undefined;
   const endpoint = typeof config.endpoint === 'string' ? config.endpoint : undefined;
@@ -56,12 +71,19 @@ export async function openDriver(ctx: OpenContext, ws: string, name: string, kin
   if (!credential) throw new AppError('VALIDATION_FAILED', { detail: 'This drive needs credentials.' });
   // Check the endpoint before a driver exists, so a refused address fails in one clear place.
   if (endpoint) await ctx.guard.checkUrl(endpoint);
-  const agentFor = (url: string) => (url.startsWith('http:') ? ctx.guard.httpAgent({ keepAlive: true }) : ctx.guard.httpsAgent({ keepAlive: true }));
+  const agentFor = (url: string) =>
+    url.startsWith('http:') ? ctx.guard.httpAgent({ keepAlive: true }) : ctx.guard.httpsAgent({ keepAlive: true });
 
   if (kind === 's3' || (kind === 'gcs' && credential.provider === 'gcs' && credential.kind === 'hmac')) {
     let keys: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-    if (credential.provider === 's3') keys = { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey, ...(credential.sessionToken ? { sessionToken: credential.sessionToken } : {}) };
-    else if (credential.provider === 'gcs' && credential.kind === 'hmac') keys = { accessKeyId: credential.accessId, secretAccessKey: credential.secret };
+    if (credential.provider === 's3')
+      keys = {
+        accessKeyId: credential.accessKeyId,
+        secretAccessKey: credential.secretAccessKey,
+        ...(credential.sessionToken ? { sessionToken: credential.sessionToken } : {}),
+      };
+    else if (credential.provider === 'gcs' && credential.kind === 'hmac')
+      keys = { accessKeyId: credential.accessId, secretAccessKey: credential.secret };
     else throw credentialMismatch(kind);
     const ep = kind === 'gcs' ? (endpoint ?? GCS_XML_ENDPOINT) : endpoint;
     return createS3Driver({
@@ -85,17 +107,43 @@ export async function openDriver(ctx: OpenContext, ws: string, name: string, kin
       const blobEndpoint = /(?:^|;)BlobEndpoint=([^;]+)/i.exec(credential.connectionString)?.[1];
       const account = /(?:^|;)AccountName=([^;]+)/i.exec(credential.connectionString)?.[1];
       const target = blobEndpoint ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
-      if (!target) throw new AppError('VALIDATION_FAILED', { detail: 'The connection string names neither an account nor a blob endpoint.' });
+      if (!target)
+        throw new AppError('VALIDATION_FAILED', {
+          detail: 'The connection string names neither an account nor a blob endpoint.',
+        });
       await ctx.guard.checkUrl(target);
-      return createAzureDriver({ container, ...(prefix ? { prefix } : {}), auth: { kind: 'connection-string', connectionString: credential.connectionString }, agent: agentFor(target), requestTimeoutMs: timeouts.read });
+      return createAzureDriver({
+        container,
+        ...(prefix ? { prefix } : {}),
+        auth: { kind: 'connection-string', connectionString: credential.connectionString },
+        agent: agentFor(target),
+        requestTimeoutMs: timeouts.read,
+      });
     }
     const base = endpoint ?? `https://${credential.accountName}.blob.core.windows.net`;
     if (!endpoint) await ctx.guard.checkUrl(base);
     if (credential.kind === 'account-key') {
-      return createAzureDriver({ container, ...(prefix ? { prefix } : {}), auth: { kind: 'account-key', accountName: credential.accountName, accountKey: credential.accountKey, endpoint: base }, agent: agentFor(base), requestTimeoutMs: timeouts.read });
+      return createAzureDriver({
+        container,
+        ...(prefix ? { prefix } : {}),
+        auth: {
+          kind: 'account-key',
+          accountName: credential.accountName,
+          accountKey: credential.accountKey,
+          endpoint: base,
+        },
+        agent: agentFor(base),
+        requestTimeoutMs: timeouts.read,
+      });
     }
     const sas = credential.sasToken.replace(/^\?/, '');
-    return createAzureDriver({ container, ...(prefix ? { prefix } : {}), auth: { kind: 'sas-url', url: `${base.replace(/\/+$/, '')}/${container}?${sas}` }, agent: agentFor(base), requestTimeoutMs: timeouts.read });
+    return createAzureDriver({
+      container,
+      ...(prefix ? { prefix } : {}),
+      auth: { kind: 'sas-url', url: `${base.replace(/\/+$/, '')}/${container}?${sas}` },
+      agent: agentFor(base),
+      requestTimeoutMs: timeouts.read,
+    });
   }
 
   if (credential.provider !== 'gcs' || credential.kind !== 'service-account') throw credentialMismatch(kind);
@@ -105,5 +153,12 @@ export async function openDriver(ctx: OpenContext, ws: string, name: string, kin
   const tokenUri = typeof sa.token_uri === 'string' ? sa.token_uri : 'https://oauth2.googleapis.com/token';
   await ctx.guard.checkUrl(tokenUri);
   const api = endpoint ?? 'https://storage.googleapis.com';
-  return createGcsDriver({ bucket: String(config.bucket), ...(prefix ? { prefix: `${prefix}/` } : {}), serviceAccount: sa, apiEndpoint: api, agent: agentFor(api), timeoutMs: timeouts.read });
+  return createGcsDriver({
+    bucket: String(config.bucket),
+    ...(prefix ? { prefix: `${prefix}/` } : {}),
+    serviceAccount: sa,
+    apiEndpoint: api,
+    agent: agentFor(api),
+    timeoutMs: timeouts.read,
+  });
 }

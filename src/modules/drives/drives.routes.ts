@@ -21,8 +21,22 @@ export interface DrivesRoutesDeps {
   drives: DrivesService;
 }
 
-const stepOut = z.object({ id: z.string(), title: z.string(), status: z.enum(['pass', 'fail', 'warn', 'skip']), reason: z.string(), hint: z.string().optional(), ms: z.number().optional() });
-const diagnosisOut = z.object({ ok: z.boolean(), code: z.string().optional(), steps: z.array(stepOut), latencyMs: z.number().optional(), corsSuggestion: z.unknown().optional(), checkedAt: z.string() });
+const stepOut = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(['pass', 'fail', 'warn', 'skip']),
+  reason: z.string(),
+  hint: z.string().optional(),
+  ms: z.number().optional(),
+});
+const diagnosisOut = z.object({
+  ok: z.boolean(),
+  code: z.string().optional(),
+  steps: z.array(stepOut),
+  latencyMs: z.number().optional(),
+  corsSuggestion: z.unknown().optional(),
+  checkedAt: z.string(),
+});
 const driveOut = z.object({
   name: z.string(),
   kind: z.enum(DRIVE_KINDS),
@@ -44,7 +58,12 @@ const base = '/api/v1/workspaces/:ws/drives';
 const driveRef = (workspace: string, name: string): ResourceRef => ({ type: 'drive', id: name, workspace, tags: [] });
 
 /** The drive named by a definition in the body (test, add): decided on before anything is dialled. */
-const definedDrive = ({ params, body }: Input<{ params: typeof workspaceParams; body: typeof driveInputSchema }>): Loaded<undefined> => ({ ref: driveRef(params.ws, body.name) });
+const definedDrive = ({
+  params,
+  body,
+}: Input<{ params: typeof workspaceParams; body: typeof driveInputSchema }>): Loaded<undefined> => ({
+  ref: driveRef(params.ws, body.name),
+});
 
 export function drivesRoutes({ drives }: DrivesRoutesDeps): RouteDef[] {
   const savedDrive = async ({ params }: Input<{ params: typeof driveParams }>): Promise<Loaded<DriveView>> => ({
@@ -53,46 +72,79 @@ export function drivesRoutes({ drives }: DrivesRoutesDeps): RouteDef[] {
   });
 
   /** Using an existing secret as a drive's credentials needs update rights on that secret. */
-  const mayUseSecret = ({ input, allowed, event }: Pick<ReadCtx<{ params: typeof workspaceParams; body: typeof driveInputSchema }, undefined>, 'input' | 'allowed' | 'event'>): void => {
+  const mayUseSecret = ({
+    input,
+    allowed,
+    event,
+  }: Pick<
+    ReadCtx<{ params: typeof workspaceParams; body: typeof driveInputSchema }, undefined>,
+    'input' | 'allowed' | 'event'
+  >): void => {
     const body: DriveInput = input.body;
     const path = 'credentialSecret' in body ? body.credentialSecret : undefined;
-    if (!path || allowed('vault.secret.update', { type: 'secret', id: path, workspace: input.params.ws, tags: [] })) return;
+    if (!path || allowed('vault.secret.update', { type: 'secret', id: path, workspace: input.params.ws, tags: [] }))
+      return;
     event.details({ reason: 'may not use the credential secret', credentialSecret: path });
     throw new AppError('FORBIDDEN', { detail: 'You are not allowed to use that credential secret.' });
   };
 
   return [
     route({
-      method: 'GET', url: base, action: 'drive.drive.list', run: 'read', resource: 'workspace',
+      method: 'GET',
+      url: base,
+      action: 'drive.drive.list',
+      run: 'read',
+      resource: 'workspace',
       schema: { params: workspaceParams, response: { 200: z.object({ drives: z.array(driveOut) }) } },
       handler: async ({ input, allowed, event }) => {
         const workspace = input.params.ws;
-        const visible = (await drives.list(workspace)).filter((d) => allowed('drive.drive.list', driveRef(workspace, d.name)));
+        const visible = (await drives.list(workspace)).filter((d) =>
+          allowed('drive.drive.list', driveRef(workspace, d.name)),
+        );
         event.details({ count: visible.length });
         return { drives: visible };
       },
     }),
 
     route({
-      method: 'GET', url: `${base}/:name`, action: 'drive.drive.read', run: 'read', resource: savedDrive, mustExist: NO_SUCH_DRIVE,
+      method: 'GET',
+      url: `${base}/:name`,
+      action: 'drive.drive.read',
+      run: 'read',
+      resource: savedDrive,
+      mustExist: NO_SUCH_DRIVE,
       schema: { params: driveParams, response: { 200: driveOut } },
       handler: ({ row }) => row,
     }),
 
     route({
-      method: 'POST', url: `${base}/test`, action: 'drive.drive.test', run: 'read', resource: definedDrive,
+      method: 'POST',
+      url: `${base}/test`,
+      action: 'drive.drive.test',
+      run: 'read',
+      resource: definedDrive,
       schema: { params: workspaceParams, body: driveInputSchema, response: { 200: diagnosisOut } },
       handler: async (ctx) => {
         const { input, event } = ctx;
         mayUseSecret(ctx);
         const report = await drives.test(input.params.ws, input.body);
-        event.details({ kind: input.body.kind, saved: false, ok: report.ok, ...(report.code ? { code: report.code } : {}) });
+        event.details({
+          kind: input.body.kind,
+          saved: false,
+          ok: report.ok,
+          ...(report.code ? { code: report.code } : {}),
+        });
         return report;
       },
     }),
 
     route({
-      method: 'POST', url: `${base}/:name/test`, action: 'drive.drive.test', run: 'read', resource: savedDrive, mustExist: NO_SUCH_DRIVE,
+      method: 'POST',
+      url: `${base}/:name/test`,
+      action: 'drive.drive.test',
+      run: 'read',
+      resource: savedDrive,
+      mustExist: NO_SUCH_DRIVE,
       schema: { params: driveParams, response: { 200: diagnosisOut } },
       handler: async ({ input, event }) => {
         const report = await drives.retest(input.params.ws, input.params.name);
@@ -104,21 +156,41 @@ export function drivesRoutes({ drives }: DrivesRoutesDeps): RouteDef[] {
     // Adding dials the store first (no transaction held open meanwhile), then writes the
     // credentials and the drive with the event in one transaction.
     route({
-      method: 'POST', url: base, action: 'drive.drive.create', run: 'stream', resource: definedDrive, status: 201,
-      schema: { params: workspaceParams, body: driveInputSchema, response: { 201: z.object({ drive: driveOut, diagnosis: diagnosisOut }) } },
+      method: 'POST',
+      url: base,
+      action: 'drive.drive.create',
+      run: 'stream',
+      resource: definedDrive,
+      status: 201,
+      schema: {
+        params: workspaceParams,
+        body: driveInputSchema,
+        response: { 201: z.object({ drive: driveOut, diagnosis: diagnosisOut }) },
+      },
       handler: async (ctx) => {
         const { input, actor, event, commit } = ctx;
         const workspace = input.params.ws;
         mayUseSecret(ctx);
         const prepared = await drives.prepareAdd(workspace, input.body);
-        event.details({ kind: input.body.kind, credentials: prepared.inline ? 'inline' : prepared.named ? 'secret' : 'none' });
+        event.details({
+          kind: input.body.kind,
+          credentials: prepared.inline ? 'inline' : prepared.named ? 'secret' : 'none',
+        });
         return commit((trx) => drives.commitAdd(trx, actor, workspace, prepared));
       },
     }),
 
     route({
-      method: 'DELETE', url: `${base}/:name`, action: 'drive.drive.delete', run: 'write', resource: savedDrive, mustExist: NO_SUCH_DRIVE,
-      schema: { params: driveParams, response: { 200: z.object({ name: z.string(), removed: z.literal(true), credentialsDestroyed: z.boolean() }) } },
+      method: 'DELETE',
+      url: `${base}/:name`,
+      action: 'drive.drive.delete',
+      run: 'write',
+      resource: savedDrive,
+      mustExist: NO_SUCH_DRIVE,
+      schema: {
+        params: driveParams,
+        response: { 200: z.object({ name: z.string(), removed: z.literal(true), credentialsDestroyed: z.boolean() }) },
+      },
       handler: async ({ trx, input }) => {
         const out = await drives.remove(trx, input.params.ws, input.params.name);
         return { name: input.params.name, removed: true as const, ...out };

@@ -20,7 +20,14 @@ import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import type { EgressGuard } from '../../adapters/net/egress-guard.ts';
 import type { Database } from '../../db/schema.ts';
 import type { VaultService } from '../vault/index.ts';
-import { CONFIG_SCHEMAS, PROVIDER_OF, credentialPathFor, type CloudCredential, type DriveInput, type DriveKindName } from './drives.definition.ts';
+import {
+  CONFIG_SCHEMAS,
+  PROVIDER_OF,
+  credentialPathFor,
+  type CloudCredential,
+  type DriveInput,
+  type DriveKindName,
+} from './drives.definition.ts';
 import { diagnose, type Diagnosis } from './drives.diagnose.ts';
 import { openDriver } from './drives.open.ts';
 import * as store from './drives.store.ts';
@@ -77,11 +84,19 @@ function view(r: store.DriveRow): DriveView {
   };
 }
 
-function endpointOf(kind: DriveKindName, config: Record<string, unknown>, credential: CloudCredential | undefined): string | undefined {
+function endpointOf(
+  kind: DriveKindName,
+  config: Record<string, unknown>,
+  credential: CloudCredential | undefined,
+): string | undefined {
   if (typeof config.endpoint === 'string') return config.endpoint;
   if (kind === 's3') return `https://s3.${String(config.region ?? 'us-east-1')}.amazonaws.com`;
   if (kind === 'azure' && credential?.provider === 'azure') {
-    if (credential.kind === 'connection-string') return /(?:^|;)BlobEndpoint=([^;]+)/i.exec(credential.connectionString)?.[1] ?? `https://${/(?:^|;)AccountName=([^;]+)/i.exec(credential.connectionString)?.[1] ?? 'account'}.blob.core.windows.net`;
+    if (credential.kind === 'connection-string')
+      return (
+        /(?:^|;)BlobEndpoint=([^;]+)/i.exec(credential.connectionString)?.[1] ??
+        `https://${/(?:^|;)AccountName=([^;]+)/i.exec(credential.connectionString)?.[1] ?? 'account'}.blob.core.windows.net`
+      );
     return `https://${credential.accountName}.blob.core.windows.net`;
   }
   if (kind === 'gcs') return 'https://storage.googleapis.com';
@@ -91,35 +106,76 @@ function endpointOf(kind: DriveKindName, config: Record<string, unknown>, creden
 export function createDrivesService(deps: DrivesDeps) {
   const ctx = { guard: deps.guard, localRoot: deps.localRoot };
 
-  async function credentialFor(ws: string, kind: DriveKindName, input: { credentials?: CloudCredential | undefined; credentialSecret?: string | undefined } | null, storedPath: string | null): Promise<CloudCredential | undefined> {
+  async function credentialFor(
+    ws: string,
+    kind: DriveKindName,
+    input: { credentials?: CloudCredential | undefined; credentialSecret?: string | undefined } | null,
+    storedPath: string | null,
+  ): Promise<CloudCredential | undefined> {
     if (kind === 'local') return undefined;
-    if (input?.credentials && input.credentialSecret) throw new AppError('VALIDATION_FAILED', { detail: 'Give either credentials or credentialSecret, not both.' });
+    if (input?.credentials && input.credentialSecret)
+      throw new AppError('VALIDATION_FAILED', { detail: 'Give either credentials or credentialSecret, not both.' });
     let credential: CloudCredential | undefined = input?.credentials;
     const path = input?.credentialSecret ?? (credential ? undefined : storedPath);
     if (!credential && path) {
       const revealed = await deps.vault.readSecretValue(ws, path).catch((err: unknown) => {
-        if (err instanceof AppError && err.code === 'NOT_FOUND') throw new AppError('VALIDATION_FAILED', { detail: 'The credential secret does not exist in this workspace (or has no live version).' });
+        if (err instanceof AppError && err.code === 'NOT_FOUND')
+          throw new AppError('VALIDATION_FAILED', {
+            detail: 'The credential secret does not exist in this workspace (or has no live version).',
+          });
         throw err;
       });
-      if (revealed.type !== 'cloud-credential') throw new AppError('VALIDATION_FAILED', { detail: 'The credential secret must be of type cloud-credential.' });
+      if (revealed.type !== 'cloud-credential')
+        throw new AppError('VALIDATION_FAILED', { detail: 'The credential secret must be of type cloud-credential.' });
       credential = revealed.value as CloudCredential;
     }
-    if (!credential) throw new AppError('VALIDATION_FAILED', { detail: `A ${kind} drive needs credentials: give credentials or credentialSecret.` });
-    if (credential.provider !== PROVIDER_OF[kind]) throw new AppError('VALIDATION_FAILED', { detail: `The credentials are for ${credential.provider}, the drive is ${kind}.` });
+    if (!credential)
+      throw new AppError('VALIDATION_FAILED', {
+        detail: `A ${kind} drive needs credentials: give credentials or credentialSecret.`,
+      });
+    if (credential.provider !== PROVIDER_OF[kind])
+      throw new AppError('VALIDATION_FAILED', {
+        detail: `The credentials are for ${credential.provider}, the drive is ${kind}.`,
+      });
     return credential;
   }
 
-  async function run(ws: string, name: string, kind: DriveKindName, config: Record<string, unknown>, credential: CloudCredential | undefined): Promise<Diagnosis> {
+  async function run(
+    ws: string,
+    name: string,
+    kind: DriveKindName,
+    config: Record<string, unknown>,
+    credential: CloudCredential | undefined,
+  ): Promise<Diagnosis> {
     const endpoint = endpointOf(kind, config, credential);
-    return diagnose({ kind, ...(endpoint ? { endpoint } : {}), consoleOrigin: deps.consoleOrigin, open: () => openDriver(ctx, ws, name, kind, config, credential) });
+    return diagnose({
+      kind,
+      ...(endpoint ? { endpoint } : {}),
+      consoleOrigin: deps.consoleOrigin,
+      open: () => openDriver(ctx, ws, name, kind, config, credential),
+    });
   }
 
   const service = {
     /** Creates the default local drive of every workspace (or only `only`) that lacks one. */
     async ensureDefaults(only?: string): Promise<void> {
       for (const ws of await store.workspacesWithoutDefault(deps.db, only)) {
-        const name = (await store.find(deps.db, ws, 'default')) ? `default-${ws.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}` : 'default';
-        await store.insert(deps.db, { workspace_id: ws, name, kind: 'local', description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.', config: { directory: 'default' }, credential_path: null, created_by: 'system', is_default: true });
+        const name = (await store.find(deps.db, ws, 'default'))
+          ? `default-${ws
+              .toLowerCase()
+              .replace(/[^a-z0-9-]/g, '-')
+              .slice(0, 40)}`
+          : 'default';
+        await store.insert(deps.db, {
+          workspace_id: ws,
+          name,
+          kind: 'local',
+          description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.',
+          config: { directory: 'default' },
+          credential_path: null,
+          created_by: 'system',
+          is_default: true,
+        });
       }
     },
 
@@ -156,7 +212,12 @@ export function createDrivesService(deps: DrivesDeps) {
         report = await run(ws, name, row.kind, row.config, credential);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        report = { ok: false, code: 'VALIDATION_FAILED', steps: [{ id: 'endpoint', title: 'Drive settings', status: 'fail', reason: err.detail ?? err.message }], checkedAt: new Date().toISOString() };
+        report = {
+          ok: false,
+          code: 'VALIDATION_FAILED',
+          steps: [{ id: 'endpoint', title: 'Drive settings', status: 'fail', reason: err.detail ?? err.message }],
+          checkedAt: new Date().toISOString(),
+        };
       }
       await store.setStatus(deps.db, ws, name, report.ok ? 'healthy' : 'failing', report.code ?? null, report);
       return report;
@@ -168,7 +229,8 @@ export function createDrivesService(deps: DrivesDeps) {
      * `meta.diagnosis`) when the test fails.
      */
     async prepareAdd(ws: string, input: DriveInput): Promise<PreparedDrive> {
-      if (await store.find(deps.db, ws, input.name)) throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
+      if (await store.find(deps.db, ws, input.name))
+        throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
       const inline = 'credentials' in input ? input.credentials : undefined;
       const named = 'credentialSecret' in input ? input.credentialSecret : undefined;
       const credential = await credentialFor(ws, input.kind, { credentials: inline, credentialSecret: named }, null);
@@ -177,13 +239,21 @@ export function createDrivesService(deps: DrivesDeps) {
       if (!diagnosis.ok) {
         const code = diagnosis.code ?? 'DRIVE_ERROR';
         const failed = diagnosis.steps.find((s) => s.status === 'fail');
-        throw new AppError(code, { detail: `The drive test failed at "${failed?.title ?? 'a step'}": ${failed?.reason ?? 'see the diagnosis'}.`, meta: { diagnosis } });
+        throw new AppError(code, {
+          detail: `The drive test failed at "${failed?.title ?? 'a step'}": ${failed?.reason ?? 'see the diagnosis'}.`,
+          meta: { diagnosis },
+        });
       }
       return { input, config, diagnosis, inline, named };
     },
 
     /** Step 2, in the caller's transaction (with its audit event): store credentials and the drive. */
-    async commitAdd(trx: Transaction<Database>, actor: Actor, ws: string, p: PreparedDrive): Promise<{ drive: DriveView; diagnosis: Diagnosis }> {
+    async commitAdd(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      p: PreparedDrive,
+    ): Promise<{ drive: DriveView; diagnosis: Diagnosis }> {
       const { input, config, diagnosis } = p;
       let credentialPath: string | null = p.named ?? null;
       if (p.inline) {
@@ -194,7 +264,18 @@ export function createDrivesService(deps: DrivesDeps) {
           metadata: { description: `Credentials of drive ${input.name}`, tags: ['drive-credential'] },
         });
       }
-      const inserted = await store.insert(trx, { workspace_id: ws, name: input.name, kind: input.kind, description: input.description ?? '', config, credential_path: credentialPath, created_by: actor.id, last_test: diagnosis, status: 'healthy', status_code: null });
+      const inserted = await store.insert(trx, {
+        workspace_id: ws,
+        name: input.name,
+        kind: input.kind,
+        description: input.description ?? '',
+        config,
+        credential_path: credentialPath,
+        created_by: actor.id,
+        last_test: diagnosis,
+        status: 'healthy',
+        status_code: null,
+      });
       if (!inserted) throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
       const row = await store.find(trx, ws, input.name);
       return { drive: view(row!), diagnosis };
@@ -206,9 +287,16 @@ export function createDrivesService(deps: DrivesDeps) {
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       if (row.is_default) throw new AppError('CONFLICT', { detail: 'The default drive cannot be removed.' });
       const used = (await deps.usage?.(trx, ws, name)) ?? 0;
-      if (used > 0) throw new AppError('CONFLICT', { detail: `The drive holds ${used} dataset version(s); move or delete them first.`, meta: { datasetVersions: used } });
+      if (used > 0)
+        throw new AppError('CONFLICT', {
+          detail: `The drive holds ${used} dataset version(s); move or delete them first.`,
+          meta: { datasetVersions: used },
+        });
       await store.remove(trx, ws, name);
-      if (row.credential_path === credentialPathFor(name) && (await deps.vault.resourceOf(trx, ws, row.credential_path))) {
+      if (
+        row.credential_path === credentialPathFor(name) &&
+        (await deps.vault.resourceOf(trx, ws, row.credential_path))
+      ) {
         await deps.vault.destroySecret(trx, ws, row.credential_path);
         return { credentialsDestroyed: true };
       }

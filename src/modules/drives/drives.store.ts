@@ -7,7 +7,13 @@ export type Db = Kysely<Database> | Transaction<Database>;
 export type DriveRow = Selectable<Database['drives']>;
 
 export function list(db: Db, ws: string): Promise<DriveRow[]> {
-  return db.selectFrom('drives').selectAll().where('workspace_id', '=', ws).orderBy('is_default', 'desc').orderBy('name').execute();
+  return db
+    .selectFrom('drives')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .orderBy('is_default', 'desc')
+    .orderBy('name')
+    .execute();
 }
 
 export function listAll(db: Db): Promise<DriveRow[]> {
@@ -18,7 +24,22 @@ export function find(db: Db, ws: string, name: string): Promise<DriveRow | undef
   return db.selectFrom('drives').selectAll().where('workspace_id', '=', ws).where('name', '=', name).executeTakeFirst();
 }
 
-export async function insert(db: Db, row: { workspace_id: string; name: string; kind: DriveRow['kind']; description: string; config: Record<string, unknown>; credential_path: string | null; created_by: string; is_default?: boolean; last_test?: unknown; status?: DriveStatus; status_code?: string | null }): Promise<boolean> {
+export async function insert(
+  db: Db,
+  row: {
+    workspace_id: string;
+    name: string;
+    kind: DriveRow['kind'];
+    description: string;
+    config: Record<string, unknown>;
+    credential_path: string | null;
+    created_by: string;
+    is_default?: boolean;
+    last_test?: unknown;
+    status?: DriveStatus;
+    status_code?: string | null;
+  },
+): Promise<boolean> {
   const inserted = await db
     .insertInto('drives')
     .values({
@@ -30,7 +51,9 @@ export async function insert(db: Db, row: { workspace_id: string; name: string; 
       credential_path: row.credential_path,
       created_by: row.created_by,
       is_default: row.is_default ?? false,
-      ...(row.last_test !== undefined ? { last_test: JSON.stringify(row.last_test), status_checked_at: new Date() } : {}),
+      ...(row.last_test !== undefined
+        ? { last_test: JSON.stringify(row.last_test), status_checked_at: new Date() }
+        : {}),
       ...(row.status ? { status: row.status } : {}),
       ...(row.status_code !== undefined ? { status_code: row.status_code } : {}),
     })
@@ -44,10 +67,23 @@ export async function remove(db: Db, ws: string, name: string): Promise<void> {
   await db.deleteFrom('drives').where('workspace_id', '=', ws).where('name', '=', name).execute();
 }
 
-export async function setStatus(db: Db, ws: string, name: string, status: DriveStatus, code: string | null, lastTest: unknown): Promise<void> {
+export async function setStatus(
+  db: Db,
+  ws: string,
+  name: string,
+  status: DriveStatus,
+  code: string | null,
+  lastTest: unknown,
+): Promise<void> {
   await db
     .updateTable('drives')
-    .set({ status, status_code: code, status_checked_at: new Date(), last_test: JSON.stringify(lastTest), updated_at: new Date() })
+    .set({
+      status,
+      status_code: code,
+      status_checked_at: new Date(),
+      last_test: JSON.stringify(lastTest),
+      updated_at: new Date(),
+    })
     .where('workspace_id', '=', ws)
     .where('name', '=', name)
     .execute();
@@ -58,7 +94,16 @@ export async function workspacesWithoutDefault(db: Db, only?: string): Promise<s
   let q = db.selectFrom('workspaces').select('id');
   if (only !== undefined) q = q.where('id', '=', only);
   const rows = await q
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('drives').select('name').whereRef('drives.workspace_id', '=', 'workspaces.id').where('is_default', '=', true))))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('drives')
+            .select('name')
+            .whereRef('drives.workspace_id', '=', 'workspaces.id')
+            .where('is_default', '=', true),
+        ),
+      ),
+    )
     .execute();
   return rows.map((r) => r.id);
 }

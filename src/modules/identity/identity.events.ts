@@ -27,7 +27,12 @@ export interface IdentityEvent {
 /** Records an event of this request: in `trx` (it commits with the work, or neither does), or on its own before resolving. */
 export type RecordEvent = (event: IdentityEvent, trx?: Transaction<Database>) => Promise<void>;
 
-type Spec = { action: string; outcome?: IdentityEvent['outcome']; resource?: ReturnType<typeof auditRef>; details?: Record<string, JsonValue> };
+type Spec = {
+  action: string;
+  outcome?: IdentityEvent['outcome'];
+  resource?: ReturnType<typeof auditRef>;
+  details?: Record<string, JsonValue>;
+};
 /** The server's fail-closed audit context (`server/audit-context.ts`), as far as identity uses it. */
 export interface AuditWriter {
   recordIn(trx: Transaction<Database>, request: FastifyRequest, spec: Spec): Promise<void>;

@@ -1,8 +1,15 @@
 /** SQL of second factors: the sealed TOTP seed, burnt TOTP steps, hashed recovery codes. */
 import type { Executor } from './identity.users.store.ts';
 
-export async function findTotp(db: Executor, userId: string): Promise<{ sealed: Buffer; confirmedAt: Date | null } | undefined> {
-  const r = await db.selectFrom('totp_secrets').select(['sealed', 'confirmed_at']).where('user_id', '=', userId).executeTakeFirst();
+export async function findTotp(
+  db: Executor,
+  userId: string,
+): Promise<{ sealed: Buffer; confirmedAt: Date | null } | undefined> {
+  const r = await db
+    .selectFrom('totp_secrets')
+    .select(['sealed', 'confirmed_at'])
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   return r && { sealed: r.sealed, confirmedAt: r.confirmed_at };
 }
 
@@ -14,7 +21,12 @@ export async function saveTotp(db: Executor, userId: string, sealed: Buffer): Pr
 
 /** Burns a TOTP step; false when it was already used (a replay), even by a parallel request. */
 export async function burnTotpStep(db: Executor, userId: string, step: number): Promise<boolean> {
-  const burnt = await db.insertInto('totp_used_steps').values({ user_id: userId, step: String(step) }).onConflict((oc) => oc.doNothing()).returning('step').execute();
+  const burnt = await db
+    .insertInto('totp_used_steps')
+    .values({ user_id: userId, step: String(step) })
+    .onConflict((oc) => oc.doNothing())
+    .returning('step')
+    .execute();
   return burnt.length === 1;
 }
 
@@ -25,7 +37,10 @@ export async function confirmTotp(db: Executor, userId: string, now: Date): Prom
 
 export async function replaceRecoveryCodes(db: Executor, userId: string, codeHashes: readonly string[]): Promise<void> {
   await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-  await db.insertInto('recovery_codes').values(codeHashes.map((h) => ({ user_id: userId, code_hash: h, used_at: null }))).execute();
+  await db
+    .insertInto('recovery_codes')
+    .values(codeHashes.map((h) => ({ user_id: userId, code_hash: h, used_at: null })))
+    .execute();
 }
 
 /** Consumes a recovery code by its hash; true only the first time. */

@@ -19,15 +19,28 @@ const sealContext = (userId: string) => ({ table: 'totp_secrets', column: 'seale
 export type Sealer = Pick<Barrier, 'seal' | 'open'>;
 
 /** Start (or restart, while unconfirmed) an enrolment; returns the secret and otpauth URI once. */
-export async function startEnrolment(db: Executor, barrier: Sealer, userId: string, email: string): Promise<{ secret: string; uri: string }> {
-  if ((await store.findTotp(db, userId))?.confirmedAt) throw new AppError('CONFLICT', { detail: 'MFA is already enrolled; reset it first (needs re-authentication).' });
+export async function startEnrolment(
+  db: Executor,
+  barrier: Sealer,
+  userId: string,
+  email: string,
+): Promise<{ secret: string; uri: string }> {
+  if ((await store.findTotp(db, userId))?.confirmedAt)
+    throw new AppError('CONFLICT', { detail: 'MFA is already enrolled; reset it first (needs re-authentication).' });
   const secret = generateSecret({ length: 20 });
   await store.saveTotp(db, userId, barrier.seal(Buffer.from(secret, 'utf8'), sealContext(userId)));
   return { secret, uri: generateURI({ issuer: 'Strongroom', label: email, secret }) };
 }
 
 /** Check a TOTP code and burn its step. `confirmed` false allows the pending enrolment's seed. */
-export async function verifyTotp(db: Executor, barrier: Sealer, userId: string, code: string, now: Date, confirmed = true): Promise<boolean> {
+export async function verifyTotp(
+  db: Executor,
+  barrier: Sealer,
+  userId: string,
+  code: string,
+  now: Date,
+  confirmed = true,
+): Promise<boolean> {
   if (!/^\d{6}$/.test(code)) return false;
   const row = await store.findTotp(db, userId);
   if (!row || (confirmed && !row.confirmedAt)) return false;
@@ -41,7 +54,13 @@ export async function verifyTotp(db: Executor, barrier: Sealer, userId: string, 
 }
 
 /** Confirm enrolment with a first code; returns 10 fresh recovery codes (shown once). */
-export async function confirmEnrolment(db: Executor, barrier: Sealer, userId: string, code: string, now: Date): Promise<string[] | undefined> {
+export async function confirmEnrolment(
+  db: Executor,
+  barrier: Sealer,
+  userId: string,
+  code: string,
+  now: Date,
+): Promise<string[] | undefined> {
   if (!(await verifyTotp(db, barrier, userId, code, now, false))) return undefined;
   await store.confirmTotp(db, userId, now);
   const codes = Array.from({ length: 10 }, () => randomToken(10).replace(/[-_]/g, 'x').slice(0, 12).toLowerCase());

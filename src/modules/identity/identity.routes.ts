@@ -26,23 +26,65 @@ export interface IdentityRoutesDeps {
 
 const role = z.enum(ROLES);
 const attrValue = z.union([z.string().max(200), z.number(), z.boolean()]);
-const attributes = z.strictObject({ department: z.string().max(200).optional(), region: z.string().max(200).optional(), clearance: attrValue.optional() });
-const userOut = z.object({ id: z.string(), email: z.string(), displayName: z.string(), status: z.string(), mfaEnabled: z.boolean(), attributes: z.record(z.string(), attrValue), roles: z.array(z.string()) });
-const scope = z.string().regex(/^(\*|[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*){0,2}(\.\*)?)$/, 'an action name, a prefix ending in .* or *');
-const tokenBody = { name: z.string().trim().min(1).max(100), scopes: z.array(scope).min(1).max(50), expiresInDays: z.number().int().min(1).max(365).default(30) };
-const tokenOut = z.object({ id: z.string(), name: z.string(), workspace: z.string(), scopes: z.array(z.string()), userId: z.string().nullable(), serviceAccountId: z.string().nullable(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), lastUsedAt: z.string().nullable() });
+const attributes = z.strictObject({
+  department: z.string().max(200).optional(),
+  region: z.string().max(200).optional(),
+  clearance: attrValue.optional(),
+});
+const userOut = z.object({
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  status: z.string(),
+  mfaEnabled: z.boolean(),
+  attributes: z.record(z.string(), attrValue),
+  roles: z.array(z.string()),
+});
+const scope = z
+  .string()
+  .regex(/^(\*|[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*){0,2}(\.\*)?)$/, 'an action name, a prefix ending in .* or *');
+const tokenBody = {
+  name: z.string().trim().min(1).max(100),
+  scopes: z.array(scope).min(1).max(50),
+  expiresInDays: z.number().int().min(1).max(365).default(30),
+};
+const tokenOut = z.object({
+  id: z.string(),
+  name: z.string(),
+  workspace: z.string(),
+  scopes: z.array(z.string()),
+  userId: z.string().nullable(),
+  serviceAccountId: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
 const tokenCreated = z.object({ token: z.string(), info: tokenOut });
-const saOut = z.object({ id: z.string(), workspace: z.string(), name: z.string(), role: z.string(), createdBy: z.string(), createdAt: z.string(), disabledAt: z.string().nullable() });
+const saOut = z.object({
+  id: z.string(),
+  workspace: z.string(),
+  name: z.string(),
+  role: z.string(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  disabledAt: z.string().nullable(),
+});
 const memberParams = z.object({ ws: workspaceIdSchema, id: userIdSchema });
 const tokenId = z.string().regex(/^[0-9a-f]{12}$/);
 
 const base = '/api/v1/workspaces/:ws';
 /** The caller's roles in the route's workspace (the auth plugin resolved them for `:ws`). */
-const rolesOf = (roles: readonly string[]): Role[] => roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+const rolesOf = (roles: readonly string[]): Role[] =>
+  roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
 
 export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDef[] {
   /** A role rule's refusal: recorded as denied, answered 403 with the rule's reason. */
-  const refuse = async (ctx: Pick<StreamCtx<Schemas, unknown>, 'request' | 'resource'>, action: string, reason: string | undefined | false): Promise<void> => {
+  const refuse = async (
+    ctx: Pick<StreamCtx<Schemas, unknown>, 'request' | 'resource'>,
+    action: string,
+    reason: string | undefined | false,
+  ): Promise<void> => {
     if (!reason) return;
     await eventsOf(audit, ctx.request)({ action, outcome: 'denied', resource: ctx.resource, details: { reason } });
     throw new AppError('FORBIDDEN', { detail: reason });
@@ -59,15 +101,25 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     // Workspaces are created by the platform operator (one organisation per installation); the
     // named user, if any, becomes the first owner in the same transaction as the event.
     route({
-      method: 'POST', url: '/api/v1/workspaces', action: 'operator.workspace.create', run: 'write', resource: 'system', status: 201,
+      method: 'POST',
+      url: '/api/v1/workspaces',
+      action: 'operator.workspace.create',
+      run: 'write',
+      resource: 'system',
+      status: 201,
       schema: {
-        body: z.strictObject({ id: workspaceIdSchema, name: z.string().trim().min(1).max(200), ownerEmail: z.email().max(320).optional() }),
+        body: z.strictObject({
+          id: workspaceIdSchema,
+          name: z.string().trim().min(1).max(200),
+          ownerEmail: z.email().max(320).optional(),
+        }),
         response: { 201: z.object({ id: z.string(), name: z.string(), ownerId: z.string().nullable() }) },
       },
       handler: async ({ trx, input, event }) => {
         const { id, name, ownerEmail } = input.body;
         const owner = ownerEmail ? await identity.users.findByEmail(ownerEmail, trx) : undefined;
-        if (ownerEmail && !owner) throw new AppError('VALIDATION_FAILED', { detail: 'No user with that email; create the user first.' });
+        if (ownerEmail && !owner)
+          throw new AppError('VALIDATION_FAILED', { detail: 'No user with that email; create the user first.' });
         event.resource({ type: 'workspace', id, workspace: id });
         event.details({ owner: owner?.id ?? null });
         await identity.workspaces.create(trx, id, name, owner?.id);
@@ -76,34 +128,68 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     }),
 
     route({
-      method: 'GET', url: `${base}/users`, action: 'identity.user.list', run: 'read', resource: 'workspace',
+      method: 'GET',
+      url: `${base}/users`,
+      action: 'identity.user.list',
+      run: 'read',
+      resource: 'workspace',
       schema: { params: workspaceParams, response: { 200: z.object({ users: z.array(userOut) }) } },
       handler: async ({ input }) => ({ users: await identity.users.list(input.params.ws) }),
     }),
 
     route({
-      method: 'POST', url: `${base}/users`, action: 'identity.user.create', run: 'stream', resource: 'workspace', status: 201,
+      method: 'POST',
+      url: `${base}/users`,
+      action: 'identity.user.create',
+      run: 'stream',
+      resource: 'workspace',
+      status: 201,
       schema: {
         params: workspaceParams,
-        body: z.strictObject({ email: z.string().trim().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'an email address'), displayName: z.string().trim().min(1).max(200), password: z.string().min(1).max(1024).optional(), role, attributes: attributes.optional() }),
+        body: z.strictObject({
+          email: z
+            .string()
+            .trim()
+            .min(3)
+            .max(320)
+            .regex(/^[^\s@]+@[^\s@]+$/, 'an email address'),
+          displayName: z.string().trim().min(1).max(200),
+          password: z.string().min(1).max(1024).optional(),
+          role,
+          attributes: attributes.optional(),
+        }),
         response: { 201: z.object({ user: userOut }) },
       },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
         const b = input.body;
         const mine = rolesOf(actor.roles);
-        await refuse(ctx, 'identity.user.create', refuseGrant(mine, [b.role]) ?? refuseAttributes(mine, actor.attributes, b.attributes ?? {}));
+        await refuse(
+          ctx,
+          'identity.user.create',
+          refuseGrant(mine, [b.role]) ?? refuseAttributes(mine, actor.attributes, b.attributes ?? {}),
+        );
         event.resource({ type: 'user', workspace: input.params.ws });
         event.details({ role: b.role });
         const user = await ctx.commit((trx) =>
-          identity.users.createIn(trx, { email: b.email, displayName: b.displayName, ...(b.password !== undefined ? { password: b.password } : {}), attributes: b.attributes ?? {}, memberships: [{ workspace: input.params.ws, role: b.role }] }),
+          identity.users.createIn(trx, {
+            email: b.email,
+            displayName: b.displayName,
+            ...(b.password !== undefined ? { password: b.password } : {}),
+            attributes: b.attributes ?? {},
+            memberships: [{ workspace: input.params.ws, role: b.role }],
+          }),
         );
         return { user: { ...user, roles: [b.role] } };
       },
     }),
 
     route({
-      method: 'POST', url: `${base}/users/:id/disable`, action: 'identity.user.disable', run: 'stream', resource: 'workspace',
+      method: 'POST',
+      url: `${base}/users/:id/disable`,
+      action: 'identity.user.disable',
+      run: 'stream',
+      resource: 'workspace',
       schema: { params: memberParams },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
@@ -113,8 +199,18 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         // An account is disabled everywhere: the caller must be allowed to manage it in every
         // workspace it belongs to, not only this one.
         for (const [other, roles] of await identity.users.membershipsOf(id)) {
-          const why = refuseManage(other === workspaceId ? rolesOf(actor.roles) : await identity.users.rolesIn(actor.id, other), roles);
-          await refuse(ctx, 'identity.user.disable', why && (other === workspaceId ? why : `This user also belongs to workspace ${other}, where you cannot manage them.`));
+          const why = refuseManage(
+            other === workspaceId ? rolesOf(actor.roles) : await identity.users.rolesIn(actor.id, other),
+            roles,
+          );
+          await refuse(
+            ctx,
+            'identity.user.disable',
+            why &&
+              (other === workspaceId
+                ? why
+                : `This user also belongs to workspace ${other}, where you cannot manage them.`),
+          );
         }
         event.resource({ type: 'user', id, workspace: workspaceId });
         await ctx.commit((trx) => identity.users.disable(trx, id));
@@ -123,7 +219,11 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     }),
 
     route({
-      method: 'PUT', url: `${base}/users/:id/roles`, action: 'identity.membership.update', run: 'stream', resource: 'workspace',
+      method: 'PUT',
+      url: `${base}/users/:id/roles`,
+      action: 'identity.membership.update',
+      run: 'stream',
+      resource: 'workspace',
       schema: { params: memberParams, body: z.strictObject({ roles: z.array(role).min(1).max(ROLES.length) }) },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
@@ -131,7 +231,11 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         const { roles: current } = await memberOf(workspaceId, id);
         const mine = rolesOf(actor.roles);
         const selfChange = id === actor.id && !mine.includes('owner') && 'Only an owner can change their own roles.';
-        await refuse(ctx, 'identity.membership.update', selfChange || (refuseManage(mine, current) ?? refuseGrant(mine, input.body.roles)));
+        await refuse(
+          ctx,
+          'identity.membership.update',
+          selfChange || (refuseManage(mine, current) ?? refuseGrant(mine, input.body.roles)),
+        );
         event.resource({ type: 'user', id, workspace: workspaceId });
         event.details({ roles: input.body.roles });
         await ctx.commit((trx) => identity.users.setRoles(trx, workspaceId, id, input.body.roles));
@@ -141,19 +245,44 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
 
     // Service accounts.
     route({
-      method: 'GET', url: `${base}/service-accounts`, action: 'identity.service-account.list', run: 'read', resource: 'workspace',
+      method: 'GET',
+      url: `${base}/service-accounts`,
+      action: 'identity.service-account.list',
+      run: 'read',
+      resource: 'workspace',
       schema: { params: workspaceParams, response: { 200: z.object({ serviceAccounts: z.array(saOut) }) } },
       handler: async ({ input }) => ({ serviceAccounts: await identity.serviceAccounts.list(input.params.ws) }),
     }),
 
     route({
-      method: 'POST', url: `${base}/service-accounts`, action: 'identity.service-account.create', run: 'stream', resource: 'workspace', status: 201,
-      schema: { params: workspaceParams, body: z.strictObject({ name: z.string().trim().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ -'), role: z.enum(['steward', 'engineer', 'analyst', 'viewer', 'auditor']) }), response: { 201: saOut } },
+      method: 'POST',
+      url: `${base}/service-accounts`,
+      action: 'identity.service-account.create',
+      run: 'stream',
+      resource: 'workspace',
+      status: 201,
+      schema: {
+        params: workspaceParams,
+        body: z.strictObject({
+          name: z
+            .string()
+            .trim()
+            .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ -'),
+          role: z.enum(['steward', 'engineer', 'analyst', 'viewer', 'auditor']),
+        }),
+        response: { 201: saOut },
+      },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
         await refuse(ctx, 'identity.service-account.create', refuseGrant(rolesOf(actor.roles), [input.body.role]));
         return ctx.commit(async (trx) => {
-          const sa = await identity.serviceAccounts.create(trx, input.params.ws, input.body.name, input.body.role, actor.id);
+          const sa = await identity.serviceAccounts.create(
+            trx,
+            input.params.ws,
+            input.body.name,
+            input.body.role,
+            actor.id,
+          );
           event.resource({ type: 'service-account', id: sa.id, workspace: sa.workspace });
           event.details({ role: sa.role });
           return sa;
@@ -162,7 +291,11 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     }),
 
     route({
-      method: 'POST', url: `${base}/service-accounts/:id/disable`, action: 'identity.service-account.disable', run: 'stream', resource: 'workspace',
+      method: 'POST',
+      url: `${base}/service-accounts/:id/disable`,
+      action: 'identity.service-account.disable',
+      run: 'stream',
+      resource: 'workspace',
       schema: { params: memberParams },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
@@ -176,12 +309,23 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     }),
 
     route({
-      method: 'POST', url: `${base}/service-accounts/:id/tokens`, action: 'identity.token.create', run: 'write', resource: 'workspace', reauth: true, status: 201,
+      method: 'POST',
+      url: `${base}/service-accounts/:id/tokens`,
+      action: 'identity.token.create',
+      run: 'write',
+      resource: 'workspace',
+      reauth: true,
+      status: 201,
       schema: { params: memberParams, body: z.strictObject(tokenBody), response: { 201: tokenCreated } },
       handler: async ({ trx, input, event }) => {
         const sa = await identity.serviceAccounts.find(input.params.ws, input.params.id, trx);
-        if (!sa || sa.disabledAt) throw new AppError('NOT_FOUND', { detail: 'No such service account in this workspace.' });
-        const created = await identity.tokens.create(trx, { ...input.body, workspace: sa.workspace, owner: { serviceAccountId: sa.id } });
+        if (!sa || sa.disabledAt)
+          throw new AppError('NOT_FOUND', { detail: 'No such service account in this workspace.' });
+        const created = await identity.tokens.create(trx, {
+          ...input.body,
+          workspace: sa.workspace,
+          owner: { serviceAccountId: sa.id },
+        });
         event.resource({ type: 'api-token', id: created.info.id, workspace: sa.workspace });
         event.details({ serviceAccount: sa.id, scopes: created.info.scopes });
         return created;
@@ -189,17 +333,26 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     }),
 
     route({
-      method: 'GET', url: `${base}/tokens`, action: 'identity.token.list', run: 'read', resource: 'workspace',
+      method: 'GET',
+      url: `${base}/tokens`,
+      action: 'identity.token.list',
+      run: 'read',
+      resource: 'workspace',
       schema: { params: workspaceParams, response: { 200: z.object({ tokens: z.array(tokenOut) }) } },
       handler: async ({ input }) => ({ tokens: await identity.tokens.list({ workspace: input.params.ws }) }),
     }),
 
     route({
-      method: 'DELETE', url: `${base}/tokens/:id`, action: 'identity.token.revoke', run: 'write', resource: 'workspace',
+      method: 'DELETE',
+      url: `${base}/tokens/:id`,
+      action: 'identity.token.revoke',
+      run: 'write',
+      resource: 'workspace',
       schema: { params: z.object({ ws: workspaceIdSchema, id: tokenId }) },
       handler: async ({ trx, input, event }) => {
         const t = await identity.tokens.find(input.params.id, trx);
-        if (!t || t.workspace !== input.params.ws) throw new AppError('NOT_FOUND', { detail: 'No such token in this workspace.' });
+        if (!t || t.workspace !== input.params.ws)
+          throw new AppError('NOT_FOUND', { detail: 'No such token in this workspace.' });
         event.resource({ type: 'api-token', id: t.id, workspace: t.workspace });
         await identity.tokens.revoke(trx, t.id);
         return { revoked: true };
@@ -208,11 +361,19 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
 
     // Your own API tokens.
     route({
-      method: 'POST', url: '/api/v1/tokens', action: 'identity.self.token-create', audit: 'identity.token.create', run: 'write', resource: 'self', reauth: true, status: 201,
+      method: 'POST',
+      url: '/api/v1/tokens',
+      action: 'identity.self.token-create',
+      audit: 'identity.token.create',
+      run: 'write',
+      resource: 'self',
+      reauth: true,
+      status: 201,
       schema: { body: z.strictObject({ ...tokenBody, workspace: workspaceIdSchema }), response: { 201: tokenCreated } },
       handler: async ({ trx, actor, input, event }) => {
         const workspaceId = input.body.workspace;
-        if ((await identity.users.rolesIn(actor.id, workspaceId, trx)).length === 0) throw new AppError('NOT_FOUND', { detail: 'No such workspace.' });
+        if ((await identity.users.rolesIn(actor.id, workspaceId, trx)).length === 0)
+          throw new AppError('NOT_FOUND', { detail: 'No such workspace.' });
         const created = await identity.tokens.create(trx, { ...input.body, owner: { userId: actor.id } });
         event.resource({ type: 'api-token', id: created.info.id, workspace: workspaceId });
         event.details({ scopes: created.info.scopes, expiresAt: created.info.expiresAt });
@@ -221,13 +382,23 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
     }),
 
     route({
-      method: 'GET', url: '/api/v1/tokens', action: 'identity.self.token-list', audit: 'identity.token.list', run: 'read', resource: 'self',
+      method: 'GET',
+      url: '/api/v1/tokens',
+      action: 'identity.self.token-list',
+      audit: 'identity.token.list',
+      run: 'read',
+      resource: 'self',
       schema: { response: { 200: z.object({ tokens: z.array(tokenOut) }) } },
       handler: async ({ actor }) => ({ tokens: await identity.tokens.list({ userId: actor.id }) }),
     }),
 
     route({
-      method: 'DELETE', url: '/api/v1/tokens/:id', action: 'identity.self.token-revoke', audit: 'identity.token.revoke', run: 'write', resource: 'self',
+      method: 'DELETE',
+      url: '/api/v1/tokens/:id',
+      action: 'identity.self.token-revoke',
+      audit: 'identity.token.revoke',
+      run: 'write',
+      resource: 'self',
       schema: { params: z.object({ id: tokenId }) },
       handler: async ({ trx, actor, input, event }) => {
         const t = await identity.tokens.find(input.params.id, trx);

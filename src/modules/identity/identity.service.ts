@@ -48,7 +48,11 @@ export interface NewUser {
 }
 
 /** A 422 that names the field and says why. */
-const passwordRefused = (reason: string) => new AppError('VALIDATION_FAILED', { detail: reason, meta: { issues: [{ location: 'body', path: '/password', message: reason }] } });
+const passwordRefused = (reason: string) =>
+  new AppError('VALIDATION_FAILED', {
+    detail: reason,
+    meta: { issues: [{ location: 'body', path: '/password', message: reason }] },
+  });
 
 /** A new user (password rules checked, argon2id hash) with its memberships. */
 async function createUser(trx: users.Executor, input: NewUser): Promise<users.User> {
@@ -56,9 +60,16 @@ async function createUser(trx: users.Executor, input: NewUser): Promise<users.Us
     const why = checkPassword(input.password, { email: input.email, displayName: input.displayName, mfa: false });
     if (why) throw passwordRefused(why);
   }
-  if (await users.findUserByEmail(trx, input.email)) throw new AppError('CONFLICT', { detail: 'A user with this email already exists.' });
+  if (await users.findUserByEmail(trx, input.email))
+    throw new AppError('CONFLICT', { detail: 'A user with this email already exists.' });
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
-  return users.insertUser(trx, { email: input.email, displayName: input.displayName, attributes: input.attributes ?? {}, passwordHash, memberships: input.memberships });
+  return users.insertUser(trx, {
+    email: input.email,
+    displayName: input.displayName,
+    attributes: input.attributes ?? {},
+    passwordHash,
+    memberships: input.memberships,
+  });
 }
 
 export function createIdentityModule(deps: IdentityDeps) {
@@ -72,9 +83,11 @@ export function createIdentityModule(deps: IdentityDeps) {
     checkPassword,
     hashPassword,
 
-    signIn: (email: string, password: string, ip: string | undefined, record: RecordEvent) => signin.signIn(flow, email, password, ip, record),
+    signIn: (email: string, password: string, ip: string | undefined, record: RecordEvent) =>
+      signin.signIn(flow, email, password, ip, record),
     checkSecondFactor: (userId: string, code: string) => signin.checkSecondFactor(flow, userId, code),
-    checkReauth: (userId: string, password: string, code: string | undefined, ip: string | undefined) => signin.checkReauth(flow, userId, password, code, ip),
+    checkReauth: (userId: string, password: string, code: string | undefined, ip: string | undefined) =>
+      signin.checkReauth(flow, userId, password, code, ip),
 
     /**
      * The principal behind a session cookie, or undefined (unknown, revoked, expired, user not
@@ -86,7 +99,15 @@ export function createIdentityModule(deps: IdentityDeps) {
       const live = await signin.useSession(flow, sessionId, workspaceId);
       if (!live) return undefined;
       const { user, membership, idHash, userId, strength, authenticatedAt, createdAt } = live;
-      return { kind: 'user', id: userId, attributes: user.attributes, mfaEnrolled: user.mfaEnabled, privileged: user.privileged, session: { idHash, userId, strength, authenticatedAt, createdAt }, ...(membership ? { membership } : {}) };
+      return {
+        kind: 'user',
+        id: userId,
+        attributes: user.attributes,
+        mfaEnrolled: user.mfaEnabled,
+        privileged: user.privileged,
+        session: { idHash, userId, strength, authenticatedAt, createdAt },
+        ...(membership ? { membership } : {}),
+      };
     },
     async principalForToken(presented: string): Promise<Principal | undefined> {
       const t = await tokens.useToken(db, presented, now());
@@ -94,10 +115,25 @@ export function createIdentityModule(deps: IdentityDeps) {
       if (t.userId) {
         const u = await users.findUser(db, t.userId);
         if (!u || u.status !== 'active') return undefined;
-        return { kind: 'user', id: u.id, attributes: u.attributes, mfaEnrolled: u.mfaEnabled, privileged: await users.isPrivileged(db, u.id), token: t };
+        return {
+          kind: 'user',
+          id: u.id,
+          attributes: u.attributes,
+          mfaEnrolled: u.mfaEnabled,
+          privileged: await users.isPrivileged(db, u.id),
+          token: t,
+        };
       }
       const sa = (await tokenStore.findServiceAccount(db, t.serviceAccountId!))!;
-      return { kind: 'service', id: sa.id, attributes: {}, mfaEnrolled: false, privileged: false, token: t, serviceRole: { workspace: sa.workspace, role: sa.role } };
+      return {
+        kind: 'service',
+        id: sa.id,
+        attributes: {},
+        mfaEnrolled: false,
+        privileged: false,
+        token: t,
+        serviceRole: { workspace: sa.workspace, role: sa.role },
+      };
     },
     /** Roles of a principal in a workspace; empty = not a member (the plugin answers 404). */
     async rolesFor(p: Principal, workspaceId: string): Promise<Role[]> {
@@ -111,8 +147,15 @@ export function createIdentityModule(deps: IdentityDeps) {
       /** Revoke a session by its raw cookie value (the one presented at sign-in is replaced, never reused). */
       revokeId: (id: string) => sessions.revokeSession(db, sha256Hex(id), now()),
       /** Every session of a user but `keepIdHash`; returns how many. */
-      revokeAll: (trx: Trx, userId: string, keepIdHash?: string) => sessions.revokeUserSessions(trx, userId, now(), keepIdHash),
-      rotate: (trx: Trx, old: sessions.SessionRow, strength: sessions.Strength, ip: string | undefined, proven: boolean) => signin.rotateSession(flow, trx, old, strength, ip, proven),
+      revokeAll: (trx: Trx, userId: string, keepIdHash?: string) =>
+        sessions.revokeUserSessions(trx, userId, now(), keepIdHash),
+      rotate: (
+        trx: Trx,
+        old: sessions.SessionRow,
+        strength: sessions.Strength,
+        ip: string | undefined,
+        proven: boolean,
+      ) => signin.rotateSession(flow, trx, old, strength, ip, proven),
       /** A re-authentication: the session's last proof is now. */
       markProven: (trx: Trx, idHash: string) => sessions.markAuthenticated(trx, idHash, now()),
     },
@@ -129,14 +172,17 @@ export function createIdentityModule(deps: IdentityDeps) {
       membershipsOf: (userId: string) => users.membershipsOf(db, userId),
       /** Disable (never the last active owner of a workspace) and revoke every session; tokens stop at once (checked per use). */
       async disable(trx: Trx, userId: string): Promise<void> {
-        const owned = [...(await users.membershipsOf(trx, userId))].filter(([, roles]) => roles.includes('owner')).map(([workspaceId]) => workspaceId);
+        const owned = [...(await users.membershipsOf(trx, userId))]
+          .filter(([, roles]) => roles.includes('owner'))
+          .map(([workspaceId]) => workspaceId);
         await users.keepAnOwner(trx, userId, owned);
         await users.setStatus(trx, userId, 'disabled');
         await sessions.revokeUserSessions(trx, userId, now());
       },
       /** Role change (never demoting a workspace's last active owner) is a privilege change: the user's sessions are revoked. */
       async setRoles(trx: Trx, workspaceId: string, userId: string, roles: Role[]): Promise<void> {
-        if (!roles.includes('owner') && (await users.rolesIn(trx, userId, workspaceId)).includes('owner')) await users.keepAnOwner(trx, userId, [workspaceId]);
+        if (!roles.includes('owner') && (await users.rolesIn(trx, userId, workspaceId)).includes('owner'))
+          await users.keepAnOwner(trx, userId, [workspaceId]);
         await users.setRoles(trx, workspaceId, userId, roles);
         await sessions.revokeUserSessions(trx, userId, now());
       },
@@ -154,13 +200,15 @@ export function createIdentityModule(deps: IdentityDeps) {
     workspaces: {
       /** A workspace and its first owner; CONFLICT when the id is taken. */
       async create(trx: Trx, workspaceId: string, name: string, ownerId: string | undefined): Promise<void> {
-        if (!(await users.insertWorkspace(trx, workspaceId, name, ownerId))) throw new AppError('CONFLICT', { detail: `Workspace ${workspaceId} already exists.` });
+        if (!(await users.insertWorkspace(trx, workspaceId, name, ownerId)))
+          throw new AppError('CONFLICT', { detail: `Workspace ${workspaceId} already exists.` });
       },
     },
 
     mfa: {
       startEnrolment: (trx: Trx, userId: string, email: string) => mfa.startEnrolment(trx, deps.barrier, userId, email),
-      confirmEnrolment: (trx: Trx, userId: string, code: string) => mfa.confirmEnrolment(trx, deps.barrier, userId, code, now()),
+      confirmEnrolment: (trx: Trx, userId: string, code: string) =>
+        mfa.confirmEnrolment(trx, deps.barrier, userId, code, now()),
       reset: (trx: Trx, userId: string) => mfa.resetMfa(trx, userId, now()),
     },
 
@@ -171,19 +219,35 @@ export function createIdentityModule(deps: IdentityDeps) {
       revoke: (trx: Trx, id: string) => tokenStore.revokeToken(trx, id, now()),
     },
     serviceAccounts: {
-      async create(trx: Trx, workspaceId: string, name: string, role: Role, createdBy: string): Promise<tokenStore.ServiceAccount> {
+      async create(
+        trx: Trx,
+        workspaceId: string,
+        name: string,
+        role: Role,
+        createdBy: string,
+      ): Promise<tokenStore.ServiceAccount> {
         const sa = await tokenStore.insertServiceAccount(trx, workspaceId, name, role, createdBy);
         if (!sa) throw new AppError('CONFLICT', { detail: 'A service account with this name already exists.' });
         return sa;
       },
-      find: (workspaceId: string, id: string, ex: users.Executor = db) => tokenStore.findServiceAccount(ex, id, workspaceId),
+      find: (workspaceId: string, id: string, ex: users.Executor = db) =>
+        tokenStore.findServiceAccount(ex, id, workspaceId),
       list: (workspaceId: string) => tokenStore.listServiceAccounts(db, workspaceId),
       disable: (trx: Trx, id: string) => tokenStore.disableServiceAccount(trx, id, now()),
     },
 
     issueSetupToken: () => signin.issueSetupToken(flow),
-    redeemSetupToken: (token: string, user: { email: string; password: string; displayName: string }, record: RecordEvent) =>
-      signin.redeemSetupToken(flow, token, (trx) => createUser(trx, { ...user, memberships: [{ workspace: 'default', role: 'owner' }] }), record),
+    redeemSetupToken: (
+      token: string,
+      user: { email: string; password: string; displayName: string },
+      record: RecordEvent,
+    ) =>
+      signin.redeemSetupToken(
+        flow,
+        token,
+        (trx) => createUser(trx, { ...user, memberships: [{ workspace: 'default', role: 'owner' }] }),
+        record,
+      ),
   };
 }
 

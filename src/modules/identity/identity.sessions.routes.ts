@@ -28,12 +28,30 @@ export interface SessionRoutesDeps {
   limitSetup: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
-const email = z.string().trim().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'an email address');
+const email = z
+  .string()
+  .trim()
+  .min(3)
+  .max(320)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'an email address');
 const password = z.string().min(1).max(1024);
 const code = z.string().trim().min(6).max(32);
 
-const userOut = z.object({ id: z.string(), email: z.string(), displayName: z.string(), status: z.string(), mfaEnabled: z.boolean(), attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) });
-const sessionOut = z.object({ user: userOut, csrfToken: z.string(), strength: z.string(), mfaRequired: z.boolean(), mfaEnrolmentRequired: z.boolean() });
+const userOut = z.object({
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  status: z.string(),
+  mfaEnabled: z.boolean(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+const sessionOut = z.object({
+  user: userOut,
+  csrfToken: z.string(),
+  strength: z.string(),
+  mfaRequired: z.boolean(),
+  mfaEnrolmentRequired: z.boolean(),
+});
 
 const COOKIE = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
 const setSessionCookie = (reply: FastifyReply, id: string) => void reply.setCookie(SESSION_COOKIE, id, COOKIE);
@@ -44,18 +62,27 @@ const publicRoute = <S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef 
 
 function currentSession(request: FastifyRequest) {
   const s = request.auth?.principal?.session;
-  if (!s || !request.auth?.sessionId) throw new AppError('BAD_REQUEST', { detail: 'This needs a signed-in browser or CLI session, not an API token.' });
+  if (!s || !request.auth?.sessionId)
+    throw new AppError('BAD_REQUEST', { detail: 'This needs a signed-in browser or CLI session, not an API token.' });
   return s;
 }
 
 export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps): (RouteDef | PublicRouteDef)[] {
   async function sessionBody(user: User, sessionId: string, strength: string) {
     const privileged = (await identity.principalForSession(sessionId))?.privileged ?? false;
-    return { user, csrfToken: csrfTokenFor(sessionId), strength, mfaRequired: strength === 'password-pending-mfa', mfaEnrolmentRequired: privileged && !user.mfaEnabled };
+    return {
+      user,
+      csrfToken: csrfTokenFor(sessionId),
+      strength,
+      mfaRequired: strength === 'password-pending-mfa',
+      mfaEnrolmentRequired: privileged && !user.mfaEnabled,
+    };
   }
 
   const login = publicRoute({
-    method: 'POST', url: '/api/v1/auth/login', public: 'sign-in: the password is the credential',
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    public: 'sign-in: the password is the credential',
     schema: { body: z.strictObject({ email, password }), response: { 200: sessionOut } },
     handler: async ({ request, reply, input }) => {
       const { email: e, password: p } = input.body;
@@ -69,8 +96,18 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
   });
 
   const setup = publicRoute({
-    method: 'POST', url: '/api/v1/setup', public: 'first start: the one-time setup token is the credential',
-    schema: { body: z.strictObject({ token: z.string().min(10).max(200), email, password, displayName: z.string().trim().min(1).max(200) }), response: { 201: z.object({ user: userOut }) } },
+    method: 'POST',
+    url: '/api/v1/setup',
+    public: 'first start: the one-time setup token is the credential',
+    schema: {
+      body: z.strictObject({
+        token: z.string().min(10).max(200),
+        email,
+        password,
+        displayName: z.string().trim().min(1).max(200),
+      }),
+      response: { 201: z.object({ user: userOut }) },
+    },
     handler: async ({ request, reply, input }) => {
       await limitSetup(request, reply);
       const { token, ...user } = input.body;
@@ -83,11 +120,17 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     login,
 
     route({
-      method: 'POST', url: '/api/v1/auth/mfa', action: 'identity.self.mfa-verify', audit: 'identity.session.create', run: 'stream', resource: 'self',
+      method: 'POST',
+      url: '/api/v1/auth/mfa',
+      action: 'identity.self.mfa-verify',
+      audit: 'identity.session.create',
+      run: 'stream',
+      resource: 'self',
       schema: { body: z.strictObject({ code }), response: { 200: sessionOut } },
       handler: async ({ request, reply, input, event, commit }) => {
         const s = currentSession(request);
-        if (s.strength !== 'password-pending-mfa') throw new AppError('CONFLICT', { detail: 'This session is already fully signed in.' });
+        if (s.strength !== 'password-pending-mfa')
+          throw new AppError('CONFLICT', { detail: 'This session is already fully signed in.' });
         event.details({ step: 'mfa' });
         const strength = await identity.checkSecondFactor(s.userId, input.body.code);
         if (!strength) {
@@ -102,7 +145,12 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'POST', url: '/api/v1/auth/logout', action: 'identity.self.logout', audit: 'identity.session.revoke', run: 'write', resource: 'self',
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      action: 'identity.self.logout',
+      audit: 'identity.session.revoke',
+      run: 'write',
+      resource: 'self',
       schema: {},
       handler: async ({ trx, request, reply, event }) => {
         const s = request.auth?.principal?.session;
@@ -114,7 +162,12 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'POST', url: '/api/v1/auth/sessions/revoke-all', action: 'identity.self.sessions-revoke', audit: 'identity.session.revoke', run: 'write', resource: 'self',
+      method: 'POST',
+      url: '/api/v1/auth/sessions/revoke-all',
+      action: 'identity.self.sessions-revoke',
+      audit: 'identity.session.revoke',
+      run: 'write',
+      resource: 'self',
       schema: {},
       handler: async ({ trx, actor, reply, event }) => {
         const revoked = await identity.sessions.revokeAll(trx, actor.id);
@@ -125,8 +178,19 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'GET', url: '/api/v1/auth/me', action: 'identity.self.read', run: 'read', resource: 'self',
-      schema: { response: { 200: sessionOut.extend({ csrfToken: z.string().optional(), workspaces: z.array(z.object({ id: z.string(), name: z.string(), roles: z.array(z.string()) })) }) } },
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      action: 'identity.self.read',
+      run: 'read',
+      resource: 'self',
+      schema: {
+        response: {
+          200: sessionOut.extend({
+            csrfToken: z.string().optional(),
+            workspaces: z.array(z.object({ id: z.string(), name: z.string(), roles: z.array(z.string()) })),
+          }),
+        },
+      },
       handler: async ({ request, actor }) => {
         const user = await identity.users.find(actor.id);
         if (!user) throw new AppError('NOT_FOUND');
@@ -144,7 +208,12 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'POST', url: '/api/v1/auth/reauth', action: 'identity.self.reauth', audit: 'identity.session.reauth', run: 'stream', resource: 'self',
+      method: 'POST',
+      url: '/api/v1/auth/reauth',
+      action: 'identity.self.reauth',
+      audit: 'identity.session.reauth',
+      run: 'stream',
+      resource: 'self',
       schema: { body: z.strictObject({ password, code: code.optional() }) },
       handler: async ({ request, input, event, commit }) => {
         const s = currentSession(request);
@@ -159,7 +228,12 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'POST', url: '/api/v1/auth/mfa/enrol', action: 'identity.self.mfa-enrol', audit: 'identity.mfa.enrol', run: 'write', resource: 'self',
+      method: 'POST',
+      url: '/api/v1/auth/mfa/enrol',
+      action: 'identity.self.mfa-enrol',
+      audit: 'identity.mfa.enrol',
+      run: 'write',
+      resource: 'self',
       schema: { response: { 200: z.object({ secret: z.string(), otpauthUri: z.string() }) } },
       handler: async ({ trx, actor, event }) => {
         const user = await identity.users.find(actor.id, trx);
@@ -171,11 +245,23 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'POST', url: '/api/v1/auth/mfa/enrol/verify', action: 'identity.self.mfa-activate', audit: 'identity.mfa.enrol', run: 'write', resource: 'self',
-      schema: { body: z.strictObject({ code }), response: { 200: z.object({ recoveryCodes: z.array(z.string()), csrfToken: z.string().optional() }) } },
+      method: 'POST',
+      url: '/api/v1/auth/mfa/enrol/verify',
+      action: 'identity.self.mfa-activate',
+      audit: 'identity.mfa.enrol',
+      run: 'write',
+      resource: 'self',
+      schema: {
+        body: z.strictObject({ code }),
+        response: { 200: z.object({ recoveryCodes: z.array(z.string()), csrfToken: z.string().optional() }) },
+      },
       handler: async ({ trx, request, reply, actor, input, event }) => {
         const codes = await identity.mfa.confirmEnrolment(trx, actor.id, input.body.code);
-        if (!codes) throw new AppError('VALIDATION_FAILED', { detail: 'The code is not valid.', meta: { issues: [{ location: 'body', path: '/code', message: 'not valid' }] } });
+        if (!codes)
+          throw new AppError('VALIDATION_FAILED', {
+            detail: 'The code is not valid.',
+            meta: { issues: [{ location: 'body', path: '/code', message: 'not valid' }] },
+          });
         event.details({ step: 'activated' });
         const s = request.auth?.principal?.session;
         if (!s) return { recoveryCodes: codes };
@@ -187,7 +273,13 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'DELETE', url: '/api/v1/auth/mfa', action: 'identity.self.mfa-reset', audit: 'identity.mfa.reset', run: 'write', resource: 'self', reauth: true,
+      method: 'DELETE',
+      url: '/api/v1/auth/mfa',
+      action: 'identity.self.mfa-reset',
+      audit: 'identity.mfa.reset',
+      run: 'write',
+      resource: 'self',
+      reauth: true,
       schema: {},
       handler: async ({ trx, actor }) => {
         await identity.mfa.reset(trx, actor.id);
@@ -196,10 +288,21 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     }),
 
     route({
-      method: 'POST', url: '/api/v1/auth/password', action: 'identity.self.password-change', audit: 'identity.user.password-change', run: 'write', resource: 'self', reauth: true,
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      action: 'identity.self.password-change',
+      audit: 'identity.user.password-change',
+      run: 'write',
+      resource: 'self',
+      reauth: true,
       schema: { body: z.strictObject({ password }) },
       handler: async ({ trx, request, actor, input }) => {
-        await identity.users.changePassword(trx, actor.id, input.body.password, request.auth?.principal?.session?.idHash);
+        await identity.users.changePassword(
+          trx,
+          actor.id,
+          input.body.password,
+          request.auth?.principal?.session?.idHash,
+        );
         return { changed: true };
       },
     }),

@@ -27,13 +27,30 @@ export interface LiveSession extends SessionRow {
 
 export async function insertSession(
   db: Executor,
-  s: { idHash: string; userId: string; strength: Strength; now: Date; idleExpiresAt: Date; absoluteExpiresAt: Date; authenticatedAt: Date; ip: string | undefined },
+  s: {
+    idHash: string;
+    userId: string;
+    strength: Strength;
+    now: Date;
+    idleExpiresAt: Date;
+    absoluteExpiresAt: Date;
+    authenticatedAt: Date;
+    ip: string | undefined;
+  },
 ): Promise<void> {
   await db
     .insertInto('sessions')
     .values({
-      id_hash: s.idHash, user_id: s.userId, strength: s.strength, created_at: s.now, last_seen_at: s.now, idle_expires_at: s.idleExpiresAt,
-      absolute_expires_at: s.absoluteExpiresAt, authenticated_at: s.authenticatedAt, revoked_at: null, source_ip: s.ip ?? null,
+      id_hash: s.idHash,
+      user_id: s.userId,
+      strength: s.strength,
+      created_at: s.now,
+      last_seen_at: s.now,
+      idle_expires_at: s.idleExpiresAt,
+      absolute_expires_at: s.absoluteExpiresAt,
+      authenticated_at: s.authenticatedAt,
+      revoked_at: null,
+      source_ip: s.ip ?? null,
     })
     .execute();
 }
@@ -60,10 +77,16 @@ const parseJson = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) :
  * `workspaceId` — their roles there. Written as one `sql` template (bound parameters only):
  * building it with the query builder cost more CPU per request than the rest of authentication.
  */
-export async function findLiveSession(db: Executor, idHash: string, now: Date, workspaceId?: string): Promise<LiveSession | undefined> {
-  const roles = workspaceId === undefined
-    ? sql<null>`null`
-    : sql<unknown>`(select coalesce(json_agg(m.role), '[]'::json) from memberships m where m.user_id = s.user_id and m.workspace_id = ${workspaceId})`;
+export async function findLiveSession(
+  db: Executor,
+  idHash: string,
+  now: Date,
+  workspaceId?: string,
+): Promise<LiveSession | undefined> {
+  const roles =
+    workspaceId === undefined
+      ? sql<null>`null`
+      : sql<unknown>`(select coalesce(json_agg(m.role), '[]'::json) from memberships m where m.user_id = s.user_id and m.workspace_id = ${workspaceId})`;
   const { rows } = await sql<SessionQueryRow>`
     select s.user_id, s.strength, s.authenticated_at, s.created_at, s.absolute_expires_at, s.last_seen_at, u.attributes, u.mfa_enabled,
       exists (select 1 from memberships m where m.user_id = s.user_id and m.role in ('owner', 'admin')) as privileged,
@@ -83,21 +106,40 @@ export async function findLiveSession(db: Executor, idHash: string, now: Date, w
     absoluteExpiresAt: new Date(row.absolute_expires_at),
     user: { attributes: parseJson(row.attributes), mfaEnabled: row.mfa_enabled, privileged: Boolean(row.privileged) },
   };
-  if (workspaceId !== undefined) live.membership = { workspace: workspaceId, roles: parseJson<Role[]>(row.roles ?? []).sort() };
+  if (workspaceId !== undefined)
+    live.membership = { workspace: workspaceId, roles: parseJson<Role[]>(row.roles ?? []).sort() };
   return live;
 }
 
 export async function slideSession(db: Executor, idHash: string, now: Date, idleExpiresAt: Date): Promise<void> {
-  await db.updateTable('sessions').set({ last_seen_at: now, idle_expires_at: idleExpiresAt }).where('id_hash', '=', idHash).execute();
+  await db
+    .updateTable('sessions')
+    .set({ last_seen_at: now, idle_expires_at: idleExpiresAt })
+    .where('id_hash', '=', idHash)
+    .execute();
 }
 
 export async function revokeSession(db: Executor, idHash: string, now: Date): Promise<void> {
-  await db.updateTable('sessions').set({ revoked_at: now }).where('id_hash', '=', idHash).where('revoked_at', 'is', null).execute();
+  await db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('id_hash', '=', idHash)
+    .where('revoked_at', 'is', null)
+    .execute();
 }
 
 /** Revoke every session of a user (except `keepIdHash`); returns how many. */
-export async function revokeUserSessions(db: Executor, userId: string, now: Date, keepIdHash?: string): Promise<number> {
-  let q = db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+export async function revokeUserSessions(
+  db: Executor,
+  userId: string,
+  now: Date,
+  keepIdHash?: string,
+): Promise<number> {
+  let q = db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null);
   if (keepIdHash) q = q.where('id_hash', '<>', keepIdHash);
   return (await q.returning('id_hash').execute()).length;
 }

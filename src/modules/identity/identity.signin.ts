@@ -44,44 +44,90 @@ export interface SignInDeps {
 export function throttleRules(c: IdentityConfig): { account: ThrottleRule; address: ThrottleRule } {
   const common = { windowSeconds: c.STRONGROOM_LOGIN_WINDOW_SECONDS, lockSeconds: c.STRONGROOM_LOGIN_LOCK_SECONDS };
   return {
-    account: { ...common, maxAttempts: c.STRONGROOM_LOGIN_MAX_ATTEMPTS, freeAttempts: c.STRONGROOM_LOGIN_FREE_ATTEMPTS },
-    address: { ...common, maxAttempts: c.STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS, freeAttempts: c.STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS },
+    account: {
+      ...common,
+      maxAttempts: c.STRONGROOM_LOGIN_MAX_ATTEMPTS,
+      freeAttempts: c.STRONGROOM_LOGIN_FREE_ATTEMPTS,
+    },
+    address: {
+      ...common,
+      maxAttempts: c.STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS,
+      freeAttempts: c.STRONGROOM_LOGIN_MAX_ATTEMPTS_PER_ADDRESS,
+    },
   };
 }
 
 /** A new session; `authenticatedAt` (the last password/MFA proof) defaults to now. Returns the raw id once. */
-export async function createSession(deps: SignInDeps, db: Executor, userId: string, strength: Strength, ip: string | undefined, authenticatedAt?: Date): Promise<string> {
+export async function createSession(
+  deps: SignInDeps,
+  db: Executor,
+  userId: string,
+  strength: Strength,
+  ip: string | undefined,
+  authenticatedAt?: Date,
+): Promise<string> {
   const now = deps.now();
   const id = randomToken(32);
   const absolute = new Date(now.getTime() + deps.config.STRONGROOM_SESSION_ABSOLUTE_SECONDS * 1000);
-  const idle = new Date(Math.min(now.getTime() + deps.config.STRONGROOM_SESSION_IDLE_SECONDS * 1000, absolute.getTime()));
-  await sessions.insertSession(db, { idHash: sha256Hex(id), userId, strength, now, idleExpiresAt: idle, absoluteExpiresAt: absolute, authenticatedAt: authenticatedAt ?? now, ip });
+  const idle = new Date(
+    Math.min(now.getTime() + deps.config.STRONGROOM_SESSION_IDLE_SECONDS * 1000, absolute.getTime()),
+  );
+  await sessions.insertSession(db, {
+    idHash: sha256Hex(id),
+    userId,
+    strength,
+    now,
+    idleExpiresAt: idle,
+    absoluteExpiresAt: absolute,
+    authenticatedAt: authenticatedAt ?? now,
+    ip,
+  });
   return id;
 }
 
 /** The live session for a cookie value, its idle expiry slid forward; undefined otherwise. Nothing is cached. */
-export async function useSession(deps: SignInDeps, id: string, workspaceId?: string): Promise<sessions.LiveSession | undefined> {
+export async function useSession(
+  deps: SignInDeps,
+  id: string,
+  workspaceId?: string,
+): Promise<sessions.LiveSession | undefined> {
   const now = deps.now();
   const live = await sessions.findLiveSession(deps.db, sha256Hex(id), now, workspaceId);
   if (live && now.getTime() - live.lastSeenAt.getTime() >= SLIDE_MS) {
-    const idle = new Date(Math.min(now.getTime() + deps.config.STRONGROOM_SESSION_IDLE_SECONDS * 1000, live.absoluteExpiresAt.getTime()));
+    const idle = new Date(
+      Math.min(now.getTime() + deps.config.STRONGROOM_SESSION_IDLE_SECONDS * 1000, live.absoluteExpiresAt.getTime()),
+    );
     await sessions.slideSession(deps.db, live.idHash, now, idle);
   }
   return live;
 }
 
 /** Replace a session by a new id (sign-in step or privilege change); `proven` makes now its last proof time. */
-export async function rotateSession(deps: SignInDeps, trx: Transaction<Database>, old: SessionRow, strength: Strength, ip: string | undefined, proven: boolean): Promise<string> {
+export async function rotateSession(
+  deps: SignInDeps,
+  trx: Transaction<Database>,
+  old: SessionRow,
+  strength: Strength,
+  ip: string | undefined,
+  proven: boolean,
+): Promise<string> {
   await sessions.revokeSession(trx, old.idHash, deps.now());
   return createSession(deps, trx, old.userId, strength, ip, proven ? deps.now() : old.authenticatedAt);
 }
 
 /** Check a password, throttled per address and account; on success the account's counter is cleared and a weak hash upgraded. */
-export async function checkCredentials(deps: SignInDeps, email: string, password: string, ip: string | undefined): Promise<{ ok: true; user: User } | { ok: false; reason: FailReason; user?: User }> {
+export async function checkCredentials(
+  deps: SignInDeps,
+  email: string,
+  password: string,
+  ip: string | undefined,
+): Promise<{ ok: true; user: User } | { ok: false; reason: FailReason; user?: User }> {
   const rules = throttleRules(deps.config);
   const accountKey = `acct:${email.toLowerCase()}`;
   const now = deps.now();
-  const admitted = (!ip || (await sessions.reserveAttempt(deps.db, `ip:${ip}`, rules.address, now))) && (await sessions.reserveAttempt(deps.db, accountKey, rules.account, now));
+  const admitted =
+    (!ip || (await sessions.reserveAttempt(deps.db, `ip:${ip}`, rules.address, now))) &&
+    (await sessions.reserveAttempt(deps.db, accountKey, rules.account, now));
   const found = await users.findUserByEmail(deps.db, email);
   if (!admitted) {
     await verifyDummy(password);
@@ -91,7 +137,8 @@ export async function checkCredentials(deps: SignInDeps, email: string, password
     await verifyDummy(password);
     return { ok: false, reason: 'unknown-account' };
   }
-  if (!(await verifyPassword(found.passwordHash, password))) return { ok: false, reason: 'bad-password', user: users.publicUser(found) };
+  if (!(await verifyPassword(found.passwordHash, password)))
+    return { ok: false, reason: 'bad-password', user: users.publicUser(found) };
   if (found.status !== 'active') return { ok: false, reason: 'disabled', user: users.publicUser(found) };
   await sessions.clearAttempts(deps.db, accountKey);
   if (needsRehash(found.passwordHash)) await users.setPasswordHash(deps.db, found.id, await hashPassword(password));
@@ -103,11 +150,23 @@ export async function checkCredentials(deps: SignInDeps, email: string, password
  * sign-in) and its `identity.session.create` event in one transaction. A refusal is recorded
  * (never with the password; with the email only when it names an account) and answered 401.
  */
-export async function signIn(deps: SignInDeps, email: string, password: string, ip: string | undefined, record: RecordEvent): Promise<{ user: User; sessionId: string; strength: Strength }> {
+export async function signIn(
+  deps: SignInDeps,
+  email: string,
+  password: string,
+  ip: string | undefined,
+  record: RecordEvent,
+): Promise<{ user: User; sessionId: string; strength: Strength }> {
   const checked = await checkCredentials(deps, email, password, ip);
   if (!checked.ok) {
     const { reason, user } = checked;
-    await record({ action: SIGN_IN, outcome: 'failure', actor: ANONYMOUS, resource: { type: 'user', ...(user ? { id: user.id } : {}) }, details: { reason, ...(user ? { email: user.email } : {}) } });
+    await record({
+      action: SIGN_IN,
+      outcome: 'failure',
+      actor: ANONYMOUS,
+      resource: { type: 'user', ...(user ? { id: user.id } : {}) },
+      details: { reason, ...(user ? { email: user.email } : {}) },
+    });
     throw new AppError('UNAUTHENTICATED', { detail: 'Incorrect email or password.' });
   }
   const { user } = checked;
@@ -115,7 +174,10 @@ export async function signIn(deps: SignInDeps, email: string, password: string, 
   return deps.db.transaction().execute(async (trx) => {
     const sessionId = await createSession(deps, trx, user.id, strength, ip);
     const actor = { id: user.id, kind: 'user' as const, roles: [], attributes: {}, authMethod: strength };
-    await record({ action: SIGN_IN, actor, resource: { type: 'user', id: user.id }, details: { email: user.email, strength } }, trx);
+    await record(
+      { action: SIGN_IN, actor, resource: { type: 'user', id: user.id }, details: { email: user.email, strength } },
+      trx,
+    );
     return { user, sessionId, strength };
   });
 }
@@ -123,17 +185,28 @@ export async function signIn(deps: SignInDeps, email: string, password: string, 
 /** Check a second factor: a 6-digit TOTP code (its step is burnt) or a recovery code (consumed). Throttled per user. */
 export async function checkSecondFactor(deps: SignInDeps, userId: string, code: string): Promise<Strength | undefined> {
   const now = deps.now();
-  if (!(await sessions.reserveAttempt(deps.db, `mfa:${userId}`, throttleRules(deps.config).account, now))) return undefined;
+  if (!(await sessions.reserveAttempt(deps.db, `mfa:${userId}`, throttleRules(deps.config).account, now)))
+    return undefined;
   const c = code.replace(/\s+/g, '');
   const strength: Strength | undefined = /^\d{6}$/.test(c)
-    ? (await verifyTotp(deps.db, deps.barrier, userId, c, now)) ? 'password+totp' : undefined
-    : (await useRecoveryCode(deps.db, userId, c, now)) ? 'password+recovery-code' : undefined;
+    ? (await verifyTotp(deps.db, deps.barrier, userId, c, now))
+      ? 'password+totp'
+      : undefined
+    : (await useRecoveryCode(deps.db, userId, c, now))
+      ? 'password+recovery-code'
+      : undefined;
   if (strength) await sessions.clearAttempts(deps.db, `mfa:${userId}`);
   return strength;
 }
 
 /** Re-authentication check: the password (and a second factor when enrolled); the reason when refused. */
-export async function checkReauth(deps: SignInDeps, userId: string, password: string, code: string | undefined, ip: string | undefined): Promise<FailReason | undefined> {
+export async function checkReauth(
+  deps: SignInDeps,
+  userId: string,
+  password: string,
+  code: string | undefined,
+  ip: string | undefined,
+): Promise<FailReason | undefined> {
   const user = await users.findUser(deps.db, userId);
   if (!user) return 'unknown-account';
   const checked = await checkCredentials(deps, user.email, password, ip);
@@ -154,21 +227,32 @@ export async function issueSetupToken(deps: SignInDeps): Promise<string | undefi
  * Redeem the setup token: the first owner of `default`, the token marked used and the event, in
  * one transaction. A refusal is recorded as a failure (unless the audit itself failed).
  */
-export async function redeemSetupToken(deps: SignInDeps, token: string, create: (trx: Transaction<Database>) => Promise<User>, record: RecordEvent): Promise<User> {
+export async function redeemSetupToken(
+  deps: SignInDeps,
+  token: string,
+  create: (trx: Transaction<Database>) => Promise<User>,
+  record: RecordEvent,
+): Promise<User> {
   const action = 'identity.user.create';
   const via = 'setup token';
   try {
     return await deps.db.transaction().execute(async (trx) => {
       const row = await users.lockSetupToken(trx);
-      const valid = row !== undefined && safeEqual(row.tokenHash, sha256Hex(token)) && row.usedAt === null && row.expiresAt > deps.now();
-      if (!valid || (await users.countUsers(trx)) > 0) throw new AppError('FORBIDDEN', { detail: 'The setup token is not valid (wrong, used or expired).' });
+      const valid =
+        row !== undefined &&
+        safeEqual(row.tokenHash, sha256Hex(token)) &&
+        row.usedAt === null &&
+        row.expiresAt > deps.now();
+      if (!valid || (await users.countUsers(trx)) > 0)
+        throw new AppError('FORBIDDEN', { detail: 'The setup token is not valid (wrong, used or expired).' });
       const created = await create(trx);
       await users.markSetupTokenUsed(trx, deps.now());
       await record({ action, resource: { type: 'user' }, details: { via, role: 'owner', workspace: 'default' } }, trx);
       return created;
     });
   } catch (err) {
-    if (err instanceof AppError && err.code !== 'AUDIT_UNAVAILABLE') await record({ action, outcome: 'failure', resource: { type: 'system' }, details: { via, error: err.code } });
+    if (err instanceof AppError && err.code !== 'AUDIT_UNAVAILABLE')
+      await record({ action, outcome: 'failure', resource: { type: 'system' }, details: { via, error: err.code } });
     throw err;
   }
 }

@@ -28,11 +28,24 @@ export interface NewToken {
   owner: { userId: string } | { serviceAccountId: string };
 }
 
-export async function createToken(db: Executor, input: NewToken, now: Date): Promise<{ token: string; info: TokenInfo }> {
+export async function createToken(
+  db: Executor,
+  input: NewToken,
+  now: Date,
+): Promise<{ token: string; info: TokenInfo }> {
   const id = randomBytes(6).toString('hex');
   const token = `${API_TOKEN_PREFIX}${id}_${randomToken(32)}`;
   const expiresAt = new Date(now.getTime() + input.expiresInDays * 86_400_000);
-  const info = await store.insertToken(db, { id, hash: sha256Hex(token), name: input.name, workspaceId: input.workspace, scopes: input.scopes, owner: input.owner, now, expiresAt });
+  const info = await store.insertToken(db, {
+    id,
+    hash: sha256Hex(token),
+    name: input.name,
+    workspaceId: input.workspace,
+    scopes: input.scopes,
+    owner: input.owner,
+    now,
+    expiresAt,
+  });
   return { token, info };
 }
 

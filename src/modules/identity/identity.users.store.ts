@@ -24,7 +24,16 @@ export interface UserWithHash extends User {
   passwordHash: string | null;
 }
 
-type UserRow = { id: string; email: string; display_name: string; status: 'active' | 'disabled'; attributes: unknown; mfa_enabled: boolean; created_at: Date; password_hash: string | null };
+type UserRow = {
+  id: string;
+  email: string;
+  display_name: string;
+  status: 'active' | 'disabled';
+  attributes: unknown;
+  mfa_enabled: boolean;
+  created_at: Date;
+  password_hash: string | null;
+};
 
 function toUser(r: UserRow): UserWithHash {
   return {
@@ -47,7 +56,11 @@ export function publicUser(u: UserWithHash): User {
 const isUuid = (id: string) => /^[0-9a-f-]{36}$/i.test(id);
 
 export async function findUserByEmail(db: Executor, email: string): Promise<UserWithHash | undefined> {
-  const r = await db.selectFrom('users').selectAll().where(sql<string>`lower(email)`, '=', email.toLowerCase()).executeTakeFirst();
+  const r = await db
+    .selectFrom('users')
+    .selectAll()
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
   return r ? toUser(r) : undefined;
 }
 
@@ -60,11 +73,22 @@ export async function findUser(db: Executor, id: string): Promise<UserWithHash |
 /** Inserts a user and its memberships (NOT_FOUND when a workspace does not exist). */
 export async function insertUser(
   db: Executor,
-  input: { email: string; displayName: string; attributes: User['attributes']; passwordHash: string | null; memberships: readonly { workspace: string; role: Role }[] },
+  input: {
+    email: string;
+    displayName: string;
+    attributes: User['attributes'];
+    passwordHash: string | null;
+    memberships: readonly { workspace: string; role: Role }[];
+  },
 ): Promise<User> {
   const row = await db
     .insertInto('users')
-    .values({ email: input.email, display_name: input.displayName, attributes: JSON.stringify(input.attributes), password_hash: input.passwordHash })
+    .values({
+      email: input.email,
+      display_name: input.displayName,
+      attributes: JSON.stringify(input.attributes),
+      password_hash: input.passwordHash,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
   for (const m of input.memberships) {
@@ -84,32 +108,52 @@ export async function setStatus(db: Executor, userId: string, status: 'active' |
 }
 
 export async function countUsers(db: Executor): Promise<number> {
-  const r = await db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 /** Roles of a user in one workspace; empty when not a member (or the workspace does not exist). */
 export async function rolesIn(db: Executor, userId: string, workspaceId: string): Promise<Role[]> {
-  const rows = await db.selectFrom('memberships').select('role').where('user_id', '=', userId).where('workspace_id', '=', workspaceId).execute();
+  const rows = await db
+    .selectFrom('memberships')
+    .select('role')
+    .where('user_id', '=', userId)
+    .where('workspace_id', '=', workspaceId)
+    .execute();
   return rows.map((r) => r.role).sort();
 }
 
 /** Whether the user is an owner or admin anywhere (MFA is then required). */
 export async function isPrivileged(db: Executor, userId: string): Promise<boolean> {
-  const r = await db.selectFrom('memberships').select('role').where('user_id', '=', userId).where('role', 'in', ['owner', 'admin']).executeTakeFirst();
+  const r = await db
+    .selectFrom('memberships')
+    .select('role')
+    .where('user_id', '=', userId)
+    .where('role', 'in', ['owner', 'admin'])
+    .executeTakeFirst();
   return r !== undefined;
 }
 
 /** Every workspace a user belongs to, with the roles there. */
 export async function membershipsOf(db: Executor, userId: string): Promise<Map<string, Role[]>> {
-  const rows = await db.selectFrom('memberships').select(['workspace_id', 'role']).where('user_id', '=', userId).execute();
+  const rows = await db
+    .selectFrom('memberships')
+    .select(['workspace_id', 'role'])
+    .where('user_id', '=', userId)
+    .execute();
   const out = new Map<string, Role[]>();
   for (const r of rows) out.set(r.workspace_id, [...(out.get(r.workspace_id) ?? []), r.role]);
   return out;
 }
 
 /** The workspaces a user belongs to, with names and roles (the console's workspace switcher). */
-export async function workspacesOf(db: Executor, userId: string): Promise<{ id: string; name: string; roles: Role[] }[]> {
+export async function workspacesOf(
+  db: Executor,
+  userId: string,
+): Promise<{ id: string; name: string; roles: Role[] }[]> {
   const rows = await db
     .selectFrom('memberships')
     .innerJoin('workspaces', 'workspaces.id', 'memberships.workspace_id')
@@ -144,9 +188,15 @@ export async function listUsers(db: Executor, workspaceId: string): Promise<(Use
   return [...byId.values()];
 }
 
-export async function setRoles(db: Executor, workspaceId: string, userId: string, roles: readonly Role[]): Promise<void> {
+export async function setRoles(
+  db: Executor,
+  workspaceId: string,
+  userId: string,
+  roles: readonly Role[],
+): Promise<void> {
   await db.deleteFrom('memberships').where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute();
-  for (const role of new Set(roles)) await db.insertInto('memberships').values({ workspace_id: workspaceId, user_id: userId, role }).execute();
+  for (const role of new Set(roles))
+    await db.insertInto('memberships').values({ workspace_id: workspaceId, user_id: userId, role }).execute();
 }
 
 /**
@@ -167,26 +217,46 @@ export async function keepAnOwner(db: Executor, userId: string, workspaceIds: re
       .where('users.id', '<>', userId)
       .limit(1)
       .executeTakeFirst();
-    if (!others) throw new AppError('CONFLICT', { detail: `This is the last owner of workspace ${workspaceId}; make someone else an owner first.` });
+    if (!others)
+      throw new AppError('CONFLICT', {
+        detail: `This is the last owner of workspace ${workspaceId}; make someone else an owner first.`,
+      });
   }
 }
 
 /** Inserts a workspace (and its first owner); false when the id is taken. */
-export async function insertWorkspace(db: Executor, workspaceId: string, name: string, ownerId: string | undefined): Promise<boolean> {
-  const created = await db.insertInto('workspaces').values({ id: workspaceId, name }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+export async function insertWorkspace(
+  db: Executor,
+  workspaceId: string,
+  name: string,
+  ownerId: string | undefined,
+): Promise<boolean> {
+  const created = await db
+    .insertInto('workspaces')
+    .values({ id: workspaceId, name })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
   if (!created) return false;
-  if (ownerId) await db.insertInto('memberships').values({ workspace_id: workspaceId, user_id: ownerId, role: 'owner' }).execute();
+  if (ownerId)
+    await db.insertInto('memberships').values({ workspace_id: workspaceId, user_id: ownerId, role: 'owner' }).execute();
   return true;
 }
 
 /** The one setup token row (id 1). */
 export async function saveSetupToken(db: Executor, tokenHash: string, expiresAt: Date): Promise<void> {
   const row = { token_hash: tokenHash, expires_at: expiresAt, used_at: null };
-  await db.insertInto('setup_tokens').values({ id: 1, ...row }).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute();
+  await db
+    .insertInto('setup_tokens')
+    .values({ id: 1, ...row })
+    .onConflict((oc) => oc.column('id').doUpdateSet(row))
+    .execute();
 }
 
 /** The setup token row, locked until the transaction ends (so it is redeemed once). */
-export async function lockSetupToken(trx: Transaction<Database>): Promise<{ tokenHash: string; usedAt: Date | null; expiresAt: Date } | undefined> {
+export async function lockSetupToken(
+  trx: Transaction<Database>,
+): Promise<{ tokenHash: string; usedAt: Date | null; expiresAt: Date } | undefined> {
   const r = await trx.selectFrom('setup_tokens').selectAll().where('id', '=', 1).forUpdate().executeTakeFirst();
   return r && { tokenHash: r.token_hash, usedAt: r.used_at, expiresAt: new Date(r.expires_at) };
 }

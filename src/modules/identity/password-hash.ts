@@ -28,7 +28,11 @@ export async function verifyPassword(stored: string, password: string): Promise<
 export function needsRehash(stored: string): boolean {
   const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
   if (!m) return true;
-  return Number(m[1]) < ARGON2_PARAMS.memoryCost || Number(m[2]) < ARGON2_PARAMS.timeCost || Number(m[3]) < ARGON2_PARAMS.parallelism;
+  return (
+    Number(m[1]) < ARGON2_PARAMS.memoryCost ||
+    Number(m[2]) < ARGON2_PARAMS.timeCost ||
+    Number(m[3]) < ARGON2_PARAMS.parallelism
+  );
 }
 
 let dummy: Promise<string> | undefined;

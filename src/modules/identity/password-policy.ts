@@ -35,7 +35,13 @@ function contextWords(ctx: PasswordContext): string[] {
     const [local = '', domain = ''] = ctx.email.toLowerCase().split('@');
     words.push(local, ...domain.split('.').slice(0, -1));
   }
-  if (ctx.displayName) words.push(...ctx.displayName.toLowerCase().normalize('NFKC').split(/[\s._-]+/));
+  if (ctx.displayName)
+    words.push(
+      ...ctx.displayName
+        .toLowerCase()
+        .normalize('NFKC')
+        .split(/[\s._-]+/),
+    );
   return words.filter((w) => [...w].length >= 4);
 }
 
@@ -51,8 +57,12 @@ export function checkPassword(password: string, ctx: PasswordContext): string | 
   }
   if (length > MAX_LENGTH) return `The password must have at most ${MAX_LENGTH} characters.`;
   const lower = p.toLowerCase();
-  if (commonPasswords().has(lower)) return 'This password is on a list of common or breached passwords; choose another.';
+  if (commonPasswords().has(lower))
+    return 'This password is on a list of common or breached passwords; choose another.';
   const word = contextWords(ctx).find((w) => lower.includes(w));
-  if (word) return word === 'strongroom' ? 'The password must not contain the product name.' : 'The password must not contain your name or email address.';
+  if (word)
+    return word === 'strongroom'
+      ? 'The password must not contain the product name.'
+      : 'The password must not contain your name or email address.';
   return undefined;
 }

@@ -26,14 +26,17 @@ export function refuseGrant(actorRoles: readonly Role[], roles: readonly Role[])
   if (rankOf(roles) > rankOf(actorRoles)) return 'You can grant only roles at or below your own.';
   // Below admin, roles are not ordered (an analyst reads data, an auditor reads the trail): a
   // member allowed by a workspace policy to add people may give only roles it holds itself.
-  if (rankOf(actorRoles) < RANK.admin && roles.some((r) => !actorRoles.includes(r))) return 'You can grant only roles you hold yourself.';
+  if (rankOf(actorRoles) < RANK.admin && roles.some((r) => !actorRoles.includes(r)))
+    return 'You can grant only roles you hold yourself.';
   return undefined;
 }
 
 /** Why `actorRoles` may not change or disable a member holding `targetRoles`, or undefined. */
 export function refuseManage(actorRoles: readonly Role[], targetRoles: readonly Role[]): string | undefined {
-  if (targetRoles.includes('owner') && !actorRoles.includes('owner')) return 'Only an owner can change or disable an owner.';
-  if (rankOf(targetRoles) > rankOf(actorRoles)) return 'You can change only members whose roles are at or below your own.';
+  if (targetRoles.includes('owner') && !actorRoles.includes('owner'))
+    return 'Only an owner can change or disable an owner.';
+  if (rankOf(targetRoles) > rankOf(actorRoles))
+    return 'You can change only members whose roles are at or below your own.';
   if (rankOf(actorRoles) < RANK.admin) return 'Only owners and admins manage members.';
   return undefined;
 }
@@ -52,7 +55,8 @@ export function refuseAttributes(actorRoles: readonly Role[], actorAttrs: Attrs,
     return 'You can give a clearance only up to your own; ask an owner.';
   }
   for (const k of ['region', 'department'] as const) {
-    if (attrs[k] !== undefined && attrs[k] !== '' && attrs[k] !== actorAttrs[k]) return `You can give only your own ${k}; ask an owner.`;
+    if (attrs[k] !== undefined && attrs[k] !== '' && attrs[k] !== actorAttrs[k])
+      return `You can give only your own ${k}; ask an owner.`;
   }
   return undefined;
 }

@@ -11,4 +11,11 @@ export {
 export { createWorkspaceKeys, type WorkspaceKeys } from './workspace-keys.ts';
 export { SEALED_COLUMNS, type SealedColumn } from './sealed-columns.ts';
 export { openTaskLog, runRewrapTask, rotateFileRootKey, recoverRootKeyRotation, type TaskLog } from './keys.tasks.ts';
-export { keysRoutes, unsealRoutes, UNSEAL_RATE_LIMIT, type KeysRoutesDeps, type UnsealRoutesDeps, type AttemptEvent } from './keys.routes.ts';
+export {
+  keysRoutes,
+  unsealRoutes,
+  UNSEAL_RATE_LIMIT,
+  type KeysRoutesDeps,
+  type UnsealRoutesDeps,
+  type AttemptEvent,
+} from './keys.routes.ts';

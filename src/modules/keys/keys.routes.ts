@@ -48,55 +48,102 @@ export const UNSEAL_RATE_LIMIT = { max: 20, timeWindow: '1 minute' } as const;
 
 const unsealBody = z.strictObject({ share: z.string().min(8).max(512) });
 const KEYRING: ResourceRef = { type: 'keyring', id: 'root' };
-const workspaceKey = (workspaceId: string): ResourceRef => ({ type: 'workspace-key', id: workspaceId, workspace: workspaceId });
+const workspaceKey = (workspaceId: string): ResourceRef => ({
+  type: 'workspace-key',
+  id: workspaceId,
+  workspace: workspaceId,
+});
 
 /** The public unseal route; register it with `UNSEAL_RATE_LIMIT`. */
 export function unsealRoutes({ keys, recordAttempt }: UnsealRoutesDeps): PublicRouteDef[] {
   const action = 'operator.keyring.unseal';
   const unseal: PublicRouteDef<{ body: typeof unsealBody }> = {
-    method: 'POST', url: '/api/v1/sys/unseal', public: 'the share is the credential', allowSealed: true,
+    method: 'POST',
+    url: '/api/v1/sys/unseal',
+    public: 'the share is the credential',
+    allowSealed: true,
     schema: { body: unsealBody },
     handler: async ({ request, input }) => {
       let progress;
       try {
         progress = await keys.submitShare(input.body.share);
       } catch (err) {
-        if (err instanceof AppError) await recordAttempt(request, { action, outcome: 'failure', resource: KEYRING, details: { error: err.code } });
+        if (err instanceof AppError)
+          await recordAttempt(request, { action, outcome: 'failure', resource: KEYRING, details: { error: err.code } });
         throw err;
       }
-      await recordAttempt(request, { action, resource: KEYRING, details: { progress: progress.progress, threshold: progress.threshold, sealed: progress.sealed } });
+      await recordAttempt(request, {
+        action,
+        resource: KEYRING,
+        details: { progress: progress.progress, threshold: progress.threshold, sealed: progress.sealed },
+      });
       return { sealed: progress.sealed, progress: progress.progress, threshold: progress.threshold };
     },
   };
   return [unseal as unknown as PublicRouteDef];
 }
 
-export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: KeysRoutesDeps): (RouteDef | PublicRouteDef)[] {
-  const term = z.object({ term: z.coerce.number().int().min(1).max(2 ** 31) });
+export function keysRoutes({
+  keys,
+  workspaceKeys,
+  config,
+  exportDataKeys,
+}: KeysRoutesDeps): (RouteDef | PublicRouteDef)[] {
+  const term = z.object({
+    term: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 31),
+  });
   return [
     {
-      method: 'GET', url: '/api/v1/sys/seal-status', public: 'operators and load balancers need it while sealed', allowSealed: true, schema: {},
+      method: 'GET',
+      url: '/api/v1/sys/seal-status',
+      public: 'operators and load balancers need it while sealed',
+      allowSealed: true,
+      schema: {},
       handler: async () => {
         const state = await keys.state();
         const provider = await keys.provider.describe();
-        return { state, sealed: state !== 'unsealed', provider: keys.provider.kind, threshold: provider.threshold, shares: provider.shares };
+        return {
+          state,
+          sealed: state !== 'unsealed',
+          provider: keys.provider.kind,
+          threshold: provider.threshold,
+          shares: provider.shares,
+        };
       },
     },
 
     route({
-      method: 'POST', url: '/api/v1/sys/reload-root-key', action: 'operator.keyring.unseal', resource: 'system', allowSealed: true, run: 'stream', schema: {},
+      method: 'POST',
+      url: '/api/v1/sys/reload-root-key',
+      action: 'operator.keyring.unseal',
+      resource: 'system',
+      allowSealed: true,
+      run: 'stream',
+      schema: {},
       handler: async ({ event, record }) => {
         event.resource(KEYRING);
-        if (keys.provider.kind === 'shamir') throw new AppError('CONFLICT', { detail: 'This installation unseals with Shamir shares.' });
+        if (keys.provider.kind === 'shamir')
+          throw new AppError('CONFLICT', { detail: 'This installation unseals with Shamir shares.' });
         event.details({ method: keys.provider.kind });
         await record();
-        if (!(await keys.autoUnseal())) throw new AppError('SEALED', { detail: 'The root key provider returned no key.' });
+        if (!(await keys.autoUnseal()))
+          throw new AppError('SEALED', { detail: 'The root key provider returned no key.' });
         return { sealed: false };
       },
     }),
 
     route({
-      method: 'POST', url: '/api/v1/sys/seal', action: 'operator.keyring.seal', resource: 'system', allowSealed: true, run: 'stream', schema: {},
+      method: 'POST',
+      url: '/api/v1/sys/seal',
+      action: 'operator.keyring.seal',
+      resource: 'system',
+      allowSealed: true,
+      run: 'stream',
+      schema: {},
       handler: async ({ event, record }) => {
         event.resource(KEYRING);
         await record();
@@ -106,7 +153,12 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
     }),
 
     route({
-      method: 'GET', url: '/api/v1/keys/status', action: 'keys.keyring.read', resource: 'system', run: 'read', schema: {},
+      method: 'GET',
+      url: '/api/v1/keys/status',
+      action: 'keys.keyring.read',
+      resource: 'system',
+      run: 'read',
+      schema: {},
       handler: ({ event }) => {
         event.resource(KEYRING);
         return keys.status();
@@ -114,7 +166,12 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
     }),
 
     route({
-      method: 'POST', url: '/api/v1/keys/rotate', action: 'keys.keyring.rotate', resource: 'system', run: 'stream', schema: {},
+      method: 'POST',
+      url: '/api/v1/keys/rotate',
+      action: 'keys.keyring.rotate',
+      resource: 'system',
+      run: 'stream',
+      schema: {},
       handler: async ({ event, commit }) => {
         event.resource(KEYRING);
         return { activeTerm: await keys.rotate({ transact: commit }) };
@@ -123,10 +180,17 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
 
     // Started in the background once its event (naming the task log) is committed: 202.
     route({
-      method: 'POST', url: '/api/v1/keys/rewrap', action: 'keys.keyring.rewrap', resource: 'system', run: 'stream', status: 202, schema: {},
+      method: 'POST',
+      url: '/api/v1/keys/rewrap',
+      action: 'keys.keyring.rewrap',
+      resource: 'system',
+      run: 'stream',
+      status: 202,
+      schema: {},
       handler: async ({ event, record, request }) => {
         event.resource(KEYRING);
-        if ((await keys.status()).rewrap.running) throw new AppError('CONFLICT', { detail: 'A rewrap is already running.' });
+        if ((await keys.status()).rewrap.running)
+          throw new AppError('CONFLICT', { detail: 'A rewrap is already running.' });
         const log = await openTaskLog(config.STRONGROOM_HOME, 'rewrap');
         event.details({ taskId: log.id, taskLog: log.ref });
         await record();
@@ -136,7 +200,12 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
     }),
 
     route({
-      method: 'POST', url: '/api/v1/keys/rotate-root', action: 'keys.root.rotate', resource: 'system', run: 'stream', schema: {},
+      method: 'POST',
+      url: '/api/v1/keys/rotate-root',
+      action: 'keys.root.rotate',
+      resource: 'system',
+      run: 'stream',
+      schema: {},
       handler: async ({ event, commit }) => {
         event.resource(KEYRING);
         await rotateFileRootKey(keys, config, { transact: commit });
@@ -145,7 +214,12 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
     }),
 
     route({
-      method: 'POST', url: '/api/v1/keys/workspaces/:ws/destroy', action: 'keys.workspace.destroy', resource: 'workspace', run: 'write', schema: { params: workspaceParams },
+      method: 'POST',
+      url: '/api/v1/keys/workspaces/:ws/destroy',
+      action: 'keys.workspace.destroy',
+      resource: 'workspace',
+      run: 'write',
+      schema: { params: workspaceParams },
       handler: async ({ trx, input, event }) => {
         const workspaceId = input.params.ws;
         event.resource(workspaceKey(workspaceId));
@@ -154,13 +228,18 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
         return {
           ...requested,
           confirm: `/api/v1/keys/workspaces/${workspaceId}/destroy/confirm`,
-          warning: 'Confirming destroys the key: every dataset version of this workspace becomes unreadable on every drive (a copy of the database taken before still holds the key).',
+          warning:
+            'Confirming destroys the key: every dataset version of this workspace becomes unreadable on every drive (a copy of the database taken before still holds the key).',
         };
       },
     }),
 
     route({
-      method: 'POST', url: '/api/v1/keys/workspaces/:ws/destroy/confirm', action: 'keys.workspace.destroy', resource: 'workspace', run: 'write',
+      method: 'POST',
+      url: '/api/v1/keys/workspaces/:ws/destroy/confirm',
+      action: 'keys.workspace.destroy',
+      resource: 'workspace',
+      run: 'write',
       schema: { params: workspaceParams, body: z.strictObject({ token: z.string().min(10).max(100) }) },
       handler: async ({ trx, input, event }) => {
         event.resource(workspaceKey(input.params.ws));
@@ -173,7 +252,12 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
     // The no-lock-in exit path: unwrapped data keys of every dataset version of a workspace.
     // Operator only; the event is committed (fail-closed) before any key leaves.
     route({
-      method: 'POST', url: '/api/v1/keys/workspaces/:ws/export', action: 'keys.workspace.export', resource: 'workspace', run: 'read', schema: { params: workspaceParams },
+      method: 'POST',
+      url: '/api/v1/keys/workspaces/:ws/export',
+      action: 'keys.workspace.export',
+      resource: 'workspace',
+      run: 'read',
+      schema: { params: workspaceParams },
       handler: async ({ input, event, reply }) => {
         event.resource(workspaceKey(input.params.ws));
         const out = await exportDataKeys(input.params.ws);
@@ -184,7 +268,12 @@ export function keysRoutes({ keys, workspaceKeys, config, exportDataKeys }: Keys
     }),
 
     route({
-      method: 'POST', url: '/api/v1/keys/terms/:term/retire', action: 'keys.term.retire', resource: 'system', run: 'stream', schema: { params: term },
+      method: 'POST',
+      url: '/api/v1/keys/terms/:term/retire',
+      action: 'keys.term.retire',
+      resource: 'system',
+      run: 'stream',
+      schema: { params: term },
       handler: async ({ input, event, commit }) => {
         event.resource({ type: 'key-term', id: String(input.params.term) });
         await keys.retire(input.params.term, { transact: commit });

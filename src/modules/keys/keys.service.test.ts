@@ -21,7 +21,10 @@ for (const backend of BACKENDS) {
     let dir: string;
     let skip = false;
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -37,7 +40,12 @@ for (const backend of BACKENDS) {
     test('file provider: init unseals; rotation, rewrap and retire keep every value readable', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       const barrier = createBarrier();
-      const keys = createKeysService({ db: handle.db, barrier, provider: createRootKeyProvider({ kind: 'file', dataDir: dir }), logger });
+      const keys = createKeysService({
+        db: handle.db,
+        barrier,
+        provider: createRootKeyProvider({ kind: 'file', dataDir: dir }),
+        logger,
+      });
       assert.equal(await keys.state(), 'uninitialized');
       await keys.initialize();
       assert.equal(await keys.state(), 'unsealed');
@@ -48,34 +56,68 @@ for (const backend of BACKENDS) {
       const sealedValue = enc.seal(Buffer.from('customer data'), 'dataset:1');
       await ws.encryptorFor('ws-2');
       let status = await keys.status();
-      assert.deepEqual(status.terms.map((x) => [x.term, x.sealedValues, x.active]), [[1, 2, true]]);
+      assert.deepEqual(
+        status.terms.map((x) => [x.term, x.sealedValues, x.active]),
+        [[1, 2, true]],
+      );
 
       assert.equal(await keys.rotate(), 2);
       await ws.encryptorFor('ws-3'); // new writes use term 2
       status = await keys.status();
-      assert.deepEqual(status.terms.map((x) => [x.term, x.sealedValues]), [[1, 2], [2, 1]]);
+      assert.deepEqual(
+        status.terms.map((x) => [x.term, x.sealedValues]),
+        [
+          [1, 2],
+          [2, 1],
+        ],
+      );
       await assert.rejects(keys.retire(1), /still protects 2/);
-      assert.equal((await ws.encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(), 'customer data', 'term 1 readable before rewrap');
+      assert.equal(
+        (await ws.encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(),
+        'customer data',
+        'term 1 readable before rewrap',
+      );
 
       const progress = await keys.rewrap({ batch: 1 });
       assert.equal(progress.rewrapped, 2);
       status = await keys.status();
-      assert.deepEqual(status.terms.map((x) => [x.term, x.sealedValues]), [[1, 0], [2, 3]]);
+      assert.deepEqual(
+        status.terms.map((x) => [x.term, x.sealedValues]),
+        [
+          [1, 0],
+          [2, 3],
+        ],
+      );
       await keys.retire(1);
       status = await keys.status();
       assert.ok(status.terms.find((x) => x.term === 1)?.retiredAt, 'term 1 retired');
-      assert.equal((await ws.encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(), 'customer data', 'still readable after rewrap');
+      assert.equal(
+        (await ws.encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(),
+        'customer data',
+        'still readable after rewrap',
+      );
 
       // A fresh process (new barrier) auto-unseals from the file and reads everything.
       const barrier2 = createBarrier();
-      const keys2 = createKeysService({ db: handle.db, barrier: barrier2, provider: createRootKeyProvider({ kind: 'file', dataDir: dir }), logger });
+      const keys2 = createKeysService({
+        db: handle.db,
+        barrier: barrier2,
+        provider: createRootKeyProvider({ kind: 'file', dataDir: dir }),
+        logger,
+      });
       assert.equal(await keys2.autoUnseal(), true);
-      assert.equal((await createWorkspaceKeys(handle.db, barrier2).encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(), 'customer data');
+      assert.equal(
+        (await createWorkspaceKeys(handle.db, barrier2).encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(),
+        'customer data',
+      );
 
       // Sealing wipes: everything answers SEALED.
       keys2.seal();
       assert.equal(await keys2.state(), 'sealed');
-      await assert.rejects(createWorkspaceKeys(handle.db, barrier2).encryptorFor('ws-1'), (e: any) => e.code === 'SEALED');
+      await assert.rejects(
+        createWorkspaceKeys(handle.db, barrier2).encryptorFor('ws-1'),
+        (e: any) => e.code === 'SEALED',
+      );
       await assert.rejects(keys2.rotate(), (e: any) => e.code === 'SEALED');
 
       // Root rotation re-seals only the keyring; the old root key no longer opens it.
@@ -87,25 +129,49 @@ for (const backend of BACKENDS) {
         () => rename(`${keyFile}.next`, keyFile),
       );
       const barrier3 = createBarrier();
-      const keys3 = createKeysService({ db: handle.db, barrier: barrier3, provider: createRootKeyProvider({ kind: 'file', dataDir: dir }), logger });
+      const keys3 = createKeysService({
+        db: handle.db,
+        barrier: barrier3,
+        provider: createRootKeyProvider({ kind: 'file', dataDir: dir }),
+        logger,
+      });
       assert.equal(await keys3.autoUnseal(), true, 'the new root key opens the keyring');
-      assert.equal((await createWorkspaceKeys(handle.db, barrier3).encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(), 'customer data');
+      assert.equal(
+        (await createWorkspaceKeys(handle.db, barrier3).encryptorFor('ws-1')).open(sealedValue, 'dataset:1').toString(),
+        'customer data',
+      );
     });
 
     test('crypto-shredding: a destroyed workspace key makes its data unreadable, in two steps', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       const barrier = createBarrier();
-      const keys = createKeysService({ db: handle.db, barrier, provider: createRootKeyProvider({ kind: 'file', dataDir: dir }), logger });
+      const keys = createKeysService({
+        db: handle.db,
+        barrier,
+        provider: createRootKeyProvider({ kind: 'file', dataDir: dir }),
+        logger,
+      });
       await keys.autoUnseal();
       const ws = createWorkspaceKeys(handle.db, barrier);
       const enc = await ws.encryptorFor('ws-shred');
       const copy = enc.seal(Buffer.from('to be shredded'), 'x');
       const { token } = await ws.requestDestroy('ws-shred');
       await assert.rejects(ws.confirmDestroy('ws-shred', 'destroy-wrong'), /No matching/);
-      assert.equal((await ws.encryptorFor('ws-shred')).open(copy, 'x').toString(), 'to be shredded', 'nothing destroyed by a wrong token');
+      assert.equal(
+        (await ws.encryptorFor('ws-shred')).open(copy, 'x').toString(),
+        'to be shredded',
+        'nothing destroyed by a wrong token',
+      );
       await ws.confirmDestroy('ws-shred', token);
-      await assert.rejects(ws.encryptorFor('ws-shred'), (e: any) => e.code === 'KEY_DESTROYED' && /cannot be decrypted/.test(e.detail));
-      const row = await handle.db.selectFrom('workspace_keys').selectAll().where('workspace_id', '=', 'ws-shred').executeTakeFirstOrThrow();
+      await assert.rejects(
+        ws.encryptorFor('ws-shred'),
+        (e: any) => e.code === 'KEY_DESTROYED' && /cannot be decrypted/.test(e.detail),
+      );
+      const row = await handle.db
+        .selectFrom('workspace_keys')
+        .selectAll()
+        .where('workspace_id', '=', 'ws-shred')
+        .executeTakeFirstOrThrow();
       assert.equal(row.sealed, null, 'no key material left in the database');
       await assert.rejects(ws.confirmDestroy('ws-shred', token), /No matching/);
     });
@@ -150,7 +216,8 @@ test('every barrier-sealed column in the schema is registered for rotation', asy
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(/table:\s*'([a-z_]+)',\s*column:\s*'([a-z_]+)'/g)) found.add(`${m[1]}.${m[2]}`);
+        for (const m of readFileSync(p, 'utf8').matchAll(/table:\s*'([a-z_]+)',\s*column:\s*'([a-z_]+)'/g))
+          found.add(`${m[1]}.${m[2]}`);
       }
     }
   };
@@ -158,5 +225,6 @@ test('every barrier-sealed column in the schema is registered for rotation', asy
   walk(path.join(src, 'modules'));
   walk(path.join(src, 'server'));
   assert.ok(found.size >= 2, `found: ${[...found].join(', ')}`);
-  for (const f of found) if (!f.startsWith('test_')) assert.ok(registered.has(f), `${f} is sealed by the barrier but not in SEALED_COLUMNS`);
+  for (const f of found)
+    if (!f.startsWith('test_')) assert.ok(registered.has(f), `${f} is sealed by the barrier but not in SEALED_COLUMNS`);
 });

@@ -155,7 +155,9 @@ export function createKeysService(deps: KeysDeps) {
     /** Operator unseal with one Shamir share at a time. */
     async submitShare(share: string): Promise<UnsealProgress & { sealed: boolean }> {
       if (!(provider instanceof ShamirRootKeyProvider)) {
-        throw new AppError('CONFLICT', { detail: `This installation unseals automatically (${provider.kind}); shares are not used.` });
+        throw new AppError('CONFLICT', {
+          detail: `This installation unseals automatically (${provider.kind}); shares are not used.`,
+        });
       }
       if (!barrier.isSealed) throw new AppError('CONFLICT', { detail: 'Already unsealed.' });
       unsealer ??= await provider.unsealer();
@@ -179,7 +181,8 @@ export function createKeysService(deps: KeysDeps) {
 
     /** Wipe the root key and keyring from memory; every sensitive operation answers SEALED. */
     seal(): void {
-      for (const l of sealListeners) void Promise.resolve(l()).catch((err: unknown) => logger.error({ err }, 'seal listener failed'));
+      for (const l of sealListeners)
+        void Promise.resolve(l()).catch((err: unknown) => logger.error({ err }, 'seal listener failed'));
       barrier.sealAndWipe();
       rootKey?.fill(0);
       rootKey = undefined;
@@ -208,9 +211,20 @@ export function createKeysService(deps: KeysDeps) {
         }));
         kr.wipe();
       } else {
-        terms = [...counts].map(([term, n]) => ({ term, createdAt: '', active: term === row?.active_term, sealedValues: n }));
+        terms = [...counts].map(([term, n]) => ({
+          term,
+          createdAt: '',
+          active: term === row?.active_term,
+          sealedValues: n,
+        }));
       }
-      return { state, provider: provider.kind, ...(row ? { activeTerm: row.active_term } : {}), terms, rewrap: { ...rewrapState } };
+      return {
+        state,
+        provider: provider.kind,
+        ...(row ? { activeTerm: row.active_term } : {}),
+        terms,
+        rewrap: { ...rewrapState },
+      };
     },
 
     /**
@@ -245,7 +259,8 @@ export function createKeysService(deps: KeysDeps) {
             if (rows.length === 0) break;
             for (const r of rows) {
               const ctx = { table: col.table, column: col.column, rowId: r.id };
-              if (await store.replaceSealed(db, col, r.id, r.value, barrier.rewrap(r.value, ctx))) rewrapState.rewrapped++;
+              if (await store.replaceSealed(db, col, r.id, r.value, barrier.rewrap(r.value, ctx)))
+                rewrapState.rewrapped++;
             }
             opts.onProgress?.({ ...rewrapState });
           }
@@ -265,7 +280,10 @@ export function createKeysService(deps: KeysDeps) {
       const status = await this.status();
       const t = status.terms.find((x) => x.term === term);
       if (!t) throw new AppError('NOT_FOUND', { detail: `No key term ${term}.` });
-      if (t.sealedValues > 0) throw new AppError('CONFLICT', { detail: `Term ${term} still protects ${t.sealedValues} value(s); run 'strongroom keys rewrap' first.` });
+      if (t.sealedValues > 0)
+        throw new AppError('CONFLICT', {
+          detail: `Term ${term} still protects ${t.sealedValues} value(s); run 'strongroom keys rewrap' first.`,
+        });
       const next = await transactionFor(tx)(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
         const kr = openKeyring(Buffer.from(row!.blob), key).retire(term);
@@ -280,12 +298,22 @@ export function createKeysService(deps: KeysDeps) {
      * Re-seal the keyring under a new root key. `persistNewKey` stores the new key with the
      * provider before the database changes; only the keyring row is rewritten.
      */
-    async rotateRoot(newKey: Buffer, persistNewKey: () => Promise<void>, commitNewKey: () => Promise<void>, tx?: KeyChangeTx): Promise<void> {
+    async rotateRoot(
+      newKey: Buffer,
+      persistNewKey: () => Promise<void>,
+      commitNewKey: () => Promise<void>,
+      tx?: KeyChangeTx,
+    ): Promise<void> {
       const key = requireUnsealed();
       await persistNewKey();
       await transactionFor(tx)(async (trx) => {
         const row = await store.readKeyringRow(trx, true);
-        await store.updateKeyringRow(trx, resealKeyring(Buffer.from(row!.blob), key, newKey), row!.active_term, `${rootKeyId()}:${randomUUID()}`);
+        await store.updateKeyringRow(
+          trx,
+          resealKeyring(Buffer.from(row!.blob), key, newKey),
+          row!.active_term,
+          `${rootKeyId()}:${randomUUID()}`,
+        );
       });
       await commitNewKey();
       rootKey!.fill(0);

@@ -18,7 +18,12 @@ export async function insertKeyringRow(db: Db, blob: Buffer, rootKeyId: string, 
 export async function updateKeyringRow(db: Db, blob: Buffer, activeTerm: number, rootKeyId?: string): Promise<void> {
   await db
     .updateTable('keyring')
-    .set({ blob, active_term: activeTerm, updated_at: sql<string>`now()` as never, ...(rootKeyId ? { root_key_id: rootKeyId } : {}) })
+    .set({
+      blob,
+      active_term: activeTerm,
+      updated_at: sql<string>`now()` as never,
+      ...(rootKeyId ? { root_key_id: rootKeyId } : {}),
+    })
     .where('id', '=', 1)
     .execute();
 }
@@ -39,7 +44,12 @@ export async function countByTerm(db: Db, col: SealedColumn): Promise<Map<number
 }
 
 /** A batch of rows sealed under a term older than `activeTerm`. */
-export async function staleRows(db: Db, col: SealedColumn, activeTerm: number, limit: number): Promise<{ id: string; value: Buffer }[]> {
+export async function staleRows(
+  db: Db,
+  col: SealedColumn,
+  activeTerm: number,
+  limit: number,
+): Promise<{ id: string; value: Buffer }[]> {
   const rows = await sql<{ id: string; value: Buffer }>`
     select ${sql.ref(col.idColumn)} as id, ${sql.ref(col.column)} as value from ${sql.table(col.table)}
     where ${sql.ref(col.column)} is not null and ${termExpr(col.column)} <> ${activeTerm}
@@ -48,7 +58,13 @@ export async function staleRows(db: Db, col: SealedColumn, activeTerm: number, l
 }
 
 /** Replace a sealed value only if it is still the one we read (no lost concurrent update). */
-export async function replaceSealed(db: Db, col: SealedColumn, id: string, oldValue: Buffer, newValue: Buffer): Promise<boolean> {
+export async function replaceSealed(
+  db: Db,
+  col: SealedColumn,
+  id: string,
+  oldValue: Buffer,
+  newValue: Buffer,
+): Promise<boolean> {
   const r = await sql`
     update ${sql.table(col.table)} set ${sql.ref(col.column)} = ${newValue}
     where ${sql.ref(col.idColumn)} = ${id} and ${sql.ref(col.column)} = ${oldValue}
@@ -57,7 +73,9 @@ export async function replaceSealed(db: Db, col: SealedColumn, id: string, oldVa
 }
 
 export async function tableExists(db: Db, table: string): Promise<boolean> {
-  const r = await sql<{ n: string | number }>`select count(*) as n from information_schema.tables where table_name = ${table}`.execute(db);
+  const r = await sql<{
+    n: string | number;
+  }>`select count(*) as n from information_schema.tables where table_name = ${table}`.execute(db);
   return Number(r.rows[0]?.n ?? 0) > 0;
 }
 
@@ -66,7 +84,12 @@ export async function readWorkspaceKey(db: Db, workspaceId: string) {
 }
 
 /** The first key of a workspace; a concurrent creator's key wins (the loser reads it back). */
-export async function insertWorkspaceKey(db: Db, workspaceId: string, keyVersion: number, sealed: Buffer): Promise<void> {
+export async function insertWorkspaceKey(
+  db: Db,
+  workspaceId: string,
+  keyVersion: number,
+  sealed: Buffer,
+): Promise<void> {
   await db
     .insertInto('workspace_keys')
     .values({ workspace_id: workspaceId, key_version: keyVersion, sealed })
@@ -75,7 +98,11 @@ export async function insertWorkspaceKey(db: Db, workspaceId: string, keyVersion
 }
 
 export async function markDestroyRequested(db: Db, workspaceId: string, at: Date, tokenHash: string): Promise<void> {
-  await db.updateTable('workspace_keys').set({ destroy_requested_at: at, destroy_token_hash: tokenHash }).where('workspace_id', '=', workspaceId).execute();
+  await db
+    .updateTable('workspace_keys')
+    .set({ destroy_requested_at: at, destroy_token_hash: tokenHash })
+    .where('workspace_id', '=', workspaceId)
+    .execute();
 }
 
 /** Crypto-shredding: the sealed key is gone for good. */

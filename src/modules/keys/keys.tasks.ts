@@ -32,7 +32,11 @@ export async function openTaskLog(home: string, kind: string): Promise<TaskLog> 
 }
 
 /** Rewrap every sealed value to the active term, logging progress to a task log. */
-export async function runRewrapTask(keys: KeysService, log: TaskLog, onProgress?: (p: RewrapProgress) => void): Promise<RewrapProgress> {
+export async function runRewrapTask(
+  keys: KeysService,
+  log: TaskLog,
+  onProgress?: (p: RewrapProgress) => void,
+): Promise<RewrapProgress> {
   await log.write({ event: 'started', activeTerm: (await keys.status()).activeTerm });
   try {
     const result = await keys.rewrap({
@@ -42,7 +46,11 @@ export async function runRewrapTask(keys: KeysService, log: TaskLog, onProgress?
       },
     });
     const status = await keys.status();
-    await log.write({ event: 'finished', rewrapped: result.rewrapped, terms: status.terms.map((t) => ({ term: t.term, sealedValues: t.sealedValues })) });
+    await log.write({
+      event: 'finished',
+      rewrapped: result.rewrapped,
+      terms: status.terms.map((t) => ({ term: t.term, sealedValues: t.sealedValues })),
+    });
     return result;
   } catch (err) {
     await log.write({ event: 'failed', error: err instanceof AppError ? err.code : 'INTERNAL' });
@@ -61,7 +69,9 @@ function rootKeyFile(config: Config): string {
  */
 export async function rotateFileRootKey(keys: KeysService, config: Config, tx?: KeyChangeTx): Promise<void> {
   if (keys.provider.kind !== 'file') {
-    throw new AppError('CONFLICT', { detail: `Root key rotation is supported for the file provider; this installation uses ${keys.provider.kind}.` });
+    throw new AppError('CONFLICT', {
+      detail: `Root key rotation is supported for the file provider; this installation uses ${keys.provider.kind}.`,
+    });
   }
   const file = rootKeyFile(config);
   const next = `${file}.next`;

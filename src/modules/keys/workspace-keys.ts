@@ -31,7 +31,9 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
         row = await readWorkspaceKey(db, workspaceId);
       }
       if (!row?.sealed || row.destroyed_at) {
-        throw new AppError('KEY_DESTROYED', { detail: `The key of workspace ${workspaceId} was destroyed; its data cannot be decrypted by anyone.` });
+        throw new AppError('KEY_DESTROYED', {
+          detail: `The key of workspace ${workspaceId} was destroyed; its data cannot be decrypted by anyone.`,
+        });
       }
       const key = barrier.open(Buffer.from(row.sealed), ctx(workspaceId));
       return workspaceEncryptor(workspaceId, { version: row.key_version, key });
@@ -41,10 +43,14 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
      * Step one: returns a confirmation token to pass to `confirmDestroy` within 10 minutes.
      * `trx`: the caller's transaction (its audit event commits with the request, or neither).
      */
-    async requestDestroy(workspaceId: string, trx: Kysely<Database> | Transaction<Database> = db): Promise<{ token: string; expiresAt: string }> {
+    async requestDestroy(
+      workspaceId: string,
+      trx: Kysely<Database> | Transaction<Database> = db,
+    ): Promise<{ token: string; expiresAt: string }> {
       const row = await readWorkspaceKey(trx, workspaceId);
       if (!row) throw new AppError('NOT_FOUND', { detail: `Workspace ${workspaceId} has no key.` });
-      if (row.destroyed_at) throw new AppError('KEY_DESTROYED', { detail: `The key of workspace ${workspaceId} is already destroyed.` });
+      if (row.destroyed_at)
+        throw new AppError('KEY_DESTROYED', { detail: `The key of workspace ${workspaceId} is already destroyed.` });
       const token = `destroy-${randomBytes(16).toString('hex')}`;
       const now = new Date();
       await markDestroyRequested(trx, workspaceId, now, hashToken(token));
@@ -52,9 +58,14 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
     },
 
     /** Step two: destroys the key for good. The token must match and be fresh. `trx` as above. */
-    async confirmDestroy(workspaceId: string, token: string, trx: Kysely<Database> | Transaction<Database> = db): Promise<void> {
+    async confirmDestroy(
+      workspaceId: string,
+      token: string,
+      trx: Kysely<Database> | Transaction<Database> = db,
+    ): Promise<void> {
       const row = await readWorkspaceKey(trx, workspaceId);
-      const fresh = row?.destroy_requested_at && Date.now() - new Date(row.destroy_requested_at).getTime() < CONFIRM_WINDOW_MS;
+      const fresh =
+        row?.destroy_requested_at && Date.now() - new Date(row.destroy_requested_at).getTime() < CONFIRM_WINDOW_MS;
       const a = Buffer.from(row?.destroy_token_hash ?? '0'.repeat(64), 'hex');
       const b = Buffer.from(hashToken(token), 'hex');
       if (!row || !fresh || a.length !== b.length || !timingSafeEqual(a, b)) {

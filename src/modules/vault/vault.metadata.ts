@@ -5,7 +5,11 @@ import type { SecretRow, VersionInfoRow } from './vault.store.ts';
 import { MAX_CUSTOM_FIELDS, MAX_TAGS, MAX_VERSIONS_LIMIT } from './vault.paths.ts';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const plain = (max: number) => z.string().max(max).refine((s) => !CONTROL.test(s), 'must not contain control characters');
+const plain = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters');
 const tag = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'tags are 1–64 characters of a–z 0–9 . _ : -');
 const fieldName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'field names are 1–64 characters of A–Z a–z 0–9 . _ -');
 const DURATION = /^([1-9][0-9]{0,4})([mhd])$/;
@@ -28,7 +32,10 @@ export const metadataInputSchema = z.strictObject({
   description: plain(1024).optional(),
   tags: z.array(tag).max(MAX_TAGS).optional(),
   owner: plain(256).min(1).nullable().optional(),
-  custom: z.record(fieldName, plain(1024)).refine((c) => Object.keys(c).length <= MAX_CUSTOM_FIELDS, `at most ${MAX_CUSTOM_FIELDS} custom fields`).optional(),
+  custom: z
+    .record(fieldName, plain(1024))
+    .refine((c) => Object.keys(c).length <= MAX_CUSTOM_FIELDS, `at most ${MAX_CUSTOM_FIELDS} custom fields`)
+    .optional(),
   maxVersions: z.number().int().min(1).max(MAX_VERSIONS_LIMIT).optional(),
   casRequired: z.boolean().optional(),
   expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
@@ -38,7 +45,16 @@ export type MetadataInput = z.infer<typeof metadataInputSchema>;
 
 /** Column values for a metadata patch (only the fields given). */
 export function metadataColumns(m: MetadataInput | undefined) {
-  const out: Partial<{ description: string; tags: string; owner: string | null; custom: string; max_versions: number; cas_required: boolean; expires_at: Date | null; rotate_every_seconds: number | null }> = {};
+  const out: Partial<{
+    description: string;
+    tags: string;
+    owner: string | null;
+    custom: string;
+    max_versions: number;
+    cas_required: boolean;
+    expires_at: Date | null;
+    rotate_every_seconds: number | null;
+  }> = {};
   if (!m) return out;
   if (m.description !== undefined) out.description = m.description;
   if (m.tags !== undefined) out.tags = JSON.stringify([...new Set(m.tags)].sort());
@@ -47,7 +63,8 @@ export function metadataColumns(m: MetadataInput | undefined) {
   if (m.maxVersions !== undefined) out.max_versions = m.maxVersions;
   if (m.casRequired !== undefined) out.cas_required = m.casRequired;
   if (m.expiresAt !== undefined) out.expires_at = m.expiresAt === null ? null : new Date(m.expiresAt);
-  if (m.rotateEvery !== undefined) out.rotate_every_seconds = m.rotateEvery === null ? null : durationSeconds(m.rotateEvery);
+  if (m.rotateEvery !== undefined)
+    out.rotate_every_seconds = m.rotateEvery === null ? null : durationSeconds(m.rotateEvery);
   return out;
 }
 
@@ -103,7 +120,15 @@ export function versionInfo(v: VersionInfoRow): VersionInfo {
     deletedBy: v.deleted_by,
     destroyedAt: iso(v.destroyed_at),
     destroyedBy: v.destroyed_by,
-    ...(v.cert_not_after ? { certificate: { notAfter: iso(v.cert_not_after)!, subject: v.cert_subject ?? '', fingerprint256: v.cert_fingerprint256 ?? '' } } : {}),
+    ...(v.cert_not_after
+      ? {
+          certificate: {
+            notAfter: iso(v.cert_not_after)!,
+            subject: v.cert_subject ?? '',
+            fingerprint256: v.cert_fingerprint256 ?? '',
+          },
+        }
+      : {}),
   };
 }
 
@@ -123,5 +148,13 @@ export function summaryOf(s: SecretRow): SecretSummary {
 }
 
 export function metadataOf(s: SecretRow, versions: VersionInfoRow[]): SecretMetadata {
-  return { ...summaryOf(s), custom: s.custom, maxVersions: s.max_versions, casRequired: s.cas_required, createdAt: iso(s.created_at)!, createdBy: s.created_by, versions: versions.map(versionInfo) };
+  return {
+    ...summaryOf(s),
+    custom: s.custom,
+    maxVersions: s.max_versions,
+    casRequired: s.cas_required,
+    createdAt: iso(s.created_at)!,
+    createdBy: s.created_by,
+    versions: versions.map(versionInfo),
+  };
 }

@@ -41,11 +41,14 @@ export const secretPathSchema = z.string().superRefine((p, ctx) => {
 });
 
 /** A listing prefix: empty, or path segments optionally ending in `/`. */
-export const secretPrefixSchema = z.string().max(MAX_PATH_LENGTH).superRefine((p, ctx) => {
-  if (p === '') return;
-  const problem = pathProblem(p.endsWith('/') ? p.slice(0, -1) : p);
-  if (problem) ctx.addIssue({ code: 'custom', message: `not a valid prefix: ${problem}` });
-});
+export const secretPrefixSchema = z
+  .string()
+  .max(MAX_PATH_LENGTH)
+  .superRefine((p, ctx) => {
+    if (p === '') return;
+    const problem = pathProblem(p.endsWith('/') ? p.slice(0, -1) : p);
+    if (problem) ctx.addIssue({ code: 'custom', message: `not a valid prefix: ${problem}` });
+  });
 
 /** The barrier row id of one version: `<workspace>/<path>#<version>`. */
 export function sealIdOf(workspace: string, path: string, version: number): string {

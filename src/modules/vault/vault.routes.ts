@@ -29,34 +29,91 @@ export interface VaultRoutesDeps {
 }
 
 const pathParams = z.object({ ws, '*': secretPathSchema });
-const versionNo = z.number().int().min(1).max(2 ** 31 - 1);
-const versionQuery = z.strictObject({ version: z.coerce.number().int().min(1).max(2 ** 31 - 1).optional() });
+const versionNo = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31 - 1);
+const versionQuery = z.strictObject({
+  version: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional(),
+});
 const versionList = z.array(versionNo).min(1).max(100);
-const cas = z.number().int().min(0).max(2 ** 31 - 1);
+const cas = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 
 const certOut = z.object({ notAfter: z.string(), subject: z.string(), fingerprint256: z.string() });
 const versionOut = z.object({
-  version: z.number(), state: z.enum(['live', 'deleted', 'destroyed']), createdAt: z.string(), createdBy: z.string(),
-  deletedAt: z.string().nullable(), deletedBy: z.string().nullable(), destroyedAt: z.string().nullable(), destroyedBy: z.string().nullable(), certificate: certOut.optional(),
+  version: z.number(),
+  state: z.enum(['live', 'deleted', 'destroyed']),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  deletedAt: z.string().nullable(),
+  deletedBy: z.string().nullable(),
+  destroyedAt: z.string().nullable(),
+  destroyedBy: z.string().nullable(),
+  certificate: certOut.optional(),
 });
 const summaryOut = z.object({
-  path: z.string(), type: z.enum(SECRET_TYPES), description: z.string(), tags: z.array(z.string()), owner: z.string().nullable(), currentVersion: z.number(),
-  expiresAt: z.string().nullable(), rotateEvery: z.string().nullable(), updatedAt: z.string(), updatedBy: z.string(),
+  path: z.string(),
+  type: z.enum(SECRET_TYPES),
+  description: z.string(),
+  tags: z.array(z.string()),
+  owner: z.string().nullable(),
+  currentVersion: z.number(),
+  expiresAt: z.string().nullable(),
+  rotateEvery: z.string().nullable(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
 });
-const metadataOut = summaryOut.extend({ custom: z.record(z.string(), z.string()), maxVersions: z.number(), casRequired: z.boolean(), createdAt: z.string(), createdBy: z.string(), versions: z.array(versionOut) });
+const metadataOut = summaryOut.extend({
+  custom: z.record(z.string(), z.string()),
+  maxVersions: z.number(),
+  casRequired: z.boolean(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  versions: z.array(versionOut),
+});
 const writeOut = z.object({ path: z.string(), version: z.number(), created: z.boolean(), pruned: z.array(z.number()) });
 const changedOut = z.object({ path: z.string(), versions: z.array(z.number()) });
-const revealOut = z.object({ path: z.string(), version: z.number(), type: z.enum(SECRET_TYPES), value: z.record(z.string(), z.unknown()), createdAt: z.string() });
+const revealOut = z.object({
+  path: z.string(),
+  version: z.number(),
+  type: z.enum(SECRET_TYPES),
+  value: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
 const dueOut = z.object({
-  secrets: z.array(z.object({
-    path: z.string(), type: z.string(), owner: z.string().nullable(), tags: z.array(z.string()), currentVersion: z.number(),
-    reasons: z.array(z.string()), expiresAt: z.string().nullable(), rotationDueAt: z.string().nullable(), certificateNotAfter: z.string().nullable(),
-  })),
+  secrets: z.array(
+    z.object({
+      path: z.string(),
+      type: z.string(),
+      owner: z.string().nullable(),
+      tags: z.array(z.string()),
+      currentVersion: z.number(),
+      reasons: z.array(z.string()),
+      expiresAt: z.string().nullable(),
+      rotationDueAt: z.string().nullable(),
+      certificateNotAfter: z.string().nullable(),
+    }),
+  ),
 });
 
 const NO_SUCH_SECRET = 'No such secret in this workspace.';
 const base = '/api/v1/workspaces/:ws/secrets';
-const secretRef = (w: string, path: string, tags: readonly string[] = []): ResourceRef => ({ type: 'secret', id: path, workspace: w, tags });
+const secretRef = (w: string, path: string, tags: readonly string[] = []): ResourceRef => ({
+  type: 'secret',
+  id: path,
+  workspace: w,
+  tags,
+});
 
 export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
   /** The secret named by the path, with its tags; absent → decided on the path alone, then 404. */
@@ -69,10 +126,22 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
     verb: 'delete' | 'undelete' | 'destroy',
     action: string,
     body: z.ZodType<{ versions?: number[] | undefined }>,
-    work: (trx: Transaction<Database>, actor: Actor, w: string, path: string, versions: number[] | undefined) => Promise<number[]>,
+    work: (
+      trx: Transaction<Database>,
+      actor: Actor,
+      w: string,
+      path: string,
+      versions: number[] | undefined,
+    ) => Promise<number[]>,
   ) =>
     route({
-      method: 'POST', url: `${base}/${verb}/*`, action, run: 'write', resource: secret, mustExist: NO_SUCH_SECRET, reauth: verb === 'destroy',
+      method: 'POST',
+      url: `${base}/${verb}/*`,
+      action,
+      run: 'write',
+      resource: secret,
+      mustExist: NO_SUCH_SECRET,
+      reauth: verb === 'destroy',
       schema: { params: pathParams, body, response: { 200: changedOut } },
       handler: async ({ trx, actor, input, event }) => {
         const versions = await work(trx, actor, input.params.ws, input.params['*'], input.body.versions);
@@ -83,10 +152,18 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
 
   return [
     route({
-      method: 'GET', url: base, action: 'vault.secret.list', run: 'read', resource: 'workspace',
+      method: 'GET',
+      url: base,
+      action: 'vault.secret.list',
+      run: 'read',
+      resource: 'workspace',
       schema: {
         params: workspaceParams,
-        querystring: z.strictObject({ prefix: secretPrefixSchema.default(''), after: secretPathSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+        querystring: z.strictObject({
+          prefix: secretPrefixSchema.default(''),
+          after: secretPathSchema.optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
         response: { 200: z.object({ secrets: z.array(summaryOut), next: z.string().nullable() }) },
       },
       handler: async ({ input, allowed, event }) => {
@@ -101,27 +178,59 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'PUT', url: `${base}/data/*`, action: 'vault.secret.update', run: 'write',
-      schema: { params: pathParams, body: typedValueVariants({ cas: cas.optional(), metadata: metadataInputSchema.optional() }), response: { 200: writeOut, 201: writeOut } },
+      method: 'PUT',
+      url: `${base}/data/*`,
+      action: 'vault.secret.update',
+      run: 'write',
+      schema: {
+        params: pathParams,
+        body: typedValueVariants({ cas: cas.optional(), metadata: metadataInputSchema.optional() }),
+        response: { 200: writeOut, 201: writeOut },
+      },
       // Create or update, decided with the tags it has and the tags it is being given.
       resource: async ({ params, body }) => {
         const prior = await vault.resourceOf(db, params.ws, params['*']);
         const tags = [...new Set([...(prior?.tags ?? []), ...(body.metadata?.tags ?? [])])];
-        return { ref: secretRef(params.ws, params['*'], tags), row: prior, action: prior ? 'vault.secret.update' : 'vault.secret.create' };
+        return {
+          ref: secretRef(params.ws, params['*'], tags),
+          row: prior,
+          action: prior ? 'vault.secret.update' : 'vault.secret.create',
+        };
       },
       handler: async ({ trx, actor, input, reply, event }) => {
         const { ws: w, '*': path } = input.params;
         const b = input.body;
-        const result = await vault.write(trx, actor, w, path, { type: b.type, value: b.value as Record<string, unknown>, cas: b.cas, metadata: b.metadata });
-        event.details({ type: b.type, version: result.version, created: result.created, ...(result.pruned.length ? { pruned: result.pruned } : {}) });
+        const result = await vault.write(trx, actor, w, path, {
+          type: b.type,
+          value: b.value as Record<string, unknown>,
+          cas: b.cas,
+          metadata: b.metadata,
+        });
+        event.details({
+          type: b.type,
+          version: result.version,
+          created: result.created,
+          ...(result.pruned.length ? { pruned: result.pruned } : {}),
+        });
         void reply.code(result.created ? 201 : 200);
         return { path, ...result };
       },
     }),
 
     route({
-      method: 'GET', url: `${base}/data/*`, action: 'vault.secret.read', run: 'read', resource: secret, mustExist: NO_SUCH_SECRET,
-      schema: { params: pathParams, querystring: versionQuery, response: { 200: versionOut.extend({ path: z.string(), type: z.enum(SECRET_TYPES), currentVersion: z.number() }) } },
+      method: 'GET',
+      url: `${base}/data/*`,
+      action: 'vault.secret.read',
+      run: 'read',
+      resource: secret,
+      mustExist: NO_SUCH_SECRET,
+      schema: {
+        params: pathParams,
+        querystring: versionQuery,
+        response: {
+          200: versionOut.extend({ path: z.string(), type: z.enum(SECRET_TYPES), currentVersion: z.number() }),
+        },
+      },
       handler: async ({ input, event }) => {
         const v = await vault.versionMetadata(db, input.params.ws, input.params['*'], input.query.version);
         event.details({ version: v.version });
@@ -130,7 +239,12 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'POST', url: `${base}/reveal/*`, action: 'vault.secret.reveal', run: 'read', mustExist: NO_SUCH_SECRET, reauth: true,
+      method: 'POST',
+      url: `${base}/reveal/*`,
+      action: 'vault.secret.reveal',
+      run: 'read',
+      mustExist: NO_SUCH_SECRET,
+      reauth: true,
       schema: { params: pathParams, querystring: versionQuery, response: { 200: revealOut } },
       // One read: the version and its sealed value with the secret's tags; opened only after the decision.
       resource: async ({ params, query }): Promise<Loaded<SealedVersion>> => {
@@ -151,7 +265,12 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'GET', url: `${base}/metadata/*`, action: 'vault.secret.read', run: 'read', resource: secret, mustExist: NO_SUCH_SECRET,
+      method: 'GET',
+      url: `${base}/metadata/*`,
+      action: 'vault.secret.read',
+      run: 'read',
+      resource: secret,
+      mustExist: NO_SUCH_SECRET,
       schema: { params: pathParams, response: { 200: metadataOut } },
       handler: async ({ input, event }) => {
         event.details({ metadata: true });
@@ -160,22 +279,45 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
     }),
 
     route({
-      method: 'PATCH', url: `${base}/metadata/*`, action: 'vault.secret.update', run: 'write', mustExist: NO_SUCH_SECRET,
-      schema: { params: pathParams, body: metadataInputSchema, response: { 200: z.object({ path: z.string(), pruned: z.array(z.number()) }) } },
+      method: 'PATCH',
+      url: `${base}/metadata/*`,
+      action: 'vault.secret.update',
+      run: 'write',
+      mustExist: NO_SUCH_SECRET,
+      schema: {
+        params: pathParams,
+        body: metadataInputSchema,
+        response: { 200: z.object({ path: z.string(), pruned: z.array(z.number()) }) },
+      },
       resource: async ({ params, body }) => {
         const prior = await vault.resourceOf(db, params.ws, params['*']);
-        return { ref: secretRef(params.ws, params['*'], [...new Set([...(prior?.tags ?? []), ...(body.tags ?? [])])]), row: prior };
+        return {
+          ref: secretRef(params.ws, params['*'], [...new Set([...(prior?.tags ?? []), ...(body.tags ?? [])])]),
+          row: prior,
+        };
       },
       handler: async ({ trx, actor, input, event }) => {
         const result = await vault.updateMetadata(trx, actor, input.params.ws, input.params['*'], input.body);
-        event.details({ metadata: Object.keys(input.body), ...(result.pruned.length ? { pruned: result.pruned } : {}) });
+        event.details({
+          metadata: Object.keys(input.body),
+          ...(result.pruned.length ? { pruned: result.pruned } : {}),
+        });
         return { path: input.params['*'], pruned: result.pruned };
       },
     }),
 
     route({
-      method: 'DELETE', url: `${base}/metadata/*`, action: 'vault.secret.destroy', run: 'write', resource: secret, mustExist: NO_SUCH_SECRET, reauth: true,
-      schema: { params: pathParams, response: { 200: z.object({ path: z.string(), destroyed: z.literal(true), versions: z.number() }) } },
+      method: 'DELETE',
+      url: `${base}/metadata/*`,
+      action: 'vault.secret.destroy',
+      run: 'write',
+      resource: secret,
+      mustExist: NO_SUCH_SECRET,
+      reauth: true,
+      schema: {
+        params: pathParams,
+        response: { 200: z.object({ path: z.string(), destroyed: z.literal(true), versions: z.number() }) },
+      },
       handler: async ({ trx, input, event }) => {
         const versions = await vault.destroySecret(trx, input.params.ws, input.params['*']);
         event.details({ all: true, currentVersion: versions });
@@ -183,23 +325,56 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       },
     }),
 
-    versionsChange('delete', 'vault.secret.delete', z.strictObject({ versions: versionList.optional() }), (trx, a, w, p, v) => vault.deleteVersions(trx, a, w, p, v)),
-    versionsChange('undelete', 'vault.secret.undelete', z.strictObject({ versions: versionList }), (trx, a, w, p, v) => vault.undeleteVersions(trx, a, w, p, v!)),
-    versionsChange('destroy', 'vault.secret.destroy', z.strictObject({ versions: versionList }), (trx, a, w, p, v) => vault.destroyVersions(trx, a, w, p, v!)),
+    versionsChange(
+      'delete',
+      'vault.secret.delete',
+      z.strictObject({ versions: versionList.optional() }),
+      (trx, a, w, p, v) => vault.deleteVersions(trx, a, w, p, v),
+    ),
+    versionsChange('undelete', 'vault.secret.undelete', z.strictObject({ versions: versionList }), (trx, a, w, p, v) =>
+      vault.undeleteVersions(trx, a, w, p, v!),
+    ),
+    versionsChange('destroy', 'vault.secret.destroy', z.strictObject({ versions: versionList }), (trx, a, w, p, v) =>
+      vault.destroyVersions(trx, a, w, p, v!),
+    ),
 
     route({
-      method: 'POST', url: `${base}/rollback/*`, action: 'vault.secret.update', run: 'write', resource: secret, mustExist: NO_SUCH_SECRET,
-      schema: { params: pathParams, body: z.strictObject({ version: versionNo, cas: cas.optional() }), response: { 200: writeOut } },
+      method: 'POST',
+      url: `${base}/rollback/*`,
+      action: 'vault.secret.update',
+      run: 'write',
+      resource: secret,
+      mustExist: NO_SUCH_SECRET,
+      schema: {
+        params: pathParams,
+        body: z.strictObject({ version: versionNo, cas: cas.optional() }),
+        response: { 200: writeOut },
+      },
       handler: async ({ trx, actor, input, event }) => {
-        const result = await vault.rollback(trx, actor, input.params.ws, input.params['*'], input.body.version, input.body.cas);
+        const result = await vault.rollback(
+          trx,
+          actor,
+          input.params.ws,
+          input.params['*'],
+          input.body.version,
+          input.body.cas,
+        );
         event.details({ rollbackFrom: input.body.version, version: result.version });
         return { path: input.params['*'], ...result };
       },
     }),
 
     route({
-      method: 'GET', url: '/api/v1/workspaces/:ws/secrets-due', action: 'vault.secret.list', run: 'read', resource: 'workspace',
-      schema: { params: workspaceParams, querystring: z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(0) }), response: { 200: dueOut } },
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/secrets-due',
+      action: 'vault.secret.list',
+      run: 'read',
+      resource: 'workspace',
+      schema: {
+        params: workspaceParams,
+        querystring: z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(0) }),
+        response: { 200: dueOut },
+      },
       handler: async ({ input, allowed, event }) => {
         const { ws: w } = input.params;
         const all = await vault.due(db, w, input.query.withinDays * 86_400);

@@ -14,7 +14,17 @@ import type { Actor } from '../../core/actor.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
-import { metadataColumns, metadataOf, stateOf, summaryOf, type MetadataInput, type SecretMetadata, type SecretSummary, type VersionInfo, versionInfo } from './vault.metadata.ts';
+import {
+  metadataColumns,
+  metadataOf,
+  stateOf,
+  summaryOf,
+  type MetadataInput,
+  type SecretMetadata,
+  type SecretSummary,
+  type VersionInfo,
+  versionInfo,
+} from './vault.metadata.ts';
 import { sealIdOf } from './vault.paths.ts';
 import * as store from './vault.store.ts';
 import { prepareValue, type SecretType, type SecretValue } from './vault.values.ts';
@@ -63,17 +73,24 @@ export interface DueItem {
   owner: string | null;
   tags: string[];
   currentVersion: number;
-  reasons: ('expired' | 'expiring' | 'rotation-overdue' | 'rotation-due' | 'certificate-expired' | 'certificate-expiring')[];
+  reasons: (
+    'expired' | 'expiring' | 'rotation-overdue' | 'rotation-due' | 'certificate-expired' | 'certificate-expiring'
+  )[];
   expiresAt: string | null;
   rotationDueAt: string | null;
   certificateNotAfter: string | null;
 }
 
 /** The sealing context of one version (the barrier's table, column and row id). */
-const sealCtx = (ws: string, path: string, version: number) => ({ table: 'secret_versions', column: 'value_sealed', rowId: sealIdOf(ws, path, version) });
+const sealCtx = (ws: string, path: string, version: number) => ({
+  table: 'secret_versions',
+  column: 'value_sealed',
+  rowId: sealIdOf(ws, path, version),
+});
 
 const notFound = () => new AppError('NOT_FOUND', { detail: 'No such secret in this workspace.' });
-const conflict = (detail: string, meta?: Record<string, unknown>) => new AppError('CONFLICT', { detail, ...(meta ? { meta } : {}) });
+const conflict = (detail: string, meta?: Record<string, unknown>) =>
+  new AppError('CONFLICT', { detail, ...(meta ? { meta } : {}) });
 
 export function createVaultService(deps: VaultDeps) {
   const { db, barrier } = deps;
@@ -88,28 +105,60 @@ export function createVaultService(deps: VaultDeps) {
   }
 
   function openValue(ws: string, path: string, version: number, sealed: Buffer): Buffer {
-    return barrier.open(Buffer.from(sealed), { table: 'secret_versions', column: 'value_sealed', rowId: sealIdOf(ws, path, version) });
+    return barrier.open(Buffer.from(sealed), {
+      table: 'secret_versions',
+      column: 'value_sealed',
+      rowId: sealIdOf(ws, path, version),
+    });
   }
 
   /** Lock the secret (creating it when absent and `type` is given); checks cas. */
-  async function lockForWrite(trx: Transaction<Database>, actor: Actor, ws: string, path: string, type: SecretType | undefined, cas: number | undefined) {
+  async function lockForWrite(
+    trx: Transaction<Database>,
+    actor: Actor,
+    ws: string,
+    path: string,
+    type: SecretType | undefined,
+    cas: number | undefined,
+  ) {
     let created = false;
     let row = await store.lockSecret(trx, ws, path);
     if (!row && type) {
-      row = await store.insertSecretIfAbsent(trx, { workspace_id: ws, path, type, created_by: actor.id, updated_by: actor.id });
+      row = await store.insertSecretIfAbsent(trx, {
+        workspace_id: ws,
+        path,
+        type,
+        created_by: actor.id,
+        updated_by: actor.id,
+      });
       created = row !== undefined;
       row ??= await store.lockSecret(trx, ws, path);
     }
-    if (!row) throw cas !== undefined && cas > 0 ? conflict(`check-and-set failed: the secret does not exist (expected version ${cas}).`, { currentVersion: 0 }) : notFound();
+    if (!row)
+      throw cas !== undefined && cas > 0
+        ? conflict(`check-and-set failed: the secret does not exist (expected version ${cas}).`, { currentVersion: 0 })
+        : notFound();
     if (cas !== undefined && cas !== row.current_version) {
-      throw conflict(`check-and-set failed: the current version is ${row.current_version}, not ${cas}.`, { currentVersion: row.current_version });
+      throw conflict(`check-and-set failed: the current version is ${row.current_version}, not ${cas}.`, {
+        currentVersion: row.current_version,
+      });
     }
-    if (cas === undefined && row.cas_required && !created) throw conflict('This secret requires check-and-set: send cas = the current version.', { currentVersion: row.current_version });
+    if (cas === undefined && row.cas_required && !created)
+      throw conflict('This secret requires check-and-set: send cas = the current version.', {
+        currentVersion: row.current_version,
+      });
     return { row, created };
   }
 
   /** Append version n+1 with `json` sealed for it, move `current_version`, prune. */
-  async function appendVersion(trx: Transaction<Database>, actor: Actor, row: store.SecretRow, json: Buffer, cert: { notAfter: Date; subject: string; fingerprint256: string } | undefined, patch: MetadataInput | undefined) {
+  async function appendVersion(
+    trx: Transaction<Database>,
+    actor: Actor,
+    row: store.SecretRow,
+    json: Buffer,
+    cert: { notAfter: Date; subject: string; fingerprint256: string } | undefined,
+    patch: MetadataInput | undefined,
+  ) {
     const ws = row.workspace_id;
     const version = row.current_version + 1;
     await trx
@@ -127,18 +176,30 @@ export function createVaultService(deps: VaultDeps) {
       })
       .execute();
     const cols = metadataColumns(patch);
-    await trx.updateTable('secrets').set({ ...cols, current_version: version, updated_by: actor.id, updated_at: now() }).where('workspace_id', '=', ws).where('path', '=', row.path).execute();
+    await trx
+      .updateTable('secrets')
+      .set({ ...cols, current_version: version, updated_by: actor.id, updated_at: now() })
+      .where('workspace_id', '=', ws)
+      .where('path', '=', row.path)
+      .execute();
     const pruned = await store.pruneVersions(trx, ws, row.path, version, cols.max_versions ?? row.max_versions);
     return { version, pruned };
   }
 
   const service = {
     /** Write a new version (creating the secret at version 1). */
-    async write(trx: Transaction<Database>, actor: Actor, ws: string, path: string, input: WriteInput): Promise<WriteResult> {
+    async write(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      path: string,
+      input: WriteInput,
+    ): Promise<WriteResult> {
       const prepared = prepareValue(input.type, input.value);
       try {
         const { row, created } = await lockForWrite(trx, actor, ws, path, input.type, input.cas);
-        if (row.type !== input.type) throw conflict(`This secret is of type ${row.type}; write a ${row.type} value or use another path.`);
+        if (row.type !== input.type)
+          throw conflict(`This secret is of type ${row.type}; write a ${row.type} value or use another path.`);
         const r = await appendVersion(trx, actor, row, prepared.json, prepared.certificate, input.metadata);
         return { ...r, created };
       } finally {
@@ -147,28 +208,63 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     /** A new version holding the value of `from` (which must be live). */
-    async rollback(trx: Transaction<Database>, actor: Actor, ws: string, path: string, from: number, cas?: number): Promise<WriteResult> {
+    async rollback(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      path: string,
+      from: number,
+      cas?: number,
+    ): Promise<WriteResult> {
       const { row } = await lockForWrite(trx, actor, ws, path, undefined, cas);
       const source = await store.findVersion(trx, ws, path, from);
-      if (!source) throw new AppError('NOT_FOUND', { detail: `Version ${from} does not exist (or was removed by max_versions).` });
-      if (stateOf(source) !== 'live') throw conflict(`Version ${from} is ${stateOf(source)}; only a live version can be rolled back to.`);
+      if (!source)
+        throw new AppError('NOT_FOUND', { detail: `Version ${from} does not exist (or was removed by max_versions).` });
+      if (stateOf(source) !== 'live')
+        throw conflict(`Version ${from} is ${stateOf(source)}; only a live version can be rolled back to.`);
       const json = openValue(ws, path, from, source.value_sealed!);
-      const cert = source.cert_not_after ? { notAfter: source.cert_not_after, subject: source.cert_subject ?? '', fingerprint256: source.cert_fingerprint256 ?? '' } : undefined;
+      const cert = source.cert_not_after
+        ? {
+            notAfter: source.cert_not_after,
+            subject: source.cert_subject ?? '',
+            fingerprint256: source.cert_fingerprint256 ?? '',
+          }
+        : undefined;
       const r = await appendVersion(trx, actor, row, json, cert, undefined);
       return { ...r, created: false };
     },
 
-    async updateMetadata(trx: Transaction<Database>, actor: Actor, ws: string, path: string, patch: MetadataInput): Promise<{ pruned: number[] }> {
+    async updateMetadata(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      path: string,
+      patch: MetadataInput,
+    ): Promise<{ pruned: number[] }> {
       const row = await store.lockSecret(trx, ws, path);
       if (!row) throw notFound();
       const cols = metadataColumns(patch);
-      await trx.updateTable('secrets').set({ ...cols, updated_by: actor.id, updated_at: now() }).where('workspace_id', '=', ws).where('path', '=', path).execute();
-      const pruned = cols.max_versions !== undefined ? await store.pruneVersions(trx, ws, path, row.current_version, cols.max_versions) : [];
+      await trx
+        .updateTable('secrets')
+        .set({ ...cols, updated_by: actor.id, updated_at: now() })
+        .where('workspace_id', '=', ws)
+        .where('path', '=', path)
+        .execute();
+      const pruned =
+        cols.max_versions !== undefined
+          ? await store.pruneVersions(trx, ws, path, row.current_version, cols.max_versions)
+          : [];
       return { pruned };
     },
 
     /** Soft delete (default: the current version). Returns the versions that changed. */
-    async deleteVersions(trx: Transaction<Database>, actor: Actor, ws: string, path: string, versions?: number[]): Promise<number[]> {
+    async deleteVersions(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      path: string,
+      versions?: number[],
+    ): Promise<number[]> {
       const row = await store.lockSecret(trx, ws, path);
       if (!row) throw notFound();
       const which = versions ?? [row.current_version];
@@ -176,34 +272,57 @@ export function createVaultService(deps: VaultDeps) {
       const r = await trx
         .updateTable('secret_versions')
         .set({ deleted_at: now(), deleted_by: actor.id })
-        .where('workspace_id', '=', ws).where('path', '=', path).where('version', 'in', which)
-        .where('deleted_at', 'is', null).where('destroyed_at', 'is', null)
-        .returning('version').execute();
+        .where('workspace_id', '=', ws)
+        .where('path', '=', path)
+        .where('version', 'in', which)
+        .where('deleted_at', 'is', null)
+        .where('destroyed_at', 'is', null)
+        .returning('version')
+        .execute();
       return r.map((x) => x.version).sort((a, b) => a - b);
     },
 
-    async undeleteVersions(trx: Transaction<Database>, _actor: Actor, ws: string, path: string, versions: number[]): Promise<number[]> {
+    async undeleteVersions(
+      trx: Transaction<Database>,
+      _actor: Actor,
+      ws: string,
+      path: string,
+      versions: number[],
+    ): Promise<number[]> {
       const row = await store.lockSecret(trx, ws, path);
       if (!row) throw notFound();
       const r = await trx
         .updateTable('secret_versions')
         .set({ deleted_at: null, deleted_by: null })
-        .where('workspace_id', '=', ws).where('path', '=', path).where('version', 'in', versions)
-        .where('deleted_at', 'is not', null).where('destroyed_at', 'is', null)
-        .returning('version').execute();
+        .where('workspace_id', '=', ws)
+        .where('path', '=', path)
+        .where('version', 'in', versions)
+        .where('deleted_at', 'is not', null)
+        .where('destroyed_at', 'is', null)
+        .returning('version')
+        .execute();
       return r.map((x) => x.version).sort((a, b) => a - b);
     },
 
     /** Irreversible: the ciphertexts of `versions` are removed; the rows remain as history. */
-    async destroyVersions(trx: Transaction<Database>, actor: Actor, ws: string, path: string, versions: number[]): Promise<number[]> {
+    async destroyVersions(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      path: string,
+      versions: number[],
+    ): Promise<number[]> {
       const row = await store.lockSecret(trx, ws, path);
       if (!row) throw notFound();
       const r = await trx
         .updateTable('secret_versions')
         .set({ value_sealed: null, destroyed_at: now(), destroyed_by: actor.id })
-        .where('workspace_id', '=', ws).where('path', '=', path).where('version', 'in', versions)
+        .where('workspace_id', '=', ws)
+        .where('path', '=', path)
+        .where('version', 'in', versions)
         .where('destroyed_at', 'is', null)
-        .returning('version').execute();
+        .returning('version')
+        .execute();
       return r.map((x) => x.version).sort((a, b) => a - b);
     },
 
@@ -222,7 +341,12 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     /** One version's facts (never its value); default the current version. */
-    async versionMetadata(exec: store.Db, ws: string, path: string, version?: number): Promise<{ path: string; type: SecretType; currentVersion: number } & VersionInfo> {
+    async versionMetadata(
+      exec: store.Db,
+      ws: string,
+      path: string,
+      version?: number,
+    ): Promise<{ path: string; type: SecretType; currentVersion: number } & VersionInfo> {
       const row = await store.findSecret(exec, ws, path);
       if (!row) throw notFound();
       const v = await store.findVersion(exec, ws, path, version ?? row.current_version);
@@ -230,15 +354,30 @@ export function createVaultService(deps: VaultDeps) {
       return { path, type: row.type, currentVersion: row.current_version, ...versionInfo(v) };
     },
 
-    async list(exec: store.Db, ws: string, prefix: string, after: string | undefined, limit: number): Promise<{ secrets: SecretSummary[]; next: string | null }> {
+    async list(
+      exec: store.Db,
+      ws: string,
+      prefix: string,
+      after: string | undefined,
+      limit: number,
+    ): Promise<{ secrets: SecretSummary[]; next: string | null }> {
       const rows = await store.listSecrets(exec, ws, prefix, after, limit + 1);
       const page = rows.slice(0, limit).map(summaryOf);
       return { secrets: page, next: rows.length > limit ? page[page.length - 1]!.path : null };
     },
 
     /** The Cedar resource of a secret (its tags drive per-tag rules), or undefined if absent. */
-    async resourceOf(exec: store.Db, ws: string, path: string): Promise<{ type: 'secret'; id: string; workspace: string; tags: string[] } | undefined> {
-      const row = await exec.selectFrom('secrets').select('tags').where('workspace_id', '=', ws).where('path', '=', path).executeTakeFirst();
+    async resourceOf(
+      exec: store.Db,
+      ws: string,
+      path: string,
+    ): Promise<{ type: 'secret'; id: string; workspace: string; tags: string[] } | undefined> {
+      const row = await exec
+        .selectFrom('secrets')
+        .select('tags')
+        .where('workspace_id', '=', ws)
+        .where('path', '=', path)
+        .executeTakeFirst();
       return row ? { type: 'secret', id: path, workspace: ws, tags: row.tags } : undefined;
     },
 
@@ -252,10 +391,29 @@ export function createVaultService(deps: VaultDeps) {
       if (!r) throw notFound();
       const n = version ?? r.current_version;
       const resource = { type: 'secret' as const, id: path, workspace: ws, tags: r.tags };
-      if (r.version === null) return { resource, version: n, problem: new AppError('NOT_FOUND', { detail: `Version ${n} does not exist (or was removed by max_versions).`, meta: { version: n } }) };
+      if (r.version === null)
+        return {
+          resource,
+          version: n,
+          problem: new AppError('NOT_FOUND', {
+            detail: `Version ${n} does not exist (or was removed by max_versions).`,
+            meta: { version: n },
+          }),
+        };
       const state = stateOf(r);
-      if (state !== 'live') return { resource, version: n, problem: new AppError('NOT_FOUND', { detail: `Version ${n} is ${state}.`, meta: { version: n, state } }) };
-      return { resource, version: n, type: r.type, sealed: r.value_sealed!, createdAt: new Date(r.created_at!).toISOString() };
+      if (state !== 'live')
+        return {
+          resource,
+          version: n,
+          problem: new AppError('NOT_FOUND', { detail: `Version ${n} is ${state}.`, meta: { version: n, state } }),
+        };
+      return {
+        resource,
+        version: n,
+        type: r.type,
+        sealed: r.value_sealed!,
+        createdAt: new Date(r.created_at!).toISOString(),
+      };
     },
 
     /** Open what `findForReveal` found. The value goes only where the caller sends it. */
@@ -263,7 +421,13 @@ export function createVaultService(deps: VaultDeps) {
       if (found.problem) throw found.problem;
       const plain = openValue(ws, path, found.version, found.sealed!);
       try {
-        return { path, version: found.version, type: found.type!, value: JSON.parse(plain.toString('utf8')) as SecretValue, createdAt: found.createdAt! };
+        return {
+          path,
+          version: found.version,
+          type: found.type!,
+          value: JSON.parse(plain.toString('utf8')) as SecretValue,
+          createdAt: found.createdAt!,
+        };
       } finally {
         plain.fill(0);
       }
@@ -286,7 +450,10 @@ export function createVaultService(deps: VaultDeps) {
           if (exp <= t) reasons.push('expired');
           else if (exp <= horizon) reasons.push('expiring');
         }
-        const rotationDue = r.rotate_every_seconds !== null && r.version_created_at ? new Date(r.version_created_at).getTime() + r.rotate_every_seconds * 1000 : undefined;
+        const rotationDue =
+          r.rotate_every_seconds !== null && r.version_created_at
+            ? new Date(r.version_created_at).getTime() + r.rotate_every_seconds * 1000
+            : undefined;
         if (rotationDue !== undefined) {
           if (rotationDue <= t) reasons.push('rotation-overdue');
           else if (rotationDue <= horizon) reasons.push('rotation-due');

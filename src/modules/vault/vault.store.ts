@@ -8,15 +8,40 @@ export type VersionRow = Selectable<Database['secret_versions']>;
 /** A version row without its ciphertext (for metadata answers). */
 export type VersionInfoRow = Omit<VersionRow, 'value_sealed'>;
 
-const VERSION_INFO = ['workspace_id', 'path', 'version', 'seal_id', 'cert_not_after', 'cert_subject', 'cert_fingerprint256', 'created_by', 'created_at', 'deleted_at', 'deleted_by', 'destroyed_at', 'destroyed_by'] as const;
+const VERSION_INFO = [
+  'workspace_id',
+  'path',
+  'version',
+  'seal_id',
+  'cert_not_after',
+  'cert_subject',
+  'cert_fingerprint256',
+  'created_by',
+  'created_at',
+  'deleted_at',
+  'deleted_by',
+  'destroyed_at',
+  'destroyed_by',
+] as const;
 
 export function findSecret(db: Db, ws: string, path: string): Promise<SecretRow | undefined> {
-  return db.selectFrom('secrets').selectAll().where('workspace_id', '=', ws).where('path', '=', path).executeTakeFirst();
+  return db
+    .selectFrom('secrets')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('path', '=', path)
+    .executeTakeFirst();
 }
 
 /** The secret row locked for this transaction (writers of one secret queue here). */
 export function lockSecret(trx: Transaction<Database>, ws: string, path: string): Promise<SecretRow | undefined> {
-  return trx.selectFrom('secrets').selectAll().where('workspace_id', '=', ws).where('path', '=', path).forUpdate().executeTakeFirst();
+  return trx
+    .selectFrom('secrets')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('path', '=', path)
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 /** Insert the secret if absent; returns the new row, or undefined when it already existed. */
@@ -30,15 +55,33 @@ export function insertSecretIfAbsent(trx: Transaction<Database>, row: Insertable
 }
 
 export function versionInfos(db: Db, ws: string, path: string): Promise<VersionInfoRow[]> {
-  return db.selectFrom('secret_versions').select(VERSION_INFO).where('workspace_id', '=', ws).where('path', '=', path).orderBy('version', 'asc').execute();
+  return db
+    .selectFrom('secret_versions')
+    .select(VERSION_INFO)
+    .where('workspace_id', '=', ws)
+    .where('path', '=', path)
+    .orderBy('version', 'asc')
+    .execute();
 }
 
 export function findVersion(db: Db, ws: string, path: string, version: number): Promise<VersionRow | undefined> {
-  return db.selectFrom('secret_versions').selectAll().where('workspace_id', '=', ws).where('path', '=', path).where('version', '=', version).executeTakeFirst();
+  return db
+    .selectFrom('secret_versions')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('path', '=', path)
+    .where('version', '=', version)
+    .executeTakeFirst();
 }
 
 /** Drop versions older than the newest `maxVersions` (rows and ciphertexts removed). */
-export async function pruneVersions(trx: Transaction<Database>, ws: string, path: string, current: number, maxVersions: number): Promise<number[]> {
+export async function pruneVersions(
+  trx: Transaction<Database>,
+  ws: string,
+  path: string,
+  current: number,
+  maxVersions: number,
+): Promise<number[]> {
   const rows = await trx
     .deleteFrom('secret_versions')
     .where('workspace_id', '=', ws)
@@ -51,7 +94,13 @@ export async function pruneVersions(trx: Transaction<Database>, ws: string, path
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function listSecrets(db: Db, ws: string, prefix: string, after: string | undefined, limit: number): Promise<SecretRow[]> {
+export function listSecrets(
+  db: Db,
+  ws: string,
+  prefix: string,
+  after: string | undefined,
+  limit: number,
+): Promise<SecretRow[]> {
   let q = db.selectFrom('secrets').selectAll().where('workspace_id', '=', ws);
   if (prefix) q = q.where(sql<boolean>`path like ${`${escapeLike(prefix)}%`}`);
   if (after !== undefined) q = q.where('path', '>', after);
@@ -62,16 +111,39 @@ export function listSecrets(db: Db, ws: string, prefix: string, after: string | 
 export function dueCandidates(db: Db, ws: string) {
   return db
     .selectFrom('secrets as s')
-    .leftJoin('secret_versions as v', (j) => j.onRef('v.workspace_id', '=', 's.workspace_id').onRef('v.path', '=', 's.path').onRef('v.version', '=', 's.current_version'))
-    .select(['s.path', 's.type', 's.owner', 's.tags', 's.current_version', 's.expires_at', 's.rotate_every_seconds', 'v.created_at as version_created_at', 'v.cert_not_after'])
+    .leftJoin('secret_versions as v', (j) =>
+      j
+        .onRef('v.workspace_id', '=', 's.workspace_id')
+        .onRef('v.path', '=', 's.path')
+        .onRef('v.version', '=', 's.current_version'),
+    )
+    .select([
+      's.path',
+      's.type',
+      's.owner',
+      's.tags',
+      's.current_version',
+      's.expires_at',
+      's.rotate_every_seconds',
+      'v.created_at as version_created_at',
+      'v.cert_not_after',
+    ])
     .where('s.workspace_id', '=', ws)
-    .where((eb) => eb.or([eb('s.expires_at', 'is not', null), eb('s.rotate_every_seconds', 'is not', null), eb('v.cert_not_after', 'is not', null)]))
+    .where((eb) =>
+      eb.or([
+        eb('s.expires_at', 'is not', null),
+        eb('s.rotate_every_seconds', 'is not', null),
+        eb('v.cert_not_after', 'is not', null),
+      ]),
+    )
     .orderBy('s.path', 'asc')
     .execute();
 }
 
 /** A secret with one version's columns (all null when that version does not exist). */
-export type RevealRow = Pick<SecretRow, 'type' | 'tags' | 'current_version'> & { [K in 'version' | 'value_sealed' | 'created_at' | 'deleted_at' | 'destroyed_at']: VersionRow[K] | null };
+export type RevealRow = Pick<SecretRow, 'type' | 'tags' | 'current_version'> & {
+  [K in 'version' | 'value_sealed' | 'created_at' | 'deleted_at' | 'destroyed_at']: VersionRow[K] | null;
+};
 
 /** One statement for a reveal: the secret's type and tags with one version (default: current). */
 export async function secretWithVersion(db: Db, ws: string, path: string, version: number | undefined) {

@@ -13,9 +13,15 @@ import { SECRET_TYPES, type SecretType } from '../../db/tables/vault.ts';
 import { MAX_VALUE_BYTES } from './vault.paths.ts';
 
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const text = (max: number) => z.string().min(1).max(max).refine((s) => !CONTROL.test(s), 'must not contain control characters');
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters');
 const pem = (max: number) => text(max).refine((s) => s.includes('-----BEGIN '), 'must be PEM text');
-const name = (max: number) => z.string().regex(new RegExp(`^[A-Za-z0-9._-]{1,${max}}$`), `1–${max} characters of A–Z a–z 0–9 . _ -`);
+const name = (max: number) =>
+  z.string().regex(new RegExp(`^[A-Za-z0-9._-]{1,${max}}$`), `1–${max} characters of A–Z a–z 0–9 . _ -`);
 
 const s3 = z.strictObject({
   provider: z.literal('s3'),
@@ -24,9 +30,19 @@ const s3 = z.strictObject({
   sessionToken: text(4096).optional(),
 });
 const azure = z.discriminatedUnion('kind', [
-  z.strictObject({ provider: z.literal('azure'), kind: z.literal('account-key'), accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'an Azure storage account name'), accountKey: text(256) }),
+  z.strictObject({
+    provider: z.literal('azure'),
+    kind: z.literal('account-key'),
+    accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'an Azure storage account name'),
+    accountKey: text(256),
+  }),
   z.strictObject({ provider: z.literal('azure'), kind: z.literal('connection-string'), connectionString: text(4096) }),
-  z.strictObject({ provider: z.literal('azure'), kind: z.literal('sas'), accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'an Azure storage account name'), sasToken: text(4096) }),
+  z.strictObject({
+    provider: z.literal('azure'),
+    kind: z.literal('sas'),
+    accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'an Azure storage account name'),
+    sasToken: text(4096),
+  }),
 ]);
 const gcs = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -40,7 +56,12 @@ const gcs = z.discriminatedUnion('kind', [
       private_key_id: z.string().max(128).optional(),
     }),
   }),
-  z.strictObject({ provider: z.literal('gcs'), kind: z.literal('hmac'), accessId: z.string().regex(/^[A-Za-z0-9]{10,128}$/, 'an HMAC access id'), secret: text(256) }),
+  z.strictObject({
+    provider: z.literal('gcs'),
+    kind: z.literal('hmac'),
+    accessId: z.string().regex(/^[A-Za-z0-9]{10,128}$/, 'an HMAC access id'),
+    secret: text(256),
+  }),
 ]);
 
 /** The value schema of each type. */
@@ -48,8 +69,16 @@ export const VALUE_SCHEMAS = {
   password: z.strictObject({ password: text(4096), username: text(256).optional() }),
   'api-key': z.strictObject({ key: text(8192), keyId: text(256).optional() }),
   'cloud-credential': z.union([s3, azure, gcs]),
-  certificate: z.strictObject({ certificate: pem(32768), privateKey: pem(32768).optional(), chain: pem(32768).optional() }),
-  generic: z.strictObject({ data: z.record(name(128), text(16384)).refine((d) => Object.keys(d).length >= 1 && Object.keys(d).length <= 64, '1–64 entries') }),
+  certificate: z.strictObject({
+    certificate: pem(32768),
+    privateKey: pem(32768).optional(),
+    chain: pem(32768).optional(),
+  }),
+  generic: z.strictObject({
+    data: z
+      .record(name(128), text(16384))
+      .refine((d) => Object.keys(d).length >= 1 && Object.keys(d).length <= 64, '1–64 entries'),
+  }),
 } as const satisfies Record<SecretType, z.ZodType>;
 
 export type SecretValue = Record<string, unknown>;
@@ -64,8 +93,15 @@ export interface CertificateInfo {
 
 /** `{ type, value }` for each type, as one discriminated union (for request bodies). */
 export function typedValueVariants<E extends z.ZodRawShape>(extra: E) {
-  const v = <T extends SecretType>(type: T) => z.strictObject({ type: z.literal(type), value: VALUE_SCHEMAS[type], ...extra });
-  return z.discriminatedUnion('type', [v('password'), v('api-key'), v('cloud-credential'), v('certificate'), v('generic')]);
+  const v = <T extends SecretType>(type: T) =>
+    z.strictObject({ type: z.literal(type), value: VALUE_SCHEMAS[type], ...extra });
+  return z.discriminatedUnion('type', [
+    v('password'),
+    v('api-key'),
+    v('cloud-credential'),
+    v('certificate'),
+    v('generic'),
+  ]);
 }
 
 export { SECRET_TYPES, type SecretType };
@@ -102,7 +138,12 @@ export function prepareValue(type: SecretType, value: SecretValue): { json: Buff
   }
   return {
     json,
-    certificate: { notAfter: new Date(cert.validTo), notBefore: new Date(cert.validFrom), subject: cert.subject.replace(/\n/g, ', '), fingerprint256: cert.fingerprint256 },
+    certificate: {
+      notAfter: new Date(cert.validTo),
+      notBefore: new Date(cert.validFrom),
+      subject: cert.subject.replace(/\n/g, ', '),
+      fingerprint256: cert.fingerprint256,
+    },
   };
 }
 

@@ -21,7 +21,15 @@ import type {} from '@fastify/cookie';
 import { ANONYMOUS, type Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Decision } from '../../modules/access/index.ts';
-import { API_TOKEN_PREFIX, SESSION_COOKIE, csrfTokenFor, safeEqual, scopeAllows, type IdentityModule, type Principal } from '../../modules/identity/index.ts';
+import {
+  API_TOKEN_PREFIX,
+  SESSION_COOKIE,
+  csrfTokenFor,
+  safeEqual,
+  scopeAllows,
+  type IdentityModule,
+  type Principal,
+} from '../../modules/identity/index.ts';
 import { OPERATOR_TOKEN_PREFIX } from '../../installation/operator-token.ts';
 import type { AuditContext } from '../audit-context.ts';
 
@@ -53,7 +61,12 @@ export interface AuthDeps {
 /** Actions a session waiting for its second factor may use. */
 const PENDING_MFA_ACTIONS = new Set(['identity.self.mfa-verify', 'identity.self.logout']);
 /** Actions an owner/admin without MFA may use (to enrol). */
-const MFA_ENROLMENT_ACTIONS = new Set(['identity.self.read', 'identity.self.logout', 'identity.self.mfa-enrol', 'identity.self.mfa-activate']);
+const MFA_ENROLMENT_ACTIONS = new Set([
+  'identity.self.read',
+  'identity.self.logout',
+  'identity.self.mfa-enrol',
+  'identity.self.mfa-activate',
+]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -63,11 +76,20 @@ function bearer(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
-const OPERATOR: Actor = Object.freeze({ id: 'operator', kind: 'operator', authMethod: 'operator-token', roles: ['operator'], attributes: {} });
+const OPERATOR: Actor = Object.freeze({
+  id: 'operator',
+  kind: 'operator',
+  authMethod: 'operator-token',
+  roles: ['operator'],
+  attributes: {},
+});
 const bad = (detail = 'The credential is not valid.') => new AppError('UNAUTHENTICATED', { detail });
 
 /** Who is calling: operator, token or session principal, or nobody. Throws 401 for a bad credential. */
-async function identify(request: FastifyRequest, deps: AuthDeps): Promise<{ operator: true } | { principal: Principal; sessionId?: string } | undefined> {
+async function identify(
+  request: FastifyRequest,
+  deps: AuthDeps,
+): Promise<{ operator: true } | { principal: Principal; sessionId?: string } | undefined> {
   const token = bearer(request);
   if (token?.startsWith(OPERATOR_TOKEN_PREFIX) && deps.verifyOperatorToken(token)) return { operator: true };
   if (token?.startsWith(API_TOKEN_PREFIX)) {
@@ -123,7 +145,10 @@ export function requireRecentAuth(request: FastifyRequest): void {
   const session = request.auth?.principal?.session;
   const maxAge = (request.auth?.reauthMaxAgeSeconds ?? 300) * 1000;
   if (!session || !request.auth || request.auth.at.getTime() - session.authenticatedAt.getTime() > maxAge) {
-    throw new AppError('REAUTH_REQUIRED', { detail: 'Confirm your password (and MFA code) with POST /api/v1/auth/reauth, then retry within 5 minutes.', meta: { reauth: '/api/v1/auth/reauth' } });
+    throw new AppError('REAUTH_REQUIRED', {
+      detail: 'Confirm your password (and MFA code) with POST /api/v1/auth/reauth, then retry within 5 minutes.',
+      meta: { reauth: '/api/v1/auth/reauth' },
+    });
   }
 }
 
@@ -142,8 +167,15 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       // A refusal inside a workspace the caller belongs to is that workspace's evidence: its
       // auditors find it in the workspace's own audit search.
       const ws = routeWorkspace(request);
-      const inWorkspace = ws !== undefined && (actor ?? request.actor).workspace === ws ? { resource: { type: 'workspace', id: ws, workspace: ws } } : {};
-      await deps.audit.recordAlone(request, { action: access.audit, outcome: 'denied', ...inWorkspace, details: { reason } }, actor);
+      const inWorkspace =
+        ws !== undefined && (actor ?? request.actor).workspace === ws
+          ? { resource: { type: 'workspace', id: ws, workspace: ws } }
+          : {};
+      await deps.audit.recordAlone(
+        request,
+        { action: access.audit, outcome: 'denied', ...inWorkspace, details: { reason } },
+        actor,
+      );
       throw err;
     };
 
@@ -153,7 +185,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     } catch (err) {
       return deny(err as AppError, 'bad credential', ANONYMOUS);
     }
-    request.auth = { at: deps.identity.now(), reauthMaxAgeSeconds: deps.identity.config.STRONGROOM_REAUTH_MAX_AGE_SECONDS };
+    request.auth = {
+      at: deps.identity.now(),
+      reauthMaxAgeSeconds: deps.identity.config.STRONGROOM_REAUTH_MAX_AGE_SECONDS,
+    };
     let actor: Actor = ANONYMOUS;
     if (who && 'operator' in who) {
       const ws = routeWorkspace(request);
@@ -164,23 +199,42 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       if (who.sessionId) request.auth.sessionId = who.sessionId;
       const built = await actorFor(p, request, deps);
       const self: Actor = { id: p.id, kind: p.kind, roles: [], attributes: {} };
-      if (!built) return deny(new AppError('NOT_FOUND', { detail: 'Not found.' }), 'not a member of the workspace', self);
+      if (!built)
+        return deny(new AppError('NOT_FOUND', { detail: 'Not found.' }), 'not a member of the workspace', self);
       actor = built;
       request.actor = actor;
       if (who.sessionId && !SAFE_METHODS.has(request.method)) {
         const presented = request.headers['x-csrf-token'];
         if (typeof presented !== 'string' || !safeEqual(presented, csrfTokenFor(who.sessionId))) {
-          return deny(new AppError('FORBIDDEN', { detail: 'Missing or wrong CSRF token: send the x-csrf-token header from sign-in or GET /api/v1/auth/me.' }), 'csrf');
+          return deny(
+            new AppError('FORBIDDEN', {
+              detail: 'Missing or wrong CSRF token: send the x-csrf-token header from sign-in or GET /api/v1/auth/me.',
+            }),
+            'csrf',
+          );
         }
       }
       if (p.session?.strength === 'password-pending-mfa' && !PENDING_MFA_ACTIONS.has(access.action)) {
-        return deny(new AppError('UNAUTHENTICATED', { detail: 'Finish signing in with your second factor: POST /api/v1/auth/mfa.' }), 'mfa pending');
+        return deny(
+          new AppError('UNAUTHENTICATED', {
+            detail: 'Finish signing in with your second factor: POST /api/v1/auth/mfa.',
+          }),
+          'mfa pending',
+        );
       }
       if (p.privileged && !p.mfaEnrolled && !MFA_ENROLMENT_ACTIONS.has(access.action)) {
-        return deny(new AppError('MFA_REQUIRED', { detail: 'Owners and admins must enrol multi-factor authentication first: POST /api/v1/auth/mfa/enrol.' }), 'mfa required');
+        return deny(
+          new AppError('MFA_REQUIRED', {
+            detail: 'Owners and admins must enrol multi-factor authentication first: POST /api/v1/auth/mfa/enrol.',
+          }),
+          'mfa required',
+        );
       }
       if (p.token && !scopeAllows(p.token.scopes, access.action)) {
-        return deny(new AppError('FORBIDDEN', { detail: 'The API token is not scoped for this action.' }), 'outside token scope');
+        return deny(
+          new AppError('FORBIDDEN', { detail: 'The API token is not scoped for this action.' }),
+          'outside token scope',
+        );
       }
     }
     request.actor = actor;
@@ -190,6 +244,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       return;
     }
     const decision = deps.authorize(actor, access.action);
-    if (!decision.allowed) return deny(new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN'), decision.reason);
+    if (!decision.allowed)
+      return deny(new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN'), decision.reason);
   });
 }

@@ -37,7 +37,16 @@ export function toAppError(err: unknown): AppError {
   // Errors of the JSON parser used for request bodies.
   if (err instanceof SyntaxError && fe.statusCode === 400) return new AppError('MALFORMED_JSON', { cause: err });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const byStatus: Record<number, ErrorCode> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 409: 'CONFLICT', 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' };
+    const byStatus: Record<number, ErrorCode> = {
+      401: 'UNAUTHENTICATED',
+      403: 'FORBIDDEN',
+      404: 'NOT_FOUND',
+      405: 'METHOD_NOT_ALLOWED',
+      409: 'CONFLICT',
+      413: 'BODY_TOO_LARGE',
+      415: 'UNSUPPORTED_MEDIA_TYPE',
+      429: 'RATE_LIMITED',
+    };
     return new AppError(byStatus[fe.statusCode] ?? 'BAD_REQUEST', { cause: err });
   }
   return new AppError('INTERNAL', { cause: err });
@@ -55,7 +64,10 @@ export function registerProblemHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const appErr = toAppError(err);
     if (appErr.status >= 500) {
-      request.log.error({ err: appErr.code === 'INTERNAL' ? err : appErr.cause ?? appErr, code: appErr.code }, 'request failed');
+      request.log.error(
+        { err: appErr.code === 'INTERNAL' ? err : (appErr.cause ?? appErr), code: appErr.code },
+        'request failed',
+      );
     } else {
       request.log.info({ code: appErr.code }, 'request rejected');
     }
@@ -73,7 +85,12 @@ export function registerProblemHandler(app: FastifyInstance): void {
  */
 export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST';
+  const code: ErrorCode =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? 'HEADERS_TOO_LARGE'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'REQUEST_TIMEOUT'
+        : 'BAD_REQUEST';
   const problem = new AppError(code);
   const body = JSON.stringify(toProblem(problem));
   if (socket.writable) {

@@ -25,16 +25,22 @@ export const badRequest = (message: string, reason = 'invalid'): GcsHttpError =>
 
 export const notFound = (message = 'Not Found'): GcsHttpError => new GcsHttpError(404, 'notFound', message);
 
-export const preconditionFailed = (message = 'At least one of the pre-conditions you specified did not hold.'): GcsHttpError =>
-  new GcsHttpError(412, 'conditionNotMet', message, { locationType: 'header', location: 'If-Match' });
+export const preconditionFailed = (
+  message = 'At least one of the pre-conditions you specified did not hold.',
+): GcsHttpError => new GcsHttpError(412, 'conditionNotMet', message, { locationType: 'header', location: 'If-Match' });
 
 /** No Authorization header: GCS treats the caller as anonymous. */
 export const anonymous = (permission: string): GcsHttpError =>
-  new GcsHttpError(401, 'required', `Anonymous caller does not have ${permission} access to the Google Cloud Storage resource.`, {
-    locationType: 'header',
-    location: 'Authorization',
-    headers: { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },
-  });
+  new GcsHttpError(
+    401,
+    'required',
+    `Anonymous caller does not have ${permission} access to the Google Cloud Storage resource.`,
+    {
+      locationType: 'header',
+      location: 'Authorization',
+      headers: { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },
+    },
+  );
 
 /** A token the peer does not know (wrong, expired, revoked). */
 export const invalidCredentials = (): GcsHttpError =>
@@ -45,4 +51,8 @@ export const invalidCredentials = (): GcsHttpError =>
   });
 
 export const forbidden = (principal: string, permission: string): GcsHttpError =>
-  new GcsHttpError(403, 'forbidden', `${principal} does not have ${permission} access to the Google Cloud Storage resource.`);
+  new GcsHttpError(
+    403,
+    'forbidden',
+    `${principal} does not have ${permission} access to the Google Cloud Storage resource.`,
+  );

@@ -41,8 +41,16 @@ after(async () => {
 });
 
 /** Raw request to the peer (127.0.0.1 only). */
-async function raw(method: string, path: string, init: { headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Response> {
-  return fetch(`${peer.url}${path}`, { method, headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
+async function raw(
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<Response> {
+  return fetch(`${peer.url}${path}`, {
+    method,
+    headers: init.headers ?? {},
+    ...(init.body !== undefined ? { body: init.body } : {}),
+  });
 }
 
 const auth = (): Record<string, string> => ({ authorization: `Bearer ${peer.adminToken}` });
@@ -67,7 +75,10 @@ describe('buckets', () => {
     assert.equal(res.status, 404);
     const body = (await res.json()) as { error: { code: number; errors: { domain: string; reason: string }[] } };
     assert.equal(body.error.code, 404);
-    assert.deepEqual(body.error.errors.map((e) => [e.domain, e.reason]), [['global', 'notFound']]);
+    assert.deepEqual(
+      body.error.errors.map((e) => [e.domain, e.reason]),
+      [['global', 'notFound']],
+    );
   });
 
   test('create (admin only), conflict on a second create, list', async () => {
@@ -100,7 +111,10 @@ describe('auth', () => {
     await assert.rejects(ro.file('ro/new').save('x', { resumable: false }), (e) => status(e) === 403);
     await assert.rejects(ro.file('ro/new').save(Buffer.alloc(10), { resumable: true }), (e) => status(e) === 403);
     await assert.rejects(ro.file('ro/readable').delete(), (e) => status(e) === 403);
-    await assert.rejects(storageForPeer(peer, 'reader-token').bucket('no-such').getMetadata(), (e) => status(e) === 403);
+    await assert.rejects(
+      storageForPeer(peer, 'reader-token').bucket('no-such').getMetadata(),
+      (e) => status(e) === 403,
+    );
     await assert.rejects(storageForPeer(peer, 'writer-token').bucket('other').getMetadata(), (e) => status(e) === 403);
   });
 });
@@ -128,13 +142,19 @@ describe('uploads', () => {
     const name = 'dir/sub dir/ä?#%2F.txt';
     await gcs.bucket(BUCKET).file(name).save('n', { resumable: false });
     const [files] = await gcs.bucket(BUCKET).getFiles({ prefix: 'dir/' });
-    assert.deepEqual(files.map((f) => f.name), [name]);
+    assert.deepEqual(
+      files.map((f) => f.name),
+      [name],
+    );
     assert.equal((await gcs.bucket(BUCKET).file(name).download())[0].toString(), 'n');
   });
 
   test('a client-sent md5 or crc32c that does not match → 400, nothing stored', async () => {
     const file = gcs.bucket(BUCKET).file('up/badhash');
-    await assert.rejects(file.save('abc', { resumable: false, metadata: { md5Hash: md5(Buffer.from('abd')) } }), (e) => status(e) === 400);
+    await assert.rejects(
+      file.save('abc', { resumable: false, metadata: { md5Hash: md5(Buffer.from('abd')) } }),
+      (e) => status(e) === 400,
+    );
     const res = await raw('POST', `/upload/storage/v1/b/${BUCKET}/o?uploadType=media&name=up%2Fbadhash`, {
       headers: { ...auth(), 'x-goog-hash': `crc32c=${crc32cBase64(Buffer.from('abd'))}` },
       body: 'abc',
@@ -142,7 +162,10 @@ describe('uploads', () => {
     assert.equal(res.status, 400);
     assert.equal((await file.exists())[0], false);
     const ok = await raw('POST', `/upload/storage/v1/b/${BUCKET}/o?uploadType=media&name=up%2Fgoodhash`, {
-      headers: { ...auth(), 'x-goog-hash': `crc32c=${crc32cBase64(Buffer.from('abc'))},md5=${md5(Buffer.from('abc'))}` },
+      headers: {
+        ...auth(),
+        'x-goog-hash': `crc32c=${crc32cBase64(Buffer.from('abc'))},md5=${md5(Buffer.from('abc'))}`,
+      },
       body: 'abc',
     });
     assert.equal(ok.status, 200);
@@ -177,12 +200,20 @@ describe('uploads', () => {
     const [uri] = await file.createResumableUpload();
     await peer.injectFault({ kind: 'cut-chunk', afterBytes: 300 * KiB });
     const noRetry = storageForPeer(peer, peer.adminToken, { retryOptions: { autoRetry: false } });
-    await assert.rejects(pipeline(Readable.from([body]), noRetry.bucket(BUCKET).file('up/interrupted.bin').createWriteStream({ uri })));
+    await assert.rejects(
+      pipeline(Readable.from([body]), noRetry.bucket(BUCKET).file('up/interrupted.bin').createWriteStream({ uri })),
+    );
     assert.equal((await file.exists())[0], false, 'an interrupted upload leaves no object');
 
-    const q = await raw('PUT', new URL(uri).pathname + new URL(uri).search, { headers: { 'content-range': 'bytes */*' } });
+    const q = await raw('PUT', new URL(uri).pathname + new URL(uri).search, {
+      headers: { 'content-range': 'bytes */*' },
+    });
     assert.equal(q.status, 308);
-    assert.equal(q.headers.get('range'), `bytes=0-${256 * KiB - 1}`, 'only whole 256 KiB units of the cut chunk persist');
+    assert.equal(
+      q.headers.get('range'),
+      `bytes=0-${256 * KiB - 1}`,
+      'only whole 256 KiB units of the cut chunk persist',
+    );
 
     await pipeline(Readable.from([body]), file.createWriteStream({ uri }));
     const [meta] = await file.getMetadata();
@@ -226,7 +257,9 @@ describe('downloads', () => {
 
   test('a range past the end → 416; raw Range headers give 206 with Content-Range', async () => {
     await assert.rejects(gcs.bucket(BUCKET).file('dl/obj').download({ start: 20 }), (e) => status(e) === 416);
-    const res = await raw('GET', `/storage/v1/b/${BUCKET}/o/dl%2Fobj?alt=media`, { headers: { ...auth(), range: 'bytes=-3' } });
+    const res = await raw('GET', `/storage/v1/b/${BUCKET}/o/dl%2Fobj?alt=media`, {
+      headers: { ...auth(), range: 'bytes=-3' },
+    });
     assert.equal(res.status, 206);
     assert.equal(res.headers.get('content-range'), 'bytes 17-19/20');
     assert.equal(await res.text(), 'hij');
@@ -251,8 +284,14 @@ describe('preconditions', () => {
   test('ifGenerationMatch: 0 creates once; the second create → 412', async () => {
     const file = gcs.bucket(BUCKET).file('pre/once');
     await file.save('first', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } });
-    await assert.rejects(file.save('second', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } }), (e) => status(e) === 412);
-    await assert.rejects(file.save(Buffer.alloc(10), { resumable: true, preconditionOpts: { ifGenerationMatch: 0 } }), (e) => status(e) === 412);
+    await assert.rejects(
+      file.save('second', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } }),
+      (e) => status(e) === 412,
+    );
+    await assert.rejects(
+      file.save(Buffer.alloc(10), { resumable: true, preconditionOpts: { ifGenerationMatch: 0 } }),
+      (e) => status(e) === 412,
+    );
     assert.equal((await file.download())[0].toString(), 'first');
   });
 
@@ -260,11 +299,20 @@ describe('preconditions', () => {
     const file = gcs.bucket(BUCKET).file('pre/gen');
     await file.save('v1', { resumable: false });
     const gen = Number((await file.getMetadata())[0].generation);
-    await assert.rejects(file.save('v2', { resumable: false, preconditionOpts: { ifGenerationMatch: gen + 1 } }), (e) => status(e) === 412);
-    await assert.rejects(file.save('v2', { resumable: false, preconditionOpts: { ifGenerationNotMatch: gen } }), (e) => status(e) === 412);
+    await assert.rejects(
+      file.save('v2', { resumable: false, preconditionOpts: { ifGenerationMatch: gen + 1 } }),
+      (e) => status(e) === 412,
+    );
+    await assert.rejects(
+      file.save('v2', { resumable: false, preconditionOpts: { ifGenerationNotMatch: gen } }),
+      (e) => status(e) === 412,
+    );
     await assert.rejects(file.getMetadata({ ifGenerationMatch: gen + 1 }), (e) => status(e) === 412);
     await file.setMetadata({ metadata: { a: '1' } }, { ifMetagenerationMatch: 1 });
-    await assert.rejects(file.setMetadata({ metadata: { a: '2' } }, { ifMetagenerationMatch: 1 }), (e) => status(e) === 412);
+    await assert.rejects(
+      file.setMetadata({ metadata: { a: '2' } }, { ifMetagenerationMatch: 1 }),
+      (e) => status(e) === 412,
+    );
     await assert.rejects(file.delete({ ifGenerationMatch: gen + 1 }), (e) => status(e) === 412);
     await file.delete({ ifGenerationMatch: gen });
     assert.equal((await file.exists())[0], false);
@@ -280,7 +328,9 @@ describe('list, delete, compose', () => {
     let query: { pageToken?: string } | null = {};
     let pages = 0;
     while (query) {
-      const [files, next, resp] = (await gcs.bucket(BUCKET).getFiles({ prefix: 'ls/', delimiter: '/', maxResults: 2, autoPaginate: false, ...query })) as unknown as [
+      const [files, next, resp] = (await gcs
+        .bucket(BUCKET)
+        .getFiles({ prefix: 'ls/', delimiter: '/', maxResults: 2, autoPaginate: false, ...query })) as unknown as [
         { name: string }[],
         { pageToken?: string } | null,
         { prefixes?: string[] },
@@ -295,7 +345,10 @@ describe('list, delete, compose', () => {
     assert.deepEqual(seenPrefixes, ['ls/c/', 'ls/e/']);
     assert.equal(pages, 3);
     const [all] = await gcs.bucket(BUCKET).getFiles({ prefix: 'ls/' });
-    assert.deepEqual(all.map((f) => f.name), names.slice(0, 7));
+    assert.deepEqual(
+      all.map((f) => f.name),
+      names.slice(0, 7),
+    );
   });
 
   test('delete; deleting a missing object → 404', async () => {
@@ -310,7 +363,10 @@ describe('list, delete, compose', () => {
     const parts = [randomBytes(300), randomBytes(5), randomBytes(1000)];
     const b = gcs.bucket(BUCKET);
     for (const [i, p] of parts.entries()) await b.file(`cmp/part-${i}`).save(p, { resumable: false });
-    await b.combine(parts.map((_, i) => b.file(`cmp/part-${i}`)), b.file('cmp/whole'));
+    await b.combine(
+      parts.map((_, i) => b.file(`cmp/part-${i}`)),
+      b.file('cmp/whole'),
+    );
     const whole = Buffer.concat(parts);
     const [meta] = await b.file('cmp/whole').getMetadata();
     assert.equal(meta.crc32c, crc32cBase64(whole));
@@ -331,16 +387,24 @@ describe('strictness', () => {
     assert.equal((await raw('GET', `/storage/v1/b/${BUCKET}/o?versions=true`, { headers: auth() })).status, 400);
     assert.equal((await raw('GET', `/storage/v1/b/${BUCKET}/o?prefix=a&prefix=b`, { headers: auth() })).status, 400);
     assert.equal((await raw('PUT', `/storage/v1/b/${BUCKET}/o`, { headers: auth() })).status, 405);
-    const badType = await raw('POST', `/upload/storage/v1/b/${BUCKET}/o?uploadType=chunked&name=x`, { headers: auth(), body: 'x' });
+    const badType = await raw('POST', `/upload/storage/v1/b/${BUCKET}/o?uploadType=chunked&name=x`, {
+      headers: auth(),
+      body: 'x',
+    });
     assert.equal(badType.status, 400);
   });
 
   test('unknown upload session → 404; a chunk that skips bytes → 400', async () => {
-    const none = await raw('PUT', `/upload/storage/v1/b/${BUCKET}/o?uploadType=resumable&upload_id=nope`, { headers: { 'content-range': 'bytes */*' } });
+    const none = await raw('PUT', `/upload/storage/v1/b/${BUCKET}/o?uploadType=resumable&upload_id=nope`, {
+      headers: { 'content-range': 'bytes */*' },
+    });
     assert.equal(none.status, 404);
     const [uri] = await gcs.bucket(BUCKET).file('strict/gap').createResumableUpload();
     const u = new URL(uri);
-    const gap = await raw('PUT', u.pathname + u.search, { headers: { 'content-range': 'bytes 10-19/20' }, body: Buffer.alloc(10) });
+    const gap = await raw('PUT', u.pathname + u.search, {
+      headers: { 'content-range': 'bytes 10-19/20' },
+      body: Buffer.alloc(10),
+    });
     assert.equal(gap.status, 400);
   });
 });

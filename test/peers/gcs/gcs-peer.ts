@@ -51,7 +51,11 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export async function startGcsPeer(opts: StartGcsPeerOptions = {}): Promise<GcsPeer> {
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
-  const admin: PeerToken = { token: adminToken, access: 'admin', principal: 'admin@strongroom-test.iam.gserviceaccount.com' };
+  const admin: PeerToken = {
+    token: adminToken,
+    access: 'admin',
+    principal: 'admin@strongroom-test.iam.gserviceaccount.com',
+  };
   const projectId = opts.projectId ?? 'strongroom-test';
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
     cwd: ROOT,
@@ -67,7 +71,13 @@ export async function startGcsPeer(opts: StartGcsPeerOptions = {}): Promise<GcsP
       if (m.op === 'failed') reject(new Error(`GCS peer failed to start: ${m.error}`));
       if (m.op === 'ready' || m.op === 'failed') clearTimeout(timer);
     });
-    const config = { tokens: [admin, ...(opts.tokens ?? [])], serviceAccounts: opts.serviceAccounts ?? [], buckets: opts.buckets ?? [], projectId, maxObjectBytes: opts.maxObjectBytes };
+    const config = {
+      tokens: [admin, ...(opts.tokens ?? [])],
+      serviceAccounts: opts.serviceAccounts ?? [],
+      buckets: opts.buckets ?? [],
+      projectId,
+      maxObjectBytes: opts.maxObjectBytes,
+    };
     child.send({ op: 'start', config });
   }).catch((err: unknown) => {
     child.kill('SIGKILL');

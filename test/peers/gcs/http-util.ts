@@ -18,9 +18,11 @@ export class Query {
       this.values.set(k, v);
     }
     const alt = this.values.get('alt');
-    if (alt !== undefined && alt !== 'json' && alt !== 'media') throw badRequest(`Invalid value for alt: ${alt}`, 'invalidParameter');
+    if (alt !== undefined && alt !== 'json' && alt !== 'media')
+      throw badRequest(`Invalid value for alt: ${alt}`, 'invalidParameter');
     const projection = this.values.get('projection');
-    if (projection !== undefined && projection !== 'full' && projection !== 'noAcl') throw badRequest(`Invalid projection: ${projection}`, 'invalidParameter');
+    if (projection !== undefined && projection !== 'full' && projection !== 'noAcl')
+      throw badRequest(`Invalid projection: ${projection}`, 'invalidParameter');
   }
 
   str(name: string): string | undefined {
@@ -44,7 +46,12 @@ export class Query {
 
   preconditions(): Preconditions {
     const pre: Preconditions = {};
-    for (const k of ['ifGenerationMatch', 'ifGenerationNotMatch', 'ifMetagenerationMatch', 'ifMetagenerationNotMatch'] as const) {
+    for (const k of [
+      'ifGenerationMatch',
+      'ifGenerationNotMatch',
+      'ifMetagenerationMatch',
+      'ifMetagenerationNotMatch',
+    ] as const) {
       const v = this.int(k);
       if (v !== undefined) pre[k] = v;
     }
@@ -52,11 +59,25 @@ export class Query {
   }
 }
 
-export const PRECONDITION_PARAMS = ['ifGenerationMatch', 'ifGenerationNotMatch', 'ifMetagenerationMatch', 'ifMetagenerationNotMatch'];
+export const PRECONDITION_PARAMS = [
+  'ifGenerationMatch',
+  'ifGenerationNotMatch',
+  'ifMetagenerationMatch',
+  'ifMetagenerationNotMatch',
+];
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -129,7 +150,8 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   } catch {
     throw badRequest('Parse Error', 'parseError');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('Parse Error', 'parseError');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest('Parse Error', 'parseError');
   return value as Record<string, unknown>;
 }
 

@@ -49,6 +49,10 @@ export function sendMedia(req: IncomingMessage, res: ServerResponse, obj: Stored
     res.end(data);
     return;
   }
-  res.writeHead(206, { ...headers, 'content-length': range.end - range.start + 1, 'content-range': `bytes ${range.start}-${range.end}/${size}` });
+  res.writeHead(206, {
+    ...headers,
+    'content-length': range.end - range.start + 1,
+    'content-range': `bytes ${range.start}-${range.end}/${size}`,
+  });
   res.end(data.subarray(range.start, range.end + 1));
 }

@@ -30,15 +30,28 @@ after(async () => {
 const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
 /** A signed assertion for `sa` with its own key unless `key` is given; `claims`/`header` override. */
-function assertion(sa: ServiceAccountJson, over: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: string } = {}): string {
+function assertion(
+  sa: ServiceAccountJson,
+  over: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: string } = {},
+): string {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'RS256', typ: 'JWT', kid: sa.private_key_id, ...over.header };
-  const claims = { iss: sa.client_email, scope: RW, aud: `${peer.url}/token`, iat: now, exp: now + 3600, ...over.claims };
+  const claims = {
+    iss: sa.client_email,
+    scope: RW,
+    aud: `${peer.url}/token`,
+    iat: now,
+    exp: now + 3600,
+    ...over.claims,
+  };
   const input = `${b64(header)}.${b64(claims)}`;
   return `${input}.${sign('sha256', Buffer.from(input), createPrivateKey(over.key ?? sa.private_key)).toString('base64url')}`;
 }
 
-async function grant(body: string | Record<string, string>, contentType = 'application/x-www-form-urlencoded'): Promise<{ status: number; json: Record<string, unknown> }> {
+async function grant(
+  body: string | Record<string, string>,
+  contentType = 'application/x-www-form-urlencoded',
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${peer.url}/token`, {
     method: 'POST',
     headers: { 'content-type': contentType },
@@ -89,17 +102,38 @@ describe('token endpoint', () => {
 
   const invalidGrant: [string, () => string][] = [
     ['signed with another key (same kid)', () => assertion(writer, { key: serviceAccountKey(peer).json.private_key })],
-    ['signed with another key (its own kid)', () => assertion(writer, { key: serviceAccountKey(peer).json.private_key, header: { kid: 'other' } })],
-    ['claims changed after signing', () => {
-      const [h, , s] = assertion(writer).split('.');
-      const now = Math.floor(Date.now() / 1000);
-      return `${h}.${b64({ iss: reader.client_email, scope: RW, aud: `${peer.url}/token`, iat: now, exp: now + 3600 })}.${s}`;
-    }],
+    [
+      'signed with another key (its own kid)',
+      () => assertion(writer, { key: serviceAccountKey(peer).json.private_key, header: { kid: 'other' } }),
+    ],
+    [
+      'claims changed after signing',
+      () => {
+        const [h, , s] = assertion(writer).split('.');
+        const now = Math.floor(Date.now() / 1000);
+        return `${h}.${b64({ iss: reader.client_email, scope: RW, aud: `${peer.url}/token`, iat: now, exp: now + 3600 })}.${s}`;
+      },
+    ],
     ['unknown account', () => assertion({ ...writer, client_email: 'nobody@strongroom-test.iam.gserviceaccount.com' })],
-    ['audience of another endpoint', () => assertion(writer, { claims: { aud: 'https://oauth2.googleapis.com/token' } })],
-    ['expired', () => assertion(writer, { claims: { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 } })],
+    [
+      'audience of another endpoint',
+      () => assertion(writer, { claims: { aud: 'https://oauth2.googleapis.com/token' } }),
+    ],
+    [
+      'expired',
+      () =>
+        assertion(writer, {
+          claims: { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 },
+        }),
+    ],
     ['longer than an hour', () => assertion(writer, { claims: { exp: Math.floor(Date.now() / 1000) + 7200 } })],
-    ['issued in the future', () => assertion(writer, { claims: { iat: Math.floor(Date.now() / 1000) + 600, exp: Math.floor(Date.now() / 1000) + 1200 } })],
+    [
+      'issued in the future',
+      () =>
+        assertion(writer, {
+          claims: { iat: Math.floor(Date.now() / 1000) + 600, exp: Math.floor(Date.now() / 1000) + 1200 },
+        }),
+    ],
     ['alg none', () => `${b64({ alg: 'none' })}.${b64({ iss: writer.client_email })}.`],
     ['alg HS256', () => assertion(writer, { header: { alg: 'HS256' } })],
     ['two segments', () => assertion(writer).split('.').slice(0, 2).join('.')],
@@ -116,13 +150,29 @@ describe('token endpoint', () => {
   }
 
   test('other refusals: grant type, content type, missing parts, scope', async () => {
-    assert.deepEqual((await grant({ grant_type: 'client_credentials', assertion: assertion(writer) })).json['error'], 'unsupported_grant_type');
+    assert.deepEqual(
+      (await grant({ grant_type: 'client_credentials', assertion: assertion(writer) })).json['error'],
+      'unsupported_grant_type',
+    );
     assert.equal((await grant({ grant_type: GRANT })).json['error'], 'invalid_request');
-    assert.equal((await grant(`grant_type=${encodeURIComponent(GRANT)}&assertion=${assertion(writer)}`, 'application/json')).json['error'], 'invalid_request');
+    assert.equal(
+      (await grant(`grant_type=${encodeURIComponent(GRANT)}&assertion=${assertion(writer)}`, 'application/json')).json[
+        'error'
+      ],
+      'invalid_request',
+    );
     const noScope = await withAssertion(assertion(writer, { claims: { scope: undefined } }));
     assert.deepEqual([noScope.status, noScope.json['error']], [400, 'invalid_scope']);
-    assert.equal((await withAssertion(assertion(writer, { claims: { scope: 'https://www.googleapis.com/auth/bigquery' } }))).json['error'], 'invalid_scope');
-    assert.equal((await withAssertion(assertion(writer, { claims: { sub: 'someone@example.com' } }))).json['error'], 'unauthorized_client');
+    assert.equal(
+      (await withAssertion(assertion(writer, { claims: { scope: 'https://www.googleapis.com/auth/bigquery' } }))).json[
+        'error'
+      ],
+      'invalid_scope',
+    );
+    assert.equal(
+      (await withAssertion(assertion(writer, { claims: { sub: 'someone@example.com' } }))).json['error'],
+      'unauthorized_client',
+    );
   });
 
   test('a made-up bearer token is still 401', async () => {

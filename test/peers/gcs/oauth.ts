@@ -70,7 +70,8 @@ function jsonPart(part: string): Record<string, unknown> {
     if (err instanceof OAuthError) throw err;
     throw grantError('Invalid JWT: a segment is not JSON.');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw grantError('Invalid JWT: a segment is not a JSON object.');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw grantError('Invalid JWT: a segment is not a JSON object.');
   return value as Record<string, unknown>;
 }
 
@@ -98,7 +99,8 @@ export class TokenEndpoint {
     try {
       if (req.method !== 'POST') throw new OAuthError('invalid_request', 'The token endpoint takes POST only.');
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/x-www-form-urlencoded') throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded.');
+      if (type !== 'application/x-www-form-urlencoded')
+        throw new OAuthError('invalid_request', 'Content-Type must be application/x-www-form-urlencoded.');
       const { data } = await readBody(req, 64 * 1024);
       const form = new URLSearchParams(data.toString('utf8'));
       const grant = form.getAll('grant_type');
@@ -107,11 +109,25 @@ export class TokenEndpoint {
       const assertion = form.getAll('assertion');
       if (assertion.length !== 1) throw new OAuthError('invalid_request', 'Missing or repeated assertion.');
       const { sa, scope } = this.check(assertion[0]!);
-      const cap = scope.reduce<Access>((best, s) => (SCOPE_CAP[s] && RANK[SCOPE_CAP[s]] > RANK[best] ? SCOPE_CAP[s] : best), 'none');
+      const cap = scope.reduce<Access>(
+        (best, s) => (SCOPE_CAP[s] && RANK[SCOPE_CAP[s]] > RANK[best] ? SCOPE_CAP[s] : best),
+        'none',
+      );
       const accessToken = `ya29.peer-${randomBytes(24).toString('base64url')}`;
       const buckets = Object.fromEntries(Object.entries(sa.buckets ?? {}).map(([b, a]) => [b, capped(a, cap)]));
-      this.issued.set(accessToken, { token: accessToken, principal: sa.clientEmail, access: capped(sa.access ?? 'none', cap), buckets, expiresAt: Date.now() + LIFETIME_S * 1000 });
-      sendJson(res, 200, { access_token: accessToken, expires_in: LIFETIME_S - 1, token_type: 'Bearer' }, { 'cache-control': 'no-store' });
+      this.issued.set(accessToken, {
+        token: accessToken,
+        principal: sa.clientEmail,
+        access: capped(sa.access ?? 'none', cap),
+        buckets,
+        expiresAt: Date.now() + LIFETIME_S * 1000,
+      });
+      sendJson(
+        res,
+        200,
+        { access_token: accessToken, expires_in: LIFETIME_S - 1, token_type: 'Bearer' },
+        { 'cache-control': 'no-store' },
+      );
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       sendJson(res, 400, { error: err.error, error_description: err.description }, { 'cache-control': 'no-store' });
@@ -131,7 +147,8 @@ export class TokenEndpoint {
     const iss = claims['iss'];
     const account = typeof iss === 'string' ? this.accounts.get(iss) : undefined;
     if (!account) throw grantError('Invalid grant: account not found');
-    if (header['kid'] !== undefined && account.sa.keyId !== undefined && header['kid'] !== account.sa.keyId) throw grantError('Invalid JWT Signature.');
+    if (header['kid'] !== undefined && account.sa.keyId !== undefined && header['kid'] !== account.sa.keyId)
+      throw grantError('Invalid JWT Signature.');
     if (!verify('sha256', Buffer.from(`${h}.${p}`), account.key, signature)) throw grantError('Invalid JWT Signature.');
     if (claims['aud'] !== `${this.url()}/token`) throw grantError('Invalid JWT: Failed audience check.');
     const now = Math.floor(Date.now() / 1000);
@@ -140,9 +157,12 @@ export class TokenEndpoint {
       throw grantError('Invalid JWT: iat and exp must be integers.');
     }
     if (exp <= iat || exp - iat > LIFETIME_S || iat > now + SKEW_S || exp <= now - SKEW_S) {
-      throw grantError('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
+      throw grantError(
+        'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.',
+      );
     }
-    if (claims['sub'] !== undefined && claims['sub'] !== iss) throw new OAuthError('unauthorized_client', 'The peer does not do domain-wide delegation.');
+    if (claims['sub'] !== undefined && claims['sub'] !== iss)
+      throw new OAuthError('unauthorized_client', 'The peer does not do domain-wide delegation.');
     const scope = typeof claims['scope'] === 'string' ? claims['scope'].split(' ').filter((x) => x !== '') : [];
     if (scope.length === 0) throw new OAuthError('invalid_scope', 'Empty or missing scope not allowed.');
     if (!scope.some((x) => SCOPE_CAP[x])) throw new OAuthError('invalid_scope', 'No Cloud Storage scope requested.');

@@ -39,6 +39,10 @@ export function storageOptionsForPeer(peer: Pick<GcsPeer, 'url' | 'projectId'>, 
   };
 }
 
-export function storageForPeer(peer: Pick<GcsPeer, 'url' | 'projectId'>, token: string, extra: StorageOptions = {}): Storage {
+export function storageForPeer(
+  peer: Pick<GcsPeer, 'url' | 'projectId'>,
+  token: string,
+  extra: StorageOptions = {},
+): Storage {
   return new Storage({ ...storageOptionsForPeer(peer, token), ...extra });
 }

@@ -44,7 +44,8 @@ export interface PeerToken {
  * chunk after N bytes; `status` answers the next request with that status; `corrupt-media` flips
  * one byte of the next media download (headers keep the true hashes).
  */
-export type Fault = { kind: 'cut-chunk'; afterBytes: number } | { kind: 'status'; status: number } | { kind: 'corrupt-media' };
+export type Fault =
+  { kind: 'cut-chunk'; afterBytes: number } | { kind: 'status'; status: number } | { kind: 'corrupt-media' };
 
 export interface GcsServerConfig {
   tokens: PeerToken[];
@@ -115,11 +116,20 @@ export class GcsServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (process.env['GCS_PEER_LOG'] === '1') {
-      res.on('finish', () => process.stderr.write(`[gcs-peer] ${req.method} ${req.url} range=${req.headers.range ?? req.headers['content-range'] ?? ''} → ${res.statusCode}\n`));
+      res.on('finish', () =>
+        process.stderr.write(
+          `[gcs-peer] ${req.method} ${req.url} range=${req.headers.range ?? req.headers['content-range'] ?? ''} → ${res.statusCode}\n`,
+        ),
+      );
     }
     try {
       const status = this.takeFault('status');
-      if (status) throw new GcsHttpError(status.status, status.status === 429 ? 'rateLimitExceeded' : 'backendError', 'Injected fault.');
+      if (status)
+        throw new GcsHttpError(
+          status.status,
+          status.status === 429 ? 'rateLimitExceeded' : 'backendError',
+          'Injected fault.',
+        );
       await this.route(req, res);
     } catch (err) {
       if (res.headersSent || res.destroyed) return;
@@ -133,7 +143,10 @@ export class GcsServer {
     if (url.pathname === '/token' && url.search === '') return this.oauth.handle(req, res);
     let segments: string[];
     try {
-      segments = url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
+      segments = url.pathname
+        .split('/')
+        .slice(1)
+        .map((s) => decodeURIComponent(s));
     } catch {
       throw badRequest('Malformed percent-encoding in the path.');
     }
@@ -176,7 +189,8 @@ export class GcsServer {
       if (method !== 'POST') throw methodNotAllowed();
       return this.compose(req, res, bucket, object, new Query(p, PRECONDITION_PARAMS));
     }
-    if (method === 'GET') return this.getObject(req, res, bucket, object, new Query(p, ['generation', ...PRECONDITION_PARAMS]));
+    if (method === 'GET')
+      return this.getObject(req, res, bucket, object, new Query(p, ['generation', ...PRECONDITION_PARAMS]));
     if (method === 'DELETE') {
       const q = new Query(p, ['generation', ...PRECONDITION_PARAMS]);
       this.authorize(req, bucket, 'write', 'storage.objects.delete');
@@ -243,7 +257,16 @@ export class GcsServer {
   }
 
   private list(req: IncomingMessage, res: ServerResponse, bucket: string, p: URLSearchParams): void {
-    const q = new Query(p, ['prefix', 'delimiter', 'pageToken', 'maxResults', 'startOffset', 'endOffset', 'includeTrailingDelimiter', 'versions']);
+    const q = new Query(p, [
+      'prefix',
+      'delimiter',
+      'pageToken',
+      'maxResults',
+      'startOffset',
+      'endOffset',
+      'includeTrailingDelimiter',
+      'versions',
+    ]);
     this.authorize(req, bucket, 'read', 'storage.objects.list');
     const b = this.store.bucket(bucket);
     if (q.bool('versions') === true) throw badRequest('The peer keeps no object versions.', 'invalidParameter');
@@ -253,7 +276,8 @@ export class GcsServer {
     let after: string | undefined;
     if (pageToken !== undefined) {
       const decoded = Buffer.from(pageToken, 'base64url').toString('utf8');
-      if (!decoded.startsWith('v1:') || Buffer.from(decoded, 'utf8').toString('base64url') !== pageToken) throw badRequest('Invalid pageToken.');
+      if (!decoded.startsWith('v1:') || Buffer.from(decoded, 'utf8').toString('base64url') !== pageToken)
+        throw badRequest('Invalid pageToken.');
       after = decoded.slice(3);
     }
     const page = listObjects(b, {
@@ -280,11 +304,19 @@ export class GcsServer {
     sendJson(res, 200, objectResource(this.url, obj));
   }
 
-  private async compose(req: IncomingMessage, res: ServerResponse, bucket: string, object: string, q: Query): Promise<void> {
+  private async compose(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    object: string,
+    q: Query,
+  ): Promise<void> {
     this.authorize(req, bucket, 'write', 'storage.objects.create');
     const { data } = await readBody(req, 1024 * 1024);
     const body = parseJsonObject(data);
-    for (const k of Object.keys(body)) if (k !== 'sourceObjects' && k !== 'destination' && k !== 'kind') throw badRequest(`Unsupported compose field: ${k}`);
+    for (const k of Object.keys(body))
+      if (k !== 'sourceObjects' && k !== 'destination' && k !== 'kind')
+        throw badRequest(`Unsupported compose field: ${k}`);
     const sources = body['sourceObjects'];
     if (!Array.isArray(sources)) throw badRequest('Required field: sourceObjects', 'required');
     const parsed = sources.map((s: unknown) => {
@@ -292,24 +324,37 @@ export class GcsServer {
       if (typeof src?.name !== 'string') throw badRequest('Every source object needs a name.', 'required');
       const out: { name: string; generation?: number; ifGenerationMatch?: number } = { name: src.name };
       if (src.generation !== undefined) out.generation = Number(src.generation);
-      if (src.objectPreconditions?.ifGenerationMatch !== undefined) out.ifGenerationMatch = Number(src.objectPreconditions.ifGenerationMatch);
+      if (src.objectPreconditions?.ifGenerationMatch !== undefined)
+        out.ifGenerationMatch = Number(src.objectPreconditions.ifGenerationMatch);
       return out;
     });
     const dest = uploadMetadata((body['destination'] ?? {}) as Record<string, unknown>, bucket).input;
-    if (dest.md5Hash !== undefined || dest.crc32c !== undefined) throw badRequest('Compose destinations cannot carry hashes in the peer.');
+    if (dest.md5Hash !== undefined || dest.crc32c !== undefined)
+      throw badRequest('Compose destinations cannot carry hashes in the peer.');
     const obj = this.store.compose(bucket, checkObjectName(object), parsed, dest, q.preconditions());
     sendJson(res, 200, objectResource(this.url, obj));
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, bucket: string, object: string, q: Query): Promise<void> {
+  private async patch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    object: string,
+    q: Query,
+  ): Promise<void> {
     this.authorize(req, bucket, 'write', 'storage.objects.update');
     const { data } = await readBody(req, 64 * 1024);
     const body = parseJsonObject(data);
-    for (const k of Object.keys(body)) if (k !== 'contentType' && k !== 'metadata') throw badRequest(`The peer does not support patching field: ${k}`);
+    for (const k of Object.keys(body))
+      if (k !== 'contentType' && k !== 'metadata') throw badRequest(`The peer does not support patching field: ${k}`);
     const patch: { contentType?: string; metadata?: Record<string, string | null> } = {};
     if (typeof body['contentType'] === 'string') patch.contentType = body['contentType'];
     if (body['metadata'] !== undefined) patch.metadata = body['metadata'] as Record<string, string | null>;
-    sendJson(res, 200, objectResource(this.url, this.store.patch(bucket, checkObjectName(object), patch, q.preconditions())));
+    sendJson(
+      res,
+      200,
+      objectResource(this.url, this.store.patch(bucket, checkObjectName(object), patch, q.preconditions())),
+    );
   }
 }
 

@@ -33,7 +33,10 @@ export interface TestServiceAccount {
 }
 
 /** A new key (not registered anywhere). `clientEmail` defaults to a random name in the peer's project. */
-export function serviceAccountKey(peer: Pick<GcsPeer, 'url' | 'projectId'>, opts: { clientEmail?: string } = {}): TestServiceAccount {
+export function serviceAccountKey(
+  peer: Pick<GcsPeer, 'url' | 'projectId'>,
+  opts: { clientEmail?: string } = {},
+): TestServiceAccount {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const name = `sa-${randomBytes(4).toString('hex')}`;
   return {

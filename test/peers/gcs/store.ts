@@ -75,7 +75,11 @@ export class GcsStore {
   createBucket(name: string): Bucket {
     checkBucketName(name);
     if (this.buckets.has(name)) {
-      throw new GcsHttpError(409, 'conflict', 'Your previous request to create the named bucket succeeded and you already own it.');
+      throw new GcsHttpError(
+        409,
+        'conflict',
+        'Your previous request to create the named bucket succeeded and you already own it.',
+      );
     }
     const bucket: Bucket = { name, timeCreated: new Date(), objects: new Map() };
     this.buckets.set(name, bucket);
@@ -89,14 +93,16 @@ export class GcsStore {
   }
 
   deleteBucket(name: string): void {
-    if (this.bucket(name).objects.size > 0) throw new GcsHttpError(409, 'conflict', 'The bucket you tried to delete is not empty.');
+    if (this.bucket(name).objects.size > 0)
+      throw new GcsHttpError(409, 'conflict', 'The bucket you tried to delete is not empty.');
     this.buckets.delete(name);
   }
 
   /** The live object, 404 when missing (or when `generation` names another generation). */
   object(bucketName: string, name: string, generation?: number): StoredObject {
     const obj = this.bucket(bucketName).objects.get(name);
-    if (!obj || (generation !== undefined && obj.generation !== generation)) throw notFound(`No such object: ${bucketName}/${name}`);
+    if (!obj || (generation !== undefined && obj.generation !== generation))
+      throw notFound(`No such object: ${bucketName}/${name}`);
     return obj;
   }
 
@@ -105,21 +111,33 @@ export class GcsStore {
     const gen = existing?.generation ?? 0;
     if (pre.ifGenerationMatch !== undefined && pre.ifGenerationMatch !== gen) throw preconditionFailed();
     if (pre.ifGenerationNotMatch !== undefined && pre.ifGenerationNotMatch === gen) throw preconditionFailed();
-    if (pre.ifMetagenerationMatch !== undefined && (!existing || existing.metageneration !== pre.ifMetagenerationMatch)) throw preconditionFailed();
-    if (pre.ifMetagenerationNotMatch !== undefined && (!existing || existing.metageneration === pre.ifMetagenerationNotMatch)) throw preconditionFailed();
+    if (pre.ifMetagenerationMatch !== undefined && (!existing || existing.metageneration !== pre.ifMetagenerationMatch))
+      throw preconditionFailed();
+    if (
+      pre.ifMetagenerationNotMatch !== undefined &&
+      (!existing || existing.metageneration === pre.ifMetagenerationNotMatch)
+    )
+      throw preconditionFailed();
   }
 
   /** Read preconditions: a failed "match" is 412, a failed "not match" is 304, as on GCS. */
   checkRead(obj: StoredObject, pre: Preconditions): void {
     if (pre.ifGenerationMatch !== undefined && pre.ifGenerationMatch !== obj.generation) throw preconditionFailed();
-    if (pre.ifMetagenerationMatch !== undefined && pre.ifMetagenerationMatch !== obj.metageneration) throw preconditionFailed();
+    if (pre.ifMetagenerationMatch !== undefined && pre.ifMetagenerationMatch !== obj.metageneration)
+      throw preconditionFailed();
     if (pre.ifGenerationNotMatch === obj.generation || pre.ifMetagenerationNotMatch === obj.metageneration) {
       throw new GcsHttpError(304, 'notModified', 'Not Modified');
     }
   }
 
   /** Creates or replaces an object atomically after checking hashes and preconditions. */
-  insert(bucketName: string, name: string, input: NewObject, pre: Preconditions, component?: { count: number }): StoredObject {
+  insert(
+    bucketName: string,
+    name: string,
+    input: NewObject,
+    pre: Preconditions,
+    component?: { count: number },
+  ): StoredObject {
     const bucket = this.bucket(bucketName);
     checkObjectName(name);
     const md5Hash = createHash('md5').update(input.data).digest('base64');
@@ -165,7 +183,10 @@ export class GcsStore {
     pre: Preconditions,
   ): StoredObject {
     if (sources.length === 0) throw badRequest('You must provide at least one source component.', 'required');
-    if (sources.length > MAX_COMPOSE_SOURCES) throw badRequest(`The number of source components provided (${sources.length}) exceeds the maximum (${MAX_COMPOSE_SOURCES}).`);
+    if (sources.length > MAX_COMPOSE_SOURCES)
+      throw badRequest(
+        `The number of source components provided (${sources.length}) exceeds the maximum (${MAX_COMPOSE_SOURCES}).`,
+      );
     const parts = sources.map((s) => {
       const obj = this.object(bucketName, checkObjectName(s.name), s.generation);
       if (s.ifGenerationMatch !== undefined && s.ifGenerationMatch !== obj.generation) throw preconditionFailed();
@@ -180,7 +201,12 @@ export class GcsStore {
   }
 
   /** Updates content type / custom metadata; bumps metageneration. */
-  patch(bucketName: string, name: string, patch: { contentType?: string; metadata?: Record<string, string | null> }, pre: Preconditions): StoredObject {
+  patch(
+    bucketName: string,
+    name: string,
+    patch: { contentType?: string; metadata?: Record<string, string | null> },
+    pre: Preconditions,
+  ): StoredObject {
     const obj = this.object(bucketName, name);
     this.checkWrite(obj, pre);
     if (patch.contentType !== undefined) obj.contentType = patch.contentType;
@@ -215,7 +241,10 @@ export interface ListQuery {
 }
 
 /** One page of a listing; `maxResults` counts objects and prefixes together, as GCS does. */
-export function listObjects(bucket: Bucket, q: ListQuery): { items: StoredObject[]; prefixes: string[]; last?: string } {
+export function listObjects(
+  bucket: Bucket,
+  q: ListQuery,
+): { items: StoredObject[]; prefixes: string[]; last?: string } {
   const names = [...bucket.objects.keys()].filter((n) => n.startsWith(q.prefix)).sort(compareNames);
   const items: StoredObject[] = [];
   const prefixes: string[] = [];

@@ -41,15 +41,20 @@ interface Session {
 const METADATA_FIELDS = new Set(['name', 'bucket', 'contentType', 'metadata', 'md5Hash', 'crc32c']);
 
 /** Object metadata sent with an upload; fields the peer would silently ignore are refused. */
-export function uploadMetadata(meta: Record<string, unknown>, bucket: string): { name?: string; input: Omit<NewObject, 'data'> } {
-  for (const k of Object.keys(meta)) if (!METADATA_FIELDS.has(k)) throw badRequest(`The peer does not support object field: ${k}`);
+export function uploadMetadata(
+  meta: Record<string, unknown>,
+  bucket: string,
+): { name?: string; input: Omit<NewObject, 'data'> } {
+  for (const k of Object.keys(meta))
+    if (!METADATA_FIELDS.has(k)) throw badRequest(`The peer does not support object field: ${k}`);
   const input: Omit<NewObject, 'data'> = {};
   const str = (k: string): string | undefined => {
     const v = meta[k];
     if (v !== undefined && typeof v !== 'string') throw badRequest(`Invalid value for field ${k}`);
     return v;
   };
-  if (str('bucket') !== undefined && meta['bucket'] !== bucket) throw badRequest('Bucket in metadata does not match the request.');
+  if (str('bucket') !== undefined && meta['bucket'] !== bucket)
+    throw badRequest('Bucket in metadata does not match the request.');
   const contentType = str('contentType');
   if (contentType !== undefined) input.contentType = contentType;
   const md5Hash = str('md5Hash');
@@ -69,14 +74,18 @@ export function uploadMetadata(meta: Record<string, unknown>, bucket: string): {
 
 function objectName(q: Query, fromMeta?: string): string {
   const fromQuery = q.str('name');
-  if (fromQuery !== undefined && fromMeta !== undefined && fromQuery !== fromMeta) throw badRequest('Object name in metadata does not match the name parameter.');
+  if (fromQuery !== undefined && fromMeta !== undefined && fromQuery !== fromMeta)
+    throw badRequest('Object name in metadata does not match the name parameter.');
   const name = fromQuery ?? fromMeta;
   if (name === undefined) throw badRequest('Required parameter: name', 'required');
   return checkObjectName(name);
 }
 
 /** Splits a two-part multipart/related body into JSON metadata and media. */
-export function parseMultipart(contentType: string | undefined, body: Buffer): { meta: Buffer; media: Buffer; mediaType?: string } {
+export function parseMultipart(
+  contentType: string | undefined,
+  body: Buffer,
+): { meta: Buffer; media: Buffer; mediaType?: string } {
   const m = /^multipart\/related\s*;.*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
   if (!m) throw badRequest('Multipart upload needs Content-Type multipart/related with a boundary.');
   const boundary = m[1] ?? m[2]!;
@@ -107,9 +116,12 @@ export function parseMultipart(contentType: string | undefined, body: Buffer): {
     return { headers, body: p.subarray(end + 4) };
   });
   const [metaPart, mediaPart] = split as [(typeof split)[0], (typeof split)[0]];
-  if (!/^application\/json\b/i.test(metaPart.headers.get('content-type') ?? '')) throw badRequest('The first multipart part must be application/json metadata.');
+  if (!/^application\/json\b/i.test(metaPart.headers.get('content-type') ?? ''))
+    throw badRequest('The first multipart part must be application/json metadata.');
   const mediaType = mediaPart.headers.get('content-type');
-  return mediaType === undefined ? { meta: metaPart.body, media: mediaPart.body } : { meta: metaPart.body, media: mediaPart.body, mediaType };
+  return mediaType === undefined
+    ? { meta: metaPart.body, media: mediaPart.body }
+    : { meta: metaPart.body, media: mediaPart.body, mediaType };
 }
 
 export class Uploads {
@@ -143,12 +155,21 @@ export class Uploads {
       const meta = uploadMetadata(parseJsonObject(data), bucket);
       const name = objectName(q, meta.name);
       store.checkWrite(store.bucket(bucket).objects.get(name), pre);
-      const session: Session = { id: randomBytes(24).toString('base64url'), bucket, name, input: meta.input, pre, chunks: [], received: 0 };
+      const session: Session = {
+        id: randomBytes(24).toString('base64url'),
+        bucket,
+        name,
+        input: meta.input,
+        pre,
+        chunks: [],
+        received: 0,
+      };
       const type = req.headers['x-upload-content-type'];
       if (typeof type === 'string' && session.input.contentType === undefined) session.input.contentType = type;
       const declared = req.headers['x-upload-content-length'];
       if (declared !== undefined) {
-        if (typeof declared !== 'string' || !/^\d+$/.test(declared)) throw badRequest('Invalid X-Upload-Content-Length.');
+        if (typeof declared !== 'string' || !/^\d+$/.test(declared))
+          throw badRequest('Invalid X-Upload-Content-Length.');
         session.declaredSize = Number(declared);
       }
       this.sessions.set(session.id, session);
@@ -178,12 +199,16 @@ export class Uploads {
       if (range.total !== undefined && range.total === s.received) return this.finish(res, req, s);
       return this.incomplete(res, s);
     }
-    if (range.start !== s.received) throw badRequest(`Chunk starts at ${range.start} but ${s.received} bytes are persisted.`);
-    if (range.end !== undefined && range.end - range.start + 1 !== data.length) throw badRequest('Content-Range does not match the body length.');
+    if (range.start !== s.received)
+      throw badRequest(`Chunk starts at ${range.start} but ${s.received} bytes are persisted.`);
+    if (range.end !== undefined && range.end - range.start + 1 !== data.length)
+      throw badRequest('Content-Range does not match the body length.');
     const end = range.start + data.length;
-    if (range.total !== undefined && end > range.total) throw badRequest('Chunk extends beyond the declared total size.');
+    if (range.total !== undefined && end > range.total)
+      throw badRequest('Chunk extends beyond the declared total size.');
     if (range.end === undefined || end === range.total) {
-      if (range.total !== undefined && end !== range.total) throw badRequest('Upload ended before the declared total size.');
+      if (range.total !== undefined && end !== range.total)
+        throw badRequest('Upload ended before the declared total size.');
       this.keep(s, data, 1);
       return this.finish(res, req, s);
     }
@@ -200,7 +225,8 @@ export class Uploads {
   }
 
   private session(bucket: string, q: Query): Session {
-    if (q.str('uploadType') !== 'resumable') throw badRequest('Session requests need uploadType=resumable.', 'invalidParameter');
+    if (q.str('uploadType') !== 'resumable')
+      throw badRequest('Session requests need uploadType=resumable.', 'invalidParameter');
     const s = this.sessions.get(q.str('upload_id') ?? '');
     if (!s || s.bucket !== bucket) throw notFound('No such upload session.');
     return s;
@@ -224,8 +250,13 @@ export class Uploads {
 
   private finish(res: ServerResponse, req: IncomingMessage, s: Session): void {
     try {
-      if (s.declaredSize !== undefined && s.declaredSize !== s.received) throw badRequest('Upload size differs from X-Upload-Content-Length.');
-      const input: NewObject = { ...s.input, data: Buffer.concat(s.chunks), ...parseGoogHash(req.headers['x-goog-hash']) };
+      if (s.declaredSize !== undefined && s.declaredSize !== s.received)
+        throw badRequest('Upload size differs from X-Upload-Content-Length.');
+      const input: NewObject = {
+        ...s.input,
+        data: Buffer.concat(s.chunks),
+        ...parseGoogHash(req.headers['x-goog-hash']),
+      };
       s.result = this.deps.store.insert(s.bucket, s.name, input, s.pre);
       s.chunks = [];
       this.reply(res, s.result);

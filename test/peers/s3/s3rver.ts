@@ -29,10 +29,15 @@ export function s3rverMissing(): string | undefined {
 export async function startS3rver(buckets: string[]): Promise<S3Peer> {
   const directory = await mkdtemp(path.join(tmpdir(), 'sr-s3rver-'));
   const main = fileURLToPath(new URL('./s3rver-main.cjs', import.meta.url));
-  const peer = await spawnPeer('s3rver', process.execPath, ['--openssl-legacy-provider', main, JSON.stringify({ directory, buckets })], (line) => {
-    const m = /^\{"port":(\d+)\}$/.exec(line);
-    return m ? Number(m[1]) : undefined;
-  });
+  const peer = await spawnPeer(
+    's3rver',
+    process.execPath,
+    ['--openssl-legacy-provider', main, JSON.stringify({ directory, buckets })],
+    (line) => {
+      const m = /^\{"port":(\d+)\}$/.exec(line);
+      return m ? Number(m[1]) : undefined;
+    },
+  );
   return {
     endpoint: `http://127.0.0.1:${peer.port}`,
     stop: async () => {

@@ -49,7 +49,9 @@ export async function startSoftHsm(opts: StartSoftHsmOptions = {}): Promise<Soft
   const tokenDir = path.join(dir, 'tokens');
   await mkdir(tokenDir, { mode: 0o700 });
   const confPath = path.join(dir, 'softhsm2.conf');
-  await writeFile(confPath, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\n`, { mode: 0o600 });
+  await writeFile(confPath, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\n`, {
+    mode: 0o600,
+  });
 
   const tokenLabel = opts.tokenLabel ?? 'strongroom-test';
   const pin = opts.pin ?? randomBytes(6).toString('hex');
@@ -58,11 +60,16 @@ export async function startSoftHsm(opts: StartSoftHsmOptions = {}): Promise<Soft
   process.env['SOFTHSM2_CONF'] = confPath;
 
   const initToken = (label: string, userPin: string): void => {
-    const r = spawnSync(SOFTHSM_UTIL, ['--init-token', '--free', '--label', label, '--pin', userPin, '--so-pin', soPin], {
-      env: { ...process.env, SOFTHSM2_CONF: confPath },
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`softhsm2-util --init-token failed: ${r.stderr || r.stdout || r.error?.message}`);
+    const r = spawnSync(
+      SOFTHSM_UTIL,
+      ['--init-token', '--free', '--label', label, '--pin', userPin, '--so-pin', soPin],
+      {
+        env: { ...process.env, SOFTHSM2_CONF: confPath },
+        encoding: 'utf8',
+      },
+    );
+    if (r.status !== 0)
+      throw new Error(`softhsm2-util --init-token failed: ${r.stderr || r.stdout || r.error?.message}`);
   };
   initToken(tokenLabel, pin);
 

@@ -46,9 +46,20 @@ export const transport: JsonTransport = {
     if (method !== 'GET' && method !== 'HEAD') Object.assign(headers, csrfHeader());
     let res: Response;
     try {
-      res = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      res = await fetch(path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        cache: 'no-store',
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
     } catch {
-      throw new ApiError(0, 'NETWORK', 'The server could not be reached', 'Check your connection; the request was not completed.');
+      throw new ApiError(
+        0,
+        'NETWORK',
+        'The server could not be reached',
+        'Check your connection; the request was not completed.',
+      );
     }
     const parsed = await parse(res);
     if (res.status >= 400) {

@@ -27,7 +27,9 @@ export function issuesOf(error: unknown): Issue[] {
 
 /** Schema-library wording ("Too small: expected string to have >=1 characters") as people say it. */
 export function plain(message: string): string {
-  const small = /^Too small: expected (string|number|array) to have >=?\s*(\d+)\s*(characters|items)?/i.exec(message) ?? /^Too small: expected (number) to be >=?\s*(\d+)/i.exec(message);
+  const small =
+    /^Too small: expected (string|number|array) to have >=?\s*(\d+)\s*(characters|items)?/i.exec(message) ??
+    /^Too small: expected (number) to be >=?\s*(\d+)/i.exec(message);
   if (small) {
     const [, kind, n] = small;
     if (kind === 'string') return n === '1' ? 'This field is required.' : `At least ${n} characters.`;
@@ -36,11 +38,13 @@ export function plain(message: string): string {
   }
   const big = /^Too big: expected (string|number|array) to (?:have|be) <=?\s*(\d+)/i.exec(message);
   if (big) return big[1] === 'string' ? `At most ${big[2]} characters.` : `At most ${big[2]}.`;
-  if (/^Invalid input: expected \w+, received undefined/i.test(message) || /^Required$/i.test(message)) return 'This field is required.';
+  if (/^Invalid input: expected \w+, received undefined/i.test(message) || /^Required$/i.test(message))
+    return 'This field is required.';
   // Rule descriptions ("an email address", "a duration like 90d") read as "Expected …".
   if (/^(an?|the) /.test(message)) return `Expected ${message}.`;
   return /[.!?]$/.test(message) ? message : `${message}.`;
 }
 
 /** Does an issue at `issuePath` concern the field editing `fieldPath` (the same path, or inside it)? */
-export const concerns = (fieldPath: string, issuePath: string) => issuePath === fieldPath || issuePath.startsWith(`${fieldPath}/`);
+export const concerns = (fieldPath: string, issuePath: string) =>
+  issuePath === fieldPath || issuePath.startsWith(`${fieldPath}/`);

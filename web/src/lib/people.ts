@@ -12,7 +12,12 @@ export function usePeople(): (id: string) => string {
   const { me } = useSession();
   const ws = useWorkspace();
   const can = usePermissions();
-  const users = useQuery({ queryKey: ['users', ws.id], queryFn: () => api.users.list(ws.id), enabled: can.listUsers, staleTime: 60_000 });
+  const users = useQuery({
+    queryKey: ['users', ws.id],
+    queryFn: () => api.users.list(ws.id),
+    enabled: can.listUsers,
+    staleTime: 60_000,
+  });
   return (id: string) => {
     if (id === me?.user.id) return `you (${me.user.email})`;
     const u = users.data?.users.find((x) => x.id === id);

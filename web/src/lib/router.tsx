@@ -32,7 +32,11 @@ export interface Location {
 export function useLocation(): Location {
   const href = useSyncExternalStore(subscribe, snapshot);
   const url = new URL(href, window.location.origin);
-  return { path: url.pathname, segments: url.pathname.split('/').filter(Boolean).map(decodeURIComponent), query: url.searchParams };
+  return {
+    path: url.pathname,
+    segments: url.pathname.split('/').filter(Boolean).map(decodeURIComponent),
+    query: url.searchParams,
+  };
 }
 
 export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {

@@ -43,7 +43,8 @@ export function datasetNameProblem(name: string): string | undefined {
   if (name.length > 128) return `At most 128 characters: this name has ${name.length}.`;
   if (/\s/.test(name)) return 'No spaces: use - or _ between words (e.g. sales-2024).';
   const odd = [...name].find((c) => !/[A-Za-z0-9._-]/.test(c));
-  if (odd) return `"${odd}" cannot be used: names are letters A–Z and a–z, digits, and . _ - (no accents or other scripts).`;
+  if (odd)
+    return `"${odd}" cannot be used: names are letters A–Z and a–z, digits, and . _ - (no accents or other scripts).`;
   return 'Start with a letter or a digit.';
 }
 

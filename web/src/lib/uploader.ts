@@ -49,10 +49,17 @@ export class UploadCancelled extends Error {
   }
 }
 
-const resumeKey = (o: UploadOptions) => `strongroom.upload.${o.workspace}.${o.dataset}.${o.file.name}.${o.file.size}.${o.file.lastModified}`;
+const resumeKey = (o: UploadOptions) =>
+  `strongroom.upload.${o.workspace}.${o.dataset}.${o.file.name}.${o.file.size}.${o.file.lastModified}`;
 
 /** One XHR request with upload progress; resolves with the parsed JSON answer. */
-function xhrSend(method: string, url: string, body: Blob, onSent: (loaded: number) => void, signal: AbortSignal): Promise<unknown> {
+function xhrSend(
+  method: string,
+  url: string,
+  body: Blob,
+  onSent: (loaded: number) => void,
+  signal: AbortSignal,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
@@ -73,29 +80,50 @@ function xhrSend(method: string, url: string, body: Blob, onSent: (loaded: numbe
         reject(err);
       } else resolve(parsed);
     };
-    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', 'The connection was lost', 'Pick the same file again to resume the upload.'));
+    xhr.onerror = () =>
+      reject(new ApiError(0, 'NETWORK', 'The connection was lost', 'Pick the same file again to resume the upload.'));
     xhr.onabort = () => reject(new UploadCancelled());
     signal.addEventListener('abort', () => xhr.abort(), { once: true });
     xhr.send(body);
   });
 }
 
-function meter(total: number, already: number, onProgress: (p: UploadProgress) => void, resumed: boolean, parts?: number) {
+function meter(
+  total: number,
+  already: number,
+  onProgress: (p: UploadProgress) => void,
+  resumed: boolean,
+  parts?: number,
+) {
   const t0 = performance.now();
   return (sent: number, finishing = false) => {
     const secs = Math.max((performance.now() - t0) / 1000, 0.001);
     const rate = Math.max(sent - already, 0) / secs;
-    onProgress({ sent, total, rate, eta: rate > 0 ? (total - sent) / rate : Infinity, finishing, resumed, ...(parts ? { parts } : {}) });
+    onProgress({
+      sent,
+      total,
+      rate,
+      eta: rate > 0 ? (total - sent) / rate : Infinity,
+      finishing,
+      resumed,
+      ...(parts ? { parts } : {}),
+    });
   };
 }
 
 /** Parts in flight at once (the server accepts a bounded number per process and answers 429 beyond). */
 const PARALLEL = 3;
 const RETRIES = 4;
-const retriable = (err: unknown) => err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status === 503);
+const retriable = (err: unknown) =>
+  err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status === 503);
 const pause = (ms: number) => new Promise((r) => window.setTimeout(r, ms));
 
-async function resumable(o: UploadOptions, signal: AbortSignal, session: UploadSession, resumed: boolean): Promise<DatasetVersion> {
+async function resumable(
+  o: UploadOptions,
+  signal: AbortSignal,
+  session: UploadSession,
+  resumed: boolean,
+): Promise<DatasetVersion> {
   const have = new Set(session.received);
   const partBytes = (n: number) => Math.min(session.partSize, session.size - (n - 1) * session.partSize);
   let stored = [...have].reduce((a, n) => a + partBytes(n), 0);
@@ -110,7 +138,13 @@ async function resumable(o: UploadOptions, signal: AbortSignal, session: UploadS
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new UploadCancelled();
       try {
-        await xhrSend('PUT', paths.uploadPart(o.workspace, o.dataset, session.id, n), blob, (loaded) => (inFlight.set(n, loaded), update()), signal);
+        await xhrSend(
+          'PUT',
+          paths.uploadPart(o.workspace, o.dataset, session.id, n),
+          blob,
+          (loaded) => (inFlight.set(n, loaded), update()),
+          signal,
+        );
         break;
       } catch (err) {
         inFlight.delete(n);
@@ -140,7 +174,13 @@ async function single(o: UploadOptions, signal: AbortSignal): Promise<DatasetVer
   for (const t of o.tags ?? []) q.append('tag', t);
   const report = meter(o.file.size, 0, o.onProgress, false);
   report(0);
-  const out = (await xhrSend('PUT', `${paths.datasetVersions(o.workspace, o.dataset)}?${q}`, o.file, (loaded) => report(loaded, loaded >= o.file.size), signal)) as { version: DatasetVersion };
+  const out = (await xhrSend(
+    'PUT',
+    `${paths.datasetVersions(o.workspace, o.dataset)}?${q}`,
+    o.file,
+    (loaded) => report(loaded, loaded >= o.file.size),
+    signal,
+  )) as { version: DatasetVersion };
   return out.version;
 }
 

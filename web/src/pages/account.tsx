@@ -18,14 +18,25 @@ function Tokens() {
   const [days, setDays] = useState(30);
   const [created, setCreated] = useState<string | null>(null);
   const create = useMutation({
-    mutationFn: () => withReauth(() => api.tokens.create({ name, scopes: scopes.split(/[\s,]+/).filter(Boolean), expiresInDays: days, workspace: ws.id })),
+    mutationFn: () =>
+      withReauth(() =>
+        api.tokens.create({
+          name,
+          scopes: scopes.split(/[\s,]+/).filter(Boolean),
+          expiresInDays: days,
+          workspace: ws.id,
+        }),
+      ),
     onSuccess: (out) => {
       setCreated(out.token);
       setName('');
       void qc.invalidateQueries({ queryKey: ['tokens'] });
     },
   });
-  const revoke = useMutation({ mutationFn: (id: string) => api.tokens.revoke(id), onSettled: () => qc.invalidateQueries({ queryKey: ['tokens'] }) });
+  const revoke = useMutation({
+    mutationFn: (id: string) => api.tokens.revoke(id),
+    onSettled: () => qc.invalidateQueries({ queryKey: ['tokens'] }),
+  });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setCreated(null);
@@ -35,7 +46,9 @@ function Tokens() {
     <section className={ui.panel} aria-label="API tokens">
       {dialog}
       <h2 style={{ marginTop: 0 }}>API tokens</h2>
-      <p className={ui.muted}>For scripts and the SDK. A token acts as you, only in workspace {ws.id} and only for its scopes.</p>
+      <p className={ui.muted}>
+        For scripts and the SDK. A token acts as you, only in workspace {ws.id} and only for its scopes.
+      </p>
       <Problem error={tokens.error ?? create.error ?? revoke.error} />
       {created ? (
         <Notice kind="ok" title="Copy your token now: it is not shown again">
@@ -50,13 +63,40 @@ function Tokens() {
       <FieldErrors error={create.error}>
         <form onSubmit={submit} className={ui.grid2} aria-label="New API token">
           <Field label="Name" path="/name">
-            {(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />}
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+                required
+                maxLength={100}
+              />
+            )}
           </Field>
-          <Field label="Scopes" path="/scopes" help="Actions or prefixes, separated by spaces, e.g. dataset.* vault.secret.read">
-            {(id) => <input id={id} className={ui.input} value={scopes} onChange={(e) => setScopes(e.target.value)} required />}
+          <Field
+            label="Scopes"
+            path="/scopes"
+            help="Actions or prefixes, separated by spaces, e.g. dataset.* vault.secret.read"
+          >
+            {(id) => (
+              <input id={id} className={ui.input} value={scopes} onChange={(e) => setScopes(e.target.value)} required />
+            )}
           </Field>
           <Field label="Expires in (days)" path="/expiresInDays" mismatch="A whole number of days from 1 to 365.">
-            {(id) => <input id={id} className={ui.input} type="number" min={1} max={365} step={1} required value={Number.isNaN(days) ? '' : days} onChange={(e) => setDays(e.target.valueAsNumber)} />}
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                type="number"
+                min={1}
+                max={365}
+                step={1}
+                required
+                value={Number.isNaN(days) ? '' : days}
+                onChange={(e) => setDays(e.target.valueAsNumber)}
+              />
+            )}
           </Field>
           <div style={{ alignSelf: 'end', marginBottom: '0.9rem' }}>
             <button className={`${ui.button} ${ui.primary}`} disabled={create.isPending}>

@@ -28,11 +28,13 @@ function Integrity({ ws }: { ws: string }) {
           {r && !verify.isFetching ? (
             r.ok ? (
               <p>
-                <Badge kind="good">verified</Badge> Chain verified up to event <strong>{r.headSeq}</strong> at {when(r.checkedAt)} ({r.eventsChecked} events checked).
+                <Badge kind="good">verified</Badge> Chain verified up to event <strong>{r.headSeq}</strong> at{' '}
+                {when(r.checkedAt)} ({r.eventsChecked} events checked).
               </p>
             ) : (
               <p>
-                <Badge kind="bad">problems found</Badge> {r.problems.length + r.problemsOmitted} problem(s) at {when(r.checkedAt)}.
+                <Badge kind="bad">problems found</Badge> {r.problems.length + r.problemsOmitted} problem(s) at{' '}
+                {when(r.checkedAt)}.
               </p>
             )
           ) : null}
@@ -108,9 +110,15 @@ export function AuditPage() {
       <Integrity ws={ws.id} />
       <form className={ui.panel} onSubmit={search} role="search" aria-label="Filter events">
         <div className={ui.grid2}>
-          <Field label="Actor" help="A user or token id">{(id) => <input id={id} className={ui.input} value={form.actor} onChange={set('actor')} />}</Field>
-          <Field label="Action" help="Or its start, e.g. vault.secret">{(id) => <input id={id} className={ui.input} value={form.action} onChange={set('action')} />}</Field>
-          <Field label="Resource" help="type or type:id, e.g. secret:team/db">{(id) => <input id={id} className={ui.input} value={form.resource} onChange={set('resource')} />}</Field>
+          <Field label="Actor" help="A user or token id">
+            {(id) => <input id={id} className={ui.input} value={form.actor} onChange={set('actor')} />}
+          </Field>
+          <Field label="Action" help="Or its start, e.g. vault.secret">
+            {(id) => <input id={id} className={ui.input} value={form.action} onChange={set('action')} />}
+          </Field>
+          <Field label="Resource" help="type or type:id, e.g. secret:team/db">
+            {(id) => <input id={id} className={ui.input} value={form.resource} onChange={set('resource')} />}
+          </Field>
           <Field label="Outcome">
             {(id) => (
               <select id={id} className={ui.select} value={form.outcome} onChange={set('outcome')}>
@@ -121,8 +129,14 @@ export function AuditPage() {
               </select>
             )}
           </Field>
-          <Field label="From">{(id) => <input id={id} className={ui.input} type="datetime-local" value={form.from} onChange={set('from')} />}</Field>
-          <Field label="To">{(id) => <input id={id} className={ui.input} type="datetime-local" value={form.to} onChange={set('to')} />}</Field>
+          <Field label="From">
+            {(id) => (
+              <input id={id} className={ui.input} type="datetime-local" value={form.from} onChange={set('from')} />
+            )}
+          </Field>
+          <Field label="To">
+            {(id) => <input id={id} className={ui.input} type="datetime-local" value={form.to} onChange={set('to')} />}
+          </Field>
         </div>
         <button className={`${ui.button} ${ui.primary}`} type="submit">
           Search
@@ -130,7 +144,9 @@ export function AuditPage() {
       </form>
       <Problem error={events.error} />
       {events.isPending ? <Loading what="events" /> : null}
-      {events.data && rows.length === 0 ? <Empty title="No events match">Widen the time range or clear a filter.</Empty> : null}
+      {events.data && rows.length === 0 ? (
+        <Empty title="No events match">Widen the time range or clear a filter.</Empty>
+      ) : null}
       {rows.length > 0 ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
           <table className={`${ui.table} ${ui.stack}`} aria-label="Events">
@@ -146,7 +162,13 @@ export function AuditPage() {
             </thead>
             <tbody>
               {rows.map((e) => (
-                <tr key={e.seq} className={ui.clickable} tabIndex={0} onClick={() => setShown(e)} onKeyDown={(k) => k.key === 'Enter' && setShown(e)}>
+                <tr
+                  key={e.seq}
+                  className={ui.clickable}
+                  tabIndex={0}
+                  onClick={() => setShown(e)}
+                  onKeyDown={(k) => k.key === 'Enter' && setShown(e)}
+                >
                   <td data-label="#">{e.seq}</td>
                   <td data-label="Time">{when(e.time)}</td>
                   <td data-label="Actor">
@@ -174,12 +196,23 @@ export function AuditPage() {
           Load older events
         </button>
       ) : null}
-      <Dialog open={shown !== null} title={`Event ${shown?.seq ?? ''}`} onClose={() => setShown(null)} actions={<button className={ui.button} onClick={() => setShown(null)}>Close</button>}>
+      <Dialog
+        open={shown !== null}
+        title={`Event ${shown?.seq ?? ''}`}
+        onClose={() => setShown(null)}
+        actions={
+          <button className={ui.button} onClick={() => setShown(null)}>
+            Close
+          </button>
+        }
+      >
         {shown ? (
           <>
             <Notice kind={shown.outcome === 'success' ? 'ok' : 'warn'} title={`${shown.action} — ${shown.outcome}`}>
-              {when(shown.time)} by {shown.actor.kind === 'user' ? person(shown.actor.id) : shown.actor.id} ({shown.actor.kind}
-              {shown.actor.authMethod ? `, ${shown.actor.authMethod}` : ''}){shown.sourceIp ? ` from ${shown.sourceIp}` : ''}
+              {when(shown.time)} by {shown.actor.kind === 'user' ? person(shown.actor.id) : shown.actor.id} (
+              {shown.actor.kind}
+              {shown.actor.authMethod ? `, ${shown.actor.authMethod}` : ''})
+              {shown.sourceIp ? ` from ${shown.sourceIp}` : ''}
             </Notice>
             <pre className={ui.code} data-testid="event-json">
               {JSON.stringify(shown, null, 2)}

@@ -23,7 +23,11 @@ import css from './datasets.module.css';
 async function probeDownload(url: string, size: number): Promise<ApiError | undefined> {
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...(size > 0 ? { range: 'bytes=0-0' } : {}) }, credentials: 'same-origin', cache: 'no-store' });
+    res = await fetch(url, {
+      headers: { accept: 'application/json', ...(size > 0 ? { range: 'bytes=0-0' } : {}) },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
   } catch {
     return new ApiError(0, 'NETWORK', 'The server could not be reached', 'Check your connection and try again.');
   }
@@ -46,7 +50,17 @@ function saveAs(url: string, filename: string) {
   a.remove();
 }
 
-function DownloadButton({ url, filename, size, onRefused }: { url: string; filename: string; size: number; onRefused: (e: ApiError | null) => void }) {
+function DownloadButton({
+  url,
+  filename,
+  size,
+  onRefused,
+}: {
+  url: string;
+  filename: string;
+  size: number;
+  onRefused: (e: ApiError | null) => void;
+}) {
   const [busy, setBusy] = useState(false);
   const go = async () => {
     setBusy(true);
@@ -112,7 +126,8 @@ export function DatasetPage({ name }: { name?: string }) {
         <Notice kind="warn" title="Downloads of this dataset are restricted">
           {blocking.map((r) => (
             <p key={r.tag}>
-              It is tagged <strong>{r.tag}</strong>: only {r.who} can download it (built-in rule <code>{r.rule}</code>). You do not meet this rule — ask an admin.
+              It is tagged <strong>{r.tag}</strong>: only {r.who} can download it (built-in rule <code>{r.rule}</code>).
+              You do not meet this rule — ask an admin.
             </p>
           ))}
         </Notice>
@@ -122,13 +137,16 @@ export function DatasetPage({ name }: { name?: string }) {
           <Problem error={refused.error} title={`Version ${refused.version} could not be downloaded`} />
           {refused.error.code === 'FORBIDDEN' && blocking.length > 0 ? (
             <p className={ui.muted}>
-              Why: {blocking.map((r) => `the tag ${r.tag} allows only ${r.who}`).join('; ')}. Ask an admin of workspace {ws.id}.
+              Why: {blocking.map((r) => `the tag ${r.tag} allows only ${r.who}`).join('; ')}. Ask an admin of workspace{' '}
+              {ws.id}.
             </p>
           ) : null}
         </div>
       ) : null}
       {detail.isPending ? <Loading what="the dataset" /> : null}
-      {d && d.versions.length === 0 ? <Empty title="No versions">Upload a file to store the first version.</Empty> : null}
+      {d && d.versions.length === 0 ? (
+        <Empty title="No versions">Upload a file to store the first version.</Empty>
+      ) : null}
       {d && d.versions.length > 0 ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
           <table className={`${ui.table} ${ui.stack}`}>

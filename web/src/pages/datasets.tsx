@@ -26,11 +26,28 @@ export function DatasetsPage() {
 
   return (
     <>
-      <PageHead title="Datasets" sub="Files and tables, versioned and encrypted with your workspace's keys." actions={uploadButton} />
+      <PageHead
+        title="Datasets"
+        sub="Files and tables, versioned and encrypted with your workspace's keys."
+        actions={uploadButton}
+      />
       {uploading ? <UploadPanel onClose={() => setUploading(false)} /> : null}
       <div className={css.filters} role="search">
-        <Field label="Search">{(id) => <input id={id} className={ui.input} type="search" placeholder="Name or description" value={search} onChange={(e) => setSearch(e.target.value)} />}</Field>
-        <Field label="Tag">{(id) => <input id={id} className={ui.input} value={tag} onChange={(e) => setTag(e.target.value)} />}</Field>
+        <Field label="Search">
+          {(id) => (
+            <input
+              id={id}
+              className={ui.input}
+              type="search"
+              placeholder="Name or description"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Tag">
+          {(id) => <input id={id} className={ui.input} value={tag} onChange={(e) => setTag(e.target.value)} />}
+        </Field>
       </div>
       <Problem error={list.error} />
       {list.isPending ? <Loading what="datasets" /> : null}
@@ -41,7 +58,8 @@ export function DatasetsPage() {
           <Empty title="No datasets yet" action={uploadButton}>
             {can.manageData ? (
               <>
-                Upload a file to create the first dataset: it is encrypted before it is stored. To keep it in your own bucket, <Link to="/drives">mount a drive</Link> first.
+                Upload a file to create the first dataset: it is encrypted before it is stored. To keep it in your own
+                bucket, <Link to="/drives">mount a drive</Link> first.
               </>
             ) : (
               'When your team uploads datasets, they appear here.'
@@ -63,7 +81,11 @@ export function DatasetsPage() {
             </thead>
             <tbody>
               {list.data.datasets.map((d) => (
-                <tr key={d.name} className={ui.clickable} onClick={() => navigate(`/datasets/${encodeURIComponent(d.name)}`)}>
+                <tr
+                  key={d.name}
+                  className={ui.clickable}
+                  onClick={() => navigate(`/datasets/${encodeURIComponent(d.name)}`)}
+                >
                   <td>
                     <Link to={`/datasets/${encodeURIComponent(d.name)}`} onClick={(e) => e.stopPropagation()}>
                       <strong>{d.name}</strong>
@@ -73,8 +95,13 @@ export function DatasetsPage() {
                   <td data-label="Tags">
                     <Tags tags={d.tags} />
                   </td>
-                  <td data-label="Versions">{d.versions}{d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}</td>
-                  <td data-label="Size" className={ui.nowrap}>{bytes(d.bytes)}</td>
+                  <td data-label="Versions">
+                    {d.versions}
+                    {d.latestVersion ? <span className={ui.muted}> (latest v{d.latestVersion})</span> : null}
+                  </td>
+                  <td data-label="Size" className={ui.nowrap}>
+                    {bytes(d.bytes)}
+                  </td>
                   <td data-label="Updated">{when(d.updatedAt)}</td>
                 </tr>
               ))}

@@ -14,7 +14,8 @@ export function DiagnosisView({ report }: { report: Diagnosis }) {
     <div data-testid="diagnosis">
       {report.ok ? (
         <Notice kind="ok" title="Test passed">
-          Strongroom can reach the storage and list, write, read and delete there{report.latencyMs !== undefined ? ` (about ${Math.round(report.latencyMs)} ms per request)` : ''}.
+          Strongroom can reach the storage and list, write, read and delete there
+          {report.latencyMs !== undefined ? ` (about ${Math.round(report.latencyMs)} ms per request)` : ''}.
         </Notice>
       ) : (
         <Notice kind="error" title={`Test failed: ${report.code ?? 'see the steps below'}`}>
@@ -46,7 +47,10 @@ export function DiagnosisView({ report }: { report: Diagnosis }) {
               type="button"
               className={`${ui.button} ${ui.small}`}
               onClick={() => {
-                void navigator.clipboard?.writeText(cors).then(() => setCopied(true), () => setCopied(false));
+                void navigator.clipboard?.writeText(cors).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                );
               }}
             >
               {copied ? 'Copied' : 'Copy JSON'}

@@ -31,7 +31,12 @@ export interface KindSpec {
   credentials: CredentialVariant[];
 }
 
-const prefix: KindField = { key: 'config.prefix', label: 'Folder prefix', help: 'Optional: keep Strongroom objects under this folder of the bucket, e.g. strongroom/.', optional: true };
+const prefix: KindField = {
+  key: 'config.prefix',
+  label: 'Folder prefix',
+  help: 'Optional: keep Strongroom objects under this folder of the bucket, e.g. strongroom/.',
+  optional: true,
+};
 
 export const KINDS: KindSpec[] = [
   {
@@ -39,11 +44,33 @@ export const KINDS: KindSpec[] = [
     title: 'Amazon S3',
     blurb: 'An S3 bucket, or any S3-compatible store (MinIO, Ceph, Wasabi…).',
     config: [
-      { key: 'config.bucket', label: 'Bucket', help: 'AWS console → S3 → Buckets: the bucket name as listed (not its ARN).', placeholder: 'my-data-bucket' },
-      { key: 'config.region', label: 'Region', help: 'AWS console → S3 → the bucket → Properties → AWS Region, e.g. eu-west-1.', placeholder: 'us-east-1' },
-      { key: 'config.endpoint', label: 'Endpoint URL', help: 'Only for S3-compatible stores: the service URL your provider gives. Leave empty for AWS.', optional: true, placeholder: 'https://s3.example.com' },
+      {
+        key: 'config.bucket',
+        label: 'Bucket',
+        help: 'AWS console → S3 → Buckets: the bucket name as listed (not its ARN).',
+        placeholder: 'my-data-bucket',
+      },
+      {
+        key: 'config.region',
+        label: 'Region',
+        help: 'AWS console → S3 → the bucket → Properties → AWS Region, e.g. eu-west-1.',
+        placeholder: 'us-east-1',
+      },
+      {
+        key: 'config.endpoint',
+        label: 'Endpoint URL',
+        help: 'Only for S3-compatible stores: the service URL your provider gives. Leave empty for AWS.',
+        optional: true,
+        placeholder: 'https://s3.example.com',
+      },
       prefix,
-      { key: 'config.pathStyle', label: 'Path-style addressing', help: 'Needed by most S3-compatible stores; leave off for AWS.', checkbox: true, optional: true },
+      {
+        key: 'config.pathStyle',
+        label: 'Path-style addressing',
+        help: 'Needed by most S3-compatible stores; leave off for AWS.',
+        checkbox: true,
+        optional: true,
+      },
     ],
     credentials: [
       {
@@ -51,8 +78,18 @@ export const KINDS: KindSpec[] = [
         label: 'Access key',
         fixed: { provider: 's3' },
         fields: [
-          { key: 'credentials.accessKeyId', label: 'Access key ID', help: 'AWS console → IAM → Users → the user → Security credentials → Access keys.', placeholder: 'AKIA…' },
-          { key: 'credentials.secretAccessKey', label: 'Secret access key', help: 'Shown once by AWS when the access key is created. Stored in the vault, never shown again.', secret: true },
+          {
+            key: 'credentials.accessKeyId',
+            label: 'Access key ID',
+            help: 'AWS console → IAM → Users → the user → Security credentials → Access keys.',
+            placeholder: 'AKIA…',
+          },
+          {
+            key: 'credentials.secretAccessKey',
+            label: 'Secret access key',
+            help: 'Shown once by AWS when the access key is created. Stored in the vault, never shown again.',
+            secret: true,
+          },
         ],
       },
     ],
@@ -62,8 +99,18 @@ export const KINDS: KindSpec[] = [
     title: 'Azure Blob Storage',
     blurb: 'A container in an Azure storage account.',
     config: [
-      { key: 'config.container', label: 'Container', help: 'Azure portal → Storage accounts → the account → Data storage → Containers.', placeholder: 'datasets' },
-      { key: 'config.endpoint', label: 'Blob service endpoint', help: 'Optional: defaults to https://<account>.blob.core.windows.net. Azure portal → the account → Settings → Endpoints.', optional: true },
+      {
+        key: 'config.container',
+        label: 'Container',
+        help: 'Azure portal → Storage accounts → the account → Data storage → Containers.',
+        placeholder: 'datasets',
+      },
+      {
+        key: 'config.endpoint',
+        label: 'Blob service endpoint',
+        help: 'Optional: defaults to https://<account>.blob.core.windows.net. Azure portal → the account → Settings → Endpoints.',
+        optional: true,
+      },
       prefix,
     ],
     credentials: [
@@ -72,23 +119,48 @@ export const KINDS: KindSpec[] = [
         label: 'Account key',
         fixed: { provider: 'azure', kind: 'account-key' },
         fields: [
-          { key: 'credentials.accountName', label: 'Storage account name', help: 'Azure portal → Storage accounts: the account name (3–24 lower-case letters and digits).' },
-          { key: 'credentials.accountKey', label: 'Account key', help: 'Azure portal → the account → Security + networking → Access keys → key1 → Show. Stored in the vault, never shown again.', secret: true },
+          {
+            key: 'credentials.accountName',
+            label: 'Storage account name',
+            help: 'Azure portal → Storage accounts: the account name (3–24 lower-case letters and digits).',
+          },
+          {
+            key: 'credentials.accountKey',
+            label: 'Account key',
+            help: 'Azure portal → the account → Security + networking → Access keys → key1 → Show. Stored in the vault, never shown again.',
+            secret: true,
+          },
         ],
       },
       {
         id: 'connection-string',
         label: 'Connection string',
         fixed: { provider: 'azure', kind: 'connection-string' },
-        fields: [{ key: 'credentials.connectionString', label: 'Connection string', help: 'Azure portal → the account → Access keys → Connection string → Show.', secret: true }],
+        fields: [
+          {
+            key: 'credentials.connectionString',
+            label: 'Connection string',
+            help: 'Azure portal → the account → Access keys → Connection string → Show.',
+            secret: true,
+          },
+        ],
       },
       {
         id: 'sas',
         label: 'SAS token',
         fixed: { provider: 'azure', kind: 'sas' },
         fields: [
-          { key: 'credentials.accountName', label: 'Storage account name', help: 'Azure portal → Storage accounts: the account name.' },
-          { key: 'credentials.sasToken', label: 'SAS token', help: 'Azure portal → the account → Shared access signature: allow Blob, Container + Object, read/write/delete/list.', secret: true },
+          {
+            key: 'credentials.accountName',
+            label: 'Storage account name',
+            help: 'Azure portal → Storage accounts: the account name.',
+          },
+          {
+            key: 'credentials.sasToken',
+            label: 'SAS token',
+            help: 'Azure portal → the account → Shared access signature: allow Blob, Container + Object, read/write/delete/list.',
+            secret: true,
+          },
         ],
       },
     ],
@@ -98,8 +170,17 @@ export const KINDS: KindSpec[] = [
     title: 'Google Cloud Storage',
     blurb: 'A Cloud Storage bucket, with a service-account key or an HMAC key.',
     config: [
-      { key: 'config.bucket', label: 'Bucket', help: 'Google Cloud console → Cloud Storage → Buckets: the bucket name.' },
-      { key: 'config.endpoint', label: 'Endpoint URL', help: 'Optional: only for a private or emulated endpoint.', optional: true },
+      {
+        key: 'config.bucket',
+        label: 'Bucket',
+        help: 'Google Cloud console → Cloud Storage → Buckets: the bucket name.',
+      },
+      {
+        key: 'config.endpoint',
+        label: 'Endpoint URL',
+        help: 'Optional: only for a private or emulated endpoint.',
+        optional: true,
+      },
       prefix,
     ],
     credentials: [
@@ -108,7 +189,13 @@ export const KINDS: KindSpec[] = [
         label: 'Service-account key',
         fixed: { provider: 'gcs', kind: 'service-account' },
         fields: [
-          { key: 'credentials.serviceAccount', label: 'Key file (JSON)', help: 'Google Cloud console → IAM & Admin → Service accounts → the account → Keys → Add key → JSON. Paste the whole file.', secret: true, multiline: true },
+          {
+            key: 'credentials.serviceAccount',
+            label: 'Key file (JSON)',
+            help: 'Google Cloud console → IAM & Admin → Service accounts → the account → Keys → Add key → JSON. Paste the whole file.',
+            secret: true,
+            multiline: true,
+          },
         ],
       },
       {
@@ -116,8 +203,17 @@ export const KINDS: KindSpec[] = [
         label: 'HMAC key',
         fixed: { provider: 'gcs', kind: 'hmac' },
         fields: [
-          { key: 'credentials.accessId', label: 'Access ID', help: 'Google Cloud console → Cloud Storage → Settings → Interoperability → Access keys.' },
-          { key: 'credentials.secret', label: 'Secret', help: 'Shown once when the HMAC key is created.', secret: true },
+          {
+            key: 'credentials.accessId',
+            label: 'Access ID',
+            help: 'Google Cloud console → Cloud Storage → Settings → Interoperability → Access keys.',
+          },
+          {
+            key: 'credentials.secret',
+            label: 'Secret',
+            help: 'Shown once when the HMAC key is created.',
+            secret: true,
+          },
         ],
       },
     ],
@@ -126,7 +222,14 @@ export const KINDS: KindSpec[] = [
     kind: 'local',
     title: 'Local disk',
     blurb: "A directory under this server's local drive root (for single-machine installations).",
-    config: [{ key: 'config.directory', label: 'Directory', help: "Optional: a folder under the server's local drive root; defaults to the drive's name.", optional: true }],
+    config: [
+      {
+        key: 'config.directory',
+        label: 'Directory',
+        help: "Optional: a folder under the server's local drive root; defaults to the drive's name.",
+        optional: true,
+      },
+    ],
     credentials: [],
   },
 ];

@@ -17,7 +17,11 @@ export function DrivesPage() {
   const ws = useWorkspace();
   const can = usePermissions();
   const qc = useQueryClient();
-  const drives = useQuery({ queryKey: ['drives', ws.id], queryFn: () => api.drives.list(ws.id), enabled: can.metadata });
+  const drives = useQuery({
+    queryKey: ['drives', ws.id],
+    queryFn: () => api.drives.list(ws.id),
+    enabled: can.metadata,
+  });
   const [shown, setShown] = useState<Drive | null>(null);
   const [removing, setRemoving] = useState<Drive | null>(null);
   const retest = useMutation({
@@ -31,7 +35,8 @@ export function DrivesPage() {
       void qc.invalidateQueries({ queryKey: ['drives', ws.id] });
     },
   });
-  if (!can.metadata) return <NeedsRole page="Data Store" roles="owners, admins, engineers and auditors" have={ws.roles} />;
+  if (!can.metadata)
+    return <NeedsRole page="Data Store" roles="owners, admins, engineers and auditors" have={ws.roles} />;
   const mount = can.manageData ? (
     <Link to="/drives/new" className={`${ui.button} ${ui.primary}`}>
       Mount New Drive
@@ -40,7 +45,11 @@ export function DrivesPage() {
 
   return (
     <>
-      <PageHead title="Data Store" sub="Drives are the buckets and disks your datasets are stored in, encrypted before any byte leaves Strongroom." actions={mount} />
+      <PageHead
+        title="Data Store"
+        sub="Drives are the buckets and disks your datasets are stored in, encrypted before any byte leaves Strongroom."
+        actions={mount}
+      />
       <Problem error={drives.error ?? retest.error} />
       {drives.isPending ? <Loading what="drives" /> : null}
       {drives.data && drives.data.drives.length === 0 ? (
@@ -82,7 +91,8 @@ export function DrivesPage() {
                   <td data-label="Last test">
                     {d.lastTest ? (
                       <button className={`${ui.button} ${ui.quiet}`} onClick={() => setShown(d)}>
-                        {d.lastTest.ok ? 'passed' : `failed (${d.lastTest.code ?? 'error'})`} · {when(d.lastTest.checkedAt)}
+                        {d.lastTest.ok ? 'passed' : `failed (${d.lastTest.code ?? 'error'})`} ·{' '}
+                        {when(d.lastTest.checkedAt)}
                       </button>
                     ) : (
                       <span className={ui.muted}>never</span>
@@ -91,7 +101,11 @@ export function DrivesPage() {
                   <td>
                     <div className={ui.row}>
                       {can.manageData ? (
-                        <button className={`${ui.button} ${ui.small}`} disabled={retest.isPending} onClick={() => retest.mutate(d.name)}>
+                        <button
+                          className={`${ui.button} ${ui.small}`}
+                          disabled={retest.isPending}
+                          onClick={() => retest.mutate(d.name)}
+                        >
                           {retest.isPending && retest.variables === d.name ? 'Testing…' : 'Test'}
                         </button>
                       ) : null}
@@ -108,7 +122,16 @@ export function DrivesPage() {
           </table>
         </div>
       ) : null}
-      <Dialog open={shown !== null} title={`Last test of ${shown?.name ?? ''}`} onClose={() => setShown(null)} actions={<button className={ui.button} onClick={() => setShown(null)}>Close</button>}>
+      <Dialog
+        open={shown !== null}
+        title={`Last test of ${shown?.name ?? ''}`}
+        onClose={() => setShown(null)}
+        actions={
+          <button className={ui.button} onClick={() => setShown(null)}>
+            Close
+          </button>
+        }
+      >
         {shown?.lastTest ? <DiagnosisView report={shown.lastTest} /> : null}
       </Dialog>
       <ConfirmDialog
@@ -120,7 +143,10 @@ export function DrivesPage() {
         onCancel={() => setRemoving(null)}
         onConfirm={() => removing && remove.mutate(removing.name)}
       >
-        <p>Strongroom forgets this drive and destroys the credentials it kept for it. The objects in the bucket are not deleted.</p>
+        <p>
+          Strongroom forgets this drive and destroys the credentials it kept for it. The objects in the bucket are not
+          deleted.
+        </p>
       </ConfirmDialog>
     </>
   );

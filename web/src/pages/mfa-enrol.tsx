@@ -21,7 +21,8 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
   return (
     <div>
       <Notice kind="ok" title="Multi-factor authentication is on">
-        Keep these recovery codes somewhere safe, such as a password manager: each signs you in once if you lose your authenticator. They are not shown again.
+        Keep these recovery codes somewhere safe, such as a password manager: each signs you in once if you lose your
+        authenticator. They are not shown again.
       </Notice>
       <div className={css.codes} data-testid="recovery-codes">
         {codes.map((c) => (
@@ -35,10 +36,16 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
         </button>
       </div>
       <label className={css.savedCheck}>
-        <input type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have saved my recovery codes
+        <input type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have saved my recovery
+        codes
       </label>
       <p>
-        <button className={`${ui.button} ${ui.primary}`} onClick={onDone} disabled={!saved} style={{ marginTop: '1rem' }}>
+        <button
+          className={`${ui.button} ${ui.primary}`}
+          onClick={onDone}
+          disabled={!saved}
+          style={{ marginTop: '1rem' }}
+        >
           Continue
         </button>
       </p>
@@ -62,7 +69,8 @@ export function MfaEnrol({ onDone, required }: { onDone: () => void; required: b
     }
   }
   useEffect(() => {
-    if (enrolment && canvas.current) void QRCode.toCanvas(canvas.current, enrolment.otpauthUri, { width: 192, margin: 1 });
+    if (enrolment && canvas.current)
+      void QRCode.toCanvas(canvas.current, enrolment.otpauthUri, { width: 192, margin: 1 });
   }, [enrolment]);
 
   async function verify(e: FormEvent) {
@@ -105,8 +113,23 @@ export function MfaEnrol({ onDone, required }: { onDone: () => void; required: b
             </div>
           </div>
           <FieldErrors error={error}>
-            <Field label="Code from the app" path="/code" mismatch="Enter the 6 digits your authenticator app shows now.">
-              {(id) => <input id={id} className={ui.input} inputMode="numeric" autoComplete="one-time-code" pattern="\s*\d{6}\s*" value={code} onChange={(e) => setCode(e.target.value)} required />}
+            <Field
+              label="Code from the app"
+              path="/code"
+              mismatch="Enter the 6 digits your authenticator app shows now."
+            >
+              {(id) => (
+                <input
+                  id={id}
+                  className={ui.input}
+                  inputMode="numeric"
+                  autoComplete="one-time-code"
+                  pattern="\s*\d{6}\s*"
+                  value={code}
+                  onChange={(e) => setCode(e.target.value)}
+                  required
+                />
+              )}
             </Field>
           </FieldErrors>
           <button className={`${ui.button} ${ui.primary}`} type="submit">

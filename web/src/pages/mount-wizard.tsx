@@ -33,7 +33,13 @@ const STEPS: { id: Step; label: string }[] = [
 ];
 
 /** Build the API's drive definition from the form's flat values. */
-export function driveInput(kind: DriveKind, name: string, description: string, variantId: string, values: Record<string, string | boolean>): DriveInput {
+export function driveInput(
+  kind: DriveKind,
+  name: string,
+  description: string,
+  variantId: string,
+  values: Record<string, string | boolean>,
+): DriveInput {
   const spec = kindSpec(kind);
   const config: Record<string, unknown> = {};
   for (const f of spec.config) {
@@ -61,7 +67,15 @@ export function driveInput(kind: DriveKind, name: string, description: string, v
   return input;
 }
 
-function FieldInput({ f, value, onChange }: { f: KindField; value: string | boolean | undefined; onChange: (v: string | boolean) => void }) {
+function FieldInput({
+  f,
+  value,
+  onChange,
+}: {
+  f: KindField;
+  value: string | boolean | undefined;
+  onChange: (v: string | boolean) => void;
+}) {
   if (f.checkbox) {
     return (
       <label className={ui.check}>
@@ -74,7 +88,14 @@ function FieldInput({ f, value, onChange }: { f: KindField; value: string | bool
     <Field label={`${f.label}${f.optional ? ' (optional)' : ''}`} help={f.help} path={`/${f.key.replace('.', '/')}`}>
       {(id) =>
         f.multiline ? (
-          <textarea id={id} className={ui.textarea} value={String(value ?? '')} onChange={(e) => onChange(e.target.value)} spellCheck={false} autoComplete="off" />
+          <textarea
+            id={id}
+            className={ui.textarea}
+            value={String(value ?? '')}
+            onChange={(e) => onChange(e.target.value)}
+            spellCheck={false}
+            autoComplete="off"
+          />
         ) : (
           <input
             id={id}
@@ -106,7 +127,8 @@ export function MountWizard() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState<'test' | 'add' | null>(null);
 
-  if (!can.manageData) return <NeedsRole page="Mounting a drive" roles="owners, admins and engineers" have={ws.roles} />;
+  if (!can.manageData)
+    return <NeedsRole page="Mounting a drive" roles="owners, admins and engineers" have={ws.roles} />;
   const spec = kind ? kindSpec(kind) : undefined;
   const creds = spec?.credentials.find((c) => c.id === variant);
   const set = (k: string, v: string | boolean) => {
@@ -158,17 +180,31 @@ export function MountWizard() {
 
   return (
     <>
-      <PageHead title="Mount New Drive" sub="Connect a bucket you own. Strongroom encrypts every object before it reaches it." actions={<Link to="/drives" className={ui.button}>Cancel</Link>} />
+      <PageHead
+        title="Mount New Drive"
+        sub="Connect a bucket you own. Strongroom encrypts every object before it reaches it."
+        actions={
+          <Link to="/drives" className={ui.button}>
+            Cancel
+          </Link>
+        }
+      />
       <ol className={css.stepper} aria-label="Steps">
         {STEPS.map((s, i) => (
-          <li key={s.id} className={`${css.stepperItem} ${i === idx ? css.stepperOn : i < idx ? css.stepperDone : ''}`} aria-current={i === idx ? 'step' : undefined}>
+          <li
+            key={s.id}
+            className={`${css.stepperItem} ${i === idx ? css.stepperOn : i < idx ? css.stepperDone : ''}`}
+            aria-current={i === idx ? 'step' : undefined}
+          >
             {s.label}
           </li>
         ))}
       </ol>
       <div className={ui.panel}>
         <FieldErrors error={error}>
-          {step !== 'test' && stepOfIssues(error) ? <Problem error={error} title="The drive was not accepted: fix the marked fields" /> : null}
+          {step !== 'test' && stepOfIssues(error) ? (
+            <Problem error={error} title="The drive was not accepted: fix the marked fields" />
+          ) : null}
           {step === 'kind' ? (
             <div role="radiogroup" aria-label="Kind of drive" className={css.kinds}>
               {KINDS.map((k) => (
@@ -209,10 +245,27 @@ export function MountWizard() {
                 mismatch="Use 1–63 characters of a–z, 0–9 and -, starting with a letter or digit (no spaces or other signs)."
               >
                 {/* `-` is escaped: browsers compile `pattern` with the `v` flag, where a bare `-` in a class is an error and the check silently never runs. */}
-                {(id) => <input id={id} className={ui.input} value={name} onChange={(e) => setName(e.target.value.toLowerCase())} pattern="[a-z0-9][a-z0-9\-]{0,62}" required autoFocus />}
+                {(id) => (
+                  <input
+                    id={id}
+                    className={ui.input}
+                    value={name}
+                    onChange={(e) => setName(e.target.value.toLowerCase())}
+                    pattern="[a-z0-9][a-z0-9\-]{0,62}"
+                    required
+                    autoFocus
+                  />
+                )}
               </Field>
               <Field label="Description (optional)" path="/description">
-                {(id) => <input id={id} className={ui.input} value={description} onChange={(e) => setDescription(e.target.value)} />}
+                {(id) => (
+                  <input
+                    id={id}
+                    className={ui.input}
+                    value={description}
+                    onChange={(e) => setDescription(e.target.value)}
+                  />
+                )}
               </Field>
               <div className={ui.row}>
                 <button type="button" className={ui.button} onClick={() => setStep('kind')}>
@@ -239,7 +292,12 @@ export function MountWizard() {
                   {spec.credentials.length > 1 ? (
                     <Field label="Sign in with">
                       {(id) => (
-                        <select id={id} className={ui.select} value={variant} onChange={(e) => setVariant(e.target.value)}>
+                        <select
+                          id={id}
+                          className={ui.select}
+                          value={variant}
+                          onChange={(e) => setVariant(e.target.value)}
+                        >
                           {spec.credentials.map((c) => (
                             <option key={c.id} value={c.id}>
                               {c.label}
@@ -254,7 +312,9 @@ export function MountWizard() {
                       <FieldInput key={f.key} f={f} value={values[f.key]} onChange={(v) => set(f.key, v)} />
                     ))}
                   </div>
-                  <p className={ui.help}>Credentials are kept in the vault (as drives/{name || '<name>'}/credentials) and never shown again.</p>
+                  <p className={ui.help}>
+                    Credentials are kept in the vault (as drives/{name || '<name>'}/credentials) and never shown again.
+                  </p>
                 </>
               ) : null}
               <div className={ui.row}>
@@ -271,21 +331,33 @@ export function MountWizard() {
           {step === 'test' && spec ? (
             <div>
               <p>
-                Strongroom now checks the drive step by step: reaching it, signing in, the bucket, a write/read/delete probe, CORS and versioning. Nothing is saved until you add
-                the drive.
+                Strongroom now checks the drive step by step: reaching it, signing in, the bucket, a write/read/delete
+                probe, CORS and versioning. Nothing is saved until you add the drive.
               </p>
               <div className={ui.row} style={{ marginBottom: '1rem' }}>
                 <button type="button" className={ui.button} onClick={() => setStep('settings')}>
                   Back to settings
                 </button>
-                <button type="button" className={`${ui.button} ${report?.ok ? '' : ui.primary}`} onClick={test} disabled={busy !== null}>
+                <button
+                  type="button"
+                  className={`${ui.button} ${report?.ok ? '' : ui.primary}`}
+                  onClick={test}
+                  disabled={busy !== null}
+                >
                   {busy === 'test' ? 'Testing…' : 'Test'}
                 </button>
-                <button type="button" className={`${ui.button} ${ui.primary}`} onClick={add} disabled={busy !== null || !report?.ok}>
+                <button
+                  type="button"
+                  className={`${ui.button} ${ui.primary}`}
+                  onClick={add}
+                  disabled={busy !== null || !report?.ok}
+                >
                   {busy === 'add' ? 'Adding…' : 'Add Drive'}
                 </button>
               </div>
-              {!report && !error ? <Notice kind="info">Run the test; Add Drive is enabled once it passes.</Notice> : null}
+              {!report && !error ? (
+                <Notice kind="info">Run the test; Add Drive is enabled once it passes.</Notice>
+              ) : null}
               <Problem error={error} />
               {report ? <DiagnosisView report={report} /> : null}
             </div>

@@ -66,10 +66,31 @@ export function SignIn() {
           {step === 'password' ? (
             <>
               <Field label="Email" path="/email" mismatch="Enter an email address, like name@example.com.">
-                {(id) => <input id={id} className={ui.input} type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />}
+                {(id) => (
+                  <input
+                    id={id}
+                    className={ui.input}
+                    type="email"
+                    autoComplete="username"
+                    value={email}
+                    onChange={(e) => setEmail(e.target.value)}
+                    required
+                    autoFocus
+                  />
+                )}
               </Field>
               <Field label="Password" path="/password">
-                {(id) => <input id={id} className={ui.input} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+                {(id) => (
+                  <input
+                    id={id}
+                    className={ui.input}
+                    type="password"
+                    autoComplete="current-password"
+                    value={password}
+                    onChange={(e) => setPassword(e.target.value)}
+                    required
+                  />
+                )}
               </Field>
             </>
           ) : (
@@ -77,13 +98,33 @@ export function SignIn() {
               <p className={ui.muted}>
                 Signing in as <strong>{email}</strong>.
               </p>
-              <Field label="Authentication code" path="/code" help="The 6-digit code from your authenticator app (or one of your recovery codes).">
-                {(id) => <input id={id} className={ui.input} inputMode="numeric" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} required autoFocus />}
+              <Field
+                label="Authentication code"
+                path="/code"
+                help="The 6-digit code from your authenticator app (or one of your recovery codes)."
+              >
+                {(id) => (
+                  <input
+                    id={id}
+                    className={ui.input}
+                    inputMode="numeric"
+                    autoComplete="one-time-code"
+                    value={code}
+                    onChange={(e) => setCode(e.target.value)}
+                    required
+                    autoFocus
+                  />
+                )}
               </Field>
             </>
           )}
         </FieldErrors>
-        <button className={`${ui.button} ${ui.primary}`} type="submit" disabled={busy} style={{ width: '100%', justifyContent: 'center' }}>
+        <button
+          className={`${ui.button} ${ui.primary}`}
+          type="submit"
+          disabled={busy}
+          style={{ width: '100%', justifyContent: 'center' }}
+        >
           {step === 'password' ? 'Sign in' : 'Verify'}
         </button>
         {step === 'code' ? (

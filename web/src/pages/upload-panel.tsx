@@ -13,7 +13,14 @@ import { bytes, duration } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
 import { datasetNameProblem, nameFromFile, rulesFor, tagsProblem } from '../lib/tag-rules.ts';
-import { HASH_IN_BROWSER_UP_TO, sha256Of, startUpload, UploadCancelled, type RunningUpload, type UploadProgress } from '../lib/uploader.ts';
+import {
+  HASH_IN_BROWSER_UP_TO,
+  sha256Of,
+  startUpload,
+  UploadCancelled,
+  type RunningUpload,
+  type UploadProgress,
+} from '../lib/uploader.ts';
 import { Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
 import css from './datasets.module.css';
 
@@ -28,7 +35,11 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
   const ws = useWorkspace();
   const qc = useQueryClient();
   const can = usePermissions();
-  const drives = useQuery({ queryKey: ['drives', ws.id], queryFn: () => api.drives.list(ws.id), enabled: can.metadata });
+  const drives = useQuery({
+    queryKey: ['drives', ws.id],
+    queryFn: () => api.drives.list(ws.id),
+    enabled: can.metadata,
+  });
   const { me } = useSession();
   const [name, setName] = useState(dataset ?? '');
   /** The name was filled in from the file (a new file may replace it; a typed one stays). */
@@ -97,7 +108,16 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
     setCancelled(false);
     const list = tagList(tags);
     const digest = sha?.file === file ? sha.sha256 : undefined;
-    const up = startUpload({ workspace: ws.id, dataset: name, file, ...(drive ? { drive } : {}), ...(list.length ? { tags: list } : {}), ...(description ? { description } : {}), ...(digest ? { sha256: digest } : {}), onProgress: setProgress });
+    const up = startUpload({
+      workspace: ws.id,
+      dataset: name,
+      file,
+      ...(drive ? { drive } : {}),
+      ...(list.length ? { tags: list } : {}),
+      ...(description ? { description } : {}),
+      ...(digest ? { sha256: digest } : {}),
+      onProgress: setProgress,
+    });
     running.current = up;
     setBusy(true);
     try {
@@ -128,7 +148,11 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
         </button>
       </div>
       <Problem error={error} title="The upload failed" />
-      {cancelled ? <Notice kind="warn" title="Upload cancelled">No version was created.</Notice> : null}
+      {cancelled ? (
+        <Notice kind="warn" title="Upload cancelled">
+          No version was created.
+        </Notice>
+      ) : null}
       <FieldErrors error={error}>
         {!dataset ? (
           <Field
@@ -156,7 +180,13 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
         <div className={ui.grid2}>
           <Field label="Drive" path="/drive" help="Where the encrypted bytes are stored.">
             {(id) => (
-              <select id={id} className={ui.select} value={drive} onChange={(e) => setDrive(e.target.value)} disabled={busy}>
+              <select
+                id={id}
+                className={ui.select}
+                value={drive}
+                onChange={(e) => setDrive(e.target.value)}
+                disabled={busy}
+              >
                 <option value="">Workspace default</option>
                 {drives.data?.drives.map((d) => (
                   <option key={d.name} value={d.name}>
@@ -166,18 +196,41 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
               </select>
             )}
           </Field>
-          <Field label="Tags (optional)" path={['/tag', '/tags']} check={tagProblem} help="Comma-separated labels to find the dataset by.">
-            {(id) => <input id={id} className={ui.input} value={tags} onChange={(e) => setTags(e.target.value)} disabled={busy} />}
+          <Field
+            label="Tags (optional)"
+            path={['/tag', '/tags']}
+            check={tagProblem}
+            help="Comma-separated labels to find the dataset by."
+          >
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                value={tags}
+                onChange={(e) => setTags(e.target.value)}
+                disabled={busy}
+              />
+            )}
           </Field>
         </div>
         {restricted.map((r) => (
           <Notice key={r.tag} kind="warn" title={`The tag ${r.tag} restricts downloads`}>
             Only {r.who} can download a dataset tagged <strong>{r.tag}</strong> (built-in rule <code>{r.rule}</code>).{' '}
-            {r.meets(me) ? 'You meet it.' : 'You do not meet it, so you could not download this dataset yourself. Ask an admin before using this tag.'}
+            {r.meets(me)
+              ? 'You meet it.'
+              : 'You do not meet it, so you could not download this dataset yourself. Ask an admin before using this tag.'}
           </Notice>
         ))}
         <Field label="Description (optional)" path="/description">
-          {(id) => <input id={id} className={ui.input} value={description} onChange={(e) => setDescription(e.target.value)} disabled={busy} />}
+          {(id) => (
+            <input
+              id={id}
+              className={ui.input}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+              disabled={busy}
+            />
+          )}
         </Field>
       </FieldErrors>
       <div
@@ -199,7 +252,14 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
         )}
         <label className={`${ui.button} ${css.pick}`}>
           {file ? 'Choose another file' : 'Choose a file'}
-          <input key={picker} className={ui.srOnly} type="file" aria-label="File to upload" onChange={(e) => choose(e.target.files?.[0] ?? null)} disabled={busy} />
+          <input
+            key={picker}
+            className={ui.srOnly}
+            type="file"
+            aria-label="File to upload"
+            onChange={(e) => choose(e.target.files?.[0] ?? null)}
+            disabled={busy}
+          />
         </label>
       </div>
       {progress ? (
@@ -213,7 +273,9 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
               {bytes(progress.sent)} of {bytes(progress.total)}
             </span>
             <span>{bytes(Math.round(progress.rate))}/s</span>
-            <span>{result ? 'done' : progress.finishing ? 'encrypting and verifying…' : `${duration(progress.eta)} left`}</span>
+            <span>
+              {result ? 'done' : progress.finishing ? 'encrypting and verifying…' : `${duration(progress.eta)} left`}
+            </span>
             {progress.parts ? <span>resumable, in {progress.parts} parts</span> : null}
             {progress.resumed ? <span>resumed where it stopped</span> : null}
           </div>
@@ -221,11 +283,15 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
       ) : null}
       {identical && last ? (
         <Notice kind="warn" title={`This file is identical to version ${last.version}`}>
-          It has the same SHA-256 as the latest version of {name} (<code>{last.sha256.slice(0, 16)}…</code>). Uploading it again stores the same bytes as version {last.version + 1}.
+          It has the same SHA-256 as the latest version of {name} (<code>{last.sha256.slice(0, 16)}…</code>). Uploading
+          it again stores the same bytes as version {last.version + 1}.
         </Notice>
       ) : null}
       {file && sha?.file === file && sha.sha256 === undefined && file.size > HASH_IN_BROWSER_UP_TO ? (
-        <p className={ui.help}>This file is too large to compare with earlier versions in the browser; the server checks its SHA-256 as it stores it.</p>
+        <p className={ui.help}>
+          This file is too large to compare with earlier versions in the browser; the server checks its SHA-256 as it
+          stores it.
+        </p>
       ) : null}
       {result ? (
         <Notice kind="ok" title={`Version ${result.version} of ${name} is stored`}>
@@ -245,7 +311,11 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
             {hashing ? 'Checking the file…' : identical ? 'Upload anyway' : 'Upload'}
           </button>
         )}
-        {!file && !busy ? <span className={ui.muted}>{result ? 'Choose another file to upload a new version.' : 'Choose a file first.'}</span> : null}
+        {!file && !busy ? (
+          <span className={ui.muted}>
+            {result ? 'Choose another file to upload a new version.' : 'Choose a file first.'}
+          </span>
+        ) : null}
       </div>
     </form>
   );

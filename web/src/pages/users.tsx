@@ -4,7 +4,18 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ROLE_NAMES, type WorkspaceUser } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
-import { Badge, ConfirmDialog, Field, FieldErrors, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import {
+  Badge,
+  ConfirmDialog,
+  Field,
+  FieldErrors,
+  Loading,
+  NeedsRole,
+  Notice,
+  PageHead,
+  Problem,
+  ui,
+} from '../ui/components.tsx';
 
 const ROLE_HELP: Record<string, string> = {
   owner: 'may do everything, including managing other owners',
@@ -21,7 +32,10 @@ function CreateUser({ ws, onDone }: { ws: string; onDone: () => void }) {
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState('engineer');
-  const create = useMutation({ mutationFn: () => api.users.create(ws, { email, displayName, password, role }), onSuccess: onDone });
+  const create = useMutation({
+    mutationFn: () => api.users.create(ws, { email, displayName, password, role }),
+    onSuccess: onDone,
+  });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create.mutate();
@@ -33,11 +47,44 @@ function CreateUser({ ws, onDone }: { ws: string; onDone: () => void }) {
       <FieldErrors error={create.error}>
         <div className={ui.grid2}>
           <Field label="Email" path="/email" mismatch="Enter an email address, like name@example.com.">
-            {(id) => <input id={id} className={ui.input} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />}
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                type="email"
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+                required
+              />
+            )}
           </Field>
-          <Field label="Name" path="/displayName">{(id) => <input id={id} className={ui.input} value={displayName} onChange={(e) => setDisplayName(e.target.value)} required />}</Field>
-          <Field label="First password" path="/password" help="Share it privately; long passphrases are best (15 characters or more). Owners and admins must add MFA at first sign-in.">
-            {(id) => <input id={id} className={ui.input} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+          <Field label="Name" path="/displayName">
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                value={displayName}
+                onChange={(e) => setDisplayName(e.target.value)}
+                required
+              />
+            )}
+          </Field>
+          <Field
+            label="First password"
+            path="/password"
+            help="Share it privately; long passphrases are best (15 characters or more). Owners and admins must add MFA at first sign-in."
+          >
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                type="password"
+                autoComplete="new-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                required
+              />
+            )}
           </Field>
           <Field label="Role" path="/role" help={ROLE_HELP[role]}>
             {(id) => (
@@ -141,7 +188,9 @@ export function UsersPage() {
                     </select>
                   </td>
                   <td data-label="MFA">{u.mfaEnabled ? <Badge kind="good">on</Badge> : <Badge>off</Badge>}</td>
-                  <td data-label="Status">{u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}</td>
+                  <td data-label="Status">
+                    {u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}
+                  </td>
                   <td>
                     {u.id !== me?.user.id && u.status === 'active' ? (
                       <button className={`${ui.button} ${ui.small}`} onClick={() => setDisabling(u)}>
@@ -156,7 +205,8 @@ export function UsersPage() {
         </div>
       ) : null}
       <Notice kind="info">
-        A user who lost their authenticator signs in with a recovery code and resets MFA from <em>Your account</em>. API tokens are managed by each user there too.
+        A user who lost their authenticator signs in with a recovery code and resets MFA from <em>Your account</em>. API
+        tokens are managed by each user there too.
       </Notice>
       <ConfirmDialog
         open={changing !== null}
@@ -169,7 +219,8 @@ export function UsersPage() {
         onConfirm={() => changing && setRole.mutate({ id: changing.user.id, role: changing.role })}
       >
         <p>
-          {changing?.user.displayName} is now <strong>{changing?.user.roles.join(', ') || 'without a role'}</strong> in workspace {ws.id}. As <strong>{changing?.role}</strong>, a member {ROLE_HELP[changing?.role ?? ''] ?? ''}.
+          {changing?.user.displayName} is now <strong>{changing?.user.roles.join(', ') || 'without a role'}</strong> in
+          workspace {ws.id}. As <strong>{changing?.role}</strong>, a member {ROLE_HELP[changing?.role ?? ''] ?? ''}.
         </p>
         <p>The change applies to their next request and is recorded in the audit trail.</p>
       </ConfirmDialog>

@@ -13,7 +13,20 @@ import { when } from '../lib/format.ts';
 import { navigate, useLocation } from '../lib/router.tsx';
 import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Badge, ConfirmDialog, CopyButton, Empty, Field, Loading, NeedsRole, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
+import {
+  Badge,
+  ConfirmDialog,
+  CopyButton,
+  Empty,
+  Field,
+  Loading,
+  NeedsRole,
+  Notice,
+  PageHead,
+  Problem,
+  Tags,
+  ui,
+} from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 import { SecretForm, nonSecretFields } from './secret-form.tsx';
 import css from './vault.module.css';
@@ -31,7 +44,8 @@ function buildTree(secrets: SecretSummary[]): Node {
     const parts = s.path.split('/');
     parts.forEach((p, i) => {
       const key = i === parts.length - 1 ? `${p}\u0000leaf` : p;
-      if (!n.children.has(key)) n.children.set(key, { name: p, children: new Map(), ...(i === parts.length - 1 ? { path: s.path } : {}) });
+      if (!n.children.has(key))
+        n.children.set(key, { name: p, children: new Map(), ...(i === parts.length - 1 ? { path: s.path } : {}) });
       n = n.children.get(key)!;
     });
   }
@@ -41,15 +55,35 @@ function buildTree(secrets: SecretSummary[]): Node {
 /** Folders the user folded, by their path prefix ("team/warehouse/"). */
 type Folded = { has(prefix: string): boolean; toggle(prefix: string): void };
 
-function Tree({ node, selected, folded, filtering, prefix = '', root }: { node: Node; selected: string | null; folded: Folded; filtering: boolean; prefix?: string; root?: boolean }) {
-  const entries = [...node.children.values()].sort((a, b) => Number(Boolean(a.path)) - Number(Boolean(b.path)) || a.name.localeCompare(b.name));
+function Tree({
+  node,
+  selected,
+  folded,
+  filtering,
+  prefix = '',
+  root,
+}: {
+  node: Node;
+  selected: string | null;
+  folded: Folded;
+  filtering: boolean;
+  prefix?: string;
+  root?: boolean;
+}) {
+  const entries = [...node.children.values()].sort(
+    (a, b) => Number(Boolean(a.path)) - Number(Boolean(b.path)) || a.name.localeCompare(b.name),
+  );
   return (
     <ul className={`${css.tree} ${root ? css.treeRoot : ''}`}>
       {entries.map((n) => {
         if (n.path) {
           return (
             <li key={`${n.name}-leaf`}>
-              <button className={`${css.leaf} ${selected === n.path ? css.leafOn : ''}`} aria-current={selected === n.path ? 'true' : undefined} onClick={() => navigate(`/vault?path=${encodeURIComponent(n.path!)}`)}>
+              <button
+                className={`${css.leaf} ${selected === n.path ? css.leafOn : ''}`}
+                aria-current={selected === n.path ? 'true' : undefined}
+                onClick={() => navigate(`/vault?path=${encodeURIComponent(n.path!)}`)}
+              >
                 {n.name}
               </button>
             </li>
@@ -60,7 +94,13 @@ function Tree({ node, selected, folded, filtering, prefix = '', root }: { node: 
         const open = filtering || Boolean(selected?.startsWith(here)) || !folded.has(here);
         return (
           <li key={n.name}>
-            <button type="button" className={css.folder} aria-expanded={open} onClick={() => folded.toggle(here)} disabled={filtering || Boolean(selected?.startsWith(here))}>
+            <button
+              type="button"
+              className={css.folder}
+              aria-expanded={open}
+              onClick={() => folded.toggle(here)}
+              disabled={filtering || Boolean(selected?.startsWith(here))}
+            >
               <span aria-hidden="true" className={css.caret}>
                 {open ? '▾' : '▸'}
               </span>{' '}
@@ -80,8 +120,10 @@ function changes(v: SecretVersion, prev: SecretVersion | undefined, person: (id:
   const out: string[] = [];
   if (v.createdBy !== prev.createdBy) out.push(`written by ${person(v.createdBy)} (was ${person(prev.createdBy)})`);
   if (v.certificate && prev.certificate) {
-    if (v.certificate.subject !== prev.certificate.subject) out.push(`subject ${prev.certificate.subject} → ${v.certificate.subject}`);
-    if (v.certificate.notAfter !== prev.certificate.notAfter) out.push(`expires ${when(prev.certificate.notAfter)} → ${when(v.certificate.notAfter)}`);
+    if (v.certificate.subject !== prev.certificate.subject)
+      out.push(`subject ${prev.certificate.subject} → ${v.certificate.subject}`);
+    if (v.certificate.notAfter !== prev.certificate.notAfter)
+      out.push(`expires ${when(prev.certificate.notAfter)} → ${when(v.certificate.notAfter)}`);
   }
   return out.length ? out.join('; ') : 'new value';
 }
@@ -138,10 +180,17 @@ function SecretDetail({ path }: { path: string }) {
     void qc.invalidateQueries({ queryKey: ['secret', ws.id, path] });
     void qc.invalidateQueries({ queryKey: ['secrets', ws.id] });
   };
-  const reveal = useMutation({ mutationFn: (v?: number) => withReauth(() => api.secrets.reveal(ws.id, path, v)), onSuccess: setRevealed });
+  const reveal = useMutation({
+    mutationFn: (v?: number) => withReauth(() => api.secrets.reveal(ws.id, path, v)),
+    onSuccess: setRevealed,
+  });
   const change = useMutation({
     mutationFn: ({ verb, version }: { verb: 'delete' | 'undelete' | 'destroy'; version: number }) =>
-      verb === 'delete' ? api.secrets.delete(ws.id, path, [version]) : verb === 'undelete' ? api.secrets.undelete(ws.id, path, [version]) : withReauth(() => api.secrets.destroy(ws.id, path, [version])),
+      verb === 'delete'
+        ? api.secrets.delete(ws.id, path, [version])
+        : verb === 'undelete'
+          ? api.secrets.undelete(ws.id, path, [version])
+          : withReauth(() => api.secrets.destroy(ws.id, path, [version])),
     onSuccess: () => {
       setConfirm(null);
       setRevealed(null);
@@ -153,8 +202,16 @@ function SecretDetail({ path }: { path: string }) {
   if (meta.isPending) return <Loading what="the secret" />;
   if (!m) return <Problem error={meta.error} />;
   if (editing) {
-    const prefill = revealed && revealed.version === m.currentVersion ? nonSecretFields(m.type, revealed.value) : undefined;
-    return <SecretForm existing={m} prefill={prefill} onCancel={() => setEditing(false)} onSaved={() => (setEditing(false), refresh())} />;
+    const prefill =
+      revealed && revealed.version === m.currentVersion ? nonSecretFields(m.type, revealed.value) : undefined;
+    return (
+      <SecretForm
+        existing={m}
+        prefill={prefill}
+        onCancel={() => setEditing(false)}
+        onSaved={() => (setEditing(false), refresh())}
+      />
+    );
   }
   const current = m.versions.find((v) => v.version === m.currentVersion);
   return (
@@ -169,7 +226,11 @@ function SecretDetail({ path }: { path: string }) {
         </div>
         <div className={ui.row}>
           {can.reveal ? (
-            <button className={`${ui.button} ${ui.primary}`} onClick={() => reveal.mutate(undefined)} disabled={reveal.isPending || current?.state !== 'live'}>
+            <button
+              className={`${ui.button} ${ui.primary}`}
+              onClick={() => reveal.mutate(undefined)}
+              disabled={reveal.isPending || current?.state !== 'live'}
+            >
               Reveal
             </button>
           ) : null}
@@ -178,7 +239,11 @@ function SecretDetail({ path }: { path: string }) {
               <button className={ui.button} onClick={() => setEditing(true)}>
                 New version
               </button>
-              <button className={ui.button} disabled={current?.state !== 'live'} onClick={() => setConfirm({ verb: 'delete', version: m.currentVersion })}>
+              <button
+                className={ui.button}
+                disabled={current?.state !== 'live'}
+                onClick={() => setConfirm({ verb: 'delete', version: m.currentVersion })}
+              >
                 Delete
               </button>
             </>
@@ -190,7 +255,8 @@ function SecretDetail({ path }: { path: string }) {
       {m.description ? <p>{m.description}</p> : null}
       <p>
         <Tags tags={m.tags} />
-        {m.rotateEvery ? <Badge>rotate every {m.rotateEvery}</Badge> : null} {m.expiresAt ? <Badge kind="warn">expires {when(m.expiresAt)}</Badge> : null}
+        {m.rotateEvery ? <Badge>rotate every {m.rotateEvery}</Badge> : null}{' '}
+        {m.expiresAt ? <Badge kind="warn">expires {when(m.expiresAt)}</Badge> : null}
       </p>
       <h3>Versions</h3>
       <div className={ui.tableWrap}>
@@ -226,12 +292,18 @@ function SecretDetail({ path }: { path: string }) {
                       </button>
                     ) : null}
                     {can.manageData && v.state === 'deleted' ? (
-                      <button className={`${ui.button} ${ui.small}`} onClick={() => change.mutate({ verb: 'undelete', version: v.version })}>
+                      <button
+                        className={`${ui.button} ${ui.small}`}
+                        onClick={() => change.mutate({ verb: 'undelete', version: v.version })}
+                      >
                         Undelete
                       </button>
                     ) : null}
                     {can.destroy && v.state !== 'destroyed' ? (
-                      <button className={`${ui.button} ${ui.small}`} onClick={() => setConfirm({ verb: 'destroy', version: v.version })}>
+                      <button
+                        className={`${ui.button} ${ui.small}`}
+                        onClick={() => setConfirm({ verb: 'destroy', version: v.version })}
+                      >
                         Destroy
                       </button>
                     ) : null}
@@ -244,16 +316,26 @@ function SecretDetail({ path }: { path: string }) {
       </div>
       <ConfirmDialog
         open={confirm !== null}
-        title={confirm?.verb === 'destroy' ? `Destroy version ${confirm.version}?` : `Delete version ${confirm?.version ?? ''}?`}
+        title={
+          confirm?.verb === 'destroy'
+            ? `Destroy version ${confirm.version}?`
+            : `Delete version ${confirm?.version ?? ''}?`
+        }
         confirmLabel={confirm?.verb === 'destroy' ? 'Destroy for ever' : 'Delete'}
         pending={change.isPending}
         onCancel={() => setConfirm(null)}
         onConfirm={() => confirm && change.mutate(confirm)}
       >
         {confirm?.verb === 'destroy' ? (
-          <p>The value of version {confirm.version} is erased and can never be read again. This needs you to confirm your identity.</p>
+          <p>
+            The value of version {confirm.version} is erased and can never be read again. This needs you to confirm your
+            identity.
+          </p>
         ) : (
-          <p>The version can no longer be read, but an undelete restores it. Drives and programs using this secret stop working until then.</p>
+          <p>
+            The version can no longer be read, but an undelete restores it. Drives and programs using this secret stop
+            working until then.
+          </p>
         )}
       </ConfirmDialog>
     </div>
@@ -268,9 +350,19 @@ export function VaultPage() {
   const [creating, setCreating] = useState(false);
   const [filter, setFilter] = useState('');
   const [folded, setFolded] = useState<Set<string>>(() => new Set());
-  const list = useQuery({ queryKey: ['secrets', ws.id], queryFn: () => api.secrets.list(ws.id), enabled: can.metadata });
+  const list = useQuery({
+    queryKey: ['secrets', ws.id],
+    queryFn: () => api.secrets.list(ws.id),
+    enabled: can.metadata,
+  });
   const needle = filter.trim().toLowerCase();
-  const shown = useMemo(() => (list.data?.secrets ?? []).filter((x) => !needle || x.path.toLowerCase().includes(needle) || x.description.toLowerCase().includes(needle)), [list.data, needle]);
+  const shown = useMemo(
+    () =>
+      (list.data?.secrets ?? []).filter(
+        (x) => !needle || x.path.toLowerCase().includes(needle) || x.description.toLowerCase().includes(needle),
+      ),
+    [list.data, needle],
+  );
   const tree = useMemo(() => buildTree(shown), [shown]);
   const foldable: Folded = {
     has: (p) => folded.has(p),
@@ -291,7 +383,11 @@ export function VaultPage() {
 
   return (
     <>
-      <PageHead title="Vault" sub="Connection secrets, sealed with your workspace's keys. Values are never listed; revealing one is audited." actions={newButton} />
+      <PageHead
+        title="Vault"
+        sub="Connection secrets, sealed with your workspace's keys. Values are never listed; revealing one is audited."
+        actions={newButton}
+      />
       <Problem error={list.error} />
       {creating ? (
         <SecretForm
@@ -306,7 +402,8 @@ export function VaultPage() {
       {list.isPending ? <Loading what="secrets" /> : null}
       {list.data && list.data.secrets.length === 0 && !creating ? (
         <Empty title="The vault is empty" action={newButton}>
-          Keep database passwords, API keys and cloud credentials here instead of in code; programs get them with <code>strongroom run</code>.
+          Keep database passwords, API keys and cloud credentials here instead of in code; programs get them with{' '}
+          <code>strongroom run</code>.
         </Empty>
       ) : null}
       {list.data && list.data.secrets.length > 0 ? (
@@ -314,13 +411,26 @@ export function VaultPage() {
           <nav className={ui.panel} aria-label="Secret paths">
             <div role="search">
               <Field label="Filter paths">
-                {(id) => <input id={id} className={ui.input} type="search" placeholder="Part of a path or description" value={filter} onChange={(e) => setFilter(e.target.value)} />}
+                {(id) => (
+                  <input
+                    id={id}
+                    className={ui.input}
+                    type="search"
+                    placeholder="Part of a path or description"
+                    value={filter}
+                    onChange={(e) => setFilter(e.target.value)}
+                  />
+                )}
               </Field>
             </div>
             {shown.length === 0 ? <p className={ui.muted}>No secret path contains “{filter.trim()}”.</p> : null}
             <Tree node={tree} selected={selected} folded={foldable} filtering={Boolean(needle)} root />
           </nav>
-          {selected ? <SecretDetail key={selected} path={selected} /> : <Empty title="Pick a secret">Choose a path on the left to see its versions and metadata.</Empty>}
+          {selected ? (
+            <SecretDetail key={selected} path={selected} />
+          ) : (
+            <Empty title="Pick a secret">Choose a path on the left to see its versions and metadata.</Empty>
+          )}
         </div>
       ) : null}
     </>

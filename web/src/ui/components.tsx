@@ -23,7 +23,9 @@ export function Problem({ error, title }: { error: unknown; title?: string }) {
   const issues = issuesOf(error);
   return (
     <div className={`${s.notice} ${s.noticeError}`} role="alert" data-testid="problem">
-      <p className={s.noticeTitle}>{title ?? (issues.length ? 'Some fields need attention' : (e?.title ?? 'Something went wrong'))}</p>
+      <p className={s.noticeTitle}>
+        {title ?? (issues.length ? 'Some fields need attention' : (e?.title ?? 'Something went wrong'))}
+      </p>
       {e && issues.length ? (
         <ul className={s.issues}>
           {issues.map((i, n) => (
@@ -50,7 +52,15 @@ export function FieldErrors({ error, children }: { error: unknown; children: Rea
   return <FormError.Provider value={error}>{children}</FormError.Provider>;
 }
 
-export function Notice({ kind = 'info', title, children }: { kind?: 'info' | 'ok' | 'warn' | 'error'; title?: string; children?: ReactNode }) {
+export function Notice({
+  kind = 'info',
+  title,
+  children,
+}: {
+  kind?: 'info' | 'ok' | 'warn' | 'error';
+  title?: string;
+  children?: ReactNode;
+}) {
   const k = { info: s.noticeInfo, ok: s.noticeOk, warn: s.noticeWarn, error: s.noticeError }[kind];
   return (
     <div className={`${s.notice} ${k}`} role={kind === 'error' ? 'alert' : 'status'}>
@@ -71,7 +81,11 @@ export function Empty({ title, children, action }: { title: string; children?: R
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p className={s.muted} role="status">Loading {what}…</p>;
+  return (
+    <p className={s.muted} role="status">
+      Loading {what}…
+    </p>
+  );
 }
 
 export function PageHead({ title, sub, actions }: { title: string; sub?: ReactNode; actions?: ReactNode }) {
@@ -87,7 +101,19 @@ export function PageHead({ title, sub, actions }: { title: string; sub?: ReactNo
 }
 
 /** A modal on the native <dialog>: focus is trapped by the browser, Escape closes it. */
-export function Dialog({ open, title, onClose, children, actions }: { open: boolean; title: string; onClose: () => void; children: ReactNode; actions?: ReactNode }) {
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+  actions,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
@@ -111,7 +137,17 @@ export function Dialog({ open, title, onClose, children, actions }: { open: bool
 }
 
 /** A destructive action's confirmation: Cancel, and one danger button that runs `onConfirm`; the mutation's error shows inside. */
-export function ConfirmDialog(props: { open: boolean; title: string; confirmLabel: string; pending: boolean; error?: unknown; tone?: 'danger' | 'primary'; onCancel: () => void; onConfirm: () => void; children: ReactNode }) {
+export function ConfirmDialog(props: {
+  open: boolean;
+  title: string;
+  confirmLabel: string;
+  pending: boolean;
+  error?: unknown;
+  tone?: 'danger' | 'primary';
+  onCancel: () => void;
+  onConfirm: () => void;
+  children: ReactNode;
+}) {
   return (
     <Dialog
       open={props.open}
@@ -122,7 +158,11 @@ export function ConfirmDialog(props: { open: boolean; title: string; confirmLabe
           <button className={s.button} onClick={props.onCancel}>
             Cancel
           </button>
-          <button className={`${s.button} ${props.tone === 'primary' ? s.primary : s.danger}`} disabled={props.pending} onClick={props.onConfirm}>
+          <button
+            className={`${s.button} ${props.tone === 'primary' ? s.primary : s.danger}`}
+            disabled={props.pending}
+            onClick={props.onConfirm}
+          >
             {props.confirmLabel}
           </button>
         </>
@@ -144,7 +184,15 @@ type Checkable = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
  * pattern or type mismatch better than the browser's "Please match the requested format". The input gets
  * aria-invalid and is described by the message.
  */
-export function Field(props: { label: string; help?: ReactNode; path?: string | string[]; where?: string; check?: string | undefined; mismatch?: string; children: (id: string) => ReactNode }) {
+export function Field(props: {
+  label: string;
+  help?: ReactNode;
+  path?: string | string[];
+  where?: string;
+  check?: string | undefined;
+  mismatch?: string;
+  children: (id: string) => ReactNode;
+}) {
   const { label, help, path, where, check, children } = props;
   const id = useId();
   const mismatch = useRef(props.mismatch);
@@ -153,7 +201,12 @@ export function Field(props: { label: string; help?: ReactNode; path?: string | 
   const [native, setNative] = useState<string | null>(null);
   const [edited, setEdited] = useState(false);
   useEffect(() => setEdited(false), [error]);
-  const issue = path && !edited ? issuesOf(error).find((i) => [path].flat().some((p) => concerns(p, i.path)) && (!where || !i.location || i.location === where)) : undefined;
+  const issue =
+    path && !edited
+      ? issuesOf(error).find(
+          (i) => [path].flat().some((p) => concerns(p, i.path)) && (!where || !i.location || i.location === where),
+        )
+      : undefined;
   const message = check || native || issue?.message;
 
   useEffect(() => {
@@ -164,7 +217,11 @@ export function Field(props: { label: string; help?: ReactNode; path?: string | 
   const onInvalid = (e: { target: EventTarget }) => {
     const el = e.target as Checkable;
     if (el.id !== id) return;
-    setNative((!el.validity.valueMissing && !el.validity.customError && mismatch.current) || el.validationMessage || 'This value is not valid.');
+    setNative(
+      (!el.validity.valueMissing && !el.validity.customError && mismatch.current) ||
+        el.validationMessage ||
+        'This value is not valid.',
+    );
   };
   const onEdit = () => {
     setNative(null);
@@ -181,7 +238,12 @@ export function Field(props: { label: string; help?: ReactNode; path?: string | 
   }, [id, message, help]);
 
   return (
-    <div className={`${s.field} ${message ? s.fieldBad : ''}`} onInvalidCapture={onInvalid} onInput={onEdit} onChange={onEdit}>
+    <div
+      className={`${s.field} ${message ? s.fieldBad : ''}`}
+      onInvalidCapture={onInvalid}
+      onInput={onEdit}
+      onChange={onEdit}
+    >
       <label className={s.label} htmlFor={id}>
         {label}
       </label>
@@ -267,8 +329,8 @@ export function NeedsRole({ page, roles, have }: { page: string; roles: string; 
   return (
     <Notice kind="warn" title={`${page} is not available to you`}>
       <p>
-        This page is for workspace {roles}. You are signed in with the role{have.length === 1 ? '' : 's'} <strong>{have.join(', ') || 'none'}</strong> here. Ask an owner or admin of this
-        workspace if you need access.
+        This page is for workspace {roles}. You are signed in with the role{have.length === 1 ? '' : 's'}{' '}
+        <strong>{have.join(', ') || 'none'}</strong> here. Ask an owner or admin of this workspace if you need access.
       </p>
     </Notice>
   );

@@ -47,18 +47,48 @@ export function useReauth() {
   }
   function cancel() {
     setOpen(false);
-    pending.current?.reject(new ApiError(0, 'CANCELLED', 'Cancelled', 'You did not confirm your identity; nothing was done.'));
+    pending.current?.reject(
+      new ApiError(0, 'CANCELLED', 'Cancelled', 'You did not confirm your identity; nothing was done.'),
+    );
     pending.current = null;
   }
 
   const dialog = (
     <Dialog open={open} title="Confirm it's you" onClose={cancel}>
       <form onSubmit={confirm}>
-        <p>This action is sensitive: confirm your password{me?.user.mfaEnabled ? ' and a code from your authenticator' : ''}. It stays confirmed for 5 minutes.</p>
+        <p>
+          This action is sensitive: confirm your password
+          {me?.user.mfaEnabled ? ' and a code from your authenticator' : ''}. It stays confirmed for 5 minutes.
+        </p>
         <Problem error={error} />
-        <Field label="Your password">{(id) => <input id={id} className={ui.input} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required autoFocus />}</Field>
+        <Field label="Your password">
+          {(id) => (
+            <input
+              id={id}
+              className={ui.input}
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+              autoFocus
+            />
+          )}
+        </Field>
         {me?.user.mfaEnabled ? (
-          <Field label="Authenticator code">{(id) => <input id={id} className={ui.input} inputMode="numeric" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} required />}</Field>
+          <Field label="Authenticator code">
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                value={code}
+                onChange={(e) => setCode(e.target.value)}
+                required
+              />
+            )}
+          </Field>
         ) : null}
         <div className={ui.row} style={{ justifyContent: 'flex-end' }}>
           <button type="button" className={ui.button} onClick={cancel}>

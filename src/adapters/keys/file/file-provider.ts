@@ -68,7 +68,8 @@ export class FileRootKeyProvider implements RootKeyProvider {
   /** `{ kind, keyFile, initialized, ok, problem? }`; reads the file to validate it, never shows it. */
   async describe(): Promise<Record<string, unknown>> {
     const base = { kind: this.kind, keyFile: this.keyFile, autoUnseal: true };
-    if (!(await fileExists(this.keyFile))) return { ...base, initialized: false, ok: false, problem: `${this.keyFile} does not exist` };
+    if (!(await fileExists(this.keyFile)))
+      return { ...base, initialized: false, ok: false, problem: `${this.keyFile} does not exist` };
     try {
       (await this.load()).fill(0);
       return { ...base, initialized: true, ok: true };

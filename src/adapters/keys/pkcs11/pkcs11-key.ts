@@ -47,11 +47,19 @@ export function findKeysByLabel({ p11, session }: TokenSession, keyLabel: string
 export function findRootWrappingKey(s: TokenSession, keyLabel: string, tokenLabel: string): Buffer {
   const keys = findKeysByLabel(s, keyLabel);
   if (keys.length > 1) {
-    throw keyError('SEALED', 'PKCS11_KEY_AMBIGUOUS', `${keys.length} keys are labelled "${keyLabel}" on token "${tokenLabel}"; the label must be unique`);
+    throw keyError(
+      'SEALED',
+      'PKCS11_KEY_AMBIGUOUS',
+      `${keys.length} keys are labelled "${keyLabel}" on token "${tokenLabel}"; the label must be unique`,
+    );
   }
   const key = keys[0];
   if (!key) {
-    throw keyError('SEALED', 'PKCS11_KEY_NOT_FOUND', `no key labelled "${keyLabel}" was found on PKCS#11 token "${tokenLabel}" (wrong label, or the key was deleted)`);
+    throw keyError(
+      'SEALED',
+      'PKCS11_KEY_NOT_FOUND',
+      `no key labelled "${keyLabel}" was found on PKCS#11 token "${tokenLabel}" (wrong label, or the key was deleted)`,
+    );
   }
   assertKeySafe(s, key, keyLabel);
   return key;
@@ -99,10 +107,21 @@ export interface KeyAttributes {
 /** Read {@link KeyAttributes} with C_GetAttributeValue. */
 export function readKeyAttributes({ p11, session }: TokenSession, key: Buffer): KeyAttributes {
   const types = [
-    pkcs11js.CKA_KEY_TYPE, pkcs11js.CKA_VALUE_LEN, pkcs11js.CKA_TOKEN, pkcs11js.CKA_SENSITIVE, pkcs11js.CKA_EXTRACTABLE,
-    pkcs11js.CKA_ALWAYS_SENSITIVE, pkcs11js.CKA_NEVER_EXTRACTABLE, pkcs11js.CKA_ENCRYPT, pkcs11js.CKA_DECRYPT,
+    pkcs11js.CKA_KEY_TYPE,
+    pkcs11js.CKA_VALUE_LEN,
+    pkcs11js.CKA_TOKEN,
+    pkcs11js.CKA_SENSITIVE,
+    pkcs11js.CKA_EXTRACTABLE,
+    pkcs11js.CKA_ALWAYS_SENSITIVE,
+    pkcs11js.CKA_NEVER_EXTRACTABLE,
+    pkcs11js.CKA_ENCRYPT,
+    pkcs11js.CKA_DECRYPT,
   ];
-  const values = p11.C_GetAttributeValue(session, key, types.map((type) => ({ type })));
+  const values = p11.C_GetAttributeValue(
+    session,
+    key,
+    types.map((type) => ({ type })),
+  );
   const raw = (i: number): Buffer => {
     const v = values[i]?.value;
     return Buffer.isBuffer(v) ? v : Buffer.alloc(8);
@@ -110,8 +129,15 @@ export function readKeyAttributes({ p11, session }: TokenSession, key: Buffer): 
   const ulong = (i: number) => raw(i).readUIntLE(0, Math.min(6, raw(i).length || 1));
   const bool = (i: number) => (raw(i)[0] ?? 0) !== 0;
   return {
-    keyType: ulong(0), valueLen: ulong(1), token: bool(2), sensitive: bool(3), extractable: bool(4),
-    alwaysSensitive: bool(5), neverExtractable: bool(6), encrypt: bool(7), decrypt: bool(8),
+    keyType: ulong(0),
+    valueLen: ulong(1),
+    token: bool(2),
+    sensitive: bool(3),
+    extractable: bool(4),
+    alwaysSensitive: bool(5),
+    neverExtractable: bool(6),
+    encrypt: bool(7),
+    decrypt: bool(8),
   };
 }
 
@@ -131,12 +157,22 @@ export function assertKeySafe(s: TokenSession, key: Buffer, keyLabel: string): v
     a.encrypt && a.decrypt ? '' : 'not allowed to encrypt and decrypt',
   ].filter((p) => p !== '');
   if (problems.length > 0) {
-    throw keyError('SEALED', 'PKCS11_KEY_UNSAFE', `key "${keyLabel}" on the token is unsafe to protect the root key: ${problems.join(', ')}`);
+    throw keyError(
+      'SEALED',
+      'PKCS11_KEY_UNSAFE',
+      `key "${keyLabel}" on the token is unsafe to protect the root key: ${problems.join(', ')}`,
+    );
   }
 }
 
 function gcm(iv: Buffer): Mechanism {
-  const parameter: GcmParams = { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: iv.length * 8, aad: ROOT_KEY_AAD, tagBits: GCM_TAG_BITS };
+  const parameter: GcmParams = {
+    type: pkcs11js.CK_PARAMS_GCM,
+    iv,
+    ivBits: iv.length * 8,
+    aad: ROOT_KEY_AAD,
+    tagBits: GCM_TAG_BITS,
+  };
   return { mechanism: pkcs11js.CKM_AES_GCM, parameter };
 }
 
@@ -151,7 +187,13 @@ export function encryptInHsm({ p11, session }: TokenSession, key: Buffer, iv: Bu
 }
 
 /** AES-GCM decrypt inside the HSM; an authentication failure is `PKCS11_BLOB_INVALID`. */
-export function decryptInHsm({ p11, session }: TokenSession, key: Buffer, iv: Buffer, ciphertext: Buffer, blobName: string): Buffer {
+export function decryptInHsm(
+  { p11, session }: TokenSession,
+  key: Buffer,
+  iv: Buffer,
+  ciphertext: Buffer,
+  blobName: string,
+): Buffer {
   try {
     p11.C_DecryptInit(session, gcm(iv), key);
   } catch (err) {
@@ -163,8 +205,12 @@ export function decryptInHsm({ p11, session }: TokenSession, key: Buffer, iv: Bu
   } catch (err) {
     const code = pkcs11Code(err);
     const authFailure = [
-      pkcs11js.CKR_ENCRYPTED_DATA_INVALID, pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE, pkcs11js.CKR_DATA_INVALID,
-      pkcs11js.CKR_DATA_LEN_RANGE, pkcs11js.CKR_GENERAL_ERROR, pkcs11js.CKR_FUNCTION_FAILED,
+      pkcs11js.CKR_ENCRYPTED_DATA_INVALID,
+      pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE,
+      pkcs11js.CKR_DATA_INVALID,
+      pkcs11js.CKR_DATA_LEN_RANGE,
+      pkcs11js.CKR_GENERAL_ERROR,
+      pkcs11js.CKR_FUNCTION_FAILED,
     ];
     if (code !== undefined && authFailure.includes(code)) throw blobInvalid(blobName);
     throw toKeyError(err, 'AES-GCM decryption in the HSM');

@@ -32,12 +32,20 @@ after(async () => {
 
 /** The SoftHSM peer, or undefined after skipping (or failing in strict mode). */
 function peer(t: TestContext): SoftHsm | undefined {
-  if (!requirePeer(t, 'softhsm2', missing === undefined && hsm !== undefined, missing ?? 'SoftHSM did not start')) return undefined;
+  if (!requirePeer(t, 'softhsm2', missing === undefined && hsm !== undefined, missing ?? 'SoftHSM did not start'))
+    return undefined;
   return hsm;
 }
 
 function options(h: SoftHsm, extra: Partial<Pkcs11RootKeyProviderOptions> = {}): Pkcs11RootKeyProviderOptions {
-  return { dataDir: path.join(root, `d${n++}`), modulePath: h.modulePath, tokenLabel: h.tokenLabel, pin: h.pin, keyLabel: `root-wrap-${n}`, ...extra };
+  return {
+    dataDir: path.join(root, `d${n++}`),
+    modulePath: h.modulePath,
+    tokenLabel: h.tokenLabel,
+    pin: h.pin,
+    keyLabel: `root-wrap-${n}`,
+    ...extra,
+  };
 }
 
 const rejectsWith = (reason: KeyErrorReason, pattern?: RegExp) => (err: unknown) => {
@@ -105,8 +113,14 @@ describe('Pkcs11RootKeyProvider (SoftHSM2)', () => {
     if (!h) return;
     const opts = options(h);
     await new Pkcs11RootKeyProvider(opts).initialize();
-    await assert.rejects(new Pkcs11RootKeyProvider({ ...opts, pin: `${h.pin}x` }).load(), rejectsWith('PKCS11_PIN_INCORRECT', /PIN is wrong/));
-    await assert.rejects(new Pkcs11RootKeyProvider(options(h, { pin: 'nope0000' })).initialize(), rejectsWith('PKCS11_PIN_INCORRECT'));
+    await assert.rejects(
+      new Pkcs11RootKeyProvider({ ...opts, pin: `${h.pin}x` }).load(),
+      rejectsWith('PKCS11_PIN_INCORRECT', /PIN is wrong/),
+    );
+    await assert.rejects(
+      new Pkcs11RootKeyProvider(options(h, { pin: 'nope0000' })).initialize(),
+      rejectsWith('PKCS11_PIN_INCORRECT'),
+    );
   });
 
   it('reads the PIN from a 0600 file and refuses a world-readable one', async (t) => {
@@ -138,7 +152,12 @@ describe('Pkcs11RootKeyProvider (SoftHSM2)', () => {
       { ...state, wrappedKey: flip(state['wrappedKey'] ?? '', 0) },
       { ...state, wrappedKey: flip(state['wrappedKey'] ?? '', 47) },
       { ...state, iv: flip(state['iv'] ?? '', 5) },
-      { ...state, wrappedKey: Buffer.from(state['wrappedKey'] ?? '', 'base64').subarray(0, 40).toString('base64') },
+      {
+        ...state,
+        wrappedKey: Buffer.from(state['wrappedKey'] ?? '', 'base64')
+          .subarray(0, 40)
+          .toString('base64'),
+      },
     ];
     for (const v of variants) {
       await writeFile(provider.stateFile, JSON.stringify(v), { mode: 0o600 });
@@ -154,7 +173,10 @@ describe('Pkcs11RootKeyProvider (SoftHSM2)', () => {
     const opts = options(h);
     await new Pkcs11RootKeyProvider(opts).initialize();
     const wrong = new Pkcs11RootKeyProvider({ ...opts, tokenLabel: 'no-such-token' });
-    await assert.rejects(wrong.load(), rejectsWith('PKCS11_TOKEN_NOT_FOUND', /no PKCS#11 token labelled "no-such-token"/));
+    await assert.rejects(
+      wrong.load(),
+      rejectsWith('PKCS11_TOKEN_NOT_FOUND', /no PKCS#11 token labelled "no-such-token"/),
+    );
     const desc = await wrong.describe();
     assert.equal(desc['tokenPresent'], false);
     assert.equal(desc['reason'], 'PKCS11_TOKEN_NOT_FOUND');
@@ -168,7 +190,10 @@ describe('Pkcs11RootKeyProvider (SoftHSM2)', () => {
     const { rootKey } = await new Pkcs11RootKeyProvider(opts).initialize();
     assert.ok((await new Pkcs11RootKeyProvider(opts).load()).equals(rootKey));
     // The key lives on that token only.
-    await assert.rejects(new Pkcs11RootKeyProvider({ ...opts, tokenLabel: h.tokenLabel }).load(), rejectsWith('PKCS11_KEY_NOT_FOUND'));
+    await assert.rejects(
+      new Pkcs11RootKeyProvider({ ...opts, tokenLabel: h.tokenLabel }).load(),
+      rejectsWith('PKCS11_KEY_NOT_FOUND'),
+    );
   });
 
   it('a missing HSM key fails clearly', async (t) => {
@@ -183,7 +208,10 @@ describe('Pkcs11RootKeyProvider (SoftHSM2)', () => {
       s.p11.C_FindObjectsFinal(s.session);
       for (const k of keys) s.p11.C_DestroyObject(s.session, k);
     });
-    await assert.rejects(provider.load(), rejectsWith('PKCS11_KEY_NOT_FOUND', new RegExp(`no key labelled "${opts.keyLabel}"`)));
+    await assert.rejects(
+      provider.load(),
+      rejectsWith('PKCS11_KEY_NOT_FOUND', new RegExp(`no key labelled "${opts.keyLabel}"`)),
+    );
   });
 
   it('refuses to initialize twice', async (t) => {

@@ -18,8 +18,15 @@ import type { InitializeResult, RootKeyProvider } from '../provider.ts';
 import { ROOT_KEY_BYTES } from '../provider.ts';
 import { fileExists, readPrivateFile, readPrivateJson, writePrivateFileExclusive } from '../secure-file.ts';
 import {
-  GCM_IV_BYTES, GCM_TAG_BITS, WRAPPED_BYTES, blobInvalid, decryptInHsm, encryptInHsm, findKeysByLabel,
-  findRootWrappingKey, generateRootWrappingKey,
+  GCM_IV_BYTES,
+  GCM_TAG_BITS,
+  WRAPPED_BYTES,
+  blobInvalid,
+  decryptInHsm,
+  encryptInHsm,
+  findKeysByLabel,
+  findRootWrappingKey,
+  generateRootWrappingKey,
 } from './pkcs11-key.ts';
 import { findSlotByLabel, withModule, withTokenSession } from './pkcs11-session.ts';
 import type { TokenAccess } from './pkcs11-session.ts';
@@ -82,7 +89,11 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
    */
   async initialize(): Promise<InitializeResult> {
     if (await fileExists(this.stateFile)) {
-      throw keyError('CONFLICT', 'ROOT_KEY_EXISTS', `${this.stateFile} already exists: the root key is already initialized; refusing to overwrite it`);
+      throw keyError(
+        'CONFLICT',
+        'ROOT_KEY_EXISTS',
+        `${this.stateFile} already exists: the root key is already initialized; refusing to overwrite it`,
+      );
     }
     const access = await this.#access();
     const { keyLabel, tokenLabel } = this.#opts;
@@ -156,7 +167,15 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
     }
     try {
       const s = await this.readState();
-      return { ...base, tokenPresent, initialized: true, keyId: s.keyId, mechanism: s.mechanism, createdAt: s.createdAt, ok: true };
+      return {
+        ...base,
+        tokenPresent,
+        initialized: true,
+        keyId: s.keyId,
+        mechanism: s.mechanism,
+        createdAt: s.createdAt,
+        ok: true,
+      };
     } catch (err) {
       return { ...base, tokenPresent, initialized: true, ...describeProblem(err) };
     }
@@ -166,7 +185,11 @@ export class Pkcs11RootKeyProvider implements RootKeyProvider {
   async readState(): Promise<Pkcs11State> {
     const json = await readPrivateJson(this.stateFile, { what: 'PKCS#11 wrapped root key file', maxBytes: 64 * 1024 });
     if (!isPkcs11State(json)) {
-      throw keyError('SEALED', 'STATE_FILE_INVALID', `PKCS#11 wrapped root key file ${this.stateFile} is not a valid version 1 file; restore it from backup`);
+      throw keyError(
+        'SEALED',
+        'STATE_FILE_INVALID',
+        `PKCS#11 wrapped root key file ${this.stateFile} is not a valid version 1 file; restore it from backup`,
+      );
     }
     return json;
   }

@@ -60,14 +60,19 @@ export function withModule<T>(modulePath: string, fn: (p11: PKCS11) => T): T {
   try {
     p11.load(modulePath);
   } catch {
-    throw keyError('SEALED', 'PKCS11_MODULE_LOAD', `cannot load the PKCS#11 module ${modulePath}: missing, unreadable or not a PKCS#11 library`);
+    throw keyError(
+      'SEALED',
+      'PKCS11_MODULE_LOAD',
+      `cannot load the PKCS#11 module ${modulePath}: missing, unreadable or not a PKCS#11 library`,
+    );
   }
   let ownsInit = true;
   try {
     try {
       p11.C_Initialize();
     } catch (err) {
-      if (pkcs11Code(err) !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw toKeyError(err, `C_Initialize of ${modulePath}`);
+      if (pkcs11Code(err) !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED)
+        throw toKeyError(err, `C_Initialize of ${modulePath}`);
       ownsInit = false;
     }
     return fn(p11);
@@ -98,7 +103,11 @@ export function findSlotByLabel(p11: PKCS11, tokenLabel: string): Buffer {
     else if (label !== '') seen.push(JSON.stringify(label));
   }
   if (matches.length > 1) {
-    throw keyError('SEALED', 'PKCS11_TOKEN_AMBIGUOUS', `${matches.length} tokens are labelled "${tokenLabel}"; give the token a unique label`);
+    throw keyError(
+      'SEALED',
+      'PKCS11_TOKEN_AMBIGUOUS',
+      `${matches.length} tokens are labelled "${tokenLabel}"; give the token a unique label`,
+    );
   }
   const slot = matches[0];
   if (!slot) {
@@ -140,10 +149,18 @@ function login(p11: PKCS11, session: Buffer, access: TokenAccess): boolean {
     const code = pkcs11Code(err);
     if (code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) return false;
     if (code === pkcs11js.CKR_PIN_INCORRECT || code === pkcs11js.CKR_PIN_LEN_RANGE) {
-      throw keyError('SEALED', 'PKCS11_PIN_INCORRECT', `login to PKCS#11 token "${access.tokenLabel}" failed: the PIN is wrong`);
+      throw keyError(
+        'SEALED',
+        'PKCS11_PIN_INCORRECT',
+        `login to PKCS#11 token "${access.tokenLabel}" failed: the PIN is wrong`,
+      );
     }
     if (code === pkcs11js.CKR_PIN_LOCKED || code === pkcs11js.CKR_PIN_EXPIRED) {
-      throw keyError('SEALED', 'PKCS11_PIN_LOCKED', `the user PIN of PKCS#11 token "${access.tokenLabel}" is locked or expired; reset it with the SO PIN`);
+      throw keyError(
+        'SEALED',
+        'PKCS11_PIN_LOCKED',
+        `the user PIN of PKCS#11 token "${access.tokenLabel}" is locked or expired; reset it with the SO PIN`,
+      );
     }
     if (code === pkcs11js.CKR_USER_PIN_NOT_INITIALIZED) {
       throw keyError('SEALED', 'PKCS11_PIN_INCORRECT', `PKCS#11 token "${access.tokenLabel}" has no user PIN set`);

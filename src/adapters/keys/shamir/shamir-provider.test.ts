@@ -56,7 +56,16 @@ describe('ShamirRootKeyProvider', () => {
     assert.ok(!text.includes(rootKey.toString('base64')) && !text.includes(rootKey.toString('hex')));
     for (const s of shares) assert.ok(!text.includes(s.slice(SHARE_PREFIX.length)));
     const state = JSON.parse(text) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(state).sort(), ['commitment', 'commitmentAlg', 'createdAt', 'keyId', 'kind', 'shares', 'threshold', 'version']);
+    assert.deepEqual(Object.keys(state).sort(), [
+      'commitment',
+      'commitmentAlg',
+      'createdAt',
+      'keyId',
+      'kind',
+      'shares',
+      'threshold',
+      'version',
+    ]);
     assert.equal(state['commitment'], commitSecret(rootKey).toString('base64'));
     assert.equal(await provider.load(), undefined);
     const desc = await provider.describe();
@@ -70,8 +79,16 @@ describe('ShamirRootKeyProvider', () => {
   });
 
   it('rejects impossible parameters', () => {
-    for (const [shares, threshold] of [[5, 1], [2, 3], [256, 3], [3.5, 2]] as const) {
-      assert.throws(() => new ShamirRootKeyProvider({ dataDir: root, shares, threshold }), rejectsWith('INVALID_CONFIG'));
+    for (const [shares, threshold] of [
+      [5, 1],
+      [2, 3],
+      [256, 3],
+      [3.5, 2],
+    ] as const) {
+      assert.throws(
+        () => new ShamirRootKeyProvider({ dataDir: root, shares, threshold }),
+        rejectsWith('INVALID_CONFIG'),
+      );
     }
   });
 
@@ -81,7 +98,13 @@ describe('ShamirRootKeyProvider', () => {
       const unsealer = await provider.unsealer();
       const results = [];
       for (const i of subset) results.push(await unsealer.submit(shares[i] ?? ''));
-      assert.deepEqual(results.slice(0, 2).map((r) => [r.progress, r.unsealed]), [[1, false], [2, false]]);
+      assert.deepEqual(
+        results.slice(0, 2).map((r) => [r.progress, r.unsealed]),
+        [
+          [1, false],
+          [2, false],
+        ],
+      );
       const last = results[2];
       assert.equal(last?.unsealed, true, `subset ${subset.join(',')}`);
       assert.ok(last?.rootKey?.equals(rootKey));
@@ -125,7 +148,13 @@ describe('ShamirRootKeyProvider', () => {
     const { provider, shares } = await initialized();
     const unsealer = await provider.unsealer();
     const share = shares[0] ?? '';
-    for (const bad of ['', 'hello', share.replace('srs1', 'srs2'), share.slice(0, 20) + share.slice(24), `${share}${share}`]) {
+    for (const bad of [
+      '',
+      'hello',
+      share.replace('srs1', 'srs2'),
+      share.slice(0, 20) + share.slice(24),
+      `${share}${share}`,
+    ]) {
       await assert.rejects(unsealer.submit(bad), rejectsWith('SHARE_MALFORMED'));
     }
     await assert.rejects(unsealer.submit(share.slice(0, -4)), (err: unknown) => {
@@ -195,7 +224,10 @@ describe('ShamirRootKeyProvider', () => {
     const { provider, rootKey, shares } = await initialized();
     const unsealer = await provider.unsealer();
     const results = await Promise.all(shares.slice(0, 3).map((s) => unsealer.submit(s)));
-    assert.deepEqual(results.map((r) => r.progress), [1, 2, 3]);
+    assert.deepEqual(
+      results.map((r) => r.progress),
+      [1, 2, 3],
+    );
     assert.ok(results[2]?.rootKey?.equals(rootKey));
   });
 

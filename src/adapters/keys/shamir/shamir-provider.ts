@@ -65,7 +65,11 @@ export class ShamirRootKeyProvider implements RootKeyProvider {
    */
   async initialize(): Promise<InitializeResult> {
     if (await fileExists(this.stateFile)) {
-      throw keyError('CONFLICT', 'ROOT_KEY_EXISTS', `${this.stateFile} already exists: the root key is already initialized; refusing to overwrite it`);
+      throw keyError(
+        'CONFLICT',
+        'ROOT_KEY_EXISTS',
+        `${this.stateFile} already exists: the root key is already initialized; refusing to overwrite it`,
+      );
     }
     const rootKey = randomBytes(ROOT_KEY_BYTES);
     try {
@@ -110,11 +114,26 @@ export class ShamirRootKeyProvider implements RootKeyProvider {
   async describe(): Promise<Record<string, unknown>> {
     const base = { kind: this.kind, stateFile: this.stateFile, autoUnseal: false };
     if (!(await fileExists(this.stateFile))) {
-      return { ...base, initialized: false, threshold: this.threshold, shares: this.shares, ok: false, problem: `${this.stateFile} does not exist` };
+      return {
+        ...base,
+        initialized: false,
+        threshold: this.threshold,
+        shares: this.shares,
+        ok: false,
+        problem: `${this.stateFile} does not exist`,
+      };
     }
     try {
       const s = await this.readState();
-      return { ...base, initialized: true, keyId: s.keyId, threshold: s.threshold, shares: s.shares, createdAt: s.createdAt, ok: true };
+      return {
+        ...base,
+        initialized: true,
+        keyId: s.keyId,
+        threshold: s.threshold,
+        shares: s.shares,
+        createdAt: s.createdAt,
+        ok: true,
+      };
     } catch (err) {
       return { ...base, initialized: true, ...describeProblem(err) };
     }
@@ -124,7 +143,11 @@ export class ShamirRootKeyProvider implements RootKeyProvider {
   async readState(): Promise<ShamirState> {
     const json = await readPrivateJson(this.stateFile, { what: 'Shamir state file', maxBytes: 64 * 1024 });
     if (!isShamirState(json)) {
-      throw keyError('SEALED', 'STATE_FILE_INVALID', `Shamir state file ${this.stateFile} is not a valid version 1 state; restore it from backup`);
+      throw keyError(
+        'SEALED',
+        'STATE_FILE_INVALID',
+        `Shamir state file ${this.stateFile} is not a valid version 1 state; restore it from backup`,
+      );
     }
     return json;
   }

@@ -102,7 +102,11 @@ export class Unsealer {
     }
     if (this.#shares.some((s) => s.share[X_INDEX] === share.share[X_INDEX])) {
       share.share.fill(0);
-      throw keyError('CONFLICT', 'SHARE_DUPLICATE', 'this share was already submitted; submit a different operator’s share');
+      throw keyError(
+        'CONFLICT',
+        'SHARE_DUPLICATE',
+        'this share was already submitted; submit a different operator’s share',
+      );
     }
     this.#shares.push(share);
     if (this.#shares.length < this.threshold) return this.status;
