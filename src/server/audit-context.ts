@@ -39,6 +39,18 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The resource of a refusal or failure recorded before a route's own resource is known: the
+ * route's workspace when the caller acts in it (its auditors find the event in their own search),
+ * else nothing (an installation-wide event).
+ */
+export function workspaceOfRequest(request: FastifyRequest, actor: Actor = request.actor): Pick<EventSpec, 'resource'> {
+  const ws = (request.params as { ws?: unknown } | undefined)?.ws;
+  return typeof ws === 'string' && actor.workspace === ws
+    ? { resource: { type: 'workspace', id: ws, workspace: ws } }
+    : {};
+}
+
 const clip = (s: string | undefined, n: number) => (s === undefined ? undefined : s.slice(0, n));
 
 export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder): AuditContext {

@@ -23,7 +23,7 @@ import { auditRef, type ResourceRef } from '../core/resource.ts';
 import type { Database } from '../db/schema.ts';
 import type { Input, PublicRouteDef, RouteDef } from '../http/route.ts';
 import type { Decision } from '../modules/access/index.ts';
-import type { AuditContext, EventSpec } from './audit-context.ts';
+import { workspaceOfRequest, type AuditContext, type EventSpec } from './audit-context.ts';
 import { requireRecentAuth } from './plugins/auth.ts';
 import { toAppError } from './plugins/problem.ts';
 
@@ -83,16 +83,11 @@ export function registerPipeline(app: FastifyInstance, deps: Pick<PipelineDeps, 
     const access = request.routeOptions.config.access;
     if (!access || 'public' in access || request.auditRecorded) return;
     const status = toAppError(error).status;
-    const ws = (request.params as { ws?: unknown } | undefined)?.ws;
-    const inWorkspace =
-      typeof ws === 'string' && request.actor.workspace === ws
-        ? { resource: { type: 'workspace', id: ws, workspace: ws } }
-        : {};
     await deps.audit
       .recordAlone(request, {
         action: access.audit,
         outcome: status === 401 || status === 403 ? 'denied' : 'failure',
-        ...inWorkspace,
+        ...workspaceOfRequest(request),
         details: { status },
       })
       .catch((err: unknown) => request.log.error({ err }, 'could not audit a failed request'));

@@ -200,11 +200,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
      */
     async cleanup(graceMs = 0): Promise<{ removed: number; failed: number }> {
       const now = Date.now();
-      const rows = (await store.stale(db)).filter(
-        (r) =>
-          r.state === 'deleting' ||
-          (r.session_id === null && (leases.isDead(r.lease_owner) || leaseFree(leases, r, now - graceMs))),
-      );
+      const rows = (await store.stale(db)).filter((r) => r.state === 'deleting' || leaseFree(leases, r, now - graceMs));
       let removed = 0;
       let failed = 0;
       for (const r of rows) {

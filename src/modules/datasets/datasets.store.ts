@@ -131,19 +131,32 @@ export function countOnDrive(db: Db, ws: string, drive: string): Promise<number>
     .then((r) => Number(r.n));
 }
 
-/** `uploading` rows (with their resumable session, if any) and `deleting` rows, for the cleanup job to judge. */
-export function stale(db: Db): Promise<(VersionRow & { session_id: string | null })[]> {
+/**
+ * For the cleanup job to judge: `deleting` rows, and `uploading` rows of streamed uploads (rows
+ * of resumable sessions are the session cleanup's, so they never fill this page).
+ */
+export function stale(db: Db): Promise<VersionRow[]> {
   return db
     .selectFrom('dataset_versions as v')
-    .leftJoin('dataset_uploads as u', (j) =>
-      j
-        .onRef('u.workspace_id', '=', 'v.workspace_id')
-        .onRef('u.dataset', '=', 'v.dataset')
-        .onRef('u.version', '=', 'v.version'),
-    )
     .selectAll('v')
-    .select('u.id as session_id')
-    .where('v.state', 'in', ['uploading', 'deleting'])
+    .where((eb) =>
+      eb.or([
+        eb('v.state', '=', 'deleting'),
+        eb.and([
+          eb('v.state', '=', 'uploading'),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('dataset_uploads as u')
+                .select('u.id')
+                .whereRef('u.workspace_id', '=', 'v.workspace_id')
+                .whereRef('u.dataset', '=', 'v.dataset')
+                .whereRef('u.version', '=', 'v.version'),
+            ),
+          ),
+        ]),
+      ]),
+    )
     .orderBy('v.created_at')
     .limit(1000)
     .execute();

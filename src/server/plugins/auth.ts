@@ -31,7 +31,7 @@ import {
   type Principal,
 } from '../../modules/identity/index.ts';
 import { OPERATOR_TOKEN_PREFIX } from '../../installation/operator-token.ts';
-import type { AuditContext } from '../audit-context.ts';
+import { workspaceOfRequest, type AuditContext } from '../audit-context.ts';
 
 /** What a request authenticated with, beyond the actor (for re-authentication checks and logout). */
 export interface RequestAuth {
@@ -164,16 +164,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
     if ('public' in access) return;
     const deny = async (err: AppError, reason: string, actor?: Actor) => {
-      // A refusal inside a workspace the caller belongs to is that workspace's evidence: its
-      // auditors find it in the workspace's own audit search.
-      const ws = routeWorkspace(request);
-      const inWorkspace =
-        ws !== undefined && (actor ?? request.actor).workspace === ws
-          ? { resource: { type: 'workspace', id: ws, workspace: ws } }
-          : {};
       await deps.audit.recordAlone(
         request,
-        { action: access.audit, outcome: 'denied', ...inWorkspace, details: { reason } },
+        { action: access.audit, outcome: 'denied', ...workspaceOfRequest(request, actor), details: { reason } },
         actor,
       );
       throw err;
