@@ -141,7 +141,8 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       const u = await createUser(app, 'totp@corp.test');
       const s = await login(app, 'totp@corp.test');
-      const enrolled = await enrolMfa(app, s, now().getTime());
+      const enrolledAt = now().getTime();
+      const enrolled = await enrolMfa(app, s, enrolledAt);
       assert.match(enrolled.start.json<any>().otpauthUri, /^otpauth:\/\/totp\/Strongroom:totp%40corp\.test\?/);
       assert.equal(enrolled.recoveryCodes.length, 10);
       const sealed = await app.server.database.db
@@ -154,7 +155,8 @@ for (const backend of BACKENDS) {
       const p = await login(app, 'totp@corp.test');
       assert.equal(p.res.json().mfaRequired, true);
       assert.equal((await p.req('/api/v1/auth/me')).status, 401, 'pending session can do nothing else');
-      const usedCode = totpNow(enrolled.secret, now().getTime());
+      // The code of the enrolment step itself (not "now": on a loaded machine the step may have moved on).
+      const usedCode = totpNow(enrolled.secret, enrolledAt);
       assert.equal(
         (await p.req('/api/v1/auth/mfa', jsonBody({ code: usedCode }))).status,
         401,
