@@ -304,7 +304,9 @@ export const configSchema = z.object({
     .min(0)
     .max(1_048_576)
     .default(1024)
-    .describe('Query copies (Parquet, in the scratch) kept for later queries, in MiB; the least recently used go first.'),
+    .describe(
+      'Query copies (Parquet, in the scratch) kept for later queries, in MiB; the least recently used go first.',
+    ),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -15,7 +15,7 @@ import { AppError } from '../../core/errors.ts';
 import type { Copies } from './query.copies.ts';
 import type { readerRelation as ReaderRelationFn, Scan } from './query.relation.ts';
 import { resolveVersion } from './query.statement.ts';
-import type { QueryDeps } from './query.service.ts';
+import type { QueryDeps } from './query.deps.ts';
 
 const FIRST_PREFIX = 1024 * 1024;
 const MAX_PREFIX = 64 * 1024 * 1024;
@@ -107,7 +107,10 @@ export async function runPreview(
       type: String(c.column_type),
       nullable: c.null !== 'NO',
     }));
-    const result = await conn.stream(`SELECT * FROM (${rel.sql}) LIMIT ${opts.limit} OFFSET ${opts.offset}`, rel.params);
+    const result = await conn.stream(
+      `SELECT * FROM (${rel.sql}) LIMIT ${opts.limit} OFFSET ${opts.offset}`,
+      rel.params,
+    );
     const rows: unknown[][] = [];
     for await (const chunk of result.yieldConvertedRows(JsonDuckDBValueConverter)) rows.push(...chunk);
     const rowCount = whole

@@ -15,10 +15,7 @@ import type { Actor } from '../../core/actor.ts';
 import { sqlPath } from './query.engine.ts';
 
 /** Where the plaintext of a version is, for this read (always inside the private scratch). */
-export type Scan =
-  | { kind: 'parquet'; path: string }
-  | { kind: 'csv'; path: string }
-  | { kind: 'jsonl'; path: string };
+export type Scan = { kind: 'parquet'; path: string } | { kind: 'csv'; path: string } | { kind: 'jsonl'; path: string };
 
 export interface RelationSource {
   workspaceId: string;

@@ -17,24 +17,16 @@ import { JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-ap
 import type { Actor } from '../../core/actor.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
-import type { DatasetsService } from '../datasets/index.ts';
-import { malformed, type Copies } from './query.copies.ts';
-import { openInstance, sqlPath, type EngineLimits, type Scratch } from './query.engine.ts';
+import { malformed } from './query.copies.ts';
+import { openInstance, sqlPath } from './query.engine.ts';
 import { readerRelation } from './query.relation.ts';
 import { runPreview } from './query.preview.ts';
-import { prepareStatement, type Parser, type Resolved } from './query.statement.ts';
+import type { QueryDeps } from './query.deps.ts';
+import { prepareStatement } from './query.statement.ts';
 
 export type ResultFormat = 'json' | 'csv' | 'jsonl' | 'parquet';
 
-export interface QueryDeps {
-  datasets: Pick<DatasetsService, 'find' | 'versions' | 'open'>;
-  scratch: Scratch;
-  copies: Copies;
-  parser: Parser;
-  limits: EngineLimits;
-  timeoutMs: number;
-  maxConcurrent: number;
-}
+export type { QueryDeps } from './query.deps.ts';
 
 /** A further decision for the caller on one dataset (the route's `allowed`). */
 export type Allowed = (action: string, ref: ResourceRef) => boolean;

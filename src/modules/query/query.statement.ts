@@ -7,7 +7,6 @@
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
-import type { Copies } from './query.copies.ts';
 import { readerRelation } from './query.relation.ts';
 import {
   checkTree,
@@ -20,12 +19,9 @@ import {
   withoutLiterals,
   type Node,
 } from './query.sql-check.ts';
-import type { QueryDeps } from './query.service.ts';
+import type { Parser, QueryDeps } from './query.deps.ts';
 
-export interface Parser {
-  serialize(sql: string): Promise<string>;
-  deserialize(json: string): Promise<string>;
-}
+export type { Parser } from './query.deps.ts';
 
 export interface Resolved {
   sql: string;
@@ -58,7 +54,10 @@ export async function resolveVersion(
   const versions = await deps.datasets.versions(ws, name);
   const v =
     version === undefined
-      ? versions.reduce<(typeof versions)[number] | undefined>((a, b) => (!a || b.version > a.version ? b : a), undefined)
+      ? versions.reduce<(typeof versions)[number] | undefined>(
+          (a, b) => (!a || b.version > a.version ? b : a),
+          undefined,
+        )
       : versions.find((x) => x.version === version);
   if (!v) throw missing();
   if (v.tabularFormat !== 'csv' && v.tabularFormat !== 'jsonl' && v.tabularFormat !== 'parquet')
@@ -114,7 +113,10 @@ export async function prepareStatement(
         scan: { kind: 'parquet', path: copy.path },
       });
       Object.assign(params, rel.params);
-      byRef.set(r.ref.toLowerCase(), { node: await relationNode(deps.parser, rel.sql), label: `${v.name}@v${v.version}` });
+      byRef.set(r.ref.toLowerCase(), {
+        node: await relationNode(deps.parser, rel.sql),
+        label: `${v.name}@v${v.version}`,
+      });
     }
     const statement = (tree.statements as Node[])[0]!;
     const replaced = replaceDatasets(
