@@ -37,6 +37,7 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['audit.event.list', 'Y Y - - - - Y', '-', 'Y'],
   ['audit.trail.verify', 'Y Y - - - - Y', '-', 'Y'],
   ['dataset.data.export', 'Y Y Y Y Y - -', '-', '-'],
+  ['dataset.data.preview', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.data.query', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.dataset.create', 'Y Y - Y - - -', '-', '-'],
   ['dataset.dataset.delete', 'Y Y - Y - - -', '-', '-'],

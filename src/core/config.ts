@@ -263,6 +263,50 @@ export const configSchema = z.object({
     .describe(
       "Extra time the cleanup job waits after an upload's lease became free before deleting its object (uploads of a dead server of this data directory are released at once at start).",
     ),
+  STRONGROOM_QUERY_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(60_000)
+    .describe('A preview, query or export still running after this many milliseconds is cancelled (503 QUERY_LIMIT).'),
+  STRONGROOM_QUERY_MEMORY_MB: z.coerce
+    .number()
+    .int()
+    .min(64)
+    .max(1_048_576)
+    .default(1024)
+    .describe('Memory limit of the DuckDB instance of one query, in MiB.'),
+  STRONGROOM_QUERY_THREADS: z.coerce.number().int().min(1).max(256).default(2).describe('DuckDB threads per query.'),
+  STRONGROOM_QUERY_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(4)
+    .describe('Previews, queries and exports running at once in this process; more are refused with 429.'),
+  STRONGROOM_QUERY_MAX_ROWS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000_000)
+    .default(100_000)
+    .describe('Largest row limit a query may ask for (its default limit is the smaller of 1000 and this).'),
+  STRONGROOM_QUERY_SCRATCH_DIR: z
+    .string()
+    .default('/dev/shm')
+    .describe(
+      'Memory file system (tmpfs) under which queries keep their private 0700 scratch: query copies, spill files, results. Must be tmpfs or ramfs, or every read is refused; never put it on a disk.',
+    ),
+  STRONGROOM_QUERY_CACHE_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_048_576)
+    .default(1024)
+    .describe(
+      'Query copies (Parquet, in the scratch) kept for later queries, in MiB; the least recently used go first.',
+    ),
   STRONGROOM_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -37,6 +37,7 @@ import {
   type UploadSessions,
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
+import { queryRoutes, type QueryService } from '../modules/query/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -63,6 +64,7 @@ export interface AppDeps {
   drives: DrivesService;
   datasets: DatasetsService;
   uploads: UploadSessions;
+  query: QueryService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -169,6 +171,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
+  registerRoutes(
+    fastify,
+    queryRoutes({ query: deps.query, datasets: deps.datasets, maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS }),
+    pipeline,
+  );
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {
     const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);

@@ -32,6 +32,7 @@ import {
   type WorkspaceKeys,
 } from '../modules/keys/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
+import { createQueryModule, type QueryService } from '../modules/query/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 
 export interface Modules {
@@ -48,6 +49,7 @@ export interface Modules {
   drives: DrivesService;
   datasets: DatasetsService;
   uploads: UploadSessions;
+  query: QueryService;
   leases: LeaseHolder;
   verifyOperatorToken: (presented: string) => boolean;
 }
@@ -151,6 +153,15 @@ export async function buildModules(
     maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES,
     ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000,
   });
+  const query = await createQueryModule({
+    datasets,
+    scratchDir: config.STRONGROOM_QUERY_SCRATCH_DIR,
+    limits: { memoryMb: config.STRONGROOM_QUERY_MEMORY_MB, threads: config.STRONGROOM_QUERY_THREADS },
+    timeoutMs: config.STRONGROOM_QUERY_TIMEOUT_MS,
+    maxConcurrent: config.STRONGROOM_QUERY_CONCURRENCY,
+    cacheBytes: config.STRONGROOM_QUERY_CACHE_MB * 1024 * 1024,
+  });
+  closers.push(query.close);
   return {
     barrier,
     keys,
@@ -163,6 +174,7 @@ export async function buildModules(
     drives,
     datasets,
     uploads,
+    query: query.service,
     leases,
     verifyOperatorToken,
   };

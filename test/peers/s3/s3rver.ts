@@ -14,6 +14,8 @@ export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3R
 
 export interface S3Peer {
   endpoint: string;
+  /** Where the peer keeps its objects (scanned for plaintext by tests). */
+  directory: string;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startS3rver(buckets: string[]): Promise<S3Peer> {
   );
   return {
     endpoint: `http://127.0.0.1:${peer.port}`,
+    directory,
     stop: async () => {
       await peer.stop();
       await rm(directory, { recursive: true, force: true });

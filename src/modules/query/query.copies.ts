@@ -1,0 +1,175 @@
+/**
+ * Query copies: the plaintext of a tabular version as a Parquet file (zstd) in the private tmpfs
+ * scratch, built once and shared by the queries that read that version while it stays cached.
+ *
+ * - CSV and JSON lines are decrypted into a named pipe that DuckDB reads once, converting as it
+ *   goes: memory stays bounded by DuckDB's limit and the copy holds the columnar, compressed
+ *   form only (a 10 M-row CSV of 0.6 GB becomes ≈ 0.14 GB). Parquet is decrypted as it is.
+ * - Each copy is checked whole: the decrypt stream authenticates every segment and the SHA-256
+ *   of the plaintext; a failure discards the copy.
+ * - The cache holds at most `budgetBytes` (LRU, copies in use are never removed); eviction and
+ *   process stop delete the files. A parse failure is DATA_MALFORMED (422) with the line or byte
+ *   where it happened, never a value from the file.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError, isAppError } from '../../core/errors.ts';
+import { openInstance, sqlPath, type EngineLimits, type Scratch } from './query.engine.ts';
+
+export interface CopySource {
+  workspaceId: string;
+  dataset: string;
+  version: number;
+  sha256: string;
+  format: 'csv' | 'jsonl' | 'parquet';
+}
+
+export interface CopiesDeps {
+  scratch: Scratch;
+  limits: EngineLimits;
+  budgetBytes: number;
+  /** The whole plaintext of a version, authenticated as it streams. */
+  openPlaintext(ws: string, dataset: string, version: number): Promise<{ stream: Readable }>;
+}
+
+interface Entry {
+  path: string;
+  bytes: number;
+  users: number;
+  lastUsed: number;
+  ready: Promise<void>;
+}
+
+/** Maps a DuckDB read failure to a safe 422: where it failed, never what it read. */
+export function malformed(err: unknown, format: string): AppError {
+  const msg = err instanceof Error ? err.message : String(err);
+  const line = /line[: ]+(\d+)/i.exec(msg)?.[1];
+  const byte = /byte (\d+)/i.exec(msg)?.[1];
+  const where = [line ? `line ${line}` : '', byte ? `byte ${byte}` : ''].filter(Boolean).join(', ');
+  return new AppError('DATA_MALFORMED', {
+    detail: `The stored ${format} could not be parsed${where ? ` (${where})` : ''}.`,
+    meta: { ...(line ? { line: Number(line) } : {}), ...(byte ? { offset: Number(byte) } : {}) },
+  });
+}
+
+export function scanOf(format: 'csv' | 'jsonl', p: string): string {
+  return format === 'csv'
+    ? `read_csv(${sqlPath(p)}, encoding = 'utf-8')`
+    : `read_json(${sqlPath(p)}, format = 'newline_delimited')`;
+}
+
+export function createCopies(deps: CopiesDeps) {
+  const dir = path.join(deps.scratch.root, 'copies');
+  const entries = new Map<string, Entry>();
+  let madeDir: Promise<unknown> | undefined;
+
+  const keyOf = (s: CopySource) =>
+    createHash('sha256').update(`${s.workspaceId}\0${s.dataset}\0${s.version}\0${s.sha256}`).digest('hex');
+
+  async function evict(): Promise<void> {
+    let total = [...entries.values()].reduce((a, e) => a + e.bytes, 0);
+    const idle = [...entries.entries()].filter(([, e]) => e.users === 0 && e.bytes > 0);
+    idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [k, e] of idle) {
+      if (total <= deps.budgetBytes) break;
+      entries.delete(k);
+      total -= e.bytes;
+      await rm(e.path, { force: true });
+    }
+  }
+
+  async function build(s: CopySource, target: string): Promise<void> {
+    const part = `${target}.${randomBytes(4).toString('hex')}.part`;
+    const { dir: work, wipe } = await deps.scratch.workDir();
+    try {
+      const opened = await deps.openPlaintext(s.workspaceId, s.dataset, s.version);
+      if (s.format === 'parquet') {
+        await pipeline(opened.stream, createWriteStream(part, { mode: 0o600 }));
+      } else {
+        await convert(s.format, opened.stream, work, part);
+      }
+      await rename(part, target);
+    } catch (err) {
+      await rm(part, { force: true });
+      throw err;
+    } finally {
+      await wipe();
+    }
+  }
+
+  async function convert(format: 'csv' | 'jsonl', source: Readable, work: string, part: string): Promise<void> {
+    const fifo = await deps.scratch.fifo(work, 'source');
+    const writer = createWriteStream(fifo);
+    const feeding = pipeline(source, writer);
+    feeding.catch(() => undefined);
+    const engine = await openInstance(deps.limits, work, [work, dir]);
+    try {
+      await engine.conn.run(
+        `COPY (SELECT * FROM ${scanOf(format, fifo)}) TO ${sqlPath(part)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } catch (err) {
+      // DuckDB may have failed before opening the pipe: open its read end so the writer is released.
+      const h = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+      source.destroy();
+      writer.destroy();
+      await h?.close();
+      throw isAppError(err) ? err : malformed(err, format === 'csv' ? 'CSV' : 'JSON lines');
+    } finally {
+      engine.close();
+    }
+    await feeding; // every segment authenticated and the SHA-256 matched, or no copy
+  }
+
+  return {
+    /** The copy of `s` (built if needed); call `release` when the read is over. */
+    async acquire(s: CopySource): Promise<{ path: string; release: () => void }> {
+      const key = keyOf(s);
+      let e = entries.get(key);
+      if (!e) {
+        madeDir ??= mkdir(dir, { mode: 0o700, recursive: true });
+        await madeDir;
+        const target = path.join(dir, `${key}.parquet`);
+        const entry: Entry = { path: target, bytes: 0, users: 0, lastUsed: Date.now(), ready: Promise.resolve() };
+        entry.ready = build(s, target).then(async () => {
+          entry.bytes = (await stat(target)).size;
+        });
+        entries.set(key, entry);
+        e = entry;
+        entry.ready.catch(() => entries.delete(key));
+      }
+      e.users += 1;
+      try {
+        await e.ready;
+      } catch (err) {
+        e.users -= 1;
+        throw err;
+      }
+      const held = e;
+      let released = false;
+      return {
+        path: held.path,
+        release: () => {
+          if (released) return;
+          released = true;
+          held.users -= 1;
+          held.lastUsed = Date.now();
+          void evict().catch(() => undefined);
+        },
+      };
+    },
+    /** Drops every idle copy (tests; a destroyed workspace key). */
+    async clear(): Promise<void> {
+      for (const [k, e] of entries)
+        if (e.users === 0) {
+          entries.delete(k);
+          await rm(e.path, { force: true });
+        }
+    },
+  };
+}
+
+export type Copies = ReturnType<typeof createCopies>;

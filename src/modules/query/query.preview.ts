@@ -1,0 +1,121 @@
+/**
+ * Preview: the schema and the first rows of one version. For CSV and JSON lines only a prefix of
+ * the object is fetched and decrypted (the object format decrypts any range of segments): 1 MiB
+ * first, four times more while the prefix holds too few lines, at most 64 MiB — a multi-GB CSV
+ * shows its first rows after reading a few segments. Parquet keeps its row groups' locations in
+ * a footer at the end, so a Parquet preview reads through the version's query copy (decrypted
+ * whole once, then cached). Rows come through the reader's relation like any other read.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
+import type { Actor } from '../../core/actor.ts';
+import { AppError } from '../../core/errors.ts';
+import type { Copies } from './query.copies.ts';
+import type { readerRelation as ReaderRelationFn, Scan } from './query.relation.ts';
+import { resolveVersion } from './query.statement.ts';
+import type { QueryDeps } from './query.deps.ts';
+
+const FIRST_PREFIX = 1024 * 1024;
+const MAX_PREFIX = 64 * 1024 * 1024;
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+const countLines = (b: Buffer): number => {
+  let n = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n += 1;
+  return n;
+};
+
+/** The smallest whole-line prefix holding `lines` lines (or the whole version). */
+async function prefixOf(
+  deps: Pick<QueryDeps, 'datasets'>,
+  ws: string,
+  name: string,
+  version: number,
+  size: number,
+  lines: number,
+): Promise<{ bytes: Buffer; whole: boolean; decrypted: number }> {
+  for (let want = FIRST_PREFIX; ; want *= 4) {
+    const end = Math.min(size, want) - 1;
+    const opened = await deps.datasets.open(ws, name, version, { start: 0, end: Math.max(end, 0) });
+    const got = await readAll(opened.stream);
+    const whole = end + 1 >= size;
+    if (whole) return { bytes: got, whole, decrypted: got.length };
+    const cut = got.subarray(0, got.lastIndexOf(10) + 1);
+    if (countLines(cut) >= lines || want >= MAX_PREFIX) return { bytes: cut, whole, decrypted: got.length };
+  }
+}
+
+export interface PreviewResult {
+  dataset: string;
+  version: number;
+  format: string;
+  columns: { name: string; type: string; nullable: boolean }[];
+  rows: unknown[][];
+  /** Rows in the version, when known without reading it whole. */
+  rowCount: number | null;
+  /** Plaintext bytes decrypted to answer. */
+  decryptedBytes: number;
+}
+
+export async function runPreview(
+  deps: Pick<QueryDeps, 'datasets'> & { copies: Copies },
+  withEngine: <T>(
+    held: { release: () => void },
+    signal: AbortSignal | undefined,
+    work: (conn: DuckDBConnection, dir: string) => Promise<T>,
+  ) => Promise<T>,
+  actor: Actor,
+  ws: string,
+  name: string,
+  version: number,
+  opts: { limit: number; offset: number; signal?: AbortSignal },
+  relationFor: typeof ReaderRelationFn,
+): Promise<PreviewResult> {
+  const notFound = () => new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
+  const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
+  let held = { release: () => undefined as void };
+  let copyPath: string | undefined;
+  if (v.format === 'parquet') {
+    const copy = await deps.copies.acquire({ workspaceId: ws, dataset: name, ...v });
+    held = copy;
+    copyPath = copy.path;
+  }
+  return withEngine(held, opts.signal, async (conn, dir) => {
+    let scan: Scan;
+    let decrypted = v.size;
+    let whole = true;
+    if (copyPath) scan = { kind: 'parquet', path: copyPath };
+    else {
+      const p = await prefixOf(deps, ws, name, v.version, v.size, opts.offset + opts.limit + 2);
+      const file = path.join(dir, `prefix.${v.format}`);
+      await writeFile(file, p.bytes, { mode: 0o600 });
+      scan = { kind: v.format as 'csv' | 'jsonl', path: file };
+      decrypted = p.decrypted;
+      whole = p.whole;
+    }
+    const rel = relationFor(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan });
+    const described = (await conn.runAndReadAll(`DESCRIBE ${rel.sql}`, rel.params)).getRowObjectsJson();
+    const columns = described.map((c) => ({
+      name: String(c.column_name),
+      type: String(c.column_type),
+      nullable: c.null !== 'NO',
+    }));
+    const result = await conn.stream(
+      `SELECT * FROM (${rel.sql}) LIMIT ${opts.limit} OFFSET ${opts.offset}`,
+      rel.params,
+    );
+    const rows: unknown[][] = [];
+    for await (const chunk of result.yieldConvertedRows(JsonDuckDBValueConverter)) rows.push(...chunk);
+    const rowCount = whole
+      ? Number((await conn.runAndReadAll(`SELECT count(*) FROM (${rel.sql})`, rel.params)).getRows()[0]?.[0] ?? 0)
+      : null;
+    return { dataset: name, version: v.version, format: v.format, columns, rows, rowCount, decryptedBytes: decrypted };
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * Governed reads over HTTPS (C9 part 1): preview of a version, SQL over the workspace's datasets,
+ * export of a version. Declarations only; the work is `query.service.ts`.
+ *
+ * Events: `dataset.data.preview`, `dataset.data.query`, `dataset.data.export`, each naming the
+ * datasets and versions read, the rows returned and — for SQL — the statement with its literals
+ * replaced by '?' and its fingerprint (never the raw text). Query and export record their event
+ * before the first byte leaves; a closed connection cancels the running statement.
+ */
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { datasetNameSchema, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
+import { route, type RouteDef } from '../../http/route.ts';
+import type { DatasetsService } from '../datasets/index.ts';
+import { MAX_SQL_LENGTH } from './query.sql-check.ts';
+import type { QueryService, ResultFormat } from './query.service.ts';
+
+export interface QueryRoutesDeps {
+  query: QueryService;
+  datasets: Pick<DatasetsService, 'find'>;
+  maxRows: number;
+}
+
+const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
+  csv: 'text/csv; charset=utf-8',
+  jsonl: 'application/x-ndjson',
+  parquet: 'application/vnd.apache.parquet',
+};
+const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
+const NO_SUCH_DATASET = 'No such dataset in this workspace.';
+
+/** Aborts when the client goes away before the answer is complete. */
+function abortOnClose(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): RouteDef[] {
+  const loadDataset = async ({ params }: { params: { ws: string; name: string } }) => {
+    const row = await datasets.find(params.ws, params.name);
+    return { ref: { type: 'dataset', id: params.name, workspace: params.ws, tags: row?.tags ?? [] }, row };
+  };
+  const fileFormat = z.enum(['csv', 'jsonl', 'parquet']);
+
+  return [
+    route({
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/datasets/:name/versions/:v/preview',
+      action: 'dataset.data.preview',
+      run: 'read',
+      resource: loadDataset,
+      mustExist: NO_SUCH_DATASET,
+      schema: {
+        params: versionParams,
+        querystring: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          offset: z.coerce.number().int().min(0).max(100_000).default(0),
+        }),
+      },
+      handler: async ({ input, actor, reply, event }) => {
+        const { ws, name, v } = input.params;
+        event.details({ version: v });
+        const p = await query.preview(actor, ws, name, v, { ...input.query, signal: abortOnClose(reply) });
+        event.details({ datasets: [`${name}@v${p.version}`], rows: p.rows.length });
+        return p;
+      },
+    }),
+
+    route({
+      method: 'POST',
+      url: '/api/v1/workspaces/:ws/query',
+      action: 'dataset.data.query',
+      run: 'stream',
+      resource: 'workspace',
+      bodyLimit: MAX_SQL_LENGTH * 4 + 1024,
+      schema: {
+        params: workspaceParams,
+        body: z.strictObject({
+          sql: z.string().min(1).max(MAX_SQL_LENGTH),
+          limit: z.number().int().min(1).max(maxRows).optional(),
+          format: z.enum(['json', 'csv', 'jsonl', 'parquet']).default('json'),
+        }),
+      },
+      handler: async ({ input, actor, reply, event, record, allowed }) => {
+        const { sql, format } = input.body;
+        const limit = input.body.limit ?? Math.min(1000, maxRows);
+        const signal = abortOnClose(reply);
+        event.details({ format });
+        if (format === 'json') {
+          const r = await query.queryJson(actor, input.params.ws, sql, { limit, allowed, signal });
+          event.details({
+            datasets: r.datasets,
+            rows: r.rows,
+            truncated: r.truncated,
+            fingerprint: r.fingerprint ?? '',
+            statement: r.statement ?? '',
+          });
+          await record();
+          return { columns: r.columns, rows: r.rows_, rowCount: r.rows, truncated: r.truncated };
+        }
+        const r = await query.queryFile(actor, input.params.ws, sql, format, {
+          limit,
+          allowed,
+          signal,
+          action: 'dataset.data.query',
+        });
+        return sendFile(reply, r, format, 'query', async () => {
+          event.details({
+            datasets: r.datasets,
+            rows: r.rows,
+            truncated: r.truncated,
+            fingerprint: r.fingerprint ?? '',
+            statement: r.statement ?? '',
+          });
+          await record();
+        });
+      },
+    }),
+
+    route({
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/datasets/:name/versions/:v/export',
+      action: 'dataset.data.export',
+      run: 'stream',
+      resource: loadDataset,
+      mustExist: NO_SUCH_DATASET,
+      schema: { params: versionParams, querystring: z.strictObject({ format: fileFormat.default('csv') }) },
+      handler: async ({ input, actor, reply, event, record, allowed }) => {
+        const { ws, name, v } = input.params;
+        const format = input.query.format;
+        event.details({ version: v, format });
+        const r = await query.queryFile(actor, ws, `SELECT * FROM "${name}@v${v}"`, format, {
+          limit: undefined,
+          allowed,
+          signal: abortOnClose(reply),
+          action: 'dataset.data.export',
+        });
+        return sendFile(reply, r, format, `${name}-v${v}`, async () => {
+          event.details({ datasets: r.datasets, rows: r.rows });
+          await record();
+        });
+      },
+    }),
+  ];
+}
+
+/** Records the event (fail-closed: the file is dropped if it cannot be), then streams the file. */
+async function sendFile(
+  reply: FastifyReply,
+  r: { stream: NodeJS.ReadableStream & { destroy(): void }; rows: number; truncated: boolean },
+  format: Exclude<ResultFormat, 'json'>,
+  base: string,
+  recordEvent: () => Promise<void>,
+): Promise<FastifyReply> {
+  try {
+    await recordEvent();
+  } catch (err) {
+    r.stream.destroy();
+    throw err;
+  }
+  void reply
+    .header('content-type', MEDIA[format])
+    .header('cache-control', 'no-store')
+    .header('x-row-count', String(r.rows))
+    .header('x-result-truncated', String(r.truncated))
+    .header('content-disposition', `attachment; filename="${base}.${format}"`);
+  return reply.send(r.stream);
+}
