@@ -37,6 +37,7 @@ import {
   type UploadSessions,
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
+import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -63,6 +64,7 @@ export interface AppDeps {
   drives: DrivesService;
   datasets: DatasetsService;
   uploads: UploadSessions;
+  backups: BackupsService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -167,6 +169,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     pipeline,
   );
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
+  registerRoutes(fastify, backupsRoutes({ backups: deps.backups }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.

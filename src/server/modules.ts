@@ -32,6 +32,7 @@ import {
   type WorkspaceKeys,
 } from '../modules/keys/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
+import { createBackupsService, type BackupsService } from '../modules/backups/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 
 export interface Modules {
@@ -49,6 +50,7 @@ export interface Modules {
   datasets: DatasetsService;
   uploads: UploadSessions;
   leases: LeaseHolder;
+  backups: BackupsService;
   verifyOperatorToken: (presented: string) => boolean;
 }
 
@@ -151,6 +153,15 @@ export async function buildModules(
     maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES,
     ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000,
   });
+  const backups = createBackupsService({
+    db: database.db,
+    databaseKind: database.kind,
+    barrier,
+    keys,
+    openDrive: (ws, name) => drives.open(ws, name),
+    owner: `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}`,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   return {
     barrier,
     keys,
@@ -164,6 +175,7 @@ export async function buildModules(
     datasets,
     uploads,
     leases,
+    backups,
     verifyOperatorToken,
   };
 }
