@@ -120,7 +120,7 @@ export async function loadBackup(
         report = await loadLines(trx, tables, manifest, plain);
       });
     } catch (err) {
-      if (err instanceof AppError) throw err;
+      if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
       throw invalid('The backup object failed decryption: it was altered, truncated or belongs to another backup.', err);
     }
     if (cipherHash.digest('hex') !== manifest.object.sha256)

@@ -10,7 +10,7 @@
  * - Before anything can serve, every shred-ledger entry (the target's and the backup's own) is
  *   re-applied: a workspace key destroyed after the backup was taken stays destroyed. An entry
  *   whose MAC does not verify stops the restore (it could be a forged or damaged ledger).
- * - The restored trail continues with a `system.restored` event naming the backup.
+ * - The restored trail continues with a `system.backup.restored` event naming the backup.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -110,7 +110,7 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
       dek = unwrapBackupKey(recovery, 'recovery', manifest.id, Buffer.from(manifest.keys.recovery, 'base64'));
     }
   } catch (err) {
-    if (err instanceof AppError) throw err;
+    if (err instanceof AppError && err.code !== 'DECRYPTION_FAILED') throw err;
     throw invalid('That key does not open this backup (wrong key, or the manifest was altered).');
   }
   checkManifestMac(manifest, dek);
@@ -200,7 +200,7 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     await database.db.transaction().execute((trx) =>
       audit.record(trx, {
         actor: { id: input.actor ?? `os:${os.userInfo().username}`, kind: 'operator', authMethod: 'data-directory' },
-        action: 'system.restored',
+        action: 'system.backup.restored',
         resource: { type: 'backup', id: manifest.id },
         outcome: 'success',
         details: {
