@@ -12,7 +12,10 @@ export const OBJECT_KEY = 'data.sro';
 /** The object-format "workspace" every backup object is bound to (no workspace owns a backup). */
 export const BACKUP_OBJECT_SCOPE = 'strongroom/backup';
 
-const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(1_000_000);
+const b64 = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+  .max(1_000_000);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const backupIdSchema = z.string().regex(/^bk-[0-9]{8}t[0-9]{6}z-[0-9a-f]{8}$/, 'not a backup id');
@@ -69,6 +72,10 @@ export function canonicalJson(value: unknown): string {
 
 /** A new backup id: the creation time (UTC, to the second) and 32 random bits. */
 export function newBackupId(at: Date, random: string): string {
-  const iso = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase();
+  const iso = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase();
   return `bk-${iso}-${random}`;
 }

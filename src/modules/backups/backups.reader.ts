@@ -121,7 +121,10 @@ export async function loadBackup(
       });
     } catch (err) {
       if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
-      throw invalid('The backup object failed decryption: it was altered, truncated or belongs to another backup.', err);
+      throw invalid(
+        'The backup object failed decryption: it was altered, truncated or belongs to another backup.',
+        err,
+      );
     }
     if (cipherHash.digest('hex') !== manifest.object.sha256)
       throw invalid('The backup object does not match the SHA-256 in its manifest.');

@@ -101,7 +101,8 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
   try {
     if ('rootKeyFile' in input.key) {
       rootKey = await readFile(input.key.rootKeyFile);
-      if (rootKey.length !== 32) throw new AppError('VALIDATION_FAILED', { detail: 'The root key file must hold 32 bytes.' });
+      if (rootKey.length !== 32)
+        throw new AppError('VALIDATION_FAILED', { detail: 'The root key file must hold 32 bytes.' });
       dek = unwrapBackupKey(rootKey, 'root', manifest.id, Buffer.from(manifest.keys.root, 'base64'));
     } else {
       recovery = parseRecoveryKey(input.key.recoveryKey);
@@ -116,7 +117,9 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
   checkManifestMac(manifest, dek);
 
   if (existsSync(path.join(home, 'db')) || existsSync(path.join(home, 'root.key')))
-    throw new AppError('CONFLICT', { detail: `${home} already holds an installation: restore into a new data directory.` });
+    throw new AppError('CONFLICT', {
+      detail: `${home} already holds an installation: restore into a new data directory.`,
+    });
   await mkdir(home, { recursive: true, mode: 0o700 });
   await writeFile(path.join(home, RESTORE_MARKER), `restore of ${manifest.id} started ${new Date().toISOString()}\n`, {
     mode: 0o600,
@@ -128,7 +131,8 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
   try {
     const existing = await sql<{ n: string | number }>`select count(*) as n from information_schema.tables
       where table_schema = current_schema()`.execute(database.db);
-    if (Number(existing.rows[0]?.n ?? 0) > 0) throw new AppError('CONFLICT', { detail: 'The target database is not empty.' });
+    if (Number(existing.rows[0]?.n ?? 0) > 0)
+      throw new AppError('CONFLICT', { detail: 'The target database is not empty.' });
     await migrateTo(database.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
     const loaded = await loadBackup(input.source, manifest, dek, database.db);
     await migrateToLatest(database.db as Kysely<unknown>);
@@ -173,9 +177,15 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
       );
       try {
         for (const e of entries) {
-          const want = ledgerMac(ledgerKey, { workspaceId: e.workspaceId, keyVersion: e.keyVersion, destroyedAt: e.destroyedAt });
+          const want = ledgerMac(ledgerKey, {
+            workspaceId: e.workspaceId,
+            keyVersion: e.keyVersion,
+            destroyedAt: e.destroyedAt,
+          });
           if (!e.mac || !macEquals(e.mac, want))
-            throw invalid(`The shred-ledger entry for workspace ${e.workspaceId} does not verify; refusing to restore.`);
+            throw invalid(
+              `The shred-ledger entry for workspace ${e.workspaceId} does not verify; refusing to restore.`,
+            );
           const destroyedAt = new Date(e.destroyedAt);
           if (await store.applyShred(database.db, e.workspaceId, destroyedAt)) shredsApplied.push(e.workspaceId);
           await store.insertLedgerEntry(database.db, {

@@ -116,7 +116,10 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       handler: async ({ input, event, record }) => {
         event.resource(BACKUPS);
         await record();
-        const m = await backups.create({ trigger: 'manual', ...(input.body.target ? { target: input.body.target } : {}) });
+        const m = await backups.create({
+          trigger: 'manual',
+          ...(input.body.target ? { target: input.body.target } : {}),
+        });
         return {
           id: m.id,
           createdAt: m.createdAt,

@@ -94,12 +94,15 @@ export function createBackupsService(deps: BackupsDeps) {
       } finally {
         await driver.close();
       }
-      if (!(await store.insertTarget(db, { name: t.name, workspace_id: t.workspace, drive: t.drive, prefix: t.prefix })))
+      if (
+        !(await store.insertTarget(db, { name: t.name, workspace_id: t.workspace, drive: t.drive, prefix: t.prefix }))
+      )
         throw new AppError('CONFLICT', { detail: `A backup target named ${t.name} exists.` });
     },
 
     async removeTarget(name: string) {
-      if (!(await store.deleteTarget(db, name))) throw new AppError('NOT_FOUND', { detail: `No backup target ${name}.` });
+      if (!(await store.deleteTarget(db, name)))
+        throw new AppError('NOT_FOUND', { detail: `No backup target ${name}.` });
     },
 
     /** Takes one backup now; resolves with the manifest once it is complete on the target. */
@@ -184,7 +187,8 @@ export function createBackupsService(deps: BackupsDeps) {
     async verify(id?: string) {
       const rows = (await store.listBackups(db)).filter((r) => r.state === 'complete');
       const row = id ? rows.find((r) => r.id === id) : rows[0];
-      if (!row) throw new AppError('NOT_FOUND', { detail: id ? `No complete backup ${id}.` : 'No complete backup yet.' });
+      if (!row)
+        throw new AppError('NOT_FOUND', { detail: id ? `No complete backup ${id}.` : 'No complete backup yet.' });
       const started = Date.now();
       const { target: t, driver } = await openTarget(row.target);
       const scratch = await mkdtemp(path.join(os.tmpdir(), 'strongroom-drill-'));
@@ -229,14 +233,18 @@ export function createBackupsService(deps: BackupsDeps) {
       const rows = await store.listBackups(db);
       const newest = rows.find((r) => r.state === 'complete');
       const verified = rows.find((r) => r.state === 'complete' && r.verify_ok === true);
-      const lastDrill = rows.filter((r) => r.verified_at).sort((a, b) => +new Date(b.verified_at!) - +new Date(a.verified_at!))[0];
+      const lastDrill = rows
+        .filter((r) => r.verified_at)
+        .sort((a, b) => +new Date(b.verified_at!) - +new Date(a.verified_at!))[0];
       const ageHours = verified ? (now().getTime() - new Date(verified.created_at).getTime()) / 3_600_000 : undefined;
       const drillFailed = lastDrill !== undefined && lastDrill.verify_ok === false;
       return {
         objectiveHours: s.objective_hours,
         ...(newest ? { newestBackup: new Date(newest.created_at).toISOString() } : {}),
         ...(verified ? { newestVerified: new Date(verified.created_at).toISOString() } : {}),
-        ...(lastDrill ? { lastDrill: { id: lastDrill.id, ok: lastDrill.verify_ok === true, ms: lastDrill.verify_ms ?? 0 } } : {}),
+        ...(lastDrill
+          ? { lastDrill: { id: lastDrill.id, ok: lastDrill.verify_ok === true, ms: lastDrill.verify_ms ?? 0 } }
+          : {}),
         stale: ageHours === undefined || ageHours > s.objective_hours,
         drillFailed,
         recoveryKeyExported: s.recovery_key_exported_at !== null,
@@ -266,8 +274,17 @@ export function createBackupsService(deps: BackupsDeps) {
       try {
         for (const d of await store.destroyedKeysMissingFromLedger(db)) {
           const destroyedAt = new Date(d.destroyed_at!);
-          const mac = ledgerMac(key, { workspaceId: d.workspace_id, keyVersion: d.key_version, destroyedAt: destroyedAt.toISOString() });
-          await store.insertLedgerEntry(db, { workspace_id: d.workspace_id, key_version: d.key_version, destroyed_at: destroyedAt, mac });
+          const mac = ledgerMac(key, {
+            workspaceId: d.workspace_id,
+            keyVersion: d.key_version,
+            destroyedAt: destroyedAt.toISOString(),
+          });
+          await store.insertLedgerEntry(db, {
+            workspace_id: d.workspace_id,
+            key_version: d.key_version,
+            destroyed_at: destroyedAt,
+            mac,
+          });
         }
       } finally {
         key.fill(0);
@@ -280,7 +297,12 @@ export function createBackupsService(deps: BackupsDeps) {
           for (const e of entries) {
             const k = `${t.prefix}/${LEDGER_FOLDER}/${e.workspace_id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
             if (await driver.head(k)) continue;
-            const body = { workspaceId: e.workspace_id, keyVersion: e.key_version, destroyedAt: new Date(e.destroyed_at).toISOString(), mac: e.mac };
+            const body = {
+              workspaceId: e.workspace_id,
+              keyVersion: e.key_version,
+              destroyedAt: new Date(e.destroyed_at).toISOString(),
+              mac: e.mac,
+            };
             await driver.put(k, Buffer.from(`${JSON.stringify(body)}\n`), { contentType: 'application/json' });
             written++;
           }
@@ -292,6 +314,7 @@ export function createBackupsService(deps: BackupsDeps) {
     },
 
     failExpired: () => store.failExpired(db, now()),
+    db,
   };
   return service;
 }
@@ -312,10 +335,20 @@ async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysServ
       const audit = createAuditModule({ db: scratch.db, barrier: createBarrier(), logDir: path.join(dir, 'logs') });
       const report = await audit.verify();
       const chainProblems = report.problems.filter((p) => p.kind !== 'export-mismatch');
-      if (chainProblems.length > 0) throw new AppError('BACKUP_INVALID', { detail: `The audit chain in the backup does not verify (${chainProblems[0]!.kind}).` });
-      const scratchKeys = createKeysService({ db: scratch.db, barrier: createBarrier(), provider: keys.provider, logger: pino({ level: 'silent' }) });
+      if (chainProblems.length > 0)
+        throw new AppError('BACKUP_INVALID', {
+          detail: `The audit chain in the backup does not verify (${chainProblems[0]!.kind}).`,
+        });
+      const scratchKeys = createKeysService({
+        db: scratch.db,
+        barrier: createBarrier(),
+        provider: keys.provider,
+        logger: pino({ level: 'silent' }),
+      });
       if (!(await scratchKeys.autoUnseal()))
-        throw new AppError('BACKUP_INVALID', { detail: 'The root key provider gave no key to open the backup keyring.' });
+        throw new AppError('BACKUP_INVALID', {
+          detail: 'The root key provider gave no key to open the backup keyring.',
+        });
       await migrateToLatest(scratch.db as Kysely<unknown>);
       return { tables: loaded.tables, rows: loaded.rows, auditHead: manifest.auditHead };
     } finally {

@@ -29,7 +29,14 @@ export async function deleteTarget(db: Db, name: string): Promise<boolean> {
 
 export async function insertRunning(
   db: Db,
-  row: { id: string; target: string; trigger: 'manual' | 'scheduled' | 'pre-migration'; createdAt: Date; lease: string; leaseUntil: Date },
+  row: {
+    id: string;
+    target: string;
+    trigger: 'manual' | 'scheduled' | 'pre-migration';
+    createdAt: Date;
+    lease: string;
+    leaseUntil: Date;
+  },
 ): Promise<void> {
   await db
     .insertInto('backups')
@@ -165,7 +172,11 @@ export async function destroyedKeysMissingFromLedger(db: Db) {
     .select(['k.workspace_id', 'k.key_version', 'k.destroyed_at'])
     .where('k.destroyed_at', 'is not', null)
     .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('shred_ledger as l').select('l.workspace_id').whereRef('l.workspace_id', '=', 'k.workspace_id'))),
+      not(
+        exists(
+          selectFrom('shred_ledger as l').select('l.workspace_id').whereRef('l.workspace_id', '=', 'k.workspace_id'),
+        ),
+      ),
     )
     .execute();
 }

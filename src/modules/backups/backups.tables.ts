@@ -50,7 +50,12 @@ export async function canonicalSession(trx: Transaction<Database>): Promise<void
 }
 
 export async function describeTables(db: Db): Promise<TableInfo[]> {
-  const cols = await sql<{ table_name: string; column_name: string; is_generated: string; column_default: string | null }>`
+  const cols = await sql<{
+    table_name: string;
+    column_name: string;
+    is_generated: string;
+    column_default: string | null;
+  }>`
     select table_name, column_name, is_generated, column_default from information_schema.columns
     where table_schema = current_schema() order by table_name, ordinal_position`.execute(db);
   const pks = await sql<{ table_name: string; column_name: string }>`

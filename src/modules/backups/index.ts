@@ -4,3 +4,4 @@ export { backupsRoutes } from './backups.routes.ts';
 export { planRotation, DEFAULT_ROTATION, type RotationPolicy, type RotationItem } from './backups.rotation.ts';
 export { restoreInstallation, type RestoreInput, type RestoreReport } from './backups.restore.ts';
 export { manifestSchema, type Manifest } from './backups.manifest.ts';
+export { createBackupScheduler, plannedTimes, type SchedulerDeps } from './backups.schedule.ts';
