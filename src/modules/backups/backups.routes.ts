@@ -63,9 +63,9 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       resource: 'system',
       run: 'write',
       schema: { params: nameParams },
-      handler: async ({ input, event }) => {
+      handler: async ({ input, event, trx }) => {
         event.resource({ type: 'backup-target', id: input.params.name });
-        await backups.removeTarget(input.params.name);
+        await backups.removeTarget(input.params.name, trx);
         return { removed: input.params.name };
       },
     }),

@@ -100,8 +100,9 @@ export function createBackupsService(deps: BackupsDeps) {
         throw new AppError('CONFLICT', { detail: `A backup target named ${t.name} exists.` });
     },
 
-    async removeTarget(name: string) {
-      if (!(await store.deleteTarget(db, name)))
+    /** `trx`: the caller's transaction (on PGlite, the one connection it holds). */
+    async removeTarget(name: string, trx: Kysely<Database> = db) {
+      if (!(await store.deleteTarget(trx, name)))
         throw new AppError('NOT_FOUND', { detail: `No backup target ${name}.` });
     },
 
