@@ -21,7 +21,6 @@ import { expectAudit } from './helpers/audit.ts';
 import { createWorkspace } from './helpers/identity.ts';
 import { requirePeer } from './helpers/peers.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field
 type Any = any;
 const body = (r: { json(): unknown }): Any => r.json();
 const json = (body: unknown) => ({

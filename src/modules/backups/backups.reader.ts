@@ -16,7 +16,7 @@ import { isBlobError } from '../../adapters/blob/driver.ts';
 import { createDecryptStream } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
-import { macEquals, manifestMac } from '../keys/backup-keys.ts';
+import { macEquals, manifestMac } from '../keys/index.ts';
 import { BACKUP_OBJECT_SCOPE, MANIFEST_KEY, canonicalJson, manifestSchema, type Manifest } from './backups.manifest.ts';
 import {
   canonicalSession,

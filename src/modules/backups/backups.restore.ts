@@ -27,7 +27,7 @@ import { openDatabase, type DatabaseSpec } from '../../db/database.ts';
 import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
 import { createAuditModule } from '../audit/index.ts';
 import { createKeysService } from '../keys/index.ts';
-import { ledgerMac, macEquals, resealKeyringBlob, unwrapBackupKey } from '../keys/backup-keys.ts';
+import { ledgerMac, macEquals, resealKeyringBlob, unwrapBackupKey } from '../keys/index.ts';
 import type { Manifest } from './backups.manifest.ts';
 import { checkManifestMac, loadBackup, readManifest, type BackupSource } from './backups.reader.ts';
 import * as store from './backups.store.ts';

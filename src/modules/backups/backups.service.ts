@@ -24,7 +24,7 @@ import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
 import type { Database } from '../../db/schema.ts';
 import { createAuditModule } from '../audit/index.ts';
 import { createKeysService, type KeysService } from '../keys/index.ts';
-import { createBackupSecret, ledgerMac } from '../keys/backup-keys.ts';
+import { createBackupSecret, ledgerMac } from '../keys/index.ts';
 import { newBackupId, type Manifest } from './backups.manifest.ts';
 import { checkManifestMac, loadBackup, readManifest } from './backups.reader.ts';
 import { planRotation } from './backups.rotation.ts';

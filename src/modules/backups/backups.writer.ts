@@ -18,7 +18,7 @@ import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { createEncryptStream } from '../../core/crypto/object-format.ts';
 import type { Database } from '../../db/schema.ts';
 import type { KeysService } from '../keys/index.ts';
-import { createBackupSecret, manifestMac, wrapBackupKey } from '../keys/backup-keys.ts';
+import { createBackupSecret, manifestMac, wrapBackupKey } from '../keys/index.ts';
 import {
   BACKUP_FORMAT,
   BACKUP_OBJECT_SCOPE,
