@@ -50,6 +50,11 @@ test('no verified backup: rotation alone decides; an empty list keeps nothing', 
 test('the scheduler plans the daily backup at the configured UTC hour and the drill on its weekday', () => {
   const now = new Date(Date.UTC(2026, 11, 4, 22, 0)); // a Friday
   const t = plannedTimes(now, 2, 0);
-  assert.equal(t.backup.toISOString(), '2026-12-04T02:00:00.000Z');
+  assert.equal(t.backup.toISOString(), '2026-12-05T02:00:00.000Z', 'the next 02:00 after now');
   assert.equal(t.drill.toISOString(), '2026-12-06T03:00:00.000Z');
+  const early = plannedTimes(new Date(Date.UTC(2026, 11, 6, 1, 0)), 2, 0); // Sunday 01:00
+  assert.equal(early.backup.toISOString(), '2026-12-06T02:00:00.000Z');
+  assert.equal(early.drill.toISOString(), '2026-12-06T03:00:00.000Z');
+  const late = plannedTimes(new Date(Date.UTC(2026, 11, 6, 4, 0)), 2, 0); // Sunday 04:00
+  assert.equal(late.drill.toISOString(), '2026-12-13T03:00:00.000Z');
 });

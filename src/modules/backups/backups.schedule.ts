@@ -24,13 +24,13 @@ export interface SchedulerDeps {
 const LEASE_MS = 30 * 60 * 1000;
 const SYSTEM = { id: 'system:scheduler', kind: 'system' as const };
 
-/** The next daily run (today's at `hour` UTC, or tomorrow's) and the weekly drill's. */
+/** The next daily run (the next `hour`:00 UTC after `now`) and the next weekly drill (an hour later, on its weekday). */
 export function plannedTimes(now: Date, hour: number, drillWeekday: number): { backup: Date; drill: Date } {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hour);
-  const backup = new Date(today);
-  const daysToDrill = (drillWeekday - now.getUTCDay() + 7) % 7;
-  const drill = new Date(today + daysToDrill * 86_400_000 + 3_600_000);
-  return { backup, drill };
+  const backup = new Date(today > now.getTime() ? today : today + 86_400_000);
+  let drill = today + ((drillWeekday - now.getUTCDay() + 7) % 7) * 86_400_000 + 3_600_000;
+  if (drill <= now.getTime()) drill += 7 * 86_400_000;
+  return { backup, drill: new Date(drill) };
 }
 
 export function createBackupScheduler(deps: SchedulerDeps) {
