@@ -36,6 +36,15 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['audit.event.export', 'Y Y - - - - Y', '-', 'Y'],
   ['audit.event.list', 'Y Y - - - - Y', '-', 'Y'],
   ['audit.trail.verify', 'Y Y - - - - Y', '-', 'Y'],
+  ['backups.backup.create', '- - - - - - -', '-', 'Y'],
+  ['backups.backup.list', '- - - - - - -', '-', 'Y'],
+  ['backups.backup.prune', '- - - - - - -', '-', 'Y'],
+  ['backups.backup.read', '- - - - - - -', '-', 'Y'],
+  ['backups.backup.verify', '- - - - - - -', '-', 'Y'],
+  ['backups.recovery-key.export', '- - - - - - -', '-', 'Y'],
+  ['backups.target.create', '- - - - - - -', '-', 'Y'],
+  ['backups.target.delete', '- - - - - - -', '-', 'Y'],
+  ['backups.target.list', '- - - - - - -', '-', 'Y'],
   ['dataset.data.export', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.data.preview', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.data.query', 'Y Y Y Y Y - -', '-', '-'],
@@ -393,8 +402,8 @@ describe('attribute rules (ABAC) and guard rails', () => {
 });
 
 describe('operator, anonymous and unknown actions (default deny)', () => {
-  test('the operator keeps exactly its interim rights: keys.*, audit.*, operator.* and nothing else', () => {
-    const interim = /^(keys|audit|operator)\.[a-z-]+\.[a-z-]+$/;
+  test('the operator keeps exactly its interim rights: keys.*, audit.*, backups.*, operator.* and nothing else', () => {
+    const interim = /^(keys|audit|backups|operator)\.[a-z-]+\.[a-z-]+$/;
     for (const action of ac.actions) {
       assert.equal(ac.authorize(OPERATOR, action).allowed, interim.test(action), action);
       // Routes with a :ws parameter give the operator a workspace; nothing changes.

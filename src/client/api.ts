@@ -109,6 +109,8 @@ export const paths = {
   sysUnseal: () => `${API}/sys/unseal`,
   sysReloadRootKey: () => `${API}/sys/reload-root-key`,
   keysStatus: () => `${API}/keys/status`,
+  backups: () => `${API}/backups`,
+  backup: (id: string) => `${API}/backups/${encodeURIComponent(id)}`,
   keysRotate: () => `${API}/keys/rotate`,
   keysRewrap: () => `${API}/keys/rewrap`,
   keysRotateRoot: () => `${API}/keys/rotate-root`,
@@ -290,6 +292,21 @@ export function createApi(t: JsonTransport) {
       rotateRoot: () => t.request<{ rotated: true }>('POST', p.keysRotateRoot()),
       /** Every data key of a workspace, unwrapped: as sensitive as the data itself. */
       exportWorkspace: (w: string) => t.request<KeyExport>('POST', p.workspaceKeyExport(w)),
+    },
+    /** Backups of the whole installation (operator). Answers are JSON as the API gives them. */
+    backups: {
+      list: () => t.request<Record<string, unknown>>('GET', p.backups()),
+      status: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/status`),
+      show: (id: string) => t.request<Record<string, unknown>>('GET', p.backup(id)),
+      create: (target?: string) => t.request<Record<string, unknown>>('POST', p.backups(), target ? { target } : {}),
+      verify: (id: string) => t.request<Record<string, unknown>>('POST', `${p.backup(id)}/verify`, {}),
+      prune: () => t.request<{ deleted: string[] }>('POST', `${p.backups()}/prune`, {}),
+      exportRecoveryKey: () => t.request<{ recoveryKey: string }>('POST', `${p.backups()}/recovery-key`, {}),
+      targets: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/targets`),
+      addTarget: (body: { name: string; workspace: string; drive: string; prefix?: string }) =>
+        t.request<{ name: string }>('POST', `${p.backups()}/targets`, body),
+      removeTarget: (name: string) =>
+        t.request<{ removed: string }>('DELETE', `${p.backups()}/targets/${encodeURIComponent(name)}`),
     },
   };
 }

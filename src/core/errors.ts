@@ -41,6 +41,7 @@ export const ERROR_TABLE = {
   DRIVE_UNREACHABLE: { status: 422, title: 'The storage service could not be reached' },
   DRIVE_ERROR: { status: 502, title: 'The storage service failed' },
   AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot record this action' },
+  BACKUP_INVALID: { status: 422, title: 'The backup failed its integrity check' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

@@ -20,6 +20,16 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/** Bring an empty database to exactly `name` (a restore loads a backup taken at that version). */
+export async function migrateTo(db: Kysely<unknown>, name: string): Promise<void> {
+  if (!(name in migrations))
+    throw new AppError('CONFLICT', {
+      detail: `This build does not know schema version ${name}; restore with a newer build.`,
+    });
+  const { error } = await migrator(db).migrateTo(name);
+  if (error) throw new AppError('NOT_READY', { detail: 'database migration failed', cause: error });
+}
+
 export interface MigrationStatus {
   applied: number;
   pending: string[];

@@ -10,6 +10,7 @@ import type { IdentityTables } from './tables/identity.ts';
 import type { KeysTables } from './tables/keys.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
+import type { BackupsTables } from './tables/backups.ts';
 
 export interface Database
   extends
@@ -20,4 +21,5 @@ export interface Database
     AccessTables,
     VaultTables,
     DrivesTables,
-    DatasetsTables {}
+    DatasetsTables,
+    BackupsTables {}

@@ -38,6 +38,7 @@ import {
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
+import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -65,6 +66,7 @@ export interface AppDeps {
   datasets: DatasetsService;
   uploads: UploadSessions;
   query: QueryService;
+  backups: BackupsService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -169,6 +171,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     pipeline,
   );
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
+  registerRoutes(fastify, backupsRoutes({ backups: deps.backups }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   registerRoutes(

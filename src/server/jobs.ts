@@ -6,9 +6,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
+import { createBackupScheduler } from '../modules/backups/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases }: Modules,
+  { barrier, uploads, datasets, drives, leases, backups, auditTrail }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
@@ -49,6 +50,27 @@ export function startJobs(
     timer.unref();
     timers.push(timer);
   }
+  // Scheduled backups, prune and restore drills (maintenance_jobs, claimed with SKIP LOCKED).
+  const scheduler = createBackupScheduler({
+    db: backups.db,
+    backups,
+    owner: `${leases.owner}`,
+    record: (input) => auditTrail.recordCommitted(input),
+  });
+  let scheduling = false;
+  const backupTimer = setInterval(() => {
+    if (scheduling || barrier.isSealed) return;
+    scheduling = true;
+    scheduler
+      .tick()
+      .then(
+        (r) => r.ran.length > 0 && logger.info(r, 'scheduled backup work ran'),
+        (err: unknown) => logger.error({ err }, 'scheduled backup work failed'),
+      )
+      .finally(() => (scheduling = false));
+  }, 60_000);
+  backupTimer.unref();
+  timers.push(backupTimer);
   return async () => {
     for (const t of timers) clearInterval(t);
   };

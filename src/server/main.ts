@@ -4,6 +4,8 @@
  * background jobs (`jobs.ts`), the HTTPS app (`app.ts`) and its listeners (HTTPS, the redirect,
  * metrics). Returns a handle that reloads TLS and shuts everything down in reverse order.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { DEFAULT_CONSOLE_DIR, consoleBuilt } from './console.ts';
 import type { AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
@@ -17,6 +19,7 @@ import type { DatasetsService, UploadSessions } from '../modules/datasets/index.
 import type { AuditModule } from '../modules/audit/index.ts';
 import type { IdentityModule } from '../modules/identity/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
+import type { BackupsService } from '../modules/backups/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { startJobs } from './jobs.ts';
 import { buildModules, type BuildOptions } from './modules.ts';
@@ -42,6 +45,7 @@ export interface RunningServer {
   drives: DrivesService;
   datasets: DatasetsService;
   uploads: UploadSessions;
+  backups: BackupsService;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -66,6 +70,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = createLogger(config.STRONGROOM_LOG_LEVEL, opts.logDestination);
   await prepareHome(config.STRONGROOM_HOME);
+  if (existsSync(path.join(config.STRONGROOM_HOME, 'RESTORE-IN-PROGRESS')))
+    throw new Error(
+      `a restore into ${config.STRONGROOM_HOME} did not finish: this data directory is unusable; restore again into a new one`,
+    );
   const tlsFiles = tlsFilesFor(config);
   if (tlsFiles.selfSigned && (await ensureSelfSignedCert(config.STRONGROOM_HOME))) {
     logger.info({ certFile: tlsFiles.certFile }, 'generated a self-signed TLS certificate');
@@ -134,6 +142,7 @@ export async function startServer(
       drives: m.drives,
       datasets: m.datasets,
       uploads: m.uploads,
+      backups: m.backups,
       logger,
       database,
       httpsPort,

@@ -33,6 +33,7 @@ import {
 } from '../modules/keys/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createQueryModule, type QueryService } from '../modules/query/index.ts';
+import { createBackupsService, type BackupsService } from '../modules/backups/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 
 export interface Modules {
@@ -51,6 +52,7 @@ export interface Modules {
   uploads: UploadSessions;
   query: QueryService;
   leases: LeaseHolder;
+  backups: BackupsService;
   verifyOperatorToken: (presented: string) => boolean;
 }
 
@@ -162,6 +164,15 @@ export async function buildModules(
     cacheBytes: config.STRONGROOM_QUERY_CACHE_MB * 1024 * 1024,
   });
   closers.push(query.close);
+  const backups = createBackupsService({
+    db: database.db,
+    databaseKind: database.kind,
+    barrier,
+    keys,
+    openDrive: (ws, name) => drives.open(ws, name),
+    owner: `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}`,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   return {
     barrier,
     keys,
@@ -176,6 +187,7 @@ export async function buildModules(
     uploads,
     query: query.service,
     leases,
+    backups,
     verifyOperatorToken,
   };
 }

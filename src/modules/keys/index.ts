@@ -19,3 +19,13 @@ export {
   type UnsealRoutesDeps,
   type AttemptEvent,
 } from './keys.routes.ts';
+export {
+  wrapBackupKey,
+  unwrapBackupKey,
+  manifestMac,
+  macEquals,
+  createBackupSecret,
+  resealKeyringBlob,
+  ledgerMac,
+  type BackupKeyWrap,
+} from './backup-keys.ts';

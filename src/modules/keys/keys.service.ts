@@ -20,6 +20,7 @@ import { ShamirRootKeyProvider, type Unsealer, type UnsealProgress } from '../..
 import type { Database } from '../../db/schema.ts';
 import type { Transact } from '../../db/transact.ts';
 import { SEALED_COLUMNS } from './sealed-columns.ts';
+import { resealKeyringBlob, unwrapBackupKey, wrapBackupKey } from './backup-keys.ts';
 import * as store from './keys.store.ts';
 
 export type KeysState = 'uninitialized' | 'sealed' | 'unsealed';
@@ -172,6 +173,21 @@ export function createKeysService(deps: KeysDeps) {
       }
       const { rootKey: _omit, ...safe } = progress;
       return { ...safe, sealed: barrier.isSealed };
+    },
+
+    /** A backup's data key wrapped under the root key (backup-keys.ts); SEALED while sealed. */
+    wrapBackupKey(backupId: string, dek: Buffer): Buffer {
+      return wrapBackupKey(requireUnsealed(), 'root', backupId, dek);
+    },
+
+    /** Unwraps a backup data key wrapped under this installation's root key (a drill). */
+    unwrapBackupKey(backupId: string, wrapped: Buffer): Buffer {
+      return unwrapBackupKey(requireUnsealed(), 'root', backupId, wrapped);
+    },
+
+    /** A keyring blob of this installation re-sealed under `recoveryKey` (carried by each backup). */
+    keyringForRecovery(blob: Buffer, recoveryKey: Buffer): Buffer {
+      return resealKeyringBlob(blob, requireUnsealed(), recoveryKey);
     },
 
     /** Called on `seal()`: modules holding keys opened through the barrier drop them. */

@@ -16,4 +16,6 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'audit_keys', column: 'hmac_key_sealed', idColumn: 'key_id' },
   { table: 'totp_secrets', column: 'sealed', idColumn: 'user_id' },
   { table: 'secret_versions', column: 'value_sealed', idColumn: 'seal_id' },
+  { table: 'backup_settings', column: 'recovery_key_sealed', idColumn: 'id' },
+  { table: 'backup_settings', column: 'ledger_key_sealed', idColumn: 'id' },
 ];

@@ -1,0 +1,121 @@
+/**
+ * `strongroom backup …`: targets, create, list, show, verify (the restore drill), prune and the
+ * recovery key through the running server; `restore` offline, into a NEW data directory (PGlite)
+ * or an empty PostgreSQL database, with the old root key file or the recovery key.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { createLocalDriver } from '../adapters/blob/local.ts';
+import { LEDGER_FOLDER, restoreInstallation } from '../modules/backups/index.ts';
+import { CliExit, configOrExit } from './context.ts';
+import { EXIT } from './exit-codes.ts';
+import { connectToServer, say } from './server-link.ts';
+
+function print(v: unknown): void {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+}
+
+async function online() {
+  const client = await connectToServer(configOrExit());
+  if (!client) throw new CliExit(EXIT.FAILED, 'this needs the running server: start it with strongroom serve');
+  return client;
+}
+
+export function registerBackupCommand(program: Command): void {
+  const backup = program
+    .command('backup')
+    .description('Encrypted backups of the whole installation, restore and drills');
+
+  const target = backup.command('target').description('Where backups go: a drive of a workspace');
+  target
+    .command('add <name>')
+    .requiredOption('--workspace <ws>', 'workspace that owns the drive')
+    .requiredOption('--drive <drive>', 'drive name')
+    .option('--prefix <prefix>', 'folder on the drive', 'strongroom-backups')
+    .action(async (name: string, o: { workspace: string; drive: string; prefix: string }) => {
+      say('online', `add backup target ${name}`);
+      print(await (await online()).backups.addTarget({ name, ...o }));
+    });
+  target.command('list').action(async () => print(await (await online()).backups.targets()));
+  target
+    .command('remove <name>')
+    .action(async (name: string) => print(await (await online()).backups.removeTarget(name)));
+
+  backup
+    .command('create')
+    .description('Take a backup now')
+    .option('--target <name>', 'backup target (default: the first)')
+    .action(async (o: { target?: string }) => {
+      say('online', 'backup');
+      print(await (await online()).backups.create(o.target));
+    });
+  backup
+    .command('list')
+    .description('Backups, their verification and why rotation keeps them')
+    .action(async () => {
+      print(await (await online()).backups.list());
+    });
+  backup.command('show <id>').action(async (id: string) => print(await (await online()).backups.show(id)));
+  backup
+    .command('verify <id>')
+    .description('Restore drill: restore into a scratch database and check counts, checksums, audit chain, keyring')
+    .action(async (id: string) => print(await (await online()).backups.verify(id)));
+  backup
+    .command('prune')
+    .description('Delete the backups rotation no longer keeps')
+    .action(async () => {
+      print(await (await online()).backups.prune());
+    });
+
+  backup
+    .command('recovery-key')
+    .description('The recovery key (shown once)')
+    .command('export')
+    .requiredOption('--out <file>', 'file to create, mode 0600 (refused if it exists)')
+    .action(async (o: { out: string }) => {
+      const r = await (await online()).backups.exportRecoveryKey();
+      try {
+        await writeFile(o.out, `${r.recoveryKey}\n`, { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new CliExit(EXIT.USAGE, `${o.out} exists; the key was exported and is not shown again`);
+        throw err;
+      }
+      process.stdout.write(`recovery key written to ${o.out} (0600); keep it apart from the server\n`);
+    });
+
+  backup
+    .command('restore')
+    .description('Restore a backup folder into a NEW data directory (or an empty PostgreSQL database)')
+    .requiredOption('--from <dir>', "the backup's folder on a local drive (…/<prefix>/<backup id>)")
+    .requiredOption('--home <dir>', 'the new data directory')
+    .option('--database-url <url>', 'an empty PostgreSQL database instead of PGlite')
+    .option('--root-key-file <file>', 'the root key file of the installation that took the backup')
+    .option('--recovery-key-file <file>', 'the exported recovery key')
+    .action(
+      async (o: {
+        from: string;
+        home: string;
+        databaseUrl?: string;
+        rootKeyFile?: string;
+        recoveryKeyFile?: string;
+      }) => {
+        if (!o.rootKeyFile === !o.recoveryKeyFile)
+          throw new CliExit(EXIT.USAGE, 'give exactly one of --root-key-file and --recovery-key-file');
+        const from = path.resolve(o.from);
+        const parent = createLocalDriver({ root: path.dirname(from) });
+        say('offline', `restore ${path.basename(from)} into ${o.home}`);
+        const r = await restoreInstallation({
+          source: { driver: parent, folder: path.basename(from) },
+          ledger: { driver: parent, folder: LEDGER_FOLDER },
+          home: path.resolve(o.home),
+          ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+          key: o.rootKeyFile
+            ? { rootKeyFile: o.rootKeyFile }
+            : { recoveryKey: (await readFile(o.recoveryKeyFile!, 'utf8')).trim() },
+        });
+        print(r);
+      },
+    );
+}

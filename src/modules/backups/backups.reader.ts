@@ -1,0 +1,187 @@
+/**
+ * Reading one backup back: the manifest checked (schema, then the MAC once the data key is
+ * unwrapped), the object decrypted segment by segment (AEAD: any flipped byte, truncation or
+ * another object's bytes fail), its ciphertext size and SHA-256 held against the manifest, and
+ * the rows loaded into an empty database in ONE transaction whose checksums must match before it
+ * commits. Any failure is a BACKUP_INVALID with a sentence saying what did not match; nothing of
+ * a failing backup is ever committed.
+ */
+import { createHash } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { BlobDriver } from '../../adapters/blob/driver.ts';
+import { isBlobError } from '../../adapters/blob/driver.ts';
+import { createDecryptStream } from '../../core/crypto/object-format.ts';
+import { AppError } from '../../core/errors.ts';
+import type { Database } from '../../db/schema.ts';
+import { macEquals, manifestMac } from '../keys/index.ts';
+import { BACKUP_OBJECT_SCOPE, MANIFEST_KEY, canonicalJson, manifestSchema, type Manifest } from './backups.manifest.ts';
+import {
+  canonicalSession,
+  checksumTable,
+  describeTables,
+  insertRows,
+  resetSequences,
+  type TableInfo,
+} from './backups.tables.ts';
+
+export interface BackupSource {
+  driver: BlobDriver;
+  /** The backup's folder on the driver (no trailing slash; '' = the driver's root). */
+  folder: string;
+}
+
+const invalid = (detail: string, cause?: unknown) =>
+  new AppError('BACKUP_INVALID', { detail, ...(cause ? { cause } : {}) });
+const keyOf = (src: BackupSource, name: string) => (src.folder ? `${src.folder}/${name}` : name);
+
+export async function readManifest(src: BackupSource): Promise<Manifest> {
+  let text: string;
+  try {
+    const got = await src.driver.get(keyOf(src, MANIFEST_KEY));
+    if (got.size > 4 * 1024 * 1024) throw invalid('The manifest is too large to be a Strongroom manifest.');
+    const parts: Buffer[] = [];
+    for await (const c of got.body) parts.push(c as Buffer);
+    text = Buffer.concat(parts).toString('utf8');
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (isBlobError(err, 'NOT_FOUND'))
+      throw invalid('No manifest: this is not a complete backup (interrupted, or not a backup folder).');
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw invalid('The manifest is not valid JSON.', cause);
+  }
+  const r = manifestSchema.safeParse(parsed);
+  if (!r.success) throw invalid('The manifest does not have the Strongroom backup shape.');
+  return r.data;
+}
+
+/** Throws unless the manifest's MAC verifies under the backup's data key. */
+export function checkManifestMac(manifest: Manifest, dek: Buffer): void {
+  const { mac, ...unsigned } = manifest;
+  if (!macEquals(mac, manifestMac(dek, manifest.id, canonicalJson(unsigned))))
+    throw invalid('The manifest was altered (its MAC does not verify).');
+}
+
+export interface LoadReport {
+  tables: number;
+  rows: number;
+}
+
+/**
+ * Decrypts the backup object and loads its rows into `db`, which must be migrated to exactly the
+ * backup's schema version; `prepare` runs first in the same transaction. Commits only when every
+ * table's checksum, read back from `db`, equals the manifest's and the ciphertext matches.
+ */
+export async function loadBackup(
+  src: BackupSource,
+  manifest: Manifest,
+  dek: Buffer,
+  db: Kysely<Database>,
+  prepare?: (trx: Transaction<Database>) => Promise<void>,
+): Promise<LoadReport> {
+  let got;
+  try {
+    got = await src.driver.get(keyOf(src, manifest.object.key));
+  } catch (err) {
+    if (isBlobError(err, 'NOT_FOUND')) throw invalid('The backup object is missing.');
+    throw err;
+  }
+  if (got.size !== manifest.object.size)
+    throw invalid(`The backup object has ${got.size} bytes; the manifest says ${manifest.object.size}.`);
+  const cipherHash = createHash('sha256');
+  const hasher = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      cipherHash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const decrypt = createDecryptStream({
+    dataKey: dek,
+    workspaceId: BACKUP_OBJECT_SCOPE,
+    objectId: manifest.id,
+    expectedPlainSize: manifest.object.plainSize,
+  });
+  return db.transaction().execute(async (trx) => {
+    await canonicalSession(trx);
+    await sql`set local session_replication_role = replica`.execute(trx);
+    const tables = new Map((await describeTables(trx)).map((t) => [t.name, t]));
+    for (const t of tables.values()) await sql`delete from ${sql.table(t.name)}`.execute(trx);
+    await prepare?.(trx);
+    let report: LoadReport = { tables: 0, rows: 0 };
+    try {
+      await pipeline(got.body, hasher, decrypt, async (plain: AsyncIterable<Buffer>) => {
+        report = await loadLines(trx, tables, manifest, plain);
+      });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
+      throw invalid(
+        'The backup object failed decryption: it was altered, truncated or belongs to another backup.',
+        err,
+      );
+    }
+    if (cipherHash.digest('hex') !== manifest.object.sha256)
+      throw invalid('The backup object does not match the SHA-256 in its manifest.');
+    for (const t of tables.values()) await resetSequences(trx, t);
+    for (const want of manifest.tables) {
+      const have = await checksumTable(trx, tables.get(want.name)!);
+      if (have.rows !== want.rows || have.checksum !== want.checksum)
+        throw invalid(`Table ${want.name} did not load back identically (rows or checksum differ).`);
+    }
+    return report;
+  });
+}
+
+async function loadLines(
+  trx: Transaction<Database>,
+  tables: Map<string, TableInfo>,
+  manifest: Manifest,
+  plain: AsyncIterable<Buffer>,
+): Promise<LoadReport> {
+  const expected = new Map(manifest.tables.map((t) => [t.name, t]));
+  let current: TableInfo | undefined;
+  let batch: string[] = [];
+  let batchBytes = 0;
+  let rows = 0;
+  let done = false;
+  const seen = new Set<string>();
+  const flush = async () => {
+    if (current && batch.length) await insertRows(trx, current, batch);
+    batch = [];
+    batchBytes = 0;
+  };
+  const lines = createInterface({ input: Readable.from(plain), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (done) throw invalid('The backup object has data after its end.');
+    if (!line.startsWith('#')) {
+      if (!current) throw invalid('The backup object has a row outside any table.');
+      batch.push(line);
+      batchBytes += line.length;
+      rows++;
+      if (batch.length >= 2000 || batchBytes >= 8 * 1024 * 1024) await flush();
+      continue;
+    }
+    const ctl = JSON.parse(line.slice(1)) as { table?: string; end?: string; done?: number; format?: string };
+    if (ctl.format !== undefined) continue;
+    if (ctl.table !== undefined) {
+      await flush();
+      current = tables.get(ctl.table);
+      if (!current || !expected.has(ctl.table) || seen.has(ctl.table))
+        throw invalid(`The backup holds table ${ctl.table}, which this schema version does not have.`);
+      seen.add(ctl.table);
+    } else if (ctl.end !== undefined) {
+      await flush();
+      current = undefined;
+    } else if (ctl.done !== undefined) {
+      done = true;
+    }
+  }
+  if (!done || seen.size !== expected.size) throw invalid('The backup object ended early.');
+  return { tables: seen.size, rows };
+}

@@ -1,0 +1,250 @@
+/**
+ * Restore: a backup into an EMPTY installation (a new data directory with PGlite, or an empty
+ * PostgreSQL database), with the old root key file or the recovery key.
+ *
+ * - `<home>/RESTORE-IN-PROGRESS` is written first and removed last; `strongroom serve` refuses a
+ *   data directory that has it. A restore killed at any point is unusable-and-said-so, never
+ *   half-restored-and-serving; the rows themselves load in one transaction.
+ * - With the recovery key, the keyring carried in the manifest is sealed under a NEW root key
+ *   (a file in the new data directory); the old root key is not needed.
+ * - Before anything can serve, every shred-ledger entry (the target's and the backup's own) is
+ *   re-applied: a workspace key destroyed after the backup was taken stays destroyed. An entry
+ *   whose MAC does not verify stops the restore (it could be a forged or damaged ledger).
+ * - The restored trail continues with a `system.backup.restored` event naming the backup.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { sql, type Kysely } from 'kysely';
+import type { BlobDriver } from '../../adapters/blob/driver.ts';
+import { createRootKeyProvider } from '../../adapters/keys/index.ts';
+import { createBarrier } from '../../core/crypto/barrier.ts';
+import { bindEncryptor } from '../../core/crypto/encryptor.ts';
+import { AppError } from '../../core/errors.ts';
+import { openDatabase, type DatabaseSpec } from '../../db/database.ts';
+import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
+import { createAuditModule } from '../audit/index.ts';
+import { createKeysService } from '../keys/index.ts';
+import { ledgerMac, macEquals, resealKeyringBlob, unwrapBackupKey } from '../keys/index.ts';
+import type { Manifest } from './backups.manifest.ts';
+import { checkManifestMac, loadBackup, readManifest, type BackupSource } from './backups.reader.ts';
+import * as store from './backups.store.ts';
+
+export const RESTORE_MARKER = 'RESTORE-IN-PROGRESS';
+
+export interface RestoreInput {
+  source: BackupSource;
+  /** Where the target's shred ledger lives (`<prefix>/shred-ledger`), when reachable. */
+  ledger?: { driver: BlobDriver; folder: string } | undefined;
+  home: string;
+  /** An empty PostgreSQL database; absent: PGlite in `<home>/db`. */
+  databaseUrl?: string | undefined;
+  key: { rootKeyFile: string } | { recoveryKey: string };
+  /** Who restores (the audit actor). */
+  actor?: string;
+}
+
+export interface RestoreReport {
+  backupId: string;
+  createdAt: string;
+  tables: number;
+  rows: number;
+  auditHead: Manifest['auditHead'];
+  shredsApplied: string[];
+}
+
+const invalid = (detail: string) => new AppError('BACKUP_INVALID', { detail });
+
+function parseRecoveryKey(text: string): Buffer {
+  const m = /^srr_([A-Za-z0-9_-]{43})$/.exec(text.trim());
+  if (!m) throw new AppError('VALIDATION_FAILED', { detail: 'That is not a Strongroom recovery key (srr_…).' });
+  return Buffer.from(m[1]!, 'base64url');
+}
+
+interface LedgerEntry {
+  workspaceId: string;
+  keyVersion: number;
+  destroyedAt: string;
+  mac: string | null;
+}
+
+async function readTargetLedger(ledger: RestoreInput['ledger']): Promise<LedgerEntry[]> {
+  if (!ledger) return [];
+  const out: LedgerEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ledger.driver.list(ledger.folder ? `${ledger.folder}/` : '', cursor ? { cursor } : {});
+    for (const item of page.items) {
+      if (!item.key.endsWith('.json')) continue;
+      const got = await ledger.driver.get(item.key);
+      const parts: Buffer[] = [];
+      for await (const c of got.body) parts.push(c as Buffer);
+      try {
+        out.push(JSON.parse(Buffer.concat(parts).toString('utf8')) as LedgerEntry);
+      } catch {
+        throw invalid(`The shred-ledger entry ${item.key} is not valid JSON.`);
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  return out;
+}
+
+export async function restoreInstallation(input: RestoreInput): Promise<RestoreReport> {
+  const { home } = input;
+  const manifest = await readManifest(input.source);
+  let dek: Buffer;
+  let rootKey: Buffer | undefined;
+  let recovery: Buffer | undefined;
+  try {
+    if ('rootKeyFile' in input.key) {
+      rootKey = await readFile(input.key.rootKeyFile);
+      if (rootKey.length !== 32)
+        throw new AppError('VALIDATION_FAILED', { detail: 'The root key file must hold 32 bytes.' });
+      dek = unwrapBackupKey(rootKey, 'root', manifest.id, Buffer.from(manifest.keys.root, 'base64'));
+    } else {
+      recovery = parseRecoveryKey(input.key.recoveryKey);
+      if (!manifest.keys.recovery || !manifest.keys.keyringRecovery)
+        throw invalid('This backup was taken before the recovery key existed: restore it with the root key.');
+      dek = unwrapBackupKey(recovery, 'recovery', manifest.id, Buffer.from(manifest.keys.recovery, 'base64'));
+    }
+  } catch (err) {
+    if (err instanceof AppError && err.code !== 'DECRYPTION_FAILED') throw err;
+    throw invalid('That key does not open this backup (wrong key, or the manifest was altered).');
+  }
+  checkManifestMac(manifest, dek);
+
+  if (existsSync(path.join(home, 'db')) || existsSync(path.join(home, 'root.key')))
+    throw new AppError('CONFLICT', {
+      detail: `${home} already holds an installation: restore into a new data directory.`,
+    });
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await writeFile(path.join(home, RESTORE_MARKER), `restore of ${manifest.id} started ${new Date().toISOString()}\n`, {
+    mode: 0o600,
+  });
+  const spec: DatabaseSpec = input.databaseUrl
+    ? { kind: 'postgres', url: input.databaseUrl, allowWeakTls: false, poolSize: 2 }
+    : { kind: 'pglite', dataDir: path.join(home, 'db') };
+  const database = await openDatabase(spec);
+  try {
+    const existing = await sql<{ n: string | number }>`select count(*) as n from information_schema.tables
+      where table_schema = current_schema()`.execute(database.db);
+    if (Number(existing.rows[0]?.n ?? 0) > 0)
+      throw new AppError('CONFLICT', { detail: 'The target database is not empty.' });
+    await migrateTo(database.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
+    const loaded = await loadBackup(input.source, manifest, dek, database.db);
+    await migrateToLatest(database.db as Kysely<unknown>);
+
+    // The root key of the restored installation.
+    const keyFile = path.join(home, 'root.key');
+    if (rootKey) {
+      await writeFile(keyFile, rootKey, { mode: 0o600, flag: 'wx' });
+    } else {
+      const { rootKey: fresh } = await createRootKeyProvider({ kind: 'file', dataDir: home }).initialize();
+      try {
+        const blob = resealKeyringBlob(Buffer.from(manifest.keys.keyringRecovery!, 'base64'), recovery!, fresh);
+        await database.db.updateTable('keyring').set({ blob, root_key_id: 'file' }).where('id', '=', 1).execute();
+      } finally {
+        fresh.fill(0);
+      }
+    }
+    const barrier = createBarrier();
+    const keys = createKeysService({
+      db: database.db,
+      barrier,
+      provider: createRootKeyProvider({ kind: 'file', dataDir: home }),
+      logger: pino({ level: 'silent' }),
+    });
+    if (!(await keys.autoUnseal())) throw invalid('The restored keyring did not open.');
+
+    // Re-apply every crypto-shredding the target knows of, before anything can serve.
+    const settings = await store.readSettings(database.db);
+    const own = (await store.ledgerEntries(database.db)).map((e) => ({
+      workspaceId: e.workspace_id,
+      keyVersion: e.key_version,
+      destroyedAt: new Date(e.destroyed_at).toISOString(),
+      mac: e.mac,
+    }));
+    const entries = [...own, ...(await readTargetLedger(input.ledger))];
+    const shredsApplied: string[] = [];
+    if (entries.length > 0) {
+      if (!settings.ledger_key_sealed) throw invalid('The backup has no shred-ledger key to check the ledger with.');
+      const ledgerKey = bindEncryptor(barrier, { table: 'backup_settings', column: 'ledger_key_sealed' }).open(
+        Buffer.from(settings.ledger_key_sealed),
+        '1',
+      );
+      try {
+        for (const e of entries) {
+          const want = ledgerMac(ledgerKey, {
+            workspaceId: e.workspaceId,
+            keyVersion: e.keyVersion,
+            destroyedAt: e.destroyedAt,
+          });
+          if (!e.mac || !macEquals(e.mac, want))
+            throw invalid(
+              `The shred-ledger entry for workspace ${e.workspaceId} does not verify; refusing to restore.`,
+            );
+          const destroyedAt = new Date(e.destroyedAt);
+          if (await store.applyShred(database.db, e.workspaceId, destroyedAt)) shredsApplied.push(e.workspaceId);
+          await store.insertLedgerEntry(database.db, {
+            workspace_id: e.workspaceId,
+            key_version: e.keyVersion,
+            destroyed_at: destroyedAt,
+            mac: e.mac,
+          });
+        }
+      } finally {
+        ledgerKey.fill(0);
+      }
+    }
+    // Backups that were running when the snapshot was taken did not finish there.
+    await database.db
+      .updateTable('backups')
+      .set({ state: 'failed', error: 'running when this backup was taken' })
+      .where('state', '=', 'running')
+      .execute();
+
+    const audit = createAuditModule({ db: database.db, barrier, logDir: path.join(home, 'logs') });
+    await database.db.transaction().execute((trx) =>
+      audit.record(trx, {
+        actor: { id: input.actor ?? `os:${os.userInfo().username}`, kind: 'operator', authMethod: 'data-directory' },
+        action: 'system.backup.restored',
+        resource: { type: 'backup', id: manifest.id },
+        outcome: 'success',
+        details: {
+          backupCreatedAt: manifest.createdAt,
+          auditHeadSeq: manifest.auditHead?.seq ?? 0,
+          shredsApplied: shredsApplied.length,
+          keyUsed: rootKey ? 'root' : 'recovery',
+        },
+      }),
+    );
+    await audit.chainPending();
+    keys.seal();
+    await unlink(path.join(home, RESTORE_MARKER));
+    return {
+      backupId: manifest.id,
+      createdAt: manifest.createdAt,
+      tables: loaded.tables,
+      rows: loaded.rows,
+      auditHead: manifest.auditHead,
+      shredsApplied,
+    };
+  } finally {
+    rootKey?.fill(0);
+    recovery?.fill(0);
+    dek.fill(0);
+    await database.close();
+  }
+}
+
+/** Removes what a failed restore left in a new data directory (only files a restore creates). */
+export async function discardFailedRestore(home: string): Promise<void> {
+  if (!existsSync(path.join(home, RESTORE_MARKER))) return;
+  for (const name of await readdir(home)) {
+    if (['db', 'root.key', 'logs', RESTORE_MARKER, 'db.lock'].includes(name))
+      await rm(path.join(home, name), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Backups over HTTPS — declarations only. Every route is the operator's (resource `system`): a
+ * backup holds the whole installation. Long work (create, verify, prune) runs as `stream`: its
+ * event is committed before the work starts (fail-closed), and the answer says how it ended.
+ */
+import { z } from 'zod';
+import { route, type RouteDef } from '../../http/route.ts';
+import { backupIdSchema } from './backups.manifest.ts';
+import type { BackupsService } from './backups.service.ts';
+
+const targetBody = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes'),
+  workspace: z.string().min(1).max(100),
+  drive: z.string().min(1).max(100),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'a relative path of plain segments')
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'no . or .. segments')
+    .default('strongroom-backups'),
+});
+const idParams = z.strictObject({ id: backupIdSchema });
+const nameParams = z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/) });
+const createBody = z.strictObject({ target: z.string().max(40).optional() }).default({});
+const BACKUPS = { type: 'backup', id: 'all' } as const;
+
+export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDef[] {
+  return [
+    route({
+      method: 'GET',
+      url: '/api/v1/backups/targets',
+      action: 'backups.target.list',
+      resource: 'system',
+      run: 'read',
+      schema: {},
+      handler: async ({ event }) => {
+        event.resource(BACKUPS);
+        const targets = await backups.listTargets();
+        return {
+          targets: targets.map((t) => ({ name: t.name, workspace: t.workspace_id, drive: t.drive, prefix: t.prefix })),
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/backups/targets',
+      action: 'backups.target.create',
+      resource: 'system',
+      run: 'stream',
+      status: 201,
+      schema: { body: targetBody },
+      handler: async ({ input, event, commit }) => {
+        event.resource({ type: 'backup-target', id: input.body.name });
+        event.details({ workspace: input.body.workspace, drive: input.body.drive, prefix: input.body.prefix });
+        await backups.addTarget(input.body); // probes the drive first, outside any transaction
+        await commit(async () => undefined);
+        return { name: input.body.name };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/v1/backups/targets/:name',
+      action: 'backups.target.delete',
+      resource: 'system',
+      run: 'write',
+      schema: { params: nameParams },
+      handler: async ({ input, event, trx }) => {
+        event.resource({ type: 'backup-target', id: input.params.name });
+        await backups.removeTarget(input.params.name, trx);
+        return { removed: input.params.name };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/backups',
+      action: 'backups.backup.list',
+      resource: 'system',
+      run: 'read',
+      schema: {},
+      handler: async ({ event }) => {
+        event.resource(BACKUPS);
+        return { backups: await backups.list(), status: await backups.status() };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/backups/status',
+      action: 'backups.backup.list',
+      resource: 'system',
+      run: 'read',
+      schema: {},
+      handler: async ({ event }) => {
+        event.resource(BACKUPS);
+        return backups.status();
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/backups/:id',
+      action: 'backups.backup.read',
+      resource: 'system',
+      run: 'read',
+      schema: { params: idParams },
+      handler: async ({ input, event }) => {
+        event.resource({ type: 'backup', id: input.params.id });
+        return backups.show(input.params.id);
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/backups',
+      action: 'backups.backup.create',
+      resource: 'system',
+      run: 'stream',
+      status: 201,
+      schema: { body: createBody },
+      handler: async ({ input, event, record }) => {
+        event.resource(BACKUPS);
+        await record();
+        const m = await backups.create({
+          trigger: 'manual',
+          ...(input.body.target ? { target: input.body.target } : {}),
+        });
+        return {
+          id: m.id,
+          createdAt: m.createdAt,
+          size: m.object.size,
+          sha256: m.object.sha256,
+          tables: m.tables.length,
+          rows: m.tables.reduce((n, t) => n + t.rows, 0),
+          auditHead: m.auditHead,
+          recoveryWrapped: m.keys.recovery !== undefined,
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/backups/:id/verify',
+      action: 'backups.backup.verify',
+      resource: 'system',
+      run: 'stream',
+      schema: { params: idParams },
+      handler: async ({ input, event, record }) => {
+        event.resource({ type: 'backup', id: input.params.id });
+        await record();
+        return backups.verify(input.params.id);
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/backups/prune',
+      action: 'backups.backup.prune',
+      resource: 'system',
+      run: 'stream',
+      schema: {},
+      handler: async ({ event, commit }) => {
+        event.resource(BACKUPS);
+        const r = await backups.prune();
+        event.details({ deleted: r.deleted });
+        await commit(async () => undefined);
+        return r;
+      },
+    }),
+    // The recovery key leaves once: its event is committed before the answer (a read route).
+    route({
+      method: 'POST',
+      url: '/api/v1/backups/recovery-key',
+      action: 'backups.recovery-key.export',
+      resource: 'system',
+      run: 'stream',
+      schema: {},
+      handler: async ({ event, commit, reply }) => {
+        event.resource({ type: 'backup-recovery-key', id: 'recovery' });
+        void reply.header('cache-control', 'no-store');
+        return commit(async (trx) => backups.exportRecoveryKey(trx));
+      },
+    }),
+  ];
+}

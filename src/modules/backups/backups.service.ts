@@ -1,0 +1,363 @@
+/**
+ * Backup use cases: targets, create, list (with what rotation keeps and why), verify (the restore
+ * drill), prune, the recovery key, the shred ledger and the freshness status.
+ *
+ * - A backup row is `running` under a lease until its manifest is on the target, then `complete`;
+ *   a crash leaves it `running` until the lease ends, then `failed` — never `complete`.
+ * - The drill restores into a scratch PGlite in a private temporary directory, checks every
+ *   table's count and checksum, verifies the audit chain up to the backup's head and opens the
+ *   keyring with this installation's root key; its duration is the measured recovery time.
+ * - Prune never deletes the newest verified backup (backups.rotation.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import type { Kysely } from 'kysely';
+import type { BlobDriver } from '../../adapters/blob/driver.ts';
+import { createBarrier, type Barrier } from '../../core/crypto/barrier.ts';
+import { bindEncryptor } from '../../core/crypto/encryptor.ts';
+import { AppError } from '../../core/errors.ts';
+import { openDatabase } from '../../db/database.ts';
+import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
+import type { Database } from '../../db/schema.ts';
+import { createAuditModule } from '../audit/index.ts';
+import { createKeysService, type KeysService } from '../keys/index.ts';
+import { createBackupSecret, ledgerMac } from '../keys/index.ts';
+import { newBackupId, type Manifest } from './backups.manifest.ts';
+import { checkManifestMac, loadBackup, readManifest } from './backups.reader.ts';
+import { planRotation } from './backups.rotation.ts';
+import * as store from './backups.store.ts';
+import { writeBackup } from './backups.writer.ts';
+
+export interface BackupsDeps {
+  db: Kysely<Database>;
+  databaseKind: 'pglite' | 'postgres';
+  barrier: Barrier;
+  keys: KeysService;
+  /** Opens a workspace's drive (the drives module). */
+  openDrive: (workspaceId: string, drive: string) => Promise<BlobDriver>;
+  /** Who holds leases (instance id and pid). */
+  owner: string;
+  now?: () => Date;
+}
+
+export const LEDGER_FOLDER = 'shred-ledger';
+const LEASE_MS = 10 * 60 * 1000;
+const settingsKey = (barrier: Barrier, column: 'recovery_key_sealed' | 'ledger_key_sealed') =>
+  bindEncryptor(barrier, { table: 'backup_settings', column });
+
+export function createBackupsService(deps: BackupsDeps) {
+  const { db, barrier, keys } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function target(name?: string) {
+    const all = await store.listTargets(db);
+    const t = name ? all.find((x) => x.name === name) : all[0];
+    if (!t)
+      throw new AppError(name ? 'NOT_FOUND' : 'CONFLICT', {
+        detail: name ? `No backup target ${name}.` : 'No backup target yet: add one (strongroom backup target add).',
+      });
+    return t;
+  }
+
+  async function openTarget(name?: string) {
+    const t = await target(name);
+    return { target: t, driver: await deps.openDrive(t.workspace_id, t.drive) };
+  }
+
+  /** The ledger key (created on first use), opened through the barrier. */
+  async function ledgerKey(): Promise<Buffer> {
+    const enc = settingsKey(barrier, 'ledger_key_sealed');
+    const s = await store.readSettings(db);
+    if (s.ledger_key_sealed) return enc.open(Buffer.from(s.ledger_key_sealed), '1');
+    const key = createBackupSecret();
+    await store.updateSettings(db, { ledger_key_sealed: enc.seal(key, '1') });
+    return key;
+  }
+
+  async function recoveryKey(): Promise<Buffer | undefined> {
+    const s = await store.readSettings(db);
+    return s.recovery_key_sealed
+      ? settingsKey(barrier, 'recovery_key_sealed').open(Buffer.from(s.recovery_key_sealed), '1')
+      : undefined;
+  }
+
+  const service = {
+    listTargets: () => store.listTargets(db),
+
+    async addTarget(t: { name: string; workspace: string; drive: string; prefix: string }) {
+      const driver = await deps.openDrive(t.workspace, t.drive);
+      try {
+        await driver.probe();
+      } finally {
+        await driver.close();
+      }
+      if (
+        !(await store.insertTarget(db, { name: t.name, workspace_id: t.workspace, drive: t.drive, prefix: t.prefix }))
+      )
+        throw new AppError('CONFLICT', { detail: `A backup target named ${t.name} exists.` });
+    },
+
+    /** `trx`: the caller's transaction (on PGlite, the one connection it holds). */
+    async removeTarget(name: string, trx: Kysely<Database> = db) {
+      if (!(await store.deleteTarget(trx, name)))
+        throw new AppError('NOT_FOUND', { detail: `No backup target ${name}.` });
+    },
+
+    /** Takes one backup now; resolves with the manifest once it is complete on the target. */
+    async create(opts: { trigger?: Manifest['trigger']; target?: string } = {}): Promise<Manifest> {
+      const { target: t, driver } = await openTarget(opts.target);
+      const createdAt = now();
+      const id = newBackupId(createdAt, randomBytes(4).toString('hex'));
+      const lk = await ledgerKey(); // exists before the snapshot, so every backup carries it
+      lk.fill(0);
+      const rk = await recoveryKey();
+      await store.insertRunning(db, {
+        id,
+        target: t.name,
+        trigger: opts.trigger ?? 'manual',
+        createdAt,
+        lease: deps.owner,
+        leaseUntil: new Date(createdAt.getTime() + LEASE_MS),
+      });
+      try {
+        const manifest = await writeBackup({
+          db,
+          databaseKind: deps.databaseKind,
+          keys,
+          driver,
+          folder: `${t.prefix}/${id}`,
+          id,
+          createdAt,
+          trigger: opts.trigger ?? 'manual',
+          recoveryKey: rk,
+        });
+        await store.markComplete(db, id, manifest, manifest.object.size, manifest.object.sha256);
+        await service.syncLedger().catch(() => undefined);
+        return manifest;
+      } catch (err) {
+        await store.markFailed(db, id, err instanceof AppError ? err.code : 'FAILED');
+        throw err;
+      } finally {
+        rk?.fill(0);
+        await driver.close();
+      }
+    },
+
+    async list() {
+      await store.failExpired(db, now());
+      const rows = await store.listBackups(db);
+      const s = await store.readSettings(db);
+      const complete = rows.filter((r) => r.state === 'complete');
+      const keep = planRotation(
+        complete.map((r) => ({ id: r.id, createdAt: new Date(r.created_at), verified: r.verify_ok === true })),
+        { daily: s.keep_daily, weekly: s.keep_weekly, monthly: s.keep_monthly, maxAgeDays: s.max_age_days },
+        now(),
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        target: r.target,
+        trigger: r.trigger,
+        state: r.state,
+        createdAt: new Date(r.created_at).toISOString(),
+        ...(r.completed_at ? { completedAt: new Date(r.completed_at).toISOString() } : {}),
+        ...(r.size !== null ? { size: Number(r.size) } : {}),
+        ...(r.sha256 ? { sha256: r.sha256 } : {}),
+        ...(r.error ? { error: r.error } : {}),
+        verification: r.verified_at
+          ? {
+              at: new Date(r.verified_at).toISOString(),
+              ok: r.verify_ok === true,
+              ms: r.verify_ms ?? 0,
+              ...(r.verify_error ? { error: r.verify_error } : {}),
+            }
+          : null,
+        keptBecause: r.state === 'complete' ? (keep.get(r.id) ?? []) : [],
+      }));
+    },
+
+    async show(id: string) {
+      const row = await store.getBackup(db, id);
+      if (!row || row.state === 'deleted') throw new AppError('NOT_FOUND', { detail: `No backup ${id}.` });
+      return { id: row.id, state: row.state, manifest: row.manifest as Manifest | null };
+    },
+
+    /** The restore drill on one backup (default: the newest complete one). */
+    async verify(id?: string) {
+      const rows = (await store.listBackups(db)).filter((r) => r.state === 'complete');
+      const row = id ? rows.find((r) => r.id === id) : rows[0];
+      if (!row)
+        throw new AppError('NOT_FOUND', { detail: id ? `No complete backup ${id}.` : 'No complete backup yet.' });
+      const started = Date.now();
+      const { target: t, driver } = await openTarget(row.target);
+      const scratch = await mkdtemp(path.join(os.tmpdir(), 'strongroom-drill-'));
+      try {
+        const report = await drill({ driver, folder: `${t.prefix}/${row.id}` }, keys, scratch);
+        const ms = Date.now() - started;
+        await store.markVerified(db, row.id, true, ms, null);
+        return { id: row.id, ok: true, ms, ...report };
+      } catch (err) {
+        const ms = Date.now() - started;
+        const detail = err instanceof AppError ? (err.detail ?? err.code) : 'the drill failed';
+        await store.markVerified(db, row.id, false, ms, detail.slice(0, 500));
+        throw err;
+      } finally {
+        await driver.close();
+        await rm(scratch, { recursive: true, force: true });
+      }
+    },
+
+    /** Deletes what rotation no longer keeps (object and manifest), each one returned for its audit record. */
+    async prune(): Promise<{ deleted: string[] }> {
+      const list = await service.list();
+      const deleted: string[] = [];
+      for (const b of list) {
+        if (b.state !== 'complete' || b.keptBecause.length > 0) continue;
+        const { target: t, driver } = await openTarget(b.target);
+        try {
+          await driver.delete(`${t.prefix}/${b.id}/manifest.json`);
+          await driver.delete(`${t.prefix}/${b.id}/data.sro`);
+        } finally {
+          await driver.close();
+        }
+        await store.markDeleted(db, b.id);
+        deleted.push(b.id);
+      }
+      return { deleted };
+    },
+
+    /** Freshness: the newest verified backup against the recovery objective. */
+    async status() {
+      const s = await store.readSettings(db);
+      const rows = await store.listBackups(db);
+      const newest = rows.find((r) => r.state === 'complete');
+      const verified = rows.find((r) => r.state === 'complete' && r.verify_ok === true);
+      const lastDrill = rows
+        .filter((r) => r.verified_at)
+        .sort((a, b) => +new Date(b.verified_at!) - +new Date(a.verified_at!))[0];
+      const ageHours = verified ? (now().getTime() - new Date(verified.created_at).getTime()) / 3_600_000 : undefined;
+      const drillFailed = lastDrill !== undefined && lastDrill.verify_ok === false;
+      return {
+        objectiveHours: s.objective_hours,
+        ...(newest ? { newestBackup: new Date(newest.created_at).toISOString() } : {}),
+        ...(verified ? { newestVerified: new Date(verified.created_at).toISOString() } : {}),
+        ...(lastDrill
+          ? { lastDrill: { id: lastDrill.id, ok: lastDrill.verify_ok === true, ms: lastDrill.verify_ms ?? 0 } }
+          : {}),
+        stale: ageHours === undefined || ageHours > s.objective_hours,
+        drillFailed,
+        recoveryKeyExported: s.recovery_key_exported_at !== null,
+      };
+    },
+
+    /** Creates the recovery key and returns it ONCE; a second export is refused. */
+    async exportRecoveryKey(trx: Kysely<Database> = db): Promise<{ recoveryKey: string }> {
+      const s = await store.readSettings(trx);
+      if (s.recovery_key_exported_at)
+        throw new AppError('CONFLICT', { detail: 'The recovery key was already exported; it is never shown twice.' });
+      const key = createBackupSecret();
+      try {
+        await store.updateSettings(trx, {
+          recovery_key_sealed: settingsKey(barrier, 'recovery_key_sealed').seal(key, '1'),
+          recovery_key_exported_at: now(),
+        });
+        return { recoveryKey: `srr_${key.toString('base64url')}` };
+      } finally {
+        key.fill(0);
+      }
+    },
+
+    /** Copies every destroyed workspace key into the ledger (MAC'd) and the ledger onto every target. */
+    async syncLedger(): Promise<{ entries: number; written: number }> {
+      const key = await ledgerKey();
+      try {
+        for (const d of await store.destroyedKeysMissingFromLedger(db)) {
+          const destroyedAt = new Date(d.destroyed_at!);
+          const mac = ledgerMac(key, {
+            workspaceId: d.workspace_id,
+            keyVersion: d.key_version,
+            destroyedAt: destroyedAt.toISOString(),
+          });
+          await store.insertLedgerEntry(db, {
+            workspace_id: d.workspace_id,
+            key_version: d.key_version,
+            destroyed_at: destroyedAt,
+            mac,
+          });
+        }
+      } finally {
+        key.fill(0);
+      }
+      const entries = await store.ledgerEntries(db);
+      let written = 0;
+      for (const t of await store.listTargets(db)) {
+        const driver = await deps.openDrive(t.workspace_id, t.drive);
+        try {
+          for (const e of entries) {
+            const k = `${t.prefix}/${LEDGER_FOLDER}/${e.workspace_id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
+            if (await driver.head(k)) continue;
+            const body = {
+              workspaceId: e.workspace_id,
+              keyVersion: e.key_version,
+              destroyedAt: new Date(e.destroyed_at).toISOString(),
+              mac: e.mac,
+            };
+            await driver.put(k, Buffer.from(`${JSON.stringify(body)}\n`), { contentType: 'application/json' });
+            written++;
+          }
+        } finally {
+          await driver.close();
+        }
+      }
+      return { entries: entries.length, written };
+    },
+
+    failExpired: () => store.failExpired(db, now()),
+    db,
+  };
+  return service;
+}
+
+/**
+ * Restores a backup into a scratch PGlite under `dir` and checks it: manifest MAC, every table's
+ * rows and checksum, the audit chain up to the backup's head, the keyring opened with the root key.
+ */
+async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysService, dir: string) {
+  const manifest = await readManifest(src);
+  const dek = keys.unwrapBackupKey(manifest.id, Buffer.from(manifest.keys.root, 'base64'));
+  try {
+    checkManifestMac(manifest, dek);
+    const scratch = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'db') });
+    try {
+      await migrateTo(scratch.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
+      const loaded = await loadBackup(src, manifest, dek, scratch.db);
+      const audit = createAuditModule({ db: scratch.db, barrier: createBarrier(), logDir: path.join(dir, 'logs') });
+      const report = await audit.verify();
+      const chainProblems = report.problems.filter((p) => p.kind !== 'export-mismatch');
+      if (chainProblems.length > 0)
+        throw new AppError('BACKUP_INVALID', {
+          detail: `The audit chain in the backup does not verify (${chainProblems[0]!.kind}).`,
+        });
+      const scratchKeys = createKeysService({
+        db: scratch.db,
+        barrier: createBarrier(),
+        provider: keys.provider,
+        logger: pino({ level: 'silent' }),
+      });
+      if (!(await scratchKeys.autoUnseal()))
+        throw new AppError('BACKUP_INVALID', {
+          detail: 'The root key provider gave no key to open the backup keyring.',
+        });
+      await migrateToLatest(scratch.db as Kysely<unknown>);
+      return { tables: loaded.tables, rows: loaded.rows, auditHead: manifest.auditHead };
+    } finally {
+      await scratch.close();
+    }
+  } finally {
+    dek.fill(0);
+  }
+}
+
+export type BackupsService = ReturnType<typeof createBackupsService>;

@@ -1,0 +1,135 @@
+/**
+ * The tables a backup holds and how rows are read and checked, shared by the writer (snapshot) and
+ * the reader (restore, drill). All SQL of the row copy lives here and in backups.store.ts.
+ *
+ * - Every base table of the `public` schema except the migrator's own (`kysely_migration*`: a
+ *   restore migrates to the backup's schema version instead).
+ * - A row is its `row_to_json` text, read with TimeZone UTC and DateStyle ISO so the same row reads
+ *   the same on PGlite and PostgreSQL.
+ * - A table's checksum is the sum, modulo 2^256, of the SHA-256 of each row's text: independent of
+ *   row order, so a backup taken on PGlite checks on PostgreSQL (whose collation may order text
+ *   keys differently). Integrity against an attacker comes from the AEAD and the manifest MAC;
+ *   the checksums prove the load put back exactly the rows that were read.
+ */
+import { createHash } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface TableInfo {
+  name: string;
+  /** Primary-key columns, in key order (every Strongroom table has one). */
+  pk: string[];
+  /** Columns a restore inserts (generated columns are recomputed). */
+  insertable: string[];
+  /** Columns filled from a sequence, set past their maximum after a load. */
+  serial: string[];
+}
+
+const MOD = 1n << 256n;
+
+/** Order-independent checksum of a table's rows (see the file comment). */
+export class TableChecksum {
+  #sum = 0n;
+  rows = 0;
+  add(rowText: string): void {
+    this.#sum = (this.#sum + BigInt(`0x${createHash('sha256').update(rowText).digest('hex')}`)) % MOD;
+    this.rows++;
+  }
+  get hex(): string {
+    return this.#sum.toString(16).padStart(64, '0');
+  }
+}
+
+/** Sets the session so row texts are identical on both backends. Call inside the transaction. */
+export async function canonicalSession(trx: Transaction<Database>): Promise<void> {
+  await sql`set local timezone = 'UTC'`.execute(trx);
+  await sql`set local datestyle = 'ISO, MDY'`.execute(trx);
+  await sql`set local intervalstyle = 'postgres'`.execute(trx);
+}
+
+export async function describeTables(db: Db): Promise<TableInfo[]> {
+  const cols = await sql<{
+    table_name: string;
+    column_name: string;
+    is_generated: string;
+    column_default: string | null;
+  }>`
+    select table_name, column_name, is_generated, column_default from information_schema.columns
+    where table_schema = current_schema() order by table_name, ordinal_position`.execute(db);
+  const pks = await sql<{ table_name: string; column_name: string }>`
+    select k.table_name, k.column_name from information_schema.table_constraints c
+    join information_schema.key_column_usage k
+      on k.constraint_name = c.constraint_name and k.table_name = c.table_name and k.table_schema = c.table_schema
+    where c.table_schema = current_schema() and c.constraint_type = 'PRIMARY KEY'
+    order by k.table_name, k.ordinal_position`.execute(db);
+  const base = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables
+    where table_schema = current_schema() and table_type = 'BASE TABLE' and table_name not like 'kysely\\_migration%'
+    order by table_name`.execute(db);
+  return base.rows.map(({ table_name: name }) => {
+    const c = cols.rows.filter((r) => r.table_name === name);
+    const pk = pks.rows.filter((r) => r.table_name === name).map((r) => r.column_name);
+    if (pk.length === 0) throw new Error(`table ${name} has no primary key; backups need one`);
+    return {
+      name,
+      pk,
+      insertable: c.filter((r) => r.is_generated !== 'ALWAYS').map((r) => r.column_name),
+      serial: c.filter((r) => r.column_default?.startsWith('nextval(')).map((r) => r.column_name),
+    };
+  });
+}
+
+const list = (names: string[]) =>
+  sql.join(
+    names.map((n) => sql.ref(n)),
+    sql`, `,
+  );
+
+/**
+ * Every row of `table` as JSON text, in primary-key order, a page at a time (keyset paging: the
+ * next page starts after the last key read, so each page costs the same).
+ */
+export async function* readRows(trx: Db, table: TableInfo, pageSize = 2000): AsyncGenerator<string[]> {
+  let last: string | undefined;
+  for (;;) {
+    const t = sql.table(table.name);
+    const after =
+      last === undefined
+        ? sql``
+        : sql`where (${list(table.pk)}) > (select ${list(table.pk)} from json_populate_record(null::${t}, ${last}::json))`;
+    const r = await sql<{ j: string }>`
+      select row_to_json(x)::text as j from ${t} x ${after} order by ${list(table.pk)} limit ${pageSize}`.execute(trx);
+    if (r.rows.length === 0) return;
+    const page = r.rows.map((row) => row.j);
+    yield page;
+    if (page.length < pageSize) return;
+    last = page[page.length - 1];
+  }
+}
+
+/** Inserts rows (JSON texts of `row_to_json`) into `table`. */
+export async function insertRows(trx: Transaction<Database>, table: TableInfo, rows: string[]): Promise<void> {
+  if (rows.length === 0) return;
+  const cols = list(table.insertable);
+  await sql`insert into ${sql.table(table.name)} (${cols})
+    select ${cols} from json_populate_recordset(null::${sql.table(table.name)}, ${`[${rows.join(',')}]`}::json)`.execute(
+    trx,
+  );
+}
+
+/** Moves each serial column's sequence past the loaded rows. */
+export async function resetSequences(trx: Transaction<Database>, table: TableInfo): Promise<void> {
+  for (const col of table.serial) {
+    await sql`select setval(pg_get_serial_sequence(${table.name}, ${col}), coalesce(max(${sql.ref(col)}), 0) + 1, false)
+      from ${sql.table(table.name)}`.execute(trx);
+  }
+}
+
+/** The checksum of a table as it is now in `db`. */
+export async function checksumTable(db: Db, table: TableInfo): Promise<{ rows: number; checksum: string }> {
+  const sum = new TableChecksum();
+  for await (const page of readRows(db, table, 5000)) for (const row of page) sum.add(row);
+  return { rows: sum.rows, checksum: sum.hex };
+}
