@@ -47,6 +47,18 @@ function decodeCursor(cursor: string, order: 'asc' | 'desc'): number {
   return Number(m[2]);
 }
 
+/**
+ * A workspace's view of the trail: its own events, and — given its members — their personal
+ * identity events, which belong to no workspace (sign-in and failed sign-in, MFA, sessions,
+ * password changes), so its auditors see who signed in and who failed to.
+ */
+export interface SearchScope {
+  members?: readonly string[];
+}
+
+/** Personal identity events (recorded without a workspace) a member's workspace auditors see. */
+export const PERSONAL_EVENT_PREFIXES = ['identity.session.', 'identity.mfa.', 'identity.user.password-change'] as const;
+
 /** LIKE pattern matching strings that start with `prefix` (wildcards in it are literal). */
 function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
@@ -56,7 +68,7 @@ function likePrefix(prefix: string): string {
  * One page of events matching every given filter, ordered by seq. Throws VALIDATION_FAILED for
  * bad filters or a cursor from another search order.
  */
-export async function searchEvents(db: Executor, input: SearchQuery): Promise<SearchPage> {
+export async function searchEvents(db: Executor, input: SearchQuery, scope: SearchScope = {}): Promise<SearchPage> {
   const parsed = searchQuerySchema.safeParse(input);
   if (!parsed.success)
     throw new AppError('VALIDATION_FAILED', {
@@ -72,7 +84,22 @@ export async function searchEvents(db: Executor, input: SearchQuery): Promise<Se
     query = query.where('resource_type', '=', type as string);
     if (rest.length > 0) query = query.where('resource_id', '=', rest.join(':'));
   }
-  if (q.workspace !== undefined) query = query.where('workspace', '=', q.workspace);
+  const ws = q.workspace;
+  const members = scope.members ?? [];
+  if (ws !== undefined)
+    query = query.where((eb) =>
+      members.length === 0
+        ? eb('workspace', '=', ws)
+        : eb.or([
+            eb('workspace', '=', ws),
+            eb.and([
+              eb('workspace', 'is', null),
+              eb('resource_type', '=', 'user'),
+              eb.or(PERSONAL_EVENT_PREFIXES.map((p) => eb('action', 'like', likePrefix(p)))),
+              eb.or([eb('actor_id', 'in', [...members]), eb('resource_id', 'in', [...members])]),
+            ]),
+          ]),
+    );
   if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
   if (q.from !== undefined) query = query.where('time', '>=', new Date(q.from));
   if (q.to !== undefined) query = query.where('time', '<', new Date(q.to));
