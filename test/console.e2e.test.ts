@@ -803,7 +803,7 @@ describe('console in Chromium', () => {
       assert.equal(await vp.getByRole('button', { name: action }).count(), 0, `no ${action} for a viewer`);
     assert.equal(await vp.getByRole('link', { name: 'Download' }).count(), 0);
     const uploaded = (await row.textContent()) ?? '';
-    assert.match(uploaded, /by another member/);
+    assert.match(uploaded, /by Olive Owner \(owner@console\.test\)/, 'the uploader by name, for a viewer too');
     assert.doesNotMatch(uploaded, /user [0-9a-f]{8}/, 'no id fragment for a person');
     await browser.shot('18b-viewer-dataset', vp);
     await vp.close();

@@ -50,8 +50,7 @@ function banner(s: ServeHandle, home: string): string {
 /** The banner's last lines: the console's address and what to do there first. */
 export function firstSteps(s: Pick<ServeHandle, 'url' | 'setup' | 'tlsFiles'>): string[] {
   const accept = s.tlsFiles.selfSigned ? ' (accept the self-signed certificate once)' : '';
-  if (!s.setup)
-    return ['Open the console and sign in:', `  ${s.url}${accept}`];
+  if (!s.setup) return ['Open the console and sign in:', `  ${s.url}${accept}`];
   return [
     'First run — no users yet. Create the first owner:',
     `  1. Open ${s.url} in a browser${accept}.`,

@@ -21,6 +21,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: 'vault', label: 'Vault', show: can.metadata },
     { key: 'audit', label: 'Audit', show: can.audit },
     { key: 'users', label: 'Users & roles', show: can.admin },
+    { key: 'rules', label: 'Access rules', show: can.audit },
     { key: 'account', label: 'Your account', show: true },
   ];
   return (

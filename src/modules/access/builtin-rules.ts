@@ -34,12 +34,14 @@ export const BUILTIN_RULE_TEXT: Readonly<Record<string, BuiltinRuleText>> = {
     refusal: 'only an owner may do this.',
   },
   'guard.admin-only': {
-    summary: "Only owners and admins may change roles or the workspace's access policies; no other policy can allow it.",
+    summary:
+      "Only owners and admins may change roles or the workspace's access policies; no other policy can allow it.",
     refusal: 'only an owner or admin may do this.',
   },
   'rbac.owner': { summary: 'Owners may do everything in their workspace, including managing other owners.' },
   'rbac.admin': {
-    summary: 'Admins manage users, drives, datasets, secrets and policies, and read the audit trail, in their workspace.',
+    summary:
+      'Admins manage users, drives, datasets, secrets and policies, and read the audit trail, in their workspace.',
   },
   'rbac.steward': { summary: 'Stewards manage data policies and read data in their workspace.' },
   'rbac.engineer': { summary: 'Engineers manage drives, datasets and secrets and read data in their workspace.' },

@@ -19,7 +19,11 @@ export interface SessionView {
 }
 
 /** The user's sessions that are not revoked and not expired, newest first. */
-export async function liveSessions(db: Executor, userId: string, now: Date): Promise<(SessionView & { idHash: string })[]> {
+export async function liveSessions(
+  db: Executor,
+  userId: string,
+  now: Date,
+): Promise<(SessionView & { idHash: string })[]> {
   const rows = await db
     .selectFrom('sessions')
     .select(['id_hash', 'created_at', 'last_seen_at', 'authenticated_at', 'strength', 'source_ip'])
@@ -106,6 +110,11 @@ export async function setAttributes(db: Executor, userId: string, attributes: Us
 
 /** Whether some workspace has an owner (the first run is over). */
 export async function anyOwner(db: Executor): Promise<boolean> {
-  const r = await db.selectFrom('memberships').select('user_id').where('role', '=', 'owner').limit(1).executeTakeFirst();
+  const r = await db
+    .selectFrom('memberships')
+    .select('user_id')
+    .where('role', '=', 'owner')
+    .limit(1)
+    .executeTakeFirst();
   return r !== undefined;
 }

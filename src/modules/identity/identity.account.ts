@@ -42,7 +42,9 @@ export function createAccount(db: Kysely<Database>, now: () => Date) {
     async regenerateRecoveryCodes(trx: Trx, userId: string): Promise<string[]> {
       const u = await users.findUser(trx, userId);
       if (!u?.mfaEnabled)
-        throw new AppError('CONFLICT', { detail: 'Turn on multi-factor authentication first; recovery codes come with it.' });
+        throw new AppError('CONFLICT', {
+          detail: 'Turn on multi-factor authentication first; recovery codes come with it.',
+        });
       return replaceRecoveryCodes(trx, userId);
     },
 

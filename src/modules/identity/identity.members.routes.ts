@@ -29,7 +29,11 @@ export interface MemberRoutesDeps {
 
 const memberParams = z.object({ ws: workspaceIdSchema, id: userIdSchema });
 const base = '/api/v1/workspaces/:ws';
-const words = z.string().trim().max(100).regex(/^[\p{L}\p{N} ._-]*$/u, 'letters, digits, spaces and . _ -');
+const words = z
+  .string()
+  .trim()
+  .max(100)
+  .regex(/^[\p{L}\p{N} ._-]*$/u, 'letters, digits, spaces and . _ -');
 /** The attributes the built-in rules read. An empty string or absent: not set. */
 export const userAttributes = z.strictObject({
   department: words.optional(),

@@ -53,7 +53,9 @@ export async function refuseEverywhere(
       roles,
     );
     if (why)
-      return other === workspaceId ? why : `This user also belongs to workspace ${other}, where you cannot manage them.`;
+      return other === workspaceId
+        ? why
+        : `This user also belongs to workspace ${other}, where you cannot manage them.`;
   }
   return undefined;
 }

@@ -119,7 +119,9 @@ export function sessionRoutes({
       await limitSetup(request, reply);
       const { token, ...user } = input.body;
       const created = await identity.redeemSetupToken(token, user, eventsOf(audit, request));
-      await onSetupComplete?.().catch((err: unknown) => request.log.warn({ err }, 'could not remove the setup-token file'));
+      await onSetupComplete?.().catch((err: unknown) =>
+        request.log.warn({ err }, 'could not remove the setup-token file'),
+      );
       return reply.code(201).send({ user: created });
     },
   });
