@@ -35,6 +35,7 @@ describe('first run in Chromium', () => {
   let skip = false;
   let offset = 0;
   let totpSecret = '';
+  let recoveryCode = '';
   const cspViolations: string[] = [];
   const now = () => Date.now() + offset;
   const freshCode = () => {
@@ -98,6 +99,7 @@ describe('first run in Chromium', () => {
     await page.getByLabel('Code from the app').fill(freshCode());
     await page.getByRole('button', { name: 'Turn on MFA' }).click();
     await page.getByTestId('recovery-codes').waitFor();
+    recoveryCode = (await page.getByTestId('recovery-codes').locator('div').first().textContent())!.trim();
     await browser.shot('fr-03-recovery-codes');
     await page.getByLabel('I have saved my recovery codes').check();
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -147,6 +149,18 @@ describe('first run in Chromium', () => {
     await page.goto(`${base}/setup`);
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     assert.equal(await page.getByRole('heading', { name: 'Create the first owner' }).count(), 0);
+  });
+
+  test('signing in with a recovery code says how many are left', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password', { exact: true }).fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Not you?').waitFor();
+    await page.getByLabel('Authentication code').fill(recoveryCode);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByTestId('recovery-codes-left-notice').getByText('9 left').waitFor();
+    await browser.shot('fr-08-recovery-code-sign-in');
   });
 
   test('no page broke the Content Security Policy', (t) => {
