@@ -163,6 +163,13 @@ export function MfaSection() {
   );
 }
 
+const STRENGTH: Record<string, string> = {
+  password: 'password',
+  'password-pending-mfa': 'password, code not yet given',
+  'password+totp': 'password + authenticator',
+  'password+recovery-code': 'password + recovery code',
+};
+
 export function SessionsSection() {
   const { signOut } = useSession();
   const qc = useQueryClient();
@@ -202,7 +209,7 @@ export function SessionsSection() {
                   <td>{when(s.createdAt)}</td>
                   <td data-label="Last active">{when(s.lastSeenAt)}</td>
                   <td data-label="From">{s.sourceIp ?? '—'}</td>
-                  <td data-label="With">{s.strength.replace(/\+/g, ' + ')}</td>
+                  <td data-label="With">{STRENGTH[s.strength] ?? s.strength}</td>
                   <td>
                     {s.current ? (
                       <Badge kind="good">this browser</Badge>
