@@ -464,7 +464,11 @@ describe('console in Chromium', () => {
     const refusal = page.getByTestId('download-refused');
     await refusal.getByText('Version 2 could not be downloaded').waitFor();
     const said = (await refusal.textContent()) ?? '';
-    assert.match(said, /not allowed to do this with this dataset/);
+    assert.match(
+      said,
+      /Refused by rule abac\.pii-needs-clearance-and-mfa: .*needs clearance ≥ 2 and MFA/,
+      'the server names the rule',
+    );
     assert.match(said, /FORBIDDEN/);
     assert.match(said, /the tag pii allows only people with clearance 2 or more/);
     await browser.shot('09g-download-refused');
