@@ -373,6 +373,7 @@ for (const backend of BACKENDS) {
           if (slot === 'users/:id') return victimId;
           if (slot === 'service-accounts/:id') return serviceAccountId;
           if (slot === 'tokens/:id') return live.tokenId;
+          if (slot === 'sessions/:id') return '0123456789abcdef'; // no such session
           if (slot === 'policies/:id') return live.policyId;
           if (slot === 'uploads/:id') return live.uploadId;
           if (slot === 'parts/:n') return '1';

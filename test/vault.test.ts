@@ -235,10 +235,19 @@ for (const backend of BACKENDS) {
         const stale = await reveal(owner, 'rv/db');
         assert.equal(stale.status, 403);
         assert.equal(stale.json().code, 'REAUTH_REQUIRED');
-        const denied = (await auditRows(app)).filter(
-          (e) => e.action === 'vault.secret.reveal' && e.outcome === 'denied',
+        // The prompt is recorded as what it is, not as a denied reveal.
+        const rows = await auditRows(app);
+        assert.ok(
+          rows.some(
+            (e) =>
+              e.action === 'identity.session.reauth-required' &&
+              e.resource.id === 'rv/db' &&
+              e.details.for === 'vault.secret.reveal',
+          ),
         );
-        assert.ok(denied.some((e) => e.details.reason === 're-authentication required'));
+        assert.ok(
+          !rows.some((e) => e.action === 'vault.secret.reveal' && e.outcome === 'denied' && e.resource.id === 'rv/db'),
+        );
         const re = await reauth();
         assert.equal(re.status, 200, re.body);
         assert.equal((await reveal(owner, 'rv/db')).status, 200);

@@ -13,6 +13,8 @@ export interface ServeHandle {
   database: { summary: string };
   tlsFiles: TlsFiles;
   tls: { fingerprint256: string };
+  /** Present at a first start: no users yet, the first owner is created with this token. */
+  setup?: { token: string; file: string } | undefined;
   logger: Logger;
   reloadTls(): Promise<unknown>;
   close(): Promise<void>;
@@ -34,13 +36,29 @@ function banner(s: ServeHandle, home: string): string {
       ? `  TLS               self-signed certificate ${s.tlsFiles.certFile}\n                    SHA-256 ${s.tls.fingerprint256}\n                    Browsers warn once; for production set STRONGROOM_TLS_CERT_FILE and STRONGROOM_TLS_KEY_FILE.`
       : `  TLS               ${s.tlsFiles.certFile} (reloaded on SIGHUP)`,
     '',
-    'Next:',
+    'Also:',
     `  curl --cacert ${s.tlsFiles.certFile} ${s.url}readyz`,
     '  strongroom doctor      # check every control',
     '  Ctrl-C (SIGTERM) stops the server gracefully.',
     '',
+    ...firstSteps(s),
+    '',
   ];
   return lines.filter((l) => l !== undefined).join('\n');
+}
+
+/** The banner's last lines: the console's address and what to do there first. */
+export function firstSteps(s: Pick<ServeHandle, 'url' | 'setup' | 'tlsFiles'>): string[] {
+  const accept = s.tlsFiles.selfSigned ? ' (accept the self-signed certificate once)' : '';
+  if (!s.setup) return ['Open the console and sign in:', `  ${s.url}${accept}`];
+  return [
+    'First run — no users yet. Create the first owner:',
+    `  1. Open ${s.url} in a browser${accept}.`,
+    '  2. Paste this one-time setup token (valid for 1 hour; also in the file below, deleted once used):',
+    `       ${s.setup.token}`,
+    `       ${s.setup.file}`,
+    '  3. Choose your email, name and password, then set up your authenticator app (MFA).',
+  ];
 }
 
 export function registerServeCommand(program: Command, startServer: StartServer): void {

@@ -1,4 +1,4 @@
-/** `strongroom user add|list|disable`: workspace users, through the API with the session from `strongroom login`. */
+/** `strongroom user add|list|disable|enable|attributes`: workspace users, through the API with the session from `strongroom login`. */
 import type { Command } from 'commander';
 import { loadCredentials, readSecret, sessionApi } from './credentials.ts';
 
@@ -34,7 +34,7 @@ export function registerUserCommand(program: Command): void {
       if (o.json) return void process.stdout.write(`${JSON.stringify(r.users, null, 2)}\n`);
       for (const u of r.users)
         process.stdout.write(
-          `${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',')}  mfa=${u.mfaEnabled ? 'on' : 'off'}\n`,
+          `${u.id}  ${u.email}  ${u.status}  ${u.roles.join(',')}  mfa=${u.mfaEnabled ? 'on' : 'off'}  last-sign-in=${u.lastSignInAt ?? 'never'}\n`,
         );
     });
   user
@@ -44,5 +44,30 @@ export function registerUserCommand(program: Command): void {
     .action(async (id: string, o: { workspace: string }) => {
       await sessionApi(await loadCredentials()).users.disable(o.workspace, id);
       process.stdout.write(`disabled ${id}\n`);
+    });
+  user
+    .command('enable <id>')
+    .description('Re-enable a disabled user (they sign in again; earlier sessions stay ended)')
+    .option('--workspace <ws>', 'workspace id', 'default')
+    .action(async (id: string, o: { workspace: string }) => {
+      await sessionApi(await loadCredentials()).users.enable(o.workspace, id);
+      process.stdout.write(`enabled ${id}\n`);
+    });
+  user
+    .command('attributes <id>')
+    .description('Set the attributes the access rules read (replaces all three; pii needs clearance >= 2)')
+    .option('--department <name>', 'department (empty or absent: none)')
+    .option('--region <name>', 'region, e.g. eu (empty or absent: none)')
+    .option('--clearance <n>', 'clearance 0-9 (absent: none)')
+    .option('--workspace <ws>', 'workspace id', 'default')
+    .action(async (id: string, o: { department?: string; region?: string; clearance?: string; workspace: string }) => {
+      const clearance = o.clearance === undefined ? undefined : Number(o.clearance);
+      const r = await sessionApi(await loadCredentials()).users.setAttributes(o.workspace, id, {
+        ...(o.department !== undefined ? { department: o.department } : {}),
+        ...(o.region !== undefined ? { region: o.region } : {}),
+        ...(clearance !== undefined ? { clearance } : {}),
+      });
+      const shown = Object.entries(r.attributes).map(([k, v]) => `${k}=${String(v)}`);
+      process.stdout.write(`attributes of ${id}: ${shown.join(' ') || 'none'}\n`);
     });
 }

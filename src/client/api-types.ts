@@ -28,6 +28,42 @@ export interface SessionInfo {
 
 export interface MeInfo extends SessionInfo {
   workspaces: WorkspaceMembership[];
+  /** Unused recovery codes; null without MFA. */
+  recoveryCodesLeft: number | null;
+}
+
+/** One of your live sessions (named by a prefix of its id's hash, never the id). */
+export interface SessionView {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  authenticatedAt: string;
+  strength: string;
+  sourceIp: string | null;
+  current: boolean;
+}
+
+/** A member of a workspace as any member sees them: enough to put a name on an id. */
+export interface Member {
+  id: string;
+  email: string;
+  displayName: string;
+}
+
+/** The attributes the built-in tag rules read. */
+export interface UserAttributes {
+  department?: string;
+  region?: string;
+  clearance?: number;
+}
+
+/** A built-in Cedar policy, read-only: its id, effect, plain-words summary and text. */
+export interface BuiltinRule {
+  id: string;
+  effect: 'permit' | 'forbid';
+  file: string;
+  summary: string;
+  text: string;
 }
 
 export type DriveKind = 'local' | 's3' | 'azure' | 'gcs';
@@ -212,6 +248,8 @@ export interface AuditVerifyReport {
 
 export interface WorkspaceUser extends UserInfo {
   roles: string[];
+  /** When they last finished signing in; null: never. */
+  lastSignInAt: string | null;
 }
 
 export interface ApiTokenInfo {

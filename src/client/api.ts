@@ -10,6 +10,7 @@
 import type {
   ApiTokenInfo,
   AuditEvent,
+  BuiltinRule,
   AuditFilters,
   AuditVerifyReport,
   DatasetDetail,
@@ -20,6 +21,7 @@ import type {
   DriveInput,
   KeyExport,
   KeysStatus,
+  Member,
   MeInfo,
   RevealedSecret,
   RewrapStarted,
@@ -29,8 +31,10 @@ import type {
   SecretSummary,
   SecretType,
   SessionInfo,
+  SessionView,
   UnsealProgress,
   UploadSession,
+  UserAttributes,
   WorkspaceUser,
 } from './api-types.ts';
 
@@ -101,6 +105,14 @@ export const paths = {
   authReauth: () => `${API}/auth/reauth`,
   authMfaEnrol: () => `${API}/auth/mfa/enrol`,
   authMfaEnrolVerify: () => `${API}/auth/mfa/enrol/verify`,
+  setup: () => `${API}/setup`,
+  authSessions: () => `${API}/auth/sessions`,
+  authSession: (id: string) => `${API}/auth/sessions/${enc(id)}`,
+  authSessionsRevokeAll: () => `${API}/auth/sessions/revoke-all`,
+  authPassword: () => `${API}/auth/password`,
+  /** `DELETE`: remove your own MFA (re-authentication needed). */
+  authMfaOwn: () => `${API}/auth/mfa`,
+  authRecoveryCodes: () => `${API}/auth/mfa/recovery-codes`,
   tokens: () => `${API}/tokens`,
   token: (id: string) => `${API}/tokens/${enc(id)}`,
 
@@ -124,6 +136,11 @@ export const paths = {
   users: (w: string) => `${wsBase(w)}/users`,
   userDisable: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/disable`,
   userRoles: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/roles`,
+  userEnable: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/enable`,
+  userAttributes: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/attributes`,
+  userMfaReset: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/mfa/reset`,
+  members: (w: string) => `${wsBase(w)}/members`,
+  builtinRules: (w: string) => `${wsBase(w)}/policies/builtin`,
 
   drives: (w: string) => `${wsBase(w)}/drives`,
   drive: (w: string, name: string) => driveBase(w, name),
@@ -185,6 +202,18 @@ export function createApi(t: JsonTransport) {
       mfaEnrol: () => t.request<{ secret: string; otpauthUri: string }>('POST', p.authMfaEnrol()),
       mfaEnrolVerify: (code: string) =>
         t.request<{ recoveryCodes: string[]; csrfToken?: string }>('POST', p.authMfaEnrolVerify(), { code }),
+      /** Public: whether an owner exists (no: the console offers "Create the first owner"). */
+      setupStatus: () => t.request<{ ownerExists: boolean }>('GET', p.setup()),
+      /** Public: create the first owner with the one-time setup token. */
+      setup: (body: { token: string; email: string; displayName: string; password: string }) =>
+        t.request<{ user: SessionInfo['user'] }>('POST', p.setup(), body),
+      sessions: () => t.request<{ sessions: SessionView[] }>('GET', p.authSessions()),
+      revokeSession: (id: string) => t.request<{ revoked: true }>('DELETE', p.authSession(id)),
+      /** Sign out everywhere (this session included). */
+      revokeAllSessions: () => t.request<{ revoked: number }>('POST', p.authSessionsRevokeAll()),
+      changePassword: (password: string) => t.request<{ changed: true }>('POST', p.authPassword(), { password }),
+      resetMfa: () => t.request<{ reset: true }>('DELETE', p.authMfaOwn()),
+      regenerateRecoveryCodes: () => t.request<{ recoveryCodes: string[] }>('POST', p.authRecoveryCodes()),
     },
     drives: {
       list: (w: string) => t.request<{ drives: Drive[] }>('GET', p.drives(w)),
@@ -269,6 +298,17 @@ export function createApi(t: JsonTransport) {
       disable: (w: string, id: string) => t.request<{ disabled: true }>('POST', p.userDisable(w, id)),
       setRoles: (w: string, id: string, roles: string[]) =>
         t.request<{ roles: string[] }>('PUT', p.userRoles(w, id), { roles }),
+      enable: (w: string, id: string) => t.request<{ enabled: true }>('POST', p.userEnable(w, id)),
+      setAttributes: (w: string, id: string, attributes: UserAttributes) =>
+        t.request<{ attributes: UserAttributes }>('PUT', p.userAttributes(w, id), { attributes }),
+      /** Another member's MFA removed (re-authentication needed); their sessions end. */
+      resetMfa: (w: string, id: string) =>
+        t.request<{ reset: true; sessionsEnded: number }>('POST', p.userMfaReset(w, id)),
+      /** Names and emails of the workspace's members (any role of it). */
+      members: (w: string) => t.request<{ members: Member[] }>('GET', p.members(w)),
+    },
+    policies: {
+      builtin: (w: string) => t.request<{ rules: BuiltinRule[] }>('GET', p.builtinRules(w)),
     },
     tokens: {
       list: () => t.request<{ tokens: ApiTokenInfo[] }>('GET', p.tokens()),

@@ -42,7 +42,14 @@ import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts'
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
-import { identityRoutes, sessionRoutes, type IdentityModule } from '../modules/identity/index.ts';
+import {
+  accountRoutes,
+  identityRoutes,
+  memberRoutes,
+  sessionRoutes,
+  type IdentityModule,
+} from '../modules/identity/index.ts';
+import { removeSetupTokenFile } from '../installation/setup-token.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
 import { registerProblemHandler, sendClientErrorProblem } from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
@@ -160,17 +167,24 @@ export async function createApp(deps: AppDeps): Promise<App> {
       identity: deps.identity,
       audit: deps.audit,
       limitSetup: fastify.rateLimit({ max: 10, timeWindow: '1 minute' }),
+      onSetupComplete: () => removeSetupTokenFile(deps.config.STRONGROOM_HOME),
     }),
     pipeline,
   );
   registerRoutes(fastify, identityRoutes({ identity: deps.identity, audit: deps.audit }), pipeline);
+  registerRoutes(fastify, accountRoutes({ identity: deps.identity }), pipeline);
+  registerRoutes(fastify, memberRoutes({ identity: deps.identity, audit: deps.audit }), pipeline);
   registerRoutes(fastify, vaultRoutes({ vault: deps.vault, db: deps.database.db }), pipeline);
   registerRoutes(
     fastify,
     createAccessModule({ db: deps.database.db, accessControl: deps.accessControl }).routes,
     pipeline,
   );
-  registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
+  registerRoutes(
+    fastify,
+    auditRoutes({ audit: deps.auditTrail, membersOf: (ws) => deps.identity.account.memberIds(ws) }),
+    pipeline,
+  );
   registerRoutes(fastify, backupsRoutes({ backups: deps.backups }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);

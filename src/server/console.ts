@@ -6,21 +6,24 @@
  * - The console's client-side pages (`/`, `/drives…`, `/datasets…`, …): `index.html`, `no-store`,
  *   so a deploy is picked up on the next navigation.
  *
- * Only the pages listed in CONSOLE_PAGES answer with the console: every other unknown path (and
- * every `/api/…` path) keeps the problem+json 404 of the not-found handler. When the build is
- * missing nothing is registered and the API works alone (the caller logs why).
+ * Any other GET a browser makes for a page (it accepts `text/html`) answers with the console too,
+ * whose router shows the page or its own "No such page" — a mistyped address or a page of a newer
+ * console never meets raw JSON. Everything under `/api/` and `/assets/`, and requests that do not
+ * ask for HTML, keep the problem+json 404. When the build is missing nothing is registered and
+ * the API works alone (the caller logs why).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { AppError } from '../core/errors.ts';
 
 /** Where `npm run build:console` writes the console (web/dist, beside src/). */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
-/** Top-level client-side pages of the console; each also answers for its sub-paths. */
-export const CONSOLE_PAGES = ['drives', 'datasets', 'vault', 'audit', 'users', 'account', 'signin'] as const;
+/** Paths that are never a console page: the API and the build's files. */
+const NOT_PAGES = /^\/(api|assets)(\/|$)/;
 
 const PUBLIC = { public: 'console static assets (no data; the API behind them decides access)' };
 const YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -50,10 +53,12 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
     const page = (_req: unknown, reply: import('fastify').FastifyReply) =>
       reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(index);
     scope.get('/', { config: { access: PUBLIC } }, page);
-    for (const p of CONSOLE_PAGES) {
-      scope.get(`/${p}`, { config: { access: PUBLIC } }, page);
-      scope.get(`/${p}/*`, { config: { access: PUBLIC } }, page);
-    }
+    // Every other path no route took: the console for a browser's page load, else the usual 404.
+    scope.get('/*', { config: { access: PUBLIC } }, (request, reply) => {
+      const wantsHtml = /\btext\/html\b/.test(String(request.headers.accept ?? ''));
+      if (!wantsHtml || NOT_PAGES.test(request.url)) throw new AppError('NOT_FOUND', { detail: 'No such route.' });
+      return page(request, reply);
+    });
   });
   return true;
 }

@@ -52,6 +52,8 @@ export interface RunningServer {
   httpPort: number | undefined;
   metricsPort: number | undefined;
   url: string;
+  /** The one-time setup token of a first start (no users yet) and the 0600 file that holds it. */
+  setup: { token: string; file: string } | undefined;
   tlsFiles: TlsFiles;
   tls: TlsMaterial;
   /** Re-read the certificate files and use them for new handshakes; existing connections stay. */
@@ -149,6 +151,7 @@ export async function startServer(
       httpPort: redirect?.port,
       metricsPort: metricsServer?.port,
       url: config.STRONGROOM_PUBLIC_URL ?? `https://${displayHost}:${httpsPort}/`,
+      setup: m.setup,
       tlsFiles,
       get tls() {
         return tls;

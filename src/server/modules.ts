@@ -12,6 +12,7 @@ import { createEgressGuardFromConfig } from '../adapters/net/egress-guard.ts';
 import { instanceId } from '../installation/instance-id.ts';
 import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from '../installation/operator-token.ts';
 import { rootKeyProviderFor } from '../installation/root-key.ts';
+import { removeSetupTokenFile, writeSetupTokenFile } from '../installation/setup-token.ts';
 import { createAccessControl, reload as reloadAccessPolicies, type AccessControl } from '../modules/access/index.ts';
 import { createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import {
@@ -54,6 +55,8 @@ export interface Modules {
   leases: LeaseHolder;
   backups: BackupsService;
   verifyOperatorToken: (presented: string) => boolean;
+  /** The one-time setup token issued at this start (no users yet), and the 0600 file holding it. */
+  setup?: { token: string; file: string };
 }
 
 export interface BuildOptions {
@@ -112,12 +115,14 @@ export async function buildModules(
   const workspaceKeys = createWorkspaceKeys(database.db, barrier);
   const identity = createIdentityModule({ db: database.db, barrier, config, ...(opts.now ? { now: opts.now } : {}) });
   const setupToken = await identity.issueSetupToken();
+  let setup: Modules['setup'];
   if (setupToken) {
+    setup = { token: setupToken, file: await writeSetupTokenFile(config.STRONGROOM_HOME, setupToken) };
     (opts.setupTokenOut ?? ((l) => process.stderr.write(l)))(
-      `\nNo users yet. Create the first owner within 1 hour with this one-time setup token:\n  ${setupToken}\nPOST /api/v1/setup {token, email, password, displayName} (or use 'strongroom init --admin-email').\n\n`,
+      `\nNo users yet. Create the first owner within 1 hour with this one-time setup token (also in ${setup.file}):\n  ${setupToken}\nOpen the console in a browser, or POST /api/v1/setup {token, email, password, displayName} (or use 'strongroom init --admin-email').\n\n`,
     );
     logger.warn('no users yet: a one-time setup token was printed to standard error');
-  }
+  } else await removeSetupTokenFile(config.STRONGROOM_HOME);
   const vault = createVaultService({ db: database.db, barrier, ...(opts.now ? { now: opts.now } : {}) });
   // One access control for every decision: built-in policies validated at start + workspace policies.
   const accessControl = createAccessControl();
@@ -189,5 +194,6 @@ export async function buildModules(
     leases,
     backups,
     verifyOperatorToken,
+    ...(setup ? { setup } : {}),
   };
 }

@@ -22,10 +22,13 @@ import { AppError, isAppError } from '../core/errors.ts';
 import { auditRef, type ResourceRef } from '../core/resource.ts';
 import type { Database } from '../db/schema.ts';
 import type { Input, PublicRouteDef, RouteDef } from '../http/route.ts';
-import type { Decision } from '../modules/access/index.ts';
+import { refusalText, type Decision } from '../modules/access/index.ts';
 import { workspaceOfRequest, type AuditContext, type EventSpec } from './audit-context.ts';
 import { requireRecentAuth } from './plugins/auth.ts';
 import { toAppError } from './plugins/problem.ts';
+
+/** The event of a route that asked its caller to re-authenticate first (the action was not attempted). */
+export const REAUTH_REQUIRED = 'identity.session.reauth-required';
 
 export interface PipelineDeps {
   audit: AuditContext;
@@ -182,7 +185,9 @@ async function runRoute(
     if (!decision.allowed) {
       return failed(
         new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN', {
-          detail: `You are not allowed to do this with this ${resource.type.replace(/-/g, ' ')}.`,
+          detail:
+            refusalText(decision.policies) ??
+            `You are not allowed to do this with this ${resource.type.replace(/-/g, ' ')}.`,
         }),
         'denied',
         { reason: decision.reason },
@@ -198,7 +203,13 @@ async function runRoute(
     try {
       requireRecentAuth(request);
     } catch (err) {
-      return failed(err, 'denied', { reason: 're-authentication required' });
+      // A prompt to confirm the password, not a refusal of the action: recorded as what it is.
+      await audit.recordAlone(request, {
+        action: REAUTH_REQUIRED,
+        resource: spec.resource,
+        details: { for: spec.action },
+      });
+      throw err;
     }
   }
   if (def.status !== undefined) void reply.code(def.status);

@@ -53,6 +53,8 @@ export interface ServeProcess {
   /** Resolves with the first JSON log line whose msg matches. */
   waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
+  /** Everything written to standard error so far (the banner, the setup token). */
+  stderr(): string;
 }
 
 export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<ServeProcess> {
@@ -101,7 +103,7 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
       void exited.then((code) => reject(new Error(`serve exited (${code}) before "${msg}"; stderr: ${stderr}`)));
     });
   const ready = await waitFor('strongroom ready');
-  return { child, lines, ready, waitFor, exited };
+  return { child, lines, ready, waitFor, exited, stderr: () => stderr };
 }
 
 /** The CLI as a child process without blocking this process (a server may run in it). */

@@ -1,8 +1,13 @@
-/** The console: sign-in gate, MFA enrolment gate, then the page the URL names. */
+/** The console: first run or sign-in gate, MFA enrolment gate, then the page the URL names. */
+import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { api } from './lib/api.ts';
 import { Link, useLocation } from './lib/router.tsx';
 import { useSession } from './lib/session.tsx';
 import { Shell } from './shell.tsx';
 import { SignIn } from './pages/signin.tsx';
+import { FirstRun } from './pages/first-run.tsx';
+import { RulesPage } from './pages/rules.tsx';
 import { MfaEnrolScreen } from './pages/mfa-enrol.tsx';
 import { DrivesPage } from './pages/drives.tsx';
 import { MountWizard } from './pages/mount-wizard.tsx';
@@ -33,7 +38,10 @@ function pageFor(segments: string[]) {
     case 'account':
       return single ? <AccountPage /> : undefined;
     case 'signin':
+    case 'setup':
       return single ? <DatasetsPage /> : undefined;
+    case 'rules':
+      return single ? <RulesPage /> : undefined;
     default:
       return undefined;
   }
@@ -52,10 +60,25 @@ function Page() {
   );
 }
 
+/** Nobody signed in: "Create the first owner" while no owner exists, else "Sign in". */
+function SignedOut() {
+  const [signIn, setSignIn] = useState(false);
+  const status = useQuery({
+    queryKey: ['setup-status'],
+    queryFn: () => api.auth.setupStatus(),
+    staleTime: 0,
+    gcTime: 0,
+    retry: false,
+  });
+  if (status.isPending) return <Loading what="Strongroom" />;
+  if (status.data?.ownerExists === false && !signIn) return <FirstRun onSignIn={() => setSignIn(true)} />;
+  return <SignIn />;
+}
+
 export function App() {
   const { me, loading, workspace, refresh } = useSession();
   if (loading) return <Loading what="your session" />;
-  if (!me) return <SignIn />;
+  if (!me) return <SignedOut />;
   if (me.mfaEnrolmentRequired) return <MfaEnrolScreen onDone={() => void refresh()} />;
   if (!workspace) {
     return (

@@ -7,7 +7,7 @@ import { Link, navigate, useLocation } from './lib/router.tsx';
 import { usePermissions, useSession } from './lib/session.tsx';
 import { icons } from './ui/icons.tsx';
 import { Logo } from './ui/logo.tsx';
-import { ui } from './ui/components.tsx';
+import { Notice, ui } from './ui/components.tsx';
 import css from './shell.module.css';
 
 export function Shell({ children }: { children: ReactNode }) {
@@ -21,6 +21,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: 'vault', label: 'Vault', show: can.metadata },
     { key: 'audit', label: 'Audit', show: can.audit },
     { key: 'users', label: 'Users & roles', show: can.admin },
+    { key: 'rules', label: 'Access rules', show: can.audit },
     { key: 'account', label: 'Your account', show: true },
   ];
   return (
@@ -79,6 +80,14 @@ export function Shell({ children }: { children: ReactNode }) {
           </div>
         </header>
         <main id="content" className={css.content} tabIndex={-1}>
+          {me?.strength === 'password+recovery-code' ? (
+            <Notice kind="warn" title="You signed in with a recovery code">
+              <span data-testid="recovery-codes-left-notice">
+                {me.recoveryCodesLeft ?? 0} left. If your authenticator is lost,{' '}
+                <Link to="/account">reset MFA and get new recovery codes</Link> on Your account.
+              </span>
+            </Notice>
+          ) : null}
           {children}
         </main>
       </div>

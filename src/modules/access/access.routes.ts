@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { AccessService } from './access.service.ts';
+import { listBuiltinRules } from './builtin-rules.ts';
 
 const policyOut = z.object({
   id: z.string(),
@@ -17,6 +18,13 @@ const policyOut = z.object({
   createdAt: z.date(),
 });
 const base = '/api/v1/workspaces/:ws/policies';
+const builtinRuleOut = z.object({
+  id: z.string(),
+  effect: z.enum(['permit', 'forbid']),
+  file: z.string(),
+  summary: z.string(),
+  text: z.string(),
+});
 
 export function accessRoutes(access: AccessService): RouteDef[] {
   return [
@@ -33,6 +41,20 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       handler: async ({ input, event }) => {
         event.resource({ type: 'access-policy', workspace: input.params.ws });
         return { builtin: [...access.builtinPolicyIds], policies: await access.list(input.params.ws) };
+      },
+    }),
+
+    // The built-in rules, read-only, in plain words and as written: what decides besides roles.
+    route({
+      method: 'GET',
+      url: `${base}/builtin`,
+      action: 'access.policy.read',
+      resource: 'workspace',
+      run: 'read',
+      schema: { params: workspaceParams, response: { 200: z.object({ rules: z.array(builtinRuleOut) }) } },
+      handler: ({ input, event }) => {
+        event.resource({ type: 'access-policy', id: 'builtin', workspace: input.params.ws });
+        return { rules: [...listBuiltinRules()] };
       },
     }),
 

@@ -25,6 +25,7 @@ export {
   type WorkspacePolicy,
 } from './access.service.ts';
 export { accessRoutes } from './access.routes.ts';
+export { BUILTIN_RULE_TEXT, listBuiltinRules, refusalText, type BuiltinRule } from './builtin-rules.ts';
 
 export interface AccessModule {
   service: AccessService;

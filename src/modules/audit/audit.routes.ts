@@ -15,6 +15,8 @@ import type { AuditModule } from './audit.service.ts';
 
 export interface AuditRoutesDeps {
   audit: Pick<AuditModule, 'search' | 'verify'>;
+  /** Ids of a workspace's members: its auditors also see their sign-in, MFA and session events. */
+  membersOf?: (workspaceId: string) => Promise<readonly string[]>;
 }
 
 const eventsQuery = searchQuerySchema.omit({ actionPrefix: true }).extend({
@@ -25,7 +27,7 @@ type EventsQuery = z.output<typeof eventsQuery>;
 
 const TRAIL = { type: 'audit_trail' } as const;
 
-export function auditRoutes({ audit }: AuditRoutesDeps): RouteDef[] {
+export function auditRoutes({ audit, membersOf }: AuditRoutesDeps): RouteDef[] {
   /** One page of the search, in the format asked for; the query is the event's detail. */
   const searchRoute = (
     url: string,
@@ -50,7 +52,8 @@ export function auditRoutes({ audit }: AuditRoutesDeps): RouteDef[] {
           ...(action !== undefined ? { actionPrefix: action } : {}),
         };
         event.details({ query: { ...query, format } });
-        const page = await audit.search(query);
+        const members = workspaceId !== undefined && membersOf ? await membersOf(workspaceId) : undefined;
+        const page = await audit.search(query, undefined, members ? { members } : {});
         if (page.nextCursor !== null) void reply.header('x-next-cursor', page.nextCursor);
         if (format === 'json') return page;
         void reply.header('cache-control', 'no-store');

@@ -13,7 +13,7 @@ import { chainAll, DEFAULT_BATCH_SIZE } from './audit.chainer.ts';
 import { createCheckpoint } from './audit.checkpoint.ts';
 import { ensureKeys, type AuditKeys } from './audit.keys.ts';
 import { createLoop } from './audit.loop.ts';
-import { searchEvents, type SearchPage, type SearchQuery } from './audit.search.ts';
+import { searchEvents, type SearchPage, type SearchQuery, type SearchScope } from './audit.search.ts';
 import { createGroupWriter } from './audit.group.ts';
 import { insertPending, insertPendingMany, lastEvents, type Executor } from './audit.store.ts';
 import { verifyAuditTrail } from './audit.verify.ts';
@@ -69,7 +69,7 @@ export interface AuditModule {
   /** `hmac-sha256:<hex>` of `value` under the audit HMAC key: names a value without storing it. */
   hmac(value: string): Promise<string>;
   verify(): Promise<VerifyReport>;
-  search(query: SearchQuery, executor?: Executor): Promise<SearchPage>;
+  search(query: SearchQuery, executor?: Executor, scope?: SearchScope): Promise<SearchPage>;
   /** The last `n` chained events, ascending. */
   tail(n: number): Promise<AuditEvent[]>;
   /** Starts the background chain/checkpoint loop. */
@@ -178,7 +178,7 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
       return hmacValue((await loadKeys()).hmacKey, value);
     },
     verify: () => verifyAuditTrail(deps.db, deps.logDir),
-    search: (query, executor) => searchEvents(executor ?? deps.db, query),
+    search: (query, executor, scope) => searchEvents(executor ?? deps.db, query, scope),
     tail: (n) => lastEvents(deps.db, Math.max(1, Math.min(n, 10_000))),
     start: () => loop.start(),
     stop: () => loop.stop(),

@@ -63,6 +63,11 @@ export async function confirmEnrolment(
 ): Promise<string[] | undefined> {
   if (!(await verifyTotp(db, barrier, userId, code, now, false))) return undefined;
   await store.confirmTotp(db, userId, now);
+  return replaceRecoveryCodes(db, userId);
+}
+
+/** 10 fresh recovery codes replacing every earlier one (used or not); returned once, stored hashed. */
+export async function replaceRecoveryCodes(db: Executor, userId: string): Promise<string[]> {
   const codes = Array.from({ length: 10 }, () => randomToken(10).replace(/[-_]/g, 'x').slice(0, 12).toLowerCase());
   const pretty = codes.map((c) => `${c.slice(0, 4)}-${c.slice(4, 8)}-${c.slice(8, 12)}`);
   await store.replaceRecoveryCodes(db, userId, pretty.map(sha256Hex));

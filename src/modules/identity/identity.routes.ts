@@ -13,9 +13,10 @@
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
 import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
-import { route, type RouteDef, type Schemas, type StreamCtx } from '../../http/route.ts';
-import { ROLES, type Role } from '../../db/tables/identity.ts';
-import { eventsOf, type AuditWriter } from './identity.events.ts';
+import { route, type RouteDef } from '../../http/route.ts';
+import { ROLES } from '../../db/tables/identity.ts';
+import type { AuditWriter } from './identity.events.ts';
+import { memberOf as memberIn, refuseEverywhere, refuser, rolesOf } from './identity.route-rules.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseAttributes, refuseGrant, refuseManage } from './role-rules.ts';
 
@@ -39,6 +40,8 @@ const userOut = z.object({
   mfaEnabled: z.boolean(),
   attributes: z.record(z.string(), attrValue),
   roles: z.array(z.string()),
+  /** When the user last finished signing in (null: never). */
+  lastSignInAt: z.string().nullable(),
 });
 const scope = z
   .string()
@@ -74,28 +77,10 @@ const memberParams = z.object({ ws: workspaceIdSchema, id: userIdSchema });
 const tokenId = z.string().regex(/^[0-9a-f]{12}$/);
 
 const base = '/api/v1/workspaces/:ws';
-/** The caller's roles in the route's workspace (the auth plugin resolved them for `:ws`). */
-const rolesOf = (roles: readonly string[]): Role[] =>
-  roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
 
 export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDef[] {
-  /** A role rule's refusal: recorded as denied, answered 403 with the rule's reason. */
-  const refuse = async (
-    ctx: Pick<StreamCtx<Schemas, unknown>, 'request' | 'resource'>,
-    action: string,
-    reason: string | undefined | false,
-  ): Promise<void> => {
-    if (!reason) return;
-    await eventsOf(audit, ctx.request)({ action, outcome: 'denied', resource: ctx.resource, details: { reason } });
-    throw new AppError('FORBIDDEN', { detail: reason });
-  };
-
-  async function memberOf(workspaceId: string, id: string) {
-    const roles = await identity.users.rolesIn(id, workspaceId);
-    const user = roles.length > 0 ? await identity.users.find(id) : undefined;
-    if (!user) throw new AppError('NOT_FOUND', { detail: 'No such user in this workspace.' });
-    return { user, roles };
-  }
+  const refuse = refuser(audit);
+  const memberOf = (workspaceId: string, id: string) => memberIn(identity, workspaceId, id);
 
   return [
     // Workspaces are created by the platform operator (one organisation per installation); the
@@ -134,7 +119,13 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       run: 'read',
       resource: 'workspace',
       schema: { params: workspaceParams, response: { 200: z.object({ users: z.array(userOut) }) } },
-      handler: async ({ input }) => ({ users: await identity.users.list(input.params.ws) }),
+      handler: async ({ input }) => {
+        const [list, last] = await Promise.all([
+          identity.users.list(input.params.ws),
+          identity.account.lastSignIns(input.params.ws),
+        ]);
+        return { users: list.map((u) => ({ ...u, lastSignInAt: last.get(u.id) ?? null })) };
+      },
     }),
 
     route({
@@ -180,7 +171,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
             memberships: [{ workspace: input.params.ws, role: b.role }],
           }),
         );
-        return { user: { ...user, roles: [b.role] } };
+        return { user: { ...user, roles: [b.role], lastSignInAt: null } };
       },
     }),
 
@@ -198,20 +189,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         if (id === actor.id) throw new AppError('CONFLICT', { detail: 'You cannot disable your own account.' });
         // An account is disabled everywhere: the caller must be allowed to manage it in every
         // workspace it belongs to, not only this one.
-        for (const [other, roles] of await identity.users.membershipsOf(id)) {
-          const why = refuseManage(
-            other === workspaceId ? rolesOf(actor.roles) : await identity.users.rolesIn(actor.id, other),
-            roles,
-          );
-          await refuse(
-            ctx,
-            'identity.user.disable',
-            why &&
-              (other === workspaceId
-                ? why
-                : `This user also belongs to workspace ${other}, where you cannot manage them.`),
-          );
-        }
+        await refuse(ctx, 'identity.user.disable', await refuseEverywhere(identity, actor, workspaceId, id));
         event.resource({ type: 'user', id, workspace: workspaceId });
         await ctx.commit((trx) => identity.users.disable(trx, id));
         return { disabled: true };

@@ -9,6 +9,7 @@ import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
 import type { IdentityDeps } from './deps.ts';
+import { createAccount } from './identity.account.ts';
 import type { RecordEvent } from './identity.events.ts';
 import * as mfa from './identity.mfa.ts';
 import * as sessions from './identity.sessions.store.ts';
@@ -80,6 +81,7 @@ export function createIdentityModule(deps: IdentityDeps) {
   return {
     now,
     config: deps.config,
+    account: createAccount(db, now),
     checkPassword,
     hashPassword,
 

@@ -26,6 +26,8 @@ export interface SessionRoutesDeps {
   audit: AuditWriter;
   /** Per-address limit of setup attempts (the body is itself a credential); throws 429. */
   limitSetup: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** Runs once the first owner exists (removes the setup-token file of the data directory). */
+  onSetupComplete?: () => Promise<void>;
 }
 
 const email = z
@@ -67,7 +69,12 @@ function currentSession(request: FastifyRequest) {
   return s;
 }
 
-export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps): (RouteDef | PublicRouteDef)[] {
+export function sessionRoutes({
+  identity,
+  audit,
+  limitSetup,
+  onSetupComplete,
+}: SessionRoutesDeps): (RouteDef | PublicRouteDef)[] {
   async function sessionBody(user: User, sessionId: string, strength: string) {
     const privileged = (await identity.principalForSession(sessionId))?.privileged ?? false;
     return {
@@ -112,6 +119,9 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
       await limitSetup(request, reply);
       const { token, ...user } = input.body;
       const created = await identity.redeemSetupToken(token, user, eventsOf(audit, request));
+      await onSetupComplete?.().catch((err: unknown) =>
+        request.log.warn({ err }, 'could not remove the setup-token file'),
+      );
       return reply.code(201).send({ user: created });
     },
   });
@@ -188,6 +198,8 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
           200: sessionOut.extend({
             csrfToken: z.string().optional(),
             workspaces: z.array(z.object({ id: z.string(), name: z.string(), roles: z.array(z.string()) })),
+            /** Unused recovery codes (null without MFA). */
+            recoveryCodesLeft: z.number().nullable(),
           }),
         },
       },
@@ -203,6 +215,7 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
           mfaEnrolmentRequired: Boolean(request.auth?.principal?.privileged && !user.mfaEnabled),
           // Where the user is a member (and as what): the console's workspace switcher.
           workspaces: await identity.users.workspacesOf(user.id),
+          recoveryCodesLeft: user.mfaEnabled ? await identity.account.recoveryCodesLeft(user.id) : null,
         };
       },
     }),

@@ -247,7 +247,18 @@ export async function redeemSetupToken(
         throw new AppError('FORBIDDEN', { detail: 'The setup token is not valid (wrong, used or expired).' });
       const created = await create(trx);
       await users.markSetupTokenUsed(trx, deps.now());
-      await record({ action, resource: { type: 'user' }, details: { via, role: 'owner', workspace: 'default' } }, trx);
+      // The new owner is the actor (the token's holder became them) and the event belongs to the
+      // workspace they own, so its auditors find it.
+      const actor = { id: created.id, kind: 'user' as const, roles: [], attributes: {}, authMethod: 'setup-token' };
+      await record(
+        {
+          action,
+          actor,
+          resource: { type: 'user', id: created.id, workspace: 'default' },
+          details: { via, role: 'owner', workspace: 'default' },
+        },
+        trx,
+      );
       return created;
     });
   } catch (err) {

@@ -13,3 +13,5 @@ export { ROLES, type Role } from '../../db/tables/identity.ts';
 export type { AuditWriter } from './identity.events.ts';
 export { identityRoutes, type IdentityRoutesDeps } from './identity.routes.ts';
 export { sessionRoutes, type SessionRoutesDeps } from './identity.sessions.routes.ts';
+export { accountRoutes, type AccountRoutesDeps } from './identity.account.routes.ts';
+export { memberRoutes, type MemberRoutesDeps } from './identity.members.routes.ts';

@@ -1,27 +1,24 @@
 /**
  * Names for user ids: "you (email)" for the signed-in user, "Name (email)" for the workspace's
- * users when the viewer may list them (owners, admins and auditors), else "another member" — never
- * a fragment of an id, which tells a person nothing. (Naming uploaders to every role needs the API
- * to answer with their names; until then the id stays in the audit trail.)
+ * members (every role may list their names, `GET …/members`), else "someone outside this
+ * workspace" — never a fragment of an id, which tells a person nothing.
  */
 import { useQuery } from '@tanstack/react-query';
 import { api } from './api.ts';
-import { usePermissions, useSession, useWorkspace } from './session.tsx';
+import { useSession, useWorkspace } from './session.tsx';
 
 export function usePeople(): (id: string) => string {
   const { me } = useSession();
   const ws = useWorkspace();
-  const can = usePermissions();
-  const users = useQuery({
-    queryKey: ['users', ws.id],
-    queryFn: () => api.users.list(ws.id),
-    enabled: can.listUsers,
+  const members = useQuery({
+    queryKey: ['members', ws.id],
+    queryFn: () => api.users.members(ws.id),
     staleTime: 60_000,
   });
   return (id: string) => {
     if (id === me?.user.id) return `you (${me.user.email})`;
-    const u = users.data?.users.find((x) => x.id === id);
+    const u = members.data?.members.find((x) => x.id === id);
     if (u) return u.displayName && u.displayName !== u.email ? `${u.displayName} (${u.email})` : u.email;
-    return /^[0-9a-f-]{36}$/.test(id) ? 'another member' : id;
+    return /^[0-9a-f-]{36}$/.test(id) ? 'someone outside this workspace' : id;
   };
 }

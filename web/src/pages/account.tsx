@@ -1,4 +1,4 @@
-/** Your account: MFA status and enrolment, your API tokens (shown once at creation), sign out everywhere. */
+/** Your account: password, MFA and recovery codes, sessions (account-security.tsx), your API tokens (shown once at creation), your workspaces. */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../lib/api.ts';
@@ -6,7 +6,7 @@ import { when } from '../lib/format.ts';
 import { useSession, useWorkspace } from '../lib/session.tsx';
 import { Badge, CopyButton, Field, FieldErrors, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
-import { MfaEnrol } from './mfa-enrol.tsx';
+import { MfaSection, PasswordSection, SessionsSection } from './account-security.tsx';
 
 function Tokens() {
   const ws = useWorkspace();
@@ -150,37 +150,14 @@ function Tokens() {
 }
 
 export function AccountPage() {
-  const { me, refresh } = useSession();
-  const [enrolling, setEnrolling] = useState(false);
+  const { me } = useSession();
   if (!me) return null;
   return (
     <>
       <PageHead title="Your account" sub={`${me.user.displayName} · ${me.user.email}`} />
-      <section className={ui.panel} aria-label="Multi-factor authentication">
-        <h2 style={{ marginTop: 0 }}>Multi-factor authentication</h2>
-        {me.user.mfaEnabled ? (
-          <p>
-            <Badge kind="good">on</Badge> Sign-ins and sensitive actions ask for a code from your authenticator app.
-          </p>
-        ) : enrolling ? (
-          <MfaEnrol
-            required={false}
-            onDone={() => {
-              setEnrolling(false);
-              void refresh();
-            }}
-          />
-        ) : (
-          <>
-            <p>
-              <Badge kind="warn">off</Badge> Add an authenticator app so a stolen password is not enough.
-            </p>
-            <button className={`${ui.button} ${ui.primary}`} onClick={() => setEnrolling(true)}>
-              Set up MFA
-            </button>
-          </>
-        )}
-      </section>
+      <MfaSection />
+      <PasswordSection />
+      <SessionsSection />
       <Tokens />
       <section className={ui.panel} aria-label="Workspaces">
         <h2 style={{ marginTop: 0 }}>Your workspaces</h2>

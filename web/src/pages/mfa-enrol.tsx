@@ -15,7 +15,7 @@ import css from './signin.module.css';
 export const groupsOfFour = (secret: string) => secret.replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 ');
 
 /** The recovery codes once, with copy, download and an "I have saved them" step before going on. */
-function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
   const [saved, setSaved] = useState(false);
   const text = `Strongroom recovery codes (each signs you in once; keep them private)\n\n${codes.join('\n')}\n`;
   return (

@@ -1,8 +1,9 @@
-/** Users & roles (owners and admins): the workspace's users, their roles, create and disable. */
+/** Users & roles (owners and admins): the workspace's users, their roles, attributes and last sign-in; create, disable, enable, reset MFA. */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ROLE_NAMES, type WorkspaceUser } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
+import { when } from '../lib/format.ts';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
 import {
   Badge,
@@ -16,6 +17,7 @@ import {
   Problem,
   ui,
 } from '../ui/components.tsx';
+import { AttributesDialog, useMemberActions } from './user-admin.tsx';
 
 const ROLE_HELP: Record<string, string> = {
   owner: 'may do everything, including managing other owners',
@@ -114,6 +116,8 @@ export function UsersPage() {
   const [changing, setChanging] = useState<{ user: WorkspaceUser; role: string } | null>(null);
   const users = useQuery({ queryKey: ['users', ws.id], queryFn: () => api.users.list(ws.id), enabled: can.admin });
   const refresh = () => qc.invalidateQueries({ queryKey: ['users', ws.id] });
+  const [editing, setEditing] = useState<WorkspaceUser | null>(null);
+  const member = useMemberActions(ws.id, me?.user.id, refresh);
   const setRole = useMutation({
     mutationFn: ({ id, role }: { id: string; role: string }) => api.users.setRoles(ws.id, id, [role]),
     onSuccess: () => setChanging(null),
@@ -148,7 +152,7 @@ export function UsersPage() {
           }}
         />
       ) : null}
-      <Problem error={users.error} />
+      <Problem error={users.error ?? member.error} />
       {users.isPending ? <Loading what="users" /> : null}
       {users.data ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
@@ -159,6 +163,8 @@ export function UsersPage() {
                 <th>Role</th>
                 <th>MFA</th>
                 <th>Status</th>
+                <th>Attributes</th>
+                <th>Last sign-in</th>
                 <th>
                   <span className={ui.srOnly}>Actions</span>
                 </th>
@@ -191,12 +197,28 @@ export function UsersPage() {
                   <td data-label="Status">
                     {u.status === 'active' ? <Badge kind="good">active</Badge> : <Badge kind="bad">{u.status}</Badge>}
                   </td>
+                  <td data-label="Attributes">
+                    {Object.entries(u.attributes)
+                      .map(([k, v]) => `${k} ${String(v)}`)
+                      .join(' · ') || '—'}{' '}
+                    <button
+                      className={`${ui.button} ${ui.small} ${ui.quiet}`}
+                      aria-label={`Edit attributes of ${u.email}`}
+                      onClick={() => setEditing(u)}
+                    >
+                      Edit
+                    </button>
+                  </td>
+                  <td data-label="Last sign-in">{u.lastSignInAt ? when(u.lastSignInAt) : 'never'}</td>
                   <td>
-                    {u.id !== me?.user.id && u.status === 'active' ? (
-                      <button className={`${ui.button} ${ui.small}`} onClick={() => setDisabling(u)}>
-                        Disable
-                      </button>
-                    ) : null}
+                    <div className={ui.row}>
+                      {u.id !== me?.user.id && u.status === 'active' ? (
+                        <button className={`${ui.button} ${ui.small}`} onClick={() => setDisabling(u)}>
+                          Disable
+                        </button>
+                      ) : null}
+                      {member.buttons(u)}
+                    </div>
                   </td>
                 </tr>
               ))}
@@ -205,9 +227,20 @@ export function UsersPage() {
         </div>
       ) : null}
       <Notice kind="info">
-        A user who lost their authenticator signs in with a recovery code and resets MFA from <em>Your account</em>. API
-        tokens are managed by each user there too.
+        A user who lost their authenticator signs in with a recovery code and resets MFA from <em>Your account</em>; if
+        they have no code left, <em>Reset MFA</em> here. API tokens are managed by each user there too.
       </Notice>
+      {editing ? (
+        <AttributesDialog
+          ws={ws.id}
+          user={editing}
+          onDone={() => {
+            setEditing(null);
+            void refresh();
+          }}
+        />
+      ) : null}
+      {member.dialogs}
       <ConfirmDialog
         open={changing !== null}
         tone="primary"
