@@ -166,8 +166,22 @@ export async function createApp(deps: AppDeps): Promise<App> {
     createAccessModule({ db: deps.database.db, accessControl: deps.accessControl }).routes,
     pipeline,
   );
-  registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
-  registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
+  registerRoutes(
+    fastify,
+    auditRoutes({ audit: deps.auditTrail, emailsOf: (ws, ids) => emailsOf(deps.identity, ws, ids) }),
+    pipeline,
+  );
+  registerRoutes(
+    fastify,
+    drivesRoutes({
+      drives: deps.drives,
+      usageOf: async (ws, name) => ({
+        ...(await deps.datasets.bytesOnDrive(ws, name)),
+        datasets: await deps.datasets.datasetsOnDrive(deps.database.db, ws, name),
+      }),
+    }),
+    pipeline,
+  );
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {
@@ -193,4 +207,18 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   await fastify.ready();
   return { fastify, routes };
+}
+
+/** Emails of users for audit exports: members of `workspaceId` only, or anyone for the installation's trail. */
+async function emailsOf(
+  identity: IdentityModule,
+  workspaceId: string | undefined,
+  ids: string[],
+): Promise<Map<string, string>> {
+  if (workspaceId !== undefined) {
+    const wanted = new Set(ids);
+    return new Map((await identity.users.list(workspaceId)).filter((u) => wanted.has(u.id)).map((u) => [u.id, u.email]));
+  }
+  const found = await Promise.all(ids.map((id) => identity.users.find(id)));
+  return new Map(found.flatMap((u) => (u ? [[u.id, u.email] as [string, string]] : [])));
 }

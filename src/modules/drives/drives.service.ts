@@ -37,10 +37,14 @@ export interface DrivesDeps {
   vault: Pick<VaultService, 'write' | 'readSecretValue' | 'destroySecret' | 'resourceOf'>;
   guard: EgressGuard;
   localRoot: string;
-  /** Origin of the console, which bucket CORS rules must allow. */
-  consoleOrigin: string;
+  /** The console's public origin (STRONGROOM_PUBLIC_URL), which bucket CORS rules would have to allow. */
+  consoleOrigin?: string | undefined;
+  /** Browsers upload straight to buckets (not yet offered): only then is a missing CORS rule a warning. */
+  directUploads?: boolean;
   /** How many dataset versions live on a drive; runs on `db` (the caller's transaction). */
   usage?: (db: store.Db, ws: string, name: string) => Promise<number>;
+  /** Names of the datasets with versions on a drive; runs on `db` (the caller's transaction). */
+  holders?: (db: store.Db, ws: string, name: string) => Promise<string[]>;
 }
 
 export interface PreparedDrive {
@@ -103,6 +107,22 @@ function endpointOf(
   return undefined;
 }
 
+/** What the health history keeps of a diagnosis. */
+const checkOf = (d: Diagnosis) => ({
+  ok: d.ok,
+  code: d.code ?? null,
+  failedStep: d.steps.find((s) => s.status === 'fail')?.id ?? null,
+  latencyMs: d.latencyMs ?? null,
+});
+
+export interface DriveCheckView {
+  checkedAt: string;
+  ok: boolean;
+  code: string | null;
+  failedStep: string | null;
+  latencyMs: number | null;
+}
+
 export function createDrivesService(deps: DrivesDeps) {
   const ctx = { guard: deps.guard, localRoot: deps.localRoot };
 
@@ -152,6 +172,8 @@ export function createDrivesService(deps: DrivesDeps) {
       kind,
       ...(endpoint ? { endpoint } : {}),
       consoleOrigin: deps.consoleOrigin,
+      directUploads: deps.directUploads === true,
+      resolve: (url) => deps.guard.checkUrl(url),
       open: () => openDriver(ctx, ws, name, kind, config, credential),
     });
   }
@@ -220,6 +242,7 @@ export function createDrivesService(deps: DrivesDeps) {
         };
       }
       await store.setStatus(deps.db, ws, name, report.ok ? 'healthy' : 'failing', report.code ?? null, report);
+      await store.addCheck(deps.db, ws, name, checkOf(report));
       return report;
     },
 
@@ -277,6 +300,7 @@ export function createDrivesService(deps: DrivesDeps) {
         status_code: null,
       });
       if (!inserted) throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
+      await store.addCheck(trx, ws, input.name, checkOf(diagnosis));
       const row = await store.find(trx, ws, input.name);
       return { drive: view(row!), diagnosis };
     },
@@ -287,11 +311,14 @@ export function createDrivesService(deps: DrivesDeps) {
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       if (row.is_default) throw new AppError('CONFLICT', { detail: 'The default drive cannot be removed.' });
       const used = (await deps.usage?.(trx, ws, name)) ?? 0;
-      if (used > 0)
+      if (used > 0) {
+        const datasets = (await deps.holders?.(trx, ws, name)) ?? [];
+        const named = datasets.length > 0 ? ` of ${datasets.length === 20 ? 'datasets including' : ''} ${datasets.join(', ')}` : '';
         throw new AppError('CONFLICT', {
-          detail: `The drive holds ${used} dataset version(s); move or delete them first.`,
-          meta: { datasetVersions: used },
+          detail: `The drive holds ${used} dataset version(s)${named}; delete those versions (or the datasets) first.`,
+          meta: { datasetVersions: used, datasets },
         });
+      }
       await store.remove(trx, ws, name);
       if (
         row.credential_path === credentialPathFor(name) &&
@@ -301,6 +328,78 @@ export function createDrivesService(deps: DrivesDeps) {
         return { credentialsDestroyed: true };
       }
       return { credentialsDestroyed: false };
+    },
+
+    /**
+     * Makes a drive the workspace's default (where new datasets go when no drive is named), in
+     * the caller's transaction; returns the previous default. VALIDATION_FAILED if there is none
+     * of this name.
+     */
+    async setDefault(trx: Transaction<Database>, ws: string, name: string): Promise<{ previous: string | null }> {
+      const previous = (await store.list(trx, ws)).find((d) => d.is_default)?.name ?? null;
+      if (!(await store.setDefault(trx, ws, name)))
+        throw new AppError('VALIDATION_FAILED', { detail: `There is no drive "${name}" in this workspace.` });
+      return { previous };
+    },
+
+    /** The drive's recorded tests, newest first. */
+    async history(ws: string, name: string): Promise<DriveCheckView[]> {
+      return (await store.checks(deps.db, ws, name)).map((c) => ({
+        checkedAt: c.checked_at.toISOString(),
+        ok: c.ok,
+        code: c.code,
+        failedStep: c.failed_step,
+        latencyMs: c.latency_ms,
+      }));
+    },
+
+    /**
+     * Step 1 of rotating a cloud drive's credentials, outside any transaction: the new
+     * credentials are tested against the drive's saved settings; a failing test throws its code
+     * with the report (nothing changes).
+     */
+    async prepareRotation(ws: string, name: string, credentials: CloudCredential): Promise<PreparedDrive> {
+      const row = await store.find(deps.db, ws, name);
+      if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
+      if (row.kind === 'local')
+        throw new AppError('VALIDATION_FAILED', { detail: 'A local drive has no credentials to rotate.' });
+      const credential = await credentialFor(ws, row.kind, { credentials }, null);
+      const diagnosis = await run(ws, name, row.kind, row.config, credential);
+      if (!diagnosis.ok) {
+        const failed = diagnosis.steps.find((s) => s.status === 'fail');
+        throw new AppError(diagnosis.code ?? 'DRIVE_ERROR', {
+          detail: `The new credentials failed the drive test at "${failed?.title ?? 'a step'}": ${failed?.reason ?? 'see the diagnosis'}. The old credentials stay in use.`,
+          meta: { diagnosis },
+        });
+      }
+      const input = { name, kind: row.kind, config: row.config, credentials } as DriveInput;
+      return { input, config: row.config, diagnosis, inline: credential, named: undefined };
+    },
+
+    /**
+     * Step 2, in the caller's transaction (with its audit event): the credentials become a new
+     * version of the drive's own secret `drives/<name>/credentials`, which the drive then uses.
+     * A drive that named a shared secret stops using it (the shared secret is left as it is).
+     */
+    async commitRotation(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      p: PreparedDrive,
+    ): Promise<{ drive: DriveView; diagnosis: Diagnosis; previousSecret: string | null }> {
+      const name = p.input.name;
+      const row = await store.find(trx, ws, name);
+      if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
+      const path = credentialPathFor(name);
+      await deps.vault.write(trx, actor, ws, path, {
+        type: 'cloud-credential',
+        value: p.inline as Record<string, unknown>,
+        metadata: { description: `Credentials of drive ${name}`, tags: ['drive-credential'] },
+      });
+      await store.setCredentialPath(trx, ws, name, path);
+      await store.setStatus(trx, ws, name, 'healthy', null, p.diagnosis);
+      await store.addCheck(trx, ws, name, checkOf(p.diagnosis));
+      return { drive: view((await store.find(trx, ws, name))!), diagnosis: p.diagnosis, previousSecret: row.credential_path };
     },
 
     /** A driver for a saved drive (datasets use this). Close it when done. */
