@@ -87,7 +87,7 @@ for (const backend of BACKENDS) {
         outcome: 'success',
         actorId: ownerId,
         resource: { type: 'audit_trail' },
-        details: { query: { actionPrefix: 'dataset.', workspace: 'default', order: 'asc', format: 'jsonl' } },
+        details: { query: { order: 'asc', format: 'jsonl', workspace: 'default', actionPrefix: 'dataset.' } },
       });
     });
 

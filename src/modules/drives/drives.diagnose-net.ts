@@ -112,11 +112,18 @@ export function netFailure(err: unknown, endpoint: string | undefined): NetFailu
       reason: `the TLS handshake with ${hostPort} failed`,
       hint: 'The port may not speak TLS (an http:// service?) or only old protocol versions: check the endpoint scheme and port.',
     };
-  if (timeoutPhase === 'connect' || (timeoutPhase === undefined && has((c) => c === 'ETIMEDOUT')))
+  if (timeoutPhase === 'connect')
     return {
       step: 'connect',
-      reason: `no connection to ${hostPort}${within || ' in time'}`,
+      reason: `no connection to ${hostPort}${within}`,
       hint: 'A firewall may drop the traffic, or the host is down: check the network path (firewall, proxy).',
+    };
+  // An SDK's own timeout does not say whether the connection or the answer was missing.
+  if (timeoutPhase === undefined && has((c) => c === 'ETIMEDOUT'))
+    return {
+      step: 'connect',
+      reason: `no answer from ${hostPort} in time`,
+      hint: 'A firewall may drop the traffic, the host may be down, or the port belongs to a service that is not a storage service: check the endpoint and the network path.',
     };
   if (timeoutPhase === 'read')
     return {
