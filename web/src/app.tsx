@@ -5,6 +5,7 @@ import { Shell } from './shell.tsx';
 import { SignIn } from './pages/signin.tsx';
 import { MfaEnrolScreen } from './pages/mfa-enrol.tsx';
 import { DrivesPage } from './pages/drives.tsx';
+import { DrivePage } from './pages/drive-page.tsx';
 import { MountWizard } from './pages/mount-wizard.tsx';
 import { DatasetsPage } from './pages/datasets.tsx';
 import { DatasetPage } from './pages/dataset-page.tsx';
@@ -21,7 +22,7 @@ function pageFor(segments: string[]) {
   const single = second === undefined;
   switch (top) {
     case 'drives':
-      return single ? <DrivesPage /> : second === 'new' ? <MountWizard /> : undefined;
+      return single ? <DrivesPage /> : second === 'new' ? <MountWizard /> : <DrivePage name={second} />;
     case 'datasets':
       return single ? <DatasetsPage /> : <DatasetPage name={second} />;
     case 'vault':
