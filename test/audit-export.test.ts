@@ -80,7 +80,11 @@ for (const backend of BACKENDS) {
       assert.ok(!bulk.has(-1), "another workspace's event is not");
       assert.ok(events.every((e) => e.resource.workspace === 'default'));
       const seqs = events.map((e) => e.seq);
-      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in chain order, no duplicates across pages');
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        'in chain order, no duplicates across pages',
+      );
       assert.equal(new Set(seqs).size, seqs.length);
       await expectAudit(app, {
         action: 'audit.event.export',
@@ -118,7 +122,10 @@ for (const backend of BACKENDS) {
       const page = await owner.req('/api/v1/workspaces/default/audit/events?hideReads=true&limit=1000');
       const events = page.json<{ events: { action: string }[] }>().events;
       assert.ok(events.length > 0);
-      assert.ok(events.every((e) => !/\.(read|list)$/.test(e.action)), 'no read in the page');
+      assert.ok(
+        events.every((e) => !/\.(read|list)$/.test(e.action)),
+        'no read in the page',
+      );
     });
 
     test('bad filters are 4xx before anything is sent; roles without audit rights are refused', async (t) => {

@@ -11,15 +11,7 @@ import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { expectAudit } from './helpers/audit.ts';
-import {
-  createUser,
-  GOOD_PASSWORD,
-  jsonBody,
-  login,
-  ownerSession,
-  totpNow,
-  type Session,
-} from './helpers/identity.ts';
+import { createUser, GOOD_PASSWORD, jsonBody, login, ownerSession, totpNow, type Session } from './helpers/identity.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Peer } from './peers/s3/s3rver.ts';
 
 const WS = '/api/v1/workspaces/default';
@@ -162,7 +154,10 @@ for (const backend of BACKENDS) {
       assert.equal(moved.json<{ version: { drive: string } }>().version.drive, 'default');
 
       // A new dataset goes to the workspace default, which owners and admins choose.
-      assert.equal((await put(owner, 'fresh1', 'a\n1\n')).json<{ version: { drive: string } }>().version.drive, 'default');
+      assert.equal(
+        (await put(owner, 'fresh1', 'a\n1\n')).json<{ version: { drive: string } }>().version.drive,
+        'default',
+      );
       const denied = await engineer.req(`${WS}/default-drive`, jsonBody({ drive: 'lake' }, 'PUT'));
       assert.equal(denied.status, 403, 'engineers may not change a workspace setting');
       const unknown = await owner.req(`${WS}/default-drive`, jsonBody({ drive: 'nope' }, 'PUT'));
@@ -177,7 +172,10 @@ for (const backend of BACKENDS) {
         details: { drive: 'lake', previous: 'default' },
       });
       const drives = (await owner.req(`${WS}/drives`)).json<{ drives: { name: string; isDefault: boolean }[] }>();
-      assert.deepEqual(drives.drives.filter((d) => d.isDefault).map((d) => d.name), ['lake']);
+      assert.deepEqual(
+        drives.drives.filter((d) => d.isDefault).map((d) => d.name),
+        ['lake'],
+      );
       assert.equal((await put(owner, 'fresh2', 'a\n1\n')).json<{ version: { drive: string } }>().version.drive, 'lake');
       // Back, so the other tests see the usual default.
       assert.equal((await owner.req(`${WS}/default-drive`, jsonBody({ drive: 'default' }, 'PUT'))).status, 200);
@@ -217,7 +215,11 @@ for (const backend of BACKENDS) {
         outcome: 'denied',
         details: { reason: 're-authentication required' },
       });
-      assert.equal((await owner.req(`${DS}/gone`)).json<{ versions: unknown[] }>().versions.length, 2, 'nothing deleted');
+      assert.equal(
+        (await owner.req(`${DS}/gone`)).json<{ versions: unknown[] }>().versions.length,
+        2,
+        'nothing deleted',
+      );
       const re = await owner.req(
         '/api/v1/auth/reauth',
         jsonBody({ password: GOOD_PASSWORD, code: totpNow(secret, Date.now() + 30_000) }),

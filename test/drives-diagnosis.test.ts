@@ -190,7 +190,11 @@ for (const backend of BACKENDS) {
           ).status,
           201,
         );
-      const usage = (await owner.req(`${D}/lake/usage`)).json<{ versions: number; bytes: number; datasets: string[] }>();
+      const usage = (await owner.req(`${D}/lake/usage`)).json<{
+        versions: number;
+        bytes: number;
+        datasets: string[];
+      }>();
       assert.deepEqual(usage, { versions: 2, bytes: 15, datasets: ['alpha', 'beta'] });
       const shown = await owner.req(`${D}/lake`);
       assert.ok(!/secretAccessKey|S3RVER/.test(shown.body), 'settings without secrets');

@@ -217,7 +217,9 @@ async function emailsOf(
 ): Promise<Map<string, string>> {
   if (workspaceId !== undefined) {
     const wanted = new Set(ids);
-    return new Map((await identity.users.list(workspaceId)).filter((u) => wanted.has(u.id)).map((u) => [u.id, u.email]));
+    return new Map(
+      (await identity.users.list(workspaceId)).filter((u) => wanted.has(u.id)).map((u) => [u.id, u.email]),
+    );
   }
   const found = await Promise.all(ids.map((id) => identity.users.find(id)));
   return new Map(found.flatMap((u) => (u ? [[u.id, u.email] as [string, string]] : [])));

@@ -17,8 +17,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('code', 'text', (c) => c.check(sql`code is null or length(code) <= 64`))
     .addColumn('failed_step', 'text', (c) => c.check(sql`failed_step is null or length(failed_step) <= 32`))
     .addColumn('latency_ms', 'double precision')
-    .addForeignKeyConstraint('drive_checks_drive_fk', ['workspace_id', 'drive'], 'drives', ['workspace_id', 'name'], (fk) =>
-      fk.onDelete('cascade'),
+    .addForeignKeyConstraint(
+      'drive_checks_drive_fk',
+      ['workspace_id', 'drive'],
+      'drives',
+      ['workspace_id', 'name'],
+      (fk) => fk.onDelete('cascade'),
     )
     .execute();
   await sql`create index drive_checks_by_drive on drive_checks (workspace_id, drive, checked_at desc)`.execute(db);

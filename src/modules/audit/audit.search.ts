@@ -76,8 +76,7 @@ export async function searchEvents(db: Executor, input: SearchQuery): Promise<Se
   }
   if (q.workspace !== undefined) query = query.where('workspace', '=', q.workspace);
   if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
-  if (q.hideReads === 'true')
-    query = query.where('action', 'not like', '%.read').where('action', 'not like', '%.list');
+  if (q.hideReads === 'true') query = query.where('action', 'not like', '%.read').where('action', 'not like', '%.list');
   if (q.from !== undefined) query = query.where('time', '>=', new Date(q.from));
   if (q.to !== undefined) query = query.where('time', '<', new Date(q.to));
   if (q.cursor !== undefined)

@@ -25,7 +25,8 @@ export function corsStep(
   const info = 'informational: the console uploads through Strongroom, not straight to the bucket';
   if (!directUploads) {
     if (facts.cors === undefined) return { status: 'skip', reason: `${info}; the CORS rules could not be read` };
-    if (origin === undefined) return { status: 'skip', reason: `${info}; no public URL is set to compare the rules with` };
+    if (origin === undefined)
+      return { status: 'skip', reason: `${info}; no public URL is set to compare the rules with` };
     const allowed = facts.cors.some((r) => r.origins.includes('*') || r.origins.includes(origin));
     return { status: 'skip', reason: `${info}; the rules ${allowed ? 'allow' : 'do not allow'} ${origin}` };
   }

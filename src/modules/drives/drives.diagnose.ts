@@ -144,7 +144,13 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     const t = performance.now();
     try {
       const { addresses } = await input.resolve(input.endpoint);
-      add('endpoint', 'pass', `${host} resolves to ${addresses.join(', ')} (allowed)`, undefined, performance.now() - t);
+      add(
+        'endpoint',
+        'pass',
+        `${host} resolves to ${addresses.join(', ')} (allowed)`,
+        undefined,
+        performance.now() - t,
+      );
     } catch (err) {
       if (codeOf(err) === 'EGRESS') {
         add('endpoint', 'fail', safeReason(err), EGRESS_HINT);
@@ -190,7 +196,12 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const tlsStep = () => {
     if (kind === 'local') add('tls', 'skip', 'not applicable to a local directory');
     else if (isHttp)
-      add('tls', 'warn', 'plain HTTP: traffic to this endpoint is not encrypted', 'Use an https endpoint outside tests.');
+      add(
+        'tls',
+        'warn',
+        'plain HTTP: traffic to this endpoint is not encrypted',
+        'Use an https endpoint outside tests.',
+      );
     else add('tls', 'pass', 'the certificate is valid for the endpoint');
   };
 

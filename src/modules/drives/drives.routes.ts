@@ -14,7 +14,13 @@ import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
-import { cloudCredential, DRIVE_KINDS, driveInputSchema, driveNameSchema, type DriveInput } from './drives.definition.ts';
+import {
+  cloudCredential,
+  DRIVE_KINDS,
+  driveInputSchema,
+  driveNameSchema,
+  type DriveInput,
+} from './drives.definition.ts';
 import type { DrivesService, DriveView } from './drives.service.ts';
 
 export interface DrivesRoutesDeps {

@@ -313,7 +313,8 @@ export function createDrivesService(deps: DrivesDeps) {
       const used = (await deps.usage?.(trx, ws, name)) ?? 0;
       if (used > 0) {
         const datasets = (await deps.holders?.(trx, ws, name)) ?? [];
-        const named = datasets.length > 0 ? ` of ${datasets.length === 20 ? 'datasets including' : ''} ${datasets.join(', ')}` : '';
+        const named =
+          datasets.length > 0 ? ` of ${datasets.length === 20 ? 'datasets including' : ''} ${datasets.join(', ')}` : '';
         throw new AppError('CONFLICT', {
           detail: `The drive holds ${used} dataset version(s)${named}; delete those versions (or the datasets) first.`,
           meta: { datasetVersions: used, datasets },
@@ -399,7 +400,11 @@ export function createDrivesService(deps: DrivesDeps) {
       await store.setCredentialPath(trx, ws, name, path);
       await store.setStatus(trx, ws, name, 'healthy', null, p.diagnosis);
       await store.addCheck(trx, ws, name, checkOf(p.diagnosis));
-      return { drive: view((await store.find(trx, ws, name))!), diagnosis: p.diagnosis, previousSecret: row.credential_path };
+      return {
+        drive: view((await store.find(trx, ws, name))!),
+        diagnosis: p.diagnosis,
+        previousSecret: row.credential_path,
+      };
     },
 
     /** A driver for a saved drive (datasets use this). Close it when done. */
