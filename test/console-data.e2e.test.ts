@@ -6,7 +6,9 @@
  * export of more than 1000 events is one `.jsonl` file holding every one of them, the person
  * filter takes an email and "hide reads" hides reads; a drive page shows it is ready after Add
  * Drive, its usage, health history and a default-drive switch; removing a drive in use names the
- * datasets; the Mount New Drive wizard reports a name that does not resolve as such.
+ * datasets; the Mount New Drive wizard reports a name that does not resolve as such; the vault
+ * shows each certificate version's subject, expiry and fingerprint, a "due" view, and after the
+ * current version is deleted points to the live one with a rollback.
  *
  * The owner signs in through the API (MFA enrolled) and the session cookie is handed to the
  * browser; the console picks up its CSRF token from /auth/me.
@@ -17,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { generateSelfSigned } from '../src/installation/tls.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
 import { GOOD_PASSWORD, jsonBody, ownerSession, totpNow, type Session } from './helpers/identity.ts';
@@ -226,6 +229,53 @@ describe('console data pages in Chromium', () => {
     assert.match((await diagnosis.textContent()) ?? '', /spelling of the host name/);
     assert.doesNotMatch((await diagnosis.textContent()) ?? '', /rejected the credentials/);
     await browser.shot('35-wizard-dns');
+  });
+
+  test('vault: certificate facts per version, the due view, a pointer to the live version and a rollback', async (t) => {
+    if (skip) return t.skip('no chromium');
+    const soon = new Date(Date.now() + 86_400_000).toISOString();
+    for (let i = 0; i < 2; i++) {
+      const { cert } = await generateSelfSigned();
+      const res = await owner.req(
+        `${WS}/secrets/data/tls/site`,
+        jsonBody(
+          {
+            type: 'certificate',
+            value: { certificate: cert },
+            ...(i === 0 ? { metadata: { description: 'site certificate', expiresAt: soon } } : {}),
+          },
+          'PUT',
+        ),
+      );
+      assert.equal(res.status, 200, res.body);
+    }
+    await page.goto(`${base}/vault`);
+    await page.getByRole('button', { name: 'Due', exact: true }).click();
+    const due = page.getByTestId('secrets-due');
+    await due.getByRole('link', { name: 'tls/site' }).waitFor();
+    assert.match((await due.textContent()) ?? '', /expires soon/);
+    await due.getByRole('link', { name: 'tls/site' }).click();
+    const facts = page.getByTestId('certificate-2');
+    await facts.waitFor();
+    assert.match((await facts.textContent()) ?? '', /subject .*expires .*SHA-256 [0-9A-F:]{95}/i);
+    await page.getByTestId('certificate-1').waitFor();
+    await browser.shot('37-vault-certificate-due');
+
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Delete version 2?' }).getByRole('button', { name: 'Delete' }).click();
+    const pointer = page.getByText('The current version 2 is deleted');
+    await pointer.waitFor();
+    assert.match((await page.getByRole('status').filter({ hasText: 'is deleted' }).textContent()) ?? '', /v1/);
+    await page.getByRole('button', { name: 'Roll back to v1' }).click();
+    await page
+      .getByRole('dialog', { name: 'Roll back to version 1?' })
+      .getByRole('button', { name: 'Roll back' })
+      .click();
+    await page.getByTestId('secret-version-3').waitFor();
+    await pointer.waitFor({ state: 'detached' });
+    const meta = (await owner.req(`${WS}/secrets/metadata/tls/site`)).json<{ currentVersion: number }>();
+    assert.equal(meta.currentVersion, 3);
+    await browser.shot('38-vault-rolled-back');
   });
 
   test('deleting a version, then the dataset: confirmation, then a fresh sign-in', async (t) => {

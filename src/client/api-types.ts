@@ -313,3 +313,16 @@ export interface DriveCheck {
   failedStep: string | null;
   latencyMs: number | null;
 }
+
+/** A secret whose expiry, rotation or certificate is due (`GET …/secrets-due`). */
+export interface SecretDue {
+  path: string;
+  type: string;
+  owner: string | null;
+  tags: string[];
+  currentVersion: number;
+  reasons: string[];
+  expiresAt: string | null;
+  rotationDueAt: string | null;
+  certificateNotAfter: string | null;
+}

@@ -29,6 +29,7 @@ import type {
   SecretMetadata,
   SecretMetadataInput,
   SecretSummary,
+  SecretDue,
   SecretType,
   SessionInfo,
   UnsealProgress,
@@ -159,6 +160,7 @@ export const paths = {
   driveUsage: (w: string, name: string) => `${driveBase(w, name)}/usage`,
   driveHealth: (w: string, name: string) => `${driveBase(w, name)}/health`,
   driveCredentials: (w: string, name: string) => `${driveBase(w, name)}/credentials`,
+  secretsDue: (w: string, withinDays: number) => `${wsBase(w)}/secrets-due${query({ withinDays })}`,
 };
 
 /** The body of `POST …/datasets/:name/uploads` (a resumable upload session). */
@@ -262,6 +264,8 @@ export function createApi(t: JsonTransport) {
         t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'destroy', path), { versions }),
       destroyAll: (w: string, path: string) =>
         t.request<{ path: string; destroyed: true; versions: number }>('DELETE', p.secret(w, 'metadata', path)),
+      /** Secrets expired or due (rotation, expiry, certificate end) now or within `withinDays`. */
+      due: (w: string, withinDays = 0) => t.request<{ secrets: SecretDue[] }>('GET', p.secretsDue(w, withinDays)),
       /** A new version holding the value of version `version` (check-and-set with `cas`). */
       rollback: (w: string, path: string, version: number, cas?: number) =>
         t.request<SecretWrite>('POST', p.secret(w, 'rollback', path), {

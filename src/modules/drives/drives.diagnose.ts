@@ -147,7 +147,7 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       add(
         'endpoint',
         'pass',
-        `${host} resolves to ${addresses.join(', ')} (allowed)`,
+        `${new URL(input.endpoint).hostname} resolves to ${addresses.join(', ')} (allowed)`,
         undefined,
         performance.now() - t,
       );
