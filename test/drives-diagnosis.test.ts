@@ -114,6 +114,27 @@ for (const backend of BACKENDS) {
       await expectAudit(app, { action: 'drive.drive.create', outcome: 'failure', resource: { id: 'typo' } });
     });
 
+    test('an endpoint that is not a URL (in an Azure connection string) is a diagnosis, not a server error', async (t) => {
+      if (skipped(t)) return;
+      const res = await owner.req(
+        `${D}/test`,
+        jsonBody({
+          name: 'odd',
+          kind: 'azure',
+          config: { container: 'datasets' },
+          credentials: {
+            provider: 'azure',
+            kind: 'connection-string',
+            connectionString: 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;BlobEndpoint=not a url',
+          },
+        }),
+      );
+      assert.equal(res.status, 200, res.body);
+      const r = res.json<Report>();
+      assert.equal(r.code, 'VALIDATION_FAILED');
+      assert.equal(step(r, 'endpoint').reason, 'the endpoint is not a valid URL');
+    });
+
     test('an allowed address passes the endpoint step by naming it', async (t) => {
       if (skipped(t)) return;
       const r = await test$(s3Drive('fine', s3.endpoint));

@@ -139,15 +139,22 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const { kind } = input;
   const isHttp = input.endpoint?.startsWith('http:') === true;
 
-  const host = input.endpoint ? new URL(input.endpoint).host : undefined;
-  if (input.endpoint && input.resolve) {
+  let url: URL | undefined;
+  try {
+    url = input.endpoint ? new URL(input.endpoint) : undefined;
+  } catch {
+    add('endpoint', 'fail', 'the endpoint is not a valid URL', 'Give the endpoint as https://host[:port].');
+    return finish('VALIDATION_FAILED');
+  }
+  const host = url?.host;
+  if (input.endpoint && url && input.resolve) {
     const t = performance.now();
     try {
       const { addresses } = await input.resolve(input.endpoint);
       add(
         'endpoint',
         'pass',
-        `${new URL(input.endpoint).hostname} resolves to ${addresses.join(', ')} (allowed)`,
+        `${url.hostname} resolves to ${addresses.join(', ')} (allowed)`,
         undefined,
         performance.now() - t,
       );
