@@ -231,6 +231,25 @@ describe('console data pages in Chromium', () => {
     await browser.shot('35-wizard-dns');
   });
 
+  test('the wizard takes a GCS key from a file or a masked field, never shown in the clear', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.goto(`${base}/drives/new`);
+    await page.getByRole('radio', { name: /Google Cloud Storage/ }).click();
+    await page.getByLabel('Drive name').fill('gcs-key');
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    const field = page.getByLabel('Key file (JSON)');
+    assert.equal(await field.getAttribute('type'), 'password', 'a masked field, not a plain textarea');
+    assert.equal(await page.locator('textarea').count(), 0);
+    const keyFile = path.join(work, 'sa-key.json');
+    const key = { type: 'service_account', client_email: 'loader@proj.iam.gserviceaccount.com', private_key: 'KEY' };
+    await writeFile(keyFile, JSON.stringify(key));
+    await page.getByLabel('Key file', { exact: true }).setInputFiles(keyFile);
+    await page.getByTestId('key-file-state').getByText('sa-key.json loaded — service account loader@proj').waitFor();
+    assert.equal(JSON.parse(await field.inputValue()).client_email, key.client_email, 'the file fills the field');
+    assert.ok(!(await page.locator('body').innerText()).includes('private_key'), 'the key is not shown');
+    await browser.shot('35b-wizard-gcs-key');
+  });
+
   test('vault: certificate facts per version, the due view, a pointer to the live version and a rollback', async (t) => {
     if (skip) return t.skip('no chromium');
     const soon = new Date(Date.now() + 86_400_000).toISOString();
