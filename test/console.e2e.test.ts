@@ -261,6 +261,10 @@ describe('console in Chromium', () => {
     assert.ok((await diagnosis.locator('[data-status="pass"]').count()) >= 3, 'each passing step is listed');
     await browser.shot('05-mount-test-passed');
     await page.getByRole('button', { name: 'Add Drive' }).click();
+    // Added: the drive's page says it is ready and offers the first upload.
+    await page.getByText('Drive azure-lake is ready').waitFor();
+    await page.getByRole('button', { name: 'Upload a dataset to this drive' }).waitFor();
+    await page.getByRole('link', { name: 'Data Store' }).first().click();
     const row = page.getByTestId('drive-azure-lake');
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /Azure Blob Storage/);

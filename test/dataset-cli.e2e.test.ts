@@ -14,11 +14,12 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliCredentials, cliIn } from './helpers/cli.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { ownerSession } from './helpers/identity.ts';
+import { GOOD_PASSWORD, ownerSession, totpNow } from './helpers/identity.ts';
 
 let app: TestApp | undefined;
 let dir: string;
 let env: Record<string, string>;
+let totpSecret = '';
 
 const cli = (args: string[], o: { env?: Record<string, string>; input?: Buffer; bare?: boolean } = {}) =>
   cliIn(dir, args, { ...o, env: { ...env, ...o.env } });
@@ -37,7 +38,8 @@ async function findFile(root: string, name: string): Promise<string | undefined>
 before(async () => {
   app = await startTestApp('pglite');
   dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-dscli-'));
-  const { session } = await ownerSession(app, 'dataset-cli@corp.test');
+  const { session, secret } = await ownerSession(app, 'dataset-cli@corp.test');
+  totpSecret = secret;
   env = await cliCredentials(dir, app, session, 'dataset-cli@corp.test');
 });
 after(async () => {
@@ -140,8 +142,31 @@ test('dataset upload/list/versions/download/delete, key export, decrypt without 
     'the export is audited',
   );
 
-  const [delVersion, noYes, whole] = await Promise.all([
-    cli(['dataset', 'delete', 'raw', '--at', '1']),
+  const edit = await cli([
+    'dataset',
+    'edit',
+    'raw',
+    '--tag',
+    'finance',
+    '--tag',
+    'q3',
+    '--description',
+    'raw bytes v2',
+  ]);
+  assert.equal(edit.status, 0, edit.stderr);
+  assert.match(edit.stdout.toString(), /^raw: tags \[finance,q3\] {2}raw bytes v2$/m);
+  assert.equal((await cli(['dataset', 'edit', 'raw'])).status, 2, 'nothing to change is a usage error');
+
+  // Deletions need a recent sign-in: an old proof makes the CLI ask (here: from files) and retry.
+  await app!.server.database.db
+    .updateTable('sessions')
+    .set({ authenticated_at: new Date(Date.now() - 3600_000) })
+    .execute();
+  await writeFile(path.join(dir, 'pw'), `${GOOD_PASSWORD}\n`, { mode: 0o600 });
+  await writeFile(path.join(dir, 'code'), `${totpNow(totpSecret, Date.now() + 30_000)}\n`, { mode: 0o600 });
+  const reauthFiles = ['--password-file', path.join(dir, 'pw'), '--totp-file', path.join(dir, 'code')];
+  const delVersion = await cli(['dataset', 'delete', 'raw', '--at', '1', ...reauthFiles]);
+  const [noYes, whole] = await Promise.all([
     cli(['dataset', 'delete', 'lake--a.csv']),
     cli(['dataset', 'delete', 'lake--sub--b.txt', '--yes']),
   ]);

@@ -79,7 +79,8 @@ test('drive list/test/add/show/test/remove with the secret on stdin', async () =
   const ok = await cli(['drive', 'test', 'lake', ...args], `${S3RVER_CREDENTIALS.secretAccessKey}\n`);
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /✓ A probe object can be written/);
-  assert.match(ok.stdout, /CORS rules to add for browser uploads/);
+  assert.match(ok.stdout, /- CORS \(browser uploads straight to the bucket\): informational/);
+  assert.doesNotMatch(ok.stdout, /CORS rules to add/, 'no rules to paste for uploads the console does not make');
   const add = await cli(
     ['drive', 'add', 'lake', ...args, '--description', 'the lake'],
     `${S3RVER_CREDENTIALS.secretAccessKey}\n`,
@@ -95,6 +96,11 @@ test('drive list/test/add/show/test/remove with the secret on stdin', async () =
   const retest = await cli(['drive', 'test', 'lake']);
   assert.equal(retest.status, 0, retest.stdout);
   assert.match((await cli(['drive', 'list'])).stdout, /^lake {2}s3 {2}cli-bucket {2}healthy/m);
+
+  const madeDefault = await cli(['drive', 'default', 'lake']);
+  assert.equal(madeDefault.status, 0, madeDefault.stderr);
+  assert.match(madeDefault.stdout, /^Default drive: lake \(was default\)\.$/m);
+  assert.match((await cli(['drive', 'default', 'default'])).stdout, /Default drive: default \(was lake\)/);
 
   const noStdin = await cli(['drive', 'test', 'x', '--kind', 's3', '--bucket', 'b']);
   assert.equal(noStdin.status, 2, 'S3 without credentials is a usage error');

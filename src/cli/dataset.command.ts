@@ -18,6 +18,7 @@ import { downloadVersion, uploadFile, type UploadOptions, type VersionOut } from
 import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress.ts';
 import { RESUMABLE_THRESHOLD, uploadResumable, type ResumableOptions } from './dataset-resumable.ts';
+import { withReauth, type ReauthOptions } from './secret.command.ts';
 
 interface UploadCliOptions extends UploadOptions {
   resumable?: boolean;
@@ -231,13 +232,36 @@ export function registerDatasetCommand(program: Command): void {
         );
     });
 
+  ws(dataset.command('edit <name>'))
+    .description('Set the description and/or the tags of a dataset (--tag repeatable; --no-tags clears them)')
+    .option('--description <text>', 'the new description')
+    .option('--tag <tag>', 'a tag (repeat for more); replaces the current tags', (v: string, a: string[] = []) => [
+      ...a,
+      v,
+    ])
+    .option('--no-tags', 'remove every tag')
+    .action(async (name: string, o: { workspace: string; description?: string; tag?: string[]; tags?: boolean }) => {
+      checkName(name);
+      const tags = o.tags === false ? [] : o.tag;
+      if (o.description === undefined && tags === undefined)
+        throw new CliExit(EXIT.USAGE, 'Give --description, --tag or --no-tags.');
+      const api = sessionApi(await loadCredentials());
+      const d = await api.datasets.update(o.workspace, name, {
+        ...(o.description !== undefined ? { description: o.description } : {}),
+        ...(tags !== undefined ? { tags } : {}),
+      });
+      process.stdout.write(`${d.name}: tags [${d.tags.join(',')}]${d.description ? `  ${d.description}` : ''}\n`);
+    });
+
   ws(dataset.command('delete <name>'))
     .description(
       'Delete one version, or (with --yes) the whole dataset; the encrypted objects are removed from the drive',
     )
     .option('--at <version>', 'the version to delete')
     .option('--yes', 'confirm deleting the whole dataset with every version')
-    .action(async (name: string, o: { workspace: string; at?: string; yes?: boolean }) => {
+    .option('--password-file <file>', 'password for re-authentication, if asked')
+    .option('--totp-file <file>', 'TOTP code for re-authentication, if asked')
+    .action(async (name: string, o: { workspace: string; at?: string; yes?: boolean } & ReauthOptions) => {
       checkName(name);
       const v = versionOption(o.at);
       if (v === undefined && !o.yes)
@@ -246,10 +270,9 @@ export function registerDatasetCommand(program: Command): void {
           `This deletes dataset ${name} with every version: add --yes to confirm, or name one version with --at.`,
         );
       const api = sessionApi(await loadCredentials());
-      const r =
-        v === undefined
-          ? await api.datasets.remove(o.workspace, name)
-          : await api.datasets.deleteVersion(o.workspace, name, v);
+      const r = await withReauth(api, o, () =>
+        v === undefined ? api.datasets.remove(o.workspace, name) : api.datasets.deleteVersion(o.workspace, name, v),
+      );
       process.stdout.write(
         `${name}: deleted ${v === undefined ? 'the dataset' : 'version'}${r.deleted.length ? ` (version(s) ${r.deleted.join(', ')})` : ''}\n`,
       );

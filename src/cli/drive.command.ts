@@ -278,6 +278,15 @@ export function registerDriveCommand(program: Command): void {
     });
 
   drive
+    .command('default <name>')
+    .description('Make a drive the workspace default: new datasets go there when no drive is named (owners, admins)')
+    .option('--workspace <ws>', 'workspace id', 'default')
+    .action(async (name: string, o: { workspace: string }) => {
+      const r = await (await session()).drives.setDefault(o.workspace, name);
+      process.stdout.write(`Default drive: ${r.defaultDrive}${r.previous ? ` (was ${r.previous})` : ''}.\n`);
+    });
+
+  drive
     .command('remove <name>')
     .description('Remove a drive (refused while it holds datasets; its inline credentials are destroyed)')
     .option('--workspace <ws>', 'workspace id', 'default')

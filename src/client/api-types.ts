@@ -231,6 +231,8 @@ export interface AuditFilters {
   outcome?: 'success' | 'failure' | 'denied';
   from?: string;
   to?: string;
+  /** 'true': leave out reads (`….read`, `….list`). */
+  hideReads?: 'true' | 'false';
   cursor?: string;
   order?: 'asc' | 'desc';
   limit?: number;
@@ -333,3 +335,32 @@ export interface KeyExport {
 }
 
 export const ROLE_NAMES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'] as const;
+
+/** What a drive holds (committed versions, their bytes, the datasets with versions on it). */
+export interface DriveUsage {
+  versions: number;
+  bytes: number;
+  datasets: string[];
+}
+
+/** One recorded test of a drive (on add, re-test and the periodic health check). */
+export interface DriveCheck {
+  checkedAt: string;
+  ok: boolean;
+  code: string | null;
+  failedStep: string | null;
+  latencyMs: number | null;
+}
+
+/** A secret whose expiry, rotation or certificate is due (`GET …/secrets-due`). */
+export interface SecretDue {
+  path: string;
+  type: string;
+  owner: string | null;
+  tags: string[];
+  currentVersion: number;
+  reasons: string[];
+  expiresAt: string | null;
+  rotationDueAt: string | null;
+  certificateNotAfter: string | null;
+}

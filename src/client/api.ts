@@ -18,7 +18,9 @@ import type {
   DatasetVersion,
   Diagnosis,
   Drive,
+  DriveCheck,
   DriveInput,
+  DriveUsage,
   KeyExport,
   KeysStatus,
   Member,
@@ -29,6 +31,7 @@ import type {
   SecretMetadata,
   SecretMetadataInput,
   SecretSummary,
+  SecretDue,
   SecretType,
   SessionInfo,
   SessionView,
@@ -169,6 +172,14 @@ export const paths = {
   auditExport: (w: string, filters: AuditFilters, format: 'csv' | 'jsonl') =>
     `${wsBase(w)}/audit/events${query({ ...filters, format })}`,
   auditVerify: (w: string) => `${wsBase(w)}/audit/verify`,
+  /** The whole filtered range as one file (`audit-events-<ws>.jsonl` / `.csv`), streamed by the server. */
+  auditFullExport: (w: string, filters: Omit<AuditFilters, 'cursor' | 'limit'>, format: 'csv' | 'jsonl') =>
+    `${wsBase(w)}/audit/export${query({ ...filters, format })}`,
+  defaultDrive: (w: string) => `${wsBase(w)}/default-drive`,
+  driveUsage: (w: string, name: string) => `${driveBase(w, name)}/usage`,
+  driveHealth: (w: string, name: string) => `${driveBase(w, name)}/health`,
+  driveCredentials: (w: string, name: string) => `${driveBase(w, name)}/credentials`,
+  secretsDue: (w: string, withinDays: number) => `${wsBase(w)}/secrets-due${query({ withinDays })}`,
 };
 
 /** The body of `POST …/datasets/:name/uploads` (a resumable upload session). */
@@ -224,6 +235,14 @@ export function createApi(t: JsonTransport) {
       retest: (w: string, name: string) => t.request<Diagnosis>('POST', p.driveTest(w, name)),
       remove: (w: string, name: string) =>
         t.request<{ name: string; removed: true; credentialsDestroyed: boolean }>('DELETE', p.drive(w, name)),
+      /** Owners and admins: where new datasets go when no drive is named. */
+      setDefault: (w: string, drive: string) =>
+        t.request<{ defaultDrive: string; previous: string | null }>('PUT', p.defaultDrive(w), { drive }),
+      usage: (w: string, name: string) => t.request<DriveUsage>('GET', p.driveUsage(w, name)),
+      health: (w: string, name: string) => t.request<{ checks: DriveCheck[] }>('GET', p.driveHealth(w, name)),
+      /** New credentials, tested before they replace the old ones (needs a recent sign-in). */
+      rotateCredentials: (w: string, name: string, credentials: Record<string, unknown>) =>
+        t.request<{ drive: Drive; diagnosis: Diagnosis }>('PUT', p.driveCredentials(w, name), { credentials }),
     },
     datasets: {
       /** One page (default 100, at most 1000); pass `next` back as `after` for the following one. */
@@ -235,6 +254,9 @@ export function createApi(t: JsonTransport) {
         t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
       remove: (w: string, name: string) =>
         t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(w, name)),
+      /** Description and/or tags (removing a tag needs the right to read the dataset under its current tags). */
+      update: (w: string, name: string, body: { description?: string; tags?: string[] }) =>
+        t.request<Omit<DatasetDetail, 'versions'>>('PATCH', p.dataset(w, name), body),
     },
     uploads: {
       create: (w: string, name: string, body: UploadSessionInput) =>
@@ -273,6 +295,8 @@ export function createApi(t: JsonTransport) {
         t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'destroy', path), { versions }),
       destroyAll: (w: string, path: string) =>
         t.request<{ path: string; destroyed: true; versions: number }>('DELETE', p.secret(w, 'metadata', path)),
+      /** Secrets expired or due (rotation, expiry, certificate end) now or within `withinDays`. */
+      due: (w: string, withinDays = 0) => t.request<{ secrets: SecretDue[] }>('GET', p.secretsDue(w, withinDays)),
       /** A new version holding the value of version `version` (check-and-set with `cas`). */
       rollback: (w: string, path: string, version: number, cas?: number) =>
         t.request<SecretWrite>('POST', p.secret(w, 'rollback', path), {

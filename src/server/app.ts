@@ -182,11 +182,25 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
   registerRoutes(
     fastify,
-    auditRoutes({ audit: deps.auditTrail, membersOf: (ws) => deps.identity.account.memberIds(ws) }),
+    auditRoutes({
+      audit: deps.auditTrail,
+      membersOf: (ws) => deps.identity.account.memberIds(ws),
+      emailsOf: (ws, ids) => emailsOf(deps.identity, ws, ids),
+    }),
     pipeline,
   );
   registerRoutes(fastify, backupsRoutes({ backups: deps.backups }), pipeline);
-  registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
+  registerRoutes(
+    fastify,
+    drivesRoutes({
+      drives: deps.drives,
+      usageOf: async (ws, name) => ({
+        ...(await deps.datasets.bytesOnDrive(ws, name)),
+        datasets: await deps.datasets.datasetsOnDrive(deps.database.db, ws, name),
+      }),
+    }),
+    pipeline,
+  );
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   registerRoutes(
     fastify,
@@ -217,4 +231,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   await fastify.ready();
   return { fastify, routes };
+}
+
+/** Emails of users for audit exports: members of `workspaceId` only, or anyone for the installation's trail. */
+async function emailsOf(
+  identity: IdentityModule,
+  workspaceId: string | undefined,
+  ids: string[],
+): Promise<Map<string, string>> {
+  if (workspaceId !== undefined) {
+    const wanted = new Set(ids);
+    return new Map(
+      (await identity.users.list(workspaceId)).filter((u) => wanted.has(u.id)).map((u) => [u.id, u.email]),
+    );
+  }
+  const found = await Promise.all(ids.map((id) => identity.users.find(id)));
+  return new Map(found.flatMap((u) => (u ? [[u.id, u.email] as [string, string]] : [])));
 }

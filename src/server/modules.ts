@@ -137,8 +137,9 @@ export async function buildModules(
     vault,
     guard: createEgressGuardFromConfig(config),
     localRoot: config.STRONGROOM_LOCAL_DRIVE_ROOT ?? path.join(config.STRONGROOM_HOME, 'drives'),
-    consoleOrigin: new URL(config.STRONGROOM_PUBLIC_URL ?? `https://localhost:${config.STRONGROOM_HTTPS_PORT}`).origin,
+    consoleOrigin: config.STRONGROOM_PUBLIC_URL ? new URL(config.STRONGROOM_PUBLIC_URL).origin : undefined,
     usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
+    holders: (exec, ws, name) => datasets.datasetsOnDrive(exec, ws, name),
   });
   await drives.ensureDefaults();
   const leases = createLeaseHolder({

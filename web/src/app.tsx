@@ -10,6 +10,7 @@ import { FirstRun } from './pages/first-run.tsx';
 import { RulesPage } from './pages/rules.tsx';
 import { MfaEnrolScreen } from './pages/mfa-enrol.tsx';
 import { DrivesPage } from './pages/drives.tsx';
+import { DrivePage } from './pages/drive-page.tsx';
 import { MountWizard } from './pages/mount-wizard.tsx';
 import { DatasetsPage } from './pages/datasets.tsx';
 import { DatasetPage } from './pages/dataset-page.tsx';
@@ -26,7 +27,7 @@ function pageFor(segments: string[]) {
   const single = second === undefined;
   switch (top) {
     case 'drives':
-      return single ? <DrivesPage /> : second === 'new' ? <MountWizard /> : undefined;
+      return single ? <DrivesPage /> : second === 'new' ? <MountWizard /> : <DrivePage name={second} />;
     case 'datasets':
       return single ? <DatasetsPage /> : <DatasetPage name={second} />;
     case 'vault':

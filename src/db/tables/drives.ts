@@ -8,7 +8,7 @@ export const DRIVE_KINDS = ['local', 's3', 'azure', 'gcs'] as const;
 export type DriveKindName = (typeof DRIVE_KINDS)[number];
 export type DriveStatus = 'unknown' | 'healthy' | 'failing';
 
-/** Tables of the drives module (migration 0007). No credential is stored here. */
+/** Tables of the drives module (migrations 0007, 0012). No credential is stored here. */
 export interface DrivesTables {
   drives: {
     workspace_id: string;
@@ -25,5 +25,15 @@ export interface DrivesTables {
     created_by: string;
     created_at: Created;
     updated_at: Ts;
+  };
+  drive_checks: {
+    id: ColumnType<string, never, never>;
+    workspace_id: string;
+    drive: string;
+    checked_at: Created;
+    ok: boolean;
+    code: string | null;
+    failed_step: string | null;
+    latency_ms: number | null;
   };
 }

@@ -1,6 +1,8 @@
 /**
- * The audit API — declarations only: search/export (`GET .../audit/events`, `format` json |
- * jsonl | csv, `x-next-cursor` for the next page) and verification (`GET .../audit/verify`), for
+ * The audit API — declarations only: search (`GET .../audit/events`, `format` json | jsonl |
+ * csv, one page, `x-next-cursor` for the next), export (`GET .../audit/export`: the whole
+ * filtered range streamed as `audit-events….jsonl` or `.csv`, paged internally with no cap, its
+ * event recorded before the first byte) and verification (`GET .../audit/verify`), for
  * the installation (operator) and for one workspace (its members with audit rights: owner, admin,
  * auditor; only events about that workspace's resources are returned).
  *
@@ -9,14 +11,20 @@
  */
 import { z } from 'zod';
 import { workspaceParams } from '../../contracts/common.ts';
+import { Readable } from 'node:stream';
 import { route, type RouteDef } from '../../http/route.ts';
-import { searchQuerySchema, toCsv, toJsonLines } from './audit.search.ts';
+import { exportChunks, searchQuerySchema, toCsv, toJsonLines, type SearchQuery } from './audit.search.ts';
 import type { AuditModule } from './audit.service.ts';
 
 export interface AuditRoutesDeps {
   audit: Pick<AuditModule, 'search' | 'verify'>;
   /** Ids of a workspace's members: its auditors also see their sign-in, MFA and session events. */
   membersOf?: (workspaceId: string) => Promise<readonly string[]>;
+  /**
+   * Emails of users for the CSV export: of the members of `workspaceId` only (a workspace's
+   * auditors never learn a stranger's email), or of anyone for the installation's trail.
+   */
+  emailsOf?: (workspaceId: string | undefined, ids: string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 const eventsQuery = searchQuerySchema.omit({ actionPrefix: true }).extend({
@@ -27,7 +35,52 @@ type EventsQuery = z.output<typeof eventsQuery>;
 
 const TRAIL = { type: 'audit_trail' } as const;
 
-export function auditRoutes({ audit, membersOf }: AuditRoutesDeps): RouteDef[] {
+const exportQuery = eventsQuery.omit({ cursor: true, limit: true, format: true }).extend({
+  format: z.enum(['jsonl', 'csv']).default('jsonl'),
+});
+type ExportQuery = z.output<typeof exportQuery>;
+
+export function auditRoutes({ audit, membersOf, emailsOf }: AuditRoutesDeps): RouteDef[] {
+  /** The whole filtered range as one streamed file; the event (with the query) is committed first. */
+  const exportRoute = (url: string, params: typeof workspaceParams | undefined, querystring: z.ZodType) =>
+    route({
+      method: 'GET',
+      url,
+      action: 'audit.event.export',
+      resource: params ? 'workspace' : 'system',
+      run: 'stream',
+      schema: { ...(params ? { params } : {}), querystring },
+      handler: async ({ input, event, reply, record }) => {
+        event.resource(TRAIL);
+        const workspaceId = (input.params as { ws?: string } | undefined)?.ws;
+        const { format, action, ...filters } = input.query as ExportQuery;
+        const query = {
+          ...filters,
+          ...(workspaceId !== undefined ? { workspace: workspaceId } : {}),
+          ...(action !== undefined ? { actionPrefix: action } : {}),
+        };
+        event.details({ query: { ...query, format } });
+        // Bad filters fail here, before the event and before any byte.
+        await audit.search({ ...query, limit: 1 });
+        await record();
+        const emails = emailsOf ? (ids: string[]) => emailsOf(workspaceId, ids) : undefined;
+        const name = `audit-events${workspaceId !== undefined ? `-${workspaceId}` : ''}.${format}`;
+        void reply
+          .header('cache-control', 'no-store')
+          .header('content-disposition', `attachment; filename="${name}"`)
+          .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+        // A workspace's export holds what its search shows: its members' sign-in and session events too.
+        const members = workspaceId !== undefined && membersOf ? await membersOf(workspaceId) : undefined;
+        const chunks = exportChunks(
+          (q: SearchQuery) => audit.search(q, undefined, members ? { members } : {}),
+          query,
+          format,
+          emails,
+        );
+        return reply.send(Readable.from(chunks));
+      },
+    });
+
   /** One page of the search, in the format asked for; the query is the event's detail. */
   const searchRoute = (
     url: string,
@@ -75,6 +128,9 @@ export function auditRoutes({ audit, membersOf }: AuditRoutesDeps): RouteDef[] {
       eventsQuery.omit({ workspace: true }),
       (workspaceId) => `audit-events-${workspaceId}.csv`,
     ),
+
+    exportRoute('/api/v1/audit/export', undefined, exportQuery),
+    exportRoute('/api/v1/workspaces/:ws/audit/export', workspaceParams, exportQuery.omit({ workspace: true })),
 
     // The chain is one total order for the installation: a workspace's report covers all of it.
     route({

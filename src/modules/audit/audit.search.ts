@@ -22,6 +22,8 @@ export const searchQuerySchema = z.strictObject({
   outcome: z.enum(OUTCOMES).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  /** `true`: leave out reads (actions ending in `.read` or `.list`), so changes and refusals stand out. */
+  hideReads: z.enum(['true', 'false']).optional(),
   cursor: z.string().max(64).optional(),
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
@@ -104,6 +106,7 @@ export async function searchEvents(db: Executor, input: SearchQuery, scope: Sear
           ]),
     );
   if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
+  if (q.hideReads === 'true') query = query.where('action', 'not like', '%.read').where('action', 'not like', '%.list');
   if (q.from !== undefined) query = query.where('time', '>=', new Date(q.from));
   if (q.to !== undefined) query = query.where('time', '<', new Date(q.to));
   if (q.cursor !== undefined)
@@ -151,11 +154,12 @@ export function csvCell(value: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-function csvRow(e: AuditEvent): string {
+function csvRow(e: AuditEvent, emails?: ReadonlyMap<string, string>): string {
   const cells = [
     String(e.seq),
     e.time,
     e.actor.id,
+    ...(emails ? [emails.get(e.actor.id) ?? ''] : []),
     e.actor.kind,
     e.actor.authMethod ?? '',
     e.action,
@@ -173,7 +177,38 @@ function csvRow(e: AuditEvent): string {
   return cells.map(csvCell).join(',') + '\r\n';
 }
 
-/** CSV with a header row; `withHeader` false for continuation pages. Lines end in CRLF. */
-export function toCsv(events: readonly AuditEvent[], withHeader = true): string {
-  return (withHeader ? CSV_COLUMNS.join(',') + '\r\n' : '') + events.map(csvRow).join('');
+/**
+ * CSV with a header row; `withHeader` false for continuation pages. Lines end in CRLF. With
+ * `emails` (user id → email) an `actor_email` column follows `actor_id`.
+ */
+export function toCsv(events: readonly AuditEvent[], withHeader = true, emails?: ReadonlyMap<string, string>): string {
+  const columns = emails ? [...CSV_COLUMNS.slice(0, 3), 'actor_email', ...CSV_COLUMNS.slice(3)] : CSV_COLUMNS;
+  return (withHeader ? columns.join(',') + '\r\n' : '') + events.map((e) => csvRow(e, emails)).join('');
+}
+
+/**
+ * The whole filtered range as text chunks (JSON lines or CSV), fetched page by page (1000 events
+ * each, keyset cursor), so an export of any size is streamed without a cap and without holding
+ * it in memory. `emailsOf` names the users of each page (CSV only).
+ */
+export async function* exportChunks(
+  search: (q: SearchQuery) => Promise<SearchPage>,
+  query: SearchQuery,
+  format: 'jsonl' | 'csv',
+  emailsOf?: (ids: string[]) => Promise<ReadonlyMap<string, string>>,
+): AsyncGenerator<string> {
+  let cursor: string | undefined;
+  let first = true;
+  do {
+    const { cursor: _ignored, ...rest } = query;
+    const page = await search({ ...rest, limit: MAX_LIMIT, ...(cursor !== undefined ? { cursor } : {}) });
+    if (format === 'jsonl') yield toJsonLines(page.events);
+    else {
+      const users = [...new Set(page.events.filter((e) => e.actor.kind === 'user').map((e) => e.actor.id))];
+      const emails = emailsOf ? await emailsOf(users) : new Map<string, string>();
+      yield toCsv(page.events, first, emails);
+    }
+    first = false;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
 }

@@ -5,15 +5,24 @@
  * Declarations only: every route but the list loads its dataset (tags included, so tag rules
  * apply) and the pipeline decides once on it, then runs the work and records the event. A
  * download is `GET …/versions/:v/content` with single-range `Range` support; its event is
- * recorded before the first byte is sent. A deletion marks versions with its event in one
- * transaction, then removes their objects.
+ * recorded before the first byte is sent. A deletion (re-authenticated) marks versions with its
+ * event in one transaction, then removes their objects. `PATCH …/:name` sets the description and
+ * tags; removing a tag needs the content-read right under the current tags, so nobody lifts a
+ * tag rule they are themselves held to.
  */
 import { z } from 'zod';
 import { CONTROL, datasetNameSchema, pageLimit, tag, versionNo, workspaceParams } from '../../contracts/common.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from './datasets.service.ts';
-import { datasetLoader, datasetParams, datasetRef, NO_SUCH_DATASET, versionOut } from './datasets.schemas.ts';
+import {
+  datasetLoader,
+  datasetParams,
+  datasetRef,
+  descriptionSchema,
+  NO_SUCH_DATASET,
+  versionOut,
+} from './datasets.schemas.ts';
 
 export interface DatasetsRoutesDeps {
   datasets: DatasetsService;
@@ -30,6 +39,9 @@ const datasetOut = z.object({
 });
 const versionParams = datasetParams.extend({ v: versionNo });
 const deletedOut = z.object({ dataset: z.string(), deleted: z.array(z.number()) });
+const patchBody = z
+  .strictObject({ description: descriptionSchema.optional(), tags: z.array(tag).max(32).optional() })
+  .refine((b) => b.description !== undefined || b.tags !== undefined, 'give description, tags or both');
 const base = '/api/v1/workspaces/:ws/datasets';
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` against `size`; undefined = no range; throws 416. */
@@ -129,6 +141,39 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
     }),
 
     route({
+      method: 'PATCH',
+      url: `${base}/:name`,
+      action: 'dataset.dataset.update',
+      run: 'write',
+      resource: dataset,
+      mustExist: NO_SUCH_DATASET,
+      schema: { params: datasetParams, body: patchBody, response: { 200: datasetOut } },
+      handler: async ({ trx, input, row, event, allowed }) => {
+        const { ws: workspaceId, name } = input.params;
+        const tags = input.body.tags === undefined ? undefined : [...new Set(input.body.tags)].sort();
+        const removed = tags === undefined ? [] : row.tags.filter((t) => !tags.includes(t));
+        if (removed.length > 0 && !allowed('dataset.version.read', datasetRef(workspaceId, name, row.tags))) {
+          event.details({ reason: 'may not read the content under its current tags', removed });
+          throw new AppError('FORBIDDEN', {
+            detail: `Removing ${removed.join(', ')} needs the right to read this dataset under its current tags, which you do not have: ask an admin who meets the tag rules.`,
+          });
+        }
+        if (tags !== undefined) event.details({ tags, previousTags: row.tags });
+        if (input.body.description !== undefined) event.details({ description: 'changed' });
+        const d = (await datasets.update(trx, workspaceId, name, { description: input.body.description, tags }))!;
+        return {
+          name: d.name,
+          description: d.description,
+          tags: d.tags,
+          owner: d.owner,
+          createdBy: d.created_by,
+          createdAt: d.created_at.toISOString(),
+          updatedAt: d.updated_at.toISOString(),
+        };
+      },
+    }),
+
+    route({
       method: 'GET',
       url: `${base}/:name/versions/:v`,
       action: 'dataset.dataset.read',
@@ -193,6 +238,7 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
       run: 'stream',
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
+      reauth: true,
       schema: { params: versionParams, response: { 200: deletedOut } },
       handler: async ({ input, event, commit }) => {
         const { ws: workspaceId, name, v } = input.params;
@@ -210,6 +256,7 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
       run: 'stream',
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
+      reauth: true,
       schema: { params: datasetParams, response: { 200: deletedOut } },
       handler: async ({ input, commit }) => {
         const { ws: workspaceId, name } = input.params;

@@ -35,7 +35,12 @@ export const versionOut = z.object({
   committedAt: z.string(),
 });
 /** The answer to every way of creating a version (raw upload, form, completed session). */
-export const createdOut = z.object({ dataset: z.string(), version: versionOut });
+export const createdOut = z.object({
+  dataset: z.string(),
+  version: versionOut,
+  /** The previous version when it holds the very same bytes (same SHA-256): an identical re-upload. */
+  identicalTo: z.number().optional(),
+});
 
 export const NO_SUCH_DATASET = 'No such dataset in this workspace.';
 

@@ -33,7 +33,7 @@ import { driveFailure, type DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { createLeaseHolder, leaseFree, type LeaseHolder } from './datasets.leases.ts';
 import * as store from './datasets.store.ts';
-import { createStreamedUploads, defaultDriveOf, withDriverOf } from './datasets.upload.ts';
+import { createStreamedUploads, defaultDriveOf, driveForNextVersion, withDriverOf } from './datasets.upload.ts';
 import { versionView, type VersionView } from './datasets.view.ts';
 
 export type { UploadHandle, UploadResult, VersionMeta, UploadSteps } from './datasets.upload.ts';
@@ -83,6 +83,25 @@ export function createDatasetsService(deps: DatasetsDeps) {
 
   const service = {
     defaultDrive: (workspaceId: string): Promise<string> => defaultDriveOf(deps.drives, workspaceId),
+    /** The drive a new version goes to when none is named: the dataset's current drive, else the default. */
+    driveFor: (workspaceId: string, name: string): Promise<string> =>
+      driveForNextVersion(db, deps.drives, workspaceId, name),
+    /** Sets description and/or tags (in the caller's transaction, with its event). */
+    update: (
+      trx: Transaction<Database>,
+      ws: string,
+      name: string,
+      patch: { description?: string | undefined; tags?: string[] | undefined },
+    ) => store.updateDataset(trx, ws, name, patch),
+    /** The committed version before `v` when it holds the same bytes (same SHA-256), else undefined. */
+    async identicalPredecessor(ws: string, name: string, v: number, sha256: string): Promise<number | undefined> {
+      const earlier = (await store.versions(db, ws, name)).filter((r) => r.version < v).at(-1);
+      return earlier && earlier.sha256 === sha256 ? earlier.version : undefined;
+    },
+    /** Names of the datasets with versions on a drive (what keeps it from being removed); `exec` may be a transaction. */
+    datasetsOnDrive: (exec: store.Db, ws: string, drive: string) => store.datasetsOnDrive(exec, ws, drive),
+    /** Committed versions and their plaintext bytes on a drive. */
+    bytesOnDrive: (ws: string, drive: string) => store.bytesOnDrive(db, ws, drive),
 
     list: (
       ws: string,

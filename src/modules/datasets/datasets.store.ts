@@ -291,6 +291,66 @@ export async function commitVersion(
   return updated;
 }
 
+/** Sets a dataset's description and/or tags; the updated row (undefined if it does not exist). */
+export function updateDataset(
+  db: Db,
+  ws: string,
+  name: string,
+  patch: { description?: string | undefined; tags?: string[] | undefined },
+): Promise<DatasetRow | undefined> {
+  return db
+    .updateTable('datasets')
+    .set({
+      ...(patch.description !== undefined ? { description: patch.description } : {}),
+      ...(patch.tags !== undefined ? { tags: JSON.stringify(patch.tags) } : {}),
+      updated_at: new Date(),
+    })
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The drive of the newest committed version of a dataset (where its next version belongs). */
+export async function latestDrive(db: Db, ws: string, name: string): Promise<string | undefined> {
+  const r = await db
+    .selectFrom('dataset_versions')
+    .select('drive')
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', name)
+    .where('state', '=', 'committed')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.drive;
+}
+
+/** Committed versions on a drive and their plaintext bytes. */
+export async function bytesOnDrive(db: Db, ws: string, drive: string): Promise<{ versions: number; bytes: number }> {
+  const r = await db
+    .selectFrom('dataset_versions')
+    .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(plain_size), 0)`.as('b')])
+    .where('workspace_id', '=', ws)
+    .where('drive', '=', drive)
+    .where('state', '=', 'committed')
+    .executeTakeFirstOrThrow();
+  return { versions: Number(r.n), bytes: Number(r.b) };
+}
+
+/** Datasets with at least one version (any state) on a drive, by name (at most `limit`). */
+export async function datasetsOnDrive(db: Db, ws: string, drive: string, limit = 20): Promise<string[]> {
+  const rows = await db
+    .selectFrom('dataset_versions')
+    .select('dataset')
+    .distinct()
+    .where('workspace_id', '=', ws)
+    .where('drive', '=', drive)
+    .orderBy('dataset')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.dataset);
+}
+
 export async function touchDataset(db: Db, ws: string, name: string): Promise<void> {
   await db
     .updateTable('datasets')

@@ -146,6 +146,19 @@ export async function defaultDriveOf(drives: Pick<DrivesService, 'list'>, worksp
   return found.name;
 }
 
+/**
+ * Where a version goes when the caller names no drive: the drive of the dataset's newest version
+ * (a dataset kept in a customer's bucket stays there), else the workspace's default drive.
+ */
+export async function driveForNextVersion(
+  db: store.Db,
+  drives: Pick<DrivesService, 'list'>,
+  workspaceId: string,
+  name: string,
+): Promise<string> {
+  return (await store.latestDrive(db, workspaceId, name)) ?? defaultDriveOf(drives, workspaceId);
+}
+
 /** Inserts the dataset (if new) and the `uploading` row of its next version, in `trx`. */
 export async function reserve(
   trx: Transaction<Database>,
@@ -398,7 +411,7 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
       let driver: BlobDriver;
       let h: UploadHandle;
       try {
-        drive = meta.drive ?? (await defaultDriveOf(deps.drives, workspaceId));
+        drive = meta.drive ?? (await driveForNextVersion(db, deps.drives, workspaceId, name));
         steps.note({ drive });
         driver = await openDrive(workspaceId, drive);
       } catch (err) {

@@ -3,7 +3,8 @@
  * dataset (its tags) and all ending in one commit of the version with its audit event:
  *
  * - `PUT …/datasets/:name/versions`: the raw bytes (`application/octet-stream`, streamed, never
- *   buffered), with optional `?drive=` (default: the workspace's default drive), `?size=`,
+ *   buffered), with optional `?drive=` (default: the drive of the dataset's newest version, else
+ *   the workspace's default drive), `?size=`,
  *   `?sha256=`, `?filename=`, `?mediaType=`, `?description=`, `?tag=`.
  * - `POST …/datasets/:name/versions`: a browser form (`multipart/form-data`): optional text fields
  *   first (the same names, `tag` repeatable), then exactly one file field named `file`, streamed
@@ -24,7 +25,7 @@ import { tag } from '../../contracts/common.ts';
 import { AppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { driveNameSchema } from '../drives/index.ts';
-import type { DatasetsService } from './datasets.service.ts';
+import type { DatasetsService, VersionView } from './datasets.service.ts';
 import {
   createdOut,
   datasetLoader,
@@ -130,6 +131,11 @@ const mediaTypeOf = (contentType: string | undefined) =>
 
 export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: DatasetUploadRoutesDeps): RouteDef[] {
   const dataset = datasetLoader(datasets.find);
+  /** The answer to a stored version, pointing out an identical re-upload. */
+  const created = async (workspaceId: string, name: string, version: VersionView) => {
+    const same = await datasets.identicalPredecessor(workspaceId, name, version.version, version.sha256);
+    return { dataset: name, version, ...(same !== undefined ? { identicalTo: same } : {}) };
+  };
 
   return [
     route({
@@ -182,7 +188,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
           note: (d) => event.details(d),
           commit,
         });
-        return { dataset: name, version };
+        return created(workspaceId, name, version);
       },
     }),
 
@@ -239,7 +245,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
               note: (d) => event.details(d),
               commit,
             });
-            return { dataset: name, version };
+            return created(workspaceId, name, version);
           }
         } catch (err) {
           if (err instanceof AppError) throw err;
@@ -278,7 +284,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
       handler: async ({ actor, input, event, commit }) => {
         const { ws: workspaceId, name } = input.params;
         const b = input.body;
-        const drive = b.drive ?? (await datasets.defaultDrive(workspaceId));
+        const drive = b.drive ?? (await datasets.driveFor(workspaceId, name));
         event.details({ drive, size: b.size });
         const o = {
           size: b.size,
@@ -362,7 +368,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
         event.details({ version: handle.version, drive: handle.drive, size: result.plainSize, sha256: result.sha256 });
         const version = await commit((trx) => datasets.commit(trx, handle, result));
         await finish();
-        return { dataset: name, version };
+        return created(workspaceId, name, version);
       },
     }),
 

@@ -94,7 +94,7 @@ export const CONFIG_SCHEMAS = { local: LOCAL_CONFIG, s3: S3_CONFIG, azure: AZURE
 export type DriveConfig =
   z.infer<typeof LOCAL_CONFIG> | z.infer<typeof S3_CONFIG> | z.infer<typeof AZURE_CONFIG> | z.infer<typeof GCS_CONFIG>;
 
-const cloudCredential = VALUE_SCHEMAS['cloud-credential'];
+export const cloudCredential = VALUE_SCHEMAS['cloud-credential'];
 export type CloudCredential = z.infer<typeof cloudCredential>;
 
 const common = {

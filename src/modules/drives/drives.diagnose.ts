@@ -13,6 +13,8 @@ import type { BlobDriver, BlobErrorCode, StoreFacts } from '../../adapters/blob/
 import { BlobError, isBlobError } from '../../adapters/blob/driver.ts';
 import { isAppError } from '../../core/errors.ts';
 import type { DriveKindName } from './drives.definition.ts';
+import { corsStep } from './drives.diagnose-cors.ts';
+import { netFailure } from './drives.diagnose-net.ts';
 
 export type StepStatus = 'pass' | 'fail' | 'warn' | 'skip';
 export type DiagnosisCode =
@@ -27,6 +29,7 @@ export type DiagnosisCode =
 export interface DiagnosisStep {
   id:
     | 'endpoint'
+    | 'connect'
     | 'tls'
     | 'credentials'
     | 'bucket'
@@ -50,13 +53,14 @@ export interface Diagnosis {
   code?: DiagnosisCode;
   steps: DiagnosisStep[];
   latencyMs?: number;
-  /** CORS rules to add when the console origin is missing (browser uploads need them). */
+  /** CORS rules to add when direct-to-bucket uploads are enabled and the console origin is missing. */
   corsSuggestion?: unknown;
   checkedAt: string;
 }
 
 const TITLES: Record<DiagnosisStep['id'], string> = {
   endpoint: 'Endpoint resolves and is allowed',
+  connect: 'A connection can be made',
   tls: 'TLS certificate is valid',
   credentials: 'Credentials are accepted',
   bucket: 'Bucket or container exists',
@@ -64,7 +68,7 @@ const TITLES: Record<DiagnosisStep['id'], string> = {
   write: 'A probe object can be written',
   read: 'The probe object reads back unchanged',
   delete: 'The probe object can be deleted',
-  cors: 'CORS allows the console origin',
+  cors: 'CORS (browser uploads straight to the bucket)',
   versioning: 'Versioning and object lock',
   latency: 'Round-trip latency',
 };
@@ -84,16 +88,6 @@ const AUTH_HINT: Record<DriveKindName, string> = {
   gcs: 'Check the service-account key (is it still active?) or the HMAC pair.',
 };
 
-const TLS_CODES = /CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY|ALTNAME|EPROTO/;
-
-function tlsProblem(err: unknown): boolean {
-  for (let e: unknown = err, i = 0; e && i < 8; e = (e as { cause?: unknown }).cause, i++) {
-    const c = (e as { code?: unknown }).code;
-    if (typeof c === 'string' && TLS_CODES.test(c)) return true;
-  }
-  return false;
-}
-
 function codeOf(err: unknown): BlobErrorCode | 'EGRESS' | 'OTHER' {
   if (isBlobError(err)) return err.code;
   if (isAppError(err) && err.code === 'EGRESS_DENIED') return 'EGRESS';
@@ -110,11 +104,21 @@ export interface DiagnoseInput {
   kind: DriveKindName;
   /** The URL dialled (cloud kinds), for the endpoint and TLS steps. */
   endpoint?: string;
-  /** Console origin CORS must allow. */
-  consoleOrigin: string;
+  /**
+   * Resolves the endpoint's host through the egress guard (every address checked); its failure
+   * fails the endpoint step with the cause (cannot resolve, refused address).
+   */
+  resolve?: (endpoint: string) => Promise<{ addresses: string[] }>;
+  /** The console's public origin (STRONGROOM_PUBLIC_URL), if configured. */
+  consoleOrigin?: string | undefined;
+  /** Whether browsers upload straight to buckets; only then does CORS matter (a warning when missing). */
+  directUploads?: boolean;
   /** Opens the driver; an EGRESS_DENIED here fails the endpoint step. */
   open: () => Promise<BlobDriver>;
 }
+
+const EGRESS_HINT =
+  'Strongroom refuses private, loopback and metadata addresses. An administrator can allow a private range with STRONGROOM_EGRESS_ALLOWLIST.';
 
 export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const steps: DiagnosisStep[] = [];
@@ -135,29 +139,78 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
   const { kind } = input;
   const isHttp = input.endpoint?.startsWith('http:') === true;
 
+  let url: URL | undefined;
+  try {
+    url = input.endpoint ? new URL(input.endpoint) : undefined;
+  } catch {
+    add('endpoint', 'fail', 'the endpoint is not a valid URL', 'Give the endpoint as https://host[:port].');
+    return finish('VALIDATION_FAILED');
+  }
+  const host = url?.host;
+  if (input.endpoint && url && input.resolve) {
+    const t = performance.now();
+    try {
+      const { addresses } = await input.resolve(input.endpoint);
+      add(
+        'endpoint',
+        'pass',
+        `${url.hostname} resolves to ${addresses.join(', ')} (allowed)`,
+        undefined,
+        performance.now() - t,
+      );
+    } catch (err) {
+      if (codeOf(err) === 'EGRESS') {
+        add('endpoint', 'fail', safeReason(err), EGRESS_HINT);
+        return finish('EGRESS_DENIED');
+      }
+      const net = netFailure(err, input.endpoint);
+      add('endpoint', 'fail', net?.reason ?? `cannot resolve ${host}`, net?.hint);
+      return finish('DRIVE_UNREACHABLE');
+    }
+  }
+
   let driver: BlobDriver;
   try {
     driver = await input.open();
-    add(
-      'endpoint',
-      'pass',
-      kind === 'local'
-        ? 'the directory is inside the local drive root'
-        : `${input.endpoint ? new URL(input.endpoint).host : 'the service'} resolves to allowed addresses`,
-    );
-  } catch (err) {
-    if (codeOf(err) === 'EGRESS') {
+    if (!steps.some((s) => s.id === 'endpoint'))
       add(
         'endpoint',
-        'fail',
-        safeReason(err),
-        'Strongroom refuses private, loopback and metadata addresses. An administrator can allow a private range with STRONGROOM_EGRESS_ALLOWLIST.',
+        'pass',
+        kind === 'local' ? 'the directory is inside the local drive root' : `${host ?? 'the service'} is allowed`,
       );
+  } catch (err) {
+    if (codeOf(err) === 'EGRESS') {
+      add('endpoint', 'fail', safeReason(err), EGRESS_HINT);
       return finish('EGRESS_DENIED');
     }
-    add('endpoint', 'fail', safeReason(err), 'Check the drive settings.');
+    const net = netFailure(err, input.endpoint);
+    if (net) {
+      add(net.step, 'fail', net.reason, net.hint);
+      return finish('DRIVE_UNREACHABLE');
+    }
+    add(
+      'endpoint',
+      'fail',
+      isAppError(err) || isBlobError(err) ? safeReason(err) : 'the drive settings could not be used',
+      'Check the drive settings (endpoint, bucket or container, and the form of the credentials).',
+    );
     return finish(isAppError(err) && err.code === 'VALIDATION_FAILED' ? 'VALIDATION_FAILED' : 'DRIVE_ERROR');
   }
+  const connected = () => {
+    if (kind === 'local') add('connect', 'skip', 'not applicable to a local directory');
+    else add('connect', 'pass', `connected to ${host ?? 'the service'}`);
+  };
+  const tlsStep = () => {
+    if (kind === 'local') add('tls', 'skip', 'not applicable to a local directory');
+    else if (isHttp)
+      add(
+        'tls',
+        'warn',
+        'plain HTTP: traffic to this endpoint is not encrypted',
+        'Use an https endpoint outside tests.',
+      );
+    else add('tls', 'pass', 'the certificate is valid for the endpoint');
+  };
 
   try {
     // Credentials, bucket and reachability in one request.
@@ -166,41 +219,21 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       await driver.probe();
     } catch (err) {
       const c = codeOf(err);
-      if (c === 'UNREACHABLE') {
-        if (tlsProblem(err)) {
-          add(
-            'tls',
-            'fail',
-            'the TLS certificate of the endpoint is not valid or not trusted',
-            'Use an endpoint with a certificate from a public CA, or give the CA to the Strongroom host (NODE_EXTRA_CA_CERTS).',
-          );
-        } else {
-          add('tls', 'skip', 'no connection could be made');
-          add(
-            'credentials',
-            'fail',
-            'the storage service could not be reached',
-            'Check the endpoint, region and network path (firewall, proxy, DNS).',
-          );
-        }
+      const net = c === 'UNREACHABLE' || c === 'OTHER' ? netFailure(err, input.endpoint) : undefined;
+      if (net || c === 'UNREACHABLE') {
+        if (net?.step === 'tls') connected();
+        add(
+          net?.step === 'tls' ? 'tls' : 'connect',
+          'fail',
+          net?.reason ?? `${host ?? 'the service'} could not be reached`,
+          net?.hint ?? 'Check the endpoint, region and network path (firewall, proxy, DNS).',
+        );
         return finish('DRIVE_UNREACHABLE');
       }
-      add(
-        'tls',
-        isHttp ? 'warn' : 'pass',
-        isHttp
-          ? 'plain HTTP: traffic to this endpoint is not encrypted'
-          : kind === 'local'
-            ? 'not applicable to a local directory'
-            : 'the certificate is valid for the endpoint',
-      );
+      connected();
+      tlsStep();
       if (c === 'EGRESS_DENIED' || c === 'EGRESS') {
-        add(
-          'credentials',
-          'fail',
-          safeReason(err),
-          'Strongroom refuses private, loopback and metadata addresses. An administrator can allow a private range with STRONGROOM_EGRESS_ALLOWLIST.',
-        );
+        add('credentials', 'fail', safeReason(err), EGRESS_HINT);
         return finish('EGRESS_DENIED');
       }
       if (c === 'AUTH_FAILED') {
@@ -226,16 +259,8 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
       return finish('DRIVE_ERROR');
     }
     const probeMs = performance.now() - t0;
-    add(
-      'tls',
-      isHttp ? 'warn' : 'pass',
-      isHttp
-        ? 'plain HTTP: traffic to this endpoint is not encrypted'
-        : kind === 'local'
-          ? 'not applicable to a local directory'
-          : 'the certificate is valid for the endpoint',
-      isHttp ? 'Use an https endpoint outside tests.' : undefined,
-    );
+    connected();
+    tlsStep();
     add('credentials', 'pass', kind === 'local' ? 'no credentials needed' : 'the credentials were accepted');
     add('bucket', 'pass', 'it exists');
 
@@ -311,73 +336,35 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     if (!readOk || !deleted) return finish(failCode());
 
     const facts: StoreFacts = driver.inspect ? await driver.inspect().catch(() => ({})) : {};
-    let corsSuggestion: unknown;
-    if (kind === 'local') add('cors', 'skip', 'browser uploads to a local drive go through Strongroom');
-    else if (facts.cors === undefined)
-      add(
-        'cors',
-        'warn',
-        'the CORS rules could not be read with these credentials',
-        'Browser uploads need the console origin in the bucket CORS rules.',
-      );
-    else if (facts.cors.some((r) => r.origins.includes('*') || r.origins.includes(input.consoleOrigin)))
-      add('cors', 'pass', `${input.consoleOrigin} is allowed`);
-    else {
-      corsSuggestion = corsRulesFor(kind, input.consoleOrigin);
-      add(
-        'cors',
-        'warn',
-        `no CORS rule allows ${input.consoleOrigin}`,
-        'Browser uploads straight to the bucket need it: add the rules shown in corsSuggestion in the provider console.',
-      );
-    }
+    const cors = corsStep(kind, facts, input.consoleOrigin, input.directUploads === true);
+    add('cors', cors.status, cors.reason, cors.hint);
     if (kind === 'local') add('versioning', 'skip', 'not applicable to a local directory');
+    else if (facts.versioning === undefined)
+      add(
+        'versioning',
+        'warn',
+        'versioning status could not be read with these credentials',
+        'Turn on bucket versioning (and object lock if you can) so a deleted or overwritten object can be recovered.',
+      );
+    else if (facts.versioning !== 'enabled')
+      add(
+        'versioning',
+        'warn',
+        `versioning ${facts.versioning}${facts.objectLock === undefined ? '' : `, object lock ${facts.objectLock ? 'on' : 'off'}`}`,
+        'Turn on bucket versioning in the provider console: without it a deleted or overwritten object cannot be recovered.',
+      );
     else
       add(
         'versioning',
-        facts.versioning === undefined ? 'warn' : 'pass',
-        `versioning ${facts.versioning ?? 'unknown'}${facts.objectLock === undefined ? '' : `, object lock ${facts.objectLock ? 'on' : 'off'}`}`,
+        'pass',
+        `versioning enabled${facts.objectLock === undefined ? '' : `, object lock ${facts.objectLock ? 'on' : 'off'}`}`,
       );
     add('latency', 'pass', `${Math.round(probeMs)} ms for one listing`, undefined, probeMs);
     return finish(undefined, {
       latencyMs: Math.round(probeMs * 10) / 10,
-      ...(corsSuggestion ? { corsSuggestion } : {}),
+      ...(cors.suggestion ? { corsSuggestion: cors.suggestion } : {}),
     });
   } finally {
     await driver.close().catch(() => undefined);
   }
-}
-
-/** The CORS configuration to paste, in each provider's own format. */
-export function corsRulesFor(kind: DriveKindName, origin: string): unknown {
-  if (kind === 's3')
-    return {
-      CORSRules: [
-        {
-          AllowedOrigins: [origin],
-          AllowedMethods: ['GET', 'PUT', 'POST', 'HEAD'],
-          AllowedHeaders: ['*'],
-          ExposeHeaders: ['ETag'],
-          MaxAgeSeconds: 3600,
-        },
-      ],
-    };
-  if (kind === 'azure')
-    return [
-      {
-        allowedOrigins: origin,
-        allowedMethods: 'GET,PUT,POST,HEAD',
-        allowedHeaders: '*',
-        exposedHeaders: 'ETag',
-        maxAgeInSeconds: 3600,
-      },
-    ];
-  return [
-    {
-      origin: [origin],
-      method: ['GET', 'PUT', 'POST', 'HEAD'],
-      responseHeader: ['Content-Type', 'ETag', 'x-goog-resumable'],
-      maxAgeSeconds: 3600,
-    },
-  ];
 }

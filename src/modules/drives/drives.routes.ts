@@ -14,11 +14,19 @@ import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
-import { DRIVE_KINDS, driveInputSchema, driveNameSchema, type DriveInput } from './drives.definition.ts';
+import {
+  cloudCredential,
+  DRIVE_KINDS,
+  driveInputSchema,
+  driveNameSchema,
+  type DriveInput,
+} from './drives.definition.ts';
 import type { DrivesService, DriveView } from './drives.service.ts';
 
 export interface DrivesRoutesDeps {
   drives: DrivesService;
+  /** What a drive holds (the datasets module counts it). */
+  usageOf?: (ws: string, name: string) => Promise<{ versions: number; bytes: number; datasets: string[] }>;
 }
 
 const stepOut = z.object({
@@ -65,7 +73,7 @@ const definedDrive = ({
   ref: driveRef(params.ws, body.name),
 });
 
-export function drivesRoutes({ drives }: DrivesRoutesDeps): RouteDef[] {
+export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] {
   const savedDrive = async ({ params }: Input<{ params: typeof driveParams }>): Promise<Loaded<DriveView>> => ({
     ref: driveRef(params.ws, params.name),
     row: await drives.find(params.ws, params.name),
@@ -177,6 +185,91 @@ export function drivesRoutes({ drives }: DrivesRoutesDeps): RouteDef[] {
           credentials: prepared.inline ? 'inline' : prepared.named ? 'secret' : 'none',
         });
         return commit((trx) => drives.commitAdd(trx, actor, workspace, prepared));
+      },
+    }),
+
+    route({
+      method: 'GET',
+      url: `${base}/:name/usage`,
+      action: 'drive.drive.read',
+      run: 'read',
+      resource: savedDrive,
+      mustExist: NO_SUCH_DRIVE,
+      schema: {
+        params: driveParams,
+        response: { 200: z.object({ versions: z.number(), bytes: z.number(), datasets: z.array(z.string()) }) },
+      },
+      handler: async ({ input }) =>
+        (await usageOf?.(input.params.ws, input.params.name)) ?? { versions: 0, bytes: 0, datasets: [] },
+    }),
+
+    route({
+      method: 'GET',
+      url: `${base}/:name/health`,
+      action: 'drive.drive.read',
+      run: 'read',
+      resource: savedDrive,
+      mustExist: NO_SUCH_DRIVE,
+      schema: {
+        params: driveParams,
+        response: {
+          200: z.object({
+            checks: z.array(
+              z.object({
+                checkedAt: z.string(),
+                ok: z.boolean(),
+                code: z.string().nullable(),
+                failedStep: z.string().nullable(),
+                latencyMs: z.number().nullable(),
+              }),
+            ),
+          }),
+        },
+      },
+      handler: async ({ input }) => ({ checks: await drives.history(input.params.ws, input.params.name) }),
+    }),
+
+    // Rotation tests the new credentials first (no transaction held meanwhile), then stores them
+    // as a new version of the drive's own secret with the event in one transaction.
+    route({
+      method: 'PUT',
+      url: `${base}/:name/credentials`,
+      action: 'drive.drive.update',
+      run: 'stream',
+      resource: savedDrive,
+      mustExist: NO_SUCH_DRIVE,
+      reauth: true,
+      schema: {
+        params: driveParams,
+        body: z.strictObject({ credentials: cloudCredential }),
+        response: { 200: z.object({ drive: driveOut, diagnosis: diagnosisOut }) },
+      },
+      handler: async ({ input, actor, event, commit }) => {
+        const { ws, name } = input.params;
+        event.details({ credentials: 'rotated' });
+        const prepared = await drives.prepareRotation(ws, name, input.body.credentials);
+        const out = await commit((trx) => drives.commitRotation(trx, actor, ws, prepared));
+        return { drive: out.drive, diagnosis: out.diagnosis };
+      },
+    }),
+
+    // The default drive is a workspace setting: owners and admins choose it.
+    route({
+      method: 'PUT',
+      url: '/api/v1/workspaces/:ws/default-drive',
+      action: 'workspace.workspace.update',
+      audit: 'workspace.default-drive.set',
+      run: 'write',
+      resource: 'workspace',
+      schema: {
+        params: workspaceParams,
+        body: z.strictObject({ drive: driveNameSchema }),
+        response: { 200: z.object({ defaultDrive: z.string(), previous: z.string().nullable() }) },
+      },
+      handler: async ({ trx, input, event }) => {
+        const { previous } = await drives.setDefault(trx, input.params.ws, input.body.drive);
+        event.details({ drive: input.body.drive, previous });
+        return { defaultDrive: input.body.drive, previous };
       },
     }),
 

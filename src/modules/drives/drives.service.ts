@@ -30,6 +30,7 @@ import {
 } from './drives.definition.ts';
 import { diagnose, type Diagnosis } from './drives.diagnose.ts';
 import { openDriver } from './drives.open.ts';
+import { checkOf, createDriveRotation, type PreparedDrive } from './drives.rotation.ts';
 import * as store from './drives.store.ts';
 
 export interface DrivesDeps {
@@ -37,19 +38,17 @@ export interface DrivesDeps {
   vault: Pick<VaultService, 'write' | 'readSecretValue' | 'destroySecret' | 'resourceOf'>;
   guard: EgressGuard;
   localRoot: string;
-  /** Origin of the console, which bucket CORS rules must allow. */
-  consoleOrigin: string;
+  /** The console's public origin (STRONGROOM_PUBLIC_URL), which bucket CORS rules would have to allow. */
+  consoleOrigin?: string | undefined;
+  /** Browsers upload straight to buckets (not yet offered): only then is a missing CORS rule a warning. */
+  directUploads?: boolean;
   /** How many dataset versions live on a drive; runs on `db` (the caller's transaction). */
   usage?: (db: store.Db, ws: string, name: string) => Promise<number>;
+  /** Names of the datasets with versions on a drive; runs on `db` (the caller's transaction). */
+  holders?: (db: store.Db, ws: string, name: string) => Promise<string[]>;
 }
 
-export interface PreparedDrive {
-  input: DriveInput;
-  config: Record<string, unknown>;
-  diagnosis: Diagnosis;
-  inline: CloudCredential | undefined;
-  named: string | undefined;
-}
+export type { PreparedDrive } from './drives.rotation.ts';
 
 export interface DriveView {
   name: string;
@@ -152,6 +151,8 @@ export function createDrivesService(deps: DrivesDeps) {
       kind,
       ...(endpoint ? { endpoint } : {}),
       consoleOrigin: deps.consoleOrigin,
+      directUploads: deps.directUploads === true,
+      resolve: (url) => deps.guard.checkUrl(url),
       open: () => openDriver(ctx, ws, name, kind, config, credential),
     });
   }
@@ -220,6 +221,7 @@ export function createDrivesService(deps: DrivesDeps) {
         };
       }
       await store.setStatus(deps.db, ws, name, report.ok ? 'healthy' : 'failing', report.code ?? null, report);
+      await store.addCheck(deps.db, ws, name, checkOf(report));
       return report;
     },
 
@@ -277,6 +279,7 @@ export function createDrivesService(deps: DrivesDeps) {
         status_code: null,
       });
       if (!inserted) throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
+      await store.addCheck(trx, ws, input.name, checkOf(diagnosis));
       const row = await store.find(trx, ws, input.name);
       return { drive: view(row!), diagnosis };
     },
@@ -287,11 +290,15 @@ export function createDrivesService(deps: DrivesDeps) {
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       if (row.is_default) throw new AppError('CONFLICT', { detail: 'The default drive cannot be removed.' });
       const used = (await deps.usage?.(trx, ws, name)) ?? 0;
-      if (used > 0)
+      if (used > 0) {
+        const datasets = (await deps.holders?.(trx, ws, name)) ?? [];
+        const named =
+          datasets.length > 0 ? ` of ${datasets.length === 20 ? 'datasets including' : ''} ${datasets.join(', ')}` : '';
         throw new AppError('CONFLICT', {
-          detail: `The drive holds ${used} dataset version(s); move or delete them first.`,
-          meta: { datasetVersions: used },
+          detail: `The drive holds ${used} dataset version(s)${named}; delete those versions (or the datasets) first.`,
+          meta: { datasetVersions: used, datasets },
         });
+      }
       await store.remove(trx, ws, name);
       if (
         row.credential_path === credentialPathFor(name) &&
@@ -302,6 +309,20 @@ export function createDrivesService(deps: DrivesDeps) {
       }
       return { credentialsDestroyed: false };
     },
+
+    /**
+     * Makes a drive the workspace's default (where new datasets go when no drive is named), in
+     * the caller's transaction; returns the previous default. VALIDATION_FAILED if there is none
+     * of this name.
+     */
+    async setDefault(trx: Transaction<Database>, ws: string, name: string): Promise<{ previous: string | null }> {
+      const previous = (await store.list(trx, ws)).find((d) => d.is_default)?.name ?? null;
+      if (!(await store.setDefault(trx, ws, name)))
+        throw new AppError('VALIDATION_FAILED', { detail: `There is no drive "${name}" in this workspace.` });
+      return { previous };
+    },
+
+    ...createDriveRotation({ db: deps.db, vault: deps.vault, credentialFor, run, view }),
 
     /** A driver for a saved drive (datasets use this). Close it when done. */
     async open(ws: string, name: string): Promise<BlobDriver> {

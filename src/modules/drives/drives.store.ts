@@ -107,3 +107,85 @@ export async function workspacesWithoutDefault(db: Db, only?: string): Promise<s
     .execute();
   return rows.map((r) => r.id);
 }
+
+/** Makes `name` the workspace's one default drive (in the caller's transaction); false if no such drive. */
+export async function setDefault(db: Db, ws: string, name: string): Promise<boolean> {
+  if (!(await find(db, ws, name))) return false;
+  await db
+    .updateTable('drives')
+    .set({ is_default: false, updated_at: new Date() })
+    .where('workspace_id', '=', ws)
+    .where('is_default', '=', true)
+    .where('name', '<>', name)
+    .execute();
+  await db
+    .updateTable('drives')
+    .set({ is_default: true, updated_at: new Date() })
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .execute();
+  return true;
+}
+
+export type DriveCheckRow = Selectable<Database['drive_checks']>;
+
+/** Records one test of a saved drive and keeps the newest `keep` of its checks. */
+export async function addCheck(
+  db: Db,
+  ws: string,
+  drive: string,
+  c: { ok: boolean; code: string | null; failedStep: string | null; latencyMs: number | null },
+  keep = 100,
+): Promise<void> {
+  await db
+    .insertInto('drive_checks')
+    .values({
+      workspace_id: ws,
+      drive,
+      ok: c.ok,
+      code: c.code,
+      failed_step: c.failedStep,
+      latency_ms: c.latencyMs,
+    })
+    .execute();
+  await db
+    .deleteFrom('drive_checks')
+    .where('workspace_id', '=', ws)
+    .where('drive', '=', drive)
+    .where(
+      'id',
+      'not in',
+      db
+        .selectFrom('drive_checks')
+        .select('id')
+        .where('workspace_id', '=', ws)
+        .where('drive', '=', drive)
+        .orderBy('checked_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(keep),
+    )
+    .execute();
+}
+
+/** The newest checks of a drive, newest first. */
+export function checks(db: Db, ws: string, drive: string, limit = 50): Promise<DriveCheckRow[]> {
+  return db
+    .selectFrom('drive_checks')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('drive', '=', drive)
+    .orderBy('checked_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Points a drive at another credential secret. */
+export async function setCredentialPath(db: Db, ws: string, name: string, path: string): Promise<void> {
+  await db
+    .updateTable('drives')
+    .set({ credential_path: path, updated_at: new Date() })
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .execute();
+}

@@ -1,10 +1,12 @@
 /**
- * Audit: the workspace's events, searchable by actor, action, resource, outcome and time; one
- * event's detail; export of the current search (CSV, JSON lines); and the trail's integrity
- * ("chain verified up to event N at time T") with a verify-now button.
+ * Audit: the workspace's events, searchable by person (email or name, or an id), category,
+ * action, resource, outcome and time, with reads hidden on request; people shown by email; one
+ * event's detail; export of the whole current search, streamed by the server (CSV with emails,
+ * or `.jsonl`); and the trail's integrity with a verify-now button.
  */
 import { useState, type FormEvent } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import type { WorkspaceUser } from '../../../src/client/api-types.ts';
 import type { AuditEvent, AuditFilters } from '../../../src/client/api-types.ts';
 import { paths } from '../../../src/client/api.ts';
 import { api } from '../lib/api.ts';
@@ -14,6 +16,30 @@ import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import { Badge, Dialog, Empty, Field, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 
 const OUTCOME = { success: 'good', failure: 'warn', denied: 'bad' } as const;
+/** Event categories: the first part of the action. */
+const CATEGORIES: [string, string][] = [
+  ['dataset.', 'Datasets'],
+  ['drive.', 'Drives'],
+  ['vault.', 'Vault'],
+  ['identity.', 'Sign-in and users'],
+  ['workspace.', 'Workspace settings'],
+  ['access.', 'Access policies'],
+  ['audit.', 'Audit'],
+  ['keys.', 'Keys'],
+];
+
+/** The user id a "person" filter names: an id as typed, or the one member whose email or name matches. */
+function personId(text: string, users: WorkspaceUser[] | undefined): { id?: string; problem?: string } {
+  const q = text.trim().toLowerCase();
+  if (!q) return {};
+  if (/^[0-9a-f-]{36}$/.test(q)) return { id: q };
+  const found = (users ?? []).filter(
+    (u) => u.email.toLowerCase() === q || u.displayName.toLowerCase() === q || u.email.toLowerCase().startsWith(q),
+  );
+  if (found.length === 1) return { id: found[0]!.id };
+  if (found.length === 0) return { problem: `No member of this workspace is called "${text.trim()}".` };
+  return { problem: `"${text.trim()}" matches ${found.length} members: type more of the email.` };
+}
 const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
 function Integrity({ ws }: { ws: string }) {
@@ -61,7 +87,23 @@ function Integrity({ ws }: { ws: string }) {
 export function AuditPage() {
   const ws = useWorkspace();
   const can = usePermissions();
-  const [form, setForm] = useState({ actor: '', action: '', resource: '', outcome: '', from: '', to: '' });
+  const [form, setForm] = useState({
+    actor: '',
+    category: '',
+    action: '',
+    resource: '',
+    outcome: '',
+    from: '',
+    to: '',
+    hideReads: false,
+  });
+  const [personProblem, setPersonProblem] = useState<string | undefined>();
+  const users = useQuery({
+    queryKey: ['users', ws.id],
+    queryFn: () => api.users.list(ws.id),
+    enabled: can.listUsers,
+    staleTime: 60_000,
+  });
   const [filters, setFilters] = useState<AuditFilters>({ order: 'desc', limit: 50 });
   const [shown, setShown] = useState<AuditEvent | null>(null);
   const person = usePeople();
@@ -77,8 +119,13 @@ export function AuditPage() {
   const search = (e: FormEvent) => {
     e.preventDefault();
     const f: AuditFilters = { order: 'desc', limit: 50 };
-    if (form.actor.trim()) f.actor = form.actor.trim();
+    const who = personId(form.actor, users.data?.users);
+    setPersonProblem(who.problem);
+    if (who.problem) return;
+    if (who.id) f.actor = who.id;
     if (form.action.trim()) f.action = form.action.trim();
+    else if (form.category) f.action = form.category;
+    if (form.hideReads) f.hideReads = 'true';
     if (form.resource.trim()) f.resource = form.resource.trim();
     if (form.outcome) f.outcome = form.outcome as AuditFilters['outcome'];
     const from = iso(form.from);
@@ -89,7 +136,7 @@ export function AuditPage() {
   };
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
   const rows = events.data?.pages.flatMap((p) => p.events) ?? [];
-  const exportFilters = { ...filters, limit: 1000 };
+  const { limit: _limit, cursor: _cursor, ...exportFilters } = filters;
 
   return (
     <>
@@ -98,10 +145,10 @@ export function AuditPage() {
         sub="Every action and every refused attempt in this workspace, hash-chained and signed."
         actions={
           <>
-            <a className={ui.button} href={paths.auditExport(ws.id, exportFilters, 'csv')} download>
+            <a className={ui.button} href={paths.auditFullExport(ws.id, exportFilters, 'csv')} download>
               Export CSV
             </a>
-            <a className={ui.button} href={paths.auditExport(ws.id, exportFilters, 'jsonl')} download>
+            <a className={ui.button} href={paths.auditFullExport(ws.id, exportFilters, 'jsonl')} download>
               Export JSON lines
             </a>
           </>
@@ -110,10 +157,31 @@ export function AuditPage() {
       <Integrity ws={ws.id} />
       <form className={ui.panel} onSubmit={search} role="search" aria-label="Filter events">
         <div className={ui.grid2}>
-          <Field label="Actor" help="A user or token id">
-            {(id) => <input id={id} className={ui.input} value={form.actor} onChange={set('actor')} />}
+          <Field label="Person" help="An email or name of a member, or a user or token id" check={personProblem}>
+            {(id) => (
+              <input id={id} className={ui.input} value={form.actor} onChange={set('actor')} list="audit-people" />
+            )}
           </Field>
-          <Field label="Action" help="Or its start, e.g. vault.secret">
+          <datalist id="audit-people">
+            {users.data?.users.map((u) => (
+              <option key={u.id} value={u.email}>
+                {u.displayName}
+              </option>
+            ))}
+          </datalist>
+          <Field label="Category">
+            {(id) => (
+              <select id={id} className={ui.select} value={form.category} onChange={set('category')}>
+                <option value="">all</option>
+                {CATEGORIES.map(([prefix, label]) => (
+                  <option key={prefix} value={prefix}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Action" help="Or its start, e.g. vault.secret (overrides the category)">
             {(id) => <input id={id} className={ui.input} value={form.action} onChange={set('action')} />}
           </Field>
           <Field label="Resource" help="type or type:id, e.g. secret:team/db">
@@ -138,6 +206,14 @@ export function AuditPage() {
             {(id) => <input id={id} className={ui.input} type="datetime-local" value={form.to} onChange={set('to')} />}
           </Field>
         </div>
+        <label className={ui.row}>
+          <input
+            type="checkbox"
+            checked={form.hideReads}
+            onChange={(e) => setForm({ ...form, hideReads: e.target.checked })}
+          />{' '}
+          Hide reads (show changes, refusals and failures)
+        </label>
         <button className={`${ui.button} ${ui.primary}`} type="submit">
           Search
         </button>

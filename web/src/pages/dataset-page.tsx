@@ -1,5 +1,6 @@
 /**
- * One dataset: its versions with size, SHA-256, drive and uploader; download, upload, delete.
+ * One dataset: its versions with size, SHA-256, drive and uploader; download, upload, delete (a
+ * version or the whole dataset: confirmation, then a fresh sign-in); description and tags.
  * Only the actions the current roles allow are offered (a viewer gets no Download). A download
  * that policy refuses says why on the page instead of failing silently in the browser's download
  * bar: the console first asks for the version's first byte (a 1-byte range read, audited like any
@@ -16,6 +17,8 @@ import { usePeople } from '../lib/people.ts';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
 import { rulesFor } from '../lib/tag-rules.ts';
 import { ConfirmDialog, Empty, Loading, Notice, PageHead, Problem, Tags, ui } from '../ui/components.tsx';
+import { useReauth } from '../ui/reauth.tsx';
+import { DatasetSettings, DeleteDatasetButton } from './dataset-settings.tsx';
 import { UploadPanel } from './upload-panel.tsx';
 import css from './datasets.module.css';
 
@@ -84,9 +87,11 @@ export function DatasetPage({ name }: { name?: string }) {
   const ds = name ?? '';
   const detail = useQuery({ queryKey: ['dataset', ws.id, ds], queryFn: () => api.datasets.get(ws.id, ds) });
   const [uploading, setUploading] = useState(false);
+  const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState<DatasetVersion | null>(null);
+  const { withReauth, dialog: reauthDialog } = useReauth();
   const del = useMutation({
-    mutationFn: (v: number) => api.datasets.deleteVersion(ws.id, ds, v),
+    mutationFn: (v: number) => withReauth(() => api.datasets.deleteVersion(ws.id, ds, v)),
     onSuccess: () => {
       setDeleting(null);
       void qc.invalidateQueries({ queryKey: ['dataset', ws.id, ds] });
@@ -109,18 +114,27 @@ export function DatasetPage({ name }: { name?: string }) {
         sub={d ? d.description || 'No description.' : undefined}
         actions={
           can.manageData ? (
-            <button className={`${ui.button} ${ui.primary}`} onClick={() => setUploading(true)} disabled={uploading}>
-              Upload new version
-            </button>
+            <>
+              <button className={`${ui.button} ${ui.primary}`} onClick={() => setUploading(true)} disabled={uploading}>
+                Upload new version
+              </button>
+              <button className={ui.button} onClick={() => setEditing(true)} disabled={editing || !d}>
+                Edit tags
+              </button>
+              {d ? <DeleteDatasetButton dataset={d} /> : null}
+            </>
           ) : null
         }
       />
+      {editing && d ? <DatasetSettings dataset={d} onClose={() => setEditing(false)} /> : null}
       {d?.tags.length ? (
         <p>
           <Tags tags={d.tags} />
         </p>
       ) : null}
-      {uploading ? <UploadPanel dataset={ds} onClose={() => setUploading(false)} /> : null}
+      {uploading ? (
+        <UploadPanel dataset={ds} currentDrive={d?.versions.at(-1)?.drive} onClose={() => setUploading(false)} />
+      ) : null}
       <Problem error={detail.error} />
       {can.readData && blocking.length > 0 ? (
         <Notice kind="warn" title="Downloads of this dataset are restricted">
@@ -216,8 +230,12 @@ export function DatasetPage({ name }: { name?: string }) {
         onCancel={() => setDeleting(null)}
         onConfirm={() => deleting && del.mutate(deleting.version)}
       >
-        <p>The encrypted object is removed from drive {deleting?.drive}. Other versions stay.</p>
+        <p>
+          The encrypted object is removed from drive {deleting?.drive}. Other versions stay. You will be asked to
+          confirm your password.
+        </p>
       </ConfirmDialog>
+      {reauthDialog}
     </>
   );
 }

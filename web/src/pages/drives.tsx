@@ -78,7 +78,10 @@ export function DrivesPage() {
                     <div className={css.driveName}>
                       <KindLogo kind={d.kind} size={28} />
                       <div>
-                        <strong>{d.name}</strong> {d.isDefault ? <Badge>default</Badge> : null}
+                        <Link to={`/drives/${encodeURIComponent(d.name)}`}>
+                          <strong>{d.name}</strong>
+                        </Link>{' '}
+                        {d.isDefault ? <Badge>default</Badge> : null}
                         {d.description ? <div className={ui.muted}>{d.description}</div> : null}
                       </div>
                     </div>

@@ -67,7 +67,58 @@ export function driveInput(
   return input;
 }
 
-function FieldInput({
+/** A key file (JSON) chosen from disk or pasted into a masked field; never shown in the clear. */
+function KeyFileInput({ id, value, onChange }: { id: string; value: string; onChange: (v: string) => void }) {
+  const [loaded, setLoaded] = useState<string | null>(null);
+  let account: string | undefined;
+  try {
+    const parsed = JSON.parse(value) as { client_email?: unknown };
+    account = typeof parsed.client_email === 'string' ? parsed.client_email : undefined;
+  } catch {
+    account = undefined;
+  }
+  return (
+    <div>
+      <label className={ui.button}>
+        Choose the key file…
+        <input
+          className={ui.srOnly}
+          type="file"
+          accept=".json,application/json"
+          aria-label="Key file"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file)
+              void file.text().then((text) => {
+                setLoaded(file.name);
+                onChange(text);
+              });
+          }}
+        />
+      </label>{' '}
+      <span className={ui.muted}>or paste it:</span>
+      <input
+        id={id}
+        className={ui.input}
+        type="password"
+        autoComplete="off"
+        value={value}
+        onChange={(e) => {
+          setLoaded(null);
+          onChange(e.target.value);
+        }}
+      />
+      {value ? (
+        <p className={ui.help} data-testid="key-file-state">
+          {loaded ? `${loaded} loaded` : 'Key pasted'}
+          {account ? ` — service account ${account}` : value.trim().startsWith('{') ? '' : ' — this is not JSON'}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function FieldInput({
   f,
   value,
   onChange,
@@ -87,7 +138,9 @@ function FieldInput({
   return (
     <Field label={`${f.label}${f.optional ? ' (optional)' : ''}`} help={f.help} path={`/${f.key.replace('.', '/')}`}>
       {(id) =>
-        f.multiline ? (
+        f.multiline && f.secret ? (
+          <KeyFileInput id={id} value={String(value ?? '')} onChange={(v) => onChange(v)} />
+        ) : f.multiline ? (
           <textarea
             id={id}
             className={ui.textarea}
@@ -160,7 +213,7 @@ export function MountWizard() {
       await api.drives.add(ws.id, driveInput(kind, name, description, variant, values));
       setValues({}); // forget the typed secrets at once
       await qc.invalidateQueries({ queryKey: ['drives', ws.id] });
-      navigate('/drives');
+      navigate(`/drives/${encodeURIComponent(name)}?added=1`);
     } catch (err) {
       setError(err);
       const d = err instanceof ApiError ? (err.problem?.diagnosis as Diagnosis | undefined) : undefined;

@@ -4,6 +4,8 @@
  * server offers upload sessions. The dataset name is suggested from the file name and checked as
  * typed; a file identical to the latest version (same SHA-256, for files the browser can hash) is
  * pointed out before it is stored again; a tag with a built-in access rule says what it does.
+ * A new version goes to the dataset's current drive unless another is chosen (the form names it
+ * and warns on a change); tags and description of an existing dataset are edited on its page.
  */
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -31,7 +33,19 @@ const tagList = (tags: string) =>
     .map((t) => t.trim().toLowerCase())
     .filter(Boolean);
 
-export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: () => void }) {
+export function UploadPanel({
+  dataset,
+  currentDrive,
+  presetDrive,
+  onClose,
+}: {
+  dataset?: string;
+  /** The drive of the dataset's newest version (where the next one goes by default). */
+  currentDrive?: string | undefined;
+  /** A drive chosen beforehand (the drive page's "Upload a dataset to this drive"). */
+  presetDrive?: string | undefined;
+  onClose: () => void;
+}) {
   const ws = useWorkspace();
   const qc = useQueryClient();
   const can = usePermissions();
@@ -46,7 +60,7 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
   const [autoName, setAutoName] = useState(true);
   const [sha, setSha] = useState<{ file: File; sha256: string | undefined } | null>(null);
   const [picker, setPicker] = useState(0);
-  const [drive, setDrive] = useState('');
+  const [drive, setDrive] = useState(presetDrive ?? '');
   const [tags, setTags] = useState('');
   const [description, setDescription] = useState('');
   const [file, setFile] = useState<File | null>(null);
@@ -69,6 +83,11 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
     staleTime: 30_000,
   });
   const last = latest.data?.versions.at(-1);
+  /** An existing dataset: its versions stay on its drive, its tags are edited on its page. */
+  const existing = Boolean(dataset) || latest.data !== undefined;
+  const current = currentDrive ?? last?.drive;
+  const defaultDrive = drives.data?.drives.find((d) => d.isDefault)?.name;
+  const moving = Boolean(drive && current && drive !== current);
   const hashing = file !== null && sha?.file !== file;
   const identical = Boolean(file && sha?.file === file && sha.sha256 && last && last.sha256 === sha.sha256);
 
@@ -113,8 +132,8 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
       dataset: name,
       file,
       ...(drive ? { drive } : {}),
-      ...(list.length ? { tags: list } : {}),
-      ...(description ? { description } : {}),
+      ...(list.length && !existing ? { tags: list } : {}),
+      ...(description && !existing ? { description } : {}),
       ...(digest ? { sha256: digest } : {}),
       onProgress: setProgress,
     });
@@ -178,7 +197,15 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
           </Field>
         ) : null}
         <div className={ui.grid2}>
-          <Field label="Drive" path="/drive" help="Where the encrypted bytes are stored.">
+          <Field
+            label="Drive"
+            path="/drive"
+            help={
+              current
+                ? `Where the encrypted bytes are stored. This dataset's versions are on ${current}.`
+                : 'Where the encrypted bytes are stored.'
+            }
+          >
             {(id) => (
               <select
                 id={id}
@@ -187,33 +214,52 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
                 onChange={(e) => setDrive(e.target.value)}
                 disabled={busy}
               >
-                <option value="">Workspace default</option>
-                {drives.data?.drives.map((d) => (
-                  <option key={d.name} value={d.name}>
-                    {d.name} ({d.kind})
-                  </option>
-                ))}
+                <option value="">
+                  {current
+                    ? `${current} (this dataset's drive)`
+                    : `Workspace default${defaultDrive ? ` (${defaultDrive})` : ''}`}
+                </option>
+                {drives.data?.drives
+                  .filter((d) => d.name !== current)
+                  .map((d) => (
+                    <option key={d.name} value={d.name}>
+                      {d.name} ({d.kind})
+                    </option>
+                  ))}
               </select>
             )}
           </Field>
-          <Field
-            label="Tags (optional)"
-            path={['/tag', '/tags']}
-            check={tagProblem}
-            help="Comma-separated labels to find the dataset by."
-          >
-            {(id) => (
-              <input
-                id={id}
-                className={ui.input}
-                value={tags}
-                onChange={(e) => setTags(e.target.value)}
-                disabled={busy}
-              />
-            )}
-          </Field>
+          {existing ? null : (
+            <Field
+              label="Tags (optional)"
+              path={['/tag', '/tags']}
+              check={tagProblem}
+              help="Comma-separated labels to find the dataset by."
+            >
+              {(id) => (
+                <input
+                  id={id}
+                  className={ui.input}
+                  value={tags}
+                  onChange={(e) => setTags(e.target.value)}
+                  disabled={busy}
+                />
+              )}
+            </Field>
+          )}
         </div>
-        {restricted.map((r) => (
+        {moving ? (
+          <Notice kind="warn" title={`This version goes to another drive`}>
+            The versions of {dataset ?? name} are on <strong>{current}</strong>; this one will be stored on{' '}
+            <strong>{drive}</strong>. Choose {current} to keep them together.
+          </Notice>
+        ) : null}
+        {existing ? (
+          <p className={ui.help} data-testid="tags-elsewhere">
+            Tags and description belong to the dataset: change them with Edit tags on its page.
+          </p>
+        ) : null}
+        {(existing ? [] : restricted).map((r) => (
           <Notice key={r.tag} kind="warn" title={`The tag ${r.tag} restricts downloads`}>
             Only {r.who} can download a dataset tagged <strong>{r.tag}</strong> (built-in rule <code>{r.rule}</code>).{' '}
             {r.meets(me)
@@ -221,17 +267,19 @@ export function UploadPanel({ dataset, onClose }: { dataset?: string; onClose: (
               : 'You do not meet it, so you could not download this dataset yourself. Ask an admin before using this tag.'}
           </Notice>
         ))}
-        <Field label="Description (optional)" path="/description">
-          {(id) => (
-            <input
-              id={id}
-              className={ui.input}
-              value={description}
-              onChange={(e) => setDescription(e.target.value)}
-              disabled={busy}
-            />
-          )}
-        </Field>
+        {existing ? null : (
+          <Field label="Description (optional)" path="/description">
+            {(id) => (
+              <input
+                id={id}
+                className={ui.input}
+                value={description}
+                onChange={(e) => setDescription(e.target.value)}
+                disabled={busy}
+              />
+            )}
+          </Field>
+        )}
       </FieldErrors>
       <div
         className={`${css.drop} ${over ? css.dropOver : ''}`}

@@ -29,6 +29,7 @@ import {
 } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 import { SecretForm, nonSecretFields } from './secret-form.tsx';
+import { CertificateFacts, DueSecrets, LivePointer } from './vault-extras.tsx';
 import css from './vault.module.css';
 
 interface Node {
@@ -175,7 +176,7 @@ function SecretDetail({ path }: { path: string }) {
   const person = usePeople();
   const [revealed, setRevealed] = useState<RevealedSecret | null>(null);
   const [editing, setEditing] = useState(false);
-  const [confirm, setConfirm] = useState<{ verb: 'delete' | 'destroy'; version: number } | null>(null);
+  const [confirm, setConfirm] = useState<{ verb: 'delete' | 'destroy' | 'rollback'; version: number } | null>(null);
   const refresh = () => {
     void qc.invalidateQueries({ queryKey: ['secret', ws.id, path] });
     void qc.invalidateQueries({ queryKey: ['secrets', ws.id] });
@@ -185,12 +186,14 @@ function SecretDetail({ path }: { path: string }) {
     onSuccess: setRevealed,
   });
   const change = useMutation({
-    mutationFn: ({ verb, version }: { verb: 'delete' | 'undelete' | 'destroy'; version: number }) =>
+    mutationFn: ({ verb, version }: { verb: 'delete' | 'undelete' | 'destroy' | 'rollback'; version: number }) =>
       verb === 'delete'
         ? api.secrets.delete(ws.id, path, [version])
         : verb === 'undelete'
           ? api.secrets.undelete(ws.id, path, [version])
-          : withReauth(() => api.secrets.destroy(ws.id, path, [version])),
+          : verb === 'rollback'
+            ? api.secrets.rollback(ws.id, path, version, meta.data?.currentVersion).then(() => undefined)
+            : withReauth(() => api.secrets.destroy(ws.id, path, [version])),
     onSuccess: () => {
       setConfirm(null);
       setRevealed(null);
@@ -252,6 +255,11 @@ function SecretDetail({ path }: { path: string }) {
       </div>
       <Problem error={reveal.error ?? change.error} />
       {revealed ? <Reveal secret={revealed} onHide={() => setRevealed(null)} /> : null}
+      <LivePointer
+        m={m}
+        canRollback={can.manageData}
+        onRollback={(v) => setConfirm({ verb: 'rollback', version: v })}
+      />
       {m.description ? <p>{m.description}</p> : null}
       <p>
         <Tags tags={m.tags} />
@@ -283,12 +291,23 @@ function SecretDetail({ path }: { path: string }) {
                   {when(v.createdAt)}
                   <div className={ui.muted}>by {person(v.createdBy)}</div>
                 </td>
-                <td data-label="Changes">{changes(v, all[i + 1], person)}</td>
+                <td data-label="Changes">
+                  {changes(v, all[i + 1], person)}
+                  <CertificateFacts v={v} />
+                </td>
                 <td>
                   <div className={ui.row}>
                     {can.reveal && v.state === 'live' && v.version !== m.currentVersion ? (
                       <button className={`${ui.button} ${ui.small}`} onClick={() => reveal.mutate(v.version)}>
                         Reveal
+                      </button>
+                    ) : null}
+                    {can.manageData && v.state === 'live' && v.version !== m.currentVersion ? (
+                      <button
+                        className={`${ui.button} ${ui.small}`}
+                        onClick={() => setConfirm({ verb: 'rollback', version: v.version })}
+                      >
+                        Roll back to this
                       </button>
                     ) : null}
                     {can.manageData && v.state === 'deleted' ? (
@@ -319,14 +338,24 @@ function SecretDetail({ path }: { path: string }) {
         title={
           confirm?.verb === 'destroy'
             ? `Destroy version ${confirm.version}?`
-            : `Delete version ${confirm?.version ?? ''}?`
+            : confirm?.verb === 'rollback'
+              ? `Roll back to version ${confirm.version}?`
+              : `Delete version ${confirm?.version ?? ''}?`
         }
-        confirmLabel={confirm?.verb === 'destroy' ? 'Destroy for ever' : 'Delete'}
+        confirmLabel={
+          confirm?.verb === 'destroy' ? 'Destroy for ever' : confirm?.verb === 'rollback' ? 'Roll back' : 'Delete'
+        }
+        tone={confirm?.verb === 'rollback' ? 'primary' : 'danger'}
         pending={change.isPending}
         onCancel={() => setConfirm(null)}
         onConfirm={() => confirm && change.mutate(confirm)}
       >
-        {confirm?.verb === 'destroy' ? (
+        {confirm?.verb === 'rollback' ? (
+          <p>
+            A new version {m.currentVersion + 1} is written with the value of version {confirm.version}; programs
+            reading this secret get that value from now on. Nothing is deleted.
+          </p>
+        ) : confirm?.verb === 'destroy' ? (
           <p>
             The value of version {confirm.version} is erased and can never be read again. This needs you to confirm your
             identity.
@@ -348,6 +377,7 @@ export function VaultPage() {
   const { query } = useLocation();
   const selected = query.get('path');
   const [creating, setCreating] = useState(false);
+  const [showDue, setShowDue] = useState(false);
   const [filter, setFilter] = useState('');
   const [folded, setFolded] = useState<Set<string>>(() => new Set());
   const list = useQuery({
@@ -380,15 +410,26 @@ export function VaultPage() {
       New secret
     </button>
   ) : null;
+  const dueButton = (
+    <button className={ui.button} aria-pressed={showDue} onClick={() => setShowDue(!showDue)}>
+      {showDue ? 'Hide due' : 'Due'}
+    </button>
+  );
 
   return (
     <>
       <PageHead
         title="Vault"
         sub="Connection secrets, sealed with your workspace's keys. Values are never listed; revealing one is audited."
-        actions={newButton}
+        actions={
+          <>
+            {dueButton}
+            {newButton}
+          </>
+        }
       />
       <Problem error={list.error} />
+      {showDue ? <DueSecrets /> : null}
       {creating ? (
         <SecretForm
           onCancel={() => setCreating(false)}
