@@ -205,15 +205,14 @@ for (const backend of BACKENDS) {
         assert.equal(res.status, 403, res.body);
         assert.equal(res.json<{ code: string }>().code, 'REAUTH_REQUIRED');
       }
+      // Each prompt is recorded as what it is (a re-authentication request for that action).
       await expectAudit(app, {
-        action: 'dataset.version.delete',
-        outcome: 'denied',
-        details: { reason: 're-authentication required' },
+        action: 'identity.session.reauth-required',
+        details: { for: 'dataset.version.delete' },
       });
       await expectAudit(app, {
-        action: 'dataset.dataset.delete',
-        outcome: 'denied',
-        details: { reason: 're-authentication required' },
+        action: 'identity.session.reauth-required',
+        details: { for: 'dataset.dataset.delete' },
       });
       assert.equal(
         (await owner.req(`${DS}/gone`)).json<{ versions: unknown[] }>().versions.length,
