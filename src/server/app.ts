@@ -46,6 +46,8 @@ import { registerProblemHandler, sendClientErrorProblem } from './plugins/proble
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
+import { postureRoutes } from '../modules/posture/index.ts';
+import type { PostureWiring } from './posture-wiring.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -69,6 +71,8 @@ export interface AppDeps {
   /** Extra route plugins registered with the built-in ones (the audit routes, probes in tests). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
   verifyOperatorToken: (presented: string) => boolean;
+  /** Security posture and evidence packs. */
+  posture: Pick<PostureWiring, 'posture' | 'evidence'>;
   /** Extra route plugins (used by tests to add probes). Registered after the built-in ones. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   /** A built console (web/dist) to serve under `/`; none: the API alone. */
@@ -169,6 +173,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
+  registerRoutes(fastify, postureRoutes({ posture: deps.posture.posture, evidence: deps.posture.evidence }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {
     const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);

@@ -6,9 +6,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
+import { rotateIfDue } from '../modules/keys/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases }: Modules,
+  { barrier, uploads, datasets, drives, leases, posture, keys, auditTrail }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
@@ -46,6 +47,46 @@ export function startJobs(
         )
         .finally(() => (running = false));
     }, config.STRONGROOM_DRIVE_HEALTH_SECONDS * 1000);
+    timer.unref();
+    timers.push(timer);
+  }
+  // Security posture: every control on a schedule, results stored, changes to fail audited.
+  if (config.STRONGROOM_POSTURE_CHECK_SECONDS > 0) {
+    const timer = setInterval(() => {
+      if (barrier.isSealed) return;
+      posture.posture.run().then(
+        (r) => r.counts.fail > 0 && logger.warn({ counts: r.counts }, 'security posture: controls failing'),
+        (err: unknown) => logger.error({ err }, 'security posture run failed'),
+      );
+    }, config.STRONGROOM_POSTURE_CHECK_SECONDS * 1000);
+    timer.unref();
+    timers.push(timer);
+  }
+  // Scheduled key rotation: checked hourly (and at start); rotates when the active term is too old.
+  if (config.STRONGROOM_KEY_ROTATION_DAYS > 0) {
+    const check = () => {
+      if (barrier.isSealed) return;
+      rotateIfDue({
+        keys,
+        home: config.STRONGROOM_HOME,
+        rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
+        record: (e, trx) => {
+          const input = {
+            actor: { id: 'system', kind: 'system' as const, authMethod: 'schedule' },
+            action: e.action,
+            outcome: 'success' as const,
+            resource: { type: 'keyring', id: 'root' },
+            details: e.details,
+          };
+          return trx ? auditTrail.record(trx, input) : auditTrail.recordCommitted(input);
+        },
+      }).then(
+        (r) => r.rotated && logger.info({ activeTerm: r.activeTerm, taskId: r.taskId }, 'scheduled key rotation'),
+        (err: unknown) => logger.error({ err }, 'scheduled key rotation failed'),
+      );
+    };
+    check();
+    const timer = setInterval(check, 3_600_000);
     timer.unref();
     timers.push(timer);
   }

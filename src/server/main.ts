@@ -18,6 +18,8 @@ import type { AuditModule } from '../modules/audit/index.ts';
 import type { IdentityModule } from '../modules/identity/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
+import { observePosture } from './posture-metrics.ts';
+import type { PostureWiring } from './posture-wiring.ts';
 import { startJobs } from './jobs.ts';
 import { buildModules, type BuildOptions } from './modules.ts';
 import { createLogger } from './logger.ts';
@@ -42,6 +44,7 @@ export interface RunningServer {
   drives: DrivesService;
   datasets: DatasetsService;
   uploads: UploadSessions;
+  posture: PostureWiring;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -84,6 +87,7 @@ export async function startServer(
     const m = await buildModules(config, database, logger, opts, closers);
     closers.push(startJobs(m, config, logger));
     const metrics = createMetrics();
+    observePosture(metrics, m.posture);
     const consoleReady = consoleBuilt(DEFAULT_CONSOLE_DIR);
     if (!consoleReady)
       logger.warn(
@@ -123,6 +127,11 @@ export async function startServer(
 
     const host = config.STRONGROOM_BIND.includes(':') ? `[${config.STRONGROOM_BIND}]` : config.STRONGROOM_BIND;
     const displayHost = host === '0.0.0.0' || host === '[::]' ? 'localhost' : host;
+    // The posture's transport controls connect to these (loopback when bound to every address).
+    const probeHost = ['0.0.0.0', '::'].includes(config.STRONGROOM_BIND) ? '127.0.0.1' : config.STRONGROOM_BIND;
+    const servername = config.STRONGROOM_PUBLIC_URL ? new URL(config.STRONGROOM_PUBLIC_URL).hostname : 'localhost';
+    m.posture.listeners.https = { host: probeHost, port: httpsPort, servername };
+    if (redirect) m.posture.listeners.http = { host: probeHost, port: redirect.port };
     let closing: Promise<void> | undefined;
     return {
       app,
@@ -134,6 +143,7 @@ export async function startServer(
       drives: m.drives,
       datasets: m.datasets,
       uploads: m.uploads,
+      posture: m.posture,
       logger,
       database,
       httpsPort,

@@ -33,6 +33,7 @@ import {
 } from '../modules/keys/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
+import { buildPosture, type PostureWiring } from './posture-wiring.ts';
 
 export interface Modules {
   barrier: Barrier;
@@ -50,6 +51,8 @@ export interface Modules {
   uploads: UploadSessions;
   leases: LeaseHolder;
   verifyOperatorToken: (presented: string) => boolean;
+  /** Security posture (controls, evidence) and the audit streamer (SIEM sinks). */
+  posture: PostureWiring;
 }
 
 export interface BuildOptions {
@@ -132,6 +135,19 @@ export async function buildModules(
     usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
   });
   await drives.ensureDefaults();
+  const posture = buildPosture(config, {
+    database,
+    logger,
+    guard: createEgressGuardFromConfig(config),
+    keys,
+    audit: auditModule,
+    vault,
+    drives,
+    installationId: await instanceId(config.STRONGROOM_HOME),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  posture.streamer?.start();
+  closers.push(async () => posture.streamer?.stop());
   const leases = createLeaseHolder({
     instanceId: await instanceId(config.STRONGROOM_HOME),
     ttlMs: config.STRONGROOM_UPLOAD_LEASE_SECONDS * 1000,
@@ -165,5 +181,6 @@ export async function buildModules(
     uploads,
     leases,
     verifyOperatorToken,
+    posture,
   };
 }

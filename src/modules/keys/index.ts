@@ -19,3 +19,4 @@ export {
   type UnsealRoutesDeps,
   type AttemptEvent,
 } from './keys.routes.ts';
+export { rotateIfDue, type ScheduleDeps, type ScheduleOutcome, type RotationEvent } from './keys.schedule.ts';
