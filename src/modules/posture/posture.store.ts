@@ -177,6 +177,6 @@ export async function datasetVersionFacts(
 
 /** The database server's version number (`server_version_num`, e.g. 150004). */
 export async function serverVersionNum(db: Db): Promise<number> {
-  const r = await sql<{ v: string }>`show server_version_num`.execute(db);
+  const r = await sql<{ v: string }>`select current_setting('server_version_num') as v`.execute(db);
   return Number(r.rows[0]?.v ?? 0);
 }

@@ -40,13 +40,20 @@ export function handshake(
       socket.destroy();
       resolve(h);
     };
-    const socket = tls.connect({
-      host: target.host,
-      port: target.port,
-      servername: target.servername,
-      rejectUnauthorized: false,
-      ...opts,
-    });
+    let socket: tls.TLSSocket;
+    try {
+      socket = tls.connect({
+        host: target.host,
+        port: target.port,
+        servername: target.servername,
+        rejectUnauthorized: false,
+        ...opts,
+      });
+    } catch (err) {
+      // The local TLS library refuses the options themselves (a suite it does not have).
+      resolve({ ok: false, untestable: true, error: (err as NodeJS.ErrnoException).code ?? 'unsupported' });
+      return;
+    }
     socket.setTimeout(TIMEOUT_MS, () => done({ ok: false, error: 'timed out' }));
     socket.once('secureConnect', () => {
       const peer: PeerCertificate = socket.getPeerCertificate();
@@ -70,7 +77,9 @@ export function handshake(
       });
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      const untestable = err.code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE' || err.code === 'ERR_SSL_NO_CIPHERS_AVAILABLE';
+      const untestable = ['ERR_SSL_NO_PROTOCOLS_AVAILABLE', 'ERR_SSL_NO_CIPHERS_AVAILABLE', 'ERR_SSL_NO_CIPHER_MATCH'].includes(
+        err.code ?? '',
+      );
       done({ ok: false, ...(untestable ? { untestable } : {}), error: err.code ?? 'handshake failed' });
     });
   });
