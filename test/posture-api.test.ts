@@ -134,11 +134,11 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       assert.equal((await app.req('/api/v1/posture')).status, 401);
       await createWorkspace(app, 'ws-v');
-      await createUser(app, 'viewer@corp.test', { role: 'viewer', workspace: 'ws-v' });
+      const viewerUser = await createUser(app, 'viewer@corp.test', { role: 'viewer', workspace: 'ws-v' });
       const viewer = await login(app, 'viewer@corp.test');
       const denied = await viewer.req('/api/v1/workspaces/ws-v/posture');
       assert.equal(denied.status, 403);
-      await expectAudit(app, { action: 'posture.control.read', outcome: 'denied', actorId: viewer.userId });
+      await expectAudit(app, { action: 'posture.control.read', outcome: 'denied', actorId: viewerUser.id });
       const owner = await ownerSession(app, 'owner-v@corp.test', 'ws-v');
       assert.equal((await owner.session.req('/api/v1/posture')).status, 403);
       assert.equal((await owner.session.req('/api/v1/posture/evidence', { method: 'POST' })).status, 403);
