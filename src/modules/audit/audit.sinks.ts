@@ -142,7 +142,8 @@ export function webhookSink(o: WebhookSinkOptions): AuditSink {
   return {
     name: 'webhook',
     deliver(events) {
-      const body = Buffer.concat(events.flatMap((e) => [eventLineBytes(e), Buffer.from('\n')]));
+      // eventLineBytes reuses one buffer: copy each line out before the next is made.
+      const body = Buffer.concat(events.flatMap((e) => [Buffer.from(eventLineBytes(e)), Buffer.from('\n')]));
       const timestamp = String(Math.floor((o.now?.() ?? new Date()).getTime() / 1000));
       return new Promise<void>((resolve, reject) => {
         const req = https.request(
