@@ -108,6 +108,9 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['posture.control.read', 'Y Y - - - - Y', '-', 'Y'],
   ['posture.control.run', 'Y Y - - - - Y', '-', 'Y'],
   ['posture.evidence.export', 'Y Y - - - - Y', '-', 'Y'],
+  ['task.log.read', '- - - - - - -', '-', 'Y'],
+  ['task.run.list', '- - - - - - -', '-', 'Y'],
+  ['task.run.read', '- - - - - - -', '-', 'Y'],
   ['vault.secret.create', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.delete', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.destroy', 'Y Y - - - - -', '-', '-'],
@@ -395,8 +398,8 @@ describe('attribute rules (ABAC) and guard rails', () => {
 });
 
 describe('operator, anonymous and unknown actions (default deny)', () => {
-  test('the operator keeps exactly its interim rights: keys.*, audit.*, operator.*, posture.* and nothing else', () => {
-    const interim = /^(keys|audit|operator|posture)\.[a-z-]+\.[a-z-]+$/;
+  test('the operator keeps exactly its interim rights: keys.*, audit.*, operator.*, posture.*, task.* and nothing else', () => {
+    const interim = /^(keys|audit|operator|posture|task)\.[a-z-]+\.[a-z-]+$/;
     for (const action of ac.actions) {
       assert.equal(ac.authorize(OPERATOR, action).allowed, interim.test(action), action);
       // Routes with a :ws parameter give the operator a workspace; nothing changes.

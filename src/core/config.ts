@@ -245,6 +245,13 @@ export const configSchema = z.object({
     .max(604_800)
     .default(3600)
     .describe('How often the security posture controls run and their results are stored; 0 turns the schedule off.'),
+  STRONGROOM_SYSTEM_DRIVE: z
+    .string()
+    .regex(/^(local|[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9._-]{0,62})$/, 'local, or <workspace>/<drive>')
+    .default('local')
+    .describe(
+      'Where Strongroom keeps its own objects (encrypted task logs under logs/tasks/): "local" (the data directory) or a drive as <workspace>/<drive> (S3, Azure, GCS), so several servers share them and a lost server loses nothing.',
+    ),
   STRONGROOM_AUDIT_SYSLOG_URL: z
     .url({ protocol: /^tls$/ })
     .optional()

@@ -48,6 +48,7 @@ import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
 import { postureRoutes } from '../modules/posture/index.ts';
 import type { PostureWiring } from './posture-wiring.ts';
+import { tasksRoutes, type TaskLogs } from '../modules/tasks/index.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -73,6 +74,8 @@ export interface AppDeps {
   verifyOperatorToken: (presented: string) => boolean;
   /** Security posture and evidence packs. */
   posture: Pick<PostureWiring, 'posture' | 'evidence'>;
+  /** Task runs and their logs on the system drive. */
+  tasks: TaskLogs;
   /** Extra route plugins (used by tests to add probes). Registered after the built-in ones. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   /** A built console (web/dist) to serve under `/`; none: the API alone. */
@@ -142,6 +145,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       workspaceKeys: deps.workspaceKeys,
       config: deps.config,
       exportDataKeys: (workspaceId) => exportDataKeys(deps.database.db, deps.workspaceKeys, workspaceId),
+      openTaskLog: (kind) => deps.tasks.start(kind),
     }),
     pipeline,
   );
@@ -173,6 +177,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
+  registerRoutes(fastify, tasksRoutes({ tasks: deps.tasks }), pipeline);
   registerRoutes(fastify, postureRoutes({ posture: deps.posture.posture, evidence: deps.posture.evidence }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {

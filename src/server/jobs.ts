@@ -9,11 +9,28 @@ import type { Modules } from './modules.ts';
 import { rotateIfDue } from '../modules/keys/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases, posture, keys, auditTrail }: Modules,
+  { barrier, uploads, datasets, drives, leases, posture, keys, auditTrail, tasks }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
+  /** Runs a job with a task log on the system drive: started, its result's counts, finished. */
+  const runLogged = async <R extends object>(kind: string, work: () => Promise<R>): Promise<R> => {
+    const log = await tasks.start(kind);
+    await log.write({ event: 'started' });
+    try {
+      const result = await work();
+      const counts = Object.fromEntries(Object.entries(result).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+      log.progress(counts);
+      await log.write({ event: 'finished', ...counts });
+      await log.finish('succeeded');
+      return result;
+    } catch (err) {
+      await log.write({ event: 'failed', error: (err as { code?: string }).code ?? 'INTERNAL' });
+      await log.finish('failed');
+      throw err;
+    }
+  };
   // Uploads whose lease is free (a crash, kill -9: at start, our predecessor's at once) and
   // unfinished deletions: at start and then every lease period.
   const orphanMs = config.STRONGROOM_UPLOAD_ORPHAN_SECONDS * 1000;
@@ -39,8 +56,7 @@ export function startJobs(
     const timer = setInterval(() => {
       if (running || barrier.isSealed) return;
       running = true;
-      drives
-        .refreshHealth()
+      runLogged('drive-health', () => drives.refreshHealth())
         .then(
           (r) => logger.info(r, 'drive health refreshed'),
           (err: unknown) => logger.error({ err }, 'drive health check failed'),
@@ -54,8 +70,11 @@ export function startJobs(
   if (config.STRONGROOM_POSTURE_CHECK_SECONDS > 0) {
     const timer = setInterval(() => {
       if (barrier.isSealed) return;
-      posture.posture.run().then(
-        (r) => r.counts.fail > 0 && logger.warn({ counts: r.counts }, 'security posture: controls failing'),
+      runLogged('posture-check', async () => {
+        const r = await posture.posture.run();
+        return r.counts;
+      }).then(
+        (counts) => counts.fail > 0 && logger.warn({ counts }, 'security posture: controls failing'),
         (err: unknown) => logger.error({ err }, 'security posture run failed'),
       );
     }, config.STRONGROOM_POSTURE_CHECK_SECONDS * 1000);
@@ -70,6 +89,7 @@ export function startJobs(
         keys,
         home: config.STRONGROOM_HOME,
         rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
+        openTaskLog: (kind) => tasks.start(kind),
         record: (e, trx) => {
           const input = {
             actor: { id: 'system', kind: 'system' as const, authMethod: 'schedule' },

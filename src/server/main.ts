@@ -20,6 +20,7 @@ import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { observePosture } from './posture-metrics.ts';
 import type { PostureWiring } from './posture-wiring.ts';
+import type { TaskLogs } from '../modules/tasks/index.ts';
 import { startJobs } from './jobs.ts';
 import { buildModules, type BuildOptions } from './modules.ts';
 import { createLogger } from './logger.ts';
@@ -45,6 +46,7 @@ export interface RunningServer {
   datasets: DatasetsService;
   uploads: UploadSessions;
   posture: PostureWiring;
+  tasks: TaskLogs;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -144,6 +146,7 @@ export async function startServer(
       datasets: m.datasets,
       uploads: m.uploads,
       posture: m.posture,
+      tasks: m.tasks,
       logger,
       database,
       httpsPort,

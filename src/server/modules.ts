@@ -34,6 +34,8 @@ import {
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 import { buildPosture, type PostureWiring } from './posture-wiring.ts';
+import { buildTaskLogs } from './system-drive.ts';
+import type { TaskLogs } from '../modules/tasks/index.ts';
 
 export interface Modules {
   barrier: Barrier;
@@ -53,6 +55,8 @@ export interface Modules {
   verifyOperatorToken: (presented: string) => boolean;
   /** Security posture (controls, evidence) and the audit streamer (SIEM sinks). */
   posture: PostureWiring;
+  /** Task runs and their encrypted logs on the system drive. */
+  tasks: TaskLogs;
 }
 
 export interface BuildOptions {
@@ -147,6 +151,7 @@ export async function buildModules(
     ...(opts.now ? { now: opts.now } : {}),
   });
   posture.streamer?.start();
+  const tasks = buildTaskLogs(config, { database, barrier, drives, audit: auditModule, ...(opts.now ? { now: opts.now } : {}) });
   closers.push(async () => posture.streamer?.stop());
   const leases = createLeaseHolder({
     instanceId: await instanceId(config.STRONGROOM_HOME),
@@ -182,5 +187,6 @@ export async function buildModules(
     leases,
     verifyOperatorToken,
     posture,
+    tasks,
   };
 }

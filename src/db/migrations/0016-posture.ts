@@ -10,6 +10,11 @@ import { sql, type Kysely } from 'kysely';
  *
  * `audit_stream_positions`: per SIEM sink, the chain seq delivered up to (at-least-once: the
  * position moves only after the sink acknowledged the batch).
+ *
+ * `task_runs`: one row per background task (rewrap, drive health, posture checks, scheduled
+ * rotation …) — its status and progress, and where its log lives: an object in the Strongroom
+ * format on the system drive, whose data key is barrier-sealed here (row id = task id). Owned by
+ * src/modules/tasks.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -36,9 +41,26 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('last_error', 'text', (c) => c.check(sql`last_error is null or length(last_error) <= 500`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
+  await db.schema
+    .createTable('task_runs')
+    .addColumn('id', 'text', (c) => c.primaryKey().check(sql`length(id) <= 100`))
+    .addColumn('kind', 'text', (c) => c.notNull().check(sql`length(kind) <= 40`))
+    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('running', 'succeeded', 'failed')`))
+    .addColumn('started_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('finished_at', 'timestamptz')
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('progress', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+    .addColumn('entries', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('drive', 'text', (c) => c.notNull().check(sql`length(drive) <= 200`))
+    .addColumn('object_key', 'text', (c) => c.check(sql`object_key is null or length(object_key) <= 1024`))
+    .addColumn('object_id', 'text')
+    .addColumn('sealed_dek', 'bytea')
+    .execute();
+  await db.schema.createIndex('task_runs_by_start').on('task_runs').columns(['started_at']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('task_runs').execute();
   await db.schema.dropTable('audit_stream_positions').execute();
   await db.schema.dropTable('posture_results').execute();
 }

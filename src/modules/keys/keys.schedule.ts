@@ -13,7 +13,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { KeysService } from './keys.service.ts';
-import { openTaskLog, runRewrapTask } from './keys.tasks.ts';
+import { openTaskLog, runRewrapTask, type OpenTaskLog } from './keys.tasks.ts';
 import * as store from './keys.store.ts';
 
 export interface RotationEvent {
@@ -28,6 +28,8 @@ export interface ScheduleDeps {
   /** Records the event in `trx` (rotation) or on its own, committed (rewrap); rejects when it cannot. */
   record(event: RotationEvent, trx?: Transaction<Database>): Promise<void>;
   now?: () => Date;
+  /** Where the rewrap's task log goes (default: a file under `home`'s logs/tasks). */
+  openTaskLog?: OpenTaskLog;
 }
 
 export interface ScheduleOutcome {
@@ -70,7 +72,7 @@ export async function rotateIfDue(deps: ScheduleDeps): Promise<ScheduleOutcome> 
   if (term === undefined) return { rotated: false, ageDays };
 
   if (status.rewrap.running) return { rotated: true, activeTerm: term, ageDays };
-  const log = await openTaskLog(deps.home, 'rewrap');
+  const log = await (deps.openTaskLog ?? ((k: string) => openTaskLog(deps.home, k)))('rewrap');
   await deps.record({ action: 'keys.keyring.rewrap', details: { schedule: true, taskId: log.id, taskLog: log.ref } });
   const rewrap = runRewrapTask(keys, log);
   return { rotated: true, activeTerm: term, ageDays, rewrap, taskId: log.id };

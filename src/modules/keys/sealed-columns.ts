@@ -16,4 +16,5 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'audit_keys', column: 'hmac_key_sealed', idColumn: 'key_id' },
   { table: 'totp_secrets', column: 'sealed', idColumn: 'user_id' },
   { table: 'secret_versions', column: 'value_sealed', idColumn: 'seal_id' },
+  { table: 'task_runs', column: 'sealed_dek', idColumn: 'id' },
 ];
