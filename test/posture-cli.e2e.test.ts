@@ -2,7 +2,8 @@
  * `strongroom doctor` with a running server: the live posture after the local checks (with the
  * fix for each failing control, exit 1 on a fail), `--evidence DIR` writing the signed pack, its
  * HTML and the audit public key, and `strongroom evidence verify` offline: valid → 0, any edit →
- * 1, another installation's key → 1, unreadable input → 2.
+ * 1, another installation’s key → 1, unreadable input → 2; and `strongroom task list|show|logs`
+ * reading a rewrap’s encrypted task log through the server.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,6 +12,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
 import { freePort, runCli, startServe, type ServeProcess } from './helpers/cli.ts';
+import { request } from './helpers/https.ts';
+import { readOperatorToken } from '../src/installation/operator-token.ts';
 
 describe('doctor and evidence packs against a running server', () => {
   let dir: string;
@@ -71,5 +74,30 @@ describe('doctor and evidence packs against a running server', () => {
     const missing = runCli(['evidence', 'verify', path.join(out, 'nope.json'), '--public-key', key], {});
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /cannot read/);
+  });
+
+  test('task list | show | logs read the encrypted task logs through the server', async () => {
+    const cert = await readFile(path.join(env.STRONGROOM_HOME!, 'tls', 'cert.pem'), 'utf8');
+    const token = await readOperatorToken(env.STRONGROOM_HOME!);
+    const started = await request(`https://localhost:${env.STRONGROOM_HTTPS_PORT}/api/v1/keys/rewrap`, {
+      method: 'POST',
+      ca: cert,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(started.status, 202, started.body);
+    const { taskId } = started.json<{ taskId: string }>();
+    for (let i = 0; i < 100 && !runCli(['task', 'list', '--kind', 'rewrap'], env).stdout.startsWith('succeeded'); i++)
+      await new Promise((r) => setTimeout(r, 200));
+    const list = runCli(['task', 'list', '--kind', 'rewrap'], env);
+    assert.match(list.stdout, new RegExp(`^succeeded .* rewrap +${taskId}`, 'm'));
+    const show = JSON.parse(runCli(['task', 'show', taskId], env).stdout) as { status: string; drive: string };
+    assert.equal(show.drive, 'local');
+    const logs = runCli(['task', 'logs', taskId], env);
+    assert.equal(logs.status, 0, logs.stderr);
+    const events = logs.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    assert.deepEqual([events[0], events.at(-1)], ['started', 'finished']);
+    const unknown = runCli(['task', 'logs', 'rewrap-none'], env);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /No such task/);
   });
 });

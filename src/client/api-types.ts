@@ -337,3 +337,17 @@ export interface EvidenceBundle {
   html: string;
   publicKeyPem: string;
 }
+
+/** A background task run (`GET /tasks`); its log is read with `GET /tasks/:id/log`. */
+export interface TaskRunInfo {
+  id: string;
+  kind: string;
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  updatedAt: string;
+  progress: Record<string, unknown>;
+  entries: number;
+  drive: string;
+  objectKey: string | null;
+}

@@ -15,6 +15,7 @@ import type {
   EvidenceBundle,
   PostureHistoryItem,
   PostureReport,
+  TaskRunInfo,
   DatasetDetail,
   DatasetSummary,
   DatasetVersion,
@@ -285,6 +286,12 @@ export function createApi(t: JsonTransport) {
       seal: () => t.request<{ sealed: true }>('POST', p.sysSeal()),
       unseal: (share: string) => t.request<UnsealProgress>('POST', p.sysUnseal(), { share }),
       reloadRootKey: () => t.request<{ sealed: false }>('POST', p.sysReloadRootKey()),
+    },
+    /** Background task runs and their logs (operator credential). */
+    tasks: {
+      list: (kind?: string, limit = 50) => t.request<{ tasks: TaskRunInfo[] }>('GET', `${API}/tasks${query({ kind, limit })}`),
+      get: (id: string) => t.request<TaskRunInfo>('GET', `${API}/tasks/${enc(id)}`),
+      log: (id: string) => t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${API}/tasks/${enc(id)}/log`),
     },
     /** Security posture: no workspace = the installation (operator credential). */
     posture: {
