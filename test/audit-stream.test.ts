@@ -47,11 +47,16 @@ async function startWebhook(ca: TestCa): Promise<Receiver> {
       const ts = String(req.headers['x-strongroom-timestamp']);
       const want = `v1=${createHmac('sha256', SECRET).update(`${ts}.`).update(body).digest('hex')}`;
       const got = String(req.headers['x-strongroom-signature']);
-      if (got.length !== want.length || !timingSafeEqual(Buffer.from(got), Buffer.from(want)) || Math.abs(Date.now() / 1000 - Number(ts)) > 300) {
+      if (
+        got.length !== want.length ||
+        !timingSafeEqual(Buffer.from(got), Buffer.from(want)) ||
+        Math.abs(Date.now() / 1000 - Number(ts)) > 300
+      ) {
         r.badSignatures++;
         return res.writeHead(401).end();
       }
-      for (const line of body.toString('utf8').split('\n').filter(Boolean)) r.seqs.push((JSON.parse(line) as { seq: number }).seq);
+      for (const line of body.toString('utf8').split('\n').filter(Boolean))
+        r.seqs.push((JSON.parse(line) as { seq: number }).seq);
       res.writeHead(204).end();
     });
   });
@@ -145,11 +150,22 @@ describe('audit streaming to rsyslog (TLS) and a signed webhook', () => {
     await until('webhook has every event', () => webhook.seqs.length >= top);
     const lines = await rsyslog.lines();
     const seqs = seqsOf(lines);
-    assert.deepEqual(seqs.slice(0, top), Array.from({ length: top }, (_, i) => i + 1), 'syslog: in seq order');
-    assert.deepEqual(webhook.seqs.slice(0, top), Array.from({ length: top }, (_, i) => i + 1), 'webhook: in seq order');
+    assert.deepEqual(
+      seqs.slice(0, top),
+      Array.from({ length: top }, (_, i) => i + 1),
+      'syslog: in seq order',
+    );
+    assert.deepEqual(
+      webhook.seqs.slice(0, top),
+      Array.from({ length: top }, (_, i) => i + 1),
+      'webhook: in seq order',
+    );
     assert.equal(webhook.badSignatures, 0);
     const chained = (await app.server.audit.tail(top)).map((e) => e.hash);
-    assert.deepEqual(lines.slice(0, top).map((l) => (JSON.parse(l) as { hash: string }).hash), chained);
+    assert.deepEqual(
+      lines.slice(0, top).map((l) => (JSON.parse(l) as { hash: string }).hash),
+      chained,
+    );
   });
 
   test('rsyslog killed (-9) mid-stream and restarted: no gap, duplicates only within at-least-once', async (t) => {
@@ -160,7 +176,9 @@ describe('audit streaming to rsyslog (TLS) and a signed webhook', () => {
     await writing;
     const top = await record(300, 'b2'); // recording never waits for the dead receiver
     await until('the syslog sink lags while its receiver is down', async () =>
-      (await app.server.posture.streamer!.lag()).some((l) => l.sink === 'syslog' && l.lagEvents > 0 && l.lastError !== null),
+      (await app.server.posture.streamer!.lag()).some(
+        (l) => l.sink === 'syslog' && l.lagEvents > 0 && l.lastError !== null,
+      ),
     );
     rsyslog = await startRsyslog({ dir, port: syslogPort, caFile: ca.caFile, ...syslogCert() });
     await until('rsyslog caught up', async () => new Set(seqsOf(await rsyslog.lines())).size >= top, 60_000);
@@ -185,11 +203,13 @@ describe('audit streaming to rsyslog (TLS) and a signed webhook', () => {
     assert.equal(control.evidence['webhook.lastError'], 'HTTP 503');
     assert.ok(Number(control.evidence['webhook.lagEvents']) > 0);
     const scraped = await new Promise<string>((resolve, reject) => {
-      http.get(`http://127.0.0.1:${app.server.metricsPort}/metrics`, (res) => {
-        let b = '';
-        res.on('data', (c: Buffer) => (b += c.toString()));
-        res.on('end', () => resolve(b));
-      }).on('error', reject);
+      http
+        .get(`http://127.0.0.1:${app.server.metricsPort}/metrics`, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b));
+        })
+        .on('error', reject);
     });
     const lagMetric = /strongroom_audit_sink_lag_events\{sink="webhook"\} (\d+)/.exec(scraped);
     assert.ok(lagMetric && Number(lagMetric[1]) > 0, 'the lag is a metric');
@@ -208,9 +228,15 @@ describe('audit streaming to rsyslog (TLS) and a signed webhook', () => {
     const impostor = await startRsyslog({ dir: otherDir, port, caFile: other.caFile, ...other.issue('syslog') });
     const { syslogSink } = await import('../src/modules/audit/index.ts');
     const { createEgressGuardFromConfig } = await import('../src/adapters/net/egress-guard.ts');
-    const sink = syslogSink({ url: new URL(`tls://localhost:${port}`), ca: ca.caPem, guard: createEgressGuardFromConfig(app.config) });
+    const sink = syslogSink({
+      url: new URL(`tls://localhost:${port}`),
+      ca: ca.caPem,
+      guard: createEgressGuardFromConfig(app.config),
+    });
     const [event] = await app.server.audit.tail(1);
-    await assert.rejects(sink.deliver([event!]), (err: NodeJS.ErrnoException) => /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/.test(String(err.code)));
+    await assert.rejects(sink.deliver([event!]), (err: NodeJS.ErrnoException) =>
+      /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/.test(String(err.code)),
+    );
     await sink.close();
     assert.deepEqual(await impostor.lines(), []);
     await impostor.kill('SIGTERM');
@@ -249,7 +275,10 @@ describe('audit streaming across a server kill -9', () => {
       await burst(50);
       const cert = await readFile(path.join(env.STRONGROOM_HOME, 'tls', 'cert.pem'), 'utf8');
       const token = await readOperatorToken(env.STRONGROOM_HOME);
-      const verify = await request(`${base}/api/v1/audit/verify`, { ca: cert, headers: { authorization: `Bearer ${token}` } });
+      const verify = await request(`${base}/api/v1/audit/verify`, {
+        ca: cert,
+        headers: { authorization: `Bearer ${token}` },
+      });
       const head = verify.json<{ headSeq: number }>().headSeq;
       await until('the webhook has everything up to the head', () => new Set(webhook.seqs).size >= head, 60_000);
       assertNoGap(webhook.seqs, head, 'webhook across kill -9');

@@ -65,7 +65,10 @@ for (const backend of BACKENDS) {
     let skip = false;
     let offsetMs = 0;
     before(async (t) => {
-      if (backend === 'postgres' && !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')) {
+      if (
+        backend === 'postgres' &&
+        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+      ) {
         skip = true;
         return;
       }
@@ -182,11 +185,19 @@ for (const backend of BACKENDS) {
       if (skip) return t.skip('no PostgreSQL');
       const res = await app.asOperator('/api/v1/posture/evidence', { method: 'POST' });
       assert.equal(res.status, 200, res.body);
-      const { pack, html, publicKeyPem } = res.json<{ pack: Record<string, unknown>; html: string; publicKeyPem: string }>();
+      const { pack, html, publicKeyPem } = res.json<{
+        pack: Record<string, unknown>;
+        html: string;
+        publicKeyPem: string;
+      }>();
       assert.equal(pack.format, 'strongroom/evidence-pack/v1');
       assert.ok((pack.auditHead as { seq: number }).seq > 0);
       assert.match(publicKeyPem, /BEGIN PUBLIC KEY/);
-      assert.deepEqual(verifyEvidencePack(pack, publicKeyPem), { ok: true, problems: [], keyId: (pack.signature as { keyId: string }).keyId });
+      assert.deepEqual(verifyEvidencePack(pack, publicKeyPem), {
+        ok: true,
+        problems: [],
+        keyId: (pack.signature as { keyId: string }).keyId,
+      });
       assert.match(html, /Strongroom security evidence/);
       assert.ok(!html.includes('<script'));
       const tampered = structuredClone(pack) as { report: PostureReport };
@@ -229,14 +240,23 @@ for (const backend of BACKENDS) {
       assert.equal(outcome.rotated, true);
       assert.equal(outcome.activeTerm, before + 1);
       await outcome.rewrap;
-      await expectAudit(app, { action: 'keys.keyring.rotate', actorId: 'system', details: { schedule: true, previousTerm: before } });
+      await expectAudit(app, {
+        action: 'keys.keyring.rotate',
+        actorId: 'system',
+        details: { schedule: true, previousTerm: before },
+      });
       await expectAudit(app, { action: 'keys.keyring.rewrap', actorId: 'system', details: { taskId: outcome.taskId } });
       offsetMs = 0;
       r = (await app.asOperator('/api/v1/posture/run', { method: 'POST' })).json<PostureReport>();
       assert.equal(byId(r, 'keys.term-age').status, 'pass');
       assert.equal(byId(r, 'keys.rewrap').status, 'pass', byId(r, 'keys.rewrap').summary);
       // Not due: nothing happens.
-      const again = await rotateIfDue({ keys: app.server.keys, home: app.home, rotationDays: 90, record: async () => undefined });
+      const again = await rotateIfDue({
+        keys: app.server.keys,
+        home: app.home,
+        rotationDays: 90,
+        record: async () => undefined,
+      });
       assert.equal(again.rotated, false);
     });
   });

@@ -94,7 +94,10 @@ describe('doctor and evidence packs against a running server', () => {
     assert.equal(show.drive, 'local');
     const logs = runCli(['task', 'logs', taskId], env);
     assert.equal(logs.status, 0, logs.stderr);
-    const events = logs.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    const events = logs.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event: string }).event);
     assert.deepEqual([events[0], events.at(-1)], ['started', 'finished']);
     const unknown = runCli(['task', 'logs', 'rewrap-none'], env);
     assert.equal(unknown.status, 1);

@@ -56,11 +56,17 @@ describe('transport controls', () => {
     );
     const bad = await check(controlsFor(weak)['tls.protocols']);
     assert.equal(bad.status, 'fail', bad.summary);
-    assert.ok((bad.evidence.tls12Suites as string[]).some((s) => s.includes('SHA') && !s.includes('GCM')), 'a CBC suite is listed');
+    assert.ok(
+      (bad.evidence.tls12Suites as string[]).some((s) => s.includes('SHA') && !s.includes('GCM')),
+      'a CBC suite is listed',
+    );
     assert.match(bad.summary, /TLSv1|without forward secrecy or AEAD/);
 
     const cbcOnly = await listen(
-      tls.createServer({ cert, key, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' }, (s) => s.end()),
+      tls.createServer(
+        { cert, key, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' },
+        (s) => s.end(),
+      ),
     );
     const cbc = await check(controlsFor(cbcOnly)['tls.protocols']);
     assert.equal(cbc.status, 'fail');

@@ -29,7 +29,9 @@ describe('Security page in Chromium', () => {
       return;
     }
     buildConsole();
-    app = await startTestApp('pglite', { env: { STRONGROOM_POSTURE_CHECK_SECONDS: '0', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' } });
+    app = await startTestApp('pglite', {
+      env: { STRONGROOM_POSTURE_CHECK_SECONDS: '0', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+    });
     const owner = await ownerSession(app, 'sec-owner@console.test');
     secret = owner.secret;
     await createUser(app, 'sec-viewer@console.test', { role: 'viewer' });

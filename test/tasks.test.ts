@@ -85,7 +85,8 @@ describe('task logs through the server (local system drive)', () => {
     for (const f of files) {
       const bytes = await readFile(f);
       assert.ok(bytes.subarray(0, 4).equals(OBJECT_MAGIC), `${f} is a Strongroom object`);
-      for (const word of ['started', 'finished', 'rewrapped', taskId]) assert.ok(!bytes.includes(word), `${word} in ${f}`);
+      for (const word of ['started', 'finished', 'rewrapped', taskId])
+        assert.ok(!bytes.includes(word), `${word} in ${f}`);
     }
   });
 
@@ -119,7 +120,13 @@ const KINDS: Kind[] = [
     async start() {
       const peer = await startS3rver(['system']);
       const open = () =>
-        createS3Driver({ bucket: 'system', region: 'us-east-1', endpoint: peer.endpoint, forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+        createS3Driver({
+          bucket: 'system',
+          region: 'us-east-1',
+          endpoint: peer.endpoint,
+          forcePathStyle: true,
+          credentials: { ...S3RVER_CREDENTIALS },
+        });
       return { open, stop: () => peer.stop() };
     },
   },
@@ -129,7 +136,11 @@ const KINDS: Kind[] = [
     async start() {
       const peer = await startAzurite();
       await BlobServiceClient.fromConnectionString(peer.connectionString).getContainerClient('system').create();
-      const open = () => createAzureDriver({ container: 'system', auth: { kind: 'connection-string', connectionString: peer.connectionString } });
+      const open = () =>
+        createAzureDriver({
+          container: 'system',
+          auth: { kind: 'connection-string', connectionString: peer.connectionString },
+        });
       return { open, stop: () => peer.stop() };
     },
   },
@@ -137,7 +148,8 @@ const KINDS: Kind[] = [
     name: 'gcs (GCS peer)',
     async start() {
       const peer = await startGcsPeer({ buckets: ['system'] });
-      const open = () => new GcsDriver({ bucket: 'system', apiEndpoint: peer.url, authClient: bearerAuthClient(peer.adminToken) });
+      const open = () =>
+        new GcsDriver({ bucket: 'system', apiEndpoint: peer.url, authClient: bearerAuthClient(peer.adminToken) });
       return { open, stop: () => peer.stop() };
     },
   },
@@ -162,7 +174,13 @@ for (const kind of KINDS) {
       const run = await tasks.start('drive-health');
       await run.write({ event: 'started', note: MARKER });
       await new Promise((r) => setTimeout(r, 150)); // an intermediate write while running
-      await run.write({ event: 'checked', drive: 'd1', password: CANARY, detail: `Bearer ${CANARY}`, url: `https://u:${CANARY}@h/` });
+      await run.write({
+        event: 'checked',
+        drive: 'd1',
+        password: CANARY,
+        detail: `Bearer ${CANARY}`,
+        url: `https://u:${CANARY}@h/`,
+      });
       run.progress({ checked: 1, failing: 0 });
       await run.finish('succeeded');
 
@@ -174,7 +192,8 @@ for (const kind of KINDS) {
       for await (const c of got.body) chunks.push(c as Buffer);
       const stored = Buffer.concat(chunks);
       assert.ok(stored.subarray(0, 4).equals(OBJECT_MAGIC));
-      for (const word of [MARKER, CANARY, 'checked', 'drive-health']) assert.ok(!stored.includes(word), `${word} stored in the clear`);
+      for (const word of [MARKER, CANARY, 'checked', 'drive-health'])
+        assert.ok(!stored.includes(word), `${word} stored in the clear`);
       await drive.close();
 
       const entries = await tasks.read(run.id);

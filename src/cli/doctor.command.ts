@@ -10,7 +10,10 @@ import { connectToServer } from './server-link.ts';
 const LABEL: Record<Check['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL' };
 
 /** Writes the signed pack, its HTML report and the audit public key into `dir` (0700/0600). */
-async function writeEvidence(dir: string, bundle: { pack: unknown; html: string; publicKeyPem: string }): Promise<void> {
+async function writeEvidence(
+  dir: string,
+  bundle: { pack: unknown; html: string; publicKeyPem: string },
+): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(path.join(dir, 'evidence.json'), `${JSON.stringify(bundle.pack, null, 2)}\n`, { mode: 0o600 });
   await writeFile(path.join(dir, 'evidence.html'), bundle.html, { mode: 0o600 });
@@ -24,7 +27,10 @@ export function registerDoctorCommand(program: Command): void {
       'Check each security control and print pass/warn/fail with evidence: local checks, then the live posture of the running server; exit 1 on any fail',
     )
     .option('--json', 'print the checks as JSON')
-    .option('--evidence <dir>', 'also write a signed evidence pack (evidence.json, evidence.html, audit-public-key.pem) to DIR')
+    .option(
+      '--evidence <dir>',
+      'also write a signed evidence pack (evidence.json, evidence.html, audit-public-key.pem) to DIR',
+    )
     .action(async (opts: { json?: boolean; evidence?: string }) => {
       const config = configOrExit();
       const checks = await runDoctor(config);

@@ -17,7 +17,8 @@ export function registerEvidenceCommand(program: Command): void {
     .description('Check the signature of an evidence pack with the exported audit public key (offline)')
     .requiredOption('--public-key <pem>', 'the audit public key (PEM), obtained from the installation separately')
     .action(async (file: string, opts: { publicKey: string }) => {
-      const read = (f: string) => readFile(f, 'utf8').catch(() => Promise.reject(new CliExit(EXIT.USAGE, `cannot read ${f}`)));
+      const read = (f: string) =>
+        readFile(f, 'utf8').catch(() => Promise.reject(new CliExit(EXIT.USAGE, `cannot read ${f}`)));
       const [text, pem] = await Promise.all([read(file), read(opts.publicKey)]);
       let pack: unknown;
       try {
@@ -31,7 +32,13 @@ export function registerEvidenceCommand(program: Command): void {
         process.exitCode = EXIT.FAILED;
         return;
       }
-      const p = pack as { installationId: string; generatedAt: string; scope: string; auditHead: { seq: number }; report: { counts: Record<string, number> } };
+      const p = pack as {
+        installationId: string;
+        generatedAt: string;
+        scope: string;
+        auditHead: { seq: number };
+        report: { counts: Record<string, number> };
+      };
       process.stdout.write(
         `VALID  ${file}\n  signed by audit key ${verdict.keyId}\n  installation ${p.installationId}, ${p.scope}, generated ${p.generatedAt}\n  audit head at seq ${p.auditHead.seq}; controls: ${p.report.counts.pass} pass, ${p.report.counts.warn} warn, ${p.report.counts.fail} fail\n`,
       );

@@ -26,7 +26,9 @@ export function registerTaskCommand(program: Command): void {
       const { tasks } = await (await api()).tasks.list(opts.kind, Number(opts.limit));
       if (opts.json) return void process.stdout.write(`${JSON.stringify(tasks, null, 2)}\n`);
       for (const t of tasks)
-        process.stdout.write(`${t.status.padEnd(9)}  ${t.startedAt}  ${t.kind.padEnd(14)}  ${t.id}  ${JSON.stringify(t.progress)}\n`);
+        process.stdout.write(
+          `${t.status.padEnd(9)}  ${t.startedAt}  ${t.kind.padEnd(14)}  ${t.id}  ${JSON.stringify(t.progress)}\n`,
+        );
       if (tasks.length === 0) process.stdout.write('no task runs yet\n');
     });
   task

@@ -289,9 +289,11 @@ export function createApi(t: JsonTransport) {
     },
     /** Background task runs and their logs (operator credential). */
     tasks: {
-      list: (kind?: string, limit = 50) => t.request<{ tasks: TaskRunInfo[] }>('GET', `${API}/tasks${query({ kind, limit })}`),
+      list: (kind?: string, limit = 50) =>
+        t.request<{ tasks: TaskRunInfo[] }>('GET', `${API}/tasks${query({ kind, limit })}`),
       get: (id: string) => t.request<TaskRunInfo>('GET', `${API}/tasks/${enc(id)}`),
-      log: (id: string) => t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${API}/tasks/${enc(id)}/log`),
+      log: (id: string) =>
+        t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${API}/tasks/${enc(id)}/log`),
     },
     /** Security posture: no workspace = the installation (operator credential). */
     posture: {

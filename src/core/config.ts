@@ -255,7 +255,9 @@ export const configSchema = z.object({
   STRONGROOM_AUDIT_SYSLOG_URL: z
     .url({ protocol: /^tls$/ })
     .optional()
-    .describe('Stream audit events as RFC 5424 syslog over TLS to tls://host:port (the server certificate is verified).'),
+    .describe(
+      'Stream audit events as RFC 5424 syslog over TLS to tls://host:port (the server certificate is verified).',
+    ),
   STRONGROOM_AUDIT_SYSLOG_CA_FILE: z
     .string()
     .optional()

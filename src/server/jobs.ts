@@ -20,7 +20,10 @@ export function startJobs(
     await log.write({ event: 'started' });
     try {
       const result = await work();
-      const counts = Object.fromEntries(Object.entries(result).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+      const counts = Object.fromEntries(Object.entries(result).filter(([, v]) => typeof v === 'number')) as Record<
+        string,
+        number
+      >;
       log.progress(counts);
       await log.write({ event: 'finished', ...counts });
       await log.finish('succeeded');

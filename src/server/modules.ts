@@ -151,7 +151,13 @@ export async function buildModules(
     ...(opts.now ? { now: opts.now } : {}),
   });
   posture.streamer?.start();
-  const tasks = buildTaskLogs(config, { database, barrier, drives, audit: auditModule, ...(opts.now ? { now: opts.now } : {}) });
+  const tasks = buildTaskLogs(config, {
+    database,
+    barrier,
+    drives,
+    audit: auditModule,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   closers.push(async () => posture.streamer?.stop());
   const leases = createLeaseHolder({
     instanceId: await instanceId(config.STRONGROOM_HOME),

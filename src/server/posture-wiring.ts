@@ -50,7 +50,13 @@ function sinksFrom(config: Readonly<Config>, guard: EgressGuard): AuditSink[] {
   const sinks: AuditSink[] = [];
   const ca = (file: string | undefined) => (file ? readFileSync(file, 'utf8') : undefined);
   if (config.STRONGROOM_AUDIT_SYSLOG_URL)
-    sinks.push(syslogSink({ url: new URL(config.STRONGROOM_AUDIT_SYSLOG_URL), ca: ca(config.STRONGROOM_AUDIT_SYSLOG_CA_FILE), guard }));
+    sinks.push(
+      syslogSink({
+        url: new URL(config.STRONGROOM_AUDIT_SYSLOG_URL),
+        ca: ca(config.STRONGROOM_AUDIT_SYSLOG_CA_FILE),
+        guard,
+      }),
+    );
   if (config.STRONGROOM_AUDIT_WEBHOOK_URL && config.STRONGROOM_AUDIT_WEBHOOK_SECRET)
     sinks.push(
       webhookSink({
@@ -84,17 +90,24 @@ export function buildPosture(
       ? createAuditStreamer({
           db,
           sinks,
-          onError: (err, sink) => d.logger.warn({ sink, code: (err as { code?: string }).code }, 'audit sink delivery failed; retrying'),
+          onError: (err, sink) =>
+            d.logger.warn({ sink, code: (err as { code?: string }).code }, 'audit sink delivery failed; retrying'),
         })
       : undefined;
   const listeners: ListenerTargets = {};
   const registry = createPostureRegistry();
-  registry.register('installation', transportControls({ listener: () => listeners.https, redirect: () => listeners.http }));
+  registry.register(
+    'installation',
+    transportControls({ listener: () => listeners.https, redirect: () => listeners.http }),
+  );
   registry.register(
     'installation',
     platformControls({ db, home: config.STRONGROOM_HOME, database: d.database, nodeVersion: process.versions.node }),
   );
-  registry.register('keys', keysControls({ status: () => d.keys.status(), rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS }));
+  registry.register(
+    'keys',
+    keysControls({ status: () => d.keys.status(), rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS }),
+  );
   registry.register(
     'audit',
     auditControls({

@@ -16,12 +16,29 @@ export interface TestCa {
   remove(): void;
 }
 
-const run = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+const run = (args: string[], cwd: string) =>
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 
 export function createTestCa(): TestCa {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'strongroom-ca-'));
   run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key'], dir);
-  run(['req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', '30', '-subj', '/CN=Strongroom Test CA', '-out', 'ca.pem'], dir);
+  run(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-sha256',
+      '-days',
+      '30',
+      '-subj',
+      '/CN=Strongroom Test CA',
+      '-out',
+      'ca.pem',
+    ],
+    dir,
+  );
   return {
     dir,
     caFile: path.join(dir, 'ca.pem'),
@@ -35,7 +52,23 @@ export function createTestCa(): TestCa {
       );
       const validity = ['-days', String(days)];
       run(
-        ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-sha256', ...validity, '-extfile', `${name}.ext`, '-out', `${name}.pem`],
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-sha256',
+          ...validity,
+          '-extfile',
+          `${name}.ext`,
+          '-out',
+          `${name}.pem`,
+        ],
         dir,
       );
       return {
@@ -48,4 +81,3 @@ export function createTestCa(): TestCa {
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
-

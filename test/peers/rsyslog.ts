@@ -45,7 +45,13 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
 }
 
 /** Starts rsyslogd on `port` writing to `<dir>/received.log` (appending across restarts). */
-export async function startRsyslog(opts: { dir: string; port: number; caFile: string; certFile: string; keyFile: string }): Promise<Rsyslog> {
+export async function startRsyslog(opts: {
+  dir: string;
+  port: number;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}): Promise<Rsyslog> {
   const work = path.join(opts.dir, 'work');
   await mkdir(work, { recursive: true });
   const outFile = path.join(opts.dir, 'received.log');

@@ -11,8 +11,16 @@ export interface SinkPosition {
 
 /** The sink's position, created at 0 (the start of the chain) on first use. */
 export async function ensurePosition(ex: Executor, sink: string): Promise<SinkPosition> {
-  await ex.insertInto('audit_stream_positions').values({ sink, seq: 0 }).onConflict((oc) => oc.column('sink').doNothing()).execute();
-  const r = await ex.selectFrom('audit_stream_positions').selectAll().where('sink', '=', sink).executeTakeFirstOrThrow();
+  await ex
+    .insertInto('audit_stream_positions')
+    .values({ sink, seq: 0 })
+    .onConflict((oc) => oc.column('sink').doNothing())
+    .execute();
+  const r = await ex
+    .selectFrom('audit_stream_positions')
+    .selectAll()
+    .where('sink', '=', sink)
+    .executeTakeFirstOrThrow();
   return {
     sink: r.sink,
     seq: Number(r.seq),
@@ -28,7 +36,12 @@ export async function ensurePosition(ex: Executor, sink: string): Promise<SinkPo
 export async function advancePosition(ex: Executor, sink: string, from: number, to: number): Promise<boolean> {
   const r = await ex
     .updateTable('audit_stream_positions')
-    .set({ seq: to, delivered_at: sql<string>`now()` as never, last_error: null, updated_at: sql<string>`now()` as never })
+    .set({
+      seq: to,
+      delivered_at: sql<string>`now()` as never,
+      last_error: null,
+      updated_at: sql<string>`now()` as never,
+    })
     .where('sink', '=', sink)
     .where('seq', '=', from)
     .executeTakeFirst();

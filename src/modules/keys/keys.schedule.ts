@@ -54,21 +54,26 @@ export async function rotateIfDue(deps: ScheduleDeps): Promise<ScheduleOutcome> 
   if (ageDays < deps.rotationDays) return { rotated: false, activeTerm: active.term, ageDays };
 
   let skipped = false;
-  const term = await keys.rotate(async (trx) => {
-    // Locked by rotate's read of the keyring row: another instance that rotated first wins.
-    const row = await store.readKeyringRow(trx);
-    if (row && row.active_term !== active.term + 1) {
-      skipped = true;
-      throw new Error('already rotated');
-    }
-    await deps.record(
-      { action: 'keys.keyring.rotate', details: { schedule: true, previousTerm: active.term, ageDays, scheduleDays: deps.rotationDays } },
-      trx,
-    );
-  }).catch((err: unknown) => {
-    if (skipped) return undefined;
-    throw err;
-  });
+  const term = await keys
+    .rotate(async (trx) => {
+      // Locked by rotate's read of the keyring row: another instance that rotated first wins.
+      const row = await store.readKeyringRow(trx);
+      if (row && row.active_term !== active.term + 1) {
+        skipped = true;
+        throw new Error('already rotated');
+      }
+      await deps.record(
+        {
+          action: 'keys.keyring.rotate',
+          details: { schedule: true, previousTerm: active.term, ageDays, scheduleDays: deps.rotationDays },
+        },
+        trx,
+      );
+    })
+    .catch((err: unknown) => {
+      if (skipped) return undefined;
+      throw err;
+    });
   if (term === undefined) return { rotated: false, ageDays };
 
   if (status.rewrap.running) return { rotated: true, activeTerm: term, ageDays };

@@ -59,7 +59,8 @@ export function accessControls(deps: AccessControlDeps): Control[] {
           withMfa: users.length - without.length,
           withoutMfa: list(without.map((u) => (ctx.workspace ? u.email : `${u.workspace}/${u.email}`))),
         };
-        if (without.length > 0) return fail(`${without.length} of ${users.length} owner/admin account(s) without MFA`, evidence);
+        if (without.length > 0)
+          return fail(`${without.length} of ${users.length} owner/admin account(s) without MFA`, evidence);
         return pass(`all ${users.length} owner/admin account(s) use MFA`, evidence);
       },
     },
@@ -72,9 +73,14 @@ export function accessControls(deps: AccessControlDeps): Control[] {
       scope: 'workspace',
       frameworks: { soc2: ['CC6.2', 'CC6.3'], iso27001: ['A.5.18'], pciDss: ['8.2.6'] },
       async check(ctx) {
-        const users = await store.inactiveUsers(deps.db, ctx.workspace, new Date(ctx.now.getTime() - INACTIVE_DAYS * DAY_MS));
+        const users = await store.inactiveUsers(
+          deps.db,
+          ctx.workspace,
+          new Date(ctx.now.getTime() - INACTIVE_DAYS * DAY_MS),
+        );
         const evidence = { inactiveOver90Days: users.length, accounts: list(users.map((u) => u.email)) };
-        if (users.length > 0) return warn(`${users.length} account(s) inactive for over ${INACTIVE_DAYS} days`, evidence);
+        if (users.length > 0)
+          return warn(`${users.length} account(s) inactive for over ${INACTIVE_DAYS} days`, evidence);
         return pass(`no account inactive for over ${INACTIVE_DAYS} days`, evidence);
       },
     },
@@ -87,7 +93,12 @@ export function accessControls(deps: AccessControlDeps): Control[] {
       scope: 'workspace',
       frameworks: { soc2: ['CC6.1'], iso27001: ['A.5.17'], pciDss: ['8.3.9', '8.6.3'] },
       async check(ctx) {
-        const tokens = await store.longLivedTokens(deps.db, ctx.workspace, ctx.now, new Date(ctx.now.getTime() + MAX_TOKEN_DAYS * DAY_MS));
+        const tokens = await store.longLivedTokens(
+          deps.db,
+          ctx.workspace,
+          ctx.now,
+          new Date(ctx.now.getTime() + MAX_TOKEN_DAYS * DAY_MS),
+        );
         const evidence = { longLived: tokens.length, tokenIds: list(tokens.map((t) => t.id)) };
         if (tokens.length > 0) return warn(`${tokens.length} API token(s) live for more than a year`, evidence);
         return pass('every live API token expires within a year', evidence);
@@ -108,10 +119,15 @@ export function accessControls(deps: AccessControlDeps): Control[] {
           for (const d of await deps.secretsDue(ws, 14 * 24 * 3600)) {
             const name = ctx.workspace ? d.path : `${ws}/${d.path}`;
             items.push(name);
-            if (d.reasons.some((r) => r === 'expired' || r === 'rotation-overdue' || r === 'certificate-expired')) overdue.push(name);
+            if (d.reasons.some((r) => r === 'expired' || r === 'rotation-overdue' || r === 'certificate-expired'))
+              overdue.push(name);
           }
         }
-        const evidence = { overdue: overdue.length, dueWithin14Days: items.length - overdue.length, secrets: list(items) };
+        const evidence = {
+          overdue: overdue.length,
+          dueWithin14Days: items.length - overdue.length,
+          secrets: list(items),
+        };
         if (overdue.length > 0) return fail(`${overdue.length} secret(s) expired or overdue for rotation`, evidence);
         if (items.length > 0) return warn(`${items.length} secret(s) due within 14 days`, evidence);
         return pass('no secret expired, overdue or due within 14 days', evidence);
@@ -146,7 +162,8 @@ export function accessControls(deps: AccessControlDeps): Control[] {
       promise: 'Data is encrypted at rest with AES-256 under keys the customer controls.',
       method:
         'Counts committed dataset versions without a wrapped data key or header, and reads the first bytes of a random sample of objects on their drives: each must start with the Strongroom object header.',
-      remedy: 'A listed object is not in the Strongroom format: find how it was written, delete it and upload the data again.',
+      remedy:
+        'A listed object is not in the Strongroom format: find how it was written, delete it and upload the data again.',
       scope: 'workspace',
       frameworks: { soc2: ['CC6.1', 'CC6.7'], iso27001: ['A.8.24'], pciDss: ['3.5.1'], gdpr: ['Art. 32(1)(a)'] },
       async check(ctx) {
@@ -177,9 +194,15 @@ export function accessControls(deps: AccessControlDeps): Control[] {
           cipher: 'AES-256-GCM, 64 KiB segments',
         };
         if (facts.unwrapped > 0 || plaintext.length > 0)
-          return fail(`${facts.unwrapped} version(s) without a wrapped key; ${plaintext.length} sampled object(s) not encrypted`, evidence);
+          return fail(
+            `${facts.unwrapped} version(s) without a wrapped key; ${plaintext.length} sampled object(s) not encrypted`,
+            evidence,
+          );
         if (unreadable.length > 0) return warn(`${unreadable.length} sampled object(s) could not be read`, evidence);
-        return pass(`${facts.committed} version(s), all with wrapped keys; ${facts.samples.length} sampled object(s) start with the encrypted header`, evidence);
+        return pass(
+          `${facts.committed} version(s), all with wrapped keys; ${facts.samples.length} sampled object(s) start with the encrypted header`,
+          evidence,
+        );
       },
     },
   ];

@@ -43,7 +43,8 @@ export function auditControls(deps: AuditControlDeps): Control[] {
       promise: 'Audit logs record who did what, when and from where, and cannot be altered unnoticed.',
       method:
         'Recomputes every event hash, checks every signed checkpoint (database and export) and holds the exported lines against the database.',
-      remedy: 'Run `strongroom audit verify` for the full report; restore the altered rows or files from a backup and investigate.',
+      remedy:
+        'Run `strongroom audit verify` for the full report; restore the altered rows or files from a backup and investigate.',
       scope: 'installation',
       frameworks: FRAMEWORKS,
       async check({ now }) {
@@ -57,7 +58,10 @@ export function auditControls(deps: AuditControlDeps): Control[] {
         };
         if (!r.ok) {
           const first = r.problems[0];
-          return fail(`${evidence.problems} problem(s); first: ${first?.kind ?? '?'} at seq ${first?.seq ?? '?'}`, evidence);
+          return fail(
+            `${evidence.problems} problem(s); first: ${first?.kind ?? '?'} at seq ${first?.seq ?? '?'}`,
+            evidence,
+          );
         }
         return pass(`chain verified up to seq ${r.headSeq} (${r.eventsChecked} events)`, evidence);
       },
@@ -66,17 +70,30 @@ export function auditControls(deps: AuditControlDeps): Control[] {
       id: 'audit.checkpoint-export',
       title: 'Signed checkpoints exported',
       promise: 'Audit logs are exported to the logs area, so even a rewrite of the whole database is detected.',
-      method: 'Reads the newest signed checkpoint in the export area and compares it with the chain head and the clock.',
-      remedy: 'Check that the data directory’s logs/audit is writable and the server is unsealed (checkpoints are signed).',
+      method:
+        'Reads the newest signed checkpoint in the export area and compares it with the chain head and the clock.',
+      remedy:
+        'Check that the data directory’s logs/audit is writable and the server is unsealed (checkpoints are signed).',
       scope: 'installation',
       frameworks: FRAMEWORKS,
       async check({ now }) {
         const [cp, head] = await Promise.all([newestExportedCheckpoint(deps.logDir), deps.headSeq()]);
-        if (!cp) return head === 0 ? pass('no events yet') : fail(`no exported checkpoint; the chain is at seq ${head}`, { headSeq: head });
+        if (!cp)
+          return head === 0
+            ? pass('no events yet')
+            : fail(`no exported checkpoint; the chain is at seq ${head}`, { headSeq: head });
         const ageMs = now.getTime() - new Date(cp.time).getTime();
-        const evidence = { checkpointSeq: cp.treeSize, checkpointTime: cp.time, headSeq: head, behind: head - cp.treeSize };
+        const evidence = {
+          checkpointSeq: cp.treeSize,
+          checkpointTime: cp.time,
+          headSeq: head,
+          behind: head - cp.treeSize,
+        };
         if (head > cp.treeSize && ageMs > 24 * HOUR_MS)
-          return fail(`the newest exported checkpoint (seq ${cp.treeSize}) is over a day old; the chain is at ${head}`, evidence);
+          return fail(
+            `the newest exported checkpoint (seq ${cp.treeSize}) is over a day old; the chain is at ${head}`,
+            evidence,
+          );
         if (head > cp.treeSize && ageMs > HOUR_MS)
           return warn(`the newest exported checkpoint (seq ${cp.treeSize}) is over an hour old`, evidence);
         return pass(`exported checkpoint at seq ${cp.treeSize} (${cp.time}); head ${head}`, evidence);

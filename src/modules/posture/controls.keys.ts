@@ -43,8 +43,16 @@ export function keysControls(deps: KeysControlDeps): Control[] {
         const s = await deps.status();
         const evidence = { provider: s.provider };
         if (s.provider === 'file')
-          return warn('the root key is a 0600 file in the data directory: protect that disk, or use an HSM or Shamir shares', evidence);
-        return pass(s.provider === 'pkcs11' ? 'the root key is wrapped by a non-extractable HSM key' : 'the root key is split into Shamir shares', evidence);
+          return warn(
+            'the root key is a 0600 file in the data directory: protect that disk, or use an HSM or Shamir shares',
+            evidence,
+          );
+        return pass(
+          s.provider === 'pkcs11'
+            ? 'the root key is wrapped by a non-extractable HSM key'
+            : 'the root key is split into Shamir shares',
+          evidence,
+        );
       },
     },
     {
@@ -71,12 +79,25 @@ export function keysControls(deps: KeysControlDeps): Control[] {
           terms: s.terms.length,
           lastRotation: older.length > 0 ? active.createdAt : null,
         };
-        if (deps.rotationDays === 0) return warn(`no rotation schedule (STRONGROOM_KEY_ROTATION_DAYS=0); active term is ${ageDays} days old`, evidence);
+        if (deps.rotationDays === 0)
+          return warn(
+            `no rotation schedule (STRONGROOM_KEY_ROTATION_DAYS=0); active term is ${ageDays} days old`,
+            evidence,
+          );
         if (ageDays > deps.rotationDays)
-          return fail(`the active term ${active.term} is ${ageDays} days old; the schedule allows ${deps.rotationDays}`, evidence);
+          return fail(
+            `the active term ${active.term} is ${ageDays} days old; the schedule allows ${deps.rotationDays}`,
+            evidence,
+          );
         if (ageDays > deps.rotationDays * 0.9)
-          return warn(`the active term is ${ageDays} days old; rotation is due within ${deps.rotationDays - ageDays} days`, evidence);
-        return pass(`active term ${active.term} is ${ageDays} days old (schedule: ${deps.rotationDays} days)`, evidence);
+          return warn(
+            `the active term is ${ageDays} days old; rotation is due within ${deps.rotationDays - ageDays} days`,
+            evidence,
+          );
+        return pass(
+          `active term ${active.term} is ${ageDays} days old (schedule: ${deps.rotationDays} days)`,
+          evidence,
+        );
       },
     },
     {
@@ -103,8 +124,14 @@ export function keysControls(deps: KeysControlDeps): Control[] {
         const active = s.terms.find((t) => t.active);
         const sinceRotation = active?.createdAt ? daysBetween(new Date(active.createdAt), now) : 0;
         if (!s.rewrap.running && sinceRotation > 7)
-          return fail(`${values} value(s) still under term(s) ${evidence.staleTerms.join(', ')} ${sinceRotation} days after rotation`, evidence);
-        return warn(`${values} value(s) still under older term(s)${s.rewrap.running ? '; rewrap running' : ''}`, evidence);
+          return fail(
+            `${values} value(s) still under term(s) ${evidence.staleTerms.join(', ')} ${sinceRotation} days after rotation`,
+            evidence,
+          );
+        return warn(
+          `${values} value(s) still under older term(s)${s.rewrap.running ? '; rewrap running' : ''}`,
+          evidence,
+        );
       },
     },
   ];

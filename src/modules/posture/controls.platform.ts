@@ -47,7 +47,8 @@ export function platformControls(deps: PlatformDeps): Control[] {
       promise: 'The database only accepts encrypted connections from the service (TLS, verified).',
       method:
         'Reads how the database was opened: embedded (no network), loopback, or remote with TLS verify-full (the only remote mode allowed without an explicit override).',
-      remedy: 'Use sslmode=verify-full (the default for remote hosts) with STRONGROOM_DATABASE_CA_FILE; remove STRONGROOM_DATABASE_ALLOW_WEAK_TLS.',
+      remedy:
+        'Use sslmode=verify-full (the default for remote hosts) with STRONGROOM_DATABASE_CA_FILE; remove STRONGROOM_DATABASE_ALLOW_WEAK_TLS.',
       scope: 'installation',
       frameworks: { soc2: ['CC6.7'], iso27001: ['A.8.24'], pciDss: ['4.2.1'] },
       async check() {
@@ -83,7 +84,8 @@ export function platformControls(deps: PlatformDeps): Control[] {
       title: 'First-run credential consumed',
       promise: 'No default or first-run credentials stay usable.',
       method: 'Counts setup tokens: issued, used, still open; and whether an owner exists.',
-      remedy: 'Create the first owner with the one-time setup token (or `strongroom init --admin-email`); an open token expires within the hour.',
+      remedy:
+        'Create the first owner with the one-time setup token (or `strongroom init --admin-email`); an open token expires within the hour.',
       scope: 'installation',
       frameworks: { soc2: ['CC6.1'], iso27001: ['A.5.17'], pciDss: ['2.2.2', '8.3.5'] },
       async check({ now }) {

@@ -49,7 +49,10 @@ export function transportControls(deps: TransportDeps): Control[] {
         };
         if (legacy.length > 0) return fail(`the listener accepts ${legacy.join(' and ')}`, evidence);
         if (weakSuites.length > 0)
-          return fail(`the listener accepts TLS 1.2 suites without forward secrecy or AEAD: ${weakSuites.join(', ')}`, evidence);
+          return fail(
+            `the listener accepts TLS 1.2 suites without forward secrecy or AEAD: ${weakSuites.join(', ')}`,
+            evidence,
+          );
         if (!scan.accepted.includes('TLSv1.2') && !scan.accepted.includes('TLSv1.3'))
           return fail('no handshake succeeded with TLS 1.2 or 1.3', evidence);
         if (scan.untestable.length > 0)
@@ -57,14 +60,18 @@ export function transportControls(deps: TransportDeps): Control[] {
             `${scan.untestable.join(', ')} could not be offered by this machine's TLS library, so their refusal is unproven`,
             evidence,
           );
-        return pass(`accepts ${scan.accepted.join(', ')} only, with ${scan.tls12Suites.length} ECDHE+AEAD TLS 1.2 suites`, evidence);
+        return pass(
+          `accepts ${scan.accepted.join(', ')} only, with ${scan.tls12Suites.length} ECDHE+AEAD TLS 1.2 suites`,
+          evidence,
+        );
       },
     },
     {
       id: 'tls.certificate',
       title: 'TLS certificate validity',
       promise: 'The server proves its identity with a valid certificate that is renewed before it expires.',
-      method: 'Reads the certificate the live listener presents during a handshake: expiry, issuer, self-signed or not.',
+      method:
+        'Reads the certificate the live listener presents during a handshake: expiry, issuer, self-signed or not.',
       remedy:
         'Install a certificate from your CA (STRONGROOM_TLS_CERT_FILE / STRONGROOM_TLS_KEY_FILE) and send SIGHUP to reload it.',
       scope: 'installation',
@@ -83,10 +90,14 @@ export function transportControls(deps: TransportDeps): Control[] {
           selfSigned: h.cert.selfSigned,
           fingerprint256: h.cert.fingerprint256,
         };
-        if (h.cert.validTo.getTime() <= now.getTime()) return fail(`the certificate expired on ${evidence.notAfter}`, evidence);
+        if (h.cert.validTo.getTime() <= now.getTime())
+          return fail(`the certificate expired on ${evidence.notAfter}`, evidence);
         if (daysLeft < 30) return warn(`the certificate expires in ${daysLeft} days`, evidence);
         if (h.cert.selfSigned)
-          return warn(`self-signed certificate, valid ${daysLeft} more days: fine on one machine, not in production`, evidence);
+          return warn(
+            `self-signed certificate, valid ${daysLeft} more days: fine on one machine, not in production`,
+            evidence,
+          );
         return pass(`valid ${daysLeft} more days, issued by ${h.cert.issuer}`, evidence);
       },
     },

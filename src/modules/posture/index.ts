@@ -14,7 +14,12 @@ export {
   type FrameworkRefs,
   type PostureRegistry,
 } from './posture.registry.ts';
-export { createPostureService, type PostureService, type PostureReport, type ControlReport } from './posture.service.ts';
+export {
+  createPostureService,
+  type PostureService,
+  type PostureReport,
+  type ControlReport,
+} from './posture.service.ts';
 export {
   buildEvidencePack,
   verifyEvidencePack,

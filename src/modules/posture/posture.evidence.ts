@@ -61,7 +61,8 @@ export interface PackVerdict {
 /** Checks a parsed pack against an Ed25519 public key (PEM/SPKI). Never throws for bad input. */
 export function verifyEvidencePack(pack: unknown, publicKeyPem: string): PackVerdict {
   const problems: string[] = [];
-  if (typeof pack !== 'object' || pack === null || Array.isArray(pack)) return { ok: false, problems: ['not a JSON object'] };
+  if (typeof pack !== 'object' || pack === null || Array.isArray(pack))
+    return { ok: false, problems: ['not a JSON object'] };
   const p = pack as Partial<EvidencePack>;
   if (p.format !== EVIDENCE_FORMAT) problems.push(`format is not ${EVIDENCE_FORMAT}`);
   const sig = p.signature;
@@ -70,7 +71,8 @@ export function verifyEvidencePack(pack: unknown, publicKeyPem: string): PackVer
   let key: KeyObject;
   try {
     key = createPublicKey(publicKeyPem);
-    if (key.asymmetricKeyType !== 'ed25519') return { ok: false, problems: [...problems, 'the public key is not Ed25519'] };
+    if (key.asymmetricKeyType !== 'ed25519')
+      return { ok: false, problems: [...problems, 'the public key is not Ed25519'] };
   } catch {
     return { ok: false, problems: [...problems, 'the public key file is not a PEM public key'] };
   }
@@ -86,7 +88,10 @@ export function verifyEvidencePack(pack: unknown, publicKeyPem: string): PackVer
 }
 
 const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 /** A readable, self-contained HTML report of a pack (no scripts, no external resources). */
 export function renderEvidenceHtml(pack: EvidencePack): string {

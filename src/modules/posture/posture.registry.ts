@@ -95,9 +95,21 @@ export function describeControl(c: Control & { source: string }): ControlInfo {
 }
 
 /** Helpers controls use to build results. */
-export const pass = (summary: string, evidence: Evidence = {}): ControlResult => ({ status: 'pass', summary, evidence });
-export const warn = (summary: string, evidence: Evidence = {}): ControlResult => ({ status: 'warn', summary, evidence });
-export const fail = (summary: string, evidence: Evidence = {}): ControlResult => ({ status: 'fail', summary, evidence });
+export const pass = (summary: string, evidence: Evidence = {}): ControlResult => ({
+  status: 'pass',
+  summary,
+  evidence,
+});
+export const warn = (summary: string, evidence: Evidence = {}): ControlResult => ({
+  status: 'warn',
+  summary,
+  evidence,
+});
+export const fail = (summary: string, evidence: Evidence = {}): ControlResult => ({
+  status: 'fail',
+  summary,
+  evidence,
+});
 
 export const DAY_MS = 24 * 3600 * 1000;
 

@@ -16,7 +16,13 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { RecordInput } from '../audit/index.ts';
 import { AppError } from '../../core/errors.ts';
-import { describeControl, type ControlInfo, type ControlResult, type ControlStatus, type PostureRegistry } from './posture.registry.ts';
+import {
+  describeControl,
+  type ControlInfo,
+  type ControlResult,
+  type ControlStatus,
+  type PostureRegistry,
+} from './posture.registry.ts';
 import * as store from './posture.store.ts';
 
 export interface PostureDeps {
@@ -49,7 +55,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p,
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new AppError('REQUEST_TIMEOUT', { detail: 'the check did not finish in time' })), ms);
+      timer = setTimeout(
+        () => reject(new AppError('REQUEST_TIMEOUT', { detail: 'the check did not finish in time' })),
+        ms,
+      );
       timer.unref();
     }),
   ]).finally(() => clearTimeout(timer));
@@ -63,14 +72,22 @@ export function createPostureService(deps: PostureDeps) {
   const listeners: Listener[] = [];
   const running = new Map<string, Promise<PostureReport>>();
 
-  const controlsFor = (scope: string) => deps.registry.list().filter((c) => c.scope === 'workspace' || scope === '' || c.scope === 'installation');
+  const controlsFor = (scope: string) =>
+    deps.registry.list().filter((c) => c.scope === 'workspace' || scope === '' || c.scope === 'installation');
 
   function report(scope: string, runId: string, checkedAt: string, results: store.StoredResult[]): PostureReport {
     const byId = new Map(results.map((r) => [r.controlId, r]));
     const controls: ControlReport[] = [];
     for (const c of controlsFor(scope)) {
       const r = byId.get(c.id);
-      if (r) controls.push({ ...describeControl(c), status: r.status, summary: r.summary, evidence: r.evidence, checkedAt: r.checkedAt });
+      if (r)
+        controls.push({
+          ...describeControl(c),
+          status: r.status,
+          summary: r.summary,
+          evidence: r.evidence,
+          checkedAt: r.checkedAt,
+        });
     }
     const counts = { pass: 0, warn: 0, fail: 0 };
     for (const c of controls) counts[c.status]++;
@@ -90,7 +107,15 @@ export function createPostureService(deps: PostureDeps) {
         const code = err instanceof AppError ? err.code : ((err as NodeJS.ErrnoException)?.code ?? 'INTERNAL');
         r = { status: 'fail', summary: `the check could not run (${code})`, evidence: { error: String(code) } };
       }
-      results.push({ runId, scope, controlId: c.id, status: r.status, summary: r.summary, evidence: jsonSafe(r.evidence), checkedAt });
+      results.push({
+        runId,
+        scope,
+        controlId: c.id,
+        status: r.status,
+        summary: r.summary,
+        evidence: jsonSafe(r.evidence),
+        checkedAt,
+      });
     }
     const previous = new Map((await store.latestResults(deps.db, scope)).map((p) => [p.controlId, p.status]));
     for (const r of results) {

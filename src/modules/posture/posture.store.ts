@@ -71,7 +71,12 @@ export async function latestResults(db: Db, scope: string): Promise<StoredResult
 }
 
 /** Results of one control (or all), newest first. */
-export async function history(db: Db, scope: string, controlId: string | undefined, limit: number): Promise<StoredResult[]> {
+export async function history(
+  db: Db,
+  scope: string,
+  controlId: string | undefined,
+  limit: number,
+): Promise<StoredResult[]> {
   let q = db.selectFrom('posture_results').selectAll().where('scope', '=', scope);
   if (controlId) q = q.where('control_id', '=', controlId);
   const rows = await q.orderBy('checked_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
@@ -88,7 +93,13 @@ export async function privilegedUsers(
   let q = db
     .selectFrom('memberships as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['u.id as userId', 'u.email as email', 'm.role as role', 'm.workspace_id as workspace', 'u.mfa_enabled as mfa'])
+    .select([
+      'u.id as userId',
+      'u.email as email',
+      'm.role as role',
+      'm.workspace_id as workspace',
+      'u.mfa_enabled as mfa',
+    ])
     .where('m.role', 'in', ['owner', 'admin'])
     .where('u.status', '=', 'active');
   if (workspace) q = q.where('m.workspace_id', '=', workspace);
@@ -96,18 +107,34 @@ export async function privilegedUsers(
 }
 
 /** Active users (of one workspace, or all) created before `before` with no session seen since. */
-export async function inactiveUsers(db: Db, workspace: string | undefined, before: Date): Promise<{ userId: string; email: string }[]> {
+export async function inactiveUsers(
+  db: Db,
+  workspace: string | undefined,
+  before: Date,
+): Promise<{ userId: string; email: string }[]> {
   let q = db
     .selectFrom('users as u')
     .select(['u.id as userId', 'u.email as email'])
     .where('u.status', '=', 'active')
     .where('u.created_at', '<', before)
     .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('sessions as s').select(sql`1`.as('one')).whereRef('s.user_id', '=', 'u.id').where('s.last_seen_at', '>=', before))),
+      not(
+        exists(
+          selectFrom('sessions as s')
+            .select(sql`1`.as('one'))
+            .whereRef('s.user_id', '=', 'u.id')
+            .where('s.last_seen_at', '>=', before),
+        ),
+      ),
     );
   if (workspace)
     q = q.where(({ exists, selectFrom }) =>
-      exists(selectFrom('memberships as m').select(sql`1`.as('one')).whereRef('m.user_id', '=', 'u.id').where('m.workspace_id', '=', workspace)),
+      exists(
+        selectFrom('memberships as m')
+          .select(sql`1`.as('one'))
+          .whereRef('m.user_id', '=', 'u.id')
+          .where('m.workspace_id', '=', workspace),
+      ),
     );
   return q.orderBy('u.email').limit(1000).execute();
 }
@@ -130,7 +157,10 @@ export async function longLivedTokens(
 }
 
 /** Setup tokens: how many exist, how many were used, how many are unused and unexpired. */
-export async function setupTokenFacts(db: Db, now: Date): Promise<{ issued: number; used: number; open: number; users: number }> {
+export async function setupTokenFacts(
+  db: Db,
+  now: Date,
+): Promise<{ issued: number; used: number; open: number; users: number }> {
   const tokens = await db.selectFrom('setup_tokens').select(['used_at', 'expires_at']).execute();
   const users = await db.selectFrom('users').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   return {
@@ -145,10 +175,19 @@ export async function setupTokenFacts(db: Db, now: Date): Promise<{ issued: numb
 export async function driveHealth(
   db: Db,
   workspace: string | undefined,
-): Promise<{ workspace: string; name: string; kind: string; status: string; code: string | null; checkedAt: Date | null }[]> {
+): Promise<
+  { workspace: string; name: string; kind: string; status: string; code: string | null; checkedAt: Date | null }[]
+> {
   let q = db
     .selectFrom('drives')
-    .select(['workspace_id as workspace', 'name', 'kind', 'status', 'status_code as code', 'status_checked_at as checkedAt']);
+    .select([
+      'workspace_id as workspace',
+      'name',
+      'kind',
+      'status',
+      'status_code as code',
+      'status_checked_at as checkedAt',
+    ]);
   if (workspace) q = q.where('workspace_id', '=', workspace);
   return q.orderBy('workspace_id').orderBy('name').execute();
 }
@@ -158,7 +197,11 @@ export async function datasetVersionFacts(
   db: Db,
   workspace: string | undefined,
   sample: number,
-): Promise<{ committed: number; unwrapped: number; samples: { workspace: string; drive: string; objectKey: string }[] }> {
+): Promise<{
+  committed: number;
+  unwrapped: number;
+  samples: { workspace: string; drive: string; objectKey: string }[];
+}> {
   let base = db.selectFrom('dataset_versions').where('state', '=', 'committed');
   if (workspace) base = base.where('workspace_id', '=', workspace);
   const counts = await base

@@ -52,7 +52,8 @@ export interface TaskRun {
   finish(status: 'succeeded' | 'failed'): Promise<void>;
 }
 
-const SENSITIVE_KEY = /pass(word|phrase)?|secret|token|credential|private|cookie|authorization|^value$|^values$|dek|data.?key|api.?key|share/i;
+const SENSITIVE_KEY =
+  /pass(word|phrase)?|secret|token|credential|private|cookie|authorization|^value$|^values$|dek|data.?key|api.?key|share/i;
 
 /** A log entry as kept: sensitive fields redacted, strings scrubbed, depth and size limited. */
 export function redactEntry(v: unknown, depth = 0): unknown {
@@ -97,35 +98,43 @@ export function createTaskLogs(deps: TaskLogsDeps) {
     const flush = (): Promise<void> => {
       clearTimeout(timer);
       timer = undefined;
-      chain = chain.catch(() => undefined).then(async () => {
-        const tail = dropped > 0 ? [JSON.stringify({ time: clock().toISOString(), event: 'truncated', droppedEntries: dropped })] : [];
-        const plaintext = Buffer.from([...lines, ...tail].map((l) => `${l}\n`).join(''), 'utf8');
-        const dataKey = randomBytes(32);
-        const objectId = randomUUID();
-        const objectKey = `${prefix}${String(++written).padStart(6, '0')}.srob`;
-        try {
-          const stored = encryptObject({ dataKey, workspaceId: SYSTEM_OBJECT_SCOPE, objectId, keyTerm: deps.barrier.activeTerm() }, plaintext);
-          const sealedDek = deps.barrier.seal(dataKey, ctx(id));
-          const drive = await deps.systemDrive.open();
+      chain = chain
+        .catch(() => undefined)
+        .then(async () => {
+          const tail =
+            dropped > 0
+              ? [JSON.stringify({ time: clock().toISOString(), event: 'truncated', droppedEntries: dropped })]
+              : [];
+          const plaintext = Buffer.from([...lines, ...tail].map((l) => `${l}\n`).join(''), 'utf8');
+          const dataKey = randomBytes(32);
+          const objectId = randomUUID();
+          const objectKey = `${prefix}${String(++written).padStart(6, '0')}.srob`;
           try {
-            await drive.put(objectKey, stored);
-            const previous = await store.updateLog(deps.db, id, {
-              objectKey,
-              objectId,
-              sealedDek,
-              entries: lines.length,
-              progress,
-              now: clock(),
-            });
-            if (previous && previous !== objectKey) await drive.delete(previous).catch(() => undefined);
+            const stored = encryptObject(
+              { dataKey, workspaceId: SYSTEM_OBJECT_SCOPE, objectId, keyTerm: deps.barrier.activeTerm() },
+              plaintext,
+            );
+            const sealedDek = deps.barrier.seal(dataKey, ctx(id));
+            const drive = await deps.systemDrive.open();
+            try {
+              await drive.put(objectKey, stored);
+              const previous = await store.updateLog(deps.db, id, {
+                objectKey,
+                objectId,
+                sealedDek,
+                entries: lines.length,
+                progress,
+                now: clock(),
+              });
+              if (previous && previous !== objectKey) await drive.delete(previous).catch(() => undefined);
+            } finally {
+              await drive.close();
+            }
           } finally {
-            await drive.close();
+            dataKey.fill(0);
+            plaintext.fill(0);
           }
-        } finally {
-          dataKey.fill(0);
-          plaintext.fill(0);
-        }
-      });
+        });
       return chain;
     };
 
@@ -174,7 +183,10 @@ export function createTaskLogs(deps: TaskLogsDeps) {
         const got = await drive.get(ref.objectKey);
         const chunks: Buffer[] = [];
         for await (const c of got.body) chunks.push(c as Buffer);
-        const text = decryptObject({ dataKey, workspaceId: SYSTEM_OBJECT_SCOPE, objectId: ref.objectId }, Buffer.concat(chunks)).toString('utf8');
+        const text = decryptObject(
+          { dataKey, workspaceId: SYSTEM_OBJECT_SCOPE, objectId: ref.objectId },
+          Buffer.concat(chunks),
+        ).toString('utf8');
         return text
           .split('\n')
           .filter(Boolean)

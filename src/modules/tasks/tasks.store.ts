@@ -69,10 +69,22 @@ export async function insertRun(db: Db, r: { id: string; kind: string; drive: st
 export async function updateLog(
   db: Db,
   id: string,
-  u: { objectKey: string; objectId: string; sealedDek: Buffer; entries: number; progress: Record<string, unknown>; now: Date },
+  u: {
+    objectKey: string;
+    objectId: string;
+    sealedDek: Buffer;
+    entries: number;
+    progress: Record<string, unknown>;
+    now: Date;
+  },
 ): Promise<string | null> {
   return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('task_runs').select('object_key').where('id', '=', id).forUpdate().executeTakeFirst();
+    const before = await trx
+      .selectFrom('task_runs')
+      .select('object_key')
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
     await trx
       .updateTable('task_runs')
       .set({
@@ -113,5 +125,7 @@ export async function getLogRef(
     .select(['object_key', 'object_id', 'sealed_dek'])
     .where('id', '=', id)
     .executeTakeFirst();
-  return r ? { objectKey: r.object_key, objectId: r.object_id, sealedDek: r.sealed_dek ? Buffer.from(r.sealed_dek) : null } : undefined;
+  return r
+    ? { objectKey: r.object_key, objectId: r.object_id, sealedDek: r.sealed_dek ? Buffer.from(r.sealed_dek) : null }
+    : undefined;
 }

@@ -21,7 +21,10 @@ function show(v: unknown): string {
 }
 
 function History({ ws, control }: { ws: string; control: string }) {
-  const h = useQuery({ queryKey: ['posture-history', ws, control], queryFn: () => api.posture.history(ws, control, 20) });
+  const h = useQuery({
+    queryKey: ['posture-history', ws, control],
+    queryFn: () => api.posture.history(ws, control, 20),
+  });
   if (h.isLoading) return <Loading what="history" />;
   return (
     <>
@@ -71,7 +74,8 @@ function ControlDetail({ ws, c, onClose }: { ws: string; c: PostureControl; onCl
       <dl className={ui.muted}>
         {Object.entries(c.evidence).map(([k, v]) => (
           <div key={k}>
-            <dt style={{ display: 'inline', fontWeight: 600 }}>{k}</dt>: <dd style={{ display: 'inline', margin: 0 }}>{show(v)}</dd>
+            <dt style={{ display: 'inline', fontWeight: 600 }}>{k}</dt>:{' '}
+            <dd style={{ display: 'inline', margin: 0 }}>{show(v)}</dd>
           </div>
         ))}
       </dl>
@@ -93,7 +97,11 @@ export function SecurityPage() {
   const can = usePermissions();
   const qc = useQueryClient();
   const [open, setOpen] = useState<PostureControl | null>(null);
-  const report = useQuery({ queryKey: ['posture', ws.id], queryFn: () => api.posture.latest(ws.id), enabled: can.audit });
+  const report = useQuery({
+    queryKey: ['posture', ws.id],
+    queryFn: () => api.posture.latest(ws.id),
+    enabled: can.audit,
+  });
   const run = useMutation({
     mutationFn: () => api.posture.run(ws.id),
     onSuccess: (r) => {
@@ -112,7 +120,9 @@ export function SecurityPage() {
   });
   if (!can.audit) return <NeedsRole page="Security" roles="owners, admins and auditors" have={ws.roles} />;
   const r = report.data;
-  const controls = [...(r?.controls ?? [])].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.id.localeCompare(b.id));
+  const controls = [...(r?.controls ?? [])].sort(
+    (a, b) => ORDER[a.status] - ORDER[b.status] || a.id.localeCompare(b.id),
+  );
   return (
     <>
       <PageHead
