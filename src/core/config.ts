@@ -75,6 +75,16 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe('PEM CA bundle used to verify a remote PostgreSQL server (verify-full).'),
+  STRONGROOM_DATABASE_CLIENT_CERT_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM client certificate for a PostgreSQL server that authenticates clients by certificate (pg_hba "cert"); sent only over verified TLS; re-read on SIGHUP.',
+    ),
+  STRONGROOM_DATABASE_CLIENT_KEY_FILE: z
+    .string()
+    .optional()
+    .describe('PEM private key of STRONGROOM_DATABASE_CLIENT_CERT_FILE (0600).'),
   STRONGROOM_DATABASE_ALLOW_WEAK_TLS: bool.describe(
     'Explicitly allow a remote PostgreSQL connection without TLS verify-full (sslmode other than verify-full). Off by default.',
   ),
@@ -353,6 +363,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const c = parsed.data;
   if (Boolean(c.STRONGROOM_TLS_CERT_FILE) !== Boolean(c.STRONGROOM_TLS_KEY_FILE)) {
     throw new ConfigError(['STRONGROOM_TLS_CERT_FILE and STRONGROOM_TLS_KEY_FILE must be set together']);
+  }
+  if (Boolean(c.STRONGROOM_DATABASE_CLIENT_CERT_FILE) !== Boolean(c.STRONGROOM_DATABASE_CLIENT_KEY_FILE)) {
+    throw new ConfigError([
+      'STRONGROOM_DATABASE_CLIENT_CERT_FILE and STRONGROOM_DATABASE_CLIENT_KEY_FILE must be set together',
+    ]);
   }
   if (c.STRONGROOM_SHAMIR_THRESHOLD > c.STRONGROOM_SHAMIR_SHARES) {
     throw new ConfigError(['STRONGROOM_SHAMIR_THRESHOLD must not exceed STRONGROOM_SHAMIR_SHARES']);

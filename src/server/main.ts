@@ -11,6 +11,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { openDatabase, type DatabaseHandle } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { explainPgConnectError } from '../db/connection-options.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
 import type { DatasetsService, UploadSessions } from '../modules/datasets/index.ts';
@@ -158,6 +159,7 @@ export async function startServer(
         return tls;
       },
       async reloadTls() {
+        database.reloadClientCertificate?.();
         const next = await loadTlsMaterial(tlsFiles);
         (app.fastify.server as HttpsServer).setSecureContext(secureContextOptions(next));
         tls = next;
@@ -182,6 +184,7 @@ export async function startServer(
     };
   } catch (err) {
     await closeAll();
-    throw err;
+    const explained = explainPgConnectError(err);
+    throw explained ? new Error(explained, { cause: err }) : err;
   }
 }

@@ -11,8 +11,12 @@ export interface TestCa {
   dir: string;
   caFile: string;
   caPem: string;
-  /** Issues a server certificate for localhost/127.0.0.1 valid `days` days from now. */
-  issue(name: string, days?: number): { certFile: string; keyFile: string; cert: string; key: string };
+  /** Issues a server certificate for localhost/127.0.0.1 (or, `client`, a client certificate with CN=`name`) valid `days` days. */
+  issue(
+    name: string,
+    days?: number,
+    opts?: { client?: boolean },
+  ): { certFile: string; keyFile: string; cert: string; key: string };
   remove(): void;
 }
 
@@ -43,12 +47,14 @@ export function createTestCa(): TestCa {
     dir,
     caFile: path.join(dir, 'ca.pem'),
     caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
-    issue(name, days = 30) {
+    issue(name, days = 30, opts = {}) {
       run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`], dir);
       run(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`], dir);
       writeFileSync(
         path.join(dir, `${name}.ext`),
-        'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n',
+        opts.client
+          ? 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n'
+          : 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n',
       );
       const validity = ['-days', String(days)];
       run(

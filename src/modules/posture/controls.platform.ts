@@ -11,7 +11,11 @@ import { serverVersionNum, setupTokenFacts } from './posture.store.ts';
 export interface PlatformDeps {
   db: Kysely<Database>;
   home: string;
-  database: { kind: 'pglite' | 'postgres'; summary: string };
+  database: {
+    kind: 'pglite' | 'postgres';
+    summary: string;
+    clientCertificate?: { subject: string; notAfter: Date } | undefined;
+  };
   /** `process.versions.node` (injected so a test can present an old one). */
   nodeVersion: string;
 }
@@ -51,9 +55,20 @@ export function platformControls(deps: PlatformDeps): Control[] {
         'Use sslmode=verify-full (the default for remote hosts) with STRONGROOM_DATABASE_CA_FILE; remove STRONGROOM_DATABASE_ALLOW_WEAK_TLS.',
       scope: 'installation',
       frameworks: { soc2: ['CC6.7'], iso27001: ['A.8.24'], pciDss: ['4.2.1'] },
-      async check() {
-        const { kind, summary } = deps.database;
-        const evidence = { kind, connection: summary };
+      async check({ now }) {
+        const { kind, summary, clientCertificate: cc } = deps.database;
+        const evidence: Record<string, string | number | null> = { kind, connection: summary };
+        if (cc) {
+          const daysLeft = Math.floor((cc.notAfter.getTime() - now.getTime()) / 86_400_000);
+          Object.assign(evidence, {
+            clientCertificate: cc.subject,
+            clientCertificateNotAfter: cc.notAfter.toISOString(),
+            daysLeft,
+          });
+          if (daysLeft < 0)
+            return fail(`the database client certificate expired on ${cc.notAfter.toISOString()}`, evidence);
+          if (daysLeft < 30) return warn(`the database client certificate expires in ${daysLeft} days`, evidence);
+        }
         if (kind === 'pglite') return pass('embedded database in the data directory: no network connection', evidence);
         if (summary.includes('verify-full')) return pass(`TLS with full verification: ${summary}`, evidence);
         if (summary.includes('loopback')) return warn(`loopback connection without TLS: ${summary}`, evidence);
