@@ -118,6 +118,12 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['policy.rule.read', 'Y Y Y Y - - Y', '-', '-'],
   ['policy.rule.update', 'Y Y Y - - - -', '-', '-'],
   ['policy.tag.assign', 'Y Y Y - - - -', '-', '-'],
+  ['posture.control.read', 'Y Y - - - - Y', '-', 'Y'],
+  ['posture.control.run', 'Y Y - - - - Y', '-', 'Y'],
+  ['posture.evidence.export', 'Y Y - - - - Y', '-', 'Y'],
+  ['task.log.read', '- - - - - - -', '-', 'Y'],
+  ['task.run.list', '- - - - - - -', '-', 'Y'],
+  ['task.run.read', '- - - - - - -', '-', 'Y'],
   ['vault.secret.create', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.delete', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.destroy', 'Y Y - - - - -', '-', '-'],
@@ -405,8 +411,8 @@ describe('attribute rules (ABAC) and guard rails', () => {
 });
 
 describe('operator, anonymous and unknown actions (default deny)', () => {
-  test('the operator keeps exactly its interim rights: keys.*, audit.*, backups.*, operator.* and nothing else', () => {
-    const interim = /^(keys|audit|backups|operator)\.[a-z-]+\.[a-z-]+$/;
+  test('the operator keeps exactly its interim rights: keys.*, audit.*, backups.*, operator.*, posture.*, task.* and nothing else', () => {
+    const interim = /^(keys|audit|backups|operator|posture|task)\.[a-z-]+\.[a-z-]+$/;
     for (const action of ac.actions) {
       assert.equal(ac.authorize(OPERATOR, action).allowed, interim.test(action), action);
       // Routes with a :ws parameter give the operator a workspace; nothing changes.

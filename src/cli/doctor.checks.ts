@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { openDatabase, pingDatabase } from '../db/database.ts';
+import { explainPgConnectError } from '../db/connection-options.ts';
 import { lockHolder } from '../db/dir-lock.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { databaseSpec, tlsFilesFor } from '../installation/home.ts';
@@ -171,9 +172,21 @@ async function checkDatabase(config: Config, probe: ProbeResult | Error): Promis
         status: 'warn',
         evidence: `${handle.summary}: ${m.pending.length} migration(s) pending (applied at next start)`,
       };
-    return { name, status: 'pass', evidence: `${handle.summary}: reachable, ${m.applied} migration(s) applied` };
+    const cc = handle.clientCertificate;
+    const certNote = cc ? `; client certificate ${cc.subject} valid until ${cc.notAfter.toISOString()}` : '';
+    if (cc && cc.notAfter.getTime() - Date.now() < 30 * DAY)
+      return { name, status: 'warn', evidence: `${handle.summary}: reachable${certNote} (expires within 30 days)` };
+    return {
+      name,
+      status: 'pass',
+      evidence: `${handle.summary}: reachable, ${m.applied} migration(s) applied${certNote}`,
+    };
   } catch (err) {
-    return { name, status: 'fail', evidence: `cannot use the database: ${(err as Error).message}` };
+    return {
+      name,
+      status: 'fail',
+      evidence: `cannot use the database: ${explainPgConnectError(err) ?? (err as Error).message}`,
+    };
   } finally {
     await handle?.close();
   }

@@ -22,6 +22,8 @@ import { registerRunCommand } from './run.command.ts';
 import { registerDatasetCommand } from './dataset.command.ts';
 import { registerDecryptCommand } from './decrypt.command.ts';
 import { registerBackupCommand } from './backup.command.ts';
+import { registerEvidenceCommand } from './evidence.command.ts';
+import { registerTaskCommand } from './task.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -50,6 +52,8 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerDatasetCommand(program);
   registerDecryptCommand(program);
   registerBackupCommand(program);
+  registerEvidenceCommand(program);
+  registerTaskCommand(program);
   registerConfigCommand(program);
   return program;
 }

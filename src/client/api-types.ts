@@ -364,3 +364,59 @@ export interface SecretDue {
   rotationDueAt: string | null;
   certificateNotAfter: string | null;
 }
+
+/** One security control's latest result (`GET /posture`, `GET /workspaces/:ws/posture`). */
+export interface PostureControl {
+  id: string;
+  title: string;
+  promise: string;
+  method: string;
+  remedy: string;
+  scope: 'installation' | 'workspace';
+  source: string;
+  frameworks: { soc2?: string[]; iso27001?: string[]; pciDss?: string[]; gdpr?: string[] };
+  status: 'pass' | 'warn' | 'fail';
+  summary: string;
+  evidence: Record<string, string | number | boolean | null | (string | number)[]>;
+  checkedAt: string;
+}
+
+export interface PostureReport {
+  runId: string;
+  scope: string;
+  checkedAt: string;
+  counts: { pass: number; warn: number; fail: number };
+  controls: PostureControl[];
+}
+
+export interface PostureHistoryItem {
+  runId: string;
+  controlId: string;
+  status: 'pass' | 'warn' | 'fail';
+  summary: string;
+  checkedAt: string;
+}
+
+/** A signed evidence pack, its HTML rendering and the audit public key to verify it with. */
+export interface EvidenceBundle {
+  pack: { format: string; generatedAt: string; signature: { alg: string; keyId: string; value: string } } & Record<
+    string,
+    unknown
+  >;
+  html: string;
+  publicKeyPem: string;
+}
+
+/** A background task run (`GET /tasks`); its log is read with `GET /tasks/:id/log`. */
+export interface TaskRunInfo {
+  id: string;
+  kind: string;
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  updatedAt: string;
+  progress: Record<string, unknown>;
+  entries: number;
+  drive: string;
+  objectKey: string | null;
+}

@@ -13,6 +13,10 @@ import type {
   BuiltinRule,
   AuditFilters,
   AuditVerifyReport,
+  EvidenceBundle,
+  PostureHistoryItem,
+  PostureReport,
+  TaskRunInfo,
   DatasetDetail,
   DatasetSummary,
   DatasetVersion,
@@ -134,6 +138,8 @@ export const paths = {
   /** The installation-wide trail (operators); workspace members use `auditEvents`. */
   auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
   auditTrailVerify: () => `${API}/audit/verify`,
+  /** Security posture: the installation's (operator) or a workspace's. */
+  posture: (w?: string) => (w ? `${wsBase(w)}/posture` : `${API}/posture`),
 
   ws: wsBase,
   users: (w: string) => `${wsBase(w)}/users`,
@@ -346,6 +352,22 @@ export function createApi(t: JsonTransport) {
       seal: () => t.request<{ sealed: true }>('POST', p.sysSeal()),
       unseal: (share: string) => t.request<UnsealProgress>('POST', p.sysUnseal(), { share }),
       reloadRootKey: () => t.request<{ sealed: false }>('POST', p.sysReloadRootKey()),
+    },
+    /** Background task runs and their logs (operator credential). */
+    tasks: {
+      list: (kind?: string, limit = 50) =>
+        t.request<{ tasks: TaskRunInfo[] }>('GET', `${API}/tasks${query({ kind, limit })}`),
+      get: (id: string) => t.request<TaskRunInfo>('GET', `${API}/tasks/${enc(id)}`),
+      log: (id: string) =>
+        t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${API}/tasks/${enc(id)}/log`),
+    },
+    /** Security posture: no workspace = the installation (operator credential). */
+    posture: {
+      latest: (w?: string) => t.request<PostureReport>('GET', p.posture(w)),
+      run: (w?: string) => t.request<PostureReport>('POST', `${p.posture(w)}/run`),
+      history: (w?: string, control?: string, limit = 100) =>
+        t.request<{ results: PostureHistoryItem[] }>('GET', `${p.posture(w)}/history${query({ control, limit })}`),
+      evidence: (w?: string) => t.request<EvidenceBundle>('POST', `${p.posture(w)}/evidence`),
     },
     /** Key management (operator credential). */
     keys: {

@@ -19,7 +19,7 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** Variables whose value may come from `<NAME>_FILE`. */
-export const SECRET_VARIABLES = ['DATABASE_URL', 'STRONGROOM_PKCS11_PIN'] as const;
+export const SECRET_VARIABLES = ['DATABASE_URL', 'STRONGROOM_PKCS11_PIN', 'STRONGROOM_AUDIT_WEBHOOK_SECRET'] as const;
 
 export const configSchema = z.object({
   STRONGROOM_HOME: z
@@ -75,6 +75,16 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe('PEM CA bundle used to verify a remote PostgreSQL server (verify-full).'),
+  STRONGROOM_DATABASE_CLIENT_CERT_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM client certificate for a PostgreSQL server that authenticates clients by certificate (pg_hba "cert"); sent only over verified TLS; re-read on SIGHUP.',
+    ),
+  STRONGROOM_DATABASE_CLIENT_KEY_FILE: z
+    .string()
+    .optional()
+    .describe('PEM private key of STRONGROOM_DATABASE_CLIENT_CERT_FILE (0600).'),
   STRONGROOM_DATABASE_ALLOW_WEAK_TLS: bool.describe(
     'Explicitly allow a remote PostgreSQL connection without TLS verify-full (sslmode other than verify-full). Off by default.',
   ),
@@ -229,6 +239,52 @@ export const configSchema = z.object({
     .describe(
       'How often every drive is re-tested (probe object written, read, deleted) and its status updated; 0 turns it off.',
     ),
+  STRONGROOM_KEY_ROTATION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3650)
+    .default(90)
+    .describe(
+      'Rotate the keyring (a new term, then a background rewrap) when the active term is older than this many days; the keys.term-age posture control fails past it. 0 turns scheduled rotation off.',
+    ),
+  STRONGROOM_POSTURE_CHECK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(604_800)
+    .default(3600)
+    .describe('How often the security posture controls run and their results are stored; 0 turns the schedule off.'),
+  STRONGROOM_SYSTEM_DRIVE: z
+    .string()
+    .regex(/^(local|[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9._-]{0,62})$/, 'local, or <workspace>/<drive>')
+    .default('local')
+    .describe(
+      'Where Strongroom keeps its own objects (encrypted task logs under logs/tasks/): "local" (the data directory) or a drive as <workspace>/<drive> (S3, Azure, GCS), so several servers share them and a lost server loses nothing.',
+    ),
+  STRONGROOM_AUDIT_SYSLOG_URL: z
+    .url({ protocol: /^tls$/ })
+    .optional()
+    .describe(
+      'Stream audit events as RFC 5424 syslog over TLS to tls://host:port (the server certificate is verified).',
+    ),
+  STRONGROOM_AUDIT_SYSLOG_CA_FILE: z
+    .string()
+    .optional()
+    .describe('PEM CA bundle that signs the syslog receiver’s certificate (default: the system roots).'),
+  STRONGROOM_AUDIT_WEBHOOK_URL: z
+    .url({ protocol: /^https$/ })
+    .optional()
+    .describe('Stream audit events as signed JSON-lines batches to this https:// webhook.'),
+  STRONGROOM_AUDIT_WEBHOOK_SECRET: z
+    .string()
+    .min(32)
+    .optional()
+    .describe('HMAC-SHA256 key for the webhook signature header (at least 32 characters; prefer _FILE).'),
+  STRONGROOM_AUDIT_WEBHOOK_CA_FILE: z
+    .string()
+    .optional()
+    .describe('PEM CA bundle that signs the webhook receiver’s certificate (default: the system roots).'),
   STRONGROOM_UPLOAD_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -352,6 +408,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (Boolean(c.STRONGROOM_TLS_CERT_FILE) !== Boolean(c.STRONGROOM_TLS_KEY_FILE)) {
     throw new ConfigError(['STRONGROOM_TLS_CERT_FILE and STRONGROOM_TLS_KEY_FILE must be set together']);
   }
+  if (Boolean(c.STRONGROOM_DATABASE_CLIENT_CERT_FILE) !== Boolean(c.STRONGROOM_DATABASE_CLIENT_KEY_FILE)) {
+    throw new ConfigError([
+      'STRONGROOM_DATABASE_CLIENT_CERT_FILE and STRONGROOM_DATABASE_CLIENT_KEY_FILE must be set together',
+    ]);
+  }
   if (c.STRONGROOM_SHAMIR_THRESHOLD > c.STRONGROOM_SHAMIR_SHARES) {
     throw new ConfigError(['STRONGROOM_SHAMIR_THRESHOLD must not exceed STRONGROOM_SHAMIR_SHARES']);
   }
@@ -362,6 +423,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError([
       'the pkcs11 root key provider needs STRONGROOM_PKCS11_MODULE, STRONGROOM_PKCS11_TOKEN_LABEL and STRONGROOM_PKCS11_PIN (or _FILE)',
     ]);
+  }
+  if (c.STRONGROOM_AUDIT_WEBHOOK_URL && !c.STRONGROOM_AUDIT_WEBHOOK_SECRET) {
+    throw new ConfigError(['STRONGROOM_AUDIT_WEBHOOK_URL needs STRONGROOM_AUDIT_WEBHOOK_SECRET (or _FILE)']);
   }
   // Throws ConfigError naming every bad entry, so a typo stops the server at start.
   parseEgressAllowlist(c.STRONGROOM_EGRESS_ALLOWLIST);

@@ -28,7 +28,7 @@ export function isLoopbackHost(host: string): boolean {
 
 export function planPgConnection(
   url: string,
-  opts: { caPem?: string | undefined; allowWeakTls: boolean },
+  opts: { caPem?: string | undefined; allowWeakTls: boolean; clientCertificate?: boolean },
 ): PgConnectionPlan {
   let u: URL;
   try {
@@ -44,7 +44,8 @@ export function planPgConnection(
   const verifyFull: ConnectionOptions = { rejectUnauthorized: true, ...(opts.caPem ? { ca: opts.caPem } : {}) };
 
   if (isLoopbackHost(host)) {
-    if (mode === 'verify-full')
+    // A client certificate is only ever sent over verified TLS, loopback included.
+    if (mode === 'verify-full' || (opts.clientCertificate && mode === ''))
       return { connectionString, ssl: verifyFull, summary: `${where} (loopback, TLS verify-full)` };
     return { connectionString, ssl: false, summary: `${where} (loopback, no TLS)` };
   }
@@ -71,4 +72,33 @@ export function planPgConnection(
     };
   }
   throw new DatabaseUrlError(`unknown sslmode=${mode}`);
+}
+
+/**
+ * A plain explanation of a failed connection for the operator: which side refused what
+ * (client certificate missing, client certificate from a CA the server does not accept, server
+ * certificate not from the configured CA). Never includes the connection string.
+ */
+export function explainPgConnectError(err: unknown): string | undefined {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (/requires a valid client certificate|no pg_hba\.conf entry.*(no encryption|SSL off)/i.test(message))
+    return 'the database server requires a client certificate: set STRONGROOM_DATABASE_CLIENT_CERT_FILE and STRONGROOM_DATABASE_CLIENT_KEY_FILE';
+  if (code === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' || /alert unknown ca|tlsv1 alert unknown ca/i.test(message))
+    return 'the database server rejected the client certificate: it is not signed by a CA the server accepts (ssl_ca_file)';
+  if (/certificate authentication failed/i.test(message))
+    return 'the database server accepted the client certificate chain but not its name: its CN must be the database user';
+  if (
+    [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    ].includes(code)
+  )
+    return "the database server's certificate is not signed by STRONGROOM_DATABASE_CA_FILE";
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return "the database server's certificate does not name the host in DATABASE_URL";
+  return undefined;
 }

@@ -2,6 +2,7 @@
  * The database handle: Kysely over PostgreSQL (`pg`) or the embedded PGlite. Both run the same
  * migrations and the same queries; nothing above this file knows which one it has.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,20 +10,33 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.ts';
-import { planPgConnection } from './connection-options.ts';
+import { DatabaseUrlError, planPgConnection } from './connection-options.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 
 export type DatabaseSpec =
   | { kind: 'pglite'; dataDir: string }
   | { kind: 'pglite-memory'; loadDataDir?: Blob }
-  | { kind: 'postgres'; url: string; caFile?: string | undefined; allowWeakTls: boolean; poolSize?: number };
+  | {
+      kind: 'postgres';
+      url: string;
+      caFile?: string | undefined;
+      allowWeakTls: boolean;
+      poolSize?: number;
+      /** PEM client certificate and key for servers that authenticate clients by certificate. */
+      clientCertFile?: string | undefined;
+      clientKeyFile?: string | undefined;
+    };
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: 'pglite' | 'postgres';
   /** Safe description for logs and doctor (no credentials). */
   summary: string;
+  /** PostgreSQL with a client certificate: its subject and expiry (for doctor and the posture). */
+  clientCertificate?: { subject: string; notAfter: Date };
+  /** Re-reads the client certificate files; new connections use them (SIGHUP). */
+  reloadClientCertificate?(): void;
   /** PGlite only: the client, for dumps in tests and backups. */
   pglite?: PGlite;
   close(): Promise<void>;
@@ -30,10 +44,25 @@ export interface DatabaseHandle {
 
 export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> {
   if (spec.kind === 'postgres') {
+    const withCert = Boolean(spec.clientCertFile && spec.clientKeyFile);
     const plan = planPgConnection(spec.url, {
       caPem: spec.caFile ? readFileSync(spec.caFile, 'utf8') : undefined,
       allowWeakTls: spec.allowWeakTls,
+      clientCertificate: withCert,
     });
+    let clientCertificate: { subject: string; notAfter: Date } | undefined;
+    const loadClientCert = () => {
+      if (!withCert) return;
+      if (plan.ssl === false)
+        throw new DatabaseUrlError('a client certificate is only sent over TLS: remove sslmode=disable');
+      const cert = readFileSync(spec.clientCertFile!, 'utf8');
+      const key = readFileSync(spec.clientKeyFile!, 'utf8');
+      const x = new X509Certificate(cert);
+      // The ssl object is read for every new connection: updating it is the reload.
+      Object.assign(plan.ssl, { cert, key });
+      clientCertificate = { subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo) };
+    };
+    loadClientCert();
     const pool = new pg.Pool({
       connectionString: plan.connectionString,
       ssl: plan.ssl,
@@ -44,7 +73,16 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', summary: `PostgreSQL ${plan.summary}`, close: () => db.destroy() };
+    return {
+      db,
+      kind: 'postgres',
+      summary: `PostgreSQL ${plan.summary}${withCert ? ', client certificate' : ''}`,
+      get clientCertificate() {
+        return clientCertificate;
+      },
+      ...(withCert ? { reloadClientCertificate: loadClientCert } : {}),
+      close: () => db.destroy(),
+    };
   }
 
   let lock: DirLock | undefined;

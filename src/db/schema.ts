@@ -8,6 +8,7 @@ import type { DatasetsTables } from './tables/datasets.ts';
 import type { AuditTables } from './tables/audit.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { KeysTables } from './tables/keys.ts';
+import type { PostureTables } from './tables/posture.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 import type { BackupsTables } from './tables/backups.ts';
@@ -22,4 +23,5 @@ export interface Database
     VaultTables,
     DrivesTables,
     DatasetsTables,
-    BackupsTables {}
+    BackupsTables,
+    PostureTables {}

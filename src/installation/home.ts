@@ -22,6 +22,8 @@ export function databaseSpec(config: Config): DatabaseSpec {
         url: config.DATABASE_URL,
         caFile: config.STRONGROOM_DATABASE_CA_FILE,
         allowWeakTls: config.STRONGROOM_DATABASE_ALLOW_WEAK_TLS,
+        clientCertFile: config.STRONGROOM_DATABASE_CLIENT_CERT_FILE,
+        clientKeyFile: config.STRONGROOM_DATABASE_CLIENT_KEY_FILE,
       }
     : { kind: 'pglite', dataDir: path.join(config.STRONGROOM_HOME, 'db') };
 }

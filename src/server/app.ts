@@ -55,6 +55,9 @@ import { registerProblemHandler, sendClientErrorProblem } from './plugins/proble
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
+import { postureRoutes } from '../modules/posture/index.ts';
+import type { PostureWiring } from './posture-wiring.ts';
+import { tasksRoutes, type TaskLogs } from '../modules/tasks/index.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -80,6 +83,10 @@ export interface AppDeps {
   /** Extra route plugins registered with the built-in ones (the audit routes, probes in tests). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
   verifyOperatorToken: (presented: string) => boolean;
+  /** Security posture and evidence packs. */
+  posture: Pick<PostureWiring, 'posture' | 'evidence'>;
+  /** Task runs and their logs on the system drive. */
+  tasks: TaskLogs;
   /** Extra route plugins (used by tests to add probes). Registered after the built-in ones. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   /** A built console (web/dist) to serve under `/`; none: the API alone. */
@@ -149,6 +156,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       workspaceKeys: deps.workspaceKeys,
       config: deps.config,
       exportDataKeys: (workspaceId) => exportDataKeys(deps.database.db, deps.workspaceKeys, workspaceId),
+      openTaskLog: (kind) => deps.tasks.start(kind),
     }),
     pipeline,
   );
@@ -207,6 +215,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     queryRoutes({ query: deps.query, datasets: deps.datasets, maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS }),
     pipeline,
   );
+  registerRoutes(fastify, tasksRoutes({ tasks: deps.tasks }), pipeline);
+  registerRoutes(fastify, postureRoutes({ posture: deps.posture.posture, evidence: deps.posture.evidence }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {
     const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);

@@ -7,13 +7,34 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
 import { createBackupScheduler } from '../modules/backups/index.ts';
+import { rotateIfDue } from '../modules/keys/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases, backups, auditTrail }: Modules,
+  { barrier, uploads, datasets, drives, leases, backups, posture, keys, auditTrail, tasks }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
+  /** Runs a job with a task log on the system drive: started, its result's counts, finished. */
+  const runLogged = async <R extends object>(kind: string, work: () => Promise<R>): Promise<R> => {
+    const log = await tasks.start(kind);
+    await log.write({ event: 'started' });
+    try {
+      const result = await work();
+      const counts = Object.fromEntries(Object.entries(result).filter(([, v]) => typeof v === 'number')) as Record<
+        string,
+        number
+      >;
+      log.progress(counts);
+      await log.write({ event: 'finished', ...counts });
+      await log.finish('succeeded');
+      return result;
+    } catch (err) {
+      await log.write({ event: 'failed', error: (err as { code?: string }).code ?? 'INTERNAL' });
+      await log.finish('failed');
+      throw err;
+    }
+  };
   // Uploads whose lease is free (a crash, kill -9: at start, our predecessor's at once) and
   // unfinished deletions: at start and then every lease period.
   const orphanMs = config.STRONGROOM_UPLOAD_ORPHAN_SECONDS * 1000;
@@ -39,8 +60,7 @@ export function startJobs(
     const timer = setInterval(() => {
       if (running || barrier.isSealed) return;
       running = true;
-      drives
-        .refreshHealth()
+      runLogged('drive-health', () => drives.refreshHealth())
         .then(
           (r) => logger.info(r, 'drive health refreshed'),
           (err: unknown) => logger.error({ err }, 'drive health check failed'),
@@ -71,6 +91,50 @@ export function startJobs(
   }, 60_000);
   backupTimer.unref();
   timers.push(backupTimer);
+  // Security posture: every control on a schedule, results stored, changes to fail audited.
+  if (config.STRONGROOM_POSTURE_CHECK_SECONDS > 0) {
+    const timer = setInterval(() => {
+      if (barrier.isSealed) return;
+      runLogged('posture-check', async () => {
+        const r = await posture.posture.run();
+        return r.counts;
+      }).then(
+        (counts) => counts.fail > 0 && logger.warn({ counts }, 'security posture: controls failing'),
+        (err: unknown) => logger.error({ err }, 'security posture run failed'),
+      );
+    }, config.STRONGROOM_POSTURE_CHECK_SECONDS * 1000);
+    timer.unref();
+    timers.push(timer);
+  }
+  // Scheduled key rotation: checked hourly (and at start); rotates when the active term is too old.
+  if (config.STRONGROOM_KEY_ROTATION_DAYS > 0) {
+    const check = () => {
+      if (barrier.isSealed) return;
+      rotateIfDue({
+        keys,
+        home: config.STRONGROOM_HOME,
+        rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
+        openTaskLog: (kind) => tasks.start(kind),
+        record: (e, trx) => {
+          const input = {
+            actor: { id: 'system', kind: 'system' as const, authMethod: 'schedule' },
+            action: e.action,
+            outcome: 'success' as const,
+            resource: { type: 'keyring', id: 'root' },
+            details: e.details,
+          };
+          return trx ? auditTrail.record(trx, input) : auditTrail.recordCommitted(input);
+        },
+      }).then(
+        (r) => r.rotated && logger.info({ activeTerm: r.activeTerm, taskId: r.taskId }, 'scheduled key rotation'),
+        (err: unknown) => logger.error({ err }, 'scheduled key rotation failed'),
+      );
+    };
+    check();
+    const timer = setInterval(check, 3_600_000);
+    timer.unref();
+    timers.push(timer);
+  }
   return async () => {
     for (const t of timers) clearInterval(t);
   };

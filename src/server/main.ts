@@ -13,6 +13,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { openDatabase, type DatabaseHandle } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { explainPgConnectError } from '../db/connection-options.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
 import type { DatasetsService, UploadSessions } from '../modules/datasets/index.ts';
@@ -21,6 +22,9 @@ import type { IdentityModule } from '../modules/identity/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { BackupsService } from '../modules/backups/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
+import { observePosture } from './posture-metrics.ts';
+import type { PostureWiring } from './posture-wiring.ts';
+import type { TaskLogs } from '../modules/tasks/index.ts';
 import { startJobs } from './jobs.ts';
 import { buildModules, type BuildOptions } from './modules.ts';
 import { createLogger } from './logger.ts';
@@ -46,6 +50,8 @@ export interface RunningServer {
   datasets: DatasetsService;
   uploads: UploadSessions;
   backups: BackupsService;
+  posture: PostureWiring;
+  tasks: TaskLogs;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -94,6 +100,7 @@ export async function startServer(
     const m = await buildModules(config, database, logger, opts, closers);
     closers.push(startJobs(m, config, logger));
     const metrics = createMetrics();
+    observePosture(metrics, m.posture);
     const consoleReady = consoleBuilt(DEFAULT_CONSOLE_DIR);
     if (!consoleReady)
       logger.warn(
@@ -133,6 +140,11 @@ export async function startServer(
 
     const host = config.STRONGROOM_BIND.includes(':') ? `[${config.STRONGROOM_BIND}]` : config.STRONGROOM_BIND;
     const displayHost = host === '0.0.0.0' || host === '[::]' ? 'localhost' : host;
+    // The posture's transport controls connect to these (loopback when bound to every address).
+    const probeHost = ['0.0.0.0', '::'].includes(config.STRONGROOM_BIND) ? '127.0.0.1' : config.STRONGROOM_BIND;
+    const servername = config.STRONGROOM_PUBLIC_URL ? new URL(config.STRONGROOM_PUBLIC_URL).hostname : 'localhost';
+    m.posture.listeners.https = { host: probeHost, port: httpsPort, servername };
+    if (redirect) m.posture.listeners.http = { host: probeHost, port: redirect.port };
     let closing: Promise<void> | undefined;
     return {
       app,
@@ -145,6 +157,8 @@ export async function startServer(
       datasets: m.datasets,
       uploads: m.uploads,
       backups: m.backups,
+      posture: m.posture,
+      tasks: m.tasks,
       logger,
       database,
       httpsPort,
@@ -157,6 +171,7 @@ export async function startServer(
         return tls;
       },
       async reloadTls() {
+        database.reloadClientCertificate?.();
         const next = await loadTlsMaterial(tlsFiles);
         (app.fastify.server as HttpsServer).setSecureContext(secureContextOptions(next));
         tls = next;
@@ -181,6 +196,7 @@ export async function startServer(
     };
   } catch (err) {
     await closeAll();
-    throw err;
+    const explained = explainPgConnectError(err);
+    throw explained ? new Error(explained, { cause: err }) : err;
   }
 }

@@ -36,6 +36,9 @@ import { createVaultService, type VaultService } from '../modules/vault/index.ts
 import { createQueryModule, type QueryService } from '../modules/query/index.ts';
 import { createBackupsService, type BackupsService } from '../modules/backups/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
+import { buildPosture, type PostureWiring } from './posture-wiring.ts';
+import { buildTaskLogs } from './system-drive.ts';
+import type { TaskLogs } from '../modules/tasks/index.ts';
 
 export interface Modules {
   barrier: Barrier;
@@ -57,6 +60,10 @@ export interface Modules {
   verifyOperatorToken: (presented: string) => boolean;
   /** The one-time setup token issued at this start (no users yet), and the 0600 file holding it. */
   setup?: { token: string; file: string };
+  /** Security posture (controls, evidence) and the audit streamer (SIEM sinks). */
+  posture: PostureWiring;
+  /** Task runs and their encrypted logs on the system drive. */
+  tasks: TaskLogs;
 }
 
 export interface BuildOptions {
@@ -142,6 +149,26 @@ export async function buildModules(
     holders: (exec, ws, name) => datasets.datasetsOnDrive(exec, ws, name),
   });
   await drives.ensureDefaults();
+  const posture = buildPosture(config, {
+    database,
+    logger,
+    guard: createEgressGuardFromConfig(config),
+    keys,
+    audit: auditModule,
+    vault,
+    drives,
+    installationId: await instanceId(config.STRONGROOM_HOME),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  posture.streamer?.start();
+  const tasks = buildTaskLogs(config, {
+    database,
+    barrier,
+    drives,
+    audit: auditModule,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  closers.push(async () => posture.streamer?.stop());
   const leases = createLeaseHolder({
     instanceId: await instanceId(config.STRONGROOM_HOME),
     ttlMs: config.STRONGROOM_UPLOAD_LEASE_SECONDS * 1000,
@@ -196,5 +223,7 @@ export async function buildModules(
     backups,
     verifyOperatorToken,
     ...(setup ? { setup } : {}),
+    posture,
+    tasks,
   };
 }

@@ -18,6 +18,7 @@ import { VaultPage } from './pages/vault.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
+import { SecurityPage } from './pages/security.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
 
 /** The page an address names, or undefined: each page takes exactly the sub-paths it knows. */
@@ -34,6 +35,8 @@ function pageFor(segments: string[]) {
       return single ? <VaultPage /> : undefined;
     case 'audit':
       return single ? <AuditPage /> : undefined;
+    case 'security':
+      return single ? <SecurityPage /> : undefined;
     case 'users':
       return single ? <UsersPage /> : undefined;
     case 'account':

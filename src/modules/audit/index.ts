@@ -9,3 +9,5 @@ export { formatProblem } from './audit.verify.ts';
 export { exportDir } from './audit.export.ts';
 export type { AuditKeys } from './audit.keys.ts';
 export type { Executor } from './audit.store.ts';
+export { createAuditStreamer, SinkError, type AuditSink, type AuditStreamer, type SinkLag } from './audit.stream.ts';
+export { syslogSink, webhookSink, webhookSignature, syslogMessage } from './audit.sinks.ts';

@@ -10,7 +10,14 @@ export {
 } from './keys.service.ts';
 export { createWorkspaceKeys, type WorkspaceKeys } from './workspace-keys.ts';
 export { SEALED_COLUMNS, type SealedColumn } from './sealed-columns.ts';
-export { openTaskLog, runRewrapTask, rotateFileRootKey, recoverRootKeyRotation, type TaskLog } from './keys.tasks.ts';
+export {
+  openTaskLog,
+  runRewrapTask,
+  rotateFileRootKey,
+  recoverRootKeyRotation,
+  type TaskLog,
+  type OpenTaskLog,
+} from './keys.tasks.ts';
 export {
   keysRoutes,
   unsealRoutes,
@@ -29,3 +36,4 @@ export {
   ledgerMac,
   type BackupKeyWrap,
 } from './backup-keys.ts';
+export { rotateIfDue, type ScheduleDeps, type ScheduleOutcome, type RotationEvent } from './keys.schedule.ts';

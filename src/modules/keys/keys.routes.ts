@@ -19,7 +19,7 @@ import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
 import type { KeysService } from './keys.service.ts';
-import { openTaskLog, rotateFileRootKey, runRewrapTask } from './keys.tasks.ts';
+import { openTaskLog, rotateFileRootKey, runRewrapTask, type OpenTaskLog } from './keys.tasks.ts';
 import type { WorkspaceKeys } from './workspace-keys.ts';
 
 /** An audit event of a public route (the unseal attempt), recorded on its own; rejects when it cannot be. */
@@ -36,6 +36,8 @@ export interface KeysRoutesDeps {
   config: Config;
   /** Every committed dataset version of a workspace with its unwrapped data key (the datasets module's export). */
   exportDataKeys: (workspaceId: string) => Promise<{ objects: readonly unknown[] }>;
+  /** Task logs on the system drive; default: a plain file under the data directory's logs/tasks. */
+  openTaskLog?: OpenTaskLog;
 }
 
 export interface UnsealRoutesDeps {
@@ -88,6 +90,7 @@ export function keysRoutes({
   workspaceKeys,
   config,
   exportDataKeys,
+  openTaskLog: openLog = (kind) => openTaskLog(config.STRONGROOM_HOME, kind),
 }: KeysRoutesDeps): (RouteDef | PublicRouteDef)[] {
   const term = z.object({
     term: z.coerce
@@ -191,7 +194,7 @@ export function keysRoutes({
         event.resource(KEYRING);
         if ((await keys.status()).rewrap.running)
           throw new AppError('CONFLICT', { detail: 'A rewrap is already running.' });
-        const log = await openTaskLog(config.STRONGROOM_HOME, 'rewrap');
+        const log = await openLog('rewrap');
         event.details({ taskId: log.id, taskLog: log.ref });
         await record();
         runRewrapTask(keys, log).catch((err: unknown) => request.log.error({ err, taskId: log.id }, 'rewrap failed'));

@@ -16,7 +16,12 @@ export interface TaskLog {
   /** Path relative to the data directory, recorded in the audit event. */
   ref: string;
   write(entry: Record<string, unknown>): Promise<void>;
+  /** Ends the run (a task log on the system drive records its status and its audit event). */
+  finish?(status: 'succeeded' | 'failed'): Promise<void>;
 }
+
+/** Opens a task log of `kind` (the tasks module's, on the system drive, where the server has one). */
+export type OpenTaskLog = (kind: string) => Promise<TaskLog>;
 
 export async function openTaskLog(home: string, kind: string): Promise<TaskLog> {
   const id = `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
@@ -51,9 +56,11 @@ export async function runRewrapTask(
       rewrapped: result.rewrapped,
       terms: status.terms.map((t) => ({ term: t.term, sealedValues: t.sealedValues })),
     });
+    await log.finish?.('succeeded');
     return result;
   } catch (err) {
     await log.write({ event: 'failed', error: err instanceof AppError ? err.code : 'INTERNAL' });
+    await log.finish?.('failed');
     throw err;
   }
 }

@@ -35,6 +35,12 @@ export const icons = {
       <path d="M9 12l2 2 4-4" />
     </svg>
   ),
+  security: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <path d="M12 3l8 3v6c0 4.5-3.4 8.3-8 9-4.6-.7-8-4.5-8-9V6z" />
+      <path d="M9 12l2 2 4-4" />
+    </svg>
+  ),
   users: (c: string | undefined) => (
     <svg className={c} {...common}>
       <circle cx="9" cy="8" r="3.5" />

@@ -1,0 +1,97 @@
+/**
+ * The posture API — declarations only. The installation's posture is the operator's
+ * (`/api/v1/posture…`, resource `system`); a workspace's posture (installation controls plus that
+ * workspace's) is for its owners, admins and auditors (`/api/v1/workspaces/:ws/posture…`).
+ *
+ * Reads are `read` routes: the event is committed before anything is answered. A run and an
+ * evidence export record their event first (`stream` + `record()`), then work: a run writes
+ * results, and an export hands out a signed document.
+ */
+import { z } from 'zod';
+import { workspaceParams } from '../../contracts/common.ts';
+import { route, type RouteDef } from '../../http/route.ts';
+import type { EvidencePack } from './posture.evidence.ts';
+import type { PostureService } from './posture.service.ts';
+
+export interface PostureRoutesDeps {
+  posture: Pick<PostureService, 'run' | 'latest' | 'history'>;
+  evidence(scope: string): Promise<{ pack: EvidencePack; html: string; publicKeyPem: string }>;
+}
+
+const historyQuery = z.strictObject({
+  control: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/)
+    .max(100)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const POSTURE = (ws?: string) => ({ type: 'posture', ...(ws ? { workspace: ws } : {}) });
+
+export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDef[] {
+  const routesFor = (prefix: string, params: typeof workspaceParams | undefined): RouteDef[] => {
+    const scopeOf = (input: { params: unknown }) => (params ? (input.params as { ws: string }).ws : '');
+    const resource = params ? ('workspace' as const) : ('system' as const);
+    const p = params ? { params } : {};
+    return [
+      route({
+        method: 'GET',
+        url: prefix,
+        action: 'posture.control.read',
+        resource,
+        run: 'read',
+        schema: { ...p },
+        handler: async ({ input, event }) => {
+          const scope = scopeOf(input);
+          event.resource(POSTURE(scope));
+          return posture.latest(scope);
+        },
+      }),
+      route({
+        method: 'POST',
+        url: `${prefix}/run`,
+        action: 'posture.control.run',
+        resource,
+        run: 'stream',
+        schema: { ...p },
+        handler: async ({ input, event, record }) => {
+          const scope = scopeOf(input);
+          event.resource(POSTURE(scope));
+          await record();
+          return posture.run(scope);
+        },
+      }),
+      route({
+        method: 'GET',
+        url: `${prefix}/history`,
+        action: 'posture.control.read',
+        resource,
+        run: 'read',
+        schema: { ...p, querystring: historyQuery },
+        handler: async ({ input, event }) => {
+          const scope = scopeOf(input);
+          event.resource(POSTURE(scope));
+          const q = input.query as z.output<typeof historyQuery>;
+          return { results: await posture.history(scope, q.control, q.limit) };
+        },
+      }),
+      route({
+        method: 'POST',
+        url: `${prefix}/evidence`,
+        action: 'posture.evidence.export',
+        resource,
+        run: 'stream',
+        schema: { ...p },
+        handler: async ({ input, event, record, reply }) => {
+          const scope = scopeOf(input);
+          event.resource(POSTURE(scope));
+          await record();
+          void reply.header('cache-control', 'no-store');
+          return evidence(scope);
+        },
+      }),
+    ];
+  };
+  return [...routesFor('/api/v1/posture', undefined), ...routesFor('/api/v1/workspaces/:ws/posture', workspaceParams)];
+}

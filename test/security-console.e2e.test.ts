@@ -1,0 +1,124 @@
+/**
+ * The console's Security page in Chromium: an owner (MFA) sees every control with its status;
+ * an admin without MFA in the workspace turns the MFA control to fail after "Check now", with
+ * what to do; a control's detail shows its evidence, frameworks and history; "Download evidence"
+ * saves a pack that verifies with the downloaded public key; a viewer is told who may see it.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
+import { GOOD_PASSWORD, createUser, ownerSession, totpNow } from './helpers/identity.ts';
+import { requirePeer } from './helpers/peers.ts';
+import { verifyEvidencePack } from '../src/modules/posture/index.ts';
+
+describe('Security page in Chromium', () => {
+  let app: TestApp;
+  let browser: BrowserSession;
+  let page: Page;
+  let base: string;
+  let skip = false;
+  let secret = '';
+
+  before(async (t) => {
+    if (!requirePeer(t as never, 'chromium', chromiumMissing() === undefined, chromiumMissing() ?? '')) {
+      skip = true;
+      return;
+    }
+    buildConsole();
+    app = await startTestApp('pglite', {
+      env: { STRONGROOM_POSTURE_CHECK_SECONDS: '0', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
+    });
+    const owner = await ownerSession(app, 'sec-owner@console.test');
+    secret = owner.secret;
+    await createUser(app, 'sec-viewer@console.test', { role: 'viewer' });
+    base = `https://127.0.0.1:${app.server.httpsPort}`;
+    browser = await openBrowser();
+    page = browser.page;
+    page.setDefaultTimeout(30_000);
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  async function signIn(email: string, mfa: boolean) {
+    await page.goto(`${base}/security`);
+    try {
+      await page.getByLabel('Email').waitFor({ timeout: 15_000 });
+    } catch (err) {
+      await browser.shot('security-00-no-signin');
+      throw new Error(`no sign-in form: ${(await page.content()).slice(0, 2000)}`, { cause: err });
+    }
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    if (mfa) {
+      await page.getByLabel('Authentication code').fill(totpNow(secret, Date.now() + 30_000));
+      await page.getByRole('button', { name: 'Verify' }).click();
+    }
+  }
+
+  test('status of every control; an admin without MFA fails it after Check now, with the fix', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await signIn('sec-owner@console.test', true);
+    const rows = page.getByTestId('posture-controls').locator('tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 20);
+    assert.equal(await page.locator('tr[data-control="identity.mfa-privileged"]').getAttribute('data-status'), 'pass');
+    assert.equal(await page.locator('tr[data-control="tls.protocols"]').getAttribute('data-status'), 'pass');
+    await browser.shot('security-01-overview');
+
+    await createUser(app, 'sec-admin@console.test', { role: 'admin' });
+    await page.getByRole('button', { name: 'Check now' }).click();
+    const mfaRow = page.locator('tr[data-control="identity.mfa-privileged"][data-status="fail"]');
+    await mfaRow.waitFor();
+    assert.match((await mfaRow.textContent()) ?? '', /1 of 2 owner\/admin account\(s\) without MFA/);
+    assert.match((await mfaRow.textContent()) ?? '', /enrols TOTP/);
+    // Failing controls come first.
+    assert.equal(await rows.first().getAttribute('data-status'), 'fail');
+
+    await mfaRow.getByRole('button').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('sec-admin@console.test').waitFor();
+    assert.match((await dialog.textContent()) ?? '', /PCI DSS 4\.0: 8\.4\.1/);
+    const history = dialog.getByTestId('posture-history').locator('tbody tr');
+    await history.nth(1).waitFor();
+    assert.equal(await history.count(), 2);
+    await browser.shot('security-02-control-detail');
+    await page.keyboard.press('Escape');
+  });
+
+  test('Download evidence: a signed pack that verifies with the downloaded key', async (t) => {
+    if (skip) return t.skip('no chromium');
+    const downloads: Promise<import('playwright-core').Download>[] = [];
+    page.on('download', (d) => downloads.push(Promise.resolve(d)));
+    await page.getByRole('button', { name: 'Download evidence' }).click();
+    await page.getByTestId('evidence-done').waitFor();
+    for (let i = 0; i < 50 && downloads.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(downloads.length, 3);
+    const files = await Promise.all(
+      downloads.map(async (d) => {
+        const dl = await d;
+        const file = path.join(browser.downloads, dl.suggestedFilename());
+        await dl.saveAs(file);
+        return { name: dl.suggestedFilename(), text: await readFile(file, 'utf8') };
+      }),
+    );
+    const pack = JSON.parse(files.find((f) => f.name.endsWith('.json'))!.text) as unknown;
+    const key = files.find((f) => f.name === 'audit-public-key.pem')!.text;
+    assert.equal(verifyEvidencePack(pack, key).ok, true);
+    assert.match(files.find((f) => f.name.endsWith('.html'))!.text, /Strongroom security evidence/);
+  });
+
+  test('a viewer is told who may see the page', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.context().clearCookies();
+    await signIn('sec-viewer@console.test', false);
+    await page.getByText(/owners, admins and auditors/).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Security' }).count(), 0, 'no menu entry for a viewer');
+  });
+});
