@@ -18,6 +18,7 @@ import { downloadVersion, uploadFile, type UploadOptions, type VersionOut } from
 import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress.ts';
 import { RESUMABLE_THRESHOLD, uploadResumable, type ResumableOptions } from './dataset-resumable.ts';
+import { registerDatasetReadCommands } from './query.command.ts';
 
 interface UploadCliOptions extends UploadOptions {
   resumable?: boolean;
@@ -254,4 +255,6 @@ export function registerDatasetCommand(program: Command): void {
         `${name}: deleted ${v === undefined ? 'the dataset' : 'version'}${r.deleted.length ? ` (version(s) ${r.deleted.join(', ')})` : ''}\n`,
       );
     });
+
+  registerDatasetReadCommands(dataset);
 }

@@ -21,6 +21,7 @@ import { registerDriveCommand } from './drive.command.ts';
 import { registerRunCommand } from './run.command.ts';
 import { registerDatasetCommand } from './dataset.command.ts';
 import { registerDecryptCommand } from './decrypt.command.ts';
+import { registerQueryCommand } from './query.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -47,6 +48,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerDriveCommand(program);
   registerRunCommand(program);
   registerDatasetCommand(program);
+  registerQueryCommand(program);
   registerDecryptCommand(program);
   registerConfigCommand(program);
   return program;

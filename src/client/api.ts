@@ -13,6 +13,7 @@ import type {
   AuditFilters,
   AuditVerifyReport,
   DatasetDetail,
+  DatasetPreview,
   DatasetSummary,
   DatasetVersion,
   Diagnosis,
@@ -21,12 +22,16 @@ import type {
   KeyExport,
   KeysStatus,
   MeInfo,
+  QueryResult,
+  ResultFileFormat,
   RevealedSecret,
   RewrapStarted,
   SealStatus,
   SecretMetadata,
   SecretMetadataInput,
   SecretSummary,
+  SavedQueryResult,
+  SaveQueryInput,
   SecretType,
   SessionInfo,
   UnsealProgress,
@@ -137,6 +142,16 @@ export const paths = {
     `${datasetBase(w, name)}/versions${query(params)}`,
   datasetVersion: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}`,
   datasetContent: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}/content`,
+  /** Schema and first rows (`limit` 1–1000, `offset`). */
+  datasetPreview: (w: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
+    `${datasetBase(w, name)}/versions/${enc(v)}/preview${query(params)}`,
+  /** A whole version as CSV, JSON lines or Parquet (streamed download). */
+  datasetExport: (w: string, name: string, v: number, format: ResultFileFormat) =>
+    `${datasetBase(w, name)}/versions/${enc(v)}/export${query({ format })}`,
+  /** `POST {sql, format, …}`: a query result (or a version) stored as the next version of `name`. */
+  datasetFromQuery: (w: string, name: string) => `${datasetBase(w, name)}/versions/from-query`,
+  /** `POST {sql, limit?, format?}`: read-only SQL over the workspace's datasets. */
+  query: (w: string) => `${wsBase(w)}/query`,
   uploads: (w: string, name: string) => `${datasetBase(w, name)}/uploads`,
   upload: (w: string, name: string, id: string) => uploadBase(w, name, id),
   uploadComplete: (w: string, name: string, id: string) => `${uploadBase(w, name, id)}/complete`,
@@ -204,6 +219,15 @@ export function createApi(t: JsonTransport) {
         t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
       remove: (w: string, name: string) =>
         t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(w, name)),
+    },
+    /** Governed reads: preview, SQL (JSON answer; files stream through `paths.query`), saved results. */
+    query: {
+      preview: (w: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
+        t.request<DatasetPreview>('GET', p.datasetPreview(w, name, v, params)),
+      run: (w: string, body: { sql: string; limit?: number }) =>
+        t.request<QueryResult>('POST', p.query(w), { ...body, format: 'json' }),
+      saveAs: (w: string, name: string, body: SaveQueryInput) =>
+        t.request<SavedQueryResult>('POST', p.datasetFromQuery(w, name), body),
     },
     uploads: {
       create: (w: string, name: string, body: UploadSessionInput) =>
