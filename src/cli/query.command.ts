@@ -130,7 +130,7 @@ async function runQuery(sqlArg: string, o: QueryOptions): Promise<void> {
     const text =
       format === 'json'
         ? `${JSON.stringify(r, null, 2)}\n`
-        : `${renderTable(r.columns, r.rows, { width: terminalWidth(process.stdout) }).join('\n')}\n(${r.rowCount} row${r.rowCount === 1 ? '' : 's'}${r.truncated ? ', truncated: more rows exist; raise --limit' : ''})\n`;
+        : `${renderTable(r.columns, r.rows, { width: terminalWidth(process.stdout) }).join('\n')}\n(${r.rowCount} row${r.rowCount === 1 ? '' : 's'}${r.truncated ? '; more exist: raise --limit' : ''})\n`;
     if (!o.output || o.output === '-') return void process.stdout.write(text);
     return writeOut(Readable.from([text]), o.output, false);
   }

@@ -1,8 +1,8 @@
 /**
  * Rows as a text table that fits a terminal: each column gets the width of its longest value (or
  * header) until the line would be wider than the terminal; then the widest columns give up width
- * (down to a few characters, cut values ending in `…`), and columns that still do not fit are
- * left out and counted in a last line. Numbers are right-aligned. Control characters in values
+ * (down to 8 characters, cut values ending in `…`), and columns that still do not fit are left
+ * out and named in a last line. Numbers are right-aligned. Control characters in values
  * are shown as `?` so a value cannot move the cursor or change the terminal.
  */
 
@@ -11,7 +11,7 @@ export interface TableColumn {
   type?: string;
 }
 
-const MIN_WIDTH = 4;
+const MIN_WIDTH = 8;
 const GAP = '  ';
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/;
 
@@ -31,19 +31,28 @@ function fit(s: string, width: number, right: boolean): string {
   return right ? pad + cut : cut + pad;
 }
 
-/** Column widths within `width` characters; columns past the last one that fits are dropped. */
+/**
+ * Column widths within `width` characters: as many leading columns as fit at their narrowest
+ * (their natural width, at most MIN_WIDTH), then the widest column gives up one character at a
+ * time until the line fits. Columns that do not fit are dropped (the array is shorter).
+ */
 export function layout(natural: number[], width: number): number[] {
-  const widths = natural.map((w) => Math.max(1, w));
-  const total = () => widths.reduce((a, b) => a + b, 0) + GAP.length * Math.max(0, widths.length - 1);
-  while (total() > width) {
-    let widest = 0;
-    for (let i = 1; i < widths.length; i++) if (widths[i]! > widths[widest]!) widest = i;
-    if (widths[widest]! > MIN_WIDTH) widths[widest] = Math.max(MIN_WIDTH, widths[widest]! - (total() - width));
-    else if (widths.length > 1) widths.pop();
-    else {
-      widths[0] = Math.max(1, width);
-      break;
-    }
+  const mins = natural.map((w) => Math.max(1, Math.min(w, MIN_WIDTH)));
+  let used = 0;
+  let n = 0;
+  while (n < natural.length && used + (n > 0 ? GAP.length : 0) + mins[n]! <= width) {
+    used += (n > 0 ? GAP.length : 0) + mins[n]!;
+    n += 1;
+  }
+  if (n === 0) return [Math.max(1, width)];
+  const widths = natural.slice(0, n).map((w) => Math.max(1, w));
+  let total = widths.reduce((a, b) => a + b, 0) + GAP.length * (n - 1);
+  while (total > width) {
+    let widest = -1;
+    for (let i = 0; i < n; i++) if (widths[i]! > mins[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    if (widest < 0) break;
+    widths[widest]! -= 1;
+    total -= 1;
   }
   return widths;
 }
