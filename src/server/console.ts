@@ -20,7 +20,7 @@ import fastifyStatic from '@fastify/static';
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** Top-level client-side pages of the console; each also answers for its sub-paths. */
-export const CONSOLE_PAGES = ['drives', 'datasets', 'vault', 'audit', 'users', 'account', 'signin'] as const;
+export const CONSOLE_PAGES = ['drives', 'datasets', 'query', 'vault', 'audit', 'users', 'account', 'signin'] as const;
 
 const PUBLIC = { public: 'console static assets (no data; the API behind them decides access)' };
 const YEAR_MS = 365 * 24 * 3600 * 1000;

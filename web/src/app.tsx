@@ -12,6 +12,7 @@ import { VaultPage } from './pages/vault.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
+import { QueryPage } from './pages/query-page.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
 
 /** The page an address names, or undefined: each page takes exactly the sub-paths it knows. */
@@ -24,6 +25,8 @@ function pageFor(segments: string[]) {
       return single ? <DrivesPage /> : second === 'new' ? <MountWizard /> : undefined;
     case 'datasets':
       return single ? <DatasetsPage /> : <DatasetPage name={second} />;
+    case 'query':
+      return single ? <QueryPage /> : undefined;
     case 'vault':
       return single ? <VaultPage /> : undefined;
     case 'audit':
