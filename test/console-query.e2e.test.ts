@@ -118,12 +118,12 @@ describe('governed reads in the console (Chromium)', () => {
     if (skip) return t.skip('no chromium');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Query' }).click();
     const side = page.getByTestId('query-sidebar');
-    await side.getByText('sales').click(); // opens the dataset's columns
+    await side.getByText('sales', { exact: true }).click(); // opens the dataset's columns
     await side.getByRole('button', { name: 'amount' }).waitFor();
     assert.match((await side.textContent()) ?? '', /id\s*integer.*country\s*string.*amount\s*number/);
     const editor = page.getByLabel('SQL');
     await editor.fill('SELECT count(*) AS n FROM ');
-    await side.getByRole('button', { name: 'sales', exact: true }).click(); // inserted at the cursor
+    await side.getByRole('button', { name: 'Insert sales' }).click(); // at the cursor
     assert.equal(await editor.inputValue(), 'SELECT count(*) AS n FROM sales');
 
     await editor.fill(AGG);

@@ -233,7 +233,7 @@ export function QueryPage() {
                     onClick={() => void download(f)}
                     disabled={downloading !== null}
                   >
-                    {downloading === f ? 'Preparing…' : f === 'jsonl' ? 'JSON lines' : f.toUpperCase()}
+                    {downloading === f ? 'Preparing…' : f === 'jsonl' ? 'JSON lines' : f === 'csv' ? 'CSV' : 'Parquet'}
                   </button>
                 ))}
               </div>

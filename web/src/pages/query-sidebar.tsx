@@ -1,7 +1,7 @@
 /**
  * The Query page's sidebar: the workspace's datasets, each opening to the columns detected when
- * its latest version was uploaded (metadata only: nothing is decrypted). A click inserts the
- * name at the editor's cursor, quoted when it is not a plain identifier.
+ * its latest version was uploaded (metadata only: nothing is decrypted). "insert" and a column's
+ * name put the name at the editor's cursor, quoted when it is not a plain identifier.
  */
 import { useQuery } from '@tanstack/react-query';
 import type { DatasetSummary } from '../../../src/client/api-types.ts';
@@ -54,8 +54,15 @@ export function DatasetSidebar({
           <li key={d.name}>
             <details>
               <summary>
-                <button type="button" className={css.insert} onClick={() => onInsert(ident(d.name))}>
-                  {d.name}
+                <span className={css.dsName}>{d.name}</span>{' '}
+                <button
+                  type="button"
+                  className={css.insert}
+                  aria-label={`Insert ${d.name}`}
+                  title="Insert the name at the cursor"
+                  onClick={() => onInsert(ident(d.name))}
+                >
+                  insert
                 </button>
               </summary>
               <Columns workspace={workspace} name={d.name} onInsert={onInsert} />
