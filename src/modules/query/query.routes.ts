@@ -17,7 +17,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { datasetNameSchema, tag, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import { descriptionSchema, type DatasetsService } from '../datasets/index.ts';
+import { descriptionSchema, versionOut, type DatasetsService } from '../datasets/index.ts';
 import { driveNameSchema } from '../drives/index.ts';
 import { MAX_SQL_LENGTH } from './query.sql-check.ts';
 import type { QueryService, ResultFormat } from './query.service.ts';
@@ -167,7 +167,13 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
       resource: loadDataset,
       status: 201,
       bodyLimit: MAX_SQL_LENGTH * 4 + 16 * 1024,
-      schema: { params: z.object({ ws: workspaceId, name: datasetNameSchema }), body: saveBody },
+      schema: {
+        params: z.object({ ws: workspaceId, name: datasetNameSchema }),
+        body: saveBody,
+        response: {
+          201: z.object({ dataset: z.string(), version: versionOut, rows: z.number(), read: z.array(z.string()) }),
+        },
+      },
       handler: async ({ input, actor, reply, event, commit, allowed }) => {
         const { ws, name } = input.params;
         const b = input.body;
