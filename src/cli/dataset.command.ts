@@ -19,6 +19,7 @@ import { EXIT } from './exit-codes.ts';
 import { formatBytes } from './progress.ts';
 import { RESUMABLE_THRESHOLD, uploadResumable, type ResumableOptions } from './dataset-resumable.ts';
 import { withReauth, type ReauthOptions } from './secret.command.ts';
+import { registerDatasetReadCommands } from './query.command.ts';
 
 interface UploadCliOptions extends UploadOptions {
   resumable?: boolean;
@@ -277,4 +278,6 @@ export function registerDatasetCommand(program: Command): void {
         `${name}: deleted ${v === undefined ? 'the dataset' : 'version'}${r.deleted.length ? ` (version(s) ${r.deleted.join(', ')})` : ''}\n`,
       );
     });
+
+  registerDatasetReadCommands(dataset);
 }

@@ -24,6 +24,7 @@ import { registerDecryptCommand } from './decrypt.command.ts';
 import { registerBackupCommand } from './backup.command.ts';
 import { registerEvidenceCommand } from './evidence.command.ts';
 import { registerTaskCommand } from './task.command.ts';
+import { registerQueryCommand } from './query.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -50,6 +51,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerDriveCommand(program);
   registerRunCommand(program);
   registerDatasetCommand(program);
+  registerQueryCommand(program);
   registerDecryptCommand(program);
   registerBackupCommand(program);
   registerEvidenceCommand(program);

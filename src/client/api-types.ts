@@ -419,4 +419,54 @@ export interface TaskRunInfo {
   entries: number;
   drive: string;
   objectKey: string | null;
+/** A column of a governed read: its name and DuckDB type (`BIGINT`, `VARCHAR`, `DATE`, …). */
+export interface ResultColumn {
+  name: string;
+  type: string;
+  nullable?: boolean;
+}
+
+/**
+ * `GET …/datasets/:name/versions/:v/preview`: the schema and the first rows. Values are JSON:
+ * 64-bit integers and decimals travel as strings (exact), dates and times as ISO text.
+ */
+export interface DatasetPreview {
+  dataset: string;
+  version: number;
+  format: string;
+  columns: ResultColumn[];
+  rows: unknown[][];
+  /** Rows in the version, when known without reading it whole (null for a prefix-only preview). */
+  rowCount: number | null;
+  /** Plaintext bytes decrypted to answer. */
+  decryptedBytes: number;
+}
+
+/** `POST …/query` with `format: 'json'`: typed columns and at most `limit` rows. */
+export interface QueryResult {
+  columns: ResultColumn[];
+  rows: unknown[][];
+  rowCount: number;
+  /** More rows existed than the limit. */
+  truncated: boolean;
+}
+
+export type ResultFileFormat = 'csv' | 'jsonl' | 'parquet';
+
+/** `POST …/datasets/:name/versions/from-query`: a query result stored as the next version of `name`. */
+export interface SaveQueryInput {
+  sql: string;
+  format?: ResultFileFormat;
+  drive?: string;
+  description?: string;
+  tags?: string[];
+}
+
+export interface SavedQueryResult {
+  dataset: string;
+  version: DatasetVersion;
+  /** Rows written. */
+  rows: number;
+  /** The datasets and versions the query read (`sales@v3`). */
+  read: string[];
 }

@@ -18,6 +18,7 @@ import type {
   PostureReport,
   TaskRunInfo,
   DatasetDetail,
+  DatasetPreview,
   DatasetSummary,
   DatasetVersion,
   Diagnosis,
@@ -29,6 +30,8 @@ import type {
   KeysStatus,
   Member,
   MeInfo,
+  QueryResult,
+  ResultFileFormat,
   RevealedSecret,
   RewrapStarted,
   SealStatus,
@@ -36,6 +39,8 @@ import type {
   SecretMetadataInput,
   SecretSummary,
   SecretDue,
+  SavedQueryResult,
+  SaveQueryInput,
   SecretType,
   SessionInfo,
   SessionView,
@@ -165,6 +170,16 @@ export const paths = {
     `${datasetBase(w, name)}/versions${query(params)}`,
   datasetVersion: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}`,
   datasetContent: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}/content`,
+  /** Schema and first rows (`limit` 1–1000, `offset`). */
+  datasetPreview: (w: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
+    `${datasetBase(w, name)}/versions/${enc(v)}/preview${query(params)}`,
+  /** A whole version as CSV, JSON lines or Parquet (streamed download). */
+  datasetExport: (w: string, name: string, v: number, format: ResultFileFormat) =>
+    `${datasetBase(w, name)}/versions/${enc(v)}/export${query({ format })}`,
+  /** `POST {sql, format, …}`: a query result (or a version) stored as the next version of `name`. */
+  datasetFromQuery: (w: string, name: string) => `${datasetBase(w, name)}/versions/from-query`,
+  /** `POST {sql, limit?, format?}`: read-only SQL over the workspace's datasets. */
+  query: (w: string) => `${wsBase(w)}/query`,
   uploads: (w: string, name: string) => `${datasetBase(w, name)}/uploads`,
   upload: (w: string, name: string, id: string) => uploadBase(w, name, id),
   uploadComplete: (w: string, name: string, id: string) => `${uploadBase(w, name, id)}/complete`,
@@ -263,6 +278,15 @@ export function createApi(t: JsonTransport) {
       /** Description and/or tags (removing a tag needs the right to read the dataset under its current tags). */
       update: (w: string, name: string, body: { description?: string; tags?: string[] }) =>
         t.request<Omit<DatasetDetail, 'versions'>>('PATCH', p.dataset(w, name), body),
+    },
+    /** Governed reads: preview, SQL (JSON answer; files stream through `paths.query`), saved results. */
+    query: {
+      preview: (w: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
+        t.request<DatasetPreview>('GET', p.datasetPreview(w, name, v, params)),
+      run: (w: string, body: { sql: string; limit?: number }) =>
+        t.request<QueryResult>('POST', p.query(w), { ...body, format: 'json' }),
+      saveAs: (w: string, name: string, body: SaveQueryInput) =>
+        t.request<SavedQueryResult>('POST', p.datasetFromQuery(w, name), body),
     },
     uploads: {
       create: (w: string, name: string, body: UploadSessionInput) =>

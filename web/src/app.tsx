@@ -19,6 +19,7 @@ import { AuditPage } from './pages/audit.tsx';
 import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
 import { SecurityPage } from './pages/security.tsx';
+import { QueryPage } from './pages/query-page.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
 
 /** The page an address names, or undefined: each page takes exactly the sub-paths it knows. */
@@ -31,6 +32,8 @@ function pageFor(segments: string[]) {
       return single ? <DrivesPage /> : second === 'new' ? <MountWizard /> : <DrivePage name={second} />;
     case 'datasets':
       return single ? <DatasetsPage /> : <DatasetPage name={second} />;
+    case 'query':
+      return single ? <QueryPage /> : undefined;
     case 'vault':
       return single ? <VaultPage /> : undefined;
     case 'audit':

@@ -18,6 +18,7 @@ export function Shell({ children }: { children: ReactNode }) {
   const items: { key: keyof typeof icons; label: string; show: boolean }[] = [
     { key: 'drives', label: 'Data Store', show: can.metadata },
     { key: 'datasets', label: 'Datasets', show: true },
+    { key: 'query', label: 'Query', show: can.readData },
     { key: 'vault', label: 'Vault', show: can.metadata },
     { key: 'audit', label: 'Audit', show: can.audit },
     { key: 'security', label: 'Security', show: can.audit },

@@ -101,16 +101,15 @@ export async function runPreview(
       whole = p.whole;
     }
     const rel = relationFor(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan });
-    const described = (await conn.runAndReadAll(`DESCRIBE ${rel.sql}`, rel.params)).getRowObjectsJson();
-    const columns = described.map((c) => ({
-      name: String(c.column_name),
-      type: String(c.column_type),
-      nullable: c.null !== 'NO',
-    }));
+    // Names and types come from the result itself: a separate DESCRIBE would sniff the CSV a
+    // second time (half the cost of a preview). A scan's columns are always nullable in DuckDB.
     const result = await conn.stream(
       `SELECT * FROM (${rel.sql}) LIMIT ${opts.limit} OFFSET ${opts.offset}`,
       rel.params,
     );
+    const columns = result
+      .columnNames()
+      .map((name, i) => ({ name, type: result.columnType(i).toString(), nullable: true }));
     const rows: unknown[][] = [];
     for await (const chunk of result.yieldConvertedRows(JsonDuckDBValueConverter)) rows.push(...chunk);
     const rowCount = whole

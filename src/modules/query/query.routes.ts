@@ -6,18 +6,25 @@
  * datasets and versions read, the rows returned and — for SQL — the statement with its literals
  * replaced by '?' and its fingerprint (never the raw text). Query and export record their event
  * before the first byte leaves; a closed connection cancels the running statement.
+ *
+ * Saving a result (`POST …/datasets/:name/versions/from-query`) is a version creation: the one
+ * decision is `dataset.version.create` on the target dataset, each dataset the SQL reads needs
+ * `dataset.data.export` (a source the caller may not export answers like a missing one), and the
+ * result goes through the datasets module's upload (encrypted, checked, committed with the event
+ * `dataset.version.create`, whose details name what was read, the rows and the statement).
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { datasetNameSchema, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
+import { datasetNameSchema, tag, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import type { DatasetsService } from '../datasets/index.ts';
+import { descriptionSchema, versionOut, type DatasetsService } from '../datasets/index.ts';
+import { driveNameSchema } from '../drives/index.ts';
 import { MAX_SQL_LENGTH } from './query.sql-check.ts';
 import type { QueryService, ResultFormat } from './query.service.ts';
 
 export interface QueryRoutesDeps {
   query: QueryService;
-  datasets: Pick<DatasetsService, 'find'>;
+  datasets: Pick<DatasetsService, 'find' | 'upload'>;
   maxRows: number;
 }
 
@@ -28,6 +35,13 @@ const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
 };
 const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
 const NO_SUCH_DATASET = 'No such dataset in this workspace.';
+const saveBody = z.strictObject({
+  sql: z.string().min(1).max(MAX_SQL_LENGTH),
+  format: z.enum(['csv', 'jsonl', 'parquet']).default('parquet'),
+  drive: driveNameSchema.optional(),
+  description: descriptionSchema.optional(),
+  tags: z.array(tag).max(32).optional(),
+});
 
 /** Aborts when the client goes away before the answer is complete. */
 function abortOnClose(reply: FastifyReply): AbortSignal {
@@ -142,6 +156,59 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
           event.details({ datasets: r.datasets, rows: r.rows });
           await record();
         });
+      },
+    }),
+
+    route({
+      method: 'POST',
+      url: '/api/v1/workspaces/:ws/datasets/:name/versions/from-query',
+      action: 'dataset.version.create',
+      run: 'stream',
+      resource: loadDataset,
+      status: 201,
+      bodyLimit: MAX_SQL_LENGTH * 4 + 16 * 1024,
+      schema: {
+        params: z.object({ ws: workspaceId, name: datasetNameSchema }),
+        body: saveBody,
+        response: {
+          201: z.object({ dataset: z.string(), version: versionOut, rows: z.number(), read: z.array(z.string()) }),
+        },
+      },
+      handler: async ({ input, actor, reply, event, commit, allowed }) => {
+        const { ws, name } = input.params;
+        const b = input.body;
+        event.details({ from: 'query', format: b.format });
+        const r = await query.queryFile(actor, ws, b.sql, b.format, {
+          limit: undefined,
+          allowed,
+          signal: abortOnClose(reply),
+          action: 'dataset.data.export',
+        });
+        event.details({
+          datasets: r.datasets,
+          rows: r.rows,
+          fingerprint: r.fingerprint ?? '',
+          statement: r.statement ?? '',
+        });
+        try {
+          const version = await datasets.upload(
+            actor,
+            ws,
+            name,
+            r.stream,
+            {
+              drive: b.drive,
+              filename: `${name}.${b.format}`,
+              mediaType: MEDIA[b.format].split(';')[0],
+              description: b.description,
+              tags: b.tags,
+            },
+            { note: (d) => event.details(d), commit },
+          );
+          return { dataset: name, version, rows: r.rows, read: r.datasets };
+        } finally {
+          r.stream.destroy();
+        }
       },
     }),
   ];

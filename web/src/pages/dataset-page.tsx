@@ -1,6 +1,7 @@
 /**
  * One dataset: its versions with size, SHA-256, drive and uploader; download, upload, delete (a
- * version or the whole dataset: confirmation, then a fresh sign-in); description and tags.
+ * version or the whole dataset: confirmation, then a fresh sign-in); description and tags; and
+ * (readers of data) a Preview tab (`?tab=preview`, `dataset-preview.tsx`).
  * Only the actions the current roles allow are offered (a viewer gets no Download). A download
  * that policy refuses says why on the page instead of failing silently in the browser's download
  * bar: the console first asks for the version's first byte (a 1-byte range read, audited like any
@@ -12,7 +13,7 @@ import type { DatasetVersion } from '../../../src/client/api-types.ts';
 import { paths, problemError } from '../../../src/client/api.ts';
 import { ApiError, api, reportUnauthenticated } from '../lib/api.ts';
 import { bytes, when } from '../lib/format.ts';
-import { Link } from '../lib/router.tsx';
+import { Link, useLocation } from '../lib/router.tsx';
 import { usePeople } from '../lib/people.ts';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
 import { rulesFor } from '../lib/tag-rules.ts';
@@ -20,6 +21,8 @@ import { ConfirmDialog, Empty, Loading, Notice, PageHead, Problem, Tags, ui } fr
 import { useReauth } from '../ui/reauth.tsx';
 import { DatasetSettings, DeleteDatasetButton } from './dataset-settings.tsx';
 import { UploadPanel } from './upload-panel.tsx';
+import { PreviewTab } from './dataset-preview.tsx';
+import qcss from './query.module.css';
 import css from './datasets.module.css';
 
 /** Ask for the first byte; undefined when the download would be served, else the refusal. */
@@ -103,6 +106,9 @@ export function DatasetPage({ name }: { name?: string }) {
   const [refused, setRefused] = useState<{ version: number; error: ApiError } | null>(null);
   const d = detail.data;
   const blocking = rulesFor(d?.tags ?? []).filter((r) => !r.meets(me));
+  const loc = useLocation();
+  const tab = can.readData && loc.query.get('tab') === 'preview' ? 'preview' : 'versions';
+  const here = `/datasets/${encodeURIComponent(ds)}`;
 
   return (
     <>
@@ -158,10 +164,29 @@ export function DatasetPage({ name }: { name?: string }) {
         </div>
       ) : null}
       {detail.isPending ? <Loading what="the dataset" /> : null}
-      {d && d.versions.length === 0 ? (
+      {d && can.readData ? (
+        <nav className={qcss.tabs} aria-label="Dataset views">
+          <Link
+            to={here}
+            className={`${qcss.tab} ${tab === 'versions' ? qcss.tabActive : ''}`}
+            aria-current={tab === 'versions' ? 'page' : undefined}
+          >
+            Versions
+          </Link>
+          <Link
+            to={`${here}?tab=preview`}
+            className={`${qcss.tab} ${tab === 'preview' ? qcss.tabActive : ''}`}
+            aria-current={tab === 'preview' ? 'page' : undefined}
+          >
+            Preview
+          </Link>
+        </nav>
+      ) : null}
+      {d && tab === 'preview' ? <PreviewTab dataset={ds} versions={d.versions} /> : null}
+      {d && tab === 'versions' && d.versions.length === 0 ? (
         <Empty title="No versions">Upload a file to store the first version.</Empty>
       ) : null}
-      {d && d.versions.length > 0 ? (
+      {d && tab === 'versions' && d.versions.length > 0 ? (
         <div className={`${ui.panel} ${ui.tableWrap}`} style={{ padding: 0 }}>
           <table className={`${ui.table} ${ui.stack}`}>
             <thead>

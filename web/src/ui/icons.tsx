@@ -23,6 +23,12 @@ export const icons = {
       <path d="M4 5.5v13c0 1.4 3.6 2.5 8 2.5s8-1.1 8-2.5v-13M4 12c0 1.4 3.6 2.5 8 2.5s8-1.1 8-2.5" />
     </svg>
   ),
+  query: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <circle cx="10.5" cy="10.5" r="6" />
+      <path d="M15 15l5.5 5.5M8 9h5M8 12h3" />
+    </svg>
+  ),
   vault: (c: string | undefined) => (
     <svg className={c} {...common}>
       <rect x="4" y="10" width="16" height="11" rx="2" />
