@@ -8,6 +8,7 @@ import type { DatasetsTables } from './tables/datasets.ts';
 import type { AuditTables } from './tables/audit.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { KeysTables } from './tables/keys.ts';
+import type { SsoTables } from './tables/sso.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 
@@ -20,4 +21,5 @@ export interface Database
     AccessTables,
     VaultTables,
     DrivesTables,
-    DatasetsTables {}
+    DatasetsTables,
+    SsoTables {}

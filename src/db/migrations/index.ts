@@ -13,6 +13,7 @@ import * as m0007 from './0007-drives.ts';
 import * as m0008 from './0008-datasets.ts';
 import * as m0009 from './0009-dataset-uploads.ts';
 import * as m0010 from './0010-upload-leases.ts';
+import * as m0014 from './0014-sso.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008-datasets': m0008,
   '0009-dataset-uploads': m0009,
   '0010-upload-leases': m0010,
+  '0014-sso': m0014,
 };

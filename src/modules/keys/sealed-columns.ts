@@ -16,4 +16,6 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'audit_keys', column: 'hmac_key_sealed', idColumn: 'key_id' },
   { table: 'totp_secrets', column: 'sealed', idColumn: 'user_id' },
   { table: 'secret_versions', column: 'value_sealed', idColumn: 'seal_id' },
+  { table: 'sso_providers', column: 'secret_sealed', idColumn: 'id' },
+  { table: 'sso_pending_logins', column: 'verifier_sealed', idColumn: 'state_hash' },
 ];
