@@ -37,6 +37,7 @@ import {
   type UploadSessions,
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
+import { ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -63,6 +64,7 @@ export interface AppDeps {
   drives: DrivesService;
   datasets: DatasetsService;
   uploads: UploadSessions;
+  sso: SsoModule;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -167,6 +169,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
     pipeline,
   );
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
+  registerRoutes(fastify, ssoRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
+  // Single sign-on's public routes: rate limited per address; the SAML ACS takes an HTML form post.
+  await fastify.register(async (scope) => {
+    scope.addHook('onRequest', scope.rateLimit({ max: 300, timeWindow: '1 minute' }));
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 512 * 1024 },
+      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+    registerRoutes(scope, ssoPublicRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
+  });
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.

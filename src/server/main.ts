@@ -16,6 +16,7 @@ import type { DrivesService } from '../modules/drives/index.ts';
 import type { DatasetsService, UploadSessions } from '../modules/datasets/index.ts';
 import type { AuditModule } from '../modules/audit/index.ts';
 import type { IdentityModule } from '../modules/identity/index.ts';
+import type { SsoModule } from '../modules/sso/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { startJobs } from './jobs.ts';
@@ -42,6 +43,7 @@ export interface RunningServer {
   drives: DrivesService;
   datasets: DatasetsService;
   uploads: UploadSessions;
+  sso: SsoModule;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -103,6 +105,7 @@ export async function startServer(
     closers.push(() => app.fastify.close());
     await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
     const httpsPort = (app.fastify.server.address() as AddressInfo).port;
+    m.sso.setLocalPort(httpsPort);
 
     let redirect: RedirectServer | undefined;
     if (config.STRONGROOM_HTTP_PORT !== 'off') {
@@ -134,6 +137,7 @@ export async function startServer(
       drives: m.drives,
       datasets: m.datasets,
       uploads: m.uploads,
+      sso: m.sso,
       logger,
       database,
       httpsPort,

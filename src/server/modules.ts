@@ -32,6 +32,7 @@ import {
   type WorkspaceKeys,
 } from '../modules/keys/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
+import { createSsoModule, type SsoModule } from '../modules/sso/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 
 export interface Modules {
@@ -49,6 +50,7 @@ export interface Modules {
   datasets: DatasetsService;
   uploads: UploadSessions;
   leases: LeaseHolder;
+  sso: SsoModule;
   verifyOperatorToken: (presented: string) => boolean;
 }
 
@@ -106,7 +108,22 @@ export async function buildModules(
   const audit = createAuditContext(database.db, auditModule);
 
   const workspaceKeys = createWorkspaceKeys(database.db, barrier);
-  const identity = createIdentityModule({ db: database.db, barrier, config, ...(opts.now ? { now: opts.now } : {}) });
+  const identity = createIdentityModule({
+    db: database.db,
+    barrier,
+    config,
+    ...(opts.now ? { now: opts.now } : {}),
+    passwordPolicy: (userId) => sso.passwordPolicy(userId), // SSO enforcement (sso is built below)
+  });
+  const egressGuard = createEgressGuardFromConfig(config);
+  const sso: SsoModule = createSsoModule({
+    db: database.db,
+    barrier,
+    identity,
+    guard: egressGuard,
+    publicUrl: config.STRONGROOM_PUBLIC_URL,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const setupToken = await identity.issueSetupToken();
   if (setupToken) {
     (opts.setupTokenOut ?? ((l) => process.stderr.write(l)))(
@@ -126,7 +143,7 @@ export async function buildModules(
   const drives = createDrivesService({
     db: database.db,
     vault,
-    guard: createEgressGuardFromConfig(config),
+    guard: egressGuard,
     localRoot: config.STRONGROOM_LOCAL_DRIVE_ROOT ?? path.join(config.STRONGROOM_HOME, 'drives'),
     consoleOrigin: new URL(config.STRONGROOM_PUBLIC_URL ?? `https://localhost:${config.STRONGROOM_HTTPS_PORT}`).origin,
     usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
@@ -164,6 +181,7 @@ export async function buildModules(
     datasets,
     uploads,
     leases,
+    sso,
     verifyOperatorToken,
   };
 }
