@@ -134,6 +134,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       method: 'POST',
       url: '/api/v1/auth/sso/:provider/saml/acs',
       public: 'SAML assertion consumer: the signed response is the credential; records its own events',
+      consumes: ['application/x-www-form-urlencoded'],
       schema: {
         params: providerParams,
         body: z.object({ SAMLResponse: z.string().min(1).max(400_000), RelayState: z.string().max(200).optional() }),
@@ -178,8 +179,9 @@ const wsParams = z.strictObject({ ws: z.string().min(1).max(100) });
 const view = (p: Provider) => ({ ...p, settings: p.settings as unknown as Record<string, unknown> });
 
 export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
-  const mustFind = async (id: string) => {
-    const p = await sso.providers.find(id);
+  /** Inside a write route, reads take its transaction (on PGlite the database handle would wait for it). */
+  const mustFind = async (id: string, trx?: Parameters<SsoModule['providers']['find']>[1]) => {
+    const p = await sso.providers.find(id, trx);
     if (!p) throw new AppError('NOT_FOUND', { detail: 'No such sign-in provider.' });
     return p;
   };
@@ -228,7 +230,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       run: 'write',
       schema: { params: providerParams, body: providerInput, response: { 200: providerOut } },
       handler: async ({ input, trx, event }) => {
-        const current = await mustFind(input.params.provider);
+        const current = await mustFind(input.params.provider, trx);
         event.details({ provider: current.id, enabled: input.body.enabled });
         return view(await sso.providers.update(trx, current, input.body));
       },
@@ -242,7 +244,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       status: 204,
       schema: { params: providerParams },
       handler: async ({ input, trx, event, reply }) => {
-        await mustFind(input.params.provider);
+        await mustFind(input.params.provider, trx);
         event.details({ provider: input.params.provider });
         await sso.providers.remove(trx, input.params.provider);
         return reply.code(204).send();

@@ -273,8 +273,8 @@ export async function setEnforcement(trx: Executor, workspaceId: string, enforce
 }
 
 /**
- * For password sign-in: the user's memberships in workspaces that enforce single sign-on (every
- * member of such a workspace signs in through an IdP, whether or not it has done so yet).
+ * For password sign-in: the memberships of a user with an SSO identity in workspaces that enforce
+ * single sign-on. Empty when the user has no SSO identity or no such membership.
  */
 export async function enforcingWorkspaces(db: Executor, userId: string): Promise<{ workspace: string; role: Role }[]> {
   const rows = await db
@@ -283,6 +283,9 @@ export async function enforcingWorkspaces(db: Executor, userId: string): Promise
     .select(['m.workspace_id', 'm.role'])
     .where('m.user_id', '=', userId)
     .where('s.enforce_sso', '=', true)
+    .where((eb) =>
+      eb.exists(eb.selectFrom('external_identities as e').select('e.user_id').where('e.user_id', '=', userId)),
+    )
     .execute();
   return rows.map((r) => ({ workspace: r.workspace_id, role: r.role }));
 }
