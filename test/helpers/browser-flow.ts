@@ -1,12 +1,13 @@
 /**
  * A scripted "browser" for sign-in flows across origins: follows redirects, keeps a cookie jar
- * per origin (names only; path and expiry ignored), trusts the given CAs, talks to 127.0.0.1 only.
+ * per origin (names only; path and expiry ignored), trusts one root per origin, talks to loopback only.
  */
 import { request as httpsRequest, type TestResponse } from './https.ts';
 
 export class Browser {
   readonly jar = new Map<string, Map<string, string>>();
-  constructor(private readonly ca: string[]) {}
+  /** `roots`: the certificate each origin presents (self-signed test certificates share a subject name). */
+  constructor(private readonly roots: Record<string, string>) {}
 
   cookie(origin: string, name: string): string | undefined {
     return this.jar.get(origin)?.get(name);
@@ -17,16 +18,20 @@ export class Browser {
     this.jar.set(origin, j);
   }
 
-  async fetch(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<TestResponse> {
+  async fetch(
+    url: string,
+    opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<TestResponse> {
     const u = new URL(url);
-    if (u.hostname !== 'localhost' && u.hostname !== '127.0.0.1') throw new Error(`refusing to browse to ${u.hostname}`);
+    if (u.hostname !== 'localhost' && u.hostname !== '127.0.0.1')
+      throw new Error(`refusing to browse to ${u.hostname}`);
     const jar = this.jar.get(u.origin) ?? new Map<string, string>();
     this.jar.set(u.origin, jar);
     const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const res = await httpsRequest(url, {
       ...opts,
       headers: { ...(cookie ? { cookie } : {}), ...opts.headers },
-      ca: this.ca.join('\n'),
+      ca: this.roots[u.origin] ?? '',
     });
     for (const c of ([] as string[]).concat(res.headers['set-cookie'] ?? [])) {
       const [pair, ...attrs] = c.split(';');

@@ -6,6 +6,10 @@ import type { TestResponse } from './https.ts';
 import { jsonBody, sessionFrom, type Session } from './identity.ts';
 import type { OidcIdp } from '../peers/idp/oidc-idp.ts';
 
+/** The root each test server presents, by origin (for `Browser`). */
+export const rootsOf = (app: TestApp, ...idps: { issuer: string; ca: string }[]): Record<string, string> =>
+  Object.fromEntries([[new URL(app.base).origin, app.ca], ...idps.map((i) => [new URL(i.issuer).origin, i.ca])]);
+
 export const callbackUrl = (app: TestApp, id: string) => `${app.base}/api/v1/auth/sso/${id}/oidc/callback`;
 
 export async function addOidcProvider(
@@ -45,11 +49,13 @@ export async function oidcSignIn(
   account: string,
   opts: { browser?: Browser; start?: () => Promise<TestResponse>; beforeCallback?: (url: URL) => URL } = {},
 ): Promise<SsoAttempt> {
-  const browser = opts.browser ?? new Browser([app.ca, idp.ca]);
+  const browser = opts.browser ?? new Browser(rootsOf(app, idp));
   idp.nextAccount = account;
   const start = opts.start
     ? await opts.start()
-    : await browser.fetch(`${app.base}/api/v1/auth/sso/${providerId}/start`, { headers: { accept: 'application/json' } });
+    : await browser.fetch(`${app.base}/api/v1/auth/sso/${providerId}/start`, {
+        headers: { accept: 'application/json' },
+      });
   assert.equal(start.status, 200, `start: ${start.body}`);
   const { redirectUrl } = start.json<{ redirectUrl: string }>();
   const cb = callbackUrl(app, providerId);
@@ -67,6 +73,11 @@ export function refusalReason(res: TestResponse): string {
   assert.match(String(res.headers['content-type']), /application\/problem\+json/);
   const p = res.json<{ code: string; reason?: string; meta?: { reason?: string } }>();
   assert.equal(p.code, 'SSO_REFUSED');
-  assert.ok(!([] as string[]).concat(res.headers['set-cookie'] ?? []).some((c) => c.startsWith('__Host-sr_session=') && !c.includes('Max-Age=0')), 'no session cookie');
+  assert.ok(
+    !([] as string[])
+      .concat(res.headers['set-cookie'] ?? [])
+      .some((c) => c.startsWith('__Host-sr_session=') && !c.includes('Max-Age=0')),
+    'no session cookie',
+  );
   return String(p.reason ?? p.meta?.reason);
 }

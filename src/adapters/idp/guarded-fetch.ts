@@ -51,7 +51,10 @@ export function guardedFetch(options: GuardedFetchOptions) {
         url,
         {
           method: init.method ?? 'GET',
-          headers: { ...init.headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+          headers: {
+            ...init.headers,
+            ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+          },
           agent,
           ...(init.signal ? { signal: init.signal } : {}),
         },
@@ -67,7 +70,9 @@ export function guardedFetch(options: GuardedFetchOptions) {
             }
             chunks.push(c);
           });
-          res.on('error', (err) => reject(new IdpFetchError('the identity provider connection failed', { cause: err })));
+          res.on('error', (err) =>
+            reject(new IdpFetchError('the identity provider connection failed', { cause: err })),
+          );
           res.on('end', () => {
             const headers = new Headers();
             for (const [k, v] of Object.entries(res.headers)) {

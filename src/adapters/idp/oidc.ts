@@ -57,17 +57,19 @@ export interface OidcClient {
   finish(callbackUrl: URL, expected: { state: string; nonce: string; verifier: string }): Promise<Claims>;
 }
 
+/** Our reason for an openid-client failure: from the claim it names, else its code and message. */
 function reasonOf(err: unknown): OidcRefusalReason {
-  const e = err as { code?: string; message?: string; cause?: { claim?: string } };
-  const msg = `${e.code ?? ''} ${e.message ?? ''}`.toLowerCase();
-  const claim = (e as { cause?: { claim?: string } }).cause?.claim;
+  const outer = err as { code?: string; message?: string; cause?: unknown };
+  const inner = (outer.cause ?? outer) as { code?: string; message?: string; cause?: { claim?: string } };
+  const claim = inner.cause?.claim;
+  const msg = `${outer.code ?? ''} ${inner.code ?? ''} ${inner.message ?? ''}`.toLowerCase();
+  if (claim === 'nonce' || msg.includes('"nonce"')) return 'nonce-mismatch';
+  if (claim === 'iss') return 'issuer-mismatch';
+  if (claim === 'aud' || claim === 'azp') return 'audience-mismatch';
+  if (claim === 'exp' || claim === 'iat' || claim === 'nbf' || msg.includes('timestamp')) return 'token-expired';
+  if (msg.includes('"alg"') || msg.includes('signature')) return 'bad-signature';
   if (msg.includes('state')) return 'state-mismatch';
-  if (msg.includes('nonce') || claim === 'nonce') return 'nonce-mismatch';
-  if (claim === 'iss' || msg.includes('"iss"') || msg.includes('issuer')) return 'issuer-mismatch';
-  if (claim === 'aud' || msg.includes('"aud"') || msg.includes('audience')) return 'audience-mismatch';
-  if (claim === 'exp' || msg.includes('"exp"') || msg.includes('expired')) return 'token-expired';
-  if (msg.includes('signature') || msg.includes('alg') || msg.includes('jws')) return 'bad-signature';
-  if (e.code === 'OAUTH_RESPONSE_BODY_ERROR' || msg.includes('authorization response')) return 'idp-error';
+  if (msg.includes('response_body_error') || msg.includes('authorization response')) return 'idp-error';
   return 'token-invalid';
 }
 

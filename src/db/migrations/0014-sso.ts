@@ -78,6 +78,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('external_identities').dropColumn('provider_id').execute();
-  for (const t of ['sso_workspace_settings', 'sso_role_mappings', 'sso_assertion_ids', 'sso_pending_logins', 'sso_providers'])
+  for (const t of [
+    'sso_workspace_settings',
+    'sso_role_mappings',
+    'sso_assertion_ids',
+    'sso_pending_logins',
+    'sso_providers',
+  ])
     await db.schema.dropTable(t).execute();
 }

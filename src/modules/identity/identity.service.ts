@@ -75,7 +75,13 @@ async function createUser(trx: users.Executor, input: NewUser): Promise<users.Us
 export function createIdentityModule(deps: IdentityDeps) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const flow: signin.SignInDeps = { db, barrier: deps.barrier, config: deps.config, now, passwordPolicy: deps.passwordPolicy };
+  const flow: signin.SignInDeps = {
+    db,
+    barrier: deps.barrier,
+    config: deps.config,
+    now,
+    passwordPolicy: deps.passwordPolicy,
+  };
 
   return {
     now,

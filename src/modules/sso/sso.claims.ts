@@ -83,7 +83,12 @@ export function fromOidc(
 }
 
 export function fromSaml(
-  result: { issuer: string; nameId: string; attributes: Record<string, unknown>; authnContextClassRef?: string | undefined },
+  result: {
+    issuer: string;
+    nameId: string;
+    attributes: Record<string, unknown>;
+    authnContextClassRef?: string | undefined;
+  },
   opts: { groupsClaim: string; emailAttribute: string; mfaValues: readonly string[] },
 ): Asserted {
   if (!result.nameId) throw new ClaimsRefusal('missing-subject');

@@ -64,7 +64,9 @@ export const metadataOf = (deps: Pick<FlowDeps, 'publicUrl'>, p: Provider) => sp
 
 /** The IdP could not be used (discovery, JWKS, token endpoint): 502, or the guard's 422. */
 function providerError(err: unknown): AppError {
-  if (isAppError(err) && (err.code === 'EGRESS_DENIED' || err.code === 'SSO_REFUSED')) return err;
+  // openid-client wraps what the fetch threw: the guard's refusal is found down the cause chain.
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    if (isAppError(e) && (e.code === 'EGRESS_DENIED' || e.code === 'SSO_REFUSED')) return e;
   return new AppError('SSO_PROVIDER_ERROR', {
     detail: 'The identity provider could not be reached or answered something unusable.',
     cause: err,

@@ -48,7 +48,10 @@ export const oidcInput = z.strictObject({
   issuer: z.url({ protocol: /^https$/ }).max(500),
   clientId: z.string().trim().min(1).max(400),
   clientSecret: z.string().min(1).max(2000).optional(),
-  scopes: z.array(z.string().regex(/^[\x21-\x7e]{1,100}$/)).max(20).default(['openid', 'email', 'profile']),
+  scopes: z
+    .array(z.string().regex(/^[\x21-\x7e]{1,100}$/))
+    .max(20)
+    .default(['openid', 'email', 'profile']),
   caPem: pem.optional(),
 });
 
@@ -58,7 +61,10 @@ export const samlInput = z.strictObject({
   groupsClaim: claimPath.default('groups'),
   metadataXml: z.string().min(100).max(200_000).optional(),
   idpEntityId: z.string().trim().min(1).max(500).optional(),
-  idpSsoUrl: z.url({ protocol: /^https$/ }).max(1000).optional(),
+  idpSsoUrl: z
+    .url({ protocol: /^https$/ })
+    .max(1000)
+    .optional(),
   idpCertPem: z.array(pem).min(1).max(4).optional(),
   emailAttribute: z.string().trim().min(1).max(200).default('email'),
   allowUnsignedResponse: z.boolean().default(false),

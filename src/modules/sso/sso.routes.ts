@@ -164,9 +164,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
 }
 
 const mappingsBody = z.strictObject({
-  mappings: z
-    .array(z.strictObject({ group: z.string().trim().min(1).max(400), role: z.enum(ROLES) }))
-    .max(1000),
+  mappings: z.array(z.strictObject({ group: z.string().trim().min(1).max(400), role: z.enum(ROLES) })).max(1000),
 });
 const ssoSettingsOut = z.object({
   enforce: z.boolean(),
@@ -275,7 +273,10 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
         const roles = [...new Set(input.body.mappings.map((m) => m.role))] as Role[];
         const why = refuseGrant(actor.roles as Role[], roles);
         if (why) {
-          await eventsOf(audit, request)({
+          await eventsOf(
+            audit,
+            request,
+          )({
             action: 'sso.mapping.update',
             outcome: 'denied',
             resource,

@@ -58,7 +58,16 @@ export function createSsoModule(deps: SsoDeps) {
   /** Checks what can be checked before saving: the address (egress guard) and, for OIDC, discovery. */
   async function probe(id: string, input: ProviderInput, settings: ProviderSettings, secret?: string): Promise<void> {
     if (settings.kind === 'oidc') {
-      const p: Provider = { id, kind: 'oidc', displayName: '', issuer: settings.issuer, enabled: true, settings, hasSecret: false };
+      await deps.guard.checkUrl(settings.issuer);
+      const p: Provider = {
+        id,
+        kind: 'oidc',
+        displayName: '',
+        issuer: settings.issuer,
+        enabled: true,
+        settings,
+        hasSecret: false,
+      };
       const sealed = secret ? deps.barrier.seal(Buffer.from(secret, 'utf8'), flows.secretCtx(id)) : null;
       await flows.probeOidc(flow, p, sealed);
     } else {
@@ -86,7 +95,15 @@ export function createSsoModule(deps: SsoDeps) {
           throw new AppError('CONFLICT', { detail: 'Another provider already uses this issuer.' });
         await probe(id, input, settings, secret);
         const sealed = secret ? deps.barrier.seal(Buffer.from(secret, 'utf8'), flows.secretCtx(id)) : null;
-        const record = { id, kind: input.kind, displayName: input.displayName, issuer, enabled: input.enabled, settings: settings as unknown as Record<string, unknown>, secretSealed: sealed };
+        const record = {
+          id,
+          kind: input.kind,
+          displayName: input.displayName,
+          issuer,
+          enabled: input.enabled,
+          settings: settings as unknown as Record<string, unknown>,
+          secretSealed: sealed,
+        };
         if (!(await store.insertProvider(trx, record)))
           throw new AppError('CONFLICT', { detail: `A provider named ${id} already exists.` });
         return toProvider({ ...record, lastError: null, lastErrorAt: null });
@@ -105,11 +122,24 @@ export function createSsoModule(deps: SsoDeps) {
         const sealed = secret ? deps.barrier.seal(Buffer.from(secret, 'utf8'), flows.secretCtx(current.id)) : undefined;
         await store.updateProvider(
           trx,
-          { id: current.id, displayName: input.displayName, issuer, enabled: input.enabled, settings: settings as unknown as Record<string, unknown>, ...(sealed ? { secretSealed: sealed } : {}) },
+          {
+            id: current.id,
+            displayName: input.displayName,
+            issuer,
+            enabled: input.enabled,
+            settings: settings as unknown as Record<string, unknown>,
+            ...(sealed ? { secretSealed: sealed } : {}),
+          },
           now(),
         );
         flows.forgetClient(flow, current.id);
-        return { ...current, displayName: input.displayName, enabled: input.enabled, settings, hasSecret: current.hasSecret || sealed !== undefined };
+        return {
+          ...current,
+          displayName: input.displayName,
+          enabled: input.enabled,
+          settings,
+          hasSecret: current.hasSecret || sealed !== undefined,
+        };
       },
       async remove(trx: Trx, id: string): Promise<void> {
         await store.deleteProvider(trx, id);
@@ -147,16 +177,34 @@ export function createSsoModule(deps: SsoDeps) {
     },
 
     /** The OIDC callback: checks, then accounts (see sso.accounts.ts); refusals are recorded here. */
-    async finishOidc(providerId: string, callbackUrl: URL, cookieState: string | undefined, ip: string | undefined, record: RecordEvent) {
+    async finishOidc(
+      providerId: string,
+      callbackUrl: URL,
+      cookieState: string | undefined,
+      ip: string | undefined,
+      record: RecordEvent,
+    ) {
       return finishRecorded(providerId, 'oidc', record, async (p, secret) => {
         const { asserted, pending } = await flows.finishOidc(flow, p, secret, callbackUrl, cookieState);
-        return { ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)), returnTo: pending.returnTo };
+        return {
+          ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)),
+          returnTo: pending.returnTo,
+        };
       });
     },
-    async finishSaml(providerId: string, body: { SAMLResponse: string; RelayState?: string | undefined }, cookieState: string | undefined, ip: string | undefined, record: RecordEvent) {
+    async finishSaml(
+      providerId: string,
+      body: { SAMLResponse: string; RelayState?: string | undefined },
+      cookieState: string | undefined,
+      ip: string | undefined,
+      record: RecordEvent,
+    ) {
       return finishRecorded(providerId, 'saml', record, async (p) => {
         const { asserted, pending } = await flows.finishSamlFlow(flow, p, body, cookieState);
-        return { ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)), returnTo: pending.returnTo };
+        return {
+          ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)),
+          returnTo: pending.returnTo,
+        };
       });
     },
   };
@@ -176,9 +224,17 @@ export function createSsoModule(deps: SsoDeps) {
     } catch (err) {
       const reason = err instanceof SsoRefusal ? err.reason : err instanceof AppError ? err.code : 'INTERNAL';
       if (reason === 'groups-overage' && provider)
-        await store.setProviderError(db, provider.id, 'Group overage: the IdP left out the groups claim for a user in too many groups.', now());
+        await store.setProviderError(
+          db,
+          provider.id,
+          'Group overage: the IdP left out the groups claim for a user in too many groups.',
+          now(),
+        );
       // Refusals recorded by completeSignIn are marked; everything else is recorded here.
-      if (!(err instanceof SsoRefusal && err.recorded) && !(err instanceof AppError && err.code === 'AUDIT_UNAVAILABLE'))
+      if (
+        !(err instanceof SsoRefusal && err.recorded) &&
+        !(err instanceof AppError && err.code === 'AUDIT_UNAVAILABLE')
+      )
         await record({
           action: 'identity.session.create',
           outcome: 'failure',

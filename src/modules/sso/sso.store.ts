@@ -104,7 +104,12 @@ export async function deleteProvider(trx: Executor, id: string): Promise<void> {
 }
 
 /** The last sign-in problem an admin should see (group overage, IdP unreachable); `undefined` clears it. */
-export async function setProviderError(db: Executor, id: string, message: string | undefined, now: Date): Promise<void> {
+export async function setProviderError(
+  db: Executor,
+  id: string,
+  message: string | undefined,
+  now: Date,
+): Promise<void> {
   await db
     .updateTable('sso_providers')
     .set({ last_error: message ?? null, last_error_at: message ? now : null })
@@ -211,7 +216,10 @@ export async function linkIdentity(
 }
 
 export async function hasIdentity(db: Executor, userId: string): Promise<boolean> {
-  return (await db.selectFrom('external_identities').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
+  return (
+    (await db.selectFrom('external_identities').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !==
+    undefined
+  );
 }
 
 export interface Mapping {
@@ -250,7 +258,9 @@ export async function replaceMappings(
   if (list.length === 0) return;
   await trx
     .insertInto('sso_role_mappings')
-    .values(list.map((m) => ({ workspace_id: workspaceId, provider_id: providerId, group_name: m.group, role: m.role })))
+    .values(
+      list.map((m) => ({ workspace_id: workspaceId, provider_id: providerId, group_name: m.group, role: m.role })),
+    )
     .onConflict((oc) => oc.doNothing())
     .execute();
 }

@@ -70,7 +70,13 @@ const MFA_ENROLMENT_ACTIONS = new Set([
 ]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Session strengths that include a second factor (local TOTP/recovery code, or one the IdP asserted). */
-const MFA_STRENGTHS = new Set<string>(['password+totp', 'password+recovery-code', 'sso+mfa', 'sso+totp', 'sso+recovery-code']);
+const MFA_STRENGTHS = new Set<string>([
+  'password+totp',
+  'password+recovery-code',
+  'sso+mfa',
+  'sso+totp',
+  'sso+recovery-code',
+]);
 
 function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;

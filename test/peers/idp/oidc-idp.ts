@@ -49,7 +49,12 @@ export async function startOidcIdp(opts: { redirectUris: string[]; clientId?: st
   const { default: Provider } = (await import('oidc-provider' as string)) as { default: new (...a: unknown[]) => any };
   const { cert, key } = await generateSelfSigned();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: 'test-key', use: 'sig', alg: 'RS256' };
+  const jwk = {
+    ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>),
+    kid: 'test-key',
+    use: 'sig',
+    alg: 'RS256',
+  };
   const signingKey = createPrivateKey({ key: jwk as never, format: 'jwk' });
   const server = https.createServer({ cert, key });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,7 +88,7 @@ export async function startOidcIdp(opts: { redirectUris: string[]; clientId?: st
     jwks: { keys: [jwk] },
     cookies: { keys: ['oidc-idp-test-cookie-key'] },
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'groups', 'hasgroups', 'roles_tree'],
     },
@@ -109,7 +114,13 @@ export async function startOidcIdp(opts: { redirectUris: string[]; clientId?: st
           await provider.interactionFinished(
             req,
             res,
-            { login: { accountId: state.nextAccount, ...(a?.amr ? { amr: a.amr } : {}), ...(a?.acr ? { acr: a.acr } : {}) } },
+            {
+              login: {
+                accountId: state.nextAccount,
+                ...(a?.amr ? { amr: a.amr } : {}),
+                ...(a?.acr ? { acr: a.acr } : {}),
+              },
+            },
             { mergeWithLastSubmission: false },
           );
           return;
