@@ -22,6 +22,9 @@ import { SAML, type CacheProvider, type Profile } from '@node-saml/node-saml';
 interface XmlElement {
   getAttribute(name: string): string | null;
   textContent: string | null;
+  localName: string | null;
+  namespaceURI: string | null;
+  childNodes?: ArrayLike<XmlElement>;
 }
 interface XmlDocument {
   documentElement: XmlElement;
@@ -108,6 +111,32 @@ function reasonOf(message: string): SamlRefusalReason {
   return 'invalid';
 }
 
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+const childrenOf = (el: XmlElement | undefined | null): XmlElement[] => Array.from(el?.childNodes ?? []);
+const hasSignatureChild = (el: XmlElement | undefined) =>
+  childrenOf(el).some((c) => c.localName === 'Signature' && c.namespaceURI === DSIG);
+
+/**
+ * A more precise reason for a refusal node-saml reports in general words. Only the NAME of the
+ * refusal comes from here (read from the raw document); the decision was node-saml's.
+ */
+function explain(s: SamlSpSettings, xml: string, reason: SamlRefusalReason): SamlRefusalReason {
+  if (reason !== 'bad-signature' && reason !== 'unsigned-response' && reason !== 'invalid') return reason;
+  const doc = new DOMParser({
+    errorHandler: { warning: () => {}, error: () => {}, fatalError: () => {} },
+  }).parseFromString(xml, 'text/xml');
+  const root = doc.documentElement;
+  const assertion = childrenOf(root).find((c) => c.localName === 'Assertion');
+  if (reason === 'invalid') {
+    const confirmation = firstByLocalName(doc, 'SubjectConfirmationData');
+    const until = Date.parse(attr(confirmation, 'NotOnOrAfter') ?? '');
+    return Number.isFinite(until) && until + s.clockSkewMs < Date.now() ? 'expired' : 'invalid';
+  }
+  if (s.wantResponseSigned && !hasSignatureChild(root)) return 'unsigned-response';
+  if (s.wantAssertionsSigned && !hasSignatureChild(assertion)) return 'unsigned-assertion';
+  return 'bad-signature';
+}
+
 /** A cache provider that knows exactly one outstanding request id (the one of this sign-in). */
 function oneRequest(requestId: string | undefined): CacheProvider {
   let held = requestId;
@@ -171,9 +200,9 @@ export async function finishSaml(s: SamlSpSettings, samlResponse: string, reques
     ({ profile } = await samlFor(s, requestId).validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (/not a valid xml|unclosed|malformed|invalid xml|xml parsing|non-whitespace/i.test(message))
+    if (/xmldom error|not a valid xml|unclosed|malformed|invalid xml|xml parsing|non-whitespace/i.test(message))
       throw new SamlRefusal('malformed-xml', { cause: err });
-    throw new SamlRefusal(reasonOf(message), { cause: err });
+    throw new SamlRefusal(explain(s, xml, reasonOf(message)), { cause: err });
   }
   if (!profile?.nameID) throw new SamlRefusal('invalid');
   if (profile.issuer !== s.idpEntityId) throw new SamlRefusal('wrong-issuer');
