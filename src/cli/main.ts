@@ -21,6 +21,7 @@ import { registerDriveCommand } from './drive.command.ts';
 import { registerRunCommand } from './run.command.ts';
 import { registerDatasetCommand } from './dataset.command.ts';
 import { registerDecryptCommand } from './decrypt.command.ts';
+import { registerSsoCommand } from './sso.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -48,6 +49,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerRunCommand(program);
   registerDatasetCommand(program);
   registerDecryptCommand(program);
+  registerSsoCommand(program);
   registerConfigCommand(program);
   return program;
 }

@@ -12,7 +12,6 @@ import * as x509 from '@peculiar/x509';
 
 // samlify's type declarations pull the browser DOM library into the program: loaded untyped.
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const samlify = require('samlify') as any;
 samlify.setSchemaValidator(
   require('@authenio/samlify-node-xmllint') as { validate: (xml: string) => Promise<unknown> },
