@@ -1,5 +1,5 @@
 /**
- * Single sign-on routes.
+ * Single sign-on: the declared routes (see `sso.signin.routes.ts` for the public ones).
  *
  * Public (no actor before the IdP has answered): the provider list of the sign-in page, start,
  * the OIDC callback, the SAML ACS and the SP metadata. The callbacks record their own events
@@ -11,157 +11,14 @@
  * enforcement (`sso.*`, owners and admins; no one maps a group to a role above their own), and
  * linking SSO to one's own account (`identity.self.sso-link`, after a recent password proof).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { route, type PublicRouteDef, type RouteDef, type Schemas } from '../../http/route.ts';
-import {
-  csrfTokenFor,
-  eventsOf,
-  refuseGrant,
-  ROLES,
-  SESSION_COOKIE,
-  type AuditWriter,
-  type Role,
-  type User,
-} from '../identity/index.ts';
+import { route, type RouteDef } from '../../http/route.ts';
+import { eventsOf, refuseGrant, ROLES, type Role } from '../identity/index.ts';
 import { providerId, providerInput, providerOut, publicProviderOut, type Provider } from './sso.providers.ts';
+import { providerParams, returnTo, SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
 import type { SsoModule } from './sso.service.ts';
-
-export const SSO_COOKIE = '__Host-sr_sso';
-/** The pending-sign-in cookie must survive the IdP's cross-site POST (SAML), hence SameSite=None. */
-const SSO_COOKIE_OPTS = { path: '/', secure: true, httpOnly: true, sameSite: 'none', maxAge: 600 } as const;
-const SESSION_COOKIE_OPTS = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
-
-export interface SsoRoutesDeps {
-  sso: SsoModule;
-  audit: AuditWriter;
-}
-
-const publicRoute = <S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef => def as unknown as PublicRouteDef;
-
-/** A path on this site only (no scheme, no `//host`, no backslash). */
-const returnTo = z
-  .string()
-  .max(500)
-  .regex(/^\/(?![/\\])[^\\\s]*$/, 'a path on this site, starting with /')
-  .default('/');
-const providerParams = z.strictObject({ provider: providerId });
-const wantsJson = (request: FastifyRequest) => String(request.headers.accept ?? '').includes('application/json');
-
-const signedInOut = z.object({
-  user: z.object({ id: z.string(), email: z.string(), displayName: z.string() }),
-  csrfToken: z.string(),
-  strength: z.string(),
-  mfaRequired: z.boolean(),
-  returnTo: z.string(),
-});
-
-function signedIn(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  out: { user: User; sessionId: string; strength: string; returnTo: string },
-) {
-  void reply.setCookie(SESSION_COOKIE, out.sessionId, SESSION_COOKIE_OPTS);
-  void reply.clearCookie(SSO_COOKIE, SSO_COOKIE_OPTS);
-  if (!wantsJson(request)) return reply.redirect(out.returnTo, 303);
-  return {
-    user: { id: out.user.id, email: out.user.email, displayName: out.user.displayName },
-    csrfToken: csrfTokenFor(out.sessionId),
-    strength: out.strength,
-    mfaRequired: out.strength === 'sso-pending-mfa',
-    returnTo: out.returnTo,
-  };
-}
-
-function started(request: FastifyRequest, reply: FastifyReply, s: { url: string; state: string }) {
-  void reply.setCookie(SSO_COOKIE, s.state, SSO_COOKIE_OPTS);
-  if (!wantsJson(request)) return reply.redirect(s.url, 303);
-  return { redirectUrl: s.url };
-}
-
-/** Public routes; register them in a rate-limited scope with the form-body parser (see app.ts). */
-export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
-  /** Session fixation: whatever session the browser presented is revoked; the new id replaces it. */
-  const replacePresented = async (request: FastifyRequest) => {
-    const presented = request.cookies[SESSION_COOKIE];
-    if (presented) await sso.revokeSessionId(presented);
-  };
-  return [
-    publicRoute({
-      method: 'GET',
-      url: '/api/v1/auth/sso/providers',
-      public: 'the sign-in page lists the enabled providers (names only)',
-      schema: { response: { 200: z.object({ providers: z.array(publicProviderOut) }) } },
-      handler: async () => ({
-        providers: (await sso.providers.list())
-          .filter((p) => p.enabled)
-          .map((p) => ({ id: p.id, kind: p.kind, displayName: p.displayName })),
-      }),
-    }),
-    publicRoute({
-      method: 'GET',
-      url: '/api/v1/auth/sso/:provider/start',
-      public: 'single sign-on starts before anyone is known; the IdP is the credential',
-      schema: { params: providerParams, querystring: z.strictObject({ returnTo }) },
-      handler: async ({ request, reply, input }) =>
-        started(request, reply, await sso.start(input.params.provider, { returnTo: input.query.returnTo })),
-    }),
-    publicRoute({
-      method: 'GET',
-      url: '/api/v1/auth/sso/:provider/oidc/callback',
-      public: 'OpenID Connect callback: the authorization code is the credential; records its own events',
-      schema: {
-        params: providerParams,
-        querystring: z.record(z.string(), z.string().max(4096)),
-        response: { 200: signedInOut },
-      },
-      handler: async ({ request, reply, input }) => {
-        const url = new URL(sso.publicUrl() + request.url);
-        const out = await sso.finishOidc(
-          input.params.provider,
-          url,
-          request.cookies[SSO_COOKIE],
-          request.ip,
-          eventsOf(audit, request),
-        );
-        await replacePresented(request);
-        return signedIn(request, reply, out);
-      },
-    }),
-    publicRoute({
-      method: 'POST',
-      url: '/api/v1/auth/sso/:provider/saml/acs',
-      public: 'SAML assertion consumer: the signed response is the credential; records its own events',
-      consumes: ['application/x-www-form-urlencoded'],
-      schema: {
-        params: providerParams,
-        body: z.object({ SAMLResponse: z.string().min(1).max(400_000), RelayState: z.string().max(200).optional() }),
-        response: { 200: signedInOut },
-      },
-      handler: async ({ request, reply, input }) => {
-        const out = await sso.finishSaml(
-          input.params.provider,
-          input.body,
-          request.cookies[SSO_COOKIE],
-          request.ip,
-          eventsOf(audit, request),
-        );
-        await replacePresented(request);
-        return signedIn(request, reply, out);
-      },
-    }),
-    publicRoute({
-      method: 'GET',
-      url: '/api/v1/auth/sso/:provider/saml/metadata',
-      public: 'SAML service-provider metadata, for the IdP administrator',
-      schema: { params: providerParams },
-      handler: async ({ reply, input }) =>
-        reply.type('application/samlmetadata+xml').send(await sso.providers.metadata(input.params.provider)),
-    }),
-  ];
-}
 
 const mappingsBody = z.strictObject({
   mappings: z.array(z.strictObject({ group: z.string().trim().min(1).max(400), role: z.enum(ROLES) })).max(1000),
