@@ -25,6 +25,7 @@ import { registerBackupCommand } from './backup.command.ts';
 import { registerEvidenceCommand } from './evidence.command.ts';
 import { registerTaskCommand } from './task.command.ts';
 import { registerQueryCommand } from './query.command.ts';
+import { registerSsoCommand } from './sso.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -56,6 +57,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerBackupCommand(program);
   registerEvidenceCommand(program);
   registerTaskCommand(program);
+  registerSsoCommand(program);
   registerConfigCommand(program);
   return program;
 }

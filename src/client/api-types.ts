@@ -472,3 +472,29 @@ export interface SavedQueryResult {
   /** The datasets and versions the query read (`sales@v3`). */
   read: string[];
 }
+
+/** A single sign-on provider as the operator sees it (`GET /sso/providers/:id`); never its secret. */
+export interface SsoProvider {
+  id: string;
+  kind: 'oidc' | 'saml';
+  displayName: string;
+  issuer: string;
+  enabled: boolean;
+  hasSecret: boolean;
+  settings: Record<string, unknown>;
+  lastError?: { message: string; at: string };
+}
+
+/** A provider as the sign-in page lists it. */
+export interface SsoProviderSummary {
+  id: string;
+  kind: 'oidc' | 'saml';
+  displayName: string;
+}
+
+/** A workspace's single sign-on settings (`GET /workspaces/:ws/sso`). */
+export interface SsoWorkspaceSettings {
+  enforce: boolean;
+  mappings: { provider: string; group: string; role: string }[];
+  providers: SsoProviderSummary[];
+}

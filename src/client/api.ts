@@ -44,6 +44,9 @@ import type {
   SecretType,
   SessionInfo,
   SessionView,
+  SsoProvider,
+  SsoProviderSummary,
+  SsoWorkspaceSettings,
   UnsealProgress,
   UploadSession,
   UserAttributes,
@@ -140,6 +143,15 @@ export const paths = {
   keysRotateRoot: () => `${API}/keys/rotate-root`,
   keyTermRetire: (term: number) => `${API}/keys/terms/${enc(term)}/retire`,
   workspaceKeyExport: (w: string) => `${API}/keys/workspaces/${enc(w)}/export`,
+  ssoProviders: () => `${API}/sso/providers`,
+  ssoProvider: (id: string) => `${API}/sso/providers/${enc(id)}`,
+  ssoSignInProviders: () => `${API}/auth/sso/providers`,
+  /** Where a browser starts single sign-on (a redirect to the IdP). */
+  ssoStart: (id: string, returnTo = '/') => `${API}/auth/sso/${enc(id)}/start${query({ returnTo })}`,
+  ssoLink: (id: string) => `${API}/auth/sso/${enc(id)}/link`,
+  ssoSettings: (w: string) => `${wsBase(w)}/sso`,
+  ssoMappings: (w: string, provider: string) => `${wsBase(w)}/sso/mappings/${enc(provider)}`,
+  ssoEnforcement: (w: string) => `${wsBase(w)}/sso/enforcement`,
   /** The installation-wide trail (operators); workspace members use `auditEvents`. */
   auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
   auditTrailVerify: () => `${API}/audit/verify`,
@@ -417,6 +429,22 @@ export function createApi(t: JsonTransport) {
         t.request<{ name: string }>('POST', `${p.backups()}/targets`, body),
       removeTarget: (name: string) =>
         t.request<{ removed: string }>('DELETE', `${p.backups()}/targets/${encodeURIComponent(name)}`),
+    },
+    /** Single sign-on: providers (operator credential), a workspace's mappings and enforcement (owners, admins). */
+    sso: {
+      providers: () => t.request<{ providers: SsoProvider[] }>('GET', p.ssoProviders()),
+      provider: (id: string) => t.request<SsoProvider>('GET', p.ssoProvider(id)),
+      addProvider: (body: { id: string; kind: 'oidc' | 'saml' } & Record<string, unknown>) =>
+        t.request<SsoProvider>('POST', p.ssoProviders(), body),
+      updateProvider: (id: string, body: { kind: 'oidc' | 'saml' } & Record<string, unknown>) =>
+        t.request<SsoProvider>('PUT', p.ssoProvider(id), body),
+      removeProvider: (id: string) => t.request<void>('DELETE', p.ssoProvider(id)),
+      signInProviders: () => t.request<{ providers: SsoProviderSummary[] }>('GET', p.ssoSignInProviders()),
+      settings: (w: string) => t.request<SsoWorkspaceSettings>('GET', p.ssoSettings(w)),
+      setMappings: (w: string, provider: string, mappings: { group: string; role: string }[]) =>
+        t.request<{ mappings: SsoWorkspaceSettings['mappings'] }>('PUT', p.ssoMappings(w, provider), { mappings }),
+      setEnforcement: (w: string, enforce: boolean) =>
+        t.request<{ enforce: boolean }>('PUT', p.ssoEnforcement(w), { enforce }),
     },
   };
 }

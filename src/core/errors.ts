@@ -42,6 +42,8 @@ export const ERROR_TABLE = {
   DRIVE_ERROR: { status: 502, title: 'The storage service failed' },
   AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot record this action' },
   BACKUP_INVALID: { status: 422, title: 'The backup failed its integrity check' },
+  SSO_REFUSED: { status: 401, title: 'Single sign-on did not succeed' },
+  SSO_PROVIDER_ERROR: { status: 502, title: 'The identity provider could not be used' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

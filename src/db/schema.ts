@@ -9,6 +9,7 @@ import type { AuditTables } from './tables/audit.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { KeysTables } from './tables/keys.ts';
 import type { PostureTables } from './tables/posture.ts';
+import type { SsoTables } from './tables/sso.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 import type { BackupsTables } from './tables/backups.ts';
@@ -24,4 +25,5 @@ export interface Database
     DrivesTables,
     DatasetsTables,
     BackupsTables,
-    PostureTables {}
+    PostureTables,
+    SsoTables {}

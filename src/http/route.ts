@@ -132,6 +132,8 @@ export interface PublicRouteDef<S extends Schemas = Schemas> {
   public: string;
   schema: S;
   allowSealed?: boolean;
+  /** As for declared routes: the body media types taken; any other is refused (415) before it is read. */
+  consumes?: readonly string[];
   handler: (ctx: { request: FastifyRequest; reply: FastifyReply; input: Input<S> }) => Promise<unknown> | unknown;
 }
 

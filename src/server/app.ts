@@ -39,6 +39,7 @@ import {
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
+import { ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -77,6 +78,7 @@ export interface AppDeps {
   uploads: UploadSessions;
   query: QueryService;
   backups: BackupsService;
+  sso: SsoModule;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -209,6 +211,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }),
     pipeline,
   );
+  registerRoutes(fastify, ssoRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
+  // Single sign-on's public routes: rate limited per address; the SAML ACS takes an HTML form post.
+  await fastify.register(async (scope) => {
+    scope.addHook('onRequest', scope.rateLimit({ max: 300, timeWindow: '1 minute' }));
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 512 * 1024 },
+      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+    registerRoutes(scope, ssoPublicRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
+  });
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   registerRoutes(
     fastify,

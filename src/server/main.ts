@@ -19,6 +19,7 @@ import type { DrivesService } from '../modules/drives/index.ts';
 import type { DatasetsService, UploadSessions } from '../modules/datasets/index.ts';
 import type { AuditModule } from '../modules/audit/index.ts';
 import type { IdentityModule } from '../modules/identity/index.ts';
+import type { SsoModule } from '../modules/sso/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { BackupsService } from '../modules/backups/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
@@ -52,6 +53,7 @@ export interface RunningServer {
   backups: BackupsService;
   posture: PostureWiring;
   tasks: TaskLogs;
+  sso: SsoModule;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -120,6 +122,7 @@ export async function startServer(
     closers.push(() => app.fastify.close());
     await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
     const httpsPort = (app.fastify.server.address() as AddressInfo).port;
+    m.sso.setLocalPort(httpsPort);
 
     let redirect: RedirectServer | undefined;
     if (config.STRONGROOM_HTTP_PORT !== 'off') {
@@ -159,6 +162,7 @@ export async function startServer(
       backups: m.backups,
       posture: m.posture,
       tasks: m.tasks,
+      sso: m.sso,
       logger,
       database,
       httpsPort,

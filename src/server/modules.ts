@@ -35,6 +35,7 @@ import {
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createQueryModule, type QueryService } from '../modules/query/index.ts';
 import { createBackupsService, type BackupsService } from '../modules/backups/index.ts';
+import { createSsoModule, type SsoModule } from '../modules/sso/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 import { buildPosture, type PostureWiring } from './posture-wiring.ts';
 import { buildTaskLogs } from './system-drive.ts';
@@ -57,6 +58,7 @@ export interface Modules {
   query: QueryService;
   leases: LeaseHolder;
   backups: BackupsService;
+  sso: SsoModule;
   verifyOperatorToken: (presented: string) => boolean;
   /** The one-time setup token issued at this start (no users yet), and the 0600 file holding it. */
   setup?: { token: string; file: string };
@@ -120,7 +122,22 @@ export async function buildModules(
   const audit = createAuditContext(database.db, auditModule);
 
   const workspaceKeys = createWorkspaceKeys(database.db, barrier);
-  const identity = createIdentityModule({ db: database.db, barrier, config, ...(opts.now ? { now: opts.now } : {}) });
+  const identity = createIdentityModule({
+    db: database.db,
+    barrier,
+    config,
+    ...(opts.now ? { now: opts.now } : {}),
+    passwordPolicy: (userId) => sso.passwordPolicy(userId), // SSO enforcement (sso is built below)
+  });
+  const egressGuard = createEgressGuardFromConfig(config);
+  const sso: SsoModule = createSsoModule({
+    db: database.db,
+    barrier,
+    identity,
+    guard: egressGuard,
+    publicUrl: config.STRONGROOM_PUBLIC_URL,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const setupToken = await identity.issueSetupToken();
   let setup: Modules['setup'];
   if (setupToken) {
@@ -142,7 +159,7 @@ export async function buildModules(
   const drives = createDrivesService({
     db: database.db,
     vault,
-    guard: createEgressGuardFromConfig(config),
+    guard: egressGuard,
     localRoot: config.STRONGROOM_LOCAL_DRIVE_ROOT ?? path.join(config.STRONGROOM_HOME, 'drives'),
     consoleOrigin: config.STRONGROOM_PUBLIC_URL ? new URL(config.STRONGROOM_PUBLIC_URL).origin : undefined,
     usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
@@ -221,6 +238,7 @@ export async function buildModules(
     query: query.service,
     leases,
     backups,
+    sso,
     verifyOperatorToken,
     ...(setup ? { setup } : {}),
     posture,

@@ -108,7 +108,11 @@ export function registerRoutes(
         method: def.method,
         url: def.url,
         schema: def.schema,
-        config: { access: { public: def.public, ...(def.allowSealed ? { allowSealed: true } : {}) } },
+        ...(def.consumes ? { preParsing: refuseOtherMediaTypes(def.consumes) } : {}),
+        config: {
+          access: { public: def.public, ...(def.allowSealed ? { allowSealed: true } : {}) },
+          ...(def.consumes ? { consumes: def.consumes } : {}),
+        },
         handler: (request, reply) => def.handler({ request, reply, input: inputOf(request) }) as Promise<unknown>,
       });
       continue;

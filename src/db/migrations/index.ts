@@ -14,6 +14,7 @@ import * as m0008 from './0008-datasets.ts';
 import * as m0009 from './0009-dataset-uploads.ts';
 import * as m0010 from './0010-upload-leases.ts';
 import * as m0012 from './0012-drive-checks.ts';
+import * as m0014 from './0014-sso.ts';
 import * as m0015 from './0015-backups.ts';
 import * as m0016 from './0016-posture.ts';
 
@@ -29,6 +30,7 @@ export const migrations: Record<string, Migration> = {
   '0009-dataset-uploads': m0009,
   '0010-upload-leases': m0010,
   '0012-drive-checks': m0012,
+  '0014-sso': m0014,
   '0015-backups': m0015,
   '0016-posture': m0016,
 };

@@ -22,7 +22,14 @@ export interface IdentityTables {
     created_at: Created;
     updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
   };
-  external_identities: { issuer: string; subject: string; user_id: string; created_at: Created };
+  external_identities: {
+    issuer: string;
+    subject: string;
+    user_id: string;
+    created_at: Created;
+    /** The sso provider that asserted it (migration 0014). */
+    provider_id: string | null;
+  };
   memberships: { workspace_id: string; user_id: string; role: Role; created_at: Created };
   sessions: {
     /** SHA-256 hex of the opaque session id; the id itself is only in the cookie. */

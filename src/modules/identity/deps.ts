@@ -22,4 +22,9 @@ export interface IdentityDeps {
   config: IdentityConfig;
   /** Injected clock (tests move it to check idle and absolute expiry). */
   now?: () => Date;
+  /**
+   * Whether a correct password may open a session (SSO enforcement, modules/sso): `deny` refuses
+   * it, `break-glass` lets it through and marks the event. Absent: always `allow`.
+   */
+  passwordPolicy?: (userId: string) => Promise<'allow' | 'deny' | 'break-glass'>;
 }

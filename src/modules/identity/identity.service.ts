@@ -76,7 +76,13 @@ async function createUser(trx: users.Executor, input: NewUser): Promise<users.Us
 export function createIdentityModule(deps: IdentityDeps) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const flow: signin.SignInDeps = { db, barrier: deps.barrier, config: deps.config, now };
+  const flow: signin.SignInDeps = {
+    db,
+    barrier: deps.barrier,
+    config: deps.config,
+    now,
+    passwordPolicy: deps.passwordPolicy,
+  };
 
   return {
     now,
@@ -158,6 +164,9 @@ export function createIdentityModule(deps: IdentityDeps) {
         ip: string | undefined,
         proven: boolean,
       ) => signin.rotateSession(flow, trx, old, strength, ip, proven),
+      /** A new session for a user who proved who they are elsewhere (single sign-on); returns the raw id once. */
+      create: (trx: Trx, userId: string, strength: sessions.Strength, ip: string | undefined) =>
+        signin.createSession(flow, trx, userId, strength, ip),
       /** A re-authentication: the session's last proof is now. */
       markProven: (trx: Trx, idHash: string) => sessions.markAuthenticated(trx, idHash, now()),
     },

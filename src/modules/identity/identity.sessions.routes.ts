@@ -18,6 +18,7 @@ import { route, type PublicRouteDef, type RouteDef, type Schemas } from '../../h
 import { eventsOf, type AuditWriter } from './identity.events.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { SESSION_COOKIE } from './identity.signin.ts';
+import { PENDING_MFA, type Strength } from './identity.sessions.store.ts';
 import type { User } from './identity.users.store.ts';
 import { csrfTokenFor } from './tokens-crypto.ts';
 
@@ -81,7 +82,7 @@ export function sessionRoutes({
       user,
       csrfToken: csrfTokenFor(sessionId),
       strength,
-      mfaRequired: strength === 'password-pending-mfa',
+      mfaRequired: PENDING_MFA.includes(strength as Strength),
       mfaEnrolmentRequired: privileged && !user.mfaEnabled,
     };
   }
@@ -139,10 +140,13 @@ export function sessionRoutes({
       schema: { body: z.strictObject({ code }), response: { 200: sessionOut } },
       handler: async ({ request, reply, input, event, commit }) => {
         const s = currentSession(request);
-        if (s.strength !== 'password-pending-mfa')
+        if (!PENDING_MFA.includes(s.strength))
           throw new AppError('CONFLICT', { detail: 'This session is already fully signed in.' });
         event.details({ step: 'mfa' });
-        const strength = await identity.checkSecondFactor(s.userId, input.body.code);
+        const factor = await identity.checkSecondFactor(s.userId, input.body.code);
+        // After single sign-on the first factor was the IdP's: `sso+totp`, not `password+totp`.
+        const strength =
+          factor && s.strength === 'sso-pending-mfa' ? (factor.replace('password+', 'sso+') as Strength) : factor;
         if (!strength) {
           event.details({ reason: 'bad-code' });
           throw new AppError('UNAUTHENTICATED', { detail: 'The code is not valid.' });

@@ -6,7 +6,21 @@ import { sql } from 'kysely';
 import type { Role } from '../../db/tables/identity.ts';
 import type { Executor } from './identity.users.store.ts';
 
-export type Strength = 'password' | 'password-pending-mfa' | 'password+totp' | 'password+recovery-code';
+export type Strength =
+  | 'password'
+  | 'password-pending-mfa'
+  | 'password+totp'
+  | 'password+recovery-code'
+  // single sign-on (modules/sso): `sso+mfa` when the IdP asserted a second factor (amr/acr);
+  // `sso-pending-mfa` when it did not and the user has local TOTP, finished as `sso+totp`.
+  | 'sso'
+  | 'sso+mfa'
+  | 'sso-pending-mfa'
+  | 'sso+totp'
+  | 'sso+recovery-code';
+
+/** Strengths that wait for the local second factor (only `POST /api/v1/auth/mfa` and logout). */
+export const PENDING_MFA: readonly Strength[] = ['password-pending-mfa', 'sso-pending-mfa'];
 
 export interface SessionRow {
   idHash: string;

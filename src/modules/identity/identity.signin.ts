@@ -32,13 +32,14 @@ const SLIDE_MS = 30_000;
 /** The audit event of every sign-in step, success or failure. */
 export const SIGN_IN = 'identity.session.create';
 
-export type FailReason = 'throttled' | 'unknown-account' | 'bad-password' | 'disabled' | 'bad-code';
+export type FailReason = 'throttled' | 'unknown-account' | 'bad-password' | 'disabled' | 'bad-code' | 'sso-enforced';
 
 export interface SignInDeps {
   db: Kysely<Database>;
   barrier: Sealer;
   config: IdentityConfig;
   now: () => Date;
+  passwordPolicy?: ((userId: string) => Promise<'allow' | 'deny' | 'break-glass'>) | undefined;
 }
 
 export function throttleRules(c: IdentityConfig): { account: ThrottleRule; address: ThrottleRule } {
@@ -170,12 +171,33 @@ export async function signIn(
     throw new AppError('UNAUTHENTICATED', { detail: 'Incorrect email or password.' });
   }
   const { user } = checked;
+  // SSO enforcement: only the password was right; the workspace may still refuse password sign-in.
+  const policy = deps.passwordPolicy ? await deps.passwordPolicy(user.id) : 'allow';
+  if (policy === 'deny') {
+    await record({
+      action: SIGN_IN,
+      outcome: 'failure',
+      actor: ANONYMOUS,
+      resource: { type: 'user', id: user.id },
+      details: { reason: 'sso-enforced', email: user.email },
+    });
+    throw new AppError('UNAUTHENTICATED', {
+      detail: 'This account signs in with single sign-on; use your organisation’s sign-in button.',
+      meta: { reason: 'sso-enforced' },
+    });
+  }
   const strength: Strength = user.mfaEnabled ? 'password-pending-mfa' : 'password';
   return deps.db.transaction().execute(async (trx) => {
     const sessionId = await createSession(deps, trx, user.id, strength, ip);
     const actor = { id: user.id, kind: 'user' as const, roles: [], attributes: {}, authMethod: strength };
+    const breakGlass: Record<string, boolean> = policy === 'break-glass' ? { breakGlass: true } : {};
     await record(
-      { action: SIGN_IN, actor, resource: { type: 'user', id: user.id }, details: { email: user.email, strength } },
+      {
+        action: SIGN_IN,
+        actor,
+        resource: { type: 'user', id: user.id },
+        details: { email: user.email, strength, ...breakGlass },
+      },
       trx,
     );
     return { user, sessionId, strength };

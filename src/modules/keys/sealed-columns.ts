@@ -19,4 +19,6 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'backup_settings', column: 'recovery_key_sealed', idColumn: 'id' },
   { table: 'backup_settings', column: 'ledger_key_sealed', idColumn: 'id' },
   { table: 'task_runs', column: 'sealed_dek', idColumn: 'id' },
+  { table: 'sso_providers', column: 'secret_sealed', idColumn: 'id' },
+  { table: 'sso_pending_logins', column: 'verifier_sealed', idColumn: 'state_hash' },
 ];

@@ -23,6 +23,7 @@ import { AppError } from '../../core/errors.ts';
 import type { Decision } from '../../modules/access/index.ts';
 import {
   API_TOKEN_PREFIX,
+  PENDING_MFA,
   SESSION_COOKIE,
   csrfTokenFor,
   safeEqual,
@@ -68,6 +69,14 @@ const MFA_ENROLMENT_ACTIONS = new Set([
   'identity.self.mfa-activate',
 ]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Session strengths that include a second factor (local TOTP/recovery code, or one the IdP asserted). */
+const MFA_STRENGTHS = new Set<string>([
+  'password+totp',
+  'password+recovery-code',
+  'sso+mfa',
+  'sso+totp',
+  'sso+recovery-code',
+]);
 
 function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
@@ -129,7 +138,7 @@ async function actorFor(p: Principal, request: FastifyRequest, deps: AuthDeps): 
     authMethod: p.token ? 'api-token' : strength,
     ...(workspace !== undefined ? { workspace } : {}),
     roles,
-    attributes: { ...p.attributes, mfa: strength === 'password+totp' || strength === 'password+recovery-code' },
+    attributes: { ...p.attributes, mfa: strength !== undefined && MFA_STRENGTHS.has(strength) },
     credentialId: p.token ? p.token.id : p.session?.idHash,
   };
 }
@@ -207,7 +216,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
           );
         }
       }
-      if (p.session?.strength === 'password-pending-mfa' && !PENDING_MFA_ACTIONS.has(access.action)) {
+      if (p.session && PENDING_MFA.includes(p.session.strength) && !PENDING_MFA_ACTIONS.has(access.action)) {
         return deny(
           new AppError('UNAUTHENTICATED', {
             detail: 'Finish signing in with your second factor: POST /api/v1/auth/mfa.',
@@ -215,7 +224,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
           'mfa pending',
         );
       }
-      if (p.privileged && !p.mfaEnrolled && !MFA_ENROLMENT_ACTIONS.has(access.action)) {
+      const idpMfa = p.session?.strength === 'sso+mfa'; // the IdP asserted a second factor (amr/acr)
+      if (p.privileged && !p.mfaEnrolled && !idpMfa && !MFA_ENROLMENT_ACTIONS.has(access.action)) {
         return deny(
           new AppError('MFA_REQUIRED', {
             detail: 'Owners and admins must enrol multi-factor authentication first: POST /api/v1/auth/mfa/enrol.',

@@ -3,7 +3,9 @@
  * while the console is open, the same screen says so and, once signed in again, the page the
  * user was on comes back (the URL never changed).
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import { paths } from '../../../src/client/api.ts';
+import type { SsoProviderSummary } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
 import { Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
@@ -18,6 +20,16 @@ export function SignIn() {
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [providers, setProviders] = useState<SsoProviderSummary[]>([]);
+
+  // The single sign-on providers the operator configured: one button each (a plain link: the
+  // browser goes to the IdP and comes back signed in).
+  useEffect(() => {
+    api.sso
+      .signInProviders()
+      .then((r) => setProviders(r.providers))
+      .catch(() => setProviders([]));
+  }, []);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -127,6 +139,21 @@ export function SignIn() {
         >
           {step === 'password' ? 'Sign in' : 'Verify'}
         </button>
+        {step === 'password' && providers.length > 0 ? (
+          <nav aria-label="Single sign-on" style={{ display: 'grid', gap: '0.5rem', marginTop: '1rem' }}>
+            <p className={ui.muted}>or</p>
+            {providers.map((p) => (
+              <a
+                key={p.id}
+                className={ui.button}
+                href={paths.ssoStart(p.id, `${window.location.pathname}${window.location.hash}`)}
+                style={{ justifyContent: 'center' }}
+              >
+                {p.displayName}
+              </a>
+            ))}
+          </nav>
+        ) : null}
         {step === 'code' ? (
           <p className={css.notYou}>
             Not you?{' '}

@@ -1,0 +1,23 @@
+/** What the single sign-on routes share: the pending-sign-in cookie, `returnTo`, the provider id. */
+import { z } from 'zod';
+import type { AuditWriter } from '../identity/index.ts';
+import { providerId } from './sso.providers.ts';
+import type { SsoModule } from './sso.service.ts';
+
+export const SSO_COOKIE = '__Host-sr_sso';
+/** The pending-sign-in cookie must survive the IdP's cross-site POST (SAML), hence SameSite=None. */
+export const SSO_COOKIE_OPTS = { path: '/', secure: true, httpOnly: true, sameSite: 'none', maxAge: 600 } as const;
+export const SESSION_COOKIE_OPTS = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
+
+export interface SsoRoutesDeps {
+  sso: SsoModule;
+  audit: AuditWriter;
+}
+
+/** A path on this site only (no scheme, no `//host`, no backslash). */
+export const returnTo = z
+  .string()
+  .max(500)
+  .regex(/^\/(?![/\\])[^\\\s]*$/, 'a path on this site, starting with /')
+  .default('/');
+export const providerParams = z.strictObject({ provider: providerId });

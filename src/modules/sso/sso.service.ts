@@ -1,0 +1,249 @@
+/**
+ * `createSsoModule(deps)`: identity providers (operator), group → role mappings and SSO
+ * enforcement (workspace admins), and the sign-in flows the public routes run. Functions that
+ * change state take the caller's transaction, so the pipeline records the event in it.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { EgressGuard } from '../../adapters/net/egress-guard.ts';
+import type { Barrier } from '../../core/crypto/barrier.ts';
+import { AppError } from '../../core/errors.ts';
+import type { Database } from '../../db/schema.ts';
+import type { Role } from '../../db/tables/identity.ts';
+import type { IdentityModule, RecordEvent } from '../identity/index.ts';
+import { completeSignIn } from './sso.accounts.ts';
+import { SsoRefusal } from './sso.errors.ts';
+import * as flows from './sso.flows.ts';
+import { settingsOf, type Provider, type ProviderInput, type ProviderSettings } from './sso.providers.ts';
+import * as store from './sso.store.ts';
+
+type Trx = Transaction<Database>;
+
+export interface SsoDeps {
+  db: Kysely<Database>;
+  barrier: Pick<Barrier, 'seal' | 'open'>;
+  identity: IdentityModule;
+  guard: EgressGuard;
+  /** STRONGROOM_PUBLIC_URL, if set; else `https://localhost:<port listened on>`. */
+  publicUrl?: string | undefined;
+  now?: () => Date;
+}
+
+function toProvider(r: store.ProviderRecord): Provider {
+  return {
+    id: r.id,
+    kind: r.kind,
+    displayName: r.displayName,
+    issuer: r.issuer,
+    enabled: r.enabled,
+    settings: r.settings as unknown as ProviderSettings,
+    hasSecret: r.secretSealed !== null,
+    ...(r.lastError && r.lastErrorAt ? { lastError: { message: r.lastError, at: r.lastErrorAt.toISOString() } } : {}),
+  };
+}
+
+export function createSsoModule(deps: SsoDeps) {
+  const { db } = deps;
+  const now = deps.now ?? (() => new Date());
+  let port = 0;
+  const publicUrl = () => (deps.publicUrl ?? `https://localhost:${port}`).replace(/\/+$/, '');
+  const flow: flows.FlowDeps = { db, barrier: deps.barrier, guard: deps.guard, publicUrl, now };
+
+  async function loadEnabled(id: string): Promise<{ p: Provider; secret: Buffer | null }> {
+    const r = await store.findProvider(db, id);
+    if (!r) throw new AppError('NOT_FOUND', { detail: 'No such sign-in provider.' });
+    if (!r.enabled) throw new SsoRefusal('provider-disabled');
+    return { p: toProvider(r), secret: r.secretSealed };
+  }
+
+  /** Checks what can be checked before saving: the address (egress guard) and, for OIDC, discovery. */
+  async function probe(id: string, input: ProviderInput, settings: ProviderSettings, secret?: string): Promise<void> {
+    if (settings.kind === 'oidc') {
+      await deps.guard.checkUrl(settings.issuer);
+      const p: Provider = {
+        id,
+        kind: 'oidc',
+        displayName: '',
+        issuer: settings.issuer,
+        enabled: true,
+        settings,
+        hasSecret: false,
+      };
+      const sealed = secret ? deps.barrier.seal(Buffer.from(secret, 'utf8'), flows.secretCtx(id)) : null;
+      await flows.probeOidc(flow, p, sealed);
+    } else {
+      await deps.guard.checkUrl(settings.idpSsoUrl);
+    }
+    void input;
+  }
+
+  return {
+    /** Called once the HTTPS listener has its port (the callback URLs name it when no public URL is set). */
+    setLocalPort: (p: number) => void (port = p),
+    publicUrl,
+    revokeSessionId: (id: string) => deps.identity.sessions.revokeId(id),
+
+    providers: {
+      list: async () => (await store.listProviders(db)).map(toProvider),
+      find: async (id: string, ex: store.Executor = db) => {
+        const r = await store.findProvider(ex, id);
+        return r ? toProvider(r) : undefined;
+      },
+      /** Saves a new provider after checking its issuer is reachable through the egress guard. */
+      async create(trx: Trx, id: string, input: ProviderInput): Promise<Provider> {
+        const { issuer, settings, secret } = settingsOf(input);
+        if (await store.issuerTaken(trx, issuer))
+          throw new AppError('CONFLICT', { detail: 'Another provider already uses this issuer.' });
+        await probe(id, input, settings, secret);
+        const sealed = secret ? deps.barrier.seal(Buffer.from(secret, 'utf8'), flows.secretCtx(id)) : null;
+        const record = {
+          id,
+          kind: input.kind,
+          displayName: input.displayName,
+          issuer,
+          enabled: input.enabled,
+          settings: settings as unknown as Record<string, unknown>,
+          secretSealed: sealed,
+        };
+        if (!(await store.insertProvider(trx, record)))
+          throw new AppError('CONFLICT', { detail: `A provider named ${id} already exists.` });
+        return toProvider({ ...record, lastError: null, lastErrorAt: null });
+      },
+      async update(trx: Trx, current: Provider, input: ProviderInput): Promise<Provider> {
+        if (input.kind !== current.kind)
+          throw new AppError('CONFLICT', { detail: 'A provider cannot change kind; add a new one.' });
+        const { issuer, settings, secret } = settingsOf(input);
+        if (await store.issuerTaken(trx, issuer, current.id))
+          throw new AppError('CONFLICT', { detail: 'Another provider already uses this issuer.' });
+        if (issuer !== current.issuer)
+          throw new AppError('CONFLICT', {
+            detail: 'The issuer of a provider cannot change (accounts are keyed on it); add a new provider.',
+          });
+        await probe(current.id, input, settings, secret);
+        const sealed = secret ? deps.barrier.seal(Buffer.from(secret, 'utf8'), flows.secretCtx(current.id)) : undefined;
+        await store.updateProvider(
+          trx,
+          {
+            id: current.id,
+            displayName: input.displayName,
+            issuer,
+            enabled: input.enabled,
+            settings: settings as unknown as Record<string, unknown>,
+            ...(sealed ? { secretSealed: sealed } : {}),
+          },
+          now(),
+        );
+        flows.forgetClient(flow, current.id);
+        return {
+          ...current,
+          displayName: input.displayName,
+          enabled: input.enabled,
+          settings,
+          hasSecret: current.hasSecret || sealed !== undefined,
+        };
+      },
+      async remove(trx: Trx, id: string): Promise<void> {
+        await store.deleteProvider(trx, id);
+        flows.forgetClient(flow, id);
+      },
+      metadata: async (id: string) => flows.metadataOf(flow, (await loadEnabled(id)).p),
+    },
+
+    mappings: {
+      list: (workspaceId: string) => store.mappingsOfWorkspace(db, workspaceId),
+      replace: (trx: Trx, workspaceId: string, providerId: string, list: readonly { group: string; role: Role }[]) =>
+        store.replaceMappings(trx, workspaceId, providerId, list),
+    },
+
+    enforcement: {
+      get: (workspaceId: string) => store.enforcement(db, workspaceId),
+      set: (trx: Trx, workspaceId: string, enforce: boolean) => store.setEnforcement(trx, workspaceId, enforce, now()),
+    },
+
+    /**
+     * Password sign-in under SSO enforcement: refused for a member of any enforcing workspace,
+     * except an owner there who has MFA enrolled (break-glass: allowed, and marked in the event).
+     */
+    async passwordPolicy(userId: string): Promise<'allow' | 'deny' | 'break-glass'> {
+      const enforcing = await store.enforcingWorkspaces(db, userId);
+      if (enforcing.length === 0) return 'allow';
+      const user = await deps.identity.users.find(userId);
+      const owner = enforcing.some((m) => m.role === 'owner');
+      return owner && user?.mfaEnabled ? 'break-glass' : 'deny';
+    },
+
+    async start(providerId: string, opts: { returnTo: string; linkUserId?: string | undefined }) {
+      const { p, secret } = await loadEnabled(providerId);
+      return flows.startFlow(flow, p, secret, opts);
+    },
+
+    /** The OIDC callback: checks, then accounts (see sso.accounts.ts); refusals are recorded here. */
+    async finishOidc(
+      providerId: string,
+      callbackUrl: URL,
+      cookieState: string | undefined,
+      ip: string | undefined,
+      record: RecordEvent,
+    ) {
+      return finishRecorded(providerId, 'oidc', record, async (p, secret) => {
+        const { asserted, pending } = await flows.finishOidc(flow, p, secret, callbackUrl, cookieState);
+        return {
+          ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)),
+          returnTo: pending.returnTo,
+        };
+      });
+    },
+    async finishSaml(
+      providerId: string,
+      body: { SAMLResponse: string; RelayState?: string | undefined },
+      cookieState: string | undefined,
+      ip: string | undefined,
+      record: RecordEvent,
+    ) {
+      return finishRecorded(providerId, 'saml', record, async (p) => {
+        const { asserted, pending } = await flows.finishSamlFlow(flow, p, body, cookieState);
+        return {
+          ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)),
+          returnTo: pending.returnTo,
+        };
+      });
+    },
+  };
+
+  async function finishRecorded<T>(
+    providerId: string,
+    method: 'oidc' | 'saml',
+    record: RecordEvent,
+    work: (p: Provider, secret: Buffer | null) => Promise<T>,
+  ): Promise<T> {
+    let provider: Provider | undefined;
+    try {
+      const { p, secret } = await loadEnabled(providerId);
+      provider = p;
+      if (p.kind !== method) throw new AppError('NOT_FOUND', { detail: 'No such sign-in provider.' });
+      return await work(p, secret);
+    } catch (err) {
+      const reason = err instanceof SsoRefusal ? err.reason : err instanceof AppError ? err.code : 'INTERNAL';
+      if (reason === 'groups-overage' && provider)
+        await store.setProviderError(
+          db,
+          provider.id,
+          'Group overage: the IdP left out the groups claim for a user in too many groups.',
+          now(),
+        );
+      // Refusals recorded by completeSignIn are marked; everything else is recorded here.
+      if (
+        !(err instanceof SsoRefusal && err.recorded) &&
+        !(err instanceof AppError && err.code === 'AUDIT_UNAVAILABLE')
+      )
+        await record({
+          action: 'identity.session.create',
+          outcome: 'failure',
+          resource: { type: 'user' },
+          details: { method, provider: providerId, reason },
+        });
+      throw err;
+    }
+  }
+}
+
+export type SsoModule = ReturnType<typeof createSsoModule>;
