@@ -45,6 +45,16 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['backups.target.create', '- - - - - - -', '-', 'Y'],
   ['backups.target.delete', '- - - - - - -', '-', 'Y'],
   ['backups.target.list', '- - - - - - -', '-', 'Y'],
+  ['retention.hold.create', '- - - - - - -', '-', 'Y'],
+  ['retention.hold.list', '- - - - - - -', '-', 'Y'],
+  ['retention.hold.release', '- - - - - - -', '-', 'Y'],
+  ['retention.purge.run', '- - - - - - -', '-', 'Y'],
+  ['retention.settings.read', '- - - - - - -', '-', 'Y'],
+  ['retention.settings.update', '- - - - - - -', '-', 'Y'],
+  ['retention.user.erase', '- - - - - - -', '-', 'Y'],
+  ['retention.user.export', '- - - - - - -', '-', 'Y'],
+  ['retention.workspace.cancel-termination', '- - - - - - -', '-', 'Y'],
+  ['retention.workspace.terminate', '- - - - - - -', '-', 'Y'],
   ['dataset.data.export', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.data.preview', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.data.query', 'Y Y Y Y Y - -', '-', '-'],
@@ -405,8 +415,8 @@ describe('attribute rules (ABAC) and guard rails', () => {
 });
 
 describe('operator, anonymous and unknown actions (default deny)', () => {
-  test('the operator keeps exactly its interim rights: keys.*, audit.*, backups.*, operator.* and nothing else', () => {
-    const interim = /^(keys|audit|backups|operator)\.[a-z-]+\.[a-z-]+$/;
+  test('the operator keeps exactly its interim rights: keys.*, audit.*, backups.*, retention.*, operator.* and nothing else', () => {
+    const interim = /^(keys|audit|backups|retention|operator)\.[a-z-]+\.[a-z-]+$/;
     for (const action of ac.actions) {
       assert.equal(ac.authorize(OPERATOR, action).allowed, interim.test(action), action);
       // Routes with a :ws parameter give the operator a workspace; nothing changes.

@@ -39,6 +39,7 @@ import {
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
+import { retentionRoutes, type RetentionService } from '../modules/retention/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -74,6 +75,7 @@ export interface AppDeps {
   uploads: UploadSessions;
   query: QueryService;
   backups: BackupsService;
+  retention: RetentionService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -186,6 +188,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     pipeline,
   );
   registerRoutes(fastify, backupsRoutes({ backups: deps.backups }), pipeline);
+  registerRoutes(fastify, retentionRoutes({ retention: deps.retention }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   registerRoutes(

@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
 import { createBackupScheduler } from '../modules/backups/index.ts';
+import { createRetentionScheduler } from '../modules/retention/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases, backups, auditTrail }: Modules,
+  { barrier, uploads, datasets, drives, leases, backups, retention, auditTrail }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
@@ -71,6 +72,27 @@ export function startJobs(
   }, 60_000);
   backupTimer.unref();
   timers.push(backupTimer);
+  // The daily retention purge (maintenance_jobs, claimed with SKIP LOCKED).
+  const purger = createRetentionScheduler({
+    db: retention.db,
+    retention,
+    owner: `${leases.owner}`,
+    record: (input) => auditTrail.recordCommitted(input),
+  });
+  let purging = false;
+  const purgeTimer = setInterval(() => {
+    if (purging || barrier.isSealed) return;
+    purging = true;
+    purger
+      .tick()
+      .then(
+        (r) => r.ran.length > 0 && logger.info(r, 'retention purge ran'),
+        (err: unknown) => logger.error({ err }, 'retention purge failed'),
+      )
+      .finally(() => (purging = false));
+  }, 60_000);
+  purgeTimer.unref();
+  timers.push(purgeTimer);
   return async () => {
     for (const t of timers) clearInterval(t);
   };

@@ -20,6 +20,7 @@ import type { AuditModule } from '../modules/audit/index.ts';
 import type { IdentityModule } from '../modules/identity/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { BackupsService } from '../modules/backups/index.ts';
+import type { RetentionService } from '../modules/retention/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { startJobs } from './jobs.ts';
 import { buildModules, type BuildOptions } from './modules.ts';
@@ -46,6 +47,7 @@ export interface RunningServer {
   datasets: DatasetsService;
   uploads: UploadSessions;
   backups: BackupsService;
+  retention: RetentionService;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -145,6 +147,7 @@ export async function startServer(
       datasets: m.datasets,
       uploads: m.uploads,
       backups: m.backups,
+      retention: m.retention,
       logger,
       database,
       httpsPort,

@@ -35,6 +35,7 @@ import {
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
 import { createQueryModule, type QueryService } from '../modules/query/index.ts';
 import { createBackupsService, type BackupsService } from '../modules/backups/index.ts';
+import { createRetentionService, type RetentionService } from '../modules/retention/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 
 export interface Modules {
@@ -54,6 +55,7 @@ export interface Modules {
   query: QueryService;
   leases: LeaseHolder;
   backups: BackupsService;
+  retention: RetentionService;
   verifyOperatorToken: (presented: string) => boolean;
   /** The one-time setup token issued at this start (no users yet), and the 0600 file holding it. */
   setup?: { token: string; file: string };
@@ -178,6 +180,13 @@ export async function buildModules(
     owner: `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}`,
     ...(opts.now ? { now: opts.now } : {}),
   });
+  const retention = createRetentionService({
+    db: database.db,
+    audit: auditModule,
+    workspaceKeys,
+    taskLogDir: path.join(config.STRONGROOM_HOME, 'logs', 'tasks'),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   return {
     barrier,
     keys,
@@ -193,6 +202,7 @@ export async function buildModules(
     query: query.service,
     leases,
     backups,
+    retention,
     verifyOperatorToken,
     ...(setup ? { setup } : {}),
   };

@@ -9,3 +9,4 @@ export { formatProblem } from './audit.verify.ts';
 export { exportDir } from './audit.export.ts';
 export type { AuditKeys } from './audit.keys.ts';
 export type { Executor } from './audit.store.ts';
+export { prunablePoint, pruneThrough, prunedStart, type PruneEvidence } from './audit.retention.ts';
