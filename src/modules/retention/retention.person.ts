@@ -70,10 +70,18 @@ export function createPersonRights(deps: { db: Kysely<Database>; audit: Pick<Aud
     },
 
     /**
-     * Erases a user inside `trx` (the caller's transaction, which also records the event).
+     * Erases a user inside `trx` (the caller's transaction, which also records the event);
+     * `emailHmac` from `erasureHmac`.
      * Refused while a legal hold covers the user, or when they are a workspace's only owner.
      */
-    async erasePerson(trx: Db, userId: string) {
+    /** The HMAC of the account's email (the erasure event's pseudonym); NOT_FOUND for an unknown id. */
+    async erasureHmac(userId: string): Promise<string> {
+      const account = await person.readAccount(deps.db, userId);
+      if (!account) throw new AppError('NOT_FOUND', { detail: 'No such user.' });
+      return deps.audit.hmac(account.email.toLowerCase());
+    },
+
+    async erasePerson(trx: Db, userId: string, emailHmac: string) {
       const account = await person.readAccount(trx, userId);
       if (!account) throw new AppError('NOT_FOUND', { detail: 'No such user.' });
       if (account.email.endsWith('@erased.invalid')) throw new AppError('CONFLICT', { detail: 'This user was already erased.' });
@@ -87,7 +95,6 @@ export function createPersonRights(deps: { db: Kysely<Database>; audit: Pick<Aud
         throw new AppError('CONFLICT', {
           detail: `This user is the only owner of ${sole.join(', ')}; make someone else owner first.`,
         });
-      const emailHmac = await deps.audit.hmac(account.email.toLowerCase());
       const counts = await person.erasePerson(trx, userId, account.email);
       return { userId, emailHmac, ...counts };
     },

@@ -85,7 +85,8 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       schema: { body: holdBody },
       handler: async ({ input, event, trx, actor }) => {
         const { id } = await retention.addHold(trx, actor, input.body);
-        event.resource({ type: 'legal-hold', id, ...(input.body.workspace ? { workspace: input.body.workspace } : {}) });
+        const ws = input.body.scope === 'workspace' ? input.body.target : input.body.workspace;
+        event.resource({ type: 'legal-hold', id, ...(ws ? { workspace: ws } : {}) });
         event.details({ scope: input.body.scope, target: input.body.target, reason: input.body.reason });
         return { id };
       },
@@ -120,14 +121,18 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       url: '/api/v1/retention/users/:id/erase',
       action: 'retention.user.erase',
       resource: 'system',
-      run: 'write',
+      run: 'stream',
       consumes: [],
       schema: { params: userParams },
-      handler: async ({ input, event, trx }) => {
+      handler: async ({ input, event, commit }) => {
         event.resource({ type: 'user', id: input.params.id });
-        const r = await retention.erasePerson(trx, input.params.id);
-        event.details({ ...r });
-        return r;
+        // The HMAC key is loaded outside the transaction (PGlite has one session).
+        const emailHmac = await retention.erasureHmac(input.params.id);
+        return commit(async (trx) => {
+          const r = await retention.erasePerson(trx, input.params.id, emailHmac);
+          event.details({ ...r });
+          return r;
+        });
       },
     }),
     route({
