@@ -57,7 +57,10 @@ for (const backend of BACKENDS) {
       const person = await createUser(app, EMAIL, { workspace: 'acme', displayName: NAME });
       personId = person.id;
       await login(app, EMAIL);
-      assert.equal((await app.req('/api/v1/auth/login', jsonBody({ email: EMAIL, password: 'wrong one!' }))).status, 401);
+      assert.equal(
+        (await app.req('/api/v1/auth/login', jsonBody({ email: EMAIL, password: 'wrong one!' }))).status,
+        401,
+      );
       await app.server.workspaceKeys.encryptorFor('doomed');
     });
     after(async () => {
@@ -71,7 +74,11 @@ for (const backend of BACKENDS) {
       const set = await app.asOperator('/api/v1/retention', jsonBody({ 'task-logs': 90 }, 'PUT'));
       assert.equal(set.status, 200, set.body);
       assert.equal(body(set).classes['task-logs'], 90);
-      await expectAudit(app, { action: 'retention.settings.update', actorId: 'operator', details: { 'task-logs': 90 } });
+      await expectAudit(app, {
+        action: 'retention.settings.update',
+        actorId: 'operator',
+        details: { 'task-logs': 90 },
+      });
       const bad = await app.asOperator('/api/v1/retention', jsonBody({ audit: 0 }, 'PUT'));
       assert.equal(bad.status, 422);
       assert.match(bad.headers['content-type'] as string, /application\/problem\+json/);
@@ -123,14 +130,23 @@ for (const backend of BACKENDS) {
       await app.server.audit.checkpointNow();
       const dump = await dumpAll(app);
       for (const canary of [EMAIL, NAME]) {
-        assert.ok(!dump.includes(canary), `${canary} is in the database: ${dump.split('\n').filter((l) => l.includes(canary)).join(' | ')}`);
+        assert.ok(
+          !dump.includes(canary),
+          `${canary} is in the database: ${dump
+            .split('\n')
+            .filter((l) => l.includes(canary))
+            .join(' | ')}`,
+        );
         assert.ok(!app.logs.join('\n').includes(canary), `${canary} is in the logs`);
       }
       const report = await app.server.audit.verify();
       assert.equal(report.ok, true, JSON.stringify(report.problems));
       // (A later sign-in attempt with the erased email counts in login_throttle under that email
       // again, until the throttle window ends: outside what erasure can control.)
-      assert.equal((await app.req('/api/v1/auth/login', jsonBody({ email: EMAIL, password: 'x'.repeat(16) }))).status, 401);
+      assert.equal(
+        (await app.req('/api/v1/auth/login', jsonBody({ email: EMAIL, password: 'x'.repeat(16) }))).status,
+        401,
+      );
     });
 
     test('the audit purge over a simulated year: blocked by a hold, then pruned through a signed checkpoint, verify green', async (t) => {
@@ -177,7 +193,10 @@ for (const backend of BACKENDS) {
       const none = await app.asOperator('/api/v1/retention/terminations', jsonBody({ workspace: 'nowhere' }));
       assert.equal(none.status, 404);
 
-      assert.equal((await app.asOperator('/api/v1/retention/terminations', jsonBody({ workspace: 'doomed' }))).status, 201);
+      assert.equal(
+        (await app.asOperator('/api/v1/retention/terminations', jsonBody({ workspace: 'doomed' }))).status,
+        201,
+      );
       await expectAudit(app, { action: 'retention.workspace.terminate', resource: { id: 'doomed' } });
       const hold = body(
         await app.asOperator('/api/v1/holds', jsonBody({ scope: 'workspace', target: 'doomed', reason: 'subpoena' })),

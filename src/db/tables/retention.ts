@@ -6,7 +6,11 @@ type Ts = ColumnType<Date, Date | string, Date | string>;
 
 /** Tables of the retention module (migration 0020). */
 export interface RetentionTables {
-  retention_classes: { class: string; days: number; updated_at: ColumnType<Date, Date | string | undefined, Date | string> };
+  retention_classes: {
+    class: string;
+    days: number;
+    updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  };
   legal_holds: {
     id: string;
     scope: 'workspace' | 'dataset' | 'user';

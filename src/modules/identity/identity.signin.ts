@@ -175,10 +175,7 @@ export async function signIn(
   return deps.db.transaction().execute(async (trx) => {
     const sessionId = await createSession(deps, trx, user.id, strength, ip);
     const actor = { id: user.id, kind: 'user' as const, roles: [], attributes: {}, authMethod: strength };
-    await record(
-      { action: SIGN_IN, actor, resource: { type: 'user', id: user.id }, details: { strength } },
-      trx,
-    );
+    await record({ action: SIGN_IN, actor, resource: { type: 'user', id: user.id }, details: { strength } }, trx);
     return { user, sessionId, strength };
   });
 }

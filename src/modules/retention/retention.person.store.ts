@@ -28,8 +28,16 @@ export async function readPersonRows(db: Db, userId: string) {
       .select(['id', 'name', 'workspace_id', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'last_used_at'])
       .where('user_id', '=', userId)
       .execute(),
-    db.selectFrom('external_identities').select(['issuer', 'subject', 'created_at']).where('user_id', '=', userId).execute(),
-    db.selectFrom('totp_secrets').select(['created_at', 'confirmed_at']).where('user_id', '=', userId).executeTakeFirst(),
+    db
+      .selectFrom('external_identities')
+      .select(['issuer', 'subject', 'created_at'])
+      .where('user_id', '=', userId)
+      .execute(),
+    db
+      .selectFrom('totp_secrets')
+      .select(['created_at', 'confirmed_at'])
+      .where('user_id', '=', userId)
+      .executeTakeFirst(),
   ]);
   return { memberships, sessions, tokens, identities, totp };
 }
@@ -56,7 +64,9 @@ export async function erasePerson(db: Db, userId: string, email: string): Promis
     totp:
       n(await db.deleteFrom('totp_secrets').where('user_id', '=', userId).executeTakeFirst()) +
       n(await db.deleteFrom('totp_used_steps').where('user_id', '=', userId).executeTakeFirst()),
-    throttle: n(await db.deleteFrom('login_throttle').where('key', '=', `acct:${email.toLowerCase()}`).executeTakeFirst()),
+    throttle: n(
+      await db.deleteFrom('login_throttle').where('key', '=', `acct:${email.toLowerCase()}`).executeTakeFirst(),
+    ),
   };
   await db
     .updateTable('users')

@@ -27,7 +27,12 @@ export function createPersonRights(deps: { db: Kysely<Database>; audit: Pick<Aud
       const events: AuditEvent[] = [];
       let cursor: string | undefined;
       do {
-        const page = await deps.audit.search({ actor: userId, limit: 1000, order: 'asc', ...(cursor ? { cursor } : {}) });
+        const page = await deps.audit.search({
+          actor: userId,
+          limit: 1000,
+          order: 'asc',
+          ...(cursor ? { cursor } : {}),
+        });
         events.push(...page.events);
         cursor = page.nextCursor ?? undefined;
       } while (cursor && events.length < EXPORT_EVENT_LIMIT);
@@ -44,7 +49,11 @@ export function createPersonRights(deps: { db: Kysely<Database>; audit: Pick<Aud
           createdAt: iso(account.created_at),
           updatedAt: iso(account.updated_at),
         },
-        memberships: rows.memberships.map((m) => ({ workspace: m.workspace_id, role: m.role, since: iso(m.created_at) })),
+        memberships: rows.memberships.map((m) => ({
+          workspace: m.workspace_id,
+          role: m.role,
+          since: iso(m.created_at),
+        })),
         sessions: rows.sessions.map((s) => ({
           strength: s.strength,
           createdAt: iso(s.created_at),
@@ -63,7 +72,11 @@ export function createPersonRights(deps: { db: Kysely<Database>; audit: Pick<Aud
           revokedAt: iso(t.revoked_at),
           lastUsedAt: iso(t.last_used_at),
         })),
-        externalIdentities: rows.identities.map((i) => ({ issuer: i.issuer, subject: i.subject, since: iso(i.created_at) })),
+        externalIdentities: rows.identities.map((i) => ({
+          issuer: i.issuer,
+          subject: i.subject,
+          since: iso(i.created_at),
+        })),
         auditEvents: events,
         auditEventsTruncated: cursor !== undefined,
       };
@@ -84,7 +97,8 @@ export function createPersonRights(deps: { db: Kysely<Database>; audit: Pick<Aud
     async erasePerson(trx: Db, userId: string, emailHmac: string) {
       const account = await person.readAccount(trx, userId);
       if (!account) throw new AppError('NOT_FOUND', { detail: 'No such user.' });
-      if (account.email.endsWith('@erased.invalid')) throw new AppError('CONFLICT', { detail: 'This user was already erased.' });
+      if (account.email.endsWith('@erased.invalid'))
+        throw new AppError('CONFLICT', { detail: 'This user was already erased.' });
       const holds = await holdsOnUser(trx, userId);
       if (holds.length > 0)
         throw new AppError('CONFLICT', {

@@ -72,14 +72,26 @@ export function createRetentionScheduler(deps: {
         .onConflict((oc) => oc.columns(['kind', 'run_at']).doNothing())
         .execute();
       const ran: string[] = [];
-      for (let job; (job = await claim(now())); ) {
+      for (let job; (job = await claim(now()));) {
         const resource = { type: 'maintenance-job', id: job.id };
-        await deps.record({ actor: SYSTEM_ACTOR, action: 'retention.purge.run', resource, outcome: 'success', details: { scheduled: true, attempt: job.attempts + 1 } });
+        await deps.record({
+          actor: SYSTEM_ACTOR,
+          action: 'retention.purge.run',
+          resource,
+          outcome: 'success',
+          details: { scheduled: true, attempt: job.attempts + 1 },
+        });
         try {
           await finish(job.id, true, await deps.retention.purge(now()));
         } catch (err) {
           await finish(job.id, false, { error: err instanceof Error ? err.name : 'failed' });
-          await deps.record({ actor: SYSTEM_ACTOR, action: 'retention.purge.run', resource, outcome: 'failure', details: { scheduled: true } });
+          await deps.record({
+            actor: SYSTEM_ACTOR,
+            action: 'retention.purge.run',
+            resource,
+            outcome: 'failure',
+            details: { scheduled: true },
+          });
         }
         ran.push(job.id);
       }

@@ -150,7 +150,8 @@ export function createRetentionService(deps: RetentionDeps) {
     },
 
     async setClasses(trx: store.Db, update: ClassesUpdate): Promise<Record<RetentionClass, number>> {
-      for (const [cls, days] of Object.entries(update)) if (days !== undefined) await store.writeClass(trx, cls as RetentionClass, days);
+      for (const [cls, days] of Object.entries(update))
+        if (days !== undefined) await store.writeClass(trx, cls as RetentionClass, days);
       return store.readClasses(trx);
     },
 
@@ -188,7 +189,9 @@ export function createRetentionService(deps: RetentionDeps) {
       if (!(await store.workspaceExists(trx, ws))) throw new AppError('NOT_FOUND', { detail: 'No such workspace.' });
       const existing = await store.readTermination(trx, ws);
       if (existing && existing.state !== 'cancelled')
-        throw new AppError('CONFLICT', { detail: `Workspace ${ws} is already ${existing.state === 'pending' ? 'terminated' : 'purged'}.` });
+        throw new AppError('CONFLICT', {
+          detail: `Workspace ${ws} is already ${existing.state === 'pending' ? 'terminated' : 'purged'}.`,
+        });
       const days = (await store.readClasses(trx))['terminated-workspaces'];
       const at = now();
       const purgeAfter = new Date(at.getTime() + days * DAY);
