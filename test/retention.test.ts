@@ -220,6 +220,21 @@ for (const backend of BACKENDS) {
       assert.equal((await app.server.audit.verify()).ok, true);
     });
 
+    test('a backup taken after the purge and the erasure passes its restore drill (pruned chain verified)', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      await app.server.drives.ensureDefaults();
+      const target = await app.asOperator(
+        '/api/v1/backups/targets',
+        jsonBody({ name: 'local', workspace: 'kept', drive: 'default', prefix: 'bk' }),
+      );
+      assert.equal(target.status, 201, target.body);
+      const created = await app.asOperator('/api/v1/backups', jsonBody({}));
+      assert.equal(created.status, 201, created.body);
+      const drill = await app.asOperator(`/api/v1/backups/${body(created).id}/verify`, jsonBody({}));
+      assert.equal(drill.status, 200, drill.body);
+      assert.equal(body(drill).ok, true, drill.body);
+    });
+
     test('the daily purge job runs once per day across two instances', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
       let now = new Date(Date.now() + 400 * DAY);
