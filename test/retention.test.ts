@@ -8,6 +8,8 @@
  * once across two instances.
  */
 import assert from 'node:assert/strict';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { createRetentionScheduler } from '../src/modules/retention/index.ts';
@@ -233,6 +235,24 @@ for (const backend of BACKENDS) {
       const drill = await app.asOperator(`/api/v1/backups/${body(created).id}/verify`, jsonBody({}));
       assert.equal(drill.status, 200, drill.body);
       assert.equal(body(drill).ok, true, drill.body);
+    });
+
+    test('task logs past their class are deleted after their evidence event', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const dir = path.join(app.home, 'logs', 'tasks');
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'rewrap-old.jsonl'), '{}\n');
+      await writeFile(path.join(dir, 'rewrap-new.jsonl'), '{}\n');
+      const old = new Date(Date.now() - 400 * DAY);
+      await utimes(path.join(dir, 'rewrap-old.jsonl'), old, old);
+      const r = await app.server.retention.purge();
+      assert.equal(r.taskLogs, 1);
+      const left = await readdir(dir);
+      assert.ok(left.includes('rewrap-new.jsonl') && !left.includes('rewrap-old.jsonl'), left.join());
+      await expectAudit(app, {
+        action: 'retention.purge.run',
+        details: { class: 'task-logs', files: 1, first: 'rewrap-old.jsonl' },
+      });
     });
 
     test('the daily purge job runs once per day across two instances', async (t) => {
