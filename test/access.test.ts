@@ -136,8 +136,10 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['vault.secret.reveal', 'Y Y - - - - -', '-', '-'],
   ['vault.secret.undelete', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.update', 'Y Y - Y - - -', '-', '-'],
+  ['workspace.workspace.cancel-termination', 'Y - - - - - -', '-', '-'],
   ['workspace.workspace.delete', 'Y - - - - - -', '-', '-'],
   ['workspace.workspace.read', 'Y Y Y Y Y Y Y', '-', '-'],
+  ['workspace.workspace.terminate', 'Y - - - - - -', '-', '-'],
   ['workspace.workspace.update', 'Y Y - - - - -', '-', '-'],
 ];
 

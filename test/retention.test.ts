@@ -16,7 +16,7 @@ import { createRetentionScheduler } from '../src/modules/retention/index.ts';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
-import { createUser, createWorkspace, jsonBody, login } from './helpers/identity.ts';
+import { createUser, createWorkspace, jsonBody, login, ownerSession } from './helpers/identity.ts';
 import { requirePeer } from './helpers/peers.ts';
 
 type Any = any;
@@ -253,6 +253,24 @@ for (const backend of BACKENDS) {
         action: 'retention.purge.run',
         details: { class: 'task-logs', files: 1, first: 'rewrap-old.jsonl' },
       });
+    });
+
+    test("a workspace's owner (re-authenticated, MFA) terminates it and cancels; other roles may not", async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const owner = await ownerSession(app, undefined, 'kept');
+      await createUser(app, 'eng@corp.test', { workspace: 'kept', role: 'admin' });
+      const admin = await login(app, 'eng@corp.test');
+      const refused = await admin.req('/api/v1/workspaces/kept/termination', { method: 'POST' });
+      assert.equal(refused.status, 403);
+      await expectAudit(app, { action: 'workspace.workspace.terminate', outcome: 'denied', resource: { id: 'kept' } });
+      const done = await owner.session.req('/api/v1/workspaces/kept/termination', { method: 'POST' });
+      assert.equal(done.status, 201, done.body);
+      await expectAudit(app, { action: 'workspace.workspace.terminate', outcome: 'success', actorId: owner.user.id });
+      const cancelled = await owner.session.req('/api/v1/workspaces/kept/termination', { method: 'DELETE' });
+      assert.equal(cancelled.status, 200, cancelled.body);
+      await expectAudit(app, { action: 'workspace.workspace.cancel-termination', outcome: 'success' });
+      const other = await owner.session.req('/api/v1/workspaces/acme/termination', { method: 'POST' });
+      assert.equal(other.status, 404, 'an owner of kept is nobody in acme (not even told it exists)');
     });
 
     test('the daily purge job runs once per day across two instances', async (t) => {

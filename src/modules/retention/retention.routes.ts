@@ -1,6 +1,7 @@
 /**
  * Retention, legal holds, workspace termination and a person's rights over HTTPS — declarations
- * only. Every route is the operator's for now (resource `system`, Cedar actions `retention.*`).
+ * only. Every route is the operator's (resource `system`, Cedar actions `retention.*`) but a
+ * workspace's own termination, which its owners may also request and cancel (re-authenticated).
  * The purge runs as `stream`: its event is committed before the work starts (fail-closed), and
  * each purge step records its own evidence event with what it deleted.
  */
@@ -159,6 +160,36 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       schema: { params: wsParams },
       handler: async ({ input, event, trx }) => {
         event.resource({ type: 'workspace', id: input.params.ws, workspace: input.params.ws });
+        await retention.cancelTermination(trx, input.params.ws);
+        return { cancelled: input.params.ws };
+      },
+    }),
+    // The workspace's own owners (re-authenticated) may terminate it and cancel that.
+    route({
+      method: 'POST',
+      url: '/api/v1/workspaces/:ws/termination',
+      action: 'workspace.workspace.terminate',
+      resource: 'workspace',
+      reauth: true,
+      run: 'write',
+      status: 201,
+      consumes: [],
+      schema: { params: wsParams },
+      handler: async ({ input, event, trx, actor }) => {
+        const r = await retention.terminate(trx, actor, input.params.ws);
+        event.details({ purgeAfter: r.purgeAfter, graceDays: r.graceDays });
+        return r;
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/v1/workspaces/:ws/termination',
+      action: 'workspace.workspace.cancel-termination',
+      resource: 'workspace',
+      reauth: true,
+      run: 'write',
+      schema: { params: wsParams },
+      handler: async ({ input, trx }) => {
         await retention.cancelTermination(trx, input.params.ws);
         return { cancelled: input.params.ws };
       },
