@@ -133,6 +133,16 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['sso.enforcement.update', 'Y Y - - - - -', '-', '-'],
   ['sso.mapping.update', 'Y Y - - - - -', '-', '-'],
   ['sso.settings.read', 'Y Y - - - - Y', '-', '-'],
+  ['retention.hold.create', '- - - - - - -', '-', 'Y'],
+  ['retention.hold.list', '- - - - - - -', '-', 'Y'],
+  ['retention.hold.release', '- - - - - - -', '-', 'Y'],
+  ['retention.purge.run', '- - - - - - -', '-', 'Y'],
+  ['retention.settings.read', '- - - - - - -', '-', 'Y'],
+  ['retention.settings.update', '- - - - - - -', '-', 'Y'],
+  ['retention.user.erase', '- - - - - - -', '-', 'Y'],
+  ['retention.user.export', '- - - - - - -', '-', 'Y'],
+  ['retention.workspace.cancel-termination', '- - - - - - -', '-', 'Y'],
+  ['retention.workspace.terminate', '- - - - - - -', '-', 'Y'],
   ['vault.secret.create', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.delete', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.destroy', 'Y Y - - - - -', '-', '-'],
@@ -141,8 +151,10 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['vault.secret.reveal', 'Y Y - - - - -', '-', '-'],
   ['vault.secret.undelete', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.update', 'Y Y - Y - - -', '-', '-'],
+  ['workspace.workspace.cancel-termination', 'Y - - - - - -', '-', '-'],
   ['workspace.workspace.delete', 'Y - - - - - -', '-', '-'],
   ['workspace.workspace.read', 'Y Y Y Y Y Y Y', '-', '-'],
+  ['workspace.workspace.terminate', 'Y - - - - - -', '-', '-'],
   ['workspace.workspace.update', 'Y Y - - - - -', '-', '-'],
 ];
 
@@ -420,8 +432,8 @@ describe('attribute rules (ABAC) and guard rails', () => {
 });
 
 describe('operator, anonymous and unknown actions (default deny)', () => {
-  test('the operator keeps exactly its interim rights: keys.*, audit.*, backups.*, operator.*, posture.*, task.* and nothing else', () => {
-    const interim = /^(keys|audit|backups|operator|posture|task)\.[a-z-]+\.[a-z-]+$/;
+  test('the operator keeps exactly its interim rights: keys.*, audit.*, backups.*, retention.*, operator.*, posture.*, task.* and nothing else', () => {
+    const interim = /^(keys|audit|backups|retention|operator|posture|task)\.[a-z-]+\.[a-z-]+$/;
     for (const action of ac.actions) {
       assert.equal(ac.authorize(OPERATOR, action).allowed, interim.test(action), action);
       // Routes with a :ws parameter give the operator a workspace; nothing changes.

@@ -26,6 +26,7 @@ import { registerEvidenceCommand } from './evidence.command.ts';
 import { registerTaskCommand } from './task.command.ts';
 import { registerQueryCommand } from './query.command.ts';
 import { registerSsoCommand } from './sso.command.ts';
+import { registerRetentionCommand } from './retention.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -58,6 +59,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerEvidenceCommand(program);
   registerTaskCommand(program);
   registerSsoCommand(program);
+  registerRetentionCommand(program);
   registerConfigCommand(program);
   return program;
 }

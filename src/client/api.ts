@@ -446,6 +446,24 @@ export function createApi(t: JsonTransport) {
       setEnforcement: (w: string, enforce: boolean) =>
         t.request<{ enforce: boolean }>('PUT', p.ssoEnforcement(w), { enforce }),
     },
+    /** Retention, legal holds, termination and a person's rights (operator). */
+    retention: {
+      show: () => t.request<Record<string, unknown>>('GET', `${API}/retention`),
+      set: (classes: Record<string, number>) => t.request<Record<string, unknown>>('PUT', `${API}/retention`, classes),
+      purge: () => t.request<Record<string, unknown>>('POST', `${API}/retention/purge`),
+      holds: (all = false) => t.request<{ holds: unknown[] }>('GET', `${API}/holds${all ? '?all=true' : ''}`),
+      addHold: (body: { scope: string; target: string; workspace?: string; reason: string }) =>
+        t.request<{ id: string }>('POST', `${API}/holds`, body),
+      releaseHold: (id: string) => t.request<{ released: string }>('DELETE', `${API}/holds/${encodeURIComponent(id)}`),
+      exportUser: (id: string) =>
+        t.request<Record<string, unknown>>('GET', `${API}/retention/users/${encodeURIComponent(id)}/export`),
+      eraseUser: (id: string) =>
+        t.request<Record<string, unknown>>('POST', `${API}/retention/users/${encodeURIComponent(id)}/erase`),
+      terminate: (workspace: string) =>
+        t.request<Record<string, unknown>>('POST', `${API}/retention/terminations`, { workspace }),
+      cancelTermination: (ws: string) =>
+        t.request<Record<string, unknown>>('DELETE', `${API}/retention/terminations/${encodeURIComponent(ws)}`),
+    },
   };
 }
 

@@ -13,6 +13,7 @@ import type { SsoTables } from './tables/sso.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 import type { BackupsTables } from './tables/backups.ts';
+import type { RetentionTables } from './tables/retention.ts';
 
 export interface Database
   extends
@@ -26,4 +27,5 @@ export interface Database
     DatasetsTables,
     BackupsTables,
     PostureTables,
-    SsoTables {}
+    SsoTables,
+    RetentionTables {}

@@ -40,6 +40,7 @@ import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import { ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
+import { retentionRoutes, type RetentionService } from '../modules/retention/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -79,6 +80,7 @@ export interface AppDeps {
   query: QueryService;
   backups: BackupsService;
   sso: SsoModule;
+  retention: RetentionService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
   accessControl: AccessControl;
@@ -222,6 +224,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     );
     registerRoutes(scope, ssoPublicRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
   });
+  registerRoutes(fastify, retentionRoutes({ retention: deps.retention }), pipeline);
+  registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
   registerRoutes(
     fastify,

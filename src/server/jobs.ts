@@ -8,9 +8,10 @@ import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
 import { createBackupScheduler } from '../modules/backups/index.ts';
 import { rotateIfDue } from '../modules/keys/index.ts';
+import { createRetentionScheduler } from '../modules/retention/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases, backups, posture, keys, auditTrail, tasks }: Modules,
+  { barrier, uploads, datasets, drives, leases, backups, retention, posture, keys, auditTrail, tasks }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
@@ -135,6 +136,27 @@ export function startJobs(
     timer.unref();
     timers.push(timer);
   }
+  // The daily retention purge (maintenance_jobs, claimed with SKIP LOCKED).
+  const purger = createRetentionScheduler({
+    db: retention.db,
+    retention,
+    owner: `${leases.owner}`,
+    record: (input) => auditTrail.recordCommitted(input),
+  });
+  let purging = false;
+  const purgeTimer = setInterval(() => {
+    if (purging || barrier.isSealed) return;
+    purging = true;
+    purger
+      .tick()
+      .then(
+        (r) => r.ran.length > 0 && logger.info(r, 'retention purge ran'),
+        (err: unknown) => logger.error({ err }, 'retention purge failed'),
+      )
+      .finally(() => (purging = false));
+  }, 60_000);
+  purgeTimer.unref();
+  timers.push(purgeTimer);
   return async () => {
     for (const t of timers) clearInterval(t);
   };

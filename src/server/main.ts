@@ -22,6 +22,7 @@ import type { IdentityModule } from '../modules/identity/index.ts';
 import type { SsoModule } from '../modules/sso/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { BackupsService } from '../modules/backups/index.ts';
+import type { RetentionService } from '../modules/retention/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { observePosture } from './posture-metrics.ts';
 import type { PostureWiring } from './posture-wiring.ts';
@@ -54,6 +55,7 @@ export interface RunningServer {
   posture: PostureWiring;
   tasks: TaskLogs;
   sso: SsoModule;
+  retention: RetentionService;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -163,6 +165,7 @@ export async function startServer(
       posture: m.posture,
       tasks: m.tasks,
       sso: m.sso,
+      retention: m.retention,
       logger,
       database,
       httpsPort,

@@ -36,6 +36,7 @@ import { createVaultService, type VaultService } from '../modules/vault/index.ts
 import { createQueryModule, type QueryService } from '../modules/query/index.ts';
 import { createBackupsService, type BackupsService } from '../modules/backups/index.ts';
 import { createSsoModule, type SsoModule } from '../modules/sso/index.ts';
+import { createRetentionService, type RetentionService } from '../modules/retention/index.ts';
 import { createAuditContext, type AuditContext } from './audit-context.ts';
 import { buildPosture, type PostureWiring } from './posture-wiring.ts';
 import { buildTaskLogs } from './system-drive.ts';
@@ -59,6 +60,7 @@ export interface Modules {
   leases: LeaseHolder;
   backups: BackupsService;
   sso: SsoModule;
+  retention: RetentionService;
   verifyOperatorToken: (presented: string) => boolean;
   /** The one-time setup token issued at this start (no users yet), and the 0600 file holding it. */
   setup?: { token: string; file: string };
@@ -223,6 +225,13 @@ export async function buildModules(
     owner: `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}`,
     ...(opts.now ? { now: opts.now } : {}),
   });
+  const retention = createRetentionService({
+    db: database.db,
+    audit: auditModule,
+    workspaceKeys,
+    taskLogDir: path.join(config.STRONGROOM_HOME, 'logs', 'tasks'),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   return {
     barrier,
     keys,
@@ -239,6 +248,7 @@ export async function buildModules(
     leases,
     backups,
     sso,
+    retention,
     verifyOperatorToken,
     ...(setup ? { setup } : {}),
     posture,

@@ -17,6 +17,7 @@ import * as m0012 from './0012-drive-checks.ts';
 import * as m0014 from './0014-sso.ts';
 import * as m0015 from './0015-backups.ts';
 import * as m0016 from './0016-posture.ts';
+import * as m0020 from './0020-retention.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '0014-sso': m0014,
   '0015-backups': m0015,
   '0016-posture': m0016,
+  '0020-retention': m0020,
 };

@@ -8,19 +8,22 @@ import { verifyTrail, type VerifyProblem, type VerifyReport } from '../../core/a
 import { loadPublicKeys } from './audit.keys.ts';
 import { readExport } from './audit.export.ts';
 import { eventPages, listCheckpoints, type Executor } from './audit.store.ts';
+import { prunedStart } from './audit.retention.ts';
 
 /** Verifies the whole trail; never throws for tampered data (it is in the report). */
 export async function verifyAuditTrail(db: Executor, logDir: string, pageSize = 5000): Promise<VerifyReport> {
-  const [publicKeys, checkpoints, exported] = await Promise.all([
+  const [publicKeys, checkpoints, exported, prunedBefore] = await Promise.all([
     loadPublicKeys(db),
     listCheckpoints(db),
     readExport(logDir),
+    prunedStart(db),
   ]);
   const report = await verifyTrail({
     events: eventPages(db, 1, Number.MAX_SAFE_INTEGER, pageSize),
     checkpoints,
     exported: { checkpoints: exported.checkpoints, segments: exported.segments },
     publicKeys,
+    ...(prunedBefore === undefined ? {} : { prunedBefore }),
   });
   return withProblems(report, exported.problems);
 }

@@ -212,6 +212,7 @@ export async function claimJob(db: Kysely<Database>, owner: string, now: Date, l
       .selectFrom('maintenance_jobs')
       .select(['id', 'kind', 'run_at', 'attempts'])
       .where('run_at', '<=', now)
+      .where('kind', 'in', ['backup', 'drill'])
       .where((eb) =>
         eb.or([eb('state', '=', 'pending'), eb.and([eb('state', '=', 'running'), eb('lease_expires_at', '<', now)])]),
       )

@@ -149,7 +149,8 @@ export async function checkCredentials(
 /**
  * Password step: a new session (`password-pending-mfa` when MFA is enrolled: it can only finish
  * sign-in) and its `identity.session.create` event in one transaction. A refusal is recorded
- * (never with the password; with the email only when it names an account) and answered 401.
+ * (never with the password nor the email: the resource names the account by its id, so an
+ * erased account's events lead to no one) and answered 401.
  */
 export async function signIn(
   deps: SignInDeps,
@@ -166,7 +167,7 @@ export async function signIn(
       outcome: 'failure',
       actor: ANONYMOUS,
       resource: { type: 'user', ...(user ? { id: user.id } : {}) },
-      details: { reason, ...(user ? { email: user.email } : {}) },
+      details: { reason },
     });
     throw new AppError('UNAUTHENTICATED', { detail: 'Incorrect email or password.' });
   }
@@ -196,7 +197,7 @@ export async function signIn(
         action: SIGN_IN,
         actor,
         resource: { type: 'user', id: user.id },
-        details: { email: user.email, strength, ...breakGlass },
+        details: { strength, ...breakGlass },
       },
       trx,
     );

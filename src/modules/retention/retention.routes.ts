@@ -1,0 +1,198 @@
+/**
+ * Retention, legal holds, workspace termination and a person's rights over HTTPS — declarations
+ * only. Every route is the operator's (resource `system`, Cedar actions `retention.*`) but a
+ * workspace's own termination, which its owners may also request and cancel (re-authenticated).
+ * The purge runs as `stream`: its event is committed before the work starts (fail-closed), and
+ * each purge step records its own evidence event with what it deleted.
+ */
+import { z } from 'zod';
+import { route, type RouteDef } from '../../http/route.ts';
+import { classesUpdateSchema } from './retention.classes.ts';
+import type { RetentionService } from './retention.service.ts';
+
+const SETTINGS = { type: 'retention-settings', id: 'all' } as const;
+const plain = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/, 'letters, digits and . _ : @ -');
+const holdBody = z.strictObject({
+  scope: z.enum(['workspace', 'dataset', 'user']),
+  target: plain,
+  workspace: plain.optional(),
+  reason: z.string().trim().min(3).max(500),
+});
+const holdParams = z.strictObject({ id: z.string().regex(/^hold_[0-9a-f-]{36}$/) });
+const userParams = z.strictObject({ id: z.uuid() });
+const wsBody = z.strictObject({ workspace: plain });
+const wsParams = z.strictObject({ ws: plain });
+
+export function retentionRoutes({ retention }: { retention: RetentionService }): RouteDef[] {
+  return [
+    route({
+      method: 'GET',
+      url: '/api/v1/retention',
+      action: 'retention.settings.read',
+      resource: 'system',
+      run: 'read',
+      schema: {},
+      handler: async ({ event }) => {
+        event.resource(SETTINGS);
+        return retention.show();
+      },
+    }),
+    route({
+      method: 'PUT',
+      url: '/api/v1/retention',
+      action: 'retention.settings.update',
+      resource: 'system',
+      run: 'write',
+      schema: { body: classesUpdateSchema },
+      handler: async ({ input, event, trx }) => {
+        event.resource(SETTINGS);
+        event.details({ ...input.body });
+        return { classes: await retention.setClasses(trx, input.body) };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/retention/purge',
+      action: 'retention.purge.run',
+      resource: 'system',
+      run: 'stream',
+      consumes: [],
+      schema: {},
+      handler: async ({ event, record }) => {
+        event.resource({ type: 'retention-purge', id: 'on-demand' });
+        await record();
+        return retention.purge();
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/holds',
+      action: 'retention.hold.list',
+      resource: 'system',
+      run: 'read',
+      schema: { querystring: z.strictObject({ all: z.enum(['true', 'false']).optional() }) },
+      handler: async ({ input, event }) => {
+        event.resource({ type: 'legal-hold', id: 'all' });
+        return { holds: await retention.listHolds(input.query.all === 'true') };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/holds',
+      action: 'retention.hold.create',
+      resource: 'system',
+      run: 'write',
+      status: 201,
+      schema: { body: holdBody },
+      handler: async ({ input, event, trx, actor }) => {
+        const { id } = await retention.addHold(trx, actor, input.body);
+        const ws = input.body.scope === 'workspace' ? input.body.target : input.body.workspace;
+        event.resource({ type: 'legal-hold', id, ...(ws ? { workspace: ws } : {}) });
+        event.details({ scope: input.body.scope, target: input.body.target, reason: input.body.reason });
+        return { id };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/v1/holds/:id',
+      action: 'retention.hold.release',
+      resource: 'system',
+      run: 'write',
+      schema: { params: holdParams },
+      handler: async ({ input, event, trx, actor }) => {
+        event.resource({ type: 'legal-hold', id: input.params.id });
+        await retention.releaseHold(trx, actor, input.params.id);
+        return { released: input.params.id };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/retention/users/:id/export',
+      action: 'retention.user.export',
+      resource: 'system',
+      run: 'read',
+      schema: { params: userParams },
+      handler: async ({ input, event }) => {
+        event.resource({ type: 'user', id: input.params.id });
+        return retention.exportPerson(input.params.id);
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/retention/users/:id/erase',
+      action: 'retention.user.erase',
+      resource: 'system',
+      run: 'stream',
+      consumes: [],
+      schema: { params: userParams },
+      handler: async ({ input, event, commit }) => {
+        event.resource({ type: 'user', id: input.params.id });
+        // The HMAC key is loaded outside the transaction (PGlite has one session).
+        const emailHmac = await retention.erasureHmac(input.params.id);
+        return commit(async (trx) => {
+          const r = await retention.erasePerson(trx, input.params.id, emailHmac);
+          event.details({ ...r });
+          return r;
+        });
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/retention/terminations',
+      action: 'retention.workspace.terminate',
+      resource: 'system',
+      run: 'write',
+      status: 201,
+      schema: { body: wsBody },
+      handler: async ({ input, event, trx, actor }) => {
+        event.resource({ type: 'workspace', id: input.body.workspace, workspace: input.body.workspace });
+        const r = await retention.terminate(trx, actor, input.body.workspace);
+        event.details({ purgeAfter: r.purgeAfter, graceDays: r.graceDays });
+        return r;
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/v1/retention/terminations/:ws',
+      action: 'retention.workspace.cancel-termination',
+      resource: 'system',
+      run: 'write',
+      schema: { params: wsParams },
+      handler: async ({ input, event, trx }) => {
+        event.resource({ type: 'workspace', id: input.params.ws, workspace: input.params.ws });
+        await retention.cancelTermination(trx, input.params.ws);
+        return { cancelled: input.params.ws };
+      },
+    }),
+    // The workspace's own owners (re-authenticated) may terminate it and cancel that.
+    route({
+      method: 'POST',
+      url: '/api/v1/workspaces/:ws/termination',
+      action: 'workspace.workspace.terminate',
+      resource: 'workspace',
+      reauth: true,
+      run: 'write',
+      status: 201,
+      consumes: [],
+      schema: { params: wsParams },
+      handler: async ({ input, event, trx, actor }) => {
+        const r = await retention.terminate(trx, actor, input.params.ws);
+        event.details({ purgeAfter: r.purgeAfter, graceDays: r.graceDays });
+        return r;
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/v1/workspaces/:ws/termination',
+      action: 'workspace.workspace.cancel-termination',
+      resource: 'workspace',
+      reauth: true,
+      run: 'write',
+      schema: { params: wsParams },
+      handler: async ({ input, trx }) => {
+        await retention.cancelTermination(trx, input.params.ws);
+        return { cancelled: input.params.ws };
+      },
+    }),
+  ];
+}
