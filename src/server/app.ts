@@ -38,6 +38,7 @@ import {
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
+import { createProfilingService, profilingRoutes } from '../modules/profiling/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
@@ -205,6 +206,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(
     fastify,
     queryRoutes({ query: deps.query, datasets: deps.datasets, maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS }),
+    pipeline,
+  );
+  registerRoutes(
+    fastify,
+    profilingRoutes({ profiling: createProfilingService({ query: deps.query, k: 10 }), datasets: deps.datasets }),
     pipeline,
   );
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.

@@ -42,7 +42,10 @@ function score(d: Detector, name: string, values: readonly string[]): Finding | 
 
 /** The findings for one column (best first), from its name and a sample of its values as text. */
 export function classifyColumn(name: string, sample: readonly (string | null)[]): Finding[] {
-  const values = sample.filter((v): v is string => v !== null).map((v) => v.trim()).filter((v) => v !== '');
+  const values = sample
+    .filter((v): v is string => v !== null)
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (values.length === 0) return [];
   const out: Finding[] = [];
   for (const d of DETECTORS) {

@@ -24,7 +24,13 @@ function withLuhn(body: string): string {
   throw new Error('unreachable');
 }
 const card = (): string => {
-  const [p, len] = pick([['4', 16], ['51', 16], ['37', 15], ['6011', 16], ['3530', 16]] as const);
+  const [p, len] = pick([
+    ['4', 16],
+    ['51', 16],
+    ['37', 15],
+    ['6011', 16],
+    ['3530', 16],
+  ] as const);
   const n = withLuhn(p + digits(len - p.length - 1));
   return rnd() < 0.5 ? n : n.replace(/(\d{4})(?=\d)/g, '$1 ');
 };
@@ -38,7 +44,12 @@ const ibanCheck = (cc: string, bban: string): string => {
   return String(98 - Number(BigInt(num) % 97n)).padStart(2, '0');
 };
 const iban = (): string => {
-  const [cc, len] = pick([['DE', 22], ['FR', 27], ['NL', 18], ['GB', 22]] as const);
+  const [cc, len] = pick([
+    ['DE', 22],
+    ['FR', 27],
+    ['NL', 18],
+    ['GB', 22],
+  ] as const);
   const bban = cc === 'NL' || cc === 'GB' ? 'ABCD' + digits(len - 8) : digits(len - 4);
   return cc + ibanCheck(cc, bban) + bban;
 };
@@ -48,7 +59,8 @@ const badIban = (): string => {
 };
 const ssn = (): string =>
   `${String(int(1, 665)).padStart(3, '0')}-${String(int(1, 99)).padStart(2, '0')}-${String(int(1, 9999)).padStart(4, '0')}`;
-const badSsn = (): string => `${pick(['000', '666', String(int(900, 999))])}-${String(int(1, 99)).padStart(2, '0')}-${digits(4)}`;
+const badSsn = (): string =>
+  `${pick(['000', '666', String(int(900, 999))])}-${String(int(1, 99)).padStart(2, '0')}-${digits(4)}`;
 const aadhaar = (): string => {
   const body = String(int(2, 9)) + digits(10);
   for (let d = 0; d <= 9; d += 1) if (verhoeff(body + d)) return body + d;
@@ -58,7 +70,8 @@ const badAadhaar = (): string => {
   const a = aadhaar();
   return a.slice(0, -1) + String((Number(a.at(-1)) + int(1, 9)) % 10);
 };
-const email = (): string => `${pick(['ana', 'li.wei', 'j_doe', 'max+news'])}${int(1, 9999)}@${pick(['example', 'mail', 'corp-x'])}.${pick(['com', 'org', 'de'])}`;
+const email = (): string =>
+  `${pick(['ana', 'li.wei', 'j_doe', 'max+news'])}${int(1, 9999)}@${pick(['example', 'mail', 'corp-x'])}.${pick(['com', 'org', 'de'])}`;
 const phone = (): string =>
   pick([
     () => `(${pick([212, 415, 312, 617, 202])}) ${int(201, 989)}-${digits(4)}`,
@@ -126,7 +139,11 @@ test('precision and recall per detector on generated fixtures (≥ 0.95 each)', 
     for (const gen of Object.values(NEGATIVE))
       for (const f of classifyColumn(pick(names), column(gen))) stats.get(f.tag)!.fp += 1;
     const valid = card();
-    for (const f of classifyColumn('card', column(() => valid))) stats.get(f.tag)!.fp += 1;
+    for (const f of classifyColumn(
+      'card',
+      column(() => valid),
+    ))
+      stats.get(f.tag)!.fp += 1;
   }
   const rows = [...stats.entries()].map(([tag, s]) => ({
     detector: tag,
@@ -157,7 +174,13 @@ test('a finding carries the tag, counts and confidence, never a value', () => {
 });
 
 test('a name hint alone (no validated values) is not a finding; mixed columns need the hint', () => {
-  assert.deepEqual(classifyColumn('email', column(() => 'n/a')), []);
+  assert.deepEqual(
+    classifyColumn(
+      'email',
+      column(() => 'n/a'),
+    ),
+    [],
+  );
   const mixed = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 'unknown' : ssn()));
   assert.deepEqual(classifyColumn('notes', mixed), []);
   assert.equal(classifyColumn('ssn', mixed)[0]?.tag, 'pii.ssn');
