@@ -12,6 +12,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
 import { createUser, login, ownerSession, type Session } from './helpers/identity.ts';
+import { cliCredentials, cliIn } from './helpers/cli.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 const WS = '/api/v1/workspaces/default';
 const N = 200;
@@ -87,7 +91,7 @@ describe('profiles that never leak a value', () => {
 
   before(async () => {
     app = await startTestApp('pglite', { env: { STRONGROOM_QUERY_TIMEOUT_MS: '20000' } });
-    owner = (await ownerSession(app)).session;
+    owner = (await ownerSession(app, 'owner-p@corp.test')).session;
     assert.equal((await put('people', CSV, 'people.csv')).status, 201);
     const small = `a,b\n${[1, 2, 3].map((i) => `${i},x${i}`).join('\n')}\n`;
     assert.equal((await put('tiny', small, 'tiny.csv')).status, 201);
@@ -190,6 +194,29 @@ describe('profiles that never leak a value', () => {
       assert.ok(!('min' in c) && !('top' in c) && !('mean' in c));
     }
     assert.ok(!res.body.includes('x1'));
+  });
+
+  test('CLI: strongroom dataset profile NAME (table and --json), no canary on stdout or stderr', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-profile-cli-'));
+    try {
+      const env = await cliCredentials(dir, app, owner, 'owner-p@corp.test');
+      const [text, json, bad] = await Promise.all([
+        cliIn(dir, ['dataset', 'profile', 'people'], { env }),
+        cliIn(dir, ['dataset', 'profile', 'people', '--at', '1', '--json'], { env }),
+        cliIn(dir, ['dataset', 'profile', 'blob'], { env }),
+      ]);
+      assert.equal(text.status, 0, text.stderr);
+      assert.match(text.stdout.toString(), /^people v1 \(csv\): 200 row\(s\), 9 column\(s\)$/m);
+      assert.match(text.stdout.toString(), /^ {2}ref {2}VARCHAR .*\[pii\.ssn\(1\)\]$/m);
+      assert.equal(json.status, 0, json.stderr);
+      assert.equal(JSON.parse(json.stdout.toString()).rowCount, N);
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /not tabular/);
+      const all = text.stdout.toString() + text.stderr + json.stdout.toString() + json.stderr;
+      for (const canary of ALL_CANARIES) assert.ok(!all.includes(canary), `CLI output holds ${canary}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('bad input: non-tabular, unknown version, unknown dataset, a query string', async () => {
