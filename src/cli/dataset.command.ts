@@ -20,6 +20,7 @@ import { formatBytes } from './progress.ts';
 import { RESUMABLE_THRESHOLD, uploadResumable, type ResumableOptions } from './dataset-resumable.ts';
 import { withReauth, type ReauthOptions } from './secret.command.ts';
 import { registerDatasetReadCommands } from './query.command.ts';
+import { registerDatasetProfile } from './dataset-profile.ts';
 
 interface UploadCliOptions extends UploadOptions {
   resumable?: boolean;
@@ -232,6 +233,8 @@ export function registerDatasetCommand(program: Command): void {
           `  v${v.version}  ${formatBytes(v.size)}  ${v.sha256}  ${v.drive}  ${v.tabularFormat ?? v.mediaType}  ${v.filename ?? ''}  ${v.committedAt} by ${v.createdBy}\n`,
         );
     });
+
+  registerDatasetProfile(ws(dataset.command('profile <name>')), checkName, versionOption);
 
   ws(dataset.command('edit <name>'))
     .description('Set the description and/or the tags of a dataset (--tag repeatable; --no-tags clears them)')

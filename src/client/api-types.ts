@@ -498,3 +498,37 @@ export interface SsoWorkspaceSettings {
   mappings: { provider: string; group: string; role: string }[];
   providers: SsoProviderSummary[];
 }
+
+/** A column of a version's profile (issue 18): statistics, suggested sensitive-data tags. */
+export interface ProfileColumn {
+  name: string;
+  type: string;
+  kind: 'number' | 'temporal' | 'string' | 'boolean' | 'other';
+  nonNull: number;
+  nulls: number;
+  nullRatio: number;
+  distinct?: number;
+  min?: string | number;
+  max?: string | number;
+  mean?: number;
+  stddev?: number;
+  quantiles?: { p25: number; p50: number; p75: number };
+  length?: { min: number; max: number; mean: number };
+  top?: { value: string; count: number }[];
+  findings: { tag: string; confidence: number; hits: number; sampled: number; nameHint: boolean; status: string }[];
+  suppressed?: 'fewer_than_k_values';
+}
+
+/** The profile of one tabular version as the caller sees it (values only where they may read rows). */
+export interface DatasetProfile {
+  dataset: string;
+  version: number;
+  format: string;
+  rowCount: number;
+  columnCount: number;
+  columnsProfiled: number;
+  k: number;
+  valuesShown: boolean;
+  columns: ProfileColumn[];
+  quality: { emptyColumns: string[]; constantColumns: string[]; duplicateRows: number | null };
+}

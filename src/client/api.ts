@@ -51,6 +51,7 @@ import type {
   UploadSession,
   UserAttributes,
   WorkspaceUser,
+  DatasetProfile,
 } from './api-types.ts';
 
 /** A problem+json answer (status ≥ 400) as an error: its code, title, detail and the whole body. */
@@ -283,6 +284,9 @@ export function createApi(t: JsonTransport) {
         t.request<{ datasets: DatasetSummary[]; next: string | null }>('GET', p.datasets(w, f)),
       get: (w: string, name: string) => t.request<DatasetDetail>('GET', p.dataset(w, name)),
       version: (w: string, name: string, v: number) => t.request<DatasetVersion>('GET', p.datasetVersion(w, name, v)),
+      /** The profile of a tabular version, computed through the caller's view (issue 18). */
+      profile: (w: string, name: string, v: number) =>
+        t.request<DatasetProfile>('GET', `${p.datasetVersion(w, name, v)}/profile`),
       deleteVersion: (w: string, name: string, v: number) =>
         t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
       remove: (w: string, name: string) =>

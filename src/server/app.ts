@@ -38,6 +38,7 @@ import {
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
+import { createProfilingService, profilingRoutes } from '../modules/profiling/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import { ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
 import { retentionRoutes, type RetentionService } from '../modules/retention/index.ts';
@@ -234,6 +235,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
   registerRoutes(fastify, tasksRoutes({ tasks: deps.tasks }), pipeline);
   registerRoutes(fastify, postureRoutes({ posture: deps.posture.posture, evidence: deps.posture.evidence }), pipeline);
+  registerRoutes(
+    fastify,
+    profilingRoutes({ profiling: createProfilingService({ query: deps.query, k: 10 }), datasets: deps.datasets }),
+    pipeline,
+  );
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {
     const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);

@@ -34,7 +34,12 @@ export async function createQueryModule(
     const refuse = async (): Promise<never> => {
       throw err;
     };
-    const off = { queryJson: refuse, queryFile: refuse, preview: refuse } as unknown as QueryService;
+    const off = {
+      queryJson: refuse,
+      queryFile: refuse,
+      preview: refuse,
+      withRelation: refuse,
+    } as unknown as QueryService;
     return { service: off, close: async () => parser.close() };
   }
   let chain: Promise<unknown> = Promise.resolve();

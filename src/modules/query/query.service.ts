@@ -19,10 +19,10 @@ import { AppError, isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { malformed } from './query.copies.ts';
 import { openInstance, sqlPath } from './query.engine.ts';
-import { readerRelation } from './query.relation.ts';
+import { readerRelation, type ReaderRelation } from './query.relation.ts';
 import { runPreview } from './query.preview.ts';
 import type { QueryDeps } from './query.deps.ts';
-import { prepareStatement } from './query.statement.ts';
+import { prepareStatement, resolveVersion } from './query.statement.ts';
 
 export type ResultFormat = 'json' | 'csv' | 'jsonl' | 'parquet';
 
@@ -179,6 +179,34 @@ export function createQueryService(deps: QueryDeps) {
         const stream = createReadStream(out);
         stream.once('close', () => void wipe());
         return { ...st.note, rows: count, truncated, stream };
+      } finally {
+        release();
+      }
+    },
+
+    /**
+     * Runs `work` over the reader's relation of one whole version (through its query copy), in a
+     * fresh locked-down instance with the usual deadline, slot and abort. For summaries of a
+     * version (profiling): `work` must return only what the reader may see of the relation.
+     */
+    async withRelation<T>(
+      actor: Actor,
+      ws: string,
+      name: string,
+      version: number,
+      opts: { signal?: AbortSignal },
+      work: (conn: DuckDBConnection, rel: ReaderRelation, v: { version: number; format: string }) => Promise<T>,
+    ): Promise<T> {
+      const release = slot();
+      try {
+        const notFound = () => new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
+        const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
+        const copy = await deps.copies.acquire({ workspaceId: ws, dataset: name, ...v });
+        return await withEngine(copy, opts.signal, async (conn) => {
+          const scan = { kind: 'parquet' as const, path: copy.path };
+          const rel = readerRelation(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan });
+          return work(conn, rel, { version: v.version, format: v.format });
+        });
       } finally {
         release();
       }
