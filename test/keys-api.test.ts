@@ -112,12 +112,12 @@ for (const backend of BACKENDS) {
       const bad = await app.asOperator('/api/v1/keys/terms/x/retire', { method: 'POST' });
       assert.equal(bad.status, 422);
       const ev = await events(app, 'keys.term.retire');
-      // A failure in the handler carries its error code (the pipeline); bad input, its status.
+      // One shape for every failure, in the handler or before it (bad input): its problem code.
       assert.deepEqual(
-        ev.map((e) => [e.outcome, e.details.error ?? e.details.status, e.resource.type]),
+        ev.map((e) => [e.outcome, e.details, e.resource.type]),
         [
-          ['failure', 'NOT_FOUND', 'key-term'],
-          ['failure', 422, 'system'],
+          ['failure', { error: 'NOT_FOUND' }, 'key-term'],
+          ['failure', { error: 'VALIDATION_FAILED' }, 'system'],
         ],
       );
       const list = await app.asOperator('/api/v1/audit/events?limit=5');

@@ -76,16 +76,17 @@ export function drivesRoutes({ drives }: DrivesRoutesDeps): RouteDef[] {
     input,
     allowed,
     event,
+    deny,
   }: Pick<
     ReadCtx<{ params: typeof workspaceParams; body: typeof driveInputSchema }, undefined>,
-    'input' | 'allowed' | 'event'
+    'input' | 'allowed' | 'event' | 'deny'
   >): void => {
     const body: DriveInput = input.body;
     const path = 'credentialSecret' in body ? body.credentialSecret : undefined;
     if (!path || allowed('vault.secret.update', { type: 'secret', id: path, workspace: input.params.ws, tags: [] }))
       return;
-    event.details({ reason: 'may not use the credential secret', credentialSecret: path });
-    throw new AppError('FORBIDDEN', { detail: 'You are not allowed to use that credential secret.' });
+    event.details({ credentialSecret: path });
+    deny('may not use the credential secret', 'You are not allowed to use that credential secret.');
   };
 
   return [
@@ -159,7 +160,7 @@ export function drivesRoutes({ drives }: DrivesRoutesDeps): RouteDef[] {
       method: 'POST',
       url: base,
       action: 'drive.drive.create',
-      run: 'stream',
+      run: 'explicit',
       resource: definedDrive,
       status: 201,
       schema: {

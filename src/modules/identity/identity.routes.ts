@@ -6,22 +6,20 @@
  * plugin has already answered 404 to anyone who is not a member there), the installation, or the
  * caller's own account. A user, service account or token that is not in this workspace is
  * answered 404 here. Routes that set or remove roles then apply the role rules (`role-rules.ts`):
- * they run their work with `commit` after the rules (`run: 'stream'`, the pipeline's explicit
- * commit), so a rule's refusal is recorded as `denied` (`identity.events.ts`) and never opens a
+ * they run their work with `commit` after the rules (`run: 'explicit'`, the pipeline's explicit
+ * commit), so a rule's refusal (`deny`) is recorded by the pipeline as `denied` and never opens a
  * transaction, while the work and its event still share one.
  */
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
 import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
-import { route, type RouteDef, type Schemas, type StreamCtx } from '../../http/route.ts';
+import { route, type RouteDef, type Schemas, type ExplicitCtx } from '../../http/route.ts';
 import { ROLES, type Role } from '../../db/tables/identity.ts';
-import { eventsOf, type AuditWriter } from './identity.events.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseAttributes, refuseGrant, refuseManage } from './role-rules.ts';
 
 export interface IdentityRoutesDeps {
   identity: IdentityModule;
-  audit: AuditWriter;
 }
 
 const role = z.enum(ROLES);
@@ -78,16 +76,10 @@ const base = '/api/v1/workspaces/:ws';
 const rolesOf = (roles: readonly string[]): Role[] =>
   roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
 
-export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDef[] {
-  /** A role rule's refusal: recorded as denied, answered 403 with the rule's reason. */
-  const refuse = async (
-    ctx: Pick<StreamCtx<Schemas, unknown>, 'request' | 'resource'>,
-    action: string,
-    reason: string | undefined | false,
-  ): Promise<void> => {
-    if (!reason) return;
-    await eventsOf(audit, ctx.request)({ action, outcome: 'denied', resource: ctx.resource, details: { reason } });
-    throw new AppError('FORBIDDEN', { detail: reason });
+export function identityRoutes({ identity }: IdentityRoutesDeps): RouteDef[] {
+  /** A role rule's refusal: recorded by the pipeline as denied, answered 403 with the rule's reason. */
+  const refuse = (ctx: Pick<ExplicitCtx<Schemas, unknown>, 'deny'>, reason: string | undefined | false): void => {
+    if (reason) ctx.deny(reason);
   };
 
   async function memberOf(workspaceId: string, id: string) {
@@ -141,7 +133,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/users`,
       action: 'identity.user.create',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       status: 201,
       schema: {
@@ -164,11 +156,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         const { input, actor, event } = ctx;
         const b = input.body;
         const mine = rolesOf(actor.roles);
-        await refuse(
-          ctx,
-          'identity.user.create',
-          refuseGrant(mine, [b.role]) ?? refuseAttributes(mine, actor.attributes, b.attributes ?? {}),
-        );
+        refuse(ctx, refuseGrant(mine, [b.role]) ?? refuseAttributes(mine, actor.attributes, b.attributes ?? {}));
         event.resource({ type: 'user', workspace: input.params.ws });
         event.details({ role: b.role });
         const user = await ctx.commit((trx) =>
@@ -188,7 +176,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/users/:id/disable`,
       action: 'identity.user.disable',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: { params: memberParams },
       handler: async (ctx) => {
@@ -203,9 +191,8 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
             other === workspaceId ? rolesOf(actor.roles) : await identity.users.rolesIn(actor.id, other),
             roles,
           );
-          await refuse(
+          refuse(
             ctx,
-            'identity.user.disable',
             why &&
               (other === workspaceId
                 ? why
@@ -222,7 +209,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'PUT',
       url: `${base}/users/:id/roles`,
       action: 'identity.membership.update',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: { params: memberParams, body: z.strictObject({ roles: z.array(role).min(1).max(ROLES.length) }) },
       handler: async (ctx) => {
@@ -231,11 +218,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         const { roles: current } = await memberOf(workspaceId, id);
         const mine = rolesOf(actor.roles);
         const selfChange = id === actor.id && !mine.includes('owner') && 'Only an owner can change their own roles.';
-        await refuse(
-          ctx,
-          'identity.membership.update',
-          selfChange || (refuseManage(mine, current) ?? refuseGrant(mine, input.body.roles)),
-        );
+        refuse(ctx, selfChange || (refuseManage(mine, current) ?? refuseGrant(mine, input.body.roles)));
         event.resource({ type: 'user', id, workspace: workspaceId });
         event.details({ roles: input.body.roles });
         await ctx.commit((trx) => identity.users.setRoles(trx, workspaceId, id, input.body.roles));
@@ -258,7 +241,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/service-accounts`,
       action: 'identity.service-account.create',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       status: 201,
       schema: {
@@ -274,7 +257,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
-        await refuse(ctx, 'identity.service-account.create', refuseGrant(rolesOf(actor.roles), [input.body.role]));
+        refuse(ctx, refuseGrant(rolesOf(actor.roles), [input.body.role]));
         return ctx.commit(async (trx) => {
           const sa = await identity.serviceAccounts.create(
             trx,
@@ -294,14 +277,14 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/service-accounts/:id/disable`,
       action: 'identity.service-account.disable',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: { params: memberParams },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
         const sa = await identity.serviceAccounts.find(input.params.ws, input.params.id);
         if (!sa) throw new AppError('NOT_FOUND', { detail: 'No such service account in this workspace.' });
-        await refuse(ctx, 'identity.service-account.disable', refuseManage(rolesOf(actor.roles), [sa.role]));
+        refuse(ctx, refuseManage(rolesOf(actor.roles), [sa.role]));
         event.resource({ type: 'service-account', id: sa.id, workspace: sa.workspace });
         await ctx.commit((trx) => identity.serviceAccounts.disable(trx, sa.id));
         return { disabled: true };

@@ -8,25 +8,24 @@
  * "Incorrect email or password." whatever the reason. Every other route is declared on the
  * caller's own account (`resource: 'self'`); the MFA step and re-authentication check the code or
  * password first — their throttle counters commit whatever happens — then `commit` the session
- * change with its event (`run: 'stream'`, the pipeline's explicit commit).
+ * change with its event (`run: 'explicit'`, the pipeline's explicit commit).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { route, type PublicRouteDef, type RouteDef, type Schemas } from '../../http/route.ts';
-import { eventsOf, type AuditWriter } from './identity.events.ts';
+import { publicRoute, route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
 import type { IdentityModule } from './identity.service.ts';
-import { SESSION_COOKIE } from './identity.signin.ts';
+import { SESSION_COOKIE, SIGN_IN } from './identity.signin.ts';
 import type { User } from './identity.users.store.ts';
 import { csrfTokenFor } from './tokens-crypto.ts';
 
 export interface SessionRoutesDeps {
   identity: IdentityModule;
-  audit: AuditWriter;
-  /** Per-address limit of setup attempts (the body is itself a credential); throws 429. */
-  limitSetup: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
+
+/** Setup attempts per source address (the body is itself a credential). */
+export const SETUP_RATE_LIMIT = { max: 10, timeWindow: '1 minute' } as const;
 
 const email = z
   .string()
@@ -57,9 +56,6 @@ const COOKIE = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } a
 const setSessionCookie = (reply: FastifyReply, id: string) => void reply.setCookie(SESSION_COOKIE, id, COOKIE);
 const clearSessionCookie = (reply: FastifyReply) => void reply.clearCookie(SESSION_COOKIE, COOKIE);
 
-/** Typed like `route()`: the handler's input is inferred from the schemas (`http/route.ts` has no such helper for public routes). */
-const publicRoute = <S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef => def as unknown as PublicRouteDef;
-
 function currentSession(request: FastifyRequest) {
   const s = request.auth?.principal?.session;
   if (!s || !request.auth?.sessionId)
@@ -67,7 +63,7 @@ function currentSession(request: FastifyRequest) {
   return s;
 }
 
-export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps): (RouteDef | PublicRouteDef)[] {
+export function sessionRoutes({ identity }: SessionRoutesDeps): (RouteDef | PublicRouteDef)[] {
   async function sessionBody(user: User, sessionId: string, strength: string) {
     const privileged = (await identity.principalForSession(sessionId))?.privileged ?? false;
     return {
@@ -83,10 +79,11 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     method: 'POST',
     url: '/api/v1/auth/login',
     public: 'sign-in: the password is the credential',
+    audit: { action: SIGN_IN, resource: { type: 'user' } },
     schema: { body: z.strictObject({ email, password }), response: { 200: sessionOut } },
-    handler: async ({ request, reply, input }) => {
+    handler: async ({ request, reply, input, event, commit }) => {
       const { email: e, password: p } = input.body;
-      const signedIn = await identity.signIn(e, p, request.ip, eventsOf(audit, request));
+      const signedIn = await identity.signIn(e, p, request.ip, { event, commit });
       // Session fixation: whatever session the browser presented is revoked; the new id replaces it.
       const presented = request.cookies[SESSION_COOKIE];
       if (presented) await identity.sessions.revokeId(presented);
@@ -99,6 +96,8 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
     method: 'POST',
     url: '/api/v1/setup',
     public: 'first start: the one-time setup token is the credential',
+    rateLimit: SETUP_RATE_LIMIT,
+    audit: { action: 'identity.user.create', resource: { type: 'system' } },
     schema: {
       body: z.strictObject({
         token: z.string().min(10).max(200),
@@ -108,10 +107,9 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
       }),
       response: { 201: z.object({ user: userOut }) },
     },
-    handler: async ({ request, reply, input }) => {
-      await limitSetup(request, reply);
+    handler: async ({ reply, input, event, commit }) => {
       const { token, ...user } = input.body;
-      const created = await identity.redeemSetupToken(token, user, eventsOf(audit, request));
+      const created = await identity.redeemSetupToken(token, user, { event, commit });
       return reply.code(201).send({ user: created });
     },
   });
@@ -124,7 +122,7 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
       url: '/api/v1/auth/mfa',
       action: 'identity.self.mfa-verify',
       audit: 'identity.session.create',
-      run: 'stream',
+      run: 'explicit',
       resource: 'self',
       schema: { body: z.strictObject({ code }), response: { 200: sessionOut } },
       handler: async ({ request, reply, input, event, commit }) => {
@@ -183,6 +181,7 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
       action: 'identity.self.read',
       run: 'read',
       resource: 'self',
+      unaudited: "answers only the caller's own identity; the console reads it on every page load",
       schema: {
         response: {
           200: sessionOut.extend({
@@ -212,7 +211,7 @@ export function sessionRoutes({ identity, audit, limitSetup }: SessionRoutesDeps
       url: '/api/v1/auth/reauth',
       action: 'identity.self.reauth',
       audit: 'identity.session.reauth',
-      run: 'stream',
+      run: 'explicit',
       resource: 'self',
       schema: { body: z.strictObject({ password, code: code.optional() }) },
       handler: async ({ request, input, event, commit }) => {

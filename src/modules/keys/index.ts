@@ -17,5 +17,4 @@ export {
   UNSEAL_RATE_LIMIT,
   type KeysRoutesDeps,
   type UnsealRoutesDeps,
-  type AttemptEvent,
 } from './keys.routes.ts';
