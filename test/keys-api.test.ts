@@ -159,6 +159,16 @@ for (const backend of BACKENDS) {
 
     test('sealed: everything but health, seal status and unseal answers 503 SEALED', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
+      // A bodyless route takes no body: refused before anything happens (still unsealed), and recorded.
+      const withBody = await app.asOperator('/api/v1/sys/seal', json({ really: true }));
+      assert.equal(withBody.status, 415, withBody.body);
+      assert.equal(withBody.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.equal(withBody.json().detail, 'This request takes no body.');
+      assert.equal((await app.req('/api/v1/sys/seal-status')).json<any>().sealed, false);
+      assert.deepEqual(
+        (await events(app, 'operator.keyring.seal')).map((e) => [e.outcome, e.details]),
+        [['failure', { error: 'UNSUPPORTED_MEDIA_TYPE' }]],
+      );
       const seal = await app.asOperator('/api/v1/sys/seal', { method: 'POST' });
       assert.equal(seal.status, 200);
       assert.equal((await app.req('/healthz')).status, 200);
