@@ -143,7 +143,7 @@ test('a second decision in a handler (a drive using a secret the caller may not 
       ...jsonBody({
         name: 'uses-secret',
         kind: 's3',
-        config: { bucket: 'b', region: 'us-east-1', endpoint: 'https://127.0.0.1:9', pathStyle: true },
+        config: { bucket: 'some-bucket', region: 'us-east-1', endpoint: 'https://127.0.0.1:9', pathStyle: true },
         credentialSecret: 'team/not-mine',
       }),
       headers: { 'content-type': 'application/json', 'x-request-id': id },

@@ -21,91 +21,23 @@
  */
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Actor } from '../core/actor.ts';
-import type { JsonValue } from '../core/audit/event.ts';
 import { AppError } from '../core/errors.ts';
 import { auditRef, type ResourceRef } from '../core/resource.ts';
 import type { Database } from '../db/schema.ts';
-import {
-  BODY_MEDIA_TYPES,
-  bodyKindOf,
-  type BodyKind,
-  type Input,
-  type PublicRouteDef,
-  type RouteDef,
-} from '../http/route.ts';
+import { bodyKindOf, type Input, type PublicRouteDef, type RouteDef } from '../http/route.ts';
 import type { Decision } from '../modules/access/index.ts';
-import { workspaceOfRequest, type AuditContext, type EventSpec } from './audit-context.ts';
+import { workspaceOfRequest, type AuditContext } from './audit-context.ts';
+import { bodyOptions } from './pipeline-bodies.ts';
+import { failureDetails, noteOf, outcomeOf, recorderFor, Refusal, type Spec } from './pipeline-events.ts';
 import { requireRecentAuth } from './plugins/auth.ts';
-import { toAppError } from './plugins/problem.ts';
 
 export interface PipelineDeps {
   audit: AuditContext;
   db: Kysely<Database>;
   /** The one access control (built-in + workspace policies). */
   authorize: (actor: Actor, action: string, resource?: ResourceRef) => Decision;
-}
-
-type Spec = EventSpec & { details: Record<string, JsonValue> };
-type Outcome = 'failure' | 'denied';
-
-/** The one shape of a refused or failed event's details: the problem code, and why for a denial. */
-export function failureDetails(err: unknown, reason?: string): Record<string, JsonValue> {
-  return { error: toAppError(err).code, ...(reason !== undefined ? { reason } : {}) };
-}
-
-/**
- * A 403 is a refusal (`denied`); anything else a `failure` — a 401 raised by a handler included:
- * a credential in the body that did not verify (a wrong MFA code or password) is a failed attempt.
- */
-const outcomeOf = (err: unknown): Outcome => (toAppError(err).status === 403 ? 'denied' : 'failure');
-
-/** Thrown by `deny(reason)`: a refusal after the route's decision. */
-class Refusal extends AppError {
-  constructor(
-    readonly reason: string,
-    detail: string,
-  ) {
-    super('FORBIDDEN', { detail });
-  }
-}
-
-/** media type of a request body, lower case, no parameters; undefined without a body. */
-function bodyType(request: FastifyRequest): string | undefined {
-  const h = request.headers;
-  const hasBody =
-    h['transfer-encoding'] !== undefined ||
-    (h['content-length'] !== undefined && h['content-length'] !== '0') ||
-    h['content-type'] !== undefined;
-  if (!hasBody) return undefined;
-  return String(h['content-type'] ?? '')
-    .split(';')[0]!
-    .trim()
-    .toLowerCase();
-}
-
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-/**
- * A route's body kind, enforced before the body is parsed: another media type is refused (415),
- * so a JSON body on an upload route is never buffered and a bodyless route takes no body at all.
- */
-function refuseOtherBodies(kind: BodyKind) {
-  const accepted = BODY_MEDIA_TYPES[kind];
-  return async (request: FastifyRequest): Promise<void> => {
-    const type = bodyType(request);
-    if (type === undefined || accepted.includes(type)) return;
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', {
-      detail: kind === 'none' ? 'This request takes no body.' : `Send the body as ${accepted.join(' or ')}.`,
-    });
-  };
-}
-
-/** Fastify route options for a declared body kind: the refusal hook and the route-table entry. */
-function bodyOptions(method: string, kind: BodyKind) {
-  if (!BODY_METHODS.has(method)) return { hooks: {}, config: {} };
-  return { hooks: { preParsing: refuseOtherBodies(kind) }, config: { body: kind, consumes: BODY_MEDIA_TYPES[kind] } };
 }
 
 const inputOf = (request: FastifyRequest) =>
@@ -199,60 +131,6 @@ export function registerRoutes(
     });
   }
 }
-
-/**
- * The two ways a route's event is recorded: `commit(work)` — the work and the event in one
- * transaction (an event that cannot be written rolls the work back: 503) — and `alone()`, committed
- * on its own before anything else happens. `refused(err)` records a failure or denial once and
- * rethrows.
- */
-function recorderFor(request: FastifyRequest, spec: Spec, deps: Pick<PipelineDeps, 'audit' | 'db'>) {
-  const { audit } = deps;
-  return {
-    /** Record the refusal or failure (unless an event of this request already stands) and rethrow. */
-    async refused(err: unknown, outcome: Outcome = outcomeOf(err), why?: string): Promise<never> {
-      if (!request.auditRecorded) {
-        const reason = why ?? (err instanceof Refusal ? err.reason : undefined);
-        await audit.recordAlone(request, {
-          ...spec,
-          outcome,
-          details: { ...spec.details, ...failureDetails(err, reason) },
-        });
-      }
-      throw err;
-    },
-    alone: (): Promise<void> => audit.recordAlone(request, spec),
-    async commit<R>(work: (trx: Transaction<Database>) => Promise<R>): Promise<R> {
-      let auditFailed = false;
-      try {
-        return await deps.db.transaction().execute(async (trx) => {
-          const result = await work(trx);
-          try {
-            await audit.recordIn(trx, request, spec);
-          } catch (err) {
-            auditFailed = true; // 503 AUDIT_UNAVAILABLE; the work is rolled back with it
-            throw err;
-          }
-          return result;
-        });
-      } catch (err) {
-        // The event rolled back with the work (or was never written): the failure is recorded
-        // on its own — unless it was the audit write that failed.
-        if (!auditFailed) request.auditRecorded = false;
-        throw err;
-      }
-    },
-  };
-}
-
-/** The event note a handler gets: details merged in, the resource named once known. */
-function noteOf(spec: Spec) {
-  return {
-    details: (d: Record<string, JsonValue>) => void Object.assign(spec.details, d),
-    resource: (ref: ResourceRef) => void (spec.resource = auditRef(ref)),
-  };
-}
-
 async function runRoute(
   def: RouteDef,
   loader: Extract<RouteDef['resource'], (...a: never[]) => unknown> | undefined,

@@ -11,7 +11,6 @@
  */
 import { z } from 'zod';
 import { workspaceId, workspaceParams } from '../../contracts/common.ts';
-import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
 import { DRIVE_KINDS, driveInputSchema, driveNameSchema, type DriveInput } from './drives.definition.ts';
