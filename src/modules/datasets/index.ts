@@ -21,4 +21,4 @@ export {
 } from './datasets.uploads.ts';
 export { createLeaseHolder, type LeaseHolder } from './datasets.leases.ts';
 export { datasetsRoutes, type DatasetsRoutesDeps } from './datasets.routes.ts';
-export { datasetUploadRoutes, uploadBodyParsers, type DatasetUploadRoutesDeps } from './datasets.uploads.routes.ts';
+export { datasetUploadRoutes, type DatasetUploadRoutesDeps } from './datasets.uploads.routes.ts';

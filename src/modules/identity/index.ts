@@ -10,7 +10,6 @@ export { csrfTokenFor, safeEqual, sha256Hex } from './tokens-crypto.ts';
 export { checkPassword, normalizePassword, MAX_LENGTH as PASSWORD_MAX_LENGTH } from './password-policy.ts';
 export { ARGON2_PARAMS, hashPassword, verifyPassword } from './password-hash.ts';
 export { ROLES, type Role } from '../../db/tables/identity.ts';
-export type { AuditWriter } from './identity.events.ts';
 export { identityRoutes, type IdentityRoutesDeps } from './identity.routes.ts';
 export { sessionRoutes, type SessionRoutesDeps } from './identity.sessions.routes.ts';
 export { accountRoutes, type AccountRoutesDeps } from './identity.account.routes.ts';

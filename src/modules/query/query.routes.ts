@@ -73,7 +73,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
       method: 'POST',
       url: '/api/v1/workspaces/:ws/query',
       action: 'dataset.data.query',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       bodyLimit: MAX_SQL_LENGTH * 4 + 1024,
       schema: {
@@ -124,7 +124,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
       method: 'GET',
       url: '/api/v1/workspaces/:ws/datasets/:name/versions/:v/export',
       action: 'dataset.data.export',
-      run: 'stream',
+      run: 'explicit',
       resource: loadDataset,
       mustExist: NO_SUCH_DATASET,
       schema: { params: versionParams, querystring: z.strictObject({ format: fileFormat.default('csv') }) },
