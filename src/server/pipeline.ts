@@ -186,7 +186,11 @@ async function runRoute(
     } catch (err) {
       // A prompt to confirm the password, not a refusal of the action: recorded as what it is
       // (that event alone; the request then counts as recorded), then the 401 goes back.
-      await recorderFor(request, { action: REAUTH_REQUIRED, resource: spec.resource, details: { for: spec.action } }, deps).alone();
+      await recorderFor(
+        request,
+        { action: REAUTH_REQUIRED, resource: spec.resource, details: { for: spec.action } },
+        deps,
+      ).alone();
       throw err;
     }
   }
