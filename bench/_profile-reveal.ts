@@ -3,15 +3,17 @@
  * keep-alive HTTPS load from a worker thread, with
  * - the server thread's CPU time per request (from /proc, so other processes' noise does not
  *   count), for the reveal and for a bare Fastify hello-world in the same process;
- * - SQL statements per reveal, by text;
+ * - SQL statements per reveal, by text; with --postgres, the CPU time of this database's
+ *   PostgreSQL backends per reveal (from /proc: the server processes whose title names it);
  * - optionally a CPU profile of the server thread during the reveal phase (--profile).
  * Usage: node --import tsx bench/_profile-reveal.ts [seconds=5] [conns=32] [--postgres] [--profile]
  */
 import { Session } from 'node:inspector/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile, mkdir, readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
+import { sql } from 'kysely';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const seconds = Number(args[0] ?? 5);
@@ -26,6 +28,21 @@ function mainThreadCpuMs(): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks (USER_HZ = 100)
 }
 let sysMs = 0;
+
+/** CPU ms (user+system) of the PostgreSQL backends serving database `name` (their title names it). */
+function backendCpuMs(name: string): number {
+  let ms = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${name} `)) continue;
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ms;
+}
 
 function load(
   url: string,
@@ -116,10 +133,16 @@ try {
     await s.post('Profiler.setSamplingInterval', { interval: 200 });
     await s.post('Profiler.start');
   }
+  const dbName =
+    backend === 'postgres'
+      ? (await sql<{ n: string }>`select current_database() as n`.execute(db.db)).rows[0]!.n
+      : undefined;
+  const pg0 = dbName ? backendCpuMs(dbName) : 0;
   c0 = mainThreadCpuMs();
   const sys0 = sysMs;
   const v = await load(revealUrl, app.ca, 'POST', headers, seconds);
   const revealCpu = ((mainThreadCpuMs() - c0) * 1000) / v.done;
+  const pgCpu = dbName ? ((backendCpuMs(dbName) - pg0) * 1000) / v.done : 0;
   const revealSys = ((sysMs - sys0) * 1000) / v.done;
   if (profile) {
     const { profile: prof } = await s.post('Profiler.stop');
@@ -128,7 +151,7 @@ try {
   }
   v.lat.sort((a, b) => a - b);
   console.log(
-    `${backend}: hello ${Math.round(h.done / seconds)} req/s, ${helloCpu.toFixed(0)} µs server-thread CPU/req; reveal ${Math.round(v.done / seconds)} req/s (errors ${v.errors}), ${revealCpu.toFixed(0)} µs CPU/req (${revealSys.toFixed(0)} system), p50 ${v.lat[Math.floor(v.lat.length / 2)]?.toFixed(1)} p99 ${v.lat[Math.floor(v.lat.length * 0.99)]?.toFixed(1)} ms; CPU ratio hello/reveal = ${(helloCpu / revealCpu).toFixed(3)}; SQL statements/reveal ${(queries / Math.max(1, v.done)).toFixed(2)}`,
+    `${backend}: hello ${Math.round(h.done / seconds)} req/s, ${helloCpu.toFixed(0)} µs server-thread CPU/req; reveal ${Math.round(v.done / seconds)} req/s (errors ${v.errors}), ${revealCpu.toFixed(0)} µs CPU/req (${revealSys.toFixed(0)} system), p50 ${v.lat[Math.floor(v.lat.length / 2)]?.toFixed(1)} p99 ${v.lat[Math.floor(v.lat.length * 0.99)]?.toFixed(1)} ms; CPU ratio hello/reveal = ${(helloCpu / revealCpu).toFixed(3)}; SQL statements/reveal ${(queries / Math.max(1, v.done)).toFixed(2)}${dbName ? `; PostgreSQL backends ${pgCpu.toFixed(0)} µs CPU/reveal` : ''}`,
   );
   for (const [k, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8))
     console.log(`  ${(n / Math.max(1, v.done)).toFixed(2)}  ${k}`);

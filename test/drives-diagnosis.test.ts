@@ -190,7 +190,7 @@ for (const backend of BACKENDS) {
       const versioning = step(r, 'versioning');
       assert.equal(versioning.status, 'warn', JSON.stringify(versioning));
       assert.match(versioning.hint!, /Turn on bucket versioning/);
-      const local = (await owner.req(`${D}/default/test`, jsonBody({}))).json<Report>();
+      const local = (await owner.req(`${D}/default/test`, { method: 'POST' })).json<Report>();
       assert.equal(step(local, 'tls').status, 'skip');
       assert.equal(step(local, 'tls').reason, 'not applicable to a local directory');
       assert.equal(step(local, 'connect').status, 'skip');
@@ -220,7 +220,7 @@ for (const backend of BACKENDS) {
       const shown = await owner.req(`${D}/lake`);
       assert.ok(!/secretAccessKey|S3RVER/.test(shown.body), 'settings without secrets');
 
-      assert.equal((await owner.req(`${D}/lake/test`, jsonBody({}))).status, 200);
+      assert.equal((await owner.req(`${D}/lake/test`, { method: 'POST' })).status, 200);
       const history = (await owner.req(`${D}/lake/health`)).json<{ checks: { ok: boolean; code: string | null }[] }>();
       assert.equal(history.checks.length, 2, 'the test on add and the re-test');
       assert.ok(history.checks.every((c) => c.ok && c.code === null));
@@ -232,7 +232,11 @@ for (const backend of BACKENDS) {
       assert.equal(bad.status, 422, bad.body);
       assert.equal(bad.json<{ code: string }>().code, 'DRIVE_AUTH_FAILED');
       assert.match(bad.json<{ detail: string }>().detail, /The old credentials stay in use/);
-      assert.equal((await owner.req(`${D}/lake/test`, jsonBody({}))).json<Report>().ok, true, 'old ones still work');
+      assert.equal(
+        (await owner.req(`${D}/lake/test`, { method: 'POST' })).json<Report>().ok,
+        true,
+        'old ones still work',
+      );
       const rotated = await owner.req(
         `${D}/lake/credentials`,
         jsonBody({ credentials: { provider: 's3', ...S3RVER_CREDENTIALS } }, 'PUT'),

@@ -127,7 +127,7 @@ for (const backend of BACKENDS) {
         drives.map((d) => [d.name, d.kind, d.isDefault]),
         [['default', 'local', true]],
       );
-      const report = (await call(`${D}/default/test`, {})).json<DiagnosisBody>();
+      const report = (await call(`${D}/default/test`, undefined, 'POST')).json<DiagnosisBody>();
       assert.equal(report.ok, true, JSON.stringify(report));
       assert.deepEqual(
         report.steps.filter((s) => s.status === 'pass').map((s) => s.id),
@@ -175,7 +175,7 @@ for (const backend of BACKENDS) {
       assert.ok(!/secretAccessKey|accountKey/.test(shown.body), 'no credential field in the answer');
       const again = await call(D, s3Drive());
       assert.equal(again.status, 409, 'names are unique per workspace');
-      const retest = await call(`${D}/warehouse/test`, {});
+      const retest = await call(`${D}/warehouse/test`, undefined, 'POST');
       assert.equal(retest.json<DiagnosisBody>().ok, true, retest.body);
       // The datasets module will get drivers this way: the bytes land in the bucket under the prefix.
       const driver = await app.server.drives.open('default', 'warehouse');

@@ -1,7 +1,9 @@
 /**
- * The identity events the request pipeline cannot record (identity.events.ts): role-rule
- * refusals, sign-in and the MFA step. Each request leaves exactly one event with the expected
- * outcome and reason, found by its request id.
+ * Events the pipeline records for refusals made after its decision and for public routes:
+ * role-rule refusals and a second decision (`deny`, 403) are `denied` with one detail shape
+ * (`reason` + `error`), sign-in and setup are recorded from their declarations, the MFA step's bad
+ * code is a failure, and `GET /auth/me` records no success (it answers only the caller's own
+ * identity) but still records a refusal. Each request's events are found by its request id.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -38,6 +40,8 @@ test('a role-rule refusal is one denied event with the rule as its reason; nothi
   assert.equal(evs[0]!.outcome, 'denied');
   assert.equal(evs[0]!.actor.id, admin.id);
   assert.match(String(evs[0]!.details.reason), /Only an owner/);
+  assert.deepEqual(Object.keys(evs[0]!.details).sort(), ['error', 'reason']);
+  assert.equal(evs[0]!.details.error, 'FORBIDDEN');
   assert.equal(await app.server.identity.users.findByEmail('would-be-owner@corp.test'), undefined);
 });
 
@@ -106,4 +110,74 @@ test('the MFA step: a bad code is one failure event (its throttle attempt still 
     .executeTakeFirst();
   assert.equal(row?.attempts, 1, 'the failed attempt was counted although its request failed');
   assert.ok(secret);
+});
+
+test('GET /auth/me: a page load records no event; a refused one is still recorded as denied', async () => {
+  const { session } = await ownerSession(app);
+  const ids = [rid(), rid(), rid()];
+  for (const id of ids) {
+    const me = await session.req('/api/v1/auth/me', { headers: { 'x-request-id': id } });
+    assert.equal(me.status, 200, me.body);
+  }
+  for (const id of ids) assert.deepEqual(await eventsOf(id), [], 'no event for a read of the caller itself');
+  const bad = rid();
+  const refused = await app.req('/api/v1/auth/me', {
+    headers: { cookie: '__Host-sr_session=not-a-live-session-id', 'x-request-id': bad },
+  });
+  assert.equal(refused.status, 401, refused.body);
+  assert.deepEqual(
+    (await eventsOf(bad)).map((e) => [e.action, e.outcome, e.details.reason]),
+    [['identity.self.read', 'denied', 'bad credential']],
+  );
+});
+
+test('a second decision in a handler (a drive using a secret the caller may not update) is denied, not an error', async () => {
+  const { session } = await ownerSession(app);
+  const policy = await session.req('/api/v1/workspaces/default/policies', {
+    ...jsonBody({ text: 'forbid(principal, action == Action::"vault.secret.update", resource);' }),
+  });
+  assert.equal(policy.status, 201, policy.body);
+  try {
+    const id = rid();
+    const res = await session.req('/api/v1/workspaces/default/drives/test', {
+      ...jsonBody({
+        name: 'uses-secret',
+        kind: 's3',
+        config: { bucket: 'some-bucket', region: 'us-east-1', endpoint: 'https://127.0.0.1:9', pathStyle: true },
+        credentialSecret: 'team/not-mine',
+      }),
+      headers: { 'content-type': 'application/json', 'x-request-id': id },
+    });
+    assert.equal(res.status, 403, res.body);
+    assert.equal(res.json().detail, 'You are not allowed to use that credential secret.');
+    assert.deepEqual(
+      (await eventsOf(id)).map((e) => [e.action, e.outcome, e.details]),
+      [
+        [
+          'drive.drive.test',
+          'denied',
+          { credentialSecret: 'team/not-mine', reason: 'may not use the credential secret', error: 'FORBIDDEN' },
+        ],
+      ],
+    );
+  } finally {
+    const del = await session.req(`/api/v1/workspaces/default/policies/${policy.json<{ id: string }>().id}`, {
+      method: 'DELETE',
+    });
+    assert.equal(del.status, 204, del.body);
+  }
+});
+
+test('setup is recorded from its declaration: a wrong token is one failure event with its error code', async () => {
+  const id = rid();
+  const res = await app.req('/api/v1/setup', {
+    ...jsonBody({ token: 'srs_wrong-token-123', email: 'x@corp.test', password: GOOD_PASSWORD, displayName: 'X' }),
+    headers: { 'content-type': 'application/json', 'x-request-id': id },
+  });
+  assert.equal(res.status, 403, res.body);
+  assert.deepEqual(
+    (await eventsOf(id)).map((e) => [e.action, e.outcome, e.actor.kind, e.resource.type, e.details]),
+    [['identity.user.create', 'failure', 'anonymous', 'system', { via: 'setup token', error: 'FORBIDDEN' }]],
+  );
+  assert.ok(!JSON.stringify(await eventsOf(id)).includes('srs_wrong'), 'the presented token is not recorded');
 });

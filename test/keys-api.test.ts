@@ -112,12 +112,12 @@ for (const backend of BACKENDS) {
       const bad = await app.asOperator('/api/v1/keys/terms/x/retire', { method: 'POST' });
       assert.equal(bad.status, 422);
       const ev = await events(app, 'keys.term.retire');
-      // A failure in the handler carries its error code (the pipeline); bad input, its status.
+      // One shape for every failure, in the handler or before it (bad input): its problem code.
       assert.deepEqual(
-        ev.map((e) => [e.outcome, e.details.error ?? e.details.status, e.resource.type]),
+        ev.map((e) => [e.outcome, e.details, e.resource.type]),
         [
-          ['failure', 'NOT_FOUND', 'key-term'],
-          ['failure', 422, 'system'],
+          ['failure', { error: 'NOT_FOUND' }, 'key-term'],
+          ['failure', { error: 'VALIDATION_FAILED' }, 'system'],
         ],
       );
       const list = await app.asOperator('/api/v1/audit/events?limit=5');
@@ -159,6 +159,16 @@ for (const backend of BACKENDS) {
 
     test('sealed: everything but health, seal status and unseal answers 503 SEALED', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
+      // A bodyless route takes no body: refused before anything happens (still unsealed), and recorded.
+      const withBody = await app.asOperator('/api/v1/sys/seal', json({ really: true }));
+      assert.equal(withBody.status, 415, withBody.body);
+      assert.equal(withBody.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.equal(withBody.json().detail, 'This request takes no body.');
+      assert.equal((await app.req('/api/v1/sys/seal-status')).json<any>().sealed, false);
+      assert.deepEqual(
+        (await events(app, 'operator.keyring.seal')).map((e) => [e.outcome, e.details]),
+        [['failure', { error: 'UNSUPPORTED_MEDIA_TYPE' }]],
+      );
       const seal = await app.asOperator('/api/v1/sys/seal', { method: 'POST' });
       assert.equal(seal.status, 200);
       assert.equal((await app.req('/healthz')).status, 200);

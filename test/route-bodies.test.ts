@@ -425,6 +425,8 @@ for (const backend of BACKENDS) {
       const failures: string[] = [];
       for (const route of table) {
         const key = `${route.method} ${route.url}`;
+        // Every route says what its body is (a bodyless one: none at all), so every other body is refused.
+        assert.ok(route.body !== undefined && route.consumes !== undefined, `${key} declares its body kind`);
         const contract = contractOf(doc, route.method, route.url, route.consumes);
         const publicRoute = route.access !== undefined && 'public' in route.access;
         // What an earlier route used up is put back first; so is what a successful request of this one used up.

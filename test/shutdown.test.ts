@@ -38,3 +38,35 @@ test('a route registered without an access declaration stops the server from sta
       err.name === 'UndeclaredRouteError' && /GET \/test\/undeclared declares no access/.test(err.message),
   );
 });
+
+test('a route that leaves its success unaudited but is not a read of the caller itself stops the server from starting', async () => {
+  const { registerRoutes } = await import('../src/server/pipeline.ts');
+  const { route } = await import('../src/http/route.ts');
+  await assert.rejects(
+    startTestApp('pglite', {
+      extraRoutes: (f) => {
+        registerRoutes(
+          f,
+          [
+            route({
+              method: 'GET',
+              url: '/test/quiet/:ws',
+              action: 'vault.secret.list',
+              resource: 'workspace',
+              run: 'read',
+              unaudited: 'would hide reads of workspace data',
+              schema: {},
+              handler: () => ({ quiet: true }),
+            }),
+          ],
+          {
+            audit: undefined as never,
+            db: undefined as never,
+            authorize: () => ({ allowed: false, reason: 'x', policies: [] }),
+          },
+        );
+      },
+    }),
+    /GET \/test\/quiet\/:ws: only a GET read of the caller's own account may leave success unaudited/,
+  );
+});

@@ -425,9 +425,9 @@ export function createApi(t: JsonTransport) {
       status: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/status`),
       show: (id: string) => t.request<Record<string, unknown>>('GET', p.backup(id)),
       create: (target?: string) => t.request<Record<string, unknown>>('POST', p.backups(), target ? { target } : {}),
-      verify: (id: string) => t.request<Record<string, unknown>>('POST', `${p.backup(id)}/verify`, {}),
-      prune: () => t.request<{ deleted: string[] }>('POST', `${p.backups()}/prune`, {}),
-      exportRecoveryKey: () => t.request<{ recoveryKey: string }>('POST', `${p.backups()}/recovery-key`, {}),
+      verify: (id: string) => t.request<Record<string, unknown>>('POST', `${p.backup(id)}/verify`),
+      prune: () => t.request<{ deleted: string[] }>('POST', `${p.backups()}/prune`),
+      exportRecoveryKey: () => t.request<{ recoveryKey: string }>('POST', `${p.backups()}/recovery-key`),
       targets: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/targets`),
       addTarget: (body: { name: string; workspace: string; drive: string; prefix?: string }) =>
         t.request<{ name: string }>('POST', `${p.backups()}/targets`, body),

@@ -12,6 +12,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.ts';
 import { DatabaseUrlError, planPgConnection } from './connection-options.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
+import { withPreparedStatements } from './pg-prepared.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 
 export type DatabaseSpec =
@@ -72,7 +73,7 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => undefined);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
     return {
       db,
       kind: 'postgres',

@@ -3,13 +3,22 @@
  * the decision is made on, its audit event, whether it needs a recent sign-in, how its work runs
  * — and `server/pipeline.ts` does the rest, in one fixed order for every route:
  *
- *   authenticate (auth plugin) → validate input → load the resource → authorize ONCE on it
- *   → run the handler (in a transaction, or as a read, or as a stream) → record the event
- *   (in the same transaction, or before the answer leaves) → answer through the response schema.
+ *   authenticate (auth plugin) → refuse a body the route does not take → validate input
+ *   → load the resource → authorize ONCE on it → run the handler (in a transaction, as a read,
+ *   or with an explicit record/commit) → record the event (in the same transaction, or before the
+ *   answer leaves) → answer through the response schema.
  *
  * Denials, missing resources, validation failures and errors are recorded by the pipeline as
- * `denied` or `failure` events; a handler never records by hand. An event that cannot be recorded
- * stops the action (503 AUDIT_UNAVAILABLE; a transaction's work is rolled back).
+ * `denied` or `failure` events; a handler never records by hand. A refusal the handler makes after
+ * the pipeline's decision (a second decision on another resource, a role rule) is `deny(reason)` or
+ * any 403 error, recorded as `denied` (a 401 a handler raises — a wrong code or password in the
+ * body — is a failed attempt: `failure`). Every refused or failed event carries
+ * `details.error` (the problem code) and, for a denial, `details.reason`. An event that cannot be
+ * recorded stops the action (503 AUDIT_UNAVAILABLE; a transaction's work is rolled back).
+ *
+ * Public routes (no actor, no decision) declare why they are public, their per-address rate
+ * limit and — when the body is itself a credential (sign-in, setup, unseal) — their audit event,
+ * which the pipeline records like any other (success, or failure with `details.error`).
  *
  * Modules import this file (types only) and export `RouteDef[]`; they never import Fastify or the
  * server.
@@ -23,6 +32,37 @@ import type { ResourceRef } from '../core/resource.ts';
 export type { ResourceRef } from '../core/resource.ts';
 import type { JsonValue } from '../core/audit/event.ts';
 import type { Database } from '../db/schema.ts';
+
+/**
+ * What a request body is. A request with a body of another media type — or with any body on a
+ * `none` route — is refused with 415 before a byte of it is read.
+ * - `json`: `application/json`, parsed and validated against `schema.body`;
+ * - `octet-stream`: raw bytes, handed to the handler as the request stream (`request.body`), never buffered;
+ * - `multipart`: `multipart/form-data`, read by the handler (`request.parts()`);
+ * - `form`: `application/x-www-form-urlencoded`, parsed to an object by a parser its module's scope registers (the SAML ACS);
+ * - `none`: no body at all.
+ * Unset: `json` when the schema has a body, else `none`.
+ */
+export type BodyKind = 'json' | 'octet-stream' | 'multipart' | 'form' | 'none';
+
+/** The media types each body kind accepts. */
+export const BODY_MEDIA_TYPES: Readonly<Record<BodyKind, readonly string[]>> = {
+  json: ['application/json'],
+  'octet-stream': ['application/octet-stream'],
+  multipart: ['multipart/form-data'],
+  form: ['application/x-www-form-urlencoded'],
+  none: [],
+};
+
+/** A route's body kind: declared, or implied by its schema. */
+export const bodyKindOf = (def: { body?: BodyKind; schema: Schemas }): BodyKind =>
+  def.body ?? (def.schema.body ? 'json' : 'none');
+
+/** Requests per source address per time window (e.g. `{ max: 10, timeWindow: '1 minute' }`): 429 beyond it. */
+export interface RateLimit {
+  max: number;
+  timeWindow: string;
+}
 
 /** What a resource loader found: the reference to decide on, and the row if it exists. */
 export interface Loaded<T> {
@@ -71,6 +111,11 @@ interface BaseCtx<S extends Schemas, T> {
   event: EventNote;
   /** A further decision for the same actor (filtering the items of a list; never instead of the route's). */
   allowed(action: string, ref: ResourceRef): boolean;
+  /**
+   * Refuse after the route's decision (a second decision, a role rule): the pipeline records the
+   * event as `denied` with this reason and answers 403 with `detail` (default: the reason).
+   */
+  deny(reason: string, detail?: string): never;
   db: Kysely<Database>;
 }
 
@@ -80,15 +125,20 @@ export interface WriteCtx<S extends Schemas, T> extends BaseCtx<S, T> {
 }
 /** `read`: no transaction; the event is committed (group commit) before the answer leaves. */
 export type ReadCtx<S extends Schemas, T> = BaseCtx<S, T>;
-/**
- * `stream`: the handler says when its event is recorded — `record()` commits it on its own (a
- * download: before the first byte), `commit(work)` runs `work` and the event in one transaction
- * (an upload: when the bytes are stored). If it does neither, the pipeline records a failure.
- */
-export interface StreamCtx<S extends Schemas, T> extends BaseCtx<S, T> {
+/** The explicit form's two ways to record the route's event. */
+export interface ExplicitRecord {
+  /** Commit the event on its own now (before a download's first byte; before a key change). */
   record(): Promise<void>;
+  /** Run `work` and the event in one transaction (an upload once its bytes are stored; a session change after its checks). */
   commit<R>(work: (trx: Transaction<Database>) => Promise<R>): Promise<R>;
 }
+/**
+ * `explicit`: the handler says when its event is recorded, with `record()` or `commit(work)` —
+ * for streams (uploads, downloads, exports), long jobs, and work that must run checks outside the
+ * event's transaction first (throttle counters that commit whatever happens). If the handler
+ * returns without doing either, the pipeline records the event as a success before answering.
+ */
+export interface ExplicitCtx<S extends Schemas, T> extends BaseCtx<S, T>, ExplicitRecord {}
 
 interface Common<S extends Schemas, T> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -97,6 +147,12 @@ interface Common<S extends Schemas, T> {
   action: string;
   /** The audit event's action, when it differs from `action`. */
   audit?: string;
+  /**
+   * Why a success is not recorded (denials and failures still are). Only a `GET` of the caller's
+   * own account (`resource: 'self'`) may say so, and only when its answer reveals nothing beyond
+   * the caller's own identity: the console reads it on every page load.
+   */
+  unaudited?: string;
   schema: S;
   /**
    * The resource of the one decision: a loader for the concrete resource, or `workspace` (the
@@ -110,12 +166,8 @@ interface Common<S extends Schemas, T> {
   /** Runs while Strongroom is sealed (health, seal status, unseal). */
   allowSealed?: boolean;
   bodyLimit?: number;
-  /**
-   * The media types a request body may have. A request whose content-type is not one of them is
-   * refused with 415 before a byte of its body is read; `[]` refuses any body. Unset: whatever
-   * parsers the route's scope has (JSON by default).
-   */
-  consumes?: readonly string[];
+  /** What the request body is (see `BodyKind`); unset: `json` with a body schema, else `none`. */
+  body?: BodyKind;
   /** Success status when not 200 (201 for creations). */
   status?: number;
 }
@@ -123,21 +175,47 @@ interface Common<S extends Schemas, T> {
 export type RouteDef<S extends Schemas = Schemas, T = unknown, R = unknown> =
   | (Common<S, T> & { run: 'write'; handler: (ctx: WriteCtx<S, T>) => Promise<R> })
   | (Common<S, T> & { run: 'read'; handler: (ctx: ReadCtx<S, T>) => Promise<R> | R })
-  | (Common<S, T> & { run: 'stream'; handler: (ctx: StreamCtx<S, T>) => Promise<R> });
+  | (Common<S, T> & { run: 'explicit'; handler: (ctx: ExplicitCtx<S, T>) => Promise<R> });
 
-/** A public route: no actor, no decision, no event (health probes, sign-in, the console's files). */
+/** The event note of a public route: also who acted, once the credential proved it (a sign-in). */
+export interface PublicEventNote extends EventNote {
+  actor(actor: Actor): void;
+}
+
+/** What a public route's handler gets; `record`/`commit` only when it declares an `audit` event. */
+export interface PublicCtx<S extends Schemas> extends ExplicitRecord {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  input: Input<S>;
+  event: PublicEventNote;
+}
+
+/**
+ * A public route: no actor and no decision (health probes, seal status, sign-in, setup, unseal).
+ * A route whose body is a credential declares its `audit` event and its `rateLimit`: the pipeline
+ * limits it per source address before the body is read and records every attempt that reaches
+ * the handler — as the explicit form does: `commit(work)` or `record()`, else a success recorded
+ * before the answer leaves; an error is recorded as a failure with `details.error`.
+ */
 export interface PublicRouteDef<S extends Schemas = Schemas> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   public: string;
   schema: S;
   allowSealed?: boolean;
-  /** As for declared routes: the body media types taken; any other is refused (415) before it is read. */
-  consumes?: readonly string[];
-  handler: (ctx: { request: FastifyRequest; reply: FastifyReply; input: Input<S> }) => Promise<unknown> | unknown;
+  body?: BodyKind;
+  rateLimit?: RateLimit;
+  /** The event every attempt records: its action and the resource it names (the handler may refine both). */
+  audit?: { action: string; resource: ResourceRef };
+  handler: (ctx: PublicCtx<S>) => Promise<unknown> | unknown;
 }
 
 /** Typed constructor (identity at run time): infers the input types from the schemas. */
 export function route<S extends Schemas, T = undefined, R = unknown>(def: RouteDef<S, T, R>): RouteDef {
   return def as unknown as RouteDef;
+}
+
+/** Typed constructor of a public route (identity at run time). */
+export function publicRoute<S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef {
+  return def as unknown as PublicRouteDef;
 }

@@ -9,13 +9,7 @@ import type { Logger } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
-import {
-  keysRoutes,
-  unsealRoutes,
-  UNSEAL_RATE_LIMIT,
-  type KeysService,
-  type WorkspaceKeys,
-} from '../modules/keys/index.ts';
+import { keysRoutes, unsealRoutes, type KeysService, type WorkspaceKeys } from '../modules/keys/index.ts';
 import { auditRoutes, type AuditModule } from '../modules/audit/index.ts';
 import type { AuditContext } from './audit-context.ts';
 import { registerConsole } from './console.ts';
@@ -27,12 +21,10 @@ import { createAccessModule, type AccessControl } from '../modules/access/index.
 import { vaultRoutes } from '../modules/vault/index.ts';
 import type { Actor } from '../core/actor.ts';
 import type { ResourceRef } from '../core/resource.ts';
-import multipart from '@fastify/multipart';
 import {
   datasetsRoutes,
   datasetUploadRoutes,
   exportDataKeys,
-  uploadBodyParsers,
   type DatasetsService,
   type UploadSessions,
 } from '../modules/datasets/index.ts';
@@ -134,10 +126,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   instrumentApp(fastify, deps.metrics);
 
   await fastify.register(fastifyCookie);
-  // Per-address limits for the public routes whose body is itself a credential (unseal share,
-  // setup token). In-process counters: each instance limits on its own.
+  // Per-address limits for the public routes that declare one (their body is a credential:
+  // unseal share, setup token). In-process counters: each instance limits on its own.
   await fastify.register(rateLimit, { global: false });
-  registerPipeline(fastify, { audit: deps.audit });
+  await registerPipeline(fastify, { audit: deps.audit });
   registerAuth(fastify, {
     verifyOperatorToken: deps.verifyOperatorToken,
     isSealed: async () => (await deps.keys.state()) !== 'unsealed',
@@ -165,28 +157,18 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }),
     pipeline,
   );
-  // Unseal is public (the share is the credential), so it is rate limited per address and records its own attempts.
-  await fastify.register(async (scope) => {
-    scope.addHook('onRequest', scope.rateLimit(UNSEAL_RATE_LIMIT));
-    registerRoutes(
-      scope,
-      unsealRoutes({ keys: deps.keys, recordAttempt: (request, event) => deps.audit.recordAlone(request, event) }),
-      pipeline,
-    );
-  });
+  registerRoutes(fastify, unsealRoutes({ keys: deps.keys }), pipeline);
   registerRoutes(
     fastify,
     sessionRoutes({
       identity: deps.identity,
-      audit: deps.audit,
-      limitSetup: fastify.rateLimit({ max: 10, timeWindow: '1 minute' }),
       onSetupComplete: () => removeSetupTokenFile(deps.config.STRONGROOM_HOME),
     }),
     pipeline,
   );
-  registerRoutes(fastify, identityRoutes({ identity: deps.identity, audit: deps.audit }), pipeline);
+  registerRoutes(fastify, identityRoutes({ identity: deps.identity }), pipeline);
   registerRoutes(fastify, accountRoutes({ identity: deps.identity }), pipeline);
-  registerRoutes(fastify, memberRoutes({ identity: deps.identity, audit: deps.audit }), pipeline);
+  registerRoutes(fastify, memberRoutes({ identity: deps.identity }), pipeline);
   registerRoutes(fastify, vaultRoutes({ vault: deps.vault, db: deps.database.db }), pipeline);
   registerRoutes(
     fastify,
@@ -240,23 +222,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
     profilingRoutes({ profiling: createProfilingService({ query: deps.query, k: 10 }), datasets: deps.datasets }),
     pipeline,
   );
-  // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
-  await fastify.register(async (scope) => {
-    const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);
-    scope.addContentTypeParser('application/octet-stream', bodies.octetStream, (_request, payload, done) =>
-      done(null, payload),
-    );
-    await scope.register(multipart, bodies.multipart);
-    registerRoutes(
-      scope,
-      datasetUploadRoutes({
-        datasets: deps.datasets,
-        uploads: deps.uploads,
-        maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES,
-      }),
-      pipeline,
-    );
-  });
+  registerRoutes(
+    fastify,
+    datasetUploadRoutes({
+      datasets: deps.datasets,
+      uploads: deps.uploads,
+      maxUploadBytes: deps.config.STRONGROOM_UPLOAD_MAX_BYTES,
+    }),
+    pipeline,
+  );
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir)))
     deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');

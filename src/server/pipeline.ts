@@ -12,20 +12,26 @@
  * - A denial, a missing resource, a validation failure and any error after authentication are
  *   recorded by this file or the auth plugin — never by a handler.
  * - `write` work and its event share one transaction; `read` answers leave only once their event
- *   is committed; `stream` routes record before the first byte or commit with their event.
+ *   is committed; `explicit` routes record before the first byte or commit with their event (or,
+ *   if they do neither, the pipeline records it before the answer leaves).
+ * - A request body of a kind the route does not declare is refused (415) before it is read.
+ * - Every refused or failed event has one shape: `details.error` (the problem code), plus
+ *   `details.reason` for a denial. A 401/403 a handler raises after the decision is `denied`.
+ * - Public routes are rate limited and audited from their declaration (`rateLimit`, `audit`).
  */
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Actor } from '../core/actor.ts';
-import type { JsonValue } from '../core/audit/event.ts';
-import { AppError, isAppError } from '../core/errors.ts';
+import { AppError } from '../core/errors.ts';
 import { auditRef, type ResourceRef } from '../core/resource.ts';
 import type { Database } from '../db/schema.ts';
-import type { Input, PublicRouteDef, RouteDef } from '../http/route.ts';
+import { bodyKindOf, type Input, type PublicRouteDef, type RouteDef } from '../http/route.ts';
 import { refusalText, type Decision } from '../modules/access/index.ts';
-import { workspaceOfRequest, type AuditContext, type EventSpec } from './audit-context.ts';
+import { workspaceOfRequest, type AuditContext } from './audit-context.ts';
+import { bodyOptions } from './pipeline-bodies.ts';
+import { failureDetails, noteOf, outcomeOf, recorderFor, Refusal, type Spec } from './pipeline-events.ts';
 import { requireRecentAuth } from './plugins/auth.ts';
-import { toAppError } from './plugins/problem.ts';
 
 /** The event of a route that asked its caller to re-authenticate first (the action was not attempted). */
 export const REAUTH_REQUIRED = 'identity.session.reauth-required';
@@ -35,34 +41,6 @@ export interface PipelineDeps {
   db: Kysely<Database>;
   /** The one access control (built-in + workspace policies). */
   authorize: (actor: Actor, action: string, resource?: ResourceRef) => Decision;
-}
-
-/** media type of a request body, lower case, no parameters; undefined without a body. */
-function bodyType(request: FastifyRequest): string | undefined {
-  const h = request.headers;
-  const hasBody =
-    h['transfer-encoding'] !== undefined ||
-    (h['content-length'] !== undefined && h['content-length'] !== '0') ||
-    h['content-type'] !== undefined;
-  if (!hasBody) return undefined;
-  return String(h['content-type'] ?? '')
-    .split(';')[0]!
-    .trim()
-    .toLowerCase();
-}
-
-/**
- * A route's `consumes`: a body of another media type is refused (415) before it is parsed — a
- * JSON body on an upload route is never buffered, whatever the upload size limit.
- */
-function refuseOtherMediaTypes(consumes: readonly string[]) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const type = bodyType(request);
-    if (type === undefined || consumes.includes(type)) return;
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', {
-      detail: consumes.length === 0 ? 'This request takes no body.' : `Send the body as ${consumes.join(' or ')}.`,
-    });
-  };
 }
 
 const inputOf = (request: FastifyRequest) =>
@@ -77,21 +55,29 @@ function implicitResource(kind: 'workspace' | 'self' | 'system', request: Fastif
 }
 
 /**
- * Registers the pipeline's own hook: a request to an audited route that failed before or outside
- * its handler (bad input, sealed, a thrown error) is evidence too. `onError` runs before the
+ * Registers what every route shares: the body parsers of the declared kinds (raw bytes handed
+ * over as the request stream; multipart forms read by the handler, with small default limits it
+ * may raise per request), and the hook that records a request to an audited route that failed
+ * before or outside its handler (bad input, sealed, a thrown error). `onError` runs before the
  * problem response is sent, so the event exists when the caller sees the failure.
  */
-export function registerPipeline(app: FastifyInstance, deps: Pick<PipelineDeps, 'audit'>): void {
+export async function registerPipeline(app: FastifyInstance, deps: Pick<PipelineDeps, 'audit'>): Promise<void> {
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  await app.register(multipart, {
+    limits: { fields: 40, fieldSize: 8192, fieldNameSize: 64, files: 1, parts: 41, headerPairs: 20 },
+  });
   app.addHook('onError', async (request, _reply, error) => {
     const access = request.routeOptions.config.access;
-    if (!access || 'public' in access || request.auditRecorded) return;
-    const status = toAppError(error).status;
+    if (!access || request.auditRecorded) return;
+    const action = 'public' in access ? access.audit?.action : access.audit;
+    if (action === undefined) return;
+    const resource = 'public' in access ? { resource: auditRef(access.audit!.resource) } : workspaceOfRequest(request);
     await deps.audit
       .recordAlone(request, {
-        action: access.audit,
-        outcome: status === 401 || status === 403 ? 'denied' : 'failure',
-        ...workspaceOfRequest(request),
-        details: { status },
+        action,
+        outcome: 'public' in access ? 'failure' : outcomeOf(error),
+        ...resource,
+        details: failureDetails(error),
       })
       .catch((err: unknown) => request.log.error({ err }, 'could not audit a failed request'));
   });
@@ -103,41 +89,51 @@ export function registerRoutes(
   deps: PipelineDeps,
 ): void {
   for (const def of defs) {
+    const body = bodyOptions(def.method, bodyKindOf(def));
     if ('public' in def) {
       app.route({
         method: def.method,
         url: def.url,
         schema: def.schema,
-        ...(def.consumes ? { preParsing: refuseOtherMediaTypes(def.consumes) } : {}),
+        ...body.hooks,
         config: {
-          access: { public: def.public, ...(def.allowSealed ? { allowSealed: true } : {}) },
-          ...(def.consumes ? { consumes: def.consumes } : {}),
+          access: {
+            public: def.public,
+            ...(def.audit ? { audit: def.audit } : {}),
+            ...(def.allowSealed ? { allowSealed: true } : {}),
+          },
+          ...body.config,
+          ...(def.rateLimit ? { rateLimit: def.rateLimit } : {}),
         },
-        handler: (request, reply) => def.handler({ request, reply, input: inputOf(request) }) as Promise<unknown>,
+        handler: (request, reply) => runPublicRoute(def, request, reply, deps),
       });
       continue;
     }
+    if (def.unaudited !== undefined && (def.method !== 'GET' || def.resource !== 'self' || def.run !== 'read'))
+      throw new Error(
+        `${def.method} ${def.url}: only a GET read of the caller's own account may leave success unaudited`,
+      );
     const loader = typeof def.resource === 'function' ? def.resource : undefined;
     app.route({
       method: def.method,
       url: def.url,
       schema: def.schema,
-      ...(def.consumes ? { preParsing: refuseOtherMediaTypes(def.consumes) } : {}),
+      ...body.hooks,
       ...(def.bodyLimit !== undefined ? { bodyLimit: def.bodyLimit } : {}),
       config: {
         access: {
           action: def.action,
           audit: def.audit ?? def.action,
           resource: loader ? 'loaded' : (def.resource as 'workspace' | 'self' | 'system'),
+          ...(def.unaudited !== undefined ? { unaudited: def.unaudited } : {}),
           ...(def.allowSealed ? { allowSealed: true } : {}),
         },
-        ...(def.consumes ? { consumes: def.consumes } : {}),
+        ...body.config,
       },
       handler: (request, reply) => runRoute(def, loader, request, reply, deps),
     });
   }
 }
-
 async function runRoute(
   def: RouteDef,
   loader: Extract<RouteDef['resource'], (...a: never[]) => unknown> | undefined,
@@ -145,32 +141,13 @@ async function runRoute(
   reply: FastifyReply,
   deps: PipelineDeps,
 ): Promise<unknown> {
-  const { audit } = deps;
   const actor = request.actor;
   const input = inputOf(request);
   let action = def.action;
-  let event = def.audit ?? def.action;
   let resource: ResourceRef;
   let row: unknown;
-  const spec: EventSpec & { details: Record<string, JsonValue> } = { action: event, details: {} };
-  const failed = async (
-    err: unknown,
-    outcome: 'failure' | 'denied' = 'failure',
-    extra: Record<string, JsonValue> = {},
-  ): Promise<never> => {
-    if (!request.auditRecorded) {
-      await audit.recordAlone(request, {
-        ...spec,
-        outcome,
-        details: {
-          ...spec.details,
-          ...extra,
-          ...(outcome === 'failure' ? { error: isAppError(err) ? err.code : 'INTERNAL' } : {}),
-        },
-      });
-    }
-    throw err;
-  };
+  const spec: Spec = { action: def.audit ?? def.action, details: {} };
+  const rec = recorderFor(request, spec, deps);
 
   if (loader) {
     let loaded;
@@ -178,27 +155,27 @@ async function runRoute(
       loaded = await loader(input as never, actor);
     } catch (err) {
       spec.resource = implicitResource('workspace', request);
-      return failed(err);
+      return rec.refused(err);
     }
     resource = loaded.ref;
     row = loaded.row;
-    if (loaded.action) action = event = loaded.action;
-    spec.action = event;
+    if (loaded.action) action = spec.action = loaded.action;
     spec.resource = auditRef(resource);
     const decision = deps.authorize(actor, action, resource);
     if (!decision.allowed) {
-      return failed(
-        new AppError(actor.kind === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN', {
-          detail:
-            refusalText(decision.policies) ??
-            `You are not allowed to do this with this ${resource.type.replace(/-/g, ' ')}.`,
-        }),
+      // The detail names the built-in rule that refused, when one did.
+      const detail =
+        refusalText(decision.policies) ??
+        `You are not allowed to do this with this ${resource.type.replace(/-/g, ' ')}.`;
+      // An anonymous caller is asked to authenticate rather than told it may not.
+      return rec.refused(
+        actor.kind === 'anonymous' ? new AppError('UNAUTHENTICATED') : new AppError('FORBIDDEN', { detail }),
         'denied',
-        { reason: decision.reason },
+        decision.reason,
       );
     }
     if (def.mustExist !== undefined && row === undefined)
-      return failed(new AppError('NOT_FOUND', { detail: def.mustExist }));
+      return rec.refused(new AppError('NOT_FOUND', { detail: def.mustExist }));
   } else {
     resource = implicitResource(def.resource as 'workspace' | 'self' | 'system', request);
     spec.resource = auditRef(resource);
@@ -207,12 +184,13 @@ async function runRoute(
     try {
       requireRecentAuth(request);
     } catch (err) {
-      // A prompt to confirm the password, not a refusal of the action: recorded as what it is.
-      await audit.recordAlone(request, {
-        action: REAUTH_REQUIRED,
-        resource: spec.resource,
-        details: { for: spec.action },
-      });
+      // A prompt to confirm the password, not a refusal of the action: recorded as what it is
+      // (that event alone; the request then counts as recorded), then the 401 goes back.
+      await recorderFor(
+        request,
+        { action: REAUTH_REQUIRED, resource: spec.resource, details: { for: spec.action } },
+        deps,
+      ).alone();
       throw err;
     }
   }
@@ -227,33 +205,67 @@ async function runRoute(
     row,
     db: deps.db,
     allowed: (a: string, ref: ResourceRef) => deps.authorize(actor, a, ref).allowed,
-    event: {
-      details: (d: Record<string, JsonValue>) => void Object.assign(spec.details, d),
-      resource: (ref: ResourceRef) => void (spec.resource = auditRef(ref)),
+    deny: (reason: string, detail?: string): never => {
+      throw new Refusal(reason, detail ?? reason);
     },
+    event: noteOf(spec),
   };
 
-  if (def.run === 'write') {
-    // audit.run records a failure (with its code) itself, and maps an audit write failure to 503.
-    return audit.run(request, spec, (trx) => def.handler({ ...base, trx } as never));
-  }
-  if (def.run === 'read') {
-    let result: unknown;
-    try {
-      result = await def.handler(base as never);
-    } catch (err) {
-      return failed(err);
-    }
-    await audit.recordAlone(request, spec); // fail-closed: nothing is answered unrecorded
-    return result;
-  }
   try {
-    return await def.handler({
-      ...base,
-      record: () => audit.recordAlone(request, spec),
-      commit: <R>(work: (trx: never) => Promise<R>) => audit.run(request, spec, work as never),
-    } as never);
+    if (def.run === 'write') return await rec.commit((trx) => def.handler({ ...base, trx } as never));
+    if (def.run === 'read') {
+      const result: unknown = await def.handler(base as never);
+      // fail-closed: nothing is answered unrecorded (a success of an `unaudited` read excepted)
+      if (def.unaudited === undefined) await rec.alone();
+      return result;
+    }
+    const result = await def.handler({ ...base, record: rec.alone, commit: rec.commit } as never);
+    if (!request.auditRecorded) await rec.alone();
+    return result;
   } catch (err) {
-    return failed(err);
+    return rec.refused(err);
+  }
+}
+
+/** A public route: rate limited by its declaration (config.rateLimit); audited when it declares an event. */
+async function runPublicRoute(
+  def: PublicRouteDef,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: PipelineDeps,
+): Promise<unknown> {
+  const input = inputOf(request);
+  if (!def.audit) {
+    const none = () => Promise.reject(new Error(`${def.method} ${def.url} declares no audit event`));
+    const ignore = () => undefined;
+    return def.handler({
+      request,
+      reply,
+      input,
+      event: { details: ignore, resource: ignore, actor: ignore },
+      record: none,
+      commit: none,
+    });
+  }
+  const spec: Spec = { action: def.audit.action, resource: auditRef(def.audit.resource), details: {} };
+  const rec = recorderFor(request, spec, deps);
+  try {
+    const result = await def.handler({
+      request,
+      reply,
+      input,
+      event: {
+        ...noteOf(spec),
+        // A sign-in: from here on the request acts as the user who proved it.
+        actor: (a: Actor) => void (request.actor = a),
+      },
+      record: rec.alone,
+      commit: rec.commit,
+    });
+    if (!request.auditRecorded) await rec.alone();
+    return result;
+  } catch (err) {
+    // No decision was made on a public route: a refused credential is a failed attempt.
+    return rec.refused(err, 'failure');
   }
 }

@@ -4,9 +4,15 @@
  * the declarations; a test walks them and fails on any route without one (default deny).
  */
 import type { FastifyInstance } from 'fastify';
+import type { ResourceRef } from '../core/resource.ts';
+import type { BodyKind } from '../http/route.ts';
 
 export type RouteAccess = (
-  | { public: string }
+  | {
+      public: string;
+      /** The event every attempt records (a public route whose body is a credential). */
+      audit?: { action: string; resource: ResourceRef };
+    }
   | {
       /** Cedar action, dotted like the audit action, e.g. `vault.secret.read`. */
       action: string;
@@ -19,6 +25,8 @@ export type RouteAccess = (
        * declared before the pipeline (none left once every module uses it) leave it out.
        */
       resource?: 'loaded' | 'workspace' | 'self' | 'system';
+      /** Why a success is not recorded (a read of the caller's own identity); refusals still are. */
+      unaudited?: string;
     }
 ) & {
   /** Whether the route works while Strongroom is sealed (health, seal status, unseal). */
@@ -28,7 +36,8 @@ export type RouteAccess = (
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
-    /** The body media types the route takes (its declaration's `consumes`), when it says. */
+    /** The route's declared body kind and the media types it accepts (routes with a body method). */
+    body?: BodyKind;
     consumes?: readonly string[];
   }
 }
@@ -37,6 +46,7 @@ export interface RouteEntry {
   method: string;
   url: string;
   access: RouteAccess | undefined;
+  body?: BodyKind;
   consumes?: readonly string[];
 }
 
@@ -57,12 +67,12 @@ export function collectRoutes(app: FastifyInstance): RouteEntry[] {
   const table: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const { access, consumes } =
-      (route.config as { access?: RouteAccess; consumes?: readonly string[] } | undefined) ?? {};
+    const { access, body, consumes } =
+      (route.config as { access?: RouteAccess; body?: BodyKind; consumes?: readonly string[] } | undefined) ?? {};
     for (const method of methods) {
       if (method === 'HEAD') continue; // Fastify's automatic HEAD twin of a GET
       if (!access) throw new UndeclaredRouteError(method, route.url);
-      table.push({ method, url: route.url, access, ...(consumes ? { consumes } : {}) });
+      table.push({ method, url: route.url, access, ...(body ? { body } : {}), ...(consumes ? { consumes } : {}) });
     }
   });
   return table;

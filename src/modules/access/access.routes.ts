@@ -63,7 +63,7 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       url: base,
       action: 'access.policy.create',
       resource: 'workspace',
-      run: 'stream',
+      run: 'explicit',
       status: 201,
       schema: {
         params: workspaceParams,
@@ -81,7 +81,7 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       url: `${base}/:id`,
       action: 'access.policy.delete',
       resource: 'workspace',
-      run: 'stream',
+      run: 'explicit',
       status: 204,
       schema: { params: z.object({ ws: workspaceId, id: z.uuid() }) },
       handler: async ({ input, event, commit, reply }) => {

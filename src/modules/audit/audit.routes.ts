@@ -48,7 +48,7 @@ export function auditRoutes({ audit, membersOf, emailsOf }: AuditRoutesDeps): Ro
       url,
       action: 'audit.event.export',
       resource: params ? 'workspace' : 'system',
-      run: 'stream',
+      run: 'explicit',
       schema: { ...(params ? { params } : {}), querystring },
       handler: async ({ input, event, reply, record }) => {
         event.resource(TRAIL);

@@ -1,6 +1,6 @@
 /**
  * Backups over HTTPS — declarations only. Every route is the operator's (resource `system`): a
- * backup holds the whole installation. Long work (create, verify, prune) runs as `stream`: its
+ * backup holds the whole installation. Long work (create, verify, prune) runs as `explicit`: its
  * event is committed before the work starts (fail-closed), and the answer says how it ended.
  */
 import { z } from 'zod';
@@ -45,7 +45,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       url: '/api/v1/backups/targets',
       action: 'backups.target.create',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       status: 201,
       schema: { body: targetBody },
       handler: async ({ input, event, commit }) => {
@@ -110,7 +110,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       url: '/api/v1/backups',
       action: 'backups.backup.create',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       status: 201,
       schema: { body: createBody },
       handler: async ({ input, event, record }) => {
@@ -137,7 +137,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       url: '/api/v1/backups/:id/verify',
       action: 'backups.backup.verify',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       schema: { params: idParams },
       handler: async ({ input, event, record }) => {
         event.resource({ type: 'backup', id: input.params.id });
@@ -150,7 +150,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       url: '/api/v1/backups/prune',
       action: 'backups.backup.prune',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       schema: {},
       handler: async ({ event, commit }) => {
         event.resource(BACKUPS);
@@ -166,7 +166,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       url: '/api/v1/backups/recovery-key',
       action: 'backups.recovery-key.export',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       schema: {},
       handler: async ({ event, commit, reply }) => {
         event.resource({ type: 'backup-recovery-key', id: 'recovery' });

@@ -14,8 +14,9 @@
  *   order and over any number of connections, ask what arrived, complete (or cancel). Each step is
  *   its own action (`dataset.upload.open|read|part|cancel`; completing is `dataset.version.create`).
  *
- * The raw and part bodies reach the handlers as streams and the form through @fastify/multipart:
- * the app registers these routes in a scope with those parsers (see `uploadBodyParsers`).
+ * Each route declares its body kind (`octet-stream`, `multipart`, `json`, `none`): the raw and part
+ * bodies reach the handlers as streams and the form through @fastify/multipart (the pipeline's
+ * parsers), the form's file limited to the largest upload here.
  */
 import path from 'node:path';
 import { PassThrough, Readable, finished } from 'node:stream';
@@ -45,7 +46,6 @@ export interface DatasetUploadRoutesDeps {
   maxUploadBytes: number;
 }
 
-/** What the app's scope for these routes must parse, and how much of it. */
 /**
  * The file field's bytes. A form that breaks off (or overflows) inside the file fails the file
  * stream with the parser's error; that is the sender's fault, so the upload answers 4xx instead
@@ -72,25 +72,6 @@ function fileBytes(file: Readable): Readable {
     if (!file.readableEnded) file.destroy();
   });
   return file.pipe(out);
-}
-
-export function uploadBodyParsers(maxUploadBytes: number) {
-  return {
-    /** `application/octet-stream` is handed over as the request stream (never buffered); the handlers count it. */
-    octetStream: { bodyLimit: maxUploadBytes },
-    /** @fastify/multipart limits; the file's size is enforced by the upload stream itself (413). */
-    multipart: {
-      limits: {
-        fields: 40,
-        fieldSize: 8192,
-        fieldNameSize: 64,
-        files: 1,
-        parts: 41,
-        headerPairs: 20,
-        fileSize: maxUploadBytes + 1,
-      },
-    },
-  };
 }
 
 const base = '/api/v1/workspaces/:ws/datasets/:name';
@@ -141,9 +122,9 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     route({
       method: 'PUT',
       url: `${base}/versions`,
-      consumes: ['application/octet-stream'],
+      body: 'octet-stream',
       action: 'dataset.version.create',
-      run: 'stream',
+      run: 'explicit',
       resource: dataset,
       status: 201,
       bodyLimit: maxUploadBytes,
@@ -195,9 +176,9 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     route({
       method: 'POST',
       url: `${base}/versions`,
-      consumes: ['multipart/form-data'],
+      body: 'multipart',
       action: 'dataset.version.create',
-      run: 'stream',
+      run: 'explicit',
       resource: dataset,
       status: 201,
       schema: { params: datasetParams, response: { 201: createdOut } },
@@ -210,7 +191,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
           });
         const fields: Record<string, string[]> = {};
         try {
-          for await (const part of request.parts()) {
+          for await (const part of request.parts({ limits: { fileSize: maxUploadBytes + 1 } })) {
             if (part.type === 'field') {
               if (typeof part.value === 'string') (fields[part.fieldname] ??= []).push(part.value);
               continue;
@@ -262,9 +243,9 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     route({
       method: 'POST',
       url: `${base}/uploads`,
-      consumes: ['application/json'],
+      body: 'json',
       action: 'dataset.upload.open',
-      run: 'stream',
+      run: 'explicit',
       resource: dataset,
       status: 201,
       schema: {
@@ -317,9 +298,9 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     route({
       method: 'PUT',
       url: `${base}/uploads/:id/parts/:n`,
-      consumes: ['application/octet-stream'],
+      body: 'octet-stream',
       action: 'dataset.upload.part',
-      run: 'stream',
+      run: 'explicit',
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
       bodyLimit: MAX_PART_SIZE,
@@ -354,9 +335,9 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     route({
       method: 'POST',
       url: `${base}/uploads/:id/complete`,
-      consumes: ['application/json'],
+      body: 'json',
       action: 'dataset.version.create',
-      run: 'stream',
+      run: 'explicit',
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
       status: 201,
@@ -375,9 +356,9 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
     route({
       method: 'DELETE',
       url: `${base}/uploads/:id`,
-      consumes: [],
+      body: 'none',
       action: 'dataset.upload.cancel',
-      run: 'stream',
+      run: 'explicit',
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
       schema: { params: sessionParams },

@@ -22,4 +22,4 @@ export {
 export { createLeaseHolder, type LeaseHolder } from './datasets.leases.ts';
 export { datasetsRoutes, type DatasetsRoutesDeps } from './datasets.routes.ts';
 export { descriptionSchema, versionOut } from './datasets.schemas.ts';
-export { datasetUploadRoutes, uploadBodyParsers, type DatasetUploadRoutesDeps } from './datasets.uploads.routes.ts';
+export { datasetUploadRoutes, type DatasetUploadRoutesDeps } from './datasets.uploads.routes.ts';

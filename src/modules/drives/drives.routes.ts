@@ -11,7 +11,6 @@
  */
 import { z } from 'zod';
 import { workspaceId, workspaceParams } from '../../contracts/common.ts';
-import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
 import {
@@ -84,16 +83,17 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
     input,
     allowed,
     event,
+    deny,
   }: Pick<
     ReadCtx<{ params: typeof workspaceParams; body: typeof driveInputSchema }, undefined>,
-    'input' | 'allowed' | 'event'
+    'input' | 'allowed' | 'event' | 'deny'
   >): void => {
     const body: DriveInput = input.body;
     const path = 'credentialSecret' in body ? body.credentialSecret : undefined;
     if (!path || allowed('vault.secret.update', { type: 'secret', id: path, workspace: input.params.ws, tags: [] }))
       return;
-    event.details({ reason: 'may not use the credential secret', credentialSecret: path });
-    throw new AppError('FORBIDDEN', { detail: 'You are not allowed to use that credential secret.' });
+    event.details({ credentialSecret: path });
+    deny('may not use the credential secret', 'You are not allowed to use that credential secret.');
   };
 
   return [
@@ -167,7 +167,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       method: 'POST',
       url: base,
       action: 'drive.drive.create',
-      run: 'stream',
+      run: 'explicit',
       resource: definedDrive,
       status: 201,
       schema: {
@@ -235,7 +235,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       method: 'PUT',
       url: `${base}/:name/credentials`,
       action: 'drive.drive.update',
-      run: 'stream',
+      run: 'explicit',
       resource: savedDrive,
       mustExist: NO_SUCH_DRIVE,
       reauth: true,

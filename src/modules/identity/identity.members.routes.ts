@@ -10,21 +10,19 @@
  *   of the user, who signs in with the password and (owner/admin) must enrol again at once.
  * - members: id, name and email of everyone in the workspace, for every role of it, so a page can
  *   say who uploaded or changed something instead of showing an id.
- * Refusals by the role rules are recorded as `denied` (`identity.route-rules.ts`) and the work
+ * Refusals by the role rules are `deny(reason)`, recorded by the pipeline as `denied`, and the work
  * runs with its event in one transaction (`commit`).
  */
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
 import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import type { AuditWriter } from './identity.events.ts';
-import { memberOf, refuseEverywhere, refuser, rolesOf } from './identity.route-rules.ts';
+import { memberOf, refuse, refuseEverywhere, rolesOf } from './identity.route-rules.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseAttributes, refuseManage } from './role-rules.ts';
 
 export interface MemberRoutesDeps {
   identity: IdentityModule;
-  audit: AuditWriter;
 }
 
 const memberParams = z.object({ ws: workspaceIdSchema, id: userIdSchema });
@@ -41,21 +39,20 @@ export const userAttributes = z.strictObject({
   clearance: z.number().int().min(0).max(9).optional(),
 });
 
-export function memberRoutes({ identity, audit }: MemberRoutesDeps): RouteDef[] {
-  const refuse = refuser(audit);
+export function memberRoutes({ identity }: MemberRoutesDeps): RouteDef[] {
   return [
     route({
       method: 'POST',
       url: `${base}/users/:id/enable`,
       action: 'identity.user.enable',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: { params: memberParams, response: { 200: z.object({ enabled: z.literal(true) }) } },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
         const { ws: workspaceId, id } = input.params;
         const { user } = await memberOf(identity, workspaceId, id);
-        await refuse(ctx, 'identity.user.enable', await refuseEverywhere(identity, actor, workspaceId, id));
+        refuse(ctx, await refuseEverywhere(identity, actor, workspaceId, id));
         event.resource({ type: 'user', id, workspace: workspaceId });
         event.details({ was: user.status });
         await ctx.commit((trx) => identity.account.enable(trx, id));
@@ -67,7 +64,7 @@ export function memberRoutes({ identity, audit }: MemberRoutesDeps): RouteDef[] 
       method: 'PUT',
       url: `${base}/users/:id/attributes`,
       action: 'identity.user.update',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: {
         params: memberParams,
@@ -82,11 +79,7 @@ export function memberRoutes({ identity, audit }: MemberRoutesDeps): RouteDef[] 
         const next = Object.fromEntries(
           Object.entries(input.body.attributes).filter(([, v]) => v !== undefined && v !== ''),
         ) as Record<string, string | number>;
-        await refuse(
-          ctx,
-          'identity.user.update',
-          refuseManage(mine, roles) ?? refuseAttributes(mine, actor.attributes, next),
-        );
+        refuse(ctx, refuseManage(mine, roles) ?? refuseAttributes(mine, actor.attributes, next));
         event.resource({ type: 'user', id, workspace: workspaceId });
         event.details({ attributes: next });
         await ctx.commit((trx) => identity.account.setAttributes(trx, id, next));
@@ -98,7 +91,7 @@ export function memberRoutes({ identity, audit }: MemberRoutesDeps): RouteDef[] 
       method: 'POST',
       url: `${base}/users/:id/mfa/reset`,
       action: 'identity.user.mfa-reset',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       reauth: true,
       schema: {
@@ -111,7 +104,7 @@ export function memberRoutes({ identity, audit }: MemberRoutesDeps): RouteDef[] 
         const { user, roles } = await memberOf(identity, workspaceId, id);
         if (id === actor.id)
           throw new AppError('CONFLICT', { detail: 'Reset your own MFA from Your account (DELETE /api/v1/auth/mfa).' });
-        await refuse(ctx, 'identity.user.mfa-reset', refuseManage(rolesOf(actor.roles), roles));
+        refuse(ctx, refuseManage(rolesOf(actor.roles), roles));
         event.resource({ type: 'user', id, workspace: workspaceId });
         event.details({ wasEnrolled: user.mfaEnabled });
         const sessionsEnded = await ctx.commit((trx) => identity.account.resetMfaOf(trx, id));

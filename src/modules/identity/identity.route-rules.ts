@@ -1,12 +1,11 @@
 /**
- * What the member-administration routes share: a role rule's refusal (recorded as `denied`, then
- * 403 with the rule's reason — see NOTES.md "Events"), the member a route names (404 when the user
+ * What the member-administration routes share: a role rule's refusal (`deny(reason)`: the pipeline
+ * records the route's event as `denied`, then 403 with the rule's reason — see NOTES.md "Events"), the member a route names (404 when the user
  * is not in the route's workspace), and the caller's roles as the rules take them.
  */
 import { AppError } from '../../core/errors.ts';
 import { ROLES, type Role } from '../../db/tables/identity.ts';
-import type { Schemas, StreamCtx } from '../../http/route.ts';
-import { eventsOf, type AuditWriter } from './identity.events.ts';
+import type { ExplicitCtx, Schemas } from '../../http/route.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseManage } from './role-rules.ts';
 
@@ -14,19 +13,9 @@ import { refuseManage } from './role-rules.ts';
 export const rolesOf = (roles: readonly string[]): Role[] =>
   roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
 
-export type Refuse = (
-  ctx: Pick<StreamCtx<Schemas, unknown>, 'request' | 'resource'>,
-  action: string,
-  reason: string | undefined | false,
-) => Promise<void>;
-
-/** A role rule's refusal: recorded as denied, answered 403 with the rule's reason; nothing when `reason` is empty. */
-export function refuser(audit: AuditWriter): Refuse {
-  return async (ctx, action, reason) => {
-    if (!reason) return;
-    await eventsOf(audit, ctx.request)({ action, outcome: 'denied', resource: ctx.resource, details: { reason } });
-    throw new AppError('FORBIDDEN', { detail: reason });
-  };
+/** A role rule's refusal: recorded by the pipeline as denied, answered 403 with the rule's reason; nothing when `reason` is empty. */
+export function refuse(ctx: Pick<ExplicitCtx<Schemas, unknown>, 'deny'>, reason: string | undefined | false): void {
+  if (reason) ctx.deny(reason);
 }
 
 /** The user `id` with their roles in `workspaceId`; 404 when they are not a member there. */

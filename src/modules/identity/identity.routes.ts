@@ -6,8 +6,8 @@
  * plugin has already answered 404 to anyone who is not a member there), the installation, or the
  * caller's own account. A user, service account or token that is not in this workspace is
  * answered 404 here. Routes that set or remove roles then apply the role rules (`role-rules.ts`):
- * they run their work with `commit` after the rules (`run: 'stream'`, the pipeline's explicit
- * commit), so a rule's refusal is recorded as `denied` (`identity.events.ts`) and never opens a
+ * they run their work with `commit` after the rules (`run: 'explicit'`, the pipeline's explicit
+ * commit), so a rule's refusal (`deny`) is recorded by the pipeline as `denied` and never opens a
  * transaction, while the work and its event still share one.
  */
 import { z } from 'zod';
@@ -15,14 +15,12 @@ import { AppError } from '../../core/errors.ts';
 import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { ROLES } from '../../db/tables/identity.ts';
-import type { AuditWriter } from './identity.events.ts';
-import { memberOf as memberIn, refuseEverywhere, refuser, rolesOf } from './identity.route-rules.ts';
+import { memberOf as memberIn, refuse, refuseEverywhere, rolesOf } from './identity.route-rules.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseAttributes, refuseGrant, refuseManage } from './role-rules.ts';
 
 export interface IdentityRoutesDeps {
   identity: IdentityModule;
-  audit: AuditWriter;
 }
 
 const role = z.enum(ROLES);
@@ -78,8 +76,7 @@ const tokenId = z.string().regex(/^[0-9a-f]{12}$/);
 
 const base = '/api/v1/workspaces/:ws';
 
-export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDef[] {
-  const refuse = refuser(audit);
+export function identityRoutes({ identity }: IdentityRoutesDeps): RouteDef[] {
   const memberOf = (workspaceId: string, id: string) => memberIn(identity, workspaceId, id);
 
   return [
@@ -132,7 +129,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/users`,
       action: 'identity.user.create',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       status: 201,
       schema: {
@@ -155,11 +152,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         const { input, actor, event } = ctx;
         const b = input.body;
         const mine = rolesOf(actor.roles);
-        await refuse(
-          ctx,
-          'identity.user.create',
-          refuseGrant(mine, [b.role]) ?? refuseAttributes(mine, actor.attributes, b.attributes ?? {}),
-        );
+        refuse(ctx, refuseGrant(mine, [b.role]) ?? refuseAttributes(mine, actor.attributes, b.attributes ?? {}));
         event.resource({ type: 'user', workspace: input.params.ws });
         event.details({ role: b.role });
         const user = await ctx.commit((trx) =>
@@ -179,7 +172,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/users/:id/disable`,
       action: 'identity.user.disable',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: { params: memberParams },
       handler: async (ctx) => {
@@ -189,7 +182,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         if (id === actor.id) throw new AppError('CONFLICT', { detail: 'You cannot disable your own account.' });
         // An account is disabled everywhere: the caller must be allowed to manage it in every
         // workspace it belongs to, not only this one.
-        await refuse(ctx, 'identity.user.disable', await refuseEverywhere(identity, actor, workspaceId, id));
+        refuse(ctx, await refuseEverywhere(identity, actor, workspaceId, id));
         event.resource({ type: 'user', id, workspace: workspaceId });
         await ctx.commit((trx) => identity.users.disable(trx, id));
         return { disabled: true };
@@ -200,7 +193,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'PUT',
       url: `${base}/users/:id/roles`,
       action: 'identity.membership.update',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: { params: memberParams, body: z.strictObject({ roles: z.array(role).min(1).max(ROLES.length) }) },
       handler: async (ctx) => {
@@ -209,11 +202,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
         const { roles: current } = await memberOf(workspaceId, id);
         const mine = rolesOf(actor.roles);
         const selfChange = id === actor.id && !mine.includes('owner') && 'Only an owner can change their own roles.';
-        await refuse(
-          ctx,
-          'identity.membership.update',
-          selfChange || (refuseManage(mine, current) ?? refuseGrant(mine, input.body.roles)),
-        );
+        refuse(ctx, selfChange || (refuseManage(mine, current) ?? refuseGrant(mine, input.body.roles)));
         event.resource({ type: 'user', id, workspace: workspaceId });
         event.details({ roles: input.body.roles });
         await ctx.commit((trx) => identity.users.setRoles(trx, workspaceId, id, input.body.roles));
@@ -236,7 +225,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/service-accounts`,
       action: 'identity.service-account.create',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       status: 201,
       schema: {
@@ -252,7 +241,7 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
-        await refuse(ctx, 'identity.service-account.create', refuseGrant(rolesOf(actor.roles), [input.body.role]));
+        refuse(ctx, refuseGrant(rolesOf(actor.roles), [input.body.role]));
         return ctx.commit(async (trx) => {
           const sa = await identity.serviceAccounts.create(
             trx,
@@ -272,14 +261,14 @@ export function identityRoutes({ identity, audit }: IdentityRoutesDeps): RouteDe
       method: 'POST',
       url: `${base}/service-accounts/:id/disable`,
       action: 'identity.service-account.disable',
-      run: 'stream',
+      run: 'explicit',
       resource: 'workspace',
       schema: { params: memberParams },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
         const sa = await identity.serviceAccounts.find(input.params.ws, input.params.id);
         if (!sa) throw new AppError('NOT_FOUND', { detail: 'No such service account in this workspace.' });
-        await refuse(ctx, 'identity.service-account.disable', refuseManage(rolesOf(actor.roles), [sa.role]));
+        refuse(ctx, refuseManage(rolesOf(actor.roles), [sa.role]));
         event.resource({ type: 'service-account', id: sa.id, workspace: sa.workspace });
         await ctx.commit((trx) => identity.serviceAccounts.disable(trx, sa.id));
         return { disabled: true };

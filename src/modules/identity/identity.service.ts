@@ -10,7 +10,7 @@ import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
 import type { IdentityDeps } from './deps.ts';
 import { createAccount } from './identity.account.ts';
-import type { RecordEvent } from './identity.events.ts';
+import type { AttemptEvent } from './identity.signin.ts';
 import * as mfa from './identity.mfa.ts';
 import * as sessions from './identity.sessions.store.ts';
 import * as signin from './identity.signin.ts';
@@ -91,8 +91,8 @@ export function createIdentityModule(deps: IdentityDeps) {
     checkPassword,
     hashPassword,
 
-    signIn: (email: string, password: string, ip: string | undefined, record: RecordEvent) =>
-      signin.signIn(flow, email, password, ip, record),
+    signIn: (email: string, password: string, ip: string | undefined, event: AttemptEvent) =>
+      signin.signIn(flow, email, password, ip, event),
     checkSecondFactor: (userId: string, code: string) => signin.checkSecondFactor(flow, userId, code),
     checkReauth: (userId: string, password: string, code: string | undefined, ip: string | undefined) =>
       signin.checkReauth(flow, userId, password, code, ip),
@@ -251,13 +251,13 @@ export function createIdentityModule(deps: IdentityDeps) {
     redeemSetupToken: (
       token: string,
       user: { email: string; password: string; displayName: string },
-      record: RecordEvent,
+      event: AttemptEvent,
     ) =>
       signin.redeemSetupToken(
         flow,
         token,
         (trx) => createUser(trx, { ...user, memberships: [{ workspace: 'default', role: 'owner' }] }),
-        record,
+        event,
       ),
   };
 }

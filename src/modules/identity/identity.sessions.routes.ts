@@ -2,34 +2,34 @@
  * Sign-in and the signed-in user's own account: login, MFA step, logout, me, MFA enrolment and
  * reset, re-authentication, password change, sign out everywhere, and the one-time setup.
  *
- * Login and setup are public (the credential is in the body): they record their own events
- * through `identity.events.ts` — every sign-in success and failure is `identity.session.create`
+ * Login and setup are public (the credential is in the body): they declare their event and the
+ * pipeline records it — every sign-in success and failure is `identity.session.create`
  * (never with the password; with the email only when it names an account). Refusals all read
  * "Incorrect email or password." whatever the reason. Every other route is declared on the
  * caller's own account (`resource: 'self'`); the MFA step and re-authentication check the code or
  * password first — their throttle counters commit whatever happens — then `commit` the session
- * change with its event (`run: 'stream'`, the pipeline's explicit commit).
+ * change with its event (`run: 'explicit'`, the pipeline's explicit commit). Setup removes the
+ * setup-token file once the owner exists (`onSetupComplete`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { route, type PublicRouteDef, type RouteDef, type Schemas } from '../../http/route.ts';
-import { eventsOf, type AuditWriter } from './identity.events.ts';
+import { publicRoute, route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
 import type { IdentityModule } from './identity.service.ts';
-import { SESSION_COOKIE } from './identity.signin.ts';
+import { SESSION_COOKIE, SIGN_IN } from './identity.signin.ts';
 import { PENDING_MFA, type Strength } from './identity.sessions.store.ts';
 import type { User } from './identity.users.store.ts';
 import { csrfTokenFor } from './tokens-crypto.ts';
 
 export interface SessionRoutesDeps {
   identity: IdentityModule;
-  audit: AuditWriter;
-  /** Per-address limit of setup attempts (the body is itself a credential); throws 429. */
-  limitSetup: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   /** Runs once the first owner exists (removes the setup-token file of the data directory). */
   onSetupComplete?: () => Promise<void>;
 }
+
+/** Setup attempts per source address (the body is itself a credential). */
+export const SETUP_RATE_LIMIT = { max: 10, timeWindow: '1 minute' } as const;
 
 const email = z
   .string()
@@ -60,9 +60,6 @@ const COOKIE = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } a
 const setSessionCookie = (reply: FastifyReply, id: string) => void reply.setCookie(SESSION_COOKIE, id, COOKIE);
 const clearSessionCookie = (reply: FastifyReply) => void reply.clearCookie(SESSION_COOKIE, COOKIE);
 
-/** Typed like `route()`: the handler's input is inferred from the schemas (`http/route.ts` has no such helper for public routes). */
-const publicRoute = <S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef => def as unknown as PublicRouteDef;
-
 function currentSession(request: FastifyRequest) {
   const s = request.auth?.principal?.session;
   if (!s || !request.auth?.sessionId)
@@ -70,12 +67,7 @@ function currentSession(request: FastifyRequest) {
   return s;
 }
 
-export function sessionRoutes({
-  identity,
-  audit,
-  limitSetup,
-  onSetupComplete,
-}: SessionRoutesDeps): (RouteDef | PublicRouteDef)[] {
+export function sessionRoutes({ identity, onSetupComplete }: SessionRoutesDeps): (RouteDef | PublicRouteDef)[] {
   async function sessionBody(user: User, sessionId: string, strength: string) {
     const privileged = (await identity.principalForSession(sessionId))?.privileged ?? false;
     return {
@@ -91,10 +83,11 @@ export function sessionRoutes({
     method: 'POST',
     url: '/api/v1/auth/login',
     public: 'sign-in: the password is the credential',
+    audit: { action: SIGN_IN, resource: { type: 'user' } },
     schema: { body: z.strictObject({ email, password }), response: { 200: sessionOut } },
-    handler: async ({ request, reply, input }) => {
+    handler: async ({ request, reply, input, event, commit }) => {
       const { email: e, password: p } = input.body;
-      const signedIn = await identity.signIn(e, p, request.ip, eventsOf(audit, request));
+      const signedIn = await identity.signIn(e, p, request.ip, { event, commit });
       // Session fixation: whatever session the browser presented is revoked; the new id replaces it.
       const presented = request.cookies[SESSION_COOKIE];
       if (presented) await identity.sessions.revokeId(presented);
@@ -107,6 +100,8 @@ export function sessionRoutes({
     method: 'POST',
     url: '/api/v1/setup',
     public: 'first start: the one-time setup token is the credential',
+    rateLimit: SETUP_RATE_LIMIT,
+    audit: { action: 'identity.user.create', resource: { type: 'system' } },
     schema: {
       body: z.strictObject({
         token: z.string().min(10).max(200),
@@ -116,10 +111,9 @@ export function sessionRoutes({
       }),
       response: { 201: z.object({ user: userOut }) },
     },
-    handler: async ({ request, reply, input }) => {
-      await limitSetup(request, reply);
+    handler: async ({ request, reply, input, event, commit }) => {
       const { token, ...user } = input.body;
-      const created = await identity.redeemSetupToken(token, user, eventsOf(audit, request));
+      const created = await identity.redeemSetupToken(token, user, { event, commit });
       await onSetupComplete?.().catch((err: unknown) =>
         request.log.warn({ err }, 'could not remove the setup-token file'),
       );
@@ -135,7 +129,7 @@ export function sessionRoutes({
       url: '/api/v1/auth/mfa',
       action: 'identity.self.mfa-verify',
       audit: 'identity.session.create',
-      run: 'stream',
+      run: 'explicit',
       resource: 'self',
       schema: { body: z.strictObject({ code }), response: { 200: sessionOut } },
       handler: async ({ request, reply, input, event, commit }) => {
@@ -197,6 +191,7 @@ export function sessionRoutes({
       action: 'identity.self.read',
       run: 'read',
       resource: 'self',
+      unaudited: "answers only the caller's own identity; the console reads it on every page load",
       schema: {
         response: {
           200: sessionOut.extend({
@@ -229,7 +224,7 @@ export function sessionRoutes({
       url: '/api/v1/auth/reauth',
       action: 'identity.self.reauth',
       audit: 'identity.session.reauth',
-      run: 'stream',
+      run: 'explicit',
       resource: 'self',
       schema: { body: z.strictObject({ password, code: code.optional() }) },
       handler: async ({ request, input, event, commit }) => {

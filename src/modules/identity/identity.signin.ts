@@ -10,14 +10,14 @@
  *   slides the idle expiry (at most every 30 s, never past the absolute one).
  * - The setup token: while no user exists, the first `serve` prints it; its SHA-256 is stored with
  *   a 1-hour expiry; redeeming it creates the first owner once (row locked, marked used).
- * Sign-in and setup record their own events (`identity.events.ts`): they are public routes.
+ * Sign-in and setup are public routes: the pipeline records their event (`AttemptEvent`); these
+ * use cases name its resource and details, and commit the session or the owner with it.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { ANONYMOUS } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
+import type { PublicCtx, Schemas } from '../../http/route.ts';
 import type { IdentityConfig } from './deps.ts';
-import type { RecordEvent } from './identity.events.ts';
 import { useRecoveryCode, verifyTotp, type Sealer } from './identity.mfa.ts';
 import * as sessions from './identity.sessions.store.ts';
 import type { SessionRow, Strength, ThrottleRule } from './identity.sessions.store.ts';
@@ -31,6 +31,9 @@ export const SETUP_TOKEN_TTL_MS = 3_600_000;
 const SLIDE_MS = 30_000;
 /** The audit event of every sign-in step, success or failure. */
 export const SIGN_IN = 'identity.session.create';
+
+/** The request's event as sign-in and setup fill it; the pipeline records it (failure: on its own). */
+export type AttemptEvent = Pick<PublicCtx<Schemas>, 'event' | 'commit'>;
 
 export type FailReason = 'throttled' | 'unknown-account' | 'bad-password' | 'disabled' | 'bad-code' | 'sso-enforced';
 
@@ -157,52 +160,32 @@ export async function signIn(
   email: string,
   password: string,
   ip: string | undefined,
-  record: RecordEvent,
+  { event, commit }: AttemptEvent,
 ): Promise<{ user: User; sessionId: string; strength: Strength }> {
   const checked = await checkCredentials(deps, email, password, ip);
   if (!checked.ok) {
     const { reason, user } = checked;
-    await record({
-      action: SIGN_IN,
-      outcome: 'failure',
-      actor: ANONYMOUS,
-      resource: { type: 'user', ...(user ? { id: user.id } : {}) },
-      details: { reason },
-    });
+    event.resource({ type: 'user', ...(user ? { id: user.id } : {}) });
+    event.details({ reason });
     throw new AppError('UNAUTHENTICATED', { detail: 'Incorrect email or password.' });
   }
   const { user } = checked;
   // SSO enforcement: only the password was right; the workspace may still refuse password sign-in.
   const policy = deps.passwordPolicy ? await deps.passwordPolicy(user.id) : 'allow';
   if (policy === 'deny') {
-    await record({
-      action: SIGN_IN,
-      outcome: 'failure',
-      actor: ANONYMOUS,
-      resource: { type: 'user', id: user.id },
-      details: { reason: 'sso-enforced', email: user.email },
-    });
+    event.resource({ type: 'user', id: user.id });
+    event.details({ reason: 'sso-enforced' });
     throw new AppError('UNAUTHENTICATED', {
       detail: 'This account signs in with single sign-on; use your organisation’s sign-in button.',
       meta: { reason: 'sso-enforced' },
     });
   }
   const strength: Strength = user.mfaEnabled ? 'password-pending-mfa' : 'password';
-  return deps.db.transaction().execute(async (trx) => {
-    const sessionId = await createSession(deps, trx, user.id, strength, ip);
-    const actor = { id: user.id, kind: 'user' as const, roles: [], attributes: {}, authMethod: strength };
-    const breakGlass: Record<string, boolean> = policy === 'break-glass' ? { breakGlass: true } : {};
-    await record(
-      {
-        action: SIGN_IN,
-        actor,
-        resource: { type: 'user', id: user.id },
-        details: { strength, ...breakGlass },
-      },
-      trx,
-    );
-    return { user, sessionId, strength };
-  });
+  event.resource({ type: 'user', id: user.id });
+  event.details({ strength, ...(policy === 'break-glass' ? { breakGlass: true } : {}) });
+  event.actor({ id: user.id, kind: 'user', roles: [], attributes: {}, authMethod: strength });
+  const sessionId = await commit((trx) => createSession(deps, trx, user.id, strength, ip));
+  return { user, sessionId, strength };
 }
 
 /** Check a second factor: a 6-digit TOTP code (its step is burnt) or a recovery code (consumed). Throttled per user. */
@@ -248,45 +231,31 @@ export async function issueSetupToken(deps: SignInDeps): Promise<string | undefi
 
 /**
  * Redeem the setup token: the first owner of `default`, the token marked used and the event, in
- * one transaction. A refusal is recorded as a failure (unless the audit itself failed).
+ * one transaction (a refusal is recorded by the pipeline as a failure).
  */
 export async function redeemSetupToken(
   deps: SignInDeps,
   token: string,
   create: (trx: Transaction<Database>) => Promise<User>,
-  record: RecordEvent,
+  { event, commit }: AttemptEvent,
 ): Promise<User> {
-  const action = 'identity.user.create';
-  const via = 'setup token';
-  try {
-    return await deps.db.transaction().execute(async (trx) => {
-      const row = await users.lockSetupToken(trx);
-      const valid =
-        row !== undefined &&
-        safeEqual(row.tokenHash, sha256Hex(token)) &&
-        row.usedAt === null &&
-        row.expiresAt > deps.now();
-      if (!valid || (await users.countUsers(trx)) > 0)
-        throw new AppError('FORBIDDEN', { detail: 'The setup token is not valid (wrong, used or expired).' });
-      const created = await create(trx);
-      await users.markSetupTokenUsed(trx, deps.now());
-      // The new owner is the actor (the token's holder became them) and the event belongs to the
-      // workspace they own, so its auditors find it.
-      const actor = { id: created.id, kind: 'user' as const, roles: [], attributes: {}, authMethod: 'setup-token' };
-      await record(
-        {
-          action,
-          actor,
-          resource: { type: 'user', id: created.id, workspace: 'default' },
-          details: { via, role: 'owner', workspace: 'default' },
-        },
-        trx,
-      );
-      return created;
-    });
-  } catch (err) {
-    if (err instanceof AppError && err.code !== 'AUDIT_UNAVAILABLE')
-      await record({ action, outcome: 'failure', resource: { type: 'system' }, details: { via, error: err.code } });
-    throw err;
-  }
+  event.details({ via: 'setup token' });
+  return commit(async (trx) => {
+    const row = await users.lockSetupToken(trx);
+    const valid =
+      row !== undefined &&
+      safeEqual(row.tokenHash, sha256Hex(token)) &&
+      row.usedAt === null &&
+      row.expiresAt > deps.now();
+    if (!valid || (await users.countUsers(trx)) > 0)
+      throw new AppError('FORBIDDEN', { detail: 'The setup token is not valid (wrong, used or expired).' });
+    const created = await create(trx);
+    await users.markSetupTokenUsed(trx, deps.now());
+    // The new owner is the actor (the token's holder became them) and the event belongs to the
+    // workspace they own, so its auditors find it.
+    event.actor({ id: created.id, kind: 'user', roles: [], attributes: {}, authMethod: 'setup-token' });
+    event.resource({ type: 'user', id: created.id, workspace: 'default' });
+    event.details({ role: 'owner', workspace: 'default' });
+    return created;
+  });
 }

@@ -24,7 +24,6 @@ export {
   UNSEAL_RATE_LIMIT,
   type KeysRoutesDeps,
   type UnsealRoutesDeps,
-  type AttemptEvent,
 } from './keys.routes.ts';
 export {
   wrapBackupKey,

@@ -3,32 +3,23 @@
  *
  * Operator routes decide on the installation (`system`) or, for a workspace's key, on the route's
  * workspace; the pipeline records their events. A key change that swaps in-memory key state runs
- * as `stream` with the pipeline's `commit`: the change and its event commit together, and the
+ * as `explicit` with the pipeline's `commit`: the change and its event commit together, and the
  * keyring in memory changes only after that. Seal and reload-root-key record their event BEFORE
  * acting (`record()`), so nothing happens to the keys unrecorded.
  *
- * Unseal is public on purpose: the share itself is the credential (as with Vault). It is limited
- * per source address (`UNSEAL_RATE_LIMIT`, applied where it is registered) and every attempt that
- * reaches it is recorded by `recordAttempt` — the pipeline records no events for public routes.
+ * Unseal is public on purpose: the share itself is the credential (as with Vault). Its declaration
+ * limits it per source address (`UNSEAL_RATE_LIMIT`) and names its event: the pipeline records
+ * every attempt that reaches it (a refused share as a failure with its error code).
  */
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { workspaceParams } from '../../contracts/common.ts';
 import type { Config } from '../../core/config.ts';
 import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
-import { route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
+import { publicRoute, route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
 import type { KeysService } from './keys.service.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask, type OpenTaskLog } from './keys.tasks.ts';
 import type { WorkspaceKeys } from './workspace-keys.ts';
-
-/** An audit event of a public route (the unseal attempt), recorded on its own; rejects when it cannot be. */
-export interface AttemptEvent {
-  action: string;
-  outcome?: 'success' | 'failure';
-  resource: ResourceRef;
-  details: Record<string, string | number | boolean>;
-}
 
 export interface KeysRoutesDeps {
   keys: KeysService;
@@ -42,7 +33,6 @@ export interface KeysRoutesDeps {
 
 export interface UnsealRoutesDeps {
   keys: KeysService;
-  recordAttempt: (request: FastifyRequest, event: AttemptEvent) => Promise<void>;
 }
 
 /** Unseal attempts per source address: 20 a minute. */
@@ -56,33 +46,24 @@ const workspaceKey = (workspaceId: string): ResourceRef => ({
   workspace: workspaceId,
 });
 
-/** The public unseal route; register it with `UNSEAL_RATE_LIMIT`. */
-export function unsealRoutes({ keys, recordAttempt }: UnsealRoutesDeps): PublicRouteDef[] {
-  const action = 'operator.keyring.unseal';
-  const unseal: PublicRouteDef<{ body: typeof unsealBody }> = {
-    method: 'POST',
-    url: '/api/v1/sys/unseal',
-    public: 'the share is the credential',
-    allowSealed: true,
-    schema: { body: unsealBody },
-    handler: async ({ request, input }) => {
-      let progress;
-      try {
-        progress = await keys.submitShare(input.body.share);
-      } catch (err) {
-        if (err instanceof AppError)
-          await recordAttempt(request, { action, outcome: 'failure', resource: KEYRING, details: { error: err.code } });
-        throw err;
-      }
-      await recordAttempt(request, {
-        action,
-        resource: KEYRING,
-        details: { progress: progress.progress, threshold: progress.threshold, sealed: progress.sealed },
-      });
-      return { sealed: progress.sealed, progress: progress.progress, threshold: progress.threshold };
-    },
-  };
-  return [unseal as unknown as PublicRouteDef];
+/** The public unseal route: rate limited per address, every attempt recorded. */
+export function unsealRoutes({ keys }: UnsealRoutesDeps): PublicRouteDef[] {
+  return [
+    publicRoute({
+      method: 'POST',
+      url: '/api/v1/sys/unseal',
+      public: 'the share is the credential',
+      allowSealed: true,
+      rateLimit: UNSEAL_RATE_LIMIT,
+      audit: { action: 'operator.keyring.unseal', resource: KEYRING },
+      schema: { body: unsealBody },
+      handler: async ({ input, event }) => {
+        const progress = await keys.submitShare(input.body.share);
+        event.details({ progress: progress.progress, threshold: progress.threshold, sealed: progress.sealed });
+        return { sealed: progress.sealed, progress: progress.progress, threshold: progress.threshold };
+      },
+    }),
+  ];
 }
 
 export function keysRoutes({
@@ -125,7 +106,7 @@ export function keysRoutes({
       action: 'operator.keyring.unseal',
       resource: 'system',
       allowSealed: true,
-      run: 'stream',
+      run: 'explicit',
       schema: {},
       handler: async ({ event, record }) => {
         event.resource(KEYRING);
@@ -145,7 +126,7 @@ export function keysRoutes({
       action: 'operator.keyring.seal',
       resource: 'system',
       allowSealed: true,
-      run: 'stream',
+      run: 'explicit',
       schema: {},
       handler: async ({ event, record }) => {
         event.resource(KEYRING);
@@ -173,7 +154,7 @@ export function keysRoutes({
       url: '/api/v1/keys/rotate',
       action: 'keys.keyring.rotate',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       schema: {},
       handler: async ({ event, commit }) => {
         event.resource(KEYRING);
@@ -187,7 +168,7 @@ export function keysRoutes({
       url: '/api/v1/keys/rewrap',
       action: 'keys.keyring.rewrap',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       status: 202,
       schema: {},
       handler: async ({ event, record, request }) => {
@@ -207,7 +188,7 @@ export function keysRoutes({
       url: '/api/v1/keys/rotate-root',
       action: 'keys.root.rotate',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       schema: {},
       handler: async ({ event, commit }) => {
         event.resource(KEYRING);
@@ -275,7 +256,7 @@ export function keysRoutes({
       url: '/api/v1/keys/terms/:term/retire',
       action: 'keys.term.retire',
       resource: 'system',
-      run: 'stream',
+      run: 'explicit',
       schema: { params: term },
       handler: async ({ input, event, commit }) => {
         event.resource({ type: 'key-term', id: String(input.params.term) });

@@ -53,7 +53,7 @@ export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDe
         url: `${prefix}/run`,
         action: 'posture.control.run',
         resource,
-        run: 'stream',
+        run: 'explicit',
         schema: { ...p },
         handler: async ({ input, event, record }) => {
           const scope = scopeOf(input);
@@ -81,7 +81,7 @@ export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDe
         url: `${prefix}/evidence`,
         action: 'posture.evidence.export',
         resource,
-        run: 'stream',
+        run: 'explicit',
         schema: { ...p },
         handler: async ({ input, event, record, reply }) => {
           const scope = scopeOf(input);

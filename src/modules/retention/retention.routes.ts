@@ -55,8 +55,8 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       url: '/api/v1/retention/purge',
       action: 'retention.purge.run',
       resource: 'system',
-      run: 'stream',
-      consumes: [],
+      run: 'explicit',
+      body: 'none',
       schema: {},
       handler: async ({ event, record }) => {
         event.resource({ type: 'retention-purge', id: 'on-demand' });
@@ -122,8 +122,8 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       url: '/api/v1/retention/users/:id/erase',
       action: 'retention.user.erase',
       resource: 'system',
-      run: 'stream',
-      consumes: [],
+      run: 'explicit',
+      body: 'none',
       schema: { params: userParams },
       handler: async ({ input, event, commit }) => {
         event.resource({ type: 'user', id: input.params.id });
@@ -173,7 +173,7 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       reauth: true,
       run: 'write',
       status: 201,
-      consumes: [],
+      body: 'none',
       schema: { params: wsParams },
       handler: async ({ input, event, trx, actor }) => {
         const r = await retention.terminate(trx, actor, input.params.ws);

@@ -124,7 +124,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       url: `${base}/mappings/:provider`,
       action: 'sso.mapping.update',
       resource: 'workspace',
-      run: 'stream',
+      run: 'explicit',
       schema: { params: wsParams.extend({ provider: providerId }), body: mappingsBody },
       handler: async ({ request, input, actor, resource, event, commit }) => {
         const roles = [...new Set(input.body.mappings.map((m) => m.role))] as Role[];

@@ -111,7 +111,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       method: 'POST',
       url: '/api/v1/auth/sso/:provider/saml/acs',
       public: 'SAML assertion consumer: the signed response is the credential; records its own events',
-      consumes: ['application/x-www-form-urlencoded'],
+      body: 'form',
       schema: {
         params: providerParams,
         body: z.object({ SAMLResponse: z.string().min(1).max(400_000), RelayState: z.string().max(200).optional() }),
