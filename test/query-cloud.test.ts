@@ -3,8 +3,9 @@
  * drive on Azurite and a GCS drive on the project's GCS test server. For each: a preview that
  * decrypts only a prefix of a CSV (ranged reads through the drive), queries over CSV, JSON lines
  * and Parquet versions whose rows equal DuckDB run on the plaintext, a join across both drives,
- * exports (read back by DuckDB and compared), a query result saved as a version on the drive, and
- * no plaintext marker in the data directory, the query scratch or any object the peers hold.
+ * exports (read back by DuckDB and compared), a query result saved as a version on the drive, a
+ * GCS object altered in transit refused without caching a copy, and no plaintext marker in the
+ * data directory, the query scratch or any object the peers hold.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -265,24 +266,38 @@ describe('governed reads on the Azure (Azurite) and GCS drives', () => {
 
   test('a join across the Azure and GCS drives equals DuckDB on the plaintext', async () => {
     const sql =
-      'SELECT a.country, count(*) AS n, sum(b.amount) AS total FROM sales_blob a JOIN sales_gcs b ON a.id = b.id + 1 ' +
-      'JOIN people_gcs p ON p.id = a.id WHERE a.amount < b.amount GROUP BY a.country ORDER BY 1';
-    const res = await query({ sql });
+      'SELECT a.country, count(*) AS n, sum(b.amount) AS total FROM {sales_blob} a JOIN {sales_gcs} b ON a.id = b.id + 1 ' +
+      'JOIN {people_gcs} p ON p.id = a.id WHERE a.amount < b.amount GROUP BY a.country ORDER BY 1';
+    const res = await query({ sql: sql.replace(/[{}]/g, '') });
     assert.equal(res.status, 200, res.body);
-    assert.deepEqual(
-      res.json<{ rows: unknown[][] }>().rows,
-      await duckdb(
-        plain(
-          'SELECT a.country, count(*) AS n, sum(b.amount) AS total FROM {sales} a JOIN {sales} b ON a.id = b.id + 1 ' +
-            'JOIN {people} p ON p.id = a.id WHERE a.amount < b.amount GROUP BY a.country ORDER BY 1',
-        ),
-      ),
-    );
+    const expected = await duckdb(plain(sql.replace(/\{(sales|people)_(blob|gcs)\}/g, '{$1}')));
+    assert.deepEqual(res.json<{ rows: unknown[][] }>().rows, expected);
     await expectAudit(app, {
       action: 'dataset.data.query',
       outcome: 'success',
       details: { datasets: ['sales_blob@v1', 'sales_gcs@v1', 'people_gcs@v1'] },
     });
+  });
+
+  test('gcs: a version altered in transit answers a problem, caches no copy, and reads again after', async () => {
+    const small = `id,label\r\n${Array.from({ length: 300 }, (_, i) => `${i},${MARKER}-x${i}`).join('\r\n')}\r\n`;
+    assert.equal((await put('tampered_gcs', small, '?filename=t.csv&drive=gcs')).status, 201);
+    await gcs.injectFault({ kind: 'corrupt-media' });
+    const sql = 'SELECT count(*), max(label) FROM tampered_gcs';
+    const bad = await query({ sql });
+    assert.equal(bad.status, 409, bad.body);
+    assert.equal(bad.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.equal(bad.json<{ code: string }>().code, 'DECRYPTION_FAILED');
+    assert.doesNotMatch(bad.body, new RegExp(MARKER));
+    await expectAudit(app, {
+      action: 'dataset.data.query',
+      outcome: 'failure',
+      details: { error: 'DECRYPTION_FAILED' },
+    });
+    // The failed read left no query copy behind: the next read fetches the object again.
+    const good = await query({ sql });
+    assert.equal(good.status, 200, good.body);
+    assert.deepEqual(good.json<{ rows: unknown[][] }>().rows, [['300', `${MARKER}-x99`]]);
   });
 
   test('no plaintext marker in any Azurite blob, GCS object, the data directory or the scratch', async () => {
