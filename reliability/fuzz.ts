@@ -113,6 +113,12 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const request = toRequest(op, g, world);
       const answer = await send(request);
       const problems = checkAnswer(answer, world.app.home, request);
+      if (answer.status >= 500) {
+        // What the server logged about it (never shown to the caller): the first clue to the cause.
+        const id = String(answer.headers['x-request-id']);
+        const line = world.app.logs.find((l) => l.includes(id) && /"level":(50|40)/.test(l));
+        if (line) problems.push(`server log: ${line.slice(0, 700)}`);
+      }
       if (answer.status >= 400 && answer.status < 500) {
         const after = await world.fingerprint();
         const changed = Object.keys(after).filter((t) => after[t] !== before[t]);
@@ -129,7 +135,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const [g] = fc.sample(arbs[k]!, { seed: opts.seed + i, numRuns: 1 });
       const problems = await attempt(ops[k]!, g!);
       if (problems.length === 0) passed++;
-      for (const p of problems) {
+      for (const p of problems.filter((x) => !x.startsWith('server log'))) {
         const key = `${ops[k]!.method} ${ops[k]!.template}: ${p.replace(/\d{4,}/g, 'N')}`;
         if (!findings.has(key)) findings.set(key, { op: k, index: i, example: JSON.stringify(g).slice(0, 400) });
       }
