@@ -19,6 +19,7 @@ export const ERROR_TABLE = {
   REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  URI_TOO_LONG: { status: 414, title: 'A part of the request path is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   RANGE_NOT_SATISFIABLE: { status: 416, title: 'The requested byte range is not satisfiable' },
   VALIDATION_FAILED: { status: 422, title: 'The request did not pass validation' },

@@ -46,7 +46,7 @@ import {
 } from '../modules/identity/index.ts';
 import { removeSetupTokenFile } from '../installation/setup-token.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
-import { registerProblemHandler, sendClientErrorProblem } from './plugins/problem.ts';
+import { registerProblemHandler, sendClientErrorProblem, sendFrameworkErrorProblem } from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
@@ -113,6 +113,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
     clientErrorHandler: sendClientErrorProblem,
+    frameworkErrors: sendFrameworkErrorProblem,
   }) as unknown as FastifyInstance; // the https server type is an implementation detail here
   const routes = collectRoutes(fastify);
   fastify.setValidatorCompiler(validatorCompiler);

@@ -20,6 +20,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { ANONYMOUS, type Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
+import { WORKSPACE_ID } from '../../contracts/common.ts';
 import type { Decision } from '../../modules/access/index.ts';
 import {
   API_TOKEN_PREFIX,
@@ -168,6 +169,15 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     request.actor = ANONYMOUS;
     const access = request.routeOptions.config.access;
     if (!access) return; // unmatched routes answer 404 from the not-found handler
+    // The path's workspace is used (session roles, the denial's audit event) before the route's
+    // schema runs: a value that cannot be a workspace id is refused as the schema would refuse it.
+    const ws = routeWorkspace(request);
+    if (ws !== undefined && !WORKSPACE_ID.test(ws)) {
+      throw new AppError('VALIDATION_FAILED', {
+        detail: 'One or more fields are invalid.',
+        meta: { issues: [{ location: 'params', path: '/ws', message: 'not a workspace id' }] },
+      });
+    }
     if (!access.allowSealed && (await deps.isSealed())) {
       throw new AppError('SEALED', { detail: 'Unseal it (strongroom operator unseal) to continue.' });
     }

@@ -17,6 +17,7 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
   FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
 };
 
@@ -76,6 +77,20 @@ export function registerProblemHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, new AppError('NOT_FOUND', { detail: 'No such route.' })),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router refuses a path before any hook runs (an escape that is
+ * not valid percent-encoding, a parameter past the length limit). Its answer is still a problem
+ * (the path is not echoed back), with the headers the hooks would have set.
+ */
+export function sendFrameworkErrorProblem(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ code: err.code }, 'request rejected by the router');
+  reply
+    .header('x-request-id', request.id)
+    .header('strict-transport-security', HSTS_VALUE)
+    .header('x-content-type-options', 'nosniff');
+  void sendProblem(reply, request, toAppError(err));
 }
 
 /**
