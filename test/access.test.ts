@@ -48,6 +48,7 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['dataset.data.export', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.data.preview', 'Y Y Y Y Y - -', '-', '-'],
   ['dataset.data.query', 'Y Y Y Y Y - -', '-', '-'],
+  ['dataset.read.unmasked', '- - - - - - -', '-', '-'],
   ['dataset.dataset.create', 'Y Y - Y - - -', '-', '-'],
   ['dataset.dataset.delete', 'Y Y - Y - - -', '-', '-'],
   ['dataset.dataset.list', 'Y Y Y Y Y Y Y', '-', '-'],

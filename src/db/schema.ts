@@ -11,6 +11,7 @@ import type { KeysTables } from './tables/keys.ts';
 import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 import type { BackupsTables } from './tables/backups.ts';
+import type { PoliciesTables } from './tables/policies.ts';
 
 export interface Database
   extends
@@ -22,4 +23,5 @@ export interface Database
     VaultTables,
     DrivesTables,
     DatasetsTables,
-    BackupsTables {}
+    BackupsTables,
+    PoliciesTables {}

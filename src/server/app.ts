@@ -38,6 +38,7 @@ import {
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
+import { policiesRoutes, type PoliciesService } from '../modules/policies/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
@@ -66,6 +67,8 @@ export interface AppDeps {
   datasets: DatasetsService;
   uploads: UploadSessions;
   query: QueryService;
+  /** Data policies (absent in tests that build the app without them). */
+  policies?: PoliciesService;
   backups: BackupsService;
   /** Decisions with a concrete resource (tags, workspace policies), used by services' second check. */
   /** The one Cedar access control (built-in + workspace policies) every decision goes through. */
@@ -179,6 +182,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     queryRoutes({ query: deps.query, datasets: deps.datasets, maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS }),
     pipeline,
   );
+  if (deps.policies) registerRoutes(fastify, policiesRoutes({ policies: deps.policies }), pipeline);
   // Upload bodies: raw bytes handed over as a stream, forms through multipart, in this scope only.
   await fastify.register(async (scope) => {
     const bodies = uploadBodyParsers(deps.config.STRONGROOM_UPLOAD_MAX_BYTES);

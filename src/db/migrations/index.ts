@@ -14,6 +14,7 @@ import * as m0008 from './0008-datasets.ts';
 import * as m0009 from './0009-dataset-uploads.ts';
 import * as m0010 from './0010-upload-leases.ts';
 import * as m0015 from './0015-backups.ts';
+import * as m0019 from './0019-data-policies.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009-dataset-uploads': m0009,
   '0010-upload-leases': m0010,
   '0015-backups': m0015,
+  '0019-data-policies': m0019,
 };

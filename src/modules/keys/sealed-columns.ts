@@ -18,4 +18,5 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'secret_versions', column: 'value_sealed', idColumn: 'seal_id' },
   { table: 'backup_settings', column: 'recovery_key_sealed', idColumn: 'id' },
   { table: 'backup_settings', column: 'ledger_key_sealed', idColumn: 'id' },
+  { table: 'data_policy_keys', column: 'sealed', idColumn: 'workspace_id' },
 ];

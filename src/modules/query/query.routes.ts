@@ -14,6 +14,8 @@ import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from '../datasets/index.ts';
 import { MAX_SQL_LENGTH } from './query.sql-check.ts';
 import type { QueryService, ResultFormat } from './query.service.ts';
+import type { ReadWhy } from './query.relation.ts';
+import type { JsonValue } from '../../core/audit/event.ts';
 
 export interface QueryRoutesDeps {
   query: QueryService;
@@ -28,6 +30,10 @@ const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
 };
 const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
 const NO_SUCH_DATASET = 'No such dataset in this workspace.';
+
+/** Which data policies shaped a read (names only), as an audit detail. */
+const whyJson = (why: Record<string, ReadWhy> | undefined): JsonValue =>
+  JSON.parse(JSON.stringify(why ?? {})) as JsonValue;
 
 /** Aborts when the client goes away before the answer is complete. */
 function abortOnClose(reply: FastifyReply): AbortSignal {
@@ -65,6 +71,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
         event.details({ version: v });
         const p = await query.preview(actor, ws, name, v, { ...input.query, signal: abortOnClose(reply) });
         event.details({ datasets: [`${name}@v${p.version}`], rows: p.rows.length });
+        if (p.why) event.details({ policies: whyJson({ [`${name}@v${p.version}`]: p.why }) });
         return p;
       },
     }),
@@ -97,9 +104,10 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
             truncated: r.truncated,
             fingerprint: r.fingerprint ?? '',
             statement: r.statement ?? '',
+            policies: whyJson(r.why),
           });
           await record();
-          return { columns: r.columns, rows: r.rows_, rowCount: r.rows, truncated: r.truncated };
+          return { columns: r.columns, rows: r.rows_, rowCount: r.rows, truncated: r.truncated, policies: r.why ?? {} };
         }
         const r = await query.queryFile(actor, input.params.ws, sql, format, {
           limit,
@@ -114,6 +122,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
             truncated: r.truncated,
             fingerprint: r.fingerprint ?? '',
             statement: r.statement ?? '',
+            policies: whyJson(r.why),
           });
           await record();
         });
@@ -139,7 +148,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
           action: 'dataset.data.export',
         });
         return sendFile(reply, r, format, `${name}-v${v}`, async () => {
-          event.details({ datasets: r.datasets, rows: r.rows });
+          event.details({ datasets: r.datasets, rows: r.rows, policies: whyJson(r.why) });
           await record();
         });
       },
@@ -150,7 +159,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
 /** Records the event (fail-closed: the file is dropped if it cannot be), then streams the file. */
 async function sendFile(
   reply: FastifyReply,
-  r: { stream: NodeJS.ReadableStream & { destroy(): void }; rows: number; truncated: boolean },
+  r: { stream: NodeJS.ReadableStream & { destroy(): void }; rows: number; truncated: boolean; why?: unknown },
   format: Exclude<ResultFormat, 'json'>,
   base: string,
   recordEvent: () => Promise<void>,
@@ -166,6 +175,7 @@ async function sendFile(
     .header('cache-control', 'no-store')
     .header('x-row-count', String(r.rows))
     .header('x-result-truncated', String(r.truncated))
+    .header('x-data-policies', JSON.stringify(r.why ?? {}))
     .header('content-disposition', `attachment; filename="${base}.${format}"`);
   return reply.send(r.stream);
 }
