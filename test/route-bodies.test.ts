@@ -374,6 +374,7 @@ for (const backend of BACKENDS) {
           if (slot === 'service-accounts/:id') return serviceAccountId;
           if (slot === 'tokens/:id') return live.tokenId;
           if (slot === 'policies/:id') return live.policyId;
+          if (slot === 'data-policies/:name') return 'no-such-policy';
           if (slot === 'uploads/:id') return live.uploadId;
           if (slot === 'parts/:n') return '1';
           if (slot === 'versions/:v') return String(live.version);
