@@ -406,4 +406,31 @@ describe('data protection policies', () => {
     assert.equal(pv.status, 409, pv.body);
     assert.equal((await del(steward, 'gone')).status, 204);
   });
+  test('the raw object is refused to a reader under a policy (the export applies it); others download it', async () => {
+    assert.equal(
+      (
+        await put(steward, 'dl', {
+          target: { dataset: 'people' },
+          when: { roles: ['analyst'] },
+          masks: [{ column: 'ssn', kind: 'redact' }],
+        })
+      ).status,
+      201,
+    );
+    const refused = await analystEu.req(`${WS}/datasets/people/versions/1/content`);
+    assert.equal(refused.status, 403, refused.body);
+    assert.match(
+      refused.json<{ detail: string }>().detail,
+      /Data policies \(dl\) apply to you on this dataset: download its export/,
+    );
+    assert.doesNotMatch(refused.body, /CANARY/);
+    await expectAudit(app, { action: 'dataset.version.read', outcome: 'failure', actorId: undefined });
+    const ok = await steward.req(`${WS}/datasets/people/versions/1/content`);
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.body, CSV);
+    const ex = await analystEu.req(`${WS}/datasets/people/versions/1/export?format=csv`);
+    assert.equal(ex.status, 200);
+    assert.doesNotMatch(ex.body, /CANARY/);
+    assert.equal((await del(steward, 'dl')).status, 204);
+  });
 });

@@ -176,7 +176,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(fastify, auditRoutes({ audit: deps.auditTrail }), pipeline);
   registerRoutes(fastify, backupsRoutes({ backups: deps.backups }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
-  registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
+  registerRoutes(
+    fastify,
+    datasetsRoutes({
+      datasets: deps.datasets,
+      ...(deps.policies ? { rawReadGuard: deps.policies.rawReadGuard } : {}),
+    }),
+    pipeline,
+  );
   registerRoutes(
     fastify,
     queryRoutes({ query: deps.query, datasets: deps.datasets, maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS }),

@@ -126,6 +126,15 @@ export function createPoliciesService(deps: PoliciesDeps) {
   return {
     lookup,
 
+    /** Refuses the raw object when a policy shapes what `reader` may see of the dataset. */
+    async rawReadGuard(reader: Actor, ws: string, dataset: string, tags: readonly string[]): Promise<void> {
+      const plan = await lookup.planFor(reader, { workspaceId: ws, dataset, tags }, 'sr_0_');
+      if (plan && !plan.why.unmasked)
+        throw new AppError('FORBIDDEN', {
+          detail: `Data policies (${[...new Set([...Object.values(plan.why.masked).flat(), ...Object.values(plan.why.hidden).flat(), ...plan.why.filteredBy])].join(', ')}) apply to you on this dataset: download its export (…/versions/N/export), which applies them.`,
+        });
+    },
+
     list: (ws: string): Promise<PolicyOut[]> => selectCurrent(db, ws),
 
     async show(ws: string, name: string): Promise<PolicyOut> {
