@@ -22,6 +22,7 @@ import { registerRunCommand } from './run.command.ts';
 import { registerDatasetCommand } from './dataset.command.ts';
 import { registerDecryptCommand } from './decrypt.command.ts';
 import { registerBackupCommand } from './backup.command.ts';
+import { registerPolicyCommand } from './policy.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -50,6 +51,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerDatasetCommand(program);
   registerDecryptCommand(program);
   registerBackupCommand(program);
+  registerPolicyCommand(program);
   registerConfigCommand(program);
   return program;
 }

@@ -1,0 +1,98 @@
+/**
+ * `strongroom policy apply|list|show|history|delete`: data protection policies as code (issue 17).
+ * `apply -f policies.yaml` creates or updates each policy of the file idempotently (a policy
+ * whose document did not change stays at its version); `--dry-run` validates every one on the
+ * server — schema, row filter, conflicts with the policies in force — and writes nothing.
+ *
+ * File: `{ workspace?: string, policies: [{ name, target, when?, unless?, masks?, hide?, rowFilter?, description? }] }`
+ * (YAML or JSON).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { loadCredentials, sessionRequest } from './credentials.ts';
+
+const fileSchema = z.strictObject({
+  workspace: z.string().optional(),
+  policies: z
+    .array(z.looseObject({ name: z.string() }))
+    .min(1)
+    .max(500),
+});
+
+type Saved = { name: string; version: number; changed: boolean; dryRun: boolean };
+const base = (ws: string) => `/api/v1/workspaces/${encodeURIComponent(ws)}/data-policies`;
+
+async function request() {
+  return sessionRequest(await loadCredentials());
+}
+
+export function registerPolicyCommand(program: Command): void {
+  const policy = program
+    .command('policy')
+    .description('Data protection policies: masks, hidden columns, row filters (sign in first with strongroom login)');
+  policy
+    .command('apply')
+    .description('Create or update the policies of a YAML/JSON file (idempotent)')
+    .requiredOption('-f, --file <path>', 'policies file')
+    .option('--workspace <ws>', 'workspace id (default: the file\'s, else "default")')
+    .option('--dry-run', 'validate every policy on the server, write nothing')
+    .action(async (o: { file: string; workspace?: string; dryRun?: boolean }) => {
+      const doc = fileSchema.parse(parseYaml(await readFile(o.file, 'utf8')));
+      const ws = o.workspace ?? doc.workspace ?? 'default';
+      const call = await request();
+      for (const { name, ...body } of doc.policies) {
+        const r = await call<Saved>('PUT', `${base(ws)}/${encodeURIComponent(name)}`, {
+          policy: body,
+          dryRun: o.dryRun === true,
+        }).catch((err: unknown) => {
+          process.stderr.write(`${name}: refused\n`);
+          throw err;
+        });
+        const what = !r.changed ? 'unchanged' : o.dryRun ? 'would change' : 'saved';
+        process.stdout.write(`${name}: ${what} (version ${r.version})\n`);
+      }
+    });
+  policy
+    .command('list')
+    .description('The policies in force')
+    .option('--workspace <ws>', 'workspace id', 'default')
+    .option('--json', 'print JSON')
+    .action(async (o: { workspace: string; json?: boolean }) => {
+      const r = await (
+        await request()
+      )<{
+        policies: { name: string; version: number; updatedBy: string; updatedAt: string; policy: { target: object } }[];
+      }>('GET', base(o.workspace));
+      if (o.json) return void process.stdout.write(`${JSON.stringify(r.policies, null, 2)}\n`);
+      for (const p of r.policies)
+        process.stdout.write(`${p.name}  v${p.version}  ${JSON.stringify(p.policy.target)}  ${p.updatedAt}\n`);
+    });
+  policy
+    .command('show <name>')
+    .description('One policy (JSON)')
+    .option('--workspace <ws>', 'workspace id', 'default')
+    .action(async (name: string, o: { workspace: string }) => {
+      const r = await (await request())<unknown>('GET', `${base(o.workspace)}/${encodeURIComponent(name)}`);
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    });
+  policy
+    .command('history <name>')
+    .description('Every version of a policy, newest first (JSON)')
+    .option('--workspace <ws>', 'workspace id', 'default')
+    .action(async (name: string, o: { workspace: string }) => {
+      const r = await (await request())<unknown>('GET', `${base(o.workspace)}/${encodeURIComponent(name)}/history`);
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    });
+  policy
+    .command('delete <name>')
+    .description('Delete a policy (its history stays)')
+    .option('--workspace <ws>', 'workspace id', 'default')
+    .action(async (name: string, o: { workspace: string }) => {
+      await (
+        await request()
+      )<unknown>('DELETE', `${base(o.workspace)}/${encodeURIComponent(name)}`);
+      process.stdout.write(`deleted ${name}\n`);
+    });
+}
