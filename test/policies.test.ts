@@ -433,4 +433,47 @@ describe('data protection policies', () => {
     assert.doesNotMatch(ex.body, /CANARY/);
     assert.equal((await del(steward, 'dl')).status, 204);
   });
+  test('simulation: a steward queries as a hypothetical reader (audited); never over data they do not read raw', async () => {
+    const saved = await put(steward, 'sim', {
+      target: { dataset: 'people' },
+      when: { roles: ['analyst'] },
+      masks: [{ column: 'ssn', kind: 'redact' }],
+      rowFilter: 'region = reader.region',
+    });
+    assert.equal(saved.status, 201, saved.body);
+    const as = { roles: ['analyst'], attributes: { region: 'us' } };
+    const sim = await steward.req(`${WS}/query`, jsonBody({ sql: 'SELECT id, ssn FROM people ORDER BY id', as }));
+    assert.equal(sim.status, 200, sim.body);
+    assert.deepEqual(sim.json<{ rows: unknown[][] }>().rows, [['2', '[redacted]']]);
+    await expectAudit(app, {
+      action: 'dataset.data.query',
+      outcome: 'success',
+      details: { simulatedAs: { roles: ['analyst'], attributes: ['region'] } },
+      mustNotContain: ['"us"'],
+    });
+    const analyst = await analystEu.req(
+      `${WS}/query`,
+      jsonBody({ sql: 'SELECT id FROM people', as: { roles: ['steward'] } }),
+    );
+    assert.equal(analyst.status, 403, analyst.body);
+    assert.match(analyst.json<{ detail: string }>().detail, /right to write data policies/);
+    // A steward under a policy cannot simulate their way around it.
+    assert.equal(
+      (
+        await put(steward, 'stewards-too', {
+          target: { dataset: 'people' },
+          when: { roles: ['steward'] },
+          hide: ['salary'],
+        })
+      ).status,
+      201,
+    );
+    const around = await steward.req(
+      `${WS}/query`,
+      jsonBody({ sql: 'SELECT salary FROM people', as: { roles: ['viewer'] } }),
+    );
+    assert.equal(around.status, 403, around.body);
+    assert.match(around.json<{ detail: string }>().detail, /simulate only over datasets you read unmasked/);
+    for (const n of ['sim', 'stewards-too']) assert.equal((await del(steward, n)).status, 204);
+  });
 });

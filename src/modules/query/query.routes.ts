@@ -11,6 +11,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { datasetNameSchema, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
+import { AppError } from '../../core/errors.ts';
 import type { DatasetsService } from '../datasets/index.ts';
 import { MAX_SQL_LENGTH } from './query.sql-check.ts';
 import type { QueryService, ResultFormat } from './query.service.ts';
@@ -28,6 +29,13 @@ const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
   jsonl: 'application/x-ndjson',
   parquet: 'application/vnd.apache.parquet',
 };
+const simulateAs = z.strictObject({
+  roles: z.array(z.string().min(1).max(40)).max(20),
+  attributes: z
+    .record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(200), z.number(), z.boolean()]))
+    .default({}),
+  mfa: z.boolean().default(false),
+});
 const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
 const NO_SUCH_DATASET = 'No such dataset in this workspace.';
 
@@ -89,6 +97,8 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
           sql: z.string().min(1).max(MAX_SQL_LENGTH),
           limit: z.number().int().min(1).max(maxRows).optional(),
           format: z.enum(['json', 'csv', 'jsonl', 'parquet']).default('json'),
+          /** Simulation (data policies): run as a hypothetical reader; stewards, admins, owners; JSON only. */
+          as: simulateAs.optional(),
         }),
       },
       handler: async ({ input, actor, reply, event, record, allowed }) => {
@@ -96,8 +106,31 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
         const limit = input.body.limit ?? Math.min(1000, maxRows);
         const signal = abortOnClose(reply);
         event.details({ format });
+        const as = input.body.as;
+        if (as) {
+          if (format !== 'json' || !allowed('policy.rule.create', { type: 'data-policy', workspace: input.params.ws }))
+            throw new AppError('FORBIDDEN', {
+              detail: 'Simulating a reader needs the right to write data policies, and a JSON answer.',
+            });
+          event.details({ simulatedAs: { roles: as.roles, attributes: Object.keys(as.attributes) } });
+        }
         if (format === 'json') {
-          const r = await query.queryJson(actor, input.params.ws, sql, { limit, allowed, signal });
+          const r = await query.queryJson(actor, input.params.ws, sql, {
+            limit,
+            allowed,
+            signal,
+            ...(as
+              ? {
+                  as: {
+                    id: `simulated:${actor.id}`,
+                    kind: 'user' as const,
+                    roles: as.roles,
+                    attributes: { ...as.attributes, ...(as.mfa ? { mfa: true } : {}) },
+                    workspace: input.params.ws,
+                  },
+                }
+              : {}),
+          });
           event.details({
             datasets: r.datasets,
             rows: r.rows,

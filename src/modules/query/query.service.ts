@@ -128,11 +128,11 @@ export function createQueryService(deps: QueryDeps) {
       actor: Actor,
       ws: string,
       sql: string,
-      opts: { limit: number; allowed: Allowed; signal?: AbortSignal },
+      opts: { limit: number; allowed: Allowed; signal?: AbortSignal; as?: Actor },
     ): Promise<JsonResult> {
       const release = slot();
       try {
-        const st = await prepareStatement(deps, actor, ws, sql, opts.allowed, 'dataset.data.query');
+        const st = await prepareStatement(deps, actor, ws, sql, opts.allowed, 'dataset.data.query', opts.as);
         return await withEngine(st, opts.signal, async (conn) => {
           const result = await conn.stream(st.sql, st.params);
           const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));

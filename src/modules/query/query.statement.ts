@@ -81,6 +81,8 @@ export async function prepareStatement(
   sql: string,
   allowed: (action: string, ref: ResourceRef) => boolean,
   action: string,
+  /** Simulation: the policies of this reader apply instead (the caller must read raw). */
+  as?: Actor,
 ): Promise<Resolved> {
   if (sql.trim() === '') throw new AppError('QUERY_INVALID', { detail: 'The statement is empty.' });
   const tree = parseTreeJson(await deps.parser.serialize(sql));
@@ -105,7 +107,16 @@ export async function prepareStatement(
         () => unknownDataset(sql, r.ref, r.position),
       );
       const source = { workspaceId: ws, dataset: v.name, tags: v.tags };
-      const plan = (await deps.policies?.planFor(actor, source, `sr_${byRef.size}_`)) ?? null;
+      const prefix = `sr_${byRef.size}_`;
+      let plan = (await deps.policies?.planFor(actor, source, prefix)) ?? null;
+      if (as) {
+        // Simulating shows no more than the caller may see: only over data they read raw.
+        if (plan && !plan.why.unmasked)
+          throw new AppError('FORBIDDEN', {
+            detail: `Data policies apply to you on ${v.name}; simulate only over datasets you read unmasked.`,
+          });
+        plan = (await deps.policies?.planFor(as, source, prefix)) ?? null;
+      }
       const copy = await deps.copies.acquire({ workspaceId: ws, dataset: v.name, ...v });
       held.push(copy);
       const rel = readerRelation(
