@@ -78,7 +78,8 @@ try {
     ...(withPolicy
       ? {
           policies: {
-            planFor: async (r: Actor, _s: unknown, prefix: string) => compilePlan(applicable, r, prefix, () => hashKey),
+            planFor: async (r: Actor, _s: unknown, prefix: string) =>
+              compilePlan(withPolicy === 'nohash' ? applicableNoHash : applicable, r, prefix, () => hashKey),
           },
         }
       : {}),

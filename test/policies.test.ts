@@ -140,7 +140,7 @@ describe('data protection policies', () => {
     for (const [policy, why] of cases) {
       const r = await put(steward, 'bad', policy);
       assert.equal(r.status, 422, `${JSON.stringify(policy)} → ${r.body}`);
-      assert.match(r.headers['content-type'] ?? '', /application\/problem\+json/);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/);
       assert.match(r.body, why, r.body);
     }
   });
@@ -178,8 +178,6 @@ describe('data protection policies', () => {
   });
 
   test('every mask: exact outputs on preview, query and export; why names the policy, never values', async () => {
-    const key = () => app.server.barrier;
-    void key;
     const cases: { mask: Record<string, unknown>; column: string; expect: unknown[] }[] = [
       { mask: { kind: 'redact', replacement: 'XXX' }, column: 'ssn', expect: ['XXX', 'XXX', 'XXX', 'XXX'] },
       {
@@ -475,5 +473,32 @@ describe('data protection policies', () => {
     assert.equal(around.status, 403, around.body);
     assert.match(around.json<{ detail: string }>().detail, /simulate only over datasets you read unmasked/);
     for (const n of ['sim', 'stewards-too']) assert.equal((await del(steward, n)).status, 204);
+  });
+  test('tag policies apply to every dataset carrying the tag; a dataset mask meeting a tag mask is refused', async () => {
+    const up = await owner.req(`${WS}/datasets/contacts/versions?filename=c.csv&tag=hr-data`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'who,email\nAda,ada@lovelace.test\n',
+    });
+    assert.equal(up.status, 201, up.body);
+    const tagPolicy = await put(steward, 'hr-email', {
+      target: { tag: 'hr-data' },
+      masks: [{ column: 'email', kind: 'email_domain' }],
+    });
+    assert.equal(tagPolicy.status, 201, tagPolicy.body);
+    const r = await rowsOf(analystEu, 'SELECT who, email FROM contacts');
+    assert.deepEqual(r.rows, [['Ada', '*@lovelace.test']]);
+    assert.deepEqual(r.policies['contacts@v1'], { masked: { email: ['hr-email'] }, hidden: {}, filteredBy: [] });
+    assert.deepEqual((await rowsOf(owner, 'SELECT count(*) FROM people')).policies, {}, 'people has no hr-data tag');
+    const clash = await put(steward, 'contacts-email', {
+      target: { dataset: 'contacts' },
+      masks: [{ column: 'email', kind: 'redact' }],
+    });
+    assert.equal(clash.status, 409, clash.body);
+    assert.match(
+      clash.json<{ detail: string }>().detail,
+      /"contacts-email" and policy "hr-email" could both mask column "email"/,
+    );
+    assert.equal((await del(steward, 'hr-email')).status, 204);
   });
 });

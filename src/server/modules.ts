@@ -164,7 +164,7 @@ export async function buildModules(
     barrier,
     authorize: (actor, action, ref) => accessControl.authorize(actor, action, ref).allowed,
     serialize: (sql) => policyParser.serialize(sql),
-    tagsOf: async (ws, name) => (await datasets.find(ws, name))?.tags ?? [],
+    tagsOf: async (trx, ws, name) => (await datasets.findIn(trx, ws, name))?.tags ?? [],
   });
   const query = await createQueryModule({
     datasets,

@@ -135,21 +135,6 @@ export async function parseFilter(text: string, serialize: (sql: string) => Prom
   return walk(node.where_clause as Node, 0);
 }
 
-/** Reader attribute names a filter uses (for save-time checks and the access diff). */
-export function readerNames(f: Filter): string[] {
-  const out: string[] = [];
-  const visit = (x: Filter): void => {
-    if (x.k === 'reader') out.push(x.name);
-    else if (x.k === 'and' || x.k === 'or') x.items.forEach(visit);
-    else if (x.k === 'not' || x.k === 'isnull') visit(x.e);
-    else if (x.k === 'cmp') (visit(x.l), visit(x.r));
-    else if (x.k === 'in') (visit(x.e), x.list.forEach(visit));
-    else if (x.k === 'between') (visit(x.e), visit(x.lo), visit(x.hi));
-  };
-  visit(f);
-  return out;
-}
-
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /**

@@ -9,7 +9,7 @@
  * version applies from the next read after the commit.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
 import { AppError } from '../../core/errors.ts';
@@ -42,8 +42,8 @@ export interface PoliciesDeps {
   authorize: (actor: Actor, action: string, resource: ResourceRef) => boolean;
   /** DuckDB's parser (json_serialize_sql), for row filters. */
   serialize: (sql: string) => Promise<string>;
-  /** A dataset's tags now (conflicts between a dataset policy and a tag policy). */
-  tagsOf: (ws: string, dataset: string) => Promise<readonly string[]>;
+  /** A dataset's tags now, read in `trx` (conflicts between a dataset policy and a tag policy). */
+  tagsOf: (trx: Transaction<Database>, ws: string, dataset: string) => Promise<readonly string[]>;
 }
 
 export const mfaOf = (a: Actor): boolean => a.attributes.mfa === true || SECOND_FACTOR.test(a.authMethod ?? '');
@@ -166,7 +166,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
         throw new AppError('VALIDATION_FAILED', {
           detail: `Column "${both.column}" is both hidden and masked; choose one.`,
         });
-      const work = async (trx: Parameters<Parameters<Transact>[0]>[0]) => {
+      const work = async (trx: Transaction<Database>) => {
         await lockWorkspace(trx, ws);
         const current = await selectCurrent(trx, ws);
         const before = current.find((p) => p.name === name) ?? null;
@@ -178,7 +178,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
           throw new AppError('CONFLICT', {
             detail: `A workspace may have at most ${MAX_POLICIES_PER_WORKSPACE} data policies.`,
           });
-        const c = await findConflict(name, body, current, (d) => deps.tagsOf(ws, d));
+        const c = await findConflict(name, body, current, (d) => deps.tagsOf(trx, ws, d));
         if (c)
           throw new AppError('CONFLICT', {
             detail: `Policy "${name}" and policy "${c.other}" could both mask column "${c.column}" for the same reader, for example ${JSON.stringify(c.reader)}. Narrow one policy's condition or target, or mask the column in one policy only.`,
