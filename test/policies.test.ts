@@ -83,6 +83,17 @@ for (const backend of BACKENDS.filter((b) => b === 'pglite' || pgUp))
       const created = await put(steward, 'ssn-mask', body);
       assert.equal(created.status, 201, created.body);
       assert.equal(created.json<{ version: number }>().version, 1);
+      assert.deepEqual(created.json<{ accessDiff: unknown }>().accessDiff, [
+        {
+          reader: { roles: ['analyst'], attributes: {}, mfa: false },
+          masked: ['ssn'],
+          unmasked: [],
+          hidden: [],
+          shown: [],
+          filtersAdded: [],
+          filtersRemoved: [],
+        },
+      ]);
       await expectAudit(app, {
         action: 'policy.rule.create',
         outcome: 'success',
@@ -100,6 +111,22 @@ for (const backend of BACKENDS.filter((b) => b === 'pglite' || pgUp))
       assert.match(stale.json<{ detail: string }>().detail, /is at version 1, not 7/);
       const dry = await put(steward, 'ssn-mask', { ...body, description: 'v2' }, { dryRun: true });
       assert.equal(dry.status, 200, dry.body);
+      assert.deepEqual(dry.json<{ accessDiff: unknown }>().accessDiff, [], 'a description changes no reader');
+      const widen = await put(
+        steward,
+        'ssn-mask',
+        { ...body, when: { roles: ['analyst', 'engineer'] }, hide: ['salary'] },
+        { dryRun: true },
+      );
+      assert.deepEqual(
+        widen
+          .json<{ accessDiff: { reader: { roles: string[] }; masked: string[]; hidden: string[] }[] }>()
+          .accessDiff.map((d) => [d.reader.roles[0], d.masked, d.hidden]),
+        [
+          ['engineer', ['ssn'], ['salary']],
+          ['analyst', [], ['salary']],
+        ],
+      );
       assert.equal(
         (await steward.req(`${P}/ssn-mask`)).json<{ version: number }>().version,
         1,

@@ -55,7 +55,20 @@ test('apply is idempotent, has a dry run, refuses conflicts; list/show/history/d
   await writeFile(file, FILE);
   const dry = await cli(['policy', 'apply', '-f', file, '--dry-run']);
   assert.equal(dry.status, 0, dry.stderr);
-  assert.equal(dry.stdout, 'cards: would change (version 1)\neu-only: would change (version 1)\n');
+  assert.equal(
+    dry.stdout,
+    [
+      'cards: would change (version 1)',
+      ...['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'].map(
+        (r) => `  {"roles":["${r}"],"attributes":{},"mfa":false}: +mask card`,
+      ),
+      'eu-only: would change (version 1)',
+      ...['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'].map(
+        (r) => `  {"roles":["${r}"],"attributes":{},"mfa":false}: +filter eu-only`,
+      ),
+      '',
+    ].join('\n'),
+  );
   assert.equal((await cli(['policy', 'list'])).stdout, '', 'the dry run wrote nothing');
 
   const first = await cli(['policy', 'apply', '-f', file]);

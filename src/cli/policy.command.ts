@@ -21,7 +21,10 @@ const fileSchema = z.strictObject({
     .max(500),
 });
 
-type Saved = { name: string; version: number; changed: boolean; dryRun: boolean };
+type Diff = Record<'masked' | 'unmasked' | 'hidden' | 'shown' | 'filtersAdded' | 'filtersRemoved', string[]> & {
+  reader: unknown;
+};
+type Saved = { name: string; version: number; changed: boolean; dryRun: boolean; accessDiff?: Diff[] };
 const base = (ws: string) => `/api/v1/workspaces/${encodeURIComponent(ws)}/data-policies`;
 
 async function request() {
@@ -52,6 +55,17 @@ export function registerPolicyCommand(program: Command): void {
         });
         const what = !r.changed ? 'unchanged' : o.dryRun ? 'would change' : 'saved';
         process.stdout.write(`${name}: ${what} (version ${r.version})\n`);
+        for (const d of r.accessDiff ?? []) {
+          const parts = [
+            ...d.masked.map((c) => `+mask ${c}`),
+            ...d.unmasked.map((c) => `-mask ${c}`),
+            ...d.hidden.map((c) => `+hide ${c}`),
+            ...d.shown.map((c) => `-hide ${c}`),
+            ...d.filtersAdded.map((f) => `+filter ${f}`),
+            ...d.filtersRemoved.map((f) => `-filter ${f}`),
+          ];
+          if (o.dryRun) process.stdout.write(`  ${JSON.stringify(d.reader)}: ${parts.join(', ')}\n`);
+        }
       }
     });
   policy

@@ -87,7 +87,7 @@ export function policiesRoutes({ policies }: { policies: PoliciesService }): Rou
           after: json(r.after),
         });
         if (!r.before && !input.body.dryRun) void reply.code(201);
-        return { ...r.after, changed: r.changed, dryRun: input.body.dryRun };
+        return { ...r.after, changed: r.changed, dryRun: input.body.dryRun, accessDiff: r.diff };
       },
     }),
 
@@ -97,12 +97,19 @@ export function policiesRoutes({ policies }: { policies: PoliciesService }): Rou
       action: 'policy.rule.delete',
       resource: load,
       mustExist: missing,
-      run: 'write',
+      // `stream`: the answer leaves only after the change and its event committed.
+      run: 'stream',
       status: 204,
       schema: { params: nameParams },
-      handler: async ({ input, actor, trx, event, reply }) => {
-        const before = await policies.remove({ ...input.params, actor: actor.id }, (work) => work(trx));
-        event.details({ before: json(before), after: null });
+      handler: async ({ input, actor, commit, event, reply }) => {
+        // The event (with the policy before) commits in the same transaction as the deletion.
+        await policies.remove({ ...input.params, actor: actor.id }, (work) =>
+          commit(async (trx) => {
+            const r = await work(trx);
+            event.details({ before: json(r as PolicyOut), after: null });
+            return r;
+          }),
+        );
         return reply.send();
       },
     }),

@@ -19,6 +19,7 @@ import { ownTransaction, type Transact } from '../../db/transact.ts';
 import type { PolicyLookup, RelationPlan } from '../query/index.ts';
 import { appliesTo, compilePlan, targets, type ApplicablePolicy, type HashKey } from './policies.compile.ts';
 import { findConflict } from './policies.conflicts.ts';
+import { accessDiff, type ReaderDiff } from './policies.diff.ts';
 import type { PolicyBody, PolicyOut } from './policies.contracts.ts';
 import { parseFilter, type Filter } from './policies.filter.ts';
 import {
@@ -157,7 +158,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
     async save(
       input: { ws: string; name: string; body: PolicyBody; expected?: number; dryRun: boolean; actor: string },
       transact: Transact = ownTransaction(db),
-    ): Promise<{ before: PolicyOut | null; after: PolicyOut; changed: boolean }> {
+    ): Promise<{ before: PolicyOut | null; after: PolicyOut; changed: boolean; diff: ReaderDiff[] }> {
       const { ws, name, body } = input;
       if (body.rowFilter !== undefined) await parseFilter(body.rowFilter, deps.serialize);
       const hidden = new Set(body.hide.map((h) => h.toLowerCase()));
@@ -185,10 +186,14 @@ export function createPoliciesService(deps: PoliciesDeps) {
             meta: { policies: [name, c.other], column: c.column, exampleReader: c.reader },
           });
         const changed = !before || canonical(before.policy) !== canonical(body);
+        const diff = accessDiff(body.target, current, [
+          ...current.filter((p) => p.name !== name),
+          { name, policy: body },
+        ]);
         const version = changed ? (await lastVersion(trx, ws, name)) + 1 : before.version;
         if (changed && !input.dryRun) await writeVersion(trx, { ws, name, version, body, actor: input.actor });
         const after: PolicyOut = { name, version, policy: body, updatedBy: input.actor, updatedAt: new Date() };
-        return { before, after, changed };
+        return { before, after, changed, diff };
       };
       return transact(work);
     },
