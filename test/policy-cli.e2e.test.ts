@@ -2,7 +2,8 @@
  * `strongroom policy apply|list|show|history|delete` against a real server (issue 17): a YAML file
  * applied with --dry-run writes nothing; applied for real it creates each policy; applied again it
  * changes nothing (idempotent); an edit makes version 2; a conflicting file is refused naming both
- * policies; history and delete work; and the policies are enforced on a query.
+ * policies; history and delete work; the policies are enforced on a query; and `policy test`
+ * runs cases through simulation with a readable diff and exit status 1 on a mismatch.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ let app: TestApp;
 let dir: string;
 let env: Record<string, string>;
 let owner: Session;
+let ownerId = '';
 const cli = (args: string[]) => cliAsync(args, env);
 
 const FILE = `workspace: default
@@ -36,6 +38,7 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-policycli-'));
   const o = await ownerSession(app, 'policy-cli@corp.test');
   owner = o.session;
+  ownerId = o.user.id;
   env = await cliCredentials(dir, app, owner, 'policy-cli@corp.test');
   const csv = 'card,region\n4111111111111111,eu\n5500000000000004,us\n';
   const up = await owner.req('/api/v1/workspaces/default/datasets/payments/versions?filename=p.csv', {
@@ -96,6 +99,37 @@ test('apply is idempotent, has a dry run, refuses conflicts; list/show/history/d
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /cards-too: refused/);
   assert.match(refused.stderr, /"cards-too" and policy "cards" could both mask column "card"/);
+
+  const cases = path.join(dir, 'cases.yaml');
+  await writeFile(
+    cases,
+    [
+      'cases:',
+      '  - name: analysts see eu rows, last two digits',
+      '    reader: { roles: [analyst] }',
+      '    sql: SELECT card, region FROM payments',
+      "    expect: [['**************11', eu]]",
+      '  - name: a wrong expectation',
+      '    reader: { roles: [analyst] }',
+      '    sql: SELECT count(*) AS n FROM payments',
+      "    expect: [['2']]",
+      '',
+    ].join('\n'),
+  );
+  // Simulation runs only over data the caller reads unmasked: grant that to this owner.
+  const grant = await owner.req(
+    '/api/v1/workspaces/default/policies',
+    jsonBody({
+      text: `permit (principal == User::"${ownerId}", action == Action::"dataset.read.unmasked", resource is Dataset) when { principal has workspace && resource in principal.workspace };`,
+    }),
+  );
+  assert.equal(grant.status, 201, grant.body);
+  const tested = await cli(['policy', 'test', '-f', cases]);
+  assert.equal(tested.status, 1, tested.stderr);
+  assert.equal(
+    tested.stdout,
+    'ok   analysts see eu rows, last two digits\nFAIL a wrong expectation\n  expected [["2"]]\n  got      [["1"]]\n1 passed, 1 failed\n',
+  );
 
   const list = await cli(['policy', 'list']);
   assert.match(list.stdout, /^cards {2}v2 {2}\{"dataset":"payments"\}/m);

@@ -1,8 +1,12 @@
 /**
- * `strongroom policy apply|list|show|history|delete`: data protection policies as code (issue 17).
+ * `strongroom policy apply|test|list|show|history|delete`: data protection policies as code (issue 17).
  * `apply -f policies.yaml` creates or updates each policy of the file idempotently (a policy
  * whose document did not change stays at its version); `--dry-run` validates every one on the
  * server — schema, row filter, conflicts with the policies in force — and writes nothing.
+ *
+ * `test -f cases.yaml` runs each case `{name, reader: {roles, attributes?, mfa?}, sql, expect: rows}`
+ * as that hypothetical reader (the server's simulation: policy writers only, over data they read
+ * unmasked) and prints a readable diff; exit status 1 when any case fails (usable in CI).
  *
  * File: `{ workspace?: string, policies: [{ name, target, when?, unless?, masks?, hide?, rowFilter?, description? }] }`
  * (YAML or JSON).
@@ -19,6 +23,20 @@ const fileSchema = z.strictObject({
     .array(z.looseObject({ name: z.string() }))
     .min(1)
     .max(500),
+});
+
+const casesSchema = z.strictObject({
+  workspace: z.string().optional(),
+  cases: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        reader: z.looseObject({ roles: z.array(z.string()) }),
+        sql: z.string(),
+        expect: z.array(z.array(z.unknown())),
+      }),
+    )
+    .min(1),
 });
 
 type Diff = Record<'masked' | 'unmasked' | 'hidden' | 'shown' | 'filtersAdded' | 'filtersRemoved', string[]> & {
@@ -67,6 +85,32 @@ export function registerPolicyCommand(program: Command): void {
           if (o.dryRun) process.stdout.write(`  ${JSON.stringify(d.reader)}: ${parts.join(', ')}\n`);
         }
       }
+    });
+  policy
+    .command('test')
+    .description('Run policy test cases (reader, SQL, expected rows) through simulation; exit 1 on a mismatch')
+    .requiredOption('-f, --file <path>', 'cases file (YAML/JSON)')
+    .option('--workspace <ws>', 'workspace id (default: the file\'s, else "default")')
+    .action(async (o: { file: string; workspace?: string }) => {
+      const doc = casesSchema.parse(parseYaml(await readFile(o.file, 'utf8')));
+      const ws = o.workspace ?? doc.workspace ?? 'default';
+      const call = await request();
+      let failed = 0;
+      for (const c of doc.cases) {
+        const r = await call<{ rows: unknown[][] }>('POST', `/api/v1/workspaces/${encodeURIComponent(ws)}/query`, {
+          sql: c.sql,
+          as: c.reader,
+        });
+        const got = JSON.stringify(r.rows);
+        const want = JSON.stringify(c.expect);
+        if (got === want) process.stdout.write(`ok   ${c.name}\n`);
+        else {
+          failed += 1;
+          process.stdout.write(`FAIL ${c.name}\n  expected ${want}\n  got      ${got}\n`);
+        }
+      }
+      process.stdout.write(`${doc.cases.length - failed} passed, ${failed} failed\n`);
+      if (failed > 0) process.exitCode = 1;
     });
   policy
     .command('list')
