@@ -55,6 +55,7 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['dataset.dataset.update', 'Y Y - Y - - -', '-', '-'],
   ['dataset.profile.read', 'Y Y Y Y Y Y Y', '-', '-'],
   ['dataset.profile.run', 'Y Y Y Y - - -', '-', '-'],
+  ['dataset.read.unmasked', '- - - - - - -', '-', '-'],
   ['dataset.upload.cancel', 'Y Y - Y - - -', '-', '-'],
   ['dataset.upload.open', 'Y Y - Y - - -', '-', '-'],
   ['dataset.upload.part', 'Y Y - Y - - -', '-', '-'],
@@ -735,8 +736,9 @@ describe('pre-parsed policies', () => {
     const before = w.stats();
     assert.equal(before.preparses, 2, 'built-in set + workspace A, once each');
     for (let i = 0; i < 200; i++)
+      // (action, role) distinct for every i whatever the number of actions (no common period).
       w.authorize(
-        user([ROLES[i % ROLES.length]!], { mfa: true }, i % 2 ? 'A' : 'B'),
+        user([ROLES[Math.floor(i / ac.actions.length) % ROLES.length]!], { mfa: true }, i % 2 ? 'A' : 'B'),
         ac.actions[i % ac.actions.length]!,
       );
     const after = w.stats();

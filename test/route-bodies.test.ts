@@ -379,6 +379,7 @@ for (const backend of BACKENDS) {
           if (slot === 'tokens/:id') return live.tokenId;
           if (slot === 'sessions/:id') return '0123456789abcdef'; // no such session
           if (slot === 'policies/:id') return live.policyId;
+          if (slot === 'data-policies/:name') return 'no-such-policy';
           if (slot === 'uploads/:id') return live.uploadId;
           if (seg === ':provider') return 'walk-idp'; // no such sign-in provider
           if (slot === 'parts/:n') return '1';

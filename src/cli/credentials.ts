@@ -70,6 +70,11 @@ export function sessionApi(c: SessionTarget, onSetCookie?: (setCookie: string[])
   });
 }
 
+/** A JSON request with the session (for commands whose routes the shared client does not list). */
+export function sessionRequest(c: SessionTarget): <T>(method: string, p: string, body?: unknown) => Promise<T> {
+  return async <T>(method: string, p: string, body?: unknown) => (await call<T>(c, method, p, body)).body;
+}
+
 /** One HTTPS request with optional session cookie + CSRF header; problem+json → ApiError. */
 function call<T>(c: SessionTarget, method: string, p: string, body?: unknown): Promise<Exchange<T>> {
   const host = new URL(c.baseUrl).hostname;

@@ -27,6 +27,7 @@ import { registerTaskCommand } from './task.command.ts';
 import { registerQueryCommand } from './query.command.ts';
 import { registerSsoCommand } from './sso.command.ts';
 import { registerRetentionCommand } from './retention.command.ts';
+import { registerPolicyCommand } from './policy.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -60,6 +61,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerTaskCommand(program);
   registerSsoCommand(program);
   registerRetentionCommand(program);
+  registerPolicyCommand(program);
   registerConfigCommand(program);
   return program;
 }

@@ -14,6 +14,7 @@ import type { SystemTables } from './tables/system.ts';
 import type { VaultTables } from './tables/vault.ts';
 import type { BackupsTables } from './tables/backups.ts';
 import type { RetentionTables } from './tables/retention.ts';
+import type { PoliciesTables } from './tables/policies.ts';
 
 export interface Database
   extends
@@ -28,4 +29,5 @@ export interface Database
     BackupsTables,
     PostureTables,
     SsoTables,
-    RetentionTables {}
+    RetentionTables,
+    PoliciesTables {}

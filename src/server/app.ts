@@ -31,6 +31,7 @@ import {
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
 import { createProfilingService, profilingRoutes } from '../modules/profiling/index.ts';
+import { policiesRoutes, type PoliciesService } from '../modules/policies/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import { ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
 import { retentionRoutes, type RetentionService } from '../modules/retention/index.ts';
@@ -71,6 +72,8 @@ export interface AppDeps {
   datasets: DatasetsService;
   uploads: UploadSessions;
   query: QueryService;
+  /** Data policies (absent in tests that build the app without them). */
+  policies?: PoliciesService;
   backups: BackupsService;
   sso: SsoModule;
   retention: RetentionService;
@@ -210,7 +213,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   registerRoutes(fastify, retentionRoutes({ retention: deps.retention }), pipeline);
   registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
-  registerRoutes(fastify, datasetsRoutes({ datasets: deps.datasets }), pipeline);
+  registerRoutes(
+    fastify,
+    datasetsRoutes({
+      datasets: deps.datasets,
+      ...(deps.policies ? { rawReadGuard: deps.policies.rawReadGuard } : {}),
+    }),
+    pipeline,
+  );
   registerRoutes(
     fastify,
     queryRoutes({ query: deps.query, datasets: deps.datasets, maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS }),
@@ -232,6 +242,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }),
     pipeline,
   );
+  if (deps.policies) registerRoutes(fastify, policiesRoutes({ policies: deps.policies }), pipeline);
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir)))
     deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');

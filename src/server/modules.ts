@@ -33,7 +33,8 @@ import {
   type WorkspaceKeys,
 } from '../modules/keys/index.ts';
 import { createVaultService, type VaultService } from '../modules/vault/index.ts';
-import { createQueryModule, type QueryService } from '../modules/query/index.ts';
+import { createQueryModule, openParser, type QueryService } from '../modules/query/index.ts';
+import { createPoliciesService, type PoliciesService } from '../modules/policies/index.ts';
 import { createBackupsService, type BackupsService } from '../modules/backups/index.ts';
 import { createSsoModule, type SsoModule } from '../modules/sso/index.ts';
 import { createRetentionService, type RetentionService } from '../modules/retention/index.ts';
@@ -57,6 +58,7 @@ export interface Modules {
   datasets: DatasetsService;
   uploads: UploadSessions;
   query: QueryService;
+  policies: PoliciesService;
   leases: LeaseHolder;
   backups: BackupsService;
   sso: SsoModule;
@@ -207,6 +209,15 @@ export async function buildModules(
     maxUploadBytes: config.STRONGROOM_UPLOAD_MAX_BYTES,
     ttlMs: config.STRONGROOM_UPLOAD_SESSION_SECONDS * 1000,
   });
+  const policyParser = await openParser();
+  closers.push(async () => policyParser.close());
+  const policies = createPoliciesService({
+    db: database.db,
+    barrier,
+    authorize: (actor, action, ref) => accessControl.authorize(actor, action, ref).allowed,
+    serialize: (sql) => policyParser.serialize(sql),
+    tagsOf: async (trx, ws, name) => (await datasets.findIn(trx, ws, name))?.tags ?? [],
+  });
   const query = await createQueryModule({
     datasets,
     scratchDir: config.STRONGROOM_QUERY_SCRATCH_DIR,
@@ -214,6 +225,7 @@ export async function buildModules(
     timeoutMs: config.STRONGROOM_QUERY_TIMEOUT_MS,
     maxConcurrent: config.STRONGROOM_QUERY_CONCURRENCY,
     cacheBytes: config.STRONGROOM_QUERY_CACHE_MB * 1024 * 1024,
+    policies: policies.lookup,
   });
   closers.push(query.close);
   const backups = createBackupsService({
@@ -245,6 +257,7 @@ export async function buildModules(
     datasets,
     uploads,
     query: query.service,
+    policies,
     leases,
     backups,
     sso,

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { CONTROL, datasetNameSchema, pageLimit, tag, versionNo, workspaceParams } from '../../contracts/common.ts';
+import type { Actor } from '../../core/actor.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from './datasets.service.ts';
@@ -26,6 +27,11 @@ import {
 
 export interface DatasetsRoutesDeps {
   datasets: DatasetsService;
+  /**
+   * Data policies (issue 17): refuses the raw object to a reader whom a policy masks, hides or
+   * filters on this dataset (they read the policy-applied export instead).
+   */
+  rawReadGuard?: (actor: Actor, ws: string, name: string, tags: readonly string[]) => Promise<void>;
 }
 
 const datasetOut = z.object({
@@ -65,7 +71,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
+export function datasetsRoutes({ datasets, rawReadGuard }: DatasetsRoutesDeps): RouteDef[] {
   const dataset = datasetLoader(datasets.find);
 
   return [
@@ -195,9 +201,11 @@ export function datasetsRoutes({ datasets }: DatasetsRoutesDeps): RouteDef[] {
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
       schema: { params: versionParams },
-      handler: async ({ input, request, reply, event, record }) => {
+      handler: async ({ input, request, reply, event, record, actor }) => {
         const { ws: workspaceId, name, v } = input.params;
         event.details({ version: v });
+        if (rawReadGuard)
+          await rawReadGuard(actor, workspaceId, name, (await datasets.find(workspaceId, name))?.tags ?? []);
         let opened;
         let range;
         try {

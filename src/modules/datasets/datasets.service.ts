@@ -108,6 +108,8 @@ export function createDatasetsService(deps: DatasetsDeps) {
       opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
     ) => store.listDatasets(db, ws, opts),
     find: (ws: string, name: string) => store.findDataset(db, ws, name),
+    /** `find` in the caller's transaction (data policies check tags while saving). */
+    findIn: (exec: store.Db, ws: string, name: string) => store.findDataset(exec, ws, name),
     async versions(ws: string, name: string): Promise<VersionView[]> {
       return (await store.versions(db, ws, name)).map(versionView);
     },

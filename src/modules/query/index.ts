@@ -4,9 +4,19 @@ import type { DatasetsService } from '../datasets/index.ts';
 import { createCopies } from './query.copies.ts';
 import { openParser, openScratch, type EngineLimits } from './query.engine.ts';
 import { createQueryService, type QueryService } from './query.service.ts';
+import type { PolicyLookup } from './query.relation.ts';
 
 export { queryRoutes, type QueryRoutesDeps } from './query.routes.ts';
-export { readerRelation, type ReaderRelation, type RelationSource, type Scan } from './query.relation.ts';
+export {
+  readerRelation,
+  type PolicyLookup,
+  type ReaderRelation,
+  type ReadWhy,
+  type RelationPlan,
+  type RelationSource,
+  type Scan,
+} from './query.relation.ts';
+export { openParser } from './query.engine.ts';
 export type { QueryService, ResultFormat } from './query.service.ts';
 
 export interface QueryModuleOptions {
@@ -16,6 +26,7 @@ export interface QueryModuleOptions {
   timeoutMs: number;
   maxConcurrent: number;
   cacheBytes: number;
+  policies?: PolicyLookup;
 }
 
 /**
@@ -65,6 +76,7 @@ export async function createQueryModule(
     limits: opts.limits,
     timeoutMs: opts.timeoutMs,
     maxConcurrent: opts.maxConcurrent,
+    ...(opts.policies ? { policies: opts.policies } : {}),
   });
   return {
     service,

@@ -2,6 +2,7 @@
 import type { DatasetsService } from '../datasets/index.ts';
 import type { Copies } from './query.copies.ts';
 import type { EngineLimits, Scratch } from './query.engine.ts';
+import type { PolicyLookup } from './query.relation.ts';
 
 /** DuckDB's parser: SQL to parse tree (JSON) and back. */
 export interface Parser {
@@ -17,4 +18,6 @@ export interface QueryDeps {
   limits: EngineLimits;
   timeoutMs: number;
   maxConcurrent: number;
+  /** Data policies (issue 17); absent: every reader reads every column and row. */
+  policies?: PolicyLookup;
 }

@@ -13,7 +13,7 @@ import { JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-ap
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Copies } from './query.copies.ts';
-import type { readerRelation as ReaderRelationFn, Scan } from './query.relation.ts';
+import type { readerRelation as ReaderRelationFn, ReadWhy, Scan } from './query.relation.ts';
 import { resolveVersion } from './query.statement.ts';
 import type { QueryDeps } from './query.deps.ts';
 
@@ -62,10 +62,12 @@ export interface PreviewResult {
   rowCount: number | null;
   /** Plaintext bytes decrypted to answer. */
   decryptedBytes: number;
+  /** Data policies that shaped the answer (absent: none applied). */
+  why?: ReadWhy;
 }
 
 export async function runPreview(
-  deps: Pick<QueryDeps, 'datasets'> & { copies: Copies },
+  deps: Pick<QueryDeps, 'datasets' | 'policies'> & { copies: Copies },
   withEngine: <T>(
     held: { release: () => void },
     signal: AbortSignal | undefined,
@@ -80,6 +82,7 @@ export async function runPreview(
 ): Promise<PreviewResult> {
   const notFound = () => new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
   const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
+  const plan = (await deps.policies?.planFor(actor, { workspaceId: ws, dataset: name, tags: v.tags }, 'sr_0_')) ?? null;
   let held = { release: () => undefined as void };
   let copyPath: string | undefined;
   if (v.format === 'parquet') {
@@ -100,7 +103,7 @@ export async function runPreview(
       decrypted = p.decrypted;
       whole = p.whole;
     }
-    const rel = relationFor(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan });
+    const rel = relationFor(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan }, plan);
     // Names and types come from the result itself: a separate DESCRIBE would sniff the CSV a
     // second time (half the cost of a preview). A scan's columns are always nullable in DuckDB.
     const result = await conn.stream(
@@ -115,6 +118,16 @@ export async function runPreview(
     const rowCount = whole
       ? Number((await conn.runAndReadAll(`SELECT count(*) FROM (${rel.sql})`, rel.params)).getRows()[0]?.[0] ?? 0)
       : null;
-    return { dataset: name, version: v.version, format: v.format, columns, rows, rowCount, decryptedBytes: decrypted };
+    const out: PreviewResult = {
+      dataset: name,
+      version: v.version,
+      format: v.format,
+      columns,
+      rows,
+      rowCount,
+      decryptedBytes: decrypted,
+    };
+    if (plan) out.why = plan.why;
+    return out;
   });
 }

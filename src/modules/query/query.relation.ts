@@ -42,11 +42,52 @@ function scanSql(scan: Scan): string {
   }
 }
 
+/** Why a read looks as it does: per column the policies that masked or hid it; never values. */
+export interface ReadWhy {
+  masked: Record<string, string[]>;
+  hidden: Record<string, string[]>;
+  filteredBy: string[];
+  unmasked?: boolean;
+}
+
 /**
- * The relation `reader` may read of `source`. Today every column and row (no data policy exists
- * yet); the reader is an argument so that policies (issue 17) have one place to apply.
+ * What data policies make of one dataset for one reader (built by the policies module): columns
+ * left out, a masking expression per column, row filters (ANDed, over the raw columns), and the
+ * values of their `$…` parameters. Parameter names are unique per relation (`prefix`).
  */
-export function readerRelation(reader: Actor, source: RelationSource): ReaderRelation {
+export interface RelationPlan {
+  exclude: string[];
+  replace: { column: string; sql: string }[];
+  where: string[];
+  params: Record<string, string | number | boolean | null>;
+  why: ReadWhy;
+}
+
+/** The policies module as the query module sees it. `null`: no policy applies (or raw access). */
+export interface PolicyLookup {
+  planFor(
+    reader: Actor,
+    source: Pick<RelationSource, 'workspaceId' | 'dataset' | 'tags'>,
+    prefix: string,
+  ): Promise<RelationPlan | null>;
+}
+
+const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * The relation `reader` may read of `source` under `plan` (from `PolicyLookup.planFor`, already
+ * resolved for this reader): `SELECT * EXCLUDE (hidden) REPLACE (mask AS col) FROM (SELECT * FROM
+ * scan WHERE filters)`. Filters see raw values; everything above sees only the masked output, so a
+ * range probe on a masked column probes masked values. A hidden or masked column that no longer
+ * exists fails the read (DuckDB's binder), never unmasks silently.
+ */
+export function readerRelation(reader: Actor, source: RelationSource, plan?: RelationPlan | null): ReaderRelation {
   void reader;
-  return { sql: `SELECT * FROM ${scanSql(source.scan)}`, params: {} };
+  const scan = `SELECT * FROM ${scanSql(source.scan)}`;
+  if (!plan) return { sql: scan, params: {} };
+  const filtered = plan.where.length > 0 ? `${scan} WHERE ${plan.where.join(' AND ')}` : scan;
+  const exclude = plan.exclude.length > 0 ? ` EXCLUDE (${plan.exclude.map(quote).join(', ')})` : '';
+  const replace =
+    plan.replace.length > 0 ? ` REPLACE (${plan.replace.map((r) => `${r.sql} AS ${quote(r.column)}`).join(', ')})` : '';
+  return { sql: `SELECT *${exclude}${replace} FROM (${filtered})`, params: { ...plan.params } };
 }

@@ -17,10 +17,13 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { datasetNameSchema, tag, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
+import { AppError } from '../../core/errors.ts';
 import { descriptionSchema, versionOut, type DatasetsService } from '../datasets/index.ts';
 import { driveNameSchema } from '../drives/index.ts';
 import { MAX_SQL_LENGTH } from './query.sql-check.ts';
 import type { QueryService, ResultFormat } from './query.service.ts';
+import type { ReadWhy } from './query.relation.ts';
+import type { JsonValue } from '../../core/audit/event.ts';
 
 export interface QueryRoutesDeps {
   query: QueryService;
@@ -33,6 +36,13 @@ const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
   jsonl: 'application/x-ndjson',
   parquet: 'application/vnd.apache.parquet',
 };
+const simulateAs = z.strictObject({
+  roles: z.array(z.string().min(1).max(40)).max(20),
+  attributes: z
+    .record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(200), z.number(), z.boolean()]))
+    .default({}),
+  mfa: z.boolean().default(false),
+});
 const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
 const NO_SUCH_DATASET = 'No such dataset in this workspace.';
 const saveBody = z.strictObject({
@@ -42,6 +52,10 @@ const saveBody = z.strictObject({
   description: descriptionSchema.optional(),
   tags: z.array(tag).max(32).optional(),
 });
+
+/** Which data policies shaped a read (names only), as an audit detail. */
+const whyJson = (why: Record<string, ReadWhy> | undefined): JsonValue =>
+  JSON.parse(JSON.stringify(why ?? {})) as JsonValue;
 
 /** Aborts when the client goes away before the answer is complete. */
 function abortOnClose(reply: FastifyReply): AbortSignal {
@@ -79,6 +93,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
         event.details({ version: v });
         const p = await query.preview(actor, ws, name, v, { ...input.query, signal: abortOnClose(reply) });
         event.details({ datasets: [`${name}@v${p.version}`], rows: p.rows.length });
+        if (p.why) event.details({ policies: whyJson({ [`${name}@v${p.version}`]: p.why }) });
         return p;
       },
     }),
@@ -96,6 +111,8 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
           sql: z.string().min(1).max(MAX_SQL_LENGTH),
           limit: z.number().int().min(1).max(maxRows).optional(),
           format: z.enum(['json', 'csv', 'jsonl', 'parquet']).default('json'),
+          /** Simulation (data policies): run as a hypothetical reader; stewards, admins, owners; JSON only. */
+          as: simulateAs.optional(),
         }),
       },
       handler: async ({ input, actor, reply, event, record, allowed }) => {
@@ -103,17 +120,41 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
         const limit = input.body.limit ?? Math.min(1000, maxRows);
         const signal = abortOnClose(reply);
         event.details({ format });
+        const as = input.body.as;
+        if (as) {
+          if (format !== 'json' || !allowed('policy.rule.create', { type: 'data-policy', workspace: input.params.ws }))
+            throw new AppError('FORBIDDEN', {
+              detail: 'Simulating a reader needs the right to write data policies, and a JSON answer.',
+            });
+          event.details({ simulatedAs: { roles: as.roles, attributes: Object.keys(as.attributes) } });
+        }
         if (format === 'json') {
-          const r = await query.queryJson(actor, input.params.ws, sql, { limit, allowed, signal });
+          const r = await query.queryJson(actor, input.params.ws, sql, {
+            limit,
+            allowed,
+            signal,
+            ...(as
+              ? {
+                  as: {
+                    id: `simulated:${actor.id}`,
+                    kind: 'user' as const,
+                    roles: as.roles,
+                    attributes: { ...as.attributes, ...(as.mfa ? { mfa: true } : {}) },
+                    workspace: input.params.ws,
+                  },
+                }
+              : {}),
+          });
           event.details({
             datasets: r.datasets,
             rows: r.rows,
             truncated: r.truncated,
             fingerprint: r.fingerprint ?? '',
             statement: r.statement ?? '',
+            policies: whyJson(r.why),
           });
           await record();
-          return { columns: r.columns, rows: r.rows_, rowCount: r.rows, truncated: r.truncated };
+          return { columns: r.columns, rows: r.rows_, rowCount: r.rows, truncated: r.truncated, policies: r.why ?? {} };
         }
         const r = await query.queryFile(actor, input.params.ws, sql, format, {
           limit,
@@ -128,6 +169,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
             truncated: r.truncated,
             fingerprint: r.fingerprint ?? '',
             statement: r.statement ?? '',
+            policies: whyJson(r.why),
           });
           await record();
         });
@@ -153,7 +195,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
           action: 'dataset.data.export',
         });
         return sendFile(reply, r, format, `${name}-v${v}`, async () => {
-          event.details({ datasets: r.datasets, rows: r.rows });
+          event.details({ datasets: r.datasets, rows: r.rows, policies: whyJson(r.why) });
           await record();
         });
       },
@@ -217,7 +259,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
 /** Records the event (fail-closed: the file is dropped if it cannot be), then streams the file. */
 async function sendFile(
   reply: FastifyReply,
-  r: { stream: NodeJS.ReadableStream & { destroy(): void }; rows: number; truncated: boolean },
+  r: { stream: NodeJS.ReadableStream & { destroy(): void }; rows: number; truncated: boolean; why?: unknown },
   format: Exclude<ResultFormat, 'json'>,
   base: string,
   recordEvent: () => Promise<void>,
@@ -233,6 +275,7 @@ async function sendFile(
     .header('cache-control', 'no-store')
     .header('x-row-count', String(r.rows))
     .header('x-result-truncated', String(r.truncated))
+    .header('x-data-policies', JSON.stringify(r.why ?? {}))
     .header('content-disposition', `attachment; filename="${base}.${format}"`);
   return reply.send(r.stream);
 }

@@ -19,7 +19,7 @@ import { AppError, isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { malformed } from './query.copies.ts';
 import { openInstance, sqlPath } from './query.engine.ts';
-import { readerRelation, type ReaderRelation } from './query.relation.ts';
+import { readerRelation, type ReaderRelation, type ReadWhy } from './query.relation.ts';
 import { runPreview } from './query.preview.ts';
 import type { QueryDeps } from './query.deps.ts';
 import { prepareStatement, resolveVersion } from './query.statement.ts';
@@ -37,6 +37,8 @@ export interface ReadNote {
   truncated: boolean;
   fingerprint?: string;
   statement?: string;
+  /** Per dataset read (`name@vN`), the data policies that shaped the answer. */
+  why?: Record<string, ReadWhy>;
 }
 
 export interface JsonResult extends ReadNote {
@@ -55,6 +57,11 @@ export function runFailure(err: unknown, why: { timedOut: boolean; aborted: bool
     return new AppError('QUERY_LIMIT', { detail: 'The query needed more memory than its limit and was cancelled.' });
   if (/CSV Error|Malformed JSON|could not be parsed|Error when sniffing/i.test(msg)) return malformed(err, 'data');
   const first = (msg.split('\n')[0] ?? '').replace(/'[^']*\/strongroom-query-[^']*'/g, '(dataset)');
+  if (/in (EXCLUDE|REPLACE) list not found/i.test(first))
+    return new AppError('CONFLICT', {
+      detail:
+        'A data policy on this dataset (or the statement) names a column the version does not have; the read is refused until the policy is fixed.',
+    });
   if (/^(Binder|Catalog|Parser) Error/i.test(first))
     return new AppError('QUERY_INVALID', { detail: first.slice(0, 300) });
   const kind = /^([A-Za-z ]+) Error/.exec(first)?.[1] ?? 'Execution';
@@ -121,11 +128,11 @@ export function createQueryService(deps: QueryDeps) {
       actor: Actor,
       ws: string,
       sql: string,
-      opts: { limit: number; allowed: Allowed; signal?: AbortSignal },
+      opts: { limit: number; allowed: Allowed; signal?: AbortSignal; as?: Actor },
     ): Promise<JsonResult> {
       const release = slot();
       try {
-        const st = await prepareStatement(deps, actor, ws, sql, opts.allowed, 'dataset.data.query');
+        const st = await prepareStatement(deps, actor, ws, sql, opts.allowed, 'dataset.data.query', opts.as);
         return await withEngine(st, opts.signal, async (conn) => {
           const result = await conn.stream(st.sql, st.params);
           const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));

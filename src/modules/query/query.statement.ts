@@ -7,7 +7,7 @@
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
-import { readerRelation } from './query.relation.ts';
+import { readerRelation, type ReadWhy } from './query.relation.ts';
 import {
   checkTree,
   cteNames,
@@ -26,7 +26,7 @@ export type { Parser } from './query.deps.ts';
 export interface Resolved {
   sql: string;
   params: Record<string, string | number | boolean | null>;
-  note: { datasets: string[]; fingerprint: string; statement: string };
+  note: { datasets: string[]; fingerprint: string; statement: string; why: Record<string, ReadWhy> };
   release: () => void;
   keepDir?: boolean;
 }
@@ -75,12 +75,14 @@ async function relationNode(parser: Parser, sql: string): Promise<Node> {
 }
 
 export async function prepareStatement(
-  deps: Pick<QueryDeps, 'datasets' | 'copies' | 'parser'>,
+  deps: Pick<QueryDeps, 'datasets' | 'copies' | 'parser' | 'policies'>,
   actor: Actor,
   ws: string,
   sql: string,
   allowed: (action: string, ref: ResourceRef) => boolean,
   action: string,
+  /** Simulation: the policies of this reader apply instead (the caller must read raw). */
+  as?: Actor,
 ): Promise<Resolved> {
   if (sql.trim() === '') throw new AppError('QUERY_INVALID', { detail: 'The statement is empty.' });
   const tree = parseTreeJson(await deps.parser.serialize(sql));
@@ -93,6 +95,7 @@ export async function prepareStatement(
   try {
     const byRef = new Map<string, { node: Node; label: string }>();
     const params: Resolved['params'] = {};
+    const why: Record<string, ReadWhy> = {};
     for (const r of refs) {
       if (byRef.has(r.ref.toLowerCase())) continue;
       const v = await resolveVersion(
@@ -103,15 +106,25 @@ export async function prepareStatement(
         (ref) => allowed(action, ref),
         () => unknownDataset(sql, r.ref, r.position),
       );
+      const source = { workspaceId: ws, dataset: v.name, tags: v.tags };
+      const prefix = `sr_${byRef.size}_`;
+      let plan = (await deps.policies?.planFor(actor, source, prefix)) ?? null;
+      if (as) {
+        // Simulating shows no more than the caller may see: only over data they read raw.
+        if (plan && !plan.why.unmasked)
+          throw new AppError('FORBIDDEN', {
+            detail: `Data policies apply to you on ${v.name}; simulate only over datasets you read unmasked.`,
+          });
+        plan = (await deps.policies?.planFor(as, source, prefix)) ?? null;
+      }
       const copy = await deps.copies.acquire({ workspaceId: ws, dataset: v.name, ...v });
       held.push(copy);
-      const rel = readerRelation(actor, {
-        workspaceId: ws,
-        dataset: v.name,
-        version: v.version,
-        tags: v.tags,
-        scan: { kind: 'parquet', path: copy.path },
-      });
+      const rel = readerRelation(
+        actor,
+        { ...source, version: v.version, scan: { kind: 'parquet', path: copy.path } },
+        plan,
+      );
+      if (plan) why[`${v.name}@v${v.version}`] = plan.why;
       Object.assign(params, rel.params);
       byRef.set(r.ref.toLowerCase(), {
         node: await relationNode(deps.parser, rel.sql),
@@ -143,6 +156,7 @@ export async function prepareStatement(
         datasets: [...new Set([...byRef.values()].map((b) => b.label))],
         fingerprint: fingerprintOf(normalized),
         statement: normalized.slice(0, 2000),
+        why,
       },
     };
   } catch (err) {

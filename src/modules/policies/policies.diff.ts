@@ -1,0 +1,81 @@
+/**
+ * The access diff of a change (issue 17): for each built-in role, and each reader the changed
+ * policy's own conditions describe, which columns become masked, unmasked or hidden/visible again
+ * and which row filters start or stop applying — on the datasets the changed policy targets
+ * (policies with the same target). Computed from the documents alone, before anything is saved.
+ * Not covered: known users' own attributes, and row counts on the current version.
+ */
+import type { Actor } from '../../core/actor.ts';
+import { appliesTo } from './policies.compile.ts';
+import type { PolicyBody, ReaderMatch, Target } from './policies.contracts.ts';
+
+const ROLES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'];
+
+export interface ReaderDiff {
+  reader: { roles: string[]; attributes: Record<string, string | number | boolean>; mfa: boolean };
+  masked: string[];
+  unmasked: string[];
+  hidden: string[];
+  shown: string[];
+  filtersAdded: string[];
+  filtersRemoved: string[];
+}
+
+interface Named {
+  name: string;
+  policy: PolicyBody;
+}
+
+const sameTarget = (a: Target, b: Target) => JSON.stringify(a) === JSON.stringify(b);
+
+function effects(policies: readonly Named[], reader: Actor, mfa: boolean) {
+  const masks = new Map<string, string>();
+  const hidden = new Set<string>();
+  const filters = new Set<string>();
+  for (const p of policies) {
+    if (!appliesTo(p.policy, reader, mfa)) continue;
+    for (const m of p.policy.masks)
+      masks.set(m.column.toLowerCase(), `${p.name}:${JSON.stringify(m, Object.keys(m).sort())}`);
+    for (const h of p.policy.hide) hidden.add(h.toLowerCase());
+    if (p.policy.rowFilter) filters.add(p.name);
+  }
+  return { masks, hidden, filters };
+}
+
+function readersOf(m: ReaderMatch | undefined): ReaderDiff['reader'][] {
+  if (!m) return [];
+  const attributes = Object.fromEntries(Object.entries(m.attributes ?? {}).map(([k, v]) => [k, v[0]!]));
+  return (m.roles ?? ['analyst']).map((r) => ({ roles: [r], attributes, mfa: m.mfa ?? false }));
+}
+
+/** `before`/`after`: the policies in force and as they would be (the changed one replaced or gone). */
+export function accessDiff(target: Target, before: readonly Named[], after: readonly Named[]): ReaderDiff[] {
+  const b = before.filter((p) => sameTarget(p.policy.target, target));
+  const a = after.filter((p) => sameTarget(p.policy.target, target));
+  const readers: ReaderDiff['reader'][] = [
+    ...ROLES.map((r) => ({ roles: [r], attributes: {}, mfa: false })),
+    ...[...b, ...a].flatMap((p) => [...readersOf(p.policy.when), ...readersOf(p.policy.unless)]),
+  ];
+  const seen = new Set<string>();
+  const out: ReaderDiff[] = [];
+  for (const reader of readers) {
+    const key = JSON.stringify(reader);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const actor: Actor = { id: 'diff', kind: 'user', roles: reader.roles, attributes: reader.attributes };
+    const x = effects(b, actor, reader.mfa);
+    const y = effects(a, actor, reader.mfa);
+    const d: ReaderDiff = {
+      reader,
+      masked: [...y.masks.keys()].filter((c) => x.masks.get(c) !== y.masks.get(c)),
+      unmasked: [...x.masks.keys()].filter((c) => !y.masks.has(c)),
+      hidden: [...y.hidden].filter((c) => !x.hidden.has(c)),
+      shown: [...x.hidden].filter((c) => !y.hidden.has(c)),
+      filtersAdded: [...y.filters].filter((f) => !x.filters.has(f)),
+      filtersRemoved: [...x.filters].filter((f) => !y.filters.has(f)),
+    };
+    const changed = d.masked.length + d.unmasked.length + d.hidden.length + d.shown.length;
+    if (changed + d.filtersAdded.length + d.filtersRemoved.length > 0) out.push(d);
+  }
+  return out;
+}

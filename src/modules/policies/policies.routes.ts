@@ -1,0 +1,117 @@
+/**
+ * Data policies over HTTPS (issue 17) — declarations only; the work is `policies.service.ts`.
+ * Every change commits with its audit event, which carries the policy before and after (policy
+ * documents are not secret: they name columns and conditions, the keyed-hash key is never in one).
+ */
+import { z } from 'zod';
+import type { JsonValue } from '../../core/audit/event.ts';
+import { workspaceId, workspaceParams } from '../../contracts/common.ts';
+import { route, type RouteDef } from '../../http/route.ts';
+import { policyName, savePolicyRequest, type PolicyOut } from './policies.contracts.ts';
+import type { PoliciesService } from './policies.service.ts';
+
+const base = '/api/v1/workspaces/:ws/data-policies';
+const nameParams = z.object({ ws: workspaceId, name: policyName });
+const policyRef = (ws: string, name: string) => ({ type: 'data-policy', id: name, workspace: ws });
+const json = (p: PolicyOut | null): JsonValue => (p ? (JSON.parse(JSON.stringify(p)) as JsonValue) : null);
+
+export function policiesRoutes({ policies }: { policies: PoliciesService }): RouteDef[] {
+  const load = ({ params }: { params: { ws: string; name: string } }) =>
+    policies
+      .show(params.ws, params.name)
+      .then((row) => ({ ref: policyRef(params.ws, params.name), row }))
+      .catch(() => ({ ref: policyRef(params.ws, params.name), row: undefined }));
+  const missing = 'No data policy with this name in this workspace.';
+
+  return [
+    route({
+      method: 'GET',
+      url: base,
+      action: 'policy.rule.list',
+      resource: 'workspace',
+      run: 'read',
+      schema: { params: workspaceParams },
+      handler: async ({ input }) => ({ policies: await policies.list(input.params.ws) }),
+    }),
+
+    route({
+      method: 'GET',
+      url: `${base}/:name`,
+      action: 'policy.rule.read',
+      resource: load,
+      mustExist: missing,
+      run: 'read',
+      schema: { params: nameParams },
+      handler: async ({ row }) => row,
+    }),
+
+    route({
+      method: 'GET',
+      url: `${base}/:name/history`,
+      action: 'policy.rule.read',
+      resource: ({ params }) => ({ ref: policyRef(params.ws, params.name) }),
+      run: 'read',
+      schema: { params: nameParams },
+      handler: async ({ input }) => ({ versions: await policies.history(input.params.ws, input.params.name) }),
+    }),
+
+    route({
+      method: 'PUT',
+      url: `${base}/:name`,
+      action: 'policy.rule.update',
+      // Create or update, decided by whether the policy exists now.
+      resource: async (input) => {
+        const l = await load(input);
+        return { ...l, action: l.row ? 'policy.rule.update' : 'policy.rule.create' };
+      },
+      run: 'write',
+      schema: { params: nameParams, body: savePolicyRequest },
+      handler: async ({ input, actor, trx, event, reply }) => {
+        const { ws, name } = input.params;
+        const r = await policies.save(
+          {
+            ws,
+            name,
+            body: input.body.policy,
+            dryRun: input.body.dryRun,
+            actor: actor.id,
+            ...(input.body.expectedVersion !== undefined ? { expected: input.body.expectedVersion } : {}),
+          },
+          (work) => work(trx),
+        );
+        event.details({
+          dryRun: input.body.dryRun,
+          changed: r.changed,
+          version: r.after.version,
+          before: json(r.before),
+          after: json(r.after),
+        });
+        if (!r.before && !input.body.dryRun) void reply.code(201);
+        return { ...r.after, changed: r.changed, dryRun: input.body.dryRun, accessDiff: r.diff };
+      },
+    }),
+
+    route({
+      method: 'DELETE',
+      url: `${base}/:name`,
+      action: 'policy.rule.delete',
+      resource: load,
+      mustExist: missing,
+      // `stream`: the answer leaves only after the change and its event committed.
+      run: 'explicit',
+      status: 204,
+      schema: { params: nameParams },
+      handler: async ({ input, actor, commit, event, reply }) => {
+        // The event (with the policy before) commits in the same transaction as the deletion.
+        await policies.remove({ ...input.params, actor: actor.id }, (work) =>
+          commit(async (trx) => {
+            const r = await work(trx);
+            event.details({ before: json(r as PolicyOut), after: null });
+            return r;
+          }),
+        );
+        return reply.send();
+      },
+    }),
+  ];
+}

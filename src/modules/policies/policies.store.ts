@@ -1,0 +1,101 @@
+/** Kysely queries of the policies module. Only this file knows the `data_policies*` tables' SQL. */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import type { PolicyBody, PolicyOut } from './policies.contracts.ts';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+const body = (v: unknown): PolicyBody => (typeof v === 'string' ? JSON.parse(v) : v) as PolicyBody;
+
+export async function selectCurrent(db: Db, ws: string, name?: string): Promise<PolicyOut[]> {
+  let q = db.selectFrom('data_policies').selectAll().where('workspace_id', '=', ws);
+  if (name !== undefined) q = q.where('name', '=', name);
+  const rows = await q.orderBy('name').execute();
+  return rows.map((r) => ({
+    name: r.name,
+    version: r.version,
+    policy: body(r.body),
+    updatedBy: r.updated_by,
+    updatedAt: new Date(r.updated_at),
+  }));
+}
+
+export async function selectHistory(db: Db, ws: string, name: string) {
+  const rows = await db
+    .selectFrom('data_policy_versions')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .orderBy('version', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    version: r.version,
+    policy: r.body === null ? null : body(r.body),
+    deleted: r.body === null,
+    changedBy: r.changed_by,
+    changedAt: new Date(r.changed_at),
+  }));
+}
+
+/** Serialises policy changes of one workspace (the conflict check reads, then writes). */
+export async function lockWorkspace(trx: Transaction<Database>, ws: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${`data_policies:${ws}`}))`.execute(trx);
+}
+
+export async function lastVersion(db: Db, ws: string, name: string): Promise<number> {
+  const r = await db
+    .selectFrom('data_policy_versions')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .where('workspace_id', '=', ws)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return Number(r?.v ?? 0);
+}
+
+/** Puts `version` in force and appends it to the history (one transaction: the caller's). */
+export async function writeVersion(
+  trx: Transaction<Database>,
+  p: { ws: string; name: string; version: number; body: PolicyBody; actor: string },
+): Promise<void> {
+  const json = JSON.stringify(p.body);
+  await trx
+    .insertInto('data_policy_versions')
+    .values({ workspace_id: p.ws, name: p.name, version: p.version, body: json, changed_by: p.actor })
+    .execute();
+  await trx
+    .insertInto('data_policies')
+    .values({ workspace_id: p.ws, name: p.name, version: p.version, body: json, updated_by: p.actor })
+    .onConflict((oc) =>
+      oc.columns(['workspace_id', 'name']).doUpdateSet({
+        version: p.version,
+        body: json,
+        updated_by: p.actor,
+        updated_at: new Date().toISOString(),
+      }),
+    )
+    .execute();
+}
+
+export async function deleteCurrent(
+  trx: Transaction<Database>,
+  p: { ws: string; name: string; version: number; actor: string },
+): Promise<void> {
+  await trx
+    .insertInto('data_policy_versions')
+    .values({ workspace_id: p.ws, name: p.name, version: p.version, body: null, changed_by: p.actor })
+    .execute();
+  await trx.deleteFrom('data_policies').where('workspace_id', '=', p.ws).where('name', '=', p.name).execute();
+}
+
+export async function readKey(db: Db, ws: string): Promise<Buffer | undefined> {
+  const r = await db.selectFrom('data_policy_keys').select('sealed').where('workspace_id', '=', ws).executeTakeFirst();
+  return r ? Buffer.from(r.sealed) : undefined;
+}
+
+export async function insertKey(db: Db, ws: string, sealed: Buffer): Promise<void> {
+  await db
+    .insertInto('data_policy_keys')
+    .values({ workspace_id: ws, sealed })
+    .onConflict((oc) => oc.column('workspace_id').doNothing())
+    .execute();
+}
