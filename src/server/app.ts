@@ -212,7 +212,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerRoutes(scope, ssoPublicRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
   });
   registerRoutes(fastify, retentionRoutes({ retention: deps.retention }), pipeline);
-  registerRoutes(fastify, drivesRoutes({ drives: deps.drives }), pipeline);
   registerRoutes(
     fastify,
     datasetsRoutes({
