@@ -70,6 +70,8 @@ describe('governed reads in the console (Chromium)', () => {
     );
     await writeFile(csvFile, `id,name,country,amount,day\n${lines.join('\n')}\n`);
     app = await startTestApp('pglite', { env: { STRONGROOM_QUERY_TIMEOUT_MS: '60000' } });
+    // An owner exists, so the console offers sign-in rather than the first-run page.
+    await createUser(app, 'query-owner@corp.test', { role: 'owner', displayName: 'Olive Owner' });
     await createUser(app, ENGINEER, { role: 'engineer', displayName: 'Erin Engineer' });
     await createUser(app, VIEWER, { role: 'viewer', displayName: 'Vic Viewer' });
     const s = await login(app, ENGINEER);
