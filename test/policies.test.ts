@@ -459,7 +459,7 @@ for (const backend of BACKENDS.filter((b) => b === 'pglite' || pgUp))
         /Data policies \(dl\) apply to you on this dataset: download its export/,
       );
       assert.doesNotMatch(refused.body, /CANARY/);
-      await expectAudit(app, { action: 'dataset.version.read', outcome: 'failure', actorId: undefined });
+      await expectAudit(app, { action: 'dataset.version.read', outcome: 'denied', details: { error: 'FORBIDDEN' } });
       const ok = await steward.req(`${WS}/datasets/people/versions/1/content`);
       assert.equal(ok.status, 200, ok.body);
       assert.equal(ok.body, CSV);
