@@ -42,6 +42,8 @@ const refOf = (doc: Schema, s: Schema): Schema => {
 /** Values that have the schema's shape (not always valid: patterns and formats are approximated). */
 export function shaped(doc: Schema, raw: Schema, depth = 0): fc.Arbitrary<unknown> {
   const s = refOf(doc, raw);
+  // A schema that is not an object (`true`, or a parameter without one) allows anything: a string will do.
+  if (s === null || typeof s !== 'object') return fc.string({ maxLength: 40 });
   if ('const' in s) return fc.constant(s.const);
   if (Array.isArray(s.enum)) return fc.constantFrom(...(s.enum as unknown[]));
   const alts = (s.anyOf ?? s.oneOf) as Schema[] | undefined;
