@@ -15,6 +15,7 @@ import type { VaultTables } from './tables/vault.ts';
 import type { BackupsTables } from './tables/backups.ts';
 import type { RetentionTables } from './tables/retention.ts';
 import type { PoliciesTables } from './tables/policies.ts';
+import type { ProfilingTables } from './tables/profiling.ts';
 
 export interface Database
   extends
@@ -30,4 +31,5 @@ export interface Database
     PostureTables,
     SsoTables,
     RetentionTables,
-    PoliciesTables {}
+    PoliciesTables,
+    ProfilingTables {}

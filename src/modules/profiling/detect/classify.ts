@@ -23,6 +23,8 @@ export interface Finding {
 }
 
 function score(d: Detector, name: string, values: readonly string[]): Finding | undefined {
+  const nameHint = d.hint.test(name) || d.hint.test(name.replace(/_/g, ' '));
+  if (d.nameRequired && !nameHint) return undefined;
   let hits = 0;
   const distinct = new Set<string>();
   for (const v of values) {
@@ -33,9 +35,9 @@ function score(d: Detector, name: string, values: readonly string[]): Finding | 
   }
   if (hits < MIN_HITS) return undefined;
   const ratio = hits / values.length;
-  const nameHint = d.hint.test(name);
   if (ratio < (nameHint ? 0.5 : 0.8)) return undefined;
   if (distinct.size < Math.min(MIN_HITS, Math.ceil(hits * 0.2))) return undefined;
+  if (d.columnCheck && !d.columnCheck([...distinct])) return undefined;
   const confidence = Math.min(1, Math.round((ratio + (nameHint ? 0.1 : 0)) * 100) / 100);
   return { tag: d.tag, confidence, hits, sampled: values.length, nameHint, status: 'suggested' };
 }

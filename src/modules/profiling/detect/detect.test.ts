@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { classifyColumn } from './classify.ts';
-import { isAadhaar, isCard, isIban, isUsSsn, luhn, verhoeff } from './validators.ts';
+import { isAadhaar, isBirthDate, isCard, isFrNir, isIban, isUkNino, isUsSsn, luhn, verhoeff } from './validators.ts';
 import { isPhone } from './detectors.ts';
 
 let seed = 42;
@@ -184,4 +184,96 @@ test('a name hint alone (no validated values) is not a finding; mixed columns ne
   const mixed = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 'unknown' : ssn()));
   assert.deepEqual(classifyColumn('notes', mixed), []);
   assert.equal(classifyColumn('ssn', mixed)[0]?.tag, 'pii.ssn');
+});
+
+const NINO_FIRST = 'ABCEGHJKLMNOPRSTWXYZ';
+const NINO_SECOND = 'ABCEGHJKLMNPRSTWXYZ';
+const nino = (): string => {
+  let p = '';
+  do p = pick([...NINO_FIRST]) + pick([...NINO_SECOND]);
+  while (['BG', 'GB', 'KN', 'NK', 'NT', 'TN', 'ZZ'].includes(p));
+  const d = digits(6);
+  const s = pick(['A', 'B', 'C', 'D']);
+  return rnd() < 0.5 ? `${p}${d}${s}` : `${p} ${d.slice(0, 2)} ${d.slice(2, 4)} ${d.slice(4)} ${s}`;
+};
+const nir = (): string => {
+  const dept = pick(['75', '13', '69', '2A', '2B', '33', '59']);
+  const head = `${pick(['1', '2'])}${String(int(40, 99)).padStart(2, '0')}${String(int(1, 12)).padStart(2, '0')}`;
+  const tail = `${String(int(1, 999)).padStart(3, '0')}${String(int(1, 999)).padStart(3, '0')}`;
+  const num = BigInt(`${head}${dept === '2A' ? '19' : dept === '2B' ? '18' : dept}${tail}`);
+  const key = String(97 - Number(num % 97n)).padStart(2, '0');
+  const s = `${head}${dept}${tail}${key}`;
+  return rnd() < 0.5 ? s : `${s[0]} ${s.slice(1, 3)} ${s.slice(3, 5)} ${s.slice(5, 7)} ${s.slice(7, 10)} ${s.slice(10, 13)} ${s.slice(13)}`;
+};
+const badNir = (): string => {
+  const s = nir().replace(/ /g, '');
+  return s.slice(0, 13) + String((Number(s.slice(13)) % 97) + 1).padStart(2, '0');
+};
+const birth = (): string => {
+  const y = int(1930, 2015);
+  const [m, d] = [String(int(1, 12)).padStart(2, '0'), String(int(1, 28)).padStart(2, '0')];
+  return pick([`${y}-${m}-${d}`, `${d}/${m}/${y}`, `${d}.${m}.${y}`]);
+};
+
+test('UK NINO, French NIR (key), dates of birth: validators', () => {
+  assert.equal(isUkNino('AB123456C'), true);
+  assert.equal(isUkNino('AB 12 34 56 C'), true);
+  assert.equal(isUkNino('GB123456A'), false, 'GB is not an allocated prefix');
+  assert.equal(isUkNino('DA123456A'), false, 'D is never a first letter');
+  assert.equal(isUkNino('AO123456A'), false, 'O is never a second letter');
+  assert.equal(isUkNino('AB123456E'), false, 'suffix is A–D');
+  assert.equal(isFrNir('1 85 05 78 006 084 36'), false, 'wrong key');
+  assert.equal(isFrNir('185057800608491'), true);
+  assert.equal(isFrNir('185057800608490'), false);
+  assert.equal(isFrNir('2850513000000'), false, 'no key');
+  assert.equal(isFrNir('185052A00608435'), true, 'Corsica: 2A counts as 19');
+  assert.equal(isFrNir('185052A00608491'), false);
+  assert.equal(isFrNir('585057800608491'), false, 'sex digit');
+  assert.equal(isFrNir('185157800608491'), false, 'month 15');
+  assert.equal(isBirthDate('1984-02-29'), true);
+  assert.equal(isBirthDate('1985-02-29'), false, 'not a leap year');
+  assert.equal(isBirthDate('1850-01-01'), false, 'too long ago');
+  assert.equal(isBirthDate(`${new Date().getUTCFullYear() + 1}-01-01`), false, 'in the future');
+  assert.equal(isBirthDate('31/12/1970'), true);
+});
+
+test('NINO, NIR and DOB: true positives and false positives at column level', () => {
+  const names = ['col', 'value', 'data'];
+  let [tp, fn, fp] = [0, 0, 0];
+  for (let round = 0; round < 40; round += 1) {
+    for (const [tag, gen] of [
+      ['pii.nino', nino],
+      ['pii.nir', nir],
+    ] as const) {
+      const found = classifyColumn(pick(names), column(gen)).map((f) => f.tag);
+      if (found.includes(tag)) tp += 1;
+      else fn += 1;
+      fp += found.filter((t) => t !== tag).length;
+    }
+    const dob = classifyColumn(pick(['date_of_birth', 'dob', 'birthdate', 'DateNaissance']), column(birth));
+    if (dob.map((f) => f.tag).includes('pii.dob')) tp += 1;
+    else fn += 1;
+    // Hard negatives: bad NIR keys, NINO-like codes with bad prefixes, birth dates without the
+    // name, a "dob" column of recent record dates, a "birth" column of future appointments.
+    const negatives = [
+      classifyColumn(pick(names), column(badNir)),
+      classifyColumn(
+        pick(names),
+        column(() => `${pick(['GB', 'ZZ', 'DA'])}${digits(6)}${pick(['A', 'E', 'Z'])}`),
+      ),
+      classifyColumn(pick(['created', 'order_date', 'col']), column(birth)),
+      classifyColumn(
+        'dob',
+        column(() => `202${int(4, 5)}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}`),
+      ),
+      classifyColumn(
+        'birth_visit',
+        column(() => `${new Date().getUTCFullYear() + int(1, 5)}-0${int(1, 9)}-1${int(0, 9)}`),
+      ),
+    ];
+    for (const n of negatives) fp += n.length;
+  }
+  console.log(`nino/nir/dob: tp ${tp} fn ${fn} fp ${fp}`);
+  assert.ok(tp / (tp + fn) >= 0.95, `recall ${tp / (tp + fn)}`);
+  assert.ok(tp / (tp + fp) >= 0.95, `precision ${tp / (tp + fp)}`);
 });

@@ -3,7 +3,19 @@
  * column-name hints that raise confidence. Names and addresses are not detected by value here.
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { isAadhaar, isCard, isEmail, isIban, isIpv4, isIpv6, isUsSsn } from './validators.ts';
+import {
+  dateYear,
+  isAadhaar,
+  isBirthDate,
+  isCard,
+  isEmail,
+  isFrNir,
+  isIban,
+  isIpv4,
+  isIpv6,
+  isUkNino,
+  isUsSsn,
+} from './validators.ts';
 
 export interface Detector {
   tag: string;
@@ -11,6 +23,26 @@ export interface Detector {
   test(value: string): boolean;
   /** Column names that suggest this kind of data. */
   hint: RegExp;
+  /** Found only when the column name hints at it (values alone are too common, e.g. dates). */
+  nameRequired?: boolean;
+  /** A check over the column's validated values together (e.g. birth dates span many years). */
+  columnCheck?(hits: readonly string[]): boolean;
+}
+
+/**
+ * Dates of birth: the name must say so (dob, birth, born, naissance, geburt …), the values must be
+ * dates someone alive could be born on (not in the future, at most 120 years ago), and together
+ * they must look like a population: at least 5 distinct years spanning at least 10 years (a
+ * `dob` column of this year's record dates is not one).
+ */
+function birthDates(hits: readonly string[]): boolean {
+  const years = new Set<number>();
+  for (const h of hits) {
+    const y = dateYear(h);
+    if (y !== undefined) years.add(y);
+  }
+  if (years.size < 5) return false;
+  return Math.max(...years) - Math.min(...years) >= 10;
 }
 
 /**
@@ -32,5 +64,14 @@ export const DETECTORS: readonly Detector[] = [
   { tag: 'pii.ssn', test: isUsSsn, hint: /ssn|social/i },
   { tag: 'pii.aadhaar', test: isAadhaar, hint: /aadhaa?r|uidai/i },
   { tag: 'pii.phone', test: isPhone, hint: /phone|mobile|\btel\b|fax/i },
+  { tag: 'pii.nino', test: isUkNino, hint: /\bnino\b|nat(ional)?_?ins(urance)?|\bni_?(no|num|number)\b/i },
+  { tag: 'pii.nir', test: isFrNir, hint: /\bnir\b|insee|secu(rite)?_?sociale|num_?ss\b/i },
+  {
+    tag: 'pii.dob',
+    test: (v) => isBirthDate(v),
+    hint: /\bdob\b|birth|born|naissance|geburt|nacimiento/i,
+    nameRequired: true,
+    columnCheck: birthDates,
+  },
   { tag: 'pii.ip', test: (v) => isIpv4(v) || isIpv6(v), hint: /\bip\b|ip_?addr|client_?ip|remote_?addr/i },
 ];

@@ -168,3 +168,65 @@ export function isIpv4(v: string): boolean {
 export function isIpv6(v: string): boolean {
   return v.includes(':') && isIP(v) === 6;
 }
+
+/**
+ * A UK National Insurance number: two prefix letters (not D F I Q U V; the second not O; not
+ * BG GB KN NK NT TN ZZ), six digits, suffix A–D; contiguous or written `AB 12 34 56 C`.
+ */
+export function isUkNino(v: string): boolean {
+  if (!/^[A-Z]{2}(\d{6}|( \d{2}){3} )[A-D]$/i.test(v)) return false;
+  const s = v.replace(/ /g, '').toUpperCase();
+  if (/^(BG|GB|KN|NK|NT|TN|ZZ)/.test(s)) return false;
+  return /^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$/.test(s);
+}
+
+/**
+ * A French NIR (numéro de sécurité sociale), 15 characters: sex (1 2, or 3 4 7 8 for provisional
+ * numbers), year, month (01–12, or 20–42 and 50–99 for unknown or special months), department
+ * (01–99, 2A/2B for Corsica), commune, order (not 000), and the key = 97 − (first 13 mod 97),
+ * with 2A read as 19 and 2B as 18. Contiguous or in the usual groups separated by spaces.
+ */
+export function isFrNir(v: string): boolean {
+  if (!/^[\d ABab]{15,21}$/.test(v)) return false;
+  const s = v.replace(/ /g, '').toUpperCase();
+  const m = /^([123478])(\d{2})(\d{2})(\d{2}|2A|2B)(\d{3})(\d{3})(\d{2})$/.exec(s);
+  if (!m) return false;
+  const month = Number(m[3]);
+  if (!((month >= 1 && month <= 12) || (month >= 20 && month <= 42) || month >= 50)) return false;
+  if (m[4] === '00' || m[6] === '000') return false;
+  const dept = m[4] === '2A' ? '19' : m[4] === '2B' ? '18' : m[4]!;
+  const body = BigInt(`${m[1]}${m[2]}${m[3]}${dept}${m[5]}${m[6]}`);
+  const key = Number(m[7]);
+  return key >= 1 && key <= 97 && 97 - Number(body % 97n) === key;
+}
+
+/** The year of a calendar date written ISO (time allowed), DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY or YYYY/MM/DD; else undefined. */
+export function dateYear(v: string): number | undefined {
+  let y: number, a: number, b: number;
+  let m = /^(\d{4})[-/](\d{2})[-/](\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(v);
+  if (m) [y, a, b] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  else {
+    m = /^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$/.exec(v);
+    if (!m) return undefined;
+    const [p, q] = [Number(m[1]), Number(m[2])];
+    y = Number(m[3]);
+    // Month first when the first part cannot be a day-of-month ordering, else day first.
+    [a, b] = p > 12 ? [q, p] : [p, q];
+  }
+  if (a < 1 || a > 12 || b < 1) return undefined;
+  const days = new Date(Date.UTC(y, a, 0)).getUTCDate();
+  return b <= days ? y : undefined;
+}
+
+/** A date that can be someone's date of birth today: a valid date, not in the future, at most 120 years ago. */
+export function isBirthDate(v: string, now = new Date()): boolean {
+  const y = dateYear(v);
+  if (y === undefined) return false;
+  const thisYear = now.getUTCFullYear();
+  if (y < thisYear - 120 || y > thisYear) return false;
+  if (y === thisYear) {
+    const iso = /^\d{4}/.test(v) ? v.slice(0, 10).replace(/\//g, '-') : undefined;
+    if (iso && iso > now.toISOString().slice(0, 10)) return false;
+  }
+  return true;
+}

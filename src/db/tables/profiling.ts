@@ -1,0 +1,30 @@
+import type { ColumnType } from 'kysely';
+
+/** Tables of the profiling module (migration 0021). Owned by src/modules/profiling. */
+export interface ProfilingTables {
+  /** One row per tabular version: the job's state and the stored (unrestricted, value-free) profile. */
+  dataset_profiles: {
+    workspace_id: string;
+    dataset: string;
+    version: number;
+    state: 'pending' | 'running' | 'done' | 'failed';
+    progress: ColumnType<unknown, string | undefined, string>;
+    task_id: string | null;
+    profile: ColumnType<unknown, string | null | undefined, string | null>;
+    error: string | null;
+    requested_at: ColumnType<Date, Date, Date>;
+    updated_at: ColumnType<Date, Date, Date>;
+  };
+  /** Classification tags on columns, remembered across versions. */
+  column_tags: {
+    workspace_id: string;
+    dataset: string;
+    column_name: string;
+    tag: string;
+    status: 'suggested' | 'confirmed' | 'rejected';
+    source: 'detected' | 'steward';
+    confidence: number | null;
+    updated_by: string;
+    updated_at: ColumnType<Date, Date, Date>;
+  };
+}
