@@ -30,7 +30,7 @@ import {
 } from '../modules/datasets/index.ts';
 import { drivesRoutes, type DrivesService } from '../modules/drives/index.ts';
 import { queryRoutes, type QueryService } from '../modules/query/index.ts';
-import { createProfilingService, profilingRoutes } from '../modules/profiling/index.ts';
+import { profilingRoutes, type ProfilingService } from '../modules/profiling/index.ts';
 import { policiesRoutes, type PoliciesService } from '../modules/policies/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
 import { ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
@@ -87,6 +87,7 @@ export interface AppDeps {
   posture: Pick<PostureWiring, 'posture' | 'evidence'>;
   /** Task runs and their logs on the system drive. */
   tasks: TaskLogs;
+  profiling: ProfilingService;
   /** Extra route plugins (used by tests to add probes). Registered after the built-in ones. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   /** A built console (web/dist) to serve under `/`; none: the API alone. */
@@ -229,7 +230,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRoutes(fastify, postureRoutes({ posture: deps.posture.posture, evidence: deps.posture.evidence }), pipeline);
   registerRoutes(
     fastify,
-    profilingRoutes({ profiling: createProfilingService({ query: deps.query, k: 10 }), datasets: deps.datasets }),
+    profilingRoutes({ profiling: deps.profiling, datasets: deps.datasets }),
     pipeline,
   );
   registerRoutes(

@@ -11,7 +11,7 @@ import { rotateIfDue } from '../modules/keys/index.ts';
 import { createRetentionScheduler } from '../modules/retention/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases, backups, retention, posture, keys, auditTrail, tasks }: Modules,
+  { barrier, uploads, datasets, drives, leases, backups, retention, posture, keys, auditTrail, tasks, profiling }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
@@ -53,6 +53,9 @@ export function startJobs(
     );
   };
   sweep();
+  // Profiles a stopped process left running, and any queued: the queue runs (it stops when empty).
+  if (!barrier.isSealed)
+    profiling.resume().catch((err: unknown) => logger.error({ err }, 'profiling queue could not resume'));
   const sweeper = setInterval(sweep, Math.min(Math.max(15_000, leases.ttlMs), 3_600_000));
   sweeper.unref();
   timers.push(sweeper);

@@ -42,6 +42,7 @@ import { createAuditContext, type AuditContext } from './audit-context.ts';
 import { buildPosture, type PostureWiring } from './posture-wiring.ts';
 import { buildTaskLogs } from './system-drive.ts';
 import type { TaskLogs } from '../modules/tasks/index.ts';
+import { createProfilingService, type ProfilingService } from '../modules/profiling/index.ts';
 
 export interface Modules {
   barrier: Barrier;
@@ -70,6 +71,8 @@ export interface Modules {
   posture: PostureWiring;
   /** Task runs and their encrypted logs on the system drive. */
   tasks: TaskLogs;
+  /** Stored profiles (background job), column tags, profiles through the reader's view. */
+  profiling: ProfilingService;
 }
 
 export interface BuildOptions {
@@ -228,6 +231,17 @@ export async function buildModules(
     policies: policies.lookup,
   });
   closers.push(query.close);
+  const profiling = createProfilingService({
+    db: database.db,
+    query: query.service,
+    datasets,
+    policies: policies.lookup,
+    tasks,
+    k: 10,
+    onError: (err) => logger.error({ err }, 'the profiling queue failed'),
+  });
+  datasets.onCommitted((ws, name, v) => profiling.versionCommitted(ws, name, v));
+  closers.push(() => profiling.stop());
   const backups = createBackupsService({
     db: database.db,
     databaseKind: database.kind,
@@ -266,5 +280,6 @@ export async function buildModules(
     ...(setup ? { setup } : {}),
     posture,
     tasks,
+    profiling,
   };
 }

@@ -52,7 +52,12 @@ export interface DatasetsDeps {
 export function createDatasetsService(deps: DatasetsDeps) {
   const { db } = deps;
   const leases = deps.leases ?? createLeaseHolder({ instanceId: randomBytes(8).toString('hex'), ttlMs: 60_000 });
+  const listeners = new Set<(ws: string, name: string, v: VersionView) => void>();
+  const committedVersion = (ws: string, name: string, v: VersionView) => {
+    for (const l of listeners) l(ws, name, v);
+  };
   const uploads = createStreamedUploads({
+    committed: committedVersion,
     db,
     drives: deps.drives,
     workspaceKeys: deps.workspaceKeys,
@@ -125,6 +130,18 @@ export function createDatasetsService(deps: DatasetsDeps) {
     begin: uploads.begin,
     /** Makes a received version visible (in the caller's transaction, with its audit event). */
     commit: uploads.commit,
+    /** After a commit's transaction: tells the listeners (profiling) that `v` is visible. */
+    committedVersion,
+    /** Registers a listener for committed versions (never throws into the upload). */
+    onCommitted(listener: (ws: string, name: string, v: VersionView) => void): void {
+      listeners.add((ws, name, v) => {
+        try {
+          listener(ws, name, v);
+        } catch {
+          // a listener's failure is its own (profiling logs and retries); the upload stands
+        }
+      });
+    },
     /** Removes what a failed upload left: its object, then its row. Never throws. */
     abandon: uploads.abandon,
 

@@ -84,6 +84,8 @@ export interface StreamedUploadsDeps {
   workspaceKeys: Pick<WorkspaceKeys, 'encryptorFor'>;
   maxUploadBytes: number;
   leases: LeaseHolder;
+  /** Told once a version is committed (after its transaction): profiling starts its job. */
+  committed?: (ws: string, name: string, v: VersionView) => void;
 }
 
 /** Counts bytes, keeps the first SNIFF_BYTES, enforces the size cap. */
@@ -446,7 +448,9 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
         }
         steps.note({ size: result.plainSize, sha256: result.sha256 });
         try {
-          return await steps.commit((trx) => commit(trx, h, result));
+          const view = await steps.commit((trx) => commit(trx, h, result));
+          deps.committed?.(h.ws, h.name, view);
+          return view;
         } catch (err) {
           await abandon(h, driver);
           throw err;

@@ -348,6 +348,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
         const { handle, result, finish } = await uploads.assemble(actor, workspaceId, name, id);
         event.details({ version: handle.version, drive: handle.drive, size: result.plainSize, sha256: result.sha256 });
         const version = await commit((trx) => datasets.commit(trx, handle, result));
+        datasets.committedVersion(workspaceId, name, version);
         await finish();
         return created(workspaceId, name, version);
       },

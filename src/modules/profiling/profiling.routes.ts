@@ -1,11 +1,17 @@
 /**
- * Profiles over HTTPS (C10, first slice): the profile of one tabular version, computed on demand
- * through the caller's relation. Event `dataset.profile.read` names the version, the row and
- * column counts and the suggested tags per column — never a value.
+ * Profiles and column tags over HTTPS (C10).
+ * - `GET …/versions/:v/profile` (`dataset.profile.read`): the profile as the caller sees it — the
+ *   stored one when no data policy applies to them, else computed through their relation — with
+ *   the job's state and progress, the columns' tags and the drift since the previous profiled
+ *   version. Event: version, row and column counts, suggested tags per column — never a value.
+ * - `POST …/versions/:v/profile` (`dataset.profile.run`): queues a recomputation (202).
+ * - `GET …/columns/:col/tags` (`dataset.profile.read`) and `PUT …/columns/:col/tags`
+ *   (`policy.tag.assign`, stewards): a steward's confirmed and rejected tags for one column;
+ *   the event names the column and the tags before and after.
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { datasetNameSchema, versionNo, workspaceId } from '../../contracts/common.ts';
+import { CONTROL, datasetNameSchema, tag, versionNo, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from '../datasets/index.ts';
 import type { ProfilingService } from './profiling.service.ts';
@@ -16,6 +22,25 @@ export interface ProfilingRoutesDeps {
 }
 
 const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
+const columnParams = z.object({
+  ws: workspaceId,
+  name: datasetNameSchema,
+  col: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((s) => !CONTROL.test(s), 'a column name has no control characters'),
+});
+export const columnTagsBody = z.strictObject({
+  confirmed: z.array(tag).max(32).default([]),
+  rejected: z.array(tag).max(32).default([]),
+});
+const columnTag = z.object({
+  tag: z.string(),
+  status: z.enum(['suggested', 'confirmed', 'rejected']),
+  source: z.enum(['detected', 'steward']),
+});
+export const columnTagsAnswer = z.object({ column: z.string(), tags: z.array(columnTag) });
 
 function abortOnClose(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
@@ -26,16 +51,18 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
 }
 
 export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): RouteDef[] {
+  const dataset = async ({ params }: { params: { ws: string; name: string } }) => {
+    const row = await datasets.find(params.ws, params.name);
+    return { ref: { type: 'dataset', id: params.name, workspace: params.ws, tags: row?.tags ?? [] }, row };
+  };
+  const base = '/api/v1/workspaces/:ws/datasets/:name';
   return [
     route({
       method: 'GET',
-      url: '/api/v1/workspaces/:ws/datasets/:name/versions/:v/profile',
+      url: `${base}/versions/:v/profile`,
       action: 'dataset.profile.read',
       run: 'read',
-      resource: async ({ params }: { params: { ws: string; name: string } }) => {
-        const row = await datasets.find(params.ws, params.name);
-        return { ref: { type: 'dataset', id: params.name, workspace: params.ws, tags: row?.tags ?? [] }, row };
-      },
+      resource: dataset,
       mustExist: 'No such dataset in this workspace.',
       schema: { params: versionParams, querystring: z.strictObject({}) },
       handler: async ({ input, actor, reply, event, allowed, resource }) => {
@@ -45,9 +72,72 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
         const p = await profiling.profile(actor, ws, name, v, { includeValues, signal: abortOnClose(reply) });
         const findings: Record<string, string[]> = {};
         for (const c of p.columns) if (c.findings.length > 0) findings[c.name] = c.findings.map((f) => f.tag);
-        event.details({ datasets: [`${name}@v${p.version}`], rows: p.rowCount, columns: p.columnCount, findings });
+        event.details({
+          datasets: [`${name}@v${p.version}`],
+          rows: p.rowCount,
+          columns: p.columnCount,
+          findings,
+          source: p.source,
+          state: p.state,
+        });
         void reply.header('cache-control', 'no-store');
         return p;
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${base}/versions/:v/profile`,
+      action: 'dataset.profile.run',
+      run: 'explicit',
+      body: 'none',
+      status: 202,
+      resource: dataset,
+      mustExist: 'No such dataset in this workspace.',
+      schema: { params: versionParams },
+      handler: async ({ input, event, commit }) => {
+        const { ws, name, v } = input.params;
+        event.details({ datasets: [`${name}@v${v}`] });
+        const out = await commit((trx) => profiling.recompute(trx, ws, name, v));
+        profiling.kick();
+        return out;
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${base}/columns/:col/tags`,
+      action: 'dataset.profile.read',
+      run: 'read',
+      resource: dataset,
+      mustExist: 'No such dataset in this workspace.',
+      schema: { params: columnParams, response: { 200: columnTagsAnswer } },
+      handler: async ({ input, event }) => {
+        const { ws, name, col } = input.params;
+        event.details({ column: col });
+        return { column: col, tags: (await profiling.tags(ws, name, col)) as z.infer<typeof columnTag>[] };
+      },
+    }),
+    route({
+      method: 'PUT',
+      url: `${base}/columns/:col/tags`,
+      action: 'policy.tag.assign',
+      run: 'write',
+      resource: dataset,
+      mustExist: 'No such dataset in this workspace.',
+      schema: { params: columnParams, body: columnTagsBody, response: { 200: columnTagsAnswer } },
+      handler: async ({ trx, actor, input, event }) => {
+        const { ws, name, col } = input.params;
+        const body = {
+          confirmed: [...new Set(input.body.confirmed)].sort(),
+          rejected: [...new Set(input.body.rejected)].sort(),
+        };
+        event.details({ column: col, confirmed: body.confirmed, rejected: body.rejected });
+        const r = await profiling.setColumnTags(trx, actor, ws, name, col, body);
+        event.details({
+          before: r.before.map((t) => `${t.tag}:${t.status}`),
+          after: r.tags.map((t) => `${t.tag}:${t.status}`),
+          datasetTagsAdded: r.addedToDataset,
+        });
+        return { column: col, tags: r.tags };
       },
     }),
   ];

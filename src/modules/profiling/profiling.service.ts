@@ -1,30 +1,246 @@
 /**
- * Profiles of tabular dataset versions, computed on demand through the reader's relation (the
- * governed read path of the query module), so a profile never shows more than the reader's own
- * preview or query could. Nothing is stored: a profile depends on who reads it (policies apply
- * at the relation), and a stored copy would be one more place a value could leak.
+ * Profiles of tabular dataset versions (C10).
+ *
+ * Stored profiles: a background job computes one profile per tabular version after its upload
+ * commits (and again on request) over the UNRESTRICTED relation, as the system, and stores it
+ * value-free by construction (`profiling.compute.ts`: no raw string value but top values of
+ * non-sensitive columns seen ≥ k times, nothing but counts for sensitive columns, k-suppression).
+ * Its state (pending → running → done | failed) and progress are kept with it; its log is a task
+ * log (`profile` runs), its completion the task's audit event.
+ *
+ * Reading obeys the reader's data policies (decision, NOTES.md):
+ * - no policy applies to the reader (or they read unmasked): the stored profile is served — it
+ *   is exactly their view — with values dropped if they may not preview rows;
+ * - a policy applies (masks, hidden columns, row filters): the profile is computed on demand
+ *   through the reader's own relation (the query module's `withRelation`) and never stored;
+ * - no stored profile yet (pending, running, failed): computed on demand as well, the state says so.
+ * Steward decisions (confirmed/rejected tags, remembered across versions) apply at read time: a
+ * column confirmed sensitive is scrubbed from the answer and from the stored profiles.
  */
-import type { Actor } from '../../core/actor.ts';
-import type { QueryService } from '../query/index.ts';
-import { computeProfile, type Profile } from './profiling.compute.ts';
+import type { Kysely, Transaction } from 'kysely';
+import { SYSTEM, type Actor } from '../../core/actor.ts';
+import { AppError, isAppError } from '../../core/errors.ts';
+import type { Database } from '../../db/schema.ts';
+import type { DatasetsService } from '../datasets/index.ts';
+import type { PolicyLookup, QueryService } from '../query/index.ts';
+import type { TaskLogs } from '../tasks/index.ts';
+import {
+  computeProfile,
+  SENSITIVE_TAG,
+  type ColumnDecision,
+  type ColumnProfile,
+  type Profile,
+} from './profiling.compute.ts';
+import { drift, type Drift } from './profiling.drift.ts';
+import * as store from './profiling.store.ts';
 
 export interface ProfilingDeps {
+  db: Kysely<Database>;
   query: Pick<QueryService, 'withRelation'>;
+  datasets: Pick<DatasetsService, 'find' | 'findIn' | 'update' | 'versions'>;
+  /** The data policies as the query module sees them (absent: none). */
+  policies?: PolicyLookup;
+  /** Task logs for the background job (absent: the job runs without one). */
+  tasks?: Pick<TaskLogs, 'start'>;
   /** Statistics over fewer values than this are suppressed. */
   k: number;
+  clock?: () => Date;
+  /** Failures of the background loop that are not a job's own (logged by the caller). */
+  onError?: (err: unknown) => void;
+}
+
+export interface ColumnTag {
+  tag: string;
+  status: 'suggested' | 'confirmed' | 'rejected';
+  source: 'detected' | 'steward';
 }
 
 export interface VersionProfile extends Profile {
   dataset: string;
   version: number;
   format: string;
+  /** The background job's state for this version. */
+  state: store.ProfileState;
+  progress: Record<string, unknown>;
+  /** `stored`: the stored profile; `reader_view`: computed now through the reader's relation. */
+  source: 'stored' | 'reader_view';
+  computedAt?: string;
+  /** Column → its classification tags (suggested, confirmed, rejected). */
+  tags: Record<string, ColumnTag[]>;
+  /** Since the newest earlier version with a stored profile (absent: none). */
+  drift?: Drift;
+}
+
+type StoredProfile = Profile & { format: string };
+
+const VALUE_FIELDS = ['min', 'max', 'mean', 'stddev', 'quantiles', 'histogram', 'patterns', 'top'] as const;
+
+/** Drops every value-like statistic of a column. */
+function scrub(c: ColumnProfile): void {
+  for (const f of VALUE_FIELDS) delete c[f];
+}
+
+function decisionsOf(rows: store.TagRow[]): Record<string, ColumnDecision> {
+  const out: Record<string, ColumnDecision> = {};
+  for (const r of rows) {
+    const d = (out[r.column] ??= { confirmed: [], rejected: [] });
+    if (r.status === 'confirmed') d.confirmed.push(r.tag);
+    if (r.status === 'rejected') d.rejected.push(r.tag);
+  }
+  return out;
+}
+
+/** Applies steward decisions to a profile: rejected findings out, confirmed sensitive tags scrub the column. */
+function applyDecisions(p: Profile, decisions: Record<string, ColumnDecision>): boolean {
+  let changed = false;
+  for (const c of p.columns) {
+    const d = decisions[c.name];
+    if (!d) continue;
+    const kept = c.findings.filter((f) => !d.rejected.includes(f.tag));
+    if (kept.length !== c.findings.length) [c.findings, changed] = [kept, true];
+    if (!c.sensitive && d.confirmed.some((t) => SENSITIVE_TAG.test(t))) {
+      c.sensitive = true;
+      scrub(c);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function tagsByColumn(rows: store.TagRow[]): Record<string, ColumnTag[]> {
+  const out: Record<string, ColumnTag[]> = {};
+  for (const r of rows) (out[r.column] ??= []).push({ tag: r.tag, status: r.status, source: r.source });
+  return out;
 }
 
 export function createProfilingService(deps: ProfilingDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  let loop: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  /** One job: the unrestricted, value-free profile of one version, stored with its state. */
+  async function runJob(ws: string, dataset: string, version: number, taskId: string): Promise<void> {
+    const log = await deps.tasks?.start('profile');
+    const id = log?.id ?? taskId;
+    await log?.write({ event: 'started', workspace: ws, dataset, version });
+    const progress = (p: Record<string, string | number | boolean>) => {
+      log?.progress(p);
+      void store.setProgress(deps.db, ws, dataset, version, p, id).catch(() => undefined);
+    };
+    try {
+      const decisions = decisionsOf(await store.tags(deps.db, ws, dataset));
+      const p = await deps.query.withRelation(SYSTEM, ws, dataset, version, { unrestricted: true }, async (conn, rel, v) => {
+        const prof = await computeProfile(conn, rel, {
+          k: deps.k,
+          includeValues: true,
+          decisions,
+          onProgress: (x) => progress({ phase: x.phase, step: x.step, of: x.of }),
+        });
+        return { ...prof, format: v.format } satisfies StoredProfile;
+      });
+      const found = p.columns.flatMap((c) => c.findings.map((f) => ({ column: c.name, tag: f.tag, confidence: f.confidence })));
+      await store.suggest(deps.db, ws, dataset, found, clock());
+      await store.finish(deps.db, ws, dataset, version, { state: 'done', profile: p }, clock());
+      await log?.write({
+        event: 'finished',
+        rows: p.rowCount,
+        columns: p.columnCount,
+        findings: found.length,
+        sensitiveColumns: p.columns.filter((c) => c.sensitive).length,
+      });
+      log?.progress({ phase: 'done', step: 2, of: 2 });
+      await log?.finish('succeeded');
+    } catch (err) {
+      const code = isAppError(err) ? err.code : 'INTERNAL';
+      if (code === 'RATE_LIMITED') {
+        // Every query slot is busy: back to pending, tried again shortly.
+        await store.backToPending(deps.db, ws, dataset, version).catch(() => undefined);
+        await log?.write({ event: 'deferred', reason: code });
+        await log?.finish('failed');
+        throw err;
+      }
+      await store.finish(deps.db, ws, dataset, version, { state: 'failed', error: code }, clock());
+      await log?.write({ event: 'failed', error: code });
+      await log?.finish('failed');
+    }
+  }
+
+  /** Runs pending jobs one at a time until none is left. */
+  function kick(): void {
+    if (stopped) return;
+    if (loop) {
+      again = true;
+      return;
+    }
+    loop = (async () => {
+      do {
+        again = false;
+        for (;;) {
+          if (stopped) return;
+          const next = await store.claimNext(deps.db, () => `profile-pending`, clock());
+          if (next === undefined) break;
+          if (next === null) continue;
+          try {
+            await runJob(next.ws, next.dataset, next.version, 'profile');
+          } catch {
+            clearTimeout(retry);
+            retry = setTimeout(kick, 2000).unref();
+            return;
+          }
+        }
+      } while (again);
+    })()
+      .catch((err: unknown) => deps.onError?.(err))
+      .finally(() => {
+        loop = undefined;
+      });
+  }
+
+  async function request(ws: string, dataset: string, version: number, force: boolean, exec = deps.db) {
+    return store.request(exec, ws, dataset, version, force, clock());
+  }
+
   return {
+    kick,
+    /** After an upload commits: a tabular version gets its profile job. */
+    versionCommitted(ws: string, dataset: string, v: { version: number; tabularFormat: string | null }): void {
+      if (v.tabularFormat !== 'csv' && v.tabularFormat !== 'jsonl' && v.tabularFormat !== 'parquet') return;
+      void request(ws, dataset, v.version, false).then(kick, (err: unknown) => deps.onError?.(err));
+    },
+    /** At start: jobs a stopped process left running are pending again, and the queue runs. */
+    async resume(): Promise<void> {
+      await store.requeueRunning(deps.db, clock());
+      kick();
+    },
+    /** Waits for the queue to drain (tests, shutdown). */
+    async idle(): Promise<void> {
+      while (loop) await loop;
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(retry);
+      while (loop) await loop;
+    },
+
+    /** Asks for a recomputation (in the caller's transaction); call `kick` after it commits. */
+    async recompute(trx: Transaction<Database>, ws: string, dataset: string, version: number) {
+      const versions = await deps.datasets.versions(ws, dataset);
+      const v = versions.find((x) => x.version === version);
+      if (!v) throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
+      if (v.tabularFormat !== 'csv' && v.tabularFormat !== 'jsonl' && v.tabularFormat !== 'parquet')
+        throw new AppError('NOT_TABULAR', {
+          detail: `${dataset} version ${version} is not tabular (CSV, Parquet or JSON lines): it has no profile.`,
+        });
+      const queued = await request(ws, dataset, version, true, trx);
+      const row = await store.getProfile(trx, ws, dataset, version);
+      return { dataset, version, state: row?.state ?? 'pending', queued };
+    },
+
     /**
-     * The profile of `name@v{version}` as `actor` sees it. `includeValues`: whether the caller may
-     * read rows of the dataset; without it no raw value (min/max/quantiles/top values) is returned.
+     * The profile of `name@v{version}` as `actor` sees it (see the file comment). `includeValues`:
+     * whether the caller may read rows; without it no value-like statistic is returned.
      */
     async profile(
       actor: Actor,
@@ -33,10 +249,128 @@ export function createProfilingService(deps: ProfilingDeps) {
       version: number,
       opts: { includeValues: boolean; signal?: AbortSignal },
     ): Promise<VersionProfile> {
-      return deps.query.withRelation(actor, ws, name, version, { signal: opts.signal }, async (conn, rel, v) => {
-        const p = await computeProfile(conn, rel, { k: deps.k, includeValues: opts.includeValues });
-        return { dataset: name, version: v.version, format: v.format, ...p };
-      });
+      const ds = await deps.datasets.find(ws, name);
+      const plan = ds
+        ? ((await deps.policies?.planFor(actor, { workspaceId: ws, dataset: name, tags: ds.tags }, 'sr_0_')) ?? null)
+        : null;
+      const policyFree = !plan || (plan.exclude.length === 0 && plan.replace.length === 0 && plan.where.length === 0);
+      let row = await store.getProfile(deps.db, ws, name, version);
+      const tagRows = await store.tags(deps.db, ws, name);
+      const decisions = decisionsOf(tagRows);
+      let out: VersionProfile;
+      if (row?.state === 'done' && policyFree && row.profile) {
+        const p = structuredClone(row.profile) as StoredProfile;
+        applyDecisions(p, decisions);
+        if (!opts.includeValues) for (const c of p.columns) scrub(c);
+        p.valuesShown = opts.includeValues;
+        out = {
+          dataset: name,
+          version,
+          ...p,
+          state: row.state,
+          progress: row.progress,
+          source: 'stored',
+          computedAt: row.updatedAt,
+          tags: {},
+        };
+      } else {
+        const p = await deps.query.withRelation(actor, ws, name, version, { signal: opts.signal }, async (conn, rel, v) => {
+          const prof = await computeProfile(conn, rel, {
+            k: deps.k,
+            includeValues: opts.includeValues,
+            decisions,
+            masked: Object.keys(v.why?.masked ?? {}),
+          });
+          return { ...prof, format: v.format, version: v.version };
+        });
+        if (!row) {
+          // A version from before stored profiles (or whose job was lost): queue it now.
+          if (await request(ws, name, p.version, false).catch(() => false)) kick();
+          row = await store.getProfile(deps.db, ws, name, p.version);
+        }
+        out = {
+          dataset: name,
+          ...p,
+          state: row?.state ?? 'pending',
+          progress: row?.progress ?? {},
+          source: 'reader_view',
+          tags: {},
+        };
+      }
+      const hidden = Object.keys(plan?.why.hidden ?? {}).map((h) => h.toLowerCase());
+      const visible = new Set(out.columns.map((c) => c.name));
+      const tags = tagsByColumn(tagRows);
+      for (const [col, t] of Object.entries(tags))
+        if (visible.has(col) && !hidden.includes(col.toLowerCase())) out.tags[col] = t;
+      const prev = await store.previousDone(deps.db, ws, name, out.version);
+      if (prev?.profile)
+        out.drift = drift(
+          { version: prev.version, profile: prev.profile as Profile },
+          { version: out.version, profile: out },
+          {
+            hidden: [...hidden, ...(plan?.exclude ?? [])],
+            masked: Object.keys(plan?.why.masked ?? {}),
+            statistics: policyFree || (plan?.where.length ?? 0) === 0,
+          },
+        );
+      return out;
+    },
+
+    /** The classification tags of one column (or every column) of a dataset. */
+    async tags(ws: string, dataset: string, column?: string): Promise<ColumnTag[] | Record<string, ColumnTag[]>> {
+      const rows = await store.tags(deps.db, ws, dataset, column);
+      return column === undefined ? tagsByColumn(rows) : rows.map((r) => ({ tag: r.tag, status: r.status, source: r.source }));
+    },
+
+    /**
+     * A steward's decision on one column (in the route's transaction): `confirmed` tags are
+     * confirmed (added if new), `rejected` ones rejected; an earlier decision not repeated reverts
+     * (a detected tag to suggested, a steward's own tag is removed). A confirmed tag also tags the
+     * dataset (so tag policies apply); a confirmed sensitive tag scrubs the column's values from
+     * every stored profile of the dataset. Returns the column's tags before and after.
+     */
+    async setColumnTags(
+      trx: Transaction<Database>,
+      actor: Actor,
+      ws: string,
+      dataset: string,
+      column: string,
+      body: { confirmed: string[]; rejected: string[] },
+    ) {
+      const both = body.confirmed.filter((t) => body.rejected.includes(t));
+      if (both.length > 0)
+        throw new AppError('VALIDATION_FAILED', { detail: `A tag cannot be both confirmed and rejected: ${both.join(', ')}.` });
+      const before = await store.tags(trx, ws, dataset, column);
+      const now = clock();
+      for (const r of before) {
+        if (body.confirmed.includes(r.tag) || body.rejected.includes(r.tag) || r.status === 'suggested') continue;
+        if (r.source === 'detected')
+          await store.upsertTag(trx, ws, dataset, column, r.tag, { status: 'suggested', source: 'detected', by: actor.id, now });
+        else await store.deleteTag(trx, ws, dataset, column, r.tag);
+      }
+      for (const [status, list] of [
+        ['confirmed', body.confirmed],
+        ['rejected', body.rejected],
+      ] as const)
+        for (const tag of list) {
+          const source = before.find((r) => r.tag === tag)?.source ?? 'steward';
+          await store.upsertTag(trx, ws, dataset, column, tag, { status, source, by: actor.id, now });
+        }
+      const after = await store.tags(trx, ws, dataset, column);
+      // Confirmed tags tag the dataset too: tag policies (issue 17) target datasets by tag.
+      const ds = await deps.datasets.findIn(trx, ws, dataset);
+      const addedToDataset = ds ? body.confirmed.filter((t) => !ds.tags.includes(t)) : [];
+      if (ds && addedToDataset.length > 0)
+        await deps.datasets.update(trx, ws, dataset, { tags: [...ds.tags, ...addedToDataset].sort() });
+      if (body.confirmed.some((t) => SENSITIVE_TAG.test(t))) {
+        const decisions = { [column]: { confirmed: body.confirmed, rejected: body.rejected } };
+        for (const s of await store.doneProfiles(trx, ws, dataset)) {
+          const p = s.profile as StoredProfile;
+          if (p && applyDecisions(p, decisions)) await store.replaceProfile(trx, ws, dataset, s.version, p);
+        }
+      }
+      const view = (rows: store.TagRow[]) => rows.map((r) => ({ tag: r.tag, status: r.status, source: r.source }));
+      return { column, before: view(before), tags: view(after), addedToDataset };
     },
   };
 }

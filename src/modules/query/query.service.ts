@@ -195,24 +195,33 @@ export function createQueryService(deps: QueryDeps) {
      * Runs `work` over the reader's relation of one whole version (through its query copy), in a
      * fresh locked-down instance with the usual deadline, slot and abort. For summaries of a
      * version (profiling): `work` must return only what the reader may see of the relation.
+     * The reader's data policies apply (`why`: what they did; null when none applies), unless
+     * `unrestricted` (background profiling as the system, whose output is value-free).
      */
     async withRelation<T>(
       actor: Actor,
       ws: string,
       name: string,
       version: number,
-      opts: { signal?: AbortSignal },
-      work: (conn: DuckDBConnection, rel: ReaderRelation, v: { version: number; format: string }) => Promise<T>,
+      opts: { signal?: AbortSignal; unrestricted?: boolean },
+      work: (
+        conn: DuckDBConnection,
+        rel: ReaderRelation,
+        v: { version: number; format: string; why: ReadWhy | null },
+      ) => Promise<T>,
     ): Promise<T> {
       const release = slot();
       try {
         const notFound = () => new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
         const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
+        const source = { workspaceId: ws, dataset: name, tags: v.tags };
+        // `unrestricted`: the system's own view (stored, value-free profiles); never a reader's.
+        const plan = opts.unrestricted ? null : ((await deps.policies?.planFor(actor, source, 'sr_0_')) ?? null);
         const copy = await deps.copies.acquire({ workspaceId: ws, dataset: name, ...v });
         return await withEngine(copy, opts.signal, async (conn) => {
           const scan = { kind: 'parquet' as const, path: copy.path };
-          const rel = readerRelation(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan });
-          return work(conn, rel, { version: v.version, format: v.format });
+          const rel = readerRelation(actor, { ...source, version: v.version, scan }, plan);
+          return work(conn, rel, { version: v.version, format: v.format, why: plan?.why ?? null });
         });
       } finally {
         release();

@@ -1,0 +1,284 @@
+/** Every SQL statement of the profiling module (`dataset_profiles`, `column_tags`, migration 0021). */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
+type Db = Kysely<Database>;
+
+export type ProfileState = 'pending' | 'running' | 'done' | 'failed';
+
+export interface ProfileRow {
+  workspaceId: string;
+  dataset: string;
+  version: number;
+  state: ProfileState;
+  progress: Record<string, unknown>;
+  taskId: string | null;
+  profile: unknown;
+  error: string | null;
+  requestedAt: string;
+  updatedAt: string;
+}
+
+export interface TagRow {
+  column: string;
+  tag: string;
+  status: 'suggested' | 'confirmed' | 'rejected';
+  source: 'detected' | 'steward';
+  confidence: number | null;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+const key = (ws: string, dataset: string, version: number) => ({ workspace_id: ws, dataset, version });
+
+export async function getProfile(db: Db, ws: string, dataset: string, version: number): Promise<ProfileRow | undefined> {
+  const r = await db
+    .selectFrom('dataset_profiles')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  return r
+    ? {
+        workspaceId: r.workspace_id,
+        dataset: r.dataset,
+        version: r.version,
+        state: r.state,
+        progress: (r.progress ?? {}) as Record<string, unknown>,
+        taskId: r.task_id,
+        profile: r.profile,
+        error: r.error,
+        requestedAt: new Date(r.requested_at).toISOString(),
+        updatedAt: new Date(r.updated_at).toISOString(),
+      }
+    : undefined;
+}
+
+/** The newest stored (done) profile of `dataset` older than `version`, for drift. */
+export async function previousDone(
+  db: Db,
+  ws: string,
+  dataset: string,
+  version: number,
+): Promise<{ version: number; profile: unknown } | undefined> {
+  return db
+    .selectFrom('dataset_profiles')
+    .select(['version', 'profile'])
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('version', '<', version)
+    .where('state', '=', 'done')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/**
+ * Asks for a (re)computation: a new row is `pending`; an existing one becomes `pending` again
+ * when `force` (a recompute) and it is not running. True when the job has something to do.
+ */
+export async function request(db: Db, ws: string, dataset: string, version: number, force: boolean, now: Date) {
+  const inserted = await db
+    .insertInto('dataset_profiles')
+    .values({ ...key(ws, dataset, version), state: 'pending', requested_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['workspace_id', 'dataset', 'version']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return true;
+  if (!force) return false;
+  const r = await db
+    .updateTable('dataset_profiles')
+    .set({ state: 'pending', progress: '{}', error: null, requested_at: now, updated_at: now })
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('version', '=', version)
+    .where('state', 'in', ['done', 'failed'])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Takes the oldest pending row (running, with its task); undefined when none is pending. */
+export async function claimNext(db: Db, taskId: () => string, now: Date) {
+  const next = await db
+    .selectFrom('dataset_profiles')
+    .select(['workspace_id', 'dataset', 'version'])
+    .where('state', '=', 'pending')
+    .orderBy('requested_at')
+    .limit(1)
+    .executeTakeFirst();
+  if (!next) return undefined;
+  const r = await db
+    .updateTable('dataset_profiles')
+    .set({ state: 'running', task_id: taskId(), progress: '{}', updated_at: now })
+    .where('workspace_id', '=', next.workspace_id)
+    .where('dataset', '=', next.dataset)
+    .where('version', '=', next.version)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0 ? { ws: next.workspace_id, dataset: next.dataset, version: next.version } : null;
+}
+
+export async function setProgress(db: Db, ws: string, dataset: string, version: number, p: object, taskId: string) {
+  await db
+    .updateTable('dataset_profiles')
+    .set({ progress: JSON.stringify(p), task_id: taskId, updated_at: new Date() })
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('version', '=', version)
+    .execute();
+}
+
+export async function finish(
+  db: Db,
+  ws: string,
+  dataset: string,
+  version: number,
+  out: { state: 'done'; profile: object } | { state: 'failed'; error: string },
+  now: Date,
+) {
+  await db
+    .updateTable('dataset_profiles')
+    .set({
+      state: out.state,
+      profile: out.state === 'done' ? JSON.stringify(out.profile) : null,
+      error: out.state === 'failed' ? out.error : null,
+      updated_at: now,
+    })
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('version', '=', version)
+    .execute();
+}
+
+/** Rows a stopped process left running go back to pending (at start). */
+export async function requeueRunning(db: Db, now: Date): Promise<number> {
+  const r = await db
+    .updateTable('dataset_profiles')
+    .set({ state: 'pending', updated_at: now })
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Replaces one stored profile (a column's values scrubbed after it was tagged sensitive). */
+export async function replaceProfile(db: Db, ws: string, dataset: string, version: number, profile: object) {
+  await db
+    .updateTable('dataset_profiles')
+    .set({ profile: JSON.stringify(profile) })
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('version', '=', version)
+    .execute();
+}
+
+export async function doneProfiles(db: Db, ws: string, dataset: string) {
+  return db
+    .selectFrom('dataset_profiles')
+    .select(['version', 'profile'])
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('state', '=', 'done')
+    .execute();
+}
+
+export async function tags(db: Db, ws: string, dataset: string, column?: string): Promise<TagRow[]> {
+  let q = db
+    .selectFrom('column_tags')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset);
+  if (column !== undefined) q = q.where('column_name', '=', column);
+  const rows = await q.orderBy('column_name').orderBy('tag').execute();
+  return rows.map((r) => ({
+    column: r.column_name,
+    tag: r.tag,
+    status: r.status,
+    source: r.source,
+    confidence: r.confidence,
+    updatedBy: r.updated_by,
+    updatedAt: new Date(r.updated_at).toISOString(),
+  }));
+}
+
+/** Detection's suggestions: new (column, tag) pairs only — a steward's decision is never overwritten. */
+export async function suggest(
+  db: Db,
+  ws: string,
+  dataset: string,
+  found: { column: string; tag: string; confidence: number }[],
+  now: Date,
+) {
+  if (found.length === 0) return;
+  await db
+    .insertInto('column_tags')
+    .values(
+      found.map((f) => ({
+        workspace_id: ws,
+        dataset,
+        column_name: f.column,
+        tag: f.tag,
+        status: 'suggested' as const,
+        source: 'detected' as const,
+        confidence: f.confidence,
+        updated_by: 'system',
+        updated_at: now,
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['workspace_id', 'dataset', 'column_name', 'tag'])
+        .doUpdateSet({ confidence: sql`excluded.confidence` }),
+    )
+    .execute();
+}
+
+export async function upsertTag(
+  db: Db,
+  ws: string,
+  dataset: string,
+  column: string,
+  tag: string,
+  v: { status: TagRow['status']; source: TagRow['source']; by: string; now: Date },
+) {
+  await db
+    .insertInto('column_tags')
+    .values({
+      workspace_id: ws,
+      dataset,
+      column_name: column,
+      tag,
+      status: v.status,
+      source: v.source,
+      confidence: null,
+      updated_by: v.by,
+      updated_at: v.now,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['workspace_id', 'dataset', 'column_name', 'tag'])
+        .doUpdateSet({ status: v.status, updated_by: v.by, updated_at: v.now }),
+    )
+    .execute();
+}
+
+export async function deleteTag(db: Db, ws: string, dataset: string, column: string, tag: string) {
+  await db
+    .deleteFrom('column_tags')
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('column_name', '=', column)
+    .where('tag', '=', tag)
+    .execute();
+}
+
+/** A claimed row whose job could not start (every query slot busy) goes back to pending. */
+export async function backToPending(db: Db, ws: string, dataset: string, version: number) {
+  await db
+    .updateTable('dataset_profiles')
+    .set({ state: 'pending' })
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .where('version', '=', version)
+    .where('state', '=', 'running')
+    .execute();
+}
