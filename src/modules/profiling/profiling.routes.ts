@@ -97,6 +97,7 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       handler: async ({ input, event, commit }) => {
         const { ws, name, v } = input.params;
         event.details({ datasets: [`${name}@v${v}`] });
+        await profiling.mustBeTabular(ws, name, v);
         const out = await commit((trx) => profiling.recompute(trx, ws, name, v));
         profiling.kick();
         return out;

@@ -224,8 +224,8 @@ export function createProfilingService(deps: ProfilingDeps) {
       while (loop) await loop;
     },
 
-    /** Asks for a recomputation (in the caller's transaction); call `kick` after it commits. */
-    async recompute(trx: Transaction<Database>, ws: string, dataset: string, version: number) {
+    /** NOT_FOUND / NOT_TABULAR unless `dataset@v{version}` is a committed tabular version. */
+    async mustBeTabular(ws: string, dataset: string, version: number): Promise<void> {
       const versions = await deps.datasets.versions(ws, dataset);
       const v = versions.find((x) => x.version === version);
       if (!v) throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
@@ -233,6 +233,10 @@ export function createProfilingService(deps: ProfilingDeps) {
         throw new AppError('NOT_TABULAR', {
           detail: `${dataset} version ${version} is not tabular (CSV, Parquet or JSON lines): it has no profile.`,
         });
+    },
+
+    /** Asks for a recomputation (in the caller's transaction); call `kick` after it commits. */
+    async recompute(trx: Transaction<Database>, ws: string, dataset: string, version: number) {
       const queued = await request(ws, dataset, version, true, trx);
       const row = await store.getProfile(trx, ws, dataset, version);
       return { dataset, version, state: row?.state ?? 'pending', queued };
