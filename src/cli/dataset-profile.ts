@@ -13,13 +13,15 @@ const cell = (v: unknown): string => (v === undefined || v === null ? '-' : Stri
 
 function line(c: ProfileColumn): string {
   const tags = c.findings.map((f) => `${f.tag}(${f.confidence})`).join(',');
+  const len = c.length ? `  length=${c.length.min}..${c.length.max}` : '';
+  const pat = c.patterns?.[0] ? `  pattern=${c.patterns[0].pattern}` : '';
   const stats = c.suppressed
     ? 'suppressed (fewer than k values)'
-    : `distinct≈${cell(c.distinct)}  min=${cell(c.min)}  max=${cell(c.max)}  mean=${cell(c.mean)}`;
+    : `distinct≈${cell(c.distinct)}  min=${cell(c.min)}  max=${cell(c.max)}  mean=${cell(c.mean)}${len}${pat}`;
   return `  ${c.name}  ${c.type}  nulls=${c.nulls} (${(c.nullRatio * 100).toFixed(1)}%)  ${stats}${tags ? `  [${tags}]` : ''}\n`;
 }
 
-function render(p: DatasetProfile): string {
+export function renderProfile(p: DatasetProfile): string {
   let out = `${p.dataset} v${p.version} (${p.format}): ${p.rowCount} row(s), ${p.columnCount} column(s)`;
   if (p.columnsProfiled < p.columnCount) out += `, first ${p.columnsProfiled} profiled`;
   out += p.valuesShown ? '\n' : '  (values hidden: you may not read rows)\n';
@@ -48,6 +50,6 @@ export function registerDatasetProfile(
         v = last.version;
       }
       const p = await api.datasets.profile(o.workspace, name, v);
-      process.stdout.write(o.json ? `${JSON.stringify(p, null, 2)}\n` : render(p));
+      process.stdout.write(o.json ? `${JSON.stringify(p, null, 2)}\n` : renderProfile(p));
     });
 }

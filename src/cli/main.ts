@@ -28,6 +28,7 @@ import { registerQueryCommand } from './query.command.ts';
 import { registerSsoCommand } from './sso.command.ts';
 import { registerRetentionCommand } from './retention.command.ts';
 import { registerPolicyCommand } from './policy.command.ts';
+import { registerProfileCommand } from './profile.command.ts';
 
 export function buildProgram(deps: { startServer: StartServer }): Command {
   const program = new Command('strongroom')
@@ -62,6 +63,7 @@ Configuration comes from environment variables: run 'strongroom config' to list 
   registerSsoCommand(program);
   registerRetentionCommand(program);
   registerPolicyCommand(program);
+  registerProfileCommand(program);
   registerConfigCommand(program);
   return program;
 }

@@ -517,6 +517,10 @@ export interface ProfileColumn {
   top?: { value: string; count: number }[];
   findings: { tag: string; confidence: number; hits: number; sampled: number; nameHint: boolean; status: string }[];
   suppressed?: 'fewer_than_k_values';
+  histogram?: { lower: number | string; upper: number | string; count: number | null }[];
+  patterns?: { pattern: string; share: number }[];
+  sensitive?: boolean;
+  masked?: boolean;
 }
 
 /** The profile of one tabular version as the caller sees it (values only where they may read rows). */
@@ -531,4 +535,38 @@ export interface DatasetProfile {
   valuesShown: boolean;
   columns: ProfileColumn[];
   quality: { emptyColumns: string[]; constantColumns: string[]; duplicateRows: number | null };
+  /** The stored profile's job: state and progress; where this answer comes from. */
+  state?: 'pending' | 'running' | 'done' | 'failed';
+  progress?: Record<string, unknown>;
+  source?: 'stored' | 'reader_view';
+  computedAt?: string;
+  tags?: Record<string, ColumnTag[]>;
+  drift?: ProfileDrift;
+}
+
+// ---- profiling (issue 18): column tags and drift ----
+
+/** A classification tag on a column: suggested by detection, confirmed or rejected by a steward. */
+export interface ColumnTag {
+  tag: string;
+  status: 'suggested' | 'confirmed' | 'rejected';
+  source: 'detected' | 'steward';
+}
+
+export interface ColumnTagsAnswer {
+  column: string;
+  tags: ColumnTag[];
+}
+
+/** What changed since the previous profiled version (names and counts only). */
+export interface ProfileDrift {
+  from: number;
+  to: number;
+  statistics: boolean;
+  rows?: { from: number; to: number };
+  added: { name: string; type: string }[];
+  removed: string[];
+  retyped: { name: string; from: string; to: string }[];
+  shifts: { column: string; metric: 'nullRatio' | 'distinctRatio'; from: number; to: number }[];
+  newFindings: { column: string; tags: string[] }[];
 }

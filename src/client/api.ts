@@ -9,6 +9,7 @@
  */
 import type {
   ApiTokenInfo,
+  ColumnTagsAnswer,
   AuditEvent,
   BuiltinRule,
   AuditFilters,
@@ -287,6 +288,24 @@ export function createApi(t: JsonTransport) {
       /** The profile of a tabular version, computed through the caller's view (issue 18). */
       profile: (w: string, name: string, v: number) =>
         t.request<DatasetProfile>('GET', `${p.datasetVersion(w, name, v)}/profile`),
+      /** Queues a recomputation of a version's stored profile (202). */
+      recomputeProfile: (w: string, name: string, v: number) =>
+        t.request<{ dataset: string; version: number; state: string; queued: boolean }>(
+          'POST',
+          `${p.datasetVersion(w, name, v)}/profile`,
+        ),
+      /** One column's classification tags; `setColumnTags` records a steward's decision. */
+      columnTags: (w: string, name: string, col: string) =>
+        t.request<ColumnTagsAnswer>('GET', `${p.dataset(w, name)}/columns/${encodeURIComponent(col)}/tags`),
+      setColumnTags: (w: string, name: string, col: string, body: { confirmed: string[]; rejected: string[] }) =>
+        t.request<ColumnTagsAnswer>('PUT', `${p.dataset(w, name)}/columns/${encodeURIComponent(col)}/tags`, body),
+      /** Publishes a locally computed profile as the next version of a metadata-only dataset. */
+      publishProfile: (w: string, name: string, body: { source: { format: string; filename?: string }; profile: unknown }) =>
+        t.request<{ dataset: string; version: number; created: boolean }>(
+          'POST',
+          `${p.dataset(w, name)}/published-profiles`,
+          body,
+        ),
       deleteVersion: (w: string, name: string, v: number) =>
         t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
       remove: (w: string, name: string) =>

@@ -8,6 +8,8 @@ import { sql, type Kysely } from 'kysely';
  *   for sensitive columns; see the module's NOTES.md). `error` is a code, never a message.
  * - `column_tags`: classification tags on a dataset's columns, remembered across versions:
  *   `suggested` by detection, `confirmed` or `rejected` by a steward (`source` says who added it).
+ * - `published_profiles`: metadata-only datasets (`strongroom profile FILE --publish NAME`): the
+ *   profiles a CLI computed locally and sent without any content, one numbered version each.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -36,5 +38,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_by', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
     .addPrimaryKeyConstraint('column_tags_pk', ['workspace_id', 'dataset', 'column_name', 'tag'])
+    .execute();
+  await db.schema
+    .createTable('published_profiles')
+    .addColumn('workspace_id', 'text', (c) => c.notNull())
+    .addColumn('dataset', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull().check(sql`version >= 1`))
+    .addColumn('profile', 'jsonb', (c) => c.notNull())
+    .addColumn('published_by', 'text', (c) => c.notNull())
+    .addColumn('published_at', 'timestamptz', (c) => c.notNull())
+    .addPrimaryKeyConstraint('published_profiles_pk', ['workspace_id', 'dataset', 'version'])
     .execute();
 }

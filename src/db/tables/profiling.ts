@@ -27,4 +27,13 @@ export interface ProfilingTables {
     updated_by: string;
     updated_at: ColumnType<Date, Date, Date>;
   };
+  /** Profiles published without content (metadata-only datasets), numbered per dataset. */
+  published_profiles: {
+    workspace_id: string;
+    dataset: string;
+    version: number;
+    profile: ColumnType<unknown, string, never>;
+    published_by: string;
+    published_at: ColumnType<Date, Date, never>;
+  };
 }

@@ -113,6 +113,9 @@ export function createDatasetsService(deps: DatasetsDeps) {
       opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
     ) => store.listDatasets(db, ws, opts),
     find: (ws: string, name: string) => store.findDataset(db, ws, name),
+    /** Creates the dataset row if it does not exist (a metadata-only dataset); true if created. */
+    ensure: (exec: store.Db, ws: string, name: string, createdBy: string, tags: string[]) =>
+      store.ensureDataset(exec, { workspace_id: ws, name, created_by: createdBy, tags }),
     /** `find` in the caller's transaction (data policies check tags while saving). */
     findIn: (exec: store.Db, ws: string, name: string) => store.findDataset(exec, ws, name),
     async versions(ws: string, name: string): Promise<VersionView[]> {

@@ -93,6 +93,8 @@ export interface ComputeOptions {
   /** Columns masked for this reader (statistics are of masked values). */
   masked?: readonly string[];
   onProgress?: (p: { phase: 'sample' | 'aggregate' | 'done'; step: number; of: number }) => void;
+  /** Rows sampled for detection, patterns and bins (default 1000). */
+  sampleRows?: number;
 }
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -324,7 +326,7 @@ export async function computeProfile(
     const epochs = sampled.filter((p) => p.col.kind === 'temporal').map((p) => `epoch(${q(p.col.name)})`);
     const rows = await rowsOf(
       conn,
-      `SELECT ${[list, ...epochs].join(', ')} FROM ${from} USING SAMPLE reservoir(${SAMPLE_ROWS} ROWS) REPEATABLE (7)`,
+      `SELECT ${[list, ...epochs].join(', ')} FROM ${from} USING SAMPLE reservoir(${Math.max(10, Math.min(100_000, Math.trunc(opts.sampleRows ?? SAMPLE_ROWS)))} ROWS) REPEATABLE (7)`,
       rel.params,
     );
     const epochAt = new Map<Plan, number>();

@@ -8,12 +8,15 @@
  * - `GET …/columns/:col/tags` (`dataset.profile.read`) and `PUT …/columns/:col/tags`
  *   (`policy.tag.assign`, stewards): a steward's confirmed and rejected tags for one column;
  *   the event names the column and the tags before and after.
+ * - `POST …/published-profiles` (`dataset.version.create`): a profile computed by the CLI
+ *   (metadata-only mode) stored as the next version of a metadata-only dataset; `GET` lists them.
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CONTROL, datasetNameSchema, tag, versionNo, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from '../datasets/index.ts';
+import { publishAnswer, publishBody } from './profiling.contracts.ts';
 import type { ProfilingService } from './profiling.service.ts';
 
 export interface ProfilingRoutesDeps {
@@ -139,6 +142,47 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
           datasetTagsAdded: r.addedToDataset,
         });
         return { column: col, tags: r.tags };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${base}/published-profiles`,
+      action: 'dataset.version.create',
+      run: 'write',
+      status: 201,
+      resource: dataset,
+      bodyLimit: 8 * 1024 * 1024,
+      schema: { params: z.object({ ws: workspaceId, name: datasetNameSchema }), body: publishBody, response: { 201: publishAnswer } },
+      handler: async ({ trx, actor, input, event }) => {
+        const { ws, name } = input.params;
+        const r = await profiling.publish(trx, actor, ws, name, input.body);
+        const findings: Record<string, string[]> = {};
+        for (const c of r.profile.columns) if (c.findings.length > 0) findings[c.name] = c.findings.map((f) => f.tag);
+        event.details({
+          metadataOnly: true,
+          version: r.version,
+          created: r.created,
+          rows: r.profile.rowCount,
+          columns: r.profile.columnCount,
+          format: input.body.source.format,
+          findings,
+        });
+        return { dataset: name, version: r.version, created: r.created };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${base}/published-profiles`,
+      action: 'dataset.profile.read',
+      run: 'read',
+      resource: dataset,
+      mustExist: 'No such dataset in this workspace.',
+      schema: { params: z.object({ ws: workspaceId, name: datasetNameSchema }) },
+      handler: async ({ input, reply, allowed, resource }) => {
+        void reply.header('cache-control', 'no-store');
+        const includeValues = allowed('dataset.data.preview', resource);
+        const profiles = await profiling.published(input.params.ws, input.params.name, { includeValues });
+        return { dataset: input.params.name, profiles };
       },
     }),
   ];

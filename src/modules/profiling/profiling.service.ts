@@ -32,12 +32,13 @@ import {
   type Profile,
 } from './profiling.compute.ts';
 import { drift, type Drift } from './profiling.drift.ts';
+import { sanitizePublished, type PublishBody } from './profiling.contracts.ts';
 import * as store from './profiling.store.ts';
 
 export interface ProfilingDeps {
   db: Kysely<Database>;
   query: Pick<QueryService, 'withRelation'>;
-  datasets: Pick<DatasetsService, 'find' | 'findIn' | 'update' | 'versions'>;
+  datasets: Pick<DatasetsService, 'find' | 'findIn' | 'update' | 'versions' | 'ensure'>;
   /** The data policies as the query module sees them (absent: none). */
   policies?: PolicyLookup;
   /** Task logs for the background job (absent: the job runs without one). */
@@ -72,6 +73,9 @@ export interface VersionProfile extends Profile {
 }
 
 type StoredProfile = Profile & { format: string };
+
+/** The tag of a dataset that holds published profiles and no content. */
+export const METADATA_ONLY = 'metadata-only';
 
 const VALUE_FIELDS = ['min', 'max', 'mean', 'stddev', 'quantiles', 'histogram', 'patterns', 'top'] as const;
 
@@ -318,6 +322,31 @@ export function createProfilingService(deps: ProfilingDeps) {
           },
         );
       return out;
+    },
+
+    /**
+     * A profile computed elsewhere (the CLI's metadata-only mode), published without content as
+     * the next version of a metadata-only dataset (created, tagged `metadata-only`, if new). A
+     * dataset with content is refused: its profiles come from its versions.
+     */
+    async publish(trx: Transaction<Database>, actor: Actor, ws: string, dataset: string, body: PublishBody) {
+      const existing = await deps.datasets.findIn(trx, ws, dataset);
+      if (existing && !existing.tags.includes(METADATA_ONLY))
+        throw new AppError('CONFLICT', {
+          detail: `${dataset} holds content; publish a metadata-only profile under another name.`,
+        });
+      const created = await deps.datasets.ensure(trx, ws, dataset, actor.id, [METADATA_ONLY]);
+      const profile = { ...sanitizePublished(body.profile, deps.k), format: body.source.format };
+      const version = await store.publish(trx, ws, dataset, profile, actor.id, clock());
+      return { dataset, version, created, profile };
+    },
+
+    /** Every published profile of a metadata-only dataset, oldest first. */
+    async published(ws: string, dataset: string, opts: { includeValues: boolean }) {
+      const rows = await store.published(deps.db, ws, dataset);
+      if (!opts.includeValues)
+        for (const r of rows) for (const c of (r.profile as Profile).columns) scrub(c);
+      return rows;
     },
 
     /** The classification tags of one column (or every column) of a dataset. */

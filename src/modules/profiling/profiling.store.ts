@@ -282,3 +282,42 @@ export async function backToPending(db: Db, ws: string, dataset: string, version
     .where('state', '=', 'running')
     .execute();
 }
+
+/** Appends a published (metadata-only) profile as the dataset's next version; its number. */
+export async function publish(db: Db, ws: string, dataset: string, profile: object, by: string, now: Date) {
+  const last = await db
+    .selectFrom('published_profiles')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .executeTakeFirst();
+  const version = Number(last?.v ?? 0) + 1;
+  await db
+    .insertInto('published_profiles')
+    .values({
+      workspace_id: ws,
+      dataset,
+      version,
+      profile: JSON.stringify(profile),
+      published_by: by,
+      published_at: now,
+    })
+    .execute();
+  return version;
+}
+
+export async function published(db: Db, ws: string, dataset: string) {
+  const rows = await db
+    .selectFrom('published_profiles')
+    .selectAll()
+    .where('workspace_id', '=', ws)
+    .where('dataset', '=', dataset)
+    .orderBy('version')
+    .execute();
+  return rows.map((r) => ({
+    version: r.version,
+    publishedBy: r.published_by,
+    publishedAt: new Date(r.published_at).toISOString(),
+    profile: r.profile,
+  }));
+}
