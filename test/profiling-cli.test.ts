@@ -90,8 +90,9 @@ describe('strongroom profile FILE (metadata-only mode)', () => {
     assert.deepEqual(ds.json<{ versions: unknown[] }>().versions, [], 'no content');
     const pub = await owner.req(`${WS}/datasets/meta-people/published-profiles`);
     assert.equal(pub.status, 200, pub.body);
-    const profiles = pub.json<{ profiles: { version: number; profile: { columns: { name: string; top?: unknown }[] } }[] }>()
-      .profiles;
+    const profiles = pub.json<{
+      profiles: { version: number; profile: { columns: { name: string; top?: unknown }[] } }[];
+    }>().profiles;
     assert.deepEqual(
       profiles.map((p) => p.version),
       [1, 2],

@@ -234,10 +234,7 @@ describe('stored profiles, steward review, policy views, drift — and no canary
     const own = await profileOf(owner, 'people', 1);
     assert.equal(own.source, 'stored', 'the policy does not apply to the owner');
     assert.ok(col(own, 'ssn'));
-    assert.equal(
-      (await steward.req(`${WS}/data-policies/people-analysts`, { method: 'DELETE' })).status,
-      204,
-    );
+    assert.equal((await steward.req(`${WS}/data-policies/people-analysts`, { method: 'DELETE' })).status, 204);
   });
 
   test('stewards confirm and reject tags (audited); a confirmed tag tags the dataset and feeds tag policies', async () => {
@@ -324,7 +321,10 @@ describe('stored profiles, steward review, policy views, drift — and no canary
       assert.equal(log.status, 200, log.body);
       logs.push(log.body);
     }
-    assert.ok(logs.some((l) => l.includes('"finished"') && l.includes('"rows":200')), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l.includes('"finished"') && l.includes('"rows":200')),
+      logs.join('\n'),
+    );
     // The job's completion is audited (the task's event, committed once its log is written).
     await expectAudit(app, { action: 'task.run.finished', outcome: 'success', details: { kind: 'profile' } });
     for (const action of ['dataset.profile.read', 'dataset.profile.run', 'task.run.finished', 'policy.tag.assign'])

@@ -300,7 +300,11 @@ export function createApi(t: JsonTransport) {
       setColumnTags: (w: string, name: string, col: string, body: { confirmed: string[]; rejected: string[] }) =>
         t.request<ColumnTagsAnswer>('PUT', `${p.dataset(w, name)}/columns/${encodeURIComponent(col)}/tags`, body),
       /** Publishes a locally computed profile as the next version of a metadata-only dataset. */
-      publishProfile: (w: string, name: string, body: { source: { format: string; filename?: string }; profile: unknown }) =>
+      publishProfile: (
+        w: string,
+        name: string,
+        body: { source: { format: string; filename?: string }; profile: unknown },
+      ) =>
         t.request<{ dataset: string; version: number; created: boolean }>(
           'POST',
           `${p.dataset(w, name)}/published-profiles`,

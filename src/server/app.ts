@@ -228,11 +228,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
   registerRoutes(fastify, tasksRoutes({ tasks: deps.tasks }), pipeline);
   registerRoutes(fastify, postureRoutes({ posture: deps.posture.posture, evidence: deps.posture.evidence }), pipeline);
-  registerRoutes(
-    fastify,
-    profilingRoutes({ profiling: deps.profiling, datasets: deps.datasets }),
-    pipeline,
-  );
+  registerRoutes(fastify, profilingRoutes({ profiling: deps.profiling, datasets: deps.datasets }), pipeline);
   registerRoutes(
     fastify,
     datasetUploadRoutes({

@@ -11,7 +11,20 @@ import { rotateIfDue } from '../modules/keys/index.ts';
 import { createRetentionScheduler } from '../modules/retention/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases, backups, retention, posture, keys, auditTrail, tasks, profiling }: Modules,
+  {
+    barrier,
+    uploads,
+    datasets,
+    drives,
+    leases,
+    backups,
+    retention,
+    posture,
+    keys,
+    auditTrail,
+    tasks,
+    profiling,
+  }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {

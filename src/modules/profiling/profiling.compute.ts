@@ -178,7 +178,14 @@ function aggregates(p: Plan): string[] {
     case 'string':
       return [...base, `min(length(${c}))`, `max(length(${c}))`, `avg(length(${c}))`, top];
     case 'temporal':
-      return [...base, `min(${c})::VARCHAR`, `max(${c})::VARCHAR`, `min(epoch(${c}))`, `max(epoch(${c}))`, hist(`epoch(${c})`)];
+      return [
+        ...base,
+        `min(${c})::VARCHAR`,
+        `max(${c})::VARCHAR`,
+        `min(epoch(${c}))`,
+        `max(epoch(${c}))`,
+        hist(`epoch(${c})`),
+      ];
     case 'boolean':
       return [...base, top];
     default:
@@ -219,7 +226,9 @@ function readAggregates(p: Plan, vals: unknown[], opts: ComputeOptions): void {
   const col = p.col;
   const [nn, distinct, ...rest] = vals;
   col.nonNull = num(nn) ?? 0;
-  col.distinct = num(distinct);
+  // HyperLogLog may overshoot a little: never more distinct values than values.
+  const d = num(distinct);
+  col.distinct = d === undefined ? undefined : Math.min(d, col.nonNull);
   const show = opts.includeValues && !col.sensitive;
   const topOf = (raw: unknown) => {
     if (!show) return;
@@ -344,7 +353,9 @@ export async function computeProfile(
         const xs =
           c.kind === 'number'
             ? present.map(Number).filter(Number.isFinite)
-            : rows.map((r) => num(r[epochAt.get(p)!])).filter((x): x is number => x !== undefined && Number.isFinite(x));
+            : rows
+                .map((r) => num(r[epochAt.get(p)!]))
+                .filter((x): x is number => x !== undefined && Number.isFinite(x));
         if (xs.length > 0) {
           let [lo, hi] = [Infinity, -Infinity];
           for (const x of xs) [lo, hi] = [Math.min(lo, x), Math.max(hi, x)];

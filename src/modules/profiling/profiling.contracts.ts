@@ -108,7 +108,8 @@ export function sanitizePublished(p: PublishBody['profile'], minK: number): Prof
       delete out.max;
     }
     if (out.top) out.top = out.top.filter((t) => t.count >= k);
-    if (out.histogram) out.histogram = out.histogram.map((b) => ({ ...b, count: b.count !== null && b.count >= k ? b.count : null }));
+    if (out.histogram)
+      out.histogram = out.histogram.map((b) => ({ ...b, count: b.count !== null && b.count >= k ? b.count : null }));
     if (out.nonNull < k) {
       for (const f of [...VALUE_FIELDS, 'distinct', 'length'] as const) delete out[f];
       out.suppressed = 'fewer_than_k_values';

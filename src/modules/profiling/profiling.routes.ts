@@ -152,7 +152,11 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       status: 201,
       resource: dataset,
       bodyLimit: 8 * 1024 * 1024,
-      schema: { params: z.object({ ws: workspaceId, name: datasetNameSchema }), body: publishBody, response: { 201: publishAnswer } },
+      schema: {
+        params: z.object({ ws: workspaceId, name: datasetNameSchema }),
+        body: publishBody,
+        response: { 201: publishAnswer },
+      },
       handler: async ({ trx, actor, input, event }) => {
         const { ws, name } = input.params;
         const r = await profiling.publish(trx, actor, ws, name, input.body);

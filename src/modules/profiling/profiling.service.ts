@@ -135,16 +135,25 @@ export function createProfilingService(deps: ProfilingDeps) {
     };
     try {
       const decisions = decisionsOf(await store.tags(deps.db, ws, dataset));
-      const p = await deps.query.withRelation(SYSTEM, ws, dataset, version, { unrestricted: true }, async (conn, rel, v) => {
-        const prof = await computeProfile(conn, rel, {
-          k: deps.k,
-          includeValues: true,
-          decisions,
-          onProgress: (x) => progress({ phase: x.phase, step: x.step, of: x.of }),
-        });
-        return { ...prof, format: v.format } satisfies StoredProfile;
-      });
-      const found = p.columns.flatMap((c) => c.findings.map((f) => ({ column: c.name, tag: f.tag, confidence: f.confidence })));
+      const p = await deps.query.withRelation(
+        SYSTEM,
+        ws,
+        dataset,
+        version,
+        { unrestricted: true },
+        async (conn, rel, v) => {
+          const prof = await computeProfile(conn, rel, {
+            k: deps.k,
+            includeValues: true,
+            decisions,
+            onProgress: (x) => progress({ phase: x.phase, step: x.step, of: x.of }),
+          });
+          return { ...prof, format: v.format } satisfies StoredProfile;
+        },
+      );
+      const found = p.columns.flatMap((c) =>
+        c.findings.map((f) => ({ column: c.name, tag: f.tag, confidence: f.confidence })),
+      );
       await store.suggest(deps.db, ws, dataset, found, clock());
       await store.finish(deps.db, ws, dataset, version, { state: 'done', profile: p }, clock());
       await log?.write({
@@ -282,15 +291,22 @@ export function createProfilingService(deps: ProfilingDeps) {
           tags: {},
         };
       } else {
-        const p = await deps.query.withRelation(actor, ws, name, version, { signal: opts.signal }, async (conn, rel, v) => {
-          const prof = await computeProfile(conn, rel, {
-            k: deps.k,
-            includeValues: opts.includeValues,
-            decisions,
-            masked: Object.keys(v.why?.masked ?? {}),
-          });
-          return { ...prof, format: v.format, version: v.version };
-        });
+        const p = await deps.query.withRelation(
+          actor,
+          ws,
+          name,
+          version,
+          { signal: opts.signal },
+          async (conn, rel, v) => {
+            const prof = await computeProfile(conn, rel, {
+              k: deps.k,
+              includeValues: opts.includeValues,
+              decisions,
+              masked: Object.keys(v.why?.masked ?? {}),
+            });
+            return { ...prof, format: v.format, version: v.version };
+          },
+        );
         if (!row) {
           // A version from before stored profiles (or whose job was lost): queue it now.
           if (await request(ws, name, p.version, false).catch(() => false)) kick();
@@ -344,15 +360,16 @@ export function createProfilingService(deps: ProfilingDeps) {
     /** Every published profile of a metadata-only dataset, oldest first. */
     async published(ws: string, dataset: string, opts: { includeValues: boolean }) {
       const rows = await store.published(deps.db, ws, dataset);
-      if (!opts.includeValues)
-        for (const r of rows) for (const c of (r.profile as Profile).columns) scrub(c);
+      if (!opts.includeValues) for (const r of rows) for (const c of (r.profile as Profile).columns) scrub(c);
       return rows;
     },
 
     /** The classification tags of one column (or every column) of a dataset. */
     async tags(ws: string, dataset: string, column?: string): Promise<ColumnTag[] | Record<string, ColumnTag[]>> {
       const rows = await store.tags(deps.db, ws, dataset, column);
-      return column === undefined ? tagsByColumn(rows) : rows.map((r) => ({ tag: r.tag, status: r.status, source: r.source }));
+      return column === undefined
+        ? tagsByColumn(rows)
+        : rows.map((r) => ({ tag: r.tag, status: r.status, source: r.source }));
     },
 
     /**
@@ -372,13 +389,20 @@ export function createProfilingService(deps: ProfilingDeps) {
     ) {
       const both = body.confirmed.filter((t) => body.rejected.includes(t));
       if (both.length > 0)
-        throw new AppError('VALIDATION_FAILED', { detail: `A tag cannot be both confirmed and rejected: ${both.join(', ')}.` });
+        throw new AppError('VALIDATION_FAILED', {
+          detail: `A tag cannot be both confirmed and rejected: ${both.join(', ')}.`,
+        });
       const before = await store.tags(trx, ws, dataset, column);
       const now = clock();
       for (const r of before) {
         if (body.confirmed.includes(r.tag) || body.rejected.includes(r.tag) || r.status === 'suggested') continue;
         if (r.source === 'detected')
-          await store.upsertTag(trx, ws, dataset, column, r.tag, { status: 'suggested', source: 'detected', by: actor.id, now });
+          await store.upsertTag(trx, ws, dataset, column, r.tag, {
+            status: 'suggested',
+            source: 'detected',
+            by: actor.id,
+            now,
+          });
         else await store.deleteTag(trx, ws, dataset, column, r.tag);
       }
       for (const [status, list] of [

@@ -31,7 +31,12 @@ export interface TagRow {
 
 const key = (ws: string, dataset: string, version: number) => ({ workspace_id: ws, dataset, version });
 
-export async function getProfile(db: Db, ws: string, dataset: string, version: number): Promise<ProfileRow | undefined> {
+export async function getProfile(
+  db: Db,
+  ws: string,
+  dataset: string,
+  version: number,
+): Promise<ProfileRow | undefined> {
   const r = await db
     .selectFrom('dataset_profiles')
     .selectAll()
@@ -182,11 +187,7 @@ export async function doneProfiles(db: Db, ws: string, dataset: string) {
 }
 
 export async function tags(db: Db, ws: string, dataset: string, column?: string): Promise<TagRow[]> {
-  let q = db
-    .selectFrom('column_tags')
-    .selectAll()
-    .where('workspace_id', '=', ws)
-    .where('dataset', '=', dataset);
+  let q = db.selectFrom('column_tags').selectAll().where('workspace_id', '=', ws).where('dataset', '=', dataset);
   if (column !== undefined) q = q.where('column_name', '=', column);
   const rows = await q.orderBy('column_name').orderBy('tag').execute();
   return rows.map((r) => ({

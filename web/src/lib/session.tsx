@@ -109,6 +109,8 @@ export function usePermissions() {
     admin: has(workspace, ['owner', 'admin']),
     manageData: has(workspace, ['owner', 'admin', 'engineer']),
     readData: has(workspace, ['owner', 'admin', 'engineer', 'steward', 'analyst']),
+    /** Confirm or reject columns' classification tags (stewards, admins, owners). */
+    tagColumns: has(workspace, ['owner', 'admin', 'steward']),
     /** Drives and the vault's metadata: data managers and metadata readers. */
     metadata: has(workspace, ['owner', 'admin', 'engineer', 'auditor']),
     audit: has(workspace, ['owner', 'admin', 'auditor']),

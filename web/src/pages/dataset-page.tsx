@@ -1,7 +1,8 @@
 /**
  * One dataset: its versions with size, SHA-256, drive and uploader; download, upload, delete (a
  * version or the whole dataset: confirmation, then a fresh sign-in); description and tags; and
- * (readers of data) a Preview tab (`?tab=preview`, `dataset-preview.tsx`).
+ * (readers of data) a Preview tab (`?tab=preview`, `dataset-preview.tsx`); and a Profile tab
+ * (`?tab=profile`, `dataset-profile.tsx`) for everyone who may see the dataset.
  * Only the actions the current roles allow are offered (a viewer gets no Download). A download
  * that policy refuses says why on the page instead of failing silently in the browser's download
  * bar: the console first asks for the version's first byte (a 1-byte range read, audited like any
@@ -22,6 +23,7 @@ import { useReauth } from '../ui/reauth.tsx';
 import { DatasetSettings, DeleteDatasetButton } from './dataset-settings.tsx';
 import { UploadPanel } from './upload-panel.tsx';
 import { PreviewTab } from './dataset-preview.tsx';
+import { ProfileTab } from './dataset-profile.tsx';
 import qcss from './query.module.css';
 import css from './datasets.module.css';
 
@@ -107,7 +109,8 @@ export function DatasetPage({ name }: { name?: string }) {
   const d = detail.data;
   const blocking = rulesFor(d?.tags ?? []).filter((r) => !r.meets(me));
   const loc = useLocation();
-  const tab = can.readData && loc.query.get('tab') === 'preview' ? 'preview' : 'versions';
+  const asked = loc.query.get('tab');
+  const tab = can.readData && asked === 'preview' ? 'preview' : asked === 'profile' ? 'profile' : 'versions';
   const here = `/datasets/${encodeURIComponent(ds)}`;
 
   return (
@@ -164,7 +167,7 @@ export function DatasetPage({ name }: { name?: string }) {
         </div>
       ) : null}
       {detail.isPending ? <Loading what="the dataset" /> : null}
-      {d && can.readData ? (
+      {d ? (
         <nav className={qcss.tabs} aria-label="Dataset views">
           <Link
             to={here}
@@ -173,16 +176,33 @@ export function DatasetPage({ name }: { name?: string }) {
           >
             Versions
           </Link>
+          {can.readData ? (
+            <Link
+              to={`${here}?tab=preview`}
+              className={`${qcss.tab} ${tab === 'preview' ? qcss.tabActive : ''}`}
+              aria-current={tab === 'preview' ? 'page' : undefined}
+            >
+              Preview
+            </Link>
+          ) : null}
           <Link
-            to={`${here}?tab=preview`}
-            className={`${qcss.tab} ${tab === 'preview' ? qcss.tabActive : ''}`}
-            aria-current={tab === 'preview' ? 'page' : undefined}
+            to={`${here}?tab=profile`}
+            className={`${qcss.tab} ${tab === 'profile' ? qcss.tabActive : ''}`}
+            aria-current={tab === 'profile' ? 'page' : undefined}
           >
-            Preview
+            Profile
           </Link>
         </nav>
       ) : null}
       {d && tab === 'preview' ? <PreviewTab dataset={ds} versions={d.versions} /> : null}
+      {d && tab === 'profile' ? (
+        <ProfileTab
+          dataset={ds}
+          versions={d.versions}
+          canReview={can.tagColumns}
+          canRecompute={can.manageData || can.tagColumns}
+        />
+      ) : null}
       {d && tab === 'versions' && d.versions.length === 0 ? (
         <Empty title="No versions">Upload a file to store the first version.</Empty>
       ) : null}

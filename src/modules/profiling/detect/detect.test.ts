@@ -203,7 +203,9 @@ const nir = (): string => {
   const num = BigInt(`${head}${dept === '2A' ? '19' : dept === '2B' ? '18' : dept}${tail}`);
   const key = String(97 - Number(num % 97n)).padStart(2, '0');
   const s = `${head}${dept}${tail}${key}`;
-  return rnd() < 0.5 ? s : `${s[0]} ${s.slice(1, 3)} ${s.slice(3, 5)} ${s.slice(5, 7)} ${s.slice(7, 10)} ${s.slice(10, 13)} ${s.slice(13)}`;
+  return rnd() < 0.5
+    ? s
+    : `${s[0]} ${s.slice(1, 3)} ${s.slice(3, 5)} ${s.slice(5, 7)} ${s.slice(7, 10)} ${s.slice(10, 13)} ${s.slice(13)}`;
 };
 const badNir = (): string => {
   const s = nir().replace(/ /g, '');
