@@ -221,6 +221,8 @@ describe('stored profiles, steward review, policy views, drift — and no canary
     assert.equal(p.source, 'reader_view');
     assert.equal(col(p, 'ssn'), undefined, 'hidden columns are absent');
     assert.equal(p.tags.ssn, undefined);
+    const hiddenTags = await analyst.req(`${WS}/datasets/people/columns/ssn/tags`);
+    assert.equal(hiddenTags.status, 404, 'a hidden column has no tags to show');
     const email = col(p, 'email')!;
     assert.equal(email.masked, true);
     const q = await analyst.req(`${WS}/query`, jsonBody({ sql: 'SELECT email, count(*) FROM people GROUP BY 1' }));

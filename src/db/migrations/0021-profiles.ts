@@ -5,7 +5,8 @@ import { sql, type Kysely } from 'kysely';
  * - `dataset_profiles`: one row per tabular dataset version: the background job's state
  *   (pending → running → done | failed), its progress, the task that computed it and the stored
  *   profile — the unrestricted view's value-free profile (no raw string value, nothing but counts
- *   for sensitive columns; see the module's NOTES.md). `error` is a code, never a message.
+ *   for sensitive columns; see the module's NOTES.md). `error` is a code, never a message;
+ *   `sha256` names the content profiled (a deleted and re-uploaded version number is not reused).
  * - `column_tags`: classification tags on a dataset's columns, remembered across versions:
  *   `suggested` by detection, `confirmed` or `rejected` by a steward (`source` says who added it).
  * - `published_profiles`: metadata-only datasets (`strongroom profile FILE --publish NAME`): the
@@ -18,6 +19,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('dataset', 'text', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull().check(sql`version >= 1`))
     .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('pending', 'running', 'done', 'failed')`))
+    .addColumn('sha256', 'text')
     .addColumn('progress', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('task_id', 'text')
     .addColumn('profile', 'jsonb')

@@ -8,6 +8,7 @@ export interface ProfilingTables {
     dataset: string;
     version: number;
     state: 'pending' | 'running' | 'done' | 'failed';
+    sha256: string | null;
     progress: ColumnType<unknown, string | undefined, string>;
     task_id: string | null;
     profile: ColumnType<unknown, string | null | undefined, string | null>;

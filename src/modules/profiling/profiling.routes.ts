@@ -114,10 +114,10 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       resource: dataset,
       mustExist: 'No such dataset in this workspace.',
       schema: { params: columnParams, response: { 200: columnTagsAnswer } },
-      handler: async ({ input, event }) => {
+      handler: async ({ actor, input, event }) => {
         const { ws, name, col } = input.params;
         event.details({ column: col });
-        return { column: col, tags: (await profiling.tags(ws, name, col)) as z.infer<typeof columnTag>[] };
+        return { column: col, tags: await profiling.columnTags(actor, ws, name, col) };
       },
     }),
     route({

@@ -135,6 +135,7 @@ export function createProfilingService(deps: ProfilingDeps) {
     };
     try {
       const decisions = decisionsOf(await store.tags(deps.db, ws, dataset));
+      const sha256 = (await deps.datasets.versions(ws, dataset)).find((x) => x.version === version)?.sha256 ?? '';
       const p = await deps.query.withRelation(
         SYSTEM,
         ws,
@@ -155,7 +156,7 @@ export function createProfilingService(deps: ProfilingDeps) {
         c.findings.map((f) => ({ column: c.name, tag: f.tag, confidence: f.confidence })),
       );
       await store.suggest(deps.db, ws, dataset, found, clock());
-      await store.finish(deps.db, ws, dataset, version, { state: 'done', profile: p }, clock());
+      await store.finish(deps.db, ws, dataset, version, { state: 'done', profile: p, sha256 }, clock());
       await log?.write({
         event: 'finished',
         rows: p.rowCount,
@@ -272,10 +273,17 @@ export function createProfilingService(deps: ProfilingDeps) {
         : null;
       const policyFree = !plan || (plan.exclude.length === 0 && plan.replace.length === 0 && plan.where.length === 0);
       let row = await store.getProfile(deps.db, ws, name, version);
+      const versions = ds ? await deps.datasets.versions(ws, name) : [];
+      const current = versions.find((x) => x.version === version);
+      if (row && row.state === 'done' && current && row.sha256 !== current.sha256) {
+        // The version number was reused after a deletion: the stored profile is of other content.
+        if (await request(ws, name, version, true).catch(() => false)) kick();
+        row = await store.getProfile(deps.db, ws, name, version);
+      }
       const tagRows = await store.tags(deps.db, ws, name);
       const decisions = decisionsOf(tagRows);
       let out: VersionProfile;
-      if (row?.state === 'done' && policyFree && row.profile) {
+      if (row?.state === 'done' && policyFree && row.profile && current) {
         const p = structuredClone(row.profile) as StoredProfile;
         applyDecisions(p, decisions);
         if (!opts.includeValues) for (const c of p.columns) scrub(c);
@@ -327,7 +335,8 @@ export function createProfilingService(deps: ProfilingDeps) {
       for (const [col, t] of Object.entries(tags))
         if (visible.has(col) && !hidden.includes(col.toLowerCase())) out.tags[col] = t;
       const prev = await store.previousDone(deps.db, ws, name, out.version);
-      if (prev?.profile)
+      const prevLive = prev && versions.some((x) => x.version === prev.version);
+      if (prev?.profile && prevLive)
         out.drift = drift(
           { version: prev.version, profile: prev.profile as Profile },
           { version: out.version, profile: out },
@@ -362,6 +371,21 @@ export function createProfilingService(deps: ProfilingDeps) {
       const rows = await store.published(deps.db, ws, dataset);
       if (!opts.includeValues) for (const r of rows) for (const c of (r.profile as Profile).columns) scrub(c);
       return rows;
+    },
+
+    /** One column's tags as `actor` may see them: a column a data policy hides from them has none to show. */
+    async columnTags(actor: Actor, ws: string, dataset: string, column: string): Promise<ColumnTag[]> {
+      const ds = await deps.datasets.find(ws, dataset);
+      const plan = ds
+        ? await deps.policies?.planFor(actor, { workspaceId: ws, dataset, tags: ds.tags }, 'sr_0_')
+        : undefined;
+      if (plan && Object.keys(plan.why.hidden).some((h) => h.toLowerCase() === column.toLowerCase()))
+        throw new AppError('NOT_FOUND', { detail: 'No such column.' });
+      return (await store.tags(deps.db, ws, dataset, column)).map((r) => ({
+        tag: r.tag,
+        status: r.status,
+        source: r.source,
+      }));
     },
 
     /** The classification tags of one column (or every column) of a dataset. */

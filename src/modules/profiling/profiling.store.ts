@@ -13,6 +13,7 @@ export interface ProfileRow {
   state: ProfileState;
   progress: Record<string, unknown>;
   taskId: string | null;
+  sha256: string | null;
   profile: unknown;
   error: string | null;
   requestedAt: string;
@@ -52,6 +53,7 @@ export async function getProfile(
         state: r.state,
         progress: (r.progress ?? {}) as Record<string, unknown>,
         taskId: r.task_id,
+        sha256: r.sha256,
         profile: r.profile,
         error: r.error,
         requestedAt: new Date(r.requested_at).toISOString(),
@@ -60,7 +62,7 @@ export async function getProfile(
     : undefined;
 }
 
-/** The newest stored (done) profile of `dataset` older than `version`, for drift. */
+/** The newest stored (done) profile of `dataset` older than `version`, for drift (the caller checks it still exists). */
 export async function previousDone(
   db: Db,
   ws: string,
@@ -138,13 +140,14 @@ export async function finish(
   ws: string,
   dataset: string,
   version: number,
-  out: { state: 'done'; profile: object } | { state: 'failed'; error: string },
+  out: { state: 'done'; profile: object; sha256: string } | { state: 'failed'; error: string },
   now: Date,
 ) {
   await db
     .updateTable('dataset_profiles')
     .set({
       state: out.state,
+      ...(out.state === 'done' ? { sha256: out.sha256 } : {}),
       profile: out.state === 'done' ? JSON.stringify(out.profile) : null,
       error: out.state === 'failed' ? out.error : null,
       updated_at: now,
