@@ -385,6 +385,7 @@ for (const backend of BACKENDS) {
           if (slot === 'parts/:n') return '1';
           if (slot === 'versions/:v') return String(live.version);
           if (slot === 'targets/:name') return 'no-such-target';
+          if (slot === 'columns/:col') return 'some_column';
           if (slot === 'holds/:id') return 'hold_00000000-0000-4000-8000-000000000000'; // no such hold
           if (slot === 'backups/:id') return 'bk-20260101t000000z-00000000'; // no such backup
           if (slot === 'terms/:term') return String(1_000_000 + Math.floor(Math.random() * 1_000_000)); // no such term
