@@ -1,8 +1,9 @@
 /**
  * Profile vs DuckDB SUMMARIZE, engine level (no server): a Parquet of BENCH_ROWS rows (default
  * 10 M) in BENCH_DIR (default /dev/shm) with an id, an e-mail, a card number, a country, an amount
- * and a date; per round (BENCH_ROUNDS, default 3) `SUMMARIZE` and `computeProfile` (detection on
- * a 1000-row sample, one aggregate pass, top values, duplicate rows) each in a fresh DuckDB
+ * and a date; per round (BENCH_ROUNDS, default 3) `SUMMARIZE` and `computeProfile` (two passes:
+ * a 1000-row reservoir sample for detection, patterns, histogram bins and top-value candidates;
+ * one aggregate pass for every statistic, histogram, top value and duplicate rows) each in a fresh DuckDB
  * instance with the same threads (BENCH_THREADS, default 2). vs_summarize = median of per-round
  * (profile seconds / SUMMARIZE seconds). detect_values_per_s: classifyColumn over 100 000 values
  * of each kind. rss_mb: peak RSS of this process. Last line:
