@@ -15,11 +15,13 @@ import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
 import {
   cloudCredential,
-  DRIVE_KINDS,
+  diagnosisOut,
   driveInputSchema,
+  driveOut,
   driveNameSchema,
+  driveParams,
   type DriveInput,
-} from './drives.definition.ts';
+} from '../../contracts/drives.ts';
 import type { DrivesService, DriveView } from './drives.service.ts';
 
 export interface DrivesRoutesDeps {
@@ -27,38 +29,6 @@ export interface DrivesRoutesDeps {
   /** What a drive holds (the datasets module counts it). */
   usageOf?: (ws: string, name: string) => Promise<{ versions: number; bytes: number; datasets: string[] }>;
 }
-
-const stepOut = z.object({
-  id: z.string(),
-  title: z.string(),
-  status: z.enum(['pass', 'fail', 'warn', 'skip']),
-  reason: z.string(),
-  hint: z.string().optional(),
-  ms: z.number().optional(),
-});
-const diagnosisOut = z.object({
-  ok: z.boolean(),
-  code: z.string().optional(),
-  steps: z.array(stepOut),
-  latencyMs: z.number().optional(),
-  corsSuggestion: z.unknown().optional(),
-  checkedAt: z.string(),
-});
-const driveOut = z.object({
-  name: z.string(),
-  kind: z.enum(DRIVE_KINDS),
-  description: z.string(),
-  config: z.record(z.string(), z.unknown()),
-  credentialSecret: z.string().nullable(),
-  isDefault: z.boolean(),
-  status: z.enum(['unknown', 'healthy', 'failing']),
-  statusCode: z.string().nullable(),
-  statusCheckedAt: z.string().nullable(),
-  lastTest: diagnosisOut.nullable(),
-  createdBy: z.string(),
-  createdAt: z.string(),
-});
-const driveParams = z.object({ ws: workspaceId, name: driveNameSchema });
 
 const NO_SUCH_DRIVE = 'No such drive in this workspace.';
 const base = '/api/v1/workspaces/:ws/drives';

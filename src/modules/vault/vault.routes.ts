@@ -15,96 +15,34 @@ import type { Actor } from '../../core/actor.ts';
 import { isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import type { Database } from '../../db/schema.ts';
-import { workspaceId as ws, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
+import {
+  cas,
+  changedOut,
+  dueOut,
+  metadataInputSchema,
+  metadataOut,
+  pathParams,
+  revealOut,
+  SECRET_TYPES,
+  secretPathSchema,
+  secretPrefixSchema,
+  summaryOut,
+  typedValueVariants,
+  versionList,
+  versionNumber,
+  versionOut,
+  versionQuery,
+  writeOut,
+} from '../../contracts/vault.ts';
 import { route, type Input, type Loaded, type RouteDef } from '../../http/route.ts';
-import { metadataInputSchema } from './vault.metadata.ts';
-import { secretPathSchema, secretPrefixSchema } from './vault.paths.ts';
 import type { SealedVersion, VaultService } from './vault.service.ts';
-import { SECRET_TYPES, typedValueVariants } from './vault.values.ts';
 import type { Kysely } from 'kysely';
 
 export interface VaultRoutesDeps {
   vault: VaultService;
   db: Kysely<Database>;
 }
-
-const pathParams = z.object({ ws, '*': secretPathSchema });
-const versionNo = z
-  .number()
-  .int()
-  .min(1)
-  .max(2 ** 31 - 1);
-const versionQuery = z.strictObject({
-  version: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(2 ** 31 - 1)
-    .optional(),
-});
-const versionList = z.array(versionNo).min(1).max(100);
-const cas = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
-
-const certOut = z.object({ notAfter: z.string(), subject: z.string(), fingerprint256: z.string() });
-const versionOut = z.object({
-  version: z.number(),
-  state: z.enum(['live', 'deleted', 'destroyed']),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  deletedAt: z.string().nullable(),
-  deletedBy: z.string().nullable(),
-  destroyedAt: z.string().nullable(),
-  destroyedBy: z.string().nullable(),
-  certificate: certOut.optional(),
-});
-const summaryOut = z.object({
-  path: z.string(),
-  type: z.enum(SECRET_TYPES),
-  description: z.string(),
-  tags: z.array(z.string()),
-  owner: z.string().nullable(),
-  currentVersion: z.number(),
-  expiresAt: z.string().nullable(),
-  rotateEvery: z.string().nullable(),
-  updatedAt: z.string(),
-  updatedBy: z.string(),
-});
-const metadataOut = summaryOut.extend({
-  custom: z.record(z.string(), z.string()),
-  maxVersions: z.number(),
-  casRequired: z.boolean(),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  versions: z.array(versionOut),
-});
-const writeOut = z.object({ path: z.string(), version: z.number(), created: z.boolean(), pruned: z.array(z.number()) });
-const changedOut = z.object({ path: z.string(), versions: z.array(z.number()) });
-const revealOut = z.object({
-  path: z.string(),
-  version: z.number(),
-  type: z.enum(SECRET_TYPES),
-  value: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
-});
-const dueOut = z.object({
-  secrets: z.array(
-    z.object({
-      path: z.string(),
-      type: z.string(),
-      owner: z.string().nullable(),
-      tags: z.array(z.string()),
-      currentVersion: z.number(),
-      reasons: z.array(z.string()),
-      expiresAt: z.string().nullable(),
-      rotationDueAt: z.string().nullable(),
-      certificateNotAfter: z.string().nullable(),
-    }),
-  ),
-});
 
 const NO_SUCH_SECRET = 'No such secret in this workspace.';
 const base = '/api/v1/workspaces/:ws/secrets';
@@ -347,7 +285,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       mustExist: NO_SUCH_SECRET,
       schema: {
         params: pathParams,
-        body: z.strictObject({ version: versionNo, cas: cas.optional() }),
+        body: z.strictObject({ version: versionNumber, cas: cas.optional() }),
         response: { 200: writeOut },
       },
       handler: async ({ trx, actor, input, event }) => {
