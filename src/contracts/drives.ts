@@ -164,3 +164,21 @@ export const driveOut = z.object({
 });
 export const driveParams = z.object({ ws: workspaceId, name: driveNameSchema });
 
+export const driveAddAnswer = z.object({ drive: driveOut, diagnosis: diagnosisOut });
+export const driveUsageAnswer = z.object({ versions: z.number(), bytes: z.number(), datasets: z.array(z.string()) });
+export const driveHealthAnswer = z.object({
+  checks: z.array(
+    z.object({
+      checkedAt: z.string(),
+      ok: z.boolean(),
+      code: z.string().nullable(),
+      failedStep: z.string().nullable(),
+      latencyMs: z.number().nullable(),
+    }),
+  ),
+});
+export const driveCredentialsBody = z.strictObject({ credentials: cloudCredential });
+export const driveCredentialsAnswer = z.object({ drive: driveOut, diagnosis: diagnosisOut });
+export const defaultDriveBody = z.strictObject({ drive: driveNameSchema });
+export const defaultDriveAnswer = z.object({ defaultDrive: z.string(), previous: z.string().nullable() });
+export const driveRemoveAnswer = z.object({ name: z.string(), removed: z.literal(true), credentialsDestroyed: z.boolean() });

@@ -241,3 +241,14 @@ export const dueOut = z.object({
     }),
   ),
 });
+
+export const secretListQuery = z.strictObject({
+  prefix: secretPrefixSchema.default(''),
+  after: secretPathSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export const secretListAnswer = z.object({ secrets: z.array(summaryOut), next: z.string().nullable() });
+export const metadataUpdateAnswer = z.object({ path: z.string(), pruned: z.array(z.number()) });
+export const destroyAllAnswer = z.object({ path: z.string(), destroyed: z.literal(true), versions: z.number() });
+export const rollbackBody = z.strictObject({ version: versionNumber, cas: cas.optional() });
+export const secretsDueQuery = z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(0) });

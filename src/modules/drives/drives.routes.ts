@@ -13,15 +13,7 @@ import { z } from 'zod';
 import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
-import {
-  cloudCredential,
-  diagnosisOut,
-  driveInputSchema,
-  driveOut,
-  driveNameSchema,
-  driveParams,
-  type DriveInput,
-} from '../../contracts/drives.ts';
+import { cloudCredential, diagnosisOut, driveAddAnswer, driveRemoveAnswer, driveInputSchema, driveNameSchema, driveOut, driveParams, driveUsageAnswer, driveHealthAnswer, driveCredentialsAnswer, driveCredentialsBody, type DriveInput, defaultDriveAnswer, defaultDriveBody } from '../../contracts/drives.ts';
 import type { DrivesService, DriveView } from './drives.service.ts';
 
 export interface DrivesRoutesDeps {
@@ -143,7 +135,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       schema: {
         params: workspaceParams,
         body: driveInputSchema,
-        response: { 201: z.object({ drive: driveOut, diagnosis: diagnosisOut }) },
+        response: { 201: driveAddAnswer },
       },
       handler: async (ctx) => {
         const { input, actor, event, commit } = ctx;
@@ -167,7 +159,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       mustExist: NO_SUCH_DRIVE,
       schema: {
         params: driveParams,
-        response: { 200: z.object({ versions: z.number(), bytes: z.number(), datasets: z.array(z.string()) }) },
+        response: { 200: driveUsageAnswer },
       },
       handler: async ({ input }) =>
         (await usageOf?.(input.params.ws, input.params.name)) ?? { versions: 0, bytes: 0, datasets: [] },
@@ -183,17 +175,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       schema: {
         params: driveParams,
         response: {
-          200: z.object({
-            checks: z.array(
-              z.object({
-                checkedAt: z.string(),
-                ok: z.boolean(),
-                code: z.string().nullable(),
-                failedStep: z.string().nullable(),
-                latencyMs: z.number().nullable(),
-              }),
-            ),
-          }),
+          200: driveHealthAnswer,
         },
       },
       handler: async ({ input }) => ({ checks: await drives.history(input.params.ws, input.params.name) }),
@@ -211,8 +193,8 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       reauth: true,
       schema: {
         params: driveParams,
-        body: z.strictObject({ credentials: cloudCredential }),
-        response: { 200: z.object({ drive: driveOut, diagnosis: diagnosisOut }) },
+        body: driveCredentialsBody,
+        response: { 200: driveCredentialsAnswer },
       },
       handler: async ({ input, actor, event, commit }) => {
         const { ws, name } = input.params;
@@ -233,8 +215,8 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       resource: 'workspace',
       schema: {
         params: workspaceParams,
-        body: z.strictObject({ drive: driveNameSchema }),
-        response: { 200: z.object({ defaultDrive: z.string(), previous: z.string().nullable() }) },
+        body: defaultDriveBody,
+        response: { 200: defaultDriveAnswer },
       },
       handler: async ({ trx, input, event }) => {
         const { previous } = await drives.setDefault(trx, input.params.ws, input.body.drive);
@@ -252,7 +234,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       mustExist: NO_SUCH_DRIVE,
       schema: {
         params: driveParams,
-        response: { 200: z.object({ name: z.string(), removed: z.literal(true), credentialsDestroyed: z.boolean() }) },
+        response: { 200: driveRemoveAnswer },
       },
       handler: async ({ trx, input }) => {
         const out = await drives.remove(trx, input.params.ws, input.params.name);

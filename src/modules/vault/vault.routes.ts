@@ -16,25 +16,7 @@ import { isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import type { Database } from '../../db/schema.ts';
 import { workspaceParams } from '../../contracts/common.ts';
-import {
-  cas,
-  changedOut,
-  dueOut,
-  metadataInputSchema,
-  metadataOut,
-  pathParams,
-  revealOut,
-  SECRET_TYPES,
-  secretPathSchema,
-  secretPrefixSchema,
-  summaryOut,
-  typedValueVariants,
-  versionList,
-  versionNumber,
-  versionOut,
-  versionQuery,
-  writeOut,
-} from '../../contracts/vault.ts';
+import { cas, changedOut, dueOut, metadataInputSchema, metadataOut, pathParams, revealOut, SECRET_TYPES, destroyAllAnswer, secretListAnswer, secretListQuery, secretsDueQuery, secretPathSchema, secretPrefixSchema, metadataUpdateAnswer, rollbackBody, summaryOut, typedValueVariants, versionList, versionNumber, versionOut, versionQuery, writeOut } from '../../contracts/vault.ts';
 import { route, type Input, type Loaded, type RouteDef } from '../../http/route.ts';
 import type { SealedVersion, VaultService } from './vault.service.ts';
 import type { Kysely } from 'kysely';
@@ -97,12 +79,8 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       resource: 'workspace',
       schema: {
         params: workspaceParams,
-        querystring: z.strictObject({
-          prefix: secretPrefixSchema.default(''),
-          after: secretPathSchema.optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-        }),
-        response: { 200: z.object({ secrets: z.array(summaryOut), next: z.string().nullable() }) },
+        querystring: secretListQuery,
+        response: { 200: secretListAnswer },
       },
       handler: async ({ input, allowed, event }) => {
         const { ws: w } = input.params;
@@ -225,7 +203,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       schema: {
         params: pathParams,
         body: metadataInputSchema,
-        response: { 200: z.object({ path: z.string(), pruned: z.array(z.number()) }) },
+        response: { 200: metadataUpdateAnswer },
       },
       resource: async ({ params, body }) => {
         const prior = await vault.resourceOf(db, params.ws, params['*']);
@@ -254,7 +232,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       reauth: true,
       schema: {
         params: pathParams,
-        response: { 200: z.object({ path: z.string(), destroyed: z.literal(true), versions: z.number() }) },
+        response: { 200: destroyAllAnswer },
       },
       handler: async ({ trx, input, event }) => {
         const versions = await vault.destroySecret(trx, input.params.ws, input.params['*']);
@@ -285,7 +263,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       mustExist: NO_SUCH_SECRET,
       schema: {
         params: pathParams,
-        body: z.strictObject({ version: versionNumber, cas: cas.optional() }),
+        body: rollbackBody,
         response: { 200: writeOut },
       },
       handler: async ({ trx, actor, input, event }) => {
@@ -310,7 +288,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       resource: 'workspace',
       schema: {
         params: workspaceParams,
-        querystring: z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(0) }),
+        querystring: secretsDueQuery,
         response: { 200: dueOut },
       },
       handler: async ({ input, allowed, event }) => {
