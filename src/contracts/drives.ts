@@ -181,4 +181,8 @@ export const driveCredentialsBody = z.strictObject({ credentials: cloudCredentia
 export const driveCredentialsAnswer = z.object({ drive: driveOut, diagnosis: diagnosisOut });
 export const defaultDriveBody = z.strictObject({ drive: driveNameSchema });
 export const defaultDriveAnswer = z.object({ defaultDrive: z.string(), previous: z.string().nullable() });
-export const driveRemoveAnswer = z.object({ name: z.string(), removed: z.literal(true), credentialsDestroyed: z.boolean() });
+export const driveRemoveAnswer = z.object({
+  name: z.string(),
+  removed: z.literal(true),
+  credentialsDestroyed: z.boolean(),
+});

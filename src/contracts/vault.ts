@@ -151,7 +151,9 @@ const plain = (max: number) =>
     .string()
     .max(max)
     .refine((s) => !CONTROL.test(s), 'must not contain control characters');
-export const fieldName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'field names are 1–64 characters of A–Z a–z 0–9 . _ -');
+export const fieldName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'field names are 1–64 characters of A–Z a–z 0–9 . _ -');
 export const DURATION = /^([1-9][0-9]{0,4})([mhd])$/;
 export const UNIT = { m: 60, h: 3600, d: 86_400 } as const;
 
@@ -217,7 +219,12 @@ export const metadataOut = summaryOut.extend({
   createdBy: z.string(),
   versions: z.array(versionOut),
 });
-export const writeOut = z.object({ path: z.string(), version: z.number(), created: z.boolean(), pruned: z.array(z.number()) });
+export const writeOut = z.object({
+  path: z.string(),
+  version: z.number(),
+  created: z.boolean(),
+  pruned: z.array(z.number()),
+});
 export const changedOut = z.object({ path: z.string(), versions: z.array(z.number()) });
 export const revealOut = z.object({
   path: z.string(),

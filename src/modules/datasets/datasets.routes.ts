@@ -17,7 +17,17 @@ import { AppError, isAppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from './datasets.service.ts';
 import { datasetLoader, datasetRef, NO_SUCH_DATASET } from './datasets.resource.ts';
-import { datasetListAnswer, datasetListQuery, datasetOut, datasetParams, deletedOut, descriptionSchema, patchBody, versionOut, versionParams } from '../../contracts/datasets.ts';
+import {
+  datasetListAnswer,
+  datasetListQuery,
+  datasetOut,
+  datasetParams,
+  deletedOut,
+  descriptionSchema,
+  patchBody,
+  versionOut,
+  versionParams,
+} from '../../contracts/datasets.ts';
 
 export interface DatasetsRoutesDeps {
   datasets: DatasetsService;

@@ -28,7 +28,25 @@ import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService, VersionView } from './datasets.service.ts';
 import { datasetLoader, NO_SUCH_DATASET } from './datasets.resource.ts';
 import type { UploadSessions } from './datasets.uploads.ts';
-import { createdOut, datasetParams, descriptionSchema, filenameSchema, formFields, MAX_PART_SIZE, MAX_PARTS, mediaTypeSchema, MIN_PART_SIZE, one, rawUploadQuery, sessionId, sessionOut, sessionParams, sha256Schema, uploadPartAnswer, uploadSessionBody } from '../../contracts/datasets.ts';
+import {
+  createdOut,
+  datasetParams,
+  descriptionSchema,
+  filenameSchema,
+  formFields,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  mediaTypeSchema,
+  MIN_PART_SIZE,
+  one,
+  rawUploadQuery,
+  sessionId,
+  sessionOut,
+  sessionParams,
+  sha256Schema,
+  uploadPartAnswer,
+  uploadSessionBody,
+} from '../../contracts/datasets.ts';
 
 export interface DatasetUploadRoutesDeps {
   datasets: DatasetsService;
@@ -66,7 +84,6 @@ function fileBytes(file: Readable): Readable {
 }
 
 const base = '/api/v1/workspaces/:ws/datasets/:name';
-
 
 const mediaTypeOf = (contentType: string | undefined) =>
   String(contentType ?? '')

@@ -13,7 +13,23 @@ import { z } from 'zod';
 import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
-import { cloudCredential, diagnosisOut, driveAddAnswer, driveRemoveAnswer, driveInputSchema, driveNameSchema, driveOut, driveParams, driveUsageAnswer, driveHealthAnswer, driveCredentialsAnswer, driveCredentialsBody, type DriveInput, defaultDriveAnswer, defaultDriveBody } from '../../contracts/drives.ts';
+import {
+  cloudCredential,
+  diagnosisOut,
+  driveAddAnswer,
+  driveRemoveAnswer,
+  driveInputSchema,
+  driveNameSchema,
+  driveOut,
+  driveParams,
+  driveUsageAnswer,
+  driveHealthAnswer,
+  driveCredentialsAnswer,
+  driveCredentialsBody,
+  type DriveInput,
+  defaultDriveAnswer,
+  defaultDriveBody,
+} from '../../contracts/drives.ts';
 import type { DrivesService, DriveView } from './drives.service.ts';
 
 export interface DrivesRoutesDeps {

@@ -7,11 +7,11 @@ import { z } from 'zod';
 import type { JsonValue } from '../../core/audit/event.ts';
 import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import { policyName, savePolicyRequest, type PolicyOut } from './policies.contracts.ts';
+import { policyName, savePolicyRequest, type PolicyOut } from '../../contracts/policies.ts';
 import type { PoliciesService } from './policies.service.ts';
+import { nameParams } from '../../contracts/policies.ts';
 
 const base = '/api/v1/workspaces/:ws/data-policies';
-const nameParams = z.object({ ws: workspaceId, name: policyName });
 const policyRef = (ws: string, name: string) => ({ type: 'data-policy', id: name, workspace: ws });
 const json = (p: PolicyOut | null): JsonValue => (p ? (JSON.parse(JSON.stringify(p)) as JsonValue) : null);
 

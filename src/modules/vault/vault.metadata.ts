@@ -15,7 +15,6 @@ export function durationText(seconds: number): string {
   return `${Math.round(seconds / UNIT.m)}m`;
 }
 
-
 /** Column values for a metadata patch (only the fields given). */
 export function metadataColumns(m: MetadataInput | undefined) {
   const out: Partial<{

@@ -16,7 +16,31 @@ import { isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import type { Database } from '../../db/schema.ts';
 import { workspaceParams } from '../../contracts/common.ts';
-import { cas, changedOut, dueOut, metadataInputSchema, metadataOut, pathParams, revealOut, SECRET_TYPES, destroyAllAnswer, secretListAnswer, secretListQuery, secretsDueQuery, secretPathSchema, secretPrefixSchema, metadataUpdateAnswer, rollbackBody, summaryOut, typedValueVariants, versionList, versionNumber, versionOut, versionQuery, writeOut } from '../../contracts/vault.ts';
+import {
+  cas,
+  changedOut,
+  dueOut,
+  metadataInputSchema,
+  metadataOut,
+  pathParams,
+  revealOut,
+  SECRET_TYPES,
+  destroyAllAnswer,
+  secretListAnswer,
+  secretListQuery,
+  secretsDueQuery,
+  secretPathSchema,
+  secretPrefixSchema,
+  metadataUpdateAnswer,
+  rollbackBody,
+  summaryOut,
+  typedValueVariants,
+  versionList,
+  versionNumber,
+  versionOut,
+  versionQuery,
+  writeOut,
+} from '../../contracts/vault.ts';
 import { route, type Input, type Loaded, type RouteDef } from '../../http/route.ts';
 import type { SealedVersion, VaultService } from './vault.service.ts';
 import type { Kysely } from 'kysely';

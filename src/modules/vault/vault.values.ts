@@ -21,7 +21,6 @@ export interface CertificateInfo {
   fingerprint256: string;
 }
 
-
 /**
  * Checks what zod cannot (size of the whole value, PEM that parses, a private key matching its
  * certificate) and returns the JSON to seal plus certificate facts. Throws VALIDATION_FAILED with

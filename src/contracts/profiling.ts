@@ -1,0 +1,3 @@
+/** Profiles of tabular versions (issue 18). Zod only. */
+import { z } from 'zod';
+export { versionParams } from './datasets.ts';
