@@ -52,7 +52,10 @@ import type {
   UserAttributes,
   WorkspaceUser,
   DatasetProfile,
-} from './api-types.ts';
+  SecretWrite,
+  UploadSessionInput,
+} from '../contracts/index.ts';
+export type { UploadSessionInput } from '../contracts/index.ts';
 
 /** A problem+json answer (status ≥ 400) as an error: its code, title, detail and the whole body. */
 export class ApiError extends Error {
@@ -215,21 +218,6 @@ export const paths = {
   driveCredentials: (w: string, name: string) => `${driveBase(w, name)}/credentials`,
   secretsDue: (w: string, withinDays: number) => `${wsBase(w)}/secrets-due${query({ withinDays })}`,
 };
-
-/** The body of `POST …/datasets/:name/uploads` (a resumable upload session). */
-export interface UploadSessionInput {
-  size: number;
-  sha256?: string;
-  /** Plaintext bytes per part (a multiple of 64 KiB); default: the server's. */
-  partSize?: number;
-  drive?: string;
-  filename?: string;
-  mediaType?: string;
-  description?: string;
-  tags?: string[];
-}
-
-type SecretWrite = { path: string; version: number; created: boolean; pruned: number[] };
 
 export function createApi(t: JsonTransport) {
   const p = paths;

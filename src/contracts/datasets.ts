@@ -130,3 +130,6 @@ export const datasetListAnswer = z.object({
 });
 
 export const uploadPartAnswer = z.object({ part: z.number(), size: z.number(), alreadyStored: z.boolean() });
+
+/** `GET …/datasets/:name`: the dataset and its committed versions. */
+export const datasetDetailOut = datasetOut.extend({ versions: z.array(versionOut) });

@@ -144,3 +144,12 @@ export const userMfaResetAnswer = z.object({ reset: z.literal(true), sessionsEnd
 export const memberListAnswer = z.object({
   members: z.array(z.object({ id: z.string(), email: z.string(), displayName: z.string() })),
 });
+/** Where the caller is a member, and as what (the console's workspace switcher). */
+export const membershipOut = z.object({ id: z.string(), name: z.string(), roles: z.array(z.string()) });
+/** `GET /api/v1/auth/me`. */
+export const meAnswer = sessionInfoOut.extend({
+  csrfToken: z.string().optional(),
+  workspaces: z.array(membershipOut),
+  /** Unused recovery codes (null without MFA). */
+  recoveryCodesLeft: z.number().nullable(),
+});

@@ -42,3 +42,31 @@ export const savedQueryAnswer = z.object({
   rows: z.number(),
   read: z.array(z.string()),
 });
+
+export const RESULT_FILE_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
+export const resultFileFormat = z.enum(RESULT_FILE_FORMATS);
+/** A column of a governed read: its name and DuckDB type (`BIGINT`, `VARCHAR`, `DATE`, …). */
+export const resultColumnOut = z.object({ name: z.string(), type: z.string(), nullable: z.boolean().optional() });
+/**
+ * `GET …/datasets/:name/versions/:v/preview`: the schema and the first rows. Values are JSON:
+ * 64-bit integers and decimals travel as strings (exact), dates and times as ISO text.
+ */
+export const datasetPreviewOut = z.object({
+  dataset: z.string(),
+  version: z.number(),
+  format: z.string(),
+  columns: z.array(resultColumnOut),
+  rows: z.array(z.array(z.unknown())),
+  /** Rows in the version, when known without reading it whole (null for a prefix-only preview). */
+  rowCount: z.number().nullable(),
+  /** Plaintext bytes decrypted to answer. */
+  decryptedBytes: z.number(),
+});
+/** `POST …/query` with `format: 'json'`: typed columns and at most `limit` rows. */
+export const queryResultOut = z.object({
+  columns: z.array(resultColumnOut),
+  rows: z.array(z.array(z.unknown())),
+  rowCount: z.number(),
+  /** More rows existed than the limit. */
+  truncated: z.boolean(),
+});

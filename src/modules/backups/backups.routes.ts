@@ -3,9 +3,9 @@
  * backup holds the whole installation. Long work (create, verify, prune) runs as `explicit`: its
  * event is committed before the work starts (fail-closed), and the answer says how it ended.
  */
-import { z } from 'zod';
+
 import { route, type RouteDef } from '../../http/route.ts';
-import { backupIdSchema } from './backups.manifest.ts';
+
 import type { BackupsService } from './backups.service.ts';
 import { createBody, idParams, nameParams, targetBody } from '../../contracts/backups.ts';
 

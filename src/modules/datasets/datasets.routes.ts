@@ -10,20 +10,20 @@
  * tags; removing a tag needs the content-read right under the current tags, so nobody lifts a
  * tag rule they are themselves held to.
  */
-import { z } from 'zod';
-import { CONTROL, datasetNameSchema, pageLimit, tag, versionNo, workspaceParams } from '../../contracts/common.ts';
+
+import { workspaceParams } from '../../contracts/common.ts';
 import type { Actor } from '../../core/actor.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from './datasets.service.ts';
 import { datasetLoader, datasetRef, NO_SUCH_DATASET } from './datasets.resource.ts';
 import {
+  datasetDetailOut,
   datasetListAnswer,
   datasetListQuery,
   datasetOut,
   datasetParams,
   deletedOut,
-  descriptionSchema,
   patchBody,
   versionOut,
   versionParams,
@@ -109,7 +109,7 @@ export function datasetsRoutes({ datasets, rawReadGuard }: DatasetsRoutesDeps): 
       run: 'read',
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
-      schema: { params: datasetParams, response: { 200: datasetOut.extend({ versions: z.array(versionOut) }) } },
+      schema: { params: datasetParams, response: { 200: datasetDetailOut } },
       handler: async ({ input, row }) => ({
         name: row.name,
         description: row.description,

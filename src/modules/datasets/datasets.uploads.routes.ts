@@ -22,7 +22,7 @@ import path from 'node:path';
 import { PassThrough, Readable, finished } from 'node:stream';
 import type {} from '@fastify/multipart';
 import { z } from 'zod';
-import { tag } from '../../contracts/common.ts';
+
 import { AppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService, VersionView } from './datasets.service.ts';
@@ -31,19 +31,14 @@ import type { UploadSessions } from './datasets.uploads.ts';
 import {
   createdOut,
   datasetParams,
-  descriptionSchema,
   filenameSchema,
   formFields,
   MAX_PART_SIZE,
   MAX_PARTS,
   mediaTypeSchema,
-  MIN_PART_SIZE,
-  one,
   rawUploadQuery,
-  sessionId,
   sessionOut,
   sessionParams,
-  sha256Schema,
   uploadPartAnswer,
   uploadSessionBody,
 } from '../../contracts/datasets.ts';

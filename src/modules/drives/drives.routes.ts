@@ -10,16 +10,14 @@
  * code (DRIVE_AUTH_FAILED …) and the report under `diagnosis`.
  */
 import { z } from 'zod';
-import { workspaceId, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
 import {
-  cloudCredential,
   diagnosisOut,
   driveAddAnswer,
   driveRemoveAnswer,
   driveInputSchema,
-  driveNameSchema,
   driveOut,
   driveParams,
   driveUsageAnswer,

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { memberOf, refuse, refuseEverywhere, rolesOf } from './identity.route-rules.ts';
 import type { IdentityModule } from './identity.service.ts';
@@ -23,11 +23,9 @@ import { refuseAttributes, refuseManage } from './role-rules.ts';
 import {
   memberListAnswer,
   memberParams,
-  userAttributes,
   userMfaResetAnswer,
   userAttributesAnswer,
   userAttributesBody,
-  words,
 } from '../../contracts/identity.ts';
 
 export interface MemberRoutesDeps {

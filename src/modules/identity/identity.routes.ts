@@ -12,19 +12,16 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
+import { workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { ROLES } from '../../db/tables/identity.ts';
 import { memberOf as memberIn, refuse, refuseEverywhere, rolesOf } from './identity.route-rules.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseAttributes, refuseGrant, refuseManage } from './role-rules.ts';
 import {
-  attributes,
-  attrValue,
   memberParams,
   role,
   saOut,
-  scope,
   serviceAccountCreateBody,
   tokenBody,
   tokenCreated,

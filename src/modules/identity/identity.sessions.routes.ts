@@ -23,6 +23,7 @@ import type { User } from './identity.users.store.ts';
 import { csrfTokenFor } from './tokens-crypto.ts';
 import {
   code,
+  meAnswer,
   email,
   password,
   mfaEnrolVerifyAnswer,
@@ -178,12 +179,7 @@ export function sessionRoutes({ identity, onSetupComplete }: SessionRoutesDeps):
       unaudited: "answers only the caller's own identity; the console reads it on every page load",
       schema: {
         response: {
-          200: sessionInfoOut.extend({
-            csrfToken: z.string().optional(),
-            workspaces: z.array(z.object({ id: z.string(), name: z.string(), roles: z.array(z.string()) })),
-            /** Unused recovery codes (null without MFA). */
-            recoveryCodesLeft: z.number().nullable(),
-          }),
+          200: meAnswer,
         },
       },
       handler: async ({ request, actor }) => {

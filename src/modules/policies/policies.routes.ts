@@ -3,11 +3,11 @@
  * Every change commits with its audit event, which carries the policy before and after (policy
  * documents are not secret: they name columns and conditions, the keyed-hash key is never in one).
  */
-import { z } from 'zod';
+
 import type { JsonValue } from '../../core/audit/event.ts';
-import { workspaceId, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import { policyName, savePolicyRequest, type PolicyOut } from '../../contracts/policies.ts';
+import { savePolicyRequest, type PolicyOut } from '../../contracts/policies.ts';
 import type { PoliciesService } from './policies.service.ts';
 import { nameParams } from '../../contracts/policies.ts';
 

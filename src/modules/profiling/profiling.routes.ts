@@ -5,7 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { datasetNameSchema, versionNo, workspaceId } from '../../contracts/common.ts';
+
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from '../datasets/index.ts';
 import type { ProfilingService } from './profiling.service.ts';

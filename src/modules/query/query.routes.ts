@@ -15,24 +15,17 @@
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { datasetNameSchema, tag, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { AppError } from '../../core/errors.ts';
-import { datasetParams, descriptionSchema, versionOut } from '../../contracts/datasets.ts';
+import { datasetParams } from '../../contracts/datasets.ts';
 import type { DatasetsService } from '../datasets/index.ts';
-import { driveNameSchema } from '../../contracts/drives.ts';
+
 import { MAX_SQL_LENGTH } from './query.sql-check.ts';
 import type { QueryService, ResultFormat } from './query.service.ts';
 import type { ReadWhy } from './query.relation.ts';
 import type { JsonValue } from '../../core/audit/event.ts';
-import {
-  savedQueryAnswer,
-  previewQuery,
-  queryBody,
-  saveBody,
-  simulateAs,
-  versionParams,
-} from '../../contracts/query.ts';
+import { savedQueryAnswer, previewQuery, queryBody, saveBody, versionParams } from '../../contracts/query.ts';
 
 export interface QueryRoutesDeps {
   query: QueryService;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { route, type RouteDef } from '../../http/route.ts';
 import { classesUpdateSchema } from './retention.classes.ts';
 import type { RetentionService } from './retention.service.ts';
-import { holdBody, holdParams, plain, userParams, wsBody, wsParams } from '../../contracts/retention.ts';
+import { holdBody, holdParams, userParams, wsBody, wsParams } from '../../contracts/retention.ts';
 
 const SETTINGS = { type: 'retention-settings', id: 'all' } as const;
 

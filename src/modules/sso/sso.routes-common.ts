@@ -1,9 +1,7 @@
 /** What the single sign-on routes share: the pending-sign-in cookie, `returnTo`, the provider id. */
-import { z } from 'zod';
 
 import type { AuditWriter } from '../identity/index.ts';
 import type { SsoModule } from './sso.service.ts';
-import { providerId, providerParams, returnTo } from '../../contracts/sso.ts';
 
 export const SSO_COOKIE = '__Host-sr_sso';
 /** The pending-sign-in cookie must survive the IdP's cross-site POST (SAML), hence SameSite=None. */

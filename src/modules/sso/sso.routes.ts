@@ -18,7 +18,7 @@ import { AppError } from '../../core/errors.ts';
 
 import { route, type RouteDef } from '../../http/route.ts';
 
-import { eventsOf, refuseGrant, ROLES, type Role } from '../identity/index.ts';
+import { eventsOf, refuseGrant, type Role } from '../identity/index.ts';
 
 import { type Provider } from './sso.providers.ts';
 
@@ -31,7 +31,6 @@ import {
   providerInput,
   providerOut,
   providerParams,
-  publicProviderOut,
   returnTo,
   providerWriteBody,
   ssoSettingsOut,
