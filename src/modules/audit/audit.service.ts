@@ -3,12 +3,7 @@
  * export, HMAC fingerprints, verification and search. See NOTES.md for the invariants.
  */
 import type { Kysely } from 'kysely';
-import {
-  hmacValue,
-  auditEventDraftSchema,
-  type AuditEventDraft,
-  type AuditEventInput,
-} from '../../core/audit/event.ts';
+import { hmacValue, auditEventDraftSchema, type AuditEventInput } from '../../core/audit/event.ts';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
 import type { VerifyReport } from '../../core/audit/verify.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
