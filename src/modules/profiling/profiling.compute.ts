@@ -20,9 +20,10 @@
  *   fewer than `k` rows (its count is null), and top values seen fewer than `k` times.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { MAX_PROFILE_COLUMNS } from '../../contracts/profiling.ts';
 import { classifyColumn, type Finding } from './detect/classify.ts';
 
-export const MAX_COLUMNS = 500;
+export const MAX_COLUMNS = MAX_PROFILE_COLUMNS;
 const SAMPLE_ROWS = 1000;
 const TOP_K = 5;
 const TOP_CANDIDATES = 20;

@@ -13,37 +13,25 @@
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { CONTROL, datasetNameSchema, tag, versionNo, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from '../datasets/index.ts';
-import { publishAnswer, publishBody } from './profiling.contracts.ts';
 import type { ProfilingService } from './profiling.service.ts';
+import {
+  columnParams,
+  columnTagsAnswer,
+  columnTagsBody,
+  datasetParams,
+  publishAnswer,
+  publishBody,
+  publishedProfilesAnswer,
+  recomputeAnswer,
+  versionParams,
+} from '../../contracts/profiling.ts';
 
 export interface ProfilingRoutesDeps {
   profiling: ProfilingService;
   datasets: Pick<DatasetsService, 'find'>;
 }
-
-const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
-const columnParams = z.object({
-  ws: workspaceId,
-  name: datasetNameSchema,
-  col: z
-    .string()
-    .min(1)
-    .max(128)
-    .refine((s) => !CONTROL.test(s), 'a column name has no control characters'),
-});
-export const columnTagsBody = z.strictObject({
-  confirmed: z.array(tag).max(32).default([]),
-  rejected: z.array(tag).max(32).default([]),
-});
-const columnTag = z.object({
-  tag: z.string(),
-  status: z.enum(['suggested', 'confirmed', 'rejected']),
-  source: z.enum(['detected', 'steward']),
-});
-export const columnTagsAnswer = z.object({ column: z.string(), tags: z.array(columnTag) });
 
 function abortOnClose(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
@@ -96,7 +84,7 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       status: 202,
       resource: dataset,
       mustExist: 'No such dataset in this workspace.',
-      schema: { params: versionParams },
+      schema: { params: versionParams, response: { 202: recomputeAnswer } },
       handler: async ({ input, event, commit }) => {
         const { ws, name, v } = input.params;
         event.details({ datasets: [`${name}@v${v}`] });
@@ -153,7 +141,7 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       resource: dataset,
       bodyLimit: 8 * 1024 * 1024,
       schema: {
-        params: z.object({ ws: workspaceId, name: datasetNameSchema }),
+        params: datasetParams,
         body: publishBody,
         response: { 201: publishAnswer },
       },
@@ -181,7 +169,7 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       run: 'read',
       resource: dataset,
       mustExist: 'No such dataset in this workspace.',
-      schema: { params: z.object({ ws: workspaceId, name: datasetNameSchema }) },
+      schema: { params: datasetParams, response: { 200: publishedProfilesAnswer } },
       handler: async ({ input, reply, allowed, resource }) => {
         void reply.header('cache-control', 'no-store');
         const includeValues = allowed('dataset.data.preview', resource);

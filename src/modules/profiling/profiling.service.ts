@@ -32,7 +32,7 @@ import {
   type Profile,
 } from './profiling.compute.ts';
 import { drift, type Drift } from './profiling.drift.ts';
-import { sanitizePublished, type PublishBody } from './profiling.contracts.ts';
+import { sanitizePublished, type PublishBody } from './profiling.publish.ts';
 import * as store from './profiling.store.ts';
 
 export interface ProfilingDeps {

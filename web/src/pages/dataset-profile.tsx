@@ -9,7 +9,7 @@
  */
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { ColumnTag, DatasetProfile, DatasetVersion, ProfileColumn } from '../../../src/client/api-types.ts';
+import type { ColumnTag, DatasetProfile, DatasetVersion, ProfileColumn } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { bytes, when } from '../lib/format.ts';
 import { useWorkspace } from '../lib/session.tsx';
