@@ -18,12 +18,14 @@ import { filterSql, quoteIdent, type Filter, type Value } from './policies.filte
 export interface RelationPlan {
   /** Columns the reader does not get at all. */
   exclude: string[];
-  /** Column → the expression that replaces it. */
-  replace: { column: string; sql: string }[];
+  /** Column → the expression that replaces it (`cacheable`: a keyed hash, see query.copies.ts). */
+  replace: { column: string; sql: string; cacheable?: boolean }[];
   /** Row filters, all of which must hold (over the raw columns). */
   where: string[];
   params: Record<string, Value>;
   why: ReadWhy;
+  /** Names the keyed-hash key (a one-way fingerprint of it), for cached hash columns. */
+  cacheId?: string;
 }
 
 export interface ApplicablePolicy {
@@ -65,6 +67,8 @@ export interface HashKey {
   /** Hex of the HMAC inner and outer padded keys (key ⊕ ipad, key ⊕ opad), 64 bytes each. */
   inner: string;
   outer: string;
+  /** A one-way fingerprint of the key (HMAC of a fixed label under it): names cached hash columns. */
+  id: string;
 }
 
 const int = (n: number): string => {
@@ -141,12 +145,18 @@ export function compilePlan(
       masks.set(lc, { mask: m, by: p.name });
       why.masked[m.column] = [p.name];
     }
-  const replace = [...masks.values()].map(({ mask }) => ({ column: mask.column, sql: maskSql(mask, bind, key) }));
+  let cacheId: string | undefined;
+  const replace = [...masks.values()].map(({ mask }) => {
+    const sql = maskSql(mask, bind, key);
+    if (mask.kind !== 'keyed_hash') return { column: mask.column, sql };
+    cacheId = key().id;
+    return { column: mask.column, sql, cacheable: true };
+  });
   const where: string[] = [];
   for (const p of applicable)
     if (p.filter) {
       where.push(filterSql(p.filter, (a) => readerValue(reader, a), `${prefix}f${where.length}_`, params));
       why.filteredBy.push(p.name);
     }
-  return { exclude: [...hidden.values()], replace, where, params, why };
+  return { exclude: [...hidden.values()], replace, where, params, why, ...(cacheId ? { cacheId } : {}) };
 }

@@ -8,7 +8,7 @@
  * that commit the previous version stays in force; readers load policies per read, so the new
  * version applies from the next read after the commit.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
@@ -89,7 +89,8 @@ export function createPoliciesService(deps: PoliciesDeps) {
       for (let i = 0; i < key.length; i++) out[i] = out[i]! ^ key[i]!;
       return out.toString('hex');
     };
-    const hk = { inner: pad(0x36), outer: pad(0x5c) };
+    const id = createHmac('sha256', key).update('strongroom keyed-hash cache id').digest('hex').slice(0, 32);
+    const hk = { inner: pad(0x36), outer: pad(0x5c), id };
     key.fill(0);
     return hk;
   }

@@ -208,10 +208,12 @@ export function createQueryService(deps: QueryDeps) {
       try {
         const notFound = () => new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
         const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
-        const copy = await deps.copies.acquire({ workspaceId: ws, dataset: name, ...v });
+        const source = { workspaceId: ws, dataset: name, tags: v.tags };
+        const plan = (await deps.policies?.planFor(actor, source, 'sr_0_')) ?? null;
+        const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: name, ...v }, plan);
         return await withEngine(copy, opts.signal, async (conn) => {
           const scan = { kind: 'parquet' as const, path: copy.path };
-          const rel = readerRelation(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan });
+          const rel = readerRelation(actor, { ...source, version: v.version, scan }, plan, copy.precomputed);
           return work(conn, rel, { version: v.version, format: v.format });
         });
       } finally {

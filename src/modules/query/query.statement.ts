@@ -117,12 +117,13 @@ export async function prepareStatement(
           });
         plan = (await deps.policies?.planFor(as, source, prefix)) ?? null;
       }
-      const copy = await deps.copies.acquire({ workspaceId: ws, dataset: v.name, ...v });
+      const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: v.name, ...v }, plan);
       held.push(copy);
       const rel = readerRelation(
         actor,
         { ...source, version: v.version, scan: { kind: 'parquet', path: copy.path } },
         plan,
+        copy.precomputed,
       );
       if (plan) why[`${v.name}@v${v.version}`] = plan.why;
       Object.assign(params, rel.params);
