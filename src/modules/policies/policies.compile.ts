@@ -158,5 +158,11 @@ export function compilePlan(
       where.push(filterSql(p.filter, (a) => readerValue(reader, a), `${prefix}f${where.length}_`, params));
       why.filteredBy.push(p.name);
     }
+  for (const p of applicable)
+    if (p.body.minGroupSize !== undefined) {
+      why.threshold ??= { minGroupSize: p.body.minGroupSize, by: [] };
+      why.threshold.minGroupSize = Math.max(why.threshold.minGroupSize, p.body.minGroupSize);
+      why.threshold.by.push(p.name);
+    }
   return { exclude: [...hidden.values()], replace, where, params, why, ...(cacheId ? { cacheId } : {}) };
 }

@@ -62,9 +62,11 @@ export const policyBody = z
     masks: z.array(maskSchema).max(200).default([]),
     hide: z.array(columnName).max(200).default([]),
     rowFilter: z.string().min(1).max(MAX_FILTER_LENGTH).optional(),
+    /** Aggregation threshold: the reader sees only aggregates over groups of at least this many rows. */
+    minGroupSize: z.number().int().min(2).max(1_000_000).optional(),
   })
-  .refine((p) => p.masks.length > 0 || p.hide.length > 0 || p.rowFilter !== undefined, {
-    message: 'a policy needs at least one effect: masks, hide or rowFilter',
+  .refine((p) => p.masks.length > 0 || p.hide.length > 0 || p.rowFilter !== undefined || p.minGroupSize !== undefined, {
+    message: 'a policy needs at least one effect: masks, hide, rowFilter or minGroupSize',
   })
   .refine((p) => new Set(p.masks.map((m) => m.column.toLowerCase())).size === p.masks.length, {
     message: 'a policy masks each column at most once',
@@ -98,4 +100,6 @@ export interface ReadWhy {
   filteredBy: string[];
   /** The reader read raw data under `dataset.read.unmasked` although policies target it. */
   unmasked?: boolean;
+  /** Aggregation threshold: only aggregates over groups of at least `minGroupSize` rows (`by`: policies). */
+  threshold?: { minGroupSize: number; by: string[] };
 }

@@ -207,7 +207,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
       const plan = await lookup.planFor(reader, { workspaceId: ws, dataset, tags }, 'sr_0_');
       if (plan && !plan.why.unmasked)
         throw new AppError('FORBIDDEN', {
-          detail: `Data policies (${[...new Set([...Object.values(plan.why.masked).flat(), ...Object.values(plan.why.hidden).flat(), ...plan.why.filteredBy])].join(', ')}) apply to you on this dataset: download its export (…/versions/N/export), which applies them.`,
+          detail: `Data policies (${[...new Set([...Object.values(plan.why.masked).flat(), ...Object.values(plan.why.hidden).flat(), ...plan.why.filteredBy, ...(plan.why.threshold?.by ?? [])])].join(', ')}) apply to you on this dataset: download its export (…/versions/N/export), which applies them.`,
         });
     },
 

@@ -48,6 +48,8 @@ export interface ReadWhy {
   hidden: Record<string, string[]>;
   filteredBy: string[];
   unmasked?: boolean;
+  /** Aggregation threshold: only aggregates over groups of at least `minGroupSize` rows (`by`: policies). */
+  threshold?: { minGroupSize: number; by: string[] };
 }
 
 /**

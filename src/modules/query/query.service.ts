@@ -210,6 +210,11 @@ export function createQueryService(deps: QueryDeps) {
         const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
         const source = { workspaceId: ws, dataset: name, tags: v.tags };
         const plan = (await deps.policies?.planFor(actor, source, 'sr_0_')) ?? null;
+        if (plan?.why.threshold)
+          throw new AppError('FORBIDDEN', {
+            detail: `${name} answers only aggregate queries over groups of at least ${plan.why.threshold.minGroupSize} rows (data policy ${plan.why.threshold.by.join(', ')}): it cannot be profiled.`,
+            meta: { minGroupSize: plan.why.threshold.minGroupSize },
+          });
         const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: name, ...v }, plan);
         return await withEngine(copy, opts.signal, async (conn) => {
           const scan = { kind: 'parquet' as const, path: copy.path };
