@@ -8,11 +8,12 @@
  * Types after masking (docs/data-policies.md): redact, show_first_n, show_last_n, keyed_hash,
  * email_domain → text; null → the column's type; date_to_year/date_to_month → DATE (first day of
  * the year/month; for DATE and TIMESTAMP columns); round with digits → the column's numeric type;
- * round with bucket → DOUBLE (the bucket's lower bound).
+ * round with bucket → DOUBLE (the bucket's lower bound); custom → text.
  */
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Mask, PolicyBody, ReadWhy, ReaderMatch } from './policies.contracts.ts';
+import { customSql, parseCustom } from './policies.custom.ts';
 import { filterSql, quoteIdent, type Filter, type Value } from './policies.filter.ts';
 
 export interface RelationPlan {
@@ -101,6 +102,8 @@ function maskSql(m: Mask, bind: (v: Value) => string, key: () => HashKey): strin
       return m.bucket !== undefined
         ? `floor(CAST(${c} AS DOUBLE) / ${bind(m.bucket)}) * ${bind(m.bucket)}`
         : `round(${c}, ${int(m.digits ?? 0)})`;
+    case 'custom':
+      return customSql(parseCustom(m.expression), c, bind);
     case 'email_domain':
       return `CASE WHEN ${c} IS NULL THEN NULL WHEN strpos(${text}, '@') > 0 THEN '*@' || regexp_extract(${text}, '@([^@]*)$', 1) ELSE '[redacted]' END`;
   }

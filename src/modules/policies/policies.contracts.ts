@@ -44,6 +44,8 @@ export const maskSchema = z.discriminatedUnion('kind', [
     bucket: z.number().positive().max(1e15).optional(),
   }),
   z.strictObject({ ...col, kind: z.literal('email_domain') }),
+  /** An expression of the safe mask language (policies.custom.ts), never SQL. */
+  z.strictObject({ ...col, kind: z.literal('custom'), expression: z.string().min(1).max(500) }),
 ]);
 export type Mask = z.infer<typeof maskSchema>;
 export const MASK_KINDS = maskSchema.options.map((o) => o.shape.kind.value);

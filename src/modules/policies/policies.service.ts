@@ -19,6 +19,7 @@ import { ownTransaction, type Transact } from '../../db/transact.ts';
 import type { PolicyLookup, RelationPlan } from '../query/index.ts';
 import { appliesTo, compilePlan, targets, type ApplicablePolicy, type HashKey } from './policies.compile.ts';
 import { findConflict } from './policies.conflicts.ts';
+import { parseCustom } from './policies.custom.ts';
 import { accessDiff, type ReaderDiff } from './policies.diff.ts';
 import type { PolicyBody, PolicyOut } from './policies.contracts.ts';
 import { parseFilter, type Filter } from './policies.filter.ts';
@@ -236,6 +237,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
     ): Promise<{ before: PolicyOut | null; after: PolicyOut; changed: boolean; diff: ReaderDiff[] }> {
       const { ws, name, body } = input;
       if (body.rowFilter !== undefined) await parseFilter(body.rowFilter, deps.serialize);
+      for (const m of body.masks) if (m.kind === 'custom') parseCustom(m.expression);
       const hidden = new Set(body.hide.map((h) => h.toLowerCase()));
       const both = body.masks.find((m) => hidden.has(m.column.toLowerCase()));
       if (both)
