@@ -212,6 +212,29 @@ export function createPoliciesService(deps: PoliciesDeps) {
         });
     },
 
+    /**
+     * Removing a tag from a dataset lifts every tag policy on it from that dataset — never
+     * silently: refused (409, naming them) unless `lift` names each one; returns those lifted.
+     */
+    async tagRemovalGuard(
+      trx: Transaction<Database>,
+      ws: string,
+      removed: readonly string[],
+      lift: readonly string[],
+    ): Promise<string[]> {
+      const hit = (await selectCurrent(trx, ws)).filter(
+        (p) => 'tag' in p.policy.target && removed.includes(p.policy.target.tag),
+      );
+      const names = hit.map((p) => p.name);
+      const missing = names.filter((n) => !lift.includes(n));
+      if (missing.length > 0)
+        throw new AppError('CONFLICT', {
+          detail: `Removing ${removed.join(', ')} lifts data ${names.length === 1 ? 'policy' : 'policies'} ${names.join(', ')} from this dataset (${names.length === 1 ? 'it' : 'they'} would no longer mask, hide or filter it). Change the ${names.length === 1 ? 'policy' : 'policies'} first, or repeat with "liftPolicies": ${JSON.stringify(names)} to lift ${names.length === 1 ? 'it' : 'them'} knowingly.`,
+          meta: { policies: names },
+        });
+      return names;
+    },
+
     list: (ws: string): Promise<PolicyOut[]> => selectCurrent(db, ws),
 
     async show(ws: string, name: string): Promise<PolicyOut> {

@@ -17,6 +17,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { datasetNameSchema, tag, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
+import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import { descriptionSchema, versionOut, type DatasetsService } from '../datasets/index.ts';
 import { driveNameSchema } from '../drives/index.ts';
@@ -29,6 +30,8 @@ export interface QueryRoutesDeps {
   query: QueryService;
   datasets: Pick<DatasetsService, 'find' | 'upload'>;
   maxRows: number;
+  /** A member of the workspace as a reader (roles there, attributes), for `as: "user:<id>"`; undefined: not a member. */
+  readerOf: (ws: string, userId: string) => Promise<Actor | undefined>;
 }
 
 const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
@@ -36,13 +39,17 @@ const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
   jsonl: 'application/x-ndjson',
   parquet: 'application/vnd.apache.parquet',
 };
-const simulateAs = z.strictObject({
-  roles: z.array(z.string().min(1).max(40)).max(20),
-  attributes: z
-    .record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(200), z.number(), z.boolean()]))
-    .default({}),
-  mfa: z.boolean().default(false),
-});
+const simulateAs = z.union([
+  z.strictObject({
+    roles: z.array(z.string().min(1).max(40)).max(20),
+    attributes: z
+      .record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(200), z.number(), z.boolean()]))
+      .default({}),
+    mfa: z.boolean().default(false),
+  }),
+  /** A named member: their roles in the workspace and their attributes now. */
+  z.string().regex(/^user:[0-9a-f-]{36}$/, 'user:<user id>'),
+]);
 const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
 const NO_SUCH_DATASET = 'No such dataset in this workspace.';
 const saveBody = z.strictObject({
@@ -66,7 +73,7 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
   return ac.signal;
 }
 
-export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): RouteDef[] {
+export function queryRoutes({ query, datasets, maxRows, readerOf }: QueryRoutesDeps): RouteDef[] {
   const loadDataset = async ({ params }: { params: { ws: string; name: string } }) => {
     const row = await datasets.find(params.ws, params.name);
     return { ref: { type: 'dataset', id: params.name, workspace: params.ws, tags: row?.tags ?? [] }, row };
@@ -126,24 +133,37 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
             throw new AppError('FORBIDDEN', {
               detail: 'Simulating a reader needs the right to write data policies, and a JSON answer.',
             });
-          event.details({ simulatedAs: { roles: as.roles, attributes: Object.keys(as.attributes) } });
+          event.details({
+            simulatedAs:
+              typeof as === 'string'
+                ? { user: as.slice(5) }
+                : { roles: as.roles, attributes: Object.keys(as.attributes) },
+          });
         }
+        const simulated: Actor | undefined =
+          as === undefined
+            ? undefined
+            : typeof as === 'string'
+              ? await readerOf(input.params.ws, as.slice(5)).then((r) => {
+                  if (!r)
+                    throw new AppError('NOT_FOUND', {
+                      detail: 'No active member with that user id in this workspace.',
+                    });
+                  return r;
+                })
+              : {
+                  id: `simulated:${actor.id}`,
+                  kind: 'user' as const,
+                  roles: as.roles,
+                  attributes: { ...as.attributes, ...(as.mfa ? { mfa: true } : {}) },
+                  workspace: input.params.ws,
+                };
         if (format === 'json') {
           const r = await query.queryJson(actor, input.params.ws, sql, {
             limit,
             allowed,
             signal,
-            ...(as
-              ? {
-                  as: {
-                    id: `simulated:${actor.id}`,
-                    kind: 'user' as const,
-                    roles: as.roles,
-                    attributes: { ...as.attributes, ...(as.mfa ? { mfa: true } : {}) },
-                    workspace: input.params.ws,
-                  },
-                }
-              : {}),
+            ...(simulated ? { as: simulated } : {}),
           });
           event.details({
             datasets: r.datasets,
