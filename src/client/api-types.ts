@@ -442,6 +442,8 @@ export interface DatasetPreview {
   rowCount: number | null;
   /** Plaintext bytes decrypted to answer. */
   decryptedBytes: number;
+  /** Data policies that shaped the answer (absent: none). */
+  why?: ReadWhy;
 }
 
 /** `POST …/query` with `format: 'json'`: typed columns and at most `limit` rows. */
@@ -451,6 +453,8 @@ export interface QueryResult {
   rowCount: number;
   /** More rows existed than the limit. */
   truncated: boolean;
+  /** Per dataset read (`name@vN`): the data policies that shaped the answer. */
+  policies?: Record<string, ReadWhy>;
 }
 
 export type ResultFileFormat = 'csv' | 'jsonl' | 'parquet';
@@ -531,4 +535,69 @@ export interface DatasetProfile {
   valuesShown: boolean;
   columns: ProfileColumn[];
   quality: { emptyColumns: string[]; constantColumns: string[]; duplicateRows: number | null };
+}
+
+// ---- Data protection policies (issue 17) ----
+
+/** Why a read looks as it does: per column the policies that masked or hid it; never values. */
+export interface ReadWhy {
+  masked: Record<string, string[]>;
+  hidden: Record<string, string[]>;
+  filteredBy: string[];
+  unmasked?: boolean;
+  threshold?: { minGroupSize: number; by: string[] };
+}
+
+export interface DataPolicyReaders {
+  roles?: string[];
+  attributes?: Record<string, (string | number | boolean)[]>;
+  mfa?: boolean;
+}
+
+export type DataPolicyMask = { column: string; kind: string } & Record<string, unknown>;
+
+/** A data policy document (`PUT …/data-policies/:name` body's `policy`). */
+export interface DataPolicyDoc {
+  description?: string;
+  owner?: string;
+  target: { dataset: string } | { tag: string };
+  when?: DataPolicyReaders;
+  unless?: DataPolicyReaders;
+  masks?: DataPolicyMask[];
+  hide?: string[];
+  rowFilter?: string;
+  minGroupSize?: number;
+}
+
+export interface DataPolicy {
+  name: string;
+  version: number;
+  policy: DataPolicyDoc;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+/** One reader's change in an access diff. */
+export interface AccessDiffRow {
+  reader: { roles: string[]; attributes: Record<string, string | number | boolean>; mfa: boolean };
+  masked: string[];
+  unmasked: string[];
+  hidden: string[];
+  shown: string[];
+  filtersAdded: string[];
+  filtersRemoved: string[];
+}
+
+export interface DataPolicySaved extends DataPolicy {
+  changed: boolean;
+  dryRun: boolean;
+  accessDiff: AccessDiffRow[];
+}
+
+export interface DataPolicyVersion {
+  version: number;
+  policy: DataPolicyDoc | null;
+  deleted: boolean;
+  changedBy: string;
+  changedAt: string;
 }

@@ -52,6 +52,10 @@ import type {
   UserAttributes,
   WorkspaceUser,
   DatasetProfile,
+  DataPolicy,
+  DataPolicyDoc,
+  DataPolicySaved,
+  DataPolicyVersion,
 } from './api-types.ts';
 
 /** A problem+json answer (status ≥ 400) as an error: its code, title, detail and the whole body. */
@@ -168,6 +172,8 @@ export const paths = {
   userMfaReset: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/mfa/reset`,
   members: (w: string) => `${wsBase(w)}/members`,
   builtinRules: (w: string) => `${wsBase(w)}/policies/builtin`,
+  dataPolicies: (w: string) => `${wsBase(w)}/data-policies`,
+  dataPolicy: (w: string, name: string) => `${wsBase(w)}/data-policies/${enc(name)}`,
 
   drives: (w: string) => `${wsBase(w)}/drives`,
   drive: (w: string, name: string) => driveBase(w, name),
@@ -379,6 +385,17 @@ export function createApi(t: JsonTransport) {
     },
     policies: {
       builtin: (w: string) => t.request<{ rules: BuiltinRule[] }>('GET', p.builtinRules(w)),
+    },
+    /** Data protection policies (masks, hide, row filters, thresholds). */
+    dataPolicies: {
+      list: (w: string) => t.request<{ policies: DataPolicy[] }>('GET', p.dataPolicies(w)),
+      show: (w: string, name: string) => t.request<DataPolicy>('GET', p.dataPolicy(w, name)),
+      history: (w: string, name: string) =>
+        t.request<{ versions: DataPolicyVersion[] }>('GET', `${p.dataPolicy(w, name)}/history`),
+      /** Create or replace; `dryRun` validates and answers the access diff without saving. */
+      save: (w: string, name: string, body: { policy: DataPolicyDoc; expectedVersion?: number; dryRun?: boolean }) =>
+        t.request<DataPolicySaved>('PUT', p.dataPolicy(w, name), body),
+      remove: (w: string, name: string) => t.request<void>('DELETE', p.dataPolicy(w, name)),
     },
     tokens: {
       list: () => t.request<{ tokens: ApiTokenInfo[] }>('GET', p.tokens()),
