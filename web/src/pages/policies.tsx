@@ -15,6 +15,7 @@ import type {
   DataPolicySaved,
 } from '../../../src/client/api-types.ts';
 import { api } from '../lib/api.ts';
+import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import {
   Badge,
@@ -466,6 +467,7 @@ function Editor({ start, onDone }: { start?: DataPolicy; onDone: (name?: string)
 
 function History({ name }: { name: string }) {
   const ws = useWorkspace();
+  const who = usePeople();
   const h = useQuery({
     queryKey: ['data-policies', ws.id, name, 'history'],
     queryFn: () => api.dataPolicies.history(ws.id, name),
@@ -475,10 +477,10 @@ function History({ name }: { name: string }) {
       <h2 style={{ marginTop: 0 }}>History of {name}</h2>
       <Problem error={h.error} />
       {h.isPending ? <Loading what="the history" /> : null}
-      <ol reversed>
+      <ul>
         {(h.data?.versions ?? []).map((v) => (
           <li key={v.version}>
-            Version {v.version} by {v.changedBy} on {new Date(v.changedAt).toLocaleString()}{' '}
+            Version {v.version} by {who(v.changedBy)} on {new Date(v.changedAt).toLocaleString()}{' '}
             {v.deleted ? <Badge kind="bad">deleted</Badge> : null}
             {v.policy ? (
               <details>
@@ -488,7 +490,7 @@ function History({ name }: { name: string }) {
             ) : null}
           </li>
         ))}
-      </ol>
+      </ul>
     </section>
   );
 }
@@ -497,6 +499,7 @@ export function PoliciesPage() {
   const ws = useWorkspace();
   const can = usePermissions();
   const qc = useQueryClient();
+  const who = usePeople();
   const [editing, setEditing] = useState<DataPolicy | 'new' | null>(null);
   const [history, setHistory] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
@@ -566,7 +569,7 @@ export function PoliciesPage() {
                   <td>{p.policy.when?.roles?.join(', ') ?? 'everyone'}</td>
                   <td>{effectsSummary(p.policy)}</td>
                   <td>
-                    {p.version} <span className={ui.muted}>by {p.updatedBy}</span>
+                    {p.version} <span className={ui.muted}>by {who(p.updatedBy)}</span>
                   </td>
                   <td>
                     <div className={ui.row}>
