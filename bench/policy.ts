@@ -37,7 +37,7 @@ import {
   type ApplicablePolicy,
   type HashKey,
 } from '../src/modules/policies/policies.compile.ts';
-import type { PolicyBody } from '../src/modules/policies/policies.contracts.ts';
+import type { PolicyBody } from '../src/contracts/policies.ts';
 import { parseFilter } from '../src/modules/policies/policies.filter.ts';
 import { createPoliciesService } from '../src/modules/policies/policies.service.ts';
 import { readKey, selectCurrent } from '../src/modules/policies/policies.store.ts';

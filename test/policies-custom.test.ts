@@ -12,7 +12,7 @@ import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection } from 
 import type { Actor } from '../src/core/actor.ts';
 import { AppError, isAppError } from '../src/core/errors.ts';
 import { compilePlan } from '../src/modules/policies/policies.compile.ts';
-import { policyBody, type PolicyBody } from '../src/modules/policies/policies.contracts.ts';
+import { policyBody, type PolicyBody } from '../src/contracts/policies.ts';
 import { parseCustom } from '../src/modules/policies/policies.custom.ts';
 import { readerRelation } from '../src/modules/query/query.relation.ts';
 

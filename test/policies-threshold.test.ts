@@ -14,7 +14,7 @@ import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection } from 
 import type { Actor } from '../src/core/actor.ts';
 import { isAppError } from '../src/core/errors.ts';
 import { compilePlan } from '../src/modules/policies/policies.compile.ts';
-import { policyBody, type PolicyBody } from '../src/modules/policies/policies.contracts.ts';
+import { policyBody, type PolicyBody } from '../src/contracts/policies.ts';
 import { parseFilter } from '../src/modules/policies/policies.filter.ts';
 import { createCopies, type Copies } from '../src/modules/query/query.copies.ts';
 import { openParser, openScratch, type Scratch } from '../src/modules/query/query.engine.ts';

@@ -21,7 +21,7 @@ import { appliesTo, compilePlan, targets, type ApplicablePolicy, type HashKey } 
 import { findConflict } from './policies.conflicts.ts';
 import { parseCustom } from './policies.custom.ts';
 import { accessDiff, type ReaderDiff } from './policies.diff.ts';
-import type { PolicyBody, PolicyOut } from './policies.contracts.ts';
+import type { PolicyBody, PolicyOut } from '../../contracts/policies.ts';
 import { parseFilter, type Filter } from './policies.filter.ts';
 import {
   policyStamp,

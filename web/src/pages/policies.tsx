@@ -13,7 +13,7 @@ import type {
   DataPolicyDoc,
   DataPolicyMask,
   DataPolicySaved,
-} from '../../../src/client/api-types.ts';
+} from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { usePeople } from '../lib/people.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
@@ -104,18 +104,26 @@ function formOf(p: DataPolicy): Form {
       .map(([k, vs]) => `${k}=${vs.join('|')}`)
       .join(', '),
     mfa: w.mfa === undefined ? '' : w.mfa ? 'yes' : 'no',
-    masks: (doc.masks ?? []).map((m) => ({
-      column: m.column,
-      kind: m.kind,
-      param: String(m.n ?? m.replacement ?? m.expression ?? m.digits ?? m.bucket ?? ''),
-    })),
+    masks: (doc.masks ?? []).map((m) => {
+      const r = m as Record<string, unknown>;
+      const param =
+        r.bucket !== undefined
+          ? `bucket:${String(r.bucket)}`
+          : (r.n ?? r.replacement ?? r.expression ?? r.digits ?? '');
+      return { column: m.column, kind: m.kind, param: String(param) };
+    }),
     hide: (doc.hide ?? []).join(', '),
     rowFilter: doc.rowFilter ?? '',
     minGroupSize: doc.minGroupSize ? String(doc.minGroupSize) : '',
   };
 }
 
+/** The mask the row describes, as sent (the server checks it against the mask schema). */
 function maskOf(m: Form['masks'][number]): DataPolicyMask {
+  return maskFields(m) as DataPolicyMask;
+}
+
+function maskFields(m: Form['masks'][number]): Record<string, unknown> {
   const base = { column: m.column.trim(), kind: m.kind };
   switch (m.kind) {
     case 'show_first_n':

@@ -5,7 +5,7 @@
  * hidden columns, a row filter).
  */
 import { z } from 'zod';
-import { CONTROL, datasetNameSchema, tag } from '../../contracts/common.ts';
+import { CONTROL, datasetNameSchema, tag, workspaceId } from './common.ts';
 
 export const POLICY_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const policyName = z.string().regex(POLICY_NAME, 'policy names are 1–63 characters of a–z 0–9 _ -');
@@ -105,3 +105,45 @@ export interface ReadWhy {
   /** Aggregation threshold: only aggregates over groups of at least `minGroupSize` rows (`by`: policies). */
   threshold?: { minGroupSize: number; by: string[] };
 }
+
+export const nameParams = z.object({ ws: workspaceId, name: policyName });
+
+/** Answers as a client reads them (JSON: dates as ISO text; `policy` is the saved document). */
+export const policyAnswer = z.object({
+  name: z.string(),
+  version: z.number(),
+  policy: policyBody,
+  updatedBy: z.string(),
+  updatedAt: z.string(),
+});
+export const policyListAnswer = z.object({ policies: z.array(policyAnswer) });
+/** One reader's change in an access diff (policies.diff.ts). */
+export const accessDiffRowOut = z.object({
+  reader: z.object({
+    roles: z.array(z.string()),
+    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    mfa: z.boolean(),
+  }),
+  masked: z.array(z.string()),
+  unmasked: z.array(z.string()),
+  hidden: z.array(z.string()),
+  shown: z.array(z.string()),
+  filtersAdded: z.array(z.string()),
+  filtersRemoved: z.array(z.string()),
+});
+export const savedPolicyAnswer = policyAnswer.extend({
+  changed: z.boolean(),
+  dryRun: z.boolean(),
+  accessDiff: z.array(accessDiffRowOut),
+});
+export const policyHistoryAnswer = z.object({
+  versions: z.array(
+    z.object({
+      version: z.number(),
+      policy: policyBody.nullable(),
+      deleted: z.boolean(),
+      changedBy: z.string(),
+      changedAt: z.string(),
+    }),
+  ),
+});
