@@ -135,11 +135,13 @@ export function createCopies(deps: CopiesDeps) {
     const engine = await openInstance(deps.limits, work, [work, dir]);
     try {
       const exprs = columns.map((c, i) => `${plan.replace.find((r) => r.column === c)!.sql} AS "${carriedName(i)}"`);
-      const used = Object.fromEntries(
-        Object.entries(plan.params).filter(([k]) =>
-          columns.some((c) => plan.replace.find((r) => r.column === c)!.sql.includes(`$${k}`)),
+      // Exactly the parameters the carried expressions name (`$sr_0_m1` is not `$sr_0_m10`).
+      const names = new Set(
+        columns.flatMap((c) =>
+          [...plan.replace.find((r) => r.column === c)!.sql.matchAll(/\$(\w+)/g)].map((m) => m[1]!),
         ),
       );
+      const used = Object.fromEntries(Object.entries(plan.params).filter(([k]) => names.has(k)));
       await engine.conn.run(
         `COPY (SELECT *, ${exprs.join(', ')} FROM read_parquet(${sqlPath(base)})) TO ${sqlPath(part)} (FORMAT parquet, COMPRESSION zstd)`,
         used,
