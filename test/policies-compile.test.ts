@@ -20,7 +20,9 @@ import type { Actor } from '../src/core/actor.ts';
 import { compilePlan, type HashKey } from '../src/modules/policies/policies.compile.ts';
 import type { Mask, PolicyBody } from '../src/contracts/policies.ts';
 import { parseFilter } from '../src/modules/policies/policies.filter.ts';
-import { openParser } from '../src/modules/query/query.engine.ts';
+import { createReadStream } from 'node:fs';
+import { createCopies, type Copies } from '../src/modules/query/query.copies.ts';
+import { openParser, openScratch, type Scratch } from '../src/modules/query/query.engine.ts';
 import { prepareStatement } from '../src/modules/query/query.statement.ts';
 import { runFailure } from '../src/modules/query/query.service.ts';
 import type { RelationPlan } from '../src/modules/query/query.relation.ts';
@@ -32,7 +34,7 @@ const REGIONS = ['eu', 'us', "' OR 1=1 --"];
 
 function padded(key: Buffer): HashKey {
   const pad = (b: number) => Buffer.from(Array.from({ length: 64 }, (_, i) => (key[i] ?? 0) ^ b)).toString('hex');
-  return { inner: pad(0x36), outer: pad(0x5c) };
+  return { inner: pad(0x36), outer: pad(0x5c), id: 'test-key' };
 }
 
 describe('policy compiler and seam', () => {
@@ -41,6 +43,8 @@ describe('policy compiler and seam', () => {
   let conn: DuckDBConnection;
   let close: () => void;
   let parser: Awaited<ReturnType<typeof openParser>>;
+  let scratch: Scratch;
+  let copies: Copies;
   const key = randomBytes(32);
 
   before(async () => {
@@ -57,15 +61,28 @@ describe('policy compiler and seam', () => {
       `COPY (SELECT * FROM (VALUES ${values.join(', ')}) t(id, name, ssn, salary, region, born)) TO '${file}' (FORMAT parquet)`,
     );
     parser = await openParser();
+    // Real query copies (keyed-hash columns are computed once into a copy of the version).
+    scratch = await openScratch('/dev/shm');
+    copies = createCopies({
+      scratch,
+      limits: { memoryMb: 256, threads: 1 },
+      budgetBytes: 1 << 30,
+      openPlaintext: async () => ({ stream: createReadStream(file) }),
+    });
   });
   after(async () => {
     close();
     parser.close();
+    await scratch.close();
     await rm(dir, { recursive: true, force: true });
   });
 
   /** The statement as the query service would run it, for `reader` under `policies`. */
-  async function run(reader: Actor, policies: PolicyBody[], sql: string): Promise<{ text: string; failed: boolean }> {
+  async function run(
+    reader: Actor,
+    policies: PolicyBody[],
+    sql: string,
+  ): Promise<{ text: string; failed: boolean; statement?: string }> {
     const applicable = await Promise.all(
       policies.map(async (body, i) => ({
         name: `p${i}`,
@@ -79,7 +96,7 @@ describe('policy compiler and seam', () => {
         versions: async () => [{ version: 1, tabularFormat: 'parquet', sha256: 'x', size: 1 }] as never,
         open: async () => undefined as never,
       },
-      copies: { acquire: async () => ({ path: file, release: () => undefined }) } as never,
+      copies,
       parser,
       policies: {
         planFor: async (r: Actor, _s: unknown, prefix: string): Promise<RelationPlan> =>
@@ -88,8 +105,12 @@ describe('policy compiler and seam', () => {
     };
     try {
       const st = await prepareStatement(deps, reader, 'default', sql, () => true, 'dataset.data.query');
-      const rows = (await conn.runAndReadAll(st.sql, st.params)).convertRows(JsonDuckDBValueConverter);
-      return { text: JSON.stringify(rows), failed: false };
+      try {
+        const rows = (await conn.runAndReadAll(st.sql, st.params)).convertRows(JsonDuckDBValueConverter);
+        return { text: JSON.stringify(rows), failed: false, statement: `${st.sql} ${JSON.stringify(st.params)}` };
+      } finally {
+        st.release();
+      }
     } catch (err) {
       // The message a reader gets (the service's own shaping of DuckDB errors).
       return { text: runFailure(err, { timedOut: false, aborted: false }, 1000).message, failed: true };
@@ -115,6 +136,11 @@ describe('policy compiler and seam', () => {
     const want = Array.from({ length: N }, (_, i) => [createHmac('sha256', key).update(ssnOf(i)).digest('hex')]);
     assert.deepEqual(JSON.parse(out.text), want);
     assert.ok(!out.text.includes(key.toString('hex')));
+    // Computed once into the query copy: the reader's statement carries neither the key nor the HMAC.
+    const pads = padded(key);
+    assert.ok(out.statement && !out.statement.includes(pads.inner) && !out.statement.includes(pads.outer));
+    assert.doesNotMatch(out.statement, /sha256|unhex/);
+    assert.match(out.statement, /EXCLUDE \(__strongroom_keyed_hash_0\) REPLACE \(__strongroom_keyed_hash_0 AS ssn\)/);
   });
 
   test('property: no masked, hidden or filtered-out canary in any output', async () => {

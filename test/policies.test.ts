@@ -486,6 +486,27 @@ for (const backend of BACKENDS.filter((b) => b === 'pglite' || pgUp))
         details: { simulatedAs: { roles: ['analyst'], attributes: ['region'] } },
         mustNotContain: ['"us"'],
       });
+      // A named member: their roles and attributes in the workspace now.
+      const named = await steward.req(
+        `${WS}/query`,
+        jsonBody({ sql: 'SELECT id, ssn FROM people ORDER BY id', as: `user:${analystEuId}` }),
+      );
+      assert.equal(named.status, 200, named.body);
+      assert.deepEqual(named.json<{ rows: unknown[][] }>().rows, [
+        ['1', '[redacted]'],
+        ['3', '[redacted]'],
+      ]);
+      await expectAudit(app, {
+        action: 'dataset.data.query',
+        outcome: 'success',
+        details: { simulatedAs: { user: analystEuId } },
+      });
+      const nobody = await steward.req(
+        `${WS}/query`,
+        jsonBody({ sql: 'SELECT id FROM people', as: 'user:00000000-0000-4000-8000-000000000000' }),
+      );
+      assert.equal(nobody.status, 404, nobody.body);
+      assert.match(nobody.json<{ detail: string }>().detail, /No active member with that user id in this workspace/);
       const analyst = await analystEu.req(
         `${WS}/query`,
         jsonBody({ sql: 'SELECT id FROM people', as: { roles: ['steward'] } }),
@@ -536,6 +557,64 @@ for (const backend of BACKENDS.filter((b) => b === 'pglite' || pgUp))
         clash.json<{ detail: string }>().detail,
         /"contacts-email" and policy "hr-email" could both mask column "email"/,
       );
+      // Removing the tag would lift hr-email from contacts: refused, naming it, unless acknowledged.
+      const untag = await owner.req(`${WS}/datasets/contacts`, { ...jsonBody({ tags: [] }), method: 'PATCH' });
+      assert.equal(untag.status, 409, untag.body);
+      assert.equal(
+        untag.json<{ detail: string }>().detail,
+        'Removing hr-data lifts data policy hr-email from this dataset (it would no longer mask, hide or filter it). Change the policy first, or repeat with "liftPolicies": ["hr-email"] to lift it knowingly.',
+      );
+      assert.deepEqual((await rowsOf(analystEu, 'SELECT email FROM contacts')).rows, [['*@lovelace.test']]);
+      const lifted = await owner.req(`${WS}/datasets/contacts`, {
+        ...jsonBody({ tags: [], liftPolicies: ['hr-email'] }),
+        method: 'PATCH',
+      });
+      assert.equal(lifted.status, 200, lifted.body);
+      await expectAudit(app, {
+        action: 'dataset.dataset.update',
+        outcome: 'success',
+        details: { liftedPolicies: ['hr-email'] },
+      });
+      assert.deepEqual((await rowsOf(analystEu, 'SELECT email FROM contacts')).rows, [['ada@lovelace.test']]);
       assert.equal((await del(steward, 'hr-email')).status, 204);
+    });
+    test('aggregation threshold: aggregates over groups of at least k rows only; no row preview', async () => {
+      const saved = await put(steward, 'k-anon', { target: { dataset: 'people' }, minGroupSize: 2 });
+      assert.equal(saved.status, 201, saved.body);
+      const agg = await rowsOf(analystEu, 'SELECT region, count(*) FROM people GROUP BY region ORDER BY region');
+      assert.deepEqual(agg.policies['people@v1'], {
+        masked: {},
+        hidden: {},
+        filteredBy: [],
+        threshold: { minGroupSize: 2, by: ['k-anon'] },
+      });
+      assert.deepEqual(agg.rows, [['eu', '2']], 'us and the odd region have one row each');
+      const rowLevel = await query(analystEu, 'SELECT name FROM people');
+      assert.equal(rowLevel.status, 403, rowLevel.body);
+      assert.match(
+        rowLevel.json<{ detail: string }>().detail,
+        /^people answers only aggregate queries over groups of at least 2 rows: a row-level SELECT/,
+      );
+      const preview = await analystEu.req(`${WS}/datasets/people/versions/1/preview`);
+      assert.equal(preview.status, 403, preview.body);
+      assert.match(preview.json<{ detail: string }>().detail, /it has no row preview; query it with GROUP BY/);
+      assert.equal((await del(steward, 'k-anon')).status, 204);
+    });
+    test('custom masks: saved from the safe expression language only', async () => {
+      const bad = await put(steward, 'custom-bad', {
+        target: { dataset: 'people' },
+        masks: [{ column: 'ssn', kind: 'custom', expression: "concat(value, ''); DROP TABLE x" }],
+      });
+      assert.equal(bad.status, 422, bad.body);
+      assert.match(bad.json<{ detail: string }>().detail, /unexpected ";" at character 18/);
+      const good = await put(steward, 'custom-ok', {
+        target: { dataset: 'people' },
+        masks: [{ column: 'ssn', kind: 'custom', expression: "concat('***-', right(value, 2))" }],
+      });
+      assert.equal(good.status, 201, good.body);
+      const r = await rowsOf(analystEu, 'SELECT ssn FROM people ORDER BY id LIMIT 1');
+      assert.equal(String(r.rows[0]![0]).slice(0, 4), '***-');
+      assert.equal(String(r.rows[0]![0]).length, 6);
+      assert.equal((await del(steward, 'custom-ok')).status, 204);
     });
   });

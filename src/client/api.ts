@@ -59,6 +59,10 @@ import type {
   RecomputeAnswer,
   SecretWrite,
   UploadSessionInput,
+  DataPolicy,
+  DataPolicyDoc,
+  DataPolicySaved,
+  DataPolicyVersion,
 } from '../contracts/index.ts';
 export type { UploadSessionInput } from '../contracts/index.ts';
 
@@ -177,6 +181,8 @@ export const paths = {
   userMfaReset: (workspaceId: string, id: string) => `${wsBase(workspaceId)}/users/${enc(id)}/mfa/reset`,
   members: (workspaceId: string) => `${wsBase(workspaceId)}/members`,
   builtinRules: (workspaceId: string) => `${wsBase(workspaceId)}/policies/builtin`,
+  dataPolicies: (workspaceId: string) => `${wsBase(workspaceId)}/data-policies`,
+  dataPolicy: (workspaceId: string, name: string) => `${wsBase(workspaceId)}/data-policies/${enc(name)}`,
 
   drives: (workspaceId: string) => `${wsBase(workspaceId)}/drives`,
   drive: (workspaceId: string, name: string) => driveBase(workspaceId, name),
@@ -404,6 +410,20 @@ export function createApi(t: JsonTransport) {
     },
     policies: {
       builtin: (workspaceId: string) => t.request<{ rules: BuiltinRule[] }>('GET', p.builtinRules(workspaceId)),
+    },
+    /** Data protection policies (masks, hide, row filters, aggregation thresholds). */
+    dataPolicies: {
+      list: (workspaceId: string) => t.request<{ policies: DataPolicy[] }>('GET', p.dataPolicies(workspaceId)),
+      show: (workspaceId: string, name: string) => t.request<DataPolicy>('GET', p.dataPolicy(workspaceId, name)),
+      history: (workspaceId: string, name: string) =>
+        t.request<{ versions: DataPolicyVersion[] }>('GET', `${p.dataPolicy(workspaceId, name)}/history`),
+      /** Create or replace; `dryRun` validates and answers the access diff without saving. */
+      save: (
+        workspaceId: string,
+        name: string,
+        body: { policy: DataPolicyDoc; expectedVersion?: number; dryRun?: boolean },
+      ) => t.request<DataPolicySaved>('PUT', p.dataPolicy(workspaceId, name), body),
+      remove: (workspaceId: string, name: string) => t.request<void>('DELETE', p.dataPolicy(workspaceId, name)),
     },
     tokens: {
       list: () => t.request<{ tokens: ApiTokenInfo[] }>('GET', p.tokens()),

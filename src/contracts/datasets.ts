@@ -52,7 +52,12 @@ export const datasetOut = z.object({
 export const versionParams = datasetParams.extend({ v: versionNo });
 export const deletedOut = z.object({ dataset: z.string(), deleted: z.array(z.number()) });
 export const patchBody = z
-  .strictObject({ description: descriptionSchema.optional(), tags: z.array(tag).max(32).optional() })
+  .strictObject({
+    description: descriptionSchema.optional(),
+    tags: z.array(tag).max(32).optional(),
+    /** Names of the data policies a tag removal lifts from this dataset, acknowledged (data policies). */
+    liftPolicies: z.array(z.string().max(63)).max(100).optional(),
+  })
   .refine((b) => b.description !== undefined || b.tags !== undefined, 'give description, tags or both');
 
 export const sessionId = z.string().regex(/^up_[0-9a-f]{32}$/, 'an upload id (up_…)');

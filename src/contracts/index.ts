@@ -10,6 +10,7 @@ import type * as datasets from './datasets.ts';
 import type * as drives from './drives.ts';
 import type * as identity from './identity.ts';
 import type * as keys from './keys.ts';
+import type * as policies from './policies.ts';
 import type * as posture from './posture.ts';
 import type * as profiling from './profiling.ts';
 import type * as query from './query.ts';
@@ -103,6 +104,14 @@ export type SavedQueryResult = Answer<typeof query.savedQueryAnswer>;
 export type SsoProvider = Answer<typeof sso.providerOut>;
 export type SsoProviderSummary = Answer<typeof sso.publicProviderOut>;
 export type SsoWorkspaceSettings = Answer<typeof sso.ssoSettingsOut>;
+// data policies
+export type ReadWhy = Answer<typeof query.readWhyOut>;
+export type DataPolicyDoc = Body<typeof policies.policyBody>;
+export type DataPolicyMask = Body<typeof policies.maskSchema>;
+export type DataPolicy = Answer<typeof policies.policyAnswer>;
+export type DataPolicySaved = Answer<typeof policies.savedPolicyAnswer>;
+export type AccessDiffRow = Answer<typeof policies.accessDiffRowOut>;
+export type DataPolicyVersion = Item<Answer<typeof policies.policyHistoryAnswer>['versions']>;
 // profiling
 export type ProfileColumn = Answer<typeof profiling.profileColumnOut>;
 export type DatasetProfile = Answer<typeof profiling.datasetProfileOut>;

@@ -44,6 +44,8 @@ export const maskSchema = z.discriminatedUnion('kind', [
     bucket: z.number().positive().max(1e15).optional(),
   }),
   z.strictObject({ ...col, kind: z.literal('email_domain') }),
+  /** An expression of the safe mask language (policies.custom.ts), never SQL. */
+  z.strictObject({ ...col, kind: z.literal('custom'), expression: z.string().min(1).max(500) }),
 ]);
 export type Mask = z.infer<typeof maskSchema>;
 export const MASK_KINDS = maskSchema.options.map((o) => o.shape.kind.value);
@@ -62,9 +64,11 @@ export const policyBody = z
     masks: z.array(maskSchema).max(200).default([]),
     hide: z.array(columnName).max(200).default([]),
     rowFilter: z.string().min(1).max(MAX_FILTER_LENGTH).optional(),
+    /** Aggregation threshold: the reader sees only aggregates over groups of at least this many rows. */
+    minGroupSize: z.number().int().min(2).max(1_000_000).optional(),
   })
-  .refine((p) => p.masks.length > 0 || p.hide.length > 0 || p.rowFilter !== undefined, {
-    message: 'a policy needs at least one effect: masks, hide or rowFilter',
+  .refine((p) => p.masks.length > 0 || p.hide.length > 0 || p.rowFilter !== undefined || p.minGroupSize !== undefined, {
+    message: 'a policy needs at least one effect: masks, hide, rowFilter or minGroupSize',
   })
   .refine((p) => new Set(p.masks.map((m) => m.column.toLowerCase())).size === p.masks.length, {
     message: 'a policy masks each column at most once',
@@ -98,6 +102,48 @@ export interface ReadWhy {
   filteredBy: string[];
   /** The reader read raw data under `dataset.read.unmasked` although policies target it. */
   unmasked?: boolean;
+  /** Aggregation threshold: only aggregates over groups of at least `minGroupSize` rows (`by`: policies). */
+  threshold?: { minGroupSize: number; by: string[] };
 }
 
 export const nameParams = z.object({ ws: workspaceId, name: policyName });
+
+/** Answers as a client reads them (JSON: dates as ISO text; `policy` is the saved document). */
+export const policyAnswer = z.object({
+  name: z.string(),
+  version: z.number(),
+  policy: policyBody,
+  updatedBy: z.string(),
+  updatedAt: z.string(),
+});
+export const policyListAnswer = z.object({ policies: z.array(policyAnswer) });
+/** One reader's change in an access diff (policies.diff.ts). */
+export const accessDiffRowOut = z.object({
+  reader: z.object({
+    roles: z.array(z.string()),
+    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    mfa: z.boolean(),
+  }),
+  masked: z.array(z.string()),
+  unmasked: z.array(z.string()),
+  hidden: z.array(z.string()),
+  shown: z.array(z.string()),
+  filtersAdded: z.array(z.string()),
+  filtersRemoved: z.array(z.string()),
+});
+export const savedPolicyAnswer = policyAnswer.extend({
+  changed: z.boolean(),
+  dryRun: z.boolean(),
+  accessDiff: z.array(accessDiffRowOut),
+});
+export const policyHistoryAnswer = z.object({
+  versions: z.array(
+    z.object({
+      version: z.number(),
+      policy: policyBody.nullable(),
+      deleted: z.boolean(),
+      changedBy: z.string(),
+      changedAt: z.string(),
+    }),
+  ),
+});

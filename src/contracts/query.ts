@@ -8,13 +8,17 @@ export { versionParams } from './datasets.ts';
 /** Longest SQL text accepted. */
 export const MAX_SQL_LENGTH = 100_000;
 
-export const simulateAs = z.strictObject({
-  roles: z.array(z.string().min(1).max(40)).max(20),
-  attributes: z
-    .record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(200), z.number(), z.boolean()]))
-    .default({}),
-  mfa: z.boolean().default(false),
-});
+export const simulateAs = z.union([
+  z.strictObject({
+    roles: z.array(z.string().min(1).max(40)).max(20),
+    attributes: z
+      .record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(200), z.number(), z.boolean()]))
+      .default({}),
+    mfa: z.boolean().default(false),
+  }),
+  /** A named member (`user:<id>`): their roles in the workspace and their attributes now. */
+  z.string().regex(/^user:[0-9a-f-]{36}$/, 'user:<user id>'),
+]);
 export const saveBody = z.strictObject({
   sql: z.string().min(1).max(MAX_SQL_LENGTH),
   format: z.enum(['csv', 'jsonl', 'parquet']).default('parquet'),
@@ -47,6 +51,17 @@ export const RESULT_FILE_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
 export const resultFileFormat = z.enum(RESULT_FILE_FORMATS);
 /** A column of a governed read: its name and DuckDB type (`BIGINT`, `VARCHAR`, `DATE`, …). */
 export const resultColumnOut = z.object({ name: z.string(), type: z.string(), nullable: z.boolean().optional() });
+/** Why a read looks as it does (data policies): per column the policies that masked or hid it; never values. */
+export const readWhyOut = z.object({
+  masked: z.record(z.string(), z.array(z.string())),
+  hidden: z.record(z.string(), z.array(z.string())),
+  /** Policies whose row filter applied (never the filter or its literals). */
+  filteredBy: z.array(z.string()),
+  /** Read raw under `dataset.read.unmasked` although policies target the dataset. */
+  unmasked: z.boolean().optional(),
+  /** Aggregation threshold: only aggregates over groups of at least `minGroupSize` rows. */
+  threshold: z.object({ minGroupSize: z.number(), by: z.array(z.string()) }).optional(),
+});
 /**
  * `GET …/datasets/:name/versions/:v/preview`: the schema and the first rows. Values are JSON:
  * 64-bit integers and decimals travel as strings (exact), dates and times as ISO text.
@@ -61,6 +76,8 @@ export const datasetPreviewOut = z.object({
   rowCount: z.number().nullable(),
   /** Plaintext bytes decrypted to answer. */
   decryptedBytes: z.number(),
+  /** Data policies that shaped the answer (absent: none). */
+  why: readWhyOut.optional(),
 });
 /** `POST …/query` with `format: 'json'`: typed columns and at most `limit` rows. */
 export const queryResultOut = z.object({
@@ -69,4 +86,6 @@ export const queryResultOut = z.object({
   rowCount: z.number(),
   /** More rows existed than the limit. */
   truncated: z.boolean(),
+  /** Per dataset read (`name@vN`): the data policies that shaped the answer. */
+  policies: z.record(z.string(), readWhyOut).optional(),
 });

@@ -77,8 +77,8 @@ export interface AppDeps {
   datasets: DatasetsService;
   uploads: UploadSessions;
   query: QueryService;
-  /** Data policies (absent in tests that build the app without them). */
-  policies?: PoliciesService;
+  /** Data policies: always wired (every read path and the raw download go through them). */
+  policies: PoliciesService;
   backups: BackupsService;
   sso: SsoModule;
   retention: RetentionService;
@@ -222,13 +222,29 @@ export async function createApp(deps: AppDeps): Promise<App> {
     fastify,
     datasetsRoutes({
       datasets: deps.datasets,
-      ...(deps.policies ? { rawReadGuard: deps.policies.rawReadGuard } : {}),
+      rawReadGuard: deps.policies.rawReadGuard,
+      tagRemovalGuard: deps.policies.tagRemovalGuard,
     }),
     pipeline,
   );
   registerRoutes(
     fastify,
-    queryRoutes({ query: deps.query, datasets: deps.datasets, maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS }),
+    queryRoutes({
+      query: deps.query,
+      datasets: deps.datasets,
+      maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS,
+      // Simulation of a named member (`as: "user:<id>"`): who they are in the workspace now.
+      readerOf: async (ws, userId) => {
+        const u = await deps.identity.users.find(userId);
+        if (!u || u.status !== 'active') return undefined;
+        const roles = await deps.identity.rolesFor(
+          { kind: 'user', id: u.id, attributes: u.attributes, mfaEnrolled: u.mfaEnabled, privileged: false },
+          ws,
+        );
+        if (roles.length === 0) return undefined;
+        return { id: u.id, kind: 'user', workspace: ws, roles, attributes: { ...u.attributes, mfa: u.mfaEnabled } };
+      },
+    }),
     pipeline,
   );
   registerRoutes(fastify, tasksRoutes({ tasks: deps.tasks }), pipeline);
@@ -243,7 +259,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }),
     pipeline,
   );
-  if (deps.policies) registerRoutes(fastify, policiesRoutes({ policies: deps.policies }), pipeline);
+  registerRoutes(fastify, policiesRoutes({ policies: deps.policies }), pipeline);
   for (const plugin of deps.routes ?? []) await fastify.register(async (scope) => plugin(scope));
   if (deps.consoleDir && !(await registerConsole(fastify, deps.consoleDir)))
     deps.logger.warn({ dir: deps.consoleDir }, 'the web console build could not be read; serving the API only');

@@ -20,6 +20,7 @@ import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
 import { SecurityPage } from './pages/security.tsx';
 import { QueryPage } from './pages/query-page.tsx';
+import { PoliciesPage } from './pages/policies.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
 
 /** The page an address names, or undefined: each page takes exactly the sub-paths it knows. */
@@ -49,6 +50,8 @@ function pageFor(segments: string[]) {
       return single ? <DatasetsPage /> : undefined;
     case 'rules':
       return single ? <RulesPage /> : undefined;
+    case 'policies':
+      return single ? <PoliciesPage /> : undefined;
     default:
       return undefined;
   }

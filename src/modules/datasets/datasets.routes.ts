@@ -10,9 +10,10 @@
  * tags; removing a tag needs the content-read right under the current tags, so nobody lifts a
  * tag rule they are themselves held to.
  */
-
 import { workspaceParams } from '../../contracts/common.ts';
+import type { Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
+import type { Database } from '../../db/schema.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from './datasets.service.ts';
@@ -35,7 +36,17 @@ export interface DatasetsRoutesDeps {
    * Data policies (issue 17): refuses the raw object to a reader whom a policy masks, hides or
    * filters on this dataset (they read the policy-applied export instead).
    */
-  rawReadGuard?: (actor: Actor, ws: string, name: string, tags: readonly string[]) => Promise<void>;
+  /**
+   * Refuses (409) removing tags that data policies target, unless the caller names every policy
+   * the removal lifts (`liftPolicies`); returns the policies lifted (for the audit event).
+   */
+  tagRemovalGuard: (
+    trx: Transaction<Database>,
+    ws: string,
+    removed: readonly string[],
+    lift: readonly string[],
+  ) => Promise<string[]>;
+  rawReadGuard: (actor: Actor, ws: string, name: string, tags: readonly string[]) => Promise<void>;
 }
 
 const base = '/api/v1/workspaces/:ws/datasets';
@@ -61,7 +72,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export function datasetsRoutes({ datasets, rawReadGuard }: DatasetsRoutesDeps): RouteDef[] {
+export function datasetsRoutes({ datasets, rawReadGuard, tagRemovalGuard }: DatasetsRoutesDeps): RouteDef[] {
   const dataset = datasetLoader(datasets.find);
 
   return [
@@ -140,6 +151,10 @@ export function datasetsRoutes({ datasets, rawReadGuard }: DatasetsRoutesDeps): 
             detail: `Removing ${removed.join(', ')} needs the right to read this dataset under its current tags, which you do not have: ask an admin who meets the tag rules.`,
           });
         }
+        if (removed.length > 0) {
+          const lifted = await tagRemovalGuard(trx, workspaceId, removed, input.body.liftPolicies ?? []);
+          if (lifted.length > 0) event.details({ liftedPolicies: lifted });
+        }
         if (tags !== undefined) event.details({ tags, previousTags: row.tags });
         if (input.body.description !== undefined) event.details({ description: 'changed' });
         const d = (await datasets.update(trx, workspaceId, name, { description: input.body.description, tags }))!;
@@ -180,8 +195,7 @@ export function datasetsRoutes({ datasets, rawReadGuard }: DatasetsRoutesDeps): 
       handler: async ({ input, request, reply, event, record, actor }) => {
         const { ws: workspaceId, name, v } = input.params;
         event.details({ version: v });
-        if (rawReadGuard)
-          await rawReadGuard(actor, workspaceId, name, (await datasets.find(workspaceId, name))?.tags ?? []);
+        await rawReadGuard(actor, workspaceId, name, (await datasets.find(workspaceId, name))?.tags ?? []);
         let opened;
         let range;
         try {

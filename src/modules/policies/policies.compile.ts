@@ -8,22 +8,25 @@
  * Types after masking (docs/data-policies.md): redact, show_first_n, show_last_n, keyed_hash,
  * email_domain → text; null → the column's type; date_to_year/date_to_month → DATE (first day of
  * the year/month; for DATE and TIMESTAMP columns); round with digits → the column's numeric type;
- * round with bucket → DOUBLE (the bucket's lower bound).
+ * round with bucket → DOUBLE (the bucket's lower bound); custom → text.
  */
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Mask, PolicyBody, ReadWhy, ReaderMatch } from '../../contracts/policies.ts';
+import { customSql, parseCustom } from './policies.custom.ts';
 import { filterSql, quoteIdent, type Filter, type Value } from './policies.filter.ts';
 
 export interface RelationPlan {
   /** Columns the reader does not get at all. */
   exclude: string[];
-  /** Column → the expression that replaces it. */
-  replace: { column: string; sql: string }[];
+  /** Column → the expression that replaces it (`cacheable`: a keyed hash, see query.copies.ts). */
+  replace: { column: string; sql: string; cacheable?: boolean }[];
   /** Row filters, all of which must hold (over the raw columns). */
   where: string[];
   params: Record<string, Value>;
   why: ReadWhy;
+  /** Names the keyed-hash key (a one-way fingerprint of it), for cached hash columns. */
+  cacheId?: string;
 }
 
 export interface ApplicablePolicy {
@@ -65,6 +68,8 @@ export interface HashKey {
   /** Hex of the HMAC inner and outer padded keys (key ⊕ ipad, key ⊕ opad), 64 bytes each. */
   inner: string;
   outer: string;
+  /** A one-way fingerprint of the key (HMAC of a fixed label under it): names cached hash columns. */
+  id: string;
 }
 
 const int = (n: number): string => {
@@ -97,6 +102,8 @@ function maskSql(m: Mask, bind: (v: Value) => string, key: () => HashKey): strin
       return m.bucket !== undefined
         ? `floor(CAST(${c} AS DOUBLE) / ${bind(m.bucket)}) * ${bind(m.bucket)}`
         : `round(${c}, ${int(m.digits ?? 0)})`;
+    case 'custom':
+      return customSql(parseCustom(m.expression), c, bind);
     case 'email_domain':
       return `CASE WHEN ${c} IS NULL THEN NULL WHEN strpos(${text}, '@') > 0 THEN '*@' || regexp_extract(${text}, '@([^@]*)$', 1) ELSE '[redacted]' END`;
   }
@@ -141,12 +148,24 @@ export function compilePlan(
       masks.set(lc, { mask: m, by: p.name });
       why.masked[m.column] = [p.name];
     }
-  const replace = [...masks.values()].map(({ mask }) => ({ column: mask.column, sql: maskSql(mask, bind, key) }));
+  let cacheId: string | undefined;
+  const replace = [...masks.values()].map(({ mask }) => {
+    const sql = maskSql(mask, bind, key);
+    if (mask.kind !== 'keyed_hash') return { column: mask.column, sql };
+    cacheId = key().id;
+    return { column: mask.column, sql, cacheable: true };
+  });
   const where: string[] = [];
   for (const p of applicable)
     if (p.filter) {
       where.push(filterSql(p.filter, (a) => readerValue(reader, a), `${prefix}f${where.length}_`, params));
       why.filteredBy.push(p.name);
     }
-  return { exclude: [...hidden.values()], replace, where, params, why };
+  for (const p of applicable)
+    if (p.body.minGroupSize !== undefined) {
+      why.threshold ??= { minGroupSize: p.body.minGroupSize, by: [] };
+      why.threshold.minGroupSize = Math.max(why.threshold.minGroupSize, p.body.minGroupSize);
+      why.threshold.by.push(p.name);
+    }
+  return { exclude: [...hidden.values()], replace, where, params, why, ...(cacheId ? { cacheId } : {}) };
 }

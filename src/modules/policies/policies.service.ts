@@ -8,7 +8,7 @@
  * that commit the previous version stays in force; readers load policies per read, so the new
  * version applies from the next read after the commit.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
@@ -19,10 +19,12 @@ import { ownTransaction, type Transact } from '../../db/transact.ts';
 import type { PolicyLookup, RelationPlan } from '../query/index.ts';
 import { appliesTo, compilePlan, targets, type ApplicablePolicy, type HashKey } from './policies.compile.ts';
 import { findConflict } from './policies.conflicts.ts';
+import { parseCustom } from './policies.custom.ts';
 import { accessDiff, type ReaderDiff } from './policies.diff.ts';
 import type { PolicyBody, PolicyOut } from '../../contracts/policies.ts';
 import { parseFilter, type Filter } from './policies.filter.ts';
 import {
+  policyStamp,
   deleteCurrent,
   insertKey,
   lastVersion,
@@ -74,30 +76,89 @@ export function createPoliciesService(deps: PoliciesDeps) {
     return f;
   }
 
-  /** The workspace's HMAC key as padded inner/outer keys; created (sealed) on first use. */
-  async function hashKey(ws: string): Promise<HashKey> {
-    let sealed = await readKey(db, ws);
-    if (!sealed) {
-      const k = randomBytes(32);
-      await insertKey(db, ws, deps.barrier.seal(k, keyCtx(ws)));
-      k.fill(0);
-      sealed = (await readKey(db, ws))!;
-    }
+  /** The padded inner/outer keys from the sealed workspace key (opened per call). */
+  function padsOf(ws: string, sealed: Buffer): HashKey {
     const key = deps.barrier.open(sealed, keyCtx(ws));
     const pad = (b: number) => {
       const out = Buffer.alloc(64, b);
       for (let i = 0; i < key.length; i++) out[i] = out[i]! ^ key[i]!;
       return out.toString('hex');
     };
-    const hk = { inner: pad(0x36), outer: pad(0x5c) };
+    const id = createHmac('sha256', key).update('strongroom keyed-hash cache id').digest('hex').slice(0, 32);
     key.fill(0);
-    return hk;
+    return { inner: pad(0x36), outer: pad(0x5c), id };
+  }
+
+  /** The workspace's sealed HMAC key; created (sealed) on first use. */
+  async function sealedKey(ws: string): Promise<Buffer> {
+    const sealed = await readKey(db, ws);
+    if (sealed) return sealed;
+    const k = randomBytes(32);
+    await insertKey(db, ws, deps.barrier.seal(k, keyCtx(ws)));
+    k.fill(0);
+    return (await readKey(db, ws))!;
+  }
+
+  /**
+   * Compiled policies, cached per workspace and checked against the workspace's policy stamp on
+   * every read (`policyStamp`: one indexed query instead of loading and parsing every policy):
+   * a save or delete anywhere (this process or another) changes the stamp and drops the entry.
+   * Inside an entry: per (dataset, tags, reader's roles/attributes/MFA) the applicable policies,
+   * and per (that, reader id, parameter prefix) the compiled plan. The `dataset.read.unmasked`
+   * decision is NOT cached (workspace access policies change independently): it is asked every
+   * read. The opened key is kept for at most KEY_TTL_MS and only while its sealed form is unchanged.
+   */
+  interface WsEntry {
+    stamp: string;
+    current: { name: string; body: PolicyBody; filter?: Filter }[];
+    applicable: Map<string, ApplicablePolicy[]>;
+    plans: Map<string, RelationPlan>;
+    key?: { sealed: string; pads: HashKey; at: number };
+  }
+  const KEY_TTL_MS = 60_000;
+  const MAX_CACHED = 2000;
+  const cache = new Map<string, WsEntry>();
+
+  async function entryFor(ws: string): Promise<WsEntry> {
+    const { stamp, sealedKey: sealed } = await policyStamp(db, ws);
+    let e = cache.get(ws);
+    if (!e || e.stamp !== stamp) {
+      const current = await selectCurrent(db, ws);
+      e = {
+        stamp,
+        current: await Promise.all(
+          current.map(async (p) => ({
+            name: p.name,
+            body: p.policy,
+            ...(p.policy.rowFilter ? { filter: await filterOf(p.policy.rowFilter) } : {}),
+          })),
+        ),
+        applicable: new Map(),
+        plans: new Map(),
+      };
+      if (cache.size > 1000) cache.clear();
+      cache.set(ws, e);
+    }
+    if (e.key && (!sealed || e.key.sealed !== sealed.toString('hex') || Date.now() - e.key.at > KEY_TTL_MS)) {
+      delete e.key;
+      e.plans.clear(); // plans hold the key's padded forms as parameters
+    }
+    return e;
+  }
+
+  async function keyOf(ws: string, e: WsEntry): Promise<HashKey> {
+    if (deps.barrier.isSealed) throw new AppError('SEALED', { detail: 'Unseal Strongroom first.' });
+    if (e.key) return e.key.pads;
+    const sealed = await sealedKey(ws);
+    const pads = padsOf(ws, sealed);
+    e.key = { sealed: sealed.toString('hex'), pads, at: Date.now() };
+    return pads;
   }
 
   const lookup: PolicyLookup = {
     async planFor(reader, source, prefix): Promise<RelationPlan | null> {
-      const current = await selectCurrent(db, source.workspaceId);
-      const targeting = current.filter((p) => targets(p.policy, source.dataset, source.tags));
+      const e = await entryFor(source.workspaceId);
+      const targeting = e.current.filter((p) => targets(p.body, source.dataset, source.tags));
       if (targeting.length === 0) return null;
       const ref = { type: 'dataset', id: source.dataset, workspace: source.workspaceId, tags: source.tags };
       if (deps.authorize(reader, 'dataset.read.unmasked', ref))
@@ -109,18 +170,33 @@ export function createPoliciesService(deps: PoliciesDeps) {
           why: { masked: {}, hidden: {}, filteredBy: [], unmasked: true },
         };
       const mfa = mfaOf(reader);
-      const applicable: ApplicablePolicy[] = [];
-      for (const p of targeting)
-        if (appliesTo(p.policy, reader, mfa))
-          applicable.push({
-            name: p.name,
-            body: p.policy,
-            ...(p.policy.rowFilter ? { filter: await filterOf(p.policy.rowFilter) } : {}),
-          });
+      const who = canonical({
+        d: source.dataset,
+        t: [...source.tags].sort(),
+        r: [...reader.roles].sort(),
+        a: reader.attributes,
+        mfa,
+      });
+      let applicable = e.applicable.get(who);
+      if (!applicable) {
+        applicable = targeting
+          .filter((p) => appliesTo(p.body, reader, mfa))
+          .map((p) => ({ name: p.name, body: p.body, ...(p.filter ? { filter: p.filter } : {}) }));
+        if (e.applicable.size > MAX_CACHED) e.applicable.clear();
+        e.applicable.set(who, applicable);
+      }
       if (applicable.length === 0) return null;
+      const planKey = `${who}\0${reader.id}\0${prefix}`;
       const needsKey = applicable.some((p) => p.body.masks.some((m) => m.kind === 'keyed_hash'));
-      const key = needsKey ? await hashKey(source.workspaceId) : undefined;
-      return compilePlan(applicable, reader, prefix, () => key!);
+      const key = needsKey ? await keyOf(source.workspaceId, e) : undefined;
+      let plan = e.plans.get(planKey);
+      if (!plan) {
+        plan = compilePlan(applicable, reader, prefix, () => key!);
+        if (e.plans.size > MAX_CACHED) e.plans.clear();
+        e.plans.set(planKey, plan);
+      }
+      // A copy: callers may add to `why` (unmasked) or to the parameters.
+      return structuredClone(plan);
     },
   };
 
@@ -132,8 +208,31 @@ export function createPoliciesService(deps: PoliciesDeps) {
       const plan = await lookup.planFor(reader, { workspaceId: ws, dataset, tags }, 'sr_0_');
       if (plan && !plan.why.unmasked)
         throw new AppError('FORBIDDEN', {
-          detail: `Data policies (${[...new Set([...Object.values(plan.why.masked).flat(), ...Object.values(plan.why.hidden).flat(), ...plan.why.filteredBy])].join(', ')}) apply to you on this dataset: download its export (…/versions/N/export), which applies them.`,
+          detail: `Data policies (${[...new Set([...Object.values(plan.why.masked).flat(), ...Object.values(plan.why.hidden).flat(), ...plan.why.filteredBy, ...(plan.why.threshold?.by ?? [])])].join(', ')}) apply to you on this dataset: download its export (…/versions/N/export), which applies them.`,
         });
+    },
+
+    /**
+     * Removing a tag from a dataset lifts every tag policy on it from that dataset — never
+     * silently: refused (409, naming them) unless `lift` names each one; returns those lifted.
+     */
+    async tagRemovalGuard(
+      trx: Transaction<Database>,
+      ws: string,
+      removed: readonly string[],
+      lift: readonly string[],
+    ): Promise<string[]> {
+      const hit = (await selectCurrent(trx, ws)).filter(
+        (p) => 'tag' in p.policy.target && removed.includes(p.policy.target.tag),
+      );
+      const names = hit.map((p) => p.name);
+      const missing = names.filter((n) => !lift.includes(n));
+      if (missing.length > 0)
+        throw new AppError('CONFLICT', {
+          detail: `Removing ${removed.join(', ')} lifts data ${names.length === 1 ? 'policy' : 'policies'} ${names.join(', ')} from this dataset (${names.length === 1 ? 'it' : 'they'} would no longer mask, hide or filter it). Change the ${names.length === 1 ? 'policy' : 'policies'} first, or repeat with "liftPolicies": ${JSON.stringify(names)} to lift ${names.length === 1 ? 'it' : 'them'} knowingly.`,
+          meta: { policies: names },
+        });
+      return names;
     },
 
     list: (ws: string): Promise<PolicyOut[]> => selectCurrent(db, ws),
@@ -161,6 +260,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
     ): Promise<{ before: PolicyOut | null; after: PolicyOut; changed: boolean; diff: ReaderDiff[] }> {
       const { ws, name, body } = input;
       if (body.rowFilter !== undefined) await parseFilter(body.rowFilter, deps.serialize);
+      for (const m of body.masks) if (m.kind === 'custom') parseCustom(m.expression);
       const hidden = new Set(body.hide.map((h) => h.toLowerCase()));
       const both = body.masks.find((m) => hidden.has(m.column.toLowerCase()));
       if (both)

@@ -99,3 +99,22 @@ export async function insertKey(db: Db, ws: string, sealed: Buffer): Promise<voi
     .onConflict((oc) => oc.column('workspace_id').doNothing())
     .execute();
 }
+
+/**
+ * What the cached compiled policies of a workspace are checked against on every read: the
+ * number of policy versions and the newest change (versions are only appended, deletion too),
+ * and the sealed keyed-hash key. One indexed round trip.
+ */
+export async function policyStamp(db: Db, ws: string): Promise<{ stamp: string; sealedKey: Buffer | undefined }> {
+  const r = await db
+    .selectFrom('data_policy_versions')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('n'),
+      eb.fn.max('changed_at').as('last'),
+      eb.selectFrom('data_policy_keys').select('sealed').where('workspace_id', '=', ws).as('sealed'),
+    ])
+    .where('workspace_id', '=', ws)
+    .executeTakeFirst();
+  const last = r?.last ? new Date(r.last as string | Date).toISOString() : '-';
+  return { stamp: `${String(r?.n ?? 0)}:${last}`, sealedKey: r?.sealed ? Buffer.from(r.sealed) : undefined };
+}

@@ -36,7 +36,7 @@ const OPERATORS = [
   'array_slice',
   'list_slice',
 ];
-const AGGREGATES = [
+export const AGGREGATES = [
   'count',
   'count_star',
   'sum',

@@ -83,6 +83,11 @@ export async function runPreview(
   const notFound = () => new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
   const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
   const plan = (await deps.policies?.planFor(actor, { workspaceId: ws, dataset: name, tags: v.tags }, 'sr_0_')) ?? null;
+  if (plan?.why.threshold)
+    throw new AppError('FORBIDDEN', {
+      detail: `${name} answers only aggregate queries over groups of at least ${plan.why.threshold.minGroupSize} rows (data policy ${plan.why.threshold.by.join(', ')}): it has no row preview; query it with GROUP BY.`,
+      meta: { minGroupSize: plan.why.threshold.minGroupSize },
+    });
   let held = { release: () => undefined as void };
   let copyPath: string | undefined;
   if (v.format === 'parquet') {

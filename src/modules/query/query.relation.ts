@@ -48,6 +48,8 @@ export interface ReadWhy {
   hidden: Record<string, string[]>;
   filteredBy: string[];
   unmasked?: boolean;
+  /** Aggregation threshold: only aggregates over groups of at least `minGroupSize` rows (`by`: policies). */
+  threshold?: { minGroupSize: number; by: string[] };
 }
 
 /**
@@ -57,10 +59,15 @@ export interface ReadWhy {
  */
 export interface RelationPlan {
   exclude: string[];
-  replace: { column: string; sql: string }[];
+  /**
+   * `cacheable`: the expression depends only on the column's value and the workspace's keyed-hash
+   * key (named by `cacheId`), so a query copy may carry it computed once (`query.copies.ts`).
+   */
+  replace: { column: string; sql: string; cacheable?: boolean }[];
   where: string[];
   params: Record<string, string | number | boolean | null>;
   why: ReadWhy;
+  cacheId?: string;
 }
 
 /** The policies module as the query module sees it. `null`: no policy applies (or raw access). */
@@ -81,13 +88,31 @@ const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
  * range probe on a masked column probes masked values. A hidden or masked column that no longer
  * exists fails the read (DuckDB's binder), never unmasks silently.
  */
-export function readerRelation(reader: Actor, source: RelationSource, plan?: RelationPlan | null): ReaderRelation {
+export function readerRelation(
+  reader: Actor,
+  source: RelationSource,
+  plan?: RelationPlan | null,
+  /** Masked column → the scan's column that holds its masked values, computed with the copy. */
+  precomputed: Readonly<Record<string, string>> = {},
+): ReaderRelation {
   void reader;
   const scan = `SELECT * FROM ${scanSql(source.scan)}`;
-  if (!plan) return { sql: scan, params: {} };
+  const carried = Object.values(precomputed);
+  if (!plan) {
+    if (carried.length === 0) return { sql: scan, params: {} };
+    return { sql: `SELECT * EXCLUDE (${carried.map(quote).join(', ')}) FROM (${scan})`, params: {} };
+  }
   const filtered = plan.where.length > 0 ? `${scan} WHERE ${plan.where.join(' AND ')}` : scan;
-  const exclude = plan.exclude.length > 0 ? ` EXCLUDE (${plan.exclude.map(quote).join(', ')})` : '';
-  const replace =
-    plan.replace.length > 0 ? ` REPLACE (${plan.replace.map((r) => `${r.sql} AS ${quote(r.column)}`).join(', ')})` : '';
-  return { sql: `SELECT *${exclude}${replace} FROM (${filtered})`, params: { ...plan.params } };
+  const excluded = [...plan.exclude, ...carried];
+  const exclude = excluded.length > 0 ? ` EXCLUDE (${excluded.map(quote).join(', ')})` : '';
+  const cols = plan.replace.map((r) => {
+    const pre = precomputed[r.column];
+    return `${pre !== undefined ? quote(pre) : r.sql} AS ${quote(r.column)}`;
+  });
+  const replace = cols.length > 0 ? ` REPLACE (${cols.join(', ')})` : '';
+  // The parameters of an expression a carried column replaces (the key) are not passed at all.
+  const params = { ...plan.params };
+  for (const r of plan.replace)
+    if (precomputed[r.column] !== undefined) for (const m of r.sql.matchAll(/\$(\w+)/g)) delete params[m[1]!];
+  return { sql: `SELECT *${exclude}${replace} FROM (${filtered})`, params };
 }

@@ -17,6 +17,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
+import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import { datasetParams } from '../../contracts/datasets.ts';
 import type { DatasetsService } from '../datasets/index.ts';
@@ -31,6 +32,8 @@ export interface QueryRoutesDeps {
   query: QueryService;
   datasets: Pick<DatasetsService, 'find' | 'upload'>;
   maxRows: number;
+  /** A member of the workspace as a reader (roles there, attributes), for `as: "user:<id>"`; undefined: not a member. */
+  readerOf: (ws: string, userId: string) => Promise<Actor | undefined>;
 }
 
 const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
@@ -53,7 +56,7 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
   return ac.signal;
 }
 
-export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): RouteDef[] {
+export function queryRoutes({ query, datasets, maxRows, readerOf }: QueryRoutesDeps): RouteDef[] {
   const loadDataset = async ({ params }: { params: { ws: string; name: string } }) => {
     const row = await datasets.find(params.ws, params.name);
     return { ref: { type: 'dataset', id: params.name, workspace: params.ws, tags: row?.tags ?? [] }, row };
@@ -104,24 +107,37 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
             throw new AppError('FORBIDDEN', {
               detail: 'Simulating a reader needs the right to write data policies, and a JSON answer.',
             });
-          event.details({ simulatedAs: { roles: as.roles, attributes: Object.keys(as.attributes) } });
+          event.details({
+            simulatedAs:
+              typeof as === 'string'
+                ? { user: as.slice(5) }
+                : { roles: as.roles, attributes: Object.keys(as.attributes) },
+          });
         }
+        const simulated: Actor | undefined =
+          as === undefined
+            ? undefined
+            : typeof as === 'string'
+              ? await readerOf(input.params.ws, as.slice(5)).then((r) => {
+                  if (!r)
+                    throw new AppError('NOT_FOUND', {
+                      detail: 'No active member with that user id in this workspace.',
+                    });
+                  return r;
+                })
+              : {
+                  id: `simulated:${actor.id}`,
+                  kind: 'user' as const,
+                  roles: as.roles,
+                  attributes: { ...as.attributes, ...(as.mfa ? { mfa: true } : {}) },
+                  workspace: input.params.ws,
+                };
         if (format === 'json') {
           const r = await query.queryJson(actor, input.params.ws, sql, {
             limit,
             allowed,
             signal,
-            ...(as
-              ? {
-                  as: {
-                    id: `simulated:${actor.id}`,
-                    kind: 'user' as const,
-                    roles: as.roles,
-                    attributes: { ...as.attributes, ...(as.mfa ? { mfa: true } : {}) },
-                    workspace: input.params.ws,
-                  },
-                }
-              : {}),
+            ...(simulated ? { as: simulated } : {}),
           });
           event.details({
             datasets: r.datasets,

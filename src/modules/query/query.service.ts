@@ -217,10 +217,15 @@ export function createQueryService(deps: QueryDeps) {
         const source = { workspaceId: ws, dataset: name, tags: v.tags };
         // `unrestricted`: the system's own view (stored, value-free profiles); never a reader's.
         const plan = opts.unrestricted ? null : ((await deps.policies?.planFor(actor, source, 'sr_0_')) ?? null);
-        const copy = await deps.copies.acquire({ workspaceId: ws, dataset: name, ...v });
+        if (plan?.why.threshold)
+          throw new AppError('FORBIDDEN', {
+            detail: `${name} answers only aggregate queries over groups of at least ${plan.why.threshold.minGroupSize} rows (data policy ${plan.why.threshold.by.join(', ')}): it cannot be profiled.`,
+            meta: { minGroupSize: plan.why.threshold.minGroupSize },
+          });
+        const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: name, ...v }, plan);
         return await withEngine(copy, opts.signal, async (conn) => {
           const scan = { kind: 'parquet' as const, path: copy.path };
-          const rel = readerRelation(actor, { ...source, version: v.version, scan }, plan);
+          const rel = readerRelation(actor, { ...source, version: v.version, scan }, plan, copy.precomputed);
           return work(conn, rel, { version: v.version, format: v.format, why: plan?.why ?? null });
         });
       } finally {

@@ -20,6 +20,7 @@ import {
   type Node,
 } from './query.sql-check.ts';
 import type { Parser, QueryDeps } from './query.deps.ts';
+import { withMinGroupSize } from './query.threshold.ts';
 
 export type { Parser } from './query.deps.ts';
 
@@ -94,6 +95,7 @@ export async function prepareStatement(
   const release = () => held.forEach((h) => h.release());
   try {
     const byRef = new Map<string, { node: Node; label: string }>();
+    let threshold: { dataset: string; k: number } | undefined;
     const params: Resolved['params'] = {};
     const why: Record<string, ReadWhy> = {};
     for (const r of refs) {
@@ -117,14 +119,17 @@ export async function prepareStatement(
           });
         plan = (await deps.policies?.planFor(as, source, prefix)) ?? null;
       }
-      const copy = await deps.copies.acquire({ workspaceId: ws, dataset: v.name, ...v });
+      const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: v.name, ...v }, plan);
       held.push(copy);
       const rel = readerRelation(
         actor,
         { ...source, version: v.version, scan: { kind: 'parquet', path: copy.path } },
         plan,
+        copy.precomputed,
       );
       if (plan) why[`${v.name}@v${v.version}`] = plan.why;
+      const k = plan?.why.threshold?.minGroupSize;
+      if (k !== undefined && (!threshold || k > threshold.k)) threshold = { dataset: v.name, k };
       Object.assign(params, rel.params);
       byRef.set(r.ref.toLowerCase(), {
         node: await relationNode(deps.parser, rel.sql),
@@ -132,8 +137,19 @@ export async function prepareStatement(
       });
     }
     const statement = (tree.statements as Node[])[0]!;
+    let shaped = statement;
+    if (threshold) {
+      if (refs.length > 1)
+        throw new AppError('FORBIDDEN', {
+          detail: `${threshold.dataset} answers only aggregate queries over groups of at least ${threshold.k} rows: name it once, with no other dataset, join or subquery.`,
+          meta: { minGroupSize: threshold.k },
+        });
+      const h = parseTreeJson(await deps.parser.serialize(`SELECT 1 HAVING count(*) >= ${Math.trunc(threshold.k)}`));
+      const having = ((h.statements as Node[])[0]!.node as Node).having as Node;
+      shaped = withMinGroupSize(sql, statement, threshold.dataset, threshold.k, having);
+    }
     const replaced = replaceDatasets(
-      statement,
+      shaped,
       (n) => ctes.has(n.toLowerCase()),
       (n) => ({
         type: 'SUBQUERY',

@@ -118,6 +118,9 @@ export function usePermissions() {
     listUsers: has(workspace, ['owner', 'admin', 'auditor']),
     /** Reveal a secret's value: owners and admins (others only if a workspace policy allows it). */
     reveal: has(workspace, ['owner', 'admin', 'engineer']),
+    /** Data policies: read (list, show, history) and write. */
+    readPolicies: has(workspace, ['owner', 'admin', 'steward', 'engineer', 'auditor']),
+    writePolicies: has(workspace, ['owner', 'admin', 'steward']),
     /** Destroy a secret version for ever: owners and admins. */
     destroy: has(workspace, ['owner', 'admin']),
   };

@@ -8,6 +8,7 @@
  * bar: the console first asks for the version's first byte (a 1-byte range read, audited like any
  * read) and only hands the URL to the browser, which streams the file to disk, when that works.
  */
+import { effectsSummary } from './policies.tsx';
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { DatasetVersion } from '../../../src/contracts/index.ts';
@@ -85,6 +86,33 @@ function DownloadButton({
   );
 }
 
+/** The data policies that target this dataset (by name or by one of its tags), in plain words. */
+function AppliedPolicies({ dataset, tags }: { dataset: string; tags: string[] }) {
+  const ws = useWorkspace();
+  const policies = useQuery({
+    queryKey: ['data-policies', ws.id],
+    queryFn: () => api.dataPolicies.list(ws.id),
+  });
+  const applying = (policies.data?.policies ?? []).filter((p) =>
+    'dataset' in p.policy.target ? p.policy.target.dataset === dataset : tags.includes(p.policy.target.tag),
+  );
+  if (applying.length === 0) return null;
+  return (
+    <section className={ui.panel} aria-label="Data policies on this dataset" data-testid="applied-policies">
+      <h2 style={{ marginTop: 0 }}>Data policies on this dataset</h2>
+      <ul>
+        {applying.map((p) => (
+          <li key={p.name}>
+            <Link to="/policies">{p.name}</Link>
+            {'tag' in p.policy.target ? <span className={ui.muted}> (tag {p.policy.target.tag})</span> : null}:{' '}
+            {effectsSummary(p.policy)} — for {p.policy.when?.roles?.join(', ') ?? 'everyone'}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function DatasetPage({ name }: { name?: string }) {
   const ws = useWorkspace();
   const can = usePermissions();
@@ -141,6 +169,7 @@ export function DatasetPage({ name }: { name?: string }) {
           <Tags tags={d.tags} />
         </p>
       ) : null}
+      {d && can.readPolicies ? <AppliedPolicies dataset={ds} tags={d.tags} /> : null}
       {uploading ? (
         <UploadPanel dataset={ds} currentDrive={d?.versions.at(-1)?.drive} onClose={() => setUploading(false)} />
       ) : null}

@@ -10,7 +10,7 @@ import { api } from '../lib/api.ts';
 import { bytes } from '../lib/format.ts';
 import { useWorkspace } from '../lib/session.tsx';
 import { Empty, Loading, Problem, ui } from '../ui/components.tsx';
-import { ResultGrid } from './result-grid.tsx';
+import { maskReasons, ResultGrid } from './result-grid.tsx';
 import css from './query.module.css';
 
 const PAGE = 100;
@@ -81,7 +81,21 @@ export function PreviewTab({ dataset, versions }: { dataset: string; versions: D
             · showing rows {p.rows.length ? `${offset + 1}–${offset + p.rows.length}` : 'none'} · {p.format} ·{' '}
             {bytes(p.decryptedBytes)} decrypted for this preview
           </p>
-          <ResultGrid columns={p.columns} rows={p.rows} firstRow={offset + 1} label={`Preview of ${dataset}`} />
+          {p.why && (p.why.filteredBy.length > 0 || Object.keys(p.why.hidden).length > 0) ? (
+            <p className={css.summary} data-testid="preview-policies">
+              {Object.keys(p.why.hidden).length > 0
+                ? `Hidden by data policies: ${Object.keys(p.why.hidden).join(', ')}. `
+                : ''}
+              {p.why.filteredBy.length > 0 ? `Rows filtered by ${p.why.filteredBy.join(', ')}.` : ''}
+            </p>
+          ) : null}
+          <ResultGrid
+            columns={p.columns}
+            rows={p.rows}
+            firstRow={offset + 1}
+            label={`Preview of ${dataset}`}
+            reasons={maskReasons([p.why])}
+          />
         </>
       ) : null}
     </section>

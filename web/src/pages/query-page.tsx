@@ -15,7 +15,7 @@ import { ApiError, api, csrfHeader, reportUnauthenticated } from '../lib/api.ts'
 import { useWorkspace, usePermissions } from '../lib/session.tsx';
 import { Link } from '../lib/router.tsx';
 import { NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
-import { ResultGrid } from './result-grid.tsx';
+import { maskReasons, ResultGrid } from './result-grid.tsx';
 import { DatasetSidebar } from './query-sidebar.tsx';
 import css from './query.module.css';
 
@@ -223,7 +223,12 @@ export function QueryPage() {
                 {result.r.truncated ? ` (stopped at ${limit.toLocaleString('en')}: more rows exist)` : ''} ·{' '}
                 {result.r.columns.length} columns · {Math.round(result.ms)} ms
               </p>
-              <ResultGrid columns={result.r.columns} rows={result.r.rows} label="Query results" />
+              <ResultGrid
+                columns={result.r.columns}
+                rows={result.r.rows}
+                label="Query results"
+                reasons={maskReasons(Object.values(result.r.policies ?? {}))}
+              />
               <div className={ui.row} style={{ marginTop: '0.75rem' }}>
                 <span className={ui.label}>Download</span>
                 {(['csv', 'parquet', 'jsonl'] as const).map((f) => (

@@ -3,7 +3,7 @@
  * name and its DuckDB type; numbers are right-aligned, NULL is shown as such. Values arrive as
  * JSON (64-bit integers and decimals as exact strings) and are only displayed, never evaluated.
  */
-import type { ResultColumn } from '../../../src/contracts/index.ts';
+import type { ReadWhy, ResultColumn } from '../../../src/contracts/index.ts';
 import css from './query.module.css';
 
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/;
@@ -12,17 +12,33 @@ function text(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
+/**
+ * Per column name, why its values are not the raw ones (the data policies that masked it), from
+ * the answer's `why` of each dataset read. A query's output column is matched by name: a column
+ * renamed by the statement carries no marker (its values are masked all the same).
+ */
+export function maskReasons(whys: (ReadWhy | undefined)[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const w of whys)
+    for (const [col, by] of Object.entries(w?.masked ?? {}))
+      out[col] = `Masked by data ${by.length === 1 ? 'policy' : 'policies'} ${by.join(', ')}`;
+  return out;
+}
+
 export function ResultGrid({
   columns,
   rows,
   firstRow = 1,
   label,
+  reasons = {},
 }: {
   columns: ResultColumn[];
   rows: unknown[][];
   /** Number of the first row shown (after an offset). */
   firstRow?: number;
   label: string;
+  /** Column name → why its values are masked (`maskReasons`). */
+  reasons?: Record<string, string>;
 }) {
   const numeric = columns.map((c) => NUMERIC.test(c.type));
   return (
@@ -34,6 +50,12 @@ export function ResultGrid({
             {columns.map((c, i) => (
               <th key={i} className={numeric[i] ? css.num : undefined} data-testid="grid-column">
                 {c.name}
+                {Object.hasOwn(reasons, c.name) ? (
+                  <span className={css.masked} title={reasons[c.name]} data-testid="masked-marker" tabIndex={0}>
+                    {' '}
+                    masked
+                  </span>
+                ) : null}
                 <span className={css.type} data-testid="grid-type">
                   {c.type.toLowerCase()}
                   {c.nullable === false ? ' not null' : ''}

@@ -59,6 +59,12 @@ export const icons = {
       <path d="M9 10h6M9 14h4" />
     </svg>
   ),
+  policies: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <path d="M2.5 12s3.5-6 9.5-6 9.5 6 9.5 6-3.5 6-9.5 6-9.5-6-9.5-6z" />
+      <path d="M4 20L20 4" />
+    </svg>
+  ),
   account: (c: string | undefined) => (
     <svg className={c} {...common}>
       <circle cx="12" cy="8" r="4" />
