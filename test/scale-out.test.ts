@@ -8,7 +8,7 @@
  * - a session revoked on A is refused on B (B had it cached: NOTIFY drops it);
  * - both servers recording concurrently make ONE chain that `verify` passes on either;
  * - a due scheduled job (the retention purge, `maintenance_jobs` claimed with SKIP LOCKED) ticked
- *   on both at once runs once.
+ *   on both at once runs once; a periodic check's period (drive health) is claimed by one server.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.ts';
 import { createRetentionScheduler } from '../src/modules/retention/retention.schedule.ts';
+import { claimPeriod, periodStart } from '../src/modules/tasks/index.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
 import { PG_ADMIN_URL, postgresAvailable } from './helpers/db.ts';
@@ -177,5 +178,17 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
     await a.server.audit.chainPending();
     const events = await expectAudit(a, { action: 'retention.purge.run', outcome: 'success', resource: { id } });
     assert.equal(events.length, 1);
+  });
+
+  test("a periodic check's period is claimed by exactly one server", async (t) => {
+    if (skip) return t.skip('no PostgreSQL or haproxy');
+    const at = new Date();
+    const kind = `check-${randomBytes(4).toString('hex')}`;
+    const claims = await Promise.all(
+      [a, b, a, b].map((app, i) => claimPeriod(app.server.database.db, kind, 60_000, `server-${i}`, at)),
+    );
+    assert.equal(claims.filter(Boolean).length, 1);
+    const next = new Date(periodStart(at, 60_000).getTime() + 60_000);
+    assert.equal(await claimPeriod(b.server.database.db, kind, 60_000, 'server-b', next), true, 'the next period');
   });
 });
