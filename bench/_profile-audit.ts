@@ -21,6 +21,8 @@ const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const perWriter = Number(args[0] ?? 100);
 const rounds = Number(args[1] ?? 3);
 const profile = process.argv.includes('--profile');
+/** `--no-chain`: the chainer runs only after the writers finish (their cost alone, then the chaining). */
+const noChain = process.argv.includes('--no-chain');
 const WRITERS = 32;
 
 function selfCpuMs(): number {
@@ -61,7 +63,7 @@ const dbName = (await sql<{ n: string }>`select current_database() as n`.execute
 const s = new Session();
 s.connect();
 const audit = createAuditModule({ db: h.db, barrier, logDir: dir });
-audit.start();
+if (!noChain) audit.start();
 
 const pool = new pg.Pool({ connectionString: h.url!, max: WRITERS });
 pool.on('error', () => undefined);
@@ -95,7 +97,9 @@ async function append(): Promise<number> {
       for (let i = 0; i < perWriter; i++) await h.db.transaction().execute((trx) => audit.record(trx, draft(w, i)));
     }),
   );
+  const writers = performance.now() - t0;
   await audit.chainPending();
+  if (noChain) console.log(`  writers alone ${((WRITERS * perWriter * 1000) / writers).toFixed(0)}/s`);
   return performance.now() - t0;
 }
 
@@ -131,7 +135,7 @@ try {
     );
   }
 } finally {
-  await audit.stop();
+  if (!noChain) await audit.stop();
   await pool.end();
   await h.close();
   await rm(dir, { recursive: true, force: true });

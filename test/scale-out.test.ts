@@ -140,7 +140,9 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
     );
     await Promise.all([a.server.audit.checkpointNow(), b.server.audit.checkpointNow()]);
     const head = await sql<{ seq: string; n: string }>`
-      select (select seq from audit_head) as seq, (select count(*) from audit_events) as n`.execute(a.server.database.db);
+      select (select seq from audit_head) as seq, (select count(*) from audit_events) as n`.execute(
+      a.server.database.db,
+    );
     assert.equal(Number(head.rows[0]!.seq), Number(head.rows[0]!.n), 'one gap-free sequence');
     for (const app of [a, b]) {
       const report = await app.server.audit.verify();

@@ -40,9 +40,7 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
       const seen = watch?.connection();
       const run = (text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> => {
         const name = nameOf(text, parameters.length);
-        return name
-          ? client.query({ name, text, values: [...parameters] })
-          : client.query(text, [...parameters]);
+        return name ? client.query({ name, text, values: [...parameters] }) : client.query(text, [...parameters]);
       };
       return {
         query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {

@@ -159,8 +159,7 @@ export async function openParser(): Promise<SqlParser> {
       const conn = await instance.connect();
       await conn.run('SET lock_configuration = true');
       return {
-        one: async (sql: string, arg: string) =>
-          String((await conn.runAndReadAll(sql, [arg])).getRows()[0]?.[0] ?? ''),
+        one: async (sql: string, arg: string) => String((await conn.runAndReadAll(sql, [arg])).getRows()[0]?.[0] ?? ''),
         close: () => {
           conn.closeSync();
           instance.closeSync();
@@ -179,7 +178,10 @@ export async function openParser(): Promise<SqlParser> {
     deserialize: (json) => one('SELECT json_deserialize_sql($1::JSON)', json),
     close: () => {
       closed = true;
-      void opened?.then((p) => p.close(), () => undefined);
+      void opened?.then(
+        (p) => p.close(),
+        () => undefined,
+      );
     },
   };
 }

@@ -115,7 +115,8 @@ export async function runPreview(
       .columnNames()
       .map((name, i) => ({ name, type: result.columnType(i).toString(), nullable: true }));
     const rows: unknown[][] = [];
-    for await (const chunk of result.yieldConvertedRows((await loadDuckDb()).JsonDuckDBValueConverter)) rows.push(...chunk);
+    for await (const chunk of result.yieldConvertedRows((await loadDuckDb()).JsonDuckDBValueConverter))
+      rows.push(...chunk);
     const rowCount = whole
       ? Number((await conn.runAndReadAll(`SELECT count(*) FROM (${rel.sql})`, rel.params)).getRows()[0]?.[0] ?? 0)
       : null;
