@@ -138,6 +138,14 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
           .then((r) => assert.equal(r.status, 201, r.body)),
       ),
     );
+    // Checkpoints signed by each server in turn: each export area must hold all of them.
+    await b.server.audit.checkpointNow();
+    const more = await session.req(
+      `${W}/secrets/data/chain/after-b`,
+      jsonBody({ type: 'password', value: { password: 'after' } }, 'PUT'),
+    );
+    assert.equal(more.status, 201, more.body);
+    await a.server.audit.checkpointNow();
     await Promise.all([a.server.audit.checkpointNow(), b.server.audit.checkpointNow()]);
     const head = await sql<{ seq: string; n: string }>`
       select (select seq from audit_head) as seq, (select count(*) from audit_events) as n`.execute(

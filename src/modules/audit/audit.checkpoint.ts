@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { canonicalJson } from '../../core/audit/canonical.ts';
 import { makeCheckpoint, type SignedCheckpoint } from '../../core/audit/checkpoint.ts';
 import type { Database } from '../../db/schema.ts';
-import { exportThrough, type ChainedLines } from './audit.export.ts';
+import { exportAllThrough, type ChainedLines } from './audit.export.ts';
 import type { AuditKeys } from './audit.keys.ts';
 import { insertCheckpoint, latestCheckpoint, lockHead } from './audit.store.ts';
 
@@ -30,6 +30,6 @@ export async function createCheckpoint(
     await insertCheckpoint(trx, made, canonicalJson(body));
     return made;
   });
-  if (cp !== undefined) await exportThrough(db, logDir, cp, held);
+  if (cp !== undefined) await exportAllThrough(db, logDir, cp, held);
   return cp;
 }

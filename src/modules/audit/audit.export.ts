@@ -24,7 +24,7 @@ import {
 } from '../../core/audit/segment.ts';
 import type { ExportItem, VerifyProblem } from '../../core/audit/verify.ts';
 import { AppError } from '../../core/errors.ts';
-import { eventPages, type Executor } from './audit.store.ts';
+import { checkpointsBetween, eventPages, type Executor } from './audit.store.ts';
 
 /** Bytes per file read or write in the export area. */
 const IO_CHUNK = 1 << 20;
@@ -105,6 +105,29 @@ export class ChainedLines {
     this.lines = [];
     this.hashes = [];
   }
+}
+
+/**
+ * Exports every stored checkpoint up to `cp` that this export area does not hold yet, in order,
+ * each after the events it covers. With several servers on one database each one signs some of
+ * the checkpoints; every server's export must still hold all of them, each linking to the one
+ * before, or `verify` against it reports a missing checkpoint. Returns the names written.
+ */
+export async function exportAllThrough(
+  db: Executor,
+  logDir: string,
+  cp: SignedCheckpoint,
+  held?: ChainedLines,
+): Promise<string[]> {
+  const names = await readdir(exportDir(logDir)).catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT' ? [] : Promise.reject(err),
+  );
+  const exported = names.reduce((m, n) => Math.max(m, parseCheckpointFileName(n) ?? 0), 0);
+  const missing = (await checkpointsBetween(db, exported, cp.treeSize)) as SignedCheckpoint[];
+  if (!missing.some((c) => c.treeSize === cp.treeSize)) missing.push(cp);
+  const written: string[] = [];
+  for (const c of missing) written.push(...(await exportThrough(db, logDir, c, held)));
+  return written;
 }
 
 /**

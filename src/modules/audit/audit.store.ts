@@ -181,6 +181,18 @@ export async function listCheckpoints(ex: Executor): Promise<unknown[]> {
   return rows.map(rowToCheckpoint);
 }
 
+/** Stored checkpoints with a tree size in `(above, upTo]`, ascending (as stored; not validated). */
+export async function checkpointsBetween(ex: Executor, above: number, upTo: number): Promise<unknown[]> {
+  const rows = await ex
+    .selectFrom('audit_checkpoints')
+    .select(['body', 'signature'])
+    .where('tree_size', '>', above)
+    .where('tree_size', '<=', upTo)
+    .orderBy('tree_size')
+    .execute();
+  return rows.map(rowToCheckpoint);
+}
+
 /** The checkpoint with the largest tree size, if any. */
 export async function latestCheckpoint(ex: Executor): Promise<SignedCheckpoint | undefined> {
   const r = await ex
