@@ -13,6 +13,7 @@ import type { Database } from './schema.ts';
 import { DatabaseUrlError, planPgConnection } from './connection-options.ts';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
 import { withPreparedStatements } from './pg-prepared.ts';
+import { CommitWatch } from './commit-watch.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 
 export type DatabaseSpec =
@@ -40,6 +41,14 @@ export interface DatabaseHandle {
   reloadClientCertificate?(): void;
   /** PGlite only: the client, for dumps in tests and backups. */
   pglite?: PGlite;
+  /** In-process commit notifications (src/db/commit-watch.ts). */
+  commits: CommitWatch;
+  /**
+   * `LISTEN channel`: `onMessage(payload)` for each notification; `onState(false)` when the
+   * listening connection is lost (notifications may be missed until `onState(true)`, called once
+   * it listens again). Reconnects by itself until the returned stop function is called.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onState: (up: boolean) => void): () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,16 +82,37 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => undefined);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
+    const commits = new CommitWatch();
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: withPreparedStatements(pool, undefined, commits) }),
+    });
+    const listeners = new Set<() => Promise<void>>();
     return {
       db,
       kind: 'postgres',
+      commits,
+      listen(channel, onMessage, onState) {
+        const stop = listenPg(
+          { connectionString: plan.connectionString, ssl: plan.ssl, application_name: 'strongroom-listen' },
+          channel,
+          onMessage,
+          onState,
+        );
+        listeners.add(stop);
+        return () => {
+          listeners.delete(stop);
+          return stop();
+        };
+      },
       summary: `PostgreSQL ${plan.summary}${withCert ? ', client certificate' : ''}`,
       get clientCertificate() {
         return clientCertificate;
       },
       ...(withCert ? { reloadClientCertificate: loadClientCert } : {}),
-      close: () => db.destroy(),
+      async close() {
+        await Promise.all([...listeners].map((stop) => stop()));
+        await db.destroy();
+      },
     };
   }
 
@@ -100,13 +130,33 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
   } else {
     client = await PGlite.create(spec.loadDataDir ? { loadDataDir: spec.loadDataDir } : {});
   }
-  const db = new Kysely<Database>({ dialect: pgliteDialect(client) });
+  const commits = new CommitWatch();
+  const db = new Kysely<Database>({ dialect: pgliteDialect(client, { watch: commits }) });
   let closed = false;
   return {
     db,
     kind: 'pglite',
     summary: spec.kind === 'pglite' ? `embedded PGlite at ${spec.dataDir}` : 'embedded PGlite (memory)',
     pglite: client,
+    commits,
+    listen(channel, onMessage, onState) {
+      // One session in this process: nothing is missed while it is open. LISTEN goes through the
+      // dialect's queue (never into another caller's open transaction, where a rollback would
+      // undo it); notifications are taken from the client's global feed.
+      const off = client.onNotification((ch, payload) => {
+        if (ch === channel) onMessage(payload);
+      });
+      const quoted = sql.id(channel);
+      const ready = sql`listen ${quoted}`.execute(db).then(
+        () => onState(true),
+        () => onState(false),
+      );
+      return async () => {
+        off();
+        await ready;
+        if (!closed) await sql`unlisten ${quoted}`.execute(db).catch(() => undefined);
+      };
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -120,4 +170,58 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
 /** Cheap liveness query used by /readyz and doctor. */
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {
   await sql`select 1`.execute(db);
+}
+
+/**
+ * A dedicated connection that LISTENs on `channel`, reconnecting (1 s, then up to 10 s apart)
+ * whenever it is lost; `onState` reports each loss and each recovery.
+ */
+function listenPg(
+  config: pg.ClientConfig,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onState: (up: boolean) => void,
+): () => Promise<void> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let delay = 1000;
+  const quoted = '"' + channel.replace(/"/g, '""') + '"';
+  const lost = (c: pg.Client) => {
+    if (client !== c) return;
+    client = undefined;
+    onState(false);
+    void c.end().catch(() => undefined);
+    if (!stopped) {
+      timer = setTimeout(connect, delay);
+      timer.unref();
+      delay = Math.min(delay * 2, 10_000);
+    }
+  };
+  const connect = () => {
+    if (stopped) return;
+    const c = new pg.Client(config);
+    client = c;
+    c.on('error', () => lost(c));
+    c.on('end', () => lost(c));
+    c.on('notification', (n) => {
+      if (n.channel === channel) onMessage(n.payload ?? '');
+    });
+    c.connect()
+      .then(() => c.query(`listen ${quoted}`))
+      .then(() => {
+        if (client !== c) return;
+        delay = 1000;
+        onState(true);
+      })
+      .catch(() => lost(c));
+  };
+  connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    const c = client;
+    client = undefined;
+    await c?.end().catch(() => undefined);
+  };
 }

@@ -17,11 +17,12 @@
 import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import type { CommitWatch } from './commit-watch.ts';
 
 const NAMEABLE = /^\s*(select|insert|update|delete|with)\b/i;
 const MAX_PARAMETERS = 32;
 
-export function withPreparedStatements(pool: pg.Pool, limit = 256): PostgresPool {
+export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: CommitWatch): PostgresPool {
   /** text → its statement name, or null when it runs unnamed (both bounded). */
   const names = new Map<string, string | null>();
   const nameOf = (text: string, parameters: number): string | undefined => {
@@ -36,13 +37,20 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256): PostgresPool
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
+      const seen = watch?.connection();
+      const run = (text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> => {
+        const name = nameOf(text, parameters.length);
+        return name ? client.query({ name, text, values: [...parameters] }) : client.query(text, [...parameters]);
+      };
       return {
         query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
           if (typeof textOrCursor !== 'string' || !parameters) return client.query(textOrCursor as never);
-          const name = nameOf(textOrCursor, parameters.length);
-          return name
-            ? client.query({ name, text: textOrCursor, values: [...parameters] })
-            : client.query(textOrCursor, [...parameters]);
+          if (seen === undefined) return run(textOrCursor, parameters);
+          seen.before(textOrCursor);
+          return run(textOrCursor, parameters).then((r) => {
+            seen.after(textOrCursor);
+            return r;
+          });
         }) as unknown as PostgresPoolClient['query'],
         release: () => client.release(),
       };

@@ -14,6 +14,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import { AppError } from '../core/errors.ts';
+import type { CommitWatch } from './commit-watch.ts';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -26,10 +27,19 @@ import {
 } from 'kysely';
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly client: PGlite) {}
+  private readonly seen: ReturnType<CommitWatch['connection']> | undefined;
+
+  constructor(
+    private readonly client: PGlite,
+    watch?: CommitWatch,
+  ) {
+    this.seen = watch?.connection();
+  }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    this.seen?.before(query.sql);
     const r = await this.client.query<R>(query.sql, [...query.parameters]);
+    this.seen?.after(query.sql);
     return {
       rows: r.rows,
       ...(r.affectedRows !== undefined ? { numAffectedRows: BigInt(r.affectedRows) } : {}),
@@ -49,8 +59,9 @@ class PGliteDriver implements Driver {
   constructor(
     client: PGlite,
     private readonly waitMs: number,
+    watch?: CommitWatch,
   ) {
-    this.#connection = new PGliteConnection(client);
+    this.#connection = new PGliteConnection(client, watch);
   }
 
   async init(): Promise<void> {}
@@ -101,10 +112,10 @@ class PGliteDriver implements Driver {
   async destroy(): Promise<void> {}
 }
 
-export function pgliteDialect(client: PGlite, opts: { waitMs?: number } = {}): Dialect {
+export function pgliteDialect(client: PGlite, opts: { waitMs?: number; watch?: CommitWatch } = {}): Dialect {
   return {
     createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new PGliteDriver(client, opts.waitMs ?? 60_000),
+    createDriver: () => new PGliteDriver(client, opts.waitMs ?? 60_000, opts.watch),
     createIntrospector: (db) => new PostgresIntrospector(db),
     createQueryCompiler: () => new PostgresQueryCompiler(),
   };

@@ -2,6 +2,12 @@
  * Background work of one server process, stopped by the returned function: the upload cleanup
  * (free leases, expired sessions, unfinished deletions — at start, then every lease period) and
  * the periodic drive health check. Nothing runs while Strongroom is sealed.
+ *
+ * With several servers on one database: the drive health check runs once per period across all
+ * of them (`claimPeriod`), backups, drills, prunes and the retention purge are claimed from
+ * `maintenance_jobs` with SKIP LOCKED under a lease; the cleanup sweeps are idempotent and
+ * lease-guarded (any server may run them); posture checks run on every server (several of their
+ * controls read this host's own files and listeners).
  */
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
@@ -9,6 +15,7 @@ import type { Modules } from './modules.ts';
 import { createBackupScheduler } from '../modules/backups/index.ts';
 import { rotateIfDue } from '../modules/keys/index.ts';
 import { createRetentionScheduler } from '../modules/retention/index.ts';
+import { claimPeriod, finishPeriod } from '../modules/tasks/index.ts';
 
 export function startJobs(
   {
@@ -74,12 +81,26 @@ export function startJobs(
   timers.push(sweeper);
   if (config.STRONGROOM_DRIVE_HEALTH_SECONDS > 0) {
     let running = false;
+    const periodMs = config.STRONGROOM_DRIVE_HEALTH_SECONDS * 1000;
     const timer = setInterval(() => {
       if (running || barrier.isSealed) return;
       running = true;
-      runLogged('drive-health', () => drives.refreshHealth())
+      // Once per period across every server on this database (maintenance_jobs, first insert wins).
+      const at = new Date();
+      claimPeriod(backups.db, 'drive-health', periodMs, leases.owner, at)
+        .then(async (mine) => {
+          if (!mine) return undefined;
+          try {
+            const r = await runLogged('drive-health', () => drives.refreshHealth());
+            await finishPeriod(backups.db, 'drive-health', periodMs, at, true);
+            return r;
+          } catch (err) {
+            await finishPeriod(backups.db, 'drive-health', periodMs, at, false).catch(() => undefined);
+            throw err;
+          }
+        })
         .then(
-          (r) => logger.info(r, 'drive health refreshed'),
+          (r) => r && logger.info(r, 'drive health refreshed'),
           (err: unknown) => logger.error({ err }, 'drive health check failed'),
         )
         .finally(() => (running = false));

@@ -24,7 +24,12 @@ import {
   type UploadSessions,
 } from '../modules/datasets/index.ts';
 import { createDrivesService, type DrivesService } from '../modules/drives/index.ts';
-import { createIdentityModule, type IdentityModule } from '../modules/identity/index.ts';
+import {
+  createIdentityModule,
+  createSessionCache,
+  wireSessionCache,
+  type IdentityModule,
+} from '../modules/identity/index.ts';
 import {
   createKeysService,
   createWorkspaceKeys,
@@ -129,8 +134,13 @@ export async function buildModules(
   const audit = createAuditContext(database.db, auditModule);
 
   const workspaceKeys = createWorkspaceKeys(database.db, barrier);
+  // Live sessions cached for ≤ 1 s, dropped on every auth-table commit here and on NOTIFY from
+  // other servers (modules/identity/identity.session-cache.ts).
+  const sessionCache = createSessionCache();
+  closers.push(wireSessionCache(sessionCache, database));
   const identity = createIdentityModule({
     db: database.db,
+    sessionCache,
     barrier,
     config,
     ...(opts.now ? { now: opts.now } : {}),

@@ -39,10 +39,14 @@ export async function startTestApp(
     prepare?: (database: DatabaseHandle, config: Readonly<Config>) => Promise<void>;
     /** Injected clock for sessions, tokens and throttling. */
     now?: () => Date;
+    /** A database to use instead of a fresh one (e.g. a second server on the same PostgreSQL). */
+    database?: DatabaseHandle;
+    /** TLS material to serve instead of a new self-signed certificate (PEM). */
+    tls?: { cert: string; key: string };
   } = {},
 ): Promise<TestApp> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'strongroom-test-'));
-  const { cert, key } = await generateSelfSigned();
+  const { cert, key } = opts.tls ?? (await generateSelfSigned());
   await writeFile(path.join(home, 'cert.pem'), cert);
   await writeFile(path.join(home, 'key.pem'), key, { mode: 0o600 });
   const config = loadConfig({
@@ -62,7 +66,7 @@ export async function startTestApp(
       cb();
     },
   });
-  const database = await createTestDatabase(backend);
+  const database = opts.database ?? (await createTestDatabase(backend));
   await opts.prepare?.(database, config);
   let setupToken: string | undefined;
   const server = await startServer(config, {

@@ -13,7 +13,11 @@
  * - Refusals are `SamlRefusal`s with a short reason of ours; node-saml's message stays in `cause`.
  */
 import { createRequire } from 'node:module';
-import { SAML, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import type { CacheProvider, Profile, SAML } from '@node-saml/node-saml';
+
+/** node-saml (and its XML stack) is loaded on the first SAML use, not at server start (~0.3 s). */
+let samlLib: Promise<typeof import('@node-saml/node-saml')> | undefined;
+const loadSaml = () => (samlLib ??= import('@node-saml/node-saml'));
 
 /**
  * The few DOM shapes read here. `@xmldom/xmldom` is loaded without its type declarations: they
@@ -148,7 +152,8 @@ function oneRequest(requestId: string | undefined): CacheProvider {
   };
 }
 
-function samlFor(s: SamlSpSettings, requestId?: string): SAML {
+async function samlFor(s: SamlSpSettings, requestId?: string): Promise<SAML> {
+  const { SAML } = await loadSaml();
   return new SAML({
     issuer: s.spEntityId,
     callbackUrl: s.acsUrl,
@@ -176,7 +181,7 @@ function firstByLocalName(doc: XmlDocument, name: string): XmlElement | undefine
 /** The AuthnRequest redirect URL and its request id (kept with the pending sign-in for InResponseTo). */
 export async function startSaml(s: SamlSpSettings, relayState: string): Promise<{ url: string; requestId: string }> {
   let requestId = '';
-  const saml = samlFor(s);
+  const saml = await samlFor(s);
   (saml as unknown as { cacheProvider: CacheProvider }).cacheProvider = {
     saveAsync: async (key, value) => ((requestId = key), { value, createdAt: Date.now() }),
     getAsync: async () => null,
@@ -197,7 +202,7 @@ export async function finishSaml(s: SamlSpSettings, samlResponse: string, reques
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new SamlRefusal('doctype-forbidden');
   let profile: Profile | null;
   try {
-    ({ profile } = await samlFor(s, requestId).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+    ({ profile } = await (await samlFor(s, requestId)).validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/xmldom error|not a valid xml|unclosed|malformed|invalid xml|xml parsing|non-whitespace/i.test(message))
@@ -235,6 +240,6 @@ export async function finishSaml(s: SamlSpSettings, samlResponse: string, reques
 }
 
 /** This SP's metadata document (entity id, ACS URL, signed assertions wanted). */
-export function spMetadata(s: SamlSpSettings): string {
-  return samlFor(s).generateServiceProviderMetadata(null, null);
+export async function spMetadata(s: SamlSpSettings): Promise<string> {
+  return (await samlFor(s)).generateServiceProviderMetadata(null, null);
 }

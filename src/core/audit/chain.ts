@@ -9,6 +9,7 @@ import {
   AuditFormatError,
   auditEventDraftSchema,
   computeEventHash,
+  eventLineBytes,
   HEX64_PATTERN,
   type AuditEvent,
   type AuditEventDraft,
@@ -22,7 +23,12 @@ import {
  * a caller writing the result in one transaction records all of them or none (fail-closed).
  * Throws `AuditFormatError` naming the draft index and the field.
  */
-export function appendEvents(head: ChainHead, drafts: readonly AuditEventDraft[]): AuditEvent[] {
+export function appendEvents(
+  head: ChainHead,
+  drafts: readonly AuditEventDraft[],
+  /** When given, receives each event's export line (a copy of `eventLineBytes`), in order. */
+  lines?: Buffer[],
+): AuditEvent[] {
   if (!Number.isSafeInteger(head.seq) || head.seq < 0 || !HEX64_PATTERN.test(head.hash)) {
     throw new AuditFormatError('chain head must have a non-negative integer seq and a 64-hex hash');
   }
@@ -39,9 +45,12 @@ export function appendEvents(head: ChainHead, drafts: readonly AuditEventDraft[]
   let { seq, hash: prevHash } = head;
   for (const draft of valid) {
     seq += 1;
-    const unhashed = { ...draft, seq, prevHash };
-    const hash = computeEventHash(unhashed);
-    out.push({ ...unhashed, hash });
+    const event = { ...draft, seq, prevHash, hash: '' };
+    const hash = computeEventHash(event);
+    event.hash = hash;
+    // Right after computeEventHash the line is already encoded: this is a copy, not a re-encoding.
+    if (lines !== undefined) lines.push(Buffer.from(eventLineBytes(event)));
+    out.push(event);
     prevHash = hash;
   }
   return out;

@@ -27,39 +27,64 @@ import { insertEvents, lockHead, setHead, takePending } from './audit.store.ts';
 /** Rows chained per transaction. */
 export const DEFAULT_BATCH_SIZE = 5000;
 
+/** Receives a batch's events and their export lines, once the batch has committed. */
+export type OnChained = (events: readonly AuditEvent[], lines: readonly Buffer[]) => void;
+
 /** Chains one batch; returns how many events it added. */
-export async function chainBatch(db: Kysely<Database>, batchSize: number, now: () => Date): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+export async function chainBatch(
+  db: Kysely<Database>,
+  batchSize: number,
+  now: () => Date,
+  onChained?: OnChained,
+): Promise<number> {
+  const lines: Buffer[] = [];
+  const events = await db.transaction().execute(async (trx) => {
     const head = await lockHead(trx);
     const { ids, drafts } = await takePending(trx, batchSize);
-    if (ids.length === 0) return 0;
-    const events = chainDrafts(head, drafts, ids, now);
-    await insertEvents(trx, events);
-    const last = events[events.length - 1];
+    if (ids.length === 0) return [];
+    lines.length = 0;
+    const chained = chainDrafts(head, drafts, ids, now, onChained === undefined ? undefined : lines);
+    await insertEvents(trx, chained);
+    const last = chained[chained.length - 1];
     if (last !== undefined) await setHead(trx, { seq: last.seq, hash: last.hash });
-    return events.length;
+    return chained;
   });
+  if (events.length > 0) onChained?.(events, lines);
+  return events.length;
 }
 
 /** Chains until nothing is pending (as seen when the last batch started); returns the total. */
-export async function chainAll(db: Kysely<Database>, batchSize: number, now: () => Date): Promise<number> {
+export async function chainAll(
+  db: Kysely<Database>,
+  batchSize: number,
+  now: () => Date,
+  onChained?: OnChained,
+): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await chainBatch(db, batchSize, now);
+    const n = await chainBatch(db, batchSize, now, onChained);
     total += n;
     if (n < batchSize) return total;
   }
 }
 
 /** Fast path: the whole batch validates once inside `appendEvents`; only a bad batch is sifted. */
-function chainDrafts(head: ChainHead, drafts: unknown[], ids: number[], now: () => Date): AuditEvent[] {
+function chainDrafts(
+  head: ChainHead,
+  drafts: unknown[],
+  ids: number[],
+  now: () => Date,
+  lines: Buffer[] | undefined,
+): AuditEvent[] {
   try {
-    return appendEvents(head, drafts as AuditEventDraft[]);
+    return appendEvents(head, drafts as AuditEventDraft[], lines);
   } catch (err) {
     if (!(err instanceof AuditFormatError)) throw err;
+    if (lines !== undefined) lines.length = 0;
     return appendEvents(
       head,
       drafts.map((d, i) => asDraft(d, ids[i] as number, now)),
+      lines,
     );
   }
 }

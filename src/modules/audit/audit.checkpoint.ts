@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { canonicalJson } from '../../core/audit/canonical.ts';
 import { makeCheckpoint, type SignedCheckpoint } from '../../core/audit/checkpoint.ts';
 import type { Database } from '../../db/schema.ts';
-import { exportThrough } from './audit.export.ts';
+import { exportAllThrough, type ChainedLines } from './audit.export.ts';
 import type { AuditKeys } from './audit.keys.ts';
 import { insertCheckpoint, latestCheckpoint, lockHead } from './audit.store.ts';
 
@@ -19,6 +19,7 @@ export async function createCheckpoint(
   logDir: string,
   keys: AuditKeys,
   clock: () => Date,
+  held?: ChainedLines,
 ): Promise<SignedCheckpoint | undefined> {
   const cp = await db.transaction().execute(async (trx) => {
     const head = await lockHead(trx);
@@ -29,6 +30,6 @@ export async function createCheckpoint(
     await insertCheckpoint(trx, made, canonicalJson(body));
     return made;
   });
-  if (cp !== undefined) await exportThrough(db, logDir, cp);
+  if (cp !== undefined) await exportAllThrough(db, logDir, cp, held);
   return cp;
 }

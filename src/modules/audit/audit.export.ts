@@ -24,7 +24,7 @@ import {
 } from '../../core/audit/segment.ts';
 import type { ExportItem, VerifyProblem } from '../../core/audit/verify.ts';
 import { AppError } from '../../core/errors.ts';
-import { eventPages, type Executor } from './audit.store.ts';
+import { checkpointsBetween, eventPages, type Executor } from './audit.store.ts';
 
 /** Bytes per file read or write in the export area. */
 const IO_CHUNK = 1 << 20;
@@ -54,19 +54,106 @@ async function listSegments(dir: string): Promise<{ name: string; first: number;
 }
 
 /**
- * Exports the events after the highest exported seq up to `cp.treeSize`, then `cp` itself.
- * Returns the names of the files written.
+ * Export lines of the events THIS process chained and committed, kept from the chainer until
+ * they are exported, so the export writes what was hashed instead of reading the rows back and
+ * hashing them again. Only a run contiguous in seq is kept (another instance's batch in between
+ * starts a new run); anything not held — another instance's events, a restart, more than `max`
+ * lines — is read from the database and re-checked as before. Holding the chainer's own bytes
+ * keeps the export's guarantee (it never launders an edited row): the lines never went through
+ * the database, so a row edited after chaining differs from its exported line and `verify`
+ * reports it.
  */
-export async function exportThrough(db: Executor, logDir: string, cp: SignedCheckpoint): Promise<string[]> {
+export class ChainedLines {
+  private first = 0;
+  private lines: Buffer[] = [];
+  private hashes: string[] = [];
+
+  constructor(private readonly max = 200_000) {}
+
+  /** A committed batch, in seq order. */
+  add(events: readonly AuditEvent[], lines: readonly Buffer[]): void {
+    const start = events[0]?.seq;
+    if (start === undefined || lines.length !== events.length) return;
+    if (this.lines.length === 0 || start !== this.first + this.lines.length) this.reset(start);
+    if (this.lines.length + lines.length > this.max) return this.reset(0);
+    for (let i = 0; i < events.length; i++) {
+      this.lines.push(lines[i] as Buffer);
+      this.hashes.push((events[i] as AuditEvent).hash);
+    }
+  }
+
+  /** Lines `from..to` if every one is held and event `to` has hash `headHash`; else undefined. */
+  range(from: number, to: number, headHash: string): Buffer[] | undefined {
+    const a = from - this.first;
+    const b = to - this.first;
+    if (this.lines.length === 0 || a < 0 || b >= this.lines.length || b < a) return undefined;
+    if (this.hashes[b] !== headHash) return undefined;
+    return this.lines.slice(a, b + 1);
+  }
+
+  /** Forgets the lines up to `seq` (exported). */
+  dropThrough(seq: number): void {
+    const n = Math.min(this.lines.length, seq - this.first + 1);
+    if (n <= 0) return;
+    this.lines = this.lines.slice(n);
+    this.hashes = this.hashes.slice(n);
+    this.first += n;
+  }
+
+  private reset(first: number): void {
+    this.first = first;
+    this.lines = [];
+    this.hashes = [];
+  }
+}
+
+/**
+ * Exports every stored checkpoint up to `cp` that this export area does not hold yet, in order,
+ * each after the events it covers. With several servers on one database each one signs some of
+ * the checkpoints; every server's export must still hold all of them, each linking to the one
+ * before, or `verify` against it reports a missing checkpoint. Returns the names written.
+ */
+export async function exportAllThrough(
+  db: Executor,
+  logDir: string,
+  cp: SignedCheckpoint,
+  held?: ChainedLines,
+): Promise<string[]> {
+  const names = await readdir(exportDir(logDir)).catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT' ? [] : Promise.reject(err),
+  );
+  const exported = names.reduce((m, n) => Math.max(m, parseCheckpointFileName(n) ?? 0), 0);
+  const missing = (await checkpointsBetween(db, exported, cp.treeSize)) as SignedCheckpoint[];
+  if (!missing.some((c) => c.treeSize === cp.treeSize)) missing.push(cp);
+  const written: string[] = [];
+  for (const c of missing) written.push(...(await exportThrough(db, logDir, c, held)));
+  return written;
+}
+
+/**
+ * Exports the events after the highest exported seq up to `cp.treeSize`, then `cp` itself.
+ * Returns the names of the files written. `held`: lines this process chained (see
+ * {@link ChainedLines}); events not held there are read from the database.
+ */
+export async function exportThrough(
+  db: Executor,
+  logDir: string,
+  cp: SignedCheckpoint,
+  held?: ChainedLines,
+): Promise<string[]> {
   const dir = exportDir(logDir);
   await ensureDir(dir);
   const written: string[] = [];
   const exportedHigh = (await listSegments(dir)).reduce((m, s) => Math.max(m, s.last), 0);
   if (exportedHigh < cp.treeSize) {
     const name = segmentFileName(exportedHigh + 1, cp.treeSize);
-    await writeAtomically(dir, name, (fh) => writeSegment(fh, db, exportedHigh + 1, cp));
+    const lines = held?.range(exportedHigh + 1, cp.treeSize, cp.headHash);
+    await writeAtomically(dir, name, (fh) =>
+      lines === undefined ? writeSegment(fh, db, exportedHigh + 1, cp) : writeLines(fh, lines),
+    );
     written.push(name);
   }
+  held?.dropThrough(cp.treeSize);
   const cpName = checkpointFileName(cp.treeSize);
   const existing = await readdir(dir);
   if (!existing.includes(cpName)) {
@@ -77,6 +164,24 @@ export async function exportThrough(db: Executor, logDir: string, cp: SignedChec
 }
 
 type FileHandle = Awaited<ReturnType<typeof open>>;
+
+const NEWLINE_BYTES = Buffer.from('\n');
+
+/** Writes held lines, each followed by a newline, in writes of about {@link IO_CHUNK}. */
+async function writeLines(fh: FileHandle, lines: readonly Buffer[]): Promise<void> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for (const l of lines) {
+    parts.push(l, NEWLINE_BYTES);
+    size += l.length + 1;
+    if (size >= IO_CHUNK) {
+      await fh.write(Buffer.concat(parts, size));
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) await fh.write(Buffer.concat(parts, size));
+}
 
 /**
  * Writes events `from..cp.treeSize` as segment lines (`eventLineBytes`, the bytes of

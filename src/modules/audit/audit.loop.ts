@@ -1,6 +1,7 @@
 /**
  * The background loop: chain every `chainIntervalMs` (or at once when woken), checkpoint after
- * `checkpointEvery` new events or `checkpointIntervalMs` with new events. Failures are reported
+ * `checkpointEvery` new events (but not sooner than `checkpointMinIntervalMs` after the last one)
+ * or `checkpointIntervalMs` with new events. Failures are reported
  * and retried on the next tick; they never stop the loop. Timers are unref'd.
  */
 export interface LoopOptions {
@@ -8,6 +9,12 @@ export interface LoopOptions {
   checkpoint: () => Promise<unknown>;
   checkpointEvery: number;
   checkpointIntervalMs: number;
+  /**
+   * A checkpoint exports (fsyncs two files and the directory) and signs: under a heavy event
+   * rate, `checkpointEvery` alone would do that many times a second, on the disk the database
+   * commits to. At most one per this many ms (0: no floor).
+   */
+  checkpointMinIntervalMs?: number;
   chainIntervalMs: number;
   onError: (err: unknown, what: string) => void;
 }
@@ -27,9 +34,13 @@ export function createLoop(o: LoopOptions): Loop {
   let sinceCheckpoint = 1;
   let lastCheckpointAt = performance.now();
 
-  const checkpointDue = () =>
-    sinceCheckpoint >= o.checkpointEvery ||
-    (sinceCheckpoint > 0 && performance.now() - lastCheckpointAt >= o.checkpointIntervalMs);
+  const checkpointDue = () => {
+    const since = performance.now() - lastCheckpointAt;
+    return (
+      (sinceCheckpoint >= o.checkpointEvery && since >= (o.checkpointMinIntervalMs ?? 0)) ||
+      (sinceCheckpoint > 0 && since >= o.checkpointIntervalMs)
+    );
+  };
 
   const tick = async (): Promise<void> => {
     try {

@@ -11,6 +11,7 @@ import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { chainAll, DEFAULT_BATCH_SIZE } from './audit.chainer.ts';
 import { createCheckpoint } from './audit.checkpoint.ts';
+import { ChainedLines } from './audit.export.ts';
 import { ensureKeys, type AuditKeys } from './audit.keys.ts';
 import { createLoop } from './audit.loop.ts';
 import { searchEvents, type SearchPage, type SearchQuery, type SearchScope } from './audit.search.ts';
@@ -30,6 +31,8 @@ export interface AuditModuleDeps {
   checkpointEvery?: number;
   /** …or after this long with new events (default 10 000 ms). */
   checkpointIntervalMs?: number;
+  /** …but not sooner than this after the last one (default 1000 ms; see audit.loop.ts). */
+  checkpointMinIntervalMs?: number;
   /** Background chaining period (default 50 ms). */
   chainIntervalMs?: number;
   batchSize?: number;
@@ -82,6 +85,9 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
   let keys: Promise<AuditKeys> | undefined;
   let chaining: Promise<number> = Promise.resolve(0);
   let checkpointing: Promise<SignedCheckpoint | undefined> = Promise.resolve(undefined);
+  // What this process chained, kept for the export (audit.export.ts, ChainedLines).
+  const held = new ChainedLines();
+  const onChained = (events: readonly AuditEvent[], lines: readonly Buffer[]) => held.add(events, lines);
 
   const loadKeys = (): Promise<AuditKeys> => {
     keys ??= ensureKeys(deps.db, deps.barrier).catch((err: unknown) => {
@@ -92,7 +98,7 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
   };
   // One chain run at a time in this process (the head lock orders processes).
   const chainPending = (): Promise<number> => {
-    chaining = chaining.catch(() => 0).then(() => chainAll(deps.db, batchSize, clock));
+    chaining = chaining.catch(() => 0).then(() => chainAll(deps.db, batchSize, clock, onChained));
     return chaining;
   };
   const checkpointNow = (): Promise<SignedCheckpoint | undefined> => {
@@ -102,7 +108,7 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
         await chainPending();
         // Sealed: events keep being chained; signing waits until the keys can be opened again.
         if (deps.barrier?.isSealed) return undefined;
-        return createCheckpoint(deps.db, deps.logDir, await loadKeys(), clock);
+        return createCheckpoint(deps.db, deps.logDir, await loadKeys(), clock, held);
       });
     return checkpointing;
   };
@@ -111,6 +117,7 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     checkpoint: checkpointNow,
     checkpointEvery: deps.checkpointEvery ?? 1000,
     checkpointIntervalMs: deps.checkpointIntervalMs ?? 10_000,
+    checkpointMinIntervalMs: deps.checkpointMinIntervalMs ?? 1000,
     chainIntervalMs: deps.chainIntervalMs ?? 50,
     onError: deps.onError ?? (() => undefined),
   });

@@ -10,8 +10,11 @@
  * - Each object has a random name in the bucket, a random data key wrapped by the workspace key
  *   (the manifest row holds only the wrapped key), and a random object id bound into its key
  *   schedule. Destroying the workspace key makes every version unreadable (KEY_DESTROYED).
- * - Downloads release only authenticated segments; a whole download is also checked against the
- *   recorded SHA-256, and any failure mid-stream destroys the response rather than ending it.
+ * - Downloads release only authenticated segments, and any failure mid-stream destroys the
+ *   response rather than ending it. A whole download is NOT hashed again: the segment
+ *   authentication already proves the plaintext is the one encrypted (see "Why a download needs
+ *   no whole-file SHA-256" in NOTES.md); the recorded SHA-256 is still sent (`x-content-sha256`)
+ *   for the user's own check.
  * - Deletion marks versions `deleting` with its audit event, then removes objects and rows;
  *   leftovers stay for `cleanup`.
  */
@@ -19,7 +22,6 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
-import { Sha256Check } from '../../core/crypto/digest-check.ts';
 import {
   ciphertextRangeFor,
   createDecryptStream,
@@ -181,19 +183,16 @@ export function createDatasetsService(deps: DatasetsDeps) {
           return { stream: out, size, length: r.length, row };
         }
         const got = await driver.get(row.object_key);
+        // Authenticated segment by segment, in order, up to the final one and the expected size:
+        // no second pass over the plaintext (NOTES.md, "Why a download needs no whole-file SHA-256").
         const dec = createDecryptStream({ ...keyParams, expectedPlainSize: size, expectedKeyTerm: row.key_term });
-        const check = new Sha256Check(
-          row.sha256!,
-          () =>
-            new AppError('DECRYPTION_FAILED', { detail: 'The downloaded data does not match its recorded SHA-256.' }),
-        );
-        pipeline(got.body, dec, check)
+        pipeline(got.body, dec)
           .catch(() => undefined)
           .finally(() => {
             dataKey.fill(0);
             close();
           });
-        return { stream: check, size, length: size, row };
+        return { stream: dec, size, length: size, row };
       } catch (err) {
         dataKey.fill(0);
         close();

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Barrier } from '../../core/crypto/barrier.ts';
 import type { Config } from '../../core/config.ts';
 import type { Database } from '../../db/schema.ts';
+import type { SessionCache } from './identity.session-cache.ts';
 
 export type IdentityConfig = Pick<
   Config,
@@ -27,4 +28,6 @@ export interface IdentityDeps {
    * it, `break-glass` lets it through and marks the event. Absent: always `allow`.
    */
   passwordPolicy?: (userId: string) => Promise<'allow' | 'deny' | 'break-glass'>;
+  /** The live-session cache (identity.session-cache.ts); its owner wires the change feed. */
+  sessionCache?: SessionCache;
 }

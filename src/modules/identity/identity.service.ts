@@ -20,6 +20,7 @@ import * as users from './identity.users.store.ts';
 import { hashPassword } from './password-hash.ts';
 import { checkPassword } from './password-policy.ts';
 import { sha256Hex } from './tokens-crypto.ts';
+import { createSessionCache } from './identity.session-cache.ts';
 
 type Trx = Transaction<Database>;
 // Reads take an optional executor: inside a route's transaction they must use it (on PGlite the
@@ -75,6 +76,8 @@ async function createUser(trx: users.Executor, input: NewUser): Promise<users.Us
 
 export function createIdentityModule(deps: IdentityDeps) {
   const { db } = deps;
+  // Inactive (every lookup reads the database) until its change feed is wired and up.
+  const sessionCache = deps.sessionCache ?? createSessionCache({ ttlMs: 0 });
   const now = deps.now ?? (() => new Date());
   const flow: signin.SignInDeps = {
     db,
@@ -87,6 +90,7 @@ export function createIdentityModule(deps: IdentityDeps) {
   return {
     now,
     config: deps.config,
+    sessionCache,
     account: createAccount(db, now),
     checkPassword,
     hashPassword,
@@ -100,11 +104,12 @@ export function createIdentityModule(deps: IdentityDeps) {
     /**
      * The principal behind a session cookie, or undefined (unknown, revoked, expired, user not
      * active). With `workspaceId`, the user's roles there come from the same statement (see
-     * `rolesFor`). Nothing is cached: revocation, disable and role changes apply to the very next
-     * request, on every instance.
+     * `rolesFor`). Answered from the session cache when one is wired and its change feed is up
+     * (identity.session-cache.ts): revocation, disable and role changes apply to the very next
+     * request on this instance and within the cache's TTL (1 s) on every other.
      */
     async principalForSession(sessionId: string, workspaceId?: string): Promise<Principal | undefined> {
-      const live = await signin.useSession(flow, sessionId, workspaceId);
+      const live = await signin.useSession(flow, sessionId, workspaceId, sessionCache);
       if (!live) return undefined;
       const { user, membership, idHash, userId, strength, authenticatedAt, createdAt } = live;
       return {

@@ -36,6 +36,7 @@ export interface LiveSession extends SessionRow {
   /** The user's roles in `workspaceId` (sorted; empty = not a member), when a workspace was asked for. */
   membership?: { workspace: string; roles: Role[] };
   lastSeenAt: Date;
+  idleExpiresAt: Date;
   absoluteExpiresAt: Date;
 }
 
@@ -75,6 +76,7 @@ interface SessionQueryRow {
   authenticated_at: Date | string;
   created_at: Date | string;
   absolute_expires_at: Date | string;
+  idle_expires_at: Date | string;
   last_seen_at: Date | string;
   attributes: unknown;
   mfa_enabled: boolean;
@@ -102,7 +104,7 @@ export async function findLiveSession(
       ? sql<null>`null`
       : sql<unknown>`(select coalesce(json_agg(m.role), '[]'::json) from memberships m where m.user_id = s.user_id and m.workspace_id = ${workspaceId})`;
   const { rows } = await sql<SessionQueryRow>`
-    select s.user_id, s.strength, s.authenticated_at, s.created_at, s.absolute_expires_at, s.last_seen_at, u.attributes, u.mfa_enabled,
+    select s.user_id, s.strength, s.authenticated_at, s.created_at, s.absolute_expires_at, s.idle_expires_at, s.last_seen_at, u.attributes, u.mfa_enabled,
       exists (select 1 from memberships m where m.user_id = s.user_id and m.role in ('owner', 'admin')) as privileged,
       ${roles} as roles
     from sessions s join users u on u.id = s.user_id
@@ -118,6 +120,7 @@ export async function findLiveSession(
     createdAt: new Date(row.created_at),
     lastSeenAt: new Date(row.last_seen_at),
     absoluteExpiresAt: new Date(row.absolute_expires_at),
+    idleExpiresAt: new Date(row.idle_expires_at),
     user: { attributes: parseJson(row.attributes), mfaEnabled: row.mfa_enabled, privileged: Boolean(row.privileged) },
   };
   if (workspaceId !== undefined)

@@ -19,6 +19,7 @@ import type { Database } from '../../db/schema.ts';
 import type { PublicCtx, Schemas } from '../../http/route.ts';
 import type { IdentityConfig } from './deps.ts';
 import { useRecoveryCode, verifyTotp, type Sealer } from './identity.mfa.ts';
+import type { SessionCache } from './identity.session-cache.ts';
 import * as sessions from './identity.sessions.store.ts';
 import type { SessionRow, Strength, ThrottleRule } from './identity.sessions.store.ts';
 import * as users from './identity.users.store.ts';
@@ -89,19 +90,34 @@ export async function createSession(
   return id;
 }
 
-/** The live session for a cookie value, its idle expiry slid forward; undefined otherwise. Nothing is cached. */
+/**
+ * The live session for a cookie value, its idle expiry slid forward; undefined otherwise. With
+ * `cache`, a live session read less than its TTL ago is answered from memory (see
+ * identity.session-cache.ts for why revocation still applies at once).
+ */
 export async function useSession(
   deps: SignInDeps,
   id: string,
   workspaceId?: string,
+  cache?: SessionCache,
 ): Promise<sessions.LiveSession | undefined> {
   const now = deps.now();
-  const live = await sessions.findLiveSession(deps.db, sha256Hex(id), now, workspaceId);
-  if (live && now.getTime() - live.lastSeenAt.getTime() >= SLIDE_MS) {
+  const idHash = sha256Hex(id);
+  let live = cache?.get(idHash, workspaceId, now);
+  if (live === undefined) {
+    const token = cache?.begin() ?? 0;
+    live = await sessions.findLiveSession(deps.db, idHash, now, workspaceId);
+    if (live === undefined) return undefined;
+    cache?.store(idHash, workspaceId, live, token);
+  }
+  if (now.getTime() - live.lastSeenAt.getTime() >= SLIDE_MS) {
     const idle = new Date(
       Math.min(now.getTime() + deps.config.STRONGROOM_SESSION_IDLE_SECONDS * 1000, live.absoluteExpiresAt.getTime()),
     );
+    // Written first, then noted in the (possibly shared) cached copy: the slide only ever extends.
     await sessions.slideSession(deps.db, live.idHash, now, idle);
+    live.lastSeenAt = now;
+    live.idleExpiresAt = idle;
   }
   return live;
 }

@@ -2,6 +2,8 @@
 export { createIdentityModule, type IdentityModule, type Principal, type NewUser } from './identity.service.ts';
 export type { IdentityDeps, IdentityConfig } from './deps.ts';
 export { SESSION_COOKIE } from './identity.signin.ts';
+export { createSessionCache, type SessionCache } from './identity.session-cache.ts';
+export { wireSessionCache } from './identity.session-feed.ts';
 export { PENDING_MFA, type Strength } from './identity.sessions.store.ts';
 export { refuseGrant } from './role-rules.ts';
 export { API_TOKEN_PREFIX, scopeAllows } from './identity.tokens.ts';

@@ -21,7 +21,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+/** DuckDB's native module is loaded on the first query or profile, not at server start (~0.5 s). */
+let duckdb: Promise<typeof import('@duckdb/node-api')> | undefined;
+export const loadDuckDb = () => (duckdb ??= import('@duckdb/node-api'));
 import { AppError } from '../../core/errors.ts';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -97,6 +101,7 @@ export async function openInstance(
   tempDir: string,
   dirs: readonly string[],
 ): Promise<{ conn: DuckDBConnection; close: () => void }> {
+  const { DuckDBInstance } = await loadDuckDb();
   const instance = await DuckDBInstance.create(':memory:', {
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
@@ -128,28 +133,55 @@ export async function openInstance(
 }
 
 /** A parser-only instance: turns SQL into DuckDB's parse tree and back, reads nothing. */
-export async function openParser(): Promise<{
+export interface SqlParser {
   serialize(sql: string): Promise<string>;
   deserialize(json: string): Promise<string>;
   close(): void;
-}> {
-  const instance = await DuckDBInstance.create(':memory:', {
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-    enable_external_access: 'false',
-    threads: '1',
-    memory_limit: '64MB',
-  });
-  const conn = await instance.connect();
-  await conn.run('SET lock_configuration = true');
-  const one = async (sql: string, arg: string) =>
-    String((await conn.runAndReadAll(sql, [arg])).getRows()[0]?.[0] ?? '');
+}
+
+/**
+ * {@link SqlParser} whose DuckDB instance is opened on first use (so a server start does not load
+ * DuckDB unless a data policy or query needs it); a failed open is retried on the next call.
+ */
+export async function openParser(): Promise<SqlParser> {
+  let opened: Promise<{ one: (sql: string, arg: string) => Promise<string>; close: () => void }> | undefined;
+  let closed = false;
+  const open = () =>
+    (opened ??= (async () => {
+      const { DuckDBInstance } = await loadDuckDb();
+      const instance = await DuckDBInstance.create(':memory:', {
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false',
+        enable_external_access: 'false',
+        threads: '1',
+        memory_limit: '64MB',
+      });
+      const conn = await instance.connect();
+      await conn.run('SET lock_configuration = true');
+      return {
+        one: async (sql: string, arg: string) => String((await conn.runAndReadAll(sql, [arg])).getRows()[0]?.[0] ?? ''),
+        close: () => {
+          conn.closeSync();
+          instance.closeSync();
+        },
+      };
+    })().catch((err: unknown) => {
+      opened = undefined;
+      throw err;
+    }));
+  const one = async (sql: string, arg: string) => {
+    if (closed) throw new Error('the SQL parser is closed');
+    return (await open()).one(sql, arg);
+  };
   return {
     serialize: (sql) => one('SELECT json_serialize_sql($1::VARCHAR)', sql),
     deserialize: (json) => one('SELECT json_deserialize_sql($1::JSON)', json),
     close: () => {
-      conn.closeSync();
-      instance.closeSync();
+      closed = true;
+      void opened?.then(
+        (p) => p.close(),
+        () => undefined,
+      );
     },
   };
 }

@@ -9,7 +9,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { loadDuckDb } from './query.engine.ts';
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Copies } from './query.copies.ts';
@@ -119,7 +120,8 @@ export async function runPreview(
       .columnNames()
       .map((name, i) => ({ name, type: result.columnType(i).toString(), nullable: true }));
     const rows: unknown[][] = [];
-    for await (const chunk of result.yieldConvertedRows(JsonDuckDBValueConverter)) rows.push(...chunk);
+    for await (const chunk of result.yieldConvertedRows((await loadDuckDb()).JsonDuckDBValueConverter))
+      rows.push(...chunk);
     const rowCount = whole
       ? Number((await conn.runAndReadAll(`SELECT count(*) FROM (${rel.sql})`, rel.params)).getRows()[0]?.[0] ?? 0)
       : null;

@@ -13,12 +13,12 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Actor } from '../../core/actor.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { malformed } from './query.copies.ts';
-import { openInstance, sqlPath } from './query.engine.ts';
+import { loadDuckDb, openInstance, sqlPath } from './query.engine.ts';
 import { readerRelation, type ReaderRelation, type ReadWhy } from './query.relation.ts';
 import { runPreview } from './query.preview.ts';
 import type { QueryDeps } from './query.deps.ts';
@@ -137,7 +137,7 @@ export function createQueryService(deps: QueryDeps) {
           const result = await conn.stream(st.sql, st.params);
           const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
           const rows: unknown[][] = [];
-          for await (const chunk of result.yieldConvertedRows(JsonDuckDBValueConverter)) {
+          for await (const chunk of result.yieldConvertedRows((await loadDuckDb()).JsonDuckDBValueConverter)) {
             for (const r of chunk) rows.push(r);
             if (rows.length > opts.limit) break;
           }

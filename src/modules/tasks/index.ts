@@ -9,3 +9,4 @@ export {
 } from './tasks.service.ts';
 export { tasksRoutes, type TasksRoutesDeps } from './tasks.routes.ts';
 export type { TaskRow } from './tasks.store.ts';
+export { claimPeriod, finishPeriod, periodStart } from './tasks.slots.store.ts';

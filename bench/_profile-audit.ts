@@ -1,0 +1,142 @@
+/**
+ * Audit append on PostgreSQL, CPU per event: this process's CPU (all threads, from /proc) and
+ * the CPU of this database's PostgreSQL backends, for the bare BEGIN/INSERT/COMMIT loop and for
+ * `record()` + the chainer + checkpoints, alternated `rounds` times in one run.
+ * `node --import tsx bench/_profile-audit.ts [perWriter] [rounds] [--profile]`
+ * (`--profile`: a CPU profile of the append rounds to /tmp/perf/audit-append.cpuprofile).
+ */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { createBarrier } from '../src/core/crypto/barrier.ts';
+import { Keyring } from '../src/core/crypto/keyring.ts';
+import { createAuditModule } from '../src/modules/audit/index.ts';
+import { createTestDatabase } from '../test/helpers/db.ts';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const perWriter = Number(args[0] ?? 100);
+const rounds = Number(args[1] ?? 3);
+const profile = process.argv.includes('--profile');
+/** `--no-chain`: the chainer runs only after the writers finish (their cost alone, then the chaining). */
+const noChain = process.argv.includes('--no-chain');
+const WRITERS = 32;
+
+function selfCpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+function backendCpuMs(name: string): number {
+  let ms = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${name} `)) continue;
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return ms;
+}
+
+function draft(w: number, i: number) {
+  return {
+    actor: { id: `usr_${w}`, kind: 'user' as const, authMethod: 'password' },
+    action: 'vault.secret.read',
+    resource: { type: 'secret', id: `sec_${w}_${i}`, workspace: 'ws_main' },
+    outcome: 'success' as const,
+    requestId: `req-${w}-${i}`,
+    sourceIp: '192.0.2.10',
+    userAgent: 'bench/1.0',
+    details: { writer: w, i, note: 'x'.repeat(40) },
+  };
+}
+
+const barrier = createBarrier({ keyring: Keyring.create() });
+const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-prof-audit-'));
+const h = await createTestDatabase('postgres', { poolSize: WRITERS + 2 });
+const dbName = (await sql<{ n: string }>`select current_database() as n`.execute(h.db)).rows[0]!.n;
+const s = new Session();
+s.connect();
+const audit = createAuditModule({ db: h.db, barrier, logDir: dir });
+if (!noChain) audit.start();
+
+const pool = new pg.Pool({ connectionString: h.url!, max: WRITERS });
+pool.on('error', () => undefined);
+async function bare(): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, w) => {
+      const c = await pool.connect();
+      try {
+        for (let i = 0; i < perWriter; i++) {
+          await c.query('begin');
+          await c.query('insert into audit_pending (draft) values ($1)', [
+            JSON.stringify({ ...draft(w, i), time: new Date().toISOString() }),
+          ]);
+          await c.query('commit');
+        }
+      } finally {
+        c.release();
+      }
+    }),
+  );
+  const dt = performance.now() - t0;
+  await pool.query('delete from audit_pending');
+  return dt;
+}
+
+async function append(): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, w) => {
+      for (let i = 0; i < perWriter; i++) await h.db.transaction().execute((trx) => audit.record(trx, draft(w, i)));
+    }),
+  );
+  const writers = performance.now() - t0;
+  await audit.chainPending();
+  if (noChain) console.log(`  writers alone ${((WRITERS * perWriter * 1000) / writers).toFixed(0)}/s`);
+  return performance.now() - t0;
+}
+
+async function measure(what: () => Promise<number>) {
+  const c0 = selfCpuMs();
+  const p0 = backendCpuMs(dbName);
+  const ms = await what();
+  const n = WRITERS * perWriter;
+  const node = ((selfCpuMs() - c0) * 1000) / n;
+  const pgCpu = ((backendCpuMs(dbName) - p0) * 1000) / n;
+  return { perS: (n / ms) * 1000, node, pg: pgCpu, total: node + pgCpu };
+}
+
+try {
+  await append(); // warm-up
+  await bare();
+  if (profile) {
+    await s.post('Profiler.enable');
+    await s.post('Profiler.setSamplingInterval', { interval: 200 });
+  }
+  for (let r = 0; r < rounds; r++) {
+    const b = await measure(bare);
+    if (profile) await s.post('Profiler.start');
+    const a = await measure(append);
+    if (profile) {
+      const { profile: prof } = await s.post('Profiler.stop');
+      await mkdir('/tmp/perf', { recursive: true });
+      await writeFile(`/tmp/perf/audit-append-${r}.cpuprofile`, JSON.stringify(prof));
+    }
+    console.log(
+      `round ${r}: bare ${b.perS.toFixed(0)}/s node ${b.node.toFixed(0)} µs pg ${b.pg.toFixed(0)} µs per event; ` +
+        `append ${a.perS.toFixed(0)}/s node ${a.node.toFixed(0)} µs pg ${a.pg.toFixed(0)} µs per event; ratio ${(a.perS / b.perS).toFixed(2)}, CPU ratio bare/append ${(b.total / a.total).toFixed(2)}`,
+    );
+  }
+} finally {
+  if (!noChain) await audit.stop();
+  await pool.end();
+  await h.close();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,80 @@
+/**
+ * `verify()` over ≥ 100 k chained events in PostgreSQL, with this process's CPU per event (from
+ * /proc) and an optional CPU profile (`--profile` → /tmp/perf/audit-verify.cpuprofile).
+ * `node --import tsx bench/_profile-verify.ts [events] [rounds] [--profile]`
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { appendEvents } from '../src/core/audit/chain.ts';
+import { createBarrier } from '../src/core/crypto/barrier.ts';
+import { Keyring } from '../src/core/crypto/keyring.ts';
+import { createAuditModule } from '../src/modules/audit/index.ts';
+import { insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
+import { createTestDatabase } from '../test/helpers/db.ts';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const n = Number(args[0] ?? 100_000);
+const rounds = Number(args[1] ?? 3);
+const profile = process.argv.includes('--profile');
+const selfCpuMs = () => {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+};
+const draft = (w: number, i: number, time: string) => ({
+  time,
+  actor: { id: `usr_${w}`, kind: 'user' as const, authMethod: 'password' },
+  action: 'vault.secret.read',
+  resource: { type: 'secret', id: `sec_${w}_${i}`, workspace: 'ws_main' },
+  outcome: 'success' as const,
+  requestId: `req-${w}-${i}`,
+  sourceIp: '192.0.2.10',
+  userAgent: 'bench/1.0',
+  details: { writer: w, i, note: 'x'.repeat(40) },
+});
+const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-prof-verify-'));
+const h = await createTestDatabase('postgres', { poolSize: 4 });
+try {
+  const time = new Date().toISOString();
+  for (let done = 0; done < n; done += 5000) {
+    await h.db.transaction().execute(async (trx) => {
+      const head = await readHead(trx);
+      const events = appendEvents(
+        head,
+        Array.from({ length: Math.min(5000, n - done) }, (_, i) => draft(i % 32, done + i, time)),
+      );
+      await insertEvents(trx, events);
+      await setHead(trx, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
+    });
+  }
+  const audit = createAuditModule({ db: h.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir: dir });
+  await audit.checkpointNow();
+  const s = new Session();
+  s.connect();
+  for (let r = 0; r < rounds; r++) {
+    if (profile && r === rounds - 1) {
+      await s.post('Profiler.enable');
+      await s.post('Profiler.setSamplingInterval', { interval: 200 });
+      await s.post('Profiler.start');
+    }
+    const c0 = selfCpuMs();
+    const t0 = performance.now();
+    const report = await audit.verify();
+    const dt = performance.now() - t0;
+    const cpu = selfCpuMs() - c0;
+    if (!report.ok) throw new Error(JSON.stringify(report.problems.slice(0, 3)));
+    if (profile && r === rounds - 1) {
+      const { profile: prof } = await s.post('Profiler.stop');
+      await mkdir('/tmp/perf', { recursive: true });
+      await writeFile('/tmp/perf/audit-verify.cpuprofile', JSON.stringify(prof));
+    }
+    console.log(
+      `round ${r}: ${report.eventsChecked} events, ${((report.eventsChecked / dt) * 1000).toFixed(0)} events/s, ${((cpu * 1000) / report.eventsChecked).toFixed(2)} µs CPU/event (this process)`,
+    );
+  }
+} finally {
+  await h.close();
+  await rm(dir, { recursive: true, force: true });
+}
