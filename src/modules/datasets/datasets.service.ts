@@ -29,7 +29,7 @@ import {
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
-import { driveFailure, type DrivesService } from '../drives/index.ts';
+import { driveFailure, driveReadable, type DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { createLeaseHolder, leaseFree, type LeaseHolder } from './datasets.leases.ts';
 import * as store from './datasets.store.ts';
@@ -152,7 +152,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
           const r = ciphertextRangeFor(range.start, range.end + 1, size);
           const got = await driver.get(row.object_key, { start: r.start, end: r.end - 1 });
           const out = createRangeDecryptStream(cipher, r);
-          pipeline(got.body, out)
+          pipeline(driveReadable(got.body), out)
             .catch(() => undefined)
             .finally(() => {
               cipher.contentKey.fill(0);
@@ -167,7 +167,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
           () =>
             new AppError('DECRYPTION_FAILED', { detail: 'The downloaded data does not match its recorded SHA-256.' }),
         );
-        pipeline(got.body, dec, check)
+        pipeline(driveReadable(got.body), dec, check)
           .catch(() => undefined)
           .finally(() => {
             dataKey.fill(0);
