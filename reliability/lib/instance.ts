@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { generateSync } from 'otplib';
-import { freePort, runCli, startServe, type ServeProcess } from '../../test/helpers/cli.ts';
+import { cliAsync, freePort, startServe, type ServeProcess } from '../../test/helpers/cli.ts';
 import { generateSelfSigned } from '../../src/installation/tls.ts';
 import { readOperatorToken } from '../../src/installation/operator-token.ts';
 
@@ -60,6 +60,8 @@ export interface Instance {
 export interface InstanceOptions {
   database?: 'pglite' | 'postgres';
   env?: Record<string, string>;
+  /** Reach PostgreSQL through this port on 127.0.0.1 (a fault proxy) instead of 5432. */
+  dbPort?: number;
   /** Create the data directory here (e.g. on a small tmpfs) instead of a temporary directory. */
   home?: string;
 }
@@ -83,6 +85,7 @@ export async function createInstance(opts: InstanceOptions = {}): Promise<Instan
     await admin.end();
     const u = new URL(PG_ADMIN_URL);
     u.pathname = `/${dbName}`;
+    if (opts.dbPort) u.port = String(opts.dbPort);
     databaseUrl = u.toString();
   }
   const env: Record<string, string> = {
@@ -99,7 +102,8 @@ export async function createInstance(opts: InstanceOptions = {}): Promise<Instan
     ...opts.env,
   };
   const email = 'owner@reliability.test';
-  const init = runCli(['init', '--admin-email', email, '--admin-password-file', path.join(dir, 'pw')], env);
+  // Not spawnSync: a fault proxy in this process must keep forwarding while init runs.
+  const init = await cliAsync(['init', '--admin-email', email, '--admin-password-file', path.join(dir, 'pw')], env);
   if (init.status !== 0) throw new Error(`strongroom init failed: ${init.stderr}`);
   const operatorToken = await readOperatorToken(home);
 
