@@ -43,3 +43,9 @@ test('a driver error in the stream keeps its own code', async () => {
   assert.ok(err instanceof AppError);
   assert.equal(err.code, 'DRIVE_AUTH_FAILED');
 });
+
+test('a full drive is DRIVE_FULL (507)', () => {
+  const e = driveFailure(new BlobError('FULL', 'the drive is full'));
+  assert.equal(e.code, 'DRIVE_FULL');
+  assert.equal(e.status, 507);
+});

@@ -25,6 +25,7 @@ export const BLOB_ERROR_CODES: Record<BlobErrorCode, DriveErrorCode> = {
   INVALID_KEY: 'DRIVE_ERROR',
   UNSUPPORTED: 'DRIVE_ERROR',
   FAILED: 'DRIVE_ERROR',
+  FULL: 'DRIVE_FULL',
 };
 
 /** A drive failure as the AppError the API answers with (an AppError passes unchanged). */
