@@ -34,6 +34,8 @@ export interface Req {
   /** Who asks: the signed-in owner (default), the operator token, or nobody. */
   as?: 'owner' | 'operator' | 'none';
   timeoutMs?: number;
+  /** A new connection instead of a kept-alive one. */
+  fresh?: boolean;
 }
 
 export interface Instance {
@@ -124,7 +126,7 @@ export async function createInstance(opts: InstanceOptions = {}): Promise<Instan
     return new Promise((resolve, reject) => {
       const r = https.request(
         `https://localhost:${port}${p}`,
-        { method: o.method ?? 'GET', headers, ca: cert, agent, servername: 'localhost' },
+        { method: o.method ?? 'GET', headers, ca: cert, agent: o.fresh ? false : agent, servername: 'localhost' },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -143,7 +145,10 @@ export async function createInstance(opts: InstanceOptions = {}): Promise<Instan
         },
       );
       r.setTimeout(o.timeoutMs ?? 60_000, () => r.destroy(new Error(`timed out: ${o.method ?? 'GET'} ${p}`)));
-      r.on('error', reject);
+      // A reused keep-alive connection the server closed meanwhile fails before any answer: say so.
+      r.on('error', (e: Error) =>
+        reject(Object.assign(e, { message: `${e.message}${r.reusedSocket ? ' (reused connection)' : ''}` })),
+      );
       r.end(o.body);
     });
   }
