@@ -208,10 +208,17 @@ export function createQueryService(deps: QueryDeps) {
       try {
         const notFound = () => new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
         const v = await resolveVersion(deps, ws, name, version, () => true, notFound);
+        // The reader's data policies (masks, hidden columns, row filters) apply here as on every read.
+        const plan =
+          (await deps.policies?.planFor(actor, { workspaceId: ws, dataset: name, tags: v.tags }, 'sr_0_')) ?? null;
         const copy = await deps.copies.acquire({ workspaceId: ws, dataset: name, ...v });
         return await withEngine(copy, opts.signal, async (conn) => {
           const scan = { kind: 'parquet' as const, path: copy.path };
-          const rel = readerRelation(actor, { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan });
+          const rel = readerRelation(
+            actor,
+            { workspaceId: ws, dataset: name, version: v.version, tags: v.tags, scan },
+            plan,
+          );
           return work(conn, rel, { version: v.version, format: v.format });
         });
       } finally {
