@@ -40,9 +40,9 @@ if (!args) {
   console.error('reliability: needs `unshare --net` (root or user namespaces) to keep traffic on loopback');
   process.exit(2);
 }
-// db-faults talks to the shared PostgreSQL on the host's 127.0.0.1 (through its own proxy), which a
+// report runs each suite through this script again (each isolated on its own). db-faults talks to the shared PostgreSQL on the host's 127.0.0.1 (through its own proxy), which a
 // new network namespace cannot reach; everything it sends goes to 127.0.0.1 by construction.
-const HOST_LOOPBACK = new Set(['db-faults']);
+const HOST_LOOPBACK = new Set(['db-faults', 'report']);
 const child = HOST_LOOPBACK.has(name)
   ? spawn(node[0], node.slice(1), { stdio: 'inherit', cwd: root })
   : spawn('unshare', args, { stdio: 'inherit', cwd: root });
