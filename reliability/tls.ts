@@ -93,7 +93,8 @@ export async function runTls(opts: { quick: boolean; log?: (l: string) => void }
       );
     }
 
-    const a = await inst.req('/api/v1/auth/me', { as: 'none' });
+    // A new connection: the kept-alive one idled through testssl (a blocking child) and may be closed.
+    const a = await inst.req('/api/v1/auth/me', { as: 'none', fresh: true });
     const hsts = String(a.headers['strict-transport-security'] ?? '');
     const maxAge = Number(/max-age=(\d+)/.exec(hsts)?.[1] ?? 0);
     check('HSTS of at least one year', maxAge >= 31_536_000 ? [] : [`strict-transport-security: "${hsts}"`]);
