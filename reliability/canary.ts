@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startTestApp } from '../test/helpers/app.ts';
-import { request, type TestResponse } from '../test/helpers/https.ts';
+import type { TestResponse } from '../test/helpers/https.ts';
 import { jsonBody, login, ownerSession } from '../test/helpers/identity.ts';
 import { startS3rver } from '../test/peers/s3/s3rver.ts';
 import { flag, isMain, rng, summary } from './lib/instance.ts';

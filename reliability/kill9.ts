@@ -273,7 +273,7 @@ async function invariants(inst: Instance, model: Model): Promise<string[]> {
       continue;
     }
     const listed = ds.json<{ versions: { version: number; sha256: string }[] }>().versions;
-    for (const [v, h] of m.acked)
+    for (const v of m.acked.keys())
       if (!listed.some((x) => x.version === v)) problems.push(`dataset ${name} v${v}: acknowledged version lost`);
     for (const v of listed) {
       const a = await inst.req(`${W}/datasets/${name}/versions/${v.version}/content`);
