@@ -104,7 +104,9 @@ export async function runDbFaults(opts: { rounds: number; seed: number; log?: (l
                 m.acked.set(out.version, value);
                 for (const v of out.pruned ?? []) m.acked.delete(v); // past the version limit: pruned on purpose
               }
-              await track('secret read', inst.req(`${W}/secrets/reveal/${p}`, { method: 'POST' }));
+              // Read once a write was acknowledged (before that, 404 is the right answer).
+              if (m.acked.size > 0)
+                await track('secret read', inst.req(`${W}/secrets/reveal/${p}`, { method: 'POST' }));
             }
           })(),
         );
