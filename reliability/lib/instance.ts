@@ -186,7 +186,7 @@ export async function createInstance(opts: InstanceOptions = {}): Promise<Instan
         pastLogs.push(...serve.lines);
         pastStderr += serve.stderr();
       }
-      serve = await startServe(env);
+      serve = await startServe(env, 240_000); // a hang guard only: start-up is slow on a loaded machine
       if (!cookie) await signIn();
     },
     async kill9() {
