@@ -184,6 +184,35 @@ describe('profiles that never leak a value', () => {
     assert.ok(!res.body.includes('"de"'));
   });
 
+  test('a data policy applies to the profile: a masked column profiles its masked values, a hidden one is absent', async () => {
+    // Found by `npm run reliability -- canary`: the profile read the version without the reader's policy plan.
+    const csv = `id,code,note\n${Array.from({ length: 30 }, (_, i) => `${i},PROFILE-CANARY-${i},n${i % 3}`).join('\n')}\n`;
+    assert.equal((await put('masked', csv, 'masked.csv')).status, 201);
+    const saved = await owner.req(`${WS}/data-policies/masked-codes`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        policy: {
+          target: { dataset: 'masked' },
+          masks: [{ column: 'code', kind: 'redact' }],
+          hide: ['note'],
+        },
+      }),
+    });
+    assert.equal(saved.status, 201, saved.body);
+    const res = await owner.req(`${WS}/datasets/masked/versions/1/profile`);
+    assert.equal(res.status, 200, res.body);
+    assert.ok(!res.body.includes('PROFILE-CANARY'), res.body);
+    const p = res.json<Profile>();
+    assert.deepEqual(
+      p.columns.map((c) => c.name),
+      ['id', 'code'],
+    );
+    const code = p.columns.find((c) => c.name === 'code')!;
+    assert.equal(code.min, '[redacted]');
+    assert.equal(code.max, '[redacted]');
+  });
+
   test('columns with fewer than k values are suppressed', async () => {
     const res = await owner.req(`${WS}/datasets/tiny/versions/1/profile`);
     assert.equal(res.status, 200, res.body);

@@ -41,6 +41,7 @@ export const ERROR_TABLE = {
   DRIVE_PERMISSION_DENIED: { status: 422, title: 'The credentials lack a permission the drive needs' },
   DRIVE_UNREACHABLE: { status: 422, title: 'The storage service could not be reached' },
   DRIVE_ERROR: { status: 502, title: 'The storage service failed' },
+  DRIVE_FULL: { status: 507, title: 'The drive has no space left' },
   AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot record this action' },
   BACKUP_INVALID: { status: 422, title: 'The backup failed its integrity check' },
   SSO_REFUSED: { status: 401, title: 'Single sign-on did not succeed' },

@@ -18,6 +18,23 @@ import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import type { CommitWatch } from './commit-watch.ts';
+import { AppError } from '../core/errors.ts';
+
+/** SQLSTATE classes of a lost connection (08: connection exception; 57P01–57P03: shutdown, crash, cannot connect now). */
+const LOST = /^(08|57P0[1-3])/;
+const NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** The database cannot be reached: a 503 the pipeline answers as a problem (fail closed), not a 500. */
+export const unavailable = (cause: unknown) =>
+  new AppError('NOT_READY', { detail: 'The database cannot be reached. Try again shortly.', cause });
 
 const NAMEABLE = /^\s*(select|insert|update|delete|with)\b/i;
 const MAX_PARAMETERS = 32;
@@ -36,15 +53,41 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
   };
   return {
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw unavailable(err); // refused, reset, or no answer within the connection timeout
+      }
+      // A checked-out connection that dies (the server restarts, pg_terminate_backend) emits
+      // 'error' besides failing its query; unheard, that event would end the process. The pool
+      // drops the dead client when it is released; idle clients are covered by the pool's handler.
+      let lost = false;
+      const onError = () => void (lost = true);
+      client.on('error', onError);
+      const lostConnection = (err: unknown) => {
+        const code = String((err as { code?: unknown }).code ?? '');
+        const notQueryable = (client as unknown as { _queryable?: boolean })._queryable === false;
+        return lost || notQueryable || LOST.test(code) || NETWORK.has(code) ? unavailable(err) : err;
+      };
+      const translated = <T>(p: Promise<T>): Promise<T> =>
+        p.catch((err: unknown) => {
+          throw lostConnection(err);
+        });
       const seen = watch?.connection();
       const run = (text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> => {
         const name = nameOf(text, parameters.length);
-        return name ? client.query({ name, text, values: [...parameters] }) : client.query(text, [...parameters]);
+        return translated(
+          name ? client.query({ name, text, values: [...parameters] }) : client.query(text, [...parameters]),
+        );
       };
       return {
         query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
-          if (typeof textOrCursor !== 'string' || !parameters) return client.query(textOrCursor as never);
+          if (typeof textOrCursor !== 'string' || !parameters) {
+            const q = client.query(textOrCursor as never) as unknown;
+            // A cursor (submittable) is returned as is; a text query's promise is translated.
+            return q instanceof Promise ? translated(q) : q;
+          }
           if (seen === undefined) return run(textOrCursor, parameters);
           seen.before(textOrCursor);
           return run(textOrCursor, parameters).then((r) => {
@@ -52,7 +95,10 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
             return r;
           });
         }) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(),
+        release: () => {
+          client.off('error', onError);
+          client.release();
+        },
       };
     },
     end: () => pool.end(),

@@ -27,6 +27,7 @@ export type BlobErrorCode =
   | 'UNREACHABLE' // DNS, connect, TLS or timeout failure
   | 'EGRESS_DENIED' // the SSRF guard refused the address
   | 'UNSUPPORTED' // the driver or service cannot do this
+  | 'FULL' // no space left on the drive's filesystem or quota
   | 'FAILED'; // anything else the service answered
 
 export class BlobError extends Error {

@@ -232,7 +232,7 @@ function normalise(err: unknown, what: string): BlobError {
   if (code === 'ENOENT') return new BlobError('BUCKET_NOT_FOUND', 'the drive directory does not exist', { cause: err });
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
     return new BlobError('PERMISSION_DENIED', `no permission to write ${what}`, { cause: err });
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new BlobError('FAILED', 'the drive is full', { cause: err });
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new BlobError('FULL', 'the drive is full', { cause: err });
   if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST')
     return new BlobError('PRECONDITION_FAILED', `${what} conflicts with a directory of the same name`, { cause: err });
   return new BlobError('FAILED', `the drive failed to store ${what}`, { cause: err });

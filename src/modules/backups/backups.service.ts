@@ -15,7 +15,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Kysely } from 'kysely';
-import type { BlobDriver } from '../../adapters/blob/driver.ts';
+import { isBlobError, type BlobDriver } from '../../adapters/blob/driver.ts';
 import { createBarrier, type Barrier } from '../../core/crypto/barrier.ts';
 import { bindEncryptor } from '../../core/crypto/encryptor.ts';
 import { AppError } from '../../core/errors.ts';
@@ -23,6 +23,7 @@ import { openDatabase } from '../../db/database.ts';
 import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
 import type { Database } from '../../db/schema.ts';
 import { createAuditModule } from '../audit/index.ts';
+import { driveFailure } from '../drives/index.ts';
 import { createKeysService, type KeysService } from '../keys/index.ts';
 import { createBackupSecret, ledgerMac } from '../keys/index.ts';
 import { newBackupId, type Manifest } from './backups.manifest.ts';
@@ -138,8 +139,10 @@ export function createBackupsService(deps: BackupsDeps) {
         await service.syncLedger().catch(() => undefined);
         return manifest;
       } catch (err) {
-        await store.markFailed(db, id, err instanceof AppError ? err.code : 'FAILED');
-        throw err;
+        // A drive's failure (full, unreachable, refused) is its problem (507, 502, …), not a 500.
+        const failure = isBlobError(err) ? driveFailure(err) : err;
+        await store.markFailed(db, id, failure instanceof AppError ? failure.code : 'FAILED');
+        throw failure;
       } finally {
         rk?.fill(0);
         await driver.close();

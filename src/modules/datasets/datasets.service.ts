@@ -31,7 +31,7 @@ import {
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
-import { driveFailure, type DrivesService } from '../drives/index.ts';
+import { driveFailure, driveReadable, type DrivesService } from '../drives/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import { createLeaseHolder, leaseFree, type LeaseHolder } from './datasets.leases.ts';
 import * as store from './datasets.store.ts';
@@ -174,7 +174,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
           const r = ciphertextRangeFor(range.start, range.end + 1, size);
           const got = await driver.get(row.object_key, { start: r.start, end: r.end - 1 });
           const out = createRangeDecryptStream(cipher, r);
-          pipeline(got.body, out)
+          pipeline(driveReadable(got.body), out)
             .catch(() => undefined)
             .finally(() => {
               cipher.contentKey.fill(0);
@@ -186,7 +186,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
         // Authenticated segment by segment, in order, up to the final one and the expected size:
         // no second pass over the plaintext (NOTES.md, "Why a download needs no whole-file SHA-256").
         const dec = createDecryptStream({ ...keyParams, expectedPlainSize: size, expectedKeyTerm: row.key_term });
-        pipeline(got.body, dec)
+        pipeline(driveReadable(got.body), dec)
           .catch(() => undefined)
           .finally(() => {
             dataKey.fill(0);

@@ -9,5 +9,5 @@ export {
   type DriveKindName,
 } from '../../contracts/drives.ts';
 export { type Diagnosis, type DiagnosisStep } from './drives.diagnose.ts';
-export { driveFailure, BLOB_ERROR_CODES } from './drives.errors.ts';
+export { driveFailure, driveReadable, BLOB_ERROR_CODES } from './drives.errors.ts';
 export { drivesRoutes, type DrivesRoutesDeps } from './drives.routes.ts';

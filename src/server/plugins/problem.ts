@@ -4,6 +4,7 @@
  * Unknown errors become a bare 500 with the request id; their details go only to the log.
  */
 import { STATUS_CODES } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -75,7 +76,14 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: A
     .send(toProblem(err, request.id));
 }
 
+/** Connections that carried a request to the router (see `sendClientErrorProblem`). */
+const served = new WeakSet<object>();
+
 export function registerProblemHandler(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    served.add(request.raw.socket);
+    done();
+  });
   app.setErrorHandler((err, request, reply) => {
     const appErr = toAppError(err);
     if (appErr.status >= 500) {
@@ -112,6 +120,17 @@ export function sendFrameworkErrorProblem(err: FastifyError, request: FastifyReq
  */
 export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (served.has(socket)) {
+    // The refused bytes follow a request this connection already carried (a content length
+    // shorter than the body, a body sent with HEAD or GET): that request's answer goes out
+    // first and whole, and is the last — no second answer, the connection closes after it.
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight && !inFlight.writableEnded) {
+      inFlight.shouldKeepAlive = false;
+      inFlight.once('close', () => socket.destroy());
+    } else socket.destroy();
+    return;
+  }
   const code: ErrorCode =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? 'HEADERS_TOO_LARGE'
@@ -120,6 +139,8 @@ export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duple
         : 'BAD_REQUEST';
   const problem = new AppError(code);
   const body = JSON.stringify(toProblem(problem));
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\n` +
@@ -128,7 +149,8 @@ export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duple
         'cache-control: no-store\r\n' +
         `strict-transport-security: ${HSTS_VALUE}\r\n` +
         'x-content-type-options: nosniff\r\n' +
-        `connection: close\r\n\r\n${body}`,
+        // An answer to HEAD has no body (the client would read one as data after the answer).
+        `connection: close\r\n\r\n${head ? '' : body}`,
     );
   }
   socket.destroy(err);

@@ -1,0 +1,71 @@
+/**
+ * HTTP framing with a lying client (open findings of `npm run reliability -- fuzz`): bytes the
+ * HTTP parser refuses after a request the connection already carried never produce a second
+ * answer — the first request's answer goes out first and whole, then the connection closes — and
+ * a HEAD request the parser refuses gets a problem's headers without a body.
+ */
+import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+
+/** Everything the server sends on one connection for `raw`, until it closes the connection. */
+function exchange(app: TestApp, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: app.server.httpsPort, ca: app.ca, servername: 'localhost' }, () =>
+      s.write(raw),
+    );
+    let got = '';
+    s.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    s.on('close', () => resolve(got));
+    s.on('error', () => undefined);
+    s.setTimeout(20_000, () => (s.destroy(), reject(new Error(`no close; got: ${got.slice(0, 500)}`))));
+  });
+}
+const statusLines = (got: string) => got.match(/^HTTP\/1\.1 \d{3}/gm) ?? [];
+
+describe('HTTP framing with a lying client', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp('pglite');
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  test("a content length shorter than the body: one answer, the first request's, then the connection closes", async () => {
+    const body = JSON.stringify({ email: 'nobody@corp.test', password: 'not the password' });
+    const got = await exchange(
+      app,
+      'POST /api/v1/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}\u0001\u0002 not a request\r\n\r\n`,
+    );
+    assert.deepEqual(statusLines(got), ['HTTP/1.1 401'], got.slice(0, 800));
+    assert.match(got, /"code":"UNAUTHENTICATED"/);
+  });
+
+  test('HEAD with a body: its answer has no body and nothing follows it', async () => {
+    const got = await exchange(
+      app,
+      'HEAD /api/v1/auth/me HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: 4\r\n\r\n\u0001garbage\u0002',
+    );
+    assert.equal(statusLines(got).length, 1, got.slice(0, 800));
+    assert.equal(got.slice(got.indexOf('\r\n\r\n') + 4), '', 'bytes after the HEAD answer');
+  });
+
+  test("a HEAD request the parser refuses: the problem's headers, no body", async () => {
+    const got = await exchange(
+      app,
+      'HEAD / HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\ntransfer-encoding: identity\r\n\r\n',
+    );
+    assert.deepEqual(statusLines(got), ['HTTP/1.1 400'], got.slice(0, 800));
+    assert.match(got, /content-type: application\/problem\+json/);
+    assert.equal(got.slice(got.indexOf('\r\n\r\n') + 4), '');
+  });
+
+  test('a GET the parser refuses on a fresh connection still gets its problem', async () => {
+    const got = await exchange(app, `GET / HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.deepEqual(statusLines(got), ['HTTP/1.1 431'], got.slice(0, 800));
+    assert.match(got, /"code":"HEADERS_TOO_LARGE"/);
+  });
+});

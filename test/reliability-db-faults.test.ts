@@ -1,0 +1,23 @@
+/**
+ * The db-faults suite at its CI budget: three rounds (backends terminated mid-transaction, the
+ * database "restarting", the database not answering), seed 23, on a throwaway PostgreSQL database
+ * reached through the suite's TCP proxy.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { postgresAvailable } from './helpers/db.ts';
+import { requirePeer } from './helpers/peers.ts';
+import { runSuite } from './helpers/reliability.ts';
+
+test(
+  'reliability db-faults: 503 while down, recovery without restart, nothing partial, fail-closed audit',
+  { timeout: 300_000 },
+  async (t) => {
+    if (!requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'start it: pg_ctlcluster 15 main start')) return;
+    const { fields, out, code } = await runSuite(t, 'db-faults', ['--rounds', '3', '--seed', '23']);
+    assert.equal(fields.tried, '3');
+    assert.equal(fields.failed, '0', out.slice(-6000));
+    assert.equal(fields.passed, '3');
+    assert.equal(code, 0);
+  },
+);
