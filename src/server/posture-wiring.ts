@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { EgressGuard } from '../adapters/net/egress-guard.ts';
+import { tlsFilesFor } from '../installation/home.ts';
 import {
   createAuditStreamer,
   syslogSink,
@@ -98,7 +99,11 @@ export function buildPosture(
   const registry = createPostureRegistry();
   registry.register(
     'installation',
-    transportControls({ listener: () => listeners.https, redirect: () => listeners.http }),
+    transportControls({
+      listener: () => listeners.https,
+      redirect: () => listeners.http,
+      certFile: () => tlsFilesFor(config).certFile,
+    }),
   );
   registry.register(
     'installation',
