@@ -7,11 +7,24 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
 import { createBackupScheduler } from '../modules/backups/index.ts';
-import { rotateIfDue } from '../modules/keys/index.ts';
+import { rotateIfDue, rotateWorkspaceKeysIfDue, type RotationEvent } from '../modules/keys/index.ts';
 import { createRetentionScheduler } from '../modules/retention/index.ts';
 
 export function startJobs(
-  { barrier, uploads, datasets, drives, leases, backups, retention, posture, keys, auditTrail, tasks }: Modules,
+  {
+    barrier,
+    uploads,
+    datasets,
+    drives,
+    leases,
+    backups,
+    retention,
+    posture,
+    keys,
+    workspaceKeys,
+    auditTrail,
+    tasks,
+  }: Modules,
   config: Readonly<Config>,
   logger: Logger,
 ): () => Promise<void> {
@@ -107,8 +120,19 @@ export function startJobs(
     timer.unref();
     timers.push(timer);
   }
-  // Scheduled key rotation: checked hourly (and at start); rotates when the active term is too old.
+  // Scheduled key rotation: checked hourly (and at start); rotates the keyring when its active
+  // term is too old, and each workspace key whose current version is (then rewraps both).
   if (config.STRONGROOM_KEY_ROTATION_DAYS > 0) {
+    const record = (e: RotationEvent, trx?: Parameters<typeof auditTrail.record>[0]) => {
+      const input = {
+        actor: { id: 'system', kind: 'system' as const, authMethod: 'schedule' },
+        action: e.action,
+        outcome: 'success' as const,
+        resource: e.resource ?? { type: 'keyring', id: 'root' },
+        details: e.details,
+      };
+      return trx ? auditTrail.record(trx, input) : auditTrail.recordCommitted(input);
+    };
     const check = () => {
       if (barrier.isSealed) return;
       rotateIfDue({
@@ -116,20 +140,30 @@ export function startJobs(
         home: config.STRONGROOM_HOME,
         rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
         openTaskLog: (kind) => tasks.start(kind),
-        record: (e, trx) => {
-          const input = {
-            actor: { id: 'system', kind: 'system' as const, authMethod: 'schedule' },
-            action: e.action,
-            outcome: 'success' as const,
-            resource: { type: 'keyring', id: 'root' },
-            details: e.details,
-          };
-          return trx ? auditTrail.record(trx, input) : auditTrail.recordCommitted(input);
-        },
-      }).then(
-        (r) => r.rotated && logger.info({ activeTerm: r.activeTerm, taskId: r.taskId }, 'scheduled key rotation'),
-        (err: unknown) => logger.error({ err }, 'scheduled key rotation failed'),
-      );
+        record,
+      })
+        .then(
+          (r) => r.rotated && logger.info({ activeTerm: r.activeTerm, taskId: r.taskId }, 'scheduled key rotation'),
+          (err: unknown) => logger.error({ err }, 'scheduled key rotation failed'),
+        )
+        .then(() =>
+          rotateWorkspaceKeysIfDue({
+            db: retention.db,
+            keys,
+            workspaceKeys,
+            rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
+            openTaskLog: (kind) => tasks.start(kind),
+            record,
+          }),
+        )
+        .then(
+          (r) => {
+            if (r.rotated.length > 0) logger.info({ rotated: r.rotated.length }, 'scheduled workspace key rotation');
+            for (const w of r.rewraps)
+              w.done.catch((err: unknown) => logger.error({ err, taskId: w.taskId }, 'workspace key rewrap failed'));
+          },
+          (err: unknown) => logger.error({ err }, 'scheduled workspace key rotation failed'),
+        );
     };
     check();
     const timer = setInterval(check, 3_600_000);
