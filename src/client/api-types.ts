@@ -419,6 +419,8 @@ export interface TaskRunInfo {
   entries: number;
   drive: string;
   objectKey: string | null;
+  /** The workspace the task ran for; null: the installation's. */
+  workspace: string | null;
 }
 
 /** A column of a governed read: its name and DuckDB type (`BIGINT`, `VARCHAR`, `DATE`, …). */

@@ -156,6 +156,8 @@ export const paths = {
   /** The installation-wide trail (operators); workspace members use `auditEvents`. */
   auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
   auditTrailVerify: () => `${API}/audit/verify`,
+  /** Task runs: every run (operator) or a workspace's. */
+  tasks: (w?: string) => (w ? `${wsBase(w)}/tasks` : `${API}/tasks`),
   /** Security posture: the installation's (operator) or a workspace's. */
   posture: (w?: string) => (w ? `${wsBase(w)}/posture` : `${API}/posture`),
 
@@ -393,13 +395,13 @@ export function createApi(t: JsonTransport) {
       unseal: (share: string) => t.request<UnsealProgress>('POST', p.sysUnseal(), { share }),
       reloadRootKey: () => t.request<{ sealed: false }>('POST', p.sysReloadRootKey()),
     },
-    /** Background task runs and their logs (operator credential). */
+    /** Background task runs and their logs: no workspace = every run (operator credential). */
     tasks: {
-      list: (kind?: string, limit = 50) =>
-        t.request<{ tasks: TaskRunInfo[] }>('GET', `${API}/tasks${query({ kind, limit })}`),
-      get: (id: string) => t.request<TaskRunInfo>('GET', `${API}/tasks/${enc(id)}`),
-      log: (id: string) =>
-        t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${API}/tasks/${enc(id)}/log`),
+      list: (kind?: string, limit = 50, w?: string) =>
+        t.request<{ tasks: TaskRunInfo[]; kinds: string[] }>('GET', `${p.tasks(w)}${query({ kind, limit })}`),
+      get: (id: string, w?: string) => t.request<TaskRunInfo>('GET', `${p.tasks(w)}/${enc(id)}`),
+      log: (id: string, w?: string) =>
+        t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${p.tasks(w)}/${enc(id)}/log`),
     },
     /** Security posture: no workspace = the installation (operator credential). */
     posture: {

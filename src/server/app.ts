@@ -157,7 +157,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       workspaceKeys: deps.workspaceKeys,
       config: deps.config,
       exportDataKeys: (workspaceId) => exportDataKeys(deps.database.db, deps.workspaceKeys, workspaceId),
-      openTaskLog: (kind) => deps.tasks.start(kind),
+      openTaskLog: (kind, o) => deps.tasks.start(kind, o),
     }),
     pipeline,
   );

@@ -9,6 +9,7 @@ import type { Modules } from './modules.ts';
 import { createBackupScheduler } from '../modules/backups/index.ts';
 import { rotateIfDue, rotateWorkspaceKeysIfDue, type RotationEvent } from '../modules/keys/index.ts';
 import { createRetentionScheduler } from '../modules/retention/index.ts';
+import type { TaskRun } from '../modules/tasks/index.ts';
 
 export function startJobs(
   {
@@ -30,11 +31,15 @@ export function startJobs(
 ): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   /** Runs a job with a task log on the system drive: started, its result's counts, finished. */
-  const runLogged = async <R extends object>(kind: string, work: () => Promise<R>): Promise<R> => {
-    const log = await tasks.start(kind);
+  const runLogged = async <R extends object>(
+    kind: string,
+    work: (log: TaskRun) => Promise<R>,
+    opts: { workspace?: string } = {},
+  ): Promise<R> => {
+    const log = await tasks.start(kind, opts);
     await log.write({ event: 'started' });
     try {
-      const result = await work();
+      const result = await work(log);
       const counts = Object.fromEntries(Object.entries(result).filter(([, v]) => typeof v === 'number')) as Record<
         string,
         number
@@ -74,11 +79,19 @@ export function startJobs(
     const timer = setInterval(() => {
       if (running || barrier.isSealed) return;
       running = true;
-      runLogged('drive-health', () => drives.refreshHealth())
-        .then(
-          (r) => logger.info(r, 'drive health refreshed'),
-          (err: unknown) => logger.error({ err }, 'drive health check failed'),
-        )
+      // One task per workspace: its owners see their drives' checks on their Tasks page.
+      const refresh = async () => {
+        for (const workspace of await drives.workspacesWithDrives()) {
+          const r = await runLogged(
+            'drive-health',
+            (log) => drives.refreshHealth(workspace, (d) => void log.write({ event: 'checked', ...d })),
+            { workspace },
+          );
+          logger.info({ workspace, ...r }, 'drive health refreshed');
+        }
+      };
+      refresh()
+        .catch((err: unknown) => logger.error({ err }, 'drive health check failed'))
         .finally(() => (running = false));
     }, config.STRONGROOM_DRIVE_HEALTH_SECONDS * 1000);
     timer.unref();
@@ -152,7 +165,7 @@ export function startJobs(
             keys,
             workspaceKeys,
             rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
-            openTaskLog: (kind) => tasks.start(kind),
+            openTaskLog: (kind, o) => tasks.start(kind, o),
             record,
           }),
         )

@@ -288,7 +288,7 @@ export function keysRoutes({
         event.resource(workspaceKey(workspaceId));
         if ((await workspaceKeys.status(workspaceId)).rewrap.running)
           throw new AppError('CONFLICT', { detail: 'A rewrap of this workspace key is already running.' });
-        const log = await openLog('workspace-rewrap');
+        const log = await openLog('workspace-rewrap', { workspace: workspaceId });
         event.details({ taskId: log.id, taskLog: log.ref });
         await record();
         runWorkspaceRewrapTask(workspaceKeys, workspaceId, log).catch((err: unknown) =>

@@ -144,7 +144,7 @@ export async function rotateWorkspaceKeysIfDue(deps: WorkspaceScheduleDeps): Pro
   const { pending } = await deps.workspaceKeys.dueForRotation(before);
   for (const workspaceId of pending) {
     if ((await deps.workspaceKeys.status(workspaceId)).rewrap.running) continue;
-    const log = await deps.openTaskLog('workspace-rewrap');
+    const log = await deps.openTaskLog('workspace-rewrap', { workspace: workspaceId });
     await deps.record({
       action: 'keys.workspace.rewrap',
       resource: workspaceKeyRef(workspaceId),

@@ -23,8 +23,11 @@ export interface TaskLog {
   finish?(status: 'succeeded' | 'failed'): Promise<void>;
 }
 
-/** Opens a task log of `kind` (the tasks module's, on the system drive, where the server has one). */
-export type OpenTaskLog = (kind: string) => Promise<TaskLog>;
+/**
+ * Opens a task log of `kind` (the tasks module's, on the system drive, where the server has one);
+ * `opts.workspace`: the workspace the task runs for.
+ */
+export type OpenTaskLog = (kind: string, opts?: { workspace?: string }) => Promise<TaskLog>;
 
 export async function openTaskLog(home: string, kind: string): Promise<TaskLog> {
   const id = `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
