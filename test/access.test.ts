@@ -29,6 +29,8 @@ const ROLES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'au
  * with a second factor present; tag rules (pii, eu-only) and MFA guards are tested separately.
  */
 const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y' | '-', operator: 'Y' | '-']> = [
+  ['access.network-allowlist.read', 'Y Y - - - - Y', '-', '-'],
+  ['access.network-allowlist.update', 'Y Y - - - - -', '-', '-'],
   ['access.policy.create', 'Y Y - - - - -', '-', '-'],
   ['access.policy.delete', 'Y Y - - - - -', '-', '-'],
   ['access.policy.list', 'Y Y - - - - Y', '-', '-'],
