@@ -534,3 +534,14 @@ export interface DatasetProfile {
   columns: ProfileColumn[];
   quality: { emptyColumns: string[]; constantColumns: string[]; duplicateRows: number | null };
 }
+
+/** The client network allowlists in force for a workspace, and the caller's address as the server sees it. */
+export interface NetworkAllowlistInfo {
+  /** The installation's list; empty = every address. */
+  installation: string[];
+  /** The workspace's own list; null = no narrowing. */
+  workspace: string[] | null;
+  trustedProxies: string[];
+  yourAddress: string;
+  allowed: boolean;
+}

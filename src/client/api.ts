@@ -17,6 +17,7 @@ import type {
   PostureHistoryItem,
   PostureReport,
   TaskRunInfo,
+  NetworkAllowlistInfo,
   DatasetDetail,
   DatasetPreview,
   DatasetSummary,
@@ -402,6 +403,12 @@ export function createApi(t: JsonTransport) {
       get: (id: string, w?: string) => t.request<TaskRunInfo>('GET', `${p.tasks(w)}/${enc(id)}`),
       log: (id: string, w?: string) =>
         t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${p.tasks(w)}/${enc(id)}/log`),
+    },
+    /** A workspace's client network allowlist and the effective lists (owners, admins, auditors). */
+    network: {
+      allowlist: (w: string) => t.request<NetworkAllowlistInfo>('GET', `${wsBase(w)}/network-allowlist`),
+      setAllowlist: (w: string, cidrs: string[]) =>
+        t.request<NetworkAllowlistInfo>('PUT', `${wsBase(w)}/network-allowlist`, { cidrs }),
     },
     /** Security posture: no workspace = the installation (operator credential). */
     posture: {
