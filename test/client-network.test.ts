@@ -37,11 +37,19 @@ describe('client network allowlist: 127.0.0.1 outside the installation’s list'
   after(() => app.close());
 
   test('everything is refused before authentication, audited with the source address; probes answer', async () => {
-    assertRefused(await app.req('/api/v1/auth/login', jsonBody({ email: 'a@b.test', password: 'x' })), '127.0.0.1', 'installation');
+    assertRefused(
+      await app.req('/api/v1/auth/login', jsonBody({ email: 'a@b.test', password: 'x' })),
+      '127.0.0.1',
+      'installation',
+    );
     assertRefused(await app.asOperator('/api/v1/keys/status'), '127.0.0.1', 'installation');
     assertRefused(await app.req('/security'), '127.0.0.1', 'installation');
     // Without a trusted proxy, X-Forwarded-For is ignored: it cannot buy a way in.
-    assertRefused(await app.req('/api/v1/keys/status', { headers: { 'x-forwarded-for': '10.1.2.3' } }), '127.0.0.1', 'installation');
+    assertRefused(
+      await app.req('/api/v1/keys/status', { headers: { 'x-forwarded-for': '10.1.2.3' } }),
+      '127.0.0.1',
+      'installation',
+    );
     assert.equal((await app.req('/healthz')).status, 200);
 
     const events = await refusals(app);
@@ -84,7 +92,11 @@ describe('client network allowlist behind a trusted proxy, with a workspace list
   after(() => app.close());
 
   test('the client is the right-most untrusted X-Forwarded-For address', async () => {
-    assertRefused(await owner.req('/api/v1/workspaces/default/datasets', via('192.0.2.7')), '192.0.2.7', 'installation');
+    assertRefused(
+      await owner.req('/api/v1/workspaces/default/datasets', via('192.0.2.7')),
+      '192.0.2.7',
+      'installation',
+    );
     // A client-supplied left part cannot hide the address the proxy saw.
     assertRefused(
       await owner.req('/api/v1/workspaces/default/datasets', via('10.9.9.9, 192.0.2.8')),
@@ -98,15 +110,24 @@ describe('client network allowlist behind a trusted proxy, with a workspace list
   });
 
   test('a workspace list narrows its routes; one that excludes the caller is refused; the effective lists', async () => {
-    const lockout = await owner.req('/api/v1/workspaces/default/network-allowlist', jsonBody({ cidrs: ['10.0.0.0/8'] }, 'PUT'));
+    const lockout = await owner.req(
+      '/api/v1/workspaces/default/network-allowlist',
+      jsonBody({ cidrs: ['10.0.0.0/8'] }, 'PUT'),
+    );
     assert.equal(lockout.status, 409, lockout.body);
     assert.match(lockout.json<{ detail: string }>().detail, /does not include your own address \(127\.0\.0\.1\)/);
 
-    const bad = await owner.req('/api/v1/workspaces/default/network-allowlist', jsonBody({ cidrs: ['127.0.0.0/8', '10.0.0.1/8'] }, 'PUT'));
+    const bad = await owner.req(
+      '/api/v1/workspaces/default/network-allowlist',
+      jsonBody({ cidrs: ['127.0.0.0/8', '10.0.0.1/8'] }, 'PUT'),
+    );
     assert.equal(bad.status, 422, bad.body);
     assert.match(bad.json<{ detail: string }>().detail, /host bits set/);
 
-    const saved = await owner.req('/api/v1/workspaces/default/network-allowlist', jsonBody({ cidrs: ['127.0.0.0/8'] }, 'PUT'));
+    const saved = await owner.req(
+      '/api/v1/workspaces/default/network-allowlist',
+      jsonBody({ cidrs: ['127.0.0.0/8'] }, 'PUT'),
+    );
     assert.equal(saved.status, 200, saved.body);
     await expectAudit(app, {
       action: 'access.network-allowlist.update',

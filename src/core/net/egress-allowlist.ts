@@ -33,7 +33,8 @@ export function parseEgressAllowlist(input: string | readonly string[]): EgressA
   const entries: CidrEntry[] = [];
   raw.forEach((item, i) => {
     const text = item.trim();
-    const parsed = text === '' ? `entry ${i + 1} is empty` : parseCidr(text, 'a /0 block would switch the egress guard off');
+    const parsed =
+      text === '' ? `entry ${i + 1} is empty` : parseCidr(text, 'a /0 block would switch the egress guard off');
     if (typeof parsed === 'string') problems.push(`${ALLOWLIST_VARIABLE}: ${parsed}`);
     else entries.push(parsed);
   });

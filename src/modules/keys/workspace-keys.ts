@@ -224,7 +224,9 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
             wrappedKeys: counts.get(o.key_version) ?? 0,
             supersededAt: new Date(o.superseded_at).toISOString(),
           })),
-          ...(destroyed ? [] : [{ version: row.key_version, current: true, wrappedKeys: counts.get(row.key_version) ?? 0 }]),
+          ...(destroyed
+            ? []
+            : [{ version: row.key_version, current: true, wrappedKeys: counts.get(row.key_version) ?? 0 }]),
         ],
         rewrap: { ...(rewraps.get(workspaceId) ?? { running: false, rewrapped: 0 }) },
       };

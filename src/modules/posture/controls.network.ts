@@ -21,7 +21,8 @@ export function networkControls({ network }: NetworkControlDeps): Control[] {
     {
       id: 'network.client-allowlist',
       title: 'Client network allowlist',
-      promise: 'Access to the platform is restricted to the networks the customer names (policies based on IP addresses).',
+      promise:
+        'Access to the platform is restricted to the networks the customer names (policies based on IP addresses).',
       method:
         'Reads the allowlist and trusted proxies the server enforces: requests from elsewhere are refused before authentication and recorded as network.client.refused.',
       remedy:

@@ -59,16 +59,19 @@ function worst(ctx: CheckContext, results: { w: WorkspaceSso; r: ControlResult }
 
 function configured(w: WorkspaceSso): ControlResult {
   const evidence = { providers: w.working, brokenProviders: w.broken };
-  if (w.broken.length > 0)
-    return fail(`mapped provider(s) disabled or failing: ${w.broken.join(', ')}`, evidence);
-  if (w.working.length === 0) return warn('no single sign-on provider is mapped: people sign in with passwords', evidence);
+  if (w.broken.length > 0) return fail(`mapped provider(s) disabled or failing: ${w.broken.join(', ')}`, evidence);
+  if (w.working.length === 0)
+    return warn('no single sign-on provider is mapped: people sign in with passwords', evidence);
   return pass(`${w.working.length} provider(s) mapped and working: ${w.working.join(', ')}`, evidence);
 }
 
 function enforced(w: WorkspaceSso): ControlResult {
   const evidence = { enforced: w.enforced, providers: w.working };
   if (w.enforced && w.working.length === 0)
-    return fail('single sign-on is enforced but no working provider is mapped: only break-glass owners can sign in', evidence);
+    return fail(
+      'single sign-on is enforced but no working provider is mapped: only break-glass owners can sign in',
+      evidence,
+    );
   if (!w.enforced)
     return warn(
       w.working.length > 0

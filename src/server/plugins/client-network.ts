@@ -48,9 +48,7 @@ export function registerClientNetwork(
         action: 'network.client.refused',
         outcome: 'denied',
         resource:
-          scope === 'workspace' && workspace
-            ? { type: 'workspace', id: workspace, workspace }
-            : { type: 'system' },
+          scope === 'workspace' && workspace ? { type: 'workspace', id: workspace, workspace } : { type: 'system' },
         details: {
           scope,
           route: `${request.method} ${request.routeOptions.url ?? '(no route)'}`,

@@ -113,7 +113,9 @@ function NetworkAllowlist({ ws }: { ws: string }) {
           </div>
           <div>
             <dt style={{ display: 'inline', fontWeight: 600 }}>Trusted proxies</dt>:{' '}
-            <dd style={{ display: 'inline', margin: 0 }}>{blocks(n.trustedProxies, 'none (X-Forwarded-For ignored)')}</dd>
+            <dd style={{ display: 'inline', margin: 0 }}>
+              {blocks(n.trustedProxies, 'none (X-Forwarded-For ignored)')}
+            </dd>
           </div>
           <div>
             <dt style={{ display: 'inline', fontWeight: 600 }}>Your address</dt>:{' '}

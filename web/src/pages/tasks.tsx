@@ -55,9 +55,7 @@ function TaskLog({ ws, task, onClose }: { ws: string; task: TaskRunInfo; onClose
       </p>
       <Problem error={log.error} />
       {log.isLoading ? <Loading what="the task log" /> : null}
-      {log.data && log.data.entries.length === 0 ? (
-        <p className={ui.muted}>No log lines written yet.</p>
-      ) : null}
+      {log.data && log.data.entries.length === 0 ? <p className={ui.muted}>No log lines written yet.</p> : null}
       {log.data && log.data.entries.length > 0 ? (
         <table className={ui.table} data-testid="task-log">
           <thead>
@@ -115,7 +113,9 @@ export function TasksPage() {
       {runs.isLoading ? <Loading what="the task runs" /> : null}
       {runs.isSuccess && tasks.length === 0 ? (
         <Empty title="No task runs">
-          {kind ? `No ${kind} run for this workspace yet.` : 'Nothing has run in the background for this workspace yet.'}
+          {kind
+            ? `No ${kind} run for this workspace yet.`
+            : 'Nothing has run in the background for this workspace yet.'}
         </Empty>
       ) : null}
       {tasks.length > 0 ? (
