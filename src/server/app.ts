@@ -52,7 +52,12 @@ import {
 } from '../modules/identity/index.ts';
 import { removeSetupTokenFile } from '../installation/setup-token.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
-import { registerProblemHandler, sendClientErrorProblem, sendFrameworkErrorProblem } from './plugins/problem.ts';
+import {
+  MAX_PARAM_LENGTH,
+  registerProblemHandler,
+  sendClientErrorProblem,
+  sendFrameworkErrorProblem,
+} from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { registerClientNetwork, trustProxyFor } from './plugins/client-network.ts';
 import { parseClientNetwork } from '../core/net/client-allowlist.ts';
@@ -127,7 +132,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     // X-Forwarded-For only from STRONGROOM_TRUSTED_PROXIES (request.ip is then the client's).
     trustProxy: trustProxyFor(network),
     forceCloseConnections: 'idle',
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: sendClientErrorProblem,
     frameworkErrors: sendFrameworkErrorProblem,
   }) as unknown as FastifyInstance; // the https server type is an implementation detail here

@@ -3,14 +3,13 @@
  * it (the change commits with its event); they and auditors read the effective lists (the
  * installation's, the workspace's, the trusted proxies) and the address the server sees for them.
  */
-import { z } from 'zod';
 import { workspaceParams } from '../../contracts/common.ts';
+import { networkAllowlistBody as body } from '../../contracts/access.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { NetworkAllowlists } from './network-allowlist.ts';
 import { plainClientAddress } from '../../core/net/client-allowlist.ts';
 
 const url = '/api/v1/workspaces/:ws/network-allowlist';
-const body = z.strictObject({ cidrs: z.array(z.string().min(3).max(64)).max(100) });
 
 export function networkAllowlistRoutes(lists: NetworkAllowlists): RouteDef[] {
   return [

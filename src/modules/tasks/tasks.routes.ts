@@ -8,19 +8,11 @@ import { z } from 'zod';
 import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { TaskLogs } from './tasks.service.ts';
+import { listQuery, taskParams, workspaceTaskParams as wsTaskParams } from '../../contracts/tasks.ts';
 
 export interface TasksRoutesDeps {
   tasks: Pick<TaskLogs, 'list' | 'get' | 'read' | 'kinds'>;
 }
-
-const taskParams = z.strictObject({ id: z.string().regex(/^[a-z][a-z0-9-]{0,99}$/, 'a task id') });
-const listQuery = z.strictObject({
-  kind: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,39}$/)
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
 
 export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
   const loadTask = async (input: { params: z.output<typeof taskParams> }) => ({
@@ -66,8 +58,6 @@ export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
     ...workspaceTaskRoutes({ tasks }),
   ];
 }
-
-const wsTaskParams = workspaceParams.extend({ id: taskParams.shape.id }).strict();
 
 function workspaceTaskRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
   // A run of this workspace only: another workspace's, or the installation's, is not found here.

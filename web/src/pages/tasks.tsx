@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import type { TaskRunInfo } from '../../../src/client/api-types.ts';
+import type { TaskRunInfo } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
