@@ -29,6 +29,8 @@ const ROLES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'au
  * with a second factor present; tag rules (pii, eu-only) and MFA guards are tested separately.
  */
 const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y' | '-', operator: 'Y' | '-']> = [
+  ['access.network-allowlist.read', 'Y Y - - - - Y', '-', '-'],
+  ['access.network-allowlist.update', 'Y Y - - - - -', '-', '-'],
   ['access.policy.create', 'Y Y - - - - -', '-', '-'],
   ['access.policy.delete', 'Y Y - - - - -', '-', '-'],
   ['access.policy.list', 'Y Y - - - - Y', '-', '-'],
@@ -111,6 +113,9 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['keys.term.retire', '- - - - - - -', '-', 'Y'],
   ['keys.workspace.destroy', '- - - - - - -', '-', 'Y'],
   ['keys.workspace.export', '- - - - - - -', '-', 'Y'],
+  ['keys.workspace.read', '- - - - - - -', '-', 'Y'],
+  ['keys.workspace.rewrap', '- - - - - - -', '-', 'Y'],
+  ['keys.workspace.rotate', '- - - - - - -', '-', 'Y'],
   ['operator.keyring.seal', '- - - - - - -', '-', 'Y'],
   ['operator.keyring.unseal', '- - - - - - -', '-', 'Y'],
   ['operator.sso-provider.create', '- - - - - - -', '-', 'Y'],
@@ -141,9 +146,9 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['sso.enforcement.update', 'Y Y - - - - -', '-', '-'],
   ['sso.mapping.update', 'Y Y - - - - -', '-', '-'],
   ['sso.settings.read', 'Y Y - - - - Y', '-', '-'],
-  ['task.log.read', '- - - - - - -', '-', 'Y'],
-  ['task.run.list', '- - - - - - -', '-', 'Y'],
-  ['task.run.read', '- - - - - - -', '-', 'Y'],
+  ['task.log.read', 'Y Y - - - - Y', '-', 'Y'],
+  ['task.run.list', 'Y Y - - - - Y', '-', 'Y'],
+  ['task.run.read', 'Y Y - - - - Y', '-', 'Y'],
   ['vault.secret.create', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.delete', 'Y Y - Y - - -', '-', '-'],
   ['vault.secret.destroy', 'Y Y - - - - -', '-', '-'],

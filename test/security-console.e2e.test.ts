@@ -67,9 +67,13 @@ describe('Security page in Chromium', () => {
     await signIn('sec-owner@console.test', true);
     const rows = page.getByTestId('posture-controls').locator('tbody tr');
     await rows.first().waitFor();
-    assert.equal(await rows.count(), 20);
+    assert.equal(await rows.count(), 23);
     assert.equal(await page.locator('tr[data-control="identity.mfa-privileged"]').getAttribute('data-status'), 'pass');
     assert.equal(await page.locator('tr[data-control="tls.protocols"]').getAttribute('data-status'), 'pass');
+    const network = page.getByTestId('network-allowlist');
+    await network.getByTestId('your-address').waitFor();
+    assert.match((await network.textContent()) ?? '', /Installation: every address/);
+    assert.match((await network.getByTestId('your-address').textContent()) ?? '', /127\.0\.0\.1 allowed/);
     await browser.shot('security-01-overview');
 
     await createUser(app, 'sec-admin@console.test', { role: 'admin' });

@@ -1,7 +1,8 @@
 /**
  * Task-execution logs on the system drive: a rewrap started over the API writes its log as an
  * encrypted object under logs/tasks/ (the data directory by default), listed and read back over
- * the API (operator only, audited) and linked from its `task.run.finished` event; the same logs
+ * the API (operator: every run; a workspace's owners, admins and auditors: that workspace's runs;
+ * audited) and linked from its `task.run.finished` event; the same logs
  * on every drive kind (local, S3 via s3rver, Azure via Azurite, GCS via the project's peer) with
  * no plaintext on the drive (marker scan) and no secret in any log (canary).
  */
@@ -26,6 +27,7 @@ import { createTestDatabase } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
 import { requirePeer } from './helpers/peers.ts';
+import { createUser, login, ownerSession } from './helpers/identity.ts';
 import { S3RVER_CREDENTIALS, s3rverMissing, startS3rver } from './peers/s3/s3rver.ts';
 import { azuriteMissing, startAzurite } from './peers/azurite/azurite.ts';
 import { startGcsPeer } from './peers/gcs/gcs-peer.ts';
@@ -97,6 +99,65 @@ describe('task logs through the server (local system drive)', () => {
     assert.equal(missing.status, 404);
     const bad = await app.asOperator('/api/v1/tasks/..%2F..%2Fetc');
     assert.equal(bad.status, 422);
+  });
+
+  test('a workspace’s owners and auditors read its tasks only; the installation’s and another’s are not found', async () => {
+    const mine = await app.server.tasks.start('drive-health', { workspace: 'default' });
+    await mine.write({ event: 'checked', drive: 'lake', ok: true });
+    mine.progress({ checked: 1, failing: 0 });
+    await mine.finish('succeeded');
+    const theirs = await app.server.tasks.start('drive-health', { workspace: 'elsewhere' });
+    await theirs.finish('succeeded');
+    const installation = await app.server.tasks.start('posture-check');
+    await installation.finish('succeeded');
+
+    const owner = (await ownerSession(app, 'tasks-owner@corp.test')).session;
+    const list = await owner.req('/api/v1/workspaces/default/tasks');
+    assert.equal(list.status, 200, list.body);
+    const body = list.json<{ tasks: { id: string; workspace: string | null }[]; kinds: string[] }>();
+    assert.deepEqual(
+      body.tasks.map((t) => t.id),
+      [mine.id],
+    );
+    assert.deepEqual(body.kinds, ['drive-health']);
+    await expectAudit(app, { action: 'task.run.list', outcome: 'success', resource: { workspace: 'default' } });
+    const filtered = await owner.req('/api/v1/workspaces/default/tasks?kind=rewrap');
+    assert.deepEqual(filtered.json<{ tasks: unknown[] }>().tasks, []);
+
+    const row = await owner.req(`/api/v1/workspaces/default/tasks/${mine.id}`);
+    assert.equal(row.status, 200, row.body);
+    assert.deepEqual(row.json<{ progress: unknown }>().progress, { checked: 1, failing: 0 });
+    const log = await owner.req(`/api/v1/workspaces/default/tasks/${mine.id}/log`);
+    assert.equal(log.status, 200, log.body);
+    assert.deepEqual(
+      log.json<{ entries: { event: string }[] }>().entries.map((e) => e.event),
+      ['checked'],
+    );
+    for (const other of [theirs.id, installation.id]) {
+      const r = await owner.req(`/api/v1/workspaces/default/tasks/${other}/log`);
+      assert.equal(r.status, 404, `${other}: ${r.body}`);
+      assert.equal(r.json<{ code: string }>().code, 'NOT_FOUND');
+    }
+    // Another workspace's list: not this owner's to see (a workspace it is not in is not found).
+    const elsewhere = await owner.req('/api/v1/workspaces/elsewhere/tasks');
+    assert.equal(elsewhere.status, 404, elsewhere.body);
+
+    await createUser(app, 'tasks-viewer@corp.test', { role: 'viewer' });
+    const viewer = await login(app, 'tasks-viewer@corp.test');
+    const refused = await viewer.req('/api/v1/workspaces/default/tasks');
+    assert.equal(refused.status, 403);
+    await createUser(app, 'tasks-auditor@corp.test', { role: 'auditor' });
+    const auditor = await login(app, 'tasks-auditor@corp.test');
+    assert.equal((await auditor.req(`/api/v1/workspaces/default/tasks/${mine.id}`)).status, 200);
+
+    // The operator sees every run, with the workspace it ran for.
+    const all = (await app.asOperator('/api/v1/tasks?limit=500')).json<{
+      tasks: { id: string; workspace: string | null }[];
+    }>();
+    const byId = new Map(all.tasks.map((t) => [t.id, t.workspace]));
+    assert.equal(byId.get(mine.id), 'default');
+    assert.equal(byId.get(theirs.id), 'elsewhere');
+    assert.equal(byId.get(installation.id), null);
   });
 });
 

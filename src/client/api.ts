@@ -17,6 +17,7 @@ import type {
   PostureHistoryItem,
   PostureReport,
   TaskRunInfo,
+  NetworkAllowlistInfo,
   DatasetDetail,
   DatasetPreview,
   DatasetSummary,
@@ -169,6 +170,8 @@ export const paths = {
   /** The installation-wide trail (operators); workspace members use `auditEvents`. */
   auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
   auditTrailVerify: () => `${API}/audit/verify`,
+  /** Task runs: every run (operator) or a workspace's. */
+  tasks: (w?: string) => (w ? `${wsBase(w)}/tasks` : `${API}/tasks`),
   /** Security posture: the installation's (operator) or a workspace's. */
   posture: (workspaceId?: string) => (workspaceId ? `${wsBase(workspaceId)}/posture` : `${API}/posture`),
 
@@ -438,13 +441,19 @@ export function createApi(t: JsonTransport) {
       unseal: (share: string) => t.request<UnsealProgress>('POST', p.sysUnseal(), { share }),
       reloadRootKey: () => t.request<{ sealed: false }>('POST', p.sysReloadRootKey()),
     },
-    /** Background task runs and their logs (operator credential). */
+    /** Background task runs and their logs: no workspace = every run (operator credential). */
     tasks: {
-      list: (kind?: string, limit = 50) =>
-        t.request<{ tasks: TaskRunInfo[] }>('GET', `${API}/tasks${query({ kind, limit })}`),
-      get: (id: string) => t.request<TaskRunInfo>('GET', `${API}/tasks/${enc(id)}`),
-      log: (id: string) =>
-        t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${API}/tasks/${enc(id)}/log`),
+      list: (kind?: string, limit = 50, w?: string) =>
+        t.request<{ tasks: TaskRunInfo[]; kinds: string[] }>('GET', `${p.tasks(w)}${query({ kind, limit })}`),
+      get: (id: string, w?: string) => t.request<TaskRunInfo>('GET', `${p.tasks(w)}/${enc(id)}`),
+      log: (id: string, w?: string) =>
+        t.request<{ id: string; entries: Record<string, unknown>[] }>('GET', `${p.tasks(w)}/${enc(id)}/log`),
+    },
+    /** A workspace's client network allowlist and the effective lists (owners, admins, auditors). */
+    network: {
+      allowlist: (w: string) => t.request<NetworkAllowlistInfo>('GET', `${wsBase(w)}/network-allowlist`),
+      setAllowlist: (w: string, cidrs: string[]) =>
+        t.request<NetworkAllowlistInfo>('PUT', `${wsBase(w)}/network-allowlist`, { cidrs }),
     },
     /** Security posture: no workspace = the installation (operator credential). */
     posture: {

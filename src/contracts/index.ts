@@ -42,6 +42,7 @@ export type WorkspaceUser = Answer<typeof identity.workspaceUserOut>;
 export type ApiTokenInfo = Answer<typeof identity.tokenOut>;
 // access
 export type BuiltinRule = Answer<typeof access.builtinRuleOut>;
+export type NetworkAllowlistInfo = Answer<typeof access.networkAllowlistOut>;
 // drives
 export type DriveKind = drives.DriveKindName;
 export type DiagnosisStep = Answer<typeof drives.stepOut>;

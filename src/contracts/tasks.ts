@@ -1,5 +1,6 @@
-/** Background task runs and their logs (operator routes). Zod only. */
+/** Background task runs and their logs (the operator's, and a workspace's own). Zod only. */
 import { z } from 'zod';
+import { workspaceParams } from './common.ts';
 
 export const taskParams = z.strictObject({ id: z.string().regex(/^[a-z][a-z0-9-]{0,99}$/, 'a task id') });
 export const listQuery = z.strictObject({
@@ -22,6 +23,11 @@ export const taskRunOut = z.object({
   entries: z.number(),
   drive: z.string(),
   objectKey: z.string().nullable(),
+  /** The workspace the task ran for; null: the installation's. */
+  workspace: z.string().nullable(),
 });
-export const taskListOut = z.object({ tasks: z.array(taskRunOut) });
+/** The runs, newest first, and the kinds that ran (for a filter). */
+export const taskListOut = z.object({ tasks: z.array(taskRunOut), kinds: z.array(z.string()) });
+/** `/workspaces/:ws/tasks/:id…`. */
+export const workspaceTaskParams = workspaceParams.extend({ id: taskParams.shape.id }).strict();
 export const taskLogOut = z.object({ id: z.string(), entries: z.array(z.record(z.string(), z.unknown())) });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 import { parseEgressAllowlist } from './net/egress-allowlist.ts';
+import { parseClientNetwork } from './net/client-allowlist.ts';
 
 const port = (fallback: number) =>
   z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(fallback);
@@ -209,6 +210,18 @@ export const configSchema = z.object({
     .default('')
     .describe(
       'Comma-separated addresses the outbound-connection guard lets through although they are private or loopback: CIDR blocks (10.1.0.0/16, 127.0.0.1/32, ::1/128). Empty = only public addresses. Needed for on-premises S3-compatible stores and for test emulators.',
+    ),
+  STRONGROOM_ALLOWED_CLIENT_CIDRS: z
+    .string()
+    .default('')
+    .describe(
+      'Comma-separated CIDR blocks the API may be called from (e.g. 10.20.0.0/16,2001:db8::/32). Requests from elsewhere are refused with 403 before authentication and audited (network.client.refused). Empty = every address. A workspace may narrow it further in its settings.',
+    ),
+  STRONGROOM_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .describe(
+      'Comma-separated CIDR blocks of reverse proxies / load balancers whose X-Forwarded-For header is believed: the client address is the right-most address in it that is not itself a trusted proxy. Empty = the header is ignored and the TCP peer is the client.',
     ),
   STRONGROOM_EGRESS_CONNECT_TIMEOUT_MS: z.coerce
     .number()
@@ -429,6 +442,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   // Throws ConfigError naming every bad entry, so a typo stops the server at start.
   parseEgressAllowlist(c.STRONGROOM_EGRESS_ALLOWLIST);
+  parseClientNetwork(c.STRONGROOM_ALLOWED_CLIENT_CIDRS, c.STRONGROOM_TRUSTED_PROXIES);
   return Object.freeze({ ...c, STRONGROOM_HOME: path.resolve(cwd, c.STRONGROOM_HOME) });
 }
 

@@ -14,6 +14,7 @@ export const ERROR_TABLE = {
   FORBIDDEN: { status: 403, title: 'You are not allowed to do this' },
   MFA_REQUIRED: { status: 403, title: 'Multi-factor authentication is required' },
   REAUTH_REQUIRED: { status: 403, title: 'Confirm your identity again to do this' },
+  NETWORK_NOT_ALLOWED: { status: 403, title: 'Requests from this network address are not accepted' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },

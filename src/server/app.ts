@@ -17,7 +17,12 @@ import { registerHealthRoutes } from './health.routes.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerPipeline, registerRoutes } from './pipeline.ts';
-import { createAccessModule, type AccessControl } from '../modules/access/index.ts';
+import {
+  createAccessModule,
+  createNetworkAllowlists,
+  networkAllowlistRoutes,
+  type AccessControl,
+} from '../modules/access/index.ts';
 import { vaultRoutes } from '../modules/vault/index.ts';
 import type { Actor } from '../core/actor.ts';
 import type { ResourceRef } from '../core/resource.ts';
@@ -54,6 +59,8 @@ import {
   sendFrameworkErrorProblem,
 } from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
+import { registerClientNetwork, trustProxyFor } from './plugins/client-network.ts';
+import { parseClientNetwork } from '../core/net/client-allowlist.ts';
 import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
 import { postureRoutes } from '../modules/posture/index.ts';
@@ -108,6 +115,11 @@ export interface App {
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 export async function createApp(deps: AppDeps): Promise<App> {
+  const network = parseClientNetwork(
+    deps.config.STRONGROOM_ALLOWED_CLIENT_CIDRS,
+    deps.config.STRONGROOM_TRUSTED_PROXIES,
+  );
+  const networkLists = createNetworkAllowlists({ db: deps.database.db, network });
   const fastify = Fastify({
     https: serverTlsOptions(deps.tls),
     loggerInstance: deps.logger,
@@ -118,7 +130,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       return typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
     },
     return503OnClosing: true,
-    trustProxy: false,
+    // X-Forwarded-For only from STRONGROOM_TRUSTED_PROXIES (request.ip is then the client's).
+    trustProxy: trustProxyFor(network),
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: sendClientErrorProblem,
@@ -140,6 +153,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // unseal share, setup token). In-process counters: each instance limits on its own.
   await fastify.register(rateLimit, { global: false });
   await registerPipeline(fastify, { audit: deps.audit });
+  // First of the request hooks that decide: a client outside the allowlist gets nothing further.
+  registerClientNetwork(fastify, { lists: networkLists, audit: deps.audit });
   registerAuth(fastify, {
     verifyOperatorToken: deps.verifyOperatorToken,
     isSealed: async () => (await deps.keys.state()) !== 'unsealed',
@@ -163,7 +178,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       workspaceKeys: deps.workspaceKeys,
       config: deps.config,
       exportDataKeys: (workspaceId) => exportDataKeys(deps.database.db, deps.workspaceKeys, workspaceId),
-      openTaskLog: (kind) => deps.tasks.start(kind),
+      openTaskLog: (kind, o) => deps.tasks.start(kind, o),
     }),
     pipeline,
   );
@@ -218,6 +233,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerRoutes(scope, ssoPublicRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
   });
   registerRoutes(fastify, retentionRoutes({ retention: deps.retention }), pipeline);
+  registerRoutes(fastify, networkAllowlistRoutes(networkLists), pipeline);
   registerRoutes(
     fastify,
     datasetsRoutes({

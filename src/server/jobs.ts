@@ -13,9 +13,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Modules } from './modules.ts';
 import { createBackupScheduler } from '../modules/backups/index.ts';
-import { rotateIfDue } from '../modules/keys/index.ts';
+import { rotateIfDue, rotateWorkspaceKeysIfDue, type RotationEvent } from '../modules/keys/index.ts';
 import { createRetentionScheduler } from '../modules/retention/index.ts';
-import { claimPeriod, finishPeriod } from '../modules/tasks/index.ts';
+import { claimPeriod, finishPeriod, type TaskRun } from '../modules/tasks/index.ts';
 
 export function startJobs(
   {
@@ -28,6 +28,7 @@ export function startJobs(
     retention,
     posture,
     keys,
+    workspaceKeys,
     auditTrail,
     tasks,
     profiling,
@@ -37,11 +38,15 @@ export function startJobs(
 ): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   /** Runs a job with a task log on the system drive: started, its result's counts, finished. */
-  const runLogged = async <R extends object>(kind: string, work: () => Promise<R>): Promise<R> => {
-    const log = await tasks.start(kind);
+  const runLogged = async <R extends object>(
+    kind: string,
+    work: (log: TaskRun) => Promise<R>,
+    opts: { workspace?: string } = {},
+  ): Promise<R> => {
+    const log = await tasks.start(kind, opts);
     await log.write({ event: 'started' });
     try {
-      const result = await work();
+      const result = await work(log);
       const counts = Object.fromEntries(Object.entries(result).filter(([, v]) => typeof v === 'number')) as Record<
         string,
         number
@@ -85,24 +90,31 @@ export function startJobs(
     const timer = setInterval(() => {
       if (running || barrier.isSealed) return;
       running = true;
-      // Once per period across every server on this database (maintenance_jobs, first insert wins).
+      // Once per period across every server on this database (maintenance_jobs, first insert wins);
+      // one task per workspace, so its owners see their drives' checks on their Tasks page.
       const at = new Date();
+      const refresh = async () => {
+        for (const workspace of await drives.workspacesWithDrives()) {
+          const r = await runLogged(
+            'drive-health',
+            (log) => drives.refreshHealth(workspace, (d) => void log.write({ event: 'checked', ...d })),
+            { workspace },
+          );
+          logger.info({ workspace, ...r }, 'drive health refreshed');
+        }
+      };
       claimPeriod(backups.db, 'drive-health', periodMs, leases.owner, at)
         .then(async (mine) => {
-          if (!mine) return undefined;
+          if (!mine) return;
           try {
-            const r = await runLogged('drive-health', () => drives.refreshHealth());
+            await refresh();
             await finishPeriod(backups.db, 'drive-health', periodMs, at, true);
-            return r;
           } catch (err) {
             await finishPeriod(backups.db, 'drive-health', periodMs, at, false).catch(() => undefined);
             throw err;
           }
         })
-        .then(
-          (r) => r && logger.info(r, 'drive health refreshed'),
-          (err: unknown) => logger.error({ err }, 'drive health check failed'),
-        )
+        .catch((err: unknown) => logger.error({ err }, 'drive health check failed'))
         .finally(() => (running = false));
     }, config.STRONGROOM_DRIVE_HEALTH_SECONDS * 1000);
     timer.unref();
@@ -144,8 +156,19 @@ export function startJobs(
     timer.unref();
     timers.push(timer);
   }
-  // Scheduled key rotation: checked hourly (and at start); rotates when the active term is too old.
+  // Scheduled key rotation: checked hourly (and at start); rotates the keyring when its active
+  // term is too old, and each workspace key whose current version is (then rewraps both).
   if (config.STRONGROOM_KEY_ROTATION_DAYS > 0) {
+    const record = (e: RotationEvent, trx?: Parameters<typeof auditTrail.record>[0]) => {
+      const input = {
+        actor: { id: 'system', kind: 'system' as const, authMethod: 'schedule' },
+        action: e.action,
+        outcome: 'success' as const,
+        resource: e.resource ?? { type: 'keyring', id: 'root' },
+        details: e.details,
+      };
+      return trx ? auditTrail.record(trx, input) : auditTrail.recordCommitted(input);
+    };
     const check = () => {
       if (barrier.isSealed) return;
       rotateIfDue({
@@ -153,20 +176,30 @@ export function startJobs(
         home: config.STRONGROOM_HOME,
         rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
         openTaskLog: (kind) => tasks.start(kind),
-        record: (e, trx) => {
-          const input = {
-            actor: { id: 'system', kind: 'system' as const, authMethod: 'schedule' },
-            action: e.action,
-            outcome: 'success' as const,
-            resource: { type: 'keyring', id: 'root' },
-            details: e.details,
-          };
-          return trx ? auditTrail.record(trx, input) : auditTrail.recordCommitted(input);
-        },
-      }).then(
-        (r) => r.rotated && logger.info({ activeTerm: r.activeTerm, taskId: r.taskId }, 'scheduled key rotation'),
-        (err: unknown) => logger.error({ err }, 'scheduled key rotation failed'),
-      );
+        record,
+      })
+        .then(
+          (r) => r.rotated && logger.info({ activeTerm: r.activeTerm, taskId: r.taskId }, 'scheduled key rotation'),
+          (err: unknown) => logger.error({ err }, 'scheduled key rotation failed'),
+        )
+        .then(() =>
+          rotateWorkspaceKeysIfDue({
+            db: retention.db,
+            keys,
+            workspaceKeys,
+            rotationDays: config.STRONGROOM_KEY_ROTATION_DAYS,
+            openTaskLog: (kind, o) => tasks.start(kind, o),
+            record,
+          }),
+        )
+        .then(
+          (r) => {
+            if (r.rotated.length > 0) logger.info({ rotated: r.rotated.length }, 'scheduled workspace key rotation');
+            for (const w of r.rewraps)
+              w.done.catch((err: unknown) => logger.error({ err, taskId: w.taskId }, 'workspace key rewrap failed'));
+          },
+          (err: unknown) => logger.error({ err }, 'scheduled workspace key rotation failed'),
+        );
     };
     check();
     const timer = setInterval(check, 3_600_000);

@@ -1,7 +1,7 @@
 /**
  * Builds the posture module with the controls of every module that exists today, and the audit
- * streamer with the sinks the operator configured. Modules that land later (backups, SSO)
- * register their controls here: `registry.register('<module>', <module>Controls(...))`.
+ * streamer with the sinks the operator configured. Modules that land later register their
+ * controls here: `registry.register('<module>', <module>Controls(...))`.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +9,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { DatabaseHandle } from '../db/database.ts';
 import type { EgressGuard } from '../adapters/net/egress-guard.ts';
+import { tlsFilesFor } from '../installation/home.ts';
+import { parseClientNetwork } from '../core/net/client-allowlist.ts';
+import { ssoControls } from '../modules/sso/index.ts';
 import {
   createAuditStreamer,
   syslogSink,
@@ -27,6 +30,7 @@ import {
   createPostureRegistry,
   createPostureService,
   keysControls,
+  networkControls,
   platformControls,
   transportControls,
   type PostureService,
@@ -98,7 +102,11 @@ export function buildPosture(
   const registry = createPostureRegistry();
   registry.register(
     'installation',
-    transportControls({ listener: () => listeners.https, redirect: () => listeners.http }),
+    transportControls({
+      listener: () => listeners.https,
+      redirect: () => listeners.http,
+      certFile: () => tlsFilesFor(config).certFile,
+    }),
   );
   registry.register(
     'installation',
@@ -123,6 +131,14 @@ export function buildPosture(
       db,
       secretsDue: (ws, within) => d.vault.due(db, ws, within),
       openDrive: (ws, name) => d.drives.open(ws, name),
+    }),
+  );
+  // Issue 21: single sign-on (read from the sso store) and the client network allowlist.
+  registry.register('sso', ssoControls({ db }));
+  registry.register(
+    'installation',
+    networkControls({
+      network: parseClientNetwork(config.STRONGROOM_ALLOWED_CLIENT_CIDRS, config.STRONGROOM_TRUSTED_PROXIES),
     }),
   );
   const posture = createPostureService({

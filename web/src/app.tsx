@@ -19,6 +19,7 @@ import { AuditPage } from './pages/audit.tsx';
 import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
 import { SecurityPage } from './pages/security.tsx';
+import { TasksPage } from './pages/tasks.tsx';
 import { QueryPage } from './pages/query-page.tsx';
 import { PoliciesPage } from './pages/policies.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
@@ -41,6 +42,8 @@ function pageFor(segments: string[]) {
       return single ? <AuditPage /> : undefined;
     case 'security':
       return single ? <SecurityPage /> : undefined;
+    case 'tasks':
+      return single ? <TasksPage /> : undefined;
     case 'users':
       return single ? <UsersPage /> : undefined;
     case 'account':

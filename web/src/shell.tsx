@@ -22,6 +22,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: 'vault', label: 'Vault', show: can.metadata },
     { key: 'audit', label: 'Audit', show: can.audit },
     { key: 'security', label: 'Security', show: can.audit },
+    { key: 'tasks', label: 'Tasks', show: can.audit },
     { key: 'users', label: 'Users & roles', show: can.admin },
     { key: 'policies', label: 'Data policies', show: can.readPolicies },
     { key: 'rules', label: 'Access rules', show: can.audit },

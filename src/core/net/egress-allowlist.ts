@@ -13,10 +13,9 @@
  *
  * Metadata addresses (169.254.169.254 …) stay refused even inside an allowlisted block.
  */
-import net from 'node:net';
 import { ConfigError } from '../config-error.ts';
 import { destinationIpv4, isMetadataAddress } from './address-policy.ts';
-import { canonicalIpv6, formatIpv4, formatIpv6, ipv4Value, ipv6Value } from './ip-address.ts';
+import { blockListOf, parseCidr, type CidrEntry } from './cidr.ts';
 
 export const ALLOWLIST_VARIABLE = 'STRONGROOM_EGRESS_ALLOWLIST';
 
@@ -27,45 +26,20 @@ export interface EgressAllowlist {
   allows(address: string): boolean;
 }
 
-type Entry = { family: 'ipv4' | 'ipv6'; address: string; prefix: number };
-
-function parseEntry(raw: string): Entry | string {
-  const match = /^([^/]+)\/(0|[1-9][0-9]{0,2})$/.exec(raw);
-  if (!match) return `"${raw}" is not address/prefix (a bare address is written 127.0.0.1/32 or ::1/128)`;
-  const [, address = '', prefixText = ''] = match;
-  const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) && !address.includes('%') ? 'ipv6' : undefined;
-  if (!family) return `"${raw}": "${address}" is not an IPv4 dotted quad or an IPv6 address`;
-  const bits = family === 'ipv4' ? 32 : 128;
-  const prefix = Number(prefixText);
-  if (prefix > bits) return `"${raw}": the prefix must be at most ${bits}`;
-  if (prefix === 0) return `"${raw}": a /0 block would switch the egress guard off`;
-  const value = family === 'ipv4' ? ipv4Value(address) : ipv6Value(address);
-  const network = (value >> BigInt(bits - prefix)) << BigInt(bits - prefix);
-  if (network !== value) {
-    const base = family === 'ipv4' ? formatIpv4(network) : formatIpv6(network);
-    return `"${raw}" has host bits set; write ${base}/${prefix} for the block or ${address}/${bits} for the one address`;
-  }
-  return { family, address: family === 'ipv4' ? address : canonicalIpv6(address), prefix };
-}
-
 /** Parses the allowlist (comma-separated text or a list); throws `ConfigError` naming every bad entry. */
 export function parseEgressAllowlist(input: string | readonly string[]): EgressAllowlist {
   const raw = typeof input === 'string' ? (input.trim() === '' ? [] : input.split(',')) : [...input];
   const problems: string[] = [];
-  const entries: Entry[] = [];
+  const entries: CidrEntry[] = [];
   raw.forEach((item, i) => {
     const text = item.trim();
-    const parsed = text === '' ? `entry ${i + 1} is empty` : parseEntry(text);
+    const parsed =
+      text === '' ? `entry ${i + 1} is empty` : parseCidr(text, 'a /0 block would switch the egress guard off');
     if (typeof parsed === 'string') problems.push(`${ALLOWLIST_VARIABLE}: ${parsed}`);
     else entries.push(parsed);
   });
   if (problems.length > 0) throw new ConfigError(problems);
-  const list = new net.BlockList();
-  for (const e of entries) list.addSubnet(e.address, e.prefix, e.family);
-  const inList = (address: string): boolean =>
-    net.isIPv4(address)
-      ? list.check(address, 'ipv4')
-      : net.isIPv6(address) && !address.includes('%') && list.check(address, 'ipv6');
+  const inList = blockListOf(entries);
   return Object.freeze({
     entries: Object.freeze(entries.map((e) => `${e.address}/${e.prefix}`)),
     allows(address: string): boolean {

@@ -21,6 +21,7 @@ import * as m0020 from './0020-retention.ts';
 import * as m0019 from './0019-data-policies.ts';
 import * as m0021 from './0021-profiles.ts';
 import * as m0026 from './0026-auth-notify.ts';
+import * as m0024 from './0024-key-versions-allowlists.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0019-data-policies': m0019,
   '0021-profiles': m0021,
   '0026-auth-notify': m0026,
+  '0024-key-versions-allowlists': m0024,
 };

@@ -13,4 +13,11 @@ export interface AccessTables {
     created_by: string;
     created_at: ColumnType<Date, string | undefined, never>;
   };
+  /** The CIDR blocks a workspace's routes may be called from (migration 0024); absent = no narrowing. */
+  workspace_network_allowlists: {
+    workspace_id: string;
+    cidrs: ColumnType<unknown, string, string>;
+    updated_by: string;
+    updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  };
 }

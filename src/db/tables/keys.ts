@@ -19,5 +19,15 @@ export interface KeysTables {
     destroy_requested_at: Date | null;
     destroy_token_hash: string | null;
     destroyed_at: Date | null;
+    /** When the current version replaced the previous one (migration 0024); null: never rotated. */
+    rotated_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+  };
+  /** Superseded workspace key versions, barrier-sealed (row id = `id`, "<workspace>:<version>"; migration 0024). */
+  workspace_key_versions: {
+    id: string;
+    workspace_id: string;
+    key_version: number;
+    sealed: Buffer;
+    superseded_at: ColumnType<Date, string | Date | undefined, never>;
   };
 }

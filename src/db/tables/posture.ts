@@ -31,6 +31,8 @@ export interface PostureTables {
     object_key: string | null;
     object_id: string | null;
     sealed_dek: Buffer | null;
+    /** The workspace the task ran for; null: the installation's (migration 0024). */
+    workspace_id: ColumnType<string | null, string | null | undefined, string | null>;
   };
   audit_stream_positions: {
     sink: string;

@@ -58,3 +58,30 @@ export async function deletePolicy(db: Db, workspace: string, id: string): Promi
     .execute();
   return rows.length > 0;
 }
+
+/** A workspace's client network allowlist (canonical CIDR blocks), or undefined when it has none. */
+export async function readNetworkAllowlist(db: Db, workspace: string): Promise<string[] | undefined> {
+  const r = await db
+    .selectFrom('workspace_network_allowlists')
+    .select('cidrs')
+    .where('workspace_id', '=', workspace)
+    .executeTakeFirst();
+  if (!r) return undefined;
+  return (typeof r.cidrs === 'string' ? JSON.parse(r.cidrs) : r.cidrs) as string[];
+}
+
+/** Replaces a workspace's allowlist; an empty list removes it. */
+export async function writeNetworkAllowlist(db: Db, workspace: string, cidrs: string[], by: string): Promise<void> {
+  if (cidrs.length === 0) {
+    await db.deleteFrom('workspace_network_allowlists').where('workspace_id', '=', workspace).execute();
+    return;
+  }
+  const values = { workspace_id: workspace, cidrs: JSON.stringify(cidrs), updated_by: by, updated_at: new Date() };
+  await db
+    .insertInto('workspace_network_allowlists')
+    .values(values)
+    .onConflict((oc) =>
+      oc.column('workspace_id').doUpdateSet({ cidrs: values.cidrs, updated_by: by, updated_at: values.updated_at }),
+    )
+    .execute();
+}

@@ -37,3 +37,5 @@ export function createAccessModule(deps: { db: Kysely<Database>; accessControl: 
   const service = createAccessService(deps);
   return { service, routes: accessRoutes(service) };
 }
+export { createNetworkAllowlists, type NetworkAllowlists, type EffectiveAllowlist } from './network-allowlist.ts';
+export { networkAllowlistRoutes } from './network-allowlist.routes.ts';

@@ -181,8 +181,12 @@ export async function destroyedKeysMissingFromLedger(db: Db) {
     .execute();
 }
 
-/** Crypto-shredding re-applied by a restore: the key row loses its sealed key for good. */
+/**
+ * Crypto-shredding re-applied by a restore: the key row loses its sealed key for good, and the
+ * superseded versions of that key (workspace key rotation) are deleted with it.
+ */
 export async function applyShred(db: Db, workspaceId: string, destroyedAt: Date): Promise<boolean> {
+  await db.deleteFrom('workspace_key_versions').where('workspace_id', '=', workspaceId).execute();
   const r = await db
     .updateTable('workspace_keys')
     .set({ sealed: null, destroyed_at: destroyedAt, destroy_token_hash: null })

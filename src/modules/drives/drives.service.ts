@@ -333,14 +333,27 @@ export function createDrivesService(deps: DrivesDeps) {
     },
 
     /** Probes every drive and records its status (the periodic health check). */
-    async refreshHealth(): Promise<{ checked: number; failing: number }> {
+    /**
+     * Re-tests every drive (of one workspace when given); `onDrive` hears each result (name and
+     * ok only — a task log line).
+     */
+    async refreshHealth(
+      workspaceId?: string,
+      onDrive?: (d: { drive: string; ok: boolean }) => void,
+    ): Promise<{ checked: number; failing: number }> {
       let failing = 0;
-      const rows = await store.listAll(deps.db);
+      const rows = (await store.listAll(deps.db)).filter((r) => !workspaceId || r.workspace_id === workspaceId);
       for (const row of rows) {
         const report = await service.retest(row.workspace_id, row.name);
         if (!report.ok) failing += 1;
+        onDrive?.({ drive: row.name, ok: report.ok });
       }
       return { checked: rows.length, failing };
+    },
+
+    /** Workspaces that have at least one drive mounted. */
+    async workspacesWithDrives(): Promise<string[]> {
+      return [...new Set((await store.listAll(deps.db)).map((r) => r.workspace_id))].sort();
     },
   };
   return service;

@@ -8,11 +8,18 @@ export {
   type InTransaction,
   type KeyChangeTx,
 } from './keys.service.ts';
-export { createWorkspaceKeys, type WorkspaceKeys } from './workspace-keys.ts';
+export {
+  createWorkspaceKeys,
+  RETIRE_GRACE_MS,
+  type WorkspaceKeys,
+  type WorkspaceKeyStatus,
+  type WorkspaceRewrapProgress,
+} from './workspace-keys.ts';
 export { SEALED_COLUMNS, type SealedColumn } from './sealed-columns.ts';
 export {
   openTaskLog,
   runRewrapTask,
+  runWorkspaceRewrapTask,
   rotateFileRootKey,
   recoverRootKeyRotation,
   type TaskLog,
@@ -35,4 +42,12 @@ export {
   ledgerMac,
   type BackupKeyWrap,
 } from './backup-keys.ts';
-export { rotateIfDue, type ScheduleDeps, type ScheduleOutcome, type RotationEvent } from './keys.schedule.ts';
+export {
+  rotateIfDue,
+  rotateWorkspaceKeysIfDue,
+  type ScheduleDeps,
+  type ScheduleOutcome,
+  type RotationEvent,
+  type WorkspaceScheduleDeps,
+  type WorkspaceScheduleOutcome,
+} from './keys.schedule.ts';

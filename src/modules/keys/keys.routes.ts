@@ -18,7 +18,13 @@ import { AppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { publicRoute, route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
 import type { KeysService } from './keys.service.ts';
-import { openTaskLog, rotateFileRootKey, runRewrapTask, type OpenTaskLog } from './keys.tasks.ts';
+import {
+  openTaskLog,
+  rotateFileRootKey,
+  runRewrapTask,
+  runWorkspaceRewrapTask,
+  type OpenTaskLog,
+} from './keys.tasks.ts';
 import type { WorkspaceKeys } from './workspace-keys.ts';
 import { unsealBody } from '../../contracts/keys.ts';
 
@@ -230,6 +236,70 @@ export function keysRoutes({
         event.details({ step: 'confirmed' });
         await workspaceKeys.confirmDestroy(input.params.ws, input.body.token, trx);
         return { destroyed: true };
+      },
+    }),
+
+    // Workspace key rotation: versions, wrapped data keys per version, rewrap progress.
+    route({
+      method: 'GET',
+      url: '/api/v1/keys/workspaces/:ws',
+      action: 'keys.workspace.read',
+      resource: 'workspace',
+      run: 'read',
+      schema: { params: workspaceParams },
+      handler: ({ input, event }) => {
+        event.resource(workspaceKey(input.params.ws));
+        return workspaceKeys.status(input.params.ws);
+      },
+    }),
+
+    // A new version for every new wrap, committed with its event; older versions stay readable.
+    route({
+      method: 'POST',
+      url: '/api/v1/keys/workspaces/:ws/rotate',
+      action: 'keys.workspace.rotate',
+      resource: 'workspace',
+      run: 'write',
+      schema: { params: workspaceParams },
+      handler: async ({ trx, input, event }) => {
+        const workspaceId = input.params.ws;
+        event.resource(workspaceKey(workspaceId));
+        const r = await workspaceKeys.rotate(workspaceId, trx);
+        event.details({ previousVersion: r.previousVersion, keyVersion: r.keyVersion });
+        return {
+          previousVersion: r.previousVersion,
+          keyVersion: r.keyVersion,
+          rewrap: `/api/v1/keys/workspaces/${workspaceId}/rewrap`,
+        };
+      },
+    }),
+
+    // Re-wraps the workspace's data keys under its current version in the background: 202.
+    route({
+      method: 'POST',
+      url: '/api/v1/keys/workspaces/:ws/rewrap',
+      action: 'keys.workspace.rewrap',
+      resource: 'workspace',
+      run: 'explicit',
+      status: 202,
+      schema: { params: workspaceParams },
+      handler: async ({ input, event, record, request }) => {
+        const workspaceId = input.params.ws;
+        event.resource(workspaceKey(workspaceId));
+        if ((await workspaceKeys.status(workspaceId)).rewrap.running)
+          throw new AppError('CONFLICT', { detail: 'A rewrap of this workspace key is already running.' });
+        const log = await openLog('workspace-rewrap', { workspace: workspaceId });
+        event.details({ taskId: log.id, taskLog: log.ref });
+        await record();
+        runWorkspaceRewrapTask(workspaceKeys, workspaceId, log).catch((err: unknown) =>
+          request.log.error({ err, taskId: log.id }, 'workspace key rewrap failed'),
+        );
+        return {
+          started: true,
+          taskId: log.id,
+          taskLog: log.ref,
+          status: `/api/v1/keys/workspaces/${workspaceId}`,
+        };
       },
     }),
 

@@ -10,15 +10,18 @@
  *   transaction (keyring row locked) and does nothing if another instance already rotated.
  * - Nothing happens while sealed.
  */
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { KeysService } from './keys.service.ts';
-import { openTaskLog, runRewrapTask, type OpenTaskLog } from './keys.tasks.ts';
+import { openTaskLog, runRewrapTask, runWorkspaceRewrapTask, type OpenTaskLog } from './keys.tasks.ts';
+import type { WorkspaceKeys } from './workspace-keys.ts';
 import * as store from './keys.store.ts';
 
 export interface RotationEvent {
-  action: 'keys.keyring.rotate' | 'keys.keyring.rewrap';
+  action: 'keys.keyring.rotate' | 'keys.keyring.rewrap' | 'keys.workspace.rotate' | 'keys.workspace.rewrap';
   details: Record<string, string | number | boolean>;
+  /** The key concerned; the keyring when absent. */
+  resource?: { type: 'workspace-key'; id: string; workspace: string };
 }
 
 export interface ScheduleDeps {
@@ -81,4 +84,74 @@ export async function rotateIfDue(deps: ScheduleDeps): Promise<ScheduleOutcome> 
   await deps.record({ action: 'keys.keyring.rewrap', details: { schedule: true, taskId: log.id, taskLog: log.ref } });
   const rewrap = runRewrapTask(keys, log);
   return { rotated: true, activeTerm: term, ageDays, rewrap, taskId: log.id };
+}
+
+export interface WorkspaceScheduleDeps {
+  db: Kysely<Database>;
+  keys: Pick<KeysService, 'state'>;
+  workspaceKeys: WorkspaceKeys;
+  rotationDays: number;
+  record(event: RotationEvent, trx?: Transaction<Database>): Promise<void>;
+  openTaskLog: OpenTaskLog;
+  now?: () => Date;
+}
+
+export interface WorkspaceScheduleOutcome {
+  /** Workspaces whose key got a new version, with it. */
+  rotated: { workspaceId: string; keyVersion: number }[];
+  /** Rewrap tasks started (rotated now, or with superseded versions left from before). */
+  rewraps: { workspaceId: string; taskId: string; done: Promise<unknown> }[];
+}
+
+const workspaceKeyRef = (workspaceId: string) =>
+  ({ type: 'workspace-key', id: workspaceId, workspace: workspaceId }) as const;
+
+/**
+ * Workspace keys on the same schedule: each workspace whose current key version is older than
+ * STRONGROOM_KEY_ROTATION_DAYS gets a new version, in one transaction with its
+ * `keys.workspace.rotate` event (actor `system`); then every workspace that keeps a superseded
+ * version is rewrapped in the background (`keys.workspace.rewrap`, naming its task log), which
+ * also deletes versions nothing names any more. Several instances: the key row is locked and its
+ * age re-read inside the transaction, so only one rotates.
+ */
+export async function rotateWorkspaceKeysIfDue(deps: WorkspaceScheduleDeps): Promise<WorkspaceScheduleOutcome> {
+  const out: WorkspaceScheduleOutcome = { rotated: [], rewraps: [] };
+  if (deps.rotationDays <= 0 || (await deps.keys.state()) !== 'unsealed') return out;
+  const now = deps.now?.() ?? new Date();
+  const before = new Date(now.getTime() - deps.rotationDays * DAY_MS);
+  const { due } = await deps.workspaceKeys.dueForRotation(before);
+  for (const workspaceId of due) {
+    const r = await deps.db.transaction().execute(async (trx) => {
+      const res = await deps.workspaceKeys.rotate(workspaceId, trx, { olderThan: before });
+      if (res.skipped) return undefined;
+      await deps.record(
+        {
+          action: 'keys.workspace.rotate',
+          resource: workspaceKeyRef(workspaceId),
+          details: {
+            schedule: true,
+            previousVersion: res.previousVersion,
+            keyVersion: res.keyVersion,
+            scheduleDays: deps.rotationDays,
+          },
+        },
+        trx,
+      );
+      return res;
+    });
+    if (r) out.rotated.push({ workspaceId, keyVersion: r.keyVersion });
+  }
+  const { pending } = await deps.workspaceKeys.dueForRotation(before);
+  for (const workspaceId of pending) {
+    if ((await deps.workspaceKeys.status(workspaceId)).rewrap.running) continue;
+    const log = await deps.openTaskLog('workspace-rewrap', { workspace: workspaceId });
+    await deps.record({
+      action: 'keys.workspace.rewrap',
+      resource: workspaceKeyRef(workspaceId),
+      details: { schedule: true, taskId: log.id, taskLog: log.ref },
+    });
+    const done = runWorkspaceRewrapTask(deps.workspaceKeys, workspaceId, log);
+    out.rewraps.push({ workspaceId, taskId: log.id, done });
+  }
+  return out;
 }

@@ -105,11 +105,152 @@ export async function markDestroyRequested(db: Db, workspaceId: string, at: Date
     .execute();
 }
 
-/** Crypto-shredding: the sealed key is gone for good. */
+/** Crypto-shredding: the sealed key is gone for good, and every superseded version with it. */
 export async function destroyWorkspaceKey(db: Db, workspaceId: string): Promise<void> {
   await db
     .updateTable('workspace_keys')
     .set({ sealed: null, destroyed_at: sql<Date>`now()` as never, destroy_token_hash: null })
     .where('workspace_id', '=', workspaceId)
     .execute();
+  await db.deleteFrom('workspace_key_versions').where('workspace_id', '=', workspaceId).execute();
+}
+
+/** The current key row, locked until the end of the transaction (rotation). */
+export async function lockWorkspaceKey(trx: Db, workspaceId: string) {
+  return trx
+    .selectFrom('workspace_keys')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Superseded versions still kept (a wrapped data key may name them), oldest first. */
+export async function olderWorkspaceKeys(db: Db, workspaceId: string) {
+  return db
+    .selectFrom('workspace_key_versions')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('key_version')
+    .execute();
+}
+
+/** Keeps the current version as superseded and installs the next one (rotation, in `trx`). */
+export async function supersedeWorkspaceKey(
+  trx: Db,
+  k: { workspaceId: string; oldVersion: number; oldSealed: Buffer; newVersion: number; newSealed: Buffer },
+): Promise<void> {
+  await trx
+    .insertInto('workspace_key_versions')
+    .values({
+      id: workspaceKeyVersionId(k.workspaceId, k.oldVersion),
+      workspace_id: k.workspaceId,
+      key_version: k.oldVersion,
+      sealed: k.oldSealed,
+    })
+    .execute();
+  await trx
+    .updateTable('workspace_keys')
+    .set({ key_version: k.newVersion, sealed: k.newSealed, rotated_at: sql<Date>`now()` as never })
+    .where('workspace_id', '=', k.workspaceId)
+    .where('key_version', '=', k.oldVersion)
+    .execute();
+}
+
+/** Row id (and barrier context) of a superseded workspace key version. */
+export const workspaceKeyVersionId = (workspaceId: string, version: number) => `${workspaceId}:${version}`;
+
+/** The key version a wrapped data key names: bytes 2–5 of its header (encryptor.ts), as SQL. */
+const dekVersion = sql<Buffer>`substring(wrapped_dek from 2 for 4)`;
+
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+
+/** Wrapped data keys of a workspace by the key version that wraps them. */
+export async function wrappedKeysByVersion(db: Db, workspaceId: string): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('dataset_versions')
+    .select([dekVersion.as('v'), sql<string | number>`count(*)`.as('n')])
+    .where('workspace_id', '=', workspaceId)
+    .groupBy(dekVersion)
+    .execute();
+  return new Map(rows.map((r) => [Buffer.from(r.v).readUInt32BE(0), Number(r.n)]));
+}
+
+/** Up to `limit` dataset versions whose data key is wrapped by another version than `current`. */
+export async function staleWrappedKeys(db: Db, workspaceId: string, current: number, limit: number) {
+  return db
+    .selectFrom('dataset_versions')
+    .select(['dataset', 'version', 'object_id', 'wrapped_dek'])
+    .where('workspace_id', '=', workspaceId)
+    .where(dekVersion, '<>', u32(current))
+    .limit(limit)
+    .execute();
+}
+
+/** Replaces one wrapped data key if it is still `old` (a concurrent rewrap wins once). */
+export async function replaceWrappedKey(
+  db: Db,
+  r: { workspaceId: string; dataset: string; version: number; old: Buffer; next: Buffer },
+): Promise<boolean> {
+  const res = await db
+    .updateTable('dataset_versions')
+    .set({ wrapped_dek: r.next })
+    .where('workspace_id', '=', r.workspaceId)
+    .where('dataset', '=', r.dataset)
+    .where('version', '=', r.version)
+    .where('wrapped_dek', '=', r.old)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
+ * Deletes (destroys) superseded versions no wrapped data key names any more and superseded before
+ * `before` (a grace period for a request that wrapped under the old version just before the
+ * rotation and has not inserted its row yet). Returns the versions deleted.
+ */
+export async function retireUnusedWorkspaceKeys(db: Db, workspaceId: string, before: Date): Promise<number[]> {
+  const rows = await db
+    .deleteFrom('workspace_key_versions as kv')
+    .where('kv.workspace_id', '=', workspaceId)
+    .where('kv.superseded_at', '<', before)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('dataset_versions as d')
+            .select('d.object_id')
+            .where('d.workspace_id', '=', workspaceId)
+            .where(sql`substring(d.wrapped_dek from 2 for 4)`, '=', sql`int4send(kv.key_version)`),
+        ),
+      ),
+    )
+    .returning('kv.key_version')
+    .execute();
+  return rows.map((r) => r.key_version).sort((a, b) => a - b);
+}
+
+/** Workspaces with a live key whose current version is older than `before`. */
+export async function workspaceKeysOlderThan(db: Db, before: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('workspace_keys')
+    .select('workspace_id')
+    .where('sealed', 'is not', null)
+    .where(sql`coalesce(rotated_at, created_at)`, '<', before)
+    .orderBy('workspace_id')
+    .execute();
+  return rows.map((r) => r.workspace_id);
+}
+
+/** Workspaces that still keep a superseded key version (a rewrap or a retirement is pending). */
+export async function workspacesWithOlderKeys(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('workspace_key_versions')
+    .select('workspace_id')
+    .distinct()
+    .orderBy('workspace_id')
+    .execute();
+  return rows.map((r) => r.workspace_id);
 }

@@ -10,18 +10,24 @@ import path from 'node:path';
 import type { Config } from '../../core/config.ts';
 import { AppError } from '../../core/errors.ts';
 import type { KeyChangeTx, KeysService, RewrapProgress } from './keys.service.ts';
+import type { WorkspaceKeys, WorkspaceRewrapProgress } from './workspace-keys.ts';
 
 export interface TaskLog {
   id: string;
   /** Path relative to the data directory, recorded in the audit event. */
   ref: string;
   write(entry: Record<string, unknown>): Promise<void>;
+  /** Replaces the run's progress summary shown with the task (a task log on the system drive keeps it). */
+  progress?(p: Record<string, number>): void;
   /** Ends the run (a task log on the system drive records its status and its audit event). */
   finish?(status: 'succeeded' | 'failed'): Promise<void>;
 }
 
-/** Opens a task log of `kind` (the tasks module's, on the system drive, where the server has one). */
-export type OpenTaskLog = (kind: string) => Promise<TaskLog>;
+/**
+ * Opens a task log of `kind` (the tasks module's, on the system drive, where the server has one);
+ * `opts.workspace`: the workspace the task runs for.
+ */
+export type OpenTaskLog = (kind: string, opts?: { workspace?: string }) => Promise<TaskLog>;
 
 export async function openTaskLog(home: string, kind: string): Promise<TaskLog> {
   const id = `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
@@ -47,6 +53,7 @@ export async function runRewrapTask(
     const result = await keys.rewrap({
       onProgress: (p) => {
         onProgress?.(p);
+        log.progress?.({ rewrapped: p.rewrapped });
         void log.write({ event: 'progress', rewrapped: p.rewrapped });
       },
     });
@@ -55,6 +62,36 @@ export async function runRewrapTask(
       event: 'finished',
       rewrapped: result.rewrapped,
       terms: status.terms.map((t) => ({ term: t.term, sealedValues: t.sealedValues })),
+    });
+    await log.finish?.('succeeded');
+    return result;
+  } catch (err) {
+    await log.write({ event: 'failed', error: err instanceof AppError ? err.code : 'INTERNAL' });
+    await log.finish?.('failed');
+    throw err;
+  }
+}
+
+/** Re-wrap a workspace's data keys under its current key version, logging progress to a task log. */
+export async function runWorkspaceRewrapTask(
+  workspaceKeys: WorkspaceKeys,
+  workspaceId: string,
+  log: TaskLog,
+): Promise<WorkspaceRewrapProgress> {
+  await log.write({ event: 'started', workspaceId });
+  try {
+    const result = await workspaceKeys.rewrap(workspaceId, {
+      onProgress: (p) => {
+        log.progress?.({ rewrapped: p.rewrapped, remaining: p.remaining ?? 0 });
+        void log.write({ event: 'progress', rewrapped: p.rewrapped, remaining: p.remaining ?? 0 });
+      },
+    });
+    log.progress?.({ rewrapped: result.rewrapped, remaining: result.remaining ?? 0 });
+    await log.write({
+      event: 'finished',
+      rewrapped: result.rewrapped,
+      remaining: result.remaining ?? 0,
+      retiredVersions: result.retired ?? [],
     });
     await log.finish?.('succeeded');
     return result;

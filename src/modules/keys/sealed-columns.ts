@@ -12,6 +12,7 @@ export interface SealedColumn {
 
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'workspace_keys', column: 'sealed', idColumn: 'workspace_id' },
+  { table: 'workspace_key_versions', column: 'sealed', idColumn: 'id' },
   { table: 'audit_keys', column: 'signing_seed_sealed', idColumn: 'key_id' },
   { table: 'audit_keys', column: 'hmac_key_sealed', idColumn: 'key_id' },
   { table: 'totp_secrets', column: 'sealed', idColumn: 'user_id' },

@@ -1,9 +1,12 @@
 /**
  * Controls over the live listeners: protocols and suites, the certificate, HSTS and the
- * HTTP→HTTPS redirect. Each connects to the listener; none trusts the configuration alone.
+ * HTTP→HTTPS redirect. Each connects to the listener with certificate verification on, trusting
+ * only the installation's certificate file; none trusts the configuration alone.
  */
-import { daysBetween, fail, pass, warn, type Control } from './posture.registry.ts';
+import { readCertificateFile } from './cert-file.ts';
+import { daysBetween, fail, pass, warn, type Control, type Evidence } from './posture.registry.ts';
 import {
+  certificateVerdict,
   getOverHttp,
   getOverHttps,
   handshake,
@@ -18,9 +21,20 @@ export interface TransportDeps {
   listener(): TlsTarget | undefined;
   /** The plain-HTTP redirect listener; undefined when it is off. */
   redirect(): { host: string; port: number } | undefined;
+  /** Path of the certificate file the listener is configured with (read at every check: SIGHUP reloads it). */
+  certFile(): string;
 }
 
 const NOT_LISTENING = 'the HTTPS listener is not up yet';
+
+/** The file, or the reason it cannot be used (a plain message, no content). */
+async function installationCertificate(deps: TransportDeps) {
+  try {
+    return await readCertificateFile(deps.certFile());
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
 const ONE_YEAR_S = 365 * 24 * 3600;
 
 export function transportControls(deps: TransportDeps): Control[] {
@@ -38,7 +52,9 @@ export function transportControls(deps: TransportDeps): Control[] {
       async check() {
         const target = deps.listener();
         if (!target) return warn(NOT_LISTENING);
-        const scan = await scanProtocols(target);
+        const file = await installationCertificate(deps);
+        if ('error' in file) return warn(`not scanned: ${file.error}`);
+        const scan = await scanProtocols(target, file.trust);
         const legacy = scan.accepted.filter((v) => v === 'TLSv1' || v === 'TLSv1.1');
         const weakSuites = scan.tls12Suites.filter((s) => !isStrongTls12Suite(s));
         const evidence = {
@@ -46,6 +62,7 @@ export function transportControls(deps: TransportDeps): Control[] {
           refused: scan.refused,
           notTestableHere: scan.untestable,
           tls12Suites: scan.tls12Suites,
+          certificateErrors: scan.certificateErrors,
         };
         if (legacy.length > 0) return fail(`the listener accepts ${legacy.join(' and ')}`, evidence);
         if (weakSuites.length > 0)
@@ -71,34 +88,57 @@ export function transportControls(deps: TransportDeps): Control[] {
       title: 'TLS certificate validity',
       promise: 'The server proves its identity with a valid certificate that is renewed before it expires.',
       method:
-        'Reads the certificate the live listener presents during a handshake: expiry, issuer, self-signed or not.',
+        'Reads the installation’s certificate file (expiry, subject, issuer, key), then connects to the live listener with verification on, trusting only that certificate and checking the public host name: the listener must present exactly that certificate.',
       remedy:
-        'Install a certificate from your CA (STRONGROOM_TLS_CERT_FILE / STRONGROOM_TLS_KEY_FILE) and send SIGHUP to reload it.',
+        'Install a certificate from your CA (STRONGROOM_TLS_CERT_FILE / STRONGROOM_TLS_KEY_FILE) and send SIGHUP to reload it; if a proxy terminates TLS, give it the same certificate.',
       scope: 'installation',
       frameworks: { soc2: ['CC6.7'], iso27001: ['A.8.24'], pciDss: ['4.2.1'] },
       async check({ now }) {
         const target = deps.listener();
         if (!target) return warn(NOT_LISTENING);
-        const h = await handshake(target);
-        if (!h.ok || !h.cert) return fail(`no certificate presented (${h.error ?? 'handshake failed'})`);
-        const daysLeft = daysBetween(now, h.cert.validTo);
-        const evidence = {
-          subject: h.cert.subject,
-          issuer: h.cert.issuer,
-          notAfter: h.cert.validTo.toISOString(),
+        const file = await installationCertificate(deps);
+        if ('error' in file) return fail(`the installation’s certificate file cannot be used: ${file.error}`);
+        const { facts, trust } = file;
+        const daysLeft = daysBetween(now, facts.notAfter);
+        const evidence: Evidence = {
+          subject: facts.subject,
+          issuer: facts.issuer,
+          notAfter: facts.notAfter.toISOString(),
           daysLeft,
-          selfSigned: h.cert.selfSigned,
-          fingerprint256: h.cert.fingerprint256,
+          selfSigned: facts.selfSigned,
+          key: facts.key,
+          fingerprint256: facts.fingerprint256,
+          chainLength: facts.chainLength,
+          servername: target.servername,
         };
-        if (h.cert.validTo.getTime() <= now.getTime())
-          return fail(`the certificate expired on ${evidence.notAfter}`, evidence);
+        const h = await handshake(target, trust);
+        if (!h.ok && !h.verifyError)
+          return fail(`no TLS handshake with the listener (${h.error ?? 'handshake failed'})`, evidence);
+        // The listener's leaf is compared too: some verification codes hide behind a later one.
+        const verdict =
+          h.presented && h.presented !== trust.fingerprint256 ? 'mismatch' : certificateVerdict(h.verifyError);
+        evidence.listener = verdict;
+        evidence.listenerCode = h.verifyError ?? null;
+        evidence.listenerFingerprint256 = h.presented ?? null;
+        if (verdict === 'mismatch')
+          return fail(
+            `the listener presents a certificate other than the installation’s certificate file (${h.verifyError ?? 'different fingerprint'})`,
+            evidence,
+          );
+        if (verdict === 'name-mismatch')
+          return fail(`the certificate does not cover the host name ${target.servername}`, evidence);
+        if (verdict === 'expired' || facts.notAfter.getTime() <= now.getTime())
+          return fail(`the certificate expired on ${facts.notAfter.toISOString()}`, evidence);
+        if (verdict === 'not-yet-valid' || facts.notBefore.getTime() > now.getTime())
+          return fail(`the certificate is not valid before ${facts.notBefore.toISOString()}`, evidence);
+        if (!facts.keyStrong) return fail(`the certificate’s key is too weak (${facts.key})`, evidence);
         if (daysLeft < 30) return warn(`the certificate expires in ${daysLeft} days`, evidence);
-        if (h.cert.selfSigned)
+        if (facts.selfSigned)
           return warn(
             `self-signed certificate, valid ${daysLeft} more days: fine on one machine, not in production`,
             evidence,
           );
-        return pass(`valid ${daysLeft} more days, issued by ${h.cert.issuer}`, evidence);
+        return pass(`valid ${daysLeft} more days, issued by ${facts.issuer}, served by the listener`, evidence);
       },
     },
     {
@@ -114,11 +154,14 @@ export function transportControls(deps: TransportDeps): Control[] {
       async check() {
         const target = deps.listener();
         if (!target) return warn(NOT_LISTENING);
-        const answer = await getOverHttps(target, '/healthz');
+        const file = await installationCertificate(deps);
+        if ('error' in file) return warn(`not checked: ${file.error}`);
+        const answer = await getOverHttps(target, file.trust, '/healthz');
         const maxAge = hstsMaxAge(answer.hsts);
-        const evidence: Record<string, string | number | boolean | null> = {
+        const evidence: Evidence = {
           hsts: answer.hsts ?? null,
           maxAgeSeconds: maxAge ?? null,
+          ...(answer.verifyError ? { httpsCertificate: answer.verifyError } : {}),
         };
         const plain = deps.redirect();
         if (plain) {
@@ -128,6 +171,11 @@ export function transportControls(deps: TransportDeps): Control[] {
           if (![301, 308].includes(r.status) || !r.location?.startsWith('https://'))
             return fail(`plain HTTP answered ${r.status} instead of a redirect to HTTPS`, evidence);
         } else evidence.httpListener = 'off';
+        if (answer.verifyError)
+          return warn(
+            `HSTS unproven: the listener’s certificate did not verify (${answer.verifyError}); see tls.certificate`,
+            evidence,
+          );
         if (maxAge === undefined) return fail('no Strict-Transport-Security header on HTTPS answers', evidence);
         if (maxAge < ONE_YEAR_S) return warn(`HSTS max-age is ${maxAge} s, less than one year`, evidence);
         return pass(

@@ -35,4 +35,6 @@ export { keysControls, type KeysControlDeps } from './controls.keys.ts';
 export { auditControls, type AuditControlDeps } from './controls.audit.ts';
 export { platformControls, type PlatformDeps } from './controls.platform.ts';
 export { accessControls, type AccessControlDeps } from './controls.access.ts';
-export { scanProtocols, handshake, type TlsTarget } from './tls-probe.ts';
+export { scanProtocols, handshake, type TlsTarget, type ProbeTrust } from './tls-probe.ts';
+export { readCertificateFile, parseCertificatePem, type CertificateFacts } from './cert-file.ts';
+export { networkControls, type NetworkControlDeps } from './controls.network.ts';

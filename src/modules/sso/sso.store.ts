@@ -304,3 +304,8 @@ export async function hasMembership(db: Executor, userId: string): Promise<boole
   const r = await db.selectFrom('memberships').select('user_id').where('user_id', '=', userId).executeTakeFirst();
   return r !== undefined;
 }
+
+/** Every workspace id (the operator's posture run looks at each). */
+export async function workspaceIds(db: Executor): Promise<string[]> {
+  return (await db.selectFrom('workspaces').select('id').orderBy('id').execute()).map((w) => w.id);
+}

@@ -1,14 +1,17 @@
 /**
- * Task runs and their logs over HTTPS — declarations only. Installation-wide: the operator's.
+ * Task runs and their logs over HTTPS — declarations only. Every run: the operator's
+ * (`/api/v1/tasks…`). The runs of one workspace (`/api/v1/workspaces/:ws/tasks…`): its owners,
+ * admins and auditors; a run of another workspace or of the installation is "not found" there.
  * Reading a log is a `read` route: its event is committed before any line is answered.
  */
 import { z } from 'zod';
+import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { TaskLogs } from './tasks.service.ts';
-import { listQuery, taskParams } from '../../contracts/tasks.ts';
+import { listQuery, taskParams, workspaceTaskParams as wsTaskParams } from '../../contracts/tasks.ts';
 
 export interface TasksRoutesDeps {
-  tasks: Pick<TaskLogs, 'list' | 'get' | 'read'>;
+  tasks: Pick<TaskLogs, 'list' | 'get' | 'read' | 'kinds'>;
 }
 
 export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
@@ -26,7 +29,7 @@ export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       schema: { querystring: listQuery },
       handler: async ({ input, event }) => {
         event.resource({ type: 'task' });
-        return { tasks: await tasks.list(input.query.kind, input.query.limit) };
+        return { tasks: await tasks.list(input.query.kind, input.query.limit), kinds: await tasks.kinds() };
       },
     }),
     route({
@@ -47,6 +50,55 @@ export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       mustExist: 'No such task.',
       run: 'read',
       schema: { params: taskParams },
+      handler: async ({ input, reply }) => {
+        void reply.header('cache-control', 'no-store');
+        return { id: input.params.id, entries: await tasks.read(input.params.id) };
+      },
+    }),
+    ...workspaceTaskRoutes({ tasks }),
+  ];
+}
+
+function workspaceTaskRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
+  // A run of this workspace only: another workspace's, or the installation's, is not found here.
+  const loadTask = async (input: { params: z.output<typeof wsTaskParams> }) => {
+    const row = await tasks.get(input.params.id);
+    return {
+      ref: { type: 'task', id: input.params.id, workspace: input.params.ws },
+      row: row && row.workspace === input.params.ws ? row : undefined,
+    };
+  };
+  return [
+    route({
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/tasks',
+      action: 'task.run.list',
+      resource: 'workspace',
+      run: 'read',
+      schema: { params: workspaceParams, querystring: listQuery },
+      handler: async ({ input }) => ({
+        tasks: await tasks.list(input.query.kind, input.query.limit, input.params.ws),
+        kinds: await tasks.kinds(input.params.ws),
+      }),
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/tasks/:id',
+      action: 'task.run.read',
+      resource: loadTask,
+      mustExist: 'No such task in this workspace.',
+      run: 'read',
+      schema: { params: wsTaskParams },
+      handler: ({ row }) => row,
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/tasks/:id/log',
+      action: 'task.log.read',
+      resource: loadTask,
+      mustExist: 'No such task in this workspace.',
+      run: 'read',
+      schema: { params: wsTaskParams },
       handler: async ({ input, reply }) => {
         void reply.header('cache-control', 'no-store');
         return { id: input.params.id, entries: await tasks.read(input.params.id) };

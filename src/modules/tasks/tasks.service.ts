@@ -81,12 +81,14 @@ export function createTaskLogs(deps: TaskLogsDeps) {
   const maxBytes = deps.maxBytes ?? 1 << 20;
   const ctx = (id: string) => ({ table: 'task_runs', column: 'sealed_dek', rowId: id });
 
-  async function start(kind: string): Promise<TaskRun> {
+  /** Starts a run of `kind`; `opts.workspace`: the workspace it runs for (its owners may read it). */
+  async function start(kind: string, opts: { workspace?: string } = {}): Promise<TaskRun> {
     if (!/^[a-z][a-z0-9-]{0,39}$/.test(kind)) throw new AppError('INTERNAL', { detail: 'bad task kind' });
     const now = clock();
     const id = `${kind}-${now.toISOString().replace(/[:.]/g, '-').toLowerCase()}-${randomUUID().slice(0, 8)}`;
     const prefix = `logs/tasks/${day(now)}/${id}/`;
-    await store.insertRun(deps.db, { id, kind, drive: deps.systemDrive.label, now });
+    const workspace = opts.workspace ?? null;
+    await store.insertRun(deps.db, { id, kind, drive: deps.systemDrive.label, now, workspace });
     const lines: string[] = [];
     let bytes = 0;
     let dropped = 0;
@@ -161,7 +163,7 @@ export function createTaskLogs(deps: TaskLogsDeps) {
           actor: { id: 'system', kind: 'system', authMethod: 'task' },
           action: 'task.run.finished',
           outcome: status === 'succeeded' ? 'success' : 'failure',
-          resource: { type: 'task', id },
+          resource: { type: 'task', id, ...(workspace ? { workspace } : {}) },
           details: { kind, status, log: `${deps.systemDrive.label}:${prefix}`, entries: lines.length },
         });
       },
@@ -170,7 +172,10 @@ export function createTaskLogs(deps: TaskLogsDeps) {
 
   return {
     start,
-    list: (kind: string | undefined, limit: number) => store.listRuns(deps.db, kind, Math.max(1, Math.min(limit, 500))),
+    /** Newest runs first; `workspace` given: only that workspace's. */
+    list: (kind: string | undefined, limit: number, workspace?: string) =>
+      store.listRuns(deps.db, kind, Math.max(1, Math.min(limit, 500)), workspace),
+    kinds: (workspace?: string) => store.listKinds(deps.db, workspace),
     get: (id: string) => store.getRun(deps.db, id),
     /** The decrypted log entries of a run (NOT_FOUND if there is no such run). */
     async read(id: string): Promise<Record<string, unknown>[]> {

@@ -15,6 +15,8 @@ export interface TaskRow {
   entries: number;
   drive: string;
   objectKey: string | null;
+  /** The workspace the task ran for; null: the installation's. */
+  workspace: string | null;
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -30,6 +32,7 @@ function toRow(r: {
   entries: number;
   drive: string;
   object_key: string | null;
+  workspace_id: string | null;
 }): TaskRow {
   return {
     id: r.id,
@@ -42,6 +45,7 @@ function toRow(r: {
     entries: Number(r.entries),
     drive: r.drive,
     objectKey: r.object_key,
+    workspace: r.workspace_id,
   };
 }
 
@@ -56,12 +60,24 @@ const COLUMNS = [
   'entries',
   'drive',
   'object_key',
+  'workspace_id',
 ] as const;
 
-export async function insertRun(db: Db, r: { id: string; kind: string; drive: string; now: Date }): Promise<void> {
+export async function insertRun(
+  db: Db,
+  r: { id: string; kind: string; drive: string; now: Date; workspace: string | null },
+): Promise<void> {
   await db
     .insertInto('task_runs')
-    .values({ id: r.id, kind: r.kind, status: 'running', started_at: r.now, updated_at: r.now, drive: r.drive })
+    .values({
+      id: r.id,
+      kind: r.kind,
+      status: 'running',
+      started_at: r.now,
+      updated_at: r.now,
+      drive: r.drive,
+      workspace_id: r.workspace,
+    })
     .execute();
 }
 
@@ -105,9 +121,16 @@ export async function finishRun(db: Db, id: string, status: 'succeeded' | 'faile
   await db.updateTable('task_runs').set({ status, finished_at: now, updated_at: now }).where('id', '=', id).execute();
 }
 
-export async function listRuns(db: Db, kind: string | undefined, limit: number): Promise<TaskRow[]> {
+/** Newest first; `workspace` given: only that workspace's runs. */
+export async function listRuns(
+  db: Db,
+  kind: string | undefined,
+  limit: number,
+  workspace?: string,
+): Promise<TaskRow[]> {
   let q = db.selectFrom('task_runs').select(COLUMNS);
   if (kind) q = q.where('kind', '=', kind);
+  if (workspace !== undefined) q = q.where('workspace_id', '=', workspace);
   return (await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute()).map(toRow);
 }
 
@@ -128,4 +151,11 @@ export async function getLogRef(
   return r
     ? { objectKey: r.object_key, objectId: r.object_id, sealedDek: r.sealed_dek ? Buffer.from(r.sealed_dek) : null }
     : undefined;
+}
+
+/** The kinds of task that ran (for a filter), optionally of one workspace. */
+export async function listKinds(db: Db, workspace?: string): Promise<string[]> {
+  let q = db.selectFrom('task_runs').select('kind').distinct();
+  if (workspace !== undefined) q = q.where('workspace_id', '=', workspace);
+  return (await q.orderBy('kind').execute()).map((r) => r.kind);
 }

@@ -92,6 +92,43 @@ function ControlDetail({ ws, c, onClose }: { ws: string; c: PostureControl; onCl
   );
 }
 
+/** The client network allowlists in force for this workspace (read-only; set over the API / settings). */
+function NetworkAllowlist({ ws }: { ws: string }) {
+  const q = useQuery({ queryKey: ['network-allowlist', ws], queryFn: () => api.network.allowlist(ws) });
+  const n = q.data;
+  const blocks = (xs: string[] | null, none: string) => (xs && xs.length > 0 ? xs.join(', ') : none);
+  return (
+    <section className={ui.panel} aria-label="Client network allowlist" data-testid="network-allowlist">
+      <h2>Client network allowlist</h2>
+      <Problem error={q.error} />
+      {n ? (
+        <dl>
+          <div>
+            <dt style={{ display: 'inline', fontWeight: 600 }}>Installation</dt>:{' '}
+            <dd style={{ display: 'inline', margin: 0 }}>{blocks(n.installation, 'every address')}</dd>
+          </div>
+          <div>
+            <dt style={{ display: 'inline', fontWeight: 600 }}>This workspace</dt>:{' '}
+            <dd style={{ display: 'inline', margin: 0 }}>{blocks(n.workspace, 'no further restriction')}</dd>
+          </div>
+          <div>
+            <dt style={{ display: 'inline', fontWeight: 600 }}>Trusted proxies</dt>:{' '}
+            <dd style={{ display: 'inline', margin: 0 }}>
+              {blocks(n.trustedProxies, 'none (X-Forwarded-For ignored)')}
+            </dd>
+          </div>
+          <div>
+            <dt style={{ display: 'inline', fontWeight: 600 }}>Your address</dt>:{' '}
+            <dd style={{ display: 'inline', margin: 0 }} data-testid="your-address">
+              {n.yourAddress} {n.allowed ? <Badge kind="good">allowed</Badge> : <Badge kind="bad">outside</Badge>}
+            </dd>
+          </div>
+        </dl>
+      ) : null}
+    </section>
+  );
+}
+
 export function SecurityPage() {
   const ws = useWorkspace();
   const can = usePermissions();
@@ -184,6 +221,7 @@ export function SecurityPage() {
           ))}
         </tbody>
       </table>
+      <NetworkAllowlist ws={ws.id} />
       {open ? <ControlDetail ws={ws.id} c={open} onClose={() => setOpen(null)} /> : null}
     </>
   );

@@ -47,6 +47,12 @@ export const icons = {
       <path d="M9 12l2 2 4-4" />
     </svg>
   ),
+  tasks: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <circle cx="12" cy="12" r="8.5" />
+      <path d="M12 7.5V12l3 2" />
+    </svg>
+  ),
   users: (c: string | undefined) => (
     <svg className={c} {...common}>
       <circle cx="9" cy="8" r="3.5" />
