@@ -140,6 +140,8 @@ const MATRIX: ReadonlyArray<readonly [action: string, roles: string, noRole: 'Y'
   ['retention.workspace.terminate', '- - - - - - -', '-', 'Y'],
   ['sso.enforcement.update', 'Y Y - - - - -', '-', '-'],
   ['sso.mapping.update', 'Y Y - - - - -', '-', '-'],
+  ['sso.scim-token.revoke', 'Y Y - - - - -', '-', '-'],
+  ['sso.scim-token.rotate', 'Y Y - - - - -', '-', '-'],
   ['sso.settings.read', 'Y Y - - - - Y', '-', '-'],
   ['task.log.read', '- - - - - - -', '-', 'Y'],
   ['task.run.list', '- - - - - - -', '-', 'Y'],

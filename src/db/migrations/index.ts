@@ -19,6 +19,7 @@ import * as m0015 from './0015-backups.ts';
 import * as m0016 from './0016-posture.ts';
 import * as m0020 from './0020-retention.ts';
 import * as m0019 from './0019-data-policies.ts';
+import * as m0022 from './0022-scim.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '0016-posture': m0016,
   '0020-retention': m0020,
   '0019-data-policies': m0019,
+  '0022-scim': m0022,
 };

@@ -42,4 +42,24 @@ export interface SsoTables {
     enforce_sso: boolean;
     updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
   };
+  /** Migration 0022: SCIM provisioning. */
+  scim_tokens: { workspace_id: string; provider_id: string; token_hash: string; created_by: string; created_at: Created };
+  scim_users: {
+    workspace_id: string;
+    user_id: string;
+    user_name: string;
+    external_id: string | null;
+    active: ColumnType<boolean, boolean | undefined, boolean>;
+    created_at: Created;
+    updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
+  };
+  scim_groups: {
+    id: string;
+    workspace_id: string;
+    display_name: string;
+    external_id: string | null;
+    created_at: Created;
+    updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
+  };
+  scim_group_members: { group_id: string; user_id: string };
 }

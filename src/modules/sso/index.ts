@@ -5,3 +5,4 @@ export { ssoPublicRoutes } from './sso.signin.routes.ts';
 export { SSO_COOKIE, type SsoRoutesDeps } from './sso.routes-common.ts';
 export type { Provider, ProviderInput } from './sso.providers.ts';
 export { MAX_GROUPS } from './sso.claims.ts';
+export { scimRoutes } from './sso.scim.routes.ts';

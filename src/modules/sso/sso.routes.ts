@@ -25,6 +25,7 @@ const mappingsBody = z.strictObject({
 });
 const ssoSettingsOut = z.object({
   enforce: z.boolean(),
+  scim: z.object({ provider: z.string(), createdAt: z.string(), baseUrl: z.string() }).nullable(),
   mappings: z.array(z.object({ provider: z.string(), group: z.string(), role: z.string() })),
   providers: z.array(publicProviderOut),
 });
@@ -39,6 +40,10 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
     const p = await sso.providers.find(id, trx);
     if (!p) throw new AppError('NOT_FOUND', { detail: 'No such sign-in provider.' });
     return p;
+  };
+  const scimStatus = async (ws: string) => {
+    const t = await sso.scim.tokenStatus(ws);
+    return t ? { provider: t.provider, createdAt: t.createdAt.toISOString(), baseUrl: `${sso.publicUrl()}/scim/v2` } : null;
   };
   return [
     route({
@@ -115,6 +120,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       schema: { params: wsParams, response: { 200: ssoSettingsOut } },
       handler: async ({ input }) => ({
         enforce: await sso.enforcement.get(input.params.ws),
+        scim: await scimStatus(input.params.ws),
         mappings: await sso.mappings.list(input.params.ws),
         providers: (await sso.providers.list()).map((p) => ({ id: p.id, kind: p.kind, displayName: p.displayName })),
       }),
@@ -158,6 +164,41 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
         event.details({ enforce: input.body.enforce });
         await sso.enforcement.set(trx, input.params.ws, input.body.enforce);
         return { enforce: input.body.enforce };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${base}/scim-token`,
+      action: 'sso.scim-token.rotate',
+      resource: 'workspace',
+      reauth: true,
+      run: 'write',
+      status: 201,
+      schema: {
+        params: wsParams,
+        body: z.strictObject({ provider: providerId }),
+        response: { 201: z.object({ token: z.string(), provider: z.string(), baseUrl: z.string() }) },
+      },
+      handler: async ({ input, trx, actor, event }) => {
+        await mustFind(input.body.provider, trx);
+        const replaced = (await sso.scim.tokenStatus(input.params.ws)) !== undefined;
+        event.details({ provider: input.body.provider, replaced });
+        const token = await sso.scim.rotateToken(trx, input.params.ws, input.body.provider, actor.id);
+        return { token, provider: input.body.provider, baseUrl: `${sso.publicUrl()}/scim/v2` };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: `${base}/scim-token`,
+      action: 'sso.scim-token.revoke',
+      resource: 'workspace',
+      run: 'write',
+      status: 204,
+      schema: { params: wsParams },
+      handler: async ({ input, trx, reply }) => {
+        if (!(await sso.scim.revokeToken(trx, input.params.ws)))
+          throw new AppError('NOT_FOUND', { detail: 'This workspace has no SCIM token.' });
+        return reply.code(204).send();
       },
     }),
     route({

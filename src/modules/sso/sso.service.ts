@@ -13,6 +13,7 @@ import type { IdentityModule, RecordEvent } from '../identity/index.ts';
 import { completeSignIn } from './sso.accounts.ts';
 import { SsoRefusal } from './sso.errors.ts';
 import * as flows from './sso.flows.ts';
+import { createScim } from './sso.scim.ts';
 import { settingsOf, type Provider, type ProviderInput, type ProviderSettings } from './sso.providers.ts';
 import * as store from './sso.store.ts';
 
@@ -80,6 +81,8 @@ export function createSsoModule(deps: SsoDeps) {
     /** Called once the HTTPS listener has its port (the callback URLs name it when no public URL is set). */
     setLocalPort: (p: number) => void (port = p),
     publicUrl,
+    /** SCIM 2.0 provisioning (`sso.scim.ts`). */
+    scim: createScim({ db, identity: deps.identity, publicUrl, now }),
     revokeSessionId: (id: string) => deps.identity.sessions.revokeId(id),
 
     providers: {

@@ -4,9 +4,8 @@
  * Public (no actor before the IdP has answered): the provider list of the sign-in page, start,
  * the OIDC callback, the SAML ACS and the SP metadata. The callbacks record their own events
  * (`identity.session.create`, success or failure with the precise reason; `sso.identity.link`,
- * `sso.user.provision`, `sso.membership.sync`) like password sign-in does. Start and callbacks are
- * rate limited per address by the scope they are registered in (`ssoPublicRoutes`).
- *
+ * `sso.user.provision`, `sso.membership.sync`) like password sign-in does. Each is rate limited
+ * per address by its declaration; the ACS takes an HTML form post (`body: 'form'`, ≤ 512 KiB).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
@@ -58,7 +57,9 @@ function started(request: FastifyRequest, reply: FastifyReply, s: { url: string;
   return { redirectUrl: s.url };
 }
 
-/** Public routes; register them in a rate-limited scope with the form-body parser (see app.ts). */
+/** Public routes, each rate limited per source address. */
+const LIMIT = { max: 300, timeWindow: '1 minute' };
+
 export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
   /** Session fixation: whatever session the browser presented is revoked; the new id replaces it. */
   const replacePresented = async (request: FastifyRequest) => {
@@ -70,6 +71,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       method: 'GET',
       url: '/api/v1/auth/sso/providers',
       public: 'the sign-in page lists the enabled providers (names only)',
+      rateLimit: LIMIT,
       schema: { response: { 200: z.object({ providers: z.array(publicProviderOut) }) } },
       handler: async () => ({
         providers: (await sso.providers.list())
@@ -81,6 +83,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       method: 'GET',
       url: '/api/v1/auth/sso/:provider/start',
       public: 'single sign-on starts before anyone is known; the IdP is the credential',
+      rateLimit: LIMIT,
       schema: { params: providerParams, querystring: z.strictObject({ returnTo }) },
       handler: async ({ request, reply, input }) =>
         started(request, reply, await sso.start(input.params.provider, { returnTo: input.query.returnTo })),
@@ -89,6 +92,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       method: 'GET',
       url: '/api/v1/auth/sso/:provider/oidc/callback',
       public: 'OpenID Connect callback: the authorization code is the credential; records its own events',
+      rateLimit: LIMIT,
       schema: {
         params: providerParams,
         querystring: z.record(z.string(), z.string().max(4096)),
@@ -111,7 +115,9 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       method: 'POST',
       url: '/api/v1/auth/sso/:provider/saml/acs',
       public: 'SAML assertion consumer: the signed response is the credential; records its own events',
+      rateLimit: LIMIT,
       body: 'form',
+      bodyLimit: 512 * 1024,
       schema: {
         params: providerParams,
         body: z.object({ SAMLResponse: z.string().min(1).max(400_000), RelayState: z.string().max(200).optional() }),
@@ -133,6 +139,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       method: 'GET',
       url: '/api/v1/auth/sso/:provider/saml/metadata',
       public: 'SAML service-provider metadata, for the IdP administrator',
+      rateLimit: LIMIT,
       schema: { params: providerParams },
       handler: async ({ reply, input }) =>
         reply.type('application/samlmetadata+xml').send(await sso.providers.metadata(input.params.provider)),

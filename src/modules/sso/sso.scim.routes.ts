@@ -1,0 +1,241 @@
+/**
+ * SCIM 2.0 (RFC 7644) for identity providers: `/scim/v2/Users` and `/scim/v2/Groups`.
+ *
+ * Public routes in the pipeline's sense — the caller is no user or session: the handler checks
+ * the workspace's SCIM bearer token (`sso.scim.ts`) and from then on the request acts as
+ * `scim:<workspace>`. Every call is audited by its declaration (`scim.user.*`, `scim.group.*`,
+ * success or failure with the problem code; provisioning and role changes add their own events in
+ * the same transaction) and rate limited per source address. Bodies are `application/scim+json`
+ * (or `application/json`); answers are `application/scim+json`; errors are problem+json carrying
+ * the RFC 7644 error fields (`schemas`, `scimType`).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Actor } from '../../core/actor.ts';
+import { publicRoute, type PublicCtx, type PublicRouteDef, type Schemas } from '../../http/route.ts';
+import { eventsOf, type RecordEvent } from '../identity/index.ts';
+import type { SsoRoutesDeps } from './sso.routes-common.ts';
+import type { ScimCaller } from './sso.scim.ts';
+
+const LIMIT = { max: 1200, timeWindow: '1 minute' };
+const BODY_LIMIT = 2 * 1024 * 1024;
+const base = '/scim/v2';
+const idParams = z.strictObject({ id: z.string().min(1).max(100) });
+const listQuery = z.record(z.string(), z.string().max(1000));
+const scimBody = z.unknown();
+
+const scimActor = (c: ScimCaller): Actor => ({
+  id: `scim:${c.workspace}`,
+  kind: 'service',
+  authMethod: 'scim-token',
+  workspace: c.workspace,
+  roles: [],
+  attributes: { provider: c.provider },
+});
+
+const send = (reply: FastifyReply, status: number, body: unknown) =>
+  reply.code(status).type('application/scim+json; charset=utf-8').header('cache-control', 'no-store').send(body);
+
+export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
+  const scim = sso.scim;
+  /** The token's workspace becomes the event's resource and `scim:<workspace>` its actor. */
+  async function caller(ctx: PublicCtx<Schemas>, resource: { type: string; id?: string }): Promise<ScimCaller> {
+    const c = await scim.authenticate(ctx.request.headers.authorization);
+    ctx.event.actor(scimActor(c));
+    ctx.event.resource({ ...resource, workspace: c.workspace });
+    ctx.event.details({ provider: c.provider });
+    return c;
+  }
+  const rec = (request: FastifyRequest): RecordEvent => eventsOf(audit, request);
+  const declared = (action: string, type: 'user' | 'scim-group' | 'workspace') => ({
+    rateLimit: LIMIT,
+    audit: { action, resource: { type } },
+  });
+  const PUBLIC = 'SCIM: the workspace SCIM bearer token is the credential, checked by the handler';
+
+  return [
+    publicRoute({
+      method: 'GET',
+      url: `${base}/ServiceProviderConfig`,
+      public: PUBLIC,
+      ...declared('scim.config.read', 'workspace'),
+      schema: {},
+      handler: async (ctx) => {
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'workspace' });
+        void c;
+        return send(ctx.reply, 200, {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+          patch: { supported: true },
+          bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+          filter: { supported: true, maxResults: 200 },
+          changePassword: { supported: false },
+          sort: { supported: false },
+          etag: { supported: false },
+          authenticationSchemes: [
+            { type: 'oauthbearertoken', name: 'Bearer token', description: 'The workspace SCIM token.' },
+          ],
+        });
+      },
+    }),
+    publicRoute({
+      method: 'GET',
+      url: `${base}/Users`,
+      public: PUBLIC,
+      ...declared('scim.user.list', 'user'),
+      schema: { querystring: listQuery },
+      handler: async (ctx) => {
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user' });
+        return send(ctx.reply, 200, await scim.users.list(c, ctx.input.query));
+      },
+    }),
+    publicRoute({
+      method: 'GET',
+      url: `${base}/Users/:id`,
+      public: PUBLIC,
+      ...declared('scim.user.read', 'user'),
+      schema: { params: idParams },
+      handler: async (ctx) => {
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id: ctx.input.params.id });
+        return send(ctx.reply, 200, await scim.users.get(c, ctx.input.params.id));
+      },
+    }),
+    publicRoute({
+      method: 'POST',
+      url: `${base}/Users`,
+      public: PUBLIC,
+      ...declared('scim.user.create', 'user'),
+      body: 'scim',
+      bodyLimit: BODY_LIMIT,
+      schema: { body: scimBody },
+      handler: async (ctx) => {
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user' });
+        const out = await ctx.commit(async (trx) => {
+          const u = await scim.users.create(trx, c, ctx.input.body, rec(ctx.request));
+          ctx.event.resource({ type: 'user', id: u.id, workspace: c.workspace });
+          return u;
+        });
+        return send(ctx.reply.header('location', out.meta.location), 201, out);
+      },
+    }),
+    publicRoute({
+      method: 'PUT',
+      url: `${base}/Users/:id`,
+      public: PUBLIC,
+      ...declared('scim.user.update', 'user'),
+      body: 'scim',
+      bodyLimit: BODY_LIMIT,
+      schema: { params: idParams, body: scimBody },
+      handler: async (ctx) => {
+        const { id } = ctx.input.params;
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
+        return send(
+          ctx.reply,
+          200,
+          await ctx.commit((trx) => scim.users.replace(trx, c, id, ctx.input.body, rec(ctx.request))),
+        );
+      },
+    }),
+    publicRoute({
+      method: 'PATCH',
+      url: `${base}/Users/:id`,
+      public: PUBLIC,
+      ...declared('scim.user.update', 'user'),
+      body: 'scim',
+      bodyLimit: BODY_LIMIT,
+      schema: { params: idParams, body: scimBody },
+      handler: async (ctx) => {
+        const { id } = ctx.input.params;
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
+        return send(
+          ctx.reply,
+          200,
+          await ctx.commit((trx) => scim.users.patch(trx, c, id, ctx.input.body, rec(ctx.request))),
+        );
+      },
+    }),
+    publicRoute({
+      method: 'DELETE',
+      url: `${base}/Users/:id`,
+      public: PUBLIC,
+      ...declared('scim.user.delete', 'user'),
+      schema: { params: idParams },
+      handler: async (ctx) => {
+        const { id } = ctx.input.params;
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
+        await ctx.commit((trx) => scim.users.remove(trx, c, id, rec(ctx.request)));
+        return ctx.reply.code(204).send();
+      },
+    }),
+    publicRoute({
+      method: 'GET',
+      url: `${base}/Groups`,
+      public: PUBLIC,
+      ...declared('scim.group.list', 'scim-group'),
+      schema: { querystring: listQuery },
+      handler: async (ctx) => {
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group' });
+        return send(ctx.reply, 200, await scim.groups.list(c, ctx.input.query));
+      },
+    }),
+    publicRoute({
+      method: 'GET',
+      url: `${base}/Groups/:id`,
+      public: PUBLIC,
+      ...declared('scim.group.read', 'scim-group'),
+      schema: { params: idParams },
+      handler: async (ctx) => {
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id: ctx.input.params.id });
+        return send(ctx.reply, 200, await scim.groups.get(c, ctx.input.params.id));
+      },
+    }),
+    publicRoute({
+      method: 'POST',
+      url: `${base}/Groups`,
+      public: PUBLIC,
+      ...declared('scim.group.create', 'scim-group'),
+      body: 'scim',
+      bodyLimit: BODY_LIMIT,
+      schema: { body: scimBody },
+      handler: async (ctx) => {
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group' });
+        const out = await ctx.commit(async (trx) => {
+          const g = await scim.groups.create(trx, c, ctx.input.body, rec(ctx.request));
+          ctx.event.resource({ type: 'scim-group', id: g.id, workspace: c.workspace });
+          return g;
+        });
+        return send(ctx.reply.header('location', out.meta.location), 201, out);
+      },
+    }),
+    publicRoute({
+      method: 'PATCH',
+      url: `${base}/Groups/:id`,
+      public: PUBLIC,
+      ...declared('scim.group.update', 'scim-group'),
+      body: 'scim',
+      bodyLimit: BODY_LIMIT,
+      schema: { params: idParams, body: scimBody },
+      handler: async (ctx) => {
+        const { id } = ctx.input.params;
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id });
+        return send(
+          ctx.reply,
+          200,
+          await ctx.commit((trx) => scim.groups.patch(trx, c, id, ctx.input.body, rec(ctx.request))),
+        );
+      },
+    }),
+    publicRoute({
+      method: 'DELETE',
+      url: `${base}/Groups/:id`,
+      public: PUBLIC,
+      ...declared('scim.group.delete', 'scim-group'),
+      schema: { params: idParams },
+      handler: async (ctx) => {
+        const { id } = ctx.input.params;
+        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id });
+        await ctx.commit((trx) => scim.groups.remove(trx, c, id, rec(ctx.request)));
+        return ctx.reply.code(204).send();
+      },
+    }),
+  ];
+}
