@@ -181,7 +181,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       },
       handler: async ({ input, trx, actor, event }) => {
         await mustFind(input.body.provider, trx);
-        const replaced = (await sso.scim.tokenStatus(input.params.ws)) !== undefined;
+        const replaced = (await sso.scim.tokenStatus(input.params.ws, trx)) !== undefined;
         event.details({ provider: input.body.provider, replaced });
         const token = await sso.scim.rotateToken(trx, input.params.ws, input.body.provider, actor.id);
         return { token, provider: input.body.provider, baseUrl: `${sso.publicUrl()}/scim/v2` };

@@ -11,12 +11,16 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
+import { AppError } from '../../core/errors.ts';
+import type { Database } from '../../db/schema.ts';
 import { publicRoute, type PublicCtx, type PublicRouteDef, type Schemas } from '../../http/route.ts';
 import { eventsOf, type RecordEvent } from '../identity/index.ts';
 import type { SsoRoutesDeps } from './sso.routes-common.ts';
 import type { ScimCaller } from './sso.scim.ts';
 
+type Trx = Transaction<Database>;
 const LIMIT = { max: 1200, timeWindow: '1 minute' };
 const BODY_LIMIT = 2 * 1024 * 1024;
 const base = '/scim/v2';
@@ -47,6 +51,16 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
     return c;
   }
   const rec = (request: FastifyRequest): RecordEvent => eventsOf(audit, request);
+  /** The work and its event in one transaction; a refusal's `reason` (last owner) goes into the event. */
+  async function commit<R>(ctx: PublicCtx<Schemas>, work: (trx: Trx, record: RecordEvent) => Promise<R>): Promise<R> {
+    try {
+      return await ctx.commit((trx) => work(trx, rec(ctx.request)));
+    } catch (err) {
+      const reason = err instanceof AppError ? err.meta?.reason : undefined;
+      if (typeof reason === 'string') ctx.event.details({ reason });
+      throw err;
+    }
+  }
   const declared = (action: string, type: 'user' | 'scim-group' | 'workspace') => ({
     rateLimit: LIMIT,
     audit: { action, resource: { type } },
@@ -109,8 +123,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       schema: { body: scimBody },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user' });
-        const out = await ctx.commit(async (trx) => {
-          const u = await scim.users.create(trx, c, ctx.input.body, rec(ctx.request));
+        const out = await commit(ctx as PublicCtx<Schemas>, async (trx, record) => {
+          const u = await scim.users.create(trx, c, ctx.input.body, record);
           ctx.event.resource({ type: 'user', id: u.id, workspace: c.workspace });
           return u;
         });
@@ -131,7 +145,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
         return send(
           ctx.reply,
           200,
-          await ctx.commit((trx) => scim.users.replace(trx, c, id, ctx.input.body, rec(ctx.request))),
+          await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.users.replace(trx, c, id, ctx.input.body, record)),
         );
       },
     }),
@@ -149,7 +163,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
         return send(
           ctx.reply,
           200,
-          await ctx.commit((trx) => scim.users.patch(trx, c, id, ctx.input.body, rec(ctx.request))),
+          await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.users.patch(trx, c, id, ctx.input.body, record)),
         );
       },
     }),
@@ -162,7 +176,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
-        await ctx.commit((trx) => scim.users.remove(trx, c, id, rec(ctx.request)));
+        await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.users.remove(trx, c, id, record));
         return ctx.reply.code(204).send();
       },
     }),
@@ -198,8 +212,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       schema: { body: scimBody },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group' });
-        const out = await ctx.commit(async (trx) => {
-          const g = await scim.groups.create(trx, c, ctx.input.body, rec(ctx.request));
+        const out = await commit(ctx as PublicCtx<Schemas>, async (trx, record) => {
+          const g = await scim.groups.create(trx, c, ctx.input.body, record);
           ctx.event.resource({ type: 'scim-group', id: g.id, workspace: c.workspace });
           return g;
         });
@@ -220,7 +234,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
         return send(
           ctx.reply,
           200,
-          await ctx.commit((trx) => scim.groups.patch(trx, c, id, ctx.input.body, rec(ctx.request))),
+          await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.groups.patch(trx, c, id, ctx.input.body, record)),
         );
       },
     }),
@@ -233,7 +247,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id });
-        await ctx.commit((trx) => scim.groups.remove(trx, c, id, rec(ctx.request)));
+        await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.groups.remove(trx, c, id, record));
         return ctx.reply.code(204).send();
       },
     }),

@@ -12,7 +12,7 @@
  *   membership in this workspace, revokes every session of the user and the user's API tokens
  *   for this workspace.
  * - **The last owner is never demoted or deprovisioned through SCIM**: deactivating them is
- *   refused (409, audited with `reason: last-owner`); a group change that would demote them keeps
+ *   refused (409; the call's event records `reason: last-owner`); a group change that would demote them keeps
  *   the owner role and records `sso.membership.sync` as `denied` with `reason: last-owner`.
  */
 import { randomUUID } from 'node:crypto';
@@ -225,19 +225,11 @@ export function createScim(deps: ScimDeps) {
 
   /** Deprovision in this workspace: no membership, every session and the workspace's API tokens revoked. */
   async function deactivate(trx: Trx, c: ScimCaller, userId: string, record: RecordEvent): Promise<void> {
-    if (await isLastOwner(trx, c.workspace, userId)) {
-      await record({
-        action: 'sso.membership.sync',
-        outcome: 'denied',
-        resource: { type: 'workspace', id: c.workspace, workspace: c.workspace },
-        details: { provider: c.provider, user: userId, via: 'scim', reason: 'last-owner', roles: [], kept: 'owner' },
+    if (await isLastOwner(trx, c.workspace, userId))
+      throw new AppError('CONFLICT', {
+        detail: `This user is the last owner of workspace ${c.workspace}; single sign-on provisioning never deactivates or demotes the last owner. Make someone else an owner first.`,
+        meta: { schemas: [SCIM_ERROR], scimType: 'mutability', reason: 'last-owner' },
       });
-      throw scimError(
-        'CONFLICT',
-        `This user is the last owner of workspace ${c.workspace}; single sign-on provisioning never deactivates or demotes the last owner. Make someone else an owner first.`,
-        'mutability',
-      );
-    }
     await store.updateScimUser(trx, c.workspace, userId, { active: false }, now());
     await syncRoles(trx, c, userId, record);
     await identity.sessions.revokeAll(trx, userId);
@@ -318,7 +310,7 @@ export function createScim(deps: ScimDeps) {
       return token;
     },
     revokeToken: (trx: Trx, ws: string) => store.deleteScimToken(trx, ws),
-    tokenStatus: (ws: string) => store.scimTokenOf(db, ws),
+    tokenStatus: (ws: string, ex: store.Executor = db) => store.scimTokenOf(ex, ws),
 
     /** The caller of a SCIM request, from its `Authorization: Bearer srscim_…` header; else 401. */
     async authenticate(header: string | undefined): Promise<ScimCaller> {
