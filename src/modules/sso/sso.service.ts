@@ -4,6 +4,7 @@
  * change state take the caller's transaction, so the pipeline records the event in it.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { guardedFetch } from '../../adapters/idp/guarded-fetch.ts';
 import type { EgressGuard } from '../../adapters/net/egress-guard.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
 import { AppError } from '../../core/errors.ts';
@@ -56,6 +57,29 @@ export function createSsoModule(deps: SsoDeps) {
     return { p: toProvider(r), secret: r.secretSealed };
   }
 
+  /**
+   * SAML metadata given by URL: fetched once through the egress guard (https only, TLS verified,
+   * no redirects, ≤ 200 KB), then read like pasted metadata. A refused address is 422
+   * EGRESS_DENIED; anything else unusable is 502 SSO_PROVIDER_ERROR (no remote text echoed).
+   */
+  async function withMetadata(input: ProviderInput): Promise<ProviderInput> {
+    if (input.kind !== 'saml' || !input.metadataUrl || input.metadataXml) return input;
+    const fetchIt = guardedFetch({ guard: deps.guard, ca: input.caPem, maxBytes: 200_000 });
+    let xml: string;
+    try {
+      const res = await fetchIt(input.metadataUrl, { headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+      if (res.status !== 200) throw new Error(`metadata answered ${res.status}`);
+      xml = await res.text();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError('SSO_PROVIDER_ERROR', {
+        detail: 'The IdP metadata URL could not be fetched or did not answer 200.',
+        cause: err,
+      });
+    }
+    return { ...input, metadataXml: xml };
+  }
+
   /** Checks what can be checked before saving: the address (egress guard) and, for OIDC, discovery. */
   async function probe(id: string, input: ProviderInput, settings: ProviderSettings, secret?: string): Promise<void> {
     if (settings.kind === 'oidc') {
@@ -92,7 +116,8 @@ export function createSsoModule(deps: SsoDeps) {
         return r ? toProvider(r) : undefined;
       },
       /** Saves a new provider after checking its issuer is reachable through the egress guard. */
-      async create(trx: Trx, id: string, input: ProviderInput): Promise<Provider> {
+      async create(trx: Trx, id: string, given: ProviderInput): Promise<Provider> {
+        const input = await withMetadata(given);
         const { issuer, settings, secret } = settingsOf(input);
         if (await store.issuerTaken(trx, issuer))
           throw new AppError('CONFLICT', { detail: 'Another provider already uses this issuer.' });
@@ -111,7 +136,8 @@ export function createSsoModule(deps: SsoDeps) {
           throw new AppError('CONFLICT', { detail: `A provider named ${id} already exists.` });
         return toProvider({ ...record, lastError: null, lastErrorAt: null });
       },
-      async update(trx: Trx, current: Provider, input: ProviderInput): Promise<Provider> {
+      async update(trx: Trx, current: Provider, given: ProviderInput): Promise<Provider> {
+        const input = await withMetadata(given);
         if (input.kind !== current.kind)
           throw new AppError('CONFLICT', { detail: 'A provider cannot change kind; add a new one.' });
         const { issuer, settings, secret } = settingsOf(input);
