@@ -495,6 +495,8 @@ export interface SsoProviderSummary {
 /** A workspace's single sign-on settings (`GET /workspaces/:ws/sso`). */
 export interface SsoWorkspaceSettings {
   enforce: boolean;
+  /** The workspace's SCIM token, if any (never the token itself). */
+  scim: { provider: string; createdAt: string; baseUrl: string } | null;
   mappings: { provider: string; group: string; role: string }[];
   providers: SsoProviderSummary[];
 }

@@ -153,6 +153,10 @@ export const paths = {
   ssoSettings: (w: string) => `${wsBase(w)}/sso`,
   ssoMappings: (w: string, provider: string) => `${wsBase(w)}/sso/mappings/${enc(provider)}`,
   ssoEnforcement: (w: string) => `${wsBase(w)}/sso/enforcement`,
+  ssoScimToken: (w: string) => `${wsBase(w)}/sso/scim-token`,
+  /** Where the CLI starts single sign-on (`strongroom login --sso`): `challenge` = base64url SHA-256 of its verifier. */
+  ssoCliStart: (id: string, challenge: string) => `${API}/auth/sso/${enc(id)}/start${query({ cli: challenge })}`,
+  ssoCliRedeem: () => `${API}/auth/sso/cli/redeem`,
   /** The installation-wide trail (operators); workspace members use `auditEvents`. */
   auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
   auditTrailVerify: () => `${API}/audit/verify`,
@@ -449,6 +453,13 @@ export function createApi(t: JsonTransport) {
         t.request<{ mappings: SsoWorkspaceSettings['mappings'] }>('PUT', p.ssoMappings(w, provider), { mappings }),
       setEnforcement: (w: string, enforce: boolean) =>
         t.request<{ enforce: boolean }>('PUT', p.ssoEnforcement(w), { enforce }),
+      /** A new SCIM token for the workspace (replaces any; shown once). */
+      rotateScimToken: (w: string, provider: string) =>
+        t.request<{ token: string; provider: string; baseUrl: string }>('POST', p.ssoScimToken(w), { provider }),
+      revokeScimToken: (w: string) => t.request<void>('DELETE', p.ssoScimToken(w)),
+      /** The CLI trades the code shown in the browser, with its verifier, for the session. */
+      redeemCli: (code: string, verifier: string) =>
+        t.request<SessionInfo>('POST', p.ssoCliRedeem(), { code, verifier }),
     },
     /** Retention, legal holds, termination and a person's rights (operator). */
     retention: {

@@ -8,6 +8,10 @@ import { sql, type Kysely } from 'kysely';
  *   false = deprovisioned in that workspace (no membership there, sessions revoked).
  * - `scim_groups` / `scim_group_members`: the IdP's groups pushed by SCIM; their display names
  *   feed the workspace's group → role mappings of the token's provider.
+ * - `sso_pending_logins.cli_challenge`: a sign-in started by `strongroom login --sso` (SHA-256 of
+ *   the CLI's secret verifier, base64url).
+ * - `sso_cli_handoffs`: the session such a sign-in created, barrier-sealed (row id = code hash),
+ *   handed to the CLI once for the code shown in the browser plus the verifier; minutes only.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   const ts = (c: any) => c.notNull().defaultTo(sql`now()`);
@@ -47,10 +51,22 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addPrimaryKeyConstraint('scim_group_members_pk', ['group_id', 'user_id'])
     .execute();
+  await db.schema.alterTable('sso_pending_logins').addColumn('cli_challenge', 'text').execute();
+  await db.schema
+    .createTable('sso_cli_handoffs')
+    .addColumn('code_hash', 'text', (c) => c.primaryKey())
+    .addColumn('challenge', 'text', (c) => c.notNull())
+    .addColumn('session_sealed', 'bytea', (c) => c.notNull())
+    .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('strength', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('used_at', 'timestamptz')
+    .execute();
   await db.schema.createIndex('scim_group_members_user').on('scim_group_members').column('user_id').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['scim_group_members', 'scim_groups', 'scim_users', 'scim_tokens'])
+  await db.schema.alterTable('sso_pending_logins').dropColumn('cli_challenge').execute();
+  for (const t of ['sso_cli_handoffs', 'scim_group_members', 'scim_groups', 'scim_users', 'scim_tokens'])
     await db.schema.dropTable(t).ifExists().execute();
 }

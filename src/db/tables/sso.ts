@@ -31,6 +31,8 @@ export interface SsoTables {
     request_id: string | null;
     return_to: string;
     link_user_id: string | null;
+    /** Migration 0022: SHA-256 (base64url) of a CLI sign-in's verifier. */
+    cli_challenge: ColumnType<string | null, string | null | undefined, string | null>;
     created_at: Created;
     expires_at: Ts;
     used_at: TsNull;
@@ -62,4 +64,14 @@ export interface SsoTables {
     updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
   };
   scim_group_members: { group_id: string; user_id: string };
+  /** A CLI sign-in's session, sealed (sso_cli_handoffs/session_sealed/<code hash>), taken once. */
+  sso_cli_handoffs: {
+    code_hash: string;
+    challenge: string;
+    session_sealed: Buffer;
+    user_id: string;
+    strength: string;
+    expires_at: Ts;
+    used_at: TsNull;
+  };
 }

@@ -3,6 +3,7 @@
  * enforcement (workspace admins), and the sign-in flows the public routes run. Functions that
  * change state take the caller's transaction, so the pipeline records the event in it.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { guardedFetch } from '../../adapters/idp/guarded-fetch.ts';
 import type { EgressGuard } from '../../adapters/net/egress-guard.ts';
@@ -10,7 +11,14 @@ import type { Barrier } from '../../core/crypto/barrier.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
-import type { IdentityModule, RecordEvent } from '../identity/index.ts';
+import {
+  safeEqual,
+  sha256Hex,
+  type IdentityModule,
+  type RecordEvent,
+  type Strength,
+  type User,
+} from '../identity/index.ts';
 import { completeSignIn } from './sso.accounts.ts';
 import { SsoRefusal } from './sso.errors.ts';
 import * as flows from './sso.flows.ts';
@@ -19,6 +27,15 @@ import { settingsOf, type Provider, type ProviderInput, type ProviderSettings } 
 import * as store from './sso.store.ts';
 
 type Trx = Transaction<Database>;
+
+const handoffCtx = (codeHash: string) => ({ table: 'sso_cli_handoffs', column: 'session_sealed', rowId: codeHash });
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+/** 12 symbols of 32 (60 bits), shown as XXXX-XXXX-XXXX; useless without the CLI's verifier. */
+function humanCode(): string {
+  const bytes = randomBytes(12);
+  const s = Array.from(bytes, (b) => CODE_ALPHABET[b & 31]).join('');
+  return `${s.slice(0, 4)}-${s.slice(4, 8)}-${s.slice(8)}`;
+}
 
 export interface SsoDeps {
   db: Kysely<Database>;
@@ -200,9 +217,28 @@ export function createSsoModule(deps: SsoDeps) {
       return owner && user?.mfaEnabled ? 'break-glass' : 'deny';
     },
 
-    async start(providerId: string, opts: { returnTo: string; linkUserId?: string | undefined }) {
+    async start(
+      providerId: string,
+      opts: { returnTo: string; linkUserId?: string | undefined; cliChallenge?: string | undefined },
+    ) {
       const { p, secret } = await loadEnabled(providerId);
       return flows.startFlow(flow, p, secret, opts);
+    },
+
+    /**
+     * The CLI redeems the code shown in the browser with its verifier: the sealed session, once.
+     * A wrong verifier uses the code up as well (no second guess).
+     */
+    async redeemCli(code: string, verifier: string) {
+      const codeHash = sha256Hex(code.trim().toUpperCase());
+      const h = await store.takeHandoff(db, codeHash, now());
+      const challenge = createHash('sha256').update(verifier, 'utf8').digest('base64url');
+      if (!h || !safeEqual(challenge, h.challenge))
+        throw new AppError('UNAUTHENTICATED', { detail: 'The code is not valid, has expired or was used.' });
+      const sessionId = deps.barrier.open(h.sessionSealed, handoffCtx(codeHash)).toString('utf8');
+      const user = await deps.identity.users.find(h.userId);
+      if (!user) throw new AppError('UNAUTHENTICATED', { detail: 'The code is not valid, has expired or was used.' });
+      return { user, sessionId, strength: h.strength };
     },
 
     /** The OIDC callback: checks, then accounts (see sso.accounts.ts); refusals are recorded here. */
@@ -215,10 +251,7 @@ export function createSsoModule(deps: SsoDeps) {
     ) {
       return finishRecorded(providerId, 'oidc', record, async (p, secret) => {
         const { asserted, pending } = await flows.finishOidc(flow, p, secret, callbackUrl, cookieState);
-        return {
-          ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)),
-          returnTo: pending.returnTo,
-        };
+        return handOver(pending, await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record));
       });
     },
     async finishSaml(
@@ -230,13 +263,30 @@ export function createSsoModule(deps: SsoDeps) {
     ) {
       return finishRecorded(providerId, 'saml', record, async (p) => {
         const { asserted, pending } = await flows.finishSamlFlow(flow, p, body, cookieState);
-        return {
-          ...(await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record)),
-          returnTo: pending.returnTo,
-        };
+        return handOver(pending, await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record));
       });
     },
   };
+
+  /**
+   * A sign-in the CLI started (`strongroom login --sso`): the browser gets no session, only a
+   * one-time code to paste into the terminal; the session is sealed until the CLI redeems the
+   * code together with the verifier whose hash started the sign-in (5 minutes, once).
+   */
+  async function handOver(pending: store.PendingLogin, out: { user: User; sessionId: string; strength: Strength }) {
+    if (!pending.cliChallenge) return { ...out, returnTo: pending.returnTo };
+    const code = humanCode();
+    const codeHash = sha256Hex(code);
+    await store.insertHandoff(db, {
+      codeHash,
+      challenge: pending.cliChallenge,
+      sessionSealed: deps.barrier.seal(Buffer.from(out.sessionId, 'utf8'), handoffCtx(codeHash)),
+      userId: out.user.id,
+      strength: out.strength,
+      expiresAt: new Date(now().getTime() + 5 * 60_000),
+    });
+    return { ...out, returnTo: pending.returnTo, cliCode: code };
+  }
 
   async function finishRecorded<T>(
     providerId: string,

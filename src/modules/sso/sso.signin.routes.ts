@@ -26,6 +26,7 @@ const publicRoute = <S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef 
 
 const wantsJson = (request: FastifyRequest) => String(request.headers.accept ?? '').includes('application/json');
 
+const cliOut = z.object({ cliCode: z.string() });
 const signedInOut = z.object({
   user: z.object({ id: z.string(), email: z.string(), displayName: z.string() }),
   csrfToken: z.string(),
@@ -34,11 +35,27 @@ const signedInOut = z.object({
   returnTo: z.string(),
 });
 
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The page a browser sees at the end of a CLI sign-in: the one-time code, nothing else. */
+const cliPage = (code: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Strongroom sign-in</title></head>` +
+  `<body style="font-family:sans-serif;max-width:40em;margin:4em auto"><h1>Signed in</h1>` +
+  `<p>Paste this code into the terminal where you ran <code>strongroom login --sso</code>:</p>` +
+  `<p style="font-size:2em;font-family:monospace" id="code">${esc(code)}</p>` +
+  `<p>It works once, for five minutes, and only for that terminal. You may close this page.</p></body></html>`;
+
 function signedIn(
   request: FastifyRequest,
   reply: FastifyReply,
-  out: { user: User; sessionId: string; strength: string; returnTo: string },
+  out: { user: User; sessionId: string; strength: string; returnTo: string; cliCode?: string },
 ) {
+  if (out.cliCode !== undefined) {
+    // A CLI sign-in: this browser gets no session, only the code for the terminal.
+    void reply.clearCookie(SSO_COOKIE, SSO_COOKIE_OPTS);
+    if (wantsJson(request)) return { cliCode: out.cliCode };
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(cliPage(out.cliCode));
+  }
   void reply.setCookie(SESSION_COOKIE, out.sessionId, SESSION_COOKIE_OPTS);
   void reply.clearCookie(SSO_COOKIE, SSO_COOKIE_OPTS);
   if (!wantsJson(request)) return reply.redirect(out.returnTo, 303);
@@ -84,9 +101,23 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       url: '/api/v1/auth/sso/:provider/start',
       public: 'single sign-on starts before anyone is known; the IdP is the credential',
       rateLimit: LIMIT,
-      schema: { params: providerParams, querystring: z.strictObject({ returnTo }) },
+      schema: {
+        params: providerParams,
+        querystring: z.strictObject({
+          returnTo,
+          /** `strongroom login --sso`: base64url SHA-256 of the CLI's secret verifier. */
+          cli: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{43}$/)
+            .optional(),
+        }),
+      },
       handler: async ({ request, reply, input }) =>
-        started(request, reply, await sso.start(input.params.provider, { returnTo: input.query.returnTo })),
+        started(
+          request,
+          reply,
+          await sso.start(input.params.provider, { returnTo: input.query.returnTo, cliChallenge: input.query.cli }),
+        ),
     }),
     publicRoute({
       method: 'GET',
@@ -96,7 +127,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       schema: {
         params: providerParams,
         querystring: z.record(z.string(), z.string().max(4096)),
-        response: { 200: signedInOut },
+        response: { 200: z.union([signedInOut, cliOut]) },
       },
       handler: async ({ request, reply, input }) => {
         const url = new URL(sso.publicUrl() + request.url);
@@ -107,7 +138,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
           request.ip,
           eventsOf(audit, request),
         );
-        await replacePresented(request);
+        if (!('cliCode' in out)) await replacePresented(request);
         return signedIn(request, reply, out);
       },
     }),
@@ -121,7 +152,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       schema: {
         params: providerParams,
         body: z.object({ SAMLResponse: z.string().min(1).max(400_000), RelayState: z.string().max(200).optional() }),
-        response: { 200: signedInOut },
+        response: { 200: z.union([signedInOut, cliOut]) },
       },
       handler: async ({ request, reply, input }) => {
         const out = await sso.finishSaml(
@@ -131,8 +162,35 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
           request.ip,
           eventsOf(audit, request),
         );
-        await replacePresented(request);
+        if (!('cliCode' in out)) await replacePresented(request);
         return signedIn(request, reply, out);
+      },
+    }),
+    publicRoute({
+      method: 'POST',
+      url: '/api/v1/auth/sso/cli/redeem',
+      public: 'strongroom login --sso: the one-time code and the verifier are the credential',
+      rateLimit: { max: 20, timeWindow: '1 minute' },
+      audit: { action: 'sso.cli.redeem', resource: { type: 'user' } },
+      schema: {
+        body: z.strictObject({
+          code: z.string().trim().min(1).max(40),
+          verifier: z.string().regex(/^[A-Za-z0-9_-]{43,128}$/),
+        }),
+        response: { 200: signedInOut },
+      },
+      handler: async ({ request, reply, input, event }) => {
+        const out = await sso.redeemCli(input.body.code, input.body.verifier);
+        event.actor({ id: out.user.id, kind: 'user', roles: [], attributes: {}, authMethod: out.strength });
+        event.resource({ type: 'user', id: out.user.id });
+        void reply.setCookie(SESSION_COOKIE, out.sessionId, SESSION_COOKIE_OPTS);
+        return {
+          user: { id: out.user.id, email: out.user.email, displayName: out.user.displayName },
+          csrfToken: csrfTokenFor(out.sessionId),
+          strength: out.strength,
+          mfaRequired: out.strength === 'sso-pending-mfa',
+          returnTo: '/',
+        };
       },
     }),
     publicRoute({

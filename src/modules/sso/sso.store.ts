@@ -125,6 +125,8 @@ export interface PendingLogin {
   requestId: string | null;
   returnTo: string;
   linkUserId: string | null;
+  /** A sign-in started by the CLI: SHA-256 (base64url) of its verifier. */
+  cliChallenge?: string | null;
 }
 
 export async function insertPending(db: Executor, p: PendingLogin, expiresAt: Date): Promise<void> {
@@ -138,6 +140,7 @@ export async function insertPending(db: Executor, p: PendingLogin, expiresAt: Da
       request_id: p.requestId,
       return_to: p.returnTo,
       link_user_id: p.linkUserId,
+      cli_challenge: p.cliChallenge ?? null,
       expires_at: expiresAt,
     })
     .execute();
@@ -171,6 +174,7 @@ export async function takePending(
     requestId: r.request_id,
     returnTo: r.return_to,
     linkUserId: r.link_user_id,
+    cliChallenge: r.cli_challenge,
   };
 }
 
@@ -672,4 +676,43 @@ export async function revokeWorkspaceTokensOf(trx: Executor, workspaceId: string
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .execute();
+}
+
+// ---- CLI sign-in handoff (migration 0022) ----
+
+export async function insertHandoff(
+  db: Executor,
+  h: { codeHash: string; challenge: string; sessionSealed: Buffer; userId: string; strength: string; expiresAt: Date },
+): Promise<void> {
+  await db
+    .insertInto('sso_cli_handoffs')
+    .values({
+      code_hash: h.codeHash,
+      challenge: h.challenge,
+      session_sealed: h.sessionSealed,
+      user_id: h.userId,
+      strength: h.strength,
+      expires_at: h.expiresAt,
+    })
+    .execute();
+  await db.deleteFrom('sso_cli_handoffs').where('expires_at', '<', new Date(Date.now() - 3600_000)).execute();
+}
+
+/** Marks a handoff used and returns it — once, before it expires. */
+export async function takeHandoff(
+  db: Executor,
+  codeHash: string,
+  now: Date,
+): Promise<{ challenge: string; sessionSealed: Buffer; userId: string; strength: string } | undefined> {
+  const r = await db
+    .updateTable('sso_cli_handoffs')
+    .set({ used_at: now })
+    .where('code_hash', '=', codeHash)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning(['challenge', 'session_sealed', 'user_id', 'strength'])
+    .executeTakeFirst();
+  return r
+    ? { challenge: r.challenge, sessionSealed: Buffer.from(r.session_sealed), userId: r.user_id, strength: r.strength }
+    : undefined;
 }
