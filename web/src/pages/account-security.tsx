@@ -9,7 +9,7 @@ import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { navigate } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
-import { Badge, ConfirmDialog, Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
+import { Badge, ConfirmDialog, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
 import { PasswordField } from '../ui/password-field.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 import { MfaEnrol, RecoveryCodes } from './mfa-enrol.tsx';
