@@ -19,6 +19,7 @@ import { AuditPage } from './pages/audit.tsx';
 import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
 import { SecurityPage } from './pages/security.tsx';
+import { SsoPage } from './pages/sso.tsx';
 import { QueryPage } from './pages/query-page.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
 
@@ -42,6 +43,8 @@ function pageFor(segments: string[]) {
       return single ? <SecurityPage /> : undefined;
     case 'users':
       return single ? <UsersPage /> : undefined;
+    case 'sso':
+      return single ? <SsoPage /> : undefined;
     case 'account':
       return single ? <AccountPage /> : undefined;
     case 'signin':

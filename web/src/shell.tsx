@@ -23,6 +23,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: 'audit', label: 'Audit', show: can.audit },
     { key: 'security', label: 'Security', show: can.audit },
     { key: 'users', label: 'Users & roles', show: can.admin },
+    { key: 'sso', label: 'Single sign-on', show: can.admin },
     { key: 'rules', label: 'Access rules', show: can.audit },
     { key: 'account', label: 'Your account', show: true },
   ];
