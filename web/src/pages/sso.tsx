@@ -13,7 +13,7 @@ import { ROLE_NAMES, type SsoWorkspaceSettings } from '../../../src/client/api-t
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Badge, Field, FieldErrors, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import { Badge, CopyButton, Field, FieldErrors, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 
 /** The shared client with the operator token instead of the session (no cookie sent). */
@@ -289,7 +289,8 @@ function Scim({ ws, settings, onDone }: { ws: string; settings: SsoWorkspaceSett
             Base URL <code>{shown.baseUrl}</code>
           </p>
           <p>
-            Token <code data-testid="scim-token">{shown.token}</code>
+            Token <code data-testid="scim-token">{shown.token}</code>{' '}
+            <CopyButton text={shown.token} what="SCIM token" />
           </p>
         </Notice>
       ) : null}
