@@ -5,7 +5,7 @@
  * the OIDC callback, the SAML ACS and the SP metadata. The callbacks record their own events
  * (`identity.session.create`, success or failure with the precise reason; `sso.identity.link`,
  * `sso.user.provision`, `sso.membership.sync`) like password sign-in does. Start and callbacks are
- * rate limited per address by the scope they are registered in (`ssoPublicRoutes`).
+ * rate limited per address by their declarations (`ssoPublicRoutes`).
  *
  * Declared: providers (`operator.sso-provider.*`, the operator token), a workspace's mappings and
  * enforcement (`sso.*`, owners and admins; no one maps a group to a role above their own), and
