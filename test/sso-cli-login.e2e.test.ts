@@ -92,9 +92,10 @@ describe('strongroom login --sso (paste-code flow, real IdP)', () => {
     assert.equal(await exited, 0, stderr);
     clearTimeout(timer);
     assert.match(stdout, /signed in as dev@corp\.test/);
-    const creds = JSON.parse(
-      await readFile(path.join(dir, 'strongroom', 'credentials.json'), 'utf8'),
-    ) as { session: string; email: string };
+    const creds = JSON.parse(await readFile(path.join(dir, 'strongroom', 'credentials.json'), 'utf8')) as {
+      session: string;
+      email: string;
+    };
     assert.equal(creds.email, 'dev@corp.test');
     const me = await app.req('/api/v1/auth/me', { headers: { cookie: `__Host-sr_session=${creds.session}` } });
     assert.equal(me.status, 200, me.body);

@@ -190,7 +190,10 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
       'invalidValue',
     );
     scimProblem(
-      await scim('/Groups', { method: 'POST', body: { displayName: 'x', members: [{ value: owners.json<{ user: { id: string } }>().user.id }] } }),
+      await scim('/Groups', {
+        method: 'POST',
+        body: { displayName: 'x', members: [{ value: owners.json<{ user: { id: string } }>().user.id }] },
+      }),
       400,
       'invalidValue',
     );
@@ -202,8 +205,7 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
   test('filter by userName (case-insensitive) and list with paging', async () => {
     for (const n of ['carl', 'dora', 'emil'])
       assert.equal(
-        (await scim('/Users', { method: 'POST', body: { userName: `${n}@corp.test`, externalId: `${n}-sub` } }))
-          .status,
+        (await scim('/Users', { method: 'POST', body: { userName: `${n}@corp.test`, externalId: `${n}-sub` } })).status,
         201,
       );
     const found = await scim('/Users?filter=' + encodeURIComponent('userName eq "BOB@corp.test"'));
@@ -230,7 +232,11 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
   test('group membership feeds the mapping at once; SSO sign-in lands on the provisioned account', async () => {
     const created = await scim('/Groups', {
       method: 'POST',
-      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'eng', members: [{ value: bob.id }] },
+      body: {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+        displayName: 'eng',
+        members: [{ value: bob.id }],
+      },
     });
     assert.equal(created.status, 201, created.body);
     eng = created.json<{ id: string }>().id;
@@ -282,7 +288,10 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
     const again = await oidcSignIn(app, idp, 'corp', 'bob-sub');
     assert.equal(again.res.status, 401, again.res.body);
     // Reactivated: the groups give the role back.
-    const on = await scim(`/Users/${bob.id}`, { method: 'PATCH', body: patch([{ op: 'replace', path: 'active', value: true }]) });
+    const on = await scim(`/Users/${bob.id}`, {
+      method: 'PATCH',
+      body: patch([{ op: 'replace', path: 'active', value: true }]),
+    });
     assert.equal(on.status, 200, on.body);
     assert.deepEqual(await rolesOf(owner, 'default', bob.id), ['engineer']);
     // Removing the group takes the role away between sign-ins.
@@ -308,7 +317,10 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
     const carol = (
       await ops('/Users', { method: 'POST', body: { userName: 'carol@corp.test', externalId: 'carol-sub' } })
     ).json<ScimUser>();
-    const group = await ops('/Groups', { method: 'POST', body: { displayName: 'ops-owners', members: [{ value: carol.id }] } });
+    const group = await ops('/Groups', {
+      method: 'POST',
+      body: { displayName: 'ops-owners', members: [{ value: carol.id }] },
+    });
     assert.equal(group.status, 201, group.body);
     const groupId = group.json<{ id: string }>().id;
     assert.deepEqual(await rolesOf(s, 'ops', carol.id), ['owner']);
@@ -321,7 +333,10 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
     // The default workspace's SCIM client cannot even see ops' users.
     scimProblem(await scim(`/Users/${carol.id}`), 404);
 
-    const off = await ops(`/Users/${carol.id}`, { method: 'PATCH', body: patch([{ op: 'replace', path: 'active', value: false }]) });
+    const off = await ops(`/Users/${carol.id}`, {
+      method: 'PATCH',
+      body: patch([{ op: 'replace', path: 'active', value: false }]),
+    });
     const p = scimProblem(off, 409, 'mutability');
     assert.match(String(p.detail), /last owner/);
     assert.equal((await ops(`/Users/${carol.id}`)).json<ScimUser>().active, true, 'still active');

@@ -45,7 +45,13 @@ export interface SsoTables {
     updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
   };
   /** Migration 0022: SCIM provisioning. */
-  scim_tokens: { workspace_id: string; provider_id: string; token_hash: string; created_by: string; created_at: Created };
+  scim_tokens: {
+    workspace_id: string;
+    provider_id: string;
+    token_hash: string;
+    created_by: string;
+    created_at: Created;
+  };
   scim_users: {
     workspace_id: string;
     user_id: string;

@@ -49,7 +49,12 @@ export function rolesFromGroups(mappings: readonly store.Mapping[], groups: read
 }
 
 /** True when the user is the last active owner of the workspace (the row is locked). */
-async function isLastOwner(deps: AccountDeps, trx: Transaction<Database>, userId: string, ws: string): Promise<boolean> {
+async function isLastOwner(
+  deps: AccountDeps,
+  trx: Transaction<Database>,
+  userId: string,
+  ws: string,
+): Promise<boolean> {
   try {
     await deps.identity.users.keepAnOwner(trx, userId, ws);
     return false;

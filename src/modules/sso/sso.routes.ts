@@ -43,7 +43,9 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
   };
   const scimStatus = async (ws: string) => {
     const t = await sso.scim.tokenStatus(ws);
-    return t ? { provider: t.provider, createdAt: t.createdAt.toISOString(), baseUrl: `${sso.publicUrl()}/scim/v2` } : null;
+    return t
+      ? { provider: t.provider, createdAt: t.createdAt.toISOString(), baseUrl: `${sso.publicUrl()}/scim/v2` }
+      : null;
   };
   return [
     route({

@@ -145,7 +145,9 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
         return send(
           ctx.reply,
           200,
-          await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.users.replace(trx, c, id, ctx.input.body, record)),
+          await commit(ctx as PublicCtx<Schemas>, (trx, record) =>
+            scim.users.replace(trx, c, id, ctx.input.body, record),
+          ),
         );
       },
     }),
@@ -163,7 +165,9 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
         return send(
           ctx.reply,
           200,
-          await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.users.patch(trx, c, id, ctx.input.body, record)),
+          await commit(ctx as PublicCtx<Schemas>, (trx, record) =>
+            scim.users.patch(trx, c, id, ctx.input.body, record),
+          ),
         );
       },
     }),
@@ -234,7 +238,9 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
         return send(
           ctx.reply,
           200,
-          await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.groups.patch(trx, c, id, ctx.input.body, record)),
+          await commit(ctx as PublicCtx<Schemas>, (trx, record) =>
+            scim.groups.patch(trx, c, id, ctx.input.body, record),
+          ),
         );
       },
     }),

@@ -42,7 +42,9 @@ const invalid = (detail: string, scimType = 'invalidValue') => scimError('BAD_RE
 const notFound = (what: string) => scimError('NOT_FOUND', `No such ${what} in this workspace.`);
 
 /** SCIM booleans: Entra ID sends "True"/"False" strings. */
-const boolish = z.union([z.boolean(), z.enum(['true', 'false', 'True', 'False'])]).transform((v) => String(v) === 'true' || v === true);
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', 'True', 'False'])])
+  .transform((v) => String(v) === 'true' || v === true);
 const userIn = z.looseObject({
   userName: z.string().trim().min(1).max(320),
   externalId: z.string().trim().min(1).max(400).nullish(),
@@ -65,7 +67,10 @@ const patchIn = z.looseObject({
   Operations: z
     .array(
       z.looseObject({
-        op: z.string().transform((o) => o.toLowerCase()).pipe(z.enum(['add', 'remove', 'replace'])),
+        op: z
+          .string()
+          .transform((o) => o.toLowerCase())
+          .pipe(z.enum(['add', 'remove', 'replace'])),
         path: z.string().max(500).optional(),
         value: z.unknown().optional(),
       }),
@@ -79,7 +84,10 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   if (r.success) return r.data;
   const first = r.error.issues[0]!;
   const where = first.path.length > 0 ? first.path.join('.') : 'body';
-  throw invalid(`${where}: ${first.message}`, first.code === 'invalid_type' && first.path.length === 0 ? 'invalidSyntax' : 'invalidValue');
+  throw invalid(
+    `${where}: ${first.message}`,
+    first.code === 'invalid_type' && first.path.length === 0 ? 'invalidSyntax' : 'invalidValue',
+  );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -205,7 +213,14 @@ export function createScim(deps: ScimDeps) {
           action: 'sso.membership.sync',
           outcome: 'denied',
           resource: { type: 'workspace', id: c.workspace, workspace: c.workspace },
-          details: { provider: c.provider, user: userId, via: 'scim', reason: 'last-owner', roles: wanted, kept: 'owner' },
+          details: {
+            provider: c.provider,
+            user: userId,
+            via: 'scim',
+            reason: 'last-owner',
+            roles: wanted,
+            kept: 'owner',
+          },
         },
         trx,
       );
@@ -238,8 +253,10 @@ export function createScim(deps: ScimDeps) {
 
   function emailOf(u: z.output<typeof userIn>): string {
     const emails = u.emails ?? [];
-    const email = (emails.find((e) => e.primary) ?? emails[0])?.value ?? (EMAIL.test(u.userName) ? u.userName : undefined);
-    if (!email || !EMAIL.test(email)) throw invalid('A user needs an email: emails[primary] or an email-like userName.');
+    const email =
+      (emails.find((e) => e.primary) ?? emails[0])?.value ?? (EMAIL.test(u.userName) ? u.userName : undefined);
+    if (!email || !EMAIL.test(email))
+      throw invalid('A user needs an email: emails[primary] or an email-like userName.');
     return email.toLowerCase();
   }
 
@@ -357,7 +374,12 @@ export function createScim(deps: ScimDeps) {
             displayName: (u.displayName ?? u.name?.formatted ?? email).slice(0, 200),
             memberships: [],
           });
-          await store.linkIdentity(trx, { issuer: provider.issuer, subject, userId: created.id, providerId: provider.id });
+          await store.linkIdentity(trx, {
+            issuer: provider.issuer,
+            subject,
+            userId: created.id,
+            providerId: provider.id,
+          });
           await record(
             {
               action: 'sso.user.provision',
@@ -452,7 +474,11 @@ export function createScim(deps: ScimDeps) {
         const setName = async (v: unknown) => {
           const name = parse(z.string().trim().min(1).max(400), v);
           if (await store.scimGroupNameTaken(trx, c.workspace, name, id))
-            throw scimError('CONFLICT', 'A group with this displayName already exists in this workspace.', 'uniqueness');
+            throw scimError(
+              'CONFLICT',
+              'A group with this displayName already exists in this workspace.',
+              'uniqueness',
+            );
           await store.updateScimGroup(trx, id, { displayName: name }, now());
         };
         const members = async (op: string, value: unknown) => {

@@ -84,7 +84,9 @@ export function createSsoModule(deps: SsoDeps) {
     const fetchIt = guardedFetch({ guard: deps.guard, ca: input.caPem, maxBytes: 200_000 });
     let xml: string;
     try {
-      const res = await fetchIt(input.metadataUrl, { headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+      const res = await fetchIt(input.metadataUrl, {
+        headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
+      });
       if (res.status !== 200) throw new Error(`metadata answered ${res.status}`);
       xml = await res.text();
     } catch (err) {
@@ -251,7 +253,10 @@ export function createSsoModule(deps: SsoDeps) {
     ) {
       return finishRecorded(providerId, 'oidc', record, async (p, secret) => {
         const { asserted, pending } = await flows.finishOidc(flow, p, secret, callbackUrl, cookieState);
-        return handOver(pending, await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record));
+        return handOver(
+          pending,
+          await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record),
+        );
       });
     },
     async finishSaml(
@@ -263,7 +268,10 @@ export function createSsoModule(deps: SsoDeps) {
     ) {
       return finishRecorded(providerId, 'saml', record, async (p) => {
         const { asserted, pending } = await flows.finishSamlFlow(flow, p, body, cookieState);
-        return handOver(pending, await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record));
+        return handOver(
+          pending,
+          await completeSignIn({ db, identity: deps.identity }, p, asserted, pending, ip, record),
+        );
       });
     },
   };

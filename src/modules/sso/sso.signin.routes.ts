@@ -179,7 +179,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
         }),
         response: { 200: signedInOut },
       },
-      handler: async ({ request, reply, input, event }) => {
+      handler: async ({ reply, input, event }) => {
         const out = await sso.redeemCli(input.body.code, input.body.verifier);
         event.actor({ id: out.user.id, kind: 'user', roles: [], attributes: {}, authMethod: out.strength });
         event.resource({ type: 'user', id: out.user.id });

@@ -633,7 +633,11 @@ export async function addScimMembers(trx: Executor, groupId: string, userIds: re
     .execute();
 }
 
-export async function removeScimMembers(trx: Executor, groupId: string, userIds: readonly string[] | 'all'): Promise<void> {
+export async function removeScimMembers(
+  trx: Executor,
+  groupId: string,
+  userIds: readonly string[] | 'all',
+): Promise<void> {
   let q = trx.deleteFrom('scim_group_members').where('group_id', '=', groupId);
   if (userIds !== 'all') {
     if (userIds.length === 0) return;
@@ -695,7 +699,10 @@ export async function insertHandoff(
       expires_at: h.expiresAt,
     })
     .execute();
-  await db.deleteFrom('sso_cli_handoffs').where('expires_at', '<', new Date(Date.now() - 3600_000)).execute();
+  await db
+    .deleteFrom('sso_cli_handoffs')
+    .where('expires_at', '<', new Date(Date.now() - 3600_000))
+    .execute();
 }
 
 /** Marks a handoff used and returns it — once, before it expires. */

@@ -13,7 +13,18 @@ import { ROLE_NAMES, type SsoWorkspaceSettings } from '../../../src/client/api-t
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
-import { Badge, CopyButton, Field, FieldErrors, Loading, NeedsRole, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
+import {
+  Badge,
+  CopyButton,
+  Field,
+  FieldErrors,
+  Loading,
+  NeedsRole,
+  Notice,
+  PageHead,
+  Problem,
+  ui,
+} from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 
 /** The shared client with the operator token instead of the session (no cookie sent). */
