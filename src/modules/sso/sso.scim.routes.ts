@@ -61,10 +61,6 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       throw err;
     }
   }
-  const declared = (action: string, type: 'user' | 'scim-group' | 'workspace') => ({
-    rateLimit: LIMIT,
-    audit: { action, resource: { type } },
-  });
   const PUBLIC = 'SCIM: the workspace SCIM bearer token is the credential, checked by the handler';
 
   return [
@@ -72,7 +68,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'GET',
       url: `${base}/ServiceProviderConfig`,
       public: PUBLIC,
-      ...declared('scim.config.read', 'workspace'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.config.read', resource: { type: 'workspace' } },
       schema: {},
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'workspace' });
@@ -95,7 +92,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'GET',
       url: `${base}/Users`,
       public: PUBLIC,
-      ...declared('scim.user.list', 'user'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.user.list', resource: { type: 'user' } },
       schema: { querystring: listQuery },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user' });
@@ -106,7 +104,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'GET',
       url: `${base}/Users/:id`,
       public: PUBLIC,
-      ...declared('scim.user.read', 'user'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.user.read', resource: { type: 'user' } },
       schema: { params: idParams },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id: ctx.input.params.id });
@@ -117,7 +116,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'POST',
       url: `${base}/Users`,
       public: PUBLIC,
-      ...declared('scim.user.create', 'user'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.user.create', resource: { type: 'user' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
       schema: { body: scimBody },
@@ -135,7 +135,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'PUT',
       url: `${base}/Users/:id`,
       public: PUBLIC,
-      ...declared('scim.user.update', 'user'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.user.update', resource: { type: 'user' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
       schema: { params: idParams, body: scimBody },
@@ -155,7 +156,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'PATCH',
       url: `${base}/Users/:id`,
       public: PUBLIC,
-      ...declared('scim.user.update', 'user'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.user.update', resource: { type: 'user' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
       schema: { params: idParams, body: scimBody },
@@ -175,7 +177,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'DELETE',
       url: `${base}/Users/:id`,
       public: PUBLIC,
-      ...declared('scim.user.delete', 'user'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.user.delete', resource: { type: 'user' } },
       schema: { params: idParams },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
@@ -188,7 +191,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'GET',
       url: `${base}/Groups`,
       public: PUBLIC,
-      ...declared('scim.group.list', 'scim-group'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.group.list', resource: { type: 'scim-group' } },
       schema: { querystring: listQuery },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group' });
@@ -199,7 +203,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'GET',
       url: `${base}/Groups/:id`,
       public: PUBLIC,
-      ...declared('scim.group.read', 'scim-group'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.group.read', resource: { type: 'scim-group' } },
       schema: { params: idParams },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id: ctx.input.params.id });
@@ -210,7 +215,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'POST',
       url: `${base}/Groups`,
       public: PUBLIC,
-      ...declared('scim.group.create', 'scim-group'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.group.create', resource: { type: 'scim-group' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
       schema: { body: scimBody },
@@ -228,7 +234,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'PATCH',
       url: `${base}/Groups/:id`,
       public: PUBLIC,
-      ...declared('scim.group.update', 'scim-group'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.group.update', resource: { type: 'scim-group' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
       schema: { params: idParams, body: scimBody },
@@ -248,7 +255,8 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       method: 'DELETE',
       url: `${base}/Groups/:id`,
       public: PUBLIC,
-      ...declared('scim.group.delete', 'scim-group'),
+      rateLimit: LIMIT,
+      audit: { action: 'scim.group.delete', resource: { type: 'scim-group' } },
       schema: { params: idParams },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
