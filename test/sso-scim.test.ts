@@ -290,7 +290,7 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
     // Reactivated: the groups give the role back.
     const on = await scim(`/Users/${bob.id}`, {
       method: 'PATCH',
-      body: patch([{ op: 'replace', path: 'active', value: true }]),
+      body: patch([{ op: 'replace', path: 'active', value: 'True' }]),
     });
     assert.equal(on.status, 200, on.body);
     assert.deepEqual(await rolesOf(owner, 'default', bob.id), ['engineer']);

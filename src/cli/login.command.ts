@@ -62,7 +62,7 @@ export function registerLoginCommand(program: Command): void {
       }
       const file = await saveCredentials({ ...server, session, csrf: body.csrfToken!, email: body.user.email });
       process.stdout.write(`signed in as ${body.user.email}; session stored in ${file}\n`);
-      if (body.mfaEnrolmentRequired)
+      if ('mfaEnrolmentRequired' in body && body.mfaEnrolmentRequired)
         process.stdout.write('Your role requires MFA: enrol it (POST /api/v1/auth/mfa/enrol) before anything else.\n');
     });
 }

@@ -13,24 +13,33 @@
  */
 import type {} from '@fastify/cookie';
 import { z } from 'zod';
-import { AppError } from '../../core/errors.ts';
-import { route, type RouteDef } from '../../http/route.ts';
-import { eventsOf, refuseGrant, ROLES, type Role } from '../identity/index.ts';
-import { providerId, providerInput, providerOut, publicProviderOut, type Provider } from './sso.providers.ts';
-import { providerParams, returnTo, SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
-import type { SsoModule } from './sso.service.ts';
 
-const mappingsBody = z.strictObject({
-  mappings: z.array(z.strictObject({ group: z.string().trim().min(1).max(400), role: z.enum(ROLES) })).max(1000),
-});
-const ssoSettingsOut = z.object({
-  enforce: z.boolean(),
-  scim: z.object({ provider: z.string(), createdAt: z.string(), baseUrl: z.string() }).nullable(),
-  mappings: z.array(z.object({ provider: z.string(), group: z.string(), role: z.string() })),
-  providers: z.array(publicProviderOut),
-});
+import { AppError } from '../../core/errors.ts';
+
+import { route, type RouteDef } from '../../http/route.ts';
+
+import { eventsOf, refuseGrant, type Role } from '../identity/index.ts';
+
+import { type Provider } from './sso.providers.ts';
+
+import { SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
+
+import type { SsoModule } from './sso.service.ts';
+import {
+  mappingsBody,
+  providerId,
+  providerInput,
+  providerOut,
+  providerParams,
+  returnTo,
+  providerWriteBody,
+  scimTokenBody,
+  scimTokenOut,
+  ssoSettingsOut,
+  wsParams,
+} from '../../contracts/sso.ts';
+
 const base = '/api/v1/workspaces/:ws/sso';
-const wsParams = z.strictObject({ ws: z.string().min(1).max(100) });
 
 const view = (p: Provider) => ({ ...p, settings: p.settings as unknown as Record<string, unknown> });
 
@@ -65,7 +74,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       run: 'write',
       status: 201,
       schema: {
-        body: z.intersection(z.object({ id: providerId }), providerInput),
+        body: providerWriteBody,
         response: { 201: providerOut },
       },
       handler: async ({ input, trx, event }) => {
@@ -178,8 +187,8 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       status: 201,
       schema: {
         params: wsParams,
-        body: z.strictObject({ provider: providerId }),
-        response: { 201: z.object({ token: z.string(), provider: z.string(), baseUrl: z.string() }) },
+        body: scimTokenBody,
+        response: { 201: scimTokenOut },
       },
       handler: async ({ input, trx, actor, event }) => {
         await mustFind(input.body.provider, trx);

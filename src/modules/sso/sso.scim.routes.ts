@@ -10,11 +10,11 @@
  * the RFC 7644 error fields (`schemas`, `scimType`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Transaction } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
+import { scimBody, scimIdParams, scimListQuery } from '../../contracts/sso.ts';
 import { publicRoute, type PublicCtx, type PublicRouteDef, type Schemas } from '../../http/route.ts';
 import { eventsOf, type RecordEvent } from '../identity/index.ts';
 import type { SsoRoutesDeps } from './sso.routes-common.ts';
@@ -24,9 +24,6 @@ type Trx = Transaction<Database>;
 const LIMIT = { max: 1200, timeWindow: '1 minute' };
 const BODY_LIMIT = 2 * 1024 * 1024;
 const base = '/scim/v2';
-const idParams = z.strictObject({ id: z.string().min(1).max(100) });
-const listQuery = z.record(z.string(), z.string().max(1000));
-const scimBody = z.unknown();
 
 const scimActor = (c: ScimCaller): Actor => ({
   id: `scim:${c.workspace}`,
@@ -94,7 +91,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       public: PUBLIC,
       rateLimit: LIMIT,
       audit: { action: 'scim.user.list', resource: { type: 'user' } },
-      schema: { querystring: listQuery },
+      schema: { querystring: scimListQuery },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user' });
         return send(ctx.reply, 200, await scim.users.list(c, ctx.input.query));
@@ -106,7 +103,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       public: PUBLIC,
       rateLimit: LIMIT,
       audit: { action: 'scim.user.read', resource: { type: 'user' } },
-      schema: { params: idParams },
+      schema: { params: scimIdParams },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id: ctx.input.params.id });
         return send(ctx.reply, 200, await scim.users.get(c, ctx.input.params.id));
@@ -139,7 +136,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       audit: { action: 'scim.user.update', resource: { type: 'user' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
-      schema: { params: idParams, body: scimBody },
+      schema: { params: scimIdParams, body: scimBody },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
@@ -160,7 +157,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       audit: { action: 'scim.user.update', resource: { type: 'user' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
-      schema: { params: idParams, body: scimBody },
+      schema: { params: scimIdParams, body: scimBody },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
@@ -179,7 +176,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       public: PUBLIC,
       rateLimit: LIMIT,
       audit: { action: 'scim.user.delete', resource: { type: 'user' } },
-      schema: { params: idParams },
+      schema: { params: scimIdParams },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
@@ -193,7 +190,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       public: PUBLIC,
       rateLimit: LIMIT,
       audit: { action: 'scim.group.list', resource: { type: 'scim-group' } },
-      schema: { querystring: listQuery },
+      schema: { querystring: scimListQuery },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group' });
         return send(ctx.reply, 200, await scim.groups.list(c, ctx.input.query));
@@ -205,7 +202,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       public: PUBLIC,
       rateLimit: LIMIT,
       audit: { action: 'scim.group.read', resource: { type: 'scim-group' } },
-      schema: { params: idParams },
+      schema: { params: scimIdParams },
       handler: async (ctx) => {
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id: ctx.input.params.id });
         return send(ctx.reply, 200, await scim.groups.get(c, ctx.input.params.id));
@@ -238,7 +235,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       audit: { action: 'scim.group.update', resource: { type: 'scim-group' } },
       body: 'scim',
       bodyLimit: BODY_LIMIT,
-      schema: { params: idParams, body: scimBody },
+      schema: { params: scimIdParams, body: scimBody },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id });
@@ -257,7 +254,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       public: PUBLIC,
       rateLimit: LIMIT,
       audit: { action: 'scim.group.delete', resource: { type: 'scim-group' } },
-      schema: { params: idParams },
+      schema: { params: scimIdParams },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id });

@@ -23,6 +23,14 @@ import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
 import { randomToken, sha256Hex, type IdentityModule, type RecordEvent } from '../identity/index.ts';
 import { rolesFromGroups } from './sso.accounts.ts';
+import {
+  SCIM_PATCH,
+  scimBoolish as boolish,
+  scimGroupIn as groupIn,
+  scimMemberRef as memberRef,
+  scimPatchIn as patchIn,
+  scimUserIn as userIn,
+} from '../../contracts/sso.ts';
 import * as store from './sso.store.ts';
 
 type Trx = Transaction<Database>;
@@ -30,7 +38,7 @@ type Trx = Transaction<Database>;
 export const SCIM_TOKEN_PREFIX = 'srscim_';
 export const SCIM_ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 export const SCIM_LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-export const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export { SCIM_PATCH };
 export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
@@ -40,44 +48,6 @@ export function scimError(code: ErrorCode, detail: string, scimType?: string): A
 }
 const invalid = (detail: string, scimType = 'invalidValue') => scimError('BAD_REQUEST', detail, scimType);
 const notFound = (what: string) => scimError('NOT_FOUND', `No such ${what} in this workspace.`);
-
-/** SCIM booleans: Entra ID sends "True"/"False" strings. */
-const boolish = z
-  .union([z.boolean(), z.enum(['true', 'false', 'True', 'False'])])
-  .transform((v) => String(v) === 'true' || v === true);
-const userIn = z.looseObject({
-  userName: z.string().trim().min(1).max(320),
-  externalId: z.string().trim().min(1).max(400).nullish(),
-  displayName: z.string().trim().max(200).optional(),
-  name: z.looseObject({ formatted: z.string().max(200).optional() }).optional(),
-  emails: z
-    .array(z.looseObject({ value: z.string().trim().max(320), primary: boolish.optional() }))
-    .max(20)
-    .optional(),
-  active: boolish.optional(),
-});
-const memberRef = z.looseObject({ value: z.string().min(1).max(100) });
-const groupIn = z.looseObject({
-  displayName: z.string().trim().min(1).max(400),
-  externalId: z.string().trim().min(1).max(400).nullish(),
-  members: z.array(memberRef).max(10_000).optional(),
-});
-const patchIn = z.looseObject({
-  schemas: z.array(z.string()).refine((s) => s.includes(SCIM_PATCH), 'schemas must name the PatchOp message'),
-  Operations: z
-    .array(
-      z.looseObject({
-        op: z
-          .string()
-          .transform((o) => o.toLowerCase())
-          .pipe(z.enum(['add', 'remove', 'replace'])),
-        path: z.string().max(500).optional(),
-        value: z.unknown().optional(),
-      }),
-    )
-    .min(1)
-    .max(1000),
-});
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const r = schema.safeParse(body);

@@ -10,39 +10,35 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { z } from 'zod';
+
 import { type PublicRouteDef, type Schemas } from '../../http/route.ts';
+
 import { csrfTokenFor, eventsOf, SESSION_COOKIE, type User } from '../identity/index.ts';
-import { publicProviderOut } from './sso.providers.ts';
+
+import { SESSION_COOKIE_OPTS, SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
+
 import {
+  cliChallenge,
+  cliCodeOut,
+  cliRedeemBody,
   providerParams,
+  publicProviderOut,
   returnTo,
-  SESSION_COOKIE_OPTS,
-  SSO_COOKIE,
-  SSO_COOKIE_OPTS,
-  type SsoRoutesDeps,
-} from './sso.routes-common.ts';
+  signedInOut,
+} from '../../contracts/sso.ts';
 
 const publicRoute = <S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef => def as unknown as PublicRouteDef;
 
 const wantsJson = (request: FastifyRequest) => String(request.headers.accept ?? '').includes('application/json');
 
-const cliOut = z.object({ cliCode: z.string() });
-const signedInOut = z.object({
-  user: z.object({ id: z.string(), email: z.string(), displayName: z.string() }),
-  csrfToken: z.string(),
-  strength: z.string(),
-  mfaRequired: z.boolean(),
-  returnTo: z.string(),
-});
-
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The page a browser sees at the end of a CLI sign-in: the one-time code, nothing else. */
+/** The page a browser sees at the end of a CLI sign-in: the one-time code, nothing else (no script, no style). */
 const cliPage = (code: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Strongroom sign-in</title></head>` +
-  `<body style="font-family:sans-serif;max-width:40em;margin:4em auto"><h1>Signed in</h1>` +
+  `<body><h1>Signed in</h1>` +
   `<p>Paste this code into the terminal where you ran <code>strongroom login --sso</code>:</p>` +
-  `<p style="font-size:2em;font-family:monospace" id="code">${esc(code)}</p>` +
+  `<p><code id="code">${esc(code)}</code></p>` +
   `<p>It works once, for five minutes, and only for that terminal. You may close this page.</p></body></html>`;
 
 function signedIn(
@@ -106,10 +102,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
         querystring: z.strictObject({
           returnTo,
           /** `strongroom login --sso`: base64url SHA-256 of the CLI's secret verifier. */
-          cli: z
-            .string()
-            .regex(/^[A-Za-z0-9_-]{43}$/)
-            .optional(),
+          cli: cliChallenge.optional(),
         }),
       },
       handler: async ({ request, reply, input }) =>
@@ -127,7 +120,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       schema: {
         params: providerParams,
         querystring: z.record(z.string(), z.string().max(4096)),
-        response: { 200: z.union([signedInOut, cliOut]) },
+        response: { 200: z.union([signedInOut, cliCodeOut]) },
       },
       handler: async ({ request, reply, input }) => {
         const url = new URL(sso.publicUrl() + request.url);
@@ -152,7 +145,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       schema: {
         params: providerParams,
         body: z.object({ SAMLResponse: z.string().min(1).max(400_000), RelayState: z.string().max(200).optional() }),
-        response: { 200: z.union([signedInOut, cliOut]) },
+        response: { 200: z.union([signedInOut, cliCodeOut]) },
       },
       handler: async ({ request, reply, input }) => {
         const out = await sso.finishSaml(
@@ -173,10 +166,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
       rateLimit: { max: 20, timeWindow: '1 minute' },
       audit: { action: 'sso.cli.redeem', resource: { type: 'user' } },
       schema: {
-        body: z.strictObject({
-          code: z.string().trim().min(1).max(40),
-          verifier: z.string().regex(/^[A-Za-z0-9_-]{43,128}$/),
-        }),
+        body: cliRedeemBody,
         response: { 200: signedInOut },
       },
       handler: async ({ reply, input, event }) => {

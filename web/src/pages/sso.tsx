@@ -9,7 +9,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createApi, problemError } from '../../../src/client/api.ts';
-import { ROLE_NAMES, type SsoWorkspaceSettings } from '../../../src/client/api-types.ts';
+import { ROLE_NAMES, type SsoWorkspaceSettings } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
