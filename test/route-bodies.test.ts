@@ -35,7 +35,8 @@ type Contract =
   | { kind: 'none' } // no body schema: the handler ignores a body
   | { kind: 'raw' } // application/octet-stream only
   | { kind: 'multipart' } // multipart/form-data only
-  | { kind: 'form' }; // application/x-www-form-urlencoded only, with a body schema (the SAML ACS)
+  | { kind: 'form' } // application/x-www-form-urlencoded only, with a body schema (the SAML ACS)
+  | { kind: 'scim' }; // application/scim+json or application/json, any JSON value: the handler checks the token, then the body
 
 /** `{status, code}`: decided before the handler. `handler`: the handler decides (any answer below 500). */
 type Expect = { status: number; code: string | string[] } | 'handler';
@@ -52,7 +53,7 @@ const INVALID = { status: 422, code: 'VALIDATION_FAILED' };
 const MALFORMED = { status: 400, code: 'MALFORMED_JSON' };
 /** A non-object JSON value: only a route with a body schema decides before the handler. */
 const notAnObject = (c: Contract): Expect =>
-  c.kind === 'json' ? INVALID : c.kind === 'none' ? 'handler' : UNSUPPORTED;
+  c.kind === 'json' ? INVALID : c.kind === 'none' || c.kind === 'scim' ? 'handler' : UNSUPPORTED;
 const json = (text: string) => ({ headers: { 'content-type': 'application/json' }, body: text });
 
 const CASES: BodyCase[] = [
@@ -64,7 +65,13 @@ const CASES: BodyCase[] = [
     name: 'JSON {}',
     ...json('{}'),
     expect: (c) =>
-      c.kind === 'json' ? (c.emptyObjectInvalid ? INVALID : 'handler') : c.kind === 'none' ? 'handler' : UNSUPPORTED,
+      c.kind === 'json'
+        ? c.emptyObjectInvalid
+          ? INVALID
+          : 'handler'
+        : c.kind === 'none' || c.kind === 'scim'
+          ? 'handler'
+          : UNSUPPORTED,
   },
   { name: 'empty body as application/json', ...json(''), expect: (c) => (c.kind === 'raw' ? UNSUPPORTED : MALFORMED) },
   {
@@ -74,7 +81,12 @@ const CASES: BodyCase[] = [
     expect: (c) =>
       c.kind === 'json' || c.kind === 'form' ? INVALID : c.kind === 'multipart' ? UNSUPPORTED : 'handler',
   },
-  { name: 'text/plain "x"', headers: { 'content-type': 'text/plain' }, body: 'x', expect: notAnObject },
+  {
+    name: 'text/plain "x"',
+    headers: { 'content-type': 'text/plain' },
+    body: 'x',
+    expect: (c) => (c.kind === 'scim' ? UNSUPPORTED : notAnObject(c)),
+  },
   {
     name: 'application/octet-stream bytes',
     headers: { 'content-type': 'application/octet-stream' },
@@ -219,6 +231,7 @@ function contractOf(
   if (consumes?.includes('application/octet-stream')) return { kind: 'raw' };
   if (consumes?.includes('multipart/form-data')) return { kind: 'multipart' };
   if (consumes?.includes('application/x-www-form-urlencoded')) return { kind: 'form' };
+  if (consumes?.includes('application/scim+json')) return { kind: 'scim' };
   const op = doc.paths[url.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{*}')]?.[method.toLowerCase()];
   assert.ok(op, `${key} is missing from the OpenAPI document`);
   const schema = op.requestBody?.content['application/json']?.schema;
@@ -382,6 +395,7 @@ for (const backend of BACKENDS) {
           if (slot === 'data-policies/:name') return 'no-such-policy';
           if (slot === 'uploads/:id') return live.uploadId;
           if (seg === ':provider') return 'walk-idp'; // no such sign-in provider
+          if (slot === 'Users/:id' || slot === 'Groups/:id') return '00000000-0000-4000-8000-000000000000'; // SCIM
           if (slot === 'parts/:n') return '1';
           if (slot === 'versions/:v') return String(live.version);
           if (slot === 'targets/:name') return 'no-such-target';

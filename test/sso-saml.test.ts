@@ -97,6 +97,44 @@ describe('SAML 2.0 sign-in (samlify IdP in process)', () => {
     assert.match(res.body, /WantAssertionsSigned="true"/);
   });
 
+  test('IdP metadata imported from a URL through the egress guard; refused addresses and bad answers are 4xx/502', async () => {
+    const other = await startSamlIdp({ entityId: 'https://idp2.saml.test/metadata' });
+    const served = await other.serveMetadata();
+    try {
+      const add = (extra: Record<string, unknown>) =>
+        app.asOperator(
+          '/api/v1/sso/providers',
+          jsonBody({ id: 'saml-url', kind: 'saml', displayName: 'By URL', ...extra }),
+        );
+      const blocked = await add({ metadataUrl: 'https://127.0.0.2:9/metadata' });
+      assert.equal(blocked.status, 422, blocked.body);
+      assert.equal(blocked.json<{ code: string }>().code, 'EGRESS_DENIED');
+      const plain = await add({ metadataUrl: served.url.replace('https:', 'http:') });
+      assert.equal(plain.status, 422, 'the metadata URL is https only');
+      const untrusted = await add({ metadataUrl: served.url });
+      assert.equal(untrusted.status, 502, 'TLS stays verified: an unknown certificate is refused');
+      assert.equal(untrusted.json<{ code: string }>().code, 'SSO_PROVIDER_ERROR');
+      const missing = await add({ metadataUrl: served.url.replace('/metadata', '/nothing'), caPem: served.ca });
+      assert.equal(missing.status, 502, missing.body);
+      assert.ok(!missing.body.includes('secret-remote-text'), 'no remote text is echoed');
+      assert.equal((await app.asOperator('/api/v1/sso/providers/saml-url')).status, 404, 'nothing saved');
+
+      const ok = await add({ metadataUrl: served.url, caPem: served.ca });
+      assert.equal(ok.status, 201, ok.body);
+      const p = ok.json<{ issuer: string; settings: { idpCertPem: string[]; metadataUrl: string } }>();
+      assert.equal(p.issuer, other.entityId);
+      assert.equal(p.settings.metadataUrl, served.url);
+      assert.equal(p.settings.idpCertPem.length, 1, 'the signing certificate from the metadata is pinned');
+      const spMeta = await app.req('/api/v1/auth/sso/saml-url/saml/metadata');
+      assert.equal(spMeta.status, 200);
+      assert.match(String(spMeta.headers['content-type']), /application\/samlmetadata\+xml/);
+      assert.ok(spMeta.body.includes(`${app.base}/api/v1/auth/sso/saml-url/saml/acs`));
+      assert.equal((await app.asOperator('/api/v1/sso/providers/saml-url', { method: 'DELETE' })).status, 204);
+    } finally {
+      await served.close();
+    }
+  });
+
   test('a response and assertion signed by the pinned IdP sign the person in, with the mapped role', async () => {
     const { res } = await signIn(alice);
     assert.equal(res.status, 200, res.body);

@@ -48,6 +48,8 @@ import type {
   SsoProvider,
   SsoProviderSummary,
   SsoWorkspaceSettings,
+  ScimTokenIssued,
+  SsoSignedIn,
   UnsealProgress,
   UploadSession,
   UserAttributes,
@@ -167,6 +169,10 @@ export const paths = {
   ssoSettings: (workspaceId: string) => `${wsBase(workspaceId)}/sso`,
   ssoMappings: (workspaceId: string, provider: string) => `${wsBase(workspaceId)}/sso/mappings/${enc(provider)}`,
   ssoEnforcement: (workspaceId: string) => `${wsBase(workspaceId)}/sso/enforcement`,
+  ssoScimToken: (workspaceId: string) => `${wsBase(workspaceId)}/sso/scim-token`,
+  /** Where the CLI starts single sign-on (`strongroom login --sso`): `challenge` = base64url SHA-256 of its verifier. */
+  ssoCliStart: (id: string, challenge: string) => `${API}/auth/sso/${enc(id)}/start${query({ cli: challenge })}`,
+  ssoCliRedeem: () => `${API}/auth/sso/cli/redeem`,
   /** The installation-wide trail (operators); workspace members use `auditEvents`. */
   auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
   auditTrailVerify: () => `${API}/audit/verify`,
@@ -508,6 +514,13 @@ export function createApi(t: JsonTransport) {
         }),
       setEnforcement: (workspaceId: string, enforce: boolean) =>
         t.request<{ enforce: boolean }>('PUT', p.ssoEnforcement(workspaceId), { enforce }),
+      /** A new SCIM token for the workspace (replaces any; shown once). */
+      rotateScimToken: (workspaceId: string, provider: string) =>
+        t.request<ScimTokenIssued>('POST', p.ssoScimToken(workspaceId), { provider }),
+      revokeScimToken: (workspaceId: string) => t.request<void>('DELETE', p.ssoScimToken(workspaceId)),
+      /** The CLI trades the code shown in the browser, with its verifier, for the session. */
+      redeemCli: (code: string, verifier: string) =>
+        t.request<SsoSignedIn>('POST', p.ssoCliRedeem(), { code, verifier }),
     },
     /** Retention, legal holds, termination and a person's rights (operator). */
     retention: {

@@ -113,6 +113,8 @@ export type DataPolicy = Answer<typeof policies.policyAnswer>;
 export type DataPolicySaved = Answer<typeof policies.savedPolicyAnswer>;
 export type AccessDiffRow = Answer<typeof policies.accessDiffRowOut>;
 export type DataPolicyVersion = Item<Answer<typeof policies.policyHistoryAnswer>['versions']>;
+export type ScimTokenIssued = Answer<typeof sso.scimTokenOut>;
+export type SsoSignedIn = Answer<typeof sso.signedInOut>;
 // profiling
 export type ProfileColumn = Answer<typeof profiling.profileColumnOut>;
 export type DatasetProfile = Answer<typeof profiling.datasetProfileOut>;

@@ -47,6 +47,13 @@ export const samlInput = z.strictObject({
   ...common,
   groupsClaim: claimPath.default('groups'),
   metadataXml: z.string().min(100).max(200_000).optional(),
+  /** The IdP's metadata URL: fetched once at save time through the egress guard (https, ≤ 200 KB). */
+  metadataUrl: z
+    .url({ protocol: /^https$/ })
+    .max(1000)
+    .optional(),
+  /** An extra trusted root (PEM) for the metadata URL's TLS certificate. */
+  caPem: pem.optional(),
   idpEntityId: z.string().trim().min(1).max(500).optional(),
   idpSsoUrl: z
     .url({ protocol: /^https$/ })
@@ -81,6 +88,8 @@ export const mappingsBody = z.strictObject({
 });
 export const ssoSettingsOut = z.object({
   enforce: z.boolean(),
+  /** The workspace's SCIM token, if any (never the token itself). */
+  scim: z.object({ provider: z.string(), createdAt: z.string(), baseUrl: z.string() }).nullable(),
   mappings: z.array(z.object({ provider: z.string(), group: z.string(), role: z.string() })),
   providers: z.array(publicProviderOut),
 });
@@ -103,3 +112,60 @@ export const returnTo = z
 export const providerParams = z.strictObject({ provider: providerId });
 
 export const providerWriteBody = z.intersection(z.object({ id: providerId }), providerInput);
+
+/** A new SCIM token for a workspace (replacing any), bound to one provider. */
+export const scimTokenBody = z.strictObject({ provider: providerId });
+export const scimTokenOut = z.object({ token: z.string(), provider: z.string(), baseUrl: z.string() });
+
+/** The end of a sign-in started by `strongroom login --sso`: a one-time code, no session. */
+export const cliCodeOut = z.object({ cliCode: z.string() });
+/** `strongroom login --sso`: base64url SHA-256 of the CLI's secret verifier. */
+export const cliChallenge = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+export const cliRedeemBody = z.strictObject({
+  code: z.string().trim().min(1).max(40),
+  verifier: z.string().regex(/^[A-Za-z0-9_-]{43,128}$/),
+});
+
+// ---- SCIM 2.0 (RFC 7643/7644): bodies are read by the handler (after the token check), errors carry scimType ----
+export const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export const scimIdParams = z.strictObject({ id: z.string().min(1).max(100) });
+export const scimListQuery = z.record(z.string(), z.string().max(1000));
+/** Any JSON value: the handler checks the token first, then the body (400 with `scimType`). */
+export const scimBody = z.unknown();
+/** SCIM booleans: Entra ID sends "True"/"False" strings. */
+export const scimBoolish = z
+  .union([z.boolean(), z.enum(['true', 'false', 'True', 'False'])])
+  .transform((v) => v === true || String(v).toLowerCase() === 'true');
+export const scimUserIn = z.looseObject({
+  userName: z.string().trim().min(1).max(320),
+  externalId: z.string().trim().min(1).max(400).nullish(),
+  displayName: z.string().trim().max(200).optional(),
+  name: z.looseObject({ formatted: z.string().max(200).optional() }).optional(),
+  emails: z
+    .array(z.looseObject({ value: z.string().trim().max(320), primary: scimBoolish.optional() }))
+    .max(20)
+    .optional(),
+  active: scimBoolish.optional(),
+});
+export const scimMemberRef = z.looseObject({ value: z.string().min(1).max(100) });
+export const scimGroupIn = z.looseObject({
+  displayName: z.string().trim().min(1).max(400),
+  externalId: z.string().trim().min(1).max(400).nullish(),
+  members: z.array(scimMemberRef).max(10_000).optional(),
+});
+export const scimPatchIn = z.looseObject({
+  schemas: z.array(z.string()).refine((s) => s.includes(SCIM_PATCH), 'schemas must name the PatchOp message'),
+  Operations: z
+    .array(
+      z.looseObject({
+        op: z
+          .string()
+          .transform((o) => o.toLowerCase())
+          .pipe(z.enum(['add', 'remove', 'replace'])),
+        path: z.string().max(500).optional(),
+        value: z.unknown().optional(),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});

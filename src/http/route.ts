@@ -39,11 +39,12 @@ import type { Database } from '../db/schema.ts';
  * - `json`: `application/json`, parsed and validated against `schema.body`;
  * - `octet-stream`: raw bytes, handed to the handler as the request stream (`request.body`), never buffered;
  * - `multipart`: `multipart/form-data`, read by the handler (`request.parts()`);
- * - `form`: `application/x-www-form-urlencoded`, parsed to an object by a parser its module's scope registers (the SAML ACS);
+ * - `form`: `application/x-www-form-urlencoded`, parsed to an object (the SAML ACS);
+ * - `scim`: `application/scim+json` or `application/json`, parsed as JSON (SCIM clients send either);
  * - `none`: no body at all.
  * Unset: `json` when the schema has a body, else `none`.
  */
-export type BodyKind = 'json' | 'octet-stream' | 'multipart' | 'form' | 'none';
+export type BodyKind = 'json' | 'octet-stream' | 'multipart' | 'form' | 'scim' | 'none';
 
 /** The media types each body kind accepts. */
 export const BODY_MEDIA_TYPES: Readonly<Record<BodyKind, readonly string[]>> = {
@@ -51,6 +52,7 @@ export const BODY_MEDIA_TYPES: Readonly<Record<BodyKind, readonly string[]>> = {
   'octet-stream': ['application/octet-stream'],
   multipart: ['multipart/form-data'],
   form: ['application/x-www-form-urlencoded'],
+  scim: ['application/scim+json', 'application/json'],
   none: [],
 };
 
@@ -204,6 +206,7 @@ export interface PublicRouteDef<S extends Schemas = Schemas> {
   schema: S;
   allowSealed?: boolean;
   body?: BodyKind;
+  bodyLimit?: number;
   rateLimit?: RateLimit;
   /** The event every attempt records: its action and the resource it names (the handler may refine both). */
   audit?: { action: string; resource: ResourceRef };

@@ -38,7 +38,7 @@ import { queryRoutes, type QueryService } from '../modules/query/index.ts';
 import { profilingRoutes, type ProfilingService } from '../modules/profiling/index.ts';
 import { policiesRoutes, type PoliciesService } from '../modules/policies/index.ts';
 import { backupsRoutes, type BackupsService } from '../modules/backups/index.ts';
-import { ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
+import { scimRoutes, ssoPublicRoutes, ssoRoutes, type SsoModule } from '../modules/sso/index.ts';
 import { retentionRoutes, type RetentionService } from '../modules/retention/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import fastifyCookie from '@fastify/cookie';
@@ -222,16 +222,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     pipeline,
   );
   registerRoutes(fastify, ssoRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
-  // Single sign-on's public routes: rate limited per address; the SAML ACS takes an HTML form post.
-  await fastify.register(async (scope) => {
-    scope.addHook('onRequest', scope.rateLimit({ max: 300, timeWindow: '1 minute' }));
-    scope.addContentTypeParser(
-      'application/x-www-form-urlencoded',
-      { parseAs: 'string', bodyLimit: 512 * 1024 },
-      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
-    );
-    registerRoutes(scope, ssoPublicRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
-  });
+  registerRoutes(fastify, ssoPublicRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
+  registerRoutes(fastify, scimRoutes({ sso: deps.sso, audit: deps.audit }), pipeline);
   registerRoutes(fastify, retentionRoutes({ retention: deps.retention }), pipeline);
   registerRoutes(fastify, networkAllowlistRoutes(networkLists), pipeline);
   registerRoutes(

@@ -63,6 +63,12 @@ function implicitResource(kind: 'workspace' | 'self' | 'system', request: Fastif
  */
 export async function registerPipeline(app: FastifyInstance, deps: Pick<PipelineDeps, 'audit'>): Promise<void> {
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  // `form`: an HTML form post (the SAML ACS) as a plain object of its fields (own properties only).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  // `scim`: SCIM clients send their JSON as application/scim+json; parsed like application/json.
+  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   await app.register(multipart, {
     limits: { fields: 40, fieldSize: 8192, fieldNameSize: 64, files: 1, parts: 41, headerPairs: 20 },
   });
@@ -96,6 +102,7 @@ export function registerRoutes(
         url: def.url,
         schema: def.schema,
         ...body.hooks,
+        ...(def.bodyLimit !== undefined ? { bodyLimit: def.bodyLimit } : {}),
         config: {
           access: {
             public: def.public,

@@ -20,6 +20,7 @@ import { UsersPage } from './pages/users.tsx';
 import { AccountPage } from './pages/account.tsx';
 import { SecurityPage } from './pages/security.tsx';
 import { TasksPage } from './pages/tasks.tsx';
+import { SsoPage } from './pages/sso.tsx';
 import { QueryPage } from './pages/query-page.tsx';
 import { PoliciesPage } from './pages/policies.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
@@ -46,6 +47,8 @@ function pageFor(segments: string[]) {
       return single ? <TasksPage /> : undefined;
     case 'users':
       return single ? <UsersPage /> : undefined;
+    case 'sso':
+      return single ? <SsoPage /> : undefined;
     case 'account':
       return single ? <AccountPage /> : undefined;
     case 'signin':

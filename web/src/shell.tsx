@@ -25,6 +25,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: 'tasks', label: 'Tasks', show: can.audit },
     { key: 'users', label: 'Users & roles', show: can.admin },
     { key: 'policies', label: 'Data policies', show: can.readPolicies },
+    { key: 'sso', label: 'Single sign-on', show: can.admin },
     { key: 'rules', label: 'Access rules', show: can.audit },
     { key: 'account', label: 'Your account', show: true },
   ];

@@ -31,6 +31,8 @@ export interface SsoTables {
     request_id: string | null;
     return_to: string;
     link_user_id: string | null;
+    /** Migration 0022: SHA-256 (base64url) of a CLI sign-in's verifier. */
+    cli_challenge: ColumnType<string | null, string | null | undefined, string | null>;
     created_at: Created;
     expires_at: Ts;
     used_at: TsNull;
@@ -41,5 +43,41 @@ export interface SsoTables {
     workspace_id: string;
     enforce_sso: boolean;
     updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
+  };
+  /** Migration 0022: SCIM provisioning. */
+  scim_tokens: {
+    workspace_id: string;
+    provider_id: string;
+    token_hash: string;
+    created_by: string;
+    created_at: Created;
+  };
+  scim_users: {
+    workspace_id: string;
+    user_id: string;
+    user_name: string;
+    external_id: string | null;
+    active: ColumnType<boolean, boolean | undefined, boolean>;
+    created_at: Created;
+    updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
+  };
+  scim_groups: {
+    id: string;
+    workspace_id: string;
+    display_name: string;
+    external_id: string | null;
+    created_at: Created;
+    updated_at: ColumnType<Date, string | Date | undefined, string | Date>;
+  };
+  scim_group_members: { group_id: string; user_id: string };
+  /** A CLI sign-in's session, sealed (sso_cli_handoffs/session_sealed/<code hash>), taken once. */
+  sso_cli_handoffs: {
+    code_hash: string;
+    challenge: string;
+    session_sealed: Buffer;
+    user_id: string;
+    strength: string;
+    expires_at: Ts;
+    used_at: TsNull;
   };
 }

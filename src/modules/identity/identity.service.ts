@@ -195,6 +195,8 @@ export function createIdentityModule(deps: IdentityDeps) {
         await users.setStatus(trx, userId, 'disabled');
         await sessions.revokeUserSessions(trx, userId, now());
       },
+      /** Refuses (CONFLICT) when `userId` is the last active owner of `workspaceId` (locks the workspace row). */
+      keepAnOwner: (trx: Trx, userId: string, workspaceId: string) => users.keepAnOwner(trx, userId, [workspaceId]),
       /** Role change (never demoting a workspace's last active owner) is a privilege change: the user's sessions are revoked. */
       async setRoles(trx: Trx, workspaceId: string, userId: string, roles: Role[]): Promise<void> {
         if (!roles.includes('owner') && (await users.rolesIn(trx, userId, workspaceId)).includes('owner'))

@@ -22,5 +22,6 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'task_runs', column: 'sealed_dek', idColumn: 'id' },
   { table: 'sso_providers', column: 'secret_sealed', idColumn: 'id' },
   { table: 'sso_pending_logins', column: 'verifier_sealed', idColumn: 'state_hash' },
+  { table: 'sso_cli_handoffs', column: 'session_sealed', idColumn: 'code_hash' },
   { table: 'data_policy_keys', column: 'sealed', idColumn: 'workspace_id' },
 ];

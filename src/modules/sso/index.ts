@@ -6,3 +6,4 @@ export { SSO_COOKIE, type SsoRoutesDeps } from './sso.routes-common.ts';
 export type { Provider, ProviderInput } from './sso.providers.ts';
 export { MAX_GROUPS } from './sso.claims.ts';
 export { ssoControls, type SsoControlDeps } from './sso.posture.ts';
+export { scimRoutes } from './sso.scim.routes.ts';

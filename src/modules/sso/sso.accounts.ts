@@ -10,13 +10,16 @@
  *      account's role, whichever provider asks;
  *    - else a new account is provisioned just in time, only if the groups give it a role.
  * 3. Roles are recomputed from the groups in every workspace that maps this provider; a change
- *    goes through identity's `setRoles` (last-owner rule, every session of the user revoked).
+ *    goes through identity's `setRoles` (every session of the user revoked). A workspace's last
+ *    owner keeps the owner role whatever the groups say (recorded `denied`, reason `last-owner`);
+ *    a workspace whose SCIM client deprovisioned the user gives no role.
  *    A person left with no membership at all is refused (`no-role`) — after the removal commits.
  * 4. The session: `sso+mfa` when the IdP asserted MFA, `sso-pending-mfa` when it did not and the
  *    user has local TOTP, else `sso`.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { ANONYMOUS } from '../../core/actor.ts';
+import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
 import type { IdentityModule, RecordEvent, Strength, User } from '../identity/index.ts';
@@ -43,6 +46,22 @@ export function rolesFromGroups(mappings: readonly store.Mapping[], groups: read
   }
   for (const roles of out.values()) roles.sort();
   return out;
+}
+
+/** True when the user is the last active owner of the workspace (the row is locked). */
+async function isLastOwner(
+  deps: AccountDeps,
+  trx: Transaction<Database>,
+  userId: string,
+  ws: string,
+): Promise<boolean> {
+  try {
+    await deps.identity.users.keepAnOwner(trx, userId, ws);
+    return false;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'CONFLICT') return true;
+    throw err;
+  }
 }
 
 const sameRoles = (a: readonly Role[], b: readonly Role[]) => a.length === b.length && a.every((r, i) => r === b[i]);
@@ -135,8 +154,24 @@ export async function completeSignIn(
     if (found.refused || !found.user) return { refused: found.refused ?? 'no-role' };
     const user = found.user;
     if (user.status !== 'active') return { refused: 'account-disabled', user };
-    for (const [workspace, roles] of wanted) {
+    // A workspace whose SCIM client deprovisioned the user gives no role, whatever the groups say.
+    for (const ws of await store.scimInactiveWorkspaces(trx, user.id)) if (wanted.has(ws)) wanted.set(ws, []);
+    for (const [workspace, mapped] of wanted) {
+      let roles = mapped;
       const current = await deps.identity.users.rolesIn(user.id, workspace, trx);
+      if (current.includes('owner') && !roles.includes('owner') && (await isLastOwner(deps, trx, user.id, workspace))) {
+        // Never demote a workspace's last owner through single sign-on: keep the role, record why.
+        await record(
+          {
+            action: 'sso.membership.sync',
+            outcome: 'denied',
+            resource: { type: 'workspace', id: workspace, workspace },
+            details: { provider: p.id, user: user.id, reason: 'last-owner', roles, kept: 'owner' },
+          },
+          trx,
+        );
+        roles = [...roles, 'owner' as Role].sort();
+      }
       if (sameRoles(current, roles)) continue;
       await deps.identity.users.setRoles(trx, workspace, user.id, roles);
       await record(

@@ -114,7 +114,7 @@ export async function startFlow(
   deps: FlowDeps,
   p: Provider,
   secretSealed: Buffer | null,
-  opts: { returnTo: string; linkUserId?: string | undefined },
+  opts: { returnTo: string; linkUserId?: string | undefined; cliChallenge?: string | undefined },
 ): Promise<{ url: string; state: string }> {
   const expires = new Date(deps.now().getTime() + PENDING_TTL_MS);
   if (p.kind === 'oidc') {
@@ -135,6 +135,7 @@ export async function startFlow(
         requestId: null,
         returnTo: opts.returnTo,
         linkUserId: opts.linkUserId ?? null,
+        cliChallenge: opts.cliChallenge ?? null,
       },
       expires,
     );
@@ -152,6 +153,7 @@ export async function startFlow(
       requestId,
       returnTo: opts.returnTo,
       linkUserId: opts.linkUserId ?? null,
+      cliChallenge: opts.cliChallenge ?? null,
     },
     expires,
   );

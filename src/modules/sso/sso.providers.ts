@@ -5,7 +5,9 @@
  * - OIDC: the issuer URL (discovery), client id, optional client secret (barrier-sealed, never
  *   answered back), scopes, an optional extra trusted CA (PEM) for an IdP behind a private CA.
  * - SAML: the IdP entity id, its SSO URL (HTTP-Redirect) and pinned signing certificate(s) — or
- *   the IdP's metadata XML, from which those three are read. Signed responses AND signed
+ *   the IdP's metadata XML, or its metadata URL (fetched once, at save time, through the egress
+ *   guard; the certificates read from it are pinned, nothing is re-fetched behind the operator's
+ *   back), from which those three are read. Signed responses AND signed
  *   assertions are required unless `allowUnsignedResponse`/`allowUnsignedAssertion` is set (an
  *   explicit opt-out for IdPs that sign only one). IdP-initiated sign-in is not accepted.
  * - Both: the groups claim/attribute (a dotted path, `realm_access.roles`), required groups
@@ -32,6 +34,8 @@ export interface SamlSettings {
   idpSsoUrl: string;
   idpCertPem: string[];
   emailAttribute: string;
+  /** Where the metadata was imported from, if from a URL (for the operator's reference). */
+  metadataUrl?: string | undefined;
   allowUnsignedResponse: boolean;
   allowUnsignedAssertion: boolean;
 }
@@ -96,6 +100,7 @@ export function settingsOf(input: ProviderInput): { issuer: string; settings: Pr
       idpSsoUrl,
       idpCertPem,
       emailAttribute: input.emailAttribute,
+      ...(input.metadataUrl ? { metadataUrl: input.metadataUrl } : {}),
       allowUnsignedResponse: input.allowUnsignedResponse,
       allowUnsignedAssertion: input.allowUnsignedAssertion,
     },

@@ -5,7 +5,7 @@
  * the OIDC callback, the SAML ACS and the SP metadata. The callbacks record their own events
  * (`identity.session.create`, success or failure with the precise reason; `sso.identity.link`,
  * `sso.user.provision`, `sso.membership.sync`) like password sign-in does. Start and callbacks are
- * rate limited per address by the scope they are registered in (`ssoPublicRoutes`).
+ * rate limited per address by their declarations (`ssoPublicRoutes`).
  *
  * Declared: providers (`operator.sso-provider.*`, the operator token), a workspace's mappings and
  * enforcement (`sso.*`, owners and admins; no one maps a group to a role above their own), and
@@ -33,6 +33,8 @@ import {
   providerParams,
   returnTo,
   providerWriteBody,
+  scimTokenBody,
+  scimTokenOut,
   ssoSettingsOut,
   wsParams,
 } from '../../contracts/sso.ts';
@@ -47,6 +49,12 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
     const p = await sso.providers.find(id, trx);
     if (!p) throw new AppError('NOT_FOUND', { detail: 'No such sign-in provider.' });
     return p;
+  };
+  const scimStatus = async (ws: string) => {
+    const t = await sso.scim.tokenStatus(ws);
+    return t
+      ? { provider: t.provider, createdAt: t.createdAt.toISOString(), baseUrl: `${sso.publicUrl()}/scim/v2` }
+      : null;
   };
   return [
     route({
@@ -123,6 +131,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       schema: { params: wsParams, response: { 200: ssoSettingsOut } },
       handler: async ({ input }) => ({
         enforce: await sso.enforcement.get(input.params.ws),
+        scim: await scimStatus(input.params.ws),
         mappings: await sso.mappings.list(input.params.ws),
         providers: (await sso.providers.list()).map((p) => ({ id: p.id, kind: p.kind, displayName: p.displayName })),
       }),
@@ -166,6 +175,41 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
         event.details({ enforce: input.body.enforce });
         await sso.enforcement.set(trx, input.params.ws, input.body.enforce);
         return { enforce: input.body.enforce };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${base}/scim-token`,
+      action: 'sso.scim-token.rotate',
+      resource: 'workspace',
+      reauth: true,
+      run: 'write',
+      status: 201,
+      schema: {
+        params: wsParams,
+        body: scimTokenBody,
+        response: { 201: scimTokenOut },
+      },
+      handler: async ({ input, trx, actor, event }) => {
+        await mustFind(input.body.provider, trx);
+        const replaced = (await sso.scim.tokenStatus(input.params.ws, trx)) !== undefined;
+        event.details({ provider: input.body.provider, replaced });
+        const token = await sso.scim.rotateToken(trx, input.params.ws, input.body.provider, actor.id);
+        return { token, provider: input.body.provider, baseUrl: `${sso.publicUrl()}/scim/v2` };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: `${base}/scim-token`,
+      action: 'sso.scim-token.revoke',
+      resource: 'workspace',
+      run: 'write',
+      status: 204,
+      schema: { params: wsParams },
+      handler: async ({ input, trx, reply }) => {
+        if (!(await sso.scim.revokeToken(trx, input.params.ws)))
+          throw new AppError('NOT_FOUND', { detail: 'This workspace has no SCIM token.' });
+        return reply.code(204).send();
       },
     }),
     route({

@@ -4,11 +4,15 @@
  * responses with its own RSA key. Tests pick what it signs (response, assertion, both, neither)
  * and may change any value of the response before it is signed (audience, destination,
  * recipient, times, InResponseTo, NameID) — or the bytes after, to attack the signature.
- * Nothing listens: the SSO URL is never dialled, the test carries the messages.
+ * The SSO URL is never dialled, the test carries the messages; `serveMetadata` publishes the
+ * metadata over HTTPS on loopback (for import by URL through the egress guard).
  */
 import { randomUUID, webcrypto } from 'node:crypto';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import * as x509 from '@peculiar/x509';
+import { generateSelfSigned } from '../../../src/installation/tls.ts';
 
 // samlify's type declarations pull the browser DOM library into the program: loaded untyped.
 const require = createRequire(import.meta.url);
@@ -64,6 +68,8 @@ export interface SamlIdp {
   ssoUrl: string;
   cert: string;
   metadataXml: string;
+  /** Serves the metadata at `https://localhost:<port>/metadata` (self-signed: `ca`); other paths 404. */
+  serveMetadata(): Promise<{ url: string; ca: string; close: () => Promise<void> }>;
   /** The request id of an AuthnRequest redirect URL (HTTP-Redirect binding), parsed by samlify. */
   parseRequest(redirectUrl: string, spEntityId: string, acsUrl: string): Promise<string>;
   /** A base64 SAMLResponse answering `requestId`. */
@@ -105,6 +111,25 @@ export async function startSamlIdp(
     ssoUrl,
     cert,
     metadataXml: idp.getMetadata() as string,
+    async serveMetadata() {
+      const { cert: tlsCert, key: tlsKey } = await generateSelfSigned();
+      const xml = idp.getMetadata() as string;
+      const server = https.createServer({ cert: tlsCert, key: tlsKey }, (req, res) => {
+        if (req.url === '/metadata') res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(xml);
+        else res.writeHead(404, { 'content-type': 'text/plain' }).end('<secret-remote-text/>');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      return {
+        url: `https://localhost:${port}/metadata`,
+        ca: tlsCert,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      };
+    },
     async parseRequest(redirectUrl, spEntityId, acsUrl) {
       const url = new URL(redirectUrl);
       const query = Object.fromEntries(url.searchParams);

@@ -7,11 +7,10 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
-import { passwordProblem } from '../lib/password-rules.ts';
 import { navigate } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
-import { Badge, ConfirmDialog, Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
-import { PasswordChecklist } from '../ui/password-rules.tsx';
+import { Badge, ConfirmDialog, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
+import { PasswordField } from '../ui/password-field.tsx';
 import { useReauth } from '../ui/reauth.tsx';
 import { MfaEnrol, RecoveryCodes } from './mfa-enrol.tsx';
 
@@ -44,20 +43,14 @@ export function PasswordSection() {
       <Problem error={change.error} />
       <FieldErrors error={change.error}>
         <form onSubmit={submit} aria-label="Change password">
-          <Field label="New password" path="/password" check={passwordProblem(password, ctx)}>
-            {(id) => (
-              <input
-                id={id}
-                className={ui.input}
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-                required
-              />
-            )}
-          </Field>
-          <PasswordChecklist password={password} {...ctx} />
+          <PasswordField
+            label="New password"
+            path="/password"
+            purpose="new"
+            value={password}
+            onChange={setPassword}
+            rules={ctx}
+          />
           <button className={`${ui.button} ${ui.primary}`} disabled={change.isPending}>
             Change password
           </button>

@@ -6,11 +6,10 @@
  */
 import { useState, type FormEvent } from 'react';
 import { api } from '../lib/api.ts';
-import { passwordProblem } from '../lib/password-rules.ts';
 import { useSession } from '../lib/session.tsx';
 import { Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
 import { Logo } from '../ui/logo.tsx';
-import { PasswordChecklist } from '../ui/password-rules.tsx';
+import { PasswordField } from '../ui/password-field.tsx';
 import css from './signin.module.css';
 
 export function FirstRun({ onSignIn }: { onSignIn: () => void }) {
@@ -102,20 +101,14 @@ export function FirstRun({ onSignIn }: { onSignIn: () => void }) {
               />
             )}
           </Field>
-          <Field label="Password" path="/password" check={passwordProblem(password, ctx)}>
-            {(id) => (
-              <input
-                id={id}
-                className={ui.input}
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-                required
-              />
-            )}
-          </Field>
-          <PasswordChecklist password={password} email={email} displayName={displayName} mfa={false} />
+          <PasswordField
+            label="Password"
+            path="/password"
+            purpose="new"
+            value={password}
+            onChange={setPassword}
+            rules={ctx}
+          />
         </FieldErrors>
         <button
           className={`${ui.button} ${ui.primary}`}

@@ -10,6 +10,7 @@ import { api } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
 import { Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
 import { Logo } from '../ui/logo.tsx';
+import { PasswordField } from '../ui/password-field.tsx';
 import css from './signin.module.css';
 
 export function SignIn() {
@@ -91,19 +92,13 @@ export function SignIn() {
                   />
                 )}
               </Field>
-              <Field label="Password" path="/password">
-                {(id) => (
-                  <input
-                    id={id}
-                    className={ui.input}
-                    type="password"
-                    autoComplete="current-password"
-                    value={password}
-                    onChange={(e) => setPassword(e.target.value)}
-                    required
-                  />
-                )}
-              </Field>
+              <PasswordField
+                label="Password"
+                path="/password"
+                purpose="current"
+                value={password}
+                onChange={setPassword}
+              />
             </>
           ) : (
             <>

@@ -17,6 +17,7 @@ import {
   Problem,
   ui,
 } from '../ui/components.tsx';
+import { PasswordField } from '../ui/password-field.tsx';
 import { AttributesDialog, useMemberActions } from './user-admin.tsx';
 
 const ROLE_HELP: Record<string, string> = {
@@ -71,23 +72,15 @@ function CreateUser({ ws, onDone }: { ws: string; onDone: () => void }) {
               />
             )}
           </Field>
-          <Field
+          <PasswordField
             label="First password"
             path="/password"
+            purpose="new"
             help="Share it privately; long passphrases are best (15 characters or more). Owners and admins must add MFA at first sign-in."
-          >
-            {(id) => (
-              <input
-                id={id}
-                className={ui.input}
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-                required
-              />
-            )}
-          </Field>
+            value={password}
+            onChange={setPassword}
+            rules={{ email, displayName, mfa: false }}
+          />
           <Field label="Role" path="/role" help={ROLE_HELP[role]}>
             {(id) => (
               <select id={id} className={ui.select} value={role} onChange={(e) => setRole(e.target.value)}>

@@ -59,6 +59,12 @@ export const icons = {
       <path d="M2.5 20c.8-3.5 3.4-5.5 6.5-5.5s5.7 2 6.5 5.5M16 4.5a3.5 3.5 0 0 1 0 7M18 14.5c1.9.6 3.1 2.5 3.5 5.5" />
     </svg>
   ),
+  sso: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <circle cx="8" cy="12" r="3.5" />
+      <path d="M11.5 12H21M18 12v3M15 12v2" />
+    </svg>
+  ),
   rules: (c: string | undefined) => (
     <svg className={c} {...common}>
       <path d="M12 3l8 3v6c0 4.5-3.4 8-8 9-4.6-1-8-4.5-8-9V6z" />

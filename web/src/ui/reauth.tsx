@@ -7,6 +7,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { ApiError, api } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
 import { Dialog, Field, Problem, ui } from './components.tsx';
+import { PasswordField } from './password-field.tsx';
 
 export function useReauth() {
   const { me } = useSession();
@@ -61,20 +62,7 @@ export function useReauth() {
           {me?.user.mfaEnabled ? ' and a code from your authenticator' : ''}. It stays confirmed for 5 minutes.
         </p>
         <Problem error={error} />
-        <Field label="Your password">
-          {(id) => (
-            <input
-              id={id}
-              className={ui.input}
-              type="password"
-              autoComplete="current-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              required
-              autoFocus
-            />
-          )}
-        </Field>
+        <PasswordField label="Your password" purpose="current" value={password} onChange={setPassword} autoFocus />
         {me?.user.mfaEnabled ? (
           <Field label="Authenticator code">
             {(id) => (
