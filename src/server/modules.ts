@@ -234,7 +234,8 @@ export async function buildModules(
     barrier,
     keys,
     openDrive: (ws, name) => drives.open(ws, name),
-    owner: `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}`,
+    owner: leases.owner,
+    isDeadOwner: (o) => leases.isDead(o),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const retention = createRetentionService({

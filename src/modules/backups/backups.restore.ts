@@ -4,7 +4,9 @@
  *
  * - `<home>/RESTORE-IN-PROGRESS` is written first and removed last; `strongroom serve` refuses a
  *   data directory that has it. A restore killed at any point is unusable-and-said-so, never
- *   half-restored-and-serving; the rows themselves load in one transaction.
+ *   half-restored-and-serving; the rows themselves load in one transaction. Restoring again into
+ *   the same (PGlite) directory first removes what the killed one left (only the files a restore
+ *   creates), so the outcome is all or nothing: the old state (no installation) or the new one.
  * - With the recovery key, the keyring carried in the manifest is sealed under a NEW root key
  *   (a file in the new data directory); the old root key is not needed.
  * - Before anything can serve, every shred-ledger entry (the target's and the backup's own) is
@@ -116,6 +118,15 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
   }
   checkManifestMac(manifest, dek);
 
+  // A restore that was killed (its marker still there) left only files a restore creates: they
+  // go, and this restore starts over. A PostgreSQL target it began to fill must be recreated.
+  if (existsSync(path.join(home, RESTORE_MARKER))) {
+    if (input.databaseUrl)
+      throw new AppError('CONFLICT', {
+        detail: `An earlier restore into ${home} did not finish: drop and recreate the PostgreSQL database, remove ${path.join(home, RESTORE_MARKER)}, then restore again.`,
+      });
+    await discardFailedRestore(home);
+  }
   if (existsSync(path.join(home, 'db')) || existsSync(path.join(home, 'root.key')))
     throw new AppError('CONFLICT', {
       detail: `${home} already holds an installation: restore into a new data directory.`,

@@ -25,7 +25,7 @@ import type { Database } from '../../db/schema.ts';
 import { createAuditModule } from '../audit/index.ts';
 import { createKeysService, type KeysService } from '../keys/index.ts';
 import { createBackupSecret, ledgerMac } from '../keys/index.ts';
-import { newBackupId, type Manifest } from './backups.manifest.ts';
+import { MANIFEST_KEY, OBJECT_KEY, newBackupId, type Manifest } from './backups.manifest.ts';
 import { checkManifestMac, loadBackup, readManifest } from './backups.reader.ts';
 import { planRotation } from './backups.rotation.ts';
 import * as store from './backups.store.ts';
@@ -38,8 +38,10 @@ export interface BackupsDeps {
   keys: KeysService;
   /** Opens a workspace's drive (the drives module). */
   openDrive: (workspaceId: string, drive: string) => Promise<BlobDriver>;
-  /** Who holds leases (instance id and pid). */
+  /** Who holds leases (the lease holder's owner string: instance id, pid, boot id). */
   owner: string;
+  /** True when a lease owner is certainly not running any more (a crashed predecessor). */
+  isDeadOwner?: (owner: string | null) => boolean;
   now?: () => Date;
 }
 
@@ -122,6 +124,13 @@ export function createBackupsService(deps: BackupsDeps) {
         lease: deps.owner,
         leaseUntil: new Date(createdAt.getTime() + LEASE_MS),
       });
+      // Renewed while the snapshot streams (on PGlite the renewal waits for the snapshot's connection).
+      const renew = setInterval(() => {
+        store
+          .renewLease(db, id, deps.owner, new Date(now().getTime() + LEASE_MS))
+          .catch(() => undefined); // a hiccup: the lease still has two thirds of its time
+      }, LEASE_MS / 3);
+      renew.unref();
       try {
         const manifest = await writeBackup({
           db,
@@ -138,9 +147,12 @@ export function createBackupsService(deps: BackupsDeps) {
         await service.syncLedger().catch(() => undefined);
         return manifest;
       } catch (err) {
+        clearInterval(renew);
         await store.markFailed(db, id, err instanceof AppError ? err.code : 'FAILED');
+        await service.cleanup().catch(() => undefined);
         throw err;
       } finally {
+        clearInterval(renew);
         rk?.fill(0);
         await driver.close();
       }
@@ -315,6 +327,45 @@ export function createBackupsService(deps: BackupsDeps) {
     },
 
     failExpired: () => store.failExpired(db, now()),
+
+    /**
+     * After a crash: a `running` backup whose lease expired or whose process is provably dead is
+     * marked `failed`; then the objects of every failed backup (a partial `data.sro`, a driver's
+     * temp file, a manifest) are deleted from its target, once (`deleted_at`). A live backup is
+     * never touched. Deleting a missing object is not an error, so a retry is harmless.
+     */
+    async cleanup(): Promise<{ interrupted: number; cleaned: number; failed: number }> {
+      let interrupted = 0;
+      for (const r of await store.runningBackups(db)) {
+        const expired = r.lease_expires_at !== null && new Date(r.lease_expires_at).getTime() < now().getTime();
+        if ((expired || deps.isDeadOwner?.(r.lease_owner)) && (await store.failInterrupted(db, r.id, r.lease_owner)))
+          interrupted++;
+      }
+      let cleaned = 0;
+      let failed = 0;
+      const targets = new Map((await store.listTargets(db)).map((t) => [t.name, t]));
+      for (const r of await store.failedNotCleaned(db)) {
+        const t = targets.get(r.target);
+        if (!t) {
+          await store.markCleaned(db, r.id); // its target is gone, and with it anything to remove
+          continue;
+        }
+        try {
+          const driver = await deps.openDrive(t.workspace_id, t.drive);
+          try {
+            await driver.delete(`${t.prefix}/${r.id}/${MANIFEST_KEY}`);
+            await driver.delete(`${t.prefix}/${r.id}/${OBJECT_KEY}`);
+          } finally {
+            await driver.close();
+          }
+          await store.markCleaned(db, r.id);
+          cleaned++;
+        } catch {
+          failed++; // the target is unreachable: the next run tries again
+        }
+      }
+      return { interrupted, cleaned, failed };
+    },
     db,
   };
   return service;

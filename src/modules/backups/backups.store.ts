@@ -89,6 +89,50 @@ export async function failExpired(db: Db, now: Date): Promise<string[]> {
   return r.map((x) => x.id);
 }
 
+/** Running backups with their leases (the cleanup decides which holders are gone). */
+export async function runningBackups(db: Db) {
+  return db
+    .selectFrom('backups')
+    .select(['id', 'lease_owner', 'lease_expires_at'])
+    .where('state', '=', 'running')
+    .execute();
+}
+
+/** Fails one running backup whose process stopped (a no-op if it finished meanwhile). */
+export async function failInterrupted(db: Db, id: string, owner: string | null): Promise<boolean> {
+  let q = db
+    .updateTable('backups')
+    .set({ state: 'failed', error: 'interrupted (its process stopped before the manifest was written)' })
+    .where('id', '=', id)
+    .where('state', '=', 'running');
+  q = owner === null ? q.where('lease_owner', 'is', null) : q.where('lease_owner', '=', owner);
+  return (await q.returning('id').executeTakeFirst()) !== undefined;
+}
+
+export async function renewLease(db: Db, id: string, owner: string, until: Date): Promise<void> {
+  await db
+    .updateTable('backups')
+    .set({ lease_expires_at: until })
+    .where('id', '=', id)
+    .where('state', '=', 'running')
+    .where('lease_owner', '=', owner)
+    .execute();
+}
+
+/** Failed backups whose objects on the target were not removed yet (`deleted_at` marks the removal). */
+export async function failedNotCleaned(db: Db) {
+  return db
+    .selectFrom('backups')
+    .select(['id', 'target'])
+    .where('state', '=', 'failed')
+    .where('deleted_at', 'is', null)
+    .execute();
+}
+
+export async function markCleaned(db: Db, id: string): Promise<void> {
+  await db.updateTable('backups').set({ deleted_at: new Date() }).where('id', '=', id).execute();
+}
+
 export async function markVerified(db: Db, id: string, ok: boolean, ms: number, error: string | null) {
   await db
     .updateTable('backups')
