@@ -3,12 +3,12 @@
  * is made by migrating the newest migration down, then the server starts.
  * - no backup target: the migration runs, the skip and its reason are logged and audited;
  * - a target: a `pre-migration` backup is taken first (logged, listed, audited), then the migration;
- * - the backup fails (the target's directory is gone): the server refuses to start and the
+ * - the backup fails (the target's directory is a file): the server refuses to start and the
  *   database is NOT migrated; STRONGROOM_PRE_MIGRATION_BACKUP=off migrates anyway, audited as an
  *   override.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
@@ -104,6 +104,7 @@ test('a backup before every migration: skipped without a target, taken with one,
   await downgrade(home);
   const driveDir = path.join(home, 'drives', 'default', 'default');
   await rename(driveDir, `${driveDir}.away`);
+  await writeFile(driveDir, 'not a directory'); // every write under the drive fails
   const refused = runCli(['serve'], env);
   assert.notEqual(refused.status, 0);
   assert.match(refused.stdout + refused.stderr, /backup before migrating .* failed: .*NOT migrated/);
@@ -117,5 +118,6 @@ test('a backup before every migration: skipped without a target, taken with one,
   tail = runCli(['audit', 'tail', '-n', '50'], env).stdout;
   assert.match(tail, /"override":true/);
   await stop(serve);
+  await rm(driveDir);
   await rename(`${driveDir}.away`, driveDir);
 });

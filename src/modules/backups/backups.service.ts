@@ -384,6 +384,9 @@ async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysServ
     try {
       await migrateTo(scratch.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
       const loaded = await loadBackup(src, manifest, dek, scratch.db);
+      // A backup of an older schema (a pre-migration backup) is checked as a restore would use
+      // it: brought to this build's schema first (migrations add; the loaded rows stay as they were).
+      await migrateToLatest(scratch.db as Kysely<unknown>);
       const audit = createAuditModule({ db: scratch.db, barrier: createBarrier(), logDir: path.join(dir, 'logs') });
       const report = await audit.verify();
       const chainProblems = report.problems.filter((p) => p.kind !== 'export-mismatch');
@@ -401,7 +404,6 @@ async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysServ
         throw new AppError('BACKUP_INVALID', {
           detail: 'The root key provider gave no key to open the backup keyring.',
         });
-      await migrateToLatest(scratch.db as Kysely<unknown>);
       return { tables: loaded.tables, rows: loaded.rows, auditHead: manifest.auditHead };
     } finally {
       await scratch.close();
