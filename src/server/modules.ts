@@ -178,6 +178,7 @@ export async function buildModules(
     audit: auditModule,
     vault,
     drives,
+    later: () => ({ backups, retention }),
     installationId: await instanceId(config.STRONGROOM_HOME),
     ...(opts.now ? { now: opts.now } : {}),
   });

@@ -1,7 +1,9 @@
 /**
  * Builds the posture module with the controls of every module that exists today, and the audit
- * streamer with the sinks the operator configured. Modules that land later (backups, SSO)
- * register their controls here: `registry.register('<module>', <module>Controls(...))`.
+ * streamer with the sinks the operator configured. Modules that land later (SSO …) register
+ * their controls here: `registry.register('<module>', <module>Controls(...))`. Backups and
+ * retention are built after the posture module: their controls reach them through `later`,
+ * which is filled in before any posture run.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +19,9 @@ import {
   type AuditSink,
   type AuditStreamer,
 } from '../modules/audit/index.ts';
+import { backupsControls, type BackupsStatus } from '../modules/backups/index.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
+import { retentionControls, type RetentionPostureDeps } from '../modules/retention/index.ts';
 import type { KeysService } from '../modules/keys/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import {
@@ -79,6 +83,11 @@ export function buildPosture(
     audit: AuditModule;
     vault: VaultService;
     drives: DrivesService;
+    /** Modules built after this one (resolved when a control runs). */
+    later: () => {
+      backups: { status(at: Date): Promise<BackupsStatus> };
+      retention: RetentionPostureDeps;
+    };
     installationId: string;
     now?: () => Date;
   },
@@ -125,6 +134,8 @@ export function buildPosture(
       openDrive: (ws, name) => d.drives.open(ws, name),
     }),
   );
+  registry.register('backups', backupsControls({ status: (at) => d.later().backups.status(at) }));
+  registry.register('retention', retentionControls({ show: () => d.later().retention.show() }));
   const posture = createPostureService({
     db,
     registry,

@@ -241,26 +241,38 @@ export function createBackupsService(deps: BackupsDeps) {
     },
 
     /** Freshness: the newest verified backup against the recovery objective. */
-    async status() {
+    async status(at: Date = now()) {
       const s = await store.readSettings(db);
       const rows = await store.listBackups(db);
+      const targets = (await store.listTargets(db)).length;
       const newest = rows.find((r) => r.state === 'complete');
       const verified = rows.find((r) => r.state === 'complete' && r.verify_ok === true);
       const lastDrill = rows
         .filter((r) => r.verified_at)
         .sort((a, b) => +new Date(b.verified_at!) - +new Date(a.verified_at!))[0];
-      const ageHours = verified ? (now().getTime() - new Date(verified.created_at).getTime()) / 3_600_000 : undefined;
+      const ageHours = verified ? (at.getTime() - new Date(verified.created_at).getTime()) / 3_600_000 : undefined;
       const drillFailed = lastDrill !== undefined && lastDrill.verify_ok === false;
       return {
         objectiveHours: s.objective_hours,
         ...(newest ? { newestBackup: new Date(newest.created_at).toISOString() } : {}),
         ...(verified ? { newestVerified: new Date(verified.created_at).toISOString() } : {}),
         ...(lastDrill
-          ? { lastDrill: { id: lastDrill.id, ok: lastDrill.verify_ok === true, ms: lastDrill.verify_ms ?? 0 } }
+          ? {
+              lastDrill: {
+                id: lastDrill.id,
+                ok: lastDrill.verify_ok === true,
+                ms: lastDrill.verify_ms ?? 0,
+                at: new Date(lastDrill.verified_at!).toISOString(),
+                ...(lastDrill.verify_error ? { error: lastDrill.verify_error } : {}),
+              },
+            }
           : {}),
         stale: ageHours === undefined || ageHours > s.objective_hours,
         drillFailed,
         recoveryKeyExported: s.recovery_key_exported_at !== null,
+        targets,
+        scheduleHourUtc: s.schedule_hour_utc,
+        drillWeekday: s.drill_weekday,
       };
     },
 
