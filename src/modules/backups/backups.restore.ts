@@ -24,6 +24,7 @@ import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { createRootKeyProvider } from '../../adapters/keys/index.ts';
 import { createBarrier } from '../../core/crypto/barrier.ts';
 import { bindEncryptor } from '../../core/crypto/encryptor.ts';
+import { combineShares } from '../../core/crypto/shamir.ts';
 import { AppError } from '../../core/errors.ts';
 import { openDatabase, type DatabaseSpec } from '../../db/database.ts';
 import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
@@ -43,7 +44,8 @@ export interface RestoreInput {
   home: string;
   /** An empty PostgreSQL database; absent: PGlite in `<home>/db`. */
   databaseUrl?: string | undefined;
-  key: { rootKeyFile: string } | { recoveryKey: string };
+  /** The old root key file, the recovery key (`srr_…`) or at least a threshold of its Shamir shares. */
+  key: { rootKeyFile: string } | { recoveryKey: string } | { recoveryShares: string[] };
   /** Who restores (the audit actor). */
   actor?: string;
 }
@@ -107,7 +109,11 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
         throw new AppError('VALIDATION_FAILED', { detail: 'The root key file must hold 32 bytes.' });
       dek = unwrapBackupKey(rootKey, 'root', manifest.id, Buffer.from(manifest.keys.root, 'base64'));
     } else {
-      recovery = parseRecoveryKey(input.key.recoveryKey);
+      if ('recoveryShares' in input.key) {
+        if (!manifest.keys.recoveryCommitment)
+          throw invalid('This backup was taken before the recovery key existed: restore it with the root key.');
+        recovery = await combineShares(input.key.recoveryShares, Buffer.from(manifest.keys.recoveryCommitment, 'hex'));
+      } else recovery = parseRecoveryKey(input.key.recoveryKey);
       if (!manifest.keys.recovery || !manifest.keys.keyringRecovery)
         throw invalid('This backup was taken before the recovery key existed: restore it with the root key.');
       dek = unwrapBackupKey(recovery, 'recovery', manifest.id, Buffer.from(manifest.keys.recovery, 'base64'));

@@ -21,6 +21,9 @@ const targetBody = z.strictObject({
 const idParams = z.strictObject({ id: backupIdSchema });
 const nameParams = z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/) });
 const createBody = z.strictObject({ target: z.string().max(40).optional() }).default({});
+const sharesBody = z
+  .strictObject({ shares: z.number().int().min(2).max(16), threshold: z.number().int().min(2).max(16) })
+  .refine((b) => b.threshold <= b.shares, { message: 'the threshold cannot exceed the number of shares', path: ['threshold'] });
 const BACKUPS = { type: 'backup', id: 'all' } as const;
 
 export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDef[] {
@@ -172,6 +175,21 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
         event.resource({ type: 'backup-recovery-key', id: 'recovery' });
         void reply.header('cache-control', 'no-store');
         return commit(async (trx) => backups.exportRecoveryKey(trx));
+      },
+    }),
+    // The same key as Shamir shares instead (any `threshold` of them restore a backup).
+    route({
+      method: 'POST',
+      url: '/api/v1/backups/recovery-key/shares',
+      action: 'backups.recovery-key.export',
+      resource: 'system',
+      run: 'explicit',
+      schema: { body: sharesBody },
+      handler: async ({ input, event, commit, reply }) => {
+        event.resource({ type: 'backup-recovery-key', id: 'recovery' });
+        event.details({ shares: input.body.shares, threshold: input.body.threshold });
+        void reply.header('cache-control', 'no-store');
+        return commit(async (trx) => backups.exportRecoveryShares(trx, input.body));
       },
     }),
   ];

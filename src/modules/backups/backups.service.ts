@@ -19,6 +19,7 @@ import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { createBarrier, type Barrier } from '../../core/crypto/barrier.ts';
 import { bindEncryptor } from '../../core/crypto/encryptor.ts';
 import { AppError } from '../../core/errors.ts';
+import { splitSecret } from '../../core/crypto/shamir.ts';
 import { openDatabase } from '../../db/database.ts';
 import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
 import type { Database } from '../../db/schema.ts';
@@ -84,6 +85,24 @@ export function createBackupsService(deps: BackupsDeps) {
     return s.recovery_key_sealed
       ? settingsKey(barrier, 'recovery_key_sealed').open(Buffer.from(s.recovery_key_sealed), '1')
       : undefined;
+  }
+
+  /** The one export of the recovery key: sealed here, handed out once by `give`. */
+  async function newRecoveryKey<R>(trx: Kysely<Database>, give: (key: Buffer) => Promise<R>): Promise<R> {
+    const s = await store.readSettings(trx);
+    if (s.recovery_key_exported_at)
+      throw new AppError('CONFLICT', { detail: 'The recovery key was already exported; it is never shown twice.' });
+    const key = createBackupSecret();
+    try {
+      const out = await give(key);
+      await store.updateSettings(trx, {
+        recovery_key_sealed: settingsKey(barrier, 'recovery_key_sealed').seal(key, '1'),
+        recovery_key_exported_at: now(),
+      });
+      return out;
+    } finally {
+      key.fill(0);
+    }
   }
 
   const service = {
@@ -278,19 +297,23 @@ export function createBackupsService(deps: BackupsDeps) {
 
     /** Creates the recovery key and returns it ONCE; a second export is refused. */
     async exportRecoveryKey(trx: Kysely<Database> = db): Promise<{ recoveryKey: string }> {
-      const s = await store.readSettings(trx);
-      if (s.recovery_key_exported_at)
-        throw new AppError('CONFLICT', { detail: 'The recovery key was already exported; it is never shown twice.' });
-      const key = createBackupSecret();
-      try {
-        await store.updateSettings(trx, {
-          recovery_key_sealed: settingsKey(barrier, 'recovery_key_sealed').seal(key, '1'),
-          recovery_key_exported_at: now(),
-        });
-        return { recoveryKey: `srr_${key.toString('base64url')}` };
-      } finally {
-        key.fill(0);
-      }
+      return newRecoveryKey(trx, async (key) => ({ recoveryKey: `srr_${key.toString('base64url')}` }));
+    },
+
+    /**
+     * Creates the recovery key and returns it ONCE as Shamir shares (core/crypto/shamir.ts, the
+     * same scheme as the root key's unseal shares): any `threshold` of them restore a backup.
+     * The key itself is never shown; every backup's manifest carries its commitment, which
+     * checks the shares' result at restore.
+     */
+    async exportRecoveryShares(
+      trx: Kysely<Database>,
+      split: { shares: number; threshold: number },
+    ): Promise<{ shares: string[]; threshold: number }> {
+      return newRecoveryKey(trx, async (key) => {
+        const r = await splitSecret(key, split);
+        return { shares: r.shares, threshold: split.threshold };
+      });
     },
 
     /** Copies every destroyed workspace key into the ledger (MAC'd) and the ledger onto every target. */
