@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { route, type RouteDef } from '../../http/route.ts';
+import { systemRead, systemRemove } from '../../http/system-routes.ts';
 import { backupIdSchema } from './backups.manifest.ts';
 import type { BackupsService } from './backups.service.ts';
 
@@ -28,20 +29,18 @@ const BACKUPS = { type: 'backup', id: 'all' } as const;
 
 export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDef[] {
   return [
-    route({
-      method: 'GET',
+    systemRead({
       url: '/api/v1/backups/targets',
       action: 'backups.target.list',
-      resource: 'system',
-      run: 'read',
-      schema: {},
-      handler: async ({ event }) => {
-        event.resource(BACKUPS);
-        const targets = await backups.listTargets();
-        return {
-          targets: targets.map((t) => ({ name: t.name, workspace: t.workspace_id, drive: t.drive, prefix: t.prefix })),
-        };
-      },
+      resource: BACKUPS,
+      read: async () => ({
+        targets: (await backups.listTargets()).map((t) => ({
+          name: t.name,
+          workspace: t.workspace_id,
+          drive: t.drive,
+          prefix: t.prefix,
+        })),
+      }),
     }),
     route({
       method: 'POST',
@@ -59,42 +58,26 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
         return { name: input.body.name };
       },
     }),
-    route({
-      method: 'DELETE',
+    systemRemove({
       url: '/api/v1/backups/targets/:name',
       action: 'backups.target.delete',
-      resource: 'system',
-      run: 'write',
-      schema: { params: nameParams },
-      handler: async ({ input, event, trx }) => {
-        event.resource({ type: 'backup-target', id: input.params.name });
-        await backups.removeTarget(input.params.name, trx);
-        return { removed: input.params.name };
-      },
+      param: 'name',
+      params: nameParams,
+      resource: (name) => ({ type: 'backup-target', id: name }),
+      remove: (trx, name) => backups.removeTarget(name, trx),
+      answer: 'removed',
     }),
-    route({
-      method: 'GET',
+    systemRead({
       url: '/api/v1/backups',
       action: 'backups.backup.list',
-      resource: 'system',
-      run: 'read',
-      schema: {},
-      handler: async ({ event }) => {
-        event.resource(BACKUPS);
-        return { backups: await backups.list(), status: await backups.status() };
-      },
+      resource: BACKUPS,
+      read: async () => ({ backups: await backups.list(), status: await backups.status() }),
     }),
-    route({
-      method: 'GET',
+    systemRead({
       url: '/api/v1/backups/status',
       action: 'backups.backup.list',
-      resource: 'system',
-      run: 'read',
-      schema: {},
-      handler: async ({ event }) => {
-        event.resource(BACKUPS);
-        return backups.status();
-      },
+      resource: BACKUPS,
+      read: () => backups.status(),
     }),
     route({
       method: 'GET',
