@@ -18,13 +18,18 @@ import { LEDGER_FOLDER, restoreInstallation } from '../src/modules/backups/index
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
-import { createWorkspace, jsonBody, ownerSession } from './helpers/identity.ts';
+import { createWorkspace, jsonBody, ownerSession, type Session } from './helpers/identity.ts';
+import { request } from './helpers/https.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { startServer } from '../src/server/main.ts';
+import { tlsFilesFor } from '../src/installation/home.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { S3RVER_CREDENTIALS, s3rverMissing, startS3rver, type S3Peer } from './peers/s3/s3rver.ts';
 
 type Any = any;
 const body = (r: { json(): unknown }): Any => r.json();
 const post = { method: 'POST' };
+const CANARY = 'canary-7f3a-shredded-value';
 
 async function filesUnder(root: string): Promise<string[]> {
   const out: string[] = [];
@@ -38,6 +43,7 @@ for (const backend of BACKENDS) {
     let app: TestApp;
     let s3: S3Peer;
     let skip = '';
+    let doomedOwner: Session;
     const scratch: string[] = [];
 
     before(async () => {
@@ -48,12 +54,26 @@ for (const backend of BACKENDS) {
       app = await startTestApp(backend, {
         env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
       });
-      await createWorkspace(app, 'doomed');
-      await app.server.workspaceKeys.encryptorFor('doomed');
-      await app.server.workspaceKeys.encryptorFor('default');
-      const owner = (await ownerSession(app)).session;
+      for (const ws of ['ops', 'doomed']) await createWorkspace(app, ws);
+      await app.server.drives.ensureDefaults();
+      await app.server.workspaceKeys.encryptorFor('ops');
+      const owner = (await ownerSession(app, undefined, 'ops')).session;
+      doomedOwner = (await ownerSession(app, undefined, 'doomed')).session;
+      // What the shredded workspace holds: a dataset and a secret, both readable before.
+      const put = await doomedOwner.req('/api/v1/workspaces/doomed/datasets/canary/versions', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: CANARY,
+      });
+      assert.equal(put.status, 201, put.body);
+      const secret = await doomedOwner.req(
+        '/api/v1/workspaces/doomed/secrets/data/db/password',
+        jsonBody({ type: 'password', value: { password: CANARY } }, 'PUT'),
+      );
+      assert.ok(secret.status === 200 || secret.status === 201, secret.body);
+      // The backup target lives on another workspace's drive (its credentials in that vault).
       const added = await owner.req(
-        '/api/v1/workspaces/default/drives',
+        '/api/v1/workspaces/ops/drives',
         jsonBody({
           name: 'offsite',
           kind: 's3',
@@ -73,7 +93,7 @@ for (const backend of BACKENDS) {
       if (skip && !requirePeer(t, 'PostgreSQL/s3rver', false, skip)) return;
       const target = await app.asOperator(
         '/api/v1/backups/targets',
-        jsonBody({ name: 'cloud', workspace: 'default', drive: 'offsite', prefix: 'backups' }),
+        jsonBody({ name: 'cloud', workspace: 'ops', drive: 'offsite', prefix: 'backups' }),
       );
       assert.equal(target.status, 201, target.body);
       const recoveryKey = body(await app.asOperator('/api/v1/backups/recovery-key', post)).recoveryKey as string;
@@ -130,7 +150,7 @@ for (const backend of BACKENDS) {
       try {
         const keys = await db.db.selectFrom('workspace_keys').select(['workspace_id', 'sealed']).execute();
         assert.equal(keys.find((k) => k.workspace_id === 'doomed')!.sealed, null, 'the shredded key stays gone');
-        assert.ok(keys.find((k) => k.workspace_id === 'default')!.sealed);
+        assert.ok(keys.find((k) => k.workspace_id === 'ops')!.sealed);
         const audit = createAuditModule({ db: db.db, barrier: createBarrier(), logDir: path.join(home, 'logs') });
         const last = (await audit.tail(1))[0]!;
         assert.equal(last.action, 'system.backup.restored');
@@ -142,6 +162,37 @@ for (const backend of BACKENDS) {
         );
       } finally {
         await db.close();
+      }
+
+      // The restored installation serves: the shredded workspace's data stays unreadable (410).
+      const config = loadConfig({
+        STRONGROOM_HOME: home,
+        STRONGROOM_HTTPS_PORT: '0',
+        STRONGROOM_HTTP_PORT: 'off',
+        STRONGROOM_METRICS_PORT: 'off',
+        STRONGROOM_LOG_LEVEL: 'silent',
+        STRONGROOM_DRIVE_HEALTH_SECONDS: '0',
+      });
+      const restored = await startServer(config);
+      try {
+        const ca = await readFile(tlsFilesFor(config).certFile, 'utf8');
+        const asDoomed = (p: string, o: { method?: string } = {}) =>
+          request(`https://localhost:${restored.httpsPort}${p}`, {
+            ...o,
+            ca,
+            headers: { cookie: doomedOwner.cookie, ...(o.method ? { 'x-csrf-token': doomedOwner.csrf } : {}) },
+          });
+        const data = await asDoomed('/api/v1/workspaces/doomed/datasets/canary/versions/1/content');
+        assert.equal(data.status, 410, data.body);
+        assert.equal(data.json<{ code: string }>().code, 'KEY_DESTROYED');
+        assert.ok(!data.body.includes(CANARY));
+        const secret = await asDoomed('/api/v1/workspaces/doomed/secrets/reveal/db/password', { method: 'POST' });
+        // Vault values are barrier-sealed (not under the workspace key): the restore destroys them.
+        assert.equal(secret.status, 404, secret.body);
+        assert.match(secret.json<{ detail: string }>().detail, /is destroyed/);
+        assert.ok(!secret.body.includes(CANARY));
+      } finally {
+        await restored.close();
       }
     });
   });

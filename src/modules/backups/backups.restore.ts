@@ -10,7 +10,8 @@
  * - With the recovery key, the keyring carried in the manifest is sealed under a NEW root key
  *   (a file in the new data directory); the old root key is not needed.
  * - Before anything can serve, every shred-ledger entry (the target's and the backup's own) is
- *   re-applied: a workspace key destroyed after the backup was taken stays destroyed. An entry
+ *   re-applied: a workspace key destroyed after the backup was taken stays destroyed, and that
+ *   workspace's vault values (barrier-sealed, not under its key) are destroyed too. An entry
  *   whose MAC does not verify stops the restore (it could be a forged or damaged ledger).
  * - The restored trail continues with a `system.backup.restored` event naming the backup.
  */
@@ -204,7 +205,9 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
               `The shred-ledger entry for workspace ${e.workspaceId} does not verify; refusing to restore.`,
             );
           const destroyedAt = new Date(e.destroyedAt);
-          if (await store.applyShred(database.db, e.workspaceId, destroyedAt)) shredsApplied.push(e.workspaceId);
+          const keyShredded = await store.applyShred(database.db, e.workspaceId, destroyedAt);
+          const secrets = await store.destroyWorkspaceSecrets(database.db, e.workspaceId, destroyedAt);
+          if (keyShredded || secrets > 0) shredsApplied.push(e.workspaceId);
           await store.insertLedgerEntry(database.db, {
             workspace_id: e.workspaceId,
             key_version: e.keyVersion,

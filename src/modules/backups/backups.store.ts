@@ -237,6 +237,22 @@ export async function applyShred(db: Db, workspaceId: string, destroyedAt: Date)
   return r !== undefined;
 }
 
+/**
+ * The vault's values are barrier-sealed, not under the workspace key, so destroying that key does
+ * not make them unreadable: a restore destroys every secret version of a shredded workspace
+ * (value gone, `destroyed_by` names the restore), so none comes back with the backup.
+ */
+export async function destroyWorkspaceSecrets(db: Db, workspaceId: string, at: Date): Promise<number> {
+  const r = await db
+    .updateTable('secret_versions')
+    .set({ value_sealed: null, destroyed_at: at, destroyed_by: 'system:restore-shred' })
+    .where('workspace_id', '=', workspaceId)
+    .where('value_sealed', 'is not', null)
+    .returning('version')
+    .execute();
+  return r.length;
+}
+
 /** Adds a job unless one of the same kind is already planned at that time. */
 export async function planJob(db: Db, id: string, kind: string, runAt: Date): Promise<void> {
   await db
