@@ -2,7 +2,8 @@
  * Import boundaries (STYLE.md "Layout"): core imports only Node built-ins and zod (and the
  * Shamir library for unseal shares); adapters import core; db imports core; modules import core,
  * adapters, db and other modules only through their index.ts; nothing imports server or cli but
- * themselves. The web console (web/) imports only the shared API client from src/client.
+ * themselves. The web console (web/) imports only the shared API client (src/client/api.ts) and
+ * the contracts (src/contracts: zod schemas and the types inferred from them).
  */
 module.exports = {
   forbidden: [
@@ -66,10 +67,17 @@ module.exports = {
     },
     {
       name: 'contracts-are-portable',
-      comment: 'src/contracts runs in the browser too: zod only.',
+      comment:
+        'src/contracts runs in the browser too (the console bundles it): zod and other contracts only; never server, modules, db, adapters or Node built-ins.',
       severity: 'error',
       from: { path: '^src/contracts/' },
       to: { pathNot: ['^src/contracts/', '^node_modules/zod/'] },
+    },
+    {
+      name: 'contracts-no-node-builtins',
+      severity: 'error',
+      from: { path: '^src/contracts/' },
+      to: { dependencyTypes: ['core'] },
     },
     {
       name: 'server-not-from-below',
@@ -80,17 +88,17 @@ module.exports = {
     {
       name: 'web-talks-http-only',
       comment:
-        'The console imports nothing from src/ but the shared API client (types and routes over an injected transport).',
+        'The console imports nothing from src/ but the shared API client (routes over an injected transport) and the contracts (schemas and the types inferred from them).',
       severity: 'error',
       from: { path: '^web/' },
-      to: { path: '^src/', pathNot: ['^src/client/api(-types)?\\.ts$'] },
+      to: { path: '^src/', pathNot: ['^src/client/api\\.ts$', '^src/contracts/'] },
     },
     {
       name: 'shared-client-is-portable',
-      comment: 'src/client/api*.ts runs in the browser too: no Node built-ins, no other module.',
+      comment: 'src/client/api.ts runs in the browser too: no Node built-ins; only the contracts.',
       severity: 'error',
-      from: { path: '^src/client/api(-types)?\\.ts$' },
-      to: { pathNot: ['^src/client/api(-types)?\\.ts$'] },
+      from: { path: '^src/client/api\\.ts$' },
+      to: { pathNot: ['^src/client/api\\.ts$', '^src/contracts/', '^node_modules/zod/'] },
     },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],

@@ -321,11 +321,13 @@ export function plainRoutes(dirOf: () => string) {
       if (!/^[a-z0-9-]{1,32}$/.test(id)) throw new Error('bad id');
       return path.join(dirOf(), id);
     };
-    scope.addContentTypeParser(
-      'application/octet-stream',
-      { bodyLimit: Number.MAX_SAFE_INTEGER },
-      (_req, payload, done) => done(null, payload),
-    );
+    // The pipeline already passes octet-stream bodies through as a stream; older trees did not.
+    if (!scope.hasContentTypeParser('application/octet-stream'))
+      scope.addContentTypeParser(
+        'application/octet-stream',
+        { bodyLimit: Number.MAX_SAFE_INTEGER },
+        (_req, payload, done) => done(null, payload),
+      );
     scope.put<{ Params: { id: string } }>(
       '/bench/plain/:id',
       { bodyLimit: Number.MAX_SAFE_INTEGER, config: access },

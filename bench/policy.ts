@@ -22,7 +22,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Actor } from '../src/core/actor.ts';
 import { compilePlan, type ApplicablePolicy, type HashKey } from '../src/modules/policies/policies.compile.ts';
-import type { PolicyBody } from '../src/modules/policies/policies.contracts.ts';
+import type { PolicyBody } from '../src/contracts/policies.ts';
 import { parseFilter } from '../src/modules/policies/policies.filter.ts';
 import { openParser } from '../src/modules/query/query.engine.ts';
 import { prepareStatement } from '../src/modules/query/query.statement.ts';

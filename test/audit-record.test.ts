@@ -11,13 +11,13 @@ import { sql } from 'kysely';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
 import { checkValue } from '../src/core/audit/event.ts';
-import { createAuditModule, type AuditModule, type RecordInput } from '../src/modules/audit/index.ts';
+import { createAuditModule, type AuditModule, type AuditEventInput } from '../src/modules/audit/index.ts';
 import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from './helpers/db.ts';
 import { requirePeer } from './helpers/peers.ts';
 
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
-function input(writer: number, i: number): RecordInput {
+function input(writer: number, i: number): AuditEventInput {
   return {
     actor: { id: `usr_${writer}`, kind: 'user', authMethod: 'password' },
     action: 'vault.secret.read',
@@ -180,12 +180,12 @@ for (const backend of BACKENDS) {
     test('an invalid draft is rejected (VALIDATION_FAILED) before any write', (t) =>
       withAudit(t, backend, async (db, audit) => {
         await sql`create table scratch_actions (id text primary key)`.execute(db.db);
-        const bad: RecordInput[] = [
+        const bad: AuditEventInput[] = [
           { ...input(1, 1), action: 'not-dotted' },
           { ...input(1, 1), sourceIp: '999.1.1.1' },
           { ...input(1, 1), actor: { id: '', kind: 'user' } },
           { ...input(1, 1), details: { ua: 'nul\u0000byte' } },
-          { ...input(1, 1), extra: 'x' } as RecordInput,
+          { ...input(1, 1), extra: 'x' } as AuditEventInput,
         ];
         for (const draft of bad) {
           await assert.rejects(

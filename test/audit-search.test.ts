@@ -15,7 +15,7 @@ import {
   csvCell,
   toCsv,
   type AuditModule,
-  type RecordInput,
+  type AuditEventInput,
   type SearchQuery,
 } from '../src/modules/audit/index.ts';
 import { BACKENDS, createTestDatabase, postgresAvailable, type Backend } from './helpers/db.ts';
@@ -27,7 +27,7 @@ type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 const BASE = Date.UTC(2025, 2, 1, 0, 0, 0);
 
 /** Event i (1-based seq = i): actor usr_{i%3}, outcome denied when i%4==0, hour i. */
-function draft(i: number): RecordInput {
+function draft(i: number): AuditEventInput {
   return {
     time: new Date(BASE + i * 3600_000).toISOString(),
     actor: { id: `usr_${i % 3}`, kind: 'user' },

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import type { Actor } from '../src/core/actor.ts';
 import { compilePlan, type HashKey } from '../src/modules/policies/policies.compile.ts';
-import type { Mask, PolicyBody } from '../src/modules/policies/policies.contracts.ts';
+import type { Mask, PolicyBody } from '../src/contracts/policies.ts';
 import { parseFilter } from '../src/modules/policies/policies.filter.ts';
 import { openParser } from '../src/modules/query/query.engine.ts';
 import { prepareStatement } from '../src/modules/query/query.statement.ts';

@@ -21,7 +21,7 @@ import { createS3Driver } from '../src/adapters/blob/s3.ts';
 import { createAzureDriver } from '../src/adapters/blob/azure.ts';
 import { GcsDriver } from '../src/adapters/blob/gcs.ts';
 import { createTaskLogs } from '../src/modules/tasks/index.ts';
-import type { RecordInput } from '../src/modules/audit/index.ts';
+import type { AuditEventInput } from '../src/modules/audit/index.ts';
 import { createTestDatabase } from './helpers/db.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
@@ -162,7 +162,7 @@ for (const kind of KINDS) {
     const database = await createTestDatabase('pglite');
     const barrier = createBarrier();
     barrier.unseal(Keyring.create());
-    const events: RecordInput[] = [];
+    const events: AuditEventInput[] = [];
     try {
       const tasks = createTaskLogs({
         db: database.db,

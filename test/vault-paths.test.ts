@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { MAX_PATH_DEPTH, MAX_PATH_LENGTH, pathProblem, prepareValue, sealIdOf } from '../src/modules/vault/index.ts';
+import { MAX_PATH_DEPTH, MAX_PATH_LENGTH, pathProblem } from '../src/contracts/vault.ts';
+import { prepareValue, sealIdOf } from '../src/modules/vault/index.ts';
 
 const segment = fc.stringMatching(/^[A-Za-z0-9._-]{1,12}$/).filter((s) => s !== '.' && s !== '..');
 

@@ -4,7 +4,7 @@
  * suggested sensitive-data tags and (where the caller may see values) min/max/mean.
  */
 import type { Command } from 'commander';
-import type { DatasetProfile, ProfileColumn } from '../client/api-types.ts';
+import type { DatasetProfile, ProfileColumn } from '../contracts/index.ts';
 import { loadCredentials, sessionApi } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';

@@ -16,7 +16,7 @@ import { open, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { paths, type Api } from '../client/api.ts';
-import type { UploadSession } from '../client/api-types.ts';
+import type { UploadSession } from '../contracts/index.ts';
 import { ApiError } from '../client/http-client.ts';
 import { credentialsPath, sessionApi, streamCall, type Credentials } from './credentials.ts';
 import { hashFile, mediaTypeOf, type UploadOptions, type VersionOut } from './dataset-transfer.ts';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { paths } from '../client/api.ts';
-import type { DatasetVersion } from '../client/api-types.ts';
+import type { DatasetVersion } from '../contracts/index.ts';
 import { streamCall, type Credentials } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';

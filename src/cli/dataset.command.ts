@@ -11,7 +11,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { DatasetSummary } from '../client/api-types.ts';
+import type { DatasetSummary } from '../contracts/index.ts';
 import { loadCredentials, sessionApi, type Credentials } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { downloadVersion, uploadFile, type UploadOptions, type VersionOut } from './dataset-transfer.ts';

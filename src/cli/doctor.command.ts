@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { PostureReport } from '../client/api-types.ts';
+import type { PostureReport } from '../contracts/index.ts';
 import { runDoctor, type Check } from './doctor.checks.ts';
 import { CliExit, configOrExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Api } from '../client/api.ts';
-import type { Diagnosis, DriveInput, DriveKind } from '../client/api-types.ts';
+import type { Diagnosis, DriveInput, DriveKind } from '../contracts/index.ts';
 import { loadCredentials, sessionApi } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';

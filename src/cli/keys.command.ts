@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-import type { KeysStatus } from '../client/api-types.ts';
+import type { KeysStatus } from '../contracts/index.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../modules/keys/index.ts';
 import { configOrExit } from './context.ts';
 import { withOffline } from './offline.ts';

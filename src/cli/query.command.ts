@@ -20,7 +20,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { paths } from '../client/api.ts';
-import type { ResultFileFormat, SavedQueryResult } from '../client/api-types.ts';
+import type { ResultFileFormat, SavedQueryResult } from '../contracts/index.ts';
 import { loadCredentials, sessionApi, streamCall, type Credentials } from './credentials.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';

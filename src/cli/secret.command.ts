@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Api } from '../client/api.ts';
-import type { RevealedSecret, SecretSummary, SecretType } from '../client/api-types.ts';
+import type { RevealedSecret, SecretSummary, SecretType } from '../contracts/index.ts';
 import { ApiError } from '../client/http-client.ts';
 import { loadCredentials, readSecret, sessionApi } from './credentials.ts';
 import { CliExit } from './context.ts';

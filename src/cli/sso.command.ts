@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { SsoProvider } from '../client/api-types.ts';
+import type { SsoProvider } from '../contracts/index.ts';
 import { CliExit, configOrExit } from './context.ts';
 import { loadCredentials, sessionApi } from './credentials.ts';
 import { EXIT } from './exit-codes.ts';

@@ -52,7 +52,10 @@ import type {
   UserAttributes,
   WorkspaceUser,
   DatasetProfile,
-} from './api-types.ts';
+  SecretWrite,
+  UploadSessionInput,
+} from '../contracts/index.ts';
+export type { UploadSessionInput } from '../contracts/index.ts';
 
 /** A problem+json answer (status ≥ 400) as an error: its code, title, detail and the whole body. */
 export class ApiError extends Error {
@@ -103,10 +106,11 @@ function query(params: Record<string, QueryValue>): string {
 }
 
 const API = '/api/v1';
-const wsBase = (w: string) => `${API}/workspaces/${enc(w)}`;
-const datasetBase = (w: string, name: string) => `${wsBase(w)}/datasets/${enc(name)}`;
-const uploadBase = (w: string, name: string, id: string) => `${datasetBase(w, name)}/uploads/${enc(id)}`;
-const driveBase = (w: string, name: string) => `${wsBase(w)}/drives/${enc(name)}`;
+const wsBase = (workspaceId: string) => `${API}/workspaces/${enc(workspaceId)}`;
+const datasetBase = (workspaceId: string, name: string) => `${wsBase(workspaceId)}/datasets/${enc(name)}`;
+const uploadBase = (workspaceId: string, name: string, id: string) =>
+  `${datasetBase(workspaceId, name)}/uploads/${enc(id)}`;
+const driveBase = (workspaceId: string, name: string) => `${wsBase(workspaceId)}/drives/${enc(name)}`;
 
 /** The vault's path families (`/secrets/<verb>/<secret path>`). */
 export type SecretVerb = 'data' | 'metadata' | 'reveal' | 'delete' | 'undelete' | 'destroy' | 'rollback';
@@ -146,93 +150,82 @@ export const paths = {
   keysRewrap: () => `${API}/keys/rewrap`,
   keysRotateRoot: () => `${API}/keys/rotate-root`,
   keyTermRetire: (term: number) => `${API}/keys/terms/${enc(term)}/retire`,
-  workspaceKeyExport: (w: string) => `${API}/keys/workspaces/${enc(w)}/export`,
+  workspaceKeyExport: (workspaceId: string) => `${API}/keys/workspaces/${enc(workspaceId)}/export`,
   ssoProviders: () => `${API}/sso/providers`,
   ssoProvider: (id: string) => `${API}/sso/providers/${enc(id)}`,
   ssoSignInProviders: () => `${API}/auth/sso/providers`,
   /** Where a browser starts single sign-on (a redirect to the IdP). */
   ssoStart: (id: string, returnTo = '/') => `${API}/auth/sso/${enc(id)}/start${query({ returnTo })}`,
   ssoLink: (id: string) => `${API}/auth/sso/${enc(id)}/link`,
-  ssoSettings: (w: string) => `${wsBase(w)}/sso`,
-  ssoMappings: (w: string, provider: string) => `${wsBase(w)}/sso/mappings/${enc(provider)}`,
-  ssoEnforcement: (w: string) => `${wsBase(w)}/sso/enforcement`,
+  ssoSettings: (workspaceId: string) => `${wsBase(workspaceId)}/sso`,
+  ssoMappings: (workspaceId: string, provider: string) => `${wsBase(workspaceId)}/sso/mappings/${enc(provider)}`,
+  ssoEnforcement: (workspaceId: string) => `${wsBase(workspaceId)}/sso/enforcement`,
   /** The installation-wide trail (operators); workspace members use `auditEvents`. */
   auditTrailEvents: (f: AuditFilters) => `${API}/audit/events${query({ ...f })}`,
   auditTrailVerify: () => `${API}/audit/verify`,
   /** Security posture: the installation's (operator) or a workspace's. */
-  posture: (w?: string) => (w ? `${wsBase(w)}/posture` : `${API}/posture`),
+  posture: (workspaceId?: string) => (workspaceId ? `${wsBase(workspaceId)}/posture` : `${API}/posture`),
 
   ws: wsBase,
-  users: (w: string) => `${wsBase(w)}/users`,
-  userDisable: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/disable`,
-  userRoles: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/roles`,
-  userEnable: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/enable`,
-  userAttributes: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/attributes`,
-  userMfaReset: (w: string, id: string) => `${wsBase(w)}/users/${enc(id)}/mfa/reset`,
-  members: (w: string) => `${wsBase(w)}/members`,
-  builtinRules: (w: string) => `${wsBase(w)}/policies/builtin`,
+  users: (workspaceId: string) => `${wsBase(workspaceId)}/users`,
+  userDisable: (workspaceId: string, id: string) => `${wsBase(workspaceId)}/users/${enc(id)}/disable`,
+  userRoles: (workspaceId: string, id: string) => `${wsBase(workspaceId)}/users/${enc(id)}/roles`,
+  userEnable: (workspaceId: string, id: string) => `${wsBase(workspaceId)}/users/${enc(id)}/enable`,
+  userAttributes: (workspaceId: string, id: string) => `${wsBase(workspaceId)}/users/${enc(id)}/attributes`,
+  userMfaReset: (workspaceId: string, id: string) => `${wsBase(workspaceId)}/users/${enc(id)}/mfa/reset`,
+  members: (workspaceId: string) => `${wsBase(workspaceId)}/members`,
+  builtinRules: (workspaceId: string) => `${wsBase(workspaceId)}/policies/builtin`,
 
-  drives: (w: string) => `${wsBase(w)}/drives`,
-  drive: (w: string, name: string) => driveBase(w, name),
+  drives: (workspaceId: string) => `${wsBase(workspaceId)}/drives`,
+  drive: (workspaceId: string, name: string) => driveBase(workspaceId, name),
   /** Test a definition that is not saved. */
-  drivesTest: (w: string) => `${wsBase(w)}/drives/test`,
+  drivesTest: (workspaceId: string) => `${wsBase(workspaceId)}/drives/test`,
   /** Test a saved drive again. */
-  driveTest: (w: string, name: string) => `${driveBase(w, name)}/test`,
+  driveTest: (workspaceId: string, name: string) => `${driveBase(workspaceId, name)}/test`,
 
-  datasets: (w: string, f: Record<string, QueryValue> = {}) => `${wsBase(w)}/datasets${query(f)}`,
-  dataset: (w: string, name: string) => datasetBase(w, name),
+  datasets: (workspaceId: string, f: Record<string, QueryValue> = {}) => `${wsBase(workspaceId)}/datasets${query(f)}`,
+  dataset: (workspaceId: string, name: string) => datasetBase(workspaceId, name),
   /** `PUT` with the file as body (and `size`, `sha256`, … as query) makes the next version. */
-  datasetVersions: (w: string, name: string, params: Record<string, QueryValue> = {}) =>
-    `${datasetBase(w, name)}/versions${query(params)}`,
-  datasetVersion: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}`,
-  datasetContent: (w: string, name: string, v: number) => `${datasetBase(w, name)}/versions/${enc(v)}/content`,
+  datasetVersions: (workspaceId: string, name: string, params: Record<string, QueryValue> = {}) =>
+    `${datasetBase(workspaceId, name)}/versions${query(params)}`,
+  datasetVersion: (workspaceId: string, name: string, v: number) =>
+    `${datasetBase(workspaceId, name)}/versions/${enc(v)}`,
+  datasetContent: (workspaceId: string, name: string, v: number) =>
+    `${datasetBase(workspaceId, name)}/versions/${enc(v)}/content`,
   /** Schema and first rows (`limit` 1–1000, `offset`). */
-  datasetPreview: (w: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
-    `${datasetBase(w, name)}/versions/${enc(v)}/preview${query(params)}`,
+  datasetPreview: (workspaceId: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
+    `${datasetBase(workspaceId, name)}/versions/${enc(v)}/preview${query(params)}`,
   /** A whole version as CSV, JSON lines or Parquet (streamed download). */
-  datasetExport: (w: string, name: string, v: number, format: ResultFileFormat) =>
-    `${datasetBase(w, name)}/versions/${enc(v)}/export${query({ format })}`,
+  datasetExport: (workspaceId: string, name: string, v: number, format: ResultFileFormat) =>
+    `${datasetBase(workspaceId, name)}/versions/${enc(v)}/export${query({ format })}`,
   /** `POST {sql, format, …}`: a query result (or a version) stored as the next version of `name`. */
-  datasetFromQuery: (w: string, name: string) => `${datasetBase(w, name)}/versions/from-query`,
+  datasetFromQuery: (workspaceId: string, name: string) => `${datasetBase(workspaceId, name)}/versions/from-query`,
   /** `POST {sql, limit?, format?}`: read-only SQL over the workspace's datasets. */
-  query: (w: string) => `${wsBase(w)}/query`,
-  uploads: (w: string, name: string) => `${datasetBase(w, name)}/uploads`,
-  upload: (w: string, name: string, id: string) => uploadBase(w, name, id),
-  uploadComplete: (w: string, name: string, id: string) => `${uploadBase(w, name, id)}/complete`,
-  uploadPart: (w: string, name: string, id: string, n: number) => `${uploadBase(w, name, id)}/parts/${enc(n)}`,
+  query: (workspaceId: string) => `${wsBase(workspaceId)}/query`,
+  uploads: (workspaceId: string, name: string) => `${datasetBase(workspaceId, name)}/uploads`,
+  upload: (workspaceId: string, name: string, id: string) => uploadBase(workspaceId, name, id),
+  uploadComplete: (workspaceId: string, name: string, id: string) => `${uploadBase(workspaceId, name, id)}/complete`,
+  uploadPart: (workspaceId: string, name: string, id: string, n: number) =>
+    `${uploadBase(workspaceId, name, id)}/parts/${enc(n)}`,
 
-  secrets: (w: string, params: Record<string, QueryValue> = {}) => `${wsBase(w)}/secrets${query(params)}`,
-  secret: (w: string, verb: SecretVerb, path: string, params: Record<string, QueryValue> = {}) =>
-    `${wsBase(w)}/secrets/${verb}/${encPath(path)}${query(params)}`,
+  secrets: (workspaceId: string, params: Record<string, QueryValue> = {}) =>
+    `${wsBase(workspaceId)}/secrets${query(params)}`,
+  secret: (workspaceId: string, verb: SecretVerb, path: string, params: Record<string, QueryValue> = {}) =>
+    `${wsBase(workspaceId)}/secrets/${verb}/${encPath(path)}${query(params)}`,
 
-  auditEvents: (w: string, f: AuditFilters) => `${wsBase(w)}/audit/events${query({ ...f })}`,
-  auditExport: (w: string, filters: AuditFilters, format: 'csv' | 'jsonl') =>
-    `${wsBase(w)}/audit/events${query({ ...filters, format })}`,
-  auditVerify: (w: string) => `${wsBase(w)}/audit/verify`,
+  auditEvents: (workspaceId: string, f: AuditFilters) => `${wsBase(workspaceId)}/audit/events${query({ ...f })}`,
+  auditExport: (workspaceId: string, filters: AuditFilters, format: 'csv' | 'jsonl') =>
+    `${wsBase(workspaceId)}/audit/events${query({ ...filters, format })}`,
+  auditVerify: (workspaceId: string) => `${wsBase(workspaceId)}/audit/verify`,
   /** The whole filtered range as one file (`audit-events-<ws>.jsonl` / `.csv`), streamed by the server. */
-  auditFullExport: (w: string, filters: Omit<AuditFilters, 'cursor' | 'limit'>, format: 'csv' | 'jsonl') =>
-    `${wsBase(w)}/audit/export${query({ ...filters, format })}`,
-  defaultDrive: (w: string) => `${wsBase(w)}/default-drive`,
-  driveUsage: (w: string, name: string) => `${driveBase(w, name)}/usage`,
-  driveHealth: (w: string, name: string) => `${driveBase(w, name)}/health`,
-  driveCredentials: (w: string, name: string) => `${driveBase(w, name)}/credentials`,
-  secretsDue: (w: string, withinDays: number) => `${wsBase(w)}/secrets-due${query({ withinDays })}`,
+  auditFullExport: (workspaceId: string, filters: Omit<AuditFilters, 'cursor' | 'limit'>, format: 'csv' | 'jsonl') =>
+    `${wsBase(workspaceId)}/audit/export${query({ ...filters, format })}`,
+  defaultDrive: (workspaceId: string) => `${wsBase(workspaceId)}/default-drive`,
+  driveUsage: (workspaceId: string, name: string) => `${driveBase(workspaceId, name)}/usage`,
+  driveHealth: (workspaceId: string, name: string) => `${driveBase(workspaceId, name)}/health`,
+  driveCredentials: (workspaceId: string, name: string) => `${driveBase(workspaceId, name)}/credentials`,
+  secretsDue: (workspaceId: string, withinDays: number) => `${wsBase(workspaceId)}/secrets-due${query({ withinDays })}`,
 };
-
-/** The body of `POST …/datasets/:name/uploads` (a resumable upload session). */
-export interface UploadSessionInput {
-  size: number;
-  sha256?: string;
-  /** Plaintext bytes per part (a multiple of 64 KiB); default: the server's. */
-  partSize?: number;
-  drive?: string;
-  filename?: string;
-  mediaType?: string;
-  description?: string;
-  tags?: string[];
-}
-
-type SecretWrite = { path: string; version: number; created: boolean; pruned: number[] };
 
 export function createApi(t: JsonTransport) {
   const p = paths;
@@ -264,99 +257,110 @@ export function createApi(t: JsonTransport) {
       regenerateRecoveryCodes: () => t.request<{ recoveryCodes: string[] }>('POST', p.authRecoveryCodes()),
     },
     drives: {
-      list: (w: string) => t.request<{ drives: Drive[] }>('GET', p.drives(w)),
-      get: (w: string, name: string) => t.request<Drive>('GET', p.drive(w, name)),
-      test: (w: string, input: DriveInput) => t.request<Diagnosis>('POST', p.drivesTest(w), input),
-      add: (w: string, input: DriveInput) =>
-        t.request<{ drive: Drive; diagnosis: Diagnosis }>('POST', p.drives(w), input),
-      retest: (w: string, name: string) => t.request<Diagnosis>('POST', p.driveTest(w, name)),
-      remove: (w: string, name: string) =>
-        t.request<{ name: string; removed: true; credentialsDestroyed: boolean }>('DELETE', p.drive(w, name)),
+      list: (workspaceId: string) => t.request<{ drives: Drive[] }>('GET', p.drives(workspaceId)),
+      get: (workspaceId: string, name: string) => t.request<Drive>('GET', p.drive(workspaceId, name)),
+      test: (workspaceId: string, input: DriveInput) => t.request<Diagnosis>('POST', p.drivesTest(workspaceId), input),
+      add: (workspaceId: string, input: DriveInput) =>
+        t.request<{ drive: Drive; diagnosis: Diagnosis }>('POST', p.drives(workspaceId), input),
+      retest: (workspaceId: string, name: string) => t.request<Diagnosis>('POST', p.driveTest(workspaceId, name)),
+      remove: (workspaceId: string, name: string) =>
+        t.request<{ name: string; removed: true; credentialsDestroyed: boolean }>('DELETE', p.drive(workspaceId, name)),
       /** Owners and admins: where new datasets go when no drive is named. */
-      setDefault: (w: string, drive: string) =>
-        t.request<{ defaultDrive: string; previous: string | null }>('PUT', p.defaultDrive(w), { drive }),
-      usage: (w: string, name: string) => t.request<DriveUsage>('GET', p.driveUsage(w, name)),
-      health: (w: string, name: string) => t.request<{ checks: DriveCheck[] }>('GET', p.driveHealth(w, name)),
+      setDefault: (workspaceId: string, drive: string) =>
+        t.request<{ defaultDrive: string; previous: string | null }>('PUT', p.defaultDrive(workspaceId), { drive }),
+      usage: (workspaceId: string, name: string) => t.request<DriveUsage>('GET', p.driveUsage(workspaceId, name)),
+      health: (workspaceId: string, name: string) =>
+        t.request<{ checks: DriveCheck[] }>('GET', p.driveHealth(workspaceId, name)),
       /** New credentials, tested before they replace the old ones (needs a recent sign-in). */
-      rotateCredentials: (w: string, name: string, credentials: Record<string, unknown>) =>
-        t.request<{ drive: Drive; diagnosis: Diagnosis }>('PUT', p.driveCredentials(w, name), { credentials }),
+      rotateCredentials: (workspaceId: string, name: string, credentials: Record<string, unknown>) =>
+        t.request<{ drive: Drive; diagnosis: Diagnosis }>('PUT', p.driveCredentials(workspaceId, name), {
+          credentials,
+        }),
     },
     datasets: {
       /** One page (default 100, at most 1000); pass `next` back as `after` for the following one. */
-      list: (w: string, f: { search?: string; tag?: string; after?: string; limit?: number } = {}) =>
-        t.request<{ datasets: DatasetSummary[]; next: string | null }>('GET', p.datasets(w, f)),
-      get: (w: string, name: string) => t.request<DatasetDetail>('GET', p.dataset(w, name)),
-      version: (w: string, name: string, v: number) => t.request<DatasetVersion>('GET', p.datasetVersion(w, name, v)),
+      list: (workspaceId: string, f: { search?: string; tag?: string; after?: string; limit?: number } = {}) =>
+        t.request<{ datasets: DatasetSummary[]; next: string | null }>('GET', p.datasets(workspaceId, f)),
+      get: (workspaceId: string, name: string) => t.request<DatasetDetail>('GET', p.dataset(workspaceId, name)),
+      version: (workspaceId: string, name: string, v: number) =>
+        t.request<DatasetVersion>('GET', p.datasetVersion(workspaceId, name, v)),
       /** The profile of a tabular version, computed through the caller's view (issue 18). */
-      profile: (w: string, name: string, v: number) =>
-        t.request<DatasetProfile>('GET', `${p.datasetVersion(w, name, v)}/profile`),
-      deleteVersion: (w: string, name: string, v: number) =>
-        t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(w, name, v)),
-      remove: (w: string, name: string) =>
-        t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(w, name)),
+      profile: (workspaceId: string, name: string, v: number) =>
+        t.request<DatasetProfile>('GET', `${p.datasetVersion(workspaceId, name, v)}/profile`),
+      deleteVersion: (workspaceId: string, name: string, v: number) =>
+        t.request<{ dataset: string; deleted: number[] }>('DELETE', p.datasetVersion(workspaceId, name, v)),
+      remove: (workspaceId: string, name: string) =>
+        t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(workspaceId, name)),
       /** Description and/or tags (removing a tag needs the right to read the dataset under its current tags). */
-      update: (w: string, name: string, body: { description?: string; tags?: string[] }) =>
-        t.request<Omit<DatasetDetail, 'versions'>>('PATCH', p.dataset(w, name), body),
+      update: (workspaceId: string, name: string, body: { description?: string; tags?: string[] }) =>
+        t.request<Omit<DatasetDetail, 'versions'>>('PATCH', p.dataset(workspaceId, name), body),
     },
     /** Governed reads: preview, SQL (JSON answer; files stream through `paths.query`), saved results. */
     query: {
-      preview: (w: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
-        t.request<DatasetPreview>('GET', p.datasetPreview(w, name, v, params)),
-      run: (w: string, body: { sql: string; limit?: number }) =>
-        t.request<QueryResult>('POST', p.query(w), { ...body, format: 'json' }),
-      saveAs: (w: string, name: string, body: SaveQueryInput) =>
-        t.request<SavedQueryResult>('POST', p.datasetFromQuery(w, name), body),
+      preview: (workspaceId: string, name: string, v: number, params: { limit?: number; offset?: number } = {}) =>
+        t.request<DatasetPreview>('GET', p.datasetPreview(workspaceId, name, v, params)),
+      run: (workspaceId: string, body: { sql: string; limit?: number }) =>
+        t.request<QueryResult>('POST', p.query(workspaceId), { ...body, format: 'json' }),
+      saveAs: (workspaceId: string, name: string, body: SaveQueryInput) =>
+        t.request<SavedQueryResult>('POST', p.datasetFromQuery(workspaceId, name), body),
     },
     uploads: {
-      create: (w: string, name: string, body: UploadSessionInput) =>
-        t.request<UploadSession>('POST', p.uploads(w, name), body),
-      status: (w: string, name: string, id: string) => t.request<UploadSession>('GET', p.upload(w, name, id)),
-      complete: (w: string, name: string, id: string) =>
-        t.request<{ dataset: string; version: DatasetVersion }>('POST', p.uploadComplete(w, name, id)),
-      cancel: (w: string, name: string, id: string) => t.request<void>('DELETE', p.upload(w, name, id)),
+      create: (workspaceId: string, name: string, body: UploadSessionInput) =>
+        t.request<UploadSession>('POST', p.uploads(workspaceId, name), body),
+      status: (workspaceId: string, name: string, id: string) =>
+        t.request<UploadSession>('GET', p.upload(workspaceId, name, id)),
+      complete: (workspaceId: string, name: string, id: string) =>
+        t.request<{ dataset: string; version: DatasetVersion }>('POST', p.uploadComplete(workspaceId, name, id)),
+      cancel: (workspaceId: string, name: string, id: string) =>
+        t.request<void>('DELETE', p.upload(workspaceId, name, id)),
     },
     secrets: {
       /** One page of up to 1000; pass `next` back as `after` for the following one. */
-      list: (w: string, prefix = '', after?: string) =>
+      list: (workspaceId: string, prefix = '', after?: string) =>
         t.request<{ secrets: SecretSummary[]; next: string | null }>(
           'GET',
-          p.secrets(w, { prefix, limit: 1000, after }),
+          p.secrets(workspaceId, { prefix, limit: 1000, after }),
         ),
-      metadata: (w: string, path: string) => t.request<SecretMetadata>('GET', p.secret(w, 'metadata', path)),
+      metadata: (workspaceId: string, path: string) =>
+        t.request<SecretMetadata>('GET', p.secret(workspaceId, 'metadata', path)),
       write: (
-        w: string,
+        workspaceId: string,
         path: string,
         body: { type: SecretType; value: Record<string, unknown>; cas?: number; metadata?: SecretMetadataInput },
-      ) => t.request<SecretWrite>('PUT', p.secret(w, 'data', path), body),
-      updateMetadata: (w: string, path: string, body: SecretMetadataInput) =>
-        t.request<{ path: string; pruned: number[] }>('PATCH', p.secret(w, 'metadata', path), body),
-      reveal: (w: string, path: string, version?: number) =>
-        t.request<RevealedSecret>('POST', p.secret(w, 'reveal', path, { version })),
-      delete: (w: string, path: string, versions?: number[]) =>
+      ) => t.request<SecretWrite>('PUT', p.secret(workspaceId, 'data', path), body),
+      updateMetadata: (workspaceId: string, path: string, body: SecretMetadataInput) =>
+        t.request<{ path: string; pruned: number[] }>('PATCH', p.secret(workspaceId, 'metadata', path), body),
+      reveal: (workspaceId: string, path: string, version?: number) =>
+        t.request<RevealedSecret>('POST', p.secret(workspaceId, 'reveal', path, { version })),
+      delete: (workspaceId: string, path: string, versions?: number[]) =>
         t.request<{ path: string; versions: number[] }>(
           'POST',
-          p.secret(w, 'delete', path),
+          p.secret(workspaceId, 'delete', path),
           versions ? { versions } : {},
         ),
-      undelete: (w: string, path: string, versions: number[]) =>
-        t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'undelete', path), { versions }),
-      destroy: (w: string, path: string, versions: number[]) =>
-        t.request<{ path: string; versions: number[] }>('POST', p.secret(w, 'destroy', path), { versions }),
-      destroyAll: (w: string, path: string) =>
-        t.request<{ path: string; destroyed: true; versions: number }>('DELETE', p.secret(w, 'metadata', path)),
+      undelete: (workspaceId: string, path: string, versions: number[]) =>
+        t.request<{ path: string; versions: number[] }>('POST', p.secret(workspaceId, 'undelete', path), { versions }),
+      destroy: (workspaceId: string, path: string, versions: number[]) =>
+        t.request<{ path: string; versions: number[] }>('POST', p.secret(workspaceId, 'destroy', path), { versions }),
+      destroyAll: (workspaceId: string, path: string) =>
+        t.request<{ path: string; destroyed: true; versions: number }>(
+          'DELETE',
+          p.secret(workspaceId, 'metadata', path),
+        ),
       /** Secrets expired or due (rotation, expiry, certificate end) now or within `withinDays`. */
-      due: (w: string, withinDays = 0) => t.request<{ secrets: SecretDue[] }>('GET', p.secretsDue(w, withinDays)),
+      due: (workspaceId: string, withinDays = 0) =>
+        t.request<{ secrets: SecretDue[] }>('GET', p.secretsDue(workspaceId, withinDays)),
       /** A new version holding the value of version `version` (check-and-set with `cas`). */
-      rollback: (w: string, path: string, version: number, cas?: number) =>
-        t.request<SecretWrite>('POST', p.secret(w, 'rollback', path), {
+      rollback: (workspaceId: string, path: string, version: number, cas?: number) =>
+        t.request<SecretWrite>('POST', p.secret(workspaceId, 'rollback', path), {
           version,
           ...(cas !== undefined ? { cas } : {}),
         }),
     },
     audit: {
-      events: (w: string, f: AuditFilters) =>
-        t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditEvents(w, f)),
-      verify: (w: string) => t.request<AuditVerifyReport>('GET', p.auditVerify(w)),
+      events: (workspaceId: string, f: AuditFilters) =>
+        t.request<{ events: AuditEvent[]; nextCursor: string | null }>('GET', p.auditEvents(workspaceId, f)),
+      verify: (workspaceId: string) => t.request<AuditVerifyReport>('GET', p.auditVerify(workspaceId)),
     },
     /** The installation-wide audit trail (operator credential). */
     auditTrail: {
@@ -365,23 +369,24 @@ export function createApi(t: JsonTransport) {
       verify: () => t.request<AuditVerifyReport>('GET', p.auditTrailVerify()),
     },
     users: {
-      list: (w: string) => t.request<{ users: WorkspaceUser[] }>('GET', p.users(w)),
-      create: (w: string, body: { email: string; displayName: string; password?: string; role: string }) =>
-        t.request<{ user: WorkspaceUser }>('POST', p.users(w), body),
-      disable: (w: string, id: string) => t.request<{ disabled: true }>('POST', p.userDisable(w, id)),
-      setRoles: (w: string, id: string, roles: string[]) =>
-        t.request<{ roles: string[] }>('PUT', p.userRoles(w, id), { roles }),
-      enable: (w: string, id: string) => t.request<{ enabled: true }>('POST', p.userEnable(w, id)),
-      setAttributes: (w: string, id: string, attributes: UserAttributes) =>
-        t.request<{ attributes: UserAttributes }>('PUT', p.userAttributes(w, id), { attributes }),
+      list: (workspaceId: string) => t.request<{ users: WorkspaceUser[] }>('GET', p.users(workspaceId)),
+      create: (workspaceId: string, body: { email: string; displayName: string; password?: string; role: string }) =>
+        t.request<{ user: WorkspaceUser }>('POST', p.users(workspaceId), body),
+      disable: (workspaceId: string, id: string) =>
+        t.request<{ disabled: true }>('POST', p.userDisable(workspaceId, id)),
+      setRoles: (workspaceId: string, id: string, roles: string[]) =>
+        t.request<{ roles: string[] }>('PUT', p.userRoles(workspaceId, id), { roles }),
+      enable: (workspaceId: string, id: string) => t.request<{ enabled: true }>('POST', p.userEnable(workspaceId, id)),
+      setAttributes: (workspaceId: string, id: string, attributes: UserAttributes) =>
+        t.request<{ attributes: UserAttributes }>('PUT', p.userAttributes(workspaceId, id), { attributes }),
       /** Another member's MFA removed (re-authentication needed); their sessions end. */
-      resetMfa: (w: string, id: string) =>
-        t.request<{ reset: true; sessionsEnded: number }>('POST', p.userMfaReset(w, id)),
+      resetMfa: (workspaceId: string, id: string) =>
+        t.request<{ reset: true; sessionsEnded: number }>('POST', p.userMfaReset(workspaceId, id)),
       /** Names and emails of the workspace's members (any role of it). */
-      members: (w: string) => t.request<{ members: Member[] }>('GET', p.members(w)),
+      members: (workspaceId: string) => t.request<{ members: Member[] }>('GET', p.members(workspaceId)),
     },
     policies: {
-      builtin: (w: string) => t.request<{ rules: BuiltinRule[] }>('GET', p.builtinRules(w)),
+      builtin: (workspaceId: string) => t.request<{ rules: BuiltinRule[] }>('GET', p.builtinRules(workspaceId)),
     },
     tokens: {
       list: () => t.request<{ tokens: ApiTokenInfo[] }>('GET', p.tokens()),
@@ -406,11 +411,14 @@ export function createApi(t: JsonTransport) {
     },
     /** Security posture: no workspace = the installation (operator credential). */
     posture: {
-      latest: (w?: string) => t.request<PostureReport>('GET', p.posture(w)),
-      run: (w?: string) => t.request<PostureReport>('POST', `${p.posture(w)}/run`),
-      history: (w?: string, control?: string, limit = 100) =>
-        t.request<{ results: PostureHistoryItem[] }>('GET', `${p.posture(w)}/history${query({ control, limit })}`),
-      evidence: (w?: string) => t.request<EvidenceBundle>('POST', `${p.posture(w)}/evidence`),
+      latest: (workspaceId?: string) => t.request<PostureReport>('GET', p.posture(workspaceId)),
+      run: (workspaceId?: string) => t.request<PostureReport>('POST', `${p.posture(workspaceId)}/run`),
+      history: (workspaceId?: string, control?: string, limit = 100) =>
+        t.request<{ results: PostureHistoryItem[] }>(
+          'GET',
+          `${p.posture(workspaceId)}/history${query({ control, limit })}`,
+        ),
+      evidence: (workspaceId?: string) => t.request<EvidenceBundle>('POST', `${p.posture(workspaceId)}/evidence`),
     },
     /** Key management (operator credential). */
     keys: {
@@ -420,7 +428,7 @@ export function createApi(t: JsonTransport) {
       retireTerm: (term: number) => t.request<{ retired: number }>('POST', p.keyTermRetire(term)),
       rotateRoot: () => t.request<{ rotated: true }>('POST', p.keysRotateRoot()),
       /** Every data key of a workspace, unwrapped: as sensitive as the data itself. */
-      exportWorkspace: (w: string) => t.request<KeyExport>('POST', p.workspaceKeyExport(w)),
+      exportWorkspace: (workspaceId: string) => t.request<KeyExport>('POST', p.workspaceKeyExport(workspaceId)),
     },
     /** Backups of the whole installation (operator). Answers are JSON as the API gives them. */
     backups: {
@@ -454,11 +462,13 @@ export function createApi(t: JsonTransport) {
         t.request<SsoProvider>('PUT', p.ssoProvider(id), body),
       removeProvider: (id: string) => t.request<void>('DELETE', p.ssoProvider(id)),
       signInProviders: () => t.request<{ providers: SsoProviderSummary[] }>('GET', p.ssoSignInProviders()),
-      settings: (w: string) => t.request<SsoWorkspaceSettings>('GET', p.ssoSettings(w)),
-      setMappings: (w: string, provider: string, mappings: { group: string; role: string }[]) =>
-        t.request<{ mappings: SsoWorkspaceSettings['mappings'] }>('PUT', p.ssoMappings(w, provider), { mappings }),
-      setEnforcement: (w: string, enforce: boolean) =>
-        t.request<{ enforce: boolean }>('PUT', p.ssoEnforcement(w), { enforce }),
+      settings: (workspaceId: string) => t.request<SsoWorkspaceSettings>('GET', p.ssoSettings(workspaceId)),
+      setMappings: (workspaceId: string, provider: string, mappings: { group: string; role: string }[]) =>
+        t.request<{ mappings: SsoWorkspaceSettings['mappings'] }>('PUT', p.ssoMappings(workspaceId, provider), {
+          mappings,
+        }),
+      setEnforcement: (workspaceId: string, enforce: boolean) =>
+        t.request<{ enforce: boolean }>('PUT', p.ssoEnforcement(workspaceId), { enforce }),
     },
     /** Retention, legal holds, termination and a person's rights (operator). */
     retention: {
@@ -473,10 +483,13 @@ export function createApi(t: JsonTransport) {
         t.request<Record<string, unknown>>('GET', `${API}/retention/users/${encodeURIComponent(id)}/export`),
       eraseUser: (id: string) =>
         t.request<Record<string, unknown>>('POST', `${API}/retention/users/${encodeURIComponent(id)}/erase`),
-      terminate: (workspace: string) =>
-        t.request<Record<string, unknown>>('POST', `${API}/retention/terminations`, { workspace }),
-      cancelTermination: (ws: string) =>
-        t.request<Record<string, unknown>>('DELETE', `${API}/retention/terminations/${encodeURIComponent(ws)}`),
+      terminate: (workspaceId: string) =>
+        t.request<Record<string, unknown>>('POST', `${API}/retention/terminations`, { workspace: workspaceId }),
+      cancelTermination: (workspaceId: string) =>
+        t.request<Record<string, unknown>>(
+          'DELETE',
+          `${API}/retention/terminations/${encodeURIComponent(workspaceId)}`,
+        ),
     },
   };
 }

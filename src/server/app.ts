@@ -47,7 +47,12 @@ import {
 } from '../modules/identity/index.ts';
 import { removeSetupTokenFile } from '../installation/setup-token.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
-import { registerProblemHandler, sendClientErrorProblem, sendFrameworkErrorProblem } from './plugins/problem.ts';
+import {
+  MAX_PARAM_LENGTH,
+  registerProblemHandler,
+  sendClientErrorProblem,
+  sendFrameworkErrorProblem,
+} from './plugins/problem.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { collectRoutes, type RouteEntry } from './route-access.ts';
 import { serverTlsOptions, type TlsMaterial } from '../installation/tls.ts';
@@ -114,7 +119,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     return503OnClosing: true,
     trustProxy: false,
     forceCloseConnections: 'idle',
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: sendClientErrorProblem,
     frameworkErrors: sendFrameworkErrorProblem,
   }) as unknown as FastifyInstance; // the https server type is an implementation detail here

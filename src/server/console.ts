@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { AppError } from '../core/errors.ts';
+import { noRouteError } from './plugins/problem.ts';
 
 /** Where `npm run build:console` writes the console (web/dist, beside src/). */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
@@ -56,7 +56,7 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
     // Every other path no route took: the console for a browser's page load, else the usual 404.
     scope.get('/*', { config: { access: PUBLIC } }, (request, reply) => {
       const wantsHtml = /\btext\/html\b/.test(String(request.headers.accept ?? ''));
-      if (!wantsHtml || NOT_PAGES.test(request.url)) throw new AppError('NOT_FOUND', { detail: 'No such route.' });
+      if (!wantsHtml || NOT_PAGES.test(request.url)) throw noRouteError(request.url);
       return page(request, reply);
     });
   });

@@ -86,6 +86,15 @@ export const auditEventSchema = z.strictObject({
 
 export type AuditEvent = z.infer<typeof auditEventSchema>;
 export type AuditEventDraft = z.infer<typeof auditEventDraftSchema>;
+/**
+ * What callers record: the one audit-event input type (modules, tasks, schedules and the
+ * pipeline). `time` defaults to now and `details` to `{}`; it becomes an `AuditEventDraft` once
+ * validated.
+ */
+export type AuditEventInput = Omit<AuditEventDraft, 'time' | 'details'> & {
+  time?: string;
+  details?: AuditEventDraft['details'];
+};
 /** Who an audit event names (the request's `Actor` as recorded: id, kind, how it authenticated). */
 export type AuditActor = AuditEvent['actor'];
 export type AuditResource = AuditEvent['resource'];

@@ -4,8 +4,8 @@ type Created = ColumnType<Date, string | Date | undefined, never>;
 type Ts = ColumnType<Date, string | Date | undefined, string | Date>;
 type TsNull = ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
 
-export const DRIVE_KINDS = ['local', 's3', 'azure', 'gcs'] as const;
-export type DriveKindName = (typeof DRIVE_KINDS)[number];
+import type { DriveKindName } from '../../contracts/drives.ts';
+export { DRIVE_KINDS, type DriveKindName } from '../../contracts/drives.ts';
 export type DriveStatus = 'unknown' | 'healthy' | 'failing';
 
 /** Tables of the drives module (migrations 0007, 0012). No credential is stored here. */

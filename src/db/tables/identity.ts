@@ -4,8 +4,8 @@ type Created = ColumnType<Date, string | Date | undefined, never>;
 type Ts = ColumnType<Date, string | Date, string | Date>;
 type TsNull = ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
 
-export const ROLES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../../contracts/identity.ts';
+export { ROLES, type Role } from '../../contracts/identity.ts';
 
 /** Tables of the identity module (migration 0004). No secret is stored in the clear. */
 export interface IdentityTables {

@@ -4,8 +4,8 @@ type Created = ColumnType<Date, string | Date | undefined, never>;
 type Ts = ColumnType<Date, string | Date | undefined, string | Date>;
 type TsNull = ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
 
-export const SECRET_TYPES = ['password', 'api-key', 'cloud-credential', 'certificate', 'generic'] as const;
-export type SecretType = (typeof SECRET_TYPES)[number];
+import type { SecretType } from '../../contracts/vault.ts';
+export { SECRET_TYPES, type SecretType } from '../../contracts/vault.ts';
 
 /** Tables of the vault module (migration 0006). Values exist only barrier-sealed. */
 export interface VaultTables {

@@ -36,6 +36,7 @@ import {
   type NamedPolicies,
   type PolicySource,
 } from './policy-text.ts';
+import { WORKSPACE_ID } from '../../contracts/common.ts';
 
 export interface Decision {
   allowed: boolean;
@@ -85,7 +86,6 @@ export interface AccessControl {
   stats(): { preparses: number; decisions: number; memoHits: number; memoEntries: number };
 }
 
-export const WORKSPACE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const MAX_POLICY_CHARS = 20_000;
 /** Memoised decisions kept at most (a few MB at worst; oldest evicted first). */
 const MEMO_MAX = 4096;

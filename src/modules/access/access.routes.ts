@@ -9,22 +9,9 @@ import { workspaceId, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { AccessService } from './access.service.ts';
 import { listBuiltinRules } from './builtin-rules.ts';
+import { builtinRuleOut, cedarPolicyBody, cedarPolicyListAnswer, policyOut } from '../../contracts/access.ts';
 
-const policyOut = z.object({
-  id: z.string(),
-  workspace: z.string(),
-  text: z.string(),
-  createdBy: z.string(),
-  createdAt: z.date(),
-});
 const base = '/api/v1/workspaces/:ws/policies';
-const builtinRuleOut = z.object({
-  id: z.string(),
-  effect: z.enum(['permit', 'forbid']),
-  file: z.string(),
-  summary: z.string(),
-  text: z.string(),
-});
 
 export function accessRoutes(access: AccessService): RouteDef[] {
   return [
@@ -36,7 +23,7 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       run: 'read',
       schema: {
         params: workspaceParams,
-        response: { 200: z.object({ builtin: z.array(z.string()), policies: z.array(policyOut) }) },
+        response: { 200: cedarPolicyListAnswer },
       },
       handler: async ({ input, event }) => {
         event.resource({ type: 'access-policy', workspace: input.params.ws });
@@ -67,7 +54,7 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       status: 201,
       schema: {
         params: workspaceParams,
-        body: z.strictObject({ text: z.string().min(1).max(16_384) }),
+        body: cedarPolicyBody,
         response: { 201: policyOut },
       },
       handler: async ({ input, actor, event, commit }) => {

@@ -11,7 +11,8 @@ import type { Kysely } from 'kysely';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { ownTransaction, type Transact } from '../../db/transact.ts';
-import { WORKSPACE_ID, type AccessControl } from './access-control.ts';
+import { WORKSPACE_ID } from '../../contracts/common.ts';
+import type { AccessControl } from './access-control.ts';
 import {
   countPolicies,
   deletePolicy,

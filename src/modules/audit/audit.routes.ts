@@ -13,8 +13,9 @@ import { z } from 'zod';
 import { workspaceParams } from '../../contracts/common.ts';
 import { Readable } from 'node:stream';
 import { route, type RouteDef } from '../../http/route.ts';
-import { exportChunks, searchQuerySchema, toCsv, toJsonLines, type SearchQuery } from './audit.search.ts';
+import { exportChunks, toCsv, toJsonLines, type SearchQuery } from './audit.search.ts';
 import type { AuditModule } from './audit.service.ts';
+import { eventsQuery, exportQuery } from '../../contracts/audit.ts';
 
 export interface AuditRoutesDeps {
   audit: Pick<AuditModule, 'search' | 'verify'>;
@@ -27,17 +28,10 @@ export interface AuditRoutesDeps {
   emailsOf?: (workspaceId: string | undefined, ids: string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
-const eventsQuery = searchQuerySchema.omit({ actionPrefix: true }).extend({
-  action: z.string().min(1).max(128).optional(),
-  format: z.enum(['json', 'jsonl', 'csv']).default('json'),
-});
 type EventsQuery = z.output<typeof eventsQuery>;
 
 const TRAIL = { type: 'audit_trail' } as const;
 
-const exportQuery = eventsQuery.omit({ cursor: true, limit: true, format: true }).extend({
-  format: z.enum(['jsonl', 'csv']).default('jsonl'),
-});
 type ExportQuery = z.output<typeof exportQuery>;
 
 export function auditRoutes({ audit, membersOf, emailsOf }: AuditRoutesDeps): RouteDef[] {

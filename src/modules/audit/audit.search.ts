@@ -4,30 +4,14 @@
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { OUTCOMES, type AuditEvent } from '../../core/audit/event.ts';
+import type { AuditEvent } from '../../core/audit/event.ts';
+import { MAX_LIMIT, searchQuerySchema } from '../../contracts/audit.ts';
 import { eventJsonLine } from '../../core/audit/segment.ts';
 import { AppError } from '../../core/errors.ts';
 import { rowToEvent } from './audit.rows.ts';
 import type { Executor } from './audit.store.ts';
 
-export const MAX_LIMIT = 1000;
-
-/** Search filters. `resource` is `type` or `type:id`; `from` inclusive, `to` exclusive. */
-export const searchQuerySchema = z.strictObject({
-  actor: z.string().min(1).max(256).optional(),
-  actionPrefix: z.string().min(1).max(128).optional(),
-  resource: z.string().min(1).max(330).optional(),
-  /** Only events about resources of this workspace. */
-  workspace: z.string().min(1).max(256).optional(),
-  outcome: z.enum(OUTCOMES).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  /** `true`: leave out reads (actions ending in `.read` or `.list`), so changes and refusals stand out. */
-  hideReads: z.enum(['true', 'false']).optional(),
-  cursor: z.string().max(64).optional(),
-  order: z.enum(['asc', 'desc']).default('asc'),
-  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
-});
+export { MAX_LIMIT, searchQuerySchema };
 
 export type SearchQuery = z.input<typeof searchQuerySchema>;
 

@@ -3,7 +3,7 @@
  * export, HMAC fingerprints, verification and search. See NOTES.md for the invariants.
  */
 import type { Kysely } from 'kysely';
-import { hmacValue, auditEventDraftSchema, type AuditEventDraft } from '../../core/audit/event.ts';
+import { hmacValue, auditEventDraftSchema, type AuditEventInput } from '../../core/audit/event.ts';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
 import type { VerifyReport } from '../../core/audit/verify.ts';
 import type { Barrier } from '../../core/crypto/barrier.ts';
@@ -37,25 +37,19 @@ export interface AuditModuleDeps {
   onError?: (err: unknown, what: string) => void;
 }
 
-/** What callers record: a draft whose `time` defaults to now and `details` to `{}`. */
-export type RecordInput = Omit<AuditEventDraft, 'time' | 'details'> & {
-  time?: string;
-  details?: AuditEventDraft['details'];
-};
-
 export interface AuditModule {
   /**
    * Records `input` inside `executor` (the caller's transaction). Validation happens before any
    * write (VALIDATION_FAILED); a failed insert throws AUDIT_UNAVAILABLE and, in a transaction,
    * rolls the caller's work back: no event, no action.
    */
-  record(executor: Executor, input: RecordInput): Promise<void>;
+  record(executor: Executor, input: AuditEventInput): Promise<void>;
   /**
    * Records `input` on its own, outside any caller transaction: validated first (VALIDATION_FAILED
    * for this draft alone), then written by group commit (see audit.group.ts) — resolves only once
    * the event is committed; AUDIT_UNAVAILABLE if it could not be.
    */
-  recordCommitted(input: RecordInput): Promise<void>;
+  recordCommitted(input: AuditEventInput): Promise<void>;
   /** Chains every pending draft now; returns how many events were added. */
   chainPending(): Promise<number>;
   /** Wakes the background loop to chain as soon as possible. */
@@ -122,7 +116,7 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
   });
 
   /** Validated and serialized once: the NUL check and the insert use the same text. */
-  const serialize = (input: RecordInput): string => {
+  const serialize = (input: AuditEventInput): string => {
     const draft = { ...input, time: input.time ?? clock().toISOString(), details: input.details ?? {} };
     const parsed = auditEventDraftSchema.safeParse(draft);
     if (!parsed.success) {

@@ -2,7 +2,8 @@
  * The audit module's public face: everything other modules, the server and the CLI may use.
  * Invariants: NOTES.md.
  */
-export { createAuditModule, type AuditModule, type AuditModuleDeps, type RecordInput } from './audit.service.ts';
+export { createAuditModule, type AuditModule, type AuditModuleDeps } from './audit.service.ts';
+export type { AuditEventInput } from '../../core/audit/event.ts';
 export { auditRoutes, type AuditRoutesDeps } from './audit.routes.ts';
 export { csvCell, toCsv, toJsonLines, MAX_LIMIT, type SearchPage, type SearchQuery } from './audit.search.ts';
 export { formatProblem } from './audit.verify.ts';

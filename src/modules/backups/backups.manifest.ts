@@ -5,6 +5,7 @@
  * object header) tie it to exactly one object.
  */
 import { z } from 'zod';
+import { backupIdSchema } from '../../contracts/backups.ts';
 
 export const BACKUP_FORMAT = 'strongroom-backup';
 export const MANIFEST_KEY = 'manifest.json';
@@ -18,7 +19,7 @@ const b64 = z
   .max(1_000_000);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
-export const backupIdSchema = z.string().regex(/^bk-[0-9]{8}t[0-9]{6}z-[0-9a-f]{8}$/, 'not a backup id');
+export { backupIdSchema };
 
 export const manifestSchema = z.strictObject({
   format: z.literal(BACKUP_FORMAT),

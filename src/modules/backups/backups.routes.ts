@@ -3,28 +3,11 @@
  * backup holds the whole installation. Long work (create, verify, prune) runs as `explicit`: its
  * event is committed before the work starts (fail-closed), and the answer says how it ended.
  */
-import { z } from 'zod';
 import { route, type RouteDef } from '../../http/route.ts';
 import { systemRead, systemRemove } from '../../http/system-routes.ts';
-import { backupIdSchema } from './backups.manifest.ts';
 import type { BackupsService } from './backups.service.ts';
+import { createBody, idParams, nameParams, sharesBody, targetBody } from '../../contracts/backups.ts';
 
-const targetBody = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes'),
-  workspace: z.string().min(1).max(100),
-  drive: z.string().min(1).max(100),
-  prefix: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'a relative path of plain segments')
-    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'no . or .. segments')
-    .default('strongroom-backups'),
-});
-const idParams = z.strictObject({ id: backupIdSchema });
-const nameParams = z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/) });
-const createBody = z.strictObject({ target: z.string().max(40).optional() }).default({});
-const sharesBody = z
-  .strictObject({ shares: z.number().int().min(2).max(16), threshold: z.number().int().min(2).max(16) })
-  .refine((b) => b.threshold <= b.shares, { message: 'the threshold cannot exceed the number of shares', path: ['threshold'] });
 const BACKUPS = { type: 'backup', id: 'all' } as const;
 
 export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDef[] {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { RecordInput } from '../audit/index.ts';
+import type { AuditEventInput } from '../audit/index.ts';
 import type { BackupsService } from './backups.service.ts';
 import * as store from './backups.store.ts';
 
@@ -17,7 +17,7 @@ export interface SchedulerDeps {
   backups: BackupsService;
   owner: string;
   /** Records an event on its own (fail-closed: a job whose event fails does not run). */
-  record: (input: RecordInput) => Promise<void>;
+  record: (input: AuditEventInput) => Promise<void>;
   now?: () => Date;
 }
 

@@ -10,20 +10,24 @@
  * tags; removing a tag needs the content-read right under the current tags, so nobody lifts a
  * tag rule they are themselves held to.
  */
-import { z } from 'zod';
-import { CONTROL, datasetNameSchema, pageLimit, tag, versionNo, workspaceParams } from '../../contracts/common.ts';
+
+import { workspaceParams } from '../../contracts/common.ts';
 import type { Actor } from '../../core/actor.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from './datasets.service.ts';
+import { datasetLoader, datasetRef, NO_SUCH_DATASET } from './datasets.resource.ts';
 import {
-  datasetLoader,
+  datasetDetailOut,
+  datasetListAnswer,
+  datasetListQuery,
+  datasetOut,
   datasetParams,
-  datasetRef,
-  descriptionSchema,
-  NO_SUCH_DATASET,
+  deletedOut,
+  patchBody,
   versionOut,
-} from './datasets.schemas.ts';
+  versionParams,
+} from '../../contracts/datasets.ts';
 
 export interface DatasetsRoutesDeps {
   datasets: DatasetsService;
@@ -34,20 +38,6 @@ export interface DatasetsRoutesDeps {
   rawReadGuard?: (actor: Actor, ws: string, name: string, tags: readonly string[]) => Promise<void>;
 }
 
-const datasetOut = z.object({
-  name: z.string(),
-  description: z.string(),
-  tags: z.array(z.string()),
-  owner: z.string().nullable(),
-  createdBy: z.string(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-const versionParams = datasetParams.extend({ v: versionNo });
-const deletedOut = z.object({ dataset: z.string(), deleted: z.array(z.number()) });
-const patchBody = z
-  .strictObject({ description: descriptionSchema.optional(), tags: z.array(tag).max(32).optional() })
-  .refine((b) => b.description !== undefined || b.tags !== undefined, 'give description, tags or both');
 const base = '/api/v1/workspaces/:ws/datasets';
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` against `size`; undefined = no range; throws 416. */
@@ -83,23 +73,9 @@ export function datasetsRoutes({ datasets, rawReadGuard }: DatasetsRoutesDeps): 
       resource: 'workspace',
       schema: {
         params: workspaceParams,
-        querystring: z.strictObject({
-          search: z
-            .string()
-            .max(128)
-            .refine((s) => !CONTROL.test(s))
-            .optional(),
-          tag: tag.optional(),
-          after: datasetNameSchema.optional(),
-          limit: pageLimit,
-        }),
+        querystring: datasetListQuery,
         response: {
-          200: z.object({
-            datasets: z.array(
-              datasetOut.extend({ latestVersion: z.number().nullable(), versions: z.number(), bytes: z.number() }),
-            ),
-            next: z.string().nullable(),
-          }),
+          200: datasetListAnswer,
         },
       },
       handler: async ({ input, allowed, event }) => {
@@ -133,7 +109,7 @@ export function datasetsRoutes({ datasets, rawReadGuard }: DatasetsRoutesDeps): 
       run: 'read',
       resource: dataset,
       mustExist: NO_SUCH_DATASET,
-      schema: { params: datasetParams, response: { 200: datasetOut.extend({ versions: z.array(versionOut) }) } },
+      schema: { params: datasetParams, response: { 200: datasetDetailOut } },
       handler: async ({ input, row }) => ({
         name: row.name,
         description: row.description,

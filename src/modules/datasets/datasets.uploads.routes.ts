@@ -22,22 +22,26 @@ import path from 'node:path';
 import { PassThrough, Readable, finished } from 'node:stream';
 import type {} from '@fastify/multipart';
 import { z } from 'zod';
-import { tag } from '../../contracts/common.ts';
+
 import { AppError } from '../../core/errors.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import { driveNameSchema } from '../drives/index.ts';
 import type { DatasetsService, VersionView } from './datasets.service.ts';
+import { datasetLoader, NO_SUCH_DATASET } from './datasets.resource.ts';
+import type { UploadSessions } from './datasets.uploads.ts';
 import {
   createdOut,
-  datasetLoader,
   datasetParams,
-  NO_SUCH_DATASET,
-  descriptionSchema,
   filenameSchema,
+  formFields,
+  MAX_PART_SIZE,
+  MAX_PARTS,
   mediaTypeSchema,
-  sha256Schema,
-} from './datasets.schemas.ts';
-import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, type UploadSessions } from './datasets.uploads.ts';
+  rawUploadQuery,
+  sessionOut,
+  sessionParams,
+  uploadPartAnswer,
+  uploadSessionBody,
+} from '../../contracts/datasets.ts';
 
 export interface DatasetUploadRoutesDeps {
   datasets: DatasetsService;
@@ -75,34 +79,6 @@ function fileBytes(file: Readable): Readable {
 }
 
 const base = '/api/v1/workspaces/:ws/datasets/:name';
-const sessionId = z.string().regex(/^up_[0-9a-f]{32}$/, 'an upload id (up_…)');
-const sessionParams = datasetParams.extend({ id: sessionId });
-const sessionOut = z.object({
-  id: z.string(),
-  dataset: z.string(),
-  version: z.number(),
-  drive: z.string(),
-  size: z.number(),
-  partSize: z.number(),
-  partCount: z.number(),
-  received: z.array(z.number()),
-  expiresAt: z.string(),
-});
-
-const one = <T extends z.ZodTypeAny>(s: T) =>
-  z
-    .array(s)
-    .max(1)
-    .transform((a) => a[0]);
-const formFields = z.strictObject({
-  drive: one(driveNameSchema).optional(),
-  size: one(z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER)).optional(),
-  sha256: one(sha256Schema).optional(),
-  filename: one(filenameSchema).optional(),
-  mediaType: one(mediaTypeSchema).optional(),
-  description: one(descriptionSchema).optional(),
-  tag: z.array(tag).max(32).optional(),
-});
 
 const mediaTypeOf = (contentType: string | undefined) =>
   String(contentType ?? '')
@@ -130,15 +106,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
       bodyLimit: maxUploadBytes,
       schema: {
         params: datasetParams,
-        querystring: z.strictObject({
-          drive: driveNameSchema.optional(),
-          size: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-          sha256: sha256Schema.optional(),
-          filename: filenameSchema.optional(),
-          mediaType: mediaTypeSchema.optional(),
-          description: descriptionSchema.optional(),
-          tag: z.union([tag, z.array(tag).max(32)]).optional(),
-        }),
+        querystring: rawUploadQuery,
         response: { 201: createdOut },
       },
       handler: async ({ request, actor, input, event, commit }) => {
@@ -250,16 +218,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
       status: 201,
       schema: {
         params: datasetParams,
-        body: z.strictObject({
-          size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-          partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).multipleOf(MIN_PART_SIZE).optional(),
-          sha256: sha256Schema.optional(),
-          drive: driveNameSchema.optional(),
-          filename: filenameSchema.optional(),
-          mediaType: mediaTypeSchema.optional(),
-          description: descriptionSchema.optional(),
-          tags: z.array(tag).max(32).optional(),
-        }),
+        body: uploadSessionBody,
         response: { 201: sessionOut },
       },
       handler: async ({ actor, input, event, commit }) => {
@@ -306,7 +265,7 @@ export function datasetUploadRoutes({ datasets, uploads, maxUploadBytes }: Datas
       bodyLimit: MAX_PART_SIZE,
       schema: {
         params: sessionParams.extend({ n: z.coerce.number().int().min(1).max(MAX_PARTS) }),
-        response: { 200: z.object({ part: z.number(), size: z.number(), alreadyStored: z.boolean() }) },
+        response: { 200: uploadPartAnswer },
       },
       handler: async ({ request, actor, input, event, commit }) => {
         const { ws: workspaceId, name, id, n } = input.params;

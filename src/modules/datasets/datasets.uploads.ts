@@ -40,13 +40,12 @@ import { detectTabular, SNIFF_BYTES } from './datasets.detect.ts';
 import type { DatasetsService } from './datasets.service.ts';
 import { requireDrive, reserve, withDriverOf, type UploadHandle, type UploadResult } from './datasets.upload.ts';
 import * as store from './datasets.store.ts';
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '../../contracts/datasets.ts';
 
 /** Default plaintext bytes per part: 128 segments; stored parts are above S3's 5 MiB minimum. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-export const MIN_PART_SIZE = DEFAULT_SEGMENT_SIZE;
-/** Largest part: it is held in memory while it is sealed. */
-export const MAX_PART_SIZE = 16 * 1024 * 1024;
-export const MAX_PARTS = 10_000;
+export { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE };
+if (MIN_PART_SIZE !== DEFAULT_SEGMENT_SIZE) throw new Error('a part is a whole number of segments');
 /** Parts received at once by this process; beyond it a part is refused with 429 (clients retry). Bounds part memory to 16 × MAX_PART_SIZE. */
 export const MAX_PARTS_IN_FLIGHT = 16;
 

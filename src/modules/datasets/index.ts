@@ -21,5 +21,4 @@ export {
 } from './datasets.uploads.ts';
 export { createLeaseHolder, type LeaseHolder } from './datasets.leases.ts';
 export { datasetsRoutes, type DatasetsRoutesDeps } from './datasets.routes.ts';
-export { descriptionSchema, versionOut } from './datasets.schemas.ts';
 export { datasetUploadRoutes, type DatasetUploadRoutesDeps } from './datasets.uploads.routes.ts';

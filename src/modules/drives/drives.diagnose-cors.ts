@@ -5,7 +5,7 @@
  * public origin (STRONGROOM_PUBLIC_URL), never a guess such as `https://localhost:<port>`.
  */
 import type { StoreFacts } from '../../adapters/blob/driver.ts';
-import type { DriveKindName } from './drives.definition.ts';
+import type { DriveKindName } from '../../contracts/drives.ts';
 
 export interface CorsStep {
   status: 'pass' | 'warn' | 'skip';

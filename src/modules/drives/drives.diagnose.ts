@@ -12,7 +12,7 @@ import { buffer } from 'node:stream/consumers';
 import type { BlobDriver, BlobErrorCode, StoreFacts } from '../../adapters/blob/driver.ts';
 import { BlobError, isBlobError } from '../../adapters/blob/driver.ts';
 import { isAppError } from '../../core/errors.ts';
-import type { DriveKindName } from './drives.definition.ts';
+import type { DriveKindName } from '../../contracts/drives.ts';
 import { corsStep } from './drives.diagnose-cors.ts';
 import { netFailure } from './drives.diagnose-net.ts';
 

@@ -16,7 +16,7 @@ import type { GcsServiceAccount } from '../../adapters/blob/gcs.ts';
 import { createLocalDriver } from '../../adapters/blob/local.ts';
 import type { EgressGuard } from '../../adapters/net/egress-guard.ts';
 import { AppError } from '../../core/errors.ts';
-import type { CloudCredential, DriveKindName } from './drives.definition.ts';
+import type { CloudCredential, DriveKindName } from '../../contracts/drives.ts';
 
 export interface OpenContext {
   guard: EgressGuard;

@@ -7,7 +7,12 @@ import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { VaultService } from '../vault/index.ts';
-import { credentialPathFor, type CloudCredential, type DriveInput, type DriveKindName } from './drives.definition.ts';
+import {
+  credentialPathFor,
+  type CloudCredential,
+  type DriveInput,
+  type DriveKindName,
+} from '../../contracts/drives.ts';
 import type { Diagnosis } from './drives.diagnose.ts';
 import * as store from './drives.store.ts';
 

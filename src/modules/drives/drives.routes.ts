@@ -10,16 +10,24 @@
  * code (DRIVE_AUTH_FAILED …) and the report under `diagnosis`.
  */
 import { z } from 'zod';
-import { workspaceId, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import { route, type Input, type Loaded, type ReadCtx, type RouteDef } from '../../http/route.ts';
 import {
-  cloudCredential,
-  DRIVE_KINDS,
+  diagnosisOut,
+  driveAddAnswer,
+  driveRemoveAnswer,
   driveInputSchema,
-  driveNameSchema,
+  driveOut,
+  driveParams,
+  driveUsageAnswer,
+  driveHealthAnswer,
+  driveCredentialsAnswer,
+  driveCredentialsBody,
   type DriveInput,
-} from './drives.definition.ts';
+  defaultDriveAnswer,
+  defaultDriveBody,
+} from '../../contracts/drives.ts';
 import type { DrivesService, DriveView } from './drives.service.ts';
 
 export interface DrivesRoutesDeps {
@@ -27,38 +35,6 @@ export interface DrivesRoutesDeps {
   /** What a drive holds (the datasets module counts it). */
   usageOf?: (ws: string, name: string) => Promise<{ versions: number; bytes: number; datasets: string[] }>;
 }
-
-const stepOut = z.object({
-  id: z.string(),
-  title: z.string(),
-  status: z.enum(['pass', 'fail', 'warn', 'skip']),
-  reason: z.string(),
-  hint: z.string().optional(),
-  ms: z.number().optional(),
-});
-const diagnosisOut = z.object({
-  ok: z.boolean(),
-  code: z.string().optional(),
-  steps: z.array(stepOut),
-  latencyMs: z.number().optional(),
-  corsSuggestion: z.unknown().optional(),
-  checkedAt: z.string(),
-});
-const driveOut = z.object({
-  name: z.string(),
-  kind: z.enum(DRIVE_KINDS),
-  description: z.string(),
-  config: z.record(z.string(), z.unknown()),
-  credentialSecret: z.string().nullable(),
-  isDefault: z.boolean(),
-  status: z.enum(['unknown', 'healthy', 'failing']),
-  statusCode: z.string().nullable(),
-  statusCheckedAt: z.string().nullable(),
-  lastTest: diagnosisOut.nullable(),
-  createdBy: z.string(),
-  createdAt: z.string(),
-});
-const driveParams = z.object({ ws: workspaceId, name: driveNameSchema });
 
 const NO_SUCH_DRIVE = 'No such drive in this workspace.';
 const base = '/api/v1/workspaces/:ws/drives';
@@ -173,7 +149,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       schema: {
         params: workspaceParams,
         body: driveInputSchema,
-        response: { 201: z.object({ drive: driveOut, diagnosis: diagnosisOut }) },
+        response: { 201: driveAddAnswer },
       },
       handler: async (ctx) => {
         const { input, actor, event, commit } = ctx;
@@ -197,7 +173,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       mustExist: NO_SUCH_DRIVE,
       schema: {
         params: driveParams,
-        response: { 200: z.object({ versions: z.number(), bytes: z.number(), datasets: z.array(z.string()) }) },
+        response: { 200: driveUsageAnswer },
       },
       handler: async ({ input }) =>
         (await usageOf?.(input.params.ws, input.params.name)) ?? { versions: 0, bytes: 0, datasets: [] },
@@ -213,17 +189,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       schema: {
         params: driveParams,
         response: {
-          200: z.object({
-            checks: z.array(
-              z.object({
-                checkedAt: z.string(),
-                ok: z.boolean(),
-                code: z.string().nullable(),
-                failedStep: z.string().nullable(),
-                latencyMs: z.number().nullable(),
-              }),
-            ),
-          }),
+          200: driveHealthAnswer,
         },
       },
       handler: async ({ input }) => ({ checks: await drives.history(input.params.ws, input.params.name) }),
@@ -241,8 +207,8 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       reauth: true,
       schema: {
         params: driveParams,
-        body: z.strictObject({ credentials: cloudCredential }),
-        response: { 200: z.object({ drive: driveOut, diagnosis: diagnosisOut }) },
+        body: driveCredentialsBody,
+        response: { 200: driveCredentialsAnswer },
       },
       handler: async ({ input, actor, event, commit }) => {
         const { ws, name } = input.params;
@@ -263,8 +229,8 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       resource: 'workspace',
       schema: {
         params: workspaceParams,
-        body: z.strictObject({ drive: driveNameSchema }),
-        response: { 200: z.object({ defaultDrive: z.string(), previous: z.string().nullable() }) },
+        body: defaultDriveBody,
+        response: { 200: defaultDriveAnswer },
       },
       handler: async ({ trx, input, event }) => {
         const { previous } = await drives.setDefault(trx, input.params.ws, input.body.drive);
@@ -282,7 +248,7 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       mustExist: NO_SUCH_DRIVE,
       schema: {
         params: driveParams,
-        response: { 200: z.object({ name: z.string(), removed: z.literal(true), credentialsDestroyed: z.boolean() }) },
+        response: { 200: driveRemoveAnswer },
       },
       handler: async ({ trx, input }) => {
         const out = await drives.remove(trx, input.params.ws, input.params.name);

@@ -27,7 +27,7 @@ import {
   type CloudCredential,
   type DriveInput,
   type DriveKindName,
-} from './drives.definition.ts';
+} from '../../contracts/drives.ts';
 import { diagnose, type Diagnosis } from './drives.diagnose.ts';
 import { openDriver } from './drives.open.ts';
 import { checkOf, createDriveRotation, type PreparedDrive } from './drives.rotation.ts';

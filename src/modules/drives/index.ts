@@ -7,7 +7,7 @@ export {
   credentialPathFor,
   type DriveInput,
   type DriveKindName,
-} from './drives.definition.ts';
+} from '../../contracts/drives.ts';
 export { type Diagnosis, type DiagnosisStep } from './drives.diagnose.ts';
 export { driveFailure, BLOB_ERROR_CODES } from './drives.errors.ts';
 export { drivesRoutes, type DrivesRoutesDeps } from './drives.routes.ts';

@@ -12,21 +12,11 @@ import { AppError } from '../../core/errors.ts';
 import { route, type PublicRouteDef, type RouteDef } from '../../http/route.ts';
 import { SESSION_REF_LENGTH } from './identity.account.store.ts';
 import type { IdentityModule } from './identity.service.ts';
+import { sessionRef, sessionViewOut } from '../../contracts/identity.ts';
 
 export interface AccountRoutesDeps {
   identity: IdentityModule;
 }
-
-const sessionOut = z.object({
-  id: z.string(),
-  createdAt: z.string(),
-  lastSeenAt: z.string(),
-  authenticatedAt: z.string(),
-  strength: z.string(),
-  sourceIp: z.string().nullable(),
-  current: z.boolean(),
-});
-const sessionRef = z.string().regex(new RegExp(`^[0-9a-f]{${SESSION_REF_LENGTH}}$`), 'a session id from the list');
 
 export function accountRoutes({ identity }: AccountRoutesDeps): (RouteDef | PublicRouteDef)[] {
   const setupStatus: PublicRouteDef = {
@@ -47,7 +37,7 @@ export function accountRoutes({ identity }: AccountRoutesDeps): (RouteDef | Publ
       audit: 'identity.session.list',
       run: 'read',
       resource: 'self',
-      schema: { response: { 200: z.object({ sessions: z.array(sessionOut) }) } },
+      schema: { response: { 200: z.object({ sessions: z.array(sessionViewOut) }) } },
       handler: async ({ request, actor }) => {
         const mine = request.auth?.principal?.session?.idHash.slice(0, SESSION_REF_LENGTH);
         const list = await identity.account.sessions(actor.id);

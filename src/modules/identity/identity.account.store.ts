@@ -5,9 +5,10 @@
  */
 import { sql } from 'kysely';
 import type { Executor, User } from './identity.users.store.ts';
+import { SESSION_REF_LENGTH } from '../../contracts/identity.ts';
 
 /** Hex characters of a session's id hash that name it in the API (64 bits: unique per user in practice). */
-export const SESSION_REF_LENGTH = 16;
+export { SESSION_REF_LENGTH };
 
 export interface SessionView {
   id: string;

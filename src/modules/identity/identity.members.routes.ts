@@ -15,29 +15,24 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { memberOf, refuse, refuseEverywhere, rolesOf } from './identity.route-rules.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseAttributes, refuseManage } from './role-rules.ts';
+import {
+  memberListAnswer,
+  memberParams,
+  userMfaResetAnswer,
+  userAttributesAnswer,
+  userAttributesBody,
+} from '../../contracts/identity.ts';
 
 export interface MemberRoutesDeps {
   identity: IdentityModule;
 }
 
-const memberParams = z.object({ ws: workspaceIdSchema, id: userIdSchema });
 const base = '/api/v1/workspaces/:ws';
-const words = z
-  .string()
-  .trim()
-  .max(100)
-  .regex(/^[\p{L}\p{N} ._-]*$/u, 'letters, digits, spaces and . _ -');
-/** The attributes the built-in rules read. An empty string or absent: not set. */
-export const userAttributes = z.strictObject({
-  department: words.optional(),
-  region: words.optional(),
-  clearance: z.number().int().min(0).max(9).optional(),
-});
 
 export function memberRoutes({ identity }: MemberRoutesDeps): RouteDef[] {
   return [
@@ -68,8 +63,8 @@ export function memberRoutes({ identity }: MemberRoutesDeps): RouteDef[] {
       resource: 'workspace',
       schema: {
         params: memberParams,
-        body: z.strictObject({ attributes: userAttributes }),
-        response: { 200: z.object({ attributes: z.record(z.string(), z.union([z.string(), z.number()])) }) },
+        body: userAttributesBody,
+        response: { 200: userAttributesAnswer },
       },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
@@ -96,7 +91,7 @@ export function memberRoutes({ identity }: MemberRoutesDeps): RouteDef[] {
       reauth: true,
       schema: {
         params: memberParams,
-        response: { 200: z.object({ reset: z.literal(true), sessionsEnded: z.number() }) },
+        response: { 200: userMfaResetAnswer },
       },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
@@ -121,9 +116,7 @@ export function memberRoutes({ identity }: MemberRoutesDeps): RouteDef[] {
       schema: {
         params: workspaceParams,
         response: {
-          200: z.object({
-            members: z.array(z.object({ id: z.string(), email: z.string(), displayName: z.string() })),
-          }),
+          200: memberListAnswer,
         },
       },
       handler: async ({ input }) => ({ members: await identity.account.memberNames(input.params.ws) }),

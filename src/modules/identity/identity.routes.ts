@@ -12,67 +12,31 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { userId as userIdSchema, workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
+import { workspaceId as workspaceIdSchema, workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { ROLES } from '../../db/tables/identity.ts';
 import { memberOf as memberIn, refuse, refuseEverywhere, rolesOf } from './identity.route-rules.ts';
 import type { IdentityModule } from './identity.service.ts';
 import { refuseAttributes, refuseGrant, refuseManage } from './role-rules.ts';
+import {
+  memberParams,
+  role,
+  saOut,
+  serviceAccountCreateBody,
+  tokenBody,
+  tokenCreated,
+  tokenId,
+  tokenOut,
+  userCreateBody,
+  userCreatedAnswer,
+  workspaceCreateBody,
+  workspaceCreatedAnswer,
+  workspaceUserOut,
+} from '../../contracts/identity.ts';
 
 export interface IdentityRoutesDeps {
   identity: IdentityModule;
 }
-
-const role = z.enum(ROLES);
-const attrValue = z.union([z.string().max(200), z.number(), z.boolean()]);
-const attributes = z.strictObject({
-  department: z.string().max(200).optional(),
-  region: z.string().max(200).optional(),
-  clearance: attrValue.optional(),
-});
-const userOut = z.object({
-  id: z.string(),
-  email: z.string(),
-  displayName: z.string(),
-  status: z.string(),
-  mfaEnabled: z.boolean(),
-  attributes: z.record(z.string(), attrValue),
-  roles: z.array(z.string()),
-  /** When the user last finished signing in (null: never). */
-  lastSignInAt: z.string().nullable(),
-});
-const scope = z
-  .string()
-  .regex(/^(\*|[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*){0,2}(\.\*)?)$/, 'an action name, a prefix ending in .* or *');
-const tokenBody = {
-  name: z.string().trim().min(1).max(100),
-  scopes: z.array(scope).min(1).max(50),
-  expiresInDays: z.number().int().min(1).max(365).default(30),
-};
-const tokenOut = z.object({
-  id: z.string(),
-  name: z.string(),
-  workspace: z.string(),
-  scopes: z.array(z.string()),
-  userId: z.string().nullable(),
-  serviceAccountId: z.string().nullable(),
-  createdAt: z.string(),
-  expiresAt: z.string(),
-  revokedAt: z.string().nullable(),
-  lastUsedAt: z.string().nullable(),
-});
-const tokenCreated = z.object({ token: z.string(), info: tokenOut });
-const saOut = z.object({
-  id: z.string(),
-  workspace: z.string(),
-  name: z.string(),
-  role: z.string(),
-  createdBy: z.string(),
-  createdAt: z.string(),
-  disabledAt: z.string().nullable(),
-});
-const memberParams = z.object({ ws: workspaceIdSchema, id: userIdSchema });
-const tokenId = z.string().regex(/^[0-9a-f]{12}$/);
 
 const base = '/api/v1/workspaces/:ws';
 
@@ -90,12 +54,8 @@ export function identityRoutes({ identity }: IdentityRoutesDeps): RouteDef[] {
       resource: 'system',
       status: 201,
       schema: {
-        body: z.strictObject({
-          id: workspaceIdSchema,
-          name: z.string().trim().min(1).max(200),
-          ownerEmail: z.email().max(320).optional(),
-        }),
-        response: { 201: z.object({ id: z.string(), name: z.string(), ownerId: z.string().nullable() }) },
+        body: workspaceCreateBody,
+        response: { 201: workspaceCreatedAnswer },
       },
       handler: async ({ trx, input, event }) => {
         const { id, name, ownerEmail } = input.body;
@@ -115,7 +75,7 @@ export function identityRoutes({ identity }: IdentityRoutesDeps): RouteDef[] {
       action: 'identity.user.list',
       run: 'read',
       resource: 'workspace',
-      schema: { params: workspaceParams, response: { 200: z.object({ users: z.array(userOut) }) } },
+      schema: { params: workspaceParams, response: { 200: z.object({ users: z.array(workspaceUserOut) }) } },
       handler: async ({ input }) => {
         const [list, last] = await Promise.all([
           identity.users.list(input.params.ws),
@@ -134,19 +94,8 @@ export function identityRoutes({ identity }: IdentityRoutesDeps): RouteDef[] {
       status: 201,
       schema: {
         params: workspaceParams,
-        body: z.strictObject({
-          email: z
-            .string()
-            .trim()
-            .min(3)
-            .max(320)
-            .regex(/^[^\s@]+@[^\s@]+$/, 'an email address'),
-          displayName: z.string().trim().min(1).max(200),
-          password: z.string().min(1).max(1024).optional(),
-          role,
-          attributes: attributes.optional(),
-        }),
-        response: { 201: z.object({ user: userOut }) },
+        body: userCreateBody,
+        response: { 201: userCreatedAnswer },
       },
       handler: async (ctx) => {
         const { input, actor, event } = ctx;
@@ -230,13 +179,7 @@ export function identityRoutes({ identity }: IdentityRoutesDeps): RouteDef[] {
       status: 201,
       schema: {
         params: workspaceParams,
-        body: z.strictObject({
-          name: z
-            .string()
-            .trim()
-            .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ -'),
-          role: z.enum(['steward', 'engineer', 'analyst', 'viewer', 'auditor']),
-        }),
+        body: serviceAccountCreateBody,
         response: { 201: saOut },
       },
       handler: async (ctx) => {

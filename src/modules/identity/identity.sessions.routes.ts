@@ -21,6 +21,16 @@ import { SESSION_COOKIE, SIGN_IN } from './identity.signin.ts';
 import { PENDING_MFA, type Strength } from './identity.sessions.store.ts';
 import type { User } from './identity.users.store.ts';
 import { csrfTokenFor } from './tokens-crypto.ts';
+import {
+  code,
+  meAnswer,
+  email,
+  password,
+  mfaEnrolVerifyAnswer,
+  mfaEnrolVerifyBody,
+  sessionInfoOut,
+  userInfoOut,
+} from '../../contracts/identity.ts';
 
 export interface SessionRoutesDeps {
   identity: IdentityModule;
@@ -30,31 +40,6 @@ export interface SessionRoutesDeps {
 
 /** Setup attempts per source address (the body is itself a credential). */
 export const SETUP_RATE_LIMIT = { max: 10, timeWindow: '1 minute' } as const;
-
-const email = z
-  .string()
-  .trim()
-  .min(3)
-  .max(320)
-  .regex(/^[^\s@]+@[^\s@]+$/, 'an email address');
-const password = z.string().min(1).max(1024);
-const code = z.string().trim().min(6).max(32);
-
-const userOut = z.object({
-  id: z.string(),
-  email: z.string(),
-  displayName: z.string(),
-  status: z.string(),
-  mfaEnabled: z.boolean(),
-  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-});
-const sessionOut = z.object({
-  user: userOut,
-  csrfToken: z.string(),
-  strength: z.string(),
-  mfaRequired: z.boolean(),
-  mfaEnrolmentRequired: z.boolean(),
-});
 
 const COOKIE = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
 const setSessionCookie = (reply: FastifyReply, id: string) => void reply.setCookie(SESSION_COOKIE, id, COOKIE);
@@ -84,7 +69,7 @@ export function sessionRoutes({ identity, onSetupComplete }: SessionRoutesDeps):
     url: '/api/v1/auth/login',
     public: 'sign-in: the password is the credential',
     audit: { action: SIGN_IN, resource: { type: 'user' } },
-    schema: { body: z.strictObject({ email, password }), response: { 200: sessionOut } },
+    schema: { body: z.strictObject({ email, password }), response: { 200: sessionInfoOut } },
     handler: async ({ request, reply, input, event, commit }) => {
       const { email: e, password: p } = input.body;
       const signedIn = await identity.signIn(e, p, request.ip, { event, commit });
@@ -109,7 +94,7 @@ export function sessionRoutes({ identity, onSetupComplete }: SessionRoutesDeps):
         password,
         displayName: z.string().trim().min(1).max(200),
       }),
-      response: { 201: z.object({ user: userOut }) },
+      response: { 201: z.object({ user: userInfoOut }) },
     },
     handler: async ({ request, reply, input, event, commit }) => {
       const { token, ...user } = input.body;
@@ -131,7 +116,7 @@ export function sessionRoutes({ identity, onSetupComplete }: SessionRoutesDeps):
       audit: 'identity.session.create',
       run: 'explicit',
       resource: 'self',
-      schema: { body: z.strictObject({ code }), response: { 200: sessionOut } },
+      schema: { body: z.strictObject({ code }), response: { 200: sessionInfoOut } },
       handler: async ({ request, reply, input, event, commit }) => {
         const s = currentSession(request);
         if (!PENDING_MFA.includes(s.strength))
@@ -194,12 +179,7 @@ export function sessionRoutes({ identity, onSetupComplete }: SessionRoutesDeps):
       unaudited: "answers only the caller's own identity; the console reads it on every page load",
       schema: {
         response: {
-          200: sessionOut.extend({
-            csrfToken: z.string().optional(),
-            workspaces: z.array(z.object({ id: z.string(), name: z.string(), roles: z.array(z.string()) })),
-            /** Unused recovery codes (null without MFA). */
-            recoveryCodesLeft: z.number().nullable(),
-          }),
+          200: meAnswer,
         },
       },
       handler: async ({ request, actor }) => {
@@ -264,8 +244,8 @@ export function sessionRoutes({ identity, onSetupComplete }: SessionRoutesDeps):
       run: 'write',
       resource: 'self',
       schema: {
-        body: z.strictObject({ code }),
-        response: { 200: z.object({ recoveryCodes: z.array(z.string()), csrfToken: z.string().optional() }) },
+        body: mfaEnrolVerifyBody,
+        response: { 200: mfaEnrolVerifyAnswer },
       },
       handler: async ({ trx, request, reply, actor, input, event }) => {
         const codes = await identity.mfa.confirmEnrolment(trx, actor.id, input.body.code);

@@ -20,6 +20,7 @@ import { publicRoute, route, type PublicRouteDef, type RouteDef } from '../../ht
 import type { KeysService } from './keys.service.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask, type OpenTaskLog } from './keys.tasks.ts';
 import type { WorkspaceKeys } from './workspace-keys.ts';
+import { unsealBody } from '../../contracts/keys.ts';
 
 export interface KeysRoutesDeps {
   keys: KeysService;
@@ -38,7 +39,6 @@ export interface UnsealRoutesDeps {
 /** Unseal attempts per source address: 20 a minute. */
 export const UNSEAL_RATE_LIMIT = { max: 20, timeWindow: '1 minute' } as const;
 
-const unsealBody = z.strictObject({ share: z.string().min(8).max(512) });
 const KEYRING: ResourceRef = { type: 'keyring', id: 'root' };
 const workspaceKey = (workspaceId: string): ResourceRef => ({
   type: 'workspace-key',

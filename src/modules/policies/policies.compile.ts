@@ -12,7 +12,7 @@
  */
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
-import type { Mask, PolicyBody, ReadWhy, ReaderMatch } from './policies.contracts.ts';
+import type { Mask, PolicyBody, ReadWhy, ReaderMatch } from '../../contracts/policies.ts';
 import { filterSql, quoteIdent, type Filter, type Value } from './policies.filter.ts';
 
 export interface RelationPlan {

@@ -7,7 +7,7 @@
  * values and MFA taken from them), which is exact for this condition language.
  */
 import type { Actor } from '../../core/actor.ts';
-import type { PolicyBody, ReaderMatch } from './policies.contracts.ts';
+import type { PolicyBody, ReaderMatch } from '../../contracts/policies.ts';
 import { appliesTo } from './policies.compile.ts';
 
 export interface ExampleReader {

@@ -7,7 +7,7 @@
  */
 import type { Actor } from '../../core/actor.ts';
 import { appliesTo } from './policies.compile.ts';
-import type { PolicyBody, ReaderMatch, Target } from './policies.contracts.ts';
+import type { PolicyBody, ReaderMatch, Target } from '../../contracts/policies.ts';
 
 const ROLES = ['owner', 'admin', 'steward', 'engineer', 'analyst', 'viewer', 'auditor'];
 

@@ -3,15 +3,15 @@
  * Every change commits with its audit event, which carries the policy before and after (policy
  * documents are not secret: they name columns and conditions, the keyed-hash key is never in one).
  */
-import { z } from 'zod';
+
 import type { JsonValue } from '../../core/audit/event.ts';
-import { workspaceId, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import { policyName, savePolicyRequest, type PolicyOut } from './policies.contracts.ts';
+import { savePolicyRequest, type PolicyOut } from '../../contracts/policies.ts';
 import type { PoliciesService } from './policies.service.ts';
+import { nameParams } from '../../contracts/policies.ts';
 
 const base = '/api/v1/workspaces/:ws/data-policies';
-const nameParams = z.object({ ws: workspaceId, name: policyName });
 const policyRef = (ws: string, name: string) => ({ type: 'data-policy', id: name, workspace: ws });
 const json = (p: PolicyOut | null): JsonValue => (p ? (JSON.parse(JSON.stringify(p)) as JsonValue) : null);
 

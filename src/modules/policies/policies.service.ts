@@ -20,7 +20,7 @@ import type { PolicyLookup, RelationPlan } from '../query/index.ts';
 import { appliesTo, compilePlan, targets, type ApplicablePolicy, type HashKey } from './policies.compile.ts';
 import { findConflict } from './policies.conflicts.ts';
 import { accessDiff, type ReaderDiff } from './policies.diff.ts';
-import type { PolicyBody, PolicyOut } from './policies.contracts.ts';
+import type { PolicyBody, PolicyOut } from '../../contracts/policies.ts';
 import { parseFilter, type Filter } from './policies.filter.ts';
 import {
   deleteCurrent,

@@ -1,7 +1,7 @@
 /** Kysely queries of the policies module. Only this file knows the `data_policies*` tables' SQL. */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { PolicyBody, PolicyOut } from './policies.contracts.ts';
+import type { PolicyBody, PolicyOut } from '../../contracts/policies.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 

@@ -12,20 +12,12 @@ import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { EvidencePack } from './posture.evidence.ts';
 import type { PostureService } from './posture.service.ts';
+import { historyQuery } from '../../contracts/posture.ts';
 
 export interface PostureRoutesDeps {
   posture: Pick<PostureService, 'run' | 'latest' | 'history'>;
   evidence(scope: string): Promise<{ pack: EvidencePack; html: string; publicKeyPem: string }>;
 }
-
-const historyQuery = z.strictObject({
-  control: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/)
-    .max(100)
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
 
 const POSTURE = (ws?: string) => ({ type: 'posture', ...(ws ? { workspace: ws } : {}) });
 

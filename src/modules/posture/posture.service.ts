@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { RecordInput } from '../audit/index.ts';
+import type { AuditEventInput } from '../audit/index.ts';
 import { AppError } from '../../core/errors.ts';
 import {
   describeControl,
@@ -29,7 +29,7 @@ export interface PostureDeps {
   db: Kysely<Database>;
   registry: PostureRegistry;
   /** Records an event on its own and resolves once committed (the audit module's `recordCommitted`). */
-  recordEvent(input: RecordInput): Promise<void>;
+  recordEvent(input: AuditEventInput): Promise<void>;
   clock?: () => Date;
   /** Longest a single check may take (default 30 s). */
   checkTimeoutMs?: number;

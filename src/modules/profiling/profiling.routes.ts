@@ -5,17 +5,16 @@
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { datasetNameSchema, versionNo, workspaceId } from '../../contracts/common.ts';
+
 import { route, type RouteDef } from '../../http/route.ts';
 import type { DatasetsService } from '../datasets/index.ts';
 import type { ProfilingService } from './profiling.service.ts';
+import { versionParams } from '../../contracts/profiling.ts';
 
 export interface ProfilingRoutesDeps {
   profiling: ProfilingService;
   datasets: Pick<DatasetsService, 'find'>;
 }
-
-const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
 
 function abortOnClose(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();

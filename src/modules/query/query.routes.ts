@@ -15,15 +15,17 @@
  */
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { datasetNameSchema, tag, versionNo, workspaceParams, workspaceId } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import { AppError } from '../../core/errors.ts';
-import { descriptionSchema, versionOut, type DatasetsService } from '../datasets/index.ts';
-import { driveNameSchema } from '../drives/index.ts';
+import { datasetParams } from '../../contracts/datasets.ts';
+import type { DatasetsService } from '../datasets/index.ts';
+
 import { MAX_SQL_LENGTH } from './query.sql-check.ts';
 import type { QueryService, ResultFormat } from './query.service.ts';
 import type { ReadWhy } from './query.relation.ts';
 import type { JsonValue } from '../../core/audit/event.ts';
+import { savedQueryAnswer, previewQuery, queryBody, saveBody, versionParams } from '../../contracts/query.ts';
 
 export interface QueryRoutesDeps {
   query: QueryService;
@@ -36,22 +38,7 @@ const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
   jsonl: 'application/x-ndjson',
   parquet: 'application/vnd.apache.parquet',
 };
-const simulateAs = z.strictObject({
-  roles: z.array(z.string().min(1).max(40)).max(20),
-  attributes: z
-    .record(z.string().regex(/^[a-z][a-zA-Z0-9_]{0,39}$/), z.union([z.string().max(200), z.number(), z.boolean()]))
-    .default({}),
-  mfa: z.boolean().default(false),
-});
-const versionParams = z.object({ ws: workspaceId, name: datasetNameSchema, v: versionNo });
 const NO_SUCH_DATASET = 'No such dataset in this workspace.';
-const saveBody = z.strictObject({
-  sql: z.string().min(1).max(MAX_SQL_LENGTH),
-  format: z.enum(['csv', 'jsonl', 'parquet']).default('parquet'),
-  drive: driveNameSchema.optional(),
-  description: descriptionSchema.optional(),
-  tags: z.array(tag).max(32).optional(),
-});
 
 /** Which data policies shaped a read (names only), as an audit detail. */
 const whyJson = (why: Record<string, ReadWhy> | undefined): JsonValue =>
@@ -83,10 +70,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
       mustExist: NO_SUCH_DATASET,
       schema: {
         params: versionParams,
-        querystring: z.strictObject({
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-          offset: z.coerce.number().int().min(0).max(100_000).default(0),
-        }),
+        querystring: previewQuery,
       },
       handler: async ({ input, actor, reply, event }) => {
         const { ws, name, v } = input.params;
@@ -107,13 +91,7 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
       bodyLimit: MAX_SQL_LENGTH * 4 + 1024,
       schema: {
         params: workspaceParams,
-        body: z.strictObject({
-          sql: z.string().min(1).max(MAX_SQL_LENGTH),
-          limit: z.number().int().min(1).max(maxRows).optional(),
-          format: z.enum(['json', 'csv', 'jsonl', 'parquet']).default('json'),
-          /** Simulation (data policies): run as a hypothetical reader; stewards, admins, owners; JSON only. */
-          as: simulateAs.optional(),
-        }),
+        body: queryBody(maxRows),
       },
       handler: async ({ input, actor, reply, event, record, allowed }) => {
         const { sql, format } = input.body;
@@ -210,10 +188,10 @@ export function queryRoutes({ query, datasets, maxRows }: QueryRoutesDeps): Rout
       status: 201,
       bodyLimit: MAX_SQL_LENGTH * 4 + 16 * 1024,
       schema: {
-        params: z.object({ ws: workspaceId, name: datasetNameSchema }),
+        params: datasetParams,
         body: saveBody,
         response: {
-          201: z.object({ dataset: z.string(), version: versionOut, rows: z.number(), read: z.array(z.string()) }),
+          201: savedQueryAnswer,
         },
       },
       handler: async ({ input, actor, reply, event, commit, allowed }) => {

@@ -12,6 +12,7 @@
  * qualified or time-travel relations, parameters, unknown node kinds — is refused with the
  * construct's name and its position in the text.
  */
+import { MAX_SQL_LENGTH } from '../../contracts/query.ts';
 import { createHash } from 'node:crypto';
 import { AppError } from '../../core/errors.ts';
 import { ALLOWED_FUNCTIONS } from './query.functions.ts';
@@ -28,7 +29,7 @@ export interface DatasetRef {
   position: number;
 }
 
-export const MAX_SQL_LENGTH = 100_000;
+export { MAX_SQL_LENGTH };
 const MAX_DEPTH = 200;
 /** DuckDB writes "no position" as the largest uint64; JSON.parse cannot hold it exactly. */
 const NO_POSITION = '18446744073709551615';

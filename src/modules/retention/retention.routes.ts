@@ -10,19 +10,9 @@ import { route, type RouteDef } from '../../http/route.ts';
 import { systemRead, systemRemove } from '../../http/system-routes.ts';
 import { classesUpdateSchema } from './retention.classes.ts';
 import type { RetentionService } from './retention.service.ts';
+import { holdBody, holdParams, userParams, wsBody, wsParams } from '../../contracts/retention.ts';
 
 const SETTINGS = { type: 'retention-settings', id: 'all' } as const;
-const plain = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/, 'letters, digits and . _ : @ -');
-const holdBody = z.strictObject({
-  scope: z.enum(['workspace', 'dataset', 'user']),
-  target: plain,
-  workspace: plain.optional(),
-  reason: z.string().trim().min(3).max(500),
-});
-const holdParams = z.strictObject({ id: z.string().regex(/^hold_[0-9a-f-]{36}$/) });
-const userParams = z.strictObject({ id: z.uuid() });
-const wsBody = z.strictObject({ workspace: plain });
-const wsParams = z.strictObject({ ws: plain });
 
 export function retentionRoutes({ retention }: { retention: RetentionService }): RouteDef[] {
   return [

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { RecordInput } from '../audit/index.ts';
+import type { AuditEventInput } from '../audit/index.ts';
 import { SYSTEM_ACTOR, type RetentionService } from './retention.service.ts';
 
 const KIND = 'retention-purge';
@@ -23,7 +23,7 @@ export function createRetentionScheduler(deps: {
   db: Kysely<Database>;
   retention: RetentionService;
   owner: string;
-  record: (input: RecordInput) => Promise<void>;
+  record: (input: AuditEventInput) => Promise<void>;
   now?: () => Date;
 }) {
   const now = deps.now ?? (() => new Date());

@@ -1,7 +1,6 @@
 /** What the single sign-on routes share: the pending-sign-in cookie, `returnTo`, the provider id. */
-import { z } from 'zod';
+
 import type { AuditWriter } from '../identity/index.ts';
-import { providerId } from './sso.providers.ts';
 import type { SsoModule } from './sso.service.ts';
 
 export const SSO_COOKIE = '__Host-sr_sso';
@@ -13,11 +12,3 @@ export interface SsoRoutesDeps {
   sso: SsoModule;
   audit: AuditWriter;
 }
-
-/** A path on this site only (no scheme, no `//host`, no backslash). */
-export const returnTo = z
-  .string()
-  .max(500)
-  .regex(/^\/(?![/\\])[^\\\s]*$/, 'a path on this site, starting with /')
-  .default('/');
-export const providerParams = z.strictObject({ provider: providerId });

@@ -13,23 +13,31 @@
  */
 import type {} from '@fastify/cookie';
 import { z } from 'zod';
-import { AppError } from '../../core/errors.ts';
-import { route, type RouteDef } from '../../http/route.ts';
-import { eventsOf, refuseGrant, ROLES, type Role } from '../identity/index.ts';
-import { providerId, providerInput, providerOut, publicProviderOut, type Provider } from './sso.providers.ts';
-import { providerParams, returnTo, SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
-import type { SsoModule } from './sso.service.ts';
 
-const mappingsBody = z.strictObject({
-  mappings: z.array(z.strictObject({ group: z.string().trim().min(1).max(400), role: z.enum(ROLES) })).max(1000),
-});
-const ssoSettingsOut = z.object({
-  enforce: z.boolean(),
-  mappings: z.array(z.object({ provider: z.string(), group: z.string(), role: z.string() })),
-  providers: z.array(publicProviderOut),
-});
+import { AppError } from '../../core/errors.ts';
+
+import { route, type RouteDef } from '../../http/route.ts';
+
+import { eventsOf, refuseGrant, type Role } from '../identity/index.ts';
+
+import { type Provider } from './sso.providers.ts';
+
+import { SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
+
+import type { SsoModule } from './sso.service.ts';
+import {
+  mappingsBody,
+  providerId,
+  providerInput,
+  providerOut,
+  providerParams,
+  returnTo,
+  providerWriteBody,
+  ssoSettingsOut,
+  wsParams,
+} from '../../contracts/sso.ts';
+
 const base = '/api/v1/workspaces/:ws/sso';
-const wsParams = z.strictObject({ ws: z.string().min(1).max(100) });
 
 const view = (p: Provider) => ({ ...p, settings: p.settings as unknown as Record<string, unknown> });
 
@@ -58,7 +66,7 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       run: 'write',
       status: 201,
       schema: {
-        body: z.intersection(z.object({ id: providerId }), providerInput),
+        body: providerWriteBody,
         response: { 201: providerOut },
       },
       handler: async ({ input, trx, event }) => {

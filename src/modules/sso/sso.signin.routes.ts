@@ -11,29 +11,18 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { z } from 'zod';
+
 import { type PublicRouteDef, type Schemas } from '../../http/route.ts';
+
 import { csrfTokenFor, eventsOf, SESSION_COOKIE, type User } from '../identity/index.ts';
-import { publicProviderOut } from './sso.providers.ts';
-import {
-  providerParams,
-  returnTo,
-  SESSION_COOKIE_OPTS,
-  SSO_COOKIE,
-  SSO_COOKIE_OPTS,
-  type SsoRoutesDeps,
-} from './sso.routes-common.ts';
+
+import { SESSION_COOKIE_OPTS, SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
+
+import { providerParams, publicProviderOut, returnTo, signedInOut } from '../../contracts/sso.ts';
 
 const publicRoute = <S extends Schemas>(def: PublicRouteDef<S>): PublicRouteDef => def as unknown as PublicRouteDef;
 
 const wantsJson = (request: FastifyRequest) => String(request.headers.accept ?? '').includes('application/json');
-
-const signedInOut = z.object({
-  user: z.object({ id: z.string(), email: z.string(), displayName: z.string() }),
-  csrfToken: z.string(),
-  strength: z.string(),
-  mfaRequired: z.boolean(),
-  returnTo: z.string(),
-});
 
 function signedIn(
   request: FastifyRequest,

@@ -5,19 +5,11 @@
 import { z } from 'zod';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { TaskLogs } from './tasks.service.ts';
+import { listQuery, taskParams } from '../../contracts/tasks.ts';
 
 export interface TasksRoutesDeps {
   tasks: Pick<TaskLogs, 'list' | 'get' | 'read'>;
 }
-
-const taskParams = z.strictObject({ id: z.string().regex(/^[a-z][a-z0-9-]{0,99}$/, 'a task id') });
-const listQuery = z.strictObject({
-  kind: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,39}$/)
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
 
 export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
   const loadTask = async (input: { params: z.output<typeof taskParams> }) => ({

@@ -24,7 +24,7 @@ import type { Barrier } from '../../core/crypto/barrier.ts';
 import { decryptObject, encryptObject } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
-import type { RecordInput } from '../audit/index.ts';
+import type { AuditEventInput } from '../audit/index.ts';
 import * as store from './tasks.store.ts';
 
 /** The object-format identity of system objects (not a workspace: no workspace key is involved). */
@@ -35,7 +35,7 @@ export interface TaskLogsDeps {
   barrier: Barrier;
   /** The system drive, opened per write; `label` names it in rows and events. */
   systemDrive: { label: string; open(): Promise<BlobDriver> };
-  recordEvent(input: RecordInput): Promise<void>;
+  recordEvent(input: AuditEventInput): Promise<void>;
   clock?: () => Date;
   /** Longest time a running task's entries wait before they are written (default 5 s). */
   flushMs?: number;

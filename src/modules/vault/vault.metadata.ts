@@ -1,19 +1,6 @@
 /** Secret metadata: the input schema (limits), durations, and the shapes answers are built from. */
-import { z } from 'zod';
-import type { SecretType } from '../../db/tables/vault.ts';
+import { DURATION, UNIT, type MetadataInput, type SecretType } from '../../contracts/vault.ts';
 import type { SecretRow, VersionInfoRow } from './vault.store.ts';
-import { MAX_CUSTOM_FIELDS, MAX_TAGS, MAX_VERSIONS_LIMIT } from './vault.paths.ts';
-
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const plain = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine((s) => !CONTROL.test(s), 'must not contain control characters');
-const tag = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'tags are 1–64 characters of a–z 0–9 . _ : -');
-const fieldName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'field names are 1–64 characters of A–Z a–z 0–9 . _ -');
-const DURATION = /^([1-9][0-9]{0,4})([mhd])$/;
-const UNIT = { m: 60, h: 3600, d: 86_400 } as const;
 
 /** `90d`, `12h`, `30m` → seconds. */
 export function durationSeconds(d: string): number {
@@ -27,21 +14,6 @@ export function durationText(seconds: number): string {
   if (seconds % UNIT.h === 0) return `${seconds / UNIT.h}h`;
   return `${Math.round(seconds / UNIT.m)}m`;
 }
-
-export const metadataInputSchema = z.strictObject({
-  description: plain(1024).optional(),
-  tags: z.array(tag).max(MAX_TAGS).optional(),
-  owner: plain(256).min(1).nullable().optional(),
-  custom: z
-    .record(fieldName, plain(1024))
-    .refine((c) => Object.keys(c).length <= MAX_CUSTOM_FIELDS, `at most ${MAX_CUSTOM_FIELDS} custom fields`)
-    .optional(),
-  maxVersions: z.number().int().min(1).max(MAX_VERSIONS_LIMIT).optional(),
-  casRequired: z.boolean().optional(),
-  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
-  rotateEvery: z.string().regex(DURATION, 'a duration like 90d, 12h or 30m').nullable().optional(),
-});
-export type MetadataInput = z.infer<typeof metadataInputSchema>;
 
 /** Column values for a metadata patch (only the fields given). */
 export function metadataColumns(m: MetadataInput | undefined) {

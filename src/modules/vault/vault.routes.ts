@@ -15,96 +15,36 @@ import type { Actor } from '../../core/actor.ts';
 import { isAppError } from '../../core/errors.ts';
 import type { ResourceRef } from '../../core/resource.ts';
 import type { Database } from '../../db/schema.ts';
-import { workspaceId as ws, workspaceParams } from '../../contracts/common.ts';
+import { workspaceParams } from '../../contracts/common.ts';
+import {
+  cas,
+  changedOut,
+  dueOut,
+  metadataInputSchema,
+  metadataOut,
+  pathParams,
+  revealOut,
+  SECRET_TYPES,
+  destroyAllAnswer,
+  secretListAnswer,
+  secretListQuery,
+  secretsDueQuery,
+  metadataUpdateAnswer,
+  rollbackBody,
+  typedValueVariants,
+  versionList,
+  versionOut,
+  versionQuery,
+  writeOut,
+} from '../../contracts/vault.ts';
 import { route, type Input, type Loaded, type RouteDef } from '../../http/route.ts';
-import { metadataInputSchema } from './vault.metadata.ts';
-import { secretPathSchema, secretPrefixSchema } from './vault.paths.ts';
 import type { SealedVersion, VaultService } from './vault.service.ts';
-import { SECRET_TYPES, typedValueVariants } from './vault.values.ts';
 import type { Kysely } from 'kysely';
 
 export interface VaultRoutesDeps {
   vault: VaultService;
   db: Kysely<Database>;
 }
-
-const pathParams = z.object({ ws, '*': secretPathSchema });
-const versionNo = z
-  .number()
-  .int()
-  .min(1)
-  .max(2 ** 31 - 1);
-const versionQuery = z.strictObject({
-  version: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(2 ** 31 - 1)
-    .optional(),
-});
-const versionList = z.array(versionNo).min(1).max(100);
-const cas = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
-
-const certOut = z.object({ notAfter: z.string(), subject: z.string(), fingerprint256: z.string() });
-const versionOut = z.object({
-  version: z.number(),
-  state: z.enum(['live', 'deleted', 'destroyed']),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  deletedAt: z.string().nullable(),
-  deletedBy: z.string().nullable(),
-  destroyedAt: z.string().nullable(),
-  destroyedBy: z.string().nullable(),
-  certificate: certOut.optional(),
-});
-const summaryOut = z.object({
-  path: z.string(),
-  type: z.enum(SECRET_TYPES),
-  description: z.string(),
-  tags: z.array(z.string()),
-  owner: z.string().nullable(),
-  currentVersion: z.number(),
-  expiresAt: z.string().nullable(),
-  rotateEvery: z.string().nullable(),
-  updatedAt: z.string(),
-  updatedBy: z.string(),
-});
-const metadataOut = summaryOut.extend({
-  custom: z.record(z.string(), z.string()),
-  maxVersions: z.number(),
-  casRequired: z.boolean(),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  versions: z.array(versionOut),
-});
-const writeOut = z.object({ path: z.string(), version: z.number(), created: z.boolean(), pruned: z.array(z.number()) });
-const changedOut = z.object({ path: z.string(), versions: z.array(z.number()) });
-const revealOut = z.object({
-  path: z.string(),
-  version: z.number(),
-  type: z.enum(SECRET_TYPES),
-  value: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
-});
-const dueOut = z.object({
-  secrets: z.array(
-    z.object({
-      path: z.string(),
-      type: z.string(),
-      owner: z.string().nullable(),
-      tags: z.array(z.string()),
-      currentVersion: z.number(),
-      reasons: z.array(z.string()),
-      expiresAt: z.string().nullable(),
-      rotationDueAt: z.string().nullable(),
-      certificateNotAfter: z.string().nullable(),
-    }),
-  ),
-});
 
 const NO_SUCH_SECRET = 'No such secret in this workspace.';
 const base = '/api/v1/workspaces/:ws/secrets';
@@ -159,12 +99,8 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       resource: 'workspace',
       schema: {
         params: workspaceParams,
-        querystring: z.strictObject({
-          prefix: secretPrefixSchema.default(''),
-          after: secretPathSchema.optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-        }),
-        response: { 200: z.object({ secrets: z.array(summaryOut), next: z.string().nullable() }) },
+        querystring: secretListQuery,
+        response: { 200: secretListAnswer },
       },
       handler: async ({ input, allowed, event }) => {
         const { ws: w } = input.params;
@@ -287,7 +223,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       schema: {
         params: pathParams,
         body: metadataInputSchema,
-        response: { 200: z.object({ path: z.string(), pruned: z.array(z.number()) }) },
+        response: { 200: metadataUpdateAnswer },
       },
       resource: async ({ params, body }) => {
         const prior = await vault.resourceOf(db, params.ws, params['*']);
@@ -316,7 +252,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       reauth: true,
       schema: {
         params: pathParams,
-        response: { 200: z.object({ path: z.string(), destroyed: z.literal(true), versions: z.number() }) },
+        response: { 200: destroyAllAnswer },
       },
       handler: async ({ trx, input, event }) => {
         const versions = await vault.destroySecret(trx, input.params.ws, input.params['*']);
@@ -347,7 +283,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       mustExist: NO_SUCH_SECRET,
       schema: {
         params: pathParams,
-        body: z.strictObject({ version: versionNo, cas: cas.optional() }),
+        body: rollbackBody,
         response: { 200: writeOut },
       },
       handler: async ({ trx, actor, input, event }) => {
@@ -372,7 +308,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
       resource: 'workspace',
       schema: {
         params: workspaceParams,
-        querystring: z.strictObject({ withinDays: z.coerce.number().int().min(0).max(3650).default(0) }),
+        querystring: secretsDueQuery,
         response: { 200: dueOut },
       },
       handler: async ({ input, allowed, event }) => {

@@ -19,7 +19,6 @@ import {
   metadataOf,
   stateOf,
   summaryOf,
-  type MetadataInput,
   type SecretMetadata,
   type SecretSummary,
   type VersionInfo,
@@ -27,7 +26,8 @@ import {
 } from './vault.metadata.ts';
 import { sealIdOf } from './vault.paths.ts';
 import * as store from './vault.store.ts';
-import { prepareValue, type SecretType, type SecretValue } from './vault.values.ts';
+import { prepareValue, type SecretValue } from './vault.values.ts';
+import type { MetadataInput, SecretType } from '../../contracts/vault.ts';
 
 export interface VaultDeps {
   db: Kysely<Database>;

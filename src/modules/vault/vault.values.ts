@@ -9,77 +9,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { SECRET_TYPES, type SecretType } from '../../db/tables/vault.ts';
-import { MAX_VALUE_BYTES } from './vault.paths.ts';
-
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const text = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((s) => !CONTROL.test(s), 'must not contain control characters');
-const pem = (max: number) => text(max).refine((s) => s.includes('-----BEGIN '), 'must be PEM text');
-const name = (max: number) =>
-  z.string().regex(new RegExp(`^[A-Za-z0-9._-]{1,${max}}$`), `1–${max} characters of A–Z a–z 0–9 . _ -`);
-
-const s3 = z.strictObject({
-  provider: z.literal('s3'),
-  accessKeyId: z.string().regex(/^[A-Za-z0-9+/=_-]{3,128}$/, 'an access key id'),
-  secretAccessKey: text(256),
-  sessionToken: text(4096).optional(),
-});
-const azure = z.discriminatedUnion('kind', [
-  z.strictObject({
-    provider: z.literal('azure'),
-    kind: z.literal('account-key'),
-    accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'an Azure storage account name'),
-    accountKey: text(256),
-  }),
-  z.strictObject({ provider: z.literal('azure'), kind: z.literal('connection-string'), connectionString: text(4096) }),
-  z.strictObject({
-    provider: z.literal('azure'),
-    kind: z.literal('sas'),
-    accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'an Azure storage account name'),
-    sasToken: text(4096),
-  }),
-]);
-const gcs = z.discriminatedUnion('kind', [
-  z.strictObject({
-    provider: z.literal('gcs'),
-    kind: z.literal('service-account'),
-    serviceAccount: z.looseObject({
-      type: z.literal('service_account'),
-      client_email: z.string().min(3).max(320),
-      private_key: pem(16384),
-      project_id: z.string().max(128).optional(),
-      private_key_id: z.string().max(128).optional(),
-    }),
-  }),
-  z.strictObject({
-    provider: z.literal('gcs'),
-    kind: z.literal('hmac'),
-    accessId: z.string().regex(/^[A-Za-z0-9]{10,128}$/, 'an HMAC access id'),
-    secret: text(256),
-  }),
-]);
-
-/** The value schema of each type. */
-export const VALUE_SCHEMAS = {
-  password: z.strictObject({ password: text(4096), username: text(256).optional() }),
-  'api-key': z.strictObject({ key: text(8192), keyId: text(256).optional() }),
-  'cloud-credential': z.union([s3, azure, gcs]),
-  certificate: z.strictObject({
-    certificate: pem(32768),
-    privateKey: pem(32768).optional(),
-    chain: pem(32768).optional(),
-  }),
-  generic: z.strictObject({
-    data: z
-      .record(name(128), text(16384))
-      .refine((d) => Object.keys(d).length >= 1 && Object.keys(d).length <= 64, '1–64 entries'),
-  }),
-} as const satisfies Record<SecretType, z.ZodType>;
+import { MAX_VALUE_BYTES, VALUE_SCHEMAS, type SecretType } from '../../contracts/vault.ts';
 
 export type SecretValue = Record<string, unknown>;
 
@@ -90,21 +20,6 @@ export interface CertificateInfo {
   subject: string;
   fingerprint256: string;
 }
-
-/** `{ type, value }` for each type, as one discriminated union (for request bodies). */
-export function typedValueVariants<E extends z.ZodRawShape>(extra: E) {
-  const v = <T extends SecretType>(type: T) =>
-    z.strictObject({ type: z.literal(type), value: VALUE_SCHEMAS[type], ...extra });
-  return z.discriminatedUnion('type', [
-    v('password'),
-    v('api-key'),
-    v('cloud-credential'),
-    v('certificate'),
-    v('generic'),
-  ]);
-}
-
-export { SECRET_TYPES, type SecretType };
 
 /**
  * Checks what zod cannot (size of the whole value, PEM that parses, a private key matching its

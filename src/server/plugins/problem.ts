@@ -10,6 +10,20 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, toProblem, type ErrorCode } from '../../core/errors.ts';
 import { HSTS_VALUE } from './security-headers.ts';
 
+/** The router's limit on one path parameter (Fastify `maxParamLength`). */
+export const MAX_PARAM_LENGTH = 200;
+
+/**
+ * The answer for a path no route took. A segment past the parameter limit is a 414 whichever
+ * route did (or did not) catch it: the router skips a route whose parameter is too long and may
+ * then fall through to the console's page fallback, which must not turn it into a 404.
+ */
+export function noRouteError(url: string): AppError {
+  const pathPart = url.split('?', 1)[0] ?? '';
+  if (pathPart.split('/').some((segment) => segment.length > MAX_PARAM_LENGTH)) return new AppError('URI_TOO_LONG');
+  return new AppError('NOT_FOUND', { detail: 'No such route.' });
+}
+
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
@@ -74,9 +88,7 @@ export function registerProblemHandler(app: FastifyInstance): void {
     }
     return sendProblem(reply, request, appErr);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new AppError('NOT_FOUND', { detail: 'No such route.' })),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, noRouteError(request.url)));
 }
 
 /**

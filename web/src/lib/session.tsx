@@ -6,7 +6,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import type { MeInfo, WorkspaceMembership } from '../../../src/client/api-types.ts';
+import type { MeInfo, WorkspaceMembership } from '../../../src/contracts/index.ts';
 import { ApiError, api, onSessionExpired } from './api.ts';
 
 const WORKSPACE_KEY = 'strongroom.workspace';

@@ -3,7 +3,7 @@
  * say what a tag does before it is set, and why a read was refused after. The server decides; this
  * only explains. The data protection policies issue replaces these rules with visible policies.
  */
-import type { MeInfo } from '../../../src/client/api-types.ts';
+import type { MeInfo } from '../../../src/contracts/index.ts';
 
 export interface TagRule {
   tag: string;

@@ -8,7 +8,7 @@
  * `PUT …/versions`. Either way the server encrypts, hashes and commits; a cancelled or failed
  * upload leaves no version.
  */
-import type { DatasetVersion, UploadSession } from '../../../src/client/api-types.ts';
+import type { DatasetVersion, UploadSession } from '../../../src/contracts/index.ts';
 import { paths, problemError } from '../../../src/client/api.ts';
 import { ApiError, api, csrfHeader, reportUnauthenticated } from './api.ts';
 

@@ -6,8 +6,8 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import type { WorkspaceUser } from '../../../src/client/api-types.ts';
-import type { AuditEvent, AuditFilters } from '../../../src/client/api-types.ts';
+import type { WorkspaceUser } from '../../../src/contracts/index.ts';
+import type { AuditEvent, AuditFilters } from '../../../src/contracts/index.ts';
 import { paths } from '../../../src/client/api.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';

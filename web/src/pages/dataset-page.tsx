@@ -9,7 +9,7 @@
  */
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { DatasetVersion } from '../../../src/client/api-types.ts';
+import type { DatasetVersion } from '../../../src/contracts/index.ts';
 import { paths, problemError } from '../../../src/client/api.ts';
 import { ApiError, api, reportUnauthenticated } from '../lib/api.ts';
 import { bytes, when } from '../lib/format.ts';

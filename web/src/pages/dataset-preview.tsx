@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import type { DatasetVersion } from '../../../src/client/api-types.ts';
+import type { DatasetVersion } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { bytes } from '../lib/format.ts';
 import { useWorkspace } from '../lib/session.tsx';

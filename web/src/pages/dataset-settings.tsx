@@ -6,7 +6,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { DatasetDetail } from '../../../src/client/api-types.ts';
+import type { DatasetDetail } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
 import { useSession, useWorkspace } from '../lib/session.tsx';

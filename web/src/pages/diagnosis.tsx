@@ -1,6 +1,6 @@
 /** A drive test's diagnosis: every step with pass/fail, its reason and hint, and the CORS JSON to copy. */
 import { useState } from 'react';
-import type { Diagnosis } from '../../../src/client/api-types.ts';
+import type { Diagnosis } from '../../../src/contracts/index.ts';
 import { Badge, Notice, ui } from '../ui/components.tsx';
 import css from './drives.module.css';
 

@@ -2,7 +2,7 @@
  * What the Mount New Drive wizard asks for each kind of drive, with where to find each value in
  * the provider's console. Field ids are the API's names (`config.*`, `credentials.*`).
  */
-import type { DriveKind } from '../../../src/client/api-types.ts';
+import type { DriveKind } from '../../../src/contracts/index.ts';
 
 export interface KindField {
   /** `config.bucket`, `credentials.accountKey`, … */

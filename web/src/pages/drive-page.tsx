@@ -7,7 +7,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { Diagnosis, Drive } from '../../../src/client/api-types.ts';
+import type { Diagnosis, Drive } from '../../../src/contracts/index.ts';
 import { ApiError, api } from '../lib/api.ts';
 import { bytes, when } from '../lib/format.ts';
 import { Link, useLocation } from '../lib/router.tsx';

@@ -1,7 +1,7 @@
 /** Data Store: the workspace's drives with kind, status and last test; re-test, remove, mount new. */
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { Drive } from '../../../src/client/api-types.ts';
+import type { Drive } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';

@@ -6,7 +6,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import type { Diagnosis, DriveInput, DriveKind } from '../../../src/client/api-types.ts';
+import type { Diagnosis, DriveInput, DriveKind } from '../../../src/contracts/index.ts';
 import { ApiError, api } from '../lib/api.ts';
 import { Link, navigate } from '../lib/router.tsx';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';

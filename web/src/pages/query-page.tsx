@@ -9,7 +9,7 @@
  */
 import { useRef, useState, type KeyboardEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { QueryResult, ResultFileFormat } from '../../../src/client/api-types.ts';
+import type { QueryResult, ResultFileFormat } from '../../../src/contracts/index.ts';
 import { paths, problemError } from '../../../src/client/api.ts';
 import { ApiError, api, csrfHeader, reportUnauthenticated } from '../lib/api.ts';
 import { useWorkspace, usePermissions } from '../lib/session.tsx';

@@ -4,7 +4,7 @@
  * name put the name at the editor's cursor, quoted when it is not a plain identifier.
  */
 import { useQuery } from '@tanstack/react-query';
-import type { DatasetSummary } from '../../../src/client/api-types.ts';
+import type { DatasetSummary } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { Problem } from '../ui/components.tsx';
 import css from './query.module.css';

@@ -3,7 +3,7 @@
  * name and its DuckDB type; numbers are right-aligned, NULL is shown as such. Values arrive as
  * JSON (64-bit integers and decimals as exact strings) and are only displayed, never evaluated.
  */
-import type { ResultColumn } from '../../../src/client/api-types.ts';
+import type { ResultColumn } from '../../../src/contracts/index.ts';
 import css from './query.module.css';
 
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/;

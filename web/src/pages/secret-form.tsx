@@ -6,7 +6,7 @@
  * The server's validation issues show at the fields they are about.
  */
 import { useState, type FormEvent } from 'react';
-import type { SecretMetadata, SecretType } from '../../../src/client/api-types.ts';
+import type { SecretMetadata, SecretType } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { useWorkspace } from '../lib/session.tsx';
 import { Field, FieldErrors, IssueAt, Problem, ui } from '../ui/components.tsx';

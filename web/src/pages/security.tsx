@@ -6,7 +6,7 @@
  */
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { PostureControl } from '../../../src/client/api-types.ts';
+import type { PostureControl } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';

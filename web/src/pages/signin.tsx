@@ -5,7 +5,7 @@
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { paths } from '../../../src/client/api.ts';
-import type { SsoProviderSummary } from '../../../src/client/api-types.ts';
+import type { SsoProviderSummary } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { useSession } from '../lib/session.tsx';
 import { Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';

@@ -9,7 +9,7 @@
  */
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import type { DatasetVersion } from '../../../src/client/api-types.ts';
+import type { DatasetVersion } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { bytes, duration } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';

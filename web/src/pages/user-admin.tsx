@@ -6,7 +6,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useMutation } from '@tanstack/react-query';
-import type { WorkspaceUser } from '../../../src/client/api-types.ts';
+import type { WorkspaceUser } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { Link } from '../lib/router.tsx';
 import { ConfirmDialog, Dialog, Field, FieldErrors, Problem, ui } from '../ui/components.tsx';

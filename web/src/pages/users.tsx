@@ -1,7 +1,7 @@
 /** Users & roles (owners and admins): the workspace's users, their roles, attributes and last sign-in; create, disable, enable, reset MFA. */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { ROLE_NAMES, type WorkspaceUser } from '../../../src/client/api-types.ts';
+import { ROLE_NAMES, type WorkspaceUser } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';

@@ -6,7 +6,7 @@
  */
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import type { SecretMetadata, SecretVersion } from '../../../src/client/api-types.ts';
+import type { SecretMetadata, SecretVersion } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';

@@ -7,7 +7,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { RevealedSecret, SecretMetadata, SecretSummary, SecretVersion } from '../../../src/client/api-types.ts';
+import type { RevealedSecret, SecretMetadata, SecretSummary, SecretVersion } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { navigate, useLocation } from '../lib/router.tsx';

@@ -5,7 +5,7 @@
  * hidden columns, a row filter).
  */
 import { z } from 'zod';
-import { CONTROL, datasetNameSchema, tag } from '../../contracts/common.ts';
+import { CONTROL, datasetNameSchema, tag, workspaceId } from './common.ts';
 
 export const POLICY_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const policyName = z.string().regex(POLICY_NAME, 'policy names are 1–63 characters of a–z 0–9 _ -');
@@ -99,3 +99,5 @@ export interface ReadWhy {
   /** The reader read raw data under `dataset.read.unmasked` although policies target it. */
   unmasked?: boolean;
 }
+
+export const nameParams = z.object({ ws: workspaceId, name: policyName });

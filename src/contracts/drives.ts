@@ -5,12 +5,12 @@
  * Every string is bounded and refuses control characters; messages never quote the input.
  */
 import { z } from 'zod';
-import { DRIVE_KINDS, type DriveKindName } from '../../db/tables/drives.ts';
-import { VALUE_SCHEMAS, secretPathSchema } from '../vault/index.ts';
+import { CONTROL, workspaceId } from './common.ts';
+import { VALUE_SCHEMAS, secretPathSchema } from './vault.ts';
 
-export { DRIVE_KINDS, type DriveKindName };
+export const DRIVE_KINDS = ['local', 's3', 'azure', 'gcs'] as const;
+export type DriveKindName = (typeof DRIVE_KINDS)[number];
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
 const plain = (max: number) =>
   z
     .string()
@@ -130,3 +130,59 @@ export const PROVIDER_OF: Record<Exclude<DriveKindName, 'local'>, 's3' | 'azure'
 
 /** The vault path where inline credentials of drive `name` are kept. */
 export const credentialPathFor = (name: string) => `drives/${name}/credentials`;
+
+/** Answers: a drive never carries a credential (no field for one). */
+export const stepOut = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(['pass', 'fail', 'warn', 'skip']),
+  reason: z.string(),
+  hint: z.string().optional(),
+  ms: z.number().optional(),
+});
+export const diagnosisOut = z.object({
+  ok: z.boolean(),
+  code: z.string().optional(),
+  steps: z.array(stepOut),
+  latencyMs: z.number().optional(),
+  corsSuggestion: z.unknown().optional(),
+  checkedAt: z.string(),
+});
+export const driveOut = z.object({
+  name: z.string(),
+  kind: z.enum(DRIVE_KINDS),
+  description: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  credentialSecret: z.string().nullable(),
+  isDefault: z.boolean(),
+  status: z.enum(['unknown', 'healthy', 'failing']),
+  statusCode: z.string().nullable(),
+  statusCheckedAt: z.string().nullable(),
+  lastTest: diagnosisOut.nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+export const driveParams = z.object({ ws: workspaceId, name: driveNameSchema });
+
+export const driveAddAnswer = z.object({ drive: driveOut, diagnosis: diagnosisOut });
+export const driveUsageAnswer = z.object({ versions: z.number(), bytes: z.number(), datasets: z.array(z.string()) });
+export const driveHealthAnswer = z.object({
+  checks: z.array(
+    z.object({
+      checkedAt: z.string(),
+      ok: z.boolean(),
+      code: z.string().nullable(),
+      failedStep: z.string().nullable(),
+      latencyMs: z.number().nullable(),
+    }),
+  ),
+});
+export const driveCredentialsBody = z.strictObject({ credentials: cloudCredential });
+export const driveCredentialsAnswer = z.object({ drive: driveOut, diagnosis: diagnosisOut });
+export const defaultDriveBody = z.strictObject({ drive: driveNameSchema });
+export const defaultDriveAnswer = z.object({ defaultDrive: z.string(), previous: z.string().nullable() });
+export const driveRemoveAnswer = z.object({
+  name: z.string(),
+  removed: z.literal(true),
+  credentialsDestroyed: z.boolean(),
+});
