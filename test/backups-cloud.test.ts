@@ -49,7 +49,8 @@ for (const backend of BACKENDS) {
     before(async () => {
       const missing = s3rverMissing();
       if (missing) return void (skip = missing);
-      if (backend === 'postgres' && !(await postgresAvailable())) return void (skip = 'start PostgreSQL at 127.0.0.1:5432');
+      if (backend === 'postgres' && !(await postgresAvailable()))
+        return void (skip = 'start PostgreSQL at 127.0.0.1:5432');
       s3 = await startS3rver(['vault']);
       app = await startTestApp(backend, {
         env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },

@@ -32,7 +32,10 @@ before(async () => {
   await createWorkspace(app, 'ops');
   await app.server.drives.ensureDefaults();
   driveDir = path.join(app.config.STRONGROOM_HOME, 'drives', 'ops', 'default');
-  const t = await app.asOperator('/api/v1/backups/targets', jsonBody({ name: 'local', workspace: 'ops', drive: 'default', prefix: 'bk' }));
+  const t = await app.asOperator(
+    '/api/v1/backups/targets',
+    jsonBody({ name: 'local', workspace: 'ops', drive: 'default', prefix: 'bk' }),
+  );
   assert.equal(t.status, 201, t.body);
 });
 after(async () => {
@@ -97,14 +100,34 @@ test('the CLI restores from share files', async () => {
   }
   const home = path.join(scratch, 'cli-restored');
   const r = runCli(
-    ['backup', 'restore', '--from', path.join(driveDir, 'bk', backupId), '--home', home, '--recovery-share-file', ...files],
+    [
+      'backup',
+      'restore',
+      '--from',
+      path.join(driveDir, 'bk', backupId),
+      '--home',
+      home,
+      '--recovery-share-file',
+      ...files,
+    ],
     {},
   );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).backupId, backupId);
   assert.equal((await stat(path.join(home, 'root.key'))).mode & 0o777, 0o600);
   const both = runCli(
-    ['backup', 'restore', '--from', path.join(driveDir, 'bk', backupId), '--home', `${home}2`, '--recovery-share-file', files[0]!, '--recovery-key-file', files[1]!],
+    [
+      'backup',
+      'restore',
+      '--from',
+      path.join(driveDir, 'bk', backupId),
+      '--home',
+      `${home}2`,
+      '--recovery-share-file',
+      files[0]!,
+      '--recovery-key-file',
+      files[1]!,
+    ],
     {},
   );
   assert.notEqual(both.status, 0);

@@ -81,7 +81,9 @@ for (const backend of BACKENDS) {
         actorId: 'operator',
         details: { 'task-logs': 90 },
       });
-      const auditClass = await app.server.posture.posture.registry.get('retention.audit-class')!.check({ now: new Date() });
+      const auditClass = await app.server.posture.posture.registry
+        .get('retention.audit-class')!
+        .check({ now: new Date() });
       assert.equal(auditClass.status, 'pass');
       assert.equal(auditClass.evidence.auditDays, 365);
       const bad = await app.asOperator('/api/v1/retention', jsonBody({ audit: 0 }, 'PUT'));

@@ -85,7 +85,7 @@ export function registerBackupCommand(program: Command): void {
         } catch {
           throw new CliExit(EXIT.USAGE, `${o.outDir} exists or cannot be created; give a new directory`);
         }
-        const r = await (await online()).backups.exportRecoveryShares(o.shares, o.threshold);
+        const r = await (await online()).backups.exportRecoveryShares({ shares: o.shares, threshold: o.threshold });
         for (const [i, share] of r.shares.entries())
           await writeFile(path.join(o.outDir, `share-${i + 1}.txt`), `${share}\n`, { mode: 0o600, flag: 'wx' });
         process.stdout.write(

@@ -76,7 +76,13 @@ export function sessionRequest(c: SessionTarget): <T>(method: string, p: string,
 }
 
 /** One HTTPS request with optional session cookie + CSRF header; problem+json → ApiError. */
-function call<T>(c: SessionTarget, method: string, p: string, body?: unknown, timeoutMs?: number): Promise<Exchange<T>> {
+function call<T>(
+  c: SessionTarget,
+  method: string,
+  p: string,
+  body?: unknown,
+  timeoutMs?: number,
+): Promise<Exchange<T>> {
   const host = new URL(c.baseUrl).hostname;
   return exchange<T>(
     {

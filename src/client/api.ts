@@ -54,6 +54,8 @@ import type {
   DatasetProfile,
   SecretWrite,
   UploadSessionInput,
+  RecoveryShares,
+  RecoverySharesInput,
 } from '../contracts/index.ts';
 export type { UploadSessionInput } from '../contracts/index.ts';
 
@@ -441,11 +443,8 @@ export function createApi(t: JsonTransport) {
         t.request<Record<string, unknown>>('POST', `${p.backup(id)}/verify`, undefined, LONG_WORK),
       prune: () => t.request<{ deleted: string[] }>('POST', `${p.backups()}/prune`, undefined, LONG_WORK),
       exportRecoveryKey: () => t.request<{ recoveryKey: string }>('POST', `${p.backups()}/recovery-key`),
-      exportRecoveryShares: (shares: number, threshold: number) =>
-        t.request<{ shares: string[]; threshold: number }>('POST', `${p.backups()}/recovery-key/shares`, {
-          shares,
-          threshold,
-        }),
+      exportRecoveryShares: (body: RecoverySharesInput) =>
+        t.request<RecoveryShares>('POST', `${p.backups()}/recovery-key/shares`, body),
       targets: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/targets`),
       addTarget: (body: { name: string; workspace: string; drive: string; prefix?: string }) =>
         t.request<{ name: string }>('POST', `${p.backups()}/targets`, body),

@@ -23,3 +23,4 @@ export const sharesBody = z
     message: 'the threshold cannot exceed the number of shares',
     path: ['threshold'],
   });
+export const recoverySharesAnswer = z.object({ shares: z.array(z.string()), threshold: z.number().int() });

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type * as audit from './audit.ts';
+import type * as backups from './backups.ts';
 import type * as access from './access.ts';
 import type * as datasets from './datasets.ts';
 import type * as drives from './drives.ts';
@@ -106,3 +107,7 @@ export type SsoWorkspaceSettings = Answer<typeof sso.ssoSettingsOut>;
 // profiling
 export type ProfileColumn = Answer<typeof profiling.profileColumnOut>;
 export type DatasetProfile = Answer<typeof profiling.datasetProfileOut>;
+
+// backups
+export type RecoverySharesInput = Body<typeof backups.sharesBody>;
+export type RecoveryShares = Answer<typeof backups.recoverySharesAnswer>;

@@ -55,7 +55,10 @@ export function backupsControls(deps: { status(at: Date): Promise<BackupsStatus>
             ...evidence,
             ageHours: age,
           });
-        return pass(`the newest backup is ${age} h old (objective ${s.objectiveHours} h)`, { ...evidence, ageHours: age });
+        return pass(`the newest backup is ${age} h old (objective ${s.objectiveHours} h)`, {
+          ...evidence,
+          ageHours: age,
+        });
       },
     },
     {
@@ -65,7 +68,8 @@ export function backupsControls(deps: { status(at: Date): Promise<BackupsStatus>
       promise: 'We regularly test our backups and recovery procedures.',
       method:
         'Reads the newest restore drill (a backup restored into a scratch database, rows, checksums, audit chain and keyring checked): it must have passed within the last 8 days, and the newest verified backup must be within the recovery objective.',
-      remedy: 'Run a drill now (`strongroom backup verify <id>`, or Verify in the console) and read its error if it fails.',
+      remedy:
+        'Run a drill now (`strongroom backup verify <id>`, or Verify in the console) and read its error if it fails.',
       async check({ now }): Promise<ControlResult> {
         const s = await deps.status(now);
         const d = s.lastDrill;

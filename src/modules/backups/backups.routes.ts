@@ -6,7 +6,14 @@
 import { route, type RouteDef } from '../../http/route.ts';
 import { systemRead, systemRemove } from '../../http/system-routes.ts';
 import type { BackupsService } from './backups.service.ts';
-import { createBody, idParams, nameParams, sharesBody, targetBody } from '../../contracts/backups.ts';
+import {
+  createBody,
+  idParams,
+  nameParams,
+  recoverySharesAnswer,
+  sharesBody,
+  targetBody,
+} from '../../contracts/backups.ts';
 
 const BACKUPS = { type: 'backup', id: 'all' } as const;
 
@@ -150,7 +157,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       action: 'backups.recovery-key.export',
       resource: 'system',
       run: 'explicit',
-      schema: { body: sharesBody },
+      schema: { body: sharesBody, response: { 200: recoverySharesAnswer } },
       handler: async ({ input, event, commit, reply }) => {
         event.resource({ type: 'backup-recovery-key', id: 'recovery' });
         event.details({ shares: input.body.shares, threshold: input.body.threshold });

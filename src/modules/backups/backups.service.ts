@@ -145,9 +145,7 @@ export function createBackupsService(deps: BackupsDeps) {
       });
       // Renewed while the snapshot streams (on PGlite the renewal waits for the snapshot's connection).
       const renew = setInterval(() => {
-        store
-          .renewLease(db, id, deps.owner, new Date(now().getTime() + LEASE_MS))
-          .catch(() => undefined); // a hiccup: the lease still has two thirds of its time
+        store.renewLease(db, id, deps.owner, new Date(now().getTime() + LEASE_MS)).catch(() => undefined); // a hiccup: the lease still has two thirds of its time
       }, LEASE_MS / 3);
       renew.unref();
       try {

@@ -16,7 +16,12 @@ export interface RetentionPostureDeps {
   }>;
 }
 
-const FRAMEWORKS = { soc2: ['C1.2', 'P4.2'], iso27001: ['A.5.33', 'A.8.10'], pciDss: ['10.5.1'], gdpr: ['Art. 5(1)(e)'] };
+const FRAMEWORKS = {
+  soc2: ['C1.2', 'P4.2'],
+  iso27001: ['A.5.33', 'A.8.10'],
+  pciDss: ['10.5.1'],
+  gdpr: ['Art. 5(1)(e)'],
+};
 
 export function retentionControls(deps: RetentionPostureDeps): Control[] {
   const base = { scope: 'installation' as const, frameworks: FRAMEWORKS };
@@ -42,7 +47,8 @@ export function retentionControls(deps: RetentionPostureDeps): Control[] {
       promise: 'Customer data is deleted within the stated period after termination.',
       method:
         'Lists terminated workspaces whose grace period ended more than a day ago and are not purged; a legal hold explains a delay.',
-      remedy: 'Check the daily purge job (`strongroom retention purge`), or release the legal hold once it is no longer needed.',
+      remedy:
+        'Check the daily purge job (`strongroom retention purge`), or release the legal hold once it is no longer needed.',
       async check({ now }): Promise<ControlResult> {
         const s = await deps.show();
         const held = new Set(
