@@ -67,6 +67,13 @@ for (const backend of BACKENDS) {
 
     test('a target, the recovery key once, a backup (audited) and the list with its rotation reasons', async (t) => {
       if (skip) return t.skip('no PostgreSQL');
+      const noTarget = await app.server.posture.posture.registry.get('backups.freshness')!.check({ now: new Date() });
+      assert.equal(noTarget.status, 'fail');
+      assert.match(noTarget.summary, /no backup target/);
+      assert.equal(
+        (await app.server.posture.posture.registry.get('backups.drill')!.check({ now: new Date() })).status,
+        'fail',
+      );
       const none = await app.asOperator('/api/v1/backups', json({}));
       assert.equal(none.status, 409);
       assert.match(body(none).detail, /No backup target/);
@@ -112,6 +119,30 @@ for (const backend of BACKENDS) {
       assert.equal(status.stale, false);
       assert.equal(status.lastDrill.ok, true);
       await expectAudit(app, { action: 'backups.backup.verify', resource: { type: 'backup', id: backupId } });
+    });
+
+    test('posture: backups.freshness and backups.drill pass now, fail once the newest backup or drill is too old', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      const check = (id: string, at: Date) => app.server.posture.posture.registry.get(id)!.check({ now: at });
+      const now = new Date();
+      const fresh = await check('backups.freshness', now);
+      assert.equal(fresh.status, 'pass', fresh.summary);
+      assert.equal(fresh.evidence.objectiveHours, 26);
+      const late = await check('backups.freshness', new Date(now.getTime() + 27 * 3_600_000));
+      assert.equal(late.status, 'fail');
+      assert.match(late.summary, /older than the 26 h objective/);
+      const drill = await check('backups.drill', now);
+      assert.equal(drill.status, 'pass', drill.summary);
+      assert.ok(Number(drill.evidence.recoveryMs) > 0, 'the measured recovery time is the evidence');
+      // A day after the backup: the drill is recent but the newest verified backup is past the objective.
+      assert.equal((await check('backups.drill', new Date(now.getTime() + 27 * 3_600_000))).status, 'warn');
+      const oldDrill = await check('backups.drill', new Date(now.getTime() + 9 * 24 * 3_600_000));
+      assert.equal(oldDrill.status, 'fail');
+      assert.match(oldDrill.summary, /9 days old/);
+      assert.equal((await check('backups.recovery-key', now)).status, 'pass');
+      const status = body(await app.asOperator('/api/v1/backups/status'));
+      assert.equal(status.targets, 1);
+      assert.ok(status.lastDrill.at);
     });
 
     test('restore with the recovery key: same rows, the destroyed workspace key stays destroyed, the trail continues and verifies', async (t) => {

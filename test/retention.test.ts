@@ -81,6 +81,11 @@ for (const backend of BACKENDS) {
         actorId: 'operator',
         details: { 'task-logs': 90 },
       });
+      const auditClass = await app.server.posture.posture.registry
+        .get('retention.audit-class')!
+        .check({ now: new Date() });
+      assert.equal(auditClass.status, 'pass');
+      assert.equal(auditClass.evidence.auditDays, 365);
       const bad = await app.asOperator('/api/v1/retention', jsonBody({ audit: 0 }, 'PUT'));
       assert.equal(bad.status, 422);
       assert.match(bad.headers['content-type'] as string, /application\/problem\+json/);
@@ -204,10 +209,19 @@ for (const backend of BACKENDS) {
         await app.asOperator('/api/v1/holds', jsonBody({ scope: 'workspace', target: 'doomed', reason: 'subpoena' })),
       );
       assert.deepEqual((await app.server.retention.purge(new Date(Date.now() + 30 * DAY))).workspaces.purged, []);
+      const terminations = (at: number) =>
+        app.server.posture.posture.registry.get('retention.terminations')!.check({ now: new Date(Date.now() + at) });
+      assert.equal((await terminations(0)).status, 'pass');
+      const heldLate = await terminations(62 * DAY);
+      assert.equal(heldLate.status, 'pass', 'a held termination is explained by its hold');
+      assert.deepEqual(heldLate.evidence.heldOverdue, ['doomed']);
       const held = await app.server.retention.purge(new Date(Date.now() + 61 * DAY));
       assert.deepEqual(held.workspaces, { purged: [], held: ['doomed'] });
       await app.server.workspaceKeys.encryptorFor('doomed'); // still readable
       await app.asOperator(`/api/v1/holds/${hold.id}`, { method: 'DELETE' });
+      const late = await terminations(62 * DAY);
+      assert.equal(late.status, 'warn', 'past its purge date, no hold, not purged');
+      assert.deepEqual(late.evidence.overdue, ['doomed']);
       const purged = await app.server.retention.purge(new Date(Date.now() + 61 * DAY));
       assert.deepEqual(purged.workspaces, { purged: ['doomed'], held: [] });
       await assert.rejects(app.server.workspaceKeys.encryptorFor('doomed'), /destroyed/);

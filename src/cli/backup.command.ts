@@ -1,9 +1,9 @@
 /**
  * `strongroom backup …`: targets, create, list, show, verify (the restore drill), prune and the
  * recovery key through the running server; `restore` offline, into a NEW data directory (PGlite)
- * or an empty PostgreSQL database, with the old root key file or the recovery key.
+ * or an empty PostgreSQL database, with the old root key file, the recovery key or its Shamir shares.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLocalDriver } from '../adapters/blob/local.ts';
@@ -72,17 +72,38 @@ export function registerBackupCommand(program: Command): void {
     .command('recovery-key')
     .description('The recovery key (shown once)')
     .command('export')
-    .requiredOption('--out <file>', 'file to create, mode 0600 (refused if it exists)')
-    .action(async (o: { out: string }) => {
+    .option('--out <file>', 'file to create, mode 0600 (refused if it exists)')
+    .option('--shares <n>', 'split it into n Shamir shares instead (files share-1.txt … in --out-dir)', Number)
+    .option('--threshold <k>', 'how many shares restore a backup (with --shares)', Number)
+    .option('--out-dir <dir>', 'a new directory for the share files, mode 0700 (with --shares)')
+    .action(async (o: { out?: string; shares?: number; threshold?: number; outDir?: string }) => {
+      if (o.shares !== undefined) {
+        if (!o.threshold || !o.outDir || o.out)
+          throw new CliExit(EXIT.USAGE, 'with --shares give --threshold and --out-dir (and no --out)');
+        try {
+          await mkdir(o.outDir, { mode: 0o700 });
+        } catch {
+          throw new CliExit(EXIT.USAGE, `${o.outDir} exists or cannot be created; give a new directory`);
+        }
+        const r = await (await online()).backups.exportRecoveryShares({ shares: o.shares, threshold: o.threshold });
+        for (const [i, share] of r.shares.entries())
+          await writeFile(path.join(o.outDir, `share-${i + 1}.txt`), `${share}\n`, { mode: 0o600, flag: 'wx' });
+        process.stdout.write(
+          `${r.shares.length} recovery key shares written to ${o.outDir} (0600); any ${r.threshold} restore a backup. Give each to a different person, away from the server.\n`,
+        );
+        return;
+      }
+      if (!o.out) throw new CliExit(EXIT.USAGE, 'give --out <file> (or --shares, --threshold and --out-dir)');
+      const out = o.out;
       const r = await (await online()).backups.exportRecoveryKey();
       try {
-        await writeFile(o.out, `${r.recoveryKey}\n`, { mode: 0o600, flag: 'wx' });
+        await writeFile(out, `${r.recoveryKey}\n`, { mode: 0o600, flag: 'wx' });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-          throw new CliExit(EXIT.USAGE, `${o.out} exists; the key was exported and is not shown again`);
+          throw new CliExit(EXIT.USAGE, `${out} exists; the key was exported and is not shown again`);
         throw err;
       }
-      process.stdout.write(`recovery key written to ${o.out} (0600); keep it apart from the server\n`);
+      process.stdout.write(`recovery key written to ${out} (0600); keep it apart from the server\n`);
     });
 
   backup
@@ -93,6 +114,7 @@ export function registerBackupCommand(program: Command): void {
     .option('--database-url <url>', 'an empty PostgreSQL database instead of PGlite')
     .option('--root-key-file <file>', 'the root key file of the installation that took the backup')
     .option('--recovery-key-file <file>', 'the exported recovery key')
+    .option('--recovery-share-file <files...>', 'files of the recovery key shares (at least the threshold)')
     .action(
       async (o: {
         from: string;
@@ -100,9 +122,13 @@ export function registerBackupCommand(program: Command): void {
         databaseUrl?: string;
         rootKeyFile?: string;
         recoveryKeyFile?: string;
+        recoveryShareFile?: string[];
       }) => {
-        if (!o.rootKeyFile === !o.recoveryKeyFile)
-          throw new CliExit(EXIT.USAGE, 'give exactly one of --root-key-file and --recovery-key-file');
+        if ([o.rootKeyFile, o.recoveryKeyFile, o.recoveryShareFile].filter((x) => x !== undefined).length !== 1)
+          throw new CliExit(
+            EXIT.USAGE,
+            'give exactly one of --root-key-file, --recovery-key-file and --recovery-share-file',
+          );
         const from = path.resolve(o.from);
         const parent = createLocalDriver({ root: path.dirname(from) });
         say('offline', `restore ${path.basename(from)} into ${o.home}`);
@@ -113,7 +139,13 @@ export function registerBackupCommand(program: Command): void {
           ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
           key: o.rootKeyFile
             ? { rootKeyFile: o.rootKeyFile }
-            : { recoveryKey: (await readFile(o.recoveryKeyFile!, 'utf8')).trim() },
+            : o.recoveryShareFile
+              ? {
+                  recoveryShares: await Promise.all(
+                    o.recoveryShareFile.map(async (f) => (await readFile(f, 'utf8')).trim()),
+                  ),
+                }
+              : { recoveryKey: (await readFile(o.recoveryKeyFile!, 'utf8')).trim() },
         });
         print(r);
       },

@@ -62,8 +62,8 @@ export interface SessionTarget {
  */
 export function sessionApi(c: SessionTarget, onSetCookie?: (setCookie: string[]) => void): Api {
   return createApi({
-    async request<T>(method: string, p: string, body?: unknown): Promise<T> {
-      const r = await call<T>(c, method, p, body);
+    async request<T>(method: string, p: string, body?: unknown, o?: { timeoutMs?: number }): Promise<T> {
+      const r = await call<T>(c, method, p, body, o?.timeoutMs);
       onSetCookie?.(r.setCookie);
       return r.body;
     },
@@ -76,11 +76,18 @@ export function sessionRequest(c: SessionTarget): <T>(method: string, p: string,
 }
 
 /** One HTTPS request with optional session cookie + CSRF header; problem+json → ApiError. */
-function call<T>(c: SessionTarget, method: string, p: string, body?: unknown): Promise<Exchange<T>> {
+function call<T>(
+  c: SessionTarget,
+  method: string,
+  p: string,
+  body?: unknown,
+  timeoutMs?: number,
+): Promise<Exchange<T>> {
   const host = new URL(c.baseUrl).hostname;
   return exchange<T>(
     {
       baseUrl: c.baseUrl,
+      ...(timeoutMs ? { timeoutMs } : {}),
       ca: c.ca,
       servername: host === '127.0.0.1' || host === '[::1]' ? 'localhost' : undefined,
       headers: {

@@ -66,6 +66,8 @@ import type {
   DataPolicyDoc,
   DataPolicySaved,
   DataPolicyVersion,
+  RecoveryShares,
+  RecoverySharesInput,
 } from '../contracts/index.ts';
 export type { UploadSessionInput } from '../contracts/index.ts';
 
@@ -93,8 +95,11 @@ export function problemError(status: number, body: unknown): ApiError {
 
 export interface JsonTransport {
   /** One JSON request; resolves with the parsed body, rejects with an ApiError for status ≥ 400. */
-  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+  request<T>(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
 }
+
+/** Backups, drills and prunes answer when the work is done: the connection may idle that long. */
+const LONG_WORK = { timeoutMs: 6 * 3_600_000 };
 
 /** One path segment: URI-encoded, so `/`, `?`, `#`, `..` in a name cannot change the route. */
 const enc = (segment: string | number) => encodeURIComponent(String(segment));
@@ -487,10 +492,14 @@ export function createApi(t: JsonTransport) {
       list: () => t.request<Record<string, unknown>>('GET', p.backups()),
       status: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/status`),
       show: (id: string) => t.request<Record<string, unknown>>('GET', p.backup(id)),
-      create: (target?: string) => t.request<Record<string, unknown>>('POST', p.backups(), target ? { target } : {}),
-      verify: (id: string) => t.request<Record<string, unknown>>('POST', `${p.backup(id)}/verify`),
-      prune: () => t.request<{ deleted: string[] }>('POST', `${p.backups()}/prune`),
+      create: (target?: string) =>
+        t.request<Record<string, unknown>>('POST', p.backups(), target ? { target } : {}, LONG_WORK),
+      verify: (id: string) =>
+        t.request<Record<string, unknown>>('POST', `${p.backup(id)}/verify`, undefined, LONG_WORK),
+      prune: () => t.request<{ deleted: string[] }>('POST', `${p.backups()}/prune`, undefined, LONG_WORK),
       exportRecoveryKey: () => t.request<{ recoveryKey: string }>('POST', `${p.backups()}/recovery-key`),
+      exportRecoveryShares: (body: RecoverySharesInput) =>
+        t.request<RecoveryShares>('POST', `${p.backups()}/recovery-key/shares`, body),
       targets: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/targets`),
       addTarget: (body: { name: string; workspace: string; drive: string; prefix?: string }) =>
         t.request<{ name: string }>('POST', `${p.backups()}/targets`, body),

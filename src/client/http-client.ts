@@ -20,7 +20,12 @@ export { ApiError };
 
 export interface Client {
   baseUrl: string;
-  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+  request<T>(method: string, path: string, body?: unknown, o?: RequestOptions): Promise<T>;
+}
+
+/** Per request: `timeoutMs` = how long the connection may stay idle (long work answers late). */
+export interface RequestOptions {
+  timeoutMs?: number;
 }
 
 export interface Exchange<T> {
@@ -95,10 +100,11 @@ export function createClient(opts: ClientOptions): Client {
   const headers: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   return {
     baseUrl: opts.baseUrl,
-    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    async request<T>(method: string, path: string, body?: unknown, o?: RequestOptions): Promise<T> {
+      const timeoutMs = o?.timeoutMs ?? opts.timeoutMs;
       return (
         await exchange<T>(
-          { baseUrl: opts.baseUrl, agent, headers, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
+          { baseUrl: opts.baseUrl, agent, headers, ...(timeoutMs ? { timeoutMs } : {}) },
           method,
           path,
           body,

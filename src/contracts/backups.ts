@@ -16,3 +16,11 @@ export const backupIdSchema = z.string().regex(/^bk-[0-9]{8}t[0-9]{6}z-[0-9a-f]{
 export const idParams = z.strictObject({ id: backupIdSchema });
 export const nameParams = z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/) });
 export const createBody = z.strictObject({ target: z.string().max(40).optional() }).default({});
+/** The recovery key as Shamir shares: how many, and how many of them restore a backup. */
+export const sharesBody = z
+  .strictObject({ shares: z.number().int().min(2).max(16), threshold: z.number().int().min(2).max(16) })
+  .refine((b) => b.threshold <= b.shares, {
+    message: 'the threshold cannot exceed the number of shares',
+    path: ['threshold'],
+  });
+export const recoverySharesAnswer = z.object({ shares: z.array(z.string()), threshold: z.number().int() });

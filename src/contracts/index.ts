@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type * as audit from './audit.ts';
+import type * as backups from './backups.ts';
 import type * as access from './access.ts';
 import type * as datasets from './datasets.ts';
 import type * as drives from './drives.ts';
@@ -125,3 +126,7 @@ export type ColumnTagsBody = Body<typeof profiling.columnTagsBody>;
 export type RecomputeAnswer = Answer<typeof profiling.recomputeAnswer>;
 export type PublishProfileBody = Body<typeof profiling.publishBody>;
 export type PublishProfileAnswer = Answer<typeof profiling.publishAnswer>;
+
+// backups
+export type RecoverySharesInput = Body<typeof backups.sharesBody>;
+export type RecoveryShares = Answer<typeof backups.recoverySharesAnswer>;

@@ -252,6 +252,12 @@ export const configSchema = z.object({
     .describe(
       'How often every drive is re-tested (probe object written, read, deleted) and its status updated; 0 turns it off.',
     ),
+  STRONGROOM_PRE_MIGRATION_BACKUP: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe(
+      'A server that starts with pending schema migrations first takes a backup to the first backup target and does not migrate if it fails; off migrates without one (logged and audited). Nothing to do when there is no backup target (logged).',
+    ),
   STRONGROOM_KEY_ROTATION_DAYS: z.coerce
     .number()
     .int()

@@ -76,6 +76,11 @@ export function startJobs(
         logger.info(r, 'dataset cleanup removed leftovers of unfinished uploads and deletions'),
       (err: unknown) => logger.error({ err }, 'dataset cleanup failed'),
     );
+    // Backups our crashed predecessor was writing: failed at once, their partial objects removed.
+    backups.cleanup().then(
+      (r) => r.interrupted + r.cleaned + r.failed > 0 && logger.info(r, 'backup cleanup removed unfinished backups'),
+      (err: unknown) => logger.error({ err }, 'backup cleanup failed'),
+    );
   };
   sweep();
   // Profiles a stopped process left running, and any queued: the queue runs (it stops when empty).

@@ -13,6 +13,8 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import { openDatabase, type DatabaseHandle } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { instanceId } from '../installation/instance-id.ts';
+import { backupBeforeMigrating } from './pre-migration.ts';
 import { explainPgConnectError } from '../db/connection-options.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
@@ -98,10 +100,33 @@ export async function startServer(
     for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
   };
   try {
+    // A backup first when the schema is about to change (refuses to migrate if it fails).
+    const preMigration = await backupBeforeMigrating(
+      config,
+      database,
+      logger,
+      `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}:premigration`,
+    );
     const applied = await migrateToLatest(database.db as never);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
 
     const m = await buildModules(config, database, logger, opts, closers);
+    if (preMigration.kind !== 'none')
+      await m.auditTrail.recordCommitted({
+        actor: { id: 'system:migrations', kind: 'system' },
+        action: 'system.migration.backup',
+        resource: {
+          type: 'backup',
+          id: preMigration.kind === 'taken' ? preMigration.backupId : 'none',
+        },
+        outcome: preMigration.kind === 'taken' ? 'success' : 'failure',
+        details: {
+          migrations: applied,
+          ...(preMigration.kind === 'taken'
+            ? { target: preMigration.target }
+            : { skipped: preMigration.reason, override: preMigration.override }),
+        },
+      });
     closers.push(startJobs(m, config, logger));
     const metrics = createMetrics();
     observePosture(metrics, m.posture);

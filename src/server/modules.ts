@@ -191,6 +191,7 @@ export async function buildModules(
     audit: auditModule,
     vault,
     drives,
+    later: () => ({ backups, retention }),
     installationId: await instanceId(config.STRONGROOM_HOME),
     ...(opts.now ? { now: opts.now } : {}),
   });
@@ -258,7 +259,8 @@ export async function buildModules(
     barrier,
     keys,
     openDrive: (ws, name) => drives.open(ws, name),
-    owner: `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}`,
+    owner: leases.owner,
+    isDeadOwner: (o) => leases.isDead(o),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const retention = createRetentionService({

@@ -1,7 +1,9 @@
 /**
  * Builds the posture module with the controls of every module that exists today, and the audit
- * streamer with the sinks the operator configured. Modules that land later register their
- * controls here: `registry.register('<module>', <module>Controls(...))`.
+ * streamer with the sinks the operator configured. Modules that land later (SSO …) register
+ * their controls here: `registry.register('<module>', <module>Controls(...))`. Backups and
+ * retention are built after the posture module: their controls reach them through `later`,
+ * which is filled in before any posture run.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +22,9 @@ import {
   type AuditSink,
   type AuditStreamer,
 } from '../modules/audit/index.ts';
+import { backupsControls, type BackupsStatus } from '../modules/backups/index.ts';
 import type { DrivesService } from '../modules/drives/index.ts';
+import { retentionControls, type RetentionPostureDeps } from '../modules/retention/index.ts';
 import type { KeysService } from '../modules/keys/index.ts';
 import type { VaultService } from '../modules/vault/index.ts';
 import {
@@ -83,6 +87,11 @@ export function buildPosture(
     audit: AuditModule;
     vault: VaultService;
     drives: DrivesService;
+    /** Modules built after this one (resolved when a control runs). */
+    later: () => {
+      backups: { status(at: Date): Promise<BackupsStatus> };
+      retention: RetentionPostureDeps;
+    };
     installationId: string;
     now?: () => Date;
   },
@@ -141,6 +150,8 @@ export function buildPosture(
       network: parseClientNetwork(config.STRONGROOM_ALLOWED_CLIENT_CIDRS, config.STRONGROOM_TRUSTED_PROXIES),
     }),
   );
+  registry.register('backups', backupsControls({ status: (at) => d.later().backups.status(at) }));
+  registry.register('retention', retentionControls({ show: () => d.later().retention.show() }));
   const posture = createPostureService({
     db,
     registry,

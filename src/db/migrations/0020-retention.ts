@@ -46,3 +46,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('pruned_at', 'timestamptz', (c) => c.notNull())
     .execute();
 }
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  for (const t of ['audit_retention', 'workspace_terminations', 'legal_holds', 'retention_classes'])
+    await db.schema.dropTable(t).ifExists().execute();
+}

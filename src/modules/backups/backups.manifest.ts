@@ -48,6 +48,8 @@ export const manifestSchema = z.strictObject({
     root: b64,
     /** The backup DEK wrapped under the recovery key, once one exists. */
     recovery: b64.optional(),
+    /** Checks a recovery key put back together from Shamir shares (HMAC keyed by it; not secret). */
+    recoveryCommitment: hex64.optional(),
     /** The keyring of the snapshot, sealed under the recovery key. */
     keyringRecovery: b64.optional(),
     /** The keyring row's root-key id, put back as it was by a root-key restore. */

@@ -4,11 +4,14 @@
  *
  * - `<home>/RESTORE-IN-PROGRESS` is written first and removed last; `strongroom serve` refuses a
  *   data directory that has it. A restore killed at any point is unusable-and-said-so, never
- *   half-restored-and-serving; the rows themselves load in one transaction.
+ *   half-restored-and-serving; the rows themselves load in one transaction. Restoring again into
+ *   the same (PGlite) directory first removes what the killed one left (only the files a restore
+ *   creates), so the outcome is all or nothing: the old state (no installation) or the new one.
  * - With the recovery key, the keyring carried in the manifest is sealed under a NEW root key
  *   (a file in the new data directory); the old root key is not needed.
  * - Before anything can serve, every shred-ledger entry (the target's and the backup's own) is
- *   re-applied: a workspace key destroyed after the backup was taken stays destroyed. An entry
+ *   re-applied: a workspace key destroyed after the backup was taken stays destroyed, and that
+ *   workspace's vault values (barrier-sealed, not under its key) are destroyed too. An entry
  *   whose MAC does not verify stops the restore (it could be a forged or damaged ledger).
  * - The restored trail continues with a `system.backup.restored` event naming the backup.
  */
@@ -22,6 +25,7 @@ import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { createRootKeyProvider } from '../../adapters/keys/index.ts';
 import { createBarrier } from '../../core/crypto/barrier.ts';
 import { bindEncryptor } from '../../core/crypto/encryptor.ts';
+import { combineShares } from '../../core/crypto/shamir.ts';
 import { AppError } from '../../core/errors.ts';
 import { openDatabase, type DatabaseSpec } from '../../db/database.ts';
 import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
@@ -41,7 +45,8 @@ export interface RestoreInput {
   home: string;
   /** An empty PostgreSQL database; absent: PGlite in `<home>/db`. */
   databaseUrl?: string | undefined;
-  key: { rootKeyFile: string } | { recoveryKey: string };
+  /** The old root key file, the recovery key (`srr_…`) or at least a threshold of its Shamir shares. */
+  key: { rootKeyFile: string } | { recoveryKey: string } | { recoveryShares: string[] };
   /** Who restores (the audit actor). */
   actor?: string;
 }
@@ -105,7 +110,11 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
         throw new AppError('VALIDATION_FAILED', { detail: 'The root key file must hold 32 bytes.' });
       dek = unwrapBackupKey(rootKey, 'root', manifest.id, Buffer.from(manifest.keys.root, 'base64'));
     } else {
-      recovery = parseRecoveryKey(input.key.recoveryKey);
+      if ('recoveryShares' in input.key) {
+        if (!manifest.keys.recoveryCommitment)
+          throw invalid('This backup was taken before the recovery key existed: restore it with the root key.');
+        recovery = await combineShares(input.key.recoveryShares, Buffer.from(manifest.keys.recoveryCommitment, 'hex'));
+      } else recovery = parseRecoveryKey(input.key.recoveryKey);
       if (!manifest.keys.recovery || !manifest.keys.keyringRecovery)
         throw invalid('This backup was taken before the recovery key existed: restore it with the root key.');
       dek = unwrapBackupKey(recovery, 'recovery', manifest.id, Buffer.from(manifest.keys.recovery, 'base64'));
@@ -116,6 +125,15 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
   }
   checkManifestMac(manifest, dek);
 
+  // A restore that was killed (its marker still there) left only files a restore creates: they
+  // go, and this restore starts over. A PostgreSQL target it began to fill must be recreated.
+  if (existsSync(path.join(home, RESTORE_MARKER))) {
+    if (input.databaseUrl)
+      throw new AppError('CONFLICT', {
+        detail: `An earlier restore into ${home} did not finish: drop and recreate the PostgreSQL database, remove ${path.join(home, RESTORE_MARKER)}, then restore again.`,
+      });
+    await discardFailedRestore(home);
+  }
   if (existsSync(path.join(home, 'db')) || existsSync(path.join(home, 'root.key')))
     throw new AppError('CONFLICT', {
       detail: `${home} already holds an installation: restore into a new data directory.`,
@@ -187,7 +205,9 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
               `The shred-ledger entry for workspace ${e.workspaceId} does not verify; refusing to restore.`,
             );
           const destroyedAt = new Date(e.destroyedAt);
-          if (await store.applyShred(database.db, e.workspaceId, destroyedAt)) shredsApplied.push(e.workspaceId);
+          const keyShredded = await store.applyShred(database.db, e.workspaceId, destroyedAt);
+          const secrets = await store.destroyWorkspaceSecrets(database.db, e.workspaceId, destroyedAt);
+          if (keyShredded || secrets > 0) shredsApplied.push(e.workspaceId);
           await store.insertLedgerEntry(database.db, {
             workspace_id: e.workspaceId,
             key_version: e.keyVersion,

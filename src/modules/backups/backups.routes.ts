@@ -3,30 +3,34 @@
  * backup holds the whole installation. Long work (create, verify, prune) runs as `explicit`: its
  * event is committed before the work starts (fail-closed), and the answer says how it ended.
  */
-
 import { route, type RouteDef } from '../../http/route.ts';
-
+import { systemRead, systemRemove } from '../../http/system-routes.ts';
 import type { BackupsService } from './backups.service.ts';
-import { createBody, idParams, nameParams, targetBody } from '../../contracts/backups.ts';
+import {
+  createBody,
+  idParams,
+  nameParams,
+  recoverySharesAnswer,
+  sharesBody,
+  targetBody,
+} from '../../contracts/backups.ts';
 
 const BACKUPS = { type: 'backup', id: 'all' } as const;
 
 export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDef[] {
   return [
-    route({
-      method: 'GET',
+    systemRead({
       url: '/api/v1/backups/targets',
       action: 'backups.target.list',
-      resource: 'system',
-      run: 'read',
-      schema: {},
-      handler: async ({ event }) => {
-        event.resource(BACKUPS);
-        const targets = await backups.listTargets();
-        return {
-          targets: targets.map((t) => ({ name: t.name, workspace: t.workspace_id, drive: t.drive, prefix: t.prefix })),
-        };
-      },
+      resource: BACKUPS,
+      read: async () => ({
+        targets: (await backups.listTargets()).map((t) => ({
+          name: t.name,
+          workspace: t.workspace_id,
+          drive: t.drive,
+          prefix: t.prefix,
+        })),
+      }),
     }),
     route({
       method: 'POST',
@@ -44,42 +48,26 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
         return { name: input.body.name };
       },
     }),
-    route({
-      method: 'DELETE',
+    systemRemove({
       url: '/api/v1/backups/targets/:name',
       action: 'backups.target.delete',
-      resource: 'system',
-      run: 'write',
-      schema: { params: nameParams },
-      handler: async ({ input, event, trx }) => {
-        event.resource({ type: 'backup-target', id: input.params.name });
-        await backups.removeTarget(input.params.name, trx);
-        return { removed: input.params.name };
-      },
+      param: 'name',
+      params: nameParams,
+      resource: (name) => ({ type: 'backup-target', id: name }),
+      remove: (trx, name) => backups.removeTarget(name, trx),
+      answer: 'removed',
     }),
-    route({
-      method: 'GET',
+    systemRead({
       url: '/api/v1/backups',
       action: 'backups.backup.list',
-      resource: 'system',
-      run: 'read',
-      schema: {},
-      handler: async ({ event }) => {
-        event.resource(BACKUPS);
-        return { backups: await backups.list(), status: await backups.status() };
-      },
+      resource: BACKUPS,
+      read: async () => ({ backups: await backups.list(), status: await backups.status() }),
     }),
-    route({
-      method: 'GET',
+    systemRead({
       url: '/api/v1/backups/status',
       action: 'backups.backup.list',
-      resource: 'system',
-      run: 'read',
-      schema: {},
-      handler: async ({ event }) => {
-        event.resource(BACKUPS);
-        return backups.status();
-      },
+      resource: BACKUPS,
+      read: () => backups.status(),
     }),
     route({
       method: 'GET',
@@ -160,6 +148,21 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
         event.resource({ type: 'backup-recovery-key', id: 'recovery' });
         void reply.header('cache-control', 'no-store');
         return commit(async (trx) => backups.exportRecoveryKey(trx));
+      },
+    }),
+    // The same key as Shamir shares instead (any `threshold` of them restore a backup).
+    route({
+      method: 'POST',
+      url: '/api/v1/backups/recovery-key/shares',
+      action: 'backups.recovery-key.export',
+      resource: 'system',
+      run: 'explicit',
+      schema: { body: sharesBody, response: { 200: recoverySharesAnswer } },
+      handler: async ({ input, event, commit, reply }) => {
+        event.resource({ type: 'backup-recovery-key', id: 'recovery' });
+        event.details({ shares: input.body.shares, threshold: input.body.threshold });
+        void reply.header('cache-control', 'no-store');
+        return commit(async (trx) => backups.exportRecoveryShares(trx, input.body));
       },
     }),
   ];

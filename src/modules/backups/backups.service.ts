@@ -19,6 +19,7 @@ import { isBlobError, type BlobDriver } from '../../adapters/blob/driver.ts';
 import { createBarrier, type Barrier } from '../../core/crypto/barrier.ts';
 import { bindEncryptor } from '../../core/crypto/encryptor.ts';
 import { AppError } from '../../core/errors.ts';
+import { splitSecret } from '../../core/crypto/shamir.ts';
 import { openDatabase } from '../../db/database.ts';
 import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
 import type { Database } from '../../db/schema.ts';
@@ -26,7 +27,7 @@ import { createAuditModule } from '../audit/index.ts';
 import { driveFailure } from '../drives/index.ts';
 import { createKeysService, type KeysService } from '../keys/index.ts';
 import { createBackupSecret, ledgerMac } from '../keys/index.ts';
-import { newBackupId, type Manifest } from './backups.manifest.ts';
+import { MANIFEST_KEY, OBJECT_KEY, newBackupId, type Manifest } from './backups.manifest.ts';
 import { checkManifestMac, loadBackup, readManifest } from './backups.reader.ts';
 import { planRotation } from './backups.rotation.ts';
 import * as store from './backups.store.ts';
@@ -39,8 +40,10 @@ export interface BackupsDeps {
   keys: KeysService;
   /** Opens a workspace's drive (the drives module). */
   openDrive: (workspaceId: string, drive: string) => Promise<BlobDriver>;
-  /** Who holds leases (instance id and pid). */
+  /** Who holds leases (the lease holder's owner string: instance id, pid, boot id). */
   owner: string;
+  /** True when a lease owner is certainly not running any more (a crashed predecessor). */
+  isDeadOwner?: (owner: string | null) => boolean;
   now?: () => Date;
 }
 
@@ -85,6 +88,24 @@ export function createBackupsService(deps: BackupsDeps) {
       : undefined;
   }
 
+  /** The one export of the recovery key: sealed here, handed out once by `give`. */
+  async function newRecoveryKey<R>(trx: Kysely<Database>, give: (key: Buffer) => Promise<R>): Promise<R> {
+    const s = await store.readSettings(trx);
+    if (s.recovery_key_exported_at)
+      throw new AppError('CONFLICT', { detail: 'The recovery key was already exported; it is never shown twice.' });
+    const key = createBackupSecret();
+    try {
+      const out = await give(key);
+      await store.updateSettings(trx, {
+        recovery_key_sealed: settingsKey(barrier, 'recovery_key_sealed').seal(key, '1'),
+        recovery_key_exported_at: now(),
+      });
+      return out;
+    } finally {
+      key.fill(0);
+    }
+  }
+
   const service = {
     listTargets: () => store.listTargets(db),
 
@@ -123,6 +144,11 @@ export function createBackupsService(deps: BackupsDeps) {
         lease: deps.owner,
         leaseUntil: new Date(createdAt.getTime() + LEASE_MS),
       });
+      // Renewed while the snapshot streams (on PGlite the renewal waits for the snapshot's connection).
+      const renew = setInterval(() => {
+        store.renewLease(db, id, deps.owner, new Date(now().getTime() + LEASE_MS)).catch(() => undefined); // a hiccup: the lease still has two thirds of its time
+      }, LEASE_MS / 3);
+      renew.unref();
       try {
         const manifest = await writeBackup({
           db,
@@ -139,11 +165,14 @@ export function createBackupsService(deps: BackupsDeps) {
         await service.syncLedger().catch(() => undefined);
         return manifest;
       } catch (err) {
+        clearInterval(renew);
         // A drive's failure (full, unreachable, refused) is its problem (507, 502, …), not a 500.
         const failure = isBlobError(err) ? driveFailure(err) : err;
         await store.markFailed(db, id, failure instanceof AppError ? failure.code : 'FAILED');
+        await service.cleanup().catch(() => undefined);
         throw failure;
       } finally {
+        clearInterval(renew);
         rk?.fill(0);
         await driver.close();
       }
@@ -232,44 +261,60 @@ export function createBackupsService(deps: BackupsDeps) {
     },
 
     /** Freshness: the newest verified backup against the recovery objective. */
-    async status() {
+    async status(at: Date = now()) {
       const s = await store.readSettings(db);
       const rows = await store.listBackups(db);
+      const targets = (await store.listTargets(db)).length;
       const newest = rows.find((r) => r.state === 'complete');
       const verified = rows.find((r) => r.state === 'complete' && r.verify_ok === true);
       const lastDrill = rows
         .filter((r) => r.verified_at)
         .sort((a, b) => +new Date(b.verified_at!) - +new Date(a.verified_at!))[0];
-      const ageHours = verified ? (now().getTime() - new Date(verified.created_at).getTime()) / 3_600_000 : undefined;
+      const ageHours = verified ? (at.getTime() - new Date(verified.created_at).getTime()) / 3_600_000 : undefined;
       const drillFailed = lastDrill !== undefined && lastDrill.verify_ok === false;
       return {
         objectiveHours: s.objective_hours,
         ...(newest ? { newestBackup: new Date(newest.created_at).toISOString() } : {}),
         ...(verified ? { newestVerified: new Date(verified.created_at).toISOString() } : {}),
         ...(lastDrill
-          ? { lastDrill: { id: lastDrill.id, ok: lastDrill.verify_ok === true, ms: lastDrill.verify_ms ?? 0 } }
+          ? {
+              lastDrill: {
+                id: lastDrill.id,
+                ok: lastDrill.verify_ok === true,
+                ms: lastDrill.verify_ms ?? 0,
+                at: new Date(lastDrill.verified_at!).toISOString(),
+                ...(lastDrill.verify_error ? { error: lastDrill.verify_error } : {}),
+              },
+            }
           : {}),
         stale: ageHours === undefined || ageHours > s.objective_hours,
         drillFailed,
         recoveryKeyExported: s.recovery_key_exported_at !== null,
+        targets,
+        scheduleHourUtc: s.schedule_hour_utc,
+        drillWeekday: s.drill_weekday,
       };
     },
 
     /** Creates the recovery key and returns it ONCE; a second export is refused. */
     async exportRecoveryKey(trx: Kysely<Database> = db): Promise<{ recoveryKey: string }> {
-      const s = await store.readSettings(trx);
-      if (s.recovery_key_exported_at)
-        throw new AppError('CONFLICT', { detail: 'The recovery key was already exported; it is never shown twice.' });
-      const key = createBackupSecret();
-      try {
-        await store.updateSettings(trx, {
-          recovery_key_sealed: settingsKey(barrier, 'recovery_key_sealed').seal(key, '1'),
-          recovery_key_exported_at: now(),
-        });
-        return { recoveryKey: `srr_${key.toString('base64url')}` };
-      } finally {
-        key.fill(0);
-      }
+      return newRecoveryKey(trx, async (key) => ({ recoveryKey: `srr_${key.toString('base64url')}` }));
+    },
+
+    /**
+     * Creates the recovery key and returns it ONCE as Shamir shares (core/crypto/shamir.ts, the
+     * same scheme as the root key's unseal shares): any `threshold` of them restore a backup.
+     * The key itself is never shown; every backup's manifest carries its commitment, which
+     * checks the shares' result at restore.
+     */
+    async exportRecoveryShares(
+      trx: Kysely<Database>,
+      split: { shares: number; threshold: number },
+    ): Promise<{ shares: string[]; threshold: number }> {
+      return newRecoveryKey(trx, async (key) => {
+        const r = await splitSecret(key, split);
+        return { shares: r.shares, threshold: split.threshold };
+      });
     },
 
     /** Copies every destroyed workspace key into the ledger (MAC'd) and the ledger onto every target. */
@@ -318,6 +363,45 @@ export function createBackupsService(deps: BackupsDeps) {
     },
 
     failExpired: () => store.failExpired(db, now()),
+
+    /**
+     * After a crash: a `running` backup whose lease expired or whose process is provably dead is
+     * marked `failed`; then the objects of every failed backup (a partial `data.sro`, a driver's
+     * temp file, a manifest) are deleted from its target, once (`deleted_at`). A live backup is
+     * never touched. Deleting a missing object is not an error, so a retry is harmless.
+     */
+    async cleanup(): Promise<{ interrupted: number; cleaned: number; failed: number }> {
+      let interrupted = 0;
+      for (const r of await store.runningBackups(db)) {
+        const expired = r.lease_expires_at !== null && new Date(r.lease_expires_at).getTime() < now().getTime();
+        if ((expired || deps.isDeadOwner?.(r.lease_owner)) && (await store.failInterrupted(db, r.id, r.lease_owner)))
+          interrupted++;
+      }
+      let cleaned = 0;
+      let failed = 0;
+      const targets = new Map((await store.listTargets(db)).map((t) => [t.name, t]));
+      for (const r of await store.failedNotCleaned(db)) {
+        const t = targets.get(r.target);
+        if (!t) {
+          await store.markCleaned(db, r.id); // its target is gone, and with it anything to remove
+          continue;
+        }
+        try {
+          const driver = await deps.openDrive(t.workspace_id, t.drive);
+          try {
+            await driver.delete(`${t.prefix}/${r.id}/${MANIFEST_KEY}`);
+            await driver.delete(`${t.prefix}/${r.id}/${OBJECT_KEY}`);
+          } finally {
+            await driver.close();
+          }
+          await store.markCleaned(db, r.id);
+          cleaned++;
+        } catch {
+          failed++; // the target is unreachable: the next run tries again
+        }
+      }
+      return { interrupted, cleaned, failed };
+    },
     db,
   };
   return service;
@@ -336,6 +420,9 @@ async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysServ
     try {
       await migrateTo(scratch.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
       const loaded = await loadBackup(src, manifest, dek, scratch.db);
+      // A backup of an older schema (a pre-migration backup) is checked as a restore would use
+      // it: brought to this build's schema first (migrations add; the loaded rows stay as they were).
+      await migrateToLatest(scratch.db as Kysely<unknown>);
       const audit = createAuditModule({ db: scratch.db, barrier: createBarrier(), logDir: path.join(dir, 'logs') });
       const report = await audit.verify();
       const chainProblems = report.problems.filter((p) => p.kind !== 'export-mismatch');
@@ -353,7 +440,6 @@ async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysServ
         throw new AppError('BACKUP_INVALID', {
           detail: 'The root key provider gave no key to open the backup keyring.',
         });
-      await migrateToLatest(scratch.db as Kysely<unknown>);
       return { tables: loaded.tables, rows: loaded.rows, auditHead: manifest.auditHead };
     } finally {
       await scratch.close();

@@ -89,6 +89,50 @@ export async function failExpired(db: Db, now: Date): Promise<string[]> {
   return r.map((x) => x.id);
 }
 
+/** Running backups with their leases (the cleanup decides which holders are gone). */
+export async function runningBackups(db: Db) {
+  return db
+    .selectFrom('backups')
+    .select(['id', 'lease_owner', 'lease_expires_at'])
+    .where('state', '=', 'running')
+    .execute();
+}
+
+/** Fails one running backup whose process stopped (a no-op if it finished meanwhile). */
+export async function failInterrupted(db: Db, id: string, owner: string | null): Promise<boolean> {
+  let q = db
+    .updateTable('backups')
+    .set({ state: 'failed', error: 'interrupted (its process stopped before the manifest was written)' })
+    .where('id', '=', id)
+    .where('state', '=', 'running');
+  q = owner === null ? q.where('lease_owner', 'is', null) : q.where('lease_owner', '=', owner);
+  return (await q.returning('id').executeTakeFirst()) !== undefined;
+}
+
+export async function renewLease(db: Db, id: string, owner: string, until: Date): Promise<void> {
+  await db
+    .updateTable('backups')
+    .set({ lease_expires_at: until })
+    .where('id', '=', id)
+    .where('state', '=', 'running')
+    .where('lease_owner', '=', owner)
+    .execute();
+}
+
+/** Failed backups whose objects on the target were not removed yet (`deleted_at` marks the removal). */
+export async function failedNotCleaned(db: Db) {
+  return db
+    .selectFrom('backups')
+    .select(['id', 'target'])
+    .where('state', '=', 'failed')
+    .where('deleted_at', 'is', null)
+    .execute();
+}
+
+export async function markCleaned(db: Db, id: string): Promise<void> {
+  await db.updateTable('backups').set({ deleted_at: new Date() }).where('id', '=', id).execute();
+}
+
 export async function markVerified(db: Db, id: string, ok: boolean, ms: number, error: string | null) {
   await db
     .updateTable('backups')
@@ -195,6 +239,22 @@ export async function applyShred(db: Db, workspaceId: string, destroyedAt: Date)
     .returning('workspace_id')
     .executeTakeFirst();
   return r !== undefined;
+}
+
+/**
+ * The vault's values are barrier-sealed, not under the workspace key, so destroying that key does
+ * not make them unreadable: a restore destroys every secret version of a shredded workspace
+ * (value gone, `destroyed_by` names the restore), so none comes back with the backup.
+ */
+export async function destroyWorkspaceSecrets(db: Db, workspaceId: string, at: Date): Promise<number> {
+  const r = await db
+    .updateTable('secret_versions')
+    .set({ value_sealed: null, destroyed_at: at, destroyed_by: 'system:restore-shred' })
+    .where('workspace_id', '=', workspaceId)
+    .where('value_sealed', 'is not', null)
+    .returning('version')
+    .execute();
+  return r.length;
 }
 
 /** Adds a job unless one of the same kind is already planned at that time. */

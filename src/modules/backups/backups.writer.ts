@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely } from 'kysely';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { createEncryptStream } from '../../core/crypto/object-format.ts';
+import { commitSecret } from '../../core/crypto/shamir.ts';
 import type { Database } from '../../db/schema.ts';
 import type { KeysService } from '../keys/index.ts';
 import { createBackupSecret, manifestMac, wrapBackupKey } from '../keys/index.ts';
@@ -126,6 +127,7 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
             ...(input.recoveryKey
               ? {
                   recovery: wrapBackupKey(input.recoveryKey, 'recovery', id, dek).toString('base64'),
+                  recoveryCommitment: commitSecret(input.recoveryKey).toString('hex'),
                   keyringRecovery: input.keys
                     .keyringForRecovery(Buffer.from(keyring.blob), input.recoveryKey)
                     .toString('base64'),

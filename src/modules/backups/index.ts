@@ -5,3 +5,4 @@ export { planRotation, DEFAULT_ROTATION, type RotationPolicy, type RotationItem 
 export { restoreInstallation, type RestoreInput, type RestoreReport } from './backups.restore.ts';
 export { manifestSchema, type Manifest } from './backups.manifest.ts';
 export { createBackupScheduler, plannedTimes, type SchedulerDeps } from './backups.schedule.ts';
+export { backupsControls, DRILL_MAX_AGE_HOURS, type BackupsStatus } from './backups.controls.ts';

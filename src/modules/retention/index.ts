@@ -5,3 +5,4 @@ export { createRetentionService, type RetentionService, type PurgeReport } from 
 export { retentionRoutes } from './retention.routes.ts';
 export { createRetentionScheduler, nextPurgeTime } from './retention.schedule.ts';
 export { RETENTION_DEFAULTS, RETENTION_CLASSES, type RetentionClass } from './retention.classes.ts';
+export { retentionControls, type RetentionPostureDeps } from './retention.controls.ts';

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { route, type RouteDef } from '../../http/route.ts';
+import { systemRead, systemRemove } from '../../http/system-routes.ts';
 import { classesUpdateSchema } from './retention.classes.ts';
 import type { RetentionService } from './retention.service.ts';
 import { holdBody, holdParams, userParams, wsBody, wsParams } from '../../contracts/retention.ts';
@@ -15,17 +16,11 @@ const SETTINGS = { type: 'retention-settings', id: 'all' } as const;
 
 export function retentionRoutes({ retention }: { retention: RetentionService }): RouteDef[] {
   return [
-    route({
-      method: 'GET',
+    systemRead({
       url: '/api/v1/retention',
       action: 'retention.settings.read',
-      resource: 'system',
-      run: 'read',
-      schema: {},
-      handler: async ({ event }) => {
-        event.resource(SETTINGS);
-        return retention.show();
-      },
+      resource: SETTINGS,
+      read: () => retention.show(),
     }),
     route({
       method: 'PUT',
@@ -82,18 +77,14 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
         return { id };
       },
     }),
-    route({
-      method: 'DELETE',
+    systemRemove({
       url: '/api/v1/holds/:id',
       action: 'retention.hold.release',
-      resource: 'system',
-      run: 'write',
-      schema: { params: holdParams },
-      handler: async ({ input, event, trx, actor }) => {
-        event.resource({ type: 'legal-hold', id: input.params.id });
-        await retention.releaseHold(trx, actor, input.params.id);
-        return { released: input.params.id };
-      },
+      param: 'id',
+      params: holdParams,
+      resource: (id) => ({ type: 'legal-hold', id }),
+      remove: (trx, id, actor) => retention.releaseHold(trx, actor, id),
+      answer: 'released',
     }),
     route({
       method: 'GET',
@@ -141,18 +132,14 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
         return r;
       },
     }),
-    route({
-      method: 'DELETE',
+    systemRemove({
       url: '/api/v1/retention/terminations/:ws',
       action: 'retention.workspace.cancel-termination',
-      resource: 'system',
-      run: 'write',
-      schema: { params: wsParams },
-      handler: async ({ input, event, trx }) => {
-        event.resource({ type: 'workspace', id: input.params.ws, workspace: input.params.ws });
-        await retention.cancelTermination(trx, input.params.ws);
-        return { cancelled: input.params.ws };
-      },
+      param: 'ws',
+      params: wsParams,
+      resource: (ws) => ({ type: 'workspace', id: ws, workspace: ws }),
+      remove: (trx, ws) => retention.cancelTermination(trx, ws),
+      answer: 'cancelled',
     }),
     // The workspace's own owners (re-authenticated) may terminate it and cancel that.
     route({
