@@ -59,9 +59,16 @@ const OPERATOR: Actor = {
 };
 const user = (
   role: string,
-  ws = 'A',
+  workspaceId = 'A',
   attributes: Actor['attributes'] = { mfa: true, clearance: 1, region: 'eu' },
-): Actor => ({ id: `u-${role}`, kind: 'user', authMethod: 'password+totp', workspace: ws, roles: [role], attributes });
+): Actor => ({
+  id: `u-${role}`,
+  kind: 'user',
+  authMethod: 'password+totp',
+  workspace: workspaceId,
+  roles: [role],
+  attributes,
+});
 
 const t0 = performance.now();
 const ac = createAccessControl({

@@ -21,15 +21,15 @@ import { requirePeer } from './helpers/peers.ts';
 
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
-const engineer = (workspace: string): Actor => ({
+const engineer = (workspaceId: string): Actor => ({
   id: 'u-eng',
   kind: 'user',
   authMethod: 'password+totp',
-  workspace,
+  workspace: workspaceId,
   roles: ['engineer'],
   attributes: { mfa: true },
 });
-const secret = (workspace: string) => ({ type: 'secret', id: 's1', workspace });
+const secret = (workspaceId: string) => ({ type: 'secret', id: 's1', workspace: workspaceId });
 const REVEAL =
   'permit (principal, action == Action::"vault.secret.reveal", resource is Secret)\nwhen { principal.roles.contains("engineer") };';
 
@@ -142,10 +142,10 @@ for (const backend of BACKENDS) {
         assert.equal(r.locked.length, 1);
         assert.equal(r.locked[0]!.workspace, 'A');
         assert.match(r.locked[0]!.errors.join(' '), /vault\.secret\.gone/);
-        const owner = (ws: string): Actor => ({
+        const owner = (workspaceId: string): Actor => ({
           id: 'o',
           kind: 'user',
-          workspace: ws,
+          workspace: workspaceId,
           roles: ['owner'],
           attributes: { mfa: true },
         });

@@ -198,11 +198,11 @@ const user = (
   roles,
   attributes,
 });
-const service = (roles: readonly string[], workspace = 'A'): Actor => ({
+const service = (roles: readonly string[], workspaceId = 'A'): Actor => ({
   id: 'sa1',
   kind: 'service',
   authMethod: 'api-token',
-  workspace,
+  workspace: workspaceId,
   roles,
   attributes: { mfa: true },
 });
@@ -212,11 +212,11 @@ const schema = loadSchema();
 const isSelf = (a: string) => a.startsWith('identity.self.');
 const isOperatorOnly = (a: string) => !schema.actions.get(a)!.principalTypes.includes('User');
 /** A concrete resource of the action's own type (not the workspace) in workspace `ws`. */
-function concrete(action: string, ws: string, tags: string[] = []): ResourceRef | undefined {
+function concrete(action: string, workspaceId: string, tags: string[] = []): ResourceRef | undefined {
   const t = schema.actions
     .get(action)!
     .resourceTypes.find((r) => r !== 'Workspace' && r !== 'System' && r !== 'User' && r !== 'ServiceAccount');
-  return t ? { type: t, id: `${t.toLowerCase()}-1`, workspace: ws, tags } : undefined;
+  return t ? { type: t, id: `${t.toLowerCase()}-1`, workspace: workspaceId, tags } : undefined;
 }
 
 describe('role × action matrix (route level, the table of docs/security.md)', () => {

@@ -34,16 +34,19 @@ after(async () => {
 });
 
 /** A signed-in member of `default` with `role` (MFA enrolled, recently authenticated). */
-async function member(role: Role, workspace = 'default'): Promise<{ id: string; email: string; session: Session }> {
+async function member(role: Role, workspaceId = 'default'): Promise<{ id: string; email: string; session: Session }> {
   const email = `${role}-${Math.random().toString(36).slice(2, 8)}@corp.test`;
-  const user = await createUser(app, email, { role, workspace });
+  const user = await createUser(app, email, { role, workspace: workspaceId });
   const s = await login(app, email);
   const { session } = await enrolMfa(app, s);
   return { id: user.id, email, session };
 }
 
-async function tokenFor(s: Session, workspace = 'default'): Promise<string> {
-  const r = await s.req('/api/v1/tokens', jsonBody({ name: 'probe', scopes: ['*'], workspace, expiresInDays: 1 }));
+async function tokenFor(s: Session, workspaceId = 'default'): Promise<string> {
+  const r = await s.req(
+    '/api/v1/tokens',
+    jsonBody({ name: 'probe', scopes: ['*'], workspace: workspaceId, expiresInDays: 1 }),
+  );
   assert.equal(r.status, 201, r.body);
   return r.json<{ token: string }>().token;
 }

@@ -55,7 +55,7 @@ for (const backend of BACKENDS) {
       app = await startTestApp(backend, {
         env: { STRONGROOM_EGRESS_ALLOWLIST: '127.0.0.1/32', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
       });
-      for (const ws of ['ops', 'doomed']) await createWorkspace(app, ws);
+      for (const workspaceId of ['ops', 'doomed']) await createWorkspace(app, workspaceId);
       await app.server.drives.ensureDefaults();
       await app.server.workspaceKeys.encryptorFor('ops');
       const owner = (await ownerSession(app, undefined, 'ops')).session;

@@ -54,7 +54,7 @@ for (const backend of BACKENDS) {
         return;
       }
       app = await startTestApp(backend);
-      for (const ws of ['ops', 'acme', 'doomed']) await createWorkspace(app, ws);
+      for (const workspaceId of ['ops', 'acme', 'doomed']) await createWorkspace(app, workspaceId);
       await app.server.drives.ensureDefaults();
       await app.server.workspaceKeys.encryptorFor('acme');
       await app.server.workspaceKeys.encryptorFor('doomed');

@@ -307,8 +307,8 @@ describe('accounts and their admins', () => {
       jsonBody({ email: 'mal@corp.test', password: 'not the password at all' }),
     );
     assert.equal(wrong.status, 401);
-    const search = async (s: Session, ws: string) =>
-      (await s.req(`/api/v1/workspaces/${ws}/audit/events?action=identity.session.create&limit=1000`)).json<{
+    const search = async (s: Session, workspaceId: string) =>
+      (await s.req(`/api/v1/workspaces/${workspaceId}/audit/events?action=identity.session.create&limit=1000`)).json<{
         events: { outcome: string; actor: { id: string }; resource: { id?: string } }[];
       }>().events;
     const mine = (await search(await login(app, 'aud@corp.test'), 'default')).filter(

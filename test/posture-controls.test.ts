@@ -22,10 +22,10 @@ describe('posture controls driven to pass, warn and fail', () => {
   let owner: Session;
   let offset = 0;
   const now = () => new Date(Date.now() + offset);
-  const check = (id: string, workspace?: string): Promise<ControlResult> => {
+  const check = (id: string, workspaceId?: string): Promise<ControlResult> => {
     const c = app.server.posture.posture.registry.get(id);
     assert.ok(c, id);
-    return c.check({ now: now(), ...(workspace ? { workspace } : {}) });
+    return c.check({ now: now(), ...(workspaceId ? { workspace: workspaceId } : {}) });
   };
 
   before(async () => {

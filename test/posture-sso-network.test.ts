@@ -12,10 +12,10 @@ import { parseClientNetwork } from '../src/core/net/client-allowlist.ts';
 
 describe('sso.* and network.* posture controls', () => {
   let app: TestApp;
-  const check = (id: string, workspace?: string): Promise<ControlResult> => {
+  const check = (id: string, workspaceId?: string): Promise<ControlResult> => {
     const c = app.server.posture.posture.registry.get(id);
     assert.ok(c, id);
-    return c.check({ now: new Date(), ...(workspace ? { workspace } : {}) });
+    return c.check({ now: new Date(), ...(workspaceId ? { workspace: workspaceId } : {}) });
   };
   const db = () => app.server.database.db;
 

@@ -53,14 +53,14 @@ describe('paths refused before any route schema', () => {
   });
 
   test('a workspace segment that cannot be a workspace id is a 422 for everyone, not a 5xx', async () => {
-    for (const ws of ['%00', '', '-1', '%E2%98%83', '.hidden'])
+    for (const workspaceId of ['%00', '', '-1', '%E2%98%83', '.hidden'])
       for (const [who, send] of [
         ['owner', (p: string) => owner.req(p)],
         ['operator', (p: string) => app.asOperator(p)],
         ['anonymous', (p: string) => app.req(p)],
       ] as const) {
-        const res = await send(`/api/v1/workspaces/${ws}/service-accounts`);
-        assert.equal(res.status, 422, `${who} ${ws}: ${res.body}`);
+        const res = await send(`/api/v1/workspaces/${workspaceId}/service-accounts`);
+        assert.equal(res.status, 422, `${who} ${workspaceId}: ${res.body}`);
         const p = res.json<{ code: string; issues: { path: string }[] }>();
         assert.equal(p.code, 'VALIDATION_FAILED');
         assert.deepEqual(

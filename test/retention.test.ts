@@ -54,7 +54,7 @@ for (const backend of BACKENDS) {
         return;
       }
       app = await startTestApp(backend);
-      for (const ws of ['acme', 'doomed', 'kept']) await createWorkspace(app, ws);
+      for (const workspaceId of ['acme', 'doomed', 'kept']) await createWorkspace(app, workspaceId);
       await createUser(app, 'boss@corp.test', { workspace: 'acme', role: 'owner' });
       const person = await createUser(app, EMAIL, { workspace: 'acme', displayName: NAME });
       personId = person.id;

@@ -59,8 +59,8 @@ describe('SCIM 2.0 provisioning (real HTTPS, IdP side scripted)', () => {
     assert.ok(!res.body.includes('    at '), 'no stack trace');
     return p;
   };
-  const rolesOf = async (s: Session, ws: string, userId: string) => {
-    const res = await s.req(`/api/v1/workspaces/${ws}/users`);
+  const rolesOf = async (s: Session, workspaceId: string, userId: string) => {
+    const res = await s.req(`/api/v1/workspaces/${workspaceId}/users`);
     assert.equal(res.status, 200, res.body);
     const u = res.json<{ users: { id: string; roles: string[] }[] }>().users.find((x) => x.id === userId);
     return [...(u?.roles ?? [])].sort();

@@ -41,11 +41,11 @@ export interface ResumableOptions extends UploadOptions {
 }
 
 const stateDir = () => path.join(path.dirname(credentialsPath()), 'uploads');
-const stateFile = (c: Credentials, ws: string, name: string, file: string) =>
+const stateFile = (c: Credentials, workspaceId: string, name: string, file: string) =>
   path.join(
     stateDir(),
     `${createHash('sha256')
-      .update(JSON.stringify([c.baseUrl, ws, name, path.resolve(file)]))
+      .update(JSON.stringify([c.baseUrl, workspaceId, name, path.resolve(file)]))
       .digest('hex')
       .slice(0, 32)}.json`,
   );

@@ -104,8 +104,8 @@ export function directoryNames(name: string, files: string[]): Map<string, strin
   return out;
 }
 
-async function latestVersion(c: Credentials, ws: string, name: string): Promise<number> {
-  const d = await sessionApi(c).datasets.get(ws, name);
+async function latestVersion(c: Credentials, workspaceId: string, name: string): Promise<number> {
+  const d = await sessionApi(c).datasets.get(workspaceId, name);
   const last = d.versions.at(-1);
   if (!last) throw new CliExit(EXIT.FAILED, `dataset ${name} has no version`);
   return last.version;

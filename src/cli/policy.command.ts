@@ -43,7 +43,7 @@ type Diff = Record<'masked' | 'unmasked' | 'hidden' | 'shown' | 'filtersAdded' |
   reader: unknown;
 };
 type Saved = { name: string; version: number; changed: boolean; dryRun: boolean; accessDiff?: Diff[] };
-const base = (ws: string) => `/api/v1/workspaces/${encodeURIComponent(ws)}/data-policies`;
+const base = (workspaceId: string) => `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/data-policies`;
 
 async function request() {
   return sessionRequest(await loadCredentials());
@@ -61,10 +61,10 @@ export function registerPolicyCommand(program: Command): void {
     .option('--dry-run', 'validate every policy on the server, write nothing')
     .action(async (o: { file: string; workspace?: string; dryRun?: boolean }) => {
       const doc = fileSchema.parse(parseYaml(await readFile(o.file, 'utf8')));
-      const ws = o.workspace ?? doc.workspace ?? 'default';
+      const workspaceId = o.workspace ?? doc.workspace ?? 'default';
       const call = await request();
       for (const { name, ...body } of doc.policies) {
-        const r = await call<Saved>('PUT', `${base(ws)}/${encodeURIComponent(name)}`, {
+        const r = await call<Saved>('PUT', `${base(workspaceId)}/${encodeURIComponent(name)}`, {
           policy: body,
           dryRun: o.dryRun === true,
         }).catch((err: unknown) => {
@@ -93,14 +93,18 @@ export function registerPolicyCommand(program: Command): void {
     .option('--workspace <ws>', 'workspace id (default: the file\'s, else "default")')
     .action(async (o: { file: string; workspace?: string }) => {
       const doc = casesSchema.parse(parseYaml(await readFile(o.file, 'utf8')));
-      const ws = o.workspace ?? doc.workspace ?? 'default';
+      const workspaceId = o.workspace ?? doc.workspace ?? 'default';
       const call = await request();
       let failed = 0;
       for (const c of doc.cases) {
-        const r = await call<{ rows: unknown[][] }>('POST', `/api/v1/workspaces/${encodeURIComponent(ws)}/query`, {
-          sql: c.sql,
-          as: c.reader,
-        });
+        const r = await call<{ rows: unknown[][] }>(
+          'POST',
+          `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/query`,
+          {
+            sql: c.sql,
+            as: c.reader,
+          },
+        );
         const got = JSON.stringify(r.rows);
         const want = JSON.stringify(c.expect);
         if (got === want) process.stdout.write(`ok   ${c.name}\n`);

@@ -163,8 +163,8 @@ export function registerQueryCommand(program: Command): void {
     .action((sql: string, o: QueryOptions) => runQuery(sql, o));
 }
 
-async function latest(c: Credentials, ws: string, name: string): Promise<number> {
-  const d = await sessionApi(c).datasets.get(ws, name);
+async function latest(c: Credentials, workspaceId: string, name: string): Promise<number> {
+  const d = await sessionApi(c).datasets.get(workspaceId, name);
   const v = d.versions.at(-1)?.version;
   if (v === undefined) throw new CliExit(EXIT.FAILED, `dataset ${name} has no version`);
   return v;

@@ -41,12 +41,12 @@ export async function withReauth<T>(api: Api, o: ReauthOptions, fn: () => Promis
 /** Reveal one version (default: current) of a secret. */
 export async function revealSecret(
   api: Api,
-  ws: string,
+  workspaceId: string,
   path: string,
   version: number | undefined,
   o: ReauthOptions,
 ): Promise<Revealed> {
-  return withReauth(api, o, () => api.secrets.reveal(ws, path, version));
+  return withReauth(api, o, () => api.secrets.reveal(workspaceId, path, version));
 }
 
 /** The text a secret stands for: one field, the obvious field of its type, or its JSON. */

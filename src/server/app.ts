@@ -204,8 +204,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     fastify,
     auditRoutes({
       audit: deps.auditTrail,
-      membersOf: (ws) => deps.identity.account.memberIds(ws),
-      emailsOf: (ws, ids) => emailsOf(deps.identity, ws, ids),
+      membersOf: (workspaceId) => deps.identity.account.memberIds(workspaceId),
+      emailsOf: (workspaceId, ids) => emailsOf(deps.identity, workspaceId, ids),
     }),
     pipeline,
   );
@@ -214,9 +214,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     fastify,
     drivesRoutes({
       drives: deps.drives,
-      usageOf: async (ws, name) => ({
-        ...(await deps.datasets.bytesOnDrive(ws, name)),
-        datasets: await deps.datasets.datasetsOnDrive(deps.database.db, ws, name),
+      usageOf: async (workspaceId, name) => ({
+        ...(await deps.datasets.bytesOnDrive(workspaceId, name)),
+        datasets: await deps.datasets.datasetsOnDrive(deps.database.db, workspaceId, name),
       }),
     }),
     pipeline,
@@ -242,15 +242,21 @@ export async function createApp(deps: AppDeps): Promise<App> {
       datasets: deps.datasets,
       maxRows: deps.config.STRONGROOM_QUERY_MAX_ROWS,
       // Simulation of a named member (`as: "user:<id>"`): who they are in the workspace now.
-      readerOf: async (ws, userId) => {
+      readerOf: async (workspaceId, userId) => {
         const u = await deps.identity.users.find(userId);
         if (!u || u.status !== 'active') return undefined;
         const roles = await deps.identity.rolesFor(
           { kind: 'user', id: u.id, attributes: u.attributes, mfaEnrolled: u.mfaEnabled, privileged: false },
-          ws,
+          workspaceId,
         );
         if (roles.length === 0) return undefined;
-        return { id: u.id, kind: 'user', workspace: ws, roles, attributes: { ...u.attributes, mfa: u.mfaEnabled } };
+        return {
+          id: u.id,
+          kind: 'user',
+          workspace: workspaceId,
+          roles,
+          attributes: { ...u.attributes, mfa: u.mfaEnabled },
+        };
       },
     }),
     pipeline,

@@ -99,13 +99,13 @@ export function startJobs(
       // one task per workspace, so its owners see their drives' checks on their Tasks page.
       const at = new Date();
       const refresh = async () => {
-        for (const workspace of await drives.workspacesWithDrives()) {
+        for (const workspaceId of await drives.workspacesWithDrives()) {
           const r = await runLogged(
             'drive-health',
-            (log) => drives.refreshHealth(workspace, (d) => void log.write({ event: 'checked', ...d })),
-            { workspace },
+            (log) => drives.refreshHealth(workspaceId, (d) => void log.write({ event: 'checked', ...d })),
+            { workspace: workspaceId },
           );
-          logger.info({ workspace, ...r }, 'drive health refreshed');
+          logger.info({ workspace: workspaceId, ...r }, 'drive health refreshed');
         }
       };
       claimPeriod(backups.db, 'drive-health', periodMs, leases.owner, at)

@@ -179,8 +179,8 @@ export async function buildModules(
     guard: egressGuard,
     localRoot: config.STRONGROOM_LOCAL_DRIVE_ROOT ?? path.join(config.STRONGROOM_HOME, 'drives'),
     consoleOrigin: config.STRONGROOM_PUBLIC_URL ? new URL(config.STRONGROOM_PUBLIC_URL).origin : undefined,
-    usage: (exec, ws, name) => datasets.usageOfDrive(exec, ws, name),
-    holders: (exec, ws, name) => datasets.datasetsOnDrive(exec, ws, name),
+    usage: (exec, workspaceId, name) => datasets.usageOfDrive(exec, workspaceId, name),
+    holders: (exec, workspaceId, name) => datasets.datasetsOnDrive(exec, workspaceId, name),
   });
   await drives.ensureDefaults();
   const posture = buildPosture(config, {
@@ -230,7 +230,7 @@ export async function buildModules(
     barrier,
     authorize: (actor, action, ref) => accessControl.authorize(actor, action, ref).allowed,
     serialize: (sql) => policyParser.serialize(sql),
-    tagsOf: async (trx, ws, name) => (await datasets.findIn(trx, ws, name))?.tags ?? [],
+    tagsOf: async (trx, workspaceId, name) => (await datasets.findIn(trx, workspaceId, name))?.tags ?? [],
   });
   const query = await createQueryModule({
     datasets,
@@ -251,14 +251,14 @@ export async function buildModules(
     k: 10,
     onError: (err) => logger.error({ err }, 'the profiling queue failed'),
   });
-  datasets.onCommitted((ws, name, v) => profiling.versionCommitted(ws, name, v));
+  datasets.onCommitted((workspaceId, name, v) => profiling.versionCommitted(workspaceId, name, v));
   closers.push(() => profiling.stop());
   const backups = createBackupsService({
     db: database.db,
     databaseKind: database.kind,
     barrier,
     keys,
-    openDrive: (ws, name) => drives.open(ws, name),
+    openDrive: (workspaceId, name) => drives.open(workspaceId, name),
     owner: leases.owner,
     isDeadOwner: (o) => leases.isDead(o),
     ...(opts.now ? { now: opts.now } : {}),

@@ -138,8 +138,8 @@ export function buildPosture(
     'identity',
     accessControls({
       db,
-      secretsDue: (ws, within) => d.vault.due(db, ws, within),
-      openDrive: (ws, name) => d.drives.open(ws, name),
+      secretsDue: (workspaceId, within) => d.vault.due(db, workspaceId, within),
+      openDrive: (workspaceId, name) => d.drives.open(workspaceId, name),
     }),
   );
   // Issue 21: single sign-on (read from the sso store) and the client network allowlist.

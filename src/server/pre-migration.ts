@@ -85,7 +85,7 @@ export async function backupBeforeMigrating(
       databaseKind: database.kind,
       barrier,
       keys,
-      openDrive: (ws, name) => drives.open(ws, name),
+      openDrive: (workspaceId, name) => drives.open(workspaceId, name),
       owner,
     });
     logger.info({ pending }, 'pre-migration backup: taking a backup before migrating');

@@ -23,8 +23,8 @@ export function buildTaskLogs(
       : {
           label: setting,
           open: () => {
-            const [ws, name] = setting.split('/') as [string, string];
-            return d.drives.open(ws, name);
+            const [workspaceId, name] = setting.split('/') as [string, string];
+            return d.drives.open(workspaceId, name);
           },
         };
   return createTaskLogs({

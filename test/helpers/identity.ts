@@ -97,9 +97,9 @@ export async function enrolMfa(app: TestApp, s: Session, at = Date.now()) {
 export async function ownerSession(
   app: TestApp,
   email = `owner-${randomBytes(4).toString('hex')}@corp.test`,
-  workspace = 'default',
+  workspaceId = 'default',
 ) {
-  const user = await createUser(app, email, { role: 'owner', workspace });
+  const user = await createUser(app, email, { role: 'owner', workspace: workspaceId });
   const s = await login(app, email);
   const mfa = await enrolMfa(app, s);
   return { user, session: mfa.session, secret: mfa.secret, recoveryCodes: mfa.recoveryCodes };

@@ -70,7 +70,7 @@ export interface AccessControl {
   /** Decide synchronously; never throws. */
   authorize(actor: Actor, action: string, resource?: ResourceRef): Decision;
   /** Would this text be accepted as a policy of `workspace`? Errors say where and what. */
-  validatePolicy(text: string, workspace?: string): PolicyValidation;
+  validatePolicy(text: string, workspaceId?: string): PolicyValidation;
   /**
    * Replace a workspace's custom policies (after they changed in the database). Invalid ones
    * are not half-applied: the workspace is locked (every decision for it denied) until fixed.
@@ -156,7 +156,7 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
   const workspaceSets = new Map<string, string | null>();
 
   function compileWorkspace(
-    workspace: string,
+    workspaceId: string,
     policies: readonly WorkspacePolicyText[],
   ): { set: NamedPolicies; errors: string[] } {
     const set: NamedPolicies = { ...builtin };
@@ -164,7 +164,7 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
     for (const p of policies) {
       try {
         splitPolicies({ origin: p.id, text: p.text }).forEach(({ json }, n) => {
-          set[`ws:${workspace}:${p.id}#${n}`] = scopeToWorkspace(json, workspace);
+          set[`ws:${workspaceId}:${p.id}#${n}`] = scopeToWorkspace(json, workspaceId);
         });
       } catch (err) {
         errors.push(...(err instanceof AccessPolicyError ? err.errors : [String(err)]));
@@ -232,34 +232,34 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
       }
     },
 
-    validatePolicy(text, workspace = 'example') {
+    validatePolicy(text, workspaceId = 'example') {
       if (typeof text !== 'string' || text.trim() === '') return { ok: false, errors: ['the policy is empty'] };
       if (text.length > MAX_POLICY_CHARS)
         return { ok: false, errors: [`the policy is longer than ${MAX_POLICY_CHARS} characters`] };
-      if (!WORKSPACE_ID.test(workspace)) return { ok: false, errors: ['not a valid workspace id'] };
+      if (!WORKSPACE_ID.test(workspaceId)) return { ok: false, errors: ['not a valid workspace id'] };
       const asWritten = validateText(schema.text, text);
       if (asWritten.length > 0) return { ok: false, errors: asWritten };
-      const { errors } = compileWorkspace(workspace, [{ id: 'new', text }]);
+      const { errors } = compileWorkspace(workspaceId, [{ id: 'new', text }]);
       return { ok: errors.length === 0, errors };
     },
 
-    setWorkspacePolicies(workspace, policies) {
-      if (!WORKSPACE_ID.test(workspace)) return { ok: false, errors: ['not a valid workspace id'] };
+    setWorkspacePolicies(workspaceId, policies) {
+      if (!WORKSPACE_ID.test(workspaceId)) return { ok: false, errors: ['not a valid workspace id'] };
       if (policies.length === 0) {
-        workspaceSets.delete(workspace);
+        workspaceSets.delete(workspaceId);
         memo.clear();
         return { ok: true, errors: [] };
       }
-      const { set, errors } = compileWorkspace(workspace, policies);
+      const { set, errors } = compileWorkspace(workspaceId, policies);
       if (errors.length > 0) {
-        workspaceSets.set(workspace, null);
+        workspaceSets.set(workspaceId, null);
         memo.clear();
         return { ok: false, errors };
       }
       // Same id: Cedar replaces the cached set in place (no growth per change).
-      const id = `${prefix}/ws/${workspace}`;
+      const id = `${prefix}/ws/${workspaceId}`;
       preparse(id, set);
-      workspaceSets.set(workspace, id);
+      workspaceSets.set(workspaceId, id);
       return { ok: true, errors: [] };
     },
 

@@ -21,18 +21,18 @@ const toPolicy = (r: Row): WorkspacePolicy => ({
   createdAt: new Date(r.created_at),
 });
 
-export async function selectPolicies(db: Db, workspace?: string): Promise<WorkspacePolicy[]> {
+export async function selectPolicies(db: Db, workspaceId?: string): Promise<WorkspacePolicy[]> {
   let q = db.selectFrom('workspace_policies').selectAll();
-  if (workspace !== undefined) q = q.where('workspace_id', '=', workspace);
+  if (workspaceId !== undefined) q = q.where('workspace_id', '=', workspaceId);
   const rows = await q.orderBy('workspace_id').orderBy('created_at').orderBy('id').execute();
   return rows.map(toPolicy);
 }
 
-export async function countPolicies(db: Db, workspace: string): Promise<number> {
+export async function countPolicies(db: Db, workspaceId: string): Promise<number> {
   const r = await db
     .selectFrom('workspace_policies')
     .select((eb) => eb.fn.countAll<string | number>().as('n'))
-    .where('workspace_id', '=', workspace)
+    .where('workspace_id', '=', workspaceId)
     .executeTakeFirstOrThrow();
   return Number(r.n);
 }
@@ -48,11 +48,11 @@ export async function insertPolicy(
 }
 
 /** Deletes only inside the given workspace; returns whether a row went. */
-export async function deletePolicy(db: Db, workspace: string, id: string): Promise<boolean> {
+export async function deletePolicy(db: Db, workspaceId: string, id: string): Promise<boolean> {
   // `returning` rather than the affected-row count, which not every driver reports.
   const rows = await db
     .deleteFrom('workspace_policies')
-    .where('workspace_id', '=', workspace)
+    .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .returning('id')
     .execute();
@@ -60,23 +60,23 @@ export async function deletePolicy(db: Db, workspace: string, id: string): Promi
 }
 
 /** A workspace's client network allowlist (canonical CIDR blocks), or undefined when it has none. */
-export async function readNetworkAllowlist(db: Db, workspace: string): Promise<string[] | undefined> {
+export async function readNetworkAllowlist(db: Db, workspaceId: string): Promise<string[] | undefined> {
   const r = await db
     .selectFrom('workspace_network_allowlists')
     .select('cidrs')
-    .where('workspace_id', '=', workspace)
+    .where('workspace_id', '=', workspaceId)
     .executeTakeFirst();
   if (!r) return undefined;
   return (typeof r.cidrs === 'string' ? JSON.parse(r.cidrs) : r.cidrs) as string[];
 }
 
 /** Replaces a workspace's allowlist; an empty list removes it. */
-export async function writeNetworkAllowlist(db: Db, workspace: string, cidrs: string[], by: string): Promise<void> {
+export async function writeNetworkAllowlist(db: Db, workspaceId: string, cidrs: string[], by: string): Promise<void> {
   if (cidrs.length === 0) {
-    await db.deleteFrom('workspace_network_allowlists').where('workspace_id', '=', workspace).execute();
+    await db.deleteFrom('workspace_network_allowlists').where('workspace_id', '=', workspaceId).execute();
     return;
   }
-  const values = { workspace_id: workspace, cidrs: JSON.stringify(cidrs), updated_by: by, updated_at: new Date() };
+  const values = { workspace_id: workspaceId, cidrs: JSON.stringify(cidrs), updated_by: by, updated_at: new Date() };
   await db
     .insertInto('workspace_network_allowlists')
     .values(values)

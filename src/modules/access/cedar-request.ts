@@ -77,17 +77,17 @@ export function buildRequest(
   const principal: EntityUidJson = { type: pType, id: actor.id };
   const pEntity: EntityJson = { uid: principal, attrs: {}, parents: [] };
   if (pType !== 'Operator') {
-    const ws = actor.workspace;
+    const workspaceId = actor.workspace;
     const a = actor.attributes ?? {};
     pEntity.attrs = {
-      roles: ws ? [...new Set(actor.roles)].filter((r) => typeof r === 'string') : [],
+      roles: workspaceId ? [...new Set(actor.roles)].filter((r) => typeof r === 'string') : [],
       department: str(a.department),
       region: str(a.region),
       clearance: clearance(a.clearance),
     };
-    if (ws) {
-      pEntity.attrs.workspace = { __entity: wsUid(ws) };
-      pEntity.parents = [wsUid(ws)];
+    if (workspaceId) {
+      pEntity.attrs.workspace = { __entity: wsUid(workspaceId) };
+      pEntity.parents = [wsUid(workspaceId)];
     }
   }
   const authMethod = typeof actor.authMethod === 'string' ? actor.authMethod : '';

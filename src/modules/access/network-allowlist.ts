@@ -34,14 +34,14 @@ export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: C
   const clock = deps.clock ?? Date.now;
   const cache = new Map<string, { list: AddressList | undefined; at: number }>();
 
-  async function forWorkspace(workspace: string): Promise<AddressList | undefined> {
-    const hit = cache.get(workspace);
+  async function forWorkspace(workspaceId: string): Promise<AddressList | undefined> {
+    const hit = cache.get(workspaceId);
     if (hit && clock() - hit.at < CACHE_MS) return hit.list;
-    const cidrs = await readNetworkAllowlist(deps.db, workspace);
+    const cidrs = await readNetworkAllowlist(deps.db, workspaceId);
     const parsed = cidrs ? parseClientCidrs(cidrs) : undefined;
     const list = parsed && !Array.isArray(parsed) ? parsed : undefined;
     if (cache.size > 10_000) cache.clear();
-    cache.set(workspace, { list, at: clock() });
+    cache.set(workspaceId, { list, at: clock() });
     return list;
   }
 
@@ -50,15 +50,15 @@ export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: C
     forWorkspace,
 
     /** Which list refuses `address` on a route of `workspace` (if any), or undefined when allowed. */
-    async refusal(address: string, workspace: string | undefined): Promise<'installation' | 'workspace' | undefined> {
+    async refusal(address: string, workspaceId: string | undefined): Promise<'installation' | 'workspace' | undefined> {
       if (!deps.network.allows(address)) return 'installation';
-      if (workspace === undefined) return undefined;
-      const list = await forWorkspace(workspace);
+      if (workspaceId === undefined) return undefined;
+      const list = await forWorkspace(workspaceId);
       return list && list.entries.length > 0 && !list.has(address) ? 'workspace' : undefined;
     },
 
-    async effective(workspace: string, address: string): Promise<EffectiveAllowlist> {
-      return this.effectiveWith(await forWorkspace(workspace), address);
+    async effective(workspaceId: string, address: string): Promise<EffectiveAllowlist> {
+      return this.effectiveWith(await forWorkspace(workspaceId), address);
     },
 
     /** The effective lists with `list` as the workspace's (no database read: usable inside a transaction). */
@@ -75,7 +75,7 @@ export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: C
     /** Replaces the workspace's list in `trx` (with its event); refuses one that excludes `address`. */
     async set(
       trx: Db,
-      workspace: string,
+      workspaceId: string,
       cidrs: readonly string[],
       by: string,
       address: string,
@@ -90,8 +90,8 @@ export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: C
         throw new AppError('CONFLICT', {
           detail: `This list does not include your own address (${address}): saving it would lock you out. Add it, or ask from an address in the list.`,
         });
-      await writeNetworkAllowlist(trx, workspace, [...parsed.entries], by);
-      cache.delete(workspace);
+      await writeNetworkAllowlist(trx, workspaceId, [...parsed.entries], by);
+      cache.delete(workspaceId);
       return parsed.entries.length > 0 ? parsed : undefined;
     },
   };

@@ -98,8 +98,8 @@ export function validateText(schemaText: string, text: string): string[] {
  * workspace and the resource lies in it. So a workspace's policy can neither grant nor deny
  * anything in another workspace, nor touch the operator (which has no workspace).
  */
-export function scopeToWorkspace(policy: PolicyJson, workspace: string): PolicyJson {
-  const ws = { Value: { __entity: { type: 'Workspace', id: workspace } } };
+export function scopeToWorkspace(policy: PolicyJson, workspaceId: string): PolicyJson {
+  const ws = { Value: { __entity: { type: 'Workspace', id: workspaceId } } };
   const principal = { Var: 'principal' as const };
   const scope = {
     '&&': {

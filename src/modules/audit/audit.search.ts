@@ -71,14 +71,14 @@ export async function searchEvents(db: Executor, input: SearchQuery, scope: Sear
     query = query.where('resource_type', '=', type as string);
     if (rest.length > 0) query = query.where('resource_id', '=', rest.join(':'));
   }
-  const ws = q.workspace;
+  const workspaceId = q.workspace;
   const members = scope.members ?? [];
-  if (ws !== undefined)
+  if (workspaceId !== undefined)
     query = query.where((eb) =>
       members.length === 0
-        ? eb('workspace', '=', ws)
+        ? eb('workspace', '=', workspaceId)
         : eb.or([
-            eb('workspace', '=', ws),
+            eb('workspace', '=', workspaceId),
             eb.and([
               eb('workspace', 'is', null),
               eb('resource_type', '=', 'user'),

@@ -5,10 +5,10 @@ import type { DatasetRow } from './datasets.store.ts';
 
 export const NO_SUCH_DATASET = 'No such dataset in this workspace.';
 
-export const datasetRef = (workspace: string, name: string, tags: readonly string[] = []): ResourceRef => ({
+export const datasetRef = (workspaceId: string, name: string, tags: readonly string[] = []): ResourceRef => ({
   type: 'dataset',
   id: name,
-  workspace,
+  workspace: workspaceId,
   tags,
 });
 

@@ -55,8 +55,8 @@ export function createDatasetsService(deps: DatasetsDeps) {
   const { db } = deps;
   const leases = deps.leases ?? createLeaseHolder({ instanceId: randomBytes(8).toString('hex'), ttlMs: 60_000 });
   const listeners = new Set<(ws: string, name: string, v: VersionView) => void>();
-  const committedVersion = (ws: string, name: string, v: VersionView) => {
-    for (const l of listeners) l(ws, name, v);
+  const committedVersion = (workspaceId: string, name: string, v: VersionView) => {
+    for (const l of listeners) l(workspaceId, name, v);
   };
   const uploads = createStreamedUploads({
     committed: committedVersion,
@@ -69,8 +69,8 @@ export function createDatasetsService(deps: DatasetsDeps) {
   const withDriver = <T>(workspaceId: string, drive: string, work: (d: BlobDriver) => Promise<T>) =>
     withDriverOf(deps.drives, workspaceId, drive, work);
 
-  async function committed(ws: string, name: string, v: number): Promise<store.VersionRow> {
-    const row = await store.version(db, ws, name, v);
+  async function committed(workspaceId: string, name: string, v: number): Promise<store.VersionRow> {
+    const row = await store.version(db, workspaceId, name, v);
     if (!row || row.state !== 'committed')
       throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
     return row;
@@ -96,38 +96,44 @@ export function createDatasetsService(deps: DatasetsDeps) {
     /** Sets description and/or tags (in the caller's transaction, with its event). */
     update: (
       trx: Transaction<Database>,
-      ws: string,
+      workspaceId: string,
       name: string,
       patch: { description?: string | undefined; tags?: string[] | undefined },
-    ) => store.updateDataset(trx, ws, name, patch),
+    ) => store.updateDataset(trx, workspaceId, name, patch),
     /** The committed version before `v` when it holds the same bytes (same SHA-256), else undefined. */
-    async identicalPredecessor(ws: string, name: string, v: number, sha256: string): Promise<number | undefined> {
-      const earlier = (await store.versions(db, ws, name)).filter((r) => r.version < v).at(-1);
+    async identicalPredecessor(
+      workspaceId: string,
+      name: string,
+      v: number,
+      sha256: string,
+    ): Promise<number | undefined> {
+      const earlier = (await store.versions(db, workspaceId, name)).filter((r) => r.version < v).at(-1);
       return earlier && earlier.sha256 === sha256 ? earlier.version : undefined;
     },
     /** Names of the datasets with versions on a drive (what keeps it from being removed); `exec` may be a transaction. */
-    datasetsOnDrive: (exec: store.Db, ws: string, drive: string) => store.datasetsOnDrive(exec, ws, drive),
+    datasetsOnDrive: (exec: store.Db, workspaceId: string, drive: string) =>
+      store.datasetsOnDrive(exec, workspaceId, drive),
     /** Committed versions and their plaintext bytes on a drive. */
-    bytesOnDrive: (ws: string, drive: string) => store.bytesOnDrive(db, ws, drive),
+    bytesOnDrive: (workspaceId: string, drive: string) => store.bytesOnDrive(db, workspaceId, drive),
 
     list: (
-      ws: string,
+      workspaceId: string,
       opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
-    ) => store.listDatasets(db, ws, opts),
-    find: (ws: string, name: string) => store.findDataset(db, ws, name),
+    ) => store.listDatasets(db, workspaceId, opts),
+    find: (workspaceId: string, name: string) => store.findDataset(db, workspaceId, name),
     /** Creates the dataset row if it does not exist (a metadata-only dataset); true if created. */
-    ensure: (exec: store.Db, ws: string, name: string, createdBy: string, tags: string[]) =>
-      store.ensureDataset(exec, { workspace_id: ws, name, created_by: createdBy, tags }),
+    ensure: (exec: store.Db, workspaceId: string, name: string, createdBy: string, tags: string[]) =>
+      store.ensureDataset(exec, { workspace_id: workspaceId, name, created_by: createdBy, tags }),
     /** `find` in the caller's transaction (data policies check tags while saving). */
-    findIn: (exec: store.Db, ws: string, name: string) => store.findDataset(exec, ws, name),
-    async versions(ws: string, name: string): Promise<VersionView[]> {
-      return (await store.versions(db, ws, name)).map(versionView);
+    findIn: (exec: store.Db, workspaceId: string, name: string) => store.findDataset(exec, workspaceId, name),
+    async versions(workspaceId: string, name: string): Promise<VersionView[]> {
+      return (await store.versions(db, workspaceId, name)).map(versionView);
     },
-    async version(ws: string, name: string, v: number): Promise<VersionView> {
-      return versionView(await committed(ws, name, v));
+    async version(workspaceId: string, name: string, v: number): Promise<VersionView> {
+      return versionView(await committed(workspaceId, name, v));
     },
     /** Versions (any state) stored on a drive; `exec` may be the caller's transaction. */
-    usageOfDrive: (exec: store.Db, ws: string, drive: string) => store.countOnDrive(exec, ws, drive),
+    usageOfDrive: (exec: store.Db, workspaceId: string, drive: string) => store.countOnDrive(exec, workspaceId, drive),
 
     /** The streamed upload of one request (see `datasets.upload.ts`). */
     upload: uploads.upload,
@@ -138,10 +144,10 @@ export function createDatasetsService(deps: DatasetsDeps) {
     /** After a commit's transaction: tells the listeners (profiling) that `v` is visible. */
     committedVersion,
     /** Registers a listener for committed versions (never throws into the upload). */
-    onCommitted(listener: (ws: string, name: string, v: VersionView) => void): void {
-      listeners.add((ws, name, v) => {
+    onCommitted(listener: (workspaceId: string, name: string, v: VersionView) => void): void {
+      listeners.add((workspaceId, name, v) => {
         try {
-          listener(ws, name, v);
+          listener(workspaceId, name, v);
         } catch {
           // a listener's failure is its own (profiling logs and retries); the upload stands
         }
@@ -203,34 +209,38 @@ export function createDatasetsService(deps: DatasetsDeps) {
     /** Marks one committed version `deleting` (in the caller's transaction, with its event); NOT_FOUND if there is none. */
     async markVersionDeleted(
       trx: Transaction<Database>,
-      ws: string,
+      workspaceId: string,
       name: string,
       v: number,
     ): Promise<store.VersionRow[]> {
-      const marked = await store.markDeleting(trx, ws, name, v);
+      const marked = await store.markDeleting(trx, workspaceId, name, v);
       if (marked.length === 0) throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
       return marked;
     },
 
     /** Marks every committed version `deleting` (in the caller's transaction); CONFLICT while an upload is in progress. */
-    async markDatasetDeleted(trx: Transaction<Database>, ws: string, name: string): Promise<store.VersionRow[]> {
-      const inFlight = await store.versions(trx, ws, name, ['uploading']);
+    async markDatasetDeleted(
+      trx: Transaction<Database>,
+      workspaceId: string,
+      name: string,
+    ): Promise<store.VersionRow[]> {
+      const inFlight = await store.versions(trx, workspaceId, name, ['uploading']);
       if (inFlight.length > 0) throw new AppError('CONFLICT', { detail: 'An upload to this dataset is in progress.' });
-      await store.touchDataset(trx, ws, name);
-      return store.markDeleting(trx, ws, name);
+      await store.touchDataset(trx, workspaceId, name);
+      return store.markDeleting(trx, workspaceId, name);
     },
 
     /** After the deletion's commit: removes the marked versions' objects and rows. */
     purgeVersions: (rows: store.VersionRow[]) => purge(rows),
 
     /** After the dataset deletion's commit: removes the marked versions, then the dataset if nothing is left of it. */
-    async purgeDataset(ws: string, name: string, rows: store.VersionRow[]): Promise<void> {
+    async purgeDataset(workspaceId: string, name: string, rows: store.VersionRow[]): Promise<void> {
       if (rows.length > 0) {
         await purge(rows);
-        const left = await store.versions(db, ws, name, ['committed', 'uploading', 'deleting']);
+        const left = await store.versions(db, workspaceId, name, ['committed', 'uploading', 'deleting']);
         if (left.length > 0) return;
       }
-      await store.removeDataset(db, ws, name);
+      await store.removeDataset(db, workspaceId, name);
     },
 
     /**

@@ -8,18 +8,18 @@ export type VersionRow = Selectable<Database['dataset_versions']>;
 
 export const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
 
-export function findDataset(db: Db, ws: string, name: string): Promise<DatasetRow | undefined> {
+export function findDataset(db: Db, workspaceId: string, name: string): Promise<DatasetRow | undefined> {
   return db
     .selectFrom('datasets')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .executeTakeFirst();
 }
 
 export function listDatasets(
   db: Db,
-  ws: string,
+  workspaceId: string,
   opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
 ) {
   let q = db
@@ -52,7 +52,7 @@ export function listDatasets(
       'v.versions',
       'v.bytes',
     ])
-    .where('d.workspace_id', '=', ws);
+    .where('d.workspace_id', '=', workspaceId);
   if (opts.search) q = q.where('d.name', 'ilike', `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   if (opts.tag) q = q.where(sql<boolean>`d.tags ? ${opts.tag}`);
   if (opts.after) q = q.where('d.name', '>', opts.after);
@@ -87,45 +87,45 @@ export async function ensureDataset(
 
 export function versions(
   db: Db,
-  ws: string,
+  workspaceId: string,
   name: string,
   states: VersionRow['state'][] = ['committed'],
 ): Promise<VersionRow[]> {
   return db
     .selectFrom('dataset_versions')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', name)
     .where('state', 'in', states)
     .orderBy('version')
     .execute();
 }
 
-export function version(db: Db, ws: string, name: string, v: number): Promise<VersionRow | undefined> {
+export function version(db: Db, workspaceId: string, name: string, v: number): Promise<VersionRow | undefined> {
   return db
     .selectFrom('dataset_versions')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', name)
     .where('version', '=', v)
     .executeTakeFirst();
 }
 
-export async function nextVersion(db: Db, ws: string, name: string): Promise<number> {
+export async function nextVersion(db: Db, workspaceId: string, name: string): Promise<number> {
   const r = await db
     .selectFrom('dataset_versions')
     .select(sql<number>`coalesce(max(version), 0)`.as('m'))
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', name)
     .executeTakeFirstOrThrow();
   return Number(r.m) + 1;
 }
 
-export function countOnDrive(db: Db, ws: string, drive: string): Promise<number> {
+export function countOnDrive(db: Db, workspaceId: string, drive: string): Promise<number> {
   return db
     .selectFrom('dataset_versions')
     .select(sql<number>`count(*)`.as('n'))
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('drive', '=', drive)
     .executeTakeFirstOrThrow()
     .then((r) => Number(r.n));
@@ -165,7 +165,7 @@ export function stale(db: Db): Promise<VersionRow[]> {
 /** The dataset's `uploading` row (at most one), with its resumable session id if it has one. */
 export function inFlight(
   db: Db,
-  ws: string,
+  workspaceId: string,
   name: string,
 ): Promise<(VersionRow & { session_id: string | null }) | undefined> {
   return db
@@ -178,16 +178,16 @@ export function inFlight(
     )
     .selectAll('v')
     .select('u.id as session_id')
-    .where('v.workspace_id', '=', ws)
+    .where('v.workspace_id', '=', workspaceId)
     .where('v.dataset', '=', name)
     .where('v.state', '=', 'uploading')
     .executeTakeFirst();
 }
 
-export async function removeVersion(db: Db, ws: string, name: string, v: number): Promise<void> {
+export async function removeVersion(db: Db, workspaceId: string, name: string, v: number): Promise<void> {
   await db
     .deleteFrom('dataset_versions')
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', name)
     .where('version', '=', v)
     .execute();
@@ -294,7 +294,7 @@ export async function commitVersion(
 /** Sets a dataset's description and/or tags; the updated row (undefined if it does not exist). */
 export function updateDataset(
   db: Db,
-  ws: string,
+  workspaceId: string,
   name: string,
   patch: { description?: string | undefined; tags?: string[] | undefined },
 ): Promise<DatasetRow | undefined> {
@@ -305,18 +305,18 @@ export function updateDataset(
       ...(patch.tags !== undefined ? { tags: JSON.stringify(patch.tags) } : {}),
       updated_at: new Date(),
     })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .returningAll()
     .executeTakeFirst();
 }
 
 /** The drive of the newest committed version of a dataset (where its next version belongs). */
-export async function latestDrive(db: Db, ws: string, name: string): Promise<string | undefined> {
+export async function latestDrive(db: Db, workspaceId: string, name: string): Promise<string | undefined> {
   const r = await db
     .selectFrom('dataset_versions')
     .select('drive')
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', name)
     .where('state', '=', 'committed')
     .orderBy('version', 'desc')
@@ -326,11 +326,15 @@ export async function latestDrive(db: Db, ws: string, name: string): Promise<str
 }
 
 /** Committed versions on a drive and their plaintext bytes. */
-export async function bytesOnDrive(db: Db, ws: string, drive: string): Promise<{ versions: number; bytes: number }> {
+export async function bytesOnDrive(
+  db: Db,
+  workspaceId: string,
+  drive: string,
+): Promise<{ versions: number; bytes: number }> {
   const r = await db
     .selectFrom('dataset_versions')
     .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(plain_size), 0)`.as('b')])
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('drive', '=', drive)
     .where('state', '=', 'committed')
     .executeTakeFirstOrThrow();
@@ -338,12 +342,12 @@ export async function bytesOnDrive(db: Db, ws: string, drive: string): Promise<{
 }
 
 /** Datasets with at least one version (any state) on a drive, by name (at most `limit`). */
-export async function datasetsOnDrive(db: Db, ws: string, drive: string, limit = 20): Promise<string[]> {
+export async function datasetsOnDrive(db: Db, workspaceId: string, drive: string, limit = 20): Promise<string[]> {
   const rows = await db
     .selectFrom('dataset_versions')
     .select('dataset')
     .distinct()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('drive', '=', drive)
     .orderBy('dataset')
     .limit(limit)
@@ -351,11 +355,11 @@ export async function datasetsOnDrive(db: Db, ws: string, drive: string, limit =
   return rows.map((r) => r.dataset);
 }
 
-export async function touchDataset(db: Db, ws: string, name: string): Promise<void> {
+export async function touchDataset(db: Db, workspaceId: string, name: string): Promise<void> {
   await db
     .updateTable('datasets')
     .set({ updated_at: new Date() })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .execute();
 }
@@ -386,31 +390,34 @@ export async function removeIfUnchanged(db: Db, r: VersionRow): Promise<void> {
 }
 
 /** Deletes the dataset row if no version row of it is left: one statement, so a concurrent upload keeps it. */
-export async function removeDatasetIfEmpty(db: Db, ws: string, name: string): Promise<void> {
+export async function removeDatasetIfEmpty(db: Db, workspaceId: string, name: string): Promise<void> {
   await db
     .deleteFrom('datasets')
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
-          selectFrom('dataset_versions').select('version').where('workspace_id', '=', ws).where('dataset', '=', name),
+          selectFrom('dataset_versions')
+            .select('version')
+            .where('workspace_id', '=', workspaceId)
+            .where('dataset', '=', name),
         ),
       ),
     )
     .execute();
 }
 
-export async function removeDataset(db: Db, ws: string, name: string): Promise<void> {
-  await db.deleteFrom('datasets').where('workspace_id', '=', ws).where('name', '=', name).execute();
+export async function removeDataset(db: Db, workspaceId: string, name: string): Promise<void> {
+  await db.deleteFrom('datasets').where('workspace_id', '=', workspaceId).where('name', '=', name).execute();
 }
 
 /** Marks committed versions (one, or all) `deleting`. */
-export function markDeleting(db: Db, ws: string, name: string, v?: number): Promise<VersionRow[]> {
+export function markDeleting(db: Db, workspaceId: string, name: string, v?: number): Promise<VersionRow[]> {
   let q = db
     .updateTable('dataset_versions')
     .set({ state: 'deleting' })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', name)
     .where('state', '=', 'committed');
   if (v !== undefined) q = q.where('version', '=', v);
@@ -418,7 +425,7 @@ export function markDeleting(db: Db, ws: string, name: string, v?: number): Prom
 }
 
 /** Committed versions of a workspace, with their wrapped keys (the key export). */
-export function committedObjects(db: Db, ws: string) {
+export function committedObjects(db: Db, workspaceId: string) {
   return db
     .selectFrom('dataset_versions')
     .select([
@@ -432,7 +439,7 @@ export function committedObjects(db: Db, ws: string) {
       'plain_size',
       'sha256',
     ])
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('state', '=', 'committed')
     .orderBy('dataset')
     .orderBy('version')
@@ -463,10 +470,10 @@ const sessions = (db: Db) =>
     .selectAll('v')
     .select(['u.id', 'u.size', 'u.part_size', 'u.expected_sha256', 'u.created_by as session_by', 'u.expires_at']);
 
-export function findSession(db: Db, ws: string, name: string, id: string): Promise<SessionRow | undefined> {
+export function findSession(db: Db, workspaceId: string, name: string, id: string): Promise<SessionRow | undefined> {
   return sessions(db)
     .where('u.id', '=', id)
-    .where('u.workspace_id', '=', ws)
+    .where('u.workspace_id', '=', workspaceId)
     .where('u.dataset', '=', name)
     .executeTakeFirst() as Promise<SessionRow | undefined>;
 }

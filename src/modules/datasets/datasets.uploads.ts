@@ -147,12 +147,12 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
   const { db } = deps;
   let inFlight = 0;
 
-  const withDriver = <T>(ws: string, drive: string, work: (d: BlobDriver) => Promise<T>) =>
-    withDriverOf(deps.drives, ws, drive, work);
+  const withDriver = <T>(workspaceId: string, drive: string, work: (d: BlobDriver) => Promise<T>) =>
+    withDriverOf(deps.drives, workspaceId, drive, work);
 
   /** The session, if it is open, unexpired and the actor's own; anything else is NOT_FOUND. */
-  async function session(actor: Actor, ws: string, name: string, id: string): Promise<SessionRow> {
-    const row = await store.findSession(db, ws, name, id);
+  async function session(actor: Actor, workspaceId: string, name: string, id: string): Promise<SessionRow> {
+    const row = await store.findSession(db, workspaceId, name, id);
     if (!row || row.state !== 'uploading' || row.session_by !== actor.id || row.expires_at.getTime() <= Date.now()) {
       throw new AppError('NOT_FOUND', {
         detail:
@@ -257,8 +257,8 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
     /** Parts being received right now (for metrics and tests). */
     partsInFlight: () => inFlight,
 
-    async status(actor: Actor, ws: string, name: string, id: string): Promise<UploadSessionView> {
-      return view(db, await session(actor, ws, name, id));
+    async status(actor: Actor, workspaceId: string, name: string, id: string): Promise<UploadSessionView> {
+      return view(db, await session(actor, workspaceId, name, id));
     },
 
     /**
@@ -475,9 +475,9 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
     },
 
     /** Cancels a session: its part objects, the version's object and row go. */
-    async cancel(actor: Actor, ws: string, name: string, id: string): Promise<void> {
-      const row = await session(actor, ws, name, id);
-      await withDriver(ws, row.drive, async (d) => {
+    async cancel(actor: Actor, workspaceId: string, name: string, id: string): Promise<void> {
+      const row = await session(actor, workspaceId, name, id);
+      await withDriver(workspaceId, row.drive, async (d) => {
         await deleteParts(row, d);
         await deps.datasets.abandon(handleOf(row), d);
       });

@@ -35,12 +35,17 @@ function credentialMismatch(kind: string): AppError {
 }
 
 /** A workspace id as one safe directory name. */
-const wsDir = (ws: string) => ws.replace(/[^A-Za-z0-9._-]/g, '_');
+const wsDir = (workspaceId: string) => workspaceId.replace(/[^A-Za-z0-9._-]/g, '_');
 
 /** The local directory of a drive, created if missing, proven to be inside its workspace's base. */
-export async function localDirectory(localRoot: string, ws: string, name: string, config: AnyConfig): Promise<string> {
+export async function localDirectory(
+  localRoot: string,
+  workspaceId: string,
+  name: string,
+  config: AnyConfig,
+): Promise<string> {
   const rel = typeof config.directory === 'string' ? config.directory : name;
-  const base = path.join(localRoot, wsDir(ws));
+  const base = path.join(localRoot, wsDir(workspaceId));
   await mkdir(base, { recursive: true, mode: 0o700 });
   const root = await realpath(base);
   const wanted = path.resolve(root, rel);
@@ -59,7 +64,7 @@ export async function localDirectory(localRoot: string, ws: string, name: string
 
 export async function openDriver(
   ctx: OpenContext,
-  ws: string,
+  workspaceId: string,
   name: string,
   kind: DriveKindName,
   config: AnyConfig,
@@ -68,7 +73,8 @@ export async function openDriver(
   const timeouts = { connect: ctx.guard.connectTimeoutMs, read: ctx.guard.readTimeoutMs };
   const prefix = typeof config.prefix === 'string' && config.prefix !== '' ? config.prefix : undefined;
   const endpoint = typeof config.endpoint === 'string' ? config.endpoint : undefined;
-  if (kind === 'local') return createLocalDriver({ root: await localDirectory(ctx.localRoot, ws, name, config) });
+  if (kind === 'local')
+    return createLocalDriver({ root: await localDirectory(ctx.localRoot, workspaceId, name, config) });
   if (!credential) throw new AppError('VALIDATION_FAILED', { detail: 'This drive needs credentials.' });
   // Check the endpoint before a driver exists, so a refused address fails in one clear place.
   if (endpoint) await ctx.guard.checkUrl(endpoint);

@@ -45,7 +45,7 @@ export interface RotationDeps<V> {
   db: store.Db;
   vault: Pick<VaultService, 'write'>;
   credentialFor: (
-    ws: string,
+    workspaceId: string,
     kind: DriveKindName,
     input: { credentials?: CloudCredential | undefined; credentialSecret?: string | undefined } | null,
     storedPath: string | null,
@@ -63,8 +63,8 @@ export interface RotationDeps<V> {
 export function createDriveRotation<V>({ db, vault, credentialFor, run, view }: RotationDeps<V>) {
   return {
     /** The drive's recorded tests, newest first. */
-    async history(ws: string, name: string): Promise<DriveCheckView[]> {
-      return (await store.checks(db, ws, name)).map((c) => ({
+    async history(workspaceId: string, name: string): Promise<DriveCheckView[]> {
+      return (await store.checks(db, workspaceId, name)).map((c) => ({
         checkedAt: c.checked_at.toISOString(),
         ok: c.ok,
         code: c.code,
@@ -78,13 +78,13 @@ export function createDriveRotation<V>({ db, vault, credentialFor, run, view }: 
      * credentials are tested against the drive's saved settings; a failing test throws its code
      * with the report (nothing changes).
      */
-    async prepareRotation(ws: string, name: string, credentials: CloudCredential): Promise<PreparedDrive> {
-      const row = await store.find(db, ws, name);
+    async prepareRotation(workspaceId: string, name: string, credentials: CloudCredential): Promise<PreparedDrive> {
+      const row = await store.find(db, workspaceId, name);
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       if (row.kind === 'local')
         throw new AppError('VALIDATION_FAILED', { detail: 'A local drive has no credentials to rotate.' });
-      const credential = await credentialFor(ws, row.kind, { credentials }, null);
-      const diagnosis = await run(ws, name, row.kind, row.config, credential);
+      const credential = await credentialFor(workspaceId, row.kind, { credentials }, null);
+      const diagnosis = await run(workspaceId, name, row.kind, row.config, credential);
       if (!diagnosis.ok) {
         const failed = diagnosis.steps.find((s) => s.status === 'fail');
         throw new AppError(diagnosis.code ?? 'DRIVE_ERROR', {
@@ -104,23 +104,23 @@ export function createDriveRotation<V>({ db, vault, credentialFor, run, view }: 
     async commitRotation(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       p: PreparedDrive,
     ): Promise<{ drive: V; diagnosis: Diagnosis; previousSecret: string | null }> {
       const name = p.input.name;
-      const row = await store.find(trx, ws, name);
+      const row = await store.find(trx, workspaceId, name);
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       const path = credentialPathFor(name);
-      await vault.write(trx, actor, ws, path, {
+      await vault.write(trx, actor, workspaceId, path, {
         type: 'cloud-credential',
         value: p.inline as Record<string, unknown>,
         metadata: { description: `Credentials of drive ${name}`, tags: ['drive-credential'] },
       });
-      await store.setCredentialPath(trx, ws, name, path);
-      await store.setStatus(trx, ws, name, 'healthy', null, p.diagnosis);
-      await store.addCheck(trx, ws, name, checkOf(p.diagnosis));
+      await store.setCredentialPath(trx, workspaceId, name, path);
+      await store.setStatus(trx, workspaceId, name, 'healthy', null, p.diagnosis);
+      await store.addCheck(trx, workspaceId, name, checkOf(p.diagnosis));
       return {
-        drive: view((await store.find(trx, ws, name))!),
+        drive: view((await store.find(trx, workspaceId, name))!),
         diagnosis: p.diagnosis,
         previousSecret: row.credential_path,
       };

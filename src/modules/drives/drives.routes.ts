@@ -33,12 +33,17 @@ import type { DrivesService, DriveView } from './drives.service.ts';
 export interface DrivesRoutesDeps {
   drives: DrivesService;
   /** What a drive holds (the datasets module counts it). */
-  usageOf?: (ws: string, name: string) => Promise<{ versions: number; bytes: number; datasets: string[] }>;
+  usageOf?: (workspaceId: string, name: string) => Promise<{ versions: number; bytes: number; datasets: string[] }>;
 }
 
 const NO_SUCH_DRIVE = 'No such drive in this workspace.';
 const base = '/api/v1/workspaces/:ws/drives';
-const driveRef = (workspace: string, name: string): ResourceRef => ({ type: 'drive', id: name, workspace, tags: [] });
+const driveRef = (workspaceId: string, name: string): ResourceRef => ({
+  type: 'drive',
+  id: name,
+  workspace: workspaceId,
+  tags: [],
+});
 
 /** The drive named by a definition in the body (test, add): decided on before anything is dialled. */
 const definedDrive = ({
@@ -81,9 +86,9 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       resource: 'workspace',
       schema: { params: workspaceParams, response: { 200: z.object({ drives: z.array(driveOut) }) } },
       handler: async ({ input, allowed, event }) => {
-        const workspace = input.params.ws;
-        const visible = (await drives.list(workspace)).filter((d) =>
-          allowed('drive.drive.list', driveRef(workspace, d.name)),
+        const workspaceId = input.params.ws;
+        const visible = (await drives.list(workspaceId)).filter((d) =>
+          allowed('drive.drive.list', driveRef(workspaceId, d.name)),
         );
         event.details({ count: visible.length });
         return { drives: visible };
@@ -153,14 +158,14 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
       },
       handler: async (ctx) => {
         const { input, actor, event, commit } = ctx;
-        const workspace = input.params.ws;
+        const workspaceId = input.params.ws;
         mayUseSecret(ctx);
-        const prepared = await drives.prepareAdd(workspace, input.body);
+        const prepared = await drives.prepareAdd(workspaceId, input.body);
         event.details({
           kind: input.body.kind,
           credentials: prepared.inline ? 'inline' : prepared.named ? 'secret' : 'none',
         });
-        return commit((trx) => drives.commitAdd(trx, actor, workspace, prepared));
+        return commit((trx) => drives.commitAdd(trx, actor, workspaceId, prepared));
       },
     }),
 
@@ -211,10 +216,10 @@ export function drivesRoutes({ drives, usageOf }: DrivesRoutesDeps): RouteDef[] 
         response: { 200: driveCredentialsAnswer },
       },
       handler: async ({ input, actor, event, commit }) => {
-        const { ws, name } = input.params;
+        const { ws: workspaceId, name } = input.params;
         event.details({ credentials: 'rotated' });
-        const prepared = await drives.prepareRotation(ws, name, input.body.credentials);
-        const out = await commit((trx) => drives.commitRotation(trx, actor, ws, prepared));
+        const prepared = await drives.prepareRotation(workspaceId, name, input.body.credentials);
+        const out = await commit((trx) => drives.commitRotation(trx, actor, workspaceId, prepared));
         return { drive: out.drive, diagnosis: out.diagnosis };
       },
     }),

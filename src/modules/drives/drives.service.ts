@@ -106,7 +106,7 @@ export function createDrivesService(deps: DrivesDeps) {
   const ctx = { guard: deps.guard, localRoot: deps.localRoot };
 
   async function credentialFor(
-    ws: string,
+    workspaceId: string,
     kind: DriveKindName,
     input: { credentials?: CloudCredential | undefined; credentialSecret?: string | undefined } | null,
     storedPath: string | null,
@@ -117,7 +117,7 @@ export function createDrivesService(deps: DrivesDeps) {
     let credential: CloudCredential | undefined = input?.credentials;
     const path = input?.credentialSecret ?? (credential ? undefined : storedPath);
     if (!credential && path) {
-      const revealed = await deps.vault.readSecretValue(ws, path).catch((err: unknown) => {
+      const revealed = await deps.vault.readSecretValue(workspaceId, path).catch((err: unknown) => {
         if (err instanceof AppError && err.code === 'NOT_FOUND')
           throw new AppError('VALIDATION_FAILED', {
             detail: 'The credential secret does not exist in this workspace (or has no live version).',
@@ -140,7 +140,7 @@ export function createDrivesService(deps: DrivesDeps) {
   }
 
   async function run(
-    ws: string,
+    workspaceId: string,
     name: string,
     kind: DriveKindName,
     config: Record<string, unknown>,
@@ -153,22 +153,22 @@ export function createDrivesService(deps: DrivesDeps) {
       consoleOrigin: deps.consoleOrigin,
       directUploads: deps.directUploads === true,
       resolve: (url) => deps.guard.checkUrl(url),
-      open: () => openDriver(ctx, ws, name, kind, config, credential),
+      open: () => openDriver(ctx, workspaceId, name, kind, config, credential),
     });
   }
 
   const service = {
     /** Creates the default local drive of every workspace (or only `only`) that lacks one. */
     async ensureDefaults(only?: string): Promise<void> {
-      for (const ws of await store.workspacesWithoutDefault(deps.db, only)) {
-        const name = (await store.find(deps.db, ws, 'default'))
-          ? `default-${ws
+      for (const workspaceId of await store.workspacesWithoutDefault(deps.db, only)) {
+        const name = (await store.find(deps.db, workspaceId, 'default'))
+          ? `default-${workspaceId
               .toLowerCase()
               .replace(/[^a-z0-9-]/g, '-')
               .slice(0, 40)}`
           : 'default';
         await store.insert(deps.db, {
-          workspace_id: ws,
+          workspace_id: workspaceId,
           name,
           kind: 'local',
           description: 'Local drive created by Strongroom; datasets go here unless you choose another drive.',
@@ -180,13 +180,13 @@ export function createDrivesService(deps: DrivesDeps) {
       }
     },
 
-    async list(ws: string): Promise<DriveView[]> {
-      await service.ensureDefaults(ws);
-      return (await store.list(deps.db, ws)).map(view);
+    async list(workspaceId: string): Promise<DriveView[]> {
+      await service.ensureDefaults(workspaceId);
+      return (await store.list(deps.db, workspaceId)).map(view);
     },
 
-    async get(ws: string, name: string): Promise<DriveView> {
-      const found = await service.find(ws, name);
+    async get(workspaceId: string, name: string): Promise<DriveView> {
+      const found = await service.find(workspaceId, name);
       if (!found) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       return found;
     },
@@ -198,19 +198,19 @@ export function createDrivesService(deps: DrivesDeps) {
     },
 
     /** Diagnosis of a definition that is not saved. Nothing is stored. */
-    async test(ws: string, input: DriveInput): Promise<Diagnosis> {
-      const credential = await credentialFor(ws, input.kind, 'credentials' in input ? input : null, null);
-      return run(ws, input.name, input.kind, input.config as Record<string, unknown>, credential);
+    async test(workspaceId: string, input: DriveInput): Promise<Diagnosis> {
+      const credential = await credentialFor(workspaceId, input.kind, 'credentials' in input ? input : null, null);
+      return run(workspaceId, input.name, input.kind, input.config as Record<string, unknown>, credential);
     },
 
     /** Re-test a saved drive and record its status. */
-    async retest(ws: string, name: string): Promise<Diagnosis> {
-      const row = await store.find(deps.db, ws, name);
+    async retest(workspaceId: string, name: string): Promise<Diagnosis> {
+      const row = await store.find(deps.db, workspaceId, name);
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       let report: Diagnosis;
       try {
-        const credential = await credentialFor(ws, row.kind, null, row.credential_path);
-        report = await run(ws, name, row.kind, row.config, credential);
+        const credential = await credentialFor(workspaceId, row.kind, null, row.credential_path);
+        report = await run(workspaceId, name, row.kind, row.config, credential);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         report = {
@@ -220,8 +220,8 @@ export function createDrivesService(deps: DrivesDeps) {
           checkedAt: new Date().toISOString(),
         };
       }
-      await store.setStatus(deps.db, ws, name, report.ok ? 'healthy' : 'failing', report.code ?? null, report);
-      await store.addCheck(deps.db, ws, name, checkOf(report));
+      await store.setStatus(deps.db, workspaceId, name, report.ok ? 'healthy' : 'failing', report.code ?? null, report);
+      await store.addCheck(deps.db, workspaceId, name, checkOf(report));
       return report;
     },
 
@@ -230,14 +230,19 @@ export function createDrivesService(deps: DrivesDeps) {
      * credentials and run the diagnosis. Throws the diagnosis code as a problem (report in
      * `meta.diagnosis`) when the test fails.
      */
-    async prepareAdd(ws: string, input: DriveInput): Promise<PreparedDrive> {
-      if (await store.find(deps.db, ws, input.name))
+    async prepareAdd(workspaceId: string, input: DriveInput): Promise<PreparedDrive> {
+      if (await store.find(deps.db, workspaceId, input.name))
         throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
       const inline = 'credentials' in input ? input.credentials : undefined;
       const named = 'credentialSecret' in input ? input.credentialSecret : undefined;
-      const credential = await credentialFor(ws, input.kind, { credentials: inline, credentialSecret: named }, null);
+      const credential = await credentialFor(
+        workspaceId,
+        input.kind,
+        { credentials: inline, credentialSecret: named },
+        null,
+      );
       const config = CONFIG_SCHEMAS[input.kind].parse(input.config) as Record<string, unknown>;
-      const diagnosis = await run(ws, input.name, input.kind, config, credential);
+      const diagnosis = await run(workspaceId, input.name, input.kind, config, credential);
       if (!diagnosis.ok) {
         const code = diagnosis.code ?? 'DRIVE_ERROR';
         const failed = diagnosis.steps.find((s) => s.status === 'fail');
@@ -253,21 +258,21 @@ export function createDrivesService(deps: DrivesDeps) {
     async commitAdd(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       p: PreparedDrive,
     ): Promise<{ drive: DriveView; diagnosis: Diagnosis }> {
       const { input, config, diagnosis } = p;
       let credentialPath: string | null = p.named ?? null;
       if (p.inline) {
         credentialPath = credentialPathFor(input.name);
-        await deps.vault.write(trx, actor, ws, credentialPath, {
+        await deps.vault.write(trx, actor, workspaceId, credentialPath, {
           type: 'cloud-credential',
           value: p.inline as Record<string, unknown>,
           metadata: { description: `Credentials of drive ${input.name}`, tags: ['drive-credential'] },
         });
       }
       const inserted = await store.insert(trx, {
-        workspace_id: ws,
+        workspace_id: workspaceId,
         name: input.name,
         kind: input.kind,
         description: input.description ?? '',
@@ -279,19 +284,23 @@ export function createDrivesService(deps: DrivesDeps) {
         status_code: null,
       });
       if (!inserted) throw new AppError('CONFLICT', { detail: 'A drive with this name exists in this workspace.' });
-      await store.addCheck(trx, ws, input.name, checkOf(diagnosis));
-      const row = await store.find(trx, ws, input.name);
+      await store.addCheck(trx, workspaceId, input.name, checkOf(diagnosis));
+      const row = await store.find(trx, workspaceId, input.name);
       return { drive: view(row!), diagnosis };
     },
 
     /** Removes a drive (not the default, not one holding datasets) and its inline credentials. */
-    async remove(trx: Transaction<Database>, ws: string, name: string): Promise<{ credentialsDestroyed: boolean }> {
-      const row = await store.find(trx, ws, name);
+    async remove(
+      trx: Transaction<Database>,
+      workspaceId: string,
+      name: string,
+    ): Promise<{ credentialsDestroyed: boolean }> {
+      const row = await store.find(trx, workspaceId, name);
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
       if (row.is_default) throw new AppError('CONFLICT', { detail: 'The default drive cannot be removed.' });
-      const used = (await deps.usage?.(trx, ws, name)) ?? 0;
+      const used = (await deps.usage?.(trx, workspaceId, name)) ?? 0;
       if (used > 0) {
-        const datasets = (await deps.holders?.(trx, ws, name)) ?? [];
+        const datasets = (await deps.holders?.(trx, workspaceId, name)) ?? [];
         const named =
           datasets.length > 0 ? ` of ${datasets.length === 20 ? 'datasets including' : ''} ${datasets.join(', ')}` : '';
         throw new AppError('CONFLICT', {
@@ -299,12 +308,12 @@ export function createDrivesService(deps: DrivesDeps) {
           meta: { datasetVersions: used, datasets },
         });
       }
-      await store.remove(trx, ws, name);
+      await store.remove(trx, workspaceId, name);
       if (
         row.credential_path === credentialPathFor(name) &&
-        (await deps.vault.resourceOf(trx, ws, row.credential_path))
+        (await deps.vault.resourceOf(trx, workspaceId, row.credential_path))
       ) {
-        await deps.vault.destroySecret(trx, ws, row.credential_path);
+        await deps.vault.destroySecret(trx, workspaceId, row.credential_path);
         return { credentialsDestroyed: true };
       }
       return { credentialsDestroyed: false };
@@ -315,9 +324,13 @@ export function createDrivesService(deps: DrivesDeps) {
      * the caller's transaction; returns the previous default. VALIDATION_FAILED if there is none
      * of this name.
      */
-    async setDefault(trx: Transaction<Database>, ws: string, name: string): Promise<{ previous: string | null }> {
-      const previous = (await store.list(trx, ws)).find((d) => d.is_default)?.name ?? null;
-      if (!(await store.setDefault(trx, ws, name)))
+    async setDefault(
+      trx: Transaction<Database>,
+      workspaceId: string,
+      name: string,
+    ): Promise<{ previous: string | null }> {
+      const previous = (await store.list(trx, workspaceId)).find((d) => d.is_default)?.name ?? null;
+      if (!(await store.setDefault(trx, workspaceId, name)))
         throw new AppError('VALIDATION_FAILED', { detail: `There is no drive "${name}" in this workspace.` });
       return { previous };
     },
@@ -325,11 +338,11 @@ export function createDrivesService(deps: DrivesDeps) {
     ...createDriveRotation({ db: deps.db, vault: deps.vault, credentialFor, run, view }),
 
     /** A driver for a saved drive (datasets use this). Close it when done. */
-    async open(ws: string, name: string): Promise<BlobDriver> {
-      const row = await store.find(deps.db, ws, name);
+    async open(workspaceId: string, name: string): Promise<BlobDriver> {
+      const row = await store.find(deps.db, workspaceId, name);
       if (!row) throw new AppError('NOT_FOUND', { detail: 'No such drive in this workspace.' });
-      const credential = await credentialFor(ws, row.kind, null, row.credential_path);
-      return openDriver(ctx, ws, name, row.kind, row.config, credential);
+      const credential = await credentialFor(workspaceId, row.kind, null, row.credential_path);
+      return openDriver(ctx, workspaceId, name, row.kind, row.config, credential);
     },
 
     /** Probes every drive and records its status (the periodic health check). */

@@ -6,11 +6,11 @@ import type { DriveStatus } from '../../db/tables/drives.ts';
 export type Db = Kysely<Database> | Transaction<Database>;
 export type DriveRow = Selectable<Database['drives']>;
 
-export function list(db: Db, ws: string): Promise<DriveRow[]> {
+export function list(db: Db, workspaceId: string): Promise<DriveRow[]> {
   return db
     .selectFrom('drives')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .orderBy('is_default', 'desc')
     .orderBy('name')
     .execute();
@@ -20,8 +20,13 @@ export function listAll(db: Db): Promise<DriveRow[]> {
   return db.selectFrom('drives').selectAll().orderBy('workspace_id').orderBy('name').execute();
 }
 
-export function find(db: Db, ws: string, name: string): Promise<DriveRow | undefined> {
-  return db.selectFrom('drives').selectAll().where('workspace_id', '=', ws).where('name', '=', name).executeTakeFirst();
+export function find(db: Db, workspaceId: string, name: string): Promise<DriveRow | undefined> {
+  return db
+    .selectFrom('drives')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
 }
 
 export async function insert(
@@ -63,13 +68,13 @@ export async function insert(
   return inserted !== undefined;
 }
 
-export async function remove(db: Db, ws: string, name: string): Promise<void> {
-  await db.deleteFrom('drives').where('workspace_id', '=', ws).where('name', '=', name).execute();
+export async function remove(db: Db, workspaceId: string, name: string): Promise<void> {
+  await db.deleteFrom('drives').where('workspace_id', '=', workspaceId).where('name', '=', name).execute();
 }
 
 export async function setStatus(
   db: Db,
-  ws: string,
+  workspaceId: string,
   name: string,
   status: DriveStatus,
   code: string | null,
@@ -84,7 +89,7 @@ export async function setStatus(
       last_test: JSON.stringify(lastTest),
       updated_at: new Date(),
     })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .execute();
 }
@@ -109,19 +114,19 @@ export async function workspacesWithoutDefault(db: Db, only?: string): Promise<s
 }
 
 /** Makes `name` the workspace's one default drive (in the caller's transaction); false if no such drive. */
-export async function setDefault(db: Db, ws: string, name: string): Promise<boolean> {
-  if (!(await find(db, ws, name))) return false;
+export async function setDefault(db: Db, workspaceId: string, name: string): Promise<boolean> {
+  if (!(await find(db, workspaceId, name))) return false;
   await db
     .updateTable('drives')
     .set({ is_default: false, updated_at: new Date() })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('is_default', '=', true)
     .where('name', '<>', name)
     .execute();
   await db
     .updateTable('drives')
     .set({ is_default: true, updated_at: new Date() })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .execute();
   return true;
@@ -132,7 +137,7 @@ export type DriveCheckRow = Selectable<Database['drive_checks']>;
 /** Records one test of a saved drive and keeps the newest `keep` of its checks. */
 export async function addCheck(
   db: Db,
-  ws: string,
+  workspaceId: string,
   drive: string,
   c: { ok: boolean; code: string | null; failedStep: string | null; latencyMs: number | null },
   keep = 100,
@@ -140,7 +145,7 @@ export async function addCheck(
   await db
     .insertInto('drive_checks')
     .values({
-      workspace_id: ws,
+      workspace_id: workspaceId,
       drive,
       ok: c.ok,
       code: c.code,
@@ -150,7 +155,7 @@ export async function addCheck(
     .execute();
   await db
     .deleteFrom('drive_checks')
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('drive', '=', drive)
     .where(
       'id',
@@ -158,7 +163,7 @@ export async function addCheck(
       db
         .selectFrom('drive_checks')
         .select('id')
-        .where('workspace_id', '=', ws)
+        .where('workspace_id', '=', workspaceId)
         .where('drive', '=', drive)
         .orderBy('checked_at', 'desc')
         .orderBy('id', 'desc')
@@ -168,11 +173,11 @@ export async function addCheck(
 }
 
 /** The newest checks of a drive, newest first. */
-export function checks(db: Db, ws: string, drive: string, limit = 50): Promise<DriveCheckRow[]> {
+export function checks(db: Db, workspaceId: string, drive: string, limit = 50): Promise<DriveCheckRow[]> {
   return db
     .selectFrom('drive_checks')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('drive', '=', drive)
     .orderBy('checked_at', 'desc')
     .orderBy('id', 'desc')
@@ -181,11 +186,11 @@ export function checks(db: Db, ws: string, drive: string, limit = 50): Promise<D
 }
 
 /** Points a drive at another credential secret. */
-export async function setCredentialPath(db: Db, ws: string, name: string, path: string): Promise<void> {
+export async function setCredentialPath(db: Db, workspaceId: string, name: string, path: string): Promise<void> {
   await db
     .updateTable('drives')
     .set({ credential_path: path, updated_at: new Date() })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .execute();
 }

@@ -49,15 +49,16 @@ export function createSessionCache(opts: { ttlMs?: number; maxEntries?: number }
   const entries = new Map<string, Entry>();
   let epoch = 0;
   let up = false;
-  const key = (idHash: string, ws: string | undefined) => (ws === undefined ? idHash : `${idHash}\u0000${ws}`);
+  const key = (idHash: string, workspaceId: string | undefined) =>
+    workspaceId === undefined ? idHash : `${idHash}\u0000${workspaceId}`;
   const clear = () => {
     epoch++;
     entries.clear();
   };
   return {
-    get(idHash, ws, now) {
+    get(idHash, workspaceId, now) {
       if (!up || ttlMs <= 0) return undefined;
-      const k = key(idHash, ws);
+      const k = key(idHash, workspaceId);
       const e = entries.get(k);
       if (e === undefined) return undefined;
       const t = now.getTime();
@@ -72,10 +73,10 @@ export function createSessionCache(opts: { ttlMs?: number; maxEntries?: number }
       return e.live;
     },
     begin: () => epoch,
-    store(idHash, ws, live, token) {
+    store(idHash, workspaceId, live, token) {
       if (!up || ttlMs <= 0 || token !== epoch) return;
       if (entries.size >= maxEntries) entries.clear();
-      entries.set(key(idHash, ws), { live, readAt: performance.now() });
+      entries.set(key(idHash, workspaceId), { live, readAt: performance.now() });
     },
     invalidateAll: clear,
     invalidateUser(userId) {

@@ -12,7 +12,7 @@ import type { PoliciesService } from './policies.service.ts';
 import { nameParams } from '../../contracts/policies.ts';
 
 const base = '/api/v1/workspaces/:ws/data-policies';
-const policyRef = (ws: string, name: string) => ({ type: 'data-policy', id: name, workspace: ws });
+const policyRef = (workspaceId: string, name: string) => ({ type: 'data-policy', id: name, workspace: workspaceId });
 const json = (p: PolicyOut | null): JsonValue => (p ? (JSON.parse(JSON.stringify(p)) as JsonValue) : null);
 
 export function policiesRoutes({ policies }: { policies: PoliciesService }): RouteDef[] {
@@ -67,10 +67,10 @@ export function policiesRoutes({ policies }: { policies: PoliciesService }): Rou
       run: 'write',
       schema: { params: nameParams, body: savePolicyRequest },
       handler: async ({ input, actor, trx, event, reply }) => {
-        const { ws, name } = input.params;
+        const { ws: workspaceId, name } = input.params;
         const r = await policies.save(
           {
-            ws,
+            ws: workspaceId,
             name,
             body: input.body.policy,
             dryRun: input.body.dryRun,

@@ -61,7 +61,7 @@ function canonical(v: unknown): string {
       .join(',')}}`;
   return JSON.stringify(v);
 }
-const keyCtx = (ws: string) => ({ table: 'data_policy_keys', column: 'sealed', rowId: ws });
+const keyCtx = (workspaceId: string) => ({ table: 'data_policy_keys', column: 'sealed', rowId: workspaceId });
 
 export function createPoliciesService(deps: PoliciesDeps) {
   const { db } = deps;
@@ -77,8 +77,8 @@ export function createPoliciesService(deps: PoliciesDeps) {
   }
 
   /** The padded inner/outer keys from the sealed workspace key (opened per call). */
-  function padsOf(ws: string, sealed: Buffer): HashKey {
-    const key = deps.barrier.open(sealed, keyCtx(ws));
+  function padsOf(workspaceId: string, sealed: Buffer): HashKey {
+    const key = deps.barrier.open(sealed, keyCtx(workspaceId));
     const pad = (b: number) => {
       const out = Buffer.alloc(64, b);
       for (let i = 0; i < key.length; i++) out[i] = out[i]! ^ key[i]!;
@@ -90,13 +90,13 @@ export function createPoliciesService(deps: PoliciesDeps) {
   }
 
   /** The workspace's sealed HMAC key; created (sealed) on first use. */
-  async function sealedKey(ws: string): Promise<Buffer> {
-    const sealed = await readKey(db, ws);
+  async function sealedKey(workspaceId: string): Promise<Buffer> {
+    const sealed = await readKey(db, workspaceId);
     if (sealed) return sealed;
     const k = randomBytes(32);
-    await insertKey(db, ws, deps.barrier.seal(k, keyCtx(ws)));
+    await insertKey(db, workspaceId, deps.barrier.seal(k, keyCtx(workspaceId)));
     k.fill(0);
-    return (await readKey(db, ws))!;
+    return (await readKey(db, workspaceId))!;
   }
 
   /**
@@ -119,11 +119,11 @@ export function createPoliciesService(deps: PoliciesDeps) {
   const MAX_CACHED = 2000;
   const cache = new Map<string, WsEntry>();
 
-  async function entryFor(ws: string): Promise<WsEntry> {
-    const { stamp, sealedKey: sealed } = await policyStamp(db, ws);
-    let e = cache.get(ws);
+  async function entryFor(workspaceId: string): Promise<WsEntry> {
+    const { stamp, sealedKey: sealed } = await policyStamp(db, workspaceId);
+    let e = cache.get(workspaceId);
     if (!e || e.stamp !== stamp) {
-      const current = await selectCurrent(db, ws);
+      const current = await selectCurrent(db, workspaceId);
       e = {
         stamp,
         current: await Promise.all(
@@ -137,7 +137,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
         plans: new Map(),
       };
       if (cache.size > 1000) cache.clear();
-      cache.set(ws, e);
+      cache.set(workspaceId, e);
     }
     if (e.key && (!sealed || e.key.sealed !== sealed.toString('hex') || Date.now() - e.key.at > KEY_TTL_MS)) {
       delete e.key;
@@ -146,11 +146,11 @@ export function createPoliciesService(deps: PoliciesDeps) {
     return e;
   }
 
-  async function keyOf(ws: string, e: WsEntry): Promise<HashKey> {
+  async function keyOf(workspaceId: string, e: WsEntry): Promise<HashKey> {
     if (deps.barrier.isSealed) throw new AppError('SEALED', { detail: 'Unseal Strongroom first.' });
     if (e.key) return e.key.pads;
-    const sealed = await sealedKey(ws);
-    const pads = padsOf(ws, sealed);
+    const sealed = await sealedKey(workspaceId);
+    const pads = padsOf(workspaceId, sealed);
     e.key = { sealed: sealed.toString('hex'), pads, at: Date.now() };
     return pads;
   }
@@ -218,11 +218,11 @@ export function createPoliciesService(deps: PoliciesDeps) {
      */
     async tagRemovalGuard(
       trx: Transaction<Database>,
-      ws: string,
+      workspaceId: string,
       removed: readonly string[],
       lift: readonly string[],
     ): Promise<string[]> {
-      const hit = (await selectCurrent(trx, ws)).filter(
+      const hit = (await selectCurrent(trx, workspaceId)).filter(
         (p) => 'tag' in p.policy.target && removed.includes(p.policy.target.tag),
       );
       const names = hit.map((p) => p.name);
@@ -235,16 +235,16 @@ export function createPoliciesService(deps: PoliciesDeps) {
       return names;
     },
 
-    list: (ws: string): Promise<PolicyOut[]> => selectCurrent(db, ws),
+    list: (workspaceId: string): Promise<PolicyOut[]> => selectCurrent(db, workspaceId),
 
-    async show(ws: string, name: string): Promise<PolicyOut> {
-      const [p] = await selectCurrent(db, ws, name);
+    async show(workspaceId: string, name: string): Promise<PolicyOut> {
+      const [p] = await selectCurrent(db, workspaceId, name);
       if (!p) throw new AppError('NOT_FOUND', { detail: `No data policy named "${name}" in this workspace.` });
       return p;
     },
 
-    async history(ws: string, name: string) {
-      const h = await selectHistory(db, ws, name);
+    async history(workspaceId: string, name: string) {
+      const h = await selectHistory(db, workspaceId, name);
       if (h.length === 0)
         throw new AppError('NOT_FOUND', { detail: `No data policy named "${name}" in this workspace.` });
       return h;
@@ -258,7 +258,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
       input: { ws: string; name: string; body: PolicyBody; expected?: number; dryRun: boolean; actor: string },
       transact: Transact = ownTransaction(db),
     ): Promise<{ before: PolicyOut | null; after: PolicyOut; changed: boolean; diff: ReaderDiff[] }> {
-      const { ws, name, body } = input;
+      const { ws: workspaceId, name, body } = input;
       if (body.rowFilter !== undefined) await parseFilter(body.rowFilter, deps.serialize);
       for (const m of body.masks) if (m.kind === 'custom') parseCustom(m.expression);
       const hidden = new Set(body.hide.map((h) => h.toLowerCase()));
@@ -268,8 +268,8 @@ export function createPoliciesService(deps: PoliciesDeps) {
           detail: `Column "${both.column}" is both hidden and masked; choose one.`,
         });
       const work = async (trx: Transaction<Database>) => {
-        await lockWorkspace(trx, ws);
-        const current = await selectCurrent(trx, ws);
+        await lockWorkspace(trx, workspaceId);
+        const current = await selectCurrent(trx, workspaceId);
         const before = current.find((p) => p.name === name) ?? null;
         if (input.expected !== undefined && (before?.version ?? 0) !== input.expected)
           throw new AppError('CONFLICT', {
@@ -279,7 +279,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
           throw new AppError('CONFLICT', {
             detail: `A workspace may have at most ${MAX_POLICIES_PER_WORKSPACE} data policies.`,
           });
-        const c = await findConflict(name, body, current, (d) => deps.tagsOf(trx, ws, d));
+        const c = await findConflict(name, body, current, (d) => deps.tagsOf(trx, workspaceId, d));
         if (c)
           throw new AppError('CONFLICT', {
             detail: `Policy "${name}" and policy "${c.other}" could both mask column "${c.column}" for the same reader, for example ${JSON.stringify(c.reader)}. Narrow one policy's condition or target, or mask the column in one policy only.`,
@@ -290,8 +290,9 @@ export function createPoliciesService(deps: PoliciesDeps) {
           ...current.filter((p) => p.name !== name),
           { name, policy: body },
         ]);
-        const version = changed ? (await lastVersion(trx, ws, name)) + 1 : before.version;
-        if (changed && !input.dryRun) await writeVersion(trx, { ws, name, version, body, actor: input.actor });
+        const version = changed ? (await lastVersion(trx, workspaceId, name)) + 1 : before.version;
+        if (changed && !input.dryRun)
+          await writeVersion(trx, { ws: workspaceId, name, version, body, actor: input.actor });
         const after: PolicyOut = { name, version, policy: body, updatedBy: input.actor, updatedAt: new Date() };
         return { before, after, changed, diff };
       };

@@ -7,8 +7,8 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 const body = (v: unknown): PolicyBody => (typeof v === 'string' ? JSON.parse(v) : v) as PolicyBody;
 
-export async function selectCurrent(db: Db, ws: string, name?: string): Promise<PolicyOut[]> {
-  let q = db.selectFrom('data_policies').selectAll().where('workspace_id', '=', ws);
+export async function selectCurrent(db: Db, workspaceId: string, name?: string): Promise<PolicyOut[]> {
+  let q = db.selectFrom('data_policies').selectAll().where('workspace_id', '=', workspaceId);
   if (name !== undefined) q = q.where('name', '=', name);
   const rows = await q.orderBy('name').execute();
   return rows.map((r) => ({
@@ -20,11 +20,11 @@ export async function selectCurrent(db: Db, ws: string, name?: string): Promise<
   }));
 }
 
-export async function selectHistory(db: Db, ws: string, name: string) {
+export async function selectHistory(db: Db, workspaceId: string, name: string) {
   const rows = await db
     .selectFrom('data_policy_versions')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .orderBy('version', 'desc')
     .execute();
@@ -38,15 +38,15 @@ export async function selectHistory(db: Db, ws: string, name: string) {
 }
 
 /** Serialises policy changes of one workspace (the conflict check reads, then writes). */
-export async function lockWorkspace(trx: Transaction<Database>, ws: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtext(${`data_policies:${ws}`}))`.execute(trx);
+export async function lockWorkspace(trx: Transaction<Database>, workspaceId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${`data_policies:${workspaceId}`}))`.execute(trx);
 }
 
-export async function lastVersion(db: Db, ws: string, name: string): Promise<number> {
+export async function lastVersion(db: Db, workspaceId: string, name: string): Promise<number> {
   const r = await db
     .selectFrom('data_policy_versions')
     .select((eb) => eb.fn.max('version').as('v'))
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('name', '=', name)
     .executeTakeFirst();
   return Number(r?.v ?? 0);
@@ -87,15 +87,19 @@ export async function deleteCurrent(
   await trx.deleteFrom('data_policies').where('workspace_id', '=', p.ws).where('name', '=', p.name).execute();
 }
 
-export async function readKey(db: Db, ws: string): Promise<Buffer | undefined> {
-  const r = await db.selectFrom('data_policy_keys').select('sealed').where('workspace_id', '=', ws).executeTakeFirst();
+export async function readKey(db: Db, workspaceId: string): Promise<Buffer | undefined> {
+  const r = await db
+    .selectFrom('data_policy_keys')
+    .select('sealed')
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst();
   return r ? Buffer.from(r.sealed) : undefined;
 }
 
-export async function insertKey(db: Db, ws: string, sealed: Buffer): Promise<void> {
+export async function insertKey(db: Db, workspaceId: string, sealed: Buffer): Promise<void> {
   await db
     .insertInto('data_policy_keys')
-    .values({ workspace_id: ws, sealed })
+    .values({ workspace_id: workspaceId, sealed })
     .onConflict((oc) => oc.column('workspace_id').doNothing())
     .execute();
 }
@@ -105,15 +109,18 @@ export async function insertKey(db: Db, ws: string, sealed: Buffer): Promise<voi
  * number of policy versions and the newest change (versions are only appended, deletion too),
  * and the sealed keyed-hash key. One indexed round trip.
  */
-export async function policyStamp(db: Db, ws: string): Promise<{ stamp: string; sealedKey: Buffer | undefined }> {
+export async function policyStamp(
+  db: Db,
+  workspaceId: string,
+): Promise<{ stamp: string; sealedKey: Buffer | undefined }> {
   const r = await db
     .selectFrom('data_policy_versions')
     .select((eb) => [
       eb.fn.countAll<string>().as('n'),
       eb.fn.max('changed_at').as('last'),
-      eb.selectFrom('data_policy_keys').select('sealed').where('workspace_id', '=', ws).as('sealed'),
+      eb.selectFrom('data_policy_keys').select('sealed').where('workspace_id', '=', workspaceId).as('sealed'),
     ])
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .executeTakeFirst();
   const last = r?.last ? new Date(r.last as string | Date).toISOString() : '-';
   return { stamp: `${String(r?.n ?? 0)}:${last}`, sealedKey: r?.sealed ? Buffer.from(r.sealed) : undefined };

@@ -17,7 +17,7 @@ import * as store from './posture.store.ts';
 export interface AccessControlDeps {
   db: Kysely<Database>;
   /** Secrets of a workspace expired, overdue or due within `withinSeconds` (the vault's `due`). */
-  secretsDue(ws: string, withinSeconds: number): Promise<{ path: string; reasons: string[] }[]>;
+  secretsDue(workspaceId: string, withinSeconds: number): Promise<{ path: string; reasons: string[] }[]>;
   /** A drive's blob driver (the drives module's `open`). */
   openDrive(ws: string, name: string): Promise<BlobDriver>;
   /** Objects sampled per run for the plaintext check. */
@@ -115,9 +115,9 @@ export function accessControls(deps: AccessControlDeps): Control[] {
       async check(ctx) {
         const items: string[] = [];
         const overdue: string[] = [];
-        for (const ws of await workspaces(deps.db, ctx)) {
-          for (const d of await deps.secretsDue(ws, 14 * 24 * 3600)) {
-            const name = ctx.workspace ? d.path : `${ws}/${d.path}`;
+        for (const workspaceId of await workspaces(deps.db, ctx)) {
+          for (const d of await deps.secretsDue(workspaceId, 14 * 24 * 3600)) {
+            const name = ctx.workspace ? d.path : `${workspaceId}/${d.path}`;
             items.push(name);
             if (d.reasons.some((r) => r === 'expired' || r === 'rotation-overdue' || r === 'certificate-expired'))
               overdue.push(name);

@@ -19,7 +19,7 @@ export interface PostureRoutesDeps {
   evidence(scope: string): Promise<{ pack: EvidencePack; html: string; publicKeyPem: string }>;
 }
 
-const POSTURE = (ws?: string) => ({ type: 'posture', ...(ws ? { workspace: ws } : {}) });
+const POSTURE = (workspaceId?: string) => ({ type: 'posture', ...(workspaceId ? { workspace: workspaceId } : {}) });
 
 export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDef[] {
   const routesFor = (prefix: string, params: typeof workspaceParams | undefined): RouteDef[] => {

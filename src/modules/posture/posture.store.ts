@@ -88,7 +88,7 @@ export async function history(
 /** Owners and admins (of one workspace, or all) and whether they have MFA. */
 export async function privilegedUsers(
   db: Db,
-  workspace: string | undefined,
+  workspaceId: string | undefined,
 ): Promise<{ userId: string; email: string; role: string; workspace: string; mfa: boolean }[]> {
   let q = db
     .selectFrom('memberships as m')
@@ -102,14 +102,14 @@ export async function privilegedUsers(
     ])
     .where('m.role', 'in', ['owner', 'admin'])
     .where('u.status', '=', 'active');
-  if (workspace) q = q.where('m.workspace_id', '=', workspace);
+  if (workspaceId) q = q.where('m.workspace_id', '=', workspaceId);
   return q.orderBy('u.email').execute();
 }
 
 /** Active users (of one workspace, or all) created before `before` with no session seen since. */
 export async function inactiveUsers(
   db: Db,
-  workspace: string | undefined,
+  workspaceId: string | undefined,
   before: Date,
 ): Promise<{ userId: string; email: string }[]> {
   let q = db
@@ -127,13 +127,13 @@ export async function inactiveUsers(
         ),
       ),
     );
-  if (workspace)
+  if (workspaceId)
     q = q.where(({ exists, selectFrom }) =>
       exists(
         selectFrom('memberships as m')
           .select(sql`1`.as('one'))
           .whereRef('m.user_id', '=', 'u.id')
-          .where('m.workspace_id', '=', workspace),
+          .where('m.workspace_id', '=', workspaceId),
       ),
     );
   return q.orderBy('u.email').limit(1000).execute();
@@ -142,7 +142,7 @@ export async function inactiveUsers(
 /** Live API tokens (not revoked, not expired) that expire later than `after`. */
 export async function longLivedTokens(
   db: Db,
-  workspace: string | undefined,
+  workspaceId: string | undefined,
   now: Date,
   after: Date,
 ): Promise<{ id: string; expiresAt: Date }[]> {
@@ -152,7 +152,7 @@ export async function longLivedTokens(
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
     .where('expires_at', '>', after);
-  if (workspace) q = q.where('workspace_id', '=', workspace);
+  if (workspaceId) q = q.where('workspace_id', '=', workspaceId);
   return q.orderBy('expires_at', 'desc').limit(1000).execute();
 }
 
@@ -174,7 +174,7 @@ export async function setupTokenFacts(
 /** Drives (of one workspace, or all) by health status. */
 export async function driveHealth(
   db: Db,
-  workspace: string | undefined,
+  workspaceId: string | undefined,
 ): Promise<
   { workspace: string; name: string; kind: string; status: string; code: string | null; checkedAt: Date | null }[]
 > {
@@ -188,14 +188,14 @@ export async function driveHealth(
       'status_code as code',
       'status_checked_at as checkedAt',
     ]);
-  if (workspace) q = q.where('workspace_id', '=', workspace);
+  if (workspaceId) q = q.where('workspace_id', '=', workspaceId);
   return q.orderBy('workspace_id').orderBy('name').execute();
 }
 
 /** Committed dataset versions: how many, how many lack a wrapped data key or header, and a random sample. */
 export async function datasetVersionFacts(
   db: Db,
-  workspace: string | undefined,
+  workspaceId: string | undefined,
   sample: number,
 ): Promise<{
   committed: number;
@@ -203,7 +203,7 @@ export async function datasetVersionFacts(
   samples: { workspace: string; drive: string; objectKey: string }[];
 }> {
   let base = db.selectFrom('dataset_versions').where('state', '=', 'committed');
-  if (workspace) base = base.where('workspace_id', '=', workspace);
+  if (workspaceId) base = base.where('workspace_id', '=', workspaceId);
   const counts = await base
     .select([
       db.fn.countAll<string>().as('n'),

@@ -57,10 +57,10 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       mustExist: 'No such dataset in this workspace.',
       schema: { params: versionParams, querystring: z.strictObject({}) },
       handler: async ({ input, actor, reply, event, allowed, resource }) => {
-        const { ws, name, v } = input.params;
+        const { ws: workspaceId, name, v } = input.params;
         event.details({ version: v });
         const includeValues = allowed('dataset.data.preview', resource);
-        const p = await profiling.profile(actor, ws, name, v, { includeValues, signal: abortOnClose(reply) });
+        const p = await profiling.profile(actor, workspaceId, name, v, { includeValues, signal: abortOnClose(reply) });
         const findings: Record<string, string[]> = {};
         for (const c of p.columns) if (c.findings.length > 0) findings[c.name] = c.findings.map((f) => f.tag);
         event.details({
@@ -86,10 +86,10 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       mustExist: 'No such dataset in this workspace.',
       schema: { params: versionParams, response: { 202: recomputeAnswer } },
       handler: async ({ input, event, commit }) => {
-        const { ws, name, v } = input.params;
+        const { ws: workspaceId, name, v } = input.params;
         event.details({ datasets: [`${name}@v${v}`] });
-        await profiling.mustBeTabular(ws, name, v);
-        const out = await commit((trx) => profiling.recompute(trx, ws, name, v));
+        await profiling.mustBeTabular(workspaceId, name, v);
+        const out = await commit((trx) => profiling.recompute(trx, workspaceId, name, v));
         profiling.kick();
         return out;
       },
@@ -103,9 +103,9 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       mustExist: 'No such dataset in this workspace.',
       schema: { params: columnParams, response: { 200: columnTagsAnswer } },
       handler: async ({ actor, input, event }) => {
-        const { ws, name, col } = input.params;
+        const { ws: workspaceId, name, col } = input.params;
         event.details({ column: col });
-        return { column: col, tags: await profiling.columnTags(actor, ws, name, col) };
+        return { column: col, tags: await profiling.columnTags(actor, workspaceId, name, col) };
       },
     }),
     route({
@@ -117,13 +117,13 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
       mustExist: 'No such dataset in this workspace.',
       schema: { params: columnParams, body: columnTagsBody, response: { 200: columnTagsAnswer } },
       handler: async ({ trx, actor, input, event }) => {
-        const { ws, name, col } = input.params;
+        const { ws: workspaceId, name, col } = input.params;
         const body = {
           confirmed: [...new Set(input.body.confirmed)].sort(),
           rejected: [...new Set(input.body.rejected)].sort(),
         };
         event.details({ column: col, confirmed: body.confirmed, rejected: body.rejected });
-        const r = await profiling.setColumnTags(trx, actor, ws, name, col, body);
+        const r = await profiling.setColumnTags(trx, actor, workspaceId, name, col, body);
         event.details({
           before: r.before.map((t) => `${t.tag}:${t.status}`),
           after: r.tags.map((t) => `${t.tag}:${t.status}`),
@@ -146,8 +146,8 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
         response: { 201: publishAnswer },
       },
       handler: async ({ trx, actor, input, event }) => {
-        const { ws, name } = input.params;
-        const r = await profiling.publish(trx, actor, ws, name, input.body);
+        const { ws: workspaceId, name } = input.params;
+        const r = await profiling.publish(trx, actor, workspaceId, name, input.body);
         const findings: Record<string, string[]> = {};
         for (const c of r.profile.columns) if (c.findings.length > 0) findings[c.name] = c.findings.map((f) => f.tag);
         event.details({

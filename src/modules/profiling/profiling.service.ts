@@ -125,20 +125,21 @@ export function createProfilingService(deps: ProfilingDeps) {
   let retry: NodeJS.Timeout | undefined;
 
   /** One job: the unrestricted, value-free profile of one version, stored with its state. */
-  async function runJob(ws: string, dataset: string, version: number, taskId: string): Promise<void> {
+  async function runJob(workspaceId: string, dataset: string, version: number, taskId: string): Promise<void> {
     const log = await deps.tasks?.start('profile');
     const id = log?.id ?? taskId;
-    await log?.write({ event: 'started', workspace: ws, dataset, version });
+    await log?.write({ event: 'started', workspace: workspaceId, dataset, version });
     const progress = (p: Record<string, string | number | boolean>) => {
       log?.progress(p);
-      void store.setProgress(deps.db, ws, dataset, version, p, id).catch(() => undefined);
+      void store.setProgress(deps.db, workspaceId, dataset, version, p, id).catch(() => undefined);
     };
     try {
-      const decisions = decisionsOf(await store.tags(deps.db, ws, dataset));
-      const sha256 = (await deps.datasets.versions(ws, dataset)).find((x) => x.version === version)?.sha256 ?? '';
+      const decisions = decisionsOf(await store.tags(deps.db, workspaceId, dataset));
+      const sha256 =
+        (await deps.datasets.versions(workspaceId, dataset)).find((x) => x.version === version)?.sha256 ?? '';
       const p = await deps.query.withRelation(
         SYSTEM,
-        ws,
+        workspaceId,
         dataset,
         version,
         { unrestricted: true },
@@ -155,8 +156,8 @@ export function createProfilingService(deps: ProfilingDeps) {
       const found = p.columns.flatMap((c) =>
         c.findings.map((f) => ({ column: c.name, tag: f.tag, confidence: f.confidence })),
       );
-      await store.suggest(deps.db, ws, dataset, found, clock());
-      await store.finish(deps.db, ws, dataset, version, { state: 'done', profile: p, sha256 }, clock());
+      await store.suggest(deps.db, workspaceId, dataset, found, clock());
+      await store.finish(deps.db, workspaceId, dataset, version, { state: 'done', profile: p, sha256 }, clock());
       await log?.write({
         event: 'finished',
         rows: p.rowCount,
@@ -170,12 +171,12 @@ export function createProfilingService(deps: ProfilingDeps) {
       const code = isAppError(err) ? err.code : 'INTERNAL';
       if (code === 'RATE_LIMITED') {
         // Every query slot is busy: back to pending, tried again shortly.
-        await store.backToPending(deps.db, ws, dataset, version).catch(() => undefined);
+        await store.backToPending(deps.db, workspaceId, dataset, version).catch(() => undefined);
         await log?.write({ event: 'deferred', reason: code });
         await log?.finish('failed');
         throw err;
       }
-      await store.finish(deps.db, ws, dataset, version, { state: 'failed', error: code }, clock());
+      await store.finish(deps.db, workspaceId, dataset, version, { state: 'failed', error: code }, clock());
       await log?.write({ event: 'failed', error: code });
       await log?.finish('failed');
     }
@@ -212,16 +213,16 @@ export function createProfilingService(deps: ProfilingDeps) {
       });
   }
 
-  async function request(ws: string, dataset: string, version: number, force: boolean, exec = deps.db) {
-    return store.request(exec, ws, dataset, version, force, clock());
+  async function request(workspaceId: string, dataset: string, version: number, force: boolean, exec = deps.db) {
+    return store.request(exec, workspaceId, dataset, version, force, clock());
   }
 
   return {
     kick,
     /** After an upload commits: a tabular version gets its profile job. */
-    versionCommitted(ws: string, dataset: string, v: { version: number; tabularFormat: string | null }): void {
+    versionCommitted(workspaceId: string, dataset: string, v: { version: number; tabularFormat: string | null }): void {
       if (v.tabularFormat !== 'csv' && v.tabularFormat !== 'jsonl' && v.tabularFormat !== 'parquet') return;
-      void request(ws, dataset, v.version, false).then(kick, (err: unknown) => deps.onError?.(err));
+      void request(workspaceId, dataset, v.version, false).then(kick, (err: unknown) => deps.onError?.(err));
     },
     /** At start: jobs a stopped process left running are pending again, and the queue runs. */
     async resume(): Promise<void> {
@@ -239,8 +240,8 @@ export function createProfilingService(deps: ProfilingDeps) {
     },
 
     /** NOT_FOUND / NOT_TABULAR unless `dataset@v{version}` is a committed tabular version. */
-    async mustBeTabular(ws: string, dataset: string, version: number): Promise<void> {
-      const versions = await deps.datasets.versions(ws, dataset);
+    async mustBeTabular(workspaceId: string, dataset: string, version: number): Promise<void> {
+      const versions = await deps.datasets.versions(workspaceId, dataset);
       const v = versions.find((x) => x.version === version);
       if (!v) throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
       if (v.tabularFormat !== 'csv' && v.tabularFormat !== 'jsonl' && v.tabularFormat !== 'parquet')
@@ -250,9 +251,9 @@ export function createProfilingService(deps: ProfilingDeps) {
     },
 
     /** Asks for a recomputation (in the caller's transaction); call `kick` after it commits. */
-    async recompute(trx: Transaction<Database>, ws: string, dataset: string, version: number) {
-      const queued = await request(ws, dataset, version, true, trx);
-      const row = await store.getProfile(trx, ws, dataset, version);
+    async recompute(trx: Transaction<Database>, workspaceId: string, dataset: string, version: number) {
+      const queued = await request(workspaceId, dataset, version, true, trx);
+      const row = await store.getProfile(trx, workspaceId, dataset, version);
       return { dataset, version, state: row?.state ?? 'pending', queued };
     },
 
@@ -354,21 +355,21 @@ export function createProfilingService(deps: ProfilingDeps) {
      * the next version of a metadata-only dataset (created, tagged `metadata-only`, if new). A
      * dataset with content is refused: its profiles come from its versions.
      */
-    async publish(trx: Transaction<Database>, actor: Actor, ws: string, dataset: string, body: PublishBody) {
-      const existing = await deps.datasets.findIn(trx, ws, dataset);
+    async publish(trx: Transaction<Database>, actor: Actor, workspaceId: string, dataset: string, body: PublishBody) {
+      const existing = await deps.datasets.findIn(trx, workspaceId, dataset);
       if (existing && !existing.tags.includes(METADATA_ONLY))
         throw new AppError('CONFLICT', {
           detail: `${dataset} holds content; publish a metadata-only profile under another name.`,
         });
-      const created = await deps.datasets.ensure(trx, ws, dataset, actor.id, [METADATA_ONLY]);
+      const created = await deps.datasets.ensure(trx, workspaceId, dataset, actor.id, [METADATA_ONLY]);
       const profile = { ...sanitizePublished(body.profile, deps.k), format: body.source.format };
-      const version = await store.publish(trx, ws, dataset, profile, actor.id, clock());
+      const version = await store.publish(trx, workspaceId, dataset, profile, actor.id, clock());
       return { dataset, version, created, profile };
     },
 
     /** Every published profile of a metadata-only dataset, oldest first. */
-    async published(ws: string, dataset: string, opts: { includeValues: boolean }) {
-      const rows = await store.published(deps.db, ws, dataset);
+    async published(workspaceId: string, dataset: string, opts: { includeValues: boolean }) {
+      const rows = await store.published(deps.db, workspaceId, dataset);
       if (!opts.includeValues) for (const r of rows) for (const c of (r.profile as Profile).columns) scrub(c);
       return rows;
     },
@@ -389,8 +390,12 @@ export function createProfilingService(deps: ProfilingDeps) {
     },
 
     /** The classification tags of one column (or every column) of a dataset. */
-    async tags(ws: string, dataset: string, column?: string): Promise<ColumnTag[] | Record<string, ColumnTag[]>> {
-      const rows = await store.tags(deps.db, ws, dataset, column);
+    async tags(
+      workspaceId: string,
+      dataset: string,
+      column?: string,
+    ): Promise<ColumnTag[] | Record<string, ColumnTag[]>> {
+      const rows = await store.tags(deps.db, workspaceId, dataset, column);
       return column === undefined
         ? tagsByColumn(rows)
         : rows.map((r) => ({ tag: r.tag, status: r.status, source: r.source }));
@@ -406,7 +411,7 @@ export function createProfilingService(deps: ProfilingDeps) {
     async setColumnTags(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       dataset: string,
       column: string,
       body: { confirmed: string[]; rejected: string[] },
@@ -416,18 +421,18 @@ export function createProfilingService(deps: ProfilingDeps) {
         throw new AppError('VALIDATION_FAILED', {
           detail: `A tag cannot be both confirmed and rejected: ${both.join(', ')}.`,
         });
-      const before = await store.tags(trx, ws, dataset, column);
+      const before = await store.tags(trx, workspaceId, dataset, column);
       const now = clock();
       for (const r of before) {
         if (body.confirmed.includes(r.tag) || body.rejected.includes(r.tag) || r.status === 'suggested') continue;
         if (r.source === 'detected')
-          await store.upsertTag(trx, ws, dataset, column, r.tag, {
+          await store.upsertTag(trx, workspaceId, dataset, column, r.tag, {
             status: 'suggested',
             source: 'detected',
             by: actor.id,
             now,
           });
-        else await store.deleteTag(trx, ws, dataset, column, r.tag);
+        else await store.deleteTag(trx, workspaceId, dataset, column, r.tag);
       }
       for (const [status, list] of [
         ['confirmed', body.confirmed],
@@ -435,19 +440,19 @@ export function createProfilingService(deps: ProfilingDeps) {
       ] as const)
         for (const tag of list) {
           const source = before.find((r) => r.tag === tag)?.source ?? 'steward';
-          await store.upsertTag(trx, ws, dataset, column, tag, { status, source, by: actor.id, now });
+          await store.upsertTag(trx, workspaceId, dataset, column, tag, { status, source, by: actor.id, now });
         }
-      const after = await store.tags(trx, ws, dataset, column);
+      const after = await store.tags(trx, workspaceId, dataset, column);
       // Confirmed tags tag the dataset too: tag policies (issue 17) target datasets by tag.
-      const ds = await deps.datasets.findIn(trx, ws, dataset);
+      const ds = await deps.datasets.findIn(trx, workspaceId, dataset);
       const addedToDataset = ds ? body.confirmed.filter((t) => !ds.tags.includes(t)) : [];
       if (ds && addedToDataset.length > 0)
-        await deps.datasets.update(trx, ws, dataset, { tags: [...ds.tags, ...addedToDataset].sort() });
+        await deps.datasets.update(trx, workspaceId, dataset, { tags: [...ds.tags, ...addedToDataset].sort() });
       if (body.confirmed.some((t) => SENSITIVE_TAG.test(t))) {
         const decisions = { [column]: { confirmed: body.confirmed, rejected: body.rejected } };
-        for (const s of await store.doneProfiles(trx, ws, dataset)) {
+        for (const s of await store.doneProfiles(trx, workspaceId, dataset)) {
           const p = s.profile as StoredProfile;
-          if (p && applyDecisions(p, decisions)) await store.replaceProfile(trx, ws, dataset, s.version, p);
+          if (p && applyDecisions(p, decisions)) await store.replaceProfile(trx, workspaceId, dataset, s.version, p);
         }
       }
       const view = (rows: store.TagRow[]) => rows.map((r) => ({ tag: r.tag, status: r.status, source: r.source }));

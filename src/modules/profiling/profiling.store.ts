@@ -30,7 +30,11 @@ export interface TagRow {
   updatedAt: string;
 }
 
-const key = (ws: string, dataset: string, version: number) => ({ workspace_id: ws, dataset, version });
+const key = (workspaceId: string, dataset: string, version: number) => ({
+  workspace_id: workspaceId,
+  dataset,
+  version,
+});
 
 export async function getProfile(
   db: Db,
@@ -65,14 +69,14 @@ export async function getProfile(
 /** The newest stored (done) profile of `dataset` older than `version`, for drift (the caller checks it still exists). */
 export async function previousDone(
   db: Db,
-  ws: string,
+  workspaceId: string,
   dataset: string,
   version: number,
 ): Promise<{ version: number; profile: unknown } | undefined> {
   return db
     .selectFrom('dataset_profiles')
     .select(['version', 'profile'])
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('version', '<', version)
     .where('state', '=', 'done')
@@ -85,10 +89,17 @@ export async function previousDone(
  * Asks for a (re)computation: a new row is `pending`; an existing one becomes `pending` again
  * when `force` (a recompute) and it is not running. True when the job has something to do.
  */
-export async function request(db: Db, ws: string, dataset: string, version: number, force: boolean, now: Date) {
+export async function request(
+  db: Db,
+  workspaceId: string,
+  dataset: string,
+  version: number,
+  force: boolean,
+  now: Date,
+) {
   const inserted = await db
     .insertInto('dataset_profiles')
-    .values({ ...key(ws, dataset, version), state: 'pending', requested_at: now, updated_at: now })
+    .values({ ...key(workspaceId, dataset, version), state: 'pending', requested_at: now, updated_at: now })
     .onConflict((oc) => oc.columns(['workspace_id', 'dataset', 'version']).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return true;
@@ -96,7 +107,7 @@ export async function request(db: Db, ws: string, dataset: string, version: numb
   const r = await db
     .updateTable('dataset_profiles')
     .set({ state: 'pending', progress: '{}', error: null, requested_at: now, updated_at: now })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('version', '=', version)
     .where('state', 'in', ['done', 'failed'])
@@ -125,11 +136,18 @@ export async function claimNext(db: Db, taskId: () => string, now: Date) {
   return Number(r.numUpdatedRows) > 0 ? { ws: next.workspace_id, dataset: next.dataset, version: next.version } : null;
 }
 
-export async function setProgress(db: Db, ws: string, dataset: string, version: number, p: object, taskId: string) {
+export async function setProgress(
+  db: Db,
+  workspaceId: string,
+  dataset: string,
+  version: number,
+  p: object,
+  taskId: string,
+) {
   await db
     .updateTable('dataset_profiles')
     .set({ progress: JSON.stringify(p), task_id: taskId, updated_at: new Date() })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('version', '=', version)
     .execute();
@@ -137,7 +155,7 @@ export async function setProgress(db: Db, ws: string, dataset: string, version: 
 
 export async function finish(
   db: Db,
-  ws: string,
+  workspaceId: string,
   dataset: string,
   version: number,
   out: { state: 'done'; profile: object; sha256: string } | { state: 'failed'; error: string },
@@ -152,7 +170,7 @@ export async function finish(
       error: out.state === 'failed' ? out.error : null,
       updated_at: now,
     })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('version', '=', version)
     .execute();
@@ -169,28 +187,32 @@ export async function requeueRunning(db: Db, now: Date): Promise<number> {
 }
 
 /** Replaces one stored profile (a column's values scrubbed after it was tagged sensitive). */
-export async function replaceProfile(db: Db, ws: string, dataset: string, version: number, profile: object) {
+export async function replaceProfile(db: Db, workspaceId: string, dataset: string, version: number, profile: object) {
   await db
     .updateTable('dataset_profiles')
     .set({ profile: JSON.stringify(profile) })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('version', '=', version)
     .execute();
 }
 
-export async function doneProfiles(db: Db, ws: string, dataset: string) {
+export async function doneProfiles(db: Db, workspaceId: string, dataset: string) {
   return db
     .selectFrom('dataset_profiles')
     .select(['version', 'profile'])
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('state', '=', 'done')
     .execute();
 }
 
-export async function tags(db: Db, ws: string, dataset: string, column?: string): Promise<TagRow[]> {
-  let q = db.selectFrom('column_tags').selectAll().where('workspace_id', '=', ws).where('dataset', '=', dataset);
+export async function tags(db: Db, workspaceId: string, dataset: string, column?: string): Promise<TagRow[]> {
+  let q = db
+    .selectFrom('column_tags')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('dataset', '=', dataset);
   if (column !== undefined) q = q.where('column_name', '=', column);
   const rows = await q.orderBy('column_name').orderBy('tag').execute();
   return rows.map((r) => ({
@@ -207,7 +229,7 @@ export async function tags(db: Db, ws: string, dataset: string, column?: string)
 /** Detection's suggestions: new (column, tag) pairs only — a steward's decision is never overwritten. */
 export async function suggest(
   db: Db,
-  ws: string,
+  workspaceId: string,
   dataset: string,
   found: { column: string; tag: string; confidence: number }[],
   now: Date,
@@ -217,7 +239,7 @@ export async function suggest(
     .insertInto('column_tags')
     .values(
       found.map((f) => ({
-        workspace_id: ws,
+        workspace_id: workspaceId,
         dataset,
         column_name: f.column,
         tag: f.tag,
@@ -238,7 +260,7 @@ export async function suggest(
 
 export async function upsertTag(
   db: Db,
-  ws: string,
+  workspaceId: string,
   dataset: string,
   column: string,
   tag: string,
@@ -247,7 +269,7 @@ export async function upsertTag(
   await db
     .insertInto('column_tags')
     .values({
-      workspace_id: ws,
+      workspace_id: workspaceId,
       dataset,
       column_name: column,
       tag,
@@ -265,10 +287,10 @@ export async function upsertTag(
     .execute();
 }
 
-export async function deleteTag(db: Db, ws: string, dataset: string, column: string, tag: string) {
+export async function deleteTag(db: Db, workspaceId: string, dataset: string, column: string, tag: string) {
   await db
     .deleteFrom('column_tags')
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('column_name', '=', column)
     .where('tag', '=', tag)
@@ -276,11 +298,11 @@ export async function deleteTag(db: Db, ws: string, dataset: string, column: str
 }
 
 /** A claimed row whose job could not start (every query slot busy) goes back to pending. */
-export async function backToPending(db: Db, ws: string, dataset: string, version: number) {
+export async function backToPending(db: Db, workspaceId: string, dataset: string, version: number) {
   await db
     .updateTable('dataset_profiles')
     .set({ state: 'pending' })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('version', '=', version)
     .where('state', '=', 'running')
@@ -288,18 +310,18 @@ export async function backToPending(db: Db, ws: string, dataset: string, version
 }
 
 /** Appends a published (metadata-only) profile as the dataset's next version; its number. */
-export async function publish(db: Db, ws: string, dataset: string, profile: object, by: string, now: Date) {
+export async function publish(db: Db, workspaceId: string, dataset: string, profile: object, by: string, now: Date) {
   const last = await db
     .selectFrom('published_profiles')
     .select((eb) => eb.fn.max('version').as('v'))
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .executeTakeFirst();
   const version = Number(last?.v ?? 0) + 1;
   await db
     .insertInto('published_profiles')
     .values({
-      workspace_id: ws,
+      workspace_id: workspaceId,
       dataset,
       version,
       profile: JSON.stringify(profile),
@@ -310,11 +332,11 @@ export async function publish(db: Db, ws: string, dataset: string, profile: obje
   return version;
 }
 
-export async function published(db: Db, ws: string, dataset: string) {
+export async function published(db: Db, workspaceId: string, dataset: string) {
   const rows = await db
     .selectFrom('published_profiles')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .orderBy('version')
     .execute();

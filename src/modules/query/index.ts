@@ -63,7 +63,7 @@ export async function createQueryModule(
     scratch,
     limits: opts.limits,
     budgetBytes: opts.cacheBytes,
-    openPlaintext: (ws, name, v) => opts.datasets.open(ws, name, v),
+    openPlaintext: (workspaceId, name, v) => opts.datasets.open(workspaceId, name, v),
   });
   const service = createQueryService({
     datasets: opts.datasets,

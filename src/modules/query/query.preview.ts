@@ -36,7 +36,7 @@ const countLines = (b: Buffer): number => {
 /** The smallest whole-line prefix holding `lines` lines (or the whole version). */
 async function prefixOf(
   deps: Pick<QueryDeps, 'datasets'>,
-  ws: string,
+  workspaceId: string,
   name: string,
   version: number,
   size: number,
@@ -44,7 +44,7 @@ async function prefixOf(
 ): Promise<{ bytes: Buffer; whole: boolean; decrypted: number }> {
   for (let want = FIRST_PREFIX; ; want *= 4) {
     const end = Math.min(size, want) - 1;
-    const opened = await deps.datasets.open(ws, name, version, { start: 0, end: Math.max(end, 0) });
+    const opened = await deps.datasets.open(workspaceId, name, version, { start: 0, end: Math.max(end, 0) });
     const got = await readAll(opened.stream);
     const whole = end + 1 >= size;
     if (whole) return { bytes: got, whole, decrypted: got.length };

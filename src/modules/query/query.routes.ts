@@ -33,7 +33,7 @@ export interface QueryRoutesDeps {
   datasets: Pick<DatasetsService, 'find' | 'upload'>;
   maxRows: number;
   /** A member of the workspace as a reader (roles there, attributes), for `as: "user:<id>"`; undefined: not a member. */
-  readerOf: (ws: string, userId: string) => Promise<Actor | undefined>;
+  readerOf: (workspaceId: string, userId: string) => Promise<Actor | undefined>;
 }
 
 const MEDIA: Record<Exclude<ResultFormat, 'json'>, string> = {
@@ -76,9 +76,9 @@ export function queryRoutes({ query, datasets, maxRows, readerOf }: QueryRoutesD
         querystring: previewQuery,
       },
       handler: async ({ input, actor, reply, event }) => {
-        const { ws, name, v } = input.params;
+        const { ws: workspaceId, name, v } = input.params;
         event.details({ version: v });
-        const p = await query.preview(actor, ws, name, v, { ...input.query, signal: abortOnClose(reply) });
+        const p = await query.preview(actor, workspaceId, name, v, { ...input.query, signal: abortOnClose(reply) });
         event.details({ datasets: [`${name}@v${p.version}`], rows: p.rows.length });
         if (p.why) event.details({ policies: whyJson({ [`${name}@v${p.version}`]: p.why }) });
         return p;
@@ -179,10 +179,10 @@ export function queryRoutes({ query, datasets, maxRows, readerOf }: QueryRoutesD
       mustExist: NO_SUCH_DATASET,
       schema: { params: versionParams, querystring: z.strictObject({ format: fileFormat.default('csv') }) },
       handler: async ({ input, actor, reply, event, record, allowed }) => {
-        const { ws, name, v } = input.params;
+        const { ws: workspaceId, name, v } = input.params;
         const format = input.query.format;
         event.details({ version: v, format });
-        const r = await query.queryFile(actor, ws, `SELECT * FROM "${name}@v${v}"`, format, {
+        const r = await query.queryFile(actor, workspaceId, `SELECT * FROM "${name}@v${v}"`, format, {
           limit: undefined,
           allowed,
           signal: abortOnClose(reply),
@@ -211,10 +211,10 @@ export function queryRoutes({ query, datasets, maxRows, readerOf }: QueryRoutesD
         },
       },
       handler: async ({ input, actor, reply, event, commit, allowed }) => {
-        const { ws, name } = input.params;
+        const { ws: workspaceId, name } = input.params;
         const b = input.body;
         event.details({ from: 'query', format: b.format });
-        const r = await query.queryFile(actor, ws, b.sql, b.format, {
+        const r = await query.queryFile(actor, workspaceId, b.sql, b.format, {
           limit: undefined,
           allowed,
           signal: abortOnClose(reply),
@@ -229,7 +229,7 @@ export function queryRoutes({ query, datasets, maxRows, readerOf }: QueryRoutesD
         try {
           const version = await datasets.upload(
             actor,
-            ws,
+            workspaceId,
             name,
             r.stream,
             {

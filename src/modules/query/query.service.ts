@@ -126,13 +126,13 @@ export function createQueryService(deps: QueryDeps) {
     /** The query as JSON: typed columns and at most `limit` rows (`truncated` when there were more). */
     async queryJson(
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       sql: string,
       opts: { limit: number; allowed: Allowed; signal?: AbortSignal; as?: Actor },
     ): Promise<JsonResult> {
       const release = slot();
       try {
-        const st = await prepareStatement(deps, actor, ws, sql, opts.allowed, 'dataset.data.query', opts.as);
+        const st = await prepareStatement(deps, actor, workspaceId, sql, opts.allowed, 'dataset.data.query', opts.as);
         return await withEngine(st, opts.signal, async (conn) => {
           const result = await conn.stream(st.sql, st.params);
           const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
@@ -157,14 +157,14 @@ export function createQueryService(deps: QueryDeps) {
      */
     async queryFile(
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       sql: string,
       format: Exclude<ResultFormat, 'json'>,
       opts: { limit: number | undefined; allowed: Allowed; signal?: AbortSignal; action: string },
     ): Promise<ReadNote & { stream: Readable }> {
       const release = slot();
       try {
-        const st = await prepareStatement(deps, actor, ws, sql, opts.allowed, opts.action);
+        const st = await prepareStatement(deps, actor, workspaceId, sql, opts.allowed, opts.action);
         st.keepDir = true;
         let out = '';
         let wipe: () => Promise<void> = async () => undefined;
@@ -236,14 +236,14 @@ export function createQueryService(deps: QueryDeps) {
     /** Schema and the first rows of a version, without decrypting more than needed (CSV, JSON lines). */
     async preview(
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       name: string,
       version: number,
       opts: { limit: number; offset: number; signal?: AbortSignal },
     ) {
       const release = slot();
       try {
-        return await runPreview(deps, withEngine, actor, ws, name, version, opts, readerRelation);
+        return await runPreview(deps, withEngine, actor, workspaceId, name, version, opts, readerRelation);
       } finally {
         release();
       }

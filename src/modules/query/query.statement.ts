@@ -44,15 +44,15 @@ export interface ResolvedVersion {
 /** The version a reader means by `name` / `name@vN`; a dataset they may not read is "no such dataset". */
 export async function resolveVersion(
   deps: Pick<QueryDeps, 'datasets'>,
-  ws: string,
+  workspaceId: string,
   name: string,
   version: number | undefined,
   allowed: (ref: ResourceRef) => boolean,
   missing: () => AppError,
 ): Promise<ResolvedVersion> {
-  const row = await deps.datasets.find(ws, name);
-  if (!row || !allowed({ type: 'dataset', id: name, workspace: ws, tags: row.tags })) throw missing();
-  const versions = await deps.datasets.versions(ws, name);
+  const row = await deps.datasets.find(workspaceId, name);
+  if (!row || !allowed({ type: 'dataset', id: name, workspace: workspaceId, tags: row.tags })) throw missing();
+  const versions = await deps.datasets.versions(workspaceId, name);
   const v =
     version === undefined
       ? versions.reduce<(typeof versions)[number] | undefined>(

@@ -71,8 +71,8 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       schema: { body: holdBody },
       handler: async ({ input, event, trx, actor }) => {
         const { id } = await retention.addHold(trx, actor, input.body);
-        const ws = input.body.scope === 'workspace' ? input.body.target : input.body.workspace;
-        event.resource({ type: 'legal-hold', id, ...(ws ? { workspace: ws } : {}) });
+        const workspaceId = input.body.scope === 'workspace' ? input.body.target : input.body.workspace;
+        event.resource({ type: 'legal-hold', id, ...(workspaceId ? { workspace: workspaceId } : {}) });
         event.details({ scope: input.body.scope, target: input.body.target, reason: input.body.reason });
         return { id };
       },
@@ -137,8 +137,8 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       action: 'retention.workspace.cancel-termination',
       param: 'ws',
       params: wsParams,
-      resource: (ws) => ({ type: 'workspace', id: ws, workspace: ws }),
-      remove: (trx, ws) => retention.cancelTermination(trx, ws),
+      resource: (workspaceId) => ({ type: 'workspace', id: workspaceId, workspace: workspaceId }),
+      remove: (trx, workspaceId) => retention.cancelTermination(trx, workspaceId),
       answer: 'cancelled',
     }),
     // The workspace's own owners (re-authenticated) may terminate it and cancel that.

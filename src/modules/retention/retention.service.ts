@@ -114,10 +114,10 @@ export function createRetentionService(deps: RetentionDeps) {
   }
 
   /** Destroys the workspace key through the keys module (two steps, one transaction); false if it had none. */
-  async function shredKey(trx: store.Db, ws: string): Promise<boolean> {
+  async function shredKey(trx: store.Db, workspaceId: string): Promise<boolean> {
     try {
-      const { token } = await deps.workspaceKeys.requestDestroy(ws, trx);
-      await deps.workspaceKeys.confirmDestroy(ws, token, trx);
+      const { token } = await deps.workspaceKeys.requestDestroy(workspaceId, trx);
+      await deps.workspaceKeys.confirmDestroy(workspaceId, token, trx);
       return true;
     } catch (err) {
       if (err instanceof AppError && (err.code === 'NOT_FOUND' || err.code === 'KEY_DESTROYED')) return false;
@@ -185,22 +185,23 @@ export function createRetentionService(deps: RetentionDeps) {
         throw new AppError('NOT_FOUND', { detail: 'No legal hold in force with that id.' });
     },
 
-    async terminate(trx: store.Db, actor: Actor, ws: string) {
-      if (!(await store.workspaceExists(trx, ws))) throw new AppError('NOT_FOUND', { detail: 'No such workspace.' });
-      const existing = await store.readTermination(trx, ws);
+    async terminate(trx: store.Db, actor: Actor, workspaceId: string) {
+      if (!(await store.workspaceExists(trx, workspaceId)))
+        throw new AppError('NOT_FOUND', { detail: 'No such workspace.' });
+      const existing = await store.readTermination(trx, workspaceId);
       if (existing && existing.state !== 'cancelled')
         throw new AppError('CONFLICT', {
-          detail: `Workspace ${ws} is already ${existing.state === 'pending' ? 'terminated' : 'purged'}.`,
+          detail: `Workspace ${workspaceId} is already ${existing.state === 'pending' ? 'terminated' : 'purged'}.`,
         });
       const days = (await store.readClasses(trx))['terminated-workspaces'];
       const at = now();
       const purgeAfter = new Date(at.getTime() + days * DAY);
-      await store.upsertTermination(trx, ws, actor.id, at, purgeAfter);
-      return { workspace: ws, purgeAfter: purgeAfter.toISOString(), graceDays: days };
+      await store.upsertTermination(trx, workspaceId, actor.id, at, purgeAfter);
+      return { workspace: workspaceId, purgeAfter: purgeAfter.toISOString(), graceDays: days };
     },
 
-    async cancelTermination(trx: store.Db, ws: string): Promise<void> {
-      if (!(await store.finishTermination(trx, ws, 'cancelled', now())))
+    async cancelTermination(trx: store.Db, workspaceId: string): Promise<void> {
+      if (!(await store.finishTermination(trx, workspaceId, 'cancelled', now())))
         throw new AppError('NOT_FOUND', { detail: 'No pending termination of that workspace.' });
     },
 

@@ -61,13 +61,13 @@ export async function releaseHold(db: Db, id: string, by: string, at: Date): Pro
 }
 
 /** Holds in force on a workspace (itself, or held by scope workspace). */
-export async function holdsOnWorkspace(db: Db, ws: string) {
+export async function holdsOnWorkspace(db: Db, workspaceId: string) {
   return db
     .selectFrom('legal_holds')
     .select(['id', 'reason'])
     .where('released_at', 'is', null)
     .where('scope', '=', 'workspace')
-    .where('target', '=', ws)
+    .where('target', '=', workspaceId)
     .execute();
 }
 
@@ -103,26 +103,34 @@ export async function firstHeldAuditSeq(db: Db): Promise<number | undefined> {
   return s === null || s === undefined ? undefined : Number(s);
 }
 
-export async function workspaceExists(db: Db, ws: string): Promise<boolean> {
-  return (await db.selectFrom('workspaces').select('id').where('id', '=', ws).executeTakeFirst()) !== undefined;
+export async function workspaceExists(db: Db, workspaceId: string): Promise<boolean> {
+  return (
+    (await db.selectFrom('workspaces').select('id').where('id', '=', workspaceId).executeTakeFirst()) !== undefined
+  );
 }
 
-export async function readTermination(db: Db, ws: string) {
-  return db.selectFrom('workspace_terminations').selectAll().where('workspace_id', '=', ws).executeTakeFirst();
+export async function readTermination(db: Db, workspaceId: string) {
+  return db.selectFrom('workspace_terminations').selectAll().where('workspace_id', '=', workspaceId).executeTakeFirst();
 }
 
-export async function upsertTermination(db: Db, ws: string, by: string, at: Date, purgeAfter: Date): Promise<void> {
+export async function upsertTermination(
+  db: Db,
+  workspaceId: string,
+  by: string,
+  at: Date,
+  purgeAfter: Date,
+): Promise<void> {
   const row = { requested_by: by, requested_at: at, purge_after: purgeAfter, state: 'pending' as const };
   await db
     .insertInto('workspace_terminations')
-    .values({ workspace_id: ws, ...row })
+    .values({ workspace_id: workspaceId, ...row })
     .onConflict((oc) => oc.column('workspace_id').doUpdateSet({ ...row, finished_at: null, evidence: null }))
     .execute();
 }
 
 export async function finishTermination(
   db: Db,
-  ws: string,
+  workspaceId: string,
   state: 'cancelled' | 'purged',
   at: Date,
   evidence?: unknown,
@@ -130,7 +138,7 @@ export async function finishTermination(
   const r = await db
     .updateTable('workspace_terminations')
     .set({ state, finished_at: at, evidence: evidence === undefined ? null : JSON.stringify(evidence) })
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('state', '=', 'pending')
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
@@ -154,11 +162,13 @@ export async function claimDueTermination(trx: Transaction<Database>, now: Date)
 }
 
 /** Removes a purged workspace's memberships, service accounts and tokens; returns the counts. */
-export async function deleteWorkspaceAccess(db: Db, ws: string): Promise<Record<string, number>> {
+export async function deleteWorkspaceAccess(db: Db, workspaceId: string): Promise<Record<string, number>> {
   const n = (r: { numDeletedRows: bigint }) => Number(r.numDeletedRows);
   return {
-    apiTokens: n(await db.deleteFrom('api_tokens').where('workspace_id', '=', ws).executeTakeFirst()),
-    serviceAccounts: n(await db.deleteFrom('service_accounts').where('workspace_id', '=', ws).executeTakeFirst()),
-    memberships: n(await db.deleteFrom('memberships').where('workspace_id', '=', ws).executeTakeFirst()),
+    apiTokens: n(await db.deleteFrom('api_tokens').where('workspace_id', '=', workspaceId).executeTakeFirst()),
+    serviceAccounts: n(
+      await db.deleteFrom('service_accounts').where('workspace_id', '=', workspaceId).executeTakeFirst(),
+    ),
+    memberships: n(await db.deleteFrom('memberships').where('workspace_id', '=', workspaceId).executeTakeFirst()),
   };
 }

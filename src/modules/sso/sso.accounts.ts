@@ -53,10 +53,10 @@ async function isLastOwner(
   deps: AccountDeps,
   trx: Transaction<Database>,
   userId: string,
-  ws: string,
+  workspaceId: string,
 ): Promise<boolean> {
   try {
-    await deps.identity.users.keepAnOwner(trx, userId, ws);
+    await deps.identity.users.keepAnOwner(trx, userId, workspaceId);
     return false;
   } catch (err) {
     if (err instanceof AppError && err.code === 'CONFLICT') return true;
@@ -155,7 +155,8 @@ export async function completeSignIn(
     const user = found.user;
     if (user.status !== 'active') return { refused: 'account-disabled', user };
     // A workspace whose SCIM client deprovisioned the user gives no role, whatever the groups say.
-    for (const ws of await store.scimInactiveWorkspaces(trx, user.id)) if (wanted.has(ws)) wanted.set(ws, []);
+    for (const workspaceId of await store.scimInactiveWorkspaces(trx, user.id))
+      if (wanted.has(workspaceId)) wanted.set(workspaceId, []);
     for (const [workspace, mapped] of wanted) {
       let roles = mapped;
       const current = await deps.identity.users.rolesIn(user.id, workspace, trx);

@@ -28,14 +28,14 @@ async function survey(db: Kysely<Database>, ctx: CheckContext): Promise<Workspac
   const providers = new Map((await store.listProviders(db)).map((p) => [p.id, p]));
   const ids = ctx.workspace ? [ctx.workspace] : await store.workspaceIds(db);
   const out: WorkspaceSso[] = [];
-  for (const workspace of ids) {
-    const mapped = [...new Set((await store.mappingsOfWorkspace(db, workspace)).map((m) => m.provider))];
+  for (const workspaceId of ids) {
+    const mapped = [...new Set((await store.mappingsOfWorkspace(db, workspaceId)).map((m) => m.provider))];
     const ok = (id: string) => providers.get(id)?.enabled === true && !providers.get(id)?.lastError;
     out.push({
-      workspace,
+      workspace: workspaceId,
       working: mapped.filter(ok),
       broken: mapped.filter((id) => !ok(id)),
-      enforced: await store.enforcement(db, workspace),
+      enforced: await store.enforcement(db, workspaceId),
     });
   }
   return out;

@@ -50,8 +50,8 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
     if (!p) throw new AppError('NOT_FOUND', { detail: 'No such sign-in provider.' });
     return p;
   };
-  const scimStatus = async (ws: string) => {
-    const t = await sso.scim.tokenStatus(ws);
+  const scimStatus = async (workspaceId: string) => {
+    const t = await sso.scim.tokenStatus(workspaceId);
     return t
       ? { provider: t.provider, createdAt: t.createdAt.toISOString(), baseUrl: `${sso.publicUrl()}/scim/v2` }
       : null;

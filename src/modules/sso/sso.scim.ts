@@ -102,7 +102,7 @@ export function createScim(deps: ScimDeps) {
   const { db, identity, now } = deps;
   const base = () => `${deps.publicUrl()}/scim/v2`;
 
-  const userOut = async (u: store.ScimUserRow, ws: string, ex: store.Executor = db) => ({
+  const userOut = async (u: store.ScimUserRow, workspaceId: string, ex: store.Executor = db) => ({
     schemas: [SCIM_USER],
     id: u.userId,
     ...(u.externalId !== null ? { externalId: u.externalId } : {}),
@@ -110,7 +110,7 @@ export function createScim(deps: ScimDeps) {
     displayName: u.displayName,
     emails: [{ value: u.email, primary: true }],
     active: u.active,
-    groups: await groupsOfUser(ex, ws, u.userId),
+    groups: await groupsOfUser(ex, workspaceId, u.userId),
     meta: {
       resourceType: 'User',
       created: u.createdAt.toISOString(),
@@ -118,8 +118,8 @@ export function createScim(deps: ScimDeps) {
       location: `${base()}/Users/${u.userId}`,
     },
   });
-  const groupsOfUser = async (ex: store.Executor, ws: string, userId: string) => {
-    const names = await store.scimGroupNamesOf(ex, ws, userId);
+  const groupsOfUser = async (ex: store.Executor, workspaceId: string, userId: string) => {
+    const names = await store.scimGroupNamesOf(ex, workspaceId, userId);
     return names.map((display) => ({ display }));
   };
   const groupOut = (g: store.ScimGroupRow, withMembers = true) => ({
@@ -143,22 +143,22 @@ export function createScim(deps: ScimDeps) {
     Resources: items,
   });
 
-  const mustUser = async (ex: store.Executor, ws: string, id: string) => {
-    const u = UUID.test(id) ? await store.scimUser(ex, ws, id) : undefined;
+  const mustUser = async (ex: store.Executor, workspaceId: string, id: string) => {
+    const u = UUID.test(id) ? await store.scimUser(ex, workspaceId, id) : undefined;
     if (!u) throw notFound('user');
     return u;
   };
-  const mustGroup = async (ex: store.Executor, ws: string, id: string) => {
-    const g = UUID.test(id) ? await store.scimGroup(ex, ws, id) : undefined;
+  const mustGroup = async (ex: store.Executor, workspaceId: string, id: string) => {
+    const g = UUID.test(id) ? await store.scimGroup(ex, workspaceId, id) : undefined;
     if (!g) throw notFound('group');
     return g;
   };
 
   /** True when `userId` is the last active owner of the workspace (locks the workspace row). */
-  async function isLastOwner(trx: Trx, ws: string, userId: string): Promise<boolean> {
-    if (!(await identity.users.rolesIn(userId, ws, trx)).includes('owner')) return false;
+  async function isLastOwner(trx: Trx, workspaceId: string, userId: string): Promise<boolean> {
+    if (!(await identity.users.rolesIn(userId, workspaceId, trx)).includes('owner')) return false;
     try {
-      await identity.users.keepAnOwner(trx, userId, ws);
+      await identity.users.keepAnOwner(trx, userId, workspaceId);
       return false;
     } catch (err) {
       if (err instanceof AppError && err.code === 'CONFLICT') return true;
@@ -278,11 +278,11 @@ export function createScim(deps: ScimDeps) {
   }
 
   /** A group's member list must name users this workspace's SCIM client manages. */
-  async function knownMembers(trx: Trx, ws: string, ids: readonly string[]): Promise<string[]> {
+  async function knownMembers(trx: Trx, workspaceId: string, ids: readonly string[]): Promise<string[]> {
     const unique = [...new Set(ids)];
     const bad = unique.find((id) => !UUID.test(id));
     if (bad !== undefined) throw invalid('members: not a user id of this workspace.');
-    const known = await store.scimManaged(trx, ws, unique);
+    const known = await store.scimManaged(trx, workspaceId, unique);
     if (known.length !== unique.length) throw invalid('members: not a user id of this workspace.');
     return unique;
   }
@@ -291,13 +291,13 @@ export function createScim(deps: ScimDeps) {
 
   return {
     /** A new token for the workspace (replacing any): returned once, stored as its hash. */
-    async rotateToken(trx: Trx, ws: string, provider: string, createdBy: string): Promise<string> {
+    async rotateToken(trx: Trx, workspaceId: string, provider: string, createdBy: string): Promise<string> {
       const token = `${SCIM_TOKEN_PREFIX}${randomToken(32)}`;
-      await store.putScimToken(trx, { workspace: ws, provider, hash: sha256Hex(token), createdBy, at: now() });
+      await store.putScimToken(trx, { workspace: workspaceId, provider, hash: sha256Hex(token), createdBy, at: now() });
       return token;
     },
-    revokeToken: (trx: Trx, ws: string) => store.deleteScimToken(trx, ws),
-    tokenStatus: (ws: string, ex: store.Executor = db) => store.scimTokenOf(ex, ws),
+    revokeToken: (trx: Trx, workspaceId: string) => store.deleteScimToken(trx, workspaceId),
+    tokenStatus: (workspaceId: string, ex: store.Executor = db) => store.scimTokenOf(ex, workspaceId),
 
     /** The caller of a SCIM request, from its `Authorization: Bearer srscim_…` header; else 401. */
     async authenticate(header: string | undefined): Promise<ScimCaller> {

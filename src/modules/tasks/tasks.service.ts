@@ -173,9 +173,9 @@ export function createTaskLogs(deps: TaskLogsDeps) {
   return {
     start,
     /** Newest runs first; `workspace` given: only that workspace's. */
-    list: (kind: string | undefined, limit: number, workspace?: string) =>
-      store.listRuns(deps.db, kind, Math.max(1, Math.min(limit, 500)), workspace),
-    kinds: (workspace?: string) => store.listKinds(deps.db, workspace),
+    list: (kind: string | undefined, limit: number, workspaceId?: string) =>
+      store.listRuns(deps.db, kind, Math.max(1, Math.min(limit, 500)), workspaceId),
+    kinds: (workspaceId?: string) => store.listKinds(deps.db, workspaceId),
     get: (id: string) => store.getRun(deps.db, id),
     /** The decrypted log entries of a run (NOT_FOUND if there is no such run). */
     async read(id: string): Promise<Record<string, unknown>[]> {

@@ -126,11 +126,11 @@ export async function listRuns(
   db: Db,
   kind: string | undefined,
   limit: number,
-  workspace?: string,
+  workspaceId?: string,
 ): Promise<TaskRow[]> {
   let q = db.selectFrom('task_runs').select(COLUMNS);
   if (kind) q = q.where('kind', '=', kind);
-  if (workspace !== undefined) q = q.where('workspace_id', '=', workspace);
+  if (workspaceId !== undefined) q = q.where('workspace_id', '=', workspaceId);
   return (await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute()).map(toRow);
 }
 
@@ -154,8 +154,8 @@ export async function getLogRef(
 }
 
 /** The kinds of task that ran (for a filter), optionally of one workspace. */
-export async function listKinds(db: Db, workspace?: string): Promise<string[]> {
+export async function listKinds(db: Db, workspaceId?: string): Promise<string[]> {
   let q = db.selectFrom('task_runs').select('kind').distinct();
-  if (workspace !== undefined) q = q.where('workspace_id', '=', workspace);
+  if (workspaceId !== undefined) q = q.where('workspace_id', '=', workspaceId);
   return (await q.orderBy('kind').execute()).map((r) => r.kind);
 }

@@ -48,10 +48,10 @@ export interface VaultRoutesDeps {
 
 const NO_SUCH_SECRET = 'No such secret in this workspace.';
 const base = '/api/v1/workspaces/:ws/secrets';
-const secretRef = (w: string, path: string, tags: readonly string[] = []): ResourceRef => ({
+const secretRef = (workspaceId: string, path: string, tags: readonly string[] = []): ResourceRef => ({
   type: 'secret',
   id: path,
-  workspace: w,
+  workspace: workspaceId,
   tags,
 });
 
@@ -69,7 +69,7 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
     work: (
       trx: Transaction<Database>,
       actor: Actor,
-      w: string,
+      workspaceId: string,
       path: string,
       versions: number[] | undefined,
     ) => Promise<number[]>,
@@ -103,11 +103,13 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
         response: { 200: secretListAnswer },
       },
       handler: async ({ input, allowed, event }) => {
-        const { ws: w } = input.params;
+        const { ws: workspaceId } = input.params;
         const { prefix, after, limit } = input.query;
-        const page = await vault.list(db, w, prefix, after, limit);
+        const page = await vault.list(db, workspaceId, prefix, after, limit);
         // Per-secret rules (workspace policies) may hide entries; tags never carry values.
-        const secrets = page.secrets.filter((s) => allowed('vault.secret.list', secretRef(w, s.path, s.tags)));
+        const secrets = page.secrets.filter((s) =>
+          allowed('vault.secret.list', secretRef(workspaceId, s.path, s.tags)),
+        );
         event.details({ prefix, count: secrets.length });
         return { secrets, next: page.next };
       },
@@ -134,9 +136,9 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
         };
       },
       handler: async ({ trx, actor, input, reply, event }) => {
-        const { ws: w, '*': path } = input.params;
+        const { ws: workspaceId, '*': path } = input.params;
         const b = input.body;
-        const result = await vault.write(trx, actor, w, path, {
+        const result = await vault.write(trx, actor, workspaceId, path, {
           type: b.type,
           value: b.value as Record<string, unknown>,
           cas: b.cas,
@@ -312,9 +314,9 @@ export function vaultRoutes({ vault, db }: VaultRoutesDeps): RouteDef[] {
         response: { 200: dueOut },
       },
       handler: async ({ input, allowed, event }) => {
-        const { ws: w } = input.params;
-        const all = await vault.due(db, w, input.query.withinDays * 86_400);
-        const secrets = all.filter((s) => allowed('vault.secret.list', secretRef(w, s.path, s.tags)));
+        const { ws: workspaceId } = input.params;
+        const all = await vault.due(db, workspaceId, input.query.withinDays * 86_400);
+        const secrets = all.filter((s) => allowed('vault.secret.list', secretRef(workspaceId, s.path, s.tags)));
         event.details({ due: secrets.length, withinDays: input.query.withinDays });
         return { secrets };
       },

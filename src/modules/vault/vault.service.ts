@@ -82,10 +82,10 @@ export interface DueItem {
 }
 
 /** The sealing context of one version (the barrier's table, column and row id). */
-const sealCtx = (ws: string, path: string, version: number) => ({
+const sealCtx = (workspaceId: string, path: string, version: number) => ({
   table: 'secret_versions',
   column: 'value_sealed',
-  rowId: sealIdOf(ws, path, version),
+  rowId: sealIdOf(workspaceId, path, version),
 });
 
 const notFound = () => new AppError('NOT_FOUND', { detail: 'No such secret in this workspace.' });
@@ -96,19 +96,19 @@ export function createVaultService(deps: VaultDeps) {
   const { db, barrier } = deps;
   const now = deps.now ?? (() => new Date());
 
-  function sealValue(ws: string, path: string, version: number, json: Buffer): Buffer {
+  function sealValue(workspaceId: string, path: string, version: number, json: Buffer): Buffer {
     try {
-      return barrier.seal(json, sealCtx(ws, path, version));
+      return barrier.seal(json, sealCtx(workspaceId, path, version));
     } finally {
       json.fill(0);
     }
   }
 
-  function openValue(ws: string, path: string, version: number, sealed: Buffer): Buffer {
+  function openValue(workspaceId: string, path: string, version: number, sealed: Buffer): Buffer {
     return barrier.open(Buffer.from(sealed), {
       table: 'secret_versions',
       column: 'value_sealed',
-      rowId: sealIdOf(ws, path, version),
+      rowId: sealIdOf(workspaceId, path, version),
     });
   }
 
@@ -116,23 +116,23 @@ export function createVaultService(deps: VaultDeps) {
   async function lockForWrite(
     trx: Transaction<Database>,
     actor: Actor,
-    ws: string,
+    workspaceId: string,
     path: string,
     type: SecretType | undefined,
     cas: number | undefined,
   ) {
     let created = false;
-    let row = await store.lockSecret(trx, ws, path);
+    let row = await store.lockSecret(trx, workspaceId, path);
     if (!row && type) {
       row = await store.insertSecretIfAbsent(trx, {
-        workspace_id: ws,
+        workspace_id: workspaceId,
         path,
         type,
         created_by: actor.id,
         updated_by: actor.id,
       });
       created = row !== undefined;
-      row ??= await store.lockSecret(trx, ws, path);
+      row ??= await store.lockSecret(trx, workspaceId, path);
     }
     if (!row)
       throw cas !== undefined && cas > 0
@@ -159,15 +159,15 @@ export function createVaultService(deps: VaultDeps) {
     cert: { notAfter: Date; subject: string; fingerprint256: string } | undefined,
     patch: MetadataInput | undefined,
   ) {
-    const ws = row.workspace_id;
+    const workspaceId = row.workspace_id;
     const version = row.current_version + 1;
     await trx
       .insertInto('secret_versions')
       .values({
-        workspace_id: ws,
+        workspace_id: workspaceId,
         path: row.path,
         version,
-        value_sealed: sealValue(ws, row.path, version, json),
+        value_sealed: sealValue(workspaceId, row.path, version, json),
         cert_not_after: cert?.notAfter ?? null,
         cert_subject: cert?.subject ?? null,
         cert_fingerprint256: cert?.fingerprint256 ?? null,
@@ -179,10 +179,16 @@ export function createVaultService(deps: VaultDeps) {
     await trx
       .updateTable('secrets')
       .set({ ...cols, current_version: version, updated_by: actor.id, updated_at: now() })
-      .where('workspace_id', '=', ws)
+      .where('workspace_id', '=', workspaceId)
       .where('path', '=', row.path)
       .execute();
-    const pruned = await store.pruneVersions(trx, ws, row.path, version, cols.max_versions ?? row.max_versions);
+    const pruned = await store.pruneVersions(
+      trx,
+      workspaceId,
+      row.path,
+      version,
+      cols.max_versions ?? row.max_versions,
+    );
     return { version, pruned };
   }
 
@@ -191,13 +197,13 @@ export function createVaultService(deps: VaultDeps) {
     async write(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       path: string,
       input: WriteInput,
     ): Promise<WriteResult> {
       const prepared = prepareValue(input.type, input.value);
       try {
-        const { row, created } = await lockForWrite(trx, actor, ws, path, input.type, input.cas);
+        const { row, created } = await lockForWrite(trx, actor, workspaceId, path, input.type, input.cas);
         if (row.type !== input.type)
           throw conflict(`This secret is of type ${row.type}; write a ${row.type} value or use another path.`);
         const r = await appendVersion(trx, actor, row, prepared.json, prepared.certificate, input.metadata);
@@ -211,18 +217,18 @@ export function createVaultService(deps: VaultDeps) {
     async rollback(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       path: string,
       from: number,
       cas?: number,
     ): Promise<WriteResult> {
-      const { row } = await lockForWrite(trx, actor, ws, path, undefined, cas);
-      const source = await store.findVersion(trx, ws, path, from);
+      const { row } = await lockForWrite(trx, actor, workspaceId, path, undefined, cas);
+      const source = await store.findVersion(trx, workspaceId, path, from);
       if (!source)
         throw new AppError('NOT_FOUND', { detail: `Version ${from} does not exist (or was removed by max_versions).` });
       if (stateOf(source) !== 'live')
         throw conflict(`Version ${from} is ${stateOf(source)}; only a live version can be rolled back to.`);
-      const json = openValue(ws, path, from, source.value_sealed!);
+      const json = openValue(workspaceId, path, from, source.value_sealed!);
       const cert = source.cert_not_after
         ? {
             notAfter: source.cert_not_after,
@@ -237,22 +243,22 @@ export function createVaultService(deps: VaultDeps) {
     async updateMetadata(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       path: string,
       patch: MetadataInput,
     ): Promise<{ pruned: number[] }> {
-      const row = await store.lockSecret(trx, ws, path);
+      const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
       const cols = metadataColumns(patch);
       await trx
         .updateTable('secrets')
         .set({ ...cols, updated_by: actor.id, updated_at: now() })
-        .where('workspace_id', '=', ws)
+        .where('workspace_id', '=', workspaceId)
         .where('path', '=', path)
         .execute();
       const pruned =
         cols.max_versions !== undefined
-          ? await store.pruneVersions(trx, ws, path, row.current_version, cols.max_versions)
+          ? await store.pruneVersions(trx, workspaceId, path, row.current_version, cols.max_versions)
           : [];
       return { pruned };
     },
@@ -261,18 +267,18 @@ export function createVaultService(deps: VaultDeps) {
     async deleteVersions(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       path: string,
       versions?: number[],
     ): Promise<number[]> {
-      const row = await store.lockSecret(trx, ws, path);
+      const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
       const which = versions ?? [row.current_version];
       if (which.length === 0) return [];
       const r = await trx
         .updateTable('secret_versions')
         .set({ deleted_at: now(), deleted_by: actor.id })
-        .where('workspace_id', '=', ws)
+        .where('workspace_id', '=', workspaceId)
         .where('path', '=', path)
         .where('version', 'in', which)
         .where('deleted_at', 'is', null)
@@ -285,16 +291,16 @@ export function createVaultService(deps: VaultDeps) {
     async undeleteVersions(
       trx: Transaction<Database>,
       _actor: Actor,
-      ws: string,
+      workspaceId: string,
       path: string,
       versions: number[],
     ): Promise<number[]> {
-      const row = await store.lockSecret(trx, ws, path);
+      const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
       const r = await trx
         .updateTable('secret_versions')
         .set({ deleted_at: null, deleted_by: null })
-        .where('workspace_id', '=', ws)
+        .where('workspace_id', '=', workspaceId)
         .where('path', '=', path)
         .where('version', 'in', versions)
         .where('deleted_at', 'is not', null)
@@ -308,16 +314,16 @@ export function createVaultService(deps: VaultDeps) {
     async destroyVersions(
       trx: Transaction<Database>,
       actor: Actor,
-      ws: string,
+      workspaceId: string,
       path: string,
       versions: number[],
     ): Promise<number[]> {
-      const row = await store.lockSecret(trx, ws, path);
+      const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
       const r = await trx
         .updateTable('secret_versions')
         .set({ value_sealed: null, destroyed_at: now(), destroyed_by: actor.id })
-        .where('workspace_id', '=', ws)
+        .where('workspace_id', '=', workspaceId)
         .where('path', '=', path)
         .where('version', 'in', versions)
         .where('destroyed_at', 'is', null)
@@ -327,41 +333,41 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     /** Irreversible: the secret, its metadata and every version are removed. */
-    async destroySecret(trx: Transaction<Database>, ws: string, path: string): Promise<number> {
-      const row = await store.lockSecret(trx, ws, path);
+    async destroySecret(trx: Transaction<Database>, workspaceId: string, path: string): Promise<number> {
+      const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
-      await trx.deleteFrom('secrets').where('workspace_id', '=', ws).where('path', '=', path).execute();
+      await trx.deleteFrom('secrets').where('workspace_id', '=', workspaceId).where('path', '=', path).execute();
       return row.current_version;
     },
 
-    async metadata(exec: store.Db, ws: string, path: string): Promise<SecretMetadata> {
-      const row = await store.findSecret(exec, ws, path);
+    async metadata(exec: store.Db, workspaceId: string, path: string): Promise<SecretMetadata> {
+      const row = await store.findSecret(exec, workspaceId, path);
       if (!row) throw notFound();
-      return metadataOf(row, await store.versionInfos(exec, ws, path));
+      return metadataOf(row, await store.versionInfos(exec, workspaceId, path));
     },
 
     /** One version's facts (never its value); default the current version. */
     async versionMetadata(
       exec: store.Db,
-      ws: string,
+      workspaceId: string,
       path: string,
       version?: number,
     ): Promise<{ path: string; type: SecretType; currentVersion: number } & VersionInfo> {
-      const row = await store.findSecret(exec, ws, path);
+      const row = await store.findSecret(exec, workspaceId, path);
       if (!row) throw notFound();
-      const v = await store.findVersion(exec, ws, path, version ?? row.current_version);
+      const v = await store.findVersion(exec, workspaceId, path, version ?? row.current_version);
       if (!v) throw new AppError('NOT_FOUND', { detail: `Version ${version ?? row.current_version} does not exist.` });
       return { path, type: row.type, currentVersion: row.current_version, ...versionInfo(v) };
     },
 
     async list(
       exec: store.Db,
-      ws: string,
+      workspaceId: string,
       prefix: string,
       after: string | undefined,
       limit: number,
     ): Promise<{ secrets: SecretSummary[]; next: string | null }> {
-      const rows = await store.listSecrets(exec, ws, prefix, after, limit + 1);
+      const rows = await store.listSecrets(exec, workspaceId, prefix, after, limit + 1);
       const page = rows.slice(0, limit).map(summaryOf);
       return { secrets: page, next: rows.length > limit ? page[page.length - 1]!.path : null };
     },
@@ -369,16 +375,16 @@ export function createVaultService(deps: VaultDeps) {
     /** The Cedar resource of a secret (its tags drive per-tag rules), or undefined if absent. */
     async resourceOf(
       exec: store.Db,
-      ws: string,
+      workspaceId: string,
       path: string,
     ): Promise<{ type: 'secret'; id: string; workspace: string; tags: string[] } | undefined> {
       const row = await exec
         .selectFrom('secrets')
         .select('tags')
-        .where('workspace_id', '=', ws)
+        .where('workspace_id', '=', workspaceId)
         .where('path', '=', path)
         .executeTakeFirst();
-      return row ? { type: 'secret', id: path, workspace: ws, tags: row.tags } : undefined;
+      return row ? { type: 'secret', id: path, workspace: workspaceId, tags: row.tags } : undefined;
     },
 
     /**
@@ -386,11 +392,11 @@ export function createVaultService(deps: VaultDeps) {
      * it: the caller decides with `resource` (its tags) first, then calls `open`. Throws NOT_FOUND
      * for a missing secret or version, or one that is deleted or destroyed.
      */
-    async findForReveal(exec: store.Db, ws: string, path: string, version?: number): Promise<SealedVersion> {
-      const r = await store.secretWithVersion(exec, ws, path, version);
+    async findForReveal(exec: store.Db, workspaceId: string, path: string, version?: number): Promise<SealedVersion> {
+      const r = await store.secretWithVersion(exec, workspaceId, path, version);
       if (!r) throw notFound();
       const n = version ?? r.current_version;
-      const resource = { type: 'secret' as const, id: path, workspace: ws, tags: r.tags };
+      const resource = { type: 'secret' as const, id: path, workspace: workspaceId, tags: r.tags };
       if (r.version === null)
         return {
           resource,
@@ -417,9 +423,9 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     /** Open what `findForReveal` found. The value goes only where the caller sends it. */
-    open(ws: string, path: string, found: SealedVersion): RevealedValue {
+    open(workspaceId: string, path: string, found: SealedVersion): RevealedValue {
       if (found.problem) throw found.problem;
-      const plain = openValue(ws, path, found.version, found.sealed!);
+      const plain = openValue(workspaceId, path, found.version, found.sealed!);
       try {
         return {
           path,
@@ -434,16 +440,16 @@ export function createVaultService(deps: VaultDeps) {
     },
 
     /** Find and open in one call (no authorization: for callers that already decided). */
-    async reveal(exec: store.Db, ws: string, path: string, version?: number): Promise<RevealedValue> {
-      return service.open(ws, path, await service.findForReveal(exec, ws, path, version));
+    async reveal(exec: store.Db, workspaceId: string, path: string, version?: number): Promise<RevealedValue> {
+      return service.open(workspaceId, path, await service.findForReveal(exec, workspaceId, path, version));
     },
 
     /** Expired or overdue secrets (and those due within `withinSeconds`). */
-    async due(exec: store.Db, ws: string, withinSeconds: number): Promise<DueItem[]> {
+    async due(exec: store.Db, workspaceId: string, withinSeconds: number): Promise<DueItem[]> {
       const t = now().getTime();
       const horizon = t + withinSeconds * 1000;
       const out: DueItem[] = [];
-      for (const r of await store.dueCandidates(exec, ws)) {
+      for (const r of await store.dueCandidates(exec, workspaceId)) {
         const reasons: DueItem['reasons'] = [];
         const exp = r.expires_at ? new Date(r.expires_at).getTime() : undefined;
         if (exp !== undefined) {
@@ -483,8 +489,8 @@ export function createVaultService(deps: VaultDeps) {
      * Internal API for other modules (drives, connectors): the value of a secret, for use inside
      * this process only. Never send it to a client. The caller records its own audit event.
      */
-    readSecretValue(workspace: string, path: string, version?: number): Promise<RevealedValue> {
-      return service.reveal(db, workspace, path, version);
+    readSecretValue(workspaceId: string, path: string, version?: number): Promise<RevealedValue> {
+      return service.reveal(db, workspaceId, path, version);
     },
   };
   return service;

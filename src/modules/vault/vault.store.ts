@@ -24,21 +24,25 @@ const VERSION_INFO = [
   'destroyed_by',
 ] as const;
 
-export function findSecret(db: Db, ws: string, path: string): Promise<SecretRow | undefined> {
+export function findSecret(db: Db, workspaceId: string, path: string): Promise<SecretRow | undefined> {
   return db
     .selectFrom('secrets')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('path', '=', path)
     .executeTakeFirst();
 }
 
 /** The secret row locked for this transaction (writers of one secret queue here). */
-export function lockSecret(trx: Transaction<Database>, ws: string, path: string): Promise<SecretRow | undefined> {
+export function lockSecret(
+  trx: Transaction<Database>,
+  workspaceId: string,
+  path: string,
+): Promise<SecretRow | undefined> {
   return trx
     .selectFrom('secrets')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('path', '=', path)
     .forUpdate()
     .executeTakeFirst();
@@ -54,21 +58,26 @@ export function insertSecretIfAbsent(trx: Transaction<Database>, row: Insertable
     .executeTakeFirst();
 }
 
-export function versionInfos(db: Db, ws: string, path: string): Promise<VersionInfoRow[]> {
+export function versionInfos(db: Db, workspaceId: string, path: string): Promise<VersionInfoRow[]> {
   return db
     .selectFrom('secret_versions')
     .select(VERSION_INFO)
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('path', '=', path)
     .orderBy('version', 'asc')
     .execute();
 }
 
-export function findVersion(db: Db, ws: string, path: string, version: number): Promise<VersionRow | undefined> {
+export function findVersion(
+  db: Db,
+  workspaceId: string,
+  path: string,
+  version: number,
+): Promise<VersionRow | undefined> {
   return db
     .selectFrom('secret_versions')
     .selectAll()
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('path', '=', path)
     .where('version', '=', version)
     .executeTakeFirst();
@@ -77,14 +86,14 @@ export function findVersion(db: Db, ws: string, path: string, version: number): 
 /** Drop versions older than the newest `maxVersions` (rows and ciphertexts removed). */
 export async function pruneVersions(
   trx: Transaction<Database>,
-  ws: string,
+  workspaceId: string,
   path: string,
   current: number,
   maxVersions: number,
 ): Promise<number[]> {
   const rows = await trx
     .deleteFrom('secret_versions')
-    .where('workspace_id', '=', ws)
+    .where('workspace_id', '=', workspaceId)
     .where('path', '=', path)
     .where('version', '<=', current - maxVersions)
     .returning('version')
@@ -96,19 +105,19 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function listSecrets(
   db: Db,
-  ws: string,
+  workspaceId: string,
   prefix: string,
   after: string | undefined,
   limit: number,
 ): Promise<SecretRow[]> {
-  let q = db.selectFrom('secrets').selectAll().where('workspace_id', '=', ws);
+  let q = db.selectFrom('secrets').selectAll().where('workspace_id', '=', workspaceId);
   if (prefix) q = q.where(sql<boolean>`path like ${`${escapeLike(prefix)}%`}`);
   if (after !== undefined) q = q.where('path', '>', after);
   return q.orderBy('path', 'asc').limit(limit).execute();
 }
 
 /** Secrets with an expiry, a rotation period or a certificate, with their current version's facts. */
-export function dueCandidates(db: Db, ws: string) {
+export function dueCandidates(db: Db, workspaceId: string) {
   return db
     .selectFrom('secrets as s')
     .leftJoin('secret_versions as v', (j) =>
@@ -128,7 +137,7 @@ export function dueCandidates(db: Db, ws: string) {
       'v.created_at as version_created_at',
       'v.cert_not_after',
     ])
-    .where('s.workspace_id', '=', ws)
+    .where('s.workspace_id', '=', workspaceId)
     .where((eb) =>
       eb.or([
         eb('s.expires_at', 'is not', null),
@@ -146,13 +155,13 @@ export type RevealRow = Pick<SecretRow, 'type' | 'tags' | 'current_version'> & {
 };
 
 /** One statement for a reveal: the secret's type and tags with one version (default: current). */
-export async function secretWithVersion(db: Db, ws: string, path: string, version: number | undefined) {
+export async function secretWithVersion(db: Db, workspaceId: string, path: string, version: number | undefined) {
   // A `sql` template (bound parameters only) rather than the builder: this runs on every reveal,
   // and building the query cost more CPU than running it.
   const which = version === undefined ? sql<number>`s.current_version` : sql<number>`${version}`;
   const { rows } = await sql<RevealRow>`
     select s.type, s.tags, s.current_version, v.version, v.value_sealed, v.created_at, v.deleted_at, v.destroyed_at
     from secrets s left join secret_versions v on v.workspace_id = s.workspace_id and v.path = s.path and v.version = ${which}
-    where s.workspace_id = ${ws} and s.path = ${path}`.execute(db);
+    where s.workspace_id = ${workspaceId} and s.path = ${path}`.execute(db);
   return rows[0];
 }

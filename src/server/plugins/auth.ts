@@ -129,15 +129,15 @@ async function actorFor(p: Principal, request: FastifyRequest, deps: AuthDeps): 
   if (p.token && routeWs !== undefined && routeWs !== p.token.workspace) return undefined;
   // Workspace roles apply only on a route that names that workspace. A route without `:ws` is the
   // caller's own account or the operator's: a token bound to a workspace brings no roles there.
-  const workspace = routeWs;
-  const roles = workspace === undefined ? [] : await deps.identity.rolesFor(p, workspace);
+  const workspaceId = routeWs;
+  const roles = workspaceId === undefined ? [] : await deps.identity.rolesFor(p, workspaceId);
   if (routeWs !== undefined && roles.length === 0) return undefined;
   const strength = p.session?.strength;
   return {
     id: p.id,
     kind: p.kind,
     authMethod: p.token ? 'api-token' : strength,
-    ...(workspace !== undefined ? { workspace } : {}),
+    ...(workspaceId !== undefined ? { workspace: workspaceId } : {}),
     roles,
     attributes: { ...p.attributes, mfa: strength !== undefined && MFA_STRENGTHS.has(strength) },
     credentialId: p.token ? p.token.id : p.session?.idHash,
@@ -171,8 +171,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (!access) return; // unmatched routes answer 404 from the not-found handler
     // The path's workspace is used (session roles, the denial's audit event) before the route's
     // schema runs: a value that cannot be a workspace id is refused as the schema would refuse it.
-    const ws = routeWorkspace(request);
-    if (ws !== undefined && !WORKSPACE_ID.test(ws)) {
+    const workspaceId = routeWorkspace(request);
+    if (workspaceId !== undefined && !WORKSPACE_ID.test(workspaceId)) {
       throw new AppError('VALIDATION_FAILED', {
         detail: 'One or more fields are invalid.',
         meta: { issues: [{ location: 'params', path: '/ws', message: 'not a workspace id' }] },

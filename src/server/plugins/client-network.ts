@@ -37,8 +37,8 @@ export function registerClientNetwork(
   app.addHook('onRequest', async (request) => {
     if (PROBES.has(request.routeOptions.url ?? '')) return;
     const address = plainClientAddress(request.ip);
-    const workspace = workspaceOf(request);
-    const scope = await deps.lists.refusal(address, workspace);
+    const workspaceId = workspaceOf(request);
+    const scope = await deps.lists.refusal(address, workspaceId);
     if (!scope) return;
     const access = request.routeOptions.config.access;
     const action = access && !('public' in access) ? access.audit : undefined;
@@ -48,7 +48,9 @@ export function registerClientNetwork(
         action: 'network.client.refused',
         outcome: 'denied',
         resource:
-          scope === 'workspace' && workspace ? { type: 'workspace', id: workspace, workspace } : { type: 'system' },
+          scope === 'workspace' && workspaceId
+            ? { type: 'workspace', id: workspaceId, workspace: workspaceId }
+            : { type: 'system' },
         details: {
           scope,
           route: `${request.method} ${request.routeOptions.url ?? '(no route)'}`,

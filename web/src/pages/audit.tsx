@@ -42,8 +42,12 @@ function personId(text: string, users: WorkspaceUser[] | undefined): { id?: stri
 }
 const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
-function Integrity({ ws }: { ws: string }) {
-  const verify = useQuery({ queryKey: ['audit-verify', ws], queryFn: () => api.audit.verify(ws), staleTime: Infinity });
+function Integrity({ ws: workspaceId }: { ws: string }) {
+  const verify = useQuery({
+    queryKey: ['audit-verify', workspaceId],
+    queryFn: () => api.audit.verify(workspaceId),
+    staleTime: Infinity,
+  });
   const r = verify.data;
   return (
     <section className={ui.panel} aria-label="Integrity" data-testid="integrity">

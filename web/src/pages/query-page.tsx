@@ -23,8 +23,8 @@ const LIMITS = [100, 1000, 10_000];
 const EXT: Record<ResultFileFormat, string> = { csv: 'csv', parquet: 'parquet', jsonl: 'jsonl' };
 
 /** POSTs the statement; the answer, or the problem as an ApiError. */
-async function post(ws: string, body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
-  const url = paths.query(ws);
+async function post(workspaceId: string, body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
+  const url = paths.query(workspaceId);
   let res: Response;
   try {
     res = await fetch(url, {

@@ -11,8 +11,16 @@ import css from './query.module.css';
 
 const ident = (name: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`);
 
-function Columns({ workspace, name, onInsert }: { workspace: string; name: string; onInsert: (t: string) => void }) {
-  const d = useQuery({ queryKey: ['dataset', workspace, name], queryFn: () => api.datasets.get(workspace, name) });
+function Columns({
+  workspace: workspaceId,
+  name,
+  onInsert,
+}: {
+  workspace: string;
+  name: string;
+  onInsert: (t: string) => void;
+}) {
+  const d = useQuery({ queryKey: ['dataset', workspaceId, name], queryFn: () => api.datasets.get(workspaceId, name) });
   const latest = d.data?.versions.at(-1);
   const cols = (latest?.schema as { columns?: { name: string; type: string }[] } | null)?.columns;
   if (d.isPending) return <p className={css.summary}>Loading…</p>;
@@ -35,7 +43,7 @@ function Columns({ workspace, name, onInsert }: { workspace: string; name: strin
 }
 
 export function DatasetSidebar({
-  workspace,
+  workspace: workspaceId,
   list,
   error,
   onInsert,
@@ -65,7 +73,7 @@ export function DatasetSidebar({
                   insert
                 </button>
               </summary>
-              <Columns workspace={workspace} name={d.name} onInsert={onInsert} />
+              <Columns workspace={workspaceId} name={d.name} onInsert={onInsert} />
             </details>
           </li>
         ))}

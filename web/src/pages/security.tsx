@@ -20,10 +20,10 @@ function show(v: unknown): string {
   return Array.isArray(v) ? v.join(', ') || '—' : v === null ? '—' : String(v);
 }
 
-function History({ ws, control }: { ws: string; control: string }) {
+function History({ ws: workspaceId, control }: { ws: string; control: string }) {
   const h = useQuery({
-    queryKey: ['posture-history', ws, control],
-    queryFn: () => api.posture.history(ws, control, 20),
+    queryKey: ['posture-history', workspaceId, control],
+    queryFn: () => api.posture.history(workspaceId, control, 20),
   });
   if (h.isLoading) return <Loading what="history" />;
   return (
@@ -53,7 +53,7 @@ function History({ ws, control }: { ws: string; control: string }) {
   );
 }
 
-function ControlDetail({ ws, c, onClose }: { ws: string; c: PostureControl; onClose: () => void }) {
+function ControlDetail({ ws: workspaceId, c, onClose }: { ws: string; c: PostureControl; onClose: () => void }) {
   return (
     <Dialog open title={c.title} onClose={onClose}>
       <p>
@@ -87,14 +87,17 @@ function ControlDetail({ ws, c, onClose }: { ws: string; c: PostureControl; onCl
         (a mapping to what the control gives evidence for, not a certification)
       </p>
       <h3>History</h3>
-      <History ws={ws} control={c.id} />
+      <History ws={workspaceId} control={c.id} />
     </Dialog>
   );
 }
 
 /** The client network allowlists in force for this workspace (read-only; set over the API / settings). */
-function NetworkAllowlist({ ws }: { ws: string }) {
-  const q = useQuery({ queryKey: ['network-allowlist', ws], queryFn: () => api.network.allowlist(ws) });
+function NetworkAllowlist({ ws: workspaceId }: { ws: string }) {
+  const q = useQuery({
+    queryKey: ['network-allowlist', workspaceId],
+    queryFn: () => api.network.allowlist(workspaceId),
+  });
   const n = q.data;
   const blocks = (xs: string[] | null, none: string) => (xs && xs.length > 0 ? xs.join(', ') : none);
   return (

@@ -181,12 +181,22 @@ function AddProvider({ onDone }: { onDone: () => void }) {
 
 type Row = { group: string; role: string };
 
-function Mappings({ ws, provider, rows, onDone }: { ws: string; provider: string; rows: Row[]; onDone: () => void }) {
+function Mappings({
+  ws: workspaceId,
+  provider,
+  rows,
+  onDone,
+}: {
+  ws: string;
+  provider: string;
+  rows: Row[];
+  onDone: () => void;
+}) {
   const [edit, setEdit] = useState<Row[]>(rows);
   const save = useMutation({
     mutationFn: () =>
       api.sso.setMappings(
-        ws,
+        workspaceId,
         provider,
         edit.filter((r) => r.group.trim() !== '').map((r) => ({ group: r.group.trim(), role: r.role })),
       ),
@@ -259,19 +269,27 @@ function Mappings({ ws, provider, rows, onDone }: { ws: string; provider: string
   );
 }
 
-function Scim({ ws, settings, onDone }: { ws: string; settings: SsoWorkspaceSettings; onDone: () => void }) {
+function Scim({
+  ws: workspaceId,
+  settings,
+  onDone,
+}: {
+  ws: string;
+  settings: SsoWorkspaceSettings;
+  onDone: () => void;
+}) {
   const { withReauth, dialog } = useReauth();
   const [provider, setProvider] = useState(settings.scim?.provider ?? settings.providers[0]?.id ?? '');
   const [shown, setShown] = useState<{ token: string; baseUrl: string } | null>(null);
   const rotate = useMutation({
-    mutationFn: () => withReauth(() => api.sso.rotateScimToken(ws, provider)),
+    mutationFn: () => withReauth(() => api.sso.rotateScimToken(workspaceId, provider)),
     onSuccess: (r) => {
       setShown(r);
       onDone();
     },
   });
   const revoke = useMutation({
-    mutationFn: () => api.sso.revokeScimToken(ws),
+    mutationFn: () => api.sso.revokeScimToken(workspaceId),
     onSuccess: () => {
       setShown(null);
       onDone();

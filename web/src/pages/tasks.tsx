@@ -38,10 +38,10 @@ function LogLine({ entry }: { entry: Record<string, unknown> }) {
   );
 }
 
-function TaskLog({ ws, task, onClose }: { ws: string; task: TaskRunInfo; onClose: () => void }) {
+function TaskLog({ ws: workspaceId, task, onClose }: { ws: string; task: TaskRunInfo; onClose: () => void }) {
   const log = useQuery({
-    queryKey: ['task-log', ws, task.id],
-    queryFn: () => api.tasks.log(task.id, ws),
+    queryKey: ['task-log', workspaceId, task.id],
+    queryFn: () => api.tasks.log(task.id, workspaceId),
     refetchInterval: task.status === 'running' ? 3000 : false,
   });
   return (

@@ -14,14 +14,22 @@ import { useReauth } from '../ui/reauth.tsx';
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
-export function AttributesDialog({ ws, user, onDone }: { ws: string; user: WorkspaceUser | null; onDone: () => void }) {
+export function AttributesDialog({
+  ws: workspaceId,
+  user,
+  onDone,
+}: {
+  ws: string;
+  user: WorkspaceUser | null;
+  onDone: () => void;
+}) {
   const a = user?.attributes ?? {};
   const [department, setDepartment] = useState(str(a.department));
   const [region, setRegion] = useState(str(a.region));
   const [clearance, setClearance] = useState(typeof a.clearance === 'number' ? String(a.clearance) : str(a.clearance));
   const save = useMutation({
     mutationFn: () =>
-      api.users.setAttributes(ws, user!.id, {
+      api.users.setAttributes(workspaceId, user!.id, {
         department: department.trim(),
         region: region.trim(),
         ...(clearance !== '' ? { clearance: Number(clearance) } : {}),
@@ -97,12 +105,12 @@ export function AttributesDialog({ ws, user, onDone }: { ws: string; user: Works
 }
 
 /** Re-enable and MFA-reset, each confirmed first; returns the buttons for a row and the dialogs. */
-export function useMemberActions(ws: string, myId: string | undefined, refresh: () => unknown) {
+export function useMemberActions(workspaceId: string, myId: string | undefined, refresh: () => unknown) {
   const { withReauth, dialog } = useReauth();
   const [resetting, setResetting] = useState<WorkspaceUser | null>(null);
-  const enable = useMutation({ mutationFn: (id: string) => api.users.enable(ws, id), onSettled: refresh });
+  const enable = useMutation({ mutationFn: (id: string) => api.users.enable(workspaceId, id), onSettled: refresh });
   const reset = useMutation({
-    mutationFn: (id: string) => withReauth(() => api.users.resetMfa(ws, id)),
+    mutationFn: (id: string) => withReauth(() => api.users.resetMfa(workspaceId, id)),
     onSuccess: () => setResetting(null),
     onSettled: refresh,
   });

@@ -30,13 +30,13 @@ const ROLE_HELP: Record<string, string> = {
   auditor: 'reads the audit trail',
 };
 
-function CreateUser({ ws, onDone }: { ws: string; onDone: () => void }) {
+function CreateUser({ ws: workspaceId, onDone }: { ws: string; onDone: () => void }) {
   const [email, setEmail] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState('engineer');
   const create = useMutation({
-    mutationFn: () => api.users.create(ws, { email, displayName, password, role }),
+    mutationFn: () => api.users.create(workspaceId, { email, displayName, password, role }),
     onSuccess: onDone,
   });
   const submit = (e: FormEvent) => {
