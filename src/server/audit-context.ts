@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../core/actor.ts';
-import type { AuditEventDraft } from '../core/audit/event.ts';
+import type { AuditEventDraft, AuditEventInput } from '../core/audit/event.ts';
 import { AppError, isAppError } from '../core/errors.ts';
 import type { Database } from '../db/schema.ts';
 
@@ -17,12 +17,12 @@ export interface AuditRecorder {
   recordCommitted(draft: AuditEventDraft): Promise<void>;
 }
 
-export interface EventSpec {
-  action: string;
-  outcome?: AuditEventDraft['outcome'];
-  resource?: AuditEventDraft['resource'];
-  details?: AuditEventDraft['details'];
-}
+/**
+ * The part of an `AuditEventInput` a request's code names: what happened, to what, how it went.
+ * The request supplies the rest (actor, time, request id, address).
+ */
+export type EventSpec = Pick<AuditEventInput, 'action'> &
+  Partial<Pick<AuditEventInput, 'outcome' | 'resource' | 'details'>>;
 
 export interface AuditContext {
   draft(request: FastifyRequest, spec: EventSpec, actor?: Actor): AuditEventDraft;
