@@ -76,6 +76,9 @@ type Col = {
   top?: { value: string; count: number }[];
   findings: { tag: string; nameHint: boolean }[];
   suppressed?: string;
+  masked?: boolean;
+  distinct?: number;
+  length?: { min: number; max: number; mean: number };
 };
 type Profile = { rowCount: number; valuesShown: boolean; columns: Col[]; quality: { duplicateRows: number } };
 
@@ -208,9 +211,12 @@ describe('profiles that never leak a value', () => {
       p.columns.map((c) => c.name),
       ['id', 'code'],
     );
+    // Profiled as this reader sees it: one value, '[redacted]' (10 characters); a string never has a min or max.
     const code = p.columns.find((c) => c.name === 'code')!;
-    assert.equal(code.min, '[redacted]');
-    assert.equal(code.max, '[redacted]');
+    assert.equal(code.masked, true);
+    assert.equal(code.min, undefined);
+    assert.equal(code.distinct, 1);
+    assert.deepEqual([code.length?.min, code.length?.max], [10, 10]);
   });
 
   test('columns with fewer than k values are suppressed', async () => {

@@ -79,7 +79,13 @@ export function planPgConnection(
  * (client certificate missing, client certificate from a CA the server does not accept, server
  * certificate not from the configured CA). Never includes the connection string.
  */
-export function explainPgConnectError(err: unknown): string | undefined {
+export function explainPgConnectError(err: unknown, depth = 0): string | undefined {
+  // A lost or refused connection reaches callers as a 503 AppError wrapping the driver's error.
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  if (cause !== undefined && depth < 4) {
+    const inner = explainPgConnectError(cause, depth + 1);
+    if (inner) return inner;
+  }
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
