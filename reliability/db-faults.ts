@@ -225,13 +225,7 @@ async function invariants(
   const verify = await inst.req('/api/v1/audit/verify', { as: 'operator' });
   if (verify.status !== 200 || verify.json<{ ok: boolean }>().ok !== true)
     problems.push(`audit verify: ${verify.status} ${verify.body.slice(0, 300)}`);
-  // Events are chained after their transaction commits; after an outage the chainer may lag, and
-  // the search shows chained events. Wait (bounded) for it to catch up before counting.
-  let written = await successfulWrites(inst);
-  for (let i = 0; i < 40 && [...secrets].some(([p]) => (written.get(p) ?? 0) === 0); i++) {
-    await new Promise((res) => setTimeout(res, 500));
-    written = await successfulWrites(inst);
-  }
+  const versions = new Map<string, number>();
   const down = await inst.req(`${W}/secrets/data/dbf/down`);
   if (down.status !== 404) problems.push(`a write answered 503 while the database was down exists (${down.status})`);
   for (const [p, m] of secrets) {
@@ -246,10 +240,19 @@ async function invariants(
     const cur = await inst.req(`${W}/secrets/reveal/${p}`, { method: 'POST' });
     if (cur.status !== 200 || !m.sent.has(cur.json<{ value: { password: string } }>().value.password))
       problems.push(`secret ${p}: current value is not one that was written`);
-    // Fail-closed audit: each version exists only with its successful write event.
-    const writes = written.get(p) ?? 0;
-    if (writes < current) problems.push(`secret ${p}: ${current} versions but ${writes} successful write events`);
+    versions.set(p, current);
   }
+  // Fail-closed audit: each version exists only with its successful write event. Events are
+  // chained after their transaction commits and the search shows chained events; after an outage
+  // the chainer may lag, so wait (bounded, 20 s) until every version's event is there.
+  const short = (w: Map<string, number>) => [...versions].filter(([p, n]) => (w.get(p) ?? 0) < n);
+  let written = await successfulWrites(inst);
+  for (let i = 0; i < 40 && short(written).length > 0; i++) {
+    await new Promise((res) => setTimeout(res, 500));
+    written = await successfulWrites(inst);
+  }
+  for (const [p, current] of short(written))
+    problems.push(`secret ${p}: ${current} versions but ${written.get(p) ?? 0} successful write events`);
   for (const [name, m] of datasets) {
     const ds = await inst.req(`${W}/datasets/${name}`);
     if (ds.status === 404 && m.acked.size === 0) continue;
