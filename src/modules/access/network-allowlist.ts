@@ -18,6 +18,9 @@ import { readNetworkAllowlist, writeNetworkAllowlist, type Db } from './access.s
 
 const CACHE_MS = 5000;
 
+/** Stands for a stored list that cannot be read: in force, and no address is in it. */
+const UNREADABLE: AddressList = { entries: ['(unreadable list)'], has: () => false };
+
 export interface EffectiveAllowlist {
   /** The installation's list; empty = every address. */
   installation: readonly string[];
@@ -39,7 +42,9 @@ export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: C
     if (hit && clock() - hit.at < CACHE_MS) return hit.list;
     const cidrs = await readNetworkAllowlist(deps.db, workspaceId);
     const parsed = cidrs ? parseClientCidrs(cidrs) : undefined;
-    const list = parsed && !Array.isArray(parsed) ? parsed : undefined;
+    // A stored list that no longer parses (saved lists are validated, so only a hand edit or a
+    // parser change) refuses everyone rather than dropping the workspace's narrowing: fail closed.
+    const list = parsed === undefined ? undefined : Array.isArray(parsed) ? UNREADABLE : parsed;
     if (cache.size > 10_000) cache.clear();
     cache.set(workspaceId, { list, at: clock() });
     return list;

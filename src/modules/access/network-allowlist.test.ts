@@ -1,0 +1,35 @@
+/** A stored workspace list that cannot be read refuses everyone on its routes (fail closed). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Kysely } from 'kysely';
+import { parseClientNetwork } from '../../core/net/client-allowlist.ts';
+import type { Database } from '../../db/schema.ts';
+import { createNetworkAllowlists } from './network-allowlist.ts';
+
+/** Just enough of the query builder for `readNetworkAllowlist`: one row with the given cidrs. */
+function dbWith(cidrs: unknown): Kysely<Database> {
+  const q = {
+    select: () => q,
+    where: () => q,
+    executeTakeFirst: async () => (cidrs === undefined ? undefined : { cidrs }),
+  };
+  return { selectFrom: () => q } as unknown as Kysely<Database>;
+}
+
+const open = parseClientNetwork('', '');
+
+test('a readable list narrows; no list does not; an unreadable one refuses every address', async () => {
+  const narrowed = createNetworkAllowlists({ db: dbWith(['10.0.0.0/8']), network: open });
+  assert.equal(await narrowed.refusal('10.1.2.3', 'w1'), undefined);
+  assert.equal(await narrowed.refusal('192.0.2.1', 'w1'), 'workspace');
+
+  const none = createNetworkAllowlists({ db: dbWith(undefined), network: open });
+  assert.equal(await none.refusal('192.0.2.1', 'w1'), undefined);
+
+  const broken = createNetworkAllowlists({ db: dbWith(['not a block', '10.0.0.1/8']), network: open });
+  assert.equal(await broken.refusal('10.1.2.3', 'w1'), 'workspace');
+  assert.equal(await broken.refusal('127.0.0.1', 'w1'), 'workspace');
+  assert.equal((await broken.effective('w1', '127.0.0.1')).allowed, false);
+  // Routes outside any workspace are the installation's list's alone.
+  assert.equal(await broken.refusal('127.0.0.1', undefined), undefined);
+});
