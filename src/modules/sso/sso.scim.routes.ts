@@ -60,6 +60,101 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
   }
   const PUBLIC = 'SCIM: the workspace SCIM bearer token is the credential, checked by the handler';
 
+  /** What a SCIM resource kind offers; `replace` (PUT) only where it exists (Users). */
+  interface ScimResource {
+    list(c: ScimCaller, q: Record<string, string | undefined>): Promise<unknown>;
+    get(c: ScimCaller, id: string): Promise<unknown>;
+    create(
+      trx: Trx,
+      c: ScimCaller,
+      body: unknown,
+      record: RecordEvent,
+    ): Promise<{ id: string; meta: { location: string } }>;
+    replace?(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordEvent): Promise<unknown>;
+    patch(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordEvent): Promise<unknown>;
+    remove(trx: Trx, c: ScimCaller, id: string, record: RecordEvent): Promise<void>;
+  }
+
+  /** The routes of one resource kind: list, read, create, [replace], patch, delete — each audited as `scim.<noun>.*`. */
+  function resourceRoutes(path: string, noun: string, type: string, ops: ScimResource): PublicRouteDef[] {
+    const url = `${base}/${path}`;
+    const common = { public: PUBLIC, rateLimit: LIMIT };
+    const withBody = { body: 'scim' as const, bodyLimit: BODY_LIMIT };
+    const audit = (verb: string) => ({ action: `scim.${noun}.${verb}`, resource: { type } });
+    /** A change to one resource: the work and its event in one transaction, answered 200. */
+    const change = (method: 'PUT' | 'PATCH', run: NonNullable<ScimResource['replace']>) =>
+      publicRoute({
+        method,
+        url: `${url}/:id`,
+        ...common,
+        audit: audit('update'),
+        ...withBody,
+        schema: { params: scimIdParams, body: scimBody },
+        handler: async (ctx) => {
+          const { id } = ctx.input.params;
+          const c = await caller(ctx as PublicCtx<Schemas>, { type, id });
+          const out = await commit(ctx as PublicCtx<Schemas>, (trx, record) => run(trx, c, id, ctx.input.body, record));
+          return send(ctx.reply, 200, out);
+        },
+      });
+    return [
+      publicRoute({
+        method: 'GET',
+        url,
+        ...common,
+        audit: audit('list'),
+        schema: { querystring: scimListQuery },
+        handler: async (ctx) => {
+          const c = await caller(ctx as PublicCtx<Schemas>, { type });
+          return send(ctx.reply, 200, await ops.list(c, ctx.input.query));
+        },
+      }),
+      publicRoute({
+        method: 'GET',
+        url: `${url}/:id`,
+        ...common,
+        audit: audit('read'),
+        schema: { params: scimIdParams },
+        handler: async (ctx) => {
+          const c = await caller(ctx as PublicCtx<Schemas>, { type, id: ctx.input.params.id });
+          return send(ctx.reply, 200, await ops.get(c, ctx.input.params.id));
+        },
+      }),
+      publicRoute({
+        method: 'POST',
+        url,
+        ...common,
+        audit: audit('create'),
+        ...withBody,
+        schema: { body: scimBody },
+        handler: async (ctx) => {
+          const c = await caller(ctx as PublicCtx<Schemas>, { type });
+          const out = await commit(ctx as PublicCtx<Schemas>, async (trx, record) => {
+            const created = await ops.create(trx, c, ctx.input.body, record);
+            ctx.event.resource({ type, id: created.id, workspace: c.workspace });
+            return created;
+          });
+          return send(ctx.reply.header('location', out.meta.location), 201, out);
+        },
+      }),
+      ...(ops.replace ? [change('PUT', ops.replace.bind(ops))] : []),
+      change('PATCH', ops.patch.bind(ops)),
+      publicRoute({
+        method: 'DELETE',
+        url: `${url}/:id`,
+        ...common,
+        audit: audit('delete'),
+        schema: { params: scimIdParams },
+        handler: async (ctx) => {
+          const { id } = ctx.input.params;
+          const c = await caller(ctx as PublicCtx<Schemas>, { type, id });
+          await commit(ctx as PublicCtx<Schemas>, (trx, record) => ops.remove(trx, c, id, record));
+          return ctx.reply.code(204).send();
+        },
+      }),
+    ];
+  }
+
   return [
     publicRoute({
       method: 'GET',
@@ -85,182 +180,7 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
         });
       },
     }),
-    publicRoute({
-      method: 'GET',
-      url: `${base}/Users`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.user.list', resource: { type: 'user' } },
-      schema: { querystring: scimListQuery },
-      handler: async (ctx) => {
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user' });
-        return send(ctx.reply, 200, await scim.users.list(c, ctx.input.query));
-      },
-    }),
-    publicRoute({
-      method: 'GET',
-      url: `${base}/Users/:id`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.user.read', resource: { type: 'user' } },
-      schema: { params: scimIdParams },
-      handler: async (ctx) => {
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id: ctx.input.params.id });
-        return send(ctx.reply, 200, await scim.users.get(c, ctx.input.params.id));
-      },
-    }),
-    publicRoute({
-      method: 'POST',
-      url: `${base}/Users`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.user.create', resource: { type: 'user' } },
-      body: 'scim',
-      bodyLimit: BODY_LIMIT,
-      schema: { body: scimBody },
-      handler: async (ctx) => {
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user' });
-        const out = await commit(ctx as PublicCtx<Schemas>, async (trx, record) => {
-          const u = await scim.users.create(trx, c, ctx.input.body, record);
-          ctx.event.resource({ type: 'user', id: u.id, workspace: c.workspace });
-          return u;
-        });
-        return send(ctx.reply.header('location', out.meta.location), 201, out);
-      },
-    }),
-    publicRoute({
-      method: 'PUT',
-      url: `${base}/Users/:id`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.user.update', resource: { type: 'user' } },
-      body: 'scim',
-      bodyLimit: BODY_LIMIT,
-      schema: { params: scimIdParams, body: scimBody },
-      handler: async (ctx) => {
-        const { id } = ctx.input.params;
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
-        return send(
-          ctx.reply,
-          200,
-          await commit(ctx as PublicCtx<Schemas>, (trx, record) =>
-            scim.users.replace(trx, c, id, ctx.input.body, record),
-          ),
-        );
-      },
-    }),
-    publicRoute({
-      method: 'PATCH',
-      url: `${base}/Users/:id`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.user.update', resource: { type: 'user' } },
-      body: 'scim',
-      bodyLimit: BODY_LIMIT,
-      schema: { params: scimIdParams, body: scimBody },
-      handler: async (ctx) => {
-        const { id } = ctx.input.params;
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
-        return send(
-          ctx.reply,
-          200,
-          await commit(ctx as PublicCtx<Schemas>, (trx, record) =>
-            scim.users.patch(trx, c, id, ctx.input.body, record),
-          ),
-        );
-      },
-    }),
-    publicRoute({
-      method: 'DELETE',
-      url: `${base}/Users/:id`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.user.delete', resource: { type: 'user' } },
-      schema: { params: scimIdParams },
-      handler: async (ctx) => {
-        const { id } = ctx.input.params;
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'user', id });
-        await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.users.remove(trx, c, id, record));
-        return ctx.reply.code(204).send();
-      },
-    }),
-    publicRoute({
-      method: 'GET',
-      url: `${base}/Groups`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.group.list', resource: { type: 'scim-group' } },
-      schema: { querystring: scimListQuery },
-      handler: async (ctx) => {
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group' });
-        return send(ctx.reply, 200, await scim.groups.list(c, ctx.input.query));
-      },
-    }),
-    publicRoute({
-      method: 'GET',
-      url: `${base}/Groups/:id`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.group.read', resource: { type: 'scim-group' } },
-      schema: { params: scimIdParams },
-      handler: async (ctx) => {
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id: ctx.input.params.id });
-        return send(ctx.reply, 200, await scim.groups.get(c, ctx.input.params.id));
-      },
-    }),
-    publicRoute({
-      method: 'POST',
-      url: `${base}/Groups`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.group.create', resource: { type: 'scim-group' } },
-      body: 'scim',
-      bodyLimit: BODY_LIMIT,
-      schema: { body: scimBody },
-      handler: async (ctx) => {
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group' });
-        const out = await commit(ctx as PublicCtx<Schemas>, async (trx, record) => {
-          const g = await scim.groups.create(trx, c, ctx.input.body, record);
-          ctx.event.resource({ type: 'scim-group', id: g.id, workspace: c.workspace });
-          return g;
-        });
-        return send(ctx.reply.header('location', out.meta.location), 201, out);
-      },
-    }),
-    publicRoute({
-      method: 'PATCH',
-      url: `${base}/Groups/:id`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.group.update', resource: { type: 'scim-group' } },
-      body: 'scim',
-      bodyLimit: BODY_LIMIT,
-      schema: { params: scimIdParams, body: scimBody },
-      handler: async (ctx) => {
-        const { id } = ctx.input.params;
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id });
-        return send(
-          ctx.reply,
-          200,
-          await commit(ctx as PublicCtx<Schemas>, (trx, record) =>
-            scim.groups.patch(trx, c, id, ctx.input.body, record),
-          ),
-        );
-      },
-    }),
-    publicRoute({
-      method: 'DELETE',
-      url: `${base}/Groups/:id`,
-      public: PUBLIC,
-      rateLimit: LIMIT,
-      audit: { action: 'scim.group.delete', resource: { type: 'scim-group' } },
-      schema: { params: scimIdParams },
-      handler: async (ctx) => {
-        const { id } = ctx.input.params;
-        const c = await caller(ctx as PublicCtx<Schemas>, { type: 'scim-group', id });
-        await commit(ctx as PublicCtx<Schemas>, (trx, record) => scim.groups.remove(trx, c, id, record));
-        return ctx.reply.code(204).send();
-      },
-    }),
+    ...resourceRoutes('Users', 'user', 'user', scim.users),
+    ...resourceRoutes('Groups', 'group', 'scim-group', scim.groups),
   ];
 }
