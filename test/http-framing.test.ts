@@ -22,6 +22,26 @@ function exchange(app: TestApp, raw: string): Promise<string> {
     s.setTimeout(20_000, () => (s.destroy(), reject(new Error(`no close; got: ${got.slice(0, 500)}`))));
   });
 }
+/** `first`, then — once its answer has arrived and the connection is idle — `second`, on one connection. */
+function exchangeTwice(app: TestApp, first: string, second: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: app.server.httpsPort, ca: app.ca, servername: 'localhost' }, () =>
+      s.write(first),
+    );
+    let got = '';
+    let sent = false;
+    s.on('data', (c: Buffer) => {
+      got += c.toString('latin1');
+      if (!sent && /\r\n\r\n/.test(got)) {
+        sent = true;
+        setTimeout(() => s.write(second), 300);
+      }
+    });
+    s.on('close', () => resolve(got));
+    s.on('error', () => undefined);
+    s.setTimeout(20_000, () => (s.destroy(), reject(new Error(`no close; got: ${got.slice(0, 500)}`))));
+  });
+}
 const statusLines = (got: string) => got.match(/^HTTP\/1\.1 \d{3}/gm) ?? [];
 
 describe('HTTP framing with a lying client', () => {
@@ -61,6 +81,17 @@ describe('HTTP framing with a lying client', () => {
     assert.deepEqual(statusLines(got), ['HTTP/1.1 400'], got.slice(0, 800));
     assert.match(got, /content-type: application\/problem\+json/);
     assert.equal(got.slice(got.indexOf('\r\n\r\n') + 4), '');
+  });
+
+  test('a request the parser refuses on an idle kept-alive connection gets its problem after the first answer', async () => {
+    const got = await exchangeTwice(
+      app,
+      'GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n',
+      `GET / HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    // The second status line follows the first answer's body directly (no line break before it).
+    assert.deepEqual(got.match(/HTTP\/1\.1 \d{3}/g), ['HTTP/1.1 200', 'HTTP/1.1 431'], got.slice(0, 800));
+    assert.match(got, /"code":"HEADERS_TOO_LARGE"/);
   });
 
   test('a GET the parser refuses on a fresh connection still gets its problem', async () => {

@@ -76,14 +76,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: A
     .send(toProblem(err, request.id));
 }
 
-/** Connections that carried a request to the router (see `sendClientErrorProblem`). */
-const served = new WeakSet<object>();
-
 export function registerProblemHandler(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => {
-    served.add(request.raw.socket);
-    done();
-  });
   app.setErrorHandler((err, request, reply) => {
     const appErr = toAppError(err);
     if (appErr.status >= 500) {
@@ -120,15 +113,14 @@ export function sendFrameworkErrorProblem(err: FastifyError, request: FastifyReq
  */
 export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  if (served.has(socket)) {
-    // The refused bytes follow a request this connection already carried (a content length
-    // shorter than the body, a body sent with HEAD or GET): that request's answer goes out
-    // first and whole, and is the last — no second answer, the connection closes after it.
-    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (inFlight && !inFlight.writableEnded) {
-      inFlight.shouldKeepAlive = false;
-      inFlight.once('close', () => socket.destroy());
-    } else socket.destroy();
+  // The refused bytes follow a request whose answer is still being made (a content length
+  // shorter than the body, a body sent with HEAD or GET): that answer goes out first and whole,
+  // and is the last — no second answer, the connection closes after it. A malformed request on
+  // an idle kept-alive connection is answered below like any other.
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight && !inFlight.writableEnded) {
+    inFlight.shouldKeepAlive = false;
+    inFlight.once('close', () => socket.destroy());
     return;
   }
   const code: ErrorCode =
