@@ -139,7 +139,13 @@ export function createPoliciesService(deps: PoliciesDeps) {
       if (cache.size > 1000) cache.clear();
       cache.set(workspaceId, e);
     }
-    if (e.key && (!sealed || e.key.sealed !== sealed.toString('hex') || Date.now() - e.key.at > KEY_TTL_MS)) {
+    if (
+      e.key &&
+      (deps.barrier.isSealed ||
+        !sealed ||
+        e.key.sealed !== sealed.toString('hex') ||
+        Date.now() - e.key.at > KEY_TTL_MS)
+    ) {
       delete e.key;
       e.plans.clear(); // plans hold the key's padded forms as parameters
     }
