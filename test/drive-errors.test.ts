@@ -49,3 +49,10 @@ test('a full drive is DRIVE_FULL (507)', () => {
   assert.equal(e.code, 'DRIVE_FULL');
   assert.equal(e.status, 507);
 });
+
+test('a raw ENOSPC that reaches an upload before the driver named it is DRIVE_FULL too (reliability disk-full, seed 23)', () => {
+  const e = driveFailure(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+  assert.equal(e.code, 'DRIVE_FULL');
+  assert.equal(e.status, 507);
+  assert.equal(driveFailure(Object.assign(new Error('EIO'), { code: 'EIO' })).code, 'DRIVE_ERROR');
+});

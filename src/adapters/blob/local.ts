@@ -178,7 +178,9 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
       const target = fileOf(key);
       await requireRoot();
       const staging = path.join(root, STAGING, randomBytes(12).toString('hex'));
-      await mkdir(staging, { recursive: true, mode: 0o700 });
+      await mkdir(staging, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+        throw normalise(err, 'the upload');
+      });
       const partFile = (n: number) => path.join(staging, String(n).padStart(5, '0'));
       const parts = new Set<number>();
       let done = false;
@@ -187,7 +189,10 @@ export function createLocalDriver(opts: LocalDriverOptions): BlobDriver {
           if (done) throw new BlobError('PRECONDITION_FAILED', 'the upload is finished');
           if (!Number.isInteger(n) || n < 1 || n > 10_000)
             throw new BlobError('FAILED', 'part numbers run from 1 to 10000');
-          await writeAtomically(partFile(n), body, false);
+          // A full or failing disk is the drive's answer (FULL → 507), as for a whole-object put.
+          await writeAtomically(partFile(n), body, false).catch((err: unknown) => {
+            throw normalise(err, `part ${n}`);
+          });
           const written = (await stat(partFile(n))).size;
           if (written !== length)
             throw new BlobError('FAILED', `part ${n} has ${written} bytes, ${length} were declared`);

@@ -66,6 +66,7 @@ export interface AuditModule {
   /** `hmac-sha256:<hex>` of `value` under the audit HMAC key: names a value without storing it. */
   hmac(value: string): Promise<string>;
   verify(): Promise<VerifyReport>;
+  /** One page of the trail; without `executor`, every draft committed before the call is chained first. */
   search(query: SearchQuery, executor?: Executor, scope?: SearchScope): Promise<SearchPage>;
   /** The last `n` chained events, ascending. */
   tail(n: number): Promise<AuditEvent[]>;
@@ -179,7 +180,12 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
       return hmacValue((await loadKeys()).hmacKey, value);
     },
     verify: () => verifyAuditTrail(deps.db, deps.logDir),
-    search: (query, executor, scope) => searchEvents(executor ?? deps.db, query, scope),
+    async search(query, executor, scope) {
+      // Read-your-writes: what was recorded before the search began is chained first, so a
+      // search never misses an event its caller just caused (the loop may not have run yet).
+      if (executor === undefined) await chainPending();
+      return searchEvents(executor ?? deps.db, query, scope);
+    },
     tail: (n) => lastEvents(deps.db, Math.max(1, Math.min(n, 10_000))),
     start: () => loop.start(),
     stop: () => loop.stop(),

@@ -33,6 +33,11 @@ export function driveFailure(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isBlobError(err))
     return new AppError(BLOB_ERROR_CODES[err.code], { detail: `The drive failed: ${err.message}.`, cause: err });
+  // A local drive's write stream failing on a full disk can reach the upload's own pipeline
+  // before the driver's put has turned it into FULL: the same answer either way.
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (errno === 'ENOSPC' || errno === 'EDQUOT')
+    return new AppError('DRIVE_FULL', { detail: 'The drive failed: the drive is full.', cause: err });
   return new AppError('DRIVE_ERROR', { detail: 'The drive failed to store the data.', cause: err });
 }
 
