@@ -30,9 +30,14 @@ export function runCli(
     env: { ...inheritedEnv(), ...env },
     encoding: 'utf8',
     input,
-    timeout: 60_000,
+    // A hang guard, not a timing claim: a restore on a loaded 2-core machine took over 60 s.
+    timeout: 240_000,
   });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return {
+    status: r.status ?? -1,
+    stdout: r.stdout,
+    stderr: r.stderr + (r.error ? `\n[runCli] ${r.error.message}` : ''),
+  };
 }
 
 export async function freePort(): Promise<number> {
