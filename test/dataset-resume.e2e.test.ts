@@ -98,7 +98,7 @@ test(
     let stored = 0;
     for (let i = 0; i < 600 && stored < 4; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const names = await readdir(states).catch(() => [] as string[]);
+      const names = (await readdir(states).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
       if (!id && names[0])
         id =
           (JSON.parse(await readFile(path.join(states, names[0]), 'utf8').catch(() => '{}')) as { id?: string }).id ??

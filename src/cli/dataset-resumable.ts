@@ -12,7 +12,7 @@
  * Memory: at most `parallel` parts (8 MiB each by default) are in memory at once.
  */
 import { createHash } from 'node:crypto';
-import { open, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { open, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { paths, type Api } from '../client/api.ts';
@@ -129,11 +129,15 @@ export async function uploadResumable(
       ...(o.tag?.length ? { tags: o.tag } : {}),
     });
     await mkdir(stateDir(), { recursive: true, mode: 0o700 });
+    // Written whole or not at all (temp file, then rename): a kill mid-write must not leave a torn
+    // state that forgets the session, which would then hold the dataset until it expires.
+    const tmp = `${saved}.${process.pid}.tmp`;
     await writeFile(
-      saved,
+      tmp,
       JSON.stringify({ id: session.id, sha256, size: st.size, mtimeMs: st.mtimeMs } satisfies SavedState),
       { mode: 0o600 },
     );
+    await rename(tmp, saved);
   }
   found = undefined;
 
