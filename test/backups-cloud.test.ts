@@ -188,9 +188,9 @@ for (const backend of BACKENDS) {
         assert.equal(data.json<{ code: string }>().code, 'KEY_DESTROYED');
         assert.ok(!data.body.includes(CANARY));
         const secret = await asDoomed('/api/v1/workspaces/doomed/secrets/reveal/db/password', { method: 'POST' });
-        // Vault values are barrier-sealed (not under the workspace key): the restore destroys them.
-        assert.equal(secret.status, 404, secret.body);
-        assert.match(secret.json<{ detail: string }>().detail, /is destroyed/);
+        // Vault values are barrier-sealed (not under the workspace key): destroyed with the key.
+        assert.equal(secret.status, 410, secret.body);
+        assert.equal(secret.json<{ code: string }>().code, 'KEY_DESTROYED');
         assert.ok(!secret.body.includes(CANARY));
       } finally {
         await restored.close();

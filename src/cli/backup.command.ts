@@ -6,8 +6,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createLocalDriver } from '../adapters/blob/local.ts';
-import { LEDGER_FOLDER, restoreInstallation } from '../modules/backups/index.ts';
+import { restoreInstallation } from '../modules/backups/index.ts';
+import { openBackupLocation } from './backup-source.ts';
 import { CliExit, configOrExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
 import { connectToServer, say } from './server-link.ts';
@@ -109,45 +109,63 @@ export function registerBackupCommand(program: Command): void {
   backup
     .command('restore')
     .description('Restore a backup folder into a NEW data directory (or an empty PostgreSQL database)')
-    .requiredOption('--from <dir>', "the backup's folder on a local drive (…/<prefix>/<backup id>)")
+    .requiredOption(
+      '--from <location>',
+      "the backup's folder: a local path (…/<prefix>/<backup id>), or s3://, azure:// or gs://<bucket>/<prefix>/<backup id> (credentials from the environment: docs/security.md §18)",
+    )
     .requiredOption('--home <dir>', 'the new data directory')
+    .option('--endpoint <url>', 'the S3-compatible, Azure blob or GCS API endpoint of a cloud --from')
     .option('--database-url <url>', 'an empty PostgreSQL database instead of PGlite')
     .option('--root-key-file <file>', 'the root key file of the installation that took the backup')
     .option('--recovery-key-file <file>', 'the exported recovery key')
     .option('--recovery-share-file <files...>', 'files of the recovery key shares (at least the threshold)')
+    .option('--installation <id>', "the installation this restore is for (default: the target's owner marker)")
+    .option(
+      '--allow-foreign-installation',
+      'restore a backup that another installation made (recorded in the audit trail)',
+    )
     .action(
       async (o: {
         from: string;
         home: string;
+        endpoint?: string;
         databaseUrl?: string;
         rootKeyFile?: string;
         recoveryKeyFile?: string;
         recoveryShareFile?: string[];
+        installation?: string;
+        allowForeignInstallation?: boolean;
       }) => {
         if ([o.rootKeyFile, o.recoveryKeyFile, o.recoveryShareFile].filter((x) => x !== undefined).length !== 1)
           throw new CliExit(
             EXIT.USAGE,
             'give exactly one of --root-key-file, --recovery-key-file and --recovery-share-file',
           );
-        const from = path.resolve(o.from);
-        const parent = createLocalDriver({ root: path.dirname(from) });
-        say('offline', `restore ${path.basename(from)} into ${o.home}`);
-        const r = await restoreInstallation({
-          source: { driver: parent, folder: path.basename(from) },
-          ledger: { driver: parent, folder: LEDGER_FOLDER },
-          home: path.resolve(o.home),
-          ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
-          key: o.rootKeyFile
-            ? { rootKeyFile: o.rootKeyFile }
-            : o.recoveryShareFile
-              ? {
-                  recoveryShares: await Promise.all(
-                    o.recoveryShareFile.map(async (f) => (await readFile(f, 'utf8')).trim()),
-                  ),
-                }
-              : { recoveryKey: (await readFile(o.recoveryKeyFile!, 'utf8')).trim() },
-        });
-        print(r);
+        const key = o.rootKeyFile
+          ? { rootKeyFile: o.rootKeyFile }
+          : o.recoveryShareFile
+            ? {
+                recoveryShares: await Promise.all(
+                  o.recoveryShareFile.map(async (f) => (await readFile(f, 'utf8')).trim()),
+                ),
+              }
+            : { recoveryKey: (await readFile(o.recoveryKeyFile!, 'utf8')).trim() };
+        const at = await openBackupLocation(o.from, { endpoint: o.endpoint });
+        say('offline', `restore ${path.basename(at.folder)} into ${o.home}`);
+        try {
+          const r = await restoreInstallation({
+            source: { driver: at.driver, folder: at.folder },
+            ledger: { driver: at.driver, folder: at.ledgerFolder },
+            home: path.resolve(o.home),
+            ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+            key,
+            expectInstallationId: o.installation,
+            allowForeignInstallation: o.allowForeignInstallation === true,
+          });
+          print(r);
+        } finally {
+          await at.driver.close();
+        }
       },
     );
 }

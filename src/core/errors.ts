@@ -45,6 +45,7 @@ export const ERROR_TABLE = {
   DRIVE_FULL: { status: 507, title: 'The drive has no space left' },
   AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot record this action' },
   BACKUP_INVALID: { status: 422, title: 'The backup failed its integrity check' },
+  BACKUP_FOREIGN: { status: 409, title: 'The backup was made by another installation' },
   SSO_REFUSED: { status: 401, title: 'Single sign-on did not succeed' },
   SSO_PROVIDER_ERROR: { status: 502, title: 'The identity provider could not be used' },
 } as const satisfies Record<string, { status: number; title: string }>;

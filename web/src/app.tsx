@@ -21,6 +21,8 @@ import { AccountPage } from './pages/account.tsx';
 import { SecurityPage } from './pages/security.tsx';
 import { TasksPage } from './pages/tasks.tsx';
 import { SsoPage } from './pages/sso.tsx';
+import { BackupsPage } from './pages/backups.tsx';
+import { RetentionPage } from './pages/retention.tsx';
 import { QueryPage } from './pages/query-page.tsx';
 import { PoliciesPage } from './pages/policies.tsx';
 import { Empty, Loading, Notice } from './ui/components.tsx';
@@ -49,6 +51,10 @@ function pageFor(segments: string[]) {
       return single ? <UsersPage /> : undefined;
     case 'sso':
       return single ? <SsoPage /> : undefined;
+    case 'backups':
+      return single ? <BackupsPage /> : undefined;
+    case 'retention':
+      return single ? <RetentionPage /> : undefined;
     case 'account':
       return single ? <AccountPage /> : undefined;
     case 'signin':

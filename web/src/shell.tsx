@@ -26,6 +26,9 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: 'users', label: 'Users & roles', show: can.admin },
     { key: 'policies', label: 'Data policies', show: can.readPolicies },
     { key: 'sso', label: 'Single sign-on', show: can.admin },
+    // Installation-wide (operator token); offered to those who administer a workspace.
+    { key: 'backups', label: 'Backups', show: can.admin },
+    { key: 'retention', label: 'Retention', show: can.admin },
     { key: 'rules', label: 'Access rules', show: can.audit },
     { key: 'account', label: 'Your account', show: true },
   ];

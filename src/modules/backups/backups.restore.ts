@@ -35,6 +35,7 @@ import { ledgerMac, macEquals, resealKeyringBlob, unwrapBackupKey } from '../key
 import type { Manifest } from './backups.manifest.ts';
 import { checkManifestMac, loadBackup, readManifest, type BackupSource } from './backups.reader.ts';
 import * as store from './backups.store.ts';
+import { OWNER_MARKER } from './backups.service.ts';
 
 export const RESTORE_MARKER = 'RESTORE-IN-PROGRESS';
 
@@ -47,12 +48,23 @@ export interface RestoreInput {
   databaseUrl?: string | undefined;
   /** The old root key file, the recovery key (`srr_…`) or at least a threshold of its Shamir shares. */
   key: { rootKeyFile: string } | { recoveryKey: string } | { recoveryShares: string[] };
+  /**
+   * The installation this restore is for: a backup whose manifest names another one is refused
+   * (BACKUP_FOREIGN) unless `allowForeignInstallation`. Absent: the installation named by the
+   * target's owner marker (`<prefix>/installation.json`, next to the ledger), when there is one.
+   */
+  expectInstallationId?: string | undefined;
+  /** Restore a backup made by another installation (`--allow-foreign-installation`); audited. */
+  allowForeignInstallation?: boolean | undefined;
   /** Who restores (the audit actor). */
   actor?: string;
 }
 
 export interface RestoreReport {
   backupId: string;
+  installationId: string;
+  /** The backup was made by another installation than the one expected (allowed by the flag). */
+  foreignInstallation: boolean;
   createdAt: string;
   tables: number;
   rows: number;
@@ -97,9 +109,37 @@ async function readTargetLedger(ledger: RestoreInput['ledger']): Promise<LedgerE
   return out;
 }
 
+/** The installation named by the target's owner marker next to the ledger folder, if any. */
+async function targetOwner(ledger: RestoreInput['ledger']): Promise<string | undefined> {
+  if (!ledger) return undefined;
+  const base = ledger.folder.split('/').slice(0, -1).join('/');
+  const key = base ? `${base}/${OWNER_MARKER}` : OWNER_MARKER;
+  if (!(await ledger.driver.head(key))) return undefined;
+  const got = await ledger.driver.get(key);
+  const parts: Buffer[] = [];
+  for await (const c of got.body) parts.push(c as Buffer);
+  try {
+    const id = (JSON.parse(Buffer.concat(parts).toString('utf8')) as { installationId?: unknown }).installationId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    throw invalid(`The target's owner marker ${key} is not valid JSON.`);
+  }
+}
+
 export async function restoreInstallation(input: RestoreInput): Promise<RestoreReport> {
   const { home } = input;
   const manifest = await readManifest(input.source);
+  // Another installation's backup: refused before any key is used, unless explicitly allowed.
+  const owner = await targetOwner(input.ledger);
+  const expected = input.expectInstallationId ?? owner;
+  const foreign = expected !== undefined && expected !== manifest.installationId;
+  if (foreign && !input.allowForeignInstallation)
+    throw new AppError('BACKUP_FOREIGN', {
+      detail: `Backup ${manifest.id} was made by installation ${manifest.installationId}, not ${expected}; restore it only if you mean to, with --allow-foreign-installation.`,
+      meta: { backupInstallation: manifest.installationId, expectedInstallation: expected },
+    });
+  // The target's ledger is its owner's: a foreign backup carries its own ledger (in its rows).
+  const ledger = owner !== undefined && owner !== manifest.installationId ? undefined : input.ledger;
   let dek: Buffer;
   let rootKey: Buffer | undefined;
   let recovery: Buffer | undefined;
@@ -185,7 +225,7 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
       destroyedAt: new Date(e.destroyed_at).toISOString(),
       mac: e.mac,
     }));
-    const entries = [...own, ...(await readTargetLedger(input.ledger))];
+    const entries = [...own, ...(await readTargetLedger(ledger))];
     const shredsApplied: string[] = [];
     if (entries.length > 0) {
       if (!settings.ledger_key_sealed) throw invalid('The backup has no shred-ledger key to check the ledger with.');
@@ -238,6 +278,8 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
           auditHeadSeq: manifest.auditHead?.seq ?? 0,
           shredsApplied: shredsApplied.length,
           keyUsed: rootKey ? 'root' : 'recovery',
+          installationId: manifest.installationId,
+          ...(foreign ? { foreignInstallation: true, expectedInstallation: expected! } : {}),
         },
       }),
     );
@@ -246,6 +288,8 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     await unlink(path.join(home, RESTORE_MARKER));
     return {
       backupId: manifest.id,
+      installationId: manifest.installationId,
+      foreignInstallation: foreign,
       createdAt: manifest.createdAt,
       tables: loaded.tables,
       rows: loaded.rows,

@@ -48,6 +48,8 @@ export interface BackupsDeps {
 }
 
 export const LEDGER_FOLDER = 'shred-ledger';
+/** `<prefix>/installation.json`: which installation a target's backups and ledger belong to. */
+export const OWNER_MARKER = 'installation.json';
 const LEASE_MS = 10 * 60 * 1000;
 const settingsKey = (barrier: Barrier, column: 'recovery_key_sealed' | 'ledger_key_sealed') =>
   bindEncryptor(barrier, { table: 'backup_settings', column });
@@ -339,10 +341,17 @@ export function createBackupsService(deps: BackupsDeps) {
         key.fill(0);
       }
       const entries = await store.ledgerEntries(db);
+      const installationId = await store.installationId(db);
       let written = 0;
       for (const t of await store.listTargets(db)) {
         const driver = await deps.openDrive(t.workspace_id, t.drive);
         try {
+          // The target's owner, written once: a restore from this prefix expects this installation.
+          const marker = `${t.prefix}/${OWNER_MARKER}`;
+          if (!(await driver.head(marker)))
+            await driver.put(marker, Buffer.from(`${JSON.stringify({ installationId })}\n`), {
+              contentType: 'application/json',
+            });
           for (const e of entries) {
             const k = `${t.prefix}/${LEDGER_FOLDER}/${e.workspace_id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
             if (await driver.head(k)) continue;

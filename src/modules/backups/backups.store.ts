@@ -194,6 +194,12 @@ export async function updateSettings(
   await db.updateTable('backup_settings').set(set).where('id', '=', 1).execute();
 }
 
+/** This installation's id (`system_info`), the one its manifests name. */
+export async function installationId(db: Db): Promise<string> {
+  const r = await db.selectFrom('system_info').select('instance_id').executeTakeFirst();
+  return r?.instance_id ?? 'unknown';
+}
+
 export async function ledgerEntries(db: Db) {
   return db.selectFrom('shred_ledger').selectAll().orderBy('destroyed_at').execute();
 }

@@ -219,7 +219,7 @@ export function keysRoutes({
           ...requested,
           confirm: `/api/v1/keys/workspaces/${workspaceId}/destroy/confirm`,
           warning:
-            'Confirming destroys the key: every dataset version of this workspace becomes unreadable on every drive (a copy of the database taken before still holds the key).',
+            'Confirming destroys the key: every dataset version of this workspace becomes unreadable on every drive, and every vault secret of the workspace is destroyed (a copy of the database taken before still holds them).',
         };
       },
     }),
@@ -234,8 +234,9 @@ export function keysRoutes({
       handler: async ({ trx, input, event }) => {
         event.resource(workspaceKey(input.params.ws));
         event.details({ step: 'confirmed' });
-        await workspaceKeys.confirmDestroy(input.params.ws, input.body.token, trx);
-        return { destroyed: true };
+        const { secretsDestroyed } = await workspaceKeys.confirmDestroy(input.params.ws, input.body.token, trx);
+        event.details({ step: 'confirmed', secretsDestroyed });
+        return { destroyed: true, secretsDestroyed };
       },
     }),
 

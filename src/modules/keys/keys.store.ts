@@ -106,13 +106,32 @@ export async function markDestroyRequested(db: Db, workspaceId: string, at: Date
 }
 
 /** Crypto-shredding: the sealed key is gone for good, and every superseded version with it. */
-export async function destroyWorkspaceKey(db: Db, workspaceId: string): Promise<void> {
+export async function destroyWorkspaceKey(db: Db, workspaceId: string): Promise<{ secretsDestroyed: number }> {
   await db
     .updateTable('workspace_keys')
     .set({ sealed: null, destroyed_at: sql<Date>`now()` as never, destroy_token_hash: null })
     .where('workspace_id', '=', workspaceId)
     .execute();
   await db.deleteFrom('workspace_key_versions').where('workspace_id', '=', workspaceId).execute();
+  return { secretsDestroyed: await destroyWorkspaceSecrets(db, workspaceId, 'system:key-destroyed') };
+}
+
+/**
+ * Vault values are barrier-sealed (DESIGN §5.3), not under the workspace key, so clearing the key
+ * alone would leave them readable: every secret version of the workspace loses its value here, in
+ * the destruction's transaction (`destroyed_by` names why). Runs after the key row's update, so a
+ * vault write that waited on that row's lock sees the key destroyed and writes nothing. Also used
+ * by a restore re-applying a shred.
+ */
+export async function destroyWorkspaceSecrets(db: Db, workspaceId: string, by: string, at?: Date): Promise<number> {
+  const r = await db
+    .updateTable('secret_versions')
+    .set({ value_sealed: null, destroyed_at: at ?? (sql<Date>`now()` as never), destroyed_by: by })
+    .where('workspace_id', '=', workspaceId)
+    .where('value_sealed', 'is not', null)
+    .returning('version')
+    .execute();
+  return r.length;
 }
 
 /** The current key row, locked until the end of the transaction (rotation). */

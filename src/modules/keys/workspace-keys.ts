@@ -250,12 +250,16 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
       return { token, expiresAt: new Date(now.getTime() + CONFIRM_WINDOW_MS).toISOString() };
     },
 
-    /** Step two: destroys the key for good. The token must match and be fresh. `trx` as above. */
+    /**
+     * Step two: destroys the key for good, and with it every vault value of the workspace (they
+     * are barrier-sealed, so clearing the key alone would not hide them). The token must match
+     * and be fresh. `trx` as above.
+     */
     async confirmDestroy(
       workspaceId: string,
       token: string,
       trx: Kysely<Database> | Transaction<Database> = db,
-    ): Promise<void> {
+    ): Promise<{ secretsDestroyed: number }> {
       const row = await readWorkspaceKey(trx, workspaceId);
       const fresh =
         row?.destroy_requested_at && Date.now() - new Date(row.destroy_requested_at).getTime() < CONFIRM_WINDOW_MS;
@@ -264,7 +268,7 @@ export function createWorkspaceKeys(db: Kysely<Database>, barrier: Barrier) {
       if (!row || !fresh || a.length !== b.length || !timingSafeEqual(a, b)) {
         throw new AppError('CONFLICT', { detail: 'No matching, unexpired destruction request; request it again.' });
       }
-      await destroyWorkspaceKey(trx, workspaceId);
+      return destroyWorkspaceKey(trx, workspaceId);
     },
   };
 }

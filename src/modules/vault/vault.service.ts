@@ -89,6 +89,10 @@ const sealCtx = (workspaceId: string, path: string, version: number) => ({
 });
 
 const notFound = () => new AppError('NOT_FOUND', { detail: 'No such secret in this workspace.' });
+const keyDestroyed = (workspaceId: string) =>
+  new AppError('KEY_DESTROYED', {
+    detail: `The key of workspace ${workspaceId} was destroyed; its secrets were destroyed with it and cannot be read or written.`,
+  });
 const conflict = (detail: string, meta?: Record<string, unknown>) =>
   new AppError('CONFLICT', { detail, ...(meta ? { meta } : {}) });
 
@@ -121,6 +125,7 @@ export function createVaultService(deps: VaultDeps) {
     type: SecretType | undefined,
     cas: number | undefined,
   ) {
+    if (await store.workspaceKeyDestroyedAt(trx, workspaceId)) throw keyDestroyed(workspaceId);
     let created = false;
     let row = await store.lockSecret(trx, workspaceId, path);
     if (!row && type) {
@@ -397,6 +402,7 @@ export function createVaultService(deps: VaultDeps) {
       if (!r) throw notFound();
       const n = version ?? r.current_version;
       const resource = { type: 'secret' as const, id: path, workspace: workspaceId, tags: r.tags };
+      if (r.key_destroyed_at !== null) return { resource, version: n, problem: keyDestroyed(workspaceId) };
       if (r.version === null)
         return {
           resource,

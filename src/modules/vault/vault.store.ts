@@ -152,6 +152,9 @@ export function dueCandidates(db: Db, workspaceId: string) {
 /** A secret with one version's columns (all null when that version does not exist). */
 export type RevealRow = Pick<SecretRow, 'type' | 'tags' | 'current_version'> & {
   [K in 'version' | 'value_sealed' | 'created_at' | 'deleted_at' | 'destroyed_at']: VersionRow[K] | null;
+} & {
+  /** When the workspace's key was destroyed (crypto-shredding), else null. */
+  key_destroyed_at: Date | null;
 };
 
 /** One statement for a reveal: the secret's type and tags with one version (default: current). */
@@ -160,8 +163,25 @@ export async function secretWithVersion(db: Db, workspaceId: string, path: strin
   // and building the query cost more CPU than running it.
   const which = version === undefined ? sql<number>`s.current_version` : sql<number>`${version}`;
   const { rows } = await sql<RevealRow>`
-    select s.type, s.tags, s.current_version, v.version, v.value_sealed, v.created_at, v.deleted_at, v.destroyed_at
+    select s.type, s.tags, s.current_version, v.version, v.value_sealed, v.created_at, v.deleted_at, v.destroyed_at,
+      k.destroyed_at as key_destroyed_at
     from secrets s left join secret_versions v on v.workspace_id = s.workspace_id and v.path = s.path and v.version = ${which}
+      left join workspace_keys k on k.workspace_id = s.workspace_id
     where s.workspace_id = ${workspaceId} and s.path = ${path}`.execute(db);
   return rows[0];
+}
+
+/**
+ * When the workspace's key was destroyed (null: live or not created yet), read under a share lock
+ * on the key row: a write that checks this waits for a destruction in progress and then sees it,
+ * and a destruction waits for the writer's commit, then destroys what it wrote.
+ */
+export async function workspaceKeyDestroyedAt(trx: Db, workspaceId: string): Promise<Date | null> {
+  const r = await trx
+    .selectFrom('workspace_keys')
+    .select('destroyed_at')
+    .where('workspace_id', '=', workspaceId)
+    .forShare()
+    .executeTakeFirst();
+  return r?.destroyed_at ?? null;
 }

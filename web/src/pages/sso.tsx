@@ -8,9 +8,9 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { createApi, problemError } from '../../../src/client/api.ts';
 import { ROLE_NAMES, type SsoWorkspaceSettings } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
+import { operatorApi } from '../lib/operator.tsx';
 import { when } from '../lib/format.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import {
@@ -26,29 +26,6 @@ import {
   ui,
 } from '../ui/components.tsx';
 import { useReauth } from '../ui/reauth.tsx';
-
-/** The shared client with the operator token instead of the session (no cookie sent). */
-function operatorApi(token: string) {
-  return createApi({
-    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const res = await fetch(path, {
-        method,
-        credentials: 'omit',
-        cache: 'no-store',
-        headers: {
-          accept: 'application/json',
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      const parsed: unknown = text ? JSON.parse(text) : undefined;
-      if (!res.ok) throw problemError(res.status, parsed);
-      return parsed as T;
-    },
-  });
-}
 
 function AddProvider({ onDone }: { onDone: () => void }) {
   const [token, setToken] = useState('');

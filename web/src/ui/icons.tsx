@@ -65,6 +65,17 @@ export const icons = {
       <path d="M11.5 12H21M18 12v3M15 12v2" />
     </svg>
   ),
+  backups: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <path d="M4 7h16v12H4zM4 7l2-3h12l2 3M9 12l3 3 3-3M12 9v6" />
+    </svg>
+  ),
+  retention: (c: string | undefined) => (
+    <svg className={c} {...common}>
+      <circle cx="12" cy="13" r="7.5" />
+      <path d="M12 9v4l2.5 2.5M9 3h6" />
+    </svg>
+  ),
   rules: (c: string | undefined) => (
     <svg className={c} {...common}>
       <path d="M12 3l8 3v6c0 4.5-3.4 8-8 9-4.6-1-8-4.5-8-9V6z" />
