@@ -67,7 +67,7 @@ describe('Security page in Chromium', () => {
     await signIn('sec-owner@console.test', true);
     const rows = page.getByTestId('posture-controls').locator('tbody tr');
     await rows.first().waitFor();
-    assert.equal(await rows.count(), 28); // every control a workspace owner sees, backups and retention included
+    assert.equal(await rows.count(), 29); // every control a workspace owner sees, backups, retention and break-glass included
     assert.equal(await page.locator('tr[data-control="identity.mfa-privileged"]').getAttribute('data-status'), 'pass');
     assert.equal(await page.locator('tr[data-control="tls.protocols"]').getAttribute('data-status'), 'pass');
     const network = page.getByTestId('network-allowlist');
