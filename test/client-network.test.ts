@@ -123,6 +123,13 @@ describe('client network allowlist behind a trusted proxy, with a workspace list
     );
     assert.equal(bad.status, 422, bad.body);
     assert.match(bad.json<{ detail: string }>().detail, /host bits set/);
+    const issues = bad.json<{ issues: { path: string; message: string }[] }>().issues;
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ['/cidrs/1'],
+      'the issue names the entry it is about',
+    );
+    assert.match(issues[0]!.message, /"10\.0\.0\.1\/8" has host bits set; write 10\.0\.0\.0\/8/);
 
     const saved = await owner.req(
       '/api/v1/workspaces/default/network-allowlist',

@@ -47,6 +47,7 @@ const EXPECTED_CONTROLS = [
   'platform.versions',
   'retention.audit-class',
   'retention.terminations',
+  'sso.break-glass',
   'sso.configured',
   'sso.enforced',
   'tls.certificate',

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { login, ownerSession } from './helpers/identity.ts';
 import { networkControls, type ControlResult } from '../src/modules/posture/index.ts';
 import { parseClientNetwork } from '../src/core/net/client-allowlist.ts';
 
@@ -85,6 +86,45 @@ describe('sso.* and network.* posture controls', () => {
     const other = await check('sso.configured', 'other');
     assert.equal(other.status, 'warn');
     assert.ok(!JSON.stringify(other).includes('corp-idp'));
+  });
+
+  test('sso.break-glass: a real password sign-in of an SSO owner with MFA under enforcement is chained and warns', async () => {
+    // Enforced on `default` by the test above; make it so here too, in case it ran alone.
+    await db()
+      .insertInto('sso_workspace_settings')
+      .values({ workspace_id: 'default', enforce_sso: true, updated_at: new Date() })
+      .onConflict((oc) => oc.column('workspace_id').doUpdateSet({ enforce_sso: true }))
+      .execute();
+    const stranded = await check('sso.break-glass', 'default');
+    assert.equal(stranded.status, 'fail', stranded.summary);
+    assert.match(stranded.summary, /no owner has a password with MFA/);
+
+    const { user } = await ownerSession(app, 'glass@corp.test');
+    await db()
+      .insertInto('external_identities')
+      .values({ issuer: 'https://idp.corp.test', subject: 'glass', user_id: user.id, provider_id: 'corp-idp' })
+      .execute();
+    await app.server.audit.chainPending();
+    const ready = await check('sso.break-glass', 'default');
+    assert.equal(ready.status, 'pass', ready.summary);
+    assert.equal(ready.evidence.breakGlassOwners, 1);
+    assert.equal(ready.evidence.signInsLast30Days, 0, 'the sign-in before the SSO identity was not break-glass');
+
+    await login(app, 'glass@corp.test'); // the password is let through: an owner with MFA, marked
+    await app.server.audit.chainPending();
+    const used = await check('sso.break-glass', 'default');
+    assert.equal(used.status, 'warn', used.summary);
+    assert.deepEqual(used.evidence.accounts, ['glass@corp.test']);
+    const [seq] = used.evidence.auditSeqs as string[];
+    const event = await db()
+      .selectFrom('audit_events')
+      .select(['action', 'details'])
+      .where('seq', '=', String(seq))
+      .executeTakeFirstOrThrow();
+    assert.equal(event.action, 'identity.session.create');
+    assert.equal((event.details as { breakGlass?: boolean }).breakGlass, true);
+    // Another tenant's report does not name the account.
+    assert.ok(!JSON.stringify(await check('sso.break-glass', 'other')).includes('glass@corp.test'));
   });
 
   test('network.client-allowlist: warn when open, pass when set, fail when too wide to restrict', async () => {

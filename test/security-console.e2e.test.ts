@@ -2,7 +2,9 @@
  * The console's Security page in Chromium: an owner (MFA) sees every control with its status;
  * an admin without MFA in the workspace turns the MFA control to fail after "Check now", with
  * what to do; a control's detail shows its evidence, frameworks and history; "Download evidence"
- * saves a pack that verifies with the downloaded public key; a viewer is told who may see it.
+ * saves a pack that verifies with the downloaded public key; the workspace allowlist editor shows
+ * bad lines inline, refuses a list that locks the owner out (offering their address) and saves; a
+ * viewer is told who may see it.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -67,7 +69,7 @@ describe('Security page in Chromium', () => {
     await signIn('sec-owner@console.test', true);
     const rows = page.getByTestId('posture-controls').locator('tbody tr');
     await rows.first().waitFor();
-    assert.equal(await rows.count(), 28); // every control a workspace owner sees, backups and retention included
+    assert.equal(await rows.count(), 29); // every control a workspace owner sees, backups, retention and break-glass included
     assert.equal(await page.locator('tr[data-control="identity.mfa-privileged"]').getAttribute('data-status'), 'pass');
     assert.equal(await page.locator('tr[data-control="tls.protocols"]').getAttribute('data-status'), 'pass');
     const network = page.getByTestId('network-allowlist');
@@ -116,6 +118,54 @@ describe('Security page in Chromium', () => {
     const key = files.find((f) => f.name === 'audit-public-key.pem')!.text;
     assert.equal(verifyEvidencePack(pack, key).ok, true);
     assert.match(files.find((f) => f.name.endsWith('.html'))!.text, /Strongroom security evidence/);
+  });
+
+  test('allowlist editor: bad lines shown inline, a list locking the owner out refused, then saved and removed', async (t) => {
+    if (skip) return t.skip('no chromium');
+    await page.goto(`${base}/security`);
+    const network = page.getByTestId('network-allowlist');
+    await network.getByTestId('your-address').waitFor();
+    const editor = network.getByLabel('This workspace’s allowlist');
+    await editor.fill('192.168.0.0/16\n10.1.2.3/8\nsomewhere');
+    await network.getByRole('button', { name: 'Save allowlist' }).click();
+    const issues = network.getByTestId('allowlist-issues');
+    await issues.waitFor();
+    assert.deepEqual(await issues.locator('li').evaluateAll((els) => els.map((e) => e.getAttribute('data-line'))), [
+      '2',
+      '3',
+    ]);
+    assert.match(
+      (await issues.locator('li[data-line="2"]').textContent()) ?? '',
+      /host bits set; write 10\.0\.0\.0\/8/,
+    );
+    assert.match((await issues.locator('li[data-line="3"]').textContent()) ?? '', /not address\/prefix/);
+    assert.equal(await editor.getAttribute('aria-invalid'), 'true');
+    await browser.shot('security-03-allowlist-issues');
+
+    // Fixed lines, but none holds the owner's own address: the server refuses, the editor says why.
+    await editor.fill('192.168.0.0/16\n10.0.0.0/8');
+    await network.getByRole('button', { name: 'Save allowlist' }).click();
+    await network.getByTestId('allowlist-lockout').waitFor();
+    assert.match((await network.getByTestId('allowlist-lockout').textContent()) ?? '', /127\.0\.0\.1/);
+    assert.match((await network.getByTestId('workspace-list').textContent()) ?? '', /no further restriction/);
+    await network.getByRole('button', { name: 'Add my address (127.0.0.1/32)' }).click();
+    assert.equal(await editor.inputValue(), '192.168.0.0/16\n10.0.0.0/8\n127.0.0.1/32');
+    await network.getByRole('button', { name: 'Save allowlist' }).click();
+    await network.getByTestId('allowlist-saved').waitFor();
+    assert.match((await network.getByTestId('allowlist-saved').textContent()) ?? '', /Saved: 3 block\(s\)/);
+    assert.equal(await network.getByTestId('workspace-list').textContent(), '192.168.0.0/16, 10.0.0.0/8, 127.0.0.1/32');
+    const stored = await app.server.database.db
+      .selectFrom('workspace_network_allowlists')
+      .select('cidrs')
+      .where('workspace_id', '=', 'default')
+      .executeTakeFirstOrThrow();
+    const cidrs = typeof stored.cidrs === 'string' ? (JSON.parse(stored.cidrs) as unknown) : stored.cidrs;
+    assert.deepEqual(cidrs, ['192.168.0.0/16', '10.0.0.0/8', '127.0.0.1/32']);
+    await browser.shot('security-04-allowlist-saved');
+
+    await network.getByRole('button', { name: 'Remove the restriction' }).click();
+    await network.getByText('Saved: no restriction.').waitFor();
+    assert.match((await network.getByTestId('workspace-list').textContent()) ?? '', /no further restriction/);
   });
 
   test('a viewer is told who may see the page', async (t) => {

@@ -6,11 +6,12 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-import type { KeysStatus } from '../contracts/index.ts';
+import type { KeysStatus, WorkspaceKeyStatus } from '../contracts/index.ts';
 import { openTaskLog, rotateFileRootKey, runRewrapTask } from '../modules/keys/index.ts';
 import { configOrExit } from './context.ts';
 import { withOffline } from './offline.ts';
 import { connectToServer, say } from './server-link.ts';
+import type { Api } from '../client/api.ts';
 
 function printStatus(s: KeysStatus, json: boolean): void {
   if (json) {
@@ -27,6 +28,39 @@ function printStatus(s: KeysStatus, json: boolean): void {
   if (s.rewrap.running) process.stdout.write(`rewrap running: ${s.rewrap.rewrapped} value(s) moved so far\n`);
 }
 
+function printWorkspaceStatus(s: WorkspaceKeyStatus, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `workspace ${s.workspaceId}: key version ${s.keyVersion}${s.destroyed ? ' (DESTROYED)' : ''}   created ${s.createdAt}   last rotation ${s.rotatedAt ?? 'never'}\n`,
+  );
+  for (const v of s.versions)
+    process.stdout.write(
+      `  version ${v.version}  wraps ${v.wrappedKeys} data key(s)${v.current ? '  (current)' : `  (superseded ${v.supersededAt ?? '?'})`}\n`,
+    );
+  const r = s.rewrap;
+  if (r.running) process.stdout.write(`rewrap running: ${r.rewrapped} data key(s) moved so far\n`);
+  else if (r.lastError) process.stdout.write(`last rewrap failed: ${r.lastError}\n`);
+}
+
+/** Workspace keys live under the unsealed keyring of the running server: online only. */
+async function workspaceKeysClient(config: Parameters<typeof connectToServer>[0], what: string): Promise<Api> {
+  const client = await connectToServer(config);
+  if (!client)
+    throw new CliExit(
+      EXIT.FAILED,
+      `${what} needs the running server (workspace keys are opened under its unsealed keyring): start it with strongroom serve`,
+    );
+  say('online', what);
+  return client;
+}
+
+/** Older versions still wrapping data keys (what a rewrap moves). */
+const underOlder = (s: WorkspaceKeyStatus) =>
+  s.versions.filter((v) => !v.current).reduce((n, v) => n + v.wrappedKeys, 0);
+
 export function registerKeysCommand(program: Command): void {
   const keys = program
     .command('keys')
@@ -37,8 +71,14 @@ export function registerKeysCommand(program: Command): void {
     .command('status')
     .description('Show the seal state, key terms and how many sealed values each term still protects')
     .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
+    .option('--workspace <ws>', 'show this workspace key instead: versions, data keys per version, rewrap (online)')
+    .action(async (o: { json?: boolean; workspace?: string }) => {
       const config = configOrExit();
+      if (o.workspace) {
+        const api = await workspaceKeysClient(config, `workspace key status of ${o.workspace}`);
+        printWorkspaceStatus(await api.keys.workspaceStatus(o.workspace), Boolean(o.json));
+        return;
+      }
       const client = await connectToServer(config);
       if (client) {
         say('online', 'key status');
@@ -54,9 +94,23 @@ export function registerKeysCommand(program: Command): void {
 
   keys
     .command('rotate')
-    .description('Add a new key term; every new write uses it at once. Old terms stay readable until rewrapped.')
-    .action(async () => {
+    .description(
+      'Add a new key term; every new write uses it at once. Old terms stay readable until rewrapped. With --workspace: a new version of that workspace key instead (online).',
+    )
+    .option(
+      '--workspace <ws>',
+      'rotate this workspace key (its data keys are wrapped under the new version from now on)',
+    )
+    .option('--rewrap', 'with --workspace: also start re-wrapping the data keys still under older versions')
+    .option('--json', 'with --workspace: print the answer as JSON')
+    .action(async (o: { workspace?: string; rewrap?: boolean; json?: boolean }) => {
       const config = configOrExit();
+      if (o.rewrap && !o.workspace)
+        throw new CliExit(EXIT.USAGE, '--rewrap goes with --workspace (else: strongroom keys rewrap)');
+      if (o.workspace) {
+        await rotateWorkspaceKey(config, o.workspace, Boolean(o.rewrap), Boolean(o.json));
+        return;
+      }
       const client = await connectToServer(config);
       if (client) {
         say('online', 'rotate');
@@ -75,9 +129,20 @@ export function registerKeysCommand(program: Command): void {
 
   keys
     .command('rewrap')
-    .description('Re-seal every value under the active term (resumable; reads and writes continue meanwhile)')
-    .action(async () => {
+    .description(
+      'Re-seal every value under the active term (resumable; reads and writes continue meanwhile). With --workspace: re-wrap that workspace’s data keys under its current key version (online).',
+    )
+    .option('--workspace <ws>', 're-wrap the data keys of this workspace')
+    .action(async (o: { workspace?: string }) => {
       const config = configOrExit();
+      if (o.workspace) {
+        const api = await workspaceKeysClient(config, `rewrap the data keys of workspace ${o.workspace}`);
+        const r = await api.keys.rewrapWorkspace(o.workspace);
+        process.stdout.write(
+          `rewrap started as task ${r.taskId} (log: ${r.taskLog}); progress: 'strongroom keys status --workspace ${o.workspace}'\n`,
+        );
+        return;
+      }
       const client = await connectToServer(config);
       if (client) {
         say('online', 'rewrap');
@@ -173,4 +238,31 @@ export function registerKeysCommand(program: Command): void {
       }
       process.stdout.write('root key rotated; the keyring is re-sealed under the new key\n');
     });
+}
+
+async function rotateWorkspaceKey(
+  config: Parameters<typeof connectToServer>[0],
+  workspace: string,
+  rewrap: boolean,
+  json: boolean,
+): Promise<void> {
+  const api = await workspaceKeysClient(config, `rotate the key of workspace ${workspace}`);
+  const rotated = await api.keys.rotateWorkspace(workspace);
+  const started = rewrap ? await api.keys.rewrapWorkspace(workspace) : undefined;
+  const status = await api.keys.workspaceStatus(workspace);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ rotated, rewrap: started ?? null, status }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `workspace ${workspace}: key version ${rotated.previousVersion} → ${rotated.keyVersion}; new data keys are wrapped under version ${rotated.keyVersion}\n`,
+  );
+  if (started)
+    process.stdout.write(
+      `rewrap started as task ${started.taskId} (log: ${started.taskLog}); progress: 'strongroom keys status --workspace ${workspace}'\n`,
+    );
+  else if (underOlder(status) > 0)
+    process.stdout.write(
+      `${underOlder(status)} data key(s) still under older versions: run 'strongroom keys rewrap --workspace ${workspace}'\n`,
+    );
 }

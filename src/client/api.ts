@@ -35,6 +35,8 @@ import type {
   ResultFileFormat,
   RevealedSecret,
   RewrapStarted,
+  WorkspaceKeyRotated,
+  WorkspaceKeyStatus,
   SealStatus,
   SecretMetadata,
   SecretMetadataInput,
@@ -165,6 +167,9 @@ export const paths = {
   keysRotateRoot: () => `${API}/keys/rotate-root`,
   keyTermRetire: (term: number) => `${API}/keys/terms/${enc(term)}/retire`,
   workspaceKeyExport: (workspaceId: string) => `${API}/keys/workspaces/${enc(workspaceId)}/export`,
+  workspaceKey: (workspaceId: string) => `${API}/keys/workspaces/${enc(workspaceId)}`,
+  workspaceKeyRotate: (workspaceId: string) => `${API}/keys/workspaces/${enc(workspaceId)}/rotate`,
+  workspaceKeyRewrap: (workspaceId: string) => `${API}/keys/workspaces/${enc(workspaceId)}/rewrap`,
   ssoProviders: () => `${API}/sso/providers`,
   ssoProvider: (id: string) => `${API}/sso/providers/${enc(id)}`,
   ssoSignInProviders: () => `${API}/auth/sso/providers`,
@@ -486,6 +491,13 @@ export function createApi(t: JsonTransport) {
       rotateRoot: () => t.request<{ rotated: true }>('POST', p.keysRotateRoot()),
       /** Every data key of a workspace, unwrapped: as sensitive as the data itself. */
       exportWorkspace: (workspaceId: string) => t.request<KeyExport>('POST', p.workspaceKeyExport(workspaceId)),
+      /** A workspace key: its versions, the data keys wrapped under each, the rewrap's progress. */
+      workspaceStatus: (workspaceId: string) => t.request<WorkspaceKeyStatus>('GET', p.workspaceKey(workspaceId)),
+      /** A new workspace key version for every new wrap; older versions stay readable until rewrapped. */
+      rotateWorkspace: (workspaceId: string) =>
+        t.request<WorkspaceKeyRotated>('POST', p.workspaceKeyRotate(workspaceId)),
+      /** Re-wraps the workspace's data keys under its current version, in the background (202). */
+      rewrapWorkspace: (workspaceId: string) => t.request<RewrapStarted>('POST', p.workspaceKeyRewrap(workspaceId)),
     },
     /** Backups of the whole installation (operator). Answers are JSON as the API gives them. */
     backups: {

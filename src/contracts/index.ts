@@ -88,6 +88,8 @@ export type KeysStatus = Answer<typeof keys.keysStatusOut>;
 export type RewrapStarted = Answer<typeof keys.rewrapStartedOut>;
 export type KeyExportEntry = Answer<typeof keys.keyExportEntryOut>;
 export type KeyExport = Answer<typeof keys.keyExportOut>;
+export type WorkspaceKeyStatus = Answer<typeof keys.workspaceKeyStatusOut>;
+export type WorkspaceKeyRotated = Answer<typeof keys.workspaceKeyRotatedOut>;
 // posture
 export type PostureControl = Answer<typeof posture.postureControlOut>;
 export type PostureReport = Answer<typeof posture.postureReportOut>;

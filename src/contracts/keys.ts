@@ -65,3 +65,34 @@ export const keyExportOut = z.object({
   exportedAt: z.string(),
   objects: z.array(keyExportEntryOut),
 });
+/** `GET /keys/workspaces/:ws`: a workspace key's versions, wrapped data keys per version, rewrap progress. */
+export const workspaceKeyStatusOut = z.object({
+  workspaceId: z.string(),
+  keyVersion: z.number(),
+  createdAt: z.string(),
+  rotatedAt: z.string().nullable(),
+  destroyed: z.boolean(),
+  versions: z.array(
+    z.object({
+      version: z.number(),
+      current: z.boolean(),
+      /** Wrapped data keys under this version (0 on a superseded one → it is deleted after the grace hour). */
+      wrappedKeys: z.number(),
+      supersededAt: z.string().optional(),
+    }),
+  ),
+  rewrap: z.object({
+    running: z.boolean(),
+    rewrapped: z.number(),
+    remaining: z.number().optional(),
+    retired: z.array(z.number()).optional(),
+    lastError: z.string().optional(),
+  }),
+});
+/** `POST /keys/workspaces/:ws/rotate`: the new version serves every new wrap at once. */
+export const workspaceKeyRotatedOut = z.object({
+  previousVersion: z.number(),
+  keyVersion: z.number(),
+  /** Where to start the rewrap of the data keys still under older versions. */
+  rewrap: z.string(),
+});

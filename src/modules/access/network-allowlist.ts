@@ -7,6 +7,8 @@
  *   empty) AND, on a route of a workspace that has a list, in the workspace's list.
  * - Saving a list that would exclude the caller's own address is refused (CONFLICT): nobody locks
  *   themselves out by mistake. An empty list removes the workspace's narrowing.
+ * - A list with bad entries is refused as a whole (VALIDATION_FAILED); each issue's path names
+ *   its entry (`/cidrs/2`).
  * - Lists are cached per process for a few seconds; a save clears this process's entry at once,
  *   other instances see it within the cache time.
  */
@@ -86,11 +88,20 @@ export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: C
       address: string,
     ): Promise<AddressList | undefined> {
       const parsed = parseClientCidrs(cidrs);
-      if (Array.isArray(parsed))
+      if (Array.isArray(parsed)) {
+        // Each issue names the entry it is about (`/cidrs/<index>`), so a form can show it there.
+        const issues = cidrs.flatMap((c, i) => {
+          const one = parseClientCidrs([c]);
+          return Array.isArray(one) ? one.map((message) => ({ location: 'body', path: `/cidrs/${i}`, message })) : [];
+        });
         throw new AppError('VALIDATION_FAILED', {
           detail: parsed.join('; '),
-          meta: { issues: parsed.map((message) => ({ location: 'body', path: '/cidrs', message })) },
+          meta: {
+            issues:
+              issues.length > 0 ? issues : parsed.map((message) => ({ location: 'body', path: '/cidrs', message })),
+          },
         });
+      }
       if (parsed.entries.length > 0 && !parsed.has(address))
         throw new AppError('CONFLICT', {
           detail: `This list does not include your own address (${address}): saving it would lock you out. Add it, or ask from an address in the list.`,

@@ -26,7 +26,7 @@ import {
   type OpenTaskLog,
 } from './keys.tasks.ts';
 import type { WorkspaceKeys } from './workspace-keys.ts';
-import { unsealBody } from '../../contracts/keys.ts';
+import { rewrapStartedOut, unsealBody, workspaceKeyRotatedOut, workspaceKeyStatusOut } from '../../contracts/keys.ts';
 
 export interface KeysRoutesDeps {
   keys: KeysService;
@@ -247,7 +247,7 @@ export function keysRoutes({
       action: 'keys.workspace.read',
       resource: 'workspace',
       run: 'read',
-      schema: { params: workspaceParams },
+      schema: { params: workspaceParams, response: { 200: workspaceKeyStatusOut } },
       handler: ({ input, event }) => {
         event.resource(workspaceKey(input.params.ws));
         return workspaceKeys.status(input.params.ws);
@@ -261,7 +261,7 @@ export function keysRoutes({
       action: 'keys.workspace.rotate',
       resource: 'workspace',
       run: 'write',
-      schema: { params: workspaceParams },
+      schema: { params: workspaceParams, response: { 200: workspaceKeyRotatedOut } },
       handler: async ({ trx, input, event }) => {
         const workspaceId = input.params.ws;
         event.resource(workspaceKey(workspaceId));
@@ -283,7 +283,7 @@ export function keysRoutes({
       resource: 'workspace',
       run: 'explicit',
       status: 202,
-      schema: { params: workspaceParams },
+      schema: { params: workspaceParams, response: { 202: rewrapStartedOut } },
       handler: async ({ input, event, record, request }) => {
         const workspaceId = input.params.ws;
         event.resource(workspaceKey(workspaceId));

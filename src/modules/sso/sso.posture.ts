@@ -1,7 +1,8 @@
 /**
  * The posture controls of single sign-on, read from the sso store: is SSO configured for the
- * workspace (an enabled provider mapped to its roles, signing in without errors), and is it
- * enforced (passwords refused for SSO users, break-glass owners excepted).
+ * workspace (an enabled provider mapped to its roles, signing in without errors), is it
+ * enforced (passwords refused for SSO users, break-glass owners excepted), and is the break-glass
+ * path there and unused (`sso.break-glass`, in sso.break-glass.ts).
  *
  * `workspace` controls: given a workspace they look only at it; the operator's run looks at
  * every workspace and names them. Evidence: provider ids and counts — never a secret or setting.
@@ -9,52 +10,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { fail, pass, warn, type CheckContext, type Control, type ControlResult } from '../posture/index.ts';
-import * as store from './sso.store.ts';
+import { breakGlassControl } from './sso.break-glass.ts';
+import { survey, worst, type WorkspaceSso } from './sso.posture-survey.ts';
 
 export interface SsoControlDeps {
   db: Kysely<Database>;
-}
-
-interface WorkspaceSso {
-  workspace: string;
-  /** Enabled providers mapped in the workspace without a recorded error. */
-  working: string[];
-  /** Mapped providers that are disabled or report an error. */
-  broken: string[];
-  enforced: boolean;
-}
-
-async function survey(db: Kysely<Database>, ctx: CheckContext): Promise<WorkspaceSso[]> {
-  const providers = new Map((await store.listProviders(db)).map((p) => [p.id, p]));
-  const ids = ctx.workspace ? [ctx.workspace] : await store.workspaceIds(db);
-  const out: WorkspaceSso[] = [];
-  for (const workspaceId of ids) {
-    const mapped = [...new Set((await store.mappingsOfWorkspace(db, workspaceId)).map((m) => m.provider))];
-    const ok = (id: string) => providers.get(id)?.enabled === true && !providers.get(id)?.lastError;
-    out.push({
-      workspace: workspaceId,
-      working: mapped.filter(ok),
-      broken: mapped.filter((id) => !ok(id)),
-      enforced: await store.enforcement(db, workspaceId),
-    });
-  }
-  return out;
-}
-
-/** The operator's run: the worst of every workspace's result, naming the workspaces behind it. */
-function worst(ctx: CheckContext, results: { w: WorkspaceSso; r: ControlResult }[], total: number): ControlResult {
-  const [first] = results;
-  if (!first) return pass('no workspace yet', { workspaces: 0 });
-  if (ctx.workspace) return first.r;
-  for (const status of ['fail', 'warn'] as const) {
-    const hit = results.filter((x) => x.r.status === status);
-    if (hit.length > 0)
-      return (status === 'fail' ? fail : warn)(
-        `${hit.length} of ${total} workspace(s): ${hit[0]!.r.summary}${hit.length > 1 ? ' (and others)' : ''}`,
-        { workspaces: total, [status === 'fail' ? 'failing' : 'warning']: hit.map((x) => x.w.workspace) },
-      );
-  }
-  return pass(`every workspace (${total}) passes`, { workspaces: total });
 }
 
 function configured(w: WorkspaceSso): ControlResult {
@@ -116,5 +76,6 @@ export function ssoControls(deps: SsoControlDeps): Control[] {
       frameworks: { soc2: ['CC6.1'], iso27001: ['A.5.17', 'A.8.5'], pciDss: ['8.3.1'] },
       check: check(enforced),
     },
+    breakGlassControl(deps),
   ];
 }

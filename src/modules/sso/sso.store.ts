@@ -728,3 +728,55 @@ export async function takeHandoff(
     ? { challenge: r.challenge, sessionSealed: Buffer.from(r.session_sealed), userId: r.user_id, strength: r.strength }
     : undefined;
 }
+
+// ---- Break-glass (posture control `sso.break-glass`) ----
+
+/**
+ * Owners of a workspace who can break glass when single sign-on is enforced: active, with a
+ * password and TOTP enrolled (the sign-in lets exactly these through, marked `breakGlass`).
+ */
+export async function breakGlassOwners(db: Executor, workspaceId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('memberships as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select('u.email')
+    .where('m.workspace_id', '=', workspaceId)
+    .where('m.role', '=', 'owner')
+    .where('u.status', '=', 'active')
+    .where('u.mfa_enabled', '=', true)
+    .where('u.password_hash', 'is not', null)
+    .orderBy('u.email')
+    .execute();
+  return rows.map((r) => r.email);
+}
+
+/**
+ * Chained password sign-ins marked `breakGlass` since `since`, by accounts that are members of
+ * the workspace: the audit seq (where the use is recorded), its time and the account's email.
+ */
+export async function breakGlassSignIns(
+  db: Executor,
+  workspaceId: string,
+  since: Date,
+): Promise<{ seq: string | number; time: Date; email: string }[]> {
+  return db
+    .selectFrom('audit_events as e')
+    .innerJoin('users as u', (j) => j.on(sql<boolean>`u.id::text = e.resource_id`))
+    .select(['e.seq as seq', 'e.time as time', 'u.email as email'])
+    .where('e.action', '=', 'identity.session.create')
+    .where('e.outcome', '=', 'success')
+    .where(sql<string>`e.details->>'breakGlass'`, '=', 'true')
+    .where('e.time', '>=', since)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('memberships as m')
+          .select('m.user_id')
+          .where(sql<boolean>`m.user_id::text = e.resource_id`)
+          .where('m.workspace_id', '=', workspaceId),
+      ),
+    )
+    .orderBy('e.seq', 'desc')
+    .limit(1000)
+    .execute();
+}

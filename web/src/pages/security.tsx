@@ -2,7 +2,8 @@
  * Security: the workspace's security posture — every control with its status, what it promises,
  * the live evidence, what to do when it does not pass, and the frameworks it gives evidence for;
  * the history of one control; "Check now"; and "Download evidence" (the signed JSON pack, its HTML
- * report and the audit public key to verify it with `strongroom evidence verify`).
+ * report and the audit public key to verify it with `strongroom evidence verify`); the client
+ * network allowlist and its editor (network-allowlist.tsx).
  */
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -11,6 +12,7 @@ import { api } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { usePermissions, useWorkspace } from '../lib/session.tsx';
 import { Badge, Dialog, Loading, NeedsRole, PageHead, Problem, downloadText, ui } from '../ui/components.tsx';
+import { NetworkAllowlist } from './network-allowlist.tsx';
 
 const KIND = { pass: 'good', warn: 'warn', fail: 'bad' } as const;
 const ORDER = { fail: 0, warn: 1, pass: 2 } as const;
@@ -89,46 +91,6 @@ function ControlDetail({ ws: workspaceId, c, onClose }: { ws: string; c: Posture
       <h3>History</h3>
       <History ws={workspaceId} control={c.id} />
     </Dialog>
-  );
-}
-
-/** The client network allowlists in force for this workspace (read-only; set over the API / settings). */
-function NetworkAllowlist({ ws: workspaceId }: { ws: string }) {
-  const q = useQuery({
-    queryKey: ['network-allowlist', workspaceId],
-    queryFn: () => api.network.allowlist(workspaceId),
-  });
-  const n = q.data;
-  const blocks = (xs: string[] | null, none: string) => (xs && xs.length > 0 ? xs.join(', ') : none);
-  return (
-    <section className={ui.panel} aria-label="Client network allowlist" data-testid="network-allowlist">
-      <h2>Client network allowlist</h2>
-      <Problem error={q.error} />
-      {n ? (
-        <dl>
-          <div>
-            <dt style={{ display: 'inline', fontWeight: 600 }}>Installation</dt>:{' '}
-            <dd style={{ display: 'inline', margin: 0 }}>{blocks(n.installation, 'every address')}</dd>
-          </div>
-          <div>
-            <dt style={{ display: 'inline', fontWeight: 600 }}>This workspace</dt>:{' '}
-            <dd style={{ display: 'inline', margin: 0 }}>{blocks(n.workspace, 'no further restriction')}</dd>
-          </div>
-          <div>
-            <dt style={{ display: 'inline', fontWeight: 600 }}>Trusted proxies</dt>:{' '}
-            <dd style={{ display: 'inline', margin: 0 }}>
-              {blocks(n.trustedProxies, 'none (X-Forwarded-For ignored)')}
-            </dd>
-          </div>
-          <div>
-            <dt style={{ display: 'inline', fontWeight: 600 }}>Your address</dt>:{' '}
-            <dd style={{ display: 'inline', margin: 0 }} data-testid="your-address">
-              {n.yourAddress} {n.allowed ? <Badge kind="good">allowed</Badge> : <Badge kind="bad">outside</Badge>}
-            </dd>
-          </div>
-        </dl>
-      ) : null}
-    </section>
   );
 }
 
