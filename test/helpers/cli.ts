@@ -62,7 +62,8 @@ export interface ServeProcess {
   stderr(): string;
 }
 
-export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<ServeProcess> {
+// The wait is a hang guard, not a timing claim: on a loaded 2-core machine a start took over 60 s.
+export async function startServe(env: Record<string, string>, timeoutMs = 180_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
