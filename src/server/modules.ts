@@ -252,6 +252,7 @@ export async function buildModules(
     onError: (err) => logger.error({ err }, 'the profiling queue failed'),
   });
   datasets.onCommitted((workspaceId, name, v) => profiling.versionCommitted(workspaceId, name, v));
+  datasets.onDeleting((trx, d) => profiling.versionsDeleting(trx, d));
   closers.push(() => profiling.stop());
   const backups = createBackupsService({
     db: database.db,

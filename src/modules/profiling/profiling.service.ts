@@ -38,7 +38,7 @@ import * as store from './profiling.store.ts';
 export interface ProfilingDeps {
   db: Kysely<Database>;
   query: Pick<QueryService, 'withRelation'>;
-  datasets: Pick<DatasetsService, 'find' | 'findIn' | 'update' | 'versions' | 'ensure'>;
+  datasets: Pick<DatasetsService, 'find' | 'findIn' | 'update' | 'versions' | 'ensureMetadataOnly'>;
   /** The data policies as the query module sees them (absent: none). */
   policies?: PolicyLookup;
   /** Task logs for the background job (absent: the job runs without one). */
@@ -224,6 +224,18 @@ export function createProfilingService(deps: ProfilingDeps) {
       if (v.tabularFormat !== 'csv' && v.tabularFormat !== 'jsonl' && v.tabularFormat !== 'parquet') return;
       void request(workspaceId, dataset, v.version, false).then(kick, (err: unknown) => deps.onError?.(err));
     },
+    /**
+     * In the transaction that deletes versions (or the whole dataset): their stored profiles go
+     * with them; a whole dataset also loses its published profiles and column tags (a new
+     * dataset of the same name starts with no steward decisions).
+     */
+    async versionsDeleting(
+      trx: Transaction<Database>,
+      d: { workspaceId: string; dataset: string; versions: number[]; whole: boolean },
+    ): Promise<void> {
+      if (d.whole) await store.forgetDataset(trx, d.workspaceId, d.dataset);
+      else await store.forgetVersions(trx, d.workspaceId, d.dataset, d.versions);
+    },
     /** At start: jobs a stopped process left running are pending again, and the queue runs. */
     async resume(): Promise<void> {
       await store.requeueRunning(deps.db, clock());
@@ -357,11 +369,11 @@ export function createProfilingService(deps: ProfilingDeps) {
      */
     async publish(trx: Transaction<Database>, actor: Actor, workspaceId: string, dataset: string, body: PublishBody) {
       const existing = await deps.datasets.findIn(trx, workspaceId, dataset);
-      if (existing && !existing.tags.includes(METADATA_ONLY))
+      if (existing && !existing.metadata_only)
         throw new AppError('CONFLICT', {
           detail: `${dataset} holds content; publish a metadata-only profile under another name.`,
         });
-      const created = await deps.datasets.ensure(trx, workspaceId, dataset, actor.id, [METADATA_ONLY]);
+      const created = await deps.datasets.ensureMetadataOnly(trx, workspaceId, dataset, actor.id, [METADATA_ONLY]);
       const profile = { ...sanitizePublished(body.profile, deps.k), format: body.source.format };
       const version = await store.publish(trx, workspaceId, dataset, profile, actor.id, clock());
       return { dataset, version, created, profile };
