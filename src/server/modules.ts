@@ -247,6 +247,7 @@ export async function buildModules(
     query: query.service,
     datasets,
     policies: policies.lookup,
+    piiDefaults: { apply: policies.applyPiiDefault },
     tasks,
     k: 10,
     onError: (err) => logger.error({ err }, 'the profiling queue failed'),

@@ -9,6 +9,10 @@ import { sql, type Kysely } from 'kysely';
  * - Profiles of versions that are gone (deleted before profile rows went with their version)
  *   are removed; from now on a version's profile row is deleted in the transaction that marks
  *   the version deleted.
+ * - `pii_policy_defaults` (owned by src/modules/policies): a workspace's default data policy for
+ *   columns tagged `pii.*` (a mask kind and the readers it applies to). When set, each dataset
+ *   with such columns gets a regular data policy (`pii-default-…`, versioned and conflict-checked
+ *   like any other) masking them.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -22,4 +26,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`delete from dataset_profiles p where not exists (
     select 1 from dataset_versions v where v.workspace_id = p.workspace_id and v.dataset = p.dataset
       and v.version = p.version and v.state = 'committed')`.execute(db);
+  await db.schema
+    .createTable('pii_policy_defaults')
+    .addColumn('workspace_id', 'text', (c) => c.primaryKey())
+    .addColumn('setting', 'jsonb', (c) => c.notNull())
+    .addColumn('updated_by', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .execute();
 }
