@@ -6,20 +6,28 @@
  * one aggregate pass for every statistic, histogram, top value and duplicate rows) each in a fresh DuckDB
  * instance with the same threads (BENCH_THREADS, default 2). vs_summarize = median of per-round
  * (profile seconds / SUMMARIZE seconds). detect_values_per_s: classifyColumn over 100 000 values
- * of each kind. rss_mb: peak RSS of this process. Last line:
+ * of each kind. rss_mb: peak RSS of this process during those rounds.
+ *
+ * Then, same run (BENCH_CSV_MB, default 1024; 0 skips it): the metadata-only CLI profile of a
+ * CSV of that size vs the same file through the server (upload + background profile job), one
+ * round each (bench/_profile-csv.ts); its line comes before the last:
+ *   profile-csv: csv_mb=… rows=… cli_s=… cli_rss_mb=… server_s=… upload_s=… job_s=… cli_vs_server=…
+ * (cli_vs_server = CLI seconds ÷ server seconds). Last line:
  *   profile: vs_summarize=… detect_values_per_s=… rss_mb=…
  *
- * Usage: BENCH_ROWS=10000000 BENCH_ROUNDS=3 npm run bench -- profile
+ * Usage: BENCH_ROWS=10000000 BENCH_ROUNDS=3 BENCH_CSV_MB=1024 npm run bench -- profile
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { classifyColumn } from '../src/modules/profiling/detect/classify.ts';
 import { computeProfile } from '../src/modules/profiling/profiling.compute.ts';
+import { runCsvBench } from './_profile-csv.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const THREADS = String(process.env.BENCH_THREADS ?? 2);
+const CSV_MB = Number(process.env.BENCH_CSV_MB ?? 1024);
 const dir = await mkdtemp(path.join(process.env.BENCH_DIR ?? '/dev/shm', 'strongroom-bench-profile-'));
 const file = path.join(dir, 't.parquet');
 let peak = 0;
@@ -68,6 +76,14 @@ try {
   const t = performance.now();
   for (let i = 0; i < values.length; i += 1000) classifyColumn('col', values.slice(i, i + 1000));
   const perS = values.length / ((performance.now() - t) / 1000);
+  clearInterval(sampler);
+  if (CSV_MB > 0) {
+    await rm(file, { force: true });
+    const f = await runCsvBench({ dir, mb: CSV_MB, log: (x) => console.log(x) });
+    console.log(
+      `profile-csv: csv_mb=${Math.round(f.bytes / 2 ** 20)} rows=${f.rows} cli_s=${f.cliSeconds.toFixed(1)} cli_rss_mb=${f.cliRssMb} server_s=${f.serverSeconds.toFixed(1)} upload_s=${f.uploadSeconds.toFixed(1)} job_s=${f.jobSeconds.toFixed(1)} cli_vs_server=${(f.cliSeconds / f.serverSeconds).toFixed(2)}`,
+    );
+  }
   console.log(
     `profile: vs_summarize=${median(ratios).toFixed(2)} detect_values_per_s=${Math.round(perS)} rss_mb=${Math.round(peak / 2 ** 20)}`,
   );

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
 import { cliCredentials, cliIn } from './helpers/cli.ts';
+import type { TestResponse } from './helpers/https.ts';
 import { createUser, login, ownerSession, type Session } from './helpers/identity.ts';
 
 const WS = '/api/v1/workspaces/default';
@@ -109,6 +110,56 @@ describe('strongroom profile FILE (metadata-only mode)', () => {
     const dump = JSON.stringify(await db.selectFrom('published_profiles').selectAll().execute());
     const everything = [dump, pub.body, app.logs.join('\n')].join('\n');
     for (const c of ALL) assert.ok(!everything.includes(c), `${c} reached the server`);
+  });
+
+  test('a metadata-only dataset takes no content (409 problem), whatever its tags; deleting it removes its profiles', async () => {
+    const detail = await owner.req(`${WS}/datasets/meta-people`);
+    assert.equal(detail.json<{ metadataOnly?: boolean }>().metadataOnly, true);
+    const expectRefused = async (r: TestResponse) => {
+      assert.equal(r.status, 409, r.body);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/);
+      const p = JSON.parse(r.body) as { detail: string; metadataOnly?: boolean };
+      assert.match(p.detail, /meta-people is a metadata-only dataset/);
+      assert.equal(p.metadataOnly, true);
+    };
+    const upload = () =>
+      owner.req(`${WS}/datasets/meta-people/versions?filename=people.csv`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: CSV,
+      });
+    await expectRefused(await upload());
+    await expectRefused(
+      await owner.req(`${WS}/datasets/meta-people/uploads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ size: CSV.length, filename: 'people.csv' }),
+      }),
+    );
+    // The tag is a label: removing it does not make the dataset take content.
+    const patched = await owner.req(`${WS}/datasets/meta-people`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: [] }),
+    });
+    assert.equal(patched.status, 200, patched.body);
+    await expectRefused(await upload());
+    const ds = await owner.req(`${WS}/datasets/meta-people`);
+    assert.deepEqual(ds.json<{ versions: unknown[] }>().versions, []);
+    // Publishing still works, and deleting the dataset takes its published profiles with it.
+    const again = await cliIn(dir, ['profile', file, '--publish', 'meta-people'], { env: ownerEnv });
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /version 3/);
+    const del = await owner.req(`${WS}/datasets/meta-people`, { method: 'DELETE' });
+    assert.equal(del.status, 200, del.body);
+    const db = app.server.database.db;
+    const left = await db
+      .selectFrom('published_profiles')
+      .select('version')
+      .where('dataset', '=', 'meta-people')
+      .execute();
+    assert.deepEqual(left, []);
+    assert.equal((await owner.req(`${WS}/datasets/meta-people`)).status, 404);
   });
 
   test('refusals: a viewer may not publish; a name holding content; a file that is not there; a broken file', async () => {

@@ -48,6 +48,8 @@ export const datasetOut = z.object({
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Holds profiles published without content (`strongroom profile --publish`); takes no uploads. */
+  metadataOnly: z.boolean().optional(),
 });
 export const versionParams = datasetParams.extend({ v: versionNo });
 export const deletedOut = z.object({ dataset: z.string(), deleted: z.array(z.number()) });

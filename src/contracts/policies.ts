@@ -147,3 +147,20 @@ export const policyHistoryAnswer = z.object({
     }),
   ),
 });
+
+/**
+ * A workspace's default data policy for columns tagged `pii.*` (detected or set by a steward, not
+ * rejected): each dataset with such columns gets a data policy `pii-default-<hash>` masking every
+ * one of them with `mask` for the readers `when`/`unless` describe (absent: every reader).
+ */
+export const piiDefaultBody = z.strictObject({
+  mask: z.enum(['keyed_hash', 'redact', 'null', 'email_domain']),
+  when: readerMatch.optional(),
+  unless: readerMatch.optional(),
+});
+export type PiiDefault = z.infer<typeof piiDefaultBody>;
+export const piiDefaultAnswer = z.object({
+  setting: piiDefaultBody.nullable(),
+  updatedBy: z.string().optional(),
+  updatedAt: z.string().optional(),
+});

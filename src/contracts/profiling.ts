@@ -20,7 +20,11 @@ export const columnParams = datasetParams.extend({ col: columnName });
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const finite = z.number().finite();
-const point = z.union([finite, z.string().regex(/^\d{4}-\d{2}-\d{2}([T ][\d:.]+Z?)?$/, 'an ISO date')]);
+/** A number, or a date/time as DuckDB prints it (a timestamp with time zone carries its offset: `+00`, `+05:30`). */
+const point = z.union([
+  finite,
+  z.string().regex(/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}(:?\d{2})?)?)?$/, 'an ISO date'),
+]);
 
 const findingOut = z.object({
   tag: z.string(),

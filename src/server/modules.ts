@@ -247,11 +247,13 @@ export async function buildModules(
     query: query.service,
     datasets,
     policies: policies.lookup,
+    piiDefaults: { apply: policies.applyPiiDefault },
     tasks,
     k: 10,
     onError: (err) => logger.error({ err }, 'the profiling queue failed'),
   });
   datasets.onCommitted((workspaceId, name, v) => profiling.versionCommitted(workspaceId, name, v));
+  datasets.onDeleting((trx, d) => profiling.versionsDeleting(trx, d));
   closers.push(() => profiling.stop());
   const backups = createBackupsService({
     db: database.db,

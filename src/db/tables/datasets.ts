@@ -20,6 +20,8 @@ export interface DatasetsTables {
     created_by: string;
     created_at: Created;
     updated_at: Ts;
+    /** Holds published profiles only (migration 0027): uploads are refused. */
+    metadata_only: ColumnType<boolean, boolean | undefined, boolean>;
   };
   dataset_versions: {
     workspace_id: string;

@@ -26,4 +26,11 @@ export interface PoliciesTables {
     sealed: Buffer;
     created_at: ColumnType<Date, string | undefined, never>;
   };
+  /** A workspace's default policy for `pii.*` columns (migration 0027); `setting` is `PiiDefault`. */
+  pii_policy_defaults: {
+    workspace_id: string;
+    setting: ColumnType<unknown, string, string>;
+    updated_by: string;
+    updated_at: ColumnType<Date, string | undefined, string | undefined>;
+  };
 }

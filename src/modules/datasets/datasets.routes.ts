@@ -129,6 +129,7 @@ export function datasetsRoutes({ datasets, rawReadGuard, tagRemovalGuard }: Data
         createdBy: row.created_by,
         createdAt: row.created_at.toISOString(),
         updatedAt: row.updated_at.toISOString(),
+        metadataOnly: row.metadata_only,
         versions: await datasets.versions(input.params.ws, input.params.name),
       }),
     }),

@@ -51,12 +51,25 @@ export interface DatasetsDeps {
   leases?: LeaseHolder;
 }
 
+/**
+ * Runs in the transaction that marks versions deleted (and a dataset, `whole`): what other
+ * modules keep about them goes in the same commit. A failure fails the deletion.
+ */
+export type DeletingHook = (
+  trx: Transaction<Database>,
+  d: { workspaceId: string; dataset: string; versions: number[]; whole: boolean },
+) => Promise<void>;
+
 export function createDatasetsService(deps: DatasetsDeps) {
   const { db } = deps;
   const leases = deps.leases ?? createLeaseHolder({ instanceId: randomBytes(8).toString('hex'), ttlMs: 60_000 });
   const listeners = new Set<(ws: string, name: string, v: VersionView) => void>();
   const committedVersion = (workspaceId: string, name: string, v: VersionView) => {
     for (const l of listeners) l(workspaceId, name, v);
+  };
+  const deletingHooks: DeletingHook[] = [];
+  const deleting = async (trx: Transaction<Database>, d: Parameters<DeletingHook>[1]) => {
+    for (const h of deletingHooks) await h(trx, d);
   };
   const uploads = createStreamedUploads({
     committed: committedVersion,
@@ -121,9 +134,9 @@ export function createDatasetsService(deps: DatasetsDeps) {
       opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
     ) => store.listDatasets(db, workspaceId, opts),
     find: (workspaceId: string, name: string) => store.findDataset(db, workspaceId, name),
-    /** Creates the dataset row if it does not exist (a metadata-only dataset); true if created. */
-    ensure: (exec: store.Db, workspaceId: string, name: string, createdBy: string, tags: string[]) =>
-      store.ensureDataset(exec, { workspace_id: workspaceId, name, created_by: createdBy, tags }),
+    /** Creates a metadata-only dataset (uploads to it are refused) if it does not exist; true if created. */
+    ensureMetadataOnly: (exec: store.Db, workspaceId: string, name: string, createdBy: string, tags: string[]) =>
+      store.ensureDataset(exec, { workspace_id: workspaceId, name, created_by: createdBy, tags, metadata_only: true }),
     /** `find` in the caller's transaction (data policies check tags while saving). */
     findIn: (exec: store.Db, workspaceId: string, name: string) => store.findDataset(exec, workspaceId, name),
     async versions(workspaceId: string, name: string): Promise<VersionView[]> {
@@ -152,6 +165,10 @@ export function createDatasetsService(deps: DatasetsDeps) {
           // a listener's failure is its own (profiling logs and retries); the upload stands
         }
       });
+    },
+    /** Registers work for the transaction that marks versions (or a whole dataset) deleted. */
+    onDeleting(hook: DeletingHook): void {
+      deletingHooks.push(hook);
     },
     /** Removes what a failed upload left: its object, then its row. Never throws. */
     abandon: uploads.abandon,
@@ -215,6 +232,7 @@ export function createDatasetsService(deps: DatasetsDeps) {
     ): Promise<store.VersionRow[]> {
       const marked = await store.markDeleting(trx, workspaceId, name, v);
       if (marked.length === 0) throw new AppError('NOT_FOUND', { detail: 'No such version of this dataset.' });
+      await deleting(trx, { workspaceId, dataset: name, versions: marked.map((r) => r.version), whole: false });
       return marked;
     },
 
@@ -227,7 +245,9 @@ export function createDatasetsService(deps: DatasetsDeps) {
       const inFlight = await store.versions(trx, workspaceId, name, ['uploading']);
       if (inFlight.length > 0) throw new AppError('CONFLICT', { detail: 'An upload to this dataset is in progress.' });
       await store.touchDataset(trx, workspaceId, name);
-      return store.markDeleting(trx, workspaceId, name);
+      const marked = await store.markDeleting(trx, workspaceId, name);
+      await deleting(trx, { workspaceId, dataset: name, versions: marked.map((r) => r.version), whole: true });
+      return marked;
     },
 
     /** After the deletion's commit: removes the marked versions' objects and rows. */

@@ -67,6 +67,7 @@ export async function ensureDataset(
     created_by: string;
     description?: string | undefined;
     tags?: string[] | undefined;
+    metadata_only?: boolean;
   },
 ): Promise<boolean> {
   const inserted = await db
@@ -78,6 +79,7 @@ export async function ensureDataset(
       owner: row.created_by,
       description: row.description ?? '',
       tags: JSON.stringify(row.tags ?? []),
+      metadata_only: row.metadata_only ?? false,
     })
     .onConflict((oc) => oc.columns(['workspace_id', 'name']).doNothing())
     .returning('name')

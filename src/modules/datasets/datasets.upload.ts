@@ -178,6 +178,11 @@ export async function reserve(
     description: o.description,
     tags: o.tags,
   });
+  if ((await store.findDataset(trx, workspaceId, name))?.metadata_only)
+    throw new AppError('CONFLICT', {
+      detail: `${name} is a metadata-only dataset: it holds profiles published without content (strongroom profile --publish) and takes no uploads. Upload the data under another name.`,
+      meta: { metadataOnly: true },
+    });
   const version = await store.nextVersion(trx, workspaceId, name);
   const objectId = randomBytes(16).toString('hex');
   const objectKey = `objects/${objectId.slice(0, 2)}/${objectId}`;

@@ -7,7 +7,8 @@
 import type { JsonValue } from '../../core/audit/event.ts';
 import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
-import { savePolicyRequest, type PolicyOut } from '../../contracts/policies.ts';
+import { piiDefaultAnswer, piiDefaultBody, savePolicyRequest, type PolicyOut } from '../../contracts/policies.ts';
+import { z } from 'zod';
 import type { PoliciesService } from './policies.service.ts';
 import { nameParams } from '../../contracts/policies.ts';
 
@@ -88,6 +89,38 @@ export function policiesRoutes({ policies }: { policies: PoliciesService }): Rou
         });
         if (!r.before && !input.body.dryRun) void reply.code(201);
         return { ...r.after, changed: r.changed, dryRun: input.body.dryRun, accessDiff: r.diff };
+      },
+    }),
+
+    // The workspace's default policy for pii.* columns (policies.pii.ts): read and set with the
+    // rights on data policies; the event carries the setting before and after.
+    route({
+      method: 'GET',
+      url: '/api/v1/workspaces/:ws/policy-defaults/pii',
+      action: 'policy.rule.read',
+      resource: ({ params }) => ({ ref: policyRef(params.ws, 'pii-defaults') }),
+      run: 'read',
+      schema: { params: workspaceParams, response: { 200: piiDefaultAnswer } },
+      handler: async ({ input }) => (await policies.piiDefault(input.params.ws)) ?? { setting: null },
+    }),
+    route({
+      method: 'PUT',
+      url: '/api/v1/workspaces/:ws/policy-defaults/pii',
+      action: 'policy.rule.update',
+      resource: ({ params }) => ({ ref: policyRef(params.ws, 'pii-defaults') }),
+      run: 'write',
+      schema: {
+        params: workspaceParams,
+        body: z.strictObject({ setting: piiDefaultBody.nullable() }),
+        response: { 200: piiDefaultAnswer },
+      },
+      handler: async ({ input, actor, trx, event }) => {
+        const before = await policies.piiDefault(input.params.ws, trx);
+        await policies.setPiiDefault(trx, input.params.ws, input.body.setting, actor.id);
+        event.details({ before: (before?.setting ?? null) as JsonValue, after: input.body.setting as JsonValue });
+        return input.body.setting
+          ? { setting: input.body.setting, updatedBy: actor.id, updatedAt: new Date().toISOString() }
+          : { setting: null };
       },
     }),
 

@@ -21,7 +21,8 @@ import { appliesTo, compilePlan, targets, type ApplicablePolicy, type HashKey } 
 import { findConflict } from './policies.conflicts.ts';
 import { parseCustom } from './policies.custom.ts';
 import { accessDiff, type ReaderDiff } from './policies.diff.ts';
-import type { PolicyBody, PolicyOut } from '../../contracts/policies.ts';
+import type { PiiDefault, PolicyBody, PolicyOut } from '../../contracts/policies.ts';
+import { applyPiiDefault, readPiiDefault, writePiiDefault } from './policies.pii.ts';
 import { parseFilter, type Filter } from './policies.filter.ts';
 import {
   policyStamp,
@@ -206,7 +207,7 @@ export function createPoliciesService(deps: PoliciesDeps) {
     },
   };
 
-  return {
+  const api = {
     lookup,
 
     /** Refuses the raw object when a policy shapes what `reader` may see of the dataset. */
@@ -319,6 +320,29 @@ export function createPoliciesService(deps: PoliciesDeps) {
         return before;
       });
     },
+  };
+  const saver = {
+    save: api.save,
+    remove: api.remove,
+    exists: async (trx: Transaction<Database>, ws: string, name: string) =>
+      (await selectCurrent(trx, ws, name)).length > 0,
+  };
+  return {
+    ...api,
+    /** The workspace's default policy for `pii.*` columns (policies.pii.ts); undefined when unset. */
+    piiDefault: (workspaceId: string, exec: Kysely<Database> | Transaction<Database> = db) =>
+      readPiiDefault(exec, workspaceId),
+    /** Sets (or, null, clears) the default, in the route's transaction. */
+    setPiiDefault: (trx: Transaction<Database>, workspaceId: string, setting: PiiDefault | null, by: string) =>
+      writePiiDefault(trx, workspaceId, setting, by),
+    /** Writes `dataset`'s default pii policy for `columns` in `trx` (see policies.pii.ts). */
+    applyPiiDefault: (
+      trx: Transaction<Database>,
+      workspaceId: string,
+      dataset: string,
+      columns: string[],
+      actor: string,
+    ) => applyPiiDefault(saver, trx, workspaceId, dataset, columns, actor),
   };
 }
 

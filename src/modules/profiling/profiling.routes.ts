@@ -129,6 +129,15 @@ export function profilingRoutes({ profiling, datasets }: ProfilingRoutesDeps): R
           after: r.tags.map((t) => `${t.tag}:${t.status}`),
           datasetTagsAdded: r.addedToDataset,
         });
+        if (r.piiDefaultPolicy?.changed)
+          event.details({
+            piiDefaultPolicy: {
+              policy: r.piiDefaultPolicy.policy,
+              version: r.piiDefaultPolicy.version,
+              columns: r.piiDefaultPolicy.columns,
+              skipped: r.piiDefaultPolicy.skipped,
+            },
+          });
         return { column: col, tags: r.tags };
       },
     }),

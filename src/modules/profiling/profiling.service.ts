@@ -23,6 +23,7 @@ import { AppError, isAppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { DatasetsService } from '../datasets/index.ts';
 import type { PolicyLookup, QueryService } from '../query/index.ts';
+import { PII_TAG, type PiiApplied } from '../policies/index.ts';
 import type { TaskLogs } from '../tasks/index.ts';
 import {
   computeProfile,
@@ -38,7 +39,7 @@ import * as store from './profiling.store.ts';
 export interface ProfilingDeps {
   db: Kysely<Database>;
   query: Pick<QueryService, 'withRelation'>;
-  datasets: Pick<DatasetsService, 'find' | 'findIn' | 'update' | 'versions' | 'ensure'>;
+  datasets: Pick<DatasetsService, 'find' | 'findIn' | 'update' | 'versions' | 'ensureMetadataOnly'>;
   /** The data policies as the query module sees them (absent: none). */
   policies?: PolicyLookup;
   /** Task logs for the background job (absent: the job runs without one). */
@@ -46,6 +47,19 @@ export interface ProfilingDeps {
   /** Statistics over fewer values than this are suppressed. */
   k: number;
   clock?: () => Date;
+  /**
+   * The workspace default policy for `pii.*` columns (the policies module's `applyPiiDefault`):
+   * called with a dataset's pii columns when detection or a steward changes its pii tags.
+   */
+  piiDefaults?: {
+    apply: (
+      trx: Transaction<Database>,
+      workspaceId: string,
+      dataset: string,
+      columns: string[],
+      actor: string,
+    ) => Promise<PiiApplied | undefined>;
+  };
   /** Failures of the background loop that are not a job's own (logged by the caller). */
   onError?: (err: unknown) => void;
 }
@@ -111,6 +125,12 @@ function applyDecisions(p: Profile, decisions: Record<string, ColumnDecision>): 
   return changed;
 }
 
+/** Columns with a `pii.*` tag not rejected (of `present`, when given: a policy may not name a missing column). */
+function piiColumns(rows: store.TagRow[], present?: Set<string>): string[] {
+  const cols = rows.filter((r) => PII_TAG.test(r.tag) && r.status !== 'rejected').map((r) => r.column);
+  return [...new Set(cols)].filter((c) => !present || present.has(c)).sort();
+}
+
 function tagsByColumn(rows: store.TagRow[]): Record<string, ColumnTag[]> {
   const out: Record<string, ColumnTag[]> = {};
   for (const r of rows) (out[r.column] ??= []).push({ tag: r.tag, status: r.status, source: r.source });
@@ -165,6 +185,7 @@ export function createProfilingService(deps: ProfilingDeps) {
         findings: found.length,
         sensitiveColumns: p.columns.filter((c) => c.sensitive).length,
       });
+      await applyPiiDefaultAfterJob(workspaceId, dataset, version, p, log);
       log?.progress({ phase: 'done', step: 2, of: 2 });
       await log?.finish('succeeded');
     } catch (err) {
@@ -179,6 +200,40 @@ export function createProfilingService(deps: ProfilingDeps) {
       await store.finish(deps.db, workspaceId, dataset, version, { state: 'failed', error: code }, clock());
       await log?.write({ event: 'failed', error: code });
       await log?.finish('failed');
+    }
+  }
+
+  /**
+   * After the newest version's job: the workspace's default pii policy covers the dataset's pii
+   * columns present in that version. Its failure is logged and does not fail the profile.
+   */
+  async function applyPiiDefaultAfterJob(
+    workspaceId: string,
+    dataset: string,
+    version: number,
+    p: Profile,
+    log: { write: (e: Record<string, unknown>) => Promise<void> } | undefined,
+  ) {
+    const pii = deps.piiDefaults;
+    if (!pii) return;
+    const newest = Math.max(0, ...(await deps.datasets.versions(workspaceId, dataset)).map((x) => x.version));
+    if (version !== newest) return;
+    try {
+      const present = new Set(p.columns.map((c) => c.name));
+      const columns = piiColumns(await store.tags(deps.db, workspaceId, dataset), present);
+      const applied = await deps.db
+        .transaction()
+        .execute((trx) => pii.apply(trx, workspaceId, dataset, columns, 'system:pii-default'));
+      if (applied?.changed)
+        await log?.write({
+          event: 'pii-default-policy',
+          policy: applied.policy,
+          version: applied.version,
+          columns: applied.columns.length,
+          skipped: applied.skipped.length,
+        });
+    } catch (err) {
+      await log?.write({ event: 'pii-default-policy-failed', error: isAppError(err) ? err.code : 'INTERNAL' });
     }
   }
 
@@ -223,6 +278,18 @@ export function createProfilingService(deps: ProfilingDeps) {
     versionCommitted(workspaceId: string, dataset: string, v: { version: number; tabularFormat: string | null }): void {
       if (v.tabularFormat !== 'csv' && v.tabularFormat !== 'jsonl' && v.tabularFormat !== 'parquet') return;
       void request(workspaceId, dataset, v.version, false).then(kick, (err: unknown) => deps.onError?.(err));
+    },
+    /**
+     * In the transaction that deletes versions (or the whole dataset): their stored profiles go
+     * with them; a whole dataset also loses its published profiles and column tags (a new
+     * dataset of the same name starts with no steward decisions).
+     */
+    async versionsDeleting(
+      trx: Transaction<Database>,
+      d: { workspaceId: string; dataset: string; versions: number[]; whole: boolean },
+    ): Promise<void> {
+      if (d.whole) await store.forgetDataset(trx, d.workspaceId, d.dataset);
+      else await store.forgetVersions(trx, d.workspaceId, d.dataset, d.versions);
     },
     /** At start: jobs a stopped process left running are pending again, and the queue runs. */
     async resume(): Promise<void> {
@@ -357,11 +424,11 @@ export function createProfilingService(deps: ProfilingDeps) {
      */
     async publish(trx: Transaction<Database>, actor: Actor, workspaceId: string, dataset: string, body: PublishBody) {
       const existing = await deps.datasets.findIn(trx, workspaceId, dataset);
-      if (existing && !existing.tags.includes(METADATA_ONLY))
+      if (existing && !existing.metadata_only)
         throw new AppError('CONFLICT', {
           detail: `${dataset} holds content; publish a metadata-only profile under another name.`,
         });
-      const created = await deps.datasets.ensure(trx, workspaceId, dataset, actor.id, [METADATA_ONLY]);
+      const created = await deps.datasets.ensureMetadataOnly(trx, workspaceId, dataset, actor.id, [METADATA_ONLY]);
       const profile = { ...sanitizePublished(body.profile, deps.k), format: body.source.format };
       const version = await store.publish(trx, workspaceId, dataset, profile, actor.id, clock());
       return { dataset, version, created, profile };
@@ -456,7 +523,21 @@ export function createProfilingService(deps: ProfilingDeps) {
         }
       }
       const view = (rows: store.TagRow[]) => rows.map((r) => ({ tag: r.tag, status: r.status, source: r.source }));
-      return { column, before: view(before), tags: view(after), addedToDataset };
+      const key = (rows: store.TagRow[]) =>
+        rows
+          .filter((r) => PII_TAG.test(r.tag))
+          .map((r) => `${r.tag}:${r.status === 'rejected'}`)
+          .join(',');
+      let piiDefaultPolicy: PiiApplied | undefined;
+      if (deps.piiDefaults && key(before) !== key(after)) {
+        // The dataset's pii columns changed: its default pii policy follows (columns of the newest
+        // stored profile only, when there is one: a policy may not name a column a version lacks).
+        const newest = await store.previousDone(trx, workspaceId, dataset, 2 ** 31 - 1);
+        const present = newest?.profile ? new Set((newest.profile as Profile).columns.map((c) => c.name)) : undefined;
+        const columns = piiColumns(await store.tags(trx, workspaceId, dataset), present);
+        piiDefaultPolicy = await deps.piiDefaults.apply(trx, workspaceId, dataset, columns, actor.id);
+      }
+      return { column, before: view(before), tags: view(after), addedToDataset, piiDefaultPolicy };
     },
   };
 }

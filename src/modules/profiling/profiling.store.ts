@@ -347,3 +347,20 @@ export async function published(db: Db, workspaceId: string, dataset: string) {
     profile: r.profile,
   }));
 }
+
+/** The stored profiles of versions being deleted (in the deletion's transaction). */
+export async function forgetVersions(db: Db, workspaceId: string, dataset: string, versions: number[]) {
+  if (versions.length === 0) return;
+  await db
+    .deleteFrom('dataset_profiles')
+    .where('workspace_id', '=', workspaceId)
+    .where('dataset', '=', dataset)
+    .where('version', 'in', versions)
+    .execute();
+}
+
+/** Everything kept about a dataset being deleted: stored and published profiles, column tags. */
+export async function forgetDataset(db: Db, workspaceId: string, dataset: string) {
+  for (const table of ['dataset_profiles', 'published_profiles', 'column_tags'] as const)
+    await db.deleteFrom(table).where('workspace_id', '=', workspaceId).where('dataset', '=', dataset).execute();
+}
