@@ -59,13 +59,11 @@ try {
   for (let done = 0; done < n; done += 5000) {
     await h.db.transaction().execute(async (trx) => {
       const head = await readHead(trx);
-      const lines: Buffer[] = []; // kept in each row, as the chainer does
       const events = appendEvents(
         head,
         Array.from({ length: Math.min(5000, n - done) }, (_, i) => draft(i % 32, done + i, time)),
-        lines,
       );
-      await insertEvents(trx, events, lines);
+      await insertEvents(trx, events);
       await setHead(trx, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
     });
   }

@@ -221,72 +221,6 @@ const line = new ByteWriter();
 let lineEvent: object | undefined;
 let lineHash = '';
 
-/** Where a stored-line event keeps its line (a symbol: never part of the event's JSON). */
-const STORED_LINE = Symbol('storedLine');
-
-interface StoredLine {
-  /** The export line the row kept (canonical JSON of the whole event, `hash` included). */
-  text: string;
-  /** The database's word that the row's columns (seq, prevHash and hash included) equal the line's fields. */
-  agrees: boolean;
-}
-
-/**
- * The verifier's form of a database row that kept its export line (migration 0030): `seq`,
- * `prevHash` and `hash` from their columns, everything else in the line, which is hashed as it
- * is — no re-encoding. `agrees` is the database's comparison of the other columns with the line
- * (`audit.store.ts`); a row whose columns differ from its line is reported as edited
- * ({@link storedLineAgrees}). Only `seq`, `prevHash` and `hash` may be read from the result.
- */
-export function storedLineEvent(
-  seq: number,
-  prevHash: string,
-  hash: string,
-  line: string,
-  agrees: boolean,
-): AuditEvent {
-  const e = { seq, prevHash, hash } as AuditEvent & { [STORED_LINE]?: StoredLine };
-  e[STORED_LINE] = { text: line, agrees };
-  return e;
-}
-
-const storedLineOf = (e: object): StoredLine | undefined => (e as { [STORED_LINE]?: StoredLine })[STORED_LINE];
-
-/** False only for a stored-line event whose row's columns differ from its line. */
-export function storedLineAgrees(e: AuditEvent): boolean {
-  return storedLineOf(e)?.agrees ?? true;
-}
-
-const HASH_MEMBER_START = Buffer.from(',"hash":"', 'latin1');
-
-/**
- * The hash of a stored line: the line with its `"hash"` member taken out is the canonical body.
- * The member is the last `,"hash":"` in the line: in a valid event line only `details` (which
- * comes before it) can hold another object with a "hash" key, and a quote inside a string is
- * always escaped. A line that is not what the chainer wrote cannot hash to the chain's hash.
- */
-function storedLineHash(e: UnhashedEvent, stored: StoredLine): string {
-  line.reset();
-  line.ensure(stored.text.length * 3);
-  line.off += line.buf.write(stored.text, line.off, 'utf8');
-  const at = line.buf.subarray(0, line.off).lastIndexOf(HASH_MEMBER_START);
-  if (at < 0 || at + HASH_MEMBER_BYTES > line.off) {
-    throw new AuditFormatError(`event ${String(e.seq)}: its recorded line has no hash member`);
-  }
-  return hashLineWithout(at);
-}
-
-/** SHA-256 over the prefix in `hashInput` and `line` minus the hash member at `at`. */
-function hashLineWithout(at: number): string {
-  const n = line.off - HASH_MEMBER_BYTES;
-  hashInput.reset();
-  hashInput.ensure(n);
-  line.buf.copy(hashInput.buf, hashInput.off, 0, at);
-  line.buf.copy(hashInput.buf, hashInput.off + at, at + HASH_MEMBER_BYTES, line.off);
-  hashInput.off += n;
-  return oneShotHash('sha256', hashInput.buf.subarray(0, hashInput.off), 'hex');
-}
-
 /**
  * Canonical JSON of every field but `hash`, as UTF-8 bytes. Throws `CanonicalJsonError` (with
  * the field path) for values that have no JSON form.
@@ -312,18 +246,16 @@ export function computeEventHash(e: UnhashedEvent): string {
   if (!decodeHex64(e.prevHash, hashInput.buf, PREV_OFFSET)) {
     throw new AuditFormatError(`event ${String(e.seq)}: prevHash is not 64 hex digits`);
   }
-  const stored = storedLineOf(e);
-  if (stored !== undefined) {
-    const hex = storedLineHash(e, stored);
-    // `line` now holds the stored line as it is (with its own hash text): the export compare's bytes.
-    lineEvent = e;
-    lineHash = (e as { hash?: string }).hash ?? '';
-    return hex;
-  }
   // Encode the export line once (hash still a placeholder) and hash it minus the hash member.
   line.reset();
   const at = writeEventBody(line, e, PLACEHOLDER);
-  const hex = hashLineWithout(at);
+  const n = line.off - HASH_MEMBER_BYTES;
+  hashInput.reset();
+  hashInput.ensure(n);
+  line.buf.copy(hashInput.buf, hashInput.off, 0, at);
+  line.buf.copy(hashInput.buf, hashInput.off + at, at + HASH_MEMBER_BYTES, line.off);
+  hashInput.off += n;
+  const hex = oneShotHash('sha256', hashInput.buf.subarray(0, hashInput.off), 'hex');
   line.buf.write(hex, at + 9, 64, 'latin1');
   lineEvent = e;
   lineHash = hex;
@@ -341,12 +273,7 @@ export function eventLineBytes(e: AuditEvent): Buffer {
   if (lineEvent !== e || lineHash !== e.hash) {
     lineEvent = undefined;
     line.reset();
-    const stored = storedLineOf(e);
-    if (stored === undefined) writeEventBody(line, e, e.hash);
-    else {
-      line.ensure(stored.text.length * 3);
-      line.off += line.buf.write(stored.text, line.off, 'utf8');
-    }
+    writeEventBody(line, e, e.hash);
   }
   return line.buf.subarray(0, line.off);
 }
@@ -368,10 +295,6 @@ const isOutcome = (o: unknown): boolean => o === 'success' || o === 'denied' || 
  * twenty times cheaper than the schema, so the verifier can vet every exported event.
  */
 export function looksLikeValidEvent(e: AuditEvent, lineBytes: Buffer): boolean {
-  // A stored line was written by the chainer from a draft the schema accepted, and hashes to the
-  // chain (checked before this is asked); its columns agree with it (checked by the database).
-  if (storedLineOf(e) !== undefined)
-    return storedLineAgrees(e) && lineBytes.length <= MAX_DETAILS_BYTES && !lineBytes.includes(PROTO_KEY);
   const { actor, resource } = e;
   return (
     Number.isSafeInteger(e.seq) &&

@@ -26,8 +26,6 @@ export interface AuditTables {
     details: Json;
     prev_hash: string;
     hash: string;
-    /** The export line the chainer hashed (migration 0030); NULL for rows chained before it. Read as `line::text`. */
-    line: ColumnType<unknown, string | null | undefined, never>;
   };
   /** Drafts recorded in callers' transactions, waiting for the chainer. */
   audit_pending: {

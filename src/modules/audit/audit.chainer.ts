@@ -43,8 +43,8 @@ export async function chainBatch(
     const { ids, drafts } = await takePending(trx, batchSize);
     if (ids.length === 0) return [];
     lines.length = 0;
-    const chained = chainDrafts(head, drafts, ids, now, lines);
-    await insertEvents(trx, chained, lines); // each row keeps the line it was hashed as (migration 0030)
+    const chained = chainDrafts(head, drafts, ids, now, onChained === undefined ? undefined : lines);
+    await insertEvents(trx, chained);
     const last = chained[chained.length - 1];
     if (last !== undefined) await setHead(trx, { seq: last.seq, hash: last.hash });
     return chained;
@@ -74,13 +74,13 @@ function chainDrafts(
   drafts: unknown[],
   ids: number[],
   now: () => Date,
-  lines: Buffer[],
+  lines: Buffer[] | undefined,
 ): AuditEvent[] {
   try {
     return appendEvents(head, drafts as AuditEventDraft[], lines);
   } catch (err) {
     if (!(err instanceof AuditFormatError)) throw err;
-    lines.length = 0;
+    if (lines !== undefined) lines.length = 0;
     return appendEvents(
       head,
       drafts.map((d, i) => asDraft(d, ids[i] as number, now)),

@@ -8,8 +8,7 @@ import type { Selectable } from 'kysely';
 import type { AuditEvent, AuditEventDraft } from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
 
-/** A row's event columns (`line` is read only by verification). */
-export type EventRow = Omit<Selectable<Database['audit_events']>, 'line'>;
+export type EventRow = Selectable<Database['audit_events']>;
 
 /** The columns of an event row, for inserts. `details` as JSON text (jsonb). */
 export function eventToRow(e: AuditEvent) {

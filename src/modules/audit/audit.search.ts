@@ -9,7 +9,7 @@ import { MAX_LIMIT, searchQuerySchema } from '../../contracts/audit.ts';
 import { eventJsonLine } from '../../core/audit/segment.ts';
 import { AppError } from '../../core/errors.ts';
 import { rowToEvent } from './audit.rows.ts';
-import { EVENT_COLUMNS, type Executor } from './audit.store.ts';
+import type { Executor } from './audit.store.ts';
 
 export { MAX_LIMIT, searchQuerySchema };
 
@@ -63,7 +63,7 @@ export async function searchEvents(db: Executor, input: SearchQuery, scope: Sear
       meta: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
     });
   const q = parsed.data;
-  let query = db.selectFrom('audit_events').select(EVENT_COLUMNS);
+  let query = db.selectFrom('audit_events').selectAll();
   if (q.actor !== undefined) query = query.where('actor_id', '=', q.actor);
   if (q.actionPrefix !== undefined) query = query.where('action', 'like', likePrefix(q.actionPrefix));
   if (q.resource !== undefined) {

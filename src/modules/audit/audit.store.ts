@@ -4,7 +4,7 @@
  */
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
-import { storedLineEvent, type AuditEvent, type ChainHead } from '../../core/audit/event.ts';
+import type { AuditEvent, ChainHead } from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
 import { eventToRow, parseJson, rowToEvent, textRowToEvent, type EventTextRow } from './audit.rows.ts';
 
@@ -89,55 +89,26 @@ export async function countPending(ex: Executor): Promise<number> {
 
 /**
  * Inserts chained events in ONE statement per {@link INSERT_CHUNK} rows: each column goes in as
- * one array parameter, zipped by `unnest` (17 parameters whatever the row count), so neither
- * the query builder nor the database parses a statement that grows with the batch. `lines`
- * (the export line of each event, from `appendEvents`) go into `line`; without them (a caller
- * that did not keep them) the rows have no line and are verified from their columns.
+ * one array parameter, zipped by `unnest` (16 parameters whatever the row count), so neither
+ * the query builder nor the database parses a statement that grows with the batch.
  */
-export async function insertEvents(
-  trx: Transaction<Database>,
-  events: readonly AuditEvent[],
-  lines?: readonly Buffer[],
-): Promise<void> {
-  if (lines !== undefined && lines.length !== events.length) throw new Error('one line per event expected');
+export async function insertEvents(trx: Transaction<Database>, events: readonly AuditEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += INSERT_CHUNK) {
     const rows = events.slice(i, i + INSERT_CHUNK).map(eventToRow);
     const col = <K extends keyof ReturnType<typeof eventToRow>>(k: K) => rows.map((r) => r[k]);
-    const line = lines?.slice(i, i + INSERT_CHUNK).map((l) => l.toString('utf8')) ?? rows.map(() => null);
     await sql`insert into audit_events (seq, time, actor_id, actor_kind, auth_method, action, resource_type,
-        resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash, line)
+        resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash)
       select seq, time::timestamptz(3), actor_id, actor_kind, auth_method, action, resource_type, resource_id,
-        workspace, outcome, request_id, source_ip, user_agent, details::jsonb, prev_hash, hash, line::json
+        workspace, outcome, request_id, source_ip, user_agent, details::jsonb, prev_hash, hash
       from unnest(${col('seq')}::bigint[], ${col('time')}::text[], ${col('actor_id')}::text[],
         ${col('actor_kind')}::text[], ${col('auth_method')}::text[], ${col('action')}::text[],
         ${col('resource_type')}::text[], ${col('resource_id')}::text[], ${col('workspace')}::text[],
         ${col('outcome')}::text[], ${col('request_id')}::text[], ${col('source_ip')}::text[],
-        ${col('user_agent')}::text[], ${col('details')}::text[], ${col('prev_hash')}::text[], ${col('hash')}::text[],
-        ${line}::text[])
+        ${col('user_agent')}::text[], ${col('details')}::text[], ${col('prev_hash')}::text[], ${col('hash')}::text[])
         as t(seq, time, actor_id, actor_kind, auth_method, action, resource_type, resource_id, workspace,
-          outcome, request_id, source_ip, user_agent, details, prev_hash, hash, line)`.execute(trx);
+          outcome, request_id, source_ip, user_agent, details, prev_hash, hash)`.execute(trx);
   }
 }
-
-/** The event columns (not `line`): what search, streaming and `tail` read. */
-export const EVENT_COLUMNS = [
-  'seq',
-  'time',
-  'actor_id',
-  'actor_kind',
-  'auth_method',
-  'action',
-  'resource_type',
-  'resource_id',
-  'workspace',
-  'outcome',
-  'request_id',
-  'source_ip',
-  'user_agent',
-  'details',
-  'prev_hash',
-  'hash',
-] as const;
 
 /** Event columns for reading in bulk: `time` printed by the database as `toISOString()` would. */
 const EVENT_TEXT_COLUMNS = sql.raw(
@@ -167,27 +138,17 @@ async function nextSeq(ex: Executor, after: number, upTo: number): Promise<numbe
  * requested before the current page is handed out, so the database reads while the caller
  * hashes; at most two pages are in memory.
  */
-export function eventPages(
+export async function* eventPages(
   ex: Executor,
   from = 1,
   to = Number.MAX_SAFE_INTEGER,
   pageSize = 5000,
 ): AsyncGenerator<AuditEvent[]> {
-  return pagesOf(ex, from, to, pageSize, textPage);
-}
-
-async function* pagesOf(
-  ex: Executor,
-  from: number,
-  to: number,
-  pageSize: number,
-  read: (ex: Executor, after: number, upTo: number) => Promise<AuditEvent[]>,
-): AsyncGenerator<AuditEvent[]> {
   const top = await nextSeq(ex, from - 1, to).then((first) => (first === undefined ? undefined : maxSeq(ex, to)));
   if (top === undefined) return;
   let after = from - 1;
   const fetch = (a: number) => {
-    const p = read(ex, a, Math.min(top, a + pageSize));
+    const p = textPage(ex, a, Math.min(top, a + pageSize));
     p.catch(() => undefined); // a consumer that stops early must not leave an unhandled rejection
     return p;
   };
@@ -201,62 +162,6 @@ async function* pagesOf(
   }
 }
 
-/**
- * Verification's page: a row that kept its export line (migration 0030) comes back as seq,
- * prev_hash, hash, the line as text and `agrees` — the database's comparison of every other
- * column with the line's fields (so an edited column is caught without encoding the event in
- * JavaScript); other rows come back with their columns, as {@link eventPages} reads them. A line
- * holding a `\u` escape is read the old way too: `jsonb` refuses some escapes `json` keeps
- * (NUL, lone surrogates), and this query must not fail on any stored text.
- */
-const VERIFY_PAGE = `
-  select e.seq, e.prev_hash, e.hash,
-    case when f.fast then e.line::text end as line,
-    case when f.fast then (
-      x.j->>'seq' = e.seq::text and x.j->>'prevHash' = e.prev_hash and x.j->>'hash' = e.hash
-      and x.j->>'time' = to_char(e.time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-      and x.j->>'action' = e.action and x.j->>'outcome' = e.outcome
-      and x.j->'actor'->>'id' = e.actor_id and x.j->'actor'->>'kind' = e.actor_kind
-      and (x.j->'actor'->>'authMethod') is not distinct from e.auth_method
-      and x.j->'resource'->>'type' = e.resource_type
-      and (x.j->'resource'->>'id') is not distinct from e.resource_id
-      and (x.j->'resource'->>'workspace') is not distinct from e.workspace
-      and (x.j->>'requestId') is not distinct from e.request_id
-      and (x.j->>'sourceIp') is not distinct from e.source_ip
-      and (x.j->>'userAgent') is not distinct from e.user_agent
-      and x.j->'details' = e.details) end as agrees,
-    case when not f.fast then to_char(e.time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') end as time,
-    case when not f.fast then e.actor_id end as actor_id, case when not f.fast then e.actor_kind end as actor_kind,
-    case when not f.fast then e.auth_method end as auth_method, case when not f.fast then e.action end as action,
-    case when not f.fast then e.resource_type end as resource_type,
-    case when not f.fast then e.resource_id end as resource_id, case when not f.fast then e.workspace end as workspace,
-    case when not f.fast then e.outcome end as outcome, case when not f.fast then e.request_id end as request_id,
-    case when not f.fast then e.source_ip end as source_ip, case when not f.fast then e.user_agent end as user_agent,
-    case when not f.fast then e.details end as details
-  from audit_events e
-    cross join lateral (select e.line is not null and strpos(e.line::text, '\\u') = 0 as fast) f
-    cross join lateral (select case when f.fast then e.line::jsonb end as j) x
-  where e.seq > $1 and e.seq <= $2 order by e.seq`;
-
-type VerifyRow = EventTextRow & { line: string | null; agrees: boolean | null };
-
-function verifyPage(ex: Executor, after: number, upTo: number): Promise<AuditEvent[]> {
-  return ex
-    .executeQuery<VerifyRow>(CompiledQuery.raw(VERIFY_PAGE, [after, upTo]))
-    .then((r) =>
-      r.rows.map((row) =>
-        row.line === null
-          ? textRowToEvent(row)
-          : storedLineEvent(Number(row.seq), row.prev_hash, row.hash, row.line, row.agrees === true),
-      ),
-    );
-}
-
-/** {@link eventPages} in verification's form (see {@link verifyPage}): what `verify()` reads. */
-export function verifyPages(ex: Executor, pageSize = 5000): AsyncGenerator<AuditEvent[]> {
-  return pagesOf(ex, 1, Number.MAX_SAFE_INTEGER, pageSize, verifyPage);
-}
-
 async function maxSeq(ex: Executor, upTo: number): Promise<number> {
   const r = await sql<{ seq: unknown }>`select max(seq) as seq from audit_events where seq <= ${upTo}`.execute(ex);
   return Number(r.rows[0]?.seq ?? 0);
@@ -264,7 +169,7 @@ async function maxSeq(ex: Executor, upTo: number): Promise<number> {
 
 /** The last `n` events, ascending. */
 export async function lastEvents(ex: Executor, n: number): Promise<AuditEvent[]> {
-  const rows = await ex.selectFrom('audit_events').select(EVENT_COLUMNS).orderBy('seq', 'desc').limit(n).execute();
+  const rows = await ex.selectFrom('audit_events').selectAll().orderBy('seq', 'desc').limit(n).execute();
   return rows.map(rowToEvent).reverse();
 }
 

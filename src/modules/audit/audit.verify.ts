@@ -7,7 +7,7 @@
 import { verifyTrail, type VerifyProblem, type VerifyReport } from '../../core/audit/verify.ts';
 import { loadPublicKeys } from './audit.keys.ts';
 import { readExport } from './audit.export.ts';
-import { listCheckpoints, verifyPages, type Executor } from './audit.store.ts';
+import { eventPages, listCheckpoints, type Executor } from './audit.store.ts';
 import { prunedStart } from './audit.retention.ts';
 
 /** Verifies the whole trail; never throws for tampered data (it is in the report). */
@@ -19,7 +19,7 @@ export async function verifyAuditTrail(db: Executor, logDir: string, pageSize = 
     prunedStart(db),
   ]);
   const report = await verifyTrail({
-    events: verifyPages(db, pageSize),
+    events: eventPages(db, 1, Number.MAX_SAFE_INTEGER, pageSize),
     checkpoints,
     exported: { checkpoints: exported.checkpoints, segments: exported.segments },
     publicKeys,
