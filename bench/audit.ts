@@ -3,13 +3,16 @@
  * - append: 32 concurrent writers, each event in its own (durable) transaction, background
  *   chainer running; timed until every event is chained. PGlite file-backed in a temp dir, and
  *   PostgreSQL (throwaway database, synchronous_commit on).
+ * - append_group_pg: the same 32 writers recording each event on its own (`recordCommitted`, the
+ *   path of denials, failures and reads): each writer still waits until its event is committed,
+ *   but concurrent events share one INSERT and commit (group commit, audit.group.ts).
  * - bare_pg: the same 32 writers doing a bare pg BEGIN / INSERT (the same JSON draft) / COMMIT
  *   into `audit_pending` on their own connections, nothing else: the ceiling for append_pg.
  * - verify: `verify()` over ≥ 100 k chained events in PostgreSQL (DB read + hash + checkpoints +
  *   byte-for-byte compare with the export).
  * - verify_core: `ChainVerifier` alone over the same events held in memory (no database, no
  *   export): the ceiling for verify on this machine at this moment.
- * Last line: audit: append_per_s=<pglite> append_pg_per_s=<pg> bare_pg_per_s=<n> verify_per_s=<n> verify_core_per_s=<n>
+ * Last line: audit: append_per_s=<pglite> append_pg_per_s=<pg> bare_pg_per_s=<n> verify_per_s=<n> verify_core_per_s=<n> append_group_pg_per_s=<n>
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -42,21 +45,25 @@ function draft(w: number, i: number) {
 
 const barrier = createBarrier({ keyring: Keyring.create() });
 
-async function appendRate(h: DatabaseHandle, logDir: string, perWriter: number): Promise<number> {
+async function appendRate(h: DatabaseHandle, logDir: string, perWriter: number, onItsOwn = false): Promise<number> {
   const audit = createAuditModule({ db: h.db, barrier, logDir });
+  const before = (await readHead(h.db)).seq;
   audit.start();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: WRITERS }, async (_, w) => {
-      for (let i = 0; i < perWriter; i++) await h.db.transaction().execute((trx) => audit.record(trx, draft(w, i)));
+      for (let i = 0; i < perWriter; i++) {
+        if (onItsOwn) await audit.recordCommitted(draft(w, i));
+        else await h.db.transaction().execute((trx) => audit.record(trx, draft(w, i)));
+      }
     }),
   );
   await audit.chainPending();
   const dt = (performance.now() - t0) / 1000;
   await audit.stop();
-  const head = await readHead(h.db);
-  if (head.seq !== WRITERS * perWriter) throw new Error(`expected ${WRITERS * perWriter} events, head at ${head.seq}`);
-  return head.seq / dt;
+  const added = (await readHead(h.db)).seq - before;
+  if (added !== WRITERS * perWriter) throw new Error(`expected ${WRITERS * perWriter} events, ${added} chained`);
+  return added / dt;
 }
 
 /** 32 bare pg connections, each event BEGIN / INSERT / COMMIT, nothing else. */
@@ -129,6 +136,10 @@ try {
     console.log(
       `append, PostgreSQL, ${WRITERS} writers: ${pgPerS.toFixed(0)} events/s (target ≥ 5000; ${(pgPerS / barePerS).toFixed(2)}× bare pg)`,
     );
+    const groupPerS = await appendRate(h, path.join(dir, 'logs-pg'), 250, true);
+    console.log(
+      `append on its own (group commit), PostgreSQL, ${WRITERS} writers: ${groupPerS.toFixed(0)} events/s (${(groupPerS / barePerS).toFixed(2)}× bare pg)`,
+    );
     await fill(h, 100_000);
     const audit = createAuditModule({ db: h.db, barrier, logDir: path.join(dir, 'logs-pg') });
     await audit.checkpointNow();
@@ -146,7 +157,7 @@ try {
       `verify core (ChainVerifier, events in memory): ${corePerS.toFixed(0)} events/s; verify = ${(verifyPerS / corePerS).toFixed(2)}× core`,
     );
     console.log(
-      `audit: append_per_s=${litePerS.toFixed(0)} append_pg_per_s=${pgPerS.toFixed(0)} bare_pg_per_s=${barePerS.toFixed(0)} verify_per_s=${verifyPerS.toFixed(0)} verify_core_per_s=${corePerS.toFixed(0)}`,
+      `audit: append_per_s=${litePerS.toFixed(0)} append_pg_per_s=${pgPerS.toFixed(0)} bare_pg_per_s=${barePerS.toFixed(0)} verify_per_s=${verifyPerS.toFixed(0)} verify_core_per_s=${corePerS.toFixed(0)} append_group_pg_per_s=${groupPerS.toFixed(0)}`,
     );
   } finally {
     await h.close(); // also drops the throwaway database

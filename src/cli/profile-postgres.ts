@@ -16,7 +16,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { computeProfile, type Profile } from '../modules/profiling/index.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
@@ -79,6 +78,8 @@ export async function profilePostgresTable(
     throw pgFailure(err, url);
   }
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'strongroom-profile-pg-'));
+  // Loaded on first use: every other command would pay for DuckDB at start.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(':memory:', { threads: '2', temp_directory: tmp });
   const conn = await inst.connect();
   try {

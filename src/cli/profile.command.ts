@@ -11,7 +11,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { computeProfile, type Profile } from '../modules/profiling/index.ts';
 import { loadCredentials, sessionApi } from './credentials.ts';
 import { CliExit } from './context.ts';
@@ -39,6 +38,8 @@ export async function profileLocalFile(file: string, opts: { sample?: number; k?
       : format === 'jsonl'
         ? `read_json(${lit(file)}, format = 'newline_delimited')`
         : `read_csv(${lit(file)}, encoding = 'utf-8')`;
+  // Loaded here, not at the top: every `strongroom` command (serve included) imports this file.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
   const conn = await inst.connect();
   try {

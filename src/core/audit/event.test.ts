@@ -14,6 +14,7 @@ import {
   eventCanonicalJson,
   GENESIS_HEAD,
   hmacValue,
+  looksLikeValidDraft,
   type AuditEventDraft,
   type UnhashedEvent,
 } from './event.ts';
@@ -186,6 +187,42 @@ test('draft schema: action, time, actor kind, outcome, details', () => {
     ['unknown key', { ...ok, secret: 'hunter2' }],
   ];
   for (const [name, value] of bad) assert.equal(auditEventDraftSchema.safeParse(value).success, false, name);
+});
+
+test("the writer's quick draft check never accepts what the schema refuses", () => {
+  const ok = draft(0) as Record<string, unknown>;
+  const quick = (d: unknown) => looksLikeValidDraft(d as Record<string, unknown>, Buffer.byteLength(JSON.stringify(d)));
+  assert.ok(quick(ok));
+  assert.ok(quick({ ...ok, requestId: undefined, details: { a: [1, 'b', null, true, { c: -0 }] } }));
+  const notSure: unknown[] = [
+    { ...ok, action: 'vault.read' },
+    { ...ok, time: '2025-02-30T12:00:00.000Z' },
+    { ...ok, time: '2025-01-31T24:00:00.000Z' },
+    { ...ok, actor: { id: '', kind: 'user' } },
+    { ...ok, actor: { id: 'x', kind: 'admin' } },
+    { ...ok, actor: { id: 'x', kind: 'user', extra: 1 } },
+    { ...ok, resource: { type: 'x', owner: 'y' } },
+    { ...ok, resource: { type: 'x'.repeat(65) } },
+    { ...ok, outcome: 'ok' },
+    { ...ok, details: [1] },
+    { ...ok, details: { n: Infinity } },
+    { ...ok, details: { n: undefined } },
+    { ...ok, details: { d: new Date(0) } },
+    { ...ok, details: { a: [1, , 3] } },
+    { ...ok, details: { s: 'x'.repeat(17 * 1024) } },
+    { ...ok, details: JSON.parse('{"__proto__":{"x":1}}') as unknown },
+    { ...ok, sourceIp: 'not-an-ip' },
+    { ...ok, secret: 'hunter2' },
+  ];
+  // Refused by the schema, or (a "__proto__" key) left to it.
+  for (const d of notSure) assert.equal(quick(d), false, JSON.stringify(d).slice(0, 80));
+  fc.assert(
+    fc.property(fc.nat(1000), fc.jsonValue({ maxDepth: 4 }), fc.string(), (i, extra, s) => {
+      const d = { ...draft(i), details: { extra, s } } as Record<string, unknown>;
+      if (quick(d)) assert.ok(auditEventDraftSchema.safeParse(d).success);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('hmacValue: known answer, and checkValue confirms only the right value under the right key', () => {

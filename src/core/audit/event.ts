@@ -327,6 +327,93 @@ export function looksLikeValidEvent(e: AuditEvent, lineBytes: Buffer): boolean {
   );
 }
 
+const DRAFT_KEYS = new Set([
+  'time',
+  'actor',
+  'action',
+  'resource',
+  'outcome',
+  'requestId',
+  'sourceIp',
+  'userAgent',
+  'details',
+]);
+const ACTOR_KEYS = new Set(['id', 'kind', 'authMethod']);
+const RESOURCE_KEYS = new Set(['type', 'id', 'workspace']);
+
+const onlyKeys = (o: object, allowed: ReadonlySet<string>): boolean => {
+  for (const k in o) if (!allowed.has(k)) return false;
+  return Object.getPrototypeOf(o) === Object.prototype;
+};
+
+/**
+ * A quick, conservative stand-in for {@link auditEventDraftSchema} (the writer's check on every
+ * recorded event): true only if the schema would accept `d` unchanged, as far as its JSON text
+ * goes — same keys, same values. `jsonBytes` is the UTF-8 length of `JSON.stringify(d)`, which
+ * bounds the canonical size of `details` (canonical JSON escapes and prints numbers as
+ * `JSON.stringify` does, so it is never longer). False means "not sure, run the schema", which
+ * also words the refusal.
+ */
+export function looksLikeValidDraft(d: Record<string, unknown>, jsonBytes: number): boolean {
+  const actor = d['actor'] as Record<string, unknown> | undefined;
+  const resource = d['resource'] as Record<string, unknown> | undefined;
+  return (
+    jsonBytes <= MAX_DETAILS_BYTES &&
+    onlyKeys(d, DRAFT_KEYS) &&
+    isValidTimeFast(d['time']) &&
+    typeof actor === 'object' &&
+    actor !== null &&
+    onlyKeys(actor, ACTOR_KEYS) &&
+    isText(actor['id'], 256) &&
+    isActorKind(actor['kind']) &&
+    isOptText(actor['authMethod'], 64) &&
+    typeof d['action'] === 'string' &&
+    d['action'].length <= 128 &&
+    ACTION_PATTERN.test(d['action']) &&
+    typeof resource === 'object' &&
+    resource !== null &&
+    onlyKeys(resource, RESOURCE_KEYS) &&
+    isText(resource['type'], 64) &&
+    isOptText(resource['id'], 256) &&
+    isOptText(resource['workspace'], 256) &&
+    isOutcome(d['outcome']) &&
+    isOptText(d['requestId'], 128) &&
+    isOptText(d['userAgent'], 512) &&
+    isValidIpFast(d['sourceIp']) &&
+    isPlainJsonObject(d['details'], 1)
+  );
+}
+
+/** Plain objects (Object.prototype), arrays without holes, strings, finite numbers, booleans, null. */
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object':
+      if (v === null) return true;
+      if (depth >= 16) return false; // deeper: left to the schema (and the canonical depth limit)
+      if (!Array.isArray(v)) return isPlainJsonObject(v, depth + 1);
+      if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+      for (let i = 0; i < v.length; i++) if (!(i in v) || !isPlainJson(v[i], depth + 1)) return false;
+      return true;
+    default:
+      return false;
+  }
+}
+
+function isPlainJsonObject(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype)
+    return false;
+  for (const k in v) {
+    if (k === '__proto__' || !Object.hasOwn(v, k) || !isPlainJson((v as Record<string, unknown>)[k], depth))
+      return false;
+  }
+  return true;
+}
+
 function isLowerHex64(h: unknown): boolean {
   if (typeof h !== 'string' || h.length !== 64) return false;
   for (let i = 0; i < 64; i++) {

@@ -23,14 +23,18 @@ export async function insertPending(ex: Executor, draftJson: string): Promise<vo
 
 const INSERT_PENDING = 'insert into "audit_pending" ("draft") values ($1)';
 
-/** Inserts drafts (already serialized) into `audit_pending` in ONE statement, in array order. */
+/**
+ * Inserts drafts (already serialized) into `audit_pending` in ONE statement, in array order: the
+ * drafts go in as one array parameter, so the statement text is the same whatever the count and
+ * is prepared once per connection (group commit runs it for every batch).
+ */
 export async function insertPendingMany(ex: Executor, draftJsons: readonly string[]): Promise<void> {
   if (draftJsons.length === 0) return;
-  await ex
-    .insertInto('audit_pending')
-    .values(draftJsons.map((draft) => ({ draft })))
-    .execute();
+  await ex.executeQuery(CompiledQuery.raw(INSERT_PENDING_MANY, [draftJsons]));
 }
+
+const INSERT_PENDING_MANY =
+  'insert into "audit_pending" ("draft") select d::jsonb from unnest($1::text[]) with ordinality as t(d, n) order by n';
 
 /** Locks the head row until `trx` ends and returns it: the chainer's mutual exclusion. */
 export async function lockHead(trx: Transaction<Database>): Promise<ChainHead> {
