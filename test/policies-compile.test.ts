@@ -141,7 +141,7 @@ describe('policy compiler and seam', () => {
     const pads = padded(key);
     assert.ok(out.statement && !out.statement.includes(pads.inner) && !out.statement.includes(pads.outer));
     assert.doesNotMatch(out.statement, /sha256|unhex/);
-    assert.match(out.statement, /EXCLUDE \(__strongroom_keyed_hash_0\) REPLACE \(__strongroom_keyed_hash_0 AS ssn\)/);
+    assert.match(out.statement, /EXCLUDE \(__strongroom_mask_0\) REPLACE \(__strongroom_mask_0 AS ssn\)/);
   });
 
   test('a hashed-copy build runs under the reader deadline: aborting stops it, and it is built afresh later', async () => {
@@ -174,7 +174,7 @@ describe('policy compiler and seam', () => {
     });
     try {
       const rows = (
-        await conn.runAndReadAll(`SELECT __strongroom_keyed_hash_0 FROM read_parquet('${hashed.path}') ORDER BY id`)
+        await conn.runAndReadAll(`SELECT __strongroom_mask_0 FROM read_parquet('${hashed.path}') ORDER BY id`)
       ).getRows();
       assert.deepEqual(
         rows.map((r) => r[0]),
