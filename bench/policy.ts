@@ -13,12 +13,12 @@
  * plus an aggregate over the masked salary. Median of `rounds` (argv[3], default 3) runs each,
  * alternating plain and masked. No timing is asserted.
  *
- * The keyed hash is computed once per (version, key, columns) into a query copy that carries it
- * (`query.copies.ts` → `acquireFor`, real copies here); `masked_vs_plain` reads through that warm
- * copy. `inline_vs_plain`: the same policy with HMAC-SHA256 computed in the statement per query
+ * The text masks (here the keyed hash and show_last_n) are computed once per (version, columns,
+ * mask) into a masked query copy that carries them (`query.copies.ts` → `acquireFor`, real copies
+ * here); `masked_vs_plain` reads through that warm copy. `inline_vs_plain`: the same policy with HMAC-SHA256 computed in the statement per query
  * (how it was before: four SHA-256 blocks per value, ~3 µs in DuckDB SQL). `hash_copy_ms`: the
- * one-time cost of building the hashed copy (paid by the first masked read of a version).
- * `without_keyed_hash`: the same policy with the keyed hash replaced by redact.
+ * one-time cost of building the masked copy (paid by the first masked read of a version).
+ * `without_keyed_hash`: the same policy with the keyed hash replaced by redact, per statement.
  *
  * `compile_ms`: building the reader's relation per query with the real policies service (PGlite,
  * 21 policies, cached plans checked against the policy stamp); `compile_uncached_ms`: the same
