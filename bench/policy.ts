@@ -5,18 +5,20 @@
  * DuckDB instance limited like a query's (threads, memory). Also the cost of building a reader's
  * relation (policy compilation + parse + rebuild of the statement) per query.
  *
- * The table lives in /dev/shm (as query copies do). Rows: argv[2] (default 10,000,000). The
+ * The table lives in /dev/shm (as query copies do). Rows: argv[2] (default 10,000,000), written
+ * in a pseudo-random order (`ORDER BY hash(i)`): sorted plaintext let the plain run's top-N and
+ * DISTINCT ride on the order, which flattered it; both sides read the same rows. The
  * statement touches every masked column, so the masks cannot be pruned away:
  *   SELECT ssn, card, salary FROM people WHERE salary > 100 ORDER BY ssn LIMIT 10
  * plus an aggregate over the masked salary. Median of `rounds` (argv[3], default 3) runs each,
  * alternating plain and masked. No timing is asserted.
  *
- * The keyed hash is computed once per (version, key, columns) into a query copy that carries it
- * (`query.copies.ts` → `acquireFor`, real copies here); `masked_vs_plain` reads through that warm
- * copy. `inline_vs_plain`: the same policy with HMAC-SHA256 computed in the statement per query
+ * The text masks (here the keyed hash and show_last_n) are computed once per (version, columns,
+ * mask) into a masked query copy that carries them (`query.copies.ts` → `acquireFor`, real copies
+ * here); `masked_vs_plain` reads through that warm copy. `inline_vs_plain`: the same policy with HMAC-SHA256 computed in the statement per query
  * (how it was before: four SHA-256 blocks per value, ~3 µs in DuckDB SQL). `hash_copy_ms`: the
- * one-time cost of building the hashed copy (paid by the first masked read of a version).
- * `without_keyed_hash`: the same policy with the keyed hash replaced by redact.
+ * one-time cost of building the masked copy (paid by the first masked read of a version).
+ * `without_keyed_hash`: the same policy with the keyed hash replaced by redact, per statement.
  *
  * `compile_ms`: building the reader's relation per query with the real policies service (PGlite,
  * 21 policies, cached plans checked against the policy stamp); `compile_uncached_ms`: the same
@@ -71,7 +73,7 @@ try {
   await conn.run(
     `COPY (SELECT i AS id, 'SSN-' || lpad(CAST(i AS VARCHAR), 9, '0') AS ssn, CAST(4000000000000000 + i AS VARCHAR) AS card,
        (i * 7919) % 200000 AS salary, CASE i % 3 WHEN 0 THEN 'eu' WHEN 1 THEN 'us' ELSE 'apac' END AS region
-     FROM range(${rows}) t(i)) TO '${file}' (FORMAT parquet)`,
+     FROM range(${rows}) t(i) ORDER BY hash(i)) TO '${file}' (FORMAT parquet)`,
   );
   const parser = await openParser();
   const key = randomBytes(32);

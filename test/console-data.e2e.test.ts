@@ -105,6 +105,12 @@ describe('console data pages in Chromium', () => {
 
   test('tags are edited on the dataset page; a restricting tag says what it does before it is saved', async (t) => {
     if (skip) return t.skip('no chromium');
+    // A data policy on a tag: adding the tag names the policy that starts to apply.
+    const policy = await owner.req(
+      `${WS}/data-policies/q3-viewers`,
+      jsonBody({ policy: { target: { tag: 'q3' }, when: { roles: ['viewer'] }, hide: ['amount'] } }, 'PUT'),
+    );
+    assert.equal(policy.status, 201, policy.body);
     await page.goto(`${base}/datasets/sales`);
     await page.getByRole('button', { name: 'Edit tags' }).click();
     const form = page.getByRole('form', { name: 'Dataset settings' });
@@ -114,12 +120,19 @@ describe('console data pages in Chromium', () => {
     assert.match((await form.textContent()) ?? '', /You do not meet it: you could not download this dataset/);
     await browser.shot('30-dataset-edit-pii-warning');
     await form.getByLabel('Tags').fill('finance, q3');
+    assert.equal(await form.getByTestId('tag-policies-added').textContent(), 'q3-viewers (tag q3)');
     await form.getByLabel('Description').fill('Sales by region');
     await form.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Sales by region').waitFor();
     const detail = (await owner.req(`${WS}/datasets/sales`)).json<{ tags: string[]; description: string }>();
     assert.deepEqual(detail.tags, ['finance', 'q3']);
     assert.equal(detail.description, 'Sales by region');
+    // Removing the tag again names the policy it lifts.
+    await page.getByRole('button', { name: 'Edit tags' }).click();
+    await form.getByLabel('Tags').fill('finance');
+    assert.equal(await form.getByTestId('tag-policies-lifted').textContent(), 'q3-viewers (tag q3)');
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await owner.req(`${WS}/data-policies/q3-viewers`, { method: 'DELETE' })).status, 204);
   });
 
   test('a new version stays on the dataset drive: the form names it and warns on a change', async (t) => {

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
 import { buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
-import { GOOD_PASSWORD, createUser, login } from './helpers/identity.ts';
+import { GOOD_PASSWORD, createUser, jsonBody, login } from './helpers/identity.ts';
 import { requirePeer } from './helpers/peers.ts';
 
 const STEWARD = 'steward@policies.test';
@@ -139,6 +139,56 @@ describe('data policies in the console (Chromium)', () => {
     assert.equal(header, 'email');
     await markers.first().hover();
     await browser.shot('policies-04-preview-masked');
+    assert.deepEqual(csp, []);
+  });
+
+  test('the Query page runs "as" another reader for a policy author (simulation)', async (t) => {
+    if (skip) return t.skip('no chromium');
+    // A dataset whose only policy selects analysts: the steward reads it as it is, so may simulate.
+    const engineer = await login(app, 'policies-engineer@corp.test');
+    const up = await engineer.req(`${WS}/datasets/staff/versions?filename=staff.csv`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'id,name,region\n1,Ada,eu\n2,Bob,us\n',
+    });
+    assert.equal(up.status, 201, up.body);
+    const steward = await login(app, STEWARD);
+    const put = await steward.req(`${WS}/data-policies/analysts-eu`, {
+      ...jsonBody({
+        policy: {
+          target: { dataset: 'staff' },
+          when: { roles: ['analyst'] },
+          hide: ['name'],
+          rowFilter: 'region = reader.region',
+        },
+      }),
+      method: 'PUT',
+    });
+    assert.equal(put.status, 201, put.body);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Query' }).click();
+    await page.getByLabel('SQL').fill('SELECT * FROM staff ORDER BY id');
+    await page.getByLabel('Run as').fill('analyst region=eu');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.getByTestId('ran-as').waitFor();
+    assert.match((await page.getByTestId('ran-as').textContent()) ?? '', /as analyst region=eu \(simulated\)/);
+    const cells = await page
+      .getByTestId('result-grid')
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent ?? '')));
+    assert.deepEqual(cells, [['1', 'eu']], 'an EU analyst: no name column, EU rows only');
+    await browser.shot('policies-05-run-as');
+    // Cleared: the steward's own view again.
+    await page.getByLabel('Run as').fill('');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.getByTestId('ran-as').waitFor({ state: 'detached' });
+    const own = await page
+      .getByTestId('result-grid')
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent ?? '')));
+    assert.deepEqual(own, [
+      ['1', 'Ada', 'eu'],
+      ['2', 'Bob', 'us'],
+    ]);
     assert.deepEqual(csp, []);
   });
 });

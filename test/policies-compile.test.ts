@@ -113,7 +113,8 @@ describe('policy compiler and seam', () => {
       }
     } catch (err) {
       // The message a reader gets (the service's own shaping of DuckDB errors).
-      return { text: runFailure(err, { timedOut: false, aborted: false }, 1000).message, failed: true };
+      const hidden = policies.flatMap((p) => p.hide);
+      return { text: runFailure(err, { timedOut: false, aborted: false }, 1000, hidden).message, failed: true };
     }
   }
 
@@ -140,7 +141,81 @@ describe('policy compiler and seam', () => {
     const pads = padded(key);
     assert.ok(out.statement && !out.statement.includes(pads.inner) && !out.statement.includes(pads.outer));
     assert.doesNotMatch(out.statement, /sha256|unhex/);
-    assert.match(out.statement, /EXCLUDE \(__strongroom_keyed_hash_0\) REPLACE \(__strongroom_keyed_hash_0 AS ssn\)/);
+    assert.match(out.statement, /EXCLUDE \(__strongroom_mask_0\) REPLACE \(__strongroom_mask_0 AS ssn\)/);
+  });
+
+  test('a hashed-copy build runs under the reader deadline: aborting stops it, and it is built afresh later', async () => {
+    const source = { workspaceId: 'default', dataset: 'people', version: 1, sha256: 'x', format: 'parquet' as const };
+    (await copies.acquire(source)).release(); // the plain copy exists: what follows is the hashed build only
+    // A carried expression that would run for minutes (an uncorrelated subquery over 10^11 rows).
+    const endless: RelationPlan = {
+      exclude: [],
+      replace: [{ column: 'ssn', sql: '(SELECT sum(i) FROM range(100000000000) t(i))::VARCHAR', cacheable: true }],
+      where: [],
+      params: {},
+      why: { masked: { ssn: ['p'] }, hidden: {}, filteredBy: [] },
+      cacheId: 'deadline-test',
+    };
+    const ctl = new AbortController();
+    const waiting = copies.acquireFor(source, endless, ctl.signal);
+    setTimeout(() => ctl.abort(), 200); // the deadline (its length is not what is tested)
+    await assert.rejects(waiting, (err: { code?: string }) => err.code === 'QUERY_LIMIT');
+    // The build itself stopped: DuckDB was interrupted and its partial file removed.
+    const copiesDir = path.join(scratch.root, 'copies');
+    for (;;) {
+      const { readdir } = await import('node:fs/promises');
+      if (!(await readdir(copiesDir)).some((f) => f.endsWith('.part'))) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The cancelled build is forgotten: the next reader of the same (version, key, columns) builds again.
+    const hashed = await copies.acquireFor(source, {
+      ...endless,
+      replace: [{ column: 'ssn', sql: "'h:' || ssn", cacheable: true }],
+    });
+    try {
+      const rows = (
+        await conn.runAndReadAll(`SELECT __strongroom_mask_0 FROM read_parquet('${hashed.path}') ORDER BY id`)
+      ).getRows();
+      assert.deepEqual(
+        rows.map((r) => r[0]),
+        Array.from({ length: N }, (_, i) => `h:${ssnOf(i)}`),
+      );
+    } finally {
+      hashed.release();
+    }
+    // Through prepareStatement (what the query service calls with its deadline): the same refusal,
+    // shaped by the service as the timeout.
+    const stuck = {
+      datasets: {
+        find: async () => ({ tags: [] }) as never,
+        versions: async () => [{ version: 1, tabularFormat: 'parquet', sha256: 'x', size: 1 }] as never,
+        open: async () => undefined as never,
+      },
+      copies,
+      parser,
+      policies: { planFor: async () => ({ ...endless, cacheId: 'deadline-test-2' }) },
+    };
+    const ctl2 = new AbortController();
+    const prepared = prepareStatement(
+      stuck,
+      reader({}),
+      'default',
+      'SELECT ssn FROM people',
+      () => true,
+      'dataset.data.query',
+      undefined,
+      ctl2.signal,
+    );
+    setTimeout(() => ctl2.abort(), 200);
+    const err = await prepared.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err, 'the statement was not prepared');
+    assert.equal(
+      runFailure(err, { timedOut: true, aborted: false }, 1234).message,
+      'The query ran longer than 1234 ms and was cancelled.',
+    );
   });
 
   test('property: no masked, hidden or filtered-out canary in any output', async () => {

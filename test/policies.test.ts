@@ -380,6 +380,25 @@ for (const backend of BACKENDS.filter((b) => b === 'pglite' || pgUp))
       const named = await query(analystEu, 'SELECT ssn FROM people');
       assert.equal(named.status, 400, named.body);
       assert.doesNotMatch(named.body, /CANARY/);
+      // Errors never name a hidden column back — not even when the statement named it, and not
+      // as a suggestion for a near miss (DuckDB's binder lists candidate columns).
+      for (const sql of [
+        'SELECT ssn FROM people',
+        'SELECT SSN FROM people',
+        'SELECT people.ssn FROM people',
+        'SELECT ssm FROM people',
+        'SELECT id FROM people ORDER BY ssn',
+        'SELECT * FROM people p JOIN people q USING (ssn)',
+        "SELECT COLUMNS('ss.*') FROM people",
+        'SELECT * EXCLUDE (ssn) FROM people',
+        'SELECT count(*) FROM people GROUP BY ssn',
+      ]) {
+        const r = await query(analystEu, sql);
+        assert.ok(r.status === 400 || r.status === 409, `${sql}: ${r.status} ${r.body}`);
+        assert.doesNotMatch(r.body, /ssn/i, `${sql} → ${r.body}`);
+      }
+      const visible = await query(analystEu, 'SELECT nope FROM people');
+      assert.match(visible.body, /nope/, 'a column the reader may see is still named');
       const probe = await rowsOf(analystEu, 'SELECT id FROM people WHERE salary BETWEEN 60000 AND 90000');
       assert.deepEqual(probe.rows, [], 'the probe sees NULLs, not salaries');
       const cols = await rowsOf(

@@ -334,8 +334,11 @@ export function createApi(t: JsonTransport) {
       remove: (workspaceId: string, name: string) =>
         t.request<{ dataset: string; deleted: number[] }>('DELETE', p.dataset(workspaceId, name)),
       /** Description and/or tags (removing a tag needs the right to read the dataset under its current tags). */
-      update: (workspaceId: string, name: string, body: { description?: string; tags?: string[] }) =>
-        t.request<Omit<DatasetDetail, 'versions'>>('PATCH', p.dataset(workspaceId, name), body),
+      update: (
+        workspaceId: string,
+        name: string,
+        body: { description?: string; tags?: string[]; liftPolicies?: string[] },
+      ) => t.request<Omit<DatasetDetail, 'versions'>>('PATCH', p.dataset(workspaceId, name), body),
     },
     /** Governed reads: preview, SQL (JSON answer; files stream through `paths.query`), saved results. */
     query: {

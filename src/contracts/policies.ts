@@ -130,6 +130,10 @@ export const accessDiffRowOut = z.object({
   shown: z.array(z.string()),
   filtersAdded: z.array(z.string()),
   filtersRemoved: z.array(z.string()),
+  /** Only when it changes: the minimum group size (aggregation threshold) before and after. */
+  threshold: z.object({ before: z.number().nullable(), after: z.number().nullable() }).optional(),
+  /** Reader attributes the policies deciding this reader's access look at. */
+  attributesUsed: z.array(z.string()).optional(),
 });
 export const savedPolicyAnswer = policyAnswer.extend({
   changed: z.boolean(),

@@ -232,6 +232,7 @@ export async function buildModules(
     serialize: (sql) => policyParser.serialize(sql),
     tagsOf: async (trx, workspaceId, name) => (await datasets.findIn(trx, workspaceId, name))?.tags ?? [],
   });
+  keys.onSeal(() => policies.forgetKeys());
   const query = await createQueryModule({
     datasets,
     scratchDir: config.STRONGROOM_QUERY_SCRATCH_DIR,

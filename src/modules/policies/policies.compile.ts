@@ -19,8 +19,12 @@ import { filterSql, quoteIdent, type Filter, type Value } from './policies.filte
 export interface RelationPlan {
   /** Columns the reader does not get at all. */
   exclude: string[];
-  /** Column → the expression that replaces it (`cacheable`: a keyed hash, see query.copies.ts). */
-  replace: { column: string; sql: string; cacheable?: boolean }[];
+  /**
+   * Column → the expression that replaces it. `cacheable`: computed from the column's value alone
+   * (and the policy's constants, or the keyed-hash key), text, so a query copy may carry it
+   * computed once; `carry` names what it computes without any secret (query.copies.ts).
+   */
+  replace: { column: string; sql: string; cacheable?: boolean; carry?: string }[];
   /** Row filters, all of which must hold (over the raw columns). */
   where: string[];
   params: Record<string, Value>;
@@ -71,6 +75,19 @@ export interface HashKey {
   /** A one-way fingerprint of the key (HMAC of a fixed label under it): names cached hash columns. */
   id: string;
 }
+
+/**
+ * Masks a query copy may carry computed once (query.copies.ts): text out, per value, costly per
+ * row (string work, HMAC). Numeric and date masks stay in the statement: cheap, and their types
+ * (HUGEINT, DECIMAL …) need not survive a Parquet round trip.
+ */
+const CARRIED: ReadonlySet<Mask['kind']> = new Set([
+  'keyed_hash',
+  'show_first_n',
+  'show_last_n',
+  'email_domain',
+  'custom',
+]);
 
 const int = (n: number): string => {
   if (!Number.isSafeInteger(n)) throw new Error('not an integer');
@@ -151,9 +168,11 @@ export function compilePlan(
   let cacheId: string | undefined;
   const replace = [...masks.values()].map(({ mask }) => {
     const sql = maskSql(mask, bind, key);
-    if (mask.kind !== 'keyed_hash') return { column: mask.column, sql };
-    cacheId = key().id;
-    return { column: mask.column, sql, cacheable: true };
+    if (!CARRIED.has(mask.kind)) return { column: mask.column, sql };
+    if (mask.kind === 'keyed_hash') cacheId = key().id;
+    // What the values are, never the key: the mask as saved, or the key's one-way fingerprint.
+    const carry = mask.kind === 'keyed_hash' ? `keyed_hash ${key().id}` : JSON.stringify(mask);
+    return { column: mask.column, sql, cacheable: true, carry };
   });
   const where: string[] = [];
   for (const p of applicable)

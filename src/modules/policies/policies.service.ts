@@ -107,7 +107,8 @@ export function createPoliciesService(deps: PoliciesDeps) {
    * Inside an entry: per (dataset, tags, reader's roles/attributes/MFA) the applicable policies,
    * and per (that, reader id, parameter prefix) the compiled plan. The `dataset.read.unmasked`
    * decision is NOT cached (workspace access policies change independently): it is asked every
-   * read. The opened key is kept for at most KEY_TTL_MS and only while its sealed form is unchanged.
+   * read. The opened key is kept for at most KEY_TTL_MS, only while its sealed form is unchanged,
+   * and never across a seal (`forgetKeys` at the seal; a read finding the barrier sealed drops it too).
    */
   interface WsEntry {
     stamp: string;
@@ -209,6 +210,17 @@ export function createPoliciesService(deps: PoliciesDeps) {
 
   const api = {
     lookup,
+
+    /**
+     * Drops every opened keyed-hash key and the plans that carry its padded forms (the operator
+     * sealed Strongroom: `keys.onSeal`). Reads after an unseal open the sealed key again.
+     */
+    forgetKeys(): void {
+      for (const e of cache.values()) {
+        delete e.key;
+        e.plans.clear();
+      }
+    },
 
     /** Refuses the raw object when a policy shapes what `reader` may see of the dataset. */
     async rawReadGuard(reader: Actor, ws: string, dataset: string, tags: readonly string[]): Promise<void> {

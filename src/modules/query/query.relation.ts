@@ -60,10 +60,12 @@ export interface ReadWhy {
 export interface RelationPlan {
   exclude: string[];
   /**
-   * `cacheable`: the expression depends only on the column's value and the workspace's keyed-hash
-   * key (named by `cacheId`), so a query copy may carry it computed once (`query.copies.ts`).
+   * `cacheable`: the expression depends only on the column's value and the policy (its constants,
+   * or the workspace's keyed-hash key, named by `cacheId`) and yields text, so a query copy may
+   * carry it computed once (`query.copies.ts`); `carry` names what it computes, without secrets
+   * (equal `carry` ⇒ equal values).
    */
-  replace: { column: string; sql: string; cacheable?: boolean }[];
+  replace: { column: string; sql: string; cacheable?: boolean; carry?: string }[];
   where: string[];
   params: Record<string, string | number | boolean | null>;
   why: ReadWhy;

@@ -26,6 +26,13 @@ import { prepareStatement, resolveVersion } from './query.statement.ts';
 
 export type ResultFormat = 'json' | 'csv' | 'jsonl' | 'parquet';
 
+/** A read's deadline: aborts at the query timeout or when the client goes (`why` says which). */
+interface Deadline {
+  signal: AbortSignal;
+  why: { timedOut: boolean; aborted: boolean };
+  clear: () => void;
+}
+
 export type { QueryDeps } from './query.deps.ts';
 
 /** A further decision for the caller on one dataset (the route's `allowed`). */
@@ -47,12 +54,33 @@ export interface JsonResult extends ReadNote {
 }
 
 /** Safe text of a DuckDB failure at run time: no SQL context, no scratch path, no value. */
-export function runFailure(err: unknown, why: { timedOut: boolean; aborted: boolean }, timeoutMs: number): AppError {
-  if (isAppError(err)) return err;
-  const msg = err instanceof Error ? err.message : String(err);
+/** Does `text` name `column` (as a whole identifier, any case)? */
+function mentions(text: string, column: string): boolean {
+  const lc = text.toLowerCase();
+  const c = column.toLowerCase();
+  for (let i = lc.indexOf(c); i >= 0; i = lc.indexOf(c, i + 1)) {
+    const before = lc[i - 1] ?? ' ';
+    const after = lc[i + c.length] ?? ' ';
+    if (!/[\p{L}\p{N}_$]/u.test(before) && !/[\p{L}\p{N}_$]/u.test(after)) return true;
+  }
+  return false;
+}
+
+/**
+ * The safe answer for a failed read. `hidden`: the columns data policies hide from this reader
+ * (in any dataset the statement read); a message naming one of them is replaced by a generic one.
+ */
+export function runFailure(
+  err: unknown,
+  why: { timedOut: boolean; aborted: boolean },
+  timeoutMs: number,
+  hidden: readonly string[] = [],
+): AppError {
   if (why.timedOut)
     return new AppError('QUERY_LIMIT', { detail: `The query ran longer than ${timeoutMs} ms and was cancelled.` });
   if (why.aborted) return new AppError('QUERY_LIMIT', { detail: 'The query was cancelled.' });
+  if (isAppError(err)) return err;
+  const msg = err instanceof Error ? err.message : String(err);
   if (/^Out of Memory/i.test(msg))
     return new AppError('QUERY_LIMIT', { detail: 'The query needed more memory than its limit and was cancelled.' });
   if (/CSV Error|Malformed JSON|could not be parsed|Error when sniffing/i.test(msg)) return malformed(err, 'data');
@@ -62,8 +90,15 @@ export function runFailure(err: unknown, why: { timedOut: boolean; aborted: bool
       detail:
         'A data policy on this dataset (or the statement) names a column the version does not have; the read is refused until the policy is fixed.',
     });
-  if (/^(Binder|Catalog|Parser) Error/i.test(first))
-    return new AppError('QUERY_INVALID', { detail: first.slice(0, 300) });
+  if (/^(Binder|Catalog|Parser) Error/i.test(first)) {
+    const detail = first.slice(0, 300);
+    // A column the reader's policies hide is never named back, even when the statement named it.
+    if (hidden.some((h) => mentions(detail, h)))
+      return new AppError('QUERY_INVALID', {
+        detail: 'The statement refers to a column that does not exist here or that a data policy hides from you.',
+      });
+    return new AppError('QUERY_INVALID', { detail });
+  }
   const kind = /^([A-Za-z ]+) Error/.exec(first)?.[1] ?? 'Execution';
   return new AppError('QUERY_INVALID', {
     detail: `The query failed (${kind} error): a value could not be converted, was out of range, or an argument was invalid.`,
@@ -85,37 +120,75 @@ export function createQueryService(deps: QueryDeps) {
     };
   }
 
-  /** Runs `work` on a fresh instance that may read the copies; interrupts it at the deadline or on abort. */
+  /**
+   * A read's deadline, started when the read starts (before its copies are prepared): `signal`
+   * aborts at `timeoutMs` or when the caller's signal does (client gone); `why` says which.
+   */
+  function startDeadline(caller: AbortSignal | undefined): Deadline {
+    const ctl = new AbortController();
+    const why = { timedOut: false, aborted: false };
+    const timer = setTimeout(() => {
+      why.timedOut = true;
+      ctl.abort();
+    }, deps.timeoutMs);
+    const onAbort = () => {
+      why.aborted = true;
+      ctl.abort();
+    };
+    caller?.addEventListener('abort', onAbort, { once: true });
+    if (caller?.aborted) onAbort();
+    return {
+      signal: ctl.signal,
+      why,
+      clear: () => {
+        clearTimeout(timer);
+        caller?.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
+  /** Prepares the statement under the read's deadline (copy builds included); failures shaped. */
+  async function prepareUnder(
+    d: Deadline,
+    ...[dp, actor, ws, sql, allowed, action, as]: Parameters<typeof prepareStatement>
+  ) {
+    try {
+      return await prepareStatement(dp, actor, ws, sql, allowed, action, as, d.signal);
+    } catch (err) {
+      d.clear();
+      throw runFailure(err, d.why, deps.timeoutMs);
+    }
+  }
+
+  /**
+   * Runs `work` on a fresh instance that may read the copies; interrupts it at the deadline or on
+   * abort (`deadline`: one already started for this read, or the caller's signal to start one).
+   */
   async function withEngine<T>(
-    resolved: { release: () => void; keepDir?: boolean },
-    signal: AbortSignal | undefined,
+    resolved: { release: () => void; keepDir?: boolean; hidden?: readonly string[] },
+    deadline: Deadline | AbortSignal | undefined,
     work: (conn: DuckDBConnection, outDir: string) => Promise<T>,
   ): Promise<T> {
+    const d = deadline && 'why' in deadline ? deadline : startDeadline(deadline);
     const { dir, wipe } = await deps.scratch.workDir();
     const engine = await openInstance(deps.limits, dir, [dir, path.join(deps.scratch.root, 'copies')]).catch(
       async (err: unknown) => {
+        d.clear();
+        resolved.release();
         await wipe();
         throw err;
       },
     );
-    const why = { timedOut: false, aborted: false };
-    const timer = setTimeout(() => {
-      why.timedOut = true;
-      engine.conn.interrupt();
-    }, deps.timeoutMs);
-    const onAbort = () => {
-      why.aborted = true;
-      engine.conn.interrupt();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const interrupt = () => engine.conn.interrupt();
+    d.signal.addEventListener('abort', interrupt, { once: true });
     try {
-      if (signal?.aborted) onAbort();
+      if (d.signal.aborted) interrupt();
       return await work(engine.conn, dir);
     } catch (err) {
-      throw runFailure(err, why, deps.timeoutMs);
+      throw runFailure(err, d.why, deps.timeoutMs, resolved.hidden);
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      d.clear();
+      d.signal.removeEventListener('abort', interrupt);
       engine.close();
       resolved.release();
       if (!resolved.keepDir) await wipe();
@@ -132,8 +205,9 @@ export function createQueryService(deps: QueryDeps) {
     ): Promise<JsonResult> {
       const release = slot();
       try {
-        const st = await prepareStatement(deps, actor, workspaceId, sql, opts.allowed, 'dataset.data.query', opts.as);
-        return await withEngine(st, opts.signal, async (conn) => {
+        const d = startDeadline(opts.signal);
+        const st = await prepareUnder(d, deps, actor, workspaceId, sql, opts.allowed, 'dataset.data.query', opts.as);
+        return await withEngine(st, d, async (conn) => {
           const result = await conn.stream(st.sql, st.params);
           const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
           const rows: unknown[][] = [];
@@ -164,11 +238,12 @@ export function createQueryService(deps: QueryDeps) {
     ): Promise<ReadNote & { stream: Readable }> {
       const release = slot();
       try {
-        const st = await prepareStatement(deps, actor, workspaceId, sql, opts.allowed, opts.action);
+        const d = startDeadline(opts.signal);
+        const st = await prepareUnder(d, deps, actor, workspaceId, sql, opts.allowed, opts.action);
         st.keepDir = true;
         let out = '';
         let wipe: () => Promise<void> = async () => undefined;
-        const count = await withEngine(st, opts.signal, async (conn, dir) => {
+        const count = await withEngine(st, d, async (conn, dir) => {
           out = path.join(dir, `result.${format}`);
           wipe = () => rm(dir, { recursive: true, force: true });
           const limit = opts.limit === undefined ? '' : ` LIMIT ${opts.limit}`;
@@ -222,8 +297,14 @@ export function createQueryService(deps: QueryDeps) {
             detail: `${name} answers only aggregate queries over groups of at least ${plan.why.threshold.minGroupSize} rows (data policy ${plan.why.threshold.by.join(', ')}): it cannot be profiled.`,
             meta: { minGroupSize: plan.why.threshold.minGroupSize },
           });
-        const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: name, ...v }, plan);
-        return await withEngine(copy, opts.signal, async (conn) => {
+        const d = startDeadline(opts.signal);
+        const copy = await deps.copies
+          .acquireFor({ workspaceId: ws, dataset: name, ...v }, plan, d.signal)
+          .catch((err: unknown) => {
+            d.clear();
+            throw runFailure(err, d.why, deps.timeoutMs);
+          });
+        return await withEngine(copy, d, async (conn) => {
           const scan = { kind: 'parquet' as const, path: copy.path };
           const rel = readerRelation(actor, { ...source, version: v.version, scan }, plan, copy.precomputed);
           return work(conn, rel, { version: v.version, format: v.format, why: plan?.why ?? null });

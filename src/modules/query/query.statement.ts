@@ -30,6 +30,8 @@ export interface Resolved {
   note: { datasets: string[]; fingerprint: string; statement: string; why: Record<string, ReadWhy> };
   release: () => void;
   keepDir?: boolean;
+  /** Columns data policies hide from the reader in the datasets read (errors never name them). */
+  hidden: string[];
 }
 
 export interface ResolvedVersion {
@@ -84,6 +86,8 @@ export async function prepareStatement(
   action: string,
   /** Simulation: the policies of this reader apply instead (the caller must read raw). */
   as?: Actor,
+  /** The read's deadline: waiting for (and building) query copies stops when it aborts. */
+  signal?: AbortSignal,
 ): Promise<Resolved> {
   if (sql.trim() === '') throw new AppError('QUERY_INVALID', { detail: 'The statement is empty.' });
   const tree = parseTreeJson(await deps.parser.serialize(sql));
@@ -119,7 +123,7 @@ export async function prepareStatement(
           });
         plan = (await deps.policies?.planFor(as, source, prefix)) ?? null;
       }
-      const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: v.name, ...v }, plan);
+      const copy = await deps.copies.acquireFor({ workspaceId: ws, dataset: v.name, ...v }, plan, signal);
       held.push(copy);
       const rel = readerRelation(
         actor,
@@ -168,6 +172,7 @@ export async function prepareStatement(
       sql: text,
       params,
       release,
+      hidden: [...new Set(Object.values(why).flatMap((w) => Object.keys(w.hidden)))],
       note: {
         datasets: [...new Set([...byRef.values()].map((b) => b.label))],
         fingerprint: fingerprintOf(normalized),

@@ -5,11 +5,11 @@
  * its reason, which is shown at the form.
  */
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { DatasetDetail } from '../../../src/contracts/index.ts';
 import { api } from '../lib/api.ts';
 import { navigate } from '../lib/router.tsx';
-import { useSession, useWorkspace } from '../lib/session.tsx';
+import { usePermissions, useSession, useWorkspace } from '../lib/session.tsx';
 import { rulesFor, tagsProblem } from '../lib/tag-rules.ts';
 import { useReauth } from '../ui/reauth.tsx';
 import { ConfirmDialog, Field, FieldErrors, Notice, Problem, ui } from '../ui/components.tsx';
@@ -29,10 +29,32 @@ export function DatasetSettings({ dataset, onClose }: { dataset: DatasetDetail; 
   const { me } = useSession();
   const [tags, setTags] = useState(dataset.tags.join(', '));
   const [description, setDescription] = useState(dataset.description);
+  const can = usePermissions();
+  const [liftKnowingly, setLiftKnowingly] = useState(false);
   const list = tagList(tags);
   const problem = tagsProblem(list);
+  // Tag policies the change starts or stops applying to this dataset (data policies on a tag).
+  const policies = useQuery({
+    queryKey: ['data-policies', ws.id],
+    queryFn: () => api.dataPolicies.list(ws.id),
+    enabled: can.readPolicies,
+  });
+  const tagPolicies = (tagsOf: string[]) =>
+    (policies.data?.policies ?? [])
+      .filter((p) => 'tag' in p.policy.target && tagsOf.includes(p.policy.target.tag))
+      .map((p) => ({ name: p.name, tag: 'tag' in p.policy.target ? p.policy.target.tag : '' }));
+  const adds = tagPolicies(list.filter((t) => !dataset.tags.includes(t)));
+  const lifts = tagPolicies(dataset.tags.filter((t) => !list.includes(t))).filter(
+    // Still applies through a tag the dataset keeps: not lifted.
+    (l) => !tagPolicies(list).some((k) => k.name === l.name),
+  );
   const save = useMutation({
-    mutationFn: () => api.datasets.update(ws.id, dataset.name, { tags: list, description }),
+    mutationFn: () =>
+      api.datasets.update(ws.id, dataset.name, {
+        tags: list,
+        description,
+        ...(liftKnowingly && lifts.length > 0 ? { liftPolicies: lifts.map((l) => l.name) } : {}),
+      }),
     onSuccess: async () => {
       await qc.invalidateQueries({ queryKey: ['dataset', ws.id, dataset.name] });
       await qc.invalidateQueries({ queryKey: ['datasets', ws.id] });
@@ -78,6 +100,22 @@ export function DatasetSettings({ dataset, onClose }: { dataset: DatasetDetail; 
             : 'You do not meet it: you could not download this dataset, nor remove the tag again. Ask an admin first.'}
         </Notice>
       ))}
+      {adds.length > 0 ? (
+        <Notice kind="info" title="Data policies start to apply">
+          <span data-testid="tag-policies-added">{adds.map((a) => `${a.name} (tag ${a.tag})`).join(', ')}</span> will
+          mask, hide or filter this dataset for the readers they select.
+        </Notice>
+      ) : null}
+      {lifts.length > 0 ? (
+        <Notice kind="warn" title="Data policies stop applying">
+          <span data-testid="tag-policies-lifted">{lifts.map((l) => `${l.name} (tag ${l.tag})`).join(', ')}</span> would
+          no longer mask, hide or filter this dataset.
+          <label className={ui.row}>
+            <input type="checkbox" checked={liftKnowingly} onChange={(e) => setLiftKnowingly(e.target.checked)} />
+            Lift {lifts.length === 1 ? 'it' : 'them'} knowingly (recorded in the audit event)
+          </label>
+        </Notice>
+      ) : null}
       <div className={ui.row}>
         <button type="submit" className={`${ui.button} ${ui.primary}`} disabled={save.isPending || Boolean(problem)}>
           {save.isPending ? 'Saving…' : 'Save'}

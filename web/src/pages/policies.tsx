@@ -186,7 +186,8 @@ function AccessDiff({ rows }: { rows: AccessDiffRow[] }) {
         r.hidden.length +
         r.shown.length +
         r.filtersAdded.length +
-        r.filtersRemoved.length >
+        r.filtersRemoved.length +
+        (r.threshold ? 1 : 0) >
       0,
   );
   if (changed.length === 0) return <Notice kind="info">No reader sees anything different with this change.</Notice>;
@@ -201,6 +202,8 @@ function AccessDiff({ rows }: { rows: AccessDiffRow[] }) {
             <th>Hidden</th>
             <th>Shown again</th>
             <th>Row filters</th>
+            <th>Min. group size</th>
+            <th>Attributes used</th>
           </tr>
         </thead>
         <tbody>
@@ -212,6 +215,8 @@ function AccessDiff({ rows }: { rows: AccessDiffRow[] }) {
               <td>{r.hidden.join(', ')}</td>
               <td>{r.shown.join(', ')}</td>
               <td>{[...r.filtersAdded.map((f) => `+ ${f}`), ...r.filtersRemoved.map((f) => `− ${f}`)].join(', ')}</td>
+              <td>{r.threshold ? `${r.threshold.before ?? 'none'} → ${r.threshold.after ?? 'none'}` : ''}</td>
+              <td>{(r.attributesUsed ?? []).map((a) => `reader.${a}`).join(', ')}</td>
             </tr>
           ))}
         </tbody>

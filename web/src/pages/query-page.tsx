@@ -47,6 +47,29 @@ async function post(workspaceId: string, body: Record<string, unknown>, signal: 
   return res;
 }
 
+/**
+ * "Run as" text → the API's `as`: `user:<id>` (a member as they are now), or roles then
+ * attributes, e.g. `analyst region=eu clearance=3 mfa`. Empty: run as oneself. Undefined: unreadable.
+ */
+export function parseRunAs(text: string): string | Record<string, unknown> | null | undefined {
+  const t = text.trim();
+  if (t === '') return null;
+  if (/^user:\S+$/.test(t)) return t;
+  const [first = '', ...rest] = t.split(/\s+/);
+  const roles = first.includes('=') ? [] : first.split(',').filter(Boolean);
+  const attributes: Record<string, string | number> = {};
+  let mfa = false;
+  for (const tok of first.includes('=') ? [first, ...rest] : rest) {
+    if (tok === 'mfa') mfa = true;
+    else {
+      const m = /^([a-z][a-zA-Z0-9_]*)=(.+)$/.exec(tok);
+      if (!m) return undefined;
+      attributes[m[1]!] = /^-?\d+$/.test(m[2]!) ? Number(m[2]) : m[2]!;
+    }
+  }
+  return { roles, attributes, mfa };
+}
+
 /** Where a refusal points: line and column (1-based) and the character offset. */
 function positionOf(err: unknown): { line: number; column: number; position: number } | undefined {
   const p = err instanceof ApiError ? err.problem : undefined;
@@ -71,6 +94,9 @@ export function QueryPage() {
   const [downloading, setDownloading] = useState<ResultFileFormat | null>(null);
   const [target, setTarget] = useState('');
   const [saveFormat, setSaveFormat] = useState<ResultFileFormat>('parquet');
+  const [runAs, setRunAs] = useState('');
+  const asValue = can.writePolicies ? parseRunAs(runAs) : null;
+  const [ranAs, setRanAs] = useState('');
   const datasets = useQuery({
     queryKey: ['datasets', ws.id, 'all'],
     queryFn: () => api.datasets.list(ws.id, { limit: 1000 }),
@@ -102,9 +128,10 @@ export function QueryPage() {
     setError(null);
     const started = performance.now();
     try {
-      const res = await post(ws.id, { sql, limit, format: 'json' }, ac.signal);
+      const res = await post(ws.id, { sql, limit, format: 'json', ...(asValue ? { as: asValue } : {}) }, ac.signal);
       const r = (await res.json()) as QueryResult;
       setResult({ r, ms: performance.now() - started });
+      setRanAs(asValue ? runAs.trim() : '');
     } catch (err) {
       setResult(null);
       setError(err);
@@ -177,7 +204,7 @@ export function QueryPage() {
             <button
               className={`${ui.button} ${ui.primary}`}
               onClick={() => void run()}
-              disabled={!sql.trim() || running !== null}
+              disabled={!sql.trim() || running !== null || asValue === undefined}
             >
               {running ? 'Running…' : 'Run'}
             </button>
@@ -195,6 +222,26 @@ export function QueryPage() {
               ))}
             </select>
           </div>
+          {can.writePolicies ? (
+            <div className={ui.row}>
+              <label htmlFor="run-as" className={ui.label}>
+                Run as
+              </label>
+              <input
+                id="run-as"
+                className={ui.input}
+                value={runAs}
+                placeholder="user:ID, or roles and attributes: analyst region=eu mfa"
+                onChange={(e) => setRunAs(e.target.value)}
+                aria-describedby="run-as-help"
+              />
+              <p id="run-as-help" className={ui.help}>
+                {asValue === undefined
+                  ? 'Write user:ID, or roles (comma-separated) then name=value attributes and mfa.'
+                  : 'Policy authors: preview what another reader would see (over datasets you read unmasked; audited). Results only, no downloads.'}
+              </p>
+            </div>
+          ) : null}
           {error ? (
             <div data-testid="query-error">
               <Problem error={error} title="The query was not run" />
@@ -222,6 +269,7 @@ export function QueryPage() {
                 {result.r.rowCount.toLocaleString('en')} row{result.r.rowCount === 1 ? '' : 's'}
                 {result.r.truncated ? ` (stopped at ${limit.toLocaleString('en')}: more rows exist)` : ''} ·{' '}
                 {result.r.columns.length} columns · {Math.round(result.ms)} ms
+                {ranAs ? <span data-testid="ran-as"> · as {ranAs} (simulated)</span> : null}
               </p>
               <ResultGrid
                 columns={result.r.columns}
