@@ -15,9 +15,14 @@
  *   verifies; the key ring is unsealed and a rewrap can run (and finishes);
  * - no answer before the kill was a 5xx other than 503.
  *
+ * Then, once, the crypto-shredding phase (reliability/kill9-shred.ts): SIGKILL while a workspace
+ * key's destruction is confirmed, and during `strongroom backup restore`; each is done or not
+ * done, never half. It counts as one more try (`tried` = rounds + 1).
+ *
  * Ends with `reliability-kill9: tried=<rounds> passed=… failed=… checks=… seed=…`.
  */
 import { createHash } from 'node:crypto';
+import { shredAndRestore } from './kill9-shred.ts';
 import { createInstance, flag, isMain, rng, summary, type Answer, type Instance } from './lib/instance.ts';
 
 const W = '/api/v1/workspaces/default';
@@ -212,7 +217,13 @@ export async function runKill9(opts: {
       if (problems.length === 0) passed++;
       else findings.push(...problems.map((p) => `round ${round + 1}: ${p}`));
     }
-    return { tried: opts.rounds, passed, failed: opts.rounds - passed, checks, seed: opts.seed, findings };
+    const shred = await shredAndRestore(inst, r, log);
+    checks += 1;
+    log(`shred and restore: ${shred.length === 0 ? 'ok' : shred.join('; ')}`);
+    if (shred.length === 0) passed++;
+    else findings.push(...shred.map((p) => `shred and restore: ${p}`));
+    const tried = opts.rounds + 1;
+    return { tried, passed, failed: tried - passed, checks, seed: opts.seed, findings };
   } finally {
     await inst.close();
   }
