@@ -5,7 +5,7 @@
  * - killing the server during the destruction's confirmation: after a restart the workspace key
  *   is either destroyed (its data set no longer opens) or whole (its data set downloads intact),
  *   a confirmation answered before the kill means destroyed, and `audit verify` passes;
- * - killing `strongroom backup restore` of a backup taken before the destruction: the new data
+ * - killing `strongroom backup restore` (0–3 s after it began) of a backup taken before the destruction: the new data
  *   directory is either restored whole or marked unfinished, which `serve` refuses; restoring
  *   again completes; the restored trail verifies offline (`audit verify`) and the key destroyed
  *   after the backup is destroyed there too (the shred ledger on the backup target is applied).
@@ -113,10 +113,17 @@ export async function shredAndRestore(
   ];
   const child = spawn(process.execPath, [BIN, ...args], { env: inheritedEnv(), stdio: 'ignore' });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  const after = r.int(300, 4000);
-  const timer = setTimeout(() => child.kill('SIGKILL'), after);
-  const code = await exited;
+  // The kill lands a seeded moment (0–3 s) after the restore marked the directory as its own.
+  const after = r.int(0, 3000);
+  let code: number | null | undefined;
+  void exited.then((c) => (code = c));
+  for (let i = 0; i < 2400 && code === undefined && !existsSync(path.join(home, 'RESTORE-IN-PROGRESS')); i++)
+    await new Promise((res) => setTimeout(res, 50));
+  let killed = false;
+  const timer = setTimeout(() => (killed = child.kill('SIGKILL')), after);
+  code = await exited;
   clearTimeout(timer);
+  if (code !== 0 && !killed) problems.push(`restore: failed by itself (exit ${code})`);
   const unfinished = existsSync(path.join(home, 'RESTORE-IN-PROGRESS'));
   log(
     `restore: ${code === 0 ? 'finished' : `killed after ${after} ms`}; ${unfinished ? 'marked unfinished' : 'no marker'}`,
