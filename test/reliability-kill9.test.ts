@@ -8,15 +8,15 @@ import { test } from 'node:test';
 import { runSuite } from './helpers/reliability.ts';
 
 test(
-  'reliability kill9: one seeded round and the shred phase; after restart audit verifies, nothing acknowledged lost, nothing partial',
-  { timeout: 300_000 },
+  'reliability kill9: one seeded round; after restart audit verifies, nothing acknowledged lost, nothing partial',
+  { timeout: 600_000 },
   async (t) => {
-    const { fields, out, code } = await runSuite(t, 'kill9', ['--rounds', '1', '--seed', '23']);
-    // One round, then the crypto-shredding phase (key destruction and restore, each killed).
-    assert.equal(fields.tried, '2');
+    // The crypto-shredding phase runs in test/reliability-kill9-shred.test.ts (the budget split).
+    const { fields, out, code } = await runSuite(t, 'kill9', ['--rounds', '1', '--no-shred', '--seed', '23']);
+    assert.equal(fields.tried, '1');
     assert.equal(fields.failed, '0', out.slice(-6000));
-    assert.equal(fields.passed, '2');
-    assert.equal(fields.checks, '2');
+    assert.equal(fields.passed, '1');
+    assert.equal(fields.checks, '1');
     assert.equal(code, 0);
   },
 );
