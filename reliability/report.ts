@@ -163,7 +163,9 @@ opens) or whole (its data set downloads intact), a confirmation answered 200 mea
 destruction at a seeded moment (0.3–4 s): the new data directory is restored whole or marked
 unfinished, which \`serve\` refuses; restoring again completes; the restored trail verifies offline
 and the key destroyed after the backup is destroyed there too (the shred ledger is applied).
-\`tried\` is the rounds plus this phase. Default 6 rounds, \`--long\` 20. *Cannot prove:* PGlite on
+\`tried\` is the rounds plus this phase (\`--no-shred\` leaves it out, \`--rounds 0\` runs it alone;
+the CI budget runs the two apart, \`test/reliability-kill9.test.ts\` and
+\`test/reliability-kill9-shred.test.ts\`). Default 6 rounds, \`--long\` 20. *Cannot prove:* PGlite on
 disk only (PostgreSQL's own durability is PostgreSQL's); a kill lands where the seeded delay falls,
 so rare windows are reached only over many rounds (the destruction is one short transaction: most
 kills land before or after it).
