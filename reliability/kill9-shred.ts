@@ -126,7 +126,7 @@ export async function shredAndRestore(
   if (code !== 0 && !killed) problems.push(`restore: failed by itself (exit ${code})`);
   const unfinished = existsSync(path.join(home, 'RESTORE-IN-PROGRESS'));
   log(
-    `restore: ${code === 0 ? 'finished' : `killed after ${after} ms`}; ${unfinished ? 'marked unfinished' : 'no marker'}`,
+    `restore: ${code === 0 ? 'finished' : `killed ${after} ms after it marked its directory`}; ${unfinished ? 'marked unfinished' : 'no marker'}`,
   );
   const env = { STRONGROOM_HOME: home, STRONGROOM_HTTPS_PORT: String(await freePort()), STRONGROOM_HTTP_PORT: 'off' };
   if (code !== 0 && existsSync(path.join(home, 'db')) && !unfinished)
