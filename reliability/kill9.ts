@@ -15,9 +15,15 @@
  *   verifies; the key ring is unsealed and a rewrap can run (and finishes);
  * - no answer before the kill was a 5xx other than 503.
  *
+ * Then, once, the crypto-shredding phase (reliability/kill9-shred.ts): SIGKILL while a workspace
+ * key's destruction is confirmed, and during `strongroom backup restore`; each is done or not
+ * done, never half. It counts as one more try (`tried` = rounds + 1); `--no-shred` leaves it out,
+ * `--rounds 0` runs it alone (the CI budget runs the two apart).
+ *
  * Ends with `reliability-kill9: tried=<rounds> passed=… failed=… checks=… seed=…`.
  */
 import { createHash } from 'node:crypto';
+import { shredAndRestore } from './kill9-shred.ts';
 import { createInstance, flag, isMain, rng, summary, type Answer, type Instance } from './lib/instance.ts';
 
 const W = '/api/v1/workspaces/default';
@@ -45,6 +51,8 @@ export interface Kill9Result {
 export async function runKill9(opts: {
   rounds: number;
   seed: number;
+  /** Run the crypto-shredding phase after the rounds (default true). */
+  shred?: boolean;
   log?: (l: string) => void;
 }): Promise<Kill9Result> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -212,7 +220,15 @@ export async function runKill9(opts: {
       if (problems.length === 0) passed++;
       else findings.push(...problems.map((p) => `round ${round + 1}: ${p}`));
     }
-    return { tried: opts.rounds, passed, failed: opts.rounds - passed, checks, seed: opts.seed, findings };
+    if (opts.shred !== false) {
+      const shred = await shredAndRestore(inst, r, log);
+      checks += 1;
+      log(`shred and restore: ${shred.length === 0 ? 'ok' : shred.join('; ')}`);
+      if (shred.length === 0) passed++;
+      else findings.push(...shred.map((p) => `shred and restore: ${p}`));
+    }
+    const tried = opts.rounds + (opts.shred !== false ? 1 : 0);
+    return { tried, passed, failed: tried - passed, checks, seed: opts.seed, findings };
   } finally {
     await inst.close();
   }
@@ -329,7 +345,7 @@ if (isMain(import.meta.url)) {
   const rounds = flag(argv, '--rounds', argv.includes('--long') ? 20 : 6);
   console.log(`reliability-kill9: seed=${seed} rounds=${rounds} (reproduce with --seed ${seed})`);
   const t0 = Date.now();
-  const res = await runKill9({ rounds, seed });
+  const res = await runKill9({ rounds, seed, shred: !argv.includes('--no-shred') });
   for (const f of res.findings) console.log(`finding: ${f}`);
   console.log(`seconds=${((Date.now() - t0) / 1000).toFixed(1)}`);
   console.log(summary('kill9', { tried: res.tried, passed: res.passed, failed: res.failed, checks: res.checks, seed }));

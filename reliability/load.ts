@@ -18,10 +18,11 @@ import { createInstance, flag, isMain, rng, summary, type Answer, type Instance 
 
 const W = '/api/v1/workspaces/default';
 /**
- * Uploads on a new connection each: on a kept-alive connection an upload is sometimes reset
- * before any answer under this mix (see docs/reliability.md, open findings); `--reuse` shows it.
+ * Uploads go on kept-alive connections like every other request (an upload sent while the
+ * connection's previous answer was still being flushed used to be reset: fixed, see
+ * src/server/plugins/connection-reads.ts); `--fresh-uploads` sends each on a new connection.
  */
-const FRESH_UPLOADS = !process.argv.includes('--reuse');
+const FRESH_UPLOADS = process.argv.includes('--fresh-uploads');
 
 /** `i`: the request's sequence number; `w`: the worker (one upload per data set at a time is the product's rule). */
 type Op = { name: string; weight: number; run: (inst: Instance, i: number, w: number) => Promise<Answer> };

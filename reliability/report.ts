@@ -15,8 +15,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 /** The CI budget of each suite: the arguments its test in test/ passes. */
 export const CI_BUDGETS: { suite: string; args: string[] }[] = [
   { suite: 'fuzz', args: ['--budget', '300', '--seed', '23'] },
-  { suite: 'kill9', args: ['--rounds', '1', '--seed', '23'] },
-  { suite: 'drive-faults', args: ['--repeat', '1', '--seed', '23'] },
+  { suite: 'kill9', args: ['--rounds', '1', '--no-shred', '--seed', '23'] },
+  { suite: 'kill9', args: ['--rounds', '0', '--seed', '23'] },
+  { suite: 'drive-faults', args: ['--sample', '--seed', '23'] },
   { suite: 'db-faults', args: ['--rounds', '3', '--seed', '23'] },
   { suite: 'disk-full', args: ['--seed', '23'] },
   { suite: 'load', args: ['--seconds', '10', '--concurrency', '8', '--seed', '23'] },
@@ -83,8 +84,9 @@ const HEAD = `# Reliability and security evidence
 \`npm run reliability -- <suite>\` runs one suite (reliability/<suite>.ts). Each ends with one line
 \`reliability-<suite>: tried=… passed=… failed=… …\`. Suites run in a fresh network namespace that
 has only loopback (\`unshare --net\`, as root or in a user namespace), so nothing they generate can
-reach another machine — except \`db-faults\`, which must reach the shared PostgreSQL on the host's
-127.0.0.1 (through its own proxy; everything it sends goes to 127.0.0.1 by construction).
+reach another machine — except \`db-faults\`, which runs on the host's loopback (its private
+PostgreSQL cluster, or the shared one as a fallback, reached through its own proxy; everything it
+sends goes to 127.0.0.1 by construction).
 Every suite is seeded (\`--seed S\`); a failing run prints the seed to replay it.
 
 Every suite also runs in the normal test suite at a fixed, small budget
@@ -107,18 +109,22 @@ const BODY = `
 | disk-full | a backup failing on its drive (full) was a 500 | the drive's problem (507 when full); the backup is recorded failed | \`test/reliability-disk-full.test.ts\` |
 | fuzz | a content length shorter than the body made the rest a second request whose 400 could be written before the first request's answer (which may have committed); a body after a HEAD got a second answer | no second answer on a connection that carried a request: the first answer goes out whole, then the connection closes; a HEAD the parser refuses gets headers only | \`test/http-framing.test.ts\` |
 | canary | a dataset profile read the version without the reader's data policies: a redacted column's min/max (and hidden columns) were shown | profiles read through the reader's policy plan, like preview, query and export | \`test/profiling.test.ts\` |
+| load | a request sent on a kept-alive connection while the previous answer was still being flushed was reset before any answer (uploads; 10 of 1,688 requests in one run at concurrency 16): Node's server pauses its parser then, but bytes TLS had already decrypted still reached the paused parser, which refused them (\`HPE_PAUSED\`), and the connection was dropped | HTTPS connections are read through their \`data\` events, which stop while the server holds the socket paused (\`src/server/plugins/connection-reads.ts\`); the load suite sends uploads on kept-alive connections again (\`--fresh-uploads\` for new ones) | \`test/http-framing.test.ts\` (a 200 KB request sent while a 24 MB answer is backed up is answered, not reset; fails without the fix) |
+| fuzz | a HEAD whose headers are too large got its 431 problem with a body (the parser's error carries only the chunk it failed on; over TLS a head past 16 KB spans several records) | the start of the head being read is remembered per connection, so the method is known there; a HEAD's 431 has the problem's headers and no body | \`test/http-framing.test.ts\` (on a fresh connection and after a kept-alive request) |
 
 ## Open findings (not fixed)
 
-- **fuzz, a HEAD request whose headers are too large.** Its 431 problem still carries a body: the
-  HTTP parser hands the error handler the chunk it failed on, not the request's start, so the
-  method is unknown there (a HEAD refused for any other reason, e.g. two transfer encodings, gets
-  headers only).
-- **load, an upload on a kept-alive connection.** Under the mixed workload at concurrency 16, a
-  streamed upload sent on a reused keep-alive connection is sometimes reset before any answer
-  (\`ECONNRESET\` on the client, nothing in the server log; 10 of 1,688 requests in one 20 s run,
-  none with a new connection per upload, none in isolation). The suite sends uploads on new
-  connections by default; \`--reuse\` shows it. Cause not found yet.
+- **drive-faults, GCS: a streamed upload is not retried after one transient 503 or 500.** The
+  S3 and Azure drives retry (their SDKs buffer what they resend); the GCS driver streams the body
+  into one non-resumable upload, which the SDK cannot replay once consumed, so a single 503/500 is
+  a 502 \`DRIVE_ERROR\` for the caller (nothing partial is listed; a retry by the caller succeeds).
+  Left because a fix needs the driver to buffer or to use resumable uploads, and either changes
+  how every GCS upload is sent: it needs its own change and tests. The suite lists both cases in
+  \`KNOWN\` (reliability/drive-faults.ts): they are reported as \`known=\`, not as new failures, and
+  the suite says when one passes again.
+- **HEAD with headers too large, pipelined mid-chunk.** When a refused head starts in the middle
+  of a chunk (pipelined right after another request's body), its method is still unknown and its
+  431 carries the problem body (the connection closes after it).
 
 ## What each suite proves, and what it cannot
 
@@ -149,36 +155,56 @@ in flight; restarted on the same data directory. Then: \`audit verify\` passes; 
 sent; every secret value is one that was written; the policy in force is the newest saved, with no
 gap in its history, and is enforced; an interrupted resumable upload completes; a \`complete\`
 backup verifies; the key ring is unsealed and a new rewrap runs to the end; no answer before the
-kill was a 5xx other than 503. Default 6 rounds, \`--long\` 20. *Cannot prove:* PGlite on disk only
-(PostgreSQL's own durability is PostgreSQL's); a kill lands where the seeded delay falls, so rare
-windows are reached only over many rounds; workspace key destruction and restore are not in the
-mix yet.
+kill was a 5xx other than 503. Then, once per run, crypto-shredding (\`reliability/kill9-shred.ts\`):
+a workspace with a data set and a backup; SIGKILL at a seeded moment (0–300 ms) into the
+confirmation of its key's destruction, restart: the key is destroyed (its data set no longer
+opens) or whole (its data set downloads intact), a confirmation answered 200 means destroyed,
+\`audit verify\` passes; then SIGKILL of \`strongroom backup restore\` of the backup taken before the
+destruction at a seeded moment (0.3–4 s): the new data directory is restored whole or marked
+unfinished, which \`serve\` refuses; restoring again completes; the restored trail verifies offline
+and the key destroyed after the backup is destroyed there too (the shred ledger is applied).
+\`tried\` is the rounds plus this phase (\`--no-shred\` leaves it out, \`--rounds 0\` runs it alone;
+the CI budget runs the two apart, \`test/reliability-kill9.test.ts\` and
+\`test/reliability-kill9-shred.test.ts\`). Default 6 rounds, \`--long\` 20. *Cannot prove:* PGlite on
+disk only (PostgreSQL's own durability is PostgreSQL's); a kill lands where the seeded delay falls,
+so rare windows are reached only over many rounds (the destruction is one short transaction: most
+kills land before or after it).
 
 ### drive-faults — a fault-injecting proxy before each cloud drive
 
-\`npm run reliability -- drive-faults [--repeat N] [--seed S]\`: the S3 drive (s3rver) and the
-Azure drive (Azurite) reached through \`reliability/lib/fault-proxy.ts\`: 300 ms latency, one
+\`npm run reliability -- drive-faults [--repeat N] [--sample] [--seed S]\`: the S3 drive (s3rver),
+the Azure drive (Azurite) and the GCS drive (the project's GCS peer, test/peers/gcs; its token
+endpoint reached directly) behind \`reliability/lib/fault-proxy.ts\` (errors as XML for S3 and Azure,
+as the JSON API's for GCS): 300 ms latency, one
 SlowDown/ServerBusy 503, one 500, 500 or 503 on every attempt, the connection reset in the middle
 of the upload or of the download, a truncated answer (clean close before the declared length), a
 peer that stops answering (with the egress read timeout at 1.5 s). Transient faults are retried
 (upload 201, identical download); persistent ones are a 502/503/504 problem+json; no listed
 version fails to download whole; a cut download never ends as a clean 200 with other bytes; a
-resumable upload whose part failed completes afterwards. *Cannot prove:* the GCS drive is not
-behind the proxy yet; orphan objects after the cleanup job and memory during faults are not
-measured; the peers are emulators, not the services.
+resumable upload whose part failed completes afterwards. Without \`--sample\` every fault runs on
+every drive (36 cases); \`--sample\` (the CI budget) runs each fault once, on a drive that turns
+with the fault (12 cases, each drive 4). *Cannot prove:* orphan objects after the cleanup job and
+memory during faults are not measured; the peers are emulators, not the services.
 
 ### db-faults — PostgreSQL going away
 
-\`npm run reliability -- db-faults [--rounds N] [--seed S]\`: a real server on a throwaway
-PostgreSQL database reached through \`reliability/lib/tcp-proxy.ts\` (the shared cluster is never
-restarted). Each round runs secret writes and reads and uploads, then: \`pg_terminate_backend\` on
-every server connection, or every connection cut and new ones reset (a restart), or new ones
-accepted and never answered (unreachable). Every answer is 2xx or a 503 problem, never a 500 or
-no answer; a read, a write and a sign-in while it is down each get a 503; the same process serves
+\`npm run reliability -- db-faults [--rounds N] [--seed S] [--shared]\`: a real server on a
+throwaway database in a private PostgreSQL 15 cluster the suite starts (\`initdb\`/\`pg_ctl\` as the
+\`postgres\` user, its own port and data directory under the temporary directory, removed after;
+needs root — otherwise, or with \`--shared\`, the shared cluster, which is then never restarted),
+reached through \`reliability/lib/tcp-proxy.ts\`. Each round runs secret writes and reads and
+uploads, then, in turn: \`pg_terminate_backend\` on every server connection; a real
+\`pg_ctl restart -m immediate\` (postmaster and backends die at once, the new postmaster replays the
+WAL; private cluster only); new connections accepted and never answered (unreachable); every
+connection cut and new ones reset (refused). Every answer is 2xx or a 503 problem, never a 500 or
+no answer; a read, a write and a sign-in while it is unreachable or refused each get a 503 (a
+real restart may be over before they land); the same process serves
 again by itself; every acknowledged write is present and whole; each secret version has its
-successful audit event (fail-closed: nothing done unrecorded); a write answered 503 does not exist;
-\`audit verify\` passes. *Cannot prove:* a real \`pg_ctlcluster restart\` (WAL replay, a new
-postmaster) is not exercised; the database stays up for the suite's own checks.
+successful audit event (fail-closed: nothing done unrecorded), counted at once — the audit search
+chains pending events before it reads (\`5479b93\`), so the suite no longer waits for the chainer;
+a write answered 503 does not exist; \`audit verify\` passes. *Cannot prove:* the restart is a
+clean host's (no lost page cache: \`fsync = off\` in the private cluster for speed); the database
+stays up for the suite's own checks.
 
 ### disk-full — a small tmpfs
 
@@ -194,7 +220,8 @@ caller, so it never writes to a disk that could fill.
 ### load — a mixed workload with an error budget
 
 \`npm run reliability -- load [--seconds N] [--concurrency C] [--seed S]\`: from the suite's process
-against a \`strongroom serve\` process: secret reveals and writes, dataset list, download and upload,
+against a \`strongroom serve\` process, every request on kept-alive connections
+(\`--fresh-uploads\`: uploads on new ones): secret reveals and writes, dataset list, download and upload,
 audit search, a query, sign-in and \`auth/me\`, drawn from a seeded generator. Reports throughput,
 p50/p99 per operation, 5xx count, rate limits (429, counted apart: the query concurrency limit),
 and the server's RSS (median of the first and last fifth). Fails on any 5xx, unanswered request or

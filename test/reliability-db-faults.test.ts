@@ -1,7 +1,8 @@
 /**
- * The db-faults suite at its CI budget: three rounds (backends terminated mid-transaction, the
- * database "restarting", the database not answering), seed 23, on a throwaway PostgreSQL database
- * reached through the suite's TCP proxy.
+ * The db-faults suite at its CI budget: three rounds (backends terminated mid-transaction, a real
+ * `pg_ctl restart -m immediate`, the database not answering), seed 23, on a throwaway database in
+ * a private PostgreSQL cluster the suite starts (as root; otherwise the shared one, without the
+ * restart), reached through the suite's TCP proxy.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

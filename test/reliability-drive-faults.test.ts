@@ -1,6 +1,7 @@
 /**
- * The drive-faults suite at its CI budget: every fault of reliability/drive-faults.ts once, on the
- * S3 (s3rver) and Azure (Azurite) drives behind the fault proxy, seed 23.
+ * The drive-faults suite at its CI budget: every fault of reliability/drive-faults.ts once, each
+ * on one of the S3 (s3rver), Azure (Azurite) and GCS (the project's peer) drives behind the fault
+ * proxy, the drive turning with the fault (`--sample`), seed 23. Open findings count as `known`.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,10 +11,10 @@ test(
   'reliability drive-faults: retried when transient, 5xx-class problem when not, nothing partial, resumable',
   { timeout: 300_000 },
   async (t) => {
-    const { fields, out, code } = await runSuite(t, 'drive-faults', ['--repeat', '1', '--seed', '23']);
-    assert.equal(fields.tried, '24');
+    const { fields, out, code } = await runSuite(t, 'drive-faults', ['--sample', '--seed', '23']);
+    assert.equal(fields.tried, '12');
     assert.equal(fields.failed, '0', out.slice(-6000));
-    assert.equal(fields.passed, '24');
+    assert.equal(Number(fields.passed) + Number(fields.known), 12);
     assert.equal(code, 0);
   },
 );

@@ -1,6 +1,6 @@
 /**
  * A fault-injecting HTTP reverse proxy for the drive-faults suite: it sits between Strongroom and
- * a storage peer (s3rver, Azurite) on 127.0.0.1 and, for the requests a fault matches (by method,
+ * a storage peer (s3rver, Azurite, the GCS peer) on 127.0.0.1 and, for the requests a fault matches (by method,
  * a number of times), adds latency, answers 500 / 503 / SlowDown itself, resets the connection in
  * the middle of the request body or of the answer, truncates the answer (a clean close before the
  * declared length) or never answers at all. Everything else is forwarded unchanged (the Host
@@ -32,7 +32,12 @@ export interface FaultProxy {
 const errorXml = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 
-export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+/** The JSON API's error shape (GCS): `{"error":{"code":…,"message":…,"errors":[…]}}`. */
+const errorJson = (status: number, reason: string, message: string) =>
+  JSON.stringify({ error: { code: status, message, errors: [{ domain: 'global', reason, message }] } });
+
+/** `json`: answer injected errors as the JSON API does (GCS) instead of as XML (S3, Azure). */
+export async function startFaultProxy(upstream: string, opts: { json?: boolean } = {}): Promise<FaultProxy> {
   const target = new URL(upstream);
   let fault: Fault | undefined;
   let left = 0;
@@ -92,9 +97,16 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         if (f?.kind === 'status-500' || f?.kind === 'status-503' || f?.kind === 'slowdown') {
           const status = f.kind === 'status-500' ? 500 : 503;
           const code = f.kind === 'status-500' ? 'InternalError' : f.kind === 'slowdown' ? 'SlowDown' : 'ServerBusy';
-          const xml = errorXml(code, 'injected by the fault proxy');
-          res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
-          res.end(xml);
+          const text = opts.json
+            ? errorJson(
+                status,
+                f.kind === 'status-500' ? 'backendError' : 'rateLimitExceeded',
+                'injected by the fault proxy',
+              )
+            : errorXml(code, 'injected by the fault proxy');
+          const type = opts.json ? 'application/json; charset=UTF-8' : 'application/xml';
+          res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+          res.end(text);
           return;
         }
         if (f?.kind === 'latency') await new Promise((r) => setTimeout(r, f.latencyMs ?? 300));

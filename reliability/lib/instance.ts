@@ -62,8 +62,10 @@ export interface Instance {
 export interface InstanceOptions {
   database?: 'pglite' | 'postgres';
   env?: Record<string, string>;
-  /** Reach PostgreSQL through this port on 127.0.0.1 (a fault proxy) instead of 5432. */
+  /** Reach PostgreSQL through this port on 127.0.0.1 (a fault proxy) instead of the cluster's own. */
   dbPort?: number;
+  /** The cluster to create the throwaway database in (default: the shared one, PG_ADMIN_URL). */
+  pgAdminUrl?: string;
   /** Create the data directory here (e.g. on a small tmpfs) instead of a temporary directory. */
   home?: string;
 }
@@ -79,13 +81,14 @@ export async function createInstance(opts: InstanceOptions = {}): Promise<Instan
   const port = await freePort();
   let databaseUrl: string | undefined;
   let dbName: string | undefined;
+  const pgAdminUrl = opts.pgAdminUrl ?? PG_ADMIN_URL;
   if (opts.database === 'postgres') {
     dbName = `sr_rel_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    const admin = new pg.Client({ connectionString: pgAdminUrl });
     await admin.connect();
     await admin.query(`create database ${dbName}`);
     await admin.end();
-    const u = new URL(PG_ADMIN_URL);
+    const u = new URL(pgAdminUrl);
     u.pathname = `/${dbName}`;
     if (opts.dbPort) u.port = String(opts.dbPort);
     databaseUrl = u.toString();
@@ -211,7 +214,7 @@ export async function createInstance(opts: InstanceOptions = {}): Promise<Instan
       }
       agent.destroy();
       if (dbName) {
-        const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+        const admin = new pg.Client({ connectionString: pgAdminUrl });
         await admin.connect();
         await admin.query(`drop database if exists ${dbName} with (force)`);
         await admin.end();

@@ -4,6 +4,7 @@
  * tests build the same app the server runs.
  */
 import { randomUUID } from 'node:crypto';
+import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -52,6 +53,7 @@ import {
 } from '../modules/identity/index.ts';
 import { removeSetupTokenFile } from '../installation/setup-token.ts';
 import { instrumentApp, type Metrics } from './metrics.ts';
+import { readConnectionsThroughStreams } from './plugins/connection-reads.ts';
 import {
   MAX_PARAM_LENGTH,
   registerProblemHandler,
@@ -137,6 +139,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     clientErrorHandler: sendClientErrorProblem,
     frameworkErrors: sendFrameworkErrorProblem,
   }) as unknown as FastifyInstance; // the https server type is an implementation detail here
+  readConnectionsThroughStreams(fastify.server as unknown as HttpsServer);
   const routes = collectRoutes(fastify);
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);

@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, toProblem, type ErrorCode } from '../../core/errors.ts';
 import { HSTS_VALUE } from './security-headers.ts';
+import { methodBeingRead } from './connection-reads.ts';
 
 /** The router's limit on one path parameter (Fastify `maxParamLength`). */
 export const MAX_PARAM_LENGTH = 200;
@@ -131,8 +132,9 @@ export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duple
         : 'BAD_REQUEST';
   const problem = new AppError(code);
   const body = JSON.stringify(toProblem(problem));
-  const raw = (err as { rawPacket?: unknown }).rawPacket;
-  const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+  // The method of the refused request, even when its head spans chunks and only the last one is
+  // at hand (headers too large); unknown only for a head that starts mid-chunk.
+  const head = methodBeingRead(socket, (err as { rawPacket?: unknown }).rawPacket) === 'HEAD';
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\n` +
