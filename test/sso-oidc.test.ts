@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { expectAudit } from './helpers/audit.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { Browser } from './helpers/browser-flow.ts';
-import { jsonBody, ownerSession, type Session } from './helpers/identity.ts';
+import { createUser, jsonBody, login, ownerSession, type Session } from './helpers/identity.ts';
 import { addOidcProvider, callbackUrl, oidcSignIn, refusalReason, rootsOf } from './helpers/sso.ts';
 import { startOidcIdp, type OidcIdp } from './peers/idp/oidc-idp.ts';
 
@@ -95,6 +95,21 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     const read = await owner.req('/api/v1/workspaces/default/sso');
     assert.equal(read.json<{ mappings: unknown[] }>().mappings.length, 2);
     await expectAudit(app, { action: 'sso.mapping.update', outcome: 'success', details: { provider: 'corp' } });
+  });
+
+  test('an admin cannot map a group to a role above their own: 403, recorded as denied with the reason', async () => {
+    await createUser(app, 'mapper-admin@corp.test', { role: 'admin' });
+    const admin = await login(app, 'mapper-admin@corp.test');
+    const put = await admin.req(
+      '/api/v1/workspaces/default/sso/mappings/corp',
+      jsonBody({ mappings: [{ group: 'eng', role: 'owner' }] }, 'PUT'),
+    );
+    assert.equal(put.status, 403, put.body);
+    const [ev] = await expectAudit(app, { action: 'sso.mapping.update', outcome: 'denied' });
+    assert.deepEqual(ev!.resource, { type: 'workspace', id: 'default', workspace: 'default' });
+    assert.equal(typeof ev!.details.reason, 'string');
+    const read = await owner.req('/api/v1/workspaces/default/sso');
+    assert.equal(read.json<{ mappings: unknown[] }>().mappings.length, 2, 'the refused mapping changed nothing');
   });
 
   test('sign-in: code + PKCE + state + nonce, a provisioned account with its mapped role, audited', async () => {

@@ -47,6 +47,8 @@ export const auditVerifyOut = z.object({
   problemsOmitted: z.number(),
   checkedAt: z.string(),
 });
+/** The operator's `GET /audit/verify`: the same report, without `checkedAt`. */
+export const trailVerifyOut = auditVerifyOut.omit({ checkedAt: true });
 
 export const eventsQuery = searchQuerySchema.omit({ actionPrefix: true }).extend({
   action: z.string().min(1).max(128).optional(),

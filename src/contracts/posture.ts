@@ -11,6 +11,11 @@ export const historyQuery = z.strictObject({
 });
 
 export const controlStatus = z.enum(['pass', 'warn', 'fail']);
+/** What a check found: JSON values only, as stored and signed. */
+const evidenceOut = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number()]))]),
+);
 /** One security control's latest result (`GET /posture`, `GET /workspaces/:ws/posture`). */
 export const postureControlOut = z.object({
   id: z.string(),
@@ -28,10 +33,7 @@ export const postureControlOut = z.object({
   }),
   status: controlStatus,
   summary: z.string(),
-  evidence: z.record(
-    z.string(),
-    z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number()]))]),
-  ),
+  evidence: evidenceOut,
   checkedAt: z.string(),
 });
 export const postureReportOut = z.object({
@@ -43,9 +45,12 @@ export const postureReportOut = z.object({
 });
 export const postureHistoryItemOut = z.object({
   runId: z.string(),
+  /** '' = the installation; otherwise the workspace id. */
+  scope: z.string(),
   controlId: z.string(),
   status: controlStatus,
   summary: z.string(),
+  evidence: evidenceOut,
   checkedAt: z.string(),
 });
 export const postureHistoryOut = z.object({ results: z.array(postureHistoryItemOut) });

@@ -13,3 +13,10 @@ export const holdParams = z.strictObject({ id: z.string().regex(/^hold_[0-9a-f-]
 export const userParams = z.strictObject({ id: z.uuid() });
 export const wsBody = z.strictObject({ workspace: workspaceId });
 export const wsParams = workspaceParams;
+
+/** `POST /holds`: the new hold's id. */
+export const holdCreatedOut = z.object({ id: z.string() });
+/** A workspace's termination: purged after `purgeAfter` (ISO time), `graceDays` from now. */
+export const terminationOut = z.object({ workspace: z.string(), purgeAfter: z.string(), graceDays: z.number() });
+/** `DELETE /workspaces/:ws/termination`: the workspace whose termination was cancelled. */
+export const terminationCancelledOut = z.object({ cancelled: z.string() });

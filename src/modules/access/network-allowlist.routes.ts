@@ -4,7 +4,7 @@
  * installation's, the workspace's, the trusted proxies) and the address the server sees for them.
  */
 import { workspaceParams } from '../../contracts/common.ts';
-import { networkAllowlistBody as body } from '../../contracts/access.ts';
+import { networkAllowlistBody as body, networkAllowlistOut } from '../../contracts/access.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { NetworkAllowlists } from './network-allowlist.ts';
 import { plainClientAddress } from '../../core/net/client-allowlist.ts';
@@ -19,7 +19,7 @@ export function networkAllowlistRoutes(lists: NetworkAllowlists): RouteDef[] {
       action: 'access.network-allowlist.read',
       resource: 'workspace',
       run: 'read',
-      schema: { params: workspaceParams },
+      schema: { params: workspaceParams, response: { 200: networkAllowlistOut } },
       handler: ({ input, request }) => lists.effective(input.params.ws, plainClientAddress(request.ip)),
     }),
     route({
@@ -28,7 +28,7 @@ export function networkAllowlistRoutes(lists: NetworkAllowlists): RouteDef[] {
       action: 'access.network-allowlist.update',
       resource: 'workspace',
       run: 'write',
-      schema: { params: workspaceParams, body },
+      schema: { params: workspaceParams, body, response: { 200: networkAllowlistOut } },
       handler: async ({ trx, input, event, request, actor }) => {
         const address = plainClientAddress(request.ip);
         const saved = await lists.set(trx, input.params.ws, input.body.cidrs, actor.id, address);

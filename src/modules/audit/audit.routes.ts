@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import { route, type RouteDef } from '../../http/route.ts';
 import { exportChunks, toCsv, toJsonLines, type SearchQuery } from './audit.search.ts';
 import type { AuditModule } from './audit.service.ts';
-import { eventsQuery, exportQuery } from '../../contracts/audit.ts';
+import { auditVerifyOut, eventsQuery, exportQuery, trailVerifyOut } from '../../contracts/audit.ts';
 
 export interface AuditRoutesDeps {
   audit: Pick<AuditModule, 'search' | 'verify'>;
@@ -133,7 +133,7 @@ export function auditRoutes({ audit, membersOf, emailsOf }: AuditRoutesDeps): Ro
       action: 'audit.trail.verify',
       resource: 'workspace',
       run: 'read',
-      schema: { params: workspaceParams },
+      schema: { params: workspaceParams, response: { 200: auditVerifyOut } },
       handler: async ({ event }) => {
         event.resource(TRAIL);
         return { ...(await audit.verify()), checkedAt: new Date().toISOString() };
@@ -146,7 +146,7 @@ export function auditRoutes({ audit, membersOf, emailsOf }: AuditRoutesDeps): Ro
       action: 'audit.trail.verify',
       resource: 'system',
       run: 'read',
-      schema: {},
+      schema: { response: { 200: trailVerifyOut } },
       handler: async ({ event }) => {
         event.resource(TRAIL);
         return audit.verify();

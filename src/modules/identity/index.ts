@@ -17,5 +17,3 @@ export { identityRoutes, type IdentityRoutesDeps } from './identity.routes.ts';
 export { sessionRoutes, type SessionRoutesDeps } from './identity.sessions.routes.ts';
 export { accountRoutes, type AccountRoutesDeps } from './identity.account.routes.ts';
 export { memberRoutes, type MemberRoutesDeps } from './identity.members.routes.ts';
-// Transitional: single sign-on still records its sign-in steps itself (to move onto declared public-route events).
-export { eventsOf, type AuditWriter, type RecordEvent } from './identity.events.ts';

@@ -26,7 +26,14 @@ import {
   type OpenTaskLog,
 } from './keys.tasks.ts';
 import type { WorkspaceKeys } from './workspace-keys.ts';
-import { rewrapStartedOut, unsealBody, workspaceKeyRotatedOut, workspaceKeyStatusOut } from '../../contracts/keys.ts';
+import {
+  keysStatusOut,
+  rewrapStartedOut,
+  sealStatusOut,
+  unsealBody,
+  workspaceKeyRotatedOut,
+  workspaceKeyStatusOut,
+} from '../../contracts/keys.ts';
 
 export interface KeysRoutesDeps {
   keys: KeysService;
@@ -92,7 +99,7 @@ export function keysRoutes({
       url: '/api/v1/sys/seal-status',
       public: 'operators and load balancers need it while sealed',
       allowSealed: true,
-      schema: {},
+      schema: { response: { 200: sealStatusOut } },
       handler: async () => {
         const state = await keys.state();
         const provider = await keys.provider.describe();
@@ -148,7 +155,7 @@ export function keysRoutes({
       action: 'keys.keyring.read',
       resource: 'system',
       run: 'read',
-      schema: {},
+      schema: { response: { 200: keysStatusOut } },
       handler: ({ event }) => {
         event.resource(KEYRING);
         return keys.status();
@@ -176,7 +183,7 @@ export function keysRoutes({
       resource: 'system',
       run: 'explicit',
       status: 202,
-      schema: {},
+      schema: { response: { 202: rewrapStartedOut } },
       handler: async ({ event, record, request }) => {
         event.resource(KEYRING);
         if ((await keys.status()).rewrap.running)

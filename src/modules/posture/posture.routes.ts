@@ -12,7 +12,7 @@ import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { EvidencePack } from './posture.evidence.ts';
 import type { PostureService } from './posture.service.ts';
-import { historyQuery } from '../../contracts/posture.ts';
+import { evidenceBundleOut, historyQuery, postureHistoryOut, postureReportOut } from '../../contracts/posture.ts';
 
 export interface PostureRoutesDeps {
   posture: Pick<PostureService, 'run' | 'latest' | 'history'>;
@@ -33,7 +33,7 @@ export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDe
         action: 'posture.control.read',
         resource,
         run: 'read',
-        schema: { ...p },
+        schema: { ...p, response: { 200: postureReportOut } },
         handler: async ({ input, event }) => {
           const scope = scopeOf(input);
           event.resource(POSTURE(scope));
@@ -46,7 +46,7 @@ export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDe
         action: 'posture.control.run',
         resource,
         run: 'explicit',
-        schema: { ...p },
+        schema: { ...p, response: { 200: postureReportOut } },
         handler: async ({ input, event, record }) => {
           const scope = scopeOf(input);
           event.resource(POSTURE(scope));
@@ -60,7 +60,7 @@ export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDe
         action: 'posture.control.read',
         resource,
         run: 'read',
-        schema: { ...p, querystring: historyQuery },
+        schema: { ...p, querystring: historyQuery, response: { 200: postureHistoryOut } },
         handler: async ({ input, event }) => {
           const scope = scopeOf(input);
           event.resource(POSTURE(scope));
@@ -74,7 +74,7 @@ export function postureRoutes({ posture, evidence }: PostureRoutesDeps): RouteDe
         action: 'posture.evidence.export',
         resource,
         run: 'explicit',
-        schema: { ...p },
+        schema: { ...p, response: { 200: evidenceBundleOut } },
         handler: async ({ input, event, record, reply }) => {
           const scope = scopeOf(input);
           event.resource(POSTURE(scope));

@@ -10,7 +10,16 @@ import { route, type RouteDef } from '../../http/route.ts';
 import { systemRead, systemRemove } from '../../http/system-routes.ts';
 import { classesUpdateSchema } from './retention.classes.ts';
 import type { RetentionService } from './retention.service.ts';
-import { holdBody, holdParams, userParams, wsBody, wsParams } from '../../contracts/retention.ts';
+import {
+  holdBody,
+  holdCreatedOut,
+  holdParams,
+  terminationCancelledOut,
+  terminationOut,
+  userParams,
+  wsBody,
+  wsParams,
+} from '../../contracts/retention.ts';
 
 const SETTINGS = { type: 'retention-settings', id: 'all' } as const;
 
@@ -68,7 +77,7 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       resource: 'system',
       run: 'write',
       status: 201,
-      schema: { body: holdBody },
+      schema: { body: holdBody, response: { 201: holdCreatedOut } },
       handler: async ({ input, event, trx, actor }) => {
         const { id } = await retention.addHold(trx, actor, input.body);
         const workspaceId = input.body.scope === 'workspace' ? input.body.target : input.body.workspace;
@@ -124,7 +133,7 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       resource: 'system',
       run: 'write',
       status: 201,
-      schema: { body: wsBody },
+      schema: { body: wsBody, response: { 201: terminationOut } },
       handler: async ({ input, event, trx, actor }) => {
         event.resource({ type: 'workspace', id: input.body.workspace, workspace: input.body.workspace });
         const r = await retention.terminate(trx, actor, input.body.workspace);
@@ -151,7 +160,7 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       run: 'write',
       status: 201,
       body: 'none',
-      schema: { params: wsParams },
+      schema: { params: wsParams, response: { 201: terminationOut } },
       handler: async ({ input, event, trx, actor }) => {
         const r = await retention.terminate(trx, actor, input.params.ws);
         event.details({ purgeAfter: r.purgeAfter, graceDays: r.graceDays });
@@ -165,7 +174,7 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
       resource: 'workspace',
       reauth: true,
       run: 'write',
-      schema: { params: wsParams },
+      schema: { params: wsParams, response: { 200: terminationCancelledOut } },
       handler: async ({ input, trx }) => {
         await retention.cancelTermination(trx, input.params.ws);
         return { cancelled: input.params.ws };

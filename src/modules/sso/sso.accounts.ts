@@ -22,7 +22,8 @@ import { ANONYMOUS } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
-import type { IdentityModule, RecordEvent, Strength, User } from '../identity/index.ts';
+import type { RecordExtraEvent } from '../../http/extra-events.ts';
+import type { IdentityModule, Strength, User } from '../identity/index.ts';
 import type { Asserted } from './sso.claims.ts';
 import { SsoRefusal, type SsoReason } from './sso.errors.ts';
 import type { Provider } from './sso.providers.ts';
@@ -80,7 +81,7 @@ async function findOrCreateUser(
   a: Asserted,
   linkUserId: string | null,
   wanted: Map<string, Role[]>,
-  record: RecordEvent,
+  record: RecordExtraEvent,
 ): Promise<{ user?: User; refused?: SsoReason }> {
   const linked = await store.findIdentity(trx, a.issuer, a.subject);
   if (linked) {
@@ -130,7 +131,7 @@ export async function completeSignIn(
   a: Asserted,
   pending: store.PendingLogin,
   ip: string | undefined,
-  record: RecordEvent,
+  record: RecordExtraEvent,
 ): Promise<{ user: User; sessionId: string; strength: Strength }> {
   const method = p.kind;
   const refuse = async (reason: SsoReason, userId?: string): Promise<never> => {

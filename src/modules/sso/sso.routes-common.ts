@@ -1,6 +1,6 @@
 /** What the single sign-on routes share: the pending-sign-in cookie, `returnTo`, the provider id. */
 
-import type { AuditWriter } from '../identity/index.ts';
+import type { AuditWriter } from '../../http/extra-events.ts';
 import type { SsoModule } from './sso.service.ts';
 
 export const SSO_COOKIE = '__Host-sr_sso';
@@ -10,5 +10,6 @@ export const SESSION_COOKIE_OPTS = { path: '/', secure: true, httpOnly: true, sa
 
 export interface SsoRoutesDeps {
   sso: SsoModule;
+  /** Writes the extra events of a sign-in or SCIM request (`http/extra-events.ts`). */
   audit: AuditWriter;
 }

@@ -18,7 +18,7 @@ import { AppError } from '../../core/errors.ts';
 
 import { route, type RouteDef } from '../../http/route.ts';
 
-import { eventsOf, refuseGrant, type Role } from '../identity/index.ts';
+import { refuseGrant, type Role } from '../identity/index.ts';
 
 import { type Provider } from './sso.providers.ts';
 
@@ -43,7 +43,7 @@ const base = '/api/v1/workspaces/:ws/sso';
 
 const view = (p: Provider) => ({ ...p, settings: p.settings as unknown as Record<string, unknown> });
 
-export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
+export function ssoRoutes({ sso }: SsoRoutesDeps): RouteDef[] {
   /** Inside a write route, reads take its transaction (on PGlite the database handle would wait for it). */
   const mustFind = async (id: string, trx?: Parameters<SsoModule['providers']['find']>[1]) => {
     const p = await sso.providers.find(id, trx);
@@ -143,21 +143,10 @@ export function ssoRoutes({ sso, audit }: SsoRoutesDeps): RouteDef[] {
       resource: 'workspace',
       run: 'explicit',
       schema: { params: wsParams.extend({ provider: providerId }), body: mappingsBody },
-      handler: async ({ request, input, actor, resource, event, commit }) => {
+      handler: async ({ input, actor, event, commit, deny }) => {
         const roles = [...new Set(input.body.mappings.map((m) => m.role))] as Role[];
         const why = refuseGrant(actor.roles as Role[], roles);
-        if (why) {
-          await eventsOf(
-            audit,
-            request,
-          )({
-            action: 'sso.mapping.update',
-            outcome: 'denied',
-            resource,
-            details: { reason: why },
-          });
-          throw new AppError('FORBIDDEN', { detail: why });
-        }
+        if (why) deny(why);
         await mustFind(input.params.provider);
         event.details({ provider: input.params.provider, mappings: input.body.mappings.length, roles });
         await commit((trx) => sso.mappings.replace(trx, input.params.ws, input.params.provider, input.body.mappings));

@@ -16,7 +16,7 @@ import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { scimBody, scimIdParams, scimListQuery } from '../../contracts/sso.ts';
 import { publicRoute, type PublicCtx, type PublicRouteDef, type Schemas } from '../../http/route.ts';
-import { eventsOf, type RecordEvent } from '../identity/index.ts';
+import { extraEventsOf, type RecordExtraEvent } from '../../http/extra-events.ts';
 import type { SsoRoutesDeps } from './sso.routes-common.ts';
 import type { ScimCaller } from './sso.scim.ts';
 
@@ -47,9 +47,12 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
     ctx.event.details({ provider: c.provider });
     return c;
   }
-  const rec = (request: FastifyRequest): RecordEvent => eventsOf(audit, request);
+  const rec = (request: FastifyRequest): RecordExtraEvent => extraEventsOf(audit, request);
   /** The work and its event in one transaction; a refusal's `reason` (last owner) goes into the event. */
-  async function commit<R>(ctx: PublicCtx<Schemas>, work: (trx: Trx, record: RecordEvent) => Promise<R>): Promise<R> {
+  async function commit<R>(
+    ctx: PublicCtx<Schemas>,
+    work: (trx: Trx, record: RecordExtraEvent) => Promise<R>,
+  ): Promise<R> {
     try {
       return await ctx.commit((trx) => work(trx, rec(ctx.request)));
     } catch (err) {
@@ -68,11 +71,11 @@ export function scimRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[] {
       trx: Trx,
       c: ScimCaller,
       body: unknown,
-      record: RecordEvent,
+      record: RecordExtraEvent,
     ): Promise<{ id: string; meta: { location: string } }>;
-    replace?(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordEvent): Promise<unknown>;
-    patch(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordEvent): Promise<unknown>;
-    remove(trx: Trx, c: ScimCaller, id: string, record: RecordEvent): Promise<void>;
+    replace?(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordExtraEvent): Promise<unknown>;
+    patch(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordExtraEvent): Promise<unknown>;
+    remove(trx: Trx, c: ScimCaller, id: string, record: RecordExtraEvent): Promise<void>;
   }
 
   /** The routes of one resource kind: list, read, create, [replace], patch, delete — each audited as `scim.<noun>.*`. */

@@ -21,7 +21,8 @@ import { z } from 'zod';
 import { AppError, type ErrorCode } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
-import { randomToken, sha256Hex, type IdentityModule, type RecordEvent } from '../identity/index.ts';
+import type { RecordExtraEvent } from '../../http/extra-events.ts';
+import { randomToken, sha256Hex, type IdentityModule } from '../identity/index.ts';
 import { rolesFromGroups } from './sso.accounts.ts';
 import {
   SCIM_PATCH,
@@ -170,7 +171,7 @@ export function createScim(deps: ScimDeps) {
    * Roles in `ws` from the user's SCIM groups through the provider's mappings there (none when
    * deprovisioned). A workspace that maps nothing for the provider is left alone, as at sign-in.
    */
-  async function syncRoles(trx: Trx, c: ScimCaller, userId: string, record: RecordEvent): Promise<void> {
+  async function syncRoles(trx: Trx, c: ScimCaller, userId: string, record: RecordExtraEvent): Promise<void> {
     const su = await store.scimUser(trx, c.workspace, userId);
     const mappings = (await store.mappingsOfProvider(trx, c.provider)).filter((m) => m.workspace === c.workspace);
     if (su?.active && mappings.length === 0) return;
@@ -209,7 +210,7 @@ export function createScim(deps: ScimDeps) {
   }
 
   /** Deprovision in this workspace: no membership, every session and the workspace's API tokens revoked. */
-  async function deactivate(trx: Trx, c: ScimCaller, userId: string, record: RecordEvent): Promise<void> {
+  async function deactivate(trx: Trx, c: ScimCaller, userId: string, record: RecordExtraEvent): Promise<void> {
     if (await isLastOwner(trx, c.workspace, userId))
       throw new AppError('CONFLICT', {
         detail: `This user is the last owner of workspace ${c.workspace}; single sign-on provisioning never deactivates or demotes the last owner. Make someone else an owner first.`,
@@ -259,7 +260,13 @@ export function createScim(deps: ScimDeps) {
     return out;
   }
 
-  async function applyUserChange(trx: Trx, c: ScimCaller, u: store.ScimUserRow, ch: UserChange, record: RecordEvent) {
+  async function applyUserChange(
+    trx: Trx,
+    c: ScimCaller,
+    u: store.ScimUserRow,
+    ch: UserChange,
+    record: RecordExtraEvent,
+  ) {
     if (ch.userName !== undefined && (await store.scimUserNameTaken(trx, c.workspace, ch.userName, u.userId)))
       throw scimError('CONFLICT', 'Another user of this workspace has this userName.', 'uniqueness');
     if (ch.active === false && u.active) await deactivate(trx, c, u.userId, record);
@@ -316,7 +323,7 @@ export function createScim(deps: ScimDeps) {
       },
       get: async (c: ScimCaller, id: string) => userOut(await mustUser(db, c.workspace, id), c.workspace),
 
-      async create(trx: Trx, c: ScimCaller, body: unknown, record: RecordEvent) {
+      async create(trx: Trx, c: ScimCaller, body: unknown, record: RecordExtraEvent) {
         const u = parse(userIn, body);
         const userName = u.userName.toLowerCase();
         if (await store.scimUserNameTaken(trx, c.workspace, userName))
@@ -374,7 +381,7 @@ export function createScim(deps: ScimDeps) {
       },
 
       /** PUT: the whole resource; only userName, externalId and active are ours to change. */
-      async replace(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordEvent) {
+      async replace(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordExtraEvent) {
         const cur = await mustUser(trx, c.workspace, id);
         const u = parse(userIn, body);
         await applyUserChange(
@@ -387,14 +394,14 @@ export function createScim(deps: ScimDeps) {
         return userOut((await store.scimUser(trx, c.workspace, id))!, c.workspace, trx);
       },
 
-      async patch(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordEvent) {
+      async patch(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordExtraEvent) {
         const cur = await mustUser(trx, c.workspace, id);
         await applyUserChange(trx, c, cur, userPatch(parse(patchIn, body).Operations), record);
         return userOut((await store.scimUser(trx, c.workspace, id))!, c.workspace, trx);
       },
 
       /** DELETE: deprovisioned here and no longer managed by SCIM (the account itself stays). */
-      async remove(trx: Trx, c: ScimCaller, id: string, record: RecordEvent) {
+      async remove(trx: Trx, c: ScimCaller, id: string, record: RecordExtraEvent) {
         const cur = await mustUser(trx, c.workspace, id);
         if (cur.active) await deactivate(trx, c, id, record);
         await store.deleteScimUser(trx, c.workspace, id);
@@ -415,7 +422,7 @@ export function createScim(deps: ScimDeps) {
       },
       get: async (c: ScimCaller, id: string) => groupOut(await mustGroup(db, c.workspace, id)),
 
-      async create(trx: Trx, c: ScimCaller, body: unknown, record: RecordEvent) {
+      async create(trx: Trx, c: ScimCaller, body: unknown, record: RecordExtraEvent) {
         const g = parse(groupIn, body);
         if (await store.scimGroupNameTaken(trx, c.workspace, g.displayName))
           throw scimError('CONFLICT', 'A group with this displayName already exists in this workspace.', 'uniqueness');
@@ -437,7 +444,7 @@ export function createScim(deps: ScimDeps) {
         return groupOut((await store.scimGroup(trx, c.workspace, id))!);
       },
 
-      async patch(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordEvent) {
+      async patch(trx: Trx, c: ScimCaller, id: string, body: unknown, record: RecordExtraEvent) {
         const cur = await mustGroup(trx, c.workspace, id);
         const ops = parse(patchIn, body).Operations;
         const touched = new Set(cur.members);
@@ -490,7 +497,7 @@ export function createScim(deps: ScimDeps) {
         return groupOut((await store.scimGroup(trx, c.workspace, id))!);
       },
 
-      async remove(trx: Trx, c: ScimCaller, id: string, record: RecordEvent) {
+      async remove(trx: Trx, c: ScimCaller, id: string, record: RecordExtraEvent) {
         const cur = await mustGroup(trx, c.workspace, id);
         await store.deleteScimGroup(trx, id);
         for (const u of cur.members) await syncRoles(trx, c, u, record);

@@ -11,14 +11,8 @@ import type { Barrier } from '../../core/crypto/barrier.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Role } from '../../db/tables/identity.ts';
-import {
-  safeEqual,
-  sha256Hex,
-  type IdentityModule,
-  type RecordEvent,
-  type Strength,
-  type User,
-} from '../identity/index.ts';
+import { safeEqual, sha256Hex, type IdentityModule, type Strength, type User } from '../identity/index.ts';
+import type { RecordExtraEvent } from '../../http/extra-events.ts';
 import { completeSignIn } from './sso.accounts.ts';
 import { SsoRefusal } from './sso.errors.ts';
 import * as flows from './sso.flows.ts';
@@ -249,7 +243,7 @@ export function createSsoModule(deps: SsoDeps) {
       callbackUrl: URL,
       cookieState: string | undefined,
       ip: string | undefined,
-      record: RecordEvent,
+      record: RecordExtraEvent,
     ) {
       return finishRecorded(providerId, 'oidc', record, async (p, secret) => {
         const { asserted, pending } = await flows.finishOidc(flow, p, secret, callbackUrl, cookieState);
@@ -264,7 +258,7 @@ export function createSsoModule(deps: SsoDeps) {
       body: { SAMLResponse: string; RelayState?: string | undefined },
       cookieState: string | undefined,
       ip: string | undefined,
-      record: RecordEvent,
+      record: RecordExtraEvent,
     ) {
       return finishRecorded(providerId, 'saml', record, async (p) => {
         const { asserted, pending } = await flows.finishSamlFlow(flow, p, body, cookieState);
@@ -299,7 +293,7 @@ export function createSsoModule(deps: SsoDeps) {
   async function finishRecorded<T>(
     providerId: string,
     method: 'oidc' | 'saml',
-    record: RecordEvent,
+    record: RecordExtraEvent,
     work: (p: Provider, secret: Buffer | null) => Promise<T>,
   ): Promise<T> {
     let provider: Provider | undefined;

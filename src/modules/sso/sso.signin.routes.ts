@@ -13,7 +13,8 @@ import { z } from 'zod';
 
 import { type PublicRouteDef, type Schemas } from '../../http/route.ts';
 
-import { csrfTokenFor, eventsOf, SESSION_COOKIE, type User } from '../identity/index.ts';
+import { extraEventsOf } from '../../http/extra-events.ts';
+import { csrfTokenFor, SESSION_COOKIE, type User } from '../identity/index.ts';
 
 import { SESSION_COOKIE_OPTS, SSO_COOKIE, SSO_COOKIE_OPTS, type SsoRoutesDeps } from './sso.routes-common.ts';
 
@@ -129,7 +130,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
           url,
           request.cookies[SSO_COOKIE],
           request.ip,
-          eventsOf(audit, request),
+          extraEventsOf(audit, request),
         );
         if (!('cliCode' in out)) await replacePresented(request);
         return signedIn(request, reply, out);
@@ -153,7 +154,7 @@ export function ssoPublicRoutes({ sso, audit }: SsoRoutesDeps): PublicRouteDef[]
           input.body,
           request.cookies[SSO_COOKIE],
           request.ip,
-          eventsOf(audit, request),
+          extraEventsOf(audit, request),
         );
         if (!('cliCode' in out)) await replacePresented(request);
         return signedIn(request, reply, out);

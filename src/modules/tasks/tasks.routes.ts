@@ -8,7 +8,14 @@ import { z } from 'zod';
 import { workspaceParams } from '../../contracts/common.ts';
 import { route, type RouteDef } from '../../http/route.ts';
 import type { TaskLogs } from './tasks.service.ts';
-import { listQuery, taskParams, workspaceTaskParams as wsTaskParams } from '../../contracts/tasks.ts';
+import {
+  listQuery,
+  taskListOut,
+  taskLogOut,
+  taskParams,
+  taskRunOut,
+  workspaceTaskParams as wsTaskParams,
+} from '../../contracts/tasks.ts';
 
 export interface TasksRoutesDeps {
   tasks: Pick<TaskLogs, 'list' | 'get' | 'read' | 'kinds'>;
@@ -26,7 +33,7 @@ export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       action: 'task.run.list',
       resource: 'system',
       run: 'read',
-      schema: { querystring: listQuery },
+      schema: { querystring: listQuery, response: { 200: taskListOut } },
       handler: async ({ input, event }) => {
         event.resource({ type: 'task' });
         return { tasks: await tasks.list(input.query.kind, input.query.limit), kinds: await tasks.kinds() };
@@ -39,7 +46,7 @@ export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       resource: loadTask,
       mustExist: 'No such task.',
       run: 'read',
-      schema: { params: taskParams },
+      schema: { params: taskParams, response: { 200: taskRunOut } },
       handler: ({ row }) => row,
     }),
     route({
@@ -49,7 +56,7 @@ export function tasksRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       resource: loadTask,
       mustExist: 'No such task.',
       run: 'read',
-      schema: { params: taskParams },
+      schema: { params: taskParams, response: { 200: taskLogOut } },
       handler: async ({ input, reply }) => {
         void reply.header('cache-control', 'no-store');
         return { id: input.params.id, entries: await tasks.read(input.params.id) };
@@ -75,7 +82,7 @@ function workspaceTaskRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       action: 'task.run.list',
       resource: 'workspace',
       run: 'read',
-      schema: { params: workspaceParams, querystring: listQuery },
+      schema: { params: workspaceParams, querystring: listQuery, response: { 200: taskListOut } },
       handler: async ({ input }) => ({
         tasks: await tasks.list(input.query.kind, input.query.limit, input.params.ws),
         kinds: await tasks.kinds(input.params.ws),
@@ -88,7 +95,7 @@ function workspaceTaskRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       resource: loadTask,
       mustExist: 'No such task in this workspace.',
       run: 'read',
-      schema: { params: wsTaskParams },
+      schema: { params: wsTaskParams, response: { 200: taskRunOut } },
       handler: ({ row }) => row,
     }),
     route({
@@ -98,7 +105,7 @@ function workspaceTaskRoutes({ tasks }: TasksRoutesDeps): RouteDef[] {
       resource: loadTask,
       mustExist: 'No such task in this workspace.',
       run: 'read',
-      schema: { params: wsTaskParams },
+      schema: { params: wsTaskParams, response: { 200: taskLogOut } },
       handler: async ({ input, reply }) => {
         void reply.header('cache-control', 'no-store');
         return { id: input.params.id, entries: await tasks.read(input.params.id) };
