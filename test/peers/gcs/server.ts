@@ -80,6 +80,9 @@ export class GcsServer {
       takeChunkCut: () => this.takeFault('cut-chunk')?.afterBytes,
     });
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    // A kept-alive connection idle past Node's 5 s default is closed by the server just as a
+    // slow client (a loaded machine) reuses it: "fetch failed". Clients here are loopback tests.
+    this.server.keepAliveTimeout = 60_000;
   }
 
   get url(): string {
