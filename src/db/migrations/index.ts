@@ -23,6 +23,7 @@ import * as m0021 from './0021-profiles.ts';
 import * as m0026 from './0026-auth-notify.ts';
 import * as m0024 from './0024-key-versions-allowlists.ts';
 import * as m0022 from './0022-scim.ts';
+import * as m0032 from './0032-policy-key-shred.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-init': m0001,
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0026-auth-notify': m0026,
   '0024-key-versions-allowlists': m0024,
   '0022-scim': m0022,
+  '0032-policy-key-shred': m0032,
 };
