@@ -16,6 +16,8 @@ import { isBlobError } from '../../adapters/blob/driver.ts';
 import { createDecryptStream } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
+import { createBarrier } from '../../core/crypto/barrier.ts';
+import { createAuditModule, formatProblem } from '../audit/index.ts';
 import { macEquals, manifestMac } from '../keys/index.ts';
 import { BACKUP_OBJECT_SCOPE, MANIFEST_KEY, canonicalJson, manifestSchema, type Manifest } from './backups.manifest.ts';
 import {
@@ -184,4 +186,20 @@ async function loadLines(
   }
   if (!done || seen.size !== expected.size) throw invalid('The backup object ended early.');
   return { tables: seen.size, rows };
+}
+
+/**
+ * The restored audit trail verified as `audit verify` would (hash chain, signed checkpoints, the
+ * head), before a restore or a drill declares success. Needs no key (public keys only). The
+ * export area of the new installation is empty, so only chain problems count. A broken chain →
+ * BACKUP_INVALID naming the first problem.
+ */
+export async function checkAuditChain(db: Kysely<Database>, logDir: string): Promise<void> {
+  const audit = createAuditModule({ db, barrier: createBarrier(), logDir });
+  const report = await audit.verify();
+  const problems = report.problems.filter((p) => p.kind !== 'export-mismatch');
+  if (problems.length > 0)
+    throw invalid(
+      `The audit chain in the backup does not verify (${formatProblem(problems[0]!)}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''}); refusing to restore it.`,
+    );
 }
