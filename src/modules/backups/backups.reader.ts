@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
@@ -118,9 +119,13 @@ export async function loadBackup(
     await prepare?.(trx);
     let report: LoadReport = { tables: 0, rows: 0 };
     try {
-      await pipeline(got.body, hasher, decrypt, async (plain: AsyncIterable<Buffer>) => {
+      const load = async (plain: AsyncIterable<Buffer>) => {
         report = await loadLines(trx, tables, manifest, plain);
-      });
+      };
+      // Decompressed only after the AEAD has authenticated each segment.
+      if (manifest.object.compression === 'gzip')
+        await pipeline(got.body, hasher, decrypt, createGunzip({ chunkSize: 256 * 1024 }), load);
+      else await pipeline(got.body, hasher, decrypt, load);
     } catch (err) {
       if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
       throw invalid(
