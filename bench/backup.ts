@@ -3,7 +3,8 @@
  * of the same database, in the same run.
  *
  * Data (defaults from issue #20; scale with env for a quick run): BENCH_AUDIT_EVENTS (1 000 000
- * audit events, inserted in bulk: the backup copies rows, it does not re-hash the chain),
+ * audit events: drafts inserted in bulk, then chained and checkpointed by the audit module, since
+ * a restore verifies the chain),
  * BENCH_SECRETS (10 000 secrets written through the vault service, each value barrier-sealed) and
  * BENCH_DATASET_VERSIONS (1 000 committed dataset version rows, 10 per dataset).
  *
@@ -12,7 +13,8 @@
  *   per-table checksums, manifest MAC, SHA-256 of the object.
  * - theirs, backup: `pg_dump -Fc <db> | age -r <recipient> > file` (age: X25519 + ChaCha20-Poly1305).
  * - ours, restore: `restoreInstallation` into an empty PostgreSQL database (object SHA-256, AEAD,
- *   rows in one transaction, every table's count and checksum read back, keyring opened, shred
+ *   rows in one transaction, every table's count and checksum read back, the audit chain
+ *   verified, keyring opened, shred
  *   ledger re-applied, the restore's audit event).
  * - theirs, restore: `age -d | pg_restore -d <empty db>` (the decryption is part of both sides).
  * Each ratio is their time ÷ our time (≥ 1.0: at least as fast). rss_mb: this process's peak RSS
@@ -76,21 +78,22 @@ try {
 
   // 1. The data.
   let t0 = performance.now();
-  const head = await db.selectFrom('audit_head').select(['seq']).executeTakeFirstOrThrow();
-  const base = Number(head.seq);
+  // Drafts inserted in bulk, then chained by the audit module itself (real hashes and a signed
+  // checkpoint): a restore verifies the chain, so it must be a genuine one.
   for (let from = 1; from <= AUDIT; from += 100_000) {
     const to = Math.min(AUDIT, from + 99_999);
-    await sql`insert into audit_events (seq, time, actor_id, actor_kind, auth_method, action, resource_type,
-        resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash)
-      select ${base} + g, now() - make_interval(secs => ${AUDIT} - g), 'usr_' || (g % 50), 'user', 'password',
-        'vault.secret.reveal', 'secret', 'team/db-' || (g % 10000), 'bench', 'success', 'req-' || g,
-        '192.0.2.10', 'bench/1.0', jsonb_build_object('i', g, 'note', repeat('x', 40)),
-        encode(sha256(int8send(g - 1)), 'hex'), encode(sha256(int8send(g)), 'hex')
-      from generate_series(${from}::int8, ${to}::int8) g`.execute(db);
+    await sql`insert into audit_pending (draft)
+      select jsonb_build_object(
+        'time', to_char((now() - make_interval(secs => ${AUDIT} - g)) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'actor', jsonb_build_object('id', 'usr_' || (g % 50), 'kind', 'user', 'authMethod', 'password'),
+        'action', 'vault.secret.reveal',
+        'resource', jsonb_build_object('type', 'secret', 'id', 'team/db-' || (g % 10000), 'workspace', 'bench'),
+        'outcome', 'success', 'requestId', 'req-' || g, 'sourceIp', '192.0.2.10', 'userAgent', 'bench/1.0',
+        'details', jsonb_build_object('i', g, 'note', repeat('x', 40)))
+      from generate_series(${from}::int8, ${to}::int8) g order by g`.execute(db);
+    await app.server.audit.chainPending();
   }
-  await sql`update audit_head set seq = ${base + AUDIT}, hash = encode(sha256(int8send(${AUDIT}::int8)), 'hex') where id = 1`.execute(
-    db,
-  );
+  await app.server.audit.checkpointNow();
   const actor = { id: 'usr_bench', kind: 'user', authMethod: 'password' } as unknown as Actor;
   for (let i = 0; i < SECRETS; i += 500) {
     await db.transaction().execute(async (trx) => {

@@ -178,7 +178,7 @@ try {
           body: p.policy,
           ...(p.policy.rowFilter ? { filter: await parseFilter(p.policy.rowFilter, parser.serialize) } : {}),
         });
-    const sealed = (await readKey(db.db, 'default'))!;
+    const sealed = (await readKey(db.db, 'default'))!.sealed!;
     const k = barrier.open(sealed, { table: 'data_policy_keys', column: 'sealed', rowId: 'default' });
     k.fill(0);
     return compilePlan(app, reader, 'sr_0_', () => hashKey);

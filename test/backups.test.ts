@@ -2,14 +2,16 @@
  * Backups end to end on both backends, local drive target: create (audited), list with what
  * rotation keeps, the restore drill, restore into a new data directory with the root key and
  * with the recovery key (same rows, same audit head then `system.restored`, `audit verify` green),
- * a workspace key destroyed after the backup stays destroyed after the restore, and tampered
- * backups refused with a clear error.
+ * a workspace key destroyed after the backup stays destroyed after the restore, tampered
+ * backups refused with a clear error, and a backup whose audit rows were altered before it was
+ * taken refused by the restore itself (nothing usable left behind).
  */
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { createLocalDriver } from '../src/adapters/blob/local.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
@@ -257,6 +259,55 @@ for (const backend of BACKENDS) {
         m.tables[0].rows += 1;
         await writeFile(f, JSON.stringify(m));
       }, /MAC does not verify/);
+    });
+
+    test('a backup whose audit rows were altered is refused by the restore, which leaves nothing usable', async (t) => {
+      if (skip) return t.skip('no PostgreSQL');
+      // An event edited in the live database, a backup taken then (its object and manifest are
+      // sound: the alteration is in the rows), and the event put back.
+      const db = app.server.database.db;
+      const seq = 3;
+      const original = await sql<{ d: string }>`select details::text as d from audit_events where seq = ${seq}`.execute(
+        db,
+      );
+      await sql`update audit_events set details = ${JSON.stringify({ note: 'nothing to see' })}::jsonb where seq = ${seq}`.execute(
+        db,
+      );
+      let tampered = '';
+      try {
+        const made = await app.asOperator('/api/v1/backups', json({}));
+        assert.equal(made.status, 201, made.body);
+        tampered = body(made).id;
+      } finally {
+        await sql`update audit_events set details = ${original.rows[0]!.d}::jsonb where seq = ${seq}`.execute(db);
+      }
+      const home = path.join(await tmp(), 'h');
+      await assert.rejects(
+        restoreInstallation({
+          source: { driver: createLocalDriver({ root: driveDir }), folder: `bk/${tampered}` },
+          home,
+          key: { rootKeyFile: path.join(app.home, 'root.key') },
+        }),
+        (err: { code?: string; detail?: string }) => {
+          assert.equal(err.code, 'BACKUP_INVALID');
+          assert.match(err.detail ?? '', /audit chain in the backup does not verify \(edited at seq 3/);
+          assert.match(err.detail ?? '', /refusing to restore/);
+          return true;
+        },
+      );
+      // No database, no root key, no marker: nothing of it is left to serve or to mistake.
+      const left = await readdir(home).catch(() => []);
+      assert.deepEqual(
+        left.filter((n) => ['db', 'root.key', 'RESTORE-IN-PROGRESS', 'logs'].includes(n)),
+        [],
+      );
+      // The untampered backup still restores (the refusal is about that backup's rows).
+      const fine = await restoreInstallation({
+        source: { driver: createLocalDriver({ root: driveDir }), folder: `bk/${backupId}` },
+        home: path.join(await tmp(), 'h2'),
+        key: { rootKeyFile: path.join(app.home, 'root.key') },
+      });
+      assert.equal(fine.backupId, backupId);
     });
   });
 }

@@ -3,7 +3,9 @@
  * destroyed, that workspace's secrets answer 410 KEY_DESTROYED on reveal, rollback and write —
  * never the value, never a 500 — and their values are gone from the database; another
  * workspace's secrets still reveal; a backup taken before the destruction and restored afterwards
- * does not bring the values back.
+ * does not bring the values back. The workspace's data-policy keyed-hash key is destroyed in the
+ * same transaction: a keyed_hash mask there then refuses (KEY_DESTROYED), the cached opened key
+ * and plans are dropped, and a restore re-applies that too.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,9 +20,18 @@ import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
 import { GOOD_PASSWORD, createWorkspace, jsonBody, ownerSession, totpNow, type Session } from './helpers/identity.ts';
 import { requirePeer } from './helpers/peers.ts';
+import { AppError } from '../src/core/errors.ts';
+import type { Actor } from '../src/core/actor.ts';
 
 const CANARY = 'shred-canary-7f3a91';
 const secrets = (ws: string) => `/api/v1/workspaces/${ws}/secrets`;
+const analyst: Actor = { id: 'u-analyst', kind: 'user', roles: ['analyst'], attributes: {} };
+const hashPolicy = {
+  target: { dataset: 'people' },
+  description: 'pseudonymous ids',
+  masks: [{ column: 'ssn', kind: 'keyed_hash' as const }],
+  hide: [],
+};
 
 for (const backend of BACKENDS) {
   describe(`vault secrets follow their workspace key on ${backend}`, () => {
@@ -76,6 +87,26 @@ for (const backend of BACKENDS) {
         assert.equal(r.status, 200, r.body);
         assert.equal(r.json<any>().value.password, `${CANARY}-${ws}-2`);
       }
+      // A keyed_hash policy in each workspace; its plan opens (and caches) the workspace's hash key.
+      const policies = app.server.policies;
+      const planOf = (ws: string) =>
+        policies.lookup.planFor(analyst, { workspaceId: ws, dataset: 'people', tags: [] }, 'sr_0_');
+      const hashParams = (plan: Awaited<ReturnType<typeof planOf>>) =>
+        Object.values(plan?.params ?? {}).filter((v) => typeof v === 'string' && /^[0-9a-f]{128}$/.test(v));
+      for (const ws of ['doomed', 'kept']) {
+        await policies.save({ ws, name: 'pseudo', body: hashPolicy as never, dryRun: false, actor: 'test' });
+        const plan = await planOf(ws);
+        assert.ok(plan && plan.replace.length === 1, JSON.stringify(plan));
+        assert.equal(hashParams(plan).length, 2); // the padded inner and outer key
+      }
+      const keyRow = (ws: string) =>
+        app.server.database.db
+          .selectFrom('data_policy_keys')
+          .select(['sealed', 'destroyed_at'])
+          .where('workspace_id', '=', ws)
+          .executeTakeFirst();
+      assert.ok((await keyRow('doomed'))?.sealed);
+
       // A backup while the key and the secrets are live.
       const target = await app.asOperator(
         '/api/v1/backups/targets',
@@ -96,6 +127,25 @@ for (const backend of BACKENDS) {
       assert.equal(ok.status, 200, ok.body);
       assert.deepEqual(ok.json(), { destroyed: true, secretsDestroyed: 2 });
       await expectAudit(app, { action: 'keys.workspace.destroy', details: { step: 'confirmed', secretsDestroyed: 2 } });
+
+      // The keyed-hash key went in the same transaction: a tombstone, and the mask fails closed
+      // (the opened key cached a moment ago is not used), while the other workspace still hashes.
+      const tomb = await keyRow('doomed');
+      assert.equal(tomb?.sealed, null);
+      assert.ok(tomb?.destroyed_at);
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(planOf('doomed'), (err: unknown) => {
+          assert.ok(err instanceof AppError);
+          assert.equal(err.code, 'KEY_DESTROYED');
+          assert.equal(err.status, 410);
+          assert.match(err.message + String(err.detail ?? ''), /keyed-hash/);
+          return true;
+        });
+      }
+      await assert.rejects(policies.rawReadGuard(analyst, 'doomed', 'people', []), /KEY_DESTROYED|destroyed/);
+      assert.equal((await keyRow('doomed'))?.sealed, null, 'no fresh key is created for a shredded workspace');
+      assert.equal(hashParams(await planOf('kept')).length, 2);
+      assert.ok((await keyRow('kept'))?.sealed);
 
       // Reads and writes of the shredded workspace: a clear 410, never the value.
       const refused = [
@@ -170,6 +220,18 @@ for (const backend of BACKENDS) {
           .executeTakeFirstOrThrow();
         assert.equal(key.sealed, null);
         assert.ok(key.destroyed_at);
+        const hashKeys = await back.db
+          .selectFrom('data_policy_keys')
+          .select(['workspace_id', 'sealed'])
+          .orderBy('workspace_id')
+          .execute();
+        assert.deepEqual(
+          hashKeys.map((k) => [k.workspace_id, k.sealed === null]),
+          [
+            ['doomed', true],
+            ['kept', false],
+          ],
+        );
       } finally {
         await back.close();
       }

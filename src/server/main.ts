@@ -24,6 +24,7 @@ import type { IdentityModule } from '../modules/identity/index.ts';
 import type { SsoModule } from '../modules/sso/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { BackupsService } from '../modules/backups/index.ts';
+import type { PoliciesService } from '../modules/policies/index.ts';
 import type { RetentionService } from '../modules/retention/index.ts';
 import { createApp, type App, type AppDeps } from './app.ts';
 import { observePosture } from './posture-metrics.ts';
@@ -58,6 +59,8 @@ export interface RunningServer {
   tasks: TaskLogs;
   sso: SsoModule;
   retention: RetentionService;
+  /** Data policies (the read seam's plans); tests reach the seam through it. */
+  policies: PoliciesService;
   logger: Logger;
   database: DatabaseHandle;
   httpsPort: number;
@@ -191,6 +194,7 @@ export async function startServer(
       tasks: m.tasks,
       sso: m.sso,
       retention: m.retention,
+      policies: m.policies,
       logger,
       database,
       httpsPort,

@@ -20,11 +20,15 @@ export interface PoliciesTables {
     changed_by: string;
     changed_at: ColumnType<Date, string | undefined, never>;
   };
-  /** Per-workspace keyed-hash key, barrier-sealed (row id = workspace id). */
+  /**
+   * Per-workspace keyed-hash key, barrier-sealed (row id = workspace id). Destroyed with the
+   * workspace key (migration 0032): `sealed` NULL, `destroyed_at` set; the row stays as a tombstone.
+   */
   data_policy_keys: {
     workspace_id: string;
-    sealed: Buffer;
+    sealed: Buffer | null;
     created_at: ColumnType<Date, string | undefined, never>;
+    destroyed_at: ColumnType<Date | null, Date | string | undefined, Date | string | null>;
   };
   /** A workspace's default policy for `pii.*` columns (migration 0027); `setting` is `PiiDefault`. */
   pii_policy_defaults: {

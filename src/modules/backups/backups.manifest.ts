@@ -42,6 +42,11 @@ export const manifestSchema = z.strictObject({
     plainSize: z.number().int().min(0),
     plainSha256: hex64,
     header: b64,
+    /**
+     * The row stream was gzip-compressed before encryption (level 1); `plainSize`/`plainSha256`
+     * are then of the compressed bytes. Absent: backups written before compression (plain).
+     */
+    compression: z.literal('gzip').optional(),
   }),
   keys: z.strictObject({
     /** The backup DEK wrapped under the root key. */

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
@@ -16,6 +17,8 @@ import { isBlobError } from '../../adapters/blob/driver.ts';
 import { createDecryptStream } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
+import { createBarrier } from '../../core/crypto/barrier.ts';
+import { createAuditModule, formatProblem } from '../audit/index.ts';
 import { macEquals, manifestMac } from '../keys/index.ts';
 import { BACKUP_OBJECT_SCOPE, MANIFEST_KEY, canonicalJson, manifestSchema, type Manifest } from './backups.manifest.ts';
 import {
@@ -116,9 +119,13 @@ export async function loadBackup(
     await prepare?.(trx);
     let report: LoadReport = { tables: 0, rows: 0 };
     try {
-      await pipeline(got.body, hasher, decrypt, async (plain: AsyncIterable<Buffer>) => {
+      const load = async (plain: AsyncIterable<Buffer>) => {
         report = await loadLines(trx, tables, manifest, plain);
-      });
+      };
+      // Decompressed only after the AEAD has authenticated each segment.
+      if (manifest.object.compression === 'gzip')
+        await pipeline(got.body, hasher, decrypt, createGunzip({ chunkSize: 256 * 1024 }), load);
+      else await pipeline(got.body, hasher, decrypt, load);
     } catch (err) {
       if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
       throw invalid(
@@ -184,4 +191,20 @@ async function loadLines(
   }
   if (!done || seen.size !== expected.size) throw invalid('The backup object ended early.');
   return { tables: seen.size, rows };
+}
+
+/**
+ * The restored audit trail verified as `audit verify` would (hash chain, signed checkpoints, the
+ * head), before a restore or a drill declares success. Needs no key (public keys only). The
+ * export area of the new installation is empty, so only chain problems count. A broken chain →
+ * BACKUP_INVALID naming the first problem.
+ */
+export async function checkAuditChain(db: Kysely<Database>, logDir: string): Promise<void> {
+  const audit = createAuditModule({ db, barrier: createBarrier(), logDir });
+  const report = await audit.verify();
+  const problems = report.problems.filter((p) => p.kind !== 'export-mismatch');
+  if (problems.length > 0)
+    throw invalid(
+      `The audit chain in the backup does not verify (${formatProblem(problems[0]!)}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''}); refusing to restore it.`,
+    );
 }

@@ -13,6 +13,9 @@
  *   re-applied: a workspace key destroyed after the backup was taken stays destroyed, and that
  *   workspace's vault values (barrier-sealed, not under its key) are destroyed too. An entry
  *   whose MAC does not verify stops the restore (it could be a forged or damaged ledger).
+ * - The restored audit trail is verified (hash chain, signed checkpoints, head) right after the
+ *   load: a broken chain refuses the restore (BACKUP_INVALID) and a PGlite data directory loses
+ *   everything the restore wrote; a PostgreSQL target keeps the marker (recreate the database).
  * - The restored trail continues with a `system.backup.restored` event naming the backup.
  */
 import { existsSync } from 'node:fs';
@@ -33,7 +36,7 @@ import { createAuditModule } from '../audit/index.ts';
 import { createKeysService } from '../keys/index.ts';
 import { ledgerMac, macEquals, resealKeyringBlob, unwrapBackupKey } from '../keys/index.ts';
 import type { Manifest } from './backups.manifest.ts';
-import { checkManifestMac, loadBackup, readManifest, type BackupSource } from './backups.reader.ts';
+import { checkAuditChain, checkManifestMac, loadBackup, readManifest, type BackupSource } from './backups.reader.ts';
 import * as store from './backups.store.ts';
 import { OWNER_MARKER } from './backups.service.ts';
 
@@ -186,6 +189,7 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     ? { kind: 'postgres', url: input.databaseUrl, allowWeakTls: false, poolSize: 2 }
     : { kind: 'pglite', dataDir: path.join(home, 'db') };
   const database = await openDatabase(spec);
+  let chainRefused = false;
   try {
     const existing = await sql<{ n: string | number }>`select count(*) as n from information_schema.tables
       where table_schema = current_schema()`.execute(database.db);
@@ -194,6 +198,18 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     await migrateTo(database.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
     const loaded = await loadBackup(input.source, manifest, dek, database.db);
     await migrateToLatest(database.db as Kysely<unknown>);
+    // The restored trail must verify (chain, signed checkpoints, head) before anything else is
+    // written: a backup whose audit rows were altered before it was taken is refused.
+    try {
+      await checkAuditChain(database.db, path.join(home, 'logs'));
+    } catch (err) {
+      chainRefused = true;
+      if (input.databaseUrl && err instanceof AppError)
+        throw new AppError('BACKUP_INVALID', {
+          detail: `${err.detail ?? err.message} The PostgreSQL database was filled and stays unusable (${RESTORE_MARKER} is kept in ${home}): drop and recreate it before another restore.`,
+        });
+      throw err;
+    }
 
     // The root key of the restored installation.
     const keyFile = path.join(home, 'root.key');
@@ -301,6 +317,9 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     recovery?.fill(0);
     dek.fill(0);
     await database.close();
+    // Refused for its audit chain: nothing of it stays usable. A new data directory loses what
+    // this restore wrote; a PostgreSQL target keeps the marker (serve refuses it) to be recreated.
+    if (chainRefused && !input.databaseUrl) await discardFailedRestore(home);
   }
 }
 

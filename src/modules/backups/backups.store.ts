@@ -233,10 +233,22 @@ export async function destroyedKeysMissingFromLedger(db: Db) {
 
 /**
  * Crypto-shredding re-applied by a restore: the key row loses its sealed key for good, and the
- * superseded versions of that key (workspace key rotation) are deleted with it.
+ * superseded versions of that key (workspace key rotation) and the workspace's data-policy
+ * keyed-hash key are destroyed with it.
  */
 export async function applyShred(db: Db, workspaceId: string, destroyedAt: Date): Promise<boolean> {
   await db.deleteFrom('workspace_key_versions').where('workspace_id', '=', workspaceId).execute();
+  // The data-policy keyed-hash key goes with it (a tombstone: see keys.store destroyPolicyHashKey).
+  await db
+    .insertInto('data_policy_keys')
+    .values({ workspace_id: workspaceId, sealed: null, destroyed_at: destroyedAt })
+    .onConflict((oc) =>
+      oc
+        .column('workspace_id')
+        .doUpdateSet({ sealed: null, destroyed_at: destroyedAt })
+        .where('data_policy_keys.sealed', 'is not', null),
+    )
+    .execute();
   const r = await db
     .updateTable('workspace_keys')
     .set({ sealed: null, destroyed_at: destroyedAt, destroy_token_hash: null })

@@ -27,18 +27,38 @@ export interface TableInfo {
   serial: string[];
 }
 
-const MOD = 1n << 256n;
-
-/** Order-independent checksum of a table's rows (see the file comment). */
+/**
+ * Order-independent checksum of a table's rows (see the file comment): the sum mod 2^256 of each
+ * row's SHA-256 read as a big-endian number. Kept as eight 32-bit words in doubles whose carries
+ * are propagated every 2^20 rows (each word then stays below 2^52, exact in a double), so no
+ * BigInt or hex text per row; the result equals the plain big-integer sum.
+ */
 export class TableChecksum {
-  #sum = 0n;
+  readonly #words = new Float64Array(8); // least significant word first
+  #pending = 0;
   rows = 0;
   add(rowText: string): void {
-    this.#sum = (this.#sum + BigInt(`0x${createHash('sha256').update(rowText).digest('hex')}`)) % MOD;
+    const d = createHash('sha256').update(rowText).digest();
+    const w = this.#words;
+    for (let i = 0; i < 8; i++) w[i]! += d.readUInt32BE(28 - 4 * i);
     this.rows++;
+    if (++this.#pending >= 1 << 20) this.#carry();
+  }
+  #carry(): void {
+    const w = this.#words;
+    let carry = 0;
+    for (let i = 0; i < 8; i++) {
+      const v = w[i]! + carry;
+      w[i] = v % 0x1_0000_0000;
+      carry = Math.floor(v / 0x1_0000_0000);
+    }
+    this.#pending = 0; // the carry out of the top word is dropped: mod 2^256
   }
   get hex(): string {
-    return this.#sum.toString(16).padStart(64, '0');
+    this.#carry();
+    let out = '';
+    for (let i = 7; i >= 0; i--) out += this.#words[i]!.toString(16).padStart(8, '0');
+    return out;
   }
 }
 

@@ -113,7 +113,25 @@ export async function destroyWorkspaceKey(db: Db, workspaceId: string): Promise<
     .where('workspace_id', '=', workspaceId)
     .execute();
   await db.deleteFrom('workspace_key_versions').where('workspace_id', '=', workspaceId).execute();
+  await destroyPolicyHashKey(db, workspaceId);
   return { secretsDestroyed: await destroyWorkspaceSecrets(db, workspaceId, 'system:key-destroyed') };
+}
+
+/**
+ * The workspace's data-policy keyed-hash key (barrier-sealed, not under the workspace key) is
+ * destroyed with it: the row becomes a tombstone (`sealed` NULL, `destroyed_at` set), written
+ * even when the workspace never had one, so the policies module can never create a fresh key
+ * for a shredded workspace and a keyed-hash mask fails closed (KEY_DESTROYED). An upsert on the
+ * primary key: a concurrent first-use insert either lands first and is overwritten here, or
+ * finds the tombstone and inserts nothing. Also used by a restore re-applying a shred.
+ */
+export async function destroyPolicyHashKey(db: Db, workspaceId: string, at?: Date): Promise<void> {
+  const when = at ?? (sql<Date>`now()` as never);
+  await db
+    .insertInto('data_policy_keys')
+    .values({ workspace_id: workspaceId, sealed: null, destroyed_at: when })
+    .onConflict((oc) => oc.column('workspace_id').doUpdateSet({ sealed: null, destroyed_at: when }))
+    .execute();
 }
 
 /**

@@ -90,14 +90,25 @@ export function createPoliciesService(deps: PoliciesDeps) {
     return { inner: pad(0x36), outer: pad(0x5c), id };
   }
 
-  /** The workspace's sealed HMAC key; created (sealed) on first use. */
+  const destroyed = (workspaceId: string) =>
+    new AppError('KEY_DESTROYED', {
+      detail: `The keys of workspace ${workspaceId} were destroyed; a keyed-hash mask of its data policies cannot be computed, so the read is refused.`,
+    });
+
+  /**
+   * The workspace's sealed HMAC key; created (sealed) on first use. Destroyed with the workspace
+   * key (a tombstone row) → KEY_DESTROYED, never a fresh key and never the plain value.
+   */
   async function sealedKey(workspaceId: string): Promise<Buffer> {
-    const sealed = await readKey(db, workspaceId);
-    if (sealed) return sealed;
-    const k = randomBytes(32);
-    await insertKey(db, workspaceId, deps.barrier.seal(k, keyCtx(workspaceId)));
-    k.fill(0);
-    return (await readKey(db, workspaceId))!;
+    let row = await readKey(db, workspaceId);
+    if (!row) {
+      const k = randomBytes(32);
+      await insertKey(db, workspaceId, deps.barrier.seal(k, keyCtx(workspaceId)));
+      k.fill(0);
+      row = await readKey(db, workspaceId);
+    }
+    if (!row?.sealed) throw destroyed(workspaceId);
+    return row.sealed;
   }
 
   /**
@@ -116,13 +127,18 @@ export function createPoliciesService(deps: PoliciesDeps) {
     applicable: Map<string, ApplicablePolicy[]>;
     plans: Map<string, RelationPlan>;
     key?: { sealed: string; pads: HashKey; at: number };
+    /** The keyed-hash key was destroyed (read with the stamp): keyed-hash masks refuse. */
+    keyDestroyed?: boolean;
   }
   const KEY_TTL_MS = 60_000;
   const MAX_CACHED = 2000;
   const cache = new Map<string, WsEntry>();
 
   async function entryFor(workspaceId: string): Promise<WsEntry> {
-    const { stamp, sealedKey: sealed } = await policyStamp(db, workspaceId);
+    const { stamp, sealedKey: sealed, keyDestroyed } = await policyStamp(db, workspaceId);
+    // A destroyed key (here or on another instance) drops everything cached for the workspace:
+    // the opened key and every plan holding its padded forms.
+    if (keyDestroyed) cache.delete(workspaceId);
     let e = cache.get(workspaceId);
     if (!e || e.stamp !== stamp) {
       const current = await selectCurrent(db, workspaceId);
@@ -151,11 +167,13 @@ export function createPoliciesService(deps: PoliciesDeps) {
       delete e.key;
       e.plans.clear(); // plans hold the key's padded forms as parameters
     }
+    if (keyDestroyed) e.keyDestroyed = true;
     return e;
   }
 
   async function keyOf(workspaceId: string, e: WsEntry): Promise<HashKey> {
     if (deps.barrier.isSealed) throw new AppError('SEALED', { detail: 'Unseal Strongroom first.' });
+    if (e.keyDestroyed) throw destroyed(workspaceId);
     if (e.key) return e.key.pads;
     const sealed = await sealedKey(workspaceId);
     const pads = padsOf(workspaceId, sealed);

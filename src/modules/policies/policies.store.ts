@@ -87,15 +87,17 @@ export async function deleteCurrent(
   await trx.deleteFrom('data_policies').where('workspace_id', '=', p.ws).where('name', '=', p.name).execute();
 }
 
-export async function readKey(db: Db, workspaceId: string): Promise<Buffer | undefined> {
+/** The workspace's keyed-hash key row: sealed, or destroyed (a tombstone: `sealed` NULL). */
+export async function readKey(db: Db, workspaceId: string): Promise<{ sealed: Buffer | null } | undefined> {
   const r = await db
     .selectFrom('data_policy_keys')
     .select('sealed')
     .where('workspace_id', '=', workspaceId)
     .executeTakeFirst();
-  return r ? Buffer.from(r.sealed) : undefined;
+  return r ? { sealed: r.sealed ? Buffer.from(r.sealed) : null } : undefined;
 }
 
+/** First use: inserts the sealed key unless a row (a key, or a destroyed key's tombstone) exists. */
 export async function insertKey(db: Db, workspaceId: string, sealed: Buffer): Promise<void> {
   await db
     .insertInto('data_policy_keys')
@@ -107,21 +109,26 @@ export async function insertKey(db: Db, workspaceId: string, sealed: Buffer): Pr
 /**
  * What the cached compiled policies of a workspace are checked against on every read: the
  * number of policy versions and the newest change (versions are only appended, deletion too),
- * and the sealed keyed-hash key. One indexed round trip.
+ * the sealed keyed-hash key and whether it was destroyed (crypto-shredding). One indexed round trip.
  */
 export async function policyStamp(
   db: Db,
   workspaceId: string,
-): Promise<{ stamp: string; sealedKey: Buffer | undefined }> {
+): Promise<{ stamp: string; sealedKey: Buffer | undefined; keyDestroyed: boolean }> {
   const r = await db
     .selectFrom('data_policy_versions')
     .select((eb) => [
       eb.fn.countAll<string>().as('n'),
       eb.fn.max('changed_at').as('last'),
       eb.selectFrom('data_policy_keys').select('sealed').where('workspace_id', '=', workspaceId).as('sealed'),
+      eb.selectFrom('data_policy_keys').select('destroyed_at').where('workspace_id', '=', workspaceId).as('destroyed'),
     ])
     .where('workspace_id', '=', workspaceId)
     .executeTakeFirst();
   const last = r?.last ? new Date(r.last as string | Date).toISOString() : '-';
-  return { stamp: `${String(r?.n ?? 0)}:${last}`, sealedKey: r?.sealed ? Buffer.from(r.sealed) : undefined };
+  return {
+    stamp: `${String(r?.n ?? 0)}:${last}`,
+    sealedKey: r?.sealed ? Buffer.from(r.sealed) : undefined,
+    keyDestroyed: r?.destroyed != null,
+  };
 }

@@ -75,9 +75,10 @@ function Restore({ newest, target }: { newest: BackupRow | undefined; target: Ta
           you add <code>--allow-foreign-installation</code>.
         </li>
         <li>
-          The restore checks the object's SHA-256, every segment and every table's checksum, re-applies every
-          crypto-shredding the target knows of, then records <code>system.backup.restored</code>. Start the server on
-          the new directory (<code>STRONGROOM_HOME=/srv/strongroom-restored strongroom serve</code>).
+          The restore checks the object's SHA-256, every segment, every table's checksum and the audit chain (a backup
+          whose chain does not verify is refused), re-applies every crypto-shredding the target knows of, then records{' '}
+          <code>system.backup.restored</code>. Start the server on the new directory (
+          <code>STRONGROOM_HOME=/srv/strongroom-restored strongroom serve</code>).
         </li>
       </ol>
     </section>
