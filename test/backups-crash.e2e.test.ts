@@ -16,7 +16,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { openDatabase } from '../src/db/database.ts';
-import { BIN, cliAsync, freePort, inheritedEnv, runCli, startServe, type ServeProcess } from './helpers/cli.ts';
+import {
+  BIN,
+  cliAsync,
+  freePort,
+  inheritedEnv,
+  installationEnv,
+  runCli,
+  startServe,
+  type ServeProcess,
+} from './helpers/cli.ts';
 
 let dir: string;
 const started: ServeProcess[] = [];
@@ -47,13 +56,7 @@ test(
   async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'sr-backup-crash-'));
     const home = path.join(dir, 'data');
-    const env = {
-      STRONGROOM_HOME: home,
-      STRONGROOM_HTTPS_PORT: String(await freePort()),
-      STRONGROOM_HTTP_PORT: 'off',
-      STRONGROOM_METRICS_PORT: 'off',
-      STRONGROOM_DRIVE_HEALTH_SECONDS: '0',
-    };
+    const env = await installationEnv(home);
     const init = runCli(['init'], env);
     assert.equal(init.status, 0, init.stderr);
     // Bulk, so the backup takes long enough to be killed in the middle of its write.

@@ -16,7 +16,7 @@ import { after, test } from 'node:test';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateTo } from '../src/db/migrate.ts';
 import { migrations } from '../src/db/migrations/index.ts';
-import { freePort, runCli, startServe, type ServeProcess } from './helpers/cli.ts';
+import { installationEnv, runCli, startServe, type ServeProcess } from './helpers/cli.ts';
 
 let dir: string;
 const started: ServeProcess[] = [];
@@ -49,13 +49,7 @@ test(
   async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'sr-premigration-'));
     const home = path.join(dir, 'data');
-    const env = {
-      STRONGROOM_HOME: home,
-      STRONGROOM_HTTPS_PORT: String(await freePort()),
-      STRONGROOM_HTTP_PORT: 'off',
-      STRONGROOM_METRICS_PORT: 'off',
-      STRONGROOM_DRIVE_HEALTH_SECONDS: '0',
-    };
+    const env = await installationEnv(home);
     const stop = async (s: ServeProcess) => {
       s.child.kill('SIGTERM');
       await s.exited;

@@ -10,9 +10,8 @@ import { sql } from 'kysely';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { createKeysService } from '../src/modules/keys/index.ts';
 import { rootKeyProviderFor } from '../src/installation/root-key.ts';
-import { BACKENDS, postgresAvailable } from './helpers/db.ts';
-import { startTestApp, type TestApp } from './helpers/app.ts';
-import { requirePeer } from './helpers/peers.ts';
+import { BACKENDS } from './helpers/db.ts';
+import { startAppOn, startTestApp, type TestApp } from './helpers/app.ts';
 
 async function events(app: TestApp, action: string) {
   await app.server.audit.chainPending();
@@ -31,14 +30,9 @@ for (const backend of BACKENDS) {
     let app: TestApp;
     let skip = false;
     before(async (t) => {
-      if (
-        backend === 'postgres' &&
-        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
-      ) {
-        skip = true;
-        return;
-      }
-      app = await startTestApp(backend);
+      const started = await startAppOn(t as never, backend);
+      if (started === undefined) skip = true;
+      else app = started;
     });
     after(async () => {
       if (!skip) await app.close();

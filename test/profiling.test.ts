@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { expectAudit } from './helpers/audit.ts';
+import { canaryValues } from './helpers/canaries.ts';
 import { createUser, login, ownerSession, type Session } from './helpers/identity.ts';
 import { cliCredentials, cliIn } from './helpers/cli.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,33 +21,7 @@ import path from 'node:path';
 const WS = '/api/v1/workspaces/default';
 const N = 200;
 
-function luhnComplete(body: string): string {
-  for (let d = 0; d <= 9; d += 1) {
-    const s = body + d;
-    let sum = 0;
-    for (let i = 0; i < s.length; i += 1) {
-      let x = Number(s[s.length - 1 - i]);
-      if (i % 2 === 1) x = x * 2 > 9 ? x * 2 - 9 : x * 2;
-      sum += x;
-    }
-    if (sum % 10 === 0) return s;
-  }
-  throw new Error('unreachable');
-}
-function iban(i: number): string {
-  const bban = `370400${String(4400000000 + i * 7919).padStart(12, '0')}`;
-  const check = 98 - Number(BigInt(`${bban}131400`) % 97n);
-  return `DE${String(check).padStart(2, '0')}${bban}`;
-}
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
-
-const canaries = {
-  email: (i: number) => `canary.${i}.x7q@leaktest-mail.org`,
-  card: (i: number) => luhnComplete(`4${pad(917_203 + i * 37, 14)}`),
-  iban,
-  ssn: (i: number) => `${pad(101 + i, 3)}-${pad((i % 98) + 1, 2)}-${pad(4000 + i, 4)}`,
-  ref: (i: number) => `${pad(301 + i, 3)}-${pad((i % 97) + 2, 2)}-${pad(7000 + i, 4)}`,
-};
+const canaries = canaryValues;
 const ALL_CANARIES = Array.from({ length: N }, (_, i) => Object.values(canaries).map((f) => f(i))).flat();
 
 const rows = Array.from({ length: N }, (_, i) =>

@@ -12,9 +12,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
-import { GOOD_PASSWORD, createUser, ownerSession, totpNow } from './helpers/identity.ts';
-import { requirePeer } from './helpers/peers.ts';
+import type { BrowserSession } from './helpers/browser.ts';
+import { consoleReady, openConsole, signInConsole } from './helpers/console.ts';
+import { createUser, ownerSession } from './helpers/identity.ts';
 import { verifyEvidencePack } from '../src/modules/posture/index.ts';
 
 describe('Security page in Chromium', () => {
@@ -26,21 +26,17 @@ describe('Security page in Chromium', () => {
   let secret = '';
 
   before(async (t) => {
-    if (!requirePeer(t as never, 'chromium', chromiumMissing() === undefined, chromiumMissing() ?? '')) {
+    if (!consoleReady(t as never)) {
       skip = true;
       return;
     }
-    buildConsole();
     app = await startTestApp('pglite', {
       env: { STRONGROOM_POSTURE_CHECK_SECONDS: '0', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
     });
     const owner = await ownerSession(app, 'sec-owner@console.test');
     secret = owner.secret;
     await createUser(app, 'sec-viewer@console.test', { role: 'viewer' });
-    base = `https://127.0.0.1:${app.server.httpsPort}`;
-    browser = await openBrowser();
-    page = browser.page;
-    page.setDefaultTimeout(30_000);
+    ({ browser, page, base } = await openConsole(app, 30_000));
   });
   after(async () => {
     await browser?.close();
@@ -48,20 +44,10 @@ describe('Security page in Chromium', () => {
   });
 
   async function signIn(email: string, mfa: boolean) {
-    await page.goto(`${base}/security`);
-    try {
-      await page.getByLabel('Email').waitFor({ timeout: 15_000 });
-    } catch (err) {
-      await browser.shot('security-00-no-signin');
-      throw new Error(`no sign-in form: ${(await page.content()).slice(0, 2000)}`, { cause: err });
-    }
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(GOOD_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    if (mfa) {
-      await page.getByLabel('Authentication code').fill(totpNow(secret, Date.now() + 30_000));
-      await page.getByRole('button', { name: 'Verify' }).click();
-    }
+    await signInConsole(browser, `${base}/security`, email, {
+      mfaSecret: mfa ? secret : undefined,
+      shot: 'security-00-no-signin',
+    });
   }
 
   test('status of every control; an admin without MFA fails it after Check now, with the fix', async (t) => {

@@ -11,9 +11,8 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { createSessionCache } from '../src/modules/identity/index.ts';
 import type { LiveSession } from '../src/modules/identity/identity.sessions.store.ts';
-import { BACKENDS, PG_ADMIN_URL, postgresAvailable } from './helpers/db.ts';
-import { startTestApp, type TestApp } from './helpers/app.ts';
-import { requirePeer } from './helpers/peers.ts';
+import { BACKENDS, PG_ADMIN_URL } from './helpers/db.ts';
+import { startAppOn, type TestApp } from './helpers/app.ts';
 import { createUser, createWorkspace, login, ownerSession } from './helpers/identity.ts';
 
 const live = (userId: string, expiresIn = 60_000): LiveSession => ({
@@ -82,14 +81,9 @@ for (const backend of BACKENDS) {
     let app: TestApp;
     let skip = false;
     before(async (t) => {
-      if (
-        backend === 'postgres' &&
-        !requirePeer(t as never, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
-      ) {
-        skip = true;
-        return;
-      }
-      app = await startTestApp(backend);
+      const started = await startAppOn(t as never, backend);
+      if (started === undefined) skip = true;
+      else app = started;
     });
     after(async () => {
       if (!skip) await app.close();

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { buildConsole, chromiumMissing, openBrowser, type BrowserSession } from './helpers/browser.ts';
-import { GOOD_PASSWORD, createUser, ownerSession, totpNow } from './helpers/identity.ts';
-import { requirePeer } from './helpers/peers.ts';
+import type { BrowserSession } from './helpers/browser.ts';
+import { consoleReady, openConsole, signInConsole } from './helpers/console.ts';
+import { createUser, ownerSession } from './helpers/identity.ts';
 
 describe('Tasks page in Chromium', () => {
   let app: TestApp;
@@ -23,11 +23,10 @@ describe('Tasks page in Chromium', () => {
   let installationId = '';
 
   before(async (t) => {
-    if (!requirePeer(t as never, 'chromium', chromiumMissing() === undefined, chromiumMissing() ?? '')) {
+    if (!consoleReady(t as never)) {
       skip = true;
       return;
     }
-    buildConsole();
     app = await startTestApp('pglite', {
       env: { STRONGROOM_POSTURE_CHECK_SECONDS: '0', STRONGROOM_DRIVE_HEALTH_SECONDS: '0' },
     });
@@ -59,10 +58,7 @@ describe('Tasks page in Chromium', () => {
     await installation.finish('succeeded');
     installationId = installation.id;
 
-    base = `https://127.0.0.1:${app.server.httpsPort}`;
-    browser = await openBrowser();
-    page = browser.page;
-    page.setDefaultTimeout(30_000);
+    ({ browser, page, base } = await openConsole(app, 30_000));
   });
   after(async () => {
     await browser?.close();
@@ -70,15 +66,7 @@ describe('Tasks page in Chromium', () => {
   });
 
   async function signIn(email: string, mfa: boolean) {
-    await page.goto(`${base}/tasks`);
-    await page.getByLabel('Email').waitFor({ timeout: 15_000 });
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(GOOD_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    if (mfa) {
-      await page.getByLabel('Authentication code').fill(totpNow(secret, Date.now() + 30_000));
-      await page.getByRole('button', { name: 'Verify' }).click();
-    }
+    await signInConsole(browser, `${base}/tasks`, email, { mfaSecret: mfa ? secret : undefined });
   }
 
   test('the workspace’s runs with state and progress, filtered by kind, and a run’s log', async (t) => {

@@ -12,7 +12,9 @@ import type { AppDeps } from '../../src/server/app.ts';
 import { generateSelfSigned } from '../../src/installation/tls.ts';
 import { readOperatorToken } from '../../src/installation/operator-token.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
-import { createTestDatabase, type Backend } from './db.ts';
+import type { TestContext } from 'node:test';
+import { createTestDatabase, postgresAvailable, type Backend } from './db.ts';
+import { requirePeer } from './peers.ts';
 import { request, type TestRequest, type TestResponse } from './https.ts';
 
 export interface TestApp {
@@ -99,4 +101,18 @@ export async function startTestApp(
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test app on `backend`, or undefined when the backend is PostgreSQL and none is running (the
+ * test is then skipped, or fails under STRONGROOM_TEST_STRICT, through requirePeer).
+ */
+export async function startAppOn(t: TestContext, backend: Backend): Promise<TestApp | undefined> {
+  if (
+    backend === 'postgres' &&
+    !requirePeer(t, 'PostgreSQL', await postgresAvailable(), 'pg_ctlcluster 15 main start')
+  ) {
+    return undefined;
+  }
+  return startTestApp(backend);
 }

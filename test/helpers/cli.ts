@@ -51,6 +51,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Environment for an installation at `home`: HTTPS on a free loopback port, no HTTP or metrics
+ * listener, no periodic drive health check.
+ */
+export async function installationEnv(home: string): Promise<Record<string, string>> {
+  return {
+    STRONGROOM_HOME: home,
+    STRONGROOM_HTTPS_PORT: String(await freePort()),
+    STRONGROOM_HTTP_PORT: 'off',
+    STRONGROOM_METRICS_PORT: 'off',
+    STRONGROOM_DRIVE_HEALTH_SECONDS: '0',
+  };
+}
+
 export interface ServeProcess {
   child: ChildProcess;
   lines: string[];
