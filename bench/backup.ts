@@ -20,6 +20,7 @@
  * Each ratio is their time ÷ our time (≥ 1.0: at least as fast). rss_mb: this process's peak RSS
  * (the server, the data generation and our restore run in it; pg_dump/age/pg_restore are children
  * and are not counted).
+ * Before it, `backup-drill: recovery_s=…`: the restore drill's time on the same backup.
  * Last line: backup: backup_speed_vs_pgdump_age=<x> restore_speed_vs_pgrestore=<x> rss_mb=<n>
  */
 import { spawnSync } from 'node:child_process';
@@ -161,6 +162,12 @@ try {
   sh(`age -d -i ${keyFile} ${dumpFile} | pg_restore --no-owner -d '${theirs.url}'`);
   const theirsRestore = secs(t0);
   log(`age -d | pg_restore: ${theirsRestore.toFixed(2)} s`);
+
+  // 4. The restore drill (what the backups.drill control reports as the recovery time): the
+  // backup restored into a scratch PGlite, rows, checksums, audit chain and keyring checked.
+  t0 = performance.now();
+  const drilled = await app.server.backups.verify(id);
+  log(`backup-drill: recovery_s=${secs(t0).toFixed(2)} recorded_ms=${drilled.ms} ok=${drilled.ok}`);
 
   const rssMb = process.resourceUsage().maxRSS / 1024;
   log(
