@@ -90,7 +90,13 @@ describe('datasets list: tag filter over dataset and column tags', () => {
   });
 
   test('bad values are 422 problem+json (the house validation answer)', async () => {
-    for (const q of ['?tag=PII', '?tag=', '?tag=pii,,x', `?tag=${'a'.repeat(65)}`, `?tag=${Array(17).fill('a').join(',')}`]) {
+    for (const q of [
+      '?tag=PII',
+      '?tag=',
+      '?tag=pii,,x',
+      `?tag=${'a'.repeat(65)}`,
+      `?tag=${Array(17).fill('a').join(',')}`,
+    ]) {
       const r = await owner.req(`${WS}/datasets${q}`);
       assert.equal(r.status, 422, `${q}: ${r.body}`);
       assert.match(String(r.headers['content-type']), /application\/problem\+json/, q);

@@ -131,7 +131,12 @@ export function createDatasetsService(deps: DatasetsDeps) {
 
     list: (
       workspaceId: string,
-      opts: { search?: string | undefined; tags?: readonly string[] | undefined; limit: number; after?: string | undefined },
+      opts: {
+        search?: string | undefined;
+        tags?: readonly string[] | undefined;
+        limit: number;
+        after?: string | undefined;
+      },
     ) => store.listDatasets(db, workspaceId, opts),
     /** Suggested/confirmed column tags of these datasets: `{ dataset, column_name, tag }` rows. */
     columnTags: (workspaceId: string, names: readonly string[]) => store.columnTagsOf(db, workspaceId, names),

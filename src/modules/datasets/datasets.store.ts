@@ -20,7 +20,12 @@ export function findDataset(db: Db, workspaceId: string, name: string): Promise<
 export function listDatasets(
   db: Db,
   workspaceId: string,
-  opts: { search?: string | undefined; tags?: readonly string[] | undefined; limit: number; after?: string | undefined },
+  opts: {
+    search?: string | undefined;
+    tags?: readonly string[] | undefined;
+    limit: number;
+    after?: string | undefined;
+  },
 ) {
   let q = db
     .selectFrom('datasets as d')
@@ -59,7 +64,8 @@ export function listDatasets(
     // the route drops column matches on columns a data policy hides from the caller.
     const exact = [...opts.tags];
     const under = opts.tags.map((t) => `${t.replace(/_/g, '\\_')}.%`);
-    const hit = (col: string) => sql`(${sql.ref(col)} = any(${exact}::text[]) or ${sql.ref(col)} like any(${under}::text[]))`;
+    const hit = (col: string) =>
+      sql`(${sql.ref(col)} = any(${exact}::text[]) or ${sql.ref(col)} like any(${under}::text[]))`;
     q = q.where(
       sql<boolean>`(exists (select 1 from jsonb_array_elements_text(d.tags) as dt(tag) where ${hit('dt.tag')})
         or exists (select 1 from column_tags as ct where ct.workspace_id = d.workspace_id and ct.dataset = d.name
