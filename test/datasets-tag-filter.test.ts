@@ -6,7 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { cliCredentials, cliIn } from './helpers/cli.ts';
 import { createUser, jsonBody, login, ownerSession, type Session } from './helpers/identity.ts';
 
 const WS = '/api/v1/workspaces/default';
@@ -60,6 +64,29 @@ describe('datasets list: tag filter over dataset and column tags', () => {
   });
   after(async () => {
     await app?.close();
+  });
+
+  test('CLI: dataset list --tag takes a prefix and prints the sensitive tags', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-tagfilter-'));
+    try {
+      const env = await cliCredentials(dir, app, owner, 'owner-tf@corp.test');
+      const text = await cliIn(dir, ['dataset', 'list', '--tag', 'pii'], { env });
+      assert.equal(text.status, 0, text.stderr);
+      const lines = text.stdout.toString('utf8').trim().split('\n');
+      assert.deepEqual(
+        lines.map((l) => l.split(' ')[0]),
+        ['ledger', 'legacy', 'people'],
+      );
+      assert.match(lines[2]!, /sensitive: pii\.email/);
+      const json = await cliIn(dir, ['dataset', 'list', '--tag', 'pii.email,finance', '--json'], { env });
+      assert.equal(json.status, 0, json.stderr);
+      assert.deepEqual(names(JSON.parse(json.stdout.toString('utf8')) as Listed[]), ['ledger', 'people']);
+      const bad = await cliIn(dir, ['dataset', 'list', '--tag', 'PII!'], { env });
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /422 VALIDATION_FAILED/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('exact tag: a suggested column tag matches; every dataset lists its sensitive tags', async () => {
