@@ -125,7 +125,11 @@ export function DatasetsPage() {
                   <td data-label="Tags">
                     <Tags tags={d.tags} />
                   </td>
-                  <td data-label="Sensitive" aria-label={`Sensitive column tags of ${d.name}`}>
+                  <td
+                    data-label="Sensitive"
+                    data-testid={`sensitive-${d.name}`}
+                    aria-label={`Sensitive column tags of ${d.name}`}
+                  >
                     {d.sensitiveTags.map((t) => (
                       <button
                         key={t}
