@@ -122,4 +122,30 @@ describe('console Profile tab in Chromium', () => {
     const dom = await page.content();
     for (const c of ALL) assert.ok(!dom.includes(c), `${c} in the DOM`);
   });
+
+  test('the datasets page filters by tag: prefix, a sensitive-tag chip, nothing matches', async (t) => {
+    if (skip) return t.skip('no chromium');
+    const plain = await owner.req(`${WS}/datasets/plain/versions?filename=plain.csv`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'id,n\n1,2\n2,3\n',
+    });
+    assert.equal(plain.status, 201, plain.body);
+    await page.goto(`${base}/datasets`);
+    await page.getByRole('link', { name: 'plain' }).waitFor();
+    const chips = page.getByTestId('sensitive-people');
+    assert.match((await chips.textContent()) ?? '', /pii\.email/);
+    assert.equal(await page.getByTestId('sensitive-plain').textContent(), '');
+    await chips.getByRole('button', { name: 'pii.email' }).click();
+    const tagField = page.getByLabel('Tag', { exact: true });
+    assert.equal(await tagField.inputValue(), 'pii.email');
+    await page.getByRole('link', { name: 'plain' }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'people' }).waitFor();
+    await tagField.fill('pii');
+    await page.getByRole('link', { name: 'people' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'plain' }).count(), 0);
+    await browser.shot('63-datasets-tag-filter');
+    await tagField.fill('nothing.here');
+    await page.getByText('Nothing matches').waitFor();
+  });
 });

@@ -196,7 +196,10 @@ export function registerDatasetCommand(program: Command): void {
   ws(dataset.command('list'))
     .description('Datasets of the workspace you may see')
     .option('--search <text>', 'names containing this text')
-    .option('--tag <tag>', 'datasets with this tag')
+    .option(
+      '--tag <tags>',
+      'datasets with this tag, or any tag under a prefix (pii = pii.*); several comma-separated; dataset and column tags count',
+    )
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; search?: string; tag?: string; json?: boolean }) => {
       const api = sessionApi(await loadCredentials());
@@ -215,7 +218,7 @@ export function registerDatasetCommand(program: Command): void {
       if (o.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
       for (const d of all)
         process.stdout.write(
-          `${d.name}  v${d.latestVersion ?? '-'}  ${d.versions} version(s)  ${formatBytes(d.bytes)}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.description ? `  ${d.description}` : ''}\n`,
+          `${d.name}  v${d.latestVersion ?? '-'}  ${d.versions} version(s)  ${formatBytes(d.bytes)}${d.tags.length ? `  [${d.tags.join(',')}]` : ''}${d.sensitiveTags.length ? `  sensitive: ${d.sensitiveTags.join(',')}` : ''}${d.description ? `  ${d.description}` : ''}\n`,
         );
     });
 

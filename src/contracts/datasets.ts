@@ -119,19 +119,34 @@ export const uploadSessionBody = z.strictObject({
   tags: z.array(tag).max(32).optional(),
 });
 
+/**
+ * The list's `tag` filter: repeatable and/or comma-separated, at most 16 values, each a tag
+ * (`pii.email`) or a prefix (`pii` = `pii` itself or any `pii.*`). Parsed into the list of values.
+ */
+export const tagFilter = z
+  .union([z.string().max(1100), z.array(z.string().max(1100)).max(16)])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()))
+  .pipe(z.array(tag).min(1).max(16));
+
 export const datasetListQuery = z.strictObject({
   search: z
     .string()
     .max(128)
     .refine((s) => !CONTROL.test(s))
     .optional(),
-  tag: tag.optional(),
+  tag: tagFilter.optional(),
   after: datasetNameSchema.optional(),
   limit: pageLimit,
 });
 export const datasetListAnswer = z.object({
   datasets: z.array(
-    datasetOut.extend({ latestVersion: z.number().nullable(), versions: z.number(), bytes: z.number() }),
+    datasetOut.extend({
+      latestVersion: z.number().nullable(),
+      versions: z.number(),
+      bytes: z.number(),
+      /** Suggested or confirmed column tags of the columns the caller may see (no data policy hides them). */
+      sensitiveTags: z.array(z.string()),
+    }),
   ),
   next: z.string().nullable(),
 });

@@ -235,6 +235,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       datasets: deps.datasets,
       rawReadGuard: deps.policies.rawReadGuard,
       tagRemovalGuard: deps.policies.tagRemovalGuard,
+      hiddenColumns: async (actor, ws, name, tags) => {
+        const plan = await deps.policies.lookup.planFor(actor, { workspaceId: ws, dataset: name, tags }, 'sr_0_');
+        return plan ? [...Object.keys(plan.why.hidden), ...plan.exclude].map((c) => c.toLowerCase()) : [];
+      },
     }),
     pipeline,
   );

@@ -47,6 +47,13 @@ export interface DatasetsRoutesDeps {
     lift: readonly string[],
   ) => Promise<string[]>;
   rawReadGuard: (actor: Actor, ws: string, name: string, tags: readonly string[]) => Promise<void>;
+  /** Columns a data policy hides from `actor` on the dataset (lower case); empty if none. */
+  hiddenColumns: (actor: Actor, ws: string, name: string, tags: readonly string[]) => Promise<string[]>;
+}
+
+/** True when `tag` is one of `values` or lies under one (`pii` covers `pii.email`). */
+export function tagMatches(tag: string, values: readonly string[]): boolean {
+  return values.some((v) => tag === v || tag.startsWith(`${v}.`));
 }
 
 const base = '/api/v1/workspaces/:ws/datasets';
@@ -72,7 +79,12 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export function datasetsRoutes({ datasets, rawReadGuard, tagRemovalGuard }: DatasetsRoutesDeps): RouteDef[] {
+export function datasetsRoutes({
+  datasets,
+  rawReadGuard,
+  tagRemovalGuard,
+  hiddenColumns,
+}: DatasetsRoutesDeps): RouteDef[] {
   const dataset = datasetLoader(datasets.find);
 
   return [
@@ -89,14 +101,40 @@ export function datasetsRoutes({ datasets, rawReadGuard, tagRemovalGuard }: Data
           200: datasetListAnswer,
         },
       },
-      handler: async ({ input, allowed, event }) => {
+      handler: async ({ input, actor, allowed, event }) => {
         const workspaceId = input.params.ws;
         const q = input.query;
-        const rows = await datasets.list(workspaceId, { search: q.search, tag: q.tag, after: q.after, limit: q.limit });
-        const visible = rows.filter((d) => allowed('dataset.dataset.list', datasetRef(workspaceId, d.name, d.tags)));
-        event.details({ count: visible.length });
+        const wanted = q.tag ?? [];
+        const rows = await datasets.list(workspaceId, {
+          search: q.search,
+          tags: wanted,
+          after: q.after,
+          limit: q.limit,
+        });
+        const listable = rows.filter((d) => allowed('dataset.dataset.list', datasetRef(workspaceId, d.name, d.tags)));
+        const colTags = await datasets.columnTags(
+          workspaceId,
+          listable.map((d) => d.name),
+        );
+        // Column tags count (for the summary and the filter) only on columns no policy hides
+        // from the caller: a hidden column's tags are never revealed, not even by a match.
+        const summarised = await Promise.all(
+          listable.map(async (d) => {
+            const mine = colTags.filter((c) => c.dataset === d.name);
+            const hidden = mine.length ? new Set(await hiddenColumns(actor, workspaceId, d.name, d.tags)) : new Set();
+            const sensitiveTags = [
+              ...new Set(mine.filter((c) => !hidden.has(c.column_name.toLowerCase())).map((c) => c.tag)),
+            ].sort();
+            return { d, sensitiveTags };
+          }),
+        );
+        const visible = summarised.filter(
+          ({ d, sensitiveTags }) =>
+            wanted.length === 0 || [...d.tags, ...sensitiveTags].some((t) => tagMatches(t, wanted)),
+        );
+        event.details({ count: visible.length, ...(wanted.length ? { tag: wanted } : {}) });
         return {
-          datasets: visible.map((d) => ({
+          datasets: visible.map(({ d, sensitiveTags }) => ({
             name: d.name,
             description: d.description,
             tags: d.tags,
@@ -107,6 +145,7 @@ export function datasetsRoutes({ datasets, rawReadGuard, tagRemovalGuard }: Data
             latestVersion: d.latest === null ? null : Number(d.latest),
             versions: Number(d.versions ?? 0),
             bytes: Number(d.bytes ?? 0),
+            sensitiveTags,
           })),
           next: rows.length === q.limit ? rows[rows.length - 1]!.name : null,
         };

@@ -131,8 +131,15 @@ export function createDatasetsService(deps: DatasetsDeps) {
 
     list: (
       workspaceId: string,
-      opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
+      opts: {
+        search?: string | undefined;
+        tags?: readonly string[] | undefined;
+        limit: number;
+        after?: string | undefined;
+      },
     ) => store.listDatasets(db, workspaceId, opts),
+    /** Suggested/confirmed column tags of these datasets: `{ dataset, column_name, tag }` rows. */
+    columnTags: (workspaceId: string, names: readonly string[]) => store.columnTagsOf(db, workspaceId, names),
     find: (workspaceId: string, name: string) => store.findDataset(db, workspaceId, name),
     /** Creates a metadata-only dataset (uploads to it are refused) if it does not exist; true if created. */
     ensureMetadataOnly: (exec: store.Db, workspaceId: string, name: string, createdBy: string, tags: string[]) =>

@@ -20,7 +20,12 @@ export function findDataset(db: Db, workspaceId: string, name: string): Promise<
 export function listDatasets(
   db: Db,
   workspaceId: string,
-  opts: { search?: string | undefined; tag?: string | undefined; limit: number; after?: string | undefined },
+  opts: {
+    search?: string | undefined;
+    tags?: readonly string[] | undefined;
+    limit: number;
+    after?: string | undefined;
+  },
 ) {
   let q = db
     .selectFrom('datasets as d')
@@ -54,9 +59,37 @@ export function listDatasets(
     ])
     .where('d.workspace_id', '=', workspaceId);
   if (opts.search) q = q.where('d.name', 'ilike', `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  if (opts.tag) q = q.where(sql<boolean>`d.tags ? ${opts.tag}`);
+  if (opts.tags?.length) {
+    // A value matches a tag equal to it or under it (`pii` matches `pii.email`). Candidates only:
+    // the route drops column matches on columns a data policy hides from the caller.
+    const exact = [...opts.tags];
+    const under = opts.tags.map((t) => `${t.replace(/_/g, '\\_')}.%`);
+    const hit = (col: string) =>
+      sql`(${sql.ref(col)} = any(${exact}::text[]) or ${sql.ref(col)} like any(${under}::text[]))`;
+    q = q.where(
+      sql<boolean>`(exists (select 1 from jsonb_array_elements_text(d.tags) as dt(tag) where ${hit('dt.tag')})
+        or exists (select 1 from column_tags as ct where ct.workspace_id = d.workspace_id and ct.dataset = d.name
+          and ct.status <> 'rejected' and ${hit('ct.tag')}))`,
+    );
+  }
   if (opts.after) q = q.where('d.name', '>', opts.after);
   return q.orderBy('d.name').limit(opts.limit).execute();
+}
+
+/**
+ * Suggested and confirmed column tags of the named datasets (read only; the profiling module
+ * owns `column_tags`): the list's sensitive-tag summary and tag filter.
+ */
+export function columnTagsOf(db: Db, workspaceId: string, names: readonly string[]) {
+  if (names.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('column_tags')
+    .select(['dataset', 'column_name', 'tag'])
+    .where('workspace_id', '=', workspaceId)
+    .where('dataset', 'in', [...names])
+    .where('status', '<>', 'rejected')
+    .orderBy('tag')
+    .execute();
 }
 
 export async function ensureDataset(

@@ -1,4 +1,8 @@
-/** Datasets: search by name or description, filter by tag, upload a file. */
+/**
+ * Datasets: search by name or description, filter by tags (a tag such as `pii.email` or a prefix
+ * such as `pii`, several comma-separated; dataset tags and the column tags you may see both
+ * count), upload a file. Each dataset shows its sensitive column tags as chips.
+ */
 import { useDeferredValue, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../lib/api.ts';
@@ -9,13 +13,21 @@ import { Empty, Field, Loading, PageHead, Problem, Tags, ui } from '../ui/compon
 import { UploadPanel } from './upload-panel.tsx';
 import css from './datasets.module.css';
 
+/** Suggestions for the tag filter: prefixes and the detectors' tags. */
+const TAG_SUGGESTIONS = ['pii', 'pii.email', 'pii.phone', 'pii.card', 'pii.iban', 'pii.ssn', 'pii.name', 'pii.address'];
+
 export function DatasetsPage() {
   const ws = useWorkspace();
   const can = usePermissions();
   const [search, setSearch] = useState('');
   const [tag, setTag] = useState('');
   const [uploading, setUploading] = useState(false);
-  const filters = { search: useDeferredValue(search.trim()), tag: useDeferredValue(tag.trim().toLowerCase()) };
+  const tagFilter = tag
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean)
+    .join(',');
+  const filters = { search: useDeferredValue(search.trim()), tag: useDeferredValue(tagFilter) };
   const list = useQuery({ queryKey: ['datasets', ws.id, filters], queryFn: () => api.datasets.list(ws.id, filters) });
   const filtering = Boolean(filters.search || filters.tag);
   const uploadButton = can.manageData ? (
@@ -46,7 +58,24 @@ export function DatasetsPage() {
           )}
         </Field>
         <Field label="Tag">
-          {(id) => <input id={id} className={ui.input} value={tag} onChange={(e) => setTag(e.target.value)} />}
+          {(id) => (
+            <>
+              <input
+                id={id}
+                className={ui.input}
+                list={`${id}-tags`}
+                placeholder="pii, pii.email, …"
+                title="A tag, or a prefix such as pii for any pii.* tag; several separated by commas"
+                value={tag}
+                onChange={(e) => setTag(e.target.value)}
+              />
+              <datalist id={`${id}-tags`}>
+                {TAG_SUGGESTIONS.map((t) => (
+                  <option key={t} value={t} />
+                ))}
+              </datalist>
+            </>
+          )}
         </Field>
       </div>
       <Problem error={list.error} />
@@ -74,6 +103,7 @@ export function DatasetsPage() {
               <tr>
                 <th>Dataset</th>
                 <th>Tags</th>
+                <th>Sensitive</th>
                 <th>Versions</th>
                 <th>Size</th>
                 <th>Updated</th>
@@ -94,6 +124,26 @@ export function DatasetsPage() {
                   </td>
                   <td data-label="Tags">
                     <Tags tags={d.tags} />
+                  </td>
+                  <td
+                    data-label="Sensitive"
+                    data-testid={`sensitive-${d.name}`}
+                    aria-label={`Sensitive column tags of ${d.name}`}
+                  >
+                    {d.sensitiveTags.map((t) => (
+                      <button
+                        key={t}
+                        type="button"
+                        className={css.chip}
+                        title={`Only datasets tagged ${t}`}
+                        onClick={(e) => {
+                          e.stopPropagation();
+                          setTag(t);
+                        }}
+                      >
+                        {t}
+                      </button>
+                    ))}
                   </td>
                   <td data-label="Versions">
                     {d.versions}
