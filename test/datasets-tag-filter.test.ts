@@ -84,6 +84,7 @@ describe('datasets list: tag filter over dataset and column tags', () => {
       const bad = await cliIn(dir, ['dataset', 'list', '--tag', 'PII!'], { env });
       assert.notEqual(bad.status, 0);
       assert.match(bad.stderr, /422 VALIDATION_FAILED/);
+      assert.match(bad.stderr, /\n {2}\/?tag[^\n]*: /, 'the refused field is named');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -32,9 +32,17 @@ export function explain(err: unknown): CliExit {
   if (err instanceof DatabaseUrlError) return new CliExit(EXIT.USAGE, `DATABASE_URL: ${err.message}`);
   if (err instanceof DirLockedError) return new CliExit(EXIT.FAILED, err.message);
   if (err instanceof ApiError) {
+    // A validation problem names each field it refused (`issues`): say which, not only that.
+    const issues = Array.isArray(err.problem?.issues) ? (err.problem.issues as unknown[]) : [];
+    const fields = issues
+      .slice(0, 10)
+      .map((i) => i as { path?: unknown; message?: unknown })
+      .filter((i) => typeof i.message === 'string')
+      .map((i) => `\n  ${typeof i.path === 'string' && i.path !== '' ? `${i.path}: ` : ''}${String(i.message)}`)
+      .join('');
     return new CliExit(
       err.status === 422 || err.status === 400 ? EXIT.USAGE : EXIT.FAILED,
-      `server refused (${err.status} ${err.code}): ${err.message}`,
+      `server refused (${err.status} ${err.code}): ${err.message}${fields}`,
     );
   }
   if (err instanceof AppError) return new CliExit(EXIT.FAILED, err.detail ?? err.message);
