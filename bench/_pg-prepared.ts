@@ -8,30 +8,17 @@
  * Usage: node --import tsx bench/_pg-prepared.ts [n=3000] [rounds=3]
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { withPreparedStatements } from '../src/db/pg-prepared.ts';
 import type { Database } from '../src/db/schema.ts';
 import { findLiveSession } from '../src/modules/identity/identity.sessions.store.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
+import { backendCpuMs } from './_proc-cpu.ts';
 
 const n = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
 
-function backendCpuMs(name: string): number {
-  let ms = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${name} `)) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ms;
-}
 const selfCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;

@@ -6,7 +6,7 @@
  * (`--profile`: a CPU profile of the append rounds to /tmp/perf/audit-append.cpuprofile).
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
+import { backendCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const perWriter = Number(args[0] ?? 100);
@@ -28,19 +29,6 @@ const WRITERS = 32;
 function selfCpuMs(): number {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
-function backendCpuMs(name: string): number {
-  let ms = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${name} `)) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return ms;
 }
 
 function draft(w: number, i: number) {

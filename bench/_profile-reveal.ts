@@ -9,11 +9,12 @@
  * Usage: node --import tsx bench/_profile-reveal.ts [seconds=5] [conns=32] [--postgres] [--profile]
  */
 import { Session } from 'node:inspector/promises';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile, mkdir, readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
+import { backendCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const seconds = Number(args[0] ?? 5);
@@ -28,21 +29,6 @@ function mainThreadCpuMs(): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks (USER_HZ = 100)
 }
 let sysMs = 0;
-
-/** CPU ms (user+system) of the PostgreSQL backends serving database `name` (their title names it). */
-function backendCpuMs(name: string): number {
-  let ms = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${name} `)) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ms;
-}
 
 function load(
   url: string,

@@ -6,7 +6,7 @@
  * `node --import tsx bench/_profile-verify.ts [events] [rounds] [--profile]`
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { Keyring } from '../src/core/crypto/keyring.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
 import { insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
+import { backendCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const n = Number(args[0] ?? 100_000);
@@ -26,20 +27,6 @@ const selfCpuMs = () => {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 };
-/** CPU of the PostgreSQL backends serving database `name` (from /proc). */
-function backendCpuMs(name: string): number {
-  let ms = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${name} `)) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return ms;
-}
 const draft = (w: number, i: number, time: string) => ({
   time,
   actor: { id: `usr_${w}`, kind: 'user' as const, authMethod: 'password' },
