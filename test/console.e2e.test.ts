@@ -369,11 +369,11 @@ describe('console in Chromium', () => {
     assert.equal(await sha256File(saved), expected, 'the downloaded bytes hash the same');
 
     await page.getByRole('link', { name: '← Datasets' }).click();
-    await page.getByLabel('Tag').fill('raw');
+    await page.getByLabel('Tag', { exact: true }).fill('raw');
     await page.getByRole('link', { name: 'measurements' }).waitFor();
-    await page.getByLabel('Tag').fill('nope');
+    await page.getByLabel('Tag', { exact: true }).fill('nope');
     await page.getByText('Nothing matches').waitFor();
-    await page.getByLabel('Tag').fill('');
+    await page.getByLabel('Tag', { exact: true }).fill('');
   });
 
   test('cancel stops an upload and leaves no version; an interrupted upload resumes when the same file is picked again', async (t) => {
