@@ -166,27 +166,24 @@ export function createVaultService(deps: VaultDeps) {
   ) {
     const workspaceId = row.workspace_id;
     const version = row.current_version + 1;
-    await trx
-      .insertInto('secret_versions')
-      .values({
-        workspace_id: workspaceId,
-        path: row.path,
-        version,
-        value_sealed: sealValue(workspaceId, row.path, version, json),
-        cert_not_after: cert?.notAfter ?? null,
-        cert_subject: cert?.subject ?? null,
-        cert_fingerprint256: cert?.fingerprint256 ?? null,
-        created_by: actor.id,
-        created_at: now(),
-      })
-      .execute();
+    await store.insertVersion(trx, {
+      workspace_id: workspaceId,
+      path: row.path,
+      version,
+      value_sealed: sealValue(workspaceId, row.path, version, json),
+      cert_not_after: cert?.notAfter ?? null,
+      cert_subject: cert?.subject ?? null,
+      cert_fingerprint256: cert?.fingerprint256 ?? null,
+      created_by: actor.id,
+      created_at: now(),
+    });
     const cols = metadataColumns(patch);
-    await trx
-      .updateTable('secrets')
-      .set({ ...cols, current_version: version, updated_by: actor.id, updated_at: now() })
-      .where('workspace_id', '=', workspaceId)
-      .where('path', '=', row.path)
-      .execute();
+    await store.updateSecret(trx, workspaceId, row.path, {
+      ...cols,
+      current_version: version,
+      updated_by: actor.id,
+      updated_at: now(),
+    });
     const pruned = await store.pruneVersions(
       trx,
       workspaceId,
@@ -255,12 +252,7 @@ export function createVaultService(deps: VaultDeps) {
       const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
       const cols = metadataColumns(patch);
-      await trx
-        .updateTable('secrets')
-        .set({ ...cols, updated_by: actor.id, updated_at: now() })
-        .where('workspace_id', '=', workspaceId)
-        .where('path', '=', path)
-        .execute();
+      await store.updateSecret(trx, workspaceId, path, { ...cols, updated_by: actor.id, updated_at: now() });
       const pruned =
         cols.max_versions !== undefined
           ? await store.pruneVersions(trx, workspaceId, path, row.current_version, cols.max_versions)
@@ -280,17 +272,7 @@ export function createVaultService(deps: VaultDeps) {
       if (!row) throw notFound();
       const which = versions ?? [row.current_version];
       if (which.length === 0) return [];
-      const r = await trx
-        .updateTable('secret_versions')
-        .set({ deleted_at: now(), deleted_by: actor.id })
-        .where('workspace_id', '=', workspaceId)
-        .where('path', '=', path)
-        .where('version', 'in', which)
-        .where('deleted_at', 'is', null)
-        .where('destroyed_at', 'is', null)
-        .returning('version')
-        .execute();
-      return r.map((x) => x.version).sort((a, b) => a - b);
+      return store.setVersions(trx, workspaceId, path, which, 'live', { deleted_at: now(), deleted_by: actor.id });
     },
 
     async undeleteVersions(
@@ -302,17 +284,7 @@ export function createVaultService(deps: VaultDeps) {
     ): Promise<number[]> {
       const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
-      const r = await trx
-        .updateTable('secret_versions')
-        .set({ deleted_at: null, deleted_by: null })
-        .where('workspace_id', '=', workspaceId)
-        .where('path', '=', path)
-        .where('version', 'in', versions)
-        .where('deleted_at', 'is not', null)
-        .where('destroyed_at', 'is', null)
-        .returning('version')
-        .execute();
-      return r.map((x) => x.version).sort((a, b) => a - b);
+      return store.setVersions(trx, workspaceId, path, versions, 'deleted', { deleted_at: null, deleted_by: null });
     },
 
     /** Irreversible: the ciphertexts of `versions` are removed; the rows remain as history. */
@@ -325,23 +297,18 @@ export function createVaultService(deps: VaultDeps) {
     ): Promise<number[]> {
       const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
-      const r = await trx
-        .updateTable('secret_versions')
-        .set({ value_sealed: null, destroyed_at: now(), destroyed_by: actor.id })
-        .where('workspace_id', '=', workspaceId)
-        .where('path', '=', path)
-        .where('version', 'in', versions)
-        .where('destroyed_at', 'is', null)
-        .returning('version')
-        .execute();
-      return r.map((x) => x.version).sort((a, b) => a - b);
+      return store.setVersions(trx, workspaceId, path, versions, 'present', {
+        value_sealed: null,
+        destroyed_at: now(),
+        destroyed_by: actor.id,
+      });
     },
 
     /** Irreversible: the secret, its metadata and every version are removed. */
     async destroySecret(trx: Transaction<Database>, workspaceId: string, path: string): Promise<number> {
       const row = await store.lockSecret(trx, workspaceId, path);
       if (!row) throw notFound();
-      await trx.deleteFrom('secrets').where('workspace_id', '=', workspaceId).where('path', '=', path).execute();
+      await store.deleteSecret(trx, workspaceId, path);
       return row.current_version;
     },
 
@@ -383,12 +350,7 @@ export function createVaultService(deps: VaultDeps) {
       workspaceId: string,
       path: string,
     ): Promise<{ type: 'secret'; id: string; workspace: string; tags: string[] } | undefined> {
-      const row = await exec
-        .selectFrom('secrets')
-        .select('tags')
-        .where('workspace_id', '=', workspaceId)
-        .where('path', '=', path)
-        .executeTakeFirst();
+      const row = await store.tagsOf(exec, workspaceId, path);
       return row ? { type: 'secret', id: path, workspace: workspaceId, tags: row.tags } : undefined;
     },
 

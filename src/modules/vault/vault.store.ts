@@ -1,5 +1,5 @@
 /** Kysely queries of the vault. Only this file touches the `secrets` and `secret_versions` tables. */
-import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -184,4 +184,58 @@ export async function workspaceKeyDestroyedAt(trx: Db, workspaceId: string): Pro
     .forShare()
     .executeTakeFirst();
   return r?.destroyed_at ?? null;
+}
+
+export function insertVersion(trx: Transaction<Database>, row: Insertable<Database['secret_versions']>) {
+  return trx.insertInto('secret_versions').values(row).execute();
+}
+
+export function updateSecret(
+  trx: Transaction<Database>,
+  workspaceId: string,
+  path: string,
+  set: Updateable<Database['secrets']>,
+) {
+  return trx.updateTable('secrets').set(set).where('workspace_id', '=', workspaceId).where('path', '=', path).execute();
+}
+
+export function deleteSecret(trx: Transaction<Database>, workspaceId: string, path: string) {
+  return trx.deleteFrom('secrets').where('workspace_id', '=', workspaceId).where('path', '=', path).execute();
+}
+
+/**
+ * Which versions a state change may touch: `live` (neither deleted nor destroyed), `deleted`
+ * (soft-deleted, not destroyed) or `present` (not destroyed, deleted or not).
+ */
+export type VersionState = 'live' | 'deleted' | 'present';
+
+/** Sets `set` on those of `versions` in `state`; returns the versions changed, ascending. */
+export async function setVersions(
+  trx: Transaction<Database>,
+  workspaceId: string,
+  path: string,
+  versions: readonly number[],
+  state: VersionState,
+  set: Updateable<Database['secret_versions']>,
+): Promise<number[]> {
+  let q = trx
+    .updateTable('secret_versions')
+    .set(set)
+    .where('workspace_id', '=', workspaceId)
+    .where('path', '=', path)
+    .where('version', 'in', [...versions])
+    .where('destroyed_at', 'is', null);
+  if (state === 'live') q = q.where('deleted_at', 'is', null);
+  if (state === 'deleted') q = q.where('deleted_at', 'is not', null);
+  const rows = await q.returning('version').execute();
+  return rows.map((x) => x.version).sort((a, b) => a - b);
+}
+
+export function tagsOf(db: Db, workspaceId: string, path: string) {
+  return db
+    .selectFrom('secrets')
+    .select('tags')
+    .where('workspace_id', '=', workspaceId)
+    .where('path', '=', path)
+    .executeTakeFirst();
 }
