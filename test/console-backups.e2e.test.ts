@@ -122,8 +122,11 @@ describe('backups and retention in the console (Chromium)', () => {
     );
     assert.match(
       (await preview.getByTestId('preview-termination').textContent()) ?? '',
-      /winding-down would be purged after/,
+      /winding-down is purged after .*keeps the date its owners were given/,
     );
+    await preview.getByText('— was 60 days').waitFor();
+    assert.match((await preview.getByTestId('preview-grace').textContent()) ?? '', /30 days of grace/);
+    assert.match((await preview.getByTestId('preview-audit').textContent()) ?? '', /prunes no audit event/);
     await browser.shot('backups-03-retention-preview');
     await classes.getByRole('button', { name: 'Save retention' }).click();
     await page.getByText('Retention saved').waitFor();

@@ -24,6 +24,12 @@ test('retention, holds and termination through the CLI, audited, audit verify gr
       const show = runCli(['retention', 'show'], env);
       assert.equal(show.status, 0, show.stderr);
       assert.equal(JSON.parse(show.stdout).classes.audit, 365);
+      const dry = runCli(['retention', 'set', 'audit', '30', '--dry-run'], env);
+      assert.equal(dry.status, 0, dry.stderr);
+      assert.equal(JSON.parse(dry.stdout).classes.audit, 30);
+      assert.match(dry.stderr, /audit: no event would be pruned/);
+      assert.match(dry.stderr, /30 days is below 365/);
+      assert.equal(JSON.parse(runCli(['retention', 'show'], env).stdout).classes.audit, 365, 'a dry run saves nothing');
       const set = runCli(['retention', 'set', 'audit', '400'], env);
       assert.equal(set.status, 0, set.stderr);
       assert.equal(JSON.parse(set.stdout).classes.audit, 400);

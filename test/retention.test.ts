@@ -86,6 +86,23 @@ for (const backend of BACKENDS) {
         .check({ now: new Date() });
       assert.equal(auditClass.status, 'pass');
       assert.equal(auditClass.evidence.auditDays, 365);
+      const preview = await app.asOperator('/api/v1/retention/preview', jsonBody({ audit: 30 }));
+      assert.equal(preview.status, 200, preview.body);
+      const p = body(preview);
+      assert.equal(p.classes.audit, 30);
+      assert.equal(p.classes['task-logs'], 90, 'classes not in the body are the saved ones');
+      assert.equal(p.audit.belowRecommended, true);
+      assert.equal(p.audit.events, 0, 'no event is 30 days old');
+      assert.equal(Date.parse(p.audit.before) < Date.now() - 29 * DAY, true);
+      assert.equal(body(await app.asOperator('/api/v1/retention')).classes.audit, 365, 'a preview saves nothing');
+      await expectAudit(app, {
+        action: 'retention.settings.read',
+        actorId: 'operator',
+        details: { preview: true, audit: 30 },
+      });
+      const badPreview = await app.asOperator('/api/v1/retention/preview', jsonBody({ audit: 'soon' }));
+      assert.equal(badPreview.status, 422);
+      assert.match(badPreview.headers['content-type'] as string, /application\/problem\+json/);
       const bad = await app.asOperator('/api/v1/retention', jsonBody({ audit: 0 }, 'PUT'));
       assert.equal(bad.status, 422);
       assert.match(bad.headers['content-type'] as string, /application\/problem\+json/);
@@ -94,6 +111,8 @@ for (const backend of BACKENDS) {
       const user = await login(app, 'boss@corp.test');
       const denied = await app.req('/api/v1/retention', { headers: { cookie: user.cookie } });
       assert.equal(denied.status, 403, 'a workspace owner is not the operator');
+      const deniedPreview = await user.req('/api/v1/retention/preview', jsonBody({ audit: 400 }));
+      assert.equal(deniedPreview.status, 403, deniedPreview.body);
     });
 
     test("a person's export, then erasure refused under a legal hold, then done: nothing of them remains", async (t) => {
@@ -163,8 +182,11 @@ for (const backend of BACKENDS) {
       );
       await app.server.audit.checkpointNow();
       const yearLater = new Date(Date.now() + 366 * DAY);
+      const held = await app.server.retention.preview({}, yearLater);
+      assert.equal(held.audit.blockedByHold, true, 'the preview says a hold keeps events');
       const first = await app.server.retention.purge(yearLater);
       assert.equal(first.audit.blockedByHold, true, JSON.stringify(first));
+      assert.equal(first.audit.events, held.audit.events);
       const acmeEvents = await app.server.audit.search({ workspace: 'acme', limit: 10, order: 'asc' });
       assert.ok(acmeEvents.events.length > 0, 'the held workspace keeps its events');
       assert.equal((await app.server.audit.verify()).ok, true);
@@ -172,7 +194,14 @@ for (const backend of BACKENDS) {
       await app.asOperator(`/api/v1/holds/${hold.id}`, { method: 'DELETE' });
       await app.server.audit.checkpointNow();
       const head = (await app.server.audit.tail(1))[0]!.seq;
+      // The preview names exactly what the purge then deletes, and deletes nothing itself.
+      const preview = await app.server.retention.preview({}, yearLater);
+      assert.equal(preview.audit.blockedByHold, false);
+      assert.equal(preview.audit.lastSeq, head, JSON.stringify(preview.audit));
+      assert.equal((await app.server.audit.tail(1))[0]!.seq >= head, true);
       const second = await app.server.retention.purge(yearLater);
+      assert.equal(second.audit.events, preview.audit.events, 'the purge deletes what the preview counted');
+      assert.equal(second.audit.firstSeq, preview.audit.firstSeq);
       assert.equal(second.audit.blockedByHold, false);
       assert.ok(second.audit.events > 0);
       assert.equal(second.audit.lastSeq, head, 'pruned through the newest checkpoint');
@@ -259,6 +288,11 @@ for (const backend of BACKENDS) {
       await writeFile(path.join(dir, 'rewrap-new.jsonl'), '{}\n');
       const old = new Date(Date.now() - 400 * DAY);
       await utimes(path.join(dir, 'rewrap-old.jsonl'), old, old);
+      const preview = await app.asOperator('/api/v1/retention/preview', jsonBody({ 'task-logs': 500 }));
+      assert.equal(preview.status, 200, preview.body);
+      assert.equal(body(preview).taskLogs.files, 0, 'nothing is 500 days old');
+      assert.equal(body(await app.asOperator('/api/v1/retention/preview', jsonBody({}))).taskLogs.files, 1);
+      assert.equal((await readdir(dir)).length, 2, 'a preview deletes nothing');
       const r = await app.server.retention.purge();
       assert.equal(r.taskLogs, 1);
       const left = await readdir(dir);

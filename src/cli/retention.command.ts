@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { CliExit, configOrExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
 import { connectToServer, say } from './server-link.ts';
+import type { RetentionPreview } from '../contracts/index.ts';
 
 function print(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
@@ -17,6 +18,25 @@ async function online() {
   const client = await connectToServer(configOrExit());
   if (!client) throw new CliExit(EXIT.FAILED, 'this needs the running server: start it with strongroom serve');
   return client;
+}
+
+/** The preview in words (stderr; the JSON goes to stdout for scripts). */
+export function previewText(p: RetentionPreview): string {
+  const a = p.audit;
+  const lines = [
+    a.events > 0
+      ? `audit: ${a.events} events (seq ${a.firstSeq}..${a.lastSeq}, ${a.firstTime} to ${a.lastTime}) would be pruned, up to the last signed checkpoint before ${a.before}`
+      : `audit: no event would be pruned (cutoff ${a.before})`,
+  ];
+  if (a.blockedByHold) lines.push('audit: a legal hold keeps some older events');
+  if (a.belowRecommended) lines.push(`audit: ${p.classes.audit} days is below 365 (PCI DSS asks for 12 months)`);
+  lines.push(`task logs: ${p.taskLogs.files} files older than ${p.taskLogs.before} would be deleted`);
+  for (const t of p.terminations.pending)
+    lines.push(
+      `workspace ${t.workspace}: purged after ${t.purgeAfter}${t.held ? ' (held: not while the hold stands)' : ''}`,
+    );
+  lines.push(`terminations requested from now on: ${p.terminations.graceDaysForNew} days of grace`);
+  return lines.join('\n');
 }
 
 function days(v: string): number {
@@ -39,7 +59,14 @@ export function registerRetentionCommand(program: Command): void {
   retention
     .command('set <class> <days>')
     .description('Set a class: audit, task-logs, terminated-workspaces (backups: see `backup`)')
-    .action(async (cls: string, d: string) => print(await (await online()).retention.set({ [cls]: days(d) })));
+    .option('--dry-run', 'save nothing: show what the next purge would delete with this setting')
+    .action(async (cls: string, d: string, o: { dryRun?: boolean }) => {
+      const client = await online();
+      if (!o.dryRun) return print(await client.retention.set({ [cls]: days(d) }));
+      const p = await client.retention.preview({ [cls]: days(d) });
+      process.stderr.write(`${previewText(p)}\n`);
+      print(p);
+    });
   retention
     .command('purge')
     .description('Run the purge now (it also runs daily)')

@@ -70,6 +70,7 @@ import type {
   DataPolicyVersion,
   RecoveryShares,
   RecoverySharesInput,
+  RetentionPreview,
 } from '../contracts/index.ts';
 export type { UploadSessionInput } from '../contracts/index.ts';
 
@@ -550,6 +551,9 @@ export function createApi(t: JsonTransport) {
     retention: {
       show: () => t.request<Record<string, unknown>>('GET', `${API}/retention`),
       set: (classes: Record<string, number>) => t.request<Record<string, unknown>>('PUT', `${API}/retention`, classes),
+      /** What the next purge would delete with these classes (nothing is saved). */
+      preview: (classes: Record<string, number>) =>
+        t.request<RetentionPreview>('POST', `${API}/retention/preview`, classes),
       purge: () => t.request<Record<string, unknown>>('POST', `${API}/retention/purge`),
       holds: (all = false) => t.request<{ holds: unknown[] }>('GET', `${API}/holds${all ? '?all=true' : ''}`),
       addHold: (body: { scope: string; target: string; workspace?: string; reason: string }) =>

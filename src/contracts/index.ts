@@ -15,6 +15,7 @@ import type * as policies from './policies.ts';
 import type * as posture from './posture.ts';
 import type * as profiling from './profiling.ts';
 import type * as query from './query.ts';
+import type * as retention from './retention.ts';
 import type * as sso from './sso.ts';
 import type * as tasks from './tasks.ts';
 import type * as vault from './vault.ts';
@@ -132,3 +133,6 @@ export type PublishProfileAnswer = Answer<typeof profiling.publishAnswer>;
 // backups
 export type RecoverySharesInput = Body<typeof backups.sharesBody>;
 export type RecoveryShares = Answer<typeof backups.recoverySharesAnswer>;
+
+// retention
+export type RetentionPreview = Answer<typeof retention.retentionPreviewOut>;

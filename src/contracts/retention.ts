@@ -20,3 +20,28 @@ export const holdCreatedOut = z.object({ id: z.string() });
 export const terminationOut = z.object({ workspace: z.string(), purgeAfter: z.string(), graceDays: z.number() });
 /** `DELETE /workspaces/:ws/termination`: the workspace whose termination was cancelled. */
 export const terminationCancelledOut = z.object({ cancelled: z.string() });
+
+/**
+ * `POST /retention/preview`: what the next purge would delete if the classes in the body were
+ * saved (nothing is saved or deleted). Times are ISO strings; sequence numbers null when no event
+ * would go.
+ */
+export const retentionPreviewOut = z.object({
+  at: z.string(),
+  classes: z.object({ audit: z.number(), 'task-logs': z.number(), 'terminated-workspaces': z.number() }),
+  audit: z.object({
+    before: z.string(),
+    events: z.number(),
+    firstSeq: z.number().nullable(),
+    lastSeq: z.number().nullable(),
+    firstTime: z.string().nullable(),
+    lastTime: z.string().nullable(),
+    blockedByHold: z.boolean(),
+    belowRecommended: z.boolean(),
+  }),
+  taskLogs: z.object({ before: z.string(), files: z.number() }),
+  terminations: z.object({
+    graceDaysForNew: z.number(),
+    pending: z.array(z.object({ workspace: z.string(), purgeAfter: z.string(), due: z.boolean(), held: z.boolean() })),
+  }),
+});

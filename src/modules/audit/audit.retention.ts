@@ -50,6 +50,16 @@ export interface PruneEvidence {
   lastTime: string | null;
 }
 
+/** What `pruneThrough(through)` would delete, without deleting it (the retention preview). */
+export async function pruneExtent(ex: Executor, through: number): Promise<PruneEvidence> {
+  const r = await sql<{ n: unknown; first: unknown; last: unknown; ft: string | null; lt: string | null }>`
+    select count(*) as n, min(seq) as first, max(seq) as last,
+      to_char(min(time) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ft,
+      to_char(max(time) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as lt
+    from audit_events where seq <= ${through}`.execute(ex);
+  return evidenceOf(r.rows[0]);
+}
+
 /** Deletes events with seq <= `through` and moves the pruned start there; run it in the caller's transaction. */
 export async function pruneThrough(ex: Executor, through: number, now: Date): Promise<PruneEvidence> {
   const r = await sql<{ n: unknown; first: unknown; last: unknown; ft: string | null; lt: string | null }>`
@@ -63,7 +73,12 @@ export async function pruneThrough(ex: Executor, through: number, now: Date): Pr
     .values({ id: 1, pruned_through: through, pruned_at: now })
     .onConflict((oc) => oc.column('id').doUpdateSet({ pruned_through: through, pruned_at: now }))
     .execute();
-  const row = r.rows[0];
+  return evidenceOf(r.rows[0]);
+}
+
+function evidenceOf(
+  row: { n: unknown; first: unknown; last: unknown; ft: string | null; lt: string | null } | undefined,
+): PruneEvidence {
   return {
     events: Number(row?.n ?? 0),
     firstSeq: Number(row?.first ?? 0),

@@ -12,4 +12,4 @@ export type { AuditKeys } from './audit.keys.ts';
 export type { Executor } from './audit.store.ts';
 export { createAuditStreamer, SinkError, type AuditSink, type AuditStreamer, type SinkLag } from './audit.stream.ts';
 export { syslogSink, webhookSink, webhookSignature, syslogMessage } from './audit.sinks.ts';
-export { prunablePoint, pruneThrough, prunedStart, type PruneEvidence } from './audit.retention.ts';
+export { prunablePoint, pruneExtent, pruneThrough, prunedStart, type PruneEvidence } from './audit.retention.ts';

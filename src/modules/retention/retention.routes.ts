@@ -14,6 +14,7 @@ import {
   holdBody,
   holdCreatedOut,
   holdParams,
+  retentionPreviewOut,
   terminationCancelledOut,
   terminationOut,
   userParams,
@@ -42,6 +43,19 @@ export function retentionRoutes({ retention }: { retention: RetentionService }):
         event.resource(SETTINGS);
         event.details({ ...input.body });
         return { classes: await retention.setClasses(trx, input.body) };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/v1/retention/preview',
+      action: 'retention.settings.read',
+      resource: 'system',
+      run: 'read',
+      schema: { body: classesUpdateSchema, response: { 200: retentionPreviewOut } },
+      handler: async ({ input, event }) => {
+        event.resource(SETTINGS);
+        event.details({ preview: true, ...input.body });
+        return retention.preview(input.body);
       },
     }),
     route({

@@ -10,13 +10,16 @@ import type { Kysely } from 'kysely';
 import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
-import { prunablePoint, pruneThrough, type AuditModule } from '../audit/index.ts';
+import { prunablePoint, pruneExtent, pruneThrough, type AuditModule } from '../audit/index.ts';
 import type { WorkspaceKeys } from '../keys/index.ts';
 import type { ClassesUpdate, RetentionClass } from './retention.classes.ts';
+import type { RetentionPreview } from '../../contracts/index.ts';
 import * as store from './retention.store.ts';
 import { createPersonRights } from './retention.person.ts';
 
 const DAY = 86_400_000;
+/** PCI DSS asks for at least 12 months of audit events. */
+const RECOMMENDED_AUDIT_DAYS = 365;
 export const SYSTEM_ACTOR = { id: 'system:retention', kind: 'system' as const };
 
 export interface RetentionDeps {
@@ -40,12 +43,32 @@ export function createRetentionService(deps: RetentionDeps) {
   const now = deps.now ?? (() => new Date());
   const db = deps.db;
 
-  async function purgeAudit(at: Date, days: number): Promise<PurgeReport['audit']> {
+  /**
+   * Where an audit purge at `at` keeping `days` would stop: the newest signed checkpoint before the
+   * cutoff that no legal hold in force reaches (`point`, undefined: nothing to prune), and whether
+   * a hold is what holds it back.
+   */
+  async function auditPlan(at: Date, days: number) {
     const before = new Date(at.getTime() - days * DAY);
     const held = await store.firstHeldAuditSeq(db);
     const free = await prunablePoint(db, before, Number.MAX_SAFE_INTEGER);
     const point = await prunablePoint(db, before, held ?? Number.MAX_SAFE_INTEGER);
-    const blockedByHold = free !== undefined && free !== point;
+    return { before, point, blockedByHold: free !== undefined && free !== point };
+  }
+
+  /** Task log files older than `days` at `at`, by name, sorted. */
+  async function oldTaskLogs(at: Date, days: number): Promise<string[]> {
+    const names = await readdir(deps.taskLogDir).catch(() => [] as string[]);
+    const old: string[] = [];
+    for (const n of names.filter((x) => x.endsWith('.jsonl'))) {
+      const s = await stat(path.join(deps.taskLogDir, n)).catch(() => undefined);
+      if (s && s.mtimeMs < at.getTime() - days * DAY) old.push(n);
+    }
+    return old.sort();
+  }
+
+  async function purgeAudit(at: Date, days: number): Promise<PurgeReport['audit']> {
+    const { before, point, blockedByHold } = await auditPlan(at, days);
     if (point === undefined) return { events: 0, blockedByHold };
     const ev = await db.transaction().execute(async (trx) => {
       const e = await pruneThrough(trx, point, at);
@@ -62,12 +85,7 @@ export function createRetentionService(deps: RetentionDeps) {
   }
 
   async function purgeTaskLogs(at: Date, days: number): Promise<number> {
-    const names = await readdir(deps.taskLogDir).catch(() => [] as string[]);
-    const old: string[] = [];
-    for (const n of names.filter((x) => x.endsWith('.jsonl'))) {
-      const s = await stat(path.join(deps.taskLogDir, n)).catch(() => undefined);
-      if (s && s.mtimeMs < at.getTime() - days * DAY) old.push(n);
-    }
+    const old = await oldTaskLogs(at, days);
     if (old.length === 0) return 0;
     // The evidence first (fail-closed), then the files.
     await db.transaction().execute((trx) =>
@@ -76,7 +94,7 @@ export function createRetentionService(deps: RetentionDeps) {
         action: 'retention.purge.run',
         resource: { type: 'retention-class', id: 'task-logs' },
         outcome: 'success',
-        details: { class: 'task-logs', days, files: old.length, first: old.sort()[0] ?? '', last: old.at(-1) ?? '' },
+        details: { class: 'task-logs', days, files: old.length, first: old[0] ?? '', last: old.at(-1) ?? '' },
       }),
     );
     for (const n of old) await unlink(path.join(deps.taskLogDir, n)).catch(() => undefined);
@@ -205,6 +223,47 @@ export function createRetentionService(deps: RetentionDeps) {
         throw new AppError('NOT_FOUND', { detail: 'No pending termination of that workspace.' });
     },
 
+    /**
+     * What the next purge would delete if `update` were saved, deleting nothing: the audit events
+     * (count, range, and whether a legal hold holds some back), the task log files, and the pending
+     * terminations with their purge dates. A new grace period applies to terminations requested
+     * after the change; a pending one keeps the date its owners were given.
+     */
+    async preview(update: ClassesUpdate, at = now()): Promise<RetentionPreview> {
+      const classes = { ...(await store.readClasses(db)), ...definedOf(update) };
+      const plan = await auditPlan(at, classes.audit);
+      const audit = plan.point === undefined ? undefined : await pruneExtent(db, plan.point);
+      const taskLogs = await oldTaskLogs(at, classes['task-logs']);
+      const pending = (await store.listTerminations(db)).filter((t) => t.state === 'pending');
+      const workspaces = await Promise.all(
+        pending.map(async (t) => ({
+          workspace: t.workspace_id,
+          purgeAfter: t.purge_after.toISOString(),
+          due: t.purge_after <= at,
+          held: (await store.holdsOnWorkspace(db, t.workspace_id)).length > 0,
+        })),
+      );
+      return {
+        at: at.toISOString(),
+        classes,
+        audit: {
+          before: plan.before.toISOString(),
+          events: audit?.events ?? 0,
+          firstSeq: audit?.firstSeq ?? null,
+          lastSeq: audit?.lastSeq ?? null,
+          firstTime: audit?.firstTime ?? null,
+          lastTime: audit?.lastTime ?? null,
+          blockedByHold: plan.blockedByHold,
+          belowRecommended: classes.audit < RECOMMENDED_AUDIT_DAYS,
+        },
+        taskLogs: { before: new Date(at.getTime() - classes['task-logs'] * DAY).toISOString(), files: taskLogs.length },
+        terminations: {
+          graceDaysForNew: classes['terminated-workspaces'],
+          pending: workspaces,
+        },
+      };
+    },
+
     /** One purge of every class (the scheduled job, or on demand). */
     async purge(at = now()): Promise<PurgeReport> {
       const classes = await store.readClasses(db);
@@ -228,4 +287,9 @@ function holdOut(h: Awaited<ReturnType<typeof store.listHolds>>[number]) {
     createdAt: h.created_at.toISOString(),
     releasedAt: h.released_at?.toISOString() ?? null,
   };
+}
+
+/** The classes an update sets (an absent or undefined key leaves the class as it is). */
+function definedOf(update: ClassesUpdate): Partial<Record<RetentionClass, number>> {
+  return Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined));
 }

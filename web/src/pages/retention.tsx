@@ -1,11 +1,13 @@
 /**
  * Settings → Retention (the operator's): how long each data class is kept, edited with a preview
- * of what the change means before it is saved (the audit cut-off date, every pending
- * termination's new purge date), the legal holds that block purges, and the terminated
- * workspaces with their purge dates. The operator token is held in this tab's memory only.
+ * of what the next purge would delete with the change, computed by the server before anything is
+ * saved (audit events and their range, task log files, pending terminations and the grace period
+ * for new ones), the legal holds that block purges, and the terminated workspaces with their purge
+ * dates. The operator token is held in this tab's memory only.
  */
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { Api } from '../../../src/client/api.ts';
 import { when } from '../lib/format.ts';
 import { OperatorTokenForm, useOperator } from '../lib/operator.tsx';
 import { Badge, Loading, Notice, PageHead, Problem, ui } from '../ui/components.tsx';
@@ -24,7 +26,6 @@ const LABELS: Record<Editable | 'backups', { name: string; what: string }> = {
   },
   backups: { name: 'Backups (maximum age)', what: 'set with the backup rotation, shown here' },
 };
-const DAY = 86_400_000;
 
 interface RetentionView {
   classes: Record<Editable | 'backups', number>;
@@ -38,40 +39,79 @@ interface RetentionView {
   }[];
 }
 
-function Preview({ view, edit }: { view: RetentionView; edit: Record<Editable, number> }) {
-  const now = Date.now();
+/** What the next purge would delete with the edited classes, as the server computes it (nothing is saved). */
+function Preview({ api, view, edit }: { api: Api; view: RetentionView; edit: Record<Editable, number> }) {
+  const valid = EDITABLE.every((c) => Number.isInteger(edit[c]) && edit[c] >= 1 && edit[c] <= 36500);
+  const preview = useQuery({
+    queryKey: ['op-retention-preview', edit],
+    queryFn: () => api.retention.preview(edit),
+    enabled: valid,
+    placeholderData: (previous) => previous,
+  });
   const changed = EDITABLE.filter((c) => edit[c] !== view.classes[c]);
-  const pending = view.terminations.filter((t) => t.state === 'pending');
+  const p = preview.data;
   return (
     <section className={ui.panel} aria-label="Preview">
       <h2 style={{ marginTop: 0 }}>Preview</h2>
-      {changed.length === 0 ? <p className={ui.muted}>No change yet.</p> : null}
-      <ul>
-        <li data-testid="preview-audit">
-          Audit events recorded before <strong>{when(new Date(now - edit.audit * DAY).toISOString())}</strong> are
-          pruned at the next daily purge (down to the last signed checkpoint before that date, and never past a legal
-          hold){edit.audit !== view.classes.audit ? ` — was ${view.classes.audit} days` : ''}.
-          {edit.audit < 365 ? (
-            <>
-              {' '}
-              <Badge kind="warn">below 365 days</Badge> PCI DSS asks for at least 12 months.
-            </>
-          ) : null}
-        </li>
-        <li>
-          Task logs older than <strong>{when(new Date(now - edit['task-logs'] * DAY).toISOString())}</strong> are
-          deleted.
-        </li>
-        {pending.map((t) => (
-          <li key={t.workspace} data-testid="preview-termination">
-            Workspace <code>{t.workspace}</code> would be purged after{' '}
-            <strong>
-              {when(new Date(Date.parse(t.requestedAt) + edit['terminated-workspaces'] * DAY).toISOString())}
-            </strong>{' '}
-            (now {when(t.purgeAfter)}).
+      <p className={ui.muted}>
+        {changed.length === 0 ? 'No change yet: what the next daily purge deletes.' : 'If saved, the next daily purge:'}
+      </p>
+      {!valid ? <Notice kind="warn" title="Each class is a whole number of days from 1 to 36500" /> : null}
+      <Problem error={preview.error} />
+      {p === undefined ? (
+        preview.isFetching ? (
+          <Loading what="the preview" />
+        ) : null
+      ) : (
+        <ul aria-busy={preview.isFetching}>
+          <li data-testid="preview-audit">
+            {p.audit.events > 0 ? (
+              <>
+                prunes <strong>{p.audit.events}</strong> audit events (seq {p.audit.firstSeq}–{p.audit.lastSeq},
+                recorded {when(p.audit.firstTime ?? '')} to {when(p.audit.lastTime ?? '')})
+              </>
+            ) : (
+              'prunes no audit event'
+            )}
+            : cut-off <strong>{when(p.audit.before)}</strong>, down to the last signed checkpoint before it
+            {edit.audit !== view.classes.audit ? ` — was ${view.classes.audit} days` : ''}.
+            {p.audit.blockedByHold ? (
+              <>
+                {' '}
+                <Badge kind="warn">legal hold</Badge> a hold keeps some older events.
+              </>
+            ) : null}
+            {p.audit.belowRecommended ? (
+              <>
+                {' '}
+                <Badge kind="warn">below 365 days</Badge> PCI DSS asks for at least 12 months.
+              </>
+            ) : null}
           </li>
-        ))}
-      </ul>
+          <li data-testid="preview-task-logs">
+            deletes <strong>{p.taskLogs.files}</strong> task log files older than {when(p.taskLogs.before)}.
+          </li>
+          {p.terminations.pending.map((t) => (
+            <li key={t.workspace} data-testid="preview-termination">
+              Workspace <code>{t.workspace}</code> is purged after <strong>{when(t.purgeAfter)}</strong>
+              {t.held ? (
+                <>
+                  {' '}
+                  <Badge kind="warn">held</Badge> not while its legal hold stands
+                </>
+              ) : null}{' '}
+              (a pending termination keeps the date its owners were given).
+            </li>
+          ))}
+          <li data-testid="preview-grace">
+            Workspaces terminated from now on get <strong>{p.terminations.graceDaysForNew} days</strong> of grace
+            {edit['terminated-workspaces'] !== view.classes['terminated-workspaces']
+              ? ` — was ${view.classes['terminated-workspaces']} days`
+              : ''}
+            .
+          </li>
+        </ul>
+      )}
     </section>
   );
 }
@@ -176,7 +216,7 @@ function Retention() {
           </button>
         </div>
       </form>
-      <Preview view={v} edit={current} />
+      <Preview api={api} view={v} edit={current} />
       <section className={ui.panel} aria-label="Legal holds">
         <h2 style={{ marginTop: 0 }}>Legal holds</h2>
         {v.holds.length === 0 ? (
