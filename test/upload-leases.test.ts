@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
 import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { ownerSession, type Session } from './helpers/identity.ts';
 
@@ -106,6 +107,51 @@ test(
     assert.deepEqual(
       versions.map((v) => [v.version, v.size]),
       [[versions[0]!.version, 1024]],
+      'only the second upload is a version',
+    );
+  },
+);
+
+test(
+  'an upload whose clean-up the database refused leaves no 409 behind: the next upload releases the orphan at once',
+  { timeout: 60_000 },
+  async () => {
+    // The state a database outage leaves: the upload failed, and removing its row failed too.
+    const db = app.server.database.db;
+    await sql`create function refuse_delete() returns trigger language plpgsql as $$
+      begin raise exception 'the database is away'; end $$`.execute(db);
+    await sql`create trigger refuse_delete before delete on dataset_versions
+      for each row execute function refuse_delete()`.execute(db);
+    let failed;
+    try {
+      failed = await owner.req(`${DS}/orphan/versions?sha256=${'0'.repeat(64)}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: randomBytes(64 * 1024),
+      });
+    } finally {
+      await sql`drop trigger refuse_delete on dataset_versions`.execute(db);
+      await sql`drop function refuse_delete()`.execute(db);
+    }
+    assert.equal(failed.status, 422, failed.body);
+    const left = await sql<{ state: string }>`
+      select state from dataset_versions where workspace_id = 'default' and dataset = 'orphan'`.execute(db);
+    assert.deepEqual(
+      left.rows.map((r) => r.state),
+      ['uploading'],
+      "the failed upload's row stayed (its removal was refused)",
+    );
+    // Well inside the 3 s lease: without the orphan rule this is 409 "Another upload … in progress".
+    const next = await owner.req(`${DS}/orphan/versions`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: randomBytes(1024),
+    });
+    assert.equal(next.status, 201, next.body);
+    const versions = (await owner.req(`${DS}/orphan`)).json<{ versions: { size: number }[] }>().versions;
+    assert.deepEqual(
+      versions.map((v) => v.size),
+      [1024],
       'only the second upload is a version',
     );
   },

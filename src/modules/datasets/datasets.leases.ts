@@ -7,6 +7,11 @@
  *   until its lease expires, and is never removed while its lease is live — unless its owner is
  *   provably dead: same instance id (same data directory, so same machine) and either our own
  *   pid with another boot id (we are its successor) or a pid that no longer exists.
+ * - Within this process, the holder knows which of its rows an upload is still working on
+ *   (`track` before the row is inserted, `untrack` once the upload committed or gave up). A row
+ *   under this process's lease that no upload here tracks is an orphan — its upload failed while
+ *   the database could not take the removal (a restart, an outage) — and is free at once, so the
+ *   next upload to the dataset cleans it up instead of waiting out the lease.
  * - The owner renews the lease while bytes flow (every third of the lease time). A renewal that
  *   finds the row gone or owned by someone else means the lease was lost: the upload stops and
  *   says so (UPLOAD_LEASE_LOST), instead of reporting whatever the drive says about the vanished
@@ -21,6 +26,12 @@ export interface LeaseHolder {
   readonly ttlMs: number;
   /** True when `owner` is certainly not running any more (see the module comment). */
   isDead(owner: string | null): boolean;
+  /** An upload of this process is about to hold the row of object `objectId`. */
+  track(objectId: string): void;
+  /** The upload of `objectId` committed or gave up: its row, if still there, is an orphan. */
+  untrack(objectId: string): void;
+  /** True for a row under this process's lease that no upload of this process is working on. */
+  orphaned(row: { lease_owner: string | null; object_id: string }): boolean;
 }
 
 function alive(pid: number): boolean {
@@ -35,9 +46,13 @@ function alive(pid: number): boolean {
 export function createLeaseHolder(opts: { instanceId: string; ttlMs: number }): LeaseHolder {
   const boot = randomBytes(6).toString('hex');
   const owner = `${opts.instanceId}:${process.pid}:${boot}`;
+  const working = new Set<string>();
   return {
     owner,
     ttlMs: opts.ttlMs,
+    track: (objectId) => void working.add(objectId),
+    untrack: (objectId) => void working.delete(objectId),
+    orphaned: (row) => row.lease_owner === owner && !working.has(row.object_id),
     isDead(other) {
       if (!other || other === owner) return false;
       const [instance, pidText, otherBoot] = other.split(':');
@@ -48,13 +63,17 @@ export function createLeaseHolder(opts: { instanceId: string; ttlMs: number }): 
   };
 }
 
-/** A lease is free for the taking once expired (or, for rows of an older build, never set and old). */
+/**
+ * A lease is free for the taking once expired, its owner dead, or its row orphaned in this process
+ * (or, for rows of an older build, never set and old).
+ */
 export function leaseFree(
   holder: LeaseHolder,
-  row: { lease_owner: string | null; lease_expires_at: Date | null; created_at: Date },
+  row: { lease_owner: string | null; lease_expires_at: Date | null; created_at: Date; object_id: string },
   now = Date.now(),
 ): boolean {
-  if (row.lease_expires_at) return row.lease_expires_at.getTime() <= now || holder.isDead(row.lease_owner);
+  if (row.lease_expires_at)
+    return row.lease_expires_at.getTime() <= now || holder.isDead(row.lease_owner) || holder.orphaned(row);
   return row.created_at.getTime() <= now - 3_600_000;
 }
 

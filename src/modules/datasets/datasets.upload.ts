@@ -169,7 +169,7 @@ export async function reserve(
   workspaceId: string,
   name: string,
   o: ReserveInput,
-  lease?: { owner: string; until: Date },
+  lease?: { owner: string; until: Date; track: (objectId: string) => void },
 ): Promise<UploadHandle> {
   await store.ensureDataset(trx, {
     workspace_id: workspaceId,
@@ -189,6 +189,7 @@ export async function reserve(
   const dataKey = createDataKey();
   try {
     const wrappedDek = enc.wrapDataKey(objectId, dataKey);
+    lease?.track(objectId); // before the row exists: it is never seen untracked while its upload runs
     await store.insertUploading(trx, {
       workspaceId,
       name,
@@ -201,7 +202,7 @@ export async function reserve(
       mediaType: o.mediaType,
       filename: o.filename ?? null,
       createdBy: actor.id,
-      lease,
+      lease: lease && { owner: lease.owner, until: lease.until },
     });
   } catch (err) {
     dataKey.fill(0);
@@ -275,15 +276,29 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
         reserve(trx, enc, actor, workspaceId, name, o, {
           owner: leases.owner,
           until: new Date(Date.now() + leases.ttlMs),
+          track: (objectId) => {
+            tracked = objectId;
+            leases.track(objectId);
+          },
         }),
       );
+    let tracked: string | undefined;
+    const attemptOnce = async () => {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (tracked !== undefined) leases.untrack(tracked); // its row was never committed
+        throw err;
+      }
+    };
     try {
-      return await attempt();
+      return await attemptOnce();
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'CONFLICT') throw err;
-      // Held by an upload that may be dead (kill -9, restart): release it if its lease is free.
+      // Held by an upload that may be dead (kill -9, restart) or orphaned (its removal failed
+      // while the database was away): release it if its lease is free.
       await releaseDeadUpload(workspaceId, name);
-      return attempt();
+      return attemptOnce();
     }
   }
 
@@ -369,7 +384,7 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
 
   /** Removes what a failed upload left: its object, then its row (and a dataset it alone created). Never throws. */
   async function abandon(
-    h: Pick<UploadHandle, 'ws' | 'name' | 'version' | 'drive' | 'objectKey' | 'leaseOwner'>,
+    h: Pick<UploadHandle, 'ws' | 'name' | 'version' | 'drive' | 'objectKey' | 'objectId' | 'leaseOwner'>,
     driver?: BlobDriver,
   ): Promise<void> {
     const removeObject = (d: BlobDriver) => d.delete(h.objectKey);
@@ -378,6 +393,7 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
     );
     await store.removeUploading(db, h).catch(() => undefined);
     await store.removeDatasetIfEmpty(db, h.ws, h.name).catch(() => undefined);
+    leases.untrack(h.objectId); // a row the removal could not reach is now an orphan, free to release
   }
 
   /** The drive to upload to, opened once; an unknown drive is a 422. */
@@ -454,6 +470,7 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
         steps.note({ size: result.plainSize, sha256: result.sha256 });
         try {
           const view = await steps.commit((trx) => commit(trx, h, result));
+          leases.untrack(h.objectId);
           deps.committed?.(h.ws, h.name, view);
           return view;
         } catch (err) {
