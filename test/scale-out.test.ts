@@ -8,11 +8,15 @@
  * - a session revoked on A is refused on B (B had it cached: NOTIFY drops it);
  * - both servers recording concurrently make ONE chain that `verify` passes on either;
  * - a due scheduled job (the retention purge, `maintenance_jobs` claimed with SKIP LOCKED) ticked
- *   on both at once runs once; a periodic check's period (drive health) is claimed by one server.
+ *   on both at once runs once; a periodic check's period (drive health) is claimed by one server;
+ * - a profile job held by a live server is left alone when another starts; one whose server died
+ *   (its lease ended) is taken over and finished (before migration 0036 a start put every running
+ *   job back to pending, and a dead server's job stayed running until some server restarted).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
@@ -35,6 +39,7 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
   let dbB: DatabaseHandle | undefined;
   let lb: Haproxy;
   let viaLb: TestApp;
+  let drivesRoot: string;
   let skip = false;
 
   before(async (t) => {
@@ -45,7 +50,9 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
       skip = true;
       return;
     }
-    a = await startTestApp('postgres');
+    // One local drive root for both (as a shared mount would be): datasets written by one are read by the other.
+    drivesRoot = await mkdtemp(path.join(os.tmpdir(), 'sr-scale-drives-'));
+    a = await startTestApp('postgres', { env: { STRONGROOM_LOCAL_DRIVE_ROOT: drivesRoot } });
     const { rows } = await sql<{ db: string }>`select current_database() as db`.execute(a.server.database.db);
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/${rows[0]!.db}`;
@@ -53,7 +60,7 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
     b = await startTestApp('postgres', {
       database: dbB,
       tls: { cert: a.ca, key: await readFile(path.join(a.home, 'key.pem'), 'utf8') },
-      env: { STRONGROOM_ROOT_KEY_FILE: path.join(a.home, 'root.key') },
+      env: { STRONGROOM_ROOT_KEY_FILE: path.join(a.home, 'root.key'), STRONGROOM_LOCAL_DRIVE_ROOT: drivesRoot },
     });
     lb = await startHaproxy([a.server.httpsPort, b.server.httpsPort]);
     const base = `https://localhost:${lb.port}`;
@@ -64,6 +71,7 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
     await lb?.stop();
     await b?.close(); // B's database handle only closes its pool; A's drops the database
     await a?.close();
+    if (drivesRoot) await rm(drivesRoot, { recursive: true, force: true });
   });
 
   /** The same session, sent to another server. */
@@ -200,5 +208,65 @@ describe('two servers on one PostgreSQL behind haproxy', () => {
     assert.equal(claims.filter(Boolean).length, 1);
     const next = new Date(periodStart(at, 60_000).getTime() + 60_000);
     assert.equal(await claimPeriod(b.server.database.db, kind, 60_000, 'server-b', next), true, 'the next period');
+  });
+
+  test("a profile job: a start leaves a live server's job alone; a dead server's is taken over when its lease ends", async (t) => {
+    if (skip) return t.skip('no PostgreSQL or haproxy');
+    const { session } = await ownerSession(a);
+    const rows = Array.from({ length: 50 }, (_, i) => `${i},p${i}@example.org,${i % 7}`);
+    const put = await session.req(`${W}/datasets/leased/versions?filename=leased.csv`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: `id,email,n\n${rows.join('\n')}\n`,
+    });
+    assert.equal(put.status, 201, put.body);
+    const db = a.server.database.db;
+    const row = () =>
+      db
+        .selectFrom('dataset_profiles')
+        .select(['state', 'lease_owner', 'lease_expires_at', 'profile'])
+        .where('dataset', '=', 'leased')
+        .where('version', '=', 1)
+        .executeTakeFirst();
+    const settled = async () => {
+      for (let i = 0; i < 600; i++) {
+        const r = await row(); // the job's row appears just after the upload commits
+        if (r?.state === 'done' || r?.state === 'failed') return r;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error('the profile job never ended');
+    };
+    assert.equal((await settled()).state, 'done');
+    const key = (q: ReturnType<typeof db.updateTable<'dataset_profiles'>>) =>
+      q.where('workspace_id', '=', 'default').where('dataset', '=', 'leased').where('version', '=', 1);
+
+    // Another server (not this data directory) holds the job under a live lease; B starts.
+    const live = 'another-instance:4242:0123456789ab';
+    await key(
+      db.updateTable('dataset_profiles').set({
+        state: 'running',
+        profile: null,
+        lease_owner: live,
+        lease_expires_at: new Date(Date.now() + 600_000),
+      }),
+    ).execute();
+    await b.server.profiling.resume();
+    await b.server.profiling.idle();
+    b.server.profiling.kick();
+    await b.server.profiling.idle();
+    const held = (await row())!;
+    assert.deepEqual(
+      [held.state, held.lease_owner, held.profile],
+      ['running', live, null],
+      'not taken from a live server',
+    );
+
+    // That server died: once its lease has ended, the next look at the queue takes the job and finishes it.
+    await key(db.updateTable('dataset_profiles').set({ lease_expires_at: new Date(Date.now() - 1000) })).execute();
+    b.server.profiling.kick();
+    const done = await settled();
+    assert.equal(done.state, 'done');
+    assert.equal(done.lease_owner, null);
+    assert.equal((done.profile as { rowCount: number }).rowCount, 50);
   });
 });

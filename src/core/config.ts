@@ -329,6 +329,15 @@ export const configSchema = z.object({
     .describe(
       'A streamed upload holds its new version under a lease renewed while bytes flow; when no bytes arrive for this long (or its server died) the lease is free: another upload may take the dataset and the cleanup job removes the leftovers. A live upload is never removed, however long it runs.',
     ),
+  STRONGROOM_PROFILE_LEASE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(3600)
+    .default(60)
+    .describe(
+      'A profile job is held under a lease renewed every third of this time while it runs; when its server dies, another server (on the same PostgreSQL) takes the job over once the lease has ended, checking every half of this time.',
+    ),
   STRONGROOM_UPLOAD_ORPHAN_SECONDS: z.coerce
     .number()
     .int()

@@ -5,7 +5,8 @@
  *
  * With several servers on one database: the drive health check runs once per period across all
  * of them (`claimPeriod`), backups, drills, prunes and the retention purge are claimed from
- * `maintenance_jobs` with SKIP LOCKED under a lease; the cleanup sweeps are idempotent and
+ * `maintenance_jobs` with SKIP LOCKED under a lease; profile jobs likewise from `dataset_profiles`
+ * (a dead server's job taken over when its lease ends, STRONGROOM_PROFILE_LEASE_SECONDS); the cleanup sweeps are idempotent and
  * lease-guarded (any server may run them); posture checks run on every server (several of their
  * controls read this host's own files and listeners).
  */
@@ -86,6 +87,16 @@ export function startJobs(
   // Profiles a stopped process left running, and any queued: the queue runs (it stops when empty).
   if (!barrier.isSealed)
     profiling.resume().catch((err: unknown) => logger.error({ err }, 'profiling queue could not resume'));
+  // A profile job whose server died elsewhere (another server on this database) is claimed once
+  // its lease has ended: the queue is looked at every half lease.
+  const profilePoll = setInterval(
+    () => {
+      if (!barrier.isSealed) profiling.kick();
+    },
+    Math.max(1000, Math.floor(profiling.leaseMs / 2)),
+  );
+  profilePoll.unref();
+  timers.push(profilePoll);
   const sweeper = setInterval(sweep, Math.min(Math.max(15_000, leases.ttlMs), 3_600_000));
   sweeper.unref();
   timers.push(sweeper);

@@ -21,6 +21,7 @@ import type { DrivesService } from '../modules/drives/index.ts';
 import type { DatasetsService, UploadSessions } from '../modules/datasets/index.ts';
 import type { AuditModule } from '../modules/audit/index.ts';
 import type { IdentityModule } from '../modules/identity/index.ts';
+import type { ProfilingService } from '../modules/profiling/index.ts';
 import type { SsoModule } from '../modules/sso/index.ts';
 import type { KeysService, WorkspaceKeys } from '../modules/keys/index.ts';
 import type { BackupsService } from '../modules/backups/index.ts';
@@ -59,6 +60,8 @@ export interface RunningServer {
   tasks: TaskLogs;
   sso: SsoModule;
   retention: RetentionService;
+  /** The profile job queue (tests reach its lease through it). */
+  profiling: ProfilingService;
   /** Data policies (the read seam's plans); tests reach the seam through it. */
   policies: PoliciesService;
   logger: Logger;
@@ -194,6 +197,7 @@ export async function startServer(
       tasks: m.tasks,
       sso: m.sso,
       retention: m.retention,
+      profiling: m.profiling,
       policies: m.policies,
       logger,
       database,

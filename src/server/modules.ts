@@ -252,6 +252,11 @@ export async function buildModules(
     tasks,
     k: 10,
     onError: (err) => logger.error({ err }, 'the profiling queue failed'),
+    lease: {
+      owner: leases.owner,
+      ms: config.STRONGROOM_PROFILE_LEASE_SECONDS * 1000,
+      isDead: (o) => leases.isDead(o),
+    },
   });
   datasets.onCommitted((workspaceId, name, v) => profiling.versionCommitted(workspaceId, name, v));
   datasets.onDeleting((trx, d) => profiling.versionsDeleting(trx, d));

@@ -15,6 +15,9 @@ export interface ProfilingTables {
     error: string | null;
     requested_at: ColumnType<Date, Date, Date>;
     updated_at: ColumnType<Date, Date, Date>;
+    /** The server running the job (`instance:pid:boot`) and until when (migration 0036). */
+    lease_owner: ColumnType<string | null, string | null | undefined, string | null>;
+    lease_expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   };
   /** Classification tags on columns, remembered across versions. */
   column_tags: {

@@ -17,6 +17,7 @@
  * Steward decisions (confirmed/rejected tags, remembered across versions) apply at read time: a
  * column confirmed sensitive is scrubbed from the answer and from the stored profiles.
  */
+import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { SYSTEM, type Actor } from '../../core/actor.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
@@ -62,6 +63,12 @@ export interface ProfilingDeps {
   };
   /** Failures of the background loop that are not a job's own (logged by the caller). */
   onError?: (err: unknown) => void;
+  /**
+   * The lease a job is claimed under: this process's owner string (the upload lease holder's
+   * `instance:pid:boot`), its length, and which owners are certainly dead (this data directory's
+   * previous process). Default: a random owner, 60 s, none known dead.
+   */
+  lease?: { owner: string; ms: number; isDead?: (owner: string | null) => boolean };
 }
 
 export interface ColumnTag {
@@ -139,6 +146,10 @@ function tagsByColumn(rows: store.TagRow[]): Record<string, ColumnTag[]> {
 
 export function createProfilingService(deps: ProfilingDeps) {
   const clock = deps.clock ?? (() => new Date());
+  const lease: store.JobLease = {
+    owner: deps.lease?.owner ?? `profiling:${process.pid}:${randomBytes(6).toString('hex')}`,
+    ms: deps.lease?.ms ?? 60_000,
+  };
   let loop: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -151,8 +162,21 @@ export function createProfilingService(deps: ProfilingDeps) {
     await log?.write({ event: 'started', workspace: workspaceId, dataset, version });
     const progress = (p: Record<string, string | number | boolean>) => {
       log?.progress(p);
-      void store.setProgress(deps.db, workspaceId, dataset, version, p, id).catch(() => undefined);
+      void store.setProgress(deps.db, workspaceId, dataset, version, p, id, lease.owner).catch(() => undefined);
     };
+    // The lease is renewed every third of its length while the job runs; a renewal that finds the
+    // job no longer ours (another server took it over after a stall) is logged, and the fenced
+    // writes below then change nothing.
+    const renewal = setInterval(
+      () => {
+        store.renewLease(deps.db, workspaceId, dataset, version, lease, clock()).then(
+          (ours) => ours || void log?.write({ event: 'lease-lost' }),
+          () => undefined,
+        );
+      },
+      Math.max(500, Math.floor(lease.ms / 3)),
+    );
+    renewal.unref();
     try {
       const decisions = decisionsOf(await store.tags(deps.db, workspaceId, dataset));
       const sha256 =
@@ -177,7 +201,15 @@ export function createProfilingService(deps: ProfilingDeps) {
         c.findings.map((f) => ({ column: c.name, tag: f.tag, confidence: f.confidence })),
       );
       await store.suggest(deps.db, workspaceId, dataset, found, clock());
-      await store.finish(deps.db, workspaceId, dataset, version, { state: 'done', profile: p, sha256 }, clock());
+      await store.finish(
+        deps.db,
+        workspaceId,
+        dataset,
+        version,
+        { state: 'done', profile: p, sha256 },
+        clock(),
+        lease.owner,
+      );
       await log?.write({
         event: 'finished',
         rows: p.rowCount,
@@ -192,14 +224,24 @@ export function createProfilingService(deps: ProfilingDeps) {
       const code = isAppError(err) ? err.code : 'INTERNAL';
       if (code === 'RATE_LIMITED') {
         // Every query slot is busy: back to pending, tried again shortly.
-        await store.backToPending(deps.db, workspaceId, dataset, version).catch(() => undefined);
+        await store.backToPending(deps.db, workspaceId, dataset, version, lease.owner).catch(() => undefined);
         await log?.write({ event: 'deferred', reason: code });
         await log?.finish('failed');
         throw err;
       }
-      await store.finish(deps.db, workspaceId, dataset, version, { state: 'failed', error: code }, clock());
+      await store.finish(
+        deps.db,
+        workspaceId,
+        dataset,
+        version,
+        { state: 'failed', error: code },
+        clock(),
+        lease.owner,
+      );
       await log?.write({ event: 'failed', error: code });
       await log?.finish('failed');
+    } finally {
+      clearInterval(renewal);
     }
   }
 
@@ -249,9 +291,8 @@ export function createProfilingService(deps: ProfilingDeps) {
         again = false;
         for (;;) {
           if (stopped) return;
-          const next = await store.claimNext(deps.db, () => `profile-pending`, clock());
+          const next = await store.claimNext(deps.db, lease, () => `profile-pending`, clock());
           if (next === undefined) break;
-          if (next === null) continue;
           try {
             await runJob(next.ws, next.dataset, next.version, 'profile');
           } catch {
@@ -291,11 +332,17 @@ export function createProfilingService(deps: ProfilingDeps) {
       if (d.whole) await store.forgetDataset(trx, d.workspaceId, d.dataset);
       else await store.forgetVersions(trx, d.workspaceId, d.dataset, d.versions);
     },
-    /** At start: jobs a stopped process left running are pending again, and the queue runs. */
+    /**
+     * At start: jobs this data directory's stopped process left running are pending again, and
+     * the queue runs. Jobs of other live servers are theirs; those of a server that died
+     * elsewhere are claimed once their lease ends (`kick` every half lease, see server/jobs.ts).
+     */
     async resume(): Promise<void> {
-      await store.requeueRunning(deps.db, clock());
+      await store.requeueRunning(deps.db, clock(), deps.lease?.isDead ?? (() => false));
       kick();
     },
+    /** The lease length (ms) jobs are claimed under. */
+    leaseMs: lease.ms,
     /** Waits for the queue to drain (tests, shutdown). */
     async idle(): Promise<void> {
       while (loop) await loop;

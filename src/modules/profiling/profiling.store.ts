@@ -1,4 +1,4 @@
-/** Every SQL statement of the profiling module (`dataset_profiles`, `column_tags`, migration 0021). */
+/** Every SQL statement of the profiling module (`dataset_profiles`, `column_tags`, migrations 0021 and 0036). */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 
@@ -116,24 +116,75 @@ export async function request(
 }
 
 /** Takes the oldest pending row (running, with its task); undefined when none is pending. */
-export async function claimNext(db: Db, taskId: () => string, now: Date) {
-  const next = await db
-    .selectFrom('dataset_profiles')
-    .select(['workspace_id', 'dataset', 'version'])
-    .where('state', '=', 'pending')
-    .orderBy('requested_at')
-    .limit(1)
-    .executeTakeFirst();
-  if (!next) return undefined;
+/** Who runs a job and for how long a claim or renewal holds it. */
+export interface JobLease {
+  owner: string;
+  ms: number;
+}
+
+/**
+ * Claims the oldest pending job — or a running one whose lease has ended (its server died or
+ * stalled) — with FOR UPDATE SKIP LOCKED, so two servers never claim the same row; the job is
+ * then this server's until `lease.ms` from `now`, renewed by `renewLease` while it runs.
+ * A running row without a lease (left by a build before migration 0036) counts as ended.
+ */
+export async function claimNext(db: Db, lease: JobLease, taskId: () => string, now: Date) {
+  return db.transaction().execute(async (trx) => {
+    const next = await trx
+      .selectFrom('dataset_profiles')
+      .select(['workspace_id', 'dataset', 'version'])
+      .where((eb) =>
+        eb.or([
+          eb('state', '=', 'pending'),
+          eb.and([
+            eb('state', '=', 'running'),
+            eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', now)]),
+          ]),
+        ]),
+      )
+      .orderBy('requested_at')
+      .limit(1)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+    if (!next) return undefined;
+    await trx
+      .updateTable('dataset_profiles')
+      .set({
+        state: 'running',
+        task_id: taskId(),
+        progress: '{}',
+        updated_at: now,
+        lease_owner: lease.owner,
+        lease_expires_at: new Date(now.getTime() + lease.ms),
+      })
+      .where('workspace_id', '=', next.workspace_id)
+      .where('dataset', '=', next.dataset)
+      .where('version', '=', next.version)
+      .execute();
+    return { ws: next.workspace_id, dataset: next.dataset, version: next.version };
+  });
+}
+
+/** Extends this server's lease on a running job; false when the job is no longer ours (taken over, deleted). */
+export async function renewLease(
+  db: Db,
+  workspaceId: string,
+  dataset: string,
+  version: number,
+  lease: JobLease,
+  now: Date,
+): Promise<boolean> {
   const r = await db
     .updateTable('dataset_profiles')
-    .set({ state: 'running', task_id: taskId(), progress: '{}', updated_at: now })
-    .where('workspace_id', '=', next.workspace_id)
-    .where('dataset', '=', next.dataset)
-    .where('version', '=', next.version)
-    .where('state', '=', 'pending')
+    .set({ lease_expires_at: new Date(now.getTime() + lease.ms) })
+    .where('workspace_id', '=', workspaceId)
+    .where('dataset', '=', dataset)
+    .where('version', '=', version)
+    .where('state', '=', 'running')
+    .where('lease_owner', '=', lease.owner)
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0 ? { ws: next.workspace_id, dataset: next.dataset, version: next.version } : null;
+  return Number(r.numUpdatedRows) > 0;
 }
 
 export async function setProgress(
@@ -143,16 +194,22 @@ export async function setProgress(
   version: number,
   p: object,
   taskId: string,
+  owner?: string,
 ) {
-  await db
+  let q = db
     .updateTable('dataset_profiles')
     .set({ progress: JSON.stringify(p), task_id: taskId, updated_at: new Date() })
     .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
-    .where('version', '=', version)
-    .execute();
+    .where('version', '=', version);
+  if (owner !== undefined) q = q.where('lease_owner', '=', owner);
+  await q.execute();
 }
 
+/**
+ * Ends a job. With `owner`, only while the job is still that server's: a server that lost its
+ * lease (another took the job over) writes nothing.
+ */
 export async function finish(
   db: Db,
   workspaceId: string,
@@ -160,8 +217,9 @@ export async function finish(
   version: number,
   out: { state: 'done'; profile: object; sha256: string } | { state: 'failed'; error: string },
   now: Date,
+  owner?: string,
 ) {
-  await db
+  let q = db
     .updateTable('dataset_profiles')
     .set({
       state: out.state,
@@ -169,21 +227,41 @@ export async function finish(
       profile: out.state === 'done' ? JSON.stringify(out.profile) : null,
       error: out.state === 'failed' ? out.error : null,
       updated_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
     })
     .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
-    .where('version', '=', version)
-    .execute();
+    .where('version', '=', version);
+  if (owner !== undefined) q = q.where('lease_owner', '=', owner);
+  await q.execute();
 }
 
-/** Rows a stopped process left running go back to pending (at start). */
-export async function requeueRunning(db: Db, now: Date): Promise<number> {
-  const r = await db
-    .updateTable('dataset_profiles')
-    .set({ state: 'pending', updated_at: now })
+/**
+ * At start: running jobs whose server is certainly dead (`isDead`: this data directory's
+ * previous process) or that have no lease (an older build's) go back to pending. A job another
+ * live server holds is left alone; one whose server died elsewhere is claimed when its lease ends.
+ */
+export async function requeueRunning(db: Db, now: Date, isDead: (owner: string | null) => boolean): Promise<number> {
+  const running = await db
+    .selectFrom('dataset_profiles')
+    .select(['workspace_id', 'dataset', 'version', 'lease_owner'])
     .where('state', '=', 'running')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
+    .execute();
+  let n = 0;
+  for (const r of running) {
+    if (r.lease_owner !== null && !isDead(r.lease_owner)) continue;
+    let q = db
+      .updateTable('dataset_profiles')
+      .set({ state: 'pending', updated_at: now, lease_owner: null, lease_expires_at: null })
+      .where('workspace_id', '=', r.workspace_id)
+      .where('dataset', '=', r.dataset)
+      .where('version', '=', r.version)
+      .where('state', '=', 'running');
+    q = r.lease_owner === null ? q.where('lease_owner', 'is', null) : q.where('lease_owner', '=', r.lease_owner);
+    n += Number((await q.executeTakeFirst()).numUpdatedRows);
+  }
+  return n;
 }
 
 /** Replaces one stored profile (a column's values scrubbed after it was tagged sensitive). */
@@ -298,15 +376,16 @@ export async function deleteTag(db: Db, workspaceId: string, dataset: string, co
 }
 
 /** A claimed row whose job could not start (every query slot busy) goes back to pending. */
-export async function backToPending(db: Db, workspaceId: string, dataset: string, version: number) {
-  await db
+export async function backToPending(db: Db, workspaceId: string, dataset: string, version: number, owner?: string) {
+  let q = db
     .updateTable('dataset_profiles')
-    .set({ state: 'pending' })
+    .set({ state: 'pending', lease_owner: null, lease_expires_at: null })
     .where('workspace_id', '=', workspaceId)
     .where('dataset', '=', dataset)
     .where('version', '=', version)
-    .where('state', '=', 'running')
-    .execute();
+    .where('state', '=', 'running');
+  if (owner !== undefined) q = q.where('lease_owner', '=', owner);
+  await q.execute();
 }
 
 /** Appends a published (metadata-only) profile as the dataset's next version; its number. */
