@@ -38,11 +38,7 @@ const W = '/api/v1/workspaces/default';
  * Open findings (docs/reliability.md): such a case failing is reported as `known`, not as a new
  * failure; one that passes again is reported so the entry can go.
  */
-const KNOWN: Record<string, string> = {
-  'gcs · one SlowDown/503 on upload':
-    'a streamed upload to GCS is not retried after one 503 (the SDK does not replay a stream it has consumed)',
-  'gcs · one 500 on upload': 'a streamed upload to GCS is not retried after one 500 (same cause)',
-};
+const KNOWN: Record<string, string> = {};
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 interface Case {

@@ -111,20 +111,12 @@ const BODY = `
 | canary | a dataset profile read the version without the reader's data policies: a redacted column's min/max (and hidden columns) were shown | profiles read through the reader's policy plan, like preview, query and export | \`test/profiling.test.ts\` |
 | load | a request sent on a kept-alive connection while the previous answer was still being flushed was reset before any answer (uploads; 10 of 1,688 requests in one run at concurrency 16): Node's server pauses its parser then, but bytes TLS had already decrypted still reached the paused parser, which refused them (\`HPE_PAUSED\`), and the connection was dropped | HTTPS connections are read through their \`data\` events, which stop while the server holds the socket paused (\`src/server/plugins/connection-reads.ts\`); the load suite sends uploads on kept-alive connections again (\`--fresh-uploads\` for new ones) | \`test/http-framing.test.ts\` (a 200 KB request sent while a 24 MB answer is backed up is answered, not reset; fails without the fix) |
 | fuzz | a HEAD whose headers are too large got its 431 problem with a body (the parser's error carries only the chunk it failed on; over TLS a head past 16 KB spans several records) | the start of the head being read is remembered per connection, so the method is known there; a HEAD's 431 has the problem's headers and no body | \`test/http-framing.test.ts\` (on a fresh connection and after a kept-alive request) |
+| drive-faults | a streamed upload to the GCS drive was not retried after one transient 503 or 500 (a 502 \`DRIVE_ERROR\` for the caller): the SDK sent the body as one non-resumable request and cannot replay a stream it has consumed | the driver sends uploads itself (\`src/adapters/blob/gcs-upload.ts\`): a body within one chunk (8 MiB) is one \`uploadType=media\` request resent whole; a longer one is a resumable session sent a chunk per request, resumed after a 408/429/5xx or a reset from the offset the session reports, out of the one chunk held; a session that fails for good is cancelled and leaves no object. Measured on a 48 MiB streamed upload (live ArrayBuffer memory, GC forced every 20 ms): peak 16.4 MiB with 8 MiB chunks, 2.4 MiB with 1 MiB chunks (about two chunks, whatever the object's size; the SDK's single request peaked at 13.8 MiB) | \`test/gcs-upload-retry.test.ts\` (one 503 or 500 on the media request, the session start or a chunk; a reset mid-chunk; a part; a chunk kept only in part; 503 on every attempt leaves no object) |
+| fuzz | a HEAD with headers too large whose head started in the middle of a chunk (pipelined right after another request's body) still got its 431 problem with a body: no start of that head was at hand, so its method was unknown | the parser's message-begin callback marks a head that begins after other bytes of the same chunk; such a refusal is answered with the problem's status and \`content-length: 0\`, no body, whatever its method (a GET there gets no problem body either: the method cannot be known) | \`test/http-framing.test.ts\` (HEAD too large starting mid-chunk after a login's body; fails without the fix) |
 
 ## Open findings (not fixed)
 
-- **drive-faults, GCS: a streamed upload is not retried after one transient 503 or 500.** The
-  S3 and Azure drives retry (their SDKs buffer what they resend); the GCS driver streams the body
-  into one non-resumable upload, which the SDK cannot replay once consumed, so a single 503/500 is
-  a 502 \`DRIVE_ERROR\` for the caller (nothing partial is listed; a retry by the caller succeeds).
-  Left because a fix needs the driver to buffer or to use resumable uploads, and either changes
-  how every GCS upload is sent: it needs its own change and tests. The suite lists both cases in
-  \`KNOWN\` (reliability/drive-faults.ts): they are reported as \`known=\`, not as new failures, and
-  the suite says when one passes again.
-- **HEAD with headers too large, pipelined mid-chunk.** When a refused head starts in the middle
-  of a chunk (pipelined right after another request's body), its method is still unknown and its
-  431 carries the problem body (the connection closes after it).
+No finding is open.
 
 ## What each suite proves, and what it cannot
 

@@ -143,6 +143,22 @@ describe('HTTP framing with a lying client', () => {
     assert.equal(second.slice(second.indexOf('\r\n\r\n') + 4), '', 'bytes after the HEAD answer');
   });
 
+  test('HEAD with headers too large that starts mid-chunk, right after a pipelined body: its 431 has no body', async () => {
+    // The HEAD's first bytes travel in the same chunk as the login's body; the rest of its head
+    // (too large) comes after the login's answer, so the 431 is written and its method is unknown.
+    const body = JSON.stringify({ email: 'nobody@corp.test', password: 'not the password' });
+    const got = await exchangeTwice(
+      app,
+      'POST /api/v1/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}HEAD / HTTP/1.1\r\nhost: localhost\r\ncookie: c`,
+      `${'c'.repeat(20_000)}\r\n\r\n`,
+    );
+    assert.deepEqual(got.match(/HTTP\/1\.1 \d{3}/g), ['HTTP/1.1 401', 'HTTP/1.1 431'], got.slice(0, 800));
+    const second = got.slice(got.indexOf('HTTP/1.1 431'));
+    assert.match(second, /\r\ncontent-length: 0\r\n/);
+    assert.equal(second.slice(second.indexOf('\r\n\r\n') + 4), '', 'bytes after the HEAD answer');
+  });
+
   test('a request with a body sent while the previous answer is still backed up is answered, not reset', async () => {
     // A download larger than the loopback buffers, so the server cannot flush it while the client
     // does not read: the server then holds the connection paused as the next request arrives, and

@@ -7,7 +7,8 @@
  *    one export (once per process) so that a request carrying `reqOpts.agent` uses it; requests
  *    without one behave exactly as before.
  * 2. Resumable uploads go through gaxios with `customRequestOptions` built from the Storage
- *    request interceptors, and gaxios honours `agent`.
+ *    request interceptors, and gaxios honours `agent`. (The driver's own uploads, gcs-upload.ts,
+ *    do not use this path: they pass the agent to gaxios themselves.)
  * 3. Token fetches for a service-account key are ours (gcs-token.ts) and take the agent directly.
  *    A caller-supplied `authClient` fetches tokens over its own transport: the caller's concern.
  *

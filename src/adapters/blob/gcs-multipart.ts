@@ -4,8 +4,7 @@
  * deleted on complete and on abort (abort lists the upload's directory, so parts from a crashed
  * writer go too).
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Bucket, File } from '@google-cloud/storage';
 import { BlobError, type BlobInfo, type DriverCapabilities, type MultipartUpload } from './driver.ts';
 
@@ -22,6 +21,8 @@ export class GcsMultipart implements MultipartUpload {
 
   constructor(
     private readonly bucket: Bucket,
+    /** Uploads a part's temporary object (gcs-upload.ts: retried, at most one chunk held). */
+    private readonly upload: (name: string, body: Readable | Buffer) => Promise<unknown>,
     private readonly target: File,
     private readonly dir: string,
     private readonly caps: DriverCapabilities,
@@ -38,11 +39,8 @@ export class GcsMultipart implements MultipartUpload {
     if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > this.caps.maxParts) {
       throw new BlobError('FAILED', `part number must be between 1 and ${this.caps.maxParts}`);
     }
-    const ws = this.bucket
-      .file(this.partName(partNumber))
-      .createWriteStream({ resumable: false, contentType: 'application/octet-stream' });
     try {
-      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, ws);
+      await this.upload(this.partName(partNumber), body);
     } catch (err) {
       return this.fail(err, 'GCS putPart');
     }

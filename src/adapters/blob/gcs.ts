@@ -4,7 +4,10 @@
  * - Credentials: a service-account JSON (`credentials`; tokens come from its `token_uri` through
  *   `agent`, see gcs-token.ts) or any google-auth-library `authClient` (tests pass one holding a
  *   fixed bearer token). Nothing is read from the environment.
- * - `put` is a single multipart/related request (streamed, all-or-nothing); create-if-absent is
+ * - `put` and every multipart part are sent by gcs-upload.ts: one `uploadType=media` request for a
+ *   body within one chunk (8 MiB by default), a resumable session sent chunk by chunk otherwise;
+ *   a transient failure (408/429/5xx, a reset) is retried from the chunk held in memory, so one
+ *   upload holds at most one chunk. All-or-nothing either way; create-if-absent is
  *   `ifGenerationMatch=0`, enforced by GCS.
  * - Multipart: each part is a temporary object under `<prefix>.strongroom-multipart/<id>/`; complete
  *   composes them (≤ 32 sources per compose, in rounds) into the key in one final compose, so the
@@ -17,7 +20,6 @@
 import type { Agent as HttpAgent } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { type Bucket, type File, Storage, type StorageOptions } from '@google-cloud/storage';
 import type { AuthClient } from 'google-auth-library';
 import {
@@ -39,6 +41,7 @@ import { agentInterceptor, installTeenyAgentHook } from './gcs-agent.ts';
 import { type ErrorContext, httpStatusOf, toBlobError } from './gcs-errors.ts';
 import { GcsMultipart } from './gcs-multipart.ts';
 import { createServiceAccountAuthClient, type ServiceAccountKey } from './gcs-token.ts';
+import { DEFAULT_CHUNK_SIZE, RESUMABLE_UNIT, type UploadTarget, uploadObject } from './gcs-upload.ts';
 
 /** A service-account key file's content (`token_uri` is honoured; see gcs-token.ts). */
 export interface GcsServiceAccount extends ServiceAccountKey {
@@ -64,11 +67,17 @@ export interface GcsDriverOptions {
   timeoutMs?: number;
   /**
    * Retries of idempotent calls on 408/429/5xx and of any call that got no response (the SDK's
-   * retry-request retries every connection failure, EGRESS_DENIED included). Default 2.
+   * retry-request retries every connection failure, EGRESS_DENIED included); for uploads, retries
+   * of each request in a row without progress (gcs-upload.ts). Default 2.
    */
   maxRetries?: number;
   /** GCS has no minimum part size; 5 MiB by default so callers size parts as for S3. Tests lower it. */
   minPartSize?: number;
+  /**
+   * Bytes an upload holds in memory and sends per request (a multiple of 256 KiB; default 8 MiB):
+   * a body within one chunk is one request, a longer one a resumable session (see gcs-upload.ts).
+   */
+  uploadChunkSize?: number;
 }
 
 export const MULTIPART_DIR = '.strongroom-multipart/';
@@ -116,6 +125,7 @@ export class GcsDriver implements BlobDriver {
   readonly capabilities: DriverCapabilities;
   private readonly bucket: Bucket;
   private readonly prefix: string;
+  private readonly uploads: Omit<UploadTarget, 'name' | 'contentType'>;
 
   constructor(opts: GcsDriverOptions) {
     if ((opts.credentials === undefined) === (opts.authClient === undefined)) {
@@ -155,6 +165,23 @@ export class GcsDriver implements BlobDriver {
       options.interceptors_ = [agentInterceptor(opts.agent)];
     }
     this.bucket = new Storage(options).bucket(opts.bucket);
+    const chunkSize = opts.uploadChunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0 || chunkSize % RESUMABLE_UNIT !== 0)
+      throw new BlobError('FAILED', 'GCS upload chunk size must be a positive multiple of 256 KiB');
+    this.uploads = {
+      auth: options.authClient,
+      endpoint: (opts.apiEndpoint ?? DEFAULT_API_ENDPOINT).replace(/\/+$/, ''),
+      bucket: opts.bucket,
+      ...(opts.agent ? { agent: opts.agent } : {}),
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      maxRetries: opts.maxRetries ?? 2,
+      chunkSize,
+    };
+  }
+
+  /** Uploads `body` to the object `name` (the full name, prefix included); see gcs-upload.ts. */
+  private upload(name: string, body: Readable | Buffer, contentType: string, ifAbsent = false) {
+    return uploadObject({ ...this.uploads, name, contentType, ...(ifAbsent ? { ifAbsent } : {}) }, body);
   }
 
   private file(key: string, generation?: number): File {
@@ -191,13 +218,9 @@ export class GcsDriver implements BlobDriver {
 
   async put(key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<BlobInfo> {
     const file = this.file(key);
-    const ws = file.createWriteStream({
-      resumable: false,
-      contentType: opts.contentType ?? 'application/octet-stream',
-      ...(opts.ifNoneMatch ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
-    });
     try {
-      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, ws);
+      const meta = await this.upload(file.name, body, opts.contentType ?? 'application/octet-stream', opts.ifNoneMatch);
+      return this.info(key, meta as File['metadata']);
     } catch (err) {
       return this.fail(err, {
         op: 'GCS put',
@@ -205,7 +228,6 @@ export class GcsDriver implements BlobDriver {
         preconditionFailed: opts.ifNoneMatch ? 'ALREADY_EXISTS' : 'PRECONDITION_FAILED',
       });
     }
-    return this.info(key, file.metadata);
   }
 
   async get(key: string, range?: ByteRange): Promise<GetResult> {
@@ -272,6 +294,7 @@ export class GcsDriver implements BlobDriver {
     const dir = `${this.prefix}${MULTIPART_DIR}${randomBytes(16).toString('hex')}/`;
     return new GcsMultipart(
       this.bucket,
+      (name, body) => this.upload(name, body, 'application/octet-stream'),
       target,
       dir,
       this.capabilities,

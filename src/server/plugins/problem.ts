@@ -10,7 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, toProblem, type ErrorCode } from '../../core/errors.ts';
 import { HSTS_VALUE } from './security-headers.ts';
-import { methodBeingRead } from './connection-reads.ts';
+import { METHOD_UNKNOWN, methodBeingRead } from './connection-reads.ts';
 
 /** The router's limit on one path parameter (Fastify `maxParamLength`). */
 export const MAX_PARAM_LENGTH = 200;
@@ -133,18 +133,23 @@ export function sendClientErrorProblem(err: NodeJS.ErrnoException, socket: Duple
   const problem = new AppError(code);
   const body = JSON.stringify(toProblem(problem));
   // The method of the refused request, even when its head spans chunks and only the last one is
-  // at hand (headers too large); unknown only for a head that starts mid-chunk.
-  const head = methodBeingRead(socket, (err as { rawPacket?: unknown }).rawPacket) === 'HEAD';
+  // at hand (headers too large); unknown for a head that starts mid-chunk, which may be a HEAD:
+  // that answer has no body at all (its length says so), whatever the method was.
+  const method = methodBeingRead(socket, (err as { rawPacket?: unknown }).rawPacket);
+  const head = method === 'HEAD';
+  const unknown = method === METHOD_UNKNOWN;
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\n` +
-        'content-type: application/problem+json; charset=utf-8\r\n' +
-        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        (unknown
+          ? 'content-length: 0\r\n'
+          : 'content-type: application/problem+json; charset=utf-8\r\n' +
+            `content-length: ${Buffer.byteLength(body)}\r\n`) +
         'cache-control: no-store\r\n' +
         `strict-transport-security: ${HSTS_VALUE}\r\n` +
         'x-content-type-options: nosniff\r\n' +
         // An answer to HEAD has no body (the client would read one as data after the answer).
-        `connection: close\r\n\r\n${head ? '' : body}`,
+        `connection: close\r\n\r\n${head || unknown ? '' : body}`,
     );
   }
   socket.destroy(err);

@@ -173,7 +173,11 @@ export class Uploads {
         session.declaredSize = Number(declared);
       }
       this.sessions.set(session.id, session);
-      const location = `${this.deps.base()}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${session.id}`;
+      // The session URI names the host the request reached (a client behind a proxy or on a
+      // private endpoint sends its chunks the same way); the scheme is the peer's own.
+      const host = req.headers.host;
+      const base = host ? `${new URL(this.deps.base()).protocol}//${host}` : this.deps.base();
+      const location = `${base}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${session.id}`;
       res.writeHead(200, { location, 'x-guploader-uploadid': session.id, 'content-length': 0 });
       res.end();
     } else {
