@@ -67,6 +67,7 @@ export { OUTPUT_CHUNK_SIZE } from './object-format-gather.ts';
 export {
   ObjectDecryptStream,
   ObjectEncryptStream,
+  INPUT_GATHER_SIZE,
   STREAM_HIGH_WATER_MARK,
   createDecryptStream,
   createEncryptStream,

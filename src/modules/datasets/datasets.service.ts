@@ -27,8 +27,10 @@ import {
   createDecryptStream,
   createRangeDecryptStream,
   openObjectCipher,
+  OUTPUT_CHUNK_SIZE,
+  type CodecOutputOptions,
 } from '../../core/crypto/object-format.ts';
-import type { BlobDriver } from '../../adapters/blob/driver.ts';
+import type { BlobDriver, DriverKind } from '../../adapters/blob/driver.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { driveFailure, driveReadable, type DrivesService } from '../drives/index.ts';
@@ -40,6 +42,18 @@ import { versionView, type VersionView } from './datasets.view.ts';
 
 export type { UploadHandle, UploadResult, VersionMeta, UploadSteps } from './datasets.upload.ts';
 export { versionView, type VersionView } from './datasets.view.ts';
+
+/**
+ * How a download's decrypt stream releases plaintext, so the response is written to TLS in
+ * MiB-sized pieces rather than one write per 64 KiB segment (issue 22, docs/performance.md
+ * "Fourth round"). A local drive reads 1 MiB at a time into fresh buffers that nothing else
+ * holds (fs read streams), so the plaintext is written over each read buffer (`overwriteInput`:
+ * no new buffer at all). A cloud drive's body comes in network-sized reads through its SDK,
+ * whose buffers are not ours to overwrite: the segments are gathered into 1 MiB buffers (a copy).
+ */
+export function downloadOutput(kind: DriverKind): CodecOutputOptions {
+  return kind === 'local' ? { overwriteInput: true } : { outputChunkSize: OUTPUT_CHUNK_SIZE };
+}
 
 export interface DatasetsDeps {
   db: Kysely<Database>;
@@ -197,13 +211,14 @@ export function createDatasetsService(deps: DatasetsDeps) {
       const keyParams = { dataKey, workspaceId: ws, objectId: row.object_id };
       const driver = await deps.drives.open(ws, row.drive);
       const close = () => void driver.close().catch(() => undefined);
+      const output = downloadOutput(driver.kind);
       try {
         if (range) {
           const cipher = openObjectCipher(keyParams, Buffer.from(row.header!));
           dataKey.fill(0);
           const r = ciphertextRangeFor(range.start, range.end + 1, size);
           const got = await driver.get(row.object_key, { start: r.start, end: r.end - 1 });
-          const out = createRangeDecryptStream(cipher, r);
+          const out = createRangeDecryptStream(cipher, r, output);
           pipeline(driveReadable(got.body), out)
             .catch(() => undefined)
             .finally(() => {
@@ -215,7 +230,10 @@ export function createDatasetsService(deps: DatasetsDeps) {
         const got = await driver.get(row.object_key);
         // Authenticated segment by segment, in order, up to the final one and the expected size:
         // no second pass over the plaintext (NOTES.md, "Why a download needs no whole-file SHA-256").
-        const dec = createDecryptStream({ ...keyParams, expectedPlainSize: size, expectedKeyTerm: row.key_term });
+        const dec = createDecryptStream(
+          { ...keyParams, expectedPlainSize: size, expectedKeyTerm: row.key_term },
+          output,
+        );
         pipeline(driveReadable(got.body), dec)
           .catch(() => undefined)
           .finally(() => {

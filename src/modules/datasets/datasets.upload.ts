@@ -22,7 +22,7 @@ import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import type { Actor } from '../../core/actor.ts';
 import type { JsonValue } from '../../core/audit/event.ts';
 import { createDataKey, type WorkspaceEncryptor } from '../../core/crypto/encryptor.ts';
-import { createEncryptStream } from '../../core/crypto/object-format.ts';
+import { createEncryptStream, INPUT_GATHER_SIZE } from '../../core/crypto/object-format.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import type { Database } from '../../db/schema.ts';
 import { driveFailure, type DrivesService } from '../drives/index.ts';
@@ -312,7 +312,8 @@ export function createStreamedUploads(deps: StreamedUploadsDeps) {
     const meter = new Meter(deps.maxUploadBytes);
     const enc = createEncryptStream(
       { dataKey: h.dataKey, workspaceId: h.ws, objectId: h.objectId, keyTerm: h.keyTerm },
-      { hashPlaintext: true },
+      // A TLS body comes in 16 KiB reads: encrypt (and hash) it a MiB at a time, sealed in place.
+      { hashPlaintext: true, inputChunkSize: INPUT_GATHER_SIZE },
     );
     const counter = new Meter(Number.MAX_SAFE_INTEGER, false);
     let lost = false;
