@@ -6,7 +6,8 @@ import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
 import type { AuditEvent, ChainHead } from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
-import { eventToRow, parseJson, rowToEvent, textRowToEvent, type EventTextRow } from './audit.rows.ts';
+import { ARRAY_ROWS } from '../../db/array-rows.ts';
+import { arrayRowToEvent, eventToRow, parseJson, rowToEvent } from './audit.rows.ts';
 
 /** A database handle or an open transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -110,15 +111,19 @@ export async function insertEvents(trx: Transaction<Database>, events: readonly 
   }
 }
 
-/** Event columns for reading in bulk: `time` printed by the database as `toISOString()` would. */
-const EVENT_TEXT_COLUMNS = sql.raw(
-  `seq, to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as time, actor_id, actor_kind, auth_method, action, ` +
-    'resource_type, resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash',
+/**
+ * A page of events read in bulk: rows as arrays in the column order `arrayRowToEvent` expects
+ * (no object per row), `time` printed by the database as `toISOString()` would.
+ */
+const EVENT_PAGE = sql.raw(
+  `${ARRAY_ROWS}select seq, to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as time, actor_id, ` +
+    'actor_kind, auth_method, action, resource_type, resource_id, workspace, outcome, request_id, source_ip, ' +
+    'user_agent, details, prev_hash, hash from audit_events',
 );
 
 function textPage(ex: Executor, after: number, upTo: number): Promise<AuditEvent[]> {
-  const page = sql<EventTextRow>`select ${EVENT_TEXT_COLUMNS} from audit_events where seq > ${after} and seq <= ${upTo} order by seq`;
-  return page.execute(ex).then((r) => r.rows.map(textRowToEvent));
+  const page = sql<unknown[]>`${EVENT_PAGE} where seq > ${after} and seq <= ${upTo} order by seq`;
+  return page.execute(ex).then((r) => r.rows.map(arrayRowToEvent));
 }
 
 /** The smallest seq above `after` (up to `upTo`), if any. */
