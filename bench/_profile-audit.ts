@@ -1,7 +1,9 @@
 /**
  * Audit append on PostgreSQL, CPU per event: this process's CPU (all threads, from /proc) and
  * the CPU of this database's PostgreSQL backends, for the bare BEGIN/INSERT/COMMIT loop and for
- * `record()` + the chainer + checkpoints, alternated `rounds` times in one run.
+ * `record()` + the chainer + checkpoints, alternated `rounds` times in one run; between them, the
+ * same insert in a Kysely transaction on the app's pool without the audit module (its share).
+ * With `--no-chain` the writers' and the chaining's CPU are printed apart.
  * `node --import tsx bench/_profile-audit.ts [perWriter] [rounds] [--profile]`
  * (`--profile`: a CPU profile of the append rounds to /tmp/perf/audit-append.cpuprofile).
  */
@@ -15,6 +17,7 @@ import pg from 'pg';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
+import { insertPending } from '../src/modules/audit/audit.store.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
 import { backendCpuMs } from './_proc-cpu.ts';
 
@@ -78,6 +81,29 @@ async function bare(): Promise<number> {
   return dt;
 }
 
+/** With `--no-chain`: CPU of this process and of the backends when the writers finished. */
+let writersDone: { node: number; pg: number } | undefined;
+
+/**
+ * The same 32 writers, each event in its own Kysely transaction on the app's pool, running only
+ * the audit module's precompiled pending insert (no draft check, no serialization, no chainer):
+ * what the transaction machinery alone costs, without the audit module.
+ */
+async function kyselyBare(): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, w) => {
+      for (let i = 0; i < perWriter; i++) {
+        const json = JSON.stringify({ ...draft(w, i), time: new Date().toISOString() });
+        await h.db.transaction().execute((trx) => insertPending(trx, json));
+      }
+    }),
+  );
+  const dt = performance.now() - t0;
+  await sql`delete from audit_pending`.execute(h.db);
+  return dt;
+}
+
 async function append(): Promise<number> {
   const t0 = performance.now();
   await Promise.all(
@@ -86,6 +112,7 @@ async function append(): Promise<number> {
     }),
   );
   const writers = performance.now() - t0;
+  writersDone = { node: selfCpuMs(), pg: backendCpuMs(dbName) };
   await audit.chainPending();
   if (noChain) console.log(`  writers alone ${((WRITERS * perWriter * 1000) / writers).toFixed(0)}/s`);
   return performance.now() - t0;
@@ -94,10 +121,20 @@ async function append(): Promise<number> {
 async function measure(what: () => Promise<number>) {
   const c0 = selfCpuMs();
   const p0 = backendCpuMs(dbName);
+  writersDone = undefined;
   const ms = await what();
   const n = WRITERS * perWriter;
-  const node = ((selfCpuMs() - c0) * 1000) / n;
-  const pgCpu = ((backendCpuMs(dbName) - p0) * 1000) / n;
+  const c1 = selfCpuMs();
+  const p1 = backendCpuMs(dbName);
+  const node = ((c1 - c0) * 1000) / n;
+  const pgCpu = ((p1 - p0) * 1000) / n;
+  if (noChain && writersDone !== undefined) {
+    const w = writersDone as { node: number; pg: number };
+    const us = (ms: number) => ((ms * 1000) / n).toFixed(0);
+    console.log(
+      `  writers: node ${us(w.node - c0)} µs pg ${us(w.pg - p0)} µs per event; chaining after them: node ${us(c1 - w.node)} µs pg ${us(p1 - w.pg)} µs per event`,
+    );
+  }
   return { perS: (n / ms) * 1000, node, pg: pgCpu, total: node + pgCpu };
 }
 
@@ -110,6 +147,7 @@ try {
   }
   for (let r = 0; r < rounds; r++) {
     const b = await measure(bare);
+    const k = await measure(kyselyBare);
     if (profile) await s.post('Profiler.start');
     const a = await measure(append);
     if (profile) {
@@ -119,6 +157,7 @@ try {
     }
     console.log(
       `round ${r}: bare ${b.perS.toFixed(0)}/s node ${b.node.toFixed(0)} µs pg ${b.pg.toFixed(0)} µs per event; ` +
+        `Kysely transaction + insert ${k.perS.toFixed(0)}/s node ${k.node.toFixed(0)} µs pg ${k.pg.toFixed(0)} µs per event; ` +
         `append ${a.perS.toFixed(0)}/s node ${a.node.toFixed(0)} µs pg ${a.pg.toFixed(0)} µs per event; ratio ${(a.perS / b.perS).toFixed(2)}, CPU ratio bare/append ${(b.total / a.total).toFixed(2)}`,
     );
   }

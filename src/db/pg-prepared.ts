@@ -12,11 +12,13 @@
  *   insert of many rows is a different text per row count and stays unnamed;
  * - never a text with `*`: a prepared `select *` fails ("cached plan must not change result
  *   type") once another server's migration adds a column, so those stay unnamed.
+ * A text that starts with the `ARRAY_ROWS` hint (array-rows.ts) returns its rows as arrays.
  * Cursors and anything else that is not (text, parameters) pass through unchanged.
  */
 import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import { wantsArrayRows, withoutHint } from './array-rows.ts';
 import type { CommitWatch } from './commit-watch.ts';
 import { AppError } from '../core/errors.ts';
 
@@ -45,7 +47,7 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
   const nameOf = (text: string, parameters: number): string | undefined => {
     const known = names.get(text);
     if (known !== undefined) return known ?? undefined;
-    const ok = NAMEABLE.test(text) && !text.includes('*') && parameters <= MAX_PARAMETERS;
+    const ok = NAMEABLE.test(withoutHint(text)) && !withoutHint(text).includes('*') && parameters <= MAX_PARAMETERS;
     const named = names.size < limit && ok;
     if (names.size < limit * 4)
       names.set(text, named ? `sr_${createHash('sha256').update(text).digest('hex').slice(0, 24)}` : null);
@@ -77,6 +79,11 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
       const seen = watch?.connection();
       const run = (text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> => {
         const name = nameOf(text, parameters.length);
+        if (wantsArrayRows(text)) {
+          const config: pg.QueryArrayConfig = { text, values: [...parameters], rowMode: 'array' };
+          if (name) config.name = name;
+          return translated(client.query(config)) as unknown as Promise<pg.QueryResult>;
+        }
         return translated(
           name ? client.query({ name, text, values: [...parameters] }) : client.query(text, [...parameters]),
         );

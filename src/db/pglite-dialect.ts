@@ -15,6 +15,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { AppError } from '../core/errors.ts';
 import type { CommitWatch } from './commit-watch.ts';
+import { wantsArrayRows } from './array-rows.ts';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -38,7 +39,11 @@ class PGliteConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     this.seen?.before(query.sql);
-    const r = await this.client.query<R>(query.sql, [...query.parameters]);
+    const r = await this.client.query<R>(
+      query.sql,
+      [...query.parameters],
+      wantsArrayRows(query.sql) ? { rowMode: 'array' } : undefined,
+    );
     this.seen?.after(query.sql);
     return {
       rows: r.rows,

@@ -40,36 +40,96 @@ export function rowToEvent(r: EventRow): AuditEvent {
   return textRowToEvent({ ...r, time: toIso(r.time) });
 }
 
-/** A row of {@link EVENT_TEXT_COLUMNS}: `time` already ISO-8601 text, `seq` as the driver gives it. */
-export type EventTextRow = Omit<EventRow, 'seq' | 'time'> & { seq: unknown; time: string };
+/** A row with `time` already ISO-8601 text and `seq` as the driver gives it. */
+type EventTextRow = Omit<EventRow, 'seq' | 'time'> & { seq: unknown; time: string };
+
+function textRowToEvent(r: EventTextRow): AuditEvent {
+  return eventOf(
+    r.seq,
+    r.time,
+    r.actor_id,
+    r.actor_kind,
+    r.auth_method,
+    r.action,
+    r.resource_type,
+    r.resource_id,
+    r.workspace,
+    r.outcome,
+    r.request_id,
+    r.source_ip,
+    r.user_agent,
+    r.details,
+    r.prev_hash,
+    r.hash,
+  );
+}
 
 /**
- * {@link rowToEvent} for rows whose `time` the database already printed as ISO-8601 UTC text
- * (`to_char`, the same text `toISOString()` gives for every time an event may hold): the
- * verifier's and exporter's path, with no `Date` per row.
+ * The event of a row read as an array (`ARRAY_ROWS`), columns in this order: seq, time (already
+ * ISO-8601 UTC text, printed by the database as `toISOString()` would), actor_id, actor_kind,
+ * auth_method, action, resource_type, resource_id, workspace, outcome, request_id, source_ip,
+ * user_agent, details, prev_hash, hash. The verifier's and exporter's path: no `Date` and no
+ * row object per event.
  */
-export function textRowToEvent(r: EventTextRow): AuditEvent {
+export function arrayRowToEvent(r: readonly unknown[]): AuditEvent {
+  return eventOf(
+    r[0],
+    r[1] as string,
+    r[2] as string,
+    r[3] as string,
+    r[4] as string | null,
+    r[5] as string,
+    r[6] as string,
+    r[7] as string | null,
+    r[8] as string | null,
+    r[9] as string,
+    r[10] as string | null,
+    r[11] as string | null,
+    r[12] as string | null,
+    r[13],
+    r[14] as string,
+    r[15] as string,
+  );
+}
+
+function eventOf(
+  seq: unknown,
+  time: string,
+  actorId: string,
+  actorKind: string,
+  authMethod: string | null,
+  action: string,
+  resourceType: string,
+  resourceId: string | null,
+  workspace: string | null,
+  outcome: string,
+  requestId: string | null,
+  sourceIp: string | null,
+  userAgent: string | null,
+  details: unknown,
+  prevHash: string,
+  hash: string,
+): AuditEvent {
+  const kind = actorKind as AuditEvent['actor']['kind'];
   const actor: AuditEventDraft['actor'] =
-    r.auth_method === null
-      ? { id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] }
-      : { authMethod: r.auth_method, id: r.actor_id, kind: r.actor_kind as AuditEvent['actor']['kind'] };
-  const resource: AuditEventDraft['resource'] = { type: r.resource_type };
-  if (r.resource_id !== null) resource.id = r.resource_id;
-  if (r.workspace !== null) resource.workspace = r.workspace;
+    authMethod === null ? { id: actorId, kind } : { authMethod, id: actorId, kind };
+  const resource: AuditEventDraft['resource'] = { type: resourceType };
+  if (resourceId !== null) resource.id = resourceId;
+  if (workspace !== null) resource.workspace = workspace;
   const e: AuditEvent = {
-    seq: Number(r.seq),
-    time: r.time,
+    seq: Number(seq),
+    time,
     actor,
-    action: r.action,
+    action,
     resource,
-    outcome: r.outcome as AuditEvent['outcome'],
-    details: parseJson(r.details) as AuditEvent['details'],
-    prevHash: r.prev_hash,
-    hash: r.hash,
+    outcome: outcome as AuditEvent['outcome'],
+    details: parseJson(details) as AuditEvent['details'],
+    prevHash,
+    hash,
   };
-  if (r.request_id !== null) e.requestId = r.request_id;
-  if (r.source_ip !== null) e.sourceIp = r.source_ip;
-  if (r.user_agent !== null) e.userAgent = r.user_agent;
+  if (requestId !== null) e.requestId = requestId;
+  if (sourceIp !== null) e.sourceIp = sourceIp;
+  if (userAgent !== null) e.userAgent = userAgent;
   return e;
 }
 

@@ -6,7 +6,8 @@ import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { SignedCheckpoint } from '../../core/audit/checkpoint.ts';
 import type { AuditEvent, ChainHead } from '../../core/audit/event.ts';
 import type { Database } from '../../db/schema.ts';
-import { eventToRow, parseJson, rowToEvent, textRowToEvent, type EventTextRow } from './audit.rows.ts';
+import { ARRAY_ROWS } from '../../db/array-rows.ts';
+import { arrayRowToEvent, eventToRow, parseJson, rowToEvent } from './audit.rows.ts';
 
 /** A database handle or an open transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -110,15 +111,19 @@ export async function insertEvents(trx: Transaction<Database>, events: readonly 
   }
 }
 
-/** Event columns for reading in bulk: `time` printed by the database as `toISOString()` would. */
-const EVENT_TEXT_COLUMNS = sql.raw(
-  `seq, to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as time, actor_id, actor_kind, auth_method, action, ` +
-    'resource_type, resource_id, workspace, outcome, request_id, source_ip, user_agent, details, prev_hash, hash',
+/**
+ * A page of events read in bulk: rows as arrays in the column order `arrayRowToEvent` expects
+ * (no object per row), `time` printed by the database as `toISOString()` would.
+ */
+const EVENT_PAGE = sql.raw(
+  `${ARRAY_ROWS}select seq, to_char(time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as time, actor_id, ` +
+    'actor_kind, auth_method, action, resource_type, resource_id, workspace, outcome, request_id, source_ip, ' +
+    'user_agent, details, prev_hash, hash from audit_events',
 );
 
 function textPage(ex: Executor, after: number, upTo: number): Promise<AuditEvent[]> {
-  const page = sql<EventTextRow>`select ${EVENT_TEXT_COLUMNS} from audit_events where seq > ${after} and seq <= ${upTo} order by seq`;
-  return page.execute(ex).then((r) => r.rows.map(textRowToEvent));
+  const page = sql<unknown[]>`${EVENT_PAGE} where seq > ${after} and seq <= ${upTo} order by seq`;
+  return page.execute(ex).then((r) => r.rows.map(arrayRowToEvent));
 }
 
 /** The smallest seq above `after` (up to `upTo`), if any. */
@@ -130,13 +135,17 @@ async function nextSeq(ex: Executor, after: number, upTo: number): Promise<numbe
   return seq === null || seq === undefined ? undefined : Number(seq);
 }
 
+/** Pages requested ahead of the one being handed out (each its own statement; on a pool, its own connection). */
+const PAGES_AHEAD = 2;
+
 /**
  * Events `from <= seq <= to` in seq order, a page (array) at a time: seq ranges of `pageSize`
  * up to the highest seq present when reading starts. A bounded range keeps every page an index
  * range scan whatever the table statistics say (`seq > x order by seq limit n` on a freshly
- * loaded table was planned as a scan and sort of the whole table, per page). The next range is
- * requested before the current page is handed out, so the database reads while the caller
- * hashes; at most two pages are in memory.
+ * loaded table was planned as a scan and sort of the whole table, per page). The next
+ * {@link PAGES_AHEAD} ranges are requested before the current page is handed out, so the
+ * database reads (on a pool, on as many connections) while the caller hashes; at most
+ * PAGES_AHEAD + 1 pages are in memory.
  */
 export async function* eventPages(
   ex: Executor,
@@ -146,18 +155,30 @@ export async function* eventPages(
 ): AsyncGenerator<AuditEvent[]> {
   const top = await nextSeq(ex, from - 1, to).then((first) => (first === undefined ? undefined : maxSeq(ex, to)));
   if (top === undefined) return;
-  let after = from - 1;
-  const fetch = (a: number) => {
-    const p = textPage(ex, a, Math.min(top, a + pageSize));
-    p.catch(() => undefined); // a consumer that stops early must not leave an unhandled rejection
-    return p;
+  /** Everything up to `requested` has been asked for. */
+  let requested = from - 1;
+  let ahead: Array<{ upTo: number; page: Promise<AuditEvent[]> }> = [];
+  const fill = () => {
+    while (ahead.length < PAGES_AHEAD && requested < top) {
+      const upTo = Math.min(top, requested + pageSize);
+      const page = textPage(ex, requested, upTo);
+      page.catch(() => undefined); // a consumer that stops early must not leave an unhandled rejection
+      ahead.push({ upTo, page });
+      requested = upTo;
+    }
   };
-  let next = fetch(after);
-  while (after < top) {
-    const page = await next;
-    after = Math.min(top, after + pageSize);
-    if (page.length === 0 && after < top) after = ((await nextSeq(ex, after, top)) ?? top + 1) - 1; // skip a hole
-    if (after < top) next = fetch(after);
+  fill();
+  for (let next = ahead.shift(); next !== undefined; next = ahead.shift()) {
+    const page = await next.page;
+    if (page.length === 0 && next.upTo < top && ahead.length > 0) {
+      // A hole (e.g. pruned events): skip to the next event instead of reading empty ranges.
+      const skipTo = ((await nextSeq(ex, next.upTo, top)) ?? top + 1) - 1;
+      if (skipTo > requested) {
+        ahead = [];
+        requested = skipTo;
+      }
+    }
+    fill();
     if (page.length > 0) yield page;
   }
 }
