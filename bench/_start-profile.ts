@@ -34,6 +34,11 @@ const env: Record<string, string> = {
 if (process.env['PGURL']) env['DATABASE_URL'] = process.env['PGURL'];
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
+/** User + system CPU seconds of a process so far (all its threads; clock ticks of 1/100 s). */
+const cpuSeconds = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 let n = 0;
 async function start(root: string, withProfile: boolean, settle: boolean): Promise<string> {
   const args = [path.join(root, 'bin', 'strongroom.js'), 'serve'];
@@ -41,6 +46,7 @@ async function start(root: string, withProfile: boolean, settle: boolean): Promi
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let phases = '';
+  let cpu = 0;
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -53,7 +59,10 @@ async function start(root: string, withProfile: boolean, settle: boolean): Promi
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         if (line.includes('"start phases"')) phases = JSON.stringify((JSON.parse(line) as { ms: unknown }).ms);
-        if (line.includes('"strongroom ready"')) resolve((performance.now() - t0) / 1000);
+        if (line.includes('"strongroom ready"')) {
+          cpu = cpuSeconds(child.pid!);
+          resolve((performance.now() - t0) / 1000);
+        }
       }
     });
     void exited.then(() => reject(new Error(`serve exited before ready: ${stderr}`)));
@@ -65,7 +74,7 @@ async function start(root: string, withProfile: boolean, settle: boolean): Promi
   }
   child.kill('SIGTERM');
   await exited;
-  return `ready ${ready.toFixed(2)} s${mem}${phases ? `; phases (ms) ${phases}` : ''}${withProfile ? ` (profile /tmp/perf/start-${n})` : ''}`;
+  return `ready ${ready.toFixed(2)} s (CPU ${cpu.toFixed(2)} s)${mem}${phases ? `; phases (ms) ${phases}` : ''}${withProfile ? ` (profile /tmp/perf/start-${n})` : ''}`;
 }
 
 try {
