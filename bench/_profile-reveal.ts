@@ -77,12 +77,27 @@ const count = (text: string) => {
   counts.set(k, (counts.get(k) ?? 0) + 1);
 };
 const db = app.server.database;
+/** PGlite: named statements run as one Bind…Sync call; counted by name, named by pg_prepared_statements. */
+const byName = new Map<string, number>();
 if (db.pglite) {
-  const c = db.pglite as unknown as { query: (...a: unknown[]) => unknown };
+  const c = db.pglite as unknown as {
+    query: (...a: unknown[]) => unknown;
+    execProtocolStream: (m: Uint8Array, o: unknown) => unknown;
+  };
   const q = c.query.bind(c);
   c.query = (...a: unknown[]) => {
     count(String(a[0]));
     return q(...a);
+  };
+  const stream = c.execProtocolStream.bind(c);
+  c.execProtocolStream = (m: Uint8Array, o: unknown) => {
+    // Bind: 'B', length, portal name (empty here), statement name, both NUL-terminated.
+    if (m[0] === 66 && m[5] === 0) {
+      const name = Buffer.from(m.subarray(6, m.indexOf(0, 6))).toString();
+      queries++;
+      byName.set(name, (byName.get(name) ?? 0) + 1);
+    }
+    return stream(m, o);
   };
 } else {
   const pg = await import('pg');
@@ -112,6 +127,7 @@ try {
 
   queries = 0;
   counts.clear();
+  byName.clear();
   const s = new Session();
   s.connect();
   if (profile) {
@@ -134,6 +150,14 @@ try {
     const { profile: prof } = await s.post('Profiler.stop');
     await mkdir('/tmp/perf', { recursive: true });
     await writeFile(`/tmp/perf/reveal-${backend}.cpuprofile`, JSON.stringify(prof));
+  }
+  if (db.pglite && byName.size > 0) {
+    const { rows } = await db.pglite.query<{ name: string; statement: string }>(
+      'select name, statement from pg_prepared_statements',
+    );
+    for (const r of rows)
+      if (byName.has(r.name))
+        counts.set(`[named] ${r.statement.replace(/\s+/g, ' ').slice(0, 62)}`, byName.get(r.name)!);
   }
   v.lat.sort((a, b) => a - b);
   console.log(

@@ -15,10 +15,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobDriver } from '../adapters/blob/driver.ts';
-import { createAzureDriver } from '../adapters/blob/azure.ts';
-import { createGcsDriver, type GcsServiceAccount } from '../adapters/blob/gcs.ts';
+import type { GcsServiceAccount } from '../adapters/blob/gcs.ts';
 import { createLocalDriver } from '../adapters/blob/local.ts';
-import { createS3Driver } from '../adapters/blob/s3.ts';
 import { LEDGER_FOLDER } from '../modules/backups/index.ts';
 import { CliExit } from './context.ts';
 import { EXIT } from './exit-codes.ts';
@@ -60,7 +58,10 @@ export async function openBackupLocation(
   const parent = folder.split('/').slice(0, -1).join('/');
   const ledgerFolder = parent ? `${parent}/${LEDGER_FOLDER}` : LEDGER_FOLDER;
   let driver: BlobDriver;
+  // The cloud SDKs load only for a backup read from that cloud: every command (serve included)
+  // imports this module, and a static import here loaded all three SDKs at each start.
   if (scheme === 's3') {
+    const { createS3Driver } = await import('../adapters/blob/s3.ts');
     driver = createS3Driver({
       bucket,
       region: env.AWS_REGION ?? 'us-east-1',
@@ -73,6 +74,7 @@ export async function openBackupLocation(
     });
   } else if (scheme === 'azure') {
     const connectionString = env.AZURE_STORAGE_CONNECTION_STRING;
+    const { createAzureDriver } = await import('../adapters/blob/azure.ts');
     driver = createAzureDriver({
       container: bucket,
       auth: connectionString
@@ -92,6 +94,7 @@ export async function openBackupLocation(
     } catch {
       throw new CliExit(EXIT.USAGE, `${keyFile} is not a readable service-account key (JSON)`);
     }
+    const { createGcsDriver } = await import('../adapters/blob/gcs.ts');
     driver = createGcsDriver({ bucket, serviceAccount, ...(opts.endpoint ? { apiEndpoint: opts.endpoint } : {}) });
   }
   return { driver, folder, ledgerFolder };

@@ -52,6 +52,9 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/** PGlite's `shared_buffers` (see openDatabase). */
+export const PGLITE_SHARED_BUFFERS = '32MB';
+
 export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> {
   if (spec.kind === 'postgres') {
     const withCert = Boolean(spec.clientCertFile && spec.clientKeyFile);
@@ -116,19 +119,24 @@ export async function openDatabase(spec: DatabaseSpec): Promise<DatabaseHandle> 
     };
   }
 
+  // Postgres's buffer pool lives inside PGlite's WebAssembly memory and is touched whole at start,
+  // so its size is resident from the first second: the default 128 MB made an idle server's RSS
+  // ~110 MiB larger than 32 MB does (measured: PGlite alone 251 -> 141 MiB over node's own).
+  // Pages beyond it are read from the data directory through the OS page cache.
+  const options = { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] };
   let lock: DirLock | undefined;
   let client: PGlite;
   if (spec.kind === 'pglite') {
     await mkdir(spec.dataDir, { recursive: true, mode: 0o700 });
     lock = await acquireDirLock(path.join(spec.dataDir, '..', 'db.lock'), spec.dataDir);
     try {
-      client = await PGlite.create(spec.dataDir);
+      client = await PGlite.create(spec.dataDir, options);
     } catch (err) {
       await lock.release();
       throw err;
     }
   } else {
-    client = await PGlite.create(spec.loadDataDir ? { loadDataDir: spec.loadDataDir } : {});
+    client = await PGlite.create(spec.loadDataDir ? { ...options, loadDataDir: spec.loadDataDir } : options);
   }
   const commits = new CommitWatch();
   const db = new Kysely<Database>({ dialect: pgliteDialect(client, { watch: commits }) });

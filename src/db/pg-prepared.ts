@@ -41,13 +41,19 @@ export const unavailable = (cause: unknown) =>
 const NAMEABLE = /^\s*(select|insert|update|delete|with)\b/i;
 const MAX_PARAMETERS = 32;
 
+/** Whether a statement text may get a name (the rules above; shared with the PGlite dialect). */
+export function nameable(text: string, parameters: number): boolean {
+  const bare = withoutHint(text);
+  return NAMEABLE.test(bare) && !bare.includes('*') && parameters <= MAX_PARAMETERS;
+}
+
 export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: CommitWatch): PostgresPool {
   /** text → its statement name, or null when it runs unnamed (both bounded). */
   const names = new Map<string, string | null>();
   const nameOf = (text: string, parameters: number): string | undefined => {
     const known = names.get(text);
     if (known !== undefined) return known ?? undefined;
-    const ok = NAMEABLE.test(withoutHint(text)) && !withoutHint(text).includes('*') && parameters <= MAX_PARAMETERS;
+    const ok = nameable(text, parameters);
     const named = names.size < limit && ok;
     if (names.size < limit * 4)
       names.set(text, named ? `sr_${createHash('sha256').update(text).digest('hex').slice(0, 24)}` : null);

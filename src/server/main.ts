@@ -89,6 +89,14 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const logger = createLogger(config.STRONGROOM_LOG_LEVEL, opts.logDestination);
+  // Milliseconds per start phase, logged once at debug level (bench/_start-profile.ts reads it).
+  const phases: Record<string, number> = {};
+  let phaseStart = performance.now();
+  const phase = (name: string) => {
+    const t = performance.now();
+    phases[name] = Math.round(t - phaseStart);
+    phaseStart = t;
+  };
   await prepareHome(config.STRONGROOM_HOME);
   if (existsSync(path.join(config.STRONGROOM_HOME, 'RESTORE-IN-PROGRESS')))
     throw new Error(
@@ -99,8 +107,10 @@ export async function startServer(
     logger.info({ certFile: tlsFiles.certFile }, 'generated a self-signed TLS certificate');
   }
   let tls = await loadTlsMaterial(tlsFiles);
+  phase('home+tls');
 
   const database = opts.database ?? (await openDatabase(databaseSpec(config)));
+  phase('database-open');
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch((err) => logger.error({ err }, 'shutdown step failed'));
@@ -113,10 +123,13 @@ export async function startServer(
       logger,
       `${await instanceId(config.STRONGROOM_HOME)}:${process.pid}:premigration`,
     );
+    phase('pre-migration-check');
     const applied = await migrateToLatest(database.db as never);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    phase('migrations');
 
     const m = await buildModules(config, database, logger, opts, closers);
+    phase('modules');
     if (preMigration.kind !== 'none')
       await m.auditTrail.recordCommitted({
         actor: { id: 'system:migrations', kind: 'system' },
@@ -134,6 +147,7 @@ export async function startServer(
         },
       });
     closers.push(startJobs(m, config, logger));
+    phase('jobs');
     const metrics = createMetrics();
     observePosture(metrics, m.posture);
     const consoleReady = consoleBuilt(DEFAULT_CONSOLE_DIR);
@@ -153,6 +167,7 @@ export async function startServer(
       consoleDir: consoleReady ? DEFAULT_CONSOLE_DIR : undefined,
     });
     closers.push(() => app.fastify.close());
+    phase('app');
     await app.fastify.listen({ host: config.STRONGROOM_BIND, port: config.STRONGROOM_HTTPS_PORT });
     const httpsPort = (app.fastify.server.address() as AddressInfo).port;
     m.sso.setLocalPort(httpsPort);
@@ -174,6 +189,8 @@ export async function startServer(
       closers.push(metricsServer.close);
     }
 
+    phase('listen');
+    logger.debug({ ms: phases, sinceProcessStart: Math.round(performance.now()) }, 'start phases');
     const host = config.STRONGROOM_BIND.includes(':') ? `[${config.STRONGROOM_BIND}]` : config.STRONGROOM_BIND;
     const displayHost = host === '0.0.0.0' || host === '[::]' ? 'localhost' : host;
     // The posture's transport controls connect to these (loopback when bound to every address).
