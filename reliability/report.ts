@@ -99,6 +99,7 @@ const BODY = `
 
 | suite | defect | fix | regression test |
 |---|---|---|---|
+| db-faults | an upload that failed during a PostgreSQL restart left its \`uploading\` row (its removal failed too) under the live process's lease: the next upload to the dataset was 409 for up to 60 s | the lease holder tracks its uploads' rows; an untracked row under its own lease is an orphan, released by the next upload | \`test/upload-leases.test.ts\` (database refusing the clean-up) |
 | fuzz | a path escape that is not valid percent-encoding, or a parameter past 200 characters, was answered as \`application/json\` echoing the path | 400 / 414 problems | \`test/refused-early.test.ts\` |
 | fuzz | a workspace segment that is not a workspace id reached the session and role look-ups (NUL: 500; empty: 503) | a 422 \`VALIDATION_FAILED\` before any look-up | \`test/refused-early.test.ts\` |
 | drive-faults | a storage service that stops answering or resets the connection during an upload or part was a 422 \`DRIVE_UNREACHABLE\` (blaming the caller) | a 502 \`DRIVE_ERROR\` while data moves (the 422 stays the diagnosis's word for a drive being added or tested) | \`test/drive-errors.test.ts\` |
