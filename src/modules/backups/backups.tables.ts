@@ -108,31 +108,38 @@ const list = (names: string[]) =>
   );
 
 /**
- * Every row of `table` as JSON text, in primary-key order, a page at a time (keyset paging: the
- * next page starts after the last key read, so each page costs the same). A page arrives as one
- * text (rows joined by newlines: `row_to_json` escapes every newline inside a row), which spares
- * the driver a row object per row; the next page is already asked for while the caller works on
- * this one.
+ * Every row of `table` as JSON text, a page at a time in primary-key order (keyset paging: the
+ * next page starts after the highest key of this one, so each page costs the same). A page arrives
+ * as one text (rows joined by newlines: `row_to_json` escapes every newline inside a row), which
+ * spares the driver a row object per row; rows within a page come in no set order (the aggregate
+ * is not sorted: sorting it doubled the CPU of a whole PGlite backup). The next page is already
+ * asked for while the caller works on this one.
  */
-export async function* readRows(trx: Db, table: TableInfo, pageSize = 5000): AsyncGenerator<string[]> {
+export async function* readRows(trx: Db, table: TableInfo, pageSize = 2000): AsyncGenerator<string[]> {
   const t = sql.table(table.name);
-  const fetchPage = async (last: string | undefined) => {
+  const fetchPage = async (last: string | undefined): Promise<{ page: string[]; last: string | undefined }> => {
     const after =
       last === undefined
         ? sql``
         : sql`where (${list(table.pk)}) > (select ${list(table.pk)} from json_populate_record(null::${t}, ${last}::json))`;
-    const r = await sql<{ page: string | null }>`
-      select string_agg(p.sr_row_text, ${'\n'} order by ${list(table.pk.map((c) => `p.${c}`))}) as page from (
+    // The page's order does not matter (checksums are order-free, rows load as a set); only the
+    // key to continue after must be the page's highest, hence its own top-1 (no sort of the page).
+    const r = await sql<{ page: string | null; last: string | null }>`
+      with p as materialized (
         select row_to_json(x)::text as sr_row_text, ${list(table.pk.map((c) => `x.${c}`))}
         from ${t} x ${after} order by ${list(table.pk)} limit ${pageSize}
-      ) p`.execute(trx);
-    return r.rows[0]?.page ? r.rows[0].page.split('\n') : [];
+      )
+      select (select string_agg(sr_row_text, ${'\n'}) from p) as page,
+        (select sr_row_text from p order by ${list(table.pk.map((c) => `p.${c}`))} desc limit 1) as last`.execute(trx);
+    const page = r.rows[0]?.page ? r.rows[0].page.split('\n') : [];
+    return { page, last: r.rows[0]?.last ?? undefined };
   };
-  let pending: Promise<string[]> | undefined = fetchPage(undefined);
+  let pending: Promise<{ page: string[]; last: string | undefined }> | undefined = fetchPage(undefined);
   while (pending) {
-    const page: string[] = await pending;
+    const got: { page: string[]; last: string | undefined } = await pending;
+    const page = got.page;
     if (page.length === 0) return;
-    pending = page.length < pageSize ? undefined : fetchPage(page[page.length - 1]);
+    pending = page.length < pageSize ? undefined : fetchPage(got.last);
     // A caller that stops early never awaits the prefetch: its failure must not go unhandled.
     pending?.catch(() => undefined);
     yield page;
