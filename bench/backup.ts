@@ -31,7 +31,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { createLocalDriver } from '../src/adapters/blob/local.ts';
 import type { Actor } from '../src/core/actor.ts';
-import { restoreInstallation } from '../src/modules/backups/index.ts';
+import { backupPhases, restoreInstallation, restorePhases } from '../src/modules/backups/index.ts';
 import { startTestApp } from '../test/helpers/app.ts';
 import { PG_ADMIN_URL, createTestDatabase } from '../test/helpers/db.ts';
 import { createWorkspace } from '../test/helpers/identity.ts';
@@ -130,6 +130,7 @@ try {
   const id = String((made as { id: string }).id);
   const oursSize = (await stat(path.join(driveDir, 'bk', id, 'data.sro'))).size;
   log(`ours backup: ${oursBackup.toFixed(2)} s, ${(oursSize / 1048576).toFixed(1)} MiB`);
+  log(`  phases: ${backupPhases.format()}`);
 
   const keyFile = path.join(work, 'age.key');
   sh(`age-keygen -o ${keyFile} 2>/dev/null`);
@@ -155,6 +156,7 @@ try {
   });
   const oursRestore = secs(t0);
   log(`ours restore: ${oursRestore.toFixed(2)} s (${report.rows} rows, ${report.tables} tables checked)`);
+  log(`  phases: ${restorePhases.format()}`);
 
   const theirs = await emptyDatabase();
   cleanups.push(theirs.drop);

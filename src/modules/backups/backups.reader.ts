@@ -21,11 +21,14 @@ import { createBarrier } from '../../core/crypto/barrier.ts';
 import { createAuditModule, formatProblem } from '../audit/index.ts';
 import { macEquals, manifestMac } from '../keys/index.ts';
 import { BACKUP_OBJECT_SCOPE, MANIFEST_KEY, canonicalJson, manifestSchema, type Manifest } from './backups.manifest.ts';
+import { restorePhases as phases } from './backups.phases.ts';
 import {
   canonicalSession,
   checksumTable,
   describeTables,
+  dropPlainIndexes,
   insertRows,
+  recreateIndexes,
   resetSequences,
   type TableInfo,
 } from './backups.tables.ts';
@@ -111,12 +114,16 @@ export async function loadBackup(
     objectId: manifest.id,
     expectedPlainSize: manifest.object.plainSize,
   });
+  phases.meter('read-object+sha256', hasher);
+  phases.meter('decrypt', decrypt);
   return db.transaction().execute(async (trx) => {
+    const loadStart = performance.now();
     await canonicalSession(trx);
     await sql`set local session_replication_role = replica`.execute(trx);
     const tables = new Map((await describeTables(trx)).map((t) => [t.name, t]));
     for (const t of tables.values()) await sql`delete from ${sql.table(t.name)}`.execute(trx);
     await prepare?.(trx);
+    const indexes = await dropPlainIndexes(trx);
     let report: LoadReport = { tables: 0, rows: 0 };
     try {
       const load = async (plain: AsyncIterable<Buffer>) => {
@@ -124,7 +131,13 @@ export async function loadBackup(
       };
       // Decompressed only after the AEAD has authenticated each segment.
       if (manifest.object.compression === 'gzip')
-        await pipeline(got.body, hasher, decrypt, createGunzip({ chunkSize: 256 * 1024 }), load);
+        await pipeline(
+          got.body,
+          hasher,
+          decrypt,
+          phases.meter('decompress', createGunzip({ chunkSize: 256 * 1024 })),
+          load,
+        );
       else await pipeline(got.body, hasher, decrypt, load);
     } catch (err) {
       if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
@@ -135,12 +148,20 @@ export async function loadBackup(
     }
     if (cipherHash.digest('hex') !== manifest.object.sha256)
       throw invalid('The backup object does not match the SHA-256 in its manifest.');
+    phases.add('load-stream', performance.now() - loadStart);
+    let t0 = performance.now();
+    await recreateIndexes(trx, indexes);
+    phases.add('index-build', performance.now() - t0);
+    t0 = performance.now();
     for (const t of tables.values()) await resetSequences(trx, t);
+    phases.add('sequences', performance.now() - t0);
+    t0 = performance.now();
     for (const want of manifest.tables) {
       const have = await checksumTable(trx, tables.get(want.name)!);
       if (have.rows !== want.rows || have.checksum !== want.checksum)
         throw invalid(`Table ${want.name} did not load back identically (rows or checksum differ).`);
     }
+    phases.add('checksum', performance.now() - t0);
     return report;
   });
 }
@@ -159,7 +180,9 @@ async function loadLines(
   let done = false;
   const seen = new Set<string>();
   const flush = async () => {
+    const t0 = performance.now();
     if (current && batch.length) await insertRows(trx, current, batch);
+    phases.add('insert', performance.now() - t0);
     batch = [];
     batchBytes = 0;
   };

@@ -37,6 +37,7 @@ import { createKeysService } from '../keys/index.ts';
 import { ledgerMac, macEquals, resealKeyringBlob, unwrapBackupKey } from '../keys/index.ts';
 import type { Manifest } from './backups.manifest.ts';
 import { checkAuditChain, checkManifestMac, loadBackup, readManifest, type BackupSource } from './backups.reader.ts';
+import { restorePhases as phases } from './backups.phases.ts';
 import * as store from './backups.store.ts';
 import { OWNER_MARKER } from './backups.service.ts';
 
@@ -131,6 +132,8 @@ async function targetOwner(ledger: RestoreInput['ledger']): Promise<string | und
 
 export async function restoreInstallation(input: RestoreInput): Promise<RestoreReport> {
   const { home } = input;
+  phases.reset();
+  const started = performance.now();
   const manifest = await readManifest(input.source);
   // Another installation's backup: refused before any key is used, unless explicitly allowed.
   const owner = await targetOwner(input.ledger);
@@ -195,13 +198,17 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
       where table_schema = current_schema()`.execute(database.db);
     if (Number(existing.rows[0]?.n ?? 0) > 0)
       throw new AppError('CONFLICT', { detail: 'The target database is not empty.' });
-    await migrateTo(database.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
-    const loaded = await loadBackup(input.source, manifest, dek, database.db);
-    await migrateToLatest(database.db as Kysely<unknown>);
+    phases.add('open', performance.now() - started);
+    await phases.time('migrate-to-backup', () =>
+      migrateTo(database.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!),
+    );
+    const loaded = await phases.time('load', () => loadBackup(input.source, manifest, dek, database.db));
+    await phases.time('migrate-latest', () => migrateToLatest(database.db as Kysely<unknown>));
+    const afterChecks = performance.now();
     // The restored trail must verify (chain, signed checkpoints, head) before anything else is
     // written: a backup whose audit rows were altered before it was taken is refused.
     try {
-      await checkAuditChain(database.db, path.join(home, 'logs'));
+      await phases.time('chain-verify', () => checkAuditChain(database.db, path.join(home, 'logs')));
     } catch (err) {
       chainRefused = true;
       if (input.databaseUrl && err instanceof AppError)
@@ -302,6 +309,8 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     await audit.chainPending();
     keys.seal();
     await unlink(path.join(home, RESTORE_MARKER));
+    phases.add('keyring+ledger+event', performance.now() - afterChecks - (phases.ms.get('chain-verify') ?? 0));
+    phases.add('total', performance.now() - started);
     return {
       backupId: manifest.id,
       installationId: manifest.installationId,

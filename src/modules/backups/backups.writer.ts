@@ -30,6 +30,7 @@ import {
   type Manifest,
   type UnsignedManifest,
 } from './backups.manifest.ts';
+import { backupPhases as phases } from './backups.phases.ts';
 import { TableChecksum, canonicalSession, describeTables, readRows } from './backups.tables.ts';
 
 export interface WriteBackupInput {
@@ -60,6 +61,8 @@ class Meter extends Transform {
 export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
   const { db, driver, folder, id } = input;
   const dek = createBackupSecret();
+  phases.reset();
+  const started = performance.now();
   try {
     return await db
       .transaction()
@@ -81,9 +84,20 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
           for (const t of tables) {
             const sum = new TableChecksum();
             yield Buffer.from(`#${JSON.stringify({ table: t.name })}\n`);
-            for await (const page of readRows(trx, t)) {
+            const pages = readRows(trx, t);
+            for (;;) {
+              let t0 = performance.now();
+              const next = await pages.next();
+              phases.add('snapshot-read', performance.now() - t0);
+              if (next.done) break;
+              const page = next.value;
+              t0 = performance.now();
               for (const row of page) sum.add(row);
-              yield Buffer.from(`${page.join('\n')}\n`);
+              phases.add('checksum', performance.now() - t0);
+              t0 = performance.now();
+              const out = Buffer.from(`${page.join('\n')}\n`);
+              phases.add('encode', performance.now() - t0);
+              yield out;
             }
             stats.push({ name: t.name, rows: sum.rows, checksum: sum.hex });
             yield Buffer.from(`#${JSON.stringify({ end: t.name, rows: sum.rows, checksum: sum.hex })}\n`);
@@ -94,7 +108,8 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
           { dataKey: dek, workspaceId: BACKUP_OBJECT_SCOPE, objectId: id, keyTerm: 1 },
           { hashPlaintext: true },
         );
-        const meter = new Meter();
+        phases.meter('encrypt', enc);
+        const meter = phases.meter('hash-object', new Meter());
         const body = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
         const upload = driver.put(`${folder}/${OBJECT_KEY}`, body, { contentType: 'application/octet-stream' });
         // A failed upload stops the snapshot reader (no unbounded buffering, no hang).
@@ -104,8 +119,9 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
         });
         // Compressed before it is encrypted (ciphertext does not compress): fewer bytes to seal,
         // hash and store. Level 1: the rows are repetitive JSON, most of the gain for little CPU.
-        const gzip = createGzip({ level: 1, chunkSize: 256 * 1024 });
+        const gzip = phases.meter('compress', createGzip({ level: 1, chunkSize: 256 * 1024 }));
         await Promise.all([pipeline(Readable.from(lines()), gzip, enc, meter, body), uploaded]);
+        phases.add('stream-total', performance.now() - started);
 
         const unsigned: UnsignedManifest = {
           format: BACKUP_FORMAT,
@@ -145,6 +161,7 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
         await driver.put(`${folder}/${MANIFEST_KEY}`, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), {
           contentType: 'application/json',
         });
+        phases.add('total', performance.now() - started);
         return manifest;
       });
   } finally {

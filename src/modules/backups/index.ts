@@ -6,3 +6,4 @@ export { restoreInstallation, type RestoreInput, type RestoreReport } from './ba
 export { manifestSchema, type Manifest } from './backups.manifest.ts';
 export { createBackupScheduler, plannedTimes, type SchedulerDeps } from './backups.schedule.ts';
 export { backupsControls, DRILL_MAX_AGE_HOURS, type BackupsStatus } from './backups.controls.ts';
+export { backupPhases, restorePhases, PhaseLog } from './backups.phases.ts';
