@@ -44,6 +44,8 @@ export interface WriteBackupInput {
   trigger: Manifest['trigger'];
   /** The recovery key, when one exists (opened by the caller, wiped by the caller). */
   recoveryKey?: Buffer | undefined;
+  /** The object copy's counts, when the target copies dataset objects. */
+  objects?: Manifest['objects'];
 }
 
 /** Counts and hashes the bytes that pass. */
@@ -118,6 +120,7 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
           migrations,
           auditHead: head ? { seq: Number(head.seq), hash: head.hash } : null,
           tables: stats,
+          ...(input.objects ? { objects: input.objects } : {}),
           object: {
             key: OBJECT_KEY,
             size: meter.size,
