@@ -172,6 +172,9 @@ for (const backend of BACKENDS) {
       assert.equal(second.objects.copied, 0);
       assert.equal(second.objects.bytes, 0);
       assert.equal(second.objects.unchanged, 4);
+      t.diagnostic(
+        `local: first run ${JSON.stringify(body(first).objects)}; second run ${JSON.stringify(second.objects)}`,
+      );
 
       // A new version is copied alone; a changed source object is copied again.
       await upload(acme, 'acme', 'alpha', 'id,name\n1,first\n2,second\n3,third\n');
@@ -350,6 +353,9 @@ for (const backend of BACKENDS) {
       const second = body(await app.asOperator('/api/v1/backups', jsonBody({ target: 'cloud' })));
       assert.equal(second.objects.copied, 0);
       assert.equal(second.objects.unchanged, 2);
+      t.diagnostic(
+        `azure: first run ${JSON.stringify(body(first).objects)}; second run ${JSON.stringify(second.objects)}`,
+      );
       const ok = await app.asOperator(`/api/v1/backups/${second.id}/verify`, post);
       assert.equal(ok.status, 200, ok.body);
       assert.equal(body(ok).objects.checked, 2);
