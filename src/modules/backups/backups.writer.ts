@@ -10,8 +10,7 @@
  * - The data key is wrapped under the root key and, when one exists, the recovery key; the
  *   keyring of the snapshot is also sealed under the recovery key (backup-keys.ts).
  */
-import { createHash } from 'node:crypto';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { sql, type Kysely } from 'kysely';
@@ -30,6 +29,7 @@ import {
   type Manifest,
   type UnsignedManifest,
 } from './backups.manifest.ts';
+import { HashMeter } from './backups.objects.ts';
 import { TableChecksum, canonicalSession, describeTables, readRows } from './backups.tables.ts';
 
 export interface WriteBackupInput {
@@ -46,17 +46,6 @@ export interface WriteBackupInput {
   recoveryKey?: Buffer | undefined;
   /** The object copy's counts, when the target copies dataset objects. */
   objects?: Manifest['objects'];
-}
-
-/** Counts and hashes the bytes that pass. */
-class Meter extends Transform {
-  size = 0;
-  readonly hash = createHash('sha256');
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
-    this.size += chunk.length;
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
 }
 
 export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
@@ -96,7 +85,7 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
           { dataKey: dek, workspaceId: BACKUP_OBJECT_SCOPE, objectId: id, keyTerm: 1 },
           { hashPlaintext: true },
         );
-        const meter = new Meter();
+        const meter = new HashMeter();
         const body = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
         const upload = driver.put(`${folder}/${OBJECT_KEY}`, body, { contentType: 'application/octet-stream' });
         // A failed upload stops the snapshot reader (no unbounded buffering, no hang).
