@@ -81,6 +81,21 @@ describe('backups and retention in the console (Chromium)', () => {
     assert.match((await status.textContent()) ?? '', /Recovery key: not exported/);
     await browser.shot('backups-01-empty');
 
+    // The target's "Copy dataset objects" switch (off by default): turned on, saved and audited.
+    const copySwitch = status.getByRole('checkbox', { name: 'Copy dataset objects' });
+    assert.equal(await copySwitch.isChecked(), false);
+    await copySwitch.click();
+    await status.getByText('Each backup also copies new and changed dataset ciphertext here.').waitFor();
+    assert.equal(await copySwitch.isChecked(), true);
+    const savedTargets = (await app.asOperator('/api/v1/backups/targets')).json<{
+      targets: { copyObjects: boolean }[];
+    }>();
+    assert.deepEqual(
+      savedTargets.targets.map((x) => x.copyObjects),
+      [true],
+    );
+    await expectAudit(app, { action: 'backups.target.update', outcome: 'success', actorId: 'operator' });
+
     // Back up now: the page follows it to complete.
     await page.getByRole('button', { name: 'Back up now' }).click();
     await page.getByText('Backup complete').waitFor();
@@ -89,6 +104,7 @@ describe('backups and retention in the console (Chromium)', () => {
     const id = ((await row.locator('code').first().textContent()) ?? '').trim();
     assert.match(id, /^bk-\d{8}t\d{6}z-[0-9a-f]{8}$/);
     assert.match((await row.textContent()) ?? '', /on-demand|manual|api/);
+    assert.match((await row.textContent()) ?? '', /objects: \d+ copied/, 'what the object copy did');
     await expectAudit(app, { action: 'backups.backup.create', outcome: 'success', actorId: 'operator' });
 
     // The restore drill on it: verified, with the measured time; the status turns fresh.

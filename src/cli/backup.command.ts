@@ -33,9 +33,29 @@ export function registerBackupCommand(program: Command): void {
     .requiredOption('--workspace <ws>', 'workspace that owns the drive')
     .requiredOption('--drive <drive>', 'drive name')
     .option('--prefix <prefix>', 'folder on the drive', 'strongroom-backups')
-    .action(async (name: string, o: { workspace: string; drive: string; prefix: string }) => {
+    .option('--copy-objects', 'also copy the ciphertext of every dataset object here, incrementally, with each backup')
+    .action(async (name: string, o: { workspace: string; drive: string; prefix: string; copyObjects?: boolean }) => {
       say('online', `add backup target ${name}`);
-      print(await (await online()).backups.addTarget({ name, ...o }));
+      print(
+        await (
+          await online()
+        ).backups.addTarget({
+          name,
+          workspace: o.workspace,
+          drive: o.drive,
+          prefix: o.prefix,
+          copyObjects: o.copyObjects === true,
+        }),
+      );
+    });
+  target
+    .command('set <name>')
+    .description("Change a target's settings")
+    .requiredOption('--copy-objects <on|off>', 'copy dataset ciphertext objects to this target with each backup')
+    .action(async (name: string, o: { copyObjects: string }) => {
+      if (o.copyObjects !== 'on' && o.copyObjects !== 'off')
+        throw new CliExit(EXIT.USAGE, '--copy-objects takes on or off');
+      print(await (await online()).backups.updateTarget(name, { copyObjects: o.copyObjects === 'on' }));
     });
   target.command('list').action(async () => print(await (await online()).backups.targets()));
   target
@@ -59,7 +79,9 @@ export function registerBackupCommand(program: Command): void {
   backup.command('show <id>').action(async (id: string) => print(await (await online()).backups.show(id)));
   backup
     .command('verify <id>')
-    .description('Restore drill: restore into a scratch database and check counts, checksums, audit chain, keyring')
+    .description(
+      "Restore drill: restore into a scratch database and check counts, checksums, audit chain, keyring; then read back every dataset object copied to the backup's target and check its SHA-256",
+    )
     .action(async (id: string) => print(await (await online()).backups.verify(id)));
   backup
     .command('prune')
@@ -104,6 +126,26 @@ export function registerBackupCommand(program: Command): void {
         throw err;
       }
       process.stdout.write(`recovery key written to ${out} (0600); keep it apart from the server\n`);
+    });
+
+  backup
+    .command('restore-objects')
+    .description(
+      "Put dataset objects back from a target's copies: those missing from their drives (with --deep, also those whose ciphertext changed), each checked against its recorded SHA-256. Run it against the restored, running installation after `backup restore`.",
+    )
+    .requiredOption('--target <name>', 'the backup target holding the copies')
+    .option('--workspace <ws>', "only this workspace's datasets")
+    .option('--deep', 'hash every present object too (reads all of them), not only its size')
+    .action(async (o: { target: string; workspace?: string; deep?: boolean }) => {
+      say('online', `restore dataset objects from ${o.target}`);
+      print(
+        await (
+          await online()
+        ).backups.restoreObjects(o.target, {
+          ...(o.workspace ? { workspace: o.workspace } : {}),
+          deep: o.deep === true,
+        }),
+      );
     });
 
   backup

@@ -71,6 +71,11 @@ import type {
   RecoveryShares,
   RecoverySharesInput,
   RetentionPreview,
+  BackupTargetInput,
+  BackupTargetPatch,
+  BackupTargetPatched,
+  RestoreObjectsInput,
+  RestoreObjectsAnswer,
 } from '../contracts/index.ts';
 export type { UploadSessionInput } from '../contracts/index.ts';
 
@@ -517,8 +522,18 @@ export function createApi(t: JsonTransport) {
       exportRecoveryShares: (body: RecoverySharesInput) =>
         t.request<RecoveryShares>('POST', `${p.backups()}/recovery-key/shares`, body),
       targets: () => t.request<Record<string, unknown>>('GET', `${p.backups()}/targets`),
-      addTarget: (body: { name: string; workspace: string; drive: string; prefix?: string }) =>
-        t.request<{ name: string }>('POST', `${p.backups()}/targets`, body),
+      addTarget: (body: BackupTargetInput) => t.request<{ name: string }>('POST', `${p.backups()}/targets`, body),
+      /** Turns the incremental copy of dataset ciphertext objects to a target on or off. */
+      updateTarget: (name: string, body: BackupTargetPatch) =>
+        t.request<BackupTargetPatched>('PATCH', `${p.backups()}/targets/${encodeURIComponent(name)}`, body),
+      /** Puts dataset objects back from a target's copies (long work). */
+      restoreObjects: (name: string, body: RestoreObjectsInput) =>
+        t.request<RestoreObjectsAnswer>(
+          'POST',
+          `${p.backups()}/targets/${encodeURIComponent(name)}/restore-objects`,
+          body,
+          LONG_WORK,
+        ),
       removeTarget: (name: string) =>
         t.request<{ removed: string }>('DELETE', `${p.backups()}/targets/${encodeURIComponent(name)}`),
     },

@@ -133,6 +133,11 @@ export type PublishProfileAnswer = Answer<typeof profiling.publishAnswer>;
 // backups
 export type RecoverySharesInput = Body<typeof backups.sharesBody>;
 export type RecoveryShares = Answer<typeof backups.recoverySharesAnswer>;
+export type BackupTargetInput = Body<typeof backups.targetBody>;
+export type BackupTargetPatch = Body<typeof backups.targetPatchBody>;
+export type BackupTargetPatched = Answer<typeof backups.targetPatchAnswer>;
+export type RestoreObjectsInput = Body<typeof backups.restoreObjectsBody>;
+export type RestoreObjectsAnswer = Answer<typeof backups.restoreObjectsAnswer>;
 
 // retention
 export type RetentionPreview = Answer<typeof retention.retentionPreviewOut>;

@@ -269,6 +269,7 @@ export async function buildModules(
     openDrive: (workspaceId, name) => drives.open(workspaceId, name),
     owner: leases.owner,
     isDeadOwner: (o) => leases.isDead(o),
+    openTaskLog: (kind) => tasks.start(kind),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const retention = createRetentionService({

@@ -25,6 +25,7 @@ import * as m0024 from './0024-key-versions-allowlists.ts';
 import * as m0022 from './0022-scim.ts';
 import * as m0027 from './0027-profile-lifecycle.ts';
 import * as m0032 from './0032-policy-key-shred.ts';
+import * as m0034 from './0034-backup-object-copies.ts';
 import * as m0036 from './0036-profile-leases.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -50,5 +51,6 @@ export const migrations: Record<string, Migration> = {
   '0022-scim': m0022,
   '0027-profile-lifecycle': m0027,
   '0032-policy-key-shred': m0032,
+  '0034-backup-object-copies': m0034,
   '0036-profile-leases': m0036,
 };

@@ -4,7 +4,7 @@ type Int8 = ColumnType<string | number, number | string, number | string>;
 type Json = ColumnType<unknown, string, string>;
 type Ts = ColumnType<Date, Date | string, Date | string>;
 
-/** Tables of the backups module (migration 0015). */
+/** Tables of the backups module (migrations 0015, 0034). */
 export interface BackupsTables {
   backup_targets: {
     name: string;
@@ -12,6 +12,24 @@ export interface BackupsTables {
     drive: string;
     prefix: string;
     created_at: ColumnType<Date, string | undefined, never>;
+    /** Copy dataset ciphertext objects here too (migration 0034). */
+    copy_objects: ColumnType<boolean, boolean | undefined, boolean>;
+  };
+  /** Dataset versions whose ciphertext object is copied to a target (migration 0034). */
+  backup_object_copies: {
+    target: string;
+    workspace_id: string;
+    dataset: string;
+    version: number;
+    object_id: string;
+    source_drive: string;
+    source_key: string;
+    source_etag: string | null;
+    size: Int8;
+    sha256: string;
+    copy_key: string;
+    copied_at: Ts;
+    gone_at: Ts | null;
   };
   backups: {
     id: string;

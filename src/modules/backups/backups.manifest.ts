@@ -48,6 +48,21 @@ export const manifestSchema = z.strictObject({
      */
     compression: z.literal('gzip').optional(),
   }),
+  /**
+   * The copy of dataset ciphertext objects that ran before the snapshot (targets with
+   * `copy_objects` on; backups.objects.ts). Absent: no copy was asked for.
+   */
+  objects: z
+    .strictObject({
+      total: z.number().int().min(0),
+      copied: z.number().int().min(0),
+      bytes: z.number().int().min(0),
+      unchanged: z.number().int().min(0),
+      skipped: z.number().int().min(0),
+      gone: z.number().int().min(0),
+      removed: z.number().int().min(0),
+    })
+    .optional(),
   keys: z.strictObject({
     /** The backup DEK wrapped under the root key. */
     root: b64,

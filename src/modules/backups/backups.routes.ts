@@ -11,8 +11,12 @@ import {
   idParams,
   nameParams,
   recoverySharesAnswer,
+  restoreObjectsAnswer,
+  restoreObjectsBody,
   sharesBody,
   targetBody,
+  targetPatchAnswer,
+  targetPatchBody,
 } from '../../contracts/backups.ts';
 
 const BACKUPS = { type: 'backup', id: 'all' } as const;
@@ -29,6 +33,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
           workspace: t.workspace_id,
           drive: t.drive,
           prefix: t.prefix,
+          copyObjects: t.copy_objects,
         })),
       }),
     }),
@@ -42,10 +47,45 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
       schema: { body: targetBody },
       handler: async ({ input, event, commit }) => {
         event.resource({ type: 'backup-target', id: input.body.name });
-        event.details({ workspace: input.body.workspace, drive: input.body.drive, prefix: input.body.prefix });
+        event.details({
+          workspace: input.body.workspace,
+          drive: input.body.drive,
+          prefix: input.body.prefix,
+          copyObjects: input.body.copyObjects,
+        });
         await backups.addTarget(input.body); // probes the drive first, outside any transaction
         await commit(async () => undefined);
         return { name: input.body.name };
+      },
+    }),
+    // The copy of dataset ciphertext objects to this target, on or off (backups.objects.ts).
+    route({
+      method: 'PATCH',
+      url: '/api/v1/backups/targets/:name',
+      action: 'backups.target.update',
+      resource: 'system',
+      run: 'write',
+      schema: { params: nameParams, body: targetPatchBody, response: { 200: targetPatchAnswer } },
+      handler: async ({ input, event, trx }) => {
+        event.resource({ type: 'backup-target', id: input.params.name });
+        event.details({ copyObjects: input.body.copyObjects });
+        await backups.setCopyObjects(input.params.name, input.body.copyObjects, trx);
+        return { name: input.params.name, copyObjects: input.body.copyObjects };
+      },
+    }),
+    // Dataset objects put back from a target's copies (long work: recorded before it starts).
+    route({
+      method: 'POST',
+      url: '/api/v1/backups/targets/:name/restore-objects',
+      action: 'backups.objects.restore',
+      resource: 'system',
+      run: 'explicit',
+      schema: { params: nameParams, body: restoreObjectsBody, response: { 200: restoreObjectsAnswer } },
+      handler: async ({ input, event, record }) => {
+        event.resource({ type: 'backup-target', id: input.params.name });
+        event.details({ ...(input.body.workspace ? { workspace: input.body.workspace } : {}), deep: input.body.deep });
+        await record();
+        return backups.restoreObjects(input.params.name, input.body);
       },
     }),
     systemRemove({
@@ -105,6 +145,7 @@ export function backupsRoutes({ backups }: { backups: BackupsService }): RouteDe
           rows: m.tables.reduce((n, t) => n + t.rows, 0),
           auditHead: m.auditHead,
           recoveryWrapped: m.keys.recovery !== undefined,
+          ...(m.objects ? { objects: m.objects } : {}),
         };
       },
     }),

@@ -31,6 +31,8 @@ import { checkAuditChain, checkManifestMac, loadBackup, readManifest } from './b
 import { planRotation } from './backups.rotation.ts';
 import * as store from './backups.store.ts';
 import { writeBackup } from './backups.writer.ts';
+import { copyObjects, restoreCopies, verifyCopies, type ProgressLog } from './backups.objects.ts';
+import * as objectsStore from './backups.objects.store.ts';
 
 export interface BackupsDeps {
   db: Kysely<Database>;
@@ -43,6 +45,8 @@ export interface BackupsDeps {
   owner: string;
   /** True when a lease owner is certainly not running any more (a crashed predecessor). */
   isDeadOwner?: (owner: string | null) => boolean;
+  /** Opens a task log (the tasks module's) for the object copy's progress. */
+  openTaskLog?: (kind: string) => Promise<ProgressLog & { finish?(status: 'succeeded' | 'failed'): Promise<void> }>;
   now?: () => Date;
 }
 
@@ -110,7 +114,7 @@ export function createBackupsService(deps: BackupsDeps) {
   const service = {
     listTargets: () => store.listTargets(db),
 
-    async addTarget(t: { name: string; workspace: string; drive: string; prefix: string }) {
+    async addTarget(t: { name: string; workspace: string; drive: string; prefix: string; copyObjects?: boolean }) {
       const driver = await deps.openDrive(t.workspace, t.drive);
       try {
         await driver.probe();
@@ -118,9 +122,71 @@ export function createBackupsService(deps: BackupsDeps) {
         await driver.close();
       }
       if (
-        !(await store.insertTarget(db, { name: t.name, workspace_id: t.workspace, drive: t.drive, prefix: t.prefix }))
+        !(await store.insertTarget(db, {
+          name: t.name,
+          workspace_id: t.workspace,
+          drive: t.drive,
+          prefix: t.prefix,
+          ...(t.copyObjects ? { copy_objects: true } : {}),
+        }))
       )
         throw new AppError('CONFLICT', { detail: `A backup target named ${t.name} exists.` });
+    },
+
+    /** Turns the copy of dataset ciphertext objects to a target on or off. */
+    async setCopyObjects(name: string, on: boolean, trx: Kysely<Database> = db) {
+      if (!(await objectsStore.setCopyObjects(trx, name, on)))
+        throw new AppError('NOT_FOUND', { detail: `No backup target ${name}.` });
+    },
+
+    /**
+     * Copies the dataset objects a target does not hold yet (or whose source changed), with its
+     * progress in a task log (`backup-objects`). Only for targets with `copy_objects` on.
+     */
+    async copyObjectsTo(t: { name: string; prefix: string }, targetDriver: BlobDriver) {
+      const log = await deps.openTaskLog?.('backup-objects');
+      await log?.write({ event: 'started', target: t.name });
+      try {
+        const counts = await copyObjects({ db, target: t, targetDriver, openDrive: deps.openDrive, log, now });
+        await log?.write({ event: 'finished', ...counts });
+        await log?.finish?.('succeeded');
+        return counts;
+      } catch (err) {
+        await log?.write({ event: 'failed', error: (err as { code?: string }).code ?? 'INTERNAL' });
+        await log?.finish?.('failed');
+        throw err;
+      }
+    },
+
+    /**
+     * Puts back, from a target's copies, the dataset objects missing from their drives (`deep`:
+     * or no longer hashing as copied), each checked against its recorded SHA-256; progress in a
+     * task log (`backup-objects-restore`). After a restore, the restored database names the copies.
+     */
+    async restoreObjects(name: string, opts: { workspace?: string | undefined; deep?: boolean | undefined } = {}) {
+      const { target: t, driver } = await openTarget(name);
+      const log = await deps.openTaskLog?.('backup-objects-restore');
+      await log?.write({ event: 'started', target: t.name, ...(opts.workspace ? { workspace: opts.workspace } : {}) });
+      try {
+        const counts = await restoreCopies({
+          db,
+          target: t,
+          targetDriver: driver,
+          openDrive: deps.openDrive,
+          workspace: opts.workspace,
+          deep: opts.deep,
+          log,
+        });
+        await log?.write({ event: 'finished', ...counts });
+        await log?.finish?.(counts.failed > 0 ? 'failed' : 'succeeded');
+        return counts;
+      } catch (err) {
+        await log?.write({ event: 'failed', error: (err as { code?: string }).code ?? 'INTERNAL' });
+        await log?.finish?.('failed');
+        throw err;
+      } finally {
+        await driver.close();
+      }
     },
 
     /** `trx`: the caller's transaction (on PGlite, the one connection it holds). */
@@ -151,6 +217,8 @@ export function createBackupsService(deps: BackupsDeps) {
       }, LEASE_MS / 3);
       renew.unref();
       try {
+        // The objects first: the snapshot then records every copy this backup can rely on.
+        const objects = t.copy_objects === true ? await service.copyObjectsTo(t, driver) : undefined;
         const manifest = await writeBackup({
           db,
           databaseKind: deps.databaseKind,
@@ -161,6 +229,7 @@ export function createBackupsService(deps: BackupsDeps) {
           createdAt,
           trigger: opts.trigger ?? 'manual',
           recoveryKey: rk,
+          ...(objects ? { objects } : {}),
         });
         await store.markComplete(db, id, manifest, manifest.object.size, manifest.object.sha256);
         await service.syncLedger().catch(() => undefined);
@@ -199,6 +268,7 @@ export function createBackupsService(deps: BackupsDeps) {
         ...(r.size !== null ? { size: Number(r.size) } : {}),
         ...(r.sha256 ? { sha256: r.sha256 } : {}),
         ...(r.error ? { error: r.error } : {}),
+        ...(objectsOf(r.objects) ? { objects: objectsOf(r.objects) } : {}),
         verification: r.verified_at
           ? {
               at: new Date(r.verified_at).toISOString(),
@@ -228,9 +298,16 @@ export function createBackupsService(deps: BackupsDeps) {
       const scratch = await mkdtemp(path.join(os.tmpdir(), 'strongroom-drill-'));
       try {
         const report = await drill({ driver, folder: `${t.prefix}/${row.id}` }, keys, scratch);
+        // The recovery time is the database's; reading the object copies back is not part of it.
         const ms = Date.now() - started;
+        // The target's copies of dataset objects: every one read back and hashed.
+        const copies = await verifyCopies(db, t, driver);
+        if (copies.mismatched > 0)
+          throw new AppError('BACKUP_INVALID', {
+            detail: `${copies.mismatched} of ${copies.checked} copied dataset objects on target ${t.name} do not match their recorded SHA-256: ${copies.bad.map((b) => `${b.version} (${b.problem})`).join('; ')}.`,
+          });
         await store.markVerified(db, row.id, true, ms, null);
-        return { id: row.id, ok: true, ms, ...report };
+        return { id: row.id, ok: true, ms, ...report, objects: { checked: copies.checked, bytes: copies.bytes } };
       } catch (err) {
         const ms = Date.now() - started;
         const detail = err instanceof AppError ? (err.detail ?? err.code) : 'the drill failed';
@@ -242,8 +319,11 @@ export function createBackupsService(deps: BackupsDeps) {
       }
     },
 
-    /** Deletes what rotation no longer keeps (object and manifest), each one returned for its audit record. */
-    async prune(): Promise<{ deleted: string[] }> {
+    /**
+     * Deletes what rotation no longer keeps (object and manifest), each one returned for its audit
+     * record; then the copies of deleted dataset versions that no kept backup is old enough to name.
+     */
+    async prune(): Promise<{ deleted: string[]; objectsRemoved: number }> {
       const list = await service.list();
       const deleted: string[] = [];
       for (const b of list) {
@@ -258,7 +338,26 @@ export function createBackupsService(deps: BackupsDeps) {
         await store.markDeleted(db, b.id);
         deleted.push(b.id);
       }
-      return { deleted };
+      const kept = list.filter((b) => b.state === 'complete' && !deleted.includes(b.id));
+      let objectsRemoved = 0;
+      for (const t of await store.listTargets(db)) {
+        const oldest = kept
+          .filter((b) => b.target === t.name)
+          .reduce<Date | null>((o, b) => (o && o <= new Date(b.createdAt) ? o : new Date(b.createdAt)), null);
+        const gone = await objectsStore.goneCopies(db, t.name, oldest);
+        if (gone.length === 0) continue;
+        const driver = await deps.openDrive(t.workspace_id, t.drive);
+        try {
+          for (const c of gone) {
+            await driver.delete(c.copy_key);
+            await objectsStore.deleteCopy(db, t.name, c);
+            objectsRemoved++;
+          }
+        } finally {
+          await driver.close();
+        }
+      }
+      return { deleted, objectsRemoved };
     },
 
     /** Freshness: the newest verified backup against the recovery objective. */
@@ -449,6 +548,12 @@ async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysServ
   } finally {
     dek.fill(0);
   }
+}
+
+/** The object-copy counts a backup's manifest carries (jsonb: an object, or text on some drivers). */
+function objectsOf(v: unknown): Manifest['objects'] {
+  const o = typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
+  return o && typeof o === 'object' ? (o as Manifest['objects']) : undefined;
 }
 
 export type BackupsService = ReturnType<typeof createBackupsService>;

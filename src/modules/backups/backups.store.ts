@@ -1,4 +1,7 @@
-/** Kysely queries of the backups module (migration 0015). Only this file and backups.tables.ts hold its SQL. */
+/**
+ * Kysely queries of the backups module (migration 0015). Only this file, backups.objects.store.ts
+ * (the object copy, migration 0034) and backups.tables.ts hold its SQL.
+ */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 
@@ -12,7 +15,10 @@ export async function getTarget(db: Db, name: string) {
   return db.selectFrom('backup_targets').selectAll().where('name', '=', name).executeTakeFirst();
 }
 
-export async function insertTarget(db: Db, t: { name: string; workspace_id: string; drive: string; prefix: string }) {
+export async function insertTarget(
+  db: Db,
+  t: { name: string; workspace_id: string; drive: string; prefix: string; copy_objects?: boolean },
+) {
   const r = await db
     .insertInto('backup_targets')
     .values(t)
@@ -162,6 +168,7 @@ export async function listBackups(db: Db, limit = 500) {
       'verify_ok',
       'verify_ms',
       'verify_error',
+      sql<unknown>`manifest -> 'objects'`.as('objects'),
     ])
     .where('state', '<>', 'deleted')
     .orderBy('created_at', 'desc')

@@ -10,8 +10,7 @@
  * - The data key is wrapped under the root key and, when one exists, the recovery key; the
  *   keyring of the snapshot is also sealed under the recovery key (backup-keys.ts).
  */
-import { createHash } from 'node:crypto';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { sql, type Kysely } from 'kysely';
@@ -30,6 +29,7 @@ import {
   type Manifest,
   type UnsignedManifest,
 } from './backups.manifest.ts';
+import { HashMeter } from './backups.objects.ts';
 import { backupPhases as phases } from './backups.phases.ts';
 import { TableChecksum, canonicalSession, describeTables, readRows } from './backups.tables.ts';
 
@@ -45,17 +45,8 @@ export interface WriteBackupInput {
   trigger: Manifest['trigger'];
   /** The recovery key, when one exists (opened by the caller, wiped by the caller). */
   recoveryKey?: Buffer | undefined;
-}
-
-/** Counts and hashes the bytes that pass. */
-class Meter extends Transform {
-  size = 0;
-  readonly hash = createHash('sha256');
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
-    this.size += chunk.length;
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
+  /** The object copy's counts, when the target copies dataset objects. */
+  objects?: Manifest['objects'];
 }
 
 export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
@@ -109,7 +100,7 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
           { hashPlaintext: true },
         );
         phases.meter('encrypt', enc);
-        const meter = phases.meter('hash-object', new Meter());
+        const meter = phases.meter('hash-object', new HashMeter());
         const body = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
         const upload = driver.put(`${folder}/${OBJECT_KEY}`, body, { contentType: 'application/octet-stream' });
         // A failed upload stops the snapshot reader (no unbounded buffering, no hang).
@@ -134,6 +125,7 @@ export async function writeBackup(input: WriteBackupInput): Promise<Manifest> {
           migrations,
           auditHead: head ? { seq: Number(head.seq), hash: head.hash } : null,
           tables: stats,
+          ...(input.objects ? { objects: input.objects } : {}),
           object: {
             key: OBJECT_KEY,
             size: meter.size,

@@ -2,7 +2,8 @@
  * Settings → Backups (the operator's): the backup targets, freshness against the objective, the
  * list with each backup's state, verification and why rotation keeps it, "Back up now" with its
  * progress (the list is re-read while a backup runs), the restore drill per backup, and how to
- * restore. The operator token is held in this tab's memory only (`lib/operator.tsx`).
+ * restore. Each target has a "Copy dataset objects" switch (the incremental copy of dataset
+ * ciphertext, issue 20); a backup's row shows what it copied. The operator token is held in this tab's memory only (`lib/operator.tsx`).
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { bytes, duration, when } from '../lib/format.ts';
@@ -18,6 +19,7 @@ interface BackupRow {
   completedAt?: string;
   size?: number;
   error?: string;
+  objects?: { total: number; copied: number; bytes: number; unchanged: number; skipped: number };
   verification: { at: string; ok: boolean; ms: number; error?: string } | null;
   keptBecause: string[];
 }
@@ -37,6 +39,7 @@ interface Target {
   workspace: string;
   drive: string;
   prefix: string;
+  copyObjects: boolean;
 }
 
 function StateBadge({ row }: { row: BackupRow }) {
@@ -58,6 +61,11 @@ function Restore({ newest, target }: { newest: BackupRow | undefined; target: Ta
         <li>
           A restore never writes into a running installation: it fills a <strong>new</strong> data directory (or an
           empty PostgreSQL database with <code>--database-url</code>), so the old one stays as it was.
+        </li>
+        <li>
+          If the target holds copies of the dataset objects and a drive lost some, start the restored server, then put
+          them back (each checked against the SHA-256 recorded when it was copied):{' '}
+          <code>strongroom backup restore-objects --target {target?.name ?? '<target>'}</code>.
         </li>
         <li>
           With the drive as a local folder:
@@ -106,6 +114,10 @@ function Backups() {
     onSettled: refresh,
   });
   const verify = useMutation({ mutationFn: (id: string) => api.backups.verify(id), onSettled: refresh });
+  const copyObjects = useMutation({
+    mutationFn: (t: { name: string; on: boolean }) => api.backups.updateTarget(t.name, { copyObjects: t.on }),
+    onSettled: () => void qc.invalidateQueries({ queryKey: ['op-backup-targets'] }),
+  });
   if (list.isPending) return <Loading what="backups" />;
   if (list.error)
     return (
@@ -151,7 +163,7 @@ function Backups() {
           <code>{String(create.data.id)}</code>: {String(create.data.rows)} rows in {String(create.data.tables)} tables.
         </Notice>
       ) : null}
-      <Problem error={create.error ?? verify.error} />
+      <Problem error={create.error ?? verify.error ?? copyObjects.error} />
       <section className={ui.panel} aria-label="Backup status">
         <h2 style={{ marginTop: 0 }}>Status</h2>
         <p>
@@ -179,6 +191,7 @@ function Backups() {
                 <th>Target</th>
                 <th>Workspace drive</th>
                 <th>Folder</th>
+                <th>Dataset objects</th>
               </tr>
             </thead>
             <tbody>
@@ -190,6 +203,22 @@ function Backups() {
                   </td>
                   <td>
                     <code>{t.prefix}</code>
+                  </td>
+                  <td>
+                    <label>
+                      <input
+                        type="checkbox"
+                        checked={t.copyObjects}
+                        disabled={copyObjects.isPending}
+                        onChange={(e) => copyObjects.mutate({ name: t.name, on: e.target.checked })}
+                      />{' '}
+                      Copy dataset objects
+                    </label>
+                    <div className={ui.muted}>
+                      {t.copyObjects
+                        ? 'Each backup also copies new and changed dataset ciphertext here.'
+                        : 'Off: only the database is backed up here.'}
+                    </div>
                   </td>
                 </tr>
               ))}
@@ -232,7 +261,15 @@ function Backups() {
                     {b.error ? <div className={ui.muted}>{b.error}</div> : null}
                   </td>
                   <td>{when(b.createdAt)}</td>
-                  <td>{b.size !== undefined ? bytes(b.size) : '—'}</td>
+                  <td>
+                    {b.size !== undefined ? bytes(b.size) : '—'}
+                    {b.objects ? (
+                      <div className={ui.muted}>
+                        objects: {b.objects.copied} copied ({bytes(b.objects.bytes)}), {b.objects.unchanged} unchanged
+                        {b.objects.skipped > 0 ? `, ${b.objects.skipped} skipped` : ''}
+                      </div>
+                    ) : null}
+                  </td>
                   <td>
                     {b.verification ? (
                       <>
