@@ -3,7 +3,7 @@
  * still needs, what it holds, and the records of each copy. Pages by primary key so a run holds
  * one page of rows at a time, however many versions there are.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -68,20 +68,7 @@ export async function candidatesPage(db: Db, target: string, after: VersionRef |
 /** Records (or replaces) the copy of one version; a version that came back is no longer gone. */
 export async function recordCopy(
   db: Db,
-  c: {
-    target: string;
-    workspace_id: string;
-    dataset: string;
-    version: number;
-    object_id: string;
-    source_drive: string;
-    source_key: string;
-    source_etag: string | null;
-    size: number;
-    sha256: string;
-    copy_key: string;
-    copied_at: Date;
-  },
+  c: Omit<Insertable<Database['backup_object_copies']>, 'gone_at'> & { size: number; copied_at: Date },
 ): Promise<void> {
   await db
     .insertInto('backup_object_copies')

@@ -77,6 +77,22 @@ export async function measure(driver: BlobDriver, key: string): Promise<{ size: 
   return { size: meter.size, sha256: meter.hash.digest('hex') };
 }
 
+/** The source drives one run opens, each once (by workspace and drive name), closed together. */
+function sourceDrives(open: (workspaceId: string, drive: string) => Promise<BlobDriver>) {
+  const drives = new Map<string, BlobDriver>();
+  return {
+    async source(workspaceId: string, drive: string): Promise<BlobDriver> {
+      const k = `${workspaceId}\u0000${drive}`;
+      let d = drives.get(k);
+      if (!d) drives.set(k, (d = await open(workspaceId, drive)));
+      return d;
+    },
+    async closeAll(): Promise<void> {
+      for (const d of drives.values()) await d.close().catch(() => undefined);
+    },
+  };
+}
+
 const copyKeyOf = (prefix: string, workspaceId: string, objectId: string) =>
   `${prefix}/objects/${workspaceId}/${objectId}.sro`;
 const label = (v: store.VersionRef) => `${v.workspace_id}/${v.dataset} v${v.version}`;
@@ -92,13 +108,7 @@ export async function copyObjects(input: {
 }): Promise<ObjectCopyCounts> {
   const { db, target, targetDriver, log } = input;
   const counts: ObjectCopyCounts = { total: 0, copied: 0, bytes: 0, unchanged: 0, skipped: 0, gone: 0, removed: 0 };
-  const drives = new Map<string, BlobDriver>();
-  const source = async (ws: string, drive: string) => {
-    const k = `${ws}\u0000${drive}`;
-    let d = drives.get(k);
-    if (!d) drives.set(k, (d = await input.openDrive(ws, drive)));
-    return d;
-  };
+  const { source, closeAll } = sourceDrives(input.openDrive);
   const report = () => log?.progress?.({ ...counts });
   try {
     let after: store.VersionRef | null = null;
@@ -171,7 +181,7 @@ export async function copyObjects(input: {
     report();
     return counts;
   } finally {
-    for (const d of drives.values()) await d.close().catch(() => undefined);
+    await closeAll();
   }
 }
 
@@ -260,13 +270,7 @@ export async function restoreCopies(input: {
 }): Promise<RestoreCounts> {
   const { db, target, targetDriver, log } = input;
   const counts: RestoreCounts = { checked: 0, present: 0, restored: 0, bytes: 0, failed: 0 };
-  const drives = new Map<string, BlobDriver>();
-  const source = async (ws: string, drive: string) => {
-    const k = `${ws}\u0000${drive}`;
-    let d = drives.get(k);
-    if (!d) drives.set(k, (d = await input.openDrive(ws, drive)));
-    return d;
-  };
+  const { source, closeAll } = sourceDrives(input.openDrive);
   try {
     let after: store.VersionRef | null = null;
     for (;;) {
@@ -314,6 +318,6 @@ export async function restoreCopies(input: {
     }
     return counts;
   } finally {
-    for (const d of drives.values()) await d.close().catch(() => undefined);
+    await closeAll();
   }
 }
