@@ -18,3 +18,9 @@ export function backendCpuMs(name: string): number {
   }
   return ms;
 }
+
+/** CPU ms (user + system) of this process, from /proc/self/stat. */
+export function selfCpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}

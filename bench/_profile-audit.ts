@@ -19,6 +19,7 @@ import { Keyring } from '../src/core/crypto/keyring.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
 import { insertPending } from '../src/modules/audit/audit.store.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
+import { benchDraft as draft } from './_audit-draft.ts';
 import { backendCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -32,19 +33,6 @@ const WRITERS = 32;
 function selfCpuMs(): number {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}
-
-function draft(w: number, i: number) {
-  return {
-    actor: { id: `usr_${w}`, kind: 'user' as const, authMethod: 'password' },
-    action: 'vault.secret.read',
-    resource: { type: 'secret', id: `sec_${w}_${i}`, workspace: 'ws_main' },
-    outcome: 'success' as const,
-    requestId: `req-${w}-${i}`,
-    sourceIp: '192.0.2.10',
-    userAgent: 'bench/1.0',
-    details: { writer: w, i, note: 'x'.repeat(40) },
-  };
 }
 
 const barrier = createBarrier({ keyring: Keyring.create() });

@@ -6,7 +6,6 @@
  * `node --import tsx bench/_profile-verify.ts [events] [rounds] [--profile]`
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
@@ -17,27 +16,13 @@ import { Keyring } from '../src/core/crypto/keyring.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
 import { insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
-import { backendCpuMs } from './_proc-cpu.ts';
+import { timedBenchDraft as draft } from './_audit-draft.ts';
+import { backendCpuMs, selfCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const n = Number(args[0] ?? 100_000);
 const rounds = Number(args[1] ?? 3);
 const profile = process.argv.includes('--profile');
-const selfCpuMs = () => {
-  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-};
-const draft = (w: number, i: number, time: string) => ({
-  time,
-  actor: { id: `usr_${w}`, kind: 'user' as const, authMethod: 'password' },
-  action: 'vault.secret.read',
-  resource: { type: 'secret', id: `sec_${w}_${i}`, workspace: 'ws_main' },
-  outcome: 'success' as const,
-  requestId: `req-${w}-${i}`,
-  sourceIp: '192.0.2.10',
-  userAgent: 'bench/1.0',
-  details: { writer: w, i, note: 'x'.repeat(40) },
-});
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-prof-verify-'));
 const h = await createTestDatabase('postgres', { poolSize: 4 });
 const dbName = (await sql<{ n: string }>`select current_database() as n`.execute(h.db)).rows[0]!.n;

@@ -7,7 +7,6 @@
  * `node --import tsx bench/_verify-parts.ts [events] [rounds] [pageSizes, e.g. 1000,5000]`
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,27 +18,13 @@ import { createAuditModule } from '../src/modules/audit/index.ts';
 import { eventPages, insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
 import { verifyAuditTrail } from '../src/modules/audit/audit.verify.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
-import { backendCpuMs } from './_proc-cpu.ts';
+import { timedBenchDraft as draft } from './_audit-draft.ts';
+import { backendCpuMs, selfCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const n = Number(args[0] ?? 100_000);
 const rounds = Number(args[1] ?? 3);
 const pageSizes = (args[2] ?? '5000').split(',').map(Number);
-const selfCpuMs = () => {
-  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-};
-const draft = (w: number, i: number, time: string) => ({
-  time,
-  actor: { id: `usr_${w}`, kind: 'user' as const, authMethod: 'password' },
-  action: 'vault.secret.read',
-  resource: { type: 'secret', id: `sec_${w}_${i}`, workspace: 'ws_main' },
-  outcome: 'success' as const,
-  requestId: `req-${w}-${i}`,
-  sourceIp: '192.0.2.10',
-  userAgent: 'bench/1.0',
-  details: { writer: w, i, note: 'x'.repeat(40) },
-});
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-verify-parts-'));
 const h = await createTestDatabase('postgres', { poolSize: 4 });
 const dbName = (await sql<{ n: string }>`select current_database() as n`.execute(h.db)).rows[0]!.n;

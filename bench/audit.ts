@@ -27,21 +27,9 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
 import { eventPages, insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
+import { benchDraft as draft } from './_audit-draft.ts';
 
 const WRITERS = 32;
-
-function draft(w: number, i: number) {
-  return {
-    actor: { id: `usr_${w}`, kind: 'user' as const, authMethod: 'password' },
-    action: 'vault.secret.read',
-    resource: { type: 'secret', id: `sec_${w}_${i}`, workspace: 'ws_main' },
-    outcome: 'success' as const,
-    requestId: `req-${w}-${i}`,
-    sourceIp: '192.0.2.10',
-    userAgent: 'bench/1.0',
-    details: { writer: w, i, note: 'x'.repeat(40) },
-  };
-}
 
 const barrier = createBarrier({ keyring: Keyring.create() });
 
