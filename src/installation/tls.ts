@@ -9,6 +9,8 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import 'reflect-metadata'; // required by @peculiar/x509's DI container
+import * as x509 from '@peculiar/x509';
 
 /** Mozilla "intermediate" TLS 1.2 suites, ECDHE only (no finite-field DHE). */
 /** Strict-Transport-Security sent on every HTTPS answer (two years, subdomains), and checked by `doctor`. */
@@ -108,18 +110,7 @@ export async function ensureSelfSignedCert(home: string, now = new Date()): Prom
   return true;
 }
 
-/**
- * The certificate library (and the metadata shim its DI container needs) loads here, on first use:
- * only the first start of an installation without a configured certificate generates one, so a
- * server that already has its certificate never maps it (idle memory and start time).
- */
-async function loadX509() {
-  await import('reflect-metadata');
-  return import('@peculiar/x509');
-}
-
 export async function generateSelfSigned(now = new Date(), days = 365): Promise<{ cert: string; key: string }> {
-  const x509 = await loadX509();
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
