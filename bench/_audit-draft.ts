@@ -1,3 +1,8 @@
+import type { Kysely } from 'kysely';
+import { appendEvents } from '../src/core/audit/chain.ts';
+import type { Database } from '../src/db/schema.ts';
+import { insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
+
 /**
  * The audit event draft every audit bench writes: one writer's i-th secret read, the same size
  * and shape in each bench so their figures compare.
@@ -17,3 +22,19 @@ export function benchDraft(w: number, i: number) {
 
 /** The same draft as a stored event's input, with its time. */
 export const timedBenchDraft = (w: number, i: number, time: string) => ({ time, ...benchDraft(w, i) });
+
+/** Writes `n` chained events (32 writers' drafts, 5,000 a transaction) straight into the store. */
+export async function seedChain(db: Kysely<Database>, n: number): Promise<void> {
+  const time = new Date().toISOString();
+  for (let done = 0; done < n; done += 5000) {
+    await db.transaction().execute(async (trx) => {
+      const head = await readHead(trx);
+      const events = appendEvents(
+        head,
+        Array.from({ length: Math.min(5000, n - done) }, (_, i) => timedBenchDraft(i % 32, done + i, time)),
+      );
+      await insertEvents(trx, events);
+      await setHead(trx, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
+    });
+  }
+}

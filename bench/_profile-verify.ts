@@ -10,13 +10,11 @@ import { sql } from 'kysely';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { appendEvents } from '../src/core/audit/chain.ts';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
-import { insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
-import { timedBenchDraft as draft } from './_audit-draft.ts';
+import { seedChain } from './_audit-draft.ts';
 import { backendCpuMs, selfCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -27,18 +25,7 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'sr-prof-verify-'));
 const h = await createTestDatabase('postgres', { poolSize: 4 });
 const dbName = (await sql<{ n: string }>`select current_database() as n`.execute(h.db)).rows[0]!.n;
 try {
-  const time = new Date().toISOString();
-  for (let done = 0; done < n; done += 5000) {
-    await h.db.transaction().execute(async (trx) => {
-      const head = await readHead(trx);
-      const events = appendEvents(
-        head,
-        Array.from({ length: Math.min(5000, n - done) }, (_, i) => draft(i % 32, done + i, time)),
-      );
-      await insertEvents(trx, events);
-      await setHead(trx, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
-    });
-  }
+  await seedChain(h.db, n);
   const audit = createAuditModule({ db: h.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir: dir });
   await audit.checkpointNow();
   const s = new Session();

@@ -10,15 +10,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { sql } from 'kysely';
 import os from 'node:os';
 import path from 'node:path';
-import { appendEvents, ChainVerifier } from '../src/core/audit/chain.ts';
+import { ChainVerifier } from '../src/core/audit/chain.ts';
 import type { AuditEvent } from '../src/core/audit/event.ts';
 import { createBarrier } from '../src/core/crypto/barrier.ts';
 import { Keyring } from '../src/core/crypto/keyring.ts';
 import { createAuditModule } from '../src/modules/audit/index.ts';
-import { eventPages, insertEvents, readHead, setHead } from '../src/modules/audit/audit.store.ts';
+import { eventPages } from '../src/modules/audit/audit.store.ts';
 import { verifyAuditTrail } from '../src/modules/audit/audit.verify.ts';
 import { createTestDatabase } from '../test/helpers/db.ts';
-import { timedBenchDraft as draft } from './_audit-draft.ts';
+import { seedChain } from './_audit-draft.ts';
 import { backendCpuMs, selfCpuMs } from './_proc-cpu.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -43,18 +43,7 @@ async function measure(label: string, what: () => Promise<number>): Promise<void
 }
 
 try {
-  const time = new Date().toISOString();
-  for (let done = 0; done < n; done += 5000) {
-    await h.db.transaction().execute(async (trx) => {
-      const head = await readHead(trx);
-      const events = appendEvents(
-        head,
-        Array.from({ length: Math.min(5000, n - done) }, (_, i) => draft(i % 32, done + i, time)),
-      );
-      await insertEvents(trx, events);
-      await setHead(trx, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
-    });
-  }
+  await seedChain(h.db, n);
   const audit = createAuditModule({ db: h.db, barrier: createBarrier({ keyring: Keyring.create() }), logDir: dir });
   await audit.checkpointNow();
   const inMemory: AuditEvent[] = [];
