@@ -141,6 +141,13 @@ export async function loadBackup(
       else await pipeline(got.body, hasher, decrypt, load);
     } catch (err) {
       if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
+      // The database refused a row (a SQLSTATE code): the object decrypted, its rows did not fit.
+      const state = (err as { code?: unknown } | null)?.code;
+      if (typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state))
+        throw invalid(
+          `The backup's rows did not load: the database refused them (${(err as Error).message}, SQLSTATE ${state}).`,
+          err,
+        );
       throw invalid(
         'The backup object failed decryption: it was altered, truncated or belongs to another backup.',
         err,

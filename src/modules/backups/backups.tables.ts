@@ -107,6 +107,13 @@ const list = (names: string[]) =>
     sql`, `,
   );
 
+/** `a desc, b desc, …`: every key column descending (a bare trailing `desc` turns only the last). */
+const descending = (names: string[]) =>
+  sql.join(
+    names.map((n) => sql`${sql.ref(n)} desc`),
+    sql`, `,
+  );
+
 /**
  * Every row of `table` as JSON text, a page at a time in primary-key order (keyset paging: the
  * next page starts after the highest key of this one, so each page costs the same). A page arrives
@@ -130,7 +137,7 @@ export async function* readRows(trx: Db, table: TableInfo, pageSize = 2000): Asy
         from ${t} x ${after} order by ${list(table.pk)} limit ${pageSize}
       )
       select (select string_agg(sr_row_text, ${'\n'}) from p) as page,
-        (select sr_row_text from p order by ${list(table.pk.map((c) => `p.${c}`))} desc limit 1) as last`.execute(trx);
+        (select sr_row_text from p order by ${descending(table.pk.map((c) => `p.${c}`))} limit 1) as last`.execute(trx);
     const page = r.rows[0]?.page ? r.rows[0].page.split('\n') : [];
     return { page, last: r.rows[0]?.last ?? undefined };
   };
