@@ -21,6 +21,8 @@ import { createBarrier } from '../../core/crypto/barrier.ts';
 import { createAuditModule, formatProblem } from '../audit/index.ts';
 import { macEquals, manifestMac } from '../keys/index.ts';
 import { BACKUP_OBJECT_SCOPE, MANIFEST_KEY, canonicalJson, manifestSchema, type Manifest } from './backups.manifest.ts';
+import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
+import { latestMigration } from '../../db/migrations/index.ts';
 import { restorePhases as phases } from './backups.phases.ts';
 import {
   canonicalSession,
@@ -80,18 +82,30 @@ export interface LoadReport {
   rows: number;
 }
 
+export interface LoadOptions {
+  /** Runs first in the load's transaction. */
+  prepare?: (trx: Transaction<Database>) => Promise<void>;
+  /**
+   * A further check of the loaded rows, run in the load's transaction at the same time as the
+   * checksum read-back (the database scans while this process works); the load commits only if
+   * it resolves. Its rejection is the load's.
+   */
+  checkAlongside?: (trx: Transaction<Database>) => Promise<void>;
+}
+
 /**
  * Decrypts the backup object and loads its rows into `db`, which must be migrated to exactly the
- * backup's schema version; `prepare` runs first in the same transaction. Commits only when every
- * table's checksum, read back from `db`, equals the manifest's and the ciphertext matches.
+ * backup's schema version. Commits only when every table's checksum, read back from `db`, equals
+ * the manifest's, the ciphertext matches and `checkAlongside` (if any) passed.
  */
 export async function loadBackup(
   src: BackupSource,
   manifest: Manifest,
   dek: Buffer,
   db: Kysely<Database>,
-  prepare?: (trx: Transaction<Database>) => Promise<void>,
+  opts: LoadOptions = {},
 ): Promise<LoadReport> {
+  const { prepare, checkAlongside } = opts;
   let got;
   try {
     got = await src.driver.get(keyOf(src, manifest.object.key));
@@ -163,12 +177,22 @@ export async function loadBackup(
     for (const t of tables.values()) await resetSequences(trx, t);
     phases.add('sequences', performance.now() - t0);
     t0 = performance.now();
-    for (const want of manifest.tables) {
-      const have = await checksumTable(trx, tables.get(want.name)!);
-      if (have.rows !== want.rows || have.checksum !== want.checksum)
-        throw invalid(`Table ${want.name} did not load back identically (rows or checksum differ).`);
-    }
-    phases.add('checksum', performance.now() - t0);
+    const checksums = async () => {
+      for (const want of manifest.tables) {
+        const have = await checksumTable(trx, tables.get(want.name)!);
+        if (have.rows !== want.rows || have.checksum !== want.checksum)
+          throw invalid(`Table ${want.name} did not load back identically (rows or checksum differ).`);
+      }
+      phases.add('checksum', performance.now() - t0);
+    };
+    const alongside = async () => {
+      await checkAlongside?.(trx);
+      phases.add('check-alongside', performance.now() - t0);
+    };
+    // Both settle before the transaction ends (no query may outlive it); the first failure wins.
+    const settled = await Promise.allSettled([checksums(), alongside()]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    phases.add('checks', performance.now() - t0);
     return report;
   });
 }
@@ -221,6 +245,45 @@ async function loadLines(
   }
   if (!done || seen.size !== expected.size) throw invalid('The backup object ended early.');
   return { tables: seen.size, rows };
+}
+
+/**
+ * Loads a backup into a fresh database (migrated here to the backup's schema version) and verifies
+ * it: rows and checksums, then the audit chain as `audit verify` would, and leaves the database at
+ * this build's schema. When the backup's schema is this build's (the usual case), the chain is
+ * verified inside the load's transaction alongside the checksum read-back, so a broken chain
+ * commits nothing; an older backup is brought to this build's schema first and verified after.
+ * `onChainRefused` is called when the audit chain, not the rows, was the reason for a refusal.
+ */
+export async function loadAndVerify(
+  src: BackupSource,
+  manifest: Manifest,
+  dek: Buffer,
+  db: Kysely<Database>,
+  logDir: string,
+  onChainRefused: () => void,
+): Promise<LoadReport> {
+  const backupSchema = manifest.migrations[manifest.migrations.length - 1]!;
+  await phases.time('migrate-to-backup', () => migrateTo(db as Kysely<unknown>, backupSchema));
+  const current = backupSchema === latestMigration();
+  const chain = async (ex: Kysely<Database>) => {
+    try {
+      await phases.time('chain-verify', () => checkAuditChain(ex, logDir));
+    } catch (err) {
+      onChainRefused();
+      throw err;
+    }
+  };
+  const loaded = await phases.time('load', () =>
+    loadBackup(src, manifest, dek, db, current ? { checkAlongside: (trx) => chain(trx) } : {}),
+  );
+  if (!current) {
+    // A backup of an older schema (a pre-migration backup) is checked as a restore would use it:
+    // brought to this build's schema first (migrations add; the loaded rows stay as they were).
+    await phases.time('migrate-latest', () => migrateToLatest(db as Kysely<unknown>));
+    await chain(db);
+  }
+  return loaded;
 }
 
 /**

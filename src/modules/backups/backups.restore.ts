@@ -23,7 +23,7 @@ import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
 import { createRootKeyProvider } from '../../adapters/keys/index.ts';
 import { createBarrier } from '../../core/crypto/barrier.ts';
@@ -31,12 +31,11 @@ import { bindEncryptor } from '../../core/crypto/encryptor.ts';
 import { combineShares } from '../../core/crypto/shamir.ts';
 import { AppError } from '../../core/errors.ts';
 import { openDatabase, type DatabaseSpec } from '../../db/database.ts';
-import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
 import { createAuditModule } from '../audit/index.ts';
 import { createKeysService } from '../keys/index.ts';
 import { ledgerMac, macEquals, resealKeyringBlob, unwrapBackupKey } from '../keys/index.ts';
 import type { Manifest } from './backups.manifest.ts';
-import { checkAuditChain, checkManifestMac, loadBackup, readManifest, type BackupSource } from './backups.reader.ts';
+import { checkManifestMac, loadAndVerify, readManifest, type BackupSource } from './backups.reader.ts';
 import { restorePhases as phases } from './backups.phases.ts';
 import * as store from './backups.store.ts';
 import { OWNER_MARKER } from './backups.service.ts';
@@ -199,24 +198,22 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     if (Number(existing.rows[0]?.n ?? 0) > 0)
       throw new AppError('CONFLICT', { detail: 'The target database is not empty.' });
     phases.add('open', performance.now() - started);
-    await phases.time('migrate-to-backup', () =>
-      migrateTo(database.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!),
-    );
-    const loaded = await phases.time('load', () => loadBackup(input.source, manifest, dek, database.db));
-    await phases.time('migrate-latest', () => migrateToLatest(database.db as Kysely<unknown>));
-    const afterChecks = performance.now();
-    // The restored trail must verify (chain, signed checkpoints, head) before anything else is
-    // written: a backup whose audit rows were altered before it was taken is refused.
+    // The rows, their checksums and the restored trail (chain, signed checkpoints, head) must all
+    // verify before anything else is written: a backup whose audit rows were altered before it
+    // was taken is refused.
+    let loaded: Awaited<ReturnType<typeof loadAndVerify>>;
     try {
-      await phases.time('chain-verify', () => checkAuditChain(database.db, path.join(home, 'logs')));
+      loaded = await loadAndVerify(input.source, manifest, dek, database.db, path.join(home, 'logs'), () => {
+        chainRefused = true;
+      });
     } catch (err) {
-      chainRefused = true;
-      if (input.databaseUrl && err instanceof AppError)
+      if (chainRefused && input.databaseUrl && err instanceof AppError)
         throw new AppError('BACKUP_INVALID', {
-          detail: `${err.detail ?? err.message} The PostgreSQL database was filled and stays unusable (${RESTORE_MARKER} is kept in ${home}): drop and recreate it before another restore.`,
+          detail: `${err.detail ?? err.message} The PostgreSQL database stays unusable (${RESTORE_MARKER} is kept in ${home}): drop and recreate it before another restore.`,
         });
       throw err;
     }
+    const afterChecks = performance.now();
 
     // The root key of the restored installation.
     const keyFile = path.join(home, 'root.key');
@@ -309,7 +306,7 @@ export async function restoreInstallation(input: RestoreInput): Promise<RestoreR
     await audit.chainPending();
     keys.seal();
     await unlink(path.join(home, RESTORE_MARKER));
-    phases.add('keyring+ledger+event', performance.now() - afterChecks - (phases.ms.get('chain-verify') ?? 0));
+    phases.add('keyring+ledger+event', performance.now() - afterChecks);
     phases.add('total', performance.now() - started);
     return {
       backupId: manifest.id,

@@ -21,13 +21,12 @@ import { bindEncryptor } from '../../core/crypto/encryptor.ts';
 import { AppError } from '../../core/errors.ts';
 import { splitSecret } from '../../core/crypto/shamir.ts';
 import { openDatabase } from '../../db/database.ts';
-import { migrateTo, migrateToLatest } from '../../db/migrate.ts';
 import type { Database } from '../../db/schema.ts';
 import { driveFailure } from '../drives/index.ts';
 import { createKeysService, type KeysService } from '../keys/index.ts';
 import { createBackupSecret, ledgerMac } from '../keys/index.ts';
 import { MANIFEST_KEY, OBJECT_KEY, newBackupId, type Manifest } from './backups.manifest.ts';
-import { checkAuditChain, checkManifestMac, loadBackup, readManifest } from './backups.reader.ts';
+import { checkManifestMac, loadAndVerify, readManifest } from './backups.reader.ts';
 import { planRotation } from './backups.rotation.ts';
 import * as store from './backups.store.ts';
 import { writeBackup } from './backups.writer.ts';
@@ -525,12 +524,7 @@ async function drill(src: { driver: BlobDriver; folder: string }, keys: KeysServ
     checkManifestMac(manifest, dek);
     const scratch = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'db') });
     try {
-      await migrateTo(scratch.db as Kysely<unknown>, manifest.migrations[manifest.migrations.length - 1]!);
-      const loaded = await loadBackup(src, manifest, dek, scratch.db);
-      // A backup of an older schema (a pre-migration backup) is checked as a restore would use
-      // it: brought to this build's schema first (migrations add; the loaded rows stay as they were).
-      await migrateToLatest(scratch.db as Kysely<unknown>);
-      await checkAuditChain(scratch.db, path.join(dir, 'logs'));
+      const loaded = await loadAndVerify(src, manifest, dek, scratch.db, path.join(dir, 'logs'), () => undefined);
       const scratchKeys = createKeysService({
         db: scratch.db,
         barrier: createBarrier(),
