@@ -16,8 +16,12 @@
  * Cursors and anything else that is not (text, parameters) pass through unchanged.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { takeCopyIn } from './copy-in.ts';
 import { wantsArrayRows, withoutHint } from './array-rows.ts';
 import type { CommitWatch } from './commit-watch.ts';
 import { AppError } from '../core/errors.ts';
@@ -45,6 +49,14 @@ const MAX_PARAMETERS = 32;
 export function nameable(text: string, parameters: number): boolean {
   const bare = withoutHint(text);
   return NAMEABLE.test(bare) && !bare.includes('*') && parameters <= MAX_PARAMETERS;
+}
+
+/** `COPY … FROM STDIN` with its data, over the COPY sub-protocol (db/copy-in.ts). */
+async function copyFromStdin(client: pg.PoolClient, statement: string, data: string): Promise<pg.QueryResult> {
+  const stream = client.query(copyFrom(statement));
+  await pipeline(Readable.from([Buffer.from(data, 'utf8')]), stream);
+  const n = stream.rowCount;
+  return { command: 'COPY', rowCount: n, rows: [{ rows_copied: n }], oid: 0, fields: [] };
 }
 
 export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: CommitWatch): PostgresPool {
@@ -96,6 +108,8 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
       };
       return {
         query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
+          const copy = typeof textOrCursor === 'string' ? takeCopyIn(textOrCursor) : undefined;
+          if (copy) return translated(copyFromStdin(client, copy.statement, copy.data));
           if (typeof textOrCursor !== 'string' || !parameters) {
             const q = client.query(textOrCursor as never) as unknown;
             // A cursor (submittable) is returned as is; a text query's promise is translated.

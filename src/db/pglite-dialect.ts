@@ -27,6 +27,7 @@ import { parse as pgliteResults, protocol, type PGlite } from '@electric-sql/pgl
 import { AppError } from '../core/errors.ts';
 import type { CommitWatch } from './commit-watch.ts';
 import { wantsArrayRows } from './array-rows.ts';
+import { takeCopyIn } from './copy-in.ts';
 import { nameable } from './pg-prepared.ts';
 import {
   CompiledQuery,
@@ -70,6 +71,14 @@ class PGliteConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     this.seen?.before(query.sql);
+    const copy = takeCopyIn(query.sql);
+    if (copy) {
+      // PGlite reads COPY data from its virtual `/dev/blob` file (db/copy-in.ts).
+      const statement = copy.statement.replace(/ from stdin$/, ` from '/dev/blob'`);
+      const r = await this.client.query(statement, [], { blob: new Blob([copy.data]) });
+      this.seen?.after(query.sql);
+      return { rows: [{ rows_copied: r.affectedRows ?? 0 } as R] };
+    }
     const options = wantsArrayRows(query.sql) ? ({ rowMode: 'array' } as const) : undefined;
     const r = this.mayName(query.sql, query.parameters.length)
       ? await this.named<R>(query.sql, query.parameters, options)

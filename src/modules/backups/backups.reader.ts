@@ -27,6 +27,7 @@ import { restorePhases as phases } from './backups.phases.ts';
 import {
   canonicalSession,
   checksumTable,
+  copyRows,
   describeTables,
   dropPlainIndexes,
   insertRows,
@@ -212,7 +213,7 @@ async function loadLines(
   const seen = new Set<string>();
   const flush = async () => {
     const t0 = performance.now();
-    if (current && batch.length) await insertRows(trx, current, batch);
+    if (current && batch.length && !(await copyRows(trx, current, batch))) await insertRows(trx, current, batch);
     phases.add('insert', performance.now() - t0);
     batch = [];
     batchBytes = 0;

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { copyIn, copyText } from '../../db/copy-in.ts';
 import type { Database } from '../../db/schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -23,6 +24,8 @@ export interface TableInfo {
   pk: string[];
   /** Columns a restore inserts (generated columns are recomputed). */
   insertable: string[];
+  /** How each insertable column's `row_to_json` value becomes COPY text (see {@link copyRows}). */
+  kinds?: ColumnKind[];
   /** Columns filled from a sequence, set past their maximum after a load. */
   serial: string[];
 }
@@ -75,8 +78,9 @@ export async function describeTables(db: Db): Promise<TableInfo[]> {
     column_name: string;
     is_generated: string;
     column_default: string | null;
+    data_type: string;
   }>`
-    select table_name, column_name, is_generated, column_default from information_schema.columns
+    select table_name, column_name, is_generated, column_default, data_type from information_schema.columns
     where table_schema = current_schema() order by table_name, ordinal_position`.execute(db);
   const pks = await sql<{ table_name: string; column_name: string }>`
     select k.table_name, k.column_name from information_schema.table_constraints c
@@ -96,6 +100,7 @@ export async function describeTables(db: Db): Promise<TableInfo[]> {
       name,
       pk,
       insertable: c.filter((r) => r.is_generated !== 'ALWAYS').map((r) => r.column_name),
+      kinds: c.filter((r) => r.is_generated !== 'ALWAYS').map((r) => kindOf(r.data_type)),
       serial: c.filter((r) => r.column_default?.startsWith('nextval(')).map((r) => r.column_name),
     };
   });
@@ -151,6 +156,103 @@ export async function* readRows(trx: Db, table: TableInfo, pageSize = 2000): Asy
     pending?.catch(() => undefined);
     yield page;
   }
+}
+
+/**
+ * - `json`: jsonb; the value is written back as JSON (jsonb keeps no formatting, so the stored
+ *   value is the same).
+ * - `bool`: `true`/`false` become `t`/`f`.
+ * - `text`: a JSON string, written as is: `row_to_json` prints every such type with its own output
+ *   function, which its input function reads back (text, uuid, timestamps, bytea as `\x…`).
+ * - `number`: integers and floats; only integers JavaScript holds exactly are written.
+ * - `exact`: any other type (json, arrays, …): never through COPY.
+ */
+export type ColumnKind = 'json' | 'bool' | 'text' | 'number' | 'exact';
+
+function kindOf(dataType: string): ColumnKind {
+  switch (dataType) {
+    case 'jsonb':
+      return 'json';
+    case 'boolean':
+      return 'bool';
+    case 'smallint':
+    case 'integer':
+    case 'bigint':
+    case 'real':
+    case 'double precision':
+    case 'numeric':
+      return 'number';
+    case 'text':
+    case 'character varying':
+    case 'character':
+    case 'uuid':
+    case 'bytea':
+    case 'date':
+    case 'timestamp with time zone':
+    case 'timestamp without time zone':
+      return 'text';
+    default:
+      return 'exact';
+  }
+}
+
+/** Every number in a JSON value is an integer JavaScript holds exactly (so it prints back the same). */
+function exactNumbers(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isSafeInteger(v);
+  if (v === null || typeof v !== 'object') return true;
+  if (Array.isArray(v)) return v.every(exactNumbers);
+  for (const k in v) if (!exactNumbers((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/** One `row_to_json` value as a COPY field, or `undefined` when it cannot be written exactly. */
+function fieldOf(kind: ColumnKind, v: unknown): string | null | undefined {
+  if (v === null || v === undefined) return null;
+  switch (kind) {
+    case 'json':
+      return exactNumbers(v) ? JSON.stringify(v) : undefined;
+    case 'bool':
+      return v === true ? 't' : v === false ? 'f' : undefined;
+    case 'text':
+      return typeof v === 'string' ? v : undefined;
+    case 'number':
+      return typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Loads rows (JSON texts of `row_to_json`) into `table` with COPY (db/copy-in.ts), about three
+ * times faster in the database than {@link insertRows}. Only rows whose every value converts
+ * exactly (see {@link ColumnKind}) go this way: when one does not, nothing is loaded and it returns
+ * false, and the caller loads the batch with {@link insertRows}. The checksum read-back after the
+ * load is the proof either way.
+ */
+export async function copyRows(trx: Transaction<Database>, table: TableInfo, rows: string[]): Promise<boolean> {
+  const kinds = table.kinds;
+  if (rows.length === 0) return true;
+  if (!kinds || kinds.includes('exact')) return false;
+  const cols = table.insertable;
+  let data = '';
+  const fields: (string | null)[] = new Array<string | null>(cols.length);
+  for (const text of rows) {
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return false; // the exact path reports it
+    }
+    for (let i = 0; i < cols.length; i++) {
+      const f = fieldOf(kinds[i]!, row[cols[i]!]);
+      if (f === undefined) return false;
+      fields[i] = f;
+    }
+    data += copyText(fields);
+  }
+  const copied = await copyIn(trx as unknown as Kysely<never>, table.name, cols, data);
+  if (copied !== rows.length) throw new Error(`COPY into ${table.name} loaded ${copied} of ${rows.length} rows`);
+  return true;
 }
 
 /** Inserts rows (JSON texts of `row_to_json`) into `table`. */
