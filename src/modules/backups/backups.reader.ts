@@ -27,6 +27,7 @@ import { restorePhases as phases } from './backups.phases.ts';
 import {
   canonicalSession,
   checksumTable,
+  copyData,
   copyRows,
   describeTables,
   dropPlainIndexes,
@@ -211,12 +212,23 @@ async function loadLines(
   let rows = 0;
   let done = false;
   const seen = new Set<string>();
+  // One batch in the database at a time, while this process converts the next (COPY text).
+  let inflight: Promise<void> = Promise.resolve();
   const flush = async () => {
-    const t0 = performance.now();
-    if (current && batch.length && !(await copyRows(trx, current, batch))) await insertRows(trx, current, batch);
-    phases.add('insert', performance.now() - t0);
+    const table = current;
+    const rows = batch;
     batch = [];
     batchBytes = 0;
+    if (!table || rows.length === 0) return;
+    let t0 = performance.now();
+    const data = copyData(table, rows);
+    phases.add('convert', performance.now() - t0);
+    await inflight;
+    t0 = performance.now();
+    inflight = (data === undefined ? insertRows(trx, table, rows) : copyRows(trx, table, data, rows.length)).then(() =>
+      phases.add(data === undefined ? 'insert' : 'copy', performance.now() - t0),
+    );
+    inflight.catch(() => undefined); // awaited by the next flush or at the end
   };
   const lines = createInterface({ input: Readable.from(plain), crlfDelay: Infinity });
   for await (const line of lines) {
@@ -244,6 +256,8 @@ async function loadLines(
       done = true;
     }
   }
+  await flush();
+  await inflight;
   if (!done || seen.size !== expected.size) throw invalid('The backup object ended early.');
   return { tables: seen.size, rows };
 }
