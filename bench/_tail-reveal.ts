@@ -134,6 +134,17 @@ setInterval(() => {
 }, 1).unref();
 const poolWait: number[] = [];
 const stmt = new Map<string, number[]>();
+/** Background transactions (begin → commit outside any request: the chainer, checkpoints): [start, ms]. */
+const holds: [number, number][] = [];
+let openedAt: number | undefined;
+const background = (k: string, t0: number, t1: number) => {
+  if (!on || als.getStore() !== undefined) return;
+  if (k.endsWith('begin')) openedAt = t0;
+  else if (k.endsWith('commit') && openedAt !== undefined) {
+    holds.push([openedAt, t1 - openedAt]);
+    openedAt = undefined;
+  }
+};
 const note = (k: string, ms: number) => {
   if (!on) return;
   let a = stmt.get(k);
@@ -172,6 +183,7 @@ if (app.server.database.pglite) {
     }
     mark(`${k} start`);
     note(`[sync] ${k}`, performance.now() - t);
+    background(k, t, performance.now());
     mark(`${k} end`);
     return r;
   };
@@ -221,6 +233,7 @@ if (app.server.database.pglite) {
       (r as Promise<unknown>).then(
         () => {
           note(k, performance.now() - t);
+          if (!st) background(k, t, performance.now());
           if (st) als.run(st, () => mark(`${k} done`));
         },
         () => undefined,
@@ -339,6 +352,9 @@ try {
       `  requests that sent "${what}": ${yes.length} of ${all.length}, in the slowest 1 %: ${slow.filter((x) => did(x, what)).length}; their latency ${dist(yes.map((x) => x.ms))}`,
     );
   }
+  console.log(
+    `background transactions (chainer, checkpoint), begin → commit: ${(holds.length / (heldMs / 1000)).toFixed(1)}/s, ${dist(holds.map((h) => h[1]))}, ${((100 * holds.reduce((a, h) => a + h[1], 0)) / heldMs).toFixed(1)} % of the time`,
+  );
   if (poolWait.length) console.log(`pool connection wait: ${dist(poolWait)}`);
   for (const [k, v] of [...stmt].sort((a, b) => b[1].length - a[1].length))
     console.log(`  ${k}: ${dist(v)}, ${f1(v.reduce((a, b) => a + b, 0))} ms in all`);
