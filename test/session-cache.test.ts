@@ -68,6 +68,78 @@ describe('session cache rules', () => {
     assert.equal(c.get('e', undefined, new Date(Date.now() + 2000)), undefined, 'idle/absolute expiry');
   });
 
+  test('misses of one key share one lookup, only within an epoch and while the feed is up', async () => {
+    const c = createSessionCache();
+    c.setFeed(true);
+    let reads = 0;
+    const answers: ((v: LiveSession | undefined) => void)[] = [];
+    const read = () => {
+      reads++;
+      return new Promise<LiveSession | undefined>((r) => answers.push(r));
+    };
+    const now = new Date();
+    // Two misses while one lookup is under way: one statement, both get its answer, then cached.
+    const a = c.lookup('a', 'ws', now, read);
+    const b = c.lookup('a', 'ws', now, read);
+    assert.equal(reads, 1);
+    answers[0]!(live('u1'));
+    assert.equal((await a)?.userId, 'u1');
+    assert.equal((await b)?.userId, 'u1');
+    assert.equal(c.get('a', 'ws', now)?.userId, 'u1');
+    // Another key (or workspace) does not join.
+    void c.lookup('a', 'other', now, read);
+    assert.equal(reads, 2);
+    answers[1]!(undefined);
+
+    // A miss after an invalidation does not join the lookup that started before it.
+    c.invalidateAll();
+    const d = c.lookup('b', undefined, now, read);
+    c.invalidateUser('someone');
+    const e = c.lookup('b', undefined, now, read);
+    assert.equal(reads, 4, 'a lookup of the new epoch');
+    answers[2]!(live('u2'));
+    answers[3]!(live('u2'));
+    await Promise.all([d, e]);
+
+    // An invalidation while a joiner waits: the joiner reads the database itself.
+    c.invalidateAll();
+    const f = c.lookup('c', undefined, now, read);
+    const g = c.lookup('c', undefined, now, read);
+    assert.equal(reads, 5);
+    c.invalidateAll();
+    answers[4]!(live('u3'));
+    assert.equal((await f)?.userId, 'u3');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(reads, 6, 'the joiner read again');
+    answers[5]!(undefined);
+    assert.equal(await g, undefined, 'and got its own answer');
+
+    // Feed down: every miss reads, nothing is shared.
+    c.setFeed(false);
+    void c.lookup('d', undefined, now, read);
+    void c.lookup('d', undefined, now, read);
+    assert.equal(reads, 8);
+  });
+
+  test('a joiner re-checks expiry on its own clock; a failed lookup fails its joiners', async () => {
+    const c = createSessionCache();
+    c.setFeed(true);
+    let answer!: (v: LiveSession | undefined) => void;
+    const a = c.lookup('a', undefined, new Date(), () => new Promise((r) => (answer = r)));
+    const late = c.lookup('a', undefined, new Date(Date.now() + 2000), () => assert.fail('joins'));
+    answer(live('u1', 1000));
+    assert.equal((await a)?.userId, 'u1');
+    assert.equal(await late, undefined, 'expired at the joiner’s time');
+
+    let fail!: (e: Error) => void;
+    const b = c.lookup('b', undefined, new Date(), () => new Promise((_, r) => (fail = r)));
+    const b2 = c.lookup('b', undefined, new Date(), () => assert.fail('joins'));
+    fail(new Error('database down'));
+    await assert.rejects(b, /database down/);
+    await assert.rejects(b2, /database down/);
+    assert.equal((await c.lookup('b', undefined, new Date(), async () => live('u2')))?.userId, 'u2', 'next miss reads');
+  });
+
   test('a TTL of 0 disables the cache', () => {
     const c = createSessionCache({ ttlMs: 0 });
     c.setFeed(true);

@@ -33,3 +33,41 @@ test('a readable list narrows; no list does not; an unreadable one refuses every
   // Routes outside any workspace are the installation's list's alone.
   assert.equal(await broken.refusal('127.0.0.1', undefined), undefined);
 });
+
+test('misses of one workspace share one read; a read after a save does not join the one before it', async () => {
+  let reads = 0;
+  const answers: ((row: { cidrs: string[] } | undefined) => void)[] = [];
+  const q = {
+    select: () => q,
+    where: () => q,
+    executeTakeFirst: () => {
+      reads++;
+      return new Promise((r) => answers.push(r));
+    },
+  };
+  const db = { selectFrom: () => q } as unknown as Kysely<Database>;
+  const lists = createNetworkAllowlists({ db, network: open });
+  const a = lists.refusal('192.0.2.1', 'w1');
+  const b = lists.refusal('192.0.2.1', 'w1');
+  assert.equal(reads, 1);
+  void lists.refusal('192.0.2.1', 'w2');
+  assert.equal(reads, 2, 'another workspace reads its own');
+  answers[0]!({ cidrs: ['10.0.0.0/8'] });
+  assert.equal(await a, 'workspace');
+  assert.equal(await b, 'workspace');
+
+  // A read under way, then a save here: a miss after the save reads again.
+  const timed = createNetworkAllowlists({ db, network: open });
+  const before = timed.refusal('192.0.2.1', 'w3');
+  // Any builder chain the write makes, ending in execute().
+  const trx: unknown = new Proxy(() => undefined, {
+    get: (_, k) => (k === 'execute' ? async () => [] : k === 'then' ? undefined : () => trx),
+  });
+  await timed.set(trx as never, 'w3', ['192.0.2.0/24'], 'u', '192.0.2.1');
+  const after = timed.refusal('192.0.2.1', 'w3');
+  assert.equal(reads, 4);
+  answers[2]!({ cidrs: ['10.0.0.0/8'] });
+  answers[3]!({ cidrs: ['192.0.2.0/24'] });
+  assert.equal(await before, 'workspace');
+  assert.equal(await after, undefined, 'the saved list');
+});

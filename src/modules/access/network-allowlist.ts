@@ -38,10 +38,27 @@ export interface EffectiveAllowlist {
 export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: ClientNetwork; clock?: () => number }) {
   const clock = deps.clock ?? Date.now;
   const cache = new Map<string, { list: AddressList | undefined; at: number }>();
+  // Reads under way, by workspace: when the entry expires, every request of that workspace in
+  // flight would otherwise read the list at once (a burst on the connection pool every CACHE_MS
+  // under load). A miss joins a read started since the last save here (`saved` moves on each).
+  const reading = new Map<string, { saved: number; list: Promise<AddressList | undefined> }>();
+  let saved = 0;
 
   async function forWorkspace(workspaceId: string): Promise<AddressList | undefined> {
     const hit = cache.get(workspaceId);
     if (hit && clock() - hit.at < CACHE_MS) return hit.list;
+    const under = reading.get(workspaceId);
+    if (under !== undefined && under.saved === saved) return under.list;
+    const list = readList(workspaceId);
+    reading.set(workspaceId, { saved, list });
+    try {
+      return await list;
+    } finally {
+      if (reading.get(workspaceId)?.list === list) reading.delete(workspaceId);
+    }
+  }
+
+  async function readList(workspaceId: string): Promise<AddressList | undefined> {
     const cidrs = await readNetworkAllowlist(deps.db, workspaceId);
     const parsed = cidrs ? parseClientCidrs(cidrs) : undefined;
     // A stored list that no longer parses (saved lists are validated, so only a hand edit or a
@@ -108,6 +125,7 @@ export function createNetworkAllowlists(deps: { db: Kysely<Database>; network: C
         });
       await writeNetworkAllowlist(trx, workspaceId, [...parsed.entries], by);
       cache.delete(workspaceId);
+      saved++;
       return parsed.entries.length > 0 ? parsed : undefined;
     },
   };

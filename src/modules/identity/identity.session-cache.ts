@@ -21,6 +21,15 @@
  *   started under.
  * - Expiry (idle, absolute) is re-checked against the clock on every use; the idle expiry's slide
  *   is written through as before.
+ * - **One lookup per key at a time** (`lookup`): when an entry expires (every `ttlMs` under
+ *   load) all requests of that session in flight would miss together and each send the same
+ *   statement — a burst that queued every one of them behind the others at the connection pool
+ *   (measured: the reveal bench's slowest requests). A miss instead joins a lookup of the same key
+ *   already under way, but only one that started in the current epoch (no invalidation since it
+ *   began) — exactly what a fill stored under that epoch would have answered from the cache — and
+ *   only while the cache is in use. If an invalidation comes while it waits, the joiner reads the
+ *   database itself; expiry is re-checked against its own clock. A failed lookup fails its
+ *   joiners (the request is refused, as its own failed lookup would have been).
  */
 import type { LiveSession } from './identity.sessions.store.ts';
 
@@ -36,6 +45,16 @@ export interface SessionCache {
   begin(): number;
   /** Stores a lookup's answer unless anything was invalidated since `begin()` returned `token`. */
   store(idHash: string, workspaceId: string | undefined, live: LiveSession, token: number): void;
+  /**
+   * Read through the cache: a live cached entry, else the answer of `read` — run here, or the one
+   * of a lookup of the same key already under way in this epoch (see the file comment).
+   */
+  lookup(
+    idHash: string,
+    workspaceId: string | undefined,
+    now: Date,
+    read: () => Promise<LiveSession | undefined>,
+  ): Promise<LiveSession | undefined>;
   invalidateAll(): void;
   invalidateUser(userId: string): void;
   /** The change feed is (re)established (true) or lost (false). The cache works only while up. */
@@ -47,6 +66,8 @@ export function createSessionCache(opts: { ttlMs?: number; maxEntries?: number }
   const ttlMs = opts.ttlMs ?? 1000;
   const maxEntries = opts.maxEntries ?? 10_000;
   const entries = new Map<string, Entry>();
+  /** Lookups under way, by key, with the epoch each started in. */
+  const pending = new Map<string, { epoch: number; answer: Promise<LiveSession | undefined> }>();
   let epoch = 0;
   let up = false;
   const key = (idHash: string, workspaceId: string | undefined) =>
@@ -54,19 +75,17 @@ export function createSessionCache(opts: { ttlMs?: number; maxEntries?: number }
   const clear = () => {
     epoch++;
     entries.clear();
+    pending.clear();
   };
-  return {
+  const expired = (live: LiveSession, now: Date) =>
+    now.getTime() >= live.idleExpiresAt.getTime() || now.getTime() >= live.absoluteExpiresAt.getTime();
+  const cache: SessionCache = {
     get(idHash, workspaceId, now) {
       if (!up || ttlMs <= 0) return undefined;
       const k = key(idHash, workspaceId);
       const e = entries.get(k);
       if (e === undefined) return undefined;
-      const t = now.getTime();
-      if (
-        performance.now() - e.readAt > ttlMs ||
-        t >= e.live.idleExpiresAt.getTime() ||
-        t >= e.live.absoluteExpiresAt.getTime()
-      ) {
+      if (performance.now() - e.readAt > ttlMs || expired(e.live, now)) {
         entries.delete(k);
         return undefined;
       }
@@ -77,6 +96,29 @@ export function createSessionCache(opts: { ttlMs?: number; maxEntries?: number }
       if (!up || ttlMs <= 0 || token !== epoch) return;
       if (entries.size >= maxEntries) entries.clear();
       entries.set(key(idHash, workspaceId), { live, readAt: performance.now() });
+    },
+    async lookup(idHash, workspaceId, now, read) {
+      if (!up || ttlMs <= 0) return read();
+      const hit = cache.get(idHash, workspaceId, now);
+      if (hit !== undefined) return hit;
+      const k = key(idHash, workspaceId);
+      const under = pending.get(k);
+      if (under !== undefined && under.epoch === epoch) {
+        const live = await under.answer;
+        // Invalidated while waiting: this request's own read, as if it had not joined.
+        if (under.epoch !== epoch) return read();
+        return live === undefined || expired(live, now) ? undefined : live;
+      }
+      const token = epoch;
+      const answer = read();
+      pending.set(k, { epoch: token, answer });
+      try {
+        const live = await answer;
+        if (live !== undefined) cache.store(idHash, workspaceId, live, token);
+        return live;
+      } finally {
+        if (pending.get(k)?.answer === answer) pending.delete(k);
+      }
     },
     invalidateAll: clear,
     invalidateUser(userId) {
@@ -91,4 +133,5 @@ export function createSessionCache(opts: { ttlMs?: number; maxEntries?: number }
       return entries.size;
     },
   };
+  return cache;
 }

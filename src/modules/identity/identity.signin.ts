@@ -103,24 +103,35 @@ export async function useSession(
 ): Promise<sessions.LiveSession | undefined> {
   const now = deps.now();
   const idHash = sha256Hex(id);
-  let live = cache?.get(idHash, workspaceId, now);
-  if (live === undefined) {
-    const token = cache?.begin() ?? 0;
-    live = await sessions.findLiveSession(deps.db, idHash, now, workspaceId);
-    if (live === undefined) return undefined;
-    cache?.store(idHash, workspaceId, live, token);
-  }
+  const read = () => sessions.findLiveSession(deps.db, idHash, now, workspaceId);
+  const live = await (cache ? cache.lookup(idHash, workspaceId, now, read) : read());
+  if (live === undefined) return undefined;
   if (now.getTime() - live.lastSeenAt.getTime() >= SLIDE_MS) {
-    const idle = new Date(
-      Math.min(now.getTime() + deps.config.STRONGROOM_SESSION_IDLE_SECONDS * 1000, live.absoluteExpiresAt.getTime()),
-    );
-    // Written first, then noted in the (possibly shared) cached copy: the slide only ever extends.
-    await sessions.slideSession(deps.db, live.idHash, now, idle);
-    live.lastSeenAt = now;
-    live.idleExpiresAt = idle;
+    // A cached copy is shared by every request of the session: the first one due writes the
+    // slide, the others wait for that write instead of each updating the same row.
+    let slide = sliding.get(live);
+    if (slide === undefined) {
+      const idle = new Date(
+        Math.min(now.getTime() + deps.config.STRONGROOM_SESSION_IDLE_SECONDS * 1000, live.absoluteExpiresAt.getTime()),
+      );
+      // Written first, then noted in the (possibly shared) cached copy: the slide only ever extends.
+      slide = sessions.slideSession(deps.db, live.idHash, now, idle).then(() => {
+        live.lastSeenAt = now;
+        live.idleExpiresAt = idle;
+      });
+      sliding.set(live, slide);
+      void slide.then(
+        () => sliding.delete(live),
+        () => sliding.delete(live),
+      );
+    }
+    await slide;
   }
   return live;
 }
+
+/** Slides being written, by the (cached, shared) session object they extend. */
+const sliding = new WeakMap<sessions.LiveSession, Promise<void>>();
 
 /** Replace a session by a new id (sign-in step or privilege change); `proven` makes now its last proof time. */
 export async function rotateSession(
