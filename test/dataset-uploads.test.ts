@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
+import { DEFAULT_SEGMENT_SIZE, createObjectCipher } from '../src/core/crypto/object-format.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { createUser, jsonBody, login, ownerSession, type Session } from './helpers/identity.ts';
@@ -309,6 +310,56 @@ for (const backend of BACKENDS) {
       assert.match(res.json<Problem>().detail, /different|changed/i);
       assert.ok((await readFile(partFile)).equals(sealed), 'the stored ciphertext was not replaced');
       assert.equal((await owner.req(`${DS}/changed/uploads/${s.id}`, { method: 'DELETE' })).status, 204);
+    });
+
+    test('a session keeps the segment size of its header: parts, completion and reads follow it', async (t) => {
+      if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
+      // The header (and its segment size) is fixed when a session opens; everything after reads
+      // it from there, not from this writer's default. Give a fresh session a 16 KiB-segment
+      // header under its own data key before any part is sealed.
+      const file = markedFile(2 * PART + 1234);
+      const s = (await openSession('segsize', { size: file.length, partSize: PART })).json<SessionBody>();
+      const { db } = app.server.database;
+      const row = await db
+        .selectFrom('dataset_versions')
+        .selectAll()
+        .where('workspace_id', '=', 'default')
+        .where('dataset', '=', 'segsize')
+        .where('version', '=', s.version)
+        .executeTakeFirstOrThrow();
+      const segmentSize = 16 * 1024;
+      assert.notEqual(segmentSize, DEFAULT_SEGMENT_SIZE);
+      const enc = await app.server.workspaceKeys.encryptorFor('default');
+      const dataKey = enc.unwrapDataKey(row.object_id, Buffer.from(row.wrapped_dek));
+      const cipher = createObjectCipher({
+        dataKey,
+        workspaceId: 'default',
+        objectId: row.object_id,
+        keyTerm: row.key_term,
+        segmentSize,
+      });
+      cipher.contentKey.fill(0);
+      await db
+        .updateTable('dataset_versions')
+        .set({ header: cipher.headerBytes })
+        .where('object_id', '=', row.object_id)
+        .execute();
+      for (let n = 1; n <= 3; n++) assert.equal((await putPart('segsize', s.id, n, partOf(file, n))).status, 200);
+      const changed = Buffer.from(partOf(file, 2));
+      changed[0]! ^= 1;
+      const refused = await putPart('segsize', s.id, 2, changed);
+      assert.equal(refused.status, 409, refused.body);
+      assert.equal(refused.json<{ segment?: number }>().segment, PART / segmentSize, 'part 2 starts at segment 8');
+      const done = await complete('segsize', s.id);
+      assert.equal(done.status, 201, done.body);
+      const whole = await owner.req(`${DS}/segsize/versions/${s.version}/content`);
+      assert.equal(whole.status, 200);
+      assert.ok(whole.raw.equals(file));
+      const r = await owner.req(`${DS}/segsize/versions/${s.version}/content`, {
+        headers: { range: `bytes=${PART - 10}-${PART + 20000}` },
+      });
+      assert.equal(r.status, 206);
+      assert.ok(r.raw.equals(file.subarray(PART - 10, PART + 20001)));
     });
 
     test('a part altered on the drive fails completion closed (DECRYPTION_FAILED), nothing visible', async (t) => {

@@ -12,6 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BACKENDS, postgresAvailable } from './helpers/db.ts';
+import { DEFAULT_SEGMENT_SIZE, OBJECT_HEADER_LENGTH, encryptObject } from '../src/core/crypto/object-format.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { requirePeer } from './helpers/peers.ts';
 import { jsonBody, ownerSession, type Session } from './helpers/identity.ts';
@@ -151,6 +152,56 @@ for (const backend of BACKENDS) {
       assert.equal(bad.headers['content-range'], 'bytes */300000');
       assert.equal((await download('blob', 1, { range: 'bytes=5-1' })).status, 416);
       assert.equal((await download('blob', 1, { range: 'items=1-2' })).status, 416);
+    });
+
+    test('an object keeps the segment size it was written with: another size reads whole and by range', async (t) => {
+      if (skip && !requirePeer(t, 'PostgreSQL', false, 'start PostgreSQL at 127.0.0.1:5432')) return;
+      // Readers take the segment size from each object's header (16 B … 16 MiB), never from this
+      // writer's default: re-encrypt a stored version with 16 KiB segments under its own key.
+      const data = randomBytes(300_000);
+      assert.equal((await upload('segsize', data)).status, 201);
+      const { db } = app.server.database;
+      const row = await db
+        .selectFrom('dataset_versions')
+        .selectAll()
+        .where('workspace_id', '=', 'default')
+        .where('dataset', '=', 'segsize')
+        .where('version', '=', 1)
+        .executeTakeFirstOrThrow();
+      const enc = await app.server.workspaceKeys.encryptorFor('default');
+      const dataKey = enc.unwrapDataKey(row.object_id, Buffer.from(row.wrapped_dek));
+      const segmentSize = 16 * 1024;
+      assert.notEqual(segmentSize, DEFAULT_SEGMENT_SIZE);
+      const object = encryptObject(
+        { dataKey, workspaceId: 'default', objectId: row.object_id, keyTerm: row.key_term, segmentSize },
+        data,
+      );
+      const driver = await app.server.drives.open('default', row.drive);
+      try {
+        await driver.put(row.object_key, object, { contentLength: object.length });
+      } finally {
+        await driver.close();
+      }
+      await db
+        .updateTable('dataset_versions')
+        .set({ header: object.subarray(0, OBJECT_HEADER_LENGTH) })
+        .where('object_id', '=', row.object_id)
+        .execute();
+
+      const whole = await download('segsize', 1);
+      assert.equal(whole.status, 200);
+      assert.deepEqual(whole.raw, data);
+      for (const [h, from, to] of [
+        ['bytes=0-0', 0, 0],
+        ['bytes=16380-16390', 16380, 16390],
+        ['bytes=65530-65545', 65530, 65545],
+        ['bytes=131072-', 131072, 299_999],
+        ['bytes=-10', 299_990, 299_999],
+      ] as const) {
+        const r = await download('segsize', 1, { range: h });
+        assert.equal(r.status, 206, h);
+        assert.deepEqual(r.raw, data.subarray(from, to + 1), h);
+      }
     });
 
     test('an S3 drive: 3 MiB round trip, a second version, ranges across segment boundaries, ciphertext only in the bucket', async (t) => {

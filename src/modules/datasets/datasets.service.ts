@@ -216,7 +216,9 @@ export function createDatasetsService(deps: DatasetsDeps) {
         if (range) {
           const cipher = openObjectCipher(keyParams, Buffer.from(row.header!));
           dataKey.fill(0);
-          const r = ciphertextRangeFor(range.start, range.end + 1, size);
+          // The object's own segment size (its header's), not this writer's default: an object
+          // keeps the segment size it was written with.
+          const r = ciphertextRangeFor(range.start, range.end + 1, size, cipher.segmentSize);
           const got = await driver.get(row.object_key, { start: r.start, end: r.end - 1 });
           const out = createRangeDecryptStream(cipher, r, output);
           pipeline(driveReadable(got.body), out)

@@ -30,6 +30,7 @@ import {
   createObjectCipher,
   encryptPart,
   openObjectCipher,
+  parseHeader,
 } from '../../core/crypto/object-format.ts';
 import { AppError } from '../../core/errors.ts';
 import type { BlobDriver } from '../../adapters/blob/driver.ts';
@@ -300,7 +301,10 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
         const recorded = await store.recordPartDigest(db, id, n, digest);
         const previous = Buffer.from(recorded.plain_sha256);
         if (!timingSafeEqual(previous, digest))
-          throw new ObjectFormatError('PART_CONTENT_CHANGED', (n - 1) * (row.part_size / DEFAULT_SEGMENT_SIZE));
+          throw new ObjectFormatError(
+            'PART_CONTENT_CHANGED',
+            (n - 1) * (row.part_size / parseHeader(Buffer.from(row.header!)).segmentSize),
+          );
         if (recorded.stored_size !== null)
           return { size: plain.length, alreadyStored: true, commit: async () => undefined };
 
@@ -368,7 +372,8 @@ export function createUploadSessions(deps: UploadSessionsDeps) {
           meta: { missing },
         });
 
-      const storedSize = ciphertextSize(size);
+      // The session's segment size is its header's (fixed when it opened), not the default's.
+      const storedSize = ciphertextSize(size, parseHeader(Buffer.from(row.header!)).segmentSize);
       const enc = await deps.workspaceKeys.encryptorFor(ws);
       let sha256 = '';
       let sample = Buffer.alloc(0);
