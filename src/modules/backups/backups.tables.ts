@@ -245,7 +245,10 @@ export function copyData(table: TableInfo, rows: string[]): string | undefined {
       if (f === undefined) return undefined;
       fields[i] = f;
     }
-    data += copyText(fields);
+    // JSON writes a backslash, newline, carriage return or tab inside a string only as an escape
+    // beginning with a backslash, and JSON.stringify adds one only where the line had one: a line
+    // without any backslash has nothing to escape for COPY either.
+    data += text.includes('\\') ? copyText(fields) : `${fields.map((f) => f ?? '\\N').join('\t')}\n`;
   }
   return data;
 }
