@@ -10,9 +10,9 @@
  */
 import { Session } from 'node:inspector/promises';
 import { readFileSync } from 'node:fs';
-import { writeFile, mkdir, readFile } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import Fastify from 'fastify';
+import { startBareHello } from './_bare-hello.ts';
 import { sql } from 'kysely';
 import { backendCpuMs } from './_proc-cpu.ts';
 
@@ -64,10 +64,7 @@ function load(
 const { startTestApp } = await import('../test/helpers/app.ts');
 const { ownerSession, jsonBody } = await import('../test/helpers/identity.ts');
 const app = await startTestApp(backend, { env: { STRONGROOM_LOG_LEVEL: 'warn' } });
-const bare = Fastify({ https: { cert: app.ca, key: await readFile(`${app.home}/key.pem`, 'utf8') } });
-bare.get('/', async () => ({ hello: 'world' }));
-await bare.listen({ host: '127.0.0.1', port: 0 });
-const bareUrl = `https://localhost:${(bare.server.address() as { port: number }).port}/`;
+const { bare, bareUrl } = await startBareHello(app);
 
 let queries = 0;
 const counts = new Map<string, number>();

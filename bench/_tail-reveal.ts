@@ -18,9 +18,8 @@
  */
 import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import Fastify from 'fastify';
+import { startBareHello } from './_bare-hello.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const seconds = Number(args[0] ?? 3);
@@ -82,10 +81,7 @@ function load(url: string, ca: string, method: string, headers: Record<string, s
 const { startTestApp } = await import('../test/helpers/app.ts');
 const { ownerSession, jsonBody } = await import('../test/helpers/identity.ts');
 const app = await startTestApp(backend, { env: { STRONGROOM_LOG_LEVEL: 'warn' } });
-const bare = Fastify({ https: { cert: app.ca, key: await readFile(`${app.home}/key.pem`, 'utf8') } });
-bare.get('/', async () => ({ hello: 'world' }));
-await bare.listen({ host: '127.0.0.1', port: 0 });
-const bareUrl = `https://localhost:${(bare.server.address() as { port: number }).port}/`;
+const { bare, bareUrl } = await startBareHello(app);
 
 // --- probes, active only while `on` ---
 let on = false;

@@ -24,7 +24,7 @@
  * Last line: secret-read: ratio=<reveal/hello> req_per_s=<reveal> p99_ms=<reveal p99>
  */
 import { Worker } from 'node:worker_threads';
-import Fastify from 'fastify';
+import { startBareHello } from './_bare-hello.ts';
 
 const argv = process.argv.slice(2);
 const serversAt = argv.findIndex((a) => a === '--servers' || a.startsWith('--servers='));
@@ -114,12 +114,7 @@ const app = await startTestApp(backend, {
     );
   },
 });
-const bare = Fastify({
-  https: { cert: app.ca, key: await (await import('node:fs/promises')).readFile(`${app.home}/key.pem`, 'utf8') },
-});
-bare.get('/', async () => ({ hello: 'world' }));
-await bare.listen({ host: '127.0.0.1', port: 0 });
-const bareUrl = `https://localhost:${(bare.server.address() as { port: number }).port}/`;
+const { bare, bareUrl } = await startBareHello(app);
 
 const auditCtx = createAuditContext(app.server.database.db, app.server.audit);
 try {
