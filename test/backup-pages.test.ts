@@ -58,7 +58,9 @@ for (const backend of BACKENDS) {
         await sql`create table sr_pages_one (id int8 primary key, v text)`.execute(db);
         await sql`insert into sr_pages_one select g, md5(g::text) from generate_series(1, 500) g`.execute(db);
         const info: TableInfo = { name: 'sr_pages_one', pk: ['id'], insertable: [], serial: [] };
-        const ids = (await allRows(db, info, 33)).map((r) => (JSON.parse(r) as { id: number }).id).sort((a, b) => a - b);
+        const ids = (await allRows(db, info, 33))
+          .map((r) => (JSON.parse(r) as { id: number }).id)
+          .sort((a, b) => a - b);
         assert.deepEqual(
           ids,
           Array.from({ length: 500 }, (_, i) => i + 1),
