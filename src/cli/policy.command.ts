@@ -13,7 +13,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { loadCredentials, sessionRequest } from './credentials.ts';
 
@@ -43,6 +42,12 @@ type Diff = Record<'masked' | 'unmasked' | 'hidden' | 'shown' | 'filtersAdded' |
   reader: unknown;
 };
 type Saved = { name: string; version: number; changed: boolean; dryRun: boolean; accessDiff?: Diff[] };
+/** YAML (or JSON) text → value; the YAML library loads with the first file, not with every command. */
+async function parseYaml(text: string): Promise<unknown> {
+  const { parse } = await import('yaml');
+  return parse(text);
+}
+
 const base = (workspaceId: string) => `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/data-policies`;
 
 async function request() {
@@ -60,7 +65,7 @@ export function registerPolicyCommand(program: Command): void {
     .option('--workspace <ws>', 'workspace id (default: the file\'s, else "default")')
     .option('--dry-run', 'validate every policy on the server, write nothing')
     .action(async (o: { file: string; workspace?: string; dryRun?: boolean }) => {
-      const doc = fileSchema.parse(parseYaml(await readFile(o.file, 'utf8')));
+      const doc = fileSchema.parse(await parseYaml(await readFile(o.file, 'utf8')));
       const workspaceId = o.workspace ?? doc.workspace ?? 'default';
       const call = await request();
       for (const { name, ...body } of doc.policies) {
@@ -92,7 +97,7 @@ export function registerPolicyCommand(program: Command): void {
     .requiredOption('-f, --file <path>', 'cases file (YAML/JSON)')
     .option('--workspace <ws>', 'workspace id (default: the file\'s, else "default")')
     .action(async (o: { file: string; workspace?: string }) => {
-      const doc = casesSchema.parse(parseYaml(await readFile(o.file, 'utf8')));
+      const doc = casesSchema.parse(await parseYaml(await readFile(o.file, 'utf8')));
       const workspaceId = o.workspace ?? doc.workspace ?? 'default';
       const call = await request();
       let failed = 0;

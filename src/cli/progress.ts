@@ -4,7 +4,8 @@
  * at every 10 % or every 5 s, whichever comes first, and one at the end.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 
 export interface Progress {
   /** A pass-through stream that counts the bytes flowing through it. */
@@ -41,11 +42,13 @@ export function startProgress(
   const started = Date.now();
   const initial = opts.initial ?? 0;
   let bytes = initial;
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: CliProgress.SingleBar | undefined;
   let lastLine = started;
   let lastTenth = 0;
 
   if (!opts.quiet && tty) {
+    // Loaded here, by the first bar on a terminal, not by every command (the server included).
+    const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
     bar = new cliProgress.SingleBar(
       {
         stream: process.stderr,

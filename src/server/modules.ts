@@ -13,7 +13,12 @@ import { instanceId } from '../installation/instance-id.ts';
 import { ensureOperatorToken, operatorTokenVerifier, readOperatorToken } from '../installation/operator-token.ts';
 import { rootKeyProviderFor } from '../installation/root-key.ts';
 import { removeSetupTokenFile, writeSetupTokenFile } from '../installation/setup-token.ts';
-import { createAccessControl, reload as reloadAccessPolicies, type AccessControl } from '../modules/access/index.ts';
+import {
+  CEDAR_CACHE_FILE,
+  createAccessControl,
+  reload as reloadAccessPolicies,
+  type AccessControl,
+} from '../modules/access/index.ts';
 import { createAuditModule, type AuditModule } from '../modules/audit/index.ts';
 import {
   createDatasetsService,
@@ -165,8 +170,9 @@ export async function buildModules(
     logger.warn('no users yet: a one-time setup token was printed to standard error');
   } else await removeSetupTokenFile(config.STRONGROOM_HOME);
   const vault = createVaultService({ db: database.db, barrier, ...(opts.now ? { now: opts.now } : {}) });
-  // One access control for every decision: built-in policies validated at start + workspace policies.
-  const accessControl = createAccessControl();
+  // One access control for every decision: built-in policies validated at start (or known to have
+  // validated, from the data directory's cache keyed by their hash) + workspace policies.
+  const accessControl = createAccessControl({ cacheFile: path.join(config.STRONGROOM_HOME, CEDAR_CACHE_FILE) });
   const policyLoad = await reloadAccessPolicies(database.db, accessControl);
   if (policyLoad.locked.length > 0)
     logger.error(

@@ -24,7 +24,16 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Actor } from '../../core/actor.ts';
-import { GROUP_PREFIX, loadSchema, routeActions, type SchemaInfo } from './cedar-schema.ts';
+import { readFileSync } from 'node:fs';
+import { cedarCacheKey, readCachedSchema, writeCachedSchema } from './cedar-cache.ts';
+import {
+  GROUP_PREFIX,
+  SCHEMA_FILE,
+  routeActions,
+  schemaFromJson,
+  schemaTextToJson,
+  type SchemaInfo,
+} from './cedar-schema.ts';
 import { buildRequest, type ResourceRef } from './cedar-request.ts';
 import {
   AccessPolicyError,
@@ -64,6 +73,12 @@ export interface AccessControlOptions {
   builtinPolicies?: readonly PolicySource[];
   /** Replace the schema text (tests). */
   schemaText?: string;
+  /**
+   * A file (in the data directory) that keeps the schema's JSON form and the built-in set's
+   * validation between starts, keyed by a hash of their inputs (`cedar-cache.ts`). Without it,
+   * both are computed by Cedar at every creation.
+   */
+  cacheFile?: string;
 }
 
 export interface AccessControl {
@@ -95,9 +110,37 @@ function describe(kind: 'permitted' | 'forbidden', ids: readonly string[]): stri
   return `${kind} by ${ids.join(', ')}`;
 }
 
+/**
+ * The schema as data, once the built-in set validated against it (strict). The schema's JSON form
+ * and that verdict come from `cacheFile` when its key (a hash of the schema text, this exact set
+ * and the Cedar build) matches; otherwise from Cedar, and a set that does not validate throws
+ * here, at every creation (failures are never cached).
+ */
+function validatedSchema(schemaText: string, builtin: NamedPolicies, cacheFile: string | undefined): SchemaInfo {
+  const key = cacheFile === undefined ? undefined : cedarCacheKey(schemaText, builtin);
+  const cached = key === undefined ? undefined : readCachedSchema(cacheFile!, key);
+  if (cached) {
+    try {
+      return schemaFromJson(schemaText, cached);
+    } catch {
+      // a malformed entry is a miss
+    }
+  }
+  const json = schemaTextToJson(schemaText);
+  const schema = schemaFromJson(schemaText, json);
+  const errors = validateNamed(schema.text, builtin);
+  if (errors.length > 0)
+    throw new AccessPolicyError(
+      `built-in Cedar policies do not validate against the schema: ${errors.join('; ')}`,
+      errors,
+    );
+  if (key !== undefined) writeCachedSchema(cacheFile!, key, json);
+  return schema;
+}
+
 /** Create the access control; throws `AccessPolicyError` if a built-in policy is invalid. */
 export function createAccessControl(opts: AccessControlOptions = {}): AccessControl {
-  const schema: SchemaInfo = loadSchema(opts.schemaText);
+  const schemaText = opts.schemaText ?? readFileSync(SCHEMA_FILE, 'utf8');
   const prefix = `strongroom-${++instances}`;
   let preparses = 0;
   let decisions = 0;
@@ -118,13 +161,7 @@ export function createAccessControl(opts: AccessControlOptions = {}): AccessCont
       builtin[id] = json;
     }
   }
-  const builtinErrors = validateNamed(schema.text, builtin);
-  if (builtinErrors.length > 0) {
-    throw new AccessPolicyError(
-      `built-in Cedar policies do not validate against the schema: ${builtinErrors.join('; ')}`,
-      builtinErrors,
-    );
-  }
+  const schema = validatedSchema(schemaText, builtin, opts.cacheFile);
   for (const group of [...schema.actions.keys()].filter((a) => a.startsWith(GROUP_PREFIX))) {
     if (schema.actions.get(group)!.principalTypes.length > 0)
       throw new AccessPolicyError(`action group ${group} must not apply to requests`);

@@ -35,6 +35,9 @@ export interface SchemaInfo {
   entities: ReadonlyMap<string, EntityShape>;
 }
 
+/** Cedar's JSON form of a schema (what `schemaToJson` answers). */
+export type SchemaJson = Extract<ReturnType<typeof cedar.schemaToJson>, { type: 'success' }>['json'];
+
 type JsonType = {
   type: string;
   name?: string;
@@ -51,13 +54,23 @@ function kindOf(t: JsonType): { kind: AttrKind; entity?: string } {
   return { kind: 'Entity', entity: name ?? 'unknown' };
 }
 
-/** Parse the schema text; throws with Cedar's message when it does not parse. */
-export function loadSchema(text: string = readFileSync(SCHEMA_FILE, 'utf8')): SchemaInfo {
+/** The schema text as Cedar's JSON form; throws with Cedar's message when it does not parse. */
+export function schemaTextToJson(text: string): SchemaJson {
   const answer = cedar.schemaToJson(text);
   if (answer.type !== 'success') {
     throw new Error(`the Cedar schema does not parse: ${answer.errors.map((e) => e.message).join('; ')}`);
   }
-  const ns = answer.json[''];
+  return answer.json;
+}
+
+/** Parse the schema text; throws with Cedar's message when it does not parse. */
+export function loadSchema(text: string = readFileSync(SCHEMA_FILE, 'utf8')): SchemaInfo {
+  return schemaFromJson(text, schemaTextToJson(text));
+}
+
+/** The schema as data, from `text` and its JSON form (`schemaTextToJson(text)`, or a copy of it). */
+export function schemaFromJson(text: string, json: SchemaJson): SchemaInfo {
+  const ns = json[''];
   if (!ns) throw new Error('the Cedar schema must use the empty namespace');
   const entities = new Map<string, EntityShape>();
   for (const [name, def] of Object.entries(ns.entityTypes)) {

@@ -15,6 +15,7 @@ export {
   type WorkspacePolicyText,
 } from './access-control.ts';
 export type { ResourceRef } from './cedar-request.ts';
+export { CEDAR_CACHE_FILE } from './cedar-cache.ts';
 export { AccessPolicyError } from './policy-text.ts';
 export {
   createAccessService,

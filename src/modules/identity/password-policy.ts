@@ -6,15 +6,20 @@
  * email's local part or domain, the display name). No composition rules, no expiry.
  * Every refusal says why, so the user can pick a better one.
  */
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
+import type * as LanguageCommon from '@zxcvbn-ts/language-common';
 
 export const MIN_LENGTH_SINGLE_FACTOR = 15;
 export const MIN_LENGTH_WITH_MFA = 8;
 export const MAX_LENGTH = 256;
 
 let common: Set<string> | undefined;
+/** The list (and its library) loads with the first password checked, not with every start. */
 function commonPasswords(): Set<string> {
-  common ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof LanguageCommon;
+    common = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  }
   return common;
 }
 

@@ -2,7 +2,8 @@
  * The sensitive-data detectors: a tag, a value test (validator first, shape second) and the
  * column-name hints that raise confidence. Names and addresses are not detected by value here.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { createRequire } from 'node:module';
+import type { parsePhoneNumberFromString as ParsePhone } from 'libphonenumber-js';
 import {
   dateYear,
   isAadhaar,
@@ -45,6 +46,17 @@ function birthDates(hits: readonly string[]): boolean {
   return Math.max(...years) - Math.min(...years) >= 10;
 }
 
+let phoneParser: typeof ParsePhone | undefined;
+/**
+ * libphonenumber-js with its metadata (0.1–0.4 s to load on these machines) is loaded by the first
+ * value that looks like a phone number, not by every start of the server.
+ */
+function parsePhone(): typeof ParsePhone {
+  phoneParser ??= (createRequire(import.meta.url)('libphonenumber-js') as typeof import('libphonenumber-js'))
+    .parsePhoneNumberFromString;
+  return phoneParser;
+}
+
 /**
  * A phone number by value: parsed and valid for its country (libphonenumber-js), AND written like
  * a phone number — international (+…) or with separators. A bare run of digits (an order number,
@@ -53,7 +65,7 @@ function birthDates(hits: readonly string[]): boolean {
 export function isPhone(v: string): boolean {
   if (v.length > 32 || !/^\+?[\d\s().-]{7,}$/.test(v)) return false;
   if (!v.startsWith('+') && !/[\s().-]/.test(v)) return false;
-  const p = parsePhoneNumberFromString(v, { defaultCountry: 'US' });
+  const p = parsePhone()(v, { defaultCountry: 'US' });
   return p !== undefined && p.isValid();
 }
 
