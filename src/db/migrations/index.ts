@@ -54,8 +54,3 @@ export const migrations: Record<string, Migration> = {
   '0034-backup-object-copies': m0034,
   '0036-profile-leases': m0036,
 };
-
-/** The newest migration's name: the schema version of this build (Kysely applies them in name order). */
-export function latestMigration(): string {
-  return Object.keys(migrations).sort().at(-1)!;
-}
