@@ -10,6 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, startServe } from '../test/helpers/cli.ts';
 
+/** DESIGN §8: start to ready on the embedded default with an existing data directory, < 2 s. */
+const TARGET_S = 2;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function timeStart(env: Record<string, string>): Promise<number> {
@@ -46,7 +49,7 @@ try {
   }
   const second = median(seconds);
   console.log(
-    `startup: first_s=${first.toFixed(2)} second_s=${second.toFixed(2)} node_s=${median(nodes).toFixed(3)} second_vs_target=${(second / 3).toFixed(2)}`,
+    `startup: first_s=${first.toFixed(2)} second_s=${second.toFixed(2)} node_s=${median(nodes).toFixed(3)} second_vs_target=${(second / TARGET_S).toFixed(2)}`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });
