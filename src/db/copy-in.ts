@@ -42,6 +42,7 @@ export async function copyIn(ex: Kysely<never>, table: string, columns: string[]
 
 /** For the connection wrappers: the COPY statement (without the mark) and its data, if `text` is one. */
 export function takeCopyIn(text: string): { statement: string; data: string } | undefined {
+  if (!text.startsWith('/* sr:copy-in ')) return undefined; // every other statement: one compare
   const m = MARK.exec(text);
   if (!m) return undefined;
   const data = parked.get(m[1]!);

@@ -83,11 +83,6 @@ export interface LoadReport {
   rows: number;
 }
 
-export interface LoadOptions {
-  /** Runs first in the load's transaction. */
-  prepare?: (trx: Transaction<Database>) => Promise<void>;
-}
-
 /**
  * Decrypts the backup object and loads its rows into `db`, which must be migrated to exactly the
  * backup's schema version. Commits only when every table's checksum, read back from `db`, equals
@@ -98,9 +93,7 @@ export async function loadBackup(
   manifest: Manifest,
   dek: Buffer,
   db: Kysely<Database>,
-  opts: LoadOptions = {},
 ): Promise<LoadReport> {
-  const { prepare } = opts;
   let got;
   try {
     got = await src.driver.get(keyOf(src, manifest.object.key));
@@ -131,7 +124,6 @@ export async function loadBackup(
     await sql`set local session_replication_role = replica`.execute(trx);
     const tables = new Map((await describeTables(trx)).map((t) => [t.name, t]));
     for (const t of tables.values()) await sql`delete from ${sql.table(t.name)}`.execute(trx);
-    await prepare?.(trx);
     const indexes = await dropPlainIndexes(trx);
     let report: LoadReport = { tables: 0, rows: 0 };
     try {
@@ -150,9 +142,10 @@ export async function loadBackup(
       else await pipeline(got.body, hasher, decrypt, load);
     } catch (err) {
       if (err instanceof AppError && err.code === 'BACKUP_INVALID') throw err;
-      // The database refused a row (a SQLSTATE code): the object decrypted, its rows did not fit.
-      const state = (err as { code?: unknown } | null)?.code;
-      if (typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state))
+      // The database refused a row (a server error: a severity and a SQLSTATE, on both backends):
+      // the object decrypted, its rows did not fit.
+      const { code: state, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
+      if (typeof severity === 'string' && typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state))
         throw invalid(
           `The backup's rows did not load: the database refused them (${(err as Error).message}, SQLSTATE ${state}).`,
           err,
@@ -239,8 +232,7 @@ async function loadLines(
       done = true;
     }
   }
-  await flush();
-  await inflight;
+  await inflight; // every table's `end` line flushed its last batch
   if (!done || seen.size !== expected.size) throw invalid('The backup object ended early.');
   return { tables: seen.size, rows };
 }
