@@ -338,9 +338,13 @@ describe('two strongroom serve processes on one PostgreSQL behind haproxy', { ti
         tags.rows.some((r) => r.column_name === 'email' && r.tag.startsWith('pii.')),
         JSON.stringify(tags.rows),
       );
-      const runs = await holder.query<{ status: string }>(
-        `select status from task_runs where kind = 'profile' order by started_at`,
-      );
+      // The job marks its profile done, then closes its task run (log flush, then status): wait for both.
+      const runs = await until(async () => {
+        const r = await holder.query<{ status: string }>(
+          `select status from task_runs where kind = 'profile' order by started_at`,
+        );
+        return r.rows.length === 2 && r.rows[1]!.status !== 'running' ? r : undefined;
+      }, 'the survivor’s task run to finish');
       assert.deepEqual(
         runs.rows.map((r) => r.status),
         ['running', 'succeeded'],
