@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: every *.test.ts under src/ and test/ on node:test, or only the files/dirs given
-// (`npm test -- test/server.test.ts`). Builds the migrated PGlite template once per run first.
-import { spawn } from 'node:child_process';
+// (`npm test -- test/server.test.ts`). Before the tests: builds the `strongroom` command to
+// JavaScript if the build is stale (`npm run build:server --if-stale`), so the command the tests
+// spawn is the one `npm start` runs (the build, not tsx: about half the CPU per start), and the
+// migrated PGlite template, once per run. test/cli-build.e2e.test.ts covers the tsx fallback.
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { register } from 'tsx/esm/api';
@@ -32,10 +35,15 @@ if (files.length === 0) {
 
 if (process.env.STRONGROOM_TEST_STRICT === '1') console.log('strict mode: a missing peer fails its suite');
 const t0 = Date.now();
+const built = spawnSync(process.execPath, ['scripts/build-server.mjs', '--if-stale'], { stdio: 'inherit' });
+if (built.status !== 0) {
+  console.error('the server build failed; see above');
+  process.exit(1);
+}
 register();
 const { pgliteTemplate } = await import('../test/helpers/db.ts');
 await pgliteTemplate();
-console.log(`PGlite template ready in ${Date.now() - t0} ms; running ${files.length} test files`);
+console.log(`server build and PGlite template ready in ${Date.now() - t0} ms; running ${files.length} test files`);
 
 const child = spawn(
   process.execPath,
