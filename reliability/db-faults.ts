@@ -19,7 +19,12 @@
  * secret value is one that was written); fail-closed audit — every secret version has its
  * successful audit event, so nothing was done unrecorded; and `audit verify` passes.
  *
- * Ends with `reliability-db-faults: tried=<rounds> passed=… failed=… answers=… unavailable=… seed=…`.
+ * A write whose COMMIT lost its connection is answered 503 with `outcome: "unknown"` (it may have
+ * been made); any other 503 write must never appear, and an acknowledged version may be missing
+ * only when such a write could have pruned it (the version limit).
+ *
+ * Ends with `reliability-db-faults: tried=<rounds> passed=… failed=… answers=… unavailable=…
+ * in_doubt=… seed=…`.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -39,6 +44,20 @@ import { startTcpProxy, type TcpProxy } from './lib/tcp-proxy.ts';
 const W = '/api/v1/workspaces/default';
 type Fault = 'terminate' | 'pg-restart' | 'unreachable' | 'refused';
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+/** The vault's default `max_versions`: a write prunes the version this many below it. */
+const MAX_VERSIONS = 10;
+
+/**
+ * What the client knows of one secret: values sent; versions acknowledged (2xx) with their value;
+ * values refused outright (a 503 that is not "outcome unknown": never to appear); and how many
+ * writes were answered "outcome unknown" (the connection was lost at COMMIT: made or not).
+ */
+interface SecretKnowledge {
+  sent: Set<string>;
+  acked: Map<number, string>;
+  refused: Set<string>;
+  inDoubt: number;
+}
 
 async function terminateBackends(adminUrl: string, database: string): Promise<number> {
   const c = new pg.Client({ connectionString: adminUrl });
@@ -89,11 +108,12 @@ export async function runDbFaults(opts: { rounds: number; seed: number; shared?:
     },
   );
   const database = new URL(inst.databaseUrl!).pathname.slice(1);
-  const secrets = new Map<string, { sent: Set<string>; acked: Map<number, string> }>();
+  const secrets = new Map<string, SecretKnowledge>();
   const datasets = new Map<string, { sent: Set<string>; acked: Set<number> }>();
   let passed = 0;
   let answers = 0;
   let unavailable = 0;
+  let inDoubt = 0;
   const findings: string[] = [];
   try {
     await inst.start();
@@ -111,7 +131,12 @@ export async function runDbFaults(opts: { rounds: number; seed: number; shared?:
       const workers: Promise<void>[] = [];
       for (let w = 0; w < 3; w++) {
         const p = `dbf/s${w}`;
-        const m = secrets.get(p) ?? { sent: new Set<string>(), acked: new Map<number, string>() };
+        const m = secrets.get(p) ?? {
+          sent: new Set<string>(),
+          acked: new Map(),
+          refused: new Set<string>(),
+          inDoubt: 0,
+        };
         secrets.set(p, m);
         workers.push(
           (async () => {
@@ -126,6 +151,11 @@ export async function runDbFaults(opts: { rounds: number; seed: number; shared?:
                 const out = a.json<{ version: number; pruned?: number[] }>();
                 m.acked.set(out.version, value);
                 for (const v of out.pruned ?? []) m.acked.delete(v); // past the version limit: pruned on purpose
+              } else if (a?.status === 503) {
+                if (a.json<{ outcome?: string }>().outcome === 'unknown') {
+                  m.inDoubt++;
+                  inDoubt++;
+                } else m.refused.add(value);
               }
               // Read once a write was acknowledged (before that, 404 is the right answer).
               if (m.acked.size > 0)
@@ -191,6 +221,12 @@ export async function runDbFaults(opts: { rounds: number; seed: number; shared?:
         if (a instanceof Error) problems.push(`${what}: no answer (${a.message})`);
         else if (a.status === 503) {
           unavailable++;
+          if (argvVerbose) {
+            const id = String(a.headers['x-request-id']);
+            log(`  503 ${what}: ${a.body.slice(0, 300)}`);
+            for (const l of inst.logs().filter((x) => x.includes(id) && !x.includes('"request completed"')))
+              log(`  server: ${l.slice(0, 1500)}`);
+          }
           if (!String(a.headers['content-type']).startsWith('application/problem+json'))
             problems.push(`${what}: 503 that is not a problem`);
         } else if (a.status >= 300 && !(what === 'login while down' && a.status === 401)) {
@@ -219,7 +255,7 @@ export async function runDbFaults(opts: { rounds: number; seed: number; shared?:
       if (problems.length === 0) passed++;
       else findings.push(...problems.map((p) => `round ${round + 1} (${fault}): ${p}`));
     }
-    return { tried: opts.rounds, passed, failed: opts.rounds - passed, answers, unavailable, findings };
+    return { tried: opts.rounds, passed, failed: opts.rounds - passed, answers, unavailable, inDoubt, findings };
   } finally {
     await inst.close();
     await proxy.stop();
@@ -248,7 +284,7 @@ async function successfulWrites(inst: Instance): Promise<Map<string, number>> {
 
 async function invariants(
   inst: Instance,
-  secrets: Map<string, { sent: Set<string>; acked: Map<number, string> }>,
+  secrets: Map<string, SecretKnowledge>,
   datasets: Map<string, { sent: Set<string>; acked: Set<number> }>,
 ): Promise<string[]> {
   const problems: string[] = [];
@@ -264,12 +300,22 @@ async function invariants(
     const current = meta.json<{ currentVersion: number }>().currentVersion;
     for (const [v, want] of m.acked) {
       const a = await inst.req(`${W}/secrets/reveal/${p}?version=${v}`, { method: 'POST' });
-      if (a.status !== 200 || a.json<{ value: { password: string } }>().value.password !== want)
-        problems.push(`secret ${p} v${v}: acknowledged value lost (${a.status} ${a.body.slice(0, 300)})`);
+      if (a.status === 200 && a.json<{ value: { password: string } }>().value.password === want) continue;
+      // Pruned by a later write the client never heard back from: one answered "outcome
+      // unknown" that did commit (the version limit then removed this one).
+      if (a.status === 404 && current >= v + MAX_VERSIONS && m.inDoubt > 0) {
+        m.acked.delete(v);
+        continue;
+      }
+      problems.push(
+        `secret ${p} v${v}: acknowledged value lost, current version ${current} (${a.status} ${a.body.slice(0, 300)})`,
+      );
     }
     const cur = await inst.req(`${W}/secrets/reveal/${p}`, { method: 'POST' });
-    if (cur.status !== 200 || !m.sent.has(cur.json<{ value: { password: string } }>().value.password))
+    const value = cur.status === 200 ? cur.json<{ value: { password: string } }>().value.password : undefined;
+    if (value === undefined || !m.sent.has(value))
       problems.push(`secret ${p}: current value is not one that was written`);
+    else if (m.refused.has(value)) problems.push(`secret ${p}: the current value's write was answered "not performed"`);
     versions.set(p, current);
   }
   // Fail-closed audit: each version exists only with its successful write event. The audit
@@ -309,6 +355,7 @@ if (isMain(import.meta.url)) {
       failed: res.failed,
       answers: res.answers,
       unavailable: res.unavailable,
+      in_doubt: res.inDoubt,
       seed,
     }),
   );

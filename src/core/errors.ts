@@ -107,3 +107,22 @@ export function toProblem(err: AppError, requestId?: string): ProblemBody {
   if (err.meta) for (const [k, v] of Object.entries(err.meta)) if (!(k in body)) body[k] = v;
   return body;
 }
+
+/**
+ * The connection to the database was lost while a COMMIT was in flight: the database may have
+ * committed (only its answer was lost) or not. Answered as a 503 that says so (`outcome:
+ * "unknown"`), never as "not performed": the caller reads the state back before retrying. The
+ * audit trail stays true either way — the work's own event committed with it, or neither did —
+ * so no second event is recorded for such a request.
+ */
+export function commitOutcomeUnknown(cause: unknown): AppError {
+  return new AppError('NOT_READY', {
+    detail:
+      'The connection to the database was lost while this change was being committed: it may or may not have been made. Read it back before trying again.',
+    meta: { outcome: 'unknown' },
+    cause,
+  });
+}
+
+export const isCommitOutcomeUnknown = (err: unknown): boolean =>
+  err instanceof AppError && err.meta?.outcome === 'unknown';

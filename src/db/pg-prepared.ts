@@ -24,10 +24,12 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { takeCopyIn } from './copy-in.ts';
 import { wantsArrayRows, withoutHint } from './array-rows.ts';
 import type { CommitWatch } from './commit-watch.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, commitOutcomeUnknown } from '../core/errors.ts';
 
 /** SQLSTATE classes of a lost connection (08: connection exception; 57P01–57P03: shutdown, crash, cannot connect now). */
 const LOST = /^(08|57P0[1-3])/;
+const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
+const ROLLBACK = /^\s*(rollback|abort)\s*;?\s*$/i;
 const NETWORK = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -94,6 +96,19 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
         p.catch((err: unknown) => {
           throw lostConnection(err);
         });
+      // A COMMIT whose connection was lost may have committed: that is what the caller hears,
+      // also through the ROLLBACK kysely sends next on the dead connection (whose own error
+      // would otherwise replace it).
+      let inDoubt: AppError | undefined;
+      const settling = (text: string, send: () => Promise<pg.QueryResult>): Promise<pg.QueryResult> => {
+        if (inDoubt && ROLLBACK.test(text)) return Promise.reject(inDoubt);
+        if (!COMMIT.test(text)) return send();
+        return send().catch((err: unknown) => {
+          // `send` translates: a NOT_READY from it is a lost connection (lostConnection above).
+          if (err instanceof AppError && err.code === 'NOT_READY') inDoubt = commitOutcomeUnknown(err.cause);
+          throw inDoubt ?? err;
+        });
+      };
       const seen = watch?.connection();
       const run = (text: string, parameters: readonly unknown[]): Promise<pg.QueryResult> => {
         const name = nameOf(text, parameters.length);
@@ -115,16 +130,18 @@ export function withPreparedStatements(pool: pg.Pool, limit = 256, watch?: Commi
             // A cursor (submittable) is returned as is; a text query's promise is translated.
             return q instanceof Promise ? translated(q) : q;
           }
-          if (seen === undefined) return run(textOrCursor, parameters);
+          if (seen === undefined) return settling(textOrCursor, () => run(textOrCursor, parameters));
           seen.before(textOrCursor);
-          return run(textOrCursor, parameters).then((r) => {
+          return settling(textOrCursor, () => run(textOrCursor, parameters)).then((r) => {
             seen.after(textOrCursor);
             return r;
           });
         }) as unknown as PostgresPoolClient['query'],
         release: () => {
           client.off('error', onError);
-          client.release();
+          // A COMMIT lost its connection: the client may not know yet (the socket's end can come
+          // after the error), and no ROLLBACK went out to find out. It is not reused.
+          client.release(inDoubt);
         },
       };
     },

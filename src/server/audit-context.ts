@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor } from '../core/actor.ts';
 import type { AuditEventDraft, AuditEventInput } from '../core/audit/event.ts';
-import { AppError, isAppError } from '../core/errors.ts';
+import { AppError, isAppError, isCommitOutcomeUnknown } from '../core/errors.ts';
 import type { Database } from '../db/schema.ts';
 
 export interface AuditRecorder {
@@ -120,6 +120,7 @@ export function createAuditContext(db: Kysely<Database>, recorder: AuditRecorder
             cause: err,
           });
         }
+        if (isCommitOutcomeUnknown(err)) throw err; // its event committed with the work, or neither did
         const code = isAppError(err) ? err.code : 'INTERNAL';
         await ctx.recordAlone(request, { ...spec, outcome: 'failure', details: { ...spec.details, error: code } });
         throw err;

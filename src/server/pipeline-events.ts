@@ -6,7 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { JsonValue } from '../core/audit/event.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, isCommitOutcomeUnknown } from '../core/errors.ts';
 import { auditRef, type ResourceRef } from '../core/resource.ts';
 import type { Database } from '../db/schema.ts';
 import type { AuditContext, EventSpec } from './audit-context.ts';
@@ -73,8 +73,9 @@ export function recorderFor(request: FastifyRequest, spec: Spec, deps: { audit: 
         });
       } catch (err) {
         // The event rolled back with the work (or was never written): the failure is recorded
-        // on its own — unless it was the audit write that failed.
-        if (!auditFailed) request.auditRecorded = false;
+        // on its own — unless it was the audit write that failed, or the commit's outcome is
+        // unknown (the event committed with the work, or neither did: a second one would lie).
+        if (!auditFailed && !isCommitOutcomeUnknown(err)) request.auditRecorded = false;
         throw err;
       }
     },
