@@ -131,6 +131,8 @@ test('dataset upload/list/versions/download/delete, key export, decrypt without 
   const stored = await findFile(path.join(app!.home, 'drives'), entry.objectId);
   assert.ok(stored?.endsWith(entry.objectKey), `the object is in the local drive at ${entry.objectKey}`);
   await copyFile(stored!, path.join(dir, 'object.bin'));
+  // The event may still be pending (recorded, not yet chained into audit_events) when the CLI returns.
+  await app!.server.audit.chainPending();
   const audit = await app!.server.database.db
     .selectFrom('audit_events')
     .select(['action', 'outcome'])
