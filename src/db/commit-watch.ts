@@ -12,8 +12,8 @@
  */
 const WRITE = /^\s*(insert|update|delete|with|merge)\b/i;
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
-const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
-const ROLLBACK = /^\s*(rollback|abort)\s*;?\s*$/i;
+export const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
+export const ROLLBACK = /^\s*(rollback|abort)\s*;?\s*$/i;
 
 interface Watcher {
   tables: RegExp;

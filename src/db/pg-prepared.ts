@@ -23,13 +23,11 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { takeCopyIn } from './copy-in.ts';
 import { wantsArrayRows, withoutHint } from './array-rows.ts';
-import type { CommitWatch } from './commit-watch.ts';
+import { COMMIT, ROLLBACK, type CommitWatch } from './commit-watch.ts';
 import { AppError, commitOutcomeUnknown } from '../core/errors.ts';
 
 /** SQLSTATE classes of a lost connection (08: connection exception; 57P01–57P03: shutdown, crash, cannot connect now). */
 const LOST = /^(08|57P0[1-3])/;
-const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
-const ROLLBACK = /^\s*(rollback|abort)\s*;?\s*$/i;
 const NETWORK = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
